@@ -1,0 +1,154 @@
+import { ErrorCode, ErrorDomain, virError } from '../util/error.js';
+import { parseURI } from './uri.js';
+import type { DomainInfo, DomainRef, HypervisorDriver, NodeInfo, StateWithReason } from './types.js';
+
+/** Driver factories by URI driver name, loaded lazily so a test:/// connection never loads QEMU code. */
+const DRIVERS: Record<string, () => Promise<(uri: ReturnType<typeof parseURI>, o: { readonly: boolean }) => Promise<HypervisorDriver>>> = {
+  test: async () => (await import('../drivers/test/driver.js')).openTestDriver,
+  qemu: async () => (await import('../drivers/qemu/driver.js')).openQemuDriver,
+};
+
+export interface ConnectOptions {
+  readonly?: boolean;
+}
+
+/** Opens a connection (virConnectOpen). */
+export async function connect(uri: string, options: ConnectOptions = {}): Promise<Connection> {
+  const parsed = parseURI(uri);
+  const load = DRIVERS[parsed.driver];
+  if (!load || parsed.scheme !== parsed.driver) {
+    throw virError(ErrorCode.NO_CONNECT, `no connection driver available for ${uri}`, ErrorDomain.NONE);
+  }
+  const open = await load();
+  return new Connection(await open(parsed, { readonly: options.readonly ?? false }), options.readonly ?? false);
+}
+
+/**
+ * A typed connection. Every call dispatches to the driver; a method the driver
+ * lacks fails with libvirt's "not supported by the connection driver: virXxx".
+ */
+export class Connection {
+  constructor(
+    readonly driver: HypervisorDriver,
+    readonly readonly: boolean,
+  ) {}
+
+  get uri(): string {
+    return this.driver.uri;
+  }
+
+  /** Calls a driver method by its libvirt API name (without the 'vir' prefix, first letter lowercased). */
+  async invoke<T>(method: string, ...args: unknown[]): Promise<T> {
+    const fn = this.driver[method];
+    if (typeof fn !== 'function') {
+      throw virError(ErrorCode.NO_SUPPORT, `vir${method[0]!.toUpperCase()}${method.slice(1)}`, ErrorDomain.NONE);
+    }
+    return (await (fn as (...a: unknown[]) => Promise<T>).apply(this.driver, args)) as T;
+  }
+
+  close(): Promise<void> {
+    return this.driver.close();
+  }
+
+  getCapabilities(): Promise<string> {
+    return this.invoke('connectGetCapabilities');
+  }
+  getNodeInfo(): Promise<NodeInfo> {
+    return this.invoke('nodeGetInfo');
+  }
+  listAllDomains(flags = 0): Promise<Domain[]> {
+    return this.invoke<DomainRef[]>('connectListAllDomains', flags).then((refs) => refs.map((r) => new Domain(this, r)));
+  }
+  async lookupDomainByName(name: string): Promise<Domain> {
+    return new Domain(this, await this.invoke('domainLookupByName', name));
+  }
+  async lookupDomainByUUID(uuid: string): Promise<Domain> {
+    return new Domain(this, await this.invoke('domainLookupByUUID', uuid));
+  }
+  async lookupDomainByID(id: number): Promise<Domain> {
+    return new Domain(this, await this.invoke('domainLookupByID', id));
+  }
+  async defineDomain(xml: string, flags = 0): Promise<Domain> {
+    return new Domain(this, await this.invoke('domainDefineXML', xml, flags));
+  }
+  async createDomain(xml: string, flags = 0): Promise<Domain> {
+    return new Domain(this, await this.invoke('domainCreateXML', xml, flags));
+  }
+  domainXMLToNative(format: string, xml: string, flags = 0): Promise<string> {
+    return this.invoke('connectDomainXMLToNative', format, xml, flags);
+  }
+}
+
+/** A domain handle (virDomainPtr). Holds name, UUID and the id it had when looked up. */
+export class Domain {
+  constructor(
+    readonly connection: Connection,
+    readonly ref: DomainRef,
+  ) {}
+
+  get name(): string {
+    return this.ref.name;
+  }
+  get uuid(): string {
+    return this.ref.uuid;
+  }
+  get id(): number {
+    return this.ref.id;
+  }
+
+  private call<T>(method: string, ...args: unknown[]): Promise<T> {
+    return this.connection.invoke<T>(method, this.ref, ...args);
+  }
+
+  getXMLDesc(flags = 0): Promise<string> {
+    return this.call('domainGetXMLDesc', flags);
+  }
+  getInfo(): Promise<DomainInfo> {
+    return this.call('domainGetInfo');
+  }
+  getState(flags = 0): Promise<StateWithReason> {
+    return this.call('domainGetState', flags);
+  }
+  undefine(flags = 0): Promise<void> {
+    return this.call('domainUndefine', flags);
+  }
+  async create(flags = 0): Promise<Domain> {
+    return new Domain(this.connection, await this.call<DomainRef>('domainCreate', flags));
+  }
+  shutdown(flags = 0): Promise<void> {
+    return this.call('domainShutdown', flags);
+  }
+  destroy(flags = 0): Promise<void> {
+    return this.call('domainDestroy', flags);
+  }
+  reboot(flags = 0): Promise<void> {
+    return this.call('domainReboot', flags);
+  }
+  reset(flags = 0): Promise<void> {
+    return this.call('domainReset', flags);
+  }
+  suspend(): Promise<void> {
+    return this.call('domainSuspend');
+  }
+  resume(): Promise<void> {
+    return this.call('domainResume');
+  }
+  isActive(): Promise<boolean> {
+    return this.call('domainIsActive');
+  }
+  isPersistent(): Promise<boolean> {
+    return this.call('domainIsPersistent');
+  }
+  getAutostart(): Promise<boolean> {
+    return this.call('domainGetAutostart');
+  }
+  setAutostart(autostart: boolean): Promise<void> {
+    return this.call('domainSetAutostart', autostart);
+  }
+  attachDevice(xml: string, flags = 0): Promise<void> {
+    return this.call('domainAttachDeviceFlags', xml, flags);
+  }
+  detachDevice(xml: string, flags = 0): Promise<void> {
+    return this.call('domainDetachDeviceFlags', xml, flags);
+  }
+}

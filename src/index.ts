@@ -1,0 +1,5 @@
+// tsvirt's public library entry point.
+export { connect, Connection, Domain } from './api/connection.js';
+export type { ConnectOptions } from './api/connection.js';
+export * from './api/types.js';
+export { VirError, ErrorCode, ErrorDomain } from './util/error.js';

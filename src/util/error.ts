@@ -1,0 +1,137 @@
+// libvirt-compatible error objects: every failure that reaches a user carries
+// libvirt's numeric code, the domain (subsystem) that raised it, and the exact
+// message text libvirt would print.
+
+/** virErrorNumber values (libvirt include/libvirt/virterror.h). */
+export enum ErrorCode {
+  INTERNAL_ERROR = 1,
+  NO_SUPPORT = 3,
+  NO_CONNECT = 5,
+  INVALID_CONN = 6,
+  INVALID_DOMAIN = 7,
+  INVALID_ARG = 8,
+  OPERATION_FAILED = 9,
+  OS_TYPE = 16,
+  NO_SOURCE = 19,
+  NO_TARGET = 20,
+  NO_NAME = 21,
+  NO_OS = 22,
+  NO_DEVICE = 23,
+  XML_ERROR = 27,
+  DOM_EXIST = 28,
+  OPERATION_DENIED = 29,
+  OPEN_FAILED = 30,
+  READ_FAILED = 31,
+  PARSE_FAILED = 32,
+  CONF_SYNTAX = 33,
+  WRITE_FAILED = 34,
+  XML_DETAIL = 35,
+  INVALID_NETWORK = 36,
+  NETWORK_EXIST = 37,
+  SYSTEM_ERROR = 38,
+  RPC = 39,
+  NO_DOMAIN = 42,
+  NO_NETWORK = 43,
+  INVALID_MAC = 44,
+  INVALID_STORAGE_POOL = 46,
+  INVALID_STORAGE_VOL = 47,
+  NO_STORAGE_POOL = 49,
+  NO_STORAGE_VOL = 50,
+  NO_NODE_DEVICE = 53,
+  OPERATION_INVALID = 55,
+  NO_INTERFACE = 57,
+  INVALID_INTERFACE = 58,
+  CONFIG_UNSUPPORTED = 67,
+  OPERATION_TIMEOUT = 68,
+  INVALID_DOMAIN_SNAPSHOT = 71,
+  NO_DOMAIN_SNAPSHOT = 72,
+  ARGUMENT_UNSUPPORTED = 74,
+  OPERATION_ABORTED = 78,
+  NO_DOMAIN_METADATA = 80,
+  OVERFLOW = 82,
+  OPERATION_UNSUPPORTED = 84,
+  RESOURCE_BUSY = 87,
+  ACCESS_DENIED = 88,
+  STORAGE_VOL_EXIST = 90,
+  XML_INVALID_SCHEMA = 92,
+  DEVICE_MISSING = 99,
+  MULTIPLE_DOMAINS = 110,
+}
+
+/** virErrorDomain values: which subsystem raised the error. */
+export enum ErrorDomain {
+  NONE = 0,
+  QEMU = 10,
+  DOM = 20,
+  RPC = 7,
+  CONF = 30,
+  TEST = 11,
+  NETWORK = 19,
+  STORAGE = 18,
+  NODEDEV = 22,
+  SECURITY = 24,
+  INTERFACE = 26,
+  DOMAIN_SNAPSHOT = 31,
+  CAPABILITIES = 44,
+  DEVICE = 36,
+  XML = 41,
+  ACCESS = 55,
+  SYSTEM = 43,
+}
+
+/**
+ * libvirt formats most messages as "<prefix>: <detail>" where the prefix is
+ * fixed by the error code (virErrorMsg). Codes absent here print the detail alone.
+ */
+const MESSAGE_PREFIX: Partial<Record<ErrorCode, string>> = {
+  [ErrorCode.INTERNAL_ERROR]: 'internal error',
+  [ErrorCode.NO_SUPPORT]: 'this function is not supported by the connection driver',
+  [ErrorCode.INVALID_ARG]: 'invalid argument',
+  [ErrorCode.OPERATION_FAILED]: 'operation failed',
+  [ErrorCode.XML_ERROR]: 'XML error',
+  [ErrorCode.XML_DETAIL]: 'XML error',
+  [ErrorCode.CONFIG_UNSUPPORTED]: 'unsupported configuration',
+  [ErrorCode.OPERATION_INVALID]: 'Requested operation is not valid',
+  [ErrorCode.NO_DOMAIN]: 'Domain not found',
+  [ErrorCode.NO_NETWORK]: 'Network not found',
+  [ErrorCode.NO_STORAGE_POOL]: 'Storage pool not found',
+  [ErrorCode.NO_STORAGE_VOL]: 'Storage volume not found',
+  [ErrorCode.NO_INTERFACE]: 'Interface not found',
+  [ErrorCode.NO_DOMAIN_SNAPSHOT]: 'Domain snapshot not found',
+  [ErrorCode.NO_NODE_DEVICE]: 'Node device not found',
+  [ErrorCode.OPERATION_TIMEOUT]: 'Timed out during operation',
+  [ErrorCode.ARGUMENT_UNSUPPORTED]: 'argument unsupported',
+  [ErrorCode.OPERATION_UNSUPPORTED]: 'Operation not supported',
+  [ErrorCode.INVALID_MAC]: 'invalid MAC address',
+  [ErrorCode.RESOURCE_BUSY]: 'resource busy',
+  [ErrorCode.DEVICE_MISSING]: 'device not found',
+  [ErrorCode.INVALID_DOMAIN_SNAPSHOT]: 'Invalid snapshot',
+  [ErrorCode.OPERATION_DENIED]: 'operation forbidden',
+  [ErrorCode.NO_SOURCE]: 'missing source information for',
+  [ErrorCode.XML_INVALID_SCHEMA]: 'XML document failed to validate against schema',
+};
+
+export class VirError extends Error {
+  override readonly name = 'VirError';
+  constructor(
+    readonly code: ErrorCode,
+    readonly domain: ErrorDomain,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** Builds a VirError whose message carries libvirt's code-specific prefix. */
+export function virError(code: ErrorCode, detail?: string, domain: ErrorDomain = ErrorDomain.DOM): VirError {
+  const prefix = MESSAGE_PREFIX[code];
+  let message: string;
+  if (prefix === undefined) message = detail ?? '';
+  else if (detail === undefined || detail === '') message = prefix;
+  else message = `${prefix}: ${detail}`;
+  return new VirError(code, domain, message);
+}
+
+export function isVirError(e: unknown): e is VirError {
+  return e instanceof VirError;
+}
