@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Installs everything tsvirt needs on Debian 12 and builds it.
+# Debian packages are installed only when missing and when running as root.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# QEMU for both guest architectures, qemu-img, and what the test guest is built from.
+packages=(qemu-system-x86 qemu-system-arm qemu-utils busybox-static cpio linux-image-amd64 tmux)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+  if [ "$(id -u)" = 0 ]; then
+    echo "setup: installing ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  else
+    echo "setup: missing Debian packages (run as root to install): ${missing[*]}" >&2
+  fi
+fi
+
+# /dev/kvm is only used where the CPU really has vmx/svm; the group fix stops
+# permission-probing differences between root and the kvm group.
+if [ -e /dev/kvm ] && [ "$(id -u)" = 0 ] && getent group kvm >/dev/null; then
+  chgrp kvm /dev/kvm && chmod 0660 /dev/kvm || true
+fi
+
+if [ -f package-lock.json ]; then npm ci --no-audit --no-fund --loglevel=error; else npm install --no-audit --no-fund --loglevel=error; fi
+npx tsc -p .
