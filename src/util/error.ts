@@ -89,7 +89,6 @@ const MESSAGE_PREFIX: Partial<Record<ErrorCode, string>> = {
   [ErrorCode.INVALID_ARG]: 'invalid argument',
   [ErrorCode.OPERATION_FAILED]: 'operation failed',
   [ErrorCode.XML_ERROR]: 'XML error',
-  [ErrorCode.XML_DETAIL]: 'XML error',
   [ErrorCode.CONFIG_UNSUPPORTED]: 'unsupported configuration',
   [ErrorCode.OPERATION_INVALID]: 'Requested operation is not valid',
   [ErrorCode.NO_DOMAIN]: 'Domain not found',
