@@ -1,0 +1,113 @@
+#!/bin/sh
+# build-guest.sh [OUTDIR]  -- builds the tiny x86_64 end-to-end test guest:
+#   OUTDIR/vmlinuz    a stock Debian kernel booted directly (<kernel>)
+#   OUTDIR/initrd.img a busybox-static initramfs (<initrd>) made with cpio
+# Only Debian packages are used. The kernel is the cloud flavour fetched with
+# `apt-get download` (LZ4, boots ~2x faster under TCG than the generic one); when
+# the archive is unreachable, the installed generic kernel in /boot is used.
+# Guest protocol on the serial console (lines starting with @@, see
+# ../shared/docs/test-guest.md): @@GUEST-UP, @@PCI / @@PCI-END listing,
+# @@PCI-ADD / @@PCI-DEL on hotplug, @@POWEROFF on the ACPI power button, and a
+# command channel: a line written to the console runs in sh, then "@@DONE rc=N".
+# The output is cached: a complete OUTDIR is reused unless FORCE=1.
+set -eu
+HERE=$(cd "$(dirname "$0")" && pwd)
+OUT=${1:-$HERE/../../build/test-guest/amd64}
+mkdir -p "$OUT"; OUT=$(cd "$OUT" && pwd)
+if [ -s "$OUT/vmlinuz" ] && [ -s "$OUT/initrd.img" ] && [ "${FORCE:-0}" != 1 ]; then
+  echo "$OUT"; exit 0
+fi
+W=$(mktemp -d); chmod 755 "$W"; trap 'rm -rf "$W"' EXIT
+MODS="virtio_ring virtio virtio_pci_modern_dev virtio_pci_legacy_dev virtio_pci failover net_failover virtio_net virtio_blk button evdev"
+mkdir -p "$W/deb" "$W/k" "$W/root/lib/modules"
+
+KPKG=$(apt-cache depends linux-image-cloud-amd64 2>/dev/null | awk '/Depends: linux-image-/ {print $2; exit}')
+if [ -n "$KPKG" ] && (cd "$W/deb" && apt-get -qq download "$KPKG" >/dev/null 2>&1); then
+  PATS=$(for m in $MODS; do printf " */%s.ko" "$m"; done)
+  # tar exits 2 for modules the kernel has built in (pattern not found): expected.
+  dpkg-deb --fsys-tarfile "$W"/deb/linux-image-*.deb | tar -x -C "$W/k" --wildcards './boot/vmlinuz-*' $PATS 2>/dev/null || true
+  KERNEL=$(ls "$W"/k/boot/vmlinuz-* | head -n1); MODDIR=$W/k/lib/modules
+else
+  KERNEL=$(ls /boot/vmlinuz-*-amd64 | sort -V | tail -n1)
+  KPKG=installed:$(basename "$KERNEL")
+  MODDIR=/lib/modules/${KERNEL##*/vmlinuz-}
+fi
+[ -f "$KERNEL" ] || { echo "build-guest: no kernel found (apt-get download failed and /boot has none)" >&2; exit 1; }
+BUSYBOX=/bin/busybox
+[ -x "$BUSYBOX" ] || { echo "build-guest: busybox-static is not installed" >&2; exit 1; }
+
+R=$W/root
+mkdir -p "$R/bin" "$R/etc/acpi/PWRF" "$R/proc" "$R/sys" "$R/dev" "$R/tmp"
+cp "$BUSYBOX" "$R/bin/busybox"
+for m in $MODS; do
+  f=$(find "$MODDIR" -name "$m.ko" | head -n1)
+  [ -z "$f" ] || cp "$f" "$R/lib/modules/"
+done
+
+cat >"$R/init" <<'EOF'
+#!/bin/busybox sh
+# PID 1 of the test guest (busybox ash). Never exits.
+/bin/busybox mkdir -p /proc /sys /dev /tmp /run /var/log /sbin /usr/bin /usr/sbin
+/bin/busybox --install -s
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev
+exec </dev/console >/dev/console 2>&1
+stty -echo 2>/dev/null          # the host sends commands: don't echo them back
+# Modules in dependency order; the ones the kernel has built in are absent and skipped.
+for m in virtio_ring virtio virtio_pci_modern_dev virtio_pci_legacy_dev virtio_pci \
+         failover net_failover virtio_net virtio_blk button evdev; do
+  [ -f /lib/modules/$m.ko ] && insmod /lib/modules/$m.ko
+done
+# ACPI power button -> KEY_POWER -> acpid runs /etc/acpi/PWRF/00000080 -> poweroff -f.
+acpid -c /etc/acpi -l /var/log/acpid.log
+# PCI hot(un)plug: busybox uevent listens on the kernel's netlink socket.
+uevent /bin/pci-event &
+read up _ </proc/uptime
+echo "@@GUEST-UP arch=$(uname -m) kernel=$(uname -r) uptime=$up"
+/bin/pci-list
+while :; do
+  if read -r line; then
+    [ -n "$line" ] || continue
+    sh -c "$line"
+    echo "@@DONE rc=$?"
+  else
+    sleep 1
+  fi
+done
+EOF
+cat >"$R/bin/pci-list" <<'EOF'
+#!/bin/sh
+# @@PCI <domain:bus:dev.fn> <vendor>:<device> class=<class> driver=<driver|->
+n=0
+for d in /sys/bus/pci/devices/*; do
+  [ -e "$d/vendor" ] || continue
+  read v <"$d/vendor"; read p <"$d/device"; read c <"$d/class"
+  drv=-; [ -e "$d/driver" ] && drv=$(basename "$(readlink "$d/driver")")
+  echo "@@PCI ${d##*/} ${v#0x}:${p#0x} class=${c#0x} driver=$drv"
+  n=$((n+1))
+done
+echo "@@PCI-END count=$n"
+EOF
+cat >"$R/bin/pci-event" <<'EOF'
+#!/bin/sh
+# Run by busybox uevent for every kernel uevent; the environment holds the event.
+[ "$SUBSYSTEM" = pci ] || exit 0
+case "$ACTION" in add) t=ADD ;; remove) t=DEL ;; *) exit 0 ;; esac
+id=$(echo "$PCI_ID" | tr A-F a-f)
+echo "@@PCI-$t $PCI_SLOT_NAME $id class=$(printf %06x "0x$PCI_CLASS")" >/dev/console
+EOF
+cat >"$R/etc/acpi/PWRF/00000080" <<'EOF'
+#!/bin/sh
+echo "@@POWEROFF" >/dev/console
+sync
+poweroff -f
+EOF
+chmod 755 "$R/init" "$R/bin/pci-list" "$R/bin/pci-event" "$R/etc/acpi/PWRF/00000080"
+(cd "$R" && find . | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet) | gzip -9n >"$W/initrd.img"
+cp "$KERNEL" "$W/vmlinuz"
+# Publish atomically so a concurrent or interrupted build never leaves half a guest.
+mv "$W/vmlinuz" "$OUT/vmlinuz.tmp" && mv "$W/initrd.img" "$OUT/initrd.img"
+mv "$OUT/vmlinuz.tmp" "$OUT/vmlinuz"
+echo "$KPKG" >"$OUT/kernel-package"
+echo "$OUT"
