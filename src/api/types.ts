@@ -21,6 +21,72 @@ export interface DomainRef {
   id: number;
 }
 
+/** A network handle as identified to API users (virNetworkPtr). */
+export interface NetworkRef {
+  name: string;
+  uuid: string;
+}
+
+/** A storage pool handle (virStoragePoolPtr). */
+export interface StoragePoolRef {
+  name: string;
+  uuid: string;
+}
+
+/** A storage volume handle (virStorageVolPtr): name within its pool, globally unique key and path. */
+export interface StorageVolRef {
+  pool: string;
+  name: string;
+  key: string;
+}
+
+/** A host interface handle (virInterfacePtr). */
+export interface InterfaceRef {
+  name: string;
+  mac: string;
+}
+
+/** A domain snapshot handle (virDomainSnapshotPtr). */
+export interface SnapshotRef {
+  domain: DomainRef;
+  name: string;
+}
+
+/** virStoragePoolInfo; sizes in bytes. */
+export interface StoragePoolInfo {
+  /** virStoragePoolState: 0 inactive, 1 building, 2 running, 3 degraded, 4 inaccessible */
+  state: number;
+  capacity: number;
+  allocation: number;
+  available: number;
+}
+
+/** virStorageVolInfo; sizes in bytes. */
+export interface StorageVolInfo {
+  /** virStorageVolType: 0 file, 1 block, 2 dir, 3 network, 4 netdir, 5 ploop */
+  type: number;
+  capacity: number;
+  allocation: number;
+}
+
+/** virDomainBlockInfo; sizes in bytes. */
+export interface DomainBlockInfo {
+  capacity: number;
+  allocation: number;
+  physical: number;
+}
+
+/** One typed parameter as returned by virDomainGetStats / virDomainMemoryStats and friends. */
+export interface TypedParam {
+  field: string;
+  value: number | bigint | string | boolean;
+}
+
+export interface DomainStatsRecord {
+  dom: DomainRef;
+  params: TypedParam[];
+}
+
 export interface DomainInfo {
   state: DomainState;
   /** KiB */
@@ -153,6 +219,101 @@ export interface HypervisorDriver {
   domainAttachDeviceFlags?(dom: DomainRef, xml: string, flags: number): Promise<void>;
   domainDetachDeviceFlags?(dom: DomainRef, xml: string, flags: number): Promise<void>;
   connectDomainXMLToNative?(format: string, xml: string, flags: number): Promise<string>;
+
+  // More domain calls tsvirsh makes (libvirt names and flag values).
+  domainSetMemoryFlags?(dom: DomainRef, kib: number, flags: number): Promise<void>;
+  domainSetMaxMemory?(dom: DomainRef, kib: number): Promise<void>;
+  domainSetMemory?(dom: DomainRef, kib: number): Promise<void>;
+  domainSetVcpusFlags?(dom: DomainRef, count: number, flags: number): Promise<void>;
+  domainGetVcpusFlags?(dom: DomainRef, flags: number): Promise<number>;
+  domainGetMaxVcpus?(dom: DomainRef): Promise<number>;
+  domainMemoryStats?(dom: DomainRef, flags: number): Promise<TypedParam[]>;
+  connectGetAllDomainStats?(stats: number, flags: number): Promise<DomainStatsRecord[]>;
+  domainListGetStats?(doms: DomainRef[], stats: number, flags: number): Promise<DomainStatsRecord[]>;
+  domainGetMetadata?(dom: DomainRef, type: number, uri: string | null, flags: number): Promise<string>;
+  domainSetMetadata?(dom: DomainRef, type: number, metadata: string | null, key: string | null, uri: string | null, flags: number): Promise<void>;
+  domainGetHostname?(dom: DomainRef, flags: number): Promise<string>;
+  domainGetTime?(dom: DomainRef, flags: number): Promise<{ seconds: number; nseconds: number }>;
+  domainGetControlInfo?(dom: DomainRef, flags: number): Promise<{ state: number; details: number; stateTime: number }>;
+  domainGetDiskErrors?(dom: DomainRef, flags: number): Promise<{ disk: string; error: number }[]>;
+  domainGetBlockInfo?(dom: DomainRef, disk: string, flags: number): Promise<DomainBlockInfo>;
+  domainInterfaceAddresses?(dom: DomainRef, source: number, flags: number): Promise<{ name: string; hwaddr: string; addrs: { type: number; addr: string; prefix: number }[] }[]>;
+  domainHasManagedSaveImage?(dom: DomainRef, flags: number): Promise<boolean>;
+  domainManagedSaveRemove?(dom: DomainRef, flags: number): Promise<void>;
+  domainAttachDevice?(dom: DomainRef, xml: string): Promise<void>;
+  domainDetachDevice?(dom: DomainRef, xml: string): Promise<void>;
+  domainCreateWithFlags?(dom: DomainRef, flags: number): Promise<DomainRef>;
+  domainShutdownFlags?(dom: DomainRef, flags: number): Promise<void>;
+  domainUndefineFlags?(dom: DomainRef, flags: number): Promise<void>;
+  /** tsvirt's own: the domain's PCI tree (helper P's pci-topology model). */
+  domainGetPciTopology?(dom: DomainRef, flags: number): Promise<unknown>;
+
+  // Networks, storage, host interfaces, snapshots: libvirt API names, libvirt flag values.
+  connectListAllNetworks?(flags: number): Promise<NetworkRef[]>;
+  networkLookupByName?(name: string): Promise<NetworkRef>;
+  networkLookupByUUID?(uuid: string): Promise<NetworkRef>;
+  networkDefineXML?(xml: string, flags: number): Promise<NetworkRef>;
+  networkCreateXML?(xml: string, flags: number): Promise<NetworkRef>;
+  networkUndefine?(net: NetworkRef): Promise<void>;
+  networkCreate?(net: NetworkRef, flags: number): Promise<void>;
+  networkDestroy?(net: NetworkRef): Promise<void>;
+  networkGetXMLDesc?(net: NetworkRef, flags: number): Promise<string>;
+  networkIsActive?(net: NetworkRef): Promise<boolean>;
+  networkIsPersistent?(net: NetworkRef): Promise<boolean>;
+  networkGetAutostart?(net: NetworkRef): Promise<boolean>;
+  networkSetAutostart?(net: NetworkRef, autostart: boolean): Promise<void>;
+  networkGetBridgeName?(net: NetworkRef): Promise<string>;
+  networkUpdate?(net: NetworkRef, command: number, section: number, parentIndex: number, xml: string, flags: number): Promise<void>;
+
+  connectListAllStoragePools?(flags: number): Promise<StoragePoolRef[]>;
+  storagePoolLookupByName?(name: string): Promise<StoragePoolRef>;
+  storagePoolLookupByUUID?(uuid: string): Promise<StoragePoolRef>;
+  storagePoolLookupByVolume?(vol: StorageVolRef): Promise<StoragePoolRef>;
+  storagePoolDefineXML?(xml: string, flags: number): Promise<StoragePoolRef>;
+  storagePoolCreateXML?(xml: string, flags: number): Promise<StoragePoolRef>;
+  storagePoolBuild?(pool: StoragePoolRef, flags: number): Promise<void>;
+  storagePoolCreate?(pool: StoragePoolRef, flags: number): Promise<void>;
+  storagePoolDestroy?(pool: StoragePoolRef): Promise<void>;
+  storagePoolDelete?(pool: StoragePoolRef, flags: number): Promise<void>;
+  storagePoolUndefine?(pool: StoragePoolRef): Promise<void>;
+  storagePoolRefresh?(pool: StoragePoolRef, flags: number): Promise<void>;
+  storagePoolGetInfo?(pool: StoragePoolRef): Promise<StoragePoolInfo>;
+  storagePoolGetXMLDesc?(pool: StoragePoolRef, flags: number): Promise<string>;
+  storagePoolIsActive?(pool: StoragePoolRef): Promise<boolean>;
+  storagePoolIsPersistent?(pool: StoragePoolRef): Promise<boolean>;
+  storagePoolGetAutostart?(pool: StoragePoolRef): Promise<boolean>;
+  storagePoolSetAutostart?(pool: StoragePoolRef, autostart: boolean): Promise<void>;
+  storagePoolListAllVolumes?(pool: StoragePoolRef, flags: number): Promise<StorageVolRef[]>;
+  storageVolLookupByName?(pool: StoragePoolRef, name: string): Promise<StorageVolRef>;
+  storageVolLookupByKey?(key: string): Promise<StorageVolRef>;
+  storageVolLookupByPath?(path: string): Promise<StorageVolRef>;
+  storageVolCreateXML?(pool: StoragePoolRef, xml: string, flags: number): Promise<StorageVolRef>;
+  storageVolCreateXMLFrom?(pool: StoragePoolRef, xml: string, clone: StorageVolRef, flags: number): Promise<StorageVolRef>;
+  storageVolDelete?(vol: StorageVolRef, flags: number): Promise<void>;
+  storageVolResize?(vol: StorageVolRef, capacity: number, flags: number): Promise<void>;
+  storageVolGetInfo?(vol: StorageVolRef): Promise<StorageVolInfo>;
+  storageVolGetXMLDesc?(vol: StorageVolRef, flags: number): Promise<string>;
+  storageVolGetPath?(vol: StorageVolRef): Promise<string>;
+
+  connectListAllInterfaces?(flags: number): Promise<InterfaceRef[]>;
+  interfaceLookupByName?(name: string): Promise<InterfaceRef>;
+  interfaceLookupByMACString?(mac: string): Promise<InterfaceRef>;
+  interfaceGetXMLDesc?(iface: InterfaceRef, flags: number): Promise<string>;
+  interfaceIsActive?(iface: InterfaceRef): Promise<boolean>;
+  interfaceDestroy?(iface: InterfaceRef, flags: number): Promise<void>;
+
+  domainSnapshotCreateXML?(dom: DomainRef, xml: string, flags: number): Promise<SnapshotRef>;
+  domainListAllSnapshots?(dom: DomainRef, flags: number): Promise<SnapshotRef[]>;
+  domainSnapshotListAllChildren?(snap: SnapshotRef, flags: number): Promise<SnapshotRef[]>;
+  domainSnapshotLookupByName?(dom: DomainRef, name: string, flags: number): Promise<SnapshotRef>;
+  domainHasCurrentSnapshot?(dom: DomainRef, flags: number): Promise<boolean>;
+  domainSnapshotCurrent?(dom: DomainRef, flags: number): Promise<SnapshotRef>;
+  domainSnapshotGetParent?(snap: SnapshotRef, flags: number): Promise<SnapshotRef>;
+  domainSnapshotIsCurrent?(snap: SnapshotRef, flags: number): Promise<boolean>;
+  domainSnapshotHasMetadata?(snap: SnapshotRef, flags: number): Promise<boolean>;
+  domainSnapshotGetXMLDesc?(snap: SnapshotRef, flags: number): Promise<string>;
+  domainRevertToSnapshot?(snap: SnapshotRef, flags: number): Promise<void>;
+  domainSnapshotDelete?(snap: SnapshotRef, flags: number): Promise<void>;
   /** Everything else a driver offers, looked up by libvirt API name by the API layer. */
   [method: string]: unknown;
 }
