@@ -174,7 +174,7 @@ test('an oversized message closes the connection and fails pending commands with
   try {
     const qmp = await QmpClient.connect(srv.socketPath, { maxMessageBytes: limit });
     const closed = new Promise<Error | undefined>((r) => qmp.once('close', r));
-    await assert.rejects(qmp.execute('query-huge'), /^internal error: QEMU monitor reply exceeds buffer size \(65536 bytes\)$/);
+    await assert.rejects(qmp.execute('query-huge'), /internal error: QEMU monitor reply exceeds buffer size \(65536 bytes\)$/);
     assert.match(String((await closed)?.message), /exceeds buffer size/);
     assert.ok(qmp.closed);
     await assert.rejects(qmp.execute('query-status'), /exceeds buffer size/);
