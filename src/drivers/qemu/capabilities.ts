@@ -1,0 +1,430 @@
+// QEMU binary capabilities: what one qemu-system-* binary offers (machines with
+// their aliases and defaults, QOM device types, CPU models, KVM), probed over QMP
+// the way libvirt's virQEMUCaps does and cached on disk keyed by the binary's
+// path, size and mtime, so that only the first use of a binary pays for a probe.
+
+import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { accessSync, constants as fsConstants, readFileSync, statSync } from 'node:fs';
+import { mkdir, readFile } from 'node:fs/promises';
+import { delimiter, join } from 'node:path';
+import { arch as hostNodeArch } from 'node:process';
+import { ErrorCode, ErrorDomain, virError } from '../../util/error.js';
+import { writeFileAtomic } from '../../util/atomic-file.js';
+
+export interface QemuMachine {
+  /** canonical name, e.g. 'pc-q35-7.2' */
+  name: string;
+  /** versionless alias QEMU reports, e.g. 'q35' */
+  alias?: string;
+  /** libvirt's default machine for this binary (libvirt's preferred machine, else QEMU's default) */
+  isDefault: boolean;
+  /** QEMU's own default ('is-default' in query-machines) */
+  qemuDefault: boolean;
+  maxCpus: number;
+  hotplugCpus: boolean;
+  defaultCpuType?: string;
+  defaultRamId?: string;
+  numaMemSupported: boolean;
+  deprecated: boolean;
+}
+
+export interface QemuCpuModel {
+  name: string;
+  typename?: string;
+  /** features the accelerator cannot provide; empty when the model is usable as is */
+  unavailableFeatures?: string[];
+  aliasOf?: string;
+  deprecated: boolean;
+  static: boolean;
+}
+
+export interface QemuVersion {
+  major: number;
+  minor: number;
+  micro: number;
+  package: string;
+}
+
+/** Everything tsvirt learns about one QEMU binary. */
+export interface QemuCaps {
+  binary: string;
+  /** libvirt's arch name of the guest the binary emulates: x86_64, i686, aarch64, armv7l, ... */
+  arch: string;
+  version: QemuVersion;
+  /** libvirt's encoding: major * 1,000,000 + minor * 1,000 + micro (7.2.22 -> 7002022) */
+  versionNumber: number;
+  /** in libvirt's order: QEMU's order with libvirt's default machine moved first */
+  machines: QemuMachine[];
+  /** every QOM type name the binary knows (qom-list-types): devices, objects, machines */
+  deviceTypes: ReadonlySet<string>;
+  cpuModels: QemuCpuModel[];
+  /** KVM compiled in and /dev/kvm present as QEMU saw it (query-kvm 'present') */
+  kvmPresent: boolean;
+  /** KVM may be used for guests of this binary on this host (see hostKvmUsable) */
+  kvmUsable: boolean;
+}
+
+/**
+ * libvirt's historical default machines (qemu_capabilities.c preferredMachines),
+ * preferred over QEMU's own default so that management apps see stable defaults.
+ * Only for the arches tsvirt drives; other binaries keep QEMU's default.
+ */
+const PREFERRED_MACHINE: Record<string, string> = {
+  x86_64: 'pc',
+  i686: 'pc',
+  aarch64: 'integratorcp',
+  armv7l: 'integratorcp',
+  armv6l: 'integratorcp',
+};
+
+/** QEMU target names (query-target) that libvirt names differently. */
+const QEMU_TO_LIBVIRT_ARCH: Record<string, string> = { i386: 'i686', arm: 'armv7l' };
+
+/** Binary name suffixes libvirt tries for a guest arch, best first (virQEMUCapsFindBinaryForArch). */
+const BINARY_SUFFIXES: Record<string, string[]> = {
+  x86_64: ['x86_64'],
+  i686: ['i386', 'x86_64'],
+  aarch64: ['aarch64'],
+  armv7l: ['arm', 'aarch64'],
+  armv6l: ['arm'],
+};
+
+/** Bumped whenever the probe or the cached JSON layout changes, so old caches are re-probed. */
+const CACHE_FORMAT = 1;
+const PROBE_TIMEOUT_MS = 30_000;
+/** A probe's whole output is a few hundred KiB; anything far beyond means a broken binary. */
+const PROBE_OUTPUT_CAP = 32 * 1024 * 1024;
+
+/**
+ * KVM is usable only when /dev/kvm can be opened read-write AND the host CPU has
+ * hardware virtualisation (vmx/svm). On paravirtualised hosts (PVM) /dev/kvm exists
+ * but stock guest kernels hang under it with no error, so the CPU flag decides.
+ */
+export function hostKvmUsable(): boolean {
+  try {
+    accessSync('/dev/kvm', fsConstants.R_OK | fsConstants.W_OK);
+  } catch {
+    return false;
+  }
+  try {
+    return /^flags\s*:.*\b(vmx|svm)\b/m.test(readFileSync('/proc/cpuinfo', 'utf8'));
+  } catch {
+    return false;
+  }
+}
+
+/** libvirt's arch name for the host (virArchFromHost). */
+export function hostArch(): string {
+  const map: Record<string, string> = { x64: 'x86_64', ia32: 'i686', arm64: 'aarch64', arm: 'armv7l' };
+  return map[hostNodeArch] ?? hostNodeArch;
+}
+
+/** Whether KVM on this host can run guests of `guestArch` (x86_64 hosts run i686 too). */
+function kvmArchCompatible(guestArch: string): boolean {
+  const host = hostArch();
+  return guestArch === host || (host === 'x86_64' && guestArch === 'i686') || (host === 'aarch64' && guestArch === 'armv7l');
+}
+
+function searchPath(name: string): string | undefined {
+  for (const dir of (process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin').split(delimiter)) {
+    if (dir === '') continue;
+    const candidate = join(dir, name);
+    try {
+      accessSync(candidate, fsConstants.X_OK);
+      if (statSync(candidate).isFile()) return candidate;
+    } catch {
+      // not here
+    }
+  }
+  return undefined;
+}
+
+/** The qemu-system binary libvirt would use for guests of `arch`, or undefined. */
+export function findBinaryForArch(arch: string): string | undefined {
+  for (const suffix of BINARY_SUFFIXES[arch] ?? [arch]) {
+    const found = searchPath(`qemu-system-${suffix}`);
+    if (found) return found;
+  }
+  return undefined;
+}
+
+/** Guest arches for which a binary is installed, in libvirt's capabilities order (virArch enum order). */
+export function installedGuestArches(): string[] {
+  return ['armv6l', 'armv7l', 'aarch64', 'i686', 'x86_64'].filter((a) => findBinaryForArch(a) !== undefined);
+}
+
+/** The machine called `name` either canonically or by its alias. */
+export function findMachine(caps: QemuCaps, name: string): QemuMachine | undefined {
+  return caps.machines.find((m) => m.name === name) ?? caps.machines.find((m) => m.alias === name);
+}
+
+/** Resolves an alias (q35) to the canonical machine name (pc-q35-7.2); other names unchanged. */
+export function canonicalMachineName(caps: QemuCaps, name: string): string {
+  return caps.machines.find((m) => m.alias === name)?.name ?? name;
+}
+
+/** libvirt's default machine for this binary (the one `<type>` gets when it names none). */
+export function defaultMachine(caps: QemuCaps): QemuMachine | undefined {
+  return caps.machines.find((m) => m.isDefault) ?? caps.machines[0];
+}
+
+export function hasDeviceType(caps: QemuCaps, type: string): boolean {
+  return caps.deviceTypes.has(type);
+}
+
+// ---------------------------------------------------------------------------
+// Probe
+
+interface QmpReply {
+  id?: number;
+  return?: unknown;
+  error?: { class: string; desc: string };
+}
+
+const PROBE_COMMANDS = ['query-version', 'query-target', 'query-kvm', 'query-machines', 'query-cpu-definitions', 'qom-list-types'] as const;
+type ProbeCommand = (typeof PROBE_COMMANDS)[number];
+
+/**
+ * Runs the probe commands against a paused, machine-less QEMU over QMP on stdio.
+ * QEMU reads commands only after its greeting, so they can all be written up
+ * front; replies carry the request id.
+ */
+async function runProbe(binary: string): Promise<Map<ProbeCommand, unknown>> {
+  const args = ['-S', '-no-user-config', '-nodefaults', '-nographic', '-machine', 'none,accel=tcg', '-qmp', 'stdio'];
+  const child = spawn(binary, args, { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, LC_ALL: 'C' } });
+  const script = [{ execute: 'qmp_capabilities' }, ...PROBE_COMMANDS.map((execute, id) => ({ execute, id })), { execute: 'quit' }];
+  child.stdin.end(script.map((c) => JSON.stringify(c)).join('\n') + '\n');
+
+  let stdout = '';
+  let stderr = '';
+  let overflow = false;
+  child.stdout.setEncoding('utf8').on('data', (s: string) => {
+    if (stdout.length + s.length > PROBE_OUTPUT_CAP) {
+      overflow = true;
+      child.kill('SIGKILL');
+    } else stdout += s;
+  });
+  child.stderr.setEncoding('utf8').on('data', (s: string) => {
+    if (stderr.length < 65536) stderr += s;
+  });
+  child.stdin.on('error', () => {
+    // QEMU exited before reading everything: reported through its exit below
+  });
+  const exit = await new Promise<{ code: number | null; timedOut: boolean; spawnError?: Error }>((resolve) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      resolve({ code: null, timedOut: true });
+    }, PROBE_TIMEOUT_MS);
+    child.on('error', (e) => {
+      clearTimeout(timer);
+      resolve({ code: null, timedOut: false, spawnError: e });
+    });
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, timedOut: false });
+    });
+  });
+  const fail = (why: string) =>
+    virError(ErrorCode.INTERNAL_ERROR, `Failed to probe capabilities for ${binary}: ${why}`, ErrorDomain.QEMU);
+  if (exit.spawnError) throw fail(exit.spawnError.message);
+  if (exit.timedOut) throw fail('timed out');
+  if (overflow) throw fail('QMP output too large');
+
+  const results = new Map<ProbeCommand, unknown>();
+  for (const line of stdout.split('\n')) {
+    if (line.trim() === '') continue;
+    let msg: QmpReply;
+    try {
+      msg = JSON.parse(line) as QmpReply;
+    } catch {
+      continue;
+    }
+    if (typeof msg.id !== 'number') continue;
+    const command = PROBE_COMMANDS[msg.id];
+    if (command && msg.return !== undefined) results.set(command, msg.return);
+  }
+  for (const c of ['query-version', 'query-machines', 'qom-list-types'] as const) {
+    if (!results.has(c)) throw fail(stderr.trim() || `no reply to ${c} (exit status ${exit.code})`);
+  }
+  return results;
+}
+
+interface RawMachine {
+  name: string;
+  alias?: string;
+  'is-default'?: boolean;
+  'cpu-max': number;
+  'hotpluggable-cpus': boolean;
+  'default-cpu-type'?: string;
+  'default-ram-id'?: string;
+  'numa-mem-supported': boolean;
+  deprecated?: boolean;
+}
+
+interface RawCpuDefinition {
+  name: string;
+  typename?: string;
+  'unavailable-features'?: string[];
+  'alias-of'?: string;
+  deprecated?: boolean;
+  static?: boolean;
+}
+
+/** The part of QemuCaps that depends only on the binary (cached on disk). */
+interface ProbedCaps {
+  binary: string;
+  arch: string;
+  version: QemuVersion;
+  machines: QemuMachine[];
+  deviceTypes: string[];
+  cpuModels: QemuCpuModel[];
+  kvmPresent: boolean;
+}
+
+function archFromBinaryName(binary: string): string | undefined {
+  const m = /qemu-system-([^/]+)$/.exec(binary);
+  return m ? (QEMU_TO_LIBVIRT_ARCH[m[1]!] ?? m[1]) : undefined;
+}
+
+function interpretProbe(binary: string, r: Map<ProbeCommand, unknown>): ProbedCaps {
+  const v = r.get('query-version') as { qemu: { major: number; minor: number; micro: number }; package: string };
+  const target = r.get('query-target') as { arch?: string } | undefined;
+  const qemuArch = target?.arch;
+  const arch = qemuArch ? (QEMU_TO_LIBVIRT_ARCH[qemuArch] ?? qemuArch) : archFromBinaryName(binary);
+  if (!arch) throw virError(ErrorCode.INTERNAL_ERROR, `Unable to determine the guest architecture of ${binary}`, ErrorDomain.QEMU);
+
+  const preferred = PREFERRED_MACHINE[arch];
+  const machines: QemuMachine[] = (r.get('query-machines') as RawMachine[])
+    .filter((m) => m.name !== 'none')
+    .map((m) => ({
+      name: m.name,
+      ...(m.alias !== undefined ? { alias: m.alias } : {}),
+      isDefault: false,
+      qemuDefault: m['is-default'] === true,
+      maxCpus: m['cpu-max'],
+      hotplugCpus: m['hotpluggable-cpus'],
+      ...(m['default-cpu-type'] !== undefined ? { defaultCpuType: m['default-cpu-type'] } : {}),
+      ...(m['default-ram-id'] !== undefined ? { defaultRamId: m['default-ram-id'] } : {}),
+      numaMemSupported: m['numa-mem-supported'],
+      deprecated: m.deprecated === true,
+    }));
+  let defIdx = preferred === undefined ? -1 : machines.findIndex((m) => m.name === preferred || m.alias === preferred);
+  if (defIdx < 0) defIdx = machines.findIndex((m) => m.qemuDefault);
+  if (defIdx >= 0) {
+    const [def] = machines.splice(defIdx, 1);
+    def!.isDefault = true;
+    machines.unshift(def!);
+  }
+
+  const cpuModels: QemuCpuModel[] = ((r.get('query-cpu-definitions') as RawCpuDefinition[] | undefined) ?? []).map((c) => ({
+    name: c.name,
+    ...(c.typename !== undefined ? { typename: c.typename } : {}),
+    ...(c['unavailable-features'] !== undefined ? { unavailableFeatures: c['unavailable-features'] } : {}),
+    ...(c['alias-of'] !== undefined ? { aliasOf: c['alias-of'] } : {}),
+    deprecated: c.deprecated === true,
+    static: c.static === true,
+  }));
+  const types = (r.get('qom-list-types') as { name: string }[]).map((t) => t.name).sort();
+  const kvm = r.get('query-kvm') as { present?: boolean } | undefined;
+  return {
+    binary,
+    arch,
+    version: { major: v.qemu.major, minor: v.qemu.minor, micro: v.qemu.micro, package: v.package.trim() },
+    machines,
+    deviceTypes: types,
+    cpuModels,
+    kvmPresent: kvm?.present === true,
+  };
+}
+
+function completeCaps(p: ProbedCaps, kvmHostUsable: boolean): QemuCaps {
+  return {
+    binary: p.binary,
+    arch: p.arch,
+    version: p.version,
+    versionNumber: p.version.major * 1_000_000 + p.version.minor * 1_000 + p.version.micro,
+    machines: p.machines,
+    deviceTypes: new Set(p.deviceTypes),
+    cpuModels: p.cpuModels,
+    kvmPresent: p.kvmPresent,
+    // KVM is a host property, evaluated on every load rather than cached.
+    kvmUsable: p.kvmPresent && kvmHostUsable && kvmArchCompatible(p.arch),
+  };
+}
+
+interface CacheFile {
+  format: number;
+  key: { path: string; size: number; mtimeMs: number };
+  caps: ProbedCaps;
+}
+
+/**
+ * Per-driver capabilities cache: in memory for the life of the connection, on
+ * disk under `<cacheDir>/capabilities/` across processes.
+ */
+export class QemuCapsCache {
+  private readonly memory = new Map<string, Promise<QemuCaps>>();
+  private kvmHost: boolean | undefined;
+
+  constructor(private readonly cacheDir: string) {}
+
+  /** Capabilities of `binary`; probes only when the binary changed since the cached probe. */
+  get(binary: string): Promise<QemuCaps> {
+    let pending = this.memory.get(binary);
+    if (!pending) {
+      pending = this.load(binary);
+      this.memory.set(binary, pending);
+      pending.catch(() => this.memory.delete(binary));
+    }
+    return pending;
+  }
+
+  /** Capabilities of the binary libvirt would pick for `arch`. */
+  async forArch(arch: string): Promise<QemuCaps> {
+    const binary = findBinaryForArch(arch);
+    if (!binary) {
+      throw virError(ErrorCode.CONFIG_UNSUPPORTED, `No emulator found for arch '${arch}'`, ErrorDomain.QEMU);
+    }
+    return this.get(binary);
+  }
+
+  cacheFileFor(binary: string): string {
+    const digest = createHash('sha256').update(binary).digest('hex').slice(0, 32);
+    return join(this.cacheDir, 'capabilities', `${digest}.json`);
+  }
+
+  private async load(binary: string): Promise<QemuCaps> {
+    let st;
+    try {
+      st = statSync(binary);
+    } catch (e) {
+      throw virError(ErrorCode.INTERNAL_ERROR, `Cannot check QEMU binary ${binary}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'No such file or directory' : (e as Error).message}`, ErrorDomain.QEMU);
+    }
+    const key = { path: binary, size: st.size, mtimeMs: st.mtimeMs };
+    this.kvmHost ??= hostKvmUsable();
+    const file = this.cacheFileFor(binary);
+    const cached = await readCacheFile(file);
+    if (cached && cached.format === CACHE_FORMAT && cached.key.path === key.path && cached.key.size === key.size && cached.key.mtimeMs === key.mtimeMs) {
+      return completeCaps(cached.caps, this.kvmHost);
+    }
+    const probed = interpretProbe(binary, await runProbe(binary));
+    const entry: CacheFile = { format: CACHE_FORMAT, key, caps: probed };
+    try {
+      await mkdir(join(this.cacheDir, 'capabilities'), { recursive: true });
+      await writeFileAtomic(file, JSON.stringify(entry));
+    } catch {
+      // A read-only or full cache folder costs a re-probe next time, nothing else.
+    }
+    return completeCaps(probed, this.kvmHost);
+  }
+}
+
+async function readCacheFile(file: string): Promise<CacheFile | undefined> {
+  try {
+    const parsed = JSON.parse(await readFile(file, 'utf8')) as CacheFile;
+    return parsed && typeof parsed === 'object' && parsed.caps && Array.isArray(parsed.caps.machines) ? parsed : undefined;
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,54 @@
+// Crash-safe file replacement: readers see either the old or the new content,
+// never a half-written file, even if the writer is killed or the host loses power.
+
+import { randomBytes } from 'node:crypto';
+import { open, rename, unlink } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+
+/** Prefix of temporary files; loaders skip names starting with it. */
+export const ATOMIC_TEMP_PREFIX = '.tsvirt-tmp-';
+
+/** fsync a directory so that a rename or unlink inside it is durable. */
+export async function fsyncDir(dir: string): Promise<void> {
+  const handle = await open(dir, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+/**
+ * Writes `data` to `path` atomically: a temporary file in the same directory is
+ * written and fsynced, renamed over `path`, and the directory is fsynced.
+ * On failure the temporary file is removed and `path` is untouched.
+ */
+export async function writeFileAtomic(path: string, data: string | Uint8Array, mode = 0o600): Promise<void> {
+  const dir = dirname(path);
+  const temp = join(dir, `${ATOMIC_TEMP_PREFIX}${basename(path)}.${process.pid}.${randomBytes(4).toString('hex')}`);
+  const handle = await open(temp, 'wx', mode);
+  try {
+    try {
+      await handle.writeFile(data);
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await rename(temp, path);
+  } catch (e) {
+    await unlink(temp).catch(() => undefined);
+    throw e;
+  }
+  await fsyncDir(dir);
+}
+
+/** Removes `path` (absent is fine) and makes the removal durable. */
+export async function unlinkDurable(path: string): Promise<void> {
+  try {
+    await unlink(path);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw e;
+  }
+  await fsyncDir(dirname(path));
+}
