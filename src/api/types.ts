@@ -98,6 +98,17 @@ export interface DomainInfo {
   cpuTime: bigint;
 }
 
+/** virDomainRunningReason */
+export enum RunningReason { UNKNOWN, BOOTED, MIGRATED, RESTORED, FROM_SNAPSHOT, UNPAUSED, MIGRATION_CANCELED, SAVE_CANCELED, WAKEUP, CRASHED, POSTCOPY, POSTCOPY_FAILED }
+/** virDomainPausedReason */
+export enum PausedReason { UNKNOWN, USER, MIGRATION, SAVE, DUMP, IOERROR, WATCHDOG, FROM_SNAPSHOT, SHUTTING_DOWN, SNAPSHOT, CRASHED, STARTING_UP, POSTCOPY, POSTCOPY_FAILED, API_ERROR }
+/** virDomainShutdownReason */
+export enum ShutdownReason { UNKNOWN, USER }
+/** virDomainShutoffReason */
+export enum ShutoffReason { UNKNOWN, SHUTDOWN, DESTROYED, CRASHED, MIGRATED, SAVED, FAILED, FROM_SNAPSHOT, DAEMON }
+/** virDomainCrashedReason */
+export enum CrashedReason { UNKNOWN, PANICKED }
+
 export interface StateWithReason {
   state: DomainState;
   reason: number;
