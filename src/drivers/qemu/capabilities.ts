@@ -6,11 +6,13 @@
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { accessSync, constants as fsConstants, readFileSync, statSync } from 'node:fs';
-import { mkdir, readFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { arch as hostNodeArch } from 'node:process';
 import { ErrorCode, ErrorDomain, virError } from '../../util/error.js';
 import { writeFileAtomic } from '../../util/atomic-file.js';
+import { QmpClient } from './qmp.js';
 
 export interface QemuMachine {
   /** canonical name, e.g. 'pc-q35-7.2' */
@@ -93,8 +95,6 @@ const BINARY_SUFFIXES: Record<string, string[]> = {
 /** Bumped whenever the probe or the cached JSON layout changes, so old caches are re-probed. */
 const CACHE_FORMAT = 1;
 const PROBE_TIMEOUT_MS = 30_000;
-/** A probe's whole output is a few hundred KiB; anything far beyond means a broken binary. */
-const PROBE_OUTPUT_CAP = 32 * 1024 * 1024;
 
 /**
  * KVM is usable only when /dev/kvm can be opened read-write AND the host CPU has
@@ -176,78 +176,81 @@ export function hasDeviceType(caps: QemuCaps, type: string): boolean {
 // ---------------------------------------------------------------------------
 // Probe
 
-interface QmpReply {
-  id?: number;
-  return?: unknown;
-  error?: { class: string; desc: string };
-}
-
 const PROBE_COMMANDS = ['query-version', 'query-target', 'query-kvm', 'query-machines', 'query-cpu-definitions', 'qom-list-types'] as const;
 type ProbeCommand = (typeof PROBE_COMMANDS)[number];
+/** Commands every QEMU answers; the others are optional (a binary without KVM or CPU models). */
+const REQUIRED_COMMANDS: readonly ProbeCommand[] = ['query-version', 'query-machines', 'qom-list-types'];
 
 /**
- * Runs the probe commands against a paused, machine-less QEMU over QMP on stdio.
- * QEMU reads commands only after its greeting, so they can all be written up
- * front; replies carry the request id.
+ * Runs the probe commands against a paused, machine-less QEMU, the way libvirt
+ * does: QEMU daemonizes once its QMP socket listens, the commands run over the
+ * shared QMP client, then `quit` (or, if anything failed, SIGKILL via the pid file).
  */
 async function runProbe(binary: string): Promise<Map<ProbeCommand, unknown>> {
-  const args = ['-S', '-no-user-config', '-nodefaults', '-nographic', '-machine', 'none,accel=tcg', '-qmp', 'stdio'];
-  const child = spawn(binary, args, { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, LC_ALL: 'C' } });
-  const script = [{ execute: 'qmp_capabilities' }, ...PROBE_COMMANDS.map((execute, id) => ({ execute, id })), { execute: 'quit' }];
-  child.stdin.end(script.map((c) => JSON.stringify(c)).join('\n') + '\n');
+  const fail = (why: string) => virError(ErrorCode.INTERNAL_ERROR, `Failed to probe capabilities for ${binary}: ${why}`, ErrorDomain.QEMU);
+  // A fresh short folder: unix socket paths are limited to 107 bytes, embed roots may be long.
+  const dir = await mkdtemp(join(tmpdir(), 'tsvirt-probe-'));
+  const socket = join(dir, 'qmp.sock');
+  const pidFile = join(dir, 'qemu.pid');
+  let client: QmpClient | undefined;
+  let quit = false;
+  try {
+    const args = ['-S', '-no-user-config', '-nodefaults', '-nographic', '-machine', 'none,accel=tcg',
+      '-qmp', `unix:${socket},server=on,wait=off`, '-pidfile', pidFile, '-daemonize'];
+    const started = await runProcess(binary, args, PROBE_TIMEOUT_MS);
+    if (started.error) throw fail(started.error);
+    try {
+      client = await QmpClient.connect(socket, { timeoutMs: PROBE_TIMEOUT_MS });
+    } catch (e) {
+      throw fail((e as Error).message);
+    }
+    const results = new Map<ProbeCommand, unknown>();
+    for (const command of PROBE_COMMANDS) {
+      try {
+        results.set(command, await client.execute(command));
+      } catch (e) {
+        if (REQUIRED_COMMANDS.includes(command)) throw fail((e as Error).message);
+      }
+    }
+    quit = await client.execute('quit').then(() => true, () => false);
+    return results;
+  } finally {
+    client?.close();
+    if (!quit) await killProbe(pidFile);
+    await rm(dir, { recursive: true, force: true });
+  }
+}
 
-  let stdout = '';
-  let stderr = '';
-  let overflow = false;
-  child.stdout.setEncoding('utf8').on('data', (s: string) => {
-    if (stdout.length + s.length > PROBE_OUTPUT_CAP) {
-      overflow = true;
-      child.kill('SIGKILL');
-    } else stdout += s;
-  });
-  child.stderr.setEncoding('utf8').on('data', (s: string) => {
-    if (stderr.length < 65536) stderr += s;
-  });
-  child.stdin.on('error', () => {
-    // QEMU exited before reading everything: reported through its exit below
-  });
-  const exit = await new Promise<{ code: number | null; timedOut: boolean; spawnError?: Error }>((resolve) => {
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      resolve({ code: null, timedOut: true });
-    }, PROBE_TIMEOUT_MS);
+/** Runs a short-lived process to completion; `error` describes a failure, with its stderr. */
+function runProcess(binary: string, args: string[], timeoutMs: number): Promise<{ error?: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(binary, args, { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, LC_ALL: 'C' } });
+    let stderr = '';
+    child.stderr.setEncoding('utf8').on('data', (s: string) => {
+      if (stderr.length < 65536) stderr += s;
+    });
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
     child.on('error', (e) => {
       clearTimeout(timer);
-      resolve({ code: null, timedOut: false, spawnError: e });
+      resolve({ error: e.message });
     });
-    child.on('close', (code) => {
+    child.on('close', (code, signal) => {
       clearTimeout(timer);
-      resolve({ code, timedOut: false });
+      if (code === 0) resolve({});
+      else resolve({ error: stderr.trim() || (signal ? `killed by ${signal}` : `exit status ${code}`) });
     });
   });
-  const fail = (why: string) =>
-    virError(ErrorCode.INTERNAL_ERROR, `Failed to probe capabilities for ${binary}: ${why}`, ErrorDomain.QEMU);
-  if (exit.spawnError) throw fail(exit.spawnError.message);
-  if (exit.timedOut) throw fail('timed out');
-  if (overflow) throw fail('QMP output too large');
+}
 
-  const results = new Map<ProbeCommand, unknown>();
-  for (const line of stdout.split('\n')) {
-    if (line.trim() === '') continue;
-    let msg: QmpReply;
-    try {
-      msg = JSON.parse(line) as QmpReply;
-    } catch {
-      continue;
-    }
-    if (typeof msg.id !== 'number') continue;
-    const command = PROBE_COMMANDS[msg.id];
-    if (command && msg.return !== undefined) results.set(command, msg.return);
+/** Makes sure the probing QEMU is gone (it normally quit already). */
+async function killProbe(pidFile: string): Promise<void> {
+  const pid = Number((await readFile(pidFile, 'utf8').catch(() => '')).trim());
+  if (!Number.isInteger(pid) || pid <= 1) return;
+  try {
+    process.kill(pid, 'SIGKILL');
+  } catch {
+    // already exited
   }
-  for (const c of ['query-version', 'query-machines', 'qom-list-types'] as const) {
-    if (!results.has(c)) throw fail(stderr.trim() || `no reply to ${c} (exit status ${exit.code})`);
-  }
-  return results;
 }
 
 interface RawMachine {
