@@ -86,6 +86,7 @@ export enum ErrorDomain {
 const MESSAGE_PREFIX: Partial<Record<ErrorCode, string>> = {
   [ErrorCode.INTERNAL_ERROR]: 'internal error',
   [ErrorCode.NO_SUPPORT]: 'this function is not supported by the connection driver',
+  [ErrorCode.NO_NAME]: 'missing name information',
   [ErrorCode.INVALID_ARG]: 'invalid argument',
   [ErrorCode.OPERATION_FAILED]: 'operation failed',
   [ErrorCode.XML_ERROR]: 'XML error',
@@ -99,6 +100,7 @@ const MESSAGE_PREFIX: Partial<Record<ErrorCode, string>> = {
   [ErrorCode.NO_DOMAIN_SNAPSHOT]: 'Domain snapshot not found',
   [ErrorCode.NO_NODE_DEVICE]: 'Node device not found',
   [ErrorCode.OPERATION_TIMEOUT]: 'Timed out during operation',
+  [ErrorCode.CONF_SYNTAX]: 'configuration file syntax error',
   [ErrorCode.ARGUMENT_UNSUPPORTED]: 'argument unsupported',
   [ErrorCode.OPERATION_UNSUPPORTED]: 'Operation not supported',
   [ErrorCode.INVALID_MAC]: 'invalid MAC address',

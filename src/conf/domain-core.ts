@@ -1,0 +1,475 @@
+// Domain-level (non-device) parsing rules, defaults and checks that libvirt
+// applies to every domain whatever the driver (virDomainDefParseXML's
+// domain-level parts, virDomainDefPostParseCommon, virDomainDefValidate).
+// Each function edits the canonical tree in place; messages are libvirt's.
+
+import { ErrorCode, virError } from '../util/error.js';
+import { parseUUID } from '../util/uuid.js';
+import { element, child, childrenNamed, type XmlElement } from '../util/xml.js';
+import { formatBitmap, parseBitmap } from '../util/bitmap.js';
+import { MEMORY_MAX_BYTES, parseMemoryKiB } from './units.js';
+import { propEnum, propUInt, propYesNo } from './xml-props.js';
+
+const VIRT_TYPES = ['none', 'qemu', 'kqemu', 'kvm', 'xen', 'lxc', 'uml', 'openvz', 'test', 'vmware', 'hyperv', 'vbox', 'phyp', 'parallels', 'bhyve', 'vz', 'hvf'];
+const OS_TYPES = ['hvm', 'xen', 'linux', 'exe', 'uml'];
+const ARCHES = [
+  'i686', 'x86_64', 'aarch64', 'armv6l', 'armv7l', 'armv7b', 'alpha', 'cris', 'lm32', 'm68k', 'microblaze', 'microblazeel',
+  'mips', 'mipsel', 'mips64', 'mips64el', 'openrisc', 'parisc', 'parisc64', 'ppc', 'ppcle', 'ppc64', 'ppc64le', 'ppcemb',
+  'riscv32', 'riscv64', 's390', 's390x', 'sh4', 'sh4eb', 'sparc', 'sparc64', 'unicore32', 'xtensa', 'xtensaeb', 'loongarch64',
+];
+const LIFECYCLE_ACTIONS = ['destroy', 'restart', 'rename-restart', 'preserve', 'coredump-destroy', 'coredump-restart'];
+const LOCK_FAILURE_ACTIONS = ['default', 'poweroff', 'restart', 'pause', 'ignore'];
+const CLOCK_OFFSETS = ['utc', 'localtime', 'variable', 'timezone', 'absolute'];
+const BOOT_DEVS = ['fd', 'cdrom', 'hd', 'network'];
+
+// ---- small tree helpers shared by the domain-level code ----
+
+/** The first child called `name`, created (appended) when missing. */
+export function ensureChild(parent: XmlElement, name: string, attrs: Record<string, string> = {}): XmlElement {
+  let c = child(parent, name);
+  if (!c) {
+    c = element(name, attrs);
+    parent.children.push(c);
+  }
+  return c;
+}
+
+export function removeChildren(parent: XmlElement, name: string): void {
+  parent.children = parent.children.filter((c) => c.name !== name);
+}
+
+function setText(parent: XmlElement, name: string, text: string, attrs: Record<string, string> = {}): XmlElement {
+  const c = ensureChild(parent, name);
+  c.attrs = { ...c.attrs, ...attrs };
+  c.text = text;
+  return c;
+}
+
+/** All `name` children of the domain after the first are ignored by libvirt (XPath "[1]"). */
+function keepFirst(dom: XmlElement, name: string): void {
+  let seen = false;
+  dom.children = dom.children.filter((c) => {
+    if (c.name !== name) return true;
+    if (seen) return false;
+    seen = true;
+    return true;
+  });
+}
+
+// ---- parse-time rules (virDomainDefParseXML) ----
+
+/** Parse-time checks and normalisations of the domain-level elements, in libvirt's order. */
+export function parseDomainCore(dom: XmlElement): void {
+  parseIDs(dom);
+  parseCaps(dom);
+  parseTitle(dom);
+  parseMemory(dom);
+  parseVcpus(dom);
+  parseCpu(dom);
+  parseFeatures(dom);
+  parseLifecycle(dom);
+  parseClock(dom);
+  parseBoot(dom);
+}
+
+function parseIDs(dom: XmlElement): void {
+  delete dom.attrs['id'];
+  for (const n of ['name', 'uuid', 'title', 'description', 'os', 'clock', 'cpu', 'features', 'vcpu', 'memory', 'currentMemory', 'maxMemory']) {
+    keepFirst(dom, n);
+  }
+  const name = child(dom, 'name');
+  if (!name) throw virError(ErrorCode.NO_NAME);
+  const uuid = child(dom, 'uuid');
+  if (uuid) {
+    const parsed = parseUUID(uuid.text);
+    if (parsed === undefined) throw virError(ErrorCode.INTERNAL_ERROR, 'malformed uuid element');
+    uuid.text = parsed;
+  }
+  const genids = childrenNamed(dom, 'genid');
+  if (genids.length > 1) throw virError(ErrorCode.XML_ERROR, "element 'genid' can only appear once");
+  for (const g of genids) {
+    if (g.text.trim() === '') continue;
+    const parsed = parseUUID(g.text);
+    if (parsed === undefined) throw virError(ErrorCode.INTERNAL_ERROR, 'malformed genid element');
+    g.text = parsed;
+  }
+}
+
+function parseCaps(dom: XmlElement): void {
+  const virtType = dom.attrs['type'];
+  if (virtType === undefined) throw virError(ErrorCode.INTERNAL_ERROR, 'missing domain type attribute');
+  if (!VIRT_TYPES.includes(virtType) || virtType === 'none') {
+    throw virError(ErrorCode.CONFIG_UNSUPPORTED, `invalid domain type ${virtType}`);
+  }
+  const os = child(dom, 'os');
+  const type = os ? child(os, 'type') : undefined;
+  if (!type) {
+    if (child(dom, 'bootloader') === undefined) throw virError(ErrorCode.XML_ERROR, 'an os <type> must be specified');
+    setText(ensureChild(dom, 'os'), 'type', 'xen');
+    return;
+  }
+  const osType = type.text;
+  if (!OS_TYPES.includes(osType)) throw virError(ErrorCode.CONFIG_UNSUPPORTED, `unknown OS type '${osType}'`);
+  if (osType === 'linux' && virtType === 'xen') type.text = 'xen';
+  const arch = type.attrs['arch'];
+  if (arch !== undefined && !ARCHES.includes(arch)) throw virError(ErrorCode.CONFIG_UNSUPPORTED, `Unknown architecture ${arch}`);
+}
+
+function parseTitle(dom: XmlElement): void {
+  const title = child(dom, 'title');
+  if (title && /[\n]/.test(title.text)) throw virError(ErrorCode.XML_ERROR, "Domain title can't contain newlines");
+}
+
+/** A memory-sized element's value as KiB; rewrites the element as unit='KiB'. */
+function normaliseSize(el: XmlElement, xpath: string, max = MEMORY_MAX_BYTES): bigint {
+  const kib = parseMemoryKiB(el.text, el.attrs['unit'], xpath, max);
+  el.attrs['unit'] = 'KiB';
+  el.text = kib.toString();
+  return kib;
+}
+
+function parseMemory(dom: XmlElement): void {
+  const memory = child(dom, 'memory');
+  if (memory) normaliseSize(memory, './memory[1]');
+  const current = child(dom, 'currentMemory');
+  if (current) normaliseSize(current, './currentMemory[1]');
+  const max = child(dom, 'maxMemory');
+  if (max) {
+    normaliseSize(max, './maxMemory[1]');
+    const slots = max.attrs['slots'];
+    if (slots !== undefined && !/^\s*\+?\d+$/.test(slots)) throw virError(ErrorCode.XML_ERROR, 'Failed to parse memory slot count');
+  }
+  if (memory) {
+    const dumpCore = propEnum(memory, 'dumpCore', ['absent', 'on', 'off'], { nonzero: true });
+    if (dumpCore === undefined) delete memory.attrs['dumpCore'];
+  }
+  const backing = child(dom, 'memoryBacking');
+  if (backing) {
+    const checks: [string, string, string[]][] = [
+      ['source', 'type', ['none', 'file', 'anonymous', 'memfd']],
+      ['access', 'mode', ['default', 'shared', 'private']],
+      ['allocation', 'mode', ['default', 'immediate', 'ondemand']],
+    ];
+    for (const [name, attr, values] of checks) {
+      const v = child(backing, name)?.attrs[attr];
+      if (v !== undefined && values.indexOf(v) <= 0) {
+        throw virError(ErrorCode.CONFIG_UNSUPPORTED, `unknown memoryBacking/${name}/${attr} '${v}'`);
+      }
+    }
+    for (const page of childrenNamed(child(backing, 'hugepages') ?? element('x'), 'page')) {
+      const size = page.attrs['size'];
+      if (size === undefined) throw virError(ErrorCode.XML_ERROR, 'missing hugepage size');
+      page.attrs['size'] = parseMemoryKiB(size, page.attrs['unit'], './@size').toString();
+      page.attrs['unit'] = 'KiB';
+    }
+  }
+  for (const tune of ['hard_limit', 'soft_limit', 'min_guarantee', 'swap_hard_limit']) {
+    const el = child(child(dom, 'memtune') ?? element('x'), tune);
+    if (el) normaliseSize(el, `./memtune/${tune}[1]`);
+  }
+}
+
+function parseVcpus(dom: XmlElement): void {
+  let vcpu = child(dom, 'vcpu');
+  let max = 1;
+  if (vcpu) {
+    if (!/^\s*[+-]?\d+$/.test(vcpu.text) || Number(vcpu.text) > 0xffffffff || Number(vcpu.text) < 0) {
+      throw virError(ErrorCode.XML_ERROR, 'maximum vcpus count must be an integer');
+    }
+    max = Number(vcpu.text);
+    const current = propUInt(vcpu, 'current');
+    const placement = propEnum(vcpu, 'placement', ['static', 'auto']) ?? 'static';
+    vcpu.attrs['placement'] = placement;
+    if (placement === 'auto') delete vcpu.attrs['cpuset'];
+    const cpuset = vcpu.attrs['cpuset'];
+    if (cpuset !== undefined) {
+      const set = parseBitmap(cpuset);
+      if (set === undefined) throw virError(ErrorCode.INVALID_ARG, `Failed to parse bitmap '${cpuset}'`);
+      if (set.size === 0) throw virError(ErrorCode.CONFIG_UNSUPPORTED, `Invalid value of 'cpuset': ${cpuset}`);
+      vcpu.attrs['cpuset'] = formatBitmap(set);
+    }
+    if (current !== undefined) {
+      if (current > max) {
+        throw virError(ErrorCode.INVALID_ARG, `requested vcpus is greater than max allowable vcpus for the live domain: ${current} > ${max}`);
+      }
+      if (current === max) delete vcpu.attrs['current'];
+      else vcpu.attrs['current'] = String(current);
+    }
+    vcpu.text = String(max);
+  } else {
+    vcpu = element('vcpu', { placement: 'static' }, [], '1');
+    dom.children.push(vcpu);
+  }
+  const vcpus = child(dom, 'vcpus');
+  if (vcpus) {
+    let online = 0;
+    for (const v of childrenNamed(vcpus, 'vcpu')) {
+      const id = propUInt(v, 'id', 10, { required: true })!;
+      if (id >= max) throw virError(ErrorCode.XML_ERROR, `vcpu id '${id}' is out of range of maximum vcpu count`);
+      const enabled = propYesNo(v, 'enabled', { required: true });
+      propYesNo(v, 'hotpluggable');
+      propUInt(v, 'order');
+      if (enabled === 'yes') online++;
+    }
+    if (online !== max) vcpu.attrs['current'] = String(online);
+    else delete vcpu.attrs['current'];
+  }
+}
+
+const CPU_MODES = ['custom', 'host-model', 'host-passthrough', 'maximum'];
+const CPU_MATCHES = ['minimum', 'exact', 'strict'];
+const CPU_CHECKS = ['default', 'none', 'partial', 'full'];
+const CPU_FALLBACKS = ['allow', 'forbid'];
+const CPU_FEATURE_POLICIES = ['force', 'require', 'optional', 'disable', 'forbid'];
+
+function parseCpu(dom: XmlElement): void {
+  const cpu = child(dom, 'cpu');
+  if (!cpu) return;
+  const mode = cpu.attrs['mode'] ?? 'custom';
+  if (!CPU_MODES.includes(mode)) throw virError(ErrorCode.XML_ERROR, `Invalid mode attribute '${mode}'`);
+  const model = child(cpu, 'model');
+  const hasModel = model !== undefined && model.text.trim() !== '';
+  if (mode === 'custom') {
+    if (cpu.attrs['mode'] !== undefined || hasModel) cpu.attrs['mode'] = 'custom';
+    const match = cpu.attrs['match'];
+    if (match !== undefined && !CPU_MATCHES.includes(match)) throw virError(ErrorCode.XML_ERROR, `Invalid match attribute for CPU specification`);
+    if (hasModel && match === undefined) cpu.attrs['match'] = 'exact';
+  } else {
+    cpu.attrs['mode'] = mode;
+    delete cpu.attrs['match'];
+  }
+  const check = cpu.attrs['check'];
+  if (check !== undefined && CPU_CHECKS.indexOf(check) <= 0) throw virError(ErrorCode.XML_ERROR, `Invalid check attribute for CPU specification`);
+  if (model) {
+    const fallback = model.attrs['fallback'];
+    if (fallback !== undefined && !CPU_FALLBACKS.includes(fallback)) throw virError(ErrorCode.XML_ERROR, 'Invalid fallback attribute');
+    if (hasModel && (mode === 'custom' || mode === 'host-model') && fallback === undefined) model.attrs['fallback'] = 'allow';
+    if (!hasModel && Object.keys(model.attrs).length === 0) removeChildren(cpu, 'model');
+  }
+  for (const feature of childrenNamed(cpu, 'feature')) {
+    const name = feature.attrs['name'];
+    if (name === undefined) throw virError(ErrorCode.XML_ERROR, 'Invalid CPU feature name');
+    const policy = feature.attrs['policy'];
+    if (policy === undefined) feature.attrs['policy'] = 'require';
+    else if (!CPU_FEATURE_POLICIES.includes(policy)) throw virError(ErrorCode.XML_ERROR, `Invalid CPU feature policy`);
+  }
+  const topology = child(cpu, 'topology');
+  if (topology) {
+    const flags = { required: true, nonzero: true };
+    topology.attrs['sockets'] = String(propUInt(topology, 'sockets', 10, flags));
+    topology.attrs['dies'] = String(propUInt(topology, 'dies', 10, { nonzero: true }) ?? 1);
+    topology.attrs['cores'] = String(propUInt(topology, 'cores', 10, flags));
+    topology.attrs['threads'] = String(propUInt(topology, 'threads', 10, flags));
+  }
+  const numa = child(cpu, 'numa');
+  for (const cell of numa ? childrenNamed(numa, 'cell') : []) {
+    const memory = cell.attrs['memory'];
+    if (memory !== undefined) {
+      cell.attrs['memory'] = parseMemoryKiB(memory, cell.attrs['unit'], './@memory').toString();
+      cell.attrs['unit'] = 'KiB';
+    }
+    const cpus = cell.attrs['cpus'];
+    if (cpus !== undefined) {
+      const set = parseBitmap(cpus);
+      if (set !== undefined) cell.attrs['cpus'] = formatBitmap(set);
+    }
+  }
+}
+
+/** Features that print as a bare element when on (libvirt's old-style booleans). */
+const BARE_FEATURES = ['acpi', 'pae', 'viridian', 'privnet'];
+
+function parseFeatures(dom: XmlElement): void {
+  const features = child(dom, 'features');
+  if (!features) return;
+  for (const f of features.children) {
+    if (BARE_FEATURES.includes(f.name)) delete f.attrs['state'];
+  }
+}
+
+function parseLifecycle(dom: XmlElement): void {
+  const rules: [string, string, string[]][] = [
+    ['on_reboot', 'restart', LIFECYCLE_ACTIONS],
+    ['on_poweroff', 'destroy', LIFECYCLE_ACTIONS],
+    ['on_crash', 'destroy', LIFECYCLE_ACTIONS],
+  ];
+  for (const [name, dflt, values] of rules) {
+    keepFirst(dom, name);
+    const el = child(dom, name);
+    if (!el) {
+      dom.children.push(element(name, {}, [], dflt));
+    } else if (!values.includes(el.text)) {
+      throw virError(ErrorCode.CONFIG_UNSUPPORTED, `unknown ${name} action: ${el.text}`);
+    }
+  }
+  keepFirst(dom, 'on_lockfailure');
+  const lock = child(dom, 'on_lockfailure');
+  if (lock) {
+    if (!LOCK_FAILURE_ACTIONS.includes(lock.text)) throw virError(ErrorCode.CONFIG_UNSUPPORTED, `unknown on_lockfailure action: ${lock.text}`);
+    if (lock.text === 'default') removeChildren(dom, 'on_lockfailure');
+  }
+  const pm = child(dom, 'pm');
+  if (pm) for (const c of pm.children) propYesNo(c, 'enabled');
+}
+
+function parseClock(dom: XmlElement): void {
+  const clock = ensureChild(dom, 'clock');
+  const offset = clock.attrs['offset'] ?? 'utc';
+  if (!CLOCK_OFFSETS.includes(offset)) throw virError(ErrorCode.CONFIG_UNSUPPORTED, `unknown clock offset '${offset}'`);
+  clock.attrs['offset'] = offset;
+  const adjustment = clock.attrs['adjustment'];
+  if ((offset === 'utc' || offset === 'localtime') && adjustment !== undefined && adjustment !== 'reset') {
+    if (!/^\s*[+-]?\d+$/.test(adjustment)) throw virError(ErrorCode.XML_ERROR, `unknown clock adjustment '${adjustment}'`);
+    clock.attrs = { offset: 'variable', adjustment: String(BigInt(adjustment.trim())), basis: offset };
+  }
+}
+
+function parseBoot(dom: XmlElement): void {
+  const os = child(dom, 'os');
+  if (!os) return;
+  for (const boot of childrenNamed(os, 'boot')) {
+    const dev = boot.attrs['dev'];
+    if (dev === undefined) throw virError(ErrorCode.INTERNAL_ERROR, 'missing boot device');
+    if (!BOOT_DEVS.includes(dev)) throw virError(ErrorCode.XML_ERROR, `unknown boot device '${dev}'`);
+  }
+  const bootmenu = child(os, 'bootmenu');
+  if (bootmenu) {
+    const enable = propYesNo(bootmenu, 'enable');
+    const timeout = bootmenu.attrs['timeout'];
+    if (enable === 'yes' && timeout !== undefined) {
+      const n = /^\s*\d+$/.test(timeout) ? Number(timeout) : NaN;
+      if (!(n >= 0 && n <= 65535)) {
+        throw virError(ErrorCode.CONFIG_UNSUPPORTED, 'invalid value for boot menu timeout, must be in range [0,65535]');
+      }
+    } else if (enable !== 'yes') {
+      delete bootmenu.attrs['timeout'];
+    }
+    if (enable === undefined) removeChildren(os, 'bootmenu');
+  }
+}
+
+// ---- generic post-parse (virDomainDefPostParseCommon, domain-level parts) ----
+
+/** Total of `<memory>` hotplug devices' target sizes, in KiB. */
+function hotplugMemoryKiB(dom: XmlElement): bigint {
+  let sum = 0n;
+  const devices = child(dom, 'devices');
+  for (const mem of devices ? childrenNamed(devices, 'memory') : []) {
+    const size = child(child(mem, 'target') ?? element('x'), 'size');
+    if (size) sum += parseMemoryKiB(size.text, size.attrs['unit'], './size');
+  }
+  return sum;
+}
+
+export function domainPostParseCommon(dom: XmlElement): void {
+  postParseVcpus(dom);
+  postParseMemory(dom);
+  postParseOs(dom);
+  postParseBootOrder(dom);
+  postParseTimers(dom);
+  postParseCpu(dom);
+}
+
+function postParseVcpus(dom: XmlElement): void {
+  const vcpus = child(dom, 'vcpus');
+  for (const v of vcpus ? childrenNamed(vcpus, 'vcpu') : []) {
+    const enabled = v.attrs['enabled'] === 'yes';
+    const hot = v.attrs['hotpluggable'];
+    if (hot === undefined) v.attrs['hotpluggable'] = enabled ? 'no' : 'yes';
+    else if (hot === 'no' && !enabled) {
+      throw virError(ErrorCode.CONFIG_UNSUPPORTED, `vcpu '${v.attrs['id']}' is both offline and not hotpluggable`);
+    }
+  }
+}
+
+function postParseMemory(dom: XmlElement): void {
+  const cpu = child(dom, 'cpu');
+  const numa = cpu ? child(cpu, 'numa') : undefined;
+  let numaMemory = 0n;
+  for (const cell of numa ? childrenNamed(numa, 'cell') : []) numaMemory += BigInt(cell.attrs['memory'] ?? '0');
+  const hotplug = hotplugMemoryKiB(dom);
+  let memory = child(dom, 'memory');
+  let total = memory ? BigInt(memory.text) : 0n;
+  if (numaMemory > 0n) {
+    total = numaMemory + hotplug;
+  } else if (hotplug > total) {
+    throw virError(ErrorCode.XML_ERROR, 'Total size of memory devices exceeds the total memory size');
+  }
+  if (total - hotplug <= 0n) {
+    throw virError(ErrorCode.XML_ERROR, 'Memory size must be specified via <memory> or in the <numa> configuration');
+  }
+  if (!memory) {
+    memory = element('memory', { unit: 'KiB' });
+    dom.children.push(memory);
+  }
+  memory.text = total.toString();
+  const current = ensureChild(dom, 'currentMemory', { unit: 'KiB' });
+  const cur = current.text === '' ? 0n : BigInt(current.text);
+  if (cur === 0n || cur > total) current.text = total.toString();
+  const max = child(dom, 'maxMemory');
+  const maxKiB = max ? BigInt(max.text) : 0n;
+  const slots = max?.attrs['slots'] !== undefined ? Number(max.attrs['slots']) : 0;
+  if ((maxKiB > 0n || slots > 0) && !(maxKiB > 0n && slots > 0)) {
+    throw virError(ErrorCode.XML_ERROR, 'both maximum memory size and memory slot count must be specified');
+  }
+  if (max && maxKiB === 0n) removeChildren(dom, 'maxMemory');
+  if (maxKiB > 0n && maxKiB < total) {
+    throw virError(ErrorCode.XML_ERROR, 'maximum memory size must be equal or greater than the actual memory size');
+  }
+}
+
+function postParseOs(dom: XmlElement): void {
+  const os = child(dom, 'os');
+  const loader = os ? child(os, 'loader') : undefined;
+  if (loader && loader.text.trim() !== '' && loader.attrs['type'] === undefined) loader.attrs['type'] = 'rom';
+}
+
+/** Whether any device carries a per-device <boot order=.../>. */
+function hasDeviceBootOrder(dom: XmlElement): boolean {
+  const devices = child(dom, 'devices');
+  return (devices?.children ?? []).some((d) => child(d, 'boot') !== undefined);
+}
+
+function postParseBootOrder(dom: XmlElement): void {
+  const os = child(dom, 'os');
+  if (!os || child(os, 'type')?.text !== 'hvm') return;
+  const osBoots = childrenNamed(os, 'boot').length;
+  const deviceBoots = hasDeviceBootOrder(dom);
+  if (osBoots > 0 && deviceBoots) {
+    throw virError(ErrorCode.CONFIG_UNSUPPORTED, 'per-device boot elements cannot be used together with os/boot elements');
+  }
+  if (osBoots === 0 && !deviceBoots) os.children.push(element('boot', { dev: 'hd' }));
+}
+
+function postParseTimers(dom: XmlElement): void {
+  const clock = child(dom, 'clock');
+  for (const timer of clock ? childrenNamed(clock, 'timer') : []) {
+    const name = timer.attrs['name'] ?? '';
+    const unsupported = (what: string) => virError(ErrorCode.CONFIG_UNSUPPORTED, `timer ${name} doesn't support setting of timer ${what}`);
+    if ((name === 'kvmclock' || name === 'hypervclock') && timer.attrs['tickpolicy'] !== undefined) throw unsupported('tickpolicy');
+    if (timer.attrs['tickpolicy'] !== 'catchup' && child(timer, 'catchup') !== undefined) {
+      throw virError(ErrorCode.XML_ERROR, "setting of timer catchup policies is only supported with tickpolicy='catchup'");
+    }
+    if (name !== 'tsc') {
+      if (timer.attrs['frequency'] !== undefined) throw unsupported('frequency');
+      if (timer.attrs['mode'] !== undefined) throw unsupported('mode');
+    }
+    if (name !== 'platform' && name !== 'rtc' && timer.attrs['track'] !== undefined) throw unsupported('track');
+  }
+}
+
+function postParseCpu(dom: XmlElement): void {
+  const cpu = child(dom, 'cpu');
+  if (!cpu) return;
+  const hasModel = (child(cpu, 'model')?.text.trim() ?? '') !== '';
+  if ((cpu.attrs['mode'] ?? 'custom') === 'custom' && !hasModel && cpu.attrs['check'] !== undefined) {
+    throw virError(ErrorCode.CONFIG_UNSUPPORTED, 'check attribute specified for CPU with no model');
+  }
+}
+
+// ---- generic validation (virDomainDefValidate, domain-level parts) ----
+
+export function validateDomainCore(dom: XmlElement): void {
+  const name = child(dom, 'name')?.text ?? '';
+  if (name.includes('/')) throw virError(ErrorCode.XML_ERROR, `name ${name} cannot contain '/'`);
+}

@@ -1,0 +1,155 @@
+// The domain XML object model: libvirt's <domain> document kept as an
+// XmlElement tree in canonical order. parseDomainXML runs libvirt's pipeline
+// (parse, post-parse, addresses, validation) with driver hooks at the points
+// where libvirt calls into the hypervisor driver; formatDomainXML prints it.
+
+import { ErrorCode, virError } from '../util/error.js';
+import { child, cloneElement, formatXml, type XmlElement } from '../util/xml.js';
+import { parseDocument } from './document.js';
+import { domainSchema } from './domain-schema.js';
+import { domainPostParseCommon, parseDomainCore, validateDomainCore } from './domain-core.js';
+import { canonicalize } from './schema.js';
+
+/**
+ * Driver callbacks, run in libvirt's order: postParseBasic, postParse,
+ * devicesPostParse, (generic domain post-parse), addImplicitDevices,
+ * assignAddresses, (generic validation), validate.
+ */
+export interface DomainParseHooks {
+  /** Defaults that need no capabilities (qemuDomainDefPostParseBasic: the emulator). */
+  postParseBasic?(dom: XmlElement): void;
+  /** Domain-level driver defaults (machine, CPU, features, default devices). */
+  postParse?(dom: XmlElement): void;
+  /** Per-device defaults, generic and driver-specific. */
+  devicesPostParse?(dom: XmlElement): void;
+  /** Implicit devices and controllers (virDomainDefAddImplicitDevices). */
+  addImplicitDevices?(dom: XmlElement): void;
+  assignAddresses?(dom: XmlElement): void;
+  /** Driver validation (qemuValidateDomainDef and the per-device checks). */
+  validate?(dom: XmlElement): void;
+}
+
+export interface DomainParseOptions {
+  /** virsh define --validate: check the input against the schema first. */
+  readonly validate?: boolean;
+  readonly hooks?: DomainParseHooks;
+  /** Name used for the document in syntax errors. */
+  readonly url?: string;
+}
+
+/** Parses, completes and validates a domain definition; returns the canonical tree. */
+export function parseDomainXML(text: string, options: DomainParseOptions = {}): XmlElement {
+  const dom = parseDocument(text, options.url ?? '(domain_definition)', 'domain');
+  return completeDomain(dom, options);
+}
+
+/** The same pipeline on an already parsed <domain> element (it is modified in place). */
+export function completeDomain(dom: XmlElement, options: DomainParseOptions = {}): XmlElement {
+  const hooks = options.hooks ?? {};
+  canonicalize(dom, domainSchema, { strict: true });
+  parseDomainCore(dom);
+  hooks.postParseBasic?.(dom);
+  hooks.postParse?.(dom);
+  hooks.devicesPostParse?.(dom);
+  domainPostParseCommon(dom);
+  hooks.addImplicitDevices?.(dom);
+  reorder(dom);
+  hooks.assignAddresses?.(dom);
+  reorder(dom);
+  validateDomainCore(dom);
+  hooks.validate?.(dom);
+  return dom;
+}
+
+/** Puts elements added by post-parse code into canonical order. */
+export function reorder(dom: XmlElement): void {
+  canonicalize(dom, domainSchema, { strict: false });
+}
+
+export interface DomainFormatOptions {
+  /** VIR_DOMAIN_XML_INACTIVE: the persistent definition, without runtime state. */
+  readonly inactive?: boolean;
+  /** VIR_DOMAIN_XML_SECURE: include passwords. */
+  readonly secure?: boolean;
+  /** The running domain's id, printed when the domain is active and not `inactive`. */
+  readonly id?: number;
+}
+
+/** libvirt's text for a domain tree (virDomainDefFormat). */
+export function formatDomainXML(dom: XmlElement, options: DomainFormatOptions = {}): string {
+  const out = cloneElement(dom);
+  const attrs: Record<string, string> = { type: out.attrs['type'] ?? '' };
+  if (!options.inactive && options.id !== undefined && options.id >= 0) attrs['id'] = String(options.id);
+  for (const [k, v] of Object.entries(out.attrs)) if (k !== 'type' && k !== 'id') attrs[k] = v;
+  out.attrs = attrs;
+  if (!options.secure) stripSecrets(out);
+  return formatXml(out);
+}
+
+/** Graphics passwords are only shown with VIR_DOMAIN_XML_SECURE. */
+function stripSecrets(dom: XmlElement): void {
+  const devices = child(dom, 'devices');
+  for (const g of devices?.children ?? []) {
+    if (g.name === 'graphics') delete g.attrs['passwd'];
+  }
+}
+
+// ---- typed accessors ----
+
+export function domainName(dom: XmlElement): string {
+  return child(dom, 'name')?.text ?? '';
+}
+
+export function domainUUID(dom: XmlElement): string | undefined {
+  return child(dom, 'uuid')?.text;
+}
+
+export function setDomainUUID(dom: XmlElement, uuid: string): void {
+  let el = child(dom, 'uuid');
+  if (!el) {
+    el = { name: 'uuid', attrs: {}, children: [], text: '', line: 0 };
+    dom.children.push(el);
+    reorder(dom);
+  }
+  el.text = uuid;
+}
+
+export function domainVirtType(dom: XmlElement): string {
+  return dom.attrs['type'] ?? '';
+}
+
+/** <memory> (maximum balloon size) in KiB. */
+export function domainMaxMemoryKiB(dom: XmlElement): bigint {
+  return BigInt(child(dom, 'memory')?.text || '0');
+}
+
+/** <currentMemory> in KiB. */
+export function domainCurrentMemoryKiB(dom: XmlElement): bigint {
+  return BigInt(child(dom, 'currentMemory')?.text || child(dom, 'memory')?.text || '0');
+}
+
+/** Maximum vCPU count (<vcpu> text). */
+export function domainMaxVcpus(dom: XmlElement): number {
+  return Number(child(dom, 'vcpu')?.text || '1');
+}
+
+/** vCPUs online at boot (<vcpu current=...>, else the maximum). */
+export function domainCurrentVcpus(dom: XmlElement): number {
+  const vcpu = child(dom, 'vcpu');
+  return Number(vcpu?.attrs['current'] ?? (vcpu?.text || '1'));
+}
+
+/** <os><type> with its arch/machine attributes. */
+export function domainOsType(dom: XmlElement): XmlElement {
+  const type = child(child(dom, 'os') ?? dom, 'type');
+  if (!type) throw virError(ErrorCode.XML_ERROR, 'an os <type> must be specified');
+  return type;
+}
+
+export function domainArch(dom: XmlElement): string {
+  return domainOsType(dom).attrs['arch'] ?? '';
+}
+
+export function domainMachine(dom: XmlElement): string {
+  return domainOsType(dom).attrs['machine'] ?? '';
+}
