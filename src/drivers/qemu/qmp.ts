@@ -63,6 +63,9 @@ export class QmpClient extends EventEmitter {
     private readonly domainName: string,
   ) {
     super();
+    // The connection alone must not keep a finished tsvirsh alive; pending
+    // commands and event waits keep the event loop running through their timers.
+    socket.unref();
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('error', (err) => this.fail(virError(ErrorCode.SYSTEM_ERROR, `Unable to read from monitor: ${err.message}`, ErrorDomain.QEMU)));
     socket.on('close', () => this.fail(virError(ErrorCode.OPERATION_FAILED, 'QEMU monitor was closed', ErrorDomain.QEMU)));

@@ -1,0 +1,472 @@
+// Running QEMU for a domain: start (paused with -S, QMP, then cont), stop,
+// power management over QMP, lifecycle events (on_poweroff / on_reboot /
+// on_crash), and taking over domains another process started.
+//
+// tsvirt is an embedded driver: every tsvirsh process is its own "daemon".
+// QEMU outlives the process that started it, and what the next process needs
+// to find it again lives in the status file (status-file.ts). A process holds
+// the QMP connection of a domain from its first operation on it until the
+// driver is closed; QEMU accepts one monitor client at a time.
+import { mkdir, readFile, rm } from 'node:fs/promises';
+import path from 'node:path';
+import { DomainState, PausedReason, RunningReason, ShutdownReason, ShutoffReason } from '../../api/types.js';
+import { ErrorCode, ErrorDomain, virError } from '../../util/error.js';
+import { writeFileAtomic } from '../../util/atomic-file.js';
+import { withFileLock } from '../../util/file-lock.js';
+import { isProcessAlive, spawnDetached, terminateProcess } from '../../util/process.js';
+import { child, cloneElement, element, type XmlElement } from '../../util/xml.js';
+import { QmpClient, type QmpEvent } from './qmp.js';
+import { loadStatuses, removeStatus, writeStatus, type DomainStatus } from './status-file.js';
+import type { QemuPaths } from './paths.js';
+import type { QemuCommandLine } from './command-line/context.js';
+
+/** libvirt's virProcessKillPainfully waits 10 s after SIGTERM before SIGKILL. */
+export const DESTROY_GRACE_MS = 10_000;
+/** How long a start may take until QMP answers (QEMU's own init, not the guest boot). */
+const MONITOR_CONNECT_TIMEOUT_MS = 30_000;
+/** unix(7): sun_path holds 108 bytes including the terminating NUL. */
+const UNIX_PATH_MAX = 107;
+
+/** What the runtime needs from the driver that owns the domains. */
+export interface RuntimeHost {
+  readonly paths: QemuPaths;
+  /** The command line for a live definition; ids and addresses are already in `def`. */
+  buildCommandLine(def: XmlElement, domainId: number): Promise<QemuCommandLine> | QemuCommandLine;
+  /**
+   * The domain stopped (any cause, in this or a previous process); `reason` is a
+   * ShutoffReason. A transient domain should now disappear.
+   */
+  domainStopped(name: string, reason: ShutoffReason): void;
+}
+
+/** One running QEMU as this process knows it. */
+export class RunningDomain {
+  qmp: QmpClient | undefined;
+  /** A reboot API call is in progress: the next SHUTDOWN resets instead of stopping. */
+  fakeReboot = false;
+  /** QEMU reported that the guest shut down (decides the shutoff reason). */
+  gotShutdown = false;
+  /** This process is stopping QEMU on purpose; EOF is not a crash. */
+  stopping = false;
+  /** The last status file write; the next one waits for it. */
+  statusWrite: Promise<void> = Promise.resolve();
+  /** Set once QEMU is gone; resolves waiters for the domain's end. */
+  private ended: ((reason: ShutoffReason) => void)[] = [];
+
+  constructor(
+    readonly name: string,
+    readonly id: number,
+    readonly pid: number,
+    readonly startTime: number,
+    readonly monitorPath: string,
+    public live: XmlElement,
+    public state: DomainState,
+    public reason: number,
+  ) {}
+
+  status(): DomainStatus {
+    return { state: this.state, reason: this.reason, pid: this.pid, startTime: this.startTime, monitorPath: this.monitorPath, domain: this.live };
+  }
+
+  /** Resolves when this process has seen the domain stop; undefined after `timeoutMs`. */
+  whenStopped(timeoutMs: number): Promise<ShutoffReason | undefined> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => resolve(undefined), timeoutMs);
+      this.ended.push((reason) => {
+        clearTimeout(timer);
+        resolve(reason);
+      });
+    });
+  }
+
+  notifyStopped(reason: ShutoffReason): void {
+    for (const resolve of this.ended.splice(0)) resolve(reason);
+  }
+}
+
+type LifecycleAction = 'destroy' | 'restart' | 'preserve' | 'rename-restart' | 'coredump-destroy' | 'coredump-restart';
+
+function lifecycleAction(live: XmlElement, event: 'on_poweroff' | 'on_reboot' | 'on_crash'): LifecycleAction {
+  const fallback = event === 'on_poweroff' ? 'destroy' : 'restart';
+  return (child(live, event)?.text.trim() || fallback) as LifecycleAction;
+}
+
+const notRunning = () => virError(ErrorCode.OPERATION_INVALID, 'domain is not running', ErrorDomain.QEMU);
+
+export class QemuRuntime {
+  private readonly domains = new Map<string, RunningDomain>();
+  /** Hooks other modules (hotplug) attach to QMP events of every domain. */
+  private readonly eventHooks: Array<(dom: RunningDomain, event: QmpEvent) => void> = [];
+
+  constructor(private readonly host: RuntimeHost) {}
+
+  get(name: string): RunningDomain | undefined {
+    return this.domains.get(name);
+  }
+
+  running(): RunningDomain[] {
+    return [...this.domains.values()];
+  }
+
+  onEvent(hook: (dom: RunningDomain, event: QmpEvent) => void): void {
+    this.eventHooks.push(hook);
+  }
+
+  /** The lock that serialises every process's state changes of one domain. */
+  lockPath(name: string): string {
+    return path.join(this.host.paths.lockDir, `domain-${name}.lock`);
+  }
+
+  withDomainLock<T>(name: string, fn: () => Promise<T>): Promise<T> {
+    return withFileLock(this.lockPath(name), fn, { what: `state change lock for domain '${name}'` });
+  }
+
+  /**
+   * Takes over what status files say is running: a live QEMU is adopted (its
+   * monitor is connected when first needed), a dead one is cleaned up and
+   * reported as crashed, as libvirt's qemuProcessReconnect does.
+   */
+  async reconnectAll(): Promise<void> {
+    const { statuses, broken } = await loadStatuses(this.host.paths.stateDir);
+    for (const name of broken) await removeStatus(this.host.paths.stateDir, name);
+    for (const [name, status] of statuses) this.adopt(name, status);
+    await Promise.all([...this.domains.values()].filter((d) => !isProcessAlive(d.pid, d.startTime)).map((d) =>
+      this.withDomainLock(d.name, () => this.refresh(d.name)).catch(() => undefined)));
+  }
+
+  /**
+   * Brings this process's view of one domain up to date with the status file
+   * and QEMU itself; call it holding the domain lock before acting on the domain.
+   */
+  async refresh(name: string): Promise<RunningDomain | undefined> {
+    const { statuses } = await loadStatuses(this.host.paths.stateDir);
+    const status = statuses.get(name);
+    let dom = this.domains.get(name);
+    if (dom && (!status || status.pid !== dom.pid)) {
+      // Stopped (and maybe restarted) by another process.
+      dom.qmp?.close();
+      this.domains.delete(name);
+      dom.notifyStopped(ShutoffReason.UNKNOWN);
+      dom = undefined;
+    }
+    if (!status) return undefined;
+    dom ??= this.adopt(name, status);
+    dom.state = status.state;
+    dom.reason = status.reason;
+    dom.live = status.domain;
+    if (!isProcessAlive(dom.pid, dom.startTime)) {
+      await this.cleanup(dom, ShutoffReason.CRASHED);
+      return undefined;
+    }
+    await this.ensureMonitor(dom);
+    await this.syncWithQemu(dom);
+    return this.domains.get(name);
+  }
+
+  private adopt(name: string, status: DomainStatus): RunningDomain {
+    const id = Number(status.domain.attrs.id ?? -1);
+    const dom = new RunningDomain(name, id, status.pid, status.startTime, status.monitorPath, status.domain, status.state, status.reason);
+    this.domains.set(name, dom);
+    return dom;
+  }
+
+  /** Connects QMP if this process has no connection to the domain yet. */
+  async ensureMonitor(dom: RunningDomain): Promise<QmpClient> {
+    if (dom.qmp && !dom.qmp.closed) return dom.qmp;
+    const qmp = await QmpClient.connect(dom.monitorPath, { timeoutMs: 10_000, domainName: dom.name }).catch((e: Error) => {
+      throw virError(ErrorCode.OPERATION_FAILED, `cannot connect to the QEMU monitor of domain '${dom.name}': ${e.message}`, ErrorDomain.QEMU);
+    });
+    this.attachMonitor(dom, qmp);
+    return qmp;
+  }
+
+  private attachMonitor(dom: RunningDomain, qmp: QmpClient): void {
+    dom.qmp = qmp;
+    qmp.on('event', (event: QmpEvent) => {
+      this.handleEvent(dom, event).catch(() => undefined);
+      for (const hook of this.eventHooks) hook(dom, event);
+    });
+    qmp.on('close', () => {
+      if (dom.stopping || this.domains.get(dom.name) !== dom) return;
+      // EOF: QEMU exited (or was killed) without us asking.
+      if (!isProcessAlive(dom.pid, dom.startTime)) {
+        this.withDomainLock(dom.name, () => this.cleanup(dom, dom.gotShutdown ? ShutoffReason.SHUTDOWN : ShutoffReason.CRASHED)).catch(() => undefined);
+      }
+    });
+  }
+
+  /** Applies what happened while nobody watched: a guest that shut down or panicked. */
+  private async syncWithQemu(dom: RunningDomain): Promise<void> {
+    const qmp = dom.qmp!;
+    const st = await qmp.execute<{ running: boolean; status: string }>('query-status');
+    if (st.status === 'shutdown') {
+      dom.gotShutdown = true;
+      await this.applyLifecycle(dom, 'on_poweroff');
+    } else if (st.status === 'guest-panicked') {
+      await this.applyLifecycle(dom, 'on_crash');
+    } else if (st.running && dom.state !== DomainState.RUNNING) {
+      await this.setState(dom, DomainState.RUNNING, RunningReason.UNPAUSED);
+    } else if (!st.running && dom.state === DomainState.RUNNING) {
+      await this.setState(dom, DomainState.PAUSED, PausedReason.UNKNOWN);
+    }
+  }
+
+  /** The next domain id: unique across processes, growing like a long-lived libvirtd's. */
+  private async allocateId(): Promise<number> {
+    const { lockDir, stateDir } = this.host.paths;
+    const counter = path.join(stateDir, 'tsvirt-last-domain-id');
+    return withFileLock(path.join(lockDir, 'domain-id.lock'), async () => {
+      const last = Number((await readFile(counter, 'utf8').catch(() => '0')).trim()) || 0;
+      const { statuses } = await loadStatuses(stateDir);
+      const maxRunning = Math.max(0, ...[...statuses.values()].map((s) => Number(s.domain.attrs.id ?? 0)));
+      const id = Math.max(last, maxRunning) + 1;
+      await writeFileAtomic(counter, `${id}\n`);
+      return id;
+    }, { what: 'domain id lock' });
+  }
+
+  /**
+   * Starts QEMU for `def` (call holding the domain lock, after refresh() found it
+   * not running). QEMU starts paused (-S); `cont` follows unless `paused`.
+   */
+  async start(name: string, def: XmlElement, options: { paused: boolean }): Promise<RunningDomain> {
+    if (this.domains.has(name)) throw virError(ErrorCode.OPERATION_INVALID, 'domain is already running', ErrorDomain.QEMU);
+    const id = await this.allocateId();
+    const live = cloneElement(def);
+    live.attrs = { ...live.attrs, id: String(id) };
+    const cmd = await this.host.buildCommandLine(live, id);
+    const monitorPath = monitorSocketOf(cmd);
+    if (Buffer.byteLength(monitorPath) > UNIX_PATH_MAX) {
+      throw virError(ErrorCode.INTERNAL_ERROR, `UNIX socket path '${monitorPath}' too long`, ErrorDomain.QEMU);
+    }
+    const args = cmd.args.includes('-S') ? cmd.args : ['-S', ...cmd.args];
+    await mkdir(path.dirname(monitorPath), { recursive: true, mode: 0o750 });
+    await rm(monitorPath, { force: true });
+    const logPath = path.join(this.host.paths.logDir, `${name}.log`);
+    const proc = await spawnDetached({ binary: cmd.binary, args, env: Object.fromEntries(cmd.env), logPath });
+    const dom = new RunningDomain(name, id, proc.pid, proc.startTime, monitorPath, live, DomainState.PAUSED, PausedReason.STARTING_UP);
+    this.domains.set(name, dom);
+    try {
+      const qmp = await connectWhenListening(monitorPath, proc.pid, name);
+      if (qmp === undefined) {
+        throw await startError(logPath, proc.logOffset, 'process exited while connecting to monitor');
+      }
+      this.attachMonitor(dom, qmp);
+      await this.saveStatus(dom);
+      if (!options.paused) {
+        await this.runChangingState(dom, 'cont', DomainState.RUNNING, RunningReason.BOOTED).catch(async (e: Error) => {
+          throw isProcessAlive(proc.pid, proc.startTime) ? e : await startError(logPath, proc.logOffset, 'qemu unexpectedly closed the monitor');
+        });
+      } else {
+        dom.reason = PausedReason.USER;
+        await this.saveStatus(dom);
+      }
+      return dom;
+    } catch (e) {
+      dom.stopping = true;
+      await this.stopProcess(dom, { graceMs: 0 }).catch(() => undefined);
+      this.domains.delete(name);
+      throw e;
+    }
+  }
+
+  /** virDomainDestroy: SIGTERM, SIGKILL after the grace period, then clean up. */
+  async destroy(name: string, options: { graceful?: boolean } = {}): Promise<void> {
+    const dom = this.requireRunning(name);
+    dom.stopping = true;
+    await this.stopProcess(dom, { graceMs: options.graceful === false ? 0 : DESTROY_GRACE_MS });
+    await this.finish(dom, ShutoffReason.DESTROYED);
+  }
+
+  /** virDomainShutdown (ACPI mode): presses the power button; does not wait. */
+  async shutdown(name: string): Promise<void> {
+    const dom = this.requireRunning(name);
+    dom.fakeReboot = false;
+    await (await this.ensureMonitor(dom)).execute('system_powerdown');
+  }
+
+  /** virDomainReboot (ACPI mode): power button, then reset instead of stopping. */
+  async reboot(name: string): Promise<void> {
+    const dom = this.requireRunning(name);
+    const qmp = await this.ensureMonitor(dom);
+    dom.fakeReboot = true;
+    await qmp.execute('system_powerdown');
+  }
+
+  async reset(name: string): Promise<void> {
+    const dom = this.requireRunning(name);
+    await (await this.ensureMonitor(dom)).execute('system_reset');
+  }
+
+  async suspend(name: string): Promise<void> {
+    await this.runChangingState(this.requireRunning(name), 'stop', DomainState.PAUSED, PausedReason.USER);
+  }
+
+  async resume(name: string): Promise<void> {
+    await this.runChangingState(this.requireRunning(name), 'cont', DomainState.RUNNING, RunningReason.UNPAUSED);
+  }
+
+  /**
+   * Runs a command that makes QEMU emit STOP/RESUME. The new state is set first
+   * so the event, which may arrive before the reply, finds nothing to change.
+   */
+  private async runChangingState(dom: RunningDomain, command: string, state: DomainState, reason: number): Promise<void> {
+    const qmp = await this.ensureMonitor(dom);
+    const before = [dom.state, dom.reason] as const;
+    [dom.state, dom.reason] = [state, reason];
+    try {
+      await qmp.execute(command);
+    } catch (e) {
+      [dom.state, dom.reason] = before;
+      throw e;
+    }
+    await this.saveStatus(dom);
+  }
+
+  /** Disconnects from every QEMU; they keep running. */
+  close(): void {
+    for (const dom of this.domains.values()) {
+      dom.stopping = true;
+      dom.qmp?.close();
+    }
+    this.domains.clear();
+  }
+
+  private requireRunning(name: string): RunningDomain {
+    const dom = this.domains.get(name);
+    if (!dom) throw notRunning();
+    return dom;
+  }
+
+  private async setState(dom: RunningDomain, state: DomainState, reason: number): Promise<void> {
+    dom.state = state;
+    dom.reason = reason;
+    await this.saveStatus(dom);
+  }
+
+  /**
+   * Writes the status file of a domain that is still running. Writes of one
+   * domain are chained so that an older state never lands after a newer one.
+   */
+  saveStatus(dom: RunningDomain): Promise<void> {
+    dom.statusWrite = dom.statusWrite.then(() => {
+      if (this.domains.get(dom.name) !== dom || dom.stopping) return;
+      return writeStatus(this.host.paths.stateDir, dom.name, dom.status());
+    });
+    return dom.statusWrite;
+  }
+
+  private async handleEvent(dom: RunningDomain, event: QmpEvent): Promise<void> {
+    switch (event.event) {
+      case 'SHUTDOWN':
+        dom.gotShutdown = true;
+        if (dom.fakeReboot) {
+          dom.fakeReboot = false;
+          return this.restartGuest(dom);
+        }
+        // With -no-reboot a guest reboot arrives as SHUTDOWN with reason guest-reset.
+        await this.setState(dom, DomainState.SHUTDOWN, ShutdownReason.USER);
+        return this.applyLifecycle(dom, event.data.reason === 'guest-reset' ? 'on_reboot' : 'on_poweroff');
+      case 'STOP':
+        if (dom.state === DomainState.RUNNING) await this.setState(dom, DomainState.PAUSED, PausedReason.UNKNOWN);
+        return;
+      case 'RESUME':
+        if (dom.state === DomainState.PAUSED && dom.reason !== PausedReason.STARTING_UP) await this.setState(dom, DomainState.RUNNING, RunningReason.UNPAUSED);
+        return;
+      case 'GUEST_PANICKED':
+        return this.applyLifecycle(dom, 'on_crash');
+    }
+  }
+
+  /** Runs the domain's configured reaction; runs without the domain lock only from events. */
+  private async applyLifecycle(dom: RunningDomain, event: 'on_poweroff' | 'on_reboot' | 'on_crash'): Promise<void> {
+    const action = lifecycleAction(dom.live, event);
+    if (action === 'restart' || action === 'rename-restart' || action === 'coredump-restart') {
+      return this.restartGuest(dom);
+    }
+    if (action === 'preserve') {
+      if (event === 'on_crash') await this.setState(dom, DomainState.CRASHED, 1);
+      return;
+    }
+    dom.stopping = true;
+    await this.stopProcess(dom, { graceMs: DESTROY_GRACE_MS });
+    await this.finish(dom, event === 'on_crash' ? ShutoffReason.CRASHED : ShutoffReason.SHUTDOWN);
+  }
+
+  private async restartGuest(dom: RunningDomain): Promise<void> {
+    const qmp = await this.ensureMonitor(dom);
+    await qmp.execute('system_reset');
+    await qmp.execute('cont');
+    dom.gotShutdown = false;
+    await this.setState(dom, DomainState.RUNNING, RunningReason.BOOTED);
+  }
+
+  /** Ends QEMU and removes what it left behind (socket, runtime folder, status file). */
+  private async stopProcess(dom: RunningDomain, options: { graceMs: number }): Promise<void> {
+    dom.qmp?.close();
+    await terminateProcess(dom.pid, { graceMs: options.graceMs, startTime: dom.startTime, force: options.graceMs === 0 });
+    await rm(path.dirname(dom.monitorPath), { recursive: true, force: true });
+    await removeStatus(this.host.paths.stateDir, dom.name);
+  }
+
+  private async cleanup(dom: RunningDomain, reason: ShutoffReason): Promise<void> {
+    dom.stopping = true;
+    await this.stopProcess(dom, { graceMs: 0 });
+    await this.finish(dom, reason);
+  }
+
+  private async finish(dom: RunningDomain, reason: ShutoffReason): Promise<void> {
+    if (this.domains.get(dom.name) === dom) this.domains.delete(dom.name);
+    this.host.domainStopped(dom.name, reason);
+    dom.notifyStopped(reason);
+  }
+}
+
+/** The QMP socket a command line listens on (-chardev socket,id=charmonitor,path=...). */
+function monitorSocketOf(cmd: QemuCommandLine): string {
+  for (let i = 0; i < cmd.args.length - 1; i++) {
+    if (cmd.args[i] !== '-chardev') continue;
+    const m = /^socket,id=charmonitor,path=((?:[^,]|,,)+)/.exec(cmd.args[i + 1]);
+    if (m) return m[1].replace(/,,/g, ',');
+  }
+  throw virError(ErrorCode.INTERNAL_ERROR, 'the QEMU command line has no QMP monitor socket', ErrorDomain.QEMU);
+}
+
+/**
+ * Connects to QEMU's QMP socket as soon as it listens. Undefined when QEMU exits
+ * first; QEMU creates the socket early in its start-up, so this polls briefly.
+ */
+async function connectWhenListening(socketPath: string, pid: number, name: string): Promise<QmpClient | undefined> {
+  const deadline = Date.now() + MONITOR_CONNECT_TIMEOUT_MS;
+  let delay = 1;
+  for (;;) {
+    try {
+      return await QmpClient.connect(socketPath, { domainName: name });
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code !== 'ENOENT' && code !== 'ECONNREFUSED') throw e;
+    }
+    if (!isProcessAlive(pid)) return undefined;
+    if (Date.now() > deadline) {
+      throw virError(ErrorCode.INTERNAL_ERROR, `monitor socket did not show up: ${socketPath}`, ErrorDomain.QEMU);
+    }
+    await new Promise((r) => setTimeout(r, delay));
+    delay = Math.min(delay * 2, 20);
+  }
+}
+
+/** libvirt's qemuProcessReportLogError: the message plus what QEMU logged during this start. */
+async function startError(logPath: string, logStart: number, prefix: string) {
+  const text = await readFile(logPath).then((t) => t.subarray(logStart).toString('utf8'), () => '');
+  const detail = text.trim().slice(-1024);
+  return virError(ErrorCode.INTERNAL_ERROR, detail ? `${prefix}: ${detail}` : prefix, ErrorDomain.QEMU);
+}
+
+/** Puts libvirt's <alias name='...'/> into a device of the live XML, before its <address>. */
+export function setDeviceAlias(device: XmlElement, alias: string): void {
+  device.children = device.children.filter((c) => c.name !== 'alias');
+  const at = device.children.findIndex((c) => c.name === 'address');
+  const el = element('alias', { name: alias });
+  if (at < 0) device.children.push(el);
+  else device.children.splice(at, 0, el);
+}

@@ -1,0 +1,101 @@
+// The status file of a running domain: STATE_DIR/NAME.xml in libvirt's
+// <domstatus> format, holding what a later process needs to take the domain
+// over again: the live XML, QEMU's pid and the QMP socket. It is written
+// atomically (temp + fsync + rename), so a crash leaves the old or the new one.
+import { readdir, readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { DomainState } from '../../api/types.js';
+import { ATOMIC_TEMP_PREFIX, unlinkDurable, writeFileAtomic } from '../../util/atomic-file.js';
+import { child, element, formatXml, parseXml, type XmlElement } from '../../util/xml.js';
+
+export interface DomainStatus {
+  state: DomainState;
+  reason: number;
+  pid: number;
+  /** /proc start time of the pid, so that a reused pid is not mistaken for QEMU. */
+  startTime: number;
+  monitorPath: string;
+  /** The live definition, <domain ... id='N'>. */
+  domain: XmlElement;
+}
+
+/** virDomainStateTypeToString */
+const STATE_NAMES = ['nostate', 'running', 'blocked', 'paused', 'shutdown', 'shutoff', 'crashed', 'pmsuspended'];
+
+/** virDomain*ReasonTypeToString, indexed by state. */
+const REASON_NAMES: Partial<Record<DomainState, string[]>> = {
+  [DomainState.RUNNING]: ['unknown', 'booted', 'migrated', 'restored', 'from snapshot', 'unpaused', 'migration canceled', 'save canceled', 'wakeup', 'crashed', 'post-copy', 'post-copy failed'],
+  [DomainState.PAUSED]: ['unknown', 'user', 'migration', 'save', 'dump', 'ioerror', 'watchdog', 'from snapshot', 'shutdown', 'snapshot', 'panicked', 'starting up', 'post-copy', 'post-copy failed', 'api error'],
+  [DomainState.SHUTDOWN]: ['unknown', 'user'],
+  [DomainState.SHUTOFF]: ['unknown', 'shutdown', 'destroyed', 'crashed', 'migrated', 'saved', 'failed', 'from snapshot', 'daemon'],
+  [DomainState.CRASHED]: ['unknown', 'panicked'],
+  [DomainState.PMSUSPENDED]: ['unknown'],
+};
+
+export function statusFilePath(stateDir: string, name: string): string {
+  return path.join(stateDir, `${name}.xml`);
+}
+
+export function formatStatus(status: DomainStatus): string {
+  const root = element('domstatus', {
+    state: STATE_NAMES[status.state],
+    reason: REASON_NAMES[status.state]?.[status.reason] ?? 'unknown',
+    pid: String(status.pid),
+    starttime: String(status.startTime),
+  }, [element('monitor', { path: status.monitorPath, type: 'unix' }), status.domain]);
+  return formatXml(root);
+}
+
+export function parseStatus(text: string): DomainStatus {
+  const root = parseXml(text);
+  const monitor = child(root, 'monitor');
+  const domain = child(root, 'domain');
+  const state = STATE_NAMES.indexOf(root.attrs.state ?? '');
+  const pid = Number(root.attrs.pid);
+  if (root.name !== 'domstatus' || !monitor?.attrs.path || !domain || state < 0 || !Number.isInteger(pid) || pid <= 0) {
+    throw new Error('malformed domain status file');
+  }
+  const reason = REASON_NAMES[state as DomainState]?.indexOf(root.attrs.reason ?? '') ?? -1;
+  return {
+    state,
+    reason: Math.max(reason, 0),
+    pid,
+    startTime: Number(root.attrs.starttime ?? 0) || 0,
+    monitorPath: monitor.attrs.path,
+    domain,
+  };
+}
+
+export async function writeStatus(stateDir: string, name: string, status: DomainStatus): Promise<void> {
+  await writeFileAtomic(statusFilePath(stateDir, name), formatStatus(status));
+}
+
+export async function removeStatus(stateDir: string, name: string): Promise<void> {
+  await unlinkDurable(statusFilePath(stateDir, name));
+}
+
+/**
+ * Every status file in `stateDir`, by domain name. Unreadable or malformed
+ * files are reported separately so the caller can log and remove them.
+ */
+export async function loadStatuses(stateDir: string): Promise<{ statuses: Map<string, DomainStatus>; broken: string[] }> {
+  const statuses = new Map<string, DomainStatus>();
+  const broken: string[] = [];
+  let names: string[];
+  try {
+    names = await readdir(stateDir);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return { statuses, broken };
+    throw e;
+  }
+  for (const file of names.sort()) {
+    if (!file.endsWith('.xml') || file.startsWith(ATOMIC_TEMP_PREFIX)) continue;
+    const name = file.slice(0, -'.xml'.length);
+    try {
+      statuses.set(name, parseStatus(await readFile(path.join(stateDir, file), 'utf8')));
+    } catch {
+      broken.push(name);
+    }
+  }
+  return { statuses, broken };
+}

@@ -1,0 +1,127 @@
+// Child processes that outlive their parent (QEMU must keep running after the
+// tsvirsh that started it exits), plus liveness checks and killing by pid for
+// processes the current Node process did not start.
+import { spawn } from 'node:child_process';
+import { closeSync, fstatSync, mkdirSync, openSync, readFileSync, writeSync } from 'node:fs';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+export interface DetachedSpawn {
+  binary: string;
+  args: string[];
+  env: Record<string, string>;
+  /** stdout and stderr are appended to this file (created with its folder). */
+  logPath: string;
+  cwd?: string;
+}
+
+export interface SpawnedProcess {
+  pid: number;
+  /** Start time in clock ticks since boot (/proc/PID/stat), to detect pid reuse. */
+  startTime: number;
+  /** Size of the log once the header was written: where the process's own output starts. */
+  logOffset: number;
+  /** Settles with the exit status while this Node process is the parent. */
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+/** Quotes an argument the way libvirt's log shows command lines. */
+function shellQuote(arg: string): string {
+  return /^[A-Za-z0-9_@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, `'\\''`)}'`;
+}
+
+/**
+ * Starts `binary` in its own session so that it survives the caller (and its
+ * terminal's signals). The log gets a header with the command line, as libvirt's
+ * per-domain log does, then whatever the process writes.
+ */
+export async function spawnDetached(spec: DetachedSpawn): Promise<SpawnedProcess> {
+  mkdirSync(path.dirname(spec.logPath), { recursive: true });
+  const logFd = openSync(spec.logPath, 'a', 0o600);
+  try {
+    const envText = Object.entries(spec.env).map(([k, v]) => `${k}=${shellQuote(v)}`);
+    writeSync(logFd, `${new Date().toISOString()}: starting up\n${[...envText, spec.binary, ...spec.args.map(shellQuote)].join(' \\\n')}\n`);
+    const logOffset = fstatSync(logFd).size;
+    const child = spawn(spec.binary, spec.args, {
+      env: spec.env,
+      cwd: spec.cwd ?? '/',
+      detached: true,
+      stdio: ['ignore', logFd, logFd],
+    });
+    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
+      child.once('exit', (code, signal) => resolve({ code, signal }));
+      child.once('error', () => resolve({ code: null, signal: null }));
+    });
+    const pid = await new Promise<number>((resolve, reject) => {
+      child.once('spawn', () => resolve(child.pid!));
+      child.once('error', reject);
+    });
+    child.unref();
+    return { pid, startTime: processStartTime(pid) ?? 0, logOffset, exited };
+  } finally {
+    closeSync(logFd);
+  }
+}
+
+/** Field 22 of /proc/PID/stat, or undefined when the process does not exist. */
+export function processStartTime(pid: number): number | undefined {
+  const stat = readProcStat(pid);
+  return stat === undefined ? undefined : Number(stat[19]);
+}
+
+/** The fields after "(comm)" of /proc/PID/stat: [0] is the state letter. */
+function readProcStat(pid: number): string[] | undefined {
+  let text: string;
+  try {
+    text = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  } catch {
+    return undefined;
+  }
+  return text.slice(text.lastIndexOf(')') + 2).split(' ');
+}
+
+/**
+ * True when `pid` runs (a zombie counts as dead) and, if `startTime` is given,
+ * is still the same process rather than a later one that reused the pid.
+ */
+export function isProcessAlive(pid: number, startTime?: number): boolean {
+  const stat = readProcStat(pid);
+  if (stat === undefined || stat[0] === 'Z' || stat[0] === 'X') return false;
+  return startTime === undefined || startTime === 0 || Number(stat[19]) === startTime;
+}
+
+/** Polls until the process is gone; false when it is still alive after `timeoutMs`. */
+export async function waitForExit(pid: number, timeoutMs: number, startTime?: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  let interval = 2;
+  while (isProcessAlive(pid, startTime)) {
+    if (Date.now() >= deadline) return false;
+    await sleep(interval);
+    interval = Math.min(interval * 2, 50);
+  }
+  return true;
+}
+
+/**
+ * Kills like libvirt's virProcessKillPainfully: SIGTERM, and SIGKILL if the
+ * process is still there after `graceMs`. Resolves once it is gone.
+ */
+export async function terminateProcess(pid: number, options: { graceMs: number; startTime?: number; force?: boolean }): Promise<void> {
+  if (!isProcessAlive(pid, options.startTime)) return;
+  if (!options.force) {
+    signal(pid, 'SIGTERM');
+    if (await waitForExit(pid, options.graceMs, options.startTime)) return;
+  }
+  signal(pid, 'SIGKILL');
+  if (!(await waitForExit(pid, 5000, options.startTime))) {
+    throw new Error(`Failed to terminate process ${pid} with SIGKILL`);
+  }
+}
+
+function signal(pid: number, sig: NodeJS.Signals): void {
+  try {
+    process.kill(pid, sig);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ESRCH') throw e;
+  }
+}
