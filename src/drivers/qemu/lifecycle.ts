@@ -14,7 +14,7 @@ import { ErrorCode, ErrorDomain, virError } from '../../util/error.js';
 import { writeFileAtomic } from '../../util/atomic-file.js';
 import { withFileLock } from '../../util/file-lock.js';
 import { isProcessAlive, spawnDetached, terminateProcess } from '../../util/process.js';
-import { child, cloneElement, element, type XmlElement } from '../../util/xml.js';
+import { child, childText, cloneElement, element, type XmlElement } from '../../util/xml.js';
 import { QmpClient, type QmpEvent } from './qmp.js';
 import { loadStatuses, removeStatus, writeStatus, type DomainStatus } from './status-file.js';
 import type { QemuPaths } from './paths.js';
@@ -37,6 +37,8 @@ export interface RuntimeHost {
    * ShutoffReason. A transient domain should now disappear.
    */
   domainStopped(name: string, reason: ShutoffReason): void;
+  /** The driver's per-domain lock, by UUID; not reentrant. */
+  withDomainLock<T>(uuid: string, fn: () => Promise<T>): Promise<T>;
 }
 
 /** One running QEMU as this process knows it. */
@@ -63,6 +65,10 @@ export class RunningDomain {
     public state: DomainState,
     public reason: number,
   ) {}
+
+  get uuid(): string {
+    return (childText(this.live, 'uuid') ?? '').toLowerCase();
+  }
 
   status(): DomainStatus {
     return { state: this.state, reason: this.reason, pid: this.pid, startTime: this.startTime, monitorPath: this.monitorPath, domain: this.live };
@@ -112,13 +118,9 @@ export class QemuRuntime {
     this.eventHooks.push(hook);
   }
 
-  /** The lock that serialises every process's state changes of one domain. */
-  lockPath(name: string): string {
-    return path.join(this.host.paths.lockDir, `domain-${name}.lock`);
-  }
-
-  withDomainLock<T>(name: string, fn: () => Promise<T>): Promise<T> {
-    return withFileLock(this.lockPath(name), fn, { what: `state change lock for domain '${name}'` });
+  /** Holds the driver's per-domain lock (it serialises every process's changes of one domain). */
+  withDomainLock<T>(dom: RunningDomain, fn: () => Promise<T>): Promise<T> {
+    return this.host.withDomainLock(dom.uuid, fn);
   }
 
   /**
@@ -131,7 +133,7 @@ export class QemuRuntime {
     for (const name of broken) await removeStatus(this.host.paths.stateDir, name);
     for (const [name, status] of statuses) this.adopt(name, status);
     await Promise.all([...this.domains.values()].filter((d) => !isProcessAlive(d.pid, d.startTime)).map((d) =>
-      this.withDomainLock(d.name, () => this.refresh(d.name)).catch(() => undefined)));
+      this.withDomainLock(d, () => this.refresh(d.name)).catch(() => undefined)));
   }
 
   /**
@@ -190,7 +192,7 @@ export class QemuRuntime {
       if (dom.stopping || this.domains.get(dom.name) !== dom) return;
       // EOF: QEMU exited (or was killed) without us asking.
       if (!isProcessAlive(dom.pid, dom.startTime)) {
-        this.withDomainLock(dom.name, () => this.cleanup(dom, dom.gotShutdown ? ShutoffReason.SHUTDOWN : ShutoffReason.CRASHED)).catch(() => undefined);
+        this.withDomainLock(dom, () => this.cleanup(dom, dom.gotShutdown ? ShutoffReason.SHUTDOWN : ShutoffReason.CRASHED)).catch(() => undefined);
       }
     });
   }
@@ -360,13 +362,16 @@ export class QemuRuntime {
     switch (event.event) {
       case 'SHUTDOWN':
         dom.gotShutdown = true;
-        if (dom.fakeReboot) {
-          dom.fakeReboot = false;
-          return this.restartGuest(dom);
-        }
-        // With -no-reboot a guest reboot arrives as SHUTDOWN with reason guest-reset.
-        await this.setState(dom, DomainState.SHUTDOWN, ShutdownReason.USER);
-        return this.applyLifecycle(dom, event.data.reason === 'guest-reset' ? 'on_reboot' : 'on_poweroff');
+        return this.withDomainLock(dom, async () => {
+          if (this.domains.get(dom.name) !== dom || dom.stopping) return;
+          if (dom.fakeReboot) {
+            dom.fakeReboot = false;
+            return this.restartGuest(dom);
+          }
+          // With -no-reboot a guest reboot arrives as SHUTDOWN with reason guest-reset.
+          await this.setState(dom, DomainState.SHUTDOWN, ShutdownReason.USER);
+          return this.applyLifecycle(dom, event.data.reason === 'guest-reset' ? 'on_reboot' : 'on_poweroff');
+        });
       case 'STOP':
         if (dom.state === DomainState.RUNNING) await this.setState(dom, DomainState.PAUSED, PausedReason.UNKNOWN);
         return;
@@ -374,11 +379,13 @@ export class QemuRuntime {
         if (dom.state === DomainState.PAUSED && dom.reason !== PausedReason.STARTING_UP) await this.setState(dom, DomainState.RUNNING, RunningReason.UNPAUSED);
         return;
       case 'GUEST_PANICKED':
-        return this.applyLifecycle(dom, 'on_crash');
+        return this.withDomainLock(dom, async () => {
+          if (this.domains.get(dom.name) === dom && !dom.stopping) await this.applyLifecycle(dom, 'on_crash');
+        });
     }
   }
 
-  /** Runs the domain's configured reaction; runs without the domain lock only from events. */
+  /** Runs the domain's configured reaction (on_poweroff, on_reboot, on_crash); holds the domain lock. */
   private async applyLifecycle(dom: RunningDomain, event: 'on_poweroff' | 'on_reboot' | 'on_crash'): Promise<void> {
     const action = lifecycleAction(dom.live, event);
     if (action === 'restart' || action === 'rename-restart' || action === 'coredump-restart') {
