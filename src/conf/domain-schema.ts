@@ -1,33 +1,14 @@
 // The schema of libvirt's <domain> document: every domain-level element with
 // its attributes and children in the order virDomainDefFormat prints them.
-// Device schemas come from ./devices/ and are slotted into <devices> in
-// libvirt's device order.
+// <devices> comes from ./devices/ (device kinds in libvirt's order).
 
-import type { ElementSchema, SchemaRef } from './schema.js';
-import { deviceSchemas } from './devices/index.js';
+import type { ElementSchema } from './schema.js';
+import { devicesSchema } from './devices/index.js';
 
 const TEXT: ElementSchema = { text: true };
 const EMPTY: ElementSchema = {};
 const VERBATIM: ElementSchema = { any: true };
 const sized = (extra: readonly string[] = []): ElementSchema => ({ attrs: [...extra, 'unit'], text: true });
-
-/** Element order of <devices> (virDomainDefFormatInternal). */
-export const DEVICE_ORDER = [
-  'emulator', 'disk', 'controller', 'lease', 'filesystem', 'interface', 'smartcard', 'serial', 'parallel',
-  'console', 'channel', 'input', 'tpm', 'graphics', 'sound', 'audio', 'video', 'hostdev', 'redirdev',
-  'redirfilter', 'hub', 'watchdog', 'memballoon', 'rng', 'nvram', 'panic', 'shmem', 'memory', 'iommu',
-  'vsock', 'crypto',
-] as const;
-
-function devicesSchema(): ElementSchema {
-  const children: Record<string, SchemaRef> = {};
-  for (const name of DEVICE_ORDER) children[name] = name === 'emulator' ? TEXT : (deviceSchemas[name] ?? missingDeviceSchema(name));
-  return { children };
-}
-
-function missingDeviceSchema(name: string): ElementSchema {
-  throw new Error(`no schema for device <${name}> in src/conf/devices`);
-}
 
 const memtune: ElementSchema = {
   children: { hard_limit: sized(), soft_limit: sized(), min_guarantee: sized(), swap_hard_limit: sized() },

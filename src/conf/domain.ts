@@ -4,15 +4,18 @@
 // where libvirt calls into the hypervisor driver; formatDomainXML prints it.
 
 import { ErrorCode, virError } from '../util/error.js';
-import { child, cloneElement, formatXml, type XmlElement } from '../util/xml.js';
+import { child, cloneElement, escapeXml, formatXml, type XmlElement } from '../util/xml.js';
 import { parseDocument } from './document.js';
 import { domainSchema } from './domain-schema.js';
 import { domainPostParseCommon, parseDomainCore, validateDomainCore } from './domain-core.js';
 import { canonicalize } from './schema.js';
+import { addImplicitDevices, parseDevices, postParseDevices, type DeviceDriverHooks } from './devices/index.js';
+import { dumpLibxml, normalizeDomainNamespaces } from './domain-namespaces.js';
 
 /**
  * Driver callbacks, run in libvirt's order: postParseBasic, postParse,
- * devicesPostParse, (generic domain post-parse), addImplicitDevices,
+ * (generic device post-parse with `devices` hooks), devicesPostParse,
+ * (generic domain post-parse, implicit devices), addImplicitDevices,
  * assignAddresses, (generic validation), validate.
  */
 export interface DomainParseHooks {
@@ -20,9 +23,11 @@ export interface DomainParseHooks {
   postParseBasic?(dom: XmlElement): void;
   /** Domain-level driver defaults (machine, CPU, features, default devices). */
   postParse?(dom: XmlElement): void;
-  /** Per-device defaults, generic and driver-specific. */
+  /** Default devices and per-device defaults, called from the generic device post-parse. */
+  devices?: DeviceDriverHooks;
+  /** Driver work after every device's post-parse. */
   devicesPostParse?(dom: XmlElement): void;
-  /** Implicit devices and controllers (virDomainDefAddImplicitDevices). */
+  /** Driver work after the generic implicit devices were added. */
   addImplicitDevices?(dom: XmlElement): void;
   assignAddresses?(dom: XmlElement): void;
   /** Driver validation (qemuValidateDomainDef and the per-device checks). */
@@ -46,12 +51,16 @@ export function parseDomainXML(text: string, options: DomainParseOptions = {}): 
 /** The same pipeline on an already parsed <domain> element (it is modified in place). */
 export function completeDomain(dom: XmlElement, options: DomainParseOptions = {}): XmlElement {
   const hooks = options.hooks ?? {};
+  normalizeDomainNamespaces(dom);
   canonicalize(dom, domainSchema, { strict: true });
   parseDomainCore(dom);
+  parseDevices(dom);
   hooks.postParseBasic?.(dom);
   hooks.postParse?.(dom);
+  postParseDevices(dom, hooks.devices);
   hooks.devicesPostParse?.(dom);
   domainPostParseCommon(dom);
+  addImplicitDevices(dom, hooks.devices);
   hooks.addImplicitDevices?.(dom);
   reorder(dom);
   hooks.assignAddresses?.(dom);
@@ -83,7 +92,9 @@ export function formatDomainXML(dom: XmlElement, options: DomainFormatOptions = 
   for (const [k, v] of Object.entries(out.attrs)) if (k !== 'type' && k !== 'id') attrs[k] = v;
   out.attrs = attrs;
   if (!options.secure) stripSecrets(out);
-  return formatXml(out);
+  const attrText = Object.entries(attrs).map(([k, v]) => ` ${k}='${escapeXml(v)}'`).join('');
+  const body = out.children.map((c) => (c.name === 'metadata' ? `${dumpLibxml(c, 1)}\n` : formatXml(c, 2)));
+  return `<domain${attrText}>\n${body.join('')}</domain>\n`;
 }
 
 /** Graphics passwords are only shown with VIR_DOMAIN_XML_SECURE. */
