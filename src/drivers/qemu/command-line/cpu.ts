@@ -1,0 +1,137 @@
+// The guest CPU: -cpu (model, features, paravirt timers, Hyper-V
+// enlightenments, KVM hints) and -smp topology.
+import { child, childrenNamed } from '../../../util/xml.js';
+import type { XmlElement } from '../../../util/xml.js';
+import type { BuildContext } from './context.js';
+
+/** libvirt's CPU feature names that QEMU spells differently (x86 only). */
+const X86_FEATURE_NAMES: Record<string, string> = {
+  cmp_legacy: 'cmp-legacy', ds_cpl: 'ds-cpl', fxsr_opt: 'fxsr-opt', kvm_pv_eoi: 'kvm-pv-eoi',
+  kvm_pv_unhalt: 'kvm-pv-unhalt', lahf_lm: 'lahf-lm', nodeid_msr: 'nodeid-msr', pclmuldq: 'pclmulqdq',
+  perfctr_core: 'perfctr-core', perfctr_nb: 'perfctr-nb', tsc_adjust: 'tsc-adjust',
+};
+
+/** Hyper-V enlightenments that are switched on with "hv-<name>=on", in libvirt's enum order. */
+const HYPERV_SWITCHES = ['relaxed', 'vapic', 'spinlocks', 'vpindex', 'runtime', 'synic', 'stimer', 'reset',
+  'vendor_id', 'frequencies', 'reenlightenment', 'tlbflush', 'ipi', 'evmcs', 'avic'];
+
+function onOff(v: string | undefined): 'on' | 'off' | undefined {
+  if (v === 'on' || v === 'yes') return 'on';
+  if (v === 'off' || v === 'no') return 'off';
+  return undefined;
+}
+
+function modelPart(ctx: BuildContext, cpu: XmlElement): string | undefined {
+  const mode = cpu.attrs.mode ?? 'custom';
+  const model = child(cpu, 'model')?.text.trim();
+  let out: string;
+  if (mode === 'host-passthrough' || mode === 'maximum') {
+    out = mode === 'maximum' ? 'max' : 'host';
+    const migratable = onOff(cpu.attrs.migratable);
+    if (migratable) out += `,migratable=${migratable}`;
+  } else if (mode === 'custom') {
+    if (!model) return undefined;
+    out = model;
+  } else {
+    return undefined;
+  }
+  const vendor = child(cpu, 'model')?.attrs.vendor_id;
+  if (vendor) out += `,vendor=${vendor}`;
+  for (const f of childrenNamed(cpu, 'feature')) {
+    const name = ctx.view.isX86 ? (X86_FEATURE_NAMES[f.attrs.name ?? ''] ?? f.attrs.name) : f.attrs.name;
+    const policy = f.attrs.policy ?? 'require';
+    if (policy === 'force' || policy === 'require') out += `,${name}=on`;
+    else if (policy === 'disable' || policy === 'forbid') out += `,${name}=off`;
+  }
+  return out;
+}
+
+function flagsPart(ctx: BuildContext, cpu: XmlElement | undefined): string {
+  const { view } = ctx;
+  let buf = '';
+  const clock = child(view.def, 'clock');
+  for (const t of clock ? childrenNamed(clock, 'timer') : []) {
+    const present = onOff(t.attrs.present);
+    if (t.attrs.name === 'kvmclock' && present) buf += `,kvmclock=${present}`;
+    else if (t.attrs.name === 'hypervclock' && present === 'on') buf += ',hv-time=on';
+    else if (t.attrs.name === 'tsc' && t.attrs.frequency) buf += `,tsc-frequency=${t.attrs.frequency}`;
+    else if (t.attrs.name === 'armvtimer') {
+      if (t.attrs.tickpolicy === 'delay') buf += ',kvm-no-adjvtime=off';
+      else if (t.attrs.tickpolicy === 'discard') buf += ',kvm-no-adjvtime=on';
+    }
+  }
+  const eoi = onOff(view.feature('apic')?.attrs.eoi);
+  if (eoi) buf += `,kvm-pv-eoi=${eoi}`;
+  const pvspinlock = view.feature('pvspinlock');
+  if (pvspinlock) buf += `,kvm-pv-unhalt=${onOff(pvspinlock.attrs.state) ?? 'on'}`;
+  const hyperv = view.feature('hyperv');
+  if (hyperv) {
+    if (hyperv.attrs.mode === 'passthrough') buf += ',hv-passthrough=on';
+    for (const name of HYPERV_SWITCHES) {
+      const el = child(hyperv, name);
+      if (onOff(el?.attrs.state) !== 'on') continue;
+      if (name === 'spinlocks') buf += `,hv-spinlocks=0x${Number(el!.attrs.retries ?? 0).toString(16)}`;
+      else if (name === 'vendor_id') buf += `,hv-vendor-id=${el!.attrs.value}`;
+      else buf += `,hv-${name}=on`;
+      if (name === 'stimer' && onOff(child(el!, 'direct')?.attrs.state) === 'on') buf += ',hv-stimer-direct=on';
+    }
+  }
+  if (view.deviceList('panic').some((p) => p.attrs.model === 'hyperv')) buf += ',hv-crash';
+  const kvm = view.feature('kvm');
+  if (kvm) {
+    if (onOff(child(kvm, 'hidden')?.attrs.state) === 'on') buf += ',kvm=off';
+    if (onOff(child(kvm, 'hint-dedicated')?.attrs.state) === 'on') buf += ',kvm-hint-dedicated=on';
+    if (onOff(child(kvm, 'poll-control')?.attrs.state) === 'on') buf += ',kvm-poll-control=on';
+    if (onOff(child(kvm, 'pv-ipi')?.attrs.state) === 'off') buf += ',kvm-pv-ipi=off';
+  }
+  const pmu = view.feature('pmu');
+  if (pmu) buf += `,pmu=${onOff(pmu.attrs.state) ?? 'on'}`;
+  const cache = cpu ? child(cpu, 'cache') : undefined;
+  if (cache) {
+    const mode = cache.attrs.mode;
+    const hostOff = mode === 'emulate' || mode === 'disable';
+    const l3Off = mode === 'passthrough' || mode === 'disable';
+    if (mode === 'emulate') buf += ',l3-cache=on';
+    if (mode === 'passthrough') buf += ',host-cache-info=on';
+    if (hostOff && (cpu!.attrs.mode === 'host-passthrough' || cpu!.attrs.mode === 'maximum')) buf += ',host-cache-info=off';
+    if (l3Off) buf += ',l3-cache=off';
+  }
+  const maxphys = cpu ? child(cpu, 'maxphysaddr') : undefined;
+  if (maxphys?.attrs.mode === 'passthrough') buf += ',host-phys-bits=on';
+  else if (maxphys?.attrs.mode === 'emulate') buf += `,phys-bits=${maxphys.attrs.bits}`;
+  return buf;
+}
+
+export function buildCpu(ctx: BuildContext): void {
+  const { view } = ctx;
+  const cpu = child(view.def, 'cpu');
+  let model = cpu ? modelPart(ctx, cpu) : undefined;
+  const emulator = child(view.devices, 'emulator')?.text ?? '';
+  if (model === undefined && view.arch === 'i686' && emulator.includes('x86_64')) model = 'qemu32';
+  const flags = flagsPart(ctx, cpu);
+  if (flags && model === undefined) model = view.arch === 'i686' ? 'qemu32' : 'qemu64';
+  if (model !== undefined) ctx.cmd.add('-cpu', model + flags);
+}
+
+export function buildSmp(ctx: BuildContext): void {
+  const { def } = ctx.view;
+  const vcpu = child(def, 'vcpu');
+  const max = Number(vcpu?.text.trim() || 1);
+  const vcpus = child(def, 'vcpus');
+  // vCPUs that are online at boot and not hotpluggable go on -smp; hotpluggable ones become -device.
+  let boot = max;
+  if (vcpus) {
+    boot = childrenNamed(vcpus, 'vcpu').filter((v) => v.attrs.enabled === 'yes' && v.attrs.hotpluggable !== 'yes').length;
+  } else if (vcpu?.attrs.current !== undefined) {
+    boot = Number(vcpu.attrs.current);
+  }
+  let out = String(boot);
+  if (boot !== max) out += `,maxcpus=${max}`;
+  const topology = child(child(def, 'cpu') ?? def, 'topology');
+  if (topology && child(def, 'cpu')) {
+    out += `,sockets=${topology.attrs.sockets},dies=${topology.attrs.dies ?? 1},cores=${topology.attrs.cores},threads=${topology.attrs.threads}`;
+  } else {
+    out += `,sockets=${max},cores=1,threads=1`;
+  }
+  ctx.cmd.add('-smp', out);
+}

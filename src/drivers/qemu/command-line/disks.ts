@@ -1,0 +1,278 @@
+// Disks: one -blockdev node graph per disk (a protocol "storage" node and a
+// "format" node for every image in the backing chain, backing-most first)
+// followed by the -device front end.
+import type { XmlElement } from '../../../util/xml.js';
+import { child } from '../../../util/xml.js';
+import { virError, ErrorCode, ErrorDomain } from '../../../util/error.js';
+import type { BuildContext, JsonProps } from './context.js';
+import { props } from './context.js';
+import { addAddressProps, addVirtioOptions, virtioModel } from './address.js';
+
+/** One image of a disk's backing chain, with the node names libvirt gives it. */
+interface ChainImage {
+  source: XmlElement;
+  /** The <disk> or <backingStore> element holding type/format. */
+  holder: XmlElement;
+  type: string;
+  format: string;
+  id: number;
+}
+
+interface DiskNodes {
+  /** Images from the top (the disk itself) down; empty when the disk has no medium. */
+  chain: ChainImage[];
+  /** True when the chain ends in an explicit empty <backingStore/>. */
+  terminated: boolean;
+}
+
+/** Which storage ids libvirt hands out: disks last-to-first, each chain top-down, empty drives included. */
+export function assignStorageIds(disks: XmlElement[]): Map<XmlElement, DiskNodes> {
+  const out = new Map<XmlElement, DiskNodes>();
+  let next = 0;
+  for (const disk of [...disks].reverse()) {
+    const chain: ChainImage[] = [];
+    let terminated = false;
+    let holder: XmlElement | undefined = disk;
+    while (holder) {
+      const type: string = holder.attrs.type ?? 'file';
+      const source = child(holder, 'source');
+      if (holder !== disk && holder.attrs.type === undefined) {
+        terminated = true;
+        break;
+      }
+      const format = holder === disk ? child(disk, 'driver')?.attrs.type : child(holder, 'format')?.attrs.type;
+      if (type === 'volume' || type === 'vhostuser') break;
+      chain.push({ source: source ?? { name: 'source', attrs: {}, children: [], text: '', line: 0 }, holder, type, format: format ?? 'raw', id: ++next });
+      holder = child(holder, 'backingStore');
+    }
+    out.set(disk, { chain, terminated });
+  }
+  return out;
+}
+
+function isEmpty(image: ChainImage): boolean {
+  if (image.type === 'network') return image.source.attrs.protocol === undefined;
+  return (image.source.attrs.file ?? image.source.attrs.dev ?? image.source.attrs.dir) === undefined;
+}
+
+interface CacheFlags { writeback: boolean; direct: boolean; noFlush: boolean }
+
+function cacheFlags(mode: string | undefined): CacheFlags | undefined {
+  switch (mode) {
+    case 'writeback': return { writeback: true, direct: false, noFlush: false };
+    case 'writethrough': return { writeback: false, direct: false, noFlush: false };
+    case 'none': return { writeback: true, direct: true, noFlush: false };
+    case 'directsync': return { writeback: false, direct: true, noFlush: false };
+    case 'unsafe': return { writeback: true, direct: false, noFlush: true };
+    default: return undefined;
+  }
+}
+
+function storageProps(ctx: BuildContext, disk: XmlElement, image: ChainImage, cache: CacheFlags | undefined): JsonProps {
+  const src = image.source;
+  let out: JsonProps;
+  switch (image.type) {
+    case 'file':
+      out = props(['driver', 'file'], ['filename', src.attrs.file ?? '']);
+      break;
+    case 'block':
+      out = props(['driver', disk.attrs.device === 'cdrom' ? 'host_cdrom' : 'host_device'], ['filename', src.attrs.dev ?? '']);
+      break;
+    case 'dir':
+      out = props(['driver', 'vvfat'], ['dir', src.attrs.dir ?? ''], ['floppy', disk.attrs.device === 'floppy'], ['rw', !child(disk, 'readonly')]);
+      break;
+    case 'network':
+      out = networkStorageProps(src);
+      break;
+    default:
+      throw virError(ErrorCode.CONFIG_UNSUPPORTED, `unsupported disk type '${image.type}'`, ErrorDomain.QEMU);
+  }
+  out['node-name'] = `libvirt-${image.id}-storage`;
+  if (cache) out.cache = { direct: cache.direct, 'no-flush': cache.noFlush };
+  out['auto-read-only'] = true;
+  out.discard = 'unmap';
+  ctx.cmd.json('-blockdev', out);
+  return out;
+}
+
+function hostServer(host: XmlElement | undefined, defaultPort?: string): JsonProps {
+  const transport = host?.attrs.transport ?? 'tcp';
+  if (transport === 'unix') return props(['type', 'unix'], ['path', host?.attrs.socket ?? '']);
+  return props(['type', 'inet'], ['host', host?.attrs.name ?? ''], ['port', host?.attrs.port ?? defaultPort ?? '']);
+}
+
+function networkStorageProps(src: XmlElement): JsonProps {
+  const protocol = src.attrs.protocol ?? '';
+  const host = child(src, 'host');
+  const name = src.attrs.name ?? '';
+  switch (protocol) {
+    case 'nbd':
+      return props(['driver', 'nbd'], ['server', hostServer(host, '10809')], ['export', src.attrs.name]);
+    case 'http': case 'https': case 'ftp': case 'ftps': case 'tftp': {
+      const port = host?.attrs.port;
+      const url = `${protocol}://${host?.attrs.name ?? ''}${port ? `:${port}` : ''}/${name.replace(/^\//, '')}`;
+      return props(['driver', protocol], ['url', url]);
+    }
+    case 'iscsi': {
+      const [target, lun] = name.split('/');
+      return props(['driver', 'iscsi'], ['portal', `${host?.attrs.name ?? ''}:${host?.attrs.port ?? '3260'}`], ['target', target ?? ''], ['lun', Number(lun ?? 0)], ['transport', 'tcp']);
+    }
+    case 'gluster': {
+      const [volume, ...rest] = name.split('/');
+      return props(['driver', 'gluster'], ['volume', volume ?? ''], ['path', rest.join('/')], ['server', [hostServer(host, '24007')]]);
+    }
+    default:
+      throw virError(ErrorCode.CONFIG_UNSUPPORTED, `unsupported network disk protocol '${protocol}'`, ErrorDomain.QEMU);
+  }
+}
+
+const BACKING_FORMATS = new Set(['qcow', 'qcow2', 'qed', 'vmdk', 'cow', 'vhd', 'vpc', 'vdi']);
+
+function formatProps(ctx: BuildContext, disk: XmlElement, image: ChainImage, below: ChainImage | undefined,
+  terminated: boolean, cache: CacheFlags | undefined): void {
+  const driver = child(disk, 'driver');
+  const top = image.holder === disk;
+  const readOnly = top ? child(disk, 'readonly') !== undefined : true;
+  const out = props(['node-name', `libvirt-${image.id}-format`], ['read-only', readOnly]);
+  if (top && driver?.attrs.discard) out.discard = driver.attrs.discard;
+  const detect = top ? driver?.attrs.detect_zeroes : undefined;
+  if (detect && detect !== 'off') out['detect-zeroes'] = detect === 'unmap' && driver?.attrs.discard !== 'unmap' ? 'on' : detect;
+  if (cache) out.cache = { direct: cache.direct, 'no-flush': cache.noFlush };
+  const format = image.format === 'vhd' ? 'vhdx' : image.format === 'ploop' ? 'parallels' : image.format;
+  out.driver = format;
+  if (format === 'qcow2' && top) {
+    const metadataCache = child(child(driver ?? disk, 'metadata_cache') ?? disk, 'max_size');
+    if (metadataCache && driver && child(driver, 'metadata_cache')) out['cache-size'] = Number(metadataCache.text) * (metadataCache.attrs.unit === 'KiB' ? 1024 : 1);
+  }
+  out.file = `libvirt-${image.id}-storage`;
+  if (BACKING_FORMATS.has(image.format)) {
+    if (below) out.backing = `libvirt-${below.id}-format`;
+    else if (terminated) out.backing = null;
+  }
+  ctx.cmd.json('-blockdev', out);
+}
+
+/** bootindex values: per-device <boot order>, else <os><boot dev> for the first disk of each kind. */
+export function diskBootIndexes(ctx: BuildContext): Map<XmlElement, number> {
+  const out = new Map<XmlElement, number>();
+  const bootDevs = ctx.view.os.children.filter((c) => c.name === 'boot').map((c) => c.attrs.dev);
+  const pos = (dev: string) => bootDevs.indexOf(dev) + 1;
+  const pending: Record<string, number> = { cdrom: pos('cdrom'), disk: pos('hd'), lun: pos('hd'), floppy: pos('fd') };
+  let diskTaken = false;
+  for (const disk of ctx.view.deviceList('disk')) {
+    const order = child(disk, 'boot')?.attrs.order;
+    if (order !== undefined) {
+      out.set(disk, Number(order));
+      continue;
+    }
+    const kind = disk.attrs.device ?? 'disk';
+    const isHd = kind === 'disk' || kind === 'lun';
+    const index = isHd ? (diskTaken ? 0 : pending.disk!) : (pending[kind] ?? 0);
+    if (isHd) diskTaken = true;
+    else pending[kind] = 0;
+    if (index > 0) out.set(disk, index);
+  }
+  return out;
+}
+
+function errorPolicies(driver: XmlElement | undefined): [string | undefined, string | undefined] {
+  const err = driver?.attrs.error_policy;
+  let werror = err;
+  let rerror = driver?.attrs.rerror_policy;
+  if (err === 'enospace') werror = 'enospc';
+  else if (rerror === undefined) rerror = werror;
+  return [werror, rerror];
+}
+
+function deviceProps(ctx: BuildContext, disk: XmlElement, drive: string | undefined, bootindex: number | undefined): JsonProps {
+  const { view } = ctx;
+  const target = child(disk, 'target');
+  const bus = target?.attrs.bus ?? '';
+  const device = disk.attrs.device ?? 'disk';
+  const driver = child(disk, 'driver');
+  const alias = view.alias(disk);
+  const serialText = child(disk, 'serial')?.text;
+  let out: JsonProps;
+  let deviceId: string | undefined;
+  let removable: boolean | undefined;
+  switch (bus) {
+    case 'ide': case 'sata':
+      out = props(['driver', device === 'cdrom' ? 'ide-cd' : 'ide-hd']);
+      break;
+    case 'scsi':
+      if (device === 'lun') out = props(['driver', 'scsi-block']);
+      else {
+        out = props(['driver', device === 'cdrom' ? 'scsi-cd' : 'scsi-hd']);
+        deviceId = serialText ?? `drive-${alias}`;
+      }
+      break;
+    case 'virtio': {
+      out = props(['driver', virtioModel(disk, 'virtio-blk', disk.attrs.model)]);
+      addVirtioOptions(disk, out);
+      const tri = (v: string | undefined) => (v === 'on' ? true : v === 'off' ? false : undefined);
+      const n = (v: string | undefined) => (v !== undefined && Number(v) > 0 ? Number(v) : undefined);
+      Object.assign(out, props(['iothread', driver?.attrs.iothread !== undefined ? `iothread${driver.attrs.iothread}` : undefined],
+        ['ioeventfd', tri(driver?.attrs.ioeventfd)], ['event_idx', tri(driver?.attrs.event_idx)],
+        ['num-queues', n(driver?.attrs.queues)], ['queue-size', n(driver?.attrs.queue_size)]));
+      break;
+    }
+    case 'usb':
+      out = props(['driver', 'usb-storage']);
+      removable = target?.attrs.removable === 'on';
+      break;
+    case 'fdc':
+      out = props(['driver', 'floppy']);
+      break;
+    default:
+      throw virError(ErrorCode.INTERNAL_ERROR, `unsupported disk bus '${bus}' with device setup`, ErrorDomain.QEMU);
+  }
+  addAddressProps(view, disk, out);
+  const blockio = child(disk, 'blockio');
+  const geometry = child(disk, 'geometry');
+  const cache = cacheFlags(driver?.attrs.cache);
+  const [werror, rerror] = errorPolicies(driver);
+  const num = (v: string | undefined) => (v !== undefined && Number(v) > 0 ? Number(v) : undefined);
+  const wwn = child(disk, 'wwn')?.text;
+  Object.assign(out, props(
+    ['device_id', deviceId],
+    ['share-rw', child(disk, 'shareable') ? true : undefined],
+    ['drive', drive],
+    ['id', alias],
+    ['bootindex', device === 'floppy' ? undefined : bootindex],
+    ['logical_block_size', num(blockio?.attrs.logical_block_size)],
+    ['physical_block_size', num(blockio?.attrs.physical_block_size)],
+    ['wwn', wwn !== undefined ? Number(BigInt(`0x${wwn.replace(/^0x/, '')}`)) : undefined],
+    ['rotation_rate', num(target?.attrs.rotation_rate)],
+    ['vendor', child(disk, 'vendor')?.text],
+    ['product', child(disk, 'product')?.text],
+    ['removable', removable],
+    ['write-cache', cache && device !== 'lun' ? (cache.writeback ? 'on' : 'off') : undefined],
+    ['cyls', num(geometry?.attrs.cyls)],
+    ['heads', num(geometry?.attrs.heads)],
+    ['secs', num(geometry?.attrs.secs)],
+    ['bios-chs-trans', geometry?.attrs.trans],
+    ['serial', serialText?.replaceAll(' ', '\\ ')],
+    ['werror', werror],
+    ['rerror', rerror],
+  ));
+  return out;
+}
+
+export function buildDisks(ctx: BuildContext): void {
+  const disks = ctx.view.deviceList('disk');
+  const nodes = assignStorageIds(disks);
+  const boot = diskBootIndexes(ctx);
+  for (const disk of disks) {
+    const { chain, terminated } = nodes.get(disk)!;
+    const cache = cacheFlags(child(disk, 'driver')?.attrs.cache);
+    const hasMedium = chain.length > 0 && !isEmpty(chain[0]!);
+    if (hasMedium) {
+      for (let i = chain.length - 1; i >= 0; i--) {
+        storageProps(ctx, disk, chain[i]!, cache);
+        formatProps(ctx, disk, chain[i]!, chain[i + 1], terminated && i === chain.length - 1, cache);
+      }
+    }
+    const drive = hasMedium ? `libvirt-${chain[0]!.id}-format` : undefined;
+    ctx.cmd.json('-device', deviceProps(ctx, disk, drive, boot.get(disk)));
+  }
+}

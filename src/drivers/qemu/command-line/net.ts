@@ -1,0 +1,39 @@
+// Network interfaces: a -netdev backend and the NIC -device per <interface>.
+//
+// Like libvirt's domxml-to-native, every interface is reduced to a generic
+// "ethernet" interface backed by a tap file descriptor the caller opened
+// (libvirt cannot create bridges/macvtaps for a command line it only prints):
+// only model, MAC, boot order and address survive.
+import type { XmlElement } from '../../../util/xml.js';
+import { child } from '../../../util/xml.js';
+import type { BuildContext } from './context.js';
+import { props } from './context.js';
+import { addAddressProps } from './address.js';
+
+const VIRTIO_MODELS = new Set(['virtio', 'virtio-transitional', 'virtio-non-transitional']);
+
+function nicDriver(net: XmlElement): string {
+  const model = child(net, 'model')?.attrs.type ?? 'rtl8139';
+  if (!VIRTIO_MODELS.has(model)) return model;
+  const addrType = child(net, 'address')?.attrs.type;
+  const suffix = addrType === 'ccw' ? '-ccw' : addrType === 'virtio-mmio' || addrType === undefined ? '-device' : '-pci';
+  return `virtio-net${suffix}${model === 'virtio' ? '' : model.slice('virtio'.length)}`;
+}
+
+export function buildNetworks(ctx: BuildContext): void {
+  const nets = ctx.view.deviceList('interface');
+  const bootDevs = ctx.view.os.children.filter((c) => c.name === 'boot').map((c) => c.attrs.dev);
+  const networkBoot = bootDevs.indexOf('network') + 1;
+  nets.forEach((net, i) => {
+    if (net.attrs.type === 'hostdev') return;
+    const alias = ctx.view.alias(net);
+    const fd = ctx.options.tapFd(net, i);
+    ctx.cmd.json('-netdev', props(['type', 'tap'], ['fd', String(fd)], ['id', `host${alias}`]));
+    const order = child(net, 'boot')?.attrs.order;
+    const bootindex = order !== undefined ? Number(order) : i === 0 && networkBoot > 0 ? networkBoot : undefined;
+    const out = props(['driver', nicDriver(net)], ['netdev', `host${alias}`], ['id', alias],
+      ['mac', child(net, 'mac')?.attrs.address ?? ''], ['bootindex', bootindex]);
+    addAddressProps(ctx.view, net, out);
+    ctx.cmd.json('-device', out);
+  });
+}
