@@ -1,0 +1,105 @@
+// The qemu driver's domain XML pipeline: libvirt's generic parse/post-parse/
+// validate (src/conf/domain.ts) with the QEMU driver's hooks plugged in at
+// libvirt's points (domain and device defaults, implicit devices, PCI addresses
+// with the hotplug reservation, validation against the probed capabilities).
+//
+// The hooks are synchronous, like libvirt's, so the capabilities of the QEMU
+// binary a definition will use are loaded before the pipeline runs.
+
+import { ErrorCode, ErrorDomain, virError } from '../../util/error.js';
+import { child, childText, parseXml, type XmlElement } from '../../util/xml.js';
+import { formatDomainXML, parseDomainXML, type DomainParseHooks } from '../../conf/domain.js';
+import { findBinaryForArch, hostArch, type QemuCaps } from './capabilities.js';
+import type { QemuDriver } from './driver.js';
+import { qemuDomainPostParse, qemuDomainPostParseBasic, qemuValidateDomain } from './domain-defaults.js';
+import { assignQemuAddresses } from './address-assign.js';
+
+export interface DefineOptions {
+  /** VIR_DOMAIN_DEFINE_VALIDATE: check the input against the schema first */
+  validateSchema: boolean;
+}
+
+export interface FormatOptions {
+  secure?: boolean;
+  inactive?: boolean;
+  /** id of the running domain, printed on live XML */
+  id?: number;
+}
+
+/** What the driver needs from the XML layer; tests may substitute their own. */
+export interface DomainXMLPipeline {
+  /** A new or updated definition from a user: full post-parse with ABI update (addresses, reservations). */
+  parseNew(text: string, options: DefineOptions): Promise<XmlElement>;
+  /**
+   * A config file tsvirt (or libvirt) wrote: already complete, so no driver
+   * post-parse runs and nothing (addresses, spare ports) is recomputed.
+   */
+  parseConfig(text: string, file: string): XmlElement;
+  format(def: XmlElement, options: FormatOptions): string;
+}
+
+/** Everything the driver hooks may consult while a definition is completed. */
+export interface QemuHookContext {
+  /**
+   * Capabilities of the binary the domain will run (its <emulator>, else the arch's
+   * default). Reading it throws libvirt's error when that binary cannot be probed,
+   * so the error surfaces where libvirt raises it (post-parse), after XML errors.
+   */
+  readonly caps: QemuCaps;
+  /** spare hotplug pcie-root-ports for new definitions (qemu.conf hotplug_pcie_spare_ports) */
+  hotplugPcieSparePorts: number;
+}
+
+/**
+ * The QEMU binary a definition will use, read ahead of the pipeline: its
+ * <emulator>, else libvirt's binary for its <os><type arch> (default: the host's
+ * arch). Malformed input yields no emulator; the pipeline reports the real error.
+ */
+export function emulatorOf(text: string): { emulator?: string; arch: string } {
+  let root: XmlElement | undefined;
+  try {
+    root = parseXml(text);
+  } catch {
+    root = undefined;
+  }
+  const arch = (root && child(child(root, 'os') ?? root, 'type')?.attrs.arch) || hostArch();
+  const emulator = (root && childText(child(root, 'devices') ?? root, 'emulator')) || findBinaryForArch(arch);
+  return emulator ? { emulator, arch } : { arch };
+}
+
+/** The driver hooks for one definition. */
+export function qemuDomainHooks(ctx: QemuHookContext): DomainParseHooks {
+  return {
+    postParseBasic: (dom) => qemuDomainPostParseBasic(dom, findBinaryForArch),
+    postParse: (dom) => qemuDomainPostParse(dom, ctx.caps),
+    assignAddresses: (dom) => assignQemuAddresses(dom, { sparePciePorts: ctx.hotplugPcieSparePorts }),
+    validate: (dom) => qemuValidateDomain(dom, ctx.caps),
+  };
+}
+
+/** The production pipeline, bound to a driver for capabilities and settings. */
+export function qemuDomainXML(driver: () => QemuDriver): DomainXMLPipeline {
+  return {
+    async parseNew(text, options) {
+      const d = driver();
+      const { emulator, arch } = emulatorOf(text);
+      const caps: QemuCaps | Error = emulator
+        ? await d.caps.get(emulator).catch((e: Error) => e)
+        : virError(ErrorCode.CONFIG_UNSUPPORTED, `No emulator found for arch '${arch}'`, ErrorDomain.QEMU);
+      const ctx: QemuHookContext = {
+        get caps(): QemuCaps {
+          if (caps instanceof Error) throw caps;
+          return caps;
+        },
+        hotplugPcieSparePorts: d.config.hotplugPcieSparePorts,
+      };
+      return parseDomainXML(text, { hooks: qemuDomainHooks(ctx), validate: options.validateSchema });
+    },
+    parseConfig(text, file) {
+      return parseDomainXML(text, { url: file });
+    },
+    format(def, options) {
+      return formatDomainXML(def, options);
+    },
+  };
+}

@@ -1,0 +1,283 @@
+// The embedded QEMU driver (qemu:///embed?root=DIR, qemu:///session, qemu:///system):
+// no daemon, every tsvirsh process or library user opens the state folder itself.
+// This module holds the connection-level API; the domain list and its files live
+// in domain-store.ts, the XML pipeline in domain-xml.ts, state paths in paths.ts,
+// and runtime (start/stop/QMP/hotplug) modules add their methods beside these.
+//
+// Cross-process safety: define/undefine (anything that adds or removes a domain
+// or rewrites a config file) hold the driver lock, operations on one domain hold
+// that domain's lock. Lock order is always driver lock, then domain lock.
+
+import { existsSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+import type { DomainInfo, DomainRef, HypervisorDriver, ParsedURI, StateWithReason } from '../../api/types.js';
+import { DefineFlags, DomainState, DomainXMLFlags, ListDomainsFlags } from '../../api/types.js';
+import { ErrorCode, ErrorDomain, virError } from '../../util/error.js';
+import { withFileLock } from '../../util/file-lock.js';
+import { child, childText } from '../../util/xml.js';
+import { findBinaryForArch, hostArch, QemuCapsCache } from './capabilities.js';
+import { loadQemuDriverConfig, type QemuDriverConfig } from './config.js';
+import { DomainStore, type DomainObject } from './domain-store.js';
+import { qemuDomainXML, type DomainXMLPipeline } from './domain-xml.js';
+import { qemuPathsForURI, requiredDirs, type QemuPaths } from './paths.js';
+
+export interface QemuDriverOptions {
+  readonly: boolean;
+  /** Where problems with state files are reported (default: a warning line on stderr). */
+  warn?: (message: string) => void;
+}
+
+/** Rejects flags a call does not know (virCheckFlags). */
+export function checkFlags(flags: number, supported: number, fn: string): void {
+  const unsupported = flags & ~supported;
+  if (unsupported !== 0) {
+    throw virError(ErrorCode.INVALID_ARG, `unsupported flags (0x${unsupported.toString(16)}) in function ${fn}`, ErrorDomain.QEMU);
+  }
+}
+
+const refOf = (obj: DomainObject): DomainRef => ({ name: obj.name, uuid: obj.uuid, id: obj.id });
+
+/** A KiB value of the canonical XML (memory/currentMemory are always KiB there). */
+function kibOf(def: DomainObject['def'], name: string): number {
+  return Number(childText(def, name) ?? '0');
+}
+
+export class QemuDriver implements HypervisorDriver {
+  readonly type = 'QEMU';
+  [method: string]: unknown;
+  readonly caps: QemuCapsCache;
+  readonly store: DomainStore;
+
+  constructor(
+    readonly paths: QemuPaths,
+    readonly config: QemuDriverConfig,
+    readonly xml: DomainXMLPipeline,
+    readonly readonly: boolean,
+    private readonly warn: (message: string) => void,
+  ) {
+    this.caps = new QemuCapsCache(paths.cacheDir);
+    const reported = new Set<string>();
+    this.store = new DomainStore(paths.configDir, paths.autostartDir, (text, file) => xml.parseConfig(text, file), (def) => xml.format(def, { secure: true }), (file, error) => {
+      // one report per file and message: sync() runs on every call
+      const message = `Failed to load config file '${file}': ${error.message}`;
+      if (!reported.has(message)) this.warn(message);
+      reported.add(message);
+    });
+  }
+
+  get uri(): string {
+    return this.paths.uri;
+  }
+
+  async close(): Promise<void> {
+    // nothing is held between calls: locks are taken and released per operation
+  }
+
+  // ---- locks ---------------------------------------------------------------
+
+  /** Serialises everything that adds, removes or rewrites domains, across processes. */
+  withDriverLock<T>(fn: () => Promise<T>): Promise<T> {
+    return withFileLock(join(this.paths.lockDir, 'driver.lock'), fn, { what: 'driver lock' });
+  }
+
+  /** Serialises operations on one domain across processes (libvirt's domain job). */
+  withDomainLock<T>(uuid: string, fn: () => Promise<T>): Promise<T> {
+    return withFileLock(join(this.paths.lockDir, `domain-${uuid}.lock`), fn, { what: 'state change lock' });
+  }
+
+  // ---- lookups -------------------------------------------------------------
+
+  /** The object behind a domain handle (qemuDomainObjFromDomain). */
+  async objectOf(dom: DomainRef): Promise<DomainObject> {
+    await this.store.sync();
+    const obj = this.store.findByUUID(dom.uuid);
+    if (!obj) throw virError(ErrorCode.NO_DOMAIN, `no domain with matching uuid '${dom.uuid}' (${dom.name})`, ErrorDomain.QEMU);
+    return obj;
+  }
+
+  async domainLookupByName(name: string): Promise<DomainRef> {
+    await this.store.sync();
+    const obj = this.store.findByName(name);
+    if (!obj) throw virError(ErrorCode.NO_DOMAIN, `no domain with matching name '${name}'`, ErrorDomain.QEMU);
+    return refOf(obj);
+  }
+
+  async domainLookupByUUID(uuid: string): Promise<DomainRef> {
+    await this.store.sync();
+    const obj = this.store.findByUUID(uuid);
+    if (!obj) throw virError(ErrorCode.NO_DOMAIN, `no domain with matching uuid '${uuid.toLowerCase()}'`, ErrorDomain.QEMU);
+    return refOf(obj);
+  }
+
+  async domainLookupByID(id: number): Promise<DomainRef> {
+    await this.store.sync();
+    const obj = this.store.findByID(id);
+    if (!obj) throw virError(ErrorCode.NO_DOMAIN, `no domain with matching id ${id}`, ErrorDomain.QEMU);
+    return refOf(obj);
+  }
+
+  async connectListAllDomains(flags: number): Promise<DomainRef[]> {
+    checkFlags(flags, (1 << 16) - 1, 'qemuConnectListAllDomains');
+    await this.store.sync();
+    return this.store
+      .list()
+      .filter((obj) => matchesListFilter(obj, flags, (name) => this.hasManagedSave(name)))
+      .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
+      .map(refOf);
+  }
+
+  /** Whether a managed save image exists (SAVE_DIR/NAME.save, qemuDomainManagedSavePath). */
+  hasManagedSave(name: string): boolean {
+    return existsSync(join(this.paths.saveDir, `${name}.save`));
+  }
+
+  // ---- define / undefine ---------------------------------------------------
+
+  async domainDefineXML(xml: string, flags: number): Promise<DomainRef> {
+    checkFlags(flags, DefineFlags.VALIDATE, 'qemuDomainDefineXMLFlags');
+    this.checkWritable('virDomainDefineXMLFlags');
+    const def = await this.xml.parseNew(xml, { validateSchema: (flags & DefineFlags.VALIDATE) !== 0 });
+    const name = childText(def, 'name') ?? '';
+    if (name.includes('\n')) throw virError(ErrorCode.XML_DETAIL, 'invalid char in name: \n', ErrorDomain.DOM);
+    return this.withDriverLock(async () => {
+      await this.store.sync();
+      const existing = this.store.checkAddable(def);
+      const save = async () => refOf((await this.store.savePersistent(def)).obj);
+      return existing ? this.withDomainLock(existing.uuid, save) : save();
+    });
+  }
+
+  async domainUndefine(dom: DomainRef, flags: number): Promise<void> {
+    // managed save, snapshot/checkpoint metadata, nvram, tpm: the flags virsh may pass
+    checkFlags(flags, 0x7f, 'qemuDomainUndefineFlags');
+    this.checkWritable('virDomainUndefineFlags');
+    if ((flags & 0x4) && (flags & 0x8)) throw virError(ErrorCode.OPERATION_INVALID, 'cannot both keep and delete nvram', ErrorDomain.QEMU);
+    if ((flags & 0x20) && (flags & 0x40)) throw virError(ErrorCode.OPERATION_INVALID, 'cannot both keep and delete TPM', ErrorDomain.QEMU);
+    await this.withDriverLock(async () => {
+      const obj = await this.objectOf(dom);
+      await this.withDomainLock(obj.uuid, async () => {
+        if (!obj.persistent) throw virError(ErrorCode.OPERATION_INVALID, 'cannot undefine transient domain', ErrorDomain.QEMU);
+        await this.store.deleteConfig(obj);
+      });
+    });
+  }
+
+  private checkWritable(api: string): void {
+    if (this.readonly) throw virError(ErrorCode.OPERATION_DENIED, `read only access prevents ${api}`, ErrorDomain.NONE);
+  }
+
+  // ---- domain information --------------------------------------------------
+
+  async domainGetXMLDesc(dom: DomainRef, flags: number): Promise<string> {
+    checkFlags(flags, DomainXMLFlags.SECURE | DomainXMLFlags.INACTIVE | DomainXMLFlags.UPDATE_CPU | DomainXMLFlags.MIGRATABLE, 'qemuDomainGetXMLDesc');
+    if ((flags & DomainXMLFlags.SECURE) && this.readonly) {
+      throw virError(ErrorCode.OPERATION_DENIED, 'virDomainGetXMLDesc with secure flag', ErrorDomain.NONE);
+    }
+    const obj = await this.objectOf(dom);
+    const def = flags & DomainXMLFlags.INACTIVE && obj.newDef ? obj.newDef : obj.def;
+    return this.xml.format(def, { secure: (flags & DomainXMLFlags.SECURE) !== 0, inactive: (flags & DomainXMLFlags.INACTIVE) !== 0 || obj.id === -1 });
+  }
+
+  async domainGetInfo(dom: DomainRef): Promise<DomainInfo> {
+    const obj = await this.objectOf(dom);
+    const vcpu = child(obj.def, 'vcpu');
+    const vcpus = Number(vcpu?.attrs.current ?? vcpu?.text.trim() ?? '1');
+    return {
+      state: obj.state,
+      maxMem: kibOf(obj.def, 'memory'),
+      memory: child(obj.def, 'currentMemory') ? kibOf(obj.def, 'currentMemory') : kibOf(obj.def, 'memory'),
+      nrVirtCpu: vcpus,
+      cpuTime: 0n,
+    };
+  }
+
+  async domainGetState(dom: DomainRef, flags: number): Promise<StateWithReason> {
+    checkFlags(flags, 0, 'qemuDomainGetState');
+    const obj = await this.objectOf(dom);
+    return { state: obj.state, reason: obj.reason };
+  }
+
+  async domainIsActive(dom: DomainRef): Promise<boolean> {
+    return (await this.objectOf(dom)).id !== -1;
+  }
+
+  async domainIsPersistent(dom: DomainRef): Promise<boolean> {
+    return (await this.objectOf(dom)).persistent;
+  }
+
+  async domainGetAutostart(dom: DomainRef): Promise<boolean> {
+    return (await this.objectOf(dom)).autostart;
+  }
+
+  async domainSetAutostart(dom: DomainRef, autostart: boolean): Promise<void> {
+    this.checkWritable('virDomainSetAutostart');
+    const obj = await this.objectOf(dom);
+    await this.withDomainLock(obj.uuid, async () => {
+      if (!obj.persistent) throw virError(ErrorCode.OPERATION_INVALID, 'cannot set autostart for transient domain', ErrorDomain.QEMU);
+      await this.store.setAutostart(obj, autostart);
+    });
+  }
+
+  // ---- host ----------------------------------------------------------------
+
+  async connectGetHostname(): Promise<string> {
+    return hostname();
+  }
+
+  /** Version of the QEMU binary for the host's arch (virQEMUCapsGetDefaultVersion). */
+  async connectGetVersion(): Promise<number> {
+    return (await this.caps.forArch(hostArch())).versionNumber;
+  }
+
+  /** The QEMU binary a domain without <emulator> uses for `arch` (default: the host's). */
+  emulatorForArch(arch: string | undefined): string {
+    const a = arch ?? hostArch();
+    const binary = findBinaryForArch(a);
+    if (!binary) throw virError(ErrorCode.CONFIG_UNSUPPORTED, `No emulator found for arch '${a}'`, ErrorDomain.QEMU);
+    return binary;
+  }
+}
+
+/** virDomainObjListFilter: which domains virConnectListAllDomains returns for `flags`. */
+export function matchesListFilter(obj: DomainObject, flags: number, hasManagedSave: (name: string) => boolean): boolean {
+  const F = ListDomainsFlags;
+  const both = (a: number, b: number, pickA: boolean) => !(flags & (a | b)) || (flags & a && pickA) || (flags & b && !pickA);
+  const active = obj.id !== -1;
+  if (!both(F.ACTIVE, F.INACTIVE, active)) return false;
+  if (!both(F.PERSISTENT, F.TRANSIENT, obj.persistent)) return false;
+  const stateFlags = F.RUNNING | F.PAUSED | F.SHUTOFF | F.OTHER;
+  if (flags & stateFlags) {
+    const s = obj.state;
+    const ok =
+      (flags & F.RUNNING && s === DomainState.RUNNING) ||
+      (flags & F.PAUSED && s === DomainState.PAUSED) ||
+      (flags & F.SHUTOFF && s === DomainState.SHUTOFF) ||
+      (flags & F.OTHER && s !== DomainState.RUNNING && s !== DomainState.PAUSED && s !== DomainState.SHUTOFF);
+    if (!ok) return false;
+  }
+  if (!both(F.MANAGEDSAVE, F.NO_MANAGEDSAVE, hasManagedSave(obj.name))) return false;
+  if (!both(F.AUTOSTART, F.NO_AUTOSTART, obj.autostart)) return false;
+  // the qemu driver keeps no snapshot or checkpoint metadata yet
+  if (!both(F.HAS_SNAPSHOT, F.NO_SNAPSHOT, false)) return false;
+  if (!both(F.HAS_CHECKPOINT, F.NO_CHECKPOINT, false)) return false;
+  return true;
+}
+
+/** Opens a qemu:/// connection: computes the state layout, reads qemu.conf, creates the folders. */
+export async function openQemuDriver(uri: ParsedURI, opts: QemuDriverOptions): Promise<QemuDriver> {
+  const paths = qemuPathsForURI(uri);
+  for (const dir of requiredDirs(paths)) {
+    try {
+      await mkdir(dir, { recursive: true, mode: 0o755 });
+    } catch (e) {
+      throw virError(ErrorCode.SYSTEM_ERROR, `Failed to create directory '${dir}': ${(e as Error).message}`, ErrorDomain.QEMU);
+    }
+  }
+  const config = await loadQemuDriverConfig(paths.configFile);
+  const warn = opts.warn ?? ((message: string) => process.stderr.write(`tsvirt: warning: ${message}\n`));
+  const driver: QemuDriver = new QemuDriver(paths, config, qemuDomainXML(() => driver), opts.readonly, warn);
+  await driver.store.sync();
+  return driver;
+}
