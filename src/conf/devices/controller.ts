@@ -1,0 +1,218 @@
+// <controller>: schema in virDomainControllerDefFormat's order, libvirt's two
+// ways of adding controllers (sorted insertion at parse time, appending for
+// implicit ones), index assignment, and the QEMU driver's model defaults.
+
+import { ErrorCode, virError } from '../../util/error.js';
+import { element, type XmlElement } from '../../util/xml.js';
+import { deviceAddressOf } from '../device-address.js';
+import type { ElementSchema } from '../schema.js';
+import { propEnum } from '../xml-props.js';
+import { dropGeneratedAlias, infoChildren, isArmVirt, isI440fx, isPSeries, isQ35, isS390, type DeviceContext } from './common.js';
+
+const CONTROLLER_TYPES = ['ide', 'fdc', 'scsi', 'sata', 'virtio-serial', 'ccid', 'usb', 'pci', 'xenbus', 'isa'] as const;
+
+export const controllerSchema: ElementSchema = {
+  attrs: ['type', 'index', 'model', 'ports', 'vectors', 'maxGrantFrames', 'maxEventChannels'],
+  children: {
+    model: { attrs: ['name'] },
+    target: { attrs: ['chassisNr', 'chassis', 'port', 'busNr', 'hotplug', 'index', 'memReserve'], children: { node: { text: true } } },
+    driver: { attrs: ['queues', 'cmd_per_lun', 'max_sectors', 'ioeventfd', 'iothread', 'iommu', 'ats', 'packed', 'page_per_vq'] },
+    ...infoChildren({ master: true }),
+    pcihole64: { attrs: ['unit'], text: true },
+  },
+};
+
+const USB2_MODELS = ['ich9-ehci1', 'ich9-uhci1', 'ich9-uhci2', 'ich9-uhci3'];
+
+function indexOf(c: XmlElement): number {
+  const v = c.attrs['index'];
+  return v === undefined ? -1 : Number(v);
+}
+
+function hasMaster(c: XmlElement): boolean {
+  return c.children.some((x) => x.name === 'master');
+}
+
+function controllers(devices: XmlElement): XmlElement[] {
+  return devices.children.filter((c) => c.name === 'controller');
+}
+
+/** Position in `devices.children` to put a controller at `ctrlPos` (an index among controllers). */
+function childPosition(devices: XmlElement, ctrlPos: number): number {
+  const list = controllers(devices);
+  if (ctrlPos < list.length) return devices.children.indexOf(list[ctrlPos]!);
+  const last = list[list.length - 1];
+  return last === undefined ? devices.children.length : devices.children.indexOf(last) + 1;
+}
+
+/**
+ * Inserts like virDomainControllerInsertPreAlloced (parse time and hotplug):
+ * before the first controller of the same type with a higher index (or a
+ * companion of the same index when `controller` is a master), else after the
+ * last controller of its type, else at the end.
+ */
+export function insertController(devices: XmlElement, controller: XmlElement): void {
+  const list = controllers(devices);
+  const type = controller.attrs['type'];
+  const idx = indexOf(controller);
+  let insertAt = -1;
+  for (let i = list.length - 1; i >= 0; i--) {
+    const current = list[i]!;
+    if (current.attrs['type'] !== type) continue;
+    if (idx === -1) {
+      insertAt = i + 1;
+      break;
+    }
+    const cur = indexOf(current);
+    if (cur > idx) insertAt = i;
+    else if (!hasMaster(controller) && hasMaster(current) && cur === idx) insertAt = i;
+    else if (insertAt === -1) insertAt = i + 1;
+  }
+  devices.children.splice(childPosition(devices, insertAt < 0 ? list.length : insertAt), 0, controller);
+}
+
+/** The lowest index not used by a controller of `type` (virDomainControllerFindUnusedIndex). */
+export function unusedControllerIndex(devices: XmlElement, type: string): number {
+  const used = new Set(controllers(devices).filter((c) => c.attrs['type'] === type).map(indexOf));
+  let idx = 0;
+  while (used.has(idx)) idx++;
+  return idx;
+}
+
+export function findController(devices: XmlElement, type: string, idx: number): XmlElement | undefined {
+  return controllers(devices).find((c) => c.attrs['type'] === type && indexOf(c) === idx);
+}
+
+/**
+ * Appends an implicit controller after all others (virDomainDefAddController):
+ * libvirt adds implicit and auto-added controllers at the end of the list.
+ * A negative `idx` picks the lowest unused index.
+ */
+export function appendController(devices: XmlElement, type: string, idx: number, model?: string): XmlElement {
+  const index = idx < 0 ? unusedControllerIndex(devices, type) : idx;
+  const controller = element('controller', { type, index: String(index), model });
+  devices.children.splice(childPosition(devices, controllers(devices).length), 0, controller);
+  return controller;
+}
+
+/** virDomainDefMaybeAddController: adds unless a controller of that type and index exists. */
+export function maybeAddController(devices: XmlElement, type: string, idx: number, model?: string): void {
+  if (idx >= 0 && findController(devices, type, idx)) return;
+  appendController(devices, type, idx, model);
+}
+
+/** Adds a USB controller; an ich9-ehci1 master brings its three UHCI companions. */
+export function addUsbController(devices: XmlElement, idx: number, model: string | undefined): void {
+  const master = appendController(devices, 'usb', idx, model);
+  if (model !== 'ich9-ehci1') return;
+  const index = indexOf(master);
+  [0, 2, 4].forEach((startport, i) => {
+    const companion = appendController(devices, 'usb', index, `ich9-uhci${i + 1}`);
+    companion.children.push(element('master', { startport: String(startport) }));
+  });
+}
+
+/**
+ * Parses the <controller> children of <devices>, putting them in libvirt's
+ * order and applying its USB consistency rules (virDomainDefControllersParse).
+ */
+export function parseControllers(devices: XmlElement): void {
+  const parsed = controllers(devices);
+  devices.children = devices.children.filter((c) => c.name !== 'controller');
+  let usbNone = false;
+  let usbOther = false;
+  let usbMaster = false;
+  for (const c of parsed) {
+    const type = propEnum(c, 'type', CONTROLLER_TYPES) ?? 'ide';
+    c.attrs['type'] = type;
+    const rawIndex = c.attrs['index'];
+    if (rawIndex !== undefined && !/^[0-9]+$/.test(rawIndex.trim())) {
+      throw virError(ErrorCode.INTERNAL_ERROR, `Cannot parse controller index ${rawIndex}`);
+    }
+    if (type === 'usb') {
+      if (c.attrs['model'] === 'none') {
+        if (usbOther || usbNone) throw virError(ErrorCode.XML_DETAIL, "Can't add another USB controller: USB is disabled for this domain");
+        usbNone = true;
+      } else {
+        if (usbNone) throw virError(ErrorCode.XML_DETAIL, "Can't add another USB controller: USB is disabled for this domain");
+        usbOther = true;
+      }
+      if (!hasMaster(c)) usbMaster = true;
+    }
+    insertController(devices, c);
+  }
+  if (usbOther && !usbMaster) throw virError(ErrorCode.XML_DETAIL, 'No master USB controller specified');
+}
+
+/** virDomainAssignControllerIndexes: gives every index-less controller one, keeping USB2 companion groups together. */
+export function assignControllerIndexes(devices: XmlElement): void {
+  const list = controllers(devices);
+  list.forEach((cont, outer) => {
+    if (cont.attrs['index'] !== undefined) return;
+    let prev: XmlElement | undefined;
+    if (outer > 0 && cont.attrs['type'] === 'usb' && USB2_MODELS.includes(cont.attrs['model'] ?? '')) {
+      prev = list.slice(0, outer).reverse().find((c) => c.attrs['type'] === 'usb');
+      if (prev && !USB2_MODELS.includes(prev.attrs['model'] ?? '')) prev = undefined;
+      if (prev && list.some((c) => c.attrs['type'] === 'usb' && c.attrs['index'] === prev!.attrs['index'] && c.attrs['model'] === cont.attrs['model'])) {
+        prev = undefined;
+      }
+    }
+    cont.attrs['index'] = prev ? prev.attrs['index']! : String(unusedControllerIndex(devices, cont.attrs['type']!));
+  });
+}
+
+/** virDomainDefRejectDuplicateControllers (USB may repeat an index: companions). */
+export function rejectDuplicateControllers(devices: XmlElement): void {
+  const seen = new Set<string>();
+  for (const c of controllers(devices)) {
+    if (c.attrs['type'] === 'usb') continue;
+    const key = `${c.attrs['type']}/${indexOf(c)}`;
+    if (seen.has(key)) throw virError(ErrorCode.XML_ERROR, `Multiple '${c.attrs['type']}' controllers with index '${indexOf(c)}'`);
+    seen.add(key);
+  }
+}
+
+/** Generic post-parse (virDomainControllerDefPostParse). */
+export function postParseController(c: XmlElement): void {
+  dropGeneratedAlias(c);
+  const driver = c.children.find((x) => x.name === 'driver');
+  if (driver?.attrs['iothread'] !== undefined && !['virtio-scsi', 'virtio-transitional', 'virtio-non-transitional'].includes(c.attrs['model'] ?? '')) {
+    throw virError(ErrorCode.XML_ERROR, "'iothread' attribute only supported for virtio scsi controllers");
+  }
+}
+
+const XHCI_MAX_PORTS = 15;
+
+/** QEMU driver post-parse (qemuDomainControllerDefPostParse) for QEMU 7.2's device set. */
+export function qemuPostParseController(c: XmlElement, ctx: DeviceContext): void {
+  const type = c.attrs['type'];
+  const model = c.attrs['model'];
+  if (type === 'scsi' && model === undefined) {
+    c.attrs['model'] = isPSeries(ctx) ? 'ibmvscsi' : isS390(ctx) ? 'virtio-scsi' : 'lsilogic';
+  } else if (type === 'usb') {
+    if (model === undefined) {
+      let chosen: string | undefined = 'piix3-uhci';
+      if (isS390(ctx) && deviceAddressOf(c) === undefined) chosen = 'none';
+      else if (ctx.arch.startsWith('ppc64')) chosen = 'pci-ohci';
+      else if (ctx.arch === 'aarch64') chosen = 'qemu-xhci';
+      c.attrs['model'] = chosen;
+    }
+    const m = c.attrs['model'];
+    if (m === 'qusb1' || m === 'qusb2') {
+      throw virError(ErrorCode.CONFIG_UNSUPPORTED, `USB controller model type 'qusb1' or 'qusb2' is not supported in ${ctx.virtType}`);
+    }
+    if ((m === 'nec-xhci' || m === 'qemu-xhci') && Number(c.attrs['ports'] ?? -1) > XHCI_MAX_PORTS) {
+      throw virError(ErrorCode.CONFIG_UNSUPPORTED, `'${m}' controller only supports up to '${XHCI_MAX_PORTS}' ports`);
+    }
+  } else if (type === 'pci') {
+    if (!isPSeries(ctx) && (model === 'pci-root' || model === 'pcie-root') && indexOf(c) !== 0) {
+      throw virError(ErrorCode.XML_ERROR, 'pci-root and pcie-root controllers should have index 0');
+    }
+    if (model === 'pci-expander-bus' && !isI440fx(ctx)) {
+      throw virError(ErrorCode.CONFIG_UNSUPPORTED, 'pci-expander-bus controllers are only supported on 440fx-based machinetypes');
+    }
+    if (model === 'pcie-expander-bus' && !(isQ35(ctx) || isArmVirt(ctx))) {
+      throw virError(ErrorCode.CONFIG_UNSUPPORTED, 'pcie-expander-bus controllers are not supported with this machine type');
+    }
+  }
+}

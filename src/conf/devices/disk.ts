@@ -1,0 +1,207 @@
+// <disk>: schema in virDomainDiskDefFormat's order, libvirt's insertion order
+// (by bus, then drive index), generic post-parse (bus from the target name,
+// cdrom read-only, drive addresses) and the QEMU driver defaults.
+
+import { ErrorCode, virError } from '../../util/error.js';
+import { element, type XmlElement } from '../../util/xml.js';
+import { deviceAddressOf, setDeviceAddress } from '../device-address.js';
+import type { ElementSchema, SchemaRef } from '../schema.js';
+import { propEnum } from '../xml-props.js';
+import { dropGeneratedAlias, ensureChild, firstChild, infoChildren, setDefault, sourceSeclabelSchema, type DeviceContext } from './common.js';
+
+const DISK_TYPES = ['none', 'file', 'block', 'dir', 'network', 'volume', 'nvme', 'vhostuser'] as const;
+const DISK_DEVICES = ['disk', 'cdrom', 'floppy', 'lun'] as const;
+const DISK_BUSES = ['none', 'ide', 'fdc', 'scsi', 'virtio', 'xen', 'usb', 'uml', 'sata', 'sd'] as const;
+
+const secretSchema: ElementSchema = { attrs: ['type', 'usage', 'uuid'] };
+const authSchema: ElementSchema = { attrs: ['username'], children: { secret: secretSchema } };
+const encryptionSchema: ElementSchema = {
+  attrs: ['format', 'engine'],
+  children: { secret: secretSchema, cipher: { attrs: ['name', 'size', 'mode', 'hash'] }, ivgen: { attrs: ['name', 'hash'] } },
+};
+
+/** virDomainDiskSourceFormat (also used by backingStore and disk mirrors). */
+export const storageSourceSchema: ElementSchema = {
+  attrs: ['protocol', 'name', 'query', 'tls', 'tlsHostname', 'file', 'fdgroup', 'dev', 'dir', 'pool', 'volume', 'mode', 'type', 'managed', 'namespace', 'path', 'startupPolicy', 'index'],
+  children: {
+    host: { attrs: ['name', 'port', 'transport', 'socket'] },
+    identity: { attrs: ['user', 'group'] },
+    snapshot: { attrs: ['name'] },
+    config: { attrs: ['file'] },
+    initiator: { children: { iqn: { attrs: ['name'] } } },
+    ssl: { attrs: ['verify'] },
+    cookies: { children: { cookie: { attrs: ['name'], text: true } } },
+    readahead: { attrs: ['size'] },
+    timeout: { attrs: ['seconds'] },
+    address: { attrs: ['domain', 'bus', 'slot', 'function'] },
+    reconnect: { attrs: ['delay'] },
+    slices: { children: { slice: { attrs: ['type', 'offset', 'size'] } } },
+    seclabel: sourceSeclabelSchema,
+    auth: authSchema,
+    encryption: encryptionSchema,
+    reservations: { attrs: ['enabled', 'managed'], children: { source: { attrs: ['type', 'path', 'mode'] } } },
+  },
+};
+
+const backingStoreSchema: SchemaRef = (): ElementSchema => ({
+  attrs: ['type', 'index'],
+  children: {
+    format: { attrs: ['type'], children: { metadata_cache: { children: { max_size: { attrs: ['unit'], text: true } } } } },
+    source: storageSourceSchema,
+    backingStore: backingStoreSchema,
+  },
+});
+
+const IOTUNE_FIELDS = [
+  'total_bytes_sec', 'read_bytes_sec', 'write_bytes_sec', 'total_iops_sec', 'read_iops_sec', 'write_iops_sec',
+  'total_bytes_sec_max', 'read_bytes_sec_max', 'write_bytes_sec_max', 'total_iops_sec_max', 'read_iops_sec_max', 'write_iops_sec_max',
+  'size_iops_sec', 'group_name',
+  'total_bytes_sec_max_length', 'read_bytes_sec_max_length', 'write_bytes_sec_max_length',
+  'total_iops_sec_max_length', 'read_iops_sec_max_length', 'write_iops_sec_max_length',
+];
+
+export const diskSchema: ElementSchema = {
+  attrs: ['type', 'device', 'model', 'rawio', 'sgio', 'snapshot'],
+  children: {
+    driver: {
+      attrs: ['name', 'type', 'cache', 'error_policy', 'rerror_policy', 'io', 'ioeventfd', 'event_idx', 'copy_on_read', 'discard', 'iothread', 'detect_zeroes', 'queues', 'queue_size', 'iommu', 'ats', 'packed', 'page_per_vq'],
+      children: { metadata_cache: { children: { max_size: { attrs: ['unit'], text: true } } } },
+    },
+    auth: authSchema,
+    source: storageSourceSchema,
+    backingStore: backingStoreSchema,
+    backenddomain: { attrs: ['name'] },
+    geometry: { attrs: ['cyls', 'heads', 'secs', 'trans'] },
+    blockio: { attrs: ['logical_block_size', 'physical_block_size'] },
+    mirror: { attrs: ['type', 'job', 'ready'], children: { format: { attrs: ['type'] }, source: storageSourceSchema } },
+    target: { attrs: ['dev', 'bus', 'tray', 'removable', 'rotation_rate'] },
+    iotune: { children: Object.fromEntries(IOTUNE_FIELDS.map((f) => [f, { text: true }])) },
+    readonly: {},
+    shareable: {},
+    transient: { attrs: ['shareBacking'] },
+    serial: { text: true },
+    wwn: { text: true },
+    vendor: { text: true },
+    product: { text: true },
+    encryption: encryptionSchema,
+    ...infoChildren({ boot: true }),
+  },
+};
+
+/** virDiskNameToIndex: "sda" → 0, "hdz" → 25, "vdaa" → 26; -1 when not a disk name. */
+export function diskNameToIndex(name: string): number {
+  const m = /^(?:fd|hd|vd|sd|xvd|ubd)([a-z]+)[0-9]*$/.exec(name);
+  if (!m) return -1;
+  let idx = 0;
+  [...m[1]!].forEach((ch, i) => {
+    idx = (idx + (i < 1 ? 0 : 1)) * 26 + (ch.charCodeAt(0) - 97);
+  });
+  return idx;
+}
+
+function diskBus(disk: XmlElement): string {
+  return firstChild(disk, 'target')?.attrs['bus'] ?? 'none';
+}
+
+function diskDst(disk: XmlElement): string | undefined {
+  return firstChild(disk, 'target')?.attrs['dev'];
+}
+
+/** Parse-time checks of one disk (the subset of virDomainDiskDefParseXML the corpus exercises). */
+export function parseDisk(disk: XmlElement): void {
+  propEnum(disk, 'type', DISK_TYPES);
+  propEnum(disk, 'device', DISK_DEVICES);
+  const target = firstChild(disk, 'target');
+  if (!target || target.attrs['dev'] === undefined) throw virError(ErrorCode.NO_TARGET, diskSourceName(disk));
+  propEnum(target, 'bus', DISK_BUSES);
+}
+
+function diskSourceName(disk: XmlElement): string | undefined {
+  const src = firstChild(disk, 'source');
+  if (!src) return undefined;
+  return src.attrs['file'] ?? src.attrs['dev'] ?? src.attrs['dir'] ?? src.attrs['name'] ?? src.attrs['volume'];
+}
+
+/** virDomainDiskInsert: a disk goes before the first disk on its bus with a higher index, else after the last disk on its bus. */
+export function insertDisk(list: XmlElement[], disk: XmlElement): void {
+  const bus = diskBus(disk);
+  const dst = diskDst(disk);
+  let insertAt = -1;
+  for (let i = list.length - 1; i >= 0; i--) {
+    const other = list[i]!;
+    if (diskBus(other) !== bus) continue;
+    const odst = diskDst(other);
+    if (odst !== undefined && dst !== undefined && diskNameToIndex(odst) > diskNameToIndex(dst)) insertAt = i;
+    else if (insertAt === -1) insertAt = i + 1;
+  }
+  if (insertAt < 0) list.push(disk);
+  else list.splice(insertAt, 0, disk);
+}
+
+/** Generic post-parse (virDomainDiskDefPostParse). */
+export function postParseDisk(disk: XmlElement, ctx: DeviceContext): void {
+  dropGeneratedAlias(disk);
+  setDefault(disk, 'type', 'file');
+  setDefault(disk, 'device', 'disk');
+  const target = ensureChild(disk, 'target');
+  if (target.attrs['dev']?.startsWith('ioemu:')) target.attrs['dev'] = target.attrs['dev'].slice('ioemu:'.length);
+  const device = disk.attrs['device'];
+  if (device === 'cdrom') ensureChild(disk, 'readonly');
+  if (target.attrs['bus'] === undefined) target.attrs['bus'] = defaultBus(device!, target.attrs['dev']);
+  const readonly = firstChild(disk, 'readonly') !== undefined;
+  if (disk.attrs['snapshot'] === 'no' && readonly) delete disk.attrs['snapshot'];
+  if (disk.attrs['type'] === 'network') {
+    const src = firstChild(disk, 'source');
+    if (src && src.attrs['protocol'] === 'iscsi' && src.attrs['name'] !== undefined && !src.attrs['name'].includes('/')) {
+      src.attrs['name'] = `${src.attrs['name']}/0`;
+    }
+  }
+  if (disk.attrs['type'] === 'nvme') {
+    const src = firstChild(disk, 'source');
+    if (src) setDefault(src, 'managed', 'yes');
+  }
+  if (deviceAddressOf(disk) === undefined && target.attrs['dev'] !== undefined) assignDriveAddress(disk, ctx);
+}
+
+function defaultBus(device: string, dst: string | undefined): string {
+  if (device === 'floppy') return 'fdc';
+  if (dst === undefined) return 'ide';
+  for (const [prefix, bus] of [['hd', 'ide'], ['sd', 'scsi'], ['vd', 'virtio'], ['xvd', 'xen'], ['ubd', 'uml']] as const) {
+    if (dst.startsWith(prefix)) return bus;
+  }
+  return 'ide';
+}
+
+/** virDomainDiskDefAssignAddress with QEMU's narrow SCSI bus (7 units per controller). */
+function assignDriveAddress(disk: XmlElement, _ctx: DeviceContext): void {
+  const dst = diskDst(disk)!;
+  const idx = diskNameToIndex(dst);
+  if (idx < 0) throw virError(ErrorCode.XML_ERROR, `Unknown disk name '${dst}' and no address specified`);
+  const perBus: Record<string, [number, (i: number) => number, number]> = {
+    scsi: [7, () => 0, 7],
+    ide: [4, (i) => Math.floor((i % 4) / 2), 2],
+    sata: [6, () => 0, 6],
+    fdc: [2, () => 0, 2],
+  };
+  const layout = perBus[diskBus(disk)];
+  if (!layout) return;
+  const [perController, busOf, units] = layout;
+  setDeviceAddress(disk, { type: 'drive', controller: Math.floor(idx / perController), bus: busOf(idx), target: 0, unit: idx % units });
+}
+
+/** QEMU driver post-parse (qemuDomainDeviceDiskDefPostParse): driver name and raw format defaults. */
+export function qemuPostParseDisk(disk: XmlElement): void {
+  let driver = firstChild(disk, 'driver');
+  if (!driver) {
+    driver = element('driver');
+    disk.children.unshift(driver);
+  }
+  setDefault(driver, 'name', 'qemu');
+  if (disk.attrs['type'] !== 'volume') setDefault(driver, 'type', 'raw');
+  for (let src: XmlElement | undefined = disk; src; src = firstChild(src, 'backingStore')) {
+    const holder = src === disk ? disk : src;
+    for (const enc of [firstChild(holder, 'encryption'), firstChild(firstChild(holder, 'source') ?? element('x'), 'encryption')]) {
+      if (enc) setDefault(enc, 'engine', 'qemu');
+    }
+  }
+}

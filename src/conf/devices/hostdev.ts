@@ -1,0 +1,100 @@
+// <hostdev>: schema (virDomainHostdevDefFormat), explicit managed='no', host
+// PCI addresses in libvirt's hex form, and SCSI hostdev drive addresses.
+
+import { ErrorCode, virError } from '../../util/error.js';
+import type { XmlElement } from '../../util/xml.js';
+import { deviceAddressOf, setDeviceAddress } from '../device-address.js';
+import type { ElementSchema } from '../schema.js';
+import { parseUnsigned, propEnum } from '../xml-props.js';
+import { dropGeneratedAlias, firstChild, infoChildren, type DeviceContext } from './common.js';
+
+const HOSTDEV_MODES = ['subsystem', 'capabilities'] as const;
+
+const secretAuth: ElementSchema = { attrs: ['username'], children: { secret: { attrs: ['type', 'usage', 'uuid'] } } };
+
+export const hostdevSchema: ElementSchema = {
+  attrs: ['mode', 'type', 'managed', 'sgio', 'rawio', 'model', 'display', 'ramfb'],
+  children: {
+    driver: { attrs: ['name'] },
+    source: {
+      attrs: ['protocol', 'name', 'wwpn', 'writeFiltering', 'startupPolicy', 'guestReset'],
+      children: {
+        vendor: { attrs: ['id'] },
+        product: { attrs: ['id'] },
+        adapter: { attrs: ['name'] },
+        host: { attrs: ['name', 'port'] },
+        address: { attrs: ['type', 'domain', 'bus', 'slot', 'function', 'device', 'target', 'unit', 'uuid'] },
+        auth: secretAuth,
+        initiator: { children: { iqn: { attrs: ['name'] } } },
+        block: { text: true },
+        char: { text: true },
+        interface: { text: true },
+      },
+    },
+    ip: { attrs: ['address', 'family', 'prefix', 'peer'] },
+    route: { attrs: ['family', 'address', 'netmask', 'prefix', 'gateway', 'metric'] },
+    teaming: { attrs: ['type', 'persistent'] },
+    readonly: {},
+    shareable: {},
+    ...infoChildren({ boot: true, rom: true }),
+  },
+};
+
+export function parseHostdev(hostdev: XmlElement): void {
+  propEnum(hostdev, 'mode', HOSTDEV_MODES);
+  if (hostdev.attrs['type'] === undefined) {
+    throw virError(ErrorCode.XML_ERROR, "Missing required attribute 'type' in element 'hostdev'");
+  }
+}
+
+function hex(value: string, width: number): string {
+  const n = parseUnsigned(value, 0);
+  return n === undefined ? value : `0x${n.toString(16).padStart(width, '0')}`;
+}
+
+/** Generic post-parse (virDomainHostdevDefPostParse) plus the values libvirt always prints. */
+export function postParseHostdev(hostdev: XmlElement, ctx: DeviceContext): void {
+  dropGeneratedAlias(hostdev);
+  if ((hostdev.attrs['mode'] ?? 'subsystem') !== 'subsystem') return;
+  hostdev.attrs['mode'] = 'subsystem';
+  hostdev.attrs['managed'] = hostdev.attrs['managed'] === 'yes' ? 'yes' : 'no';
+  const source = firstChild(hostdev, 'source');
+  const type = hostdev.attrs['type'];
+  if (type === 'pci') {
+    const addr = source && firstChild(source, 'address');
+    if (addr) {
+      for (const [k, w] of [['domain', 4], ['bus', 2], ['slot', 2]] as const) if (addr.attrs[k] !== undefined) addr.attrs[k] = hex(addr.attrs[k], w);
+      if (addr.attrs['function'] !== undefined) addr.attrs['function'] = `0x${Number(parseUnsigned(addr.attrs['function'], 0) ?? 0)}`;
+      addr.attrs['domain'] ??= '0x0000';
+    }
+  }
+  if (type === 'usb' && source) {
+    for (const c of source.children) if ((c.name === 'vendor' || c.name === 'product') && c.attrs['id'] !== undefined) c.attrs['id'] = hex(c.attrs['id'], 4);
+  }
+  if (type === 'scsi') {
+    if (source?.attrs['protocol'] === 'iscsi' && source.attrs['name'] !== undefined && !source.attrs['name'].includes('/')) {
+      source.attrs['name'] = `${source.attrs['name']}/0`;
+    }
+    if (deviceAddressOf(hostdev) === undefined) assignScsiHostdevAddress(hostdev, ctx);
+  }
+}
+
+/** virDomainHostdevAssignAddress: the first free unit (of 7) on bus 0 target 0, controller by controller. */
+function assignScsiHostdevAddress(hostdev: XmlElement, ctx: DeviceContext): void {
+  const used = new Set<string>();
+  for (const dev of ctx.devices.children) {
+    if (dev === hostdev) continue;
+    const a = deviceAddressOf(dev);
+    if (a?.type === 'drive' && (dev.name === 'hostdev' || firstChild(dev, 'target')?.attrs['bus'] === 'scsi')) {
+      used.add(`${a.controller}/${a.bus}/${a.target}/${a.unit}`);
+    }
+  }
+  for (let controller = 0; ; controller++) {
+    for (let unit = 0; unit < 7; unit++) {
+      if (!used.has(`${controller}/0/0/${unit}`)) {
+        setDeviceAddress(hostdev, { type: 'drive', controller, bus: 0, target: 0, unit });
+        return;
+      }
+    }
+  }
+}

@@ -1,0 +1,135 @@
+// <interface>: schema in virDomainNetDefFormat's order, MAC generation,
+// inactive-config cleanup of generated tap names, and the QEMU default model.
+
+import { randomBytes } from 'node:crypto';
+import { ErrorCode, virError } from '../../util/error.js';
+import { element, type XmlElement } from '../../util/xml.js';
+import type { ElementSchema } from '../schema.js';
+import { propEnum } from '../xml-props.js';
+import { dropGeneratedAlias, firstChild, infoChildren, isArmVirt, isRiscvVirt, isS390, setDefault, type DeviceContext } from './common.js';
+
+const NET_TYPES = ['user', 'ethernet', 'vhostuser', 'server', 'client', 'mcast', 'network', 'bridge', 'internal', 'direct', 'hostdev', 'udp', 'vdpa', 'null', 'vds'] as const;
+
+const ipSchema: ElementSchema = { attrs: ['address', 'family', 'prefix', 'peer'] };
+const routeSchema: ElementSchema = { attrs: ['family', 'address', 'netmask', 'prefix', 'gateway', 'metric'] };
+const bandwidthRate: ElementSchema = { attrs: ['average', 'peak', 'burst', 'floor'] };
+
+export const interfaceSchema: ElementSchema = {
+  attrs: ['type', 'managed', 'trustGuestRxFilters'],
+  children: {
+    mac: { attrs: ['address', 'type', 'check'] },
+    source: {
+      attrs: ['network', 'portgroup', 'portid', 'switchid', 'portgroupid', 'connectionid', 'type', 'path', 'bridge', 'address', 'port', 'name', 'dev', 'mode'],
+      children: {
+        address: { attrs: ['type', 'domain', 'bus', 'slot', 'function', 'uuid'] },
+        local: { attrs: ['address', 'port'] },
+        reconnect: { attrs: ['enabled', 'timeout'] },
+        ip: ipSchema,
+        route: routeSchema,
+      },
+    },
+    vlan: { attrs: ['trunk'], children: { tag: { attrs: ['id', 'nativeMode'] } } },
+    virtualport: {
+      attrs: ['type'],
+      children: { parameters: { attrs: ['managerid', 'typeid', 'typeidversion', 'instanceid', 'interfaceid', 'profileid'] } },
+    },
+    bandwidth: { children: { inbound: bandwidthRate, outbound: bandwidthRate } },
+    port: { attrs: ['isolated'] },
+    ip: ipSchema,
+    route: routeSchema,
+    portForward: {
+      attrs: ['proto', 'address', 'dev'],
+      children: { range: { attrs: ['start', 'end', 'to', 'exclude'] } },
+    },
+    script: { attrs: ['path'] },
+    downscript: { attrs: ['path'] },
+    backenddomain: { attrs: ['name'] },
+    target: { attrs: ['dev', 'managed'] },
+    guest: { attrs: ['dev', 'actual'] },
+    model: { attrs: ['type'] },
+    driver: {
+      attrs: ['name', 'txmode', 'ioeventfd', 'event_idx', 'queues', 'rx_queue_size', 'tx_queue_size', 'iommu', 'ats', 'packed', 'page_per_vq', 'rss', 'rss_hash_report'],
+      children: {
+        host: { attrs: ['csum', 'gso', 'tso4', 'tso6', 'ecn', 'ufo', 'mrg_rxbuf'] },
+        guest: { attrs: ['csum', 'tso4', 'tso6', 'ecn', 'ufo'] },
+      },
+    },
+    backend: { attrs: ['type', 'tap', 'vhost', 'logFile'] },
+    filterref: { attrs: ['filter'], children: { parameter: { attrs: ['name', 'value'] } } },
+    tune: { children: { sndbuf: { text: true } } },
+    teaming: { attrs: ['type', 'persistent'] },
+    link: { attrs: ['state'] },
+    mtu: { attrs: ['size'] },
+    coalesce: { children: { rx: { children: { frames: { attrs: ['max'] } } } } },
+    ...infoChildren({ boot: true, rom: true }),
+  },
+};
+
+const GENERATED_IFNAME_PREFIXES = ['vnet', 'macvtap', 'macvlan'];
+
+/** A random MAC in QEMU's 52:54:00 range (virDomainNetGenerateMAC). */
+export function generateMac(): string {
+  return ['52', '54', '00', ...Array.from(randomBytes(3), (b) => b.toString(16).padStart(2, '0'))].join(':');
+}
+
+export function parseInterface(net: XmlElement): void {
+  propEnum(net, 'type', NET_TYPES, { required: true });
+  const mac = firstChild(net, 'mac');
+  const address = mac?.attrs['address'];
+  if (address !== undefined) {
+    if (!/^[0-9a-fA-F]{1,2}(:[0-9a-fA-F]{1,2}){5}$/.test(address)) {
+      throw virError(ErrorCode.INTERNAL_ERROR, `unable to parse mac address '${address}'`);
+    }
+    if (parseInt(address.split(':')[0]!, 16) & 1) {
+      throw virError(ErrorCode.XML_ERROR, `expected unicast mac address, found multicast '${address}'`);
+    }
+  }
+}
+
+/** Generic post-parse: MAC (generated, normalised), inactive-config cleanups. */
+export function postParseInterface(net: XmlElement): void {
+  dropGeneratedAlias(net);
+  let mac = firstChild(net, 'mac');
+  if (!mac) {
+    mac = element('mac');
+    net.children.unshift(mac);
+  }
+  mac.attrs['address'] = mac.attrs['address'] === undefined
+    ? generateMac()
+    : mac.attrs['address'].split(':').map((b) => b.toLowerCase().padStart(2, '0')).join(':');
+  const target = firstChild(net, 'target');
+  if (target) {
+    const dev = target.attrs['dev'];
+    if (dev !== undefined && target.attrs['managed'] !== 'no' && GENERATED_IFNAME_PREFIXES.some((p) => dev.startsWith(p))) {
+      delete target.attrs['dev'];
+    }
+    if (Object.keys(target.attrs).length === 0) net.children = net.children.filter((c) => c !== target);
+  }
+  const source = firstChild(net, 'source');
+  if (net.attrs['type'] === 'direct' && source) setDefault(source, 'mode', 'vepa');
+  if (net.attrs['type'] === 'vhostuser' && source) setDefault(source, 'mode', 'client');
+  if (net.attrs['type'] === 'hostdev' && net.attrs['managed'] !== 'yes') delete net.attrs['managed'];
+}
+
+/** qemuDomainDefaultNetModel for QEMU 7.2 (rtl8139 is available on x86). */
+function defaultNetModel(ctx: DeviceContext): string {
+  if (isS390(ctx)) return 'virtio';
+  if (ctx.arch === 'armv6l' || ctx.arch === 'armv7l' || ctx.arch === 'aarch64') {
+    if (ctx.machine === 'versatilepb') return 'smc91c111';
+    return isArmVirt(ctx) ? 'virtio' : 'lan9118';
+  }
+  if (isRiscvVirt(ctx)) return 'virtio';
+  return 'rtl8139';
+}
+
+/** QEMU driver post-parse (qemuDomainDeviceNetDefPostParse). */
+export function qemuPostParseInterface(net: XmlElement, ctx: DeviceContext): void {
+  if (firstChild(net, 'model')?.attrs['type'] !== undefined) return;
+  let model: string | undefined;
+  if (net.attrs['type'] === 'vdpa') model = 'virtio';
+  else if (net.attrs['type'] !== 'hostdev') model = defaultNetModel(ctx);
+  if (model === undefined) return;
+  const existing = firstChild(net, 'model');
+  if (existing) existing.attrs['type'] = model;
+  else net.children.push(element('model', { type: model }));
+}
