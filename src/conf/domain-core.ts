@@ -7,8 +7,9 @@ import { ErrorCode, virError } from '../util/error.js';
 import { parseUUID } from '../util/uuid.js';
 import { element, child, childrenNamed, type XmlElement } from '../util/xml.js';
 import { formatBitmap, parseBitmap } from '../util/bitmap.js';
-import { MEMORY_MAX_BYTES, parseMemoryKiB } from './units.js';
-import { propEnum, propUInt, propYesNo } from './xml-props.js';
+import { formatIntPretty, MEMORY_MAX_BYTES, parseMemoryKiB, parseScaledValue } from './units.js';
+import { propEnum, propOnOff, propUInt, propYesNo } from './xml-props.js';
+import { parseNuma } from './numa.js';
 
 const VIRT_TYPES = ['none', 'qemu', 'kqemu', 'kvm', 'xen', 'lxc', 'uml', 'openvz', 'test', 'vmware', 'hyperv', 'vbox', 'phyp', 'parallels', 'bhyve', 'vz', 'hvf'];
 const OS_TYPES = ['hvm', 'xen', 'linux', 'exe', 'uml'];
@@ -65,6 +66,7 @@ export function parseDomainCore(dom: XmlElement): void {
   parseTitle(dom);
   parseMemory(dom);
   parseVcpus(dom);
+  parseTunables(dom);
   parseCpu(dom);
   parseFeatures(dom);
   parseLifecycle(dom);
@@ -216,6 +218,52 @@ function parseVcpus(dom: XmlElement): void {
   }
 }
 
+/** Rewrites a set-valued attribute in canonical form (virBitmapFormat). */
+function canonicalSet(el: XmlElement, attr: string): void {
+  const text = el.attrs[attr];
+  if (text === undefined) return;
+  const set = parseBitmap(text);
+  if (set === undefined) throw virError(ErrorCode.INVALID_ARG, `Failed to parse bitmap '${text}'`);
+  el.attrs[attr] = formatBitmap(set);
+}
+
+/** virDomainDefTunablesParse / virDomainIOThreadIDDefParse: sets and ids in canonical form. */
+function parseTunables(dom: XmlElement): void {
+  const cputune = child(dom, 'cputune');
+  for (const c of cputune?.children ?? []) {
+    if (['vcpupin', 'emulatorpin', 'iothreadpin'].includes(c.name)) canonicalSet(c, 'cpuset');
+    if (c.name === 'vcpusched') canonicalSet(c, 'vcpus');
+    if (c.name === 'iothreadsched') canonicalSet(c, 'iothreads');
+  }
+  const numatune = child(dom, 'numatune');
+  for (const c of numatune?.children ?? []) canonicalSet(c, 'nodeset');
+  const count = child(dom, 'iothreads');
+  const ids = child(dom, 'iothreadids');
+  if (count && ids) {
+    const want = Number(count.text);
+    const used = new Set(childrenNamed(ids, 'iothread').map((t) => Number(t.attrs['id'])));
+    for (let id = 1; used.size < want; id++) {
+      if (used.has(id)) continue;
+      used.add(id);
+      ids.children.push(element('iothread', { id: String(id) }));
+    }
+  }
+  if (cputune) {
+    // Pins are printed by walking vCPUs in order and IOThreads in <iothreadids> order.
+    const order = ids ? childrenNamed(ids, 'iothread').map((t) => Number(t.attrs['id'])) : [];
+    const rank = (id: number) => (order.includes(id) ? order.indexOf(id) : order.length + id);
+    sortGroup(cputune, 'vcpupin', (el) => Number(el.attrs['vcpu']));
+    sortGroup(cputune, 'iothreadpin', (el) => rank(Number(el.attrs['iothread'])));
+  }
+}
+
+/** Sorts the `name` children of `parent` by `key`, leaving the other children in place. */
+function sortGroup(parent: XmlElement, name: string, key: (el: XmlElement) => number): void {
+  const group = childrenNamed(parent, name).sort((a, b) => key(a) - key(b));
+  let i = 0;
+  parent.children = parent.children.map((c) => (c.name === name ? group[i++]! : c));
+}
+
 const CPU_MODES = ['custom', 'host-model', 'host-passthrough', 'maximum'];
 const CPU_MATCHES = ['minimum', 'exact', 'strict'];
 const CPU_CHECKS = ['default', 'none', 'partial', 'full'];
@@ -244,7 +292,7 @@ function parseCpu(dom: XmlElement): void {
     const fallback = model.attrs['fallback'];
     if (fallback !== undefined && !CPU_FALLBACKS.includes(fallback)) throw virError(ErrorCode.XML_ERROR, 'Invalid fallback attribute');
     if (hasModel && (mode === 'custom' || mode === 'host-model') && fallback === undefined) model.attrs['fallback'] = 'allow';
-    if (!hasModel && Object.keys(model.attrs).length === 0) removeChildren(cpu, 'model');
+    if (!hasModel && (mode !== 'custom' || Object.keys(model.attrs).length === 0)) removeChildren(cpu, 'model');
   }
   for (const feature of childrenNamed(cpu, 'feature')) {
     const name = feature.attrs['name'];
@@ -262,28 +310,29 @@ function parseCpu(dom: XmlElement): void {
     topology.attrs['threads'] = String(propUInt(topology, 'threads', 10, flags));
   }
   const numa = child(cpu, 'numa');
-  for (const cell of numa ? childrenNamed(numa, 'cell') : []) {
-    const memory = cell.attrs['memory'];
-    if (memory !== undefined) {
-      cell.attrs['memory'] = parseMemoryKiB(memory, cell.attrs['unit'], './@memory').toString();
-      cell.attrs['unit'] = 'KiB';
-    }
-    const cpus = cell.attrs['cpus'];
-    if (cpus !== undefined) {
-      const set = parseBitmap(cpus);
-      if (set !== undefined) cell.attrs['cpus'] = formatBitmap(set);
-    }
-  }
+  if (numa) parseNuma(numa);
 }
 
 /** Features that print as a bare element when on (libvirt's old-style booleans). */
 const BARE_FEATURES = ['acpi', 'pae', 'viridian', 'privnet'];
+/** Features that always print their state (an element without one means on). */
+const STATE_FEATURES = ['vmcoreinfo', 'hap', 'pmu', 'pvspinlock', 'vmport', 'htm', 'nested-hv', 'ccf-assist', 'smm'];
 
 function parseFeatures(dom: XmlElement): void {
   const features = child(dom, 'features');
   if (!features) return;
   for (const f of features.children) {
     if (BARE_FEATURES.includes(f.name)) delete f.attrs['state'];
+    if (STATE_FEATURES.includes(f.name)) f.attrs['state'] = propOnOff(f, 'state') ?? 'on';
+    if (f.name === 'hyperv') f.attrs['mode'] = propEnum(f, 'mode', ['custom', 'passthrough']) ?? 'custom';
+  }
+  const tseg = child(child(features, 'smm') ?? element('x'), 'tseg');
+  if (tseg) {
+    if (child(features, 'smm')?.attrs['state'] !== 'on') removeChildren(child(features, 'smm')!, 'tseg');
+    const bytes = parseScaledValue(tseg.text, tseg.attrs['unit'], './features/smm/tseg', 1024n * 1024n, 0xffffffffffffffffn);
+    const pretty = formatIntPretty(bytes);
+    tseg.attrs = { unit: pretty.unit };
+    tseg.text = pretty.value.toString();
   }
 }
 

@@ -61,7 +61,7 @@ export function qemuDomainPostParse(dom: XmlElement, caps: QemuCaps): void {
   type.attrs['machine'] = canonicalMachineName(caps, type.attrs['machine']!);
   setDefaultCpu(dom, caps);
   enableDefaultFeatures(dom);
-  cpuPostParse(dom);
+  cpuPostParse(dom, caps);
 }
 
 /** qemuDomainDefSetDefaultCPU: the machine's default CPU model, made explicit. */
@@ -109,7 +109,7 @@ function enableDefaultFeatures(dom: XmlElement): void {
 }
 
 /** qemuDomainDefCPUPostParse: SVE implied by vector lengths, migratable and check defaults. */
-function cpuPostParse(dom: XmlElement): void {
+function cpuPostParse(dom: XmlElement, caps: QemuCaps): void {
   const cpu = child(dom, 'cpu');
   if (!cpu) return;
   const features = childrenNamed(cpu, 'feature');
@@ -122,7 +122,11 @@ function cpuPostParse(dom: XmlElement): void {
     else cpu.children.push(element('feature', { policy: 'require', name: 'sve' }));
   }
   const mode = cpu.attrs['mode'] ?? 'custom';
-  if (mode === 'host-passthrough' && cpu.attrs['migratable'] === undefined) cpu.attrs['migratable'] = 'on';
+  if (mode === 'host-passthrough' && cpu.attrs['migratable'] === undefined) {
+    // QEMU_CAPS_CPU_MIGRATABLE: libvirt looks for the property on max-x86_64-cpu.
+    if (caps.deviceTypes.has('max-x86_64-cpu')) cpu.attrs['migratable'] = 'on';
+    else if (isX86(osType(dom).attrs['arch'] ?? '')) cpu.attrs['migratable'] = 'off';
+  }
   if (mode === 'custom' && (child(cpu, 'model')?.text ?? '') === '') return;
   if (cpu.attrs['check'] !== undefined) return;
   if (mode === 'host-passthrough' || mode === 'maximum') cpu.attrs['check'] = 'none';
