@@ -1,0 +1,45 @@
+// Reading one libvirt XML document (virXMLParse): syntax errors carry libxml2's
+// text with the document's name, and the root element must be the expected one.
+
+import { readFileSync } from 'node:fs';
+import { ErrorCode, ErrorDomain, virError } from '../util/error.js';
+import { parseXml, parseXmlBytes, XmlSyntaxError, type XmlElement } from '../util/xml.js';
+
+/**
+ * Parses `text` whose root must be `rootName`. `url` names the document in
+ * syntax errors, e.g. '(network_definition)' for XML given as a string.
+ */
+export function parseDocument(text: string, url: string, rootName: string): XmlElement {
+  return checkRoot(withSyntaxErrors(() => parseXml(text), url), rootName);
+}
+
+/**
+ * Reads and parses a file. Like libxml2, a file that cannot be read prints an
+ * "I/O warning" line on stderr before libvirt's own error is raised.
+ */
+export function parseDocumentFile(file: string, rootName: string): XmlElement {
+  let bytes: Buffer;
+  try {
+    bytes = readFileSync(file);
+  } catch {
+    process.stderr.write(`I/O warning : failed to load external entity "${file}"\n`);
+    throw virError(ErrorCode.XML_ERROR, `failed to parse xml document '${file}'`, ErrorDomain.XML);
+  }
+  return checkRoot(withSyntaxErrors(() => parseXmlBytes(bytes), file), rootName);
+}
+
+function withSyntaxErrors(parse: () => XmlElement, url: string): XmlElement {
+  try {
+    return parse();
+  } catch (e) {
+    if (e instanceof XmlSyntaxError) throw virError(ErrorCode.XML_DETAIL, e.format(url), ErrorDomain.XML);
+    throw e;
+  }
+}
+
+function checkRoot(root: XmlElement, rootName: string): XmlElement {
+  if (root.name !== rootName) {
+    throw virError(ErrorCode.XML_ERROR, `expecting root element of '${rootName}', not '${root.name}'`, ErrorDomain.XML);
+  }
+  return root;
+}

@@ -1,0 +1,371 @@
+// Virtual network XML (<network>): parse, validate with libvirt's messages,
+// fill libvirt's defaults and format in its canonical layout (network_conf.c).
+// The definition is kept as a canonical XML tree; accessors read what drivers need.
+
+import { isIPv4, isIPv6 } from 'node:net';
+import { ErrorCode, ErrorDomain, virError } from '../util/error.js';
+import { isMulticastMAC, parseMAC } from '../util/mac.js';
+import { generateUUID, parseUUID } from '../util/uuid.js';
+import { child, childrenNamed, cloneElement, element, formatXml, type XmlElement } from '../util/xml.js';
+import { parseDocument } from './document.js';
+import { canonicalize, type ElementSchema } from './schema.js';
+import { propUInt } from './xml-props.js';
+
+/** A parsed, canonical <network> tree. */
+export type NetworkDef = XmlElement;
+
+const FORWARD_MODES = ['none', 'nat', 'route', 'open', 'bridge', 'private', 'vepa', 'passthrough', 'hostdev'] as const;
+/** Forward modes whose network is a libvirt-managed bridge (stp/delay apply). */
+const BRIDGED_MODES = new Set(['none', 'nat', 'route', 'open']);
+
+const leaseSchema: ElementSchema = { attrs: ['expiry', 'unit'] };
+const ipSchema: ElementSchema = {
+  attrs: ['family', 'address', 'netmask', 'prefix', 'localPtr'],
+  children: {
+    tftp: { attrs: ['root'] },
+    dhcp: {
+      omitEmpty: true,
+      children: {
+        range: { attrs: ['start', 'end'], children: { lease: leaseSchema } },
+        host: { attrs: ['mac', 'id', 'name', 'ip'], children: { lease: leaseSchema } },
+        bootp: { attrs: ['file', 'server'] },
+      },
+    },
+  },
+};
+
+const networkSchema: ElementSchema = {
+  attrs: ['ipv6', 'trustGuestRxFilters'],
+  ignore: ['connections'],
+  children: {
+    name: { text: true },
+    uuid: { text: true },
+    metadata: { any: true },
+    forward: {
+      attrs: ['dev', 'mode', 'managed'],
+      children: {
+        driver: { attrs: ['name'] },
+        nat: { attrs: ['ipv6'], children: { address: { attrs: ['start', 'end'] }, port: { attrs: ['start', 'end'] } } },
+        pf: { attrs: ['dev'] },
+        interface: { attrs: ['dev'], ignore: ['connections'] },
+        address: { attrs: ['type', 'domain', 'bus', 'slot', 'function'] },
+      },
+    },
+    bridge: { attrs: ['name', 'zone', 'stp', 'delay', 'macTableManager'] },
+    mtu: { attrs: ['size'] },
+    mac: { attrs: ['address'] },
+    domain: { attrs: ['name', 'localOnly'] },
+    dns: {
+      attrs: ['enable', 'forwardPlainNames'],
+      children: {
+        forwarder: { attrs: ['domain', 'addr'] },
+        txt: { attrs: ['name', 'value'] },
+        srv: { attrs: ['service', 'protocol', 'domain', 'target', 'port', 'priority', 'weight'] },
+        host: { attrs: ['ip'], children: { hostname: { text: true } } },
+      },
+    },
+    vlan: { any: true },
+    bandwidth: { any: true },
+    port: { attrs: ['isolated'] },
+    ip: ipSchema,
+    route: { attrs: ['family', 'address', 'netmask', 'prefix', 'gateway', 'metric'] },
+    virtualport: { any: true },
+    portgroup: { any: true },
+  },
+};
+
+function xmlError(detail: string) {
+  return virError(ErrorCode.XML_ERROR, detail, ErrorDomain.NETWORK);
+}
+
+/** virNetworkDefParse: a <network> document given as a string. */
+export function parseNetworkXML(text: string): NetworkDef {
+  return parseNetworkElement(parseDocument(text, '(network_definition)', 'network'));
+}
+
+/** virNetworkDefParseXML on an already parsed <network> element (node files). */
+export function parseNetworkElement(root: XmlElement): NetworkDef {
+  const def = cloneElement(root);
+  canonicalize(def, networkSchema, { strict: true });
+  const name = child(def, 'name')?.text;
+  if (name === undefined) throw virError(ErrorCode.NO_NAME, 'missing name information', ErrorDomain.NETWORK);
+  if (name.includes('/')) throw xmlError(`name ${name} cannot contain '/'`);
+  normaliseUUID(def);
+  const bridge = child(def, 'bridge');
+  const mode = normaliseForward(def, name);
+  validateBridge(def, bridge, mode, name);
+  if (bridge?.attrs.delay !== undefined && !/^\d+$/.test(bridge.attrs.delay)) throw xmlError(`Invalid delay value in network '${name}'`);
+  const mac = child(def, 'mac');
+  if (mac?.attrs.address !== undefined) {
+    const parsed = parseMAC(mac.attrs.address);
+    if (parsed === undefined) throw xmlError(`Invalid bridge mac address '${mac.attrs.address}' in network '${name}'`);
+    if (isMulticastMAC(parsed)) throw xmlError(`Invalid multicast bridge mac address '${mac.attrs.address}' in network '${name}'`);
+    mac.attrs.address = parsed;
+  }
+  const mtu = child(def, 'mtu');
+  if (mtu?.attrs.size !== undefined && !/^\d+$/.test(mtu.attrs.size)) throw xmlError(`Invalid mtu size '${mtu.attrs.size}' in network '${name}'`);
+  if (mtu && !BRIDGED_MODES.has(mode)) {
+    throw xmlError(`mtu size only allowed in open, route, nat, and isolated mode, not in ${mode} (network '${name}')`);
+  }
+  for (const ip of childrenNamed(def, 'ip')) validateIP(ip, name);
+  if (['nat', 'route', 'open'].includes(mode) && childrenNamed(def, 'ip').length === 0) {
+    throw xmlError(`${mode} forwarding requested, but no IP address provided for network '${name}'`);
+  }
+  return def;
+}
+
+function normaliseUUID(def: XmlElement): void {
+  const uuidEl = child(def, 'uuid');
+  if (uuidEl === undefined) {
+    def.children.splice(1, 0, element('uuid', {}, [], generateUUID()));
+    return;
+  }
+  const uuid = parseUUID(uuidEl.text);
+  if (uuid === undefined) throw virError(ErrorCode.INTERNAL_ERROR, 'malformed uuid element', ErrorDomain.NETWORK);
+  uuidEl.text = uuid;
+}
+
+/** Fills the forward mode default (nat) and mirrors dev= and <interface dev> as libvirt does. */
+function normaliseForward(def: XmlElement, name: string): string {
+  const forward = child(def, 'forward');
+  if (forward === undefined) return 'none';
+  const mode = forward.attrs.mode ?? 'nat';
+  if (!(FORWARD_MODES as readonly string[]).includes(mode) || mode === 'none') {
+    throw xmlError(`unknown forwarding type '${mode}'`);
+  }
+  const ifaces = childrenNamed(forward, 'interface');
+  const dev = forward.attrs.dev;
+  if (dev !== undefined && ifaces.length > 0 && ifaces[0]!.attrs.dev !== dev) {
+    throw xmlError(`forward dev '${dev}' must match first interface element dev '${ifaces[0]!.attrs.dev}' in network '${name}'`);
+  }
+  if (dev !== undefined && ifaces.length === 0) forward.children.push(element('interface', { dev }));
+  const first = childrenNamed(forward, 'interface')[0]?.attrs.dev;
+  const hasPF = child(forward, 'pf') !== undefined;
+  forward.attrs = { ...(first !== undefined && !hasPF ? { dev: first } : {}), mode, ...(forward.attrs.managed ? { managed: forward.attrs.managed } : {}) };
+  if (mode === 'hostdev' && forward.attrs.managed === undefined) forward.attrs.managed = 'no';
+  const multi = childrenNamed(forward, 'interface').length > 1;
+  if (['nat', 'route', 'open'].includes(mode) && multi) {
+    throw xmlError(`multiple forwarding interfaces specified for network '${name}', only one is supported`);
+  }
+  canonicalize(forward, networkSchema.children!.forward!, { strict: false });
+  return mode;
+}
+
+function validateBridge(def: XmlElement, bridge: XmlElement | undefined, mode: string, name: string): void {
+  if (BRIDGED_MODES.has(mode)) {
+    const attrs = bridge?.attrs ?? {};
+    const out: Record<string, string | undefined> = {
+      name: attrs.name,
+      zone: attrs.zone,
+      stp: attrs.stp === 'off' ? 'off' : 'on',
+      delay: attrs.delay ?? '0',
+      macTableManager: attrs.macTableManager,
+    };
+    const built = element('bridge', out);
+    if (bridge) bridge.attrs = built.attrs;
+    else insertInOrder(def, built);
+    return;
+  }
+  if (bridge === undefined) return;
+  if (mode !== 'bridge' && bridge.attrs.name !== undefined) throw xmlError(`bridge name not allowed in ${mode} mode (network '${name}')`);
+  if (bridge.attrs.delay !== undefined || bridge.attrs.stp !== undefined || bridge.attrs.zone !== undefined) {
+    throw xmlError(`bridge delay/stp/zone options only allowed in route, nat, and isolated mode, not in ${mode} (network '${name}')`);
+  }
+}
+
+/** Inserts a child where the schema's canonical order puts it. */
+function insertInOrder(def: XmlElement, el: XmlElement): void {
+  def.children.push(el);
+  canonicalize(def, networkSchema, { strict: false });
+}
+
+function validateIP(ip: XmlElement, network: string): void {
+  const address = ip.attrs.address;
+  if (address === undefined) throw xmlError(`Missing required address attribute in network '${network}'`);
+  const family = ip.attrs.family;
+  const prefix = propUInt(ip, 'prefix');
+  if (family === undefined || family === 'ipv4') {
+    if (!isIPv4(address)) throw xmlError(`${family === undefined ? 'no' : 'ipv4'} family specified for non-IPv4 address '${address}' in network '${network}'`);
+    const netmask = ip.attrs.netmask;
+    if (netmask !== undefined) {
+      if (!isIPv4(netmask)) throw xmlError(`Invalid netmask '${netmask}' in network '${network}'`);
+      if (prefix !== undefined) throw xmlError(`Network '${network}' IP address cannot have both a prefix and a netmask`);
+    }
+    if (prefix !== undefined && prefix > 32) throw xmlError(`Invalid IPv4 prefix '${prefix}' in network '${network}'`);
+  } else if (family === 'ipv6') {
+    if (!isIPv6(address)) throw xmlError(`Family 'ipv6' specified for non-IPv6 address '${address}' in network '${network}'`);
+    if (ip.attrs.netmask !== undefined) throw xmlError(`netmask not allowed for IPv6 address '${address}' in network '${network}'`);
+    if (prefix !== undefined && prefix > 128) throw xmlError(`Invalid IPv6 prefix '${prefix}' in network '${network}'`);
+  } else {
+    throw xmlError(`Unrecognized family '${family}' in network '${network}'`);
+  }
+  const dhcp = child(ip, 'dhcp');
+  if (dhcp === undefined) return;
+  for (const range of childrenNamed(dhcp, 'range')) {
+    if (range.attrs.start === undefined) throw xmlError(`Missing 'start' attribute in dhcp range for network '${network}'`);
+    if (range.attrs.end === undefined) throw xmlError(`Missing 'end' attribute in dhcp range for network '${network}'`);
+  }
+  for (const host of childrenNamed(dhcp, 'host')) validateDHCPHost(host, network, false);
+}
+
+function validateDHCPHost(host: XmlElement, network: string, partialOkay: boolean): void {
+  const mac = host.attrs.mac;
+  if (mac !== undefined) {
+    const parsed = parseMAC(mac);
+    if (parsed === undefined) throw xmlError(`Cannot parse MAC address '${mac}' in network '${network}'`);
+    if (isMulticastMAC(parsed)) throw xmlError(`expected unicast mac address, found multicast '${mac}' in network '${network}'`);
+    host.attrs.mac = parsed;
+  }
+  const ip = host.attrs.ip;
+  if (ip !== undefined && !isIPv4(ip) && !isIPv6(ip)) throw xmlError(`Invalid IP address in static host definition for network '${network}'`);
+  if (!partialOkay && mac === undefined && host.attrs.name === undefined && host.attrs.id === undefined) {
+    throw xmlError(`Static host definition in IPv4 network '${network}' must have mac or name attribute`);
+  }
+  if (!partialOkay && ip === undefined) throw xmlError(`Missing IP address in static host definition for network '${network}'`);
+}
+
+/** virNetworkDefFormat: the canonical text, <ip> always with separate open and close tags. */
+export function formatNetworkXML(def: NetworkDef): string {
+  const out = cloneElement(def);
+  for (const ip of childrenNamed(out, 'ip')) {
+    if (ip.children.length === 0) ip.text = '\n  ';
+  }
+  return formatXml(out);
+}
+
+export function networkName(def: NetworkDef): string {
+  return child(def, 'name')!.text;
+}
+
+export function networkUUID(def: NetworkDef): string {
+  return child(def, 'uuid')!.text;
+}
+
+export function networkBridge(def: NetworkDef): string | undefined {
+  return child(def, 'bridge')?.attrs.name;
+}
+
+/** The first <ip> element's address data, as the test driver's domifaddr uses it. */
+export function networkFirstIP(def: NetworkDef): { family: 'ipv4' | 'ipv6'; address: string; prefix: number; firstRangeStart?: string } | undefined {
+  const ip = child(def, 'ip');
+  if (ip === undefined) return undefined;
+  const family = ip.attrs.family === 'ipv6' ? 'ipv6' : 'ipv4';
+  const prefix = ip.attrs.prefix !== undefined ? Number(ip.attrs.prefix) : ip.attrs.netmask !== undefined ? netmaskPrefix(ip.attrs.netmask) : classfulPrefix(ip.attrs.address!, family);
+  const range = child(ip, 'dhcp') && childrenNamed(child(ip, 'dhcp')!, 'range')[0];
+  return { family, address: ip.attrs.address!, prefix, firstRangeStart: range ? range.attrs.start : undefined };
+}
+
+function netmaskPrefix(mask: string): number {
+  return mask.split('.').reduce((n, octet) => n + Number(octet).toString(2).replace(/0/g, '').length, 0);
+}
+
+/** virSocketAddrGetIPPrefix without prefix or netmask: the classful default. */
+function classfulPrefix(address: string, family: 'ipv4' | 'ipv6'): number {
+  if (family === 'ipv6') return 64;
+  const first = Number(address.split('.')[0]);
+  if (first < 128) return 8;
+  if (first < 192) return 16;
+  if (first < 224) return 24;
+  return 0;
+}
+
+/** virNetworkUpdateCommand */
+export enum NetworkUpdateCommand {
+  NONE = 0,
+  MODIFY = 1,
+  DELETE = 2,
+  ADD_LAST = 3,
+  ADD_FIRST = 4,
+}
+
+/** virNetworkUpdateSection, with the section names used in messages. */
+const UPDATE_SECTIONS = ['none', 'bridge', 'domain', 'ip', 'ip-dhcp-host', 'ip-dhcp-range', 'forward', 'forward-interface', 'forward-pf', 'portgroup', 'dns-host', 'dns-txt', 'dns-srv'];
+
+/**
+ * virNetworkDefUpdateSection: applies one update command to a copy of `def`
+ * and returns the re-validated result.
+ */
+export function updateNetworkDef(def: NetworkDef, command: number, section: number, parentIndex: number, xml: string): NetworkDef {
+  const name = networkName(def);
+  const sectionName = UPDATE_SECTIONS[section];
+  if (sectionName === undefined || section === 0) {
+    throw virError(ErrorCode.OPERATION_UNSUPPORTED, `can't update unrecognized section of network`, ErrorDomain.NETWORK);
+  }
+  if (command < NetworkUpdateCommand.MODIFY || command > NetworkUpdateCommand.ADD_FIRST) {
+    throw virError(ErrorCode.OPERATION_UNSUPPORTED, `unrecognized network update command code ${command}`, ErrorDomain.NETWORK);
+  }
+  const updated = cloneElement(def);
+  const node = parseDocument(xml, '(network_definition)', rootNameFor(sectionName, xml));
+  switch (sectionName) {
+    case 'ip-dhcp-host':
+      updateListEntry(updated, command, parentIndex, node, 'host', name);
+      break;
+    case 'ip-dhcp-range':
+      updateListEntry(updated, command, parentIndex, node, 'range', name);
+      break;
+    default:
+      throw virError(ErrorCode.OPERATION_UNSUPPORTED, `can't update '${sectionName}' section of network '${name}'`, ErrorDomain.NETWORK);
+  }
+  return parseNetworkElement(updated);
+}
+
+/** The element an update's XML must hold; a mismatch is reported by name as libvirt does. */
+function rootNameFor(section: string, xml: string): string {
+  const expected = section === 'ip-dhcp-host' ? 'host' : section === 'ip-dhcp-range' ? 'range' : section;
+  const actual = /^\s*<([A-Za-z_][\w.-]*)/.exec(xml)?.[1];
+  if (actual !== undefined && actual !== expected) {
+    throw xmlError(`unexpected element <${actual}>, expecting <${expected}>, while updating network`);
+  }
+  return expected;
+}
+
+/** DHCP host and range updates: the <ip> is chosen as virNetworkIPDefByIndex does. */
+function updateListEntry(def: XmlElement, command: number, parentIndex: number, node: XmlElement, kind: 'host' | 'range', name: string): void {
+  const ips = childrenNamed(def, 'ip');
+  let ip: XmlElement | undefined;
+  if (parentIndex >= 0) {
+    ip = ips[parentIndex];
+    if (ip === undefined) throw virError(ErrorCode.OPERATION_INVALID, `couldn't update dhcp host entry - no <ip> element found at index ${parentIndex} in network '${name}'`, ErrorDomain.NETWORK);
+  } else {
+    ip = ips.find((i) => child(i, 'dhcp') !== undefined) ?? ips.find((i) => i.attrs.family !== 'ipv6') ?? ips[0];
+    if (ip === undefined) throw virError(ErrorCode.OPERATION_INVALID, `couldn't update dhcp host entry - no <ip> element found in network '${name}'`, ErrorDomain.NETWORK);
+  }
+  const entry = cloneElement(node);
+  canonicalize(entry, (ipSchema.children!.dhcp as ElementSchema).children![kind]!, { strict: false });
+  if (kind === 'host') validateDHCPHost(entry, name, command === NetworkUpdateCommand.DELETE);
+  let dhcp = child(ip, 'dhcp');
+  if (dhcp === undefined) {
+    dhcp = element('dhcp');
+    ip.children.push(dhcp);
+  }
+  const entries = childrenNamed(dhcp, kind);
+  const same = (e: XmlElement) =>
+    kind === 'range'
+      ? e.attrs.start === entry.attrs.start && e.attrs.end === entry.attrs.end
+      : (entry.attrs.mac !== undefined && e.attrs.mac === entry.attrs.mac) ||
+        (entry.attrs.name !== undefined && e.attrs.name === entry.attrs.name) ||
+        (entry.attrs.ip !== undefined && e.attrs.ip === entry.attrs.ip);
+  const matchesAll = (e: XmlElement) => Object.entries(entry.attrs).every(([k, v]) => e.attrs[k] === undefined || e.attrs[k] === v);
+  if (command === NetworkUpdateCommand.DELETE) {
+    const victim = entries.find(matchesAll);
+    if (victim === undefined) {
+      throw virError(ErrorCode.OPERATION_INVALID, `couldn't locate a matching dhcp ${kind} entry in network '${name}'`, ErrorDomain.NETWORK);
+    }
+    dhcp.children = dhcp.children.filter((c) => c !== victim);
+  } else if (command === NetworkUpdateCommand.MODIFY) {
+    const target = entries.find(same);
+    if (target === undefined) {
+      throw virError(ErrorCode.OPERATION_INVALID, `couldn't locate an existing dhcp ${kind} entry in network '${name}'`, ErrorDomain.NETWORK);
+    }
+    dhcp.children[dhcp.children.indexOf(target)] = entry;
+  } else {
+    const existing = entries.find(same);
+    if (existing !== undefined) {
+      const shown = kind === 'host' ? `<host mac='${entry.attrs.mac ?? 'unknown'}' name='${entry.attrs.name ?? '(null)'}' ip='${entry.attrs.ip ?? 'unknown'}'/>` : `<range start='${entry.attrs.start}' end='${entry.attrs.end}'/>`;
+      throw virError(ErrorCode.OPERATION_INVALID, `there is an existing dhcp ${kind} entry in network '${name}' that matches "${shown}"`, ErrorDomain.NETWORK);
+    }
+    if (command === NetworkUpdateCommand.ADD_FIRST) dhcp.children.unshift(entry);
+    else dhcp.children.push(entry);
+  }
+  canonicalize(ip, ipSchema, { strict: false });
+}

@@ -1,0 +1,252 @@
+// The test driver's in-memory world: every object it holds and how it is loaded,
+// either from libvirt's built-in default node or from a node file
+// (test:///ABSOLUTE/PATH.xml) whose elements may point at other files with file=.
+
+import path from 'node:path';
+import { readdirSync } from 'node:fs';
+import { parseDocument, parseDocumentFile } from '../../conf/document.js';
+import { parseInterfaceElement, type InterfaceDef } from '../../conf/interface.js';
+import { parseNetworkElement, type NetworkDef } from '../../conf/network.js';
+import { parseStoragePoolElement, type StoragePoolDef } from '../../conf/storage-pool.js';
+import { parseStorageVolElement, type StorageVolDef } from '../../conf/storage-vol.js';
+import { DomainState, type NodeInfo } from '../../api/types.js';
+import { ErrorCode, ErrorDomain, virError } from '../../util/error.js';
+import { childrenNamed, type XmlElement } from '../../util/xml.js';
+import { extractTestNamespace, generateIfnames, parseTestDomainElement, TEST_NAMESPACE } from './domain-xml.js';
+import { defaultCells, defaultNodeInfo, parseNodeInfo, type TestCell } from './host.js';
+import { parseSnapshotRedefine, SnapshotList } from './snapshots.js';
+
+export interface DomainObj {
+  /** The running definition while active, else the persistent one. */
+  def: XmlElement;
+  /** The persistent definition while a persistent domain runs. */
+  newDef?: XmlElement;
+  persistent: boolean;
+  state: DomainState;
+  reason: number;
+  /** -1 while inactive. */
+  id: number;
+  autostart: boolean;
+  hasManagedSave: boolean;
+  snapshots: SnapshotList;
+  /** Guest time reported by domtime (the test driver's fixed epoch). */
+  seconds: number;
+}
+
+export interface NetworkObj {
+  def: NetworkDef;
+  /** Persistent definition while an active network has a different live one. */
+  newDef?: NetworkDef;
+  active: boolean;
+  persistent: boolean;
+  autostart: boolean;
+}
+
+export interface PoolObj {
+  def: StoragePoolDef;
+  active: boolean;
+  /** Transient pools (pool-create) have no config file: no autostart, removed on destroy. */
+  persistent: boolean;
+  autostart: boolean;
+  volumes: StorageVolDef[];
+}
+
+export interface InterfaceObj {
+  def: InterfaceDef;
+  active: boolean;
+}
+
+export class TestNode {
+  nodeInfo: NodeInfo = defaultNodeInfo();
+  cells: TestCell[] = [];
+  domains: DomainObj[] = [];
+  networks: NetworkObj[] = [];
+  interfaces: InterfaceObj[] = [];
+  pools: PoolObj[] = [];
+  /** Domain ids start at 1 and only grow (g_atomic_int_add on nextDomID). */
+  private nextDomID = 1;
+
+  allocateDomainID(): number {
+    return this.nextDomID++;
+  }
+}
+
+/** libvirt's defaultConnXML (src/test/test_driver.c), without its node devices. */
+const DEFAULT_NODE_XML = `<node>
+<domain type='test'>
+  <name>test</name>
+  <uuid>6695eb01-f6a4-8304-79aa-97f2502e193f</uuid>
+  <memory>8388608</memory>
+  <currentMemory>2097152</currentMemory>
+  <vcpu>2</vcpu>
+  <os>
+    <type>hvm</type>
+  </os>
+  <devices>
+    <disk type='file' device='disk'>
+      <source file='/guest/diskimage1'/>
+      <target dev='vda' bus='virtio'/>
+      <address type='pci' domain='0x0000' bus='0x01' slot='0x00' function='0x0'/>
+    </disk>
+    <interface type='network'>
+      <mac address='aa:bb:cc:dd:ee:ff'/>
+      <source network='default' bridge='virbr0'/>
+      <address type='pci' domain='0x0000' bus='0x00' slot='0x1' function='0x0'/>
+    </interface>
+    <memballoon model='virtio'>
+      <address type='pci' domain='0x0000' bus='0x00' slot='0x2' function='0x0'/>
+    </memballoon>
+  </devices>
+</domain>
+<network>
+  <name>default</name>
+  <uuid>dd8fe884-6c02-601e-7551-cca97df1c5df</uuid>
+  <bridge name='virbr0'/>
+  <forward/>
+  <ip address='192.168.122.1' netmask='255.255.255.0'>
+    <dhcp>
+      <range start='192.168.122.2' end='192.168.122.254'/>
+    </dhcp>
+  </ip>
+</network>
+<interface type="ethernet" name="eth1">
+  <start mode="onboot"/>
+  <mac address="aa:bb:cc:dd:ee:ff"/>
+  <mtu size="1492"/>
+  <protocol family="ipv4">
+    <ip address="192.168.0.5" prefix="24"/>
+    <route gateway="192.168.0.1"/>
+  </protocol>
+</interface>
+<pool type='dir'>
+  <name>default-pool</name>
+  <uuid>dfe224cb-28fb-8dd0-c4b2-64eb3f0f4566</uuid>
+  <target>
+    <path>/default-pool</path>
+  </target>
+</pool>
+</node>`;
+
+/** testStoragePoolObjSetDefaults: every pool claims 100 GiB, whatever its XML says. */
+export const DEFAULT_POOL_CAPACITY = 100n * 1024n * 1024n * 1024n;
+
+export function resetPoolSizes(def: StoragePoolDef): void {
+  def.capacity = DEFAULT_POOL_CAPACITY;
+  def.allocation = 0n;
+  def.available = DEFAULT_POOL_CAPACITY;
+}
+
+/** testOpenDefault: the shared default node with its two NUMA cells. */
+export function loadDefaultNode(): TestNode {
+  const node = new TestNode();
+  node.cells = defaultCells();
+  loadObjects(node, parseDocument(DEFAULT_NODE_XML, '(test driver)', 'node'), undefined);
+  return node;
+}
+
+/** testOpenFromFile: a node file; relative file= references resolve against its folder. */
+export function loadNodeFile(file: string): TestNode {
+  const node = new TestNode();
+  const root = parseDocumentFile(file, 'node');
+  node.nodeInfo = parseNodeInfo(root);
+  loadObjects(node, root, file);
+  return node;
+}
+
+/** testParseXMLDocFromFile: an element with file= is replaced by that file's root element. */
+function resolveExternal(el: XmlElement, file: string | undefined): XmlElement {
+  const rel = el.attrs.file;
+  if (rel === undefined) return el;
+  const abs = path.isAbsolute(rel) || file === undefined ? rel : `${path.dirname(file)}/${rel}`;
+  return parseDocumentFile(abs, el.name);
+}
+
+function loadObjects(node: TestNode, root: XmlElement, file: string | undefined): void {
+  const prefixes = Object.entries(root.attrs)
+    .filter(([k, v]) => k.startsWith('xmlns:') && v === TEST_NAMESPACE)
+    .map(([k]) => k.slice(6));
+  for (const raw of childrenNamed(root, 'domain')) loadDomain(node, resolveExternal(raw, file), prefixes, file);
+  for (const raw of childrenNamed(root, 'network')) {
+    const def = parseNetworkElement(resolveExternal(raw, file));
+    node.networks.push({ def, active: true, persistent: true, autostart: false });
+  }
+  for (const raw of childrenNamed(root, 'interface')) {
+    node.interfaces.push({ def: parseInterfaceElement(resolveExternal(raw, file)), active: true });
+  }
+  for (const raw of childrenNamed(root, 'pool')) {
+    const el = resolveExternal(raw, file);
+    const def = parseStoragePoolElement(el);
+    resetPoolSizes(def);
+    const pool: PoolObj = { def, active: true, persistent: true, autostart: false, volumes: [] };
+    for (const volRaw of childrenNamed(el, 'volume')) {
+      const vol = parseStorageVolElement(resolveExternal(volRaw, file), def.type);
+      vol.targetPath ??= `${def.targetPath}/${vol.name}`;
+      vol.key ??= vol.targetPath;
+      pool.volumes.push(vol);
+      def.allocation += vol.allocation;
+      def.available = def.capacity - def.allocation;
+    }
+    node.pools.push(pool);
+  }
+}
+
+/** testParseDomains for one <domain>: runtime state comes from the test namespace. */
+function loadDomain(node: TestNode, el: XmlElement, prefixes: string[], file: string | undefined): void {
+  const copy = { ...el, attrs: { ...el.attrs }, children: [...el.children] };
+  const ns = extractTestNamespace(copy, prefixes);
+  const def = parseTestDomainElement(copy);
+  generateIfnames(def);
+  const name = def.children.find((c) => c.name === 'name')?.text ?? '';
+  const uuid = def.children.find((c) => c.name === 'uuid')?.text ?? '';
+  for (const other of node.domains) {
+    const otherName = other.def.children.find((c) => c.name === 'name')?.text;
+    const otherUUID = other.def.children.find((c) => c.name === 'uuid')?.text;
+    if (otherUUID === uuid && otherName !== name) throw duplicate(`domain '${otherName}' is already defined with uuid ${uuid}`);
+    if (otherName === name && otherUUID !== uuid) throw duplicate(`domain '${name}' already exists with uuid ${otherUUID}`);
+  }
+  const dom: DomainObj = {
+    def,
+    persistent: !ns.transient,
+    state: DomainState.SHUTOFF,
+    reason: 0,
+    id: -1,
+    autostart: false,
+    hasManagedSave: ns.hasManagedSave,
+    snapshots: new SnapshotList(),
+    seconds: 627319920,
+  };
+  for (const snapEl of ns.snapshots) {
+    const { snap, current } = parseSnapshotRedefine(resolveExternal(snapEl, file), parseTestDomainElement);
+    dom.snapshots.add(snap);
+    if (current) {
+      if (dom.snapshots.current !== undefined) throw internal('more than one snapshot claims to be active');
+      dom.snapshots.current = snap.name;
+    }
+  }
+  dom.snapshots.checkRelations(name);
+  if (ns.runstate !== DomainState.SHUTOFF) {
+    dom.id = node.allocateDomainID();
+    dom.hasManagedSave = false;
+    if (dom.persistent) dom.newDef = structuredClone(def);
+  }
+  dom.state = ns.runstate;
+  dom.reason = 0;
+  node.domains.push(dom);
+}
+
+function duplicate(detail: string) {
+  return virError(ErrorCode.OPERATION_FAILED, detail, ErrorDomain.DOM);
+}
+
+function internal(detail: string) {
+  return virError(ErrorCode.INTERNAL_ERROR, detail, ErrorDomain.TEST);
+}
+
+/** virCapabilitiesHostInitIOMMU: IOMMU support is reported when the host has IOMMU groups. */
+export function hostHasIOMMU(): boolean {
+  try {
+    return readdirSync('/sys/kernel/iommu_groups').length > 0;
+  } catch {
+    return false;
+  }
+}

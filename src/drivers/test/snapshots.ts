@@ -1,0 +1,199 @@
+// Domain snapshots of the test driver: the snapshot XML (<domainsnapshot>), the
+// per-domain snapshot tree with its current snapshot, and libvirt's list filters.
+
+import { formatDomainXML } from '../../conf/domain.js';
+import { parseDocument } from '../../conf/document.js';
+import { ErrorCode, ErrorDomain, virError } from '../../util/error.js';
+import { child, childText, element, formatXml, type XmlElement } from '../../util/xml.js';
+
+/** virDomainSnapshotState names, indexed by value (running..pmsuspended follow virDomainState). */
+export const SNAPSHOT_STATES = ['nostate', 'running', 'blocked', 'paused', 'shutdown', 'shutoff', 'crashed', 'pmsuspended', 'disk-snapshot'];
+
+export interface Snapshot {
+  name: string;
+  description?: string;
+  state: string;
+  parent?: string;
+  creationTime: number;
+  /** <memory snapshot=...>: 'no' for offline snapshots, 'internal' otherwise. */
+  memory: string;
+  /** <disks> as libvirt aligned them, when there are any. */
+  disks?: XmlElement;
+  /** The domain definition captured by the snapshot. */
+  dom?: XmlElement;
+}
+
+/** virDomainSnapshotListFlags */
+export enum SnapshotListFlags {
+  ROOTS = 1 << 0,
+  DESCENDANTS = 1 << 0,
+  METADATA = 1 << 1,
+  LEAVES = 1 << 2,
+  NO_LEAVES = 1 << 3,
+  NO_METADATA = 1 << 4,
+  INACTIVE = 1 << 5,
+  ACTIVE = 1 << 6,
+  DISK_ONLY = 1 << 7,
+  INTERNAL = 1 << 8,
+  EXTERNAL = 1 << 9,
+  TOPOLOGICAL = 1 << 10,
+}
+
+/** The snapshots of one domain, in creation order, with the current one. */
+export class SnapshotList {
+  readonly all: Snapshot[] = [];
+  current?: string;
+
+  find(name: string): Snapshot | undefined {
+    return this.all.find((s) => s.name === name);
+  }
+
+  get(name: string): Snapshot {
+    const snap = this.find(name);
+    if (!snap) throw virError(ErrorCode.NO_DOMAIN_SNAPSHOT, `no domain snapshot with matching name '${name}'`, ErrorDomain.DOMAIN_SNAPSHOT);
+    return snap;
+  }
+
+  /** virDomainSnapshotAssignDef: names are unique. */
+  add(snap: Snapshot): void {
+    if (this.find(snap.name)) throw virError(ErrorCode.OPERATION_FAILED, `domain moment ${snap.name} already exists`, ErrorDomain.DOMAIN_SNAPSHOT);
+    this.all.push(snap);
+  }
+
+  children(name: string | undefined): Snapshot[] {
+    return this.all.filter((s) => s.parent === name);
+  }
+
+  descendants(name: string): Snapshot[] {
+    const out: Snapshot[] = [];
+    const walk = (n: string) => {
+      for (const c of this.children(n)) {
+        out.push(c);
+        walk(c.name);
+      }
+    };
+    walk(name);
+    return out;
+  }
+
+  /** virDomainSnapshotUpdateRelations: every parent named must exist. */
+  checkRelations(domainName: string): void {
+    for (const s of this.all) {
+      if (s.parent !== undefined && !this.find(s.parent)) {
+        throw virError(ErrorCode.INTERNAL_ERROR, `Snapshots have inconsistent relations for domain ${domainName}`, ErrorDomain.DOMAIN_SNAPSHOT);
+      }
+    }
+  }
+
+  /** virDomainListSnapshots' filters; `from` restricts to children (or descendants) of a snapshot. */
+  list(flags: number, from?: string): Snapshot[] {
+    let set: Snapshot[];
+    if (from !== undefined) {
+      set = flags & SnapshotListFlags.DESCENDANTS ? this.descendants(from) : this.children(from);
+    } else {
+      set = flags & SnapshotListFlags.ROOTS ? this.children(undefined) : [...this.all];
+    }
+    const leaf = (s: Snapshot) => this.children(s.name).length === 0;
+    if ((flags & (SnapshotListFlags.LEAVES | SnapshotListFlags.NO_LEAVES)) !== 0 && (flags & (SnapshotListFlags.LEAVES | SnapshotListFlags.NO_LEAVES)) !== (SnapshotListFlags.LEAVES | SnapshotListFlags.NO_LEAVES)) {
+      set = set.filter((s) => (flags & SnapshotListFlags.LEAVES ? leaf(s) : !leaf(s)));
+    }
+    if (flags & SnapshotListFlags.NO_METADATA && !(flags & SnapshotListFlags.METADATA)) set = [];
+    const stateMask = SnapshotListFlags.INACTIVE | SnapshotListFlags.ACTIVE | SnapshotListFlags.DISK_ONLY;
+    if ((flags & stateMask) !== 0 && (flags & stateMask) !== stateMask) {
+      set = set.filter(
+        (s) =>
+          (flags & SnapshotListFlags.INACTIVE && s.state === 'shutoff') ||
+          (flags & SnapshotListFlags.DISK_ONLY && s.state === 'disk-snapshot') ||
+          (flags & SnapshotListFlags.ACTIVE && s.state !== 'shutoff' && s.state !== 'disk-snapshot'),
+      );
+    }
+    const locationMask = SnapshotListFlags.INTERNAL | SnapshotListFlags.EXTERNAL;
+    if ((flags & locationMask) !== 0 && (flags & locationMask) !== locationMask) {
+      set = set.filter((s) => (flags & SnapshotListFlags.INTERNAL ? s.memory !== 'external' : s.memory === 'external'));
+    }
+    return set;
+  }
+
+  /** testDomainSnapshotDelete: with `children`, the whole subtree goes; otherwise children move up. */
+  remove(name: string, children: boolean, childrenOnly: boolean): void {
+    const snap = this.get(name);
+    if (children || childrenOnly) {
+      const doomed = new Set(this.descendants(name).map((s) => s.name));
+      if (this.current !== undefined && doomed.has(this.current)) this.current = snap.name;
+      for (let i = this.all.length - 1; i >= 0; i--) if (doomed.has(this.all[i]!.name)) this.all.splice(i, 1);
+    } else {
+      for (const c of this.children(name)) c.parent = snap.parent;
+    }
+    if (childrenOnly) return;
+    if (this.current === name) this.current = snap.parent;
+    this.all.splice(this.all.indexOf(snap), 1);
+  }
+}
+
+/**
+ * virDomainSnapshotDefParse for a snapshot being created: name, description
+ * and memory/disks requests; everything else the driver fills in.
+ */
+export function parseSnapshotRequest(text: string): { name?: string; description?: string; memory?: string } {
+  const root = parseDocument(text, '(domain_snapshot)', 'domainsnapshot');
+  const memory = child(root, 'memory')?.attrs.snapshot;
+  if (memory !== undefined && !['no', 'internal', 'external', 'manual'].includes(memory)) {
+    throw virError(ErrorCode.XML_ERROR, `Invalid value for attribute 'snapshot' in element 'memory': '${memory}'.`, ErrorDomain.DOMAIN_SNAPSHOT);
+  }
+  if (memory === 'manual') throw virError(ErrorCode.XML_ERROR, "'manual' memory snapshot mode not supported", ErrorDomain.DOMAIN_SNAPSHOT);
+  return { name: childText(root, 'name'), description: childText(root, 'description'), memory };
+}
+
+/**
+ * A snapshot redefined from its full XML (node files' <test:domainsnapshot>),
+ * returning it with whether it claims to be the current one (<active>).
+ */
+export function parseSnapshotRedefine(root: XmlElement, parseDomain: (el: XmlElement) => XmlElement): { snap: Snapshot; current: boolean } {
+  const name = childText(root, 'name');
+  if (name === undefined) throw virError(ErrorCode.XML_ERROR, 'a redefined snapshot must have a name', ErrorDomain.DOMAIN_SNAPSHOT);
+  const creation = childText(root, 'creationTime');
+  if (creation === undefined || !/^-?\d+$/.test(creation)) {
+    throw virError(ErrorCode.INTERNAL_ERROR, 'missing creationTime from existing snapshot', ErrorDomain.DOMAIN_SNAPSHOT);
+  }
+  const state = childText(root, 'state');
+  if (state === undefined) throw virError(ErrorCode.XML_ERROR, 'missing state from existing snapshot', ErrorDomain.DOMAIN_SNAPSHOT);
+  if (SNAPSHOT_STATES.indexOf(state) <= 0) {
+    throw virError(ErrorCode.CONFIG_UNSUPPORTED, `Invalid state '${state}' in domain snapshot XML`, ErrorDomain.DOMAIN_SNAPSHOT);
+  }
+  const offline = state === 'shutoff' || state === 'disk-snapshot';
+  const domEl = child(root, 'domain');
+  const active = childText(root, 'active');
+  if (active === undefined || !/^-?\d+$/.test(active)) throw virError(ErrorCode.INTERNAL_ERROR, "Could not find 'active' element", ErrorDomain.DOMAIN_SNAPSHOT);
+  const parentEl = child(root, 'parent');
+  const snap: Snapshot = {
+    name,
+    description: childText(root, 'description'),
+    state,
+    parent: parentEl ? childText(parentEl, 'name') : undefined,
+    creationTime: Number(creation),
+    memory: child(root, 'memory')?.attrs.snapshot ?? (offline ? 'no' : 'internal'),
+    disks: child(root, 'disks'),
+    dom: domEl && domEl.attrs.type !== undefined ? parseDomain(domEl) : undefined,
+  };
+  return { snap, current: Number(active) !== 0 };
+}
+
+/** virDomainSnapshotDefFormat (the public form, without <active>). */
+export function formatSnapshotXML(snap: Snapshot, domainUUID: string, secure: boolean): string {
+  const children: XmlElement[] = [element('name', {}, [], snap.name)];
+  if (snap.description !== undefined) children.push(element('description', {}, [], snap.description));
+  children.push(element('state', {}, [], snap.state));
+  if (snap.parent !== undefined) children.push(element('parent', {}, [element('name', {}, [], snap.parent)]));
+  children.push(element('creationTime', {}, [], String(snap.creationTime)));
+  children.push(element('memory', { snapshot: snap.memory }));
+  if (snap.disks) children.push(snap.disks);
+  const head = formatXml(element('domainsnapshot', {}, children)).replace(/<\/domainsnapshot>\n$/, '');
+  const domain = snap.dom
+    ? formatDomainXML(snap.dom, { inactive: true, secure })
+    : formatXml(element('domain', {}, [element('uuid', {}, [], domainUUID)]));
+  return `${head}${indent(domain)}</domainsnapshot>\n`;
+}
+
+function indent(text: string): string {
+  return text.replace(/^(?=.)/gm, '  ');
+}
