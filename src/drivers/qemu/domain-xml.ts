@@ -13,6 +13,7 @@ import { findBinaryForArch, hostArch, type QemuCaps } from './capabilities.js';
 import type { QemuDriver } from './driver.js';
 import { qemuDomainPostParse, qemuDomainPostParseBasic, qemuValidateDomain } from './domain-defaults.js';
 import { assignQemuAddresses } from './address-assign.js';
+import { addQemuDefaultDevices, qemuPostParseDevice } from './device-defaults.js';
 
 export interface DefineOptions {
   /** VIR_DOMAIN_DEFINE_VALIDATE: check the input against the schema first */
@@ -72,6 +73,10 @@ export function qemuDomainHooks(ctx: QemuHookContext): DomainParseHooks {
   return {
     postParseBasic: (dom) => qemuDomainPostParseBasic(dom, findBinaryForArch),
     postParse: (dom) => qemuDomainPostParse(dom, ctx.caps),
+    devices: {
+      addDefaultDevices: (dctx) => addQemuDefaultDevices(dctx.domain),
+      postParseDevice: qemuPostParseDevice,
+    },
     assignAddresses: (dom) => assignQemuAddresses(dom, { sparePciePorts: ctx.hotplugPcieSparePorts }),
     validate: (dom) => qemuValidateDomain(dom, ctx.caps),
   };
