@@ -6,9 +6,11 @@ import type { XmlElement } from '../../util/xml.js';
 import { ArgvBuilder, DomainView, domainRuntimePaths } from './command-line/context.js';
 import type { BuildContext, CommandLineOptions, QemuCommandLine } from './command-line/context.js';
 import * as machine from './command-line/machine.js';
-import { buildMemory } from './command-line/memory.js';
-import { buildCpu, buildSmp } from './command-line/cpu.js';
-import { buildControllers, buildGlobalControllers } from './command-line/controllers.js';
+import { buildMemory, buildNuma } from './command-line/memory.js';
+import { buildLoader, buildPflashBlockdevs } from './command-line/firmware.js';
+import { buildFilesystems } from './command-line/filesystems.js';
+import { buildCpu, buildIOThreads, buildSmp } from './command-line/cpu.js';
+import { buildControllers, buildControllersOfType, buildGlobalControllers } from './command-line/controllers.js';
 import { buildDisks } from './command-line/disks.js';
 import { buildNetworks } from './command-line/net.js';
 import { buildChannels, buildConsoles, buildParallels, buildSerials } from './command-line/chardev.js';
@@ -44,11 +46,15 @@ export function buildQemuCommandLine(def: XmlElement, options: CommandLineOption
     machine.buildName,
     (c) => c.cmd.add('-S'),
     machine.buildMasterKey,
+    buildPflashBlockdevs,
     machine.buildMachine,
     machine.buildAccel,
     buildCpu,
+    buildLoader,
     buildMemory,
     buildSmp,
+    buildIOThreads,
+    buildNuma,
     machine.buildUuidAndDisplay,
     machine.buildNoGraphics,
     machine.buildMonitor,
@@ -58,8 +64,11 @@ export function buildQemuCommandLine(def: XmlElement, options: CommandLineOption
     buildGlobalControllers,
     buildControllers,
     devices.buildHubs,
+    (c) => buildControllersOfType(c, 'ccid'),
     buildDisks,
+    buildFilesystems,
     buildNetworks,
+    devices.buildSmartcards,
     buildSerials,
     buildParallels,
     buildChannels,

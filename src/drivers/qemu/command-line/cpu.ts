@@ -135,3 +135,30 @@ export function buildSmp(ctx: BuildContext): void {
   }
   ctx.cmd.add('-smp', out);
 }
+
+/** One iothread object per <iothreads>/<iothreadids> entry. */
+export function buildIOThreads(ctx: BuildContext): void {
+  const { def } = ctx.view;
+  const ids = child(def, 'iothreadids');
+  const entries = ids ? childrenNamed(ids, 'iothread') : [];
+  if (entries.length > 0) {
+    for (const t of entries) {
+      const num = (k: string) => (t.attrs[k] !== undefined ? Number(t.attrs[k]) : undefined);
+      const out: Record<string, string | number> = { 'qom-type': 'iothread', id: `iothread${t.attrs.id}` };
+      for (const [attr, prop] of [['thread_pool_min', 'thread-pool-min'], ['thread_pool_max', 'thread-pool-max']] as const) {
+        const v = num(attr);
+        if (v !== undefined) out[prop] = v;
+      }
+      const poll = child(t, 'poll');
+      if (poll) {
+        for (const [attr, prop] of [['max', 'poll-max-ns'], ['grow', 'poll-grow'], ['shrink', 'poll-shrink']] as const) {
+          if (poll.attrs[attr] !== undefined) out[prop] = Number(poll.attrs[attr]);
+        }
+      }
+      ctx.cmd.json('-object', out);
+    }
+    return;
+  }
+  const count = Number(child(def, 'iothreads')?.text.trim() || 0);
+  for (let i = 1; i <= count; i++) ctx.cmd.json('-object', { 'qom-type': 'iothread', id: `iothread${i}` });
+}

@@ -188,3 +188,29 @@ export function buildRedirdevs(ctx: BuildContext): void {
     ctx.cmd.json('-device', out);
   }
 }
+
+/** The first smartcard on its CCID controller (libvirt supports one). */
+export function buildSmartcards(ctx: BuildContext): void {
+  const card = ctx.view.deviceList('smartcard')[0];
+  if (!card) return;
+  const alias = ctx.view.alias(card);
+  let out: JsonProps;
+  switch (card.attrs.mode) {
+    case 'host':
+      out = props(['driver', 'ccid-card-emulated'], ['backend', 'nss-emulated']);
+      break;
+    case 'host-certificates': {
+      const certs = childrenNamed(card, 'certificate').map((c) => c.text.trim());
+      out = props(['driver', 'ccid-card-emulated'], ['backend', 'certificates'], ['cert1', certs[0]], ['cert2', certs[1]], ['cert3', certs[2]],
+        ['db', child(card, 'database')?.text.trim() ?? '/etc/pki/nssdb']);
+      break;
+    }
+    default:
+      addChardev(ctx, card, `char${alias}`);
+      out = props(['driver', 'ccid-card-passthru'], ['chardev', `char${alias}`]);
+  }
+  const ctl = Number(child(card, 'address')?.attrs.controller ?? 0);
+  const ccid = ctx.view.controller('ccid', ctl);
+  Object.assign(out, props(['id', alias], ['bus', `${ccid ? ctx.view.alias(ccid) : `ccid${ctl}`}.0`]));
+  ctx.cmd.json('-device', out);
+}

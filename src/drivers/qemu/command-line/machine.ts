@@ -6,6 +6,7 @@ import { escapeOptionValue } from '../../../util/qemu-option.js';
 import { virError, ErrorCode, ErrorDomain } from '../../../util/error.js';
 import type { BuildContext } from './context.js';
 import { attrTristate } from './context.js';
+import { pflashNodes } from './firmware.js';
 
 function onOff(v: string | undefined): string | undefined {
   if (v === 'on' || v === 'yes') return 'on';
@@ -50,6 +51,7 @@ export function buildMachine(ctx: BuildContext): void {
     const ramId = view.defaultRamId(ctx.options.caps);
     if (ramId) parts.push(`memory-backend=${ramId}`);
   }
+  for (const node of pflashNodes(ctx)) parts.push(`${node}=libvirt-${node}-format`);
   const bios = child(view.os, 'bios');
   if (bios?.attrs.useserial === 'yes') parts.push('graphics=off');
   for (const t of timers(ctx)) {

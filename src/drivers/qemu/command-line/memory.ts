@@ -4,6 +4,7 @@ import { child, childrenNamed } from '../../../util/xml.js';
 import type { XmlElement } from '../../../util/xml.js';
 import type { BuildContext, JsonProps } from './context.js';
 import { hasNumaNodes, unitFactor } from './machine.js';
+import { findMachine } from '../capabilities.js';
 
 /** A <memory>-style element's value in KiB. */
 export function sizeKiB(el: XmlElement | undefined): number {
@@ -11,34 +12,47 @@ export function sizeKiB(el: XmlElement | undefined): number {
   return Math.round(Number(el.text.trim()) * unitFactor(el.attrs.unit ?? 'KiB'));
 }
 
-/** virDomainDefGetMemoryInitial: the boot RAM, without hotplugged memory devices. */
-export function initialMemoryKiB(ctx: BuildContext): number {
-  const { def } = ctx.view;
-  const cpu = child(def, 'cpu');
-  const numa = cpu ? child(cpu, 'numa') : undefined;
-  if (numa && childrenNamed(numa, 'cell').length > 0) {
-    return childrenNamed(numa, 'cell').reduce((sum, cell) => sum + Math.round(Number(cell.attrs.memory ?? 0) * unitFactor(cell.attrs.unit ?? 'KiB')), 0);
-  }
-  const devices = ctx.view.deviceList('memory').reduce((sum, m) => sum + sizeKiB(child(child(m, 'target') ?? m, 'size')), 0);
-  return sizeKiB(child(def, 'memory')) - devices;
+/** QEMU wants RAM in 4 KiB blocks; libvirt rounds every size up to 1 MiB (qemuDomainAlignMemorySizes). */
+export function alignMemory(kib: number): number {
+  return Math.ceil(kib / 1024) * 1024;
 }
 
-/** The memory-backend object for guest RAM of `sizeKiB`, following <memoryBacking>. */
-export function memoryBackendProps(ctx: BuildContext, id: string, kib: number): JsonProps {
+/** The NUMA cells of the guest, each with its aligned size in KiB. */
+export function numaCells(ctx: BuildContext): Array<{ cell: XmlElement; kib: number }> {
+  const cpu = child(ctx.view.def, 'cpu');
+  const numa = cpu ? child(cpu, 'numa') : undefined;
+  if (!numa) return [];
+  return childrenNamed(numa, 'cell').map((cell) => ({
+    cell, kib: alignMemory(Math.round(Number(cell.attrs.memory ?? 0) * unitFactor(cell.attrs.unit ?? 'KiB'))),
+  }));
+}
+
+/** virDomainDefGetMemoryInitial after alignment: the boot RAM, without hotplugged memory devices. */
+export function initialMemoryKiB(ctx: BuildContext): number {
+  const cells = numaCells(ctx);
+  if (cells.length > 0) return cells.reduce((sum, c) => sum + c.kib, 0);
+  const devices = ctx.view.deviceList('memory').reduce((sum, m) => sum + sizeKiB(child(child(m, 'target') ?? m, 'size')), 0);
+  return alignMemory(sizeKiB(child(ctx.view.def, 'memory')) - devices);
+}
+
+/**
+ * The memory-backend object for guest RAM of `kib` KiB, following
+ * <memoryBacking> (and a NUMA cell's memAccess, which overrides its access mode).
+ */
+export function memoryBackendProps(ctx: BuildContext, id: string, kib: number, cellAccess?: string): JsonProps {
   const backing = child(ctx.view.def, 'memoryBacking');
   const source = backing ? child(backing, 'source')?.attrs.type : undefined;
-  const access = backing ? child(backing, 'access')?.attrs.mode : undefined;
+  const access = cellAccess ?? (backing ? child(backing, 'access')?.attrs.mode : undefined);
   const allocation = backing ? child(backing, 'allocation') : undefined;
   const out: JsonProps = {};
   if (source === 'memfd') out['qom-type'] = 'memory-backend-memfd';
-  else if (source === 'file' || access === 'shared') {
-    out['qom-type'] = 'memory-backend-file';
-  } else out['qom-type'] = 'memory-backend-ram';
+  else if (source === 'file' || access === 'shared') out['qom-type'] = 'memory-backend-file';
+  else out['qom-type'] = 'memory-backend-ram';
   out.id = id;
-  if (out['qom-type'] === 'memory-backend-file') {
-    out['mem-path'] = ctx.runtime.memoryBackingDir;
-  }
+  if (out['qom-type'] === 'memory-backend-file') out['mem-path'] = `${ctx.runtime.memoryBackingDir}/${id}`;
   if (access === 'shared') out.share = true;
+  else if (access === 'private' && out['qom-type'] !== 'memory-backend-ram') out.share = false;
+  if (out['qom-type'] === 'memory-backend-memfd' && id === ctx.view.defaultRamId(ctx.options.caps)) out['x-use-canonical-path-for-ramblock-id'] = false;
   if (allocation?.attrs.mode === 'immediate') {
     out.prealloc = true;
     if (allocation.attrs.threads !== undefined) out['prealloc-threads'] = Number(allocation.attrs.threads);
@@ -47,12 +61,42 @@ export function memoryBackendProps(ctx: BuildContext, id: string, kib: number): 
   return out;
 }
 
+/** "0-3,8-11" → ",cpus=0-3,cpus=8-11" (qemuBuildNumaCPUs). */
+function numaCpus(cpus: string): string {
+  return cpus.split(',').filter(Boolean).map((range) => `,cpus=${range}`).join('');
+}
+
+/** One memory backend and -numa node per guest NUMA cell, then the distance matrix. */
+export function buildNuma(ctx: BuildContext): void {
+  const cells = numaCells(ctx);
+  if (cells.length === 0) return;
+  const machine = findMachine(ctx.options.caps, ctx.view.machine);
+  const needBackend = !machine?.numaMemSupported || child(ctx.view.def, 'memoryBacking') !== undefined
+    || cells.some((c) => c.cell.attrs.memAccess !== undefined);
+  cells.forEach(({ cell, kib }, i) => {
+    if (needBackend) ctx.cmd.json('-object', memoryBackendProps(ctx, `ram-node${i}`, kib, cell.attrs.memAccess));
+    const memory = needBackend ? `,memdev=ram-node${i}` : `,mem=${Math.floor(kib / 1024)}`;
+    ctx.cmd.add('-numa', `node,nodeid=${i}${numaCpus(cell.attrs.cpus ?? '')}${memory}`);
+  });
+  const distances = cells.map(({ cell }) => {
+    const list = child(cell, 'distances');
+    return list ? childrenNamed(list, 'sibling') : [];
+  });
+  if (distances.some((d) => d.length > 0)) {
+    cells.forEach((_, i) => cells.forEach((__, j) => {
+      const explicit = distances[i]!.find((s) => Number(s.attrs.id) === j)?.attrs.value;
+      const value = explicit !== undefined ? Number(explicit) : i === j ? 10 : 20;
+      ctx.cmd.add('-numa', `dist,src=${i},dst=${j},val=${value}`);
+    }));
+  }
+}
+
 export function buildMemory(ctx: BuildContext): void {
   const { view } = ctx;
   const maxMemory = child(view.def, 'maxMemory');
   const initial = initialMemoryKiB(ctx);
   if (maxMemory) {
-    ctx.cmd.add('-m', `size=${initial}k,slots=${maxMemory.attrs.slots ?? 0},maxmem=${sizeKiB(maxMemory)}k`);
+    ctx.cmd.add('-m', `size=${initial}k,slots=${maxMemory.attrs.slots ?? 0},maxmem=${alignMemory(sizeKiB(maxMemory))}k`);
   } else {
     ctx.cmd.add('-m', String(Math.floor(initial / 1024)));
   }
