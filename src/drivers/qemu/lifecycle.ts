@@ -18,7 +18,7 @@ import { child, childText, cloneElement, element, type XmlElement } from '../../
 import { QmpClient, type QmpEvent } from './qmp.js';
 import { loadStatuses, removeStatus, writeStatus, type DomainStatus } from './status-file.js';
 import type { QemuPaths } from './paths.js';
-import type { QemuCommandLine } from './command-line/context.js';
+import { DomainView, type QemuCommandLine } from './command-line/context.js';
 
 /** libvirt's virProcessKillPainfully waits 10 s after SIGTERM before SIGKILL. */
 export const DESTROY_GRACE_MS = 10_000;
@@ -236,6 +236,9 @@ export class QemuRuntime {
     const id = await this.allocateId();
     const live = cloneElement(def);
     live.attrs = { ...live.attrs, id: String(id) };
+    // The live XML names every device as QEMU knows it (libvirt's <alias>), so
+    // that later commands (hotplug, detach) can address them.
+    for (const [device, alias] of new DomainView(live).aliases) setDeviceAlias(device, alias);
     const cmd = await this.host.buildCommandLine(live, id);
     const monitorPath = monitorSocketOf(cmd);
     if (Buffer.byteLength(monitorPath) > UNIX_PATH_MAX) {

@@ -1,0 +1,305 @@
+// The qemu driver's running-domain API (virDomainCreate, Destroy, Shutdown,
+// AttachDevice, ...): it connects the driver's domain objects and locks to the
+// QEMU runtime (lifecycle.ts) and hotplug (hotplug.ts).
+//
+// The status files are the cross-process truth about what runs: sync() lays them
+// over the domain objects the store read from the config files, so a running
+// domain shows its live definition, id and state in every process.
+import { DomainState, ModificationImpact, ShutoffReason, StartFlags, type DomainRef } from '../../api/types.js';
+import { ErrorCode, ErrorDomain, virError } from '../../util/error.js';
+import { child, childText, cloneElement, element, parseXml, type XmlElement } from '../../util/xml.js';
+import { assignAddressForNewDevice } from './address-assign.js';
+import { buildQemuCommandLine } from './command-line.js';
+import type { QemuCommandLine } from './command-line/context.js';
+import type { DomainObject } from './domain-store.js';
+import { checkFlags, type QemuDriver } from './driver.js';
+import { DeviceHotplug, findLiveDevice } from './hotplug.js';
+import { QemuRuntime, type RunningDomain } from './lifecycle.js';
+import { loadStatuses } from './status-file.js';
+
+/** virDomainShutdownFlagValues / virDomainRebootFlagValues */
+const SHUTDOWN_ACPI_POWER_BTN = 1 << 0;
+const SHUTDOWN_GUEST_AGENT = 1 << 1;
+const SHUTDOWN_ALL_MODES = 0x1f;
+/** VIR_DOMAIN_START_VALIDATE */
+const START_VALIDATE = 1 << 4;
+/** VIR_DOMAIN_DESTROY_GRACEFUL */
+const DESTROY_GRACEFUL = 1 << 0;
+/** The user alias that finds a device again after the define pipeline completed it. */
+const PROBE_ALIAS = 'ua-tsvirt-hotplug-probe';
+
+const refOf = (obj: DomainObject): DomainRef => ({ name: obj.name, uuid: obj.uuid, id: obj.id });
+const notRunning = () => virError(ErrorCode.OPERATION_INVALID, 'domain is not running', ErrorDomain.QEMU);
+
+export class QemuDomainRuntime {
+  readonly runtime: QemuRuntime;
+  readonly hotplug: DeviceHotplug;
+  /** Shutoff reasons this process saw, until the domain starts again. */
+  private readonly stopReasons = new Map<string, ShutoffReason>();
+
+  constructor(private readonly driver: QemuDriver) {
+    const host = {
+      paths: driver.paths,
+      buildCommandLine: (def: XmlElement, id: number) => this.buildCommandLine(def, id),
+      assignHotplugAddress: (def: XmlElement, device: XmlElement) => void assignAddressForNewDevice(def, device),
+      domainStopped: (name: string, reason: ShutoffReason) => this.domainStopped(name, reason),
+      withDomainLock: <T>(uuid: string, fn: () => Promise<T>) => driver.withDomainLock(uuid, fn),
+    };
+    this.runtime = new QemuRuntime(host);
+    this.hotplug = new DeviceHotplug(this.runtime, host);
+  }
+
+  /** Driver open: takes over the domains other processes started. */
+  async open(): Promise<void> {
+    await this.runtime.reconnectAll();
+    await this.sync();
+  }
+
+  close(): void {
+    this.runtime.close();
+  }
+
+  async buildCommandLine(def: XmlElement, domainId: number): Promise<QemuCommandLine> {
+    const emulator = childText(child(def, 'devices') ?? def, 'emulator')?.trim() ?? this.driver.emulatorForArch(child(child(def, 'os') ?? def, 'type')?.attrs.arch);
+    const caps = await this.driver.caps.get(emulator);
+    if (def.attrs.type === 'kvm' && !caps.kvmUsable) {
+      throw virError(ErrorCode.CONFIG_UNSUPPORTED, 'Domain requires KVM, but it is not available. Check that virtualization is enabled in the host BIOS, and host configuration is setup to load the kvm modules.', ErrorDomain.QEMU);
+    }
+    return buildQemuCommandLine(def, {
+      caps,
+      paths: this.driver.paths,
+      domainId,
+      hostEnv: process.env,
+      tapFd: (net) => {
+        throw virError(ErrorCode.CONFIG_UNSUPPORTED, `interface type '${net.attrs.type}' needs a tap device, which tsvirt cannot create`, ErrorDomain.QEMU);
+      },
+    });
+  }
+
+  /** Lays the status files over the store's objects (run after store.sync()). */
+  async sync(): Promise<void> {
+    const { statuses } = await loadStatuses(this.driver.paths.stateDir);
+    for (const obj of this.driver.store.list()) {
+      if (obj.id !== -1 && !statuses.has(obj.name)) this.becomeInactive(obj, this.stopReasons.get(obj.name) ?? ShutoffReason.UNKNOWN);
+    }
+    for (const [name, status] of statuses) {
+      const uuid = (childText(status.domain, 'uuid') ?? '').toLowerCase();
+      let obj = this.driver.store.findByUUID(uuid);
+      if (!obj) {
+        obj = { name, uuid, def: status.domain, persistent: false, autostart: false, id: -1, state: DomainState.SHUTOFF, reason: 0 };
+        this.driver.store.addTransient(obj);
+      }
+      if (obj.id === -1) obj.newDef = obj.def;
+      obj.def = status.domain;
+      obj.id = Number(status.domain.attrs.id ?? -1);
+      obj.state = status.state;
+      obj.reason = status.reason;
+      this.stopReasons.delete(name);
+    }
+  }
+
+  private becomeInactive(obj: DomainObject, reason: ShutoffReason): void {
+    if (obj.newDef) obj.def = obj.newDef;
+    delete obj.newDef;
+    obj.id = -1;
+    obj.state = DomainState.SHUTOFF;
+    obj.reason = reason;
+    if (!obj.persistent) this.driver.store.removeInactive(obj);
+  }
+
+  private domainStopped(name: string, reason: ShutoffReason): void {
+    this.stopReasons.set(name, reason);
+    const obj = this.driver.store.findByName(name);
+    if (obj && obj.id !== -1) this.becomeInactive(obj, reason);
+  }
+
+  /** Runs `fn` holding the domain's lock, with this process's view of it current. */
+  private async withDomain<T>(dom: DomainRef, fn: (obj: DomainObject, running: RunningDomain | undefined) => Promise<T>): Promise<T> {
+    const obj = await this.driver.objectOf(dom);
+    return this.driver.withDomainLock(obj.uuid, async () => {
+      const running = await this.runtime.refresh(obj.name);
+      if (running) await this.hotplug.removeVanishedDevices(running);
+      await this.sync();
+      return fn(obj, running);
+    });
+  }
+
+  private async withRunning<T>(dom: DomainRef, fn: (obj: DomainObject, running: RunningDomain) => Promise<T>): Promise<T> {
+    return this.withDomain(dom, async (obj, running) => {
+      if (!running) throw notRunning();
+      const result = await fn(obj, running);
+      await this.sync();
+      return result;
+    });
+  }
+
+  // ---- start ---------------------------------------------------------------
+
+  async domainCreate(dom: DomainRef, flags: number): Promise<DomainRef> {
+    checkFlags(flags, StartFlags.PAUSED | StartFlags.AUTODESTROY | StartFlags.BYPASS_CACHE | StartFlags.FORCE_BOOT, 'qemuDomainCreateWithFlags');
+    return this.withDomain(dom, async (obj, running) => {
+      if (running) throw virError(ErrorCode.OPERATION_INVALID, 'domain is already running', ErrorDomain.QEMU);
+      await this.runtime.start(obj.name, obj.def, { paused: (flags & StartFlags.PAUSED) !== 0 });
+      await this.sync();
+      return refOf(obj);
+    });
+  }
+
+  async domainCreateXML(xml: string, flags: number): Promise<DomainRef> {
+    checkFlags(flags, StartFlags.PAUSED | StartFlags.AUTODESTROY | START_VALIDATE, 'qemuDomainCreateXML');
+    const def = await this.driver.xml.parseNew(xml, { validateSchema: (flags & START_VALIDATE) !== 0 });
+    const name = childText(def, 'name') ?? '';
+    return this.driver.withDriverLock(async () => {
+      await this.driver.store.sync();
+      await this.sync();
+      const existing = this.driver.store.checkAddable(def);
+      if (existing && existing.id !== -1) {
+        throw virError(ErrorCode.OPERATION_INVALID, `domain '${name}' is already active`, ErrorDomain.DOM);
+      }
+      const uuid = (childText(def, 'uuid') ?? '').toLowerCase();
+      await this.driver.withDomainLock(uuid, () => this.runtime.start(name, def, { paused: (flags & StartFlags.PAUSED) !== 0 }));
+      await this.sync();
+      const obj = this.driver.store.findByUUID(uuid);
+      if (!obj) throw virError(ErrorCode.INTERNAL_ERROR, `domain '${name}' vanished while starting`, ErrorDomain.QEMU);
+      return refOf(obj);
+    });
+  }
+
+  // ---- stop and power ------------------------------------------------------
+
+  async domainDestroy(dom: DomainRef, flags: number): Promise<void> {
+    checkFlags(flags, DESTROY_GRACEFUL, 'qemuDomainDestroyFlags');
+    await this.withRunning(dom, (obj) => this.runtime.destroy(obj.name));
+  }
+
+  async domainShutdown(dom: DomainRef, flags: number): Promise<void> {
+    checkFlags(flags, SHUTDOWN_ALL_MODES, 'qemuDomainShutdownFlags');
+    await this.withRunning(dom, async (obj, running) => {
+      this.checkPowerMode(flags, running);
+      await this.runtime.shutdown(obj.name);
+    });
+  }
+
+  async domainReboot(dom: DomainRef, flags: number): Promise<void> {
+    checkFlags(flags, SHUTDOWN_ALL_MODES, 'qemuDomainReboot');
+    await this.withRunning(dom, async (obj, running) => {
+      this.checkPowerMode(flags, running);
+      await this.runtime.reboot(obj.name);
+    });
+  }
+
+  /** ACPI is the only mode without a guest agent; it needs running vCPUs. */
+  private checkPowerMode(flags: number, running: RunningDomain): void {
+    if (flags & SHUTDOWN_GUEST_AGENT && !(flags & SHUTDOWN_ACPI_POWER_BTN)) {
+      throw virError(ErrorCode.ARGUMENT_UNSUPPORTED, 'QEMU guest agent is not configured', ErrorDomain.QEMU);
+    }
+    if (flags & ~(SHUTDOWN_ACPI_POWER_BTN | SHUTDOWN_GUEST_AGENT)) {
+      throw virError(ErrorCode.INVALID_ARG, 'Unsupported shutdown/reboot mode', ErrorDomain.QEMU);
+    }
+    if (running.state !== DomainState.RUNNING) throw notRunning();
+  }
+
+  async domainReset(dom: DomainRef, flags: number): Promise<void> {
+    checkFlags(flags, 0, 'qemuDomainReset');
+    await this.withRunning(dom, (obj) => this.runtime.reset(obj.name));
+  }
+
+  async domainSuspend(dom: DomainRef): Promise<void> {
+    await this.withRunning(dom, async (obj, running) => {
+      if (running.state === DomainState.PMSUSPENDED) throw virError(ErrorCode.OPERATION_INVALID, 'domain is pmsuspended', ErrorDomain.QEMU);
+      if (running.state !== DomainState.PAUSED) await this.runtime.suspend(obj.name);
+    });
+  }
+
+  async domainResume(dom: DomainRef): Promise<void> {
+    await this.withRunning(dom, async (obj, running) => {
+      if (running.state === DomainState.PMSUSPENDED) throw virError(ErrorCode.OPERATION_INVALID, 'domain is pmsuspended', ErrorDomain.QEMU);
+      if (running.state === DomainState.RUNNING) throw virError(ErrorCode.OPERATION_INVALID, 'domain is already running', ErrorDomain.QEMU);
+      await this.runtime.resume(obj.name);
+    });
+  }
+
+  // ---- devices -------------------------------------------------------------
+
+  /** virDomainObjUpdateModificationImpact: CURRENT means LIVE when running, else CONFIG. */
+  private impact(flags: number, obj: DomainObject, running: RunningDomain | undefined): { live: boolean; config: boolean } {
+    let live = (flags & ModificationImpact.LIVE) !== 0;
+    let config = (flags & ModificationImpact.CONFIG) !== 0;
+    if (!live && !config) {
+      live = running !== undefined;
+      config = !live;
+    }
+    if (live && !running) throw notRunning();
+    if (config && !obj.persistent) {
+      throw virError(ErrorCode.OPERATION_INVALID, 'transient domains do not have any persistent config', ErrorDomain.QEMU);
+    }
+    return { live, config };
+  }
+
+  async domainAttachDeviceFlags(dom: DomainRef, xml: string, flags: number): Promise<void> {
+    checkFlags(flags, ModificationImpact.LIVE | ModificationImpact.CONFIG, 'qemuDomainAttachDeviceFlags');
+    await this.withDomain(dom, async (obj, running) => {
+      const { live, config } = this.impact(flags, obj, running);
+      const request = parseXml(xml);
+      const persistent = config ? (await this.definitionWithDevice(obj.newDef ?? obj.def, request)).domain : undefined;
+      if (live) {
+        const device = await this.completeDevice(running!.live, request);
+        await this.hotplug.attach(running!, device);
+      }
+      if (persistent) await this.savePersistent(persistent);
+      await this.sync();
+    });
+  }
+
+  async domainDetachDeviceFlags(dom: DomainRef, xml: string, flags: number): Promise<void> {
+    checkFlags(flags, ModificationImpact.LIVE | ModificationImpact.CONFIG, 'qemuDomainDetachDeviceFlags');
+    await this.withDomain(dom, async (obj, running) => {
+      const { live, config } = this.impact(flags, obj, running);
+      const request = parseXml(xml);
+      let persistent: XmlElement | undefined;
+      if (config) {
+        persistent = cloneElement(obj.newDef ?? obj.def);
+        const gone = findLiveDevice(persistent, request);
+        const devices = child(persistent, 'devices')!;
+        devices.children = devices.children.filter((d) => d !== gone);
+      }
+      if (live) await this.hotplug.detach(running!, request);
+      if (persistent) await this.savePersistent(persistent);
+      await this.sync();
+    });
+  }
+
+  private async savePersistent(def: XmlElement): Promise<void> {
+    await this.driver.withDriverLock(async () => {
+      await this.driver.store.sync();
+      await this.driver.store.savePersistent(def);
+    });
+  }
+
+  /**
+   * `def` with the device added, through the define pipeline, so the device
+   * gets libvirt's defaults (MAC, models, drivers) exactly as if it had been in
+   * the XML from the start. Returns the completed domain and the device in it.
+   */
+  private async definitionWithDevice(def: XmlElement, request: XmlElement): Promise<{ domain: XmlElement; device: XmlElement }> {
+    const probe = cloneElement(request);
+    const userAlias = child(probe, 'alias')?.attrs.name;
+    if (!userAlias) probe.children.push(element('alias', { name: PROBE_ALIAS }));
+    const base = cloneElement(def);
+    const devices = child(base, 'devices');
+    if (!devices) throw virError(ErrorCode.INTERNAL_ERROR, 'domain has no <devices>', ErrorDomain.QEMU);
+    devices.children.push(probe);
+    const domain = await this.driver.xml.parseNew(this.driver.xml.format(base, { inactive: true }), { validateSchema: false });
+    const device = child(domain, 'devices')?.children.find((d) => child(d, 'alias')?.attrs.name === (userAlias ?? PROBE_ALIAS));
+    if (!device) throw virError(ErrorCode.INTERNAL_ERROR, 'the attached device was lost while completing it', ErrorDomain.QEMU);
+    if (!userAlias) device.children = device.children.filter((c) => c.name !== 'alias');
+    return { domain, device };
+  }
+
+  /** The device to hotplug: completed like a defined one, but placed by hotplug's own address search. */
+  private async completeDevice(live: XmlElement, request: XmlElement): Promise<XmlElement> {
+    const { device } = await this.definitionWithDevice(live, request);
+    if (!child(request, 'address')) device.children = device.children.filter((c) => c.name !== 'address');
+    return device;
+  }
+}
