@@ -6,7 +6,7 @@ import type { ElementSchema } from '../schema.js';
 import { appendDevice, devicesNamed, type DeviceContext } from './common.js';
 
 const directionSchema: ElementSchema = {
-  attrs: ['mixingEngine', 'fixedSettings', 'voices', 'bufferLength', 'bufferCount', 'dev', 'tryPoll', 'latency', 'clientName', 'connectPorts', 'exactName', 'name', 'streamName', 'tryMMap', 'exclusive', 'bufferSize', 'dspPolicy'],
+  attrs: ['mixingEngine', 'fixedSettings', 'voices', 'bufferLength', 'dev', 'bufferCount', 'tryPoll', 'name', 'streamName', 'latency', 'serverName', 'clientName', 'connectPorts', 'exactName'],
   children: { settings: { attrs: ['frequency', 'channels', 'format'] } },
 };
 

@@ -60,6 +60,23 @@ export function assignIsaSerialPorts(ctx: DeviceContext): void {
   }
 }
 
+/**
+ * Ports as libvirt's parser sets them: the Nth console is port N whatever the
+ * input says, a parallel port without one gets the next after the previous ones.
+ */
+export function parseChrPorts(ctx: DeviceContext): void {
+  devicesNamed(ctx, 'console').forEach((c, i) => {
+    targetOf(c).attrs['port'] = String(i);
+  });
+  let maxport = -1;
+  for (const p of devicesNamed(ctx, 'parallel')) {
+    if (portOf(p) === -1) targetOf(p).attrs['port'] = String(maxport + 1);
+    maxport = Math.max(maxport, portOf(p));
+  }
+  // Channel state is runtime information, not parsed for inactive definitions.
+  for (const ch of devicesNamed(ctx, 'channel')) delete firstChild(ch, 'target')?.attrs['state'];
+}
+
 /** Generic post-parse (virDomainChrDefPostParse). */
 export function postParseChr(chr: XmlElement, ctx: DeviceContext): void {
   dropGeneratedAlias(chr);
@@ -105,9 +122,28 @@ export function qemuPostParseChr(chr: XmlElement, ctx: DeviceContext): void {
       if (model !== undefined) target.children.push(element('model', { name: model }));
     }
   }
-  // A unix socket without a path gets a generated one, which implies listening.
+  dropDefaultChannelPath(chr);
+}
+
+/** Where the QEMU driver puts guest agent sockets (qemu:///system layout). */
+const CHANNEL_TARGET_DIR = '/var/lib/libvirt/qemu/channel/target';
+
+function escapeRegex(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+/**
+ * qemuDomainChrDefDropDefaultPath: generated virtio channel socket paths are
+ * not part of the inactive definition. libvirt's pattern is kept as is,
+ * including its unanchored second alternative.
+ */
+function dropDefaultChannelPath(chr: XmlElement): void {
+  const target = firstChild(chr, 'target');
   const source = firstChild(chr, 'source');
-  if (chr.attrs['type'] === 'unix' && source && source.attrs['path'] === undefined) source.attrs['mode'] = 'bind';
+  const path = source?.attrs['path'];
+  if (chr.name !== 'channel' || target?.attrs['type'] !== 'virtio' || chr.attrs['type'] !== 'unix' || path === undefined) return;
+  const re = new RegExp(`^${escapeRegex(CHANNEL_TARGET_DIR)}/([^/]+\\.)|(domain-[^/]+/)${escapeRegex(target.attrs['name'] ?? '')}$`);
+  if (re.test(path)) delete source!.attrs['path'];
 }
 
 function sourceSignature(chr: XmlElement): string {

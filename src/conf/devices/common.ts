@@ -121,10 +121,9 @@ export function normalizeChardevSource(dev: XmlElement, type: string): void {
       break;
     }
     case 'unix': {
-      const src = sources[0];
-      if (src && src.attrs['path'] !== undefined) {
-        src.attrs['mode'] = src.attrs['mode'] === 'bind' ? 'bind' : 'connect';
-      }
+      // Without a path (one is generated at start) nothing is printed.
+      const src = sources.find((s) => s.attrs['path'] !== undefined);
+      if (src) src.attrs['mode'] = src.attrs['mode'] === 'bind' ? 'bind' : 'connect';
       dev.children = dev.children.filter((c) => (c.name !== 'source' || c === src) && c.name !== 'protocol');
       break;
     }

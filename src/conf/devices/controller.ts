@@ -130,6 +130,9 @@ export function parseControllers(devices: XmlElement): void {
       throw virError(ErrorCode.INTERNAL_ERROR, `Cannot parse controller index ${rawIndex}`);
     }
     if (type === 'usb') {
+      // UHCI companions written without <master> get their usual start port.
+      const startport = { 'ich9-uhci1': '0', 'ich9-uhci2': '2', 'ich9-uhci3': '4' }[c.attrs['model'] ?? ''];
+      if (startport !== undefined && !hasMaster(c)) c.children.push(element('master', { startport }));
       if (c.attrs['model'] === 'none') {
         if (usbOther || usbNone) throw virError(ErrorCode.XML_DETAIL, "Can't add another USB controller: USB is disabled for this domain");
         usbNone = true;

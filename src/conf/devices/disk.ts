@@ -6,6 +6,7 @@ import { ErrorCode, virError } from '../../util/error.js';
 import { element, type XmlElement } from '../../util/xml.js';
 import { deviceAddressOf, setDeviceAddress } from '../device-address.js';
 import type { ElementSchema, SchemaRef } from '../schema.js';
+import { parseScaledValue } from '../units.js';
 import { propEnum } from '../xml-props.js';
 import { dropGeneratedAlias, ensureChild, firstChild, infoChildren, setDefault, sourceSeclabelSchema, type DeviceContext } from './common.js';
 
@@ -34,7 +35,7 @@ export const storageSourceSchema: ElementSchema = {
     readahead: { attrs: ['size'] },
     timeout: { attrs: ['seconds'] },
     address: { attrs: ['domain', 'bus', 'slot', 'function'] },
-    reconnect: { attrs: ['delay'] },
+    reconnect: { attrs: ['delay', 'enabled', 'timeout'] },
     slices: { children: { slice: { attrs: ['type', 'offset', 'size'] } } },
     seclabel: sourceSeclabelSchema,
     auth: authSchema,
@@ -138,12 +139,51 @@ export function insertDisk(list: XmlElement[], disk: XmlElement): void {
   else list.splice(insertAt, 0, disk);
 }
 
+/** virStorageSourceNetworkDefaultPort (rbd and nfs have none). */
+const DEFAULT_PORTS: Record<string, string> = {
+  http: '80', https: '443', ftp: '21', ftps: '990', tftp: '69', sheepdog: '7000', nbd: '10809', ssh: '22', iscsi: '3260', gluster: '24007', vxhs: '9999',
+};
+
+/**
+ * What parsing a storage source for an inactive definition keeps: no runtime
+ * indexes, no skipped security labels, default network ports made explicit,
+ * metadata cache sizes in bytes.
+ */
+function normalizeStorageSource(holder: XmlElement): void {
+  const src = firstChild(holder, 'source');
+  delete holder.attrs['index'];
+  if (src) {
+    delete src.attrs['index'];
+    src.children = src.children.filter((c) => !(c.name === 'seclabel' && c.attrs['labelskip'] === 'yes'));
+    const port = DEFAULT_PORTS[src.attrs['protocol'] ?? ''];
+    for (const host of src.children.filter((c) => c.name === 'host')) {
+      if (port !== undefined && host.attrs['port'] === undefined && host.attrs['transport'] !== 'unix') host.attrs['port'] = port;
+    }
+  }
+  const format = firstChild(holder, 'format') ?? firstChild(holder, 'driver');
+  const maxSize = format && firstChild(firstChild(format, 'metadata_cache') ?? format, 'max_size');
+  if (maxSize && maxSize !== format) {
+    maxSize.text = String(parseScaledValue(maxSize.text.trim(), maxSize.attrs['unit'], './max_size', 1n, 0xffffffffffffffffn));
+    maxSize.attrs = { unit: 'bytes' };
+  }
+  const backing = firstChild(holder, 'backingStore');
+  if (backing) normalizeStorageSource(backing);
+}
+
 /** Generic post-parse (virDomainDiskDefPostParse). */
 export function postParseDisk(disk: XmlElement, ctx: DeviceContext): void {
   dropGeneratedAlias(disk);
   setDefault(disk, 'type', 'file');
   setDefault(disk, 'device', 'disk');
+  const device0 = disk.attrs['device'];
+  const source = firstChild(disk, 'source');
+  if ((device0 === 'cdrom' || device0 === 'floppy') && (!source || Object.keys(source.attrs).every((a) => a === 'startupPolicy' || a === 'index'))) {
+    // An empty removable drive is stored as a file disk without a path.
+    disk.attrs['type'] = 'file';
+  }
+  normalizeStorageSource(disk);
   const target = ensureChild(disk, 'target');
+  if (target.attrs['tray'] === 'closed') delete target.attrs['tray'];
   if (target.attrs['dev']?.startsWith('ioemu:')) target.attrs['dev'] = target.attrs['dev'].slice('ioemu:'.length);
   const device = disk.attrs['device'];
   if (device === 'cdrom') ensureChild(disk, 'readonly');

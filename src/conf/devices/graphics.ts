@@ -6,7 +6,7 @@ import { ErrorCode, virError } from '../../util/error.js';
 import { element, type XmlElement } from '../../util/xml.js';
 import type { ElementSchema } from '../schema.js';
 import { propEnum } from '../xml-props.js';
-import { dropGeneratedAlias, firstChild, type DeviceContext } from './common.js';
+import { devicesNamed, dropGeneratedAlias, firstChild, type DeviceContext } from './common.js';
 
 const GRAPHICS_TYPES = ['sdl', 'vnc', 'rdp', 'desktop', 'spice', 'egl-headless', 'dbus'] as const;
 
@@ -61,32 +61,53 @@ export function parseGraphics(graphics: XmlElement): void {
   }
 }
 
-/** Generic post-parse plus the format-time attributes libvirt derives from the first listen. */
-export function postParseGraphics(graphics: XmlElement, _ctx: DeviceContext): void {
+/** Generic post-parse: every vnc/spice/rdp display has at least one listen. */
+export function postParseGraphics(graphics: XmlElement): void {
   dropGeneratedAlias(graphics);
   const type = graphics.attrs['type'];
-  if (type === 'vnc' || type === 'spice') {
-    const autoport = graphics.attrs['autoport'];
-    const port = graphics.attrs['port'];
+  if ((type === 'vnc' || type === 'spice' || type === 'rdp') && graphics.children.every((c) => c.name !== 'listen')) {
+    // Without any listen, spice with neither ports nor autoport listens nowhere.
+    const nowhere = type === 'spice' && !Number(graphics.attrs['port'] ?? 0) && !Number(graphics.attrs['tlsPort'] ?? 0) && graphics.attrs['autoport'] !== 'yes';
+    graphics.children.push(element('listen', { type: nowhere ? 'none' : 'address' }));
+  }
+}
+
+/**
+ * virDomainDefPostParseGraphics, then the attributes libvirt derives when it
+ * formats a display: ports and autoport only for address/network listens,
+ * vnc autoport implied by port='-1', listen='..' echoing the first address.
+ */
+export function finishGraphics(ctx: DeviceContext): void {
+  for (const g of devicesNamed(ctx, 'graphics')) {
+    const type = g.attrs['type'];
+    const first = firstChild(g, 'listen');
+    const port = Number(g.attrs['port'] ?? 0);
+    const tlsPort = Number(g.attrs['tlsPort'] ?? 0);
+    if (type === 'spice' && first?.attrs['type'] === 'address' && first.attrs['address'] === undefined && !port && !tlsPort && g.attrs['autoport'] !== 'yes') {
+      first.attrs = { type: 'none' };
+    }
+    delete g.attrs['listen'];
+    const listenType = first?.attrs['type'];
+    const addressed = listenType === 'address' || listenType === 'network';
     if (type === 'vnc') {
-      if (port === '-1' || (port === undefined && autoport !== 'no')) {
-        graphics.attrs['port'] = '-1';
-        graphics.attrs['autoport'] = 'yes';
-      } else if (port !== undefined && autoport === undefined) {
-        graphics.attrs['autoport'] = 'no';
+      const autoport = g.attrs['autoport'] === 'yes' || port === -1 || (g.attrs['port'] === undefined && g.attrs['autoport'] !== 'no');
+      delete g.attrs['port'];
+      delete g.attrs['autoport'];
+      if (addressed) {
+        if (autoport) g.attrs['port'] = '-1';
+        else if (port) g.attrs['port'] = String(port);
+        g.attrs['autoport'] = autoport ? 'yes' : 'no';
+      }
+      if (listenType === 'socket' && first?.attrs['socket'] !== undefined) g.attrs['socket'] = first.attrs['socket'];
+    } else if (type === 'spice') {
+      const autoport = g.attrs['autoport'] === 'yes';
+      for (const a of ['port', 'tlsPort', 'autoport']) delete g.attrs[a];
+      if (addressed) {
+        if (port) g.attrs['port'] = String(port);
+        if (tlsPort) g.attrs['tlsPort'] = String(tlsPort);
+        g.attrs['autoport'] = autoport ? 'yes' : 'no';
       }
     }
-    if (graphics.children.every((c) => c.name !== 'listen')) {
-      graphics.children.push(element('listen', { type: 'address' }));
-    }
-  }
-  const first = firstChild(graphics, 'listen');
-  if (first?.attrs['type'] === 'address' || first?.attrs['type'] === 'network') {
-    if (first.attrs['address'] !== undefined) graphics.attrs['listen'] = first.attrs['address'];
-  }
-  if (first?.attrs['type'] === 'socket' && type === 'vnc') {
-    delete graphics.attrs['port'];
-    delete graphics.attrs['autoport'];
-    if (first.attrs['socket'] !== undefined) graphics.attrs['socket'] = first.attrs['socket'];
+    if (addressed && first?.attrs['address'] !== undefined) g.attrs['listen'] = first.attrs['address'];
   }
 }

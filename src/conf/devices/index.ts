@@ -5,12 +5,12 @@
 import type { XmlElement } from '../../util/xml.js';
 import type { ElementSchema, SchemaRef } from '../schema.js';
 import { audioSchema } from './audio.js';
-import { addConsoleCompat, assignIsaSerialPorts, chrSchema, mirrorSerialConsoles, postParseChr } from './chr.js';
+import { addConsoleCompat, assignIsaSerialPorts, chrSchema, mirrorSerialConsoles, parseChrPorts, postParseChr } from './chr.js';
 import { deviceContext, devicesNamed, type DeviceContext } from './common.js';
 import { assignControllerIndexes, controllerSchema, maybeAddController, parseControllers, postParseController, rejectDuplicateControllers } from './controller.js';
 import { diskSchema, insertDisk, parseDisk, postParseDisk } from './disk.js';
 import { filesystemSchema, postParseFilesystem } from './filesystem.js';
-import { graphicsSchema, parseGraphics, postParseGraphics } from './graphics.js';
+import { finishGraphics, graphicsSchema, parseGraphics, postParseGraphics } from './graphics.js';
 import { hostdevSchema, parseHostdev, postParseHostdev } from './hostdev.js';
 import { hubSchema, postParseHub } from './hub.js';
 import { inputSchema, parseInput, postParseInput } from './input.js';
@@ -110,6 +110,7 @@ export function parseDevices(domain: XmlElement): void {
   }
   parseControllers(ctx.devices);
   parseVideos(ctx);
+  parseChrPorts(ctx);
   assignControllerIndexes(ctx.devices);
 }
 
@@ -158,7 +159,7 @@ export function addImplicitDevices(domain: XmlElement, hooks: DeviceDriverHooks 
   for (const c of devicesNamed(ctx, 'controller')) {
     if (c.attrs['type'] === 'scsi' && c.attrs['model'] === undefined) postParseOne(c, ctx, hooks);
   }
-  spiceWithoutPortsListensNowhere(ctx);
+  finishGraphics(ctx);
   mirrorSerialConsoles(ctx);
 }
 
@@ -183,20 +184,6 @@ function addImplicitControllers(ctx: DeviceContext): void {
     }
   }
   addSmartcardControllers(ctx);
-}
-
-/** virDomainDefPostParseGraphics: spice with no ports and autoport off listens nowhere. */
-function spiceWithoutPortsListensNowhere(ctx: DeviceContext): void {
-  for (const g of devicesNamed(ctx, 'graphics')) {
-    if (g.attrs['type'] !== 'spice') continue;
-    const listen = g.children.find((c) => c.name === 'listen');
-    const port = Number(g.attrs['port'] ?? 0);
-    const tlsPort = Number(g.attrs['tlsPort'] ?? 0);
-    if (listen?.attrs['type'] === 'address' && !port && !tlsPort && g.attrs['autoport'] !== 'yes') {
-      listen.attrs = { type: 'none' };
-      delete g.attrs['listen'];
-    }
-  }
 }
 
 export { deviceContext, type DeviceContext } from './common.js';

@@ -28,7 +28,6 @@ export function parseInput(input: XmlElement, ctx: DeviceContext): void {
       if (type === 'mouse' || type === 'keyboard') input.attrs['bus'] = isX86(ctx) ? 'ps2' : 'usb';
       else if (type === 'tablet') input.attrs['bus'] = 'usb';
       else if (type === 'passthrough') input.attrs['bus'] = 'virtio';
-      else input.attrs['bus'] = 'none';
     } else if (ctx.osType === 'xen' || ctx.osType === 'linux') {
       input.attrs['bus'] = 'xen';
     }
