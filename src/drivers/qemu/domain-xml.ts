@@ -72,11 +72,12 @@ export function emulatorOf(text: string): { emulator?: string; arch: string } {
 export function qemuDomainHooks(ctx: QemuHookContext): DomainParseHooks {
   return {
     postParseBasic: (dom) => qemuDomainPostParseBasic(dom, findBinaryForArch),
-    postParse: (dom) => qemuDomainPostParse(dom, ctx.caps),
-    devices: {
-      addDefaultDevices: (dctx) => addQemuDefaultDevices(dctx.domain),
-      postParseDevice: qemuPostParseDevice,
+    postParse: (dom) => {
+      qemuDomainPostParse(dom, ctx.caps);
+      // qemuDomainDefPostParse adds the machine's implicit devices right after the machine is known
+      addQemuDefaultDevices(dom);
     },
+    devices: { postParseDevice: qemuPostParseDevice },
     assignAddresses: (dom) => assignQemuAddresses(dom, { sparePciePorts: ctx.hotplugPcieSparePorts }),
     validate: (dom) => qemuValidateDomain(dom, ctx.caps),
   };
