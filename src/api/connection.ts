@@ -24,6 +24,18 @@ export async function connect(uri: string, options: ConnectOptions = {}): Promis
 }
 
 /**
+ * APIs a read-only connection may call (libvirt's virCheckReadOnly is absent
+ * from them): lookups, listings, getters and queries. Everything else changes
+ * state and fails with "read only access prevents virXxx".
+ */
+const READ_ONLY_SAFE =
+  /^(close|connect(Get|List|NumOf|Is|Supports|Compare|Baseline|DomainXMLToNative|FindStoragePoolSources)|node(Get|List|Num)|[a-zA-Z]+(LookupBy|Get|List|Num|Is|Has|MemoryStats|BlockStats|InterfaceStats|InterfaceAddresses|Current))/;
+
+function apiName(method: string): string {
+  return `vir${method[0]!.toUpperCase()}${method.slice(1)}`;
+}
+
+/**
  * A typed connection. Every call dispatches to the driver; a method the driver
  * lacks fails with libvirt's "not supported by the connection driver: virXxx".
  */
@@ -39,6 +51,9 @@ export class Connection {
 
   /** Calls a driver method by its libvirt API name (without the 'vir' prefix, first letter lowercased). */
   async invoke<T>(method: string, ...args: unknown[]): Promise<T> {
+    if (this.readonly && !READ_ONLY_SAFE.test(method)) {
+      throw virError(ErrorCode.OPERATION_DENIED, `read only access prevents ${apiName(method)}`, ErrorDomain.NONE);
+    }
     const fn = this.driver[method];
     if (typeof fn !== 'function') {
       throw virError(ErrorCode.NO_SUPPORT, `vir${method[0]!.toUpperCase()}${method.slice(1)}`, ErrorDomain.NONE);

@@ -4,6 +4,7 @@
 // (<test:runstate>, <test:transient/>, <test:hasmanagedsave/>, <test:domainsnapshot>).
 
 import { completeDomain, parseDomainXML, reorder, type DomainParseHooks } from '../../conf/domain.js';
+import type { DeviceContext } from '../../conf/devices/common.js';
 import { ErrorCode, ErrorDomain, virError } from '../../util/error.js';
 import { child, childrenNamed, cloneElement, element, type XmlElement } from '../../util/xml.js';
 import { DomainState } from '../../api/types.js';
@@ -11,15 +12,19 @@ import { DomainState } from '../../api/types.js';
 export const TEST_NAMESPACE = 'http://libvirt.org/schemas/domain/test/1.0';
 const TEST_ARCH = 'i686';
 
-/** testDomainDevicesDefPostParse: the default video model depends on the OS type. */
-function defaultVideoModels(dom: XmlElement): void {
-  const osType = child(child(dom, 'os') ?? dom, 'type')?.text.trim();
-  const type = osType === 'xen' || osType === 'linux' ? 'xen' : 'cirrus';
-  for (const video of childrenNamed(child(dom, 'devices') ?? dom, 'video')) {
-    const model = child(video, 'model');
-    if (model === undefined) video.children.push(element('model', { type }));
-    else if (model.attrs.type === undefined || model.attrs.type === 'default') model.attrs.type = type;
+/** testDomainDevicesDefPostParse: a video without a model type gets one by OS type and arch. */
+function defaultVideoModel(dev: XmlElement, ctx: DeviceContext): void {
+  if (dev.name !== 'video') return;
+  let model = child(dev, 'model');
+  if (model === undefined) {
+    model = element('model');
+    dev.children.unshift(model);
   }
+  if (model.attrs.type !== undefined && model.attrs.type !== 'default') return;
+  let type = 'cirrus';
+  if (ctx.osType === 'xen' || ctx.osType === 'linux') type = 'xen';
+  else if (ctx.arch.startsWith('ppc64')) type = 'vga';
+  model.attrs = { ...model.attrs, type };
 }
 
 export const testDomainHooks: DomainParseHooks = {
@@ -27,8 +32,7 @@ export const testDomainHooks: DomainParseHooks = {
     const type = child(child(dom, 'os') ?? dom, 'type');
     if (type && type.attrs.arch === undefined) type.attrs.arch = TEST_ARCH;
   },
-  devicesPostParse: defaultVideoModels,
-  addImplicitDevices: defaultVideoModels,
+  devices: { postParseDevice: defaultVideoModel },
 };
 
 /** virDomainDefParseString with the test driver's xmlopt. */
