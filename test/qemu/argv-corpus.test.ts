@@ -8,6 +8,7 @@ import path from 'node:path';
 import vm from 'node:vm';
 import { parseXml } from '../../src/util/xml.js';
 import { nativeArgvText } from '../../src/drivers/qemu/native-argv.js';
+import { probeHostResources } from '../../src/drivers/qemu/host-resources.js';
 import { QemuCapsCache } from '../../src/drivers/qemu/capabilities.js';
 import type { QemuCaps } from '../../src/drivers/qemu/capabilities.js';
 import { child } from '../../src/util/xml.js';
@@ -40,6 +41,8 @@ test('argv built from canonical XML matches libvirt 9.0 for the recorded corpus'
   if ('skip' in corpus) return t.skip(corpus.skip);
   // Real QMP probes of the installed binaries, cached across runs like the driver caches them.
   const capsCache = new QemuCapsCache(path.join(os.tmpdir(), 'tsvirt-argv-corpus-cache'));
+  // The corpus was recorded on this host, with no secrets, networks or pools defined.
+  const host = probeHostResources();
   const compare = loadComparator(path.join(corpus.path, '..', 'run.mjs'));
   const tally = { gen: { pass: 0, total: 0 }, suite: { pass: 0, total: 0 } };
   const failures: string[] = [];
@@ -56,7 +59,7 @@ test('argv built from canonical XML matches libvirt 9.0 for the recorded corpus'
       const def = parseXml(readFileSync(path.join(dir, 'expected.xml'), 'utf8'));
       const emulator = child(child(def, 'devices')!, 'emulator')!.text.trim();
       const caps: QemuCaps = await capsCache.get(emulator);
-      actual = nativeArgvText(def, { caps, paths: PATHS, domainId: -1, hostEnv: { PATH: '/usr/bin:/bin' }, tapFd: (_net, i) => 24 + 2 * i });
+      actual = nativeArgvText(def, { caps, paths: PATHS, domainId: -1, hostEnv: { PATH: '/usr/bin:/bin' }, tapFd: (_net, i) => 24 + 2 * i, host });
     } catch (e) {
       error = e;
     }

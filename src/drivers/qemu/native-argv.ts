@@ -5,6 +5,13 @@ import { child, cloneElement, element } from '../../util/xml.js';
 import { assignQemuAddresses } from './address-assign.js';
 import { buildQemuCommandLine, formatArgvLikeVirsh } from './command-line.js';
 import type { CommandLineOptions, QemuCommandLine } from './command-line.js';
+import { checkHostResources } from './host-resources.js';
+import type { HostResources } from './host-resources.js';
+
+export interface NativeOptions extends CommandLineOptions {
+  /** The host the command line would run on: missing hugetlbfs, devices, secrets ... make libvirt refuse. */
+  host: HostResources;
+}
 
 /**
  * libvirt cannot set up bridges, networks or macvtaps for a command line it
@@ -26,11 +33,12 @@ export function prepareDomainForNative(def: XmlElement): XmlElement {
 }
 
 /** The argv of a canonical domain as domxml-to-native computes it. */
-export function nativeCommandLine(def: XmlElement, options: CommandLineOptions): QemuCommandLine {
+export function nativeCommandLine(def: XmlElement, options: NativeOptions): QemuCommandLine {
+  checkHostResources(def, options.host);
   return buildQemuCommandLine(prepareDomainForNative(def), options);
 }
 
 /** What `virsh domxml-to-native qemu-argv` prints (without the trailing newline). */
-export function nativeArgvText(def: XmlElement, options: CommandLineOptions): string {
+export function nativeArgvText(def: XmlElement, options: NativeOptions): string {
   return formatArgvLikeVirsh(nativeCommandLine(def, options));
 }

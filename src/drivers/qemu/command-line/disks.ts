@@ -76,7 +76,7 @@ function storageProps(ctx: BuildContext, disk: XmlElement, image: ChainImage, ca
       out = props(['driver', 'file'], ['filename', src.attrs.file ?? '']);
       break;
     case 'block':
-      out = props(['driver', disk.attrs.device === 'cdrom' ? 'host_cdrom' : 'host_device'], ['filename', src.attrs.dev ?? '']);
+      out = props(['driver', 'host_device'], ['filename', src.attrs.dev ?? '']);
       break;
     case 'dir':
       out = props(['driver', 'vvfat'], ['dir', src.attrs.dir ?? ''], ['floppy', disk.attrs.device === 'floppy'], ['rw', !child(disk, 'readonly')]);

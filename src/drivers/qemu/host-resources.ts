@@ -1,0 +1,143 @@
+// Host resources a domain start (and domxml-to-native, which prepares the
+// host the same way) depends on: hugetlbfs, host NUMA nodes, numad, device
+// nodes, secrets, networks, storage pools. libvirt refuses to build a
+// command line when one is missing, with these messages.
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import type { XmlElement } from '../../util/xml.js';
+import { child, childrenNamed } from '../../util/xml.js';
+import { virError, ErrorCode, ErrorDomain } from '../../util/error.js';
+import { parseBitmap } from '../../util/bitmap.js';
+
+export interface SecretLookup { uuid?: string; usage?: string }
+
+export interface HostResources {
+  hugetlbfsMounted: boolean;
+  numaNodes: ReadonlySet<number>;
+  numadAvailable: boolean;
+  pathExists(path: string): boolean;
+  secretExists(lookup: SecretLookup): boolean;
+  networkExists(name: string): boolean;
+  storagePoolExists(name: string): boolean;
+}
+
+function onPath(binary: string): boolean {
+  return (process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin').split(':').some((dir) => dir && existsSync(`${dir}/${binary}`));
+}
+
+/** What this machine offers; secrets, networks and pools come from the caller's drivers (none by default). */
+export function probeHostResources(objects: Partial<Pick<HostResources, 'secretExists' | 'networkExists' | 'storagePoolExists'>> = {}): HostResources {
+  let mounts = '';
+  try { mounts = readFileSync('/proc/mounts', 'utf8'); } catch { /* no /proc: nothing mounted */ }
+  let nodes: number[] = [];
+  try {
+    nodes = readdirSync('/sys/devices/system/node').flatMap((n) => (/^node(\d+)$/.exec(n) ? [Number(n.slice(4))] : []));
+  } catch { nodes = [0]; }
+  return {
+    hugetlbfsMounted: mounts.split('\n').some((l) => l.split(' ')[2] === 'hugetlbfs'),
+    numaNodes: new Set(nodes.length ? nodes : [0]),
+    numadAvailable: onPath('numad'),
+    pathExists: (p) => existsSync(p),
+    secretExists: objects.secretExists ?? (() => false),
+    networkExists: objects.networkExists ?? (() => false),
+    storagePoolExists: objects.storagePoolExists ?? (() => false),
+  };
+}
+
+function noSuchFile(what: string): never {
+  throw virError(ErrorCode.SYSTEM_ERROR, `${what}: No such file or directory`, ErrorDomain.QEMU);
+}
+
+function checkSecret(host: HostResources, secret: XmlElement | undefined): void {
+  if (!secret) return;
+  const uuid = secret.attrs.uuid;
+  const usage = secret.attrs.usage;
+  if (uuid === undefined && usage === undefined) return;
+  if (host.secretExists({ uuid, usage })) return;
+  throw virError(ErrorCode.NO_SECRET, uuid !== undefined ? `no secret with matching uuid '${uuid}'` : `no secret with matching usage '${usage}'`, ErrorDomain.QEMU);
+}
+
+/** Every <source> of a disk's backing chain. */
+function chainSources(disk: XmlElement): XmlElement[] {
+  const out: XmlElement[] = [];
+  for (let holder: XmlElement | undefined = disk; holder; holder = child(holder, 'backingStore')) {
+    const s = child(holder, 'source');
+    if (s) out.push(s);
+  }
+  return out;
+}
+
+function checkNuma(def: XmlElement, host: HostResources): void {
+  const numatune = child(def, 'numatune');
+  const vcpu = child(def, 'vcpu');
+  const memory = numatune ? child(numatune, 'memory') : undefined;
+  if ((vcpu?.attrs.placement === 'auto' || memory?.attrs.placement === 'auto') && !host.numadAvailable) {
+    throw virError(ErrorCode.INTERNAL_ERROR, 'Advice from numad is needed in case of automatic numa placement', ErrorDomain.QEMU);
+  }
+  const nodesets = [memory, ...(numatune ? childrenNamed(numatune, 'memnode') : [])].map((m) => m?.attrs.nodeset).filter((n): n is string => n !== undefined);
+  for (const nodeset of nodesets) {
+    for (const node of parseBitmap(nodeset) ?? []) {
+      if (!host.numaNodes.has(node)) throw virError(ErrorCode.CONFIG_UNSUPPORTED, `NUMA node ${node} is unavailable`, ErrorDomain.QEMU);
+    }
+  }
+  const backing = child(def, 'memoryBacking');
+  if (backing && child(backing, 'hugepages') && !host.hugetlbfsMounted) {
+    throw virError(ErrorCode.INTERNAL_ERROR, 'hugetlbfs filesystem is not mounted or disabled by administrator config', ErrorDomain.QEMU);
+  }
+}
+
+/** Refuses, as libvirt does while preparing the host, a domain whose host resources are missing. */
+export function checkHostResources(def: XmlElement, host: HostResources): void {
+  checkNuma(def, host);
+  const devices = child(def, 'devices');
+  if (!devices) return;
+  for (const disk of childrenNamed(devices, 'disk')) {
+    for (const source of chainSources(disk)) {
+      if (disk.attrs.type === 'volume' && source.attrs.pool && !host.storagePoolExists(source.attrs.pool)) {
+        throw virError(ErrorCode.NO_STORAGE_POOL, `no storage pool with matching name '${source.attrs.pool}'`, ErrorDomain.STORAGE);
+      }
+      const auth = child(source, 'auth') ?? child(disk, 'auth');
+      checkSecret(host, auth ? child(auth, 'secret') : undefined);
+      const encryption = child(source, 'encryption') ?? child(disk, 'encryption');
+      if (encryption) for (const s of childrenNamed(encryption, 'secret')) checkSecret(host, s);
+    }
+  }
+  for (const g of childrenNamed(devices, 'graphics')) {
+    for (const listen of childrenNamed(g, 'listen')) {
+      if (listen.attrs.type === 'network' && listen.attrs.network && !host.networkExists(listen.attrs.network)) {
+        throw virError(ErrorCode.NO_NETWORK, `no network with matching name '${listen.attrs.network}'`, ErrorDomain.NETWORK);
+      }
+    }
+    const gl = child(g, 'gl');
+    const needsRenderNode = g.attrs.type === 'egl-headless' ? !gl?.attrs.rendernode : gl?.attrs.enable === 'yes' && !gl.attrs.rendernode;
+    if (needsRenderNode && !host.pathExists('/dev/dri')) noSuchFile("cannot open directory '/dev/dri'");
+  }
+  for (const video of childrenNamed(devices, 'video')) {
+    if (child(video, 'driver')?.attrs.name === 'vhostuser') {
+      throw virError(ErrorCode.OPERATION_FAILED, 'Unable to find a satisfying vhost-user-gpu', ErrorDomain.QEMU);
+    }
+  }
+  for (const hostdev of childrenNamed(devices, 'hostdev')) {
+    const source = child(hostdev, 'source');
+    if (hostdev.attrs.type === 'scsi_host' && !host.pathExists('/dev/vhost-scsi')) {
+      throw virError(ErrorCode.CONFIG_UNSUPPORTED, "vhost-scsi device file '/dev/vhost-scsi' cannot be found", ErrorDomain.QEMU);
+    }
+    if (hostdev.attrs.type === 'pci' && !host.pathExists('/dev/vfio/vfio')) {
+      throw virError(ErrorCode.INTERNAL_ERROR, `invalid PCI passthrough type '${child(hostdev, 'driver')?.attrs.name ?? 'default'}'`, ErrorDomain.QEMU);
+    }
+    if (hostdev.attrs.type === 'scsi' && source?.attrs.protocol !== 'iscsi') {
+      const adapter = /(\d+)$/.exec(child(source ?? hostdev, 'adapter')?.attrs.name ?? '')?.[1] ?? '0';
+      const addr = child(source ?? hostdev, 'address');
+      const dir = `/sys/bus/scsi/devices/${adapter}:${addr?.attrs.bus ?? 0}:${addr?.attrs.target ?? 0}:${addr?.attrs.unit ?? 0}/scsi_generic`;
+      if (!host.pathExists(dir)) noSuchFile(`cannot open directory '${dir}'`);
+    }
+    if (hostdev.attrs.type === 'scsi') {
+      const auth = source ? child(source, 'auth') : undefined;
+      checkSecret(host, auth ? child(auth, 'secret') : undefined);
+    }
+  }
+  for (const tpm of childrenNamed(devices, 'tpm')) {
+    const backend = child(tpm, 'backend');
+    const path = backend?.attrs.type === 'passthrough' ? (child(backend, 'device')?.attrs.path ?? '/dev/tpm0') : undefined;
+    if (path && !host.pathExists(path)) noSuchFile(`Could not open TPM device ${path}`);
+  }
+}
