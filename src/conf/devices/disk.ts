@@ -74,7 +74,7 @@ export const diskSchema: ElementSchema = {
     backenddomain: { attrs: ['name'] },
     geometry: { attrs: ['cyls', 'heads', 'secs', 'trans'] },
     blockio: { attrs: ['logical_block_size', 'physical_block_size'] },
-    mirror: { attrs: ['type', 'job', 'ready'], children: { format: { attrs: ['type'] }, source: storageSourceSchema } },
+    mirror: { attrs: ['type', 'file', 'format', 'job', 'ready'], children: { format: { attrs: ['type'] }, source: storageSourceSchema } },
     target: { attrs: ['dev', 'bus', 'tray', 'removable', 'rotation_rate'] },
     iotune: { children: Object.fromEntries(IOTUNE_FIELDS.map((f) => [f, { text: true }])) },
     readonly: {},
@@ -189,6 +189,8 @@ export function postParseDisk(disk: XmlElement, ctx: DeviceContext): void {
   if (device === 'cdrom') ensureChild(disk, 'readonly');
   if (target.attrs['bus'] === undefined) target.attrs['bus'] = defaultBus(device!, target.attrs['dev']);
   const readonly = firstChild(disk, 'readonly') !== undefined;
+  // vhost-user disks cannot be snapshotted.
+  if (disk.attrs['type'] === 'vhostuser') setDefault(disk, 'snapshot', 'no');
   if (disk.attrs['snapshot'] === 'no' && readonly) delete disk.attrs['snapshot'];
   if (disk.attrs['type'] === 'network') {
     const src = firstChild(disk, 'source');

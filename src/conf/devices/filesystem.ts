@@ -25,6 +25,11 @@ export const filesystemSchema: ElementSchema = {
 export function postParseFilesystem(fs: XmlElement): void {
   dropGeneratedAlias(fs);
   setDefault(fs, 'type', 'mount');
+  // Creation modes are printed as four octal digits.
+  for (const mode of ['fmode', 'dmode']) {
+    const v = fs.attrs[mode];
+    if (v !== undefined && /^[0-7]+$/.test(v)) fs.attrs[mode] = parseInt(v, 8).toString(8).padStart(4, '0');
+  }
   const socket = firstChild(fs, 'source')?.attrs['socket'];
   if (socket === undefined) setDefault(fs, 'accessmode', 'passthrough');
 }

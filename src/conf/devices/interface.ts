@@ -4,7 +4,7 @@
 import { randomBytes } from 'node:crypto';
 import { ErrorCode, virError } from '../../util/error.js';
 import { element, type XmlElement } from '../../util/xml.js';
-import type { ElementSchema } from '../schema.js';
+import type { ElementSchema, SchemaRef } from '../schema.js';
 import { propEnum } from '../xml-props.js';
 import { dropGeneratedAlias, firstChild, infoChildren, isArmVirt, isRiscvVirt, isS390, setDefault, type DeviceContext } from './common.js';
 
@@ -14,9 +14,7 @@ const ipSchema: ElementSchema = { attrs: ['address', 'family', 'prefix', 'peer']
 const routeSchema: ElementSchema = { attrs: ['family', 'address', 'netmask', 'prefix', 'gateway', 'metric'] };
 const bandwidthRate: ElementSchema = { attrs: ['average', 'peak', 'burst', 'floor'] };
 
-export const interfaceSchema: ElementSchema = {
-  attrs: ['type', 'managed', 'trustGuestRxFilters'],
-  children: {
+const interfaceChildren: Record<string, SchemaRef> = {
     mac: { attrs: ['address', 'type', 'check'] },
     source: {
       attrs: ['network', 'portgroup', 'portid', 'switchid', 'portgroupid', 'connectionid', 'type', 'path', 'bridge', 'address', 'port', 'name', 'dev', 'mode'],
@@ -48,7 +46,7 @@ export const interfaceSchema: ElementSchema = {
     guest: { attrs: ['dev', 'actual'] },
     model: { attrs: ['type'] },
     driver: {
-      attrs: ['name', 'txmode', 'ioeventfd', 'event_idx', 'queues', 'rx_queue_size', 'tx_queue_size', 'iommu', 'ats', 'packed', 'page_per_vq', 'rss', 'rss_hash_report'],
+      attrs: ['name', 'txmode', 'ioeventfd', 'event_idx', 'queues', 'rx_queue_size', 'tx_queue_size', 'rss', 'rss_hash_report', 'iommu', 'ats', 'packed', 'page_per_vq'],
       children: {
         host: { attrs: ['csum', 'gso', 'tso4', 'tso6', 'ecn', 'ufo', 'mrg_rxbuf'] },
         guest: { attrs: ['csum', 'tso4', 'tso6', 'ecn', 'ufo'] },
@@ -62,8 +60,25 @@ export const interfaceSchema: ElementSchema = {
     mtu: { attrs: ['size'] },
     coalesce: { children: { rx: { children: { frames: { attrs: ['max'] } } } } },
     ...infoChildren({ boot: true, rom: true }),
-  },
 };
+
+/** Hostdev interfaces print their <driver name='vfio'/> before the source, as <hostdev> does. */
+const hostdevInterfaceChildren: Record<string, SchemaRef> = {
+  mac: interfaceChildren['mac']!,
+  driver: interfaceChildren['driver']!,
+  ...Object.fromEntries(Object.entries(interfaceChildren).filter(([k]) => k !== 'mac' && k !== 'driver')),
+};
+
+export const interfaceSchema: SchemaRef = (el) => ({
+  attrs: ['type', 'managed', 'trustGuestRxFilters'],
+  children: el.attrs['type'] === 'hostdev' ? hostdevInterfaceChildren : interfaceChildren,
+});
+
+/** virDomainNetModel names; the model attribute is matched case-insensitively. */
+const NET_MODELS = [
+  'netfront', 'rtl8139', 'virtio', 'e1000', 'e1000e', 'virtio-transitional', 'virtio-non-transitional', 'usb-net',
+  'spapr-vlan', 'lan9118', 'smc91c111', 'vlance', 'vmxnet', 'vmxnet2', 'vmxnet3', 'Am79C970A', 'Am79C973', '82540EM', '82545EM', '82543GC',
+];
 
 const GENERATED_IFNAME_PREFIXES = ['vnet', 'macvtap', 'macvlan'];
 
@@ -106,6 +121,14 @@ export function postParseInterface(net: XmlElement): void {
     if (Object.keys(target.attrs).length === 0) net.children = net.children.filter((c) => c !== target);
   }
   const source = firstChild(net, 'source');
+  if (source) delete source.attrs['portid'];
+  const model = firstChild(net, 'model');
+  const known = model && NET_MODELS.find((m) => m.toLowerCase() === model.attrs['type']?.toLowerCase());
+  if (model && known) model.attrs['type'] = known;
+  // <driver> tunables only exist for virtio models (hostdev keeps its backend driver).
+  if (net.attrs['type'] !== 'hostdev' && !(model?.attrs['type'] ?? '').startsWith('virtio')) {
+    net.children = net.children.filter((c) => c.name !== 'driver');
+  }
   if (net.attrs['type'] === 'direct' && source) setDefault(source, 'mode', 'vepa');
   if (net.attrs['type'] === 'vhostuser' && source) setDefault(source, 'mode', 'client');
   if (net.attrs['type'] === 'hostdev' && net.attrs['managed'] !== 'yes') delete net.attrs['managed'];

@@ -13,6 +13,7 @@ import type { DeviceDriverHooks } from '../../conf/devices/index.js';
 import { addImplicitInputs } from '../../conf/devices/input.js';
 import { qemuPostParseInterface } from '../../conf/devices/interface.js';
 import { addDefaultMemballoon } from '../../conf/devices/memballoon.js';
+import { qemuPostParsePanic } from '../../conf/devices/panic.js';
 import { qemuPostParseShmem } from '../../conf/devices/shmem.js';
 import { qemuPostParseTpm } from '../../conf/devices/tpm.js';
 import { qemuPostParseVideo } from '../../conf/devices/video.js';
@@ -120,6 +121,8 @@ export function qemuPostParseDevice(dev: XmlElement, ctx: DeviceContext): void {
       return qemuPostParseController(dev, ctx);
     case 'shmem':
       return qemuPostParseShmem(dev);
+    case 'panic':
+      return qemuPostParsePanic(dev, ctx);
     case 'serial':
     case 'parallel':
     case 'console':
