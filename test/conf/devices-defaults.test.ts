@@ -1,0 +1,100 @@
+// Device post-parse defaults and errors through the generic device pipeline
+// with the QEMU driver's device hooks (no capabilities needed).
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { formatXml, parseXml, type XmlElement } from '../../src/util/xml.js';
+import { addImplicitDevices, devicesSchema, parseDevices, postParseDevices } from '../../src/conf/devices/index.js';
+import { canonicalize } from '../../src/conf/schema.js';
+import { addQemuDefaultDevices, qemuDeviceHooks } from '../../src/drivers/qemu/device-defaults.js';
+import { diskNameToIndex } from '../../src/conf/devices/disk.js';
+
+function define(arch: string, machine: string, devices: string): XmlElement {
+  const dom = parseXml(`<domain type='qemu'><name>t</name><os><type arch='${arch}' machine='${machine}'>hvm</type></os><devices>${devices}</devices></domain>`);
+  parseDevices(dom);
+  addQemuDefaultDevices(dom);
+  postParseDevices(dom, qemuDeviceHooks);
+  addImplicitDevices(dom, qemuDeviceHooks);
+  const devices = dom.children.find((c) => c.name === 'devices')!;
+  canonicalize(devices, devicesSchema, { strict: false });
+  return devices;
+}
+
+const lines = (devices: XmlElement) => formatXml(devices).split('\n').map((l) => l.trim());
+
+test('pc gets piix3-uhci USB, pci-root, PS/2 inputs, a virtio balloon and audio none', () => {
+  const out = lines(define('x86_64', 'pc', ''));
+  assert.ok(out.includes("<controller type='usb' index='0' model='piix3-uhci'/>"));
+  assert.ok(out.includes("<controller type='pci' index='0' model='pci-root'/>"));
+  assert.ok(out.includes("<input type='mouse' bus='ps2'/>"));
+  assert.ok(out.includes("<input type='keyboard' bus='ps2'/>"));
+  assert.ok(out.includes("<memballoon model='virtio'/>"));
+  assert.ok(out.includes("<audio id='1' type='none'/>"));
+});
+
+test('q35 gets qemu-xhci, sata 0 and pcie-root, appended in that order', () => {
+  const devices = define('x86_64', 'q35', '');
+  const ctrls = devices.children.filter((c) => c.name === 'controller').map((c) => `${c.attrs['type']}/${c.attrs['model'] ?? ''}`);
+  assert.deepEqual(ctrls, ['usb/qemu-xhci', 'sata/', 'pci/pcie-root']);
+});
+
+test('aarch64 virt: no USB, no balloon, system-serial pl011 with a serial console', () => {
+  const out = lines(define('aarch64', 'virt', "<serial type='pty'/>"));
+  assert.ok(!out.some((l) => l.includes("type='usb'")));
+  assert.ok(!out.some((l) => l.includes('memballoon')));
+  assert.ok(out.includes("<target type='system-serial' port='0'>"));
+  assert.ok(out.includes("<model name='pl011'/>"));
+  assert.ok(out.includes("<target type='serial' port='0'/>"));
+});
+
+test('a lone console becomes serial 0 and mirrors it', () => {
+  const devices = define('x86_64', 'pc', "<console type='pty'/>");
+  const serial = devices.children.find((c) => c.name === 'serial')!;
+  const console = devices.children.find((c) => c.name === 'console')!;
+  assert.equal(formatXml(serial).replace(/\s+/g, ' ').trim(), "<serial type='pty'> <target type='isa-serial' port='0'> <model name='isa-serial'/> </target> </serial>");
+  assert.equal(formatXml(console).replace(/\s+/g, ' ').trim(), "<console type='pty'> <target type='serial' port='0'/> </console>");
+});
+
+test('graphics: listen attribute becomes a listen element, a cirrus primary video is added', () => {
+  const out = lines(define('x86_64', 'pc', "<graphics type='vnc' listen='127.0.0.1'/>"));
+  assert.ok(out.includes("<graphics type='vnc' port='-1' autoport='yes' listen='127.0.0.1'>"));
+  assert.ok(out.includes("<listen type='address' address='127.0.0.1'/>"));
+  assert.ok(out.includes("<model type='cirrus' vram='16384' heads='1' primary='yes'/>"));
+});
+
+test('disk bus from the target name, drive address and its implicit controller', () => {
+  const devices = define('x86_64', 'pc', "<disk device='cdrom'><target dev='sdc'/></disk>");
+  const out = lines(devices);
+  assert.ok(out.includes("<target dev='sdc' bus='scsi'/>"));
+  assert.ok(out.includes('<readonly/>'));
+  assert.ok(out.includes("<driver name='qemu' type='raw'/>"));
+  assert.ok(out.includes("<address type='drive' controller='0' bus='0' target='0' unit='2'/>"));
+  assert.ok(out.includes("<controller type='scsi' index='0' model='lsilogic'/>"));
+});
+
+test('interfaces get a 52:54:00 MAC and the rtl8139 model on x86', () => {
+  const out = lines(define('x86_64', 'pc', "<interface type='user'/>"));
+  assert.ok(out.some((l) => /^<mac address='52:54:00(:[0-9a-f]{2}){3}'\/>$/.test(l)));
+  assert.ok(out.includes("<model type='rtl8139'/>"));
+});
+
+test('USB companion groups share an index and get start ports', () => {
+  const devices = define('x86_64', 'q35', "<controller type='usb' model='ich9-ehci1'/><controller type='usb' model='ich9-uhci1'/>");
+  const usb = devices.children.filter((c) => c.attrs['type'] === 'usb');
+  assert.deepEqual(usb.map((c) => c.attrs['index']), ['0', '0']);
+  assert.equal(usb[1]!.children.find((c) => c.name === 'master')?.attrs['startport'], '0');
+});
+
+test('libvirt errors: duplicate controllers, USB none mixed with others, wrong PCI root', () => {
+  assert.throws(() => define('x86_64', 'pc', "<controller type='scsi' index='0'/><controller type='scsi' index='0'/>"), /Multiple 'scsi' controllers with index '0'/);
+  assert.throws(() => define('x86_64', 'pc', "<controller type='usb' model='none'/><controller type='usb' index='1' model='piix3-uhci'/>"), /Can't add another USB controller: USB is disabled for this domain/);
+  assert.throws(() => define('x86_64', 'q35', "<controller type='pci' index='0' model='pci-root'/>"), /must be model='pcie-root' for this machine type, but model='pci-root' was found instead/);
+});
+
+test('disk names map to indexes like virDiskNameToIndex', () => {
+  assert.equal(diskNameToIndex('sda'), 0);
+  assert.equal(diskNameToIndex('hdz'), 25);
+  assert.equal(diskNameToIndex('vdaa'), 26);
+  assert.equal(diskNameToIndex('vda1'), 0);
+  assert.equal(diskNameToIndex('xyz'), -1);
+});
