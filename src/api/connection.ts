@@ -8,6 +8,9 @@ const DRIVERS: Record<string, () => Promise<(uri: ReturnType<typeof parseURI>, o
   qemu: async () => (await import('../drivers/qemu/driver.js')).openQemuDriver,
 };
 
+/** The libvirt release this library reproduces, as virGetVersion encodes it (major * 1e6 + minor * 1e3 + micro). */
+export const LIBRARY_VERSION = 9_000_000;
+
 export interface ConnectOptions {
   readonly?: boolean;
 }
@@ -91,6 +94,11 @@ export class Connection {
   }
   domainXMLToNative(format: string, xml: string, flags = 0): Promise<string> {
     return this.invoke('connectDomainXMLToNative', format, xml, flags);
+  }
+  /** virConnectGetLibVersion: the driver's answer, else this library's own version (as libvirt does). */
+  async getLibVersion(): Promise<number> {
+    if (typeof this.driver.connectGetLibVersion === 'function') return this.invoke<number>('connectGetLibVersion');
+    return LIBRARY_VERSION;
   }
 }
 
