@@ -1,0 +1,387 @@
+// Domain Monitoring commands: list, domstate, dominfo, device lists, block/interface
+// info, stats, plus tsvirt's domtopology.
+import type { Domain } from '../../api/connection.js';
+import { DomainState, ListDomainsFlags, type DomainRef, type DomainStatsRecord, type TypedParam } from '../../api/types.js';
+import { child, childrenNamed, parseXml, type XmlElement } from '../../util/xml.js';
+import { CommandError, attempt } from '../errors.js';
+import type { Handler, Invocation, Shell } from '../shell.js';
+import { formatTable } from '../table.js';
+
+const STATE_NAMES = ['no state', 'running', 'idle', 'paused', 'in shutdown', 'shut off', 'crashed', 'pmsuspended'];
+
+const STATE_REASONS: string[][] = [
+  ['unknown'],
+  ['unknown', 'booted', 'migrated', 'restored', 'from snapshot', 'unpaused', 'migration canceled', 'save canceled', 'event wakeup', 'crashed', 'post-copy', 'post-copy failed'],
+  ['unknown'],
+  ['unknown', 'user', 'migrating', 'saving', 'dumping', 'I/O error', 'watchdog', 'from snapshot', 'shutting down', 'creating snapshot', 'crashed', 'starting up', 'post-copy', 'post-copy failed'],
+  ['unknown', 'user'],
+  ['unknown', 'shutdown', 'destroyed', 'crashed', 'migrated', 'saved', 'failed', 'from snapshot', 'daemon'],
+  ['unknown', 'panicked'],
+  ['unknown'],
+];
+
+export function stateName(state: number): string {
+  return STATE_NAMES[state] ?? 'no state';
+}
+
+function reasonName(state: number, reason: number): string {
+  return STATE_REASONS[state]?.[reason] ?? 'unknown';
+}
+
+/** virshDomainGetXML: the domain's XML document, parsed. */
+export async function domainXml(ctl: Shell, cmd: Invocation, flags: number): Promise<{ dom: Domain; root: XmlElement }> {
+  const { dom } = await ctl.domain(cmd);
+  return { dom, root: parseXml(await dom.getXMLDesc(flags)) };
+}
+
+/** virsh's domain order: running domains by id, then inactive ones by name, case-insensitively. */
+export function sortDomains<T extends DomainRef | Domain>(doms: T[]): T[] {
+  const ci = (a: string, b: string) => {
+    const x = a.toLowerCase();
+    const y = b.toLowerCase();
+    return x < y ? -1 : x > y ? 1 : 0;
+  };
+  return [...doms].sort((a, b) => {
+    if (a.id === -1 && b.id === -1) return ci(a.name, b.name);
+    if (a.id !== -1 && b.id !== -1) return a.id - b.id;
+    return a.id === -1 ? 1 : -1;
+  });
+}
+
+const LIST_FILTERS: [string, number][] = [
+  ['persistent', ListDomainsFlags.PERSISTENT],
+  ['transient', ListDomainsFlags.TRANSIENT],
+  ['with-managed-save', ListDomainsFlags.MANAGEDSAVE],
+  ['without-managed-save', ListDomainsFlags.NO_MANAGEDSAVE],
+  ['autostart', ListDomainsFlags.AUTOSTART],
+  ['no-autostart', ListDomainsFlags.NO_AUTOSTART],
+  ['with-snapshot', ListDomainsFlags.HAS_SNAPSHOT],
+  ['without-snapshot', ListDomainsFlags.NO_SNAPSHOT],
+  ['with-checkpoint', ListDomainsFlags.HAS_CHECKPOINT],
+  ['without-checkpoint', ListDomainsFlags.NO_CHECKPOINT],
+  ['state-running', ListDomainsFlags.RUNNING],
+  ['state-paused', ListDomainsFlags.PAUSED],
+  ['state-shutoff', ListDomainsFlags.SHUTOFF],
+  ['state-other', ListDomainsFlags.OTHER],
+];
+
+/** The domain's title (`title`) or description, '' when unset (virshGetDomainDescription). */
+export async function domainDescription(dom: Domain, title: boolean, flags: number): Promise<string> {
+  try {
+    return await dom.connection.invoke<string>('domainGetMetadata', dom.ref, title ? 1 : 0, null, flags);
+  } catch (e) {
+    if ((e as { code?: number }).code === 80) return ''; // VIR_ERR_NO_DOMAIN_METADATA
+    throw e;
+  }
+}
+
+const list: Handler = async (ctl, cmd) => {
+  let flags = ListDomainsFlags.ACTIVE;
+  if (cmd.bool('inactive') || cmd.bool('state-shutoff')) flags = ListDomainsFlags.INACTIVE;
+  if (cmd.bool('all')) flags = ListDomainsFlags.INACTIVE | ListDomainsFlags.ACTIVE;
+  for (const [opt, flag] of LIST_FILTERS) if (cmd.bool(opt)) flags |= flag;
+  cmd.exclusive('table', 'name');
+  cmd.exclusive('table', 'uuid');
+  cmd.exclusive('table', 'id');
+  const optUUID = cmd.bool('uuid');
+  const optName = cmd.bool('name');
+  const optID = cmd.bool('id');
+  const optTitle = cmd.bool('title');
+  const table = cmd.bool('table') || (!optUUID && !optName && !optID);
+  const doms = sortDomains(await ctl.c.listAllDomains(flags));
+  const rows: string[][] = [];
+  for (const dom of doms) {
+    const id = dom.id === -1 ? '-' : String(dom.id);
+    if (table) {
+      let state: string;
+      try {
+        const s = (await dom.getState()).state;
+        state = cmd.bool('managed-save') && s === DomainState.SHUTOFF && (await dom.connection.invoke<boolean>('domainHasManagedSaveImage', dom.ref, 0)) ? 'saved' : stateName(s);
+      } catch {
+        continue; // removed meanwhile
+      }
+      const row = [id, dom.name, state];
+      if (optTitle) row.push(await domainDescription(dom, true, 0));
+      rows.push(row);
+      continue;
+    }
+    const parts: string[] = [];
+    if (optUUID) parts.push(dom.uuid);
+    if (optID) {
+      if (dom.id === -1 && !optUUID && !optName) continue;
+      parts.push(id);
+    }
+    if (optName) parts.push(dom.name);
+    ctl.print(parts.join(' ') + '\n');
+  }
+  if (table) ctl.print(formatTable(['Id', 'Name', 'State', ...(optTitle ? ['Title'] : [])], rows, !ctl.quiet));
+};
+
+const domstate: Handler = async (ctl, cmd) => {
+  const { dom } = await ctl.domain(cmd);
+  const { state, reason } = await dom.getState();
+  ctl.print(cmd.bool('reason') ? `${stateName(state)} (${reasonName(state, reason)})\n` : `${stateName(state)}\n`);
+};
+
+const dominfo: Handler = async (ctl, cmd) => {
+  const { dom } = await ctl.domain(cmd);
+  const line = (label: string, value: string | number) => ctl.print(`${label.padEnd(15)} ${value}\n`);
+  line('Id:', dom.id === -1 ? '-' : dom.id);
+  line('Name:', dom.name);
+  line('UUID:', dom.uuid);
+  const osType = await dom.connection.invoke<string>('domainGetOSType', dom.ref).catch(() => undefined);
+  if (osType) line('OS Type:', osType);
+  const info = await dom.getInfo();
+  line('State:', stateName(info.state));
+  line('CPU(s):', info.nrVirtCpu);
+  if (info.cpuTime !== 0n) line('CPU time:', `${(Number(info.cpuTime) / 1e9).toFixed(1)}s`);
+  line('Max memory:', `${info.maxMem} KiB`);
+  line('Used memory:', `${info.memory} KiB`);
+  const persistent = await dom.isPersistent().catch(() => undefined);
+  line('Persistent:', persistent === undefined ? 'unknown' : persistent ? 'yes' : 'no');
+  const autostart = await dom.getAutostart().catch(() => undefined);
+  if (autostart !== undefined) line('Autostart:', autostart ? 'enable' : 'disable');
+  const saved = await dom.connection.invoke<boolean>('domainHasManagedSaveImage', dom.ref, 0).catch(() => undefined);
+  line('Managed save:', saved === undefined ? 'unknown' : saved ? 'yes' : 'no');
+};
+
+/** The first of several attributes present on an element's child, as virsh's "a|b|c" XPath unions pick. */
+function firstAttr(el: XmlElement | undefined, names: string[]): string | undefined {
+  if (!el) return undefined;
+  for (const n of names) if (el.attrs[n] !== undefined) return el.attrs[n];
+  return undefined;
+}
+
+function devices(root: XmlElement, kind: string): XmlElement[] {
+  const devs = child(root, 'devices');
+  return devs ? childrenNamed(devs, kind) : [];
+}
+
+const domblklist: Handler = async (ctl, cmd) => {
+  const { root } = await domainXml(ctl, cmd, cmd.bool('inactive') ? 2 : 0);
+  const details = cmd.bool('details');
+  const rows = devices(root, 'disk').map((disk) => {
+    const target = child(disk, 'target')?.attrs.dev;
+    if (target === undefined) throw new CommandError(['unable to query block list']);
+    const source = firstAttr(child(disk, 'source'), ['file', 'dev', 'dir', 'name', 'volume', 'path']) ?? '-';
+    return details ? [disk.attrs.type ?? '', disk.attrs.device ?? '', target, source] : [target, source];
+  });
+  ctl.print(formatTable(details ? ['Type', 'Device', 'Target', 'Source'] : ['Target', 'Source'], rows, !ctl.quiet));
+};
+
+const domiflist: Handler = async (ctl, cmd) => {
+  const { root } = await domainXml(ctl, cmd, cmd.bool('inactive') ? 2 : 0);
+  const rows = devices(root, 'interface').map((nic) => [
+    child(nic, 'target')?.attrs.dev ?? '-',
+    nic.attrs.type ?? '',
+    firstAttr(child(nic, 'source'), ['bridge', 'dev', 'network', 'name', 'path']) ?? '-',
+    child(nic, 'model')?.attrs.type ?? '-',
+    child(nic, 'mac')?.attrs.address ?? '-',
+  ]);
+  ctl.print(formatTable(['Interface', 'Type', 'Source', 'Model', 'MAC'], rows, !ctl.quiet));
+};
+
+/** virMacAddrParse + format: normalised lower-case MAC, or '' when the text is not a MAC. */
+export function normaliseMac(text: string): string {
+  const parts = text.split(/[:-]/);
+  if (parts.length !== 6 || !parts.every((p) => /^[0-9a-fA-F]{1,2}$/.test(p))) return '';
+  return parts.map((p) => p.toLowerCase().padStart(2, '0')).join(':');
+}
+
+const domifGetlink: Handler = async (ctl, cmd) => {
+  const iface = cmd.required('interface');
+  const { root } = await domainXml(ctl, cmd, cmd.bool('config') ? 2 : 0);
+  const mac = normaliseMac(iface);
+  const found = devices(root, 'interface').filter(
+    (nic) => child(nic, 'mac')?.attrs.address === mac || child(nic, 'target')?.attrs.dev === iface,
+  );
+  if (found.length < 1) throw new CommandError([mac ? `Interface (mac: ${mac}) not found.` : `Interface (dev: ${iface}) not found.`]);
+  if (found.length > 1) throw new CommandError(['multiple matching interfaces found']);
+  ctl.print(`${iface} ${child(found[0]!, 'link')?.attrs.state ?? 'up'}`);
+};
+
+const ADDRESS_SOURCES = ['lease', 'agent', 'arp'];
+
+const domifaddr: Handler = async (ctl, cmd) => {
+  const ifaceName = cmd.string('interface');
+  const sourceName = cmd.string('source');
+  let source = 0;
+  if (sourceName !== undefined) {
+    source = ADDRESS_SOURCES.indexOf(sourceName);
+    if (source < 0) throw new CommandError([`Unknown data source '${sourceName}'`]);
+  }
+  const { dom } = await ctl.domain(cmd);
+  type Iface = { name: string; hwaddr: string; addrs: { type: number; addr: string; prefix: number }[] };
+  const ifaces = await attempt('Failed to query for interfaces addresses', dom.connection.invoke<Iface[]>('domainInterfaceAddresses', dom.ref, source, 0));
+  ctl.printExtra(` ${'Name'.padEnd(10)} ${'MAC address'.padEnd(20)} ${'Protocol'.padEnd(8)}     Address\n${'-'.repeat(79)}\n`);
+  const full = cmd.bool('full');
+  for (const iface of ifaces) {
+    if (ifaceName !== undefined && ifaceName !== iface.name) continue;
+    if (iface.addrs.length === 0) {
+      ctl.print(` ${iface.name.padEnd(10)} ${(iface.hwaddr || 'N/A').padEnd(17)}    ${'N/A'.padEnd(12)} N/A\n`);
+      continue;
+    }
+    iface.addrs.forEach((a, j) => {
+      const addr = `${(a.type === 0 ? 'ipv4' : 'ipv6').padEnd(12)} ${a.addr}/${a.prefix}`;
+      if (full || j === 0) ctl.print(` ${iface.name.padEnd(10)} ${iface.hwaddr.padEnd(17)}    ${addr}\n`);
+      else ctl.print(` ${'-'.padEnd(10)} ${'-'.padEnd(17)}    ${addr}\n`);
+    });
+  }
+};
+
+/** vshPrettyCapacity: the largest binary unit that keeps the value >= 1. */
+export function prettyCapacity(bytes: number): { value: number; unit: string } {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB', 'EiB'];
+  let i = 0;
+  let v = bytes;
+  while (v >= 1024 && i < units.length - 1) {
+    v /= 1024;
+    i++;
+  }
+  return { value: v, unit: units[i]! };
+}
+
+function blockSizes(info: { capacity: number; allocation: number; physical: number }, human: boolean): string[] {
+  const vals = [info.capacity, info.allocation, info.physical];
+  if (vals.every((v) => v === 0)) return ['-', '-', '-'];
+  if (!human) return vals.map(String);
+  return vals.map((v) => {
+    const p = prettyCapacity(v);
+    return `${p.value.toFixed(3)} ${p.unit}`;
+  });
+}
+
+const domblkinfo: Handler = async (ctl, cmd) => {
+  if (cmd.bool('all') && cmd.string('device') !== undefined) throw new CommandError(['Options --all and --device are mutually exclusive']);
+  const { dom } = await ctl.domain(cmd);
+  const all = cmd.bool('all');
+  const device = cmd.string('device');
+  if (!all && !device) throw new CommandError(["command 'domblkinfo' requires <device> option"]);
+  const human = cmd.bool('human');
+  type BlockInfo = { capacity: number; allocation: number; physical: number };
+  const getInfo = (disk: string) => dom.connection.invoke<BlockInfo>('domainGetBlockInfo', dom.ref, disk, 0);
+  if (!all) {
+    const [cap, alloc, phy] = blockSizes(await getInfo(device!), human);
+    ctl.print(`${'Capacity:'.padEnd(15)} ${cap}\n${'Allocation:'.padEnd(15)} ${alloc}\n${'Physical:'.padEnd(15)} ${phy}\n`);
+    return;
+  }
+  const root = parseXml(await dom.getXMLDesc(0));
+  const rows: string[][] = [];
+  for (const disk of devices(root, 'disk')) {
+    const target = child(disk, 'target')?.attrs.dev ?? '';
+    const info = child(disk, 'source') ? await getInfo(target) : { capacity: 0, allocation: 0, physical: 0 };
+    rows.push([target, ...blockSizes(info, human)]);
+  }
+  ctl.print(formatTable(['Target', 'Capacity', 'Allocation', 'Physical'], rows, !ctl.quiet));
+};
+
+const IO_ERRORS = ['no error', 'unspecified error', 'no space'];
+
+const domblkerror: Handler = async (ctl, cmd) => {
+  const { dom } = await ctl.domain(cmd);
+  const errors = await dom.connection.invoke<{ disk: string; error: number }[]>('domainGetDiskErrors', dom.ref, 0);
+  if (errors.length === 0) ctl.print('No errors found\n');
+  for (const e of errors) ctl.print(`${e.disk}: ${IO_ERRORS[e.error] ?? 'unknown error'}\n`);
+};
+
+const CONTROL_STATES = ['ok', 'background job', 'occupied', 'error'];
+const CONTROL_ERRORS = ['', 'unknown', 'monitor failure', 'internal (locking) error'];
+
+const domcontrol: Handler = async (ctl, cmd) => {
+  const { dom } = await ctl.domain(cmd);
+  const info = await dom.connection.invoke<{ state: number; details: number; stateTime: number }>('domainGetControlInfo', dom.ref, 0);
+  const state = CONTROL_STATES[info.state] ?? 'unknown';
+  if (info.state !== 0 && info.state !== 3) ctl.print(`${state} (${(info.stateTime / 1000).toFixed(3)}s)\n`);
+  else if (info.state === 3 && info.details > 0) ctl.print(`${state}: ${CONTROL_ERRORS[info.details] ?? 'unknown'}\n`);
+  else ctl.print(`${state}\n`);
+};
+
+const STATS_GROUPS: [string, number][] = [
+  ['state', 1], ['cpu-total', 2], ['balloon', 4], ['vcpu', 8], ['interface', 16], ['block', 32],
+  ['perf', 64], ['iothread', 128], ['memory', 256], ['dirtyrate', 512], ['vm', 1024],
+];
+const STATS_LIST_FLAGS: [string, number][] = [
+  ['list-active', 1], ['list-inactive', 2], ['list-persistent', 4], ['list-transient', 8], ['list-running', 16],
+  ['list-paused', 32], ['list-shutoff', 64], ['list-other', 128], ['nowait', 1 << 29], ['backing', 1 << 30], ['enforce', 2 ** 31],
+];
+
+/** vshGetTypedParamValue: numbers in decimal, doubles with 6 decimals, booleans as yes/no. */
+function typedParamText(p: TypedParam): string {
+  if (typeof p.value === 'boolean') return p.value ? 'yes' : 'no';
+  return String(p.value);
+}
+
+const domstats: Handler = async (ctl, cmd) => {
+  let stats = 0;
+  for (const [opt, bit] of STATS_GROUPS) if (cmd.bool(opt)) stats |= bit;
+  let flags = 0;
+  for (const [opt, bit] of STATS_LIST_FLAGS) if (cmd.bool(opt)) flags += bit;
+  const names = cmd.argv('domain');
+  let records: DomainStatsRecord[];
+  if (names.length) {
+    const refs: DomainRef[] = [];
+    for (const n of names) refs.push((await ctl.lookupDomain(n)).ref);
+    records = await ctl.c.invoke('domainListGetStats', refs, stats, flags);
+  } else {
+    records = await ctl.c.invoke('connectGetAllDomainStats', stats, flags);
+  }
+  ctl.print(
+    records.map((r) => `Domain: '${r.dom.name}'\n` + r.params.map((p) => `  ${p.field}=${typedParamText(p)}\n`).join('')).join('\n'),
+  );
+};
+
+const domtime: Handler = async (ctl, cmd) => {
+  const { dom } = await ctl.domain(cmd);
+  const doSet = cmd.bool('now') || cmd.string('time') !== undefined;
+  if (cmd.bool('sync') || doSet) {
+    const now = Date.now();
+    const seconds = cmd.bool('now') ? Math.floor(now / 1000) : cmd.number('time', -(2 ** 63), 2 ** 63)!;
+    const nseconds = cmd.bool('now') ? (now % 1000) * 1e6 : 0;
+    await dom.connection.invoke('domainSetTime', dom.ref, seconds, nseconds, cmd.bool('sync') ? 1 : 0);
+    return;
+  }
+  const t = await dom.connection.invoke<{ seconds: number; nseconds: number }>('domainGetTime', dom.ref, 0);
+  if (cmd.bool('pretty')) {
+    const d = new Date(t.seconds * 1000);
+    const iso = d.toISOString().replace('T', ' ').slice(0, 19);
+    ctl.print(`Time: ${iso}`);
+  } else {
+    ctl.print(`Time: ${t.seconds}`);
+  }
+};
+
+const MEMORY_STAT_NAMES = new Set(['swap_in', 'swap_out', 'major_fault', 'minor_fault', 'unused', 'available', 'usable', 'actual', 'rss', 'last_update', 'disk_caches', 'hugetlb_pgalloc', 'hugetlb_pgfail']);
+
+const dommemstat: Handler = async (ctl, cmd) => {
+  cmd.exclusive('current', 'live');
+  cmd.exclusive('current', 'config');
+  let flags = 0;
+  if (cmd.bool('config')) flags |= 2;
+  if (cmd.bool('live')) flags |= 1;
+  const { dom, name } = await ctl.domain(cmd);
+  if (!cmd.bool('current') && !cmd.bool('live') && !cmd.bool('config') && (await dom.isActive().catch(() => false))) flags |= 1;
+  const period = cmd.number('period', -(2 ** 31), 2 ** 31 - 1);
+  if (period !== undefined) {
+    if (period < 0) throw new CommandError([`Invalid collection period value '${period}'`]);
+    await attempt('Unable to change balloon collection period.', dom.connection.invoke('domainSetMemoryStatsPeriod', dom.ref, period, flags));
+    return;
+  }
+  const stats = await attempt(`Failed to get memory statistics for domain ${name}`, dom.connection.invoke<TypedParam[]>('domainMemoryStats', dom.ref, 0));
+  for (const s of stats) if (MEMORY_STAT_NAMES.has(s.field)) ctl.print(`${s.field} ${s.value}\n`);
+};
+
+export const handlers: Record<string, Handler> = {
+  list,
+  domstate,
+  dominfo,
+  domblklist,
+  domiflist,
+  'domif-getlink': domifGetlink,
+  domifaddr,
+  domblkinfo,
+  domblkerror,
+  domcontrol,
+  domstats,
+  domtime,
+  dommemstat,
+};

@@ -1,0 +1,439 @@
+// Domain Management commands: define/create/undefine, lifecycle, identifiers,
+// XML dumps, memory and vCPU settings, descriptions.
+import type { Domain } from '../../api/connection.js';
+import { parseXml } from '../../util/xml.js';
+import { CommandError, attempt } from '../errors.js';
+import { readInputFile } from '../files.js';
+import type { Handler, Invocation, Shell } from '../shell.js';
+import { xpathDump } from '../xpath.js';
+import { domainDescription } from './domain-monitor.js';
+
+const ERR_NO_SUPPORT = 3;
+const ERR_INVALID_ARG = 8;
+
+function errorCode(e: unknown): number | undefined {
+  return (e as { code?: number } | undefined)?.code;
+}
+
+/** Prints an XML document, or the nodes an --xpath selects from it (virshDumpXML). */
+export function dumpXml(ctl: Shell, xml: string, xpath: string | undefined, wrap: boolean): void {
+  if (xpath === undefined) {
+    ctl.print(xml);
+    return;
+  }
+  ctl.print(xpathDump(parseXml(xml), xpath, wrap));
+}
+
+/** Modification-impact flags from --config/--live/--current (VIR_DOMAIN_AFFECT_*). */
+export function affectFlags(cmd: Invocation, persistentOption = false): number {
+  cmd.exclusive('current', 'live');
+  cmd.exclusive('current', 'config');
+  if (persistentOption) cmd.exclusive('persistent', 'current');
+  let flags = 0;
+  if (cmd.bool('config')) flags |= 2;
+  if (cmd.bool('live')) flags |= 1;
+  return flags;
+}
+
+const define: Handler = async (ctl, cmd) => {
+  const file = cmd.required('file');
+  const flags = cmd.bool('validate') ? 1 : 0;
+  const xml = readInputFile(file);
+  const dom = await attempt(`Failed to define domain from ${file}`, ctl.c.defineDomain(xml, flags));
+  ctl.printExtra(`Domain '${dom.name}' defined from ${file}\n`);
+};
+
+const create: Handler = async (ctl, cmd) => {
+  const file = cmd.required('file');
+  const xml = readInputFile(file);
+  let flags = 0;
+  if (cmd.bool('paused')) flags |= 1;
+  if (cmd.bool('autodestroy')) flags |= 2;
+  if (cmd.bool('validate')) flags |= 1 << 4;
+  if (cmd.bool('reset-nvram')) flags |= 1 << 5;
+  const dom = await attempt(`Failed to create domain from ${file}`, ctl.c.createDomain(xml, flags));
+  ctl.printExtra(`Domain '${dom.name}' created from ${file}\n`);
+};
+
+const start: Handler = async (ctl, cmd) => {
+  const { dom } = await ctl.domain(cmd, { name: true, uuid: true });
+  if (dom.id !== -1) throw new CommandError(['Domain is already active']);
+  let flags = 0;
+  if (cmd.bool('paused')) flags |= 1;
+  if (cmd.bool('autodestroy')) flags |= 2;
+  if (cmd.bool('bypass-cache')) flags |= 4;
+  if (cmd.bool('reset-nvram')) flags |= 1 << 5;
+  const call = (f: number) => dom.create(f);
+  if (cmd.bool('force-boot')) {
+    try {
+      await call(flags | 8);
+      ctl.printExtra(`Domain '${dom.name}' started\n`);
+      return;
+    } catch (e) {
+      if (errorCode(e) !== ERR_NO_SUPPORT && errorCode(e) !== ERR_INVALID_ARG) throw e;
+      const saved = await dom.connection.invoke<boolean>('domainHasManagedSaveImage', dom.ref, 0).catch(() => false);
+      if (saved) await dom.connection.invoke('domainManagedSaveRemove', dom.ref, 0);
+    }
+  }
+  await attempt(`Failed to start domain '${dom.name}'`, () => call(flags));
+  ctl.printExtra(`Domain '${dom.name}' started\n`);
+};
+
+const SHUTDOWN_MODES: Record<string, number> = { acpi: 1, agent: 2, initctl: 4, signal: 8, paravirt: 16 };
+
+function modeFlags(cmd: Invocation): number {
+  const mode = cmd.string('mode');
+  let flags = 0;
+  for (const m of mode === undefined ? [] : mode.split(',')) {
+    const bit = SHUTDOWN_MODES[m];
+    if (bit === undefined) {
+      throw new CommandError([`Unknown mode ${m} value, expecting 'acpi', 'agent', 'initctl', 'signal', or 'paravirt'`]);
+    }
+    flags |= bit;
+  }
+  return flags;
+}
+
+const shutdown: Handler = async (ctl, cmd) => {
+  const flags = modeFlags(cmd);
+  const { dom, name } = await ctl.domain(cmd);
+  await attempt(`Failed to shutdown domain '${name}'`, dom.shutdown(flags));
+  ctl.printExtra(`Domain '${name}' is being shutdown\n`);
+};
+
+const reboot: Handler = async (ctl, cmd) => {
+  const flags = modeFlags(cmd);
+  const { dom, name } = await ctl.domain(cmd);
+  await attempt(`Failed to reboot domain '${name}'`, dom.reboot(flags));
+  ctl.printExtra(`Domain '${name}' is being rebooted\n`);
+};
+
+/** A command that calls one domain API and reports "Domain 'x' <done>" or "Failed to <verb> domain 'x'". */
+function simpleAction(verb: string, done: string, act: (dom: Domain, cmd: Invocation) => Promise<void>): Handler {
+  return async (ctl, cmd) => {
+    const { dom, name } = await ctl.domain(cmd);
+    await attempt(`Failed to ${verb} domain '${name}'`, () => act(dom, cmd));
+    ctl.printExtra(`Domain '${name}' ${done}\n`);
+  };
+}
+
+const destroy = simpleAction('destroy', 'destroyed', (dom, cmd) => {
+  let flags = 0;
+  if (cmd.bool('graceful')) flags |= 1;
+  if (cmd.bool('remove-logs')) flags |= 2;
+  return dom.destroy(flags);
+});
+const reset = simpleAction('reset', 'was reset', (dom) => dom.reset(0));
+const suspend = simpleAction('suspend', 'suspended', (dom) => dom.suspend());
+const resume = simpleAction('resume', 'resumed', (dom) => dom.resume());
+
+const autostart: Handler = async (ctl, cmd) => {
+  const { dom, name } = await ctl.domain(cmd);
+  const on = !cmd.bool('disable');
+  await attempt(on ? `Failed to mark domain '${name}' as autostarted` : `Failed to unmark domain '${name}' as autostarted`, dom.setAutostart(on));
+  ctl.printExtra(on ? `Domain '${name}' marked as autostarted\n` : `Domain '${name}' unmarked as autostarted\n`);
+};
+
+const managedsaveRemove: Handler = async (ctl, cmd) => {
+  const { dom, name } = await ctl.domain(cmd);
+  const has = await attempt('Failed to check for domain managed save image', dom.connection.invoke<boolean>('domainHasManagedSaveImage', dom.ref, 0));
+  if (!has) {
+    ctl.printExtra(`Domain '${name}' has no manage save image; removal skipped`);
+    return;
+  }
+  await attempt(`Failed to remove managed save image for domain '${name}'`, dom.connection.invoke('domainManagedSaveRemove', dom.ref, 0));
+  ctl.printExtra(`Removed managedsave image for domain '${name}'`);
+};
+
+const UNDEFINE_FLAGS: [string, number][] = [
+  ['managed-save', 1],
+  ['snapshots-metadata', 2],
+  ['nvram', 4],
+  ['keep-nvram', 8],
+  ['checkpoints-metadata', 16],
+  ['tpm', 32],
+  ['keep-tpm', 64],
+];
+
+/** Whether a call failed only because the driver lacks it or the flags (then virsh falls back). */
+function isUnsupported(e: unknown): boolean {
+  return errorCode(e) === ERR_NO_SUPPORT || errorCode(e) === ERR_INVALID_ARG;
+}
+
+const undefine: Handler = async (ctl, cmd) => {
+  cmd.requireOption('delete-storage-volume-snapshots', 'remove-all-storage');
+  cmd.exclusive('nvram', 'keep-nvram');
+  cmd.exclusive('tpm', 'keep-tpm');
+  const volumes = cmd.string('storage');
+  if (volumes !== undefined || cmd.bool('remove-all-storage') || cmd.bool('wipe-storage')) {
+    throw new CommandError(['storage volume removal on undefine is not supported by tsvirsh']);
+  }
+  let flags = 0;
+  for (const [opt, bit] of UNDEFINE_FLAGS) if (cmd.bool(opt)) flags |= bit;
+  const managedSave = cmd.bool('managed-save');
+  const snapshotsMetadata = cmd.bool('snapshots-metadata');
+  const { dom, name } = await ctl.domain(cmd);
+  const invoke = <T>(method: string, ...args: unknown[]) => dom.connection.invoke<T>(method, dom.ref, ...args);
+  const running = await dom.isActive();
+  let hasManagedSave = false;
+  let snapshots = 0;
+  let snapshotsMeta = 0;
+  let managedSaveSafe = managedSave;
+  let snapshotsSafe = snapshotsMetadata;
+  const countOrZero = async <T>(call: Promise<T>, zero: T): Promise<T> => {
+    try {
+      return await call;
+    } catch (e) {
+      if (errorCode(e) !== ERR_NO_SUPPORT) throw e;
+      return zero;
+    }
+  };
+  if (!running) {
+    hasManagedSave = await countOrZero(invoke<boolean>('domainHasManagedSaveImage', 0), false);
+    snapshots = await countOrZero(invoke<number>('domainSnapshotNum', 0), 0);
+    if (snapshots) {
+      try {
+        snapshotsMeta = await invoke<number>('domainSnapshotNum', 1 << 1);
+        managedSaveSafe = snapshotsSafe = true;
+      } catch {
+        snapshotsMeta = snapshots;
+      }
+    }
+  }
+  if (!hasManagedSave) {
+    flags &= ~1;
+    managedSaveSafe = true;
+  }
+  if (snapshots === 0) snapshotsSafe = true;
+  if (snapshotsMeta === 0) {
+    flags &= ~2;
+    snapshotsSafe = true;
+  }
+  const undefined_ = () => ctl.printExtra(`Domain '${name}' has been undefined\n`);
+  const failed = `Failed to undefine domain '${name}'`;
+  if ((managedSaveSafe && snapshotsSafe) || cmd.bool('nvram')) {
+    try {
+      await dom.undefine(flags);
+      undefined_();
+      return;
+    } catch (e) {
+      if (cmd.bool('nvram') || !isUnsupported(e)) throw new CommandError([failed], e);
+    }
+  }
+  if (hasManagedSave) {
+    if (!managedSave) throw new CommandError(['Refusing to undefine while domain managed save image exists']);
+    await invoke('domainManagedSaveRemove', 0);
+  }
+  if (snapshotsMeta) {
+    throw new CommandError([
+      snapshotsMetadata ? `Unable to remove metadata of ${snapshotsMeta} snapshots` : `Refusing to undefine while ${snapshotsMeta} snapshots exist`,
+    ]);
+  }
+  await attempt(failed, dom.undefine(0));
+  undefined_();
+};
+
+const domid: Handler = async (ctl, cmd) => {
+  const { dom } = await ctl.domain(cmd, { name: true, uuid: true });
+  ctl.print(`${dom.id === -1 ? '-' : dom.id}\n`);
+};
+
+const domname: Handler = async (ctl, cmd) => {
+  const { dom } = await ctl.domain(cmd, { id: true, uuid: true });
+  ctl.print(`${dom.name}\n`);
+};
+
+const domuuid: Handler = async (ctl, cmd) => {
+  const { dom } = await ctl.domain(cmd, { id: true, name: true });
+  ctl.print(`${dom.uuid}\n`);
+};
+
+const dumpxml: Handler = async (ctl, cmd) => {
+  let flags = 0;
+  if (cmd.bool('inactive')) flags |= 2;
+  if (cmd.bool('security-info')) flags |= 1;
+  if (cmd.bool('update-cpu')) flags |= 4;
+  if (cmd.bool('migratable')) flags |= 8;
+  const { dom } = await ctl.domain(cmd);
+  const xpath = cmd.opts.find((o) => o.def.name === 'xpath')?.value;
+  dumpXml(ctl, await dom.getXMLDesc(flags), xpath || undefined, cmd.bool('wrap'));
+};
+
+const domxmlToNative: Handler = async (ctl, cmd) => {
+  const format = cmd.required('format');
+  const file = cmd.string('xml');
+  if (cmd.bool('domain') && file !== undefined) throw new CommandError(['Options --domain and --xml are mutually exclusive']);
+  let xml: string;
+  if (cmd.bool('domain')) xml = await (await ctl.domain(cmd)).dom.getXMLDesc(0);
+  else if (file !== undefined) xml = readInputFile(file);
+  else throw new CommandError(['need either domain or domain XML']);
+  ctl.print(await ctl.c.domainXMLToNative(format, xml, 0));
+};
+
+const domhostname: Handler = async (ctl, cmd) => {
+  const { dom } = await ctl.domain(cmd);
+  const source = cmd.string('source');
+  let flags = 0;
+  if (source !== undefined) {
+    const bit = { agent: 1, lease: 2 }[source];
+    if (bit === undefined) throw new CommandError([`Unknown data source '${source}'`]);
+    flags |= bit;
+  }
+  const host = await attempt('failed to get hostname', dom.connection.invoke<string>('domainGetHostname', dom.ref, flags));
+  ctl.print(`${host}\n`);
+};
+
+/** Memory flags of setmem/setmaxmem (VIR_DOMAIN_AFFECT_*). */
+function memoryFlags(cmd: Invocation, defaultFlags: number): number {
+  cmd.exclusive('current', 'live');
+  cmd.exclusive('current', 'config');
+  const config = cmd.bool('config');
+  const live = cmd.bool('live');
+  if (!config && !live && !cmd.bool('current')) return defaultFlags;
+  return (config ? 2 : 0) | (live ? 1 : 0);
+}
+
+/** KiB from a scaled size (bytes default scale KiB), rounded up like VIR_DIV_UP. */
+function sizeKiB(cmd: Invocation): number {
+  return Math.ceil(cmd.scaled('size', 1024, 1024 * 0xffffffffffff)! / 1024);
+}
+
+const setmem: Handler = async (ctl, cmd) => {
+  const flags = memoryFlags(cmd, 1);
+  const { dom } = await ctl.domain(cmd);
+  await dom.connection.invoke('domainSetMemoryFlags', dom.ref, sizeKiB(cmd), flags);
+};
+
+const setmaxmem: Handler = async (ctl, cmd) => {
+  const flags = memoryFlags(cmd, 0);
+  const { dom } = await ctl.domain(cmd);
+  const kib = sizeKiB(cmd);
+  await attempt('Unable to change MaxMemorySize', dom.connection.invoke('domainSetMemoryFlags', dom.ref, kib, flags | 4));
+};
+
+const setvcpus: Handler = async (ctl, cmd) => {
+  cmd.exclusive('current', 'live');
+  cmd.exclusive('current', 'config');
+  cmd.exclusive('guest', 'config');
+  cmd.requireOption('maximum', 'config');
+  let flags = 0;
+  if (cmd.bool('config')) flags |= 2;
+  if (cmd.bool('live')) flags |= 1;
+  if (cmd.bool('guest')) flags |= 8;
+  if (cmd.bool('maximum')) flags |= 4;
+  if (cmd.bool('hotpluggable')) flags |= 16;
+  const { dom } = await ctl.domain(cmd);
+  const count = cmd.number('count', 0, 0xffffffff)!;
+  if (count === 0) throw new CommandError(["Can't set 0 processors for a VM"]);
+  if (!cmd.bool('current') && flags === 0) await dom.connection.invoke('domainSetVcpus', dom.ref, count);
+  else await dom.connection.invoke('domainSetVcpusFlags', dom.ref, count, flags);
+};
+
+/** virshCPUCountCollect: a vCPU count, or undefined when it does not apply (domain state). */
+async function cpuCount(dom: Domain, flags: number, checkState: boolean): Promise<number | undefined> {
+  if (checkState && ((flags & 1 && !(await dom.isActive())) || (flags & 2 && !(await dom.isPersistent())))) return undefined;
+  try {
+    return await dom.connection.invoke<number>('domainGetVcpusFlags', dom.ref, flags);
+  } catch (e) {
+    if (!isUnsupported(e)) throw e;
+    if (flags & 8) throw new CommandError(['Failed to retrieve vCPU count from the guest'], e);
+  }
+  if (!(flags & 3) && (await dom.isActive())) flags |= 1;
+  if (flags & 1) {
+    if (flags & 4) return dom.connection.invoke<number>('domainGetMaxVcpus', dom.ref);
+    return (await dom.getInfo()).nrVirtCpu;
+  }
+  const vcpu = parseXml(await dom.getXMLDesc(2)).children.find((c) => c.name === 'vcpu');
+  const text = flags & 4 ? vcpu?.text : (vcpu?.attrs.current ?? vcpu?.text);
+  if (text === undefined || !/^\d+$/.test(text.trim())) {
+    throw new CommandError([flags & 4 ? 'Failed to retrieve maximum vcpu count' : 'Failed to retrieve current vcpu count']);
+  }
+  return Number(text);
+}
+
+const vcpucount: Handler = async (ctl, cmd) => {
+  const maximum = cmd.bool('maximum');
+  const active = cmd.bool('active');
+  const config = cmd.bool('config');
+  const live = cmd.bool('live');
+  const guest = cmd.bool('guest');
+  let current = cmd.bool('current');
+  const all = !maximum && !active && !current && !config && !live && !guest;
+  if (!maximum && !active && current) current = false;
+  cmd.exclusive('live', 'config');
+  if (current && live) throw new CommandError(['Options --current and --live are mutually exclusive']);
+  if (current && config) throw new CommandError(['Options --current and --config are mutually exclusive']);
+  cmd.exclusive('active', 'maximum');
+  cmd.exclusive('guest', 'config');
+  let flags = 0;
+  if (live) flags |= 1;
+  if (config) flags |= 2;
+  if (maximum) flags |= 4;
+  if (guest) flags |= 8;
+  const { dom } = await ctl.domain(cmd);
+  if (!all) {
+    const n = await cpuCount(dom, flags, false);
+    ctl.print(`${n}\n`);
+    return;
+  }
+  const rows: [string, string, number | undefined][] = [
+    ['maximum', 'config', await cpuCount(dom, 2 | 4, true)],
+    ['maximum', 'live', await cpuCount(dom, 1 | 4, true)],
+    ['current', 'config', await cpuCount(dom, 2, true)],
+    ['current', 'live', await cpuCount(dom, 1, true)],
+  ];
+  for (const [which, state, n] of rows) if (n !== undefined && n > 0) ctl.print(`${which.padEnd(12)} ${state.padEnd(12)} ${String(n).padStart(3)}\n`);
+};
+
+const desc: Handler = async (ctl, cmd) => {
+  cmd.exclusive('current', 'live');
+  cmd.exclusive('current', 'config');
+  const title = cmd.bool('title');
+  let flags = 0;
+  let queryFlags = 0;
+  if (cmd.bool('config')) {
+    flags |= 2;
+    queryFlags |= 2;
+  }
+  if (cmd.bool('live')) flags |= 1;
+  const { dom } = await ctl.domain(cmd);
+  await dom.getState();
+  if (cmd.bool('edit')) throw new CommandError(['desc --edit is not supported by tsvirsh: give the new text as arguments']);
+  const words = cmd.argv('new-desc');
+  if (words.length) {
+    const text = words.join(' ');
+    await attempt(title ? 'Failed to set new domain title' : 'Failed to set new domain description',
+      dom.connection.invoke('domainSetMetadata', dom.ref, title ? 1 : 0, text, null, null, flags));
+    ctl.printExtra(title ? 'Domain title updated successfully' : 'Domain description updated successfully');
+    return;
+  }
+  const text = await domainDescription(dom, title, queryFlags);
+  if (text.length > 0) ctl.print(text);
+  else ctl.printExtra(title ? `No title for domain: ${dom.name}` : `No description for domain: ${dom.name}`);
+};
+
+export const handlers: Record<string, Handler> = {
+  define,
+  create,
+  start,
+  shutdown,
+  reboot,
+  destroy,
+  reset,
+  suspend,
+  resume,
+  autostart,
+  'managedsave-remove': managedsaveRemove,
+  undefine,
+  domid,
+  domname,
+  domuuid,
+  dumpxml,
+  'domxml-to-native': domxmlToNative,
+  domhostname,
+  setmem,
+  setmaxmem,
+  setvcpus,
+  vcpucount,
+  desc,
+};

@@ -1,0 +1,206 @@
+// Host and Hypervisor commands, plus the host-object listings (secrets,
+// network filters, node devices) that only report what the driver offers.
+import type { NodeInfo } from '../../api/types.js';
+import { child, childrenNamed, parseXml } from '../../util/xml.js';
+import { CommandError, attempt } from '../errors.js';
+import { VERSION } from '../help.js';
+import type { Handler } from '../shell.js';
+import { formatTable } from '../table.js';
+
+const ERR_NO_SUPPORT = 3;
+
+function versionText(n: number): string {
+  return `${Math.floor(n / 1000000)}.${Math.floor((n % 1000000) / 1000)}.${n % 1000}`;
+}
+
+
+
+const version: Handler = async (ctl, cmd) => {
+  const c = ctl.c;
+  const type = c.driver.type;
+  ctl.print(`Compiled against library: libvirt ${VERSION}\n`);
+  ctl.print(`Using library: libvirt ${VERSION}\n`);
+  ctl.print(`Using API: ${type} ${VERSION}\n`);
+  const hv = await attempt('failed to get the hypervisor version', c.invoke<number>('connectGetVersion'));
+  if (hv === 0) ctl.print(`Cannot extract running ${type} hypervisor version\n`);
+  else ctl.print(`Running hypervisor: ${type} ${versionText(hv)}\n`);
+  if (cmd.bool('daemon')) {
+    try {
+      ctl.print(`Running against daemon: ${versionText(await c.getLibVersion())}\n`);
+    } catch {
+      ctl.error('failed to get the daemon version');
+    }
+  }
+};
+
+const uri: Handler = async (ctl) => {
+  ctl.print(`${ctl.c.uri}\n`);
+};
+
+const hostname: Handler = async (ctl) => {
+  const name = await attempt('failed to get hostname', ctl.c.invoke<string>('connectGetHostname'));
+  ctl.print(`${name}\n`);
+};
+
+const sysinfo: Handler = async (ctl) => {
+  ctl.print(await attempt('failed to get sysinfo', ctl.c.invoke<string>('connectGetSysinfo', 0)));
+};
+
+const nodeinfo: Handler = async (ctl) => {
+  const info = await attempt<NodeInfo>('failed to get node information', ctl.c.getNodeInfo());
+  const line = (label: string, value: string | number) => ctl.print(`${label.padEnd(20)} ${value}\n`);
+  line('CPU model:', info.model);
+  line('CPU(s):', info.cpus);
+  if (info.mhz) line('CPU frequency:', `${info.mhz} MHz`);
+  line('CPU socket(s):', info.sockets);
+  line('Core(s) per socket:', info.cores);
+  line('Thread(s) per core:', info.threads);
+  line('NUMA cell(s):', info.nodes);
+  line('Memory size:', `${info.memory} KiB`);
+};
+
+const capabilities: Handler = async (ctl) => {
+  ctl.print(`${await ctl.c.getCapabilities()}\n`);
+};
+
+const domcapabilities: Handler = async (ctl, cmd) => {
+  const caps = await attempt(
+    'failed to get emulator capabilities',
+    ctl.c.invoke<string>('connectGetDomainCapabilities', cmd.string('emulatorbin'), cmd.string('arch'), cmd.string('machine'), cmd.string('virttype'), 0),
+  );
+  ctl.print(`${caps}\n`);
+};
+
+const maxvcpus: Handler = async (ctl, cmd) => {
+  const type = cmd.string('type');
+  let vcpus = -1;
+  try {
+    const caps = parseXml(await ctl.c.invoke<string>('connectGetDomainCapabilities', undefined, undefined, undefined, type, 0));
+    const max = child(caps, 'vcpu')?.attrs.max;
+    if (max !== undefined && /^\d+$/.test(max)) vcpus = Number(max);
+  } catch {
+    // fall back to virConnectGetMaxVcpus, as virsh does
+  }
+  if (vcpus < 0) vcpus = await ctl.c.invoke<number>('connectGetMaxVcpus', type);
+  ctl.print(`${vcpus}\n`);
+};
+
+const kib = (bytes: bigint | number) => BigInt(bytes) / 1024n;
+
+const freecell: Handler = async (ctl, cmd) => {
+  const all = cmd.bool('all');
+  const cellGiven = cmd.opts.some((o) => o.def.name === 'cellno');
+  if (all && cellGiven) throw new CommandError(['Options --all and --cellno are mutually exclusive']);
+  const c = ctl.c;
+  if (!all) {
+    if (cellGiven) {
+      const cell = cmd.number('cellno', -(2 ** 31), 2 ** 31 - 1)!;
+      const [mem] = await c.invoke<(bigint | number)[]>('nodeGetCellsFreeMemory', cell, 1);
+      ctl.print(`${cell}: ${kib(mem ?? 0)} KiB\n`);
+      return;
+    }
+    const mem = await c.invoke<bigint | number>('nodeGetFreeMemory');
+    ctl.print(`Total: ${kib(mem)} KiB\n`);
+    return;
+  }
+  let caps;
+  try {
+    caps = parseXml(await c.getCapabilities());
+  } catch (e) {
+    throw new CommandError(['unable to get node capabilities'], e);
+  }
+  const cells = childrenNamed(child(child(child(caps, 'host') ?? caps, 'topology') ?? caps, 'cells') ?? caps, 'cell');
+  let total = 0n;
+  for (const cell of cells) {
+    const id = Number(cell.attrs.id);
+    const [mem] = await attempt(`failed to get free memory for NUMA node number: ${id}`, c.invoke<(bigint | number)[]>('nodeGetCellsFreeMemory', id, 1));
+    total += BigInt(mem ?? 0);
+    ctl.print(`${String(id).padStart(5)}: ${String(kib(mem ?? 0)).padStart(10)} KiB\n`);
+  }
+  ctl.printExtra('--------------------\n');
+  ctl.printExtra(`${'Total'.padStart(5)}: ${String(kib(total)).padStart(10)} KiB\n`);
+};
+
+const nodecpumap: Handler = async (ctl, cmd) => {
+  const map = await attempt('Unable to get cpu map', ctl.c.invoke<{ online: boolean[] }>('nodeGetCPUMap', 0));
+  const online = map.online.filter(Boolean).length;
+  ctl.print(`${'CPUs present:'.padEnd(15)} ${map.online.length}\n`);
+  ctl.print(`${'CPUs online:'.padEnd(15)} ${online}\n`);
+  let text: string;
+  if (cmd.bool('pretty')) {
+    // virBitmapDataFormat: ranges like 0,2-4
+    const ranges: string[] = [];
+    for (let i = 0; i < map.online.length; i++) {
+      if (!map.online[i]) continue;
+      let j = i;
+      while (map.online[j + 1]) j++;
+      ranges.push(i === j ? `${i}` : `${i}-${j}`);
+      i = j;
+    }
+    text = ranges.join(',');
+  } else {
+    text = map.online.map((on) => (on ? 'y' : '-')).join('');
+  }
+  ctl.print(`${'CPU map:'.padEnd(15)} ${text}\n`);
+};
+
+const nodememstats: Handler = async (ctl, cmd) => {
+  const cell = cmd.number('cell', -(2 ** 31), 2 ** 31 - 1) ?? -1;
+  const stats = await attempt('Unable to get number of memory stats', ctl.c.invoke<{ field: string; value: number | bigint }[]>('nodeGetMemoryStats', cell, 0));
+  for (const s of stats) ctl.print(`${s.field.padEnd(7)}: ${String(s.value).padStart(20)} KiB\n`);
+};
+
+/**
+ * virsh's list collection: the virConnectListAll* call, falling back to the
+ * older count call when the driver lacks it, with virsh's failure messages.
+ */
+async function collect<T>(ctl: Parameters<Handler>[0], listAll: string, flags: number, numOf: string, countFailed: string, listFailed: string): Promise<T[]> {
+  try {
+    return await ctl.c.invoke<T[]>(listAll, flags);
+  } catch (e) {
+    if ((e as { code?: number }).code !== ERR_NO_SUPPORT) throw new CommandError([listFailed], e);
+  }
+  const n = await attempt(countFailed, ctl.c.invoke<number>(numOf));
+  if (n > 0) throw new CommandError([listFailed]);
+  return [];
+}
+
+interface NamedObject {
+  name: string;
+  uuid: string;
+}
+
+const secretList: Handler = async (ctl) => {
+  const secrets = await collect<NamedObject & { usage?: string }>(ctl, 'connectListAllSecrets', 0, 'connectNumOfSecrets', 'Failed to count secrets', 'Failed to list secrets');
+  ctl.print(formatTable(['UUID', 'Usage'], secrets.map((s) => [s.uuid, s.usage ?? '']), !ctl.quiet));
+};
+
+const nwfilterList: Handler = async (ctl) => {
+  const filters = await collect<NamedObject>(ctl, 'connectListAllNWFilters', 0, 'connectNumOfNWFilters', 'Failed to count network filters', 'Failed to list network filters');
+  ctl.print(formatTable(['UUID', 'Name'], filters.map((f) => [f.uuid, f.name]), !ctl.quiet));
+};
+
+const NODEDEV_ACTIVE = 2 ** 31;
+
+const nodedevList: Handler = async (ctl, cmd) => {
+  const flags = cmd.bool('inactive') || cmd.bool('all') ? 0 : NODEDEV_ACTIVE;
+  const devs = await collect<NamedObject>(ctl, 'connectListAllNodeDevices', flags, 'nodeNumOfDevices', 'Failed to count node devices', 'Failed to list node devices');
+  for (const d of [...devs].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) ctl.print(`${d.name}\n`);
+};
+
+export const handlers: Record<string, Handler> = {
+  version,
+  uri,
+  hostname,
+  sysinfo,
+  nodeinfo,
+  capabilities,
+  domcapabilities,
+  maxvcpus,
+  freecell,
+  nodecpumap,
+  nodememstats,
+  'secret-list': secretList,
+  'nwfilter-list': nwfilterList,
+  'nodedev-list': nodedevList,
+};

@@ -1,0 +1,67 @@
+// Host interface commands (iface-*).
+import type { InterfaceRef } from '../../api/types.js';
+import { attempt } from '../errors.js';
+import { readInputFile } from '../files.js';
+import { optInterface } from '../lookup.js';
+import type { Handler, Shell } from '../shell.js';
+import { formatTable } from '../table.js';
+import { dumpXml } from './domain.js';
+import { byName } from './network.js';
+
+const ifaceCall = <T>(ctl: Shell, method: string, iface: InterfaceRef, ...args: unknown[]) => ctl.c.invoke<T>(method, iface, ...args);
+
+const ifaceList: Handler = async (ctl, cmd) => {
+  let flags = 2;
+  if (cmd.bool('inactive')) flags = 1;
+  if (cmd.bool('all')) flags = 3;
+  const ifaces = byName(await attempt('Failed to list interfaces', ctl.c.invoke<InterfaceRef[]>('connectListAllInterfaces', flags)));
+  const rows: string[][] = [];
+  for (const i of ifaces) {
+    const active = await ifaceCall<boolean>(ctl, 'interfaceIsActive', i);
+    rows.push([i.name, active ? 'active' : 'inactive', i.mac]);
+  }
+  ctl.print(formatTable(['Name', 'State', 'MAC Address'], rows, !ctl.quiet));
+};
+
+const ifaceDumpxml: Handler = async (ctl, cmd) => {
+  const { iface } = await optInterface(ctl, cmd);
+  const xml = await ifaceCall<string>(ctl, 'interfaceGetXMLDesc', iface, cmd.bool('inactive') ? 1 : 0);
+  dumpXml(ctl, xml, cmd.opts.find((o) => o.def.name === 'xpath')?.value || undefined, cmd.bool('wrap'));
+};
+
+const ifaceName: Handler = async (ctl, cmd) => {
+  const { iface } = await optInterface(ctl, cmd, 'interface', { mac: true });
+  ctl.print(`${iface.name}\n`);
+};
+
+const ifaceMac: Handler = async (ctl, cmd) => {
+  const { iface } = await optInterface(ctl, cmd, 'interface', { name: true });
+  ctl.print(`${iface.mac}\n`);
+};
+
+/** iface-start / iface-destroy / iface-undefine: "Interface X <done>" or "Failed to <verb> interface X". */
+function action(verb: string, done: string, method: string, withFlags: boolean): Handler {
+  return async (ctl, cmd) => {
+    const { iface, name } = await optInterface(ctl, cmd);
+    await attempt(`Failed to ${verb} interface ${name}`, withFlags ? ifaceCall(ctl, method, iface, 0) : ifaceCall(ctl, method, iface));
+    ctl.printExtra(`Interface ${name} ${done}\n`);
+  };
+}
+
+const ifaceDefine: Handler = async (ctl, cmd) => {
+  const file = cmd.required('file');
+  const xml = readInputFile(file);
+  const iface = await attempt(`Failed to define interface from ${file}`, ctl.c.invoke<InterfaceRef>('interfaceDefineXML', xml, cmd.bool('validate') ? 1 : 0));
+  ctl.printExtra(`Interface ${iface.name} defined from ${file}\n`);
+};
+
+export const handlers: Record<string, Handler> = {
+  'iface-list': ifaceList,
+  'iface-dumpxml': ifaceDumpxml,
+  'iface-name': ifaceName,
+  'iface-mac': ifaceMac,
+  'iface-define': ifaceDefine,
+  'iface-start': action('start', 'started', 'interfaceCreate', true),
+  'iface-destroy': action('destroy', 'destroyed', 'interfaceDestroy', true),
+  'iface-undefine': action('undefine', 'undefined', 'interfaceUndefine', false),
+};

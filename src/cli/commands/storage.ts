@@ -1,0 +1,419 @@
+// Storage Pool and Storage Volume commands (pool-*, vol-*).
+import type { StoragePoolInfo, StoragePoolRef, StorageVolInfo, StorageVolRef } from '../../api/types.js';
+import { escapeXml, formatXml, parseXml } from '../../util/xml.js';
+import { CommandError, attempt } from '../errors.js';
+import { readInputFile } from '../files.js';
+import { optPool, optVolume } from '../lookup.js';
+import { parseScaled, type Handler, type Invocation, type Shell } from '../shell.js';
+import { formatTable } from '../table.js';
+import { dumpXml } from './domain.js';
+import { prettyCapacity } from './domain-monitor.js';
+import { byName } from './network.js';
+
+const POOL_STATES = ['inactive', 'building', 'running', 'degraded', 'inaccessible'];
+const VOL_TYPES = ['file', 'block', 'dir', 'network', 'netdir', 'ploop'];
+/** virStoragePoolType names in enum order, with their VIR_CONNECT_LIST_STORAGE_POOLS_* bit. */
+const POOL_TYPE_FLAGS: Record<string, number> = {
+  dir: 1 << 6, fs: 1 << 7, netfs: 1 << 8, logical: 1 << 9, disk: 1 << 10, iscsi: 1 << 11, 'iscsi-direct': 1 << 19,
+  scsi: 1 << 12, mpath: 1 << 13, rbd: 1 << 14, sheepdog: 1 << 15, gluster: 1 << 16, zfs: 1 << 17, vstorage: 1 << 18,
+};
+
+const pretty2 = (bytes: number) => {
+  const p = prettyCapacity(bytes);
+  return `${p.value.toFixed(2)} ${p.unit}`;
+};
+
+const poolCall = <T>(ctl: Shell, method: string, pool: StoragePoolRef, ...args: unknown[]) => ctl.c.invoke<T>(method, pool, ...args);
+
+const poolList: Handler = async (ctl, cmd) => {
+  const details = cmd.bool('details');
+  cmd.exclusive('all', 'inactive');
+  let flags = 2;
+  if (cmd.bool('inactive')) flags = 1;
+  if (cmd.bool('all')) flags = 3;
+  if (cmd.bool('autostart')) flags |= 16;
+  if (cmd.bool('no-autostart')) flags |= 32;
+  if (cmd.bool('persistent')) flags |= 4;
+  if (cmd.bool('transient')) flags |= 8;
+  const uuid = cmd.bool('uuid');
+  const name = cmd.bool('name');
+  const type = cmd.string('type');
+  cmd.exclusive('details', 'uuid');
+  cmd.exclusive('details', 'name');
+  if (type !== undefined) {
+    for (const t of type.split(',')) {
+      const bit = POOL_TYPE_FLAGS[t];
+      if (bit === undefined) throw new CommandError([`Invalid pool type '${t}'`]);
+      flags |= bit;
+    }
+  }
+  const pools = byName(await attempt('Failed to list pools', ctl.c.invoke<StoragePoolRef[]>('connectListAllStoragePools', flags)));
+  const rows: string[][] = [];
+  for (const pool of pools) {
+    const autostart = await poolCall<boolean>(ctl, 'storagePoolGetAutostart', pool).then(
+      (a) => (a ? 'yes' : 'no'),
+      () => 'no autostart',
+    );
+    let persistent = '';
+    if (details) {
+      persistent = await poolCall<boolean>(ctl, 'storagePoolIsPersistent', pool).then(
+        (p) => (p ? 'yes' : 'no'),
+        () => 'unknown',
+      );
+    }
+    let info: StoragePoolInfo | undefined;
+    try {
+      info = await poolCall<StoragePoolInfo>(ctl, 'storagePoolGetInfo', pool);
+    } catch {
+      ctl.error('Could not retrieve pool information');
+    }
+    if (!details) {
+      const state = info === undefined ? 'unknown' : (await poolCall<boolean>(ctl, 'storagePoolIsActive', pool)) ? 'active' : 'inactive';
+      rows.push([pool.name, state, autostart]);
+      continue;
+    }
+    if (!info) {
+      rows.push([pool.name, 'unknown', autostart, persistent, 'unknown', 'unknown', 'unknown']);
+      continue;
+    }
+    const sized = info.state === 2 || info.state === 3;
+    rows.push([
+      pool.name,
+      POOL_STATES[info.state] ?? 'unknown',
+      autostart,
+      persistent,
+      sized ? pretty2(info.capacity) : '-',
+      sized ? pretty2(info.allocation) : '-',
+      sized ? pretty2(info.available) : '-',
+    ]);
+  }
+  if (!details && (uuid || name)) {
+    for (const pool of pools) {
+      if (uuid) ctl.print(`${pool.uuid.padEnd(36)}${name ? ' ' : '\n'}`);
+      if (name) ctl.print(`${pool.name.padEnd(20)}\n`);
+    }
+    return;
+  }
+  const header = details ? ['Name', 'State', 'Autostart', 'Persistent', 'Capacity', 'Allocation', 'Available'] : ['Name', 'State', 'Autostart'];
+  ctl.print(formatTable(header, rows, !ctl.quiet));
+};
+
+const poolInfo: Handler = async (ctl, cmd) => {
+  const { pool } = await optPool(ctl, cmd);
+  const line = (label: string, value: string) => ctl.print(`${label.padEnd(15)} ${value}\n`);
+  line('Name:', pool.name);
+  line('UUID:', pool.uuid);
+  const info = await poolCall<StoragePoolInfo>(ctl, 'storagePoolGetInfo', pool);
+  line('State:', POOL_STATES[info.state] ?? 'unknown');
+  const persistent = await poolCall<boolean>(ctl, 'storagePoolIsPersistent', pool).catch(() => undefined);
+  line('Persistent:', persistent === undefined ? 'unknown' : persistent ? 'yes' : 'no');
+  const autostart = await poolCall<boolean>(ctl, 'storagePoolGetAutostart', pool).catch(() => undefined);
+  line('Autostart:', autostart === undefined ? 'no autostart' : autostart ? 'yes' : 'no');
+  if (info.state === 2 || info.state === 3) {
+    const fmt = cmd.bool('bytes') ? String : pretty2;
+    line('Capacity:', fmt(info.capacity));
+    line('Allocation:', fmt(info.allocation));
+    line('Available:', fmt(info.available));
+  }
+};
+
+const poolDumpxml: Handler = async (ctl, cmd) => {
+  const { pool } = await optPool(ctl, cmd);
+  const xml = await poolCall<string>(ctl, 'storagePoolGetXMLDesc', pool, cmd.bool('inactive') ? 1 : 0);
+  dumpXml(ctl, xml, cmd.opts.find((o) => o.def.name === 'xpath')?.value || undefined, cmd.bool('wrap'));
+};
+
+const poolUuid: Handler = async (ctl, cmd) => {
+  const { pool } = await optPool(ctl, cmd, 'pool', { name: true });
+  ctl.print(`${pool.uuid}\n`);
+};
+
+const poolName: Handler = async (ctl, cmd) => {
+  const { pool } = await optPool(ctl, cmd, 'pool', { uuid: true });
+  ctl.print(`${pool.name}\n`);
+};
+
+/** pool-define / pool-create from a file. */
+function poolFromFile(method: string, verb: string, done: string, flagsOf: (cmd: Invocation) => number): Handler {
+  return async (ctl, cmd) => {
+    const file = cmd.required('file');
+    const xml = readInputFile(file);
+    const pool = await attempt(`Failed to ${verb} pool from ${file}`, ctl.c.invoke<StoragePoolRef>(method, xml, flagsOf(cmd)));
+    ctl.printExtra(`Pool ${pool.name} ${done} from ${file}\n`);
+  };
+}
+
+function buildFlags(cmd: Invocation): number {
+  cmd.exclusive('overwrite', 'no-overwrite');
+  let flags = 0;
+  if (cmd.bool('build')) flags |= 1;
+  if (cmd.bool('overwrite')) flags |= 4;
+  if (cmd.bool('no-overwrite')) flags |= 2;
+  return flags;
+}
+
+/** virshBuildPoolXML: the pool document pool-define-as / pool-create-as describe. */
+function poolXmlFromOptions(cmd: Invocation): { name: string; xml: string } {
+  cmd.exclusive('secret-usage', 'secret-uuid');
+  const opt = (n: string) => {
+    const v = cmd.string(n);
+    return v === undefined ? undefined : escapeXml(v);
+  };
+  const name = cmd.required('name');
+  const type = cmd.required('type');
+  const [host, path, dev, initiator, format, srcName] = ['source-host', 'source-path', 'source-dev', 'source-initiator', 'source-format', 'source-name'].map(opt);
+  const [wwnn, wwpn, adapterName, parent, parentWwnn, parentWwpn, parentFabric] = ['adapter-wwnn', 'adapter-wwpn', 'adapter-name', 'adapter-parent', 'adapter-parent-wwnn', 'adapter-parent-wwpn', 'adapter-parent-fabric-wwn'].map(opt);
+  const [authType, authUser, secretUsage, secretUuid, protoVer, target] = ['auth-type', 'auth-username', 'secret-usage', 'secret-uuid', 'source-protocol-ver', 'target'].map(opt);
+  const lines = [`<pool type='${escapeXml(type)}'>`, `  <name>${escapeXml(name)}</name>`];
+  if (host || path || dev || initiator || format || srcName || (wwnn && wwpn) || adapterName) {
+    lines.push('  <source>');
+    if (host) lines.push(`    <host name='${host}'/>`);
+    if (path) lines.push(`    <dir path='${path}'/>`);
+    if (dev) lines.push(`    <device path='${dev}'/>`);
+    if (initiator) lines.push('    <initiator>', `      <iqn name='${initiator}'/>`, '    </initiator>');
+    if (wwnn && wwpn) {
+      let parentAttr = '';
+      if (parent) parentAttr = ` parent='${parent}'`;
+      else if (parentWwnn && parentWwpn) parentAttr = ` parent_wwnn='${parentWwnn}' parent_wwpn='${parentWwpn}'`;
+      else if (parentFabric) parentAttr = ` parent_fabric_wwn='${parentFabric}'`;
+      lines.push(`    <adapter type='fc_host'${parentAttr} wwnn='${wwnn}' wwpn='${wwpn}'/>`);
+    } else if (adapterName) {
+      lines.push(`    <adapter type='scsi_host' name='${adapterName}'/>`);
+    }
+    if (authType && authUser && (secretUsage || secretUuid)) {
+      lines.push(`    <auth type='${authType}' username='${authUser}'>`);
+      lines.push(secretUsage ? `      <secret usage='${secretUsage}'/>` : `      <secret uuid='${secretUuid}'/>`);
+      lines.push('    </auth>');
+    }
+    if (format) lines.push(`    <format type='${format}'/>`);
+    if (srcName) lines.push(`    <name>${srcName}</name>`);
+    if (protoVer) lines.push(`    <protocol ver='${protoVer}'/>`);
+    lines.push('  </source>');
+  }
+  if (target) lines.push('  <target>', `    <path>${target}</path>`, '  </target>');
+  lines.push('</pool>');
+  return { name, xml: lines.join('\n') + '\n' };
+}
+
+function poolFromOptions(method: string, verb: string, done: string, flagsOf: (cmd: Invocation) => number): Handler {
+  return async (ctl, cmd) => {
+    const { name, xml } = poolXmlFromOptions(cmd);
+    if (cmd.bool('print-xml')) {
+      ctl.print(xml);
+      return;
+    }
+    await attempt(`Failed to ${verb} pool ${name}`, ctl.c.invoke(method, xml, flagsOf(cmd)));
+    ctl.printExtra(`Pool ${name} ${done}\n`);
+  };
+}
+
+/** Commands acting on one pool: "Pool X <done>" or "Failed to <verb> pool X". */
+function poolAction(verb: string, done: string, call: (ctl: Shell, pool: StoragePoolRef, cmd: Invocation) => Promise<unknown>): Handler {
+  return async (ctl, cmd) => {
+    const { pool, name } = await optPool(ctl, cmd);
+    await attempt(`Failed to ${verb} pool ${name}`, call(ctl, pool, cmd));
+    ctl.printExtra(`Pool ${name} ${done}\n`);
+  };
+}
+
+const poolAutostart: Handler = async (ctl, cmd) => {
+  const { pool, name } = await optPool(ctl, cmd);
+  const on = !cmd.bool('disable');
+  await attempt(on ? `failed to mark pool ${name} as autostarted` : `failed to unmark pool ${name} as autostarted`, poolCall(ctl, 'storagePoolSetAutostart', pool, on));
+  ctl.printExtra(on ? `Pool ${name} marked as autostarted\n` : `Pool ${name} unmarked as autostarted\n`);
+};
+
+/** virshVolSize: bytes with an optional unit suffix. */
+function volSize(text: string): number {
+  const n = parseScaled(text, 1);
+  if (n === undefined) throw new CommandError([`Malformed size ${text}`]);
+  return n;
+}
+
+const volCall = <T>(ctl: Shell, method: string, vol: StorageVolRef, ...args: unknown[]) => ctl.c.invoke<T>(method, vol, ...args);
+
+const volList: Handler = async (ctl, cmd) => {
+  const { pool } = await optPool(ctl, cmd);
+  const vols = byName(await attempt('Failed to list volumes', poolCall<StorageVolRef[]>(ctl, 'storagePoolListAllVolumes', pool, 0)));
+  const details = cmd.bool('details');
+  const rows: string[][] = [];
+  for (const vol of vols) {
+    const path = await volCall<string>(ctl, 'storageVolGetPath', vol).catch(() => 'unknown');
+    if (!details) {
+      rows.push([vol.name, path]);
+      continue;
+    }
+    const info = await volCall<StorageVolInfo>(ctl, 'storageVolGetInfo', vol).catch(() => undefined);
+    rows.push(info ? [vol.name, path, VOL_TYPES[info.type] ?? 'unknown', pretty2(info.capacity), pretty2(info.allocation)] : [vol.name, path, 'unknown', 'unknown', 'unknown']);
+  }
+  ctl.print(formatTable(details ? ['Name', 'Path', 'Type', 'Capacity', 'Allocation'] : ['Name', 'Path'], rows, !ctl.quiet));
+};
+
+const volInfo: Handler = async (ctl, cmd) => {
+  const { vol } = await optVolume(ctl, cmd);
+  ctl.print(`${'Name:'.padEnd(15)} ${vol.name}\n`);
+  const physical = cmd.bool('physical');
+  const info = physical ? await volCall<StorageVolInfo>(ctl, 'storageVolGetInfoFlags', vol, 1) : await volCall<StorageVolInfo>(ctl, 'storageVolGetInfo', vol);
+  ctl.print(`${'Type:'.padEnd(15)} ${VOL_TYPES[info.type] ?? 'unknown'}\n`);
+  const allocLabel = physical ? 'Physical:' : 'Allocation:';
+  if (cmd.bool('bytes')) {
+    ctl.print(`${'Capacity:'.padEnd(15)} ${info.capacity} bytes\n${allocLabel.padEnd(15)} ${info.allocation} bytes\n`);
+  } else {
+    ctl.print(`${'Capacity:'.padEnd(15)} ${pretty2(info.capacity)}\n${allocLabel.padEnd(15)} ${pretty2(info.allocation)}\n`);
+  }
+};
+
+const volCreateAs: Handler = async (ctl, cmd) => {
+  const flags = cmd.bool('prealloc-metadata') ? 1 : 0;
+  const { pool } = await optPool(ctl, cmd);
+  const name = cmd.required('name');
+  const capacity = volSize(cmd.required('capacity'));
+  const allocationText = cmd.string('allocation');
+  const allocation = allocationText === undefined ? undefined : volSize(allocationText);
+  const format = cmd.string('format');
+  const backing = cmd.string('backing-vol');
+  const backingFormat = cmd.string('backing-vol-format');
+  let xml = `<volume>\n  <name>${name}</name>\n  <capacity>${capacity}</capacity>\n`;
+  if (allocation !== undefined) xml += `  <allocation>${allocation}</allocation>\n`;
+  if (format) xml += `  <target>\n    <format type='${format}'/>\n  </target>\n`;
+  if (backing) {
+    const tries = [
+      () => ctl.c.invoke<StorageVolRef>('storageVolLookupByName', pool, backing),
+      () => ctl.c.invoke<StorageVolRef>('storageVolLookupByKey', backing),
+      () => ctl.c.invoke<StorageVolRef>('storageVolLookupByPath', backing),
+    ];
+    let found: StorageVolRef | undefined;
+    for (const t of tries) if (!found) found = await t().catch(() => undefined);
+    if (!found) throw new CommandError([`failed to get vol '${backing}'`]);
+    const path = await volCall<string>(ctl, 'storageVolGetPath', found);
+    xml += `  <backingStore>\n    <path>${path}</path>\n`;
+    if (backingFormat) xml += `    <format type='${backingFormat}'/>\n`;
+    xml += '  </backingStore>\n';
+  }
+  xml += '</volume>\n';
+  if (cmd.bool('print-xml')) {
+    ctl.print(xml);
+    return;
+  }
+  await attempt(`Failed to create vol ${name}`, poolCall(ctl, 'storageVolCreateXML', pool, xml, flags));
+  ctl.printExtra(`Vol ${name} created\n`);
+};
+
+const volCreate: Handler = async (ctl, cmd) => {
+  const { pool } = await optPool(ctl, cmd);
+  const file = cmd.required('file');
+  let flags = 0;
+  if (cmd.bool('prealloc-metadata')) flags |= 1;
+  if (cmd.bool('validate')) flags |= 4;
+  const xml = readInputFile(file);
+  const vol = await attempt(`Failed to create vol from ${file}`, poolCall<StorageVolRef>(ctl, 'storageVolCreateXML', pool, xml, flags));
+  ctl.printExtra(`Vol ${vol.name} created from ${file}\n`);
+};
+
+const volClone: Handler = async (ctl, cmd) => {
+  const { vol } = await optVolume(ctl, cmd);
+  let flags = 0;
+  if (cmd.bool('prealloc-metadata')) flags |= 1;
+  if (cmd.bool('reflink')) flags |= 2;
+  const pool = await volCall<StoragePoolRef>(ctl, 'storagePoolLookupByVolume', vol).catch(() => undefined);
+  if (!pool) throw new CommandError(['failed to get parent pool']);
+  const newName = cmd.required('newname');
+  const doc = parseXml(await volCall<string>(ctl, 'storageVolGetXMLDesc', vol, 0));
+  const nameEl = doc.children.find((c) => c.name === 'name');
+  if (nameEl) nameEl.text = newName;
+  const xml = formatXml(doc);
+  if (cmd.bool('print-xml')) {
+    ctl.print(xml);
+    return;
+  }
+  const created = await attempt(`Failed to clone vol from ${vol.name}`, poolCall<StorageVolRef>(ctl, 'storageVolCreateXMLFrom', pool, xml, vol, flags));
+  ctl.printExtra(`Vol ${created.name} cloned from ${vol.name}\n`);
+};
+
+const volResize: Handler = async (ctl, cmd) => {
+  let flags = 0;
+  let delta = cmd.bool('delta');
+  if (cmd.bool('allocate')) flags |= 1;
+  if (cmd.bool('shrink')) flags |= 4;
+  const { vol } = await optVolume(ctl, cmd);
+  let text = cmd.required('capacity').trimStart();
+  if (text.startsWith('-')) {
+    if (!cmd.bool('shrink')) throw new CommandError(['negative size requires --shrink']);
+    text = text.slice(1);
+    delta = true;
+  }
+  if (delta) flags |= 2;
+  const capacity = volSize(text);
+  const how = delta ? 'by' : 'to';
+  await attempt(`Failed to change size of volume '${vol.name}' ${how} ${text}`, volCall(ctl, 'storageVolResize', vol, capacity, flags));
+  ctl.printExtra(`Size of volume '${vol.name}' successfully changed ${how} ${text}\n`);
+};
+
+const volDelete: Handler = async (ctl, cmd) => {
+  const { vol, name } = await optVolume(ctl, cmd);
+  const flags = cmd.bool('delete-snapshots') ? 2 : 0;
+  await attempt(`Failed to delete vol ${name}`, volCall(ctl, 'storageVolDelete', vol, flags));
+  ctl.printExtra(`Vol ${name} deleted\n`);
+};
+
+const volDumpxml: Handler = async (ctl, cmd) => {
+  const { vol } = await optVolume(ctl, cmd);
+  dumpXml(ctl, await volCall<string>(ctl, 'storageVolGetXMLDesc', vol, 0), cmd.opts.find((o) => o.def.name === 'xpath')?.value || undefined, cmd.bool('wrap'));
+};
+
+const volPath: Handler = async (ctl, cmd) => {
+  const { vol } = await optVolume(ctl, cmd);
+  ctl.print(`${await volCall<string>(ctl, 'storageVolGetPath', vol)}\n`);
+};
+
+const volKey: Handler = async (ctl, cmd) => {
+  const { vol } = await optVolume(ctl, cmd);
+  ctl.print(`${vol.key}\n`);
+};
+
+const volName: Handler = async (ctl, cmd) => {
+  const { vol } = await optVolume(ctl, cmd, 'vol', undefined, { uuid: true });
+  ctl.print(`${vol.name}\n`);
+};
+
+const volPool: Handler = async (ctl, cmd) => {
+  const { vol } = await optVolume(ctl, cmd, 'vol', undefined, { uuid: true });
+  const pool = await volCall<StoragePoolRef>(ctl, 'storagePoolLookupByVolume', vol).catch(() => undefined);
+  if (!pool) throw new CommandError(['failed to get parent pool']);
+  ctl.print(`${cmd.bool('uuid') ? pool.uuid : pool.name}\n`);
+};
+
+export const handlers: Record<string, Handler> = {
+  'pool-list': poolList,
+  'pool-info': poolInfo,
+  'pool-dumpxml': poolDumpxml,
+  'pool-uuid': poolUuid,
+  'pool-name': poolName,
+  'pool-define': poolFromFile('storagePoolDefineXML', 'define', 'defined', (cmd) => (cmd.bool('validate') ? 1 : 0)),
+  'pool-create': poolFromFile('storagePoolCreateXML', 'create', 'created', buildFlags),
+  'pool-define-as': poolFromOptions('storagePoolDefineXML', 'define', 'defined', () => 0),
+  'pool-create-as': poolFromOptions('storagePoolCreateXML', 'create', 'created', buildFlags),
+  'pool-build': poolAction('build', 'built', (ctl, pool, cmd) => {
+    cmd.exclusive('overwrite', 'no-overwrite');
+    return poolCall(ctl, 'storagePoolBuild', pool, (cmd.bool('overwrite') ? 4 : 0) | (cmd.bool('no-overwrite') ? 2 : 0));
+  }),
+  'pool-start': poolAction('start', 'started', (ctl, pool, cmd) => poolCall(ctl, 'storagePoolCreate', pool, buildFlags(cmd))),
+  'pool-destroy': poolAction('destroy', 'destroyed', (ctl, pool) => poolCall(ctl, 'storagePoolDestroy', pool)),
+  'pool-delete': poolAction('delete', 'deleted', (ctl, pool) => poolCall(ctl, 'storagePoolDelete', pool, 0)),
+  'pool-undefine': poolAction('undefine', 'has been undefined', (ctl, pool) => poolCall(ctl, 'storagePoolUndefine', pool)),
+  'pool-refresh': poolAction('refresh', 'refreshed', (ctl, pool) => poolCall(ctl, 'storagePoolRefresh', pool, 0)),
+  'pool-autostart': poolAutostart,
+  'vol-list': volList,
+  'vol-info': volInfo,
+  'vol-create-as': volCreateAs,
+  'vol-create': volCreate,
+  'vol-clone': volClone,
+  'vol-resize': volResize,
+  'vol-delete': volDelete,
+  'vol-dumpxml': volDumpxml,
+  'vol-path': volPath,
+  'vol-key': volKey,
+  'vol-name': volName,
+  'vol-pool': volPool,
+};
+

@@ -1,0 +1,182 @@
+// The interactive shell: virsh's welcome text and prompt, line editing and
+// history from node:readline, and tab completion of commands, options and
+// object names driven by the same command table as the parser.
+import { readdirSync, statSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import type { Completion, OptionDef } from './command-types.js';
+import { CommandState, ParseError, StringTokens, parseCommands, type Token } from './parser.js';
+import { LOOKUP, visibleCommands } from './registry.js';
+import type { Shell } from './shell.js';
+
+/** Names the driver can offer for a completion kind; failures just offer nothing. */
+async function objectNames(shell: Shell, kind: Completion, state: CommandState): Promise<string[]> {
+  const c = shell.connected ? shell.c : await shell.connection().catch(() => undefined);
+  if (!c) return [];
+  const names = async (method: string, ...args: unknown[]) =>
+    ((await c.invoke<{ name: string }[]>(method, ...args).catch(() => [])) ?? []).map((r) => r.name);
+  switch (kind) {
+    case 'domain':
+      return names('connectListAllDomains', 0);
+    case 'network':
+      return names('connectListAllNetworks', 0);
+    case 'pool':
+      return names('connectListAllStoragePools', 0);
+    case 'interface':
+      return names('connectListAllInterfaces', 0);
+    case 'volume': {
+      const pool = state.opts.find((o) => o.def.name === 'pool')?.value;
+      if (!pool) return [];
+      const ref = await c.invoke('storagePoolLookupByName', pool).catch(() => undefined);
+      return ref ? names('storagePoolListAllVolumes', ref, 0) : [];
+    }
+    case 'snapshot': {
+      const domName = state.opts.find((o) => o.def.name === 'domain')?.value;
+      if (!domName) return [];
+      const dom = await c.lookupDomainByName(domName).catch(() => undefined);
+      return dom ? names('domainListAllSnapshots', dom.ref, 0) : [];
+    }
+    case 'command':
+      return visibleCommands();
+    case 'file':
+      return [];
+  }
+}
+
+/** File names in the directory the word points into; directories end in '/'. */
+function fileNames(word: string): string[] {
+  const slash = word.lastIndexOf('/');
+  const typedDir = slash >= 0 ? word.slice(0, slash + 1) : '';
+  const dir = typedDir === '' ? '.' : typedDir.startsWith('~/') ? join(homedir(), typedDir.slice(2)) : typedDir;
+  try {
+    return readdirSync(dir).map((entry) => {
+      const isDir = statSync(join(dir, entry)).isDirectory();
+      return `${typedDir}${entry}${isDir ? '/' : ''}`;
+    });
+  } catch {
+    return [];
+  }
+}
+
+/**
+ * Completion candidates for the text before the cursor: command names for the
+ * first word, --options not yet given, or values for the option being filled.
+ */
+export async function complete(shell: Shell, line: string): Promise<[string[], string]> {
+  // only the last command of the line matters
+  const tokens = new StringTokens(line);
+  let words: Extract<Token, { kind: 'arg' }>[] = [];
+  for (;;) {
+    let t: Token;
+    try {
+      t = tokens.next(false);
+    } catch (e) {
+      if (e instanceof ParseError) break;
+      throw e;
+    }
+    if (t.kind === 'end') break;
+    if (t.kind === 'sep') words = [];
+    else words.push(t);
+  }
+  const endsInSpace = words.length === 0 || words[words.length - 1]!.end < line.length;
+  const current = endsInSpace ? '' : words[words.length - 1]!.text;
+  const done = endsInSpace ? words : words.slice(0, -1);
+  const match = (cands: string[]) => {
+    const hits = [...new Set(cands)].filter((c) => c.startsWith(current)).sort();
+    return [hits.length === 1 ? [`${hits[0]} `] : hits, current] as [string[], string];
+  };
+  if (done.length === 0) return match(visibleCommands());
+  const def = LOOKUP.command(done[0]!.text);
+  if (!def) return [[], current];
+  // replay the typed words through the parser's own option logic
+  const state = new CommandState(def);
+  let pending: OptionDef | undefined;
+  for (const w of done.slice(1)) {
+    if (pending) {
+      state.addNamed(pending, w.text);
+      pending = undefined;
+    } else if (w.text.startsWith('--') && w.text.length > 2) {
+      try {
+        const { opt, value } = state.lookupOption(w.text.slice(2), undefined);
+        if (opt.type === 'bool' || value !== undefined) state.addNamed(opt, value);
+        else pending = opt;
+      } catch {
+        return [[], current];
+      }
+    } else {
+      state.addPositional(w.text);
+    }
+  }
+  const valueCompletion = async (opt: OptionDef) => {
+    if (!opt.complete) return [];
+    if (opt.complete === 'file') return fileNames(current);
+    return objectNames(shell, opt.complete, state);
+  };
+  if (pending) return match(await valueCompletion(pending));
+  const options = (def.options ?? [])
+    .filter((o) => o.type !== 'alias' && (!state.hasSeen(o.name) || o.type === 'argv'))
+    .map((o) => `--${o.name}`);
+  if (current.startsWith('-')) return match(options);
+  const next = state.nextPositional();
+  const values = next ? await valueCompletion(next) : [];
+  if (next?.complete === 'file') {
+    const hits = values.filter((v) => v.startsWith(current));
+    // a directory keeps the cursor inside the path
+    if (hits.length === 1 && hits[0]!.endsWith('/')) return [hits, current];
+  }
+  return match(current === '' ? [...values, ...options] : values);
+}
+
+/** virsh's interactive mode. The prompt names tsvirsh (virsh names itself there). */
+export async function runInteractive(shell: Shell, progname: string): Promise<void> {
+  shell.interactive = true;
+  if (!shell.quiet) {
+    shell.print(`Welcome to ${progname}, the virtualization interactive terminal.\n\n`);
+    shell.print("Type:  'help' for help with commands\n       'quit' to quit\n\n");
+  }
+  const rl = createInterface({
+    input: process.stdin,
+    output: process.stdout,
+    terminal: process.stdin.isTTY === true,
+    historySize: 500,
+    completer: (line: string, callback: (err: Error | null, result: [string[], string]) => void) => {
+      complete(shell, line).then(
+        (r) => callback(null, r),
+        () => callback(null, [[], line]),
+      );
+    },
+  });
+  const prompt = () => (shell.readonly ? `${progname} > ` : `${progname} # `);
+  let eof = true;
+  try {
+    for (;;) {
+      const line = await new Promise<string | undefined>((resolve) => {
+        const onClose = () => resolve(undefined);
+        rl.once('close', onClose);
+        rl.question(prompt(), (answer) => {
+          rl.off('close', onClose);
+          resolve(answer);
+        });
+      });
+      if (line === undefined) break;
+      if (line === '') continue;
+      let commands;
+      try {
+        commands = parseCommands(new StringTokens(line), LOOKUP);
+      } catch (e) {
+        if (!(e instanceof ParseError)) throw e;
+        for (const l of e.message.split('\n')) shell.error(l);
+        continue;
+      }
+      await shell.run(commands);
+      if (shell.stopped) {
+        eof = false;
+        break;
+      }
+    }
+  } finally {
+    rl.close();
+  }
+  if (eof) shell.print('\n'); // line break after the lone prompt
+}

@@ -1,0 +1,210 @@
+// tsvirsh entry point: virsh's global options (getopt_long "+:c:d:e:hk:K:l:qrtvV"),
+// then either one command string, argv words forming one command, or the
+// interactive shell when no command is given.
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { formatUsage, LONG_VERSION, VERSION } from './help.js';
+import { ArgvTokens, parseCommands, ParseError, StringTokens, type ParsedCommand } from './parser.js';
+import { loadHandlers, LOOKUP } from './registry.js';
+import { Shell, type Output } from './shell.js';
+
+/** Where the embedded qemu driver keeps its state when no URI is given. */
+export function defaultRoot(env: NodeJS.ProcessEnv = process.env, uid = process.getuid?.() ?? 0): string {
+  if (uid === 0) return '/var/lib/tsvirt';
+  return join(env.XDG_DATA_HOME || join(env.HOME || homedir(), '.local', 'share'), 'tsvirt');
+}
+
+/** The URI used when -c is not given: LIBVIRT_DEFAULT_URI, else the embedded qemu driver. */
+export function defaultUri(env: NodeJS.ProcessEnv = process.env): string {
+  return env.LIBVIRT_DEFAULT_URI || `qemu:///embed?root=${defaultRoot(env)}`;
+}
+
+interface GlobalOptions {
+  uri?: string;
+  quiet: boolean;
+  readonly: boolean;
+  /** index of the first non-option word */
+  rest: string[];
+}
+
+const LONG_OPTIONS: { name: string; short: string; arg: 'none' | 'required' | 'optional' }[] = [
+  { name: 'connect', short: 'c', arg: 'required' },
+  { name: 'debug', short: 'd', arg: 'required' },
+  { name: 'escape', short: 'e', arg: 'required' },
+  { name: 'help', short: 'h', arg: 'none' },
+  { name: 'keepalive-interval', short: 'k', arg: 'required' },
+  { name: 'keepalive-count', short: 'K', arg: 'required' },
+  { name: 'log', short: 'l', arg: 'required' },
+  { name: 'quiet', short: 'q', arg: 'none' },
+  { name: 'readonly', short: 'r', arg: 'none' },
+  { name: 'timing', short: 't', arg: 'none' },
+  { name: 'version', short: 'v', arg: 'optional' },
+];
+const SHORT_WITH_ARG = new Set(['c', 'd', 'e', 'k', 'K', 'l']);
+const SHORT_FLAGS = new Set(['h', 'q', 'r', 't', 'v', 'V']);
+
+/** Ends the process after a global option was handled (help, version, usage error). */
+class Exit {
+  constructor(
+    readonly code: number,
+    readonly stdout = '',
+    readonly stderr = '',
+  ) {}
+}
+
+function usageError(message: string): Exit {
+  return new Exit(1, '', `error: ${message}\n`);
+}
+
+function applyOption(o: GlobalOptions, short: string, value: string | undefined, longName?: string): void {
+  switch (short) {
+    case 'c':
+      o.uri = value;
+      break;
+    case 'd':
+      if (!/^-?\d+$/.test(value ?? '')) throw usageError(`option ${longName ? '--debug' : '-d'} takes a numeric argument`);
+      break;
+    case 'k':
+    case 'K': {
+      const name = longName ? `--${longName}` : `-${short}`;
+      if (!/^[-+]?\d+$/.test(value ?? '')) throw usageError(`Invalid value for option ${name}`);
+      if (Number(value) < 0) throw usageError(`option ${name} requires a positive integer argument`);
+      break;
+    }
+    case 'e':
+    case 'l':
+    case 't':
+      break; // console escape, log file and timing do not change tsvirsh's output
+    case 'h':
+      throw new Exit(0, formatUsage('tsvirsh'));
+    case 'q':
+      o.quiet = true;
+      break;
+    case 'r':
+      o.readonly = true;
+      break;
+    case 'v':
+      if (value !== 'long') throw new Exit(0, `${VERSION}\n`);
+      throw new Exit(0, LONG_VERSION);
+    case 'V':
+      throw new Exit(0, LONG_VERSION);
+  }
+}
+
+/** getopt_long with a leading '+': options stop at the first non-option word. */
+function parseGlobalOptions(argv: string[]): GlobalOptions {
+  const o: GlobalOptions = { quiet: false, readonly: false, rest: [] };
+  let i = 0;
+  for (; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === '--') {
+      i++;
+      break;
+    }
+    if (a.startsWith('--')) {
+      const eq = a.indexOf('=');
+      const name = eq >= 0 ? a.slice(2, eq) : a.slice(2);
+      const exact = LONG_OPTIONS.find((l) => l.name === name);
+      const prefixed = LONG_OPTIONS.filter((l) => l.name.startsWith(name));
+      const opt = exact ?? (prefixed.length === 1 ? prefixed[0] : undefined);
+      if (!opt || name === '') throw usageError(`unsupported option '${a}'. See --help.`);
+      let value = eq >= 0 ? a.slice(eq + 1) : undefined;
+      if (opt.arg === 'none' && value !== undefined) throw usageError(`unsupported option '${a}'. See --help.`);
+      if (opt.arg === 'required' && value === undefined) {
+        if (i + 1 >= argv.length) throw usageError(`option '-${opt.short}'/'--${opt.name}' requires an argument`);
+        value = argv[++i];
+      }
+      applyOption(o, opt.short, value, opt.name);
+      continue;
+    }
+    if (a.startsWith('-') && a.length > 1) {
+      for (let j = 1; j < a.length; j++) {
+        const c = a[j]!;
+        if (SHORT_WITH_ARG.has(c)) {
+          let value = a.slice(j + 1);
+          if (value === '') {
+            if (i + 1 >= argv.length) {
+              const long = LONG_OPTIONS.find((l) => l.short === c)!;
+              throw usageError(`option '-${c}'/'--${long.name}' requires an argument`);
+            }
+            value = argv[++i]!;
+          }
+          applyOption(o, c, value);
+          break;
+        }
+        if (!SHORT_FLAGS.has(c)) throw usageError(`unsupported option '-${c}'. See --help.`);
+        applyOption(o, c, undefined);
+      }
+      continue;
+    }
+    break;
+  }
+  o.rest = argv.slice(i);
+  return o;
+}
+
+const processOutput: Output = {
+  out: (text) => void process.stdout.write(text),
+  err: (text) => void process.stderr.write(text),
+};
+
+/** Runs tsvirsh; resolves to the exit status. */
+export async function run(argv: string[], output: Output = processOutput, env: NodeJS.ProcessEnv = process.env): Promise<number> {
+  let opts: GlobalOptions;
+  try {
+    opts = parseGlobalOptions(argv);
+  } catch (e) {
+    if (!(e instanceof Exit)) throw e;
+    if (e.stdout) output.out(e.stdout);
+    if (e.stderr) output.err(e.stderr);
+    return e.code;
+  }
+  const interactive = opts.rest.length === 0;
+  let commands: ParsedCommand[] = [];
+  if (!interactive) {
+    try {
+      const tokens = opts.rest.length === 1 ? new StringTokens(opts.rest[0]!) : new ArgvTokens(opts.rest);
+      commands = parseCommands(tokens, LOOKUP);
+    } catch (e) {
+      if (!(e instanceof ParseError)) throw e;
+      for (const line of e.message.split('\n')) output.err(`error: ${line}\n`);
+      return 1;
+    }
+  }
+  const shell = new Shell(
+    { uri: opts.uri, defaultUri: defaultUri(env), quiet: opts.quiet, readonly: opts.readonly, output },
+    await loadHandlers(),
+  );
+  // virsh connects up front to a URI given with -c, and lazily to the default one
+  if (opts.uri === undefined && env.VIRSH_DEFAULT_CONNECT_URI) shell.uri = env.VIRSH_DEFAULT_CONNECT_URI;
+  else if (opts.uri !== undefined) {
+    try {
+      await shell.reconnect(undefined, opts.readonly);
+    } catch (e) {
+      shell.report(e);
+      return 1;
+    }
+  }
+  try {
+    if (interactive) {
+      const { runInteractive } = await import('./interactive.js');
+      await runInteractive(shell, 'tsvirsh');
+      return 0;
+    }
+    return (await shell.run(commands)) ? 0 : 1;
+  } finally {
+    await shell.close();
+  }
+}
+
+/** Process entry used by bin/tsvirsh: exits once all output is flushed. */
+export async function main(argv: string[]): Promise<void> {
+  let code: number;
+  try {
+    code = await run(argv);
+  } catch (e) {
+    process.stderr.write(`error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+    code = 1;
+  }
+  process.stdout.write('', () => process.exit(code));
+}

@@ -1,0 +1,262 @@
+// The tsvirsh control object (virsh's vshControl): output rules, the connection,
+// option accessors for a parsed command, and the loop that runs parsed commands.
+import { connect, type Connection, type Domain } from '../api/connection.js';
+import { isVirError } from '../util/error.js';
+import { XmlSyntaxError } from '../util/xml.js';
+import type { CommandDef, OptionDef } from './command-types.js';
+import { CommandError, RawDiagnostic } from './errors.js';
+import type { ParsedCommand, ParsedOption } from './parser.js';
+
+export type Handler = (ctl: Shell, cmd: Invocation) => Promise<void>;
+
+export interface Output {
+  out(text: string): void;
+  err(text: string): void;
+}
+
+/** One parsed command with typed access to its options (vshCommandOpt*). */
+export class Invocation {
+  constructor(
+    readonly def: CommandDef,
+    readonly opts: ParsedOption[],
+  ) {}
+
+  private find(name: string): ParsedOption | undefined {
+    return this.opts.find((o) => o.def.name === name);
+  }
+
+  bool(name: string): boolean {
+    return this.find(name) !== undefined;
+  }
+
+  /** vshCommandOptStringReq: undefined when absent; an empty value fails unless the option allows it. */
+  string(name: string): string | undefined {
+    const o = this.find(name);
+    if (!o) return undefined;
+    if (o.value === '' && !o.def.emptyOk) throw new CommandError([`Failed to get option '${name}': Option argument is empty`]);
+    return o.value;
+  }
+
+  /** A string option the table marks required (the parser has checked presence). */
+  required(name: string): string {
+    const v = this.string(name);
+    if (v === undefined) throw new CommandError([`Failed to get option '${name}': Mandatory option not present`]);
+    return v;
+  }
+
+  /** vshCommandOptInt / UInt / ULongLong: decimal integer in [min, max]. */
+  number(name: string, min = 0, max = Number.MAX_SAFE_INTEGER): number | undefined {
+    const o = this.find(name);
+    if (!o) return undefined;
+    const v = o.value ?? '';
+    const n = /^\s*[-+]?\d+$/.test(v) ? Number(v) : NaN;
+    if (!Number.isFinite(n) || n < min || n > max) {
+      throw new CommandError([`Numeric value '${v}' for <${name}> option is malformed or out of range`]);
+    }
+    return n;
+  }
+
+  /** vshCommandOptScaledInt: a number with an optional unit suffix, in bytes × `scale` default. */
+  scaled(name: string, scale: number, max = Number.MAX_SAFE_INTEGER): number | undefined {
+    const o = this.find(name);
+    if (!o) return undefined;
+    const v = o.value ?? '';
+    const n = parseScaled(v, scale, max);
+    if (n === undefined) throw new CommandError([`Scaled numeric value '${v}' for <${name}> option is malformed or out of range`]);
+    return n;
+  }
+
+  argv(name: string): string[] {
+    return this.opts.filter((o) => o.def.name === name && o.def.type === 'argv').map((o) => o.value ?? '');
+  }
+
+  /** Fails when both options are given (VSH_EXCLUSIVE_OPTIONS). */
+  exclusive(a: string, b: string): void {
+    if (this.bool(a) && this.bool(b)) throw new CommandError([`Options --${a} and --${b} are mutually exclusive`]);
+  }
+
+  /** Fails when `a` is given without `b` (VSH_REQUIRE_OPTION). */
+  requireOption(a: string, b: string): void {
+    if (this.bool(a) && !this.bool(b)) throw new CommandError([`Option --${a} is required by option --${b}`]);
+  }
+}
+
+const UNITS: Record<string, number> = { b: 1, byte: 1, bytes: 1 };
+for (const [i, p] of ['k', 'm', 'g', 't', 'p', 'e'].entries()) {
+  UNITS[p] = UNITS[`${p}ib`] = 1024 ** (i + 1);
+  UNITS[`${p}b`] = 1000 ** (i + 1);
+}
+
+/** virScaleInteger: "10", "10M", "2GiB", "1KB"; the bare number is in units of `scale`. */
+export function parseScaled(text: string, scale: number, max = Number.MAX_SAFE_INTEGER): number | undefined {
+  const m = /^\s*(\d+)([A-Za-z]*)$/.exec(text);
+  if (!m) return undefined;
+  const unit = m[2]!.toLowerCase();
+  const factor = unit === '' ? scale : UNITS[unit];
+  if (factor === undefined) return undefined;
+  const value = Number(m[1]) * factor;
+  if (!Number.isSafeInteger(value) || value > max) return undefined;
+  return value;
+}
+
+/** Which ways virsh may interpret a domain argument (VIRSH_BYID | VIRSH_BYUUID | VIRSH_BYNAME). */
+export interface LookupBy {
+  id?: boolean;
+  uuid?: boolean;
+  name?: boolean;
+}
+export const ALL_LOOKUPS: LookupBy = { id: true, uuid: true, name: true };
+
+export interface ShellOptions {
+  uri: string | undefined;
+  /** the URI used when none was given, opened lazily on first need */
+  defaultUri: string;
+  quiet: boolean;
+  readonly: boolean;
+  output: Output;
+}
+
+export class Shell {
+  quiet: boolean;
+  readonly: boolean;
+  uri: string | undefined;
+  private conn: Connection | undefined;
+  /** true in the interactive shell (some commands, e.g. cd, only work there) */
+  interactive = false;
+  /** set by `quit`/`exit`: stop reading commands */
+  stopped = false;
+  readonly output: Output;
+  private readonly defaultUri: string;
+
+  constructor(
+    opts: ShellOptions,
+    private readonly handlers: Map<string, Handler>,
+  ) {
+    this.quiet = opts.quiet;
+    this.readonly = opts.readonly;
+    this.uri = opts.uri;
+    this.defaultUri = opts.defaultUri;
+    this.output = opts.output;
+  }
+
+  /** vshPrint: always printed. */
+  print(text: string): void {
+    this.output.out(text);
+  }
+
+  /** vshPrintExtra: informational output that -q suppresses. */
+  printExtra(text: string): void {
+    if (!this.quiet) this.output.out(text);
+  }
+
+  error(message: string): void {
+    this.output.err(`error: ${message}\n`);
+  }
+
+  /** Prints any failure the way virsh reports it. */
+  report(e: unknown): void {
+    if (e instanceof CommandError) {
+      for (const line of e.lines) this.error(line);
+      if (e.reason !== undefined) this.report(e.reason);
+    } else if (e instanceof RawDiagnostic) {
+      this.output.err(e.message);
+    } else if (isVirError(e)) {
+      this.error(e.message);
+    } else if (e instanceof XmlSyntaxError) {
+      this.error(e.format('(null)'));
+    } else if (e instanceof Error) {
+      this.error(e.message);
+    } else {
+      this.error(String(e));
+    }
+  }
+
+  get connected(): boolean {
+    return this.conn !== undefined;
+  }
+
+  /** Opens (or reopens) the connection; on failure prints virsh's message and the cause. */
+  async reconnect(uri: string | undefined, readonly: boolean): Promise<void> {
+    if (this.conn) {
+      await this.conn.close().catch(() => undefined);
+      this.conn = undefined;
+    }
+    const target = uri ?? this.uri ?? this.defaultUri;
+    try {
+      this.conn = await connect(target, { readonly });
+    } catch (e) {
+      throw new CommandError(['failed to connect to the hypervisor'], e);
+    }
+    if (uri !== undefined) this.uri = uri;
+    this.readonly = readonly;
+  }
+
+  /** The open connection, connecting to the default URI on first use. */
+  async connection(): Promise<Connection> {
+    if (!this.conn) await this.reconnect(undefined, this.readonly);
+    return this.conn!;
+  }
+
+  /** The connection once a command is running (commands without noConnect always have one). */
+  get c(): Connection {
+    if (!this.conn) throw new Error('not connected');
+    return this.conn;
+  }
+
+  async close(): Promise<void> {
+    if (this.conn) await this.conn.close().catch(() => undefined);
+    this.conn = undefined;
+  }
+
+  /**
+   * Looks a domain up as virsh does: by id when the text is a non-negative
+   * integer, then by UUID when it has a UUID's length, then by name.
+   */
+  async domain(cmd: Invocation, by: LookupBy = ALL_LOOKUPS, option = 'domain'): Promise<{ dom: Domain; name: string }> {
+    const name = cmd.required(option);
+    return { dom: await this.lookupDomain(name, by), name };
+  }
+
+  async lookupDomain(name: string, by: LookupBy = ALL_LOOKUPS): Promise<Domain> {
+    const conn = this.c;
+    if (by.id && /^\s*[-+]?\d+$/.test(name) && Number(name) >= 0 && Number(name) <= 0x7fffffff) {
+      const dom = await conn.lookupDomainByID(Number(name)).catch(() => undefined);
+      if (dom) return dom;
+    }
+    if (by.uuid && name.length === 36) {
+      const dom = await conn.lookupDomainByUUID(name).catch(() => undefined);
+      if (dom) return dom;
+    }
+    if (by.name) {
+      const dom = await conn.lookupDomainByName(name).catch(() => undefined);
+      if (dom) return dom;
+    }
+    throw new CommandError([`failed to get domain '${name}'`]);
+  }
+
+  /** Runs commands in order; the result is the last command's success (vshCommandRun). */
+  async run(commands: ParsedCommand[]): Promise<boolean> {
+    let ok = true;
+    for (const parsed of commands) {
+      const cmd = new Invocation(parsed.def, parsed.opts);
+      ok = true;
+      try {
+        if (!parsed.def.noConnect) await this.connection();
+        const handler = this.handlers.get(parsed.def.name);
+        if (!handler) throw new CommandError([`command '${parsed.def.name}' is not implemented by tsvirsh`]);
+        await handler(this, cmd);
+      } catch (e) {
+        ok = false;
+        this.report(e);
+      }
+      if (parsed.def.name === 'quit' || parsed.def.name === 'exit') {
+        this.stopped = true;
+        return ok;
+      }
+      this.printExtra('\n');
+    }
+    return ok;
+  }
+}
+
+export type { OptionDef };
