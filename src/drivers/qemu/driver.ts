@@ -22,6 +22,7 @@ import { loadQemuDriverConfig, type QemuDriverConfig } from './config.js';
 import { DomainStore, type DomainObject } from './domain-store.js';
 import { qemuDomainXML, type DomainXMLPipeline } from './domain-xml.js';
 import { qemuPathsForURI, requiredDirs, type QemuPaths } from './paths.js';
+import { connectDomainXMLToNative } from './native-argv.js';
 
 export interface QemuDriverOptions {
   readonly: boolean;
@@ -166,6 +167,13 @@ export class QemuDriver implements HypervisorDriver {
 
   private checkWritable(api: string): void {
     if (this.readonly) throw virError(ErrorCode.OPERATION_DENIED, `read only access prevents ${api}`, ErrorDomain.NONE);
+  }
+
+  // ---- domxml-to-native (the command-line builder lives in native-argv.ts) ----
+
+  async connectDomainXMLToNative(format: string, xml: string, flags: number): Promise<string> {
+    const parseDefinition = (text: string) => this.xml.parseNew(text, { validateSchema: false });
+    return connectDomainXMLToNative({ caps: this.caps, paths: this.paths, parseDefinition }, format, xml, flags);
   }
 
   // ---- domain information --------------------------------------------------

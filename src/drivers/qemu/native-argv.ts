@@ -5,8 +5,11 @@ import { child, cloneElement, element } from '../../util/xml.js';
 import { assignQemuAddresses } from './address-assign.js';
 import { buildQemuCommandLine, formatArgvLikeVirsh } from './command-line.js';
 import type { CommandLineOptions, QemuCommandLine } from './command-line.js';
-import { checkHostResources } from './host-resources.js';
+import { checkHostResources, probeHostResources } from './host-resources.js';
 import type { HostResources } from './host-resources.js';
+import type { QemuCapsCache } from './capabilities.js';
+import type { QemuPaths } from './paths.js';
+import { virError, ErrorCode, ErrorDomain } from '../../util/error.js';
 
 export interface NativeOptions extends CommandLineOptions {
   /** The host the command line would run on: missing hugetlbfs, devices, secrets ... make libvirt refuse. */
@@ -41,4 +44,36 @@ export function nativeCommandLine(def: XmlElement, options: NativeOptions): Qemu
 /** What `virsh domxml-to-native qemu-argv` prints (without the trailing newline). */
 export function nativeArgvText(def: XmlElement, options: NativeOptions): string {
   return formatArgvLikeVirsh(nativeCommandLine(def, options));
+}
+
+/** What the qemu driver lends to domxml-to-native. */
+export interface NativeArgvDriver {
+  readonly caps: QemuCapsCache;
+  readonly paths: QemuPaths;
+  /** The define pipeline: user XML in, canonical definition (defaults, addresses) out. */
+  parseDefinition(xml: string): Promise<XmlElement>;
+}
+
+/**
+ * libvirt opens a tap device per interface and hands QEMU its descriptor; a
+ * printed command line outlives those descriptors, so it shows the numbers
+ * the descriptors would get after libvirt's own (stdio, logs, monitor...).
+ */
+const FIRST_TAP_FD = 24;
+
+/** The per-domain variant: the command line of an already canonical definition. */
+export async function domainNativeArgv(driver: NativeArgvDriver, def: XmlElement): Promise<string> {
+  const emulator = child(child(def, 'devices') ?? def, 'emulator')?.text.trim() ?? '';
+  const caps = await driver.caps.get(emulator);
+  return nativeArgvText(def, {
+    caps, paths: driver.paths, domainId: -1, hostEnv: process.env, host: probeHostResources(),
+    tapFd: (_net, index) => FIRST_TAP_FD + 2 * index,
+  });
+}
+
+/** virConnectDomainXMLToNative for format "qemu-argv". */
+export async function connectDomainXMLToNative(driver: NativeArgvDriver, format: string, xml: string, flags: number): Promise<string> {
+  if (flags !== 0) throw virError(ErrorCode.INVALID_ARG, `unsupported flags (0x${flags.toString(16)}) in function qemuConnectDomainXMLToNative`, ErrorDomain.QEMU);
+  if (format !== 'qemu-argv') throw virError(ErrorCode.INVALID_ARG, `unsupported config type ${format}`, ErrorDomain.QEMU);
+  return domainNativeArgv(driver, await driver.parseDefinition(xml));
 }
