@@ -68,6 +68,7 @@ export function parseDomainCore(dom: XmlElement): void {
   parseVcpus(dom);
   parseTunables(dom);
   parseCpu(dom);
+  parseNumatune(dom);
   parseFeatures(dom);
   parseLifecycle(dom);
   parseClock(dom);
@@ -235,8 +236,6 @@ function parseTunables(dom: XmlElement): void {
     if (c.name === 'vcpusched') canonicalSet(c, 'vcpus');
     if (c.name === 'iothreadsched') canonicalSet(c, 'iothreads');
   }
-  const numatune = child(dom, 'numatune');
-  for (const c of numatune?.children ?? []) canonicalSet(c, 'nodeset');
   const count = child(dom, 'iothreads');
   const ids = child(dom, 'iothreadids');
   if (count && ids) {
@@ -262,6 +261,42 @@ function sortGroup(parent: XmlElement, name: string, key: (el: XmlElement) => nu
   const group = childrenNamed(parent, name).sort((a, b) => key(a) - key(b));
   let i = 0;
   parent.children = parent.children.map((c) => (c.name === name ? group[i++]! : c));
+}
+
+/**
+ * virDomainNumatuneParseXML + virDomainNumatuneSet: mode defaults to strict,
+ * placement follows the nodeset (static) or the vCPU placement; automatic
+ * memory placement makes vCPU placement automatic too when nothing is pinned.
+ */
+function parseNumatune(dom: XmlElement): void {
+  const numatune = child(dom, 'numatune');
+  if (!numatune) return;
+  for (const c of numatune.children) canonicalSet(c, 'nodeset');
+  const memory = child(numatune, 'memory');
+  const vcpu = child(dom, 'vcpu')!;
+  if (memory && Object.keys(memory.attrs).length > 0) {
+    const mode = memory.attrs['mode'] ?? 'strict';
+    if (!['strict', 'preferred', 'interleave', 'restrictive'].includes(mode)) {
+      throw virError(ErrorCode.CONFIG_UNSUPPORTED, `Unsupported NUMA memory tuning mode '${mode}'`);
+    }
+    let placement = memory.attrs['placement'];
+    if (placement !== undefined && !['default', 'static', 'auto'].includes(placement)) {
+      throw virError(ErrorCode.CONFIG_UNSUPPORTED, `Unsupported NUMA memory placement mode '${placement}'`);
+    }
+    const nodeset = memory.attrs['nodeset'];
+    if (nodeset === '') throw virError(ErrorCode.CONFIG_UNSUPPORTED, `Invalid value of 'nodeset': ${nodeset}`);
+    if (placement === undefined && nodeset !== undefined) placement = 'static';
+    if (placement === undefined || placement === 'default') {
+      placement = nodeset !== undefined || vcpu.attrs['placement'] === 'static' ? 'static' : 'auto';
+    }
+    if (placement === 'static' && nodeset === undefined) {
+      throw virError(ErrorCode.CONFIG_UNSUPPORTED, "nodeset for NUMA memory tuning must be set if 'placement' is 'static'");
+    }
+    memory.attrs = placement === 'static' ? { mode, nodeset: nodeset! } : { mode, placement };
+  }
+  const cputune = child(dom, 'cputune');
+  const pinned = (cputune?.children ?? []).some((c) => ['vcpupin', 'emulatorpin', 'iothreadpin'].includes(c.name));
+  if (memory?.attrs['placement'] === 'auto' && vcpu.attrs['cpuset'] === undefined && !pinned) vcpu.attrs['placement'] = 'auto';
 }
 
 const CPU_MODES = ['custom', 'host-model', 'host-passthrough', 'maximum'];
