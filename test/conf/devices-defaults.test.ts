@@ -15,9 +15,9 @@ function define(arch: string, machine: string, devices: string): XmlElement {
   addQemuDefaultDevices(dom);
   postParseDevices(dom, qemuDeviceHooks);
   addImplicitDevices(dom, qemuDeviceHooks);
-  const devices = dom.children.find((c) => c.name === 'devices')!;
-  canonicalize(devices, devicesSchema, { strict: false });
-  return devices;
+  const result = dom.children.find((c) => c.name === 'devices')!;
+  canonicalize(result, devicesSchema, { strict: false });
+  return result;
 }
 
 const lines = (devices: XmlElement) => formatXml(devices).split('\n').map((l) => l.trim());
