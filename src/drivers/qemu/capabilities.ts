@@ -65,6 +65,15 @@ export interface QemuCaps {
   kvmPresent: boolean;
   /** KVM may be used for guests of this binary on this host (see hostKvmUsable) */
   kvmUsable: boolean;
+  /** every QMP command the binary accepts (query-commands) */
+  commands: ReadonlySet<string>;
+  /** values of -display the binary was built with (DisplayType in query-qmp-schema) */
+  displayTypes: readonly string[];
+  /** ARM GIC versions QEMU can provide (query-gic-capabilities) */
+  gicVersions: ReadonlyArray<{ version: number; emulated: boolean; kernel: boolean }>;
+  /** AMD SEV / Intel SGX usable (query-sev-capabilities / query-sgx-capabilities answered) */
+  sev: boolean;
+  sgx: boolean;
 }
 
 /**
@@ -93,7 +102,7 @@ const BINARY_SUFFIXES: Record<string, string[]> = {
 };
 
 /** Bumped whenever the probe or the cached JSON layout changes, so old caches are re-probed. */
-const CACHE_FORMAT = 1;
+const CACHE_FORMAT = 2;
 const PROBE_TIMEOUT_MS = 30_000;
 
 /**
@@ -176,7 +185,10 @@ export function hasDeviceType(caps: QemuCaps, type: string): boolean {
 // ---------------------------------------------------------------------------
 // Probe
 
-const PROBE_COMMANDS = ['query-version', 'query-target', 'query-kvm', 'query-machines', 'query-cpu-definitions', 'qom-list-types'] as const;
+const PROBE_COMMANDS = [
+  'query-version', 'query-target', 'query-kvm', 'query-machines', 'query-cpu-definitions', 'qom-list-types',
+  'query-commands', 'query-qmp-schema', 'query-gic-capabilities', 'query-sev-capabilities', 'query-sgx-capabilities',
+] as const;
 type ProbeCommand = (typeof PROBE_COMMANDS)[number];
 /** Commands every QEMU answers; the others are optional (a binary without KVM or CPU models). */
 const REQUIRED_COMMANDS: readonly ProbeCommand[] = ['query-version', 'query-machines', 'qom-list-types'];
@@ -283,6 +295,32 @@ interface ProbedCaps {
   deviceTypes: string[];
   cpuModels: QemuCpuModel[];
   kvmPresent: boolean;
+  commands: string[];
+  displayTypes: string[];
+  gicVersions: Array<{ version: number; emulated: boolean; kernel: boolean }>;
+  sev: boolean;
+  sgx: boolean;
+}
+
+interface SchemaEntry {
+  name: string;
+  'meta-type': string;
+  'ret-type'?: string;
+  members?: Array<{ name: string; type?: string }>;
+  values?: string[];
+}
+
+/**
+ * The -display types from the QMP schema: the enum type of the `type` member
+ * of query-display-options' result (schema type names are masked, so follow
+ * the references rather than look the enum up by name).
+ */
+function displayTypesFromSchema(schema: SchemaEntry[] | undefined): string[] {
+  if (!schema) return [];
+  const byName = new Map(schema.map((e) => [e.name, e]));
+  const ret = byName.get(byName.get('query-display-options')?.['ret-type'] ?? '');
+  const typeRef = ret?.members?.find((m) => m.name === 'type')?.type;
+  return byName.get(typeRef ?? '')?.values ?? [];
 }
 
 function archFromBinaryName(binary: string): string | undefined {
@@ -330,6 +368,7 @@ function interpretProbe(binary: string, r: Map<ProbeCommand, unknown>): ProbedCa
   }));
   const types = (r.get('qom-list-types') as { name: string }[]).map((t) => t.name).sort();
   const kvm = r.get('query-kvm') as { present?: boolean } | undefined;
+  const gic = (r.get('query-gic-capabilities') as Array<{ version: number; emulated: boolean; kernel: boolean }> | undefined) ?? [];
   return {
     binary,
     arch,
@@ -338,6 +377,11 @@ function interpretProbe(binary: string, r: Map<ProbeCommand, unknown>): ProbedCa
     deviceTypes: types,
     cpuModels,
     kvmPresent: kvm?.present === true,
+    commands: ((r.get('query-commands') as { name: string }[] | undefined) ?? []).map((c) => c.name).sort(),
+    displayTypes: displayTypesFromSchema(r.get('query-qmp-schema') as SchemaEntry[] | undefined),
+    gicVersions: gic.map((g) => ({ version: g.version, emulated: g.emulated, kernel: g.kernel })),
+    sev: r.has('query-sev-capabilities'),
+    sgx: r.has('query-sgx-capabilities'),
   };
 }
 
@@ -353,6 +397,11 @@ function completeCaps(p: ProbedCaps, kvmHostUsable: boolean): QemuCaps {
     kvmPresent: p.kvmPresent,
     // KVM is a host property, evaluated on every load rather than cached.
     kvmUsable: p.kvmPresent && kvmHostUsable && kvmArchCompatible(p.arch),
+    commands: new Set(p.commands),
+    displayTypes: p.displayTypes,
+    gicVersions: p.gicVersions,
+    sev: p.sev,
+    sgx: p.sgx,
   };
 }
 
@@ -402,7 +451,7 @@ export class QemuCapsCache {
     try {
       st = statSync(binary);
     } catch (e) {
-      throw virError(ErrorCode.INTERNAL_ERROR, `Cannot check QEMU binary ${binary}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'No such file or directory' : (e as Error).message}`, ErrorDomain.QEMU);
+      throw virError(ErrorCode.SYSTEM_ERROR, `Cannot check QEMU binary ${binary}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'No such file or directory' : (e as Error).message}`, ErrorDomain.QEMU);
     }
     const key = { path: binary, size: st.size, mtimeMs: st.mtimeMs };
     this.kvmHost ??= hostKvmUsable();
