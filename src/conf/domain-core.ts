@@ -323,12 +323,16 @@ function parseCpu(dom: XmlElement): void {
   }
   const check = cpu.attrs['check'];
   if (check !== undefined && CPU_CHECKS.indexOf(check) <= 0) throw virError(ErrorCode.XML_ERROR, `Invalid check attribute for CPU specification`);
+  // virCPUDefFormatBuf prints <model> for custom/host-model CPUs with a name or vendor_id.
+  const formatModel = mode === 'custom' || mode === 'host-model';
   if (model) {
     const fallback = model.attrs['fallback'];
     if (fallback !== undefined && !CPU_FALLBACKS.includes(fallback)) throw virError(ErrorCode.XML_ERROR, 'Invalid fallback attribute');
-    if (hasModel && (mode === 'custom' || mode === 'host-model') && fallback === undefined) model.attrs['fallback'] = 'allow';
-    if (!hasModel && (mode !== 'custom' || Object.keys(model.attrs).length === 0)) removeChildren(cpu, 'model');
+    if (!formatModel || (!hasModel && model.attrs['vendor_id'] === undefined)) removeChildren(cpu, 'model');
+    else if (hasModel) model.attrs['fallback'] = fallback ?? 'allow';
+    else delete model.attrs['fallback'];
   }
+  if (!formatModel) removeChildren(cpu, 'vendor');
   for (const feature of childrenNamed(cpu, 'feature')) {
     const name = feature.attrs['name'];
     if (name === undefined) throw virError(ErrorCode.XML_ERROR, 'Invalid CPU feature name');

@@ -94,7 +94,9 @@ export function formatDomainXML(dom: XmlElement, options: DomainFormatOptions = 
   if (!options.secure) stripSecrets(out);
   const attrText = Object.entries(attrs).map(([k, v]) => ` ${k}='${escapeXml(v)}'`).join('');
   const body = out.children.map((c) => (c.name === 'metadata' ? `${dumpLibxml(c, 1)}\n` : formatXml(c, 2)));
-  return `<domain${attrText}>\n${body.join('')}</domain>\n`;
+  // libvirt prints <hyperv> as an open/close pair even when it has no children.
+  const text = body.join('').replace(/^( *)<hyperv( [^>]*)\/>$/m, '$1<hyperv$2>\n$1</hyperv>');
+  return `<domain${attrText}>\n${text}</domain>\n`;
 }
 
 /** Graphics passwords are only shown with VIR_DOMAIN_XML_SECURE. */

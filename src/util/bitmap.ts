@@ -1,8 +1,8 @@
 // CPU/node sets in libvirt's syntax ("0-3,^2,8"), parsed and printed like
 // virBitmapParse / virBitmapFormat.
 
-/** Parses a set; returns undefined when the syntax is invalid. */
-export function parseBitmap(text: string, limit = 4096): Set<number> | undefined {
+/** Parses a set (bits below `limit`, libvirt's VIR_DOMAIN_CPUMASK_LEN); undefined when invalid. */
+export function parseBitmap(text: string, limit = 16384): Set<number> | undefined {
   const set = new Set<number>();
   const s = text.trim();
   if (s === '') return undefined;
