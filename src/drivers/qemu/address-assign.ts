@@ -8,8 +8,9 @@
 // See ../shared/docs/pci-address-assignment.md for the rules this follows.
 
 import { ErrorCode, virError } from '../../util/error.js';
-import { child, element, type XmlElement } from '../../util/xml.js';
-import { pciAddressString, type PciAddress } from '../../conf/device-address.js';
+import { child, cloneElement, element, type XmlElement } from '../../util/xml.js';
+import { pciAddressString, setDeviceAddress, type PciAddress } from '../../conf/device-address.js';
+import { buildPciTopology, type PciTopology, type PciTopologyOptions } from '../../conf/pci-topology.js';
 import {
   controllerIndex, DeviceList, hasPciAddress, wantsPciAddress, type Device,
 } from '../../conf/device-list.js';
@@ -186,7 +187,7 @@ function finishPci(a: Assignment, real: PciAddressSet | undefined): void {
 }
 
 /** Builds the bus set from the PCI controllers and reserves every explicit address. */
-function createAddressSet(a: Assignment, nbuses: number, dryRun: boolean): PciAddressSet {
+function createAddressSet(a: Assignment, nbuses: number, dryRun: boolean, exclude?: XmlElement): PciAddressSet {
   const set = new PciAddressSet({ dryRun });
   const models = new Map<number, { model: PciControllerModel; hotplug: boolean }>();
   for (const c of a.pciControllers()) {
@@ -204,7 +205,7 @@ function createAddressSet(a: Assignment, nbuses: number, dryRun: boolean): PciAd
     if (m !== undefined) set.setBus(i, m.model, m.hotplug);
     else set.setBus(i, i === 0 ? 'pci-root' : gapModel, true);
   }
-  for (const dev of a.list.iterationOrder()) collectExplicitAddress(set, dev);
+  for (const dev of a.list.iterationOrder()) if (dev.el !== exclude) collectExplicitAddress(set, dev);
   return set;
 }
 
@@ -545,34 +546,67 @@ function newExpanderBusNr(a: Assignment, parentBus: number): number {
   return lowest - 2;
 }
 
-// ---------------------------------------------------------------- hotplug
+// ---------------------------------------------------------------- hotplug and topology
+
+/** The address set of an already addressed domain, as libvirt keeps it for a running guest. */
+function liveAddressSet(a: Assignment, exclude?: XmlElement): PciAddressSet {
+  a.fillConnectFlags();
+  let nbuses = 0;
+  for (const c of a.pciControllers()) nbuses = Math.max(nbuses, controllerIndex(c.el) + 1);
+  const set = createAddressSet(a, nbuses, false, exclude);
+  reserveChipsetSlots(a, set);
+  return set;
+}
 
 /**
  * Finds and reserves a PCI address for one new device of a running domain
  * without moving anything (libvirt's hotplug path: the bus must support
- * hotplug, and an explicit address must use function 0). Returns the address
- * written into `device`, or undefined when the device does not use PCI.
+ * hotplug, and an explicit address must use function 0). `device` may
+ * already be inside the domain's <devices>. Returns the address written into
+ * `device`, or undefined when the device does not use PCI.
  */
 export function assignAddressForNewDevice(domain: XmlElement, device: XmlElement): PciAddress | undefined {
   const a = new Assignment(domain);
-  a.fillConnectFlags();
-  let nbuses = 0;
-  for (const c of a.pciControllers()) nbuses = Math.max(nbuses, controllerIndex(c.el) + 1);
-  const set = createAddressSet(a, nbuses, false);
-  reserveChipsetSlots(a, set);
+  const set = liveAddressSet(a, device);
   const dev = a.list.get(device);
   dev.pciFlags = deviceConnectFlags(device, connectPolicy(a.hasRoot('pcie-root')), a.machine);
   if (dev.pciFlags === 0) return undefined;
   const flags = dev.pciFlags | Connect.HOTPLUGGABLE;
+  let addr: PciAddress;
   if (hasPciAddress(dev)) {
-    if (dev.address.function !== 0) throw virError(ErrorCode.INTERNAL_ERROR, 'Only PCI device addresses with function=0 are supported');
-    set.validate(dev.address, flags, true, pciAddressString(dev.address));
-    set.reserve(dev.address, flags, true);
+    addr = dev.address;
+    if (addr.function !== 0) throw virError(ErrorCode.INTERNAL_ERROR, 'Only PCI device addresses with function=0 are supported');
+    set.reserve(addr, flags, true);
   } else {
     const loc = set.reserveNext(flags);
-    dev.address = { type: 'pci', domain: loc.domain, bus: loc.bus, slot: loc.slot, function: loc.function };
+    addr = { type: 'pci', domain: loc.domain, bus: loc.bus, slot: loc.slot, function: loc.function };
   }
-  const addr = dev.address as PciAddress;
-  a.list.writeBack();
+  setDeviceAddress(device, addr);
   return addr;
+}
+
+const CHIPSET_FUNCTIONS: Record<string, string> = {
+  'i440fx 0000:00:01.0': 'PIIX3 ISA bridge',
+  'i440fx 0000:00:01.3': 'PIIX4 ACPI / SMBus',
+  'q35 0000:00:1f.0': 'ICH9 LPC / ISA bridge',
+  'q35 0000:00:1f.3': 'ICH9 SMBus',
+};
+
+/**
+ * The PCI tree of a defined (fully addressed) QEMU domain, for domtopology.
+ * `aliasOf` lets the driver show the aliases it gives devices.
+ */
+export function qemuPciTopology(domain: XmlElement, aliasOf?: (device: XmlElement) => string | undefined): PciTopology {
+  const a = new Assignment(cloneElement(domain));
+  const set = liveAddressSet(a);
+  const chipset = a.machine.i440fx ? 'i440fx' : a.machine.q35 ? 'q35' : '';
+  const acpi = child(child(domain, 'features') ?? domain, 'acpi') !== undefined;
+  const options: PciTopologyOptions = {
+    chipsetLabel: (addr) => CHIPSET_FUNCTIONS[`${chipset} ${pciAddressString(addr)}`],
+    rootHotplug: !a.machine.i440fx || acpi,
+    expansionFlags: a.hasRoot('pcie-root') ? controllerConnectFlags('pcie-root-port') : controllerConnectFlags('pci-bridge'),
+    maxBusIndex: MAX_PCI_BUS_INDEX,
+  };
+  if (aliasOf !== undefined) options.aliasOf = aliasOf;
+  return buildPciTopology(a.domain, set, options);
 }
