@@ -43,7 +43,6 @@ export class QemuDomainRuntime {
       buildCommandLine: (def: XmlElement, id: number) => this.buildCommandLine(def, id),
       assignHotplugAddress: (def: XmlElement, device: XmlElement) => void assignAddressForNewDevice(def, device),
       domainStopped: (name: string, reason: ShutoffReason) => this.domainStopped(name, reason),
-      withDomainLock: <T>(uuid: string, fn: () => Promise<T>) => driver.withDomainLock(uuid, fn),
     };
     this.runtime = new QemuRuntime(host);
     this.hotplug = new DeviceHotplug(this.runtime, host);
@@ -51,7 +50,7 @@ export class QemuDomainRuntime {
 
   /** Driver open: takes over the domains other processes started. */
   async open(): Promise<void> {
-    await this.runtime.reconnectAll();
+    await this.runtime.removeBrokenStatuses();
     await this.sync();
   }
 
@@ -76,8 +75,17 @@ export class QemuDomainRuntime {
     });
   }
 
-  /** Lays the status files over the store's objects (run after store.sync()). */
+  /**
+   * Refreshes every running domain nobody else is working on (QEMUs that died,
+   * guests that powered off), then lays the status files over the store's
+   * objects. Run after store.sync().
+   */
   async sync(): Promise<void> {
+    for (const [name, status] of (await loadStatuses(this.driver.paths.stateDir)).statuses) {
+      const uuid = (childText(status.domain, 'uuid') ?? '').toLowerCase();
+      // A domain whose lock is held is being changed right now: its status file is current enough.
+      await this.driver.withDomainLock(uuid, () => this.refreshAndRelease(name), { timeoutMs: 0 }).catch(() => undefined);
+    }
     const { statuses } = await loadStatuses(this.driver.paths.stateDir);
     for (const obj of this.driver.store.list()) {
       if (obj.id !== -1 && !statuses.has(obj.name)) this.becomeInactive(obj, this.stopReasons.get(obj.name) ?? ShutoffReason.UNKNOWN);
@@ -113,14 +121,32 @@ export class QemuDomainRuntime {
     if (obj && obj.id !== -1) this.becomeInactive(obj, reason);
   }
 
-  /** Runs `fn` holding the domain's lock, with this process's view of it current. */
+  private async refreshAndRelease(name: string): Promise<void> {
+    const running = await this.runtime.refresh(name);
+    if (!running) return;
+    try {
+      await this.hotplug.removeVanishedDevices(running);
+    } finally {
+      this.runtime.release(running);
+    }
+  }
+
+  /**
+   * Runs `fn` holding the domain's lock, with this process's view of the domain
+   * current and, if it runs, its monitor connected (and released afterwards).
+   */
   private async withDomain<T>(dom: DomainRef, fn: (obj: DomainObject, running: RunningDomain | undefined) => Promise<T>): Promise<T> {
     const obj = await this.driver.objectOf(dom);
     return this.driver.withDomainLock(obj.uuid, async () => {
       const running = await this.runtime.refresh(obj.name);
-      if (running) await this.hotplug.removeVanishedDevices(running);
-      await this.sync();
-      return fn(obj, running);
+      try {
+        if (running) await this.hotplug.removeVanishedDevices(running);
+        await this.sync();
+        return await fn(obj, running);
+      } finally {
+        const now = this.runtime.get(obj.name);
+        if (now) this.runtime.release(now);
+      }
     });
   }
 
@@ -157,7 +183,7 @@ export class QemuDomainRuntime {
         throw virError(ErrorCode.OPERATION_INVALID, `domain '${name}' is already active`, ErrorDomain.DOM);
       }
       const uuid = (childText(def, 'uuid') ?? '').toLowerCase();
-      await this.driver.withDomainLock(uuid, () => this.runtime.start(name, def, { paused: (flags & StartFlags.PAUSED) !== 0 }));
+      await this.driver.withDomainLock(uuid, async () => this.runtime.release(await this.runtime.start(name, def, { paused: (flags & StartFlags.PAUSED) !== 0 })));
       await this.sync();
       const obj = this.driver.store.findByUUID(uuid);
       if (!obj) throw virError(ErrorCode.INTERNAL_ERROR, `domain '${name}' vanished while starting`, ErrorDomain.QEMU);

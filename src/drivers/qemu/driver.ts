@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import type { DomainInfo, DomainRef, HypervisorDriver, ParsedURI, StateWithReason } from '../../api/types.js';
 import { DefineFlags, DomainState, DomainXMLFlags, ListDomainsFlags } from '../../api/types.js';
 import { ErrorCode, ErrorDomain, virError } from '../../util/error.js';
-import { withFileLock } from '../../util/file-lock.js';
+import { withFileLock, type LockOptions } from '../../util/file-lock.js';
 import { child, childText } from '../../util/xml.js';
 import { findBinaryForArch, hostArch, QemuCapsCache } from './capabilities.js';
 import { loadQemuDriverConfig, type QemuDriverConfig } from './config.js';
@@ -23,6 +23,7 @@ import { DomainStore, type DomainObject } from './domain-store.js';
 import { qemuDomainXML, type DomainXMLPipeline } from './domain-xml.js';
 import { qemuPathsForURI, requiredDirs, type QemuPaths } from './paths.js';
 import { connectDomainXMLToNative } from './native-argv.js';
+import { QemuDomainRuntime } from './domain-runtime.js';
 
 export interface QemuDriverOptions {
   readonly: boolean;
@@ -50,6 +51,8 @@ export class QemuDriver implements HypervisorDriver {
   [method: string]: unknown;
   readonly caps: QemuCapsCache;
   readonly store: DomainStore;
+  /** Running domains: QEMU processes, status files, hotplug (domain-runtime.ts). */
+  readonly runtime: QemuDomainRuntime;
 
   constructor(
     readonly paths: QemuPaths,
@@ -66,6 +69,7 @@ export class QemuDriver implements HypervisorDriver {
       if (!reported.has(message)) this.warn(message);
       reported.add(message);
     });
+    this.runtime = new QemuDomainRuntime(this);
   }
 
   get uri(): string {
@@ -73,7 +77,8 @@ export class QemuDriver implements HypervisorDriver {
   }
 
   async close(): Promise<void> {
-    // nothing is held between calls: locks are taken and released per operation
+    // locks are taken and released per operation; QEMUs keep running
+    this.runtime.close();
   }
 
   // ---- locks ---------------------------------------------------------------
@@ -84,36 +89,42 @@ export class QemuDriver implements HypervisorDriver {
   }
 
   /** Serialises operations on one domain across processes (libvirt's domain job). */
-  withDomainLock<T>(uuid: string, fn: () => Promise<T>): Promise<T> {
-    return withFileLock(join(this.paths.lockDir, `domain-${uuid}.lock`), fn, { what: 'state change lock' });
+  withDomainLock<T>(uuid: string, fn: () => Promise<T>, options: LockOptions = {}): Promise<T> {
+    return withFileLock(join(this.paths.lockDir, `domain-${uuid}.lock`), fn, { what: 'state change lock', ...options });
+  }
+
+  /** Re-reads the config files, then lays the running domains' status files over them. */
+  async syncDomains(): Promise<void> {
+    await this.store.sync();
+    await this.runtime.sync();
   }
 
   // ---- lookups -------------------------------------------------------------
 
   /** The object behind a domain handle (qemuDomainObjFromDomain). */
   async objectOf(dom: DomainRef): Promise<DomainObject> {
-    await this.store.sync();
+    await this.syncDomains();
     const obj = this.store.findByUUID(dom.uuid);
     if (!obj) throw virError(ErrorCode.NO_DOMAIN, `no domain with matching uuid '${dom.uuid}' (${dom.name})`, ErrorDomain.QEMU);
     return obj;
   }
 
   async domainLookupByName(name: string): Promise<DomainRef> {
-    await this.store.sync();
+    await this.syncDomains();
     const obj = this.store.findByName(name);
     if (!obj) throw virError(ErrorCode.NO_DOMAIN, `no domain with matching name '${name}'`, ErrorDomain.QEMU);
     return refOf(obj);
   }
 
   async domainLookupByUUID(uuid: string): Promise<DomainRef> {
-    await this.store.sync();
+    await this.syncDomains();
     const obj = this.store.findByUUID(uuid);
     if (!obj) throw virError(ErrorCode.NO_DOMAIN, `no domain with matching uuid '${uuid.toLowerCase()}'`, ErrorDomain.QEMU);
     return refOf(obj);
   }
 
   async domainLookupByID(id: number): Promise<DomainRef> {
-    await this.store.sync();
+    await this.syncDomains();
     const obj = this.store.findByID(id);
     if (!obj) throw virError(ErrorCode.NO_DOMAIN, `no domain with matching id ${id}`, ErrorDomain.QEMU);
     return refOf(obj);
@@ -121,7 +132,7 @@ export class QemuDriver implements HypervisorDriver {
 
   async connectListAllDomains(flags: number): Promise<DomainRef[]> {
     checkFlags(flags, (1 << 16) - 1, 'qemuConnectListAllDomains');
-    await this.store.sync();
+    await this.syncDomains();
     return this.store
       .list()
       .filter((obj) => matchesListFilter(obj, flags, (name) => this.hasManagedSave(name)))
@@ -143,7 +154,7 @@ export class QemuDriver implements HypervisorDriver {
     const name = childText(def, 'name') ?? '';
     if (name.includes('\n')) throw virError(ErrorCode.XML_DETAIL, 'invalid char in name: \n', ErrorDomain.DOM);
     return this.withDriverLock(async () => {
-      await this.store.sync();
+      await this.syncDomains();
       const existing = this.store.checkAddable(def);
       const save = async () => refOf((await this.store.savePersistent(def)).obj);
       return existing ? this.withDomainLock(existing.uuid, save) : save();
@@ -228,6 +239,58 @@ export class QemuDriver implements HypervisorDriver {
     });
   }
 
+  // ---- running domains (domain-runtime.ts) ---------------------------------
+
+  domainCreate(dom: DomainRef, flags: number): Promise<DomainRef> {
+    this.checkWritable('virDomainCreateWithFlags');
+    return this.runtime.domainCreate(dom, flags);
+  }
+
+  domainCreateXML(xml: string, flags: number): Promise<DomainRef> {
+    this.checkWritable('virDomainCreateXML');
+    return this.runtime.domainCreateXML(xml, flags);
+  }
+
+  domainShutdown(dom: DomainRef, flags: number): Promise<void> {
+    this.checkWritable('virDomainShutdownFlags');
+    return this.runtime.domainShutdown(dom, flags);
+  }
+
+  domainDestroy(dom: DomainRef, flags: number): Promise<void> {
+    this.checkWritable('virDomainDestroyFlags');
+    return this.runtime.domainDestroy(dom, flags);
+  }
+
+  domainReboot(dom: DomainRef, flags: number): Promise<void> {
+    this.checkWritable('virDomainReboot');
+    return this.runtime.domainReboot(dom, flags);
+  }
+
+  domainReset(dom: DomainRef, flags: number): Promise<void> {
+    this.checkWritable('virDomainReset');
+    return this.runtime.domainReset(dom, flags);
+  }
+
+  domainSuspend(dom: DomainRef): Promise<void> {
+    this.checkWritable('virDomainSuspend');
+    return this.runtime.domainSuspend(dom);
+  }
+
+  domainResume(dom: DomainRef): Promise<void> {
+    this.checkWritable('virDomainResume');
+    return this.runtime.domainResume(dom);
+  }
+
+  domainAttachDeviceFlags(dom: DomainRef, xml: string, flags: number): Promise<void> {
+    this.checkWritable('virDomainAttachDeviceFlags');
+    return this.runtime.domainAttachDeviceFlags(dom, xml, flags);
+  }
+
+  domainDetachDeviceFlags(dom: DomainRef, xml: string, flags: number): Promise<void> {
+    this.checkWritable('virDomainDetachDeviceFlags');
+    return this.runtime.domainDetachDeviceFlags(dom, xml, flags);
+  }
+
   // ---- host ----------------------------------------------------------------
 
   async connectGetHostname(): Promise<string> {
@@ -287,5 +350,6 @@ export async function openQemuDriver(uri: ParsedURI, opts: QemuDriverOptions): P
   const warn = opts.warn ?? ((message: string) => process.stderr.write(`tsvirt: warning: ${message}\n`));
   const driver: QemuDriver = new QemuDriver(paths, config, qemuDomainXML(() => driver), opts.readonly, warn);
   await driver.store.sync();
+  await driver.runtime.open();
   return driver;
 }

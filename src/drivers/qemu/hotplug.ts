@@ -7,13 +7,13 @@
 // So a hotplugged device is configured as it would be after a restart.
 // Unplug follows libvirt: device_del, wait up to 5 s for DEVICE_DELETED, then
 // remove the device from the live XML and delete its backend; when the guest
-// takes longer, the removal finishes whenever the event arrives (or, for events
-// nobody was connected to see, at the next refresh via qom-list).
+// takes longer, the next refresh finds the device gone from QEMU (qom-list)
+// and finishes the removal.
 import { ErrorCode, ErrorDomain, virError } from '../../util/error.js';
 import { child, childrenNamed, cloneElement, type XmlElement } from '../../util/xml.js';
 import { DomainView, type JsonProps, type QemuCommandLine } from './command-line/context.js';
 import { setDeviceAlias, type QemuRuntime, type RunningDomain } from './lifecycle.js';
-import type { QmpClient, QmpEvent } from './qmp.js';
+import type { QmpClient } from './qmp.js';
 
 /** libvirt's QEMU_UNPLUG_TIMEOUT. */
 export const UNPLUG_TIMEOUT_MS = 5_000;
@@ -96,22 +96,9 @@ async function runWithRollback(qmp: QmpClient, steps: Array<{ run: [string, Json
   }
 }
 
-/**
- * Hotplug for the domains of one runtime. It also finishes unplugs whose
- * DEVICE_DELETED arrives after the detach call returned, for as long as this
- * process watches the domain.
- */
+/** Hotplug for the domains of one runtime. */
 export class DeviceHotplug {
-  /** Backends of devices being unplugged, by "domain/alias", until DEVICE_DELETED. */
-  private readonly pendingBackends = new Map<string, DevicePlan>();
-
-  constructor(private readonly runtime: QemuRuntime, private readonly host: HotplugHost) {
-    runtime.onEvent((dom: RunningDomain, event: QmpEvent) => {
-      const alias = event.data.device;
-      if (event.event !== 'DEVICE_DELETED' || typeof alias !== 'string') return;
-      runtime.withDomainLock(dom, () => this.finishRemoval(dom, alias)).catch(() => undefined);
-    });
-  }
+  constructor(private readonly runtime: QemuRuntime, private readonly host: HotplugHost) {}
 
   /**
    * Attaches `device` (parsed, defaults applied) to the running domain; it gets
@@ -155,17 +142,9 @@ export class DeviceHotplug {
     if (address?.attrs.type === 'pci' && address.attrs.multifunction === 'on') {
       throw virError(ErrorCode.OPERATION_FAILED, `cannot hot unplug ${deviceTypeName(device)} device with multifunction PCI guest address: ${pciAddressText(address)}`, ErrorDomain.QEMU);
     }
-    const key = `${dom.name}/${alias}`;
-    // Backends are looked up now, while the device is still in the command line.
-    this.pendingBackends.set(key, planFor(await this.host.buildCommandLine(dom.live, dom.id), alias));
     const qmp = await this.runtime.ensureMonitor(dom);
     const deleted = qmp.waitEvent('DEVICE_DELETED', timeoutMs, (e) => e.data.device === alias).then(() => true, () => false);
-    try {
-      await qmp.execute('device_del', { id: alias });
-    } catch (e) {
-      this.pendingBackends.delete(key);
-      throw e;
-    }
+    await qmp.execute('device_del', { id: alias });
     if (!(await deleted)) return false;
     await this.finishRemoval(dom, alias);
     return true;
@@ -188,21 +167,17 @@ export class DeviceHotplug {
 
   /**
    * Removes a device QEMU has deleted: out of the live XML (freeing its address
-   * and alias) and its backends out of QEMU. Idempotent.
+   * and alias) and its backends out of QEMU.
    */
   private async finishRemoval(dom: RunningDomain, alias: string): Promise<void> {
-    const key = `${dom.name}/${alias}`;
     const devices = devicesOf(dom.live);
-    const present = devices.children.some((d) => HOTPLUGGABLE.has(d.name) && child(d, 'alias')?.attrs.name === alias);
-    const plan = this.pendingBackends.get(key) ?? (present ? planFor(await this.host.buildCommandLine(dom.live, dom.id), alias) : undefined);
-    this.pendingBackends.delete(key);
-    if (!present) return;
+    if (!devices.children.some((d) => HOTPLUGGABLE.has(d.name) && child(d, 'alias')?.attrs.name === alias)) return;
+    // The backends are found while the device is still in the command line.
+    const plan = planFor(await this.host.buildCommandLine(dom.live, dom.id), alias);
     devices.children = devices.children.filter((d) => !(HOTPLUGGABLE.has(d.name) && child(d, 'alias')?.attrs.name === alias));
-    if (plan) {
-      const qmp = await this.runtime.ensureMonitor(dom);
-      if (plan.netdev) await qmp.execute('netdev_del', { id: plan.netdev.id }).catch(() => undefined);
-      for (const b of [...plan.blockdevs].reverse()) await qmp.execute('blockdev-del', { 'node-name': b['node-name'] }).catch(() => undefined);
-    }
+    const qmp = await this.runtime.ensureMonitor(dom);
+    if (plan.netdev) await qmp.execute('netdev_del', { id: plan.netdev.id }).catch(() => undefined);
+    for (const b of [...plan.blockdevs].reverse()) await qmp.execute('blockdev-del', { 'node-name': b['node-name'] }).catch(() => undefined);
     await this.runtime.saveStatus(dom);
   }
 }

@@ -1,12 +1,15 @@
 // Running QEMU for a domain: start (paused with -S, QMP, then cont), stop,
-// power management over QMP, lifecycle events (on_poweroff / on_reboot /
-// on_crash), and taking over domains another process started.
+// power management over QMP, on_poweroff / on_reboot / on_crash, and taking
+// over domains another process started.
 //
-// tsvirt is an embedded driver: every tsvirsh process is its own "daemon".
-// QEMU outlives the process that started it, and what the next process needs
-// to find it again lives in the status file (status-file.ts). A process holds
-// the QMP connection of a domain from its first operation on it until the
-// driver is closed; QEMU accepts one monitor client at a time.
+// tsvirt is an embedded driver: every tsvirsh process is its own "daemon", and
+// QEMU outlives the process that started it. What the next process needs to
+// find it again lives in the status file (status-file.ts). QEMU accepts one
+// monitor client at a time, so a process connects to a domain's QMP only while
+// it works on the domain, holding the domain lock, and disconnects afterwards
+// (release()). What happens while nobody is connected (a guest that powered off
+// or panicked, a QEMU that died) is found and acted on by refresh(), which every
+// operation and every look at the domain list runs first.
 import { mkdir, readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { DomainState, PausedReason, RunningReason, ShutdownReason, ShutoffReason } from '../../api/types.js';
@@ -37,8 +40,6 @@ export interface RuntimeHost {
    * ShutoffReason. A transient domain should now disappear.
    */
   domainStopped(name: string, reason: ShutoffReason): void;
-  /** The driver's per-domain lock, by UUID; not reentrant. */
-  withDomainLock<T>(uuid: string, fn: () => Promise<T>): Promise<T>;
 }
 
 /** One running QEMU as this process knows it. */
@@ -52,9 +53,6 @@ export class RunningDomain {
   stopping = false;
   /** The last status file write; the next one waits for it. */
   statusWrite: Promise<void> = Promise.resolve();
-  /** Set once QEMU is gone; resolves waiters for the domain's end. */
-  private ended: ((reason: ShutoffReason) => void)[] = [];
-
   constructor(
     readonly name: string,
     readonly id: number,
@@ -71,22 +69,7 @@ export class RunningDomain {
   }
 
   status(): DomainStatus {
-    return { state: this.state, reason: this.reason, pid: this.pid, startTime: this.startTime, monitorPath: this.monitorPath, domain: this.live };
-  }
-
-  /** Resolves when this process has seen the domain stop; undefined after `timeoutMs`. */
-  whenStopped(timeoutMs: number): Promise<ShutoffReason | undefined> {
-    return new Promise((resolve) => {
-      const timer = setTimeout(() => resolve(undefined), timeoutMs);
-      this.ended.push((reason) => {
-        clearTimeout(timer);
-        resolve(reason);
-      });
-    });
-  }
-
-  notifyStopped(reason: ShutoffReason): void {
-    for (const resolve of this.ended.splice(0)) resolve(reason);
+    return { state: this.state, reason: this.reason, pid: this.pid, startTime: this.startTime, monitorPath: this.monitorPath, fakeReboot: this.fakeReboot, domain: this.live };
   }
 }
 
@@ -101,8 +84,6 @@ const notRunning = () => virError(ErrorCode.OPERATION_INVALID, 'domain is not ru
 
 export class QemuRuntime {
   private readonly domains = new Map<string, RunningDomain>();
-  /** Hooks other modules (hotplug) attach to QMP events of every domain. */
-  private readonly eventHooks: Array<(dom: RunningDomain, event: QmpEvent) => void> = [];
 
   constructor(private readonly host: RuntimeHost) {}
 
@@ -110,35 +91,20 @@ export class QemuRuntime {
     return this.domains.get(name);
   }
 
-  running(): RunningDomain[] {
-    return [...this.domains.values()];
-  }
-
-  onEvent(hook: (dom: RunningDomain, event: QmpEvent) => void): void {
-    this.eventHooks.push(hook);
-  }
-
-  /** Holds the driver's per-domain lock (it serialises every process's changes of one domain). */
-  withDomainLock<T>(dom: RunningDomain, fn: () => Promise<T>): Promise<T> {
-    return this.host.withDomainLock(dom.uuid, fn);
-  }
-
   /**
-   * Takes over what status files say is running: a live QEMU is adopted (its
-   * monitor is connected when first needed), a dead one is cleaned up and
-   * reported as crashed, as libvirt's qemuProcessReconnect does.
+   * Cleans up status files that cannot be read (a half-written file cannot
+   * exist: writes are atomic; this is damage from outside).
    */
-  async reconnectAll(): Promise<void> {
-    const { statuses, broken } = await loadStatuses(this.host.paths.stateDir);
+  async removeBrokenStatuses(): Promise<void> {
+    const { broken } = await loadStatuses(this.host.paths.stateDir);
     for (const name of broken) await removeStatus(this.host.paths.stateDir, name);
-    for (const [name, status] of statuses) this.adopt(name, status);
-    await Promise.all([...this.domains.values()].filter((d) => !isProcessAlive(d.pid, d.startTime)).map((d) =>
-      this.withDomainLock(d, () => this.refresh(d.name)).catch(() => undefined)));
   }
 
   /**
-   * Brings this process's view of one domain up to date with the status file
-   * and QEMU itself; call it holding the domain lock before acting on the domain.
+   * Brings this process's view of one domain up to date with its status file
+   * and QEMU itself, as libvirt's qemuProcessReconnect does: a dead QEMU makes
+   * the domain shut off (crashed), a guest that powered off or panicked gets
+   * its lifecycle action. Call it holding the domain lock, and release() after.
    */
   async refresh(name: string): Promise<RunningDomain | undefined> {
     const { statuses } = await loadStatuses(this.host.paths.stateDir);
@@ -146,15 +112,15 @@ export class QemuRuntime {
     let dom = this.domains.get(name);
     if (dom && (!status || status.pid !== dom.pid)) {
       // Stopped (and maybe restarted) by another process.
-      dom.qmp?.close();
+      this.release(dom);
       this.domains.delete(name);
-      dom.notifyStopped(ShutoffReason.UNKNOWN);
       dom = undefined;
     }
     if (!status) return undefined;
     dom ??= this.adopt(name, status);
     dom.state = status.state;
     dom.reason = status.reason;
+    dom.fakeReboot = status.fakeReboot;
     dom.live = status.domain;
     if (!isProcessAlive(dom.pid, dom.startTime)) {
       await this.cleanup(dom, ShutoffReason.CRASHED);
@@ -168,6 +134,7 @@ export class QemuRuntime {
   private adopt(name: string, status: DomainStatus): RunningDomain {
     const id = Number(status.domain.attrs.id ?? -1);
     const dom = new RunningDomain(name, id, status.pid, status.startTime, status.monitorPath, status.domain, status.state, status.reason);
+    dom.fakeReboot = status.fakeReboot;
     this.domains.set(name, dom);
     return dom;
   }
@@ -182,19 +149,15 @@ export class QemuRuntime {
     return qmp;
   }
 
+  /** Disconnects from a domain's QMP so that other processes can use it. */
+  release(dom: RunningDomain): void {
+    dom.qmp?.close();
+    dom.qmp = undefined;
+  }
+
   private attachMonitor(dom: RunningDomain, qmp: QmpClient): void {
     dom.qmp = qmp;
-    qmp.on('event', (event: QmpEvent) => {
-      this.handleEvent(dom, event).catch(() => undefined);
-      for (const hook of this.eventHooks) hook(dom, event);
-    });
-    qmp.on('close', () => {
-      if (dom.stopping || this.domains.get(dom.name) !== dom) return;
-      // EOF: QEMU exited (or was killed) without us asking.
-      if (!isProcessAlive(dom.pid, dom.startTime)) {
-        this.withDomainLock(dom, () => this.cleanup(dom, dom.gotShutdown ? ShutoffReason.SHUTDOWN : ShutoffReason.CRASHED)).catch(() => undefined);
-      }
-    });
+    qmp.on('event', (event: QmpEvent) => this.handleEvent(dom, event));
   }
 
   /** Applies what happened while nobody watched: a guest that shut down or panicked. */
@@ -203,7 +166,8 @@ export class QemuRuntime {
     const st = await qmp.execute<{ running: boolean; status: string }>('query-status');
     if (st.status === 'shutdown') {
       dom.gotShutdown = true;
-      await this.applyLifecycle(dom, 'on_poweroff');
+      if (dom.fakeReboot) await this.restartGuest(dom);
+      else await this.applyLifecycle(dom, 'on_poweroff');
     } else if (st.status === 'guest-panicked') {
       await this.applyLifecycle(dom, 'on_crash');
     } else if (st.running && dom.state !== DomainState.RUNNING) {
@@ -286,7 +250,10 @@ export class QemuRuntime {
   /** virDomainShutdown (ACPI mode): presses the power button; does not wait. */
   async shutdown(name: string): Promise<void> {
     const dom = this.requireRunning(name);
-    dom.fakeReboot = false;
+    if (dom.fakeReboot) {
+      dom.fakeReboot = false;
+      await this.saveStatus(dom);
+    }
     await (await this.ensureMonitor(dom)).execute('system_powerdown');
   }
 
@@ -294,7 +261,9 @@ export class QemuRuntime {
   async reboot(name: string): Promise<void> {
     const dom = this.requireRunning(name);
     const qmp = await this.ensureMonitor(dom);
+    // Persisted first: the power-off may come when no process watches.
     dom.fakeReboot = true;
+    await this.saveStatus(dom);
     await qmp.execute('system_powerdown');
   }
 
@@ -330,10 +299,7 @@ export class QemuRuntime {
 
   /** Disconnects from every QEMU; they keep running. */
   close(): void {
-    for (const dom of this.domains.values()) {
-      dom.stopping = true;
-      dom.qmp?.close();
-    }
+    for (const dom of this.domains.values()) this.release(dom);
     this.domains.clear();
   }
 
@@ -361,34 +327,18 @@ export class QemuRuntime {
     return dom.statusWrite;
   }
 
-  private async handleEvent(dom: RunningDomain, event: QmpEvent): Promise<void> {
-    switch (event.event) {
-      case 'SHUTDOWN':
-        dom.gotShutdown = true;
-        return this.withDomainLock(dom, async () => {
-          if (this.domains.get(dom.name) !== dom || dom.stopping) return;
-          if (dom.fakeReboot) {
-            dom.fakeReboot = false;
-            return this.restartGuest(dom);
-          }
-          // With -no-reboot a guest reboot arrives as SHUTDOWN with reason guest-reset.
-          await this.setState(dom, DomainState.SHUTDOWN, ShutdownReason.USER);
-          return this.applyLifecycle(dom, event.data.reason === 'guest-reset' ? 'on_reboot' : 'on_poweroff');
-        });
-      case 'STOP':
-        if (dom.state === DomainState.RUNNING) await this.setState(dom, DomainState.PAUSED, PausedReason.UNKNOWN);
-        return;
-      case 'RESUME':
-        if (dom.state === DomainState.PAUSED && dom.reason !== PausedReason.STARTING_UP) await this.setState(dom, DomainState.RUNNING, RunningReason.UNPAUSED);
-        return;
-      case 'GUEST_PANICKED':
-        return this.withDomainLock(dom, async () => {
-          if (this.domains.get(dom.name) === dom && !dom.stopping) await this.applyLifecycle(dom, 'on_crash');
-        });
-    }
+  /**
+   * Events seen while connected. Lifecycle actions are left to refresh(): the
+   * guest's power-off may as well happen while nobody is connected.
+   */
+  private handleEvent(dom: RunningDomain, event: QmpEvent): void {
+    if (event.event === 'SHUTDOWN') dom.gotShutdown = true;
+    // STOP/RESUME the caller did not ask for (e.g. an I/O error pause); the next refresh persists them.
+    else if (event.event === 'STOP' && dom.state === DomainState.RUNNING) [dom.state, dom.reason] = [DomainState.PAUSED, PausedReason.UNKNOWN];
+    else if (event.event === 'RESUME' && dom.state === DomainState.PAUSED && dom.reason !== PausedReason.STARTING_UP) [dom.state, dom.reason] = [DomainState.RUNNING, RunningReason.UNPAUSED];
   }
 
-  /** Runs the domain's configured reaction (on_poweroff, on_reboot, on_crash); holds the domain lock. */
+  /** Runs the domain's configured reaction (on_poweroff, on_reboot, on_crash). */
   private async applyLifecycle(dom: RunningDomain, event: 'on_poweroff' | 'on_reboot' | 'on_crash'): Promise<void> {
     const action = lifecycleAction(dom.live, event);
     if (action === 'restart' || action === 'rename-restart' || action === 'coredump-restart') {
@@ -408,6 +358,7 @@ export class QemuRuntime {
     await qmp.execute('system_reset');
     await qmp.execute('cont');
     dom.gotShutdown = false;
+    dom.fakeReboot = false;
     await this.setState(dom, DomainState.RUNNING, RunningReason.BOOTED);
   }
 
@@ -428,7 +379,6 @@ export class QemuRuntime {
   private async finish(dom: RunningDomain, reason: ShutoffReason): Promise<void> {
     if (this.domains.get(dom.name) === dom) this.domains.delete(dom.name);
     this.host.domainStopped(dom.name, reason);
-    dom.notifyStopped(reason);
   }
 }
 

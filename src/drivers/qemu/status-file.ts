@@ -15,6 +15,8 @@ export interface DomainStatus {
   /** /proc start time of the pid, so that a reused pid is not mistaken for QEMU. */
   startTime: number;
   monitorPath: string;
+  /** A reboot is in progress: the guest's next power-off resets it instead (libvirt's <fakereboot/>). */
+  fakeReboot: boolean;
   /** The live definition, <domain ... id='N'>. */
   domain: XmlElement;
 }
@@ -42,7 +44,11 @@ export function formatStatus(status: DomainStatus): string {
     reason: REASON_NAMES[status.state]?.[status.reason] ?? 'unknown',
     pid: String(status.pid),
     starttime: String(status.startTime),
-  }, [element('monitor', { path: status.monitorPath, type: 'unix' }), status.domain]);
+  }, [
+    element('monitor', { path: status.monitorPath, type: 'unix' }),
+    ...(status.fakeReboot ? [element('fakereboot')] : []),
+    status.domain,
+  ]);
   return formatXml(root);
 }
 
@@ -62,6 +68,7 @@ export function parseStatus(text: string): DomainStatus {
     pid,
     startTime: Number(root.attrs.starttime ?? 0) || 0,
     monitorPath: monitor.attrs.path,
+    fakeReboot: child(root, 'fakereboot') !== undefined,
     domain,
   };
 }
