@@ -115,13 +115,14 @@ class TestDriver implements HypervisorDriver {
     return { ...this.node.nodeInfo };
   }
   async nodeGetCellsFreeMemory(start: number, max: number): Promise<bigint[]> {
-    if (start < 0 || start >= this.node.cells.length || max <= 0) {
+    if (start >= this.node.cells.length) {
       throw virError(ErrorCode.INVALID_ARG, 'Range exceeds available cells', ErrorDomain.TEST);
     }
-    return this.node.cells.slice(start, start + max).map((c) => BigInt(c.memory));
+    return this.node.cells.slice(Math.max(start, 0), Math.max(start, 0) + Math.max(max, 0)).map((c) => BigInt(c.memory));
   }
+  /** testNodeGetFreeMemory sums the cells' free KiB and returns them as the byte count. */
   async nodeGetFreeMemory(): Promise<bigint> {
-    return BigInt(this.node.cells.reduce((n, c) => n + c.freeMemory, 0)) * 1024n;
+    return BigInt(this.node.cells.reduce((n, c) => n + c.freeMemory, 0));
   }
   async nodeGetCPUMap(): Promise<{ online: boolean[] }> {
     // testNodeGetCPUMap: 8 CPUs, 0, 2 and 4 online.
