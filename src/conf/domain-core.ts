@@ -59,11 +59,16 @@ function keepFirst(dom: XmlElement, name: string): void {
 
 // ---- parse-time rules (virDomainDefParseXML) ----
 
-/** Parse-time checks and normalisations of the domain-level elements, in libvirt's order. */
-export function parseDomainCore(dom: XmlElement): void {
+/**
+ * Parse-time checks and normalisations of the domain-level elements, in
+ * libvirt's order. `defaultSecurityModel` is the driver's first security
+ * model (xmlopt defSecModel), given to a lone <seclabel> without one.
+ */
+export function parseDomainCore(dom: XmlElement, defaultSecurityModel?: string): void {
   parseIDs(dom);
   parseCaps(dom);
   parseTitle(dom);
+  parseSeclabels(dom, defaultSecurityModel);
   parseMemory(dom);
   parseVcpus(dom);
   parseTunables(dom);
@@ -121,6 +126,52 @@ function parseCaps(dom: XmlElement): void {
 function parseTitle(dom: XmlElement): void {
   const title = child(dom, 'title');
   if (title && /[\n]/.test(title.text)) throw virError(ErrorCode.XML_ERROR, "Domain title can't contain newlines");
+}
+
+const SECLABEL_TYPES = ['default', 'none', 'dynamic', 'static'];
+
+/** virSecurityLabelDefParseXML for an inactive definition; returns whether a model was given. */
+function parseSeclabel(label: XmlElement): void {
+  const type = propEnum(label, 'type', SECLABEL_TYPES, { nonzero: true }) ?? 'dynamic';
+  const relabelAttr = propYesNo(label, 'relabel');
+  const relabel = relabelAttr === undefined ? type === 'dynamic' : relabelAttr === 'yes';
+  if (type === 'dynamic' && !relabel) throw virError(ErrorCode.CONFIG_UNSUPPORTED, 'dynamic label type must use resource relabeling');
+  if (type === 'none' && relabel) throw virError(ErrorCode.CONFIG_UNSUPPORTED, "resource relabeling is not compatible with 'none' label type");
+  const model = label.attrs['model'];
+  const text = (name: string) => child(label, name)?.text;
+  const children: XmlElement[] = [];
+  if (model !== 'none' && type === 'static') {
+    const value = text('label');
+    if (value === undefined || value === '') throw virError(ErrorCode.XML_ERROR, 'security label is missing');
+    children.push(element('label', {}, [], value));
+  }
+  const baselabel = text('baselabel');
+  if (model !== 'none' && type === 'dynamic' && baselabel !== undefined) children.push(element('baselabel', {}, [], baselabel));
+  label.children = children;
+  label.attrs = { type: model === 'none' ? 'none' : type, ...(model !== undefined ? { model } : {}), relabel: relabel ? 'yes' : 'no' };
+}
+
+function parseSeclabels(dom: XmlElement, defaultModel: string | undefined): void {
+  const labels = childrenNamed(dom, 'seclabel');
+  const models: (string | undefined)[] = [];
+  for (const label of labels) {
+    parseSeclabel(label);
+    const model = label.attrs['model'];
+    if (models.includes(model)) throw virError(ErrorCode.XML_DETAIL, `seclabel for model ${model} is already provided`);
+    models.push(model);
+  }
+  const only = labels.length === 1 ? labels[0]! : undefined;
+  if (only && only.attrs['model'] === undefined && defaultModel !== undefined) {
+    const type = only.attrs['type'];
+    if (type === 'none' || (type === 'dynamic' && child(only, 'baselabel') === undefined)) {
+      only.attrs = { type: defaultModel === 'none' ? 'none' : type!, model: defaultModel, relabel: defaultModel === 'none' ? 'no' : only.attrs['relabel']! };
+    } else {
+      throw virError(ErrorCode.XML_ERROR, 'missing security model in domain seclabel');
+    }
+  }
+  if (labels.length > 1 && models.includes(undefined)) throw virError(ErrorCode.XML_ERROR, 'missing security model when using multiple labels');
+  // virSecurityLabelDefFormat: a 'none' label has no relabel attribute.
+  for (const label of labels) if (label.attrs['type'] === 'none') delete label.attrs['relabel'];
 }
 
 /** A memory-sized element's value as KiB; rewrites the element as unit='KiB'. */

@@ -30,6 +30,8 @@ export interface DomainParseHooks {
   /** Driver work after the generic implicit devices were added. */
   addImplicitDevices?(dom: XmlElement): void;
   assignAddresses?(dom: XmlElement): void;
+  /** The driver's first security model, for a lone <seclabel> without one (xmlopt defSecModel). */
+  defaultSecurityModel?: string;
   /** Driver validation (qemuValidateDomainDef and the per-device checks). */
   validate?(dom: XmlElement): void;
 }
@@ -53,7 +55,7 @@ export function completeDomain(dom: XmlElement, options: DomainParseOptions = {}
   const hooks = options.hooks ?? {};
   normalizeDomainNamespaces(dom);
   canonicalize(dom, domainSchema, { strict: true });
-  parseDomainCore(dom);
+  parseDomainCore(dom, hooks.defaultSecurityModel);
   parseDevices(dom);
   hooks.postParseBasic?.(dom);
   hooks.postParse?.(dom);
