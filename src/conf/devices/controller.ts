@@ -6,6 +6,7 @@ import { ErrorCode, virError } from '../../util/error.js';
 import { element, type XmlElement } from '../../util/xml.js';
 import { deviceAddressOf } from '../device-address.js';
 import type { ElementSchema } from '../schema.js';
+import { parseMemoryKiB } from '../units.js';
 import { propEnum } from '../xml-props.js';
 import { dropGeneratedAlias, infoChildren, isArmVirt, isI440fx, isPSeries, isQ35, isS390, type DeviceContext } from './common.js';
 
@@ -178,6 +179,11 @@ export function rejectDuplicateControllers(devices: XmlElement): void {
 /** Generic post-parse (virDomainControllerDefPostParse). */
 export function postParseController(c: XmlElement): void {
   dropGeneratedAlias(c);
+  const hole = c.children.find((x) => x.name === 'pcihole64');
+  if (hole) {
+    hole.text = String(parseMemoryKiB(hole.text.trim(), hole.attrs['unit'], './pcihole64'));
+    hole.attrs = { unit: 'KiB' };
+  }
   const driver = c.children.find((x) => x.name === 'driver');
   if (driver?.attrs['iothread'] !== undefined && !['virtio-scsi', 'virtio-transitional', 'virtio-non-transitional'].includes(c.attrs['model'] ?? '')) {
     throw virError(ErrorCode.XML_ERROR, "'iothread' attribute only supported for virtio scsi controllers");

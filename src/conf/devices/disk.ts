@@ -74,7 +74,7 @@ export const diskSchema: ElementSchema = {
     backenddomain: { attrs: ['name'] },
     geometry: { attrs: ['cyls', 'heads', 'secs', 'trans'] },
     blockio: { attrs: ['logical_block_size', 'physical_block_size'] },
-    mirror: { attrs: ['type', 'file', 'format', 'job', 'ready'], children: { format: { attrs: ['type'] }, source: storageSourceSchema } },
+    mirror: { attrs: ['type', 'file', 'format', 'job', 'ready'], children: { format: { attrs: ['type'] }, source: storageSourceSchema, backingStore: backingStoreSchema } },
     target: { attrs: ['dev', 'bus', 'tray', 'removable', 'rotation_rate'] },
     iotune: { children: Object.fromEntries(IOTUNE_FIELDS.map((f) => [f, { text: true }])) },
     readonly: {},
@@ -173,6 +173,8 @@ function normalizeStorageSource(holder: XmlElement): void {
 /** Generic post-parse (virDomainDiskDefPostParse). */
 export function postParseDisk(disk: XmlElement, ctx: DeviceContext): void {
   dropGeneratedAlias(disk);
+  // Block job state (<mirror>) belongs to running domains only.
+  disk.children = disk.children.filter((c) => c.name !== 'mirror');
   setDefault(disk, 'type', 'file');
   setDefault(disk, 'device', 'disk');
   const device0 = disk.attrs['device'];

@@ -21,7 +21,7 @@ import { memballoonSchema, parseMemballoon, postParseMemballoon } from './membal
 import { memorySchema, postParseMemory } from './memory.js';
 import { nvramSchema } from './nvram.js';
 import { panicSchema, postParsePanic, rejectDuplicatePanics } from './panic.js';
-import { postParseRedirdev, redirdevSchema, redirfilterSchema } from './redirdev.js';
+import { postParseRedirdev, postParseRedirfilter, redirdevSchema, redirfilterSchema } from './redirdev.js';
 import { parseRng, postParseRng, rngSchema } from './rng.js';
 import { addSmartcardControllers, postParseSmartcard, smartcardSchema } from './smartcard.js';
 import { parseSound, postParseSound, soundSchema } from './sound.js';
@@ -61,7 +61,7 @@ export const DEVICE_KINDS: readonly DeviceKind[] = [
   { name: 'video', schema: videoSchema, postParse: postParseVideo },
   { name: 'hostdev', schema: hostdevSchema, parse: parseHostdev, postParse: postParseHostdev },
   { name: 'redirdev', schema: redirdevSchema, postParse: postParseRedirdev },
-  { name: 'redirfilter', schema: redirfilterSchema },
+  { name: 'redirfilter', schema: redirfilterSchema, postParse: postParseRedirfilter },
   { name: 'hub', schema: hubSchema, postParse: postParseHub },
   { name: 'watchdog', schema: watchdogSchema, parse: parseWatchdog, postParse: postParseWatchdog },
   { name: 'memballoon', schema: memballoonSchema, parse: parseMemballoon, postParse: postParseMemballoon },

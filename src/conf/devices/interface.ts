@@ -129,6 +129,12 @@ export function postParseInterface(net: XmlElement): void {
   if (net.attrs['type'] !== 'hostdev' && !(model?.attrs['type'] ?? '').startsWith('virtio')) {
     net.children = net.children.filter((c) => c.name !== 'driver');
   }
+  const virtio = (model?.attrs['type'] ?? '').startsWith('virtio');
+  const backend = firstChild(net, 'backend');
+  if (backend && !virtio) delete backend.attrs['vhost'];
+  // A zero rx frame limit is no coalescing setting at all.
+  const frames = firstChild(firstChild(firstChild(net, 'coalesce') ?? net, 'rx') ?? net, 'frames');
+  if (firstChild(net, 'coalesce') && !Number(frames?.attrs['max'] ?? 0)) net.children = net.children.filter((c) => c.name !== 'coalesce');
   if (net.attrs['type'] === 'direct' && source) setDefault(source, 'mode', 'vepa');
   if (net.attrs['type'] === 'vhostuser' && source) setDefault(source, 'mode', 'client');
   if (net.attrs['type'] === 'hostdev' && net.attrs['managed'] !== 'yes') delete net.attrs['managed'];

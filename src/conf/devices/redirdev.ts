@@ -19,3 +19,10 @@ export function postParseRedirdev(redirdev: XmlElement): void {
   redirdev.attrs['bus'] ??= 'usb';
   normalizeChardevSource(redirdev, redirdev.attrs['type'] ?? 'pty');
 }
+
+/** Wildcard (-1) filter fields are the default and not printed. */
+export function postParseRedirfilter(filter: XmlElement): void {
+  for (const usbdev of filter.children) {
+    for (const k of ['class', 'vendor', 'product', 'version']) if (usbdev.attrs[k] === '-1') delete usbdev.attrs[k];
+  }
+}

@@ -10,6 +10,7 @@ import { deviceContext, isArmVirt, isI440fx, isQ35, isRiscvVirt, type DeviceCont
 import { addUsbController, appendController, findController, qemuPostParseController } from '../../conf/devices/controller.js';
 import { qemuPostParseDisk } from '../../conf/devices/disk.js';
 import type { DeviceDriverHooks } from '../../conf/devices/index.js';
+import { qemuPostParseHostdev } from '../../conf/devices/hostdev.js';
 import { addImplicitInputs } from '../../conf/devices/input.js';
 import { qemuPostParseInterface } from '../../conf/devices/interface.js';
 import { addDefaultMemballoon } from '../../conf/devices/memballoon.js';
@@ -121,6 +122,8 @@ export function qemuPostParseDevice(dev: XmlElement, ctx: DeviceContext): void {
       return qemuPostParseController(dev, ctx);
     case 'shmem':
       return qemuPostParseShmem(dev);
+    case 'hostdev':
+      return qemuPostParseHostdev(dev);
     case 'panic':
       return qemuPostParsePanic(dev, ctx);
     case 'serial':
