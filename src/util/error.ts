@@ -113,6 +113,8 @@ const MESSAGE_PREFIX: Partial<Record<ErrorCode, string>> = {
   [ErrorCode.INVALID_DOMAIN_SNAPSHOT]: 'Invalid snapshot',
   [ErrorCode.OPERATION_DENIED]: 'operation forbidden',
   [ErrorCode.NO_SOURCE]: 'missing source information for',
+  [ErrorCode.MULTIPLE_INTERFACES]: 'multiple matching interfaces found',
+  [ErrorCode.NO_DOMAIN_METADATA]: 'metadata not found',
   [ErrorCode.XML_INVALID_SCHEMA]: 'XML document failed to validate against schema',
 };
 

@@ -3,7 +3,7 @@
 // libvirt 9.0's src/test/test_driver.c, XML goes through the shared src/conf models.
 
 import { formatDomainXML } from '../../conf/domain.js';
-import { formatInterfaceXML, interfaceMAC, interfaceName } from '../../conf/interface.js';
+import { formatInterfaceXML, interfaceMAC, interfaceName, parseInterfaceXML } from '../../conf/interface.js';
 import { formatNetworkXML, networkBridge, networkFirstIP, networkName, networkUUID, parseNetworkXML, updateNetworkDef } from '../../conf/network.js';
 import { FILE_POOL_TYPES, formatStoragePoolXML, parseStoragePoolXML, POOL_TYPES } from '../../conf/storage-pool.js';
 import { formatStorageVolXML, parseStorageVolXML, type StorageVolDef } from '../../conf/storage-vol.js';
@@ -1028,7 +1028,7 @@ class TestDriver implements HypervisorDriver {
   async interfaceLookupByMACString(mac: string): Promise<InterfaceRef> {
     const matches = this.node.interfaces.filter((i) => interfaceMAC(i.def).toLowerCase() === mac.toLowerCase());
     if (matches.length === 0) throw virError(ErrorCode.NO_INTERFACE, `no interface with matching mac '${mac}'`, ErrorDomain.INTERFACE);
-    if (matches.length > 1) throw virError(ErrorCode.MULTIPLE_INTERFACES, 'multiple interfaces with matching MAC address', ErrorDomain.INTERFACE);
+    if (matches.length > 1) throw virError(ErrorCode.MULTIPLE_INTERFACES, undefined, ErrorDomain.INTERFACE);
     return { name: interfaceName(matches[0]!.def), mac: interfaceMAC(matches[0]!.def) };
   }
   async interfaceGetXMLDesc(iface: InterfaceRef, flags = 0): Promise<string> {
@@ -1041,14 +1041,43 @@ class TestDriver implements HypervisorDriver {
   async interfaceCreate(iface: InterfaceRef, flags = 0): Promise<void> {
     checkFlags(flags, 0, 'testInterfaceCreate');
     const obj = this.ifaceObj(iface.name);
-    if (obj.active) throw virError(ErrorCode.OPERATION_INVALID, 'interface is already running', ErrorDomain.INTERFACE);
+    if (obj.active) throw virError(ErrorCode.OPERATION_INVALID, undefined, ErrorDomain.INTERFACE);
     obj.active = true;
   }
   async interfaceDestroy(iface: InterfaceRef, flags = 0): Promise<void> {
     checkFlags(flags, 0, 'testInterfaceDestroy');
     const obj = this.ifaceObj(iface.name);
-    if (!obj.active) throw virError(ErrorCode.OPERATION_INVALID, 'interface is not running', ErrorDomain.INTERFACE);
+    if (!obj.active) throw virError(ErrorCode.OPERATION_INVALID, undefined, ErrorDomain.INTERFACE);
     obj.active = false;
+  }
+  /** virInterfaceObjListAssignDef: a known name gets the new definition, a new one starts inactive. */
+  async interfaceDefineXML(xml: string, flags = 0): Promise<InterfaceRef> {
+    checkFlags(flags, 1, 'testInterfaceDefineXML');
+    const def = parseInterfaceXML(xml);
+    const existing = this.node.interfaces.find((i) => interfaceName(i.def) === interfaceName(def));
+    if (existing) existing.def = def;
+    else this.node.interfaces.push({ def, active: false });
+    return { name: interfaceName(def), mac: interfaceMAC(def) };
+  }
+  async interfaceUndefine(iface: InterfaceRef): Promise<void> {
+    const obj = this.ifaceObj(iface.name);
+    this.node.interfaces.splice(this.node.interfaces.indexOf(obj), 1);
+  }
+  async interfaceChangeBegin(flags = 0): Promise<void> {
+    checkFlags(flags, 0, 'testInterfaceChangeBegin');
+    if (this.node.interfaceBackup) throw virError(ErrorCode.OPERATION_INVALID, 'there is another transaction running.', ErrorDomain.INTERFACE);
+    this.node.interfaceBackup = structuredClone(this.node.interfaces);
+  }
+  async interfaceChangeCommit(flags = 0): Promise<void> {
+    checkFlags(flags, 0, 'testInterfaceChangeCommit');
+    if (!this.node.interfaceBackup) throw virError(ErrorCode.OPERATION_INVALID, 'no transaction running, nothing to be committed.', ErrorDomain.INTERFACE);
+    this.node.interfaceBackup = undefined;
+  }
+  async interfaceChangeRollback(flags = 0): Promise<void> {
+    checkFlags(flags, 0, 'testInterfaceChangeRollback');
+    if (!this.node.interfaceBackup) throw virError(ErrorCode.OPERATION_INVALID, 'no transaction running, nothing to rollback.', ErrorDomain.INTERFACE);
+    this.node.interfaces = this.node.interfaceBackup;
+    this.node.interfaceBackup = undefined;
   }
 
   // ---- storage pools ----

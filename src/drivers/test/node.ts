@@ -62,6 +62,8 @@ export class TestNode {
   domains: DomainObj[] = [];
   networks: NetworkObj[] = [];
   interfaces: InterfaceObj[] = [];
+  /** The interfaces as they were when iface-begin opened a transaction. */
+  interfaceBackup?: InterfaceObj[];
   pools: PoolObj[] = [];
   /** Domain ids start at 1 and only grow (g_atomic_int_add on nextDomID). */
   private nextDomID = 1;
