@@ -22,6 +22,7 @@ import { loadQemuDriverConfig, type QemuDriverConfig } from './config.js';
 import { DomainStore, type DomainObject } from './domain-store.js';
 import { qemuDomainXML, type DomainXMLPipeline } from './domain-xml.js';
 import { qemuPathsForURI, requiredDirs, type QemuPaths } from './paths.js';
+import { formatCapabilities, formatDomainCapabilities } from './host-capabilities.js';
 import { connectDomainXMLToNative } from './native-argv.js';
 import { QemuDomainRuntime } from './domain-runtime.js';
 
@@ -300,6 +301,14 @@ export class QemuDriver implements HypervisorDriver {
   /** Version of the QEMU binary for the host's arch (virQEMUCapsGetDefaultVersion). */
   async connectGetVersion(): Promise<number> {
     return (await this.caps.forArch(hostArch())).versionNumber;
+  }
+
+  async connectGetCapabilities(): Promise<string> {
+    return formatCapabilities(this);
+  }
+
+  async connectGetDomainCapabilities(emulator: string | undefined, arch: string | undefined, machine: string | undefined, virttype: string | undefined): Promise<string> {
+    return formatDomainCapabilities(this, { emulator, arch, machine, virttype });
   }
 
   /** The QEMU binary a domain without <emulator> uses for `arch` (default: the host's). */

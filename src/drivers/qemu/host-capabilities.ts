@@ -1,0 +1,405 @@
+// What `virsh capabilities` and `virsh domcapabilities` report for the qemu
+// driver, gathered from this host (procfs/sysfs, firmware descriptors) and from
+// the probed QEMU binaries. Everything printed is derived, never assumed:
+// where libvirt relies on data tsvirt does not model (its CPU model map,
+// host-model CPU computation, migration), that part is left out rather than invented.
+
+import { randomUUID } from 'node:crypto';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { mkdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { ErrorCode, ErrorDomain, virError } from '../../util/error.js';
+import { writeFileAtomic } from '../../util/atomic-file.js';
+import {
+  formatCapabilitiesXML, formatDomainCapabilitiesXML,
+  type CacheBank, type CapsBlock, type CapsEnum, type GuestCaps, type GuestFeature, type HostCpu, type NumaCell,
+} from '../../conf/capabilities.js';
+import { canonicalMachineName, defaultMachine, findBinaryForArch, findMachine, hostArch, installedGuestArches, type QemuCaps } from './capabilities.js';
+import type { QemuDriver } from './driver.js';
+
+const read = (path: string): string | undefined => {
+  try {
+    return readFileSync(path, 'utf8').trim();
+  } catch {
+    return undefined;
+  }
+};
+
+const listDir = (path: string): string[] => {
+  try {
+    return readdirSync(path);
+  } catch {
+    return [];
+  }
+};
+
+/** Expands a kernel cpu list ("0-3,8") into numbers. */
+function parseCpuList(list: string): number[] {
+  const out: number[] = [];
+  for (const part of list.split(',')) {
+    const [a, b] = part.split('-').map(Number);
+    if (a === undefined || Number.isNaN(a)) continue;
+    for (let i = a; i <= (b ?? a); i++) out.push(i);
+  }
+  return out;
+}
+
+/**
+ * The host UUID: SMBIOS when the host has it, else one generated once and kept
+ * in the driver's cache folder (libvirt draws a new random one per daemon start;
+ * an embedded driver has no daemon, so it is kept stable instead).
+ */
+async function hostUUID(cacheDir: string): Promise<string> {
+  const smbios = read('/sys/class/dmi/id/product_uuid');
+  if (smbios) return smbios.toLowerCase();
+  const file = join(cacheDir, 'host-uuid');
+  const kept = (await readFile(file, 'utf8').catch(() => '')).trim();
+  if (/^[0-9a-f-]{36}$/.test(kept)) return kept;
+  const fresh = randomUUID();
+  await mkdir(cacheDir, { recursive: true });
+  await writeFileAtomic(file, `${fresh}\n`, 0o644);
+  return fresh;
+}
+
+/** Huge page sizes in KiB, ascending, after the base page. */
+function hugePageSizes(dir = '/sys/kernel/mm/hugepages'): number[] {
+  return listDir(dir)
+    .map((d) => /^hugepages-(\d+)kB$/.exec(d)?.[1])
+    .filter((v): v is string => v !== undefined)
+    .map(Number)
+    .sort((a, b) => a - b);
+}
+
+const VENDORS: Record<string, string> = { AuthenticAMD: 'AMD', GenuineIntel: 'Intel', HygonGenuine: 'Hygon' };
+
+function hostCpu(): HostCpu {
+  const cpuinfo = read('/proc/cpuinfo') ?? '';
+  const first = cpuinfo.split(/\n\s*\n/)[0] ?? '';
+  const field = (name: string) => new RegExp(`^${name}\\s*:\\s*(.*)$`, 'm').exec(first)?.[1]?.trim();
+  const cpu: HostCpu = { arch: hostArch(), pageSizes: [4, ...hugePageSizes()] };
+  const vendor = field('vendor_id');
+  if (vendor) cpu.vendor = VENDORS[vendor] ?? vendor;
+  const microcode = field('microcode');
+  if (microcode) cpu.microcode = Number.parseInt(microcode, microcode.startsWith('0x') ? 16 : 10);
+  const family = field('cpu family');
+  const model = field('model');
+  const stepping = field('stepping');
+  if (family && model && stepping) cpu.signature = { family: Number(family), model: Number(model), stepping: Number(stepping) };
+  const bits = /(\d+) bits physical/.exec(field('address sizes') ?? '')?.[1];
+  if (bits) cpu.maxPhysAddrBits = Number(bits);
+
+  const online = parseCpuList(read('/sys/devices/system/cpu/online') ?? '0');
+  const topo = (id: number, f: string) => read(`/sys/devices/system/cpu/cpu${id}/topology/${f}`);
+  const packages = new Set(online.map((id) => topo(id, 'physical_package_id')));
+  const dies = new Set(online.map((id) => `${topo(id, 'physical_package_id')}/${topo(id, 'die_id')}`));
+  const cores = new Set(online.map((id) => `${topo(id, 'physical_package_id')}/${topo(id, 'die_id')}/${topo(id, 'core_id')}`));
+  if (online.length > 0 && packages.size > 0) {
+    cpu.topology = {
+      sockets: packages.size,
+      dies: dies.size / packages.size,
+      cores: cores.size / dies.size,
+      threads: online.length / cores.size,
+    };
+  }
+  return cpu;
+}
+
+function numaCells(pageSizes: number[]): NumaCell[] {
+  const base = '/sys/devices/system/node';
+  const nodes = listDir(base)
+    .map((d) => /^node(\d+)$/.exec(d)?.[1])
+    .filter((v): v is string => v !== undefined)
+    .map(Number)
+    .sort((a, b) => a - b);
+  return nodes.map((id) => {
+    const dir = `${base}/node${id}`;
+    const memoryKiB = Number(/MemTotal:\s+(\d+) kB/.exec(read(`${dir}/meminfo`) ?? '')?.[1] ?? '0');
+    const huge = pageSizes.slice(1).map((size): [number, number] => [size, Number(read(`${dir}/hugepages/hugepages-${size}kB/nr_hugepages`) ?? '0')]);
+    const hugeKiB = huge.reduce((sum, [size, count]) => sum + size * count, 0);
+    const distances = (read(`${dir}/distance`) ?? '').split(/\s+/).filter(Boolean).map(Number);
+    const cpus = parseCpuList(read(`${dir}/cpulist`) ?? '').map((cpu) => {
+      const t = (f: string) => Number(read(`/sys/devices/system/cpu/cpu${cpu}/topology/${f}`) ?? '0');
+      return { id: cpu, socketId: t('physical_package_id'), dieId: t('die_id'), coreId: t('core_id'), siblings: read(`/sys/devices/system/cpu/cpu${cpu}/topology/thread_siblings_list`) ?? String(cpu) };
+    });
+    return {
+      id,
+      memoryKiB,
+      pages: [[4, Math.floor((memoryKiB - hugeKiB) / 4)], ...huge],
+      distances: distances.map((value, i) => ({ id: nodes[i] ?? i, value })),
+      cpus,
+    };
+  });
+}
+
+/** Level-3-and-above caches shared between CPUs (virCapabilitiesInitCaches). */
+function cacheBanks(): CacheBank[] {
+  const banks = new Map<string, CacheBank>();
+  for (const cpu of parseCpuList(read('/sys/devices/system/cpu/online') ?? '')) {
+    const dir = `/sys/devices/system/cpu/cpu${cpu}/cache`;
+    for (const index of listDir(dir).filter((d) => d.startsWith('index'))) {
+      const f = (name: string) => read(`${dir}/${index}/${name}`);
+      const level = Number(f('level') ?? '0');
+      if (level < 3) continue;
+      const m = /^(\d+)([KMG]?)$/.exec(f('size') ?? '');
+      if (!m) continue;
+      const size = Number(m[1]) * ({ '': 1, K: 1024, M: 1024 ** 2, G: 1024 ** 3 } as Record<string, number>)[m[2]!]!;
+      const type = { Unified: 'both', Data: 'data', Instruction: 'code' }[f('type') ?? ''] ?? 'both';
+      const id = Number(f('id') ?? '0');
+      const key = `${level}/${type}/${id}`;
+      if (!banks.has(key)) banks.set(key, { id, level, type, size, cpus: f('shared_cpu_list') ?? String(cpu) });
+    }
+  }
+  return [...banks.values()].sort((a, b) => a.level - b.level || a.id - b.id);
+}
+
+const WORDSIZE: Record<string, number> = { x86_64: 64, aarch64: 64, i686: 32, armv7l: 32, armv6l: 32 };
+const isX86 = (arch: string) => arch === 'x86_64' || arch === 'i686';
+
+/** virQEMUCapsInitGuestFromBinary's guest features. */
+function guestFeatures(arch: string): GuestFeature[] {
+  const features: GuestFeature[] = [];
+  if (arch === 'i686') features.push({ name: 'pae' }, { name: 'nonpae' });
+  if (isX86(arch) || arch === 'aarch64') features.push({ name: 'acpi', default: 'on', toggle: 'yes' });
+  if (isX86(arch)) features.push({ name: 'apic', default: 'on', toggle: 'no' });
+  features.push({ name: 'cpuselection' }, { name: 'deviceboot' }, { name: 'disksnapshot', default: 'on', toggle: 'no' });
+  return features;
+}
+
+function guestCaps(arch: string, caps: QemuCaps): GuestCaps {
+  const machines = caps.machines.flatMap((m) => {
+    const entry = { name: m.name, maxCpus: m.maxCpus, deprecated: m.deprecated };
+    return m.alias ? [entry, { name: m.alias, canonical: m.name, maxCpus: m.maxCpus, deprecated: m.deprecated }] : [entry];
+  });
+  return {
+    osType: 'hvm',
+    arch,
+    wordsize: WORDSIZE[arch] ?? 64,
+    emulator: caps.binary,
+    machines,
+    domainTypes: caps.kvmUsable ? ['qemu', 'kvm'] : ['qemu'],
+    features: guestFeatures(arch),
+  };
+}
+
+/** virsh capabilities for the qemu driver. */
+export async function formatCapabilities(driver: QemuDriver): Promise<string> {
+  const cpu = hostCpu();
+  const guests: GuestCaps[] = [];
+  for (const arch of installedGuestArches()) guests.push(guestCaps(arch, await driver.caps.forArch(arch)));
+  const uid = process.getuid?.() ?? 0;
+  const gid = process.getgid?.() ?? 0;
+  return formatCapabilitiesXML({
+    hostUUID: await hostUUID(driver.paths.cacheDir),
+    cpu,
+    iommu: listDir('/sys/kernel/iommu_groups').length > 0,
+    cells: numaCells(cpu.pageSizes),
+    caches: cacheBanks(),
+    secModels: [
+      { model: 'none', doi: '0', baseLabels: [] },
+      // QEMU runs as the user of the embedding process
+      { model: 'dac', doi: '0', baseLabels: [{ type: 'kvm', label: `+${uid}:+${gid}` }, { type: 'qemu', label: `+${uid}:+${gid}` }] },
+    ],
+    guests,
+  });
+}
+
+// ---------------------------------------------------------------------------
+// domcapabilities
+
+/** A libvirt enum: the values present, kept in libvirt's enum order. */
+const enumOf = (name: string, ordered: Array<[string, boolean]>): CapsEnum => ({ name, values: ordered.filter(([, on]) => on).map(([v]) => v) });
+
+interface FirmwareDescriptor {
+  'interface-types'?: string[];
+  mapping?: { device?: string; executable?: { filename?: string }; filename?: string };
+  targets?: Array<{ architecture?: string; machines?: string[] }>;
+  features?: string[];
+}
+
+/** Firmware descriptor arch names (QEMU's) for libvirt arches. */
+const FIRMWARE_ARCH: Record<string, string> = { i686: 'i386', armv7l: 'arm', armv6l: 'arm' };
+
+function globMatch(pattern: string, text: string): boolean {
+  const re = new RegExp(`^${pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`);
+  return re.test(text);
+}
+
+/**
+ * QEMU firmware descriptors (docs/interop/firmware.json) that fit arch+machine,
+ * in libvirt's precedence: file names sorted, /etc/qemu/firmware overriding
+ * /usr/share/qemu/firmware.
+ */
+function matchingFirmware(arch: string, machine: string): FirmwareDescriptor[] {
+  const byName = new Map<string, string>();
+  for (const dir of ['/usr/share/qemu/firmware', '/etc/qemu/firmware']) {
+    for (const f of listDir(dir).filter((n) => n.endsWith('.json'))) byName.set(f, join(dir, f));
+  }
+  const fwArch = FIRMWARE_ARCH[arch] ?? arch;
+  const out: FirmwareDescriptor[] = [];
+  for (const name of [...byName.keys()].sort()) {
+    let fw: FirmwareDescriptor;
+    try {
+      fw = JSON.parse(readFileSync(byName.get(name)!, 'utf8')) as FirmwareDescriptor;
+    } catch {
+      continue;
+    }
+    if ((fw.targets ?? []).some((t) => t.architecture === fwArch && (t.machines ?? []).some((m) => globMatch(m, machine)))) out.push(fw);
+  }
+  return out;
+}
+
+function osCaps(arch: string, machine: string): { supported: boolean; firmware: string[]; loader?: { values: string[]; enums: CapsEnum[] } } {
+  const fws = matchingFirmware(arch, machine);
+  const interfaces = new Set(fws.flatMap((f) => f['interface-types'] ?? []));
+  const loaders: string[] = [];
+  for (const fw of fws) {
+    const file = fw.mapping?.device === 'memory' ? fw.mapping.filename : fw.mapping?.executable?.filename;
+    if (file && existsSync(file) && !loaders.includes(file)) loaders.push(file);
+  }
+  const secure = fws.some((f) => (f.features ?? []).includes('requires-smm'));
+  return {
+    supported: true,
+    firmware: [...(interfaces.has('bios') ? ['bios'] : []), ...(interfaces.has('uefi') ? ['efi'] : [])],
+    loader: {
+      values: loaders,
+      enums: [
+        { name: 'type', values: ['rom', 'pflash'] },
+        { name: 'readonly', values: ['yes', 'no'] },
+        { name: 'secure', values: secure ? ['yes', 'no'] : ['no'] },
+      ],
+    },
+  };
+}
+
+function deviceBlocks(caps: QemuCaps, machine: string): CapsBlock[] {
+  const has = (...types: string[]) => types.some((t) => caps.deviceTypes.has(t));
+  const transitional = has('virtio-blk-pci-transitional');
+  const x86 = isX86(caps.arch);
+  const builtinIde = x86 && (machine.startsWith('pc-i440fx') || machine === 'pc' || machine === 'isapc');
+  const display = (t: string) => caps.displayTypes.includes(t);
+  const tpmModels = enumOf('model', [['tpm-tis', has('tpm-tis', 'tpm-tis-device')], ['tpm-crb', has('tpm-crb')], ['tpm-spapr', has('tpm-spapr')], ['spapr-tpm-proxy', has('spapr-tpm-proxy')]]);
+  return [
+    {
+      name: 'disk',
+      supported: true,
+      enums: [
+        { name: 'diskDevice', values: ['disk', 'cdrom', 'floppy', 'lun'] },
+        enumOf('bus', [['ide', builtinIde], ['fdc', true], ['scsi', true], ['virtio', true], ['usb', has('usb-storage')], ['sata', has('ich9-ahci')]]),
+        enumOf('model', [['virtio', true], ['virtio-transitional', transitional], ['virtio-non-transitional', transitional]]),
+      ],
+    },
+    {
+      name: 'graphics',
+      supported: true,
+      enums: [enumOf('type', [['sdl', display('sdl')], ['vnc', caps.commands.has('query-vnc')], ['spice', caps.commands.has('query-spice')], ['egl-headless', display('egl-headless')], ['dbus', display('dbus')]])],
+    },
+    {
+      name: 'video',
+      supported: true,
+      enums: [enumOf('modelType', [
+        ['vga', has('VGA')], ['cirrus', has('cirrus-vga')], ['vmvga', has('vmware-svga')], ['qxl', has('qxl-vga')],
+        ['virtio', has('virtio-gpu-pci', 'virtio-gpu-device')], ['none', true], ['bochs', has('bochs-display')], ['ramfb', has('ramfb')],
+      ])],
+    },
+    {
+      name: 'hostdev',
+      supported: true,
+      enums: [
+        { name: 'mode', values: ['subsystem'] },
+        { name: 'startupPolicy', values: ['default', 'mandatory', 'requisite', 'optional'] },
+        { name: 'subsysType', values: ['usb', 'pci', 'scsi'] },
+        { name: 'capsType', values: [] },
+        { name: 'pciBackend', values: caps.kvmUsable && existsSync('/dev/vfio') ? ['vfio'] : [] },
+      ],
+    },
+    {
+      name: 'rng',
+      supported: true,
+      enums: [
+        enumOf('model', [['virtio', has('virtio-rng-pci', 'virtio-rng-device')], ['virtio-transitional', transitional], ['virtio-non-transitional', transitional]]),
+        enumOf('backendModel', [['random', has('rng-random')], ['egd', has('rng-egd')], ['builtin', has('rng-builtin')]]),
+      ],
+    },
+    { name: 'filesystem', supported: true, enums: [enumOf('driverType', [['path', true], ['handle', true], ['virtiofs', has('vhost-user-fs-device')]])] },
+    {
+      name: 'tpm',
+      supported: tpmModels.values.length > 0,
+      enums: [tpmModels, enumOf('backendModel', [['passthrough', has('tpm-passthrough')]])],
+    },
+    { name: 'redirdev', supported: has('usb-redir'), enums: [{ name: 'bus', values: ['usb'] }] },
+    { name: 'channel', supported: true, enums: [enumOf('type', [['pty', true], ['unix', true], ['spicevmc', caps.commands.has('query-spice')]])] },
+  ];
+}
+
+function featureBlocks(caps: QemuCaps, virtType: string): CapsBlock[] {
+  const gic = caps.gicVersions.filter((g) => (virtType === 'kvm' ? g.kernel : g.emulated)).map((g) => g.version).sort((a, b) => a - b);
+  return [
+    { name: 'gic', supported: gic.length > 0, enums: [{ name: 'version', values: gic.map(String) }] },
+    { name: 'vmcoreinfo', supported: caps.deviceTypes.has('vmcoreinfo'), enums: [] },
+    { name: 'genid', supported: caps.deviceTypes.has('vmgenid'), enums: [] },
+    { name: 'backingStoreInput', supported: true, enums: [] },
+    { name: 'backup', supported: caps.commands.has('blockdev-backup'), enums: [] },
+    { name: 'sev', supported: caps.sev, enums: [] },
+    { name: 'sgx', supported: caps.sgx, enums: [] },
+  ];
+}
+
+/** QEMU reports unavailable features only where it can check them (x86): elsewhere usability is unknown. */
+function usability(unavailable: string[] | undefined): 'yes' | 'no' | 'unknown' {
+  if (unavailable === undefined) return 'unknown';
+  return unavailable.length === 0 ? 'yes' : 'no';
+}
+
+export interface DomainCapsQuery {
+  emulator?: string | undefined;
+  arch?: string | undefined;
+  machine?: string | undefined;
+  virttype?: string | undefined;
+}
+
+/** virsh domcapabilities (qemuConnectGetDomainCapabilities + virQEMUCapsCacheLookupDefault). */
+export async function formatDomainCapabilities(driver: QemuDriver, q: DomainCapsQuery): Promise<string> {
+  if (q.virttype !== undefined && q.virttype !== 'qemu' && q.virttype !== 'kvm') {
+    throw virError(ErrorCode.INVALID_ARG, `unknown virttype: ${q.virttype}`, ErrorDomain.QEMU);
+  }
+  const binary = q.emulator ?? findBinaryForArch(q.arch ?? hostArch());
+  if (!binary) {
+    throw virError(ErrorCode.CONFIG_UNSUPPORTED, `unable to find any emulator to serve '${q.arch ?? hostArch()}' architecture`, ErrorDomain.QEMU);
+  }
+  const caps = await driver.caps.get(binary);
+  const arch = q.arch ?? caps.arch;
+  const family = (a: string) => (isX86(a) ? 'x86' : a.startsWith('arm') || a === 'aarch64' ? 'arm' : a);
+  if (family(arch) !== family(caps.arch)) {
+    throw virError(ErrorCode.INVALID_ARG, `architecture from emulator '${caps.arch}' doesn't match given architecture '${arch}'`, ErrorDomain.QEMU);
+  }
+  const virtType = q.virttype ?? (caps.kvmUsable ? 'kvm' : 'qemu');
+  if (virtType === 'kvm' && !caps.kvmUsable) {
+    throw virError(ErrorCode.INVALID_ARG, `the accel 'kvm' is not supported by '${binary}' on this host`, ErrorDomain.QEMU);
+  }
+  let machine = q.machine === undefined ? defaultMachine(caps)?.name : canonicalMachineName(caps, q.machine);
+  if (machine !== undefined && !caps.machines.some((m) => m.name === machine)) {
+    throw virError(ErrorCode.INVALID_ARG, `the machine '${machine}' is not supported by emulator '${binary}'`, ErrorDomain.QEMU);
+  }
+  machine ??= '';
+  const m = findMachine(caps, machine);
+  const customModels = caps.cpuModels
+    .filter((c) => !/-v\d+$/.test(c.name) && !['max', 'host', 'base'].includes(c.name))
+    .map((c) => ({ name: c.name, usable: usability(c.unavailableFeatures), deprecated: c.deprecated }));
+  return formatDomainCapabilitiesXML({
+    path: binary,
+    domain: virtType,
+    ...(machine ? { machine } : {}),
+    arch,
+    ...(m ? { maxVcpus: m.maxCpus } : {}),
+    iothreads: caps.deviceTypes.has('iothread'),
+    os: osCaps(arch, machine),
+    cpu: {
+      hostPassthrough: virtType === 'kvm',
+      ...(caps.cpuModels.some((c) => c.name === 'max') ? { maximum: ['on', 'off'] } : {}),
+      customModels,
+    },
+    memoryBacking: { supported: true, sourceTypes: enumOf('sourceType', [['file', true], ['anonymous', true], ['memfd', caps.deviceTypes.has('memory-backend-memfd')]]).values },
+    devices: deviceBlocks(caps, machine),
+    features: featureBlocks(caps, virtType),
+  });
+}

@@ -1,0 +1,67 @@
+// virsh capabilities / domcapabilities of the qemu driver against libvirt's
+// recorded output for this host (../shared/conformance/qemu/_host). Only what
+// tsvirt derives is compared: libvirt's CPU-model map (host CPU model and
+// features, per-model vendors, host-model), its KVM-only probes (hyperv), and
+// its kvm domain type (KVM is not usable on these hosts) are left out.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { connect } from '../../src/api/connection.js';
+import { findBinaryForArch } from '../../src/drivers/qemu/capabilities.js';
+import { sharedPath } from '../helpers/shared.js';
+
+const host = sharedPath('conformance/qemu/_host');
+/** The recording is only comparable with the same QEMU build. */
+function sameQemu(dir: string): boolean {
+  const recorded = JSON.parse(readFileSync(path.join(dir, 'versions.json'), 'utf8'))['qemu-system-x86_64'] as string;
+  const binary = findBinaryForArch('x86_64');
+  return binary !== undefined && execFileSync(binary, ['--version'], { encoding: 'utf8' }) === recorded;
+}
+const skip = 'skip' in host ? host.skip : sameQemu(host.path) ? false : 'installed QEMU differs from the recorded one';
+const dir = 'path' in host ? host.path : '';
+
+const open = () => connect(`qemu:///embed?root=${mkdtempSync(path.join(os.tmpdir(), 'tsvirt-caps-'))}`);
+
+/** The <guest> sections, without libvirt's kvm domain type. */
+const guests = (xml: string) => xml.slice(xml.indexOf('  <guest>'), xml.lastIndexOf('</guest>')).replace(/ *<domain type='kvm'\/>\n/g, '');
+
+test('capabilities: guests, machines and aliases as libvirt lists them', { skip }, async () => {
+  const xml = await (await open()).getCapabilities();
+  const expected = readFileSync(path.join(dir, 'capabilities.xml'), 'utf8');
+  assert.equal(guests(xml), guests(expected));
+  assert.match(xml, /^<capabilities>\n\n  <host>\n    <uuid>[0-9a-f-]{36}<\/uuid>\n    <cpu>\n      <arch>x86_64<\/arch>/);
+});
+
+test('capabilities: the host UUID stays the same across connections', { skip }, async () => {
+  const root = mkdtempSync(path.join(os.tmpdir(), 'tsvirt-caps-'));
+  const uuidOf = async () => /<uuid>(.*)<\/uuid>/.exec(await (await connect(`qemu:///embed?root=${root}`)).getCapabilities())![1];
+  assert.equal(await uuidOf(), await uuidOf());
+});
+
+/** domcapabilities without the CPU section (libvirt's CPU map) and hyperv (KVM probe). */
+const comparable = (xml: string) => xml.replace(/  <cpu>[\s\S]*?  <\/cpu>\n/, '').replace(/    <hyperv[\s\S]*?<\/hyperv>\n/, '').trimEnd();
+
+for (const [file, args] of [
+  ['domcapabilities-x86_64-q35-tcg.xml', ['/usr/bin/qemu-system-x86_64', 'x86_64', 'q35', 'qemu']],
+  ['domcapabilities-x86_64-pc-tcg.xml', ['/usr/bin/qemu-system-x86_64', 'x86_64', 'pc', 'qemu']],
+  ['domcapabilities-aarch64-virt.xml', ['/usr/bin/qemu-system-aarch64', 'aarch64', 'virt', 'qemu']],
+] as const) {
+  test(`domcapabilities matches libvirt's ${file} (outside the CPU map)`, { skip }, async () => {
+    const xml = await (await open()).invoke<string>('connectGetDomainCapabilities', ...args);
+    assert.equal(comparable(xml), comparable(readFileSync(path.join(dir, file), 'utf8')));
+  });
+}
+
+test('domcapabilities: libvirt\'s errors for what the host cannot serve', { skip }, async () => {
+  const conn = await open();
+  await assert.rejects(conn.invoke('connectGetDomainCapabilities', undefined, 'x86_64', 'no-such', 'qemu'), {
+    message: `invalid argument: the machine 'no-such' is not supported by emulator '${findBinaryForArch('x86_64')}'`,
+  });
+  await assert.rejects(conn.invoke('connectGetDomainCapabilities', '/usr/bin/qemu-system-aarch64', 'x86_64', undefined, undefined), {
+    message: "invalid argument: architecture from emulator 'aarch64' doesn't match given architecture 'x86_64'",
+  });
+  await assert.rejects(conn.invoke('connectGetDomainCapabilities', undefined, 'x86_64', undefined, 'xen'), { message: 'invalid argument: unknown virttype: xen' });
+});
