@@ -1,0 +1,29 @@
+// The address engine on every defined case of the conformance corpus (see
+// address-harness.ts for how the engine's input is rebuilt from libvirt's output).
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { caseIds, corpusAvailable, runCase } from './address-harness.js';
+
+function runAll(filter: RegExp): string[] {
+  const failures: string[] = [];
+  for (const id of caseIds(filter)) {
+    const r = runCase(id);
+    if (r !== undefined && !r.ok) failures.push(`${id}: ${r.detail}`);
+  }
+  return failures;
+}
+
+const skip = corpusAvailable() ? false : 'conformance corpus ../shared/conformance/qemu not found';
+if (skip !== false) {
+  if (process.env.CI === 'true') throw new Error(skip);
+  console.warn(`SKIPPING pci-corpus tests: ${skip}`);
+}
+
+test('every generated case gets libvirt\'s addresses', { skip }, () => {
+  assert.deepEqual(runAll(/^gen-/), []);
+});
+
+test('every libvirt test-suite case gets libvirt\'s addresses', { skip }, () => {
+  assert.deepEqual(runAll(/^suite-/), []);
+});
