@@ -16,6 +16,8 @@ import { buildNetworks } from './command-line/net.js';
 import { buildChannels, buildConsoles, buildParallels, buildSerials } from './command-line/chardev.js';
 import { buildAudio, buildGraphics } from './command-line/graphics.js';
 import * as devices from './command-line/devices.js';
+import * as platform from './command-line/platform.js';
+import { buildHostdevs } from './command-line/hostdevs.js';
 
 export type { CommandLineOptions, QemuCommandLine, QemuStatePaths } from './command-line/context.js';
 
@@ -56,15 +58,18 @@ export function buildQemuCommandLine(def: XmlElement, options: CommandLineOption
     buildIOThreads,
     buildNuma,
     machine.buildUuidAndDisplay,
+    platform.buildVMGenID,
     machine.buildNoGraphics,
     machine.buildMonitor,
     machine.buildClock,
     machine.buildPowerManagement,
     machine.buildBoot,
+    platform.buildIommu,
     buildGlobalControllers,
     buildControllers,
     devices.buildHubs,
     (c) => buildControllersOfType(c, 'ccid'),
+    platform.buildFloppyController,
     buildDisks,
     buildFilesystems,
     buildNetworks,
@@ -80,9 +85,13 @@ export function buildQemuCommandLine(def: XmlElement, options: CommandLineOption
     devices.buildSounds,
     devices.buildWatchdogs,
     devices.buildRedirdevs,
+    buildHostdevs,
     devices.buildMemballoon,
     devices.buildRngs,
+    platform.buildVMCoreInfo,
+    platform.buildQemuNamespace,
     machine.buildSandbox,
+    platform.buildPanic,
     machine.buildMessageTimestamps,
   ];
   for (const step of steps) step(ctx);

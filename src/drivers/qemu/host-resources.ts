@@ -121,8 +121,9 @@ export function checkHostResources(def: XmlElement, host: HostResources): void {
     if (hostdev.attrs.type === 'scsi_host' && !host.pathExists('/dev/vhost-scsi')) {
       throw virError(ErrorCode.CONFIG_UNSUPPORTED, "vhost-scsi device file '/dev/vhost-scsi' cannot be found", ErrorDomain.QEMU);
     }
-    if (hostdev.attrs.type === 'pci' && !host.pathExists('/dev/vfio/vfio')) {
-      throw virError(ErrorCode.INTERNAL_ERROR, `invalid PCI passthrough type '${child(hostdev, 'driver')?.attrs.name ?? 'default'}'`, ErrorDomain.QEMU);
+    // Without an explicit backend libvirt needs VFIO on the host to pick one.
+    if (hostdev.attrs.type === 'pci' && !child(hostdev, 'driver')?.attrs.name && !host.pathExists('/dev/vfio/vfio')) {
+      throw virError(ErrorCode.INTERNAL_ERROR, "invalid PCI passthrough type 'default'", ErrorDomain.QEMU);
     }
     if (hostdev.attrs.type === 'scsi' && source?.attrs.protocol !== 'iscsi') {
       const adapter = /(\d+)$/.exec(child(source ?? hostdev, 'adapter')?.attrs.name ?? '')?.[1] ?? '0';

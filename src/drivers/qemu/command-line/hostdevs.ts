@@ -1,0 +1,62 @@
+// Host device assignment: PCI functions and mediated devices through VFIO,
+// USB devices through usb-host.
+import type { XmlElement } from '../../../util/xml.js';
+import { child } from '../../../util/xml.js';
+import type { BuildContext, JsonProps } from './context.js';
+import { props } from './context.js';
+import { addAddressProps, addRomProps } from './address.js';
+
+function hex(el: XmlElement | undefined, key: string, width: number): string {
+  return Number(el?.attrs[key] ?? 0).toString(16).padStart(width, '0');
+}
+
+function hostdevProps(ctx: BuildContext, hostdev: XmlElement): JsonProps | undefined {
+  const id = ctx.view.alias(hostdev);
+  const source = child(hostdev, 'source');
+  const bootOrder = child(hostdev, 'boot')?.attrs.order;
+  const bootindex = bootOrder !== undefined ? Number(bootOrder) : undefined;
+  switch (hostdev.attrs.type) {
+    case 'pci': {
+      const a = source ? child(source, 'address') : undefined;
+      const host = `${hex(a, 'domain', 4)}:${hex(a, 'bus', 2)}:${hex(a, 'slot', 2)}.${hex(a, 'function', 1)}`;
+      const out = props(['driver', 'vfio-pci'], ['host', host], ['id', id], ['bootindex', bootindex]);
+      addAddressProps(ctx.view, hostdev, out);
+      addRomProps(hostdev, out);
+      return out;
+    }
+    case 'mdev': {
+      const uuid = source ? child(source, 'address')?.attrs.uuid : undefined;
+      const display = hostdev.attrs.display;
+      const ramfb = hostdev.attrs.ramfb;
+      const driver = hostdev.attrs.model === 'vfio-ccw' ? 'vfio-ccw' : hostdev.attrs.model === 'vfio-ap' ? 'vfio-ap' : 'vfio-pci';
+      const out = props(['driver', driver], ['id', id], ['sysfsdev', `/sys/bus/mdev/devices/${uuid}`],
+        ['display', display === 'on' || display === 'off' ? display : undefined], ['ramfb', ramfb === 'on' ? true : undefined], ['bootindex', bootindex]);
+      addAddressProps(ctx.view, hostdev, out);
+      return out;
+    }
+    case 'usb': {
+      const a = source ? child(source, 'address') : undefined;
+      const out = props(['driver', 'usb-host']);
+      if (a) out.hostdevice = `/dev/bus/usb/${String(Number(a.attrs.bus ?? 0)).padStart(3, '0')}/${String(Number(a.attrs.device ?? 0)).padStart(3, '0')}`;
+      else {
+        const vendor = source ? child(source, 'vendor')?.attrs.id : undefined;
+        const product = source ? child(source, 'product')?.attrs.id : undefined;
+        if (vendor) out.vendorid = vendor;
+        if (product) out.productid = product;
+      }
+      Object.assign(out, props(['id', id], ['bootindex', bootindex]));
+      addAddressProps(ctx.view, hostdev, out);
+      return out;
+    }
+    default:
+      return undefined;
+  }
+}
+
+export function buildHostdevs(ctx: BuildContext): void {
+  for (const hostdev of ctx.view.deviceList('hostdev')) {
+    if (hostdev.attrs.mode !== undefined && hostdev.attrs.mode !== 'subsystem') continue;
+    const out = hostdevProps(ctx, hostdev);
+    if (out) ctx.cmd.json('-device', out);
+  }
+}
