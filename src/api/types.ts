@@ -249,6 +249,21 @@ export interface HypervisorDriver {
   domainGetDiskErrors?(dom: DomainRef, flags: number): Promise<{ disk: string; error: number }[]>;
   domainGetBlockInfo?(dom: DomainRef, disk: string, flags: number): Promise<DomainBlockInfo>;
   domainInterfaceAddresses?(dom: DomainRef, source: number, flags: number): Promise<{ name: string; hwaddr: string; addrs: { type: number; addr: string; prefix: number }[] }[]>;
+  /** virDomainGetSecurityLabel (one label) and virNodeGetSecurityModel, as dominfo prints them. */
+  domainGetSecurityLabel?(dom: DomainRef): Promise<{ label: string; enforcing: boolean }>;
+  nodeGetSecurityModel?(): Promise<{ model: string; doi: string }>;
+  domainIsUpdated?(dom: DomainRef): Promise<boolean>;
+  domainGetMaxMemory?(dom: DomainRef): Promise<number>;
+  domainSetVcpus?(dom: DomainRef, count: number): Promise<void>;
+  domainSnapshotNum?(dom: DomainRef, flags: number): Promise<number>;
+  domainSnapshotNumChildren?(snap: SnapshotRef, flags: number): Promise<number>;
+  interfaceDefineXML?(xml: string, flags: number): Promise<InterfaceRef>;
+  interfaceUndefine?(iface: InterfaceRef): Promise<void>;
+  interfaceCreate?(iface: InterfaceRef, flags: number): Promise<void>;
+  interfaceChangeBegin?(flags: number): Promise<void>;
+  interfaceChangeCommit?(flags: number): Promise<void>;
+  interfaceChangeRollback?(flags: number): Promise<void>;
+  storagePoolNumOfVolumes?(pool: StoragePoolRef): Promise<number>;
   domainHasManagedSaveImage?(dom: DomainRef, flags: number): Promise<boolean>;
   domainManagedSaveRemove?(dom: DomainRef, flags: number): Promise<void>;
   domainAttachDevice?(dom: DomainRef, xml: string): Promise<void>;

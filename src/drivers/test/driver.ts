@@ -483,6 +483,15 @@ class TestDriver implements HypervisorDriver {
     return 'linux';
   }
 
+  /** testDomainGetSecurityLabel: running domains carry the enforcing label "libvirt-test". */
+  async domainGetSecurityLabel(dom: DomainRef): Promise<{ label: string; enforcing: boolean }> {
+    const active = this.isActive(this.domainObj(dom));
+    return { label: active ? 'libvirt-test' : '', enforcing: active };
+  }
+  async nodeGetSecurityModel(): Promise<{ model: string; doi: string }> {
+    return { model: 'testSecurity', doi: '' };
+  }
+
   async domainGetHostname(dom: DomainRef, flags = 0): Promise<string> {
     checkFlags(flags, 0, 'testDomainGetHostname');
     this.checkActive(this.domainObj(dom));
