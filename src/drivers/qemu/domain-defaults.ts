@@ -6,6 +6,7 @@
 import { ErrorCode, virError } from '../../util/error.js';
 import { child, childrenNamed, element, type XmlElement } from '../../util/xml.js';
 import { ensureChild } from '../../conf/domain-core.js';
+import { parseScaledValue } from '../../conf/units.js';
 import { canonicalMachineName, defaultMachine, findMachine, hostArch, type QemuCaps } from './capabilities.js';
 
 /**
@@ -66,8 +67,22 @@ export function qemuDomainPostParse(dom: XmlElement, caps: QemuCaps): void {
   }
   type.attrs['machine'] = canonicalMachineName(caps, type.attrs['machine']!);
   setDefaultCpu(dom, caps);
-  enableDefaultFeatures(dom);
+  enableDefaultFeatures(dom, caps);
   cpuPostParse(dom, caps);
+  tsegPostParse(dom);
+}
+
+/** qemuDomainDefTsegPostParse: an explicit SMM TSEG size needs q35 and whole MiB. */
+function tsegPostParse(dom: XmlElement): void {
+  const smm = child(child(dom, 'features') ?? element('x'), 'smm');
+  const tseg = smm?.attrs['state'] === 'on' ? child(smm, 'tseg') : undefined;
+  if (!tseg) return;
+  const machine = osType(dom).attrs['machine'] ?? '';
+  if (!(machine === 'q35' || machine.startsWith('pc-q35'))) {
+    throw virError(ErrorCode.CONFIG_UNSUPPORTED, 'SMM TSEG is only supported with q35 machine type');
+  }
+  const bytes = parseScaledValue(tseg.text, tseg.attrs['unit'], './features/smm/tseg', 1n, 0xffffffffffffffffn);
+  if (bytes % (1n << 20n) !== 0n) throw virError(ErrorCode.CONFIG_UNSUPPORTED, 'SMM TSEG size must be divisible by 1 MiB');
 }
 
 /** qemuDomainDefSetDefaultCPU: the machine's default CPU model, made explicit. */
@@ -101,17 +116,20 @@ function isArmVirt(dom: XmlElement): boolean {
 }
 
 /**
- * qemuDomainDefEnableDefaultFeatures: ARM virt always has a GIC. libvirt skips
- * GICv3 for TCG (no emulated MSI controller) and otherwise takes the best
- * version domain capabilities list; the probe records none, so libvirt's own
- * fallback applies: GICv2.
+ * qemuDomainDefEnableDefaultFeatures: ARM virt always has a GIC, the highest
+ * version the accelerator provides (query-gic-capabilities), except GICv3 for
+ * TCG (its emulation lacks an MSI controller); GICv2 as the last resort.
  */
-function enableDefaultFeatures(dom: XmlElement): void {
+function enableDefaultFeatures(dom: XmlElement, caps: QemuCaps): void {
   const features = child(dom, 'features');
   const gic = features ? child(features, 'gic') : undefined;
   if (gic ? gic.attrs['version'] !== undefined : !isArmVirt(dom)) return;
+  const kvm = dom.attrs['type'] === 'kvm';
+  const usable = caps.gicVersions
+    .filter((g) => (kvm ? g.kernel : g.emulated) && !(g.version === 3 && dom.attrs['type'] === 'qemu'))
+    .map((g) => g.version);
   const target = gic ?? ensureChild(ensureChild(dom, 'features'), 'gic');
-  target.attrs['version'] = '2';
+  target.attrs['version'] = String(usable.length > 0 ? Math.max(...usable) : 2);
 }
 
 /** qemuDomainDefCPUPostParse: SVE implied by vector lengths, migratable and check defaults. */
@@ -155,12 +173,99 @@ export function qemuValidateDomain(dom: XmlElement, caps: QemuCaps): void {
   if (child(child(dom, 'memtune') ?? element('x'), 'min_guarantee')) {
     throw unsupported("Parameter 'min_guarantee' not supported by QEMU.");
   }
+  validateFirmwareAcpi(dom);
+  validateCpu(dom);
+  validateTopology(dom, caps);
+  validateFeatures(dom, caps);
+  if (child(dom, 'launchSecurity')?.attrs['type'] === 'sev' && !caps.sev) {
+    throw unsupported('SEV launch security is not supported with this QEMU binary');
+  }
+}
+
+function hasFeature(dom: XmlElement, name: string): XmlElement | undefined {
+  return child(child(dom, 'features') ?? element('x'), name);
+}
+
+/** UEFI needs ACPI on x86; ACPI needs UEFI on aarch64. */
+function validateFirmwareAcpi(dom: XmlElement): void {
+  const os = child(dom, 'os') ?? element('os');
+  const arch = osType(dom).attrs['arch'] ?? '';
+  const uefi = os.attrs['firmware'] === 'efi' || child(os, 'loader')?.attrs['type'] === 'pflash';
+  const acpi = hasFeature(dom, 'acpi') !== undefined;
+  if (uefi && isX86(arch) && !acpi) throw virError(ErrorCode.CONFIG_UNSUPPORTED, 'UEFI requires ACPI on this architecture');
+  if (acpi && arch === 'aarch64' && !uefi) throw virError(ErrorCode.CONFIG_UNSUPPORTED, 'ACPI requires UEFI on this architecture');
+}
+
+/** qemuValidateDomainDefCpu: maximum physical address bits and cache passthrough rules. */
+function validateCpu(dom: XmlElement): void {
   const cpu = child(dom, 'cpu');
-  const topology = cpu ? child(cpu, 'topology') : undefined;
+  if (!cpu) return;
+  const arch = osType(dom).attrs['arch'] ?? '';
+  const unsupported = (msg: string) => virError(ErrorCode.CONFIG_UNSUPPORTED, msg);
+  const addr = child(cpu, 'maxphysaddr');
+  if (addr) {
+    if (!isX86(arch)) throw unsupported(`CPU maximum physical address bits specification is not supported for '${arch}' architecture`);
+    if (addr.attrs['mode'] === 'passthrough' && addr.attrs['bits'] !== undefined) {
+      throw unsupported("CPU maximum physical address bits number specification cannot be used with mode='passthrough'");
+    }
+    if (addr.attrs['mode'] === 'emulate' && addr.attrs['bits'] === undefined) {
+      throw unsupported("if using CPU maximum physical address mode='emulate', bits= must be specified too");
+    }
+  }
+  const cache = child(cpu, 'cache');
+  if (cache) {
+    if (!isX86(arch)) throw unsupported(`CPU cache specification is not supported for '${arch}' architecture`);
+    const mode = cache.attrs['mode'];
+    const level = cache.attrs['level'];
+    if (mode === 'emulate' && level !== '3') throw unsupported("CPU cache mode 'emulate' can only be used with level='3'");
+    if (mode === 'passthrough' && cpu.attrs['mode'] !== 'host-passthrough' && cpu.attrs['mode'] !== 'maximum') {
+      throw unsupported("CPU cache mode 'passthrough' can only be used with 'host-passthrough' / 'maximum' CPUs");
+    }
+    if ((mode === 'passthrough' || mode === 'disable') && level !== undefined) {
+      throw unsupported(`unsupported CPU cache level for mode '${mode}'`);
+    }
+  }
+}
+
+/** qemuValidateDomainVCpuTopology. */
+function validateTopology(dom: XmlElement, caps: QemuCaps): void {
+  const maxVcpus = Number(child(dom, 'vcpu')?.text ?? '1');
+  const current = Number(child(dom, 'vcpu')?.attrs['current'] ?? maxVcpus);
+  if (current === 0) throw virError(ErrorCode.CONFIG_UNSUPPORTED, 'Domain requires at least 1 vCPU');
+  const maxCpus = findMachine(caps, osType(dom).attrs['machine'] ?? '')?.maxCpus ?? 0;
+  if (maxCpus > 0 && maxVcpus > maxCpus) {
+    throw virError(ErrorCode.CONFIG_UNSUPPORTED, `Maximum CPUs greater than specified machine type limit ${maxCpus}`);
+  }
+  const topology = child(child(dom, 'cpu') ?? element('x'), 'topology');
   if (topology) {
     const product = ['sockets', 'dies', 'cores', 'threads'].reduce((p, a) => p * Number(topology.attrs[a] ?? '1'), 1);
-    if (product !== Number(child(dom, 'vcpu')?.text ?? '1')) {
-      throw unsupported("CPU topology doesn't match maximum vcpu count");
+    if (product !== maxVcpus) throw virError(ErrorCode.CONFIG_UNSUPPORTED, "CPU topology doesn't match maximum vcpu count");
+  }
+}
+
+/** Features only pSeries machines have. */
+const PSERIES_FEATURES = ['hpt', 'htm', 'nested-hv', 'ccf-assist', 'cfpc', 'sbbc', 'ibs'];
+
+/** qemuValidateDomainDefFeatures: features that exist only on some arches and machines. */
+function validateFeatures(dom: XmlElement, caps: QemuCaps): void {
+  const type = osType(dom);
+  const arch = type.attrs['arch'] ?? '';
+  const machine = type.attrs['machine'] ?? '';
+  const notFor = (name: string) =>
+    virError(ErrorCode.CONFIG_UNSUPPORTED, `The '${name}' feature is not supported for architecture '${arch}' or machine type '${machine}'`);
+  const pseries = isPpc64(arch) && machine.startsWith('pseries');
+  for (const f of child(dom, 'features')?.children ?? []) {
+    if (PSERIES_FEATURES.includes(f.name) && !pseries) throw notFor(f.name);
+    if ((f.name === 'ioapic' || f.name === 'pvspinlock') && !isX86(arch)) throw notFor(f.name);
+    if (f.name === 'gic' && !isArmVirt(dom)) throw notFor(f.name);
+    if (f.name === 'hyperv' && !isX86(arch) && !isArmVirt(dom)) {
+      throw virError(ErrorCode.CONFIG_UNSUPPORTED, `Hyperv features are not supported for architecture '${arch}' or machine type '${machine}'`);
+    }
+    if (f.name === 'vmcoreinfo' && f.attrs['state'] === 'on' && !caps.deviceTypes.has('vmcoreinfo')) {
+      throw virError(ErrorCode.CONFIG_UNSUPPORTED, 'vmcoreinfo is not available with this QEMU binary');
+    }
+    if (f.name === 'tcg' && dom.attrs['type'] !== 'qemu') {
+      throw virError(ErrorCode.CONFIG_UNSUPPORTED, `TCG features are incompatible with domain type '${dom.attrs['type']}'`);
     }
   }
 }
