@@ -10,6 +10,7 @@ import { formatBitmap, parseBitmap } from '../util/bitmap.js';
 import { formatIntPretty, MEMORY_MAX_BYTES, parseMemoryKiB, parseScaledValue } from './units.js';
 import { propEnum, propOnOff, propUInt, propYesNo } from './xml-props.js';
 import { parseNuma } from './numa.js';
+import { parseOsFirmware, postParseOsFirmware, validateOsFirmware } from './domain-os.js';
 
 const VIRT_TYPES = ['none', 'qemu', 'kqemu', 'kvm', 'xen', 'lxc', 'uml', 'openvz', 'test', 'vmware', 'hyperv', 'vbox', 'phyp', 'parallels', 'bhyve', 'vz', 'hvf'];
 const OS_TYPES = ['hvm', 'xen', 'linux', 'exe', 'uml'];
@@ -466,6 +467,7 @@ function parseClock(dom: XmlElement): void {
 function parseBoot(dom: XmlElement): void {
   const os = child(dom, 'os');
   if (!os) return;
+  parseOsFirmware(os);
   for (const boot of childrenNamed(os, 'boot')) {
     const dev = boot.attrs['dev'];
     if (dev === undefined) throw virError(ErrorCode.INTERNAL_ERROR, 'missing boot device');
@@ -559,8 +561,7 @@ function postParseMemory(dom: XmlElement): void {
 
 function postParseOs(dom: XmlElement): void {
   const os = child(dom, 'os');
-  const loader = os ? child(os, 'loader') : undefined;
-  if (loader && loader.text.trim() !== '' && loader.attrs['type'] === undefined) loader.attrs['type'] = 'rom';
+  if (os) postParseOsFirmware(os);
 }
 
 /** Whether any device carries a per-device <boot order=.../>. */
@@ -609,6 +610,8 @@ function postParseCpu(dom: XmlElement): void {
 // ---- generic validation (virDomainDefValidate, domain-level parts) ----
 
 export function validateDomainCore(dom: XmlElement): void {
+  const os = child(dom, 'os');
+  if (os) validateOsFirmware(os);
   const name = child(dom, 'name')?.text ?? '';
   if (name.includes('/')) throw virError(ErrorCode.XML_ERROR, `name ${name} cannot contain '/'`);
 }

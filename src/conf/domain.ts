@@ -16,7 +16,7 @@ import { dumpLibxml, normalizeDomainNamespaces } from './domain-namespaces.js';
  * Driver callbacks, run in libvirt's order: postParseBasic, postParse,
  * (generic device post-parse with `devices` hooks), devicesPostParse,
  * (generic domain post-parse, implicit devices), addImplicitDevices,
- * assignAddresses, (generic validation), validate.
+ * assignAddresses, validate, (generic validation).
  */
 export interface DomainParseHooks {
   /** Defaults that need no capabilities (qemuDomainDefPostParseBasic: the emulator). */
@@ -67,8 +67,8 @@ export function completeDomain(dom: XmlElement, options: DomainParseOptions = {}
   reorder(dom);
   hooks.assignAddresses?.(dom);
   reorder(dom);
-  validateDomainCore(dom);
   hooks.validate?.(dom);
+  validateDomainCore(dom);
   return dom;
 }
 

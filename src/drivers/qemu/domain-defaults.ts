@@ -7,6 +7,7 @@ import { ErrorCode, virError } from '../../util/error.js';
 import { child, childrenNamed, element, type XmlElement } from '../../util/xml.js';
 import { ensureChild } from '../../conf/domain-core.js';
 import { parseScaledValue } from '../../conf/units.js';
+import { hasNvramImage } from '../../conf/domain-os.js';
 import { canonicalMachineName, defaultMachine, findMachine, hostArch, type QemuCaps } from './capabilities.js';
 
 /**
@@ -51,8 +52,11 @@ export function virtTypeSupported(caps: QemuCaps, virtType: string): boolean {
   return caps.kvmPresent && (caps.arch === host || (host === 'x86_64' && caps.arch === 'i686'));
 }
 
+/** Where the driver keeps per-domain NVRAM images (qemu.conf nvram_dir). */
+export const DEFAULT_NVRAM_DIR = '/var/lib/libvirt/qemu/nvram';
+
 /** The domain-level parts of qemuDomainDefPostParse, in libvirt's order. */
-export function qemuDomainPostParse(dom: XmlElement, caps: QemuCaps): void {
+export function qemuDomainPostParse(dom: XmlElement, caps: QemuCaps, nvramDir: string = DEFAULT_NVRAM_DIR): void {
   if (child(dom, 'bootloader') || child(dom, 'bootloader_args')) {
     throw virError(ErrorCode.CONFIG_UNSUPPORTED, 'bootloader is not supported by QEMU');
   }
@@ -65,6 +69,7 @@ export function qemuDomainPostParse(dom: XmlElement, caps: QemuCaps): void {
     }
     type.attrs['machine'] = machine.name;
   }
+  defaultNvramPath(dom, nvramDir);
   type.attrs['machine'] = canonicalMachineName(caps, type.attrs['machine']!);
   setDefaultCpu(dom, caps);
   enableDefaultFeatures(dom, caps);
@@ -83,6 +88,16 @@ function tsegPostParse(dom: XmlElement): void {
   }
   const bytes = parseScaledValue(tseg.text, tseg.attrs['unit'], './features/smm/tseg', 1n, 0xffffffffffffffffn);
   if (bytes % (1n << 20n) !== 0n) throw virError(ErrorCode.CONFIG_UNSUPPORTED, 'SMM TSEG size must be divisible by 1 MiB');
+}
+
+/** A read-only pflash UEFI loader without NVRAM image gets the driver's per-domain one. */
+function defaultNvramPath(dom: XmlElement, nvramDir: string): void {
+  const os = ensureChild(dom, 'os');
+  const loader = child(os, 'loader');
+  if (loader?.attrs['type'] !== 'pflash' || loader.attrs['readonly'] !== 'yes') return;
+  if (hasNvramImage(os) || loader.attrs['stateless'] === 'yes') return;
+  const name = child(dom, 'name')?.text ?? '';
+  ensureChild(os, 'nvram').text = `${nvramDir}/${name}_VARS.fd`;
 }
 
 /** qemuDomainDefSetDefaultCPU: the machine's default CPU model, made explicit. */
