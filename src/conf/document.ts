@@ -6,10 +6,10 @@ import { ErrorCode, ErrorDomain, virError } from '../util/error.js';
 import { parseXml, parseXmlBytes, XmlSyntaxError, type XmlElement } from '../util/xml.js';
 
 /**
- * Parses `text` whose root must be `rootName`. `url` names the document in
+ * Parses `text` whose root must be `rootName` (any root when omitted). `url` names the document in
  * syntax errors, e.g. '(network_definition)' for XML given as a string.
  */
-export function parseDocument(text: string, url: string, rootName: string): XmlElement {
+export function parseDocument(text: string, url: string, rootName?: string): XmlElement {
   return checkRoot(withSyntaxErrors(() => parseXml(text), url), rootName);
 }
 
@@ -37,8 +37,8 @@ function withSyntaxErrors(parse: () => XmlElement, url: string): XmlElement {
   }
 }
 
-function checkRoot(root: XmlElement, rootName: string): XmlElement {
-  if (root.name !== rootName) {
+function checkRoot(root: XmlElement, rootName: string | undefined): XmlElement {
+  if (rootName !== undefined && root.name !== rootName) {
     throw virError(ErrorCode.XML_ERROR, `expecting root element of '${rootName}', not '${root.name}'`, ErrorDomain.XML);
   }
   return root;

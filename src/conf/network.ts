@@ -56,6 +56,7 @@ const networkSchema: ElementSchema = {
     mac: { attrs: ['address'] },
     domain: { attrs: ['name', 'localOnly'] },
     dns: {
+      omitEmpty: true,
       attrs: ['enable', 'forwardPlainNames'],
       children: {
         forwarder: { attrs: ['domain', 'addr'] },
@@ -287,49 +288,65 @@ const UPDATE_SECTIONS = ['none', 'bridge', 'domain', 'ip', 'ip-dhcp-host', 'ip-d
  */
 export function updateNetworkDef(def: NetworkDef, command: number, section: number, parentIndex: number, xml: string): NetworkDef {
   const name = networkName(def);
-  const sectionName = UPDATE_SECTIONS[section];
-  if (sectionName === undefined || section === 0) {
-    throw virError(ErrorCode.OPERATION_UNSUPPORTED, `can't update unrecognized section of network`, ErrorDomain.NETWORK);
-  }
-  if (command < NetworkUpdateCommand.MODIFY || command > NetworkUpdateCommand.ADD_FIRST) {
-    throw virError(ErrorCode.OPERATION_UNSUPPORTED, `unrecognized network update command code ${command}`, ErrorDomain.NETWORK);
-  }
   const updated = cloneElement(def);
-  const node = parseDocument(xml, '(network_definition)', rootNameFor(sectionName, xml));
+  const node = parseDocument(xml, 'network_update_xml');
+  const sectionName = UPDATE_SECTIONS[section];
+  const expect = (element: string) => {
+    if (node.name !== element) throw xmlError(`unexpected element <${node.name}>, expecting <${element}>, while updating network '${name}'`);
+  };
   switch (sectionName) {
     case 'ip-dhcp-host':
-      updateListEntry(updated, command, parentIndex, node, 'host', name);
+    case 'ip-dhcp-range': {
+      const kind = sectionName === 'ip-dhcp-host' ? 'host' : 'range';
+      const ip = updatableIP(updated, parentIndex, name);
+      expect(kind);
+      checkCommand(command);
+      if (kind === 'range' && command === NetworkUpdateCommand.MODIFY) {
+        throw virError(ErrorCode.OPERATION_UNSUPPORTED, 'dhcp ranges cannot be modified, only added or deleted', ErrorDomain.NETWORK);
+      }
+      updateDHCPEntry(ip, command, node, kind, name);
       break;
-    case 'ip-dhcp-range':
-      updateListEntry(updated, command, parentIndex, node, 'range', name);
+    }
+    case 'dns-host':
+      if (command === NetworkUpdateCommand.MODIFY) {
+        throw virError(ErrorCode.OPERATION_UNSUPPORTED, 'DNS HOST records cannot be modified, only added or deleted', ErrorDomain.NETWORK);
+      }
+      expect('host');
+      checkCommand(command);
+      updateDNSHost(updated, command, node, name);
       break;
+    case undefined:
+    case 'none':
+      throw virError(ErrorCode.OPERATION_UNSUPPORTED, `can't update unrecognized section of network`, ErrorDomain.NETWORK);
     default:
       throw virError(ErrorCode.OPERATION_UNSUPPORTED, `can't update '${sectionName}' section of network '${name}'`, ErrorDomain.NETWORK);
   }
   return parseNetworkElement(updated);
 }
 
-/** The element an update's XML must hold; a mismatch is reported by name as libvirt does. */
-function rootNameFor(section: string, xml: string): string {
-  const expected = section === 'ip-dhcp-host' ? 'host' : section === 'ip-dhcp-range' ? 'range' : section;
-  const actual = /^\s*<([A-Za-z_][\w.-]*)/.exec(xml)?.[1];
-  if (actual !== undefined && actual !== expected) {
-    throw xmlError(`unexpected element <${actual}>, expecting <${expected}>, while updating network`);
+function checkCommand(command: number): void {
+  if (command < NetworkUpdateCommand.MODIFY || command > NetworkUpdateCommand.ADD_FIRST) {
+    throw virError(ErrorCode.OPERATION_UNSUPPORTED, `unrecognized network update command code ${command}`, ErrorDomain.NETWORK);
   }
-  return expected;
 }
 
-/** DHCP host and range updates: the <ip> is chosen as virNetworkIPDefByIndex does. */
-function updateListEntry(def: XmlElement, command: number, parentIndex: number, node: XmlElement, kind: 'host' | 'range', name: string): void {
+/** virNetworkIPDefByIndex: the <ip> at parentIndex, or the one holding DHCP, else the first IPv4/IPv6 one. */
+function updatableIP(def: XmlElement, parentIndex: number, name: string): XmlElement {
   const ips = childrenNamed(def, 'ip');
-  let ip: XmlElement | undefined;
   if (parentIndex >= 0) {
-    ip = ips[parentIndex];
+    const ip = ips[parentIndex];
     if (ip === undefined) throw virError(ErrorCode.OPERATION_INVALID, `couldn't update dhcp host entry - no <ip> element found at index ${parentIndex} in network '${name}'`, ErrorDomain.NETWORK);
-  } else {
-    ip = ips.find((i) => child(i, 'dhcp') !== undefined) ?? ips.find((i) => i.attrs.family !== 'ipv6') ?? ips[0];
-    if (ip === undefined) throw virError(ErrorCode.OPERATION_INVALID, `couldn't update dhcp host entry - no <ip> element found in network '${name}'`, ErrorDomain.NETWORK);
+    return ip;
   }
+  const ip = ips.find((i) => child(i, 'dhcp') !== undefined) ?? ips.find((i) => i.attrs.family !== 'ipv6') ?? ips[0];
+  if (ip === undefined) throw virError(ErrorCode.OPERATION_INVALID, `couldn't update dhcp host entry - no <ip> element found in network '${name}'`, ErrorDomain.NETWORK);
+  return ip;
+}
+
+const hostFields = (h: XmlElement) => `"<host mac='${h.attrs.mac ?? 'unknown'}' name='${h.attrs.name ?? '(null)'}' ip='${h.attrs.ip ?? 'unknown'}'/>"`;
+
+/** virNetworkDefUpdateIPDHCPHost / ...IPDHCPRange. */
+function updateDHCPEntry(ip: XmlElement, command: number, node: XmlElement, kind: 'host' | 'range', name: string): void {
   const entry = cloneElement(node);
   canonicalize(entry, (ipSchema.children!.dhcp as ElementSchema).children![kind]!, { strict: false });
   if (kind === 'host') validateDHCPHost(entry, name, command === NetworkUpdateCommand.DELETE);
@@ -348,24 +365,49 @@ function updateListEntry(def: XmlElement, command: number, parentIndex: number, 
   const matchesAll = (e: XmlElement) => Object.entries(entry.attrs).every(([k, v]) => e.attrs[k] === undefined || e.attrs[k] === v);
   if (command === NetworkUpdateCommand.DELETE) {
     const victim = entries.find(matchesAll);
-    if (victim === undefined) {
-      throw virError(ErrorCode.OPERATION_INVALID, `couldn't locate a matching dhcp ${kind} entry in network '${name}'`, ErrorDomain.NETWORK);
-    }
+    if (victim === undefined) throw virError(ErrorCode.OPERATION_INVALID, `couldn't locate a matching dhcp ${kind} entry in network '${name}'`, ErrorDomain.NETWORK);
     dhcp.children = dhcp.children.filter((c) => c !== victim);
   } else if (command === NetworkUpdateCommand.MODIFY) {
     const target = entries.find(same);
     if (target === undefined) {
-      throw virError(ErrorCode.OPERATION_INVALID, `couldn't locate an existing dhcp ${kind} entry in network '${name}'`, ErrorDomain.NETWORK);
+      const h = entry.attrs;
+      throw virError(
+        ErrorCode.OPERATION_INVALID,
+        `couldn't locate an existing dhcp host entry with "mac='${h.mac ?? 'unknown'}'" "name='${h.name ?? '(null)'}'" "ip='${h.ip ?? 'unknown'}'" in network '${name}'`,
+        ErrorDomain.NETWORK,
+      );
     }
     dhcp.children[dhcp.children.indexOf(target)] = entry;
   } else {
-    const existing = entries.find(same);
-    if (existing !== undefined) {
-      const shown = kind === 'host' ? `<host mac='${entry.attrs.mac ?? 'unknown'}' name='${entry.attrs.name ?? '(null)'}' ip='${entry.attrs.ip ?? 'unknown'}'/>` : `<range start='${entry.attrs.start}' end='${entry.attrs.end}'/>`;
-      throw virError(ErrorCode.OPERATION_INVALID, `there is an existing dhcp ${kind} entry in network '${name}' that matches "${shown}"`, ErrorDomain.NETWORK);
+    if (entries.some(same)) {
+      const shown = kind === 'host' ? hostFields(entry) : `"<range start='${entry.attrs.start}' end='${entry.attrs.end}'/>"`;
+      throw virError(ErrorCode.OPERATION_INVALID, `there is an existing dhcp ${kind} entry in network '${name}' that matches ${shown}`, ErrorDomain.NETWORK);
     }
     if (command === NetworkUpdateCommand.ADD_FIRST) dhcp.children.unshift(entry);
     else dhcp.children.push(entry);
   }
   canonicalize(ip, ipSchema, { strict: false });
+}
+
+/** virNetworkDefUpdateDNSHost: hosts are matched by IP (and, when deleting, by any hostname). */
+function updateDNSHost(def: XmlElement, command: number, node: XmlElement, name: string): void {
+  const isAdd = command !== NetworkUpdateCommand.DELETE;
+  const names = (h: XmlElement) => childrenNamed(h, 'hostname').map((n) => n.text.trim());
+  let dns = child(def, 'dns');
+  if (dns === undefined) {
+    dns = element('dns');
+    def.children.push(dns);
+  }
+  const hosts = childrenNamed(dns, 'host');
+  const found = hosts.filter((h) => h.attrs.ip === node.attrs.ip || (!isAdd && names(node).some((n) => names(h).includes(n))));
+  if (isAdd) {
+    if (found.length > 0) throw virError(ErrorCode.OPERATION_INVALID, `there is already at least one DNS HOST record with a matching field in network ${name}`, ErrorDomain.NETWORK);
+    const entry = cloneElement(node);
+    if (command === NetworkUpdateCommand.ADD_FIRST) dns.children.unshift(entry);
+    else dns.children.push(entry);
+  } else {
+    if (found.length === 0) throw virError(ErrorCode.OPERATION_INVALID, `couldn't locate a matching DNS HOST record in network ${name}`, ErrorDomain.NETWORK);
+    if (found.length > 1) throw virError(ErrorCode.OPERATION_INVALID, `multiple matching DNS HOST records were found in network ${name}`, ErrorDomain.NETWORK);
+    dns.children = dns.children.filter((c) => c !== found[0]);
+  }
 }

@@ -1144,7 +1144,7 @@ class TestDriver implements HypervisorDriver {
       if (byUUID.def.name !== def.name) {
         throw virError(ErrorCode.OPERATION_FAILED, `pool '${byUUID.def.name}' is already defined with uuid ${def.uuid}`, ErrorDomain.STORAGE);
       }
-      if (checkLive && byUUID.active) throw virError(ErrorCode.OPERATION_INVALID, `pool '${def.name}' is already active`, ErrorDomain.STORAGE);
+      if (checkLive && byUUID.active) throw virError(ErrorCode.OPERATION_INVALID, `pool is already active as '${def.name}'`, ErrorDomain.STORAGE);
       byUUID.def = def;
       return byUUID;
     }
