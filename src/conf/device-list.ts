@@ -106,8 +106,9 @@ export class DeviceList {
 
   /** Writes every device's address back into its element. */
   writeBack(): void {
+    const present = new Set(this.devices.children);
     for (const dev of this.byElement.values()) {
-      if (dev.address !== undefined && this.devices.children.includes(dev.el)) setDeviceAddress(dev.el, dev.address);
+      if (dev.address !== undefined && present.has(dev.el)) setDeviceAddress(dev.el, dev.address);
     }
   }
 }

@@ -143,6 +143,8 @@ export class PciAddressSet {
   readonly buses: PciBus[] = [];
   readonly dryRun: boolean;
   private readonly pcieToPciBridge: boolean;
+  /** Per search (flags, function): the first bus that may still have room. */
+  private readonly searchFrom = new Map<string, number>();
 
   constructor(options: PciAddressSetOptions) {
     this.dryRun = options.dryRun;
@@ -159,6 +161,7 @@ export class PciAddressSet {
     const existing = this.buses[index];
     const slots = existing?.slots ?? Array.from({ length: SLOT_LAST + 1 }, () => ({ functions: 0, aggregate: false }));
     this.buses[index] = { model, flags: shape.flags, minSlot: shape.minSlot, maxSlot: shape.maxSlot, slots };
+    if (existing !== undefined) this.searchFrom.clear();
   }
 
   isBusFullyReserved(index: number): boolean {
@@ -186,8 +189,13 @@ export class PciAddressSet {
    * (virDomainPCIAddressValidate). `fromConfig` selects libvirt's relaxed rules
    * and XML-error wording for addresses written by the user.
    */
-  validate(loc: PciLocation, flags: number, fromConfig: boolean, label = pciAddressString(loc)): void {
+  validate(loc: PciLocation, flags: number, fromConfig: boolean, named: PciLocation = loc): void {
     const code = fromConfig ? ErrorCode.XML_ERROR : ErrorCode.INTERNAL_ERROR;
+    if (this.nbuses > 0 && loc.domain === 0 && loc.bus < this.nbuses && isCompatible(loc, this.buses[loc.bus]!.flags, flags, fromConfig)) {
+      const bus = this.buses[loc.bus]!;
+      if ((bus.minSlot === 0 || loc.slot >= bus.minSlot) && loc.slot <= bus.maxSlot && loc.function <= FUNCTION_LAST) return;
+    }
+    const label = pciAddressString(named);
     if (this.nbuses === 0) throw virError(code, 'No PCI buses available');
     if (loc.domain !== 0) throw virError(code, `Invalid PCI address ${label}. Only PCI domain 0 is available`);
     if (loc.bus >= this.nbuses) throw virError(code, `Invalid PCI address ${label}. Only PCI buses up to ${this.nbuses - 1} are available`);
@@ -205,12 +213,13 @@ export class PciAddressSet {
    * rewrites the caller's address in that case).
    */
   reserve(loc: PciLocation, flags: number, fromConfig = true): void {
-    const label = pciAddressString(loc);
+    // Messages name the address as given, before a dry run may bump its bus.
+    const given = { ...loc };
     if (this.dryRun) this.grow(loc, flags);
-    this.validate(loc, flags, fromConfig, label);
+    this.validate(loc, flags, fromConfig, given);
     const slot = this.buses[loc.bus]!.slots[loc.slot]!;
     if (slot.functions & (1 << loc.function)) {
-      throw virError(fromConfig ? ErrorCode.XML_ERROR : ErrorCode.INTERNAL_ERROR, `Attempted double use of PCI Address ${label}`);
+      throw virError(fromConfig ? ErrorCode.XML_ERROR : ErrorCode.INTERNAL_ERROR, `Attempted double use of PCI Address ${pciAddressString(given)}`);
     }
     if (slot.functions === 0 && (flags & Connect.AGGREGATE_SLOT)) slot.aggregate = true;
     slot.functions |= 1 << loc.function;
@@ -218,6 +227,7 @@ export class PciAddressSet {
 
   release(loc: PciLocation): void {
     this.buses[loc.bus]!.slots[loc.slot]!.functions &= ~(1 << loc.function);
+    this.searchFrom.clear();
   }
 
   /**
@@ -227,10 +237,17 @@ export class PciAddressSet {
    */
   findNext(flags: number, fn = -1): PciLocation {
     if (this.nbuses === 0) throw virError(ErrorCode.XML_ERROR, 'No PCI buses available');
-    for (let b = 0; b < this.nbuses; b++) {
+    // Slots only fill up while a set lives (until release()), so a bus that had
+    // no room for these flags never will: later searches start after it.
+    const key = `${flags}:${fn}`;
+    for (let b = this.searchFrom.get(key) ?? 0; b < this.nbuses; b++) {
       const found = this.findOnBus(b, flags, fn);
-      if (found !== undefined) return found;
+      if (found !== undefined) {
+        this.searchFrom.set(key, b);
+        return found;
+      }
     }
+    this.searchFrom.set(key, this.nbuses);
     if (this.dryRun) {
       const loc: PciLocation = { domain: 0, bus: this.nbuses, slot: 0, function: fn < 0 ? 0 : fn };
       this.grow(loc, flags);
@@ -250,7 +267,7 @@ export class PciAddressSet {
   private findOnBus(b: number, flags: number, fn: number): PciLocation | undefined {
     const bus = this.buses[b]!;
     const loc: PciLocation = { domain: 0, bus: b, slot: bus.minSlot, function: fn < 0 ? 0 : fn };
-    if (compatibility(loc, bus.flags, flags, false, '') !== undefined) return undefined;
+    if (!isCompatible(loc, bus.flags, flags, false)) return undefined;
     for (; loc.slot <= bus.maxSlot; loc.slot++) {
       const slot = bus.slots[loc.slot]!;
       if (slot.functions === 0) return loc;
@@ -311,6 +328,22 @@ export class PciAddressSet {
     for (; i < end; i++) this.setBus(i, model, true);
     return add;
   }
+}
+
+/** Fast form of compatibility() for searches: no message is built. */
+function isCompatible(loc: PciLocation, busFlags: number, devFlags: number, fromConfig: boolean): boolean {
+  if (devFlags & Connect.INTEGRATED) {
+    if (loc.bus !== 0) return false;
+    busFlags |= Connect.AUTOASSIGN;
+  }
+  if (fromConfig) {
+    if (busFlags & ENDPOINT) busFlags |= ENDPOINT;
+    if (devFlags & Connect.PCI_BRIDGE) devFlags |= Connect.PCI_DEVICE;
+  } else if ((devFlags & Connect.AUTOASSIGN) && !(busFlags & Connect.AUTOASSIGN)) {
+    return false;
+  }
+  if ((devFlags & Connect.HOTPLUGGABLE) && !(busFlags & Connect.HOTPLUGGABLE)) return false;
+  return (devFlags & busFlags & TYPES_MASK) !== 0;
 }
 
 /**

@@ -461,14 +461,15 @@ function addSparePorts(a: Assignment, real: PciAddressSet | undefined, wanted: n
 /** A device at function 0 of a slot with other functions used gets multifunction='on' (unless set). */
 function markMultifunction(a: Assignment): void {
   const devices = a.list.iterationOrder();
+  const slotKey = (p: PciAddress) => `${p.domain}:${p.bus}:${p.slot}`;
+  const heads = new Map<string, PciAddress>();
+  for (const d of devices) {
+    if (d.address?.type === 'pci' && d.address.function === 0 && !heads.has(slotKey(d.address))) heads.set(slotKey(d.address), d.address);
+  }
   for (const d of devices) {
     if (d.address?.type !== 'pci' || d.address.function === 0) continue;
-    const at = d.address;
-    const head = devices.find((o) => o.address?.type === 'pci' && o.address.domain === at.domain
-      && o.address.bus === at.bus && o.address.slot === at.slot && o.address.function === 0);
-    if (head !== undefined && head.address?.type === 'pci' && head.address.multifunction === undefined) {
-      head.address.multifunction = 'on';
-    }
+    const head = heads.get(slotKey(d.address));
+    if (head !== undefined && head.multifunction === undefined) head.multifunction = 'on';
   }
 }
 
