@@ -21,7 +21,12 @@ export function parseDocumentFile(file: string, rootName: string): XmlElement {
   let bytes: Buffer;
   try {
     bytes = readFileSync(file);
-  } catch {
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'EISDIR') {
+      // libxml2 opens a directory, fails to read it and parses nothing.
+      process.stderr.write('I/O error : Is a directory\n');
+      throw virError(ErrorCode.XML_DETAIL, new XmlSyntaxError('Document is empty', 1, '', 0).format(file), ErrorDomain.XML);
+    }
     process.stderr.write(`I/O warning : failed to load external entity "${file}"\n`);
     throw virError(ErrorCode.XML_ERROR, `failed to parse xml document '${file}'`, ErrorDomain.XML);
   }
