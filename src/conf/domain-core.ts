@@ -10,6 +10,7 @@ import { formatBitmap, parseBitmap } from '../util/bitmap.js';
 import { formatIntPretty, MEMORY_MAX_BYTES, parseMemoryKiB, parseScaledValue } from './units.js';
 import { propEnum, propOnOff, propUInt, propYesNo } from './xml-props.js';
 import { parseNuma } from './numa.js';
+import { canonicalSet, parseCputune } from './cputune.js';
 import { parseOsFirmware, postParseOsFirmware, validateOsFirmware } from './domain-os.js';
 
 const VIRT_TYPES = ['none', 'qemu', 'kqemu', 'kvm', 'xen', 'lxc', 'uml', 'openvz', 'test', 'vmware', 'hyperv', 'vbox', 'phyp', 'parallels', 'bhyve', 'vz', 'hvf'];
@@ -72,7 +73,7 @@ export function parseDomainCore(dom: XmlElement, defaultSecurityModel?: string):
   parseSeclabels(dom, defaultSecurityModel);
   parseMemory(dom);
   parseVcpus(dom);
-  parseTunables(dom);
+  parseCputune(dom);
   parseCpu(dom);
   parseNumatune(dom);
   parseFeatures(dom);
@@ -269,50 +270,6 @@ function parseVcpus(dom: XmlElement): void {
     if (online !== max) vcpu.attrs['current'] = String(online);
     else delete vcpu.attrs['current'];
   }
-}
-
-/** Rewrites a set-valued attribute in canonical form (virBitmapFormat). */
-function canonicalSet(el: XmlElement, attr: string): void {
-  const text = el.attrs[attr];
-  if (text === undefined) return;
-  const set = parseBitmap(text);
-  if (set === undefined) throw virError(ErrorCode.INVALID_ARG, `Failed to parse bitmap '${text}'`);
-  el.attrs[attr] = formatBitmap(set);
-}
-
-/** virDomainDefTunablesParse / virDomainIOThreadIDDefParse: sets and ids in canonical form. */
-function parseTunables(dom: XmlElement): void {
-  const cputune = child(dom, 'cputune');
-  for (const c of cputune?.children ?? []) {
-    if (['vcpupin', 'emulatorpin', 'iothreadpin'].includes(c.name)) canonicalSet(c, 'cpuset');
-    if (c.name === 'vcpusched') canonicalSet(c, 'vcpus');
-    if (c.name === 'iothreadsched') canonicalSet(c, 'iothreads');
-  }
-  const count = child(dom, 'iothreads');
-  const ids = child(dom, 'iothreadids');
-  if (count && ids) {
-    const want = Number(count.text);
-    const used = new Set(childrenNamed(ids, 'iothread').map((t) => Number(t.attrs['id'])));
-    for (let id = 1; used.size < want; id++) {
-      if (used.has(id)) continue;
-      used.add(id);
-      ids.children.push(element('iothread', { id: String(id) }));
-    }
-  }
-  if (cputune) {
-    // Pins are printed by walking vCPUs in order and IOThreads in <iothreadids> order.
-    const order = ids ? childrenNamed(ids, 'iothread').map((t) => Number(t.attrs['id'])) : [];
-    const rank = (id: number) => (order.includes(id) ? order.indexOf(id) : order.length + id);
-    sortGroup(cputune, 'vcpupin', (el) => Number(el.attrs['vcpu']));
-    sortGroup(cputune, 'iothreadpin', (el) => rank(Number(el.attrs['iothread'])));
-  }
-}
-
-/** Sorts the `name` children of `parent` by `key`, leaving the other children in place. */
-function sortGroup(parent: XmlElement, name: string, key: (el: XmlElement) => number): void {
-  const group = childrenNamed(parent, name).sort((a, b) => key(a) - key(b));
-  let i = 0;
-  parent.children = parent.children.map((c) => (c.name === name ? group[i++]! : c));
 }
 
 /**

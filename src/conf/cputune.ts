@@ -1,0 +1,98 @@
+// <iothreadids> and <cputune>: thread ids, pinning sets and scheduler
+// settings in the form libvirt prints them (per-thread elements in thread
+// order), with virDomainDefTunablesParse's checks and messages.
+
+import { ErrorCode, virError } from '../util/error.js';
+import { formatBitmap, parseBitmap } from '../util/bitmap.js';
+import { child, childrenNamed, element, type XmlElement } from '../util/xml.js';
+import { propEnum } from './xml-props.js';
+
+/** Rewrites a set-valued attribute in canonical form (virBitmapFormat); returns the set. */
+export function canonicalSet(el: XmlElement, attr: string): Set<number> | undefined {
+  const text = el.attrs[attr];
+  if (text === undefined) return undefined;
+  const set = parseBitmap(text);
+  if (set === undefined) throw virError(ErrorCode.INVALID_ARG, `Failed to parse bitmap '${text}'`);
+  el.attrs[attr] = formatBitmap(set);
+  return set;
+}
+
+/** Sorts the `name` children of `parent` by `key`, leaving the other children in place. */
+function sortGroup(parent: XmlElement, name: string, key: (el: XmlElement) => number): void {
+  const group = childrenNamed(parent, name).sort((a, b) => key(a) - key(b));
+  let i = 0;
+  parent.children = parent.children.map((c) => (c.name === name ? group[i++]! : c));
+}
+
+/** IOThread ids in libvirt's order: the listed ones, then the lowest free ids up to <iothreads>. */
+function iothreadIds(dom: XmlElement): number[] {
+  const count = Number(child(dom, 'iothreads')?.text || '0');
+  const ids = child(dom, 'iothreadids');
+  const order = ids ? childrenNamed(ids, 'iothread').map((t) => Number(t.attrs['id'])) : [];
+  for (let id = 1; order.length < count; id++) {
+    if (order.includes(id)) continue;
+    order.push(id);
+    ids?.children.push(element('iothread', { id: String(id) }));
+  }
+  return order;
+}
+
+const SCHED_POLICIES = ['none', 'batch', 'idle', 'fifo', 'rr'];
+
+/**
+ * virDomainThreadSchedParseHelper + virDomainSchedulerFormat: one element per
+ * thread, in thread order, and no thread scheduled twice.
+ */
+function expandSchedulers(cputune: XmlElement, name: 'vcpu' | 'iothread', threads: number[], exists: (id: number) => void): void {
+  const tag = `${name}sched`;
+  const attr = `${name}s`;
+  const byThread = new Map<number, XmlElement>();
+  for (const el of childrenNamed(cputune, tag)) {
+    const policy = propEnum(el, 'scheduler', SCHED_POLICIES, { required: true, nonzero: true })!;
+    const attrs: Record<string, string> = { scheduler: policy };
+    if (policy === 'fifo' || policy === 'rr') {
+      const priority = el.attrs['priority'];
+      if (priority === undefined) throw virError(ErrorCode.XML_ERROR, `Missing required attribute 'priority' in element '${tag}'`);
+      if (!/^\s*[+-]?\d+$/.test(priority)) {
+        throw virError(ErrorCode.XML_ERROR, `Invalid value for attribute 'priority' in element '${tag}': '${priority}'. Expected integer value`);
+      }
+      attrs['priority'] = String(Number(priority));
+    }
+    const text = el.attrs[attr];
+    if (text === undefined) throw virError(ErrorCode.XML_ERROR, `Missing attribute '${attr}' in element '${tag}'`);
+    const set = parseBitmap(text);
+    if (set === undefined) throw virError(ErrorCode.INVALID_ARG, `Failed to parse bitmap '${text}'`);
+    for (const id of [...set].sort((a, b) => a - b)) {
+      exists(id);
+      if (byThread.has(id)) throw virError(ErrorCode.XML_DETAIL, `'${tag}' attributes '${attr}' must not overlap`);
+      byThread.set(id, element(tag, { [attr]: String(id), ...attrs }));
+    }
+  }
+  if (byThread.size === 0) return;
+  const expanded = threads.flatMap((id) => (byThread.has(id) ? [byThread.get(id)!] : []));
+  const at = cputune.children.findIndex((c) => c.name === tag);
+  cputune.children = cputune.children.filter((c) => c.name !== tag);
+  cputune.children.splice(at, 0, ...expanded);
+}
+
+/** virDomainDefTunablesParse (cputune) and the IOThread id list. */
+export function parseCputune(dom: XmlElement): void {
+  const iothreads = iothreadIds(dom);
+  const cputune = child(dom, 'cputune');
+  if (!cputune) return;
+  for (const c of cputune.children) {
+    if (['vcpupin', 'emulatorpin', 'iothreadpin'].includes(c.name)) canonicalSet(c, 'cpuset');
+  }
+  // Pins are printed by walking vCPUs in order and IOThreads in id-list order.
+  const rank = (id: number) => (iothreads.includes(id) ? iothreads.indexOf(id) : iothreads.length + id);
+  sortGroup(cputune, 'vcpupin', (el) => Number(el.attrs['vcpu']));
+  sortGroup(cputune, 'iothreadpin', (el) => rank(Number(el.attrs['iothread'])));
+  const maxVcpus = Number(child(dom, 'vcpu')?.text || '1');
+  const vcpus = Array.from({ length: maxVcpus }, (_, i) => i);
+  expandSchedulers(cputune, 'vcpu', vcpus, (id) => {
+    if (id >= maxVcpus) throw virError(ErrorCode.INVALID_ARG, `invalid vcpu index '${id}'`);
+  });
+  expandSchedulers(cputune, 'iothread', iothreads, (id) => {
+    if (!iothreads.includes(id)) throw virError(ErrorCode.CONFIG_UNSUPPORTED, `Cannot find 'iothread' : ${id}`);
+  });
+}
