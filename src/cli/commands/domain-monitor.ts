@@ -145,11 +145,11 @@ const dominfo: Handler = async (ctl, cmd) => {
   line('Managed save:', saved === undefined ? 'unknown' : saved ? 'yes' : 'no');
 };
 
-/** The first of several attributes present on an element's child, as virsh's "a|b|c" XPath unions pick. */
+/** string(@a|@b|...): the first of those attributes in document order. */
 function firstAttr(el: XmlElement | undefined, names: string[]): string | undefined {
   if (!el) return undefined;
-  for (const n of names) if (el.attrs[n] !== undefined) return el.attrs[n];
-  return undefined;
+  const hit = Object.keys(el.attrs).find((k) => names.includes(k));
+  return hit === undefined ? undefined : el.attrs[hit];
 }
 
 function devices(root: XmlElement, kind: string): XmlElement[] {
