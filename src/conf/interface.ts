@@ -31,7 +31,8 @@ function interfaceSchema(topLevel: boolean): ElementSchema {
       mac: { attrs: ['address'] },
       bridge: { attrs: ['stp', 'delay'], children: { interface: () => interfaceSchema(false) } },
       bond: { attrs: ['mode'], children: { miimon: { any: true }, arpmon: { any: true }, interface: () => interfaceSchema(false) } },
-      vlan: { attrs: ['tag'], children: { interface: () => interfaceSchema(false) } },
+      // A VLAN names its physical device only.
+      vlan: { attrs: ['tag'], children: { interface: { attrs: ['name'] } } },
     },
   };
 }
@@ -72,6 +73,10 @@ function validate(def: XmlElement, topLevel: boolean): void {
   const stp = type === 'bridge' ? container!.attrs.stp : undefined;
   if (stp !== undefined && stp !== 'on' && stp !== 'off') throw xmlError(`bridge interface stp should be on or off got ${stp}`);
   if (type === 'vlan' && container!.attrs.tag === undefined) throw xmlError('vlan interface misses the tag attribute');
+  if (type === 'vlan') {
+    if (child(container!, 'interface')?.attrs.name === undefined) throw xmlError('vlan interface misses name attribute');
+    return;
+  }
   for (const sub of container ? childrenNamed(container, 'interface') : []) validate(sub, false);
 }
 
