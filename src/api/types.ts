@@ -271,6 +271,19 @@ export interface HypervisorDriver {
   domainCreateWithFlags?(dom: DomainRef, flags: number): Promise<DomainRef>;
   domainShutdownFlags?(dom: DomainRef, flags: number): Promise<void>;
   domainUndefineFlags?(dom: DomainRef, flags: number): Promise<void>;
+  domainGetOSType?(dom: DomainRef): Promise<string>;
+  domainSetMemoryStatsPeriod?(dom: DomainRef, period: number, flags: number): Promise<void>;
+  domainSetTime?(dom: DomainRef, seconds: number, nseconds: number, flags: number): Promise<void>;
+  storageVolGetInfoFlags?(vol: StorageVolRef, flags: number): Promise<StorageVolInfo>;
+  connectGetLibVersion?(): Promise<number>;
+  /** Host objects tsvirsh lists; a driver without them gets virsh's count fallbacks. */
+  nodeGetMemoryStats?(cell: number, flags: number): Promise<{ field: string; value: number | bigint }[]>;
+  connectListAllSecrets?(flags: number): Promise<{ name: string; uuid: string; usage?: string }[]>;
+  connectNumOfSecrets?(): Promise<number>;
+  connectListAllNWFilters?(flags: number): Promise<{ name: string; uuid: string }[]>;
+  connectNumOfNWFilters?(): Promise<number>;
+  connectListAllNodeDevices?(flags: number): Promise<{ name: string; uuid: string }[]>;
+  nodeNumOfDevices?(): Promise<number>;
   /** tsvirt's own: the domain's PCI tree (helper P's pci-topology model). */
   domainGetPciTopology?(dom: DomainRef, flags: number): Promise<unknown>;
 
