@@ -18,6 +18,7 @@ import { buildAudio, buildGraphics } from './command-line/graphics.js';
 import * as devices from './command-line/devices.js';
 import * as platform from './command-line/platform.js';
 import { buildHostdevs } from './command-line/hostdevs.js';
+import { buildFwCfg, buildSmbios } from './command-line/sysinfo.js';
 
 export type { CommandLineOptions, QemuCommandLine, QemuStatePaths } from './command-line/context.js';
 
@@ -58,6 +59,8 @@ export function buildQemuCommandLine(def: XmlElement, options: CommandLineOption
     buildIOThreads,
     buildNuma,
     machine.buildUuidAndDisplay,
+    buildSmbios,
+    buildFwCfg,
     platform.buildVMGenID,
     machine.buildNoGraphics,
     machine.buildMonitor,

@@ -54,9 +54,6 @@ export function buildMachine(ctx: BuildContext): void {
   for (const node of pflashNodes(ctx)) parts.push(`${node}=libvirt-${node}-format`);
   const bios = child(view.os, 'bios');
   if (bios?.attrs.useserial === 'yes') parts.push('graphics=off');
-  for (const t of timers(ctx)) {
-    if (t.attrs.name === 'hpet' && t.attrs.present !== undefined) parts.push(`hpet=${onOff(t.attrs.present)}`);
-  }
   ctx.cmd.add('-machine', parts.join(','));
 }
 
@@ -142,6 +139,8 @@ export function buildClock(ctx: BuildContext): void {
       const policy = t.attrs.tickpolicy;
       if (policy === undefined || policy === 'delay') ctx.cmd.add('-global', 'kvm-pit.lost_tick_policy=delay');
       else if (policy === 'discard') ctx.cmd.add('-global', 'kvm-pit.lost_tick_policy=discard');
+    } else if (t.attrs.name === 'hpet' && t.attrs.present === 'no') {
+      ctx.cmd.add('-no-hpet');
     }
   }
 }
