@@ -4,7 +4,7 @@
 // Each function edits the canonical tree in place; messages are libvirt's.
 
 import { ErrorCode, virError } from '../util/error.js';
-import { parseUUID } from '../util/uuid.js';
+import { generateUUID, parseUUID } from '../util/uuid.js';
 import { element, child, childrenNamed, type XmlElement } from '../util/xml.js';
 import { formatBitmap, parseBitmap } from '../util/bitmap.js';
 import { formatIntPretty, MEMORY_MAX_BYTES, parseMemoryKiB, parseScaledValue } from './units.js';
@@ -71,6 +71,7 @@ export function parseDomainCore(dom: XmlElement, defaultSecurityModel?: string):
   parseCaps(dom);
   parseTitle(dom);
   parseSeclabels(dom, defaultSecurityModel);
+  parseSysinfo(dom);
   parseMemory(dom);
   parseVcpus(dom);
   parseCputune(dom);
@@ -94,6 +95,8 @@ function parseIDs(dom: XmlElement): void {
     const parsed = parseUUID(uuid.text);
     if (parsed === undefined) throw virError(ErrorCode.INTERNAL_ERROR, 'malformed uuid element');
     uuid.text = parsed;
+  } else {
+    dom.children.push(element('uuid', { generated: 'yes' }, [], generateUUID()));
   }
   const genids = childrenNamed(dom, 'genid');
   if (genids.length > 1) throw virError(ErrorCode.XML_ERROR, "element 'genid' can only appear once");
@@ -128,6 +131,34 @@ function parseCaps(dom: XmlElement): void {
 function parseTitle(dom: XmlElement): void {
   const title = child(dom, 'title');
   if (title && /[\n]/.test(title.text)) throw virError(ErrorCode.XML_ERROR, "Domain title can't contain newlines");
+}
+
+/** Checks of virSysinfoParseXML: BIOS date format, system UUID agreeing with (or supplying) the domain's. */
+function parseSysinfo(dom: XmlElement): void {
+  const uuid = child(dom, 'uuid')!;
+  const generated = uuid.attrs['generated'] === 'yes';
+  delete uuid.attrs['generated'];
+  for (const sysinfo of childrenNamed(dom, 'sysinfo')) {
+    if (sysinfo.attrs['type'] !== 'smbios') continue;
+    const entry = (block: string, name: string) =>
+      childrenNamed(child(sysinfo, block) ?? element('x'), 'entry').find((e) => e.attrs['name'] === name);
+    const date = entry('bios', 'date')?.text;
+    if (date !== undefined) {
+      const m = /^\s*([+-]?\d+)\/\s*([+-]?\d+)\/\s*([+-]?\d+)$/.exec(date);
+      const [month, day, year] = m ? [Number(m[1]), Number(m[2]), Number(m[3])] : [0, 0, -1];
+      if (!m || month < 1 || month > 12 || day < 1 || day > 31 || year < 0 || (year >= 100 && year < 1900)) {
+        throw virError(ErrorCode.XML_DETAIL, "Invalid BIOS 'date' format");
+      }
+    }
+    const sysUUID = entry('system', 'uuid');
+    if (sysUUID) {
+      const parsed = parseUUID(sysUUID.text);
+      if (parsed === undefined) throw virError(ErrorCode.XML_DETAIL, 'malformed <sysinfo> uuid element');
+      if (generated) uuid.text = parsed;
+      else if (parsed !== uuid.text) throw virError(ErrorCode.XML_DETAIL, 'UUID mismatch between <uuid> and <sysinfo>');
+      sysUUID.text = parsed;
+    }
+  }
 }
 
 const SECLABEL_TYPES = ['default', 'none', 'dynamic', 'static'];
@@ -217,6 +248,7 @@ function parseMemory(dom: XmlElement): void {
       if (size === undefined) throw virError(ErrorCode.XML_ERROR, 'missing hugepage size');
       page.attrs['size'] = parseMemoryKiB(size, page.attrs['unit'], './@size').toString();
       page.attrs['unit'] = 'KiB';
+      canonicalSet(page, 'nodeset');
     }
   }
   for (const tune of ['hard_limit', 'soft_limit', 'min_guarantee', 'swap_hard_limit']) {
@@ -272,6 +304,8 @@ function parseVcpus(dom: XmlElement): void {
   }
 }
 
+const NUMATUNE_MODES = ['strict', 'preferred', 'interleave', 'restrictive'];
+
 /**
  * virDomainNumatuneParseXML + virDomainNumatuneSet: mode defaults to strict,
  * placement follows the nodeset (static) or the vCPU placement; automatic
@@ -280,12 +314,15 @@ function parseVcpus(dom: XmlElement): void {
 function parseNumatune(dom: XmlElement): void {
   const numatune = child(dom, 'numatune');
   if (!numatune) return;
-  for (const c of numatune.children) canonicalSet(c, 'nodeset');
+  for (const c of numatune.children) {
+    const text = c.attrs['nodeset'];
+    if (canonicalSet(c, 'nodeset')?.size === 0) throw virError(ErrorCode.CONFIG_UNSUPPORTED, `Invalid value of 'nodeset': ${text}`);
+  }
   const memory = child(numatune, 'memory');
   const vcpu = child(dom, 'vcpu')!;
   if (memory && Object.keys(memory.attrs).length > 0) {
     const mode = memory.attrs['mode'] ?? 'strict';
-    if (!['strict', 'preferred', 'interleave', 'restrictive'].includes(mode)) {
+    if (!NUMATUNE_MODES.includes(mode)) {
       throw virError(ErrorCode.CONFIG_UNSUPPORTED, `Unsupported NUMA memory tuning mode '${mode}'`);
     }
     let placement = memory.attrs['placement'];
@@ -293,7 +330,6 @@ function parseNumatune(dom: XmlElement): void {
       throw virError(ErrorCode.CONFIG_UNSUPPORTED, `Unsupported NUMA memory placement mode '${placement}'`);
     }
     const nodeset = memory.attrs['nodeset'];
-    if (nodeset === '') throw virError(ErrorCode.CONFIG_UNSUPPORTED, `Invalid value of 'nodeset': ${nodeset}`);
     if (placement === undefined && nodeset !== undefined) placement = 'static';
     if (placement === undefined || placement === 'default') {
       placement = nodeset !== undefined || vcpu.attrs['placement'] === 'static' ? 'static' : 'auto';
@@ -303,9 +339,45 @@ function parseNumatune(dom: XmlElement): void {
     }
     memory.attrs = placement === 'static' ? { mode, nodeset: nodeset! } : { mode, placement };
   }
+  parseMemnodes(dom, numatune, memory);
   const cputune = child(dom, 'cputune');
   const pinned = (cputune?.children ?? []).some((c) => ['vcpupin', 'emulatorpin', 'iothreadpin'].includes(c.name));
   if (memory?.attrs['placement'] === 'auto' && vcpu.attrs['cpuset'] === undefined && !pinned) vcpu.attrs['placement'] = 'auto';
+}
+
+/** virDomainNumatuneNodeParseXML: per-cell bindings, printed in cell order with their mode. */
+function parseMemnodes(dom: XmlElement, numatune: XmlElement, memory: XmlElement | undefined): void {
+  const memnodes = childrenNamed(numatune, 'memnode');
+  if (memnodes.length === 0) return;
+  if (memory?.attrs['placement'] === 'auto') {
+    throw virError(ErrorCode.CONFIG_UNSUPPORTED, 'Per-node binding is not compatible with automatic NUMA placement.');
+  }
+  const cells = childrenNamed(child(child(dom, 'cpu') ?? element('x'), 'numa') ?? element('x'), 'cell').length;
+  if (cells === 0) throw virError(ErrorCode.XML_ERROR, "Element 'memnode' is invalid without any guest NUMA cells");
+  const seen = new Set<number>();
+  for (const node of memnodes) {
+    const cellid = propUInt(node, 'cellid', 10, { required: true })!;
+    if (cellid >= cells) {
+      throw virError(ErrorCode.XML_ERROR, "Argument 'cellid' in memnode element must correspond to existing guest's NUMA cell");
+    }
+    if (seen.has(cellid)) throw virError(ErrorCode.XML_ERROR, `Multiple memnode elements with cellid ${cellid}`);
+    seen.add(cellid);
+    const mode = propEnum(node, 'mode', NUMATUNE_MODES) ?? 'strict';
+    if (memory?.attrs['mode'] === 'restrictive' && mode !== 'restrictive') {
+      throw virError(ErrorCode.XML_ERROR, "'restrictive' mode is required in memnode element when mode is 'restrictive' in memory element");
+    }
+    const nodeset = node.attrs['nodeset'];
+    if (nodeset === undefined) throw virError(ErrorCode.XML_ERROR, 'Missing required nodeset attribute in memnode element');
+    node.attrs = { cellid: String(cellid), mode, nodeset };
+  }
+  sortByNumber(numatune, 'memnode', 'cellid');
+}
+
+/** Puts the `name` children of `parent` in ascending order of a numeric attribute. */
+function sortByNumber(parent: XmlElement, name: string, attr: string): void {
+  const sorted = childrenNamed(parent, name).sort((a, b) => Number(a.attrs[attr]) - Number(b.attrs[attr]));
+  let i = 0;
+  parent.children = parent.children.map((c) => (c.name === name ? sorted[i++]! : c));
 }
 
 const CPU_MODES = ['custom', 'host-model', 'host-passthrough', 'maximum'];
@@ -373,6 +445,7 @@ function parseFeatures(dom: XmlElement): void {
     if (BARE_FEATURES.includes(f.name)) delete f.attrs['state'];
     if (STATE_FEATURES.includes(f.name)) f.attrs['state'] = propOnOff(f, 'state') ?? 'on';
     if (f.name === 'hyperv') f.attrs['mode'] = propEnum(f, 'mode', ['custom', 'passthrough']) ?? 'custom';
+    if (f.name === 'gic') propEnum(f, 'version', ['none', '2', '3', 'host'], { nonzero: true });
   }
   const tseg = child(child(features, 'smm') ?? element('x'), 'tseg');
   if (tseg) {
@@ -463,6 +536,7 @@ export function domainPostParseCommon(dom: XmlElement): void {
   postParseVcpus(dom);
   postParseMemory(dom);
   postParseOs(dom);
+  postParseHugepages(dom);
   postParseBootOrder(dom);
   postParseTimers(dom);
   postParseCpu(dom);
@@ -516,6 +590,14 @@ function postParseMemory(dom: XmlElement): void {
   }
 }
 
+/** virDomainDefPostParseMemtune: without guest NUMA, a hugepage nodeset of just node 0 means no nodeset. */
+function postParseHugepages(dom: XmlElement): void {
+  if (childrenNamed(child(child(dom, 'cpu') ?? element('x'), 'numa') ?? element('x'), 'cell').length > 0) return;
+  for (const page of childrenNamed(child(child(dom, 'memoryBacking') ?? element('x'), 'hugepages') ?? element('x'), 'page')) {
+    if (page.attrs['nodeset'] === '0') delete page.attrs['nodeset'];
+  }
+}
+
 function postParseOs(dom: XmlElement): void {
   const os = child(dom, 'os');
   if (os) postParseOsFirmware(os);
@@ -566,7 +648,28 @@ function postParseCpu(dom: XmlElement): void {
 
 // ---- generic validation (virDomainDefValidate, domain-level parts) ----
 
+/** virDomainDefMemtuneValidate: one default hugepage size, nodesets within the guest NUMA cells. */
+function validateHugepages(dom: XmlElement): void {
+  const pages = childrenNamed(child(child(dom, 'memoryBacking') ?? element('x'), 'hugepages') ?? element('x'), 'page');
+  const cells = childrenNamed(child(child(dom, 'cpu') ?? element('x'), 'numa') ?? element('x'), 'cell').length;
+  pages.forEach((page, i) => {
+    const nodes = page.attrs['nodeset'] !== undefined ? parseBitmap(page.attrs['nodeset']) : undefined;
+    for (const other of pages.slice(0, i)) {
+      const otherNodes = other.attrs['nodeset'] !== undefined ? parseBitmap(other.attrs['nodeset']) : undefined;
+      if (nodes && otherNodes && [...nodes].some((n) => otherNodes.has(n))) {
+        throw virError(ErrorCode.XML_DETAIL, `nodeset attribute of hugepages of sizes ${page.attrs['size']} and ${other.attrs['size']} intersect`);
+      }
+      if (!nodes && !otherNodes) {
+        throw virError(ErrorCode.XML_DETAIL, `two master hugepages detected: ${page.attrs['size']} and ${other.attrs['size']}`);
+      }
+    }
+    const outside = nodes ? [...nodes].sort((a, b) => a - b).find((n) => n > cells - 1) : undefined;
+    if (outside !== undefined) throw virError(ErrorCode.XML_DETAIL, `hugepages: node ${outside} not found`);
+  });
+}
+
 export function validateDomainCore(dom: XmlElement): void {
+  validateHugepages(dom);
   const os = child(dom, 'os');
   if (os) validateOsFirmware(os);
   const name = child(dom, 'name')?.text ?? '';

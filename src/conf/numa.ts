@@ -6,7 +6,7 @@ import { ErrorCode, virError } from '../util/error.js';
 import { formatBitmap, parseBitmap } from '../util/bitmap.js';
 import { child, childrenNamed, element, type XmlElement } from '../util/xml.js';
 import { parseMemoryKiB } from './units.js';
-import { propUInt } from './xml-props.js';
+import { propEnum, propUInt, propYesNo } from './xml-props.js';
 
 const LOCAL_DISTANCE = 10;
 const UNREACHABLE = 255;
@@ -28,10 +28,19 @@ export function parseNuma(numa: XmlElement): void {
       if (set === undefined) throw virError(ErrorCode.INVALID_ARG, `Failed to parse bitmap '${cpus}'`);
       cell.attrs['cpus'] = formatBitmap(set);
     }
+    const mine = cell.attrs['cpus'] !== undefined ? parseBitmap(cell.attrs['cpus'])! : new Set<number>();
+    cells.slice(0, i).forEach((other, j) => {
+      const theirs = parseBitmap(other.attrs['cpus'] ?? '') ?? new Set<number>();
+      if ([...mine].some((c) => theirs.has(c))) {
+        throw virError(ErrorCode.CONFIG_UNSUPPORTED, `NUMA cells ${id} and ${Number(other.attrs['id'] ?? j)} have overlapping vCPU ids`);
+      }
+    });
     const memory = cell.attrs['memory'];
     if (memory === undefined) throw virError(ErrorCode.XML_ERROR, "Missing 'memory' attribute in NUMA cell");
     cell.attrs['memory'] = parseMemoryKiB(memory, cell.attrs['unit'], './@memory').toString();
     cell.attrs['unit'] = 'KiB';
+    propEnum(cell, 'memAccess', ['default', 'shared', 'private'], { nonzero: true });
+    propYesNo(cell, 'discard');
   });
   completeDistances(ordered);
   numa.children = [...ordered, ...numa.children.filter((c) => c.name !== 'cell')];

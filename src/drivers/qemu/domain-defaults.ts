@@ -190,6 +190,7 @@ export function qemuValidateDomain(dom: XmlElement, caps: QemuCaps): void {
   }
   validateFirmwareAcpi(dom);
   validateCpu(dom);
+  validateMemoryHotplug(dom);
   validateTopology(dom, caps);
   validateFeatures(dom, caps);
   if (child(dom, 'launchSecurity')?.attrs['type'] === 'sev' && !caps.sev) {
@@ -239,6 +240,26 @@ function validateCpu(dom: XmlElement): void {
     if ((mode === 'passthrough' || mode === 'disable') && level !== undefined) {
       throw unsupported(`unsupported CPU cache level for mode '${mode}'`);
     }
+  }
+}
+
+/** qemuDomainDefValidateMemoryHotplug (without a device being plugged). */
+function validateMemoryHotplug(dom: XmlElement): void {
+  const memoryDevices = childrenNamed(child(dom, 'devices') ?? element('x'), 'memory').length;
+  const max = child(dom, 'maxMemory');
+  if (!max) {
+    if (memoryDevices > 0) {
+      throw virError(ErrorCode.CONFIG_UNSUPPORTED, "cannot use/hotplug a memory device when domain 'maxMemory' is not defined");
+    }
+    return;
+  }
+  const cells = childrenNamed(child(child(dom, 'cpu') ?? element('x'), 'numa') ?? element('x'), 'cell').length;
+  if (!isPpc64(osType(dom).attrs['arch'] ?? '') && cells === 0) {
+    throw virError(ErrorCode.CONFIG_UNSUPPORTED, 'At least one numa node has to be configured when enabling memory hotplug');
+  }
+  const slots = Number(max.attrs['slots'] ?? '0');
+  if (memoryDevices > slots) {
+    throw virError(ErrorCode.CONFIG_UNSUPPORTED, `memory device count '${memoryDevices}' exceeds slots count '${slots}'`);
   }
 }
 
