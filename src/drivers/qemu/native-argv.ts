@@ -31,8 +31,35 @@ export function prepareDomainForNative(def: XmlElement): XmlElement {
     const kept = ['mac', 'script', 'model', 'boot'].map((name) => child(dev, name)).filter((c): c is XmlElement => c !== undefined);
     return element('interface', { type: 'ethernet' }, kept);
   });
+  sortControllersAsParsed(devices);
   assignQemuAddresses(copy, { sparePciePorts: 0 });
   return copy;
+}
+
+/**
+ * libvirt re-parses the XML, and parsing files each controller among those of
+ * its type by index (virDomainControllerInsertPreAlloced), while devices added
+ * by post-parse (dumpxml order) were appended: the command line follows the
+ * re-parsed order.
+ */
+function sortControllersAsParsed(devices: XmlElement): void {
+  const controllers = devices.children.filter((c) => c.name === 'controller');
+  const index = (c: XmlElement) => Number(c.attrs.index ?? 0);
+  const sorted: XmlElement[] = [];
+  for (const c of controllers) {
+    let insertAt = -1;
+    for (let i = sorted.length - 1; i >= 0; i--) {
+      const cur = sorted[i]!;
+      if (cur.attrs.type !== c.attrs.type) continue;
+      if (index(cur) > index(c)) insertAt = i;
+      else if (!child(c, 'master') && child(cur, 'master') && index(cur) === index(c)) insertAt = i;
+      else if (insertAt === -1) insertAt = i + 1;
+    }
+    if (insertAt === -1) sorted.push(c);
+    else sorted.splice(insertAt, 0, c);
+  }
+  let next = 0;
+  devices.children = devices.children.map((c) => (c.name === 'controller' ? sorted[next++]! : c));
 }
 
 /** The argv of a canonical domain as domxml-to-native computes it. */
