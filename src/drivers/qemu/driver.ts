@@ -85,8 +85,8 @@ export class QemuDriver implements HypervisorDriver {
   // ---- locks ---------------------------------------------------------------
 
   /** Serialises everything that adds, removes or rewrites domains, across processes. */
-  withDriverLock<T>(fn: () => Promise<T>): Promise<T> {
-    return withFileLock(join(this.paths.lockDir, 'driver.lock'), fn, { what: 'driver lock' });
+  withDriverLock<T>(fn: () => Promise<T>, options: LockOptions = {}): Promise<T> {
+    return withFileLock(join(this.paths.lockDir, 'driver.lock'), fn, { what: 'driver lock', ...options });
   }
 
   /** Serialises operations on one domain across processes (libvirt's domain job). */
