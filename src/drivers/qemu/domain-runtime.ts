@@ -119,6 +119,7 @@ export class QemuDomainRuntime {
     this.stopReasons.set(name, reason);
     const obj = this.driver.store.findByName(name);
     if (obj && obj.id !== -1) this.becomeInactive(obj, reason);
+    else if (obj) obj.reason = reason;
   }
 
   private async refreshAndRelease(name: string): Promise<void> {

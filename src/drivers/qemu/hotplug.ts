@@ -9,6 +9,7 @@
 // remove the device from the live XML and delete its backend; when the guest
 // takes longer, the next refresh finds the device gone from QEMU (qom-list)
 // and finishes the removal.
+import { reorder } from '../../conf/domain.js';
 import { ErrorCode, ErrorDomain, virError } from '../../util/error.js';
 import { child, childrenNamed, cloneElement, type XmlElement } from '../../util/xml.js';
 import { DomainView, type JsonProps, type QemuCommandLine } from './command-line/context.js';
@@ -28,16 +29,6 @@ export interface HotplugHost {
 }
 
 const HOTPLUGGABLE = new Set(['disk', 'interface']);
-
-/** Puts `device` after the last device of its kind (libvirt keeps devices grouped by type). */
-function insertDevice(devices: XmlElement, device: XmlElement): void {
-  let at = -1;
-  devices.children.forEach((c, i) => {
-    if (c.name === device.name) at = i;
-  });
-  if (at < 0) devices.children.push(device);
-  else devices.children.splice(at + 1, 0, device);
-}
 
 function devicesOf(def: XmlElement): XmlElement {
   const devices = child(def, 'devices');
@@ -112,7 +103,8 @@ export class DeviceHotplug {
     const live = cloneElement(dom.live);
     const added = cloneElement(device);
     checkNoConflict(live, added);
-    insertDevice(devicesOf(live), added);
+    devicesOf(live).children.push(added);
+    reorder(live); // devices of one kind stay together, in libvirt's order
     if (!child(added, 'address')) this.host.assignHotplugAddress(live, added);
     const alias = new DomainView(live).alias(added);
     setDeviceAlias(added, alias);

@@ -10,7 +10,8 @@
 // (release()). What happens while nobody is connected (a guest that powered off
 // or panicked, a QEMU that died) is found and acted on by refresh(), which every
 // operation and every look at the domain list runs first.
-import { mkdir, readFile, rm } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { DomainState, PausedReason, RunningReason, ShutdownReason, ShutoffReason } from '../../api/types.js';
 import { ErrorCode, ErrorDomain, virError } from '../../util/error.js';
@@ -21,7 +22,7 @@ import { child, childText, cloneElement, element, type XmlElement } from '../../
 import { QmpClient, type QmpEvent } from './qmp.js';
 import { loadStatuses, removeStatus, writeStatus, type DomainStatus } from './status-file.js';
 import type { QemuPaths } from './paths.js';
-import { DomainView, type QemuCommandLine } from './command-line/context.js';
+import { DomainView, domainRuntimePaths, type QemuCommandLine } from './command-line/context.js';
 
 /** libvirt's virProcessKillPainfully waits 10 s after SIGTERM before SIGKILL. */
 export const DESTROY_GRACE_MS = 10_000;
@@ -209,7 +210,7 @@ export class QemuRuntime {
       throw virError(ErrorCode.INTERNAL_ERROR, `UNIX socket path '${monitorPath}' too long`, ErrorDomain.QEMU);
     }
     const args = cmd.args.includes('-S') ? cmd.args : ['-S', ...cmd.args];
-    await mkdir(path.dirname(monitorPath), { recursive: true, mode: 0o750 });
+    await this.prepareRuntimeFolders(name, id);
     await rm(monitorPath, { force: true });
     const logPath = path.join(this.host.paths.logDir, `${name}.log`);
     const proc = await spawnDetached({ binary: cmd.binary, args, env: Object.fromEntries(cmd.env), logPath });
@@ -237,6 +238,18 @@ export class QemuRuntime {
       this.domains.delete(name);
       throw e;
     }
+  }
+
+  /**
+   * The per-domain folders QEMU uses (qemuProcessMakeDir) and the master key
+   * its secrets are encrypted with (qemuDomainMasterKeyCreate), which the
+   * command line's masterKey0 object reads.
+   */
+  private async prepareRuntimeFolders(name: string, id: number): Promise<void> {
+    const folders = domainRuntimePaths(this.host.paths, id, name);
+    await mkdir(folders.libDir, { recursive: true, mode: 0o750 });
+    await mkdir(folders.channelTargetDir, { recursive: true, mode: 0o750 });
+    await writeFile(path.join(folders.libDir, 'master-key.aes'), randomBytes(32), { mode: 0o600 });
   }
 
   /** virDomainDestroy: SIGTERM, SIGKILL after the grace period, then clean up. */
@@ -366,7 +379,9 @@ export class QemuRuntime {
   private async stopProcess(dom: RunningDomain, options: { graceMs: number }): Promise<void> {
     dom.qmp?.close();
     await terminateProcess(dom.pid, { graceMs: options.graceMs, startTime: dom.startTime, force: options.graceMs === 0 });
-    await rm(path.dirname(dom.monitorPath), { recursive: true, force: true });
+    const folders = domainRuntimePaths(this.host.paths, dom.id, dom.name);
+    await rm(folders.libDir, { recursive: true, force: true });
+    await rm(folders.channelTargetDir, { recursive: true, force: true });
     await removeStatus(this.host.paths.stateDir, dom.name);
   }
 
