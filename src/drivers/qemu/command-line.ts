@@ -6,7 +6,7 @@ import type { XmlElement } from '../../util/xml.js';
 import { ArgvBuilder, DomainView, domainRuntimePaths } from './command-line/context.js';
 import type { BuildContext, CommandLineOptions, QemuCommandLine } from './command-line/context.js';
 import * as machine from './command-line/machine.js';
-import { buildMemory, buildNuma } from './command-line/memory.js';
+import { buildMemory, buildMemoryDevices, buildNuma } from './command-line/memory.js';
 import { buildLoader, buildPflashBlockdevs } from './command-line/firmware.js';
 import { buildFilesystems } from './command-line/filesystems.js';
 import { buildCpu, buildIOThreads, buildSmp } from './command-line/cpu.js';
@@ -70,6 +70,7 @@ export function buildQemuCommandLine(def: XmlElement, options: CommandLineOption
     platform.buildIommu,
     buildGlobalControllers,
     buildControllers,
+    buildMemoryDevices,
     devices.buildHubs,
     (c) => buildControllersOfType(c, 'ccid'),
     platform.buildFloppyController,

@@ -80,7 +80,9 @@ function checkNuma(def: XmlElement, host: HostResources): void {
     }
   }
   const backing = child(def, 'memoryBacking');
-  if (backing && child(backing, 'hugepages') && !host.hugetlbfsMounted) {
+  const devices = child(def, 'devices');
+  const modulePages = (devices ? childrenNamed(devices, 'memory') : []).some((m) => child(child(m, 'source') ?? m, 'pagesize') !== undefined);
+  if (((backing && child(backing, 'hugepages')) || modulePages) && !host.hugetlbfsMounted) {
     throw virError(ErrorCode.INTERNAL_ERROR, 'hugetlbfs filesystem is not mounted or disabled by administrator config', ErrorDomain.QEMU);
   }
 }

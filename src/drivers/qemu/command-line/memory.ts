@@ -5,6 +5,7 @@ import type { XmlElement } from '../../../util/xml.js';
 import type { BuildContext, JsonProps } from './context.js';
 import { hasNumaNodes, unitFactor } from './machine.js';
 import { findMachine } from '../capabilities.js';
+import { addAddressProps } from './address.js';
 
 /** A <memory>-style element's value in KiB. */
 export function sizeKiB(el: XmlElement | undefined): number {
@@ -104,4 +105,55 @@ export function buildMemory(ctx: BuildContext): void {
   if (ramId && !hasNumaNodes(ctx)) ctx.cmd.json('-object', memoryBackendProps(ctx, ramId, initial));
   const locked = child(view.def, 'memoryBacking') && child(child(view.def, 'memoryBacking')!, 'locked');
   ctx.cmd.add('-overcommit', `mem-lock=${locked ? 'on' : 'off'}`);
+}
+
+/** DIMM-like modules must be 2 MiB aligned (qemuDomainGetMemoryModuleSizeAlignment). */
+function alignModule(kib: number): number {
+  return Math.ceil(kib / 2048) * 2048;
+}
+
+const MEMORY_DEVICE_DRIVERS: Record<string, string> = {
+  dimm: 'pc-dimm', nvdimm: 'nvdimm', 'virtio-pmem': 'virtio-pmem-pci', 'virtio-mem': 'virtio-mem-pci',
+};
+
+/** Hot-pluggable memory: a backend object and its device per <memory> module. */
+export function buildMemoryDevices(ctx: BuildContext): void {
+  for (const mem of ctx.view.deviceList('memory')) {
+    const model = mem.attrs.model ?? 'dimm';
+    const driver = MEMORY_DEVICE_DRIVERS[model];
+    if (!driver) continue;
+    const alias = ctx.view.alias(mem);
+    const source = child(mem, 'source');
+    const target = child(mem, 'target');
+    const kib = alignModule(sizeKiB(target ? child(target, 'size') : undefined));
+    const path = source ? child(source, 'path')?.text.trim() : undefined;
+    const backend: JsonProps = { 'qom-type': path ? 'memory-backend-file' : 'memory-backend-ram', id: `mem${alias}` };
+    if (path) backend['mem-path'] = path;
+    if (mem.attrs.access === 'shared') backend.share = true;
+    else if (mem.attrs.access === 'private') backend.share = false;
+    const pmem = source ? child(source, 'pmem') !== undefined : false;
+    if (model === 'nvdimm' && !pmem) backend.prealloc = true;
+    backend.size = kib * 1024;
+    const align = source ? child(source, 'alignsize') : undefined;
+    if (align) backend.align = sizeKiB(align) * 1024;
+    if (pmem) backend.pmem = true;
+    ctx.cmd.json('-object', backend);
+    const node = target ? child(target, 'node')?.text.trim() : undefined;
+    const label = target ? child(target, 'label') : undefined;
+    const labelSize = label ? sizeKiB(child(label, 'size')) : 0;
+    const blockSize = target ? sizeKiB(child(target, 'block')) : 0;
+    const requested = target ? sizeKiB(child(target, 'requested')) : 0;
+    const out: JsonProps = { driver };
+    if (node !== undefined) out.node = Number(node);
+    if (labelSize > 0) out['label-size'] = labelSize * 1024;
+    if (blockSize > 0) out['block-size'] = blockSize * 1024;
+    if (requested > 0) out['requested-size'] = requested * 1024;
+    const uuid = child(mem, 'uuid')?.text.trim();
+    if (uuid) out.uuid = uuid;
+    if (target && child(target, 'readonly')) out.unarmed = true;
+    out.memdev = `mem${alias}`;
+    out.id = alias;
+    addAddressProps(ctx.view, mem, out);
+    ctx.cmd.json('-device', out);
+  }
 }
