@@ -52,6 +52,7 @@ export function buildQemuCommandLine(def: XmlElement, options: CommandLineOption
     buildPflashBlockdevs,
     machine.buildMachine,
     machine.buildAccel,
+    platform.buildTseg,
     buildCpu,
     buildLoader,
     buildMemory,
@@ -96,6 +97,7 @@ export function buildQemuCommandLine(def: XmlElement, options: CommandLineOption
     platform.buildQemuNamespace,
     machine.buildSandbox,
     platform.buildPanic,
+    platform.buildVsock,
     machine.buildMessageTimestamps,
   ];
   for (const step of steps) step(ctx);

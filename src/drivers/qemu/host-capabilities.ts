@@ -8,6 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { NodeInfo } from '../../api/types.js';
 import { ErrorCode, ErrorDomain, virError } from '../../util/error.js';
 import { writeFileAtomic } from '../../util/atomic-file.js';
 import {
@@ -402,4 +403,39 @@ export async function formatDomainCapabilities(driver: QemuDriver, q: DomainCaps
     devices: deviceBlocks(caps, machine),
     features: featureBlocks(caps, virtType),
   });
+}
+
+// ---------------------------------------------------------------------------
+// node information (virsh nodeinfo / freecell)
+
+/** KiB of a meminfo field summed over the NUMA nodes, else from /proc/meminfo. */
+function memoryKiB(field: 'MemTotal' | 'MemFree'): number {
+  const re = new RegExp(`${field}:\\s+(\\d+) kB`);
+  const nodes = listDir('/sys/devices/system/node').filter((d) => /^node\d+$/.test(d));
+  if (nodes.length > 0) return nodes.reduce((sum, n) => sum + Number(re.exec(read(`/sys/devices/system/node/${n}/meminfo`) ?? '')?.[1] ?? '0'), 0);
+  return Number(re.exec(read('/proc/meminfo') ?? '')?.[1] ?? '0');
+}
+
+/** virNodeGetInfo: sockets are counted per NUMA node, as libvirt does. */
+export function hostNodeInfo(): NodeInfo {
+  const cpu = hostCpu();
+  const online = parseCpuList(read('/sys/devices/system/cpu/online') ?? '0');
+  const nodes = Math.max(1, listDir('/sys/devices/system/node').filter((d) => /^node\d+$/.test(d)).length);
+  const mhz = Number(/^cpu MHz\s*:\s*([\d.]+)/m.exec(read('/proc/cpuinfo') ?? '')?.[1] ?? '0');
+  const t = cpu.topology ?? { sockets: 1, dies: 1, cores: online.length, threads: 1 };
+  return {
+    model: cpu.arch,
+    memory: memoryKiB('MemTotal'),
+    cpus: online.length,
+    mhz: Math.floor(mhz),
+    nodes,
+    sockets: Math.max(1, Math.floor(t.sockets / nodes)),
+    cores: t.cores * t.dies,
+    threads: t.threads,
+  };
+}
+
+/** virNodeGetFreeMemory, in bytes. */
+export function hostFreeMemory(): bigint {
+  return BigInt(memoryKiB('MemFree')) * 1024n;
 }

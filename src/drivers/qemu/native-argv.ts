@@ -28,7 +28,8 @@ export function prepareDomainForNative(def: XmlElement): XmlElement {
   if (!devices) return copy;
   devices.children = devices.children.map((dev) => {
     if (dev.name !== 'interface') return dev;
-    const kept = ['mac', 'script', 'model', 'boot'].map((name) => child(dev, name)).filter((c): c is XmlElement => c !== undefined);
+    // Per-device boot order does not survive: libvirt copies bootIndex but not the effective index QEMU gets.
+    const kept = ['mac', 'script', 'model'].map((name) => child(dev, name)).filter((c): c is XmlElement => c !== undefined);
     return element('interface', { type: 'ethernet' }, kept);
   });
   sortControllersAsParsed(devices);

@@ -45,14 +45,16 @@ export function chardevString(ctx: BuildContext, chr: XmlElement, id: string): s
     }
     case 'unix': {
       let socketPath = source?.attrs.path;
-      if (socketPath === undefined && chr.name === 'channel' && child(chr, 'target')?.attrs.type === 'virtio') {
+      // A virtio channel without a path gets one in the channel folder, and QEMU listens on it.
+      const generated = socketPath === undefined && chr.name === 'channel' && child(chr, 'target')?.attrs.type === 'virtio';
+      if (generated) {
         const target = child(chr, 'target');
         const addr = child(chr, 'address');
         const two = (k: string) => String(Number(addr?.attrs[k] ?? 0)).padStart(2, '0');
         socketPath = `${ctx.runtime.channelTargetDir}/${target?.attrs.name ?? `vioser-${two('controller')}-${two('bus')}-${two('port')}.sock`}`;
       }
       out = `socket,id=${id},path=${path(socketPath)}`;
-      if (source?.attrs.mode === 'bind') out += ',server=on,wait=off';
+      if (source?.attrs.mode === 'bind' || generated) out += ',server=on,wait=off';
       out += reconnect(source);
       break;
     }

@@ -27,8 +27,6 @@ function modelPart(ctx: BuildContext, cpu: XmlElement): string | undefined {
   let out: string;
   if (mode === 'host-passthrough' || mode === 'maximum') {
     out = mode === 'maximum' ? 'max' : 'host';
-    const migratable = onOff(cpu.attrs.migratable);
-    if (migratable) out += `,migratable=${migratable}`;
   } else if (mode === 'custom') {
     if (!model) return undefined;
     out = model;

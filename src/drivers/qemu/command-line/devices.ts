@@ -66,9 +66,11 @@ export function buildVideos(ctx: BuildContext): void {
       case 'qxl':
         Object.assign(out, props(['max_outputs', kib('heads')], ['ram_size', mul(kib('ram'), 1024)], ['vram_size', mul(kib('vram'), 1024)],
           ['vram64_size_mb', kib('vram64') !== undefined ? Math.floor(kib('vram64')! / 1024) : 0], ['vgamem_mb', div(kib('vgamem'), 1024)]));
+        addResolution(model, out);
         break;
       case 'virtio':
         Object.assign(out, props(['max_outputs', kib('heads')]));
+        addResolution(model, out);
         break;
       case 'vga': case 'vmvga':
         Object.assign(out, props(['vgamem_mb', div(kib('vram'), 1024)]));
@@ -82,6 +84,13 @@ export function buildVideos(ctx: BuildContext): void {
     addAddressProps(ctx.view, video, out);
     ctx.cmd.json('-device', out);
   });
+}
+
+/** <resolution x y> of qxl and virtio display devices. */
+function addResolution(model: XmlElement | undefined, out: JsonProps): void {
+  const res = model ? child(model, 'resolution') : undefined;
+  if (res?.attrs.x !== undefined) out.xres = Number(res.attrs.x);
+  if (res?.attrs.y !== undefined) out.yres = Number(res.attrs.y);
 }
 
 function mul(v: number | undefined, f: number): number | undefined {
@@ -98,7 +107,10 @@ const SOUND_DRIVERS: Record<string, string> = {
 export function buildSounds(ctx: BuildContext): void {
   for (const sound of ctx.view.deviceList('sound')) {
     const model = sound.attrs.model ?? '';
-    if (model === 'pcspk') continue;
+    if (model === 'pcspk') {
+      ctx.cmd.add('-soundhw', 'pcspk');
+      continue;
+    }
     const id = ctx.view.alias(sound);
     const driver = SOUND_DRIVERS[model];
     if (!driver) throw virError(ErrorCode.CONFIG_UNSUPPORTED, `sound card model '${model}' is not supported by qemu`, ErrorDomain.QEMU);
@@ -182,6 +194,8 @@ export function buildRedirdevs(ctx: BuildContext): void {
     const alias = ctx.view.alias(redir);
     addChardev(ctx, redir, `char${alias}`);
     const out = props(['driver', 'usb-redir'], ['chardev', `char${alias}`], ['id', alias]);
+    const filter = child(ctx.view.def, 'devices') ? childrenNamed(ctx.view.devices, 'redirfilter')[0] : undefined;
+    if (filter) out.filter = redirFilter(filter);
     addAddressProps(ctx.view, redir, out);
     const boot = child(redir, 'boot')?.attrs.order;
     if (boot !== undefined) out.bootindex = Number(boot);
@@ -213,4 +227,12 @@ export function buildSmartcards(ctx: BuildContext): void {
   const ccid = ctx.view.controller('ccid', ctl);
   Object.assign(out, props(['id', alias], ['bus', `${ccid ? ctx.view.alias(ccid) : `ccid${ctl}`}.0`]));
   ctx.cmd.json('-device', out);
+}
+
+/** usb-redir's filter string: class:vendor:product:version:allow per rule, -1 for "any". */
+function redirFilter(filter: XmlElement): string {
+  return childrenNamed(filter, 'usbdev').map((r) => {
+    const field = (k: string) => r.attrs[k] ?? '-1';
+    return `${field('class')}:${field('vendor')}:${field('product')}:${field('version')}:${r.attrs.allow === 'yes' ? 1 : 0}`;
+  }).join('|');
 }

@@ -2,7 +2,7 @@
 import type { XmlElement } from '../../../util/xml.js';
 import { child } from '../../../util/xml.js';
 import { escapeOptionValue } from '../../../util/qemu-option.js';
-import type { BuildContext } from './context.js';
+import type { BuildContext, JsonProps } from './context.js';
 import { props } from './context.js';
 
 /** The id QEMU knows an <audio> backend by. */
@@ -18,9 +18,57 @@ export function audioFor(ctx: BuildContext, device: XmlElement): string | undefi
   return first ? audioId(first) : undefined;
 }
 
+/** QEMU's audiodev driver names where they differ from libvirt's <audio type>. */
+const AUDIO_DRIVERS: Record<string, string> = { pulseaudio: 'pa', file: 'wav' };
+
+type Attr = [string, string, 'bool' | 'int' | 'str'];
+/** Per-direction attributes: libvirt name, QEMU name, kind (qemuBuildAudioCommonProps and backend extras). */
+const AUDIO_DIRECTION_ATTRS: Attr[] = [
+  ['mixingEngine', 'mixing-engine', 'bool'], ['fixedSettings', 'fixed-settings', 'bool'], ['voices', 'voices', 'int'],
+  ['bufferLength', 'buffer-length', 'int'],
+];
+const AUDIO_BACKEND_ATTRS: Record<string, Attr[]> = {
+  alsa: [['dev', 'dev', 'str']],
+  coreaudio: [['bufferCount', 'buffer-count', 'int']],
+  jack: [['serverName', 'server-name', 'str'], ['clientName', 'client-name', 'str'], ['connectPorts', 'connect-ports', 'str'], ['exactName', 'exact-name', 'bool']],
+  oss: [['dev', 'dev', 'str'], ['bufferCount', 'buffer-count', 'int'], ['tryPoll', 'try-poll', 'bool']],
+  pulseaudio: [['name', 'name', 'str'], ['streamName', 'stream-name', 'str'], ['latency', 'latency', 'int']],
+  sdl: [['bufferCount', 'buffer-count', 'int']],
+};
+
+function attrValue(v: string, kind: Attr[2]): string | number | boolean {
+  if (kind === 'bool') return v === 'yes';
+  return kind === 'int' ? Number(v) : v;
+}
+
+function audioDirection(type: string, el: XmlElement | undefined): JsonProps | undefined {
+  if (!el) return undefined;
+  const out: JsonProps = {};
+  for (const [from, to, kind] of AUDIO_DIRECTION_ATTRS) if (el.attrs[from] !== undefined) out[to] = attrValue(el.attrs[from]!, kind);
+  const settings = child(el, 'settings');
+  if (settings) {
+    if (settings.attrs.frequency !== undefined) out.frequency = Number(settings.attrs.frequency);
+    if (settings.attrs.channels !== undefined) out.channels = Number(settings.attrs.channels);
+    if (settings.attrs.format !== undefined) out.format = settings.attrs.format;
+  }
+  for (const [from, to, kind] of AUDIO_BACKEND_ATTRS[type] ?? []) if (el.attrs[from] !== undefined) out[to] = attrValue(el.attrs[from]!, kind);
+  return Object.keys(out).length ? out : undefined;
+}
+
 export function buildAudio(ctx: BuildContext): void {
   for (const audio of ctx.view.deviceList('audio')) {
-    ctx.cmd.json('-audiodev', props(['id', audioId(audio)], ['driver', audio.attrs.type ?? 'none']));
+    const type = audio.attrs.type ?? 'none';
+    const out = props(['id', audioId(audio)], ['driver', AUDIO_DRIVERS[type] ?? type],
+      ['in', audioDirection(type, child(audio, 'input'))], ['out', audioDirection(type, child(audio, 'output'))]);
+    if (type === 'file' && audio.attrs.path !== undefined) out.path = audio.attrs.path;
+    if ((type === 'pulseaudio' || type === 'jack') && audio.attrs.serverName !== undefined) out.server = audio.attrs.serverName;
+    if (type === 'oss') {
+      Object.assign(out, props(['try-mmap', audio.attrs.tryMMap !== undefined ? audio.attrs.tryMMap === 'yes' : undefined],
+        ['exclusive', audio.attrs.exclusive !== undefined ? audio.attrs.exclusive === 'yes' : undefined],
+        ['dsp-policy', audio.attrs.dspPolicy !== undefined ? Number(audio.attrs.dspPolicy) : undefined]));
+    }
+    if (type === 'sdl' && audio.attrs.driver !== undefined) ctx.cmd.setEnv('SDL_AUDIODRIVER', audio.attrs.driver);
+    ctx.cmd.json('-audiodev', out);
   }
 }
 
@@ -65,7 +113,8 @@ function spiceOptions(ctx: BuildContext, g: XmlElement): string {
     const tlsPort = Number(g.attrs.tlsPort ?? -1);
     if (port > 0 || g.attrs.autoport === 'yes' || tlsPort <= 0) parts.push(`port=${port > 0 ? port : 0}`);
     if (tlsPort > 0) parts.push(`tls-port=${tlsPort}`);
-    const address = listen?.attrs.address ?? g.attrs.listen;
+    // A listen of type address without one uses qemu.conf's spice_listen (127.0.0.1).
+    const address = listen?.attrs.address ?? g.attrs.listen ?? (listen?.attrs.type === 'address' ? '127.0.0.1' : undefined);
     if (address) parts.push(`addr=${address}`);
   }
   if (g.attrs.passwd === undefined) parts.push('disable-ticketing=on');
@@ -85,6 +134,11 @@ export function buildGraphics(ctx: BuildContext): void {
     if (g.attrs.type === 'vnc') ctx.cmd.add('-vnc', vncOptions(ctx, g));
     else if (g.attrs.type === 'spice') ctx.cmd.add('-spice', spiceOptions(ctx, g));
     else if (g.attrs.type === 'sdl') ctx.cmd.add('-display', 'sdl');
-    else if (g.attrs.type === 'egl-headless') ctx.cmd.add('-display', 'egl-headless');
+    else if (g.attrs.type === 'egl-headless') {
+      const node = child(g, 'gl')?.attrs.rendernode;
+      ctx.cmd.add('-display', node ? `egl-headless,rendernode=${escapeOptionValue(node)}` : 'egl-headless');
+    }
   }
+  const keymap = ctx.view.deviceList('graphics').find((g) => g.attrs.keymap !== undefined)?.attrs.keymap;
+  if (keymap) ctx.cmd.add('-k', keymap);
 }

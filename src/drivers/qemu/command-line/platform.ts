@@ -4,7 +4,7 @@
 import { child } from '../../../util/xml.js';
 import type { BuildContext } from './context.js';
 import { props } from './context.js';
-import { addAddressProps, virtioModel } from './address.js';
+import { addAddressProps } from './address.js';
 import { diskBootIndexes } from './disks.js';
 
 export function buildIommu(ctx: BuildContext): void {
@@ -19,7 +19,7 @@ export function buildIommu(ctx: BuildContext): void {
       ['caching-mode', bool(driver?.attrs.caching_mode)], ['eim', onOff(driver?.attrs.eim)], ['device-iotlb', bool(driver?.attrs.iotlb)],
       ['aw-bits', awBits && awBits > 0 ? awBits : undefined]));
   } else if (iommu.attrs.model === 'virtio') {
-    const out = props(['driver', virtioModel(iommu, 'virtio-iommu', undefined)], ['id', ctx.view.alias(iommu)]);
+    const out = props(['driver', 'virtio-iommu'], ['id', ctx.view.alias(iommu)]);
     addAddressProps(ctx.view, iommu, out);
     ctx.cmd.json('-device', out);
   }
@@ -72,3 +72,23 @@ export function buildQemuNamespace(ctx: BuildContext): void {
   }
 }
 
+
+/** SMM's extended TSEG size on q35 (qemuBuildTSEGCommandLine). */
+export function buildTseg(ctx: BuildContext): void {
+  const tseg = child(ctx.view.feature('smm') ?? ctx.view.def, 'tseg');
+  if (!tseg || ctx.view.family !== 'q35') return;
+  const units: Record<string, number> = { b: 1 / (1024 * 1024), bytes: 1 / (1024 * 1024), kib: 1 / 1024, k: 1 / 1024, mib: 1, m: 1, gib: 1024, g: 1024 };
+  const mib = Number(tseg.text.trim()) * (units[(tseg.attrs.unit ?? 'MiB').toLowerCase()] ?? 1);
+  ctx.cmd.add('-global', `mch.extended-tseg-mbytes=${mib}`);
+}
+
+/** A vsock device: the guest CID; the vhost fd is opened by whoever runs QEMU. */
+export function buildVsock(ctx: BuildContext): void {
+  const vsock = ctx.view.deviceList('vsock')[0];
+  if (!vsock) return;
+  const cid = child(vsock, 'cid');
+  const out = props(['driver', `vhost-vsock${child(vsock, 'address')?.attrs.type === 'ccw' ? '-ccw' : '-pci'}`], ['id', ctx.view.alias(vsock)],
+    ['guest-cid', Number(cid?.attrs.address ?? 0)], ['vhostfd', '-1']);
+  addAddressProps(ctx.view, vsock, out);
+  ctx.cmd.json('-device', out);
+}
