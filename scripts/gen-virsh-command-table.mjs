@@ -146,7 +146,12 @@ for (const [name, keyword, arrayName] of GROUPS) {
       const infoName = c.info && c.info !== 'NULL' ? c.info : null;
       const info = infoName ? arrays.get(infoName) : [];
       if (infoName && !info) throw new Error(`missing ${infoName}`);
-      for (const it of info ?? []) if (it.name === 'help') def.help = it.data; else if (it.name === 'desc') def.desc = it.data;
+      // entries are designated ({.name, .data}) or positional ({"help", "..."}) initializers
+      for (const it of info ?? []) {
+        const [key, data] = Array.isArray(it) ? it : [it.name, it.data];
+        if (key === 'help') def.help = data;
+        else if (key === 'desc') def.desc = data;
+      }
       const optsName = c.opts && c.opts !== 'NULL' ? c.opts : null;
       const opts = optsName ? arrays.get(optsName) : [];
       if (optsName && !opts) throw new Error(`missing ${optsName} for ${c.name}`);

@@ -35,4 +35,6 @@ export interface CommandGroup {
   name: string;
   keyword: string;
   commands: CommandDef[];
+  /** tsvirt's own group: left out of virsh's full listings so those stay byte-identical */
+  extension?: boolean;
 }

@@ -26,8 +26,11 @@ export function formatGroupHelp(group: CommandGroup): string {
   return ` ${group.name} (help keyword '${group.keyword}'):\n${listCommands(group)}`;
 }
 
+/** virsh's own groups: full listings leave tsvirt's extension group out. */
+const virshGroups = () => GROUPS.filter((g) => !g.extension);
+
 export function formatAllHelp(): string {
-  return 'Grouped commands:\n\n' + GROUPS.map((g) => formatGroupHelp(g) + '\n').join('');
+  return 'Grouped commands:\n\n' + virshGroups().map((g) => formatGroupHelp(g) + '\n').join('');
 }
 
 export function formatUsage(progname: string): string {
@@ -51,7 +54,7 @@ export function formatUsage(progname: string): string {
     '    -V                      long version\n' +
     '         --version[=TYPE]   version, TYPE is short or long (default short)\n' +
     '  commands (non interactive mode):\n\n' +
-    GROUPS.map((g) => ` ${g.name} (help keyword '${g.keyword}')\n${listCommands(g)}\n`).join('') +
+    virshGroups().map((g) => ` ${g.name} (help keyword '${g.keyword}')\n${listCommands(g)}\n`).join('') +
     '\n  (specify help <group> for details about the commands in the group)\n' +
     '\n  (specify help <command> for details about the command)\n\n'
   );

@@ -48,7 +48,7 @@ export async function optVolume(
   ctl: Shell,
   cmd: Invocation,
   option = 'vol',
-  poolOption: string | undefined = 'pool',
+  poolOption: string | null = 'pool',
   by: LookupBy = { uuid: true, name: true },
 ): Promise<{ vol: StorageVolRef; name: string }> {
   const name = cmd.required(option);

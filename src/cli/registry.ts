@@ -5,9 +5,15 @@ import type { CommandDef, CommandGroup } from './command-types.js';
 import type { CommandLookup } from './parser.js';
 import type { Handler } from './shell.js';
 
-/** Commands tsvirt adds to virsh's set, by the keyword of the group they join. */
-const TSVIRT_COMMANDS: Record<string, CommandDef[]> = {
-  monitor: [
+/**
+ * Commands tsvirt adds to virsh's set. They live in their own group ('help tsvirt')
+ * so that virsh's own listings stay identical to virsh's.
+ */
+const TSVIRT_GROUP: CommandGroup = {
+  name: 'tsvirt Extensions',
+  keyword: 'tsvirt',
+  extension: true,
+  commands: [
     {
       name: 'domtopology',
       help: 'show the PCI topology of a domain',
@@ -20,10 +26,7 @@ const TSVIRT_COMMANDS: Record<string, CommandDef[]> = {
   ],
 };
 
-export const GROUPS: CommandGroup[] = COMMAND_GROUPS.map((g) => ({
-  ...g,
-  commands: [...g.commands, ...(TSVIRT_COMMANDS[g.keyword] ?? [])],
-}));
+export const GROUPS: CommandGroup[] = [...COMMAND_GROUPS, TSVIRT_GROUP];
 
 const BY_NAME = new Map<string, CommandDef>();
 for (const g of GROUPS) for (const c of g.commands) BY_NAME.set(c.name, c);

@@ -77,7 +77,7 @@ export class Invocation {
 
   /** Fails when `a` is given without `b` (VSH_REQUIRE_OPTION). */
   requireOption(a: string, b: string): void {
-    if (this.bool(a) && !this.bool(b)) throw new CommandError([`Option --${a} is required by option --${b}`]);
+    if (this.bool(a) && !this.bool(b)) throw new CommandError([`Option --${b} is required by option --${a}`]);
   }
 }
 

@@ -163,15 +163,22 @@ const attachInterface: Handler = async (ctl, cmd) => {
   ctl.printExtra('Interface attached successfully\n');
 };
 
-/** libxml2's serialisation of a device node taken from the domain XML (virXMLNodeToString). */
-function nodeXml(el: XmlElement, depth = 0): string {
-  const pad = '  '.repeat(depth);
+/**
+ * libxml2's serialisation of a device node cut from the domain document
+ * (virXMLNodeToString): the node's own whitespace is kept, so its children stay
+ * indented for the depth they had there (libvirt writes 2 spaces per level).
+ */
+function nodeXml(el: XmlElement, depth: number): string {
   const attrs = Object.entries(el.attrs)
     .map(([k, v]) => ` ${k}="${v.replace(/&/g, '&amp;').replace(/"/g, '&quot;').replace(/</g, '&lt;')}"`)
     .join('');
-  if (el.children.length === 0) return el.text.trim() ? `${pad}<${el.name}${attrs}>${xmlEscape(el.text)}</${el.name}>` : `${pad}<${el.name}${attrs}/>`;
-  return `${pad}<${el.name}${attrs}>\n${el.children.map((c) => nodeXml(c, depth + 1) + '\n').join('')}${pad}</${el.name}>`;
+  if (el.children.length === 0) return el.text.trim() ? `<${el.name}${attrs}>${xmlEscape(el.text)}</${el.name}>` : `<${el.name}${attrs}/>`;
+  const inner = '  '.repeat(depth + 1);
+  return `<${el.name}${attrs}>${el.children.map((c) => `\n${inner}${nodeXml(c, depth + 1)}`).join('')}\n${'  '.repeat(depth)}</${el.name}>`;
 }
+
+/** Depth of a device element in the domain document: <domain><devices><disk>. */
+const DEVICE_DEPTH = 2;
 
 async function domainDevices(dom: Domain, inactive: boolean): Promise<XmlElement> {
   const root = parseXml(await dom.getXMLDesc(inactive ? 2 : 0));
@@ -188,7 +195,7 @@ const detachDisk: Handler = async (ctl, cmd) => {
     return child(d, 'target')?.attrs.dev === target || (src && ['file', 'dev', 'dir', 'name'].some((a) => src.attrs[a] === target));
   });
   if (!disk) throw new CommandError([`No disk found whose source path or target is ${target}`]);
-  const xml = nodeXml(disk);
+  const xml = nodeXml(disk, DEVICE_DEPTH);
   if (cmd.bool('print-xml')) {
     ctl.print(xml);
     return;
@@ -221,7 +228,7 @@ const detachInterface: Handler = async (ctl, cmd) => {
   const mac = cmd.string('mac');
   try {
     const devices = await domainDevices(dom, flags === 2);
-    const xml = nodeXml(findInterface(devices, type, mac));
+    const xml = nodeXml(findInterface(devices, type, mac), DEVICE_DEPTH);
     if (cmd.bool('print-xml')) {
       ctl.print(xml);
       return;

@@ -143,6 +143,18 @@ const dominfo: Handler = async (ctl, cmd) => {
   if (autostart !== undefined) line('Autostart:', autostart ? 'enable' : 'disable');
   const saved = await dom.connection.invoke<boolean>('domainHasManagedSaveImage', dom.ref, 0).catch(() => undefined);
   line('Managed save:', saved === undefined ? 'unknown' : saved ? 'yes' : 'no');
+  let model: { model: string; doi: string };
+  try {
+    model = await dom.connection.invoke('nodeGetSecurityModel');
+  } catch (e) {
+    if ((e as { code?: number }).code === 3) return; // no security driver: nothing to show
+    throw e;
+  }
+  if (!model.model) return;
+  line('Security model:', model.model);
+  line('Security DOI:', model.doi);
+  const label = await dom.connection.invoke<{ label: string; enforcing: boolean }>('domainGetSecurityLabel', dom.ref);
+  if (label.label) line('Security label:', `${label.label} (${label.enforcing ? 'enforcing' : 'permissive'})`);
 };
 
 /** string(@a|@b|...): the first of those attributes in document order. */

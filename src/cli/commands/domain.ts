@@ -275,7 +275,7 @@ const domhostname: Handler = async (ctl, cmd) => {
   const source = cmd.string('source');
   let flags = 0;
   if (source !== undefined) {
-    const bit = { agent: 1, lease: 2 }[source];
+    const bit = { agent: 2, lease: 1 }[source];
     if (bit === undefined) throw new CommandError([`Unknown data source '${source}'`]);
     flags |= bit;
   }

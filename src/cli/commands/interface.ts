@@ -11,6 +11,7 @@ import { byName } from './network.js';
 const ifaceCall = <T>(ctl: Shell, method: string, iface: InterfaceRef, ...args: unknown[]) => ctl.c.invoke<T>(method, iface, ...args);
 
 const ifaceList: Handler = async (ctl, cmd) => {
+  cmd.exclusive('all', 'inactive');
   let flags = 2;
   if (cmd.bool('inactive')) flags = 1;
   if (cmd.bool('all')) flags = 3;
@@ -55,7 +56,18 @@ const ifaceDefine: Handler = async (ctl, cmd) => {
   ctl.printExtra(`Interface ${iface.name} defined from ${file}\n`);
 };
 
+/** iface-begin / iface-commit / iface-rollback: host network config transactions. */
+function transaction(method: string, failed: string, done: string): Handler {
+  return async (ctl) => {
+    await attempt(failed, ctl.c.invoke(method, 0));
+    ctl.printExtra(done);
+  };
+}
+
 export const handlers: Record<string, Handler> = {
+  'iface-begin': transaction('interfaceChangeBegin', 'Failed to begin network config change transaction', 'Network config change transaction started\n'),
+  'iface-commit': transaction('interfaceChangeCommit', 'Failed to commit network config change transaction', 'Network config change transaction committed\n'),
+  'iface-rollback': transaction('interfaceChangeRollback', 'Failed to rollback network config change transaction', 'Network config change transaction rolled back\n'),
   'iface-list': ifaceList,
   'iface-dumpxml': ifaceDumpxml,
   'iface-name': ifaceName,

@@ -372,18 +372,24 @@ const volKey: Handler = async (ctl, cmd) => {
 };
 
 const volName: Handler = async (ctl, cmd) => {
-  const { vol } = await optVolume(ctl, cmd, 'vol', undefined, { uuid: true });
+  const { vol } = await optVolume(ctl, cmd, 'vol', null, { uuid: true });
   ctl.print(`${vol.name}\n`);
 };
 
 const volPool: Handler = async (ctl, cmd) => {
-  const { vol } = await optVolume(ctl, cmd, 'vol', undefined, { uuid: true });
+  const { vol } = await optVolume(ctl, cmd, 'vol', null, { uuid: true });
   const pool = await volCall<StoragePoolRef>(ctl, 'storagePoolLookupByVolume', vol).catch(() => undefined);
   if (!pool) throw new CommandError(['failed to get parent pool']);
   ctl.print(`${cmd.bool('uuid') ? pool.uuid : pool.name}\n`);
 };
 
+const poolCapabilities: Handler = async (ctl) => {
+  const caps = await attempt('failed to get storage pool capabilities', ctl.c.invoke<string>('connectGetStoragePoolCapabilities', 0));
+  ctl.print(`${caps}\n`);
+};
+
 export const handlers: Record<string, Handler> = {
+  'pool-capabilities': poolCapabilities,
   'pool-list': poolList,
   'pool-info': poolInfo,
   'pool-dumpxml': poolDumpxml,
