@@ -65,3 +65,10 @@ test('domcapabilities: libvirt\'s errors for what the host cannot serve', { skip
   });
   await assert.rejects(conn.invoke('connectGetDomainCapabilities', undefined, 'x86_64', undefined, 'xen'), { message: 'invalid argument: unknown virttype: xen' });
 });
+
+test('nodeinfo describes this host', async () => {
+  const info = await (await open()).getNodeInfo();
+  assert.equal(info.cpus, os.cpus().length);
+  assert.equal(info.sockets * info.cores * info.threads * info.nodes, info.cpus);
+  assert.ok(info.memory > 0 && info.memory <= os.totalmem() / 1024);
+});

@@ -12,7 +12,7 @@ import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import type { DomainInfo, DomainRef, HypervisorDriver, ParsedURI, StateWithReason } from '../../api/types.js';
+import type { DomainInfo, DomainRef, HypervisorDriver, NodeInfo, ParsedURI, StateWithReason } from '../../api/types.js';
 import { DefineFlags, DomainState, DomainXMLFlags, ListDomainsFlags } from '../../api/types.js';
 import { ErrorCode, ErrorDomain, virError } from '../../util/error.js';
 import { withFileLock, type LockOptions } from '../../util/file-lock.js';
@@ -22,7 +22,7 @@ import { loadQemuDriverConfig, type QemuDriverConfig } from './config.js';
 import { DomainStore, type DomainObject } from './domain-store.js';
 import { qemuDomainXML, type DomainXMLPipeline } from './domain-xml.js';
 import { qemuPathsForURI, requiredDirs, type QemuPaths } from './paths.js';
-import { formatCapabilities, formatDomainCapabilities } from './host-capabilities.js';
+import { formatCapabilities, formatDomainCapabilities, hostFreeMemory, hostNodeInfo } from './host-capabilities.js';
 import { connectDomainXMLToNative } from './native-argv.js';
 import { QemuDomainRuntime } from './domain-runtime.js';
 
@@ -301,6 +301,23 @@ export class QemuDriver implements HypervisorDriver {
   /** Version of the QEMU binary for the host's arch (virQEMUCapsGetDefaultVersion). */
   async connectGetVersion(): Promise<number> {
     return (await this.caps.forArch(hostArch())).versionNumber;
+  }
+
+  async nodeGetInfo(): Promise<NodeInfo> {
+    return hostNodeInfo();
+  }
+
+  async nodeGetFreeMemory(): Promise<bigint> {
+    return hostFreeMemory();
+  }
+
+  /** qemuConnectGetMaxVcpus: TCG's historical limit; KVM's needs an ioctl tsvirt cannot make. */
+  async connectGetMaxVcpus(type: string | undefined): Promise<number> {
+    if (type === undefined || type.toLowerCase() === 'qemu') return 16;
+    if (type.toLowerCase() === 'kvm') {
+      throw virError(ErrorCode.OPERATION_UNSUPPORTED, 'the KVM vCPU limit cannot be queried; use domcapabilities', ErrorDomain.QEMU);
+    }
+    throw virError(ErrorCode.INVALID_ARG, `unknown type '${type}'`, ErrorDomain.QEMU);
   }
 
   async connectGetCapabilities(): Promise<string> {
