@@ -33,8 +33,17 @@ export function prepareDomainForNative(def: XmlElement): XmlElement {
     return element('interface', { type: 'ethernet' }, kept);
   });
   sortControllersAsParsed(devices);
+  pretendGraphicsPorts(devices);
   assignQemuAddresses(copy, { sparePciePorts: 0 });
   return copy;
+}
+
+/** Without a QEMU to start, libvirt reserves no ports: autoport displays get fixed ones (qemuProcess*AllocatePorts). */
+function pretendGraphicsPorts(devices: XmlElement): void {
+  for (const g of devices.children.filter((c) => c.name === 'graphics')) {
+    if (g.attrs.type === 'vnc' && g.attrs.autoport === 'yes') g.attrs.port = '5900';
+    if (g.attrs.type === 'spice' && (g.attrs.autoport === 'yes' || g.attrs.port === '-1')) g.attrs.port = '5901';
+  }
 }
 
 /**

@@ -27,6 +27,8 @@ function modelPart(ctx: BuildContext, cpu: XmlElement): string | undefined {
   let out: string;
   if (mode === 'host-passthrough' || mode === 'maximum') {
     out = mode === 'maximum' ? 'max' : 'host';
+    // libvirt 9.0 + QEMU 7.2 print only an explicit migratable='on' (recorded behaviour).
+    if (cpu.attrs.migratable === 'on') out += ',migratable=on';
   } else if (mode === 'custom') {
     if (!model) return undefined;
     out = model;

@@ -233,6 +233,8 @@ export function buildSmartcards(ctx: BuildContext): void {
 function redirFilter(filter: XmlElement): string {
   return childrenNamed(filter, 'usbdev').map((r) => {
     const field = (k: string) => r.attrs[k] ?? '-1';
-    return `${field('class')}:${field('vendor')}:${field('product')}:${field('version')}:${r.attrs.allow === 'yes' ? 1 : 0}`;
+    // version "1.10" is BCD 0x0110
+    const version = r.attrs.version === undefined ? '-1' : `0x${r.attrs.version.split('.').map((p) => p.padStart(2, '0')).join('')}`;
+    return `${field('class')}:${field('vendor')}:${field('product')}:${version}:${r.attrs.allow === 'yes' ? 1 : 0}`;
   }).join('|');
 }

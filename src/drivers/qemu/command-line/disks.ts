@@ -87,6 +87,8 @@ function storageProps(ctx: BuildContext, disk: XmlElement, image: ChainImage, ca
     default:
       throw virError(ErrorCode.CONFIG_UNSUPPORTED, `unsupported disk type '${image.type}'`, ErrorDomain.QEMU);
   }
+  const aio = child(disk, 'driver')?.attrs.io;
+  if (aio && (image.type === 'file' || image.type === 'block')) out.aio = aio;
   out['node-name'] = `libvirt-${image.id}-storage`;
   if (cache) out.cache = { direct: cache.direct, 'no-flush': cache.noFlush };
   out['auto-read-only'] = true;

@@ -90,7 +90,7 @@ function vncOptions(ctx: BuildContext, g: XmlElement): string {
     out = 'none';
   } else {
     const port = Number(g.attrs.port ?? -1);
-    const display = g.attrs.autoport === 'yes' || port < 5900 ? 0 : port - 5900;
+    const display = port < 5900 ? 0 : port - 5900;
     const address = listen?.attrs.address ?? g.attrs.listen ?? '127.0.0.1';
     out = `${hostPart(address)}:${display}`;
     if (g.attrs.websocket !== undefined) out += `,websocket=${g.attrs.websocket}`;
@@ -111,7 +111,7 @@ function spiceOptions(ctx: BuildContext, g: XmlElement): string {
   } else {
     const port = Number(g.attrs.port ?? -1);
     const tlsPort = Number(g.attrs.tlsPort ?? -1);
-    if (port > 0 || g.attrs.autoport === 'yes' || tlsPort <= 0) parts.push(`port=${port > 0 ? port : 0}`);
+    if (port > 0 || tlsPort <= 0) parts.push(`port=${port > 0 ? port : 0}`);
     if (tlsPort > 0) parts.push(`tls-port=${tlsPort}`);
     // A listen of type address without one uses qemu.conf's spice_listen (127.0.0.1).
     const address = listen?.attrs.address ?? g.attrs.listen ?? (listen?.attrs.type === 'address' ? '127.0.0.1' : undefined);

@@ -44,7 +44,11 @@ function hostdevProps(ctx: BuildContext, hostdev: XmlElement): JsonProps | undef
         if (vendor) out.vendorid = vendor;
         if (product) out.productid = product;
       }
-      Object.assign(out, props(['id', id], ['bootindex', bootindex]));
+      // guestReset: off → no resets, uusb → only unconfigured devices, on → all (virDomainHostdevSubsysUSBGuestReset).
+      const reset = source?.attrs.guestReset;
+      Object.assign(out, props(['id', id], ['bootindex', bootindex],
+        ['guest-reset', reset === undefined ? undefined : reset !== 'off'],
+        ['guest-resets-all', reset === undefined || reset === 'off' ? undefined : reset === 'on']));
       addAddressProps(ctx.view, hostdev, out);
       return out;
     }
