@@ -3,7 +3,7 @@
 // XML flags, and what lands on disk.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readdirSync, readlinkSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readlinkSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { connect, type Connection } from '../../src/api/connection.js';
@@ -117,4 +117,25 @@ test('the embed URI is canonical and bad qemu URIs get libvirt\'s errors', async
   const root = mkdtempSync(path.join(os.tmpdir(), 'tsvirt-driver-'));
   const conn = await connect(`qemu:///embed?root=${root}/sub/../`);
   assert.equal(conn.uri, `qemu:///embed?root=${root}`);
+});
+
+test('qemu.conf hotplug_pcie_spare_ports reserves that many empty root ports without moving a device', { skip }, async () => {
+  const nic = "<interface type='user'><mac address='52:54:00:00:00:01'/><model type='virtio'/></interface>";
+  const define = async (spare: number | undefined) => {
+    const root = mkdtempSync(path.join(os.tmpdir(), 'tsvirt-driver-'));
+    if (spare !== undefined) {
+      mkdirSync(path.join(root, 'etc'), { recursive: true });
+      writeFileSync(path.join(root, 'etc', 'qemu.conf'), `# tsvirt\nhotplug_pcie_spare_ports = ${spare}\n`);
+    }
+    const conn = await connect(`qemu:///embed?root=${root}`);
+    return (await conn.defineDomain(domainXML('spare', UUID1, 131072, nic))).getXMLDesc(DomainXMLFlags.INACTIVE);
+  };
+  const rootPorts = (xml: string) => (xml.match(/model='pcie-root-port'/g) ?? []).length;
+  const nicAddress = (xml: string) => /<interface[\s\S]*?(<address [^>]*>)/.exec(xml)?.[1];
+  const byDefault = await define(undefined);
+  const one = await define(1);
+  const eight = await define(8);
+  assert.equal(one, byDefault, 'the default is libvirt\'s single spare port');
+  assert.equal(rootPorts(eight) - rootPorts(one), 7);
+  assert.equal(nicAddress(eight), nicAddress(one));
 });
