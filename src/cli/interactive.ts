@@ -6,7 +6,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { Completion, OptionDef } from './command-types.js';
-import { CommandState, ParseError, StringTokens, parseCommands, type Token } from './parser.js';
+import { CommandState, ParseError, StringTokens, parseCommands, type ParsedCommand, type Token } from './parser.js';
 import { LOOKUP, visibleCommands } from './registry.js';
 import type { Shell } from './shell.js';
 
@@ -147,36 +147,37 @@ export async function runInteractive(shell: Shell, progname: string): Promise<vo
       );
     },
   });
-  const prompt = () => (shell.readonly ? `${progname} > ` : `${progname} # `);
+  const prompt = () => {
+    rl.setPrompt(shell.readonly ? `${progname} > ` : `${progname} # `);
+    rl.prompt();
+  };
+  const terminal = process.stdin.isTTY === true;
   let eof = true;
   try {
-    for (;;) {
-      const line = await new Promise<string | undefined>((resolve) => {
-        const onClose = () => resolve(undefined);
-        rl.once('close', onClose);
-        rl.question(prompt(), (answer) => {
-          rl.off('close', onClose);
-          resolve(answer);
-        });
-      });
-      if (line === undefined) break;
-      if (line === '') continue;
-      let commands;
-      try {
-        commands = parseCommands(new StringTokens(line), LOOKUP);
-      } catch (e) {
-        if (!(e instanceof ParseError)) throw e;
-        for (const l of e.message.split('\n')) shell.error(l);
-        continue;
+    prompt();
+    // the iterator queues lines, so piped input is read one command line at a time
+    for await (const line of rl) {
+      if (!terminal) shell.print(`${line}\n`); // readline echoes what it read from a non-terminal
+      if (line !== '') {
+        let commands: ParsedCommand[];
+        try {
+          commands = parseCommands(new StringTokens(line), LOOKUP);
+        } catch (e) {
+          if (!(e instanceof ParseError)) throw e;
+          for (const l of e.message.split('\n')) shell.error(l);
+          commands = [];
+        }
+        await shell.run(commands);
+        if (shell.stopped) {
+          eof = false;
+          break;
+        }
       }
-      await shell.run(commands);
-      if (shell.stopped) {
-        eof = false;
-        break;
-      }
+      prompt();
     }
   } finally {
     rl.close();
   }
-  if (eof) shell.print('\n'); // line break after the lone prompt
+  // a line break after the lone prompt at EOF; virsh also ends piped input with one after quit
+  if (eof || !terminal) shell.print('\n');
 }

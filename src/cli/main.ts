@@ -23,6 +23,9 @@ interface GlobalOptions {
   uri?: string;
   quiet: boolean;
   readonly: boolean;
+  timing: boolean;
+  /** warnings about accepted options, printed before anything runs */
+  warnings: string[];
   /** index of the first non-option word */
   rest: string[];
 }
@@ -61,9 +64,12 @@ function applyOption(o: GlobalOptions, short: string, value: string | undefined,
     case 'c':
       o.uri = value;
       break;
-    case 'd':
+    case 'd': {
       if (!/^-?\d+$/.test(value ?? '')) throw usageError(`option ${longName ? '--debug' : '-d'} takes a numeric argument`);
+      const level = Number(value);
+      if (level < 0 || level > 4) o.warnings.push(`ignoring debug level ${level} out of range [0-4]`);
       break;
+    }
     case 'k':
     case 'K': {
       const name = longName ? `--${longName}` : `-${short}`;
@@ -71,10 +77,12 @@ function applyOption(o: GlobalOptions, short: string, value: string | undefined,
       if (Number(value) < 0) throw usageError(`option ${name} requires a positive integer argument`);
       break;
     }
+    case 't':
+      o.timing = true;
+      break;
     case 'e':
     case 'l':
-    case 't':
-      break; // console escape, log file and timing do not change tsvirsh's output
+      break; // console escape character and log file do not change tsvirsh's output
     case 'h':
       throw new Exit(0, formatUsage('tsvirsh'));
     case 'q':
@@ -93,7 +101,7 @@ function applyOption(o: GlobalOptions, short: string, value: string | undefined,
 
 /** getopt_long with a leading '+': options stop at the first non-option word. */
 function parseGlobalOptions(argv: string[]): GlobalOptions {
-  const o: GlobalOptions = { quiet: false, readonly: false, rest: [] };
+  const o: GlobalOptions = { quiet: false, readonly: false, timing: false, warnings: [], rest: [] };
   let i = 0;
   for (; i < argv.length; i++) {
     const a = argv[i]!;
@@ -159,9 +167,12 @@ export async function run(argv: string[], output: Output = processOutput, env: N
     if (e.stderr) output.err(e.stderr);
     return e.code;
   }
+  for (const w of opts.warnings) output.err(`error: ${w}\n`);
   const interactive = opts.rest.length === 0;
   let commands: ParsedCommand[] = [];
   if (!interactive) {
+    // an empty command string is a failure with nothing to report (vshCommandStringParse)
+    if (opts.rest.length === 1 && opts.rest[0] === '') return 1;
     try {
       const tokens = opts.rest.length === 1 ? new StringTokens(opts.rest[0]!) : new ArgvTokens(opts.rest);
       commands = parseCommands(tokens, LOOKUP);
@@ -172,7 +183,7 @@ export async function run(argv: string[], output: Output = processOutput, env: N
     }
   }
   const shell = new Shell(
-    { uri: opts.uri, defaultUri: defaultUri(env), quiet: opts.quiet, readonly: opts.readonly, output },
+    { uri: opts.uri, defaultUri: defaultUri(env), quiet: opts.quiet, readonly: opts.readonly, timing: opts.timing, output },
     await loadHandlers(),
   );
   // virsh connects up front to a URI given with -c, and lazily to the default one

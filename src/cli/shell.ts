@@ -113,12 +113,15 @@ export interface ShellOptions {
   defaultUri: string;
   quiet: boolean;
   readonly: boolean;
+  /** -t: print each command's duration instead of the separator line */
+  timing?: boolean;
   output: Output;
 }
 
 export class Shell {
   quiet: boolean;
   readonly: boolean;
+  timing: boolean;
   uri: string | undefined;
   private conn: Connection | undefined;
   /** true in the interactive shell (some commands, e.g. cd, only work there) */
@@ -137,6 +140,7 @@ export class Shell {
     this.uri = opts.uri;
     this.defaultUri = opts.defaultUri;
     this.output = opts.output;
+    this.timing = opts.timing ?? false;
   }
 
   /** vshPrint: always printed. */
@@ -240,6 +244,7 @@ export class Shell {
     for (const parsed of commands) {
       const cmd = new Invocation(parsed.def, parsed.opts);
       ok = true;
+      const started = process.hrtime.bigint();
       try {
         if (!parsed.def.noConnect) await this.connection();
         const handler = this.handlers.get(parsed.def.name);
@@ -253,7 +258,8 @@ export class Shell {
         this.stopped = true;
         return ok;
       }
-      this.printExtra('\n');
+      if (this.timing) this.print(`\n(Time: ${(Number(process.hrtime.bigint() - started) / 1e6).toFixed(3)} ms)\n\n`);
+      else this.printExtra('\n');
     }
     return ok;
   }
