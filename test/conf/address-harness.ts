@@ -19,7 +19,7 @@ export function corpusAvailable(): boolean {
 }
 
 export function caseIds(filter: RegExp): string[] {
-  return readdirSync(CORPUS).filter((id) => filter.test(id)).sort();
+  return readdirSync(CORPUS).filter((id) => filter.test(id) && existsSync(join(CORPUS, id, 'meta.json'))).sort();
 }
 
 export interface CaseMeta { id: string; outcome: string; tags: string[] }

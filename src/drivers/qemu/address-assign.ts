@@ -122,9 +122,7 @@ function assignSpaprVioReg(a: Assignment, dev: Device, defaultReg: bigint): void
  * always use virtio-mmio (qemuDomainAssignVirtioMMIOAddresses).
  */
 function primeVirtioMmio(a: Assignment): void {
-  const { arch, machine } = a.machine;
-  const armOrRiscv = ['armv6l', 'armv7l', 'aarch64'].includes(arch) || arch.startsWith('riscv');
-  if (!armOrRiscv || !(machine.startsWith('vexpress-') || a.machine.virt)) return;
+  if (!a.machine.armOrRiscv || !(a.machine.machine.startsWith('vexpress-') || a.machine.virt)) return;
   const hasMmio = a.list.iterationOrder().some((d) => d.address?.type === 'virtio-mmio');
   if (a.hasRoot('pcie-root') && !hasMmio) return;
   const mmio = (d: Device) => {

@@ -11,6 +11,8 @@ export interface MachineInfo {
   machine: string;
   i440fx: boolean;
   q35: boolean;
+  /** ARM or RISC-V: no PCI unless the machine has a PCI host (virt's gpex, versatilepb). */
+  armOrRiscv: boolean;
   /** ARM or RISC-V `virt`: PCIe through gpex, no chipset slot rules. */
   virt: boolean;
 }
@@ -20,23 +22,20 @@ export function machineInfo(domain: XmlElement): MachineInfo {
   const arch = type?.attrs.arch ?? 'x86_64';
   const machine = type?.attrs.machine ?? '';
   const x86 = arch === 'x86_64' || arch === 'i686';
-  const arm = arch === 'aarch64' || arch === 'armv7l' || arch === 'armv6l';
-  const riscv = arch === 'riscv32' || arch === 'riscv64';
+  const armOrRiscv = ['armv6l', 'armv7l', 'aarch64'].includes(arch) || arch.startsWith('riscv');
   return {
     arch,
     machine,
     i440fx: x86 && (machine === 'pc' || /^pc-(0|1|i440fx)[.-]/.test(machine) || machine.startsWith('rhel')),
     q35: x86 && (machine === 'q35' || machine.startsWith('pc-q35')),
-    virt: (arm || riscv) && (machine === 'virt' || machine.startsWith('virt-')),
+    armOrRiscv,
+    virt: armOrRiscv && (machine === 'virt' || machine.startsWith('virt-')),
   };
 }
 
-/** Whether the machine can have PCI devices at all (qemuDomainSupportsPCI). */
+/** Whether the machine can have PCI devices at all (qemuDomainSupportsPCI; QEMU 7.2 has gpex). */
 export function machineSupportsPci(m: MachineInfo): boolean {
-  const arm = m.arch.startsWith('arm') || m.arch === 'aarch64';
-  const riscv = m.arch.startsWith('riscv');
-  if (arm || riscv) return m.virt;
-  return m.arch !== 's390x' && m.arch !== 's390';
+  return !m.armOrRiscv || m.machine === 'versatilepb' || m.virt;
 }
 
 /** Flags for "PCI Express if the machine has it" and for virtio devices. */
