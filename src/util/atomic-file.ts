@@ -5,7 +5,10 @@ import { randomBytes } from 'node:crypto';
 import { open, rename, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 
-/** Prefix of temporary files; loaders skip names starting with it. */
+/**
+ * Temporary files are named PREFIX + NAME + '.PID.RANDOM': they never end like the
+ * file they replace (NAME.xml), so a loader listing *.xml never reads one left by a crash.
+ */
 export const ATOMIC_TEMP_PREFIX = '.tsvirt-tmp-';
 
 /** fsync a directory so that a rename or unlink inside it is durable. */

@@ -12,6 +12,7 @@ import { parseURI } from '../../src/api/uri.js';
 import { openQemuDriver } from '../../src/drivers/qemu/driver.js';
 import { findBinaryForArch } from '../../src/drivers/qemu/capabilities.js';
 import { domainXML } from './driver-fixtures.js';
+import { ATOMIC_TEMP_PREFIX } from '../../src/util/atomic-file.js';
 
 const skip = findBinaryForArch('x86_64') ? false : 'qemu-system-x86_64 is not installed';
 const UUID1 = '0b0b0b0b-1111-2222-3333-444444444441';
@@ -51,6 +52,8 @@ test('a corrupt config file is reported by name and skipped; the others load', {
   await first.defineDomain(domainXML('good', UUID1));
   const bad = path.join(root, 'etc', 'qemu', 'bad.xml');
   writeFileSync(bad, "<domain type='qemu'><name>bad</name>");
+  // what a writer killed between write and rename leaves behind
+  writeFileSync(path.join(root, 'etc', 'qemu', `${ATOMIC_TEMP_PREFIX}good.xml.4242.deadbeef`), '<domain');
   const misnamed = path.join(root, 'etc', 'qemu', 'other.xml');
   writeFileSync(misnamed, domainXML('notother', UUID2));
 

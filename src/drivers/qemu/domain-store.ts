@@ -11,7 +11,7 @@
 import { readdir, readFile, stat, symlink } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { DomainState } from '../../api/types.js';
-import { ATOMIC_TEMP_PREFIX, unlinkDurable, writeFileAtomic, fsyncDir } from '../../util/atomic-file.js';
+import { unlinkDurable, writeFileAtomic, fsyncDir } from '../../util/atomic-file.js';
 import { ErrorCode, ErrorDomain, virError } from '../../util/error.js';
 import { childText, type XmlElement } from '../../util/xml.js';
 
@@ -93,9 +93,8 @@ export class DomainStore {
    * links are re-read. A file that fails to load is reported once per version.
    */
   async sync(): Promise<void> {
-    const names = (await readdir(this.configDir).catch(() => [] as string[])).filter(
-      (f) => f.endsWith('.xml') && !f.startsWith(ATOMIC_TEMP_PREFIX),
-    );
+    // temporary files of atomic writes never end in .xml, so they are never read
+    const names = (await readdir(this.configDir).catch(() => [] as string[])).filter((f) => f.endsWith('.xml'));
     const present = new Set(names);
     for (const [file, entry] of this.seen) {
       if (present.has(file)) continue;
