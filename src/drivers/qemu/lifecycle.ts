@@ -26,6 +26,8 @@ import { DomainView, domainRuntimePaths, type QemuCommandLine } from './command-
 
 /** libvirt's virProcessKillPainfully waits 10 s after SIGTERM before SIGKILL. */
 export const DESTROY_GRACE_MS = 10_000;
+/** How long shutdown/reboot wait for the guest to react to the power button. */
+const POWER_BUTTON_WAIT_MS = 10_000;
 /** How long a start may take until QMP answers (QEMU's own init, not the guest boot). */
 const MONITOR_CONNECT_TIMEOUT_MS = 30_000;
 /** unix(7): sun_path holds 108 bytes including the terminating NUL. */
@@ -260,24 +262,35 @@ export class QemuRuntime {
     await this.finish(dom, ShutoffReason.DESTROYED);
   }
 
-  /** virDomainShutdown (ACPI mode): presses the power button; does not wait. */
+  /** virDomainShutdown (ACPI mode): presses the power button. */
   async shutdown(name: string): Promise<void> {
-    const dom = this.requireRunning(name);
-    if (dom.fakeReboot) {
-      dom.fakeReboot = false;
-      await this.saveStatus(dom);
-    }
-    await (await this.ensureMonitor(dom)).execute('system_powerdown');
+    await this.pressPowerButton(this.requireRunning(name), false);
   }
 
   /** virDomainReboot (ACPI mode): power button, then reset instead of stopping. */
   async reboot(name: string): Promise<void> {
-    const dom = this.requireRunning(name);
+    await this.pressPowerButton(this.requireRunning(name), true);
+  }
+
+  /**
+   * Presses the ACPI power button. libvirt returns at once and its daemon acts
+   * when the guest powers off; here nobody may be watching by then, so this
+   * waits a bounded time for the guest and acts itself (stop, or reset for a
+   * reboot). A slower guest is handled by the next refresh(): the reboot intent
+   * is in the status file for that.
+   */
+  private async pressPowerButton(dom: RunningDomain, reboot: boolean): Promise<void> {
     const qmp = await this.ensureMonitor(dom);
-    // Persisted first: the power-off may come when no process watches.
-    dom.fakeReboot = true;
-    await this.saveStatus(dom);
+    if (dom.fakeReboot !== reboot) {
+      dom.fakeReboot = reboot;
+      await this.saveStatus(dom);
+    }
+    const poweredOff = qmp.waitEvent('SHUTDOWN', POWER_BUTTON_WAIT_MS, (e) => e.data.guest === true).then((e) => e, () => undefined);
     await qmp.execute('system_powerdown');
+    const event = await poweredOff;
+    if (!event || this.domains.get(dom.name) !== dom) return;
+    if (dom.fakeReboot) await this.restartGuest(dom);
+    else await this.applyLifecycle(dom, event.data.reason === 'guest-reset' ? 'on_reboot' : 'on_poweroff');
   }
 
   async reset(name: string): Promise<void> {
