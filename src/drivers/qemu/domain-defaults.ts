@@ -8,6 +8,7 @@ import { child, childrenNamed, element, type XmlElement } from '../../util/xml.j
 import { ensureChild } from '../../conf/domain-core.js';
 import { parseScaledValue } from '../../conf/units.js';
 import { hasNvramImage } from '../../conf/domain-os.js';
+import { formatBitmap, parseBitmap } from '../../util/bitmap.js';
 import { canonicalMachineName, defaultMachine, findMachine, hostArch, type QemuCaps } from './capabilities.js';
 
 /**
@@ -75,6 +76,19 @@ export function qemuDomainPostParse(dom: XmlElement, caps: QemuCaps, nvramDir: s
   enableDefaultFeatures(dom, caps);
   cpuPostParse(dom, caps);
   tsegPostParse(dom);
+  numaCpusPostParse(dom);
+}
+
+/** qemuDomainDefNumaCPUsRectify: vCPUs no NUMA cell claims go to cell 0. */
+function numaCpusPostParse(dom: XmlElement): void {
+  const cells = childrenNamed(child(child(dom, 'cpu') ?? element('x'), 'numa') ?? element('x'), 'cell');
+  if (cells.length === 0) return;
+  const maxVcpus = Number(child(dom, 'vcpu')?.text || '1');
+  const claimed = cells.map((c) => parseBitmap(c.attrs['cpus'] ?? '') ?? new Set<number>());
+  if (claimed.reduce((n, set) => n + set.size, 0) >= maxVcpus) return;
+  const first = new Set(Array.from({ length: maxVcpus }, (_, i) => i));
+  for (const set of claimed.slice(1)) for (const c of set) first.delete(c);
+  cells[0]!.attrs['cpus'] = formatBitmap(first);
 }
 
 /** qemuDomainDefTsegPostParse: an explicit SMM TSEG size needs q35 and whole MiB. */
