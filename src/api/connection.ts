@@ -1,6 +1,6 @@
 import { ErrorCode, ErrorDomain, virError } from '../util/error.js';
 import { parseURI } from './uri.js';
-import type { DomainInfo, DomainRef, HypervisorDriver, NodeInfo, StateWithReason } from './types.js';
+import type { DomainInfo, DomainRef, HypervisorDriver, NodeInfo, PciTopology, StateWithReason } from './types.js';
 
 /** Driver factories by URI driver name, loaded lazily so a test:/// connection never loads QEMU code. */
 const DRIVERS: Record<string, () => Promise<(uri: ReturnType<typeof parseURI>, o: { readonly: boolean }) => Promise<HypervisorDriver>>> = {
@@ -173,5 +173,9 @@ export class Domain {
   }
   detachDevice(xml: string, flags = 0): Promise<void> {
     return this.call('domainDetachDeviceFlags', xml, flags);
+  }
+  /** tsvirt's own: the PCI tree with free hotpluggable slots and the room left for controllers. */
+  getPciTopology(flags = 0): Promise<PciTopology> {
+    return this.call('domainGetPciTopology', flags);
   }
 }

@@ -1,6 +1,9 @@
 // Public API types shared by the API layer, the drivers and tsvirsh.
 // Method names on HypervisorDriver mirror libvirt's public API (virDomainGetXMLDesc
 // -> domainGetXMLDesc) so that "not supported" errors can name the API call.
+import type { PciTopology } from '../conf/pci-topology.js';
+
+export type { PciTopology, PciTopologyBus, PciTopologySlot, PciTopologyFunction, PciTopologyDevice, PciTopologySummary } from '../conf/pci-topology.js';
 
 /** virDomainState */
 export enum DomainState {
@@ -284,8 +287,8 @@ export interface HypervisorDriver {
   connectNumOfNWFilters?(): Promise<number>;
   connectListAllNodeDevices?(flags: number): Promise<{ name: string; uuid: string }[]>;
   nodeNumOfDevices?(): Promise<number>;
-  /** tsvirt's own: the domain's PCI tree (helper P's pci-topology model). */
-  domainGetPciTopology?(dom: DomainRef, flags: number): Promise<unknown>;
+  /** tsvirt's own: the domain's PCI tree, empty slots and hotplug room (tsvirsh domtopology). */
+  domainGetPciTopology?(dom: DomainRef, flags: number): Promise<PciTopology>;
 
   // Networks, storage, host interfaces, snapshots: libvirt API names, libvirt flag values.
   connectListAllNetworks?(flags: number): Promise<NetworkRef[]>;

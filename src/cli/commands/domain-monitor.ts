@@ -6,6 +6,7 @@ import { child, childrenNamed, parseXml, type XmlElement } from '../../util/xml.
 import { CommandError, attempt } from '../errors.js';
 import type { Handler, Invocation, Shell } from '../shell.js';
 import { formatTable } from '../table.js';
+import { formatTopology } from '../topology.js';
 
 const STATE_NAMES = ['no state', 'running', 'idle', 'paused', 'in shutdown', 'shut off', 'crashed', 'pmsuspended'];
 
@@ -382,7 +383,14 @@ const dommemstat: Handler = async (ctl, cmd) => {
   for (const s of stats) if (MEMORY_STAT_NAMES.has(s.field)) ctl.print(`${s.field} ${s.value}\n`);
 };
 
+const domtopology: Handler = async (ctl, cmd) => {
+  const { dom } = await ctl.domain(cmd);
+  const topology = await dom.getPciTopology(0);
+  ctl.print(cmd.bool('json') ? `${JSON.stringify(topology, null, 2)}\n` : formatTopology(topology));
+};
+
 export const handlers: Record<string, Handler> = {
+  domtopology,
   list,
   domstate,
   dominfo,
