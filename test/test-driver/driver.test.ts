@@ -195,3 +195,34 @@ test('node files: runstates, transient and managed-save domains, external files'
   await rejects(drv.domainUndefine(saved, 0), 'Requested operation is not valid: Refusing to undefine while domain managed save image exists');
   await rejects(connect(`test://${nodeFile("<domain type='test'><name>w</name><memory>1</memory><os><type>hvm</type></os><test:runstate>42</test:runstate></domain>")}`), "XML error: runstate '42' out of range'");
 });
+
+test('host interfaces: bare OPERATION_INVALID on start/stop, define and transactions roll back', async () => {
+  const { drv } = await open(`<interface type='ethernet' name='eth0'><mac address='00:11:22:33:44:55'/></interface>
+    <interface type='vlan' name='eth0.42'><vlan tag='42'><interface name='eth0'/></vlan></interface>`);
+  const eth0 = await drv.interfaceLookupByMACString('00:11:22:33:44:55');
+  assert.equal(eth0.name, 'eth0');
+  await rejects(drv.interfaceCreate(eth0, 0), 'Requested operation is not valid');
+  await drv.interfaceDestroy(eth0, 0);
+  await rejects(drv.interfaceDestroy(eth0, 0), 'Requested operation is not valid');
+  await drv.interfaceChangeBegin(0);
+  await rejects(drv.interfaceChangeBegin(0), 'Requested operation is not valid: there is another transaction running.');
+  await drv.interfaceDefineXML("<interface type='bridge' name='br1'><bridge/></interface>", 0);
+  assert.equal((await drv.connectListAllInterfaces(0)).length, 3);
+  await drv.interfaceChangeRollback(0);
+  assert.deepEqual((await drv.connectListAllInterfaces(0)).map((i: { name: string }) => i.name), ['eth0', 'eth0.42']);
+  assert.match(await drv.interfaceGetXMLDesc({ name: 'eth0.42', mac: '' }, 0), /<vlan tag='42'>\n    <interface name='eth0'\/>\n  <\/vlan>/);
+});
+
+test('managed save and rename: saved domains start fresh, names stay unique', async () => {
+  const { drv } = await open(WEB01);
+  const [dom] = await drv.connectListAllDomains(0);
+  await drv.domainManagedSave(dom, 0);
+  assert.deepEqual(await drv.domainGetState(dom, 0), { state: DomainState.SHUTOFF, reason: 5 });
+  assert.deepEqual((await drv.connectListAllDomains(1 << 8)).map((d: DomainRef) => d.name), ['web01']);
+  await drv.domainRename(dom, 'web02', 0);
+  await rejects(drv.domainLookupByName('web01'), 'Domain not found');
+  const renamed = await drv.domainLookupByName('web02');
+  await drv.domainCreate(renamed, 0);
+  assert.equal(await drv.domainHasManagedSaveImage(renamed, 0), false);
+  await rejects(drv.domainRename(renamed, 'x', 0), 'Requested operation is not valid: cannot rename active domain');
+});

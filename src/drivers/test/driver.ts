@@ -426,6 +426,34 @@ class TestDriver implements HypervisorDriver {
     obj.reason = RunningReason.UNPAUSED;
   }
 
+  async domainManagedSave(dom: DomainRef, flags = 0): Promise<void> {
+    checkFlags(flags, 1 | 2 | 4, 'testDomainManagedSave');
+    const obj = this.domainObj(dom);
+    this.checkActive(obj);
+    if (!obj.persistent) throw virError(ErrorCode.OPERATION_INVALID, 'cannot do managed save for transient domain', ErrorDomain.TEST);
+    this.shutdownState(obj, ShutoffReason.SAVED);
+    obj.hasManagedSave = true;
+  }
+
+  async domainRename(dom: DomainRef, newName: string, flags = 0): Promise<void> {
+    checkFlags(flags, 0, 'testDomainRename');
+    const obj = this.domainObj(dom);
+    if (this.isActive(obj)) throw virError(ErrorCode.OPERATION_INVALID, 'cannot rename active domain', ErrorDomain.TEST);
+    if (!obj.persistent) throw virError(ErrorCode.OPERATION_INVALID, 'cannot rename a transient domain', ErrorDomain.TEST);
+    if (this.node.domains.some((d) => textOf(d.def, 'name') === newName)) {
+      throw virError(ErrorCode.OPERATION_INVALID, `domain with name '${newName}' already exists`, ErrorDomain.DOM);
+    }
+    if (newName.includes('/')) throw virError(ErrorCode.XML_ERROR, `name ${newName} cannot contain '/'`, ErrorDomain.TEST);
+    child(obj.def, 'name')!.text = newName;
+  }
+
+  async domainSetTime(dom: DomainRef, seconds: number, _nseconds: number, flags = 0): Promise<void> {
+    checkFlags(flags, 1, 'testDomainSetTime');
+    const obj = this.domainObj(dom);
+    this.checkActive(obj);
+    obj.seconds = seconds;
+  }
+
   async domainHasManagedSaveImage(dom: DomainRef, flags = 0): Promise<boolean> {
     checkFlags(flags, 0, 'testDomainHasManagedSaveImage');
     return this.domainObj(dom).hasManagedSave;
