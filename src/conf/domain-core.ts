@@ -207,6 +207,9 @@ function parseSeclabels(dom: XmlElement, defaultModel: string | undefined): void
   for (const label of labels) if (label.attrs['type'] === 'none') delete label.attrs['relabel'];
 }
 
+/** VIR_DOMAIN_MEMORY_PARAM_UNLIMITED, in KiB. */
+const MEMORY_PARAM_UNLIMITED_KIB = 9007199254740991n;
+
 /** A memory-sized element's value as KiB; rewrites the element as unit='KiB'. */
 function normaliseSize(el: XmlElement, xpath: string, max = MEMORY_MAX_BYTES): bigint {
   const kib = parseMemoryKiB(el.text, el.attrs['unit'], xpath, max);
@@ -251,9 +254,11 @@ function parseMemory(dom: XmlElement): void {
       canonicalSet(page, 'nodeset');
     }
   }
+  const memtune = child(dom, 'memtune');
   for (const tune of ['hard_limit', 'soft_limit', 'min_guarantee', 'swap_hard_limit']) {
-    const el = child(child(dom, 'memtune') ?? element('x'), tune);
-    if (el) normaliseSize(el, `./memtune/${tune}[1]`);
+    const el = child(memtune ?? element('x'), tune);
+    // virDomainParseMemoryLimit: the largest value means "unlimited", which is not printed.
+    if (el && normaliseSize(el, `./memtune/${tune}[1]`) >= MEMORY_PARAM_UNLIMITED_KIB) removeChildren(memtune!, tune);
   }
 }
 
@@ -312,7 +317,13 @@ const NUMATUNE_MODES = ['strict', 'preferred', 'interleave', 'restrictive'];
  * memory placement makes vCPU placement automatic too when nothing is pinned.
  */
 function parseNumatune(dom: XmlElement): void {
-  const numatune = child(dom, 'numatune');
+  const vcpuPlacement = child(dom, 'vcpu')!.attrs['placement'];
+  let numatune = child(dom, 'numatune');
+  if (vcpuPlacement === 'auto' && !child(numatune ?? element('x'), 'memory')) {
+    // Automatic vCPU placement implies automatic memory placement.
+    numatune ??= ensureChild(dom, 'numatune');
+    numatune.children.unshift(element('memory', { placement: 'auto' }));
+  }
   if (!numatune) return;
   for (const c of numatune.children) {
     const text = c.attrs['nodeset'];
