@@ -10,6 +10,7 @@ import { domainSchema } from './domain-schema.js';
 import { domainPostParseCommon, parseDomainCore, validateDomainCore } from './domain-core.js';
 import { canonicalize } from './schema.js';
 import { addImplicitDevices, parseDevices, postParseDevices, type DeviceDriverHooks } from './devices/index.js';
+import { validateDeviceSet, validateDevices, type DeviceValidator } from './devices/validate.js';
 import { dumpLibxml, normalizeDomainNamespaces } from './domain-namespaces.js';
 
 /**
@@ -32,8 +33,10 @@ export interface DomainParseHooks {
   assignAddresses?(dom: XmlElement): void;
   /** The driver's first security model, for a lone <seclabel> without one (xmlopt defSecModel). */
   defaultSecurityModel?: string;
-  /** Driver validation (qemuValidateDomainDef and the per-device checks). */
+  /** Driver validation of the domain (qemuValidateDomainDef). */
   validate?(dom: XmlElement): void;
+  /** Driver validation of each device, after its generic checks (qemuValidateDomainDeviceDef). */
+  validateDevice?: DeviceValidator;
 }
 
 export interface DomainParseOptions {
@@ -68,6 +71,8 @@ export function completeDomain(dom: XmlElement, options: DomainParseOptions = {}
   hooks.assignAddresses?.(dom);
   reorder(dom);
   hooks.validate?.(dom);
+  validateDevices(dom, hooks.validateDevice);
+  validateDeviceSet(dom);
   validateDomainCore(dom);
   return dom;
 }

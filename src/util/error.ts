@@ -112,7 +112,8 @@ const MESSAGE_PREFIX: Partial<Record<ErrorCode, string>> = {
   [ErrorCode.DEVICE_MISSING]: 'device not found',
   [ErrorCode.INVALID_DOMAIN_SNAPSHOT]: 'Invalid snapshot',
   [ErrorCode.OPERATION_DENIED]: 'operation forbidden',
-  [ErrorCode.NO_SOURCE]: 'missing source information for',
+  [ErrorCode.NO_SOURCE]: 'missing source information for device',
+  [ErrorCode.NO_TARGET]: 'missing target information for device',
   [ErrorCode.MULTIPLE_INTERFACES]: 'multiple matching interfaces found',
   [ErrorCode.NO_DOMAIN_METADATA]: 'metadata not found',
   [ErrorCode.XML_INVALID_SCHEMA]: 'XML document failed to validate against schema',
@@ -129,13 +130,16 @@ export class VirError extends Error {
   }
 }
 
+/** Codes whose libvirt template puts the detail after a space ("... for device %s"), not ": ". */
+const SPACE_JOINED: ReadonlySet<ErrorCode> = new Set([ErrorCode.NO_SOURCE, ErrorCode.NO_TARGET]);
+
 /** Builds a VirError whose message carries libvirt's code-specific prefix. */
 export function virError(code: ErrorCode, detail?: string, domain: ErrorDomain = ErrorDomain.DOM): VirError {
   const prefix = MESSAGE_PREFIX[code];
   let message: string;
   if (prefix === undefined) message = detail ?? '';
   else if (detail === undefined || detail === '') message = prefix;
-  else message = `${prefix}: ${detail}`;
+  else message = `${prefix}${SPACE_JOINED.has(code) ? ' ' : ': '}${detail}`;
   return new VirError(code, domain, message);
 }
 

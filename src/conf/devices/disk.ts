@@ -8,6 +8,7 @@ import { deviceAddressOf, setDeviceAddress } from '../device-address.js';
 import type { ElementSchema, SchemaRef } from '../schema.js';
 import { parseScaledValue } from '../units.js';
 import { propEnum } from '../xml-props.js';
+import { scsiHostdevAt } from './validate.js';
 import { dropGeneratedAlias, ensureChild, firstChild, infoChildren, setDefault, sourceSeclabelSchema, type DeviceContext } from './common.js';
 
 const DISK_TYPES = ['none', 'file', 'block', 'dir', 'network', 'volume', 'nvme', 'vhostuser'] as const;
@@ -217,7 +218,7 @@ function defaultBus(device: string, dst: string | undefined): string {
 }
 
 /** virDomainDiskDefAssignAddress with QEMU's narrow SCSI bus (7 units per controller). */
-function assignDriveAddress(disk: XmlElement, _ctx: DeviceContext): void {
+function assignDriveAddress(disk: XmlElement, ctx: DeviceContext): void {
   const dst = diskDst(disk)!;
   const idx = diskNameToIndex(dst);
   if (idx < 0) throw virError(ErrorCode.XML_ERROR, `Unknown disk name '${dst}' and no address specified`);
@@ -230,7 +231,15 @@ function assignDriveAddress(disk: XmlElement, _ctx: DeviceContext): void {
   const layout = perBus[diskBus(disk)];
   if (!layout) return;
   const [perController, busOf, units] = layout;
-  setDeviceAddress(disk, { type: 'drive', controller: Math.floor(idx / perController), bus: busOf(idx), target: 0, unit: idx % units });
+  const addr = { controller: Math.floor(idx / perController), bus: busOf(idx), target: 0, unit: idx % units };
+  if (diskBus(disk) === 'scsi' && scsiHostdevAt(ctx, addr)) {
+    // libvirt's message lacks the closing quote
+    throw virError(
+      ErrorCode.CONFIG_UNSUPPORTED,
+      `using disk target name '${dst}' conflicts with SCSI host device address controller='${addr.controller}' bus='0' target='0' unit='${addr.unit}`,
+    );
+  }
+  setDeviceAddress(disk, { type: 'drive', ...addr });
 }
 
 /** QEMU driver post-parse (qemuDomainDeviceDiskDefPostParse): driver name and raw format defaults. */

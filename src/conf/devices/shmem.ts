@@ -32,7 +32,7 @@ export function postParseShmem(shm: XmlElement): void {
 
 /** qemuDomainShmemDefPostParse. */
 export function qemuPostParseShmem(shm: XmlElement): void {
-  const model = firstChild(shm, 'model')!.attrs['type']!;
+  const model = firstChild(shm, 'model')?.attrs['type'] ?? 'ivshmem';
   const userBytes = sizeBytes(shm);
   const bytes = model !== 'ivshmem-doorbell' && userBytes === 0n ? 4n << 20n : userBytes;
   shm.children = shm.children.filter((c) => c.name !== 'size');

@@ -14,6 +14,7 @@ import type { QemuDriver } from './driver.js';
 import { qemuDomainPostParse, qemuDomainPostParseBasic, qemuValidateDomain } from './domain-defaults.js';
 import { assignQemuAddresses } from './address-assign.js';
 import { addQemuDefaultDevices, qemuPostParseDevice } from './device-defaults.js';
+import { qemuValidateDevice } from './device-validate.js';
 
 export interface DefineOptions {
   /** VIR_DOMAIN_DEFINE_VALIDATE: check the input against the schema first */
@@ -49,6 +50,10 @@ export interface QemuHookContext {
   readonly caps: QemuCaps;
   /** spare hotplug pcie-root-ports for new definitions (qemu.conf hotplug_pcie_spare_ports) */
   hotplugPcieSparePorts: number;
+  /** qemu.conf spice_tls */
+  spiceTLS: boolean;
+  /** libvirt's privileged driver: system mode, or embed mode run as root */
+  privileged: boolean;
 }
 
 /**
@@ -80,6 +85,7 @@ export function qemuDomainHooks(ctx: QemuHookContext): DomainParseHooks {
     devices: { postParseDevice: qemuPostParseDevice },
     assignAddresses: (dom) => assignQemuAddresses(dom, { sparePciePorts: ctx.hotplugPcieSparePorts }),
     validate: (dom) => qemuValidateDomain(dom, ctx.caps),
+    validateDevice: (dev, devCtx) => qemuValidateDevice(dev, devCtx, ctx),
   };
 }
 
@@ -98,6 +104,8 @@ export function qemuDomainXML(driver: () => QemuDriver): DomainXMLPipeline {
           return caps;
         },
         hotplugPcieSparePorts: d.config.hotplugPcieSparePorts,
+        spiceTLS: d.config.raw.get('spice_tls') === 1,
+        privileged: d.paths.mode === 'system' || (d.paths.mode === 'embed' && process.geteuid?.() === 0),
       };
       return parseDomainXML(text, { hooks: qemuDomainHooks(ctx), validate: options.validateSchema });
     },

@@ -1,0 +1,261 @@
+// Hypervisor-independent device validation, run on the completed definition
+// (libvirt's virDomainDeviceDefValidateInternal per device and the device
+// parts of virDomainDefValidateInternal). Drivers add their own per-device
+// checks through the callback, interleaved as libvirt does: the generic
+// checks of a device, then the driver's, then the next device.
+
+import { ErrorCode, virError } from '../../util/error.js';
+import { formatXml, type XmlElement } from '../../util/xml.js';
+import { deviceAddressOf, type DriveAddress } from '../device-address.js';
+import { deviceContext, devicesNamed, firstChild, type DeviceContext } from './common.js';
+
+export type DeviceValidator = (dev: XmlElement, ctx: DeviceContext) => void;
+
+/** virDomainDeviceInfoIterate's order, consoles included. */
+const VALIDATION_ORDER = [
+  'disk', 'interface', 'sound', 'hostdev', 'video', 'controller', 'smartcard', 'serial', 'parallel', 'channel', 'console',
+  'input', 'filesystem', 'watchdog', 'memballoon', 'rng', 'nvram', 'hub', 'shmem', 'tpm', 'memory', 'redirdev', 'iommu', 'vsock',
+  'lease', 'graphics', 'audio', 'panic', 'redirfilter',
+];
+
+const GENERIC: Record<string, DeviceValidator> = {
+  disk: validateDisk,
+  controller: validateController,
+  serial: validateChr,
+  parallel: validateChr,
+  channel: validateChr,
+  console: validateChr,
+  video: validateVideo,
+};
+
+/** Every device: generic checks, then the driver's (virDomainDeviceDefValidate). */
+export function validateDevices(domain: XmlElement, driverCheck?: DeviceValidator): void {
+  const ctx = deviceContext(domain);
+  for (const name of VALIDATION_ORDER) {
+    for (const dev of devicesNamed(ctx, name)) {
+      GENERIC[name]?.(dev, ctx);
+      driverCheck?.(dev, ctx);
+    }
+  }
+}
+
+/** The device parts of virDomainDefValidateInternal: checks across devices. */
+export function validateDeviceSet(domain: XmlElement): void {
+  const ctx = deviceContext(domain);
+  rejectDuplicateDiskTargets(ctx);
+  validateVideoSet(ctx);
+  validateHostdevSet(ctx);
+  rejectDuplicateDriveAddresses(ctx);
+}
+
+const unsupported = (msg: string) => virError(ErrorCode.CONFIG_UNSUPPORTED, msg);
+
+function diskTarget(disk: XmlElement): XmlElement {
+  return firstChild(disk, 'target') ?? { name: 'target', attrs: {}, children: [], text: '', line: 0 };
+}
+
+/** A disk's source chain: the disk itself, then each <backingStore>. */
+function storageChain(disk: XmlElement): XmlElement[] {
+  const chain: XmlElement[] = [];
+  for (let s: XmlElement | undefined = disk; s; s = firstChild(s, 'backingStore')) chain.push(s);
+  return chain;
+}
+
+/** The secret usage types libvirt knows (virSecretUsageType). */
+const SECRET_USAGES = ['none', 'volume', 'ceph', 'iscsi', 'tls', 'vtpm'];
+
+/** virDomainDiskDefValidateSourceChainOne: authentication and encryption of one source. */
+function validateStorageSource(holder: XmlElement): void {
+  const source = firstChild(holder, 'source');
+  const auth = firstChild(source ?? holder, 'auth') ?? firstChild(holder, 'auth');
+  const protocol = source?.attrs['protocol'];
+  if (auth) {
+    const secretType = firstChild(auth, 'secret')?.attrs['type'];
+    if (secretType === undefined || !SECRET_USAGES.includes(secretType)) {
+      throw unsupported(`unknown secret type '${secretType ?? '<null>'}'`);
+    }
+    if ((protocol === 'iscsi' && secretType !== 'iscsi') || (protocol === 'rbd' && secretType !== 'ceph')) {
+      throw unsupported(`invalid secret type '${secretType}'`);
+    }
+  }
+  const encryption = firstChild(source ?? holder, 'encryption') ?? firstChild(holder, 'encryption');
+  if (encryption?.attrs['format'] === 'luks' && firstChild(encryption, 'cipher')) {
+    throw unsupported('supplying <cipher> for domain disk definition is unnecessary');
+  }
+}
+
+const isLocalBlock = (disk: XmlElement) => disk.attrs['type'] === 'block';
+
+/** virDomainDiskDefValidate. */
+function validateDisk(disk: XmlElement): void {
+  const source = firstChild(disk, 'source');
+  // <auth>/<encryption> both under <disk> and under its <source> are ambiguous (virDomainDiskDefParseXML)
+  if (source && firstChild(source, 'auth') && firstChild(disk, 'auth')) {
+    throw unsupported('an <auth> definition already found for disk source');
+  }
+  if (source && firstChild(source, 'encryption') && firstChild(disk, 'encryption')) {
+    throw unsupported('an <encryption> definition already found for disk source');
+  }
+  for (const s of storageChain(disk)) validateStorageSource(s);
+  const target = diskTarget(disk);
+  if (disk.attrs['device'] === 'lun') {
+    if (disk.attrs['type'] === 'network') {
+      if (source?.attrs['protocol'] !== 'iscsi') {
+        throw unsupported(`disk device='lun' is not supported for protocol='${source?.attrs['protocol'] ?? ''}'`);
+      }
+    } else if (!isLocalBlock(disk) && disk.attrs['type'] !== 'volume') {
+      throw unsupported("disk device='lun' is only valid for block type disk source");
+    }
+  } else {
+    if (disk.attrs['rawio'] !== undefined) throw unsupported("rawio can be used only with device='lun'");
+    if (disk.attrs['sgio'] !== undefined) throw unsupported("sgio can be used only with device='lun'");
+  }
+  const bus = target.attrs['bus'] ?? '';
+  const addr = deviceAddressOf(disk);
+  if (addr && ['ide', 'fdc', 'scsi', 'sata'].includes(bus) && addr.type !== 'drive') {
+    throw unsupported(`Invalid address type '${addr.type}' for the disk '${target.attrs['dev'] ?? ''}' with the bus type '${bus}'`);
+  }
+}
+
+function validateController(controller: XmlElement): void {
+  const model = controller.attrs['model'];
+  if (controller.attrs['type'] === 'pci' && (model === 'pci-root' || model === 'pcie-root') && deviceAddressOf(controller)) {
+    throw unsupported('pci-root and pcie-root controllers should not have an address');
+  }
+}
+
+/** virDomainChrSourceDefValidate for the backends a source path or host is required for. */
+function validateChr(chr: XmlElement): void {
+  const type = chr.attrs['type'] ?? 'null';
+  const sources = chr.children.filter((c) => c.name === 'source');
+  const source = sources[0];
+  const internal = (msg: string) => virError(ErrorCode.INTERNAL_ERROR, msg);
+  const reconnecting = (s: XmlElement | undefined) => firstChild(s ?? chr, 'reconnect')?.attrs['enabled'] === 'yes';
+  switch (type) {
+    case 'file':
+    case 'dev':
+    case 'pipe':
+      if (source?.attrs['path'] === undefined) throw internal('Missing source path attribute for char device');
+      break;
+    case 'tcp':
+      if (source?.attrs['host'] === undefined) throw internal('Missing source host attribute for char device');
+      if (source.attrs['service'] === undefined) throw internal('Missing source service attribute for char device');
+      if (source.attrs['mode'] === 'bind' && reconnecting(source)) throw internal('chardev reconnect is possible only for connect mode');
+      break;
+    case 'unix': {
+      const targetType = firstChild(chr, 'target')?.attrs['type'];
+      const generated = chr.name === 'channel' && (targetType === 'virtio' || targetType === 'xen');
+      if (source?.attrs['path'] === undefined && !generated) throw internal('Missing source path attribute for char device');
+      if (source?.attrs['mode'] === 'bind' && reconnecting(source)) throw internal('chardev reconnect is possible only for connect mode');
+      break;
+    }
+  }
+}
+
+/** virDomainVideoDefValidate. */
+function validateVideo(video: XmlElement, ctx: DeviceContext): void {
+  const type = firstChild(video, 'model')?.attrs['type'];
+  const videos = devicesNamed(ctx, 'video');
+  if (videos.length > 1 && videos.some((v) => firstChild(v, 'model')?.attrs['type'] === 'none')) {
+    throw unsupported("a 'none' video type must be the only video device defined for the domain");
+  }
+  if (type === 'ramfb' && deviceAddressOf(video)) throw unsupported('address not supported for video type ramfb');
+}
+
+/** virDomainDefVideoValidate: the parser put the primary first; a second one is an error. */
+function validateVideoSet(ctx: DeviceContext): void {
+  const [first, ...rest] = devicesNamed(ctx, 'video');
+  const primary = (v: XmlElement) => firstChild(v, 'model')?.attrs['primary'] === 'yes';
+  if (first && primary(first) && rest.some(primary)) throw unsupported('Only one primary video device is supported');
+}
+
+function rejectDuplicateDiskTargets(ctx: DeviceContext): void {
+  const disks = devicesNamed(ctx, 'disk');
+  const sourceName = (d: XmlElement) => {
+    const s = firstChild(d, 'source');
+    return s?.attrs['file'] ?? s?.attrs['dev'] ?? s?.attrs['dir'] ?? s?.attrs['name'] ?? s?.attrs['volume'] ?? '';
+  };
+  for (let i = 0; i < disks.length; i++) {
+    for (let j = i + 1; j < disks.length; j++) {
+      const a = diskTarget(disks[i]!).attrs['dev'];
+      if (a !== undefined && a === diskTarget(disks[j]!).attrs['dev']) {
+        throw virError(ErrorCode.XML_ERROR, `target '${a}' duplicated for disk sources '${sourceName(disks[i]!)}' and '${sourceName(disks[j]!)}'`);
+      }
+    }
+  }
+}
+
+/** What identifies a host device's source (virDomainHostdevMatch). */
+function hostdevSourceKey(hostdev: XmlElement): string {
+  const source = firstChild(hostdev, 'source');
+  if (!source) return '';
+  const { startupPolicy: _s, guestReset: _g, ...attrs } = source.attrs;
+  const kept = source.children.filter((c) => c.name !== 'seclabel' && c.name !== 'auth' && c.name !== 'initiator');
+  return `${hostdev.attrs['mode'] ?? 'subsystem'}/${hostdev.attrs['type'] ?? ''}/${formatXml({ ...source, attrs, children: kept })}`;
+}
+
+/** virDomainDefHostdevValidate. */
+function validateHostdevSet(ctx: DeviceContext): void {
+  const hostdevs = devicesNamed(ctx, 'hostdev');
+  const seen = new Set<string>();
+  let ramfb = false;
+  for (const h of hostdevs) {
+    const key = hostdevSourceKey(h);
+    if (seen.has(key)) throw virError(ErrorCode.XML_ERROR, 'Hostdev already exists in the domain configuration');
+    seen.add(key);
+    if (h.attrs['type'] === 'mdev' && h.attrs['ramfb'] === 'on') {
+      if (ramfb) throw unsupported("Only one vgpu device can have 'ramfb' enabled");
+      ramfb = true;
+    }
+  }
+}
+
+function driveAddress(dev: XmlElement): DriveAddress | undefined {
+  const a = deviceAddressOf(dev);
+  return a?.type === 'drive' ? a : undefined;
+}
+
+const sameDrive = (a: DriveAddress, b: DriveAddress) =>
+  a.controller === b.controller && a.bus === b.bus && a.target === b.target && a.unit === b.unit;
+
+const isScsiHostdev = (h: XmlElement) => h.attrs['type'] === 'scsi';
+
+/** virDomainDefDuplicateDriveAddressesValidate: disks per bus, then SCSI host devices against each other and SCSI disks. */
+function rejectDuplicateDriveAddresses(ctx: DeviceContext): void {
+  const disks = devicesNamed(ctx, 'disk');
+  for (let i = 0; i < disks.length; i++) {
+    const a = driveAddress(disks[i]!);
+    if (!a) continue;
+    const bus = diskTarget(disks[i]!).attrs['bus'];
+    for (const other of disks.slice(i + 1)) {
+      const b = driveAddress(other);
+      if (b && diskTarget(other).attrs['bus'] === bus && sameDrive(a, b)) {
+        throw unsupported(
+          `Found duplicate drive address for disk with target name '${diskTarget(disks[i]!).attrs['dev']}' controller='${a.controller}' bus='${a.bus}' target='${a.target}' unit='${a.unit}'`,
+        );
+      }
+    }
+  }
+  const hostdevs = devicesNamed(ctx, 'hostdev').filter(isScsiHostdev);
+  // libvirt prints the bus and controller numbers swapped in these two messages
+  const where = (a: DriveAddress) => `controller='${a.bus}' bus='${a.controller}' target='${a.target}' unit='${a.unit}'`;
+  for (let i = 0; i < hostdevs.length; i++) {
+    const a = driveAddress(hostdevs[i]!);
+    if (!a) continue;
+    for (const other of hostdevs.slice(i + 1)) {
+      const b = driveAddress(other);
+      if (b && sameDrive(a, b)) throw unsupported(`SCSI host address ${where(a)} in use by another SCSI host device`);
+    }
+    if (disks.some((d) => diskTarget(d).attrs['bus'] === 'scsi' && driveAddress(d) && sameDrive(driveAddress(d)!, a))) {
+      throw unsupported(`SCSI host address ${where(a)} in use by another SCSI disk`);
+    }
+  }
+}
+
+/** virDomainDriveAddressIsUsedByHostdev, for the disk address assignment. */
+export function scsiHostdevAt(ctx: DeviceContext, addr: Omit<DriveAddress, 'type'>): boolean {
+  return devicesNamed(ctx, 'hostdev').some((h) => {
+    const a = isScsiHostdev(h) ? driveAddress(h) : undefined;
+    return a !== undefined && sameDrive(a, { type: 'drive', ...addr });
+  });
+}

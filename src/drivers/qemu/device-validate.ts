@@ -1,0 +1,330 @@
+// The QEMU driver's per-device validation (qemuValidateDomainDeviceDef): what
+// the probed binary can provide, and combinations QEMU cannot run. Called for
+// each device after the generic checks of src/conf/devices/validate.ts.
+
+import { ErrorCode, virError } from '../../util/error.js';
+import type { XmlElement } from '../../util/xml.js';
+import { deviceAddressOf } from '../../conf/device-address.js';
+import { devicesNamed, firstChild, isArmVirt, isPSeries, isQ35, isRiscvVirt, isS390, type DeviceContext } from '../../conf/devices/common.js';
+import type { QemuCaps } from './capabilities.js';
+import { graphicsTypes, tpmCaps, videoModels } from './device-caps.js';
+
+export interface DeviceValidationContext {
+  readonly caps: QemuCaps;
+  /** qemu.conf spice_tls */
+  readonly spiceTLS: boolean;
+  /** qemu:///system (virtiofsd needs privileges) */
+  readonly privileged: boolean;
+}
+
+const unsupported = (msg: string) => virError(ErrorCode.CONFIG_UNSUPPORTED, msg);
+const internal = (msg: string) => virError(ErrorCode.INTERNAL_ERROR, msg);
+
+type Check = (dev: XmlElement, ctx: DeviceContext, v: DeviceValidationContext) => void;
+
+const CHECKS: Record<string, Check> = {
+  disk: validateDisk,
+  interface: validateInterface,
+  hostdev: validateHostdev,
+  video: validateVideo,
+  serial: validateChr,
+  parallel: validateChr,
+  channel: validateChr,
+  console: validateChr,
+  input: validateInput,
+  filesystem: validateFilesystem,
+  shmem: validateShmem,
+  tpm: validateTpm,
+  memory: validateMemory,
+  iommu: validateIommu,
+  graphics: validateGraphics,
+};
+
+/** qemuValidateDomainDeviceDef: the device's address and info, then its kind's checks. */
+export function qemuValidateDevice(dev: XmlElement, ctx: DeviceContext, v: DeviceValidationContext): void {
+  validateAddress(dev, v);
+  CHECKS[dev.name]?.(dev, ctx, v);
+}
+
+/** qemuValidateDomainDeviceDefAddress. */
+function validateAddress(dev: XmlElement, v: DeviceValidationContext): void {
+  const addrEl = firstChild(dev, 'address');
+  const addr = deviceAddressOf(dev);
+  if (!addrEl || !addr) return;
+  if (addr.type === 'pci' && firstChild(addrEl, 'zpci') && !v.caps.deviceTypes.has('zpci')) {
+    throw unsupported("This QEMU binary doesn't support zPCI");
+  }
+  if (addr.type === 'drive') {
+    const bus = dev.name === 'disk' ? firstChild(dev, 'target')?.attrs['bus'] : 'scsi';
+    validateDriveAddress(bus ?? '', addr);
+  }
+}
+
+function validateDriveAddress(bus: string, a: { controller: number; bus: number; target: number; unit: number }): void {
+  switch (bus) {
+    case 'scsi':
+      if (a.bus !== 0) throw internal('SCSI controller only supports 1 bus');
+      break;
+    case 'ide':
+      if (a.controller !== 0) throw internal('Only 1 IDE controller is supported');
+      if (a.target !== 0) throw unsupported('target must be 0 for ide controller');
+      break;
+    case 'fdc':
+      if (a.controller !== 0) throw internal('Only 1 fdc controller is supported');
+      if (a.bus !== 0) throw internal('Only 1 fdc bus is supported');
+      if (a.target !== 0) throw unsupported('target must be 0 for controller fdc');
+      break;
+    case 'sata':
+      if (a.bus !== 0) throw unsupported('bus must be 0 for sata controller');
+      if (a.target !== 0) throw unsupported('target must be 0 for sata controller');
+      break;
+  }
+}
+
+/** Storage formats QEMU cannot open directly (qemuDomainValidateStorageSource). */
+const REJECTED_FORMATS: Record<string, string> = {
+  cow: "'cow' storage format is not supported",
+  dir: "'directory' storage format is not directly supported by QEMU, use 'dir' disk type instead",
+  iso: "storage format 'iso' is not directly supported by QEMU, use 'raw' instead",
+};
+
+function storageFormat(holder: XmlElement): string | undefined {
+  return (firstChild(holder, 'driver') ?? firstChild(holder, 'format'))?.attrs['type'];
+}
+
+/** qemuValidateDomainDeviceDefDisk and its frontend part. */
+function validateDisk(disk: XmlElement): void {
+  const target = firstChild(disk, 'target');
+  const bus = target?.attrs['bus'] ?? '';
+  const dst = target?.attrs['dev'] ?? '';
+  if ((firstChild(disk, 'vendor') || firstChild(disk, 'product')) && bus !== 'scsi') {
+    throw unsupported('Only scsi disk supports vendor and product');
+  }
+  const addrType = deviceAddressOf(disk)?.type;
+  if (['scsi', 'ide', 'fdc', 'sata'].includes(bus) && addrType !== 'drive') throw internal(`unexpected address type for ${bus} disk`);
+  if (bus === 'usb' && addrType !== undefined && addrType !== 'usb') throw internal('unexpected address type for usb disk');
+  const format = storageFormat(disk);
+  if (firstChild(disk, 'shareable') && !firstChild(disk, 'readonly') && format !== 'raw') {
+    throw unsupported(`shared access for disk '${dst}' requires use of supported storage format`);
+  }
+  const driverName = firstChild(disk, 'driver')?.attrs['name'];
+  if (driverName !== undefined && driverName !== 'qemu') throw unsupported(`unsupported driver name '${driverName}' for disk '${dst}'`);
+  const name = /^(?:fd|hd|vd|sd|xvd|ubd)[a-z]+([0-9]*)$/.exec(dst);
+  if (!name) throw unsupported(`invalid disk target '${dst}'`);
+  if (name[1]) throw unsupported(`invalid disk target '${dst}', partitions can't appear in disk targets`);
+  for (let s: XmlElement | undefined = disk; s; s = firstChild(s, 'backingStore')) validateStorageSource(s);
+}
+
+function validateStorageSource(holder: XmlElement): void {
+  const format = storageFormat(holder);
+  if (format && REJECTED_FORMATS[format]) throw unsupported(REJECTED_FORMATS[format]);
+  const source = firstChild(holder, 'source');
+  const encryption = firstChild(source ?? holder, 'encryption') ?? firstChild(holder, 'encryption');
+  if (!encryption) return;
+  const encFormat = encryption.attrs['format'];
+  if (encFormat === 'qcow' && format === 'qcow2') throw unsupported('old qcow/qcow2 encryption is not supported');
+  if ((encryption.attrs['engine'] ?? 'qemu') === 'qemu' && (encFormat === 'luks' || encFormat === 'qcow') && format !== 'qcow2' && format !== 'raw') {
+    throw unsupported("encryption is supported only with 'raw' and 'qcow2' image format");
+  }
+}
+
+const isPowerOfTwo = (n: number) => n > 0 && (n & (n - 1)) === 0;
+
+/** qemuValidateDomainDeviceDefNetwork: virtio queue sizes. */
+function validateInterface(net: XmlElement): void {
+  const model = firstChild(net, 'model')?.attrs['type'] ?? '';
+  if (!model.startsWith('virtio')) return;
+  const driver = firstChild(net, 'driver');
+  for (const attr of ['rx_queue_size', 'tx_queue_size']) {
+    const value = driver?.attrs[attr];
+    if (value !== undefined && Number(value) !== 0 && !isPowerOfTwo(Number(value))) throw unsupported(`${attr} has to be a power of two`);
+  }
+}
+
+/** qemuValidateDomainDeviceDefHostdev (boot and display rules of the device kinds QEMU offers). */
+function validateHostdev(hostdev: XmlElement, ctx: DeviceContext): void {
+  if ((hostdev.attrs['mode'] ?? 'subsystem') === 'capabilities') {
+    throw unsupported(`hostdev mode 'capabilities' is not supported in ${ctx.virtType}`);
+  }
+  const type = hostdev.attrs['type'];
+  const boot = firstChild(hostdev, 'boot') !== undefined;
+  if (type === 'scsi_host' && boot) throw unsupported('booting from assigned devices is not supported by vhost SCSI devices');
+  if (type !== 'mdev') return;
+  const model = hostdev.attrs['model'];
+  if (model === 'vfio-pci') {
+    if (boot) throw unsupported('booting from assigned devices is not supported by mediated devices of model vfio-pci');
+    if (hostdev.attrs['display'] === 'on' && devicesNamed(ctx, 'graphics').length === 0) {
+      throw unsupported("graphics device is needed for attribute value 'display=on' in <hostdev>");
+    }
+  } else if (hostdev.attrs['display'] !== undefined) {
+    throw unsupported("<hostdev> attribute 'display' is only supported with model='vfio-pci'");
+  }
+}
+
+/** qemuValidateDomainDeviceDefVideo. */
+function validateVideo(video: XmlElement, _ctx: DeviceContext, v: DeviceValidationContext): void {
+  const model = firstChild(video, 'model');
+  const type = model?.attrs['type'] ?? '';
+  if (type === 'none') return;
+  if (!videoModels(v.caps).includes(type)) throw unsupported(`domain configuration does not support video model '${type}'`);
+  if (type !== 'qxl' && type !== 'virtio') {
+    if (model?.attrs['primary'] !== 'yes') throw unsupported(`video type '${type}' is only valid as primary video device`);
+    if ((model.attrs['heads'] ?? '1') !== '1') throw unsupported(`video type '${type}' doesn't support multiple 'heads'`);
+  }
+  const accel = model && firstChild(model, 'acceleration');
+  if (accel?.attrs['accel2d'] === 'yes') throw unsupported('qemu does not support the accel2d setting');
+  if (type === 'qxl') {
+    const vgamem = Number(model?.attrs['vgamem'] ?? 0);
+    if (vgamem) {
+      if (vgamem < 1024) throw unsupported("value for 'vgamem' must be at least 1 MiB (1024 KiB)");
+      if (!isPowerOfTwo(vgamem)) throw unsupported("value for 'vgamem' must be power of two");
+    }
+  }
+  if (!['vga', 'qxl', 'virtio', 'bochs'].includes(type) && model && firstChild(model, 'resolution')) {
+    throw virError(ErrorCode.XML_ERROR, 'model resolution is not supported');
+  }
+  if ((type === 'vga' || type === 'vmvga') && model?.attrs['vram'] !== undefined) {
+    const vram = Number(model.attrs['vram']);
+    if (vram && vram < 1024) throw unsupported("value for 'vram' must be at least 1 MiB (1024 KiB)");
+  }
+  if (firstChild(video, 'driver')?.attrs['name'] !== 'vhostuser' && accel?.attrs['accel3d'] === 'yes' && type !== 'virtio') {
+    throw unsupported("3d acceleration is supported only with 'virtio' video device");
+  }
+  if (type === 'ramfb' && deviceAddressOf(video)) throw unsupported("'address' is not supported for 'ramfb' video devices");
+}
+
+/** qemuValidateDomainChrDef: backend reconnect, and targets the machine has. */
+function validateChr(chr: XmlElement, ctx: DeviceContext): void {
+  for (const source of chr.children.filter((c) => c.name === 'source')) {
+    const reconnect = firstChild(source, 'reconnect');
+    if (reconnect?.attrs['enabled'] === 'yes' && Number(reconnect.attrs['timeout'] ?? 0) === 0) {
+      throw virError(ErrorCode.INVALID_ARG, "chardev reconnect source timeout cannot be '0'");
+    }
+  }
+  if (chr.name === 'parallel' && (isS390(ctx) || isPSeries(ctx))) throw unsupported('parallel ports are not supported');
+  if (chr.name !== 'serial') return;
+  const target = firstChild(chr, 'target');
+  const targetType = target?.attrs['type'] ?? '';
+  const targetModel = (target && firstChild(target, 'model')?.attrs['name']) ?? '';
+  const compatible =
+    !(targetType === 'system-serial' && targetModel === 'pl011' && !isArmVirt(ctx)) &&
+    !(targetType === 'system-serial' && targetModel === '16550a' && !isRiscvVirt(ctx)) &&
+    !(!isPSeries(ctx) && (targetType === 'spapr-vio-serial' || targetModel === 'spapr-vty')) &&
+    !(!isS390(ctx) && (targetType === 'sclp-serial' || targetModel === 'sclpconsole' || targetModel === 'sclplmconsole'));
+  if (!compatible) {
+    throw unsupported(
+      `Serial device with target type '${targetType}' and target model '${targetModel}' not compatible with guest architecture or machine type`,
+    );
+  }
+}
+
+/** qemuValidateDomainDeviceDefInput. */
+function validateInput(input: XmlElement): void {
+  const model = input.attrs['model'];
+  if (input.attrs['bus'] === 'virtio' && (model === 'virtio-transitional' || model === 'virtio-non-transitional')) {
+    throw unsupported(`virtio (non-)transitional models are not supported for input type=${input.attrs['type'] ?? ''}`);
+  }
+}
+
+/** qemuValidateDomainDeviceDefFS: virtiofs without an external daemon socket. */
+function validateFilesystem(fs: XmlElement, _ctx: DeviceContext, v: DeviceValidationContext): void {
+  const driver = firstChild(fs, 'driver');
+  if (driver?.attrs['type'] !== 'virtiofs') return;
+  if (firstChild(fs, 'source')?.attrs['socket'] !== undefined) return;
+  if (firstChild(fs, 'readonly')) throw unsupported('virtiofs does not yet support read-only mode');
+  if (!v.privileged) throw unsupported('virtiofs is not yet supported in session mode');
+}
+
+/** qemuValidateDomainDeviceDefShmem: QEMU 7.2 has only ivshmem-plain and ivshmem-doorbell. */
+function validateShmem(shmem: XmlElement, _ctx: DeviceContext, v: DeviceValidationContext): void {
+  const model = firstChild(shmem, 'model')?.attrs['type'] ?? 'ivshmem';
+  if (v.caps.deviceTypes.has(model)) return;
+  if (model === 'ivshmem') throw unsupported('ivshmem device is not supported with this QEMU binary');
+  throw unsupported(`shmem model '${model}' is not supported by this QEMU binary`);
+}
+
+/** qemuValidateDomainDeviceDefTPM. */
+function validateTpm(tpm: XmlElement, ctx: DeviceContext, v: DeviceValidationContext): void {
+  const tc = tpmCaps(v.caps);
+  const backend = firstChild(tpm, 'backend');
+  const type = backend?.attrs['type'] ?? '';
+  const model = tpm.attrs['model'] ?? '';
+  if (type === 'emulator') {
+    const version = backend?.attrs['version'] ?? '';
+    if (!tc.versions.includes(version)) throw unsupported(`TPM version '${version}' is not supported`);
+    if (version === '1.2') {
+      if (model === 'tpm-crb') throw unsupported(`Unsupported interface '${model}' for TPM 1.2`);
+      if (model === 'tpm-spapr') throw unsupported('TPM 1.2 is not supported with the SPAPR device model');
+      if (isArmVirt(ctx)) throw unsupported('TPM 1.2 is not supported on ARM');
+    }
+  }
+  const emulator = firstChild(ctx.devices, 'emulator')?.text ?? '';
+  if (!tc.backends.includes(type)) throw unsupported(`The QEMU executable ${emulator} does not support TPM backend type ${type}`);
+  if (ctx.arch.startsWith('ppc64') && model === 'spapr-tpm-proxy' && type !== 'passthrough') {
+    throw unsupported(`TPM Proxy model ${model} requires 'Passthrough' backend`);
+  }
+  if (!tc.models.includes(model)) throw unsupported(`The QEMU executable ${emulator} does not support TPM model ${model}`);
+}
+
+/** QEMU device type behind each memory model, and libvirt's message when it is missing. */
+const MEMORY_DEVICES: Record<string, [string, string]> = {
+  dimm: ['pc-dimm', "memory hotplug isn't supported by this QEMU binary"],
+  nvdimm: ['nvdimm', "nvdimm isn't supported by this QEMU binary"],
+  'virtio-pmem': ['virtio-pmem-pci', "virtio-pmem isn't supported by this QEMU binary"],
+  'virtio-mem': ['virtio-mem-pci', "virtio-mem isn't supported by this QEMU binary"],
+};
+
+/** qemuValidateDomainDeviceDefMemory. */
+function validateMemory(mem: XmlElement, _ctx: DeviceContext, v: DeviceValidationContext): void {
+  const model = mem.attrs['model'] ?? '';
+  if (model === 'sgx-epc') {
+    if (!v.caps.sgx) throw unsupported("sgx epc isn't supported by this QEMU binary");
+    return;
+  }
+  const needed = MEMORY_DEVICES[model];
+  if (needed && !v.caps.deviceTypes.has(needed[0])) throw unsupported(needed[1]);
+}
+
+/** qemuValidateDomainDeviceDefIOMMU. */
+function validateIommu(iommu: XmlElement, ctx: DeviceContext, v: DeviceValidationContext): void {
+  const model = iommu.attrs['model'] ?? '';
+  const notWithBinary = () => unsupported(`IOMMU device: '${model}' is not supported with this QEMU binary`);
+  switch (model) {
+    case 'intel':
+      if (!isQ35(ctx)) throw unsupported(`IOMMU device: '${model}' is only supported with Q35 machines`);
+      if (!v.caps.deviceTypes.has('intel-iommu')) throw notWithBinary();
+      break;
+    case 'smmuv3':
+      if (!isArmVirt(ctx)) throw unsupported(`IOMMU device: '${model}' is only supported with ARM Virt machines`);
+      break;
+    case 'virtio': {
+      if (!isArmVirt(ctx) && !isQ35(ctx)) throw unsupported(`IOMMU device: '${model}' is only supported with Q35 and ARM Virt machines`);
+      if (!v.caps.deviceTypes.has('virtio-iommu-pci')) throw notWithBinary();
+      const acpi = firstChild(firstChild(ctx.domain, 'features') ?? ctx.devices, 'acpi');
+      if (!acpi || acpi.attrs['state'] === 'off') throw unsupported(`IOMMU device: '${model}' requires ACPI`);
+      const addr = deviceAddressOf(iommu);
+      if (addr && addr.type !== 'pci') throw unsupported(`IOMMU device: '${model}' needs a PCI address`);
+      break;
+    }
+  }
+}
+
+/** qemuValidateDomainDeviceDefGraphics with the SPICE part. */
+function validateGraphics(graphics: XmlElement, ctx: DeviceContext, v: DeviceValidationContext): void {
+  const type = graphics.attrs['type'] ?? '';
+  if (!graphicsTypes(v.caps).includes(type)) throw unsupported(`${type} graphics are not supported with this QEMU`);
+  const gl = firstChild(graphics, 'gl')?.attrs['enable'] === 'yes';
+  if (devicesNamed(ctx, 'graphics').some((g) => g.attrs['type'] === 'egl-headless')) {
+    if (!['egl-headless', 'vnc', 'spice'].includes(type)) {
+      throw unsupported("graphics type 'egl-headless' is only supported with one of: 'vnc', 'spice' graphics types");
+    }
+    if (type === 'spice' && gl) throw unsupported('multiple OpenGL displays are not supported by QEMU');
+  }
+  if (type !== 'spice') return;
+  const listen = firstChild(graphics, 'listen');
+  const listenType = listen?.attrs['type'] ?? 'address';
+  if ((listenType === 'address' || listenType === 'network') && Number(graphics.attrs['tlsPort'] ?? 0) > 0 && !v.spiceTLS) {
+    throw unsupported('spice TLS port set in XML configuration, but TLS is disabled in qemu.conf');
+  }
+}
+
