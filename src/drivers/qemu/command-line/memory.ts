@@ -5,6 +5,7 @@ import type { XmlElement } from '../../../util/xml.js';
 import type { BuildContext, JsonProps } from './context.js';
 import { hasNumaNodes, unitFactor } from './machine.js';
 import { findMachine } from '../capabilities.js';
+import { parseBitmap } from '../../../util/bitmap.js';
 import { addAddressProps } from './address.js';
 
 /** A <memory>-style element's value in KiB. */
@@ -40,26 +41,43 @@ export function initialMemoryKiB(ctx: BuildContext): number {
  * The memory-backend object for guest RAM of `kib` KiB, following
  * <memoryBacking> (and a NUMA cell's memAccess, which overrides its access mode).
  */
-export function memoryBackendProps(ctx: BuildContext, id: string, kib: number, cellAccess?: string): JsonProps {
+export function memoryBackendProps(ctx: BuildContext, id: string, kib: number, cellAccess?: string, cellId?: number): JsonProps {
   const backing = child(ctx.view.def, 'memoryBacking');
   const source = backing ? child(backing, 'source')?.attrs.type : undefined;
   const access = cellAccess ?? (backing ? child(backing, 'access')?.attrs.mode : undefined);
   const allocation = backing ? child(backing, 'allocation') : undefined;
   const out: JsonProps = {};
+  // Any explicit access mode needs a shareable mapping, hence a file backend (qemuBuildMemoryBackendProps).
   if (source === 'memfd') out['qom-type'] = 'memory-backend-memfd';
-  else if (source === 'file' || access === 'shared') out['qom-type'] = 'memory-backend-file';
+  else if (source === 'file' || access !== undefined) out['qom-type'] = 'memory-backend-file';
   else out['qom-type'] = 'memory-backend-ram';
   out.id = id;
   if (out['qom-type'] === 'memory-backend-file') out['mem-path'] = `${ctx.runtime.memoryBackingDir}/${id}`;
   if (access === 'shared') out.share = true;
-  else if (access === 'private' && out['qom-type'] !== 'memory-backend-ram') out.share = false;
-  if (out['qom-type'] === 'memory-backend-memfd' && id === ctx.view.defaultRamId(ctx.options.caps)) out['x-use-canonical-path-for-ramblock-id'] = false;
+  else if (access === 'private') out.share = false;
+  // Keep the RAM block id older QEMUs used for the default RAM, so migration still matches.
+  if (out['qom-type'] !== 'memory-backend-ram' && id === ctx.view.defaultRamId(ctx.options.caps)) out['x-use-canonical-path-for-ramblock-id'] = false;
   if (allocation?.attrs.mode === 'immediate') {
     out.prealloc = true;
     if (allocation.attrs.threads !== undefined) out['prealloc-threads'] = Number(allocation.attrs.threads);
   }
   out.size = kib * 1024;
+  Object.assign(out, hostNodePolicy(ctx, cellId));
   return out;
+}
+
+const NUMA_POLICIES: Record<string, string> = { strict: 'bind', preferred: 'preferred', interleave: 'interleave' };
+
+/** <numatune>: the host nodes guest RAM (or one cell's RAM) is bound to. */
+function hostNodePolicy(ctx: BuildContext, cellId: number | undefined): JsonProps {
+  const numatune = child(ctx.view.def, 'numatune');
+  if (!numatune) return {};
+  const memnode = cellId === undefined ? undefined : childrenNamed(numatune, 'memnode').find((m) => Number(m.attrs.cellid) === cellId);
+  const rule = memnode ?? child(numatune, 'memory');
+  const nodeset = rule?.attrs.nodeset;
+  const policy = NUMA_POLICIES[rule?.attrs.mode ?? 'strict'];
+  if (!nodeset || !policy) return {};
+  return { 'host-nodes': [...(parseBitmap(nodeset) ?? [])].sort((a, b) => a - b), policy };
 }
 
 /** "0-3,8-11" → ",cpus=0-3,cpus=8-11" (qemuBuildNumaCPUs). */
@@ -75,7 +93,7 @@ export function buildNuma(ctx: BuildContext): void {
   const needBackend = !machine?.numaMemSupported || child(ctx.view.def, 'memoryBacking') !== undefined
     || cells.some((c) => c.cell.attrs.memAccess !== undefined);
   cells.forEach(({ cell, kib }, i) => {
-    if (needBackend) ctx.cmd.json('-object', memoryBackendProps(ctx, `ram-node${i}`, kib, cell.attrs.memAccess));
+    if (needBackend) ctx.cmd.json('-object', memoryBackendProps(ctx, `ram-node${i}`, kib, cell.attrs.memAccess, i));
     const memory = needBackend ? `,memdev=ram-node${i}` : `,mem=${Math.floor(kib / 1024)}`;
     ctx.cmd.add('-numa', `node,nodeid=${i}${numaCpus(cell.attrs.cpus ?? '')}${memory}`);
   });
