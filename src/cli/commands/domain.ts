@@ -412,7 +412,27 @@ const desc: Handler = async (ctl, cmd) => {
   else ctl.printExtra(title ? `No title for domain: ${dom.name}` : `No description for domain: ${dom.name}`);
 };
 
+const managedsave: Handler = async (ctl, cmd) => {
+  let flags = 0;
+  if (cmd.bool('bypass-cache')) flags |= 1;
+  if (cmd.bool('running')) flags |= 2;
+  if (cmd.bool('paused')) flags |= 4;
+  const { dom, name } = await ctl.domain(cmd);
+  await attempt(`Failed to save domain '${name}' state`, dom.connection.invoke('domainManagedSave', dom.ref, flags));
+  // the job finishes within the call, so --verbose shows only the final progress (virshPrintJobProgress)
+  if (cmd.bool('verbose')) ctl.output.err('\rManagedsave: [100 %]');
+  ctl.printExtra(`\nDomain '${name}' state saved by libvirt\n`);
+};
+
+const domrename: Handler = async (ctl, cmd) => {
+  const { dom } = await ctl.domain(cmd);
+  await dom.connection.invoke('domainRename', dom.ref, cmd.required('new-name'), 0);
+  ctl.printExtra('Domain successfully renamed\n');
+};
+
 export const handlers: Record<string, Handler> = {
+  managedsave,
+  domrename,
   define,
   create,
   start,
