@@ -285,7 +285,9 @@ export interface HypervisorDriver {
   connectNumOfSecrets?(): Promise<number>;
   connectListAllNWFilters?(flags: number): Promise<{ name: string; uuid: string }[]>;
   connectNumOfNWFilters?(): Promise<number>;
-  connectListAllNodeDevices?(flags: number): Promise<{ name: string; uuid: string }[]>;
+  /** Node devices are known by name only (virNodeDevicePtr has no UUID). */
+  connectListAllNodeDevices?(flags: number): Promise<{ name: string }[]>;
+  nodeDeviceLookupByName?(name: string): Promise<{ name: string }>;
   nodeNumOfDevices?(): Promise<number>;
   /** tsvirt's own: the domain's PCI tree, empty slots and hotplug room (tsvirsh domtopology). */
   domainGetPciTopology?(dom: DomainRef, flags: number): Promise<PciTopology>;

@@ -32,7 +32,8 @@ import {
 } from '../../api/types.js';
 import { ErrorCode, ErrorDomain, VirError, virError } from '../../util/error.js';
 import { parseUUID } from '../../util/uuid.js';
-import { child, childrenNamed, element, type XmlElement } from '../../util/xml.js';
+import { hostname } from 'node:os';
+import { child, element, formatXml, type XmlElement } from '../../util/xml.js';
 import { generateIfnames, parseTestDomainXML } from './domain-xml.js';
 import { formatCapabilities } from './host.js';
 import { hostHasIOMMU, loadDefaultNode, loadNodeFile, resetPoolSizes, type DomainObj, type NetworkObj, type PoolObj, type TestNode } from './node.js';
@@ -58,6 +59,12 @@ function checkFlags(flags: number, allowed: number, fn: string): void {
     throw new VirError(ErrorCode.INVALID_ARG, ErrorDomain.TEST, `unsupported flags (0x${(unsupported >>> 0).toString(16)}) in function ${fn}`);
   }
 }
+
+/** virNodeDevCap names, in the order of the VIR_CONNECT_LIST_NODE_DEVICES_CAP_* bits. */
+const NODE_DEVICE_CAPS = [
+  'system', 'pci', 'usb_device', 'usb', 'net', 'scsi_host', 'scsi_target', 'scsi', 'storage', 'fc_host', 'vports',
+  'scsi_generic', 'drm', 'mdev_types', 'mdev', 'ccw', 'css', 'vdpa', 'ap_card', 'ap_queue', 'ap_matrix', 'vpd',
+];
 
 const AFFECT_LIVE = 1;
 const AFFECT_CONFIG = 2;
@@ -96,7 +103,7 @@ class TestDriver implements HypervisorDriver {
     return 2; // "Running hypervisor: TEST 0.0.2"
   }
   async connectGetHostname(): Promise<string> {
-    return (await import('node:os')).hostname();
+    return hostname();
   }
   async connectGetCapabilities(): Promise<string> {
     return formatCapabilities(this.node.cells, hostHasIOMMU());
@@ -128,9 +135,25 @@ class TestDriver implements HypervisorDriver {
     // testNodeGetCPUMap: 8 CPUs, 0, 2 and 4 online.
     return { online: [true, false, true, false, true, false, false, false] };
   }
-  async connectListAllNodeDevices(flags: number): Promise<never[]> {
-    checkFlags(flags, 0xfffffff, 'testConnectListAllNodeDevices');
-    return [];
+  /** Host devices, filtered by the VIR_CONNECT_LIST_NODE_DEVICES_CAP_* bits (virNodeDevCap order). */
+  async connectListAllNodeDevices(flags: number): Promise<{ name: string }[]> {
+    checkFlags(flags, (1 << NODE_DEVICE_CAPS.length) - 1, 'testConnectListAllNodeDevices');
+    return this.node.nodeDevices
+      .filter((d) => flags === 0 || d.caps.some((c) => (flags & (1 << NODE_DEVICE_CAPS.indexOf(c))) !== 0 && NODE_DEVICE_CAPS.includes(c)))
+      .map((d) => ({ name: d.name }));
+  }
+  async nodeDeviceLookupByName(name: string): Promise<{ name: string }> {
+    const dev = this.node.nodeDevices.find((d) => d.name === name);
+    if (!dev) throw virError(ErrorCode.NO_NODE_DEVICE, `no node device with matching name '${name}'`, ErrorDomain.NODEDEV);
+    return { name };
+  }
+  async nodeDeviceGetParent(dev: { name: string }): Promise<string | null> {
+    await this.nodeDeviceLookupByName(dev.name);
+    return this.node.nodeDevices.find((d) => d.name === dev.name)!.parent ?? null;
+  }
+  async nodeDeviceListCaps(dev: { name: string }): Promise<string[]> {
+    await this.nodeDeviceLookupByName(dev.name);
+    return [...this.node.nodeDevices.find((d) => d.name === dev.name)!.caps];
   }
 
   // ---- domain objects ----
@@ -735,7 +758,6 @@ class TestDriver implements HypervisorDriver {
     if (type !== 2) throw virError(ErrorCode.INVALID_ARG, `unknown metadata type '${type}'`, ErrorDomain.DOM);
     const found = child(def, 'metadata')?.children.find((c) => Object.entries(c.attrs).some(([k, v]) => k.startsWith('xmlns') && v === uri));
     if (!found) throw missing();
-    const { formatXml } = await import('../../util/xml.js');
     return formatXml(found).replace(/\n$/, '');
   }
 

@@ -11,7 +11,7 @@ import { parseStoragePoolElement, type StoragePoolDef } from '../../conf/storage
 import { parseStorageVolElement, type StorageVolDef } from '../../conf/storage-vol.js';
 import { DomainState, type NodeInfo } from '../../api/types.js';
 import { ErrorCode, ErrorDomain, virError } from '../../util/error.js';
-import { childrenNamed, type XmlElement } from '../../util/xml.js';
+import { childText, childrenNamed, type XmlElement } from '../../util/xml.js';
 import { extractTestNamespace, generateIfnames, parseTestDomainElement, TEST_NAMESPACE } from './domain-xml.js';
 import { defaultCells, defaultNodeInfo, parseNodeInfo, type TestCell } from './host.js';
 import { parseSnapshotRedefine, SnapshotList } from './snapshots.js';
@@ -56,6 +56,14 @@ export interface InterfaceObj {
   active: boolean;
 }
 
+/** A host device (virNodeDeviceObj): what listing and lookups need. */
+export interface NodeDeviceObj {
+  name: string;
+  parent?: string;
+  /** Capability names as in virNodeDevCap, nested fc_host/vports included. */
+  caps: string[];
+}
+
 export class TestNode {
   nodeInfo: NodeInfo = defaultNodeInfo();
   cells: TestCell[] = [];
@@ -65,6 +73,7 @@ export class TestNode {
   /** The interfaces as they were when iface-begin opened a transaction. */
   interfaceBackup?: InterfaceObj[];
   pools: PoolObj[] = [];
+  nodeDevices: NodeDeviceObj[] = [];
   /** Domain ids start at 1 and only grow (g_atomic_int_add on nextDomID). */
   private nextDomID = 1;
 
@@ -73,7 +82,7 @@ export class TestNode {
   }
 }
 
-/** libvirt's defaultConnXML (src/test/test_driver.c), without its node devices. */
+/** libvirt's defaultConnXML (src/test/test_driver.c). */
 const DEFAULT_NODE_XML = `<node>
 <domain type='test'>
   <name>test</name>
@@ -127,6 +136,69 @@ const DEFAULT_NODE_XML = `<node>
     <path>/default-pool</path>
   </target>
 </pool>
+<device>
+  <name>computer</name>
+  <capability type='system'>
+    <hardware>
+      <vendor>Libvirt</vendor>
+      <version>Test driver</version>
+      <serial>123456</serial>
+      <uuid>11111111-2222-3333-4444-555555555555</uuid>
+    </hardware>
+    <firmware>
+      <vendor>Libvirt</vendor>
+      <version>Test Driver</version>
+      <release_date>01/22/2007</release_date>
+    </firmware>
+  </capability>
+</device>
+<device>
+  <name>scsi_host1</name>
+  <parent>computer</parent>
+  <capability type='scsi_host'>
+    <host>1</host>
+    <unique_id>0</unique_id>
+    <capability type='fc_host'>
+      <wwnn>2000000012341234</wwnn>
+      <wwpn>1000000012341234</wwpn>
+      <fabric_wwn>2000000043214321</fabric_wwn>
+    </capability>
+    <capability type='vport_ops'>
+      <max_vports>127</max_vports>
+      <vports>1</vports>
+    </capability>
+  </capability>
+</device>
+<device>
+  <name>scsi_host2</name>
+  <parent>computer</parent>
+  <capability type='scsi_host'>
+    <host>2</host>
+    <unique_id>1</unique_id>
+    <capability type='fc_host'>
+      <wwnn>2000000056785678</wwnn>
+      <wwpn>1000000056785678</wwpn>
+      <fabric_wwn>2000000087658765</fabric_wwn>
+    </capability>
+    <capability type='vport_ops'>
+      <max_vports>127</max_vports>
+      <vports>0</vports>
+    </capability>
+  </capability>
+</device>
+<device>
+  <name>scsi_host11</name>
+  <parent>scsi_host1</parent>
+  <capability type='scsi_host'>
+    <host>11</host>
+    <unique_id>10</unique_id>
+    <capability type='fc_host'>
+      <wwnn>2000000034563456</wwnn>
+      <wwpn>1000000034563456</wwpn>
+      <fabric_wwn>2000000043214321</fabric_wwn>
+    </capability>
+  </capability>
+</device>
 </node>`;
 
 /** testStoragePoolObjSetDefaults: every pool claims 100 GiB, whatever its XML says. */
@@ -190,6 +262,24 @@ function loadObjects(node: TestNode, root: XmlElement, file: string | undefined)
     }
     node.pools.push(pool);
   }
+  for (const raw of childrenNamed(root, 'device')) node.nodeDevices.push(parseNodeDevice(resolveExternal(raw, file)));
+}
+
+/** The name, parent and capability names of a <device> (virNodeDeviceDefParseXML's essentials). */
+function parseNodeDevice(el: XmlElement): NodeDeviceObj {
+  const name = childText(el, 'name');
+  if (name === undefined) throw virError(ErrorCode.XML_ERROR, 'missing device name', ErrorDomain.NODEDEV);
+  const caps: string[] = [];
+  for (const cap of childrenNamed(el, 'capability')) {
+    if (cap.attrs.type === undefined) throw virError(ErrorCode.XML_ERROR, 'missing capability type', ErrorDomain.NODEDEV);
+    caps.push(cap.attrs.type);
+    for (const nested of childrenNamed(cap, 'capability')) {
+      if (nested.attrs.type === 'fc_host') caps.push('fc_host');
+      if (nested.attrs.type === 'vport_ops') caps.push('vports');
+    }
+  }
+  if (caps.length === 0) throw virError(ErrorCode.INTERNAL_ERROR, `no device capabilities for '${name}'`, ErrorDomain.NODEDEV);
+  return { name, parent: childText(el, 'parent'), caps };
 }
 
 /** testParseDomains for one <domain>: runtime state comes from the test namespace. */
