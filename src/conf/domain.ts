@@ -57,7 +57,7 @@ export function parseDomainXML(text: string, options: DomainParseOptions = {}): 
 export function completeDomain(dom: XmlElement, options: DomainParseOptions = {}): XmlElement {
   const hooks = options.hooks ?? {};
   normalizeDomainNamespaces(dom);
-  canonicalize(dom, domainSchema, { strict: true });
+  canonicalize(dom, domainSchema, { strict: true, describeUnknown: options.validate ? schemaValidationError : undefined });
   parseDomainCore(dom, hooks.defaultSecurityModel);
   parseDevices(dom);
   hooks.postParseBasic?.(dom);
@@ -75,6 +75,25 @@ export function completeDomain(dom: XmlElement, options: DomainParseOptions = {}
   validateDeviceSet(dom);
   validateDomainCore(dom);
   return dom;
+}
+
+/**
+ * virsh define --validate: libvirt checks the document against its RelaxNG
+ * schema first and reports libxml2's validation trail; these are the lines
+ * libxml2 prints for an unknown element or attribute.
+ */
+function schemaValidationError(kind: 'element' | 'attribute', name: string, path: readonly string[]): Error {
+  const parent = path[path.length - 1]!;
+  const top = path[1];
+  const lines: string[] = [];
+  if (top === 'devices' && path.length > 1 + (kind === 'element' ? 0 : 1)) {
+    lines.push('Extra element devices in interleave');
+  } else {
+    lines.push(kind === 'element' ? `Element ${parent} has extra content: ${name}` : `Invalid attribute ${name} for element ${parent}`);
+    if (top !== undefined) lines.push(`Extra element ${top} in interleave`);
+  }
+  if (top !== undefined) lines.push('Element domain failed to validate content');
+  return virError(ErrorCode.XML_INVALID_SCHEMA, `Unable to validate doc against /usr/share/libvirt/schemas/domain.rng\n${lines.join('\n')}`);
 }
 
 /** Puts elements added by post-parse code into canonical order. */

@@ -55,6 +55,8 @@ export type SchemaRef = ElementSchema | ((el: XmlElement) => ElementSchema);
 export interface CanonicalizeOptions {
   /** Reject unknown attributes/children (user input); otherwise only reorder. */
   readonly strict: boolean;
+  /** Builds the error for an unknown item; `path` lists element names from the root. */
+  readonly describeUnknown?: (kind: 'element' | 'attribute', name: string, path: readonly string[], line: number) => Error;
 }
 
 export function resolveSchema(ref: SchemaRef, el: XmlElement): ElementSchema {
@@ -77,7 +79,7 @@ export function canonicalize(el: XmlElement, ref: SchemaRef, options: Canonicali
     const rank = names.indexOf(c.name);
     if (rank < 0) {
       if (schema.ignore?.includes(c.name)) return;
-      if (options.strict) throw unknownError('element', c.name, path, c.line);
+      if (options.strict) throw unknownError(options, 'element', c.name, path, c.line);
       kept.push({ el: c, rank: names.length, pos });
       return;
     }
@@ -98,7 +100,7 @@ function orderedAttrs(el: XmlElement, schema: ElementSchema, options: Canonicali
   for (const [name, value] of Object.entries(el.attrs)) {
     if (order.includes(name)) continue;
     if (schema.ignore?.includes(name)) continue;
-    if (options.strict) throw unknownError('attribute', name, path, el.line);
+    if (options.strict) throw unknownError(options, 'attribute', name, path, el.line);
     out[name] = value;
   }
   return out;
@@ -108,7 +110,8 @@ function isEmpty(el: XmlElement): boolean {
   return Object.keys(el.attrs).length === 0 && el.children.length === 0 && el.text.trim() === '';
 }
 
-function unknownError(kind: 'element' | 'attribute', name: string, path: string, line: number) {
+function unknownError(options: CanonicalizeOptions, kind: 'element' | 'attribute', name: string, path: string, line: number) {
+  if (options.describeUnknown) return options.describeUnknown(kind, name, path.split('/').filter((p) => p !== ''), line);
   const where = line > 0 ? ` (line ${line})` : '';
   return virError(ErrorCode.XML_ERROR, `unsupported ${kind} '${name}' in '${path}'${where}`);
 }

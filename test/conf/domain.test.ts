@@ -107,3 +107,13 @@ test('domain: guest NUMA cells ordered by id with symmetric distances', () => {
   assert.match(xml, /<cell id='0' cpus='0-1' memory='1024' unit='KiB'>\n {8}<distances>\n {10}<sibling id='0' value='10'\/>\n {10}<sibling id='1' value='20'\/>/);
   assert.match(xml, /<cell id='1' cpus='2-3' memory='1024' unit='KiB'>\n {8}<distances>\n {10}<sibling id='0' value='20'\/>\n {10}<sibling id='1' value='10'\/>/);
 });
+
+test('define --validate reports unknown content the way libvirt RelaxNG validation does', () => {
+  const doc = (body: string) => `<domain type='qemu'><name>v</name><memory>1024</memory>${body}</domain>`;
+  const prefix = 'XML document failed to validate against schema: Unable to validate doc against /usr/share/libvirt/schemas/domain.rng\n';
+  assert.equal(messageOf(() => parseDomainXML(doc('<os><type>hvm</type></os><foo/>'), { validate: true })), `${prefix}Element domain has extra content: foo`);
+  assert.equal(messageOf(() => parseDomainXML(doc("<os><type bar='1'>hvm</type></os>"), { validate: true })),
+    `${prefix}Invalid attribute bar for element type\nExtra element os in interleave\nElement domain failed to validate content`);
+  assert.equal(messageOf(() => parseDomainXML(doc('<os><type>hvm</type></os><devices><foo/></devices>'), { validate: true })),
+    `${prefix}Extra element devices in interleave\nElement domain failed to validate content`);
+});
