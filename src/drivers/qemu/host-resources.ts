@@ -110,7 +110,9 @@ export function checkHostResources(def: XmlElement, host: HostResources): void {
       }
     }
     const gl = child(g, 'gl');
-    const needsRenderNode = g.attrs.type === 'egl-headless' ? !gl?.attrs.rendernode : gl?.attrs.enable === 'yes' && !gl.attrs.rendernode;
+    // libvirt picks a DRI render node itself where the display renders with GL and none is given.
+    const needsRenderNode = g.attrs.type === 'egl-headless' ? !gl?.attrs.rendernode
+      : (g.attrs.type === 'spice' || g.attrs.type === 'dbus') && gl?.attrs.enable === 'yes' && !gl.attrs.rendernode;
     if (needsRenderNode && !host.pathExists('/dev/dri')) noSuchFile("cannot open directory '/dev/dri'");
   }
   for (const video of childrenNamed(devices, 'video')) {

@@ -129,11 +129,39 @@ function spiceOptions(ctx: BuildContext, g: XmlElement): string {
   return parts.join(',');
 }
 
+function glOption(g: XmlElement): string {
+  const gl = child(g, 'gl');
+  if (gl?.attrs.enable === undefined) return '';
+  let out = `,gl=${gl.attrs.enable === 'yes' ? 'on' : 'off'}`;
+  if (gl.attrs.rendernode) out += `,rendernode=${escapeOptionValue(gl.attrs.rendernode)}`;
+  return out;
+}
+
+function sdl(ctx: BuildContext, g: XmlElement): void {
+  if (g.attrs.xauth) ctx.cmd.setEnv('XAUTHORITY', g.attrs.xauth);
+  if (g.attrs.display) ctx.cmd.setEnv('DISPLAY', g.attrs.display);
+  if (g.attrs.fullscreen === 'yes') ctx.cmd.add('-full-screen');
+  const gl = child(g, 'gl')?.attrs.enable;
+  ctx.cmd.add('-display', gl === undefined ? 'sdl' : `sdl,gl=${gl === 'yes' ? 'on' : 'off'}`);
+}
+
+/** D-Bus display: peer-to-peer, or on a bus (by default the domain's own socket in the state folder). */
+function dbusOptions(ctx: BuildContext, g: XmlElement): string {
+  let out = 'dbus';
+  if (g.attrs.p2p === 'yes') out += ',p2p=on';
+  else out += `,addr=${escapeOptionValue(g.attrs.address ?? `unix:path=${ctx.options.paths.stateDir}/dbus/${ctx.runtime.shortName}-dbus.sock`)}`;
+  out += glOption(g);
+  const audio = child(g, 'audio')?.attrs.id;
+  if (audio !== undefined) out += `,audiodev=audio${audio}`;
+  return out;
+}
+
 export function buildGraphics(ctx: BuildContext): void {
   for (const g of ctx.view.deviceList('graphics')) {
     if (g.attrs.type === 'vnc') ctx.cmd.add('-vnc', vncOptions(ctx, g));
     else if (g.attrs.type === 'spice') ctx.cmd.add('-spice', spiceOptions(ctx, g));
-    else if (g.attrs.type === 'sdl') ctx.cmd.add('-display', 'sdl');
+    else if (g.attrs.type === 'sdl') sdl(ctx, g);
+    else if (g.attrs.type === 'dbus') ctx.cmd.add('-display', dbusOptions(ctx, g));
     else if (g.attrs.type === 'egl-headless') {
       const node = child(g, 'gl')?.attrs.rendernode;
       ctx.cmd.add('-display', node ? `egl-headless,rendernode=${escapeOptionValue(node)}` : 'egl-headless');
