@@ -2,8 +2,8 @@
 // fill libvirt's defaults and format in its canonical layout (network_conf.c).
 // The definition is kept as a canonical XML tree; accessors read what drivers need.
 
-import { isIPv4, isIPv6 } from 'node:net';
 import { ErrorCode, ErrorDomain, virError } from '../util/error.js';
+import { formatIPAddress, parseIPAddress, type IPAddress } from '../util/ip-address.js';
 import { isMulticastMAC, parseMAC } from '../util/mac.js';
 import { generateUUID, parseUUID } from '../util/uuid.js';
 import { child, childrenNamed, cloneElement, element, formatXml, type XmlElement } from '../util/xml.js';
@@ -89,8 +89,8 @@ export function parseNetworkElement(root: XmlElement): NetworkDef {
   const def = cloneElement(root);
   canonicalize(def, networkSchema, { strict: true });
   const name = child(def, 'name')?.text;
-  if (name === undefined) throw virError(ErrorCode.NO_NAME, 'missing name information', ErrorDomain.NETWORK);
-  if (name.includes('/')) throw xmlError(`name ${name} cannot contain '/'`);
+  if (name === undefined) throw virError(ErrorCode.NO_NAME, undefined, ErrorDomain.NETWORK);
+  if (name.includes('/')) throw virError(ErrorCode.XML_DETAIL, 'invalid char in name: /', ErrorDomain.NETWORK);
   normaliseUUID(def);
   const bridge = child(def, 'bridge');
   const mode = normaliseForward(def, name);
@@ -132,7 +132,7 @@ function normaliseForward(def: XmlElement, name: string): string {
   if (forward === undefined) return 'none';
   const mode = forward.attrs.mode ?? 'nat';
   if (!(FORWARD_MODES as readonly string[]).includes(mode) || mode === 'none') {
-    throw xmlError(`unknown forwarding type '${mode}'`);
+    throw virError(ErrorCode.CONFIG_UNSUPPORTED, `unknown forwarding type '${mode}'`, ErrorDomain.NETWORK);
   }
   const ifaces = childrenNamed(forward, 'interface');
   const dev = forward.attrs.dev;
@@ -180,31 +180,48 @@ function insertInOrder(def: XmlElement, el: XmlElement): void {
   canonicalize(def, networkSchema, { strict: false });
 }
 
+/** virSocketAddrParse: the address in canonical form, or libvirt's getaddrinfo error. */
+function socketAddress(text: string): IPAddress {
+  const addr = parseIPAddress(text);
+  if (addr === undefined) throw virError(ErrorCode.SYSTEM_ERROR, `Cannot parse socket address '${text}': Name or service not known`, ErrorDomain.NETWORK);
+  return addr;
+}
+
 function validateIP(ip: XmlElement, network: string): void {
   const address = ip.attrs.address;
   if (address === undefined) throw xmlError(`Missing required address attribute in network '${network}'`);
-  const family = ip.attrs.family;
+  const addr = parseIPAddress(address);
+  if (addr === undefined) throw xmlError(`Invalid address '${address}' in network '${network}'`);
+  ip.attrs.address = formatIPAddress(addr);
+  const netmaskText = ip.attrs.netmask;
+  const netmask = netmaskText === undefined ? undefined : parseIPAddress(netmaskText);
+  if (netmaskText !== undefined && netmask === undefined) throw xmlError(`Invalid netmask '${netmaskText}' in network '${network}'`);
   const prefix = propUInt(ip, 'prefix');
+  const family = ip.attrs.family;
+  const unsupported = (detail: string) => virError(ErrorCode.CONFIG_UNSUPPORTED, detail, ErrorDomain.NETWORK);
   if (family === undefined || family === 'ipv4') {
-    if (!isIPv4(address)) throw xmlError(`${family === undefined ? 'no' : 'ipv4'} family specified for non-IPv4 address '${address}' in network '${network}'`);
-    const netmask = ip.attrs.netmask;
-    if (netmask !== undefined) {
-      if (!isIPv4(netmask)) throw xmlError(`Invalid netmask '${netmask}' in network '${network}'`);
-      if (prefix !== undefined) throw xmlError(`Network '${network}' IP address cannot have both a prefix and a netmask`);
+    if (addr.family !== 'ipv4') throw unsupported(`${family === undefined ? 'no' : 'ipv4'} family specified for non-IPv4 address '${address}' in network '${network}'`);
+    if (netmask) {
+      if (netmask.family !== 'ipv4') throw unsupported(`Invalid netmask '${netmaskText}' for address '${address}' in network '${network}' (both must be IPv4)`);
+      if (prefix !== undefined && prefix > 0) throw unsupported(`Network '${network}' IP address cannot have both a prefix and a netmask`);
+      ip.attrs.netmask = formatIPAddress(netmask);
+    } else if (prefix !== undefined && prefix > 32) {
+      throw unsupported(`Invalid IPv4 prefix '${prefix}' in network '${network}'`);
     }
-    if (prefix !== undefined && prefix > 32) throw xmlError(`Invalid IPv4 prefix '${prefix}' in network '${network}'`);
   } else if (family === 'ipv6') {
-    if (!isIPv6(address)) throw xmlError(`Family 'ipv6' specified for non-IPv6 address '${address}' in network '${network}'`);
-    if (ip.attrs.netmask !== undefined) throw xmlError(`netmask not allowed for IPv6 address '${address}' in network '${network}'`);
-    if (prefix !== undefined && prefix > 128) throw xmlError(`Invalid IPv6 prefix '${prefix}' in network '${network}'`);
+    if (addr.family !== 'ipv6') throw unsupported(`Family 'ipv6' specified for non-IPv6 address '${address}' in network '${network}'`);
+    if (netmask) throw unsupported(`netmask not allowed for IPv6 address '${address}' in network '${network}'`);
+    if (prefix !== undefined && prefix > 128) throw unsupported(`Invalid IPv6 prefix '${prefix}' in network '${network}'`);
   } else {
-    throw xmlError(`Unrecognized family '${family}' in network '${network}'`);
+    throw unsupported(`Unrecognized family '${family}' in network '${network}'`);
   }
   const dhcp = child(ip, 'dhcp');
   if (dhcp === undefined) return;
   for (const range of childrenNamed(dhcp, 'range')) {
     if (range.attrs.start === undefined) throw xmlError(`Missing 'start' attribute in dhcp range for network '${network}'`);
+    range.attrs.start = formatIPAddress(socketAddress(range.attrs.start));
     if (range.attrs.end === undefined) throw xmlError(`Missing 'end' attribute in dhcp range for network '${network}'`);
+    range.attrs.end = formatIPAddress(socketAddress(range.attrs.end));
   }
   for (const host of childrenNamed(dhcp, 'host')) validateDHCPHost(host, network, false);
 }
@@ -218,7 +235,11 @@ function validateDHCPHost(host: XmlElement, network: string, partialOkay: boolea
     host.attrs.mac = parsed;
   }
   const ip = host.attrs.ip;
-  if (ip !== undefined && !isIPv4(ip) && !isIPv6(ip)) throw xmlError(`Invalid IP address in static host definition for network '${network}'`);
+  if (ip !== undefined) {
+    const parsed = parseIPAddress(ip);
+    if (parsed === undefined) throw xmlError(`Invalid IP address in static host definition for network '${network}'`);
+    host.attrs.ip = formatIPAddress(parsed);
+  }
   if (!partialOkay && mac === undefined && host.attrs.name === undefined && host.attrs.id === undefined) {
     throw xmlError(`Static host definition in IPv4 network '${network}' must have mac or name attribute`);
   }

@@ -31,6 +31,7 @@ import {
   type TypedParam,
 } from '../../api/types.js';
 import { ErrorCode, ErrorDomain, VirError, virError } from '../../util/error.js';
+import { formatIPAddress, offsetIPAddress, parseIPAddress } from '../../util/ip-address.js';
 import { parseUUID } from '../../util/uuid.js';
 import { hostname } from 'node:os';
 import { child, element, formatXml, type XmlElement } from '../../util/xml.js';
@@ -611,8 +612,8 @@ class TestDriver implements HypervisorDriver {
         const network = this.networkObj({ name: child(net, 'source')?.attrs.network ?? '', uuid: '' }, 'name');
         const ip = networkFirstIP(network.def);
         if (!ip) return { name, hwaddr, addrs: [] };
-        const base = ip.firstRangeStart ?? ip.address;
-        return { name, hwaddr, addrs: [{ type: ip.family === 'ipv6' ? 1 : 0, addr: offsetAddress(base, offset), prefix: ip.prefix }] };
+        const base = parseIPAddress(ip.firstRangeStart ?? ip.address)!;
+        return { name, hwaddr, addrs: [{ type: ip.family === 'ipv6' ? 1 : 0, addr: formatIPAddress(offsetIPAddress(base, offset)), prefix: ip.prefix }] };
       });
   }
 
@@ -1371,45 +1372,3 @@ function volumeTypeForPool(type: string): number {
   if (['sheepdog', 'iscsi-direct', 'gluster', 'rbd'].includes(type)) return 3;
   return 1;
 }
-
-/** An IPv4 or IPv6 address advanced by `offset` (IPv6: its last byte only, as libvirt does). */
-function offsetAddress(base: string, offset: number): string {
-  if (!base.includes(':')) {
-    const n = base.split('.').reduce((acc, o) => acc * 256 + Number(o), 0) + offset;
-    return [24, 16, 8, 0].map((s) => Math.floor(n / 2 ** s) % 256).join('.');
-  }
-  const groups = expandIPv6(base);
-  const last = groups[7]!;
-  groups[7] = (last & 0xff00) | ((last + offset) & 0xff);
-  return compressIPv6(groups);
-}
-
-function expandIPv6(addr: string): number[] {
-  const [head, tail] = addr.split('::') as [string, string | undefined];
-  const h = head ? head.split(':') : [];
-  const t = tail ? tail.split(':') : [];
-  const fill = tail === undefined ? [] : Array(8 - h.length - t.length).fill('0');
-  return [...h, ...fill, ...t].map((g) => parseInt(g, 16));
-}
-
-function compressIPv6(groups: number[]): string {
-  let best = -1;
-  let len = 0;
-  for (let i = 0; i < 8; ) {
-    if (groups[i] !== 0) {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && groups[j] === 0) j++;
-    if (j - i > len && j - i > 1) {
-      best = i;
-      len = j - i;
-    }
-    i = j;
-  }
-  const hex = groups.map((g) => g.toString(16));
-  if (best < 0) return hex.join(':');
-  return `${hex.slice(0, best).join(':')}::${hex.slice(best + len).join(':')}`;
-}
-
