@@ -17,7 +17,7 @@ import { DomainState, PausedReason, RunningReason, ShutdownReason, ShutoffReason
 import { ErrorCode, ErrorDomain, virError } from '../../util/error.js';
 import { writeFileAtomic } from '../../util/atomic-file.js';
 import { withFileLock } from '../../util/file-lock.js';
-import { isProcessAlive, spawnDetached, terminateProcess } from '../../util/process.js';
+import { isProcessAlive, spawnDetached, terminateProcess, waitForExit } from '../../util/process.js';
 import { child, childText, cloneElement, element, type XmlElement } from '../../util/xml.js';
 import { QmpClient, type QmpEvent } from './qmp.js';
 import { loadStatuses, removeStatus, writeStatus, type DomainStatus } from './status-file.js';
@@ -432,7 +432,11 @@ async function connectWhenListening(socketPath: string, pid: number, name: strin
       return await QmpClient.connect(socketPath, { domainName: name });
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
-      if (code !== 'ENOENT' && code !== 'ECONNREFUSED') throw e;
+      // QEMU may exit between creating its socket and answering on it.
+      if (code !== 'ENOENT' && code !== 'ECONNREFUSED') {
+        if (await waitForExit(pid, 1000)) return undefined;
+        throw e;
+      }
     }
     if (!isProcessAlive(pid)) return undefined;
     if (Date.now() > deadline) {
