@@ -205,3 +205,25 @@ export function runCase(id: string, options: AssignOptions = {}): CaseResult | u
   const diffs = diffMaps(addressMap(parseXml(expectedText)), addressMap(domain));
   return diffs.length === 0 ? { id, ok: true } : { id, ok: false, detail: diffs.slice(0, 3).join('; ') };
 }
+
+/**
+ * Devices whose address differs between `spares` spare root ports and
+ * libvirt's one; [] when nothing moved.
+ */
+export function movedWithSpares(id: string, spares: number): string[] | undefined {
+  if (caseMeta(id).outcome === 'define-error') return undefined;
+  const make = () => strippedDomain(
+    parseXml(readFileSync(join(CORPUS, id, 'input.xml'), 'utf8')),
+    parseXml(readFileSync(join(CORPUS, id, 'expected.xml'), 'utf8')),
+  );
+  const one = make();
+  const more = make();
+  assignQemuAddresses(one, { sparePciePorts: 1 });
+  assignQemuAddresses(more, { sparePciePorts: spares });
+  const after = addressMap(more);
+  const plain = (v: string | undefined) => v?.replace(/ multifunction=on/, '');
+  // only libvirt's spare root port itself may be missing (with 0 spares)
+  return [...addressMap(one)]
+    .filter(([k, v]) => (after.has(k) ? plain(after.get(k)) !== plain(v) : !k.includes('model=pcie-root-port')))
+    .map(([k, v]) => `${id} ${k}: ${v} -> ${after.get(k)}`);
+}

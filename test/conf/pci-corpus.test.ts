@@ -3,7 +3,7 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { caseIds, corpusAvailable, runCase } from './address-harness.js';
+import { caseIds, corpusAvailable, movedWithSpares, runCase } from './address-harness.js';
 
 function runAll(filter: RegExp): string[] {
   const failures: string[] = [];
@@ -26,4 +26,9 @@ test('every generated case gets libvirt\'s addresses', { skip }, () => {
 
 test('every libvirt test-suite case gets libvirt\'s addresses', { skip }, () => {
   assert.deepEqual(runAll(/^suite-/), []);
+});
+
+test('with 0 or 8 spare root ports no device of any generated case moves', { skip }, () => {
+  const moved = caseIds(/^gen-/).flatMap((id) => [0, 8].flatMap((n) => movedWithSpares(id, n) ?? []));
+  assert.deepEqual(moved, []);
 });
