@@ -139,3 +139,23 @@ test('qemu.conf hotplug_pcie_spare_ports reserves that many empty root ports wit
   assert.equal(rootPorts(eight) - rootPorts(one), 7);
   assert.equal(nicAddress(eight), nicAddress(one));
 });
+
+test('undefine refuses to orphan an NVRAM store or a managed save image unless told', { skip }, async () => {
+  const { root, conn } = await fresh();
+  const nvram = path.join(root, 'vm1_VARS.fd');
+  const xml = domainXML('vm1', UUID1)
+    .replace('</os>', `<loader readonly='yes' type='pflash'>/usr/share/OVMF/OVMF_CODE_4M.fd</loader><nvram>${nvram}</nvram></os><features><acpi/></features>`);
+  const dom = await conn.defineDomain(xml);
+  writeFileSync(nvram, 'vars');
+  await assert.rejects(dom.undefine(), { message: 'Requested operation is not valid: cannot undefine domain with nvram' });
+  await assert.rejects(dom.undefine(4 | 8), { message: 'Requested operation is not valid: cannot both keep and delete nvram' });
+  const save = path.join(root, 'lib', 'qemu', 'save', 'vm1.save');
+  mkdirSync(path.dirname(save), { recursive: true });
+  writeFileSync(save, 'image');
+  await assert.rejects(dom.undefine(4), { message: 'Requested operation is not valid: Refusing to undefine while domain managed save image exists' });
+  assert.equal(existsSync(nvram), true, 'a refused undefine removes nothing');
+  await dom.undefine(1 | 4);
+  assert.equal(existsSync(nvram), false);
+  assert.equal(existsSync(save), false);
+  assert.deepEqual(await conn.listAllDomains(), []);
+});

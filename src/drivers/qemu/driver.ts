@@ -16,6 +16,7 @@ import type { DomainInfo, DomainRef, HypervisorDriver, NodeInfo, ParsedURI, Stat
 import { DefineFlags, DomainState, DomainXMLFlags, ListDomainsFlags } from '../../api/types.js';
 import { ErrorCode, ErrorDomain, virError } from '../../util/error.js';
 import { withFileLock, type LockOptions } from '../../util/file-lock.js';
+import { unlinkDurable } from '../../util/atomic-file.js';
 import { child, childText } from '../../util/xml.js';
 import { findBinaryForArch, hostArch, QemuCapsCache } from './capabilities.js';
 import { loadQemuDriverConfig, type QemuDriverConfig } from './config.js';
@@ -39,6 +40,11 @@ export function checkFlags(flags: number, supported: number, fn: string): void {
     throw virError(ErrorCode.INVALID_ARG, `unsupported flags (0x${unsupported.toString(16)}) in function ${fn}`, ErrorDomain.QEMU);
   }
 }
+
+/** virDomainUndefineFlagsValues used here */
+const UNDEFINE_MANAGED_SAVE = 1 << 0;
+const UNDEFINE_NVRAM = 1 << 2;
+const UNDEFINE_KEEP_NVRAM = 1 << 3;
 
 const refOf = (obj: DomainObject): DomainRef => ({ name: obj.name, uuid: obj.uuid, id: obj.id });
 
@@ -166,15 +172,37 @@ export class QemuDriver implements HypervisorDriver {
     // managed save, snapshot/checkpoint metadata, nvram, tpm: the flags virsh may pass
     checkFlags(flags, 0x7f, 'qemuDomainUndefineFlags');
     this.checkWritable('virDomainUndefineFlags');
-    if ((flags & 0x4) && (flags & 0x8)) throw virError(ErrorCode.OPERATION_INVALID, 'cannot both keep and delete nvram', ErrorDomain.QEMU);
+    if ((flags & UNDEFINE_NVRAM) && (flags & UNDEFINE_KEEP_NVRAM)) throw virError(ErrorCode.OPERATION_INVALID, 'cannot both keep and delete nvram', ErrorDomain.QEMU);
     if ((flags & 0x20) && (flags & 0x40)) throw virError(ErrorCode.OPERATION_INVALID, 'cannot both keep and delete TPM', ErrorDomain.QEMU);
     await this.withDriverLock(async () => {
       const obj = await this.objectOf(dom);
       await this.withDomainLock(obj.uuid, async () => {
         if (!obj.persistent) throw virError(ErrorCode.OPERATION_INVALID, 'cannot undefine transient domain', ErrorDomain.QEMU);
+        await this.removeUndefinedFiles(obj, flags);
         await this.store.deleteConfig(obj);
       });
     });
+  }
+
+  /**
+   * The files undefine must deal with before the config goes (qemuDomainUndefineFlags):
+   * a managed save image and the per-domain NVRAM store, each removed only when
+   * the caller asks, else the undefine is refused.
+   */
+  private async removeUndefinedFiles(obj: DomainObject, flags: number): Promise<void> {
+    const save = join(this.paths.saveDir, `${obj.name}.save`);
+    if (existsSync(save)) {
+      if (!(flags & UNDEFINE_MANAGED_SAVE)) {
+        throw virError(ErrorCode.OPERATION_INVALID, 'Refusing to undefine while domain managed save image exists', ErrorDomain.QEMU);
+      }
+      await unlinkDurable(save);
+    }
+    const persistentDef = obj.newDef ?? obj.def;
+    const nvram = childText(child(persistentDef, 'os') ?? persistentDef, 'nvram');
+    if (nvram && existsSync(nvram)) {
+      if (flags & UNDEFINE_NVRAM) await unlinkDurable(nvram);
+      else if (!(flags & UNDEFINE_KEEP_NVRAM)) throw virError(ErrorCode.OPERATION_INVALID, 'cannot undefine domain with nvram', ErrorDomain.QEMU);
+    }
   }
 
   private checkWritable(api: string): void {
