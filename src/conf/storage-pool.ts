@@ -129,7 +129,8 @@ export function parseStoragePoolElement(root: XmlElement): StoragePoolDef {
   if (info.host && !source.some((c) => c.name === 'host')) throw xmlError('missing storage pool source host name');
   if (info.dir && !source.some((c) => c.name === 'dir')) throw xmlError('missing storage pool source path');
   if (info.name && !source.some((c) => c.name === 'name')) source.push(element('name', {}, [], name));
-  if (info.device && !info.host && !info.name && !info.dir && !source.some((c) => c.name === 'device') && type !== 'fs') {
+  const deviceOnly = info.device && !info.host && !info.name && !info.dir && !info.adapter && !info.initiator && !info.network;
+  if (deviceOnly && !source.some((c) => c.name === 'device')) {
     throw xmlError('missing storage pool source device name');
   }
   canonicalize(sourceEl, sourceSchema, { strict: false });
@@ -159,10 +160,17 @@ export function parseStoragePoolElement(root: XmlElement): StoragePoolDef {
   return def;
 }
 
-/** virFileSanitizePath: collapses repeated slashes and drops a trailing one. */
+/**
+ * virFileSanitizePath: repeated slashes collapse and a trailing one goes, but a
+ * leading "//" is POSIX-special and stays; URIs are left alone.
+ */
 function sanitizePath(path: string): string {
-  const collapsed = path.replace(/\/{2,}/g, '/');
-  return collapsed.length > 1 ? collapsed.replace(/\/$/, '') : collapsed;
+  const uri = path.indexOf('://');
+  if (uri >= 0 && path.indexOf('/') > uri) return path;
+  const keep = /^\/\/(?!\/)/.test(path) ? '//' : '';
+  const rest = path.slice(keep.length).replace(/\/{2,}/g, '/');
+  const trimmed = keep + rest === '/' ? rest : rest.replace(/\/$/, '');
+  return keep + trimmed;
 }
 
 /** virStoragePoolDefFormat. */
