@@ -1,8 +1,10 @@
 // Domain Management commands: define/create/undefine, lifecycle, identifiers,
 // XML dumps, memory and vCPU settings, descriptions.
 import type { Domain } from '../../api/connection.js';
+import type { DomainRef } from '../../api/types.js';
 import { parseXml } from '../../util/xml.js';
 import { CommandError, attempt } from '../errors.js';
+import { editCycle } from '../edit.js';
 import { readInputFile } from '../files.js';
 import type { Handler, Invocation, Shell } from '../shell.js';
 import { xpathDump } from '../xpath.js';
@@ -398,10 +400,27 @@ const desc: Handler = async (ctl, cmd) => {
   if (cmd.bool('live')) flags |= 1;
   const { dom } = await ctl.domain(cmd);
   await dom.getState();
-  if (cmd.bool('edit')) throw new CommandError(['desc --edit is not supported by tsvirsh: give the new text as arguments']);
   const words = cmd.argv('new-desc');
-  if (words.length) {
-    const text = words.join(' ');
+  if (cmd.bool('edit') || words.length) {
+    const current = await domainDescription(dom, title, queryFlags);
+    let text = words.length ? words.join(' ') : current;
+    if (cmd.bool('edit')) {
+      let edited = '';
+      const changed = await editCycle(ctl, {
+        get: async () => text,
+        define: async (t) => {
+          edited = t;
+        },
+        notChanged: '',
+      });
+      // a title is one line: the editor's trailing newline is not part of it
+      if (title && edited.endsWith('\n')) edited = edited.slice(0, -1);
+      if (!changed || edited === current) {
+        ctl.printExtra(title ? 'Domain title not changed\n' : 'Domain description not changed\n');
+        return;
+      }
+      text = edited;
+    }
     await attempt(title ? 'Failed to set new domain title' : 'Failed to set new domain description',
       dom.connection.invoke('domainSetMetadata', dom.ref, title ? 1 : 0, text, null, null, flags));
     ctl.printExtra(title ? 'Domain title updated successfully' : 'Domain description updated successfully');
@@ -430,7 +449,22 @@ const domrename: Handler = async (ctl, cmd) => {
   ctl.printExtra('Domain successfully renamed\n');
 };
 
+const editDomain: Handler = async (ctl, cmd) => {
+  const { dom } = await ctl.domain(cmd);
+  const defineFlags = cmd.bool('skip-validate') ? 0 : 1;
+  let edited: DomainRef | undefined;
+  const changed = await editCycle(ctl, {
+    get: () => dom.getXMLDesc(1 | 2),
+    define: async (text) => {
+      edited = (await ctl.c.defineDomain(text, defineFlags)).ref;
+    },
+    notChanged: `Domain '${dom.name}' XML configuration not changed.\n`,
+  });
+  if (changed) ctl.printExtra(`Domain '${edited!.name}' XML configuration edited.\n`);
+};
+
 export const handlers: Record<string, Handler> = {
+  edit: editDomain,
   managedsave,
   domrename,
   define,

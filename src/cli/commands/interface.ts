@@ -1,6 +1,7 @@
 // Host interface commands (iface-*).
 import type { InterfaceRef } from '../../api/types.js';
 import { attempt } from '../errors.js';
+import { editCycle } from '../edit.js';
 import { readInputFile } from '../files.js';
 import { optInterface } from '../lookup.js';
 import type { Handler, Shell } from '../shell.js';
@@ -64,7 +65,21 @@ function transaction(method: string, failed: string, done: string): Handler {
   };
 }
 
+const ifaceEdit: Handler = async (ctl, cmd) => {
+  const { iface } = await optInterface(ctl, cmd);
+  let edited: InterfaceRef | undefined;
+  const changed = await editCycle(ctl, {
+    get: () => ifaceCall<string>(ctl, 'interfaceGetXMLDesc', iface, 1),
+    define: async (text) => {
+      edited = await ctl.c.invoke<InterfaceRef>('interfaceDefineXML', text, 0);
+    },
+    notChanged: `Interface ${iface.name} XML configuration not changed.\n`,
+  });
+  if (changed) ctl.printExtra(`Interface ${edited!.name} XML configuration edited.\n`);
+};
+
 export const handlers: Record<string, Handler> = {
+  'iface-edit': ifaceEdit,
   'iface-begin': transaction('interfaceChangeBegin', 'Failed to begin network config change transaction', 'Network config change transaction started\n'),
   'iface-commit': transaction('interfaceChangeCommit', 'Failed to commit network config change transaction', 'Network config change transaction committed\n'),
   'iface-rollback': transaction('interfaceChangeRollback', 'Failed to rollback network config change transaction', 'Network config change transaction rolled back\n'),

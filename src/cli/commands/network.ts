@@ -1,6 +1,7 @@
 // Networking commands (net-*).
 import type { NetworkRef } from '../../api/types.js';
 import { CommandError, attempt } from '../errors.js';
+import { editCycle, inactiveXml } from '../edit.js';
 import { readInputFile } from '../files.js';
 import { optNetwork } from '../lookup.js';
 import type { Handler, Shell } from '../shell.js';
@@ -140,7 +141,21 @@ const netUpdate: Handler = async (ctl, cmd) => {
   ctl.printExtra(`Updated network ${net.name} ${what}`);
 };
 
+const netEdit: Handler = async (ctl, cmd) => {
+  const { net } = await optNetwork(ctl, cmd);
+  let edited: NetworkRef | undefined;
+  const changed = await editCycle(ctl, {
+    get: () => inactiveXml((flags) => netCall<string>(ctl, 'networkGetXMLDesc', net, flags)),
+    define: async (text) => {
+      edited = await ctl.c.invoke<NetworkRef>('networkDefineXML', text, 0);
+    },
+    notChanged: `Network ${net.name} XML configuration not changed.\n`,
+  });
+  if (changed) ctl.printExtra(`Network ${edited!.name} XML configuration edited.\n`);
+};
+
 export const handlers: Record<string, Handler> = {
+  'net-edit': netEdit,
   'net-list': netList,
   'net-info': netInfo,
   'net-dumpxml': netDumpxml,

@@ -2,6 +2,7 @@
 import type { StoragePoolInfo, StoragePoolRef, StorageVolInfo, StorageVolRef } from '../../api/types.js';
 import { escapeXml, formatXml, parseXml } from '../../util/xml.js';
 import { CommandError, attempt } from '../errors.js';
+import { editCycle, inactiveXml } from '../edit.js';
 import { readInputFile } from '../files.js';
 import { optPool, optVolume } from '../lookup.js';
 import { parseScaled, type Handler, type Invocation, type Shell } from '../shell.js';
@@ -388,7 +389,21 @@ const poolCapabilities: Handler = async (ctl) => {
   ctl.print(`${caps}\n`);
 };
 
+const poolEdit: Handler = async (ctl, cmd) => {
+  const { pool } = await optPool(ctl, cmd);
+  let edited: StoragePoolRef | undefined;
+  const changed = await editCycle(ctl, {
+    get: () => inactiveXml((flags) => poolCall<string>(ctl, 'storagePoolGetXMLDesc', pool, flags)),
+    define: async (text) => {
+      edited = await ctl.c.invoke<StoragePoolRef>('storagePoolDefineXML', text, 0);
+    },
+    notChanged: `Pool ${pool.name} XML configuration not changed.\n`,
+  });
+  if (changed) ctl.printExtra(`Pool ${edited!.name} XML configuration edited.\n`);
+};
+
 export const handlers: Record<string, Handler> = {
+  'pool-edit': poolEdit,
   'pool-capabilities': poolCapabilities,
   'pool-list': poolList,
   'pool-info': poolInfo,
