@@ -125,11 +125,18 @@ export function formatDomainXML(dom: XmlElement, options: DomainFormatOptions = 
   return `<domain${attrText}>\n${text}</domain>\n`;
 }
 
-/** Graphics passwords are only shown with VIR_DOMAIN_XML_SECURE. */
+/** Graphics passwords and network disk cookies are only shown with VIR_DOMAIN_XML_SECURE. */
 function stripSecrets(dom: XmlElement): void {
   const devices = child(dom, 'devices');
-  for (const g of devices?.children ?? []) {
-    if (g.name === 'graphics') delete g.attrs['passwd'];
+  for (const dev of devices?.children ?? []) {
+    if (dev.name === 'graphics') delete dev.attrs['passwd'];
+    if (dev.name === 'disk') {
+      // every source of the backing chain (virDomainDiskSourceFormatNetworkCookies)
+      for (let holder: XmlElement | undefined = dev; holder; holder = child(holder, 'backingStore')) {
+        const source = child(holder, 'source');
+        if (source) source.children = source.children.filter((c) => c.name !== 'cookies');
+      }
+    }
   }
 }
 

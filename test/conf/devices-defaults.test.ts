@@ -6,15 +6,18 @@ import assert from 'node:assert/strict';
 import { formatXml, parseXml, type XmlElement } from '../../src/util/xml.js';
 import { addImplicitDevices, devicesSchema, parseDevices, postParseDevices } from '../../src/conf/devices/index.js';
 import { canonicalize } from '../../src/conf/schema.js';
-import { addQemuDefaultDevices, qemuDeviceHooks } from '../../src/drivers/qemu/device-defaults.js';
+import { addQemuDefaultDevices } from '../../src/drivers/qemu/device-defaults.js';
+import { qemuDeviceHooks } from '../../src/drivers/qemu/device-post-parse.js';
 import { diskNameToIndex } from '../../src/conf/devices/disk.js';
+
+const hooks = qemuDeviceHooks({ channelTargetDir: '/var/lib/libvirt/qemu/channel/target' });
 
 function define(arch: string, machine: string, devices: string): XmlElement {
   const dom = parseXml(`<domain type='qemu'><name>t</name><os><type arch='${arch}' machine='${machine}'>hvm</type></os><devices>${devices}</devices></domain>`);
   parseDevices(dom);
   addQemuDefaultDevices(dom);
-  postParseDevices(dom, qemuDeviceHooks);
-  addImplicitDevices(dom, qemuDeviceHooks);
+  postParseDevices(dom, hooks);
+  addImplicitDevices(dom, hooks);
   const result = dom.children.find((c) => c.name === 'devices')!;
   canonicalize(result, devicesSchema, { strict: false });
   return result;

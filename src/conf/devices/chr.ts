@@ -5,7 +5,7 @@
 import { ErrorCode, virError } from '../../util/error.js';
 import { cloneElement, element, type XmlElement } from '../../util/xml.js';
 import type { ElementSchema } from '../schema.js';
-import { appendDevice, chardevChildren, devicesNamed, dropGeneratedAlias, ensureChild, firstChild, infoChildren, isArmVirt, isPSeries, isRiscvVirt, isS390, isX86, normalizeChardevSource, type DeviceContext } from './common.js';
+import { appendDevice, chardevChildren, devicesNamed, dropGeneratedAlias, ensureChild, firstChild, infoChildren, isX86, normalizeChardevSource, type DeviceContext } from './common.js';
 
 export const CHR_KINDS = ['serial', 'parallel', 'console', 'channel'] as const;
 
@@ -91,59 +91,6 @@ export function postParseChr(chr: XmlElement, ctx: DeviceContext): void {
     const max = Math.max(-1, ...devicesNamed(ctx, chr.name).map(portOf));
     target.attrs['port'] = String(max + 1);
   }
-}
-
-const SERIAL_MODEL_FOR_TYPE: Record<string, string> = {
-  'isa-serial': 'isa-serial',
-  'usb-serial': 'usb-serial',
-  'pci-serial': 'pci-serial',
-  'spapr-vio-serial': 'spapr-vty',
-  'sclp-serial': 'sclpconsole',
-  'isa-debug': 'isa-debugcon',
-};
-
-/** QEMU driver post-parse (qemuDomainChrDefPostParse): serial target type and model per machine. */
-export function qemuPostParseChr(chr: XmlElement, ctx: DeviceContext): void {
-  if (chr.name === 'serial') {
-    const target = targetOf(chr);
-    if (target.attrs['type'] === undefined || target.attrs['type'] === 'isa-serial') {
-      let type: string | undefined;
-      if (isX86(ctx)) type = 'isa-serial';
-      else if (isPSeries(ctx)) type = 'spapr-vio-serial';
-      else if (isArmVirt(ctx) || isRiscvVirt(ctx)) type = 'system-serial';
-      else if (isS390(ctx)) type = 'sclp-serial';
-      if (type === undefined) delete target.attrs['type'];
-      else target.attrs['type'] = type;
-    }
-    const type = target.attrs['type'];
-    if (type !== undefined && !target.children.some((c) => c.name === 'model')) {
-      let model: string | undefined = SERIAL_MODEL_FOR_TYPE[type];
-      if (type === 'system-serial') model = isArmVirt(ctx) ? 'pl011' : isRiscvVirt(ctx) ? '16550a' : undefined;
-      if (model !== undefined) target.children.push(element('model', { name: model }));
-    }
-  }
-  dropDefaultChannelPath(chr);
-}
-
-/** Where the QEMU driver puts guest agent sockets (qemu:///system layout). */
-const CHANNEL_TARGET_DIR = '/var/lib/libvirt/qemu/channel/target';
-
-function escapeRegex(s: string): string {
-  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-}
-
-/**
- * qemuDomainChrDefDropDefaultPath: generated virtio channel socket paths are
- * not part of the inactive definition. libvirt's pattern is kept as is,
- * including its unanchored second alternative.
- */
-function dropDefaultChannelPath(chr: XmlElement): void {
-  const target = firstChild(chr, 'target');
-  const source = firstChild(chr, 'source');
-  const path = source?.attrs['path'];
-  if (chr.name !== 'channel' || target?.attrs['type'] !== 'virtio' || chr.attrs['type'] !== 'unix' || path === undefined) return;
-  const re = new RegExp(`^${escapeRegex(CHANNEL_TARGET_DIR)}/([^/]+\\.)|(domain-[^/]+/)${escapeRegex(target.attrs['name'] ?? '')}$`);
-  if (re.test(path)) delete source!.attrs['path'];
 }
 
 function sourceSignature(chr: XmlElement): string {

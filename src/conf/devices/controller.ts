@@ -1,14 +1,14 @@
 // <controller>: schema in virDomainControllerDefFormat's order, libvirt's two
 // ways of adding controllers (sorted insertion at parse time, appending for
-// implicit ones), index assignment, and the QEMU driver's model defaults.
+// implicit ones) and index assignment.
 
 import { ErrorCode, virError } from '../../util/error.js';
 import { element, type XmlElement } from '../../util/xml.js';
-import { deviceAddressOf } from '../device-address.js';
+
 import type { ElementSchema } from '../schema.js';
 import { parseMemoryKiB } from '../units.js';
 import { propEnum } from '../xml-props.js';
-import { dropGeneratedAlias, infoChildren, isArmVirt, isI440fx, isPSeries, isQ35, isS390, type DeviceContext } from './common.js';
+import { dropGeneratedAlias, infoChildren } from './common.js';
 
 const CONTROLLER_TYPES = ['ide', 'fdc', 'scsi', 'sata', 'virtio-serial', 'ccid', 'usb', 'pci', 'xenbus', 'isa'] as const;
 
@@ -187,41 +187,5 @@ export function postParseController(c: XmlElement): void {
   const driver = c.children.find((x) => x.name === 'driver');
   if (driver?.attrs['iothread'] !== undefined && !['virtio-scsi', 'virtio-transitional', 'virtio-non-transitional'].includes(c.attrs['model'] ?? '')) {
     throw virError(ErrorCode.XML_ERROR, "'iothread' attribute only supported for virtio scsi controllers");
-  }
-}
-
-const XHCI_MAX_PORTS = 15;
-
-/** QEMU driver post-parse (qemuDomainControllerDefPostParse) for QEMU 7.2's device set. */
-export function qemuPostParseController(c: XmlElement, ctx: DeviceContext): void {
-  const type = c.attrs['type'];
-  const model = c.attrs['model'];
-  if (type === 'scsi' && model === undefined) {
-    c.attrs['model'] = isPSeries(ctx) ? 'ibmvscsi' : isS390(ctx) ? 'virtio-scsi' : 'lsilogic';
-  } else if (type === 'usb') {
-    if (model === undefined) {
-      let chosen: string | undefined = 'piix3-uhci';
-      if (isS390(ctx) && deviceAddressOf(c) === undefined) chosen = 'none';
-      else if (ctx.arch.startsWith('ppc64')) chosen = 'pci-ohci';
-      else if (ctx.arch === 'aarch64') chosen = 'qemu-xhci';
-      c.attrs['model'] = chosen;
-    }
-    const m = c.attrs['model'];
-    if (m === 'qusb1' || m === 'qusb2') {
-      throw virError(ErrorCode.CONFIG_UNSUPPORTED, `USB controller model type 'qusb1' or 'qusb2' is not supported in ${ctx.virtType}`);
-    }
-    if ((m === 'nec-xhci' || m === 'qemu-xhci') && Number(c.attrs['ports'] ?? -1) > XHCI_MAX_PORTS) {
-      throw virError(ErrorCode.CONFIG_UNSUPPORTED, `'${m}' controller only supports up to '${XHCI_MAX_PORTS}' ports`);
-    }
-  } else if (type === 'pci') {
-    if (!isPSeries(ctx) && (model === 'pci-root' || model === 'pcie-root') && indexOf(c) !== 0) {
-      throw virError(ErrorCode.XML_ERROR, 'pci-root and pcie-root controllers should have index 0');
-    }
-    if (model === 'pci-expander-bus' && !isI440fx(ctx)) {
-      throw virError(ErrorCode.CONFIG_UNSUPPORTED, 'pci-expander-bus controllers are only supported on 440fx-based machinetypes');
-    }
-    if (model === 'pcie-expander-bus' && !(isQ35(ctx) || isArmVirt(ctx))) {
-      throw virError(ErrorCode.CONFIG_UNSUPPORTED, 'pcie-expander-bus controllers are not supported with this machine type');
-    }
   }
 }

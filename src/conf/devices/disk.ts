@@ -1,9 +1,9 @@
 // <disk>: schema in virDomainDiskDefFormat's order, libvirt's insertion order
 // (by bus, then drive index), generic post-parse (bus from the target name,
-// cdrom read-only, drive addresses) and the QEMU driver defaults.
+// cdrom read-only, drive addresses).
 
 import { ErrorCode, virError } from '../../util/error.js';
-import { element, type XmlElement } from '../../util/xml.js';
+import type { XmlElement } from '../../util/xml.js';
 import { deviceAddressOf, setDeviceAddress } from '../device-address.js';
 import type { ElementSchema, SchemaRef } from '../schema.js';
 import { parseScaledValue } from '../units.js';
@@ -240,21 +240,4 @@ function assignDriveAddress(disk: XmlElement, ctx: DeviceContext): void {
     );
   }
   setDeviceAddress(disk, { type: 'drive', ...addr });
-}
-
-/** QEMU driver post-parse (qemuDomainDeviceDiskDefPostParse): driver name and raw format defaults. */
-export function qemuPostParseDisk(disk: XmlElement): void {
-  let driver = firstChild(disk, 'driver');
-  if (!driver) {
-    driver = element('driver');
-    disk.children.unshift(driver);
-  }
-  setDefault(driver, 'name', 'qemu');
-  if (disk.attrs['type'] !== 'volume') setDefault(driver, 'type', 'raw');
-  for (let src: XmlElement | undefined = disk; src; src = firstChild(src, 'backingStore')) {
-    const holder = src === disk ? disk : src;
-    for (const enc of [firstChild(holder, 'encryption'), firstChild(firstChild(holder, 'source') ?? element('x'), 'encryption')]) {
-      if (enc) setDefault(enc, 'engine', 'qemu');
-    }
-  }
 }

@@ -98,8 +98,3 @@ function assignScsiHostdevAddress(hostdev: XmlElement, ctx: DeviceContext): void
     }
   }
 }
-
-/** qemuDomainHostdevDefMdevPostParse: QEMU 7.2 supports vfio-pci displays, so the default is stated explicitly. */
-export function qemuPostParseHostdev(hostdev: XmlElement): void {
-  if (hostdev.attrs['type'] === 'mdev' && hostdev.attrs['model'] === 'vfio-pci') hostdev.attrs['display'] ??= 'off';
-}

@@ -1,12 +1,12 @@
 // <interface>: schema in virDomainNetDefFormat's order, MAC generation,
-// inactive-config cleanup of generated tap names, and the QEMU default model.
+// and inactive-config cleanup of generated tap names.
 
 import { randomBytes } from 'node:crypto';
 import { ErrorCode, virError } from '../../util/error.js';
 import { element, type XmlElement } from '../../util/xml.js';
 import type { ElementSchema, SchemaRef } from '../schema.js';
 import { propEnum } from '../xml-props.js';
-import { dropGeneratedAlias, firstChild, infoChildren, isArmVirt, isRiscvVirt, isS390, setDefault, type DeviceContext } from './common.js';
+import { dropGeneratedAlias, firstChild, infoChildren, setDefault } from './common.js';
 
 const NET_TYPES = ['user', 'ethernet', 'vhostuser', 'server', 'client', 'mcast', 'network', 'bridge', 'internal', 'direct', 'hostdev', 'udp', 'vdpa', 'null', 'vds'] as const;
 
@@ -138,27 +138,4 @@ export function postParseInterface(net: XmlElement): void {
   if (net.attrs['type'] === 'direct' && source) setDefault(source, 'mode', 'vepa');
   if (net.attrs['type'] === 'vhostuser' && source) setDefault(source, 'mode', 'client');
   if (net.attrs['type'] === 'hostdev' && net.attrs['managed'] !== 'yes') delete net.attrs['managed'];
-}
-
-/** qemuDomainDefaultNetModel for QEMU 7.2 (rtl8139 is available on x86). */
-function defaultNetModel(ctx: DeviceContext): string {
-  if (isS390(ctx)) return 'virtio';
-  if (ctx.arch === 'armv6l' || ctx.arch === 'armv7l' || ctx.arch === 'aarch64') {
-    if (ctx.machine === 'versatilepb') return 'smc91c111';
-    return isArmVirt(ctx) ? 'virtio' : 'lan9118';
-  }
-  if (isRiscvVirt(ctx)) return 'virtio';
-  return 'rtl8139';
-}
-
-/** QEMU driver post-parse (qemuDomainDeviceNetDefPostParse). */
-export function qemuPostParseInterface(net: XmlElement, ctx: DeviceContext): void {
-  if (firstChild(net, 'model')?.attrs['type'] !== undefined) return;
-  let model: string | undefined;
-  if (net.attrs['type'] === 'vdpa') model = 'virtio';
-  else if (net.attrs['type'] !== 'hostdev') model = defaultNetModel(ctx);
-  if (model === undefined) return;
-  const existing = firstChild(net, 'model');
-  if (existing) existing.attrs['type'] = model;
-  else net.children.push(element('model', { type: model }));
 }

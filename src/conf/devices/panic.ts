@@ -3,7 +3,7 @@
 import { ErrorCode, virError } from '../../util/error.js';
 import type { XmlElement } from '../../util/xml.js';
 import type { ElementSchema } from '../schema.js';
-import { devicesNamed, dropGeneratedAlias, infoChildren, isPSeries, isS390, type DeviceContext } from './common.js';
+import { devicesNamed, dropGeneratedAlias, infoChildren, type DeviceContext } from './common.js';
 
 export const panicSchema: ElementSchema = { attrs: ['model'], children: infoChildren() };
 
@@ -19,9 +19,4 @@ export function rejectDuplicatePanics(ctx: DeviceContext): void {
     if (seen.has(model)) throw virError(ErrorCode.XML_ERROR, `Multiple panic devices with model '${model}'`);
     seen.add(model);
   }
-}
-
-/** qemuDomainDevicePanicDefPostParse. */
-export function qemuPostParsePanic(panic: XmlElement, ctx: DeviceContext): void {
-  panic.attrs['model'] ??= isPSeries(ctx) ? 'pseries' : isS390(ctx) ? 's390' : 'isa';
 }

@@ -1,8 +1,8 @@
-// <tpm>: schema (virDomainTPMDefFormat) and the QEMU model/version defaults.
+// <tpm>: schema (virDomainTPMDefFormat); model and version defaults are the driver's.
 
 import type { XmlElement } from '../../util/xml.js';
 import type { ElementSchema } from '../schema.js';
-import { dropGeneratedAlias, firstChild, infoChildren, isArmVirt, type DeviceContext } from './common.js';
+import { dropGeneratedAlias, infoChildren } from './common.js';
 
 export const tpmSchema: ElementSchema = {
   attrs: ['model'],
@@ -22,17 +22,4 @@ export const tpmSchema: ElementSchema = {
 
 export function postParseTpm(tpm: XmlElement): void {
   dropGeneratedAlias(tpm);
-}
-
-/** qemuDomainTPMDefPostParse. */
-export function qemuPostParseTpm(tpm: XmlElement, ctx: DeviceContext): void {
-  tpm.attrs['model'] ??= ctx.arch.startsWith('ppc64') ? 'spapr-tpm' : 'tpm-tis';
-  const backend = firstChild(tpm, 'backend');
-  if (backend?.attrs['type'] === 'emulator' && backend.attrs['version'] === undefined) {
-    const model = tpm.attrs['model'];
-    backend.attrs['version'] = model === 'spapr-tpm' || model === 'tpm-crb' || isArmVirt(ctx) ? '2.0' : '1.2';
-  }
-  if (backend?.attrs['type'] === 'passthrough' && !backend.children.some((c) => c.name === 'device')) {
-    backend.children.push({ name: 'device', attrs: { path: '/dev/tpm0' }, children: [], text: '', line: 0 });
-  }
 }

@@ -1,10 +1,10 @@
 // <video>: schema (virDomainVideoDefFormat), the primary video first, and the
-// memory/heads defaults libvirt and its QEMU driver fill in.
+// memory/heads defaults of the generic post-parse.
 
 import { ErrorCode, virError } from '../../util/error.js';
 import { element, type XmlElement } from '../../util/xml.js';
 import type { ElementSchema } from '../schema.js';
-import { appendDevice, devicesNamed, dropGeneratedAlias, ensureChild, firstChild, infoChildren, isArmVirt, isRiscvVirt, isS390, type DeviceContext } from './common.js';
+import { appendDevice, devicesNamed, dropGeneratedAlias, ensureChild, firstChild, infoChildren, type DeviceContext } from './common.js';
 
 const VIDEO_TYPES = ['default', 'vga', 'cirrus', 'vmvga', 'xen', 'vbox', 'qxl', 'parallels', 'virtio', 'gop', 'none', 'bochs', 'ramfb'];
 
@@ -78,20 +78,6 @@ function setSize(model: XmlElement, attr: string, kib: number): void {
   const rounded = roundUpPowerOfTwo(kib);
   if (rounded) model.attrs[attr] = String(rounded);
   else delete model.attrs[attr];
-}
-
-/** qemuDomainDefaultVideoDevice for QEMU 7.2 (cirrus-vga is available on x86). */
-function defaultVideoType(ctx: DeviceContext): string {
-  if (ctx.arch.startsWith('ppc64')) return 'vga';
-  if (isArmVirt(ctx) || isRiscvVirt(ctx) || isS390(ctx)) return 'virtio';
-  return 'cirrus';
-}
-
-/** QEMU driver post-parse (qemuDomainDeviceVideoDefPostParse). */
-export function qemuPostParseVideo(video: XmlElement, ctx: DeviceContext): void {
-  const model = modelOf(video);
-  if (model.attrs['type'] === undefined || model.attrs['type'] === 'default') model.attrs['type'] = defaultVideoType(ctx);
-  if (model.attrs['type'] === 'qxl' && !Number(model.attrs['vgamem'] ?? 0)) model.attrs['vgamem'] = String(16 * 1024);
 }
 
 /**

@@ -1,23 +1,14 @@
-// The QEMU driver's device defaults: the implicit devices of each machine type
-// (qemuDomainDefAddDefaultDevices) and the per-device defaults
-// (qemuDomainDeviceDefPostParse), for QEMU 7.2's device set.
+// The QEMU driver's implicit devices of each machine type
+// (qemuDomainDefAddDefaultDevices), for QEMU 7.2's device set. Per-device
+// defaults are in device-post-parse.ts.
 
 import { ErrorCode, virError } from '../../util/error.js';
 import type { XmlElement } from '../../util/xml.js';
 import { addDefaultAudio } from '../../conf/devices/audio.js';
-import { qemuPostParseChr } from '../../conf/devices/chr.js';
 import { deviceContext, isArmVirt, isI440fx, isQ35, isRiscvVirt, type DeviceContext } from '../../conf/devices/common.js';
-import { addUsbController, appendController, findController, qemuPostParseController } from '../../conf/devices/controller.js';
-import { qemuPostParseDisk } from '../../conf/devices/disk.js';
-import type { DeviceDriverHooks } from '../../conf/devices/index.js';
-import { qemuPostParseHostdev } from '../../conf/devices/hostdev.js';
+import { addUsbController, appendController, findController } from '../../conf/devices/controller.js';
 import { addImplicitInputs } from '../../conf/devices/input.js';
-import { qemuPostParseInterface } from '../../conf/devices/interface.js';
 import { addDefaultMemballoon } from '../../conf/devices/memballoon.js';
-import { qemuPostParsePanic } from '../../conf/devices/panic.js';
-import { qemuPostParseShmem } from '../../conf/devices/shmem.js';
-import { qemuPostParseTpm } from '../../conf/devices/tpm.js';
-import { qemuPostParseVideo } from '../../conf/devices/video.js';
 
 /** Which implicit controllers and devices a machine type has (qemuDomainDefAddDefaultDevices). */
 interface MachineDefaults {
@@ -108,33 +99,3 @@ export function addQemuDefaultDevices(domain: XmlElement): void {
   if (d.memballoon) addDefaultMemballoon(ctx);
   addDefaultAudio(ctx);
 }
-
-/** qemuDomainDeviceDefPostParse. */
-export function qemuPostParseDevice(dev: XmlElement, ctx: DeviceContext): void {
-  switch (dev.name) {
-    case 'interface':
-      return qemuPostParseInterface(dev, ctx);
-    case 'disk':
-      return qemuPostParseDisk(dev);
-    case 'video':
-      return qemuPostParseVideo(dev, ctx);
-    case 'controller':
-      return qemuPostParseController(dev, ctx);
-    case 'shmem':
-      return qemuPostParseShmem(dev);
-    case 'hostdev':
-      return qemuPostParseHostdev(dev);
-    case 'panic':
-      return qemuPostParsePanic(dev, ctx);
-    case 'serial':
-    case 'parallel':
-    case 'console':
-    case 'channel':
-      return qemuPostParseChr(dev, ctx);
-    case 'tpm':
-      return qemuPostParseTpm(dev, ctx);
-  }
-}
-
-/** The QEMU driver's device hooks for the generic device pipeline. */
-export const qemuDeviceHooks: DeviceDriverHooks = { postParseDevice: qemuPostParseDevice };

@@ -13,7 +13,8 @@ import { findBinaryForArch, hostArch, type QemuCaps } from './capabilities.js';
 import type { QemuDriver } from './driver.js';
 import { qemuDomainPostParse, qemuDomainPostParseBasic, qemuValidateDomain } from './domain-defaults.js';
 import { assignQemuAddresses } from './address-assign.js';
-import { addQemuDefaultDevices, qemuPostParseDevice } from './device-defaults.js';
+import { addQemuDefaultDevices } from './device-defaults.js';
+import { qemuDeviceHooks } from './device-post-parse.js';
 import { qemuValidateDevice } from './device-validate.js';
 
 export interface DefineOptions {
@@ -52,6 +53,8 @@ export interface QemuHookContext {
   hotplugPcieSparePorts: number;
   /** qemu.conf spice_tls */
   spiceTLS: boolean;
+  /** the driver's folder of generated guest-agent channel sockets */
+  channelTargetDir: string;
   /** libvirt's privileged driver: system mode, or embed mode run as root */
   privileged: boolean;
 }
@@ -82,7 +85,7 @@ export function qemuDomainHooks(ctx: QemuHookContext): DomainParseHooks {
       // qemuDomainDefPostParse adds the machine's implicit devices right after the machine is known
       addQemuDefaultDevices(dom);
     },
-    devices: { postParseDevice: qemuPostParseDevice },
+    devices: qemuDeviceHooks({ channelTargetDir: ctx.channelTargetDir }),
     assignAddresses: (dom) => assignQemuAddresses(dom, { sparePciePorts: ctx.hotplugPcieSparePorts }),
     validate: (dom) => qemuValidateDomain(dom, ctx.caps),
     validateDevice: (dev, devCtx) => qemuValidateDevice(dev, devCtx, ctx),
@@ -105,6 +108,7 @@ export function qemuDomainXML(driver: () => QemuDriver): DomainXMLPipeline {
         },
         hotplugPcieSparePorts: d.config.hotplugPcieSparePorts,
         spiceTLS: d.config.raw.get('spice_tls') === 1,
+        channelTargetDir: d.paths.channelTargetDir,
         privileged: d.paths.mode === 'system' || (d.paths.mode === 'embed' && process.geteuid?.() === 0),
       };
       return parseDomainXML(text, { hooks: qemuDomainHooks(ctx), validate: options.validateSchema });
