@@ -16,6 +16,14 @@ export function buildInputs(ctx: BuildContext): void {
     const type = input.attrs.type ?? 'mouse';
     const id = ctx.view.alias(input);
     let out: JsonProps;
+    if (type === 'evdev') {
+      // Host input passthrough is a backend object, not a guest device.
+      const source = child(input, 'source');
+      ctx.cmd.json('-object', props(['qom-type', 'input-linux'], ['id', id], ['evdev', source?.attrs.dev ?? ''],
+        ['grab_all', source?.attrs.grab === 'all' ? true : undefined], ['grab-toggle', source?.attrs.grabToggle],
+        ['repeat', source?.attrs.repeat === 'on' ? true : source?.attrs.repeat === 'off' ? false : undefined]));
+      continue;
+    }
     if (bus === 'usb') {
       out = props(['driver', { mouse: 'usb-mouse', tablet: 'usb-tablet', keyboard: 'usb-kbd' }[type] ?? type], ['id', id]);
     } else if (bus === 'virtio') {

@@ -60,6 +60,7 @@ export function buildAudio(ctx: BuildContext): void {
     const type = audio.attrs.type ?? 'none';
     const out = props(['id', audioId(audio)], ['driver', AUDIO_DRIVERS[type] ?? type],
       ['in', audioDirection(type, child(audio, 'input'))], ['out', audioDirection(type, child(audio, 'output'))]);
+    if (audio.attrs.timerPeriod !== undefined) out['timer-period'] = Number(audio.attrs.timerPeriod);
     if (type === 'file' && audio.attrs.path !== undefined) out.path = audio.attrs.path;
     if ((type === 'pulseaudio' || type === 'jack') && audio.attrs.serverName !== undefined) out.server = audio.attrs.serverName;
     if (type === 'oss') {
