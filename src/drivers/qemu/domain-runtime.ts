@@ -126,7 +126,7 @@ export class QemuDomainRuntime {
     const running = await this.runtime.refresh(name);
     if (!running) return;
     try {
-      await this.hotplug.removeVanishedDevices(running);
+      if (running.qmp) await this.hotplug.removeVanishedDevices(running);
     } finally {
       this.runtime.release(running);
     }
@@ -141,7 +141,8 @@ export class QemuDomainRuntime {
     return this.driver.withDomainLock(obj.uuid, async () => {
       const running = await this.runtime.refresh(obj.name);
       try {
-        if (running) await this.hotplug.removeVanishedDevices(running);
+        // (a hung QEMU has no monitor: destroy must still work)
+        if (running?.qmp) await this.hotplug.removeVanishedDevices(running);
         await this.sync();
         return await fn(obj, running);
       } finally {

@@ -19,7 +19,7 @@ import { writeFileAtomic } from '../../util/atomic-file.js';
 import { withFileLock } from '../../util/file-lock.js';
 import { isProcessAlive, spawnDetached, terminateProcess, waitForExit } from '../../util/process.js';
 import { child, childText, cloneElement, element, type XmlElement } from '../../util/xml.js';
-import { QmpClient, type QmpEvent } from './qmp.js';
+import { QmpClient } from './qmp.js';
 import { loadStatuses, removeStatus, writeStatus, type DomainStatus } from './status-file.js';
 import type { QemuPaths } from './paths.js';
 import { DomainView, domainRuntimePaths, type QemuCommandLine } from './command-line/context.js';
@@ -50,8 +50,6 @@ export class RunningDomain {
   qmp: QmpClient | undefined;
   /** A reboot API call is in progress: the next SHUTDOWN resets instead of stopping. */
   fakeReboot = false;
-  /** QEMU reported that the guest shut down (decides the shutoff reason). */
-  gotShutdown = false;
   /** This process is stopping QEMU on purpose; EOF is not a crash. */
   stopping = false;
   /** The last status file write; the next one waits for it. */
@@ -129,8 +127,14 @@ export class QemuRuntime {
       await this.cleanup(dom, ShutoffReason.CRASHED);
       return undefined;
     }
-    await this.ensureMonitor(dom);
-    await this.syncWithQemu(dom);
+    try {
+      await this.ensureMonitor(dom);
+      await this.syncWithQemu(dom);
+    } catch (e) {
+      // QEMU died meanwhile, or hangs: destroy must still work, other calls report the monitor error.
+      if (!isProcessAlive(dom.pid, dom.startTime)) await this.cleanup(dom, ShutoffReason.CRASHED);
+      else if (dom.qmp?.closed === false) throw e;
+    }
     return this.domains.get(name);
   }
 
@@ -148,7 +152,7 @@ export class QemuRuntime {
     const qmp = await QmpClient.connect(dom.monitorPath, { timeoutMs: 10_000, domainName: dom.name }).catch((e: Error) => {
       throw virError(ErrorCode.OPERATION_FAILED, `cannot connect to the QEMU monitor of domain '${dom.name}': ${e.message}`, ErrorDomain.QEMU);
     });
-    this.attachMonitor(dom, qmp);
+    dom.qmp = qmp;
     return qmp;
   }
 
@@ -158,17 +162,11 @@ export class QemuRuntime {
     dom.qmp = undefined;
   }
 
-  private attachMonitor(dom: RunningDomain, qmp: QmpClient): void {
-    dom.qmp = qmp;
-    qmp.on('event', (event: QmpEvent) => this.handleEvent(dom, event));
-  }
-
   /** Applies what happened while nobody watched: a guest that shut down or panicked. */
   private async syncWithQemu(dom: RunningDomain): Promise<void> {
     const qmp = dom.qmp!;
     const st = await qmp.execute<{ running: boolean; status: string }>('query-status');
     if (st.status === 'shutdown') {
-      dom.gotShutdown = true;
       if (dom.fakeReboot) await this.restartGuest(dom);
       else await this.applyLifecycle(dom, 'on_poweroff');
     } else if (st.status === 'guest-panicked') {
@@ -223,7 +221,7 @@ export class QemuRuntime {
       if (qmp === undefined) {
         throw await startError(logPath, proc.logOffset, 'process exited while connecting to monitor');
       }
-      this.attachMonitor(dom, qmp);
+      dom.qmp = qmp;
       await this.saveStatus(dom);
       if (!options.paused) {
         await this.runChangingState(dom, 'cont', DomainState.RUNNING, RunningReason.BOOTED).catch(async (e: Error) => {
@@ -353,17 +351,6 @@ export class QemuRuntime {
     return dom.statusWrite;
   }
 
-  /**
-   * Events seen while connected. Lifecycle actions are left to refresh(): the
-   * guest's power-off may as well happen while nobody is connected.
-   */
-  private handleEvent(dom: RunningDomain, event: QmpEvent): void {
-    if (event.event === 'SHUTDOWN') dom.gotShutdown = true;
-    // STOP/RESUME the caller did not ask for (e.g. an I/O error pause); the next refresh persists them.
-    else if (event.event === 'STOP' && dom.state === DomainState.RUNNING) [dom.state, dom.reason] = [DomainState.PAUSED, PausedReason.UNKNOWN];
-    else if (event.event === 'RESUME' && dom.state === DomainState.PAUSED && dom.reason !== PausedReason.STARTING_UP) [dom.state, dom.reason] = [DomainState.RUNNING, RunningReason.UNPAUSED];
-  }
-
   /** Runs the domain's configured reaction (on_poweroff, on_reboot, on_crash). */
   private async applyLifecycle(dom: RunningDomain, event: 'on_poweroff' | 'on_reboot' | 'on_crash'): Promise<void> {
     const action = lifecycleAction(dom.live, event);
@@ -383,7 +370,6 @@ export class QemuRuntime {
     const qmp = await this.ensureMonitor(dom);
     await qmp.execute('system_reset');
     await qmp.execute('cont');
-    dom.gotShutdown = false;
     dom.fakeReboot = false;
     await this.setState(dom, DomainState.RUNNING, RunningReason.BOOTED);
   }
