@@ -1,7 +1,7 @@
 // Domain Management commands: define/create/undefine, lifecycle, identifiers,
 // XML dumps, memory and vCPU settings, descriptions.
 import type { Domain } from '../../api/connection.js';
-import type { DomainRef } from '../../api/types.js';
+import type { DomainRef, StorageVolRef } from '../../api/types.js';
 import { parseXml } from '../../util/xml.js';
 import { CommandError, attempt } from '../errors.js';
 import { editCycle } from '../edit.js';
@@ -9,6 +9,7 @@ import { readInputFile } from '../files.js';
 import type { Handler, Invocation, Shell } from '../shell.js';
 import { xpathDump } from '../xpath.js';
 import { domainDescription } from './domain-monitor.js';
+import { splitCommaList } from './virsh.js';
 
 const ERR_NO_SUPPORT = 3;
 const ERR_INVALID_ARG = 8;
@@ -166,9 +167,11 @@ const undefine: Handler = async (ctl, cmd) => {
   cmd.requireOption('delete-storage-volume-snapshots', 'remove-all-storage');
   cmd.exclusive('nvram', 'keep-nvram');
   cmd.exclusive('tpm', 'keep-tpm');
-  const volumes = cmd.string('storage');
-  if (volumes !== undefined || cmd.bool('remove-all-storage') || cmd.bool('wipe-storage')) {
-    throw new CommandError(['storage volume removal on undefine is not supported by tsvirsh']);
+  const volumeList = cmd.string('storage');
+  const removeAll = cmd.bool('remove-all-storage');
+  const wipe = cmd.bool('wipe-storage');
+  if (volumeList === undefined && !removeAll && wipe) {
+    throw new CommandError(["'--wipe-storage' requires '--storage <string>' or '--remove-all-storage'"]);
   }
   let flags = 0;
   for (const [opt, bit] of UNDEFINE_FLAGS) if (cmd.bool(opt)) flags |= bit;
@@ -211,12 +214,16 @@ const undefine: Handler = async (ctl, cmd) => {
     flags &= ~2;
     snapshotsSafe = true;
   }
-  const undefined_ = () => ctl.printExtra(`Domain '${name}' has been undefined\n`);
+  const volumes = volumeList !== undefined || removeAll ? await storageToRemove(ctl, dom, running, volumeList, removeAll) : [];
+  const undefined_ = async () => {
+    ctl.printExtra(`Domain '${name}' has been undefined\n`);
+    await removeVolumes(ctl, volumes, wipe, cmd.bool('delete-storage-volume-snapshots') ? 2 : 0);
+  };
   const failed = `Failed to undefine domain '${name}'`;
   if ((managedSaveSafe && snapshotsSafe) || cmd.bool('nvram')) {
     try {
       await dom.undefine(flags);
-      undefined_();
+      await undefined_();
       return;
     } catch (e) {
       if (cmd.bool('nvram') || !isUnsupported(e)) throw new CommandError([failed], e);
@@ -232,8 +239,81 @@ const undefine: Handler = async (ctl, cmd) => {
     ]);
   }
   await attempt(failed, dom.undefine(0));
-  undefined_();
+  await undefined_();
 };
+
+interface VolumeToRemove {
+  vol: StorageVolRef;
+  target: string;
+  source: string;
+}
+
+/** The domain's disks backed by managed volumes that undefine --storage/--remove-all-storage names. */
+async function storageToRemove(ctl: Shell, dom: Domain, running: boolean, list: string | undefined, all: boolean): Promise<VolumeToRemove[]> {
+  if (running) throw new CommandError(['Storage volume deletion is supported only on stopped domains']);
+  if (list !== undefined && all) throw new CommandError(['Specified both --storage and --remove-all-storage']);
+  const wanted: (string | undefined)[] | undefined = list === undefined ? undefined : splitCommaList(list);
+  const devices = parseXml(await dom.getXMLDesc(0)).children.find((c) => c.name === 'devices');
+  const out: VolumeToRemove[] = [];
+  for (const disk of devices?.children.filter((c) => c.name === 'disk') ?? []) {
+    const target = disk.children.find((c) => c.name === 'target')?.attrs.dev;
+    if (target === undefined) throw new CommandError(['Failed to get domain disk target']);
+    const src = disk.children.find((c) => c.name === 'source');
+    const key = src && Object.keys(src.attrs).find((k) => ['file', 'dir', 'name', 'dev', 'volume'].includes(k));
+    if (!src || !key) continue;
+    const source = src.attrs[key]!;
+    if (wanted) {
+      const i = wanted.findIndex((w) => w === target || w === source);
+      if (i < 0) continue;
+      wanted[i] = undefined;
+    }
+    let vol: StorageVolRef | undefined;
+    if (src.attrs.pool !== undefined) {
+      const pool = await ctl.c.invoke('storagePoolLookupByName', src.attrs.pool).catch(() => undefined);
+      if (!pool) {
+        ctl.error(`Storage pool '${src.attrs.pool}' for volume '${target}' not found.`);
+        continue;
+      }
+      vol = await ctl.c.invoke<StorageVolRef>('storageVolLookupByName', pool, source).catch(() => undefined);
+    } else {
+      vol = await ctl.c.invoke<StorageVolRef>('storageVolLookupByPath', source).catch(() => undefined);
+    }
+    if (!vol) {
+      ctl.error(`Storage volume '${target}'(${source}) is not managed by libvirt. Remove it manually.\n`);
+      continue;
+    }
+    out.push({ vol, target, source });
+  }
+  const missing = (wanted ?? []).filter((w): w is string => w !== undefined);
+  if (missing.length) throw new CommandError(missing.map((w) => `Volume '${w}' was not found in domain's definition.\n`));
+  return out;
+}
+
+/** Wipes (optionally) and deletes the volumes after the domain is gone; failures are reported per volume. */
+async function removeVolumes(ctl: Shell, volumes: VolumeToRemove[], wipe: boolean, deleteFlags: number): Promise<void> {
+  let ok = true;
+  for (const { vol, target, source } of volumes) {
+    if (wipe) {
+      ctl.printExtra(`Wiping volume '${target}'(${source}) ... `);
+      try {
+        await ctl.c.invoke('storageVolWipe', vol, 0);
+        ctl.printExtra('Done.\n');
+      } catch {
+        ctl.error('Failed! Volume not removed.');
+        ok = false;
+        continue;
+      }
+    }
+    try {
+      await ctl.c.invoke('storageVolDelete', vol, deleteFlags);
+      ctl.printExtra(`Volume '${target}'(${source}) removed.\n`);
+    } catch {
+      ctl.error(`Failed to remove storage volume '${target}'(${source})`);
+      ok = false;
+    }
+  }
+  if (!ok) throw new CommandError([]);
+}
 
 const domid: Handler = async (ctl, cmd) => {
   const { dom } = await ctl.domain(cmd, { name: true, uuid: true });
