@@ -221,12 +221,16 @@ const undefine: Handler = async (ctl, cmd) => {
   };
   const failed = `Failed to undefine domain '${name}'`;
   if ((managedSaveSafe && snapshotsSafe) || cmd.bool('nvram')) {
+    let done = false;
     try {
       await dom.undefine(flags);
-      await undefined_();
-      return;
+      done = true;
     } catch (e) {
       if (cmd.bool('nvram') || !isUnsupported(e)) throw new CommandError([failed], e);
+    }
+    if (done) {
+      await undefined_();
+      return;
     }
   }
   if (hasManagedSave) {
@@ -292,13 +296,15 @@ async function storageToRemove(ctl: Shell, dom: Domain, running: boolean, list: 
 /** Wipes (optionally) and deletes the volumes after the domain is gone; failures are reported per volume. */
 async function removeVolumes(ctl: Shell, volumes: VolumeToRemove[], wipe: boolean, deleteFlags: number): Promise<void> {
   let ok = true;
+  let lastError: unknown;
   for (const { vol, target, source } of volumes) {
     if (wipe) {
       ctl.printExtra(`Wiping volume '${target}'(${source}) ... `);
       try {
         await ctl.c.invoke('storageVolWipe', vol, 0);
         ctl.printExtra('Done.\n');
-      } catch {
+      } catch (e) {
+        lastError = e;
         ctl.error('Failed! Volume not removed.');
         ok = false;
         continue;
@@ -307,12 +313,13 @@ async function removeVolumes(ctl: Shell, volumes: VolumeToRemove[], wipe: boolea
     try {
       await ctl.c.invoke('storageVolDelete', vol, deleteFlags);
       ctl.printExtra(`Volume '${target}'(${source}) removed.\n`);
-    } catch {
+    } catch (e) {
+      lastError = e;
       ctl.error(`Failed to remove storage volume '${target}'(${source})`);
       ok = false;
     }
   }
-  if (!ok) throw new CommandError([]);
+  if (!ok) throw new CommandError([], lastError);
 }
 
 const domid: Handler = async (ctl, cmd) => {
