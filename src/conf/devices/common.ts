@@ -150,6 +150,11 @@ export function firstChild(el: XmlElement, name: string): XmlElement | undefined
   return el.children.find((c) => c.name === name);
 }
 
+/** A USB controller of model none disables USB for the whole domain. */
+export function usbDisabled(ctx: DeviceContext): boolean {
+  return devicesNamed(ctx, 'controller').some((c) => c.attrs['type'] === 'usb' && c.attrs['model'] === 'none');
+}
+
 export function devicesNamed(ctx: DeviceContext, name: string): XmlElement[] {
   return ctx.devices.children.filter((c) => c.name === name);
 }

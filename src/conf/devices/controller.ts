@@ -127,8 +127,12 @@ export function parseControllers(devices: XmlElement): void {
     const type = propEnum(c, 'type', CONTROLLER_TYPES) ?? 'ide';
     c.attrs['type'] = type;
     const rawIndex = c.attrs['index'];
-    if (rawIndex !== undefined && !/^[0-9]+$/.test(rawIndex.trim())) {
-      throw virError(ErrorCode.INTERNAL_ERROR, `Cannot parse controller index ${rawIndex}`);
+    if (rawIndex !== undefined) {
+      // virXMLPropInt(..., VIR_XML_PROP_NONNEGATIVE)
+      const invalid = (expected: string) =>
+        virError(ErrorCode.XML_ERROR, `Invalid value for attribute 'index' in element 'controller': '${rawIndex}'. Expected ${expected} value`);
+      if (!/^\s*[+-]?[0-9]+$/.test(rawIndex)) throw invalid('integer');
+      if (Number(rawIndex) < 0) throw invalid('non-negative');
     }
     if (type === 'usb') {
       // UHCI companions written without <master> get their usual start port.

@@ -45,6 +45,10 @@ export function parseHostdev(hostdev: XmlElement): void {
   if (hostdev.attrs['type'] === undefined) {
     throw virError(ErrorCode.XML_ERROR, "Missing required attribute 'type' in element 'hostdev'");
   }
+  const mdevAddress = hostdev.attrs['type'] === 'mdev' ? firstChild(firstChild(hostdev, 'source') ?? hostdev, 'address') : undefined;
+  if (mdevAddress && mdevAddress.attrs['uuid'] === undefined) {
+    throw virError(ErrorCode.CONFIG_UNSUPPORTED, "Missing 'uuid' attribute for element <address>");
+  }
 }
 
 function hex(value: string, width: number): string {
@@ -71,11 +75,22 @@ export function postParseHostdev(hostdev: XmlElement, ctx: DeviceContext): void 
   if (type === 'usb' && source) {
     for (const c of source.children) if ((c.name === 'vendor' || c.name === 'product') && c.attrs['id'] !== undefined) c.attrs['id'] = hex(c.attrs['id'], 4);
   }
+  if (type === 'mdev') checkMdevAddressType(hostdev);
   if (type === 'scsi') {
     if (source?.attrs['protocol'] === 'iscsi' && source.attrs['name'] !== undefined && !source.attrs['name'].includes('/')) {
       source.attrs['name'] = `${source.attrs['name']}/0`;
     }
     if (deviceAddressOf(hostdev) === undefined) assignScsiHostdevAddress(hostdev, ctx);
+  }
+}
+
+/** A mediated device sits on the bus its model plugs into (virDomainHostdevDefPostParse). */
+function checkMdevAddressType(hostdev: XmlElement): void {
+  const addr = deviceAddressOf(hostdev);
+  const model = hostdev.attrs['model'] ?? '';
+  const wanted = model === 'vfio-pci' ? 'pci' : model === 'vfio-ccw' ? 'ccw' : undefined;
+  if (addr && wanted && addr.type !== wanted) {
+    throw virError(ErrorCode.XML_ERROR, `Unsupported address type '${addr.type}' with mediated device model '${model}'`);
   }
 }
 

@@ -12,7 +12,7 @@ import { diskSchema, insertDisk, parseDisk, postParseDisk } from './disk.js';
 import { filesystemSchema, postParseFilesystem } from './filesystem.js';
 import { finishGraphics, graphicsSchema, parseGraphics, postParseGraphics } from './graphics.js';
 import { hostdevSchema, parseHostdev, postParseHostdev } from './hostdev.js';
-import { hubSchema, postParseHub } from './hub.js';
+import { hubSchema, parseHub, postParseHub } from './hub.js';
 import { inputSchema, parseInput, postParseInput } from './input.js';
 import { interfaceSchema, parseInterface, postParseInterface } from './interface.js';
 import { iommuSchema } from './iommu.js';
@@ -25,8 +25,8 @@ import { postParseRedirdev, postParseRedirfilter, redirdevSchema, redirfilterSch
 import { parseRng, postParseRng, rngSchema } from './rng.js';
 import { addSmartcardControllers, postParseSmartcard, smartcardSchema } from './smartcard.js';
 import { parseSound, postParseSound, soundSchema } from './sound.js';
-import { postParseShmem, shmemSchema } from './shmem.js';
-import { postParseTpm, tpmSchema } from './tpm.js';
+import { parseShmem, postParseShmem, shmemSchema } from './shmem.js';
+import { parseTpm, postParseTpm, tpmSchema } from './tpm.js';
 import { addImplicitVideo, finishVideos, parseVideos, postParseVideo, videoSchema } from './video.js';
 import { postParseVsock, vsockSchema } from './vsock.js';
 import { parseWatchdog, postParseWatchdog, watchdogSchema } from './watchdog.js';
@@ -54,7 +54,7 @@ export const DEVICE_KINDS: readonly DeviceKind[] = [
   { name: 'console', schema: chrSchema, postParse: postParseChr },
   { name: 'channel', schema: chrSchema, postParse: postParseChr },
   { name: 'input', schema: inputSchema, parse: parseInput, postParse: postParseInput },
-  { name: 'tpm', schema: tpmSchema, postParse: postParseTpm },
+  { name: 'tpm', schema: tpmSchema, parse: parseTpm, postParse: postParseTpm },
   { name: 'graphics', schema: graphicsSchema, parse: parseGraphics, postParse: postParseGraphics },
   { name: 'sound', schema: soundSchema, parse: parseSound, postParse: postParseSound },
   { name: 'audio', schema: audioSchema },
@@ -62,13 +62,13 @@ export const DEVICE_KINDS: readonly DeviceKind[] = [
   { name: 'hostdev', schema: hostdevSchema, parse: parseHostdev, postParse: postParseHostdev },
   { name: 'redirdev', schema: redirdevSchema, postParse: postParseRedirdev },
   { name: 'redirfilter', schema: redirfilterSchema, postParse: postParseRedirfilter },
-  { name: 'hub', schema: hubSchema, postParse: postParseHub },
+  { name: 'hub', schema: hubSchema, parse: parseHub, postParse: postParseHub },
   { name: 'watchdog', schema: watchdogSchema, parse: parseWatchdog, postParse: postParseWatchdog },
   { name: 'memballoon', schema: memballoonSchema, parse: parseMemballoon, postParse: postParseMemballoon },
   { name: 'rng', schema: rngSchema, parse: parseRng, postParse: postParseRng },
   { name: 'nvram', schema: nvramSchema },
   { name: 'panic', schema: panicSchema, postParse: postParsePanic },
-  { name: 'shmem', schema: shmemSchema, postParse: postParseShmem },
+  { name: 'shmem', schema: shmemSchema, parse: parseShmem, postParse: postParseShmem },
   { name: 'memory', schema: memorySchema, postParse: postParseMemory },
   { name: 'iommu', schema: iommuSchema },
   { name: 'vsock', schema: vsockSchema, postParse: postParseVsock },

@@ -5,7 +5,7 @@ import { ErrorCode, virError } from '../../util/error.js';
 import { element, type XmlElement } from '../../util/xml.js';
 import type { ElementSchema } from '../schema.js';
 import { propEnum } from '../xml-props.js';
-import { appendDevice, devicesNamed, dropGeneratedAlias, infoChildren, isX86, type DeviceContext } from './common.js';
+import { appendDevice, devicesNamed, dropGeneratedAlias, infoChildren, isX86, usbDisabled, type DeviceContext } from './common.js';
 
 const INPUT_TYPES = ['mouse', 'tablet', 'keyboard', 'passthrough', 'evdev'] as const;
 const INPUT_BUSES = ['default', 'ps2', 'usb', 'xen', 'parallels', 'virtio', 'none'] as const;
@@ -34,6 +34,9 @@ export function parseInput(input: XmlElement, ctx: DeviceContext): void {
   }
   if (input.attrs['bus'] === 'ps2' && type !== 'mouse' && type !== 'keyboard') {
     throw virError(ErrorCode.INTERNAL_ERROR, `ps2 bus does not support ${type} input device`);
+  }
+  if (input.attrs['bus'] === 'usb' && usbDisabled(ctx)) {
+    throw virError(ErrorCode.CONFIG_UNSUPPORTED, "Can't add USB input device. USB bus is disabled");
   }
 }
 

@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { ErrorCode, virError } from '../../util/error.js';
 import { element, type XmlElement } from '../../util/xml.js';
 import type { ElementSchema, SchemaRef } from '../schema.js';
-import { propEnum } from '../xml-props.js';
+import { propEnum, propUInt } from '../xml-props.js';
 import { dropGeneratedAlias, firstChild, infoChildren, setDefault } from './common.js';
 
 const NET_TYPES = ['user', 'ethernet', 'vhostuser', 'server', 'client', 'mcast', 'network', 'bridge', 'internal', 'direct', 'hostdev', 'udp', 'vdpa', 'null', 'vds'] as const;
@@ -99,6 +99,13 @@ export function parseInterface(net: XmlElement): void {
       throw virError(ErrorCode.XML_ERROR, `expected unicast mac address, found multicast '${address}'`);
     }
   }
+  const backend = firstChild(net, 'backend');
+  // 'default' may not be written and libvirt 9.0 refuses 'passt' at parse time: every value is invalid
+  if (backend?.attrs['type'] !== undefined) {
+    throw virError(ErrorCode.XML_ERROR, `Invalid value for attribute 'type' in element 'backend': '${backend.attrs['type']}'.`);
+  }
+  const driver = firstChild(net, 'driver');
+  if (driver) propUInt(driver, 'queues');
 }
 
 /** Generic post-parse: MAC (generated, normalised), inactive-config cleanups. */

@@ -26,6 +26,8 @@ const GENERIC: Record<string, DeviceValidator> = {
   channel: validateChr,
   console: validateChr,
   video: validateVideo,
+  rng: validateRng,
+  memory: validateMemory,
 };
 
 /** Every device: generic checks, then the driver's (virDomainDeviceDefValidate). */
@@ -124,9 +126,36 @@ function validateController(controller: XmlElement): void {
   }
 }
 
-/** virDomainChrSourceDefValidate for the backends a source path or host is required for. */
+/** virDomainChrDefValidate: the character device's backend. */
 function validateChr(chr: XmlElement): void {
-  const type = chr.attrs['type'] ?? 'null';
+  validateChrSource(chr, chr.attrs['type'] ?? 'null');
+}
+
+/** virDomainRNGDefValidate: an egd backend is a character device. */
+function validateRng(rng: XmlElement): void {
+  const backend = firstChild(rng, 'backend');
+  if (backend?.attrs['model'] === 'egd') validateChrSource(backend, backend.attrs['type'] ?? 'null');
+}
+
+/** The guest's NUMA cells (virDomainNumaGetNodeCount). */
+export function numaNodeCount(ctx: DeviceContext): number {
+  const numa = firstChild(firstChild(ctx.domain, 'cpu') ?? ctx.devices, 'numa');
+  return numa ? numa.children.filter((c) => c.name === 'cell').length : 0;
+}
+
+/** virDomainMemoryDefValidate: the target node must be a guest NUMA cell. */
+function validateMemory(mem: XmlElement, ctx: DeviceContext): void {
+  const node = firstChild(firstChild(mem, 'target') ?? mem, 'node');
+  if (!node) return;
+  const count = numaNodeCount(ctx);
+  if (count === 0) throw virError(ErrorCode.XML_DETAIL, "can't add memory backend as guest has no NUMA nodes configured");
+  if (Number(node.text.trim()) >= count) {
+    throw virError(ErrorCode.XML_DETAIL, `can't add memory backend for guest node '${node.text.trim()}' as the guest has only '${count}' NUMA nodes configured`);
+  }
+}
+
+/** virDomainChrSourceDefValidate: what each backend type requires. */
+function validateChrSource(chr: XmlElement, type: string): void {
   const sources = chr.children.filter((c) => c.name === 'source');
   const source = sources[0];
   const internal = (msg: string) => virError(ErrorCode.INTERNAL_ERROR, msg);

@@ -9,6 +9,7 @@ import { deviceAddressOf } from '../../conf/device-address.js';
 import { ensureChild, firstChild, isArmVirt, isI440fx, isPSeries, isQ35, isRiscvVirt, isS390, isX86, setDefault, type DeviceContext } from '../../conf/devices/common.js';
 import type { DeviceDriverHooks } from '../../conf/devices/index.js';
 import { shmemSizeBytes } from '../../conf/devices/shmem.js';
+import { numaNodeCount } from '../../conf/devices/validate.js';
 
 export interface DevicePostParseOptions {
   /** where generated guest-agent channel sockets live (the driver's channel/target folder) */
@@ -133,6 +134,17 @@ function postParseController(c: XmlElement, ctx: DeviceContext): void {
     }
     if (model === 'pcie-expander-bus' && !(isQ35(ctx) || isArmVirt(ctx))) {
       throw virError(ErrorCode.CONFIG_UNSUPPORTED, 'pcie-expander-bus controllers are not supported with this machine type');
+    }
+    // an expander bus (or a pSeries PHB) on a NUMA node needs that node in <cpu><numa>
+    const node = firstChild(firstChild(c, 'target') ?? c, 'node');
+    if (node && (model === 'pci-expander-bus' || model === 'pcie-expander-bus' || (model === 'pci-root' && isPSeries(ctx)))) {
+      const count = numaNodeCount(ctx);
+      if (Number(node.text.trim()) >= count) {
+        throw virError(
+          ErrorCode.XML_ERROR,
+          `${model} with index ${c.attrs['index']} is configured for a NUMA node (${node.text.trim()}) not present in the domain's <cpu><numa> array (${count})`,
+        );
+      }
     }
   }
 }
