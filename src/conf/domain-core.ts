@@ -101,7 +101,11 @@ function parseIDs(dom: XmlElement): void {
   const genids = childrenNamed(dom, 'genid');
   if (genids.length > 1) throw virError(ErrorCode.XML_ERROR, "element 'genid' can only appear once");
   for (const g of genids) {
-    if (g.text.trim() === '') continue;
+    // An empty <genid/> asks for a generated one.
+    if (g.text.trim() === '') {
+      g.text = generateUUID();
+      continue;
+    }
     const parsed = parseUUID(g.text);
     if (parsed === undefined) throw virError(ErrorCode.INTERNAL_ERROR, 'malformed genid element');
     g.text = parsed;
@@ -652,9 +656,12 @@ function postParseCpu(dom: XmlElement): void {
   const cpu = child(dom, 'cpu');
   if (!cpu) return;
   const hasModel = (child(cpu, 'model')?.text.trim() ?? '') !== '';
-  if ((cpu.attrs['mode'] ?? 'custom') === 'custom' && !hasModel && cpu.attrs['check'] !== undefined) {
-    throw virError(ErrorCode.CONFIG_UNSUPPORTED, 'check attribute specified for CPU with no model');
+  if ((cpu.attrs['mode'] ?? 'custom') === 'custom' && !hasModel) {
+    if (cpu.attrs['check'] !== undefined) throw virError(ErrorCode.CONFIG_UNSUPPORTED, 'check attribute specified for CPU with no model');
+    // A CPU that only gives topology, cache or NUMA cells prints no attributes.
+    cpu.attrs = {};
   }
+  if (cpu.attrs['mode'] !== 'host-passthrough' && cpu.attrs['mode'] !== 'maximum') delete cpu.attrs['migratable'];
 }
 
 // ---- generic validation (virDomainDefValidate, domain-level parts) ----

@@ -156,6 +156,7 @@ const numaCell: ElementSchema = {
 };
 
 const cpu: ElementSchema = {
+  omitEmpty: true,
   attrs: ['mode', 'match', 'check', 'migratable'],
   children: {
     arch: TEXT,
