@@ -2,11 +2,12 @@
 // "format" node for every image in the backing chain, backing-most first)
 // followed by the -device front end.
 import type { XmlElement } from '../../../util/xml.js';
-import { child } from '../../../util/xml.js';
+import { child, childrenNamed } from '../../../util/xml.js';
 import { virError, ErrorCode, ErrorDomain } from '../../../util/error.js';
 import type { BuildContext, JsonProps } from './context.js';
 import { props } from './context.js';
 import { addAddressProps, addVirtioOptions, virtioModel } from './address.js';
+import { unitFactor } from './machine.js';
 
 /** One image of a disk's backing chain, with the node names libvirt gives it. */
 interface ChainImage {
@@ -105,15 +106,21 @@ function hostServer(host: XmlElement | undefined, defaultPort?: string): JsonPro
 
 function networkStorageProps(src: XmlElement): JsonProps {
   const protocol = src.attrs.protocol ?? '';
-  const host = child(src, 'host');
+  const hosts = childrenNamed(src, 'host');
+  const host = hosts[0];
   const name = src.attrs.name ?? '';
   switch (protocol) {
     case 'nbd':
       return props(['driver', 'nbd'], ['server', hostServer(host, '10809')], ['export', src.attrs.name]);
     case 'http': case 'https': case 'ftp': case 'ftps': case 'tftp': {
       const port = host?.attrs.port;
-      const url = `${protocol}://${host?.attrs.name ?? ''}${port ? `:${port}` : ''}/${name.replace(/^\//, '')}`;
-      return props(['driver', protocol], ['url', url]);
+      const query = src.attrs.query ? `?${src.attrs.query}` : '';
+      const url = `${protocol}://${host?.attrs.name ?? ''}${port ? `:${port}` : ''}/${name.replace(/^\//, '')}${query}`;
+      const timeout = child(src, 'timeout')?.attrs.seconds;
+      const readahead = child(src, 'readahead')?.attrs.size;
+      const ssl = child(src, 'ssl')?.attrs.verify;
+      return props(['driver', protocol], ['url', url], ['sslverify', ssl === undefined ? undefined : ssl === 'yes'],
+        ['timeout', timeout !== undefined ? Number(timeout) : undefined], ['readahead', readahead !== undefined ? Number(readahead) : undefined]);
     }
     case 'iscsi': {
       const [target, lun] = name.split('/');
@@ -121,7 +128,19 @@ function networkStorageProps(src: XmlElement): JsonProps {
     }
     case 'gluster': {
       const [volume, ...rest] = name.split('/');
-      return props(['driver', 'gluster'], ['volume', volume ?? ''], ['path', rest.join('/')], ['server', [hostServer(host, '24007')]]);
+      // qemu.conf gluster_debug_level defaults to 4.
+      return props(['driver', 'gluster'], ['volume', volume ?? ''], ['path', rest.join('/')], ['server', hosts.map((h) => hostServer(h, '24007'))], ['debug', 4]);
+    }
+    case 'rbd': {
+      const slash = name.indexOf('/');
+      return props(['driver', 'rbd'], ['pool', name.slice(0, slash)], ['image', name.slice(slash + 1)],
+        ['server', hosts.length ? hosts.map((h) => props(['host', h.attrs.name ?? ''], ['port', h.attrs.port ?? '6789'])) : undefined]);
+    }
+    case 'nfs': {
+      const identity = child(src, 'identity');
+      const id = (v: string | undefined) => (v === undefined ? undefined : Number(v.replace(/^\+/, '')));
+      return props(['driver', 'nfs'], ['server', props(['host', host?.attrs.name ?? ''], ['type', 'inet'])], ['path', name],
+        ['user', id(identity?.attrs.user)], ['group', id(identity?.attrs.group)]);
     }
     default:
       throw virError(ErrorCode.CONFIG_UNSUPPORTED, `unsupported network disk protocol '${protocol}'`, ErrorDomain.QEMU);
@@ -140,12 +159,12 @@ function formatProps(ctx: BuildContext, disk: XmlElement, image: ChainImage, bel
   const detect = top ? driver?.attrs.detect_zeroes : undefined;
   if (detect && detect !== 'off') out['detect-zeroes'] = detect === 'unmap' && driver?.attrs.discard !== 'unmap' ? 'on' : detect;
   if (cache) out.cache = { direct: cache.direct, 'no-flush': cache.noFlush };
-  const format = image.format === 'vhd' ? 'vhdx' : image.format === 'ploop' ? 'parallels' : image.format;
+  // QEMU's names; a FAT directory is emulated by the vvfat protocol layer, so its format layer is raw.
+  const format = { vhd: 'vhdx', ploop: 'parallels', fat: 'raw' }[image.format] ?? image.format;
   out.driver = format;
-  if (format === 'qcow2' && top) {
-    const metadataCache = child(child(driver ?? disk, 'metadata_cache') ?? disk, 'max_size');
-    if (metadataCache && driver && child(driver, 'metadata_cache')) out['cache-size'] = Number(metadataCache.text) * (metadataCache.attrs.unit === 'KiB' ? 1024 : 1);
-  }
+  const formatEl = top ? driver : child(image.holder, 'format');
+  const maxSize = formatEl ? child(child(formatEl, 'metadata_cache') ?? formatEl, 'max_size') : undefined;
+  if (format === 'qcow2' && maxSize && child(formatEl!, 'metadata_cache')) out['cache-size'] = Math.round(Number(maxSize.text.trim()) * unitFactor(maxSize.attrs.unit ?? 'bytes') * 1024);
   out.file = `libvirt-${image.id}-storage`;
   if (BACKING_FORMATS.has(image.format)) {
     if (below) out.backing = `libvirt-${below.id}-format`;
@@ -274,7 +293,12 @@ export function buildDisks(ctx: BuildContext): void {
         formatProps(ctx, disk, chain[i]!, chain[i + 1], terminated && i === chain.length - 1, cache);
       }
     }
-    const drive = hasMedium ? `libvirt-${chain[0]!.id}-format` : undefined;
+    let drive = hasMedium ? `libvirt-${chain[0]!.id}-format` : undefined;
+    if (drive && child(disk, 'driver')?.attrs.copy_on_read === 'on') {
+      const node = `libvirt-CoR-${child(disk, 'target')?.attrs.dev ?? ''}`;
+      ctx.cmd.json('-blockdev', { driver: 'copy-on-read', 'node-name': node, file: drive, discard: 'unmap' });
+      drive = node;
+    }
     ctx.cmd.json('-device', deviceProps(ctx, disk, drive, boot.get(disk)));
   }
 }
