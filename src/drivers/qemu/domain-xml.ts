@@ -55,6 +55,8 @@ export interface QemuHookContext {
   spiceTLS: boolean;
   /** the driver's folder of generated guest-agent channel sockets */
   channelTargetDir: string;
+  /** the driver's folder of per-domain UEFI variable stores */
+  nvramDir: string;
   /** libvirt's privileged driver: system mode, or embed mode run as root */
   privileged: boolean;
 }
@@ -81,7 +83,7 @@ export function qemuDomainHooks(ctx: QemuHookContext): DomainParseHooks {
   return {
     postParseBasic: (dom) => qemuDomainPostParseBasic(dom, findBinaryForArch),
     postParse: (dom) => {
-      qemuDomainPostParse(dom, ctx.caps);
+      qemuDomainPostParse(dom, ctx.caps, ctx.nvramDir);
       // qemuDomainDefPostParse adds the machine's implicit devices right after the machine is known
       addQemuDefaultDevices(dom);
     },
@@ -109,6 +111,7 @@ export function qemuDomainXML(driver: () => QemuDriver): DomainXMLPipeline {
         hotplugPcieSparePorts: d.config.hotplugPcieSparePorts,
         spiceTLS: d.config.raw.get('spice_tls') === 1,
         channelTargetDir: d.paths.channelTargetDir,
+        nvramDir: d.paths.nvramDir,
         privileged: d.paths.mode === 'system' || (d.paths.mode === 'embed' && process.geteuid?.() === 0),
       };
       return parseDomainXML(text, { hooks: qemuDomainHooks(ctx), validate: options.validateSchema });
