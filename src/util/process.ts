@@ -21,8 +21,6 @@ export interface SpawnedProcess {
   startTime: number;
   /** Size of the log once the header was written: where the process's own output starts. */
   logOffset: number;
-  /** Settles with the exit status while this Node process is the parent. */
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
 /** Quotes an argument the way libvirt's log shows command lines. */
@@ -48,16 +46,12 @@ export async function spawnDetached(spec: DetachedSpawn): Promise<SpawnedProcess
       detached: true,
       stdio: ['ignore', logFd, logFd],
     });
-    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
-      child.once('exit', (code, signal) => resolve({ code, signal }));
-      child.once('error', () => resolve({ code: null, signal: null }));
-    });
     const pid = await new Promise<number>((resolve, reject) => {
       child.once('spawn', () => resolve(child.pid!));
       child.once('error', reject);
     });
     child.unref();
-    return { pid, startTime: processStartTime(pid) ?? 0, logOffset, exited };
+    return { pid, startTime: processStartTime(pid) ?? 0, logOffset };
   } finally {
     closeSync(logFd);
   }

@@ -1,0 +1,57 @@
+// Status files: libvirt's <domstatus> layout, round trip, and what loading skips or reports.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { DomainState, PausedReason, RunningReason } from '../../src/api/types.js';
+import { formatStatus, loadStatuses, parseStatus, removeStatus, statusFilePath, writeStatus, type DomainStatus } from '../../src/drivers/qemu/status-file.js';
+import { parseXml } from '../../src/util/xml.js';
+
+const domain = parseXml("<domain type='qemu' id='7'><name>vm1</name><uuid>c7a5fdbd-edaf-9455-926a-d65c16db1809</uuid></domain>");
+const status: DomainStatus = { state: DomainState.RUNNING, reason: RunningReason.BOOTED, pid: 4242, startTime: 123456, monitorPath: '/run/x/domain-7-vm1/monitor.sock', fakeReboot: false, domain };
+
+test('formats libvirt-style <domstatus> with state and reason names', () => {
+  assert.equal(formatStatus(status), `<domstatus state='running' reason='booted' pid='4242' starttime='123456'>
+  <monitor path='/run/x/domain-7-vm1/monitor.sock' type='unix'/>
+  <domain type='qemu' id='7'>
+    <name>vm1</name>
+    <uuid>c7a5fdbd-edaf-9455-926a-d65c16db1809</uuid>
+  </domain>
+</domstatus>
+`);
+  assert.match(formatStatus({ ...status, state: DomainState.PAUSED, reason: PausedReason.STARTING_UP, fakeReboot: true }), /state='paused' reason='starting up'[\s\S]*<fakereboot\/>/);
+});
+
+test('round-trips through the file, atomically replaced, and is removed', async () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'status-test-'));
+  try {
+    await writeStatus(dir, 'vm1', status);
+    await writeStatus(dir, 'vm1', { ...status, state: DomainState.PAUSED, reason: PausedReason.USER, fakeReboot: true });
+    const back = parseStatus(readFileSync(statusFilePath(dir, 'vm1'), 'utf8'));
+    assert.deepEqual({ ...back, domain: undefined }, { ...status, state: DomainState.PAUSED, reason: PausedReason.USER, fakeReboot: true, domain: undefined });
+    assert.equal(back.domain.attrs.id, '7');
+    await removeStatus(dir, 'vm1');
+    await removeStatus(dir, 'vm1'); // absent is fine
+    assert.equal((await loadStatuses(dir)).statuses.size, 0);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('loading reports malformed files and skips temporaries and other files', async () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'status-test-'));
+  try {
+    await writeStatus(dir, 'good', status);
+    writeFileSync(path.join(dir, 'bad.xml'), "<domstatus state='running' pid='x'/>");
+    writeFileSync(path.join(dir, 'trunc.xml'), '<domstatus state=');
+    writeFileSync(path.join(dir, '.tsvirt-tmp-good.xml.1.ab'), 'partial');
+    writeFileSync(path.join(dir, 'tsvirt-last-domain-id'), '3\n');
+    const { statuses, broken } = await loadStatuses(dir);
+    assert.deepEqual([...statuses.keys()], ['good']);
+    assert.deepEqual(broken.sort(), ['bad', 'trunc']);
+    assert.deepEqual(await loadStatuses(path.join(dir, 'missing')), { statuses: new Map(), broken: [] });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
