@@ -56,6 +56,66 @@ const indent = (text: string) => text.replace(/^(?=.)/gm, '  ');
 
 const SOURCE_TYPES = ['none', 'file', 'block', 'network'];
 
+type AddressType = 'pci' | 'sata' | 'ide' | 'scsi' | 'ccw' | 'usb';
+
+/** Reads the numbers of "type:a.b.c" in `radix`, each after one separator (virshAddressParse). */
+function addressFields(rest: string, count: number, radix: 16 | 10): number[] | undefined {
+  const digits = radix === 16 ? /^\s*(?:0x)?([0-9a-f]+)/i : /^\s*(\d+)/;
+  const out: number[] = [];
+  let text = rest;
+  for (let i = 0; i < count; i++) {
+    if (i > 0) text = text.slice(1); // the separator, whatever it is
+    const m = digits.exec(text);
+    if (!m) return undefined;
+    out.push(parseInt(m[1]!, radix));
+    text = text.slice(m[0].length);
+  }
+  return out;
+}
+
+/** An <address> element for "pci:D.B.S.F", "sata|ide|scsi:C.B.U", "ccw:C.S.D" or "usb:B.P" (virshAddressFormat). */
+function addressXml(text: string, multifunction: boolean): { type: AddressType; xml: string } | undefined {
+  const colon = text.indexOf(':');
+  if (colon < 0) return undefined;
+  const type = text.slice(0, colon) as AddressType;
+  const rest = text.slice(colon);
+  const h = (n: number, w: number) => n.toString(16).padStart(w, '0');
+  switch (type) {
+    case 'pci': {
+      const f = addressFields(rest.slice(1), 4, 16);
+      if (!f) return undefined;
+      const [d, b, s, fn] = f as [number, number, number, number];
+      return { type, xml: `<address type='pci' domain='0x${h(d, 4)}' bus='0x${h(b, 2)}' slot='0x${h(s, 2)}' function='0x${h(fn, 1)}'${multifunction ? " multifunction='on'" : ''}/>\n` };
+    }
+    case 'sata':
+    case 'ide':
+    case 'scsi': {
+      const f = addressFields(rest.slice(1), 3, 10);
+      return f && { type, xml: `<address type='drive' controller='${f[0]}' bus='${f[1]}' unit='${f[2]}'/>\n` };
+    }
+    case 'ccw': {
+      const f = addressFields(rest.slice(1), 3, 16);
+      return f && { type, xml: `<address type='ccw' cssid='0x${h(f[0]!, 2)}' ssid='0x${h(f[1]!, 1)}' devno='0x${h(f[2]!, 4)}'/>\n` };
+    }
+    case 'usb': {
+      const f = addressFields(rest.slice(1), 2, 10);
+      return f && { type, xml: `<address type='usb' bus='${f[0]}' port='${f[1]}'/>\n` };
+    }
+    default:
+      return undefined;
+  }
+}
+
+/** The disk's --address, checked against the target's bus the way virsh checks it. */
+function diskAddressXml(text: string, target: string, multifunction: boolean): string {
+  const addr = addressXml(text, multifunction);
+  if (!addr) throw new CommandError(['Invalid address.']);
+  if (target.startsWith('vd') && addr.type !== 'pci' && addr.type !== 'ccw') throw new CommandError(['expecting a pci:0000.00.00.00 or ccw:00.0.0000 address.']);
+  if (target.startsWith('sd') && !['scsi', 'usb', 'sata'].includes(addr.type)) throw new CommandError(['expecting a scsi:00.00.00 or usb:00.00 or sata:00.00.00 address.']);
+  if (target.startsWith('hd') && addr.type !== 'ide') throw new CommandError(['expecting an ide:00.00.00 address.']);
+  return addr.xml;
+}
+
 const attachDisk: Handler = async (ctl, cmd) => {
   impact(cmd);
   cmd.requireOption('source-host-name', 'source-protocol');
@@ -70,7 +130,6 @@ const attachDisk: Handler = async (ctl, cmd) => {
   const mode = opt('mode');
   const protocol = opt('source-protocol');
   const stype = opt('sourcetype');
-  if (opt('address') !== undefined) throw new CommandError(['attach-disk --address is not supported by tsvirsh']);
   let type = 0;
   if (stype !== undefined) {
     type = SOURCE_TYPES.indexOf(stype);
@@ -97,6 +156,8 @@ const attachDisk: Handler = async (ctl, cmd) => {
   if (opt('serial')) children += `<serial>${opt('serial')}</serial>\n`;
   if (opt('alias')) children += `<alias name='${opt('alias')}'/>\n`;
   if (opt('wwn')) children += `<wwn>${opt('wwn')}</wwn>\n`;
+  const address = opt('address');
+  if (address !== undefined) children += diskAddressXml(address, target, cmd.bool('multifunction'));
   const xml = element('disk', [['type', SOURCE_TYPES[type]], ['device', opt('type')], ['rawio', cmd.bool('rawio') ? 'yes' : undefined]], indent(children));
   if (cmd.bool('print-xml')) {
     ctl.print(xml);
@@ -130,6 +191,11 @@ const attachInterface: Handler = async (ctl, cmd) => {
   let xml = `<interface type='${type}'${cmd.bool('managed') ? " managed='yes'" : ''}>\n`;
   if (type === 'network' || type === 'bridge') xml += `  <source ${type}='${source}'/>\n`;
   else if (type === 'direct') xml += `  <source dev='${source}'/>\n`;
+  else if (type === 'hostdev') {
+    const addr = addressXml(`pci:${source}`, false);
+    if (!addr) throw new CommandError([`cannot parse pci address '${source}' for network interface`]);
+    xml += `  <source>\n    ${addr.xml}  </source>\n`;
+  }
   else if (type === 'vhostuser') {
     const sourceMode = opt('source-mode');
     if (sourceMode !== 'server' && sourceMode !== 'client') throw new CommandError(['source-mode is mandatory']);
