@@ -97,6 +97,7 @@ export function buildQemuCommandLine(def: XmlElement, options: CommandLineOption
     platform.buildQemuNamespace,
     machine.buildSandbox,
     platform.buildPanic,
+    platform.buildShmems,
     platform.buildVsock,
     machine.buildMessageTimestamps,
   ];

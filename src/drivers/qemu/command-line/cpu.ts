@@ -136,8 +136,20 @@ export function buildSmp(ctx: BuildContext): void {
   ctx.cmd.add('-smp', out);
 }
 
-/** One iothread object per <iothreads>/<iothreadids> entry. */
+/** One iothread object per <iothreads>/<iothreadids> entry, and the main loop's thread pool. */
 export function buildIOThreads(ctx: BuildContext): void {
+  const { def } = ctx.view;
+  buildIOThreadObjects(ctx);
+  const main = child(def, 'defaultiothread');
+  if (main) {
+    const out: Record<string, string | number> = { 'qom-type': 'main-loop', id: 'main-loop' };
+    if (main.attrs.thread_pool_min !== undefined) out['thread-pool-min'] = Number(main.attrs.thread_pool_min);
+    if (main.attrs.thread_pool_max !== undefined) out['thread-pool-max'] = Number(main.attrs.thread_pool_max);
+    ctx.cmd.json('-object', out);
+  }
+}
+
+function buildIOThreadObjects(ctx: BuildContext): void {
   const { def } = ctx.view;
   const ids = child(def, 'iothreadids');
   const entries = ids ? childrenNamed(ids, 'iothread') : [];

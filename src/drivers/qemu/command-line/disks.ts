@@ -234,6 +234,8 @@ function deviceProps(ctx: BuildContext, disk: XmlElement, drive: string | undefi
       const n = (v: string | undefined) => (v !== undefined && Number(v) > 0 ? Number(v) : undefined);
       Object.assign(out, props(['iothread', driver?.attrs.iothread !== undefined ? `iothread${driver.attrs.iothread}` : undefined],
         ['ioeventfd', tri(driver?.attrs.ioeventfd)], ['event_idx', tri(driver?.attrs.event_idx)],
+        // SCSI passthrough of a LUN over virtio-blk
+        ['scsi', device === 'lun' ? true : undefined],
         ['num-queues', n(driver?.attrs.queues)], ['queue-size', n(driver?.attrs.queue_size)]));
       break;
     }
@@ -250,7 +252,7 @@ function deviceProps(ctx: BuildContext, disk: XmlElement, drive: string | undefi
   addAddressProps(view, disk, out);
   const blockio = child(disk, 'blockio');
   const geometry = child(disk, 'geometry');
-  const cache = cacheFlags(driver?.attrs.cache);
+  const cache = cacheFlags(cacheMode(disk));
   const [werror, rerror] = errorPolicies(driver);
   const num = (v: string | undefined) => (v !== undefined && Number(v) > 0 ? Number(v) : undefined);
   const wwn = child(disk, 'wwn')?.text;
@@ -279,13 +281,22 @@ function deviceProps(ctx: BuildContext, disk: XmlElement, drive: string | undefi
   return out;
 }
 
+/** The cache mode in effect: a writable shared disk must not be cached by the host (qemuDomainPrepareDiskCachemode). */
+function cacheMode(disk: XmlElement): string | undefined {
+  const explicit = child(disk, 'driver')?.attrs.cache;
+  if (explicit && explicit !== 'default') return explicit;
+  return child(disk, 'shareable') && !child(disk, 'readonly') ? 'none' : undefined;
+}
+
 export function buildDisks(ctx: BuildContext): void {
   const disks = ctx.view.deviceList('disk');
   const nodes = assignStorageIds(disks);
   const boot = diskBootIndexes(ctx);
   for (const disk of disks) {
+    // Transient disks sharing their backing image are hot-plugged once QEMU runs.
+    if (child(disk, 'transient')?.attrs.shareBacking === 'yes') continue;
     const { chain, terminated } = nodes.get(disk)!;
-    const cache = cacheFlags(child(disk, 'driver')?.attrs.cache);
+    const cache = cacheFlags(cacheMode(disk));
     const hasMedium = chain.length > 0 && !isEmpty(chain[0]!);
     if (hasMedium) {
       for (let i = chain.length - 1; i >= 0; i--) {

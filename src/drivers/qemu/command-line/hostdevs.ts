@@ -28,7 +28,8 @@ function hostdevProps(ctx: BuildContext, hostdev: XmlElement): JsonProps | undef
       const uuid = source ? child(source, 'address')?.attrs.uuid : undefined;
       const display = hostdev.attrs.display;
       const ramfb = hostdev.attrs.ramfb;
-      const driver = hostdev.attrs.model === 'vfio-ccw' ? 'vfio-ccw' : hostdev.attrs.model === 'vfio-ap' ? 'vfio-ap' : 'vfio-pci';
+      // ramfb needs a device QEMU will never hot-unplug.
+      const driver = hostdev.attrs.model === 'vfio-ccw' ? 'vfio-ccw' : hostdev.attrs.model === 'vfio-ap' ? 'vfio-ap' : ramfb === 'on' ? 'vfio-pci-nohotplug' : 'vfio-pci';
       const out = props(['driver', driver], ['id', id], ['sysfsdev', `/sys/bus/mdev/devices/${uuid}`],
         ['display', display === 'on' || display === 'off' ? display : undefined], ['ramfb', ramfb === 'on' ? true : undefined], ['bootindex', bootindex]);
       addAddressProps(ctx.view, hostdev, out);
@@ -60,6 +61,8 @@ function hostdevProps(ctx: BuildContext, hostdev: XmlElement): JsonProps | undef
 export function buildHostdevs(ctx: BuildContext): void {
   for (const hostdev of ctx.view.deviceList('hostdev')) {
     if (hostdev.attrs.mode !== undefined && hostdev.attrs.mode !== 'subsystem') continue;
+    // An unassigned PCI device is only reserved for the guest, not given to it.
+    if (child(hostdev, 'address')?.attrs.type === 'unassigned') continue;
     const out = hostdevProps(ctx, hostdev);
     if (out) ctx.cmd.json('-device', out);
   }

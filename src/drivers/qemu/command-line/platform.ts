@@ -1,7 +1,10 @@
 // Platform devices without a bus of their own: IOMMU, floppy controller
 // boot order, pvpanic, VM generation id, vmcoreinfo, and the qemu:commandline
 // passthrough of the qemu XML namespace.
+import { dirname } from 'node:path';
 import { child } from '../../../util/xml.js';
+import { escapeOptionValue } from '../../../util/qemu-option.js';
+import { unitFactor } from './machine.js';
 import type { BuildContext } from './context.js';
 import { props } from './context.js';
 import { addAddressProps } from './address.js';
@@ -91,4 +94,32 @@ export function buildVsock(ctx: BuildContext): void {
     ['guest-cid', Number(cid?.attrs.address ?? 0)], ['vhostfd', '-1']);
   addAddressProps(ctx.view, vsock, out);
   ctx.cmd.json('-device', out);
+}
+
+/** Inter-VM shared memory: a shared file backend (plain) or a doorbell server socket. */
+export function buildShmems(ctx: BuildContext): void {
+  for (const shmem of ctx.view.deviceList('shmem')) {
+    const alias = ctx.view.alias(shmem);
+    const name = shmem.attrs.name ?? '';
+    const model = child(shmem, 'model')?.attrs.type ?? 'ivshmem-plain';
+    if (model === 'ivshmem-plain') {
+      const size = child(shmem, 'size');
+      const bytes = size ? Math.round(Number(size.text.trim()) * unitFactor(size.attrs.unit ?? 'B') * 1024) : 4 * 1024 * 1024;
+      ctx.cmd.json('-object', { 'qom-type': 'memory-backend-file', id: `shmmem-${alias}`, 'mem-path': `/dev/shm/${name}`, size: bytes, share: true });
+      const role = shmem.attrs.role;
+      const out = props(['driver', 'ivshmem-plain'], ['id', alias], ['memdev', `shmmem-${alias}`], ['master', role === 'master' ? 'on' : role === 'peer' ? 'off' : undefined]);
+      addAddressProps(ctx.view, shmem, out);
+      ctx.cmd.json('-device', out);
+      continue;
+    }
+    const msi = child(shmem, 'msi');
+    const out = props(['driver', model], ['id', alias], ['chardev', `char${alias}`],
+      ['vectors', msi?.attrs.vectors !== undefined ? Number(msi.attrs.vectors) : undefined],
+      ['ioeventfd', msi?.attrs.ioeventfd === 'on' ? true : msi?.attrs.ioeventfd === 'off' ? false : undefined]);
+    addAddressProps(ctx.view, shmem, out);
+    ctx.cmd.json('-device', out);
+    // The server socket defaults to libvirt's state folder (LOCALSTATEDIR/lib/libvirt/shmem-NAME-sock).
+    const path = child(shmem, 'server')?.attrs.path ?? `${dirname(ctx.options.paths.libDir)}/shmem-${name}-sock`;
+    ctx.cmd.add('-chardev', `socket,id=char${alias},path=${escapeOptionValue(path)}`);
+  }
 }
