@@ -83,7 +83,8 @@ export async function complete(shell: Shell, line: string): Promise<[string[], s
   const current = endsInSpace ? '' : words[words.length - 1]!.text;
   const done = endsInSpace ? words : words.slice(0, -1);
   const match = (cands: string[]) => {
-    const hits = [...new Set(cands)].filter((c) => c.startsWith(current)).sort();
+    // table order, as virsh's generators offer them
+    const hits = [...new Set(cands)].filter((c) => c.startsWith(current));
     return [hits.length === 1 ? [`${hits[0]} `] : hits, current] as [string[], string];
   };
   if (done.length === 0) return match(visibleCommands());

@@ -95,4 +95,14 @@ const pwd: Handler = async (ctl) => {
   ctl.print(`${process.cwd()}\n`);
 };
 
-export const handlers: Record<string, Handler> = { help, echo, quit, exit: quit, connect: connectCmd, cd, pwd };
+/** complete WORDS...: the candidates for the last word, one a line (used by shell completion scripts). */
+const completeCmd: Handler = async (ctl, cmd) => {
+  const words = cmd.argv('string');
+  if (words.length === 0) throw new CommandError([]);
+  await ctl.connection();
+  const { complete } = await import('../interactive.js');
+  const [hits] = await complete(ctl, words.join(' '));
+  for (const h of hits) ctl.print(`${h.endsWith(' ') ? h.slice(0, -1) : h}\n`);
+};
+
+export const handlers: Record<string, Handler> = { help, echo, quit, exit: quit, connect: connectCmd, cd, pwd, complete: completeCmd };
