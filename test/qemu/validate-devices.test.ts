@@ -1,0 +1,144 @@
+// Device validation through the qemu driver's whole XML pipeline: the generic
+// checks (conf/devices/validate.ts), the driver's checks against the binary's
+// capabilities (drivers/qemu/device-validate.ts), their order, and the
+// driver-path and secret handling of the device defaults.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { formatDomainXML, parseDomainXML } from '../../src/conf/domain.js';
+import type { QemuCaps, QemuMachine } from '../../src/drivers/qemu/capabilities.js';
+import { qemuDomainHooks, type QemuHookContext } from '../../src/drivers/qemu/domain-xml.js';
+import { isVirError } from '../../src/util/error.js';
+
+function machine(name: string, alias: string, maxCpus = 255): QemuMachine {
+  return { name, alias, isDefault: false, qemuDefault: false, maxCpus, hotplugCpus: true, numaMemSupported: true, deprecated: false };
+}
+
+/** Hand-made capabilities: only what the rules read. */
+function caps(arch: 'x86_64' | 'aarch64', deviceTypes: string[] = [], commands: string[] = []): QemuCaps {
+  const x86 = arch === 'x86_64';
+  return {
+    binary: `/usr/bin/qemu-system-${arch}`,
+    arch,
+    version: { major: 7, minor: 2, micro: 0, package: '' },
+    versionNumber: 7002000,
+    machines: x86 ? [machine('pc-i440fx-7.2', 'pc'), machine('pc-q35-7.2', 'q35', 288)] : [machine('virt-7.2', 'virt', 512)],
+    deviceTypes: new Set([...(x86 ? ['max-x86_64-cpu', 'cirrus-vga', 'VGA'] : ['virtio-gpu-pci', 'VGA']), ...deviceTypes]),
+    cpuModels: [
+      { name: 'qemu64', typename: 'qemu64-x86_64-cpu', deprecated: false, static: false },
+      { name: 'cortex-a15', typename: 'cortex-a15-arm-cpu', deprecated: false, static: false },
+    ],
+    kvmPresent: false,
+    kvmUsable: false,
+    commands: new Set(commands),
+    displayTypes: [],
+    gicVersions: x86 ? [] : [{ version: 2, emulated: true, kernel: false }],
+    sev: false,
+    sgx: false,
+  };
+}
+
+interface Options {
+  arch?: 'x86_64' | 'aarch64';
+  deviceTypes?: string[];
+  commands?: string[];
+  spiceTLS?: boolean;
+  channelTargetDir?: string;
+}
+
+function parse(devices: string, o: Options = {}) {
+  const arch = o.arch ?? 'x86_64';
+  const ctx: QemuHookContext = {
+    caps: caps(arch, o.deviceTypes, o.commands),
+    hotplugPcieSparePorts: 1,
+    spiceTLS: o.spiceTLS ?? false,
+    privileged: true,
+    channelTargetDir: o.channelTargetDir ?? '/var/lib/libvirt/qemu/channel/target',
+    nvramDir: '/var/lib/libvirt/qemu/nvram',
+  };
+  const xml = `<domain type='qemu'><name>g</name><uuid>c7a5fdbd-edaf-9455-926a-d65c16db1809</uuid><memory>131072</memory>
+    <os><type arch='${arch}' machine='${arch === 'x86_64' ? 'q35' : 'virt'}'>hvm</type></os>
+    <devices><emulator>/usr/bin/qemu-system-${arch}</emulator>${devices}</devices></domain>`;
+  return parseDomainXML(xml, { hooks: qemuDomainHooks(ctx) });
+}
+
+function rejection(devices: string, o: Options = {}): string {
+  try {
+    parse(devices, o);
+  } catch (e) {
+    assert.ok(isVirError(e), String(e));
+    return e.message;
+  }
+  assert.fail('definition was accepted');
+}
+
+test('a video model the binary lacks is refused, one it has is kept', () => {
+  const qxl = "<video><model type='qxl'/></video>";
+  assert.equal(rejection(qxl, { arch: 'aarch64' }), "unsupported configuration: domain configuration does not support video model 'qxl'");
+  assert.match(formatDomainXML(parse(qxl, { deviceTypes: ['qxl-vga'] }), { inactive: true }), /<model type='qxl' ram='65536'/);
+});
+
+test('a non-primary VGA is refused: only qxl and virtio may be secondary', () => {
+  const two = "<video><model type='virtio'/></video><video><model type='vga'/></video>";
+  assert.equal(rejection(two, { deviceTypes: ['virtio-gpu-pci'] }), "unsupported configuration: video type 'vga' is only valid as primary video device");
+});
+
+test('a SPICE TLS port needs spice_tls in qemu.conf', () => {
+  const spice = "<graphics type='spice' port='5903' tlsPort='5904' autoport='no'><listen type='address' address='127.0.0.1'/></graphics>";
+  const o = { deviceTypes: ['qxl-vga'], commands: ['query-spice'] };
+  assert.equal(rejection(spice, o), 'unsupported configuration: spice TLS port set in XML configuration, but TLS is disabled in qemu.conf');
+  assert.doesNotThrow(() => parse(spice, { ...o, spiceTLS: true }));
+  assert.equal(rejection(spice, { spiceTLS: true }), 'unsupported configuration: spice graphics are not supported with this QEMU');
+});
+
+test('the generic checks of a device run before the driver checks of the same device', () => {
+  // both the generic bus/address rule and the driver's "unexpected address type" apply; libvirt reports the generic one
+  const disk = "<disk type='file' device='disk'><source file='/x.img'/><target dev='sda' bus='sata'/><address type='pci' domain='0x0000' bus='0x00' slot='0x09' function='0x0'/></disk>";
+  assert.equal(rejection(disk), "unsupported configuration: Invalid address type 'pci' for the disk 'sda' with the bus type 'sata'");
+});
+
+test('cross-device checks: duplicate host devices and drive addresses', () => {
+  const hostdev = "<hostdev mode='subsystem' type='pci' managed='yes'><source><address domain='0x0000' bus='0x06' slot='0x12' function='0x5'/></source></hostdev>";
+  assert.equal(rejection(hostdev + hostdev), 'XML error: Hostdev already exists in the domain configuration');
+  const disk = (dev: string) =>
+    `<disk type='file' device='disk'><source file='/${dev}.img'/><target dev='${dev}' bus='scsi'/><address type='drive' controller='0' bus='0' target='0' unit='0'/></disk>`;
+  assert.equal(
+    rejection(disk('sda') + disk('sdb')),
+    "unsupported configuration: Found duplicate drive address for disk with target name 'sda' controller='0' bus='0' target='0' unit='0'",
+  );
+});
+
+test('TPM backends follow the binary: no tpm-emulator device, no emulator backend', () => {
+  const tpm = "<tpm model='tpm-tis'><backend type='passthrough'><device path='/dev/tpm0'/></backend></tpm>";
+  assert.equal(rejection(tpm), 'unsupported configuration: The QEMU executable /usr/bin/qemu-system-x86_64 does not support TPM backend type passthrough');
+  assert.doesNotThrow(() => parse(tpm, { deviceTypes: ['tpm-tis', 'tpm-passthrough'] }));
+  assert.equal(rejection("<tpm model='tpm-tis'/>"), 'XML error: missing TPM device backend');
+});
+
+test('the IOMMU model must fit the machine', () => {
+  assert.equal(rejection("<iommu model='intel'/>", { arch: 'aarch64' }), "unsupported configuration: IOMMU device: 'intel' is only supported with Q35 machines");
+  assert.equal(rejection("<iommu model='virtio'/>", { deviceTypes: ['virtio-iommu-pci'] }), "unsupported configuration: IOMMU device: 'virtio' requires ACPI");
+});
+
+test('a generated guest-agent socket path is dropped relative to the driver folder, not the system one', () => {
+  const channel = (path: string) => `<channel type='unix'><source mode='bind' path='${path}'/><target type='virtio' name='org.qemu.guest_agent.0'/></channel>`;
+  const embedDir = '/srv/lab/lib/qemu/channel/target';
+  const generated = formatDomainXML(parse(channel(`${embedDir}/g.org.qemu.guest_agent.0`), { channelTargetDir: embedDir }), { inactive: true });
+  assert.doesNotMatch(generated, /<source /);
+  const foreign = formatDomainXML(parse(channel('/var/lib/libvirt/qemu/channel/target/g.org.qemu.guest_agent.0'), { channelTargetDir: embedDir }), { inactive: true });
+  assert.match(foreign, /<source mode='bind' path='\/var\/lib\/libvirt\/qemu\/channel\/target\/g\.org\.qemu\.guest_agent\.0'\/>/);
+});
+
+test('a reconnecting unix channel whose socket is generated is refused (bind mode)', () => {
+  const channel = "<channel type='unix'><source mode='connect' path='/tmp/channel/domain-x/asdf'><reconnect enabled='yes' timeout='10'/></source><target type='virtio' name='asdf'/></channel>";
+  assert.equal(rejection(channel), 'internal error: chardev reconnect is possible only for connect mode');
+});
+
+test('network disk cookies are printed only with the secure flag', () => {
+  const disk = `<disk type='network' device='disk'><driver name='qemu' type='raw'/>
+    <source protocol='https' name='image.raw'><host name='example.org'/><cookies><cookie name='session'>secret-value</cookie></cookies></source>
+    <target dev='vda' bus='virtio'/></disk>`;
+  const def = parse(disk);
+  assert.doesNotMatch(formatDomainXML(def, { inactive: true }), /cookie/);
+  assert.match(formatDomainXML(def, { inactive: true, secure: true }), /<cookie name='session'>secret-value<\/cookie>/);
+});
