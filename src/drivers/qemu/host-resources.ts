@@ -66,11 +66,18 @@ function chainSources(disk: XmlElement): XmlElement[] {
   return out;
 }
 
+function pageKiB(page: XmlElement): number {
+  const factor: Record<string, number> = { b: 1 / 1024, k: 1, kib: 1, m: 1024, mib: 1024, g: 1024 * 1024, gib: 1024 * 1024 };
+  return Number(page.attrs.size ?? 0) * (factor[(page.attrs.unit ?? 'KiB').toLowerCase()] ?? 1);
+}
+
 function checkNuma(def: XmlElement, host: HostResources): void {
   const numatune = child(def, 'numatune');
   const vcpu = child(def, 'vcpu');
   const memory = numatune ? child(numatune, 'memory') : undefined;
-  if ((vcpu?.attrs.placement === 'auto' || memory?.attrs.placement === 'auto') && !host.numadAvailable) {
+  // A static memory nodeset already answers what numad would be asked for.
+  const autoPlacement = memory?.attrs.placement === 'auto' || (vcpu?.attrs.placement === 'auto' && memory?.attrs.nodeset === undefined);
+  if (autoPlacement && !host.numadAvailable) {
     throw virError(ErrorCode.INTERNAL_ERROR, 'Advice from numad is needed in case of automatic numa placement', ErrorDomain.QEMU);
   }
   const nodesets = [memory, ...(numatune ? childrenNamed(numatune, 'memnode') : [])].map((m) => m?.attrs.nodeset).filter((n): n is string => n !== undefined);
@@ -82,7 +89,11 @@ function checkNuma(def: XmlElement, host: HostResources): void {
   const backing = child(def, 'memoryBacking');
   const devices = child(def, 'devices');
   const modulePages = (devices ? childrenNamed(devices, 'memory') : []).some((m) => child(child(m, 'source') ?? m, 'pagesize') !== undefined);
-  if (((backing && child(backing, 'hugepages')) || modulePages) && !host.hugetlbfsMounted) {
+  // Pages of the system's own size (4 KiB) are ordinary memory, not hugetlbfs.
+  const hugepages = backing ? child(backing, 'hugepages') : undefined;
+  const pages = hugepages ? childrenNamed(hugepages, 'page') : [];
+  const needsHugetlbfs = hugepages !== undefined && (pages.length === 0 || pages.some((p) => pageKiB(p) !== 4));
+  if ((needsHugetlbfs || modulePages) && !host.hugetlbfsMounted) {
     throw virError(ErrorCode.INTERNAL_ERROR, 'hugetlbfs filesystem is not mounted or disabled by administrator config', ErrorDomain.QEMU);
   }
 }
