@@ -1,0 +1,218 @@
+// Shared ground of the test driver's API families: flag checks, libvirt's flag
+// values, and the object lookups and state transitions every family uses.
+
+import { interfaceName } from '../../conf/interface.js';
+import { networkName, networkUUID } from '../../conf/network.js';
+import { type StorageVolDef } from '../../conf/storage-vol.js';
+import {
+  DomainState,
+  RunningReason,
+  ShutoffReason,
+  type DomainRef,
+  type NetworkRef,
+  type StoragePoolRef,
+  type StorageVolRef,
+} from '../../api/types.js';
+import { ErrorCode, ErrorDomain, VirError, virError } from '../../util/error.js';
+import { child, type XmlElement } from '../../util/xml.js';
+import { type DomainObj, type NetworkObj, type PoolObj, type TestNode } from './node.js';
+import { SnapshotList } from './snapshots.js';
+
+/** virCheckFlags: libvirt names the C function that refused the flags. */
+export function checkFlags(flags: number, allowed: number, fn: string): void {
+  const unsupported = flags & ~allowed;
+  if (unsupported) {
+    throw new VirError(ErrorCode.INVALID_ARG, ErrorDomain.TEST, `unsupported flags (0x${(unsupported >>> 0).toString(16)}) in function ${fn}`);
+  }
+}
+
+/** testConnectGetMaxVcpus */
+export const MAX_VCPUS = 32;
+
+// virDomainModificationImpact, virDomainMemoryModFlags, virDomainVcpuFlags
+export const AFFECT_LIVE = 1;
+export const AFFECT_CONFIG = 2;
+export const MEM_MAXIMUM = 4;
+export const VCPU_MAXIMUM = 4;
+// virDomainXMLFlags
+export const XML_SECURE = 1;
+export const XML_INACTIVE = 2;
+export const XML_MIGRATABLE = 8;
+// virDomainUndefineFlagsValues, virDomainDefineFlags, virDomainCreateFlags
+export const UNDEFINE_MANAGED_SAVE = 1;
+export const UNDEFINE_SNAPSHOTS_METADATA = 2;
+export const DEFINE_VALIDATE = 1;
+export const START_VALIDATE = 1 << 4;
+
+export function textOf(dom: XmlElement, name: string): string {
+  return child(dom, name)?.text ?? '';
+}
+
+export function devices(dom: XmlElement): XmlElement[] {
+  return child(dom, 'devices')?.children ?? [];
+}
+
+/**
+ * The test driver's objects and the lookups, state changes and definition
+ * choices every API family shares; the families extend it.
+ */
+export class TestObjects {
+  constructor(protected readonly node: TestNode) {}
+
+
+  protected domainObj(ref: DomainRef): DomainObj {
+    const obj = this.node.domains.find((d) => textOf(d.def, 'uuid') === ref.uuid);
+    if (!obj) throw virError(ErrorCode.NO_DOMAIN, `no domain with matching uuid '${ref.uuid}' (${ref.name})`, ErrorDomain.TEST);
+    return obj;
+  }
+
+  protected refOf(obj: DomainObj): DomainRef {
+    return { name: textOf(obj.def, 'name'), uuid: textOf(obj.def, 'uuid'), id: obj.id };
+  }
+
+  protected isActive(obj: DomainObj): boolean {
+    return obj.id !== -1;
+  }
+
+  protected checkActive(obj: DomainObj): void {
+    if (!this.isActive(obj)) throw virError(ErrorCode.OPERATION_INVALID, 'domain is not running', ErrorDomain.DOM);
+  }
+
+  /** testDomainStartState */
+  protected startState(obj: DomainObj, reason: RunningReason): void {
+    obj.state = DomainState.RUNNING;
+    obj.reason = reason;
+    obj.id = this.node.allocateDomainID();
+    if (obj.persistent && obj.newDef === undefined) obj.newDef = structuredClone(obj.def);
+    obj.hasManagedSave = false;
+  }
+
+  /** testDomainShutdownState: the persistent definition comes back. */
+  protected shutdownState(obj: DomainObj, reason: ShutoffReason): void {
+    if (obj.newDef) {
+      obj.def = obj.newDef;
+      obj.newDef = undefined;
+    }
+    obj.state = DomainState.SHUTOFF;
+    obj.reason = reason;
+    obj.id = -1;
+  }
+
+  protected removeDomain(obj: DomainObj): void {
+    this.node.domains.splice(this.node.domains.indexOf(obj), 1);
+  }
+
+  /** The persistent definition, whether the domain runs or not. */
+  protected persistentDef(obj: DomainObj): XmlElement {
+    return obj.newDef ?? obj.def;
+  }
+
+  /** virDomainObjUpdateModificationImpact + virDomainObjGetDefs. */
+  protected defsFor(obj: DomainObj, flags: number): { live?: XmlElement; config?: XmlElement } {
+    let f = flags & (AFFECT_LIVE | AFFECT_CONFIG);
+    if (f === 0) f = this.isActive(obj) ? AFFECT_LIVE : AFFECT_CONFIG;
+    if (f & AFFECT_LIVE && !this.isActive(obj)) throw virError(ErrorCode.OPERATION_INVALID, 'domain is not running', ErrorDomain.DOM);
+    if (f & AFFECT_CONFIG && !obj.persistent) {
+      throw virError(ErrorCode.OPERATION_INVALID, 'transient domains do not have any persistent config', ErrorDomain.DOM);
+    }
+    return { live: f & AFFECT_LIVE ? obj.def : undefined, config: f & AFFECT_CONFIG ? this.persistentDef(obj) : undefined };
+  }
+
+  /** virDomainObjGetOneDefState: exactly one of live or config. */
+  protected oneDef(obj: DomainObj, flags: number): { def: XmlElement; live: boolean } {
+    if (flags & AFFECT_LIVE && flags & AFFECT_CONFIG) {
+      throw new VirError(ErrorCode.INVALID_ARG, ErrorDomain.DOM, "Flags 'VIR_DOMAIN_AFFECT_LIVE' and 'VIR_DOMAIN_AFFECT_CONFIG' are mutually exclusive");
+    }
+    const { live, config } = this.defsFor(obj, flags);
+    return live ? { def: live, live: true } : { def: config!, live: false };
+  }
+
+  /** virDomainObjListAdd: the duplicate name/UUID rules; returns the existing object, if any. */
+  protected findForAdd(def: XmlElement, checkLive: boolean): DomainObj | undefined {
+    const name = textOf(def, 'name');
+    const uuid = textOf(def, 'uuid');
+    const byUUID = this.node.domains.find((d) => textOf(d.def, 'uuid') === uuid);
+    if (byUUID) {
+      if (textOf(byUUID.def, 'name') !== name) {
+        throw virError(ErrorCode.OPERATION_FAILED, `domain '${textOf(byUUID.def, 'name')}' is already defined with uuid ${uuid}`, ErrorDomain.DOM);
+      }
+      if (checkLive && this.isActive(byUUID)) throw virError(ErrorCode.OPERATION_INVALID, `domain '${name}' is already active`, ErrorDomain.DOM);
+      if (checkLive && !byUUID.persistent) throw virError(ErrorCode.OPERATION_INVALID, `domain '${name}' is already being started`, ErrorDomain.DOM);
+      return byUUID;
+    }
+    const byName = this.node.domains.find((d) => textOf(d.def, 'name') === name);
+    if (byName) throw virError(ErrorCode.OPERATION_FAILED, `domain '${name}' already exists with uuid ${textOf(byName.def, 'uuid')}`, ErrorDomain.DOM);
+    return undefined;
+  }
+
+  protected newDomainObj(def: XmlElement, persistent: boolean): DomainObj {
+    const obj: DomainObj = {
+      def,
+      persistent,
+      state: DomainState.SHUTOFF,
+      reason: ShutoffReason.UNKNOWN,
+      id: -1,
+      autostart: false,
+      hasManagedSave: false,
+      snapshots: new SnapshotList(),
+      seconds: 627319920,
+    };
+    return obj;
+  }
+
+
+  protected networkObj(net: NetworkRef, by: 'name' | 'uuid'): NetworkObj {
+    const obj = this.node.networks.find((n) => (by === 'name' ? networkName(n.def) === net.name : networkUUID(n.def) === net.uuid));
+    if (!obj) {
+      const detail = by === 'name' ? `no network with matching name '${net.name}'` : `no network with matching uuid '${net.uuid}'`;
+      throw virError(ErrorCode.NO_NETWORK, detail, ErrorDomain.NETWORK);
+    }
+    return obj;
+  }
+
+  protected netRef(obj: NetworkObj): NetworkRef {
+    return { name: networkName(obj.def), uuid: networkUUID(obj.def) };
+  }
+
+  protected ifaceObj(name: string) {
+    const obj = this.node.interfaces.find((i) => interfaceName(i.def) === name);
+    if (!obj) throw virError(ErrorCode.NO_INTERFACE, `no interface with matching name '${name}'`, ErrorDomain.INTERFACE);
+    return obj;
+  }
+
+  protected poolObj(name: string): PoolObj {
+    const obj = this.node.pools.find((p) => p.def.name === name);
+    if (!obj) throw virError(ErrorCode.NO_STORAGE_POOL, `no storage pool with matching name '${name}'`, ErrorDomain.STORAGE);
+    return obj;
+  }
+
+  protected activePool(name: string): PoolObj {
+    const obj = this.poolObj(name);
+    if (!obj.active) throw virError(ErrorCode.OPERATION_INVALID, `storage pool '${name}' is not active`, ErrorDomain.STORAGE);
+    return obj;
+  }
+
+  protected inactivePool(name: string): PoolObj {
+    const obj = this.poolObj(name);
+    if (obj.active) throw virError(ErrorCode.OPERATION_INVALID, `storage pool '${name}' is active`, ErrorDomain.STORAGE);
+    return obj;
+  }
+
+  protected poolRef(obj: PoolObj): StoragePoolRef {
+    return { name: obj.def.name, uuid: obj.def.uuid };
+  }
+
+  protected volRef(pool: PoolObj, vol: StorageVolDef): StorageVolRef {
+    return { pool: pool.def.name, name: vol.name, key: vol.key ?? '' };
+  }
+
+  protected volume(pool: PoolObj, name: string): StorageVolDef {
+    const vol = pool.volumes.find((v) => v.name === name);
+    if (!vol) throw virError(ErrorCode.NO_STORAGE_VOL, `no storage vol with matching name '${name}'`, ErrorDomain.STORAGE);
+    return vol;
+  }
+
+  protected disks(def: XmlElement): XmlElement[] {
+    return devices(def).filter((d) => d.name === 'disk');
+  }
+}
