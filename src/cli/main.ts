@@ -26,7 +26,7 @@ interface GlobalOptions {
   timing: boolean;
   /** warnings about accepted options, printed before anything runs */
   warnings: string[];
-  /** index of the first non-option word */
+  /** the words after the options: one command string, or one command as argv words */
   rest: string[];
 }
 

@@ -3,7 +3,7 @@
 import { connect, type Connection, type Domain } from '../api/connection.js';
 import { isVirError } from '../util/error.js';
 import { XmlSyntaxError } from '../util/xml.js';
-import type { CommandDef, OptionDef } from './command-types.js';
+import type { CommandDef } from './command-types.js';
 import { CommandError, RawDiagnostic } from './errors.js';
 import type { ParsedCommand, ParsedOption } from './parser.js';
 
@@ -265,4 +265,3 @@ export class Shell {
   }
 }
 
-export type { OptionDef };

@@ -71,7 +71,9 @@ const echo: Handler = async (ctl, cmd) => {
 const quit: Handler = async () => {};
 
 const connectCmd: Handler = async (ctl, cmd) => {
-  await ctl.reconnect(cmd.string('name'), cmd.bool('readonly'));
+  const name = cmd.string('name');
+  // reconnecting to the current URI keeps its read-only mode (virshReconnect)
+  await ctl.reconnect(name, cmd.bool('readonly') || (name === undefined && ctl.readonly));
 };
 
 const ERRNO_TEXT: Record<string, string> = {
