@@ -59,7 +59,7 @@ test('argv built from canonical XML matches libvirt 9.0 for the recorded corpus'
       const def = parseXml(readFileSync(path.join(dir, 'expected.xml'), 'utf8'));
       const emulator = child(child(def, 'devices')!, 'emulator')!.text.trim();
       const caps: QemuCaps = await capsCache.get(emulator);
-      actual = nativeArgvText(def, { caps, paths: PATHS, domainId: -1, hostEnv: { PATH: '/usr/bin:/bin' }, tapFd: (_net, i) => 24 + 2 * i, host });
+      actual = nativeArgvText(def, { caps, paths: PATHS, domainId: -1, hostEnv: { PATH: '/usr/bin:/bin' }, tapFd: (_net, i) => 24 + 2 * i, host, tlsX509CertDir: '/etc/pki/qemu' });
     } catch (e) {
       error = e;
     }

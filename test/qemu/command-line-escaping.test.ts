@@ -63,7 +63,7 @@ function parseQemuOptions(text: string): Array<[string, string]> {
 }
 
 function build() {
-  return buildQemuCommandLine(withNewlines(parseXml(domain())), { caps, paths, domainId: -1, hostEnv: {}, tapFd: () => 3 });
+  return buildQemuCommandLine(withNewlines(parseXml(domain())), { caps, paths, domainId: -1, hostEnv: {}, tapFd: () => 3, tlsX509CertDir: '/etc/pki/qemu' });
 }
 
 function valuesOf(args: string[], option: string): string[] {

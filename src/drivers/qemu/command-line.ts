@@ -11,7 +11,7 @@ import { buildLoader, buildPflashBlockdevs } from './command-line/firmware.js';
 import { buildFilesystems } from './command-line/filesystems.js';
 import { buildCpu, buildIOThreads, buildSmp } from './command-line/cpu.js';
 import { buildControllers, buildControllersOfType, buildGlobalControllers } from './command-line/controllers.js';
-import { buildDisks } from './command-line/disks.js';
+import { buildDisks, buildManagedPrHelper } from './command-line/disks.js';
 import { buildNetworks } from './command-line/net.js';
 import { buildChannels, buildConsoles, buildParallels, buildSerials } from './command-line/chardev.js';
 import { buildAudio, buildGraphics } from './command-line/graphics.js';
@@ -49,6 +49,7 @@ export function buildQemuCommandLine(def: XmlElement, options: CommandLineOption
     machine.buildName,
     (c) => c.cmd.add('-S'),
     machine.buildMasterKey,
+    buildManagedPrHelper,
     buildPflashBlockdevs,
     machine.buildMachine,
     machine.buildAccel,

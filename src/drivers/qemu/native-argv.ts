@@ -104,6 +104,7 @@ export async function domainNativeArgv(driver: NativeArgvDriver, def: XmlElement
   const caps = await driver.caps.get(emulator);
   return nativeArgvText(def, {
     caps, paths: driver.paths, domainId: -1, hostEnv: process.env, host: probeHostResources(),
+    tlsX509CertDir: driver.paths.root !== undefined ? `${driver.paths.root}/etc/pki/qemu` : '/etc/pki/qemu',
     tapFd: (_net, index) => FIRST_TAP_FD + 2 * index,
   });
 }

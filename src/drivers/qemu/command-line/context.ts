@@ -19,6 +19,8 @@ export interface CommandLineOptions {
   domainId: number;
   /** The parent process environment; libvirt passes PATH, HOME, USER ... through to QEMU. */
   hostEnv: Record<string, string | undefined>;
+  /** qemu.conf default_tls_x509_cert_dir: /etc/pki/qemu, or DIR/etc/pki/qemu in embed mode. */
+  tlsX509CertDir: string;
   /** The tap file descriptor QEMU inherits for the index-th <interface>. */
   tapFd(net: XmlElement, index: number): number;
 }

@@ -8,6 +8,7 @@ import type { BuildContext, JsonProps } from './context.js';
 import { props } from './context.js';
 import { addAddressProps, addVirtioOptions, virtioModel } from './address.js';
 import { unitFactor } from './machine.js';
+import { chardevString } from './chardev.js';
 
 /** One image of a disk's backing chain, with the node names libvirt gives it. */
 interface ChainImage {
@@ -78,12 +79,19 @@ function storageProps(ctx: BuildContext, disk: XmlElement, image: ChainImage, ca
       break;
     case 'block':
       out = props(['driver', 'host_device'], ['filename', src.attrs.dev ?? '']);
+      addPrManager(ctx, image, out);
       break;
     case 'dir':
       out = props(['driver', 'vvfat'], ['dir', src.attrs.dir ?? ''], ['floppy', disk.attrs.device === 'floppy'], ['rw', !child(disk, 'readonly')]);
       break;
     case 'network':
       out = networkStorageProps(src);
+      if (src.attrs.tls === 'yes') {
+        const creds = `objlibvirt-${image.id}-storage_tls0`;
+        ctx.cmd.json('-object', { 'qom-type': 'tls-creds-x509', id: creds, dir: ctx.options.tlsX509CertDir, endpoint: 'client', 'verify-peer': true });
+        out['tls-creds'] = creds;
+        if (src.attrs.tlsHostname) out['tls-hostname'] = src.attrs.tlsHostname;
+      }
       break;
     default:
       throw virError(ErrorCode.CONFIG_UNSUPPORTED, `unsupported disk type '${image.type}'`, ErrorDomain.QEMU);
@@ -96,6 +104,27 @@ function storageProps(ctx: BuildContext, disk: XmlElement, image: ChainImage, ca
   out.discard = 'unmap';
   ctx.cmd.json('-blockdev', out);
   return out;
+}
+
+/** SCSI persistent reservations: the shared managed helper, or the disk's own helper socket. */
+function addPrManager(ctx: BuildContext, image: ChainImage, out: JsonProps): void {
+  const reservations = child(image.source, 'reservations');
+  if (!reservations || reservations.attrs.enabled === 'no') return;
+  if (reservations.attrs.managed === 'yes') {
+    out['pr-manager'] = MANAGED_PR_HELPER;
+    return;
+  }
+  const id = `pr-helper-libvirt-${image.id}-storage`;
+  ctx.cmd.json('-object', { 'qom-type': 'pr-manager-helper', id, path: child(reservations, 'source')?.attrs.path ?? '' });
+  out['pr-manager'] = id;
+}
+
+const MANAGED_PR_HELPER = 'pr-helper0';
+
+/** The managed pr-helper object, once, when any disk uses it (qemuBuildManagedPRCommandLine). */
+export function buildManagedPrHelper(ctx: BuildContext): void {
+  const used = ctx.view.deviceList('disk').some((d) => child(child(d, 'source') ?? d, 'reservations')?.attrs.managed === 'yes');
+  if (used) ctx.cmd.json('-object', { 'qom-type': 'pr-manager-helper', id: MANAGED_PR_HELPER, path: `${ctx.runtime.libDir}/${MANAGED_PR_HELPER}.sock` });
 }
 
 function hostServer(host: XmlElement | undefined, defaultPort?: string): JsonProps {
@@ -295,6 +324,10 @@ export function buildDisks(ctx: BuildContext): void {
   for (const disk of disks) {
     // Transient disks sharing their backing image are hot-plugged once QEMU runs.
     if (child(disk, 'transient')?.attrs.shareBacking === 'yes') continue;
+    if (disk.attrs.type === 'vhostuser') {
+      buildVhostUserDisk(ctx, disk, boot.get(disk));
+      continue;
+    }
     const { chain, terminated } = nodes.get(disk)!;
     const cache = cacheFlags(cacheMode(disk));
     const hasMedium = chain.length > 0 && !isEmpty(chain[0]!);
@@ -312,4 +345,16 @@ export function buildDisks(ctx: BuildContext): void {
     }
     ctx.cmd.json('-device', deviceProps(ctx, disk, drive, boot.get(disk)));
   }
+}
+
+/** A disk served by a vhost-user backend: a chardev to its socket and vhost-user-blk, no block layer. */
+function buildVhostUserDisk(ctx: BuildContext, disk: XmlElement, bootindex: number | undefined): void {
+  const alias = ctx.view.alias(disk);
+  const chardev = `chr-vu-${alias}`;
+  ctx.cmd.add('-chardev', chardevString(ctx, { ...disk, name: 'disk', attrs: { type: 'unix' } }, chardev));
+  const out = props(['driver', virtioModel(disk, 'vhost-user-blk', disk.attrs.model)]);
+  addVirtioOptions(disk, out);
+  addAddressProps(ctx.view, disk, out);
+  Object.assign(out, props(['chardev', chardev], ['id', alias], ['bootindex', bootindex]));
+  ctx.cmd.json('-device', out);
 }

@@ -1,7 +1,6 @@
 // Shared folders: virtio-9p (-fsdev + -device).
 import { child } from '../../../util/xml.js';
 import { escapeOptionValue } from '../../../util/qemu-option.js';
-import { virError, ErrorCode, ErrorDomain } from '../../../util/error.js';
 import type { BuildContext } from './context.js';
 import { props } from './context.js';
 import { addAddressProps, addVirtioOptions, virtioModel } from './address.js';
@@ -12,7 +11,17 @@ export function buildFilesystems(ctx: BuildContext): void {
     const driver = child(fs, 'driver');
     const type = driver?.attrs.type ?? 'path';
     if (type === 'virtiofs') {
-      throw virError(ErrorCode.CONFIG_UNSUPPORTED, 'virtiofs needs a running virtiofsd', ErrorDomain.QEMU);
+      // virtiofsd listens on the given socket, or on the one libvirt starts it with.
+      const chardev = `chr-vu-${alias}`;
+      const socket = child(fs, 'source')?.attrs.socket ?? `${ctx.runtime.libDir}/${alias}-fs.sock`;
+      ctx.cmd.add('-chardev', `socket,id=${chardev},path=${escapeOptionValue(socket)}`);
+      const out = props(['driver', virtioModel(fs, 'vhost-user-fs', fs.attrs.model)]);
+      addVirtioOptions(fs, out);
+      Object.assign(out, props(['id', alias], ['chardev', chardev],
+        ['queue-size', driver?.attrs.queue !== undefined ? Number(driver.attrs.queue) : undefined], ['tag', child(fs, 'target')?.attrs.dir ?? '']));
+      addAddressProps(ctx.view, fs, out);
+      ctx.cmd.json('-device', out);
+      continue;
     }
     let opt: string;
     if (type === 'path') {
