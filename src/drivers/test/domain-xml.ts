@@ -3,7 +3,8 @@
 // testnetN interface names, and the test namespace elements of node files
 // (<test:runstate>, <test:transient/>, <test:hasmanagedsave/>, <test:domainsnapshot>).
 
-import { completeDomain, parseDomainXML, reorder, type DomainParseHooks } from '../../conf/domain.js';
+import { completeDomain, reorder, type DomainParseHooks } from '../../conf/domain.js';
+import { parseDocument } from '../../conf/document.js';
 import type { DeviceContext } from '../../conf/devices/common.js';
 import { ErrorCode, ErrorDomain, virError } from '../../util/error.js';
 import { child, childrenNamed, cloneElement, element, type XmlElement } from '../../util/xml.js';
@@ -35,9 +36,15 @@ export const testDomainHooks: DomainParseHooks = {
   devices: { postParseDevice: defaultVideoModel },
 };
 
-/** virDomainDefParseString with the test driver's xmlopt. */
+/**
+ * virDomainDefParseString with the test driver's xmlopt: test namespace
+ * elements are checked like in node files, then dropped (the namespace has no
+ * formatter, so they never come back).
+ */
 export function parseTestDomainXML(text: string, validate: boolean): XmlElement {
-  const dom = parseDomainXML(text, { hooks: testDomainHooks, validate });
+  const root = parseDocument(text, '(domain_definition)', 'domain');
+  extractTestNamespace(root, []);
+  const dom = completeDomain(root, { hooks: testDomainHooks, validate });
   checkNameChars(dom);
   return dom;
 }
