@@ -3,19 +3,10 @@
 // order), with virDomainDefTunablesParse's checks and messages.
 
 import { ErrorCode, virError } from '../util/error.js';
-import { formatBitmap, parseBitmap } from '../util/bitmap.js';
+import { parseBitmap } from '../util/bitmap.js';
 import { child, childrenNamed, element, type XmlElement } from '../util/xml.js';
 import { propEnum } from './xml-props.js';
-
-/** Rewrites a set-valued attribute in canonical form (virBitmapFormat); returns the set. */
-export function canonicalSet(el: XmlElement, attr: string): Set<number> | undefined {
-  const text = el.attrs[attr];
-  if (text === undefined) return undefined;
-  const set = parseBitmap(text);
-  if (set === undefined) throw virError(ErrorCode.INVALID_ARG, `Failed to parse bitmap '${text}'`);
-  el.attrs[attr] = formatBitmap(set);
-  return set;
-}
+import { canonicalSet } from './tree.js';
 
 /** Sorts the `name` children of `parent` by `key`, leaving the other children in place. */
 function sortGroup(parent: XmlElement, name: string, key: (el: XmlElement) => number): void {

@@ -7,10 +7,13 @@ import { ErrorCode, virError } from '../util/error.js';
 import { generateUUID, parseUUID } from '../util/uuid.js';
 import { element, child, childrenNamed, type XmlElement } from '../util/xml.js';
 import { formatBitmap, parseBitmap } from '../util/bitmap.js';
-import { formatIntPretty, MEMORY_MAX_BYTES, parseMemoryKiB, parseScaledValue } from './units.js';
+import { formatIntPretty, parseScaledValue } from './units.js';
 import { propEnum, propOnOff, propUInt, propYesNo } from './xml-props.js';
-import { parseNuma } from './numa.js';
-import { canonicalSet, parseCputune } from './cputune.js';
+import { parseNuma, parseNumatune } from './numa.js';
+import { parseCputune } from './cputune.js';
+import { parseMemory, postParseHugepages, postParseMemory, validateHugepages } from './domain-memory.js';
+import { parseSeclabels } from './seclabel.js';
+import { ensureChild, removeChildren } from './tree.js';
 import { parseOsFirmware, postParseOsFirmware, validateOsFirmware } from './domain-os.js';
 
 const VIRT_TYPES = ['none', 'qemu', 'kqemu', 'kvm', 'xen', 'lxc', 'uml', 'openvz', 'test', 'vmware', 'hyperv', 'vbox', 'phyp', 'parallels', 'bhyve', 'vz', 'hvf'];
@@ -24,22 +27,6 @@ const LIFECYCLE_ACTIONS = ['destroy', 'restart', 'rename-restart', 'preserve', '
 const LOCK_FAILURE_ACTIONS = ['default', 'poweroff', 'restart', 'pause', 'ignore'];
 const CLOCK_OFFSETS = ['utc', 'localtime', 'variable', 'timezone', 'absolute'];
 const BOOT_DEVS = ['fd', 'cdrom', 'hd', 'network'];
-
-// ---- small tree helpers shared by the domain-level code ----
-
-/** The first child called `name`, created (appended) when missing. */
-export function ensureChild(parent: XmlElement, name: string, attrs: Record<string, string> = {}): XmlElement {
-  let c = child(parent, name);
-  if (!c) {
-    c = element(name, attrs);
-    parent.children.push(c);
-  }
-  return c;
-}
-
-export function removeChildren(parent: XmlElement, name: string): void {
-  parent.children = parent.children.filter((c) => c.name !== name);
-}
 
 function setText(parent: XmlElement, name: string, text: string, attrs: Record<string, string> = {}): XmlElement {
   const c = ensureChild(parent, name);
@@ -165,107 +152,6 @@ function parseSysinfo(dom: XmlElement): void {
   }
 }
 
-const SECLABEL_TYPES = ['default', 'none', 'dynamic', 'static'];
-
-/** virSecurityLabelDefParseXML for an inactive definition; returns whether a model was given. */
-function parseSeclabel(label: XmlElement): void {
-  const type = propEnum(label, 'type', SECLABEL_TYPES, { nonzero: true }) ?? 'dynamic';
-  const relabelAttr = propYesNo(label, 'relabel');
-  const relabel = relabelAttr === undefined ? type === 'dynamic' : relabelAttr === 'yes';
-  if (type === 'dynamic' && !relabel) throw virError(ErrorCode.CONFIG_UNSUPPORTED, 'dynamic label type must use resource relabeling');
-  if (type === 'none' && relabel) throw virError(ErrorCode.CONFIG_UNSUPPORTED, "resource relabeling is not compatible with 'none' label type");
-  const model = label.attrs['model'];
-  const text = (name: string) => child(label, name)?.text;
-  const children: XmlElement[] = [];
-  if (model !== 'none' && type === 'static') {
-    const value = text('label');
-    if (value === undefined || value === '') throw virError(ErrorCode.XML_ERROR, 'security label is missing');
-    children.push(element('label', {}, [], value));
-  }
-  const baselabel = text('baselabel');
-  if (model !== 'none' && type === 'dynamic' && baselabel !== undefined) children.push(element('baselabel', {}, [], baselabel));
-  label.children = children;
-  label.attrs = { type: model === 'none' ? 'none' : type, ...(model !== undefined ? { model } : {}), relabel: relabel ? 'yes' : 'no' };
-}
-
-function parseSeclabels(dom: XmlElement, defaultModel: string | undefined): void {
-  const labels = childrenNamed(dom, 'seclabel');
-  const models: (string | undefined)[] = [];
-  for (const label of labels) {
-    parseSeclabel(label);
-    const model = label.attrs['model'];
-    if (models.includes(model)) throw virError(ErrorCode.XML_DETAIL, `seclabel for model ${model} is already provided`);
-    models.push(model);
-  }
-  const only = labels.length === 1 ? labels[0]! : undefined;
-  if (only && only.attrs['model'] === undefined && defaultModel !== undefined) {
-    const type = only.attrs['type'];
-    if (type === 'none' || (type === 'dynamic' && child(only, 'baselabel') === undefined)) {
-      only.attrs = { type: defaultModel === 'none' ? 'none' : type!, model: defaultModel, relabel: defaultModel === 'none' ? 'no' : only.attrs['relabel']! };
-    } else {
-      throw virError(ErrorCode.XML_ERROR, 'missing security model in domain seclabel');
-    }
-  }
-  if (labels.length > 1 && models.includes(undefined)) throw virError(ErrorCode.XML_ERROR, 'missing security model when using multiple labels');
-  // virSecurityLabelDefFormat: a 'none' label has no relabel attribute.
-  for (const label of labels) if (label.attrs['type'] === 'none') delete label.attrs['relabel'];
-}
-
-/** VIR_DOMAIN_MEMORY_PARAM_UNLIMITED, in KiB. */
-const MEMORY_PARAM_UNLIMITED_KIB = 9007199254740991n;
-
-/** A memory-sized element's value as KiB; rewrites the element as unit='KiB'. */
-function normaliseSize(el: XmlElement, xpath: string, max = MEMORY_MAX_BYTES): bigint {
-  const kib = parseMemoryKiB(el.text, el.attrs['unit'], xpath, max);
-  el.attrs['unit'] = 'KiB';
-  el.text = kib.toString();
-  return kib;
-}
-
-function parseMemory(dom: XmlElement): void {
-  const memory = child(dom, 'memory');
-  if (memory) normaliseSize(memory, './memory[1]');
-  const current = child(dom, 'currentMemory');
-  if (current) normaliseSize(current, './currentMemory[1]');
-  const max = child(dom, 'maxMemory');
-  if (max) {
-    normaliseSize(max, './maxMemory[1]');
-    const slots = max.attrs['slots'];
-    if (slots !== undefined && !/^\s*\+?\d+$/.test(slots)) throw virError(ErrorCode.XML_ERROR, 'Failed to parse memory slot count');
-  }
-  if (memory) {
-    const dumpCore = propEnum(memory, 'dumpCore', ['absent', 'on', 'off'], { nonzero: true });
-    if (dumpCore === undefined) delete memory.attrs['dumpCore'];
-  }
-  const backing = child(dom, 'memoryBacking');
-  if (backing) {
-    const checks: [string, string, string[]][] = [
-      ['source', 'type', ['none', 'file', 'anonymous', 'memfd']],
-      ['access', 'mode', ['default', 'shared', 'private']],
-      ['allocation', 'mode', ['default', 'immediate', 'ondemand']],
-    ];
-    for (const [name, attr, values] of checks) {
-      const v = child(backing, name)?.attrs[attr];
-      if (v !== undefined && values.indexOf(v) <= 0) {
-        throw virError(ErrorCode.CONFIG_UNSUPPORTED, `unknown memoryBacking/${name}/${attr} '${v}'`);
-      }
-    }
-    for (const page of childrenNamed(child(backing, 'hugepages') ?? element('x'), 'page')) {
-      const size = page.attrs['size'];
-      if (size === undefined) throw virError(ErrorCode.XML_ERROR, 'missing hugepage size');
-      page.attrs['size'] = parseMemoryKiB(size, page.attrs['unit'], './@size').toString();
-      page.attrs['unit'] = 'KiB';
-      canonicalSet(page, 'nodeset');
-    }
-  }
-  const memtune = child(dom, 'memtune');
-  for (const tune of ['hard_limit', 'soft_limit', 'min_guarantee', 'swap_hard_limit']) {
-    const el = child(memtune ?? element('x'), tune);
-    // virDomainParseMemoryLimit: the largest value means "unlimited", which is not printed.
-    if (el && normaliseSize(el, `./memtune/${tune}[1]`) >= MEMORY_PARAM_UNLIMITED_KIB) removeChildren(memtune!, tune);
-  }
-}
-
 function parseVcpus(dom: XmlElement): void {
   let vcpu = child(dom, 'vcpu');
   let max = 1;
@@ -311,88 +197,6 @@ function parseVcpus(dom: XmlElement): void {
     if (online !== max) vcpu.attrs['current'] = String(online);
     else delete vcpu.attrs['current'];
   }
-}
-
-const NUMATUNE_MODES = ['strict', 'preferred', 'interleave', 'restrictive'];
-
-/**
- * virDomainNumatuneParseXML + virDomainNumatuneSet: mode defaults to strict,
- * placement follows the nodeset (static) or the vCPU placement; automatic
- * memory placement makes vCPU placement automatic too when nothing is pinned.
- */
-function parseNumatune(dom: XmlElement): void {
-  const vcpuPlacement = child(dom, 'vcpu')!.attrs['placement'];
-  let numatune = child(dom, 'numatune');
-  if (vcpuPlacement === 'auto' && !child(numatune ?? element('x'), 'memory')) {
-    // Automatic vCPU placement implies automatic memory placement.
-    numatune ??= ensureChild(dom, 'numatune');
-    numatune.children.unshift(element('memory', { placement: 'auto' }));
-  }
-  if (!numatune) return;
-  for (const c of numatune.children) {
-    const text = c.attrs['nodeset'];
-    if (canonicalSet(c, 'nodeset')?.size === 0) throw virError(ErrorCode.CONFIG_UNSUPPORTED, `Invalid value of 'nodeset': ${text}`);
-  }
-  const memory = child(numatune, 'memory');
-  const vcpu = child(dom, 'vcpu')!;
-  if (memory && Object.keys(memory.attrs).length > 0) {
-    const mode = memory.attrs['mode'] ?? 'strict';
-    if (!NUMATUNE_MODES.includes(mode)) {
-      throw virError(ErrorCode.CONFIG_UNSUPPORTED, `Unsupported NUMA memory tuning mode '${mode}'`);
-    }
-    let placement = memory.attrs['placement'];
-    if (placement !== undefined && !['default', 'static', 'auto'].includes(placement)) {
-      throw virError(ErrorCode.CONFIG_UNSUPPORTED, `Unsupported NUMA memory placement mode '${placement}'`);
-    }
-    const nodeset = memory.attrs['nodeset'];
-    if (placement === undefined && nodeset !== undefined) placement = 'static';
-    if (placement === undefined || placement === 'default') {
-      placement = nodeset !== undefined || vcpu.attrs['placement'] === 'static' ? 'static' : 'auto';
-    }
-    if (placement === 'static' && nodeset === undefined) {
-      throw virError(ErrorCode.CONFIG_UNSUPPORTED, "nodeset for NUMA memory tuning must be set if 'placement' is 'static'");
-    }
-    memory.attrs = placement === 'static' ? { mode, nodeset: nodeset! } : { mode, placement };
-  }
-  parseMemnodes(dom, numatune, memory);
-  const cputune = child(dom, 'cputune');
-  const pinned = (cputune?.children ?? []).some((c) => ['vcpupin', 'emulatorpin', 'iothreadpin'].includes(c.name));
-  if (memory?.attrs['placement'] === 'auto' && vcpu.attrs['cpuset'] === undefined && !pinned) vcpu.attrs['placement'] = 'auto';
-}
-
-/** virDomainNumatuneNodeParseXML: per-cell bindings, printed in cell order with their mode. */
-function parseMemnodes(dom: XmlElement, numatune: XmlElement, memory: XmlElement | undefined): void {
-  const memnodes = childrenNamed(numatune, 'memnode');
-  if (memnodes.length === 0) return;
-  if (memory?.attrs['placement'] === 'auto') {
-    throw virError(ErrorCode.CONFIG_UNSUPPORTED, 'Per-node binding is not compatible with automatic NUMA placement.');
-  }
-  const cells = childrenNamed(child(child(dom, 'cpu') ?? element('x'), 'numa') ?? element('x'), 'cell').length;
-  if (cells === 0) throw virError(ErrorCode.XML_ERROR, "Element 'memnode' is invalid without any guest NUMA cells");
-  const seen = new Set<number>();
-  for (const node of memnodes) {
-    const cellid = propUInt(node, 'cellid', 10, { required: true })!;
-    if (cellid >= cells) {
-      throw virError(ErrorCode.XML_ERROR, "Argument 'cellid' in memnode element must correspond to existing guest's NUMA cell");
-    }
-    if (seen.has(cellid)) throw virError(ErrorCode.XML_ERROR, `Multiple memnode elements with cellid ${cellid}`);
-    seen.add(cellid);
-    const mode = propEnum(node, 'mode', NUMATUNE_MODES) ?? 'strict';
-    if (memory?.attrs['mode'] === 'restrictive' && mode !== 'restrictive') {
-      throw virError(ErrorCode.XML_ERROR, "'restrictive' mode is required in memnode element when mode is 'restrictive' in memory element");
-    }
-    const nodeset = node.attrs['nodeset'];
-    if (nodeset === undefined) throw virError(ErrorCode.XML_ERROR, 'Missing required nodeset attribute in memnode element');
-    node.attrs = { cellid: String(cellid), mode, nodeset };
-  }
-  sortByNumber(numatune, 'memnode', 'cellid');
-}
-
-/** Puts the `name` children of `parent` in ascending order of a numeric attribute. */
-function sortByNumber(parent: XmlElement, name: string, attr: string): void {
-  const sorted = childrenNamed(parent, name).sort((a, b) => Number(a.attrs[attr]) - Number(b.attrs[attr]));
-  let i = 0;
-  parent.children = parent.children.map((c) => (c.name === name ? sorted[i++]! : c));
 }
 
 const CPU_MODES = ['custom', 'host-model', 'host-passthrough', 'maximum'];
@@ -536,17 +340,6 @@ function parseBoot(dom: XmlElement): void {
 
 // ---- generic post-parse (virDomainDefPostParseCommon, domain-level parts) ----
 
-/** Total of `<memory>` hotplug devices' target sizes, in KiB. */
-function hotplugMemoryKiB(dom: XmlElement): bigint {
-  let sum = 0n;
-  const devices = child(dom, 'devices');
-  for (const mem of devices ? childrenNamed(devices, 'memory') : []) {
-    const size = child(child(mem, 'target') ?? element('x'), 'size');
-    if (size) sum += parseMemoryKiB(size.text, size.attrs['unit'], './size');
-  }
-  return sum;
-}
-
 export function domainPostParseCommon(dom: XmlElement): void {
   postParseVcpus(dom);
   postParseMemory(dom);
@@ -566,50 +359,6 @@ function postParseVcpus(dom: XmlElement): void {
     else if (hot === 'no' && !enabled) {
       throw virError(ErrorCode.CONFIG_UNSUPPORTED, `vcpu '${v.attrs['id']}' is both offline and not hotpluggable`);
     }
-  }
-}
-
-function postParseMemory(dom: XmlElement): void {
-  const cpu = child(dom, 'cpu');
-  const numa = cpu ? child(cpu, 'numa') : undefined;
-  let numaMemory = 0n;
-  for (const cell of numa ? childrenNamed(numa, 'cell') : []) numaMemory += BigInt(cell.attrs['memory'] ?? '0');
-  const hotplug = hotplugMemoryKiB(dom);
-  let memory = child(dom, 'memory');
-  let total = memory ? BigInt(memory.text) : 0n;
-  if (numaMemory > 0n) {
-    total = numaMemory + hotplug;
-  } else if (hotplug > total) {
-    throw virError(ErrorCode.XML_ERROR, 'Total size of memory devices exceeds the total memory size');
-  }
-  if (total - hotplug <= 0n) {
-    throw virError(ErrorCode.XML_ERROR, 'Memory size must be specified via <memory> or in the <numa> configuration');
-  }
-  if (!memory) {
-    memory = element('memory', { unit: 'KiB' });
-    dom.children.push(memory);
-  }
-  memory.text = total.toString();
-  const current = ensureChild(dom, 'currentMemory', { unit: 'KiB' });
-  const cur = current.text === '' ? 0n : BigInt(current.text);
-  if (cur === 0n || cur > total) current.text = total.toString();
-  const max = child(dom, 'maxMemory');
-  const maxKiB = max ? BigInt(max.text) : 0n;
-  const slots = max?.attrs['slots'] !== undefined ? Number(max.attrs['slots']) : 0;
-  if ((maxKiB > 0n || slots > 0) && !(maxKiB > 0n && slots > 0)) {
-    throw virError(ErrorCode.XML_ERROR, 'both maximum memory size and memory slot count must be specified');
-  }
-  if (max && maxKiB === 0n) removeChildren(dom, 'maxMemory');
-  if (maxKiB > 0n && maxKiB < total) {
-    throw virError(ErrorCode.XML_ERROR, 'maximum memory size must be equal or greater than the actual memory size');
-  }
-}
-
-/** virDomainDefPostParseMemtune: without guest NUMA, a hugepage nodeset of just node 0 means no nodeset. */
-function postParseHugepages(dom: XmlElement): void {
-  if (childrenNamed(child(child(dom, 'cpu') ?? element('x'), 'numa') ?? element('x'), 'cell').length > 0) return;
-  for (const page of childrenNamed(child(child(dom, 'memoryBacking') ?? element('x'), 'hugepages') ?? element('x'), 'page')) {
-    if (page.attrs['nodeset'] === '0') delete page.attrs['nodeset'];
   }
 }
 
@@ -665,26 +414,6 @@ function postParseCpu(dom: XmlElement): void {
 }
 
 // ---- generic validation (virDomainDefValidate, domain-level parts) ----
-
-/** virDomainDefMemtuneValidate: one default hugepage size, nodesets within the guest NUMA cells. */
-function validateHugepages(dom: XmlElement): void {
-  const pages = childrenNamed(child(child(dom, 'memoryBacking') ?? element('x'), 'hugepages') ?? element('x'), 'page');
-  const cells = childrenNamed(child(child(dom, 'cpu') ?? element('x'), 'numa') ?? element('x'), 'cell').length;
-  pages.forEach((page, i) => {
-    const nodes = page.attrs['nodeset'] !== undefined ? parseBitmap(page.attrs['nodeset']) : undefined;
-    for (const other of pages.slice(0, i)) {
-      const otherNodes = other.attrs['nodeset'] !== undefined ? parseBitmap(other.attrs['nodeset']) : undefined;
-      if (nodes && otherNodes && [...nodes].some((n) => otherNodes.has(n))) {
-        throw virError(ErrorCode.XML_DETAIL, `nodeset attribute of hugepages of sizes ${page.attrs['size']} and ${other.attrs['size']} intersect`);
-      }
-      if (!nodes && !otherNodes) {
-        throw virError(ErrorCode.XML_DETAIL, `two master hugepages detected: ${page.attrs['size']} and ${other.attrs['size']}`);
-      }
-    }
-    const outside = nodes ? [...nodes].sort((a, b) => a - b).find((n) => n > cells - 1) : undefined;
-    if (outside !== undefined) throw virError(ErrorCode.XML_DETAIL, `hugepages: node ${outside} not found`);
-  });
-}
 
 export function validateDomainCore(dom: XmlElement): void {
   validateHugepages(dom);

@@ -5,7 +5,7 @@
 
 import { ErrorCode, virError } from '../../util/error.js';
 import { child, childrenNamed, element, type XmlElement } from '../../util/xml.js';
-import { ensureChild } from '../../conf/domain-core.js';
+import { ensureChild } from '../../conf/tree.js';
 import { parseScaledValue } from '../../conf/units.js';
 import { hasNvramImage } from '../../conf/domain-os.js';
 import { formatBitmap, parseBitmap } from '../../util/bitmap.js';
