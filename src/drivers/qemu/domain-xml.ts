@@ -34,8 +34,8 @@ export interface DomainXMLPipeline {
   /** A new or updated definition from a user: full post-parse with ABI update (addresses, reservations). */
   parseNew(text: string, options: DefineOptions): Promise<XmlElement>;
   /**
-   * A config file tsvirt (or libvirt) wrote: already complete, so no driver
-   * post-parse runs and nothing (addresses, spare ports) is recomputed.
+   * A config file tsvirt (or libvirt) wrote: checked, but taken as written, so
+   * nothing (addresses, spare ports, device order) is recomputed.
    */
   parseConfig(text: string, file: string): XmlElement;
   format(def: XmlElement, options: FormatOptions): string;
@@ -117,7 +117,13 @@ export function qemuDomainXML(driver: () => QemuDriver): DomainXMLPipeline {
       return parseDomainXML(text, { hooks: qemuDomainHooks(ctx), validate: options.validateSchema });
     },
     parseConfig(text, file) {
-      return parseDomainXML(text, { url: file });
+      // The file is what the defining process held in memory. Re-running the
+      // pipeline on it checks it, but can legitimately change it (controllers
+      // re-sorted, virtio console ports renumbered: libvirt shows the same after
+      // a daemon restart). tsvirt has no daemon and re-reads the file in every
+      // process, so the definition is the file itself, once it passes the checks.
+      parseDomainXML(text, { url: file });
+      return parseXml(text);
     },
     format(def, options) {
       return formatDomainXML(def, options);
