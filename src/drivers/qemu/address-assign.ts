@@ -18,7 +18,7 @@ import {
   Connect, controllerConnectFlags, isPciControllerModel, PciAddressSet, type PciControllerModel, type PciLocation,
 } from '../../conf/pci-address-set.js';
 import {
-  connectPolicy, defaultPciModelName, deviceConnectFlags, machineInfo, machineSupportsPci, type MachineInfo,
+  connectPolicy, defaultPciModelName, deviceConnectFlags, hostdevSubsystemType, machineInfo, machineSupportsPci, type MachineInfo,
 } from './pci-policy.js';
 import { assignVirtioSerialAddresses } from '../../conf/virtio-serial-address.js';
 import { assignUsbAddresses } from '../../conf/usb-address.js';
@@ -373,7 +373,7 @@ function assignDeviceSlots(a: Assignment, set: PciAddressSet): void {
     reserveNext(set, d);
   }
   for (const h of list.hostdevs()) {
-    const type = h.el.name === 'interface' ? 'pci' : h.el.attrs.type;
+    const type = hostdevSubsystemType(h.el);
     if ((h.el.attrs.mode ?? 'subsystem') !== 'subsystem') continue;
     if (type !== 'pci' && type !== 'scsi_host' && !(type === 'mdev' && h.el.attrs.model === 'vfio-pci')) continue;
     next(h);

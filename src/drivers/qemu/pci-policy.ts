@@ -135,8 +135,14 @@ function controllerFlags(dev: XmlElement, p: ConnectPolicy): number {
   }
 }
 
+/** The subsystem type of a <hostdev>, or of the host device behind an <interface type='hostdev'>. */
+export function hostdevSubsystemType(dev: XmlElement): string | undefined {
+  if (dev.name !== 'interface') return dev.attrs.type;
+  return child(child(dev, 'source') ?? dev, 'address')?.attrs.type ?? 'pci';
+}
+
 function hostdevFlags(dev: XmlElement, p: ConnectPolicy): number {
-  const type = dev.name === 'interface' ? 'pci' : dev.attrs.type;
+  const type = hostdevSubsystemType(dev);
   const mode = dev.attrs.mode ?? 'subsystem';
   if (type !== 'mdev' && (mode !== 'subsystem' || (type !== 'pci' && type !== 'scsi_host'))) return 0;
   if (p.pci === p.pcie) return p.pci;
