@@ -51,7 +51,7 @@ export class QemuDomainRuntime {
   /** Driver open: takes over the domains other processes started. */
   async open(): Promise<void> {
     await this.runtime.removeBrokenStatuses();
-    await this.sync();
+    await this.sync({ refresh: false }); // every API call refreshes: see syncDomains()
   }
 
   close(): void {
@@ -69,6 +69,8 @@ export class QemuDomainRuntime {
       paths: this.driver.paths,
       domainId,
       hostEnv: process.env,
+      // qemu.conf default_tls_x509_cert_dir (as domxml-to-native computes it)
+      tlsX509CertDir: this.driver.paths.root !== undefined ? `${this.driver.paths.root}/etc/pki/qemu` : '/etc/pki/qemu',
       tapFd: (net) => {
         throw virError(ErrorCode.CONFIG_UNSUPPORTED, `interface type '${net.attrs.type}' needs a tap device, which tsvirt cannot create`, ErrorDomain.QEMU);
       },
@@ -77,11 +79,11 @@ export class QemuDomainRuntime {
 
   /**
    * Refreshes every running domain nobody else is working on (QEMUs that died,
-   * guests that powered off), then lays the status files over the store's
-   * objects. Run after store.sync().
+   * guests that powered off; skipped without `refresh`), then lays the status
+   * files over the store's objects. Run after store.sync().
    */
-  async sync(): Promise<void> {
-    for (const [name, status] of (await loadStatuses(this.driver.paths.stateDir)).statuses) {
+  async sync(options: { refresh: boolean } = { refresh: true }): Promise<void> {
+    for (const [name, status] of options.refresh ? (await loadStatuses(this.driver.paths.stateDir)).statuses : []) {
       const uuid = (childText(status.domain, 'uuid') ?? '').toLowerCase();
       // A domain whose lock is held is being changed right now: its status file is current enough.
       await this.driver.withDomainLock(uuid, () => this.refreshAndRelease(name), { timeoutMs: 0 }).catch(() => undefined);
@@ -136,14 +138,17 @@ export class QemuDomainRuntime {
    * Runs `fn` holding the domain's lock, with this process's view of the domain
    * current and, if it runs, its monitor connected (and released afterwards).
    */
-  private async withDomain<T>(dom: DomainRef, fn: (obj: DomainObject, running: RunningDomain | undefined) => Promise<T>): Promise<T> {
-    const obj = await this.driver.objectOf(dom);
+  private async withDomain<T>(dom: DomainRef, fn: (obj: DomainObject, running: RunningDomain | undefined) => Promise<T>, options = { monitor: true }): Promise<T> {
+    // Only this domain is refreshed (under its lock), not every running one.
+    await this.driver.store.sync();
+    await this.sync({ refresh: false });
+    const obj = this.driver.store.findByUUID(dom.uuid) ?? (await this.driver.objectOf(dom));
     return this.driver.withDomainLock(obj.uuid, async () => {
-      const running = await this.runtime.refresh(obj.name);
+      const running = await this.runtime.refresh(obj.name, options);
       try {
         // (a hung QEMU has no monitor: destroy must still work)
         if (running?.qmp) await this.hotplug.removeVanishedDevices(running);
-        await this.sync();
+        await this.sync({ refresh: false });
         return await fn(obj, running);
       } finally {
         const now = this.runtime.get(obj.name);
@@ -152,13 +157,13 @@ export class QemuDomainRuntime {
     });
   }
 
-  private async withRunning<T>(dom: DomainRef, fn: (obj: DomainObject, running: RunningDomain) => Promise<T>): Promise<T> {
+  private async withRunning<T>(dom: DomainRef, fn: (obj: DomainObject, running: RunningDomain) => Promise<T>, options = { monitor: true }): Promise<T> {
     return this.withDomain(dom, async (obj, running) => {
       if (!running) throw notRunning();
       const result = await fn(obj, running);
-      await this.sync();
+      await this.sync({ refresh: false });
       return result;
-    });
+    }, options);
   }
 
   // ---- start ---------------------------------------------------------------
@@ -168,7 +173,7 @@ export class QemuDomainRuntime {
     return this.withDomain(dom, async (obj, running) => {
       if (running) throw virError(ErrorCode.OPERATION_INVALID, 'domain is already running', ErrorDomain.QEMU);
       await this.runtime.start(obj.name, obj.def, { paused: (flags & StartFlags.PAUSED) !== 0 });
-      await this.sync();
+      await this.sync({ refresh: false });
       return refOf(obj);
     });
   }
@@ -178,15 +183,14 @@ export class QemuDomainRuntime {
     const def = await this.driver.xml.parseNew(xml, { validateSchema: (flags & START_VALIDATE) !== 0 });
     const name = childText(def, 'name') ?? '';
     return this.driver.withDriverLock(async () => {
-      await this.driver.store.sync();
-      await this.sync();
+      await this.driver.syncDomains();
       const existing = this.driver.store.checkAddable(def);
       if (existing && existing.id !== -1) {
         throw virError(ErrorCode.OPERATION_INVALID, `domain '${name}' is already active`, ErrorDomain.DOM);
       }
       const uuid = (childText(def, 'uuid') ?? '').toLowerCase();
       await this.driver.withDomainLock(uuid, async () => this.runtime.release(await this.runtime.start(name, def, { paused: (flags & StartFlags.PAUSED) !== 0 })));
-      await this.sync();
+      await this.sync({ refresh: false });
       const obj = this.driver.store.findByUUID(uuid);
       if (!obj) throw virError(ErrorCode.INTERNAL_ERROR, `domain '${name}' vanished while starting`, ErrorDomain.QEMU);
       return refOf(obj);
@@ -197,7 +201,8 @@ export class QemuDomainRuntime {
 
   async domainDestroy(dom: DomainRef, flags: number): Promise<void> {
     checkFlags(flags, DESTROY_GRACEFUL, 'qemuDomainDestroyFlags');
-    await this.withRunning(dom, (obj) => this.runtime.destroy(obj.name));
+    // no monitor needed: destroy works on a hung QEMU too
+    await this.withRunning(dom, (obj) => this.runtime.destroy(obj.name), { monitor: false });
   }
 
   async domainShutdown(dom: DomainRef, flags: number): Promise<void> {
@@ -275,7 +280,7 @@ export class QemuDomainRuntime {
         await this.hotplug.attach(running!, device);
       }
       if (persistent) await this.savePersistent(persistent);
-      await this.sync();
+      await this.sync({ refresh: false });
     });
   }
 
@@ -293,7 +298,7 @@ export class QemuDomainRuntime {
       }
       if (live) await this.hotplug.detach(running!, request);
       if (persistent) await this.savePersistent(persistent);
-      await this.sync();
+      await this.sync({ refresh: false });
     });
   }
 

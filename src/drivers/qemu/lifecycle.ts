@@ -105,9 +105,10 @@ export class QemuRuntime {
    * Brings this process's view of one domain up to date with its status file
    * and QEMU itself, as libvirt's qemuProcessReconnect does: a dead QEMU makes
    * the domain shut off (crashed), a guest that powered off or panicked gets
-   * its lifecycle action. Call it holding the domain lock, and release() after.
+   * its lifecycle action. Without `monitor`, only QEMU's pid is checked (enough
+   * to destroy it). Call it holding the domain lock, and release() after.
    */
-  async refresh(name: string): Promise<RunningDomain | undefined> {
+  async refresh(name: string, options: { monitor: boolean } = { monitor: true }): Promise<RunningDomain | undefined> {
     const { statuses } = await loadStatuses(this.host.paths.stateDir);
     const status = statuses.get(name);
     let dom = this.domains.get(name);
@@ -127,6 +128,7 @@ export class QemuRuntime {
       await this.cleanup(dom, ShutoffReason.CRASHED);
       return undefined;
     }
+    if (!options.monitor) return dom;
     try {
       await this.ensureMonitor(dom);
       await this.syncWithQemu(dom);
@@ -217,16 +219,22 @@ export class QemuRuntime {
     const dom = new RunningDomain(name, id, proc.pid, proc.startTime, monitorPath, live, DomainState.PAUSED, PausedReason.STARTING_UP);
     this.domains.set(name, dom);
     try {
+      // The status file exists as soon as QEMU does (a crash of this process must
+      // never hide a QEMU); it is written while QEMU initialises.
+      const firstStatus = this.saveStatus(dom);
       const qmp = await connectWhenListening(monitorPath, proc.pid, name);
+      await firstStatus;
       if (qmp === undefined) {
         throw await startError(logPath, proc.logOffset, 'process exited while connecting to monitor');
       }
       dom.qmp = qmp;
-      await this.saveStatus(dom);
       if (!options.paused) {
-        await this.runChangingState(dom, 'cont', DomainState.RUNNING, RunningReason.BOOTED).catch(async (e: Error) => {
+        // Written while `cont` runs: this process holds the domain lock, and a failed cont kills QEMU.
+        [dom.state, dom.reason] = [DomainState.RUNNING, RunningReason.BOOTED];
+        const cont = qmp.execute('cont').catch(async (e: Error) => {
           throw isProcessAlive(proc.pid, proc.startTime) ? e : await startError(logPath, proc.logOffset, 'qemu unexpectedly closed the monitor');
         });
+        await Promise.all([cont, this.saveStatus(dom)]);
       } else {
         dom.reason = PausedReason.USER;
         await this.saveStatus(dom);
@@ -378,6 +386,7 @@ export class QemuRuntime {
   private async stopProcess(dom: RunningDomain, options: { graceMs: number }): Promise<void> {
     dom.qmp?.close();
     await terminateProcess(dom.pid, { graceMs: options.graceMs, startTime: dom.startTime, force: options.graceMs === 0 });
+    await dom.statusWrite.catch(() => undefined); // a write in flight must not land after the removal
     const folders = domainRuntimePaths(this.host.paths, dom.id, dom.name);
     await rm(folders.libDir, { recursive: true, force: true });
     await rm(folders.channelTargetDir, { recursive: true, force: true });
@@ -429,7 +438,7 @@ async function connectWhenListening(socketPath: string, pid: number, name: strin
       throw virError(ErrorCode.INTERNAL_ERROR, `monitor socket did not show up: ${socketPath}`, ErrorDomain.QEMU);
     }
     await new Promise((r) => setTimeout(r, delay));
-    delay = Math.min(delay * 2, 20);
+    delay = Math.min(delay * 2, 4);
   }
 }
 
