@@ -16,7 +16,7 @@ import os from 'node:os';
 import { sharedPath } from '../helpers/shared.js';
 
 /** Pass-rate floors (percent) reached so far: raise them, never lower them. */
-const FLOORS = { gen: 100, suite: 92 };
+const FLOORS = { gen: 100, suite: 94 };
 
 type Comparator = (expected: string, actual: string, name: string) => { ok: boolean; diff?: string };
 
@@ -32,7 +32,7 @@ function loadComparator(runMjs: string): Comparator {
 }
 
 /** qemu:///system's folders, which the recorded argv refers to. */
-const PATHS = { libDir: '/var/lib/libvirt/qemu', stateDir: '/run/libvirt/qemu', channelTargetDir: '/var/lib/libvirt/qemu/channel/target', memoryBackingDir: '/var/lib/libvirt/qemu/ram' };
+const PATHS = { libDir: '/var/lib/libvirt/qemu', stateDir: '/run/libvirt/qemu', channelTargetDir: '/var/lib/libvirt/qemu/channel/target', memoryBackingDir: '/var/lib/libvirt/qemu/ram', nvramDir: '/var/lib/libvirt/qemu/nvram' };
 
 interface Meta { id: string; name: string; arch: string; outcome: string; skip_argv?: boolean }
 

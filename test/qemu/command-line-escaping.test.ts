@@ -28,7 +28,7 @@ const caps: QemuCaps = {
   commands: new Set(), displayTypes: [], gicVersions: [], sev: false, sgx: false,
 };
 
-const paths = { libDir: '/var/lib/libvirt/qemu', stateDir: '/run/libvirt/qemu', channelTargetDir: '/var/lib/libvirt/qemu/channel/target', memoryBackingDir: '/var/lib/libvirt/qemu/ram' };
+const paths = { libDir: '/var/lib/libvirt/qemu', stateDir: '/run/libvirt/qemu', channelTargetDir: '/var/lib/libvirt/qemu/channel/target', memoryBackingDir: '/var/lib/libvirt/qemu/ram', nvramDir: '/var/lib/libvirt/qemu/nvram' };
 
 function domain(): string {
   // The newline goes in after parsing (XML attribute normalisation would turn it into a space).

@@ -6,6 +6,7 @@ import { assignQemuAddresses } from './address-assign.js';
 import { buildQemuCommandLine, formatArgvLikeVirsh } from './command-line.js';
 import type { CommandLineOptions, QemuCommandLine } from './command-line.js';
 import { checkHostResources, probeHostResources } from './host-resources.js';
+import { fillFirmware, loadFirmwareDescriptors } from './firmware-select.js';
 import type { HostResources } from './host-resources.js';
 import type { QemuCapsCache } from './capabilities.js';
 import type { QemuPaths } from './paths.js';
@@ -22,8 +23,9 @@ export interface NativeOptions extends CommandLineOptions {
  * keeps only MAC, model, script and boot order, and lets address assignment
  * place those NICs again (no hotplug reservation: the domain is not new).
  */
-export function prepareDomainForNative(def: XmlElement): XmlElement {
+export function prepareDomainForNative(def: XmlElement, nvramDir: string): XmlElement {
   const copy = cloneElement(def);
+  fillFirmware(copy, nvramDir, loadFirmwareDescriptors());
   const devices = child(copy, 'devices');
   if (!devices) return copy;
   devices.children = devices.children.map((dev) => {
@@ -75,7 +77,7 @@ function sortControllersAsParsed(devices: XmlElement): void {
 /** The argv of a canonical domain as domxml-to-native computes it. */
 export function nativeCommandLine(def: XmlElement, options: NativeOptions): QemuCommandLine {
   checkHostResources(def, options.host);
-  return buildQemuCommandLine(prepareDomainForNative(def), options);
+  return buildQemuCommandLine(prepareDomainForNative(def, options.paths.nvramDir), options);
 }
 
 /** What `virsh domxml-to-native qemu-argv` prints (without the trailing newline). */

@@ -9,7 +9,7 @@ import { findMachine, hasDeviceType } from '../capabilities.js';
 import type { QemuPaths } from '../paths.js';
 
 /** The driver folders the command line refers to (libvirt's qemu.conf defaults, or DIR/... in embed mode). */
-export type QemuStatePaths = Pick<QemuPaths, 'libDir' | 'stateDir' | 'channelTargetDir' | 'memoryBackingDir'>;
+export type QemuStatePaths = Pick<QemuPaths, 'libDir' | 'stateDir' | 'channelTargetDir' | 'memoryBackingDir' | 'nvramDir'>;
 
 export interface CommandLineOptions {
   /** The probed capabilities of the domain's emulator: every QEMU-dependent choice comes from here. */
