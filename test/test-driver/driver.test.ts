@@ -62,6 +62,19 @@ test('default node: domain test runs as id 1 with libvirt default objects', asyn
   assert.match(await drv.storagePoolGetXMLDesc(pool, 0), /<source>\n  <\/source>/);
   assert.deepEqual(await drv.connectListAllInterfaces(0), [{ name: 'eth1', mac: 'aa:bb:cc:dd:ee:ff' }]);
   assert.match(await dom!.getXMLDesc(), /<target dev='testnet0'\/>/);
+  await conn.close();
+});
+
+test('default node: shared by open connections, fresh again once the last one closed', async () => {
+  const a = await connect('test:///default');
+  await (await a.lookupDomainByName('test')).destroy();
+  const b = await connect('test:///default');
+  assert.equal((await (await b.lookupDomainByName('test')).getState()).state, DomainState.SHUTOFF);
+  await a.close();
+  await b.close();
+  const c = await connect('test:///default');
+  assert.deepEqual(await (await c.lookupDomainByName('test')).getState(), { state: DomainState.RUNNING, reason: 0 });
+  await c.close();
 });
 
 test('lifecycle: ids only grow, reasons follow libvirt, transient domains vanish', async () => {

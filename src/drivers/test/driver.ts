@@ -13,22 +13,33 @@ import { loadDefaultNode, loadNodeFile, type TestNode } from './node.js';
 import { SnapshotAPI } from './snapshot-api.js';
 import { StorageAPI } from './storage-api.js';
 
-/** test:///default connections in one process share their state, as in libvirt. */
+/**
+ * test:///default connections in one process share their state, as in
+ * libvirt; closing the last of them discards it (testDriverCloseInternal).
+ */
 let defaultNode: TestNode | undefined;
+let defaultConnections = 0;
 
 export async function openTestDriver(uri: ParsedURI, _opts: { readonly: boolean }): Promise<HypervisorDriver> {
   if (uri.path === '' || uri.path === '/') {
     throw virError(ErrorCode.INVALID_ARG, 'testOpen: supply a path or use test:///default', ErrorDomain.TEST);
   }
-  const node = uri.path === '/default' ? (defaultNode ??= loadDefaultNode()) : loadNodeFile(uri.path);
-  return assembleDriver(uri.raw, node);
+  if (uri.path !== '/default') return assembleDriver(uri.raw, loadNodeFile(uri.path), async () => {});
+  defaultNode ??= loadDefaultNode();
+  defaultConnections++;
+  let closed = false;
+  return assembleDriver(uri.raw, defaultNode, async () => {
+    if (closed) return;
+    closed = true;
+    if (--defaultConnections === 0) defaultNode = undefined;
+  });
 }
 
 /** libvirt API names the families implement (their helpers are named otherwise). */
 const API_NAME = /^(connect|node|domain|network|storage|interface)[A-Z]/;
 
-function assembleDriver(uri: string, node: TestNode): HypervisorDriver {
-  const driver: HypervisorDriver = { uri, type: 'TEST', close: async () => {} };
+function assembleDriver(uri: string, node: TestNode, close: () => Promise<void>): HypervisorDriver {
+  const driver: HypervisorDriver = { uri, type: 'TEST', close };
   const families = [HostAPI, DomainAPI, SnapshotAPI, NetworkAPI, InterfaceAPI, StorageAPI].map((Family) => new Family(node));
   for (const family of families) {
     const proto = Object.getPrototypeOf(family) as Record<string, unknown>;
