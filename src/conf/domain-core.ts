@@ -413,12 +413,19 @@ function postParseCpu(dom: XmlElement): void {
   if (cpu.attrs['mode'] !== 'host-passthrough' && cpu.attrs['mode'] !== 'maximum') delete cpu.attrs['migratable'];
 }
 
+/**
+ * virDomainDefPostParseCheckFeatures: what the driver does not support,
+ * checked once addresses are assigned: neither tsvirt driver accepts '/' in names.
+ */
+export function checkUnsupportedFeatures(dom: XmlElement): void {
+  const name = child(dom, 'name')?.text ?? '';
+  if (name.includes('/')) throw virError(ErrorCode.XML_ERROR, `name ${name} cannot contain '/'`);
+}
+
 // ---- generic validation (virDomainDefValidate, domain-level parts) ----
 
 export function validateDomainCore(dom: XmlElement): void {
   validateHugepages(dom);
   const os = child(dom, 'os');
   if (os) validateOsFirmware(os);
-  const name = child(dom, 'name')?.text ?? '';
-  if (name.includes('/')) throw virError(ErrorCode.XML_ERROR, `name ${name} cannot contain '/'`);
 }

@@ -7,7 +7,7 @@ import { ErrorCode, virError } from '../util/error.js';
 import { child, cloneElement, escapeXml, formatXml, type XmlElement } from '../util/xml.js';
 import { parseDocument } from './document.js';
 import { domainSchema } from './domain-schema.js';
-import { domainPostParseCommon, parseDomainCore, validateDomainCore } from './domain-core.js';
+import { checkUnsupportedFeatures, domainPostParseCommon, parseDomainCore, validateDomainCore } from './domain-core.js';
 import { canonicalize } from './schema.js';
 import { addImplicitDevices, parseDevices, postParseDevices, type DeviceDriverHooks } from './devices/index.js';
 import { validateDeviceSet, validateDevices, type DeviceValidator } from './devices/validate.js';
@@ -70,6 +70,7 @@ export function completeDomain(dom: XmlElement, options: DomainParseOptions = {}
   reorder(dom);
   hooks.assignAddresses?.(dom);
   reorder(dom);
+  checkUnsupportedFeatures(dom);
   hooks.validate?.(dom);
   validateDevices(dom, hooks.validateDevice);
   validateDeviceSet(dom);
