@@ -18,6 +18,8 @@ export interface HostResources {
   secretExists(lookup: SecretLookup): boolean;
   networkExists(name: string): boolean;
   storagePoolExists(name: string): boolean;
+  /** The environment libvirt runs interface scripts with, as its error messages print it. */
+  scriptEnvironment: string;
 }
 
 function onPath(binary: string): boolean {
@@ -40,6 +42,7 @@ export function probeHostResources(objects: Partial<Pick<HostResources, 'secretE
     secretExists: objects.secretExists ?? (() => false),
     networkExists: objects.networkExists ?? (() => false),
     storagePoolExists: objects.storagePoolExists ?? (() => false),
+    scriptEnvironment: `LC_ALL=C PATH=${process.env.PATH ?? ''} HOME=${process.env.HOME ?? '/'}`,
   };
 }
 
@@ -103,8 +106,12 @@ export function checkHostResources(def: XmlElement, host: HostResources): void {
   checkNuma(def, host);
   const devices = child(def, 'devices');
   if (!devices) return;
-  for (const disk of childrenNamed(devices, 'disk')) {
+  // Disks are prepared last to first, each chain top-down.
+  for (const disk of [...childrenNamed(devices, 'disk')].reverse()) {
     for (const source of chainSources(disk)) {
+      if (source.attrs.fdgroup !== undefined) {
+        throw virError(ErrorCode.INVALID_ARG, `file descriptor group '${source.attrs.fdgroup}' was not associated with the domain`, ErrorDomain.QEMU);
+      }
       if (disk.attrs.type === 'volume' && source.attrs.pool && !host.storagePoolExists(source.attrs.pool)) {
         throw virError(ErrorCode.NO_STORAGE_POOL, `no storage pool with matching name '${source.attrs.pool}'`, ErrorDomain.STORAGE);
       }
@@ -112,6 +119,13 @@ export function checkHostResources(def: XmlElement, host: HostResources): void {
       checkSecret(host, auth ? child(auth, 'secret') : undefined);
       const encryption = child(source, 'encryption') ?? child(disk, 'encryption');
       if (encryption) for (const s of childrenNamed(encryption, 'secret')) checkSecret(host, s);
+    }
+  }
+  for (const net of childrenNamed(devices, 'interface')) {
+    // libvirt runs an interface's ifup script on the tap device it opened for it.
+    const script = child(net, 'script')?.attrs.path;
+    if (script && !host.pathExists(script)) {
+      throw virError(ErrorCode.INTERNAL_ERROR, `Child process (${host.scriptEnvironment} ${script} vnet0) unexpected exit status 127: libvirt:  error : cannot execute binary ${script}: No such file or directory`, ErrorDomain.QEMU);
     }
   }
   for (const g of childrenNamed(devices, 'graphics')) {

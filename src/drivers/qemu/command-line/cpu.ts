@@ -3,6 +3,8 @@
 import { child, childrenNamed } from '../../../util/xml.js';
 import type { XmlElement } from '../../../util/xml.js';
 import type { BuildContext } from './context.js';
+import { virError, ErrorCode, ErrorDomain } from '../../../util/error.js';
+import { hostArch } from '../capabilities.js';
 
 /** libvirt's CPU feature names that QEMU spells differently (x86 only). */
 const X86_FEATURE_NAMES: Record<string, string> = {
@@ -25,6 +27,10 @@ function modelPart(ctx: BuildContext, cpu: XmlElement): string | undefined {
   const mode = cpu.attrs.mode ?? 'custom';
   const model = child(cpu, 'model')?.text.trim();
   let out: string;
+  if (mode === 'host-passthrough' && ctx.view.virtType !== 'kvm') {
+    const arch = ctx.view.arch;
+    throw virError(ErrorCode.CONFIG_UNSUPPORTED, `CPU mode 'host-passthrough' for ${arch} ${ctx.view.virtType} domain on ${hostArch()} host is not supported by hypervisor`, ErrorDomain.QEMU);
+  }
   if (mode === 'host-passthrough' || mode === 'maximum') {
     out = mode === 'maximum' ? 'max' : 'host';
     // libvirt 9.0 + QEMU 7.2 print only an explicit migratable='on' (recorded behaviour).
