@@ -8,6 +8,8 @@ import type { BuildContext, JsonProps } from './context.js';
 import { props } from './context.js';
 import { addAddressProps, addVirtioOptions, virtioModel } from './address.js';
 import { unitFactor } from './machine.js';
+import { escapeOptionValue } from '../../../util/qemu-option.js';
+import { diskNameToIndex } from './aliases.js';
 import { chardevString } from './chardev.js';
 
 /** One image of a disk's backing chain, with the node names libvirt gives it. */
@@ -324,6 +326,10 @@ export function buildDisks(ctx: BuildContext): void {
   for (const disk of disks) {
     // Transient disks sharing their backing image are hot-plugged once QEMU runs.
     if (child(disk, 'transient')?.attrs.shareBacking === 'yes') continue;
+    if (child(disk, 'target')?.attrs.bus === 'sd') {
+      buildSdCard(ctx, disk);
+      continue;
+    }
     if (disk.attrs.type === 'vhostuser') {
       buildVhostUserDisk(ctx, disk, boot.get(disk));
       continue;
@@ -345,6 +351,14 @@ export function buildDisks(ctx: BuildContext): void {
     }
     ctx.cmd.json('-device', deviceProps(ctx, disk, drive, boot.get(disk)));
   }
+}
+
+/** SD cards still use QEMU's legacy -drive if=sd (no -device exists for them). */
+function buildSdCard(ctx: BuildContext, disk: XmlElement): void {
+  const file = child(disk, 'source')?.attrs.file ?? child(disk, 'source')?.attrs.dev ?? '';
+  const format = child(disk, 'driver')?.attrs.type ?? 'raw';
+  const index = diskNameToIndex(child(disk, 'target')?.attrs.dev ?? '');
+  ctx.cmd.add('-drive', `file=${escapeOptionValue(file)},format=${format},if=sd,index=${index}`);
 }
 
 /** A disk served by a vhost-user backend: a chardev to its socket and vhost-user-blk, no block layer. */
