@@ -6,11 +6,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { connect } from '../../src/api/connection.js';
 import { findBinaryForArch } from '../../src/drivers/qemu/capabilities.js';
+import { formatHostSysinfo } from '../../src/drivers/qemu/host-capabilities.js';
 import { sharedPath } from '../helpers/shared.js';
 
 const host = sharedPath('conformance/qemu/_host');
@@ -71,4 +72,19 @@ test('nodeinfo describes this host', async () => {
   assert.equal(info.cpus, os.cpus().length);
   assert.equal(info.sockets * info.cores * info.threads * info.nodes, info.cpus);
   assert.ok(info.memory > 0 && info.memory <= os.totalmem() / 1024);
+});
+
+test('sysinfo: the kernel\'s SMBIOS export in libvirt\'s format, libvirt\'s error without SMBIOS', () => {
+  const dmi = mkdtempSync(path.join(os.tmpdir(), 'tsvirt-dmi-'));
+  writeFileSync(path.join(dmi, 'bios_vendor'), 'SeaBIOS\n');
+  writeFileSync(path.join(dmi, 'bios_version'), '1.16.0\n');
+  writeFileSync(path.join(dmi, 'sys_vendor'), 'QEMU & co\n');
+  writeFileSync(path.join(dmi, 'product_name'), 'Standard PC\n');
+  assert.equal(formatHostSysinfo(dmi), [
+    "<sysinfo type='smbios'>",
+    '  <bios>', "    <entry name='vendor'>SeaBIOS</entry>", "    <entry name='version'>1.16.0</entry>", '  </bios>',
+    '  <system>', "    <entry name='manufacturer'>QEMU &amp; co</entry>", "    <entry name='product'>Standard PC</entry>", '  </system>',
+    '</sysinfo>', '',
+  ].join('\n'));
+  assert.throws(() => formatHostSysinfo(path.join(dmi, 'absent')), { message: 'unsupported configuration: Host SMBIOS information is not available' });
 });

@@ -23,7 +23,7 @@ import { loadQemuDriverConfig, type QemuDriverConfig } from './config.js';
 import { DomainStore, type DomainObject } from './domain-store.js';
 import { qemuDomainXML, type DomainXMLPipeline } from './domain-xml.js';
 import { qemuPathsForURI, requiredDirs, type QemuPaths } from './paths.js';
-import { formatCapabilities, formatDomainCapabilities, hostFreeMemory, hostNodeInfo } from './host-capabilities.js';
+import { formatCapabilities, formatDomainCapabilities, formatHostSysinfo, hostFreeMemory, hostNodeInfo } from './host-capabilities.js';
 import { connectDomainXMLToNative } from './native-argv.js';
 import { QemuDomainRuntime } from './domain-runtime.js';
 
@@ -329,6 +329,11 @@ export class QemuDriver implements HypervisorDriver {
   /** Version of the QEMU binary for the host's arch (virQEMUCapsGetDefaultVersion). */
   async connectGetVersion(): Promise<number> {
     return (await this.caps.forArch(hostArch())).versionNumber;
+  }
+
+  async connectGetSysinfo(flags = 0): Promise<string> {
+    checkFlags(flags, 0, 'qemuConnectGetSysinfo');
+    return formatHostSysinfo();
   }
 
   async nodeGetInfo(): Promise<NodeInfo> {

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import type { NodeInfo } from '../../api/types.js';
 import { ErrorCode, ErrorDomain, virError } from '../../util/error.js';
 import { writeFileAtomic } from '../../util/atomic-file.js';
+import { escapeXml } from '../../util/xml.js';
 import {
   formatCapabilitiesXML, formatDomainCapabilitiesXML,
   type CacheBank, type CapsBlock, type CapsEnum, type GuestCaps, type GuestFeature, type HostCpu, type NumaCell,
@@ -438,4 +439,32 @@ export function hostNodeInfo(): NodeInfo {
 /** virNodeGetFreeMemory, in bytes. */
 export function hostFreeMemory(): bigint {
   return BigInt(memoryKiB('MemFree')) * 1024n;
+}
+
+// ---------------------------------------------------------------------------
+// sysinfo (virsh sysinfo)
+
+/** SMBIOS sections and their entries, as the kernel exports them under /sys/class/dmi/id. */
+const SMBIOS_SECTIONS: Array<[string, Array<[string, string]>]> = [
+  ['bios', [['vendor', 'bios_vendor'], ['version', 'bios_version'], ['date', 'bios_date'], ['release', 'bios_release']]],
+  ['system', [['manufacturer', 'sys_vendor'], ['product', 'product_name'], ['version', 'product_version'], ['serial', 'product_serial'], ['uuid', 'product_uuid'], ['sku', 'product_sku'], ['family', 'product_family']]],
+  ['baseBoard', [['manufacturer', 'board_vendor'], ['product', 'board_name'], ['version', 'board_version'], ['serial', 'board_serial'], ['asset', 'board_asset_tag']]],
+  ['chassis', [['manufacturer', 'chassis_vendor'], ['version', 'chassis_version'], ['serial', 'chassis_serial'], ['asset', 'chassis_asset_tag']]],
+];
+
+/**
+ * The host's SMBIOS tables in libvirt's <sysinfo type='smbios'> format, from
+ * the kernel's DMI export (processor and memory tables need dmidecode and are
+ * left out). Hosts without SMBIOS get libvirt's error.
+ */
+export function formatHostSysinfo(dmiDir = '/sys/class/dmi/id'): string {
+  if (!existsSync(dmiDir)) throw virError(ErrorCode.CONFIG_UNSUPPORTED, 'Host SMBIOS information is not available', ErrorDomain.QEMU);
+  const out = ["<sysinfo type='smbios'>"];
+  for (const [section, entries] of SMBIOS_SECTIONS) {
+    const present = entries.map(([name, file]) => [name, read(join(dmiDir, file))] as const).filter(([, v]) => v);
+    if (present.length === 0) continue;
+    out.push(`  <${section}>`, ...present.map(([name, v]) => `    <entry name='${name}'>${escapeXml(v!)}</entry>`), `  </${section}>`);
+  }
+  out.push('</sysinfo>');
+  return out.join('\n') + '\n';
 }
