@@ -35,6 +35,11 @@ export function assignStorageIds(disks: XmlElement[]): Map<XmlElement, DiskNodes
   let next = 0;
   for (const disk of [...disks].reverse()) {
     const chain: ChainImage[] = [];
+    // SD cards go through the legacy -drive path, which names no nodes.
+    if (child(disk, 'target')?.attrs.bus === 'sd') {
+      out.set(disk, { chain, terminated: false });
+      continue;
+    }
     let terminated = false;
     let holder: XmlElement | undefined = disk;
     while (holder) {
