@@ -21,11 +21,10 @@ import { formatIPAddress, offsetIPAddress, parseIPAddress } from '../../util/ip-
 import { parseUUID } from '../../util/uuid.js';
 import { child, element, formatXml, type XmlElement } from '../../util/xml.js';
 import { generateIfnames, parseTestDomainXML } from './domain-xml.js';
-import type { DomainObj } from './node.js';
+import { newDomainObj, textOf, type DomainObj } from './node.js';
 import {
   TestObjects,
   checkFlags,
-  textOf,
   devices,
   MAX_VCPUS,
   AFFECT_LIVE,
@@ -95,7 +94,7 @@ export class DomainAPI extends TestObjects {
     checkFlags(flags, DEFINE_VALIDATE, 'testDomainDefineXMLFlags');
     const def = parseTestDomainXML(xml, (flags & DEFINE_VALIDATE) !== 0);
     generateIfnames(def);
-    const existing = this.findForAdd(def, false);
+    const existing = this.node.findDomainForAdd(def, false);
     let obj: DomainObj;
     if (existing) {
       obj = existing;
@@ -103,7 +102,7 @@ export class DomainAPI extends TestObjects {
       if (this.isActive(obj)) obj.newDef = def;
       else obj.def = def;
     } else {
-      obj = this.newDomainObj(def, true);
+      obj = newDomainObj(def, true);
       this.node.domains.push(obj);
     }
     obj.persistent = true;
@@ -117,14 +116,14 @@ export class DomainAPI extends TestObjects {
     checkFlags(flags, START_VALIDATE, 'testDomainCreateXML');
     const def = parseTestDomainXML(xml, (flags & START_VALIDATE) !== 0);
     generateIfnames(def);
-    const existing = this.findForAdd(def, true);
+    const existing = this.node.findDomainForAdd(def, true);
     let obj: DomainObj;
     if (existing) {
       obj = existing;
       obj.newDef = obj.def;
       obj.def = def;
     } else {
-      obj = this.newDomainObj(def, false);
+      obj = newDomainObj(def, false);
       this.node.domains.push(obj);
     }
     this.startState(obj, RunningReason.BOOTED);

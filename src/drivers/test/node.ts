@@ -80,6 +80,47 @@ export class TestNode {
   allocateDomainID(): number {
     return this.nextDomID++;
   }
+
+  /**
+   * virDomainObjListAdd's rules: a UUID may only come back under its own name,
+   * a name only with its own UUID; returns the object the definition replaces.
+   * `checkLive` refuses a domain that already runs (create).
+   */
+  findDomainForAdd(def: XmlElement, checkLive: boolean): DomainObj | undefined {
+    const name = textOf(def, 'name');
+    const uuid = textOf(def, 'uuid');
+    const byUUID = this.domains.find((d) => textOf(d.def, 'uuid') === uuid);
+    if (byUUID) {
+      if (textOf(byUUID.def, 'name') !== name) {
+        throw virError(ErrorCode.OPERATION_FAILED, `domain '${textOf(byUUID.def, 'name')}' is already defined with uuid ${uuid}`, ErrorDomain.DOM);
+      }
+      if (checkLive && byUUID.id !== -1) throw virError(ErrorCode.OPERATION_INVALID, `domain '${name}' is already active`, ErrorDomain.DOM);
+      if (checkLive && !byUUID.persistent) throw virError(ErrorCode.OPERATION_INVALID, `domain '${name}' is already being started`, ErrorDomain.DOM);
+      return byUUID;
+    }
+    const byName = this.domains.find((d) => textOf(d.def, 'name') === name);
+    if (byName) throw virError(ErrorCode.OPERATION_FAILED, `domain '${name}' already exists with uuid ${textOf(byName.def, 'uuid')}`, ErrorDomain.DOM);
+    return undefined;
+  }
+}
+
+export function textOf(dom: XmlElement, name: string): string {
+  return dom.children.find((c) => c.name === name)?.text ?? '';
+}
+
+/** A new, shut off domain object around `def`. */
+export function newDomainObj(def: XmlElement, persistent: boolean): DomainObj {
+  return {
+    def,
+    persistent,
+    state: DomainState.SHUTOFF,
+    reason: 0,
+    id: -1,
+    autostart: false,
+    hasManagedSave: false,
+    snapshots: new SnapshotList(),
+    seconds: 627319920,
+  };
 }
 
 /** libvirt's defaultConnXML (src/test/test_driver.c). */
@@ -288,25 +329,12 @@ function loadDomain(node: TestNode, el: XmlElement, prefixes: string[], file: st
   const ns = extractTestNamespace(copy, prefixes);
   const def = parseTestDomainElement(copy);
   generateIfnames(def);
-  const name = def.children.find((c) => c.name === 'name')?.text ?? '';
-  const uuid = def.children.find((c) => c.name === 'uuid')?.text ?? '';
-  for (const other of node.domains) {
-    const otherName = other.def.children.find((c) => c.name === 'name')?.text;
-    const otherUUID = other.def.children.find((c) => c.name === 'uuid')?.text;
-    if (otherUUID === uuid && otherName !== name) throw duplicate(`domain '${otherName}' is already defined with uuid ${uuid}`);
-    if (otherName === name && otherUUID !== uuid) throw duplicate(`domain '${name}' already exists with uuid ${otherUUID}`);
-  }
-  const dom: DomainObj = {
-    def,
-    persistent: !ns.transient,
-    state: DomainState.SHUTOFF,
-    reason: 0,
-    id: -1,
-    autostart: false,
-    hasManagedSave: ns.hasManagedSave,
-    snapshots: new SnapshotList(),
-    seconds: 627319920,
-  };
+  const existing = node.findDomainForAdd(def, false);
+  const dom = existing ?? newDomainObj(def, !ns.transient);
+  if (existing) existing.def = def;
+  else node.domains.push(dom);
+  dom.persistent = !ns.transient;
+  dom.hasManagedSave = ns.hasManagedSave;
   for (const snapEl of ns.snapshots) {
     const { snap, current } = parseSnapshotRedefine(resolveExternal(snapEl, file), parseTestDomainElement);
     dom.snapshots.add(snap);
@@ -315,7 +343,7 @@ function loadDomain(node: TestNode, el: XmlElement, prefixes: string[], file: st
       dom.snapshots.current = snap.name;
     }
   }
-  dom.snapshots.checkRelations(name);
+  dom.snapshots.checkRelations(textOf(def, 'name'));
   if (ns.runstate !== DomainState.SHUTOFF) {
     dom.id = node.allocateDomainID();
     dom.hasManagedSave = false;
@@ -323,12 +351,8 @@ function loadDomain(node: TestNode, el: XmlElement, prefixes: string[], file: st
   }
   dom.state = ns.runstate;
   dom.reason = 0;
-  node.domains.push(dom);
 }
 
-function duplicate(detail: string) {
-  return virError(ErrorCode.OPERATION_FAILED, detail, ErrorDomain.DOM);
-}
 
 function internal(detail: string) {
   return virError(ErrorCode.INTERNAL_ERROR, detail, ErrorDomain.TEST);

@@ -15,8 +15,7 @@ import {
 } from '../../api/types.js';
 import { ErrorCode, ErrorDomain, VirError, virError } from '../../util/error.js';
 import { child, type XmlElement } from '../../util/xml.js';
-import { type DomainObj, type NetworkObj, type PoolObj, type TestNode } from './node.js';
-import { SnapshotList } from './snapshots.js';
+import { textOf, type DomainObj, type NetworkObj, type PoolObj, type TestNode } from './node.js';
 
 /** virCheckFlags: libvirt names the C function that refused the flags. */
 export function checkFlags(flags: number, allowed: number, fn: string): void {
@@ -44,10 +43,6 @@ export const UNDEFINE_SNAPSHOTS_METADATA = 2;
 export const DEFINE_VALIDATE = 1;
 export const START_VALIDATE = 1 << 4;
 
-export function textOf(dom: XmlElement, name: string): string {
-  return child(dom, name)?.text ?? '';
-}
-
 export function devices(dom: XmlElement): XmlElement[] {
   return child(dom, 'devices')?.children ?? [];
 }
@@ -58,7 +53,6 @@ export function devices(dom: XmlElement): XmlElement[] {
  */
 export class TestObjects {
   constructor(protected readonly node: TestNode) {}
-
 
   protected domainObj(ref: DomainRef): DomainObj {
     const obj = this.node.domains.find((d) => textOf(d.def, 'uuid') === ref.uuid);
@@ -127,38 +121,6 @@ export class TestObjects {
     return live ? { def: live, live: true } : { def: config!, live: false };
   }
 
-  /** virDomainObjListAdd: the duplicate name/UUID rules; returns the existing object, if any. */
-  protected findForAdd(def: XmlElement, checkLive: boolean): DomainObj | undefined {
-    const name = textOf(def, 'name');
-    const uuid = textOf(def, 'uuid');
-    const byUUID = this.node.domains.find((d) => textOf(d.def, 'uuid') === uuid);
-    if (byUUID) {
-      if (textOf(byUUID.def, 'name') !== name) {
-        throw virError(ErrorCode.OPERATION_FAILED, `domain '${textOf(byUUID.def, 'name')}' is already defined with uuid ${uuid}`, ErrorDomain.DOM);
-      }
-      if (checkLive && this.isActive(byUUID)) throw virError(ErrorCode.OPERATION_INVALID, `domain '${name}' is already active`, ErrorDomain.DOM);
-      if (checkLive && !byUUID.persistent) throw virError(ErrorCode.OPERATION_INVALID, `domain '${name}' is already being started`, ErrorDomain.DOM);
-      return byUUID;
-    }
-    const byName = this.node.domains.find((d) => textOf(d.def, 'name') === name);
-    if (byName) throw virError(ErrorCode.OPERATION_FAILED, `domain '${name}' already exists with uuid ${textOf(byName.def, 'uuid')}`, ErrorDomain.DOM);
-    return undefined;
-  }
-
-  protected newDomainObj(def: XmlElement, persistent: boolean): DomainObj {
-    const obj: DomainObj = {
-      def,
-      persistent,
-      state: DomainState.SHUTOFF,
-      reason: ShutoffReason.UNKNOWN,
-      id: -1,
-      autostart: false,
-      hasManagedSave: false,
-      snapshots: new SnapshotList(),
-      seconds: 627319920,
-    };
-    return obj;
-  }
 
 
   protected networkObj(net: NetworkRef, by: 'name' | 'uuid'): NetworkObj {

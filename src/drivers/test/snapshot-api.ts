@@ -3,9 +3,9 @@
 import { DomainState, PausedReason, RunningReason, ShutoffReason, type DomainRef, type SnapshotRef } from '../../api/types.js';
 import { ErrorCode, ErrorDomain, virError } from '../../util/error.js';
 import { child, element, type XmlElement } from '../../util/xml.js';
-import type { DomainObj } from './node.js';
+import { textOf, type DomainObj } from './node.js';
 import { formatSnapshotXML, parseSnapshotRequest, SNAPSHOT_STATES, type Snapshot } from './snapshots.js';
-import { TestObjects, checkFlags, textOf, XML_SECURE } from './objects.js';
+import { TestObjects, checkFlags, XML_SECURE } from './objects.js';
 
 
 export class SnapshotAPI extends TestObjects {
