@@ -81,6 +81,11 @@ export function formatIPAddress(addr: IPAddress): string {
     i = j;
   }
   const hex = g.map((x) => x.toString(16));
+  // inet_ntop: IPv4-compatible and IPv4-mapped addresses end in dotted form.
+  if (best === 0 && (len === 6 || (len === 7 && g[7] !== 1) || (len === 5 && g[5] === 0xffff))) {
+    const v4 = [g[6]! >> 8, g[6]! & 0xff, g[7]! >> 8, g[7]! & 0xff].join('.');
+    return `::${len === 5 ? 'ffff:' : ''}${v4}`;
+  }
   if (best < 0) return hex.join(':');
   return `${hex.slice(0, best).join(':')}::${hex.slice(best + len).join(':')}`;
 }
