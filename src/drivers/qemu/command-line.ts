@@ -60,7 +60,7 @@ export function buildQemuCommandLine(def: XmlElement, options: CommandLineOption
     buildSmp,
     buildIOThreads,
     buildNuma,
-    machine.buildUuidAndDisplay,
+    machine.buildUuid,
     buildSmbios,
     buildFwCfg,
     platform.buildVMGenID,

@@ -5,7 +5,7 @@ import type { XmlElement } from '../../../util/xml.js';
 import { child, childrenNamed } from '../../../util/xml.js';
 import { assignAliases } from './aliases.js';
 import type { QemuCaps } from '../capabilities.js';
-import { findMachine, hasDeviceType } from '../capabilities.js';
+import { findMachine } from '../capabilities.js';
 import type { QemuPaths } from '../paths.js';
 
 /** The driver folders the command line refers to (libvirt's qemu.conf defaults, or DIR/... in embed mode). */
@@ -164,13 +164,6 @@ export interface BuildContext {
 
 // ---- small XML accessors used across modules
 
-export function attrNumber(el: XmlElement | undefined, name: string): number | undefined {
-  const v = el?.attrs[name];
-  if (v === undefined || v === '') return undefined;
-  const n = Number(v);
-  return Number.isNaN(n) ? undefined : n;
-}
-
 /** libvirt tristate ("yes"/"on" → true, "no"/"off" → false, absent → undefined). */
 export function attrTristate(el: XmlElement | undefined, name: string): boolean | undefined {
   const v = el?.attrs[name];
@@ -179,6 +172,9 @@ export function attrTristate(el: XmlElement | undefined, name: string): boolean 
   return undefined;
 }
 
-export function addressOf(el: XmlElement): XmlElement | undefined {
-  return child(el, 'address');
+/** A libvirt on/off or yes/no value as QEMU's on/off (absent → undefined). */
+export function onOff(v: string | undefined): 'on' | 'off' | undefined {
+  if (v === 'on' || v === 'yes') return 'on';
+  if (v === 'off' || v === 'no') return 'off';
+  return undefined;
 }

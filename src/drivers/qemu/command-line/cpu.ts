@@ -3,6 +3,7 @@
 import { child, childrenNamed } from '../../../util/xml.js';
 import type { XmlElement } from '../../../util/xml.js';
 import type { BuildContext } from './context.js';
+import { onOff } from './context.js';
 import { virError, ErrorCode, ErrorDomain } from '../../../util/error.js';
 import { hostArch } from '../capabilities.js';
 
@@ -17,11 +18,6 @@ const X86_FEATURE_NAMES: Record<string, string> = {
 const HYPERV_SWITCHES = ['relaxed', 'vapic', 'spinlocks', 'vpindex', 'runtime', 'synic', 'stimer', 'reset',
   'vendor_id', 'frequencies', 'reenlightenment', 'tlbflush', 'ipi', 'evmcs', 'avic'];
 
-function onOff(v: string | undefined): 'on' | 'off' | undefined {
-  if (v === 'on' || v === 'yes') return 'on';
-  if (v === 'off' || v === 'no') return 'off';
-  return undefined;
-}
 
 function modelPart(ctx: BuildContext, cpu: XmlElement): string | undefined {
   const mode = cpu.attrs.mode ?? 'custom';

@@ -5,14 +5,9 @@ import type { XmlElement } from '../../../util/xml.js';
 import { escapeOptionValue } from '../../../util/qemu-option.js';
 import { virError, ErrorCode, ErrorDomain } from '../../../util/error.js';
 import type { BuildContext } from './context.js';
-import { attrTristate } from './context.js';
+import { attrTristate, onOff } from './context.js';
 import { pflashNodes } from './firmware.js';
 
-function onOff(v: string | undefined): string | undefined {
-  if (v === 'on' || v === 'yes') return 'on';
-  if (v === 'off' || v === 'no') return 'off';
-  return undefined;
-}
 
 export function buildName(ctx: BuildContext): void {
   ctx.cmd.add('-name', `guest=${escapeOptionValue(ctx.view.name)},debug-threads=on`);
@@ -91,7 +86,7 @@ export function unitFactor(unit: string): number {
   return table[u] ?? 1;
 }
 
-export function buildUuidAndDisplay(ctx: BuildContext): void {
+export function buildUuid(ctx: BuildContext): void {
   ctx.cmd.add('-uuid', childText(ctx.view.def, 'uuid') ?? '');
 }
 
