@@ -5,7 +5,7 @@
 import { ErrorCode, virError } from '../../util/error.js';
 import type { XmlElement } from '../../util/xml.js';
 import { deviceAddressOf } from '../../conf/device-address.js';
-import { devicesNamed, firstChild, isArmVirt, isPSeries, isQ35, isRiscvVirt, isS390, type DeviceContext } from '../../conf/devices/common.js';
+import { devicesNamed, firstChild, isArmVirt, isPSeries, isQ35, isRiscvVirt, isS390, isX86, type DeviceContext } from '../../conf/devices/common.js';
 import type { QemuCaps } from './capabilities.js';
 import { graphicsTypes, tpmCaps, videoModels } from './device-caps.js';
 
@@ -38,7 +38,17 @@ const CHECKS: Record<string, Check> = {
   memory: validateMemory,
   iommu: validateIommu,
   graphics: validateGraphics,
+  rng: validateRng,
+  redirdev: validateRedirdev,
+  watchdog: validateWatchdog,
+  sound: validateSound,
+  memballoon: validateMemballoon,
+  vsock: (_dev, _ctx, v) => {
+    if (!v.caps.deviceTypes.has('vhost-vsock-device')) throw unsupported('vsock device is not supported with this QEMU binary');
+  },
 };
+
+const has = (v: DeviceValidationContext, ...types: string[]) => types.some((t) => v.caps.deviceTypes.has(t));
 
 /** qemuValidateDomainDeviceDef: the device's address and info, then its kind's checks. */
 export function qemuValidateDevice(dev: XmlElement, ctx: DeviceContext, v: DeviceValidationContext): void {
@@ -218,11 +228,79 @@ function validateChr(chr: XmlElement, ctx: DeviceContext): void {
   }
 }
 
+/** The QEMU device behind each virtio input type. */
+const VIRTIO_INPUTS: Record<string, string> = {
+  mouse: 'virtio-mouse',
+  tablet: 'virtio-tablet',
+  keyboard: 'virtio-keyboard',
+  passthrough: 'virtio-input-host',
+};
+
 /** qemuValidateDomainDeviceDefInput. */
-function validateInput(input: XmlElement): void {
+function validateInput(input: XmlElement, ctx: DeviceContext, v: DeviceValidationContext): void {
+  const bus = input.attrs['bus'];
+  const type = input.attrs['type'] ?? '';
+  if (bus === 'ps2' && !isX86(ctx) && !has(v, 'i8042')) throw unsupported('ps2 is not supported by this QEMU binary');
+  if (bus === 'usb' && type === 'keyboard' && !has(v, 'usb-kbd')) throw unsupported('usb keyboard is not supported by this QEMU binary');
+  if (bus !== 'virtio') return;
   const model = input.attrs['model'];
-  if (input.attrs['bus'] === 'virtio' && (model === 'virtio-transitional' || model === 'virtio-non-transitional')) {
-    throw unsupported(`virtio (non-)transitional models are not supported for input type=${input.attrs['type'] ?? ''}`);
+  if (model === 'virtio-transitional' || model === 'virtio-non-transitional') {
+    throw unsupported(`virtio (non-)transitional models are not supported for input type=${type}`);
+  }
+  const base = type === 'evdev' ? 'input-linux' : VIRTIO_INPUTS[type];
+  if (base && !has(v, base, `${base}-pci`, `${base}-device`)) throw unsupported(`${base} is not supported by this QEMU binary`);
+}
+
+/** qemuValidateDomainRNGDef: the backend object, then the model. */
+function validateRng(rng: XmlElement, _ctx: DeviceContext, v: DeviceValidationContext): void {
+  const backend = firstChild(rng, 'backend')?.attrs['model'] ?? '';
+  if (!has(v, `rng-${backend}`)) throw unsupported(`this qemu doesn't support the rng-${backend} backend`);
+  const model = rng.attrs['model'] ?? '';
+  const transitional = has(v, 'virtio-rng-pci-transitional');
+  const supported = { virtio: has(v, 'virtio-rng-pci', 'virtio-rng-device'), 'virtio-transitional': transitional, 'virtio-non-transitional': transitional }[model];
+  if (!supported) throw unsupported(`domain configuration does not support rng model '${model}'`);
+}
+
+/** qemuValidateDomainRedirdevDef. */
+function validateRedirdev(dev: XmlElement, _ctx: DeviceContext, v: DeviceValidationContext): void {
+  const bus = dev.attrs['bus'] ?? 'usb';
+  if (bus !== 'usb') throw unsupported(`Redirection bus ${bus} is not supported by QEMU`);
+  if (!has(v, 'usb-redir')) throw unsupported('USB redirection is not supported by this version of QEMU');
+}
+
+/** qemuValidateDomainWatchdogDef: where each watchdog model can sit. */
+function validateWatchdog(dev: XmlElement, ctx: DeviceContext): void {
+  const model = dev.attrs['model'] ?? '';
+  const addr = deviceAddressOf(dev);
+  if (model === 'i6300esb' && addr && addr.type !== 'pci') throw unsupported(`${model} model of watchdog can go only on PCI bus`);
+  if (model === 'ib700' && addr) throw unsupported(`${model} model of watchdog does not support configuring the address`);
+  if (model === 'diag288') {
+    if (addr) throw unsupported(`${model} model of watchdog is virtual and cannot go on any bus.`);
+    if (!isS390(ctx)) throw unsupported(`${model} model of watchdog is allowed for s390 and s390x only`);
+  }
+}
+
+/** QEMU devices behind the HDA codecs (qemuSoundCodecTypeToCaps). */
+const SOUND_CODECS: Record<string, string> = { duplex: 'hda-duplex', micro: 'hda-micro', output: 'hda-output' };
+
+/** qemuValidateDomainDeviceDefSound. */
+function validateSound(sound: XmlElement, _ctx: DeviceContext, v: DeviceValidationContext): void {
+  const model = sound.attrs['model'] ?? '';
+  if (model === 'usb' && !has(v, 'usb-audio')) throw unsupported('usb-audio controller is not supported by this QEMU binary');
+  if (model === 'ich9' && !has(v, 'ich9-intel-hda')) throw unsupported('The ich9-intel-hda audio controller is not supported in this QEMU binary');
+  if (model === 'ich7') throw internal(`sound card model '${model}' is not supported by qemu`);
+  if (model !== 'ich6' && model !== 'ich9') return;
+  for (const codec of sound.children.filter((c) => c.name === 'codec')) {
+    const device = SOUND_CODECS[codec.attrs['type'] ?? ''];
+    if (!device || !has(v, device)) throw unsupported(`${device ?? codec.attrs['type']} not supported in this QEMU binary`);
+  }
+}
+
+/** qemuValidateDomainDeviceDefMemballoon: only virtio balloons exist in QEMU. */
+function validateMemballoon(balloon: XmlElement): void {
+  const model = balloon.attrs['model'] ?? 'none';
+  if (!['none', 'virtio', 'virtio-transitional', 'virtio-non-transitional'].includes(model)) {
+    throw unsupported(`Memory balloon device type '${model}' is not supported by this version of qemu`);
   }
 }
 
