@@ -34,6 +34,25 @@ export async function connect(uri: string, options: ConnectOptions = {}): Promis
 const READ_ONLY_SAFE =
   /^(close|connect(Get|List|NumOf|Is|Supports|Compare|Baseline|DomainXMLToNative|FindStoragePoolSources)|node(Get|List|Num)|[a-zA-Z]+(LookupBy|Get|List|Num|Is|Has|MemoryStats|BlockStats|InterfaceStats|InterfaceAddresses|Current))/;
 
+/** Queries libvirt still refuses on read-only connections: they reach into the guest or leak secrets. */
+const READ_ONLY_DENIED_QUERIES = new Set([
+  'connectGetDomainCapabilities', 'domainGetHostname', 'domainGetTime', 'domainGetFSInfo', 'domainGetGuestVcpus',
+  'domainManagedSaveGetXMLDesc', 'domainSaveImageGetXMLDesc', 'domainMigrateGetMaxSpeed', 'domainAuthorizedSSHKeysGet',
+  'nodeDeviceGetAutostart', 'nodeGetSEVInfo', 'interfaceChangeBegin', 'interfaceChangeCommit', 'interfaceChangeRollback',
+]);
+
+/** libvirt's read-only checks on a call, with its message; undefined when the call may go ahead. */
+function readOnlyRefusal(method: string, args: unknown[]): string | undefined {
+  const flags = typeof args[1] === 'number' ? args[1] : 0;
+  // VIR_DOMAIN_XML_SECURE | VIR_DOMAIN_XML_MIGRATABLE, VIR_DOMAIN_SNAPSHOT_XML_SECURE
+  if (method === 'domainGetXMLDesc' && flags & (1 | 8)) return 'virDomainGetXMLDesc with secure flag';
+  if (method === 'domainSnapshotGetXMLDesc' && flags & 1) return 'virDomainSnapshotGetXMLDesc with secure flag';
+  // VIR_DOMAIN_VCPU_GUEST; VIR_DOMAIN_INTERFACE_ADDRESSES_SRC_AGENT
+  const guestQuery = (method === 'domainGetVcpusFlags' && flags & 8) || (method === 'domainInterfaceAddresses' && args[1] === 1);
+  if (guestQuery || READ_ONLY_DENIED_QUERIES.has(method) || !READ_ONLY_SAFE.test(method)) return `read only access prevents ${apiName(method)}`;
+  return undefined;
+}
+
 function apiName(method: string): string {
   return `vir${method[0]!.toUpperCase()}${method.slice(1)}`;
 }
@@ -54,9 +73,8 @@ export class Connection {
 
   /** Calls a driver method by its libvirt API name (without the 'vir' prefix, first letter lowercased). */
   async invoke<T>(method: string, ...args: unknown[]): Promise<T> {
-    if (this.readonly && !READ_ONLY_SAFE.test(method)) {
-      throw virError(ErrorCode.OPERATION_DENIED, `read only access prevents ${apiName(method)}`, ErrorDomain.NONE);
-    }
+    const refusal = this.readonly ? readOnlyRefusal(method, args) : undefined;
+    if (refusal !== undefined) throw virError(ErrorCode.OPERATION_DENIED, refusal, ErrorDomain.NONE);
     const fn = this.driver[method];
     if (typeof fn !== 'function') {
       throw virError(ErrorCode.NO_SUPPORT, `vir${method[0]!.toUpperCase()}${method.slice(1)}`, ErrorDomain.NONE);
