@@ -165,7 +165,7 @@ export async function runInteractive(shell: Shell, progname: string): Promise<vo
           commands = parseCommands(new StringTokens(line), LOOKUP);
         } catch (e) {
           if (!(e instanceof ParseError)) throw e;
-          for (const l of e.message.split('\n')) shell.error(l);
+          for (const l of e.lines) shell.error(l);
           commands = [];
         }
         await shell.run(commands);

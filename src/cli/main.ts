@@ -178,7 +178,7 @@ export async function run(argv: string[], output: Output = processOutput, env: N
       commands = parseCommands(tokens, LOOKUP);
     } catch (e) {
       if (!(e instanceof ParseError)) throw e;
-      for (const line of e.message.split('\n')) output.err(`error: ${line}\n`);
+      for (const line of e.lines) output.err(`error: ${line}\n`);
       return 1;
     }
   }

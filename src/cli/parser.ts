@@ -6,6 +6,12 @@ import type { CommandDef, OptionDef } from './command-types.js';
 
 export class ParseError extends Error {
   override readonly name = 'ParseError';
+  /** one virsh error line each (a message may itself contain newlines from the input) */
+  readonly lines: string[];
+  constructor(...lines: string[]) {
+    super(lines.join('\n'));
+    this.lines = lines;
+  }
 }
 
 export type Token = { kind: 'arg'; text: string; start: number; end: number } | { kind: 'sep' } | { kind: 'end' };
@@ -255,13 +261,11 @@ function finishCommand(state: CommandState, lookup: CommandLookup): ParsedComman
   if (missing.length) {
     // one error line per missing option, like vshCommandCheckOpts
     throw new ParseError(
-      missing
-        .map((o) =>
-          o.type === 'data' || o.type === 'argv'
-            ? `command '${state.def.name}' requires <${o.name}> option`
-            : `command '${state.def.name}' requires --${o.name} option`,
-        )
-        .join('\n'),
+      ...missing.map((o) =>
+        o.type === 'data' || o.type === 'argv'
+          ? `command '${state.def.name}' requires <${o.name}> option`
+          : `command '${state.def.name}' requires --${o.name} option`,
+      ),
     );
   }
   return { def: state.def, opts: state.opts };

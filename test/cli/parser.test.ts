@@ -60,7 +60,7 @@ test('parse errors carry virsh messages', () => {
 
 test('every missing required option is reported, one line each', () => {
   assert.throws(() => parse('attach-disk test'), (e: unknown) =>
-    e instanceof ParseError && e.message === "command 'attach-disk' requires <source> option\ncommand 'attach-disk' requires <target> option");
+    e instanceof ParseError && e.lines.join('|') === "command 'attach-disk' requires <source> option|command 'attach-disk' requires <target> option");
 });
 
 test('argv form: every word is literal and ; does not separate commands', () => {
