@@ -104,6 +104,9 @@ function checkNuma(def: XmlElement, host: HostResources): void {
 /** Refuses, as libvirt does while preparing the host, a domain whose host resources are missing. */
 export function checkHostResources(def: XmlElement, host: HostResources): void {
   checkNuma(def, host);
+  const nvramSource = child(child(child(def, 'os') ?? def, 'nvram') ?? def, 'source');
+  const nvramAuth = nvramSource ? child(nvramSource, 'auth') : undefined;
+  checkSecret(host, nvramAuth ? child(nvramAuth, 'secret') : undefined);
   const devices = child(def, 'devices');
   if (!devices) return;
   // Disks are prepared last to first, each chain top-down.

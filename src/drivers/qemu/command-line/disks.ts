@@ -140,7 +140,7 @@ function hostServer(host: XmlElement | undefined, defaultPort?: string): JsonPro
   return props(['type', 'inet'], ['host', host?.attrs.name ?? ''], ['port', host?.attrs.port ?? defaultPort ?? '']);
 }
 
-function networkStorageProps(src: XmlElement): JsonProps {
+export function networkStorageProps(src: XmlElement): JsonProps {
   const protocol = src.attrs.protocol ?? '';
   const hosts = childrenNamed(src, 'host');
   const host = hosts[0];
@@ -376,4 +376,9 @@ function buildVhostUserDisk(ctx: BuildContext, disk: XmlElement, bootindex: numb
   addAddressProps(ctx.view, disk, out);
   Object.assign(out, props(['chardev', chardev], ['id', alias], ['bootindex', bootindex]));
   ctx.cmd.json('-device', out);
+}
+
+/** How many block node ids the disks take; host devices backed by storage number on from there. */
+export function diskStorageIdCount(disks: XmlElement[]): number {
+  return [...assignStorageIds(disks).values()].reduce((n, d) => n + d.chain.length, 0);
 }

@@ -3,6 +3,7 @@
 import type { XmlElement } from '../../../util/xml.js';
 import { child } from '../../../util/xml.js';
 import type { BuildContext } from './context.js';
+import { networkStorageProps } from './disks.js';
 
 function loaderOf(ctx: BuildContext): XmlElement | undefined {
   return child(ctx.view.os, 'loader');
@@ -21,9 +22,12 @@ export function buildPflashBlockdevs(ctx: BuildContext): void {
   const loader = loaderOf(ctx);
   for (const node of pflashNodes(ctx)) {
     const nvram = child(ctx.view.os, 'nvram');
-    const file = node === 'pflash0' ? loader!.text.trim() : (nvram!.text.trim() || child(nvram!, 'source')?.attrs.file || '');
     const readOnly = node === 'pflash0' ? loader!.attrs.readonly === 'yes' : false;
-    ctx.cmd.json('-blockdev', { driver: 'file', filename: file, 'node-name': `libvirt-${node}-storage`, 'auto-read-only': true, discard: 'unmap' });
+    const source = node === 'pflash1' ? child(nvram!, 'source') : undefined;
+    const storage = node === 'pflash1' && nvram!.attrs.type === 'network' && source
+      ? networkStorageProps(source)
+      : { driver: 'file', filename: node === 'pflash0' ? loader!.text.trim() : (nvram!.text.trim() || source?.attrs.file || '') };
+    ctx.cmd.json('-blockdev', { ...storage, 'node-name': `libvirt-${node}-storage`, 'auto-read-only': true, discard: 'unmap' });
     ctx.cmd.json('-blockdev', { 'node-name': `libvirt-${node}-format`, 'read-only': readOnly, driver: 'raw', file: `libvirt-${node}-storage` });
   }
 }

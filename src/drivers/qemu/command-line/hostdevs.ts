@@ -5,6 +5,7 @@ import { child } from '../../../util/xml.js';
 import type { BuildContext, JsonProps } from './context.js';
 import { props } from './context.js';
 import { addAddressProps, addRomProps } from './address.js';
+import { diskStorageIdCount, networkStorageProps } from './disks.js';
 
 function hex(el: XmlElement | undefined, key: string, width: number): string {
   return Number(el?.attrs[key] ?? 0).toString(16).padStart(width, '0');
@@ -58,12 +59,24 @@ function hostdevProps(ctx: BuildContext, hostdev: XmlElement): JsonProps | undef
   }
 }
 
+/** SCSI host devices reached over iSCSI: a block node of their own, driven by scsi-generic. */
+function scsiHostdevProps(ctx: BuildContext, hostdev: XmlElement, storageId: number): JsonProps | undefined {
+  const source = child(hostdev, 'source');
+  if (!source || source.attrs.protocol !== 'iscsi') return undefined;
+  const node = `libvirt-${storageId}-backend`;
+  ctx.cmd.json('-blockdev', { ...networkStorageProps(source), 'node-name': node, 'read-only': child(hostdev, 'readonly') !== undefined });
+  const out = props(['driver', 'scsi-generic'], ['drive', node], ['id', ctx.view.alias(hostdev)]);
+  addAddressProps(ctx.view, hostdev, out);
+  return out;
+}
+
 export function buildHostdevs(ctx: BuildContext): void {
+  let storageId = diskStorageIdCount(ctx.view.deviceList('disk'));
   for (const hostdev of ctx.view.deviceList('hostdev')) {
     if (hostdev.attrs.mode !== undefined && hostdev.attrs.mode !== 'subsystem') continue;
     // An unassigned PCI device is only reserved for the guest, not given to it.
     if (child(hostdev, 'address')?.attrs.type === 'unassigned') continue;
-    const out = hostdevProps(ctx, hostdev);
+    const out = hostdev.attrs.type === 'scsi' ? scsiHostdevProps(ctx, hostdev, ++storageId) : hostdevProps(ctx, hostdev);
     if (out) ctx.cmd.json('-device', out);
   }
 }
