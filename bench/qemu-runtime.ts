@@ -9,7 +9,7 @@
 //   node dist/bench/qemu-runtime.js [--runs N] [--no-libvirt]
 import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { connect } from '../src/api/connection.js';
 import { ModificationImpact } from '../src/api/types.js';
@@ -146,11 +146,13 @@ function virsh(...args: string[]): number {
 
 async function benchLibvirt(): Promise<void> {
   const name = `tsvirt-bench-${process.pid}`;
+  // libvirt's QEMU runs as another user: it must reach its files (libvirt chowns them itself).
   const dir = sb.file('libvirt');
   mkdirSync(dir, { mode: 0o777 });
+  chmodSync(sb.dir, 0o711);
   const lvSerial = new SerialLog(path.join(dir, 'serial.log'));
   writeFileSync(path.join(dir, 'dom.xml'), guestDomainXML({ name, machine: 'q35', serialPath: lvSerial.path, guest: guest as { kernel: string; initrd: string } }));
-  writeFileSync(path.join(dir, 'disk.xml'), diskXml);
+  writeFileSync(path.join(dir, 'disk.xml'), virtioDiskXML(path.join(dir, 'hot.img'), 'vdb', 16));
   virsh('define', path.join(dir, 'dom.xml'));
   try {
     for (let i = 0; i < runs; i++) {
