@@ -550,7 +550,40 @@ const editDomain: Handler = async (ctl, cmd) => {
   if (changed) ctl.printExtra(`Domain '${edited!.name}' XML configuration edited.\n`);
 };
 
+const METADATA_ELEMENT = 2;
+
+const metadata: Handler = async (ctl, cmd) => {
+  cmd.exclusive('current', 'live');
+  cmd.exclusive('current', 'config');
+  cmd.exclusive('edit', 'set');
+  cmd.exclusive('remove', 'set');
+  cmd.exclusive('remove', 'edit');
+  const flags = (cmd.bool('config') ? 2 : 0) | (cmd.bool('live') ? 1 : 0);
+  const { dom } = await ctl.domain(cmd);
+  const uri = cmd.required('uri');
+  const key = cmd.string('key') ?? null;
+  const set = cmd.string('set');
+  const edit = cmd.bool('edit');
+  if ((set !== undefined || edit) && key === null) throw new CommandError(['namespace key is required when modifying metadata']);
+  const write = (text: string | null) => dom.connection.invoke('domainSetMetadata', dom.ref, METADATA_ELEMENT, text, key, uri, flags);
+  if (set !== undefined || cmd.bool('remove')) {
+    await write(set ?? null);
+    ctl.printExtra(cmd.bool('remove') ? 'Metadata removed\n' : 'Metadata modified\n');
+  } else if (edit) {
+    // an element not there yet is edited from an empty one (virshDomainGetEditMetadata)
+    const get = () =>
+      dom.connection.invoke<string>('domainGetMetadata', dom.ref, METADATA_ELEMENT, uri, flags).catch((e) => {
+        if ((e as { code?: number }).code !== 80) throw e;
+        return `<${key}/>\n`;
+      });
+    if (await editCycle(ctl, { get, define: async (text) => void (await write(text)), notChanged: 'Metadata not changed' })) ctl.printExtra('Metadata modified\n');
+  } else {
+    ctl.print(`${await dom.connection.invoke<string>('domainGetMetadata', dom.ref, METADATA_ELEMENT, uri, flags)}\n`);
+  }
+};
+
 export const handlers: Record<string, Handler> = {
+  metadata,
   edit: editDomain,
   managedsave,
   domrename,
