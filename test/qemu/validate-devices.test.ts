@@ -142,3 +142,11 @@ test('network disk cookies are printed only with the secure flag', () => {
   assert.doesNotMatch(formatDomainXML(def, { inactive: true }), /cookie/);
   assert.match(formatDomainXML(def, { inactive: true, secure: true }), /<cookie name='session'>secret-value<\/cookie>/);
 });
+
+test('domain-level device rules: firmware panic models need their guest, one regular TPM', () => {
+  assert.equal(rejection("<panic model='pseries'/>"), "unsupported configuration: only pSeries guests support panic device of model 'pseries'");
+  assert.equal(rejection("<panic model='isa'/>"), 'unsupported configuration: the QEMU binary does not support the ISA panic device');
+  assert.doesNotThrow(() => parse("<panic model='isa'/>", { deviceTypes: ['pvpanic'] }));
+  const tpm = "<tpm model='tpm-tis'><backend type='passthrough'><device path='/dev/tpm0'/></backend></tpm>";
+  assert.equal(rejection(tpm + tpm, { deviceTypes: ['tpm-tis', 'tpm-passthrough'] }), 'unsupported configuration: only a single TPM non-proxy device is supported');
+});

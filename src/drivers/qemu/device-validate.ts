@@ -5,7 +5,7 @@
 import { ErrorCode, virError } from '../../util/error.js';
 import type { XmlElement } from '../../util/xml.js';
 import { deviceAddressOf } from '../../conf/device-address.js';
-import { devicesNamed, firstChild, isArmVirt, isPSeries, isQ35, isRiscvVirt, isS390, isX86, type DeviceContext } from '../../conf/devices/common.js';
+import { deviceContext, devicesNamed, firstChild, isArmVirt, isPSeries, isQ35, isRiscvVirt, isS390, isX86, type DeviceContext } from '../../conf/devices/common.js';
 import type { QemuCaps } from './capabilities.js';
 import { graphicsTypes, tpmCaps, videoModels } from './device-caps.js';
 
@@ -49,6 +49,44 @@ const CHECKS: Record<string, Check> = {
 };
 
 const has = (v: DeviceValidationContext, ...types: string[]) => types.some((t) => v.caps.deviceTypes.has(t));
+
+/**
+ * The device parts of qemuValidateDomainDef (consoles, panic models, TPM
+ * count), which libvirt runs at the end of the domain-level checks.
+ */
+export function qemuValidateDomainDevices(domain: XmlElement, v: DeviceValidationContext): void {
+  const ctx = deviceContext(domain);
+  for (const console of devicesNamed(ctx, 'console')) {
+    const type = firstChild(console, 'target')?.attrs['type'] ?? '';
+    if ((type === 'sclp' || type === 'sclplm') && !has(v, `${type}console`)) throw unsupported(`${type}console is not supported in this QEMU binary`);
+    if (!['sclp', 'sclplm', 'virtio', 'serial'].includes(type)) throw unsupported(`unsupported console target type ${type}`);
+  }
+  for (const panic of devicesNamed(ctx, 'panic')) validatePanic(panic, ctx, v);
+  const tpms = devicesNamed(ctx, 'tpm');
+  const proxies = tpms.filter((t) => t.attrs['model'] === 'spapr-tpm-proxy').length;
+  if (proxies > 1) throw unsupported('only a single TPM Proxy device is supported');
+  if (tpms.length - proxies > 1) throw unsupported('only a single TPM non-proxy device is supported');
+}
+
+/** Which guests provide each firmware panic model (qemuValidateDomainDefPanic). */
+const PANIC_GUESTS: Record<string, [(ctx: DeviceContext) => boolean, string]> = {
+  s390: [isS390, "only S390 guests support panic device of model 's390'"],
+  hyperv: [isX86, "only i686 and x86_64 guests support panic device of model 'hyperv'"],
+  pseries: [isPSeries, "only pSeries guests support panic device of model 'pseries'"],
+};
+
+function validatePanic(panic: XmlElement, ctx: DeviceContext, v: DeviceValidationContext): void {
+  const model = panic.attrs['model'] ?? '';
+  const addr = deviceAddressOf(panic);
+  const guest = PANIC_GUESTS[model];
+  if (guest) {
+    if (!guest[0](ctx)) throw unsupported(guest[1]);
+    if (addr) throw unsupported(`setting the panic device address is not supported for model '${model}'`);
+  } else if (model === 'isa') {
+    if (!has(v, 'pvpanic')) throw unsupported('the QEMU binary does not support the ISA panic device');
+    if (addr && addr.type !== 'isa') throw unsupported('panic is supported only with ISA address type');
+  }
+}
 
 /** qemuValidateDomainDeviceDef: the device's address and info, then its kind's checks. */
 export function qemuValidateDevice(dev: XmlElement, ctx: DeviceContext, v: DeviceValidationContext): void {

@@ -15,7 +15,7 @@ import { qemuDomainPostParse, qemuDomainPostParseBasic, qemuValidateDomain } fro
 import { assignQemuAddresses } from './address-assign.js';
 import { addQemuDefaultDevices } from './device-defaults.js';
 import { qemuDeviceHooks } from './device-post-parse.js';
-import { qemuValidateDevice } from './device-validate.js';
+import { qemuValidateDevice, qemuValidateDomainDevices } from './device-validate.js';
 
 export interface DefineOptions {
   /** VIR_DOMAIN_DEFINE_VALIDATE: check the input against the schema first */
@@ -89,7 +89,10 @@ export function qemuDomainHooks(ctx: QemuHookContext): DomainParseHooks {
     },
     devices: qemuDeviceHooks({ channelTargetDir: ctx.channelTargetDir }),
     assignAddresses: (dom) => assignQemuAddresses(dom, { sparePciePorts: ctx.hotplugPcieSparePorts }),
-    validate: (dom) => qemuValidateDomain(dom, ctx.caps),
+    validate: (dom) => {
+      qemuValidateDomain(dom, ctx.caps);
+      qemuValidateDomainDevices(dom, ctx);
+    },
     validateDevice: (dev, devCtx) => qemuValidateDevice(dev, devCtx, ctx),
   };
 }
