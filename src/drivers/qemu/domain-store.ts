@@ -13,7 +13,8 @@ import { join, resolve } from 'node:path';
 import { DomainState } from '../../api/types.js';
 import { unlinkDurable, writeFileAtomic, fsyncDir } from '../../util/atomic-file.js';
 import { ErrorCode, ErrorDomain, virError } from '../../util/error.js';
-import { childText, type XmlElement } from '../../util/xml.js';
+import type { XmlElement } from '../../util/xml.js';
+import { domainName, domainUUID } from '../../conf/domain.js';
 
 /** One domain known to the driver (virDomainObj). */
 export interface DomainObject {
@@ -58,13 +59,8 @@ function configHeader(name: string): string {
   );
 }
 
-export function domainName(def: XmlElement): string {
-  return childText(def, 'name') ?? '';
-}
-
-export function domainUUID(def: XmlElement): string {
-  return (childText(def, 'uuid') ?? '').toLowerCase();
-}
+/** The UUID a definition is keyed by (lowercase, as libvirt formats it). */
+const uuidOf = (def: XmlElement): string => (domainUUID(def) ?? '').toLowerCase();
 
 export class DomainStore {
   private readonly byUUID = new Map<string, DomainObject>();
@@ -127,7 +123,7 @@ export class DomainStore {
       if (text instanceof Error) throw text;
       const def = this.parse(text, path);
       const name = domainName(def);
-      const uuid = domainUUID(def);
+      const uuid = uuidOf(def);
       if (`${name}.xml` !== file) {
         throw virError(ErrorCode.INTERNAL_ERROR, `Domain config filename '${path}' does not match domain name '${name}'`, ErrorDomain.DOM);
       }
@@ -197,7 +193,7 @@ export class DomainStore {
    */
   checkAddable(def: XmlElement): DomainObject | undefined {
     const name = domainName(def);
-    const uuid = domainUUID(def);
+    const uuid = uuidOf(def);
     const sameUUID = this.byUUID.get(uuid);
     if (sameUUID) {
       if (sameUUID.name !== name) {
@@ -220,7 +216,7 @@ export class DomainStore {
   async savePersistent(def: XmlElement): Promise<{ obj: DomainObject; added: boolean }> {
     const existing = this.checkAddable(def);
     const name = domainName(def);
-    const uuid = domainUUID(def);
+    const uuid = uuidOf(def);
     const file = this.configFile(name);
     await writeFileAtomic(file, configHeader(name) + this.format(def));
     await this.remember(`${name}.xml`, uuid);

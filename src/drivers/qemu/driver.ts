@@ -18,7 +18,8 @@ import { ErrorCode, ErrorDomain, virError } from '../../util/error.js';
 import { withFileLock, type LockOptions } from '../../util/file-lock.js';
 import { unlinkDurable } from '../../util/atomic-file.js';
 import { child, childText } from '../../util/xml.js';
-import { findBinaryForArch, hostArch, QemuCapsCache } from './capabilities.js';
+import { domainCurrentMemoryKiB, domainCurrentVcpus, domainMaxMemoryKiB, domainName } from '../../conf/domain.js';
+import { hostArch, QemuCapsCache } from './capabilities.js';
 import { loadQemuDriverConfig, type QemuDriverConfig } from './config.js';
 import { DomainStore, type DomainObject } from './domain-store.js';
 import { qemuDomainXML, type DomainXMLPipeline } from './domain-xml.js';
@@ -47,11 +48,6 @@ const UNDEFINE_NVRAM = 1 << 2;
 const UNDEFINE_KEEP_NVRAM = 1 << 3;
 
 const refOf = (obj: DomainObject): DomainRef => ({ name: obj.name, uuid: obj.uuid, id: obj.id });
-
-/** A KiB value of the canonical XML (memory/currentMemory are always KiB there). */
-function kibOf(def: DomainObject['def'], name: string): number {
-  return Number(childText(def, name) ?? '0');
-}
 
 export class QemuDriver implements HypervisorDriver {
   readonly type = 'QEMU';
@@ -147,9 +143,18 @@ export class QemuDriver implements HypervisorDriver {
       .map(refOf);
   }
 
-  /** Whether a managed save image exists (SAVE_DIR/NAME.save, qemuDomainManagedSavePath). */
+  /** Where a domain's managed save image lives (qemuDomainManagedSavePath). */
+  managedSavePath(name: string): string {
+    return join(this.paths.saveDir, `${name}.save`);
+  }
+
   hasManagedSave(name: string): boolean {
-    return existsSync(join(this.paths.saveDir, `${name}.save`));
+    return existsSync(this.managedSavePath(name));
+  }
+
+  async domainHasManagedSaveImage(dom: DomainRef, flags: number): Promise<boolean> {
+    checkFlags(flags, 0, 'qemuDomainHasManagedSaveImage');
+    return this.hasManagedSave((await this.objectOf(dom)).name);
   }
 
   // ---- define / undefine ---------------------------------------------------
@@ -158,7 +163,7 @@ export class QemuDriver implements HypervisorDriver {
     checkFlags(flags, DefineFlags.VALIDATE, 'qemuDomainDefineXMLFlags');
     this.checkWritable('virDomainDefineXMLFlags');
     const def = await this.xml.parseNew(xml, { validateSchema: (flags & DefineFlags.VALIDATE) !== 0 });
-    const name = childText(def, 'name') ?? '';
+    const name = domainName(def);
     if (name.includes('\n')) throw virError(ErrorCode.XML_DETAIL, 'invalid char in name: \n', ErrorDomain.DOM);
     return this.withDriverLock(async () => {
       await this.syncDomains();
@@ -190,7 +195,7 @@ export class QemuDriver implements HypervisorDriver {
    * the caller asks, else the undefine is refused.
    */
   private async removeUndefinedFiles(obj: DomainObject, flags: number): Promise<void> {
-    const save = join(this.paths.saveDir, `${obj.name}.save`);
+    const save = this.managedSavePath(obj.name);
     if (existsSync(save)) {
       if (!(flags & UNDEFINE_MANAGED_SAVE)) {
         throw virError(ErrorCode.OPERATION_INVALID, 'Refusing to undefine while domain managed save image exists', ErrorDomain.QEMU);
@@ -230,13 +235,11 @@ export class QemuDriver implements HypervisorDriver {
 
   async domainGetInfo(dom: DomainRef): Promise<DomainInfo> {
     const obj = await this.objectOf(dom);
-    const vcpu = child(obj.def, 'vcpu');
-    const vcpus = Number(vcpu?.attrs.current ?? vcpu?.text.trim() ?? '1');
     return {
       state: obj.state,
-      maxMem: kibOf(obj.def, 'memory'),
-      memory: child(obj.def, 'currentMemory') ? kibOf(obj.def, 'currentMemory') : kibOf(obj.def, 'memory'),
-      nrVirtCpu: vcpus,
+      maxMem: Number(domainMaxMemoryKiB(obj.def)),
+      memory: Number(domainCurrentMemoryKiB(obj.def)),
+      nrVirtCpu: domainCurrentVcpus(obj.def),
       cpuTime: 0n,
     };
   }
@@ -359,14 +362,6 @@ export class QemuDriver implements HypervisorDriver {
 
   async connectGetDomainCapabilities(emulator: string | undefined, arch: string | undefined, machine: string | undefined, virttype: string | undefined): Promise<string> {
     return formatDomainCapabilities(this, { emulator, arch, machine, virttype });
-  }
-
-  /** The QEMU binary a domain without <emulator> uses for `arch` (default: the host's). */
-  emulatorForArch(arch: string | undefined): string {
-    const a = arch ?? hostArch();
-    const binary = findBinaryForArch(a);
-    if (!binary) throw virError(ErrorCode.CONFIG_UNSUPPORTED, `No emulator found for arch '${a}'`, ErrorDomain.QEMU);
-    return binary;
   }
 }
 
