@@ -1,6 +1,7 @@
 import { ErrorCode, ErrorDomain, virError } from '../util/error.js';
 import { parseURI } from './uri.js';
-import type { DomainInfo, DomainRef, HypervisorDriver, NodeInfo, PciTopology, StateWithReason } from './types.js';
+import { DomainSnapshot, HostInterface, Network, StoragePool, StorageVolume } from './handles.js';
+import type { DomainInfo, DomainRef, HypervisorDriver, InterfaceRef, NetworkRef, NodeInfo, PciTopology, SnapshotRef, StateWithReason, StoragePoolRef } from './types.js';
 
 /** Driver factories by URI driver name, loaded lazily so a test:/// connection never loads QEMU code. */
 const DRIVERS: Record<string, () => Promise<(uri: ReturnType<typeof parseURI>, o: { readonly: boolean }) => Promise<HypervisorDriver>>> = {
@@ -113,6 +114,51 @@ export class Connection {
   domainXMLToNative(format: string, xml: string, flags = 0): Promise<string> {
     return this.invoke('connectDomainXMLToNative', format, xml, flags);
   }
+  async listAllNetworks(flags = 0): Promise<Network[]> {
+    return (await this.invoke<NetworkRef[]>('connectListAllNetworks', flags)).map((r) => new Network(this, r));
+  }
+  async lookupNetworkByName(name: string): Promise<Network> {
+    return new Network(this, await this.invoke('networkLookupByName', name));
+  }
+  async lookupNetworkByUUID(uuid: string): Promise<Network> {
+    return new Network(this, await this.invoke('networkLookupByUUID', uuid));
+  }
+  async defineNetwork(xml: string, flags = 0): Promise<Network> {
+    return new Network(this, await this.invoke('networkDefineXML', xml, flags));
+  }
+  async createNetwork(xml: string, flags = 0): Promise<Network> {
+    return new Network(this, await this.invoke('networkCreateXML', xml, flags));
+  }
+  async listAllStoragePools(flags = 0): Promise<StoragePool[]> {
+    return (await this.invoke<StoragePoolRef[]>('connectListAllStoragePools', flags)).map((r) => new StoragePool(this, r));
+  }
+  async lookupStoragePoolByName(name: string): Promise<StoragePool> {
+    return new StoragePool(this, await this.invoke('storagePoolLookupByName', name));
+  }
+  async lookupStoragePoolByUUID(uuid: string): Promise<StoragePool> {
+    return new StoragePool(this, await this.invoke('storagePoolLookupByUUID', uuid));
+  }
+  async defineStoragePool(xml: string, flags = 0): Promise<StoragePool> {
+    return new StoragePool(this, await this.invoke('storagePoolDefineXML', xml, flags));
+  }
+  async createStoragePool(xml: string, flags = 0): Promise<StoragePool> {
+    return new StoragePool(this, await this.invoke('storagePoolCreateXML', xml, flags));
+  }
+  async lookupStorageVolumeByPath(path: string): Promise<StorageVolume> {
+    return new StorageVolume(this, await this.invoke('storageVolLookupByPath', path));
+  }
+  async lookupStorageVolumeByKey(key: string): Promise<StorageVolume> {
+    return new StorageVolume(this, await this.invoke('storageVolLookupByKey', key));
+  }
+  async listAllInterfaces(flags = 0): Promise<HostInterface[]> {
+    return (await this.invoke<InterfaceRef[]>('connectListAllInterfaces', flags)).map((r) => new HostInterface(this, r));
+  }
+  async lookupInterfaceByName(name: string): Promise<HostInterface> {
+    return new HostInterface(this, await this.invoke('interfaceLookupByName', name));
+  }
+  async lookupInterfaceByMAC(mac: string): Promise<HostInterface> {
+    return new HostInterface(this, await this.invoke('interfaceLookupByMACString', mac));
+  }
   /** virConnectGetLibVersion: the driver's answer, else this library's own version (as libvirt does). */
   async getLibVersion(): Promise<number> {
     if (typeof this.driver.connectGetLibVersion === 'function') return this.invoke<number>('connectGetLibVersion');
@@ -191,6 +237,18 @@ export class Domain {
   }
   detachDevice(xml: string, flags = 0): Promise<void> {
     return this.call('domainDetachDeviceFlags', xml, flags);
+  }
+  async createSnapshot(xml: string, flags = 0): Promise<DomainSnapshot> {
+    return new DomainSnapshot(this.connection, await this.call('domainSnapshotCreateXML', xml, flags));
+  }
+  async listAllSnapshots(flags = 0): Promise<DomainSnapshot[]> {
+    return (await this.call<SnapshotRef[]>('domainListAllSnapshots', flags)).map((r) => new DomainSnapshot(this.connection, r));
+  }
+  async lookupSnapshotByName(name: string, flags = 0): Promise<DomainSnapshot> {
+    return new DomainSnapshot(this.connection, await this.call('domainSnapshotLookupByName', name, flags));
+  }
+  async currentSnapshot(flags = 0): Promise<DomainSnapshot> {
+    return new DomainSnapshot(this.connection, await this.call('domainSnapshotCurrent', flags));
   }
   /** tsvirt's own: the PCI tree with free hotpluggable slots and the room left for controllers. */
   getPciTopology(flags = 0): Promise<PciTopology> {

@@ -239,3 +239,21 @@ test('managed save and rename: saved domains start fresh, names stay unique', as
   assert.equal(await drv.domainHasManagedSaveImage(renamed, 0), false);
   await rejects(drv.domainRename(renamed, 'x', 0), 'Requested operation is not valid: cannot rename active domain');
 });
+
+test('typed handles: networks, pools, volumes, interfaces and snapshots through the library API', async () => {
+  const conn = await connect(`test://${nodeFile(`${WEB01}<network><name>n</name><uuid>b0000000-0000-4000-8000-000000000001</uuid><bridge name='br9'/></network>
+    <pool type='dir'><name>p</name><uuid>c0000000-0000-4000-8000-000000000001</uuid><target><path>/p</path></target></pool>
+    <interface type='ethernet' name='eth0'><mac address='00:11:22:33:44:55'/></interface>`)}`);
+  const [net] = await conn.listAllNetworks();
+  assert.equal(await net!.getBridgeName(), 'br9');
+  const pool = await conn.lookupStoragePoolByName('p');
+  const vol = await pool.createVolume("<volume><name>v</name><capacity unit='MiB'>1</capacity></volume>");
+  assert.equal(await vol.getPath(), '/p/v');
+  assert.equal((await (await conn.lookupStorageVolumeByPath('/p/v')).pool()).name, 'p');
+  assert.equal((await conn.lookupInterfaceByMAC('00:11:22:33:44:55')).name, 'eth0');
+  const dom = await conn.lookupDomainByName('web01');
+  const snap = await dom.createSnapshot('<domainsnapshot><name>s</name></domainsnapshot>');
+  assert.equal(await snap.isCurrent(), true);
+  assert.deepEqual((await dom.listAllSnapshots()).map((s) => s.name), ['s']);
+  await conn.close();
+});
