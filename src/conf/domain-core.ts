@@ -313,28 +313,43 @@ function parseClock(dom: XmlElement): void {
   }
 }
 
+/** virDomainDefParseBootXML: at most four boot devices, the menu timeout only when enabled. */
 function parseBoot(dom: XmlElement): void {
   const os = child(dom, 'os');
   if (!os) return;
   parseOsFirmware(os);
-  for (const boot of childrenNamed(os, 'boot')) {
-    const dev = boot.attrs['dev'];
-    if (dev === undefined) throw virError(ErrorCode.INTERNAL_ERROR, 'missing boot device');
-    if (!BOOT_DEVS.includes(dev)) throw virError(ErrorCode.XML_ERROR, `unknown boot device '${dev}'`);
-  }
+  let boots = 0;
+  os.children = os.children.filter((c) => c.name !== 'boot' || boots++ < BOOT_DEVS.length);
+  for (const boot of childrenNamed(os, 'boot')) propEnum(boot, 'dev', BOOT_DEVS, { required: true });
   const bootmenu = child(os, 'bootmenu');
   if (bootmenu) {
     const enable = propYesNo(bootmenu, 'enable');
-    const timeout = bootmenu.attrs['timeout'];
-    if (enable === 'yes' && timeout !== undefined) {
-      const n = /^\s*\d+$/.test(timeout) ? Number(timeout) : NaN;
-      if (!(n >= 0 && n <= 65535)) {
-        throw virError(ErrorCode.CONFIG_UNSUPPORTED, 'invalid value for boot menu timeout, must be in range [0,65535]');
-      }
-    } else if (enable !== 'yes') {
-      delete bootmenu.attrs['timeout'];
-    }
+    const timeout = enable === 'yes' ? propUInt(bootmenu, 'timeout') : undefined;
+    if (timeout === undefined) delete bootmenu.attrs['timeout'];
+    else bootmenu.attrs['timeout'] = String(timeout);
     if (enable === undefined) removeChildren(os, 'bootmenu');
+  }
+  const bios = child(os, 'bios');
+  if (bios) {
+    const rebootTimeout = bios.attrs['rebootTimeout'];
+    if (rebootTimeout !== undefined) {
+      if (!/^\s*[+-]?\d+$/.test(rebootTimeout)) {
+        throw virError(ErrorCode.XML_ERROR, `Invalid value for attribute 'rebootTimeout' in element 'bios': '${rebootTimeout}'. Expected integer value`);
+      }
+      bios.attrs['rebootTimeout'] = String(Number(rebootTimeout));
+    }
+    if (Object.keys(bios.attrs).length === 0) removeChildren(os, 'bios');
+  }
+}
+
+/** virDomainDefBootValidate. */
+function validateBoot(os: XmlElement): void {
+  if (Number(child(os, 'bootmenu')?.attrs['timeout'] ?? 0) > 65535) {
+    throw virError(ErrorCode.CONFIG_UNSUPPORTED, 'invalid value for boot menu timeout, must be in range [0,65535]');
+  }
+  const rebootTimeout = child(os, 'bios')?.attrs['rebootTimeout'];
+  if (rebootTimeout !== undefined && (Number(rebootTimeout) < -1 || Number(rebootTimeout) > 65535)) {
+    throw virError(ErrorCode.CONFIG_UNSUPPORTED, 'invalid value for rebootTimeout, must be in range [-1,65535]');
   }
 }
 
@@ -427,5 +442,8 @@ export function checkUnsupportedFeatures(dom: XmlElement): void {
 export function validateDomainCore(dom: XmlElement): void {
   validateHugepages(dom);
   const os = child(dom, 'os');
-  if (os) validateOsFirmware(os);
+  if (os) {
+    validateBoot(os);
+    validateOsFirmware(os);
+  }
 }
