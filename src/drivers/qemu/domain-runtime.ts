@@ -59,7 +59,9 @@ export class QemuDomainRuntime {
   }
 
   async buildCommandLine(def: XmlElement, domainId: number): Promise<QemuCommandLine> {
-    const emulator = childText(child(def, 'devices') ?? def, 'emulator')?.trim() ?? this.driver.emulatorForArch(child(child(def, 'os') ?? def, 'type')?.attrs.arch);
+    // post-parse always fills in <emulator>
+    const emulator = childText(child(def, 'devices') ?? def, 'emulator')?.trim();
+    if (!emulator) throw virError(ErrorCode.INTERNAL_ERROR, 'the domain has no <emulator>', ErrorDomain.QEMU);
     const caps = await this.driver.caps.get(emulator);
     if (def.attrs.type === 'kvm' && !caps.kvmUsable) {
       throw virError(ErrorCode.CONFIG_UNSUPPORTED, 'Domain requires KVM, but it is not available. Check that virtualization is enabled in the host BIOS, and host configuration is setup to load the kvm modules.', ErrorDomain.QEMU);
