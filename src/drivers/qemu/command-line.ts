@@ -43,10 +43,11 @@ function buildEnvironment(ctx: BuildContext): void {
 /** Builds the command line for a canonical (defaults filled, addresses assigned) domain tree. */
 export function buildQemuCommandLine(def: XmlElement, options: CommandLineOptions): QemuCommandLine {
   const view = new DomainView(def);
-  const ctx: BuildContext = { view, options, runtime: domainRuntimePaths(options.paths, options.domainId, view.name), cmd: new ArgvBuilder() };
+  const ctx: BuildContext = { view, options, runtime: domainRuntimePaths(options.paths, options.domainId, view.name), cmd: new ArgvBuilder(def) };
   buildEnvironment(ctx);
   const steps: Array<(c: BuildContext) => void> = [
     machine.buildName,
+    platform.buildCompatDeprecated,
     (c) => c.cmd.add('-S'),
     machine.buildMasterKey,
     buildManagedPrHelper,

@@ -118,10 +118,43 @@ export class DomainView {
   }
 }
 
+/** <qemu:override><qemu:device alias> front-end properties, applied to that -device (qemuBuildDeviceCommandlineHandleOverrides). */
+type DeviceOverrides = Map<string, XmlElement[]>;
+
+function deviceOverrides(def: XmlElement): DeviceOverrides {
+  const out: DeviceOverrides = new Map();
+  const override = def.children.find((c) => c.name.endsWith(':override'));
+  for (const device of override?.children.filter((c) => c.name.endsWith(':device')) ?? []) {
+    const frontend = device.children.find((c) => c.name.endsWith(':frontend'));
+    out.set(device.attrs.alias ?? '', frontend?.children.filter((c) => c.name.endsWith(':property')) ?? []);
+  }
+  return out;
+}
+
+function applyOverrides(props: JsonProps, properties: XmlElement[]): JsonProps {
+  const out = { ...props };
+  for (const p of properties) {
+    const name = p.attrs.name ?? '';
+    const value = p.attrs.value ?? '';
+    switch (p.attrs.type) {
+      case 'remove': delete out[name]; break;
+      case 'bool': out[name] = value === 'true'; break;
+      case 'signed': case 'unsigned': out[name] = Number(value); break;
+      default: out[name] = value;
+    }
+  }
+  return out;
+}
+
 /** Collects the environment and arguments in the order libvirt emits them. */
 export class ArgvBuilder {
   readonly env: Array<[string, string]> = [];
   readonly args: string[] = [];
+  private readonly overrides: DeviceOverrides;
+
+  constructor(def: XmlElement) {
+    this.overrides = deviceOverrides(def);
+  }
 
   /** Like virCommandAddEnv: a later value for the same name replaces the earlier one, at the end. */
   setEnv(name: string, value: string): void {
@@ -136,7 +169,8 @@ export class ArgvBuilder {
 
   /** An option whose value is a JSON object (-device, -blockdev, -netdev, -object, -audiodev). */
   json(option: string, props: JsonProps): void {
-    this.args.push(option, JSON.stringify(props));
+    const overrides = option === '-device' && typeof props.id === 'string' ? this.overrides.get(props.id) : undefined;
+    this.args.push(option, JSON.stringify(overrides ? applyOverrides(props, overrides) : props));
   }
 }
 

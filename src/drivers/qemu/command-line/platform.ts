@@ -123,3 +123,12 @@ export function buildShmems(ctx: BuildContext): void {
     ctx.cmd.add('-chardev', `socket,id=char${alias},path=${escapeOptionValue(path)}`);
   }
 }
+
+const DEPRECATED_INPUT: Record<string, string | undefined> = { omit: undefined, reject: 'reject', crash: 'crash' };
+
+/** <qemu:deprecation behavior>: how QEMU treats deprecated interfaces (-compat). */
+export function buildCompatDeprecated(ctx: BuildContext): void {
+  const behavior = ctx.view.def.children.find((c) => c.name.endsWith(':deprecation'))?.attrs.behavior;
+  if (!behavior || behavior === 'none' || !(behavior in DEPRECATED_INPUT)) return;
+  ctx.cmd.json('-compat', props(['deprecated-output', 'hide'], ['deprecated-input', DEPRECATED_INPUT[behavior]]));
+}
