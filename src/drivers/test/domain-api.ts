@@ -25,6 +25,7 @@ import { newDomainObj, textOf, type DomainObj } from './node.js';
 import {
   TestObjects,
   checkFlags,
+  matchesFilterPair,
   devices,
   MAX_VCPUS,
   AFFECT_LIVE,
@@ -40,7 +41,6 @@ import {
   START_VALIDATE,
 } from './objects.js';
 
-
 export class DomainAPI extends TestObjects {
   async connectListAllDomains(flags: number): Promise<DomainRef[]> {
     checkFlags(flags, 0xffff, 'testConnectListAllDomains');
@@ -49,13 +49,8 @@ export class DomainAPI extends TestObjects {
 
   /** virDomainObjListFilter */
   private matchesListFlags(d: DomainObj, flags: number): boolean {
-    const pair = (a: number, b: number, has: boolean) => {
-      const both = flags & (a | b);
-      if (both === 0 || both === (a | b)) return true;
-      return flags & a ? has : !has;
-    };
-    if (!pair(ListDomainsFlags.ACTIVE, ListDomainsFlags.INACTIVE, this.isActive(d))) return false;
-    if (!pair(ListDomainsFlags.PERSISTENT, ListDomainsFlags.TRANSIENT, d.persistent)) return false;
+    if (!matchesFilterPair(flags, ListDomainsFlags.ACTIVE, ListDomainsFlags.INACTIVE, this.isActive(d))) return false;
+    if (!matchesFilterPair(flags, ListDomainsFlags.PERSISTENT, ListDomainsFlags.TRANSIENT, d.persistent)) return false;
     const stateFlags = flags & (ListDomainsFlags.RUNNING | ListDomainsFlags.PAUSED | ListDomainsFlags.SHUTOFF | ListDomainsFlags.OTHER);
     if (stateFlags) {
       const s = d.state;
@@ -66,10 +61,10 @@ export class DomainAPI extends TestObjects {
         (flags & ListDomainsFlags.OTHER && s !== DomainState.RUNNING && s !== DomainState.PAUSED && s !== DomainState.SHUTOFF);
       if (!ok) return false;
     }
-    if (!pair(ListDomainsFlags.MANAGEDSAVE, ListDomainsFlags.NO_MANAGEDSAVE, d.hasManagedSave)) return false;
-    if (!pair(ListDomainsFlags.AUTOSTART, ListDomainsFlags.NO_AUTOSTART, d.autostart)) return false;
-    if (!pair(ListDomainsFlags.HAS_SNAPSHOT, ListDomainsFlags.NO_SNAPSHOT, d.snapshots.all.length > 0)) return false;
-    if (!pair(ListDomainsFlags.HAS_CHECKPOINT, ListDomainsFlags.NO_CHECKPOINT, false)) return false;
+    if (!matchesFilterPair(flags, ListDomainsFlags.MANAGEDSAVE, ListDomainsFlags.NO_MANAGEDSAVE, d.hasManagedSave)) return false;
+    if (!matchesFilterPair(flags, ListDomainsFlags.AUTOSTART, ListDomainsFlags.NO_AUTOSTART, d.autostart)) return false;
+    if (!matchesFilterPair(flags, ListDomainsFlags.HAS_SNAPSHOT, ListDomainsFlags.NO_SNAPSHOT, d.snapshots.all.length > 0)) return false;
+    if (!matchesFilterPair(flags, ListDomainsFlags.HAS_CHECKPOINT, ListDomainsFlags.NO_CHECKPOINT, false)) return false;
     return true;
   }
 

@@ -3,16 +3,14 @@
 import { formatInterfaceXML, interfaceMAC, interfaceName, parseInterfaceXML } from '../../conf/interface.js';
 import type { InterfaceRef } from '../../api/types.js';
 import { ErrorCode, ErrorDomain, virError } from '../../util/error.js';
-import { TestObjects, checkFlags } from './objects.js';
-
+import { TestObjects, checkFlags, matchesFilterPair } from './objects.js';
 
 export class InterfaceAPI extends TestObjects {
 
   async connectListAllInterfaces(flags: number): Promise<InterfaceRef[]> {
     checkFlags(flags, 3, 'testConnectListAllInterfaces');
-    const both = flags & 3;
     return this.node.interfaces
-      .filter((i) => both === 0 || both === 3 || (flags & 2 ? i.active : !i.active))
+      .filter((i) => matchesFilterPair(flags, 2, 1, i.active))
       .map((i) => ({ name: interfaceName(i.def), mac: interfaceMAC(i.def) }));
   }
   async interfaceLookupByName(name: string): Promise<InterfaceRef> {

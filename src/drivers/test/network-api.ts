@@ -6,20 +6,15 @@ import { ErrorCode, ErrorDomain, virError } from '../../util/error.js';
 import { parseUUID } from '../../util/uuid.js';
 import type { XmlElement } from '../../util/xml.js';
 import type { NetworkObj } from './node.js';
-import { TestObjects, checkFlags, AFFECT_LIVE, AFFECT_CONFIG } from './objects.js';
-
+import { TestObjects, checkFlags, matchesFilterPair, AFFECT_LIVE, AFFECT_CONFIG } from './objects.js';
 
 export class NetworkAPI extends TestObjects {
 
 
   async connectListAllNetworks(flags: number): Promise<NetworkRef[]> {
     checkFlags(flags, 0x3f, 'testConnectListAllNetworks');
-    const pair = (a: number, b: number, has: boolean) => {
-      const both = flags & (a | b);
-      return both === 0 || both === (a | b) || (flags & a ? has : !has);
-    };
     return this.node.networks
-      .filter((n) => pair(2, 1, n.active) && pair(4, 8, n.persistent) && pair(16, 32, n.autostart))
+      .filter((n) => matchesFilterPair(flags, 2, 1, n.active) && matchesFilterPair(flags, 4, 8, n.persistent) && matchesFilterPair(flags, 16, 32, n.autostart))
       .map((n) => this.netRef(n));
   }
 

@@ -43,6 +43,15 @@ export const UNDEFINE_SNAPSHOTS_METADATA = 2;
 export const DEFINE_VALIDATE = 1;
 export const START_VALIDATE = 1 << 4;
 
+/**
+ * A pair of opposite list filters (ACTIVE/INACTIVE, PERSISTENT/TRANSIENT, ...):
+ * neither or both set keeps everything, one alone keeps the objects it names.
+ */
+export function matchesFilterPair(flags: number, yes: number, no: number, has: boolean): boolean {
+  const set = flags & (yes | no);
+  return set === 0 || set === (yes | no) || (flags & yes ? has : !has);
+}
+
 export function devices(dom: XmlElement): XmlElement[] {
   return child(dom, 'devices')?.children ?? [];
 }

@@ -7,7 +7,6 @@ import { textOf, type DomainObj } from './node.js';
 import { formatSnapshotXML, parseSnapshotRequest, SNAPSHOT_STATES, type Snapshot } from './snapshots.js';
 import { TestObjects, checkFlags, XML_SECURE } from './objects.js';
 
-
 export class SnapshotAPI extends TestObjects {
   private snapObj(snap: SnapshotRef): { obj: DomainObj; snap: Snapshot } {
     const obj = this.domainObj(snap.domain);

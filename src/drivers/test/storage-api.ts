@@ -6,21 +6,16 @@ import { type StoragePoolInfo, type StoragePoolRef, type StorageVolInfo, type St
 import { ErrorCode, ErrorDomain, virError } from '../../util/error.js';
 import { parseUUID } from '../../util/uuid.js';
 import { resetPoolSizes, type PoolObj } from './node.js';
-import { TestObjects, checkFlags } from './objects.js';
-
+import { TestObjects, checkFlags, matchesFilterPair } from './objects.js';
 
 export class StorageAPI extends TestObjects {
 
   async connectListAllStoragePools(flags: number): Promise<StoragePoolRef[]> {
     checkFlags(flags, 0x3ffff, 'testConnectListAllStoragePools');
-    const pair = (a: number, b: number, has: boolean) => {
-      const both = flags & (a | b);
-      return both === 0 || both === (a | b) || (flags & a ? has : !has);
-    };
     // Type filters occupy bits 6.. in virStoragePoolType order.
     const typeBits = flags >> 6;
     return this.node.pools
-      .filter((p) => pair(2, 1, p.active) && pair(4, 8, p.persistent) && pair(16, 32, p.autostart))
+      .filter((p) => matchesFilterPair(flags, 2, 1, p.active) && matchesFilterPair(flags, 4, 8, p.persistent) && matchesFilterPair(flags, 16, 32, p.autostart))
       .filter((p) => typeBits === 0 || (typeBits & (1 << POOL_TYPES.indexOf(p.def.type))) !== 0)
       .map((p) => this.poolRef(p));
   }
