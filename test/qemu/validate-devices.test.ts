@@ -150,3 +150,12 @@ test('domain-level device rules: firmware panic models need their guest, one reg
   const tpm = "<tpm model='tpm-tis'><backend type='passthrough'><device path='/dev/tpm0'/></backend></tpm>";
   assert.equal(rejection(tpm + tpm, { deviceTypes: ['tpm-tis', 'tpm-passthrough'] }), 'unsupported configuration: only a single TPM non-proxy device is supported');
 });
+
+test('controllers: q35 has no IDE, tunables belong to virtio-scsi', () => {
+  const ide = "<disk type='file' device='disk'><source file='/x.img'/><target dev='hda' bus='ide'/></disk>";
+  assert.equal(rejection(ide), 'unsupported configuration: IDE controllers are unsupported for this QEMU binary or machine type');
+  assert.equal(
+    rejection("<controller type='scsi' index='0' model='lsilogic'><driver queues='4'/></controller>"),
+    "unsupported configuration: 'queues' is only supported by virtio-scsi controller",
+  );
+});

@@ -5,7 +5,7 @@
 import { ErrorCode, virError } from '../../util/error.js';
 import type { XmlElement } from '../../util/xml.js';
 import { deviceAddressOf } from '../../conf/device-address.js';
-import { deviceContext, devicesNamed, firstChild, isArmVirt, isPSeries, isQ35, isRiscvVirt, isS390, isX86, type DeviceContext } from '../../conf/devices/common.js';
+import { deviceContext, devicesNamed, firstChild, isArmVirt, isI440fx, isPSeries, isQ35, isRiscvVirt, isS390, isX86, type DeviceContext } from '../../conf/devices/common.js';
 import type { QemuCaps } from './capabilities.js';
 import { graphicsTypes, tpmCaps, videoModels } from './device-caps.js';
 
@@ -38,6 +38,7 @@ const CHECKS: Record<string, Check> = {
   memory: validateMemory,
   iommu: validateIommu,
   graphics: validateGraphics,
+  controller: validateController,
   rng: validateRng,
   redirdev: validateRedirdev,
   watchdog: validateWatchdog,
@@ -264,6 +265,27 @@ function validateChr(chr: XmlElement, ctx: DeviceContext): void {
       `Serial device with target type '${targetType}' and target model '${targetModel}' not compatible with guest architecture or machine type`,
     );
   }
+}
+
+const VIRTIO_SCSI_MODELS = ['virtio-scsi', 'virtio-transitional', 'virtio-non-transitional'];
+
+/** qemuValidateDomainDeviceDefController: tunables only virtio-scsi has, the built-in IDE, SATA's AHCI. */
+function validateController(c: XmlElement, ctx: DeviceContext, v: DeviceValidationContext): void {
+  const type = c.attrs['type'];
+  const driver = firstChild(c, 'driver');
+  if (driver && !(type === 'scsi' && VIRTIO_SCSI_MODELS.includes(c.attrs['model'] ?? ''))) {
+    for (const attr of ['queues', 'cmd_per_lun', 'max_sectors', 'ioeventfd']) {
+      if (driver.attrs[attr] !== undefined && driver.attrs[attr] !== '0') throw unsupported(`'${attr}' is only supported by virtio-scsi controller`);
+    }
+    if (driver.attrs['iothread'] !== undefined) throw unsupported("'iothread' is only supported for virtio-scsi controller");
+  }
+  const first = c.attrs['index'] === '0';
+  if (type === 'ide') {
+    const builtin = isI440fx(ctx) || ['malta', 'sun4u', 'g3beige'].includes(ctx.machine);
+    if (first && builtin) return;
+    throw unsupported(builtin ? 'Only a single IDE controller is supported for this machine type' : 'IDE controllers are unsupported for this QEMU binary or machine type');
+  }
+  if (type === 'sata' && !(first && isQ35(ctx)) && !has(v, 'ich9-ahci')) throw unsupported('SATA is not supported with this QEMU binary');
 }
 
 /** The QEMU device behind each virtio input type. */
