@@ -1,7 +1,7 @@
 // The tsvirsh control object (virsh's vshControl): output rules, the connection,
 // option accessors for a parsed command, and the loop that runs parsed commands.
 import { connect, type Connection, type Domain } from '../api/connection.js';
-import { isVirError } from '../util/error.js';
+import { ErrorCode, ErrorDomain, isVirError, virError, type VirError } from '../util/error.js';
 import { XmlSyntaxError } from '../util/xml.js';
 import type { CommandDef } from './command-types.js';
 import { CommandError, RawDiagnostic } from './errors.js';
@@ -61,9 +61,11 @@ export class Invocation {
     const o = this.find(name);
     if (!o) return undefined;
     const v = o.value ?? '';
-    const n = parseScaled(v, scale, max);
-    if (n === undefined) throw new CommandError([`Scaled numeric value '${v}' for <${name}> option is malformed or out of range`]);
-    return n;
+    try {
+      return parseScaled(v, scale, max);
+    } catch (e) {
+      throw new CommandError([`Scaled numeric value '${v}' for <${name}> option is malformed or out of range`], e instanceof ScaleError ? e.reason : undefined);
+    }
   }
 
   argv(name: string): string[] {
@@ -81,22 +83,36 @@ export class Invocation {
   }
 }
 
-const UNITS: Record<string, number> = { b: 1, byte: 1, bytes: 1 };
-for (const [i, p] of ['k', 'm', 'g', 't', 'p', 'e'].entries()) {
-  UNITS[p] = UNITS[`${p}ib`] = 1024 ** (i + 1);
-  UNITS[`${p}b`] = 1000 ** (i + 1);
+/** A number that is not a valid scaled integer; `reason` is libvirt's error when it reports one. */
+export class ScaleError extends Error {
+  constructor(readonly reason?: VirError) {
+    super(reason?.message ?? 'malformed number');
+  }
 }
 
-/** virScaleInteger: "10", "10M", "2GiB", "1KB"; the bare number is in units of `scale`. */
-export function parseScaled(text: string, scale: number, max = Number.MAX_SAFE_INTEGER): number | undefined {
-  const m = /^\s*(\d+)([A-Za-z]*)$/.exec(text);
-  if (!m) return undefined;
-  const unit = m[2]!.toLowerCase();
-  const factor = unit === '' ? scale : UNITS[unit];
-  if (factor === undefined) return undefined;
-  const value = Number(m[1]) * factor;
-  if (!Number.isSafeInteger(value) || value > max) return undefined;
-  return value;
+const POWERS = ['k', 'm', 'g', 't', 'p', 'e'];
+
+/**
+ * virStrToLong_ullp + virScaleInteger: "10", "10M", "2GiB", "1KB", "5 bytes"
+ * (the bare number is in units of `scale`). Throws ScaleError.
+ */
+export function parseScaled(text: string, scale: number, max = Number.MAX_SAFE_INTEGER): number {
+  const m = /^\s*\+?(\d+)(.*)$/s.exec(text);
+  if (!m) throw new ScaleError();
+  const suffix = m[2]!;
+  let factor: number;
+  if (suffix === '') factor = scale;
+  else if (['b', 'byte', 'bytes'].includes(suffix.toLowerCase())) factor = 1;
+  else {
+    const rest = suffix.slice(1).toLowerCase();
+    const base = rest === '' || rest === 'ib' ? 1024 : rest === 'b' ? 1000 : 0;
+    const power = POWERS.indexOf(suffix[0]!.toLowerCase());
+    if (!base || power < 0) throw new ScaleError(virError(ErrorCode.INVALID_ARG, `unknown suffix '${suffix}'`, ErrorDomain.NONE));
+    factor = base ** (power + 1);
+  }
+  const value = Number(m[1]);
+  if (value && value > max / factor) throw new ScaleError(virError(ErrorCode.OVERFLOW, `value too large: ${m[1]}${suffix}`, ErrorDomain.NONE));
+  return value * factor;
 }
 
 /** Which ways virsh may interpret a domain argument (VIRSH_BYID | VIRSH_BYUUID | VIRSH_BYNAME). */

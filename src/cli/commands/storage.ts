@@ -5,7 +5,7 @@ import { CommandError, attempt } from '../errors.js';
 import { editCycle, inactiveXml } from '../edit.js';
 import { readInputFile } from '../files.js';
 import { optPool, optVolume } from '../lookup.js';
-import { parseScaled, type Handler, type Invocation, type Shell } from '../shell.js';
+import { parseScaled, ScaleError, type Handler, type Invocation, type Shell } from '../shell.js';
 import { formatTable } from '../table.js';
 import { dumpXml } from './domain.js';
 import { prettyCapacity } from './domain-monitor.js';
@@ -226,9 +226,11 @@ const poolAutostart: Handler = async (ctl, cmd) => {
 
 /** virshVolSize: bytes with an optional unit suffix. */
 function volSize(text: string): number {
-  const n = parseScaled(text, 1);
-  if (n === undefined) throw new CommandError([`Malformed size ${text}`]);
-  return n;
+  try {
+    return parseScaled(text, 1, Number.MAX_SAFE_INTEGER);
+  } catch (e) {
+    throw new CommandError([`Malformed size ${text}`], e instanceof ScaleError ? e.reason : undefined);
+  }
 }
 
 const volCall = <T>(ctl: Shell, method: string, vol: StorageVolRef, ...args: unknown[]) => ctl.c.invoke<T>(method, vol, ...args);
