@@ -1,9 +1,9 @@
 // Network interfaces: a -netdev backend and the NIC -device per <interface>.
 //
-// Like libvirt's domxml-to-native, every interface is reduced to a generic
-// "ethernet" interface backed by a tap file descriptor the caller opened
-// (libvirt cannot create bridges/macvtaps for a command line it only prints):
-// only model, MAC, boot order and address survive.
+// User-mode interfaces are QEMU's own slirp stack; every other type reaches
+// QEMU as a tap file descriptor the caller opened (bridge, network and
+// ethernet alike). domxml-to-native reduces all interfaces to that generic
+// form first (native-argv.ts).
 import type { XmlElement } from '../../../util/xml.js';
 import { child } from '../../../util/xml.js';
 import type { BuildContext } from './context.js';
@@ -27,8 +27,8 @@ export function buildNetworks(ctx: BuildContext): void {
   nets.forEach((net, i) => {
     if (net.attrs.type === 'hostdev') return;
     const alias = ctx.view.alias(net);
-    const fd = ctx.options.tapFd(net, i);
-    ctx.cmd.json('-netdev', props(['type', 'tap'], ['fd', String(fd)], ['id', `host${alias}`]));
+    if (net.attrs.type === 'user') ctx.cmd.json('-netdev', props(['type', 'user'], ['id', `host${alias}`]));
+    else ctx.cmd.json('-netdev', props(['type', 'tap'], ['fd', String(ctx.options.tapFd(net, i))], ['id', `host${alias}`]));
     const order = child(net, 'boot')?.attrs.order;
     const bootindex = order !== undefined ? Number(order) : i === 0 && networkBoot > 0 ? networkBoot : undefined;
     const out = props(['driver', nicDriver(net)], ['netdev', `host${alias}`], ['id', alias],
