@@ -173,7 +173,7 @@ function parseVcpus(dom: XmlElement): void {
     }
     if (current !== undefined) {
       if (current > max) {
-        throw virError(ErrorCode.INVALID_ARG, `requested vcpus is greater than max allowable vcpus for the live domain: ${current} > ${max}`);
+        throw virError(ErrorCode.CONFIG_UNSUPPORTED, 'maximum vCPU count must not be less than current vCPU count');
       }
       if (current === max) delete vcpu.attrs['current'];
       else vcpu.attrs['current'] = String(current);
@@ -301,15 +301,63 @@ function parseLifecycle(dom: XmlElement): void {
   if (pm) for (const c of pm.children) propYesNo(c, 'enabled');
 }
 
+const TIMER_NAMES = ['platform', 'pit', 'rtc', 'hpet', 'tsc', 'kvmclock', 'hypervclock', 'armvtimer'];
+const TIMER_TICKPOLICIES = ['none', 'delay', 'catchup', 'merge', 'discard'];
+const TIMER_TRACKS = ['none', 'boot', 'guest', 'wall', 'realtime'];
+const TIMER_MODES = ['none', 'auto', 'native', 'emulate', 'paravirt', 'smpsafe'];
+
+/** virXMLPropULongLong: an unsigned 64-bit attribute, rewritten in canonical form. */
+function unsignedLongAttr(el: XmlElement, name: string): void {
+  const v = el.attrs[name];
+  if (v === undefined) return;
+  if (!/^\s*\+?\d+$/.test(v) || BigInt(v.trim()) > 0xffffffffffffffffn) {
+    throw virError(ErrorCode.XML_ERROR, `Invalid value for attribute '${name}' in element '${el.name}': '${v}'. Expected non-negative integer value`);
+  }
+  el.attrs[name] = BigInt(v.trim()).toString();
+}
+
+/** virDomainDefClockParse: the offset with the attributes it uses, and the timers. */
 function parseClock(dom: XmlElement): void {
   const clock = ensureChild(dom, 'clock');
   const offset = clock.attrs['offset'] ?? 'utc';
   if (!CLOCK_OFFSETS.includes(offset)) throw virError(ErrorCode.CONFIG_UNSUPPORTED, `unknown clock offset '${offset}'`);
-  clock.attrs['offset'] = offset;
-  const adjustment = clock.attrs['adjustment'];
-  if ((offset === 'utc' || offset === 'localtime') && adjustment !== undefined && adjustment !== 'reset') {
-    if (!/^\s*[+-]?\d+$/.test(adjustment)) throw virError(ErrorCode.XML_ERROR, `unknown clock adjustment '${adjustment}'`);
-    clock.attrs = { offset: 'variable', adjustment: String(BigInt(adjustment.trim())), basis: offset };
+  const { adjustment, basis, timezone, start } = clock.attrs;
+  const integer = (v: string | undefined) => (v !== undefined && /^\s*[+-]?\d+$/.test(v) ? BigInt(v.trim()).toString() : undefined);
+  if (offset === 'utc' || offset === 'localtime') {
+    if (adjustment === undefined || adjustment === 'reset') {
+      clock.attrs = adjustment === undefined ? { offset } : { offset, adjustment };
+    } else {
+      const value = integer(adjustment);
+      if (value === undefined) throw virError(ErrorCode.XML_ERROR, `unknown clock adjustment '${adjustment}'`);
+      clock.attrs = { offset: 'variable', adjustment: value, basis: offset };
+    }
+  } else if (offset === 'variable') {
+    if (basis !== undefined && basis !== 'utc' && basis !== 'localtime') {
+      throw virError(ErrorCode.CONFIG_UNSUPPORTED, `unknown clock basis '${basis}'`);
+    }
+    clock.attrs = { offset, adjustment: integer(adjustment) ?? '0', basis: basis ?? 'utc' };
+  } else if (offset === 'timezone') {
+    if (timezone === undefined) throw virError(ErrorCode.INTERNAL_ERROR, "missing 'timezone' attribute for clock with offset='timezone'");
+    clock.attrs = { offset, timezone };
+  } else {
+    if (start === undefined || !/^\s*\+?\d+$/.test(start)) {
+      throw virError(ErrorCode.INTERNAL_ERROR, "missing 'start' attribute for clock with offset='absolute'");
+    }
+    clock.attrs = { offset, start: BigInt(start.trim()).toString() };
+  }
+  for (const timer of childrenNamed(clock, 'timer')) {
+    propEnum(timer, 'name', TIMER_NAMES, { required: true });
+    propYesNo(timer, 'present');
+    propEnum(timer, 'tickpolicy', TIMER_TICKPOLICIES, { nonzero: true });
+    propEnum(timer, 'track', TIMER_TRACKS, { nonzero: true });
+    unsignedLongAttr(timer, 'frequency');
+    propEnum(timer, 'mode', TIMER_MODES, { nonzero: true });
+    const catchup = child(timer, 'catchup');
+    for (const a of catchup ? ['threshold', 'slew', 'limit'] : []) {
+      unsignedLongAttr(catchup!, a);
+      // Zero means unset: not printed, and an empty <catchup/> disappears (omitEmpty).
+      if (catchup!.attrs[a] === '0') delete catchup!.attrs[a];
+    }
   }
 }
 
@@ -405,7 +453,8 @@ function postParseTimers(dom: XmlElement): void {
     const name = timer.attrs['name'] ?? '';
     const unsupported = (what: string) => virError(ErrorCode.CONFIG_UNSUPPORTED, `timer ${name} doesn't support setting of timer ${what}`);
     if ((name === 'kvmclock' || name === 'hypervclock') && timer.attrs['tickpolicy'] !== undefined) throw unsupported('tickpolicy');
-    if (timer.attrs['tickpolicy'] !== 'catchup' && child(timer, 'catchup') !== undefined) {
+    const catchup = child(timer, 'catchup');
+    if (timer.attrs['tickpolicy'] !== 'catchup' && catchup && Object.keys(catchup.attrs).length > 0) {
       throw virError(ErrorCode.XML_ERROR, "setting of timer catchup policies is only supported with tickpolicy='catchup'");
     }
     if (name !== 'tsc') {
