@@ -60,6 +60,9 @@ export function addAddressProps(view: DomainView, device: XmlElement, out: JsonP
     case 'drive':
       addDriveAddressProps(view, device, addr, out);
       return;
+    case 'spapr-vio':
+      if (addr.attrs.reg !== undefined) out.reg = Number(addr.attrs.reg);
+      return;
     case 'ccw':
       out.devno = `${addr.attrs.cssid?.replace(/^0x/, '')}.${addr.attrs.ssid?.replace(/^0x/, '')}.${addr.attrs.devno?.replace(/^0x/, '')}`;
       return;

@@ -90,10 +90,13 @@ export function buildNuma(ctx: BuildContext): void {
   const cells = numaCells(ctx);
   if (cells.length === 0) return;
   const machine = findMachine(ctx.options.caps, ctx.view.machine);
-  const needBackend = !machine?.numaMemSupported || child(ctx.view.def, 'memoryBacking') !== undefined
-    || cells.some((c) => c.cell.attrs.memAccess !== undefined);
+  const backends = cells.map(({ cell, kib }, i) => memoryBackendProps(ctx, `ram-node${i}`, kib, cell.attrs.memAccess, i));
+  // Plain preallocated RAM can still use the legacy -numa mem= on machines that accept it.
+  const needBackend = !machine?.numaMemSupported
+    || backends.some((b) => b['qom-type'] !== 'memory-backend-ram' || b['host-nodes'] !== undefined);
+  if (!needBackend && backends.some((b) => b.prealloc === true)) ctx.cmd.add('-mem-prealloc');
   cells.forEach(({ cell, kib }, i) => {
-    if (needBackend) ctx.cmd.json('-object', memoryBackendProps(ctx, `ram-node${i}`, kib, cell.attrs.memAccess, i));
+    if (needBackend) ctx.cmd.json('-object', backends[i]!);
     const memory = needBackend ? `,memdev=ram-node${i}` : `,mem=${Math.floor(kib / 1024)}`;
     ctx.cmd.add('-numa', `node,nodeid=${i}${numaCpus(cell.attrs.cpus ?? '')}${memory}`);
   });
