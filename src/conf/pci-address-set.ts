@@ -266,19 +266,16 @@ export class PciAddressSet {
 
   private findOnBus(b: number, flags: number, fn: number): PciLocation | undefined {
     const bus = this.buses[b]!;
-    const loc: PciLocation = { domain: 0, bus: b, slot: bus.minSlot, function: fn < 0 ? 0 : fn };
-    if (!isCompatible(loc, bus.flags, flags, false)) return undefined;
-    for (; loc.slot <= bus.maxSlot; loc.slot++) {
-      const slot = bus.slots[loc.slot]!;
-      if (slot.functions === 0) return loc;
-      if ((flags & Connect.AGGREGATE_SLOT) && slot.aggregate) {
-        if ((slot.functions & (1 << loc.function)) === 0) return loc;
-        if (fn === -1) {
-          for (; loc.function <= FUNCTION_LAST; loc.function++) {
-            if ((slot.functions & (1 << loc.function)) === 0) return loc;
-          }
-          loc.function = 0;
-        }
+    const first = fn < 0 ? 0 : fn;
+    if (!isCompatible({ domain: 0, bus: b, slot: bus.minSlot, function: first }, bus.flags, flags, false)) return undefined;
+    const found = (slot: number, f: number): PciLocation => ({ domain: 0, bus: b, slot, function: f });
+    for (let s = bus.minSlot; s <= bus.maxSlot; s++) {
+      const slot = bus.slots[s]!;
+      if (slot.functions === 0) return found(s, first);
+      if (!(flags & Connect.AGGREGATE_SLOT) || !slot.aggregate) continue;
+      if ((slot.functions & (1 << first)) === 0) return found(s, first);
+      if (fn === -1) {
+        for (let f = first; f <= FUNCTION_LAST; f++) if ((slot.functions & (1 << f)) === 0) return found(s, f);
       }
     }
     return undefined;
