@@ -185,7 +185,7 @@ const cpu: ElementSchema = {
 
 const timer: ElementSchema = {
   attrs: ['name', 'present', 'tickpolicy', 'track', 'frequency', 'mode'],
-  children: { catchup: { attrs: ['threshold', 'slew', 'limit'] } },
+  children: { catchup: { attrs: ['threshold', 'slew', 'limit'], omitEmpty: true } },
 };
 
 const clock: ElementSchema = {

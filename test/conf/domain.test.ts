@@ -71,7 +71,7 @@ test('domain: libvirt error messages', () => {
   assert.equal(messageOf(() => parseDomainXML(minimal('<memory>1</memory>', "type='foo'"))), 'unsupported configuration: invalid domain type foo');
   assert.equal(messageOf(() => parseDomainXML(minimal(''))), 'XML error: Memory size must be specified via <memory> or in the <numa> configuration');
   assert.equal(messageOf(() => parseDomainXML(minimal("<memory>1</memory><vcpu current='3'>2</vcpu>"))),
-    'invalid argument: requested vcpus is greater than max allowable vcpus for the live domain: 3 > 2');
+    'unsupported configuration: maximum vCPU count must not be less than current vCPU count');
   assert.equal(messageOf(() => parseDomainXML(minimal('<memory>1</memory><on_crash>explode</on_crash>'))), 'unsupported configuration: unknown on_crash action: explode');
   const broken = messageOf(() => parseDomainXML('<domain>\n<name>x</nam>\n</domain>'));
   assert.equal(broken, "(domain_definition):2: Opening and ending tag mismatch: name line 2 and nam\n<name>x</nam>\n-------------^");
