@@ -1,6 +1,6 @@
 // Host interface commands (iface-*).
 import type { InterfaceRef } from '../../api/types.js';
-import { attempt } from '../errors.js';
+import { CommandError, attempt } from '../errors.js';
 import { editCycle } from '../edit.js';
 import { readInputFile } from '../files.js';
 import { optInterface } from '../lookup.js';
@@ -41,12 +41,16 @@ const ifaceMac: Handler = async (ctl, cmd) => {
   ctl.print(`${iface.mac}\n`);
 };
 
-/** iface-start / iface-destroy / iface-undefine: "Interface X <done>" or "Failed to <verb> interface X". */
-function action(verb: string, done: string, method: string, withFlags: boolean): Handler {
+/**
+ * iface-start / iface-destroy / iface-undefine: "Interface X <done>" or "Failed to <verb> interface X".
+ * virsh 9.0's iface-destroy reports failure (exit status 1, no message) even when it worked; scripts see that.
+ */
+function action(verb: string, done: string, method: string, withFlags: boolean, failsAnyway = false): Handler {
   return async (ctl, cmd) => {
     const { iface, name } = await optInterface(ctl, cmd);
     await attempt(`Failed to ${verb} interface ${name}`, withFlags ? ifaceCall(ctl, method, iface, 0) : ifaceCall(ctl, method, iface));
     ctl.printExtra(`Interface ${name} ${done}\n`);
+    if (failsAnyway) throw new CommandError([]);
   };
 }
 
@@ -89,6 +93,6 @@ export const handlers: Record<string, Handler> = {
   'iface-mac': ifaceMac,
   'iface-define': ifaceDefine,
   'iface-start': action('start', 'started', 'interfaceCreate', true),
-  'iface-destroy': action('destroy', 'destroyed', 'interfaceDestroy', true),
+  'iface-destroy': action('destroy', 'destroyed', 'interfaceDestroy', true, true),
   'iface-undefine': action('undefine', 'undefined', 'interfaceUndefine', false),
 };
