@@ -7,6 +7,7 @@ import { virError, ErrorCode, ErrorDomain } from '../../../util/error.js';
 import type { BuildContext } from './context.js';
 import { attrTristate, onOff } from './context.js';
 import { pflashNodes } from './firmware.js';
+import { hasHmat } from './memory.js';
 
 
 export function buildName(ctx: BuildContext): void {
@@ -47,6 +48,7 @@ export function buildMachine(ctx: BuildContext): void {
     if (ramId) parts.push(`memory-backend=${ramId}`);
   }
   for (const node of pflashNodes(ctx)) parts.push(`${node}=libvirt-${node}-format`);
+  if (hasHmat(ctx)) parts.push('hmat=on');
   const bios = child(view.os, 'bios');
   if (bios?.attrs.useserial === 'yes') parts.push('graphics=off');
   ctx.cmd.add('-machine', parts.join(','));

@@ -80,6 +80,42 @@ function hostNodePolicy(ctx: BuildContext, cellId: number | undefined): JsonProp
   return { 'host-nodes': [...(parseBitmap(nodeset) ?? [])].sort((a, b) => a - b), policy };
 }
 
+function numaElement(ctx: BuildContext): XmlElement | undefined {
+  const cpu = child(ctx.view.def, 'cpu');
+  return cpu ? child(cpu, 'numa') : undefined;
+}
+
+/** Heterogeneous memory attributes: interconnect latencies/bandwidths or memory-side caches. */
+export function hasHmat(ctx: BuildContext): boolean {
+  const numa = numaElement(ctx);
+  if (!numa) return false;
+  return child(numa, 'interconnects') !== undefined || childrenNamed(numa, 'cell').some((c) => child(c, 'cache') !== undefined);
+}
+
+const HMAT_HIERARCHY = ['memory', 'first-level', 'second-level', 'third-level'];
+const HMAT_CACHE_POLICY: Record<string, string> = { writeback: 'write-back', writethrough: 'write-through', none: 'none' };
+
+/** -numa hmat-lb per interconnect, then hmat-cache per cell cache (qemuBuildNumaHMATCommandLine). */
+function buildHmat(ctx: BuildContext): void {
+  const numa = numaElement(ctx)!;
+  const interconnects = child(numa, 'interconnects');
+  for (const link of interconnects?.children ?? []) {
+    const hierarchy = HMAT_HIERARCHY[Number(link.attrs.cache ?? 0)];
+    const kind = link.name === 'latency' ? 'latency' : 'bandwidth';
+    const value = kind === 'latency' ? link.attrs.value : `${Math.round(Number(link.attrs.value) * unitFactor(link.attrs.unit ?? 'KiB'))}K`;
+    ctx.cmd.add('-numa', `hmat-lb,initiator=${link.attrs.initiator},target=${link.attrs.target},hierarchy=${hierarchy},data-type=${link.attrs.type}-${kind},${kind}=${value}`);
+  }
+  childrenNamed(numa, 'cell').forEach((cell, i) => {
+    for (const cache of childrenNamed(cell, 'cache')) {
+      const size = child(cache, 'size');
+      const line = child(cache, 'line');
+      const kib = size ? Math.round(Number(size.attrs.value) * unitFactor(size.attrs.unit ?? 'KiB')) : 0;
+      const bytes = line ? Math.round(Number(line.attrs.value) * unitFactor(line.attrs.unit ?? 'B') * 1024) : 0;
+      ctx.cmd.add('-numa', `hmat-cache,node-id=${i},size=${kib}K,level=${cache.attrs.level},associativity=${cache.attrs.associativity},policy=${HMAT_CACHE_POLICY[cache.attrs.policy ?? 'none'] ?? 'none'},line=${bytes}`);
+    }
+  });
+}
+
 /** "0-3,8-11" → ",cpus=0-3,cpus=8-11" (qemuBuildNumaCPUs). */
 function numaCpus(cpus: string): string {
   return cpus.split(',').filter(Boolean).map((range) => `,cpus=${range}`).join('');
@@ -95,10 +131,13 @@ export function buildNuma(ctx: BuildContext): void {
   const needBackend = !machine?.numaMemSupported
     || backends.some((b) => b['qom-type'] !== 'memory-backend-ram' || b['host-nodes'] !== undefined);
   if (!needBackend && backends.some((b) => b.prealloc === true)) ctx.cmd.add('-mem-prealloc');
+  const hmat = hasHmat(ctx);
+  const firstInitiator = cells.findIndex(({ cell }) => cell.attrs.cpus !== undefined);
   cells.forEach(({ cell, kib }, i) => {
-    if (needBackend) ctx.cmd.json('-object', backends[i]!);
-    const memory = needBackend ? `,memdev=ram-node${i}` : `,mem=${Math.floor(kib / 1024)}`;
-    ctx.cmd.add('-numa', `node,nodeid=${i}${numaCpus(cell.attrs.cpus ?? '')}${memory}`);
+    if (needBackend || hmat) ctx.cmd.json('-object', backends[i]!);
+    const initiator = hmat ? `,initiator=${cell.attrs.initiator ?? (cell.attrs.cpus !== undefined ? i : firstInitiator)}` : '';
+    const memory = needBackend || hmat ? `,memdev=ram-node${i}` : `,mem=${Math.floor(kib / 1024)}`;
+    ctx.cmd.add('-numa', `node,nodeid=${i}${numaCpus(cell.attrs.cpus ?? '')}${initiator}${memory}`);
   });
   const distances = cells.map(({ cell }) => {
     const list = child(cell, 'distances');
@@ -111,6 +150,7 @@ export function buildNuma(ctx: BuildContext): void {
       ctx.cmd.add('-numa', `dist,src=${i},dst=${j},val=${value}`);
     }));
   }
+  if (hmat) buildHmat(ctx);
 }
 
 export function buildMemory(ctx: BuildContext): void {
