@@ -159,3 +159,10 @@ test('controllers: q35 has no IDE, tunables belong to virtio-scsi', () => {
     "unsupported configuration: 'queues' is only supported by virtio-scsi controller",
   );
 });
+
+test('interfaces: virtio queue sizes are powers of two, slirp takes one IPv4 with a short prefix', () => {
+  const nic = (inner: string) => `<interface type='user'><mac address='52:54:00:00:00:01'/><model type='virtio'/>${inner}</interface>`;
+  assert.equal(rejection(nic("<driver rx_queue_size='100'/>")), 'unsupported configuration: rx_queue_size has to be a power of two');
+  assert.equal(rejection(nic("<ip address='10.0.2.15' prefix='30'/>")), 'XML error: invalid prefix, must be in range of 4-27');
+  assert.doesNotThrow(() => parse(nic("<driver rx_queue_size='256'/><ip address='10.0.2.15' prefix='24'/>"), { deviceTypes: ['virtio-net-pci'] }));
+});

@@ -179,14 +179,49 @@ function validateStorageSource(holder: XmlElement): void {
 
 const isPowerOfTwo = (n: number) => n > 0 && (n & (n - 1)) === 0;
 
-/** qemuValidateDomainDeviceDefNetwork: virtio queue sizes. */
+/** qemuValidateDomainDeviceDefNetwork. */
 function validateInterface(net: XmlElement): void {
+  const type = net.attrs['type'] ?? '';
   const model = firstChild(net, 'model')?.attrs['type'] ?? '';
-  if (!model.startsWith('virtio')) return;
-  const driver = firstChild(net, 'driver');
-  for (const attr of ['rx_queue_size', 'tx_queue_size']) {
-    const value = driver?.attrs[attr];
-    if (value !== undefined && Number(value) !== 0 && !isPowerOfTwo(Number(value))) throw unsupported(`${attr} has to be a power of two`);
+  const virtio = model.startsWith('virtio');
+  if (type === 'user') validateUserNetGuestIPs(net);
+  else if (net.children.some((c) => c.name === 'ip' || c.name === 'route')) {
+    throw unsupported('Invalid attempt to set network interface guest-side IP route and/or address info, not supported by QEMU');
+  }
+  // QEMU 7.2 has the vhost-vdpa netdev, so only the model is checked
+  if (type === 'vdpa' && model !== 'virtio') throw unsupported(`invalid model for interface of type '${type}': '${model}'`);
+  if (virtio) {
+    const driver = firstChild(net, 'driver');
+    for (const attr of ['rx_queue_size', 'tx_queue_size']) {
+      const value = driver?.attrs[attr];
+      if (value !== undefined && Number(value) !== 0 && !isPowerOfTwo(Number(value))) throw unsupported(`${attr} has to be a power of two`);
+    }
+  }
+  if (firstChild(net, 'mtu') && !['network', 'bridge', 'ethernet', 'vhostuser'].includes(type)) {
+    throw unsupported(`setting MTU on interface type ${type} is not supported yet`);
+  }
+  const teaming = firstChild(net, 'teaming')?.attrs['type'];
+  if (teaming === 'persistent' && !virtio) throw unsupported(`virtio-net teaming persistent interface must be <model type='virtio'/>, not '${model}'`);
+  if (teaming === 'transient' && type !== 'hostdev' && type !== 'network') {
+    throw unsupported(`virtio-net teaming transient interface must be type='hostdev', not '${type}'`);
+  }
+  if (firstChild(net, 'coalesce') && type !== 'network' && type !== 'bridge') {
+    throw unsupported(`coalesce settings on interface type ${type} are not supported`);
+  }
+}
+
+/** The guest-side addresses slirp can hand out: one IPv4 (prefix 4-27) and one IPv6 (/64), no routes or peers. */
+function validateUserNetGuestIPs(net: XmlElement): void {
+  if (net.children.some((c) => c.name === 'route')) throw unsupported('Invalid attempt to set network interface guest-side IP route, not supported by QEMU');
+  const seen = new Set<string>();
+  for (const ip of net.children.filter((c) => c.name === 'ip')) {
+    if (ip.attrs['peer'] !== undefined) throw unsupported('Invalid attempt to set peer IP for guest');
+    const v6 = (ip.attrs['address'] ?? '').includes(':');
+    const prefix = Number(ip.attrs['prefix'] ?? 0);
+    if (seen.has(v6 ? 'v6' : 'v4')) throw unsupported(`Only one IPv${v6 ? 6 : 4} address per interface is allowed`);
+    seen.add(v6 ? 'v6' : 'v4');
+    if (!v6 && prefix > 0 && (prefix < 4 || prefix > 27)) throw virError(ErrorCode.XML_ERROR, 'invalid prefix, must be in range of 4-27');
+    if (v6 && prefix && prefix !== 64) throw unsupported(`unsupported IPv6 address prefix='${prefix}' - must be 64`);
   }
 }
 
