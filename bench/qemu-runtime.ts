@@ -140,7 +140,7 @@ async function benchBareQemu(cmd: { args: string[]; env: Record<string, string>;
 
 function virsh(...args: string[]): number {
   const t0 = performance.now();
-  execFileSync('virsh', ['-q', '-c', 'qemu:///system', ...args], { stdio: ['ignore', 'ignore', 'inherit'] });
+  execFileSync('virsh', ['-q', '-c', 'qemu:///system', ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
   return performance.now() - t0;
 }
 
@@ -186,7 +186,7 @@ async function benchLibvirt(): Promise<void> {
 try {
   const cmd = await benchTsvirt();
   await benchBareQemu(cmd);
-  if (withLibvirt) await benchLibvirt().catch((e: Error) => console.error(`libvirt skipped: ${e.message}`));
+  if (withLibvirt) await benchLibvirt().catch((e: Error & { stderr?: Buffer }) => console.error(`libvirt skipped: ${e.message} ${e.stderr ?? ''}`));
   const load = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
   console.log(`medians of ${runs} runs, ms (TCG, q35, 256 MiB; load average at the end: ${load})`);
   console.log('| who | start -> running | start -> guest marker | hotplug virtio disk -> guest sees it | destroy -> QEMU gone |');
