@@ -39,7 +39,10 @@ function median(xs: number[]): number {
 
 /** Milliseconds spent in address assignment for one define, or undefined when the define is refused. */
 function timeAssignment(caps: QemuCaps, xml: string): number | undefined {
-  const hooks = qemuDomainHooks({ caps, hotplugPcieSparePorts: 1 });
+  const hooks = qemuDomainHooks({
+    caps, hotplugPcieSparePorts: 1, spiceTLS: false, privileged: false,
+    channelTargetDir: path.join(os.tmpdir(), 'channel'), nvramDir: path.join(os.tmpdir(), 'nvram'),
+  });
   const assign = hooks.assignAddresses!;
   let ms = 0;
   hooks.assignAddresses = (dom) => {

@@ -112,6 +112,9 @@ export interface DomainFormatOptions {
 }
 
 /** libvirt's text for a domain tree (virDomainDefFormat). */
+/** Elements libvirt prints as an open/close pair even when empty. */
+const ALWAYS_OPEN: ReadonlySet<string> = new Set(['devices', 'hyperv']);
+
 export function formatDomainXML(dom: XmlElement, options: DomainFormatOptions = {}): string {
   const out = cloneElement(dom);
   const attrs: Record<string, string> = { type: out.attrs['type'] ?? '' };
@@ -120,10 +123,8 @@ export function formatDomainXML(dom: XmlElement, options: DomainFormatOptions = 
   out.attrs = attrs;
   if (!options.secure) stripSecrets(out);
   const attrText = Object.entries(attrs).map(([k, v]) => ` ${k}='${escapeXml(v)}'`).join('');
-  const body = out.children.map((c) => (c.name === 'metadata' ? `${dumpLibxml(c, 1)}\n` : formatXml(c, 2)));
-  // libvirt prints <hyperv> as an open/close pair even when it has no children.
-  const text = body.join('').replace(/^( *)<hyperv( [^>]*)\/>$/m, '$1<hyperv$2>\n$1</hyperv>');
-  return `<domain${attrText}>\n${text}</domain>\n`;
+  const body = out.children.map((c) => (c.name === 'metadata' ? `${dumpLibxml(c, 1)}\n` : formatXml(c, 2, ALWAYS_OPEN)));
+  return `<domain${attrText}>\n${body.join('')}</domain>\n`;
 }
 
 /** Graphics passwords and network disk cookies are only shown with VIR_DOMAIN_XML_SECURE. */

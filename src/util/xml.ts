@@ -343,19 +343,22 @@ export function escapeXml(s: string): string {
  * Serializes in libvirt's canonical layout. Text is kept verbatim for leaf
  * elements; whitespace-only text between child elements is dropped.
  */
-export function formatXml(el: XmlElement, indent = 0): string {
+export function formatXml(el: XmlElement, indent = 0, keepOpen: ReadonlySet<string> = NONE): string {
   const out: string[] = [];
-  write(el, indent, out);
+  write(el, indent, out, keepOpen);
   return out.join('');
 }
 
-function write(el: XmlElement, indent: number, out: string[]): void {
+const NONE: ReadonlySet<string> = new Set();
+
+/** keepOpen: element names printed as an open/close pair even when empty (libvirt's <devices>, <hyperv>). */
+function write(el: XmlElement, indent: number, out: string[], keepOpen: ReadonlySet<string>): void {
   const pad = ' '.repeat(indent);
   let open = `${pad}<${el.name}`;
   for (const [k, v] of Object.entries(el.attrs)) open += ` ${k}='${escapeXml(v)}'`;
   const text = el.children.length > 0 ? el.text.trim() : el.text;
   if (el.children.length === 0 && text === '') {
-    out.push(`${open}/>\n`);
+    out.push(keepOpen.has(el.name) ? `${open}>\n${pad}</${el.name}>\n` : `${open}/>\n`);
     return;
   }
   if (el.children.length === 0) {
@@ -364,6 +367,6 @@ function write(el: XmlElement, indent: number, out: string[]): void {
   }
   out.push(`${open}>\n`);
   if (text !== '') out.push(`${pad}  ${escapeXml(text)}\n`);
-  for (const c of el.children) write(c, indent + 2, out);
+  for (const c of el.children) write(c, indent + 2, out, keepOpen);
   out.push(`${pad}</${el.name}>\n`);
 }

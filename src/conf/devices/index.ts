@@ -3,6 +3,7 @@
 // (virDomainDefPostParse's device parts) with hooks for the hypervisor driver.
 
 import type { XmlElement } from '../../util/xml.js';
+import { deviceAddressOf, setDeviceAddress } from '../device-address.js';
 import type { ElementSchema, SchemaRef } from '../schema.js';
 import { audioSchema } from './audio.js';
 import { addConsoleCompat, assignIsaSerialPorts, chrSchema, mirrorSerialConsoles, parseChrPorts, postParseChr } from './chr.js';
@@ -100,7 +101,12 @@ export interface DeviceDriverHooks {
  */
 export function parseDevices(domain: XmlElement): void {
   const ctx = deviceContext(domain);
-  for (const dev of ctx.devices.children) KIND_BY_NAME.get(dev.name)?.parse?.(dev, ctx);
+  for (const dev of ctx.devices.children) {
+    // libvirt keeps the parsed address, so it always prints it canonically (slot='0x1' → '0x01')
+    const address = deviceAddressOf(dev);
+    if (address !== undefined) setDeviceAddress(dev, address);
+    KIND_BY_NAME.get(dev.name)?.parse?.(dev, ctx);
+  }
   const disks = devicesNamed(ctx, 'disk');
   if (disks.length > 1) {
     const sorted: XmlElement[] = [];

@@ -87,13 +87,20 @@ export function generateMac(): string {
   return ['52', '54', '00', ...Array.from(randomBytes(3), (b) => b.toString(16).padStart(2, '0'))].join(':');
 }
 
+/** <source> attributes virDomainNetDefParseXML reads, for the types whose source is attributes only. */
+const SOURCE_ATTRS_BY_TYPE: Record<string, readonly string[]> = {
+  network: ['network', 'portgroup', 'portid'],
+  bridge: ['bridge'],
+  direct: ['dev', 'mode'],
+};
+
 export function parseInterface(net: XmlElement): void {
   propEnum(net, 'type', NET_TYPES, { required: true });
   const mac = firstChild(net, 'mac');
   const address = mac?.attrs['address'];
   if (address !== undefined) {
     if (!/^[0-9a-fA-F]{1,2}(:[0-9a-fA-F]{1,2}){5}$/.test(address)) {
-      throw virError(ErrorCode.INTERNAL_ERROR, `unable to parse mac address '${address}'`);
+      throw virError(ErrorCode.XML_ERROR, `unable to parse mac address '${address}'`);
     }
     if (parseInt(address.split(':')[0]!, 16) & 1) {
       throw virError(ErrorCode.XML_ERROR, `expected unicast mac address, found multicast '${address}'`);
@@ -128,7 +135,12 @@ export function postParseInterface(net: XmlElement): void {
     if (Object.keys(target.attrs).length === 0) net.children = net.children.filter((c) => c !== target);
   }
   const source = firstChild(net, 'source');
-  if (source) delete source.attrs['portid'];
+  if (source) {
+    delete source.attrs['portid'];
+    // libvirt reads only the <source> attributes of the interface's own type
+    const known = SOURCE_ATTRS_BY_TYPE[net.attrs['type'] ?? ''];
+    if (known) for (const a of Object.keys(source.attrs)) if (!known.includes(a)) delete source.attrs[a];
+  }
   const model = firstChild(net, 'model');
   const known = model && NET_MODELS.find((m) => m.toLowerCase() === model.attrs['type']?.toLowerCase());
   if (model && known) model.attrs['type'] = known;
