@@ -172,6 +172,8 @@ export function networkStorageProps(src: XmlElement): JsonProps {
       return props(['driver', 'rbd'], ['pool', name.slice(0, slash)], ['image', name.slice(slash + 1)],
         ['server', hosts.length ? hosts.map((h) => props(['host', h.attrs.name ?? ''], ['port', h.attrs.port ?? '6789'])) : undefined]);
     }
+    case 'sheepdog':
+      return props(['driver', 'sheepdog'], ['server', hostServer(host, '7000')], ['vdi', name]);
     case 'nfs': {
       const identity = child(src, 'identity');
       const id = (v: string | undefined) => (v === undefined ? undefined : Number(v.replace(/^\+/, '')));

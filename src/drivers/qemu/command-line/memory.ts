@@ -5,6 +5,7 @@ import type { XmlElement } from '../../../util/xml.js';
 import type { BuildContext, JsonProps } from './context.js';
 import { hasNumaNodes, unitFactor } from './machine.js';
 import { findMachine } from '../capabilities.js';
+import { virError, ErrorCode, ErrorDomain } from '../../../util/error.js';
 import { parseBitmap } from '../../../util/bitmap.js';
 import { addAddressProps } from './address.js';
 
@@ -19,14 +20,19 @@ export function alignMemory(kib: number): number {
   return Math.ceil(kib / 1024) * 1024;
 }
 
+/** The largest memory size libvirt accepts: LLONG_MAX bytes, in KiB (virMemoryMaxValue). */
+const MAX_MEMORY_KIB = 2 ** 53 - 1;
+
 /** The NUMA cells of the guest, each with its aligned size in KiB. */
 export function numaCells(ctx: BuildContext): Array<{ cell: XmlElement; kib: number }> {
   const cpu = child(ctx.view.def, 'cpu');
   const numa = cpu ? child(cpu, 'numa') : undefined;
   if (!numa) return [];
-  return childrenNamed(numa, 'cell').map((cell) => ({
-    cell, kib: alignMemory(Math.round(Number(cell.attrs.memory ?? 0) * unitFactor(cell.attrs.unit ?? 'KiB'))),
-  }));
+  return childrenNamed(numa, 'cell').map((cell, i) => {
+    const kib = alignMemory(Math.round(Number(cell.attrs.memory ?? 0) * unitFactor(cell.attrs.unit ?? 'KiB')));
+    if (kib > MAX_MEMORY_KIB) throw virError(ErrorCode.CONFIG_UNSUPPORTED, `memory size of NUMA node '${i}' overflowed after alignment`, ErrorDomain.QEMU);
+    return { cell, kib };
+  });
 }
 
 /** virDomainDefGetMemoryInitial after alignment: the boot RAM, without hotplugged memory devices. */
