@@ -13,6 +13,7 @@ import { findBinaryForArch, hostArch, type QemuCaps } from './capabilities.js';
 import type { QemuDriver } from './driver.js';
 import { qemuDomainPostParse, qemuDomainPostParseBasic, qemuValidateDomain } from './domain-defaults.js';
 import { assignQemuAddresses } from './address-assign.js';
+import { SECURITY_MODELS } from './host-capabilities.js';
 import { addQemuDefaultDevices } from './device-defaults.js';
 import { qemuDeviceHooks } from './device-post-parse.js';
 import { qemuValidateDevice, qemuValidateDomainDevices } from './device-validate.js';
@@ -89,6 +90,7 @@ export function qemuDomainHooks(ctx: QemuHookContext): DomainParseHooks {
     },
     devices: qemuDeviceHooks({ channelTargetDir: ctx.channelTargetDir }),
     assignAddresses: (dom) => assignQemuAddresses(dom, { sparePciePorts: ctx.hotplugPcieSparePorts }),
+    defaultSecurityModel: SECURITY_MODELS[0],
     validate: (dom) => {
       qemuValidateDomain(dom, ctx.caps);
       qemuValidateDomainDevices(dom, ctx);

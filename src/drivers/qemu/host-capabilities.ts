@@ -154,6 +154,13 @@ function cacheBanks(): CacheBank[] {
   return [...banks.values()].sort((a, b) => a.level - b.level || a.id - b.id);
 }
 
+/**
+ * The security drivers tsvirt stacks, primary first: no MAC driver (SELinux,
+ * AppArmor), plus DAC ownership. The primary one is the default model of a
+ * <seclabel> that names none.
+ */
+export const SECURITY_MODELS = ['none', 'dac'] as const;
+
 const WORDSIZE: Record<string, number> = { x86_64: 64, aarch64: 64, i686: 32, armv7l: 32, armv6l: 32 };
 const isX86 = (arch: string) => arch === 'x86_64' || arch === 'i686';
 
@@ -196,11 +203,12 @@ export async function formatCapabilities(driver: QemuDriver): Promise<string> {
     iommu: listDir('/sys/kernel/iommu_groups').length > 0,
     cells: numaCells(cpu.pageSizes),
     caches: cacheBanks(),
-    secModels: [
-      { model: 'none', doi: '0', baseLabels: [] },
-      // QEMU runs as the user of the embedding process
-      { model: 'dac', doi: '0', baseLabels: [{ type: 'kvm', label: `+${uid}:+${gid}` }, { type: 'qemu', label: `+${uid}:+${gid}` }] },
-    ],
+    // QEMU runs as the user of the embedding process
+    secModels: SECURITY_MODELS.map((model) => ({
+      model,
+      doi: '0',
+      baseLabels: model === 'dac' ? [{ type: 'kvm', label: `+${uid}:+${gid}` }, { type: 'qemu', label: `+${uid}:+${gid}` }] : [],
+    })),
     guests,
   });
 }
