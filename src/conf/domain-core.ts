@@ -298,7 +298,10 @@ function parseLifecycle(dom: XmlElement): void {
     if (lock.text === 'default') removeChildren(dom, 'on_lockfailure');
   }
   const pm = child(dom, 'pm');
-  if (pm) for (const c of pm.children) propYesNo(c, 'enabled');
+  if (pm) {
+    // A state without enabled= stays unset and is not printed.
+    pm.children = pm.children.filter((c) => propYesNo(c, 'enabled') !== undefined);
+  }
 }
 
 const TIMER_NAMES = ['platform', 'pit', 'rtc', 'hpet', 'tsc', 'kvmclock', 'hypervclock', 'armvtimer'];
