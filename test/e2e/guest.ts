@@ -149,7 +149,7 @@ export async function waitUntil<T>(what: string, timeoutMs: number, check: () =>
 export class SerialLog {
   constructor(readonly path: string) {}
 
-  /** The guest's protocol lines ("@@..."), \r stripped. */
+  /** The guest's complete protocol lines ("@@..."), \r stripped. */
   lines(): string[] {
     let text = '';
     try {
@@ -157,7 +157,9 @@ export class SerialLog {
     } catch {
       return [];
     }
-    return text.split('\n').map((l) => l.replace(/\r$/, '')).filter((l) => l.startsWith('@@'));
+    // The UART writes byte by byte: a last line without its newline is still being written.
+    const complete = text.slice(0, text.lastIndexOf('\n') + 1);
+    return complete.split('\n').map((l) => l.replace(/\r$/, '')).filter((l) => l.startsWith('@@'));
   }
 
   /** Waits for a line matching `re` at or after line index `from`; returns it and its index. */
