@@ -111,10 +111,10 @@ export interface DomainFormatOptions {
   readonly id?: number;
 }
 
-/** libvirt's text for a domain tree (virDomainDefFormat). */
 /** Elements libvirt prints as an open/close pair even when empty. */
 const ALWAYS_OPEN: ReadonlySet<string> = new Set(['devices', 'hyperv']);
 
+/** libvirt's text for a domain tree (virDomainDefFormat). */
 export function formatDomainXML(dom: XmlElement, options: DomainFormatOptions = {}): string {
   const out = cloneElement(dom);
   const attrs: Record<string, string> = { type: out.attrs['type'] ?? '' };
