@@ -74,7 +74,8 @@ export function chardevString(ctx: BuildContext, chr: XmlElement, id: string): s
       break;
     }
     case 'dbus':
-      out = `dbus,id=${id},name=${source?.attrs.channel ?? ''}`;
+      // USB redirection over D-Bus has a well-known channel name (libvirt fills it in post-parse).
+      out = `dbus,id=${id},name=${source?.attrs.channel ?? (chr.name === 'redirdev' ? 'org.qemu.usbredir' : '')}`;
       break;
     default:
       throw virError(ErrorCode.CONFIG_UNSUPPORTED, `unsupported chardev '${type}'`, ErrorDomain.QEMU);
