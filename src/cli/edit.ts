@@ -13,7 +13,7 @@ import type { Shell } from './shell.js';
 const ACCEPTED = /^[A-Za-z0-9_./+:-]*$/;
 
 /** Runs the user's editor on `file` with the terminal attached (vshEditFile). */
-export function runEditor(file: string, env: NodeJS.ProcessEnv = process.env): void {
+function runEditor(file: string, env: NodeJS.ProcessEnv = process.env): void {
   const editor = env.VISUAL || env.EDITOR || 'vi';
   let result;
   if (ACCEPTED.test(editor)) {

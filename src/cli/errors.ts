@@ -18,11 +18,6 @@ export class RawDiagnostic extends Error {
   override readonly name = 'RawDiagnostic';
 }
 
-/** Fails the current command with virsh's message, keeping the library error as the cause. */
-export function fail(message: string, cause?: unknown): CommandError {
-  return new CommandError([message], cause);
-}
-
 /** Awaits a library call; on failure reports `message` followed by the library's error. */
 export async function attempt<T>(message: string, call: Promise<T> | (() => Promise<T>)): Promise<T> {
   try {

@@ -1,10 +1,11 @@
 // Reading the XML files commands name (virFileReadAll with virsh's 10 MiB cap).
-import { readFileSync } from 'node:fs';
+import { closeSync, openSync, readSync } from 'node:fs';
 import { CommandError } from './errors.js';
 
 const MAX_XML_FILE = 10 * 1024 * 1024;
 
-const ERRNO_TEXT: Record<string, string> = {
+/** strerror() texts for the errno codes file commands meet. */
+export const ERRNO_TEXT: Record<string, string> = {
   ENOENT: 'No such file or directory',
   EACCES: 'Permission denied',
   EISDIR: 'Is a directory',
@@ -15,12 +16,26 @@ const ERRNO_TEXT: Record<string, string> = {
 export function readInputFile(path: string): string {
   let data: Buffer;
   try {
-    data = readFileSync(path);
+    data = readAtMost(path, MAX_XML_FILE + 1);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code ?? '';
     const verb = code === 'EISDIR' ? 'read' : 'open';
     throw new CommandError([`Failed to ${verb} file '${path}': ${ERRNO_TEXT[code] ?? code}`]);
   }
-  if (data.length > MAX_XML_FILE) throw new CommandError([`File '${path}' is too large`]);
+  // virFileReadAll fails with EOVERFLOW past the cap
+  if (data.length > MAX_XML_FILE) throw new CommandError([`Failed to read file '${path}': Value too large for defined data type`]);
   return data.toString('utf8');
+}
+
+/** Reads at most `limit` bytes: a huge file (or /dev/zero) never gets loaded whole. */
+function readAtMost(path: string, limit: number): Buffer {
+  const fd = openSync(path, 'r');
+  try {
+    const buf = Buffer.alloc(limit);
+    let length = 0;
+    for (let n = 1; n > 0 && length < limit; length += n) n = readSync(fd, buf, length, limit - length, null);
+    return buf.subarray(0, length);
+  } finally {
+    closeSync(fd);
+  }
 }

@@ -19,7 +19,7 @@ async function firstFound<T>(attempts: (() => Promise<T>)[], message: string): P
   throw new CommandError([message], last);
 }
 
-export async function lookupNetwork(ctl: Shell, name: string, by: LookupBy = { uuid: true, name: true }): Promise<NetworkRef> {
+async function lookupNetwork(ctl: Shell, name: string, by: LookupBy = { uuid: true, name: true }): Promise<NetworkRef> {
   const tries: (() => Promise<NetworkRef>)[] = [];
   if (by.uuid && name.length === UUID_LENGTH) tries.push(() => ctl.c.invoke('networkLookupByUUID', name));
   if (by.name) tries.push(() => ctl.c.invoke('networkLookupByName', name));
@@ -31,7 +31,7 @@ export async function optNetwork(ctl: Shell, cmd: Invocation, by?: LookupBy): Pr
   return { net: await lookupNetwork(ctl, name, by), name };
 }
 
-export async function lookupPool(ctl: Shell, name: string, by: LookupBy = { uuid: true, name: true }): Promise<StoragePoolRef> {
+async function lookupPool(ctl: Shell, name: string, by: LookupBy = { uuid: true, name: true }): Promise<StoragePoolRef> {
   const tries: (() => Promise<StoragePoolRef>)[] = [];
   if (by.uuid && name.length === UUID_LENGTH) tries.push(() => ctl.c.invoke('storagePoolLookupByUUID', name));
   if (by.name) tries.push(() => ctl.c.invoke('storagePoolLookupByName', name));

@@ -5,6 +5,7 @@ import { DomainState, ListDomainsFlags, type DomainRef, type DomainStatsRecord, 
 import { child, childrenNamed, parseXml, type XmlElement } from '../../util/xml.js';
 import { CommandError, attempt } from '../errors.js';
 import type { Handler, Invocation, Shell } from '../shell.js';
+import { compareNames } from '../order.js';
 import { formatTable } from '../table.js';
 import { formatTopology } from '../topology.js';
 
@@ -21,7 +22,7 @@ const STATE_REASONS: string[][] = [
   ['unknown'],
 ];
 
-export function stateName(state: number): string {
+function stateName(state: number): string {
   return STATE_NAMES[state] ?? 'no state';
 }
 
@@ -30,20 +31,15 @@ function reasonName(state: number, reason: number): string {
 }
 
 /** virshDomainGetXML: the domain's XML document, parsed. */
-export async function domainXml(ctl: Shell, cmd: Invocation, flags: number): Promise<{ dom: Domain; root: XmlElement }> {
+async function domainXml(ctl: Shell, cmd: Invocation, flags: number): Promise<{ dom: Domain; root: XmlElement }> {
   const { dom } = await ctl.domain(cmd);
   return { dom, root: parseXml(await dom.getXMLDesc(flags)) };
 }
 
 /** virsh's domain order: running domains by id, then inactive ones by name, case-insensitively. */
-export function sortDomains<T extends DomainRef | Domain>(doms: T[]): T[] {
-  const ci = (a: string, b: string) => {
-    const x = a.toLowerCase();
-    const y = b.toLowerCase();
-    return x < y ? -1 : x > y ? 1 : 0;
-  };
+function sortDomains<T extends DomainRef | Domain>(doms: T[]): T[] {
   return [...doms].sort((a, b) => {
-    if (a.id === -1 && b.id === -1) return ci(a.name, b.name);
+    if (a.id === -1 && b.id === -1) return compareNames(a, b);
     if (a.id !== -1 && b.id !== -1) return a.id - b.id;
     return a.id === -1 ? 1 : -1;
   });

@@ -27,17 +27,6 @@ export function dumpXml(ctl: Shell, xml: string, xpath: string | undefined, wrap
   ctl.print(xpathDump(parseXml(xml), xpath, wrap));
 }
 
-/** Modification-impact flags from --config/--live/--current (VIR_DOMAIN_AFFECT_*). */
-export function affectFlags(cmd: Invocation, persistentOption = false): number {
-  cmd.exclusive('current', 'live');
-  cmd.exclusive('current', 'config');
-  if (persistentOption) cmd.exclusive('persistent', 'current');
-  let flags = 0;
-  if (cmd.bool('config')) flags |= 2;
-  if (cmd.bool('live')) flags |= 1;
-  return flags;
-}
-
 const define: Handler = async (ctl, cmd) => {
   const file = cmd.required('file');
   const flags = cmd.bool('validate') ? 1 : 0;

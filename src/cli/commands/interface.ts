@@ -4,10 +4,10 @@ import { CommandError, attempt } from '../errors.js';
 import { editCycle } from '../edit.js';
 import { readInputFile } from '../files.js';
 import { optInterface } from '../lookup.js';
+import { byName } from '../order.js';
 import type { Handler, Shell } from '../shell.js';
 import { formatTable } from '../table.js';
 import { dumpXml } from './domain.js';
-import { byName } from './network.js';
 
 const ifaceCall = <T>(ctl: Shell, method: string, iface: InterfaceRef, ...args: unknown[]) => ctl.c.invoke<T>(method, iface, ...args);
 

@@ -4,18 +4,10 @@ import { CommandError, attempt } from '../errors.js';
 import { editCycle, inactiveXml } from '../edit.js';
 import { readInputFile } from '../files.js';
 import { optNetwork } from '../lookup.js';
+import { byName } from '../order.js';
 import type { Handler, Shell } from '../shell.js';
 import { formatTable } from '../table.js';
 import { dumpXml } from './domain.js';
-
-/** Case-insensitive name order, as virsh sorts networks, pools, volumes and interfaces. */
-export function byName<T extends { name: string }>(items: T[]): T[] {
-  return [...items].sort((a, b) => {
-    const x = a.name.toLowerCase();
-    const y = b.name.toLowerCase();
-    return x < y ? -1 : x > y ? 1 : 0;
-  });
-}
 
 const LIST_ACTIVE = 2;
 const LIST_INACTIVE = 1;

@@ -4,6 +4,7 @@ import type { SnapshotRef } from '../../api/types.js';
 import { child, parseXml, type XmlElement } from '../../util/xml.js';
 import { CommandError, attempt } from '../errors.js';
 import type { Handler, Invocation, Shell } from '../shell.js';
+import { compareNames } from '../order.js';
 import { formatTable } from '../table.js';
 import { xmlEscape } from './virsh.js';
 import { dumpXml } from './domain.js';
@@ -70,12 +71,6 @@ function localTime(seconds: number): string {
   return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())} ${zone}`;
 }
 
-const byName = (a: { name: string }, b: { name: string }) => {
-  const x = a.name.toLowerCase();
-  const y = b.name.toLowerCase();
-  return x < y ? -1 : x > y ? 1 : 0;
-};
-
 /** vshTreePrint: the snapshot forest drawn with '|' and '+-' connectors. */
 function treeText(nodes: { name: string; parent?: string }[], rootIndex: number): string {
   let out = '';
@@ -132,12 +127,12 @@ const snapshotList: Handler = async (ctl, cmd) => {
   let snaps = start
     ? await snapCall<SnapshotRef[]>(dom, 'domainSnapshotListAllChildren', start, flags)
     : await snapCall<SnapshotRef[]>(dom, 'domainListAllSnapshots', dom.ref, flags);
-  if (!(flags & LIST_TOPOLOGICAL)) snaps = [...snaps].sort(byName);
+  if (!(flags & LIST_TOPOLOGICAL)) snaps = [...snaps].sort(compareNames);
   if (tree) {
     const nodes: { name: string; parent?: string }[] = [];
     for (const s of snaps) nodes.push({ name: s.name, parent: await parentName(dom, s) });
     if (start) nodes.push({ name: start.name });
-    if (!(flags & LIST_TOPOLOGICAL)) nodes.sort(byName);
+    if (!(flags & LIST_TOPOLOGICAL)) nodes.sort(compareNames);
     nodes.forEach((n, i) => {
       if (n.parent === undefined) ctl.print(treeText(nodes, i));
     });

@@ -5,11 +5,11 @@ import { CommandError, attempt } from '../errors.js';
 import { editCycle, inactiveXml } from '../edit.js';
 import { readInputFile } from '../files.js';
 import { optPool, optVolume } from '../lookup.js';
+import { byName } from '../order.js';
 import { parseScaled, ScaleError, type Handler, type Invocation, type Shell } from '../shell.js';
 import { formatTable } from '../table.js';
 import { dumpXml } from './domain.js';
 import { prettyCapacity } from './domain-monitor.js';
-import { byName } from './network.js';
 
 const POOL_STATES = ['inactive', 'building', 'running', 'degraded', 'inaccessible'];
 const VOL_TYPES = ['file', 'block', 'dir', 'network', 'netdir', 'ploop'];

@@ -1,11 +1,12 @@
 // Commands of the "Virsh itself" group: help, echo, quit/exit, connect, cd, pwd.
 import { CommandError } from '../errors.js';
+import { ERRNO_TEXT } from '../files.js';
 import { formatAllHelp, formatCommandHelp, formatGroupHelp } from '../help.js';
 import { commandByName, groupByName, LOOKUP } from '../registry.js';
 import type { Handler } from '../shell.js';
 
 /** virBufferEscapeShell: quote only when the word holds shell metacharacters. */
-export function shellQuote(s: string): string {
+function shellQuote(s: string): string {
   if (s === '') return "''";
   if (!/[\r\t\n !"#$&'()*;<>?[\\\]^`{|}~]/.test(s)) return s;
   return `'${s.replace(/'/g, "'\\''")}'`;
@@ -74,12 +75,6 @@ const connectCmd: Handler = async (ctl, cmd) => {
   const name = cmd.string('name');
   // reconnecting to the current URI keeps its read-only mode (virshReconnect)
   await ctl.reconnect(name, cmd.bool('readonly') || (name === undefined && ctl.readonly));
-};
-
-const ERRNO_TEXT: Record<string, string> = {
-  ENOENT: 'No such file or directory',
-  ENOTDIR: 'Not a directory',
-  EACCES: 'Permission denied',
 };
 
 const cd: Handler = async (ctl, cmd) => {
