@@ -302,6 +302,56 @@ function parseLifecycle(dom: XmlElement): void {
     // A state without enabled= stays unset and is not printed.
     pm.children = pm.children.filter((c) => propYesNo(c, 'enabled') !== undefined);
   }
+  parsePerf(dom);
+  parseKeywrap(dom);
+}
+
+/** virPerfEvent, in libvirt's (printing) order. */
+const PERF_EVENTS = [
+  'cmt', 'mbmt', 'mbml', 'cpu_cycles', 'instructions', 'cache_references', 'cache_misses', 'branch_instructions',
+  'branch_misses', 'bus_cycles', 'stalled_cycles_frontend', 'stalled_cycles_backend', 'ref_cpu_cycles', 'cpu_clock',
+  'task_clock', 'page_faults', 'context_switches', 'cpu_migrations', 'page_faults_min', 'page_faults_maj',
+  'alignment_faults', 'emulation_faults',
+];
+
+/** Children of `parent` named `name`, each keyed by its `key` attribute, printed in `order`. */
+function sortByKey(parent: XmlElement, name: string, key: string, order: readonly string[]): void {
+  const rank = (el: XmlElement) => order.indexOf(el.attrs[key] ?? '');
+  const sorted = childrenNamed(parent, name).sort((a, b) => rank(a) - rank(b));
+  let i = 0;
+  parent.children = parent.children.map((c) => (c.name === name ? sorted[i++]! : c));
+}
+
+/** virDomainPerfDefParseXML: each event once, printed in enum order. */
+function parsePerf(dom: XmlElement): void {
+  const perf = child(dom, 'perf');
+  if (!perf) return;
+  const seen = new Set<string>();
+  for (const event of childrenNamed(perf, 'event')) {
+    const name = propEnum(event, 'name', PERF_EVENTS, { required: true })!;
+    propYesNo(event, 'enabled', { required: true });
+    if (seen.has(name)) throw virError(ErrorCode.XML_ERROR, `perf event '${name}' was already specified`);
+    seen.add(name);
+  }
+  sortByKey(perf, 'event', 'name', PERF_EVENTS);
+}
+
+const KEYWRAP_CIPHERS = ['aes', 'dea'];
+
+/** virDomainKeyWrapDefParseXML: one setting per cipher, aes before dea. */
+function parseKeywrap(dom: XmlElement): void {
+  const keywrap = child(dom, 'keywrap');
+  if (!keywrap) return;
+  const seen = new Set<string>();
+  for (const cipher of childrenNamed(keywrap, 'cipher')) {
+    const name = propEnum(cipher, 'name', KEYWRAP_CIPHERS, { required: true })!;
+    propOnOff(cipher, 'state', { required: true });
+    if (seen.has(name)) {
+      throw virError(ErrorCode.INTERNAL_ERROR, `A domain definition can have no more than one cipher node with name ${name}`);
+    }
+    seen.add(name);
+  }
+  sortByKey(keywrap, 'cipher', 'name', KEYWRAP_CIPHERS);
 }
 
 const TIMER_NAMES = ['platform', 'pit', 'rtc', 'hpet', 'tsc', 'kvmclock', 'hypervclock', 'armvtimer'];
