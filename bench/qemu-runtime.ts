@@ -4,7 +4,7 @@
 // (test/guest/build-guest.sh), same QEMU binary. Medians of --runs (default 5):
 //   start   -> domain running (QMP `cont` done) and -> guest's @@GUEST-UP marker
 //   destroy -> the QEMU process is gone
-//   hotplug -> attach command issued until the guest reports the new PCI device
+//   hotplug -> attach of a virtio NIC issued until the guest reports the new PCI device
 //
 //   node dist/bench/qemu-runtime.js [--runs N] [--no-libvirt]
 import { execFileSync, spawn } from 'node:child_process';
@@ -15,7 +15,7 @@ import { connect } from '../src/api/connection.js';
 import { ModificationImpact } from '../src/api/types.js';
 import { QmpClient } from '../src/drivers/qemu/qmp.js';
 import { isProcessAlive, terminateProcess, waitForExit } from '../src/util/process.js';
-import { guestDomainXML, Sandbox, SerialLog, testGuest, virtioDiskXML, waitUntil } from '../test/e2e/guest.js';
+import { guestDomainXML, Sandbox, SerialLog, testGuest, waitUntil } from '../test/e2e/guest.js';
 
 const arg = (name: string) => {
   const i = process.argv.indexOf(name);
@@ -39,7 +39,7 @@ const sb = new Sandbox();
 const serial = new SerialLog(sb.file('serial.log'));
 const NAME = 'bench';
 const xml = guestDomainXML({ name: NAME, machine: 'q35', serialPath: serial.path, guest });
-const diskXml = virtioDiskXML(sb.file('hot.img'), 'vdb', 16);
+const nicXml = "<interface type='user'><mac address='52:54:00:be:9c:01'/><model type='virtio'/></interface>";
 
 /** Captures the argv and environment of a running QEMU, to exec it by hand later. */
 function capture(pid: number): { args: string[]; env: Record<string, string> } {
@@ -63,12 +63,12 @@ async function benchTsvirt(): Promise<{ args: string[]; env: Record<string, stri
     const [pid] = sb.qemuPids();
     const from = serial.lines().length;
     const t1 = performance.now();
-    await conn.invoke('domainAttachDeviceFlags', dom.ref, diskXml, ModificationImpact.LIVE);
+    await conn.invoke('domainAttachDeviceFlags', dom.ref, nicXml, ModificationImpact.LIVE);
     await serial.waitFor(/^@@PCI-ADD/, 30_000, from);
     const hotplug = performance.now() - t1;
     if (!captured) {
       const live = await conn.invoke<string>('domainGetXMLDesc', dom.ref, 0);
-      const bus = /<disk[\s\S]*?<address type='pci' domain='0x0000' bus='(0x[0-9a-f]+)'/.exec(live)![1];
+      const bus = /<interface[\s\S]*?<address type='pci' domain='0x0000' bus='(0x[0-9a-f]+)'/.exec(live)![1];
       captured = { ...capture(pid), bus: `pci.${Number(bus)}` };
     }
     const t2 = performance.now();
@@ -89,7 +89,7 @@ async function benchTsvirt(): Promise<{ args: string[]; env: Record<string, stri
     const [pid] = sb.qemuPids();
     const from = serial.lines().length;
     const t1 = performance.now();
-    await sb.ok('attach-device', NAME, writeTemp('disk.xml', diskXml), '--live');
+    await sb.ok('attach-device', NAME, writeTemp('nic.xml', nicXml), '--live');
     await serial.waitFor(/^@@PCI-ADD/, 30_000, from);
     const hotplug = performance.now() - t1;
     const t2 = performance.now();
@@ -125,9 +125,8 @@ async function benchBareQemu(cmd: { args: string[]; env: Record<string, string>;
     const marker = performance.now() - t0;
     const from = serial.lines().length;
     const t1 = performance.now();
-    await qmp.execute('blockdev-add', { driver: 'file', filename: sb.file('hot.img'), 'node-name': 'hot-storage', 'auto-read-only': true, discard: 'unmap' });
-    await qmp.execute('blockdev-add', { 'node-name': 'hot-format', 'read-only': false, driver: 'raw', file: 'hot-storage' });
-    await qmp.execute('device_add', { driver: 'virtio-blk-pci', bus: cmd.bus, addr: '0x0', drive: 'hot-format', id: 'hot0' });
+    await qmp.execute('netdev_add', { type: 'user', id: 'hostnet-hot' });
+    await qmp.execute('device_add', { driver: 'virtio-net-pci', netdev: 'hostnet-hot', id: 'hot0', mac: '52:54:00:be:9c:01', bus: cmd.bus, addr: '0x0' });
     await serial.waitFor(/^@@PCI-ADD/, 30_000, from);
     const hotplug = performance.now() - t1;
     qmp.close();
@@ -152,7 +151,7 @@ async function benchLibvirt(): Promise<void> {
   chmodSync(sb.dir, 0o711);
   const lvSerial = new SerialLog(path.join(dir, 'serial.log'));
   writeFileSync(path.join(dir, 'dom.xml'), guestDomainXML({ name, machine: 'q35', serialPath: lvSerial.path, guest: guest as { kernel: string; initrd: string } }));
-  writeFileSync(path.join(dir, 'disk.xml'), virtioDiskXML(path.join(dir, 'hot.img'), 'vdb', 16));
+  writeFileSync(path.join(dir, 'nic.xml'), nicXml);
   virsh('define', path.join(dir, 'dom.xml'));
   try {
     for (let i = 0; i < runs; i++) {
@@ -165,7 +164,7 @@ async function benchLibvirt(): Promise<void> {
       const pid = Number(readFileSync(`/run/libvirt/qemu/${name}.pid`, 'utf8'));
       const from = lvSerial.lines().length;
       const t1 = performance.now();
-      virsh('attach-device', name, path.join(dir, 'disk.xml'), '--live');
+      virsh('attach-device', name, path.join(dir, 'nic.xml'), '--live');
       await lvSerial.waitFor(/^@@PCI-ADD/, 30_000, from);
       const hotplug = performance.now() - t1;
       const t2 = performance.now();
@@ -189,7 +188,7 @@ try {
   if (withLibvirt) await benchLibvirt().catch((e: Error & { stderr?: Buffer }) => console.error(`libvirt skipped: ${e.message} ${e.stderr ?? ''}`));
   const load = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
   console.log(`medians of ${runs} runs, ms (TCG, q35, 256 MiB; load average at the end: ${load})`);
-  console.log('| who | start -> running | start -> guest marker | hotplug virtio disk -> guest sees it | destroy -> QEMU gone |');
+  console.log('| who | start -> running | start -> guest marker | hotplug virtio NIC -> guest sees it | destroy -> QEMU gone |');
   console.log('| --- | ---: | ---: | ---: | ---: |');
   for (const [who, list] of Object.entries(samples)) {
     const m = (k: string) => median(list.map((s) => s[k])).toFixed(0);
