@@ -23,7 +23,7 @@ function caps(arch: 'x86_64' | 'aarch64', deviceTypes: string[] = [], commands: 
     version: { major: 7, minor: 2, micro: 0, package: '' },
     versionNumber: 7002000,
     machines: x86 ? [machine('pc-i440fx-7.2', 'pc'), machine('pc-q35-7.2', 'q35', 288)] : [machine('virt-7.2', 'virt', 512)],
-    deviceTypes: new Set([...(x86 ? ['max-x86_64-cpu', 'cirrus-vga', 'VGA'] : ['virtio-gpu-pci', 'VGA']), ...deviceTypes]),
+    deviceTypes: new Set([...(x86 ? ['max-x86_64-cpu', 'cirrus-vga', 'VGA', 'lsi53c895a'] : ['virtio-gpu-pci', 'VGA']), ...deviceTypes]),
     cpuModels: [
       { name: 'qemu64', typename: 'qemu64-x86_64-cpu', deprecated: false, static: false },
       { name: 'cortex-a15', typename: 'cortex-a15-arm-cpu', deprecated: false, static: false },
@@ -157,6 +157,10 @@ test('controllers: q35 has no IDE, tunables belong to virtio-scsi', () => {
   assert.equal(
     rejection("<controller type='scsi' index='0' model='lsilogic'><driver queues='4'/></controller>"),
     "unsupported configuration: 'queues' is only supported by virtio-scsi controller",
+  );
+  assert.equal(
+    rejection("<controller type='scsi' index='0' model='virtio-scsi'/>"),
+    "unsupported configuration: This QEMU doesn't support virtio scsi controller",
   );
 });
 

@@ -304,9 +304,28 @@ function validateChr(chr: XmlElement, ctx: DeviceContext): void {
 
 const VIRTIO_SCSI_MODELS = ['virtio-scsi', 'virtio-transitional', 'virtio-non-transitional'];
 
-/** qemuValidateDomainDeviceDefController: tunables only virtio-scsi has, the built-in IDE, SATA's AHCI. */
+const VIRTIO_SCSI: [string[], string] = [['virtio-scsi-pci', 'virtio-scsi-ccw', 'virtio-scsi-device'], 'virtio scsi controller'];
+
+/** The QEMU devices behind each SCSI controller model, and libvirt's name for it (qemuValidateCheckSCSIControllerModel). */
+const SCSI_MODELS: Record<string, [string[], string]> = {
+  lsilogic: [['lsi53c895a'], 'the LSI 53C895A SCSI controller'],
+  'virtio-scsi': VIRTIO_SCSI,
+  'virtio-transitional': VIRTIO_SCSI,
+  'virtio-non-transitional': VIRTIO_SCSI,
+  lsisas1068: [['mptsas1068'], 'the LSI SAS1068 (MPT Fusion) controller'],
+  lsisas1078: [['megasas'], 'the LSI SAS1078 (MegaRAID) controller'],
+  vmpvscsi: [['pvscsi'], 'the pvscsi (VMware paravirtual SCSI) controller'],
+};
+
+/** qemuValidateDomainDeviceDefController: the SCSI model, tunables only virtio-scsi has, the built-in IDE, SATA's AHCI. */
 function validateController(c: XmlElement, ctx: DeviceContext, v: DeviceValidationContext): void {
   const type = c.attrs['type'];
+  if (type === 'scsi') {
+    const model = c.attrs['model'] ?? '';
+    if (model === 'auto' || model === 'buslogic') throw unsupported(`Unsupported controller model: ${model}`);
+    const needed = SCSI_MODELS[model];
+    if (needed && !has(v, ...needed[0])) throw unsupported(`This QEMU doesn't support ${needed[1]}`);
+  }
   const driver = firstChild(c, 'driver');
   if (driver && !(type === 'scsi' && VIRTIO_SCSI_MODELS.includes(c.attrs['model'] ?? ''))) {
     for (const attr of ['queues', 'cmd_per_lun', 'max_sectors', 'ioeventfd']) {
