@@ -12,7 +12,7 @@ import { delimiter, join } from 'node:path';
 import { arch as hostNodeArch } from 'node:process';
 import { ErrorCode, ErrorDomain, virError } from '../../util/error.js';
 import { writeFileAtomic } from '../../util/atomic-file.js';
-import { QmpClient } from './qmp.js';
+import type { QmpClient } from './qmp.js';
 
 export interface QemuMachine {
   /** canonical name, e.g. 'pc-q35-7.2' */
@@ -212,6 +212,8 @@ async function runProbe(binary: string): Promise<Map<ProbeCommand, unknown>> {
     const started = await runProcess(binary, args, PROBE_TIMEOUT_MS);
     if (started.error) throw fail(started.error);
     try {
+      // the QMP client is loaded only when a binary has to be probed (the cache usually answers)
+      const { QmpClient } = await import('./qmp.js');
       client = await QmpClient.connect(socket, { timeoutMs: PROBE_TIMEOUT_MS });
     } catch (e) {
       throw fail((e as Error).message);

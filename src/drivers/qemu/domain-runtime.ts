@@ -9,7 +9,6 @@ import { DomainState, ModificationImpact, ShutoffReason, StartFlags, type Domain
 import { ErrorCode, ErrorDomain, virError } from '../../util/error.js';
 import { child, childText, cloneElement, element, parseXml, type XmlElement } from '../../util/xml.js';
 import { assignAddressForNewDevice } from './address-assign.js';
-import { buildQemuCommandLine } from './command-line.js';
 import type { QemuCommandLine } from './command-line/context.js';
 import type { DomainObject } from './domain-store.js';
 import { checkFlags, type QemuDriver } from './driver.js';
@@ -66,6 +65,8 @@ export class QemuDomainRuntime {
     if (def.attrs.type === 'kvm' && !caps.kvmUsable) {
       throw virError(ErrorCode.CONFIG_UNSUPPORTED, 'Domain requires KVM, but it is not available. Check that virtualization is enabled in the host BIOS, and host configuration is setup to load the kvm modules.', ErrorDomain.QEMU);
     }
+    // loaded on first start: define, list and dumpxml never need the builder
+    const { buildQemuCommandLine } = await import('./command-line.js');
     return buildQemuCommandLine(def, {
       caps,
       paths: this.driver.paths,

@@ -25,7 +25,6 @@ import { DomainStore, type DomainObject } from './domain-store.js';
 import { qemuDomainXML, type DomainXMLPipeline } from './domain-xml.js';
 import { qemuPathsForURI, requiredDirs, type QemuPaths } from './paths.js';
 import { formatCapabilities, formatDomainCapabilities, formatHostSysinfo, hostFreeMemory, hostNodeInfo } from './host-capabilities.js';
-import { connectDomainXMLToNative } from './native-argv.js';
 import { QemuDomainRuntime } from './domain-runtime.js';
 
 export interface QemuDriverOptions {
@@ -218,6 +217,8 @@ export class QemuDriver implements HypervisorDriver {
 
   async connectDomainXMLToNative(format: string, xml: string, flags: number): Promise<string> {
     const parseDefinition = (text: string) => this.xml.parseNew(text, { validateSchema: false });
+    // the command-line builder is loaded only by the commands that need it
+    const { connectDomainXMLToNative } = await import('./native-argv.js');
     return connectDomainXMLToNative({ caps: this.caps, paths: this.paths, parseDefinition }, format, xml, flags);
   }
 
