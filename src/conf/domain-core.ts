@@ -209,36 +209,44 @@ function parseCpu(dom: XmlElement): void {
   const cpu = child(dom, 'cpu');
   if (!cpu) return;
   const mode = cpu.attrs['mode'] ?? 'custom';
-  if (!CPU_MODES.includes(mode)) throw virError(ErrorCode.XML_ERROR, `Invalid mode attribute '${mode}'`);
+  if (!CPU_MODES.includes(mode)) throw virError(ErrorCode.CONFIG_UNSUPPORTED, `Invalid mode attribute '${mode}'`);
+  if (cpu.attrs['migratable'] !== undefined) {
+    if (mode !== 'host-passthrough' && mode !== 'maximum') {
+      throw virError(ErrorCode.CONFIG_UNSUPPORTED, "Attribute migratable is only allowed for 'host-passthrough' / 'maximum' CPU mode");
+    }
+    propOnOff(cpu, 'migratable');
+  }
   const model = child(cpu, 'model');
   const hasModel = model !== undefined && model.text.trim() !== '';
   if (mode === 'custom') {
     if (cpu.attrs['mode'] !== undefined || hasModel) cpu.attrs['mode'] = 'custom';
-    const match = cpu.attrs['match'];
-    if (match !== undefined && !CPU_MATCHES.includes(match)) throw virError(ErrorCode.XML_ERROR, `Invalid match attribute for CPU specification`);
+    const match = propEnum(cpu, 'match', CPU_MATCHES);
     if (hasModel && match === undefined) cpu.attrs['match'] = 'exact';
   } else {
     cpu.attrs['mode'] = mode;
     delete cpu.attrs['match'];
   }
-  const check = cpu.attrs['check'];
-  if (check !== undefined && CPU_CHECKS.indexOf(check) <= 0) throw virError(ErrorCode.XML_ERROR, `Invalid check attribute for CPU specification`);
+  // check='default' is the unset value: accepted, not printed.
+  if (propEnum(cpu, 'check', CPU_CHECKS) === 'default') delete cpu.attrs['check'];
   // virCPUDefFormatBuf prints <model> for custom/host-model CPUs with a name or vendor_id.
   const formatModel = mode === 'custom' || mode === 'host-model';
   if (model) {
     const fallback = model.attrs['fallback'];
-    if (fallback !== undefined && !CPU_FALLBACKS.includes(fallback)) throw virError(ErrorCode.XML_ERROR, 'Invalid fallback attribute');
+    if (fallback !== undefined && !CPU_FALLBACKS.includes(fallback)) throw virError(ErrorCode.CONFIG_UNSUPPORTED, 'Invalid fallback attribute');
     if (!formatModel || (!hasModel && model.attrs['vendor_id'] === undefined)) removeChildren(cpu, 'model');
     else if (hasModel) model.attrs['fallback'] = fallback ?? 'allow';
     else delete model.attrs['fallback'];
   }
   if (!formatModel) removeChildren(cpu, 'vendor');
+  const featureNames = new Set<string>();
   for (const feature of childrenNamed(cpu, 'feature')) {
+    const policy = feature.attrs['policy'] ?? 'require';
+    if (!CPU_FEATURE_POLICIES.includes(policy)) throw virError(ErrorCode.CONFIG_UNSUPPORTED, 'Invalid CPU feature policy');
+    feature.attrs['policy'] = policy;
     const name = feature.attrs['name'];
-    if (name === undefined) throw virError(ErrorCode.XML_ERROR, 'Invalid CPU feature name');
-    const policy = feature.attrs['policy'];
-    if (policy === undefined) feature.attrs['policy'] = 'require';
-    else if (!CPU_FEATURE_POLICIES.includes(policy)) throw virError(ErrorCode.XML_ERROR, `Invalid CPU feature policy`);
+    if (name === undefined || name === '') throw virError(ErrorCode.XML_ERROR, 'Invalid CPU feature name');
+    if (featureNames.has(name)) throw virError(ErrorCode.XML_ERROR, `CPU feature '${name}' specified more than once`);
+    featureNames.add(name);
   }
   const topology = child(cpu, 'topology');
   if (topology) {
