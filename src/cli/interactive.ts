@@ -1,7 +1,7 @@
 // The interactive shell: virsh's welcome text and prompt, line editing and
 // history from node:readline, and tab completion of commands, options and
 // object names driven by the same command table as the parser.
-import { readdirSync, statSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -129,6 +129,29 @@ export async function complete(shell: Shell, line: string): Promise<[string[], s
   return match(current === '' ? [...values, ...options] : values);
 }
 
+const HISTSIZE_MAX = 500000;
+
+/** History size from $VIRSH_HISTSIZE (default 500), as vshReadlineInit reads it. */
+function historySize(shell: Shell, env: NodeJS.ProcessEnv): number | undefined {
+  const text = env.VIRSH_HISTSIZE;
+  if (text === undefined) return 500;
+  if (!/^\s*[-+]?\d+$/.test(text)) {
+    shell.error('Bad $VIRSH_HISTSIZE value.');
+    return undefined;
+  }
+  const n = Number(text);
+  if (n < 0 || n > HISTSIZE_MAX) {
+    shell.error(`$VIRSH_HISTSIZE value should be between 0 and ${HISTSIZE_MAX}`);
+    return undefined;
+  }
+  return n;
+}
+
+/** $XDG_CACHE_HOME/<progname>/history, where the shell keeps its history between sessions. */
+function historyFile(progname: string, env: NodeJS.ProcessEnv): string {
+  return join(env.XDG_CACHE_HOME || join(env.HOME || homedir(), '.cache'), progname, 'history');
+}
+
 /** virsh's interactive mode. The prompt names tsvirsh (virsh names itself there). */
 export async function runInteractive(shell: Shell, progname: string): Promise<void> {
   shell.interactive = true;
@@ -136,11 +159,22 @@ export async function runInteractive(shell: Shell, progname: string): Promise<vo
     shell.print(`Welcome to ${progname}, the virtualization interactive terminal.\n\n`);
     shell.print("Type:  'help' for help with commands\n       'quit' to quit\n\n");
   }
+  const size = historySize(shell, process.env);
+  if (size === undefined) return;
+  const histFile = historyFile(progname, process.env);
+  let saved: string[] = [];
+  try {
+    saved = readFileSync(histFile, 'utf8').split('\n').filter((l) => l !== '');
+  } catch {
+    // no history yet
+  }
   const rl = createInterface({
     input: process.stdin,
     output: process.stdout,
     terminal: process.stdin.isTTY === true,
-    historySize: 500,
+    historySize: size,
+    // node keeps the newest entry first; the file has the oldest first, like readline's
+    history: saved.slice(-size).reverse(),
     completer: (line: string, callback: (err: Error | null, result: [string[], string]) => void) => {
       complete(shell, line).then(
         (r) => callback(null, r),
@@ -177,7 +211,14 @@ export async function runInteractive(shell: Shell, progname: string): Promise<vo
       prompt();
     }
   } finally {
+    const history = (rl as unknown as { history: string[] }).history;
     rl.close();
+    try {
+      mkdirSync(join(histFile, '..'), { recursive: true, mode: 0o755 });
+      writeFileSync(histFile, [...history].reverse().map((l) => `${l}\n`).join(''));
+    } catch (e) {
+      shell.error(`Failed to create '${join(histFile, '..')}': ${(e as Error).message}`);
+    }
   }
   // a line break after the lone prompt at EOF; virsh also ends piped input with one after quit
   if (eof || !terminal) shell.print('\n');

@@ -3,6 +3,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { tsvirsh } from '../helpers/shared.js';
 
 function haveTmux(): boolean {
@@ -30,7 +33,8 @@ test('interactive shell: prompt, tab completion, commands, quit', { timeout: 60_
     return t.skip(message);
   }
   const session = `tsvirsh-test-${process.pid}`;
-  tmux('new-session', '-d', '-s', session, '-x', '120', '-y', '40', `${process.execPath} ${tsvirsh} -c test:///default`);
+  const cache = mkdtempSync(join(tmpdir(), 'tsvirsh-history-'));
+  tmux('new-session', '-d', '-s', session, '-x', '120', '-y', '40', `env XDG_CACHE_HOME=${cache} ${process.execPath} ${tsvirsh} -c test:///default`);
   try {
     await waitFor(session, /^tsvirsh #$/m);
     // command name completion, then domain name completion
@@ -55,7 +59,10 @@ test('interactive shell: prompt, tab completion, commands, quit', { timeout: 60_
       await new Promise((r) => setTimeout(r, 100));
     }
     assert.notEqual(spawnSync('tmux', ['has-session', '-t', session]).status, 0, 'quit should end the shell');
+    // the history survives the session, oldest command first
+    assert.equal(readFileSync(join(cache, 'tsvirsh', 'history'), 'utf8'), 'domuuid test \ndomstate test --reason \nquit\n');
   } finally {
     spawnSync('tmux', ['kill-session', '-t', session]);
+    rmSync(cache, { recursive: true, force: true });
   }
 });
