@@ -12,7 +12,7 @@ import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import type { DomainInfo, DomainRef, HypervisorDriver, NodeInfo, ParsedURI, StateWithReason } from '../../api/types.js';
+import type { DomainInfo, DomainRef, HypervisorDriver, NodeInfo, ParsedURI, PciTopology, StateWithReason } from '../../api/types.js';
 import { DefineFlags, DomainState, DomainXMLFlags, ListDomainsFlags } from '../../api/types.js';
 import { ErrorCode, ErrorDomain, virError } from '../../util/error.js';
 import { withFileLock, type LockOptions } from '../../util/file-lock.js';
@@ -232,6 +232,14 @@ export class QemuDriver implements HypervisorDriver {
     const obj = await this.objectOf(dom);
     const def = flags & DomainXMLFlags.INACTIVE && obj.newDef ? obj.newDef : obj.def;
     return this.xml.format(def, { secure: (flags & DomainXMLFlags.SECURE) !== 0, inactive: (flags & DomainXMLFlags.INACTIVE) !== 0 || obj.id === -1 });
+  }
+
+  /** tsvirt's domtopology: the PCI tree with free hotpluggable slots and ports. */
+  async domainGetPciTopology(dom: DomainRef, flags: number): Promise<PciTopology> {
+    checkFlags(flags, 0, 'qemuDomainGetPciTopology');
+    const obj = await this.objectOf(dom);
+    const { domainPciTopology } = await import('./topology.js');
+    return domainPciTopology(obj.def);
   }
 
   async domainGetInfo(dom: DomainRef): Promise<DomainInfo> {
