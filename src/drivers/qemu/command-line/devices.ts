@@ -202,7 +202,7 @@ export function buildRedirdevs(ctx: BuildContext): void {
     const alias = ctx.view.alias(redir);
     addChardev(ctx, redir, `char${alias}`);
     const out = props(['driver', 'usb-redir'], ['chardev', `char${alias}`], ['id', alias]);
-    const filter = child(ctx.view.def, 'devices') ? childrenNamed(ctx.view.devices, 'redirfilter')[0] : undefined;
+    const filter = ctx.view.deviceList('redirfilter')[0];
     if (filter) out.filter = redirFilter(filter);
     addAddressProps(ctx.view, redir, out);
     const boot = child(redir, 'boot')?.attrs.order;
