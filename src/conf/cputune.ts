@@ -5,8 +5,8 @@
 import { ErrorCode, virError } from '../util/error.js';
 import { parseBitmap } from '../util/bitmap.js';
 import { child, childrenNamed, element, type XmlElement } from '../util/xml.js';
-import { propEnum } from './xml-props.js';
-import { canonicalSet } from './tree.js';
+import { propEnum, propUInt } from './xml-props.js';
+import { canonicalSet, ensureChild } from './tree.js';
 
 /** Sorts the `name` children of `parent` by `key`, leaving the other children in place. */
 function sortGroup(parent: XmlElement, name: string, key: (el: XmlElement) => number): void {
@@ -15,11 +15,22 @@ function sortGroup(parent: XmlElement, name: string, key: (el: XmlElement) => nu
   parent.children = parent.children.map((c) => (c.name === name ? group[i++]! : c));
 }
 
-/** IOThread ids in libvirt's order: the listed ones, then the lowest free ids up to <iothreads>. */
+/**
+ * virDomainDefParseIOThreads: IOThread ids in libvirt's order, the listed ones
+ * then the lowest free ids up to <iothreads>, which grows to cover the list.
+ */
 function iothreadIds(dom: XmlElement): number[] {
-  const count = Number(child(dom, 'iothreads')?.text || '0');
+  const countEl = child(dom, 'iothreads');
+  if (countEl && !/^\s*\+?\d+$/.test(countEl.text)) throw virError(ErrorCode.XML_ERROR, `invalid iothreads count '${countEl.text}'`);
   const ids = child(dom, 'iothreadids');
-  const order = ids ? childrenNamed(ids, 'iothread').map((t) => Number(t.attrs['id'])) : [];
+  const order: number[] = [];
+  for (const t of ids ? childrenNamed(ids, 'iothread') : []) {
+    const id = propUInt(t, 'id', 10, { required: true, nonzero: true })!;
+    if (order.includes(id)) throw virError(ErrorCode.XML_ERROR, `duplicate iothread id '${id}' found`);
+    order.push(id);
+  }
+  const count = Math.max(Number(countEl?.text ?? '0'), order.length);
+  if (count > 0) ensureChild(dom, 'iothreads').text = String(count);
   for (let id = 1; order.length < count; id++) {
     if (order.includes(id)) continue;
     order.push(id);

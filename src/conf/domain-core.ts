@@ -271,7 +271,8 @@ function parseFeatures(dom: XmlElement): void {
   for (const f of features.children) {
     if (BARE_FEATURES.includes(f.name)) delete f.attrs['state'];
     if (STATE_FEATURES.includes(f.name)) f.attrs['state'] = propOnOff(f, 'state') ?? 'on';
-    if (f.name === 'hyperv') f.attrs['mode'] = propEnum(f, 'mode', ['custom', 'passthrough']) ?? 'custom';
+    if (f.name === 'hyperv') parseHyperv(f);
+    if (f.name === 'apic') propOnOff(f, 'eoi');
     if (f.name === 'gic') propEnum(f, 'version', ['none', '2', '3', 'host'], { nonzero: true });
   }
   const tseg = child(child(features, 'smm') ?? element('x'), 'tseg');
@@ -281,6 +282,27 @@ function parseFeatures(dom: XmlElement): void {
     const pretty = formatIntPretty(bytes);
     tseg.attrs = { unit: pretty.unit };
     tseg.text = pretty.value.toString();
+  }
+}
+
+/** virDomainFeaturesHyperVDefParse: every enlightenment has a state; spinlocks and vendor_id their values. */
+function parseHyperv(hyperv: XmlElement): void {
+  hyperv.attrs['mode'] = propEnum(hyperv, 'mode', ['none', 'custom', 'passthrough'], { nonzero: true }) ?? 'custom';
+  for (const f of hyperv.children) {
+    const state = propOnOff(f, 'state', { required: true });
+    if (f.name === 'stimer') for (const d of f.children) propOnOff(d, 'state', { required: true });
+    if (state !== 'on') continue;
+    if (f.name === 'spinlocks') {
+      const retries = propUInt(f, 'retries', 0, { required: true })!;
+      if (retries < 0xfff) throw virError(ErrorCode.XML_ERROR, 'HyperV spinlock retry count must be at least 4095');
+      f.attrs['retries'] = String(retries);
+    }
+    if (f.name === 'vendor_id') {
+      const value = f.attrs['value'];
+      if (value === undefined) throw virError(ErrorCode.XML_ERROR, "missing 'value' attribute for HyperV feature 'vendor_id'");
+      if (value.length > 12) throw virError(ErrorCode.XML_ERROR, 'HyperV vendor_id value must not be more than 12 characters.');
+      if (value.includes(',')) throw virError(ErrorCode.XML_ERROR, 'HyperV vendor_id value is invalid');
+    }
   }
 }
 
