@@ -184,7 +184,7 @@ export async function run(argv: string[], output: Output = processOutput, env: N
   }
   const shell = new Shell(
     { uri: opts.uri, defaultUri: defaultUri(env), quiet: opts.quiet, readonly: opts.readonly, timing: opts.timing, output },
-    await loadHandlers(),
+    await loadHandlers(interactive ? undefined : commands.map((c) => c.def.name)),
   );
   // virsh connects up front to a URI given with -c, and lazily to the default one
   if (opts.uri === undefined && env.VIRSH_DEFAULT_CONNECT_URI) shell.uri = env.VIRSH_DEFAULT_CONNECT_URI;

@@ -52,19 +52,36 @@ export function visibleCommands(): string[] {
   return GROUPS.flatMap((g) => g.commands.filter((c) => !c.alias && !c.hidden).map((c) => c.name));
 }
 
-export async function loadHandlers(): Promise<Map<string, Handler>> {
-  const modules = await Promise.all([
-    import('./commands/virsh.js'),
-    import('./commands/host.js'),
-    import('./commands/domain.js'),
-    import('./commands/domain-monitor.js'),
-    import('./commands/devices.js'),
-    import('./commands/snapshot.js'),
-    import('./commands/network.js'),
-    import('./commands/storage.js'),
-    import('./commands/interface.js'),
-  ]);
-  const map = new Map<string, Handler>();
-  for (const m of modules) for (const [name, h] of Object.entries(m.handlers)) map.set(name, h);
-  return map;
+/** The handler modules, each with the command groups it implements (by group keyword). */
+const HANDLER_MODULES: { groups: string[]; load: () => Promise<{ handlers: Record<string, Handler> }> }[] = [
+  { groups: ['virsh'], load: () => import('./commands/virsh.js') },
+  { groups: ['host', 'filter', 'nodedev', 'secret'], load: () => import('./commands/host.js') },
+  { groups: ['domain'], load: () => import('./commands/domain.js') },
+  { groups: ['monitor', 'tsvirt'], load: () => import('./commands/domain-monitor.js') },
+  { groups: ['domain'], load: () => import('./commands/devices.js') },
+  { groups: ['snapshot'], load: () => import('./commands/snapshot.js') },
+  { groups: ['network'], load: () => import('./commands/network.js') },
+  { groups: ['pool', 'volume'], load: () => import('./commands/storage.js') },
+  { groups: ['interface'], load: () => import('./commands/interface.js') },
+];
+
+const GROUP_OF = new Map<string, string>();
+for (const g of GROUPS) for (const c of g.commands) GROUP_OF.set(c.name, g.keyword);
+
+/**
+ * The handlers of the named commands (all of them when no names are given, as the
+ * interactive shell needs). A one-shot tsvirsh loads only the modules of its
+ * commands' groups, which keeps process start-up short; should a handler live
+ * outside its group's module, everything is loaded.
+ */
+export async function loadHandlers(commandNames?: string[]): Promise<Map<string, Handler>> {
+  const load = async (wanted: typeof HANDLER_MODULES) => {
+    const map = new Map<string, Handler>();
+    for (const m of await Promise.all(wanted.map((w) => w.load()))) for (const [name, h] of Object.entries(m.handlers)) map.set(name, h);
+    return map;
+  };
+  if (commandNames === undefined) return load(HANDLER_MODULES);
+  const groups = new Set(commandNames.map((n) => GROUP_OF.get(n)));
+  const map = await load(HANDLER_MODULES.filter((m) => m.groups.some((g) => groups.has(g))));
+  return commandNames.every((n) => map.has(n)) ? map : load(HANDLER_MODULES);
 }
