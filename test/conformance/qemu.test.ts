@@ -15,7 +15,7 @@ const LEVELS = ['addresses', 'xml', 'argv', 'errors'] as const;
 
 interface CaseResult {
   id: string;
-  levels: Record<string, { status: string }>;
+  levels: Record<string, { status: string; messageExact?: boolean }>;
 }
 
 test('qemu conformance corpus meets the recorded pass-rate floors', { timeout: 40 * 60_000 }, async (t) => {
@@ -38,6 +38,12 @@ test('qemu conformance corpus meets the recorded pass-rate floors', { timeout: 4
         lines.push(`${family} ${level}: ${passed}/${applicable.length} (${rate.toFixed(1)}%), floor ${floors[family][level]}%`);
         assert.ok(rate >= floors[family][level], `${family} ${level} pass rate ${rate.toFixed(1)}% fell below ${floors[family][level]}%`);
       }
+      // libvirt's exact message, over the rejected inputs whose message was compared
+      const checked = results.filter((r) => r.id.startsWith(`${family}-`) && r.levels.errors!.messageExact !== undefined);
+      const exact = checked.filter((r) => r.levels.errors!.messageExact === true).length;
+      const exactRate = checked.length ? (100 * exact) / checked.length : 100;
+      lines.push(`${family} errors, exact message: ${exact}/${checked.length} (${exactRate.toFixed(1)}%), floor ${floors[family].errorsExact}%`);
+      assert.ok(exactRate >= floors[family].errorsExact, `${family} exact error messages ${exactRate.toFixed(1)}% fell below ${floors[family].errorsExact}%`);
     }
     t.diagnostic(lines.join('\n'));
     process.stderr.write(`qemu conformance:\n  ${lines.join('\n  ')}\n`);
