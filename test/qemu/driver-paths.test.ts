@@ -46,3 +46,16 @@ test('system: libvirt\'s layout in tsvirt\'s own tree, never libvirt\'s files', 
   assert.equal(p.libDir, '/var/lib/tsvirt/qemu');
   assert.equal(p.stateDir, '/run/tsvirt/qemu');
 });
+
+test('the command-line options of start and domxml-to-native take the TLS folder from the driver\'s layout', async () => {
+  const { driverCommandLineOptions } = await import('../../src/drivers/qemu/command-line-options.js');
+  const tapFd = () => 0;
+  const embed = qemuPathsForURI(parseURI('qemu:///embed?root=/srv/lab'));
+  const options = driverCommandLineOptions(embed, { caps: {} as never, domainId: 7, tapFd });
+  assert.equal(options.tlsX509CertDir, '/srv/lab/etc/pki/qemu');
+  assert.equal(options.paths, embed);
+  assert.equal(options.domainId, 7);
+  assert.equal(options.tapFd, tapFd);
+  const system = driverCommandLineOptions(qemuPathsForURI(parseURI('qemu:///system')), { caps: {} as never, domainId: -1, tapFd });
+  assert.equal(system.tlsX509CertDir, '/etc/pki/qemu');
+});

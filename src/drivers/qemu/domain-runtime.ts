@@ -10,6 +10,7 @@ import { ErrorCode, ErrorDomain, virError } from '../../util/error.js';
 import { child, childText, cloneElement, element, parseXml, type XmlElement } from '../../util/xml.js';
 import { assignAddressForNewDevice } from './address-assign.js';
 import type { QemuCommandLine } from './command-line/context.js';
+import { driverCommandLineOptions } from './command-line-options.js';
 import type { DomainObject } from './domain-store.js';
 import { checkFlags, type QemuDriver } from './driver.js';
 import { DeviceHotplug, findLiveDevice } from './hotplug.js';
@@ -67,17 +68,13 @@ export class QemuDomainRuntime {
     }
     // loaded on first start: define, list and dumpxml never need the builder
     const { buildQemuCommandLine } = await import('./command-line.js');
-    return buildQemuCommandLine(def, {
+    return buildQemuCommandLine(def, driverCommandLineOptions(this.driver.paths, {
       caps,
-      paths: this.driver.paths,
       domainId,
-      hostEnv: process.env,
-      // qemu.conf default_tls_x509_cert_dir (as domxml-to-native computes it)
-      tlsX509CertDir: this.driver.paths.root !== undefined ? `${this.driver.paths.root}/etc/pki/qemu` : '/etc/pki/qemu',
       tapFd: (net) => {
         throw virError(ErrorCode.CONFIG_UNSUPPORTED, `interface type '${net.attrs.type}' needs a tap device, which tsvirt cannot create`, ErrorDomain.QEMU);
       },
-    });
+    }));
   }
 
   /**

@@ -5,6 +5,7 @@ import { child, cloneElement, element } from '../../util/xml.js';
 import { assignQemuAddresses } from './address-assign.js';
 import { buildQemuCommandLine, formatArgvLikeVirsh } from './command-line.js';
 import type { CommandLineOptions, QemuCommandLine } from './command-line.js';
+import { driverCommandLineOptions } from './command-line-options.js';
 import { checkHostResources, probeHostResources } from './host-resources.js';
 import { fillFirmware, loadFirmwareDescriptors } from './firmware-select.js';
 import type { HostResources } from './host-resources.js';
@@ -105,9 +106,8 @@ export async function domainNativeArgv(driver: NativeArgvDriver, def: XmlElement
   const emulator = child(child(def, 'devices') ?? def, 'emulator')?.text.trim() ?? '';
   const caps = await driver.caps.get(emulator);
   return nativeArgvText(def, {
-    caps, paths: driver.paths, domainId: -1, hostEnv: process.env, host: probeHostResources(),
-    tlsX509CertDir: driver.paths.root !== undefined ? `${driver.paths.root}/etc/pki/qemu` : '/etc/pki/qemu',
-    tapFd: (_net, index) => FIRST_TAP_FD + 2 * index,
+    ...driverCommandLineOptions(driver.paths, { caps, domainId: -1, tapFd: (_net, index) => FIRST_TAP_FD + 2 * index }),
+    host: probeHostResources(),
   });
 }
 
