@@ -131,7 +131,8 @@ export function parseControllers(devices: XmlElement): void {
       // virXMLPropInt(..., VIR_XML_PROP_NONNEGATIVE)
       const invalid = (expected: string) =>
         virError(ErrorCode.XML_ERROR, `Invalid value for attribute 'index' in element 'controller': '${rawIndex}'. Expected ${expected} value`);
-      if (!/^\s*[+-]?[0-9]+$/.test(rawIndex)) throw invalid('integer');
+      // an index past INT_MAX is not an int: libvirt refuses it here, before anything sized by it is allocated
+      if (!/^\s*[+-]?[0-9]+$/.test(rawIndex) || Number(rawIndex) > 2147483647) throw invalid('integer');
       if (Number(rawIndex) < 0) throw invalid('non-negative');
     }
     if (type === 'usb') {
