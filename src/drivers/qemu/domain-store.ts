@@ -59,6 +59,24 @@ function configHeader(name: string): string {
   );
 }
 
+/**
+ * Longest domain name, in UTF-8 bytes, whose files (NAME.xml, its atomic-write
+ * temporary, NAME.log) still fit the 255-byte file-name limit of Linux file systems.
+ */
+export const MAX_DOMAIN_NAME_BYTES = 200;
+
+/**
+ * Names the driver refuses because they become file names: libvirt checks only
+ * '/'; a leading '.' would hide the config file (and '.'/'..' are not files),
+ * and a name too long fails half-way through define with ENAMETOOLONG.
+ */
+export function checkDomainNameStorable(name: string): void {
+  if (name.startsWith('.')) throw virError(ErrorCode.XML_ERROR, `name ${name} cannot start with '.'`);
+  if (Buffer.byteLength(name, 'utf8') > MAX_DOMAIN_NAME_BYTES) {
+    throw virError(ErrorCode.XML_ERROR, `name ${name.slice(0, 32)}... is too long (at most ${MAX_DOMAIN_NAME_BYTES} bytes)`);
+  }
+}
+
 /** The UUID a definition is keyed by (lowercase, as libvirt formats it). */
 const uuidOf = (def: XmlElement): string => (domainUUID(def) ?? '').toLowerCase();
 

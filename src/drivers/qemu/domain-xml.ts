@@ -8,7 +8,7 @@
 
 import { ErrorCode, ErrorDomain, virError } from '../../util/error.js';
 import { child, childText, parseXml, type XmlElement } from '../../util/xml.js';
-import { formatDomainXML, parseDomainXML, type DomainParseHooks } from '../../conf/domain.js';
+import { domainName, formatDomainXML, parseDomainXML, type DomainParseHooks } from '../../conf/domain.js';
 import { findBinaryForArch, hostArch, type QemuCaps } from './capabilities.js';
 import type { QemuDriver } from './driver.js';
 import { qemuDomainPostParse, qemuDomainPostParseBasic, qemuValidateDomain } from './domain-defaults.js';
@@ -17,6 +17,7 @@ import { SECURITY_MODELS } from './host-capabilities.js';
 import { addQemuDefaultDevices } from './device-defaults.js';
 import { qemuDeviceHooks } from './device-post-parse.js';
 import { qemuValidateDevice, qemuValidateDomainDevices } from './device-validate.js';
+import { checkDomainNameStorable } from './domain-store.js';
 
 export interface DefineOptions {
   /** VIR_DOMAIN_DEFINE_VALIDATE: check the input against the schema first */
@@ -92,6 +93,7 @@ export function qemuDomainHooks(ctx: QemuHookContext): DomainParseHooks {
     assignAddresses: (dom) => assignQemuAddresses(dom, { sparePciePorts: ctx.hotplugPcieSparePorts }),
     defaultSecurityModel: SECURITY_MODELS[0],
     validate: (dom) => {
+      checkDomainNameStorable(domainName(dom));
       qemuValidateDomain(dom, ctx.caps);
       qemuValidateDomainDevices(dom, ctx);
     },
