@@ -81,11 +81,11 @@ function sanitizeMetadata(metadata: XmlElement, domainScope: Scope): void {
 
 // ---- libxml2's serialization (xmlNodeDump with formatting), used for <metadata> ----
 
-function escapeText(s: string): string {
+export function escapeText(s: string): string {
   return s.replace(/[&<>\r]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '\r': '&#13;' })[c]!);
 }
 
-function escapeAttr(s: string): string {
+export function escapeAttr(s: string): string {
   return s.replace(/[&<>"\n\r\t]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', '\n': '&#10;', '\r': '&#13;', '\t': '&#9;' })[c]!);
 }
 

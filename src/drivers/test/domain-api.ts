@@ -2,6 +2,7 @@
 // lifecycle with libvirt's state reasons, information, memory, vCPUs, stats, metadata.
 
 import { formatDomainXML } from '../../conf/domain.js';
+import { metadataElementXML, setMetadataElement } from '../../conf/domain-metadata.js';
 import { networkFirstIP } from '../../conf/network.js';
 import {
   DomainState,
@@ -419,6 +420,16 @@ export class DomainAPI extends TestObjects {
     return Number(textOf(this.domainObj(dom).def, 'memory'));
   }
 
+  /** testDomainSetMemoryStatsPeriod: the balloon's <stats period>, which a period of 0 removes. */
+  async domainSetMemoryStatsPeriod(dom: DomainRef, period: number, flags: number): Promise<void> {
+    checkFlags(flags, AFFECT_LIVE | AFFECT_CONFIG, 'testDomainSetMemoryStatsPeriod');
+    const { def } = this.oneDef(this.domainObj(dom), flags);
+    const balloon = devices(def).find((d) => d.name === 'memballoon' && d.attrs.model !== 'none');
+    if (!balloon) throw virError(ErrorCode.INTERNAL_ERROR, 'No memory balloon device configured, can not set the collection period', ErrorDomain.TEST);
+    balloon.children = balloon.children.filter((c) => c.name !== 'stats');
+    if (period !== 0) balloon.children.unshift(element('stats', { period: String(period) }));
+  }
+
   async domainMemoryStats(dom: DomainRef, flags = 0): Promise<TypedParam[]> {
     checkFlags(flags, 0, 'testDomainMemoryStats');
     const obj = this.domainObj(dom);
@@ -518,16 +529,20 @@ export class DomainAPI extends TestObjects {
       return el.text;
     }
     if (type !== 2) throw virError(ErrorCode.INVALID_ARG, `unknown metadata type '${type}'`, ErrorDomain.DOM);
-    const found = child(def, 'metadata')?.children.find((c) => Object.entries(c.attrs).some(([k, v]) => k.startsWith('xmlns') && v === uri));
-    if (!found) throw missing();
-    return formatXml(found).replace(/\n$/, '');
+    const found = metadataElementXML(def, uri ?? '');
+    if (found === undefined) throw missing();
+    return found;
   }
 
-  async domainSetMetadata(dom: DomainRef, type: number, metadata: string | null, _key: string | null, _uri: string | null, flags: number): Promise<void> {
+  async domainSetMetadata(dom: DomainRef, type: number, metadata: string | null, key: string | null, uri: string | null, flags: number): Promise<void> {
     checkFlags(flags, AFFECT_LIVE | AFFECT_CONFIG, 'testDomainSetMetadata');
     const obj = this.domainObj(dom);
     const { live, config } = this.defsFor(obj, flags);
-    if (type !== 0 && type !== 1) throw virError(ErrorCode.ARGUMENT_UNSUPPORTED, 'metadata type not supported by the test driver', ErrorDomain.TEST);
+    if (type === 2) {
+      for (const def of [live, config]) if (def) setMetadataElement(def, metadata, key, uri ?? '');
+      return;
+    }
+    if (type !== 0 && type !== 1) throw virError(ErrorCode.INVALID_ARG, `unknown metadata type '${type}'`, ErrorDomain.DOM);
     const name = type === 0 ? 'description' : 'title';
     if (type === 1 && metadata?.includes('\n')) throw virError(ErrorCode.INVALID_ARG, "title can't contain newlines", ErrorDomain.DOM);
     for (const def of [live, config]) {
