@@ -1,0 +1,28 @@
+// Long fuzz run: node dist/test/fuzz/run.js [--count N] [--seed S]
+// Prints progress and a grouped summary; exits 1 when anything was found.
+import { parseArgs } from 'node:util';
+import { sharedPath } from '../helpers/shared.js';
+import { summarize } from './harness.js';
+import { runFuzz } from './supervisor.js';
+
+const { values } = parseArgs({ options: { count: { type: 'string', default: '100000' }, seed: { type: 'string', default: '1' } } });
+const count = Number(values.count);
+const seed = Number(values.seed);
+if (!Number.isInteger(count) || count < 1 || !Number.isInteger(seed)) {
+  process.stderr.write('usage: node dist/test/fuzz/run.js [--count N] [--seed S]\n');
+  process.exit(2);
+}
+const corpus = sharedPath('conformance/qemu');
+if ('skip' in corpus) process.exit(0);
+const started = Date.now();
+let reported = 0;
+const report = await runFuzz({
+  corpusDir: corpus.path, seed, count,
+  onProgress: (done) => {
+    if (done - reported < 1000 && done < count) return;
+    reported = done;
+    process.stderr.write(`${done}/${count} inputs, ${((Date.now() - started) / 1000).toFixed(0)} s\n`);
+  },
+});
+process.stdout.write(`seed ${seed}, ${((Date.now() - started) / 1000).toFixed(1)} s, ${process.cpuUsage().user / 1e6} s CPU (main thread and workers)\n${summarize(report)}\n`);
+process.exit(report.findings.length ? 1 : 0);
