@@ -163,8 +163,9 @@ class Parser {
       this.advance(end - this.pos);
       this.pos++;
       if (Object.prototype.hasOwnProperty.call(el.attrs, attrName)) this.fail(`Attribute ${attrName} redefined`);
-      // Attribute-value normalisation: literal whitespace characters become spaces.
-      el.attrs[attrName] = this.decode(raw, valueStart).replace(/[\t\n\r]/g, ' ');
+      // Attribute-value normalisation: literal whitespace characters become
+      // spaces, while character references such as &#10; keep what they name.
+      el.attrs[attrName] = this.decode(raw.replace(/[\t\n\r]/g, ' '), valueStart);
     }
     this.parseContent(el);
     this.depth--;
