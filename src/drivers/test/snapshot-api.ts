@@ -4,8 +4,15 @@ import { DomainState, PausedReason, RunningReason, ShutoffReason, type DomainRef
 import { ErrorCode, ErrorDomain, virError } from '../../util/error.js';
 import { child, element, type XmlElement } from '../../util/xml.js';
 import { textOf, type DomainObj } from './node.js';
-import { formatSnapshotXML, parseSnapshotRequest, SNAPSHOT_STATES, type Snapshot } from './snapshots.js';
+import { formatSnapshotXML, parseSnapshotRedefine, parseSnapshotRequest, SNAPSHOT_STATES, type Snapshot } from './snapshots.js';
+import { parseTestDomainElement } from './domain-xml.js';
+import { parseDocument } from '../../conf/document.js';
 import { TestObjects, checkFlags, XML_SECURE } from './objects.js';
+
+// virDomainSnapshotCreateFlags
+const REDEFINE = 1;
+const CURRENT = 2;
+const HALT = 8;
 
 export class SnapshotAPI extends TestObjects {
   private snapObj(snap: SnapshotRef): { obj: DomainObj; snap: Snapshot } {
@@ -19,10 +26,10 @@ export class SnapshotAPI extends TestObjects {
 
   async domainSnapshotCreateXML(dom: DomainRef, xml: string, flags: number): Promise<SnapshotRef> {
     // REDEFINE, CURRENT, HALT, QUIESCE, ATOMIC, LIVE, VALIDATE
-    checkFlags(flags, 1 | 4 | 8 | 64 | 128 | 256 | 512, 'testDomainSnapshotCreateXML');
-    const HALT = 8;
+    checkFlags(flags, REDEFINE | CURRENT | HALT | 64 | 128 | 256 | 512, 'testDomainSnapshotCreateXML');
     const obj = this.domainObj(dom);
     if (!obj.persistent && flags & HALT) throw virError(ErrorCode.OPERATION_INVALID, 'cannot halt after transient domain snapshot', ErrorDomain.TEST);
+    if (flags & REDEFINE) return this.redefineSnapshot(obj, xml, (flags & CURRENT) !== 0);
     const req = parseSnapshotRequest(xml);
     const now = Math.floor(Date.now() / 1000);
     const state = SNAPSHOT_STATES[obj.state]!;
@@ -40,6 +47,20 @@ export class SnapshotAPI extends TestObjects {
     obj.snapshots.add(snap);
     if (flags & HALT && this.isActive(obj)) this.shutdownState(obj, ShutoffReason.FROM_SNAPSHOT);
     obj.snapshots.current = snap.name;
+    return this.snapRef(obj, snap.name);
+  }
+
+  /**
+   * testDomainSnapshotRedefine: a snapshot's full XML (as snapshot-dumpxml
+   * prints it) replaces the one of that name or adds it; CURRENT makes it current.
+   */
+  private redefineSnapshot(obj: DomainObj, xml: string, makeCurrent: boolean): SnapshotRef {
+    const root = parseDocument(xml, '(domain_snapshot)', 'domainsnapshot');
+    const { snap } = parseSnapshotRedefine(root, parseTestDomainElement, false);
+    const old = obj.snapshots.find(snap.name);
+    if (old) Object.assign(old, snap);
+    else obj.snapshots.add(snap);
+    if (makeCurrent) obj.snapshots.current = snap.name;
     return this.snapRef(obj, snap.name);
   }
 

@@ -148,7 +148,11 @@ export function parseSnapshotRequest(text: string): { name?: string; description
  * A snapshot redefined from its full XML (node files' <test:domainsnapshot>),
  * returning it with whether it claims to be the current one (<active>).
  */
-export function parseSnapshotRedefine(root: XmlElement, parseDomain: (el: XmlElement) => XmlElement): { snap: Snapshot; current: boolean } {
+export function parseSnapshotRedefine(
+  root: XmlElement,
+  parseDomain: (el: XmlElement) => XmlElement,
+  requireActive = true,
+): { snap: Snapshot; current: boolean } {
   const name = childText(root, 'name');
   if (name === undefined) throw virError(ErrorCode.XML_ERROR, 'a redefined snapshot must have a name', ErrorDomain.DOMAIN_SNAPSHOT);
   const creation = childText(root, 'creationTime');
@@ -163,7 +167,8 @@ export function parseSnapshotRedefine(root: XmlElement, parseDomain: (el: XmlEle
   const offline = state === 'shutoff' || state === 'disk-snapshot';
   const domEl = child(root, 'domain');
   const active = childText(root, 'active');
-  if (active === undefined || !/^-?\d+$/.test(active)) throw virError(ErrorCode.INTERNAL_ERROR, "Could not find 'active' element", ErrorDomain.DOMAIN_SNAPSHOT);
+  // <active> is internal state: only node files (VIR_DOMAIN_SNAPSHOT_PARSE_INTERNAL) must carry it.
+  if (requireActive && (active === undefined || !/^-?\d+$/.test(active))) throw virError(ErrorCode.INTERNAL_ERROR, "Could not find 'active' element", ErrorDomain.DOMAIN_SNAPSHOT);
   const parentEl = child(root, 'parent');
   const snap: Snapshot = {
     name,
@@ -175,7 +180,7 @@ export function parseSnapshotRedefine(root: XmlElement, parseDomain: (el: XmlEle
     disks: child(root, 'disks'),
     dom: domEl && domEl.attrs.type !== undefined ? parseDomain(domEl) : undefined,
   };
-  return { snap, current: Number(active) !== 0 };
+  return { snap, current: active !== undefined && Number(active) !== 0 };
 }
 
 /** virDomainSnapshotDefFormat (the public form, without <active>). */
