@@ -6,6 +6,7 @@ import { CommandError, attempt } from '../errors.js';
 import type { Handler, Invocation, Shell } from '../shell.js';
 import { compareNames } from '../order.js';
 import { formatTable } from '../table.js';
+import { readInputFile } from '../files.js';
 import { xmlEscape } from './virsh.js';
 import { dumpXml } from './domain.js';
 
@@ -160,12 +161,28 @@ const snapshotList: Handler = async (ctl, cmd) => {
   ctl.print(formatTable(['Name', 'Creation Time', 'State', ...(parent ? ['Parent'] : [])], rows, !ctl.quiet));
 };
 
-const snapshotCreateAs: Handler = async (ctl, cmd) => {
-  const FLAGS: [string, number][] = [
-    ['no-metadata', 4], ['halt', 8], ['disk-only', 16], ['reuse-external', 32], ['quiesce', 64], ['atomic', 128], ['live', 256], ['validate', 512],
-  ];
+/** virDomainSnapshotCreateFlags shared by snapshot-create and snapshot-create-as. */
+const CREATE_FLAGS: [string, number][] = [
+  ['no-metadata', 4], ['halt', 8], ['disk-only', 16], ['reuse-external', 32], ['quiesce', 64], ['atomic', 128], ['live', 256], ['validate', 512],
+];
+
+function createFlags(cmd: Invocation): number {
   let flags = 0;
-  for (const [opt, bit] of FLAGS) if (cmd.bool(opt)) flags |= bit;
+  for (const [opt, bit] of CREATE_FLAGS) if (cmd.bool(opt)) flags |= bit;
+  return flags;
+}
+
+/** snapshot-create: from an XML file, or an empty <domainsnapshot/> without one. */
+const snapshotCreate: Handler = async (ctl, cmd) => {
+  const flags = createFlags(cmd) | (cmd.bool('redefine') ? 1 : 0) | (cmd.bool('current') ? 2 : 0);
+  const { dom } = await ctl.domain(cmd);
+  const from = cmd.string('xmlfile');
+  const xml = from === undefined ? '<domainsnapshot/>' : readInputFile(from);
+  await createSnapshot(ctl, dom, xml, flags, from);
+};
+
+const snapshotCreateAs: Handler = async (ctl, cmd) => {
+  const flags = createFlags(cmd);
   const { dom } = await ctl.domain(cmd);
   const name = cmd.string('name');
   const description = cmd.string('description');
@@ -348,6 +365,7 @@ const snapshotDumpxml: Handler = async (ctl, cmd) => {
 export const handlers: Record<string, Handler> = {
   'snapshot-list': snapshotList,
   'snapshot-create-as': snapshotCreateAs,
+  'snapshot-create': snapshotCreate,
   'snapshot-current': snapshotCurrent,
   'snapshot-info': snapshotInfo,
   'snapshot-parent': snapshotParent,
