@@ -12,7 +12,8 @@ import { fileURLToPath } from 'node:url';
 import { parseDocument } from '../../src/conf/document.js';
 import { completeDomain, formatDomainXML } from '../../src/conf/domain.js';
 import { findBinaryForArch, QemuCapsCache } from '../../src/drivers/qemu/capabilities.js';
-import { QEMU_DEFAULT_SECURITY_MODEL, qemuDomainPostParse, qemuDomainPostParseBasic, qemuValidateDomain } from '../../src/drivers/qemu/domain-defaults.js';
+import { qemuDomainPostParse, qemuDomainPostParseBasic, qemuValidateDomain } from '../../src/drivers/qemu/domain-defaults.js';
+import { SECURITY_MODELS } from '../../src/drivers/qemu/host-capabilities.js';
 import { child } from '../../src/util/xml.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
@@ -50,7 +51,7 @@ async function main(): Promise<void> {
       const qemuCaps = await caps.get(binary);
       completeDomain(dom, {
         hooks: {
-          defaultSecurityModel: QEMU_DEFAULT_SECURITY_MODEL,
+          defaultSecurityModel: SECURITY_MODELS[0],
           postParseBasic: (d) => qemuDomainPostParseBasic(d, findBinaryForArch),
           postParse: (d) => qemuDomainPostParse(d, qemuCaps),
           validate: (d) => qemuValidateDomain(d, qemuCaps),

@@ -2,7 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { formatDomainXML, parseDomainXML, type DomainParseHooks } from '../../src/conf/domain.js';
 import type { QemuCaps, QemuMachine } from '../../src/drivers/qemu/capabilities.js';
-import { QEMU_DEFAULT_SECURITY_MODEL, qemuDomainPostParse, qemuDomainPostParseBasic, qemuValidateDomain } from '../../src/drivers/qemu/domain-defaults.js';
+import { qemuDomainPostParse, qemuDomainPostParseBasic, qemuValidateDomain } from '../../src/drivers/qemu/domain-defaults.js';
+import { SECURITY_MODELS } from '../../src/drivers/qemu/host-capabilities.js';
 import { isVirError } from '../../src/util/error.js';
 
 function machine(name: string, alias: string | undefined, extra: Partial<QemuMachine> = {}): QemuMachine {
@@ -37,7 +38,7 @@ function caps(arch: 'x86_64' | 'aarch64'): QemuCaps {
 
 function hooks(c: QemuCaps): DomainParseHooks {
   return {
-    defaultSecurityModel: QEMU_DEFAULT_SECURITY_MODEL,
+    defaultSecurityModel: SECURITY_MODELS[0],
     postParseBasic: (d) => qemuDomainPostParseBasic(d, (arch) => `/usr/bin/qemu-system-${arch}`),
     postParse: (d) => qemuDomainPostParse(d, c, '/nv'),
     validate: (d) => qemuValidateDomain(d, c),

@@ -11,12 +11,6 @@ import { hasNvramImage } from '../../conf/domain-os.js';
 import { formatBitmap, parseBitmap } from '../../util/bitmap.js';
 import { canonicalMachineName, defaultMachine, findMachine, hostArch, type QemuCaps } from './capabilities.js';
 
-/**
- * tsvirt has no SELinux/AppArmor security driver: like libvirt with
- * security_driver = "none", its first security model is 'none'.
- */
-export const QEMU_DEFAULT_SECURITY_MODEL = 'none';
-
 const isX86 = (arch: string) => arch === 'x86_64' || arch === 'i686';
 const isArm = (arch: string) => arch === 'aarch64' || arch === 'armv7l' || arch === 'armv6l';
 const isPpc64 = (arch: string) => arch.startsWith('ppc64');
