@@ -1,3 +1,4 @@
+import type { Duplex } from 'node:stream';
 import { ErrorCode, ErrorDomain, virError } from '../util/error.js';
 import { parseURI } from './uri.js';
 import { DomainSnapshot, HostInterface, Network, StoragePool, StorageVolume } from './handles.js';
@@ -219,6 +220,10 @@ export class Domain {
   }
   resume(): Promise<void> {
     return this.call('domainResume');
+  }
+  /** virDomainOpenConsole: the guest's console (or the pty device aliased `devName`) as a duplex stream. */
+  openConsole(devName: string | null = null, flags = 0): Promise<Duplex> {
+    return this.call('domainOpenConsole', devName, flags);
   }
   isActive(): Promise<boolean> {
     return this.call('domainIsActive');

@@ -1,6 +1,7 @@
 // Public API types shared by the API layer, the drivers and tsvirsh.
 // Method names on HypervisorDriver mirror libvirt's public API (virDomainGetXMLDesc
 // -> domainGetXMLDesc) so that "not supported" errors can name the API call.
+import type { Duplex } from 'node:stream';
 import type { PciTopology } from '../conf/pci-topology.js';
 
 export type { PciTopology, PciTopologyBus, PciTopologySlot, PciTopologyFunction, PciTopologyDevice, PciTopologySummary } from '../conf/pci-topology.js';
@@ -177,6 +178,14 @@ export enum StartFlags {
   FORCE_BOOT = 1 << 3,
 }
 
+/** virDomainConsoleFlags */
+export enum DomainConsoleFlags {
+  /** take the console over from a session that holds it */
+  FORCE = 1 << 0,
+  /** only connect when sessions are mutually exclusive (always true here) */
+  SAFE = 1 << 1,
+}
+
 export interface ParsedURI {
   /** the URI as given */
   raw: string;
@@ -223,6 +232,8 @@ export interface HypervisorDriver {
   domainReset?(dom: DomainRef, flags: number): Promise<void>;
   domainSuspend?(dom: DomainRef): Promise<void>;
   domainResume?(dom: DomainRef): Promise<void>;
+  /** virDomainOpenConsole: a duplex stream on the guest's character device (DomainConsoleFlags). */
+  domainOpenConsole?(dom: DomainRef, devName: string | null, flags: number): Promise<Duplex>;
   domainGetXMLDesc?(dom: DomainRef, flags: number): Promise<string>;
   domainGetInfo?(dom: DomainRef): Promise<DomainInfo>;
   domainGetState?(dom: DomainRef, flags: number): Promise<StateWithReason>;

@@ -59,6 +59,7 @@ const HANDLER_MODULES: { groups: string[]; load: () => Promise<{ handlers: Recor
   { groups: ['domain'], load: () => import('./commands/domain.js') },
   { groups: ['monitor', 'tsvirt'], load: () => import('./commands/domain-monitor.js') },
   { groups: ['domain'], load: () => import('./commands/devices.js') },
+  { groups: ['domain'], load: () => import('./commands/console.js') },
   { groups: ['snapshot'], load: () => import('./commands/snapshot.js') },
   { groups: ['network'], load: () => import('./commands/network.js') },
   { groups: ['pool', 'volume'], load: () => import('./commands/storage.js') },

@@ -186,6 +186,7 @@ export class SerialLog {
 export interface GuestDomainOptions {
   name: string;
   machine: 'q35' | 'pc';
+  /** the file the serial console is written to, or 'pty' for a console to connect to */
   serialPath: string;
   guest: TestGuest;
   /** extra XML inside <devices> */
@@ -211,7 +212,7 @@ export function guestDomainXML(o: GuestDomainOptions): string {
   ${o.extra ?? ''}
   <devices>
     <emulator>${QEMU}</emulator>
-    <serial type='file'><source path='${o.serialPath}'/></serial>
+    ${o.serialPath === 'pty' ? "<serial type='pty'/>" : `<serial type='file'><source path='${o.serialPath}'/></serial>`}
     ${o.devices ?? ''}
   </devices>
 </domain>

@@ -5,7 +5,9 @@
 // The status files are the cross-process truth about what runs: sync() lays them
 // over the domain objects the store read from the config files, so a running
 // domain shows its live definition, id and state in every process.
-import { DomainState, ModificationImpact, ShutoffReason, StartFlags, type DomainRef } from '../../api/types.js';
+import path from 'node:path';
+import type { Duplex } from 'node:stream';
+import { DomainConsoleFlags, DomainState, ModificationImpact, ShutoffReason, StartFlags, type DomainRef } from '../../api/types.js';
 import { ErrorCode, ErrorDomain, virError } from '../../util/error.js';
 import { child, childText, cloneElement, element, parseXml, type XmlElement } from '../../util/xml.js';
 import { assignAddressForNewDevice } from './address-assign.js';
@@ -16,6 +18,7 @@ import { checkFlags, type QemuDriver } from './driver.js';
 import { DeviceHotplug, findLiveDevice } from './hotplug.js';
 import { QemuRuntime, type RunningDomain } from './lifecycle.js';
 import { loadStatuses } from './status-file.js';
+import { ptyPathOf } from './pty-paths.js';
 
 /** virDomainShutdownFlagValues / virDomainRebootFlagValues */
 const SHUTDOWN_ACPI_POWER_BTN = 1 << 0;
@@ -250,6 +253,21 @@ export class QemuDomainRuntime {
       if (running.state === DomainState.RUNNING) throw virError(ErrorCode.OPERATION_INVALID, 'domain is already running', ErrorDomain.QEMU);
       await this.runtime.resume(obj.name);
     });
+  }
+
+  // ---- console -------------------------------------------------------------
+
+  /** virDomainOpenConsole for pty devices (qemuDomainOpenConsole). */
+  async domainOpenConsole(dom: DomainRef, devName: string | null, flags: number): Promise<Duplex> {
+    checkFlags(flags, DomainConsoleFlags.FORCE | DomainConsoleFlags.SAFE, 'qemuDomainOpenConsole');
+    const { consoleDevice, openConsoleSession } = await import('./console.js');
+    // no monitor needed: the pty path is in the live XML since start
+    return this.withRunning(dom, async (obj, running) => {
+      const chr = consoleDevice(running.live, devName);
+      const pty = ptyPathOf(chr);
+      if (pty === undefined) throw virError(ErrorCode.OPERATION_FAILED, `character device ${devName ?? child(chr, 'alias')?.attrs.name ?? '<null>'} has no pty path`, ErrorDomain.QEMU);
+      return openConsoleSession(pty, path.join(this.driver.paths.stateDir, `${obj.name}.console`), (flags & DomainConsoleFlags.FORCE) !== 0);
+    }, { monitor: false });
   }
 
   // ---- devices -------------------------------------------------------------

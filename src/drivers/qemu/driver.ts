@@ -8,6 +8,7 @@
 // or rewrites a config file) hold the driver lock, operations on one domain hold
 // that domain's lock. Lock order is always driver lock, then domain lock.
 
+import type { Duplex } from 'node:stream';
 import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { hostname } from 'node:os';
@@ -300,6 +301,11 @@ export class QemuDriver implements HypervisorDriver {
   domainDestroy(dom: DomainRef, flags: number): Promise<void> {
     this.checkWritable('virDomainDestroyFlags');
     return this.runtime.domainDestroy(dom, flags);
+  }
+
+  domainOpenConsole(dom: DomainRef, devName: string | null, flags: number): Promise<Duplex> {
+    this.checkWritable('virDomainOpenConsole');
+    return this.runtime.domainOpenConsole(dom, devName, flags);
   }
 
   domainReboot(dom: DomainRef, flags: number): Promise<void> {

@@ -20,6 +20,7 @@ import { withFileLock } from '../../util/file-lock.js';
 import { isProcessAlive, spawnDetached, terminateProcess, waitForExit } from '../../util/process.js';
 import { child, childText, cloneElement, element, type XmlElement } from '../../util/xml.js';
 import { QmpClient } from './qmp.js';
+import { fillPtyPaths, type QmpChardevInfo } from './pty-paths.js';
 import { loadStatuses, removeStatus, writeStatus, type DomainStatus } from './status-file.js';
 import type { QemuPaths } from './paths.js';
 import { DomainView, domainRuntimePaths, type QemuCommandLine } from './command-line/context.js';
@@ -228,6 +229,7 @@ export class QemuRuntime {
         throw await startError(logPath, proc.logOffset, 'process exited while connecting to monitor');
       }
       dom.qmp = qmp;
+      fillPtyPaths(live, await qmp.execute<QmpChardevInfo[]>('query-chardev'));
       if (!options.paused) {
         // Written while `cont` runs: this process holds the domain lock, and a failed cont kills QEMU.
         [dom.state, dom.reason] = [DomainState.RUNNING, RunningReason.BOOTED];

@@ -1,0 +1,71 @@
+// virDomainOpenConsole for pty character devices: a duplex stream on the pty
+// QEMU opened for the device, one session per domain (libvirt's virChrdevOpen).
+//
+// Sessions may live in different processes, so the session holding a domain's
+// console is recorded in a small file: a new session is refused while the
+// recorded one's process lives, unless forced, and a session whose record is
+// taken over by a forced one closes its stream.
+import { randomBytes } from 'node:crypto';
+import { constants, openSync, readFileSync, rmSync, unwatchFile, watchFile } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { ReadStream } from 'node:tty';
+import type { Duplex } from 'node:stream';
+import { ErrorCode, ErrorDomain, virError } from '../../util/error.js';
+import { writeFileAtomic } from '../../util/atomic-file.js';
+import { isProcessAlive, processStartTime } from '../../util/process.js';
+import { child, type XmlElement } from '../../util/xml.js';
+
+/** How often a session checks whether a forced session took its console over. */
+const TAKEOVER_POLL_MS = 200;
+
+/**
+ * The character device `virsh console` connects to (qemuDomainOpenConsole):
+ * by alias among consoles, serials and parallels, else the first console or
+ * serial. Throws libvirt's errors when there is none or it is not a pty.
+ */
+export function consoleDevice(live: XmlElement, devName: string | null): XmlElement {
+  const devices = child(live, 'devices')?.children ?? [];
+  const named = (kind: string) => devices.filter((d) => d.name === kind);
+  const chr = devName !== null
+    ? [...named('console'), ...named('serial'), ...named('parallel')].find((d) => child(d, 'alias')?.attrs.name === devName)
+    : (named('console')[0] ?? named('serial')[0]);
+  if (!chr) throw virError(ErrorCode.INTERNAL_ERROR, `cannot find character device ${devName ?? '<null>'}`, ErrorDomain.QEMU);
+  if (chr.attrs.type !== 'pty') {
+    throw virError(ErrorCode.INTERNAL_ERROR, `character device ${devName ?? child(chr, 'alias')?.attrs.name ?? '<null>'} is not using a PTY`, ErrorDomain.QEMU);
+  }
+  return chr;
+}
+
+/**
+ * Opens the pty `ptyPath` as the domain's console session recorded in
+ * `ownerFile`. Call holding the domain lock (the record is read, then written).
+ * When the domain stops, QEMU closes the pty and reads fail with EIO.
+ */
+export async function openConsoleSession(ptyPath: string, ownerFile: string, force: boolean): Promise<Duplex> {
+  const holder = (await readFile(ownerFile, 'utf8').catch(() => '')).trim().split(' ');
+  if (!force && holder.length === 3 && isProcessAlive(Number(holder[0]), Number(holder[1]))) {
+    throw virError(ErrorCode.OPERATION_FAILED, 'Active console session exists for this domain', ErrorDomain.QEMU);
+  }
+  const session = `${process.pid} ${processStartTime(process.pid) ?? 0} ${randomBytes(8).toString('hex')}`;
+  let stream: ReadStream;
+  try {
+    stream = new ReadStream(openSync(ptyPath, constants.O_RDWR | constants.O_NOCTTY));
+  } catch (e) {
+    throw virError(ErrorCode.SYSTEM_ERROR, `Unable to open character device ${ptyPath}: ${(e as Error).message}`, ErrorDomain.QEMU);
+  }
+  await writeFileAtomic(ownerFile, `${session}\n`);
+  const takenOver = () => {
+    readFile(ownerFile, 'utf8').then((s) => s.trim() !== session, () => true).then((gone) => gone && stream.destroy(), () => undefined);
+  };
+  watchFile(ownerFile, { interval: TAKEOVER_POLL_MS, persistent: false }, takenOver);
+  stream.once('close', () => {
+    unwatchFile(ownerFile, takenOver);
+    // synchronous: a CLI exits right after its session closes
+    try {
+      if (readFileSync(ownerFile, 'utf8').trim() === session) rmSync(ownerFile, { force: true });
+    } catch {
+      // taken over or removed meanwhile
+    }
+  });
+  return stream;
+}

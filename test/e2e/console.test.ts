@@ -1,0 +1,99 @@
+// The guest's serial console through a pty: virDomainOpenConsole's stream in
+// the library API (exclusive sessions, --force takeover, libvirt's errors) and
+// `tsvirsh console` on a terminal (made with script(1)).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import type { Duplex } from 'node:stream';
+import { connect } from '../../src/api/connection.js';
+import { DomainConsoleFlags } from '../../src/api/types.js';
+import { tsvirsh } from '../helpers/shared.js';
+import { BOOT_TIMEOUT_MS, guestDomainXML, Sandbox, testGuest, waitUntil } from './guest.js';
+
+const guest = testGuest();
+const skip = 'skip' in guest ? guest.skip : false;
+
+/** Everything a console stream delivered so far, \r stripped. */
+function collect(stream: Duplex): { text: () => string; closed: () => boolean } {
+  let text = '';
+  let closed = false;
+  stream.on('data', (d: Buffer) => (text += d.toString('utf8').replace(/\r/g, '')));
+  stream.on('error', () => undefined); // EIO when QEMU goes away
+  stream.on('close', () => (closed = true));
+  return { text: () => text, closed: () => closed };
+}
+
+async function definePtyGuest(sb: Sandbox, name: string, serialPath = 'pty'): Promise<void> {
+  if ('skip' in guest) throw new Error('unreachable');
+  await sb.define(guestDomainXML({ name, machine: 'q35', serialPath, guest }));
+}
+
+test('openConsole streams the pty serial console: marker, commands, one session unless forced', { skip }, async (t) => {
+  const sb = new Sandbox();
+  t.after(() => sb.dispose());
+  await definePtyGuest(sb, 'con');
+  const conn = await connect(sb.uri);
+  t.after(() => conn.close());
+  const dom = await conn.lookupDomainByName('con');
+  await assert.rejects(dom.openConsole(), { message: 'Requested operation is not valid: domain is not running' });
+
+  await sb.ok('start', 'con');
+  const first = collect(await dom.openConsole());
+  await waitUntil('the guest marker on the console', BOOT_TIMEOUT_MS, () => (/^@@GUEST-UP /m.test(first.text()) ? true : undefined));
+
+  const pty = /<console type='pty' tty='(\/dev\/pts\/\d+)'>\n\s*<source path='\1'\/>/.exec(await dom.getXMLDesc());
+  assert.ok(pty, 'the live XML names the pty QEMU opened');
+  await assert.rejects(dom.openConsole('nosuch'), { message: 'internal error: cannot find character device nosuch' });
+  await assert.rejects(dom.openConsole('serial0'), { message: 'operation failed: Active console session exists for this domain' });
+
+  const second = await dom.openConsole('serial0', DomainConsoleFlags.FORCE);
+  const seen = collect(second);
+  await waitUntil('the first session closed by the forced one', 5_000, () => (first.closed() ? true : undefined));
+  second.write('echo console-$((6*7))\n');
+  await waitUntil('the command output', 30_000, () => (/^console-42\n@@DONE rc=0$/m.test(seen.text()) ? true : undefined));
+
+  await sb.ok('destroy', 'con');
+  await waitUntil('the session ends with the domain', 5_000, () => (seen.closed() ? true : undefined));
+  assert.ok(!existsSync(`${sb.root}/run/qemu/con.console`), 'the session record is gone');
+});
+
+test('openConsole refuses a serial port that is not a pty with libvirt\'s error', { skip }, async (t) => {
+  const sb = new Sandbox();
+  t.after(() => sb.dispose());
+  await definePtyGuest(sb, 'filecon', sb.file('serial.log'));
+  await sb.ok('start', 'filecon', '--paused');
+  const conn = await connect(sb.uri);
+  t.after(() => conn.close());
+  await assert.rejects((await conn.lookupDomainByName('filecon')).openConsole(), { message: 'internal error: character device serial0 is not using a PTY' });
+  await sb.ok('destroy', 'filecon');
+});
+
+const haveScript = existsSync('/usr/bin/script');
+
+test('tsvirsh console: virsh\'s banner, raw passthrough, ^] leaves; virsh\'s errors off a terminal or a stopped domain', { skip: skip || (!haveScript && 'script(1) missing') }, async (t) => {
+  const sb = new Sandbox();
+  t.after(() => sb.dispose());
+  await definePtyGuest(sb, 'term');
+  const stopped = await sb.run('console', 'term');
+  assert.equal(stopped.code, 1);
+  assert.equal(stopped.stderr, 'error: The domain is not running\n');
+  await sb.ok('start', 'term');
+  const noTty = await sb.run('console', 'term');
+  assert.equal(noTty.stderr, 'error: Cannot run interactive console without a controlling TTY\n');
+
+  // script(1) gives tsvirsh a terminal; its input is what we type.
+  const session = spawn('script', ['-qfc', `${process.execPath} ${tsvirsh} -c '${sb.uri}' console term`, '/dev/null'], { stdio: ['pipe', 'pipe', 'pipe'] });
+  let out = '';
+  session.stdout.setEncoding('utf8').on('data', (s: string) => (out += s.replace(/\r/g, '')));
+  const exited = new Promise<number | null>((resolve) => session.on('close', resolve));
+  await waitUntil('the banner', 30_000, () => (out.includes('(Ctrl + ])\n') ? true : undefined));
+  assert.ok(out.startsWith("Connected to domain 'term'\nEscape character is ^] (Ctrl + ])\n"), out);
+  await waitUntil('the guest marker', BOOT_TIMEOUT_MS, () => (/^@@GUEST-UP /m.test(out) ? true : undefined));
+  session.stdin.write('echo typed-$((2+3))\r');
+  await waitUntil('the command output', 30_000, () => (/^typed-5\n@@DONE rc=0$/m.test(out) ? true : undefined));
+  session.stdin.write('\x1d');
+  assert.equal(await exited, 0);
+  assert.equal((await sb.ok('domstate', 'term')).stdout.trim(), 'running', 'leaving the console keeps the guest running');
+  await sb.ok('destroy', 'term');
+});
