@@ -45,10 +45,16 @@ export const storageSourceSchema: ElementSchema = {
   },
 };
 
+/** <format> of a backing store or mirror image (virDomainDiskBackingStoreParse, virDomainDiskDefMirrorParse). */
+const imageFormatSchema: ElementSchema = {
+  attrs: ['type'],
+  children: { metadata_cache: { children: { max_size: { attrs: ['unit'], text: true } } } },
+};
+
 const backingStoreSchema: SchemaRef = (): ElementSchema => ({
   attrs: ['type', 'index'],
   children: {
-    format: { attrs: ['type'], children: { metadata_cache: { children: { max_size: { attrs: ['unit'], text: true } } } } },
+    format: imageFormatSchema,
     source: storageSourceSchema,
     backingStore: backingStoreSchema,
   },
@@ -75,7 +81,7 @@ export const diskSchema: ElementSchema = {
     backenddomain: { attrs: ['name'] },
     geometry: { attrs: ['cyls', 'heads', 'secs', 'trans'] },
     blockio: { attrs: ['logical_block_size', 'physical_block_size'] },
-    mirror: { attrs: ['type', 'file', 'format', 'job', 'ready'], children: { format: { attrs: ['type'] }, source: storageSourceSchema, backingStore: backingStoreSchema } },
+    mirror: { attrs: ['type', 'file', 'format', 'job', 'ready'], children: { format: imageFormatSchema, source: storageSourceSchema, backingStore: backingStoreSchema } },
     target: { attrs: ['dev', 'bus', 'tray', 'removable', 'rotation_rate'] },
     iotune: { children: Object.fromEntries(IOTUNE_FIELDS.map((f) => [f, { text: true }])) },
     readonly: {},

@@ -3,10 +3,12 @@
 
 import { ErrorCode, virError } from '../../util/error.js';
 import type { XmlElement } from '../../util/xml.js';
-import { deviceAddressOf, setDeviceAddress } from '../device-address.js';
+import { deviceAddressOf, setDeviceAddress, type DriveAddress } from '../device-address.js';
 import type { ElementSchema } from '../schema.js';
 import { parseUnsigned, propEnum } from '../xml-props.js';
-import { dropGeneratedAlias, firstChild, infoChildren, type DeviceContext } from './common.js';
+import { devicesNamed, dropGeneratedAlias, firstChild, infoChildren, type DeviceContext } from './common.js';
+import { findController, maybeAddController } from './controller.js';
+import { scsiDiskAt, scsiHostdevAt } from './validate.js';
 
 const HOSTDEV_MODES = ['subsystem', 'capabilities'] as const;
 
@@ -81,6 +83,11 @@ export function postParseHostdev(hostdev: XmlElement, ctx: DeviceContext): void 
       source.attrs['name'] = `${source.attrs['name']}/0`;
     }
     if (deviceAddressOf(hostdev) === undefined) assignScsiHostdevAddress(hostdev, ctx);
+    const addr = deviceAddressOf(hostdev);
+    if (addr?.type === 'drive' && scsiDiskAt(ctx, addr)) {
+      throw virError(ErrorCode.XML_ERROR,
+        `SCSI host address controller='${addr.controller}' bus='${addr.bus}' target='${addr.target}' unit='${addr.unit}' in use by a SCSI disk`);
+    }
   }
 }
 
@@ -94,22 +101,50 @@ function checkMdevAddressType(hostdev: XmlElement): void {
   }
 }
 
+/** Highest unit, and a unit the controller itself uses, per SCSI controller model (virDomainSCSIDriveAddressIsUsed). */
+const SCSI_UNIT_LIMITS: Record<string, { max?: number; reserved?: number }> = {
+  'virtio-scsi': { max: 16383 }, 'virtio-transitional': { max: 16383 }, 'virtio-non-transitional': { max: 16383 },
+  ibmvscsi: { max: 31, reserved: 7 }, lsisas1068: { max: 1 }, lsisas1078: { max: 255 },
+  lsilogic: { reserved: 7 }, vmpvscsi: { reserved: 7 }, buslogic: { reserved: 7 },
+  ncr53c90: { max: 6 }, dc390: { max: 6 }, am53c974: { max: 6 },
+};
+
+/** virDomainSCSIDriveAddressIsUsed: beyond the controller model's units, or taken by a SCSI disk or host device. */
+function scsiDriveAddressIsUsed(ctx: DeviceContext, addr: Omit<DriveAddress, 'type'>): boolean {
+  const controller = findController(ctx.devices, 'scsi', addr.controller);
+  const limits = SCSI_UNIT_LIMITS[controller?.attrs['model'] ?? ''] ?? {};
+  if ((limits.max !== undefined && addr.unit > limits.max) || addr.unit === limits.reserved) return true;
+  return scsiDiskAt(ctx, addr) || scsiHostdevAt(ctx, addr);
+}
+
 /** virDomainHostdevAssignAddress: the first free unit (of 7) on bus 0 target 0, controller by controller. */
 function assignScsiHostdevAddress(hostdev: XmlElement, ctx: DeviceContext): void {
-  const used = new Set<string>();
-  for (const dev of ctx.devices.children) {
-    if (dev === hostdev) continue;
-    const a = deviceAddressOf(dev);
-    if (a?.type === 'drive' && (dev.name === 'hostdev' || firstChild(dev, 'target')?.attrs['bus'] === 'scsi')) {
-      used.add(`${a.controller}/${a.bus}/${a.target}/${a.unit}`);
-    }
-  }
   for (let controller = 0; ; controller++) {
     for (let unit = 0; unit < 7; unit++) {
-      if (!used.has(`${controller}/0/0/${unit}`)) {
+      if (!scsiDriveAddressIsUsed(ctx, { controller, bus: 0, target: 0, unit })) {
         setDeviceAddress(hostdev, { type: 'drive', controller, bus: 0, target: 0, unit });
         return;
       }
     }
   }
+}
+
+const isScsiHostdev = (h: XmlElement) => (h.attrs['mode'] ?? 'subsystem') === 'subsystem' && h.attrs['type'] === 'scsi';
+
+/**
+ * virDomainDefMaybeAddHostdevSCSIcontroller, at parse time: SCSI controllers
+ * 0..N for the highest controller a SCSI host device names (0 when it has no
+ * address yet), of the model of that highest one's controller when it exists.
+ */
+export function addHostdevScsiControllers(ctx: DeviceContext): void {
+  let max = -1;
+  let model: string | undefined;
+  for (const hostdev of devicesNamed(ctx, 'hostdev').filter(isScsiHostdev)) {
+    const a = deviceAddressOf(hostdev);
+    const controller = a?.type === 'drive' ? a.controller : 0;
+    if (controller <= max) continue;
+    max = controller;
+    model = findController(ctx.devices, 'scsi', controller)?.attrs['model'] ?? model;
+  }
+  for (let i = 0; i <= max; i++) maybeAddController(ctx.devices, 'scsi', i, model);
 }

@@ -12,7 +12,7 @@ import { assignControllerIndexes, controllerSchema, maybeAddController, parseCon
 import { diskSchema, insertDisk, parseDisk, postParseDisk } from './disk.js';
 import { filesystemSchema, postParseFilesystem } from './filesystem.js';
 import { finishGraphics, graphicsSchema, parseGraphics, postParseGraphics } from './graphics.js';
-import { hostdevSchema, parseHostdev, postParseHostdev } from './hostdev.js';
+import { hostdevSchema, parseHostdev, postParseHostdev, addHostdevScsiControllers } from './hostdev.js';
 import { hubSchema, parseHub, postParseHub } from './hub.js';
 import { inputSchema, parseInput, postParseInput } from './input.js';
 import { interfaceSchema, parseInterface, postParseInterface } from './interface.js';
@@ -115,6 +115,7 @@ export function parseDevices(domain: XmlElement): void {
     ctx.devices.children = ctx.devices.children.map((c) => (c.name === 'disk' ? sorted[i++]! : c));
   }
   parseControllers(ctx.devices);
+  addHostdevScsiControllers(ctx);
   parseVideos(ctx);
   parseChrPorts(ctx);
   assignControllerIndexes(ctx.devices);

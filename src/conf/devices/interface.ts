@@ -80,6 +80,10 @@ const NET_MODELS = [
   'spapr-vlan', 'lan9118', 'smc91c111', 'vlance', 'vmxnet', 'vmxnet2', 'vmxnet3', 'Am79C970A', 'Am79C973', '82540EM', '82545EM', '82543GC',
 ];
 
+const FILTERREF_TYPES = ['network', 'bridge', 'ethernet'];
+/** The hostdev backend name plus the generic virtio options (virDomainVirtioOptionsParseXML). */
+const HOSTDEV_DRIVER_ATTRS = ['name', 'iommu', 'ats', 'packed', 'page_per_vq'];
+
 const GENERATED_IFNAME_PREFIXES = ['vnet', 'macvtap', 'macvlan'];
 
 /** A random MAC in QEMU's 52:54:00 range (virDomainNetGenerateMAC). */
@@ -112,7 +116,8 @@ export function parseInterface(net: XmlElement): void {
     throw virError(ErrorCode.XML_ERROR, `Invalid value for attribute 'type' in element 'backend': '${backend.attrs['type']}'.`);
   }
   const driver = firstChild(net, 'driver');
-  if (driver) propUInt(driver, 'queues');
+  // there is always one TX/RX queue: libvirt stores 1 as "unset"
+  if (driver && (propUInt(driver, 'queues') ?? 0) <= 1) delete driver.attrs['queues'];
 }
 
 /** Generic post-parse: MAC (generated, normalised), inactive-config cleanups. */
@@ -149,6 +154,15 @@ export function postParseInterface(net: XmlElement): void {
     net.children = net.children.filter((c) => c.name !== 'driver');
   }
   const virtio = (model?.attrs['type'] ?? '').startsWith('virtio');
+  const driver = firstChild(net, 'driver');
+  if (driver && net.attrs['type'] === 'hostdev') {
+    // a hostdev's <driver> is its PCI backend: the virtio-net tunables are not read
+    for (const a of Object.keys(driver.attrs)) if (!HOSTDEV_DRIVER_ATTRS.includes(a)) delete driver.attrs[a];
+    driver.children = [];
+    if (Object.keys(driver.attrs).length === 0) net.children = net.children.filter((c) => c !== driver);
+  }
+  // only these types take a network filter (virDomainNetDefParseXML's parse_filterref)
+  if (!FILTERREF_TYPES.includes(net.attrs['type'] ?? '')) net.children = net.children.filter((c) => c.name !== 'filterref');
   const backend = firstChild(net, 'backend');
   if (backend && !virtio) delete backend.attrs['vhost'];
   // A zero rx frame limit is no coalescing setting at all.

@@ -281,6 +281,14 @@ function rejectDuplicateDriveAddresses(ctx: DeviceContext): void {
   }
 }
 
+/** virDomainDriveAddressIsUsedByDisk for SCSI disks. */
+export function scsiDiskAt(ctx: DeviceContext, addr: Omit<DriveAddress, 'type'>): boolean {
+  return devicesNamed(ctx, 'disk').some((d) => {
+    const a = diskTarget(d).attrs['bus'] === 'scsi' ? driveAddress(d) : undefined;
+    return a !== undefined && sameDrive(a, { type: 'drive', ...addr });
+  });
+}
+
 /** virDomainDriveAddressIsUsedByHostdev, for the disk address assignment. */
 export function scsiHostdevAt(ctx: DeviceContext, addr: Omit<DriveAddress, 'type'>): boolean {
   return devicesNamed(ctx, 'hostdev').some((h) => {
