@@ -101,7 +101,8 @@ function controllerModelOfFlags(flags: number): PciControllerModel | undefined {
   return order.find(([bit]) => (flags & bit) !== 0)?.[1];
 }
 
-const CONNECT_NAMES: [number, string][] = [
+/** What each connect flag lets a bus take, by the names libvirt's error messages use. */
+export const CONNECT_NAMES: readonly [number, string][] = [
   [Connect.PCI_DEVICE, 'standard PCI device'],
   [Connect.PCIE_DEVICE, 'PCI Express device'],
   [Connect.PCIE_ROOT_PORT, 'pcie-root-port'],

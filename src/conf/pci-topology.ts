@@ -6,7 +6,7 @@
 import { child, type XmlElement } from '../util/xml.js';
 import { pciAddressString, type PciAddress } from './device-address.js';
 import { controllerIndex, DeviceList, hasPciAddress } from './device-list.js';
-import { Connect, type PciAddressSet, type PciControllerModel } from './pci-address-set.js';
+import { CONNECT_NAMES, Connect, type PciAddressSet, type PciControllerModel } from './pci-address-set.js';
 
 export interface PciTopologyDevice {
   /** Element name: interface, disk, controller, video, ... */
@@ -77,18 +77,11 @@ export interface PciTopologyOptions {
   maxBusIndex: number;
 }
 
-const ACCEPT_NAMES: [number, string][] = [
-  [Connect.PCI_DEVICE, 'PCI'],
-  [Connect.PCIE_DEVICE, 'PCIe'],
-  [Connect.PCIE_ROOT_PORT, 'pcie-root-port'],
-  [Connect.PCIE_SWITCH_UPSTREAM_PORT, 'pcie-switch-upstream-port'],
-  [Connect.PCIE_SWITCH_DOWNSTREAM_PORT, 'pcie-switch-downstream-port'],
-  [Connect.DMI_TO_PCI_BRIDGE, 'dmi-to-pci-bridge'],
-  [Connect.PCIE_TO_PCI_BRIDGE, 'pcie-to-pci-bridge'],
-  [Connect.PCI_EXPANDER_BUS, 'pci-expander-bus'],
-  [Connect.PCIE_EXPANDER_BUS, 'pcie-expander-bus'],
-  [Connect.PCI_BRIDGE, 'pci-bridge'],
-];
+/** CONNECT_NAMES with the endpoint kinds shortened for the tree view. */
+const ACCEPT_NAMES: readonly [number, string][] = CONNECT_NAMES.map(([bit, name]) => [
+  bit,
+  bit === Connect.PCI_DEVICE ? 'PCI' : bit === Connect.PCIE_DEVICE ? 'PCIe' : name,
+]);
 
 function describe(el: XmlElement, aliasOf: (el: XmlElement) => string | undefined): PciTopologyDevice {
   let model: string | undefined;
