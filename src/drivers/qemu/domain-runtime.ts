@@ -61,6 +61,26 @@ export class QemuDomainRuntime {
     this.runtime.close();
   }
 
+  /** Starts the autostart domains once per host boot (autostart.ts has the rule); problems are reported, never fatal. */
+  async autostart(warn: (message: string) => void): Promise<void> {
+    const { autostartOncePerBoot } = await import('./autostart.js');
+    await autostartOncePerBoot({
+      stateDir: this.driver.paths.stateDir,
+      lockDir: this.driver.paths.lockDir,
+      pendingDomains: async () => {
+        // after a reboot the status files name dead QEMUs: refresh turns them shut off first
+        await this.driver.syncDomains();
+        return this.driver.store.list().filter((obj) => obj.persistent && obj.autostart && obj.id === -1).map((obj) => obj.name);
+      },
+      start: async (name) => {
+        const obj = this.driver.store.findByName(name);
+        if (obj) await this.domainCreate(refOf(obj), 0);
+      },
+      warn,
+    }).catch((e: Error) => warn(`autostart failed: ${e.message}`));
+  }
+
+
   async buildCommandLine(def: XmlElement, domainId: number): Promise<QemuCommandLine> {
     // post-parse always fills in <emulator>
     const emulator = childText(child(def, 'devices') ?? def, 'emulator')?.trim();

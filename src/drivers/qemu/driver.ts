@@ -420,5 +420,6 @@ export async function openQemuDriver(uri: ParsedURI, opts: QemuDriverOptions): P
   const driver: QemuDriver = new QemuDriver(paths, config, qemuDomainXML(() => driver), opts.readonly, warn);
   await driver.store.sync();
   await driver.runtime.open();
+  await driver.runtime.autostart(warn);
   return driver;
 }
