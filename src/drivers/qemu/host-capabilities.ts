@@ -17,6 +17,7 @@ import {
   type CacheBank, type CapsBlock, type CapsEnum, type GuestCaps, type GuestFeature, type HostCpu, type NumaCell,
 } from '../../conf/capabilities.js';
 import { canonicalMachineName, defaultMachine, findBinaryForArch, findMachine, hostArch, installedGuestArches, type QemuCaps } from './capabilities.js';
+import { graphicsTypes, tpmCaps, videoModels } from './device-caps.js';
 import type { QemuDriver } from './driver.js';
 
 const read = (path: string): string | undefined => {
@@ -286,8 +287,7 @@ function deviceBlocks(caps: QemuCaps, machine: string): CapsBlock[] {
   const transitional = has('virtio-blk-pci-transitional');
   const x86 = isX86(caps.arch);
   const builtinIde = x86 && (machine.startsWith('pc-i440fx') || machine === 'pc' || machine === 'isapc');
-  const display = (t: string) => caps.displayTypes.includes(t);
-  const tpmModels = enumOf('model', [['tpm-tis', has('tpm-tis', 'tpm-tis-device')], ['tpm-crb', has('tpm-crb')], ['tpm-spapr', has('tpm-spapr')], ['spapr-tpm-proxy', has('spapr-tpm-proxy')]]);
+  const tpm = tpmCaps(caps);
   return [
     {
       name: 'disk',
@@ -301,15 +301,12 @@ function deviceBlocks(caps: QemuCaps, machine: string): CapsBlock[] {
     {
       name: 'graphics',
       supported: true,
-      enums: [enumOf('type', [['sdl', display('sdl')], ['vnc', caps.commands.has('query-vnc')], ['spice', caps.commands.has('query-spice')], ['egl-headless', display('egl-headless')], ['dbus', display('dbus')]])],
+      enums: [{ name: 'type', values: graphicsTypes(caps) }],
     },
     {
       name: 'video',
       supported: true,
-      enums: [enumOf('modelType', [
-        ['vga', has('VGA')], ['cirrus', has('cirrus-vga')], ['vmvga', has('vmware-svga')], ['qxl', has('qxl-vga')],
-        ['virtio', has('virtio-gpu-pci', 'virtio-gpu-device')], ['none', true], ['bochs', has('bochs-display')], ['ramfb', has('ramfb')],
-      ])],
+      enums: [{ name: 'modelType', values: videoModels(caps) }],
     },
     {
       name: 'hostdev',
@@ -333,8 +330,13 @@ function deviceBlocks(caps: QemuCaps, machine: string): CapsBlock[] {
     { name: 'filesystem', supported: true, enums: [enumOf('driverType', [['path', true], ['handle', true], ['virtiofs', has('vhost-user-fs-device')]])] },
     {
       name: 'tpm',
-      supported: tpmModels.values.length > 0,
-      enums: [tpmModels, enumOf('backendModel', [['passthrough', has('tpm-passthrough')]])],
+      supported: tpm.models.length > 0,
+      enums: [
+        { name: 'model', values: tpm.models },
+        { name: 'backendModel', values: tpm.backends },
+        // listed only when swtpm can emulate some version
+        ...(tpm.versions.length > 0 ? [{ name: 'backendVersion', values: tpm.versions }] : []),
+      ],
     },
     { name: 'redirdev', supported: has('usb-redir'), enums: [{ name: 'bus', values: ['usb'] }] },
     { name: 'channel', supported: true, enums: [enumOf('type', [['pty', true], ['unix', true], ['spicevmc', caps.commands.has('query-spice')]])] },
