@@ -101,3 +101,47 @@ test('disk names map to indexes like virDiskNameToIndex', () => {
   assert.equal(diskNameToIndex('vda1'), 0);
   assert.equal(diskNameToIndex('xyz'), -1);
 });
+
+const scsiHostdev = (unit: number, addr = '') =>
+  `<hostdev mode='subsystem' type='scsi'><source><adapter name='scsi_host0'/><address bus='0' target='0' unit='${unit}'/></source>${addr}</hostdev>`;
+
+test('SCSI hostdevs: implicit controllers up to the highest one named, of its model; units within the model\'s limit', () => {
+  const devices = define('x86_64', 'pc',
+    `<controller type='scsi' index='0' model='lsisas1068'/>${scsiHostdev(0)}${scsiHostdev(1)}${scsiHostdev(2)}` +
+    scsiHostdev(3, "<address type='drive' controller='2' bus='0' target='0' unit='0'/>"));
+  const scsi = devices.children.filter((c) => c.name === 'controller' && c.attrs['type'] === 'scsi');
+  assert.deepEqual(scsi.map((c) => `${c.attrs['index']}/${c.attrs['model']}`), ['0/lsisas1068', '1/lsisas1068', '2/lsisas1068']);
+  // lsisas1068 has units 0-1, so the third host device moves to controller 1
+  const units = devices.children.filter((c) => c.name === 'hostdev')
+    .map((h) => h.children.find((c) => c.name === 'address')!.attrs)
+    .map((a) => `${a['controller']}:${a['unit']}`);
+  assert.deepEqual(units, ['0:0', '0:1', '1:0', '2:0']);
+});
+
+test('SCSI hostdev and SCSI disk on one drive address: libvirt\'s errors', () => {
+  const drive = "<address type='drive' controller='0' bus='0' target='0' unit='0'/>";
+  const disk = (address: string) => `<disk type='file' device='disk'><source file='/x'/><target dev='sda' bus='scsi'/>${address}</disk>`;
+  assert.throws(() => define('x86_64', 'pc', disk('') + scsiHostdev(0, drive)), {
+    message: "unsupported configuration: using disk target name 'sda' conflicts with SCSI host device address controller='0' bus='0' target='0' unit='0",
+  });
+  assert.throws(() => define('x86_64', 'pc', disk(drive) + scsiHostdev(0, drive)), {
+    message: "XML error: SCSI host address controller='0' bus='0' target='0' unit='0' in use by a SCSI disk",
+  });
+});
+
+test('redirfilter versions are BCD major.minor: 9.4 is 9.40; three digits are refused', () => {
+  const out = lines(define('x86_64', 'pc', "<redirfilter><usbdev version='9.4' allow='yes'/><usbdev version='1.09' allow='no'/></redirfilter>"));
+  assert.ok(out.includes("<usbdev version='9.40' allow='yes'/>"));
+  assert.ok(out.includes("<usbdev version='1.09' allow='no'/>"));
+  assert.throws(() => define('x86_64', 'pc', "<redirfilter><usbdev version='1.100' allow='yes'/></redirfilter>"), {
+    message: 'XML error: Cannot parse USB device version 1.100',
+  });
+});
+
+test('interfaces: queues=1 is the default, filterref only for network/bridge/ethernet', () => {
+  const out = lines(define('x86_64', 'pc',
+    "<interface type='user'><model type='virtio'/><driver queues='1'/><filterref filter='f'/></interface>" +
+    "<interface type='bridge'><source bridge='br0'/><filterref filter='f'/></interface>"));
+  assert.equal(out.filter((l) => l.startsWith('<filterref')).length, 1);
+  assert.ok(!out.some((l) => l.includes('queues=')));
+});
