@@ -96,8 +96,9 @@ export interface DeviceDriverHooks {
 /**
  * Parse-time work on user input, after the strict schema check: value checks,
  * and the orders libvirt's parser builds (disks by bus and index, controllers
- * by type and index, the primary video first), and indexes for controllers
- * written without one (virDomainAssignControllerIndexes).
+ * by type and index, the primary video first), the SCSI controllers SCSI host
+ * devices name, and indexes for controllers written without one
+ * (virDomainAssignControllerIndexes).
  */
 export function parseDevices(domain: XmlElement): void {
   const ctx = deviceContext(domain);
