@@ -24,7 +24,7 @@ export const HANG_MS = 1000;
 
 export interface Finding {
   index: number;
-  kind: 'crash' | 'bad-error' | 'hang' | 'reload';
+  kind: 'crash' | 'bad-error' | 'hang' | 'memory' | 'reload';
   detail: string;
   ops: string[];
   seedFile: string;

@@ -6,16 +6,20 @@ import type { WorkerJob } from './worker.js';
 
 /** An input that has not finished after this long is certainly a hang (the criterion is 1 s). */
 const KILL_MS = 10_000;
+/** Heap of a worker: an input that needs more is a memory exhaustion, not a reason to take the run down. */
+const WORKER_HEAP_MB = 768;
 
 export interface RunOptions {
   corpusDir: string;
   seed: number;
   count: number;
   onProgress?: (done: number) => void;
+  /** the report being filled, so that an interrupted run can still print it */
+  report?: FuzzReport;
 }
 
 export async function runFuzz(options: RunOptions): Promise<FuzzReport> {
-  const total = emptyReport();
+  const total = options.report ?? emptyReport();
   const skip = new Set<number>();
   let from = 0;
   while (from < options.count) {
@@ -23,7 +27,8 @@ export async function runFuzz(options: RunOptions): Promise<FuzzReport> {
     if (!stuck) break;
     // results after the last flush were lost with the worker: run them again, all but the stuck one
     skip.add(stuck.index);
-    total.findings.push({ index: stuck.index, kind: 'hang', detail: `still running after ${KILL_MS} ms (worker killed)`, ops: stuck.ops, seedFile: stuck.seedFile });
+    const detail = stuck.outOfMemory ? `needed over ${WORKER_HEAP_MB} MB of heap (worker stopped)` : `still running after ${KILL_MS} ms (worker killed)`;
+    total.findings.push({ index: stuck.index, kind: stuck.outOfMemory ? 'memory' : 'hang', detail, ops: stuck.ops, seedFile: stuck.seedFile });
     total.inputs++;
     from = stuck.resumeFrom;
   }
@@ -35,11 +40,12 @@ interface Stuck {
   ops: string[];
   seedFile: string;
   resumeFrom: number;
+  outOfMemory?: boolean;
 }
 
 function runWorker(job: WorkerJob, total: FuzzReport, onProgress?: (done: number) => void): Promise<Stuck | undefined> {
   return new Promise((resolve, reject) => {
-    const worker = new Worker(new URL('./worker.js', import.meta.url), { workerData: job });
+    const worker = new Worker(new URL('./worker.js', import.meta.url), { workerData: job, resourceLimits: { maxOldGenerationSizeMb: WORKER_HEAP_MB } });
     let current: { index: number; ops: string[]; seedFile: string; since: number } | undefined;
     let resumeFrom = job.from;
     let finished = false;
@@ -62,9 +68,12 @@ function runWorker(job: WorkerJob, total: FuzzReport, onProgress?: (done: number
         resolve(undefined);
       }
     });
-    worker.on('error', (e) => {
+    worker.on('error', (e: Error & { code?: string }) => {
       clearInterval(watchdog);
-      if (!finished) reject(e);
+      if (finished) return;
+      finished = true;
+      if (e.code === 'ERR_WORKER_OUT_OF_MEMORY' && current) resolve({ index: current.index, ops: current.ops, seedFile: current.seedFile, resumeFrom, outOfMemory: true });
+      else reject(e);
     });
     worker.on('exit', (code) => {
       clearInterval(watchdog);

@@ -42,7 +42,8 @@ export class StateFolder {
   readonly uri = `qemu:///embed?root=${this.root}`;
 
   /** Runs tsvirsh; with `killAfterMs`, SIGKILLs it then. Resolves when it is gone. */
-  tsvirsh(command: string, killAfterMs?: number): Promise<{ killed: boolean; code: number | null; stderr: string }> {
+  tsvirsh(command: string, killAfterMs?: number): Promise<{ killed: boolean; code: number | null; stderr: string; ms: number }> {
+    const started = Date.now();
     return new Promise((resolve) => {
       const child = spawn(process.execPath, [tsvirsh, '-c', this.uri, command], { stdio: ['ignore', 'ignore', 'pipe'] });
       let stderr = '';
@@ -53,7 +54,7 @@ export class StateFolder {
       }, killAfterMs);
       child.on('exit', (code) => {
         clearTimeout(timer);
-        resolve({ killed: killed && code === null, code, stderr });
+        resolve({ killed: killed && code === null, code, stderr, ms: Date.now() - started });
       });
     });
   }
@@ -119,16 +120,22 @@ const OPERATIONS: Array<(name: string) => string> = [
   (name) => `attach-interface ${name} user x --model virtio --config`,
 ];
 
-/** `kills` random operations each SIGKILLed after 0-1500 ms, checked after every one. */
+/**
+ * `kills` random operations, checked after every one. Each is SIGKILLed after a
+ * random delay up to 1.3 times what a whole tsvirsh run takes lately, so kills
+ * land anywhere from process start-up to the last write (and some runs finish).
+ */
 export async function crashLoop(state: StateFolder, kills: number, seed: number, report: CrashReport, log = (_: string) => {}): Promise<void> {
   const rng = new Rng(seed);
   const xmlDir = mkdtempSync(path.join(tmpdir(), 'tsvirt-crash-xml-'));
   for (const name of DOMAINS) writeFileSync(path.join(xmlDir, `${name}.xml`), domainXML(name));
   let before = (await state.check()).domains;
+  let typicalMs = 1500;
   while (report.kills < kills) {
     const name = rng.pick(DOMAINS);
     const op = rng.pick(OPERATIONS)(name).replace(`${name}.xml`, path.join(xmlDir, `${name}.xml`));
-    const result = await state.tsvirsh(op, rng.int(1500));
+    const result = await state.tsvirsh(op, rng.int(Math.round(typicalMs * 1.3)));
+    if (!result.killed) typicalMs = 0.7 * typicalMs + 0.3 * result.ms;
     report.operations++;
     if (result.killed) report.kills++;
     const { domains, problems } = await state.check();
