@@ -5,7 +5,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { DomainState, PausedReason, RunningReason } from '../../src/api/types.js';
-import { formatStatus, loadStatuses, parseStatus, removeStatus, statusFilePath, writeStatus, type DomainStatus } from '../../src/drivers/qemu/status-file.js';
+import { formatStatus, loadShutoffReasons, loadStatuses, parseStatus, removeShutoffReason, removeStatus, statusFilePath, writeShutoffReason, writeStatus, type DomainStatus } from '../../src/drivers/qemu/status-file.js';
 import { parseXml } from '../../src/util/xml.js';
 
 const domain = parseXml("<domain type='qemu' id='7'><name>vm1</name><uuid>c7a5fdbd-edaf-9455-926a-d65c16db1809</uuid></domain>");
@@ -54,4 +54,16 @@ test('loading reports malformed files and skips temporaries and other files', as
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('shutoff reasons: recorded per domain with its UUID, unknown names and removed files ignored', async (t) => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'tsvirt-shutoff-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  await writeShutoffReason(dir, 'a', '11111111-1111-1111-1111-111111111111', 3);
+  await writeShutoffReason(dir, 'b', '22222222-2222-2222-2222-222222222222', 7);
+  writeFileSync(path.join(dir, 'c.shutoff'), 'exploded 33333333-3333-3333-3333-333333333333\n');
+  const reasons = await loadShutoffReasons(dir);
+  assert.deepEqual([...reasons].sort(), [['11111111-1111-1111-1111-111111111111', 3], ['22222222-2222-2222-2222-222222222222', 7]]);
+  await removeShutoffReason(dir, 'a');
+  assert.deepEqual([...(await loadShutoffReasons(dir)).keys()], ['22222222-2222-2222-2222-222222222222']);
 });

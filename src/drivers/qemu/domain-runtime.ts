@@ -5,6 +5,7 @@
 // The status files are the cross-process truth about what runs: sync() lays them
 // over the domain objects the store read from the config files, so a running
 // domain shows its live definition, id and state in every process.
+import { rmSync } from 'node:fs';
 import path from 'node:path';
 import type { Duplex } from 'node:stream';
 import { DomainConsoleFlags, DomainState, ModificationImpact, ShutoffReason, StartFlags, type DomainRef } from '../../api/types.js';
@@ -17,7 +18,7 @@ import type { DomainObject } from './domain-store.js';
 import { checkFlags, type QemuDriver } from './driver.js';
 import { DeviceHotplug, findLiveDevice } from './hotplug.js';
 import { QemuRuntime, type RunningDomain } from './lifecycle.js';
-import { loadStatuses } from './status-file.js';
+import { loadShutoffReasons, loadStatuses, shutoffReasonPath } from './status-file.js';
 import { ptyPathOf } from './pty-paths.js';
 
 /** virDomainShutdownFlagValues / virDomainRebootFlagValues */
@@ -37,8 +38,6 @@ const notRunning = () => virError(ErrorCode.OPERATION_INVALID, 'domain is not ru
 export class QemuDomainRuntime {
   readonly runtime: QemuRuntime;
   readonly hotplug: DeviceHotplug;
-  /** Shutoff reasons this process saw, until the domain starts again. */
-  private readonly stopReasons = new Map<string, ShutoffReason>();
 
   constructor(private readonly driver: QemuDriver) {
     const host = {
@@ -112,8 +111,12 @@ export class QemuDomainRuntime {
       await this.driver.withDomainLock(uuid, () => this.refreshAndRelease(name), { timeoutMs: 0 }).catch(() => undefined);
     }
     const { statuses } = await loadStatuses(this.driver.paths.stateDir);
+    // why each shut-off domain stopped, whichever process saw it stop
+    const reasons = await loadShutoffReasons(this.driver.paths.stateDir);
     for (const obj of this.driver.store.list()) {
-      if (obj.id !== -1 && !statuses.has(obj.name)) this.becomeInactive(obj, this.stopReasons.get(obj.name) ?? ShutoffReason.UNKNOWN);
+      const reason = reasons.get(obj.uuid) ?? ShutoffReason.UNKNOWN;
+      if (obj.id !== -1 && !statuses.has(obj.name)) this.becomeInactive(obj, reason);
+      else if (obj.id === -1) obj.reason = reason;
     }
     for (const [name, status] of statuses) {
       const uuid = (childText(status.domain, 'uuid') ?? '').toLowerCase();
@@ -127,7 +130,6 @@ export class QemuDomainRuntime {
       obj.id = Number(status.domain.attrs.id ?? -1);
       obj.state = status.state;
       obj.reason = status.reason;
-      this.stopReasons.delete(name);
     }
   }
 
@@ -141,8 +143,9 @@ export class QemuDomainRuntime {
   }
 
   private domainStopped(name: string, reason: ShutoffReason): void {
-    this.stopReasons.set(name, reason);
     const obj = this.driver.store.findByName(name);
+    // a transient domain is gone with its QEMU: nothing asks for its reason later
+    if (!obj?.persistent) rmSync(shutoffReasonPath(this.driver.paths.stateDir, name), { force: true });
     if (obj && obj.id !== -1) this.becomeInactive(obj, reason);
     else if (obj) obj.reason = reason;
   }

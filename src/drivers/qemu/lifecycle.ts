@@ -21,7 +21,7 @@ import { isProcessAlive, spawnDetached, terminateProcess, waitForExit } from '..
 import { child, childText, cloneElement, element, type XmlElement } from '../../util/xml.js';
 import { QmpClient } from './qmp.js';
 import { fillPtyPaths, type QmpChardevInfo } from './pty-paths.js';
-import { loadStatuses, removeStatus, writeStatus, type DomainStatus } from './status-file.js';
+import { loadStatuses, removeShutoffReason, removeStatus, writeShutoffReason, writeStatus, type DomainStatus } from './status-file.js';
 import type { QemuPaths } from './paths.js';
 import { DomainView, domainRuntimePaths, type QemuCommandLine } from './command-line/context.js';
 
@@ -215,6 +215,7 @@ export class QemuRuntime {
     const args = cmd.args.includes('-S') ? cmd.args : ['-S', ...cmd.args];
     await this.prepareRuntimeFolders(name, id);
     await rm(monitorPath, { force: true });
+    await removeShutoffReason(this.host.paths.stateDir, name);
     const logPath = path.join(this.host.paths.logDir, `${name}.log`);
     const proc = await spawnDetached({ binary: cmd.binary, args, env: Object.fromEntries(cmd.env), logPath });
     const dom = new RunningDomain(name, id, proc.pid, proc.startTime, monitorPath, live, DomainState.PAUSED, PausedReason.STARTING_UP);
@@ -266,7 +267,7 @@ export class QemuRuntime {
   async destroy(name: string, options: { graceful?: boolean } = {}): Promise<void> {
     const dom = this.requireRunning(name);
     dom.stopping = true;
-    await this.stopProcess(dom, { graceMs: options.graceful === false ? 0 : DESTROY_GRACE_MS });
+    await this.stopProcess(dom, { graceMs: options.graceful === false ? 0 : DESTROY_GRACE_MS, reason: ShutoffReason.DESTROYED });
     await this.finish(dom, ShutoffReason.DESTROYED);
   }
 
@@ -372,8 +373,9 @@ export class QemuRuntime {
       return;
     }
     dom.stopping = true;
-    await this.stopProcess(dom, { graceMs: DESTROY_GRACE_MS });
-    await this.finish(dom, event === 'on_crash' ? ShutoffReason.CRASHED : ShutoffReason.SHUTDOWN);
+    const reason = event === 'on_crash' ? ShutoffReason.CRASHED : ShutoffReason.SHUTDOWN;
+    await this.stopProcess(dom, { graceMs: DESTROY_GRACE_MS, reason });
+    await this.finish(dom, reason);
   }
 
   private async restartGuest(dom: RunningDomain): Promise<void> {
@@ -384,20 +386,24 @@ export class QemuRuntime {
     await this.setState(dom, DomainState.RUNNING, RunningReason.BOOTED);
   }
 
-  /** Ends QEMU and removes what it left behind (socket, runtime folder, status file). */
-  private async stopProcess(dom: RunningDomain, options: { graceMs: number }): Promise<void> {
+  /**
+   * Ends QEMU and removes what it left behind (socket, runtime folder, status
+   * file); `reason` is recorded first, so no crash can lose it.
+   */
+  private async stopProcess(dom: RunningDomain, options: { graceMs: number; reason?: ShutoffReason }): Promise<void> {
     dom.qmp?.close();
     await terminateProcess(dom.pid, { graceMs: options.graceMs, startTime: dom.startTime, force: options.graceMs === 0 });
     await dom.statusWrite.catch(() => undefined); // a write in flight must not land after the removal
     const folders = domainRuntimePaths(this.host.paths, dom.id, dom.name);
     await rm(folders.libDir, { recursive: true, force: true });
     await rm(folders.channelTargetDir, { recursive: true, force: true });
+    if (options.reason !== undefined) await writeShutoffReason(this.host.paths.stateDir, dom.name, dom.uuid, options.reason);
     await removeStatus(this.host.paths.stateDir, dom.name);
   }
 
   private async cleanup(dom: RunningDomain, reason: ShutoffReason): Promise<void> {
     dom.stopping = true;
-    await this.stopProcess(dom, { graceMs: 0 });
+    await this.stopProcess(dom, { graceMs: 0, reason });
     await this.finish(dom, reason);
   }
 

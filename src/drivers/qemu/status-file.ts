@@ -106,3 +106,34 @@ export async function loadStatuses(stateDir: string): Promise<{ statuses: Map<st
   }
   return { statuses, broken };
 }
+
+// A shut-off domain has no status file, yet `domstate --reason` in a later
+// process must still say why it stopped (libvirt's daemon keeps that in
+// memory). STATE_DIR/NAME.shutoff holds the reason and the domain's UUID (a
+// later domain of the same name does not inherit it); written atomically when
+// QEMU stops, removed when the domain starts again.
+
+export function shutoffReasonPath(stateDir: string, name: string): string {
+  return path.join(stateDir, `${name}.shutoff`);
+}
+
+export async function writeShutoffReason(stateDir: string, name: string, uuid: string, reason: number): Promise<void> {
+  await writeFileAtomic(shutoffReasonPath(stateDir, name), `${REASON_NAMES[DomainState.SHUTOFF]![reason] ?? 'unknown'} ${uuid}\n`);
+}
+
+export async function removeShutoffReason(stateDir: string, name: string): Promise<void> {
+  await unlinkDurable(shutoffReasonPath(stateDir, name));
+}
+
+/** The recorded shutoff reasons (ShutoffReason values) by domain UUID. */
+export async function loadShutoffReasons(stateDir: string): Promise<Map<string, number>> {
+  const reasons = new Map<string, number>();
+  const names = await readdir(stateDir).catch(() => [] as string[]);
+  for (const file of names) {
+    if (!file.endsWith('.shutoff') || file.startsWith(ATOMIC_TEMP_PREFIX)) continue;
+    const [reason, uuid] = (await readFile(path.join(stateDir, file), 'utf8').catch(() => '')).trim().split(/ (?=[^ ]+$)/);
+    const value = REASON_NAMES[DomainState.SHUTOFF]!.indexOf(reason ?? '');
+    if (uuid && value >= 0) reasons.set(uuid.toLowerCase(), value);
+  }
+  return reasons;
+}
