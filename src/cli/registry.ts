@@ -60,8 +60,10 @@ const HANDLER_MODULES: { groups: string[]; load: () => Promise<{ handlers: Recor
   { groups: ['monitor', 'tsvirt'], load: () => import('./commands/domain-monitor.js') },
   { groups: ['domain'], load: () => import('./commands/devices.js') },
   { groups: ['domain'], load: () => import('./commands/console.js') },
+  { groups: ['domain'], load: () => import('./commands/domain-runtime.js') },
   { groups: ['snapshot'], load: () => import('./commands/snapshot.js') },
   { groups: ['network'], load: () => import('./commands/network.js') },
+  { groups: ['network'], load: () => import('./commands/network-runtime.js') },
   { groups: ['pool', 'volume'], load: () => import('./commands/storage.js') },
   { groups: ['interface'], load: () => import('./commands/interface.js') },
 ];

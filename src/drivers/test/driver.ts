@@ -12,6 +12,7 @@ import { NetworkAPI } from './network-api.js';
 import { loadDefaultNode, loadNodeFile, type TestNode } from './node.js';
 import { SnapshotAPI } from './snapshot-api.js';
 import { StorageAPI } from './storage-api.js';
+import { TuningAPI } from './tuning-api.js';
 
 /**
  * test:///default connections in one process share their state, as in
@@ -40,7 +41,7 @@ const API_NAME = /^(connect|node|domain|network|storage|interface)[A-Z]/;
 
 function assembleDriver(uri: string, node: TestNode, close: () => Promise<void>): HypervisorDriver {
   const driver: HypervisorDriver = { uri, type: 'TEST', close };
-  const families = [HostAPI, DomainAPI, SnapshotAPI, NetworkAPI, InterfaceAPI, StorageAPI].map((Family) => new Family(node));
+  const families = [HostAPI, DomainAPI, SnapshotAPI, NetworkAPI, InterfaceAPI, StorageAPI, TuningAPI].map((Family) => new Family(node));
   for (const family of families) {
     const proto = Object.getPrototypeOf(family) as Record<string, unknown>;
     for (const name of Object.getOwnPropertyNames(proto)) {

@@ -1,0 +1,144 @@
+// Runtime queries about one domain: scheduler and memory tunables (schedinfo,
+// memtune), job information and the graphical display URI (domjobinfo, domdisplay).
+import type { TypedParam } from '../../api/types.js';
+import { ErrorCode, ErrorDomain, virError } from '../../util/error.js';
+import { child, childrenNamed, parseXml, type XmlElement } from '../../util/xml.js';
+import { CommandError } from '../errors.js';
+import type { Handler, Invocation } from '../shell.js';
+
+const AFFECT_LIVE = 1;
+const AFFECT_CONFIG = 2;
+/** added by libvirt's public API to parameter queries when the driver takes string parameters */
+const TYPED_PARAM_STRING_OKAY = 4;
+const XML_SECURE = 1;
+const MEMORY_UNLIMITED = 9007199254740991n;
+const UINT_MAX = 2 ** 32 - 1;
+
+/** virsh's --current/--live/--config handling: the flags and whether --current was given. */
+function impactFlags(cmd: Invocation): { flags: number; current: boolean; live: boolean; config: boolean } {
+  cmd.exclusive('current', 'live');
+  cmd.exclusive('current', 'config');
+  const live = cmd.bool('live');
+  const config = cmd.bool('config');
+  return { flags: (live ? AFFECT_LIVE : 0) | (config ? AFFECT_CONFIG : 0), current: cmd.bool('current'), live, config };
+}
+
+const paramLine = (p: TypedParam, value = String(p.value)) => `${p.field.padEnd(15)}: ${value}\n`;
+
+/** cmdSchedInfoUpdate: the --set name=value pairs, then --cap and --weight, typed like the current parameters. */
+function schedulerUpdates(cmd: Invocation, current: TypedParam[]): TypedParam[] {
+  const pairs = cmd.argv('set').map((arg) => {
+    const eq = arg.indexOf('=');
+    if (eq < 0) throw new CommandError(['Invalid syntax for --set, expecting name=value']);
+    return [arg.slice(0, eq), arg.slice(eq + 1)] as const;
+  });
+  for (const name of ['cap', 'weight']) {
+    const value = cmd.string(name);
+    if (value !== undefined) pairs.push([name, value]);
+  }
+  return pairs.map(([field, value]) => {
+    if (!current.some((p) => p.field === field)) throw new CommandError([`invalid scheduler option: ${field}`]);
+    // every scheduler parameter a driver reports here is an unsigned int
+    if (!/^\d+$/.test(value) || Number(value) > UINT_MAX) {
+      throw virError(ErrorCode.INVALID_ARG, `Invalid value for field '${field}': expected unsigned int`, ErrorDomain.NONE);
+    }
+    return { field, value: Number(value) };
+  });
+}
+
+const schedinfo: Handler = async (ctl, cmd) => {
+  const { flags, current, live, config } = impactFlags(cmd);
+  // live and config cannot be queried at once: settle on current then
+  const queryFlags = live && config ? 0 : flags;
+  const { dom } = await ctl.domain(cmd);
+  const conn = dom.connection;
+  const { type, nparams } = await conn.invoke<{ type: string; nparams: number }>('domainGetSchedulerType', dom.ref);
+  ctl.print(`${'Scheduler'.padEnd(15)}: ${type}\n`);
+  if (nparams === 0) return;
+  const withFlags = flags !== 0 || current;
+  const query = () => conn.invoke<TypedParam[]>('domainGetSchedulerParametersFlags', dom.ref, withFlags ? queryFlags | TYPED_PARAM_STRING_OKAY : 0);
+  let params = await query();
+  const updates = schedulerUpdates(cmd, params);
+  if (updates.length > 0) {
+    await conn.invoke('domainSetSchedulerParametersFlags', dom.ref, updates, withFlags ? flags : 0);
+    params = await query();
+  } else if (live && config) {
+    throw new CommandError(['cannot query both live and config at once']);
+  }
+  for (const p of params) ctl.print(paramLine(p));
+};
+
+const memtune: Handler = async (ctl, cmd) => {
+  const { flags } = impactFlags(cmd);
+  const { dom } = await ctl.domain(cmd);
+  let params: TypedParam[];
+  try {
+    params = await dom.connection.invoke<TypedParam[]>('domainGetMemoryParameters', dom.ref, flags | TYPED_PARAM_STRING_OKAY);
+  } catch (e) {
+    throw new CommandError(['Unable to get number of memory parameters'], e);
+  }
+  for (const p of params) ctl.print(paramLine(p, BigInt(p.value as number | bigint) === MEMORY_UNLIMITED ? 'unlimited' : undefined));
+};
+
+const domjobinfo: Handler = async (ctl, cmd) => {
+  const { dom } = await ctl.domain(cmd);
+  await dom.connection.invoke('domainGetJobInfo', dom.ref);
+};
+
+const attr = (el: XmlElement | undefined, name: string) => el?.attrs[name];
+
+/** virshGetOneDisplay: the URI of the domain's first `scheme` display, if it has a port or socket. */
+function displayURI(root: XmlElement, scheme: string): string | undefined {
+  const graphics = childrenNamed(child(root, 'devices') ?? root, 'graphics').find((g) => g.attrs.type === scheme);
+  if (!graphics) return undefined;
+  const listen = child(graphics, 'listen');
+  const port = Number(attr(graphics, 'port') ?? 0) || 0;
+  const tlsPort = Number(attr(graphics, 'tlsPort') ?? 0) || 0;
+  const socket = attr(listen, 'type') === 'socket' ? attr(listen, 'socket') : undefined;
+  if (!port && !tlsPort && !socket) return undefined;
+  let host = attr(graphics, 'listen') ?? attr(listen, 'address');
+  // a wildcard address does not help the user: libvirt prints the URI's host, here none
+  if (host === '0.0.0.0' || host === '::') host = undefined;
+  const passwd = attr(graphics, 'passwd');
+  let uri = socket ? `${scheme}+unix://` : `${scheme}://`;
+  if (scheme === 'vnc' && passwd !== undefined) uri += `:${passwd}@`;
+  if (socket) uri += socket;
+  else if (host === undefined) uri += 'localhost';
+  else uri += host.includes(':') ? `[${host}]` : host;
+  if (port) uri += `:${scheme === 'vnc' ? port - 5900 : port}`;
+  const query: string[] = [];
+  if (tlsPort) query.push(`tls-port=${tlsPort}`);
+  if (scheme === 'spice' && passwd !== undefined) query.push(`password=${passwd}`);
+  return query.length > 0 ? `${uri}?${query.join('&')}` : uri;
+}
+
+/** virshGetDBusDisplay: only unix socket addresses make a URI; others are reported and skipped. */
+function dbusURI(root: XmlElement, report: (message: string) => void): string | undefined {
+  const graphics = childrenNamed(child(root, 'devices') ?? root, 'graphics').find((g) => g.attrs.type === 'dbus');
+  const address = attr(graphics, 'address');
+  if (address === undefined) return undefined;
+  if (address.startsWith('unix:path=')) return `dbus+unix://${address.slice('unix:path='.length)}`;
+  report(`'${address}' D-Bus address is not handled`);
+  return undefined;
+}
+
+const domdisplay: Handler = async (ctl, cmd) => {
+  const all = cmd.bool('all');
+  cmd.exclusive('all', 'type');
+  const { dom } = await ctl.domain(cmd);
+  if (!(await dom.connection.invoke<boolean>('domainIsActive', dom.ref))) throw new CommandError(['Domain is not running']);
+  const type = cmd.string('type');
+  const root = parseXml(await dom.getXMLDesc(cmd.bool('include-password') ? XML_SECURE : 0));
+  let found = false;
+  for (const scheme of ['vnc', 'spice', 'rdp', 'dbus']) {
+    if (!all && type !== undefined && type !== scheme) continue;
+    const uri = scheme === 'dbus' ? dbusURI(root, (m) => ctl.error(m)) : displayURI(root, scheme);
+    if (uri === undefined) continue;
+    ctl.print(all ? `${uri}\n` : uri);
+    found = true;
+    if (!all) break;
+  }
+  if (!found) throw new CommandError([type !== undefined ? `No graphical display with type '${type}' found` : 'No graphical display found']);
+};
+
+export const handlers: Record<string, Handler> = { schedinfo, memtune, domjobinfo, domdisplay };

@@ -1,0 +1,45 @@
+// The test driver's tuning queries: scheduler, memory and block I/O parameters.
+// libvirt's mock keeps a fixed scheduler (weight 50, settable but not stored) and
+// reads the memory/blkio tunables from the domain definition.
+
+import type { DomainRef, TypedParam } from '../../api/types.js';
+import { ErrorCode, ErrorDomain, virError } from '../../util/error.js';
+import { parseMemoryKiB } from '../../conf/units.js';
+import { child } from '../../util/xml.js';
+import { TestObjects, checkFlags, AFFECT_LIVE, AFFECT_CONFIG } from './objects.js';
+
+/** VIR_DOMAIN_MEMORY_PARAM_UNLIMITED: the value of a limit that is not set. */
+const MEMORY_UNLIMITED = 9007199254740991n;
+const TYPED_PARAM_STRING_OKAY = 1 << 2;
+const SCHEDULER_WEIGHT = 50;
+
+export class TuningAPI extends TestObjects {
+  async domainGetSchedulerType(dom: DomainRef): Promise<{ type: string; nparams: number }> {
+    this.domainObj(dom);
+    return { type: 'fair', nparams: 1 };
+  }
+
+  async domainGetSchedulerParametersFlags(dom: DomainRef, flags = 0): Promise<TypedParam[]> {
+    checkFlags(flags, 0, 'testDomainGetSchedulerParametersFlags');
+    this.domainObj(dom);
+    return [{ field: 'weight', value: SCHEDULER_WEIGHT }];
+  }
+
+  /** Validated like libvirt's, and like libvirt's mock the weight is not kept. */
+  async domainSetSchedulerParametersFlags(dom: DomainRef, params: TypedParam[], flags = 0): Promise<void> {
+    checkFlags(flags, 0, 'testDomainSetSchedulerParametersFlags');
+    const unknown = params.find((p) => p.field !== 'weight');
+    if (unknown) throw virError(ErrorCode.ARGUMENT_UNSUPPORTED, `parameter '${unknown.field}' not supported`, ErrorDomain.NONE);
+    this.domainObj(dom);
+  }
+
+  async domainGetMemoryParameters(dom: DomainRef, flags = 0): Promise<TypedParam[]> {
+    checkFlags(flags, AFFECT_LIVE | AFFECT_CONFIG | TYPED_PARAM_STRING_OKAY, 'testDomainGetMemoryParameters');
+    const memtune = child(this.oneDef(this.domainObj(dom), flags).def, 'memtune');
+    const limit = (name: string): bigint => {
+      const el = memtune && child(memtune, name);
+      return el ? parseMemoryKiB(el.text.trim(), el.attrs.unit, `./memtune/${name}[1]`) : MEMORY_UNLIMITED;
+    };
+    return ['hard_limit', 'soft_limit', 'swap_hard_limit'].map((field) => ({ field, value: limit(field) }));
+  }
+}
