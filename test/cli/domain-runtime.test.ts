@@ -1,0 +1,55 @@
+// schedinfo, memtune, domjobinfo, domdisplay and the network runtime commands on
+// test:///default, with the output real virsh 9.0 prints for the same commands
+// (each command's output is followed by virsh's separator newline).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { run } from '../../src/cli/main.js';
+
+async function tsvirsh(commands: string): Promise<{ out: string; err: string; rc: number }> {
+  let out = '';
+  let err = '';
+  const rc = await run(['-c', 'test:///default', commands], { out: (t) => void (out += t), err: (t) => void (err += t) }, {});
+  return { out, err, rc };
+}
+
+test('schedinfo shows the fair scheduler; --set validates names, values and flags', async () => {
+  const sched = 'Scheduler      : fair\n';
+  assert.deepEqual(await tsvirsh('schedinfo test --set weight=100'), { out: `${sched}weight         : 50\n\n`, err: '', rc: 0 });
+  assert.deepEqual(await tsvirsh('schedinfo test --set foo=1'), { out: `${sched}\n`, err: 'error: invalid scheduler option: foo\n', rc: 1 });
+  assert.equal((await tsvirsh('schedinfo test --weight abc')).err, "error: invalid argument: Invalid value for field 'weight': expected unsigned int\n");
+  assert.equal((await tsvirsh('schedinfo test --current')).err, 'error: unsupported flags (0x4) in function testDomainGetSchedulerParametersFlags\n');
+  assert.equal((await tsvirsh('schedinfo test --set weight')).err, 'error: Invalid syntax for --set, expecting name=value\n');
+});
+
+test('memtune reports unset limits as unlimited and refuses live and config together', async () => {
+  const limits = ['hard_limit     ', 'soft_limit     ', 'swap_hard_limit'].map((f) => `${f}: unlimited\n`).join('');
+  assert.deepEqual(await tsvirsh('memtune test'), { out: `${limits}\n`, err: '', rc: 0 });
+  const both = await tsvirsh('memtune test --live --config');
+  assert.equal(both.rc, 1);
+  assert.equal(both.err, "error: Unable to get number of memory parameters\nerror: Flags 'VIR_DOMAIN_AFFECT_LIVE' and 'VIR_DOMAIN_AFFECT_CONFIG' are mutually exclusive\n");
+});
+
+test('calls the test driver lacks fail with the "not supported" error', async () => {
+  assert.equal((await tsvirsh('domjobinfo test')).err, 'error: this function is not supported by the connection driver: virDomainGetJobInfo\n');
+  assert.equal(
+    (await tsvirsh('net-dhcp-leases default')).err,
+    'error: Failed to get leases info for default\nerror: this function is not supported by the connection driver: virNetworkGetDHCPLeases\n',
+  );
+  assert.equal((await tsvirsh('net-port-list default')).err, 'error: this function is not supported by the connection driver: virNetworkListAllPorts\n');
+});
+
+test('domdisplay builds URIs from the graphics devices of a running domain', async () => {
+  assert.deepEqual(await tsvirsh('domdisplay test'), { out: '\n', err: 'error: No graphical display found\n', rc: 1 });
+  const xml = join(mkdtempSync(join(tmpdir(), 'tsvirt-display-')), 'g.xml');
+  writeFileSync(
+    xml,
+    "<domain type='test'><name>g</name><memory>1024</memory><os><type>hvm</type></os><devices>" +
+      "<graphics type='vnc' port='5901' listen='127.0.0.1' passwd='pw'/><graphics type='spice' port='5902' tlsPort='5903'/></devices></domain>",
+  );
+  const r = await tsvirsh(`create ${xml}; domdisplay g; domdisplay g --all; domdisplay g --include-password; domdisplay g --type rdp`);
+  assert.equal(r.out, `Domain 'g' created from ${xml}\n\nvnc://127.0.0.1:1\nvnc://127.0.0.1:1\nspice://localhost:5902?tls-port=5903\n\nvnc://:pw@127.0.0.1:1\n\n`);
+  assert.equal(r.err, "error: No graphical display with type 'rdp' found\n");
+});
