@@ -20,6 +20,8 @@ import { withFileLock } from '../../util/file-lock.js';
 import { isProcessAlive, spawnDetached, terminateProcess, waitForExit } from '../../util/process.js';
 import { child, childText, cloneElement, element, type XmlElement } from '../../util/xml.js';
 import { QmpClient } from './qmp.js';
+import { escapeOptionValue } from '../../util/qemu-option.js';
+import { createMonitorAlias, fitsUnixSocket, removeMonitorAlias } from './monitor-alias.js';
 import { fillPtyPaths, type QmpChardevInfo } from './pty-paths.js';
 import { loadStatuses, removeShutoffReason, removeStatus, writeShutoffReason, writeStatus, type DomainStatus } from './status-file.js';
 import type { QemuPaths } from './paths.js';
@@ -31,8 +33,6 @@ export const DESTROY_GRACE_MS = 10_000;
 const POWER_BUTTON_WAIT_MS = 10_000;
 /** How long a start may take until QMP answers (QEMU's own init, not the guest boot). */
 const MONITOR_CONNECT_TIMEOUT_MS = 30_000;
-/** unix(7): sun_path holds 108 bytes including the terminating NUL. */
-const UNIX_PATH_MAX = 107;
 
 /** What the runtime needs from the driver that owns the domains. */
 export interface RuntimeHost {
@@ -207,17 +207,23 @@ export class QemuRuntime {
     // The live XML names every device as QEMU knows it (libvirt's <alias>), so
     // that later commands (hotplug, detach) can address them.
     for (const [device, alias] of new DomainView(live).aliases) setDeviceAlias(device, alias);
-    const cmd = await this.host.buildCommandLine(live, id);
-    const monitorPath = monitorSocketOf(cmd);
-    if (Buffer.byteLength(monitorPath) > UNIX_PATH_MAX) {
-      throw virError(ErrorCode.INTERNAL_ERROR, `UNIX socket path '${monitorPath}' too long`, ErrorDomain.QEMU);
+    let cmd = await this.host.buildCommandLine(live, id);
+    const socketPath = monitorSocketOf(cmd);
+    // a deep root: QEMU binds and clients connect through a short alias (monitor-alias.ts)
+    const monitorPath = fitsUnixSocket(socketPath) ? socketPath : await createMonitorAlias(socketPath);
+    if (monitorPath !== socketPath) {
+      const [from, to] = [`path=${escapeOptionValue(socketPath)},`, `path=${escapeOptionValue(monitorPath)},`];
+      cmd = { ...cmd, args: cmd.args.map((a) => (a.startsWith('socket,id=charmonitor,') ? a.replace(from, to) : a)) };
     }
     const args = cmd.args.includes('-S') ? cmd.args : ['-S', ...cmd.args];
     await this.prepareRuntimeFolders(name, id);
     await rm(monitorPath, { force: true });
     await removeShutoffReason(this.host.paths.stateDir, name);
     const logPath = path.join(this.host.paths.logDir, `${name}.log`);
-    const proc = await spawnDetached({ binary: cmd.binary, args, env: Object.fromEntries(cmd.env), logPath });
+    const proc = await spawnDetached({ binary: cmd.binary, args, env: Object.fromEntries(cmd.env), logPath }).catch(async (e: Error) => {
+      await removeMonitorAlias(monitorPath);
+      throw e;
+    });
     const dom = new RunningDomain(name, id, proc.pid, proc.startTime, monitorPath, live, DomainState.PAUSED, PausedReason.STARTING_UP);
     this.domains.set(name, dom);
     try {
@@ -399,6 +405,7 @@ export class QemuRuntime {
     await rm(folders.channelTargetDir, { recursive: true, force: true });
     if (options.reason !== undefined) await writeShutoffReason(this.host.paths.stateDir, dom.name, dom.uuid, options.reason);
     await removeStatus(this.host.paths.stateDir, dom.name);
+    await removeMonitorAlias(dom.monitorPath);
   }
 
   private async cleanup(dom: RunningDomain, reason: ShutoffReason): Promise<void> {
