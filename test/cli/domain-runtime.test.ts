@@ -32,6 +32,25 @@ test('memtune reports unset limits as unlimited and refuses live and config toge
   assert.equal(both.err, "error: Unable to get number of memory parameters\nerror: Flags 'VIR_DOMAIN_AFFECT_LIVE' and 'VIR_DOMAIN_AFFECT_CONFIG' are mutually exclusive\n");
 });
 
+test('vcpupin and emulatorpin show affinities over the CPUs of the host CPU map', async () => {
+  assert.equal((await tsvirsh('vcpupin test')).out, ' VCPU   CPU Affinity\n----------------------\n 0      0-7\n 1      0-7\n\n');
+  assert.equal((await tsvirsh('emulatorpin test')).out, 'emulator: CPU Affinity\n----------------------------------\n       *: 0-7\n\n');
+  assert.equal((await tsvirsh('vcpupin test --vcpu 5')).err, 'error: vcpu 5 is out of range of live cpu count 2\n');
+  const xml = join(mkdtempSync(join(tmpdir(), 'tsvirt-pin-')), 'p.xml');
+  writeFileSync(
+    xml,
+    "<domain type='test'><name>p</name><memory>1024</memory><vcpu cpuset='1-3'>3</vcpu>" +
+      "<cputune><vcpupin vcpu='1' cpuset='5'/><emulatorpin cpuset='6-7'/></cputune><os><type>hvm</type></os></domain>",
+  );
+  const r = await tsvirsh(`define ${xml}; vcpupin p; emulatorpin p; vcpupin p --live`);
+  assert.equal(
+    r.out,
+    `Domain 'p' defined from ${xml}\n\n VCPU   CPU Affinity\n----------------------\n 0      1-3\n 1      5\n 2      1-3\n\n` +
+      'emulator: CPU Affinity\n----------------------------------\n       *: 6-7\n\n\n',
+  );
+  assert.equal(r.err, 'error: cannot get vcpupin for offline domain\n');
+});
+
 test('calls the test driver lacks fail with the "not supported" error', async () => {
   assert.equal((await tsvirsh('domjobinfo test')).err, 'error: this function is not supported by the connection driver: virDomainGetJobInfo\n');
   assert.equal(

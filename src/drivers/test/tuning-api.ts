@@ -1,11 +1,12 @@
-// The test driver's tuning queries: scheduler, memory and block I/O parameters.
+// The test driver's tuning queries: scheduler and memory parameters, CPU pinning.
 // libvirt's mock keeps a fixed scheduler (weight 50, settable but not stored) and
 // reads the memory/blkio tunables from the domain definition.
 
 import type { DomainRef, TypedParam } from '../../api/types.js';
 import { ErrorCode, ErrorDomain, virError } from '../../util/error.js';
 import { parseMemoryKiB } from '../../conf/units.js';
-import { child } from '../../util/xml.js';
+import { parseBitmap } from '../../util/bitmap.js';
+import { child, childrenNamed, type XmlElement } from '../../util/xml.js';
 import { TestObjects, checkFlags, AFFECT_LIVE, AFFECT_CONFIG } from './objects.js';
 
 /** VIR_DOMAIN_MEMORY_PARAM_UNLIMITED: the value of a limit that is not set. */
@@ -41,5 +42,33 @@ export class TuningAPI extends TestObjects {
       return el ? parseMemoryKiB(el.text.trim(), el.attrs.unit, `./memtune/${name}[1]`) : MEMORY_UNLIMITED;
     };
     return ['hard_limit', 'soft_limit', 'swap_hard_limit'].map((field) => ({ field, value: limit(field) }));
+  }
+
+  /** virDomainDefGetVcpuPinInfoHelper: each vCPU's pinning, else the domain's cpuset, else every host CPU. */
+  async domainGetVcpuPinInfo(dom: DomainRef, ncpumaps: number, flags = 0): Promise<number[][]> {
+    const { def } = this.oneDef(this.domainObj(dom), flags);
+    const vcpu = child(def, 'vcpu');
+    const maps: number[][] = [];
+    for (let i = 0; i < Math.min(ncpumaps, Number(vcpu?.text.trim() ?? 1)); i++) {
+      const pin = childrenNamed(child(def, 'cputune') ?? def, 'vcpupin').find((p) => Number(p.attrs.vcpu) === i);
+      maps.push(this.hostCpuMap(pin?.attrs.cpuset ?? vcpu?.attrs.cpuset));
+    }
+    return maps;
+  }
+
+  /** testDomainGetEmulatorPinInfo: the emulator's pinning, else the domain's cpuset, else every host CPU. */
+  async domainGetEmulatorPinInfo(dom: DomainRef, flags = 0): Promise<number[]> {
+    checkFlags(flags, AFFECT_LIVE | AFFECT_CONFIG, 'testDomainGetEmulatorPinInfo');
+    const { def } = this.oneDef(this.domainObj(dom), flags);
+    const cputune: XmlElement | undefined = child(def, 'cputune');
+    return this.hostCpuMap((cputune && child(cputune, 'emulatorpin')?.attrs.cpuset) ?? child(def, 'vcpu')?.attrs.cpuset);
+  }
+
+  /** A CPU set as a map over the host's CPUs (all of them when unset). */
+  private hostCpuMap(cpuset: string | undefined): number[] {
+    const { nodes, sockets, cores, threads } = this.node.nodeInfo;
+    const hostCpus = nodes * sockets * cores * threads;
+    const set = cpuset === undefined ? undefined : parseBitmap(cpuset);
+    return [...Array(hostCpus).keys()].filter((cpu) => set?.has(cpu) ?? true);
   }
 }
