@@ -1,6 +1,8 @@
-// Runs a whole fuzz sequence in worker threads: an input still running after
-// KILL_MS is a hang; its worker is terminated and a new one resumes after it.
-import { Worker } from 'node:worker_threads';
+// Runs a whole fuzz sequence in worker processes: an input still running after
+// KILL_MS is a hang, one that exhausts the heap a memory finding; either way
+// its worker is killed and a new one resumes after it.
+import { fork } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { emptyReport, mergeReport, type FuzzReport } from './harness.js';
 import type { WorkerJob } from './worker.js';
 
@@ -45,7 +47,12 @@ interface Stuck {
 
 function runWorker(job: WorkerJob, total: FuzzReport, onProgress?: (done: number) => void): Promise<Stuck | undefined> {
   return new Promise((resolve, reject) => {
-    const worker = new Worker(new URL('./worker.js', import.meta.url), { workerData: job, resourceLimits: { maxOldGenerationSizeMb: WORKER_HEAP_MB } });
+    const worker = fork(fileURLToPath(new URL('./worker.js', import.meta.url)), [], {
+      execArgv: [`--max-old-space-size=${WORKER_HEAP_MB}`],
+      serialization: 'advanced',
+      stdio: ['ignore', 'ignore', 'ignore', 'ipc'],
+    });
+    worker.send({ ...job, skip: new Set(job.skip) });
     let current: { index: number; ops: string[]; seedFile: string; since: number } | undefined;
     let resumeFrom = job.from;
     let finished = false;
@@ -54,7 +61,8 @@ function runWorker(job: WorkerJob, total: FuzzReport, onProgress?: (done: number
       const stuck = { index: current.index, ops: current.ops, seedFile: current.seedFile, resumeFrom };
       finished = true;
       clearInterval(watchdog);
-      void worker.terminate().then(() => resolve(stuck));
+      worker.once('exit', () => resolve(stuck));
+      worker.kill('SIGKILL');
     }, 250);
     worker.on('message', (m: { type: string; index: number; ops: string[]; seedFile: string; part: FuzzReport; lastIndex: number }) => {
       if (m.type === 'input') current = { index: m.index, ops: m.ops, seedFile: m.seedFile, since: Date.now() };
@@ -68,16 +76,18 @@ function runWorker(job: WorkerJob, total: FuzzReport, onProgress?: (done: number
         resolve(undefined);
       }
     });
-    worker.on('error', (e: Error & { code?: string }) => {
+    worker.on('error', (e) => {
+      clearInterval(watchdog);
+      if (!finished) reject(e);
+      finished = true;
+    });
+    worker.on('exit', (code, signal) => {
       clearInterval(watchdog);
       if (finished) return;
       finished = true;
-      if (e.code === 'ERR_WORKER_OUT_OF_MEMORY' && current) resolve({ index: current.index, ops: current.ops, seedFile: current.seedFile, resumeFrom, outOfMemory: true });
-      else reject(e);
-    });
-    worker.on('exit', (code) => {
-      clearInterval(watchdog);
-      if (!finished) reject(new Error(`fuzz worker exited with code ${code}`));
+      // V8 aborts the process when the heap limit is hit
+      if (current && (signal === 'SIGABRT' || signal === 'SIGTRAP' || code === 134)) resolve({ index: current.index, ops: current.ops, seedFile: current.seedFile, resumeFrom, outOfMemory: true });
+      else reject(new Error(`fuzz worker exited with code ${code} signal ${signal}`));
     });
   });
 }

@@ -1,14 +1,15 @@
-// Runs a stretch of a fuzz run in a worker thread, so that the supervisor can
-// kill an input that never finishes (a synchronous endless loop) and go on.
-import { parentPort, workerData } from 'node:worker_threads';
+// Runs a stretch of a fuzz run in a child process, so that the supervisor can
+// kill an input that never finishes (a synchronous endless loop) or that takes
+// the process down (V8 aborts on some allocation failures even in worker
+// threads), and go on.
 import { fuzz, FuzzPipeline, loadSeeds, type FuzzRange } from './harness.js';
 
 export interface WorkerJob extends FuzzRange {
   corpusDir: string;
 }
 
-const job = workerData as WorkerJob;
-const port = parentPort!;
+const job = await new Promise<WorkerJob>((resolve) => process.once('message', (m) => resolve(m as WorkerJob)));
+const port = { postMessage: (m: unknown) => process.send!(m) };
 const pipeline = await FuzzPipeline.open();
 try {
   await fuzz(pipeline, loadSeeds(job.corpusDir), job, {
@@ -19,3 +20,4 @@ try {
   await pipeline.close();
 }
 port.postMessage({ type: 'done' });
+process.disconnect();

@@ -135,7 +135,8 @@ export async function crashLoop(state: StateFolder, kills: number, seed: number,
     const name = rng.pick(DOMAINS);
     const op = rng.pick(OPERATIONS)(name).replace(`${name}.xml`, path.join(xmlDir, `${name}.xml`));
     const result = await state.tsvirsh(op, rng.int(Math.round(typicalMs * 1.3)));
-    if (!result.killed) typicalMs = 0.7 * typicalMs + 0.3 * result.ms;
+    // killed every time: the runs take longer than the delays, so the delays grow
+    typicalMs = result.killed ? typicalMs * 1.1 : 0.7 * typicalMs + 0.3 * result.ms;
     report.operations++;
     if (result.killed) report.kills++;
     const { domains, problems } = await state.check();
