@@ -86,6 +86,14 @@ export interface TypedParam {
   value: number | bigint | string | boolean;
 }
 
+/** virDomainFSInfo: a guest filesystem and the disk targets it lives on. */
+export interface DomainFSInfo {
+  mountpoint: string;
+  name: string;
+  fstype: string;
+  devAlias: string[];
+}
+
 export interface DomainStatsRecord {
   dom: DomainRef;
   params: TypedParam[];

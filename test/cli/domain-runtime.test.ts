@@ -51,6 +51,13 @@ test('vcpupin and emulatorpin show affinities over the CPUs of the host CPU map'
   assert.equal(r.err, 'error: cannot get vcpupin for offline domain\n');
 });
 
+test('domfsinfo lists the canned filesystems of the first disk of a running domain', async () => {
+  const table = ' Mountpoint   Name   Type   Target\n------------------------------------\n /            vda1   ext4   vda\n /boot        vda2   ext4   vda\n';
+  assert.deepEqual(await tsvirsh('domfsinfo test'), { out: `${table}\n`, err: '', rc: 0 });
+  const stopped = await tsvirsh('destroy test; domfsinfo test');
+  assert.equal(stopped.err, 'error: Unable to get filesystem information\nerror: Requested operation is not valid: domain is not running\n');
+});
+
 test('calls the test driver lacks fail with the "not supported" error', async () => {
   assert.equal((await tsvirsh('domjobinfo test')).err, 'error: this function is not supported by the connection driver: virDomainGetJobInfo\n');
   assert.equal(

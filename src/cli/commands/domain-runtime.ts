@@ -1,7 +1,7 @@
 // Runtime queries about one domain: scheduler and memory tunables (schedinfo,
 // memtune), CPU pinning (vcpupin, emulatorpin), job information and the graphical
 // display URI (domjobinfo, domdisplay).
-import type { TypedParam } from '../../api/types.js';
+import type { DomainFSInfo, TypedParam } from '../../api/types.js';
 import { ErrorCode, ErrorDomain, virError } from '../../util/error.js';
 import { child, childrenNamed, parseXml, type XmlElement } from '../../util/xml.js';
 import { formatBitmap } from '../../util/bitmap.js';
@@ -129,6 +129,22 @@ const emulatorpin: Handler = async (ctl, cmd) => {
   ctl.print(`${cpuMapText(cpus, maxcpu)}\n`);
 };
 
+const domfsinfo: Handler = async (ctl, cmd) => {
+  const { dom } = await ctl.domain(cmd);
+  let infos: DomainFSInfo[];
+  try {
+    infos = await dom.connection.invoke<DomainFSInfo[]>('domainGetFSInfo', dom.ref, 0);
+  } catch (e) {
+    throw new CommandError(['Unable to get filesystem information'], e);
+  }
+  if (infos.length === 0) {
+    ctl.printExtra('No filesystems are mounted in the domain');
+    return;
+  }
+  const rows = infos.map((fs) => [fs.mountpoint, fs.name, fs.fstype, fs.devAlias.join(',')]);
+  ctl.print(formatTable(['Mountpoint', 'Name', 'Type', 'Target'], rows, true));
+};
+
 const domjobinfo: Handler = async (ctl, cmd) => {
   const { dom } = await ctl.domain(cmd);
   await dom.connection.invoke('domainGetJobInfo', dom.ref);
@@ -190,4 +206,4 @@ const domdisplay: Handler = async (ctl, cmd) => {
   if (!found) throw new CommandError([type !== undefined ? `No graphical display with type '${type}' found` : 'No graphical display found']);
 };
 
-export const handlers: Record<string, Handler> = { schedinfo, memtune, vcpupin, emulatorpin, domjobinfo, domdisplay };
+export const handlers: Record<string, Handler> = { schedinfo, memtune, vcpupin, emulatorpin, domfsinfo, domjobinfo, domdisplay };

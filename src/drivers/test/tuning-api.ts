@@ -1,13 +1,14 @@
-// The test driver's tuning queries: scheduler and memory parameters, CPU pinning.
+// The test driver's tuning queries: scheduler and memory parameters, CPU pinning,
+// and the canned guest filesystems.
 // libvirt's mock keeps a fixed scheduler (weight 50, settable but not stored) and
 // reads the memory/blkio tunables from the domain definition.
 
-import type { DomainRef, TypedParam } from '../../api/types.js';
+import type { DomainFSInfo, DomainRef, TypedParam } from '../../api/types.js';
 import { ErrorCode, ErrorDomain, virError } from '../../util/error.js';
 import { parseMemoryKiB } from '../../conf/units.js';
 import { parseBitmap } from '../../util/bitmap.js';
 import { child, childrenNamed, type XmlElement } from '../../util/xml.js';
-import { TestObjects, checkFlags, AFFECT_LIVE, AFFECT_CONFIG } from './objects.js';
+import { TestObjects, checkFlags, devices, AFFECT_LIVE, AFFECT_CONFIG } from './objects.js';
 
 /** VIR_DOMAIN_MEMORY_PARAM_UNLIMITED: the value of a limit that is not set. */
 const MEMORY_UNLIMITED = 9007199254740991n;
@@ -70,5 +71,19 @@ export class TuningAPI extends TestObjects {
     const hostCpus = nodes * sockets * cores * threads;
     const set = cpuset === undefined ? undefined : parseBitmap(cpuset);
     return [...Array(hostCpus).keys()].filter((cpu) => set?.has(cpu) ?? true);
+  }
+
+  /** testDomainGetFSInfo: "/" and "/boot" on the first disk of a running domain. */
+  async domainGetFSInfo(dom: DomainRef, flags = 0): Promise<DomainFSInfo[]> {
+    checkFlags(flags, 0, 'testDomainGetFSInfo');
+    const obj = this.domainObj(dom);
+    this.checkActive(obj);
+    const disk = devices(obj.def).find((d) => d.name === 'disk' && (d.attrs.device ?? 'disk') === 'disk');
+    const dst = disk && child(disk, 'target')?.attrs.dev;
+    if (dst === undefined) return [];
+    return [
+      { mountpoint: '/', name: `${dst}1`, fstype: 'ext4', devAlias: [dst] },
+      { mountpoint: '/boot', name: `${dst}2`, fstype: 'ext4', devAlias: [dst] },
+    ];
   }
 }
