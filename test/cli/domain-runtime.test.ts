@@ -58,6 +58,18 @@ test('domfsinfo lists the canned filesystems of the first disk of a running doma
   assert.equal(stopped.err, 'error: Unable to get filesystem information\nerror: Requested operation is not valid: domain is not running\n');
 });
 
+test('iothreadinfo lists IOThreads with their pinning, else the vCPUs', async () => {
+  assert.deepEqual(await tsvirsh('iothreadinfo test'), { out: 'No IOThreads found for the domain\n', err: '', rc: 0 });
+  const xml = join(mkdtempSync(join(tmpdir(), 'tsvirt-iothreads-')), 'i.xml');
+  writeFileSync(
+    xml,
+    "<domain type='test'><name>i</name><memory>1024</memory><vcpu current='3'>4</vcpu><iothreads>3</iothreads>" +
+      "<iothreadids><iothread id='5'/></iothreadids><cputune><iothreadpin iothread='5' cpuset='2-3'/></cputune><os><type>hvm</type></os></domain>",
+  );
+  const r = await tsvirsh(`define ${xml}; iothreadinfo i`);
+  assert.equal(r.out, `Domain 'i' defined from ${xml}\n\n IOThread ID   CPU Affinity\n-----------------------------\n 5             2-3\n 1             0-2\n 2             0-2\n\n`);
+});
+
 test('calls the test driver lacks fail with the "not supported" error', async () => {
   assert.equal((await tsvirsh('domjobinfo test')).err, 'error: this function is not supported by the connection driver: virDomainGetJobInfo\n');
   assert.equal(

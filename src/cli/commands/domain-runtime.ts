@@ -1,5 +1,5 @@
 // Runtime queries about one domain: scheduler and memory tunables (schedinfo,
-// memtune), CPU pinning (vcpupin, emulatorpin), job information and the graphical
+// memtune), CPU pinning (vcpupin, emulatorpin, iothreadinfo), guest filesystems, job information and the graphical
 // display URI (domjobinfo, domdisplay).
 import type { DomainFSInfo, TypedParam } from '../../api/types.js';
 import { ErrorCode, ErrorDomain, virError } from '../../util/error.js';
@@ -145,6 +145,23 @@ const domfsinfo: Handler = async (ctl, cmd) => {
   ctl.print(formatTable(['Mountpoint', 'Name', 'Type', 'Target'], rows, true));
 };
 
+const iothreadinfo: Handler = async (ctl, cmd) => {
+  const { flags } = impactFlags(cmd);
+  const { dom } = await ctl.domain(cmd);
+  let threads: { iothreadId: number; cpus: number[] }[];
+  try {
+    threads = await dom.connection.invoke('domainGetIOThreadInfo', dom.ref, flags);
+  } catch (e) {
+    throw new CommandError(['Unable to get domain IOThreads information'], e);
+  }
+  if (threads.length === 0) {
+    ctl.printExtra('No IOThreads found for the domain');
+    return;
+  }
+  const rows = threads.map((t) => [String(t.iothreadId), formatBitmap(new Set(t.cpus))]);
+  ctl.print(formatTable(['IOThread ID', 'CPU Affinity'], rows, true));
+};
+
 const domjobinfo: Handler = async (ctl, cmd) => {
   const { dom } = await ctl.domain(cmd);
   await dom.connection.invoke('domainGetJobInfo', dom.ref);
@@ -206,4 +223,4 @@ const domdisplay: Handler = async (ctl, cmd) => {
   if (!found) throw new CommandError([type !== undefined ? `No graphical display with type '${type}' found` : 'No graphical display found']);
 };
 
-export const handlers: Record<string, Handler> = { schedinfo, memtune, vcpupin, emulatorpin, domfsinfo, domjobinfo, domdisplay };
+export const handlers: Record<string, Handler> = { schedinfo, memtune, vcpupin, emulatorpin, domfsinfo, iothreadinfo, domjobinfo, domdisplay };

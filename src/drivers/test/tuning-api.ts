@@ -86,4 +86,19 @@ export class TuningAPI extends TestObjects {
       { mountpoint: '/boot', name: `${dst}2`, fstype: 'ext4', devAlias: [dst] },
     ];
   }
+
+  /** virDomainDriverGetIOThreadsConfig: each IOThread's pinning, else the domain's cpuset, else every vCPU. */
+  async domainGetIOThreadInfo(dom: DomainRef, flags = 0): Promise<{ iothreadId: number; cpus: number[] }[]> {
+    checkFlags(flags, AFFECT_LIVE | AFFECT_CONFIG, 'testDomainGetIOThreadInfo');
+    const { def } = this.oneDef(this.domainObj(dom), flags);
+    const vcpu = child(def, 'vcpu');
+    const vcpus = Number(vcpu?.attrs.current ?? vcpu?.text.trim() ?? 1);
+    const pins = childrenNamed(child(def, 'cputune') ?? def, 'iothreadpin');
+    return childrenNamed(child(def, 'iothreadids') ?? def, 'iothread').map((t) => {
+      const iothreadId = Number(t.attrs.id);
+      const cpuset = pins.find((p) => Number(p.attrs.iothread) === iothreadId)?.attrs.cpuset ?? vcpu?.attrs.cpuset;
+      const set = cpuset === undefined ? undefined : parseBitmap(cpuset);
+      return { iothreadId, cpus: set ? [...set].sort((a, b) => a - b) : [...Array(vcpus).keys()] };
+    });
+  }
 }
