@@ -70,6 +70,23 @@ test('iothreadinfo lists IOThreads with their pinning, else the vCPUs', async ()
   assert.equal(r.out, `Domain 'i' defined from ${xml}\n\n IOThread ID   CPU Affinity\n-----------------------------\n 5             2-3\n 1             0-2\n 2             0-2\n\n`);
 });
 
+test('blkiotune prints the weight and per-device throttle lists from <blkiotune>', async () => {
+  const xml = join(mkdtempSync(join(tmpdir(), 'tsvirt-blkio-')), 'b.xml');
+  writeFileSync(
+    xml,
+    "<domain type='test'><name>b</name><memory>1024</memory><blkiotune><weight>300</weight>" +
+      '<device><path>/dev/sda</path><weight>200</weight><read_bytes_sec>1000</read_bytes_sec></device>' +
+      '<device><path>/dev/sdb</path><weight>100</weight><write_iops_sec>5</write_iops_sec></device></blkiotune><os><type>hvm</type></os></domain>',
+  );
+  const r = await tsvirsh(`define ${xml}; blkiotune b; blkiotune b --live`);
+  assert.equal(
+    r.out,
+    `Domain 'b' defined from ${xml}\n\nweight         : 300\ndevice_weight  : /dev/sda,200,/dev/sdb,100\ndevice_read_iops_sec: \n` +
+      'device_write_iops_sec: /dev/sdb,5\ndevice_read_bytes_sec: /dev/sda,1000\ndevice_write_bytes_sec: \n\n\n',
+  );
+  assert.equal(r.err, 'error: Unable to get blkio parameters\nerror: Requested operation is not valid: domain is not running\n');
+});
+
 test('calls the test driver lacks fail with the "not supported" error', async () => {
   assert.equal((await tsvirsh('domjobinfo test')).err, 'error: this function is not supported by the connection driver: virDomainGetJobInfo\n');
   assert.equal(

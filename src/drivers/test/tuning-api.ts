@@ -1,4 +1,4 @@
-// The test driver's tuning queries: scheduler and memory parameters, CPU pinning,
+// The test driver's tuning queries: scheduler, memory and block I/O parameters, CPU pinning,
 // and the canned guest filesystems.
 // libvirt's mock keeps a fixed scheduler (weight 50, settable but not stored) and
 // reads the memory/blkio tunables from the domain definition.
@@ -100,5 +100,27 @@ export class TuningAPI extends TestObjects {
       const set = cpuset === undefined ? undefined : parseBitmap(cpuset);
       return { iothreadId, cpus: set ? [...set].sort((a, b) => a - b) : [...Array(vcpus).keys()] };
     });
+  }
+
+  /** testDomainGetBlkioParameters: the weight, then per-device "path,value" lists for each throttle. */
+  async domainGetBlkioParameters(dom: DomainRef, flags = 0): Promise<TypedParam[]> {
+    checkFlags(flags, AFFECT_LIVE | AFFECT_CONFIG | TYPED_PARAM_STRING_OKAY, 'testDomainGetBlkioParameters');
+    const { def } = this.oneDef(this.domainObj(dom), flags);
+    const blkiotune = child(def, 'blkiotune');
+    const deviceList = (setting: string): string =>
+      childrenNamed(blkiotune ?? def, 'device')
+        .flatMap((d) => {
+          const value = child(d, setting)?.text.trim();
+          return value === undefined || /^0*$/.test(value) ? [] : [`${child(d, 'path')?.text.trim() ?? ''},${value}`];
+        })
+        .join(',');
+    return [
+      { field: 'weight', value: Number((blkiotune && child(blkiotune, 'weight')?.text.trim()) ?? 0) },
+      { field: 'device_weight', value: deviceList('weight') },
+      { field: 'device_read_iops_sec', value: deviceList('read_iops_sec') },
+      { field: 'device_write_iops_sec', value: deviceList('write_iops_sec') },
+      { field: 'device_read_bytes_sec', value: deviceList('read_bytes_sec') },
+      { field: 'device_write_bytes_sec', value: deviceList('write_bytes_sec') },
+    ];
   }
 }
