@@ -70,6 +70,21 @@ test('iothreadinfo lists IOThreads with their pinning, else the vCPUs', async ()
   assert.equal(r.out, `Domain 'i' defined from ${xml}\n\n IOThread ID   CPU Affinity\n-----------------------------\n 5             2-3\n 1             0-2\n 2             0-2\n\n`);
 });
 
+test('memtune sets limits in KiB on the chosen definition and keeps hard_limit <= swap_hard_limit', async () => {
+  const r = await tsvirsh('memtune test --hard-limit 100 --soft-limit 2M; memtune test; memtune test --config');
+  assert.equal(
+    r.out,
+    '\nhard_limit     : 100\nsoft_limit     : 2048\nswap_hard_limit: unlimited\n\n' +
+      'hard_limit     : unlimited\nsoft_limit     : unlimited\nswap_hard_limit: unlimited\n\n',
+  );
+  const xml = await tsvirsh('memtune test --hard-limit 100; dumpxml test');
+  assert.match(xml.out, /<currentMemory unit='KiB'>2097152<\/currentMemory>\n  <memtune>\n    <hard_limit unit='KiB'>100<\/hard_limit>\n  <\/memtune>\n/);
+  assert.equal(
+    (await tsvirsh('memtune test --hard-limit 100 --swap-hard-limit 50')).err,
+    'error: Unable to change memory parameters\nerror: invalid argument: memory hard_limit tunable value must be lower than or equal to swap_hard_limit\n',
+  );
+});
+
 test('blkiotune prints the weight and per-device throttle lists from <blkiotune>', async () => {
   const xml = join(mkdtempSync(join(tmpdir(), 'tsvirt-blkio-')), 'b.xml');
   writeFileSync(

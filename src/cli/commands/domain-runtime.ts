@@ -8,7 +8,7 @@ import { child, childrenNamed, parseXml, type XmlElement } from '../../util/xml.
 import { formatBitmap } from '../../util/bitmap.js';
 import { CommandError } from '../errors.js';
 import { formatTable } from '../table.js';
-import type { Handler, Invocation, Shell } from '../shell.js';
+import { ScaleError, parseScaled, type Handler, type Invocation, type Shell } from '../shell.js';
 
 const AFFECT_LIVE = 1;
 const AFFECT_CONFIG = 2;
@@ -82,9 +82,38 @@ const schedinfo: Handler = async (ctl, cmd) => {
   for (const p of params) ctl.print(paramLine(p));
 };
 
+const MEMTUNE_OPTIONS: [string, string][] = [
+  ['hard-limit', 'hard_limit'],
+  ['soft-limit', 'soft_limit'],
+  ['swap-hard-limit', 'swap_hard_limit'],
+  ['min-guarantee', 'min_guarantee'],
+];
+
+/** virshMemtuneGetSize: KiB (rounded up) from a scaled size; negative means unlimited. */
+function memtuneSize(option: string, text: string): bigint {
+  if (/^\s*-\d/.test(text)) return MEMORY_UNLIMITED;
+  try {
+    return (BigInt(parseScaled(text, 1024, 2 ** 63 - 1)) + 1023n) / 1024n;
+  } catch (e) {
+    throw new CommandError([`Unable to parse integer parameter ${option}`], e instanceof ScaleError ? e.reason : undefined);
+  }
+}
+
 const memtune: Handler = async (ctl, cmd) => {
   const { flags } = impactFlags(cmd);
   const { dom } = await ctl.domain(cmd);
+  const updates = MEMTUNE_OPTIONS.flatMap(([option, field]) => {
+    const text = cmd.string(option);
+    return text === undefined ? [] : [{ field, value: memtuneSize(option, text) }];
+  });
+  if (updates.length > 0) {
+    try {
+      await dom.connection.invoke('domainSetMemoryParameters', dom.ref, updates, flags);
+    } catch (e) {
+      throw new CommandError(['Unable to change memory parameters'], e);
+    }
+    return;
+  }
   let params: TypedParam[];
   try {
     params = await dom.connection.invoke<TypedParam[]>('domainGetMemoryParameters', dom.ref, flags | TYPED_PARAM_STRING_OKAY);

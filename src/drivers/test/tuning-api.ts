@@ -7,11 +7,13 @@ import type { DomainFSInfo, DomainRef, TypedParam } from '../../api/types.js';
 import { ErrorCode, ErrorDomain, virError } from '../../util/error.js';
 import { parseMemoryKiB } from '../../conf/units.js';
 import { parseBitmap } from '../../util/bitmap.js';
-import { child, childrenNamed, type XmlElement } from '../../util/xml.js';
+import { child, childrenNamed, element, type XmlElement } from '../../util/xml.js';
 import { TestObjects, checkFlags, devices, AFFECT_LIVE, AFFECT_CONFIG } from './objects.js';
 
 /** VIR_DOMAIN_MEMORY_PARAM_UNLIMITED: the value of a limit that is not set. */
 const MEMORY_UNLIMITED = 9007199254740991n;
+/** <memtune>'s children in libvirt's order. */
+const MEMTUNE_LIMITS = ['hard_limit', 'soft_limit', 'min_guarantee', 'swap_hard_limit'];
 const TYPED_PARAM_STRING_OKAY = 1 << 2;
 const SCHEDULER_WEIGHT = 50;
 
@@ -43,6 +45,35 @@ export class TuningAPI extends TestObjects {
       return el ? parseMemoryKiB(el.text.trim(), el.attrs.unit, `./memtune/${name}[1]`) : MEMORY_UNLIMITED;
     };
     return ['hard_limit', 'soft_limit', 'swap_hard_limit'].map((field) => ({ field, value: limit(field) }));
+  }
+
+  /** testDomainSetMemoryParameters: hard and swap limits must stay ordered; unlimited values drop the element. */
+  async domainSetMemoryParameters(dom: DomainRef, params: TypedParam[], flags = 0): Promise<void> {
+    checkFlags(flags, AFFECT_LIVE | AFFECT_CONFIG, 'testDomainSetMemoryParameters');
+    const unknown = params.find((p) => !['hard_limit', 'soft_limit', 'swap_hard_limit'].includes(p.field));
+    if (unknown) throw virError(ErrorCode.ARGUMENT_UNSUPPORTED, `parameter '${unknown.field}' not supported`, ErrorDomain.NONE);
+    const { def } = this.oneDef(this.domainObj(dom), flags);
+    const current = new Map((await this.domainGetMemoryParameters(dom, flags)).map((p) => [p.field, BigInt(p.value as bigint)]));
+    for (const p of params) current.set(p.field, BigInt(p.value as number | bigint));
+    const given = new Set(params.map((p) => p.field));
+    if ((given.has('hard_limit') || given.has('swap_hard_limit')) && current.get('hard_limit')! > current.get('swap_hard_limit')!) {
+      throw virError(ErrorCode.INVALID_ARG, 'memory hard_limit tunable value must be lower than or equal to swap_hard_limit', ErrorDomain.NONE);
+    }
+    let memtune = child(def, 'memtune');
+    if (!memtune) {
+      // libvirt formats <memtune> right after the memory sizes and <blkiotune>
+      const names = def.children.map((c) => c.name);
+      const after = Math.max(...['maxMemory', 'memory', 'currentMemory', 'blkiotune'].map((n) => names.lastIndexOf(n)));
+      def.children.splice(after + 1, 0, (memtune = element('memtune')));
+    }
+    const limits = new Map(memtune.children.map((c) => [c.name, c]));
+    for (const p of params) {
+      const value = BigInt(p.value as number | bigint);
+      if (value === MEMORY_UNLIMITED) limits.delete(p.field);
+      else limits.set(p.field, element(p.field, { unit: 'KiB' }, [], String(value)));
+    }
+    memtune.children = MEMTUNE_LIMITS.flatMap((name) => limits.get(name) ?? []);
+    if (memtune.children.length === 0) def.children.splice(def.children.indexOf(memtune), 1);
   }
 
   /** virDomainDefGetVcpuPinInfoHelper: each vCPU's pinning, else the domain's cpuset, else every host CPU. */
