@@ -10,6 +10,8 @@ export interface WorkerJob extends FuzzRange {
 
 const job = await new Promise<WorkerJob>((resolve) => process.once('message', (m) => resolve(m as WorkerJob)));
 const port = { postMessage: (m: unknown) => process.send!(m) };
+// the supervisor is gone (interrupted): stop instead of fuzzing for nobody
+process.on('disconnect', () => process.exit(1));
 const pipeline = await FuzzPipeline.open();
 try {
   await fuzz(pipeline, loadSeeds(job.corpusDir), job, {
