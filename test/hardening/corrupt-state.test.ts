@@ -3,7 +3,7 @@
 // public API.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { connect } from '../../src/api/connection.js';
@@ -64,5 +64,10 @@ test('damaged config and status files are reported by name and skipped; the othe
   assert.deepEqual(states, [5, 5], 'both shut off: a garbage status file does not make a domain running');
   for (const file of Object.keys(damaged)) {
     assert.ok(warnings.includes(`Failed to load config file '${path.join(configDir, file)}'`), `${file} is reported by name:\n${warnings}`);
+  }
+  for (const name of ['good1', 'ghost']) {
+    const file = path.join(root, 'run', 'qemu', `${name}.xml`);
+    assert.ok(warnings.includes(`Failed to load status file '${file}'`), `${name}'s status file is reported by name:\n${warnings}`);
+    assert.ok(existsSync(file), 'a damaged status file is kept: the QEMU it names may still run');
   }
 });

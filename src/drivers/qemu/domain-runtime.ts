@@ -51,8 +51,8 @@ export class QemuDomainRuntime {
   }
 
   /** Driver open: takes over the domains other processes started. */
-  async open(): Promise<void> {
-    await this.runtime.removeBrokenStatuses();
+  async open(warn: (message: string) => void): Promise<void> {
+    await this.runtime.reportBrokenStatuses(warn);
     await this.sync({ refresh: false }); // every API call refreshes: see syncDomains()
   }
 

@@ -419,7 +419,7 @@ export async function openQemuDriver(uri: ParsedURI, opts: QemuDriverOptions): P
   const warn = opts.warn ?? ((message: string) => process.stderr.write(`tsvirt: warning: ${message}\n`));
   const driver: QemuDriver = new QemuDriver(paths, config, qemuDomainXML(() => driver), opts.readonly, warn);
   await driver.store.sync();
-  await driver.runtime.open();
+  await driver.runtime.open(warn);
   await driver.runtime.autostart(warn);
   return driver;
 }

@@ -94,12 +94,15 @@ export class QemuRuntime {
   }
 
   /**
-   * Cleans up status files that cannot be read (a half-written file cannot
-   * exist: writes are atomic; this is damage from outside).
+   * Reports status files that cannot be read (a half-written file cannot
+   * exist: writes are atomic; this is damage from outside). They are kept:
+   * the QEMU they name may still run, and deleting the file would lose it.
    */
-  async removeBrokenStatuses(): Promise<void> {
+  async reportBrokenStatuses(warn: (message: string) => void): Promise<void> {
     const { broken } = await loadStatuses(this.host.paths.stateDir);
-    for (const name of broken) await removeStatus(this.host.paths.stateDir, name);
+    for (const name of broken) {
+      warn(`Failed to load status file '${path.join(this.host.paths.stateDir, `${name}.xml`)}': domain '${name}' is treated as shut off`);
+    }
   }
 
   /**
