@@ -7,7 +7,7 @@ import { parseBitmap } from '../util/bitmap.js';
 import { child, childrenNamed, element, type XmlElement } from '../util/xml.js';
 import { canonicalSet, ensureChild, removeChildren } from './tree.js';
 import { MEMORY_MAX_BYTES, parseMemoryKiB } from './units.js';
-import { propEnum } from './xml-props.js';
+import { parseUnsigned, propEnum, UINT_MAX } from './xml-props.js';
 
 /** VIR_DOMAIN_MEMORY_PARAM_UNLIMITED, in KiB. */
 const MEMORY_PARAM_UNLIMITED_KIB = 9007199254740991n;
@@ -29,7 +29,8 @@ export function parseMemory(dom: XmlElement): void {
   if (max) {
     normaliseSize(max, './maxMemory[1]');
     const slots = max.attrs['slots'];
-    if (slots !== undefined && !/^\s*\+?\d+$/.test(slots)) throw virError(ErrorCode.XML_ERROR, 'Failed to parse memory slot count');
+    // virXPathUInt: not a number or past UINT_MAX
+    if (slots !== undefined && !((parseUnsigned(slots) ?? UINT_MAX + 1n) <= UINT_MAX)) throw virError(ErrorCode.XML_ERROR, 'Failed to parse memory slot count');
   }
   if (memory) {
     const dumpCore = propEnum(memory, 'dumpCore', ['absent', 'on', 'off'], { nonzero: true });

@@ -65,7 +65,7 @@ export function parseUnsigned(text: string, base: 0 | 10 | 16 = 10): bigint | un
   return BigInt(digits);
 }
 
-const UINT_MAX = 0xffffffffn;
+export const UINT_MAX = 0xffffffffn;
 
 /** Unsigned int attribute (virXMLPropUInt). */
 export function propUInt(el: XmlElement, name: string, base: 0 | 10 | 16 = 10, flags: PropFlags = {}): number | undefined {
@@ -77,6 +77,30 @@ export function propUInt(el: XmlElement, name: string, base: 0 | 10 | 16 = 10, f
   const n = parseUnsigned(v, base);
   if (n === undefined || n > UINT_MAX) {
     throw virError(ErrorCode.XML_ERROR, `Invalid value for attribute '${name}' in element '${el.name}': '${v}'. Expected non-negative integer value`);
+  }
+  if (flags.nonzero && n === 0n) {
+    throw virError(ErrorCode.XML_ERROR, `Invalid value for attribute '${name}' in element '${el.name}': Zero is not permitted`);
+  }
+  return Number(n);
+}
+
+const INT_MIN = -2147483648n;
+const INT_MAX = 2147483647n;
+
+/** Signed int attribute (virXMLPropInt, base 10); `nonnegative` is VIR_XML_PROP_NONNEGATIVE. */
+export function propInt(el: XmlElement, name: string, flags: PropFlags & { readonly nonnegative?: boolean } = {}): number | undefined {
+  const v = el.attrs[name];
+  if (v === undefined) {
+    if (flags.required) throw missing(el, name);
+    return undefined;
+  }
+  const m = /^[ \t\n\r\f\v]*([+-]?[0-9]+)$/.exec(v);
+  const n = m ? BigInt(m[1]!) : undefined;
+  if (n === undefined || n < INT_MIN || n > INT_MAX) {
+    throw virError(ErrorCode.XML_ERROR, `Invalid value for attribute '${name}' in element '${el.name}': '${v}'. Expected integer value`);
+  }
+  if (flags.nonnegative && n < 0n) {
+    throw virError(ErrorCode.XML_ERROR, `Invalid value for attribute '${name}' in element '${el.name}': '${v}'. Expected non-negative value`);
   }
   if (flags.nonzero && n === 0n) {
     throw virError(ErrorCode.XML_ERROR, `Invalid value for attribute '${name}' in element '${el.name}': Zero is not permitted`);

@@ -7,7 +7,7 @@ import { element, type XmlElement } from '../../util/xml.js';
 
 import type { ElementSchema } from '../schema.js';
 import { parseMemoryKiB } from '../units.js';
-import { propEnum } from '../xml-props.js';
+import { propEnum, propInt } from '../xml-props.js';
 import { dropGeneratedAlias, infoChildren } from './common.js';
 
 const CONTROLLER_TYPES = ['ide', 'fdc', 'scsi', 'sata', 'virtio-serial', 'ccid', 'usb', 'pci', 'xenbus', 'isa'] as const;
@@ -90,10 +90,14 @@ export function findController(devices: XmlElement, type: string, idx: number): 
  * A negative `idx` picks the lowest unused index.
  */
 export function appendController(devices: XmlElement, type: string, idx: number, model?: string): XmlElement {
-  const index = idx < 0 ? unusedControllerIndex(devices, type) : idx;
-  const controller = element('controller', { type, index: String(index), model });
-  devices.children.splice(childPosition(devices, controllers(devices).length), 0, controller);
-  return controller;
+  return appendControllers(devices, type, [idx < 0 ? unusedControllerIndex(devices, type) : idx], model)[0]!;
+}
+
+/** appendController for many indexes in one splice, so thousands of implicit ones stay linear. */
+export function appendControllers(devices: XmlElement, type: string, indexes: number[], model?: string): XmlElement[] {
+  const added = indexes.map((index) => element('controller', { type, index: String(index), model }));
+  devices.children.splice(childPosition(devices, controllers(devices).length), 0, ...added);
+  return added;
 }
 
 /** virDomainDefMaybeAddController: adds unless a controller of that type and index exists. */
@@ -126,15 +130,10 @@ export function parseControllers(devices: XmlElement): void {
   for (const c of parsed) {
     const type = propEnum(c, 'type', CONTROLLER_TYPES) ?? 'ide';
     c.attrs['type'] = type;
-    const rawIndex = c.attrs['index'];
-    if (rawIndex !== undefined) {
-      // virXMLPropInt(..., VIR_XML_PROP_NONNEGATIVE)
-      const invalid = (expected: string) =>
-        virError(ErrorCode.XML_ERROR, `Invalid value for attribute 'index' in element 'controller': '${rawIndex}'. Expected ${expected} value`);
-      // an index past INT_MAX is not an int: libvirt refuses it here, before anything sized by it is allocated
-      if (!/^\s*[+-]?[0-9]+$/.test(rawIndex) || Number(rawIndex) > 2147483647) throw invalid('integer');
-      if (Number(rawIndex) < 0) throw invalid('non-negative');
-    }
+    // virXMLPropInt(..., VIR_XML_PROP_NONNEGATIVE): values past INT_MAX are refused before anything is sized by them
+    propInt(c, 'index', { nonnegative: true });
+    propInt(c, 'ports', { nonnegative: true });
+    if (type === 'virtio-serial') propInt(c, 'vectors', { nonnegative: true });
     if (type === 'usb') {
       // UHCI companions written without <master> get their usual start port.
       const startport = { 'ich9-uhci1': '0', 'ich9-uhci2': '2', 'ich9-uhci3': '4' }[c.attrs['model'] ?? ''];
