@@ -1,6 +1,7 @@
 // Where a device sits, as -device properties: bus/addr on PCI, bus/port on
 // USB, bus/nr on virtio-serial, bus/unit/scsi-id/lun on drive buses, iobase
 // on ISA (libvirt's qemuBuildDeviceAddressProps).
+import { ErrorCode, ErrorDomain, virError } from '../../../util/error.js';
 import type { XmlElement } from '../../../util/xml.js';
 import { child } from '../../../util/xml.js';
 import type { DomainView, JsonProps } from './context.js';
@@ -91,7 +92,7 @@ function addDriveAddressProps(view: DomainView, device: XmlElement, addr: XmlEle
       return;
     case 'scsi': {
       const cont = view.controller('scsi', ctl);
-      if (!cont) throw new Error(`internal error: unable to find a SCSI controller for idx=${ctl}`);
+      if (!cont) throw virError(ErrorCode.INTERNAL_ERROR, `unable to find a SCSI controller for idx=${ctl}`, ErrorDomain.QEMU);
       const alias = view.alias(cont);
       if (['lsilogic', 'ncr53c90', 'dc390', 'am53c974'].includes(cont.attrs.model ?? '')) {
         out.bus = `${alias}.${num(addr, 'bus')}`;
