@@ -19,25 +19,31 @@ function sortGroup(parent: XmlElement, name: string, key: (el: XmlElement) => nu
  * virDomainDefParseIOThreads: IOThread ids in libvirt's order, the listed ones
  * then the lowest free ids up to <iothreads>, which grows to cover the list.
  */
-function iothreadIds(dom: XmlElement): number[] {
+function iothreadIds(dom: XmlElement): Map<number, number> {
   const countEl = child(dom, 'iothreads');
   if (countEl && !/^\s*\+?\d+$/.test(countEl.text)) throw virError(ErrorCode.XML_ERROR, `invalid iothreads count '${countEl.text}'`);
   const ids = child(dom, 'iothreadids');
-  const order: number[] = [];
+  // Id -> position in libvirt's order; a Map keeps filling thousands of ids linear.
+  const order = new Map<number, number>();
   for (const t of ids ? childrenNamed(ids, 'iothread') : []) {
     const id = propUInt(t, 'id', 10, { required: true, nonzero: true })!;
-    if (order.includes(id)) throw virError(ErrorCode.XML_ERROR, `duplicate iothread id '${id}' found`);
-    order.push(id);
+    if (order.has(id)) throw virError(ErrorCode.XML_ERROR, `duplicate iothread id '${id}' found`);
+    order.set(id, order.size);
   }
-  const count = Math.max(Number(countEl?.text ?? '0'), order.length);
+  const count = Math.max(Number(countEl?.text ?? '0'), order.size);
+  // libvirt allocates an id per IOThread and aborts out of memory on huge counts.
+  if (count > MAX_IOTHREADS) throw virError(ErrorCode.XML_ERROR, `invalid iothreads count '${countEl?.text.trim()}'`);
   if (count > 0) ensureChild(dom, 'iothreads').text = String(count);
-  for (let id = 1; order.length < count; id++) {
-    if (order.includes(id)) continue;
-    order.push(id);
+  for (let id = 1; order.size < count; id++) {
+    if (order.has(id)) continue;
+    order.set(id, order.size);
     ids?.children.push(element('iothread', { id: String(id) }));
   }
   return order;
 }
+
+/** Far above any host's thread count, below what exhausts memory. */
+const MAX_IOTHREADS = 65535;
 
 const SCHED_POLICIES = ['none', 'batch', 'idle', 'fifo', 'rr'];
 
@@ -45,7 +51,7 @@ const SCHED_POLICIES = ['none', 'batch', 'idle', 'fifo', 'rr'];
  * virDomainThreadSchedParseHelper + virDomainSchedulerFormat: one element per
  * thread, in thread order, and no thread scheduled twice.
  */
-function expandSchedulers(cputune: XmlElement, name: 'vcpu' | 'iothread', threads: number[], exists: (id: number) => void): void {
+function expandSchedulers(cputune: XmlElement, name: 'vcpu' | 'iothread', rank: (id: number) => number, exists: (id: number) => void): void {
   const tag = `${name}sched`;
   const attr = `${name}s`;
   const byThread = new Map<number, XmlElement>();
@@ -71,7 +77,7 @@ function expandSchedulers(cputune: XmlElement, name: 'vcpu' | 'iothread', thread
     }
   }
   if (byThread.size === 0) return;
-  const expanded = threads.flatMap((id) => (byThread.has(id) ? [byThread.get(id)!] : []));
+  const expanded = [...byThread.keys()].sort((a, b) => rank(a) - rank(b)).map((id) => byThread.get(id)!);
   const at = cputune.children.findIndex((c) => c.name === tag);
   cputune.children = cputune.children.filter((c) => c.name !== tag);
   cputune.children.splice(at, 0, ...expanded);
@@ -86,15 +92,14 @@ export function parseCputune(dom: XmlElement): void {
     if (['vcpupin', 'emulatorpin', 'iothreadpin'].includes(c.name)) canonicalSet(c, 'cpuset');
   }
   // Pins are printed by walking vCPUs in order and IOThreads in id-list order.
-  const rank = (id: number) => (iothreads.includes(id) ? iothreads.indexOf(id) : iothreads.length + id);
+  const rank = (id: number) => iothreads.get(id) ?? iothreads.size + id;
   sortGroup(cputune, 'vcpupin', (el) => Number(el.attrs['vcpu']));
   sortGroup(cputune, 'iothreadpin', (el) => rank(Number(el.attrs['iothread'])));
   const maxVcpus = Number(child(dom, 'vcpu')?.text || '1');
-  const vcpus = Array.from({ length: maxVcpus }, (_, i) => i);
-  expandSchedulers(cputune, 'vcpu', vcpus, (id) => {
+  expandSchedulers(cputune, 'vcpu', (id) => id, (id) => {
     if (id >= maxVcpus) throw virError(ErrorCode.INVALID_ARG, `invalid vcpu index '${id}'`);
   });
-  expandSchedulers(cputune, 'iothread', iothreads, (id) => {
-    if (!iothreads.includes(id)) throw virError(ErrorCode.CONFIG_UNSUPPORTED, `Cannot find 'iothread' : ${id}`);
+  expandSchedulers(cputune, 'iothread', rank, (id) => {
+    if (!iothreads.has(id)) throw virError(ErrorCode.CONFIG_UNSUPPORTED, `Cannot find 'iothread' : ${id}`);
   });
 }

@@ -2,13 +2,14 @@
 // parse-time ordering rules, and the generic post-parse pipeline
 // (virDomainDefPostParse's device parts) with hooks for the hypervisor driver.
 
+import { ErrorCode, virError } from '../../util/error.js';
 import type { XmlElement } from '../../util/xml.js';
 import { deviceAddressOf, setDeviceAddress } from '../device-address.js';
 import type { ElementSchema, SchemaRef } from '../schema.js';
 import { audioSchema } from './audio.js';
 import { addConsoleCompat, assignIsaSerialPorts, chrSchema, mirrorSerialConsoles, parseChrPorts, postParseChr } from './chr.js';
 import { deviceContext, devicesNamed, type DeviceContext } from './common.js';
-import { assignControllerIndexes, controllerSchema, maybeAddController, parseControllers, postParseController, rejectDuplicateControllers } from './controller.js';
+import { appendControllers, assignControllerIndexes, controllerSchema, maybeAddController, parseControllers, postParseController, rejectDuplicateControllers } from './controller.js';
 import { diskSchema, insertDisk, parseDisk, postParseDisk } from './disk.js';
 import { filesystemSchema, postParseFilesystem } from './filesystem.js';
 import { finishGraphics, graphicsSchema, parseGraphics, postParseGraphics } from './graphics.js';
@@ -171,6 +172,9 @@ export function addImplicitDevices(domain: XmlElement, hooks: DeviceDriverHooks 
   mirrorSerialConsoles(ctx);
 }
 
+const INT_MAX = 0x7fffffff;
+const MAX_IMPLICIT_CONTROLLER = 65535;
+
 /** virDomainDefAddImplicitControllers. */
 function addImplicitControllers(ctx: DeviceContext): void {
   for (const [type, bus] of [['scsi', 'scsi'], ['fdc', 'fdc'], ['ide', 'ide'], ['sata', 'sata']] as const) {
@@ -179,9 +183,20 @@ function addImplicitControllers(ctx: DeviceContext): void {
       if (disk.children.find((c) => c.name === 'target')?.attrs['bus'] !== bus) continue;
       const addr = disk.children.find((c) => c.name === 'address');
       if (addr?.attrs['type'] !== 'drive') continue;
-      max = Math.max(max, Number(addr.attrs['controller'] ?? 0));
+      // libvirt compares the unsigned index as an int: one past INT_MAX adds nothing.
+      const controller = Number(addr.attrs['controller'] ?? 0);
+      if (controller <= INT_MAX) max = Math.max(max, controller);
     }
-    for (let i = 0; i <= max; i++) maybeAddController(ctx.devices, type, i);
+    // libvirt allocates every controller up to the index (and runs out of memory
+    // far before INT_MAX); no bus can address more than this many controllers anyway.
+    if (max > MAX_IMPLICIT_CONTROLLER) {
+      throw virError(ErrorCode.CONFIG_UNSUPPORTED, `drive address controller '${max}' exceeds the maximum of ${MAX_IMPLICIT_CONTROLLER}`);
+    }
+    // One lookup of the existing indexes, not one per added controller.
+    const present = new Set(devicesNamed(ctx, 'controller').filter((c) => c.attrs['type'] === type).map((c) => Number(c.attrs['index'] ?? -1)));
+    const missing: number[] = [];
+    for (let i = 0; i <= max; i++) if (!present.has(i)) missing.push(i);
+    appendControllers(ctx.devices, type, missing);
   }
   for (const name of ['channel', 'console']) {
     for (const chr of devicesNamed(ctx, name)) {

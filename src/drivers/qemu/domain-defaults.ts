@@ -8,7 +8,7 @@ import { child, childrenNamed, element, type XmlElement } from '../../util/xml.j
 import { ensureChild } from '../../conf/tree.js';
 import { parseScaledValue } from '../../conf/units.js';
 import { hasNvramImage } from '../../conf/domain-os.js';
-import { formatBitmap, parseBitmap } from '../../util/bitmap.js';
+import { parseBitmap } from '../../util/bitmap.js';
 import { canonicalMachineName, defaultMachine, findMachine, hostArch, type QemuCaps } from './capabilities.js';
 
 const isX86 = (arch: string) => arch === 'x86_64' || arch === 'i686';
@@ -80,9 +80,15 @@ function numaCpusPostParse(dom: XmlElement): void {
   const maxVcpus = Number(child(dom, 'vcpu')?.text || '1');
   const claimed = cells.map((c) => parseBitmap(c.attrs['cpus'] ?? '') ?? new Set<number>());
   if (claimed.reduce((n, set) => n + set.size, 0) >= maxVcpus) return;
-  const first = new Set(Array.from({ length: maxVcpus }, (_, i) => i));
-  for (const set of claimed.slice(1)) for (const c of set) first.delete(c);
-  cells[0]!.attrs['cpus'] = formatBitmap(first);
+  // Ranges between the other cells' vCPUs: no per-vCPU set, as <vcpu> is not range-checked yet.
+  const taken = [...new Set(claimed.slice(1).flatMap((set) => [...set]))].filter((c) => c < maxVcpus).sort((a, b) => a - b);
+  const ranges: string[] = [];
+  let start = 0;
+  for (const end of [...taken, maxVcpus]) {
+    if (end > start) ranges.push(end - 1 > start ? `${start}-${end - 1}` : String(start));
+    start = end + 1;
+  }
+  cells[0]!.attrs['cpus'] = ranges.join(',');
 }
 
 /** qemuDomainDefTsegPostParse: an explicit SMM TSEG size needs q35 and whole MiB. */
