@@ -5,6 +5,7 @@
 import { ErrorCode, virError } from '../../util/error.js';
 import { cloneElement, element, type XmlElement } from '../../util/xml.js';
 import type { ElementSchema } from '../schema.js';
+import { UINT_MAX } from '../xml-props.js';
 import { appendDevice, chardevChildren, devicesNamed, dropGeneratedAlias, ensureChild, firstChild, infoChildren, isX86, normalizeChardevSource, type DeviceContext } from './common.js';
 
 export const CHR_KINDS = ['serial', 'parallel', 'console', 'channel'] as const;
@@ -60,11 +61,20 @@ export function assignIsaSerialPorts(ctx: DeviceContext): void {
   }
 }
 
+/** virDomainChrDefParseTargetXML reads a serial/parallel/console port with virStrToLong_ui, which wraps negatives. */
+function checkTargetPort(chr: XmlElement): void {
+  const port = firstChild(chr, 'target')?.attrs['port'];
+  if (port === undefined) return;
+  const m = /^[ \t\n\r\f\v]*([+-]?)([0-9]+)$/.exec(port);
+  if (!m || BigInt(m[2]!) > UINT_MAX) throw virError(ErrorCode.XML_ERROR, `Invalid port number: ${port}`);
+}
+
 /**
  * Ports as libvirt's parser sets them: the Nth console is port N whatever the
  * input says, a parallel port without one gets the next after the previous ones.
  */
 export function parseChrPorts(ctx: DeviceContext): void {
+  for (const kind of ['parallel', 'serial', 'console'] as const) devicesNamed(ctx, kind).forEach(checkTargetPort);
   devicesNamed(ctx, 'console').forEach((c, i) => {
     targetOf(c).attrs['port'] = String(i);
   });

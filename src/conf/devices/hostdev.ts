@@ -11,6 +11,11 @@ import { findController, maybeAddController } from './controller.js';
 import { scsiDiskAt, scsiHostdevAt } from './validate.js';
 
 const HOSTDEV_MODES = ['subsystem', 'capabilities'] as const;
+/** virDomainHostdevSubsysType and virDomainHostdevCapsType names, by mode. */
+const HOSTDEV_TYPES: Record<string, readonly string[]> = {
+  subsystem: ['usb', 'pci', 'scsi', 'scsi_host', 'mdev'],
+  capabilities: ['storage', 'misc', 'net'],
+};
 
 const secretAuth: ElementSchema = { attrs: ['username'], children: { secret: { attrs: ['type', 'usage', 'uuid'] } } };
 
@@ -47,8 +52,19 @@ export function parseHostdev(hostdev: XmlElement): void {
   if (hostdev.attrs['type'] === undefined) {
     throw virError(ErrorCode.XML_ERROR, "Missing required attribute 'type' in element 'hostdev'");
   }
-  const mdevAddress = hostdev.attrs['type'] === 'mdev' ? firstChild(firstChild(hostdev, 'source') ?? hostdev, 'address') : undefined;
-  if (mdevAddress && mdevAddress.attrs['uuid'] === undefined) {
+  const mode = hostdev.attrs['mode'] ?? 'subsystem';
+  if (!HOSTDEV_TYPES[mode]!.includes(hostdev.attrs['type'])) {
+    throw virError(ErrorCode.CONFIG_UNSUPPORTED, `unknown host device source address type '${hostdev.attrs['type']}'`);
+  }
+  if (!firstChild(hostdev, 'source')) throw virError(ErrorCode.XML_ERROR, 'Missing <source> element in hostdev device');
+  if (hostdev.attrs['type'] === 'mdev') parseMdevSource(hostdev);
+}
+
+/** virDomainHostdevSubsysMediatedDevDefParseXML: the device is named by <source><address uuid=.../>. */
+function parseMdevSource(hostdev: XmlElement): void {
+  const address = firstChild(firstChild(hostdev, 'source')!, 'address');
+  if (!address) throw virError(ErrorCode.CONFIG_UNSUPPORTED, 'Missing <address> element');
+  if (address.attrs['uuid'] === undefined) {
     throw virError(ErrorCode.CONFIG_UNSUPPORTED, "Missing 'uuid' attribute for element <address>");
   }
 }
