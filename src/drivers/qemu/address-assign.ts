@@ -144,6 +144,11 @@ function primeVirtioMmio(a: Assignment): void {
 function assignPciAddresses(a: Assignment, sparePorts: number): void {
   let maxIndex = -1;
   for (const c of a.pciControllers()) maxIndex = Math.max(maxIndex, controllerIndex(c.el));
+  // virDomainControllerDefValidate's limit, checked before a bus set is built
+  // for every index below: tens of thousands of buses take seconds to fill.
+  if (maxIndex > MAX_PCI_BUS_INDEX) {
+    throw virError(ErrorCode.CONFIG_UNSUPPORTED, `PCI controller index ${maxIndex} too high, maximum is ${MAX_PCI_BUS_INDEX}`);
+  }
   let nbuses = maxIndex + 1;
   a.fillConnectFlags();
 
