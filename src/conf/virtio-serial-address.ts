@@ -9,7 +9,8 @@ import type { VirtioSerialAddress } from './device-address.js';
 /** libvirt's default number of ports of a virtio-serial controller. */
 const DEFAULT_PORTS = 31;
 
-interface SerialController { index: number; used: boolean[] }
+/** `used` holds the taken ports only: `ports` may be up to INT_MAX. */
+interface SerialController { index: number; ports: number; used: Set<number> }
 
 class VirtioSerialPorts {
   /** Sorted by controller index. */
@@ -20,7 +21,7 @@ class VirtioSerialPorts {
       throw virError(ErrorCode.INTERNAL_ERROR, `virtio serial controller with index ${index} already exists in the address set`);
     }
     const at = this.controllers.findIndex((c) => c.index > index);
-    const entry = { index, used: new Array<boolean>(ports).fill(false) };
+    const entry = { index, ports, used: new Set<number>() };
     if (at < 0) this.controllers.push(entry);
     else this.controllers.splice(at, 0, entry);
   }
@@ -28,18 +29,18 @@ class VirtioSerialPorts {
   reserve(addr: VirtioSerialAddress): void {
     const c = this.controllers.find((x) => x.index === addr.controller);
     if (c === undefined) throw virError(ErrorCode.XML_ERROR, `virtio serial controller ${addr.controller} is missing`);
-    if (addr.port >= c.used.length) {
+    if (addr.port >= c.ports) {
       throw virError(ErrorCode.XML_ERROR, `virtio serial controller ${addr.controller} does not have port ${addr.port}`);
     }
-    if (c.used[addr.port]) {
+    if (c.used.has(addr.port)) {
       throw virError(ErrorCode.XML_ERROR, `virtio serial port ${addr.port} on controller ${addr.controller} is already occupied`);
     }
-    c.used[addr.port] = true;
+    c.used.add(addr.port);
   }
 }
 
-function nextClear(used: boolean[], after: number): number {
-  for (let i = after + 1; i < used.length; i++) if (!used[i]) return i;
+function nextClear(c: SerialController, after: number): number {
+  for (let i = after + 1; i < c.ports; i++) if (!c.used.has(i)) return i;
   return -1;
 }
 
@@ -81,7 +82,7 @@ function assignPort(list: DeviceList, ports: VirtioSerialPorts, dev: Device, isC
   if (portOnly) {
     const c = ports.controllers.find((x) => x.index === addr.controller);
     if (c === undefined) throw virError(ErrorCode.INTERNAL_ERROR, `virtio-serial controller ${addr.controller} not available`);
-    const port = nextClear(c.used, 0);
+    const port = nextClear(c, 0);
     if (port <= 0) throw virError(ErrorCode.XML_ERROR, `Unable to find a free port on virtio-serial controller ${addr.controller}`);
     addr.bus = 0;
     addr.port = port;
@@ -90,7 +91,7 @@ function assignPort(list: DeviceList, ports: VirtioSerialPorts, dev: Device, isC
     if (ports.controllers.length === 0) throw virError(ErrorCode.INTERNAL_ERROR, 'no virtio-serial controllers are available');
     let found = false;
     for (const c of ports.controllers) {
-      const port = nextClear(c.used, start);
+      const port = nextClear(c, start);
       if (port >= 0) {
         Object.assign(addr, { controller: c.index, bus: 0, port });
         found = true;
