@@ -84,7 +84,15 @@ export function addQemuDefaultDevices(domain: XmlElement): void {
   const ctx = deviceContext(domain);
   addImplicitInputs(ctx);
   const d = machineDefaults(ctx);
-  if (d.usb && !findController(ctx.devices, 'usb', 0)) addUsbController(ctx.devices, 0, d.usbModel);
+  if (d.usb && !findController(ctx.devices, 'usb', 0)) {
+    // libvirt 9.0 adds the default controller beside a model='none' one at another
+    // index, writes a config its own parser then refuses, and the domain vanishes
+    // at the next start of libvirtd; tsvirt refuses it up front with that message.
+    if (ctx.devices.children.some((c) => c.name === 'controller' && c.attrs['type'] === 'usb' && c.attrs['model'] === 'none')) {
+      throw virError(ErrorCode.XML_DETAIL, "Can't add another USB controller: USB is disabled for this domain");
+    }
+    addUsbController(ctx.devices, 0, d.usbModel);
+  }
   if (d.sata && !findController(ctx.devices, 'sata', 0)) appendController(ctx.devices, 'sata', 0);
   if (d.root) {
     const existing = findController(ctx.devices, 'pci', 0);
