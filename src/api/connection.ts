@@ -1,7 +1,7 @@
 import type { Duplex } from 'node:stream';
 import { ErrorCode, ErrorDomain, virError } from '../util/error.js';
 import { parseURI } from './uri.js';
-import { DomainSnapshot, HostInterface, Network, StoragePool, StorageVolume } from './handles.js';
+import { DomainSnapshot, HostInterface, Network, ObjectHandle, StoragePool, StorageVolume } from './handles.js';
 import type { DomainInfo, DomainRef, HypervisorDriver, InterfaceRef, NetworkRef, NodeInfo, PciTopology, SnapshotRef, StateWithReason, StoragePoolRef } from './types.js';
 
 /** Driver factories by URI driver name, loaded lazily so a test:/// connection never loads QEMU code. */
@@ -168,11 +168,7 @@ export class Connection {
 }
 
 /** A domain handle (virDomainPtr). Holds name, UUID and the id it had when looked up. */
-export class Domain {
-  constructor(
-    readonly connection: Connection,
-    readonly ref: DomainRef,
-  ) {}
+export class Domain extends ObjectHandle<DomainRef> {
 
   get name(): string {
     return this.ref.name;
@@ -184,9 +180,6 @@ export class Domain {
     return this.ref.id;
   }
 
-  private call<T>(method: string, ...args: unknown[]): Promise<T> {
-    return this.connection.invoke<T>(method, this.ref, ...args);
-  }
 
   getXMLDesc(flags = 0): Promise<string> {
     return this.call('domainGetXMLDesc', flags);

@@ -5,21 +5,30 @@
 import type { Connection } from './connection.js';
 import type { InterfaceRef, NetworkRef, SnapshotRef, StoragePoolInfo, StoragePoolRef, StorageVolInfo, StorageVolRef } from './types.js';
 
-/** A virtual network (virNetworkPtr). */
-export class Network {
+/**
+ * What every object handle shares: its connection, the driver's reference to
+ * the object, and dispatch of libvirt-named driver methods with that reference
+ * as first argument.
+ */
+export abstract class ObjectHandle<Ref> {
   constructor(
     readonly connection: Connection,
-    readonly ref: NetworkRef,
+    readonly ref: Ref,
   ) {}
+
+  protected call<T>(method: string, ...args: unknown[]): Promise<T> {
+    return this.connection.invoke<T>(method, this.ref, ...args);
+  }
+}
+
+/** A virtual network (virNetworkPtr). */
+export class Network extends ObjectHandle<NetworkRef> {
 
   get name(): string {
     return this.ref.name;
   }
   get uuid(): string {
     return this.ref.uuid;
-  }
-  private call<T>(method: string, ...args: unknown[]): Promise<T> {
-    return this.connection.invoke<T>(method, this.ref, ...args);
   }
 
   getXMLDesc(flags = 0): Promise<string> {
@@ -56,20 +65,13 @@ export class Network {
 }
 
 /** A storage pool (virStoragePoolPtr). */
-export class StoragePool {
-  constructor(
-    readonly connection: Connection,
-    readonly ref: StoragePoolRef,
-  ) {}
+export class StoragePool extends ObjectHandle<StoragePoolRef> {
 
   get name(): string {
     return this.ref.name;
   }
   get uuid(): string {
     return this.ref.uuid;
-  }
-  private call<T>(method: string, ...args: unknown[]): Promise<T> {
-    return this.connection.invoke<T>(method, this.ref, ...args);
   }
 
   getInfo(): Promise<StoragePoolInfo> {
@@ -120,20 +122,13 @@ export class StoragePool {
 }
 
 /** A storage volume (virStorageVolPtr): its pool, name and key. */
-export class StorageVolume {
-  constructor(
-    readonly connection: Connection,
-    readonly ref: StorageVolRef,
-  ) {}
+export class StorageVolume extends ObjectHandle<StorageVolRef> {
 
   get name(): string {
     return this.ref.name;
   }
   get key(): string {
     return this.ref.key;
-  }
-  private call<T>(method: string, ...args: unknown[]): Promise<T> {
-    return this.connection.invoke<T>(method, this.ref, ...args);
   }
 
   getInfo(): Promise<StorageVolInfo> {
@@ -154,20 +149,13 @@ export class StorageVolume {
 }
 
 /** A host network interface (virInterfacePtr). */
-export class HostInterface {
-  constructor(
-    readonly connection: Connection,
-    readonly ref: InterfaceRef,
-  ) {}
+export class HostInterface extends ObjectHandle<InterfaceRef> {
 
   get name(): string {
     return this.ref.name;
   }
   get mac(): string {
     return this.ref.mac;
-  }
-  private call<T>(method: string, ...args: unknown[]): Promise<T> {
-    return this.connection.invoke<T>(method, this.ref, ...args);
   }
 
   getXMLDesc(flags = 0): Promise<string> {
@@ -188,17 +176,10 @@ export class HostInterface {
 }
 
 /** A domain snapshot (virDomainSnapshotPtr). */
-export class DomainSnapshot {
-  constructor(
-    readonly connection: Connection,
-    readonly ref: SnapshotRef,
-  ) {}
+export class DomainSnapshot extends ObjectHandle<SnapshotRef> {
 
   get name(): string {
     return this.ref.name;
-  }
-  private call<T>(method: string, ...args: unknown[]): Promise<T> {
-    return this.connection.invoke<T>(method, this.ref, ...args);
   }
   private wrap(refs: SnapshotRef[]): DomainSnapshot[] {
     return refs.map((r) => new DomainSnapshot(this.connection, r));
