@@ -141,12 +141,17 @@ function primeVirtioMmio(a: Assignment): void {
 
 // ---------------------------------------------------------------- PCI
 
+/** An index whose bus can never get a slot: every bus up to it would need one first. */
+const HOPELESS_PCI_INDEX = 4 * MAX_PCI_BUS_INDEX;
+
 function assignPciAddresses(a: Assignment, sparePorts: number): void {
   let maxIndex = -1;
   for (const c of a.pciControllers()) maxIndex = Math.max(maxIndex, controllerIndex(c.el));
-  // virDomainControllerDefValidate's limit, checked before a bus set is built
-  // for every index below: tens of thousands of buses take seconds to fill.
-  if (maxIndex > MAX_PCI_BUS_INDEX) {
+  // libvirt reports a too-high index through the address assignment below
+  // ("a PCI slot is needed ..."), and only then virDomainControllerDefValidate's
+  // limit. Far past any usable bus number its message comes first here: tens of
+  // thousands of buses would take seconds to fill just to fail.
+  if (maxIndex > HOPELESS_PCI_INDEX) {
     throw virError(ErrorCode.CONFIG_UNSUPPORTED, `PCI controller index ${maxIndex} too high, maximum is ${MAX_PCI_BUS_INDEX}`);
   }
   let nbuses = maxIndex + 1;
