@@ -4,8 +4,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# QEMU for both guest architectures, qemu-img, and what the test guest is built from.
-packages=(qemu-system-x86 qemu-system-arm qemu-utils busybox-static cpio linux-image-amd64 tmux)
+# QEMU for both guest architectures with the firmware images and descriptors libvirt's
+# reference host had (firmware selection depends on them), qemu-img, what the test
+# guest is built from, and tmux for the interactive-shell test.
+packages=(qemu-system-x86 qemu-system-arm qemu-utils ovmf qemu-efi-aarch64 qemu-efi-arm ipxe-qemu seabios
+  busybox-static cpio linux-image-amd64 tmux)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
