@@ -196,7 +196,8 @@ const REQUIRED_COMMANDS: readonly ProbeCommand[] = ['query-version', 'query-mach
 /**
  * Runs the probe commands against a paused, machine-less QEMU, the way libvirt
  * does: QEMU daemonizes once its QMP socket listens, the commands run over the
- * shared QMP client, then `quit` (or, if anything failed, SIGKILL via the pid file).
+ * shared QMP client, then `quit`. The daemonized QEMU is watched by a guard
+ * (PROBE_GUARD) so that it cannot outlive this process, even one killed by SIGKILL.
  */
 async function runProbe(binary: string): Promise<Map<ProbeCommand, unknown>> {
   const fail = (why: string) => virError(ErrorCode.INTERNAL_ERROR, `Failed to probe capabilities for ${binary}: ${why}`, ErrorDomain.QEMU);
@@ -204,13 +205,14 @@ async function runProbe(binary: string): Promise<Map<ProbeCommand, unknown>> {
   const dir = await mkdtemp(join(tmpdir(), 'tsvirt-probe-'));
   const socket = join(dir, 'qmp.sock');
   const pidFile = join(dir, 'qemu.pid');
+  let guard: ProbeGuard | undefined;
   let client: QmpClient | undefined;
   let quit = false;
   try {
     const args = ['-S', '-no-user-config', '-nodefaults', '-nographic', '-machine', 'none,accel=tcg',
       '-qmp', `unix:${socket},server=on,wait=off`, '-pidfile', pidFile, '-daemonize'];
-    const started = await runProcess(binary, args, PROBE_TIMEOUT_MS);
-    if (started.error) throw fail(started.error);
+    guard = await startGuarded(binary, args, pidFile, PROBE_TIMEOUT_MS);
+    if ('error' in guard) throw fail(guard.error);
     try {
       // the QMP client is loaded only when a binary has to be probed (the cache usually answers)
       const { QmpClient } = await import('./qmp.js');
@@ -230,41 +232,64 @@ async function runProbe(binary: string): Promise<Map<ProbeCommand, unknown>> {
     return results;
   } finally {
     client?.close();
-    if (!quit) await killProbe(pidFile);
+    if (guard && 'release' in guard) await guard.release(quit);
     await rm(dir, { recursive: true, force: true });
   }
 }
 
-/** Runs a short-lived process to completion; `error` describes a failure, with its stderr. */
-function runProcess(binary: string, args: string[], timeoutMs: number): Promise<{ error?: string }> {
+/**
+ * Runs QEMU with -daemonize under a small sh guard that holds a pipe from this
+ * process: once QEMU has daemonized the guard prints "ready" and waits on the pipe.
+ * "done" means QEMU quit by itself; anything else, including end-of-file because
+ * this process died, makes the guard SIGKILL the pid in QEMU's pid file (SIGPIPE
+ * is ignored so that "ready" written to a dead reader does not end the guard early).
+ * The binary and its arguments reach QEMU as "$@", never parsed by the shell.
+ */
+const PROBE_GUARD = 'trap "" PIPE; "$@" </dev/null >/dev/null || exit; echo ready; read -r answer; '
+  + '[ "$answer" = done ] || kill -9 "$(cat "$TSVIRT_PROBE_PIDFILE")" 2>/dev/null; exit 0';
+
+function killGroup(pid: number | undefined): void {
+  try {
+    if (pid) process.kill(-pid, 'SIGKILL');
+  } catch {
+    // already gone
+  }
+}
+
+type ProbeGuard = { error: string } | { release(quitByItself: boolean): Promise<void> };
+
+function startGuarded(binary: string, args: string[], pidFile: string, timeoutMs: number): Promise<ProbeGuard> {
   return new Promise((resolve) => {
-    const child = spawn(binary, args, { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, LC_ALL: 'C' } });
+    const guard = spawn('/bin/sh', ['-c', PROBE_GUARD, 'tsvirt-probe-guard', binary, ...args], {
+      stdio: ['pipe', 'pipe', 'pipe'],
+      detached: true,
+      env: { ...process.env, LC_ALL: 'C', TSVIRT_PROBE_PIDFILE: pidFile },
+    });
+    const exited = new Promise<void>((r) => guard.on('close', () => r()));
     let stderr = '';
-    child.stderr.setEncoding('utf8').on('data', (s: string) => {
+    guard.stderr.setEncoding('utf8').on('data', (s: string) => {
       if (stderr.length < 65536) stderr += s;
     });
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.on('error', (e) => {
+    // a QEMU that hangs before daemonizing is still in the guard's process group
+    const timer = setTimeout(() => killGroup(guard.pid), timeoutMs);
+    const release = async (quitByItself: boolean) => {
+      guard.stdin.end(quitByItself ? 'done\n' : '');
+      await exited;
+    };
+    guard.stdout.setEncoding('utf8').on('data', (s: string) => {
+      if (!s.includes('ready')) return;
+      clearTimeout(timer);
+      resolve({ release });
+    });
+    guard.on('error', (e) => {
       clearTimeout(timer);
       resolve({ error: e.message });
     });
-    child.on('close', (code, signal) => {
+    guard.on('close', (code, signal) => {
       clearTimeout(timer);
-      if (code === 0) resolve({});
-      else resolve({ error: stderr.trim() || (signal ? `killed by ${signal}` : `exit status ${code}`) });
+      resolve({ error: stderr.trim() || (signal ? `killed by ${signal}` : `exit status ${code}`) });
     });
   });
-}
-
-/** Makes sure the probing QEMU is gone (it normally quit already). */
-async function killProbe(pidFile: string): Promise<void> {
-  const pid = Number((await readFile(pidFile, 'utf8').catch(() => '')).trim());
-  if (!Number.isInteger(pid) || pid <= 1) return;
-  try {
-    process.kill(pid, 'SIGKILL');
-  } catch {
-    // already exited
-  }
 }
 
 interface RawMachine {
