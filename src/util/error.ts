@@ -55,6 +55,7 @@ export enum ErrorCode {
   RESOURCE_BUSY = 87,
   ACCESS_DENIED = 88,
   STORAGE_VOL_EXIST = 90,
+  CPU_INCOMPATIBLE = 91,
   XML_INVALID_SCHEMA = 92,
   DEVICE_MISSING = 99,
   MULTIPLE_DOMAINS = 110,
@@ -117,6 +118,7 @@ const MESSAGE_PREFIX: Partial<Record<ErrorCode, string>> = {
   [ErrorCode.MULTIPLE_INTERFACES]: 'multiple matching interfaces found',
   [ErrorCode.NO_DOMAIN_METADATA]: 'metadata not found',
   [ErrorCode.XML_INVALID_SCHEMA]: 'XML document failed to validate against schema',
+  [ErrorCode.CPU_INCOMPATIBLE]: 'the CPU is incompatible with host CPU',
 };
 
 export class VirError extends Error {

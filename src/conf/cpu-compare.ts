@@ -1,0 +1,70 @@
+// libvirt's x86 guest/host CPU comparison (cpu_x86.c x86Compute): can a host
+// whose CPU provides `host.data` run a guest <cpu> definition? Features are
+// compared bit by bit using the CPU map, so aliases and models mix freely.
+
+import { child, childrenNamed } from '../util/xml.js';
+import type { XmlElement } from '../util/xml.js';
+import { virError, ErrorCode, ErrorDomain } from '../util/error.js';
+import { featureBits, featureNamesIn } from './cpu-map.js';
+import type { X86CpuMap } from './cpu-map.js';
+
+/** A host CPU as the comparison sees it: its vendor and the bits of every feature it provides. */
+export interface X86CpuData {
+  /** libvirt's vendor name (AMD, Intel, Hygon) */
+  vendor?: string;
+  /** bitKey()s of the provided features */
+  data: ReadonlySet<string>;
+}
+
+type Policy = 'force' | 'require' | 'optional' | 'disable' | 'forbid';
+
+function subtract(a: Set<string>, b: ReadonlySet<string>): Set<string> {
+  for (const k of b) a.delete(k);
+  return a;
+}
+
+function incompatible(map: X86CpuMap, what: string, data: ReadonlySet<string>): Error {
+  return virError(ErrorCode.CPU_INCOMPATIBLE, `${what}: ${featureNamesIn(map, data).join(', ')}`, ErrorDomain.QEMU);
+}
+
+/**
+ * Throws libvirt's "the CPU is incompatible with host CPU" error when the
+ * guest CPU needs a feature the host lacks, the host has a forbidden one, or
+ * (match='strict') the host has features the guest does not mention.
+ */
+export function checkX86CpuCompatible(map: X86CpuMap, host: X86CpuData, cpu: XmlElement): void {
+  const vendor = trimmedText(cpu, 'vendor');
+  if (vendor && vendor !== host.vendor) {
+    throw virError(ErrorCode.CPU_INCOMPATIBLE, `host CPU vendor does not match required CPU vendor ${vendor}`, ErrorDomain.QEMU);
+  }
+  const modelName = trimmedText(cpu, 'model');
+  const model = modelName ? map.models.get(modelName) : undefined;
+  if (modelName && !model) throw virError(ErrorCode.INTERNAL_ERROR, `Unknown CPU model ${modelName}`, ErrorDomain.QEMU);
+
+  const named: Record<Policy, string[]> = { force: [], require: [...(model?.features ?? [])], optional: [], disable: [], forbid: [] };
+  for (const f of childrenNamed(cpu, 'feature')) {
+    const name = f.attrs.name ?? '';
+    if (!map.featureByName.has(name)) throw virError(ErrorCode.INTERNAL_ERROR, `Unknown CPU feature ${name}`, ErrorDomain.QEMU);
+    const policy = (f.attrs.policy ?? 'require') as Policy;
+    named[policy]?.push(name);
+  }
+  const bits = (policy: Policy) => featureBits(map, named[policy]);
+  const [force, require, optional, disable, forbid] = (['force', 'require', 'optional', 'disable', 'forbid'] as const).map(bits) as [Set<string>, Set<string>, Set<string>, Set<string>, Set<string>];
+
+  const forbiddenPresent = new Set([...forbid].filter((k) => host.data.has(k)));
+  if (forbiddenPresent.size > 0) throw incompatible(map, 'Host CPU provides forbidden features', forbiddenPresent);
+
+  // model features that were explicitly forced, made optional or disabled are not required
+  subtract(subtract(subtract(require, force), optional), disable);
+  const missing = subtract(new Set(require), host.data);
+  if (missing.size > 0) throw incompatible(map, 'Host CPU does not provide required features', missing);
+
+  if (cpu.attrs.match === 'strict') {
+    const extra = subtract(subtract(subtract(subtract(new Set(host.data), optional), require), disable), force);
+    if (extra.size > 0) throw incompatible(map, 'Host CPU does not strictly match guest CPU: Extra features', extra);
+  }
+}
+
+function trimmedText(el: XmlElement, name: string): string {
+  return child(el, name)?.text.trim() ?? '';
+}

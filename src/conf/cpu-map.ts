@@ -1,0 +1,144 @@
+// libvirt's x86 CPU map (cpu_map/index.xml and the files it includes): every
+// CPU feature libvirt knows with the CPUID/MSR bits that make it up, the CPU
+// vendors, and the named CPU models as feature lists. The data ships with
+// libvirt (Debian package libvirt0) and is read at run time, never copied;
+// without it the callers skip the checks that need it.
+
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { child, childrenNamed, parseXml } from '../util/xml.js';
+import type { XmlElement } from '../util/xml.js';
+
+export const DEFAULT_CPU_MAP_DIR = '/usr/share/libvirt/cpu_map';
+
+export type X86Register = 'eax' | 'ebx' | 'ecx' | 'edx';
+const REGISTERS: readonly X86Register[] = ['eax', 'ebx', 'ecx', 'edx'];
+
+/** One bit of CPU data: a CPUID leaf/subleaf register bit, or an MSR bit (index in `leaf`, subleaf 0). */
+export interface X86Bit {
+  source: 'cpuid' | 'msr';
+  leaf: number;
+  subleaf: number;
+  register: X86Register;
+  bit: number;
+}
+
+export interface X86Feature {
+  name: string;
+  bits: readonly X86Bit[];
+}
+
+export interface X86Model {
+  name: string;
+  /** libvirt's vendor name (Intel, AMD, Hygon) */
+  vendor?: string;
+  /** feature names, including those inherited from an ancestor model */
+  features: readonly string[];
+}
+
+export interface X86CpuMap {
+  /** in map order, which is the order libvirt lists features in messages */
+  features: readonly X86Feature[];
+  featureByName: ReadonlyMap<string, X86Feature>;
+  models: ReadonlyMap<string, X86Model>;
+  /** libvirt vendor name -> CPUID vendor string (AMD -> AuthenticAMD) */
+  vendors: ReadonlyMap<string, string>;
+}
+
+/** A stable key for one bit, so CPU data can be a plain Set. */
+export function bitKey(b: X86Bit): string {
+  return `${b.source}:${b.leaf}:${b.subleaf}:${b.register}:${b.bit}`;
+}
+
+/** The bits of a list of features; unknown names are the caller's business (see featureBits). */
+export function featureBits(map: X86CpuMap, names: Iterable<string>): Set<string> {
+  const out = new Set<string>();
+  for (const name of names) for (const b of map.featureByName.get(name)?.bits ?? []) out.add(bitKey(b));
+  return out;
+}
+
+/** libvirt's x86FeatureNames: every feature whose bits all lie in `data`, in map order. */
+export function featureNamesIn(map: X86CpuMap, data: ReadonlySet<string>): string[] {
+  return map.features.filter((f) => f.bits.length > 0 && f.bits.every((b) => data.has(bitKey(b)))).map((f) => f.name);
+}
+
+function parseNumber(text: string | undefined): number {
+  return text === undefined ? 0 : Number(text);
+}
+
+function maskBits(source: X86Bit['source'], leaf: number, subleaf: number, el: XmlElement): X86Bit[] {
+  const bits: X86Bit[] = [];
+  for (const register of REGISTERS) {
+    const mask = parseNumber(el.attrs[register]);
+    for (let bit = 0; bit < 32; bit++) {
+      if ((mask >>> bit) & 1) bits.push({ source, leaf, subleaf, register, bit });
+    }
+  }
+  return bits;
+}
+
+function parseFeature(el: XmlElement): X86Feature {
+  const bits: X86Bit[] = [];
+  for (const c of el.children) {
+    if (c.name === 'cpuid') bits.push(...maskBits('cpuid', parseNumber(c.attrs.eax_in), parseNumber(c.attrs.ecx_in), c));
+    else if (c.name === 'msr') bits.push(...maskBits('msr', parseNumber(c.attrs.index), 0, c));
+  }
+  return { name: el.attrs.name ?? '', bits };
+}
+
+/** The elements of one arch in index.xml with its <include>s expanded, in file order. */
+function archElements(dir: string, arch: string): XmlElement[] {
+  const index = parseXml(readFileSync(join(dir, 'index.xml'), 'utf8'));
+  const section = childrenNamed(index, 'arch').find((a) => a.attrs.name === arch);
+  const out: XmlElement[] = [];
+  for (const el of section?.children ?? []) {
+    if (el.name === 'include' && el.attrs.filename) out.push(...parseXml(readFileSync(join(dir, el.attrs.filename), 'utf8')).children);
+    else out.push(el);
+  }
+  return out;
+}
+
+/** Reads the x86 part of a cpu_map folder; throws when a file is missing or malformed. */
+export function parseX86CpuMap(dir: string): X86CpuMap {
+  const features: X86Feature[] = [];
+  const featureByName = new Map<string, X86Feature>();
+  const models = new Map<string, X86Model>();
+  const vendors = new Map<string, string>();
+  for (const el of archElements(dir, 'x86')) {
+    const name = el.attrs.name;
+    if (!name) continue;
+    if (el.name === 'vendor' && el.attrs.string) {
+      vendors.set(name, el.attrs.string);
+    } else if (el.name === 'feature') {
+      const feature = parseFeature(el);
+      features.push(feature);
+      featureByName.set(name, feature);
+    } else if (el.name === 'model') {
+      // <model name='ancestor'/> inside a model copies the ancestor's vendor and features
+      const ancestor = models.get(child(el, 'model')?.attrs.name ?? '');
+      const vendor = child(el, 'vendor')?.attrs.name ?? ancestor?.vendor;
+      const own = childrenNamed(el, 'feature').map((f) => f.attrs.name ?? '');
+      models.set(name, { name, ...(vendor !== undefined ? { vendor } : {}), features: [...(ancestor?.features ?? []), ...own] });
+    }
+  }
+  return { features, featureByName, models, vendors };
+}
+
+const loaded = new Map<string, X86CpuMap | undefined>();
+
+/**
+ * The x86 CPU map from TSVIRT_CPU_MAP_DIR or libvirt's installed copy, read
+ * once per process; undefined when the data is not installed (or unreadable).
+ */
+export function loadX86CpuMap(dir = process.env.TSVIRT_CPU_MAP_DIR || DEFAULT_CPU_MAP_DIR): X86CpuMap | undefined {
+  if (!loaded.has(dir)) {
+    let map: X86CpuMap | undefined;
+    try {
+      map = parseX86CpuMap(dir);
+    } catch {
+      map = undefined;
+    }
+    loaded.set(dir, map);
+  }
+  return loaded.get(dir);
+}

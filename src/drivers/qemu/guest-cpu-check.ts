@@ -1,0 +1,58 @@
+// What libvirt checks about the guest CPU against the host's before it builds
+// a command line (start and domxml-to-native alike): a requested TSC frequency
+// the host can provide (qemuProcessStartValidateTSC), and for x86 KVM guests
+// with check='partial' a CPU model and features the host CPU provides
+// (qemuProcessUpdateGuestCPU -> virCPUCompare). When the host CPU or libvirt's
+// CPU map cannot be read, the checks are skipped, as libvirt skips them
+// without host CPU data.
+
+import { child, childrenNamed } from '../../util/xml.js';
+import type { XmlElement } from '../../util/xml.js';
+import { virError, ErrorCode, ErrorDomain } from '../../util/error.js';
+import { checkX86CpuCompatible } from '../../conf/cpu-compare.js';
+import type { X86CpuMap } from '../../conf/cpu-map.js';
+import { probeHostX86Cpu } from './host-cpu.js';
+import type { HostTsc, HostX86Cpu } from './host-cpu.js';
+
+/** 250 ppm: half of NTP's threshold, libvirt's TSC_TOLERANCE. */
+const TSC_TOLERANCE_PPM = 250;
+
+/** Refuses a <timer name='tsc' frequency> the host TSC neither runs at (within tolerance) nor can be scaled to. */
+export function checkTscFrequency(def: XmlElement, tsc: HostTsc | undefined): void {
+  const clock = child(def, 'clock');
+  const timer = (clock ? childrenNamed(clock, 'timer') : []).find((t) => t.attrs.name === 'tsc' && Number(t.attrs.frequency ?? 0) > 0);
+  if (!timer || !tsc) return;
+  const freq = Number(timer.attrs.frequency);
+  const tolerance = Math.floor((tsc.frequency * TSC_TOLERANCE_PPM) / 1_000_000);
+  const min = tsc.frequency - tolerance;
+  const max = tsc.frequency + tolerance;
+  // unknown scaling support: QEMU will try, and possibly fail
+  if ((freq >= min && freq <= max) || tsc.scaling !== false) return;
+  throw virError(ErrorCode.CONFIG_UNSUPPORTED,
+    `Requested TSC frequency ${freq} Hz is outside tolerance range ([${min}, ${max}] Hz) around host frequency ${tsc.frequency} Hz and TSC scaling is not supported by the host CPU`,
+    ErrorDomain.QEMU);
+}
+
+const isX86 = (arch: string | undefined) => arch === 'x86_64' || arch === 'i686';
+
+/**
+ * check='partial' compares a KVM guest's CPU with the host's full CPU.
+ * (A TCG guest would be compared with QEMU's emulated host model, which
+ * tsvirt does not probe: those are left to QEMU.)
+ */
+export function checkGuestCpuCompatible(def: XmlElement, map: X86CpuMap, host: HostX86Cpu): void {
+  const cpu = child(def, 'cpu');
+  if (!cpu || def.attrs.type !== 'kvm' || !isX86(child(child(def, 'os') ?? def, 'type')?.attrs.arch)) return;
+  const mode = cpu.attrs.mode ?? 'custom';
+  if (mode === 'custom' && !child(cpu, 'model')?.text.trim()) return;
+  if (mode === 'host-passthrough' || mode === 'maximum' || cpu.attrs.check !== 'partial') return;
+  checkX86CpuCompatible(map, host, cpu);
+}
+
+/** Both checks against this host, in libvirt's order (start validation, then CPU update). */
+export function checkGuestCpuAgainstHost(def: XmlElement): void {
+  const probed = probeHostX86Cpu();
+  if (!probed) return;
+  checkTscFrequency(def, probed.host.tsc);
+  checkGuestCpuCompatible(def, probed.map, probed.host);
+}

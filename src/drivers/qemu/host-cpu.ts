@@ -1,0 +1,192 @@
+// The host's x86 CPU as libvirt's virCPUx86GetHost sees it: CPUID (and the
+// IA32_ARCH_CAPABILITIES MSR) decoded into the CPU map's features, plus the
+// TSC frequency KVM would give guests. Linux exposes CPUID and MSRs to root
+// through the cpuid/msr drivers (/dev/cpu/0/{cpuid,msr}); where they cannot be
+// read the host CPU stays unknown and the checks that need it are skipped.
+
+import { closeSync, constants as fsConstants, existsSync, openSync, readSync } from 'node:fs';
+import { bitKey, loadX86CpuMap } from '../../conf/cpu-map.js';
+import type { X86CpuMap } from '../../conf/cpu-map.js';
+import type { X86CpuData } from '../../conf/cpu-compare.js';
+import { hostArch } from './capabilities.js';
+
+/** eax, ebx, ecx, edx of one CPUID leaf/subleaf. */
+export type CpuidRegisters = readonly [number, number, number, number];
+
+/** Where the decoding reads the hardware from; tests substitute a synthetic CPU. */
+export interface CpuSource {
+  cpuid(leaf: number, subleaf: number): CpuidRegisters | undefined;
+  msr(index: number): bigint | undefined;
+  /** the kernel's TSC frequency in kHz (what KVM_GET_TSC_KHZ reports), if known */
+  tscKHz(): number | undefined;
+  /** KVM is available (libvirt asks KVM for the TSC, so without it the TSC is unknown) */
+  kvm(): boolean;
+}
+
+export interface HostTsc {
+  /** Hz */
+  frequency: number;
+  /** KVM can run guests at another TSC rate; undefined when that cannot be told */
+  scaling?: boolean;
+}
+
+export interface HostX86Cpu extends X86CpuData {
+  tsc?: HostTsc;
+}
+
+const REGISTER_INDEX = { eax: 0, ebx: 1, ecx: 2, edx: 3 } as const;
+const ARCH_CAPABILITIES_MSR = 0x10a;
+const VMX_PROCBASED_CTLS2_MSR = 0x48b;
+/** "use TSC scaling" among the allowed-1 settings (high half) of the secondary VM-execution controls */
+const VMX_TSC_SCALING_BIT = 32n + 25n;
+
+function vendorString(regs: CpuidRegisters): string {
+  const buf = Buffer.alloc(12);
+  buf.writeUInt32LE(regs[1], 0);
+  buf.writeUInt32LE(regs[3], 4);
+  buf.writeUInt32LE(regs[2], 8);
+  return buf.toString('latin1');
+}
+
+function hasFeature(map: X86CpuMap, data: ReadonlySet<string>, name: string): boolean {
+  const bits = map.featureByName.get(name)?.bits ?? [];
+  return bits.length > 0 && bits.every((b) => data.has(bitKey(b)));
+}
+
+/**
+ * KVM_CAP_TSC_CONTROL: KVM scales the TSC only with hardware help, AMD's
+ * TSC ratio MSR or Intel's VMX TSC scaling; without either (no hardware
+ * virtualisation at all, e.g. a paravirtualised KVM) it cannot.
+ */
+function tscScaling(map: X86CpuMap, data: ReadonlySet<string>, source: CpuSource): boolean | undefined {
+  if (hasFeature(map, data, 'svm')) return hasFeature(map, data, 'tsc-scale');
+  if (hasFeature(map, data, 'vmx')) {
+    const ctls2 = source.msr(VMX_PROCBASED_CTLS2_MSR);
+    return ctls2 === undefined ? undefined : ((ctls2 >> VMX_TSC_SCALING_BIT) & 1n) === 1n;
+  }
+  return false;
+}
+
+/** Decodes the host CPU from `source` into the map's vendor and feature bits. */
+export function decodeHostX86Cpu(map: X86CpuMap, source: CpuSource): HostX86Cpu | undefined {
+  const basic = source.cpuid(0, 0);
+  const extended = source.cpuid(0x80000000, 0);
+  if (!basic) return undefined;
+  const inRange = (leaf: number) => (leaf >= 0x80000000 ? leaf <= (extended?.[0] ?? 0) : leaf <= basic[0]);
+  const leaves = new Map<string, CpuidRegisters | undefined>();
+  const data = new Set<string>();
+  let msrValue: bigint | undefined;
+  let msrRead = false;
+  for (const feature of map.features) {
+    for (const b of feature.bits) {
+      let value: number | bigint | undefined;
+      if (b.source === 'cpuid') {
+        if (!inRange(b.leaf)) continue;
+        const key = `${b.leaf}:${b.subleaf}`;
+        if (!leaves.has(key)) leaves.set(key, source.cpuid(b.leaf, b.subleaf));
+        value = leaves.get(key)?.[REGISTER_INDEX[b.register]];
+      } else {
+        // libvirt reads only IA32_ARCH_CAPABILITIES, and only when CPUID announces it
+        if (b.leaf !== ARCH_CAPABILITIES_MSR) continue;
+        if (!msrRead) {
+          msrRead = true;
+          msrValue = hasFeature(map, data, 'arch-capabilities') ? source.msr(ARCH_CAPABILITIES_MSR) : undefined;
+        }
+        if (msrValue === undefined) continue;
+        value = b.register === 'edx' ? Number(msrValue >> 32n) : Number(msrValue & 0xffffffffn);
+      }
+      if (value !== undefined && (value >>> b.bit) & 1) data.add(bitKey(b));
+    }
+  }
+  const vendorId = vendorString(basic);
+  const vendor = [...map.vendors].find(([, id]) => id === vendorId)?.[0];
+  const host: HostX86Cpu = { ...(vendor !== undefined ? { vendor } : {}), data };
+  // libvirt probes the TSC only for an invariant TSC, and asks KVM for it
+  const khz = hasFeature(map, data, 'invtsc') && source.kvm() ? source.tscKHz() : undefined;
+  if (khz !== undefined) {
+    const scaling = tscScaling(map, data, source);
+    host.tsc = { frequency: khz * 1000, ...(scaling !== undefined ? { scaling } : {}) };
+  }
+  return host;
+}
+
+function preadDevice(path: string, length: number, position: bigint): Buffer | undefined {
+  let fd: number | undefined;
+  try {
+    fd = openSync(path, 'r');
+    const buf = Buffer.alloc(length);
+    return readSync(fd, buf, 0, length, position) === length ? buf : undefined;
+  } catch {
+    return undefined;
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
+}
+
+/** The kernel's TSC lines, weakest first: the CPU clock, the TSC when it differs, a refined TSC calibration. */
+const TSC_LOG_LINE = /;tsc: (Detected|Refined TSC clocksource calibration:) (\d+)\.(\d{3}) MHz( processor| TSC)?/;
+
+/**
+ * The kernel's TSC frequency (tsc_khz, which KVM hands to guests), from its
+ * boot log, the most precise line winning. Undefined
+ * when the log is unreadable or has rotated past those lines.
+ */
+function kernelTscKHz(): number | undefined {
+  let fd: number | undefined;
+  let khz: number | undefined;
+  let bestRank = -1;
+  try {
+    fd = openSync('/dev/kmsg', fsConstants.O_RDONLY | fsConstants.O_NONBLOCK);
+    const buf = Buffer.alloc(8192);
+    for (;;) {
+      let n: number;
+      try {
+        n = readSync(fd, buf, 0, buf.length, null);
+      } catch (e) {
+        // EPIPE: records were overwritten while reading, the next read goes on
+        if ((e as NodeJS.ErrnoException).code === 'EPIPE') continue;
+        break;
+      }
+      const m = TSC_LOG_LINE.exec(buf.toString('utf8', 0, n));
+      const rank = !m ? -1 : m[1] !== 'Detected' ? 2 : m[4] === ' TSC' ? 1 : 0;
+      if (m && rank >= bestRank) {
+        bestRank = rank;
+        khz = Number(m[2]) * 1000 + Number(m[3]);
+      }
+    }
+  } catch {
+    return undefined;
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
+  return khz;
+}
+
+/** The running host (CPU 0: libvirt assumes all CPUs alike). */
+export const linuxCpuSource: CpuSource = {
+  cpuid(leaf, subleaf) {
+    const buf = preadDevice('/dev/cpu/0/cpuid', 16, BigInt(leaf) | (BigInt(subleaf) << 32n));
+    return buf ? [buf.readUInt32LE(0), buf.readUInt32LE(4), buf.readUInt32LE(8), buf.readUInt32LE(12)] : undefined;
+  },
+  msr(index) {
+    return preadDevice('/dev/cpu/0/msr', 8, BigInt(index))?.readBigUInt64LE(0);
+  },
+  tscKHz: kernelTscKHz,
+  kvm: () => existsSync('/dev/kvm'),
+};
+
+let probed: { map: X86CpuMap; host: HostX86Cpu } | null | undefined;
+
+/**
+ * The CPU map and this host's CPU, read once per process; undefined on a
+ * non-x86 host, without libvirt's CPU map, or when CPUID cannot be read
+ * (not root, cpuid driver absent).
+ */
+export function probeHostX86Cpu(): { map: X86CpuMap; host: HostX86Cpu } | undefined {
+  if (probed === undefined) {
+    const map = hostArch() === 'x86_64' || hostArch() === 'i686' ? loadX86CpuMap() : undefined;
+    const host = map ? decodeHostX86Cpu(map, linuxCpuSource) : undefined;
+    probed = map && host ? { map, host } : null;
+  }
+  return probed ?? undefined;
+}
