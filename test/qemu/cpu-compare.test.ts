@@ -1,0 +1,222 @@
+// The guest/host CPU checks on a small hand-written cpu_map and a synthetic
+// host CPU: nothing here reads /usr/share/libvirt or the real CPU.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { virErrorMessage } from '../helpers/errors.js';
+import { bitKey, featureNamesIn, loadX86CpuMap, parseX86CpuMap } from '../../src/conf/cpu-map.js';
+import type { X86CpuMap } from '../../src/conf/cpu-map.js';
+import { checkX86CpuCompatible } from '../../src/conf/cpu-compare.js';
+import { decodeHostX86Cpu } from '../../src/drivers/qemu/host-cpu.js';
+import type { CpuSource, CpuidRegisters, HostX86Cpu } from '../../src/drivers/qemu/host-cpu.js';
+import { checkGuestCpuCompatible, checkTscFrequency } from '../../src/drivers/qemu/guest-cpu-check.js';
+import { parseXml } from '../../src/util/xml.js';
+
+const FILES: Record<string, string> = {
+  'index.xml': `<cpus>
+  <arch name='x86'>
+    <include filename='x86_vendors.xml'/>
+    <include filename='x86_features.xml'/>
+    <include filename='x86_base.xml'/>
+    <include filename='x86_derived.xml'/>
+  </arch>
+  <arch name='arm'>
+    <include filename='missing-but-unused.xml'/>
+  </arch>
+</cpus>`,
+  'x86_vendors.xml': `<cpus>
+  <vendor name='Intel' string='GenuineIntel'/>
+  <vendor name='AMD' string='AuthenticAMD'/>
+</cpus>`,
+  // map order differs from bit order on purpose: messages follow the map
+  'x86_features.xml': `<cpus>
+  <!-- standard features, EDX -->
+  <feature name='fpu'><cpuid eax_in='0x01' edx='0x00000001'/></feature>
+  <feature name='ds'><cpuid eax_in='0x01' edx='0x00200000'/></feature>
+  <feature name='monitor'><cpuid eax_in='0x01' ecx='0x00000008'/></feature>
+  <feature name='pni'><cpuid eax_in='0x01' ecx='0x00000001'/></feature>
+  <feature name='hle'><cpuid eax_in='0x07' ecx_in='0x00' ebx='0x00000010'/></feature>
+  <feature name='rtm'><cpuid eax_in='0x07' ecx_in='0x00' ebx='0x00000800'/></feature>
+  <feature name='arch-capabilities'><cpuid eax_in='0x07' ecx_in='0x00' edx='0x20000000'/></feature>
+  <feature name='svm'><cpuid eax_in='0x80000001' ecx='0x00000004'/></feature>
+  <feature name='wdt'><cpuid eax_in='0x80000001' ecx='0x00002000'/></feature>
+  <feature name='invtsc' migratable='no'><cpuid eax_in='0x80000007' edx='0x00000100'/></feature>
+  <feature name='tsc-scale'><cpuid eax_in='0x8000000a' edx='0x00000010'/></feature>
+  <feature name='rdctl-no'><msr index='0x10a' edx='0x00000000' eax='0x00000001'/></feature>
+  <feature name='mds-no'><msr index='0x10a' edx='0x00000000' eax='0x00000020'/></feature>
+</cpus>`,
+  'x86_base.xml': `<cpus>
+  <model name='base'>
+    <decode host='on' guest='on'/>
+    <vendor name='Intel'/>
+    <feature name='fpu'/>
+    <feature name='monitor'/>
+    <feature name='pni'/>
+  </model>
+</cpus>`,
+  'x86_derived.xml': `<cpus>
+  <model name='derived'>
+    <model name='base'/>
+    <feature name='hle'/>
+    <feature name='rtm'/>
+  </model>
+</cpus>`,
+};
+
+function withMapDir<T>(fn: (dir: string) => T): T {
+  const dir = mkdtempSync(join(tmpdir(), 'tsvirt-cpumap-'));
+  try {
+    for (const [name, text] of Object.entries(FILES)) writeFileSync(join(dir, name), text);
+    return fn(dir);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+const MAP: X86CpuMap = withMapDir(parseX86CpuMap);
+
+function hostWith(names: string[], vendor = 'AMD'): HostX86Cpu {
+  const data = new Set<string>();
+  for (const n of names) for (const b of MAP.featureByName.get(n)!.bits) data.add(bitKey(b));
+  return { vendor, data };
+}
+
+const cpu = (xml: string) => parseXml(xml);
+
+test('the map keeps file order, decodes bits and inherits ancestor models', () => {
+  assert.deepEqual(MAP.features.map((f) => f.name), ['fpu', 'ds', 'monitor', 'pni', 'hle', 'rtm', 'arch-capabilities', 'svm', 'wdt', 'invtsc', 'tsc-scale', 'rdctl-no', 'mds-no']);
+  assert.deepEqual(MAP.featureByName.get('rtm')!.bits, [{ source: 'cpuid', leaf: 7, subleaf: 0, register: 'ebx', bit: 11 }]);
+  assert.deepEqual(MAP.featureByName.get('mds-no')!.bits, [{ source: 'msr', leaf: 0x10a, subleaf: 0, register: 'eax', bit: 5 }]);
+  assert.deepEqual(MAP.models.get('derived'), { name: 'derived', vendor: 'Intel', features: ['fpu', 'monitor', 'pni', 'hle', 'rtm'] });
+  assert.equal(MAP.vendors.get('AMD'), 'AuthenticAMD');
+  assert.deepEqual(featureNamesIn(MAP, hostWith(['rtm', 'ds']).data), ['ds', 'rtm']);
+});
+
+test('a missing or unreadable map is undefined, never a crash; the folder can be overridden', () => {
+  assert.equal(loadX86CpuMap('/nonexistent/cpu_map'), undefined);
+  withMapDir((dir) => {
+    const saved = process.env.TSVIRT_CPU_MAP_DIR;
+    process.env.TSVIRT_CPU_MAP_DIR = dir;
+    try {
+      assert.deepEqual(loadX86CpuMap()?.models.get('base')?.features, ['fpu', 'monitor', 'pni']);
+    } finally {
+      if (saved === undefined) delete process.env.TSVIRT_CPU_MAP_DIR;
+      else process.env.TSVIRT_CPU_MAP_DIR = saved;
+    }
+  });
+});
+
+test('missing model and required features are listed in map order', () => {
+  const host = hostWith(['fpu', 'pni']);
+  assert.equal(virErrorMessage(() => checkX86CpuCompatible(MAP, host, cpu("<cpu match='exact'><model>derived</model></cpu>"))),
+    'the CPU is incompatible with host CPU: Host CPU does not provide required features: monitor, hle, rtm');
+  assert.equal(virErrorMessage(() => checkX86CpuCompatible(MAP, host, cpu("<cpu><model>base</model><feature policy='require' name='ds'/></cpu>"))),
+    'the CPU is incompatible with host CPU: Host CPU does not provide required features: ds, monitor');
+  // a feature without policy is required
+  assert.match(virErrorMessage(() => checkX86CpuCompatible(MAP, hostWith(['fpu', 'monitor', 'pni']), cpu("<cpu><model>base</model><feature name='wdt'/></cpu>"))),
+    /required features: wdt$/);
+});
+
+test('forced, optional and disabled features are not required', () => {
+  const host = hostWith(['fpu', 'pni']);
+  checkX86CpuCompatible(MAP, host, cpu(`<cpu><model>derived</model>
+    <feature policy='force' name='hle'/><feature policy='optional' name='rtm'/><feature policy='disable' name='monitor'/>
+    <feature policy='force' name='ds'/></cpu>`));
+  checkX86CpuCompatible(MAP, host, cpu("<cpu mode='host-model'><model fallback='allow'/><feature policy='require' name='pni'/></cpu>"));
+});
+
+test('forbidden features, strict match and vendor', () => {
+  const host = hostWith(['fpu', 'monitor', 'pni', 'wdt']);
+  assert.equal(virErrorMessage(() => checkX86CpuCompatible(MAP, host, cpu("<cpu><model>base</model><feature policy='forbid' name='wdt'/><feature policy='forbid' name='ds'/></cpu>"))),
+    'the CPU is incompatible with host CPU: Host CPU provides forbidden features: wdt');
+  assert.equal(virErrorMessage(() => checkX86CpuCompatible(MAP, host, cpu("<cpu match='strict'><model>base</model></cpu>"))),
+    'the CPU is incompatible with host CPU: Host CPU does not strictly match guest CPU: Extra features: wdt');
+  checkX86CpuCompatible(MAP, host, cpu("<cpu match='strict'><model>base</model><feature policy='optional' name='wdt'/></cpu>"));
+  assert.equal(virErrorMessage(() => checkX86CpuCompatible(MAP, host, cpu('<cpu><vendor>Intel</vendor><model>base</model></cpu>'))),
+    'the CPU is incompatible with host CPU: host CPU vendor does not match required CPU vendor Intel');
+});
+
+test('unknown models and features are internal errors', () => {
+  const host = hostWith(['fpu']);
+  assert.equal(virErrorMessage(() => checkX86CpuCompatible(MAP, host, cpu('<cpu><model>nosuch</model></cpu>'))), 'internal error: Unknown CPU model nosuch');
+  assert.equal(virErrorMessage(() => checkX86CpuCompatible(MAP, host, cpu("<cpu><model>base</model><feature name='bogus'/></cpu>"))), 'internal error: Unknown CPU feature bogus');
+});
+
+/** A synthetic AMD CPU: leaves as given, everything else zero. */
+function source(leaves: Record<string, CpuidRegisters>, extra: Partial<CpuSource> = {}): CpuSource {
+  return {
+    cpuid: (leaf, subleaf) => leaves[`${leaf.toString(16)}:${subleaf}`] ?? [0, 0, 0, 0],
+    msr: () => undefined,
+    tscKHz: () => 2596138,
+    kvm: () => true,
+    ...extra,
+  };
+}
+// "AuthenticAMD" as ebx, edx, ecx
+const AMD_LEAF0 = (max: number): CpuidRegisters => [max, 0x68747541, 0x444d4163, 0x69746e65];
+
+test('host CPUID decodes into vendor and features; leaves past the maximum are not read', () => {
+  const read: string[] = [];
+  const src = source({
+    '0:0': AMD_LEAF0(1),
+    '1:0': [0, 0, 0x00000009, 0x00200001],
+    '7:0': [0, 0xffffffff, 0, 0xffffffff],
+    '80000000:0': [0x80000001, 0, 0, 0],
+    '80000001:0': [0, 0, 0x00002000, 0],
+  });
+  const host = decodeHostX86Cpu(MAP, { ...src, cpuid: (l, s) => (read.push(`${l.toString(16)}:${s}`), src.cpuid(l, s)) })!;
+  assert.equal(host.vendor, 'AMD');
+  assert.deepEqual(featureNamesIn(MAP, host.data), ['fpu', 'ds', 'monitor', 'pni', 'wdt']);
+  assert.ok(!read.includes('7:0') && !read.includes('80000007:0'), read.join(' '));
+  assert.equal(host.tsc, undefined, 'no invariant TSC, no TSC probe');
+});
+
+test('IA32_ARCH_CAPABILITIES is read only when CPUID announces it', () => {
+  const leaves = { '0:0': AMD_LEAF0(7), '7:0': [0, 0, 0, 0x20000000] as CpuidRegisters, '80000000:0': [0x80000000, 0, 0, 0] as CpuidRegisters };
+  const withMsr = decodeHostX86Cpu(MAP, source(leaves, { msr: (i) => (i === 0x10a ? 0x21n : undefined) }))!;
+  assert.deepEqual(featureNamesIn(MAP, withMsr.data), ['arch-capabilities', 'rdctl-no', 'mds-no']);
+  const without = decodeHostX86Cpu(MAP, source({ ...leaves, '7:0': [0, 0, 0, 0] }, { msr: () => 0x21n }))!;
+  assert.deepEqual(featureNamesIn(MAP, without.data), []);
+});
+
+test('the TSC is probed for an invariant TSC with KVM; scaling needs SVM TSC ratio (or VMX scaling)', () => {
+  const leaves = (svm: boolean, scale: boolean): Record<string, CpuidRegisters> => ({
+    '0:0': AMD_LEAF0(1),
+    '80000000:0': [0x8000000a, 0, 0, 0],
+    '80000001:0': [0, 0, svm ? 4 : 0, 0],
+    '80000007:0': [0, 0, 0, 0x100],
+    '8000000a:0': [0, 0, 0, scale ? 0x10 : 0],
+  });
+  assert.deepEqual(decodeHostX86Cpu(MAP, source(leaves(false, false)))!.tsc, { frequency: 2596138000, scaling: false });
+  assert.deepEqual(decodeHostX86Cpu(MAP, source(leaves(true, true)))!.tsc, { frequency: 2596138000, scaling: true });
+  assert.deepEqual(decodeHostX86Cpu(MAP, source(leaves(true, false)))!.tsc, { frequency: 2596138000, scaling: false });
+  assert.equal(decodeHostX86Cpu(MAP, source(leaves(false, false), { kvm: () => false }))!.tsc, undefined);
+  assert.equal(decodeHostX86Cpu(MAP, source(leaves(false, false), { tscKHz: () => undefined }))!.tsc, undefined);
+});
+
+const domain = (type: string, cpuXml: string, clock = '') =>
+  parseXml(`<domain type='${type}'><os><type arch='x86_64'>hvm</type></os>${cpuXml}${clock}</domain>`);
+
+test('TSC frequency outside 250 ppm of the host without scaling is refused', () => {
+  const def = domain('kvm', '', "<clock offset='utc'><timer name='tsc' frequency='4567890000'/></clock>");
+  assert.equal(virErrorMessage(() => checkTscFrequency(def, { frequency: 2596138000, scaling: false })),
+    'unsupported configuration: Requested TSC frequency 4567890000 Hz is outside tolerance range ([2595488966, 2596787034] Hz) around host frequency 2596138000 Hz and TSC scaling is not supported by the host CPU');
+  checkTscFrequency(def, { frequency: 2596138000, scaling: true });
+  checkTscFrequency(def, { frequency: 2596138000 });
+  checkTscFrequency(def, undefined);
+  checkTscFrequency(domain('kvm', '', "<clock offset='utc'><timer name='tsc' frequency='2596787034'/></clock>"), { frequency: 2596138000, scaling: false });
+  assert.throws(() => checkTscFrequency(domain('kvm', '', "<clock offset='utc'><timer name='tsc' frequency='2596787035'/></clock>"), { frequency: 2596138000, scaling: false }));
+});
+
+test('only KVM x86 guests with check=partial are compared', () => {
+  const host = hostWith(['fpu']);
+  const refused = domain('kvm', "<cpu mode='custom' match='exact' check='partial'><model>base</model></cpu>");
+  assert.match(virErrorMessage(() => checkGuestCpuCompatible(refused, MAP, host)), /required features: monitor, pni$/);
+  checkGuestCpuCompatible(domain('qemu', "<cpu mode='custom' match='exact' check='partial'><model>base</model></cpu>"), MAP, host);
+  checkGuestCpuCompatible(domain('kvm', "<cpu mode='custom' match='exact' check='none'><model>base</model></cpu>"), MAP, host);
+  checkGuestCpuCompatible(domain('kvm', "<cpu mode='host-passthrough' check='partial'><feature name='wdt'/></cpu>"), MAP, host);
+  checkGuestCpuCompatible(domain('kvm', "<cpu mode='custom' check='partial'><topology sockets='1' cores='1' threads='1'/></cpu>"), MAP, host);
+  assert.throws(() => checkGuestCpuCompatible(domain('kvm', "<cpu mode='host-model' check='partial'><feature name='wdt'/></cpu>"), MAP, host));
+});
