@@ -6,9 +6,10 @@ cd "$(dirname "$0")/.."
 
 # QEMU for both guest architectures with the firmware images and descriptors libvirt's
 # reference host had (firmware selection depends on them), qemu-img, what the test
-# guest is built from, and tmux for the interactive-shell test.
+# guest is built from, tmux for the interactive-shell test, and libvirt0 for libvirt's CPU
+# model data (/usr/share/libvirt/cpu_map, read at run time by the host CPU checks).
 packages=(qemu-system-x86 qemu-system-arm qemu-utils ovmf qemu-efi-aarch64 qemu-efi-arm ipxe-qemu seabios
-  busybox-static cpio linux-image-amd64 tmux)
+  busybox-static cpio linux-image-amd64 tmux libvirt0)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
