@@ -49,10 +49,13 @@ export function checkGuestCpuCompatible(def: XmlElement, map: X86CpuMap, host: H
   checkX86CpuCompatible(map, host, cpu);
 }
 
-/** Both checks against this host, in libvirt's order (start validation, then CPU update). */
-export function checkGuestCpuAgainstHost(def: XmlElement): void {
+/** qemuProcessStartValidateTSC against this host (early: start validation). */
+export function checkTscAgainstHost(def: XmlElement): void {
+  checkTscFrequency(def, probeHostX86Cpu()?.host.tsc);
+}
+
+/** The CPU compare against this host (late: libvirt runs it after storage, secrets and firmware are prepared). */
+export function checkCpuAgainstHost(def: XmlElement): void {
   const probed = probeHostX86Cpu();
-  if (!probed) return;
-  checkTscFrequency(def, probed.host.tsc);
-  checkGuestCpuCompatible(def, probed.map, probed.host);
+  if (probed) checkGuestCpuCompatible(def, probed.map, probed.host);
 }

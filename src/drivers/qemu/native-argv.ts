@@ -7,7 +7,7 @@ import { buildQemuCommandLine, formatArgvLikeVirsh } from './command-line.js';
 import type { CommandLineOptions, QemuCommandLine } from './command-line.js';
 import { driverCommandLineOptions } from './command-line-options.js';
 import { checkHostResources, probeHostResources } from './host-resources.js';
-import { checkGuestCpuAgainstHost } from './guest-cpu-check.js';
+import { checkCpuAgainstHost, checkTscAgainstHost } from './guest-cpu-check.js';
 import { fillFirmware, loadFirmwareDescriptors } from './firmware-select.js';
 import type { HostResources } from './host-resources.js';
 import type { QemuCapsCache } from './capabilities.js';
@@ -78,8 +78,9 @@ function sortControllersAsParsed(devices: XmlElement): void {
 
 /** The argv of a canonical domain as domxml-to-native computes it. */
 export function nativeCommandLine(def: XmlElement, options: NativeOptions): QemuCommandLine {
-  checkGuestCpuAgainstHost(def);
+  checkTscAgainstHost(def);
   checkHostResources(def, options.host);
+  checkCpuAgainstHost(def);
   return buildQemuCommandLine(prepareDomainForNative(def, options.paths.nvramDir), options);
 }
 
