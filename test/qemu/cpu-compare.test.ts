@@ -9,7 +9,7 @@ import { virErrorMessage } from '../helpers/errors.js';
 import { bitKey, featureNamesIn, loadX86CpuMap, parseX86CpuMap } from '../../src/conf/cpu-map.js';
 import type { X86CpuMap } from '../../src/conf/cpu-map.js';
 import { checkX86CpuCompatible } from '../../src/conf/cpu-compare.js';
-import { decodeHostX86Cpu } from '../../src/drivers/qemu/host-cpu.js';
+import { decodeHostX86Cpu, tscKHzFromKernelLog } from '../../src/drivers/qemu/host-cpu.js';
 import type { CpuSource, CpuidRegisters, HostX86Cpu } from '../../src/drivers/qemu/host-cpu.js';
 import { checkGuestCpuCompatible, checkTscFrequency } from '../../src/drivers/qemu/guest-cpu-check.js';
 import { parseXml } from '../../src/util/xml.js';
@@ -194,6 +194,17 @@ test('the TSC is probed for an invariant TSC with KVM; scaling needs SVM TSC rat
   assert.deepEqual(decodeHostX86Cpu(MAP, source(leaves(true, false)))!.tsc, { frequency: 2596138000, scaling: false });
   assert.equal(decodeHostX86Cpu(MAP, source(leaves(false, false), { kvm: () => false }))!.tsc, undefined);
   assert.equal(decodeHostX86Cpu(MAP, source(leaves(false, false), { tscKHz: () => undefined }))!.tsc, undefined);
+});
+
+test('the TSC frequency comes from the most precise kernel log line', () => {
+  const processor = '6,17,57,-;tsc: Detected 2596.152 MHz processor\n';
+  const tsc = '6,18,58,-;tsc: Detected 2596.140 MHz TSC\n';
+  const refined = '6,300,1500000,-;tsc: Refined TSC clocksource calibration: 2596.138 MHz\n';
+  const noise = '6,256,381715,-;clocksource: tsc: mask: 0xffffffffffffffff max_cycles: 0x256c08e7455\n';
+  assert.equal(tscKHzFromKernelLog([processor, noise]), 2596152);
+  assert.equal(tscKHzFromKernelLog([processor, tsc, noise]), 2596140);
+  assert.equal(tscKHzFromKernelLog([refined, processor, tsc]), 2596138);
+  assert.equal(tscKHzFromKernelLog([noise]), undefined);
 });
 
 const domain = (type: string, cpuXml: string, clock = '') =>

@@ -124,42 +124,51 @@ function preadDevice(path: string, length: number, position: bigint): Buffer | u
 }
 
 /** The kernel's TSC lines, weakest first: the CPU clock, the TSC when it differs, a refined TSC calibration. */
-const TSC_LOG_LINE = /;tsc: (Detected|Refined TSC clocksource calibration:) (\d+)\.(\d{3}) MHz( processor| TSC)?/;
+const TSC_LOG_LINE = /tsc: (Detected|Refined TSC clocksource calibration:) (\d+)\.(\d{3}) MHz( processor| TSC)?/;
 
 /**
- * The kernel's TSC frequency (tsc_khz, which KVM hands to guests), from its
- * boot log, the most precise line winning. Undefined
- * when the log is unreadable or has rotated past those lines.
+ * The kernel's TSC frequency in kHz (tsc_khz, which KVM hands to guests)
+ * from its log records, the most precise line winning.
  */
-function kernelTscKHz(): number | undefined {
-  let fd: number | undefined;
+export function tscKHzFromKernelLog(records: Iterable<string>): number | undefined {
   let khz: number | undefined;
   let bestRank = -1;
+  for (const record of records) {
+    const m = TSC_LOG_LINE.exec(record);
+    if (!m) continue;
+    const rank = m[1] !== 'Detected' ? 2 : m[4] === ' TSC' ? 1 : 0;
+    if (rank >= bestRank) {
+      bestRank = rank;
+      khz = Number(m[2]) * 1000 + Number(m[3]);
+    }
+  }
+  return khz;
+}
+
+/** The records of the kernel log (/dev/kmsg, root only), oldest first; empty when unreadable. */
+function* kernelLogRecords(): Generator<string> {
+  let fd: number | undefined;
   try {
     fd = openSync('/dev/kmsg', fsConstants.O_RDONLY | fsConstants.O_NONBLOCK);
+  } catch {
+    return;
+  }
+  try {
     const buf = Buffer.alloc(8192);
     for (;;) {
       let n: number;
       try {
         n = readSync(fd, buf, 0, buf.length, null);
       } catch (e) {
-        // EPIPE: records were overwritten while reading, the next read goes on
+        // EPIPE: records were overwritten while reading, the next read goes on; EAGAIN: the end
         if ((e as NodeJS.ErrnoException).code === 'EPIPE') continue;
-        break;
+        return;
       }
-      const m = TSC_LOG_LINE.exec(buf.toString('utf8', 0, n));
-      const rank = !m ? -1 : m[1] !== 'Detected' ? 2 : m[4] === ' TSC' ? 1 : 0;
-      if (m && rank >= bestRank) {
-        bestRank = rank;
-        khz = Number(m[2]) * 1000 + Number(m[3]);
-      }
+      yield buf.toString('utf8', 0, n);
     }
-  } catch {
-    return undefined;
   } finally {
-    if (fd !== undefined) closeSync(fd);
+    closeSync(fd);
   }
-  return khz;
 }
 
 /** The running host (CPU 0: libvirt assumes all CPUs alike). */
@@ -171,7 +180,8 @@ export const linuxCpuSource: CpuSource = {
   msr(index) {
     return preadDevice('/dev/cpu/0/msr', 8, BigInt(index))?.readBigUInt64LE(0);
   },
-  tscKHz: kernelTscKHz,
+  // boot messages can rotate out of a long-running host's log: the TSC is then unknown
+  tscKHz: () => tscKHzFromKernelLog(kernelLogRecords()),
   kvm: () => existsSync('/dev/kvm'),
 };
 
