@@ -18,8 +18,9 @@ export interface X86CpuData {
 
 type Policy = 'force' | 'require' | 'optional' | 'disable' | 'forbid';
 
-function subtract(a: Set<string>, b: ReadonlySet<string>): Set<string> {
-  for (const k of b) a.delete(k);
+/** a minus every set in `others` (a is changed and returned). */
+function subtract(a: Set<string>, ...others: ReadonlySet<string>[]): Set<string> {
+  for (const b of others) for (const k of b) a.delete(k);
   return a;
 }
 
@@ -48,19 +49,22 @@ export function checkX86CpuCompatible(map: X86CpuMap, host: X86CpuData, cpu: Xml
     const policy = (f.attrs.policy ?? 'require') as Policy;
     named[policy]?.push(name);
   }
-  const bits = (policy: Policy) => featureBits(map, named[policy]);
-  const [force, require, optional, disable, forbid] = (['force', 'require', 'optional', 'disable', 'forbid'] as const).map(bits) as [Set<string>, Set<string>, Set<string>, Set<string>, Set<string>];
+  const force = featureBits(map, named.force);
+  const require = featureBits(map, named.require);
+  const optional = featureBits(map, named.optional);
+  const disable = featureBits(map, named.disable);
+  const forbid = featureBits(map, named.forbid);
 
   const forbiddenPresent = new Set([...forbid].filter((k) => host.data.has(k)));
   if (forbiddenPresent.size > 0) throw incompatible(map, 'Host CPU provides forbidden features', forbiddenPresent);
 
   // model features that were explicitly forced, made optional or disabled are not required
-  subtract(subtract(subtract(require, force), optional), disable);
+  subtract(require, force, optional, disable);
   const missing = subtract(new Set(require), host.data);
   if (missing.size > 0) throw incompatible(map, 'Host CPU does not provide required features', missing);
 
   if (cpu.attrs.match === 'strict') {
-    const extra = subtract(subtract(subtract(subtract(new Set(host.data), optional), require), disable), force);
+    const extra = subtract(new Set(host.data), optional, require, disable, force);
     if (extra.size > 0) throw incompatible(map, 'Host CPU does not strictly match guest CPU: Extra features', extra);
   }
 }

@@ -50,16 +50,26 @@ export function bitKey(b: X86Bit): string {
   return `${b.source}:${b.leaf}:${b.subleaf}:${b.register}:${b.bit}`;
 }
 
-/** The bits of a list of features; unknown names are the caller's business (see featureBits). */
+/** The bits of the named features (names the map does not know add nothing). */
 export function featureBits(map: X86CpuMap, names: Iterable<string>): Set<string> {
   const out = new Set<string>();
   for (const name of names) for (const b of map.featureByName.get(name)?.bits ?? []) out.add(bitKey(b));
   return out;
 }
 
-/** libvirt's x86FeatureNames: every feature whose bits all lie in `data`, in map order. */
+/** A feature is in CPU data when all of its bits are. */
+function featureIn(feature: X86Feature, data: ReadonlySet<string>): boolean {
+  return feature.bits.length > 0 && feature.bits.every((b) => data.has(bitKey(b)));
+}
+
+export function hasFeature(map: X86CpuMap, data: ReadonlySet<string>, name: string): boolean {
+  const feature = map.featureByName.get(name);
+  return feature !== undefined && featureIn(feature, data);
+}
+
+/** libvirt's x86FeatureNames: every feature in `data`, in map order. */
 export function featureNamesIn(map: X86CpuMap, data: ReadonlySet<string>): string[] {
-  return map.features.filter((f) => f.bits.length > 0 && f.bits.every((b) => data.has(bitKey(b)))).map((f) => f.name);
+  return map.features.filter((f) => featureIn(f, data)).map((f) => f.name);
 }
 
 function parseNumber(text: string | undefined): number {

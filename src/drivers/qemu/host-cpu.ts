@@ -5,7 +5,7 @@
 // read the host CPU stays unknown and the checks that need it are skipped.
 
 import { closeSync, constants as fsConstants, existsSync, openSync, readSync } from 'node:fs';
-import { bitKey, loadX86CpuMap } from '../../conf/cpu-map.js';
+import { bitKey, hasFeature, loadX86CpuMap } from '../../conf/cpu-map.js';
 import type { X86CpuMap } from '../../conf/cpu-map.js';
 import type { X86CpuData } from '../../conf/cpu-compare.js';
 import { hostArch } from './capabilities.js';
@@ -46,11 +46,6 @@ function vendorString(regs: CpuidRegisters): string {
   buf.writeUInt32LE(regs[3], 4);
   buf.writeUInt32LE(regs[2], 8);
   return buf.toString('latin1');
-}
-
-function hasFeature(map: X86CpuMap, data: ReadonlySet<string>, name: string): boolean {
-  const bits = map.featureByName.get(name)?.bits ?? [];
-  return bits.length > 0 && bits.every((b) => data.has(bitKey(b)));
 }
 
 /**
