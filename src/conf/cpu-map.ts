@@ -127,7 +127,8 @@ export function parseX86CpuMap(dir: string): X86CpuMap {
       // <model name='ancestor'/> inside a model copies the ancestor's vendor and features
       const ancestor = models.get(child(el, 'model')?.attrs.name ?? '');
       const vendor = child(el, 'vendor')?.attrs.name ?? ancestor?.vendor;
-      const own = childrenNamed(el, 'feature').map((f) => f.attrs.name ?? '');
+      // removed='yes' marks features QEMU dropped from the model: not part of its data
+      const own = childrenNamed(el, 'feature').filter((f) => f.attrs.removed !== 'yes').map((f) => f.attrs.name ?? '');
       models.set(name, { name, ...(vendor !== undefined ? { vendor } : {}), features: [...(ancestor?.features ?? []), ...own] });
     }
   }

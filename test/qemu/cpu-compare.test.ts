@@ -54,6 +54,7 @@ const FILES: Record<string, string> = {
     <feature name='fpu'/>
     <feature name='monitor'/>
     <feature name='pni'/>
+    <feature name='ds' removed='yes'/>
   </model>
 </cpus>`,
   'x86_derived.xml': `<cpus>
