@@ -35,11 +35,13 @@ function isIsaSerial(serial: XmlElement): boolean {
   return firstChild(serial, 'target')?.attrs['type'] === 'isa-serial';
 }
 
-/** virDomainChrIsaSerialDefPostParse: checks and assigns ports of serials whose model is isa-serial. */
-export function assignIsaSerialPorts(ctx: DeviceContext): void {
-  const serials = devicesNamed(ctx, 'serial').filter(isIsaSerial);
+/**
+ * The ISA serial limits of virDomainChrIsaSerialDefPostParse: at most four
+ * isa-serial devices, no port above 3, no port twice. Returns the ports in use.
+ */
+export function checkIsaSerialPorts(ctx: DeviceContext): Set<number> {
   const used = new Set<number>();
-  serials.forEach((s, i) => {
+  devicesNamed(ctx, 'serial').filter(isIsaSerial).forEach((s, i) => {
     const port = portOf(s);
     if (i >= MAX_ISA_SERIAL_PORTS || port >= MAX_ISA_SERIAL_PORTS) {
       throw virError(ErrorCode.INTERNAL_ERROR, `Maximum supported number of ISA serial ports is '${MAX_ISA_SERIAL_PORTS}'`);
@@ -49,6 +51,13 @@ export function assignIsaSerialPorts(ctx: DeviceContext): void {
       used.add(port);
     }
   });
+  return used;
+}
+
+/** virDomainChrIsaSerialDefPostParse: checks and assigns ports of serials whose model is isa-serial. */
+export function assignIsaSerialPorts(ctx: DeviceContext): void {
+  const used = checkIsaSerialPorts(ctx);
+  const serials = devicesNamed(ctx, 'serial').filter(isIsaSerial);
   for (const s of serials) {
     if (portOf(s) !== -1) continue;
     for (let j = 0; j < MAX_ISA_SERIAL_PORTS; j++) {
