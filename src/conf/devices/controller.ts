@@ -106,6 +106,26 @@ export function maybeAddController(devices: XmlElement, type: string, idx: numbe
   appendController(devices, type, idx, model);
 }
 
+/** No bus can address more implicit controllers than this; libvirt allocates every one up to the index. */
+const MAX_IMPLICIT_CONTROLLER = 65535;
+
+/**
+ * Every controller of `type` from index 0 to `max` that is missing (the implicit
+ * controllers a drive address implies), in one pass. libvirt loops up to the
+ * index and runs out of memory long before INT_MAX, so indexes past what any
+ * bus can address are refused.
+ */
+export function addControllersUpTo(devices: XmlElement, type: string, max: number, model?: string): void {
+  if (max > MAX_IMPLICIT_CONTROLLER) {
+    throw virError(ErrorCode.CONFIG_UNSUPPORTED, `drive address controller '${max}' exceeds the maximum of ${MAX_IMPLICIT_CONTROLLER}`);
+  }
+  // One lookup of the existing indexes, not one per added controller.
+  const present = new Set(controllers(devices).filter((c) => c.attrs['type'] === type).map(indexOf));
+  const missing: number[] = [];
+  for (let i = 0; i <= max; i++) if (!present.has(i)) missing.push(i);
+  appendControllers(devices, type, missing, model);
+}
+
 /** Adds a USB controller; an ich9-ehci1 master brings its three UHCI companions. */
 export function addUsbController(devices: XmlElement, idx: number, model: string | undefined): void {
   const master = appendController(devices, 'usb', idx, model);

@@ -7,8 +7,8 @@ import { deviceAddressOf, setDeviceAddress, type DriveAddress } from '../device-
 import type { ElementSchema } from '../schema.js';
 import { parseUnsigned, propEnum } from '../xml-props.js';
 import { devicesNamed, dropGeneratedAlias, firstChild, infoChildren, type DeviceContext } from './common.js';
-import { findController, maybeAddController } from './controller.js';
-import { scsiDiskAt, scsiHostdevAt } from './validate.js';
+import { addControllersUpTo, findController } from './controller.js';
+import { driveKey, scsiDiskAt, usedScsiDriveAddresses } from './validate.js';
 
 const HOSTDEV_MODES = ['subsystem', 'capabilities'] as const;
 /** virDomainHostdevSubsysType and virDomainHostdevCapsType names, by mode. */
@@ -125,22 +125,21 @@ const SCSI_UNIT_LIMITS: Record<string, { max?: number; reserved?: number }> = {
   ncr53c90: { max: 6 }, dc390: { max: 6 }, am53c974: { max: 6 },
 };
 
-/** virDomainSCSIDriveAddressIsUsed: beyond the controller model's units, or taken by a SCSI disk or host device. */
-function scsiDriveAddressIsUsed(ctx: DeviceContext, addr: Omit<DriveAddress, 'type'>): boolean {
-  const controller = findController(ctx.devices, 'scsi', addr.controller);
-  const limits = SCSI_UNIT_LIMITS[controller?.attrs['model'] ?? ''] ?? {};
-  if ((limits.max !== undefined && addr.unit > limits.max) || addr.unit === limits.reserved) return true;
-  return scsiDiskAt(ctx, addr) || scsiHostdevAt(ctx, addr);
-}
-
-/** virDomainHostdevAssignAddress: the first free unit (of 7) on bus 0 target 0, controller by controller. */
+/**
+ * virDomainHostdevAssignAddress: the first free unit (of 7) on bus 0 target 0,
+ * controller by controller; a unit is taken when it is beyond the controller
+ * model's units, the model's own, or used by a SCSI disk or host device
+ * (virDomainSCSIDriveAddressIsUsed, with the used addresses gathered once).
+ */
 function assignScsiHostdevAddress(hostdev: XmlElement, ctx: DeviceContext): void {
+  const used = usedScsiDriveAddresses(ctx);
   for (let controller = 0; ; controller++) {
+    const limits = SCSI_UNIT_LIMITS[findController(ctx.devices, 'scsi', controller)?.attrs['model'] ?? ''] ?? {};
     for (let unit = 0; unit < 7; unit++) {
-      if (!scsiDriveAddressIsUsed(ctx, { controller, bus: 0, target: 0, unit })) {
-        setDeviceAddress(hostdev, { type: 'drive', controller, bus: 0, target: 0, unit });
-        return;
-      }
+      if ((limits.max !== undefined && unit > limits.max) || unit === limits.reserved) continue;
+      if (used.has(driveKey({ controller, bus: 0, target: 0, unit }))) continue;
+      setDeviceAddress(hostdev, { type: 'drive', controller, bus: 0, target: 0, unit });
+      return;
     }
   }
 }
@@ -162,5 +161,5 @@ export function addHostdevScsiControllers(ctx: DeviceContext): void {
     max = controller;
     model = findController(ctx.devices, 'scsi', controller)?.attrs['model'] ?? model;
   }
-  for (let i = 0; i <= max; i++) maybeAddController(ctx.devices, 'scsi', i, model);
+  addControllersUpTo(ctx.devices, 'scsi', max, model);
 }

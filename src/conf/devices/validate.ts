@@ -117,6 +117,9 @@ function validateDisk(disk: XmlElement): void {
   if (addr && ['ide', 'fdc', 'scsi', 'sata'].includes(bus) && addr.type !== 'drive') {
     throw unsupported(`Invalid address type '${addr.type}' for the disk '${target.attrs['dev'] ?? ''}' with the bus type '${bus}'`);
   }
+  const wwn = firstChild(disk, 'wwn')?.text;
+  // virValidateWWN: 16 hex digits, optionally after "0x"
+  if (wwn !== undefined && !/^(0x)?[0-9a-fA-F]{16}$/.test(wwn)) throw virError(ErrorCode.INTERNAL_ERROR, `Malformed wwn: ${wwn}`);
 }
 
 function validateController(controller: XmlElement): void {
@@ -288,6 +291,22 @@ export function scsiDiskAt(ctx: DeviceContext, addr: Omit<DriveAddress, 'type'>)
     return a !== undefined && sameDrive(a, { type: 'drive', ...addr });
   });
 }
+
+/** The drive addresses SCSI disks and SCSI host devices occupy, as "controller:bus:target:unit". */
+export function usedScsiDriveAddresses(ctx: DeviceContext): Set<string> {
+  const used = new Set<string>();
+  for (const d of devicesNamed(ctx, 'disk')) {
+    const a = diskTarget(d).attrs['bus'] === 'scsi' ? driveAddress(d) : undefined;
+    if (a) used.add(driveKey(a));
+  }
+  for (const h of devicesNamed(ctx, 'hostdev')) {
+    const a = isScsiHostdev(h) ? driveAddress(h) : undefined;
+    if (a) used.add(driveKey(a));
+  }
+  return used;
+}
+
+export const driveKey = (a: Omit<DriveAddress, 'type'>) => `${a.controller}:${a.bus}:${a.target}:${a.unit}`;
 
 /** virDomainDriveAddressIsUsedByHostdev, for the disk address assignment. */
 export function scsiHostdevAt(ctx: DeviceContext, addr: Omit<DriveAddress, 'type'>): boolean {
