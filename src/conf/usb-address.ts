@@ -10,10 +10,11 @@ import { isUsbPortValid, USB_MAX_PORT_DEPTH, usbPortString, type UsbAddress } fr
 /** Ports of a USB hub device. */
 const HUB_PORTS = 8;
 
-interface Hub { used: boolean[]; hubs: (Hub | undefined)[] }
+/** A controller's root ports or a hub's ports, 0-based; sparse, since a controller may claim up to INT_MAX ports. */
+interface Hub { ports: number; used: Set<number>; hubs: Map<number, Hub> }
 
 function newHub(ports: number): Hub {
-  return { used: new Array<boolean>(ports).fill(false), hubs: new Array<Hub | undefined>(ports).fill(undefined) };
+  return { ports, used: new Set(), hubs: new Map() };
 }
 
 /** Root ports a USB controller model provides (companion UHCIs count as 0: their EHCI carries the ports). */
@@ -56,61 +57,61 @@ function hasValidPort(dev: Device): boolean {
 }
 
 class UsbPorts {
-  readonly buses: (Hub | undefined)[] = [];
+  /** by controller index, which may be anything up to INT_MAX */
+  readonly buses = new Map<number, Hub>();
 
   addController(dev: Device): void {
     const ports = controllerPorts(dev);
     if (ports === 0) return;
     const idx = controllerIndex(dev.el);
-    if (this.buses[idx] !== undefined) throw virError(ErrorCode.XML_ERROR, `Duplicate USB controllers with index ${idx}`);
-    this.buses[idx] = newHub(ports);
+    if (this.buses.has(idx)) throw virError(ErrorCode.XML_ERROR, `Duplicate USB controllers with index ${idx}`);
+    this.buses.set(idx, newHub(ports));
   }
 
   /** The hub holding the addressed port, and the port's index in it. */
   private findPort(addr: UsbAddress): { hub: Hub; port: number } {
     const portStr = usbPortString(addr.port);
-    let hub = this.buses[addr.bus];
+    let hub = this.buses.get(addr.bus);
     if (hub === undefined) throw virError(ErrorCode.XML_ERROR, `Missing USB bus ${addr.bus}`);
     let last = USB_MAX_PORT_DEPTH - 1;
     while (last > 0 && (addr.port[last] ?? 0) === 0) last--;
     for (let i = 0; i < last; i++) {
       const p = addr.port[i]! - 1;
-      if (hub.used.length <= p) {
+      if (hub.ports <= p) {
         throw virError(ErrorCode.XML_ERROR, `port ${addr.port[i]} out of range in USB address bus: ${addr.bus} port: ${portStr}`);
       }
-      const next: Hub | undefined = hub.hubs[p];
+      const next: Hub | undefined = hub.hubs.get(p);
       if (next === undefined) {
         throw virError(ErrorCode.XML_ERROR, `there is no hub at port ${addr.port[i]} in USB address bus: ${addr.bus} port: ${portStr}`);
       }
       hub = next;
     }
     const port = (addr.port[last] ?? 0) - 1;
-    if (port >= hub.used.length) throw virError(ErrorCode.XML_ERROR, `requested USB port ${portStr} not present on USB bus ${addr.bus}`);
+    if (port >= hub.ports) throw virError(ErrorCode.XML_ERROR, `requested USB port ${portStr} not present on USB bus ${addr.bus}`);
     return { hub, port };
   }
 
   reserve(addr: UsbAddress): void {
     const { hub, port } = this.findPort(addr);
-    if (hub.used[port]) throw virError(ErrorCode.XML_ERROR, `Duplicate USB address bus ${addr.bus} port ${usbPortString(addr.port)}`);
-    hub.used[port] = true;
+    if (hub.used.has(port)) throw virError(ErrorCode.XML_ERROR, `Duplicate USB address bus ${addr.bus} port ${usbPortString(addr.port)}`);
+    hub.used.add(port);
   }
 
   addHub(addr: UsbAddress): void {
     const { hub, port } = this.findPort(addr);
-    if (hub.hubs[port] !== undefined) throw virError(ErrorCode.XML_ERROR, `Duplicate USB hub on bus ${addr.bus} port ${usbPortString(addr.port)}`);
-    hub.used[port] = true;
-    hub.hubs[port] = newHub(HUB_PORTS);
+    if (hub.hubs.has(port)) throw virError(ErrorCode.XML_ERROR, `Duplicate USB hub on bus ${addr.bus} port ${usbPortString(addr.port)}`);
+    hub.used.add(port);
+    hub.hubs.set(port, newHub(HUB_PORTS));
   }
 
   assign(dev: Device): void {
     const wanted = dev.address?.type === 'usb' ? dev.address.bus : undefined;
-    if (wanted !== undefined && this.buses[wanted] === undefined) {
+    if (wanted !== undefined && !this.buses.has(wanted)) {
       throw virError(ErrorCode.XML_ERROR, `USB bus ${wanted} requested but no controller with that index is present`);
     }
-    const candidates = wanted !== undefined ? [wanted] : this.buses.map((_, i) => i);
+    const candidates = wanted !== undefined ? [wanted] : [...this.buses.keys()].sort((a, b) => a - b);
     for (const bus of candidates) {
-      const hub = this.buses[bus];
-      if (hub === undefined) continue;
+      const hub = this.buses.get(bus)!;
       const path: number[] = [];
       if (!freePort(hub, path, 0)) continue;
       const addr: UsbAddress = { type: 'usb', bus, port: path };
@@ -124,15 +125,15 @@ class UsbPorts {
 
 /** Depth-first search for a free port: this hub's ports first, then its child hubs. */
 function freePort(hub: Hub, path: number[], level: number): boolean {
-  const free = hub.used.indexOf(false);
-  if (free >= 0) {
+  let free = 0;
+  while (hub.used.has(free)) free++;
+  if (free < hub.ports) {
     path[level] = free + 1;
     return true;
   }
   if (level >= USB_MAX_PORT_DEPTH - 1) return false;
-  for (let i = 0; i < hub.hubs.length; i++) {
-    const sub = hub.hubs[i];
-    if (sub === undefined || !freePort(sub, path, level + 1)) continue;
+  for (const i of [...hub.hubs.keys()].sort((a, b) => a - b)) {
+    if (!freePort(hub.hubs.get(i)!, path, level + 1)) continue;
     path[level] = i + 1;
     return true;
   }
