@@ -9,6 +9,7 @@
 import { EventEmitter } from 'node:events';
 import net from 'node:net';
 import { ErrorCode, ErrorDomain, VirError, virError } from '../../util/error.js';
+import { formatQemuJson, type QemuJson } from '../../util/json.js';
 
 /** libvirt's QEMU_MONITOR_MAX_RESPONSE. */
 export const QMP_MAX_MESSAGE_BYTES = 10 * 1024 * 1024;
@@ -91,12 +92,12 @@ export class QmpClient extends EventEmitter {
   }
 
   /** Runs one QMP command; resolves with its "return" value. */
-  execute<T = unknown>(command: string, args?: Record<string, unknown>, timeoutMs = this.timeoutMs): Promise<T> {
+  execute<T = unknown>(command: string, args?: { [key: string]: QemuJson }, timeoutMs = this.timeoutMs): Promise<T> {
     if (this.closedWith !== undefined) {
       return Promise.reject(this.closedWith ?? this.eofError());
     }
     const id = `tsvirt-${++this.nextId}`;
-    const message = JSON.stringify(args === undefined ? { execute: command, id } : { execute: command, arguments: args, id });
+    const message = formatQemuJson(args === undefined ? { execute: command, id } : { execute: command, arguments: args, id });
     return new Promise<T>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.pending.delete(id);

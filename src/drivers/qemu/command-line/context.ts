@@ -1,6 +1,7 @@
 // Shared state of one command-line build: the canonical domain tree, the
 // probed QEMU capabilities the builder consults, the per-domain runtime paths
 // and the argument/environment collector every concern module appends to.
+import { formatQemuJson } from '../../../util/json.js';
 import type { XmlElement } from '../../../util/xml.js';
 import { child, childrenNamed } from '../../../util/xml.js';
 import { assignAliases } from './aliases.js';
@@ -170,11 +171,12 @@ export class ArgvBuilder {
   /** An option whose value is a JSON object (-device, -blockdev, -netdev, -object, -audiodev). */
   json(option: string, props: JsonProps): void {
     const overrides = option === '-device' && typeof props.id === 'string' ? this.overrides.get(props.id) : undefined;
-    this.args.push(option, JSON.stringify(overrides ? applyOverrides(props, overrides) : props));
+    this.args.push(option, formatQemuJson(overrides ? applyOverrides(props, overrides) : props));
   }
 }
 
-export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
+/** bigint for 64-bit integers a double would round (see util/json.ts) */
+export type JsonValue = string | number | bigint | boolean | null | JsonValue[] | { [key: string]: JsonValue };
 export type JsonProps = { [key: string]: JsonValue };
 
 /**

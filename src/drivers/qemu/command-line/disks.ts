@@ -302,7 +302,7 @@ function deviceProps(ctx: BuildContext, disk: XmlElement, drive: string | undefi
     ['bootindex', device === 'floppy' ? undefined : bootindex],
     ['logical_block_size', num(blockio?.attrs.logical_block_size)],
     ['physical_block_size', num(blockio?.attrs.physical_block_size)],
-    ['wwn', wwn !== undefined ? Number(BigInt(`0x${wwn.replace(/^0x/, '')}`)) : undefined],
+    ['wwn', wwn !== undefined ? BigInt(`0x${wwn.replace(/^0x/, '')}`) : undefined],
     ['rotation_rate', num(target?.attrs.rotation_rate)],
     ['vendor', child(disk, 'vendor')?.text],
     ['product', child(disk, 'product')?.text],
