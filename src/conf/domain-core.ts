@@ -405,7 +405,12 @@ function parseClock(dom: XmlElement): void {
   const offset = clock.attrs['offset'] ?? 'utc';
   if (!CLOCK_OFFSETS.includes(offset)) throw virError(ErrorCode.CONFIG_UNSUPPORTED, `unknown clock offset '${offset}'`);
   const { adjustment, basis, timezone, start } = clock.attrs;
-  const integer = (v: string | undefined) => (v !== undefined && /^\s*[+-]?\d+$/.test(v) ? BigInt(v.trim()).toString() : undefined);
+  // virStrToLong_ll: a signed 64-bit integer, anything else (overflow included) is no number
+  const integer = (v: string | undefined) => {
+    if (v === undefined || !/^\s*[+-]?\d+$/.test(v)) return undefined;
+    const n = BigInt(v.trim());
+    return n >= -(2n ** 63n) && n < 2n ** 63n ? n.toString() : undefined;
+  };
   if (offset === 'utc' || offset === 'localtime') {
     if (adjustment === undefined || adjustment === 'reset') {
       clock.attrs = adjustment === undefined ? { offset } : { offset, adjustment };

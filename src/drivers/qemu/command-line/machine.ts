@@ -102,8 +102,15 @@ export function buildMonitor(ctx: BuildContext): void {
   ctx.cmd.add('-mon', 'chardev=charmonitor,id=monitor,mode=control');
 }
 
+/** QEMU's -rtc base=YYYY-MM-DDTHH:MM:SS, which has room for the years 1 to 9999 only. */
 function formatDateTime(epochSeconds: number): string {
-  return new Date(epochSeconds * 1000).toISOString().slice(0, 19);
+  const date = new Date(epochSeconds * 1000);
+  const year = date.getUTCFullYear();
+  if (!(year >= 1 && year <= 9999)) {
+    // libvirt 9.0 writes base=(null) here, which QEMU refuses
+    throw virError(ErrorCode.CONFIG_UNSUPPORTED, `the guest clock would start outside the years 1 to 9999 (${epochSeconds} seconds since the epoch)`, ErrorDomain.QEMU);
+  }
+  return date.toISOString().slice(0, 19);
 }
 
 export function buildClock(ctx: BuildContext): void {
