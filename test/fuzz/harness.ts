@@ -151,7 +151,7 @@ export interface FuzzRange {
 
 export interface FuzzHooks {
   /** told of each input before it runs */
-  onInput?: (index: number, ops: string[], seedFile: string) => void;
+  onInput?: (index: number, input: Input, seedFile: string) => void;
   /** receives the results so far every `every` inputs (and at the end), then counting restarts */
   flush?: { every: number; to: (part: FuzzReport, lastIndex: number) => void };
 }
@@ -166,7 +166,7 @@ export async function fuzz(pipeline: FuzzPipeline, seeds: readonly Seed[], range
     const input = mutate(rng, seeds[pick]!.text, [parsed[rng.int(parsed.length)]!]);
     if (index < range.from || range.skip?.has(index)) continue;
     const finding = (kind: Finding['kind'], detail: string) => report.findings.push({ index, kind, detail, ops: input.ops, seedFile: seeds[pick]!.file });
-    hooks.onInput?.(index, input.ops, seeds[pick]!.file);
+    hooks.onInput?.(index, input, seeds[pick]!.file);
     const started = performance.now();
     try {
       const result = await pipeline.run(input);

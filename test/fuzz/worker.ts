@@ -15,7 +15,7 @@ process.on('disconnect', () => process.exit(1));
 const pipeline = await FuzzPipeline.open();
 try {
   await fuzz(pipeline, loadSeeds(job.corpusDir), job, {
-    onInput: (index, ops, seedFile) => port.postMessage({ type: 'input', index, ops, seedFile }),
+    onInput: (index, input, seedFile) => port.postMessage({ type: 'input', index, ops: input.ops, seedFile }),
     flush: { every: 200, to: (part, lastIndex) => port.postMessage({ type: 'part', part, lastIndex }) },
   });
 } finally {

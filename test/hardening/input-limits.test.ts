@@ -125,3 +125,66 @@ test('numbers are range-checked with libvirt messages (memory, vcpus, controller
   await assertRejected(controller('99999999999'), "XML error: Invalid value for attribute 'index' in element 'controller': '99999999999'. Expected integer value");
   await assertRejected(controller('300'), "internal error: a PCI slot is needed to connect a PCI controller model='pcie-root-port', but none is available, and it cannot be automatically added");
 });
+
+test('definitions whose written config would not load back are refused at define (libvirt defines them and loses them at the next daemon start)', async () => {
+  const serial = (port: string) => `<serial type='pty'><target port='${port}'/></serial>`;
+  await assertRejected(domainXML('s', { devices: serial('32') }), "internal error: Maximum supported number of ISA serial ports is '4'");
+  await assertRejected(domainXML('s', { devices: serial('0') + serial('0') }), "internal error: target port '0' already allocated");
+  await assertRejected(domainXML('s', { devices: serial('0') + serial('1') + serial('2') + serial('3') + serial('3') }), "internal error: Maximum supported number of ISA serial ports is '4'");
+});
+
+test('controller indexes up to INT_MAX implied by addresses are refused, not allocated one by one', async () => {
+  const scsiHostdev = `<hostdev mode='subsystem' type='scsi'><source><adapter name='scsi_host0'/><address bus='0' target='0' unit='0'/></source>` +
+    `<address type='drive' controller='2147483647' bus='0' target='0' unit='0'/></hostdev>`;
+  await assertRejected(domainXML('c', { devices: scsiHostdev }), "unsupported configuration: drive address controller '2147483647' exceeds the maximum of 65535");
+  const conn = await connect(uri);
+  try {
+    // a USB controller that far out has no ports to allocate in between: libvirt accepts it, so does tsvirt
+    const dom = await conn.defineDomain(domainXML('usbfar', { devices: "<controller type='usb' index='2147483647' model='qemu-xhci'/><input type='tablet' bus='usb'/>" }));
+    assert.match(await dom.getXMLDesc(0), /<input type='tablet' bus='usb'>\s*<address type='usb' bus='0' port='1'\/>/);
+    await dom.undefine();
+  } finally {
+    await conn.close();
+  }
+});
+
+test('SCSI host devices without addresses fill units 0-6 of each controller in turn', async () => {
+  const hostdevs = Array.from({ length: 30 }, (_, i) =>
+    `<hostdev mode='subsystem' type='scsi'><source><adapter name='scsi_host0'/><address bus='0' target='0' unit='${i}'/></source></hostdev>`).join('');
+  const conn = await connect(uri);
+  try {
+    const dom = await conn.defineDomain(domainXML('scsimany', { devices: hostdevs }));
+    const addresses = [...(await dom.getXMLDesc(0)).matchAll(/<address type='drive' controller='(\d+)' bus='0' target='0' unit='(\d+)'\/>/g)].map((m) => `${m[1]}:${m[2]}`);
+    assert.equal(addresses.length, 30);
+    assert.deepEqual(addresses.slice(0, 8), ['0:0', '0:1', '0:2', '0:3', '0:4', '0:5', '0:6', '1:0']);
+    assert.equal(addresses.at(-1), '4:1');
+    await dom.undefine();
+  } finally {
+    await conn.close();
+  }
+});
+
+test('clock adjustments and disk WWNs: libvirt parse rules, no crash, exact 64-bit values on the command line', async () => {
+  const conn = await connect(uri);
+  try {
+    const clock = (adjustment: string) => domainXML('clk').replace('<devices>', `<clock offset='variable' adjustment='${adjustment}'/><devices>`);
+    // virXPathLongLong fails on overflow and libvirt keeps 0
+    const dom = await conn.defineDomain(clock('18446744073709551616'));
+    assert.match(await dom.getXMLDesc(0), /<clock offset='variable' adjustment='0' basis='utc'\/>/);
+    await dom.undefine();
+    // in range for a long long, but no date QEMU can take: refused when the command line is built
+    await assert.rejects(conn.domainXMLToNative('qemu-argv', clock('9223372036854775807')),
+      /unsupported configuration: the guest clock would start outside the years 1 to 9999/);
+    // a WWN is 64 bits: the digits QEMU gets are exact, not a rounded double
+    const argv = await conn.domainXMLToNative('qemu-argv', disk('0x5000c50015ea71ad'));
+    assert.match(argv, /"wwn":5764824127192592813[,}]/);
+  } finally {
+    await conn.close();
+  }
+  await assertRejected(disk('5000c5001zea71ad'), 'internal error: Malformed wwn: 5000c5001zea71ad');
+  await assertRejected(disk('5000c50015ea71'), 'internal error: Malformed wwn: 5000c50015ea71');
+});
+
+function disk(wwn: string): string {
+  return domainXML('wwn', { devices: `<disk type='file' device='disk'><source file='/tmp/x.img'/><target dev='sda' bus='sata'/><wwn>${wwn}</wwn></disk>` });
+}
