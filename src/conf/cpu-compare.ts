@@ -14,6 +14,8 @@ export interface X86CpuData {
   vendor?: string;
   /** bitKey()s of the provided features */
   data: ReadonlySet<string>;
+  /** the features the host CPU definition names (rather than implies by its model), when known */
+  listed?: ReadonlySet<string>;
 }
 
 type Policy = 'force' | 'require' | 'optional' | 'disable' | 'forbid';
@@ -26,6 +28,18 @@ function subtract(a: Set<string>, ...others: ReadonlySet<string>[]): Set<string>
 
 function incompatible(map: X86CpuMap, what: string, data: ReadonlySet<string>): Error {
   return virError(ErrorCode.CPU_INCOMPATIBLE, `${what}: ${featureNamesIn(map, data).join(', ')}`, ErrorDomain.QEMU);
+}
+
+/**
+ * libvirt's virCPUCheckForbiddenFeatures: a forbidden feature the host CPU
+ * definition names is refused by name (one implied by the host's model is
+ * left to the bitwise comparison).
+ */
+export function checkForbiddenFeatures(host: X86CpuData, cpu: XmlElement): void {
+  const forbidden = childrenNamed(cpu, 'feature').find((f) => f.attrs.policy === 'forbid' && host.listed?.has(f.attrs.name ?? ''));
+  if (forbidden) {
+    throw virError(ErrorCode.CPU_INCOMPATIBLE, `Host CPU provides forbidden feature '${forbidden.attrs.name}'`, ErrorDomain.QEMU);
+  }
 }
 
 /**

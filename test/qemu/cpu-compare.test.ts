@@ -2,14 +2,14 @@
 // host CPU: nothing here reads /usr/share/libvirt or the real CPU.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { virErrorMessage } from '../helpers/errors.js';
 import { bitKey, featureNamesIn, loadX86CpuMap, parseX86CpuMap } from '../../src/conf/cpu-map.js';
 import type { X86CpuMap } from '../../src/conf/cpu-map.js';
-import { checkX86CpuCompatible } from '../../src/conf/cpu-compare.js';
-import { decodeHostX86Cpu, tscKHzFromKernelLog } from '../../src/drivers/qemu/host-cpu.js';
+import { checkForbiddenFeatures, checkX86CpuCompatible } from '../../src/conf/cpu-compare.js';
+import { decodeHostX86Cpu, queryKvmHostModelFeatures, tscKHzFromKernelLog } from '../../src/drivers/qemu/host-cpu.js';
 import type { CpuSource, CpuidRegisters, HostX86Cpu } from '../../src/drivers/qemu/host-cpu.js';
 import { checkGuestCpuCompatible, checkTscFrequency } from '../../src/drivers/qemu/guest-cpu-check.js';
 import { parseXml } from '../../src/util/xml.js';
@@ -225,10 +225,42 @@ test('TSC frequency outside 250 ppm of the host without scaling is refused', () 
 test('only KVM x86 guests with check=partial are compared', () => {
   const host = hostWith(['fpu']);
   const refused = domain('kvm', "<cpu mode='custom' match='exact' check='partial'><model>base</model></cpu>");
-  assert.match(virErrorMessage(() => checkGuestCpuCompatible(refused, MAP, host)), /required features: monitor, pni$/);
-  checkGuestCpuCompatible(domain('qemu', "<cpu mode='custom' match='exact' check='partial'><model>base</model></cpu>"), MAP, host);
-  checkGuestCpuCompatible(domain('kvm', "<cpu mode='custom' match='exact' check='none'><model>base</model></cpu>"), MAP, host);
-  checkGuestCpuCompatible(domain('kvm', "<cpu mode='host-passthrough' check='partial'><feature name='wdt'/></cpu>"), MAP, host);
-  checkGuestCpuCompatible(domain('kvm', "<cpu mode='custom' check='partial'><topology sockets='1' cores='1' threads='1'/></cpu>"), MAP, host);
-  assert.throws(() => checkGuestCpuCompatible(domain('kvm', "<cpu mode='host-model' check='partial'><feature name='wdt'/></cpu>"), MAP, host));
+  assert.match(virErrorMessage(() => checkGuestCpuCompatible(refused, MAP, () => host)), /required features: monitor, pni$/);
+  checkGuestCpuCompatible(domain('qemu', "<cpu mode='custom' match='exact' check='partial'><model>base</model></cpu>"), MAP, () => host);
+  checkGuestCpuCompatible(domain('kvm', "<cpu mode='custom' match='exact' check='none'><model>base</model></cpu>"), MAP, () => host);
+  checkGuestCpuCompatible(domain('kvm', "<cpu mode='host-passthrough' check='partial'><feature name='wdt'/></cpu>"), MAP, () => host);
+  checkGuestCpuCompatible(domain('kvm', "<cpu mode='custom' check='partial'><topology sockets='1' cores='1' threads='1'/></cpu>"), MAP, () => host);
+  assert.throws(() => checkGuestCpuCompatible(domain('kvm', "<cpu mode='host-model' check='partial'><feature name='wdt'/></cpu>"), MAP, () => host));
+});
+
+test('a forbidden feature the host CPU names is refused by name, before any comparison', () => {
+  const host = { ...hostWith(['fpu', 'pni', 'wdt']), listed: new Set(['wdt']) };
+  const guest = cpu("<cpu><model>derived</model><feature policy='forbid' name='wdt'/></cpu>");
+  assert.equal(virErrorMessage(() => checkForbiddenFeatures(host, guest)), "the CPU is incompatible with host CPU: Host CPU provides forbidden feature 'wdt'");
+  checkForbiddenFeatures(hostWith(['fpu', 'pni', 'wdt']), guest);
+  const def = domain('kvm', "<cpu mode='custom' match='exact' check='full'><model>derived</model><feature policy='forbid' name='wdt'/></cpu>");
+  assert.match(virErrorMessage(() => checkGuestCpuCompatible(def, MAP, () => host)), /forbidden feature 'wdt'$/);
+});
+
+test("QEMU's KVM host model is read from a monitor on stdio, in libvirt's feature names", () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tsvirt-fakeqemu-'));
+  try {
+    const fake = join(dir, 'qemu-system-x86_64');
+    const reply = JSON.stringify({ return: { model: { name: 'base', props: { 'lahf-lm': true, 'tsc-adjust': true, 'mds-no': true, pni: false, 'kvm-pv-eoi': true } } } });
+    writeFileSync(fake, `#!/bin/sh
+case "$*" in *accel=kvm*"-qmp stdio"*) ;; *) exit 1 ;; esac
+cat >/dev/null
+echo '{"QMP": {"version": {}}}'
+echo '{"return": {}}'
+echo '${reply}'
+echo '{"return": {}}'
+`);
+    chmodSync(fake, 0o755);
+    assert.deepEqual(queryKvmHostModelFeatures(fake), ['lahf_lm', 'tsc_adjust', 'mds-no', 'kvm_pv_eoi']);
+    writeFileSync(fake, '#!/bin/sh\necho "Could not access KVM kernel module" >&2\nexit 1\n');
+    assert.equal(queryKvmHostModelFeatures(fake), undefined);
+    assert.equal(queryKvmHostModelFeatures(join(dir, 'missing')), undefined);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

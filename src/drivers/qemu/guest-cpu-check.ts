@@ -9,10 +9,11 @@
 import { child, childrenNamed } from '../../util/xml.js';
 import type { XmlElement } from '../../util/xml.js';
 import { virError, ErrorCode, ErrorDomain } from '../../util/error.js';
-import { checkX86CpuCompatible } from '../../conf/cpu-compare.js';
+import { checkForbiddenFeatures, checkX86CpuCompatible } from '../../conf/cpu-compare.js';
+import type { X86CpuData } from '../../conf/cpu-compare.js';
 import type { X86CpuMap } from '../../conf/cpu-map.js';
-import { probeHostX86Cpu } from './host-cpu.js';
-import type { HostTsc, HostX86Cpu } from './host-cpu.js';
+import { fullKvmHostCpu, probeHostX86Cpu } from './host-cpu.js';
+import type { HostTsc } from './host-cpu.js';
 
 /** 250 ppm: half of NTP's threshold, libvirt's TSC_TOLERANCE. */
 const TSC_TOLERANCE_PPM = 250;
@@ -36,16 +37,22 @@ export function checkTscFrequency(def: XmlElement, tsc: HostTsc | undefined): vo
 const isX86 = (arch: string | undefined) => arch === 'x86_64' || arch === 'i686';
 
 /**
- * check='partial' compares a KVM guest's CPU with the host's full CPU.
- * (A TCG guest would be compared with QEMU's emulated host model, which
- * tsvirt does not probe: those are left to QEMU.)
+ * A KVM guest's CPU against the host's full CPU: forbidden features unless
+ * check='none', and with check='partial' the whole comparison; the host CPU
+ * is only computed when needed (it may take a QEMU run). (A TCG guest
+ * would be compared with QEMU's emulated host model, which tsvirt does not
+ * probe: those are left to QEMU.)
  */
-export function checkGuestCpuCompatible(def: XmlElement, map: X86CpuMap, host: HostX86Cpu): void {
+export function checkGuestCpuCompatible(def: XmlElement, map: X86CpuMap, hostCpu: () => X86CpuData): void {
   const cpu = child(def, 'cpu');
   if (!cpu || def.attrs.type !== 'kvm' || !isX86(child(child(def, 'os') ?? def, 'type')?.attrs.arch)) return;
   const mode = cpu.attrs.mode ?? 'custom';
   if (mode === 'custom' && !child(cpu, 'model')?.text.trim()) return;
-  if (mode === 'host-passthrough' || mode === 'maximum' || cpu.attrs.check !== 'partial') return;
+  const check = cpu.attrs.check ?? 'none';
+  if (check === 'none') return;
+  const host = hostCpu();
+  checkForbiddenFeatures(host, cpu);
+  if (mode === 'host-passthrough' || mode === 'maximum' || check !== 'partial') return;
   checkX86CpuCompatible(map, host, cpu);
 }
 
@@ -57,5 +64,7 @@ export function checkTscAgainstHost(def: XmlElement): void {
 /** The CPU compare against this host (late: libvirt runs it after storage, secrets and firmware are prepared). */
 export function checkCpuAgainstHost(def: XmlElement): void {
   const probed = probeHostX86Cpu();
-  if (probed) checkGuestCpuCompatible(def, probed.map, probed.host);
+  if (!probed) return;
+  const emulator = child(child(def, 'devices') ?? def, 'emulator')?.text.trim() ?? '';
+  checkGuestCpuCompatible(def, probed.map, () => fullKvmHostCpu(probed.map, probed.host, emulator));
 }

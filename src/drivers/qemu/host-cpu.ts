@@ -1,14 +1,18 @@
 // The host's x86 CPU as libvirt's virCPUx86GetHost sees it: CPUID (and the
 // IA32_ARCH_CAPABILITIES MSR) decoded into the CPU map's features, plus the
-// TSC frequency KVM would give guests. Linux exposes CPUID and MSRs to root
-// through the cpuid/msr drivers (/dev/cpu/0/{cpuid,msr}); where they cannot be
-// read the host CPU stays unknown and the checks that need it are skipped.
+// TSC frequency KVM would give guests; and libvirt's "full" host CPU for KVM
+// guests, that plus the features QEMU's KVM "host" model offers. Linux exposes
+// CPUID and MSRs to root through the cpuid/msr drivers (/dev/cpu/0/{cpuid,msr});
+// where they cannot be read the host CPU stays unknown and the checks that
+// need it are skipped.
 
+import { spawnSync } from 'node:child_process';
 import { closeSync, constants as fsConstants, existsSync, openSync, readSync } from 'node:fs';
-import { bitKey, hasFeature, loadX86CpuMap } from '../../conf/cpu-map.js';
+import { bitKey, featureBits, hasFeature, loadX86CpuMap } from '../../conf/cpu-map.js';
 import type { X86CpuMap } from '../../conf/cpu-map.js';
 import type { X86CpuData } from '../../conf/cpu-compare.js';
 import { hostArch } from './capabilities.js';
+import { x86FeatureFromQemu } from './cpu-feature-names.js';
 
 /** eax, ebx, ecx, edx of one CPUID leaf/subleaf. */
 export type CpuidRegisters = readonly [number, number, number, number];
@@ -194,4 +198,48 @@ export function probeHostX86Cpu(): { map: X86CpuMap; host: HostX86Cpu } | undefi
     probed = map && host ? { map, host } : null;
   }
   return probed ?? undefined;
+}
+
+const QMP_TIMEOUT_MS = 30_000;
+
+/**
+ * The features of QEMU's "host" CPU model under KVM (query-cpu-model-expansion,
+ * non-migratable ones included), in libvirt's names, as libvirt's host-model
+ * probe sees them. QEMU runs machine-less with its monitor on stdio, so no guest
+ * exists and nothing outlives the call. Undefined when QEMU cannot use KVM.
+ */
+export function queryKvmHostModelFeatures(binary: string): string[] | undefined {
+  const request = [
+    { execute: 'qmp_capabilities' },
+    { execute: 'query-cpu-model-expansion', arguments: { type: 'static', model: { name: 'host', props: { migratable: false } } } },
+    { execute: 'quit' },
+  ].map((c) => JSON.stringify(c)).join('\n') + '\n';
+  const run = spawnSync(binary, ['-S', '-no-user-config', '-nodefaults', '-display', 'none', '-machine', 'none,accel=kvm', '-qmp', 'stdio'], {
+    input: request, encoding: 'utf8', timeout: QMP_TIMEOUT_MS, env: { ...process.env, LC_ALL: 'C' }, stdio: ['pipe', 'pipe', 'ignore'],
+  });
+  for (const line of (run.stdout ?? '').split('\n')) {
+    let reply: { return?: { model?: { props?: Record<string, unknown> } } };
+    try {
+      reply = JSON.parse(line) as typeof reply;
+    } catch {
+      continue;
+    }
+    const props = reply.return?.model?.props;
+    if (props) return Object.entries(props).filter(([, on]) => on === true).map(([name]) => x86FeatureFromQemu(name));
+  }
+  return undefined;
+}
+
+const kvmHostModels = new Map<string, string[] | undefined>();
+
+/**
+ * libvirt's full host CPU for KVM guests of `binary`: the host CPU plus every
+ * feature of QEMU's KVM host model, which the host CPU definition then lists
+ * by name. Without KVM (or its QEMU) the plain host CPU.
+ */
+export function fullKvmHostCpu(map: X86CpuMap, host: HostX86Cpu, binary: string): HostX86Cpu {
+  if (!kvmHostModels.has(binary)) kvmHostModels.set(binary, existsSync('/dev/kvm') ? queryKvmHostModelFeatures(binary) : undefined);
+  const features = kvmHostModels.get(binary)?.filter((name) => map.featureByName.has(name));
+  if (!features) return host;
+  return { ...host, data: new Set([...host.data, ...featureBits(map, features)]), listed: new Set(features) };
 }

@@ -6,13 +6,7 @@ import type { BuildContext } from './context.js';
 import { onOff } from './context.js';
 import { virError, ErrorCode, ErrorDomain } from '../../../util/error.js';
 import { hostArch } from '../capabilities.js';
-
-/** libvirt's CPU feature names that QEMU spells differently (x86 only). */
-const X86_FEATURE_NAMES: Record<string, string> = {
-  cmp_legacy: 'cmp-legacy', ds_cpl: 'ds-cpl', fxsr_opt: 'fxsr-opt', kvm_pv_eoi: 'kvm-pv-eoi',
-  kvm_pv_unhalt: 'kvm-pv-unhalt', lahf_lm: 'lahf-lm', nodeid_msr: 'nodeid-msr', pclmuldq: 'pclmulqdq',
-  perfctr_core: 'perfctr-core', perfctr_nb: 'perfctr-nb', tsc_adjust: 'tsc-adjust',
-};
+import { x86FeatureToQemu } from '../cpu-feature-names.js';
 
 /** Hyper-V enlightenments that are switched on with "hv-<name>=on", in libvirt's enum order. */
 const HYPERV_SWITCHES = ['relaxed', 'vapic', 'spinlocks', 'vpindex', 'runtime', 'synic', 'stimer', 'reset',
@@ -40,7 +34,7 @@ function modelPart(ctx: BuildContext, cpu: XmlElement): string | undefined {
   const vendor = child(cpu, 'model')?.attrs.vendor_id;
   if (vendor) out += `,vendor=${vendor}`;
   for (const f of childrenNamed(cpu, 'feature')) {
-    const name = ctx.view.isX86 ? (X86_FEATURE_NAMES[f.attrs.name ?? ''] ?? f.attrs.name) : f.attrs.name;
+    const name = ctx.view.isX86 ? x86FeatureToQemu(f.attrs.name ?? '') : f.attrs.name;
     const policy = f.attrs.policy ?? 'require';
     if (policy === 'force' || policy === 'require') out += `,${name}=on`;
     else if (policy === 'disable' || policy === 'forbid') out += `,${name}=off`;
