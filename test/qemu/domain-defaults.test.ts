@@ -2,39 +2,12 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { virErrorMessage } from '../helpers/errors.js';
 import { formatDomainXML, parseDomainXML, type DomainParseHooks } from '../../src/conf/domain.js';
-import type { QemuCaps, QemuMachine } from '../../src/drivers/qemu/capabilities.js';
+import type { QemuCaps } from '../../src/drivers/qemu/capabilities.js';
+import { fakeQemuCaps, type TestArch } from '../helpers/qemu-caps.js';
 import { qemuDomainPostParse, qemuDomainPostParseBasic, qemuValidateDomain } from '../../src/drivers/qemu/domain-defaults.js';
 import { SECURITY_MODELS } from '../../src/drivers/qemu/host-capabilities.js';
 
-function machine(name: string, alias: string | undefined, extra: Partial<QemuMachine> = {}): QemuMachine {
-  return { name, alias, isDefault: false, qemuDefault: false, maxCpus: 255, hotplugCpus: true, numaMemSupported: true, deprecated: false, ...extra };
-}
-
-/** A small, hand-made capabilities object: what the rules read, nothing probed. */
-function caps(arch: 'x86_64' | 'aarch64'): QemuCaps {
-  const x86 = arch === 'x86_64';
-  return {
-    binary: `/usr/bin/qemu-system-${arch}`,
-    arch,
-    version: { major: 7, minor: 2, micro: 0, package: '' },
-    versionNumber: 7002000,
-    machines: x86
-      ? [machine('pc-i440fx-7.2', 'pc', { isDefault: true, defaultCpuType: 'qemu64-x86_64-cpu' }), machine('pc-q35-7.2', 'q35', { defaultCpuType: 'qemu64-x86_64-cpu', maxCpus: 288 })]
-      : [machine('virt-7.2', 'virt', { defaultCpuType: 'cortex-a15-arm-cpu', maxCpus: 512 })],
-    deviceTypes: new Set(x86 ? ['max-x86_64-cpu', 'vmcoreinfo'] : []),
-    cpuModels: [
-      { name: 'qemu64', typename: 'qemu64-x86_64-cpu', deprecated: false, static: false },
-      { name: 'cortex-a15', typename: 'cortex-a15-arm-cpu', deprecated: false, static: false },
-    ],
-    kvmPresent: x86,
-    kvmUsable: false,
-    commands: new Set(),
-    displayTypes: [],
-    gicVersions: x86 ? [] : [{ version: 2, emulated: true, kernel: false }, { version: 3, emulated: true, kernel: false }],
-    sev: false,
-    sgx: false,
-  };
-}
+const caps = (arch: TestArch) => fakeQemuCaps(arch, { kvmPresent: arch === 'x86_64' });
 
 function hooks(c: QemuCaps): DomainParseHooks {
   return {

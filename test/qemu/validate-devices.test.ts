@@ -7,36 +7,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { virErrorMessage } from '../helpers/errors.js';
 import { formatDomainXML, parseDomainXML } from '../../src/conf/domain.js';
-import type { QemuCaps, QemuMachine } from '../../src/drivers/qemu/capabilities.js';
+import { fakeQemuCaps } from '../helpers/qemu-caps.js';
 import { qemuDomainHooks, type QemuHookContext } from '../../src/drivers/qemu/domain-xml.js';
-
-function machine(name: string, alias: string, maxCpus = 255): QemuMachine {
-  return { name, alias, isDefault: false, qemuDefault: false, maxCpus, hotplugCpus: true, numaMemSupported: true, deprecated: false };
-}
-
-/** Hand-made capabilities: only what the rules read. */
-function caps(arch: 'x86_64' | 'aarch64', deviceTypes: string[] = [], commands: string[] = []): QemuCaps {
-  const x86 = arch === 'x86_64';
-  return {
-    binary: `/usr/bin/qemu-system-${arch}`,
-    arch,
-    version: { major: 7, minor: 2, micro: 0, package: '' },
-    versionNumber: 7002000,
-    machines: x86 ? [machine('pc-i440fx-7.2', 'pc'), machine('pc-q35-7.2', 'q35', 288)] : [machine('virt-7.2', 'virt', 512)],
-    deviceTypes: new Set([...(x86 ? ['max-x86_64-cpu', 'cirrus-vga', 'VGA', 'lsi53c895a'] : ['virtio-gpu-pci', 'VGA']), ...deviceTypes]),
-    cpuModels: [
-      { name: 'qemu64', typename: 'qemu64-x86_64-cpu', deprecated: false, static: false },
-      { name: 'cortex-a15', typename: 'cortex-a15-arm-cpu', deprecated: false, static: false },
-    ],
-    kvmPresent: false,
-    kvmUsable: false,
-    commands: new Set(commands),
-    displayTypes: [],
-    gicVersions: x86 ? [] : [{ version: 2, emulated: true, kernel: false }],
-    sev: false,
-    sgx: false,
-  };
-}
 
 interface Options {
   arch?: 'x86_64' | 'aarch64';
@@ -49,7 +21,7 @@ interface Options {
 function parse(devices: string, o: Options = {}) {
   const arch = o.arch ?? 'x86_64';
   const ctx: QemuHookContext = {
-    caps: caps(arch, o.deviceTypes, o.commands),
+    caps: fakeQemuCaps(arch, { deviceTypes: o.deviceTypes, commands: o.commands }),
     hotplugPcieSparePorts: 1,
     spiceTLS: o.spiceTLS ?? false,
     privileged: true,
