@@ -7,7 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { parseXml, escapeXml } from '../../src/util/xml.js';
 import type { XmlElement } from '../../src/util/xml.js';
 import { buildQemuCommandLine, formatArgvLikeVirsh } from '../../src/drivers/qemu/command-line.js';
-import type { QemuCaps } from '../../src/drivers/qemu/capabilities.js';
+import { fakeQemuCaps } from '../helpers/qemu-caps.js';
 import { escapeOptionValue, formatOptions } from '../../src/util/qemu-option.js';
 
 const HOSTILE = `we,ird=na'me "x" y\nz,,`;
@@ -20,13 +20,7 @@ function withNewlines(el: XmlElement): XmlElement {
   return el;
 }
 
-const caps: QemuCaps = {
-  binary: '/usr/bin/qemu-system-x86_64', arch: 'x86_64',
-  version: { major: 7, minor: 2, micro: 0, package: '' }, versionNumber: 7002000,
-  machines: [{ name: 'pc-i440fx-7.2', alias: 'pc', isDefault: true, qemuDefault: true, maxCpus: 255, hotplugCpus: true, defaultRamId: 'pc.ram', numaMemSupported: false, deprecated: false }],
-  deviceTypes: new Set(['virtio-vga']), cpuModels: [], kvmPresent: false, kvmUsable: false,
-  commands: new Set(), displayTypes: [], gicVersions: [], sev: false, sgx: false,
-};
+const caps = fakeQemuCaps('x86_64', { deviceTypes: ['virtio-vga'] });
 
 const paths = { libDir: '/var/lib/libvirt/qemu', stateDir: '/run/libvirt/qemu', channelTargetDir: '/var/lib/libvirt/qemu/channel/target', memoryBackingDir: '/var/lib/libvirt/qemu/ram', nvramDir: '/var/lib/libvirt/qemu/nvram' };
 
