@@ -14,8 +14,8 @@ import path from 'node:path';
 import { connect } from '../src/api/connection.js';
 import { ModificationImpact } from '../src/api/types.js';
 import { QmpClient } from '../src/drivers/qemu/qmp.js';
-import { isProcessAlive, terminateProcess, waitForExit } from '../src/util/process.js';
-import { guestDomainXML, Sandbox, SerialLog, testGuest, waitUntil } from '../test/e2e/guest.js';
+import { terminateProcess, waitForExit } from '../src/util/process.js';
+import { guestDomainXML, Sandbox, SerialLog, testGuest } from '../test/e2e/guest.js';
 
 const arg = (name: string) => {
   const i = process.argv.indexOf(name);
@@ -48,55 +48,70 @@ function capture(pid: number): { args: string[]; env: Record<string, string> } {
   return { args: split('cmdline'), env };
 }
 
+/** One way of running the guest; each step resolves when it is done as its user sees it. */
+interface Variant {
+  /** resolves once the guest CPU runs; returns QEMU's pid */
+  start(): Promise<number>;
+  /** asks for a virtio NIC to be hotplugged (the guest reporting it is waited for here) */
+  hotplugNic(): Promise<unknown>;
+  /** runs after the hotplug is measured, outside the timings */
+  afterHotplug?(pid: number): Promise<void>;
+  /** destroys the guest (QEMU being gone is waited for here) */
+  destroy(): Promise<unknown>;
+}
+
+/** `runs` boots of one variant: start -> running -> guest marker, hotplug -> guest sees it, destroy -> QEMU gone. */
+async function measure(who: string, log: SerialLog, variant: Variant): Promise<void> {
+  for (let i = 0; i < runs; i++) {
+    rmSync(log.path, { force: true });
+    const t0 = performance.now();
+    const pid = await variant.start();
+    const running = performance.now() - t0;
+    await log.waitFor(/^@@GUEST-UP/, BOOT_MS);
+    const marker = performance.now() - t0;
+    const from = log.lines().length;
+    const t1 = performance.now();
+    await variant.hotplugNic();
+    await log.waitFor(/^@@PCI-ADD/, 30_000, from);
+    const hotplug = performance.now() - t1;
+    await variant.afterHotplug?.(pid);
+    const t2 = performance.now();
+    await variant.destroy();
+    await waitForExit(pid, 30_000);
+    record(who, { running, marker, hotplug, destroy: performance.now() - t2 });
+  }
+}
+
 async function benchTsvirt(): Promise<{ args: string[]; env: Record<string, string>; bus: string }> {
   await sb.define(xml);
   const conn = await connect(sb.uri);
   const dom = await conn.lookupDomainByName(NAME);
   let captured: { args: string[]; env: Record<string, string>; bus: string } | undefined;
-  for (let i = 0; i < runs; i++) {
-    rmSync(serial.path, { force: true });
-    const t0 = performance.now();
-    await dom.create();
-    const running = performance.now() - t0;
-    await serial.waitFor(/^@@GUEST-UP/, BOOT_MS);
-    const marker = performance.now() - t0;
-    const [pid] = sb.qemuPids();
-    const from = serial.lines().length;
-    const t1 = performance.now();
-    await conn.invoke('domainAttachDeviceFlags', dom.ref, nicXml, ModificationImpact.LIVE);
-    await serial.waitFor(/^@@PCI-ADD/, 30_000, from);
-    const hotplug = performance.now() - t1;
-    if (!captured) {
+  const runningPid = () => sb.qemuPids()[0]!;
+  await measure('tsvirt (library API)', serial, {
+    start: async () => {
+      await dom.create();
+      return runningPid();
+    },
+    hotplugNic: () => conn.invoke('domainAttachDeviceFlags', dom.ref, nicXml, ModificationImpact.LIVE),
+    afterHotplug: async (pid) => {
+      if (captured) return;
       const live = await conn.invoke<string>('domainGetXMLDesc', dom.ref, 0);
       const bus = /<interface[\s\S]*?<address type='pci' domain='0x0000' bus='(0x[0-9a-f]+)'/.exec(live)![1];
       captured = { ...capture(pid), bus: `pci.${Number(bus)}` };
-    }
-    const t2 = performance.now();
-    await conn.invoke('domainDestroy', dom.ref, 0);
-    await waitUntil('QEMU gone', 30_000, () => (isProcessAlive(pid) ? undefined : true));
-    const destroy = performance.now() - t2;
-    record('tsvirt (library API)', { running, marker, hotplug, destroy });
-  }
+    },
+    destroy: () => conn.invoke('domainDestroy', dom.ref, 0),
+  });
   await conn.close();
   // the same through tsvirsh: one CLI process per command, as a user runs it
-  for (let i = 0; i < runs; i++) {
-    rmSync(serial.path, { force: true });
-    const t0 = performance.now();
-    await sb.ok('start', NAME);
-    const running = performance.now() - t0;
-    await serial.waitFor(/^@@GUEST-UP/, BOOT_MS);
-    const marker = performance.now() - t0;
-    const [pid] = sb.qemuPids();
-    const from = serial.lines().length;
-    const t1 = performance.now();
-    await sb.ok('attach-device', NAME, writeTemp('nic.xml', nicXml), '--live');
-    await serial.waitFor(/^@@PCI-ADD/, 30_000, from);
-    const hotplug = performance.now() - t1;
-    const t2 = performance.now();
-    await sb.ok('destroy', NAME);
-    await waitUntil('QEMU gone', 30_000, () => (isProcessAlive(pid) ? undefined : true));
-    record('tsvirsh (CLI)', { running, marker, hotplug, destroy: performance.now() - t2 });
-  }
+  await measure('tsvirsh (CLI)', serial, {
+    start: async () => {
+      await sb.ok('start', NAME);
+      return runningPid();
+    },
+    hotplugNic: () => sb.ok('attach-device', NAME, writeTemp('nic.xml', nicXml), '--live'),
+    destroy: () => sb.ok('destroy', NAME),
+  });
   return captured!;
 }
 
@@ -109,38 +124,35 @@ function writeTemp(name: string, text: string): string {
 async function benchBareQemu(cmd: { args: string[]; env: Record<string, string>; bus: string }): Promise<void> {
   const monitor = /path=([^,]+monitor\.sock)/.exec(cmd.args.join('\n'))![1];
   const libDir = path.dirname(monitor);
-  for (let i = 0; i < runs; i++) {
-    rmSync(serial.path, { force: true });
-    mkdirSync(libDir, { recursive: true });
-    writeFileSync(path.join(libDir, 'master-key.aes'), randomBytes(32), { mode: 0o600 });
-    rmSync(monitor, { force: true });
-    const t0 = performance.now();
-    const child = spawn(cmd.args[0], cmd.args.slice(1), { env: cmd.env, stdio: 'ignore', detached: true });
-    child.unref();
-    let qmp: QmpClient | undefined;
-    while (!qmp) qmp = await QmpClient.connect(monitor).catch(() => new Promise<undefined>((r) => setTimeout(r, 1)));
-    await qmp.execute('cont');
-    const running = performance.now() - t0;
-    await serial.waitFor(/^@@GUEST-UP/, BOOT_MS);
-    const marker = performance.now() - t0;
-    const from = serial.lines().length;
-    const t1 = performance.now();
-    await qmp.execute('netdev_add', { type: 'user', id: 'hostnet-hot' });
-    await qmp.execute('device_add', { driver: 'virtio-net-pci', netdev: 'hostnet-hot', id: 'hot0', mac: '52:54:00:be:9c:01', bus: cmd.bus, addr: '0x0' });
-    await serial.waitFor(/^@@PCI-ADD/, 30_000, from);
-    const hotplug = performance.now() - t1;
-    qmp.close();
-    const t2 = performance.now();
-    await terminateProcess(child.pid!, { graceMs: 10_000 });
-    record('bare QEMU + QMP', { running, marker, hotplug, destroy: performance.now() - t2 });
-  }
+  let qmp: QmpClient | undefined;
+  let pid = 0;
+  await measure('bare QEMU + QMP', serial, {
+    start: async () => {
+      mkdirSync(libDir, { recursive: true });
+      writeFileSync(path.join(libDir, 'master-key.aes'), randomBytes(32), { mode: 0o600 });
+      rmSync(monitor, { force: true });
+      const child = spawn(cmd.args[0], cmd.args.slice(1), { env: cmd.env, stdio: 'ignore', detached: true });
+      child.unref();
+      pid = child.pid!;
+      qmp = undefined;
+      while (!qmp) qmp = await QmpClient.connect(monitor).catch(() => new Promise<undefined>((r) => setTimeout(r, 1)));
+      await qmp.execute('cont');
+      return pid;
+    },
+    hotplugNic: async () => {
+      await qmp!.execute('netdev_add', { type: 'user', id: 'hostnet-hot' });
+      await qmp!.execute('device_add', { driver: 'virtio-net-pci', netdev: 'hostnet-hot', id: 'hot0', mac: '52:54:00:be:9c:01', bus: cmd.bus, addr: '0x0' });
+    },
+    destroy: async () => {
+      qmp!.close();
+      await terminateProcess(pid, { graceMs: 10_000 });
+    },
+  });
   rmSync(libDir, { recursive: true, force: true });
 }
 
-function virsh(...args: string[]): number {
-  const t0 = performance.now();
+function virsh(...args: string[]): void {
   execFileSync('virsh', ['-q', '-c', 'qemu:///system', ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
-  return performance.now() - t0;
 }
 
 async function benchLibvirt(): Promise<void> {
@@ -154,24 +166,14 @@ async function benchLibvirt(): Promise<void> {
   writeFileSync(path.join(dir, 'nic.xml'), nicXml);
   virsh('define', path.join(dir, 'dom.xml'));
   try {
-    for (let i = 0; i < runs; i++) {
-      rmSync(lvSerial.path, { force: true });
-      const t0 = performance.now();
-      virsh('start', name);
-      const running = performance.now() - t0;
-      await lvSerial.waitFor(/^@@GUEST-UP/, BOOT_MS);
-      const marker = performance.now() - t0;
-      const pid = Number(readFileSync(`/run/libvirt/qemu/${name}.pid`, 'utf8'));
-      const from = lvSerial.lines().length;
-      const t1 = performance.now();
-      virsh('attach-device', name, path.join(dir, 'nic.xml'), '--live');
-      await lvSerial.waitFor(/^@@PCI-ADD/, 30_000, from);
-      const hotplug = performance.now() - t1;
-      const t2 = performance.now();
-      virsh('destroy', name);
-      await waitForExit(pid, 30_000);
-      record('libvirt 9.0 (virsh, qemu:///system)', { running, marker, hotplug, destroy: performance.now() - t2 });
-    }
+    await measure('libvirt 9.0 (virsh, qemu:///system)', lvSerial, {
+      start: async () => {
+        virsh('start', name);
+        return Number(readFileSync(`/run/libvirt/qemu/${name}.pid`, 'utf8'));
+      },
+      hotplugNic: async () => virsh('attach-device', name, path.join(dir, 'nic.xml'), '--live'),
+      destroy: async () => virsh('destroy', name),
+    });
   } finally {
     try {
       virsh('destroy', name);
