@@ -280,30 +280,31 @@ function loadObjects(node: TestNode, root: XmlElement, file: string | undefined)
   const prefixes = Object.entries(root.attrs)
     .filter(([k, v]) => k.startsWith('xmlns:') && v === TEST_NAMESPACE)
     .map(([k]) => k.slice(6));
-  for (const raw of childrenNamed(root, 'domain')) loadDomain(node, resolveExternal(raw, file), prefixes, file);
-  for (const raw of childrenNamed(root, 'network')) {
-    const def = parseNetworkElement(resolveExternal(raw, file));
-    node.networks.push({ def, active: true, persistent: true, autostart: false });
+  // one loader per object kind, run kind by kind in testOpenParse's order
+  const loaders: Array<[string, (el: XmlElement) => void]> = [
+    ['domain', (el) => loadDomain(node, el, prefixes, file)],
+    ['network', (el) => node.networks.push({ def: parseNetworkElement(el), active: true, persistent: true, autostart: false })],
+    ['interface', (el) => node.interfaces.push({ def: parseInterfaceElement(el), active: true })],
+    ['pool', (el) => node.pools.push(loadPool(el, file))],
+    ['device', (el) => node.nodeDevices.push(parseNodeDevice(el))],
+  ];
+  for (const [kind, load] of loaders) for (const raw of childrenNamed(root, kind)) load(resolveExternal(raw, file));
+}
+
+/** A <pool> of the node file with its <volume>s, sizes summed from them. */
+function loadPool(el: XmlElement, file: string | undefined): PoolObj {
+  const def = parseStoragePoolElement(el);
+  resetPoolSizes(def);
+  const pool: PoolObj = { def, active: true, persistent: true, autostart: false, volumes: [] };
+  for (const volRaw of childrenNamed(el, 'volume')) {
+    const vol = parseStorageVolElement(resolveExternal(volRaw, file), def.type);
+    vol.targetPath ??= `${def.targetPath}/${vol.name}`;
+    vol.key ??= vol.targetPath;
+    pool.volumes.push(vol);
+    def.allocation += vol.allocation;
+    def.available = def.capacity - def.allocation;
   }
-  for (const raw of childrenNamed(root, 'interface')) {
-    node.interfaces.push({ def: parseInterfaceElement(resolveExternal(raw, file)), active: true });
-  }
-  for (const raw of childrenNamed(root, 'pool')) {
-    const el = resolveExternal(raw, file);
-    const def = parseStoragePoolElement(el);
-    resetPoolSizes(def);
-    const pool: PoolObj = { def, active: true, persistent: true, autostart: false, volumes: [] };
-    for (const volRaw of childrenNamed(el, 'volume')) {
-      const vol = parseStorageVolElement(resolveExternal(volRaw, file), def.type);
-      vol.targetPath ??= `${def.targetPath}/${vol.name}`;
-      vol.key ??= vol.targetPath;
-      pool.volumes.push(vol);
-      def.allocation += vol.allocation;
-      def.available = def.capacity - def.allocation;
-    }
-    node.pools.push(pool);
-  }
-  for (const raw of childrenNamed(root, 'device')) node.nodeDevices.push(parseNodeDevice(resolveExternal(raw, file)));
+  return pool;
 }
 
 /** The name, parent and capability names of a <device> (virNodeDeviceDefParseXML's essentials). */
