@@ -136,7 +136,7 @@ test('definitions whose written config would not load back are refused at define
 test('controller indexes up to INT_MAX implied by addresses are refused, not allocated one by one', async () => {
   const scsiHostdev = `<hostdev mode='subsystem' type='scsi'><source><adapter name='scsi_host0'/><address bus='0' target='0' unit='0'/></source>` +
     `<address type='drive' controller='2147483647' bus='0' target='0' unit='0'/></hostdev>`;
-  await assertRejected(domainXML('c', { devices: scsiHostdev }), "unsupported configuration: drive address controller '2147483647' exceeds the maximum of 65535");
+  await assertRejected(domainXML('c', { devices: scsiHostdev }), "unsupported configuration: drive address controller '2147483647' exceeds the maximum of 8191");
   const conn = await connect(uri);
   try {
     // a USB controller that far out has no ports to allocate in between: libvirt accepts it, so does tsvirt

@@ -106,8 +106,12 @@ export function maybeAddController(devices: XmlElement, type: string, idx: numbe
   appendController(devices, type, idx, model);
 }
 
-/** No bus can address more implicit controllers than this; libvirt allocates every one up to the index. */
-const MAX_IMPLICIT_CONTROLLER = 65535;
+/**
+ * Implicit controllers past index 0 are PCI devices, and a PCI topology has at
+ * most 256 buses of 32 slots: more can never be placed. libvirt has no limit and
+ * allocates every controller up to the index (running out of memory near INT_MAX).
+ */
+const MAX_IMPLICIT_CONTROLLER = 256 * 32 - 1;
 
 /**
  * Every controller of `type` from index 0 to `max` that is missing (the implicit
