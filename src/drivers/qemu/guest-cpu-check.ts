@@ -1,10 +1,14 @@
 // What libvirt checks about the guest CPU against the host's before it builds
 // a command line (start and domxml-to-native alike): a requested TSC frequency
 // the host can provide (qemuProcessStartValidateTSC), and for x86 KVM guests
-// with check='partial' a CPU model and features the host CPU provides
-// (qemuProcessUpdateGuestCPU -> virCPUCompare). When the host CPU or libvirt's
-// CPU map cannot be read, the checks are skipped, as libvirt skips them
-// without host CPU data.
+// forbidden features and, with check='partial', a CPU model and features the
+// host CPU provides (qemuProcessUpdateGuestCPU -> virCPUCompare).
+// When the host CPU or libvirt's CPU map cannot be read (not root, libvirt0
+// not installed), the checks are skipped, as libvirt skips them without host
+// CPU data. Known approximation: libvirt names a forbidden feature in its
+// error when the host CPU definition lists it; tsvirt knows that list only for
+// the features of QEMU's KVM host model (it does not decode the host CPU into
+// a named model), so other forbidden features get the comparison's plural message.
 
 import { child, childrenNamed } from '../../util/xml.js';
 import type { XmlElement } from '../../util/xml.js';
