@@ -136,3 +136,35 @@ test('interfaces: virtio queue sizes are powers of two, slirp takes one IPv4 wit
   assert.equal(rejection(nic("<ip address='10.0.2.15' prefix='30'/>")), 'XML error: invalid prefix, must be in range of 4-27');
   assert.doesNotThrow(() => parse(nic("<driver rx_queue_size='256'/><ip address='10.0.2.15' prefix='24'/>"), { deviceTypes: ['virtio-net-pci'] }));
 });
+
+test('virDomainDiskDefValidate: each rule refuses with libvirt 9.0\'s message (checked with virsh define)', () => {
+  const disk = (attrs: string, inner: string) => `<disk ${attrs}>${inner}</disk>`;
+  const file = "<source file='/x'/>";
+  const cases: Array<[string, string]> = [
+    [disk("type='file' device='disk'", "<target dev='sdb' bus='scsi'/>"), 'missing source information for device sdb'],
+    [disk("type='file' device='floppy'", `${file}<target dev='sda' bus='fdc'/>`), 'internal error: Invalid floppy device name: sda'],
+    [disk("type='file' device='floppy'", `${file}<target dev='fda' bus='ide'/>`), "internal error: Invalid bus type 'ide' for floppy disk"],
+    [disk("type='file' device='disk'", `${file}<target dev='fda' bus='fdc'/>`), "internal error: Invalid bus type 'fdc' for disk"],
+    [disk("type='file' device='disk'", `${file}<target dev='sda' bus='sata' removable='on'/>`), 'XML error: removable is only valid for usb disks'],
+    [disk("type='file' device='disk'", `${file}<target dev='sda' bus='sata' tray='open'/>`), 'unsupported configuration: tray is only valid for cdrom and floppy'],
+    [disk("type='file' device='disk'", `${file}<target dev='sda' bus='scsi'/><vendor>123456789</vendor>`), 'unsupported configuration: disk vendor is more than 8 characters'],
+    [disk("type='file' device='disk'", `${file}<target dev='sda' bus='scsi'/><product>12345678901234567</product>`), 'unsupported configuration: disk product is more than 16 characters'],
+    [disk("type='file' device='disk'", `${file}<target dev='sda' bus='scsi'/><vendor>ab\tc</vendor>`), 'XML error: disk vendor is not printable string'],
+    [disk("type='file' device='disk'", `<driver name='qemu' queues='2'/>${file}<target dev='sda' bus='sata'/>`), 'unsupported configuration: queues attribute in disk driver element is only supported by virtio-blk'],
+    [disk("type='file' device='disk'", `<driver name='qemu' event_idx='on'/>${file}<target dev='sda' bus='sata'/>`), 'unsupported configuration: disk event_idx mode supported only for virtio bus'],
+    [disk("type='file' device='disk'", `<driver name='qemu' iommu='on'/>${file}<target dev='sda' bus='sata'/>`), 'unsupported configuration: iommu driver option is only supported for virtio devices'],
+    [disk("type='file' device='disk' model='virtio'", `${file}<target dev='sda' bus='sata'/>`), "unsupported configuration: disk model 'virtio' not supported for bus 'sata'"],
+    [disk("type='file' device='disk'", `${file}<target dev='vda' bus='virtio'/><iotune><total_bytes_sec>5</total_bytes_sec><read_bytes_sec>4</read_bytes_sec></iotune>`), 'XML error: total and read/write bytes_sec cannot be set at the same time'],
+    [disk("type='file' device='disk'", `${file}<target dev='vda' bus='virtio'/><iotune><total_iops_sec_max>5</total_iops_sec_max><write_iops_sec_max>4</write_iops_sec_max></iotune>`), 'XML error: total and read/write iops_sec_max cannot be set at the same time'],
+    [disk("type='file' device='disk'", "<source file='/x' startupPolicy='requisite'/><target dev='vda' bus='virtio'/>"), "XML error: disk startupPolicy 'requisite' is allowed only for cdrom or floppy"],
+    [disk("type='network' device='cdrom'", "<source protocol='nbd' name='x' startupPolicy='optional'><host name='h'/></source><target dev='sda' bus='sata'/>"), "XML error: disk startupPolicy 'optional' is not allowed for disk of 'network' type"],
+    [disk("type='block' device='lun' sgio='unfiltered'", "<source dev='/dev/sda'/><target dev='sda' bus='scsi'/>"), 'unsupported configuration: unfiltered sgio is no longer supported'],
+  ];
+  for (const [xml, message] of cases) assert.equal(rejection(xml), message, xml);
+  // the same shapes that libvirt accepts: an empty cdrom, a zero limit next to a set one, queues='0'
+  for (const ok of [
+    disk("type='file' device='cdrom'", "<target dev='sdc' bus='sata'/>"),
+    disk("type='file' device='disk'", `${file}<target dev='vda' bus='virtio'/><iotune><total_bytes_sec>0</total_bytes_sec><read_bytes_sec>4</read_bytes_sec></iotune>`),
+    disk("type='file' device='disk'", `<driver name='qemu' queues='0'/>${file}<target dev='sda' bus='sata'/>`),
+  ]) assert.doesNotThrow(() => parse(ok), ok);
+});

@@ -99,6 +99,7 @@ function validateDisk(disk: XmlElement): void {
     throw unsupported('an <encryption> definition already found for disk source');
   }
   for (const s of storageChain(disk)) validateStorageSource(s);
+  if (disk.attrs['sgio'] === 'unfiltered') throw unsupported('unfiltered sgio is no longer supported');
   const target = diskTarget(disk);
   if (disk.attrs['device'] === 'lun') {
     if (disk.attrs['type'] === 'network') {
@@ -112,14 +113,92 @@ function validateDisk(disk: XmlElement): void {
     if (disk.attrs['rawio'] !== undefined) throw unsupported("rawio can be used only with device='lun'");
     if (disk.attrs['sgio'] !== undefined) throw unsupported("sgio can be used only with device='lun'");
   }
+  const iotune = firstChild(disk, 'iotune');
+  const tuned = (name: string) => Number(iotune && firstChild(iotune, name)?.text) > 0;
+  for (const [kind, suffix] of [['bytes', '_sec'], ['iops', '_sec'], ['bytes', '_sec_max'], ['iops', '_sec_max']]) {
+    if (tuned(`total_${kind}${suffix}`) && (tuned(`read_${kind}${suffix}`) || tuned(`write_${kind}${suffix}`))) {
+      throw virError(ErrorCode.XML_ERROR, `total and read/write ${kind}${suffix} cannot be set at the same time`);
+    }
+  }
   const bus = target.attrs['bus'] ?? '';
   const addr = deviceAddressOf(disk);
   if (addr && ['ide', 'fdc', 'scsi', 'sata'].includes(bus) && addr.type !== 'drive') {
     throw unsupported(`Invalid address type '${addr.type}' for the disk '${target.attrs['dev'] ?? ''}' with the bus type '${bus}'`);
   }
+  if (bus !== 'virtio') validateNonVirtioDisk(disk, bus);
+  if (disk.attrs['type'] === 'nvme' && source?.attrs['namespace'] !== undefined && Number(source.attrs['namespace']) === 0) {
+    throw unsupported("NVMe namespace can't be zero");
+  }
+  const device = disk.attrs['device'] ?? 'disk';
+  if (target.attrs['tray'] !== undefined && device !== 'floppy' && device !== 'cdrom') throw unsupported('tray is only valid for cdrom and floppy');
+  for (const [name, max] of [['vendor', 8], ['product', 16]] as const) {
+    const value = firstChild(disk, name)?.text;
+    if (value === undefined) continue;
+    // virStringIsPrintable: printable ASCII only
+    if (!/^[\x20-\x7e]*$/.test(value)) throw virError(ErrorCode.XML_ERROR, `disk ${name} is not printable string`);
+    if (Buffer.byteLength(value) > max) throw unsupported(`disk ${name} is more than ${max} characters`);
+  }
+  if (device === 'floppy' && bus !== 'fdc') throw virError(ErrorCode.INTERNAL_ERROR, `Invalid bus type '${bus}' for floppy disk`);
+  if (device !== 'floppy' && bus === 'fdc') throw virError(ErrorCode.INTERNAL_ERROR, `Invalid bus type '${bus}' for disk`);
+  if (target.attrs['removable'] !== undefined && bus !== 'usb') throw virError(ErrorCode.XML_ERROR, 'removable is only valid for usb disks');
+  validateStartupPolicy(disk, device);
   const wwn = firstChild(disk, 'wwn')?.text;
   // virValidateWWN: 16 hex digits, optionally after "0x"
   if (wwn !== undefined && !/^(0x)?[0-9a-fA-F]{16}$/.test(wwn)) throw virError(ErrorCode.INTERNAL_ERROR, `Malformed wwn: ${wwn}`);
+  const dst = target.attrs['dev'] ?? '';
+  if ((device === 'disk' || device === 'lun') && !['hd', 'sd', 'vd', 'xvd', 'ubd'].some((p) => dst.startsWith(p))) {
+    throw virError(ErrorCode.INTERNAL_ERROR, `Invalid harddisk device name: ${dst}`);
+  }
+  if (device === 'floppy' && !dst.startsWith('fd')) throw virError(ErrorCode.INTERNAL_ERROR, `Invalid floppy device name: ${dst}`);
+  // only a cdrom or floppy may lack media (a lun is a raw CD-ROM access that may be empty too)
+  if (device === 'disk' && isEmptySource(disk)) throw virError(ErrorCode.NO_SOURCE, dst);
+}
+
+/** The part of virDomainDiskDefValidate for buses other than virtio. */
+function validateNonVirtioDisk(disk: XmlElement, bus: string): void {
+  const model = disk.attrs['model'];
+  if (model === 'virtio' || model === 'virtio-transitional' || model === 'virtio-non-transitional') {
+    throw unsupported(`disk model '${model}' not supported for bus '${bus}'`);
+  }
+  const driver = firstChild(disk, 'driver');
+  if (driver?.attrs['queues'] !== undefined && Number(driver.attrs['queues']) !== 0) {
+    throw unsupported('queues attribute in disk driver element is only supported by virtio-blk');
+  }
+  if (driver?.attrs['event_idx'] !== undefined) throw unsupported('disk event_idx mode supported only for virtio bus');
+  if (driver?.attrs['ioeventfd'] !== undefined) throw unsupported('disk ioeventfd mode supported only for virtio bus');
+  checkVirtioOptionsAbsent(driver);
+}
+
+/** virDomainCheckVirtioOptionsAreAbsent: virtio-only <driver> switches on a device that is not virtio. */
+export function checkVirtioOptionsAbsent(driver: XmlElement | undefined): void {
+  for (const option of ['iommu', 'ats', 'packed']) {
+    if (driver?.attrs[option] !== undefined) throw unsupported(`${option} driver option is only supported for virtio devices`);
+  }
+  if (driver?.attrs['page_per_vq'] !== undefined) throw unsupported('page_per_vq option is only supported for virtio devices');
+}
+
+const LOCAL_SOURCE_ATTR: Record<string, string> = { file: 'file', block: 'dev', dir: 'dir' };
+
+/** virStorageSourceIsEmpty: a local source without a path, or a network source without a protocol. */
+function isEmptySource(disk: XmlElement): boolean {
+  const type = disk.attrs['type'] ?? 'file';
+  const source = firstChild(disk, 'source');
+  const pathAttr = LOCAL_SOURCE_ATTR[type];
+  if (pathAttr !== undefined) return source?.attrs[pathAttr] === undefined;
+  return type === 'network' && source?.attrs['protocol'] === undefined;
+}
+
+/** virDomainDiskDefValidateStartupPolicy. */
+function validateStartupPolicy(disk: XmlElement, device: string): void {
+  const policy = firstChild(disk, 'source')?.attrs['startupPolicy'];
+  if (policy === undefined) return;
+  const type = disk.attrs['type'] ?? 'file';
+  if (type !== 'volume' && LOCAL_SOURCE_ATTR[type] === undefined) {
+    throw virError(ErrorCode.XML_ERROR, `disk startupPolicy '${policy}' is not allowed for disk of '${type}' type`);
+  }
+  if (device !== 'cdrom' && device !== 'floppy' && policy === 'requisite') {
+    throw virError(ErrorCode.XML_ERROR, "disk startupPolicy 'requisite' is allowed only for cdrom or floppy");
+  }
 }
 
 function validateController(controller: XmlElement): void {
