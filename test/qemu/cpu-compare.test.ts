@@ -9,7 +9,7 @@ import { virErrorMessage } from '../helpers/errors.js';
 import { bitKey, featureNamesIn, loadX86CpuMap, parseX86CpuMap } from '../../src/conf/cpu-map.js';
 import type { X86CpuMap } from '../../src/conf/cpu-map.js';
 import { checkForbiddenFeatures, checkX86CpuCompatible } from '../../src/conf/cpu-compare.js';
-import { decodeHostX86Cpu, queryKvmHostModelFeatures, tscKHzFromKernelLog } from '../../src/drivers/qemu/host-cpu.js';
+import { decodeHostX86Cpu, queryHostModelFeatures, tscKHzFromKernelLog } from '../../src/drivers/qemu/host-cpu.js';
 import type { CpuSource, CpuidRegisters, HostX86Cpu } from '../../src/drivers/qemu/host-cpu.js';
 import { checkGuestCpuCompatible, checkTscFrequency } from '../../src/drivers/qemu/guest-cpu-check.js';
 import { parseXml } from '../../src/util/xml.js';
@@ -222,11 +222,13 @@ test('TSC frequency outside 250 ppm of the host without scaling is refused', () 
   assert.throws(() => checkTscFrequency(domain('kvm', '', "<clock offset='utc'><timer name='tsc' frequency='2596787035'/></clock>"), { frequency: 2596138000, scaling: false }));
 });
 
-test('only KVM x86 guests with check=partial are compared', () => {
+test('x86 guests with check=partial are compared, when the host CPU is known', () => {
   const host = hostWith(['fpu']);
   const refused = domain('kvm', "<cpu mode='custom' match='exact' check='partial'><model>base</model></cpu>");
   assert.match(virErrorMessage(() => checkGuestCpuCompatible(refused, MAP, () => host)), /required features: monitor, pni$/);
-  checkGuestCpuCompatible(domain('qemu', "<cpu mode='custom' match='exact' check='partial'><model>base</model></cpu>"), MAP, () => host);
+  assert.match(virErrorMessage(() => checkGuestCpuCompatible(domain('qemu', "<cpu mode='custom' match='exact' check='partial'><model>base</model></cpu>"), MAP, () => host)), /monitor, pni$/);
+  checkGuestCpuCompatible(refused, MAP, () => undefined);
+  checkGuestCpuCompatible(parseXml("<domain type='kvm'><os><type arch='aarch64'>hvm</type></os><cpu mode='custom' check='partial'><model>base</model></cpu></domain>"), MAP, () => host);
   checkGuestCpuCompatible(domain('kvm', "<cpu mode='custom' match='exact' check='none'><model>base</model></cpu>"), MAP, () => host);
   checkGuestCpuCompatible(domain('kvm', "<cpu mode='host-passthrough' check='partial'><feature name='wdt'/></cpu>"), MAP, () => host);
   checkGuestCpuCompatible(domain('kvm', "<cpu mode='custom' check='partial'><topology sockets='1' cores='1' threads='1'/></cpu>"), MAP, () => host);
@@ -246,20 +248,22 @@ test("QEMU's KVM host model is read from a monitor on stdio, in libvirt's featur
   const dir = mkdtempSync(join(tmpdir(), 'tsvirt-fakeqemu-'));
   try {
     const fake = join(dir, 'qemu-system-x86_64');
+    // answers only when asked for KVM's host model over a stdio monitor
     const reply = JSON.stringify({ return: { model: { name: 'base', props: { 'lahf-lm': true, 'tsc-adjust': true, 'mds-no': true, pni: false, 'kvm-pv-eoi': true } } } });
     writeFileSync(fake, `#!/bin/sh
 case "$*" in *accel=kvm*"-qmp stdio"*) ;; *) exit 1 ;; esac
-cat >/dev/null
+grep -q '"name":"host"' || exit 1
 echo '{"QMP": {"version": {}}}'
 echo '{"return": {}}'
 echo '${reply}'
 echo '{"return": {}}'
 `);
     chmodSync(fake, 0o755);
-    assert.deepEqual(queryKvmHostModelFeatures(fake), ['lahf_lm', 'tsc_adjust', 'mds-no', 'kvm_pv_eoi']);
+    assert.deepEqual(queryHostModelFeatures(fake, 'kvm'), ['lahf_lm', 'tsc_adjust', 'mds-no', 'kvm_pv_eoi']);
+    assert.equal(queryHostModelFeatures(fake, 'tcg'), undefined);
     writeFileSync(fake, '#!/bin/sh\necho "Could not access KVM kernel module" >&2\nexit 1\n');
-    assert.equal(queryKvmHostModelFeatures(fake), undefined);
-    assert.equal(queryKvmHostModelFeatures(join(dir, 'missing')), undefined);
+    assert.equal(queryHostModelFeatures(fake, 'kvm'), undefined);
+    assert.equal(queryHostModelFeatures(join(dir, 'missing'), 'kvm'), undefined);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -1,14 +1,15 @@
 // What libvirt checks about the guest CPU against the host's before it builds
 // a command line (start and domxml-to-native alike): a requested TSC frequency
-// the host can provide (qemuProcessStartValidateTSC), and for x86 KVM guests
+// the host can provide (qemuProcessStartValidateTSC), and for x86 guests
 // forbidden features and, with check='partial', a CPU model and features the
-// host CPU provides (qemuProcessUpdateGuestCPU -> virCPUCompare).
+// host provides (qemuProcessUpdateGuestCPU -> virCPUCompare): for KVM the host
+// CPU with KVM's additions, for TCG what QEMU emulates.
 // When the host CPU or libvirt's CPU map cannot be read (not root, libvirt0
 // not installed), the checks are skipped, as libvirt skips them without host
 // CPU data. Known approximation: libvirt names a forbidden feature in its
 // error when the host CPU definition lists it; tsvirt knows that list only for
-// the features of QEMU's KVM host model (it does not decode the host CPU into
-// a named model), so other forbidden features get the comparison's plural message.
+// the features of QEMU's KVM host model (it does not decode a host CPU into a
+// named model), so other forbidden features get the comparison's plural message.
 
 import { child, childrenNamed } from '../../util/xml.js';
 import type { XmlElement } from '../../util/xml.js';
@@ -16,7 +17,7 @@ import { virError, ErrorCode, ErrorDomain } from '../../util/error.js';
 import { checkForbiddenFeatures, checkX86CpuCompatible } from '../../conf/cpu-compare.js';
 import type { X86CpuData } from '../../conf/cpu-compare.js';
 import type { X86CpuMap } from '../../conf/cpu-map.js';
-import { fullKvmHostCpu, probeHostX86Cpu } from './host-cpu.js';
+import { fullHostCpu, probeHostX86Cpu } from './host-cpu.js';
 import type { HostTsc } from './host-cpu.js';
 
 /** 250 ppm: half of NTP's threshold, libvirt's TSC_TOLERANCE. */
@@ -41,20 +42,20 @@ export function checkTscFrequency(def: XmlElement, tsc: HostTsc | undefined): vo
 const isX86 = (arch: string | undefined) => arch === 'x86_64' || arch === 'i686';
 
 /**
- * A KVM guest's CPU against the host's full CPU: forbidden features unless
- * check='none', and with check='partial' the whole comparison; the host CPU
- * is only computed when needed (it may take a QEMU run). (A TCG guest
- * would be compared with QEMU's emulated host model, which tsvirt does not
- * probe: those are left to QEMU.)
+ * An x86 guest's CPU against the host CPU libvirt compares it with:
+ * forbidden features unless check='none', and with check='partial' the whole
+ * comparison. The host CPU is computed only when needed (it takes a QEMU run);
+ * when it is unknown the checks are skipped.
  */
-export function checkGuestCpuCompatible(def: XmlElement, map: X86CpuMap, hostCpu: () => X86CpuData): void {
+export function checkGuestCpuCompatible(def: XmlElement, map: X86CpuMap, hostCpu: () => X86CpuData | undefined): void {
   const cpu = child(def, 'cpu');
-  if (!cpu || def.attrs.type !== 'kvm' || !isX86(child(child(def, 'os') ?? def, 'type')?.attrs.arch)) return;
+  if (!cpu || !isX86(child(child(def, 'os') ?? def, 'type')?.attrs.arch)) return;
   const mode = cpu.attrs.mode ?? 'custom';
   if (mode === 'custom' && !child(cpu, 'model')?.text.trim()) return;
   const check = cpu.attrs.check ?? 'none';
   if (check === 'none') return;
   const host = hostCpu();
+  if (!host) return;
   checkForbiddenFeatures(host, cpu);
   if (mode === 'host-passthrough' || mode === 'maximum' || check !== 'partial') return;
   checkX86CpuCompatible(map, host, cpu);
@@ -70,5 +71,6 @@ export function checkCpuAgainstHost(def: XmlElement): void {
   const probed = probeHostX86Cpu();
   if (!probed) return;
   const emulator = child(child(def, 'devices') ?? def, 'emulator')?.text.trim() ?? '';
-  checkGuestCpuCompatible(def, probed.map, () => fullKvmHostCpu(probed.map, probed.host, emulator));
+  const accel = def.attrs.type === 'kvm' ? 'kvm' : 'tcg';
+  checkGuestCpuCompatible(def, probed.map, () => fullHostCpu(probed.map, probed.host, emulator, accel));
 }

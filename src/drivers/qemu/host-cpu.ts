@@ -202,19 +202,23 @@ export function probeHostX86Cpu(): { map: X86CpuMap; host: HostX86Cpu } | undefi
 
 const QMP_TIMEOUT_MS = 30_000;
 
+/** The accelerators whose host model libvirt probes: KVM's "host" CPU, TCG's "max". */
+export type HostModelAccel = 'kvm' | 'tcg';
+
 /**
- * The features of QEMU's "host" CPU model under KVM (query-cpu-model-expansion,
+ * The features of QEMU's host model for an accelerator (query-cpu-model-expansion,
  * non-migratable ones included), in libvirt's names, as libvirt's host-model
  * probe sees them. QEMU runs machine-less with its monitor on stdio, so no guest
- * exists and nothing outlives the call. Undefined when QEMU cannot use KVM.
+ * exists and nothing outlives the call. Undefined when QEMU cannot run so.
  */
-export function queryKvmHostModelFeatures(binary: string): string[] | undefined {
+export function queryHostModelFeatures(binary: string, accel: HostModelAccel): string[] | undefined {
+  const model = { name: accel === 'kvm' ? 'host' : 'max', props: { migratable: false } };
   const request = [
     { execute: 'qmp_capabilities' },
-    { execute: 'query-cpu-model-expansion', arguments: { type: 'static', model: { name: 'host', props: { migratable: false } } } },
+    { execute: 'query-cpu-model-expansion', arguments: { type: 'static', model } },
     { execute: 'quit' },
   ].map((c) => JSON.stringify(c)).join('\n') + '\n';
-  const run = spawnSync(binary, ['-S', '-no-user-config', '-nodefaults', '-display', 'none', '-machine', 'none,accel=kvm', '-qmp', 'stdio'], {
+  const run = spawnSync(binary, ['-S', '-no-user-config', '-nodefaults', '-display', 'none', '-machine', `none,accel=${accel}`, '-qmp', 'stdio'], {
     input: request, encoding: 'utf8', timeout: QMP_TIMEOUT_MS, env: { ...process.env, LC_ALL: 'C' }, stdio: ['pipe', 'pipe', 'ignore'],
   });
   for (const line of (run.stdout ?? '').split('\n')) {
@@ -230,16 +234,24 @@ export function queryKvmHostModelFeatures(binary: string): string[] | undefined 
   return undefined;
 }
 
-const kvmHostModels = new Map<string, string[] | undefined>();
+const hostModels = new Map<string, string[] | undefined>();
+
+function hostModelFeatures(map: X86CpuMap, binary: string, accel: HostModelAccel): string[] | undefined {
+  const key = `${accel}:${binary}`;
+  if (!hostModels.has(key)) hostModels.set(key, accel === 'tcg' || existsSync('/dev/kvm') ? queryHostModelFeatures(binary, accel) : undefined);
+  return hostModels.get(key)?.filter((name) => map.featureByName.has(name));
+}
 
 /**
- * libvirt's full host CPU for KVM guests of `binary`: the host CPU plus every
- * feature of QEMU's KVM host model, which the host CPU definition then lists
- * by name. Without KVM (or its QEMU) the plain host CPU.
+ * The host CPU libvirt compares guests of `binary` with
+ * (virQEMUCapsGetHostModel ..._FULL). KVM: the host CPU plus every feature
+ * of QEMU's KVM host model, which the host CPU definition then lists by name
+ * (the plain host CPU without KVM). TCG: what QEMU emulates at most, whose
+ * listed names tsvirt does not know (undefined when QEMU cannot tell).
  */
-export function fullKvmHostCpu(map: X86CpuMap, host: HostX86Cpu, binary: string): HostX86Cpu {
-  if (!kvmHostModels.has(binary)) kvmHostModels.set(binary, existsSync('/dev/kvm') ? queryKvmHostModelFeatures(binary) : undefined);
-  const features = kvmHostModels.get(binary)?.filter((name) => map.featureByName.has(name));
+export function fullHostCpu(map: X86CpuMap, host: HostX86Cpu, binary: string, accel: HostModelAccel): X86CpuData | undefined {
+  const features = hostModelFeatures(map, binary, accel);
+  if (accel === 'tcg') return features && { data: featureBits(map, features) };
   if (!features) return host;
   return { ...host, data: new Set([...host.data, ...featureBits(map, features)]), listed: new Set(features) };
 }
