@@ -6,12 +6,13 @@
 // running as root; otherwise the tests skip loudly (and fail when CI=true).
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { child, parseXml } from '../../src/util/xml.js';
 import { projectRoot, tsvirsh } from '../helpers/shared.js';
+import { qemuPidsMentioning } from '../helpers/qemu-processes.js';
 
 export const QEMU = '/usr/bin/qemu-system-x86_64';
 /** Generous: a loaded 2-core CI machine boots the guest in 2.5 s, sometimes in 15 s. */
@@ -107,18 +108,7 @@ export class Sandbox {
 
   /** Pids of the QEMUs started under this sandbox (their argv names its root). */
   qemuPids(): number[] {
-    const pids: number[] = [];
-    for (const entry of readdirSync('/proc')) {
-      if (!/^\d+$/.test(entry)) continue;
-      try {
-        const argv = readFileSync(`/proc/${entry}/cmdline`, 'utf8');
-        const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-        if (argv.startsWith(QEMU) && argv.includes(this.root) && stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z') pids.push(Number(entry));
-      } catch {
-        // gone meanwhile
-      }
-    }
-    return pids;
+    return qemuPidsMentioning(this.root);
   }
 
   /** Kills whatever QEMU is left and removes the sandbox. */

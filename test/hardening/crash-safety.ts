@@ -11,7 +11,7 @@
 // path; only those pids are ever killed.
 
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -20,6 +20,7 @@ import { parseURI } from '../../src/api/uri.js';
 import { openQemuDriver } from '../../src/drivers/qemu/driver.js';
 import { loadStatuses } from '../../src/drivers/qemu/status-file.js';
 import { Rng } from '../fuzz/mutate.js';
+import { qemuPidsMentioning } from '../helpers/qemu-processes.js';
 import { tsvirsh } from '../helpers/shared.js';
 
 const DOMAINS = ['crash0', 'crash1', 'crash2'];
@@ -61,18 +62,7 @@ export class StateFolder {
 
   /** Pids of the QEMUs running for this state folder (their argv holds its path). */
   qemuPids(): number[] {
-    const pids: number[] = [];
-    for (const entry of readdirSync('/proc')) {
-      if (!/^\d+$/.test(entry)) continue;
-      let cmdline: string;
-      try {
-        cmdline = readFileSync(`/proc/${entry}/cmdline`, 'utf8');
-      } catch {
-        continue;
-      }
-      if (cmdline.startsWith('/usr/bin/qemu-system') && cmdline.includes(this.root)) pids.push(Number(entry));
-    }
-    return pids;
+    return qemuPidsMentioning(this.root);
   }
 
   /** Checks every invariant; returns the domains present and the problems found. */

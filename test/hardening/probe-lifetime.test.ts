@@ -3,7 +3,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { qemuPidsMentioning } from '../helpers/qemu-processes.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -11,30 +12,14 @@ import { fileURLToPath } from 'node:url';
 const TSVIRSH = fileURLToPath(new URL('../../../bin/tsvirsh', import.meta.url));
 const skip = existsSync('/usr/bin/qemu-system-x86_64') ? false : 'qemu-system-x86_64 is not installed';
 
-/** Pids of QEMU processes whose command line mentions `marker` (the probe's private temp folder). */
-function qemusMentioning(marker: string): number[] {
-  const pids: number[] = [];
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    let cmdline: string;
-    try {
-      cmdline = readFileSync(`/proc/${entry}/cmdline`, 'utf8');
-    } catch {
-      continue;
-    }
-    if (cmdline.startsWith('/usr/bin/qemu-system') && cmdline.includes(marker)) pids.push(Number(entry));
-  }
-  return pids;
-}
-
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function waitUntilGone(marker: string, ms: number): Promise<number[]> {
   const deadline = Date.now() + ms;
-  let left = qemusMentioning(marker);
+  let left = qemuPidsMentioning(marker);
   while (left.length && Date.now() < deadline) {
     await sleep(20);
-    left = qemusMentioning(marker);
+    left = qemuPidsMentioning(marker);
   }
   return left;
 }
@@ -55,7 +40,7 @@ test('a tsvirsh killed with SIGKILL mid-probe leaves no probe QEMU behind', { sk
       let running = false;
       child.on('close', () => { running = false; });
       running = true;
-      while (running && qemusMentioning(temp).length === 0) await sleep(2);
+      while (running && qemuPidsMentioning(temp).length === 0) await sleep(2);
       if (!running) continue;
       child.kill('SIGKILL');
       await exited;

@@ -3,7 +3,7 @@
 
 import { ErrorCode, virError } from '../../util/error.js';
 import type { XmlElement } from '../../util/xml.js';
-import { deviceAddressOf, setDeviceAddress, type DriveAddress } from '../device-address.js';
+import { deviceAddressOf, setDeviceAddress } from '../device-address.js';
 import type { ElementSchema } from '../schema.js';
 import { parseUnsigned, propEnum } from '../xml-props.js';
 import { devicesNamed, dropGeneratedAlias, firstChild, infoChildren, type DeviceContext } from './common.js';

@@ -2,7 +2,6 @@
 // parse-time ordering rules, and the generic post-parse pipeline
 // (virDomainDefPostParse's device parts) with hooks for the hypervisor driver.
 
-import { ErrorCode, virError } from '../../util/error.js';
 import type { XmlElement } from '../../util/xml.js';
 import { deviceAddressOf, setDeviceAddress } from '../device-address.js';
 import type { ElementSchema, SchemaRef } from '../schema.js';

@@ -20,7 +20,7 @@ import {
 import { ErrorCode, ErrorDomain, virError } from '../../util/error.js';
 import { formatIPAddress, offsetIPAddress, parseIPAddress } from '../../util/ip-address.js';
 import { parseUUID } from '../../util/uuid.js';
-import { child, element, formatXml, type XmlElement } from '../../util/xml.js';
+import { child, element, type XmlElement } from '../../util/xml.js';
 import { generateIfnames, parseTestDomainXML } from './domain-xml.js';
 import { newDomainObj, textOf, type DomainObj } from './node.js';
 import {
