@@ -63,7 +63,7 @@ export function checkGuestCpuCompatible(def: XmlElement, map: X86CpuMap, hostCpu
 
 /** qemuProcessStartValidateTSC against this host (early: start validation). */
 export function checkTscAgainstHost(def: XmlElement): void {
-  checkTscFrequency(def, probeHostX86Cpu()?.host.tsc);
+  checkTscFrequency(def, probeHostX86Cpu()?.host?.tsc);
 }
 
 /** The CPU compare against this host (late: libvirt runs it after storage, secrets and firmware are prepared). */

@@ -184,18 +184,18 @@ export const linuxCpuSource: CpuSource = {
   kvm: () => existsSync('/dev/kvm'),
 };
 
-let probed: { map: X86CpuMap; host: HostX86Cpu } | null | undefined;
+let probed: { map: X86CpuMap; host?: HostX86Cpu } | null | undefined;
 
 /**
- * The CPU map and this host's CPU, read once per process; undefined on a
- * non-x86 host, without libvirt's CPU map, or when CPUID cannot be read
- * (not root, cpuid driver absent).
+ * The CPU map and this host's CPU, read once per process: undefined on a
+ * non-x86 host or without libvirt's CPU map; no `host` when CPUID cannot be
+ * read (not root, cpuid driver absent).
  */
-export function probeHostX86Cpu(): { map: X86CpuMap; host: HostX86Cpu } | undefined {
+export function probeHostX86Cpu(): { map: X86CpuMap; host?: HostX86Cpu } | undefined {
   if (probed === undefined) {
     const map = hostArch() === 'x86_64' || hostArch() === 'i686' ? loadX86CpuMap() : undefined;
     const host = map ? decodeHostX86Cpu(map, linuxCpuSource) : undefined;
-    probed = map && host ? { map, host } : null;
+    probed = map ? { map, ...(host ? { host } : {}) } : null;
   }
   return probed ?? undefined;
 }
@@ -246,12 +246,17 @@ function hostModelFeatures(map: X86CpuMap, binary: string, accel: HostModelAccel
  * The host CPU libvirt compares guests of `binary` with
  * (virQEMUCapsGetHostModel ..._FULL). KVM: the host CPU plus every feature
  * of QEMU's KVM host model, which the host CPU definition then lists by name
- * (the plain host CPU without KVM). TCG: what QEMU emulates at most, whose
- * listed names tsvirt does not know (undefined when QEMU cannot tell).
+ * (the plain host CPU without KVM; undefined without the host CPU). TCG: what
+ * QEMU emulates at most, whose listed names tsvirt does not know (undefined
+ * when QEMU cannot tell).
  */
-export function fullHostCpu(map: X86CpuMap, host: HostX86Cpu, binary: string, accel: HostModelAccel): X86CpuData | undefined {
+export function fullHostCpu(map: X86CpuMap, host: HostX86Cpu | undefined, binary: string, accel: HostModelAccel): X86CpuData | undefined {
+  if (accel === 'tcg') {
+    const features = hostModelFeatures(map, binary, accel);
+    return features && { data: featureBits(map, features) };
+  }
+  if (!host) return undefined;
   const features = hostModelFeatures(map, binary, accel);
-  if (accel === 'tcg') return features && { data: featureBits(map, features) };
   if (!features) return host;
   return { ...host, data: new Set([...host.data, ...featureBits(map, features)]), listed: new Set(features) };
 }
