@@ -24,6 +24,8 @@ interface GlobalOptions {
   quiet: boolean;
   readonly: boolean;
   timing: boolean;
+  /** -e: the console's escape sequence, "^X" or one character */
+  escape?: string;
   /** warnings about accepted options, printed before anything runs */
   warnings: string[];
   /** the words after the options: one command string, or one command as argv words */
@@ -80,9 +82,15 @@ function applyOption(o: GlobalOptions, short: string, value: string | undefined,
     case 't':
       o.timing = true;
       break;
-    case 'e':
+    case 'e': {
+      // virsh accepts "^" + one of a-z @ A-Z [ \ ] ^ _, or any single other character
+      const e = value ?? '';
+      if (!/^\^[a-z@-_]$/.test(e) && !(e.length === 1 && e !== '^')) throw usageError(`Invalid string '${e}' for escape sequence`);
+      o.escape = e;
+      break;
+    }
     case 'l':
-      break; // console escape character and log file do not change tsvirsh's output
+      break; // the log file does not change tsvirsh's output
     case 'h':
       throw new Exit(0, formatUsage('tsvirsh'));
     case 'q':
@@ -183,7 +191,7 @@ export async function run(argv: string[], output: Output = processOutput, env: N
     }
   }
   const shell = new Shell(
-    { uri: opts.uri, defaultUri: defaultUri(env), quiet: opts.quiet, readonly: opts.readonly, timing: opts.timing, output },
+    { uri: opts.uri, defaultUri: defaultUri(env), quiet: opts.quiet, readonly: opts.readonly, timing: opts.timing, escape: opts.escape, output },
     await loadHandlers(interactive ? undefined : commands.map((c) => c.def.name)),
   );
   // virsh connects up front to a URI given with -c, and lazily to the default one

@@ -131,6 +131,8 @@ export interface ShellOptions {
   readonly: boolean;
   /** -t: print each command's duration instead of the separator line */
   timing?: boolean;
+  /** -e: the console escape sequence (default ^]) */
+  escape?: string;
   output: Output;
 }
 
@@ -138,6 +140,7 @@ export class Shell {
   quiet: boolean;
   readonly: boolean;
   timing: boolean;
+  readonly escape: string;
   uri: string | undefined;
   private conn: Connection | undefined;
   /** true in the interactive shell (some commands, e.g. cd, only work there) */
@@ -157,6 +160,7 @@ export class Shell {
     this.defaultUri = opts.defaultUri;
     this.output = opts.output;
     this.timing = opts.timing ?? false;
+    this.escape = opts.escape ?? '^]';
   }
 
   /** vshPrint: always printed. */

@@ -59,6 +59,13 @@ test('global options: --version, unknown options, missing arguments', async () =
   assert.match(help.out, /^\ntsvirsh \[options\]\.\.\. \[<command_string>\]\n/);
 });
 
+test('-e takes virsh\'s escape sequences: ^ with a letter or one of @[\\]^_, or one other character', async () => {
+  for (const bad of ['xx', '^', '^1', '^!', '']) {
+    assert.deepEqual(await tsvirsh('-e', bad, '-c', 'test:///default', 'echo a'), { out: '', err: `error: Invalid string '${bad}' for escape sequence\n`, rc: 1 }, bad);
+  }
+  for (const good of ['^Q', '^q', '^]', '^_', '~']) assert.equal((await tsvirsh('-e', good, '-c', 'test:///default', 'echo a')).rc, 0, good);
+});
+
 test('a connection failure stops before any command', async () => {
   const r = await tsvirsh('-c', 'nosuchdriver:///x', 'echo a');
   assert.equal(r.out, '');

@@ -92,17 +92,31 @@ test('tsvirsh console: virsh\'s banner, raw passthrough, ^] leaves; virsh\'s err
   assert.equal(noTty.stderr, 'error: Cannot run interactive console without a controlling TTY\n');
 
   // script(1) gives tsvirsh a terminal; its input is what we type.
-  const session = spawn('script', ['-qfc', `${process.execPath} ${tsvirsh} -c '${sb.uri}' console term`, '/dev/null'], { stdio: ['pipe', 'pipe', 'pipe'] });
-  let out = '';
-  session.stdout.setEncoding('utf8').on('data', (s: string) => (out += s.replace(/\r/g, '')));
-  const exited = new Promise<number | null>((resolve) => session.on('close', resolve));
-  await waitUntil('the banner', 30_000, () => (out.includes('(Ctrl + ])\n') ? true : undefined));
-  assert.ok(out.startsWith("Connected to domain 'term'\nEscape character is ^] (Ctrl + ])\n"), out);
-  await waitUntil('the guest marker', BOOT_TIMEOUT_MS, () => (/^@@GUEST-UP /m.test(out) ? true : undefined));
-  session.stdin.write('echo typed-$((2+3))\r');
-  await waitUntil('the command output', 30_000, () => (/^typed-5\n@@DONE rc=0$/m.test(out) ? true : undefined));
-  session.stdin.write('\x1d');
-  assert.equal(await exited, 0);
+  const open = (globalOptions: string) => {
+    const session = spawn('script', ['-qfc', `${process.execPath} ${tsvirsh} ${globalOptions} -c '${sb.uri}' console term`, '/dev/null'], { stdio: ['pipe', 'pipe', 'pipe'] });
+    const state = { out: '', session, exited: new Promise<number | null>((resolve) => session.on('close', resolve)) };
+    session.stdout.setEncoding('utf8').on('data', (s: string) => (state.out += s.replace(/\r/g, '')));
+    return state;
+  };
+  const first = open('');
+  await waitUntil('the banner', 30_000, () => (first.out.includes('(Ctrl + ])\n') ? true : undefined));
+  assert.ok(first.out.startsWith("Connected to domain 'term'\nEscape character is ^] (Ctrl + ])\n"), first.out);
+  await waitUntil('the guest marker', BOOT_TIMEOUT_MS, () => (/^@@GUEST-UP /m.test(first.out) ? true : undefined));
+  first.session.stdin.write('echo typed-$((2+3))\r');
+  await waitUntil('the command output', 30_000, () => (/^typed-5\n@@DONE rc=0$/m.test(first.out) ? true : undefined));
+  first.session.stdin.write('\x1d');
+  assert.equal(await first.exited, 0);
   assert.equal((await sb.ok('domstate', 'term')).stdout.trim(), 'running', 'leaving the console keeps the guest running');
+
+  // -e ^Q: Ctrl+Q leaves, Ctrl+] is an ordinary byte for the guest now
+  const second = open("-e '^Q'");
+  await waitUntil('the banner', 30_000, () => (second.out.includes('(Ctrl + Q)\n') ? true : undefined));
+  assert.ok(second.out.startsWith("Connected to domain 'term'\nEscape character is ^Q (Ctrl + Q)\n"), second.out);
+  // the guest shell gets ^] as a (failing) command line of its own
+  second.session.stdin.write('\x1d\r');
+  second.session.stdin.write('echo still-$((3+4))\r');
+  await waitUntil('output after ^]', 30_000, () => (/^still-7$/m.test(second.out) ? true : undefined));
+  second.session.stdin.write('\x11');
+  assert.equal(await second.exited, 0);
   await sb.ok('destroy', 'term');
 });
