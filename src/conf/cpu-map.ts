@@ -28,12 +28,25 @@ export interface X86Feature {
   bits: readonly X86Bit[];
 }
 
+/** A CPUID family/model, and the steppings it covers (all when absent). */
+export interface X86Signature {
+  family: number;
+  model: number;
+  steppings?: ReadonlySet<number>;
+}
+
 export interface X86Model {
   name: string;
   /** libvirt's vendor name (Intel, AMD, Hygon) */
   vendor?: string;
   /** feature names, including those inherited from an ancestor model */
   features: readonly string[];
+  /** features QEMU dropped from the model (removed='yes'): not part of its data */
+  removedFeatures: readonly string[];
+  signatures: readonly X86Signature[];
+  /** may name a host CPU / a guest CPU when CPU data is decoded into a model */
+  decodeHost: boolean;
+  decodeGuest: boolean;
 }
 
 export interface X86CpuMap {
@@ -96,6 +109,38 @@ function parseFeature(el: XmlElement): X86Feature {
   return { name: el.attrs.name ?? '', bits };
 }
 
+/** "0-3,5" (a stepping list) as numbers. */
+function parseSteppings(text: string): Set<number> {
+  const out = new Set<number>();
+  for (const part of text.split(',')) {
+    const [from, to] = part.split('-').map((n) => Number(n.trim()));
+    for (let i = from!; i <= (to ?? from!); i++) out.add(i);
+  }
+  return out;
+}
+
+/** A model; <model name='ancestor'/> inside it starts from the ancestor's vendor, signatures and features. */
+function parseModel(el: XmlElement, ancestor: X86Model | undefined): X86Model {
+  const features = childrenNamed(el, 'feature');
+  const named = (removed: boolean) => features.filter((f) => (f.attrs.removed === 'yes') === removed).map((f) => f.attrs.name ?? '');
+  const vendor = child(el, 'vendor')?.attrs.name ?? ancestor?.vendor;
+  const signatures = childrenNamed(el, 'signature').map((sig) => ({
+    family: Number(sig.attrs.family),
+    model: Number(sig.attrs.model),
+    ...(sig.attrs.stepping !== undefined ? { steppings: parseSteppings(sig.attrs.stepping) } : {}),
+  }));
+  const decode = child(el, 'decode');
+  return {
+    name: el.attrs.name ?? '',
+    ...(vendor !== undefined ? { vendor } : {}),
+    features: [...(ancestor?.features ?? []), ...named(false)],
+    removedFeatures: [...(ancestor?.removedFeatures ?? []), ...named(true)],
+    signatures: signatures.length > 0 ? signatures : (ancestor?.signatures ?? []),
+    decodeHost: decode ? decode.attrs.host === 'on' : (ancestor?.decodeHost ?? false),
+    decodeGuest: decode ? decode.attrs.guest === 'on' : (ancestor?.decodeGuest ?? false),
+  };
+}
+
 /** The elements of one arch in index.xml with its <include>s expanded, in file order. */
 function archElements(dir: string, arch: string): XmlElement[] {
   const index = parseXml(readFileSync(join(dir, 'index.xml'), 'utf8'));
@@ -124,12 +169,7 @@ export function parseX86CpuMap(dir: string): X86CpuMap {
       features.push(feature);
       featureByName.set(name, feature);
     } else if (el.name === 'model') {
-      // <model name='ancestor'/> inside a model copies the ancestor's vendor and features
-      const ancestor = models.get(child(el, 'model')?.attrs.name ?? '');
-      const vendor = child(el, 'vendor')?.attrs.name ?? ancestor?.vendor;
-      // removed='yes' marks features QEMU dropped from the model: not part of its data
-      const own = childrenNamed(el, 'feature').filter((f) => f.attrs.removed !== 'yes').map((f) => f.attrs.name ?? '');
-      models.set(name, { name, ...(vendor !== undefined ? { vendor } : {}), features: [...(ancestor?.features ?? []), ...own] });
+      models.set(name, parseModel(el, models.get(child(el, 'model')?.attrs.name ?? '')));
     }
   }
   return { features, featureByName, models, vendors };

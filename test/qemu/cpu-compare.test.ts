@@ -9,8 +9,10 @@ import { virErrorMessage } from '../helpers/errors.js';
 import { bitKey, featureNamesIn, loadX86CpuMap, parseX86CpuMap } from '../../src/conf/cpu-map.js';
 import type { X86CpuMap } from '../../src/conf/cpu-map.js';
 import { checkForbiddenFeatures, checkX86CpuCompatible } from '../../src/conf/cpu-compare.js';
+import { decodeX86Cpu, signatureParts } from '../../src/conf/cpu-decode.js';
+import type { X86CpuData } from '../../src/conf/cpu-compare.js';
 import { decodeHostX86Cpu, queryHostModelFeatures, tscKHzFromKernelLog } from '../../src/drivers/qemu/host-cpu.js';
-import type { CpuSource, CpuidRegisters, HostX86Cpu } from '../../src/drivers/qemu/host-cpu.js';
+import type { CpuSource, CpuidRegisters } from '../../src/drivers/qemu/host-cpu.js';
 import { checkGuestCpuCompatible, checkTscFrequency } from '../../src/drivers/qemu/guest-cpu-check.js';
 import { parseXml } from '../../src/util/xml.js';
 
@@ -21,6 +23,7 @@ const FILES: Record<string, string> = {
     <include filename='x86_features.xml'/>
     <include filename='x86_base.xml'/>
     <include filename='x86_derived.xml'/>
+    <include filename='x86_other.xml'/>
   </arch>
   <arch name='arm'>
     <include filename='missing-but-unused.xml'/>
@@ -50,6 +53,7 @@ const FILES: Record<string, string> = {
   'x86_base.xml': `<cpus>
   <model name='base'>
     <decode host='on' guest='on'/>
+    <signature family='6' model='60' stepping='1-3'/>
     <vendor name='Intel'/>
     <feature name='fpu'/>
     <feature name='monitor'/>
@@ -62,6 +66,19 @@ const FILES: Record<string, string> = {
     <model name='base'/>
     <feature name='hle'/>
     <feature name='rtm'/>
+  </model>
+</cpus>`,
+  'x86_other.xml': `<cpus>
+  <model name='generic'>
+    <decode host='on' guest='on'/>
+    <feature name='fpu'/>
+  </model>
+  <model name='amdish'>
+    <decode host='off' guest='on'/>
+    <vendor name='AMD'/>
+    <feature name='fpu'/>
+    <feature name='pni'/>
+    <feature name='svm'/>
   </model>
 </cpus>`,
 };
@@ -78,7 +95,7 @@ function withMapDir<T>(fn: (dir: string) => T): T {
 
 const MAP: X86CpuMap = withMapDir(parseX86CpuMap);
 
-function hostWith(names: string[], vendor = 'AMD'): HostX86Cpu {
+function hostWith(names: string[], vendor = 'AMD'): X86CpuData {
   const data = new Set<string>();
   for (const n of names) for (const b of MAP.featureByName.get(n)!.bits) data.add(bitKey(b));
   return { vendor, data };
@@ -90,7 +107,12 @@ test('the map keeps file order, decodes bits and inherits ancestor models', () =
   assert.deepEqual(MAP.features.map((f) => f.name), ['fpu', 'ds', 'monitor', 'pni', 'hle', 'rtm', 'arch-capabilities', 'svm', 'wdt', 'invtsc', 'tsc-scale', 'rdctl-no', 'mds-no']);
   assert.deepEqual(MAP.featureByName.get('rtm')!.bits, [{ source: 'cpuid', leaf: 7, subleaf: 0, register: 'ebx', bit: 11 }]);
   assert.deepEqual(MAP.featureByName.get('mds-no')!.bits, [{ source: 'msr', leaf: 0x10a, subleaf: 0, register: 'eax', bit: 5 }]);
-  assert.deepEqual(MAP.models.get('derived'), { name: 'derived', vendor: 'Intel', features: ['fpu', 'monitor', 'pni', 'hle', 'rtm'] });
+  const derived = MAP.models.get('derived')!;
+  assert.deepEqual(derived.features, ['fpu', 'monitor', 'pni', 'hle', 'rtm']);
+  assert.deepEqual(derived.removedFeatures, ['ds']);
+  assert.equal(derived.vendor, 'Intel');
+  assert.deepEqual(derived.signatures, [{ family: 6, model: 60, steppings: new Set([1, 2, 3]) }]);
+  assert.equal(derived.decodeGuest, true);
   assert.equal(MAP.vendors.get('AMD'), 'AuthenticAMD');
   assert.deepEqual(featureNamesIn(MAP, hostWith(['rtm', 'ds']).data), ['ds', 'rtm']);
 });
@@ -267,4 +289,37 @@ echo '{"return": {}}'
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+const names = (cpu: { features: readonly { name: string; policy: string }[] } | undefined) => cpu?.features.map((f) => `${f.policy}:${f.name}`);
+
+test('decoding picks the allowed model with the shortest feature list, newest first', () => {
+  const amd = { ...hostWith(['fpu', 'pni', 'svm', 'wdt']), signature: 0 };
+  const host = decodeX86Cpu(MAP, amd, 'host');
+  assert.equal(host?.model, 'generic', 'amdish may not name a host CPU, Intel models are the wrong vendor');
+  assert.deepEqual(names(host), ['require:pni', 'require:svm', 'require:wdt']);
+  const guest = decodeX86Cpu(MAP, amd, 'guest');
+  assert.equal(guest?.model, 'amdish');
+  assert.deepEqual(names(guest), ['require:wdt']);
+});
+
+test('a matching signature wins; host CPUs never disable; broken Intel TSX is ignored', () => {
+  assert.deepEqual(signatureParts(0x306c2), { family: 6, model: 60, stepping: 2 });
+  const intel = { ...hostWith(['fpu', 'monitor', 'pni', 'hle', 'rtm'], 'Intel'), signature: 0x306c2 };
+  const host = decodeX86Cpu(MAP, intel, 'host');
+  assert.equal(host?.model, 'base');
+  assert.deepEqual(names(host), []);
+  // guests spell out the model's removed features
+  assert.deepEqual(names(decodeX86Cpu(MAP, intel, 'guest')), ['disable:ds']);
+  // the signature outweighs a longer feature list (guests may disable features)
+  const bare = { ...hostWith(['fpu'], 'Intel'), signature: 0x306c2 };
+  assert.equal(decodeX86Cpu(MAP, bare, 'guest')?.model, 'base');
+  assert.deepEqual(names(decodeX86Cpu(MAP, bare, 'guest')), ['disable:monitor', 'disable:pni', 'disable:ds']);
+  assert.equal(decodeX86Cpu(MAP, { ...bare, signature: 0x306d2 }, 'guest')?.model, 'generic');
+  // stepping 4 is outside the signature (model 60's TSX stays broken)
+  assert.equal(decodeX86Cpu(MAP, { ...intel, signature: 0x306c4 }, 'host')?.model, 'base');
+  // model 61 matches no signature and its TSX works: derived describes it exactly
+  const newer = decodeX86Cpu(MAP, { ...intel, signature: 0x306d4 }, 'host');
+  assert.equal(newer?.model, 'derived');
+  assert.deepEqual(names(newer), []);
 });

@@ -11,6 +11,7 @@ import { closeSync, constants as fsConstants, existsSync, openSync, readSync } f
 import { bitKey, featureBits, hasFeature, loadX86CpuMap } from '../../conf/cpu-map.js';
 import type { X86CpuMap } from '../../conf/cpu-map.js';
 import type { X86CpuData } from '../../conf/cpu-compare.js';
+import { decodeX86Cpu } from '../../conf/cpu-decode.js';
 import { hostArch } from './capabilities.js';
 import { x86FeatureFromQemu } from './cpu-feature-names.js';
 
@@ -35,6 +36,8 @@ export interface HostTsc {
 }
 
 export interface HostX86Cpu extends X86CpuData {
+  /** CPUID leaf 1 EAX: family, model, stepping */
+  signature: number;
   tsc?: HostTsc;
 }
 
@@ -99,7 +102,8 @@ export function decodeHostX86Cpu(map: X86CpuMap, source: CpuSource): HostX86Cpu 
   }
   const vendorId = vendorString(basic);
   const vendor = [...map.vendors].find(([, id]) => id === vendorId)?.[0];
-  const host: HostX86Cpu = { ...(vendor !== undefined ? { vendor } : {}), data };
+  const signature = source.cpuid(1, 0)?.[0] ?? 0;
+  const host: HostX86Cpu = { ...(vendor !== undefined ? { vendor } : {}), signature, data };
   // libvirt probes the TSC only for an invariant TSC, and asks KVM for it
   const khz = hasFeature(map, data, 'invtsc') && source.kvm() ? source.tscKHz() : undefined;
   if (khz !== undefined) {
@@ -244,11 +248,10 @@ function hostModelFeatures(map: X86CpuMap, binary: string, accel: HostModelAccel
 
 /**
  * The host CPU libvirt compares guests of `binary` with
- * (virQEMUCapsGetHostModel ..._FULL). KVM: the host CPU plus every feature
- * of QEMU's KVM host model, which the host CPU definition then lists by name
- * (the plain host CPU without KVM; undefined without the host CPU). TCG: what
- * QEMU emulates at most, whose listed names tsvirt does not know (undefined
- * when QEMU cannot tell).
+ * (virQEMUCapsGetHostModel ..._FULL). KVM: the host CPU decoded into a model
+ * and features, with every feature of QEMU's KVM host model added by name
+ * (undefined without the host CPU). TCG: what QEMU emulates at most, whose
+ * named features tsvirt does not know (undefined when QEMU cannot tell).
  */
 export function fullHostCpu(map: X86CpuMap, host: HostX86Cpu | undefined, binary: string, accel: HostModelAccel): X86CpuData | undefined {
   if (accel === 'tcg') {
@@ -256,7 +259,12 @@ export function fullHostCpu(map: X86CpuMap, host: HostX86Cpu | undefined, binary
     return features && { data: featureBits(map, features) };
   }
   if (!host) return undefined;
-  const features = hostModelFeatures(map, binary, accel);
-  if (!features) return host;
-  return { ...host, data: new Set([...host.data, ...featureBits(map, features)]), listed: new Set(features) };
+  const decoded = decodeX86Cpu(map, host, 'guest');
+  if (!decoded) return host;
+  const listed = new Set([...decoded.features.filter((f) => f.policy === 'require').map((f) => f.name), ...(hostModelFeatures(map, binary, accel) ?? [])]);
+  const disabled = decoded.features.filter((f) => f.policy === 'disable' && !listed.has(f.name)).map((f) => f.name);
+  const modelFeatures = map.models.get(decoded.model)?.features ?? [];
+  const data = featureBits(map, [...modelFeatures, ...listed]);
+  for (const k of featureBits(map, disabled)) data.delete(k);
+  return { ...(host.vendor !== undefined ? { vendor: host.vendor } : {}), data, listed };
 }

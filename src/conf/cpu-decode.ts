@@ -1,0 +1,130 @@
+// libvirt's x86 CPU decoding (cpu_x86.c x86Decode): CPU data described as the
+// closest named CPU model plus the features to add (require) or take away
+// (disable). Models are tried newest first; a model whose signature matches
+// the CPU's family/model wins over one that does not, otherwise the shortest
+// feature list (disabled features weighing more) wins.
+
+import { bitKey, featureBits } from './cpu-map.js';
+import type { X86CpuMap, X86Model, X86Signature } from './cpu-map.js';
+
+/** A host CPU definition may only add features; a guest CPU definition may also disable some. */
+export type X86CpuType = 'host' | 'guest';
+
+export interface X86DecodedFeature {
+  name: string;
+  policy: 'require' | 'disable';
+}
+
+export interface X86DecodedCpu {
+  model: string;
+  features: readonly X86DecodedFeature[];
+}
+
+/** CPU data to decode: vendor, the CPUID leaf 1 EAX signature, the bitKey()s of its features. */
+export interface X86CpuIdentity {
+  vendor?: string;
+  signature?: number;
+  data: ReadonlySet<string>;
+}
+
+/** Reserved bits of a processor signature (libvirt's SIGNATURE_MASK). */
+const SIGNATURE_MASK = 0x0fff3fff;
+
+export function signatureParts(signature: number): { family: number; model: number; stepping: number } {
+  return {
+    family: ((signature >>> 20) & 0xff) + ((signature >>> 8) & 0xf),
+    model: ((signature >>> 12) & 0xf0) + ((signature >>> 4) & 0xf),
+    stepping: signature & 0xf,
+  };
+}
+
+function signaturesMatch(signatures: readonly X86Signature[], signature: number): boolean {
+  const { family, model, stepping } = signatureParts(signature);
+  return signatures.some((s) => s.family === family && s.model === model && (!s.steppings || s.steppings.has(stepping)));
+}
+
+/** libvirt's x86DataToCPUFeatures: the features wholly in `data`, in map order, each taking its bits out. */
+function takeFeatures(map: X86CpuMap, data: Set<string>): string[] {
+  const names: string[] = [];
+  for (const f of map.features) {
+    const keys = f.bits.map(bitKey);
+    if (keys.length === 0 || !keys.every((k) => data.has(k))) continue;
+    for (const k of keys) data.delete(k);
+    names.push(f.name);
+  }
+  return names;
+}
+
+/** x86DataToCPU: `data` as `model` plus required and disabled features. */
+function describeAs(map: X86CpuMap, data: ReadonlySet<string>, model: X86Model, type: X86CpuType): X86DecodedCpu {
+  const modelData = featureBits(map, model.features);
+  const extra = new Set([...data].filter((k) => !modelData.has(k)));
+  const missing = new Set([...modelData].filter((k) => !data.has(k)));
+  const features: X86DecodedFeature[] = [
+    ...takeFeatures(map, extra).map((name) => ({ name, policy: 'require' as const })),
+    ...takeFeatures(map, missing).map((name) => ({ name, policy: 'disable' as const })),
+  ];
+  if (type === 'guest') {
+    // features QEMU dropped from the model are always spelled out
+    for (const name of model.removedFeatures) {
+      if (!features.some((f) => f.name === name)) features.push({ name, policy: 'disable' });
+    }
+  }
+  return { model: model.name, features };
+}
+
+/** virCPUx86CompareCandidateFeatureList: the weight of a definition (each further disabled feature costs one more). */
+function weight(cpu: X86DecodedCpu, type: X86CpuType): { total: number; disabled: number } {
+  if (type === 'host') return { total: cpu.features.length, disabled: 0 };
+  let enabled = cpu.features.length;
+  let disabled = 0;
+  let penalty = 2;
+  for (const f of cpu.features) {
+    if (f.policy !== 'disable') continue;
+    enabled--;
+    disabled += penalty++;
+  }
+  return { total: enabled + disabled, disabled };
+}
+
+/** x86DecodeUseCandidate without preferred models: is `candidate` better than `current`? */
+function better(
+  current: { model: X86Model; cpu: X86DecodedCpu } | undefined,
+  candidate: { model: X86Model; cpu: X86DecodedCpu },
+  signature: number,
+  type: X86CpuType,
+): boolean {
+  if (!(type === 'host' ? candidate.model.decodeHost : candidate.model.decodeGuest)) return false;
+  if (type === 'host' && candidate.cpu.features.some((f) => f.policy === 'disable')) return false;
+  if (!current) return true;
+  if (signature) {
+    const currentMatches = signaturesMatch(current.model.signatures, signature);
+    const candidateMatches = signaturesMatch(candidate.model.signatures, signature);
+    if (currentMatches !== candidateMatches) return candidateMatches;
+  }
+  const a = weight(current.cpu, type);
+  const b = weight(candidate.cpu, type);
+  return b.total < a.total || (b.total === a.total && b.disabled < a.disabled);
+}
+
+/**
+ * Decodes CPU data into the best model of the map (x86Decode over all
+ * models); undefined when no model may describe it.
+ */
+export function decodeX86Cpu(map: X86CpuMap, cpu: X86CpuIdentity, type: X86CpuType): X86DecodedCpu | undefined {
+  const signature = (cpu.signature ?? 0) & SIGNATURE_MASK;
+  let data = cpu.data;
+  // Intel's broken TSX: these CPUs report hle and rtm that do not work
+  const { family, model, stepping } = signatureParts(signature);
+  if (cpu.vendor === 'Intel' && family === 6 && ((model === 63 && stepping < 4) || model === 60 || model === 69 || model === 70)) {
+    const tsx = featureBits(map, ['hle', 'rtm']);
+    data = new Set([...data].filter((k) => !tsx.has(k)));
+  }
+  let best: { model: X86Model; cpu: X86DecodedCpu } | undefined;
+  for (const candidate of [...map.models.values()].reverse()) {
+    if (cpu.vendor && candidate.vendor && candidate.vendor !== cpu.vendor) continue;
+    const described = { model: candidate, cpu: describeAs(map, data, candidate, type) };
+    if (better(best, described, signature, type)) best = described;
+  }
+  return best?.cpu;
+}
