@@ -80,7 +80,7 @@ test('openConsole refuses a serial port that is not a pty with libvirt\'s error'
 
 const haveScript = existsSync('/usr/bin/script');
 
-test('tsvirsh console: virsh\'s banner, raw passthrough, ^] leaves; virsh\'s errors off a terminal or a stopped domain', { skip: skip || (!haveScript && 'script(1) missing') }, async (t) => {
+test('tsvirsh console and ttyconsole: virsh\'s banner, raw passthrough, ^] leaves; virsh\'s errors off a terminal or a stopped domain', { skip: skip || (!haveScript && 'script(1) missing') }, async (t) => {
   const sb = new Sandbox();
   t.after(() => sb.dispose());
   await definePtyGuest(sb, 'term');
@@ -88,6 +88,7 @@ test('tsvirsh console: virsh\'s banner, raw passthrough, ^] leaves; virsh\'s err
   assert.equal(stopped.code, 1);
   assert.equal(stopped.stderr, 'error: The domain is not running\n');
   await sb.ok('start', 'term');
+  assert.match((await sb.ok('ttyconsole', 'term')).stdout, /^\/dev\/pts\/\d+\n\n$/, 'ttyconsole prints the pty of the console');
   const noTty = await sb.run('console', 'term');
   assert.equal(noTty.stderr, 'error: Cannot run interactive console without a controlling TTY\n');
 

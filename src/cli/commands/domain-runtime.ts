@@ -278,4 +278,13 @@ const domdisplay: Handler = async (ctl, cmd) => {
   if (!found) throw new CommandError([type !== undefined ? `No graphical display with type '${type}' found` : 'No graphical display found']);
 };
 
-export const handlers: Record<string, Handler> = { schedinfo, memtune, blkiotune, vcpupin, emulatorpin, domfsinfo, iothreadinfo, domjobinfo, domdisplay };
+/** The pty of the domain's first console (virsh reads it off the live XML; none: a failure without a message). */
+const ttyconsole: Handler = async (ctl, cmd) => {
+  const { dom } = await ctl.domain(cmd);
+  const devices = child(parseXml(await dom.getXMLDesc(0)), 'devices');
+  const tty = devices && child(devices, 'console')?.attrs['tty'];
+  if (tty === undefined) throw new CommandError([]);
+  ctl.print(`${tty}\n`);
+};
+
+export const handlers: Record<string, Handler> = { schedinfo, memtune, blkiotune, vcpupin, emulatorpin, domfsinfo, iothreadinfo, domjobinfo, domdisplay, ttyconsole };
