@@ -2,6 +2,7 @@
 // tsvirsh that started it exits), plus liveness checks and killing by pid for
 // processes the current Node process did not start.
 import { spawn } from 'node:child_process';
+import type { Socket } from 'node:net';
 import { closeSync, fstatSync, mkdirSync, openSync, readFileSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -21,6 +22,13 @@ export interface SpawnedProcess {
   startTime: number;
   /** Size of the log once the header was written: where the process's own output starts. */
   logOffset: number;
+  /**
+   * Lets the process become `binary` (it waits until then). Until this is called
+   * the pid is a waiting shell; if the caller dies first, the shell exits and the
+   * binary never runs, so a record of the pid written before the release always
+   * covers the binary's whole life.
+   */
+  release(): void;
 }
 
 /** Quotes an argument the way libvirt's log shows command lines. */
@@ -29,9 +37,17 @@ function shellQuote(arg: string): string {
 }
 
 /**
+ * The gate: wait for "go" on stdin, then exec the binary ("$@", never parsed by
+ * the shell) with stdin from /dev/null; end-of-file (the caller died) exits instead.
+ * exec keeps the pid and start time, so they identify the binary afterwards.
+ */
+const GATE = 'read -r answer && [ "$answer" = go ] && exec "$@" </dev/null; exit 1';
+
+/**
  * Starts `binary` in its own session so that it survives the caller (and its
- * terminal's signals). The log gets a header with the command line, as libvirt's
- * per-domain log does, then whatever the process writes.
+ * terminal's signals), held at a gate until release(). The log gets a header
+ * with the command line, as libvirt's per-domain log does, then whatever the
+ * process writes.
  */
 export async function spawnDetached(spec: DetachedSpawn): Promise<SpawnedProcess> {
   mkdirSync(path.dirname(spec.logPath), { recursive: true });
@@ -40,18 +56,25 @@ export async function spawnDetached(spec: DetachedSpawn): Promise<SpawnedProcess
     const envText = Object.entries(spec.env).map(([k, v]) => `${k}=${shellQuote(v)}`);
     writeSync(logFd, `${new Date().toISOString()}: starting up\n${[...envText, spec.binary, ...spec.args.map(shellQuote)].join(' \\\n')}\n`);
     const logOffset = fstatSync(logFd).size;
-    const child = spawn(spec.binary, spec.args, {
+    const child = spawn('/bin/sh', ['-c', GATE, spec.binary, spec.binary, ...spec.args], {
       env: spec.env,
       cwd: spec.cwd ?? '/',
       detached: true,
-      stdio: ['ignore', logFd, logFd],
+      stdio: ['pipe', logFd, logFd],
     });
     const pid = await new Promise<number>((resolve, reject) => {
       child.once('spawn', () => resolve(child.pid!));
       child.once('error', reject);
     });
     child.unref();
-    return { pid, startTime: processStartTime(pid) ?? 0, logOffset };
+    // The gate never keeps this process alive: should it end before release(),
+    // the gate reads end-of-file and exits. A gate already gone must not take
+    // this process down with EPIPE either.
+    const gate = child.stdin as Socket;
+    gate.unref();
+    gate.on('error', () => {});
+    const release = () => gate.end('go\n');
+    return { pid, startTime: processStartTime(pid) ?? 0, logOffset, release };
   } finally {
     closeSync(logFd);
   }

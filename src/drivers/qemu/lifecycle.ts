@@ -230,11 +230,11 @@ export class QemuRuntime {
     const dom = new RunningDomain(name, id, proc.pid, proc.startTime, monitorPath, live, DomainState.PAUSED, PausedReason.STARTING_UP);
     this.domains.set(name, dom);
     try {
-      // The status file exists as soon as QEMU does (a crash of this process must
-      // never hide a QEMU); it is written while QEMU initialises.
-      const firstStatus = this.saveStatus(dom);
+      // The status file names the pid before QEMU runs under it: a crash of this
+      // process at any moment can never leave a QEMU that no status file names.
+      await this.saveStatus(dom);
+      proc.release();
       const qmp = await connectWhenListening(monitorPath, proc.pid, name);
-      await firstStatus;
       if (qmp === undefined) {
         throw await startError(logPath, proc.logOffset, 'process exited while connecting to monitor');
       }
