@@ -134,7 +134,8 @@ export async function crashLoop(state: StateFolder, kills: number, seed: number,
       if (!domains.has(gone) && !(op.startsWith('undefine') && gone === name)) problems.push(`domain ${gone} vanished`);
     }
     for (const p of problems) report.problems.push(`after '${op}' (${result.killed ? 'killed' : `exit ${result.code}`}): ${p}`);
-    log(`${report.kills}/${kills} kills: ${op} ${result.killed ? 'killed' : `exit ${result.code}`}${problems.length ? ` PROBLEMS: ${problems.join('; ')}` : ''}`);
+    const why = result.code ? ` (${result.stderr.trim().split('\n').at(-1)})` : '';
+    log(`${report.kills}/${kills} kills: ${op} ${result.killed ? 'killed' : `exit ${result.code}${why}`}${problems.length ? ` PROBLEMS: ${problems.join('; ')}` : ''}`);
     before = domains;
   }
   rmSync(xmlDir, { recursive: true, force: true });
