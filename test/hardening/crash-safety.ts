@@ -11,7 +11,7 @@
 // path; only those pids are ever killed.
 
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -66,7 +66,7 @@ export class StateFolder {
   }
 
   /** Checks every invariant; returns the domains present and the problems found. */
-  async check(): Promise<{ domains: Set<string>; problems: string[] }> {
+  async check(): Promise<{ domains: Set<string>; persistent: Set<string>; problems: string[] }> {
     const problems: string[] = [];
     const driver = await openQemuDriver(parseURI(this.uri), { readonly: false, warn: (m) => problems.push(`config: ${m}`) });
     const domains = new Set((await driver.connectListAllDomains(0)).map((d) => d.name));
@@ -83,7 +83,8 @@ export class StateFolder {
       perDomain.set(name, (perDomain.get(name) ?? 0) + 1);
     }
     for (const [name, n] of perDomain) if (n > 1) problems.push(`${n} QEMUs run for ${name}`);
-    return { domains, problems };
+    const persistent = new Set([...domains].filter((name) => existsSync(path.join(this.root, 'etc', 'qemu', `${name}.xml`))));
+    return { domains, persistent, problems };
   }
 
   /** Destroys what runs, then kills any QEMU of this folder that is left, and removes the folder. */
@@ -100,15 +101,26 @@ export class StateFolder {
   }
 }
 
-const OPERATIONS: Array<(name: string) => string> = [
-  (name) => `define ${name}.xml`,
+/** A virtio NIC on the user network with a fixed MAC, so that detach-device finds what attach-device added. */
+const NIC_XML = "<interface type='user'><mac address='52:54:00:c4:a5:01'/><model type='virtio'/></interface>";
+
+const OPERATIONS: Array<(name: string, inputs: string) => string> = [
+  (name, inputs) => `define ${path.join(inputs, `${name}.xml`)}`,
   (name) => `undefine ${name}`,
   (name) => `start ${name} --paused`,
   (name) => `destroy ${name}`,
-  (name) => `attach-interface ${name} user x --model virtio --live`,
-  (name) => `detach-interface ${name} user --live`,
-  (name) => `attach-interface ${name} user x --model virtio --config`,
+  (name, inputs) => `attach-device ${name} ${path.join(inputs, 'nic.xml')} --live`,
+  (name, inputs) => `detach-device ${name} ${path.join(inputs, 'nic.xml')} --live`,
+  (name, inputs) => `attach-device ${name} ${path.join(inputs, 'nic.xml')} --config`,
 ];
+
+/** A folder with each domain's XML and the NIC's, for the operations above. */
+function writeInputs(prefix: string): string {
+  const dir = mkdtempSync(path.join(tmpdir(), prefix));
+  for (const name of DOMAINS) writeFileSync(path.join(dir, `${name}.xml`), domainXML(name));
+  writeFileSync(path.join(dir, 'nic.xml'), NIC_XML);
+  return dir;
+}
 
 /**
  * `kills` random operations, checked after every one. Each is SIGKILLed after a
@@ -117,26 +129,28 @@ const OPERATIONS: Array<(name: string) => string> = [
  */
 export async function crashLoop(state: StateFolder, kills: number, seed: number, report: CrashReport, log = (_: string) => {}): Promise<void> {
   const rng = new Rng(seed);
-  const xmlDir = mkdtempSync(path.join(tmpdir(), 'tsvirt-crash-xml-'));
-  for (const name of DOMAINS) writeFileSync(path.join(xmlDir, `${name}.xml`), domainXML(name));
-  let before = (await state.check()).domains;
+  const xmlDir = writeInputs('tsvirt-crash-xml-');
+  let before = await state.check();
   let typicalMs = 1500;
   while (report.kills < kills) {
     const name = rng.pick(DOMAINS);
-    const op = rng.pick(OPERATIONS)(name).replace(`${name}.xml`, path.join(xmlDir, `${name}.xml`));
+    const op = rng.pick(OPERATIONS)(name, xmlDir);
     const result = await state.tsvirsh(op, rng.int(Math.round(typicalMs * 1.3)));
     // killed every time: the runs take longer than the delays, so the delays grow
     typicalMs = result.killed ? typicalMs * 1.1 : 0.7 * typicalMs + 0.3 * result.ms;
     report.operations++;
     if (result.killed) report.kills++;
-    const { domains, problems } = await state.check();
-    for (const gone of before) {
-      if (!domains.has(gone) && !(op.startsWith('undefine') && gone === name)) problems.push(`domain ${gone} vanished`);
+    const after = await state.check();
+    const { domains, problems } = after;
+    for (const gone of before.domains) {
+      // undefine removes the domain unless it runs; destroy removes a running domain that has no config
+      const removedByOp = gone === name && (op.startsWith('undefine') || (op.startsWith('destroy') && !before.persistent.has(gone)));
+      if (!domains.has(gone) && !removedByOp) problems.push(`domain ${gone} vanished`);
     }
     for (const p of problems) report.problems.push(`after '${op}' (${result.killed ? 'killed' : `exit ${result.code}`}): ${p}`);
     const why = result.code ? ` (${result.stderr.trim().split('\n').at(-1)})` : '';
     log(`${report.kills}/${kills} kills: ${op} ${result.killed ? 'killed' : `exit ${result.code}${why}`}${problems.length ? ` PROBLEMS: ${problems.join('; ')}` : ''}`);
-    before = domains;
+    before = after;
   }
   rmSync(xmlDir, { recursive: true, force: true });
 }
@@ -144,12 +158,11 @@ export async function crashLoop(state: StateFolder, kills: number, seed: number,
 /** `rounds` rounds of 6 parallel tsvirsh processes with conflicting operations on two domains. */
 export async function races(state: StateFolder, rounds: number, seed: number, report: CrashReport, log = (_: string) => {}): Promise<void> {
   const rng = new Rng(seed);
-  const xmlDir = mkdtempSync(path.join(tmpdir(), 'tsvirt-race-xml-'));
-  for (const name of DOMAINS) writeFileSync(path.join(xmlDir, `${name}.xml`), domainXML(name));
+  const xmlDir = writeInputs('tsvirt-race-xml-');
   for (let round = 0; round < rounds; round++) {
     const ops = Array.from({ length: 6 }, () => {
       const name = rng.pick(DOMAINS.slice(0, 2));
-      return rng.pick(OPERATIONS.slice(0, 5))(name).replace(`${name}.xml`, path.join(xmlDir, `${name}.xml`));
+      return rng.pick(OPERATIONS.slice(0, 5))(name, xmlDir);
     });
     const results = await Promise.all(ops.map((op) => state.tsvirsh(op)));
     const crashed = results.filter((r) => /TypeError|ReferenceError|RangeError|at .*\.js:\d+/.test(r.stderr));
