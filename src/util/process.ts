@@ -86,6 +86,17 @@ export function processStartTime(pid: number): number | undefined {
   return stat === undefined ? undefined : Number(stat[19]);
 }
 
+/** Linux reports process times in USER_HZ ticks, 100 per second on every architecture it runs QEMU on. */
+const USER_HZ = 100;
+
+/** CPU time (user + system) a process has used, in nanoseconds; undefined when it does not exist. */
+export function processCpuTimeNs(pid: number): bigint | undefined {
+  const stat = readProcStat(pid);
+  if (stat === undefined) return undefined;
+  // fields 14 and 15 of /proc/PID/stat: utime and stime
+  return (BigInt(stat[11]!) + BigInt(stat[12]!)) * BigInt(1e9 / USER_HZ);
+}
+
 /** The fields after "(comm)" of /proc/PID/stat: [0] is the state letter. */
 function readProcStat(pid: number): string[] | undefined {
   let text: string;

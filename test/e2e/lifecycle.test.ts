@@ -37,6 +37,9 @@ test('start runs the guest; ACPI shutdown and destroy leave no process and no st
   await serial.waitFor(/^@@GUEST-UP /, BOOT_TIMEOUT_MS);
   t.diagnostic(`tsvirsh start: ${ms(started.ms)}; start -> guest marker: ${ms(performance.now() - t0)}`);
   assert.match((await sb.ok('list')).stdout, /^\s*\d+\s+life\s+running$/m);
+  // booting under TCG takes CPU: dominfo shows the QEMU process's CPU time like libvirt without cgroups
+  const cpu = /^CPU time:\s+(\d+\.\d)s$/m.exec((await sb.ok('dominfo', 'life')).stdout);
+  assert.ok(cpu && Number(cpu[1]) > 0, 'dominfo reports CPU time of a running guest');
 
   const shutdown = await sb.ok('shutdown', 'life');
   assert.equal(shutdown.stdout.trim(), "Domain 'life' is being shutdown");

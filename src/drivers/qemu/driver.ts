@@ -27,6 +27,7 @@ import { qemuDomainXML, type DomainXMLPipeline } from './domain-xml.js';
 import { qemuPathsForURI, requiredDirs, type QemuPaths } from './paths.js';
 import { formatCapabilities, formatDomainCapabilities, formatHostSysinfo, hostFreeMemory, hostNodeInfo } from './host-capabilities.js';
 import { QemuDomainRuntime } from './domain-runtime.js';
+import { processCpuTimeNs } from '../../util/process.js';
 
 export interface QemuDriverOptions {
   readonly: boolean;
@@ -245,12 +246,14 @@ export class QemuDriver implements HypervisorDriver {
 
   async domainGetInfo(dom: DomainRef): Promise<DomainInfo> {
     const obj = await this.objectOf(dom);
+    // without cgroups, libvirt's CPU time is the QEMU process's (qemuGetProcessInfo)
+    const running = obj.id === -1 ? undefined : this.runtime.runtime.get(obj.name);
     return {
       state: obj.state,
       maxMem: Number(domainMaxMemoryKiB(obj.def)),
       memory: Number(domainCurrentMemoryKiB(obj.def)),
       nrVirtCpu: domainCurrentVcpus(obj.def),
-      cpuTime: 0n,
+      cpuTime: (running && processCpuTimeNs(running.pid)) ?? 0n,
     };
   }
 
