@@ -99,6 +99,53 @@ export interface DomainStatsRecord {
   params: TypedParam[];
 }
 
+/** virDomainStatsTypes: the groups virConnectGetAllDomainStats reports. */
+export enum DomainStatsTypes {
+  STATE = 1 << 0,
+  CPU_TOTAL = 1 << 1,
+  BALLOON = 1 << 2,
+  VCPU = 1 << 3,
+  INTERFACE = 1 << 4,
+  BLOCK = 1 << 5,
+  PERF = 1 << 6,
+  IOTHREAD = 1 << 7,
+  MEMORY = 1 << 8,
+  DIRTYRATE = 1 << 9,
+  VM = 1 << 10,
+}
+
+/** virDomainInterfaceStatsStruct; -1 for a counter the driver does not know. */
+export interface DomainInterfaceStats {
+  rx_bytes: number;
+  rx_packets: number;
+  rx_errs: number;
+  rx_drop: number;
+  tx_bytes: number;
+  tx_packets: number;
+  tx_errs: number;
+  tx_drop: number;
+}
+
+/** virDomainBlockStatsStruct (virDomainBlockStats); -1 for a counter the driver does not know. */
+export interface DomainBlockStats {
+  rd_req: number;
+  rd_bytes: number;
+  wr_req: number;
+  wr_bytes: number;
+  errs: number;
+}
+
+/** virVcpuInfo: one vCPU of a running domain. */
+export interface DomainVcpuInfo {
+  number: number;
+  /** virVcpuState: 0 offline, 1 running, 2 blocked */
+  state: number;
+  /** nanoseconds */
+  cpuTime: bigint;
+  /** the host CPU it last ran on */
+  cpu: number;
+}
+
 export interface DomainInfo {
   state: DomainState;
   /** KiB */
@@ -263,6 +310,12 @@ export interface HypervisorDriver {
   domainMemoryStats?(dom: DomainRef, flags: number): Promise<TypedParam[]>;
   connectGetAllDomainStats?(stats: number, flags: number): Promise<DomainStatsRecord[]>;
   domainListGetStats?(doms: DomainRef[], stats: number, flags: number): Promise<DomainStatsRecord[]>;
+  /** virDomainBlockStatsFlags: a disk's counters ("" sums all disks), VIR_DOMAIN_BLOCK_STATS_* fields. */
+  domainBlockStatsFlags?(dom: DomainRef, disk: string, flags: number): Promise<TypedParam[]>;
+  domainBlockStats?(dom: DomainRef, disk: string): Promise<DomainBlockStats>;
+  domainInterfaceStats?(dom: DomainRef, device: string): Promise<DomainInterfaceStats>;
+  /** virDomainGetVcpus: up to `maxinfo` vCPUs and each one's host CPU affinity. */
+  domainGetVcpus?(dom: DomainRef, maxinfo: number): Promise<{ info: DomainVcpuInfo[]; cpumaps: number[][] }>;
   domainGetMetadata?(dom: DomainRef, type: number, uri: string | null, flags: number): Promise<string>;
   domainSetMetadata?(dom: DomainRef, type: number, metadata: string | null, key: string | null, uri: string | null, flags: number): Promise<void>;
   domainGetHostname?(dom: DomainRef, flags: number): Promise<string>;

@@ -1,11 +1,13 @@
 // Child processes that outlive their parent (QEMU must keep running after the
 // tsvirsh that started it exits), plus liveness checks and killing by pid for
-// processes the current Node process did not start.
+// processes the current Node process did not start, and their (and their
+// threads') CPU times, memory, scheduling and affinity from /proc.
 import { spawn } from 'node:child_process';
 import type { Socket } from 'node:net';
 import { closeSync, fstatSync, mkdirSync, openSync, readFileSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { parseBitmap } from './bitmap.js';
 
 export interface DetachedSpawn {
   binary: string;
@@ -91,21 +93,69 @@ const USER_HZ = 100;
 
 /** CPU time (user + system) a process has used, in nanoseconds; undefined when it does not exist. */
 export function processCpuTimeNs(pid: number): bigint | undefined {
-  const stat = readProcStat(pid);
-  if (stat === undefined) return undefined;
-  // fields 14 and 15 of /proc/PID/stat: utime and stime
-  return (BigInt(stat[11]!) + BigInt(stat[12]!)) * BigInt(1e9 / USER_HZ);
+  const info = processStatInfo(pid);
+  return info && info.userNs + info.systemNs;
 }
 
-/** The fields after "(comm)" of /proc/PID/stat: [0] is the state letter. */
-function readProcStat(pid: number): string[] | undefined {
-  let text: string;
+/** What virProcessGetStatInfo reads from /proc/PID[/task/TID]/stat. */
+export interface ProcessStatInfo {
+  userNs: bigint;
+  systemNs: bigint;
+  /** The CPU the process (thread) last ran on. */
+  lastCpu: number;
+}
+
+/** CPU times and last CPU of a process, or of one of its threads; pid 0 means this process (/proc/self), as in libvirt. */
+export function processStatInfo(pid: number, tid?: number): ProcessStatInfo | undefined {
+  const stat = readProcStat(pid, tid);
+  if (stat === undefined) return undefined;
+  const tickNs = BigInt(1e9 / USER_HZ);
+  // fields 14, 15 and 39 of /proc/PID/stat: utime, stime, processor
+  return { userNs: BigInt(stat[11]!) * tickNs, systemNs: BigInt(stat[12]!) * tickNs, lastCpu: Number(stat[36]) };
+}
+
+/** Resident memory in KiB: VmRSS of /proc/PID/status, the stat file's rss field in pages times the page size. */
+export function processRssKiB(pid: number): number | undefined {
+  const kib = /^VmRSS:\s*(\d+)/m.exec(readProcFile(pid, undefined, 'status') ?? '')?.[1];
+  return kib === undefined ? undefined : Number(kib);
+}
+
+function readProcFile(pid: number, tid: number | undefined, name: string): string | undefined {
   try {
-    text = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return readFileSync(`${procDir(pid, tid)}/${name}`, 'utf8');
   } catch {
     return undefined;
   }
-  return text.slice(text.lastIndexOf(')') + 2).split(' ');
+}
+
+/** /proc/PID, /proc/PID/task/TID, or /proc/self for pid 0. */
+function procDir(pid: number, tid?: number): string {
+  const base = pid === 0 ? '/proc/self' : `/proc/${pid}`;
+  return tid === undefined ? base : `${base}/task/${tid}`;
+}
+
+/** The fields after "(comm)" of /proc/PID/stat: [0] is the state letter. */
+function readProcStat(pid: number, tid?: number): string[] | undefined {
+  const text = readProcFile(pid, tid, 'stat');
+  return text?.slice(text.lastIndexOf(')') + 2).trim().split(' ');
+}
+
+/** Time a thread waited on a run queue in ns (/proc/.../schedstat, second field); 0 without CONFIG_SCHED_INFO. */
+export function threadRunDelayNs(pid: number, tid: number): bigint {
+  return BigInt(readProcFile(pid, tid, 'schedstat')?.trim().split(/\s+/)[1] ?? '0');
+}
+
+/** se.statistics.wait_sum (ms) of /proc/.../sched in ns; 0 without CONFIG_SCHED_DEBUG / CONFIG_SCHEDSTATS. */
+export function threadWaitNs(pid: number, tid: number): bigint {
+  const m = /^(?:se\.statistics\.wait_sum|se\.wait_sum)\s*:\s*([\d.]+)/m.exec(readProcFile(pid, tid, 'sched') ?? '');
+  return m ? BigInt(Math.trunc(Number(m[1]) * 1e6)) : 0n;
+}
+
+/** The CPUs a thread may run on (sched_getaffinity), from Cpus_allowed_list of its status file. */
+export function threadAffinity(pid: number, tid: number): number[] | undefined {
+  const list = /^Cpus_allowed_list:\s*(\S+)/m.exec(readProcFile(pid, tid, 'status') ?? '')?.[1];
+  const cpus = list === undefined ? undefined : parseBitmap(list, Number.MAX_SAFE_INTEGER);
+  return cpus && [...cpus].sort((a, b) => a - b);
 }
 
 /**

@@ -9,7 +9,8 @@ import { rmSync } from 'node:fs';
 import path from 'node:path';
 import type { Duplex } from 'node:stream';
 import { DomainConsoleFlags, DomainState, ModificationImpact, ShutoffReason, StartFlags, type DomainRef } from '../../api/types.js';
-import { ErrorCode, ErrorDomain, virError } from '../../util/error.js';
+import { ErrorCode, ErrorDomain, virError, type VirError } from '../../util/error.js';
+import type { LockOptions } from '../../util/file-lock.js';
 import { child, childText, cloneElement, element, parseXml, type XmlElement } from '../../util/xml.js';
 import { assignAddressForNewDevice } from './address-assign.js';
 import type { QemuCommandLine } from './command-line/context.js';
@@ -18,6 +19,8 @@ import type { DomainObject } from './domain-store.js';
 import { checkFlags, type QemuDriver } from './driver.js';
 import { DeviceHotplug, findLiveDevice } from './hotplug.js';
 import { QemuRuntime, type RunningDomain } from './lifecycle.js';
+import type { QmpClient } from './qmp.js';
+import type { StatsSource } from './domain-stats.js';
 import { loadShutoffReasons, loadStatuses, shutoffReasonPath } from './status-file.js';
 import { ptyPathOf } from './pty-paths.js';
 
@@ -167,11 +170,8 @@ export class QemuDomainRuntime {
    * Runs `fn` holding the domain's lock, with this process's view of the domain
    * current and, if it runs, its monitor connected (and released afterwards).
    */
-  private async withDomain<T>(dom: DomainRef, fn: (obj: DomainObject, running: RunningDomain | undefined) => Promise<T>, options = { monitor: true }): Promise<T> {
-    // Only this domain is refreshed (under its lock), not every running one.
-    await this.driver.store.sync();
-    await this.sync({ refresh: false });
-    const obj = this.driver.store.findByUUID(dom.uuid) ?? (await this.driver.objectOf(dom));
+  private async withDomain<T>(dom: DomainRef, fn: (obj: DomainObject, running: RunningDomain | undefined) => Promise<T>, options: { monitor: boolean; lock?: LockOptions } = { monitor: true }): Promise<T> {
+    const obj = await this.currentObject(dom);
     return this.driver.withDomainLock(obj.uuid, async () => {
       const running = await this.runtime.refresh(obj.name, options);
       try {
@@ -183,7 +183,34 @@ export class QemuDomainRuntime {
         const now = this.runtime.get(obj.name);
         if (now) this.runtime.release(now);
       }
-    });
+    }, options.lock);
+  }
+
+  /** This process's view of one domain, current with the files (only this domain is refreshed, not every running one). */
+  private async currentObject(dom: DomainRef): Promise<DomainObject> {
+    await this.driver.store.sync();
+    await this.sync({ refresh: false });
+    return this.driver.store.findByUUID(dom.uuid) ?? (await this.driver.objectOf(dom));
+  }
+
+  /**
+   * Runs `fn` on what a domain's statistics come from (domain-stats.ts). With
+   * `monitor`, under the domain's lock with QEMU's monitor connected (libvirt's
+   * query job); with `nowait` as well, a domain another operation holds is
+   * read without them, as libvirt does for VIR_CONNECT_GET_ALL_DOMAINS_STATS_NOWAIT.
+   */
+  async withStatsSource<T>(dom: DomainRef, fn: (src: StatsSource) => Promise<T>, options: { monitor: boolean; nowait?: boolean }): Promise<T> {
+    const sourceOf = (obj: DomainObject, pid: number, qmp?: QmpClient): StatsSource => ({ def: obj.def, active: obj.id !== -1, state: obj.state, reason: obj.reason, pid, qmp });
+    if (options.monitor) {
+      try {
+        return await this.withDomain(dom, (obj, running) => fn(sourceOf(obj, running?.pid ?? 0, running?.qmp)), { monitor: true, lock: options.nowait ? { timeoutMs: 0 } : {} });
+      } catch (e) {
+        if (!options.nowait || (e as VirError).code !== ErrorCode.OPERATION_TIMEOUT) throw e;
+      }
+    }
+    const obj = await this.currentObject(dom);
+    const status = obj.id === -1 ? undefined : (await loadStatuses(this.driver.paths.stateDir)).statuses.get(obj.name);
+    return fn(sourceOf(obj, status?.pid ?? 0));
   }
 
   private async withRunning<T>(dom: DomainRef, fn: (obj: DomainObject, running: RunningDomain) => Promise<T>, options = { monitor: true }): Promise<T> {

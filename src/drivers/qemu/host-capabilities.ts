@@ -446,6 +446,13 @@ export function hostNodeInfo(): NodeInfo {
   };
 }
 
+/** virHostCPUGetMap: every present CPU (up to the highest id), and which are online. */
+export function hostCpuMap(): { online: boolean[] } {
+  const present = parseCpuList(read('/sys/devices/system/cpu/present') ?? '0');
+  const online = new Set(parseCpuList(read('/sys/devices/system/cpu/online') ?? '0'));
+  return { online: Array.from({ length: Math.max(...present) + 1 }, (_, cpu) => online.has(cpu)) };
+}
+
 /** virNodeGetFreeMemory, in bytes. */
 export function hostFreeMemory(): bigint {
   return BigInt(memoryKiB('MemFree')) * 1024n;

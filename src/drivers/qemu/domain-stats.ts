@@ -1,0 +1,536 @@
+// Runtime statistics of a domain as libvirt's qemu driver reports them
+// (virConnectGetAllDomainStats, virDomainBlockStatsFlags, virDomainMemoryStats,
+// virDomainGetVcpus, virDomainInterfaceStats): QEMU's own counters over QMP,
+// the QEMU process's and its vCPU threads' from /proc. tsvirt runs QEMU without
+// cgroups, so CPU times are libvirt's cgroup-less ones (/proc/PID/stat).
+import { closeSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
+import { DomainStatsTypes, type DomainInterfaceStats, type DomainVcpuInfo, type TypedParam } from '../../api/types.js';
+import { ErrorCode, ErrorDomain, virError } from '../../util/error.js';
+import { processRssKiB, processStatInfo, threadAffinity, threadRunDelayNs, threadWaitNs } from '../../util/process.js';
+import { child, childrenNamed, type XmlElement } from '../../util/xml.js';
+import { domainCurrentMemoryKiB, domainCurrentVcpus, domainMaxMemoryKiB, domainMaxVcpus } from '../../conf/domain.js';
+import { assignStorageIds } from './command-line/disks.js';
+import type { QmpClient } from './qmp.js';
+
+/** What the statistics are taken from: one domain, with its QEMU's monitor when the domain's lock was taken. */
+export interface StatsSource {
+  /** The live definition of a running domain, else the persistent one. */
+  def: XmlElement;
+  active: boolean;
+  state: number;
+  reason: number;
+  /** QEMU's pid; 0 for an inactive domain, which makes /proc/self the source, as libvirt's vm->pid of 0 does. */
+  pid: number;
+  /** Present when the domain's lock is held (libvirt's job): what needs QEMU is skipped without it. */
+  qmp?: QmpClient;
+}
+
+/** Every group qemuDomainGetStatsWorkers knows (QEMU 7.2 has the capabilities iothread, dirtyrate and vm need). */
+const SUPPORTED_STATS = 0x7ff;
+/** VIR_CONNECT_GET_ALL_DOMAINS_STATS_BACKING / ENFORCE_STATS */
+export const STATS_BACKING = 1 << 30;
+export const STATS_ENFORCE = 2 ** 31;
+
+/** qemuDomainGetStatsCheckSupport: no groups means all; unknown ones are dropped or, with `enforce`, refused. */
+export function checkStatsSupport(stats: number, enforce: boolean): number {
+  if (stats === 0) return SUPPORTED_STATS;
+  const unsupported = (stats & ~SUPPORTED_STATS) >>> 0;
+  if (enforce && unsupported) {
+    throw virError(ErrorCode.ARGUMENT_UNSUPPORTED, `Stats types bits 0x${unsupported.toString(16)} are not supported by this daemon or QEMU`, ErrorDomain.QEMU);
+  }
+  return stats & SUPPORTED_STATS;
+}
+
+/** The groups that want the monitor (and so the domain's lock). */
+export function statsNeedMonitor(stats: number): boolean {
+  return (stats & (DomainStatsTypes.CPU_TOTAL | DomainStatsTypes.BALLOON | DomainStatsTypes.VCPU | DomainStatsTypes.BLOCK | DomainStatsTypes.IOTHREAD | DomainStatsTypes.DIRTYRATE | DomainStatsTypes.VM)) !== 0;
+}
+
+/** qemuDomainGetStats: the groups in libvirt's order. */
+export async function collectDomainStats(src: StatsSource, stats: number, flags: number): Promise<TypedParam[]> {
+  const params = new ParamList();
+  if (stats & DomainStatsTypes.STATE) params.add('state.state', src.state).add('state.reason', src.reason);
+  if (stats & DomainStatsTypes.CPU_TOTAL) await cpuStats(src, params);
+  if (stats & DomainStatsTypes.BALLOON) await balloonStats(src, params);
+  if (stats & DomainStatsTypes.VCPU) await vcpuStats(src, params);
+  if (stats & DomainStatsTypes.INTERFACE) interfaceStats(src, params);
+  if (stats & DomainStatsTypes.BLOCK) await blockStats(src, params, (flags & STATS_BACKING) !== 0);
+  // PERF: tsvirt enables no perf events; MEMORY: no resctrl memory bandwidth monitors
+  if (stats & DomainStatsTypes.IOTHREAD) await iothreadStats(src, params);
+  if (stats & DomainStatsTypes.DIRTYRATE) await dirtyRateStats(src, params);
+  // VM: QEMU's query-stats has VM statistics for KVM only, which tsvirt's TCG guests never have
+  return params.list;
+}
+
+class ParamList {
+  readonly list: TypedParam[] = [];
+  add(field: string, value: TypedParam['value']): this {
+    this.list.push({ field, value });
+    return this;
+  }
+}
+
+const devicesOf = (def: XmlElement, kind: string) => {
+  const devices = child(def, 'devices');
+  return devices ? childrenNamed(devices, kind) : [];
+};
+
+// ---- cpu -----------------------------------------------------------------
+
+async function cpuStats(src: StatsSource, params: ParamList): Promise<void> {
+  const info = processStatInfo(src.pid);
+  if (info) params.add('cpu.time', info.userNs + info.systemNs).add('cpu.user', info.userNs).add('cpu.system', info.systemNs);
+  if (!src.active) return;
+  params.add('cpu.cache.monitor.count', 0);
+  const haltPoll = src.qmp && (await haltPollTimes(src.qmp));
+  if (haltPoll) params.add('cpu.haltpoll.success.time', haltPoll.success).add('cpu.haltpoll.fail.time', haltPoll.fail);
+}
+
+interface QueryStatsResult {
+  provider: string;
+  'qom-path'?: string;
+  stats: { name: string; value: unknown }[];
+}
+
+/** KVM's halt polling times summed over the vCPUs (query-stats); none for a guest without vCPU stats in the list. */
+async function haltPollTimes(qmp: QmpClient): Promise<{ success: bigint; fail: bigint } | undefined> {
+  const names = ['halt_poll_success_ns', 'halt_poll_fail_ns'];
+  const result = await qmp.execute<QueryStatsResult[]>('query-stats', { target: 'vcpu', providers: [{ provider: 'kvm', names }] }).catch(() => undefined);
+  if (!result) return undefined;
+  const sums = [0n, 0n];
+  for (const entry of result) {
+    for (const [i, name] of names.entries()) {
+      const value = entry.stats.find((s) => s.name === name)?.value;
+      if (typeof value !== 'number') return undefined;
+      sums[i]! += BigInt(value);
+    }
+  }
+  return { success: sums[0]!, fail: sums[1]! };
+}
+
+// ---- balloon and memory --------------------------------------------------
+
+function balloonOf(def: XmlElement): XmlElement | undefined {
+  const balloon = devicesOf(def, 'memballoon')[0];
+  return balloon && balloon.attrs.model !== 'none' ? balloon : undefined;
+}
+
+async function balloonStats(src: StatsSource, params: ParamList): Promise<void> {
+  const maximum = domainMaxMemoryKiB(src.def);
+  params.add('balloon.current', balloonOf(src.def) ? domainCurrentMemoryKiB(src.def) : maximum).add('balloon.maximum', maximum);
+  if (!src.qmp || !src.active) return;
+  const names: Record<string, string> = { last_update: 'last-update' };
+  for (const stat of await memoryStats(src)) {
+    if (stat.field !== 'actual') params.add(`balloon.${names[stat.field] ?? stat.field}`, stat.value);
+  }
+}
+
+/** The balloon's guest-stats members, in libvirt's order: virsh's name, QEMU's name, the divisor to KiB or counts. */
+const GUEST_STATS: [string, string, number][] = [
+  ['swap_in', 'stat-swap-in', 1024], ['swap_out', 'stat-swap-out', 1024], ['major_fault', 'stat-major-faults', 1],
+  ['minor_fault', 'stat-minor-faults', 1], ['unused', 'stat-free-memory', 1024], ['available', 'stat-total-memory', 1024],
+  ['usable', 'stat-available-memory', 1024], ['last_update', 'last-update', 1], ['disk_caches', 'stat-disk-caches', 1024],
+  ['hugetlb_pgalloc', 'stat-htlb-pgalloc', 1], ['hugetlb_pgfail', 'stat-htlb-pgfail', 1],
+];
+
+/** A guest statistic the guest never reported: -1 as QEMU's uint64, which JSON numbers round to 2^64. */
+const NOT_COLLECTED = 2 ** 64 - 1;
+
+/**
+ * qemuDomainMemoryStatsInternal: the balloon's size and the guest's own
+ * statistics (only those the guest ever reported), then QEMU's resident memory.
+ */
+export async function memoryStats(src: StatsSource): Promise<TypedParam[]> {
+  if (!src.active) throw virError(ErrorCode.OPERATION_INVALID, 'domain is not running', ErrorDomain.QEMU);
+  const out: TypedParam[] = [];
+  const balloon = balloonOf(src.def);
+  if (balloon && src.qmp) {
+    const info = await src.qmp.execute<{ actual: number }>('query-balloon').catch(() => undefined);
+    if (info) out.push({ field: 'actual', value: Math.floor(info.actual / 1024) });
+    const alias = child(balloon, 'alias')?.attrs.name;
+    const addressed = ['pci', 'ccw'].includes(child(balloon, 'address')?.attrs.type ?? 'pci');
+    type GuestStats = { stats?: Record<string, number>; 'last-update'?: number };
+    const guest = alias && addressed ? await src.qmp.execute<GuestStats>('qom-get', { path: `/machine/peripheral/${alias}`, property: 'guest-stats' }).catch(() => undefined) : undefined;
+    if (guest?.stats) {
+      for (const [field, qemuName, divisor] of GUEST_STATS) {
+        const value = qemuName === 'last-update' ? guest['last-update'] : guest.stats[qemuName];
+        // -1 (as QEMU's uint64, 2^64 - 1): never collected
+        if (typeof value === 'number' && value < NOT_COLLECTED) out.push({ field, value: Math.floor(value / divisor) });
+      }
+    }
+  }
+  const rss = processRssKiB(src.pid);
+  if (rss === undefined) throw virError(ErrorCode.OPERATION_FAILED, 'cannot get RSS for domain', ErrorDomain.QEMU);
+  out.push({ field: 'rss', value: rss });
+  return out;
+}
+
+// ---- vcpu ----------------------------------------------------------------
+
+/** virVcpuState */
+const VCPU_RUNNING = 1;
+
+/** The vCPU threads QEMU runs, by vCPU index. */
+async function vcpuThreads(qmp: QmpClient | undefined): Promise<Map<number, number> | undefined> {
+  const cpus = await qmp?.execute<{ 'cpu-index': number; 'thread-id': number }[]>('query-cpus-fast').catch(() => undefined);
+  return cpus && new Map(cpus.map((c) => [c['cpu-index'], c['thread-id']]));
+}
+
+/** The online vCPUs: <vcpus> when it lists them, else the first <vcpu current> ones. */
+function onlineVcpus(def: XmlElement): number[] {
+  const vcpus = child(def, 'vcpus');
+  const listed = vcpus ? childrenNamed(vcpus, 'vcpu') : [];
+  if (listed.length > 0) return listed.filter((v) => v.attrs.enabled !== 'no').map((v) => Number(v.attrs.id));
+  return [...Array(domainCurrentVcpus(def)).keys()];
+}
+
+/**
+ * qemuDomainHelperGetVcpus: each online vCPU's state, CPU time and last
+ * physical CPU, its affinity, wait and run-queue delay, from its thread.
+ */
+async function vcpuDetails(src: StatsSource, max: number): Promise<(DomainVcpuInfo & { affinity: number[]; waitNs: bigint; delayNs: bigint })[]> {
+  const threads = src.active ? await vcpuThreads(src.qmp) : undefined;
+  if (!threads) throw virError(ErrorCode.OPERATION_INVALID, 'cpu affinity is not supported', ErrorDomain.QEMU);
+  return onlineVcpus(src.def).slice(0, max).map((number) => {
+    const tid = threads.get(number) ?? 0;
+    const info = processStatInfo(src.pid, tid);
+    if (!info) throw virError(ErrorCode.SYSTEM_ERROR, 'cannot get vCPU placement & pCPU time: No such file or directory', ErrorDomain.QEMU);
+    const affinity = threadAffinity(src.pid, tid);
+    if (!affinity) throw virError(ErrorCode.SYSTEM_ERROR, `cannot get CPU affinity of process ${tid}: No such process`, ErrorDomain.QEMU);
+    return { number, state: VCPU_RUNNING, cpuTime: info.userNs + info.systemNs, cpu: info.lastCpu, affinity, waitNs: threadWaitNs(src.pid, tid), delayNs: threadRunDelayNs(src.pid, tid) };
+  });
+}
+
+/** virDomainGetVcpus: each vCPU's information and the host CPUs it may run on. */
+export async function vcpuInfo(src: StatsSource, max: number): Promise<{ info: DomainVcpuInfo[]; cpumaps: number[][] }> {
+  if (!src.active) throw virError(ErrorCode.OPERATION_INVALID, 'cannot retrieve vcpu information for inactive domain', ErrorDomain.QEMU);
+  const details = await vcpuDetails(src, max);
+  return { info: details.map(({ number, state, cpuTime, cpu }) => ({ number, state, cpuTime, cpu })), cpumaps: details.map((d) => d.affinity) };
+}
+
+async function vcpuStats(src: StatsSource, params: ParamList): Promise<void> {
+  params.add('vcpu.current', domainCurrentVcpus(src.def)).add('vcpu.maximum', domainMaxVcpus(src.def));
+  // like libvirt, silent when the threads are unknown (inactive, or no monitor)
+  const details = await vcpuDetails(src, Infinity).catch(() => []);
+  for (const d of details) {
+    params.add(`vcpu.${d.number}.state`, d.state).add(`vcpu.${d.number}.time`, d.cpuTime).add(`vcpu.${d.number}.wait`, d.waitNs).add(`vcpu.${d.number}.delay`, d.delayNs);
+  }
+}
+
+// ---- interfaces ----------------------------------------------------------
+
+/** virDomainNetTypeSharesHostView: a tap's counters are the guest's mirrored, except for these types. */
+const SHARES_HOST_VIEW = new Set(['direct', 'ethernet']);
+
+/** virNetDevTapInterfaceStats: a host interface's counters from /proc/net/dev, seen from the guest. */
+function hostInterfaceCounters(ifname: string | undefined, swapped: boolean): DomainInterfaceStats {
+  if (!ifname) throw virError(ErrorCode.INTERNAL_ERROR, 'Interface name not provided', ErrorDomain.NONE);
+  for (const line of readFileSync('/proc/net/dev', 'utf8').split('\n')) {
+    const colon = line.indexOf(':');
+    if (colon < 0 || line.slice(0, colon).trim() !== ifname) continue;
+    const n = line.slice(colon + 1).trim().split(/\s+/).map(Number);
+    if (n.length < 16) continue;
+    const rx = { bytes: n[0]!, packets: n[1]!, errs: n[2]!, drop: n[3]! };
+    const tx = { bytes: n[8]!, packets: n[9]!, errs: n[10]!, drop: n[11]! };
+    const [guestRx, guestTx] = swapped ? [tx, rx] : [rx, tx];
+    return {
+      rx_bytes: guestRx.bytes, rx_packets: guestRx.packets, rx_errs: guestRx.errs, rx_drop: guestRx.drop,
+      tx_bytes: guestTx.bytes, tx_packets: guestTx.packets, tx_errs: guestTx.errs, tx_drop: guestTx.drop,
+    };
+  }
+  throw virError(ErrorCode.INTERNAL_ERROR, '/proc/net/dev: Interface not found', ErrorDomain.NONE);
+}
+
+/** virMacAddrParse + format: the canonical MAC, or undefined when `text` is not one. */
+function parseMac(text: string): string | undefined {
+  const parts = text.split(':');
+  if (parts.length !== 6 || !parts.every((p) => /^[0-9a-fA-F]{1,2}$/.test(p))) return undefined;
+  return parts.map((p) => p.toLowerCase().padStart(2, '0')).join(':');
+}
+
+/** virDomainInterfaceStats: the interface by MAC or host name (virDomainNetFind). */
+export function interfaceCounters(src: StatsSource, device: string): DomainInterfaceStats {
+  if (!src.active) throw virError(ErrorCode.OPERATION_INVALID, 'domain is not running', ErrorDomain.QEMU);
+  const mac = parseMac(device);
+  const net = devicesOf(src.def, 'interface').find((n) => (mac ? child(n, 'mac')?.attrs.address?.toLowerCase() === mac : child(n, 'target')?.attrs.dev === device));
+  if (!net) throw virError(ErrorCode.INVALID_ARG, `'${device}' is not a known interface`, ErrorDomain.DOM);
+  if (net.attrs.type === 'hostdev' || net.attrs.type === 'vhostuser') {
+    throw virError(ErrorCode.OPERATION_UNSUPPORTED, `interface statistics of type '${net.attrs.type}' are not supported by tsvirt`, ErrorDomain.QEMU);
+  }
+  return hostInterfaceCounters(child(net, 'target')?.attrs.dev, !SHARES_HOST_VIEW.has(net.attrs.type ?? ''));
+}
+
+function interfaceStats(src: StatsSource, params: ParamList): void {
+  if (!src.active) return;
+  const nets = devicesOf(src.def, 'interface');
+  params.add('net.count', nets.length);
+  nets.forEach((net, i) => {
+    const ifname = child(net, 'target')?.attrs.dev;
+    if (!ifname) return;
+    params.add(`net.${i}.name`, ifname);
+    let counters: DomainInterfaceStats;
+    try {
+      counters = hostInterfaceCounters(ifname, !SHARES_HOST_VIEW.has(net.attrs.type ?? ''));
+    } catch {
+      return;
+    }
+    for (const [key, value] of Object.entries(counters)) if (value >= 0) params.add(`net.${i}.${key.replace('_', '.').replace('packets', 'pkts')}`, value);
+  });
+}
+
+// ---- block ---------------------------------------------------------------
+
+/** qemuBlockStats: one entry per qdev path and node name. */
+interface BlockEntry {
+  rd_req: number; rd_bytes: number; wr_req: number; wr_bytes: number;
+  rd_total_times: number; wr_total_times: number; flush_req: number; flush_total_times: number;
+  wr_highest_offset: number; capacity: number; physical: number; write_threshold: number;
+}
+
+interface QmpBlockStats {
+  device?: string;
+  qdev?: string;
+  'node-name'?: string;
+  stats: Record<string, unknown>;
+  parent?: { stats?: Record<string, unknown> };
+}
+
+/** The counters libvirt reads, in its order: QEMU's name, ours, whether QEMU always has it. */
+const BLOCK_COUNTERS: [string, keyof BlockEntry, boolean][] = [
+  ['rd_bytes', 'rd_bytes', true], ['wr_bytes', 'wr_bytes', true], ['rd_operations', 'rd_req', true], ['wr_operations', 'wr_req', true],
+  ['rd_total_time_ns', 'rd_total_times', false], ['wr_total_time_ns', 'wr_total_times', false],
+  ['flush_operations', 'flush_req', false], ['flush_total_time_ns', 'flush_total_times', false],
+];
+
+function blockEntry(dev: QmpBlockStats): { entry: BlockEntry; count: number } {
+  const entry: BlockEntry = { rd_req: 0, rd_bytes: 0, wr_req: 0, wr_bytes: 0, rd_total_times: 0, wr_total_times: 0, flush_req: 0, flush_total_times: 0, wr_highest_offset: 0, capacity: 0, physical: 0, write_threshold: 0 };
+  let count = 0;
+  for (const [qemuName, key, mandatory] of BLOCK_COUNTERS) {
+    const value = dev.stats[qemuName];
+    if (value === undefined && !mandatory) continue;
+    if (typeof value !== 'number') throw virError(ErrorCode.INTERNAL_ERROR, `cannot read ${qemuName} statistic`, ErrorDomain.QEMU);
+    entry[key] = value;
+    count++;
+  }
+  const highest = dev.parent?.stats?.wr_highest_offset;
+  if (typeof highest === 'number') entry.wr_highest_offset = highest;
+  return { entry, count };
+}
+
+/**
+ * qemuMonitorGetAllBlockStatsInfo (+ UpdateCapacityBlockdev): the counters of
+ * every front end by qdev path and of every node by name, with the nodes'
+ * sizes; `count` is how many counters QEMU reports.
+ */
+async function queryBlockStats(qmp: QmpClient, capacity: boolean): Promise<{ entries: Map<string, BlockEntry>; count: number }> {
+  const entries = new Map<string, BlockEntry>();
+  let count = 0;
+  for (const dev of await qmp.execute<QmpBlockStats[]>('query-blockstats', { 'query-nodes': false })) {
+    const { entry, count: n } = blockEntry(dev);
+    count = Math.max(count, n);
+    // blockdev QEMUs name no -drive devices: only qdev paths and node names
+    for (const name of [dev.device || undefined, dev.qdev, dev['node-name']]) if (name) entries.set(name, { ...entry });
+  }
+  for (const dev of await qmp.execute<QmpBlockStats[]>('query-blockstats', { 'query-nodes': true })) {
+    const name = dev['node-name'];
+    if (!name || entries.has(name)) continue;
+    const { entry, count: n } = blockEntry(dev);
+    count = Math.max(count, n);
+    entries.set(name, entry);
+  }
+  if (capacity) {
+    type NamedNode = { 'node-name': string; image: { 'virtual-size'?: number; 'actual-size'?: number }; write_threshold?: number };
+    for (const node of await qmp.execute<NamedNode[]>('query-named-block-nodes', { flat: true })) {
+      let entry = entries.get(node['node-name']);
+      if (!entry) entries.set(node['node-name'], (entry = blockEntry({ stats: { rd_bytes: 0, wr_bytes: 0, rd_operations: 0, wr_operations: 0 } }).entry));
+      const size = node.image['virtual-size'];
+      if (size === undefined) continue;
+      entry.capacity = size;
+      // no actual-size: the image is not thin provisioned
+      entry.physical = node.image['actual-size'] ?? size;
+      entry.write_threshold = node.write_threshold ?? 0;
+    }
+  }
+  return { entries, count };
+}
+
+/** The QOM name libvirt gives a disk's front end (qemuAssignDeviceDiskAlias); the alias for buses without one. */
+function diskFrontend(disk: XmlElement): string | undefined {
+  const alias = child(disk, 'alias')?.attrs.name;
+  if (!alias) return undefined;
+  switch (child(disk, 'target')?.attrs.bus) {
+    case 'virtio': return `/machine/peripheral/${alias}/virtio-backend`;
+    case 'usb': return `/machine/peripheral/${alias}/${alias}.0/legacy[0]`;
+    default: return alias;
+  }
+}
+
+/** virDomainDiskByName: a disk by target name or source path. */
+function diskByName(def: XmlElement, name: string): XmlElement | undefined {
+  return devicesOf(def, 'disk').find((d) => {
+    const source = child(d, 'source');
+    return child(d, 'target')?.attrs.dev === name || (source !== undefined && (source.attrs.file ?? source.attrs.dev ?? source.attrs.dir ?? source.attrs.name) === name);
+  });
+}
+
+/** VIR_DOMAIN_BLOCK_STATS_* in qemuDomainBlockStatsFlags's order. */
+const BLOCK_STATS_FIELDS: [string, keyof BlockEntry][] = [
+  ['wr_bytes', 'wr_bytes'], ['wr_operations', 'wr_req'], ['rd_bytes', 'rd_bytes'], ['rd_operations', 'rd_req'],
+  ['flush_operations', 'flush_req'], ['wr_total_times', 'wr_total_times'], ['rd_total_times', 'rd_total_times'], ['flush_total_times', 'flush_total_times'],
+];
+
+/** virDomainBlockStatsFlags: one disk's counters, or ("") the sum over all disks. */
+export async function blockDeviceStats(src: StatsSource, path: string): Promise<TypedParam[]> {
+  if (!src.active || !src.qmp) throw virError(ErrorCode.OPERATION_INVALID, 'domain is not running', ErrorDomain.QEMU);
+  let disks = devicesOf(src.def, 'disk');
+  if (path) {
+    const disk = diskByName(src.def, path);
+    if (!disk) throw virError(ErrorCode.INVALID_ARG, `invalid path: ${path}`, ErrorDomain.QEMU);
+    if (disk.attrs.type === 'vhostuser') throw virError(ErrorCode.OPERATION_UNSUPPORTED, 'block stats are not supported for vhostuser disk', ErrorDomain.QEMU);
+    disks = [disk];
+  } else {
+    disks = disks.filter((d) => d.attrs.type !== 'vhostuser');
+  }
+  const { entries, count } = await queryBlockStats(src.qmp, false);
+  const total = blockEntry({ stats: { rd_bytes: 0, wr_bytes: 0, rd_operations: 0, wr_operations: 0 } }).entry;
+  for (const disk of disks) {
+    const name = diskFrontend(disk);
+    if (!name) {
+      if (path) throw virError(ErrorCode.INTERNAL_ERROR, `missing disk device alias name for ${child(disk, 'target')?.attrs.dev}`, ErrorDomain.QEMU);
+      continue;
+    }
+    const entry = entries.get(name);
+    if (!entry) throw virError(ErrorCode.INTERNAL_ERROR, `cannot find statistics for device '${name}'`, ErrorDomain.QEMU);
+    for (const [, key] of BLOCK_STATS_FIELDS) total[key] += entry[key];
+  }
+  return BLOCK_STATS_FIELDS.slice(0, count).map(([field, key]) => ({ field, value: total[key] }));
+}
+
+/** Where an image's bytes live on this host (virStorageSourceIsLocalStorage with a path). */
+function localPath(type: string, source: XmlElement): string | undefined {
+  if (type === 'file') return source.attrs.file;
+  if (type === 'block') return source.attrs.dev;
+  if (type === 'dir') return source.attrs.dir;
+  return undefined;
+}
+
+/** An image's virtual size: qcow2's from its header (offset 24), else the file's length (virStorageSourceUpdateCapacity). */
+function imageCapacity(file: string, format: string, size: number): number {
+  if (format !== 'qcow2') return size;
+  const header = Buffer.alloc(32);
+  const fd = openSync(file, 'r');
+  try {
+    return readSync(fd, header, 0, header.length, 0) === header.length ? Number(header.readBigUInt64BE(24)) : 0;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+async function blockStats(src: StatsSource, params: ParamList, backing: boolean): Promise<void> {
+  const stats = src.active && src.qmp ? await queryBlockStats(src.qmp, true).then((r) => r.entries).catch(() => undefined) : undefined;
+  const countAt = params.list.length;
+  params.add('block.count', 0);
+  let record = 0;
+  const disks = devicesOf(src.def, 'disk');
+  const nodes = assignStorageIds(disks);
+  for (const disk of disks) {
+    const target = child(disk, 'target')?.attrs.dev ?? '';
+    const chain = nodes.get(disk)?.chain ?? [];
+    if (chain.length === 0 || disk.attrs.type === 'vhostuser') {
+      // no medium, or storage QEMU does not own: the header only
+      params.add(`block.${record}.name`, target);
+      const path = localPath(disk.attrs.type ?? 'file', child(disk, 'source') ?? disk);
+      if (path) params.add(`block.${record}.path`, path);
+      record++;
+      continue;
+    }
+    for (const image of chain) {
+      const i = record++;
+      params.add(`block.${i}.name`, target);
+      const path = localPath(image.type, image.source);
+      if (path) params.add(`block.${i}.path`, path);
+      // image ids exist while the domain runs (libvirt's index='N')
+      if (src.active) params.add(`block.${i}.backingIndex`, image.id);
+      if (image === chain[0]) {
+        const frontend = diskFrontend(disk);
+        const entry = frontend === undefined ? undefined : stats?.get(frontend);
+        if (entry) {
+          params.add(`block.${i}.rd.reqs`, entry.rd_req).add(`block.${i}.rd.bytes`, entry.rd_bytes).add(`block.${i}.rd.times`, entry.rd_total_times);
+          params.add(`block.${i}.wr.reqs`, entry.wr_req).add(`block.${i}.wr.bytes`, entry.wr_bytes).add(`block.${i}.wr.times`, entry.wr_total_times);
+          params.add(`block.${i}.fl.reqs`, entry.flush_req).add(`block.${i}.fl.times`, entry.flush_total_times);
+        }
+      }
+      if (!src.active) {
+        imageSizesFromDisk(params, i, path, image.type, image.format);
+      } else {
+        const entry = stats?.get(`libvirt-${image.id}-format`);
+        if (entry) {
+          params.add(`block.${i}.allocation`, entry.wr_highest_offset);
+          if (entry.capacity) params.add(`block.${i}.capacity`, entry.capacity);
+          // QEMU knows no allocated size: the file's length (qemuDomainStorageUpdatePhysical)
+          const physical = entry.physical || (path && image.type === 'file' ? fileSize(path) : undefined);
+          if (physical !== undefined) params.add(`block.${i}.physical`, physical);
+        }
+        const threshold = stats?.get(`libvirt-${image.id}-storage`)?.write_threshold;
+        if (threshold) params.add(`block.${i}.threshold`, threshold);
+      }
+      if (!backing) break;
+    }
+  }
+  params.list[countAt]!.value = record;
+}
+
+function fileSize(path: string): number | undefined {
+  try {
+    return statSync(path).size;
+  } catch {
+    return undefined;
+  }
+}
+
+/** qemuDomainGetStatsOneBlockFallback: an inactive domain's image sizes from the file itself; zeros are left out. */
+function imageSizesFromDisk(params: ParamList, i: number, path: string | undefined, type: string, format: string): void {
+  if (!path || (type !== 'file' && type !== 'block')) return;
+  let st;
+  try {
+    st = statSync(path);
+  } catch {
+    return;
+  }
+  const allocation = st.blocks * 512;
+  const capacity = imageCapacity(path, format, st.size);
+  if (allocation) params.add(`block.${i}.allocation`, allocation);
+  if (capacity) params.add(`block.${i}.capacity`, capacity);
+  if (st.size) params.add(`block.${i}.physical`, st.size);
+}
+
+// ---- iothreads and dirty rate -------------------------------------------
+
+async function iothreadStats(src: StatsSource, params: ParamList): Promise<void> {
+  if (!src.qmp || !src.active) return;
+  type IOThread = { id: string; 'poll-max-ns'?: number; 'poll-grow'?: number; 'poll-shrink'?: number };
+  const threads = await src.qmp.execute<IOThread[]>('query-iothreads');
+  if (threads.length === 0) return;
+  params.add('iothread.count', threads.length);
+  for (const t of threads) {
+    const id = Number(/(\d+)$/.exec(t.id)?.[1] ?? 0);
+    if (t['poll-max-ns'] === undefined) continue;
+    params.add(`iothread.${id}.poll-max-ns`, t['poll-max-ns']).add(`iothread.${id}.poll-grow`, t['poll-grow'] ?? 0).add(`iothread.${id}.poll-shrink`, t['poll-shrink'] ?? 0);
+  }
+}
+
+/** QEMU's DirtyRateStatus, as virDomainDirtyRateStatus numbers. */
+const DIRTY_RATE_STATUS = ['unstarted', 'measuring', 'measured'];
+
+async function dirtyRateStats(src: StatsSource, params: ParamList): Promise<void> {
+  if (!src.qmp || !src.active) return;
+  type DirtyRate = { status: string; 'start-time': number; 'calc-time': number; mode?: string; 'dirty-rate'?: number; 'vcpu-dirty-rate'?: { id: number; 'dirty-rate': number }[] };
+  const info = await src.qmp.execute<DirtyRate>('query-dirty-rate');
+  const status = DIRTY_RATE_STATUS.indexOf(info.status);
+  if (status < 0) throw virError(ErrorCode.INTERNAL_ERROR, `Unknown dirty rate status: ${info.status}`, ErrorDomain.QEMU);
+  const mode = info.mode ?? 'page-sampling';
+  params.add('dirtyrate.calc_status', status).add('dirtyrate.calc_start_time', info['start-time']).add('dirtyrate.calc_period', info['calc-time']).add('dirtyrate.calc_mode', mode);
+  if (status !== 2) return;
+  params.add('dirtyrate.megabytes_per_second', info['dirty-rate'] ?? 0);
+  if (mode === 'dirty-ring') for (const v of info['vcpu-dirty-rate'] ?? []) params.add(`dirtyrate.vcpu.${v.id}.megabytes_per_second`, v['dirty-rate']);
+}
