@@ -107,3 +107,16 @@ export function parseCputune(dom: XmlElement): void {
     if (!iothreads.has(id)) throw virError(ErrorCode.CONFIG_UNSUPPORTED, `Cannot find 'iothread' : ${id}`);
   });
 }
+
+/**
+ * The CPU set each of the first `count` vCPUs is pinned to, as text
+ * (virDomainDefGetVcpuPinInfoHelper): its <vcpupin>, else <vcpu cpuset>;
+ * undefined for a vCPU that may use every host CPU.
+ */
+export function vcpuCpusets(dom: XmlElement, count: number): (string | undefined)[] {
+  const vcpu = child(dom, 'vcpu');
+  const cputune = child(dom, 'cputune');
+  const pins = cputune ? childrenNamed(cputune, 'vcpupin') : [];
+  const max = Number(vcpu?.text.trim() || 1);
+  return Array.from({ length: Math.max(0, Math.min(count, max)) }, (_, i) => pins.find((p) => Number(p.attrs.vcpu) === i)?.attrs.cpuset ?? vcpu?.attrs.cpuset);
+}

@@ -1,7 +1,7 @@
 // Domain Monitoring commands: list, domstate, dominfo, device lists, block/interface
 // info, stats, plus tsvirt's domtopology.
 import type { Domain } from '../../api/connection.js';
-import { DomainState, ListDomainsFlags, type DomainRef, type DomainStatsRecord, type TypedParam } from '../../api/types.js';
+import { DomainState, ListDomainsFlags, type DomainBlockStats, type DomainInterfaceStats, type DomainRef, type DomainStatsRecord, type TypedParam } from '../../api/types.js';
 import { child, childrenNamed, parseXml, type XmlElement } from '../../util/xml.js';
 import { CommandError, attempt } from '../errors.js';
 import type { Handler, Invocation, Shell } from '../shell.js';
@@ -293,6 +293,61 @@ const domblkerror: Handler = async (ctl, cmd) => {
   for (const e of errors) ctl.print(`${e.disk}: ${IO_ERRORS[e.error] ?? 'unknown error'}\n`);
 };
 
+/** virsh's domblkstat_output: the typed-parameter field, virsh's older spelling, the --human label. */
+const BLOCK_STATS_OUTPUT: [field: string, legacy: string | undefined, human: string][] = [
+  ['rd_operations', 'rd_req', 'number of read operations:'],
+  ['rd_bytes', 'rd_bytes', 'number of bytes read:'],
+  ['wr_operations', 'wr_req', 'number of write operations:'],
+  ['wr_bytes', 'wr_bytes', 'number of bytes written:'],
+  ['errs', 'errs', 'error count:'],
+  ['flush_operations', undefined, 'number of flush operations:'],
+  ['rd_total_times', undefined, 'total duration of reads (ns):'],
+  ['wr_total_times', undefined, 'total duration of writes (ns):'],
+  ['flush_total_times', undefined, 'total duration of flushes (ns):'],
+];
+
+/**
+ * cmdDomblkstat's lines: the known counters in virsh's order and spelling,
+ * then any others; with `human` a "Device:" header and aligned labels instead.
+ */
+export function formatBlockStats(device: string, params: TypedParam[], human: boolean): string {
+  let out = human ? `Device: ${device}\n` : '';
+  const prefix = human ? '' : device;
+  const line = (field: string, value: string) => `${prefix} ${human ? field.padEnd(31) : field} ${value}\n`;
+  const known = new Set<string>();
+  for (const [field, legacy, label] of BLOCK_STATS_OUTPUT) {
+    const p = params.find((q) => q.field === field);
+    if (!p) continue;
+    known.add(field);
+    out += line(human ? label : (legacy ?? field), typedParamText(p));
+  }
+  for (const p of params) if (!known.has(p.field)) out += `${prefix} ${p.field} ${typedParamText(p)}\n`;
+  return out;
+}
+
+const domblkstat: Handler = async (ctl, cmd) => {
+  const { dom, name } = await ctl.domain(cmd);
+  // no device: the sum over all disks
+  const device = cmd.string('device') ?? '';
+  let params: TypedParam[];
+  try {
+    params = await dom.connection.invoke<TypedParam[]>('domainBlockStatsFlags', dom.ref, device, 0);
+  } catch (e) {
+    if ((e as { code?: number }).code !== 3) throw e; // VIR_ERR_NO_SUPPORT: the older call
+    const stats = await attempt(`Failed to get block stats ${name} ${device}`, dom.connection.invoke<DomainBlockStats>('domainBlockStats', dom.ref, device));
+    params = (['rd_req', 'rd_bytes', 'wr_req', 'wr_bytes', 'errs'] as const).flatMap((key, i) => (stats[key] >= 0 ? [{ field: BLOCK_STATS_OUTPUT[i]![0], value: stats[key] }] : []));
+  }
+  ctl.print(formatBlockStats(device, params, cmd.bool('human')));
+};
+
+const domifstat: Handler = async (ctl, cmd) => {
+  const { dom, name } = await ctl.domain(cmd);
+  const device = cmd.required('interface');
+  const stats = await attempt(`Failed to get interface stats ${name} ${device}`, dom.connection.invoke<DomainInterfaceStats>('domainInterfaceStats', dom.ref, device));
+  const order: (keyof DomainInterfaceStats)[] = ['rx_bytes', 'rx_packets', 'rx_errs', 'rx_drop', 'tx_bytes', 'tx_packets', 'tx_errs', 'tx_drop'];
+  ctl.print(order.filter((key) => stats[key] >= 0).map((key) => `${device} ${key} ${stats[key]}\n`).join(''));
+};
+
 const CONTROL_STATES = ['ok', 'background job', 'occupied', 'error'];
 const CONTROL_ERRORS = ['', 'unknown', 'monitor failure', 'internal (locking) error'];
 
@@ -398,6 +453,8 @@ export const handlers: Record<string, Handler> = {
   domblkerror,
   domcontrol,
   domstats,
+  domblkstat,
+  domifstat,
   domtime,
   dommemstat,
 };

@@ -9,6 +9,7 @@ import { ErrorCode, ErrorDomain, virError } from '../../util/error.js';
 import { processRssKiB, processStatInfo, threadAffinity, threadRunDelayNs, threadWaitNs } from '../../util/process.js';
 import { child, childrenNamed, type XmlElement } from '../../util/xml.js';
 import { domainCurrentMemoryKiB, domainCurrentVcpus, domainMaxMemoryKiB, domainMaxVcpus } from '../../conf/domain.js';
+import { findDiskByName, findInterface } from '../../conf/device-lookup.js';
 import { assignStorageIds } from './command-line/disks.js';
 import type { QmpClient } from './qmp.js';
 
@@ -241,19 +242,10 @@ function hostInterfaceCounters(ifname: string | undefined, swapped: boolean): Do
   throw virError(ErrorCode.INTERNAL_ERROR, '/proc/net/dev: Interface not found', ErrorDomain.NONE);
 }
 
-/** virMacAddrParse + format: the canonical MAC, or undefined when `text` is not one. */
-function parseMac(text: string): string | undefined {
-  const parts = text.split(':');
-  if (parts.length !== 6 || !parts.every((p) => /^[0-9a-fA-F]{1,2}$/.test(p))) return undefined;
-  return parts.map((p) => p.toLowerCase().padStart(2, '0')).join(':');
-}
-
 /** virDomainInterfaceStats: the interface by MAC or host name (virDomainNetFind). */
 export function interfaceCounters(src: StatsSource, device: string): DomainInterfaceStats {
   if (!src.active) throw virError(ErrorCode.OPERATION_INVALID, 'domain is not running', ErrorDomain.QEMU);
-  const mac = parseMac(device);
-  const net = devicesOf(src.def, 'interface').find((n) => (mac ? child(n, 'mac')?.attrs.address?.toLowerCase() === mac : child(n, 'target')?.attrs.dev === device));
-  if (!net) throw virError(ErrorCode.INVALID_ARG, `'${device}' is not a known interface`, ErrorDomain.DOM);
+  const net = findInterface(src.def, device);
   if (net.attrs.type === 'hostdev' || net.attrs.type === 'vhostuser') {
     throw virError(ErrorCode.OPERATION_UNSUPPORTED, `interface statistics of type '${net.attrs.type}' are not supported by tsvirt`, ErrorDomain.QEMU);
   }
@@ -365,14 +357,6 @@ function diskFrontend(disk: XmlElement): string | undefined {
   }
 }
 
-/** virDomainDiskByName: a disk by target name or source path. */
-function diskByName(def: XmlElement, name: string): XmlElement | undefined {
-  return devicesOf(def, 'disk').find((d) => {
-    const source = child(d, 'source');
-    return child(d, 'target')?.attrs.dev === name || (source !== undefined && (source.attrs.file ?? source.attrs.dev ?? source.attrs.dir ?? source.attrs.name) === name);
-  });
-}
-
 /** VIR_DOMAIN_BLOCK_STATS_* in qemuDomainBlockStatsFlags's order. */
 const BLOCK_STATS_FIELDS: [string, keyof BlockEntry][] = [
   ['wr_bytes', 'wr_bytes'], ['wr_operations', 'wr_req'], ['rd_bytes', 'rd_bytes'], ['rd_operations', 'rd_req'],
@@ -384,7 +368,7 @@ export async function blockDeviceStats(src: StatsSource, path: string): Promise<
   if (!src.active || !src.qmp) throw virError(ErrorCode.OPERATION_INVALID, 'domain is not running', ErrorDomain.QEMU);
   let disks = devicesOf(src.def, 'disk');
   if (path) {
-    const disk = diskByName(src.def, path);
+    const disk = findDiskByName(src.def, path);
     if (!disk) throw virError(ErrorCode.INVALID_ARG, `invalid path: ${path}`, ErrorDomain.QEMU);
     if (disk.attrs.type === 'vhostuser') throw virError(ErrorCode.OPERATION_UNSUPPORTED, 'block stats are not supported for vhostuser disk', ErrorDomain.QEMU);
     disks = [disk];

@@ -14,11 +14,13 @@ import { mkdir } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { DomainBlockStats, DomainInfo, DomainInterfaceStats, DomainRef, DomainStatsRecord, DomainVcpuInfo, HypervisorDriver, NodeInfo, ParsedURI, PciTopology, StateWithReason, TypedParam } from '../../api/types.js';
-import { DefineFlags, DomainState, DomainXMLFlags, ListDomainsFlags } from '../../api/types.js';
+import { DefineFlags, DomainState, DomainXMLFlags, ListDomainsFlags, ModificationImpact } from '../../api/types.js';
 import { ErrorCode, ErrorDomain, virError } from '../../util/error.js';
 import { withFileLock, type LockOptions } from '../../util/file-lock.js';
 import { unlinkDurable } from '../../util/atomic-file.js';
-import { child, childText } from '../../util/xml.js';
+import { child, childText, type XmlElement } from '../../util/xml.js';
+import { parseBitmap } from '../../util/bitmap.js';
+import { vcpuCpusets } from '../../conf/cputune.js';
 import { domainCurrentMemoryKiB, domainCurrentVcpus, domainMaxMemoryKiB, domainName } from '../../conf/domain.js';
 import { hostArch, QemuCapsCache } from './capabilities.js';
 import { loadQemuDriverConfig, type QemuDriverConfig } from './config.js';
@@ -345,6 +347,14 @@ export class QemuDriver implements HypervisorDriver {
     return this.runtime.withStatsSource(dom, (src) => vcpuInfo(src, maxinfo), { monitor: true });
   }
 
+  /** qemuDomainGetVcpuPinInfo: from the live or the persistent definition; an unpinned vCPU may use every online host CPU. */
+  async domainGetVcpuPinInfo(dom: DomainRef, ncpumaps: number, flags: number): Promise<number[][]> {
+    checkFlags(flags, ModificationImpact.LIVE | ModificationImpact.CONFIG, 'qemuDomainGetVcpuPinInfo');
+    const def = oneDefinition(await this.objectOf(dom), flags);
+    const online = hostCpuMap().online.flatMap((on, cpu) => (on ? [cpu] : []));
+    return vcpuCpusets(def, ncpumaps).map((cpuset) => (cpuset === undefined ? online : [...(parseBitmap(cpuset) ?? [])].sort((a, b) => a - b)));
+  }
+
   // ---- running domains (domain-runtime.ts) ---------------------------------
 
   domainCreate(dom: DomainRef, flags: number): Promise<DomainRef> {
@@ -449,6 +459,17 @@ export class QemuDriver implements HypervisorDriver {
 }
 
 /** virDomainObjListFilter: which domains virConnectListAllDomains returns for `flags`. */
+/** virDomainObjGetOneDefState: the live definition (CURRENT on a running domain, or LIVE) or the persistent one. */
+function oneDefinition(obj: DomainObject, flags: number): XmlElement {
+  if (flags & ModificationImpact.LIVE && flags & ModificationImpact.CONFIG) {
+    throw virError(ErrorCode.INVALID_ARG, "Flags 'VIR_DOMAIN_AFFECT_LIVE' and 'VIR_DOMAIN_AFFECT_CONFIG' are mutually exclusive", ErrorDomain.QEMU);
+  }
+  const live = flags & ModificationImpact.LIVE ? true : flags & ModificationImpact.CONFIG ? false : obj.id !== -1;
+  if (live && obj.id === -1) throw virError(ErrorCode.OPERATION_INVALID, 'domain is not running', ErrorDomain.QEMU);
+  if (!live && !obj.persistent) throw virError(ErrorCode.OPERATION_INVALID, 'transient domains do not have any persistent config', ErrorDomain.QEMU);
+  return live ? obj.def : (obj.newDef ?? obj.def);
+}
+
 export function matchesListFilter(obj: DomainObject, flags: number, hasManagedSave: (name: string) => boolean): boolean {
   const F = ListDomainsFlags;
   const both = (a: number, b: number, pickA: boolean) => !(flags & (a | b)) || (flags & a && pickA) || (flags & b && !pickA);

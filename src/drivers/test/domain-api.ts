@@ -17,6 +17,8 @@ import {
   type StateWithReason,
   type TypedParam,
 } from '../../api/types.js';
+import type { DomainBlockStats, DomainInterfaceStats } from '../../api/types.js';
+import { findDiskByName, findInterface } from '../../conf/device-lookup.js';
 import { ErrorCode, ErrorDomain, virError } from '../../util/error.js';
 import { formatIPAddress, offsetIPAddress, parseIPAddress } from '../../util/ip-address.js';
 import { parseUUID } from '../../util/uuid.js';
@@ -445,6 +447,28 @@ export class DomainAPI extends TestObjects {
     return stats.map(([field, value]) => ({ field, value }));
   }
 
+  /** testDomainBlockStats: counters made up from the clock, for one disk only. */
+  async domainBlockStats(dom: DomainRef, path: string): Promise<DomainBlockStats> {
+    if (!path) throw virError(ErrorCode.OPERATION_UNSUPPORTED, 'summary statistics are not supported yet', ErrorDomain.TEST);
+    const obj = this.domainObj(dom);
+    this.checkActive(obj);
+    if (!findDiskByName(obj.def, path)) throw virError(ErrorCode.INVALID_ARG, `invalid path: ${path}`, ErrorDomain.TEST);
+    const c = clockCounter();
+    return { rd_req: c(10), rd_bytes: c(20), wr_req: c(30), wr_bytes: c(40), errs: c(2_000_000) };
+  }
+
+  /** testDomainInterfaceStats: counters made up from the clock. */
+  async domainInterfaceStats(dom: DomainRef, device: string): Promise<DomainInterfaceStats> {
+    const obj = this.domainObj(dom);
+    this.checkActive(obj);
+    findInterface(obj.def, device);
+    const c = clockCounter();
+    return {
+      rx_bytes: c(10), rx_packets: c(100), rx_errs: c(1_000_000), rx_drop: c(2_000_000),
+      tx_bytes: c(20), tx_packets: c(110), tx_errs: c(3_000_000), tx_drop: c(4_000_000),
+    };
+  }
+
   private vcpus(def: XmlElement): { max: number; current: number } {
     const vcpu = child(def, 'vcpu');
     const max = Number(vcpu?.text || '1');
@@ -559,4 +583,10 @@ export class DomainAPI extends TestObjects {
       }
     }
   }
+}
+
+/** The test driver's made-up counters: the wall clock in microseconds (g_get_real_time), integer-divided. */
+function clockCounter(): (divisor: number) => number {
+  const now = Date.now() * 1000;
+  return (divisor) => Math.floor(now / divisor);
 }

@@ -6,6 +6,7 @@
 import type { DomainFSInfo, DomainRef, TypedParam } from '../../api/types.js';
 import { ErrorCode, ErrorDomain, virError } from '../../util/error.js';
 import { parseMemoryKiB } from '../../conf/units.js';
+import { vcpuCpusets } from '../../conf/cputune.js';
 import { parseBitmap } from '../../util/bitmap.js';
 import { child, childrenNamed, element, type XmlElement } from '../../util/xml.js';
 import { TestObjects, checkFlags, devices, AFFECT_LIVE, AFFECT_CONFIG } from './objects.js';
@@ -79,13 +80,7 @@ export class TuningAPI extends TestObjects {
   /** virDomainDefGetVcpuPinInfoHelper: each vCPU's pinning, else the domain's cpuset, else every host CPU. */
   async domainGetVcpuPinInfo(dom: DomainRef, ncpumaps: number, flags = 0): Promise<number[][]> {
     const { def } = this.oneDef(this.domainObj(dom), flags);
-    const vcpu = child(def, 'vcpu');
-    const maps: number[][] = [];
-    for (let i = 0; i < Math.min(ncpumaps, Number(vcpu?.text.trim() ?? 1)); i++) {
-      const pin = childrenNamed(child(def, 'cputune') ?? def, 'vcpupin').find((p) => Number(p.attrs.vcpu) === i);
-      maps.push(this.hostCpuMap(pin?.attrs.cpuset ?? vcpu?.attrs.cpuset));
-    }
-    return maps;
+    return vcpuCpusets(def, ncpumaps).map((cpuset) => this.hostCpuMap(cpuset));
   }
 
   /** testDomainGetEmulatorPinInfo: the emulator's pinning, else the domain's cpuset, else every host CPU. */
