@@ -2,7 +2,7 @@
 // (schedinfo, memtune, blkiotune), CPU pinning (vcpupin, emulatorpin, iothreadinfo),
 // guest filesystems (domfsinfo), job information and the graphical display URI
 // (domjobinfo, domdisplay).
-import type { DomainFSInfo, TypedParam } from '../../api/types.js';
+import { DomainState, type DomainFSInfo, type DomainVcpuInfo, type TypedParam } from '../../api/types.js';
 import { ErrorCode, ErrorDomain, virError } from '../../util/error.js';
 import { child, childrenNamed, parseXml, type XmlElement } from '../../util/xml.js';
 import { formatBitmap } from '../../util/bitmap.js';
@@ -12,6 +12,8 @@ import { ScaleError, parseScaled, type Handler, type Invocation, type Shell } fr
 
 const AFFECT_LIVE = 1;
 const AFFECT_CONFIG = 2;
+/** VIR_DOMAIN_XML_INACTIVE */
+const DOMAIN_XML_INACTIVE = 2;
 /** added by libvirt's public API to parameter queries when the driver takes string parameters */
 const TYPED_PARAM_STRING_OKAY = 4;
 const XML_SECURE = 1;
@@ -157,6 +159,61 @@ const vcpupin: Handler = async (ctl, cmd) => {
   ctl.print(formatTable(['VCPU', 'CPU Affinity'], rows, true));
 };
 
+/** virshDomainVcpuState */
+const VCPU_STATES = ['offline', 'running', 'blocked'];
+
+/**
+ * One vCPU's vcpuinfo block; without `info` (a shut-off domain) virsh's N/A
+ * lines, whose "CPU time" has no colon in virsh either.
+ */
+export function formatVcpuInfo(vcpu: number, info: DomainVcpuInfo | undefined, cpus: number[], maxcpu: number, pretty: boolean): string {
+  const line = (label: string, value: string | number) => `${label.padEnd(15)} ${value}\n`;
+  let out = line('VCPU:', vcpu);
+  if (info) {
+    out += line('CPU:', info.cpu) + line('State:', VCPU_STATES[info.state] ?? 'no state');
+    if (info.cpuTime !== 0n) out += line('CPU time:', `${(Number(info.cpuTime) / 1e9).toFixed(1)}s`);
+  } else {
+    out += line('CPU:', 'N/A') + line('State:', 'N/A') + line('CPU time', 'N/A');
+  }
+  const allowed = new Set(cpus);
+  const affinity = pretty ? `${cpuMapText(cpus, maxcpu)} (out of ${maxcpu})` : Array.from({ length: maxcpu }, (_, cpu) => (allowed.has(cpu) ? 'y' : '-')).join('');
+  return out + line('CPU Affinity:', affinity);
+}
+
+/** virshDomainGetVcpuBitmap: the persistent definition's vCPU count and the vCPUs it enables. */
+function configuredVcpus(def: XmlElement): { max: number; enabled: number[] } {
+  const vcpu = child(def, 'vcpu');
+  const max = Number(vcpu?.text.trim());
+  if (!vcpu || !Number.isInteger(max)) throw new CommandError(['Failed to retrieve maximum vcpu count']);
+  const current = Number(vcpu.attrs.current ?? 0) || max;
+  const vcpus = child(def, 'vcpus');
+  const listed = vcpus ? childrenNamed(vcpus, 'vcpu') : [];
+  if (listed.length === 0) return { max, enabled: [...Array(current).keys()] };
+  const enabled = new Set(listed.filter((v) => v.attrs.enabled === 'yes' && v.attrs.id !== undefined).map((v) => Number(v.attrs.id)));
+  if (enabled.size !== current) throw new CommandError(['Failed to retrieve vcpu state bitmap']);
+  return { max, enabled: [...enabled].sort((a, b) => a - b) };
+}
+
+const vcpuinfo: Handler = async (ctl, cmd) => {
+  const { dom } = await ctl.domain(cmd);
+  const conn = dom.connection;
+  const pretty = cmd.bool('pretty');
+  const maxcpu = await hostCpuCount(ctl);
+  const info = await dom.getInfo();
+  let vcpus: { info: DomainVcpuInfo[]; cpumaps: number[][] };
+  try {
+    vcpus = await conn.invoke('domainGetVcpus', dom.ref, info.nrVirtCpu);
+  } catch (e) {
+    if (info.state !== DomainState.SHUTOFF) throw e;
+    // a shut-off domain still has its pinning
+    const { max, enabled } = configuredVcpus(parseXml(await dom.getXMLDesc(DOMAIN_XML_INACTIVE)));
+    const maps = await conn.invoke<number[][]>('domainGetVcpuPinInfo', dom.ref, max, AFFECT_CONFIG);
+    ctl.print(enabled.map((vcpu) => formatVcpuInfo(vcpu, undefined, maps[vcpu] ?? [], maxcpu, pretty)).join('\n'));
+    return;
+  }
+  ctl.print(vcpus.info.map((v, i) => formatVcpuInfo(v.number, v, vcpus.cpumaps[i] ?? [], maxcpu, pretty)).join('\n'));
+};
+
 /** emulatorpin without a CPU list: the emulator threads' CPU affinity. */
 const emulatorpin: Handler = async (ctl, cmd) => {
   const { flags } = impactFlags(cmd);
@@ -287,4 +344,4 @@ const ttyconsole: Handler = async (ctl, cmd) => {
   ctl.print(`${tty}\n`);
 };
 
-export const handlers: Record<string, Handler> = { schedinfo, memtune, blkiotune, vcpupin, emulatorpin, domfsinfo, iothreadinfo, domjobinfo, domdisplay, ttyconsole };
+export const handlers: Record<string, Handler> = { schedinfo, memtune, blkiotune, vcpuinfo, vcpupin, emulatorpin, domfsinfo, iothreadinfo, domjobinfo, domdisplay, ttyconsole };

@@ -3,7 +3,7 @@
 // libvirt's mock keeps a fixed scheduler (weight 50, settable but not stored) and
 // reads the memory/blkio tunables from the domain definition.
 
-import type { DomainFSInfo, DomainRef, TypedParam } from '../../api/types.js';
+import type { DomainFSInfo, DomainRef, DomainVcpuInfo, TypedParam } from '../../api/types.js';
 import { ErrorCode, ErrorDomain, virError } from '../../util/error.js';
 import { parseMemoryKiB } from '../../conf/units.js';
 import { vcpuCpusets } from '../../conf/cputune.js';
@@ -17,6 +17,9 @@ const MEMORY_UNLIMITED = 9007199254740991n;
 const MEMTUNE_LIMITS = ['hard_limit', 'soft_limit', 'min_guarantee', 'swap_hard_limit'];
 const TYPED_PARAM_STRING_OKAY = 1 << 2;
 const SCHEDULER_WEIGHT = 50;
+
+/** virVcpuState */
+const VCPU_RUNNING = 1;
 
 export class TuningAPI extends TestObjects {
   async domainGetSchedulerType(dom: DomainRef): Promise<{ type: string; nparams: number }> {
@@ -81,6 +84,18 @@ export class TuningAPI extends TestObjects {
   async domainGetVcpuPinInfo(dom: DomainRef, ncpumaps: number, flags = 0): Promise<number[][]> {
     const { def } = this.oneDef(this.domainObj(dom), flags);
     return vcpuCpusets(def, ncpumaps).map((cpuset) => this.hostCpuMap(cpuset));
+  }
+
+  /** testDomainGetVcpus: each online vCPU "runs" on the last CPU it may use, its CPU time made up from the clock. */
+  async domainGetVcpus(dom: DomainRef, maxinfo: number): Promise<{ info: DomainVcpuInfo[]; cpumaps: number[][] }> {
+    const obj = this.domainObj(dom);
+    if (!this.isActive(obj)) throw virError(ErrorCode.OPERATION_INVALID, 'cannot list vcpus for an inactive domain', ErrorDomain.TEST);
+    const vcpu = child(obj.def, 'vcpu');
+    const online = Number(vcpu?.attrs.current ?? (vcpu?.text.trim() || 1));
+    const cpumaps = vcpuCpusets(obj.def, Math.min(maxinfo, online)).map((cpuset) => this.hostCpuMap(cpuset));
+    // g_get_real_time() / 10
+    const cpuTime = BigInt(Date.now()) * 100n;
+    return { info: cpumaps.map((cpus, number) => ({ number, state: VCPU_RUNNING, cpu: cpus.at(-1) ?? -1, cpuTime })), cpumaps };
   }
 
   /** testDomainGetEmulatorPinInfo: the emulator's pinning, else the domain's cpuset, else every host CPU. */
