@@ -77,28 +77,20 @@ export function decodeHostX86Cpu(map: X86CpuMap, source: CpuSource): HostX86Cpu 
   const inRange = (leaf: number) => (leaf >= 0x80000000 ? leaf <= (extended?.[0] ?? 0) : leaf <= basic[0]);
   const leaves = new Map<string, CpuidRegisters | undefined>();
   const data = new Set<string>();
-  let msrValue: bigint | undefined;
-  let msrRead = false;
-  for (const feature of map.features) {
-    for (const b of feature.bits) {
-      let value: number | bigint | undefined;
-      if (b.source === 'cpuid') {
-        if (!inRange(b.leaf)) continue;
-        const key = `${b.leaf}:${b.subleaf}`;
-        if (!leaves.has(key)) leaves.set(key, source.cpuid(b.leaf, b.subleaf));
-        value = leaves.get(key)?.[REGISTER_INDEX[b.register]];
-      } else {
-        // libvirt reads only IA32_ARCH_CAPABILITIES, and only when CPUID announces it
-        if (b.leaf !== ARCH_CAPABILITIES_MSR) continue;
-        if (!msrRead) {
-          msrRead = true;
-          msrValue = hasFeature(map, data, 'arch-capabilities') ? source.msr(ARCH_CAPABILITIES_MSR) : undefined;
-        }
-        if (msrValue === undefined) continue;
-        value = b.register === 'edx' ? Number(msrValue >> 32n) : Number(msrValue & 0xffffffffn);
-      }
-      if (value !== undefined && (value >>> b.bit) & 1) data.add(bitKey(b));
-    }
+  const bits = map.features.flatMap((f) => f.bits);
+  for (const b of bits) {
+    if (b.source !== 'cpuid' || !inRange(b.leaf)) continue;
+    const key = `${b.leaf}:${b.subleaf}`;
+    if (!leaves.has(key)) leaves.set(key, source.cpuid(b.leaf, b.subleaf));
+    const value = leaves.get(key)?.[REGISTER_INDEX[b.register]];
+    if (value !== undefined && (value >>> b.bit) & 1) data.add(bitKey(b));
+  }
+  // libvirt reads only IA32_ARCH_CAPABILITIES, and only when CPUID announces it
+  const msr = hasFeature(map, data, 'arch-capabilities') ? source.msr(ARCH_CAPABILITIES_MSR) : undefined;
+  for (const b of bits) {
+    if (b.source !== 'msr' || b.leaf !== ARCH_CAPABILITIES_MSR || msr === undefined) continue;
+    const value = b.register === 'edx' ? msr >> 32n : msr & 0xffffffffn;
+    if ((value >> BigInt(b.bit)) & 1n) data.add(bitKey(b));
   }
   const vendorId = vendorString(basic);
   const vendor = [...map.vendors].find(([, id]) => id === vendorId)?.[0];
