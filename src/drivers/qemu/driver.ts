@@ -21,7 +21,7 @@ import { unlinkDurable } from '../../util/atomic-file.js';
 import { child, childText, type XmlElement } from '../../util/xml.js';
 import { parseBitmap } from '../../util/bitmap.js';
 import { vcpuCpusets } from '../../conf/cputune.js';
-import { domainCurrentMemoryKiB, domainCurrentVcpus, domainMaxMemoryKiB, domainName } from '../../conf/domain.js';
+import { domainCurrentMemoryKiB, domainCurrentVcpus, domainMaxMemoryKiB, domainMaxVcpus, domainName } from '../../conf/domain.js';
 import { hostArch, QemuCapsCache } from './capabilities.js';
 import { loadQemuDriverConfig, type QemuDriverConfig } from './config.js';
 import { DomainStore, type DomainObject } from './domain-store.js';
@@ -345,6 +345,20 @@ export class QemuDriver implements HypervisorDriver {
   async domainGetVcpus(dom: DomainRef, maxinfo: number): Promise<{ info: DomainVcpuInfo[]; cpumaps: number[][] }> {
     const { vcpuInfo } = await import('./domain-stats.js');
     return this.runtime.withStatsSource(dom, (src) => vcpuInfo(src, maxinfo), { monitor: true });
+  }
+
+  /** qemuDomainGetVcpusFlags: from the live or the persistent definition; tsvirt connects no guest agent. */
+  async domainGetVcpusFlags(dom: DomainRef, flags: number): Promise<number> {
+    const VCPU_MAXIMUM = 1 << 2;
+    const VCPU_GUEST = 1 << 3;
+    checkFlags(flags, ModificationImpact.LIVE | ModificationImpact.CONFIG | VCPU_MAXIMUM | VCPU_GUEST, 'qemuDomainGetVcpusFlags');
+    const obj = await this.objectOf(dom);
+    const def = oneDefinition(obj, flags);
+    if (flags & VCPU_GUEST) {
+      if (obj.id === -1) throw virError(ErrorCode.INVALID_ARG, 'vCPU count provided by the guest agent can only be requested for live domains', ErrorDomain.QEMU);
+      throw virError(ErrorCode.ARGUMENT_UNSUPPORTED, 'QEMU guest agent is not configured', ErrorDomain.QEMU);
+    }
+    return flags & VCPU_MAXIMUM ? domainMaxVcpus(def) : domainCurrentVcpus(def);
   }
 
   /** qemuDomainGetVcpuPinInfo: from the live or the persistent definition; an unpinned vCPU may use every online host CPU. */
