@@ -39,7 +39,7 @@ function domain(disks: string): ReturnType<typeof parseXml> {
 const VDA = "<disk type='file' device='disk'><driver name='qemu' type='qcow2'/><source file='/img/top.qcow2'/><backingStore type='file'><format type='raw'/><source file='/img/base.raw'/><backingStore/></backingStore><target dev='vda' bus='virtio'/><alias name='virtio-disk0'/></disk>";
 const SDA = "<disk type='file' device='disk'><driver name='qemu' type='raw'/><source file='/img/sda.raw'/><target dev='sda' bus='sata'/><alias name='sata0-0-0'/></disk>";
 
-function runningQmp(): ReturnType<typeof fakeQmp> {
+function runningQmp(overrides: Parameters<typeof fakeQmp>[0] = {}): ReturnType<typeof fakeQmp> {
   return fakeQmp({
     // disks get their ids last to first: sda is libvirt-1, vda's chain libvirt-2 (top) and libvirt-3
     'query-blockstats': (args: Record<string, unknown> | undefined) => (args?.['query-nodes']
@@ -56,10 +56,11 @@ function runningQmp(): ReturnType<typeof fakeQmp> {
     ],
     'query-balloon': { actual: 268435456 },
     'qom-get': { stats: { 'stat-swap-in': NEVER, 'stat-free-memory': 104857600, 'stat-major-faults': 12 }, 'last-update': 1700000000 },
-    'query-cpus-fast': [{ 'cpu-index': 0, 'thread-id': process.pid }, { 'cpu-index': 1, 'thread-id': process.pid }],
+    'query-cpus-fast': [{ 'cpu-index': 0, 'thread-id': process.pid, 'qom-path': '/machine/unattached/device[0]' }, { 'cpu-index': 1, 'thread-id': process.pid, 'qom-path': '/machine/unattached/device[2]' }],
     'query-stats': [],
     'query-iothreads': [{ id: 'iothread2', 'thread-id': 1, 'poll-max-ns': 32768, 'poll-grow': 0, 'poll-shrink': 0 }],
     'query-dirty-rate': { status: 'measured', 'start-time': 100, 'calc-time': 1, mode: 'dirty-ring', 'dirty-rate': 12, 'vcpu-dirty-rate': [{ id: 0, 'dirty-rate': 5 }, { id: 1, 'dirty-rate': 7 }] },
+    ...overrides,
   });
 }
 
@@ -160,4 +161,25 @@ test('virDomainMemoryStats: balloon size, the statistics the guest reported (not
   noBalloon.children.find((c) => c.name === 'devices')!.children = [];
   assert.deepEqual((await memoryStats({ ...running(qmp), def: noBalloon })).map((s) => s.field), ['rss']);
   assert.deepEqual(qmp.calls, []);
+});
+
+test('KVM counters (query-stats): halt polling summed over vCPUs, per-vCPU and VM statistics typed by the schema', async () => {
+  const vcpuEntry = (qomPath: string, exits: number) => ({ provider: 'kvm', 'qom-path': qomPath, stats: [{ name: 'halt_exits', value: exits }, { name: 'blocking', value: true }, { name: 'halt_wait_hist', value: [1, 2] }] });
+  const qmp = runningQmp({
+    'query-stats-schemas': [
+      { provider: 'kvm', target: 'vm', stats: [{ name: 'pages_4k', type: 'instant', unit: 'bytes' }, { name: 'max_mmu_page_hash_collisions', type: 'peak' }] },
+      { provider: 'kvm', target: 'vcpu', stats: [{ name: 'halt_exits', type: 'cumulative' }, { name: 'blocking', type: 'instant', unit: 'boolean' }, { name: 'halt_wait_hist', type: 'log2-histogram' }] },
+    ],
+    'query-stats': (args: Record<string, unknown> | undefined) => {
+      if (args?.target === 'vm') return [{ provider: 'kvm', stats: [{ name: 'pages_4k', value: 100 }, { name: 'max_mmu_page_hash_collisions', value: 3 }] }];
+      if (args?.providers) return [1, 2].map((i) => ({ provider: 'kvm', 'qom-path': `/machine/unattached/device[${i}]`, stats: [{ name: 'halt_poll_success_ns', value: 10 * i }, { name: 'halt_poll_fail_ns', value: i }] }));
+      return [vcpuEntry('/machine/unattached/device[2]', 7), vcpuEntry('/machine/unattached/device[0]', 5)];
+    },
+  });
+  const params = await collectDomainStats(running(qmp), DomainStatsTypes.CPU_TOTAL | DomainStatsTypes.VCPU | DomainStatsTypes.VM, 0);
+  assert.deepEqual([valueOf(params, 'cpu.haltpoll.success.time'), valueOf(params, 'cpu.haltpoll.fail.time')], [30n, 3n]);
+  assert.deepEqual(keys(params).filter((k) => k.startsWith('vcpu.1.')), ['vcpu.1.state', 'vcpu.1.time', 'vcpu.1.wait', 'vcpu.1.delay', 'vcpu.1.halt_exits.sum', 'vcpu.1.blocking.cur']);
+  assert.deepEqual([valueOf(params, 'vcpu.0.halt_exits.sum'), valueOf(params, 'vcpu.1.halt_exits.sum'), valueOf(params, 'vcpu.0.blocking.cur')], [5, 7, true]);
+  assert.deepEqual(keys(params).filter((k) => k.startsWith('vm.')), ['vm.pages_4k.cur', 'vm.max_mmu_page_hash_collisions.max']);
+  assert.equal(qmp.calls.filter((c) => c === 'query-stats-schemas').length, 1, 'the schema is asked once');
 });

@@ -50,16 +50,19 @@ export function statsNeedMonitor(stats: number): boolean {
 /** qemuDomainGetStats: the groups in libvirt's order. */
 export async function collectDomainStats(src: StatsSource, stats: number, flags: number): Promise<TypedParam[]> {
   const params = new ParamList();
+  // libvirt keeps the schema per domain; here it is asked once per collection, and only when needed
+  let schema: Promise<StatsSchema | undefined> | undefined;
+  const schemaOnce = () => (schema ??= src.qmp ? statsSchema(src.qmp) : Promise.resolve(undefined));
   if (stats & DomainStatsTypes.STATE) params.add('state.state', src.state).add('state.reason', src.reason);
   if (stats & DomainStatsTypes.CPU_TOTAL) await cpuStats(src, params);
   if (stats & DomainStatsTypes.BALLOON) await balloonStats(src, params);
-  if (stats & DomainStatsTypes.VCPU) await vcpuStats(src, params);
+  if (stats & DomainStatsTypes.VCPU) await vcpuStats(src, params, schemaOnce);
   if (stats & DomainStatsTypes.INTERFACE) interfaceStats(src, params);
   if (stats & DomainStatsTypes.BLOCK) await blockStats(src, params, (flags & STATS_BACKING) !== 0);
   // PERF: tsvirt enables no perf events; MEMORY: no resctrl memory bandwidth monitors
   if (stats & DomainStatsTypes.IOTHREAD) await iothreadStats(src, params);
   if (stats & DomainStatsTypes.DIRTYRATE) await dirtyRateStats(src, params);
-  // VM: QEMU's query-stats has VM statistics for KVM only, which tsvirt's TCG guests never have
+  if (stats & DomainStatsTypes.VM) await vmStats(src, params, schemaOnce);
   return params.list;
 }
 
@@ -172,9 +175,9 @@ export async function memoryStats(src: StatsSource): Promise<TypedParam[]> {
 const VCPU_RUNNING = 1;
 
 /** The vCPU threads QEMU runs, by vCPU index. */
-async function vcpuThreads(qmp: QmpClient | undefined): Promise<Map<number, number> | undefined> {
-  const cpus = await qmp?.execute<{ 'cpu-index': number; 'thread-id': number }[]>('query-cpus-fast').catch(() => undefined);
-  return cpus && new Map(cpus.map((c) => [c['cpu-index'], c['thread-id']]));
+async function vcpuThreads(qmp: QmpClient | undefined): Promise<Map<number, { tid: number; qomPath: string }> | undefined> {
+  const cpus = await qmp?.execute<{ 'cpu-index': number; 'thread-id': number; 'qom-path': string }[]>('query-cpus-fast').catch(() => undefined);
+  return cpus && new Map(cpus.map((c) => [c['cpu-index'], { tid: c['thread-id'], qomPath: c['qom-path'] }]));
 }
 
 /** The online vCPUs: <vcpus> when it lists them, else the first <vcpu current> ones. */
@@ -189,16 +192,16 @@ function onlineVcpus(def: XmlElement): number[] {
  * qemuDomainHelperGetVcpus: each online vCPU's state, CPU time and last
  * physical CPU, its affinity, wait and run-queue delay, from its thread.
  */
-async function vcpuDetails(src: StatsSource, max: number): Promise<(DomainVcpuInfo & { affinity: number[]; waitNs: bigint; delayNs: bigint })[]> {
+async function vcpuDetails(src: StatsSource, max: number): Promise<(DomainVcpuInfo & { affinity: number[]; waitNs: bigint; delayNs: bigint; qomPath?: string })[]> {
   const threads = src.active ? await vcpuThreads(src.qmp) : undefined;
   if (!threads) throw virError(ErrorCode.OPERATION_INVALID, 'cpu affinity is not supported', ErrorDomain.QEMU);
   return onlineVcpus(src.def).slice(0, max).map((number) => {
-    const tid = threads.get(number) ?? 0;
+    const { tid, qomPath } = threads.get(number) ?? { tid: 0 };
     const info = processStatInfo(src.pid, tid);
     if (!info) throw virError(ErrorCode.SYSTEM_ERROR, 'cannot get vCPU placement & pCPU time: No such file or directory', ErrorDomain.QEMU);
     const affinity = threadAffinity(src.pid, tid);
     if (!affinity) throw virError(ErrorCode.SYSTEM_ERROR, `cannot get CPU affinity of process ${tid}: No such process`, ErrorDomain.QEMU);
-    return { number, state: VCPU_RUNNING, cpuTime: info.userNs + info.systemNs, cpu: info.lastCpu, affinity, waitNs: threadWaitNs(src.pid, tid), delayNs: threadRunDelayNs(src.pid, tid) };
+    return { number, state: VCPU_RUNNING, cpuTime: info.userNs + info.systemNs, cpu: info.lastCpu, affinity, waitNs: threadWaitNs(src.pid, tid), delayNs: threadRunDelayNs(src.pid, tid), qomPath };
   });
 }
 
@@ -209,13 +212,50 @@ export async function vcpuInfo(src: StatsSource, max: number): Promise<{ info: D
   return { info: details.map(({ number, state, cpuTime, cpu }) => ({ number, state, cpuTime, cpu })), cpumaps: details.map((d) => d.affinity) };
 }
 
-async function vcpuStats(src: StatsSource, params: ParamList): Promise<void> {
+async function vcpuStats(src: StatsSource, params: ParamList, schema: () => Promise<StatsSchema | undefined>): Promise<void> {
   params.add('vcpu.current', domainCurrentVcpus(src.def)).add('vcpu.maximum', domainMaxVcpus(src.def));
   // like libvirt, silent when the threads are unknown (inactive, or no monitor)
   const details = await vcpuDetails(src, Infinity).catch(() => []);
+  const known = details.length > 0 && src.qmp && (await schema());
+  const queried = known ? await src.qmp!.execute<QueryStatsResult[]>('query-stats', { target: 'vcpu' }).catch(() => undefined) : undefined;
   for (const d of details) {
     params.add(`vcpu.${d.number}.state`, d.state).add(`vcpu.${d.number}.time`, d.cpuTime).add(`vcpu.${d.number}.wait`, d.waitNs).add(`vcpu.${d.number}.delay`, d.delayNs);
+    const entry = queried?.find((e) => e['qom-path']?.toLowerCase() === d.qomPath?.toLowerCase());
+    if (entry && known) addQueryStats(params, `vcpu.${d.number}`, entry, known);
   }
+}
+
+// ---- QEMU's query-stats (KVM's counters) --------------------------------
+
+/** Each statistic's type and unit by name (query-stats-schemas). */
+type StatsSchema = Map<string, { type: string; unit?: string }>;
+
+async function statsSchema(qmp: QmpClient): Promise<StatsSchema | undefined> {
+  type Schema = { target: string; stats: { name: string; type: string; unit?: string }[] };
+  const schemas = await qmp.execute<Schema[]>('query-stats-schemas').catch(() => undefined);
+  return schemas && new Map(schemas.flatMap((s) => s.stats.map((st) => [st.name, { type: st.type, unit: st.unit }] as const)));
+}
+
+/** The key suffix libvirt gives each statistic type; histograms are left out. */
+const STAT_TYPE_SUFFIX: Record<string, string> = { cumulative: 'sum', instant: 'cur', peak: 'max' };
+
+/** qemuDomainAddStatsFromHashTable: "PREFIX.NAME.sum|cur|max" for each statistic the schema types. */
+function addQueryStats(params: ParamList, prefix: string, entry: QueryStatsResult, schema: StatsSchema): void {
+  for (const { name, value } of entry.stats) {
+    const data = schema.get(name);
+    const suffix = data && STAT_TYPE_SUFFIX[data.type];
+    if (!suffix) continue;
+    if (data.unit === 'boolean' ? typeof value === 'boolean' : typeof value === 'number') params.add(`${prefix}.${name}.${suffix}`, value as number | boolean);
+  }
+}
+
+/** qemuDomainGetStatsVm: the VM-wide statistics, when QEMU has exactly one set of them. */
+async function vmStats(src: StatsSource, params: ParamList, schema: () => Promise<StatsSchema | undefined>): Promise<void> {
+  if (!src.qmp || !src.active) return;
+  const known = await schema();
+  if (!known) return;
+  const queried = await src.qmp.execute<QueryStatsResult[]>('query-stats', { target: 'vm' }).catch(() => undefined);
+  if (queried?.length === 1) addQueryStats(params, 'vm', queried[0]!, known);
 }
 
 // ---- interfaces ----------------------------------------------------------
