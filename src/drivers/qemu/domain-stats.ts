@@ -85,6 +85,7 @@ async function cpuStats(src: StatsSource, params: ParamList): Promise<void> {
   const info = processStatInfo(src.pid);
   if (info) params.add('cpu.time', info.userNs + info.systemNs).add('cpu.user', info.userNs).add('cpu.system', info.systemNs);
   if (!src.active) return;
+  // tsvirt sets up no resctrl cache monitors: libvirt's count is 0 then
   params.add('cpu.cache.monitor.count', 0);
   const haltPoll = src.qmp && (await haltPollTimes(src.qmp));
   if (haltPoll) params.add('cpu.haltpoll.success.time', haltPoll.success).add('cpu.haltpoll.fail.time', haltPoll.fail);
@@ -96,7 +97,7 @@ interface QueryStatsResult {
   stats: { name: string; value: unknown }[];
 }
 
-/** KVM's halt polling times summed over the vCPUs (query-stats); none for a guest without vCPU stats in the list. */
+/** KVM's halt polling times summed over the vCPUs (query-stats; none under TCG: zeros); undefined when QEMU cannot say. */
 async function haltPollTimes(qmp: QmpClient): Promise<{ success: bigint; fail: bigint } | undefined> {
   const names = ['halt_poll_success_ns', 'halt_poll_fail_ns'];
   const result = await qmp.execute<QueryStatsResult[]>('query-stats', { target: 'vcpu', providers: [{ provider: 'kvm', names }] }).catch(() => undefined);
@@ -334,8 +335,14 @@ const BLOCK_COUNTERS: [string, keyof BlockEntry, boolean][] = [
   ['flush_operations', 'flush_req', false], ['flush_total_time_ns', 'flush_total_times', false],
 ];
 
+const emptyBlockEntry = (): BlockEntry => ({
+  rd_req: 0, rd_bytes: 0, wr_req: 0, wr_bytes: 0, rd_total_times: 0, wr_total_times: 0, flush_req: 0, flush_total_times: 0,
+  wr_highest_offset: 0, capacity: 0, physical: 0, write_threshold: 0,
+});
+
+/** qemuMonitorJSONBlockStatsCollectData: one query-blockstats entry, and how many counters it had. */
 function blockEntry(dev: QmpBlockStats): { entry: BlockEntry; count: number } {
-  const entry: BlockEntry = { rd_req: 0, rd_bytes: 0, wr_req: 0, wr_bytes: 0, rd_total_times: 0, wr_total_times: 0, flush_req: 0, flush_total_times: 0, wr_highest_offset: 0, capacity: 0, physical: 0, write_threshold: 0 };
+  const entry = emptyBlockEntry();
   let count = 0;
   for (const [qemuName, key, mandatory] of BLOCK_COUNTERS) {
     const value = dev.stats[qemuName];
@@ -374,7 +381,7 @@ async function queryBlockStats(qmp: QmpClient, capacity: boolean): Promise<{ ent
     type NamedNode = { 'node-name': string; image: { 'virtual-size'?: number; 'actual-size'?: number }; write_threshold?: number };
     for (const node of await qmp.execute<NamedNode[]>('query-named-block-nodes', { flat: true })) {
       let entry = entries.get(node['node-name']);
-      if (!entry) entries.set(node['node-name'], (entry = blockEntry({ stats: { rd_bytes: 0, wr_bytes: 0, rd_operations: 0, wr_operations: 0 } }).entry));
+      if (!entry) entries.set(node['node-name'], (entry = emptyBlockEntry()));
       const size = node.image['virtual-size'];
       if (size === undefined) continue;
       entry.capacity = size;
@@ -416,7 +423,7 @@ export async function blockDeviceStats(src: StatsSource, path: string): Promise<
     disks = disks.filter((d) => d.attrs.type !== 'vhostuser');
   }
   const { entries, count } = await queryBlockStats(src.qmp, false);
-  const total = blockEntry({ stats: { rd_bytes: 0, wr_bytes: 0, rd_operations: 0, wr_operations: 0 } }).entry;
+  const total = emptyBlockEntry();
   for (const disk of disks) {
     const name = diskFrontend(disk);
     if (!name) {
@@ -438,13 +445,17 @@ function localPath(type: string, source: XmlElement): string | undefined {
   return undefined;
 }
 
+/** "QFI\xfb" */
+const QCOW2_MAGIC = 0x514649fb;
+
 /** An image's virtual size: qcow2's from its header (offset 24), else the file's length (virStorageSourceUpdateCapacity). */
 function imageCapacity(file: string, format: string, size: number): number {
   if (format !== 'qcow2') return size;
   const header = Buffer.alloc(32);
   const fd = openSync(file, 'r');
   try {
-    return readSync(fd, header, 0, header.length, 0) === header.length ? Number(header.readBigUInt64BE(24)) : 0;
+    const isQcow2 = readSync(fd, header, 0, header.length, 0) === header.length && header.readUInt32BE(0) === QCOW2_MAGIC;
+    return isQcow2 ? Number(header.readBigUInt64BE(24)) : 0;
   } finally {
     closeSync(fd);
   }
