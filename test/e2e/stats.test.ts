@@ -88,6 +88,10 @@ test('stats of a shut-off and a running guest: libvirt keys, order and plausible
   assert.equal(unknown.stderr, 'error: invalid argument: invalid path: vdz\n');
 
   assert.match((await sb.ok('dommemstat', 'st')).stdout, /^actual 262144\nlast_update 0\nrss \d+\n/);
+  // the guest statistics period: QEMU told, the live definition keeps it
+  await sb.ok('dommemstat', 'st', '--period', '2', '--live');
+  assert.match((await sb.ok('dumpxml', 'st')).stdout, /<memballoon model='virtio'>\n\s*<stats period='2'\/>/);
+  assert.doesNotMatch((await sb.ok('dumpxml', 'st', '--inactive')).stdout, /<stats period/);
   assert.match((await sb.ok('vcpuinfo', 'st')).stdout, /^VCPU: {11}0\nCPU: {12}\d+\nState: {10}running\nCPU time: {7}\d+\.\ds\nCPU Affinity: {3}y[y-]*\n/);
   assert.match((await sb.ok('vcpuinfo', 'st', '--pretty')).stdout, /\nCPU Affinity: {3}[\d,-]+ \(out of \d+\)\n/);
 

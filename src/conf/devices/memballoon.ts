@@ -31,3 +31,16 @@ export function postParseMemballoon(balloon: XmlElement): void {
 export function addDefaultMemballoon(ctx: DeviceContext): void {
   if (devicesNamed(ctx, 'memballoon').length === 0) appendDevice(ctx, element('memballoon', { model: 'virtio' }));
 }
+
+/** The domain's working balloon (virDomainDefHasMemballoon: present and not model 'none'). */
+export function activeMemballoon(dom: XmlElement): XmlElement | undefined {
+  const devices = dom.children.find((c) => c.name === 'devices');
+  const balloon = devices?.children.find((c) => c.name === 'memballoon');
+  return balloon && balloon.attrs.model !== 'none' ? balloon : undefined;
+}
+
+/** Sets the guest statistics period: <stats period>, the balloon's first child, which a period of 0 removes. */
+export function setMemballoonPeriod(balloon: XmlElement, period: number): void {
+  balloon.children = balloon.children.filter((c) => c.name !== 'stats');
+  if (period !== 0) balloon.children.unshift(element('stats', { period: String(period) }));
+}

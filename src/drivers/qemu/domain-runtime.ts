@@ -21,6 +21,7 @@ import { DeviceHotplug, findLiveDevice } from './hotplug.js';
 import { QemuRuntime, type RunningDomain } from './lifecycle.js';
 import type { QmpClient } from './qmp.js';
 import type { StatsSource } from './domain-stats.js';
+import { activeMemballoon, setMemballoonPeriod } from '../../conf/devices/memballoon.js';
 import { loadShutoffReasons, loadStatuses, shutoffReasonPath } from './status-file.js';
 import { ptyPathOf } from './pty-paths.js';
 
@@ -369,6 +370,37 @@ export class QemuDomainRuntime {
       }
       if (live) await this.hotplug.detach(running!, request);
       if (persistent) await this.savePersistent(persistent);
+      await this.sync({ refresh: false });
+    });
+  }
+
+  // ---- balloon statistics period -------------------------------------------
+
+  /** qemuDomainSetMemoryStatsPeriod: QEMU polls the guest every `period` seconds (0: never); kept in <stats period>. */
+  async domainSetMemoryStatsPeriod(dom: DomainRef, period: number, flags: number): Promise<void> {
+    checkFlags(flags, ModificationImpact.LIVE | ModificationImpact.CONFIG, 'qemuDomainSetMemoryStatsPeriod');
+    const noBalloon = () => virError(ErrorCode.INTERNAL_ERROR, 'No memory balloon device configured, can not set the collection period', ErrorDomain.QEMU);
+    const { balloonQomPath } = await import('./domain-stats.js');
+    await this.withDomain(dom, async (obj, running) => {
+      const { live, config } = this.impact(flags, obj, running);
+      if (live) {
+        const balloon = activeMemballoon(running!.live);
+        if (!balloon) throw noBalloon();
+        const qomPath = balloonQomPath(balloon);
+        const set = qomPath && running!.qmp?.execute('qom-set', { path: qomPath, property: 'guest-stats-polling-interval', value: period });
+        if (!set || !(await set.then(() => true, () => false))) {
+          throw virError(ErrorCode.OPERATION_INVALID, 'unable to set balloon driver collection period', ErrorDomain.QEMU);
+        }
+        setMemballoonPeriod(balloon, period);
+        await this.runtime.saveStatus(running!);
+      }
+      if (config) {
+        const persistent = cloneElement(obj.newDef ?? obj.def);
+        const balloon = activeMemballoon(persistent);
+        if (!balloon) throw noBalloon();
+        setMemballoonPeriod(balloon, period);
+        await this.savePersistent(persistent);
+      }
       await this.sync({ refresh: false });
     });
   }

@@ -10,6 +10,7 @@ import { processRssKiB, processStatInfo, threadAffinity, threadRunDelayNs, threa
 import { child, childrenNamed, type XmlElement } from '../../util/xml.js';
 import { domainCurrentMemoryKiB, domainCurrentVcpus, domainMaxMemoryKiB, domainMaxVcpus } from '../../conf/domain.js';
 import { findDiskByName, findInterface } from '../../conf/device-lookup.js';
+import { activeMemballoon } from '../../conf/devices/memballoon.js';
 import { assignStorageIds } from './command-line/disks.js';
 import type { QmpClient } from './qmp.js';
 
@@ -115,14 +116,16 @@ async function haltPollTimes(qmp: QmpClient): Promise<{ success: bigint; fail: b
 
 // ---- balloon and memory --------------------------------------------------
 
-function balloonOf(def: XmlElement): XmlElement | undefined {
-  const balloon = devicesOf(def, 'memballoon')[0];
-  return balloon && balloon.attrs.model !== 'none' ? balloon : undefined;
+/** The QOM path of the balloon device (qemuMonitorInitBalloonObjectPath): only PCI and CCW balloons have guest statistics. */
+export function balloonQomPath(balloon: XmlElement): string | undefined {
+  const alias = child(balloon, 'alias')?.attrs.name;
+  const addressed = ['pci', 'ccw'].includes(child(balloon, 'address')?.attrs.type ?? 'pci');
+  return alias && addressed ? `/machine/peripheral/${alias}` : undefined;
 }
 
 async function balloonStats(src: StatsSource, params: ParamList): Promise<void> {
   const maximum = domainMaxMemoryKiB(src.def);
-  params.add('balloon.current', balloonOf(src.def) ? domainCurrentMemoryKiB(src.def) : maximum).add('balloon.maximum', maximum);
+  params.add('balloon.current', activeMemballoon(src.def) ? domainCurrentMemoryKiB(src.def) : maximum).add('balloon.maximum', maximum);
   if (!src.qmp || !src.active) return;
   const names: Record<string, string> = { last_update: 'last-update' };
   for (const stat of await memoryStats(src)) {
@@ -148,14 +151,13 @@ const NOT_COLLECTED = 2 ** 64 - 1;
 export async function memoryStats(src: StatsSource): Promise<TypedParam[]> {
   if (!src.active) throw virError(ErrorCode.OPERATION_INVALID, 'domain is not running', ErrorDomain.QEMU);
   const out: TypedParam[] = [];
-  const balloon = balloonOf(src.def);
+  const balloon = activeMemballoon(src.def);
   if (balloon && src.qmp) {
     const info = await src.qmp.execute<{ actual: number }>('query-balloon').catch(() => undefined);
     if (info) out.push({ field: 'actual', value: Math.floor(info.actual / 1024) });
-    const alias = child(balloon, 'alias')?.attrs.name;
-    const addressed = ['pci', 'ccw'].includes(child(balloon, 'address')?.attrs.type ?? 'pci');
+    const qomPath = balloonQomPath(balloon);
     type GuestStats = { stats?: Record<string, number>; 'last-update'?: number };
-    const guest = alias && addressed ? await src.qmp.execute<GuestStats>('qom-get', { path: `/machine/peripheral/${alias}`, property: 'guest-stats' }).catch(() => undefined) : undefined;
+    const guest = qomPath ? await src.qmp.execute<GuestStats>('qom-get', { path: qomPath, property: 'guest-stats' }).catch(() => undefined) : undefined;
     if (guest?.stats) {
       for (const [field, qemuName, divisor] of GUEST_STATS) {
         const value = qemuName === 'last-update' ? guest['last-update'] : guest.stats[qemuName];

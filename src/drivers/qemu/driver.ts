@@ -416,6 +416,11 @@ export class QemuDriver implements HypervisorDriver {
     return this.runtime.domainResume(dom);
   }
 
+  domainSetMemoryStatsPeriod(dom: DomainRef, period: number, flags: number): Promise<void> {
+    this.checkWritable('virDomainSetMemoryStatsPeriod');
+    return this.runtime.domainSetMemoryStatsPeriod(dom, period, flags);
+  }
+
   domainAttachDeviceFlags(dom: DomainRef, xml: string, flags: number): Promise<void> {
     this.checkWritable('virDomainAttachDeviceFlags');
     return this.runtime.domainAttachDeviceFlags(dom, xml, flags);

@@ -19,6 +19,7 @@ import {
 } from '../../api/types.js';
 import type { DomainBlockStats, DomainInterfaceStats } from '../../api/types.js';
 import { findDiskByName, findInterface } from '../../conf/device-lookup.js';
+import { activeMemballoon, setMemballoonPeriod } from '../../conf/devices/memballoon.js';
 import { ErrorCode, ErrorDomain, virError } from '../../util/error.js';
 import { formatIPAddress, offsetIPAddress, parseIPAddress } from '../../util/ip-address.js';
 import { parseUUID } from '../../util/uuid.js';
@@ -426,10 +427,9 @@ export class DomainAPI extends TestObjects {
   async domainSetMemoryStatsPeriod(dom: DomainRef, period: number, flags: number): Promise<void> {
     checkFlags(flags, AFFECT_LIVE | AFFECT_CONFIG, 'testDomainSetMemoryStatsPeriod');
     const { def } = this.oneDef(this.domainObj(dom), flags);
-    const balloon = devices(def).find((d) => d.name === 'memballoon' && d.attrs.model !== 'none');
+    const balloon = activeMemballoon(def);
     if (!balloon) throw virError(ErrorCode.INTERNAL_ERROR, 'No memory balloon device configured, can not set the collection period', ErrorDomain.TEST);
-    balloon.children = balloon.children.filter((c) => c.name !== 'stats');
-    if (period !== 0) balloon.children.unshift(element('stats', { period: String(period) }));
+    setMemballoonPeriod(balloon, period);
   }
 
   async domainMemoryStats(dom: DomainRef, flags = 0): Promise<TypedParam[]> {
