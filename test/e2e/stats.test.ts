@@ -84,6 +84,7 @@ test('stats of a shut-off and a running guest: libvirt keys, order and plausible
   assert.ok(blk.every((l) => l.startsWith('vda ') && /^\d+$/.test(l.split(' ')[2]!)));
   assert.ok(Number(blk[0]!.split(' ')[2]) >= n('block.0.rd.reqs'), 'counters only grow');
   assert.match((await sb.ok('domblkstat', 'st', '--human')).stdout, /^Device: \n number of read operations: {6}\d+\n/);
+  assert.match((await sb.ok('domblkinfo', 'st', 'vda')).stdout, new RegExp(`^Capacity: {7}${size}\nAllocation: {5}\\d+\nPhysical: {7}${size}\n`));
   const unknown = await sb.run('domblkstat', 'st', 'vdz');
   assert.equal(unknown.stderr, 'error: invalid argument: invalid path: vdz\n');
 

@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { DomainStatsTypes, type TypedParam } from '../../src/api/types.js';
-import { blockDeviceStats, checkStatsSupport, collectDomainStats, memoryStats, STATS_BACKING, type StatsSource } from '../../src/drivers/qemu/domain-stats.js';
+import { blockDeviceStats, blockInfo, checkStatsSupport, collectDomainStats, memoryStats, STATS_BACKING, type StatsSource } from '../../src/drivers/qemu/domain-stats.js';
 import type { QmpClient } from '../../src/drivers/qemu/qmp.js';
 import { parseXml } from '../../src/util/xml.js';
 
@@ -182,4 +182,14 @@ test('KVM counters (query-stats): halt polling summed over vCPUs, per-vCPU and V
   assert.deepEqual([valueOf(params, 'vcpu.0.halt_exits.sum'), valueOf(params, 'vcpu.1.halt_exits.sum'), valueOf(params, 'vcpu.0.blocking.cur')], [5, 7, true]);
   assert.deepEqual(keys(params).filter((k) => k.startsWith('vm.')), ['vm.pages_4k.cur', 'vm.max_mmu_page_hash_collisions.max']);
   assert.equal(qmp.calls.filter((c) => c === 'query-stats-schemas').length, 1, 'the schema is asked once');
+});
+
+test('virDomainGetBlockInfo: sizes of the top image node; allocation the highest write, else QEMU\'s allocated size', async () => {
+  const src = running(runningQmp());
+  // written to (highest offset 8192) and not sparse by QEMU's account: QEMU's numbers; qcow2 allocation is its file's size
+  assert.deepEqual(await blockInfo(src, 'vda'), { capacity: 1073741824, allocation: 200704, physical: 200704 });
+  // never written (highest offset 0): allocation becomes QEMU's allocated size, physical the file's length (not readable here: QEMU's)
+  assert.deepEqual(await blockInfo(src, 'sda'), { capacity: 8388608, allocation: 4096, physical: 4096 });
+  await assert.rejects(blockInfo(src, 'vdz'), { message: 'invalid argument: invalid path vdz not assigned to domain' });
+  await assert.rejects(blockInfo({ ...src, active: false, qmp: undefined }, 'vda'), { message: "cannot stat file '/img/top.qcow2': No such file or directory" });
 });

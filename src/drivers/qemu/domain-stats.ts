@@ -4,12 +4,12 @@
 // the QEMU process's and its vCPU threads' from /proc. tsvirt runs QEMU without
 // cgroups, so CPU times are libvirt's cgroup-less ones (/proc/PID/stat).
 import { closeSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
-import { DomainStatsTypes, type DomainInterfaceStats, type DomainVcpuInfo, type TypedParam } from '../../api/types.js';
+import { DomainStatsTypes, type DomainBlockInfo, type DomainInterfaceStats, type DomainVcpuInfo, type TypedParam } from '../../api/types.js';
 import { ErrorCode, ErrorDomain, virError } from '../../util/error.js';
 import { processRssKiB, processStatInfo, threadAffinity, threadRunDelayNs, threadWaitNs } from '../../util/process.js';
 import { child, childrenNamed, type XmlElement } from '../../util/xml.js';
 import { domainCurrentMemoryKiB, domainCurrentVcpus, domainMaxMemoryKiB, domainMaxVcpus } from '../../conf/domain.js';
-import { findDiskByName, findInterface } from '../../conf/device-lookup.js';
+import { diskSource, findDiskByName, findInterface } from '../../conf/device-lookup.js';
 import { activeMemballoon } from '../../conf/devices/memballoon.js';
 import { assignStorageIds } from './command-line/disks.js';
 import type { QmpClient } from './qmp.js';
@@ -319,8 +319,10 @@ function interfaceStats(src: StatsSource, params: ParamList): void {
 interface BlockEntry {
   rd_req: number; rd_bytes: number; wr_req: number; wr_bytes: number;
   rd_total_times: number; wr_total_times: number; flush_req: number; flush_total_times: number;
-  wr_highest_offset: number; capacity: number; physical: number; write_threshold: number;
+  wr_highest_offset: number; wr_highest_offset_valid: boolean; capacity: number; physical: number; write_threshold: number;
 }
+
+type BlockCounter = Exclude<keyof BlockEntry, 'wr_highest_offset_valid'>;
 
 interface QmpBlockStats {
   device?: string;
@@ -331,7 +333,7 @@ interface QmpBlockStats {
 }
 
 /** The counters libvirt reads, in its order: QEMU's name, ours, whether QEMU always has it. */
-const BLOCK_COUNTERS: [string, keyof BlockEntry, boolean][] = [
+const BLOCK_COUNTERS: [string, BlockCounter, boolean][] = [
   ['rd_bytes', 'rd_bytes', true], ['wr_bytes', 'wr_bytes', true], ['rd_operations', 'rd_req', true], ['wr_operations', 'wr_req', true],
   ['rd_total_time_ns', 'rd_total_times', false], ['wr_total_time_ns', 'wr_total_times', false],
   ['flush_operations', 'flush_req', false], ['flush_total_time_ns', 'flush_total_times', false],
@@ -339,7 +341,7 @@ const BLOCK_COUNTERS: [string, keyof BlockEntry, boolean][] = [
 
 const emptyBlockEntry = (): BlockEntry => ({
   rd_req: 0, rd_bytes: 0, wr_req: 0, wr_bytes: 0, rd_total_times: 0, wr_total_times: 0, flush_req: 0, flush_total_times: 0,
-  wr_highest_offset: 0, capacity: 0, physical: 0, write_threshold: 0,
+  wr_highest_offset: 0, wr_highest_offset_valid: false, capacity: 0, physical: 0, write_threshold: 0,
 });
 
 /** qemuMonitorJSONBlockStatsCollectData: one query-blockstats entry, and how many counters it had. */
@@ -354,7 +356,7 @@ function blockEntry(dev: QmpBlockStats): { entry: BlockEntry; count: number } {
     count++;
   }
   const highest = dev.parent?.stats?.wr_highest_offset;
-  if (typeof highest === 'number') entry.wr_highest_offset = highest;
+  if (typeof highest === 'number') Object.assign(entry, { wr_highest_offset: highest, wr_highest_offset_valid: true });
   return { entry, count };
 }
 
@@ -407,7 +409,7 @@ function diskFrontend(disk: XmlElement): string | undefined {
 }
 
 /** VIR_DOMAIN_BLOCK_STATS_* in qemuDomainBlockStatsFlags's order. */
-const BLOCK_STATS_FIELDS: [string, keyof BlockEntry][] = [
+const BLOCK_STATS_FIELDS: [string, BlockCounter][] = [
   ['wr_bytes', 'wr_bytes'], ['wr_operations', 'wr_req'], ['rd_bytes', 'rd_bytes'], ['rd_operations', 'rd_req'],
   ['flush_operations', 'flush_req'], ['wr_total_times', 'wr_total_times'], ['rd_total_times', 'rd_total_times'], ['flush_total_times', 'flush_total_times'],
 ];
@@ -468,11 +470,9 @@ async function blockStats(src: StatsSource, params: ParamList, backing: boolean)
   const countAt = params.list.length;
   params.add('block.count', 0);
   let record = 0;
-  const disks = devicesOf(src.def, 'disk');
-  const nodes = assignStorageIds(disks);
-  for (const disk of disks) {
+  for (const disk of devicesOf(src.def, 'disk')) {
     const target = child(disk, 'target')?.attrs.dev ?? '';
-    const chain = nodes.get(disk)?.chain ?? [];
+    const chain = diskChain(src.def, disk);
     if (chain.length === 0 || disk.attrs.type === 'vhostuser') {
       // no medium, or storage QEMU does not own: the header only
       params.add(`block.${record}.name`, target);
@@ -498,7 +498,7 @@ async function blockStats(src: StatsSource, params: ParamList, backing: boolean)
         }
       }
       if (!src.active) {
-        imageSizesFromDisk(params, i, path, image.type, image.format);
+        addSizesOnDisk(params, i, path, image.type, image.format);
       } else {
         const entry = stats?.get(`libvirt-${image.id}-format`);
         if (entry) {
@@ -525,20 +525,64 @@ function fileSize(path: string): number | undefined {
   }
 }
 
-/** qemuDomainGetStatsOneBlockFallback: an inactive domain's image sizes from the file itself; zeros are left out. */
-function imageSizesFromDisk(params: ParamList, i: number, path: string | undefined, type: string, format: string): void {
-  if (!path || (type !== 'file' && type !== 'block')) return;
+/** qemuStorageLimitsRefresh: an image's sizes from the file itself (undefined when it cannot be read). */
+function imageSizesOnDisk(path: string | undefined, type: string, format: string): DomainBlockInfo | undefined {
+  if (!path || (type !== 'file' && type !== 'block')) return undefined;
   let st;
   try {
     st = statSync(path);
   } catch {
-    return;
+    return undefined;
   }
-  const allocation = st.blocks * 512;
-  const capacity = imageCapacity(path, format, st.size);
-  if (allocation) params.add(`block.${i}.allocation`, allocation);
-  if (capacity) params.add(`block.${i}.capacity`, capacity);
-  if (st.size) params.add(`block.${i}.physical`, st.size);
+  return { allocation: st.blocks * 512, capacity: imageCapacity(path, format, st.size), physical: st.size };
+}
+
+/** qemuDomainGetStatsOneBlockFallback: an inactive domain's image sizes; zeros are left out. */
+function addSizesOnDisk(params: ParamList, i: number, path: string | undefined, type: string, format: string): void {
+  const sizes = imageSizesOnDisk(path, type, format);
+  if (sizes?.allocation) params.add(`block.${i}.allocation`, sizes.allocation);
+  if (sizes?.capacity) params.add(`block.${i}.capacity`, sizes.capacity);
+  if (sizes?.physical) params.add(`block.${i}.physical`, sizes.physical);
+}
+
+/** The images of a disk's chain with their storage ids, as the command line named their nodes. */
+function diskChain(def: XmlElement, disk: XmlElement) {
+  return assignStorageIds(devicesOf(def, 'disk')).get(disk)?.chain ?? [];
+}
+
+/**
+ * virDomainGetBlockInfo (qemuDomainGetBlockInfo): a disk's capacity,
+ * allocation and physical size; libvirt's sparse-file rules for a running
+ * domain, the file itself for an inactive one.
+ */
+export async function blockInfo(src: StatsSource, path: string): Promise<DomainBlockInfo> {
+  const disk = findDiskByName(src.def, path);
+  if (!disk) throw virError(ErrorCode.INVALID_ARG, `invalid path ${path} not assigned to domain`, ErrorDomain.QEMU);
+  const type = disk.attrs.type ?? 'file';
+  if (type === 'vhostuser') throw virError(ErrorCode.OPERATION_UNSUPPORTED, 'block info is not supported for vhostuser disk', ErrorDomain.QEMU);
+  if (diskSource(disk) === undefined) throw virError(ErrorCode.INVALID_ARG, `disk '${path}' does not currently have a source assigned`, ErrorDomain.QEMU);
+  const file = localPath(type, child(disk, 'source')!);
+  const format = child(disk, 'driver')?.attrs.type ?? 'raw';
+  if (!src.active) {
+    const sizes = imageSizesOnDisk(file, type, format);
+    if (!sizes) throw virError(ErrorCode.SYSTEM_ERROR, `cannot stat file '${file ?? path}': No such file or directory`, ErrorDomain.QEMU);
+    return sizes;
+  }
+  if (!src.qmp) throw virError(ErrorCode.OPERATION_INVALID, 'domain is not running', ErrorDomain.QEMU);
+  const { entries } = await queryBlockStats(src.qmp, true);
+  const frontend = diskFrontend(disk);
+  if (!frontend || !entries.has(frontend)) throw virError(ErrorCode.INTERNAL_ERROR, `cannot find statistics for device '${frontend ?? path}'`, ErrorDomain.QEMU);
+  // capacity is reported per node name only
+  const top = diskChain(src.def, disk)[0];
+  const node = (top && entries.get(`libvirt-${top.id}-format`)) ?? entries.get(frontend)!;
+  let allocation = !node.wr_highest_offset_valid || (type === 'file' && format === 'qcow2') ? node.physical : node.wr_highest_offset;
+  let physical = node.physical;
+  // a sparse file or one QEMU has not written yet: its length is the physical size
+  if (node.physical === 0 || allocation === 0 || allocation === node.physical) {
+    if (allocation === 0) allocation = node.physical;
+    physical = (file && type === 'file' ? fileSize(file) : undefined) ?? node.physical;
+  }
+  return { capacity: node.capacity, allocation, physical };
 }
 
 // ---- iothreads and dirty rate -------------------------------------------

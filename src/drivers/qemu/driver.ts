@@ -13,7 +13,7 @@ import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import type { DomainBlockStats, DomainInfo, DomainInterfaceStats, DomainRef, DomainStatsRecord, DomainVcpuInfo, HypervisorDriver, NodeInfo, ParsedURI, PciTopology, StateWithReason, TypedParam } from '../../api/types.js';
+import type { DomainBlockInfo, DomainBlockStats, DomainInfo, DomainInterfaceStats, DomainRef, DomainStatsRecord, DomainVcpuInfo, HypervisorDriver, NodeInfo, ParsedURI, PciTopology, StateWithReason, TypedParam } from '../../api/types.js';
 import { DefineFlags, DomainState, DomainXMLFlags, ListDomainsFlags, ModificationImpact } from '../../api/types.js';
 import { ErrorCode, ErrorDomain, virError } from '../../util/error.js';
 import { withFileLock, type LockOptions } from '../../util/file-lock.js';
@@ -328,6 +328,12 @@ export class QemuDriver implements HypervisorDriver {
   async domainBlockStats(dom: DomainRef, disk: string): Promise<DomainBlockStats> {
     const counters = new Map((await this.domainBlockStatsFlags(dom, disk, 0)).map((p) => [p.field, Number(p.value)]));
     return { rd_req: counters.get('rd_operations') ?? -1, rd_bytes: counters.get('rd_bytes') ?? -1, wr_req: counters.get('wr_operations') ?? -1, wr_bytes: counters.get('wr_bytes') ?? -1, errs: -1 };
+  }
+
+  async domainGetBlockInfo(dom: DomainRef, disk: string, flags: number): Promise<DomainBlockInfo> {
+    checkFlags(flags, 0, 'qemuDomainGetBlockInfo');
+    const { blockInfo } = await import('./domain-stats.js');
+    return this.runtime.withStatsSource(dom, (src) => blockInfo(src, disk), { monitor: true });
   }
 
   async domainInterfaceStats(dom: DomainRef, device: string): Promise<DomainInterfaceStats> {
