@@ -4,7 +4,7 @@
 // threads') CPU times, memory, scheduling and affinity from /proc.
 import { spawn } from 'node:child_process';
 import type { Socket } from 'node:net';
-import { closeSync, fstatSync, mkdirSync, openSync, readFileSync, writeSync } from 'node:fs';
+import { closeSync, fstatSync, mkdirSync, openSync, readdirSync, readFileSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseBitmap } from './bitmap.js';
@@ -149,6 +149,20 @@ export function threadRunDelayNs(pid: number, tid: number): bigint {
 export function threadWaitNs(pid: number, tid: number): bigint {
   const m = /^(?:se\.statistics\.wait_sum|se\.wait_sum)\s*:\s*([\d.]+)/m.exec(readProcFile(pid, tid, 'sched') ?? '');
   return m ? BigInt(Math.trunc(Number(m[1]) * 1e6)) : 0n;
+}
+
+/** A process's threads and their names (/proc/PID/task/TID/comm); empty when the process is gone. */
+export function processThreads(pid: number): { tid: number; name: string }[] {
+  let tids: string[];
+  try {
+    tids = readdirSync(`${procDir(pid)}/task`);
+  } catch {
+    return [];
+  }
+  return tids.flatMap((tid) => {
+    const name = readProcFile(pid, Number(tid), 'comm');
+    return name === undefined ? [] : [{ tid: Number(tid), name: name.trimEnd() }];
+  });
 }
 
 /** The CPUs a thread may run on (sched_getaffinity), from Cpus_allowed_list of its status file. */

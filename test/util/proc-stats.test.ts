@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { availableParallelism } from 'node:os';
-import { processCpuTimeNs, processRssKiB, processStatInfo, threadAffinity, threadRunDelayNs, threadWaitNs } from '../../src/util/process.js';
+import { processCpuTimeNs, processRssKiB, processStatInfo, processThreads, threadAffinity, threadRunDelayNs, threadWaitNs } from '../../src/util/process.js';
 
 test('processStatInfo: CPU times in ns for a pid, pid 0 meaning this process, and a thread of it', () => {
   const end = Date.now() + 30;
@@ -26,4 +26,11 @@ test('RSS, run-queue delay, wait time and affinity of this process', () => {
   assert.ok(cpus.length >= 1 && cpus.every((cpu) => cpu < availableParallelism() * 64));
   assert.deepEqual(cpus, [...cpus].sort((a, b) => a - b));
   assert.equal(threadAffinity(process.pid, 2 ** 30), undefined);
+});
+
+test('processThreads: every thread with its name, the main thread first among them', () => {
+  const threads = processThreads(process.pid);
+  assert.ok(threads.length > 1, 'node runs helper threads');
+  assert.ok(threads.some((t) => t.tid === process.pid && t.name.length > 0 && !t.name.endsWith('\n')));
+  assert.deepEqual(processThreads(2 ** 30), []);
 });

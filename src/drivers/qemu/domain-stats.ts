@@ -6,7 +6,7 @@
 import { closeSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
 import { DomainStatsTypes, type DomainBlockInfo, type DomainInterfaceStats, type DomainVcpuInfo, type TypedParam } from '../../api/types.js';
 import { ErrorCode, ErrorDomain, virError } from '../../util/error.js';
-import { processRssKiB, processStatInfo, threadAffinity, threadRunDelayNs, threadWaitNs } from '../../util/process.js';
+import { processRssKiB, processStatInfo, processThreads, threadAffinity, threadRunDelayNs, threadWaitNs } from '../../util/process.js';
 import { child, childrenNamed, type XmlElement } from '../../util/xml.js';
 import { domainCurrentMemoryKiB, domainCurrentVcpus, domainMaxMemoryKiB, domainMaxVcpus } from '../../conf/domain.js';
 import { diskSource, findDiskByName, findInterface } from '../../conf/device-lookup.js';
@@ -178,8 +178,16 @@ export async function memoryStats(src: StatsSource): Promise<TypedParam[]> {
 const VCPU_RUNNING = 1;
 
 /** The vCPU threads QEMU runs, by vCPU index. */
-async function vcpuThreads(qmp: QmpClient | undefined): Promise<Map<number, { tid: number; qomPath: string }> | undefined> {
-  const cpus = await qmp?.execute<{ 'cpu-index': number; 'thread-id': number; 'qom-path': string }[]>('query-cpus-fast').catch(() => undefined);
+async function vcpuThreads(pid: number, qmp: QmpClient | undefined): Promise<Map<number, { tid: number; qomPath?: string }> | undefined> {
+  if (!qmp) {
+    // without the monitor (libvirt keeps the thread ids from start): QEMU's debug-threads names, "CPU N/TCG"
+    const named = processThreads(pid).flatMap(({ tid, name }) => {
+      const index = /^CPU (\d+)\/[A-Z]+$/.exec(name)?.[1];
+      return index === undefined ? [] : [[Number(index), { tid }] as const];
+    });
+    return named.length > 0 ? new Map(named) : undefined;
+  }
+  const cpus = await qmp.execute<{ 'cpu-index': number; 'thread-id': number; 'qom-path': string }[]>('query-cpus-fast').catch(() => undefined);
   return cpus && new Map(cpus.map((c) => [c['cpu-index'], { tid: c['thread-id'], qomPath: c['qom-path'] }]));
 }
 
@@ -196,7 +204,7 @@ function onlineVcpus(def: XmlElement): number[] {
  * physical CPU, its affinity, wait and run-queue delay, from its thread.
  */
 async function vcpuDetails(src: StatsSource, max: number): Promise<(DomainVcpuInfo & { affinity: number[]; waitNs: bigint; delayNs: bigint; qomPath?: string })[]> {
-  const threads = src.active ? await vcpuThreads(src.qmp) : undefined;
+  const threads = src.active ? await vcpuThreads(src.pid, src.qmp) : undefined;
   if (!threads) throw virError(ErrorCode.OPERATION_INVALID, 'cpu affinity is not supported', ErrorDomain.QEMU);
   return onlineVcpus(src.def).slice(0, max).map((number) => {
     const { tid, qomPath } = threads.get(number) ?? { tid: 0 };
