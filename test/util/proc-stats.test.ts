@@ -28,7 +28,7 @@ test('RSS, run-queue delay, wait time and affinity of this process', () => {
   assert.equal(threadAffinity(process.pid, 2 ** 30), undefined);
 });
 
-test('processThreads: every thread with its name, the main thread first among them', () => {
+test('processThreads: every thread with its name, the main thread among them', () => {
   const threads = processThreads(process.pid);
   assert.ok(threads.length > 1, 'node runs helper threads');
   assert.ok(threads.some((t) => t.tid === process.pid && t.name.length > 0 && !t.name.endsWith('\n')));
