@@ -2,7 +2,7 @@ import type { Duplex } from 'node:stream';
 import { ErrorCode, ErrorDomain, virError } from '../util/error.js';
 import { parseURI } from './uri.js';
 import { DomainSnapshot, HostInterface, Network, ObjectHandle, StoragePool, StorageVolume } from './handles.js';
-import type { DomainInfo, DomainRef, HypervisorDriver, InterfaceRef, NetworkRef, NodeInfo, PciTopology, SnapshotRef, StateWithReason, StoragePoolRef } from './types.js';
+import type { DomainInfo, DomainInterfaceStats, DomainRef, DomainStatsRecord, DomainVcpuInfo, HypervisorDriver, InterfaceRef, NetworkRef, NodeInfo, PciTopology, SnapshotRef, StateWithReason, StoragePoolRef, TypedParam } from './types.js';
 
 /** Driver factories by URI driver name, loaded lazily so a test:/// connection never loads QEMU code. */
 const DRIVERS: Record<string, () => Promise<(uri: ReturnType<typeof parseURI>, o: { readonly: boolean }) => Promise<HypervisorDriver>>> = {
@@ -251,5 +251,24 @@ export class Domain extends ObjectHandle<DomainRef> {
   /** tsvirt's own: the PCI tree with free hotpluggable slots and the room left for controllers. */
   getPciTopology(flags = 0): Promise<PciTopology> {
     return this.call('domainGetPciTopology', flags);
+  }
+  /** virDomainListGetStats for this domain alone: the DomainStatsTypes groups asked for (0: all). */
+  async getStats(stats = 0, flags = 0): Promise<TypedParam[]> {
+    const records = await this.connection.invoke<DomainStatsRecord[]>('domainListGetStats', [this.ref], stats, flags);
+    return records[0]?.params ?? [];
+  }
+  /** virDomainBlockStatsFlags: a disk's I/O counters (by target or source path; "" sums all disks). */
+  blockStats(disk: string, flags = 0): Promise<TypedParam[]> {
+    return this.call('domainBlockStatsFlags', disk, flags);
+  }
+  interfaceStats(device: string): Promise<DomainInterfaceStats> {
+    return this.call('domainInterfaceStats', device);
+  }
+  memoryStats(flags = 0): Promise<TypedParam[]> {
+    return this.call('domainMemoryStats', flags);
+  }
+  /** virDomainGetVcpus: the running vCPUs and the host CPUs each may use. */
+  getVcpus(maxinfo: number): Promise<{ info: DomainVcpuInfo[]; cpumaps: number[][] }> {
+    return this.call('domainGetVcpus', maxinfo);
   }
 }
