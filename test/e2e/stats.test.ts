@@ -3,7 +3,8 @@
 // vcpuinfo and domifstat, for the guest shut off and running. One boot.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { statSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
+import { QmpClient } from '../../src/drivers/qemu/qmp.js';
 import { BOOT_TIMEOUT_MS, guestDomainXML, Sandbox, SerialLog, testGuest, virtioDiskXML, type TestGuest } from './guest.js';
 
 const guest = testGuest();
@@ -99,5 +100,17 @@ test('stats of a shut-off and a running guest: libvirt keys, order and plausible
   // a user-mode NIC has no host interface to count on
   const nic = await sb.run('domifstat', 'st', MAC);
   assert.equal(nic.stderr, `error: Failed to get interface stats st ${MAC}\nerror: internal error: Interface name not provided\n`);
+  await sb.ok('destroy', 'st');
+
+  // a period in the persistent definition reaches QEMU at the next start (qemuProcessSetupBalloon)
+  await sb.ok('dommemstat', 'st', '--period', '3', '--config');
+  await sb.ok('start', 'st', '--paused');
+  const monitor = /<monitor path='([^']+)'/.exec(readFileSync(sb.statusFile('st'), 'utf8'))![1]!;
+  const qmp = await QmpClient.connect(monitor);
+  try {
+    assert.equal(await qmp.execute('qom-get', { path: '/machine/peripheral/balloon0', property: 'guest-stats-polling-interval' }), 3);
+  } finally {
+    qmp.close();
+  }
   await sb.ok('destroy', 'st');
 });

@@ -123,6 +123,14 @@ export function balloonQomPath(balloon: XmlElement): string | undefined {
   return alias && addressed ? `/machine/peripheral/${alias}` : undefined;
 }
 
+/** At start, QEMU learns the <stats period> of the definition (qemuProcessSetupBalloon); it polls the guest from then on. */
+export async function applyBalloonPeriod(qmp: QmpClient, def: XmlElement): Promise<void> {
+  const balloon = activeMemballoon(def);
+  const period = Number(balloon && child(balloon, 'stats')?.attrs.period);
+  const qomPath = balloon && balloonQomPath(balloon);
+  if (period > 0 && qomPath) await qmp.execute('qom-set', { path: qomPath, property: 'guest-stats-polling-interval', value: period });
+}
+
 async function balloonStats(src: StatsSource, params: ParamList): Promise<void> {
   const maximum = domainMaxMemoryKiB(src.def);
   params.add('balloon.current', activeMemballoon(src.def) ? domainCurrentMemoryKiB(src.def) : maximum).add('balloon.maximum', maximum);

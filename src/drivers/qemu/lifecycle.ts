@@ -23,6 +23,7 @@ import { QmpClient } from './qmp.js';
 import { escapeOptionValue } from '../../util/qemu-option.js';
 import { createMonitorAlias, fitsUnixSocket, removeMonitorAlias } from './monitor-alias.js';
 import { fillPtyPaths, type QmpChardevInfo } from './pty-paths.js';
+import { applyBalloonPeriod } from './domain-stats.js';
 import { loadStatuses, removeShutoffReason, removeStatus, writeShutoffReason, writeStatus, type DomainStatus } from './status-file.js';
 import type { QemuPaths } from './paths.js';
 import { DomainView, domainRuntimePaths, type QemuCommandLine } from './command-line/context.js';
@@ -240,6 +241,7 @@ export class QemuRuntime {
       }
       dom.qmp = qmp;
       fillPtyPaths(live, await qmp.execute<QmpChardevInfo[]>('query-chardev'));
+      await applyBalloonPeriod(qmp, live);
       if (!options.paused) {
         // Written while `cont` runs: this process holds the domain lock, and a failed cont kills QEMU.
         [dom.state, dom.reason] = [DomainState.RUNNING, RunningReason.BOOTED];
