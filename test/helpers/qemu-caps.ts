@@ -36,5 +36,6 @@ export function fakeQemuCaps(arch: TestArch, extra: { deviceTypes?: string[]; co
     gicVersions: x86 ? [] : [{ version: 2, emulated: true, kernel: false }, { version: 3, emulated: true, kernel: false }],
     sev: false,
     sgx: false,
+    hostCpuModels: {},
   };
 }

@@ -2,16 +2,17 @@
 // host CPU: nothing here reads /usr/share/libvirt or the real CPU.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { virErrorMessage } from '../helpers/errors.js';
-import { bitKey, featureNamesIn, loadX86CpuMap, parseX86CpuMap } from '../../src/conf/cpu-map.js';
+import { bitKey, featureBits, featureNamesIn, loadX86CpuMap, parseX86CpuMap } from '../../src/conf/cpu-map.js';
 import type { X86CpuMap } from '../../src/conf/cpu-map.js';
 import { checkForbiddenFeatures, checkX86CpuCompatible } from '../../src/conf/cpu-compare.js';
 import { decodeX86Cpu, signatureParts } from '../../src/conf/cpu-decode.js';
 import type { X86CpuData } from '../../src/conf/cpu-compare.js';
-import { decodeHostX86Cpu, queryHostModelFeatures, tscKHzFromKernelLog } from '../../src/drivers/qemu/host-cpu.js';
+import { decodeHostX86Cpu, fullHostCpu, tscKHzFromKernelLog } from '../../src/drivers/qemu/host-cpu.js';
+import { fakeQemuCaps } from '../helpers/qemu-caps.js';
 import type { CpuSource, CpuidRegisters } from '../../src/drivers/qemu/host-cpu.js';
 import { checkGuestCpuCompatible, checkTscFrequency } from '../../src/drivers/qemu/guest-cpu-check.js';
 import { parseXml } from '../../src/util/xml.js';
@@ -266,29 +267,12 @@ test('a forbidden feature the host CPU names is refused by name, before any comp
   assert.match(virErrorMessage(() => checkGuestCpuCompatible(def, MAP, () => host)), /forbidden feature 'wdt'$/);
 });
 
-test("QEMU's KVM host model is read from a monitor on stdio, in libvirt's feature names", () => {
-  const dir = mkdtempSync(join(tmpdir(), 'tsvirt-fakeqemu-'));
-  try {
-    const fake = join(dir, 'qemu-system-x86_64');
-    // answers only when asked for KVM's host model over a stdio monitor
-    const reply = JSON.stringify({ return: { model: { name: 'base', props: { 'lahf-lm': true, 'tsc-adjust': true, 'mds-no': true, pni: false, 'kvm-pv-eoi': true } } } });
-    writeFileSync(fake, `#!/bin/sh
-case "$*" in *accel=kvm*"-qmp stdio"*) ;; *) exit 1 ;; esac
-grep -q '"name":"host"' || exit 1
-echo '{"QMP": {"version": {}}}'
-echo '{"return": {}}'
-echo '${reply}'
-echo '{"return": {}}'
-`);
-    chmodSync(fake, 0o755);
-    assert.deepEqual(queryHostModelFeatures(fake, 'kvm'), ['lahf_lm', 'tsc_adjust', 'mds-no', 'kvm_pv_eoi']);
-    assert.equal(queryHostModelFeatures(fake, 'tcg'), undefined);
-    writeFileSync(fake, '#!/bin/sh\necho "Could not access KVM kernel module" >&2\nexit 1\n');
-    assert.equal(queryHostModelFeatures(fake, 'kvm'), undefined);
-    assert.equal(queryHostModelFeatures(join(dir, 'missing'), 'kvm'), undefined);
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+test("TCG's host CPU is QEMU's probed 'max' model, QEMU's spellings turned into libvirt's, unknown names left out", () => {
+  const caps = fakeQemuCaps('x86_64', {});
+  const tcg = (names: string[]) => fullHostCpu(MAP, undefined, { ...caps, hostCpuModels: { tcg: names } }, 'tcg');
+  // pni and ds under their QEMU names, plus a feature the map does not know
+  assert.deepEqual(tcg(['pni', 'ds', 'no-such-flag'])?.data, featureBits(MAP, ['pni', 'ds']));
+  assert.equal(fullHostCpu(MAP, undefined, caps, 'tcg'), undefined, 'no probed model: no host CPU, the checks are skipped');
 });
 
 const names = (cpu: { features: readonly { name: string; policy: string }[] } | undefined) => cpu?.features.map((f) => `${f.policy}:${f.name}`);

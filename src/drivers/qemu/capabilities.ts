@@ -13,6 +13,7 @@ import { arch as hostNodeArch } from 'node:process';
 import { ErrorCode, ErrorDomain, virError } from '../../util/error.js';
 import { writeFileAtomic } from '../../util/atomic-file.js';
 import type { QmpClient } from './qmp.js';
+import type { QemuJson } from '../../util/json.js';
 
 export interface QemuMachine {
   /** canonical name, e.g. 'pc-q35-7.2' */
@@ -74,7 +75,16 @@ export interface QemuCaps {
   /** AMD SEV / Intel SGX usable (query-sev-capabilities / query-sgx-capabilities answered) */
   sev: boolean;
   sgx: boolean;
+  /**
+   * QEMU's host CPU model per accelerator, as QEMU property names that are on
+   * (query-cpu-model-expansion, static, non-migratable features included):
+   * TCG's "max", and KVM's "host" when /dev/kvm could be opened
+   */
+  hostCpuModels: Readonly<Partial<Record<HostModelAccel, readonly string[]>>>;
 }
+
+/** The accelerators whose host model libvirt probes: KVM's "host" CPU, TCG's "max". */
+export type HostModelAccel = 'kvm' | 'tcg';
 
 /**
  * libvirt's historical default machines (qemu_capabilities.c preferredMachines),
@@ -102,7 +112,7 @@ const BINARY_SUFFIXES: Record<string, string[]> = {
 };
 
 /** Bumped whenever the probe or the cached JSON layout changes, so old caches are re-probed. */
-const CACHE_FORMAT = 2;
+const CACHE_FORMAT = 3;
 const PROBE_TIMEOUT_MS = 30_000;
 
 /**
@@ -111,13 +121,19 @@ const PROBE_TIMEOUT_MS = 30_000;
  * but stock guest kernels hang under it with no error, so the CPU flag decides.
  */
 export function hostKvmUsable(): boolean {
+  if (!kvmDeviceAccessible()) return false;
   try {
-    accessSync('/dev/kvm', fsConstants.R_OK | fsConstants.W_OK);
+    return /^flags\s*:.*\b(vmx|svm)\b/m.test(readFileSync('/proc/cpuinfo', 'utf8'));
   } catch {
     return false;
   }
+}
+
+/** /dev/kvm can be opened read-write (what libvirt needs to probe KVM, whatever guests do with it). */
+function kvmDeviceAccessible(): boolean {
   try {
-    return /^flags\s*:.*\b(vmx|svm)\b/m.test(readFileSync('/proc/cpuinfo', 'utf8'));
+    accessSync('/dev/kvm', fsConstants.R_OK | fsConstants.W_OK);
+    return true;
   } catch {
     return false;
   }
@@ -193,13 +209,45 @@ type ProbeCommand = (typeof PROBE_COMMANDS)[number];
 /** Commands every QEMU answers; the others are optional (a binary without KVM or CPU models). */
 const REQUIRED_COMMANDS: readonly ProbeCommand[] = ['query-version', 'query-machines', 'qom-list-types'];
 
+/** The host CPU model of the accelerator QEMU runs with (libvirt's host-model probe). */
+function hostModelExpansion(accel: HostModelAccel) {
+  return { type: 'static', model: { name: accel === 'kvm' ? 'host' : 'max', props: { migratable: false } } };
+}
+
+/** Every probe command's answer, and TCG's host CPU model, from one TCG QEMU. */
+async function runProbe(binary: string): Promise<{ answers: Map<ProbeCommand, unknown>; tcgHostModel?: string[] }> {
+  return withProbeQemu(binary, 'tcg', async (execute) => {
+    const answers = new Map<ProbeCommand, unknown>();
+    for (const command of PROBE_COMMANDS) {
+      const answer = await execute(command, undefined, REQUIRED_COMMANDS.includes(command));
+      if (answer !== undefined) answers.set(command, answer);
+    }
+    return { answers, tcgHostModel: expandedFeatures(await execute('query-cpu-model-expansion', hostModelExpansion('tcg'), false)) };
+  });
+}
+
+/** KVM's host CPU model, from a QEMU running with KVM (libvirt probes each accelerator); undefined when KVM cannot run. */
+async function probeKvmHostModel(binary: string): Promise<string[] | undefined> {
+  return withProbeQemu(binary, 'kvm', async (execute) => expandedFeatures(await execute('query-cpu-model-expansion', hostModelExpansion('kvm'), false)))
+    .catch(() => undefined);
+}
+
+/** The property names a static expansion switches on; undefined without an expansion. */
+function expandedFeatures(answer: unknown): string[] | undefined {
+  const props = (answer as { model?: { props?: Record<string, unknown> } } | undefined)?.model?.props;
+  return props && Object.entries(props).filter(([, on]) => on === true).map(([name]) => name);
+}
+
+type ProbeExecute = (command: string, args: Record<string, unknown> | undefined, required: boolean) => Promise<unknown>;
+
 /**
- * Runs the probe commands against a paused, machine-less QEMU, the way libvirt
- * does: QEMU daemonizes once its QMP socket listens, the commands run over the
- * shared QMP client, then `quit`. The daemonized QEMU is watched by a guard
- * (PROBE_GUARD) so that it cannot outlive this process, even one killed by SIGKILL.
+ * Runs `work` against a paused, machine-less QEMU, the way libvirt probes: QEMU
+ * daemonizes once its QMP socket listens, the commands run over the shared QMP
+ * client (an optional command that fails answers undefined), then `quit`. The
+ * daemonized QEMU is watched by a guard (PROBE_GUARD) so that it cannot outlive
+ * this process, even one killed by SIGKILL.
  */
-async function runProbe(binary: string): Promise<Map<ProbeCommand, unknown>> {
+async function withProbeQemu<T>(binary: string, accel: HostModelAccel, work: (execute: ProbeExecute) => Promise<T>): Promise<T> {
   const fail = (why: string) => virError(ErrorCode.INTERNAL_ERROR, `Failed to probe capabilities for ${binary}: ${why}`, ErrorDomain.QEMU);
   // A fresh short folder: unix socket paths are limited to 107 bytes, embed roots may be long.
   const dir = await mkdtemp(join(tmpdir(), 'tsvirt-probe-'));
@@ -209,7 +257,7 @@ async function runProbe(binary: string): Promise<Map<ProbeCommand, unknown>> {
   let client: QmpClient | undefined;
   let quit = false;
   try {
-    const args = ['-S', '-no-user-config', '-nodefaults', '-nographic', '-machine', 'none,accel=tcg',
+    const args = ['-S', '-no-user-config', '-nodefaults', '-nographic', '-machine', `none,accel=${accel}`,
       '-qmp', `unix:${socket},server=on,wait=off`, '-pidfile', pidFile, '-daemonize'];
     guard = await startGuarded(binary, args, pidFile, PROBE_TIMEOUT_MS);
     if ('error' in guard) throw fail(guard.error);
@@ -220,16 +268,17 @@ async function runProbe(binary: string): Promise<Map<ProbeCommand, unknown>> {
     } catch (e) {
       throw fail((e as Error).message);
     }
-    const results = new Map<ProbeCommand, unknown>();
-    for (const command of PROBE_COMMANDS) {
+    const qmp = client;
+    const result = await work(async (command, args, required) => {
       try {
-        results.set(command, await client.execute(command));
+        return await qmp.execute(command, args as { [key: string]: QemuJson } | undefined);
       } catch (e) {
-        if (REQUIRED_COMMANDS.includes(command)) throw fail((e as Error).message);
+        if (required) throw fail((e as Error).message);
+        return undefined;
       }
-    }
-    quit = await client.execute('quit').then(() => true, () => false);
-    return results;
+    });
+    quit = await qmp.execute('quit').then(() => true, () => false);
+    return result;
   } finally {
     client?.close();
     if (guard && 'release' in guard) await guard.release(quit);
@@ -327,6 +376,7 @@ interface ProbedCaps {
   gicVersions: Array<{ version: number; emulated: boolean; kernel: boolean }>;
   sev: boolean;
   sgx: boolean;
+  hostCpuModels: Partial<Record<HostModelAccel, string[]>>;
 }
 
 interface SchemaEntry {
@@ -409,6 +459,7 @@ function interpretProbe(binary: string, r: Map<ProbeCommand, unknown>): ProbedCa
     gicVersions: gic.map((g) => ({ version: g.version, emulated: g.emulated, kernel: g.kernel })),
     sev: r.has('query-sev-capabilities'),
     sgx: r.has('query-sgx-capabilities'),
+    hostCpuModels: {},
   };
 }
 
@@ -429,6 +480,7 @@ function completeCaps(p: ProbedCaps, kvmHostUsable: boolean): QemuCaps {
     gicVersions: p.gicVersions,
     sev: p.sev,
     sgx: p.sgx,
+    hostCpuModels: p.hostCpuModels,
   };
 }
 
@@ -487,7 +539,13 @@ export class QemuCapsCache {
     if (cached && cached.format === CACHE_FORMAT && cached.key.path === key.path && cached.key.size === key.size && cached.key.mtimeMs === key.mtimeMs) {
       return completeCaps(cached.caps, this.kvmHost);
     }
-    const probed = interpretProbe(binary, await runProbe(binary));
+    const { answers, tcgHostModel } = await runProbe(binary);
+    const probed = interpretProbe(binary, answers);
+    if (tcgHostModel) probed.hostCpuModels.tcg = tcgHostModel;
+    if (probed.kvmPresent && kvmArchCompatible(probed.arch) && kvmDeviceAccessible()) {
+      const kvmHostModel = await probeKvmHostModel(binary);
+      if (kvmHostModel) probed.hostCpuModels.kvm = kvmHostModel;
+    }
     const entry: CacheFile = { format: CACHE_FORMAT, key, caps: probed };
     try {
       await mkdir(join(this.cacheDir, 'capabilities'), { recursive: true });

@@ -94,7 +94,7 @@ export class QemuDomainRuntime {
     }
     const { checkCpuAgainstHost, checkTscAgainstHost } = await import('./guest-cpu-check.js');
     checkTscAgainstHost(def);
-    checkCpuAgainstHost(def);
+    checkCpuAgainstHost(def, caps);
     // loaded on first start: define, list and dumpxml never need the builder
     const { buildQemuCommandLine } = await import('./command-line.js');
     return buildQemuCommandLine(def, driverCommandLineOptions(this.driver.paths, {

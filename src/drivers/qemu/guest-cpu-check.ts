@@ -19,6 +19,7 @@ import type { X86CpuData } from '../../conf/cpu-compare.js';
 import type { X86CpuMap } from '../../conf/cpu-map.js';
 import { fullHostCpu, probeHostX86Cpu } from './host-cpu.js';
 import type { HostTsc } from './host-cpu.js';
+import type { QemuCaps } from './capabilities.js';
 
 /** 250 ppm: half of NTP's threshold, libvirt's TSC_TOLERANCE. */
 const TSC_TOLERANCE_PPM = 250;
@@ -44,7 +45,7 @@ const isX86 = (arch: string | undefined) => arch === 'x86_64' || arch === 'i686'
 /**
  * An x86 guest's CPU against the host CPU libvirt compares it with:
  * forbidden features unless check='none', and with check='partial' the whole
- * comparison. The host CPU is computed only when needed (it takes a QEMU run);
+ * comparison. The host CPU is computed only when needed;
  * when it is unknown the checks are skipped.
  */
 export function checkGuestCpuCompatible(def: XmlElement, map: X86CpuMap, hostCpu: () => X86CpuData | undefined): void {
@@ -66,11 +67,10 @@ export function checkTscAgainstHost(def: XmlElement): void {
   checkTscFrequency(def, probeHostX86Cpu()?.host?.tsc);
 }
 
-/** The CPU compare against this host (late: libvirt runs it after storage, secrets and firmware are prepared). */
-export function checkCpuAgainstHost(def: XmlElement): void {
+/** The CPU compare against this host and the guest's binary (late: libvirt runs it after storage, secrets and firmware are prepared). */
+export function checkCpuAgainstHost(def: XmlElement, caps: QemuCaps): void {
   const probed = probeHostX86Cpu();
   if (!probed) return;
-  const emulator = child(child(def, 'devices') ?? def, 'emulator')?.text.trim() ?? '';
   const accel = def.attrs.type === 'kvm' ? 'kvm' : 'tcg';
-  checkGuestCpuCompatible(def, probed.map, () => fullHostCpu(probed.map, probed.host, emulator, accel));
+  checkGuestCpuCompatible(def, probed.map, () => fullHostCpu(probed.map, probed.host, caps, accel));
 }

@@ -6,13 +6,12 @@
 // where they cannot be read the host CPU stays unknown and the checks that
 // need it are skipped.
 
-import { spawnSync } from 'node:child_process';
 import { closeSync, constants as fsConstants, existsSync, openSync, readSync } from 'node:fs';
 import { bitKey, featureBits, hasFeature, loadX86CpuMap } from '../../conf/cpu-map.js';
 import type { X86CpuMap } from '../../conf/cpu-map.js';
 import type { X86CpuData } from '../../conf/cpu-compare.js';
 import { decodeX86Cpu } from '../../conf/cpu-decode.js';
-import { hostArch } from './capabilities.js';
+import { hostArch, type HostModelAccel, type QemuCaps } from './capabilities.js';
 import { x86FeatureFromQemu } from './cpu-feature-names.js';
 
 /** eax, ebx, ecx, edx of one CPUID leaf/subleaf. */
@@ -196,64 +195,27 @@ export function probeHostX86Cpu(): { map: X86CpuMap; host?: HostX86Cpu } | undef
   return probed ?? undefined;
 }
 
-const QMP_TIMEOUT_MS = 30_000;
-
-/** The accelerators whose host model libvirt probes: KVM's "host" CPU, TCG's "max". */
-export type HostModelAccel = 'kvm' | 'tcg';
-
-/**
- * The features of QEMU's host model for an accelerator (query-cpu-model-expansion,
- * non-migratable ones included), in libvirt's names, as libvirt's host-model
- * probe sees them. QEMU runs machine-less with its monitor on stdio, so no guest
- * exists and nothing outlives the call. Undefined when QEMU cannot run so.
- */
-export function queryHostModelFeatures(binary: string, accel: HostModelAccel): string[] | undefined {
-  const model = { name: accel === 'kvm' ? 'host' : 'max', props: { migratable: false } };
-  const request = [
-    { execute: 'qmp_capabilities' },
-    { execute: 'query-cpu-model-expansion', arguments: { type: 'static', model } },
-    { execute: 'quit' },
-  ].map((c) => JSON.stringify(c)).join('\n') + '\n';
-  const run = spawnSync(binary, ['-S', '-no-user-config', '-nodefaults', '-display', 'none', '-machine', `none,accel=${accel}`, '-qmp', 'stdio'], {
-    input: request, encoding: 'utf8', timeout: QMP_TIMEOUT_MS, env: { ...process.env, LC_ALL: 'C' }, stdio: ['pipe', 'pipe', 'ignore'],
-  });
-  for (const line of (run.stdout ?? '').split('\n')) {
-    let reply: { return?: { model?: { props?: Record<string, unknown> } } };
-    try {
-      reply = JSON.parse(line) as typeof reply;
-    } catch {
-      continue;
-    }
-    const props = reply.return?.model?.props;
-    if (props) return Object.entries(props).filter(([, on]) => on === true).map(([name]) => x86FeatureFromQemu(name));
-  }
-  return undefined;
-}
-
-const hostModels = new Map<string, string[] | undefined>();
-
-function hostModelFeatures(map: X86CpuMap, binary: string, accel: HostModelAccel): string[] | undefined {
-  const key = `${accel}:${binary}`;
-  if (!hostModels.has(key)) hostModels.set(key, accel === 'tcg' || existsSync('/dev/kvm') ? queryHostModelFeatures(binary, accel) : undefined);
-  return hostModels.get(key)?.filter((name) => map.featureByName.has(name));
+/** QEMU's host model for `accel` from the probed capabilities, in libvirt's names of features the CPU map knows. */
+function hostModelFeatures(map: X86CpuMap, caps: QemuCaps, accel: HostModelAccel): string[] | undefined {
+  return caps.hostCpuModels[accel]?.map(x86FeatureFromQemu).filter((name) => map.featureByName.has(name));
 }
 
 /**
- * The host CPU libvirt compares guests of `binary` with
+ * The host CPU libvirt compares guests of a binary with
  * (virQEMUCapsGetHostModel ..._FULL). KVM: the host CPU decoded into a model
  * and features, with every feature of QEMU's KVM host model added by name
  * (undefined without the host CPU). TCG: what QEMU emulates at most, whose
  * named features tsvirt does not know (undefined when QEMU cannot tell).
  */
-export function fullHostCpu(map: X86CpuMap, host: HostX86Cpu | undefined, binary: string, accel: HostModelAccel): X86CpuData | undefined {
+export function fullHostCpu(map: X86CpuMap, host: HostX86Cpu | undefined, caps: QemuCaps, accel: HostModelAccel): X86CpuData | undefined {
   if (accel === 'tcg') {
-    const features = hostModelFeatures(map, binary, accel);
+    const features = hostModelFeatures(map, caps, accel);
     return features && { data: featureBits(map, features) };
   }
   if (!host) return undefined;
   const decoded = decodeX86Cpu(map, host, 'guest');
   if (!decoded) return host;
-  const listed = new Set([...decoded.features.filter((f) => f.policy === 'require').map((f) => f.name), ...(hostModelFeatures(map, binary, accel) ?? [])]);
+  const listed = new Set([...decoded.features.filter((f) => f.policy === 'require').map((f) => f.name), ...(hostModelFeatures(map, caps, accel) ?? [])]);
   const disabled = decoded.features.filter((f) => f.policy === 'disable' && !listed.has(f.name)).map((f) => f.name);
   const modelFeatures = map.models.get(decoded.model)?.features ?? [];
   const data = featureBits(map, [...modelFeatures, ...listed]);

@@ -80,7 +80,7 @@ function sortControllersAsParsed(devices: XmlElement): void {
 export function nativeCommandLine(def: XmlElement, options: NativeOptions): QemuCommandLine {
   checkTscAgainstHost(def);
   checkHostResources(def, options.host);
-  checkCpuAgainstHost(def);
+  checkCpuAgainstHost(def, options.caps);
   return buildQemuCommandLine(prepareDomainForNative(def, options.paths.nvramDir), options);
 }
 
