@@ -27,7 +27,7 @@ function subtract(a: Set<string>, ...others: ReadonlySet<string>[]): Set<string>
 }
 
 function incompatible(map: X86CpuMap, what: string, data: ReadonlySet<string>): Error {
-  return virError(ErrorCode.CPU_INCOMPATIBLE, `${what}: ${featureNamesIn(map, data).join(', ')}`, ErrorDomain.QEMU);
+  return virError(ErrorCode.CPU_INCOMPATIBLE, `${what}: ${featureNamesIn(map, data).join(', ')}`, ErrorDomain.CPU);
 }
 
 /**
@@ -38,7 +38,7 @@ function incompatible(map: X86CpuMap, what: string, data: ReadonlySet<string>): 
 export function checkForbiddenFeatures(host: X86CpuData, cpu: XmlElement): void {
   const forbidden = childrenNamed(cpu, 'feature').find((f) => f.attrs.policy === 'forbid' && host.listed?.has(f.attrs.name ?? ''));
   if (forbidden) {
-    throw virError(ErrorCode.CPU_INCOMPATIBLE, `Host CPU provides forbidden feature '${forbidden.attrs.name}'`, ErrorDomain.QEMU);
+    throw virError(ErrorCode.CPU_INCOMPATIBLE, `Host CPU provides forbidden feature '${forbidden.attrs.name}'`, ErrorDomain.CPU);
   }
 }
 
@@ -50,16 +50,16 @@ export function checkForbiddenFeatures(host: X86CpuData, cpu: XmlElement): void 
 export function checkX86CpuCompatible(map: X86CpuMap, host: X86CpuData, cpu: XmlElement): void {
   const vendor = trimmedText(cpu, 'vendor');
   if (vendor && vendor !== host.vendor) {
-    throw virError(ErrorCode.CPU_INCOMPATIBLE, `host CPU vendor does not match required CPU vendor ${vendor}`, ErrorDomain.QEMU);
+    throw virError(ErrorCode.CPU_INCOMPATIBLE, `host CPU vendor does not match required CPU vendor ${vendor}`, ErrorDomain.CPU);
   }
   const modelName = trimmedText(cpu, 'model');
   const model = modelName ? map.models.get(modelName) : undefined;
-  if (modelName && !model) throw virError(ErrorCode.INTERNAL_ERROR, `Unknown CPU model ${modelName}`, ErrorDomain.QEMU);
+  if (modelName && !model) throw virError(ErrorCode.INTERNAL_ERROR, `Unknown CPU model ${modelName}`, ErrorDomain.CPU);
 
   const named: Record<Policy, string[]> = { force: [], require: [...(model?.features ?? [])], optional: [], disable: [], forbid: [] };
   for (const f of childrenNamed(cpu, 'feature')) {
     const name = f.attrs.name ?? '';
-    if (!map.featureByName.has(name)) throw virError(ErrorCode.INTERNAL_ERROR, `Unknown CPU feature ${name}`, ErrorDomain.QEMU);
+    if (!map.featureByName.has(name)) throw virError(ErrorCode.INTERNAL_ERROR, `Unknown CPU feature ${name}`, ErrorDomain.CPU);
     const policy = (f.attrs.policy ?? 'require') as Policy;
     named[policy]?.push(name);
   }

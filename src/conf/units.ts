@@ -48,7 +48,7 @@ export function parseScaledValue(text: string, unit: string | undefined, xpath: 
 export function parseMemoryKiB(text: string, unit: string | undefined, xpath: string, max: bigint = MEMORY_MAX_BYTES): bigint {
   const bytes = parseScaledValue(text, unit, xpath, 1024n, max);
   const kib = (bytes + 1023n) / 1024n;
-  if (kib >= (max + 1023n) / 1024n) throw virError(ErrorCode.OVERFLOW, 'size value too large', ErrorDomain.DOM);
+  if (kib >= (max + 1023n) / 1024n) throw virError(ErrorCode.OVERFLOW, 'size value too large', ErrorDomain.DOMAIN);
   return kib;
 }
 

@@ -61,25 +61,24 @@ export enum ErrorCode {
   MULTIPLE_DOMAINS = 110,
 }
 
-/** virErrorDomain values: which subsystem raised the error. */
+/** libvirt's virErrorDomain values (where an error comes from), the ones tsvirt raises. */
 export enum ErrorDomain {
   NONE = 0,
-  QEMU = 10,
-  DOM = 20,
+  XML = 5,
   RPC = 7,
-  CONF = 30,
-  TEST = 11,
-  NETWORK = 19,
+  CONF = 9,
+  QEMU = 10,
+  TEST = 12,
   STORAGE = 18,
+  NETWORK = 19,
+  DOMAIN = 20,
   NODEDEV = 22,
   SECURITY = 24,
   INTERFACE = 26,
-  DOMAIN_SNAPSHOT = 31,
+  CPU = 31,
+  DOMAIN_SNAPSHOT = 35,
   CAPABILITIES = 44,
-  DEVICE = 36,
-  XML = 41,
   ACCESS = 55,
-  SYSTEM = 43,
 }
 
 /**
@@ -136,7 +135,7 @@ export class VirError extends Error {
 const SPACE_JOINED: ReadonlySet<ErrorCode> = new Set([ErrorCode.NO_SOURCE, ErrorCode.NO_TARGET]);
 
 /** Builds a VirError whose message carries libvirt's code-specific prefix. */
-export function virError(code: ErrorCode, detail?: string, domain: ErrorDomain = ErrorDomain.DOM): VirError {
+export function virError(code: ErrorCode, detail?: string, domain: ErrorDomain = ErrorDomain.DOMAIN): VirError {
   const prefix = MESSAGE_PREFIX[code];
   let message: string;
   if (prefix === undefined) message = detail ?? '';

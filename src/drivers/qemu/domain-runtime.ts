@@ -243,7 +243,7 @@ export class QemuDomainRuntime {
       await this.driver.syncDomains();
       const existing = this.driver.store.checkAddable(def);
       if (existing && existing.id !== -1) {
-        throw virError(ErrorCode.OPERATION_INVALID, `domain '${name}' is already active`, ErrorDomain.DOM);
+        throw virError(ErrorCode.OPERATION_INVALID, `domain '${name}' is already active`, ErrorDomain.DOMAIN);
       }
       const uuid = (childText(def, 'uuid') ?? '').toLowerCase();
       await this.driver.withDomainLock(uuid, async () => this.runtime.release(await this.runtime.start(name, def, { paused: (flags & StartFlags.PAUSED) !== 0 })));

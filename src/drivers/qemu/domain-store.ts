@@ -143,11 +143,11 @@ export class DomainStore {
       const name = domainName(def);
       const uuid = uuidOf(def);
       if (`${name}.xml` !== file) {
-        throw virError(ErrorCode.INTERNAL_ERROR, `Domain config filename '${path}' does not match domain name '${name}'`, ErrorDomain.DOM);
+        throw virError(ErrorCode.INTERNAL_ERROR, `Domain config filename '${path}' does not match domain name '${name}'`, ErrorDomain.DOMAIN);
       }
       const existing = this.byUUID.get(uuid);
       if (existing && existing.name !== name) {
-        throw virError(ErrorCode.OPERATION_FAILED, `domain '${existing.name}' is already defined with uuid ${uuid}`, ErrorDomain.DOM);
+        throw virError(ErrorCode.OPERATION_FAILED, `domain '${existing.name}' is already defined with uuid ${uuid}`, ErrorDomain.DOMAIN);
       }
       if (existing) {
         // the domain is running: the file is its next-start definition
@@ -215,13 +215,13 @@ export class DomainStore {
     const sameUUID = this.byUUID.get(uuid);
     if (sameUUID) {
       if (sameUUID.name !== name) {
-        throw virError(ErrorCode.OPERATION_FAILED, `domain '${sameUUID.name}' is already defined with uuid ${uuid}`, ErrorDomain.DOM);
+        throw virError(ErrorCode.OPERATION_FAILED, `domain '${sameUUID.name}' is already defined with uuid ${uuid}`, ErrorDomain.DOMAIN);
       }
       return sameUUID;
     }
     const sameName = this.findByName(name);
     if (sameName) {
-      throw virError(ErrorCode.OPERATION_FAILED, `domain '${name}' already exists with uuid ${sameName.uuid}`, ErrorDomain.DOM);
+      throw virError(ErrorCode.OPERATION_FAILED, `domain '${name}' already exists with uuid ${sameName.uuid}`, ErrorDomain.DOMAIN);
     }
     return undefined;
   }

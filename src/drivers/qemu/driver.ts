@@ -167,7 +167,7 @@ export class QemuDriver implements HypervisorDriver {
     this.checkWritable('virDomainDefineXMLFlags');
     const def = await this.xml.parseNew(xml, { validateSchema: (flags & DefineFlags.VALIDATE) !== 0 });
     const name = domainName(def);
-    if (name.includes('\n')) throw virError(ErrorCode.XML_DETAIL, 'invalid char in name: \n', ErrorDomain.DOM);
+    if (name.includes('\n')) throw virError(ErrorCode.XML_DETAIL, 'invalid char in name: \n', ErrorDomain.DOMAIN);
     return this.withDriverLock(async () => {
       await this.syncDomains();
       const existing = this.store.checkAddable(def);

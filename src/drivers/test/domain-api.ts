@@ -133,11 +133,11 @@ export class DomainAPI extends TestObjects {
     checkFlags(flags, UNDEFINE_MANAGED_SAVE | UNDEFINE_SNAPSHOTS_METADATA, 'testDomainUndefineFlags');
     const obj = this.domainObj(dom);
     if (obj.hasManagedSave && !(flags & UNDEFINE_MANAGED_SAVE)) {
-      throw virError(ErrorCode.OPERATION_INVALID, 'Refusing to undefine while domain managed save image exists', ErrorDomain.DOM);
+      throw virError(ErrorCode.OPERATION_INVALID, 'Refusing to undefine while domain managed save image exists', ErrorDomain.DOMAIN);
     }
     const nsnapshots = obj.snapshots.all.length;
     if (!this.isActive(obj) && nsnapshots > 0 && !(flags & UNDEFINE_SNAPSHOTS_METADATA)) {
-      throw virError(ErrorCode.OPERATION_INVALID, `cannot delete inactive domain with ${nsnapshots} snapshots`, ErrorDomain.DOM);
+      throw virError(ErrorCode.OPERATION_INVALID, `cannot delete inactive domain with ${nsnapshots} snapshots`, ErrorDomain.DOMAIN);
     }
     obj.hasManagedSave = false;
     if (this.isActive(obj)) {
@@ -241,7 +241,7 @@ export class DomainAPI extends TestObjects {
     if (this.isActive(obj)) throw virError(ErrorCode.OPERATION_INVALID, 'cannot rename active domain', ErrorDomain.TEST);
     if (!obj.persistent) throw virError(ErrorCode.OPERATION_INVALID, 'cannot rename a transient domain', ErrorDomain.TEST);
     if (this.node.domains.some((d) => textOf(d.def, 'name') === newName)) {
-      throw virError(ErrorCode.OPERATION_INVALID, `domain with name '${newName}' already exists`, ErrorDomain.DOM);
+      throw virError(ErrorCode.OPERATION_INVALID, `domain with name '${newName}' already exists`, ErrorDomain.DOMAIN);
     }
     if (newName.includes('/')) throw virError(ErrorCode.XML_ERROR, `name ${newName} cannot contain '/'`, ErrorDomain.TEST);
     child(obj.def, 'name')!.text = newName;
@@ -546,13 +546,13 @@ export class DomainAPI extends TestObjects {
   async domainGetMetadata(dom: DomainRef, type: number, uri: string | null, flags: number): Promise<string> {
     checkFlags(flags, AFFECT_LIVE | AFFECT_CONFIG, 'testDomainGetMetadata');
     const { def } = this.oneDef(this.domainObj(dom), flags);
-    const missing = () => virError(ErrorCode.NO_DOMAIN_METADATA, 'Requested metadata element is not present', ErrorDomain.DOM);
+    const missing = () => virError(ErrorCode.NO_DOMAIN_METADATA, 'Requested metadata element is not present', ErrorDomain.DOMAIN);
     if (type === 0 || type === 1) {
       const el = child(def, type === 0 ? 'description' : 'title');
       if (el === undefined) throw missing();
       return el.text;
     }
-    if (type !== 2) throw virError(ErrorCode.INVALID_ARG, `unknown metadata type '${type}'`, ErrorDomain.DOM);
+    if (type !== 2) throw virError(ErrorCode.INVALID_ARG, `unknown metadata type '${type}'`, ErrorDomain.DOMAIN);
     const found = metadataElementXML(def, uri ?? '');
     if (found === undefined) throw missing();
     return found;
@@ -566,9 +566,9 @@ export class DomainAPI extends TestObjects {
       for (const def of [live, config]) if (def) setMetadataElement(def, metadata, key, uri ?? '');
       return;
     }
-    if (type !== 0 && type !== 1) throw virError(ErrorCode.INVALID_ARG, `unknown metadata type '${type}'`, ErrorDomain.DOM);
+    if (type !== 0 && type !== 1) throw virError(ErrorCode.INVALID_ARG, `unknown metadata type '${type}'`, ErrorDomain.DOMAIN);
     const name = type === 0 ? 'description' : 'title';
-    if (type === 1 && metadata?.includes('\n')) throw virError(ErrorCode.INVALID_ARG, "title can't contain newlines", ErrorDomain.DOM);
+    if (type === 1 && metadata?.includes('\n')) throw virError(ErrorCode.INVALID_ARG, "title can't contain newlines", ErrorDomain.DOMAIN);
     for (const def of [live, config]) {
       if (!def) continue;
       def.children = def.children.filter((c) => c.name !== name);

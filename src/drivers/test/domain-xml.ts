@@ -56,7 +56,7 @@ export function parseTestDomainElement(el: XmlElement): XmlElement {
 
 function checkNameChars(dom: XmlElement): void {
   const name = child(dom, 'name')?.text ?? '';
-  if (name.includes('\n')) throw virError(ErrorCode.XML_ERROR, `name ${name} cannot contain '\n'`, ErrorDomain.DOM);
+  if (name.includes('\n')) throw virError(ErrorCode.XML_ERROR, `name ${name} cannot contain '\n'`, ErrorDomain.DOMAIN);
 }
 
 /**

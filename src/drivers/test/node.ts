@@ -92,14 +92,14 @@ export class TestNode {
     const byUUID = this.domains.find((d) => textOf(d.def, 'uuid') === uuid);
     if (byUUID) {
       if (textOf(byUUID.def, 'name') !== name) {
-        throw virError(ErrorCode.OPERATION_FAILED, `domain '${textOf(byUUID.def, 'name')}' is already defined with uuid ${uuid}`, ErrorDomain.DOM);
+        throw virError(ErrorCode.OPERATION_FAILED, `domain '${textOf(byUUID.def, 'name')}' is already defined with uuid ${uuid}`, ErrorDomain.DOMAIN);
       }
-      if (checkLive && byUUID.id !== -1) throw virError(ErrorCode.OPERATION_INVALID, `domain '${name}' is already active`, ErrorDomain.DOM);
-      if (checkLive && !byUUID.persistent) throw virError(ErrorCode.OPERATION_INVALID, `domain '${name}' is already being started`, ErrorDomain.DOM);
+      if (checkLive && byUUID.id !== -1) throw virError(ErrorCode.OPERATION_INVALID, `domain '${name}' is already active`, ErrorDomain.DOMAIN);
+      if (checkLive && !byUUID.persistent) throw virError(ErrorCode.OPERATION_INVALID, `domain '${name}' is already being started`, ErrorDomain.DOMAIN);
       return byUUID;
     }
     const byName = this.domains.find((d) => textOf(d.def, 'name') === name);
-    if (byName) throw virError(ErrorCode.OPERATION_FAILED, `domain '${name}' already exists with uuid ${textOf(byName.def, 'uuid')}`, ErrorDomain.DOM);
+    if (byName) throw virError(ErrorCode.OPERATION_FAILED, `domain '${name}' already exists with uuid ${textOf(byName.def, 'uuid')}`, ErrorDomain.DOMAIN);
     return undefined;
   }
 }

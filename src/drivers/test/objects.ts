@@ -78,7 +78,7 @@ export class TestObjects {
   }
 
   protected checkActive(obj: DomainObj): void {
-    if (!this.isActive(obj)) throw virError(ErrorCode.OPERATION_INVALID, 'domain is not running', ErrorDomain.DOM);
+    if (!this.isActive(obj)) throw virError(ErrorCode.OPERATION_INVALID, 'domain is not running', ErrorDomain.DOMAIN);
   }
 
   /** testDomainStartState */
@@ -114,9 +114,9 @@ export class TestObjects {
   protected defsFor(obj: DomainObj, flags: number): { live?: XmlElement; config?: XmlElement } {
     let f = flags & (AFFECT_LIVE | AFFECT_CONFIG);
     if (f === 0) f = this.isActive(obj) ? AFFECT_LIVE : AFFECT_CONFIG;
-    if (f & AFFECT_LIVE && !this.isActive(obj)) throw virError(ErrorCode.OPERATION_INVALID, 'domain is not running', ErrorDomain.DOM);
+    if (f & AFFECT_LIVE && !this.isActive(obj)) throw virError(ErrorCode.OPERATION_INVALID, 'domain is not running', ErrorDomain.DOMAIN);
     if (f & AFFECT_CONFIG && !obj.persistent) {
-      throw virError(ErrorCode.OPERATION_INVALID, 'transient domains do not have any persistent config', ErrorDomain.DOM);
+      throw virError(ErrorCode.OPERATION_INVALID, 'transient domains do not have any persistent config', ErrorDomain.DOMAIN);
     }
     return { live: f & AFFECT_LIVE ? obj.def : undefined, config: f & AFFECT_CONFIG ? this.persistentDef(obj) : undefined };
   }
@@ -124,7 +124,7 @@ export class TestObjects {
   /** virDomainObjGetOneDefState: exactly one of live or config. */
   protected oneDef(obj: DomainObj, flags: number): { def: XmlElement; live: boolean } {
     if (flags & AFFECT_LIVE && flags & AFFECT_CONFIG) {
-      throw new VirError(ErrorCode.INVALID_ARG, ErrorDomain.DOM, "Flags 'VIR_DOMAIN_AFFECT_LIVE' and 'VIR_DOMAIN_AFFECT_CONFIG' are mutually exclusive");
+      throw new VirError(ErrorCode.INVALID_ARG, ErrorDomain.DOMAIN, "Flags 'VIR_DOMAIN_AFFECT_LIVE' and 'VIR_DOMAIN_AFFECT_CONFIG' are mutually exclusive");
     }
     const { live, config } = this.defsFor(obj, flags);
     return live ? { def: live, live: true } : { def: config!, live: false };
