@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { tsvirsh } from '../helpers/shared.js';
 import { BOOT_TIMEOUT_MS, guestDomainXML, Sandbox, SerialLog, testGuest, waitUntil } from './guest.js';
 
@@ -160,4 +160,21 @@ test('a start failure reports QEMU\'s own error and leaves nothing behind', { sk
   assert.deepEqual(sb.qemuPids(), []);
   assert.ok(!existsSync(sb.statusFile('broken')));
   assert.match(await state(sb, 'broken'), /^shut off/);
+});
+
+test('start refuses what domxml-to-native refuses, with the same first error (libvirt\'s start validation order)', { skip }, async (t) => {
+  const sb = new Sandbox();
+  t.after(() => sb.dispose());
+  if ('skip' in guest) return;
+  // no hugetlbfs is mounted here (the conformance host had none either)
+  if (readFileSync('/proc/mounts', 'utf8').includes(' hugetlbfs ')) return t.skip('hugetlbfs is mounted on this host');
+  const extra = "<memoryBacking><hugepages/></memoryBacking>";
+  await sb.define(guestDomainXML({ name: 'huge', machine: 'q35', serialPath: sb.file('h.log'), guest, extra }));
+  const message = 'error: internal error: hugetlbfs filesystem is not mounted or disabled by administrator config\n';
+  const start = await sb.run('start', 'huge');
+  assert.equal(start.stderr, `error: Failed to start domain 'huge'\n${message}`);
+  const argv = await sb.run('domxml-to-native', 'qemu-argv', '--domain', 'huge');
+  assert.equal(argv.stderr, message);
+  assert.deepEqual(sb.qemuPids(), []);
+  assert.match(await state(sb, 'huge'), /^shut off/);
 });

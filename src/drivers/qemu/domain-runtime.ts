@@ -92,9 +92,8 @@ export class QemuDomainRuntime {
     if (def.attrs.type === 'kvm' && !caps.kvmUsable) {
       throw virError(ErrorCode.CONFIG_UNSUPPORTED, 'Domain requires KVM, but it is not available. Check that virtualization is enabled in the host BIOS, and host configuration is setup to load the kvm modules.', ErrorDomain.QEMU);
     }
-    const { checkCpuAgainstHost, checkTscAgainstHost } = await import('./guest-cpu-check.js');
-    checkTscAgainstHost(def);
-    checkCpuAgainstHost(def, caps);
+    const [{ validateLaunch }, { probeHostResources }] = await Promise.all([import('./launch-validate.js'), import('./host-resources.js')]);
+    validateLaunch(def, caps, probeHostResources());
     // loaded on first start: define, list and dumpxml never need the builder
     const { buildQemuCommandLine } = await import('./command-line.js');
     return buildQemuCommandLine(def, driverCommandLineOptions(this.driver.paths, {

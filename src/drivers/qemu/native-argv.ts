@@ -6,8 +6,8 @@ import { assignQemuAddresses } from './address-assign.js';
 import { buildQemuCommandLine, formatArgvLikeVirsh } from './command-line.js';
 import type { CommandLineOptions, QemuCommandLine } from './command-line.js';
 import { driverCommandLineOptions } from './command-line-options.js';
-import { checkHostResources, probeHostResources } from './host-resources.js';
-import { checkCpuAgainstHost, checkTscAgainstHost } from './guest-cpu-check.js';
+import { probeHostResources } from './host-resources.js';
+import { validateLaunch } from './launch-validate.js';
 import { fillFirmware, loadFirmwareDescriptors } from './firmware-select.js';
 import type { HostResources } from './host-resources.js';
 import type { QemuCapsCache } from './capabilities.js';
@@ -78,9 +78,7 @@ function sortControllersAsParsed(devices: XmlElement): void {
 
 /** The argv of a canonical domain as domxml-to-native computes it. */
 export function nativeCommandLine(def: XmlElement, options: NativeOptions): QemuCommandLine {
-  checkTscAgainstHost(def);
-  checkHostResources(def, options.host);
-  checkCpuAgainstHost(def, options.caps);
+  validateLaunch(def, options.caps, options.host);
   return buildQemuCommandLine(prepareDomainForNative(def, options.paths.nvramDir), options);
 }
 
