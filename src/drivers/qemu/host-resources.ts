@@ -101,15 +101,8 @@ function checkNuma(def: XmlElement, host: HostResources): void {
   }
 }
 
-/** Refuses, as libvirt does while preparing the host, a domain whose host resources are missing. */
-export function checkHostResources(def: XmlElement, host: HostResources): void {
-  checkNuma(def, host);
-  const nvramSource = child(child(child(def, 'os') ?? def, 'nvram') ?? def, 'source');
-  const nvramAuth = nvramSource ? child(nvramSource, 'auth') : undefined;
-  checkSecret(host, nvramAuth ? child(nvramAuth, 'secret') : undefined);
-  const devices = child(def, 'devices');
-  if (!devices) return;
-  // Disks are prepared last to first, each chain top-down.
+/** Disk sources (last disk first, each chain top-down) and the secrets of disks and SCSI host devices. */
+function checkStorageAndSecrets(devices: XmlElement, host: HostResources): void {
   for (const disk of [...childrenNamed(devices, 'disk')].reverse()) {
     for (const source of chainSources(disk)) {
       if (source.attrs.fdgroup !== undefined) {
@@ -124,6 +117,22 @@ export function checkHostResources(def: XmlElement, host: HostResources): void {
       if (encryption) for (const s of childrenNamed(encryption, 'secret')) checkSecret(host, s);
     }
   }
+  for (const hostdev of childrenNamed(devices, 'hostdev')) {
+    const auth = hostdev.attrs.type === 'scsi' ? child(child(hostdev, 'source') ?? hostdev, 'auth') : undefined;
+    checkSecret(host, auth ? child(auth, 'secret') : undefined);
+  }
+}
+
+/** Refuses, as libvirt does while preparing the host, a domain whose host resources are missing. */
+export function checkHostResources(def: XmlElement, host: HostResources): void {
+  const devices = child(def, 'devices');
+  // libvirt prepares the domain (storage sources, every secret) before the host (memory, devices)
+  if (devices) checkStorageAndSecrets(devices, host);
+  checkNuma(def, host);
+  const nvramSource = child(child(child(def, 'os') ?? def, 'nvram') ?? def, 'source');
+  const nvramAuth = nvramSource ? child(nvramSource, 'auth') : undefined;
+  checkSecret(host, nvramAuth ? child(nvramAuth, 'secret') : undefined);
+  if (!devices) return;
   for (const net of childrenNamed(devices, 'interface')) {
     // libvirt runs an interface's ifup script on the tap device it opened for it.
     const script = child(net, 'script')?.attrs.path;
@@ -162,10 +171,6 @@ export function checkHostResources(def: XmlElement, host: HostResources): void {
       const addr = child(source ?? hostdev, 'address');
       const dir = `/sys/bus/scsi/devices/${adapter}:${addr?.attrs.bus ?? 0}:${addr?.attrs.target ?? 0}:${addr?.attrs.unit ?? 0}/scsi_generic`;
       if (!host.pathExists(dir)) noSuchFile(`cannot open directory '${dir}'`);
-    }
-    if (hostdev.attrs.type === 'scsi') {
-      const auth = source ? child(source, 'auth') : undefined;
-      checkSecret(host, auth ? child(auth, 'secret') : undefined);
     }
   }
   for (const tpm of childrenNamed(devices, 'tpm')) {

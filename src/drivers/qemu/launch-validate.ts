@@ -10,10 +10,21 @@ import { checkCpuAgainstHost, checkTscAgainstHost } from './guest-cpu-check.js';
 import { checkHostResources, type HostResources } from './host-resources.js';
 
 export function validateLaunch(def: XmlElement, caps: QemuCaps, host: HostResources): void {
+  checkGraphicsListens(def);
   checkDiskProtocols(def);
   checkTscAgainstHost(def);
   checkHostResources(def, host);
   checkCpuAgainstHost(def, caps);
+}
+
+/** qemuProcessStartValidateGraphics: QEMU's VNC and SPICE servers listen on one address each. */
+function checkGraphicsListens(def: XmlElement): void {
+  const devices = child(def, 'devices');
+  for (const graphics of devices ? childrenNamed(devices, 'graphics') : []) {
+    if ((graphics.attrs.type === 'vnc' || graphics.attrs.type === 'spice') && childrenNamed(graphics, 'listen').length > 1) {
+      throw virError(ErrorCode.CONFIG_UNSUPPORTED, 'QEMU does not support multiple listens for one graphics device.', ErrorDomain.QEMU);
+    }
+  }
 }
 
 /**
