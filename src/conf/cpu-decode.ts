@@ -38,6 +38,19 @@ export function signatureParts(signature: number): { family: number; model: numb
   };
 }
 
+/** x86MakeSignature: the CPUID leaf 1 EAX of a family, model and stepping. */
+export function makeSignature(family: number, model: number, stepping: number): number {
+  let signature = 0;
+  if (family > 0xf) {
+    signature |= (family - 0xf) << 20;
+    family = 0xf;
+  }
+  signature |= family << 8;
+  signature |= (model >> 4) << 16;
+  signature |= (model & 0xf) << 4;
+  return (signature | (stepping & 0xf)) >>> 0;
+}
+
 function signaturesMatch(signatures: readonly X86Signature[], signature: number): boolean {
   const { family, model, stepping } = signatureParts(signature);
   return signatures.some((s) => s.family === family && s.model === model && (!s.steppings || s.steppings.has(stepping)));

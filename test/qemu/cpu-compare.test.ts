@@ -269,7 +269,7 @@ test('a forbidden feature the host CPU names is refused by name, before any comp
 
 test("TCG's host CPU is QEMU's probed 'max' model, QEMU's spellings turned into libvirt's, unknown names left out", () => {
   const caps = fakeQemuCaps('x86_64', {});
-  const tcg = (names: string[]) => fullHostCpu(MAP, undefined, { ...caps, hostCpuModels: { tcg: names } }, 'tcg');
+  const tcg = (names: string[]) => fullHostCpu(MAP, undefined, { ...caps, hostCpuModels: { tcg: { features: names, nonMigratable: [] } } }, 'tcg');
   // pni and ds under their QEMU names, plus a feature the map does not know
   assert.deepEqual(tcg(['pni', 'ds', 'no-such-flag'])?.data, featureBits(MAP, ['pni', 'ds']));
   assert.equal(fullHostCpu(MAP, undefined, caps, 'tcg'), undefined, 'no probed model: no host CPU, the checks are skipped');

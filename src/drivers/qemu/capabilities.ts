@@ -76,11 +76,23 @@ export interface QemuCaps {
   sev: boolean;
   sgx: boolean;
   /**
-   * QEMU's host CPU model per accelerator, as QEMU property names that are on
-   * (query-cpu-model-expansion, static, non-migratable features included):
+   * QEMU's host CPU model per accelerator (query-cpu-model-expansion, static):
    * TCG's "max", and KVM's "host" when /dev/kvm could be opened
    */
-  hostCpuModels: Readonly<Partial<Record<HostModelAccel, readonly string[]>>>;
+  hostCpuModels: Readonly<Partial<Record<HostModelAccel, QemuHostCpuModel>>>;
+}
+
+/** A static expansion of QEMU's host CPU model, with the migratability libvirt derives from two expansions. */
+export interface QemuHostCpuModel {
+  /** QEMU property names that are on, non-migratable features included */
+  features: readonly string[];
+  /** those of `features` a migratable CPU does not have */
+  nonMigratable: readonly string[];
+  /** CPUID vendor string, family, model, stepping, when QEMU reports them */
+  vendor?: string;
+  family?: number;
+  model?: number;
+  stepping?: number;
 }
 
 /** The accelerators whose host model libvirt probes: KVM's "host" CPU, TCG's "max". */
@@ -112,7 +124,7 @@ const BINARY_SUFFIXES: Record<string, string[]> = {
 };
 
 /** Bumped whenever the probe or the cached JSON layout changes, so old caches are re-probed. */
-const CACHE_FORMAT = 3;
+const CACHE_FORMAT = 4;
 const PROBE_TIMEOUT_MS = 30_000;
 
 /**
@@ -209,33 +221,47 @@ type ProbeCommand = (typeof PROBE_COMMANDS)[number];
 /** Commands every QEMU answers; the others are optional (a binary without KVM or CPU models). */
 const REQUIRED_COMMANDS: readonly ProbeCommand[] = ['query-version', 'query-machines', 'qom-list-types'];
 
-/** The host CPU model of the accelerator QEMU runs with (libvirt's host-model probe). */
-function hostModelExpansion(accel: HostModelAccel) {
-  return { type: 'static', model: { name: accel === 'kvm' ? 'host' : 'max', props: { migratable: false } } };
+/** The host CPU model of the accelerator QEMU runs with (libvirt's host-model probe), migratable or not. */
+function hostModelExpansion(accel: HostModelAccel, migratable: boolean) {
+  return { type: 'static', model: { name: accel === 'kvm' ? 'host' : 'max', props: { migratable } } };
+}
+
+/** virQEMUCapsProbeQMPHostCPU: the migratable expansion, and what only the non-migratable one adds. */
+async function expandHostModel(execute: ProbeExecute, accel: HostModelAccel): Promise<QemuHostCpuModel | undefined> {
+  const migratable = expansionProps(await execute('query-cpu-model-expansion', hostModelExpansion(accel, true), false));
+  if (!migratable) return undefined;
+  const full = expansionProps(await execute('query-cpu-model-expansion', hostModelExpansion(accel, false), false)) ?? migratable;
+  const on = (props: Record<string, unknown>) => Object.keys(props).filter((name) => props[name] === true);
+  const number = (name: string) => (typeof migratable[name] === 'number' ? { [name]: migratable[name] as number } : {});
+  return {
+    features: [...new Set([...on(migratable), ...on(full)])],
+    nonMigratable: on(full).filter((name) => migratable[name] !== true),
+    ...(typeof migratable.vendor === 'string' ? { vendor: migratable.vendor } : {}),
+    ...number('family'), ...number('model'), ...number('stepping'),
+  };
 }
 
 /** Every probe command's answer, and TCG's host CPU model, from one TCG QEMU. */
-async function runProbe(binary: string): Promise<{ answers: Map<ProbeCommand, unknown>; tcgHostModel?: string[] }> {
+async function runProbe(binary: string): Promise<{ answers: Map<ProbeCommand, unknown>; tcgHostModel?: QemuHostCpuModel }> {
   return withProbeQemu(binary, 'tcg', async (execute) => {
     const answers = new Map<ProbeCommand, unknown>();
     for (const command of PROBE_COMMANDS) {
       const answer = await execute(command, undefined, REQUIRED_COMMANDS.includes(command));
       if (answer !== undefined) answers.set(command, answer);
     }
-    return { answers, tcgHostModel: expandedFeatures(await execute('query-cpu-model-expansion', hostModelExpansion('tcg'), false)) };
+    return { answers, tcgHostModel: await expandHostModel(execute, 'tcg') };
   });
 }
 
 /** KVM's host CPU model, from a QEMU running with KVM (libvirt probes each accelerator); undefined when KVM cannot run. */
-async function probeKvmHostModel(binary: string): Promise<string[] | undefined> {
-  return withProbeQemu(binary, 'kvm', async (execute) => expandedFeatures(await execute('query-cpu-model-expansion', hostModelExpansion('kvm'), false)))
+async function probeKvmHostModel(binary: string): Promise<QemuHostCpuModel | undefined> {
+  return withProbeQemu(binary, 'kvm', (execute) => expandHostModel(execute, 'kvm'))
     .catch(() => undefined);
 }
 
-/** The property names a static expansion switches on; undefined without an expansion. */
-function expandedFeatures(answer: unknown): string[] | undefined {
-  const props = (answer as { model?: { props?: Record<string, unknown> } } | undefined)?.model?.props;
-  return props && Object.entries(props).filter(([, on]) => on === true).map(([name]) => name);
+/** The properties of an expansion; undefined without one. */
+function expansionProps(answer: unknown): Record<string, unknown> | undefined {
+  return (answer as { model?: { props?: Record<string, unknown> } } | undefined)?.model?.props;
 }
 
 type ProbeExecute = (command: string, args: Record<string, unknown> | undefined, required: boolean) => Promise<unknown>;
@@ -376,7 +402,7 @@ interface ProbedCaps {
   gicVersions: Array<{ version: number; emulated: boolean; kernel: boolean }>;
   sev: boolean;
   sgx: boolean;
-  hostCpuModels: Partial<Record<HostModelAccel, string[]>>;
+  hostCpuModels: Partial<Record<HostModelAccel, QemuHostCpuModel>>;
 }
 
 interface SchemaEntry {

@@ -197,7 +197,7 @@ export function probeHostX86Cpu(): { map: X86CpuMap; host?: HostX86Cpu } | undef
 
 /** QEMU's host model for `accel` from the probed capabilities, in libvirt's names of features the CPU map knows. */
 function hostModelFeatures(map: X86CpuMap, caps: QemuCaps, accel: HostModelAccel): string[] | undefined {
-  return caps.hostCpuModels[accel]?.map(x86FeatureFromQemu).filter((name) => map.featureByName.has(name));
+  return caps.hostCpuModels[accel]?.features.map(x86FeatureFromQemu).filter((name) => map.featureByName.has(name));
 }
 
 /**

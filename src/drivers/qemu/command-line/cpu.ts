@@ -7,16 +7,34 @@ import { onOff } from './context.js';
 import { virError, ErrorCode, ErrorDomain } from '../../../util/error.js';
 import { hostArch } from '../capabilities.js';
 import { x86FeatureToQemu } from '../cpu-feature-names.js';
+import { probeHostX86Cpu } from '../host-cpu.js';
+import { cpuFeatures, decodeQemuHostModel, updatedGuestCpu } from '../host-cpu-model.js';
+import type { CpuFeature } from '../host-cpu-model.js';
 
 /** Hyper-V enlightenments that are switched on with "hv-<name>=on", in libvirt's enum order. */
 const HYPERV_SWITCHES = ['relaxed', 'vapic', 'spinlocks', 'vpindex', 'runtime', 'synic', 'stimer', 'reset',
   'vendor_id', 'frequencies', 'reenlightenment', 'tlbflush', 'ipi', 'evmcs', 'avic'];
 
 
+/**
+ * The model and features QEMU is given: an x86 model or host-model CPU as
+ * libvirt updates it against the host model of the guest's accelerator
+ * (qemuProcessUpdateGuestCPU), other CPUs as written. Undefined: no -cpu model.
+ */
+function guestModel(ctx: BuildContext, cpu: XmlElement): { model: string; features: CpuFeature[] } | undefined {
+  const map = ctx.view.isX86 ? probeHostX86Cpu()?.map : undefined;
+  if (map) {
+    const host = ctx.options.caps.hostCpuModels[ctx.view.virtType === 'kvm' ? 'kvm' : 'tcg'];
+    return updatedGuestCpu(map, cpu, host && decodeQemuHostModel(map, host, true));
+  }
+  if (cpu.attrs.mode === 'host-model') return undefined;
+  return { model: child(cpu, 'model')?.text.trim() ?? '', features: cpuFeatures(cpu) };
+}
+
 function modelPart(ctx: BuildContext, cpu: XmlElement): string | undefined {
   const mode = cpu.attrs.mode ?? 'custom';
-  const model = child(cpu, 'model')?.text.trim();
   let out: string;
+  let features: CpuFeature[] = [];
   if (mode === 'host-passthrough' && ctx.view.virtType !== 'kvm') {
     const arch = ctx.view.arch;
     throw virError(ErrorCode.CONFIG_UNSUPPORTED, `CPU mode 'host-passthrough' for ${arch} ${ctx.view.virtType} domain on ${hostArch()} host is not supported by hypervisor`, ErrorDomain.QEMU);
@@ -25,19 +43,22 @@ function modelPart(ctx: BuildContext, cpu: XmlElement): string | undefined {
     out = mode === 'maximum' ? 'max' : 'host';
     // libvirt 9.0 + QEMU 7.2 print only an explicit migratable='on' (recorded behaviour).
     if (cpu.attrs.migratable === 'on') out += ',migratable=on';
-  } else if (mode === 'custom') {
-    if (!model) return undefined;
-    out = model;
+    features = cpuFeatures(cpu);
+  } else if (mode === 'custom' || mode === 'host-model') {
+    if (mode === 'custom' && !child(cpu, 'model')?.text.trim()) return undefined;
+    const guest = guestModel(ctx, cpu);
+    if (!guest) return undefined;
+    out = guest.model;
+    features = guest.features;
   } else {
     return undefined;
   }
   const vendor = child(cpu, 'model')?.attrs.vendor_id;
   if (vendor) out += `,vendor=${vendor}`;
-  for (const f of childrenNamed(cpu, 'feature')) {
-    const name = ctx.view.isX86 ? x86FeatureToQemu(f.attrs.name ?? '') : f.attrs.name;
-    const policy = f.attrs.policy ?? 'require';
-    if (policy === 'force' || policy === 'require') out += `,${name}=on`;
-    else if (policy === 'disable' || policy === 'forbid') out += `,${name}=off`;
+  for (const f of features) {
+    const name = ctx.view.isX86 ? x86FeatureToQemu(f.name) : f.name;
+    if (f.policy === 'force' || f.policy === 'require') out += `,${name}=on`;
+    else if (f.policy === 'disable' || f.policy === 'forbid') out += `,${name}=off`;
   }
   return out;
 }

@@ -1,0 +1,73 @@
+// libvirt's host-model CPU for QEMU guests: QEMU's host CPU model of the
+// guest's accelerator (KVM "host", TCG "max") decoded into a CPU map model and
+// features (virQEMUCapsInitCPUModelX86), and a guest CPU updated from it the
+// way virCPUx86Update does before the command line is built: host-model and
+// match='minimum' CPUs become that model with the guest's own feature policies
+// on top, and a model's features QEMU removed are always disabled.
+
+import { child, childrenNamed } from '../../util/xml.js';
+import type { XmlElement } from '../../util/xml.js';
+import { featureBits } from '../../conf/cpu-map.js';
+import type { X86CpuMap } from '../../conf/cpu-map.js';
+import { decodeX86Cpu, makeSignature } from '../../conf/cpu-decode.js';
+import type { QemuHostCpuModel } from './capabilities.js';
+import { x86FeatureFromQemu } from './cpu-feature-names.js';
+
+export type CpuFeaturePolicy = 'force' | 'require' | 'optional' | 'disable' | 'forbid';
+
+export interface CpuFeature {
+  name: string;
+  policy: CpuFeaturePolicy;
+}
+
+/** A CPU as a named model, its vendor (libvirt's name) and features in libvirt's spelling. */
+export interface ModelCpu {
+  model: string;
+  vendor?: string;
+  features: CpuFeature[];
+}
+
+/**
+ * QEMU's host model as libvirt reports it: the migratable one leaves out
+ * what cannot be migrated. Features the map does not know are ignored.
+ */
+export function decodeQemuHostModel(map: X86CpuMap, host: QemuHostCpuModel, migratable: boolean): ModelCpu | undefined {
+  const skipped = new Set(migratable ? host.nonMigratable : []);
+  const names = host.features.filter((name) => !skipped.has(name)).map(x86FeatureFromQemu);
+  const vendor = [...map.vendors].find(([, id]) => id === host.vendor)?.[0];
+  const signature = makeSignature(host.family ?? 0, host.model ?? 0, host.stepping ?? 0);
+  const decoded = decodeX86Cpu(map, { ...(vendor !== undefined ? { vendor } : {}), signature, data: featureBits(map, names) }, 'guest');
+  return decoded && { model: decoded.model, ...(vendor !== undefined ? { vendor } : {}), features: [...decoded.features] };
+}
+
+/** virCPUDefUpdateFeature: a listed feature takes the new policy in place, another one is appended. */
+function updateFeature(features: CpuFeature[], name: string, policy: CpuFeaturePolicy): void {
+  const existing = features.find((f) => f.name === name);
+  if (existing) existing.policy = policy;
+  else features.push({ name, policy });
+}
+
+/** The <feature> elements of a <cpu>, require being the default policy. */
+export function cpuFeatures(cpu: XmlElement): CpuFeature[] {
+  return childrenNamed(cpu, 'feature').map((f) => ({ name: f.attrs.name ?? '', policy: (f.attrs.policy ?? 'require') as CpuFeaturePolicy }));
+}
+
+/**
+ * virCPUx86Update for a guest <cpu> with a model or host-model mode: the CPU
+ * QEMU is given. Undefined when a host-model CPU has no host model to become.
+ */
+export function updatedGuestCpu(map: X86CpuMap, cpu: XmlElement, hostModel: ModelCpu | undefined): { model: string; features: CpuFeature[] } | undefined {
+  const guestFeatures = cpuFeatures(cpu);
+  let model = child(cpu, 'model')?.text.trim() ?? '';
+  let features = guestFeatures;
+  if (cpu.attrs.mode === 'host-model' || ((cpu.attrs.mode ?? 'custom') === 'custom' && cpu.attrs.match === 'minimum')) {
+    if (!hostModel) return undefined;
+    model = hostModel.model;
+    features = hostModel.features.map((f) => ({ ...f }));
+    for (const f of guestFeatures) updateFeature(features, f.name, f.policy);
+  }
+  for (const name of map.models.get(model)?.removedFeatures ?? []) {
+    if (!features.some((f) => f.name === name)) features.push({ name, policy: 'disable' });
+  }
+  return { model, features };
+}
