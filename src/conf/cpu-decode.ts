@@ -68,11 +68,21 @@ function takeFeatures(map: X86CpuMap, data: Set<string>): string[] {
   return names;
 }
 
-/** x86DataToCPU: `data` as `model` plus required and disabled features. */
-function describeAs(map: X86CpuMap, data: ReadonlySet<string>, model: X86Model, type: X86CpuType): X86DecodedCpu {
+/**
+ * The CPU models a hypervisor offers, each with the features it cannot
+ * provide for it (QEMU's unavailable-features, libvirt's blockers).
+ */
+export type HypervisorCpuModels = ReadonlyMap<string, readonly string[]>;
+
+/** x86DataToCPU: `data` as `model` plus required and disabled features; a blocker `data` does not add is disabled. */
+function describeAs(map: X86CpuMap, data: ReadonlySet<string>, model: X86Model, type: X86CpuType, blockers: readonly string[]): X86DecodedCpu {
   const modelData = featureBits(map, model.features);
   const extra = new Set([...data].filter((k) => !modelData.has(k)));
   const missing = new Set([...modelData].filter((k) => !data.has(k)));
+  for (const blocker of blockers) {
+    const bits = featureBits(map, [blocker]);
+    if (bits.size > 0 && ![...bits].every((k) => extra.has(k))) for (const k of bits) missing.add(k);
+  }
   const features: X86DecodedFeature[] = [
     ...takeFeatures(map, extra).map((name) => ({ name, policy: 'require' as const })),
     ...takeFeatures(map, missing).map((name) => ({ name, policy: 'disable' as const })),
@@ -86,14 +96,19 @@ function describeAs(map: X86CpuMap, data: ReadonlySet<string>, model: X86Model, 
   return { model: model.name, features };
 }
 
-/** virCPUx86CompareCandidateFeatureList: the weight of a definition (each further disabled feature costs one more). */
+/**
+ * virCPUx86CompareCandidateFeatureList: the weight of a definition (each
+ * further disabled feature costs one more). libvirt's loop stops at the
+ * shrinking count of enabled features, so disabled features past it (they
+ * come last) are not counted: kept, as it decides which model libvirt picks.
+ */
 function weight(cpu: X86DecodedCpu, type: X86CpuType): { total: number; disabled: number } {
   if (type === 'host') return { total: cpu.features.length, disabled: 0 };
   let enabled = cpu.features.length;
   let disabled = 0;
   let penalty = 2;
-  for (const f of cpu.features) {
-    if (f.policy !== 'disable') continue;
+  for (let i = 0; i < enabled; i++) {
+    if (cpu.features[i]!.policy !== 'disable') continue;
     enabled--;
     disabled += penalty++;
   }
@@ -122,9 +137,9 @@ function better(
 
 /**
  * Decodes CPU data into the best model of the map (x86Decode over all
- * models); undefined when no model may describe it.
+ * models, or those `hvModels` offers); undefined when no model may describe it.
  */
-export function decodeX86Cpu(map: X86CpuMap, cpu: X86CpuIdentity, type: X86CpuType): X86DecodedCpu | undefined {
+export function decodeX86Cpu(map: X86CpuMap, cpu: X86CpuIdentity, type: X86CpuType, hvModels?: HypervisorCpuModels): X86DecodedCpu | undefined {
   const signature = (cpu.signature ?? 0) & SIGNATURE_MASK;
   let data = cpu.data;
   // Intel's broken TSX: these CPUs report hle and rtm that do not work
@@ -135,8 +150,9 @@ export function decodeX86Cpu(map: X86CpuMap, cpu: X86CpuIdentity, type: X86CpuTy
   }
   let best: { model: X86Model; cpu: X86DecodedCpu } | undefined;
   for (const candidate of [...map.models.values()].reverse()) {
+    if (hvModels && !hvModels.has(candidate.name)) continue;
     if (cpu.vendor && candidate.vendor && candidate.vendor !== cpu.vendor) continue;
-    const described = { model: candidate, cpu: describeAs(map, data, candidate, type) };
+    const described = { model: candidate, cpu: describeAs(map, data, candidate, type, hvModels?.get(candidate.name) ?? []) };
     if (better(best, described, signature, type)) best = described;
   }
   return best?.cpu;

@@ -10,7 +10,8 @@ import type { XmlElement } from '../../util/xml.js';
 import { featureBits } from '../../conf/cpu-map.js';
 import type { X86CpuMap } from '../../conf/cpu-map.js';
 import { decodeX86Cpu, makeSignature } from '../../conf/cpu-decode.js';
-import type { QemuHostCpuModel } from './capabilities.js';
+import type { HypervisorCpuModels } from '../../conf/cpu-decode.js';
+import type { HostModelAccel, QemuCaps, QemuHostCpuModel } from './capabilities.js';
 import { x86FeatureFromQemu } from './cpu-feature-names.js';
 
 export type CpuFeaturePolicy = 'force' | 'require' | 'optional' | 'disable' | 'forbid';
@@ -28,15 +29,25 @@ export interface ModelCpu {
 }
 
 /**
- * QEMU's host model as libvirt reports it: the migratable one leaves out
- * what cannot be migrated. Features the map does not know are ignored.
+ * The CPU models QEMU offers an accelerator, with their blockers in libvirt's
+ * names. tsvirt probes the models' blockers only with TCG, so KVM's list
+ * has none (libvirt asks a KVM QEMU too).
  */
-export function decodeQemuHostModel(map: X86CpuMap, host: QemuHostCpuModel, migratable: boolean): ModelCpu | undefined {
+export function qemuCpuModels(caps: QemuCaps, accel: HostModelAccel): HypervisorCpuModels {
+  return new Map(caps.cpuModels.map((m) => [m.name, accel === 'tcg' ? (m.unavailableFeatures ?? []).map(x86FeatureFromQemu) : []]));
+}
+
+/**
+ * QEMU's host model as libvirt reports it (decoded with the models QEMU
+ * offers): the migratable one leaves out what cannot be migrated. Features
+ * the map does not know are ignored.
+ */
+export function decodeQemuHostModel(map: X86CpuMap, host: QemuHostCpuModel, migratable: boolean, hvModels?: HypervisorCpuModels): ModelCpu | undefined {
   const skipped = new Set(migratable ? host.nonMigratable : []);
   const names = host.features.filter((name) => !skipped.has(name)).map(x86FeatureFromQemu);
   const vendor = [...map.vendors].find(([, id]) => id === host.vendor)?.[0];
   const signature = makeSignature(host.family ?? 0, host.model ?? 0, host.stepping ?? 0);
-  const decoded = decodeX86Cpu(map, { ...(vendor !== undefined ? { vendor } : {}), signature, data: featureBits(map, names) }, 'guest');
+  const decoded = decodeX86Cpu(map, { ...(vendor !== undefined ? { vendor } : {}), signature, data: featureBits(map, names) }, 'guest', hvModels);
   return decoded && { model: decoded.model, ...(vendor !== undefined ? { vendor } : {}), features: [...decoded.features] };
 }
 
