@@ -9,7 +9,9 @@ import { virErrorMessage } from '../helpers/errors.js';
 import { bitKey, featureBits, featureNamesIn, loadX86CpuMap, parseX86CpuMap } from '../../src/conf/cpu-map.js';
 import type { X86CpuMap } from '../../src/conf/cpu-map.js';
 import { checkForbiddenFeatures, checkX86CpuCompatible } from '../../src/conf/cpu-compare.js';
-import { decodeX86Cpu, signatureParts } from '../../src/conf/cpu-decode.js';
+import { decodeX86Cpu, makeSignature, signatureParts } from '../../src/conf/cpu-decode.js';
+import { decodeQemuHostModel, qemuCpuModels, updatedGuestCpu } from '../../src/drivers/qemu/host-cpu-model.js';
+import type { QemuHostCpuModel } from '../../src/drivers/qemu/capabilities.js';
 import type { X86CpuData } from '../../src/conf/cpu-compare.js';
 import { decodeHostX86Cpu, fullHostCpu, tscKHzFromKernelLog } from '../../src/drivers/qemu/host-cpu.js';
 import { fakeQemuCaps } from '../helpers/qemu-caps.js';
@@ -306,4 +308,48 @@ test('a matching signature wins; host CPUs never disable; broken Intel TSX is ig
   const newer = decodeX86Cpu(MAP, { ...intel, signature: 0x306d4 }, 'host');
   assert.equal(newer?.model, 'derived');
   assert.deepEqual(names(newer), []);
+});
+
+test('makeSignature builds the CPUID signature signatureParts reads (extended family and model)', () => {
+  assert.equal(makeSignature(25, 17, 1), 0xa10f11);
+  assert.deepEqual(signatureParts(makeSignature(25, 17, 1)), { family: 25, model: 17, stepping: 1 });
+  assert.equal(makeSignature(6, 60, 2), 0x306c2);
+});
+
+const intelHostModel: QemuHostCpuModel = {
+  features: ['fpu', 'monitor', 'pni', 'invtsc'], nonMigratable: ['invtsc'], vendor: 'GenuineIntel', family: 6, model: 60, stepping: 2,
+};
+
+test("QEMU's host model decodes into a map model; the migratable one leaves out non-migratable features", () => {
+  const migratable = decodeQemuHostModel(MAP, intelHostModel, true);
+  assert.equal(migratable?.model, 'base');
+  assert.equal(migratable?.vendor, 'Intel');
+  assert.deepEqual(names(migratable), ['disable:ds']);
+  assert.deepEqual(names(decodeQemuHostModel(MAP, intelHostModel, false)), ['require:invtsc', 'disable:ds']);
+  // QEMU's spelling pclmulqdq is libvirt's pclmuldq: unknown to this map, left out
+  assert.deepEqual(names(decodeQemuHostModel(MAP, { ...intelHostModel, features: [...intelHostModel.features, 'pclmulqdq'] }, true)), ['disable:ds']);
+});
+
+test('only models the hypervisor offers are candidates, and their blockers are disabled', () => {
+  const amd: QemuHostCpuModel = { features: ['fpu', 'pni', 'svm', 'wdt'], nonMigratable: [], vendor: 'AuthenticAMD' };
+  assert.equal(decodeQemuHostModel(MAP, amd, true)?.model, 'amdish');
+  assert.equal(decodeQemuHostModel(MAP, amd, true, new Map([['generic', []]]))?.model, 'generic');
+  // svm blocks amdish: disabled, amdish weighs as much as generic with more disabled, generic wins
+  const blocked = new Map([['amdish', ['svm']], ['generic', []]]);
+  assert.equal(decodeQemuHostModel(MAP, amd, true, blocked)?.model, 'generic');
+  assert.deepEqual(names(decodeQemuHostModel(MAP, amd, true, new Map([['amdish', ['svm']]]))), ['require:wdt', 'disable:svm']);
+  const caps = { ...fakeQemuCaps('x86_64'), cpuModels: [{ name: 'amdish', unavailableFeatures: ['svm'], deprecated: false, static: false }] };
+  assert.deepEqual([...qemuCpuModels(caps, 'tcg')], [['amdish', ['svm']]]);
+  assert.deepEqual([...qemuCpuModels(caps, 'kvm')], [['amdish', []]], 'blockers are known only for TCG');
+});
+
+test("virCPUx86Update: host-model and match='minimum' become the host model with the guest's policies; removed features are disabled", () => {
+  const host = decodeQemuHostModel(MAP, { ...intelHostModel, features: ['fpu', 'monitor', 'pni', 'wdt'] }, true);
+  const hostModel = updatedGuestCpu(MAP, cpu("<cpu mode='host-model'><feature policy='disable' name='wdt'/><feature policy='force' name='svm'/></cpu>"), host);
+  assert.deepEqual(hostModel && { model: hostModel.model, features: names(hostModel) }, { model: 'base', features: ['disable:wdt', 'disable:ds', 'force:svm'] });
+  const minimum = updatedGuestCpu(MAP, cpu("<cpu match='minimum'><model>generic</model></cpu>"), host);
+  assert.equal(minimum?.model, 'base');
+  assert.equal(updatedGuestCpu(MAP, cpu("<cpu mode='host-model'/>"), undefined), undefined, 'no host model: nothing to become');
+  const custom = updatedGuestCpu(MAP, cpu("<cpu><model>derived</model><feature policy='disable' name='pni'/></cpu>"), host);
+  assert.deepEqual(custom && { model: custom.model, features: names(custom) }, { model: 'derived', features: ['disable:pni', 'disable:ds'] });
 });
