@@ -10,7 +10,7 @@ import { bitKey, featureBits, featureNamesIn, loadX86CpuMap, parseX86CpuMap } fr
 import type { X86CpuMap } from '../../src/conf/cpu-map.js';
 import { checkForbiddenFeatures, checkX86CpuCompatible } from '../../src/conf/cpu-compare.js';
 import { decodeX86Cpu, makeSignature, signatureParts } from '../../src/conf/cpu-decode.js';
-import { decodeQemuHostModel, qemuCpuModels, updatedGuestCpu } from '../../src/drivers/qemu/host-cpu-model.js';
+import { decodeQemuHostModel, qemuCpuModels, qemuMigratableHostModel, updatedGuestCpu } from '../../src/drivers/qemu/host-cpu-model.js';
 import type { QemuHostCpuModel } from '../../src/drivers/qemu/capabilities.js';
 import type { X86CpuData } from '../../src/conf/cpu-compare.js';
 import { decodeHostX86Cpu, fullHostCpu, tscKHzFromKernelLog } from '../../src/drivers/qemu/host-cpu.js';
@@ -321,30 +321,43 @@ const intelHostModel: QemuHostCpuModel = {
 };
 
 test("QEMU's host model decodes into a map model; the migratable one leaves out non-migratable features", () => {
-  const migratable = decodeQemuHostModel(MAP, intelHostModel, true);
+  const migratable = decodeQemuHostModel(MAP, intelHostModel, { migratable: true });
   assert.equal(migratable?.model, 'base');
   assert.equal(migratable?.vendor, 'Intel');
   assert.deepEqual(names(migratable), ['disable:ds']);
-  assert.deepEqual(names(decodeQemuHostModel(MAP, intelHostModel, false)), ['require:invtsc', 'disable:ds']);
+  assert.deepEqual(names(decodeQemuHostModel(MAP, intelHostModel, { migratable: false })), ['require:invtsc', 'disable:ds']);
   // QEMU's spelling pclmulqdq is libvirt's pclmuldq: unknown to this map, left out
-  assert.deepEqual(names(decodeQemuHostModel(MAP, { ...intelHostModel, features: [...intelHostModel.features, 'pclmulqdq'] }, true)), ['disable:ds']);
+  assert.deepEqual(names(decodeQemuHostModel(MAP, { ...intelHostModel, features: [...intelHostModel.features, 'pclmulqdq'] }, { migratable: true })), ['disable:ds']);
 });
 
 test('only models the hypervisor offers are candidates, and their blockers are disabled', () => {
   const amd: QemuHostCpuModel = { features: ['fpu', 'pni', 'svm', 'wdt'], nonMigratable: [], vendor: 'AuthenticAMD' };
-  assert.equal(decodeQemuHostModel(MAP, amd, true)?.model, 'amdish');
-  assert.equal(decodeQemuHostModel(MAP, amd, true, new Map([['generic', []]]))?.model, 'generic');
+  assert.equal(decodeQemuHostModel(MAP, amd, { migratable: true })?.model, 'amdish');
+  assert.equal(decodeQemuHostModel(MAP, amd, { migratable: true, hvModels: new Map([['generic', []]]) })?.model, 'generic');
   // svm blocks amdish: disabled, amdish weighs as much as generic with more disabled, generic wins
   const blocked = new Map([['amdish', ['svm']], ['generic', []]]);
-  assert.equal(decodeQemuHostModel(MAP, amd, true, blocked)?.model, 'generic');
-  assert.deepEqual(names(decodeQemuHostModel(MAP, amd, true, new Map([['amdish', ['svm']]]))), ['require:wdt', 'disable:svm']);
+  assert.equal(decodeQemuHostModel(MAP, amd, { migratable: true, hvModels: blocked })?.model, 'generic');
+  assert.deepEqual(names(decodeQemuHostModel(MAP, amd, { migratable: true, hvModels: new Map([['amdish', ['svm']]]) })), ['require:wdt', 'disable:svm']);
   const caps = { ...fakeQemuCaps('x86_64'), cpuModels: [{ name: 'amdish', unavailableFeatures: ['svm'], deprecated: false, static: false }] };
   assert.deepEqual([...qemuCpuModels(caps, 'tcg')], [['amdish', ['svm']]]);
   assert.deepEqual([...qemuCpuModels(caps, 'kvm')], [['amdish', []]], 'blockers are known only for TCG');
 });
 
+test("MSR features are dropped from the host model of a binary without max-x86_64-cpu (libvirt's unavailable-features check)", () => {
+  const msrHost: QemuHostCpuModel = { ...intelHostModel, features: ['fpu', 'monitor', 'pni', 'arch-capabilities', 'rdctl-no'] };
+  assert.deepEqual(names(decodeQemuHostModel(MAP, msrHost, { migratable: true })), ['require:arch-capabilities', 'require:rdctl-no', 'disable:ds']);
+  assert.deepEqual(names(decodeQemuHostModel(MAP, msrHost, { migratable: true, dropMsrFeatures: true })), ['require:arch-capabilities', 'disable:ds']);
+  const x86 = fakeQemuCaps('x86_64');
+  const offered = [{ name: 'base', deprecated: false, static: false }];
+  const withHost = (deviceTypes: string[]) => ({ ...x86, deviceTypes: new Set(deviceTypes), cpuModels: offered, hostCpuModels: { kvm: msrHost } });
+  assert.deepEqual(names(qemuMigratableHostModel(MAP, withHost(['max-i386-cpu']), 'kvm')), ['require:arch-capabilities', 'disable:ds']);
+  assert.deepEqual(names(qemuMigratableHostModel(MAP, withHost(['max-x86_64-cpu']), 'kvm')), ['require:arch-capabilities', 'require:rdctl-no', 'disable:ds']);
+  assert.equal(qemuMigratableHostModel(MAP, { ...withHost([]), cpuModels: [] }, 'kvm'), undefined, 'no model offered: nothing decodes');
+  assert.equal(qemuMigratableHostModel(MAP, x86, 'kvm'), undefined, 'no probed host model');
+});
+
 test("virCPUx86Update: host-model and match='minimum' become the host model with the guest's policies; removed features are disabled", () => {
-  const host = decodeQemuHostModel(MAP, { ...intelHostModel, features: ['fpu', 'monitor', 'pni', 'wdt'] }, true);
+  const host = decodeQemuHostModel(MAP, { ...intelHostModel, features: ['fpu', 'monitor', 'pni', 'wdt'] }, { migratable: true });
   const hostModel = updatedGuestCpu(MAP, cpu("<cpu mode='host-model'><feature policy='disable' name='wdt'/><feature policy='force' name='svm'/></cpu>"), host);
   assert.deepEqual(hostModel && { model: hostModel.model, features: names(hostModel) }, { model: 'base', features: ['disable:wdt', 'disable:ds', 'force:svm'] });
   const minimum = updatedGuestCpu(MAP, cpu("<cpu match='minimum'><model>generic</model></cpu>"), host);

@@ -11,6 +11,7 @@ import { featureBits } from '../../conf/cpu-map.js';
 import type { X86CpuMap } from '../../conf/cpu-map.js';
 import { decodeX86Cpu, makeSignature } from '../../conf/cpu-decode.js';
 import type { HypervisorCpuModels } from '../../conf/cpu-decode.js';
+import { hasDeviceType } from './capabilities.js';
 import type { HostModelAccel, QemuCaps, QemuHostCpuModel } from './capabilities.js';
 import { x86FeatureFromQemu } from './cpu-feature-names.js';
 
@@ -37,18 +38,43 @@ export function qemuCpuModels(caps: QemuCaps, accel: HostModelAccel): Hypervisor
   return new Map(caps.cpuModels.map((m) => [m.name, accel === 'tcg' ? (m.unavailableFeatures ?? []).map(x86FeatureFromQemu) : []]));
 }
 
+export interface HostModelOptions {
+  /** leave out what a migratable CPU cannot have */
+  migratable: boolean;
+  /** the models QEMU offers (all of the map's when absent) */
+  hvModels?: HypervisorCpuModels;
+  /** leave out MSR features: QEMU cannot tell which of them it lacks */
+  dropMsrFeatures?: boolean;
+}
+
 /**
- * QEMU's host model as libvirt reports it (decoded with the models QEMU
- * offers): the migratable one leaves out what cannot be migrated. Features
- * the map does not know are ignored.
+ * QEMU's host model as libvirt reports it (virQEMUCapsInitCPUModelX86).
+ * Features the map does not know are ignored.
  */
-export function decodeQemuHostModel(map: X86CpuMap, host: QemuHostCpuModel, migratable: boolean, hvModels?: HypervisorCpuModels): ModelCpu | undefined {
-  const skipped = new Set(migratable ? host.nonMigratable : []);
+export function decodeQemuHostModel(map: X86CpuMap, host: QemuHostCpuModel, options: HostModelOptions): ModelCpu | undefined {
+  const skipped = new Set(options.migratable ? host.nonMigratable : []);
   const names = host.features.filter((name) => !skipped.has(name)).map(x86FeatureFromQemu);
   const vendor = [...map.vendors].find(([, id]) => id === host.vendor)?.[0];
   const signature = makeSignature(host.family ?? 0, host.model ?? 0, host.stepping ?? 0);
-  const decoded = decodeX86Cpu(map, { ...(vendor !== undefined ? { vendor } : {}), signature, data: featureBits(map, names) }, 'guest', hvModels);
-  return decoded && { model: decoded.model, ...(vendor !== undefined ? { vendor } : {}), features: [...decoded.features] };
+  const decoded = decodeX86Cpu(map, { ...(vendor !== undefined ? { vendor } : {}), signature, data: featureBits(map, names) }, 'guest', options.hvModels);
+  if (!decoded) return undefined;
+  const isMsr = (name: string) => map.featureByName.get(name)?.bits.some((b) => b.source === 'msr') ?? false;
+  const features = decoded.features.filter((f) => !(options.dropMsrFeatures && isMsr(f.name)));
+  return { model: decoded.model, ...(vendor !== undefined ? { vendor } : {}), features };
+}
+
+/**
+ * The migratable host model of a binary for `accel` (what host-model guests
+ * get). Without QEMU's unavailable-features (libvirt looks for it on the
+ * max-x86_64-cpu type, so an i386 binary has none) MSR features are dropped.
+ */
+export function qemuMigratableHostModel(map: X86CpuMap, caps: QemuCaps, accel: HostModelAccel): ModelCpu | undefined {
+  const host = caps.hostCpuModels[accel];
+  return host && decodeQemuHostModel(map, host, {
+    migratable: true,
+    hvModels: qemuCpuModels(caps, accel),
+    dropMsrFeatures: !hasDeviceType(caps, 'max-x86_64-cpu'),
+  });
 }
 
 /** virCPUDefUpdateFeature: a listed feature takes the new policy in place, another one is appended. */
