@@ -10,7 +10,7 @@ import { bitKey, featureBits, featureNamesIn, loadX86CpuMap, parseX86CpuMap } fr
 import type { X86CpuMap } from '../../src/conf/cpu-map.js';
 import { checkForbiddenFeatures, checkX86CpuCompatible } from '../../src/conf/cpu-compare.js';
 import { decodeX86Cpu, makeSignature, signatureParts } from '../../src/conf/cpu-decode.js';
-import { decodeQemuHostModel, qemuCpuModels, qemuMigratableHostModel, updatedGuestCpu } from '../../src/drivers/qemu/host-cpu-model.js';
+import { decodeQemuHostModel, qemuCpuModels, qemuGuestCpu, qemuMigratableHostModel, updatedGuestCpu } from '../../src/drivers/qemu/host-cpu-model.js';
 import type { QemuHostCpuModel } from '../../src/drivers/qemu/capabilities.js';
 import type { X86CpuData } from '../../src/conf/cpu-compare.js';
 import { decodeHostX86Cpu, fullHostCpu, tscKHzFromKernelLog } from '../../src/drivers/qemu/host-cpu.js';
@@ -365,4 +365,19 @@ test("virCPUx86Update: host-model and match='minimum' become the host model with
   assert.equal(updatedGuestCpu(MAP, cpu("<cpu mode='host-model'/>"), undefined), undefined, 'no host model: nothing to become');
   const custom = updatedGuestCpu(MAP, cpu("<cpu><model>derived</model><feature policy='disable' name='pni'/></cpu>"), host);
   assert.deepEqual(custom && { model: custom.model, features: names(custom) }, { model: 'derived', features: ['disable:pni', 'disable:ds'] });
+});
+
+test('the CPU QEMU gets leaves out features libvirt never passes and disabled features QEMU does not know', () => {
+  const caps = {
+    ...fakeQemuCaps('x86_64'),
+    cpuModels: [{ name: 'base', deprecated: false, static: false }],
+    hostCpuModels: { tcg: { ...intelHostModel, knownFeatures: ['fpu', 'monitor', 'pni', 'ds', 'invtsc'] } },
+  };
+  const guest = (xml: string) => names(qemuGuestCpu(MAP, caps, cpu(xml), 'tcg'));
+  // wdt is unknown to this QEMU: disabled it is dropped, required it stays (QEMU will complain)
+  assert.deepEqual(guest("<cpu><model>base</model><feature policy='disable' name='wdt'/><feature policy='require' name='svm'/></cpu>"), ['require:svm', 'disable:ds']);
+  assert.deepEqual(guest("<cpu><model>base</model><feature policy='forbid' name='wdt'/><feature policy='disable' name='osxsave'/><feature policy='require' name='cmt'/></cpu>"), ['disable:ds']);
+  assert.deepEqual(guest("<cpu mode='host-model'><feature policy='disable' name='pni'/></cpu>"), ['disable:ds', 'disable:pni'], 'the host model first, guest features after');
+  // without probed knowledge nothing unknown can be told apart
+  assert.deepEqual(names(qemuGuestCpu(MAP, { ...caps, hostCpuModels: {} }, cpu("<cpu><model>base</model><feature policy='disable' name='wdt'/></cpu>"), 'tcg')), ['disable:wdt', 'disable:ds']);
 });

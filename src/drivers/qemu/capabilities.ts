@@ -88,6 +88,8 @@ export interface QemuHostCpuModel {
   features: readonly string[];
   /** those of `features` a migratable CPU does not have */
   nonMigratable: readonly string[];
+  /** every feature property of the expansion, on or off: the features this QEMU knows */
+  knownFeatures?: readonly string[];
   /** CPUID vendor string, family, model, stepping, when QEMU reports them */
   vendor?: string;
   family?: number;
@@ -124,7 +126,7 @@ const BINARY_SUFFIXES: Record<string, string[]> = {
 };
 
 /** Bumped whenever the probe or the cached JSON layout changes, so old caches are re-probed. */
-const CACHE_FORMAT = 4;
+const CACHE_FORMAT = 5;
 const PROBE_TIMEOUT_MS = 30_000;
 
 /**
@@ -236,6 +238,7 @@ async function expandHostModel(execute: ProbeExecute, accel: HostModelAccel): Pr
   return {
     features: [...new Set([...on(migratable), ...on(full)])],
     nonMigratable: on(full).filter((name) => migratable[name] !== true),
+    knownFeatures: Object.keys(full).filter((name) => typeof full[name] === 'boolean'),
     ...(typeof migratable.vendor === 'string' ? { vendor: migratable.vendor } : {}),
     ...number('family'), ...number('model'), ...number('stepping'),
   };

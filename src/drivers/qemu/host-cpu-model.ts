@@ -77,6 +77,25 @@ export function qemuMigratableHostModel(map: X86CpuMap, caps: QemuCaps, accel: H
   });
 }
 
+/** Features libvirt never passes to QEMU (virQEMUCapsCPUFilterFeatures). */
+const NEVER_PASSED = new Set(['cmt', 'mbm_total', 'mbm_local', 'osxsave', 'ospke']);
+
+/**
+ * qemuProcessUpdateGuestCPU for an x86 guest <cpu> with a model or
+ * host-model mode: updated against the migratable host model of the guest's
+ * accelerator, without the features libvirt never passes and without
+ * disabled features QEMU does not know (they are off anyway).
+ */
+export function qemuGuestCpu(map: X86CpuMap, caps: QemuCaps, cpu: XmlElement, accel: HostModelAccel): { model: string; features: CpuFeature[] } | undefined {
+  const updated = updatedGuestCpu(map, cpu, qemuMigratableHostModel(map, caps, accel));
+  if (!updated) return undefined;
+  const known = caps.hostCpuModels[accel]?.knownFeatures;
+  const knownNames = known && new Set(known.map(x86FeatureFromQemu));
+  const features = updated.features.filter((f) => !NEVER_PASSED.has(f.name)
+    && !(knownNames && (f.policy === 'disable' || f.policy === 'forbid') && !knownNames.has(f.name)));
+  return { model: updated.model, features };
+}
+
 /** virCPUDefUpdateFeature: a listed feature takes the new policy in place, another one is appended. */
 function updateFeature(features: CpuFeature[], name: string, policy: CpuFeaturePolicy): void {
   const existing = features.find((f) => f.name === name);

@@ -8,7 +8,7 @@ import { virError, ErrorCode, ErrorDomain } from '../../../util/error.js';
 import { hostArch } from '../capabilities.js';
 import { x86FeatureToQemu } from '../cpu-feature-names.js';
 import { probeHostX86Cpu } from '../host-cpu.js';
-import { cpuFeatures, qemuMigratableHostModel, updatedGuestCpu } from '../host-cpu-model.js';
+import { cpuFeatures, qemuGuestCpu } from '../host-cpu-model.js';
 import type { CpuFeature } from '../host-cpu-model.js';
 
 /** Hyper-V enlightenments that are switched on with "hv-<name>=on", in libvirt's enum order. */
@@ -24,7 +24,7 @@ const HYPERV_SWITCHES = ['relaxed', 'vapic', 'spinlocks', 'vpindex', 'runtime', 
 function guestModel(ctx: BuildContext, cpu: XmlElement): { model: string; features: CpuFeature[] } | undefined {
   const map = ctx.view.isX86 ? probeHostX86Cpu()?.map : undefined;
   if (map) {
-    return updatedGuestCpu(map, cpu, qemuMigratableHostModel(map, ctx.options.caps, ctx.view.virtType === 'kvm' ? 'kvm' : 'tcg'));
+    return qemuGuestCpu(map, ctx.options.caps, cpu, ctx.view.virtType === 'kvm' ? 'kvm' : 'tcg');
   }
   if (cpu.attrs.mode === 'host-model') return undefined;
   return { model: child(cpu, 'model')?.text.trim() ?? '', features: cpuFeatures(cpu) };
