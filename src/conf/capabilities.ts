@@ -208,6 +208,8 @@ export interface DomainCapabilities {
     /** enum values of maximumMigratable, when mode 'maximum' is supported */
     maximum?: string[];
     customModels: Array<{ name: string; usable: 'yes' | 'no' | 'unknown'; vendor?: string; deprecated?: boolean }>;
+    /** mode 'host-model': the CPU model host-model guests are based on, when the hypervisor has one */
+    hostModel?: { model: string; fallback: 'allow' | 'forbid'; vendor?: string; features: ReadonlyArray<{ name: string; policy: string }> };
   };
   memoryBacking: { supported: boolean; sourceTypes: string[] };
   devices: CapsBlock[];
@@ -264,7 +266,14 @@ export function formatDomainCapabilitiesXML(c: DomainCapabilities): string {
     formatEnums([{ name: 'maximumMigratable', values: c.cpu.maximum }], '      ', out);
     out.push('    </mode>');
   } else out.push("    <mode name='maximum' supported='no'/>");
-  out.push("    <mode name='host-model' supported='no'/>");
+  const hostModel = c.cpu.hostModel;
+  if (!hostModel) out.push("    <mode name='host-model' supported='no'/>");
+  else {
+    out.push("    <mode name='host-model' supported='yes'>", `      <model${attr('fallback', hostModel.fallback)}>${escapeXml(hostModel.model)}</model>`);
+    if (hostModel.vendor !== undefined) out.push(`      <vendor>${escapeXml(hostModel.vendor)}</vendor>`);
+    for (const f of hostModel.features) out.push(`      <feature${attr('policy', f.policy)}${attr('name', f.name)}/>`);
+    out.push('    </mode>');
+  }
   if (c.cpu.customModels.length === 0) out.push("    <mode name='custom' supported='no'/>");
   else {
     out.push("    <mode name='custom' supported='yes'>");

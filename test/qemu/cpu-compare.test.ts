@@ -9,8 +9,9 @@ import { virErrorMessage } from '../helpers/errors.js';
 import { bitKey, featureBits, featureNamesIn, loadX86CpuMap, parseX86CpuMap } from '../../src/conf/cpu-map.js';
 import type { X86CpuMap } from '../../src/conf/cpu-map.js';
 import { checkForbiddenFeatures, checkX86CpuCompatible } from '../../src/conf/cpu-compare.js';
+import { formatDomainCapabilitiesXML } from '../../src/conf/capabilities.js';
 import { decodeX86Cpu, makeSignature, signatureParts } from '../../src/conf/cpu-decode.js';
-import { decodeQemuHostModel, qemuCpuModels, qemuGuestCpu, qemuMigratableHostModel, updatedGuestCpu } from '../../src/drivers/qemu/host-cpu-model.js';
+import { decodeQemuHostModel, qemuCpuModels, qemuGuestCpu, qemuHostModel, updatedGuestCpu } from '../../src/drivers/qemu/host-cpu-model.js';
 import type { QemuHostCpuModel } from '../../src/drivers/qemu/capabilities.js';
 import type { X86CpuData } from '../../src/conf/cpu-compare.js';
 import { decodeHostX86Cpu, fullHostCpu, tscKHzFromKernelLog } from '../../src/drivers/qemu/host-cpu.js';
@@ -350,10 +351,10 @@ test("MSR features are dropped from the host model of a binary without max-x86_6
   const x86 = fakeQemuCaps('x86_64');
   const offered = [{ name: 'base', deprecated: false, static: false }];
   const withHost = (deviceTypes: string[]) => ({ ...x86, deviceTypes: new Set(deviceTypes), cpuModels: offered, hostCpuModels: { kvm: msrHost } });
-  assert.deepEqual(names(qemuMigratableHostModel(MAP, withHost(['max-i386-cpu']), 'kvm')), ['require:arch-capabilities', 'disable:ds']);
-  assert.deepEqual(names(qemuMigratableHostModel(MAP, withHost(['max-x86_64-cpu']), 'kvm')), ['require:arch-capabilities', 'require:rdctl-no', 'disable:ds']);
-  assert.equal(qemuMigratableHostModel(MAP, { ...withHost([]), cpuModels: [] }, 'kvm'), undefined, 'no model offered: nothing decodes');
-  assert.equal(qemuMigratableHostModel(MAP, x86, 'kvm'), undefined, 'no probed host model');
+  assert.deepEqual(names(qemuHostModel(MAP, withHost(['max-i386-cpu']), 'kvm', true)), ['require:arch-capabilities', 'disable:ds']);
+  assert.deepEqual(names(qemuHostModel(MAP, withHost(['max-x86_64-cpu']), 'kvm', true)), ['require:arch-capabilities', 'require:rdctl-no', 'disable:ds']);
+  assert.equal(qemuHostModel(MAP, { ...withHost([]), cpuModels: [] }, 'kvm', true), undefined, 'no model offered: nothing decodes');
+  assert.equal(qemuHostModel(MAP, x86, 'kvm', true), undefined, 'no probed host model');
 });
 
 test("virCPUx86Update: host-model and match='minimum' become the host model with the guest's policies; removed features are disabled", () => {
@@ -380,4 +381,20 @@ test('the CPU QEMU gets leaves out features libvirt never passes and disabled fe
   assert.deepEqual(guest("<cpu mode='host-model'><feature policy='disable' name='pni'/></cpu>"), ['disable:ds', 'disable:pni'], 'the host model first, guest features after');
   // without probed knowledge nothing unknown can be told apart
   assert.deepEqual(names(qemuGuestCpu(MAP, { ...caps, hostCpuModels: {} }, cpu("<cpu><model>base</model><feature policy='disable' name='wdt'/></cpu>"), 'tcg')), ['disable:wdt', 'disable:ds']);
+});
+
+test("domcapabilities' host-model mode: the reported (non-migratable) host model, libvirt's layout", () => {
+  const caps = { ...fakeQemuCaps('x86_64'), cpuModels: [{ name: 'base', deprecated: false, static: false }], hostCpuModels: { tcg: intelHostModel } };
+  const reported = qemuHostModel(MAP, caps, 'tcg', false);
+  assert.deepEqual(names(reported), ['require:invtsc', 'disable:ds']);
+  const xml = formatDomainCapabilitiesXML({
+    path: '/usr/bin/qemu-system-x86_64', domain: 'qemu', arch: 'x86_64', iothreads: true, os: { supported: false, firmware: [] },
+    cpu: { hostPassthrough: false, customModels: [], hostModel: { ...reported!, fallback: 'forbid' } },
+    memoryBacking: { supported: false, sourceTypes: [] }, devices: [], features: [],
+  });
+  assert.match(xml, /<mode name='host-model' supported='yes'>\n {6}<model fallback='forbid'>base<\/model>\n {6}<vendor>Intel<\/vendor>\n {6}<feature policy='require' name='invtsc'\/>\n {6}<feature policy='disable' name='ds'\/>\n {4}<\/mode>\n/);
+  assert.match(formatDomainCapabilitiesXML({
+    path: '/usr/bin/qemu-system-x86_64', domain: 'qemu', arch: 'x86_64', iothreads: true, os: { supported: false, firmware: [] },
+    cpu: { hostPassthrough: false, customModels: [] }, memoryBacking: { supported: false, sourceTypes: [] }, devices: [], features: [],
+  }), /<mode name='host-model' supported='no'\/>/);
 });

@@ -19,6 +19,8 @@ import {
 import { canonicalMachineName, defaultMachine, findBinaryForArch, findMachine, hostArch, installedGuestArches, type QemuCaps } from './capabilities.js';
 import { graphicsTypes, tpmCaps, videoModels } from './device-caps.js';
 import type { QemuDriver } from './driver.js';
+import { probeHostX86Cpu } from './host-cpu.js';
+import { qemuHostModel } from './host-cpu-model.js';
 
 const read = (path: string): string | undefined => {
   try {
@@ -394,6 +396,9 @@ export async function formatDomainCapabilities(driver: QemuDriver, q: DomainCaps
   }
   machine ??= '';
   const m = findMachine(caps, machine);
+  const map = isX86(arch) && isX86(hostArch()) ? probeHostX86Cpu()?.map : undefined;
+  // REPORTED: non-migratable features included (virQEMUCapsGetHostModel)
+  const hostModel = map && qemuHostModel(map, caps, virtType === 'kvm' ? 'kvm' : 'tcg', false);
   const customModels = caps.cpuModels
     .filter((c) => !/-v\d+$/.test(c.name) && !['max', 'host', 'base'].includes(c.name))
     .map((c) => ({ name: c.name, usable: usability(c.unavailableFeatures), deprecated: c.deprecated }));
@@ -409,6 +414,7 @@ export async function formatDomainCapabilities(driver: QemuDriver, q: DomainCaps
       hostPassthrough: virtType === 'kvm',
       ...(caps.cpuModels.some((c) => c.name === 'max') ? { maximum: ['on', 'off'] } : {}),
       customModels,
+      ...(hostModel ? { hostModel: { ...hostModel, fallback: 'forbid' as const } } : {}),
     },
     memoryBacking: { supported: true, sourceTypes: enumOf('sourceType', [['file', true], ['anonymous', true], ['memfd', caps.deviceTypes.has('memory-backend-memfd')]]).values },
     devices: deviceBlocks(caps, machine),

@@ -64,14 +64,15 @@ export function decodeQemuHostModel(map: X86CpuMap, host: QemuHostCpuModel, opti
 }
 
 /**
- * The migratable host model of a binary for `accel` (what host-model guests
- * get). Without QEMU's unavailable-features (libvirt looks for it on the
- * max-x86_64-cpu type, so an i386 binary has none) MSR features are dropped.
+ * The host model of a binary for `accel`: migratable, what host-model guests
+ * get, or not, what domcapabilities reports. Without QEMU's
+ * unavailable-features (libvirt looks for it on the max-x86_64-cpu type, so
+ * an i386 binary has none) MSR features are dropped.
  */
-export function qemuMigratableHostModel(map: X86CpuMap, caps: QemuCaps, accel: HostModelAccel): ModelCpu | undefined {
+export function qemuHostModel(map: X86CpuMap, caps: QemuCaps, accel: HostModelAccel, migratable: boolean): ModelCpu | undefined {
   const host = caps.hostCpuModels[accel];
   return host && decodeQemuHostModel(map, host, {
-    migratable: true,
+    migratable,
     hvModels: qemuCpuModels(caps, accel),
     dropMsrFeatures: !hasDeviceType(caps, 'max-x86_64-cpu'),
   });
@@ -87,7 +88,7 @@ const NEVER_PASSED = new Set(['cmt', 'mbm_total', 'mbm_local', 'osxsave', 'ospke
  * disabled features QEMU does not know (they are off anyway).
  */
 export function qemuGuestCpu(map: X86CpuMap, caps: QemuCaps, cpu: XmlElement, accel: HostModelAccel): { model: string; features: CpuFeature[] } | undefined {
-  const updated = updatedGuestCpu(map, cpu, qemuMigratableHostModel(map, caps, accel));
+  const updated = updatedGuestCpu(map, cpu, qemuHostModel(map, caps, accel, true));
   if (!updated) return undefined;
   const known = caps.hostCpuModels[accel]?.knownFeatures;
   const knownNames = known && new Set(known.map(x86FeatureFromQemu));
