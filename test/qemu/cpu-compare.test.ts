@@ -398,3 +398,10 @@ test("domcapabilities' host-model mode: the reported (non-migratable) host model
     cpu: { hostPassthrough: false, customModels: [] }, memoryBacking: { supported: false, sourceTypes: [] }, devices: [], features: [],
   }), /<mode name='host-model' supported='no'\/>/);
 });
+
+test('optional features follow the host model: required when it has them, disabled otherwise', () => {
+  const host = decodeQemuHostModel(MAP, { ...intelHostModel, features: ['fpu', 'monitor', 'pni', 'wdt'] }, { migratable: true });
+  const updated = updatedGuestCpu(MAP, cpu("<cpu><model>generic</model><feature policy='optional' name='wdt'/><feature policy='optional' name='svm'/><feature policy='optional' name='pni'/></cpu>"), host);
+  assert.deepEqual(names(updated), ['require:wdt', 'disable:svm', 'require:pni']);
+  assert.deepEqual(names(updatedGuestCpu(MAP, cpu("<cpu><model>generic</model><feature policy='optional' name='wdt'/></cpu>"), undefined)), ['optional:wdt'], 'no host model: left as written');
+});

@@ -111,10 +111,21 @@ export function cpuFeatures(cpu: XmlElement): CpuFeature[] {
 
 /**
  * virCPUx86Update for a guest <cpu> with a model or host-model mode: the CPU
- * QEMU is given. Undefined when a host-model CPU has no host model to become.
+ * QEMU is given; optional features become required or disabled as the host
+ * model has them. Undefined when a host-model CPU has no host model to become.
  */
 export function updatedGuestCpu(map: X86CpuMap, cpu: XmlElement, hostModel: ModelCpu | undefined): { model: string; features: CpuFeature[] } | undefined {
   const guestFeatures = cpuFeatures(cpu);
+  if (hostModel) {
+    // optional features follow the host model (x86FeatureInData over its data)
+    const hostData = featureBits(map, [...(map.models.get(hostModel.model)?.features ?? []), ...hostModel.features.filter((f) => f.policy === 'require').map((f) => f.name)]);
+    for (const k of featureBits(map, hostModel.features.filter((f) => f.policy === 'disable').map((f) => f.name))) hostData.delete(k);
+    for (const f of guestFeatures) {
+      if (f.policy !== 'optional') continue;
+      const bits = featureBits(map, [f.name]);
+      f.policy = bits.size > 0 && [...bits].every((k) => hostData.has(k)) ? 'require' : 'disable';
+    }
+  }
   let model = child(cpu, 'model')?.text.trim() ?? '';
   let features = guestFeatures;
   if (cpu.attrs.mode === 'host-model' || ((cpu.attrs.mode ?? 'custom') === 'custom' && cpu.attrs.match === 'minimum')) {
