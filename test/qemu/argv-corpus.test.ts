@@ -16,7 +16,7 @@ import os from 'node:os';
 import { sharedPath } from '../helpers/shared.js';
 
 /** Pass-rate floors (percent) reached so far: raise them, never lower them. */
-const FLOORS = { gen: 100, suite: 97.5 };
+const FLOORS = { gen: 100, suite: 99 };
 
 type Comparator = (expected: string, actual: string, name: string) => { ok: boolean; diff?: string };
 
