@@ -2,7 +2,7 @@
 // (schedinfo, memtune, blkiotune), CPU pinning (vcpupin, emulatorpin, iothreadinfo),
 // guest filesystems (domfsinfo), job information and the graphical display URI
 // (domjobinfo, domdisplay).
-import { DomainState, type DomainFSInfo, type DomainVcpuInfo, type TypedParam } from '../../api/types.js';
+import { DomainState, DomainXMLFlags, ModificationImpact, type DomainFSInfo, type DomainVcpuInfo, type TypedParam } from '../../api/types.js';
 import { ErrorCode, ErrorDomain, virError } from '../../util/error.js';
 import { child, childrenNamed, parseXml, type XmlElement } from '../../util/xml.js';
 import { formatBitmap } from '../../util/bitmap.js';
@@ -10,13 +10,8 @@ import { CommandError } from '../errors.js';
 import { formatTable } from '../table.js';
 import { ScaleError, parseScaled, type Handler, type Invocation, type Shell } from '../shell.js';
 
-const AFFECT_LIVE = 1;
-const AFFECT_CONFIG = 2;
-/** VIR_DOMAIN_XML_INACTIVE */
-const DOMAIN_XML_INACTIVE = 2;
 /** added by libvirt's public API to parameter queries when the driver takes string parameters */
 const TYPED_PARAM_STRING_OKAY = 4;
-const XML_SECURE = 1;
 const VCPU_MAXIMUM = 4;
 const MEMORY_UNLIMITED = 9007199254740991n;
 const UINT_MAX = 2 ** 32 - 1;
@@ -27,7 +22,7 @@ function impactFlags(cmd: Invocation): { flags: number; current: boolean; live: 
   cmd.exclusive('current', 'config');
   const live = cmd.bool('live');
   const config = cmd.bool('config');
-  return { flags: (live ? AFFECT_LIVE : 0) | (config ? AFFECT_CONFIG : 0), current: cmd.bool('current'), live, config };
+  return { flags: (live ? ModificationImpact.LIVE : 0) | (config ? ModificationImpact.CONFIG : 0), current: cmd.bool('current'), live, config };
 }
 
 /**
@@ -35,7 +30,7 @@ function impactFlags(cmd: Invocation): { flags: number; current: boolean; live: 
  * only for --live with --config; every other error comes from the second call.
  */
 function parameterQueryError(kind: string, flags: number, e: unknown): CommandError {
-  const countCall = (flags & (AFFECT_LIVE | AFFECT_CONFIG)) === (AFFECT_LIVE | AFFECT_CONFIG);
+  const countCall = (flags & (ModificationImpact.LIVE | ModificationImpact.CONFIG)) === (ModificationImpact.LIVE | ModificationImpact.CONFIG);
   return new CommandError([countCall ? `Unable to get number of ${kind} parameters` : `Unable to get ${kind} parameters`], e);
 }
 
@@ -147,11 +142,11 @@ const vcpupin: Handler = async (ctl, cmd) => {
   const conn = dom.connection;
   const maxcpu = await hostCpuCount(ctl);
   // virshCPUCountCollect checks the state the flags ask for before counting
-  if (flags & AFFECT_LIVE && !(await conn.invoke<boolean>('domainIsActive', dom.ref))) throw new CommandError(['cannot get vcpupin for offline domain']);
-  if (flags & AFFECT_CONFIG && !(await conn.invoke<boolean>('domainIsPersistent', dom.ref))) throw new CommandError(['cannot get vcpupin for transient domain']);
+  if (flags & ModificationImpact.LIVE && !(await conn.invoke<boolean>('domainIsActive', dom.ref))) throw new CommandError(['cannot get vcpupin for offline domain']);
+  if (flags & ModificationImpact.CONFIG && !(await conn.invoke<boolean>('domainIsPersistent', dom.ref))) throw new CommandError(['cannot get vcpupin for transient domain']);
   const ncpus = await conn.invoke<number>('domainGetVcpusFlags', dom.ref, flags | VCPU_MAXIMUM);
   if (vcpu !== undefined && vcpu >= ncpus) {
-    const live = flags & AFFECT_LIVE || (!(flags & AFFECT_CONFIG) && (await conn.invoke<boolean>('domainIsActive', dom.ref)));
+    const live = flags & ModificationImpact.LIVE || (!(flags & ModificationImpact.CONFIG) && (await conn.invoke<boolean>('domainIsActive', dom.ref)));
     throw new CommandError([`vcpu ${vcpu} is out of range of ${live ? 'live' : 'persistent'} cpu count ${ncpus}`]);
   }
   const maps = await conn.invoke<number[][]>('domainGetVcpuPinInfo', dom.ref, ncpus, flags);
@@ -206,8 +201,8 @@ const vcpuinfo: Handler = async (ctl, cmd) => {
   } catch (e) {
     if (info.state !== DomainState.SHUTOFF) throw e;
     // a shut-off domain still has its pinning
-    const { max, enabled } = configuredVcpus(parseXml(await dom.getXMLDesc(DOMAIN_XML_INACTIVE)));
-    const maps = await conn.invoke<number[][]>('domainGetVcpuPinInfo', dom.ref, max, AFFECT_CONFIG);
+    const { max, enabled } = configuredVcpus(parseXml(await dom.getXMLDesc(DomainXMLFlags.INACTIVE)));
+    const maps = await conn.invoke<number[][]>('domainGetVcpuPinInfo', dom.ref, max, ModificationImpact.CONFIG);
     ctl.print(enabled.map((vcpu) => formatVcpuInfo(vcpu, undefined, maps[vcpu] ?? [], maxcpu, pretty)).join('\n'));
     return;
   }
@@ -322,7 +317,7 @@ const domdisplay: Handler = async (ctl, cmd) => {
   const { dom } = await ctl.domain(cmd);
   if (!(await dom.connection.invoke<boolean>('domainIsActive', dom.ref))) throw new CommandError(['Domain is not running']);
   const type = cmd.string('type');
-  const root = parseXml(await dom.getXMLDesc(cmd.bool('include-password') ? XML_SECURE : 0));
+  const root = parseXml(await dom.getXMLDesc(cmd.bool('include-password') ? DomainXMLFlags.SECURE : 0));
   let found = false;
   for (const scheme of ['vnc', 'spice', 'rdp', 'dbus']) {
     if (!all && type !== undefined && type !== scheme) continue;

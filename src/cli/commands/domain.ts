@@ -3,6 +3,7 @@
 import type { Domain } from '../../api/connection.js';
 import type { DomainRef, StorageVolRef } from '../../api/types.js';
 import { parseXml } from '../../util/xml.js';
+import { ErrorCode } from '../../util/error.js';
 import { CommandError, attempt } from '../errors.js';
 import { editCycle } from '../edit.js';
 import { readInputFile } from '../files.js';
@@ -11,8 +12,6 @@ import { xpathDump } from '../xpath.js';
 import { domainDescription } from './domain-monitor.js';
 import { splitCommaList } from './virsh.js';
 
-const ERR_NO_SUPPORT = 3;
-const ERR_INVALID_ARG = 8;
 
 function errorCode(e: unknown): number | undefined {
   return (e as { code?: number } | undefined)?.code;
@@ -62,7 +61,7 @@ const start: Handler = async (ctl, cmd) => {
       ctl.printExtra(`Domain '${dom.name}' started\n`);
       return;
     } catch (e) {
-      if (errorCode(e) !== ERR_NO_SUPPORT && errorCode(e) !== ERR_INVALID_ARG) throw e;
+      if (errorCode(e) !== ErrorCode.NO_SUPPORT && errorCode(e) !== ErrorCode.INVALID_ARG) throw e;
       const saved = await dom.connection.invoke<boolean>('domainHasManagedSaveImage', dom.ref, 0).catch(() => false);
       if (saved) await dom.connection.invoke('domainManagedSaveRemove', dom.ref, 0);
     }
@@ -149,7 +148,7 @@ const UNDEFINE_FLAGS: [string, number][] = [
 
 /** Whether a call failed only because the driver lacks it or the flags (then virsh falls back). */
 function isUnsupported(e: unknown): boolean {
-  return errorCode(e) === ERR_NO_SUPPORT || errorCode(e) === ERR_INVALID_ARG;
+  return errorCode(e) === ErrorCode.NO_SUPPORT || errorCode(e) === ErrorCode.INVALID_ARG;
 }
 
 const undefine: Handler = async (ctl, cmd) => {
@@ -178,7 +177,7 @@ const undefine: Handler = async (ctl, cmd) => {
     try {
       return await call;
     } catch (e) {
-      if (errorCode(e) !== ERR_NO_SUPPORT) throw e;
+      if (errorCode(e) !== ErrorCode.NO_SUPPORT) throw e;
       return zero;
     }
   };

@@ -2,12 +2,12 @@
 // network filters, node devices) that only report what the driver offers.
 import type { NodeInfo } from '../../api/types.js';
 import { child, childrenNamed, parseXml } from '../../util/xml.js';
+import { ErrorCode } from '../../util/error.js';
 import { CommandError, attempt } from '../errors.js';
 import { VERSION } from '../help.js';
 import type { Handler } from '../shell.js';
 import { formatTable } from '../table.js';
 
-const ERR_NO_SUPPORT = 3;
 
 function versionText(n: number): string {
   return `${Math.floor(n / 1000000)}.${Math.floor((n % 1000000) / 1000)}.${n % 1000}`;
@@ -158,7 +158,7 @@ async function collect<T>(ctl: Parameters<Handler>[0], listAll: string, flags: n
   try {
     return await ctl.c.invoke<T[]>(listAll, flags);
   } catch (e) {
-    if ((e as { code?: number }).code !== ERR_NO_SUPPORT) throw new CommandError([listFailed], e);
+    if ((e as { code?: number }).code !== ErrorCode.NO_SUPPORT) throw new CommandError([listFailed], e);
   }
   const n = await attempt(countFailed, ctl.c.invoke<number>(numOf));
   if (n > 0) throw new CommandError([listFailed]);

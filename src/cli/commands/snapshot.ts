@@ -2,6 +2,7 @@
 import type { Domain } from '../../api/connection.js';
 import type { SnapshotRef } from '../../api/types.js';
 import { child, parseXml, type XmlElement } from '../../util/xml.js';
+import { ErrorCode } from '../../util/error.js';
 import { CommandError, attempt } from '../errors.js';
 import type { Handler, Invocation, Shell } from '../shell.js';
 import { compareNames } from '../order.js';
@@ -10,9 +11,6 @@ import { readInputFile } from '../files.js';
 import { xmlEscape } from './virsh.js';
 import { dumpXml } from './domain.js';
 
-const ERR_NO_SUPPORT = 3;
-const ERR_INVALID_ARG = 8;
-const ERR_NO_DOMAIN_SNAPSHOT = 72;
 
 const LIST_DESCENDANTS = 1;
 const LIST_ROOTS = 1;
@@ -49,8 +47,8 @@ async function parentName(dom: Domain, snap: SnapshotRef): Promise<string | unde
     return (await snapCall<SnapshotRef>(dom, 'domainSnapshotGetParent', snap, 0)).name;
   } catch (e) {
     const code = (e as { code?: number }).code;
-    if (code === ERR_NO_DOMAIN_SNAPSHOT) return undefined;
-    if (code !== ERR_NO_SUPPORT) throw e;
+    if (code === ErrorCode.NO_DOMAIN_SNAPSHOT) return undefined;
+    if (code !== ErrorCode.NO_SUPPORT) throw e;
   }
   const xml = parseXml(await snapCall<string>(dom, 'domainSnapshotGetXMLDesc', snap, 0));
   const parent = child(xml, 'parent');
@@ -243,14 +241,14 @@ async function createSnapshot(ctl: Shell, dom: Domain, xml: string, flags: numbe
     let err = e;
     const code = () => (err as { code?: number }).code;
     let result: SnapshotRef | undefined;
-    if (code() === ERR_NO_SUPPORT && !from) {
+    if (code() === ErrorCode.NO_SUPPORT && !from) {
       flags &= ~512;
       result = await create(flags).catch((e2) => {
         err = e2;
         return undefined;
       });
     }
-    if (!result && code() === ERR_INVALID_ARG && flags & 8) {
+    if (!result && code() === ErrorCode.INVALID_ARG && flags & 8) {
       if (!(await dom.isPersistent())) throw new CommandError(['cannot halt after snapshot of transient domain']);
       halt = await dom.isActive();
       flags &= ~8;
@@ -306,7 +304,7 @@ const snapshotInfo: Handler = async (ctl, cmd) => {
   try {
     children = await snapCall<number>(dom, 'domainSnapshotNumChildren', snap, 0);
   } catch (e) {
-    if ((e as { code?: number }).code === ERR_NO_SUPPORT) return;
+    if ((e as { code?: number }).code === ErrorCode.NO_SUPPORT) return;
     throw e;
   }
   line('Children:', children);
