@@ -70,6 +70,13 @@ export function featureBits(map: X86CpuMap, names: Iterable<string>): Set<string
   return out;
 }
 
+/** The data of a CPU given as a model plus required and disabled features (x86ModelFromCPU's sum). */
+export function modelCpuBits(map: X86CpuMap, model: string, required: Iterable<string>, disabled: Iterable<string>): Set<string> {
+  const data = featureBits(map, [...(map.models.get(model)?.features ?? []), ...required]);
+  for (const k of featureBits(map, disabled)) data.delete(k);
+  return data;
+}
+
 /** A feature is in CPU data when all of its bits are. */
 function featureIn(feature: X86Feature, data: ReadonlySet<string>): boolean {
   return feature.bits.length > 0 && feature.bits.every((b) => data.has(bitKey(b)));

@@ -7,7 +7,7 @@
 
 import { child, childrenNamed } from '../../util/xml.js';
 import type { XmlElement } from '../../util/xml.js';
-import { featureBits } from '../../conf/cpu-map.js';
+import { featureBits, modelCpuBits } from '../../conf/cpu-map.js';
 import type { X86CpuMap } from '../../conf/cpu-map.js';
 import { decodeX86Cpu, makeSignature } from '../../conf/cpu-decode.js';
 import type { HypervisorCpuModels } from '../../conf/cpu-decode.js';
@@ -118,8 +118,8 @@ export function updatedGuestCpu(map: X86CpuMap, cpu: XmlElement, hostModel: Mode
   const guestFeatures = cpuFeatures(cpu);
   if (hostModel) {
     // optional features follow the host model (x86FeatureInData over its data)
-    const hostData = featureBits(map, [...(map.models.get(hostModel.model)?.features ?? []), ...hostModel.features.filter((f) => f.policy === 'require').map((f) => f.name)]);
-    for (const k of featureBits(map, hostModel.features.filter((f) => f.policy === 'disable').map((f) => f.name))) hostData.delete(k);
+    const withPolicy = (policy: CpuFeaturePolicy) => hostModel.features.filter((f) => f.policy === policy).map((f) => f.name);
+    const hostData = modelCpuBits(map, hostModel.model, withPolicy('require'), withPolicy('disable'));
     for (const f of guestFeatures) {
       if (f.policy !== 'optional') continue;
       const bits = featureBits(map, [f.name]);

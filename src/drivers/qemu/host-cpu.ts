@@ -7,7 +7,7 @@
 // need it are skipped.
 
 import { closeSync, constants as fsConstants, existsSync, openSync, readSync } from 'node:fs';
-import { bitKey, featureBits, hasFeature, loadX86CpuMap } from '../../conf/cpu-map.js';
+import { bitKey, featureBits, hasFeature, loadX86CpuMap, modelCpuBits } from '../../conf/cpu-map.js';
 import type { X86CpuMap } from '../../conf/cpu-map.js';
 import type { X86CpuData } from '../../conf/cpu-compare.js';
 import { decodeX86Cpu } from '../../conf/cpu-decode.js';
@@ -217,8 +217,6 @@ export function fullHostCpu(map: X86CpuMap, host: HostX86Cpu | undefined, caps: 
   if (!decoded) return host;
   const listed = new Set([...decoded.features.filter((f) => f.policy === 'require').map((f) => f.name), ...(hostModelFeatures(map, caps, accel) ?? [])]);
   const disabled = decoded.features.filter((f) => f.policy === 'disable' && !listed.has(f.name)).map((f) => f.name);
-  const modelFeatures = map.models.get(decoded.model)?.features ?? [];
-  const data = featureBits(map, [...modelFeatures, ...listed]);
-  for (const k of featureBits(map, disabled)) data.delete(k);
+  const data = modelCpuBits(map, decoded.model, listed, disabled);
   return { ...(host.vendor !== undefined ? { vendor: host.vendor } : {}), data, listed };
 }
