@@ -26,8 +26,7 @@ const TSC_TOLERANCE_PPM = 250;
 
 /** Refuses a <timer name='tsc' frequency> the host TSC neither runs at (within tolerance) nor can be scaled to. */
 export function checkTscFrequency(def: XmlElement, tsc: HostTsc | undefined): void {
-  const clock = child(def, 'clock');
-  const timer = (clock ? childrenNamed(clock, 'timer') : []).find((t) => t.attrs.name === 'tsc' && Number(t.attrs.frequency ?? 0) > 0);
+  const timer = requestedTscTimer(def);
   if (!timer || !tsc) return;
   const freq = Number(timer.attrs.frequency);
   const tolerance = Math.floor((tsc.frequency * TSC_TOLERANCE_PPM) / 1_000_000);
@@ -40,7 +39,21 @@ export function checkTscFrequency(def: XmlElement, tsc: HostTsc | undefined): vo
     ErrorDomain.QEMU);
 }
 
+/** The <timer name='tsc'> that asks for a frequency, if any. */
+function requestedTscTimer(def: XmlElement): XmlElement | undefined {
+  const clock = child(def, 'clock');
+  return (clock ? childrenNamed(clock, 'timer') : []).find((t) => t.attrs.name === 'tsc' && Number(t.attrs.frequency ?? 0) > 0);
+}
+
 const isX86 = (arch: string | undefined) => arch === 'x86_64' || arch === 'i686';
+
+/** The guest <cpu> libvirt checks against the host: x86, a model (or a non-custom mode), check other than 'none'. */
+function cpuToCheck(def: XmlElement): XmlElement | undefined {
+  const cpu = child(def, 'cpu');
+  if (!cpu || !isX86(child(child(def, 'os') ?? def, 'type')?.attrs.arch)) return undefined;
+  if ((cpu.attrs.mode ?? 'custom') === 'custom' && !child(cpu, 'model')?.text.trim()) return undefined;
+  return (cpu.attrs.check ?? 'none') === 'none' ? undefined : cpu;
+}
 
 /**
  * An x86 guest's CPU against the host CPU libvirt compares it with:
@@ -49,26 +62,25 @@ const isX86 = (arch: string | undefined) => arch === 'x86_64' || arch === 'i686'
  * when it is unknown the checks are skipped.
  */
 export function checkGuestCpuCompatible(def: XmlElement, map: X86CpuMap, hostCpu: () => X86CpuData | undefined): void {
-  const cpu = child(def, 'cpu');
-  if (!cpu || !isX86(child(child(def, 'os') ?? def, 'type')?.attrs.arch)) return;
+  const cpu = cpuToCheck(def);
+  if (!cpu) return;
   const mode = cpu.attrs.mode ?? 'custom';
-  if (mode === 'custom' && !child(cpu, 'model')?.text.trim()) return;
-  const check = cpu.attrs.check ?? 'none';
-  if (check === 'none') return;
   const host = hostCpu();
   if (!host) return;
   checkForbiddenFeatures(host, cpu);
-  if (mode === 'host-passthrough' || mode === 'maximum' || check !== 'partial') return;
+  if (mode === 'host-passthrough' || mode === 'maximum' || cpu.attrs.check !== 'partial') return;
   checkX86CpuCompatible(map, host, cpu);
 }
 
 /** qemuProcessStartValidateTSC against this host (early: start validation). */
 export function checkTscAgainstHost(def: XmlElement): void {
-  checkTscFrequency(def, probeHostX86Cpu()?.host?.tsc);
+  // the host CPU (CPU map, CPUID, kernel log) is read only for a guest that asks for a TSC frequency
+  if (requestedTscTimer(def)) checkTscFrequency(def, probeHostX86Cpu()?.host?.tsc);
 }
 
 /** The CPU compare against this host and the guest's binary (late: libvirt runs it after storage, secrets and firmware are prepared). */
 export function checkCpuAgainstHost(def: XmlElement, caps: QemuCaps): void {
+  if (!cpuToCheck(def)) return;
   const probed = probeHostX86Cpu();
   if (!probed) return;
   const accel = def.attrs.type === 'kvm' ? 'kvm' : 'tcg';

@@ -19,7 +19,7 @@ import {
 import { canonicalMachineName, defaultMachine, findBinaryForArch, findMachine, hostArch, installedGuestArches, type QemuCaps } from './capabilities.js';
 import { graphicsTypes, tpmCaps, videoModels } from './device-caps.js';
 import type { QemuDriver } from './driver.js';
-import { probeHostX86Cpu } from './host-cpu.js';
+import { hostX86CpuMap } from './host-cpu.js';
 import { qemuHostModel } from './host-cpu-model.js';
 
 const read = (path: string): string | undefined => {
@@ -396,7 +396,7 @@ export async function formatDomainCapabilities(driver: QemuDriver, q: DomainCaps
   }
   machine ??= '';
   const m = findMachine(caps, machine);
-  const map = isX86(arch) && isX86(hostArch()) ? probeHostX86Cpu()?.map : undefined;
+  const map = isX86(arch) ? hostX86CpuMap() : undefined;
   // REPORTED: non-migratable features included (virQEMUCapsGetHostModel)
   const hostModel = map && qemuHostModel(map, caps, virtType === 'kvm' ? 'kvm' : 'tcg', false);
   const customModels = caps.cpuModels

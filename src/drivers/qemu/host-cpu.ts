@@ -179,6 +179,11 @@ export const linuxCpuSource: CpuSource = {
   kvm: () => existsSync('/dev/kvm'),
 };
 
+/** libvirt's x86 CPU map on an x86 host; undefined elsewhere or without the data. Reads no host CPU. */
+export function hostX86CpuMap(): X86CpuMap | undefined {
+  return hostArch() === 'x86_64' || hostArch() === 'i686' ? loadX86CpuMap() : undefined;
+}
+
 let probed: { map: X86CpuMap; host?: HostX86Cpu } | null | undefined;
 
 /**
@@ -188,7 +193,7 @@ let probed: { map: X86CpuMap; host?: HostX86Cpu } | null | undefined;
  */
 export function probeHostX86Cpu(): { map: X86CpuMap; host?: HostX86Cpu } | undefined {
   if (probed === undefined) {
-    const map = hostArch() === 'x86_64' || hostArch() === 'i686' ? loadX86CpuMap() : undefined;
+    const map = hostX86CpuMap();
     const host = map ? decodeHostX86Cpu(map, linuxCpuSource) : undefined;
     probed = map ? { map, ...(host ? { host } : {}) } : null;
   }

@@ -7,7 +7,7 @@ import { onOff } from './context.js';
 import { virError, ErrorCode, ErrorDomain } from '../../../util/error.js';
 import { hostArch } from '../capabilities.js';
 import { x86FeatureToQemu } from '../cpu-feature-names.js';
-import { probeHostX86Cpu } from '../host-cpu.js';
+import { hostX86CpuMap } from '../host-cpu.js';
 import { cpuFeatures, qemuGuestCpu } from '../host-cpu-model.js';
 import type { CpuFeature } from '../host-cpu-model.js';
 
@@ -22,7 +22,7 @@ const HYPERV_SWITCHES = ['relaxed', 'vapic', 'spinlocks', 'vpindex', 'runtime', 
  * (qemuProcessUpdateGuestCPU), other CPUs as written. Undefined: no -cpu model.
  */
 function guestModel(ctx: BuildContext, cpu: XmlElement): { model: string; features: CpuFeature[] } | undefined {
-  const map = ctx.view.isX86 ? probeHostX86Cpu()?.map : undefined;
+  const map = ctx.view.isX86 ? hostX86CpuMap() : undefined;
   if (map) {
     return qemuGuestCpu(map, ctx.options.caps, cpu, ctx.view.virtType === 'kvm' ? 'kvm' : 'tcg');
   }
