@@ -589,7 +589,7 @@ export class QemuCapsCache {
 async function readCacheFile(file: string): Promise<CacheFile | undefined> {
   try {
     const parsed = JSON.parse(await readFile(file, 'utf8')) as CacheFile;
-    return parsed && typeof parsed === 'object' && parsed.caps && Array.isArray(parsed.caps.machines) ? parsed : undefined;
+    return parsed && typeof parsed === 'object' && parsed.caps && Array.isArray(parsed.caps.machines) && typeof parsed.caps.hostCpuModels === 'object' && parsed.caps.hostCpuModels !== null ? parsed : undefined;
   } catch {
     return undefined;
   }
