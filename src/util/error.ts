@@ -78,6 +78,7 @@ export enum ErrorDomain {
   CPU = 31,
   DOMAIN_SNAPSHOT = 35,
   CAPABILITIES = 44,
+  URI = 45,
   ACCESS = 55,
 }
 

@@ -1,0 +1,38 @@
+// One typed table per driver family, as libvirt's virConnectDriver bundles them:
+// hypervisor, network, storage, interface, nodedev, secret, nwfilter. A driver is
+// an object whose methods are procedure keys of its family; what it lacks is
+// reported as libvirt's "not supported by the connection driver".
+import type { Duplex } from 'node:stream';
+import type { DriverFamily, FamilyKeys, ProcArgs, ProcKey, ProcRet, StreamKeys } from './procedures.js';
+
+/**
+ * A driver method: the procedure's XDR argument struct in, its XDR return struct
+ * out. Stream procedures also get the stream the data flows through after the
+ * reply: the driver reads from and/or writes to it and ends it when done.
+ */
+export type DriverMethod<K extends ProcKey> = K extends StreamKeys
+  ? (args: ProcArgs<K>, stream: Duplex) => Promise<ProcRet<K>>
+  : (args: ProcArgs<K>) => Promise<ProcRet<K>>;
+
+export type FamilyDriver<F extends DriverFamily> = { readonly [K in FamilyKeys<F>]?: DriverMethod<K> };
+
+export type HypervisorDriver = FamilyDriver<'hypervisor'>;
+export type NetworkDriver = FamilyDriver<'network'>;
+export type StorageDriver = FamilyDriver<'storage'>;
+export type InterfaceDriver = FamilyDriver<'interface'>;
+export type NodeDeviceDriver = FamilyDriver<'nodedev'>;
+export type SecretDriver = FamilyDriver<'secret'>;
+export type NWFilterDriver = FamilyDriver<'nwfilter'>;
+
+/** The drivers one open connection talks to, by family (virConnect's driver pointers). */
+export interface ConnectionDrivers {
+  readonly hypervisor: HypervisorDriver;
+  readonly network?: NetworkDriver;
+  readonly storage?: StorageDriver;
+  readonly interface?: InterfaceDriver;
+  readonly nodedev?: NodeDeviceDriver;
+  readonly secret?: SecretDriver;
+  readonly nwfilter?: NWFilterDriver;
+  /** virConnectClose: releases what the connection holds. */
+  close(): Promise<void>;
+}

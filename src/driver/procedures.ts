@@ -1,0 +1,28 @@
+// The API surface: every procedure of libvirt's remote protocol (and tsvirt's own
+// program), typed from the generated tables. A call names a procedure key; its
+// argument and result types follow from the key, and a name that is not in the
+// tables cannot be called.
+import type { DriverFamily, ProcedureInfo } from '../rpc/procedure.js';
+import { REMOTE_PROCEDURES, type RemoteProcedures } from '../rpc/generated/remote-protocol.js';
+import { TSVIRT_PROCEDURES, type TsvirtProcedures } from '../rpc/generated/tsvirt-protocol.js';
+
+export type { DriverFamily, ProcedureInfo };
+
+/** Every procedure a client can call, by key (libvirt's driver method names: 'domainGetXMLDesc'). */
+export type Procedures = RemoteProcedures & TsvirtProcedures;
+export type ProcKey = keyof Procedures;
+export type ProcArgs<K extends ProcKey> = Procedures[K]['args'];
+export type ProcRet<K extends ProcKey> = Procedures[K]['ret'];
+
+/** The keys served by one driver family (virHypervisorDriver, virNetworkDriver, ...). */
+export type FamilyKeys<F extends DriverFamily> = { [K in ProcKey]: Procedures[K]['family'] extends F ? K : never }[ProcKey];
+
+/** Procedures that carry a data stream after their reply (console, screenshot, volume upload/download). */
+export type StreamKeys = { [K in ProcKey]: Procedures[K]['stream'] extends null ? never : K }[ProcKey];
+
+const TABLE: { readonly [K in ProcKey]: ProcedureInfo<ProcArgs<K>, ProcRet<K>> } = { ...REMOTE_PROCEDURES, ...TSVIRT_PROCEDURES };
+
+/** The procedure's facts, or undefined for a key that is not in the tables (checked at run time too: keys may come from plain JavaScript). */
+export function procedureInfo<K extends ProcKey>(key: K): ProcedureInfo<ProcArgs<K>, ProcRet<K>> | undefined {
+  return Object.hasOwn(TABLE, key) ? TABLE[key] : undefined;
+}

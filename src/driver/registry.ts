@@ -1,0 +1,86 @@
+// Where connection drivers register and how a URI finds one (virConnectOpen):
+// each registered driver is asked in turn; local-only drivers skip URIs with a
+// server, scheme lists filter, and a driver may decline. Stateful drivers that
+// several hypervisors share (networks, storage) join the connections of the
+// drivers that ask for them.
+import { ErrorCode, ErrorDomain, virError } from '../util/error.js';
+import type { ConnectionDrivers, FamilyDriver } from './families.js';
+import type { DriverFamily } from './procedures.js';
+import { parseURI, type ParsedURI } from './uri.js';
+
+export interface OpenOptions {
+  readonly readonly: boolean;
+}
+
+/** What a connect driver's open answers: the connection's drivers, or DECLINED to let the next driver try. */
+export type OpenResult = ConnectionDrivers | 'declined';
+
+export interface ConnectDriver {
+  /** virHypervisorDriver.name: 'QEMU', 'Test', 'remote' */
+  readonly name: string;
+  /** URI schemes it serves; null accepts any (the remote driver) */
+  readonly uriSchemes: readonly string[] | null;
+  /** never for a URI naming a server */
+  readonly localOnly: boolean;
+  /** may serve driver:///embed?root=DIR */
+  readonly embeddable: boolean;
+  /** families the connection takes from the shared stateful drivers when the driver has none of its own */
+  readonly sharedFamilies: readonly Exclude<DriverFamily, 'hypervisor'>[];
+  open(uri: ParsedURI, options: OpenOptions): Promise<OpenResult>;
+}
+
+/** A stateful driver shared by connections (virSetSharedNetworkDriver...): opened once for a URI's state root. */
+export interface SharedDriver<F extends Exclude<DriverFamily, 'hypervisor'>> {
+  readonly family: F;
+  open(uri: ParsedURI, options: OpenOptions): Promise<FamilyDriver<F>>;
+}
+
+export class DriverRegistry {
+  private readonly connectDrivers: ConnectDriver[] = [];
+  private readonly shared = new Map<DriverFamily, SharedDriver<Exclude<DriverFamily, 'hypervisor'>>>();
+
+  register(driver: ConnectDriver): void {
+    this.connectDrivers.push(driver);
+  }
+
+  registerShared<F extends Exclude<DriverFamily, 'hypervisor'>>(driver: SharedDriver<F>): void {
+    this.shared.set(driver.family, driver as unknown as SharedDriver<Exclude<DriverFamily, 'hypervisor'>>);
+  }
+
+  /** virConnectOpenInternal's driver loop, with libvirt's errors. */
+  async open(name: string, options: OpenOptions): Promise<{ uri: ParsedURI; drivers: ConnectionDrivers }> {
+    const uri = parseURI(name);
+    const embed = uri.path === '/embed' && uri.host === null;
+    if (embed) checkEmbedURI(uri);
+    for (const driver of this.connectDrivers) {
+      if (driver.localOnly && uri.host !== null) continue;
+      if (driver.uriSchemes === null ? embed : !driver.uriSchemes.includes(uri.scheme)) continue;
+      if (embed && !driver.embeddable) {
+        throw virError(ErrorCode.CONFIG_UNSUPPORTED, `Driver ${driver.name} cannot be used in embedded mode`, ErrorDomain.NONE);
+      }
+      const opened = await driver.open(uri, options);
+      if (opened === 'declined') continue;
+      return { uri, drivers: await this.withShared(driver, opened, uri, options) };
+    }
+    throw virError(ErrorCode.NO_CONNECT, `no connection driver available for ${name}`, ErrorDomain.NONE);
+  }
+
+  private async withShared(driver: ConnectDriver, drivers: ConnectionDrivers, uri: ParsedURI, options: OpenOptions): Promise<ConnectionDrivers> {
+    const joined: { -readonly [F in keyof ConnectionDrivers]: ConnectionDrivers[F] } = { ...drivers, close: () => drivers.close() };
+    for (const family of driver.sharedFamilies) {
+      const shared = this.shared.get(family);
+      if (drivers[family] === undefined && shared) (joined as Record<string, unknown>)[family] = await shared.open(uri, options);
+    }
+    return joined;
+  }
+}
+
+/** libvirt's checks on driver:///embed?root=DIR before any driver is asked. */
+function checkEmbedURI(uri: ParsedURI): void {
+  if (!/^[a-z]+$/.test(uri.scheme)) {
+    throw virError(ErrorCode.NO_CONNECT, `URI scheme '${uri.scheme}' for embedded driver is not valid`, ErrorDomain.NONE);
+  }
+  const root = uri.params.get('root');
+  if (root === null) throw virError(ErrorCode.INVALID_ARG, `Missing URI parameter 'root'`, ErrorDomain.URI);
+  if (!root.startsWith('/')) throw virError(ErrorCode.CONFIG_UNSUPPORTED, 'root path must be absolute', ErrorDomain.NONE);
+}

@@ -1,0 +1,30 @@
+// The connection drivers built into tsvirt, in the order virConnectOpen asks them
+// (libvirt registers test before the stateful drivers). Each is described here and
+// loaded only when a URI reaches it, so a test:/// connection never loads QEMU code.
+import { DriverRegistry, type ConnectDriver } from '../driver/registry.js';
+
+const test: ConnectDriver = {
+  name: 'Test',
+  uriSchemes: ['test'],
+  localOnly: true,
+  embeddable: false,
+  sharedFamilies: [],
+  open: async (uri, options) => (await import('./test/driver.js')).openTestConnection(uri, options),
+};
+
+const qemu: ConnectDriver = {
+  name: 'QEMU',
+  uriSchemes: ['qemu'],
+  localOnly: true,
+  embeddable: true,
+  sharedFamilies: ['network', 'storage', 'interface', 'nodedev', 'secret', 'nwfilter'],
+  open: async (uri, options) => (await import('./qemu/driver.js')).openQemuConnection(uri, options),
+};
+
+/** A registry holding the built-in drivers. */
+export function builtinDrivers(): DriverRegistry {
+  const registry = new DriverRegistry();
+  registry.register(test);
+  registry.register(qemu);
+  return registry;
+}
