@@ -450,9 +450,11 @@ function procedures(spec: ModuleSpec, program: ProgramSpec, file: ProtocolFile, 
   return procEnum.members.map((m) => {
     const suffix = m.name.slice(`${program.procPrefix}_PROC_`.length);
     const derived = (program.renameMethod ?? ((n: string) => n))(procedureMethodName(suffix));
-    // gendispatch's word fixups miss a few acronyms (SEV, SSH, FD): the driver typedef's spelling wins.
+    // gendispatch's word fixups miss a few acronyms (SEV, SSH, FD): the driver typedef's spelling wins,
+    // and the key is the driver struct's member name (nwfilterDefineXML for virDrvNWFilterDefineXML).
     const method = driversLower.get(derived.toLowerCase()) ?? derived;
-    const key = method.charAt(0).toLowerCase() + method.slice(1);
+    const driver = facts.driverMethods.get(method);
+    const key = driver?.member ?? method.charAt(0).toLowerCase() + method.slice(1);
     if (seen.has(key)) throw new Error(`${spec.source}: two procedures map to ${key}`);
     seen.add(key);
     const s = structs.get(suffix.replace(/_/g, '').toLowerCase()) ?? {};
@@ -468,7 +470,7 @@ function procedures(spec: ModuleSpec, program: ProgramSpec, file: ProtocolFile, 
       retType: s.ret ?? null,
       event: s.msg !== undefined,
       api,
-      family: facts.driverMethods.get(method) ?? null,
+      family: driver?.family ?? null,
       readonlyRefused: api !== null && facts.apis.get(api) === 'refused',
       readonlyConditional: api !== null && facts.apis.get(api) === 'refused-conditionally',
       annotations,

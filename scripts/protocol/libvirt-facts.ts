@@ -21,8 +21,8 @@ const FAMILY_HEADERS: Record<string, DriverFamily> = {
 export type ReadOnlyCheck = 'refused' | 'refused-conditionally' | 'allowed';
 
 export interface LibvirtFacts {
-  /** Driver method name without the virDrv prefix ('DomainGetXMLDesc') -> family. */
-  driverMethods: Map<string, DriverFamily>;
+  /** Driver typedef name without the virDrv prefix ('NWFilterDefineXML') -> the driver struct's member and family. */
+  driverMethods: Map<string, { member: string; family: DriverFamily }>;
   /** Public API name -> its read-only check. */
   apis: Map<string, ReadOnlyCheck>;
 }
@@ -36,10 +36,15 @@ function readOnlyCheck(body: string): ReadOnlyCheck {
 }
 
 export function readLibvirtFacts(srcDir: string): LibvirtFacts {
-  const driverMethods = new Map<string, DriverFamily>();
+  const driverMethods = new Map<string, { member: string; family: DriverFamily }>();
   for (const [header, family] of Object.entries(FAMILY_HEADERS)) {
     const text = readFileSync(path.join(srcDir, 'src', header), 'utf8');
-    for (const m of text.matchAll(/\(\*virDrv(\w+)\)/g)) driverMethods.set(m[1]!, family);
+    // A typedef without a struct member (virDrvConnectGetURI) still names the family.
+    for (const m of text.matchAll(/\(\*virDrv(\w+)\)/g)) {
+      driverMethods.set(m[1]!, { member: m[1]!.charAt(0).toLowerCase() + m[1]!.slice(1), family });
+    }
+    // The driver struct's members: `virDrvNWFilterDefineXML nwfilterDefineXML;`
+    for (const m of text.matchAll(/^\s*virDrv(\w+)\s+(\w+);/gm)) driverMethods.set(m[1]!, { member: m[2]!, family });
   }
   const apis = new Map<string, ReadOnlyCheck>();
   const sources = readdirSync(path.join(srcDir, 'src'))

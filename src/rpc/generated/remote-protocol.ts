@@ -12875,13 +12875,13 @@ export interface RemoteProcedures {
   domainEventIoError: { args: RemoteDomainEventIoErrorMsg; ret: void };
   domainEventGraphics: { args: RemoteDomainEventGraphicsMsg; ret: void };
   domainUpdateDeviceFlags: { args: RemoteDomainUpdateDeviceFlagsArgs; ret: void };
-  nWFilterLookupByName: { args: RemoteNwfilterLookupByNameArgs; ret: RemoteNwfilterLookupByNameRet };
-  nWFilterLookupByUUID: { args: RemoteNwfilterLookupByUuidArgs; ret: RemoteNwfilterLookupByUuidRet };
-  nWFilterGetXMLDesc: { args: RemoteNwfilterGetXmlDescArgs; ret: RemoteNwfilterGetXmlDescRet };
+  nwfilterLookupByName: { args: RemoteNwfilterLookupByNameArgs; ret: RemoteNwfilterLookupByNameRet };
+  nwfilterLookupByUUID: { args: RemoteNwfilterLookupByUuidArgs; ret: RemoteNwfilterLookupByUuidRet };
+  nwfilterGetXMLDesc: { args: RemoteNwfilterGetXmlDescArgs; ret: RemoteNwfilterGetXmlDescRet };
   connectNumOfNWFilters: { args: void; ret: RemoteConnectNumOfNwfiltersRet };
   connectListNWFilters: { args: RemoteConnectListNwfiltersArgs; ret: RemoteConnectListNwfiltersRet };
-  nWFilterDefineXML: { args: RemoteNwfilterDefineXmlArgs; ret: RemoteNwfilterDefineXmlRet };
-  nWFilterUndefine: { args: RemoteNwfilterUndefineArgs; ret: void };
+  nwfilterDefineXML: { args: RemoteNwfilterDefineXmlArgs; ret: RemoteNwfilterDefineXmlRet };
+  nwfilterUndefine: { args: RemoteNwfilterUndefineArgs; ret: void };
   domainManagedSave: { args: RemoteDomainManagedSaveArgs; ret: void };
   domainHasManagedSaveImage: { args: RemoteDomainHasManagedSaveImageArgs; ret: RemoteDomainHasManagedSaveImageRet };
   domainManagedSaveRemove: { args: RemoteDomainManagedSaveRemoveArgs; ret: void };
@@ -13097,10 +13097,10 @@ export interface RemoteProcedures {
   connectBaselineHypervisorCPU: { args: RemoteConnectBaselineHypervisorCpuArgs; ret: RemoteConnectBaselineHypervisorCpuRet };
   nodeGetSEVInfo: { args: RemoteNodeGetSevInfoArgs; ret: RemoteNodeGetSevInfoRet };
   domainGetLaunchSecurityInfo: { args: RemoteDomainGetLaunchSecurityInfoArgs; ret: RemoteDomainGetLaunchSecurityInfoRet };
-  nWFilterBindingLookupByPortDev: { args: RemoteNwfilterBindingLookupByPortDevArgs; ret: RemoteNwfilterBindingLookupByPortDevRet };
-  nWFilterBindingGetXMLDesc: { args: RemoteNwfilterBindingGetXmlDescArgs; ret: RemoteNwfilterBindingGetXmlDescRet };
-  nWFilterBindingCreateXML: { args: RemoteNwfilterBindingCreateXmlArgs; ret: RemoteNwfilterBindingCreateXmlRet };
-  nWFilterBindingDelete: { args: RemoteNwfilterBindingDeleteArgs; ret: void };
+  nwfilterBindingLookupByPortDev: { args: RemoteNwfilterBindingLookupByPortDevArgs; ret: RemoteNwfilterBindingLookupByPortDevRet };
+  nwfilterBindingGetXMLDesc: { args: RemoteNwfilterBindingGetXmlDescArgs; ret: RemoteNwfilterBindingGetXmlDescRet };
+  nwfilterBindingCreateXML: { args: RemoteNwfilterBindingCreateXmlArgs; ret: RemoteNwfilterBindingCreateXmlRet };
+  nwfilterBindingDelete: { args: RemoteNwfilterBindingDeleteArgs; ret: void };
   connectListAllNWFilterBindings: { args: RemoteConnectListAllNwfilterBindingsArgs; ret: RemoteConnectListAllNwfilterBindingsRet };
   domainSetIOThreadParams: { args: RemoteDomainSetIothreadParamsArgs; ret: void };
   connectGetStoragePoolCapabilities: { args: RemoteConnectGetStoragePoolCapabilitiesArgs; ret: RemoteConnectGetStoragePoolCapabilitiesRet };
@@ -13131,7 +13131,7 @@ export interface RemoteProcedures {
   nodeDeviceDefineXML: { args: RemoteNodeDeviceDefineXmlArgs; ret: RemoteNodeDeviceDefineXmlRet };
   nodeDeviceUndefine: { args: RemoteNodeDeviceUndefineArgs; ret: void };
   nodeDeviceCreate: { args: RemoteNodeDeviceCreateArgs; ret: void };
-  nWFilterDefineXMLFlags: { args: RemoteNwfilterDefineXmlFlagsArgs; ret: RemoteNwfilterDefineXmlFlagsRet };
+  nwfilterDefineXMLFlags: { args: RemoteNwfilterDefineXmlFlagsArgs; ret: RemoteNwfilterDefineXmlFlagsRet };
   networkDefineXMLFlags: { args: RemoteNetworkDefineXmlFlagsArgs; ret: RemoteNetworkDefineXmlFlagsRet };
   nodeDeviceGetAutostart: { args: RemoteNodeDeviceGetAutostartArgs; ret: RemoteNodeDeviceGetAutostartRet };
   nodeDeviceSetAutostart: { args: RemoteNodeDeviceSetAutostartArgs; ret: void };
@@ -14539,24 +14539,24 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
     encodeArgs: encodeRemoteDomainUpdateDeviceFlagsArgs, decodeArgs: decodeRemoteDomainUpdateDeviceFlagsArgs,
     encodeRet: encodeVoid, decodeRet: decodeVoid,
   },
-  nWFilterLookupByName: {
-    key: 'nWFilterLookupByName', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 175, name: 'REMOTE_PROC_NWFILTER_LOOKUP_BY_NAME',
+  nwfilterLookupByName: {
+    key: 'nwfilterLookupByName', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 175, name: 'REMOTE_PROC_NWFILTER_LOOKUP_BY_NAME',
     api: 'virNWFilterLookupByName', family: 'nwfilter', readonlyRefused: false,
     priority: 'high', generate: 'both', stream: null, sparse: false, event: false,
     acl: ['nwfilter:getattr'], aclFilter: [],
     encodeArgs: encodeRemoteNwfilterLookupByNameArgs, decodeArgs: decodeRemoteNwfilterLookupByNameArgs,
     encodeRet: encodeRemoteNwfilterLookupByNameRet, decodeRet: decodeRemoteNwfilterLookupByNameRet,
   },
-  nWFilterLookupByUUID: {
-    key: 'nWFilterLookupByUUID', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 176, name: 'REMOTE_PROC_NWFILTER_LOOKUP_BY_UUID',
+  nwfilterLookupByUUID: {
+    key: 'nwfilterLookupByUUID', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 176, name: 'REMOTE_PROC_NWFILTER_LOOKUP_BY_UUID',
     api: 'virNWFilterLookupByUUID', family: 'nwfilter', readonlyRefused: false,
     priority: 'high', generate: 'both', stream: null, sparse: false, event: false,
     acl: ['nwfilter:getattr'], aclFilter: [],
     encodeArgs: encodeRemoteNwfilterLookupByUuidArgs, decodeArgs: decodeRemoteNwfilterLookupByUuidArgs,
     encodeRet: encodeRemoteNwfilterLookupByUuidRet, decodeRet: decodeRemoteNwfilterLookupByUuidRet,
   },
-  nWFilterGetXMLDesc: {
-    key: 'nWFilterGetXMLDesc', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 177, name: 'REMOTE_PROC_NWFILTER_GET_XML_DESC',
+  nwfilterGetXMLDesc: {
+    key: 'nwfilterGetXMLDesc', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 177, name: 'REMOTE_PROC_NWFILTER_GET_XML_DESC',
     api: 'virNWFilterGetXMLDesc', family: 'nwfilter', readonlyRefused: false,
     priority: 'high', generate: 'both', stream: null, sparse: false, event: false,
     acl: ['nwfilter:read'], aclFilter: [],
@@ -14579,16 +14579,16 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
     encodeArgs: encodeRemoteConnectListNwfiltersArgs, decodeArgs: decodeRemoteConnectListNwfiltersArgs,
     encodeRet: encodeRemoteConnectListNwfiltersRet, decodeRet: decodeRemoteConnectListNwfiltersRet,
   },
-  nWFilterDefineXML: {
-    key: 'nWFilterDefineXML', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 180, name: 'REMOTE_PROC_NWFILTER_DEFINE_XML',
+  nwfilterDefineXML: {
+    key: 'nwfilterDefineXML', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 180, name: 'REMOTE_PROC_NWFILTER_DEFINE_XML',
     api: 'virNWFilterDefineXML', family: 'nwfilter', readonlyRefused: true,
     priority: 'high', generate: 'both', stream: null, sparse: false, event: false,
     acl: ['nwfilter:write', 'nwfilter:save'], aclFilter: [],
     encodeArgs: encodeRemoteNwfilterDefineXmlArgs, decodeArgs: decodeRemoteNwfilterDefineXmlArgs,
     encodeRet: encodeRemoteNwfilterDefineXmlRet, decodeRet: decodeRemoteNwfilterDefineXmlRet,
   },
-  nWFilterUndefine: {
-    key: 'nWFilterUndefine', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 181, name: 'REMOTE_PROC_NWFILTER_UNDEFINE',
+  nwfilterUndefine: {
+    key: 'nwfilterUndefine', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 181, name: 'REMOTE_PROC_NWFILTER_UNDEFINE',
     api: 'virNWFilterUndefine', family: 'nwfilter', readonlyRefused: true,
     priority: 'high', generate: 'both', stream: null, sparse: false, event: false,
     acl: ['nwfilter:delete'], aclFilter: [],
@@ -16315,32 +16315,32 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
     encodeArgs: encodeRemoteDomainGetLaunchSecurityInfoArgs, decodeArgs: decodeRemoteDomainGetLaunchSecurityInfoArgs,
     encodeRet: encodeRemoteDomainGetLaunchSecurityInfoRet, decodeRet: decodeRemoteDomainGetLaunchSecurityInfoRet,
   },
-  nWFilterBindingLookupByPortDev: {
-    key: 'nWFilterBindingLookupByPortDev', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 397, name: 'REMOTE_PROC_NWFILTER_BINDING_LOOKUP_BY_PORT_DEV',
+  nwfilterBindingLookupByPortDev: {
+    key: 'nwfilterBindingLookupByPortDev', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 397, name: 'REMOTE_PROC_NWFILTER_BINDING_LOOKUP_BY_PORT_DEV',
     api: 'virNWFilterBindingLookupByPortDev', family: 'nwfilter', readonlyRefused: false,
     priority: 'high', generate: 'both', stream: null, sparse: false, event: false,
     acl: ['nwfilter_binding:getattr'], aclFilter: [],
     encodeArgs: encodeRemoteNwfilterBindingLookupByPortDevArgs, decodeArgs: decodeRemoteNwfilterBindingLookupByPortDevArgs,
     encodeRet: encodeRemoteNwfilterBindingLookupByPortDevRet, decodeRet: decodeRemoteNwfilterBindingLookupByPortDevRet,
   },
-  nWFilterBindingGetXMLDesc: {
-    key: 'nWFilterBindingGetXMLDesc', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 398, name: 'REMOTE_PROC_NWFILTER_BINDING_GET_XML_DESC',
+  nwfilterBindingGetXMLDesc: {
+    key: 'nwfilterBindingGetXMLDesc', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 398, name: 'REMOTE_PROC_NWFILTER_BINDING_GET_XML_DESC',
     api: 'virNWFilterBindingGetXMLDesc', family: 'nwfilter', readonlyRefused: false,
     priority: 'high', generate: 'both', stream: null, sparse: false, event: false,
     acl: ['nwfilter_binding:read'], aclFilter: [],
     encodeArgs: encodeRemoteNwfilterBindingGetXmlDescArgs, decodeArgs: decodeRemoteNwfilterBindingGetXmlDescArgs,
     encodeRet: encodeRemoteNwfilterBindingGetXmlDescRet, decodeRet: decodeRemoteNwfilterBindingGetXmlDescRet,
   },
-  nWFilterBindingCreateXML: {
-    key: 'nWFilterBindingCreateXML', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 399, name: 'REMOTE_PROC_NWFILTER_BINDING_CREATE_XML',
+  nwfilterBindingCreateXML: {
+    key: 'nwfilterBindingCreateXML', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 399, name: 'REMOTE_PROC_NWFILTER_BINDING_CREATE_XML',
     api: 'virNWFilterBindingCreateXML', family: 'nwfilter', readonlyRefused: true,
     priority: 'high', generate: 'both', stream: null, sparse: false, event: false,
     acl: ['nwfilter_binding:create'], aclFilter: [],
     encodeArgs: encodeRemoteNwfilterBindingCreateXmlArgs, decodeArgs: decodeRemoteNwfilterBindingCreateXmlArgs,
     encodeRet: encodeRemoteNwfilterBindingCreateXmlRet, decodeRet: decodeRemoteNwfilterBindingCreateXmlRet,
   },
-  nWFilterBindingDelete: {
-    key: 'nWFilterBindingDelete', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 400, name: 'REMOTE_PROC_NWFILTER_BINDING_DELETE',
+  nwfilterBindingDelete: {
+    key: 'nwfilterBindingDelete', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 400, name: 'REMOTE_PROC_NWFILTER_BINDING_DELETE',
     api: 'virNWFilterBindingDelete', family: 'nwfilter', readonlyRefused: true,
     priority: 'high', generate: 'both', stream: null, sparse: false, event: false,
     acl: ['nwfilter_binding:delete'], aclFilter: [],
@@ -16587,8 +16587,8 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
     encodeArgs: encodeRemoteNodeDeviceCreateArgs, decodeArgs: decodeRemoteNodeDeviceCreateArgs,
     encodeRet: encodeVoid, decodeRet: decodeVoid,
   },
-  nWFilterDefineXMLFlags: {
-    key: 'nWFilterDefineXMLFlags', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 431, name: 'REMOTE_PROC_NWFILTER_DEFINE_XML_FLAGS',
+  nwfilterDefineXMLFlags: {
+    key: 'nwfilterDefineXMLFlags', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 431, name: 'REMOTE_PROC_NWFILTER_DEFINE_XML_FLAGS',
     api: 'virNWFilterDefineXMLFlags', family: 'nwfilter', readonlyRefused: true,
     priority: 'high', generate: 'both', stream: null, sparse: false, event: false,
     acl: ['nwfilter:write', 'nwfilter:save'], aclFilter: [],
