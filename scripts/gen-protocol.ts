@@ -52,6 +52,12 @@ export const MODULES: readonly ModuleSpec[] = [
     source: 'src/admin/admin_protocol.x',
     program: { procPrefix: 'ADMIN', structPrefix: 'admin', tableName: 'Admin', apiPrefix: 'virAdm', annotated: true },
   },
+  {
+    module: 'tsvirt-protocol',
+    source: 'src/rpc/tsvirt_protocol.x',
+    fromProject: true,
+    program: { procPrefix: 'TSVIRT', structPrefix: 'tsvirt', tableName: 'Tsvirt', apiPrefix: 'tsvir', annotated: true },
+  },
 ];
 
 export function generateProtocolModules(libvirtSrc: string): GeneratedModule[] {
@@ -59,7 +65,10 @@ export function generateProtocolModules(libvirtSrc: string): GeneratedModule[] {
   const version = /version:\s*'([^']+)'/.exec(meson)?.[1];
   if (!version) throw new Error(`${libvirtSrc}/meson.build: no version`);
   const generator = new ProtocolGenerator(readLibvirtFacts(libvirtSrc), version);
-  return MODULES.map((spec) => generator.generate(spec, parseProtocol(readFileSync(path.join(libvirtSrc, spec.source), 'utf8'), spec.source)));
+  return MODULES.map((spec) => {
+    const file = path.join(spec.fromProject ? projectRoot : libvirtSrc, spec.source);
+    return generator.generate(spec, parseProtocol(readFileSync(file, 'utf8'), spec.source));
+  });
 }
 
 function main(argv: string[]): void {

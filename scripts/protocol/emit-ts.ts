@@ -38,8 +38,10 @@ export interface ProgramSpec {
 export interface ModuleSpec {
   /** Output module name without extension: 'remote-protocol'. */
   module: string;
-  /** The .x path relative to the libvirt source root. */
+  /** The .x path relative to the libvirt source root (or to the project root with fromProject). */
   source: string;
+  /** tsvirt's own .x (in the project, beside libvirt's types) */
+  fromProject?: boolean;
   program?: ProgramSpec;
 }
 
@@ -414,6 +416,7 @@ interface Procedure {
   family: string | null;
   readonlyRefused: boolean;
   readonlyConditional: boolean;
+  apiErrorDomain: number;
   annotations: Annotations | undefined;
 }
 
@@ -470,7 +473,9 @@ function procedures(spec: ModuleSpec, program: ProgramSpec, file: ProtocolFile, 
       retType: s.ret ?? null,
       event: s.msg !== undefined,
       api,
-      family: driver?.family ?? null,
+      // tsvirt's own .x names the family of a procedure libvirt has no driver method for
+      family: driver?.family ?? annotations?.family ?? null,
+      apiErrorDomain: (api !== null && facts.apiErrorDomains.get(api)) || 0,
       readonlyRefused: api !== null && facts.apis.get(api) === 'refused',
       readonlyConditional: api !== null && facts.apis.get(api) === 'refused-conditionally',
       annotations,
@@ -486,7 +491,7 @@ function procedureSection(emitter: ModuleEmitter, program: ProgramSpec, procs: P
   const lines = [
     `/** Every ${program.procPrefix} procedure by driver method name: its argument and return types. */`,
     `export interface ${mapName} {`,
-    ...procs.map((p) => `  ${p.key}: { args: ${typeOf(p.argsType)}; ret: ${typeOf(p.retType)} };`),
+    ...procs.map((p) => `  ${p.key}: { args: ${typeOf(p.argsType)}; ret: ${typeOf(p.retType)}; family: ${p.family === null ? 'null' : `'${p.family}'`}; stream: ${streamOf(p.annotations)} };`),
     '}',
     '',
     `export const ${tableName}: { [K in keyof ${mapName}]: ProcedureInfo<${mapName}[K]['args'], ${mapName}[K]['ret']> } = {`,
@@ -500,7 +505,7 @@ function procedureSection(emitter: ModuleEmitter, program: ProgramSpec, procs: P
     lines.push(
       `  ${p.key}: {`,
       `    key: '${p.key}', program: ${program.procPrefix}_PROGRAM, version: ${program.procPrefix}_PROTOCOL_VERSION, number: ${p.number}, name: '${p.name}',`,
-      `    api: ${p.api === null ? 'null' : `'${p.api}'`}, family: ${p.family === null ? 'null' : `'${p.family}'`}, readonlyRefused: ${p.readonlyRefused},`,
+      `    api: ${p.api === null ? 'null' : `'${p.api}'`}, apiErrorDomain: ${p.apiErrorDomain}, family: ${p.family === null ? 'null' : `'${p.family}'`}, readonlyRefused: ${p.readonlyRefused},`,
       `    priority: '${priority}', generate: '${generate}', stream: ${streamOf(a)}, sparse: ${a?.sparseflag !== undefined}, event: ${p.event},`,
       `    acl: ${quoteList(a?.acl ?? [])}, aclFilter: ${quoteList(a?.aclfilter ?? [])},`,
       `    encodeArgs: ${codec('encode', p.argsType)}, decodeArgs: ${codec('decode', p.argsType)},`,

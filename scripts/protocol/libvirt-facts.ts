@@ -25,6 +25,14 @@ export interface LibvirtFacts {
   driverMethods: Map<string, { member: string; family: DriverFamily }>;
   /** Public API name -> its read-only check. */
   apis: Map<string, ReadOnlyCheck>;
+  /** Public API name -> the virErrorDomain its errors carry (VIR_FROM_THIS of its libvirt-*.c file). */
+  apiErrorDomains: Map<string, number>;
+}
+
+/** virErrorDomain's members by name, from include/libvirt/virterror.h. */
+function errorDomains(srcDir: string): Map<string, number> {
+  const text = readFileSync(path.join(srcDir, 'include', 'libvirt', 'virterror.h'), 'utf8');
+  return new Map([...text.matchAll(/^\s*(VIR_FROM_\w+)\s*=\s*(\d+),/gm)].map((m) => [m[1]!, Number(m[2])]));
 }
 
 /** 'refused-conditionally' when every virCheckReadOnlyGoto sits under an `if` (a flag or source value). */
@@ -47,17 +55,23 @@ export function readLibvirtFacts(srcDir: string): LibvirtFacts {
     for (const m of text.matchAll(/^\s*virDrv(\w+)\s+(\w+);/gm)) driverMethods.set(m[1]!, { member: m[2]!, family });
   }
   const apis = new Map<string, ReadOnlyCheck>();
+  const apiErrorDomains = new Map<string, number>();
+  const domains = errorDomains(srcDir);
   const sources = readdirSync(path.join(srcDir, 'src'))
     .filter((f) => /^libvirt(-.*)?\.c$/.test(f))
     .sort()
     .map((f) => path.join('src', f));
   for (const file of [...sources, path.join('src', 'admin', 'libvirt-admin.c')]) {
     const text = readFileSync(path.join(srcDir, file), 'utf8');
+    const fromThis = /^#define VIR_FROM_THIS (VIR_FROM_\w+)/m.exec(text)?.[1];
+    const domain = fromThis === undefined ? undefined : domains.get(fromThis);
+    if (domain === undefined) throw new Error(`${file}: no VIR_FROM_THIS with a known error domain`);
     // libvirt style: the definition starts a line (its return type on the line before or in front),
     // its body ends at the next `}` in column 0.
     for (const m of text.matchAll(/^(?:(?:const\s+)?\w+\s*\**\s*)?(vir\w+)\(([^;{]*?)\)\s*\{([\s\S]*?)^\}/gm)) {
       apis.set(m[1]!, readOnlyCheck(m[3]!));
+      apiErrorDomains.set(m[1]!, domain);
     }
   }
-  return { driverMethods, apis };
+  return { driverMethods, apis, apiErrorDomains };
 }

@@ -2,6 +2,8 @@
 // union switch, fixed/variable arrays, optional `*`, string<N>, opaque; plus the `/** @key: value */`
 // annotations that precede each procedure number (read as libvirt's gendispatch.pl reads them).
 
+import type { DriverFamily } from '../../src/rpc/procedure.js';
+
 export type Primitive = 'int' | 'uint' | 'hyper' | 'uhyper' | 'bool' | 'float' | 'double' | 'char' | 'uchar' | 'short' | 'ushort';
 
 export type BaseType =
@@ -41,6 +43,8 @@ export interface Annotations {
   readstream?: string;
   writestream?: string;
   sparseflag?: string;
+  /** tsvirt's own annotation: the driver family of a procedure libvirt declares no driver method for */
+  family?: DriverFamily;
   acl: string[];
   aclfilter: string[];
 }

@@ -36,5 +36,6 @@ export function typedParamValue(p: TypedParam): number | bigint | string | boole
     case TypedParamType.DOUBLE: return v.d;
     case TypedParamType.BOOLEAN: return v.b !== 0;
     case TypedParamType.STRING: return v.s;
+    default: throw new Error(`unknown typed parameter type ${(v as { type: number }).type}`);
   }
 }

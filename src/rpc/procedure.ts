@@ -15,6 +15,8 @@ export interface ProcedureInfo<A, R> {
   readonly name: string;
   /** The public API of that name in libvirt-*.c, e.g. 'virDomainGetXMLDesc'; null when there is none. */
   readonly api: string | null;
+  /** The virErrorDomain of the public API's errors (read-only refusal, not supported); 0 without an API. */
+  readonly apiErrorDomain: number;
   /** The driver family whose src/driver-*.h declares virDrv<Key>; null when none does (auth, events, ...). */
   readonly family: DriverFamily | null;
   /** The public API refuses the call on a read-only connection (it calls virCheckReadOnlyGoto). */

@@ -630,31 +630,31 @@ export function decodeAdminProcedure(r: XdrReader): number {
 
 /** Every ADMIN procedure by driver method name: its argument and return types. */
 export interface AdminProcedures {
-  connectOpen: { args: AdminConnectOpenArgs; ret: void };
-  connectClose: { args: void; ret: void };
-  connectGetLibVersion: { args: void; ret: AdminConnectGetLibVersionRet };
-  connectListServers: { args: AdminConnectListServersArgs; ret: AdminConnectListServersRet };
-  connectLookupServer: { args: AdminConnectLookupServerArgs; ret: AdminConnectLookupServerRet };
-  serverGetThreadpoolParameters: { args: AdminServerGetThreadpoolParametersArgs; ret: AdminServerGetThreadpoolParametersRet };
-  serverSetThreadpoolParameters: { args: AdminServerSetThreadpoolParametersArgs; ret: void };
-  serverListClients: { args: AdminServerListClientsArgs; ret: AdminServerListClientsRet };
-  serverLookupClient: { args: AdminServerLookupClientArgs; ret: AdminServerLookupClientRet };
-  clientGetInfo: { args: AdminClientGetInfoArgs; ret: AdminClientGetInfoRet };
-  clientClose: { args: AdminClientCloseArgs; ret: void };
-  serverGetClientLimits: { args: AdminServerGetClientLimitsArgs; ret: AdminServerGetClientLimitsRet };
-  serverSetClientLimits: { args: AdminServerSetClientLimitsArgs; ret: void };
-  connectGetLoggingOutputs: { args: AdminConnectGetLoggingOutputsArgs; ret: AdminConnectGetLoggingOutputsRet };
-  connectGetLoggingFilters: { args: AdminConnectGetLoggingFiltersArgs; ret: AdminConnectGetLoggingFiltersRet };
-  connectSetLoggingOutputs: { args: AdminConnectSetLoggingOutputsArgs; ret: void };
-  connectSetLoggingFilters: { args: AdminConnectSetLoggingFiltersArgs; ret: void };
-  serverUpdateTlsFiles: { args: AdminServerUpdateTlsFilesArgs; ret: void };
-  connectSetDaemonTimeout: { args: AdminConnectSetDaemonTimeoutArgs; ret: void };
+  connectOpen: { args: AdminConnectOpenArgs; ret: void; family: 'hypervisor'; stream: null };
+  connectClose: { args: void; ret: void; family: 'hypervisor'; stream: null };
+  connectGetLibVersion: { args: void; ret: AdminConnectGetLibVersionRet; family: 'hypervisor'; stream: null };
+  connectListServers: { args: AdminConnectListServersArgs; ret: AdminConnectListServersRet; family: null; stream: null };
+  connectLookupServer: { args: AdminConnectLookupServerArgs; ret: AdminConnectLookupServerRet; family: null; stream: null };
+  serverGetThreadpoolParameters: { args: AdminServerGetThreadpoolParametersArgs; ret: AdminServerGetThreadpoolParametersRet; family: null; stream: null };
+  serverSetThreadpoolParameters: { args: AdminServerSetThreadpoolParametersArgs; ret: void; family: null; stream: null };
+  serverListClients: { args: AdminServerListClientsArgs; ret: AdminServerListClientsRet; family: null; stream: null };
+  serverLookupClient: { args: AdminServerLookupClientArgs; ret: AdminServerLookupClientRet; family: null; stream: null };
+  clientGetInfo: { args: AdminClientGetInfoArgs; ret: AdminClientGetInfoRet; family: null; stream: null };
+  clientClose: { args: AdminClientCloseArgs; ret: void; family: null; stream: null };
+  serverGetClientLimits: { args: AdminServerGetClientLimitsArgs; ret: AdminServerGetClientLimitsRet; family: null; stream: null };
+  serverSetClientLimits: { args: AdminServerSetClientLimitsArgs; ret: void; family: null; stream: null };
+  connectGetLoggingOutputs: { args: AdminConnectGetLoggingOutputsArgs; ret: AdminConnectGetLoggingOutputsRet; family: null; stream: null };
+  connectGetLoggingFilters: { args: AdminConnectGetLoggingFiltersArgs; ret: AdminConnectGetLoggingFiltersRet; family: null; stream: null };
+  connectSetLoggingOutputs: { args: AdminConnectSetLoggingOutputsArgs; ret: void; family: null; stream: null };
+  connectSetLoggingFilters: { args: AdminConnectSetLoggingFiltersArgs; ret: void; family: null; stream: null };
+  serverUpdateTlsFiles: { args: AdminServerUpdateTlsFilesArgs; ret: void; family: null; stream: null };
+  connectSetDaemonTimeout: { args: AdminConnectSetDaemonTimeoutArgs; ret: void; family: null; stream: null };
 }
 
 export const ADMIN_PROCEDURES: { [K in keyof AdminProcedures]: ProcedureInfo<AdminProcedures[K]['args'], AdminProcedures[K]['ret']> } = {
   connectOpen: {
     key: 'connectOpen', program: ADMIN_PROGRAM, version: ADMIN_PROTOCOL_VERSION, number: 1, name: 'ADMIN_PROC_CONNECT_OPEN',
-    api: 'virAdmConnectOpen', family: 'hypervisor', readonlyRefused: false,
+    api: 'virAdmConnectOpen', apiErrorDomain: 62, family: 'hypervisor', readonlyRefused: false,
     priority: 'low', generate: 'none', stream: null, sparse: false, event: false,
     acl: [], aclFilter: [],
     encodeArgs: encodeAdminConnectOpenArgs, decodeArgs: decodeAdminConnectOpenArgs,
@@ -662,7 +662,7 @@ export const ADMIN_PROCEDURES: { [K in keyof AdminProcedures]: ProcedureInfo<Adm
   },
   connectClose: {
     key: 'connectClose', program: ADMIN_PROGRAM, version: ADMIN_PROTOCOL_VERSION, number: 2, name: 'ADMIN_PROC_CONNECT_CLOSE',
-    api: 'virAdmConnectClose', family: 'hypervisor', readonlyRefused: false,
+    api: 'virAdmConnectClose', apiErrorDomain: 62, family: 'hypervisor', readonlyRefused: false,
     priority: 'low', generate: 'none', stream: null, sparse: false, event: false,
     acl: [], aclFilter: [],
     encodeArgs: encodeVoid, decodeArgs: decodeVoid,
@@ -670,7 +670,7 @@ export const ADMIN_PROCEDURES: { [K in keyof AdminProcedures]: ProcedureInfo<Adm
   },
   connectGetLibVersion: {
     key: 'connectGetLibVersion', program: ADMIN_PROGRAM, version: ADMIN_PROTOCOL_VERSION, number: 3, name: 'ADMIN_PROC_CONNECT_GET_LIB_VERSION',
-    api: 'virAdmConnectGetLibVersion', family: 'hypervisor', readonlyRefused: false,
+    api: 'virAdmConnectGetLibVersion', apiErrorDomain: 62, family: 'hypervisor', readonlyRefused: false,
     priority: 'low', generate: 'both', stream: null, sparse: false, event: false,
     acl: [], aclFilter: [],
     encodeArgs: encodeVoid, decodeArgs: decodeVoid,
@@ -678,7 +678,7 @@ export const ADMIN_PROCEDURES: { [K in keyof AdminProcedures]: ProcedureInfo<Adm
   },
   connectListServers: {
     key: 'connectListServers', program: ADMIN_PROGRAM, version: ADMIN_PROTOCOL_VERSION, number: 4, name: 'ADMIN_PROC_CONNECT_LIST_SERVERS',
-    api: 'virAdmConnectListServers', family: null, readonlyRefused: false,
+    api: 'virAdmConnectListServers', apiErrorDomain: 62, family: null, readonlyRefused: false,
     priority: 'low', generate: 'both', stream: null, sparse: false, event: false,
     acl: [], aclFilter: [],
     encodeArgs: encodeAdminConnectListServersArgs, decodeArgs: decodeAdminConnectListServersArgs,
@@ -686,7 +686,7 @@ export const ADMIN_PROCEDURES: { [K in keyof AdminProcedures]: ProcedureInfo<Adm
   },
   connectLookupServer: {
     key: 'connectLookupServer', program: ADMIN_PROGRAM, version: ADMIN_PROTOCOL_VERSION, number: 5, name: 'ADMIN_PROC_CONNECT_LOOKUP_SERVER',
-    api: 'virAdmConnectLookupServer', family: null, readonlyRefused: false,
+    api: 'virAdmConnectLookupServer', apiErrorDomain: 62, family: null, readonlyRefused: false,
     priority: 'low', generate: 'both', stream: null, sparse: false, event: false,
     acl: [], aclFilter: [],
     encodeArgs: encodeAdminConnectLookupServerArgs, decodeArgs: decodeAdminConnectLookupServerArgs,
@@ -694,7 +694,7 @@ export const ADMIN_PROCEDURES: { [K in keyof AdminProcedures]: ProcedureInfo<Adm
   },
   serverGetThreadpoolParameters: {
     key: 'serverGetThreadpoolParameters', program: ADMIN_PROGRAM, version: ADMIN_PROTOCOL_VERSION, number: 6, name: 'ADMIN_PROC_SERVER_GET_THREADPOOL_PARAMETERS',
-    api: 'virAdmServerGetThreadPoolParameters', family: null, readonlyRefused: false,
+    api: 'virAdmServerGetThreadPoolParameters', apiErrorDomain: 62, family: null, readonlyRefused: false,
     priority: 'low', generate: 'none', stream: null, sparse: false, event: false,
     acl: [], aclFilter: [],
     encodeArgs: encodeAdminServerGetThreadpoolParametersArgs, decodeArgs: decodeAdminServerGetThreadpoolParametersArgs,
@@ -702,7 +702,7 @@ export const ADMIN_PROCEDURES: { [K in keyof AdminProcedures]: ProcedureInfo<Adm
   },
   serverSetThreadpoolParameters: {
     key: 'serverSetThreadpoolParameters', program: ADMIN_PROGRAM, version: ADMIN_PROTOCOL_VERSION, number: 7, name: 'ADMIN_PROC_SERVER_SET_THREADPOOL_PARAMETERS',
-    api: 'virAdmServerSetThreadPoolParameters', family: null, readonlyRefused: false,
+    api: 'virAdmServerSetThreadPoolParameters', apiErrorDomain: 62, family: null, readonlyRefused: false,
     priority: 'low', generate: 'none', stream: null, sparse: false, event: false,
     acl: [], aclFilter: [],
     encodeArgs: encodeAdminServerSetThreadpoolParametersArgs, decodeArgs: decodeAdminServerSetThreadpoolParametersArgs,
@@ -710,7 +710,7 @@ export const ADMIN_PROCEDURES: { [K in keyof AdminProcedures]: ProcedureInfo<Adm
   },
   serverListClients: {
     key: 'serverListClients', program: ADMIN_PROGRAM, version: ADMIN_PROTOCOL_VERSION, number: 8, name: 'ADMIN_PROC_SERVER_LIST_CLIENTS',
-    api: 'virAdmServerListClients', family: null, readonlyRefused: false,
+    api: 'virAdmServerListClients', apiErrorDomain: 62, family: null, readonlyRefused: false,
     priority: 'low', generate: 'both', stream: null, sparse: false, event: false,
     acl: [], aclFilter: [],
     encodeArgs: encodeAdminServerListClientsArgs, decodeArgs: decodeAdminServerListClientsArgs,
@@ -718,7 +718,7 @@ export const ADMIN_PROCEDURES: { [K in keyof AdminProcedures]: ProcedureInfo<Adm
   },
   serverLookupClient: {
     key: 'serverLookupClient', program: ADMIN_PROGRAM, version: ADMIN_PROTOCOL_VERSION, number: 9, name: 'ADMIN_PROC_SERVER_LOOKUP_CLIENT',
-    api: 'virAdmServerLookupClient', family: null, readonlyRefused: false,
+    api: 'virAdmServerLookupClient', apiErrorDomain: 62, family: null, readonlyRefused: false,
     priority: 'low', generate: 'both', stream: null, sparse: false, event: false,
     acl: [], aclFilter: [],
     encodeArgs: encodeAdminServerLookupClientArgs, decodeArgs: decodeAdminServerLookupClientArgs,
@@ -726,7 +726,7 @@ export const ADMIN_PROCEDURES: { [K in keyof AdminProcedures]: ProcedureInfo<Adm
   },
   clientGetInfo: {
     key: 'clientGetInfo', program: ADMIN_PROGRAM, version: ADMIN_PROTOCOL_VERSION, number: 10, name: 'ADMIN_PROC_CLIENT_GET_INFO',
-    api: 'virAdmClientGetInfo', family: null, readonlyRefused: false,
+    api: 'virAdmClientGetInfo', apiErrorDomain: 62, family: null, readonlyRefused: false,
     priority: 'low', generate: 'none', stream: null, sparse: false, event: false,
     acl: [], aclFilter: [],
     encodeArgs: encodeAdminClientGetInfoArgs, decodeArgs: decodeAdminClientGetInfoArgs,
@@ -734,7 +734,7 @@ export const ADMIN_PROCEDURES: { [K in keyof AdminProcedures]: ProcedureInfo<Adm
   },
   clientClose: {
     key: 'clientClose', program: ADMIN_PROGRAM, version: ADMIN_PROTOCOL_VERSION, number: 11, name: 'ADMIN_PROC_CLIENT_CLOSE',
-    api: 'virAdmClientClose', family: null, readonlyRefused: false,
+    api: 'virAdmClientClose', apiErrorDomain: 62, family: null, readonlyRefused: false,
     priority: 'low', generate: 'both', stream: null, sparse: false, event: false,
     acl: [], aclFilter: [],
     encodeArgs: encodeAdminClientCloseArgs, decodeArgs: decodeAdminClientCloseArgs,
@@ -742,7 +742,7 @@ export const ADMIN_PROCEDURES: { [K in keyof AdminProcedures]: ProcedureInfo<Adm
   },
   serverGetClientLimits: {
     key: 'serverGetClientLimits', program: ADMIN_PROGRAM, version: ADMIN_PROTOCOL_VERSION, number: 12, name: 'ADMIN_PROC_SERVER_GET_CLIENT_LIMITS',
-    api: 'virAdmServerGetClientLimits', family: null, readonlyRefused: false,
+    api: 'virAdmServerGetClientLimits', apiErrorDomain: 62, family: null, readonlyRefused: false,
     priority: 'low', generate: 'none', stream: null, sparse: false, event: false,
     acl: [], aclFilter: [],
     encodeArgs: encodeAdminServerGetClientLimitsArgs, decodeArgs: decodeAdminServerGetClientLimitsArgs,
@@ -750,7 +750,7 @@ export const ADMIN_PROCEDURES: { [K in keyof AdminProcedures]: ProcedureInfo<Adm
   },
   serverSetClientLimits: {
     key: 'serverSetClientLimits', program: ADMIN_PROGRAM, version: ADMIN_PROTOCOL_VERSION, number: 13, name: 'ADMIN_PROC_SERVER_SET_CLIENT_LIMITS',
-    api: 'virAdmServerSetClientLimits', family: null, readonlyRefused: false,
+    api: 'virAdmServerSetClientLimits', apiErrorDomain: 62, family: null, readonlyRefused: false,
     priority: 'low', generate: 'none', stream: null, sparse: false, event: false,
     acl: [], aclFilter: [],
     encodeArgs: encodeAdminServerSetClientLimitsArgs, decodeArgs: decodeAdminServerSetClientLimitsArgs,
@@ -758,7 +758,7 @@ export const ADMIN_PROCEDURES: { [K in keyof AdminProcedures]: ProcedureInfo<Adm
   },
   connectGetLoggingOutputs: {
     key: 'connectGetLoggingOutputs', program: ADMIN_PROGRAM, version: ADMIN_PROTOCOL_VERSION, number: 14, name: 'ADMIN_PROC_CONNECT_GET_LOGGING_OUTPUTS',
-    api: 'virAdmConnectGetLoggingOutputs', family: null, readonlyRefused: false,
+    api: 'virAdmConnectGetLoggingOutputs', apiErrorDomain: 62, family: null, readonlyRefused: false,
     priority: 'low', generate: 'none', stream: null, sparse: false, event: false,
     acl: [], aclFilter: [],
     encodeArgs: encodeAdminConnectGetLoggingOutputsArgs, decodeArgs: decodeAdminConnectGetLoggingOutputsArgs,
@@ -766,7 +766,7 @@ export const ADMIN_PROCEDURES: { [K in keyof AdminProcedures]: ProcedureInfo<Adm
   },
   connectGetLoggingFilters: {
     key: 'connectGetLoggingFilters', program: ADMIN_PROGRAM, version: ADMIN_PROTOCOL_VERSION, number: 15, name: 'ADMIN_PROC_CONNECT_GET_LOGGING_FILTERS',
-    api: 'virAdmConnectGetLoggingFilters', family: null, readonlyRefused: false,
+    api: 'virAdmConnectGetLoggingFilters', apiErrorDomain: 62, family: null, readonlyRefused: false,
     priority: 'low', generate: 'none', stream: null, sparse: false, event: false,
     acl: [], aclFilter: [],
     encodeArgs: encodeAdminConnectGetLoggingFiltersArgs, decodeArgs: decodeAdminConnectGetLoggingFiltersArgs,
@@ -774,7 +774,7 @@ export const ADMIN_PROCEDURES: { [K in keyof AdminProcedures]: ProcedureInfo<Adm
   },
   connectSetLoggingOutputs: {
     key: 'connectSetLoggingOutputs', program: ADMIN_PROGRAM, version: ADMIN_PROTOCOL_VERSION, number: 16, name: 'ADMIN_PROC_CONNECT_SET_LOGGING_OUTPUTS',
-    api: 'virAdmConnectSetLoggingOutputs', family: null, readonlyRefused: false,
+    api: 'virAdmConnectSetLoggingOutputs', apiErrorDomain: 62, family: null, readonlyRefused: false,
     priority: 'low', generate: 'both', stream: null, sparse: false, event: false,
     acl: [], aclFilter: [],
     encodeArgs: encodeAdminConnectSetLoggingOutputsArgs, decodeArgs: decodeAdminConnectSetLoggingOutputsArgs,
@@ -782,7 +782,7 @@ export const ADMIN_PROCEDURES: { [K in keyof AdminProcedures]: ProcedureInfo<Adm
   },
   connectSetLoggingFilters: {
     key: 'connectSetLoggingFilters', program: ADMIN_PROGRAM, version: ADMIN_PROTOCOL_VERSION, number: 17, name: 'ADMIN_PROC_CONNECT_SET_LOGGING_FILTERS',
-    api: 'virAdmConnectSetLoggingFilters', family: null, readonlyRefused: false,
+    api: 'virAdmConnectSetLoggingFilters', apiErrorDomain: 62, family: null, readonlyRefused: false,
     priority: 'low', generate: 'both', stream: null, sparse: false, event: false,
     acl: [], aclFilter: [],
     encodeArgs: encodeAdminConnectSetLoggingFiltersArgs, decodeArgs: decodeAdminConnectSetLoggingFiltersArgs,
@@ -790,7 +790,7 @@ export const ADMIN_PROCEDURES: { [K in keyof AdminProcedures]: ProcedureInfo<Adm
   },
   serverUpdateTlsFiles: {
     key: 'serverUpdateTlsFiles', program: ADMIN_PROGRAM, version: ADMIN_PROTOCOL_VERSION, number: 18, name: 'ADMIN_PROC_SERVER_UPDATE_TLS_FILES',
-    api: 'virAdmServerUpdateTlsFiles', family: null, readonlyRefused: false,
+    api: 'virAdmServerUpdateTlsFiles', apiErrorDomain: 62, family: null, readonlyRefused: false,
     priority: 'low', generate: 'both', stream: null, sparse: false, event: false,
     acl: [], aclFilter: [],
     encodeArgs: encodeAdminServerUpdateTlsFilesArgs, decodeArgs: decodeAdminServerUpdateTlsFilesArgs,
@@ -798,7 +798,7 @@ export const ADMIN_PROCEDURES: { [K in keyof AdminProcedures]: ProcedureInfo<Adm
   },
   connectSetDaemonTimeout: {
     key: 'connectSetDaemonTimeout', program: ADMIN_PROGRAM, version: ADMIN_PROTOCOL_VERSION, number: 19, name: 'ADMIN_PROC_CONNECT_SET_DAEMON_TIMEOUT',
-    api: 'virAdmConnectSetDaemonTimeout', family: null, readonlyRefused: false,
+    api: 'virAdmConnectSetDaemonTimeout', apiErrorDomain: 62, family: null, readonlyRefused: false,
     priority: 'low', generate: 'both', stream: null, sparse: false, event: false,
     acl: [], aclFilter: [],
     encodeArgs: encodeAdminConnectSetDaemonTimeoutArgs, decodeArgs: decodeAdminConnectSetDaemonTimeoutArgs,

@@ -23,14 +23,14 @@ export function decodeKeepaliveProcedure(r: XdrReader): number {
 
 /** Every KEEPALIVE procedure by driver method name: its argument and return types. */
 export interface KeepaliveProcedures {
-  ping: { args: void; ret: void };
-  pong: { args: void; ret: void };
+  ping: { args: void; ret: void; family: null; stream: null };
+  pong: { args: void; ret: void; family: null; stream: null };
 }
 
 export const KEEPALIVE_PROCEDURES: { [K in keyof KeepaliveProcedures]: ProcedureInfo<KeepaliveProcedures[K]['args'], KeepaliveProcedures[K]['ret']> } = {
   ping: {
     key: 'ping', program: KEEPALIVE_PROGRAM, version: KEEPALIVE_PROTOCOL_VERSION, number: 1, name: 'KEEPALIVE_PROC_PING',
-    api: null, family: null, readonlyRefused: false,
+    api: null, apiErrorDomain: 0, family: null, readonlyRefused: false,
     priority: 'low', generate: 'none', stream: null, sparse: false, event: false,
     acl: [], aclFilter: [],
     encodeArgs: encodeVoid, decodeArgs: decodeVoid,
@@ -38,7 +38,7 @@ export const KEEPALIVE_PROCEDURES: { [K in keyof KeepaliveProcedures]: Procedure
   },
   pong: {
     key: 'pong', program: KEEPALIVE_PROGRAM, version: KEEPALIVE_PROTOCOL_VERSION, number: 2, name: 'KEEPALIVE_PROC_PONG',
-    api: null, family: null, readonlyRefused: false,
+    api: null, apiErrorDomain: 0, family: null, readonlyRefused: false,
     priority: 'low', generate: 'none', stream: null, sparse: false, event: false,
     acl: [], aclFilter: [],
     encodeArgs: encodeVoid, decodeArgs: decodeVoid,

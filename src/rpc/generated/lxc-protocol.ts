@@ -44,13 +44,13 @@ export function decodeLxcProcedure(r: XdrReader): number {
 
 /** Every LXC procedure by driver method name: its argument and return types. */
 export interface LxcProcedures {
-  domainLxcOpenNamespace: { args: LxcDomainOpenNamespaceArgs; ret: void };
+  domainLxcOpenNamespace: { args: LxcDomainOpenNamespaceArgs; ret: void; family: 'hypervisor'; stream: null };
 }
 
 export const LXC_PROCEDURES: { [K in keyof LxcProcedures]: ProcedureInfo<LxcProcedures[K]['args'], LxcProcedures[K]['ret']> } = {
   domainLxcOpenNamespace: {
     key: 'domainLxcOpenNamespace', program: LXC_PROGRAM, version: LXC_PROTOCOL_VERSION, number: 1, name: 'LXC_PROC_DOMAIN_OPEN_NAMESPACE',
-    api: 'virDomainLxcOpenNamespace', family: 'hypervisor', readonlyRefused: true,
+    api: 'virDomainLxcOpenNamespace', apiErrorDomain: 0, family: 'hypervisor', readonlyRefused: true,
     priority: 'low', generate: 'none', stream: null, sparse: false, event: false,
     acl: ['domain:open_namespace'], aclFilter: [],
     encodeArgs: encodeLxcDomainOpenNamespaceArgs, decodeArgs: decodeLxcDomainOpenNamespaceArgs,

@@ -255,19 +255,19 @@ export function decodeQemuProcedure(r: XdrReader): number {
 
 /** Every QEMU procedure by driver method name: its argument and return types. */
 export interface QemuProcedures {
-  domainQemuMonitorCommand: { args: QemuDomainMonitorCommandArgs; ret: QemuDomainMonitorCommandRet };
-  domainQemuAttach: { args: QemuDomainAttachArgs; ret: QemuDomainAttachRet };
-  domainQemuAgentCommand: { args: QemuDomainAgentCommandArgs; ret: QemuDomainAgentCommandRet };
-  connectDomainQemuMonitorEventRegister: { args: QemuConnectDomainMonitorEventRegisterArgs; ret: QemuConnectDomainMonitorEventRegisterRet };
-  connectDomainQemuMonitorEventDeregister: { args: QemuConnectDomainMonitorEventDeregisterArgs; ret: void };
-  domainQemuMonitorEvent: { args: QemuDomainMonitorEventMsg; ret: void };
-  domainQemuMonitorCommandWithFiles: { args: QemuDomainMonitorCommandWithFilesArgs; ret: QemuDomainMonitorCommandWithFilesRet };
+  domainQemuMonitorCommand: { args: QemuDomainMonitorCommandArgs; ret: QemuDomainMonitorCommandRet; family: 'hypervisor'; stream: null };
+  domainQemuAttach: { args: QemuDomainAttachArgs; ret: QemuDomainAttachRet; family: 'hypervisor'; stream: null };
+  domainQemuAgentCommand: { args: QemuDomainAgentCommandArgs; ret: QemuDomainAgentCommandRet; family: 'hypervisor'; stream: null };
+  connectDomainQemuMonitorEventRegister: { args: QemuConnectDomainMonitorEventRegisterArgs; ret: QemuConnectDomainMonitorEventRegisterRet; family: 'hypervisor'; stream: null };
+  connectDomainQemuMonitorEventDeregister: { args: QemuConnectDomainMonitorEventDeregisterArgs; ret: void; family: 'hypervisor'; stream: null };
+  domainQemuMonitorEvent: { args: QemuDomainMonitorEventMsg; ret: void; family: null; stream: null };
+  domainQemuMonitorCommandWithFiles: { args: QemuDomainMonitorCommandWithFilesArgs; ret: QemuDomainMonitorCommandWithFilesRet; family: 'hypervisor'; stream: null };
 }
 
 export const QEMU_PROCEDURES: { [K in keyof QemuProcedures]: ProcedureInfo<QemuProcedures[K]['args'], QemuProcedures[K]['ret']> } = {
   domainQemuMonitorCommand: {
     key: 'domainQemuMonitorCommand', program: QEMU_PROGRAM, version: QEMU_PROTOCOL_VERSION, number: 1, name: 'QEMU_PROC_DOMAIN_MONITOR_COMMAND',
-    api: 'virDomainQemuMonitorCommand', family: 'hypervisor', readonlyRefused: true,
+    api: 'virDomainQemuMonitorCommand', apiErrorDomain: 0, family: 'hypervisor', readonlyRefused: true,
     priority: 'low', generate: 'none', stream: null, sparse: false, event: false,
     acl: ['domain:write'], aclFilter: [],
     encodeArgs: encodeQemuDomainMonitorCommandArgs, decodeArgs: decodeQemuDomainMonitorCommandArgs,
@@ -275,7 +275,7 @@ export const QEMU_PROCEDURES: { [K in keyof QemuProcedures]: ProcedureInfo<QemuP
   },
   domainQemuAttach: {
     key: 'domainQemuAttach', program: QEMU_PROGRAM, version: QEMU_PROTOCOL_VERSION, number: 2, name: 'QEMU_PROC_DOMAIN_ATTACH',
-    api: 'virDomainQemuAttach', family: 'hypervisor', readonlyRefused: true,
+    api: 'virDomainQemuAttach', apiErrorDomain: 0, family: 'hypervisor', readonlyRefused: true,
     priority: 'low', generate: 'both', stream: null, sparse: false, event: false,
     acl: ['domain:start', 'domain:write'], aclFilter: [],
     encodeArgs: encodeQemuDomainAttachArgs, decodeArgs: decodeQemuDomainAttachArgs,
@@ -283,7 +283,7 @@ export const QEMU_PROCEDURES: { [K in keyof QemuProcedures]: ProcedureInfo<QemuP
   },
   domainQemuAgentCommand: {
     key: 'domainQemuAgentCommand', program: QEMU_PROGRAM, version: QEMU_PROTOCOL_VERSION, number: 3, name: 'QEMU_PROC_DOMAIN_AGENT_COMMAND',
-    api: 'virDomainQemuAgentCommand', family: 'hypervisor', readonlyRefused: true,
+    api: 'virDomainQemuAgentCommand', apiErrorDomain: 0, family: 'hypervisor', readonlyRefused: true,
     priority: 'low', generate: 'both', stream: null, sparse: false, event: false,
     acl: ['domain:write'], aclFilter: [],
     encodeArgs: encodeQemuDomainAgentCommandArgs, decodeArgs: decodeQemuDomainAgentCommandArgs,
@@ -291,7 +291,7 @@ export const QEMU_PROCEDURES: { [K in keyof QemuProcedures]: ProcedureInfo<QemuP
   },
   connectDomainQemuMonitorEventRegister: {
     key: 'connectDomainQemuMonitorEventRegister', program: QEMU_PROGRAM, version: QEMU_PROTOCOL_VERSION, number: 4, name: 'QEMU_PROC_CONNECT_DOMAIN_MONITOR_EVENT_REGISTER',
-    api: 'virConnectDomainQemuMonitorEventRegister', family: 'hypervisor', readonlyRefused: true,
+    api: 'virConnectDomainQemuMonitorEventRegister', apiErrorDomain: 0, family: 'hypervisor', readonlyRefused: true,
     priority: 'high', generate: 'none', stream: null, sparse: false, event: false,
     acl: ['connect:search_domains', 'connect:write'], aclFilter: ['domain:getattr'],
     encodeArgs: encodeQemuConnectDomainMonitorEventRegisterArgs, decodeArgs: decodeQemuConnectDomainMonitorEventRegisterArgs,
@@ -299,7 +299,7 @@ export const QEMU_PROCEDURES: { [K in keyof QemuProcedures]: ProcedureInfo<QemuP
   },
   connectDomainQemuMonitorEventDeregister: {
     key: 'connectDomainQemuMonitorEventDeregister', program: QEMU_PROGRAM, version: QEMU_PROTOCOL_VERSION, number: 5, name: 'QEMU_PROC_CONNECT_DOMAIN_MONITOR_EVENT_DEREGISTER',
-    api: 'virConnectDomainQemuMonitorEventDeregister', family: 'hypervisor', readonlyRefused: true,
+    api: 'virConnectDomainQemuMonitorEventDeregister', apiErrorDomain: 0, family: 'hypervisor', readonlyRefused: true,
     priority: 'high', generate: 'none', stream: null, sparse: false, event: false,
     acl: ['connect:write'], aclFilter: [],
     encodeArgs: encodeQemuConnectDomainMonitorEventDeregisterArgs, decodeArgs: decodeQemuConnectDomainMonitorEventDeregisterArgs,
@@ -307,7 +307,7 @@ export const QEMU_PROCEDURES: { [K in keyof QemuProcedures]: ProcedureInfo<QemuP
   },
   domainQemuMonitorEvent: {
     key: 'domainQemuMonitorEvent', program: QEMU_PROGRAM, version: QEMU_PROTOCOL_VERSION, number: 6, name: 'QEMU_PROC_DOMAIN_MONITOR_EVENT',
-    api: null, family: null, readonlyRefused: false,
+    api: null, apiErrorDomain: 0, family: null, readonlyRefused: false,
     priority: 'low', generate: 'both', stream: null, sparse: false, event: true,
     acl: ['none'], aclFilter: [],
     encodeArgs: encodeQemuDomainMonitorEventMsg, decodeArgs: decodeQemuDomainMonitorEventMsg,
@@ -315,7 +315,7 @@ export const QEMU_PROCEDURES: { [K in keyof QemuProcedures]: ProcedureInfo<QemuP
   },
   domainQemuMonitorCommandWithFiles: {
     key: 'domainQemuMonitorCommandWithFiles', program: QEMU_PROGRAM, version: QEMU_PROTOCOL_VERSION, number: 7, name: 'QEMU_PROC_DOMAIN_MONITOR_COMMAND_WITH_FILES',
-    api: 'virDomainQemuMonitorCommandWithFiles', family: 'hypervisor', readonlyRefused: true,
+    api: 'virDomainQemuMonitorCommandWithFiles', apiErrorDomain: 0, family: 'hypervisor', readonlyRefused: true,
     priority: 'low', generate: 'none', stream: null, sparse: false, event: false,
     acl: ['domain:write'], aclFilter: [],
     encodeArgs: encodeQemuDomainMonitorCommandWithFilesArgs, decodeArgs: decodeQemuDomainMonitorCommandWithFilesArgs,

@@ -12701,455 +12701,455 @@ export function decodeRemoteProcedure(r: XdrReader): number {
 
 /** Every REMOTE procedure by driver method name: its argument and return types. */
 export interface RemoteProcedures {
-  connectOpen: { args: RemoteConnectOpenArgs; ret: void };
-  connectClose: { args: void; ret: void };
-  connectGetType: { args: void; ret: RemoteConnectGetTypeRet };
-  connectGetVersion: { args: void; ret: RemoteConnectGetVersionRet };
-  connectGetMaxVcpus: { args: RemoteConnectGetMaxVcpusArgs; ret: RemoteConnectGetMaxVcpusRet };
-  nodeGetInfo: { args: void; ret: RemoteNodeGetInfoRet };
-  connectGetCapabilities: { args: void; ret: RemoteConnectGetCapabilitiesRet };
-  domainAttachDevice: { args: RemoteDomainAttachDeviceArgs; ret: void };
-  domainCreate: { args: RemoteDomainCreateArgs; ret: void };
-  domainCreateXML: { args: RemoteDomainCreateXmlArgs; ret: RemoteDomainCreateXmlRet };
-  domainDefineXML: { args: RemoteDomainDefineXmlArgs; ret: RemoteDomainDefineXmlRet };
-  domainDestroy: { args: RemoteDomainDestroyArgs; ret: void };
-  domainDetachDevice: { args: RemoteDomainDetachDeviceArgs; ret: void };
-  domainGetXMLDesc: { args: RemoteDomainGetXmlDescArgs; ret: RemoteDomainGetXmlDescRet };
-  domainGetAutostart: { args: RemoteDomainGetAutostartArgs; ret: RemoteDomainGetAutostartRet };
-  domainGetInfo: { args: RemoteDomainGetInfoArgs; ret: RemoteDomainGetInfoRet };
-  domainGetMaxMemory: { args: RemoteDomainGetMaxMemoryArgs; ret: RemoteDomainGetMaxMemoryRet };
-  domainGetMaxVcpus: { args: RemoteDomainGetMaxVcpusArgs; ret: RemoteDomainGetMaxVcpusRet };
-  domainGetOSType: { args: RemoteDomainGetOsTypeArgs; ret: RemoteDomainGetOsTypeRet };
-  domainGetVcpus: { args: RemoteDomainGetVcpusArgs; ret: RemoteDomainGetVcpusRet };
-  connectListDefinedDomains: { args: RemoteConnectListDefinedDomainsArgs; ret: RemoteConnectListDefinedDomainsRet };
-  domainLookupByID: { args: RemoteDomainLookupByIdArgs; ret: RemoteDomainLookupByIdRet };
-  domainLookupByName: { args: RemoteDomainLookupByNameArgs; ret: RemoteDomainLookupByNameRet };
-  domainLookupByUUID: { args: RemoteDomainLookupByUuidArgs; ret: RemoteDomainLookupByUuidRet };
-  connectNumOfDefinedDomains: { args: void; ret: RemoteConnectNumOfDefinedDomainsRet };
-  domainPinVcpu: { args: RemoteDomainPinVcpuArgs; ret: void };
-  domainReboot: { args: RemoteDomainRebootArgs; ret: void };
-  domainResume: { args: RemoteDomainResumeArgs; ret: void };
-  domainSetAutostart: { args: RemoteDomainSetAutostartArgs; ret: void };
-  domainSetMaxMemory: { args: RemoteDomainSetMaxMemoryArgs; ret: void };
-  domainSetMemory: { args: RemoteDomainSetMemoryArgs; ret: void };
-  domainSetVcpus: { args: RemoteDomainSetVcpusArgs; ret: void };
-  domainShutdown: { args: RemoteDomainShutdownArgs; ret: void };
-  domainSuspend: { args: RemoteDomainSuspendArgs; ret: void };
-  domainUndefine: { args: RemoteDomainUndefineArgs; ret: void };
-  connectListDefinedNetworks: { args: RemoteConnectListDefinedNetworksArgs; ret: RemoteConnectListDefinedNetworksRet };
-  connectListDomains: { args: RemoteConnectListDomainsArgs; ret: RemoteConnectListDomainsRet };
-  connectListNetworks: { args: RemoteConnectListNetworksArgs; ret: RemoteConnectListNetworksRet };
-  networkCreate: { args: RemoteNetworkCreateArgs; ret: void };
-  networkCreateXML: { args: RemoteNetworkCreateXmlArgs; ret: RemoteNetworkCreateXmlRet };
-  networkDefineXML: { args: RemoteNetworkDefineXmlArgs; ret: RemoteNetworkDefineXmlRet };
-  networkDestroy: { args: RemoteNetworkDestroyArgs; ret: void };
-  networkGetXMLDesc: { args: RemoteNetworkGetXmlDescArgs; ret: RemoteNetworkGetXmlDescRet };
-  networkGetAutostart: { args: RemoteNetworkGetAutostartArgs; ret: RemoteNetworkGetAutostartRet };
-  networkGetBridgeName: { args: RemoteNetworkGetBridgeNameArgs; ret: RemoteNetworkGetBridgeNameRet };
-  networkLookupByName: { args: RemoteNetworkLookupByNameArgs; ret: RemoteNetworkLookupByNameRet };
-  networkLookupByUUID: { args: RemoteNetworkLookupByUuidArgs; ret: RemoteNetworkLookupByUuidRet };
-  networkSetAutostart: { args: RemoteNetworkSetAutostartArgs; ret: void };
-  networkUndefine: { args: RemoteNetworkUndefineArgs; ret: void };
-  connectNumOfDefinedNetworks: { args: void; ret: RemoteConnectNumOfDefinedNetworksRet };
-  connectNumOfDomains: { args: void; ret: RemoteConnectNumOfDomainsRet };
-  connectNumOfNetworks: { args: void; ret: RemoteConnectNumOfNetworksRet };
-  domainCoreDump: { args: RemoteDomainCoreDumpArgs; ret: void };
-  domainRestore: { args: RemoteDomainRestoreArgs; ret: void };
-  domainSave: { args: RemoteDomainSaveArgs; ret: void };
-  domainGetSchedulerType: { args: RemoteDomainGetSchedulerTypeArgs; ret: RemoteDomainGetSchedulerTypeRet };
-  domainGetSchedulerParameters: { args: RemoteDomainGetSchedulerParametersArgs; ret: RemoteDomainGetSchedulerParametersRet };
-  domainSetSchedulerParameters: { args: RemoteDomainSetSchedulerParametersArgs; ret: void };
-  connectGetHostname: { args: void; ret: RemoteConnectGetHostnameRet };
-  connectSupportsFeature: { args: RemoteConnectSupportsFeatureArgs; ret: RemoteConnectSupportsFeatureRet };
-  domainMigratePrepare: { args: RemoteDomainMigratePrepareArgs; ret: RemoteDomainMigratePrepareRet };
-  domainMigratePerform: { args: RemoteDomainMigratePerformArgs; ret: void };
-  domainMigrateFinish: { args: RemoteDomainMigrateFinishArgs; ret: RemoteDomainMigrateFinishRet };
-  domainBlockStats: { args: RemoteDomainBlockStatsArgs; ret: RemoteDomainBlockStatsRet };
-  domainInterfaceStats: { args: RemoteDomainInterfaceStatsArgs; ret: RemoteDomainInterfaceStatsRet };
-  authList: { args: void; ret: RemoteAuthListRet };
-  authSaslInit: { args: void; ret: RemoteAuthSaslInitRet };
-  authSaslStart: { args: RemoteAuthSaslStartArgs; ret: RemoteAuthSaslStartRet };
-  authSaslStep: { args: RemoteAuthSaslStepArgs; ret: RemoteAuthSaslStepRet };
-  authPolkit: { args: void; ret: RemoteAuthPolkitRet };
-  connectNumOfStoragePools: { args: void; ret: RemoteConnectNumOfStoragePoolsRet };
-  connectListStoragePools: { args: RemoteConnectListStoragePoolsArgs; ret: RemoteConnectListStoragePoolsRet };
-  connectNumOfDefinedStoragePools: { args: void; ret: RemoteConnectNumOfDefinedStoragePoolsRet };
-  connectListDefinedStoragePools: { args: RemoteConnectListDefinedStoragePoolsArgs; ret: RemoteConnectListDefinedStoragePoolsRet };
-  connectFindStoragePoolSources: { args: RemoteConnectFindStoragePoolSourcesArgs; ret: RemoteConnectFindStoragePoolSourcesRet };
-  storagePoolCreateXML: { args: RemoteStoragePoolCreateXmlArgs; ret: RemoteStoragePoolCreateXmlRet };
-  storagePoolDefineXML: { args: RemoteStoragePoolDefineXmlArgs; ret: RemoteStoragePoolDefineXmlRet };
-  storagePoolCreate: { args: RemoteStoragePoolCreateArgs; ret: void };
-  storagePoolBuild: { args: RemoteStoragePoolBuildArgs; ret: void };
-  storagePoolDestroy: { args: RemoteStoragePoolDestroyArgs; ret: void };
-  storagePoolDelete: { args: RemoteStoragePoolDeleteArgs; ret: void };
-  storagePoolUndefine: { args: RemoteStoragePoolUndefineArgs; ret: void };
-  storagePoolRefresh: { args: RemoteStoragePoolRefreshArgs; ret: void };
-  storagePoolLookupByName: { args: RemoteStoragePoolLookupByNameArgs; ret: RemoteStoragePoolLookupByNameRet };
-  storagePoolLookupByUUID: { args: RemoteStoragePoolLookupByUuidArgs; ret: RemoteStoragePoolLookupByUuidRet };
-  storagePoolLookupByVolume: { args: RemoteStoragePoolLookupByVolumeArgs; ret: RemoteStoragePoolLookupByVolumeRet };
-  storagePoolGetInfo: { args: RemoteStoragePoolGetInfoArgs; ret: RemoteStoragePoolGetInfoRet };
-  storagePoolGetXMLDesc: { args: RemoteStoragePoolGetXmlDescArgs; ret: RemoteStoragePoolGetXmlDescRet };
-  storagePoolGetAutostart: { args: RemoteStoragePoolGetAutostartArgs; ret: RemoteStoragePoolGetAutostartRet };
-  storagePoolSetAutostart: { args: RemoteStoragePoolSetAutostartArgs; ret: void };
-  storagePoolNumOfVolumes: { args: RemoteStoragePoolNumOfVolumesArgs; ret: RemoteStoragePoolNumOfVolumesRet };
-  storagePoolListVolumes: { args: RemoteStoragePoolListVolumesArgs; ret: RemoteStoragePoolListVolumesRet };
-  storageVolCreateXML: { args: RemoteStorageVolCreateXmlArgs; ret: RemoteStorageVolCreateXmlRet };
-  storageVolDelete: { args: RemoteStorageVolDeleteArgs; ret: void };
-  storageVolLookupByName: { args: RemoteStorageVolLookupByNameArgs; ret: RemoteStorageVolLookupByNameRet };
-  storageVolLookupByKey: { args: RemoteStorageVolLookupByKeyArgs; ret: RemoteStorageVolLookupByKeyRet };
-  storageVolLookupByPath: { args: RemoteStorageVolLookupByPathArgs; ret: RemoteStorageVolLookupByPathRet };
-  storageVolGetInfo: { args: RemoteStorageVolGetInfoArgs; ret: RemoteStorageVolGetInfoRet };
-  storageVolGetXMLDesc: { args: RemoteStorageVolGetXmlDescArgs; ret: RemoteStorageVolGetXmlDescRet };
-  storageVolGetPath: { args: RemoteStorageVolGetPathArgs; ret: RemoteStorageVolGetPathRet };
-  nodeGetCellsFreeMemory: { args: RemoteNodeGetCellsFreeMemoryArgs; ret: RemoteNodeGetCellsFreeMemoryRet };
-  nodeGetFreeMemory: { args: void; ret: RemoteNodeGetFreeMemoryRet };
-  domainBlockPeek: { args: RemoteDomainBlockPeekArgs; ret: RemoteDomainBlockPeekRet };
-  domainMemoryPeek: { args: RemoteDomainMemoryPeekArgs; ret: RemoteDomainMemoryPeekRet };
-  connectDomainEventRegister: { args: void; ret: RemoteConnectDomainEventRegisterRet };
-  connectDomainEventDeregister: { args: void; ret: RemoteConnectDomainEventDeregisterRet };
-  domainEventLifecycle: { args: RemoteDomainEventLifecycleMsg; ret: void };
-  domainMigratePrepare2: { args: RemoteDomainMigratePrepare2Args; ret: RemoteDomainMigratePrepare2Ret };
-  domainMigrateFinish2: { args: RemoteDomainMigrateFinish2Args; ret: RemoteDomainMigrateFinish2Ret };
-  connectGetURI: { args: void; ret: RemoteConnectGetUriRet };
-  nodeNumOfDevices: { args: RemoteNodeNumOfDevicesArgs; ret: RemoteNodeNumOfDevicesRet };
-  nodeListDevices: { args: RemoteNodeListDevicesArgs; ret: RemoteNodeListDevicesRet };
-  nodeDeviceLookupByName: { args: RemoteNodeDeviceLookupByNameArgs; ret: RemoteNodeDeviceLookupByNameRet };
-  nodeDeviceGetXMLDesc: { args: RemoteNodeDeviceGetXmlDescArgs; ret: RemoteNodeDeviceGetXmlDescRet };
-  nodeDeviceGetParent: { args: RemoteNodeDeviceGetParentArgs; ret: RemoteNodeDeviceGetParentRet };
-  nodeDeviceNumOfCaps: { args: RemoteNodeDeviceNumOfCapsArgs; ret: RemoteNodeDeviceNumOfCapsRet };
-  nodeDeviceListCaps: { args: RemoteNodeDeviceListCapsArgs; ret: RemoteNodeDeviceListCapsRet };
-  nodeDeviceDettach: { args: RemoteNodeDeviceDettachArgs; ret: void };
-  nodeDeviceReAttach: { args: RemoteNodeDeviceReAttachArgs; ret: void };
-  nodeDeviceReset: { args: RemoteNodeDeviceResetArgs; ret: void };
-  domainGetSecurityLabel: { args: RemoteDomainGetSecurityLabelArgs; ret: RemoteDomainGetSecurityLabelRet };
-  nodeGetSecurityModel: { args: void; ret: RemoteNodeGetSecurityModelRet };
-  nodeDeviceCreateXML: { args: RemoteNodeDeviceCreateXmlArgs; ret: RemoteNodeDeviceCreateXmlRet };
-  nodeDeviceDestroy: { args: RemoteNodeDeviceDestroyArgs; ret: void };
-  storageVolCreateXMLFrom: { args: RemoteStorageVolCreateXmlFromArgs; ret: RemoteStorageVolCreateXmlFromRet };
-  connectNumOfInterfaces: { args: void; ret: RemoteConnectNumOfInterfacesRet };
-  connectListInterfaces: { args: RemoteConnectListInterfacesArgs; ret: RemoteConnectListInterfacesRet };
-  interfaceLookupByName: { args: RemoteInterfaceLookupByNameArgs; ret: RemoteInterfaceLookupByNameRet };
-  interfaceLookupByMACString: { args: RemoteInterfaceLookupByMacStringArgs; ret: RemoteInterfaceLookupByMacStringRet };
-  interfaceGetXMLDesc: { args: RemoteInterfaceGetXmlDescArgs; ret: RemoteInterfaceGetXmlDescRet };
-  interfaceDefineXML: { args: RemoteInterfaceDefineXmlArgs; ret: RemoteInterfaceDefineXmlRet };
-  interfaceUndefine: { args: RemoteInterfaceUndefineArgs; ret: void };
-  interfaceCreate: { args: RemoteInterfaceCreateArgs; ret: void };
-  interfaceDestroy: { args: RemoteInterfaceDestroyArgs; ret: void };
-  connectDomainXMLFromNative: { args: RemoteConnectDomainXmlFromNativeArgs; ret: RemoteConnectDomainXmlFromNativeRet };
-  connectDomainXMLToNative: { args: RemoteConnectDomainXmlToNativeArgs; ret: RemoteConnectDomainXmlToNativeRet };
-  connectNumOfDefinedInterfaces: { args: void; ret: RemoteConnectNumOfDefinedInterfacesRet };
-  connectListDefinedInterfaces: { args: RemoteConnectListDefinedInterfacesArgs; ret: RemoteConnectListDefinedInterfacesRet };
-  connectNumOfSecrets: { args: void; ret: RemoteConnectNumOfSecretsRet };
-  connectListSecrets: { args: RemoteConnectListSecretsArgs; ret: RemoteConnectListSecretsRet };
-  secretLookupByUUID: { args: RemoteSecretLookupByUuidArgs; ret: RemoteSecretLookupByUuidRet };
-  secretDefineXML: { args: RemoteSecretDefineXmlArgs; ret: RemoteSecretDefineXmlRet };
-  secretGetXMLDesc: { args: RemoteSecretGetXmlDescArgs; ret: RemoteSecretGetXmlDescRet };
-  secretSetValue: { args: RemoteSecretSetValueArgs; ret: void };
-  secretGetValue: { args: RemoteSecretGetValueArgs; ret: RemoteSecretGetValueRet };
-  secretUndefine: { args: RemoteSecretUndefineArgs; ret: void };
-  secretLookupByUsage: { args: RemoteSecretLookupByUsageArgs; ret: RemoteSecretLookupByUsageRet };
-  domainMigratePrepareTunnel: { args: RemoteDomainMigratePrepareTunnelArgs; ret: void };
-  connectIsSecure: { args: void; ret: RemoteConnectIsSecureRet };
-  domainIsActive: { args: RemoteDomainIsActiveArgs; ret: RemoteDomainIsActiveRet };
-  domainIsPersistent: { args: RemoteDomainIsPersistentArgs; ret: RemoteDomainIsPersistentRet };
-  networkIsActive: { args: RemoteNetworkIsActiveArgs; ret: RemoteNetworkIsActiveRet };
-  networkIsPersistent: { args: RemoteNetworkIsPersistentArgs; ret: RemoteNetworkIsPersistentRet };
-  storagePoolIsActive: { args: RemoteStoragePoolIsActiveArgs; ret: RemoteStoragePoolIsActiveRet };
-  storagePoolIsPersistent: { args: RemoteStoragePoolIsPersistentArgs; ret: RemoteStoragePoolIsPersistentRet };
-  interfaceIsActive: { args: RemoteInterfaceIsActiveArgs; ret: RemoteInterfaceIsActiveRet };
-  connectGetLibVersion: { args: void; ret: RemoteConnectGetLibVersionRet };
-  connectCompareCPU: { args: RemoteConnectCompareCpuArgs; ret: RemoteConnectCompareCpuRet };
-  domainMemoryStats: { args: RemoteDomainMemoryStatsArgs; ret: RemoteDomainMemoryStatsRet };
-  domainAttachDeviceFlags: { args: RemoteDomainAttachDeviceFlagsArgs; ret: void };
-  domainDetachDeviceFlags: { args: RemoteDomainDetachDeviceFlagsArgs; ret: void };
-  connectBaselineCPU: { args: RemoteConnectBaselineCpuArgs; ret: RemoteConnectBaselineCpuRet };
-  domainGetJobInfo: { args: RemoteDomainGetJobInfoArgs; ret: RemoteDomainGetJobInfoRet };
-  domainAbortJob: { args: RemoteDomainAbortJobArgs; ret: void };
-  storageVolWipe: { args: RemoteStorageVolWipeArgs; ret: void };
-  domainMigrateSetMaxDowntime: { args: RemoteDomainMigrateSetMaxDowntimeArgs; ret: void };
-  connectDomainEventRegisterAny: { args: RemoteConnectDomainEventRegisterAnyArgs; ret: void };
-  connectDomainEventDeregisterAny: { args: RemoteConnectDomainEventDeregisterAnyArgs; ret: void };
-  domainEventReboot: { args: RemoteDomainEventRebootMsg; ret: void };
-  domainEventRtcChange: { args: RemoteDomainEventRtcChangeMsg; ret: void };
-  domainEventWatchdog: { args: RemoteDomainEventWatchdogMsg; ret: void };
-  domainEventIoError: { args: RemoteDomainEventIoErrorMsg; ret: void };
-  domainEventGraphics: { args: RemoteDomainEventGraphicsMsg; ret: void };
-  domainUpdateDeviceFlags: { args: RemoteDomainUpdateDeviceFlagsArgs; ret: void };
-  nwfilterLookupByName: { args: RemoteNwfilterLookupByNameArgs; ret: RemoteNwfilterLookupByNameRet };
-  nwfilterLookupByUUID: { args: RemoteNwfilterLookupByUuidArgs; ret: RemoteNwfilterLookupByUuidRet };
-  nwfilterGetXMLDesc: { args: RemoteNwfilterGetXmlDescArgs; ret: RemoteNwfilterGetXmlDescRet };
-  connectNumOfNWFilters: { args: void; ret: RemoteConnectNumOfNwfiltersRet };
-  connectListNWFilters: { args: RemoteConnectListNwfiltersArgs; ret: RemoteConnectListNwfiltersRet };
-  nwfilterDefineXML: { args: RemoteNwfilterDefineXmlArgs; ret: RemoteNwfilterDefineXmlRet };
-  nwfilterUndefine: { args: RemoteNwfilterUndefineArgs; ret: void };
-  domainManagedSave: { args: RemoteDomainManagedSaveArgs; ret: void };
-  domainHasManagedSaveImage: { args: RemoteDomainHasManagedSaveImageArgs; ret: RemoteDomainHasManagedSaveImageRet };
-  domainManagedSaveRemove: { args: RemoteDomainManagedSaveRemoveArgs; ret: void };
-  domainSnapshotCreateXML: { args: RemoteDomainSnapshotCreateXmlArgs; ret: RemoteDomainSnapshotCreateXmlRet };
-  domainSnapshotGetXMLDesc: { args: RemoteDomainSnapshotGetXmlDescArgs; ret: RemoteDomainSnapshotGetXmlDescRet };
-  domainSnapshotNum: { args: RemoteDomainSnapshotNumArgs; ret: RemoteDomainSnapshotNumRet };
-  domainSnapshotListNames: { args: RemoteDomainSnapshotListNamesArgs; ret: RemoteDomainSnapshotListNamesRet };
-  domainSnapshotLookupByName: { args: RemoteDomainSnapshotLookupByNameArgs; ret: RemoteDomainSnapshotLookupByNameRet };
-  domainHasCurrentSnapshot: { args: RemoteDomainHasCurrentSnapshotArgs; ret: RemoteDomainHasCurrentSnapshotRet };
-  domainSnapshotCurrent: { args: RemoteDomainSnapshotCurrentArgs; ret: RemoteDomainSnapshotCurrentRet };
-  domainRevertToSnapshot: { args: RemoteDomainRevertToSnapshotArgs; ret: void };
-  domainSnapshotDelete: { args: RemoteDomainSnapshotDeleteArgs; ret: void };
-  domainGetBlockInfo: { args: RemoteDomainGetBlockInfoArgs; ret: RemoteDomainGetBlockInfoRet };
-  domainEventIoErrorReason: { args: RemoteDomainEventIoErrorReasonMsg; ret: void };
-  domainCreateWithFlags: { args: RemoteDomainCreateWithFlagsArgs; ret: RemoteDomainCreateWithFlagsRet };
-  domainSetMemoryParameters: { args: RemoteDomainSetMemoryParametersArgs; ret: void };
-  domainGetMemoryParameters: { args: RemoteDomainGetMemoryParametersArgs; ret: RemoteDomainGetMemoryParametersRet };
-  domainSetVcpusFlags: { args: RemoteDomainSetVcpusFlagsArgs; ret: void };
-  domainGetVcpusFlags: { args: RemoteDomainGetVcpusFlagsArgs; ret: RemoteDomainGetVcpusFlagsRet };
-  domainOpenConsole: { args: RemoteDomainOpenConsoleArgs; ret: void };
-  domainIsUpdated: { args: RemoteDomainIsUpdatedArgs; ret: RemoteDomainIsUpdatedRet };
-  connectGetSysinfo: { args: RemoteConnectGetSysinfoArgs; ret: RemoteConnectGetSysinfoRet };
-  domainSetMemoryFlags: { args: RemoteDomainSetMemoryFlagsArgs; ret: void };
-  domainSetBlkioParameters: { args: RemoteDomainSetBlkioParametersArgs; ret: void };
-  domainGetBlkioParameters: { args: RemoteDomainGetBlkioParametersArgs; ret: RemoteDomainGetBlkioParametersRet };
-  domainMigrateSetMaxSpeed: { args: RemoteDomainMigrateSetMaxSpeedArgs; ret: void };
-  storageVolUpload: { args: RemoteStorageVolUploadArgs; ret: void };
-  storageVolDownload: { args: RemoteStorageVolDownloadArgs; ret: void };
-  domainInjectNMI: { args: RemoteDomainInjectNmiArgs; ret: void };
-  domainScreenshot: { args: RemoteDomainScreenshotArgs; ret: RemoteDomainScreenshotRet };
-  domainGetState: { args: RemoteDomainGetStateArgs; ret: RemoteDomainGetStateRet };
-  domainMigrateBegin3: { args: RemoteDomainMigrateBegin3Args; ret: RemoteDomainMigrateBegin3Ret };
-  domainMigratePrepare3: { args: RemoteDomainMigratePrepare3Args; ret: RemoteDomainMigratePrepare3Ret };
-  domainMigratePrepareTunnel3: { args: RemoteDomainMigratePrepareTunnel3Args; ret: RemoteDomainMigratePrepareTunnel3Ret };
-  domainMigratePerform3: { args: RemoteDomainMigratePerform3Args; ret: RemoteDomainMigratePerform3Ret };
-  domainMigrateFinish3: { args: RemoteDomainMigrateFinish3Args; ret: RemoteDomainMigrateFinish3Ret };
-  domainMigrateConfirm3: { args: RemoteDomainMigrateConfirm3Args; ret: void };
-  domainSetSchedulerParametersFlags: { args: RemoteDomainSetSchedulerParametersFlagsArgs; ret: void };
-  interfaceChangeBegin: { args: RemoteInterfaceChangeBeginArgs; ret: void };
-  interfaceChangeCommit: { args: RemoteInterfaceChangeCommitArgs; ret: void };
-  interfaceChangeRollback: { args: RemoteInterfaceChangeRollbackArgs; ret: void };
-  domainGetSchedulerParametersFlags: { args: RemoteDomainGetSchedulerParametersFlagsArgs; ret: RemoteDomainGetSchedulerParametersFlagsRet };
-  domainEventControlError: { args: RemoteDomainEventControlErrorMsg; ret: void };
-  domainPinVcpuFlags: { args: RemoteDomainPinVcpuFlagsArgs; ret: void };
-  domainSendKey: { args: RemoteDomainSendKeyArgs; ret: void };
-  nodeGetCPUStats: { args: RemoteNodeGetCpuStatsArgs; ret: RemoteNodeGetCpuStatsRet };
-  nodeGetMemoryStats: { args: RemoteNodeGetMemoryStatsArgs; ret: RemoteNodeGetMemoryStatsRet };
-  domainGetControlInfo: { args: RemoteDomainGetControlInfoArgs; ret: RemoteDomainGetControlInfoRet };
-  domainGetVcpuPinInfo: { args: RemoteDomainGetVcpuPinInfoArgs; ret: RemoteDomainGetVcpuPinInfoRet };
-  domainUndefineFlags: { args: RemoteDomainUndefineFlagsArgs; ret: void };
-  domainSaveFlags: { args: RemoteDomainSaveFlagsArgs; ret: void };
-  domainRestoreFlags: { args: RemoteDomainRestoreFlagsArgs; ret: void };
-  domainDestroyFlags: { args: RemoteDomainDestroyFlagsArgs; ret: void };
-  domainSaveImageGetXMLDesc: { args: RemoteDomainSaveImageGetXmlDescArgs; ret: RemoteDomainSaveImageGetXmlDescRet };
-  domainSaveImageDefineXML: { args: RemoteDomainSaveImageDefineXmlArgs; ret: void };
-  domainBlockJobAbort: { args: RemoteDomainBlockJobAbortArgs; ret: void };
-  domainGetBlockJobInfo: { args: RemoteDomainGetBlockJobInfoArgs; ret: RemoteDomainGetBlockJobInfoRet };
-  domainBlockJobSetSpeed: { args: RemoteDomainBlockJobSetSpeedArgs; ret: void };
-  domainBlockPull: { args: RemoteDomainBlockPullArgs; ret: void };
-  domainEventBlockJob: { args: RemoteDomainEventBlockJobMsg; ret: void };
-  domainMigrateGetMaxSpeed: { args: RemoteDomainMigrateGetMaxSpeedArgs; ret: RemoteDomainMigrateGetMaxSpeedRet };
-  domainBlockStatsFlags: { args: RemoteDomainBlockStatsFlagsArgs; ret: RemoteDomainBlockStatsFlagsRet };
-  domainSnapshotGetParent: { args: RemoteDomainSnapshotGetParentArgs; ret: RemoteDomainSnapshotGetParentRet };
-  domainReset: { args: RemoteDomainResetArgs; ret: void };
-  domainSnapshotNumChildren: { args: RemoteDomainSnapshotNumChildrenArgs; ret: RemoteDomainSnapshotNumChildrenRet };
-  domainSnapshotListChildrenNames: { args: RemoteDomainSnapshotListChildrenNamesArgs; ret: RemoteDomainSnapshotListChildrenNamesRet };
-  domainEventDiskChange: { args: RemoteDomainEventDiskChangeMsg; ret: void };
-  domainOpenGraphics: { args: RemoteDomainOpenGraphicsArgs; ret: void };
-  nodeSuspendForDuration: { args: RemoteNodeSuspendForDurationArgs; ret: void };
-  domainBlockResize: { args: RemoteDomainBlockResizeArgs; ret: void };
-  domainSetBlockIoTune: { args: RemoteDomainSetBlockIoTuneArgs; ret: void };
-  domainGetBlockIoTune: { args: RemoteDomainGetBlockIoTuneArgs; ret: RemoteDomainGetBlockIoTuneRet };
-  domainSetNumaParameters: { args: RemoteDomainSetNumaParametersArgs; ret: void };
-  domainGetNumaParameters: { args: RemoteDomainGetNumaParametersArgs; ret: RemoteDomainGetNumaParametersRet };
-  domainSetInterfaceParameters: { args: RemoteDomainSetInterfaceParametersArgs; ret: void };
-  domainGetInterfaceParameters: { args: RemoteDomainGetInterfaceParametersArgs; ret: RemoteDomainGetInterfaceParametersRet };
-  domainShutdownFlags: { args: RemoteDomainShutdownFlagsArgs; ret: void };
-  storageVolWipePattern: { args: RemoteStorageVolWipePatternArgs; ret: void };
-  storageVolResize: { args: RemoteStorageVolResizeArgs; ret: void };
-  domainPMSuspendForDuration: { args: RemoteDomainPmSuspendForDurationArgs; ret: void };
-  domainGetCPUStats: { args: RemoteDomainGetCpuStatsArgs; ret: RemoteDomainGetCpuStatsRet };
-  domainGetDiskErrors: { args: RemoteDomainGetDiskErrorsArgs; ret: RemoteDomainGetDiskErrorsRet };
-  domainSetMetadata: { args: RemoteDomainSetMetadataArgs; ret: void };
-  domainGetMetadata: { args: RemoteDomainGetMetadataArgs; ret: RemoteDomainGetMetadataRet };
-  domainBlockRebase: { args: RemoteDomainBlockRebaseArgs; ret: void };
-  domainPMWakeup: { args: RemoteDomainPmWakeupArgs; ret: void };
-  domainEventTrayChange: { args: RemoteDomainEventTrayChangeMsg; ret: void };
-  domainEventPMwakeup: { args: RemoteDomainEventPmwakeupMsg; ret: void };
-  domainEventPMsuspend: { args: RemoteDomainEventPmsuspendMsg; ret: void };
-  domainSnapshotIsCurrent: { args: RemoteDomainSnapshotIsCurrentArgs; ret: RemoteDomainSnapshotIsCurrentRet };
-  domainSnapshotHasMetadata: { args: RemoteDomainSnapshotHasMetadataArgs; ret: RemoteDomainSnapshotHasMetadataRet };
-  connectListAllDomains: { args: RemoteConnectListAllDomainsArgs; ret: RemoteConnectListAllDomainsRet };
-  domainListAllSnapshots: { args: RemoteDomainListAllSnapshotsArgs; ret: RemoteDomainListAllSnapshotsRet };
-  domainSnapshotListAllChildren: { args: RemoteDomainSnapshotListAllChildrenArgs; ret: RemoteDomainSnapshotListAllChildrenRet };
-  domainEventBalloonChange: { args: RemoteDomainEventBalloonChangeMsg; ret: void };
-  domainGetHostname: { args: RemoteDomainGetHostnameArgs; ret: RemoteDomainGetHostnameRet };
-  domainGetSecurityLabelList: { args: RemoteDomainGetSecurityLabelListArgs; ret: RemoteDomainGetSecurityLabelListRet };
-  domainPinEmulator: { args: RemoteDomainPinEmulatorArgs; ret: void };
-  domainGetEmulatorPinInfo: { args: RemoteDomainGetEmulatorPinInfoArgs; ret: RemoteDomainGetEmulatorPinInfoRet };
-  connectListAllStoragePools: { args: RemoteConnectListAllStoragePoolsArgs; ret: RemoteConnectListAllStoragePoolsRet };
-  storagePoolListAllVolumes: { args: RemoteStoragePoolListAllVolumesArgs; ret: RemoteStoragePoolListAllVolumesRet };
-  connectListAllNetworks: { args: RemoteConnectListAllNetworksArgs; ret: RemoteConnectListAllNetworksRet };
-  connectListAllInterfaces: { args: RemoteConnectListAllInterfacesArgs; ret: RemoteConnectListAllInterfacesRet };
-  connectListAllNodeDevices: { args: RemoteConnectListAllNodeDevicesArgs; ret: RemoteConnectListAllNodeDevicesRet };
-  connectListAllNWFilters: { args: RemoteConnectListAllNwfiltersArgs; ret: RemoteConnectListAllNwfiltersRet };
-  connectListAllSecrets: { args: RemoteConnectListAllSecretsArgs; ret: RemoteConnectListAllSecretsRet };
-  nodeSetMemoryParameters: { args: RemoteNodeSetMemoryParametersArgs; ret: void };
-  nodeGetMemoryParameters: { args: RemoteNodeGetMemoryParametersArgs; ret: RemoteNodeGetMemoryParametersRet };
-  domainBlockCommit: { args: RemoteDomainBlockCommitArgs; ret: void };
-  networkUpdate: { args: RemoteNetworkUpdateArgs; ret: void };
-  domainEventPMsuspendDisk: { args: RemoteDomainEventPmsuspendDiskMsg; ret: void };
-  nodeGetCPUMap: { args: RemoteNodeGetCpuMapArgs; ret: RemoteNodeGetCpuMapRet };
-  domainFSTrim: { args: RemoteDomainFstrimArgs; ret: void };
-  domainSendProcessSignal: { args: RemoteDomainSendProcessSignalArgs; ret: void };
-  domainOpenChannel: { args: RemoteDomainOpenChannelArgs; ret: void };
-  nodeDeviceLookupSCSIHostByWWN: { args: RemoteNodeDeviceLookupScsiHostByWwnArgs; ret: RemoteNodeDeviceLookupScsiHostByWwnRet };
-  domainGetJobStats: { args: RemoteDomainGetJobStatsArgs; ret: RemoteDomainGetJobStatsRet };
-  domainMigrateGetCompressionCache: { args: RemoteDomainMigrateGetCompressionCacheArgs; ret: RemoteDomainMigrateGetCompressionCacheRet };
-  domainMigrateSetCompressionCache: { args: RemoteDomainMigrateSetCompressionCacheArgs; ret: void };
-  nodeDeviceDetachFlags: { args: RemoteNodeDeviceDetachFlagsArgs; ret: void };
-  domainMigrateBegin3Params: { args: RemoteDomainMigrateBegin3ParamsArgs; ret: RemoteDomainMigrateBegin3ParamsRet };
-  domainMigratePrepare3Params: { args: RemoteDomainMigratePrepare3ParamsArgs; ret: RemoteDomainMigratePrepare3ParamsRet };
-  domainMigratePrepareTunnel3Params: { args: RemoteDomainMigratePrepareTunnel3ParamsArgs; ret: RemoteDomainMigratePrepareTunnel3ParamsRet };
-  domainMigratePerform3Params: { args: RemoteDomainMigratePerform3ParamsArgs; ret: RemoteDomainMigratePerform3ParamsRet };
-  domainMigrateFinish3Params: { args: RemoteDomainMigrateFinish3ParamsArgs; ret: RemoteDomainMigrateFinish3ParamsRet };
-  domainMigrateConfirm3Params: { args: RemoteDomainMigrateConfirm3ParamsArgs; ret: void };
-  domainSetMemoryStatsPeriod: { args: RemoteDomainSetMemoryStatsPeriodArgs; ret: void };
-  domainCreateXMLWithFiles: { args: RemoteDomainCreateXmlWithFilesArgs; ret: RemoteDomainCreateXmlWithFilesRet };
-  domainCreateWithFiles: { args: RemoteDomainCreateWithFilesArgs; ret: RemoteDomainCreateWithFilesRet };
-  domainEventDeviceRemoved: { args: RemoteDomainEventDeviceRemovedMsg; ret: void };
-  connectGetCPUModelNames: { args: RemoteConnectGetCpuModelNamesArgs; ret: RemoteConnectGetCpuModelNamesRet };
-  connectNetworkEventRegisterAny: { args: RemoteConnectNetworkEventRegisterAnyArgs; ret: RemoteConnectNetworkEventRegisterAnyRet };
-  connectNetworkEventDeregisterAny: { args: RemoteConnectNetworkEventDeregisterAnyArgs; ret: void };
-  networkEventLifecycle: { args: RemoteNetworkEventLifecycleMsg; ret: void };
-  connectDomainEventCallbackRegisterAny: { args: RemoteConnectDomainEventCallbackRegisterAnyArgs; ret: RemoteConnectDomainEventCallbackRegisterAnyRet };
-  connectDomainEventCallbackDeregisterAny: { args: RemoteConnectDomainEventCallbackDeregisterAnyArgs; ret: void };
-  domainEventCallbackLifecycle: { args: RemoteDomainEventCallbackLifecycleMsg; ret: void };
-  domainEventCallbackReboot: { args: RemoteDomainEventCallbackRebootMsg; ret: void };
-  domainEventCallbackRtcChange: { args: RemoteDomainEventCallbackRtcChangeMsg; ret: void };
-  domainEventCallbackWatchdog: { args: RemoteDomainEventCallbackWatchdogMsg; ret: void };
-  domainEventCallbackIoError: { args: RemoteDomainEventCallbackIoErrorMsg; ret: void };
-  domainEventCallbackGraphics: { args: RemoteDomainEventCallbackGraphicsMsg; ret: void };
-  domainEventCallbackIoErrorReason: { args: RemoteDomainEventCallbackIoErrorReasonMsg; ret: void };
-  domainEventCallbackControlError: { args: RemoteDomainEventCallbackControlErrorMsg; ret: void };
-  domainEventCallbackBlockJob: { args: RemoteDomainEventCallbackBlockJobMsg; ret: void };
-  domainEventCallbackDiskChange: { args: RemoteDomainEventCallbackDiskChangeMsg; ret: void };
-  domainEventCallbackTrayChange: { args: RemoteDomainEventCallbackTrayChangeMsg; ret: void };
-  domainEventCallbackPMwakeup: { args: RemoteDomainEventCallbackPmwakeupMsg; ret: void };
-  domainEventCallbackPMsuspend: { args: RemoteDomainEventCallbackPmsuspendMsg; ret: void };
-  domainEventCallbackBalloonChange: { args: RemoteDomainEventCallbackBalloonChangeMsg; ret: void };
-  domainEventCallbackPMsuspendDisk: { args: RemoteDomainEventCallbackPmsuspendDiskMsg; ret: void };
-  domainEventCallbackDeviceRemoved: { args: RemoteDomainEventCallbackDeviceRemovedMsg; ret: void };
-  domainCoreDumpWithFormat: { args: RemoteDomainCoreDumpWithFormatArgs; ret: void };
-  domainFSFreeze: { args: RemoteDomainFsfreezeArgs; ret: RemoteDomainFsfreezeRet };
-  domainFSThaw: { args: RemoteDomainFsthawArgs; ret: RemoteDomainFsthawRet };
-  domainGetTime: { args: RemoteDomainGetTimeArgs; ret: RemoteDomainGetTimeRet };
-  domainSetTime: { args: RemoteDomainSetTimeArgs; ret: void };
-  domainEventBlockJob2: { args: RemoteDomainEventBlockJob2Msg; ret: void };
-  nodeGetFreePages: { args: RemoteNodeGetFreePagesArgs; ret: RemoteNodeGetFreePagesRet };
-  networkGetDHCPLeases: { args: RemoteNetworkGetDhcpLeasesArgs; ret: RemoteNetworkGetDhcpLeasesRet };
-  connectGetDomainCapabilities: { args: RemoteConnectGetDomainCapabilitiesArgs; ret: RemoteConnectGetDomainCapabilitiesRet };
-  domainOpenGraphicsFD: { args: RemoteDomainOpenGraphicsFdArgs; ret: void };
-  connectGetAllDomainStats: { args: RemoteConnectGetAllDomainStatsArgs; ret: RemoteConnectGetAllDomainStatsRet };
-  domainBlockCopy: { args: RemoteDomainBlockCopyArgs; ret: void };
-  domainEventCallbackTunable: { args: RemoteDomainEventCallbackTunableMsg; ret: void };
-  nodeAllocPages: { args: RemoteNodeAllocPagesArgs; ret: RemoteNodeAllocPagesRet };
-  domainEventCallbackAgentLifecycle: { args: RemoteDomainEventCallbackAgentLifecycleMsg; ret: void };
-  domainGetFSInfo: { args: RemoteDomainGetFsinfoArgs; ret: RemoteDomainGetFsinfoRet };
-  domainDefineXMLFlags: { args: RemoteDomainDefineXmlFlagsArgs; ret: RemoteDomainDefineXmlFlagsRet };
-  domainGetIOThreadInfo: { args: RemoteDomainGetIothreadInfoArgs; ret: RemoteDomainGetIothreadInfoRet };
-  domainPinIOThread: { args: RemoteDomainPinIothreadArgs; ret: void };
-  domainInterfaceAddresses: { args: RemoteDomainInterfaceAddressesArgs; ret: RemoteDomainInterfaceAddressesRet };
-  domainEventCallbackDeviceAdded: { args: RemoteDomainEventCallbackDeviceAddedMsg; ret: void };
-  domainAddIOThread: { args: RemoteDomainAddIothreadArgs; ret: void };
-  domainDelIOThread: { args: RemoteDomainDelIothreadArgs; ret: void };
-  domainSetUserPassword: { args: RemoteDomainSetUserPasswordArgs; ret: void };
-  domainRename: { args: RemoteDomainRenameArgs; ret: RemoteDomainRenameRet };
-  domainEventCallbackMigrationIteration: { args: RemoteDomainEventCallbackMigrationIterationMsg; ret: void };
-  connectRegisterCloseCallback: { args: void; ret: void };
-  connectUnregisterCloseCallback: { args: void; ret: void };
-  connectEventConnectionClosed: { args: RemoteConnectEventConnectionClosedMsg; ret: void };
-  domainEventCallbackJobCompleted: { args: RemoteDomainEventCallbackJobCompletedMsg; ret: void };
-  domainMigrateStartPostCopy: { args: RemoteDomainMigrateStartPostCopyArgs; ret: void };
-  domainGetPerfEvents: { args: RemoteDomainGetPerfEventsArgs; ret: RemoteDomainGetPerfEventsRet };
-  domainSetPerfEvents: { args: RemoteDomainSetPerfEventsArgs; ret: void };
-  domainEventCallbackDeviceRemovalFailed: { args: RemoteDomainEventCallbackDeviceRemovalFailedMsg; ret: void };
-  connectStoragePoolEventRegisterAny: { args: RemoteConnectStoragePoolEventRegisterAnyArgs; ret: RemoteConnectStoragePoolEventRegisterAnyRet };
-  connectStoragePoolEventDeregisterAny: { args: RemoteConnectStoragePoolEventDeregisterAnyArgs; ret: void };
-  storagePoolEventLifecycle: { args: RemoteStoragePoolEventLifecycleMsg; ret: void };
-  domainGetGuestVcpus: { args: RemoteDomainGetGuestVcpusArgs; ret: RemoteDomainGetGuestVcpusRet };
-  domainSetGuestVcpus: { args: RemoteDomainSetGuestVcpusArgs; ret: void };
-  storagePoolEventRefresh: { args: RemoteStoragePoolEventRefreshMsg; ret: void };
-  connectNodeDeviceEventRegisterAny: { args: RemoteConnectNodeDeviceEventRegisterAnyArgs; ret: RemoteConnectNodeDeviceEventRegisterAnyRet };
-  connectNodeDeviceEventDeregisterAny: { args: RemoteConnectNodeDeviceEventDeregisterAnyArgs; ret: void };
-  nodeDeviceEventLifecycle: { args: RemoteNodeDeviceEventLifecycleMsg; ret: void };
-  nodeDeviceEventUpdate: { args: RemoteNodeDeviceEventUpdateMsg; ret: void };
-  storageVolGetInfoFlags: { args: RemoteStorageVolGetInfoFlagsArgs; ret: RemoteStorageVolGetInfoFlagsRet };
-  domainEventCallbackMetadataChange: { args: RemoteDomainEventCallbackMetadataChangeMsg; ret: void };
-  connectSecretEventRegisterAny: { args: RemoteConnectSecretEventRegisterAnyArgs; ret: RemoteConnectSecretEventRegisterAnyRet };
-  connectSecretEventDeregisterAny: { args: RemoteConnectSecretEventDeregisterAnyArgs; ret: void };
-  secretEventLifecycle: { args: RemoteSecretEventLifecycleMsg; ret: void };
-  secretEventValueChanged: { args: RemoteSecretEventValueChangedMsg; ret: void };
-  domainSetVcpu: { args: RemoteDomainSetVcpuArgs; ret: void };
-  domainEventBlockThreshold: { args: RemoteDomainEventBlockThresholdMsg; ret: void };
-  domainSetBlockThreshold: { args: RemoteDomainSetBlockThresholdArgs; ret: void };
-  domainMigrateGetMaxDowntime: { args: RemoteDomainMigrateGetMaxDowntimeArgs; ret: RemoteDomainMigrateGetMaxDowntimeRet };
-  domainManagedSaveGetXMLDesc: { args: RemoteDomainManagedSaveGetXmlDescArgs; ret: RemoteDomainManagedSaveGetXmlDescRet };
-  domainManagedSaveDefineXML: { args: RemoteDomainManagedSaveDefineXmlArgs; ret: void };
-  domainSetLifecycleAction: { args: RemoteDomainSetLifecycleActionArgs; ret: void };
-  storagePoolLookupByTargetPath: { args: RemoteStoragePoolLookupByTargetPathArgs; ret: RemoteStoragePoolLookupByTargetPathRet };
-  domainDetachDeviceAlias: { args: RemoteDomainDetachDeviceAliasArgs; ret: void };
-  connectCompareHypervisorCPU: { args: RemoteConnectCompareHypervisorCpuArgs; ret: RemoteConnectCompareHypervisorCpuRet };
-  connectBaselineHypervisorCPU: { args: RemoteConnectBaselineHypervisorCpuArgs; ret: RemoteConnectBaselineHypervisorCpuRet };
-  nodeGetSEVInfo: { args: RemoteNodeGetSevInfoArgs; ret: RemoteNodeGetSevInfoRet };
-  domainGetLaunchSecurityInfo: { args: RemoteDomainGetLaunchSecurityInfoArgs; ret: RemoteDomainGetLaunchSecurityInfoRet };
-  nwfilterBindingLookupByPortDev: { args: RemoteNwfilterBindingLookupByPortDevArgs; ret: RemoteNwfilterBindingLookupByPortDevRet };
-  nwfilterBindingGetXMLDesc: { args: RemoteNwfilterBindingGetXmlDescArgs; ret: RemoteNwfilterBindingGetXmlDescRet };
-  nwfilterBindingCreateXML: { args: RemoteNwfilterBindingCreateXmlArgs; ret: RemoteNwfilterBindingCreateXmlRet };
-  nwfilterBindingDelete: { args: RemoteNwfilterBindingDeleteArgs; ret: void };
-  connectListAllNWFilterBindings: { args: RemoteConnectListAllNwfilterBindingsArgs; ret: RemoteConnectListAllNwfilterBindingsRet };
-  domainSetIOThreadParams: { args: RemoteDomainSetIothreadParamsArgs; ret: void };
-  connectGetStoragePoolCapabilities: { args: RemoteConnectGetStoragePoolCapabilitiesArgs; ret: RemoteConnectGetStoragePoolCapabilitiesRet };
-  networkListAllPorts: { args: RemoteNetworkListAllPortsArgs; ret: RemoteNetworkListAllPortsRet };
-  networkPortLookupByUUID: { args: RemoteNetworkPortLookupByUuidArgs; ret: RemoteNetworkPortLookupByUuidRet };
-  networkPortCreateXML: { args: RemoteNetworkPortCreateXmlArgs; ret: RemoteNetworkPortCreateXmlRet };
-  networkPortGetParameters: { args: RemoteNetworkPortGetParametersArgs; ret: RemoteNetworkPortGetParametersRet };
-  networkPortSetParameters: { args: RemoteNetworkPortSetParametersArgs; ret: void };
-  networkPortGetXMLDesc: { args: RemoteNetworkPortGetXmlDescArgs; ret: RemoteNetworkPortGetXmlDescRet };
-  networkPortDelete: { args: RemoteNetworkPortDeleteArgs; ret: void };
-  domainCheckpointCreateXML: { args: RemoteDomainCheckpointCreateXmlArgs; ret: RemoteDomainCheckpointCreateXmlRet };
-  domainCheckpointGetXMLDesc: { args: RemoteDomainCheckpointGetXmlDescArgs; ret: RemoteDomainCheckpointGetXmlDescRet };
-  domainListAllCheckpoints: { args: RemoteDomainListAllCheckpointsArgs; ret: RemoteDomainListAllCheckpointsRet };
-  domainCheckpointListAllChildren: { args: RemoteDomainCheckpointListAllChildrenArgs; ret: RemoteDomainCheckpointListAllChildrenRet };
-  domainCheckpointLookupByName: { args: RemoteDomainCheckpointLookupByNameArgs; ret: RemoteDomainCheckpointLookupByNameRet };
-  domainCheckpointGetParent: { args: RemoteDomainCheckpointGetParentArgs; ret: RemoteDomainCheckpointGetParentRet };
-  domainCheckpointDelete: { args: RemoteDomainCheckpointDeleteArgs; ret: void };
-  domainGetGuestInfo: { args: RemoteDomainGetGuestInfoArgs; ret: RemoteDomainGetGuestInfoRet };
-  connectSetIdentity: { args: RemoteConnectSetIdentityArgs; ret: void };
-  domainAgentSetResponseTimeout: { args: RemoteDomainAgentSetResponseTimeoutArgs; ret: RemoteDomainAgentSetResponseTimeoutRet };
-  domainBackupBegin: { args: RemoteDomainBackupBeginArgs; ret: void };
-  domainBackupGetXMLDesc: { args: RemoteDomainBackupGetXmlDescArgs; ret: RemoteDomainBackupGetXmlDescRet };
-  domainEventMemoryFailure: { args: RemoteDomainEventMemoryFailureMsg; ret: void };
-  domainAuthorizedSSHKeysGet: { args: RemoteDomainAuthorizedSshKeysGetArgs; ret: RemoteDomainAuthorizedSshKeysGetRet };
-  domainAuthorizedSSHKeysSet: { args: RemoteDomainAuthorizedSshKeysSetArgs; ret: void };
-  domainGetMessages: { args: RemoteDomainGetMessagesArgs; ret: RemoteDomainGetMessagesRet };
-  domainStartDirtyRateCalc: { args: RemoteDomainStartDirtyRateCalcArgs; ret: void };
-  nodeDeviceDefineXML: { args: RemoteNodeDeviceDefineXmlArgs; ret: RemoteNodeDeviceDefineXmlRet };
-  nodeDeviceUndefine: { args: RemoteNodeDeviceUndefineArgs; ret: void };
-  nodeDeviceCreate: { args: RemoteNodeDeviceCreateArgs; ret: void };
-  nwfilterDefineXMLFlags: { args: RemoteNwfilterDefineXmlFlagsArgs; ret: RemoteNwfilterDefineXmlFlagsRet };
-  networkDefineXMLFlags: { args: RemoteNetworkDefineXmlFlagsArgs; ret: RemoteNetworkDefineXmlFlagsRet };
-  nodeDeviceGetAutostart: { args: RemoteNodeDeviceGetAutostartArgs; ret: RemoteNodeDeviceGetAutostartRet };
-  nodeDeviceSetAutostart: { args: RemoteNodeDeviceSetAutostartArgs; ret: void };
-  nodeDeviceIsPersistent: { args: RemoteNodeDeviceIsPersistentArgs; ret: RemoteNodeDeviceIsPersistentRet };
-  nodeDeviceIsActive: { args: RemoteNodeDeviceIsActiveArgs; ret: RemoteNodeDeviceIsActiveRet };
-  networkCreateXMLFlags: { args: RemoteNetworkCreateXmlFlagsArgs; ret: RemoteNetworkCreateXmlFlagsRet };
-  domainEventMemoryDeviceSizeChange: { args: RemoteDomainEventMemoryDeviceSizeChangeMsg; ret: void };
-  domainSetLaunchSecurityState: { args: RemoteDomainSetLaunchSecurityStateArgs; ret: void };
-  domainSaveParams: { args: RemoteDomainSaveParamsArgs; ret: void };
-  domainRestoreParams: { args: RemoteDomainRestoreParamsArgs; ret: void };
-  domainAbortJobFlags: { args: RemoteDomainAbortJobFlagsArgs; ret: void };
-  domainFDAssociate: { args: RemoteDomainFdAssociateArgs; ret: void };
+  connectOpen: { args: RemoteConnectOpenArgs; ret: void; family: 'hypervisor'; stream: null };
+  connectClose: { args: void; ret: void; family: 'hypervisor'; stream: null };
+  connectGetType: { args: void; ret: RemoteConnectGetTypeRet; family: 'hypervisor'; stream: null };
+  connectGetVersion: { args: void; ret: RemoteConnectGetVersionRet; family: 'hypervisor'; stream: null };
+  connectGetMaxVcpus: { args: RemoteConnectGetMaxVcpusArgs; ret: RemoteConnectGetMaxVcpusRet; family: 'hypervisor'; stream: null };
+  nodeGetInfo: { args: void; ret: RemoteNodeGetInfoRet; family: 'hypervisor'; stream: null };
+  connectGetCapabilities: { args: void; ret: RemoteConnectGetCapabilitiesRet; family: 'hypervisor'; stream: null };
+  domainAttachDevice: { args: RemoteDomainAttachDeviceArgs; ret: void; family: 'hypervisor'; stream: null };
+  domainCreate: { args: RemoteDomainCreateArgs; ret: void; family: 'hypervisor'; stream: null };
+  domainCreateXML: { args: RemoteDomainCreateXmlArgs; ret: RemoteDomainCreateXmlRet; family: 'hypervisor'; stream: null };
+  domainDefineXML: { args: RemoteDomainDefineXmlArgs; ret: RemoteDomainDefineXmlRet; family: 'hypervisor'; stream: null };
+  domainDestroy: { args: RemoteDomainDestroyArgs; ret: void; family: 'hypervisor'; stream: null };
+  domainDetachDevice: { args: RemoteDomainDetachDeviceArgs; ret: void; family: 'hypervisor'; stream: null };
+  domainGetXMLDesc: { args: RemoteDomainGetXmlDescArgs; ret: RemoteDomainGetXmlDescRet; family: 'hypervisor'; stream: null };
+  domainGetAutostart: { args: RemoteDomainGetAutostartArgs; ret: RemoteDomainGetAutostartRet; family: 'hypervisor'; stream: null };
+  domainGetInfo: { args: RemoteDomainGetInfoArgs; ret: RemoteDomainGetInfoRet; family: 'hypervisor'; stream: null };
+  domainGetMaxMemory: { args: RemoteDomainGetMaxMemoryArgs; ret: RemoteDomainGetMaxMemoryRet; family: 'hypervisor'; stream: null };
+  domainGetMaxVcpus: { args: RemoteDomainGetMaxVcpusArgs; ret: RemoteDomainGetMaxVcpusRet; family: 'hypervisor'; stream: null };
+  domainGetOSType: { args: RemoteDomainGetOsTypeArgs; ret: RemoteDomainGetOsTypeRet; family: 'hypervisor'; stream: null };
+  domainGetVcpus: { args: RemoteDomainGetVcpusArgs; ret: RemoteDomainGetVcpusRet; family: 'hypervisor'; stream: null };
+  connectListDefinedDomains: { args: RemoteConnectListDefinedDomainsArgs; ret: RemoteConnectListDefinedDomainsRet; family: 'hypervisor'; stream: null };
+  domainLookupByID: { args: RemoteDomainLookupByIdArgs; ret: RemoteDomainLookupByIdRet; family: 'hypervisor'; stream: null };
+  domainLookupByName: { args: RemoteDomainLookupByNameArgs; ret: RemoteDomainLookupByNameRet; family: 'hypervisor'; stream: null };
+  domainLookupByUUID: { args: RemoteDomainLookupByUuidArgs; ret: RemoteDomainLookupByUuidRet; family: 'hypervisor'; stream: null };
+  connectNumOfDefinedDomains: { args: void; ret: RemoteConnectNumOfDefinedDomainsRet; family: 'hypervisor'; stream: null };
+  domainPinVcpu: { args: RemoteDomainPinVcpuArgs; ret: void; family: 'hypervisor'; stream: null };
+  domainReboot: { args: RemoteDomainRebootArgs; ret: void; family: 'hypervisor'; stream: null };
+  domainResume: { args: RemoteDomainResumeArgs; ret: void; family: 'hypervisor'; stream: null };
+  domainSetAutostart: { args: RemoteDomainSetAutostartArgs; ret: void; family: 'hypervisor'; stream: null };
+  domainSetMaxMemory: { args: RemoteDomainSetMaxMemoryArgs; ret: void; family: 'hypervisor'; stream: null };
+  domainSetMemory: { args: RemoteDomainSetMemoryArgs; ret: void; family: 'hypervisor'; stream: null };
+  domainSetVcpus: { args: RemoteDomainSetVcpusArgs; ret: void; family: 'hypervisor'; stream: null };
+  domainShutdown: { args: RemoteDomainShutdownArgs; ret: void; family: 'hypervisor'; stream: null };
+  domainSuspend: { args: RemoteDomainSuspendArgs; ret: void; family: 'hypervisor'; stream: null };
+  domainUndefine: { args: RemoteDomainUndefineArgs; ret: void; family: 'hypervisor'; stream: null };
+  connectListDefinedNetworks: { args: RemoteConnectListDefinedNetworksArgs; ret: RemoteConnectListDefinedNetworksRet; family: 'network'; stream: null };
+  connectListDomains: { args: RemoteConnectListDomainsArgs; ret: RemoteConnectListDomainsRet; family: 'hypervisor'; stream: null };
+  connectListNetworks: { args: RemoteConnectListNetworksArgs; ret: RemoteConnectListNetworksRet; family: 'network'; stream: null };
+  networkCreate: { args: RemoteNetworkCreateArgs; ret: void; family: 'network'; stream: null };
+  networkCreateXML: { args: RemoteNetworkCreateXmlArgs; ret: RemoteNetworkCreateXmlRet; family: 'network'; stream: null };
+  networkDefineXML: { args: RemoteNetworkDefineXmlArgs; ret: RemoteNetworkDefineXmlRet; family: 'network'; stream: null };
+  networkDestroy: { args: RemoteNetworkDestroyArgs; ret: void; family: 'network'; stream: null };
+  networkGetXMLDesc: { args: RemoteNetworkGetXmlDescArgs; ret: RemoteNetworkGetXmlDescRet; family: 'network'; stream: null };
+  networkGetAutostart: { args: RemoteNetworkGetAutostartArgs; ret: RemoteNetworkGetAutostartRet; family: 'network'; stream: null };
+  networkGetBridgeName: { args: RemoteNetworkGetBridgeNameArgs; ret: RemoteNetworkGetBridgeNameRet; family: 'network'; stream: null };
+  networkLookupByName: { args: RemoteNetworkLookupByNameArgs; ret: RemoteNetworkLookupByNameRet; family: 'network'; stream: null };
+  networkLookupByUUID: { args: RemoteNetworkLookupByUuidArgs; ret: RemoteNetworkLookupByUuidRet; family: 'network'; stream: null };
+  networkSetAutostart: { args: RemoteNetworkSetAutostartArgs; ret: void; family: 'network'; stream: null };
+  networkUndefine: { args: RemoteNetworkUndefineArgs; ret: void; family: 'network'; stream: null };
+  connectNumOfDefinedNetworks: { args: void; ret: RemoteConnectNumOfDefinedNetworksRet; family: 'network'; stream: null };
+  connectNumOfDomains: { args: void; ret: RemoteConnectNumOfDomainsRet; family: 'hypervisor'; stream: null };
+  connectNumOfNetworks: { args: void; ret: RemoteConnectNumOfNetworksRet; family: 'network'; stream: null };
+  domainCoreDump: { args: RemoteDomainCoreDumpArgs; ret: void; family: 'hypervisor'; stream: null };
+  domainRestore: { args: RemoteDomainRestoreArgs; ret: void; family: 'hypervisor'; stream: null };
+  domainSave: { args: RemoteDomainSaveArgs; ret: void; family: 'hypervisor'; stream: null };
+  domainGetSchedulerType: { args: RemoteDomainGetSchedulerTypeArgs; ret: RemoteDomainGetSchedulerTypeRet; family: 'hypervisor'; stream: null };
+  domainGetSchedulerParameters: { args: RemoteDomainGetSchedulerParametersArgs; ret: RemoteDomainGetSchedulerParametersRet; family: 'hypervisor'; stream: null };
+  domainSetSchedulerParameters: { args: RemoteDomainSetSchedulerParametersArgs; ret: void; family: 'hypervisor'; stream: null };
+  connectGetHostname: { args: void; ret: RemoteConnectGetHostnameRet; family: 'hypervisor'; stream: null };
+  connectSupportsFeature: { args: RemoteConnectSupportsFeatureArgs; ret: RemoteConnectSupportsFeatureRet; family: 'hypervisor'; stream: null };
+  domainMigratePrepare: { args: RemoteDomainMigratePrepareArgs; ret: RemoteDomainMigratePrepareRet; family: 'hypervisor'; stream: null };
+  domainMigratePerform: { args: RemoteDomainMigratePerformArgs; ret: void; family: 'hypervisor'; stream: null };
+  domainMigrateFinish: { args: RemoteDomainMigrateFinishArgs; ret: RemoteDomainMigrateFinishRet; family: 'hypervisor'; stream: null };
+  domainBlockStats: { args: RemoteDomainBlockStatsArgs; ret: RemoteDomainBlockStatsRet; family: 'hypervisor'; stream: null };
+  domainInterfaceStats: { args: RemoteDomainInterfaceStatsArgs; ret: RemoteDomainInterfaceStatsRet; family: 'hypervisor'; stream: null };
+  authList: { args: void; ret: RemoteAuthListRet; family: null; stream: null };
+  authSaslInit: { args: void; ret: RemoteAuthSaslInitRet; family: null; stream: null };
+  authSaslStart: { args: RemoteAuthSaslStartArgs; ret: RemoteAuthSaslStartRet; family: null; stream: null };
+  authSaslStep: { args: RemoteAuthSaslStepArgs; ret: RemoteAuthSaslStepRet; family: null; stream: null };
+  authPolkit: { args: void; ret: RemoteAuthPolkitRet; family: null; stream: null };
+  connectNumOfStoragePools: { args: void; ret: RemoteConnectNumOfStoragePoolsRet; family: 'storage'; stream: null };
+  connectListStoragePools: { args: RemoteConnectListStoragePoolsArgs; ret: RemoteConnectListStoragePoolsRet; family: 'storage'; stream: null };
+  connectNumOfDefinedStoragePools: { args: void; ret: RemoteConnectNumOfDefinedStoragePoolsRet; family: 'storage'; stream: null };
+  connectListDefinedStoragePools: { args: RemoteConnectListDefinedStoragePoolsArgs; ret: RemoteConnectListDefinedStoragePoolsRet; family: 'storage'; stream: null };
+  connectFindStoragePoolSources: { args: RemoteConnectFindStoragePoolSourcesArgs; ret: RemoteConnectFindStoragePoolSourcesRet; family: 'storage'; stream: null };
+  storagePoolCreateXML: { args: RemoteStoragePoolCreateXmlArgs; ret: RemoteStoragePoolCreateXmlRet; family: 'storage'; stream: null };
+  storagePoolDefineXML: { args: RemoteStoragePoolDefineXmlArgs; ret: RemoteStoragePoolDefineXmlRet; family: 'storage'; stream: null };
+  storagePoolCreate: { args: RemoteStoragePoolCreateArgs; ret: void; family: 'storage'; stream: null };
+  storagePoolBuild: { args: RemoteStoragePoolBuildArgs; ret: void; family: 'storage'; stream: null };
+  storagePoolDestroy: { args: RemoteStoragePoolDestroyArgs; ret: void; family: 'storage'; stream: null };
+  storagePoolDelete: { args: RemoteStoragePoolDeleteArgs; ret: void; family: 'storage'; stream: null };
+  storagePoolUndefine: { args: RemoteStoragePoolUndefineArgs; ret: void; family: 'storage'; stream: null };
+  storagePoolRefresh: { args: RemoteStoragePoolRefreshArgs; ret: void; family: 'storage'; stream: null };
+  storagePoolLookupByName: { args: RemoteStoragePoolLookupByNameArgs; ret: RemoteStoragePoolLookupByNameRet; family: 'storage'; stream: null };
+  storagePoolLookupByUUID: { args: RemoteStoragePoolLookupByUuidArgs; ret: RemoteStoragePoolLookupByUuidRet; family: 'storage'; stream: null };
+  storagePoolLookupByVolume: { args: RemoteStoragePoolLookupByVolumeArgs; ret: RemoteStoragePoolLookupByVolumeRet; family: 'storage'; stream: null };
+  storagePoolGetInfo: { args: RemoteStoragePoolGetInfoArgs; ret: RemoteStoragePoolGetInfoRet; family: 'storage'; stream: null };
+  storagePoolGetXMLDesc: { args: RemoteStoragePoolGetXmlDescArgs; ret: RemoteStoragePoolGetXmlDescRet; family: 'storage'; stream: null };
+  storagePoolGetAutostart: { args: RemoteStoragePoolGetAutostartArgs; ret: RemoteStoragePoolGetAutostartRet; family: 'storage'; stream: null };
+  storagePoolSetAutostart: { args: RemoteStoragePoolSetAutostartArgs; ret: void; family: 'storage'; stream: null };
+  storagePoolNumOfVolumes: { args: RemoteStoragePoolNumOfVolumesArgs; ret: RemoteStoragePoolNumOfVolumesRet; family: 'storage'; stream: null };
+  storagePoolListVolumes: { args: RemoteStoragePoolListVolumesArgs; ret: RemoteStoragePoolListVolumesRet; family: 'storage'; stream: null };
+  storageVolCreateXML: { args: RemoteStorageVolCreateXmlArgs; ret: RemoteStorageVolCreateXmlRet; family: 'storage'; stream: null };
+  storageVolDelete: { args: RemoteStorageVolDeleteArgs; ret: void; family: 'storage'; stream: null };
+  storageVolLookupByName: { args: RemoteStorageVolLookupByNameArgs; ret: RemoteStorageVolLookupByNameRet; family: 'storage'; stream: null };
+  storageVolLookupByKey: { args: RemoteStorageVolLookupByKeyArgs; ret: RemoteStorageVolLookupByKeyRet; family: 'storage'; stream: null };
+  storageVolLookupByPath: { args: RemoteStorageVolLookupByPathArgs; ret: RemoteStorageVolLookupByPathRet; family: 'storage'; stream: null };
+  storageVolGetInfo: { args: RemoteStorageVolGetInfoArgs; ret: RemoteStorageVolGetInfoRet; family: 'storage'; stream: null };
+  storageVolGetXMLDesc: { args: RemoteStorageVolGetXmlDescArgs; ret: RemoteStorageVolGetXmlDescRet; family: 'storage'; stream: null };
+  storageVolGetPath: { args: RemoteStorageVolGetPathArgs; ret: RemoteStorageVolGetPathRet; family: 'storage'; stream: null };
+  nodeGetCellsFreeMemory: { args: RemoteNodeGetCellsFreeMemoryArgs; ret: RemoteNodeGetCellsFreeMemoryRet; family: 'hypervisor'; stream: null };
+  nodeGetFreeMemory: { args: void; ret: RemoteNodeGetFreeMemoryRet; family: 'hypervisor'; stream: null };
+  domainBlockPeek: { args: RemoteDomainBlockPeekArgs; ret: RemoteDomainBlockPeekRet; family: 'hypervisor'; stream: null };
+  domainMemoryPeek: { args: RemoteDomainMemoryPeekArgs; ret: RemoteDomainMemoryPeekRet; family: 'hypervisor'; stream: null };
+  connectDomainEventRegister: { args: void; ret: RemoteConnectDomainEventRegisterRet; family: 'hypervisor'; stream: null };
+  connectDomainEventDeregister: { args: void; ret: RemoteConnectDomainEventDeregisterRet; family: 'hypervisor'; stream: null };
+  domainEventLifecycle: { args: RemoteDomainEventLifecycleMsg; ret: void; family: null; stream: null };
+  domainMigratePrepare2: { args: RemoteDomainMigratePrepare2Args; ret: RemoteDomainMigratePrepare2Ret; family: 'hypervisor'; stream: null };
+  domainMigrateFinish2: { args: RemoteDomainMigrateFinish2Args; ret: RemoteDomainMigrateFinish2Ret; family: 'hypervisor'; stream: null };
+  connectGetURI: { args: void; ret: RemoteConnectGetUriRet; family: 'hypervisor'; stream: null };
+  nodeNumOfDevices: { args: RemoteNodeNumOfDevicesArgs; ret: RemoteNodeNumOfDevicesRet; family: 'nodedev'; stream: null };
+  nodeListDevices: { args: RemoteNodeListDevicesArgs; ret: RemoteNodeListDevicesRet; family: 'nodedev'; stream: null };
+  nodeDeviceLookupByName: { args: RemoteNodeDeviceLookupByNameArgs; ret: RemoteNodeDeviceLookupByNameRet; family: 'nodedev'; stream: null };
+  nodeDeviceGetXMLDesc: { args: RemoteNodeDeviceGetXmlDescArgs; ret: RemoteNodeDeviceGetXmlDescRet; family: 'nodedev'; stream: null };
+  nodeDeviceGetParent: { args: RemoteNodeDeviceGetParentArgs; ret: RemoteNodeDeviceGetParentRet; family: 'nodedev'; stream: null };
+  nodeDeviceNumOfCaps: { args: RemoteNodeDeviceNumOfCapsArgs; ret: RemoteNodeDeviceNumOfCapsRet; family: 'nodedev'; stream: null };
+  nodeDeviceListCaps: { args: RemoteNodeDeviceListCapsArgs; ret: RemoteNodeDeviceListCapsRet; family: 'nodedev'; stream: null };
+  nodeDeviceDettach: { args: RemoteNodeDeviceDettachArgs; ret: void; family: 'hypervisor'; stream: null };
+  nodeDeviceReAttach: { args: RemoteNodeDeviceReAttachArgs; ret: void; family: 'hypervisor'; stream: null };
+  nodeDeviceReset: { args: RemoteNodeDeviceResetArgs; ret: void; family: 'hypervisor'; stream: null };
+  domainGetSecurityLabel: { args: RemoteDomainGetSecurityLabelArgs; ret: RemoteDomainGetSecurityLabelRet; family: 'hypervisor'; stream: null };
+  nodeGetSecurityModel: { args: void; ret: RemoteNodeGetSecurityModelRet; family: 'hypervisor'; stream: null };
+  nodeDeviceCreateXML: { args: RemoteNodeDeviceCreateXmlArgs; ret: RemoteNodeDeviceCreateXmlRet; family: 'nodedev'; stream: null };
+  nodeDeviceDestroy: { args: RemoteNodeDeviceDestroyArgs; ret: void; family: 'nodedev'; stream: null };
+  storageVolCreateXMLFrom: { args: RemoteStorageVolCreateXmlFromArgs; ret: RemoteStorageVolCreateXmlFromRet; family: 'storage'; stream: null };
+  connectNumOfInterfaces: { args: void; ret: RemoteConnectNumOfInterfacesRet; family: 'interface'; stream: null };
+  connectListInterfaces: { args: RemoteConnectListInterfacesArgs; ret: RemoteConnectListInterfacesRet; family: 'interface'; stream: null };
+  interfaceLookupByName: { args: RemoteInterfaceLookupByNameArgs; ret: RemoteInterfaceLookupByNameRet; family: 'interface'; stream: null };
+  interfaceLookupByMACString: { args: RemoteInterfaceLookupByMacStringArgs; ret: RemoteInterfaceLookupByMacStringRet; family: 'interface'; stream: null };
+  interfaceGetXMLDesc: { args: RemoteInterfaceGetXmlDescArgs; ret: RemoteInterfaceGetXmlDescRet; family: 'interface'; stream: null };
+  interfaceDefineXML: { args: RemoteInterfaceDefineXmlArgs; ret: RemoteInterfaceDefineXmlRet; family: 'interface'; stream: null };
+  interfaceUndefine: { args: RemoteInterfaceUndefineArgs; ret: void; family: 'interface'; stream: null };
+  interfaceCreate: { args: RemoteInterfaceCreateArgs; ret: void; family: 'interface'; stream: null };
+  interfaceDestroy: { args: RemoteInterfaceDestroyArgs; ret: void; family: 'interface'; stream: null };
+  connectDomainXMLFromNative: { args: RemoteConnectDomainXmlFromNativeArgs; ret: RemoteConnectDomainXmlFromNativeRet; family: 'hypervisor'; stream: null };
+  connectDomainXMLToNative: { args: RemoteConnectDomainXmlToNativeArgs; ret: RemoteConnectDomainXmlToNativeRet; family: 'hypervisor'; stream: null };
+  connectNumOfDefinedInterfaces: { args: void; ret: RemoteConnectNumOfDefinedInterfacesRet; family: 'interface'; stream: null };
+  connectListDefinedInterfaces: { args: RemoteConnectListDefinedInterfacesArgs; ret: RemoteConnectListDefinedInterfacesRet; family: 'interface'; stream: null };
+  connectNumOfSecrets: { args: void; ret: RemoteConnectNumOfSecretsRet; family: 'secret'; stream: null };
+  connectListSecrets: { args: RemoteConnectListSecretsArgs; ret: RemoteConnectListSecretsRet; family: 'secret'; stream: null };
+  secretLookupByUUID: { args: RemoteSecretLookupByUuidArgs; ret: RemoteSecretLookupByUuidRet; family: 'secret'; stream: null };
+  secretDefineXML: { args: RemoteSecretDefineXmlArgs; ret: RemoteSecretDefineXmlRet; family: 'secret'; stream: null };
+  secretGetXMLDesc: { args: RemoteSecretGetXmlDescArgs; ret: RemoteSecretGetXmlDescRet; family: 'secret'; stream: null };
+  secretSetValue: { args: RemoteSecretSetValueArgs; ret: void; family: 'secret'; stream: null };
+  secretGetValue: { args: RemoteSecretGetValueArgs; ret: RemoteSecretGetValueRet; family: 'secret'; stream: null };
+  secretUndefine: { args: RemoteSecretUndefineArgs; ret: void; family: 'secret'; stream: null };
+  secretLookupByUsage: { args: RemoteSecretLookupByUsageArgs; ret: RemoteSecretLookupByUsageRet; family: 'secret'; stream: null };
+  domainMigratePrepareTunnel: { args: RemoteDomainMigratePrepareTunnelArgs; ret: void; family: 'hypervisor'; stream: 'write' };
+  connectIsSecure: { args: void; ret: RemoteConnectIsSecureRet; family: 'hypervisor'; stream: null };
+  domainIsActive: { args: RemoteDomainIsActiveArgs; ret: RemoteDomainIsActiveRet; family: 'hypervisor'; stream: null };
+  domainIsPersistent: { args: RemoteDomainIsPersistentArgs; ret: RemoteDomainIsPersistentRet; family: 'hypervisor'; stream: null };
+  networkIsActive: { args: RemoteNetworkIsActiveArgs; ret: RemoteNetworkIsActiveRet; family: 'network'; stream: null };
+  networkIsPersistent: { args: RemoteNetworkIsPersistentArgs; ret: RemoteNetworkIsPersistentRet; family: 'network'; stream: null };
+  storagePoolIsActive: { args: RemoteStoragePoolIsActiveArgs; ret: RemoteStoragePoolIsActiveRet; family: 'storage'; stream: null };
+  storagePoolIsPersistent: { args: RemoteStoragePoolIsPersistentArgs; ret: RemoteStoragePoolIsPersistentRet; family: 'storage'; stream: null };
+  interfaceIsActive: { args: RemoteInterfaceIsActiveArgs; ret: RemoteInterfaceIsActiveRet; family: 'interface'; stream: null };
+  connectGetLibVersion: { args: void; ret: RemoteConnectGetLibVersionRet; family: 'hypervisor'; stream: null };
+  connectCompareCPU: { args: RemoteConnectCompareCpuArgs; ret: RemoteConnectCompareCpuRet; family: 'hypervisor'; stream: null };
+  domainMemoryStats: { args: RemoteDomainMemoryStatsArgs; ret: RemoteDomainMemoryStatsRet; family: 'hypervisor'; stream: null };
+  domainAttachDeviceFlags: { args: RemoteDomainAttachDeviceFlagsArgs; ret: void; family: 'hypervisor'; stream: null };
+  domainDetachDeviceFlags: { args: RemoteDomainDetachDeviceFlagsArgs; ret: void; family: 'hypervisor'; stream: null };
+  connectBaselineCPU: { args: RemoteConnectBaselineCpuArgs; ret: RemoteConnectBaselineCpuRet; family: 'hypervisor'; stream: null };
+  domainGetJobInfo: { args: RemoteDomainGetJobInfoArgs; ret: RemoteDomainGetJobInfoRet; family: 'hypervisor'; stream: null };
+  domainAbortJob: { args: RemoteDomainAbortJobArgs; ret: void; family: 'hypervisor'; stream: null };
+  storageVolWipe: { args: RemoteStorageVolWipeArgs; ret: void; family: 'storage'; stream: null };
+  domainMigrateSetMaxDowntime: { args: RemoteDomainMigrateSetMaxDowntimeArgs; ret: void; family: 'hypervisor'; stream: null };
+  connectDomainEventRegisterAny: { args: RemoteConnectDomainEventRegisterAnyArgs; ret: void; family: 'hypervisor'; stream: null };
+  connectDomainEventDeregisterAny: { args: RemoteConnectDomainEventDeregisterAnyArgs; ret: void; family: 'hypervisor'; stream: null };
+  domainEventReboot: { args: RemoteDomainEventRebootMsg; ret: void; family: null; stream: null };
+  domainEventRtcChange: { args: RemoteDomainEventRtcChangeMsg; ret: void; family: null; stream: null };
+  domainEventWatchdog: { args: RemoteDomainEventWatchdogMsg; ret: void; family: null; stream: null };
+  domainEventIoError: { args: RemoteDomainEventIoErrorMsg; ret: void; family: null; stream: null };
+  domainEventGraphics: { args: RemoteDomainEventGraphicsMsg; ret: void; family: null; stream: null };
+  domainUpdateDeviceFlags: { args: RemoteDomainUpdateDeviceFlagsArgs; ret: void; family: 'hypervisor'; stream: null };
+  nwfilterLookupByName: { args: RemoteNwfilterLookupByNameArgs; ret: RemoteNwfilterLookupByNameRet; family: 'nwfilter'; stream: null };
+  nwfilterLookupByUUID: { args: RemoteNwfilterLookupByUuidArgs; ret: RemoteNwfilterLookupByUuidRet; family: 'nwfilter'; stream: null };
+  nwfilterGetXMLDesc: { args: RemoteNwfilterGetXmlDescArgs; ret: RemoteNwfilterGetXmlDescRet; family: 'nwfilter'; stream: null };
+  connectNumOfNWFilters: { args: void; ret: RemoteConnectNumOfNwfiltersRet; family: 'nwfilter'; stream: null };
+  connectListNWFilters: { args: RemoteConnectListNwfiltersArgs; ret: RemoteConnectListNwfiltersRet; family: 'nwfilter'; stream: null };
+  nwfilterDefineXML: { args: RemoteNwfilterDefineXmlArgs; ret: RemoteNwfilterDefineXmlRet; family: 'nwfilter'; stream: null };
+  nwfilterUndefine: { args: RemoteNwfilterUndefineArgs; ret: void; family: 'nwfilter'; stream: null };
+  domainManagedSave: { args: RemoteDomainManagedSaveArgs; ret: void; family: 'hypervisor'; stream: null };
+  domainHasManagedSaveImage: { args: RemoteDomainHasManagedSaveImageArgs; ret: RemoteDomainHasManagedSaveImageRet; family: 'hypervisor'; stream: null };
+  domainManagedSaveRemove: { args: RemoteDomainManagedSaveRemoveArgs; ret: void; family: 'hypervisor'; stream: null };
+  domainSnapshotCreateXML: { args: RemoteDomainSnapshotCreateXmlArgs; ret: RemoteDomainSnapshotCreateXmlRet; family: 'hypervisor'; stream: null };
+  domainSnapshotGetXMLDesc: { args: RemoteDomainSnapshotGetXmlDescArgs; ret: RemoteDomainSnapshotGetXmlDescRet; family: 'hypervisor'; stream: null };
+  domainSnapshotNum: { args: RemoteDomainSnapshotNumArgs; ret: RemoteDomainSnapshotNumRet; family: 'hypervisor'; stream: null };
+  domainSnapshotListNames: { args: RemoteDomainSnapshotListNamesArgs; ret: RemoteDomainSnapshotListNamesRet; family: 'hypervisor'; stream: null };
+  domainSnapshotLookupByName: { args: RemoteDomainSnapshotLookupByNameArgs; ret: RemoteDomainSnapshotLookupByNameRet; family: 'hypervisor'; stream: null };
+  domainHasCurrentSnapshot: { args: RemoteDomainHasCurrentSnapshotArgs; ret: RemoteDomainHasCurrentSnapshotRet; family: 'hypervisor'; stream: null };
+  domainSnapshotCurrent: { args: RemoteDomainSnapshotCurrentArgs; ret: RemoteDomainSnapshotCurrentRet; family: 'hypervisor'; stream: null };
+  domainRevertToSnapshot: { args: RemoteDomainRevertToSnapshotArgs; ret: void; family: 'hypervisor'; stream: null };
+  domainSnapshotDelete: { args: RemoteDomainSnapshotDeleteArgs; ret: void; family: 'hypervisor'; stream: null };
+  domainGetBlockInfo: { args: RemoteDomainGetBlockInfoArgs; ret: RemoteDomainGetBlockInfoRet; family: 'hypervisor'; stream: null };
+  domainEventIoErrorReason: { args: RemoteDomainEventIoErrorReasonMsg; ret: void; family: null; stream: null };
+  domainCreateWithFlags: { args: RemoteDomainCreateWithFlagsArgs; ret: RemoteDomainCreateWithFlagsRet; family: 'hypervisor'; stream: null };
+  domainSetMemoryParameters: { args: RemoteDomainSetMemoryParametersArgs; ret: void; family: 'hypervisor'; stream: null };
+  domainGetMemoryParameters: { args: RemoteDomainGetMemoryParametersArgs; ret: RemoteDomainGetMemoryParametersRet; family: 'hypervisor'; stream: null };
+  domainSetVcpusFlags: { args: RemoteDomainSetVcpusFlagsArgs; ret: void; family: 'hypervisor'; stream: null };
+  domainGetVcpusFlags: { args: RemoteDomainGetVcpusFlagsArgs; ret: RemoteDomainGetVcpusFlagsRet; family: 'hypervisor'; stream: null };
+  domainOpenConsole: { args: RemoteDomainOpenConsoleArgs; ret: void; family: 'hypervisor'; stream: 'read' };
+  domainIsUpdated: { args: RemoteDomainIsUpdatedArgs; ret: RemoteDomainIsUpdatedRet; family: 'hypervisor'; stream: null };
+  connectGetSysinfo: { args: RemoteConnectGetSysinfoArgs; ret: RemoteConnectGetSysinfoRet; family: 'hypervisor'; stream: null };
+  domainSetMemoryFlags: { args: RemoteDomainSetMemoryFlagsArgs; ret: void; family: 'hypervisor'; stream: null };
+  domainSetBlkioParameters: { args: RemoteDomainSetBlkioParametersArgs; ret: void; family: 'hypervisor'; stream: null };
+  domainGetBlkioParameters: { args: RemoteDomainGetBlkioParametersArgs; ret: RemoteDomainGetBlkioParametersRet; family: 'hypervisor'; stream: null };
+  domainMigrateSetMaxSpeed: { args: RemoteDomainMigrateSetMaxSpeedArgs; ret: void; family: 'hypervisor'; stream: null };
+  storageVolUpload: { args: RemoteStorageVolUploadArgs; ret: void; family: 'storage'; stream: 'write' };
+  storageVolDownload: { args: RemoteStorageVolDownloadArgs; ret: void; family: 'storage'; stream: 'read' };
+  domainInjectNMI: { args: RemoteDomainInjectNmiArgs; ret: void; family: 'hypervisor'; stream: null };
+  domainScreenshot: { args: RemoteDomainScreenshotArgs; ret: RemoteDomainScreenshotRet; family: 'hypervisor'; stream: 'read' };
+  domainGetState: { args: RemoteDomainGetStateArgs; ret: RemoteDomainGetStateRet; family: 'hypervisor'; stream: null };
+  domainMigrateBegin3: { args: RemoteDomainMigrateBegin3Args; ret: RemoteDomainMigrateBegin3Ret; family: 'hypervisor'; stream: null };
+  domainMigratePrepare3: { args: RemoteDomainMigratePrepare3Args; ret: RemoteDomainMigratePrepare3Ret; family: 'hypervisor'; stream: null };
+  domainMigratePrepareTunnel3: { args: RemoteDomainMigratePrepareTunnel3Args; ret: RemoteDomainMigratePrepareTunnel3Ret; family: 'hypervisor'; stream: 'write' };
+  domainMigratePerform3: { args: RemoteDomainMigratePerform3Args; ret: RemoteDomainMigratePerform3Ret; family: 'hypervisor'; stream: null };
+  domainMigrateFinish3: { args: RemoteDomainMigrateFinish3Args; ret: RemoteDomainMigrateFinish3Ret; family: 'hypervisor'; stream: null };
+  domainMigrateConfirm3: { args: RemoteDomainMigrateConfirm3Args; ret: void; family: 'hypervisor'; stream: null };
+  domainSetSchedulerParametersFlags: { args: RemoteDomainSetSchedulerParametersFlagsArgs; ret: void; family: 'hypervisor'; stream: null };
+  interfaceChangeBegin: { args: RemoteInterfaceChangeBeginArgs; ret: void; family: 'interface'; stream: null };
+  interfaceChangeCommit: { args: RemoteInterfaceChangeCommitArgs; ret: void; family: 'interface'; stream: null };
+  interfaceChangeRollback: { args: RemoteInterfaceChangeRollbackArgs; ret: void; family: 'interface'; stream: null };
+  domainGetSchedulerParametersFlags: { args: RemoteDomainGetSchedulerParametersFlagsArgs; ret: RemoteDomainGetSchedulerParametersFlagsRet; family: 'hypervisor'; stream: null };
+  domainEventControlError: { args: RemoteDomainEventControlErrorMsg; ret: void; family: null; stream: null };
+  domainPinVcpuFlags: { args: RemoteDomainPinVcpuFlagsArgs; ret: void; family: 'hypervisor'; stream: null };
+  domainSendKey: { args: RemoteDomainSendKeyArgs; ret: void; family: 'hypervisor'; stream: null };
+  nodeGetCPUStats: { args: RemoteNodeGetCpuStatsArgs; ret: RemoteNodeGetCpuStatsRet; family: 'hypervisor'; stream: null };
+  nodeGetMemoryStats: { args: RemoteNodeGetMemoryStatsArgs; ret: RemoteNodeGetMemoryStatsRet; family: 'hypervisor'; stream: null };
+  domainGetControlInfo: { args: RemoteDomainGetControlInfoArgs; ret: RemoteDomainGetControlInfoRet; family: 'hypervisor'; stream: null };
+  domainGetVcpuPinInfo: { args: RemoteDomainGetVcpuPinInfoArgs; ret: RemoteDomainGetVcpuPinInfoRet; family: 'hypervisor'; stream: null };
+  domainUndefineFlags: { args: RemoteDomainUndefineFlagsArgs; ret: void; family: 'hypervisor'; stream: null };
+  domainSaveFlags: { args: RemoteDomainSaveFlagsArgs; ret: void; family: 'hypervisor'; stream: null };
+  domainRestoreFlags: { args: RemoteDomainRestoreFlagsArgs; ret: void; family: 'hypervisor'; stream: null };
+  domainDestroyFlags: { args: RemoteDomainDestroyFlagsArgs; ret: void; family: 'hypervisor'; stream: null };
+  domainSaveImageGetXMLDesc: { args: RemoteDomainSaveImageGetXmlDescArgs; ret: RemoteDomainSaveImageGetXmlDescRet; family: 'hypervisor'; stream: null };
+  domainSaveImageDefineXML: { args: RemoteDomainSaveImageDefineXmlArgs; ret: void; family: 'hypervisor'; stream: null };
+  domainBlockJobAbort: { args: RemoteDomainBlockJobAbortArgs; ret: void; family: 'hypervisor'; stream: null };
+  domainGetBlockJobInfo: { args: RemoteDomainGetBlockJobInfoArgs; ret: RemoteDomainGetBlockJobInfoRet; family: 'hypervisor'; stream: null };
+  domainBlockJobSetSpeed: { args: RemoteDomainBlockJobSetSpeedArgs; ret: void; family: 'hypervisor'; stream: null };
+  domainBlockPull: { args: RemoteDomainBlockPullArgs; ret: void; family: 'hypervisor'; stream: null };
+  domainEventBlockJob: { args: RemoteDomainEventBlockJobMsg; ret: void; family: null; stream: null };
+  domainMigrateGetMaxSpeed: { args: RemoteDomainMigrateGetMaxSpeedArgs; ret: RemoteDomainMigrateGetMaxSpeedRet; family: 'hypervisor'; stream: null };
+  domainBlockStatsFlags: { args: RemoteDomainBlockStatsFlagsArgs; ret: RemoteDomainBlockStatsFlagsRet; family: 'hypervisor'; stream: null };
+  domainSnapshotGetParent: { args: RemoteDomainSnapshotGetParentArgs; ret: RemoteDomainSnapshotGetParentRet; family: 'hypervisor'; stream: null };
+  domainReset: { args: RemoteDomainResetArgs; ret: void; family: 'hypervisor'; stream: null };
+  domainSnapshotNumChildren: { args: RemoteDomainSnapshotNumChildrenArgs; ret: RemoteDomainSnapshotNumChildrenRet; family: 'hypervisor'; stream: null };
+  domainSnapshotListChildrenNames: { args: RemoteDomainSnapshotListChildrenNamesArgs; ret: RemoteDomainSnapshotListChildrenNamesRet; family: 'hypervisor'; stream: null };
+  domainEventDiskChange: { args: RemoteDomainEventDiskChangeMsg; ret: void; family: null; stream: null };
+  domainOpenGraphics: { args: RemoteDomainOpenGraphicsArgs; ret: void; family: 'hypervisor'; stream: null };
+  nodeSuspendForDuration: { args: RemoteNodeSuspendForDurationArgs; ret: void; family: 'hypervisor'; stream: null };
+  domainBlockResize: { args: RemoteDomainBlockResizeArgs; ret: void; family: 'hypervisor'; stream: null };
+  domainSetBlockIoTune: { args: RemoteDomainSetBlockIoTuneArgs; ret: void; family: 'hypervisor'; stream: null };
+  domainGetBlockIoTune: { args: RemoteDomainGetBlockIoTuneArgs; ret: RemoteDomainGetBlockIoTuneRet; family: 'hypervisor'; stream: null };
+  domainSetNumaParameters: { args: RemoteDomainSetNumaParametersArgs; ret: void; family: 'hypervisor'; stream: null };
+  domainGetNumaParameters: { args: RemoteDomainGetNumaParametersArgs; ret: RemoteDomainGetNumaParametersRet; family: 'hypervisor'; stream: null };
+  domainSetInterfaceParameters: { args: RemoteDomainSetInterfaceParametersArgs; ret: void; family: 'hypervisor'; stream: null };
+  domainGetInterfaceParameters: { args: RemoteDomainGetInterfaceParametersArgs; ret: RemoteDomainGetInterfaceParametersRet; family: 'hypervisor'; stream: null };
+  domainShutdownFlags: { args: RemoteDomainShutdownFlagsArgs; ret: void; family: 'hypervisor'; stream: null };
+  storageVolWipePattern: { args: RemoteStorageVolWipePatternArgs; ret: void; family: 'storage'; stream: null };
+  storageVolResize: { args: RemoteStorageVolResizeArgs; ret: void; family: 'storage'; stream: null };
+  domainPMSuspendForDuration: { args: RemoteDomainPmSuspendForDurationArgs; ret: void; family: 'hypervisor'; stream: null };
+  domainGetCPUStats: { args: RemoteDomainGetCpuStatsArgs; ret: RemoteDomainGetCpuStatsRet; family: 'hypervisor'; stream: null };
+  domainGetDiskErrors: { args: RemoteDomainGetDiskErrorsArgs; ret: RemoteDomainGetDiskErrorsRet; family: 'hypervisor'; stream: null };
+  domainSetMetadata: { args: RemoteDomainSetMetadataArgs; ret: void; family: 'hypervisor'; stream: null };
+  domainGetMetadata: { args: RemoteDomainGetMetadataArgs; ret: RemoteDomainGetMetadataRet; family: 'hypervisor'; stream: null };
+  domainBlockRebase: { args: RemoteDomainBlockRebaseArgs; ret: void; family: 'hypervisor'; stream: null };
+  domainPMWakeup: { args: RemoteDomainPmWakeupArgs; ret: void; family: 'hypervisor'; stream: null };
+  domainEventTrayChange: { args: RemoteDomainEventTrayChangeMsg; ret: void; family: null; stream: null };
+  domainEventPMwakeup: { args: RemoteDomainEventPmwakeupMsg; ret: void; family: null; stream: null };
+  domainEventPMsuspend: { args: RemoteDomainEventPmsuspendMsg; ret: void; family: null; stream: null };
+  domainSnapshotIsCurrent: { args: RemoteDomainSnapshotIsCurrentArgs; ret: RemoteDomainSnapshotIsCurrentRet; family: 'hypervisor'; stream: null };
+  domainSnapshotHasMetadata: { args: RemoteDomainSnapshotHasMetadataArgs; ret: RemoteDomainSnapshotHasMetadataRet; family: 'hypervisor'; stream: null };
+  connectListAllDomains: { args: RemoteConnectListAllDomainsArgs; ret: RemoteConnectListAllDomainsRet; family: 'hypervisor'; stream: null };
+  domainListAllSnapshots: { args: RemoteDomainListAllSnapshotsArgs; ret: RemoteDomainListAllSnapshotsRet; family: 'hypervisor'; stream: null };
+  domainSnapshotListAllChildren: { args: RemoteDomainSnapshotListAllChildrenArgs; ret: RemoteDomainSnapshotListAllChildrenRet; family: 'hypervisor'; stream: null };
+  domainEventBalloonChange: { args: RemoteDomainEventBalloonChangeMsg; ret: void; family: null; stream: null };
+  domainGetHostname: { args: RemoteDomainGetHostnameArgs; ret: RemoteDomainGetHostnameRet; family: 'hypervisor'; stream: null };
+  domainGetSecurityLabelList: { args: RemoteDomainGetSecurityLabelListArgs; ret: RemoteDomainGetSecurityLabelListRet; family: 'hypervisor'; stream: null };
+  domainPinEmulator: { args: RemoteDomainPinEmulatorArgs; ret: void; family: 'hypervisor'; stream: null };
+  domainGetEmulatorPinInfo: { args: RemoteDomainGetEmulatorPinInfoArgs; ret: RemoteDomainGetEmulatorPinInfoRet; family: 'hypervisor'; stream: null };
+  connectListAllStoragePools: { args: RemoteConnectListAllStoragePoolsArgs; ret: RemoteConnectListAllStoragePoolsRet; family: 'storage'; stream: null };
+  storagePoolListAllVolumes: { args: RemoteStoragePoolListAllVolumesArgs; ret: RemoteStoragePoolListAllVolumesRet; family: 'storage'; stream: null };
+  connectListAllNetworks: { args: RemoteConnectListAllNetworksArgs; ret: RemoteConnectListAllNetworksRet; family: 'network'; stream: null };
+  connectListAllInterfaces: { args: RemoteConnectListAllInterfacesArgs; ret: RemoteConnectListAllInterfacesRet; family: 'interface'; stream: null };
+  connectListAllNodeDevices: { args: RemoteConnectListAllNodeDevicesArgs; ret: RemoteConnectListAllNodeDevicesRet; family: 'nodedev'; stream: null };
+  connectListAllNWFilters: { args: RemoteConnectListAllNwfiltersArgs; ret: RemoteConnectListAllNwfiltersRet; family: 'nwfilter'; stream: null };
+  connectListAllSecrets: { args: RemoteConnectListAllSecretsArgs; ret: RemoteConnectListAllSecretsRet; family: 'secret'; stream: null };
+  nodeSetMemoryParameters: { args: RemoteNodeSetMemoryParametersArgs; ret: void; family: 'hypervisor'; stream: null };
+  nodeGetMemoryParameters: { args: RemoteNodeGetMemoryParametersArgs; ret: RemoteNodeGetMemoryParametersRet; family: 'hypervisor'; stream: null };
+  domainBlockCommit: { args: RemoteDomainBlockCommitArgs; ret: void; family: 'hypervisor'; stream: null };
+  networkUpdate: { args: RemoteNetworkUpdateArgs; ret: void; family: 'network'; stream: null };
+  domainEventPMsuspendDisk: { args: RemoteDomainEventPmsuspendDiskMsg; ret: void; family: null; stream: null };
+  nodeGetCPUMap: { args: RemoteNodeGetCpuMapArgs; ret: RemoteNodeGetCpuMapRet; family: 'hypervisor'; stream: null };
+  domainFSTrim: { args: RemoteDomainFstrimArgs; ret: void; family: 'hypervisor'; stream: null };
+  domainSendProcessSignal: { args: RemoteDomainSendProcessSignalArgs; ret: void; family: 'hypervisor'; stream: null };
+  domainOpenChannel: { args: RemoteDomainOpenChannelArgs; ret: void; family: 'hypervisor'; stream: 'read' };
+  nodeDeviceLookupSCSIHostByWWN: { args: RemoteNodeDeviceLookupScsiHostByWwnArgs; ret: RemoteNodeDeviceLookupScsiHostByWwnRet; family: 'nodedev'; stream: null };
+  domainGetJobStats: { args: RemoteDomainGetJobStatsArgs; ret: RemoteDomainGetJobStatsRet; family: 'hypervisor'; stream: null };
+  domainMigrateGetCompressionCache: { args: RemoteDomainMigrateGetCompressionCacheArgs; ret: RemoteDomainMigrateGetCompressionCacheRet; family: 'hypervisor'; stream: null };
+  domainMigrateSetCompressionCache: { args: RemoteDomainMigrateSetCompressionCacheArgs; ret: void; family: 'hypervisor'; stream: null };
+  nodeDeviceDetachFlags: { args: RemoteNodeDeviceDetachFlagsArgs; ret: void; family: 'hypervisor'; stream: null };
+  domainMigrateBegin3Params: { args: RemoteDomainMigrateBegin3ParamsArgs; ret: RemoteDomainMigrateBegin3ParamsRet; family: 'hypervisor'; stream: null };
+  domainMigratePrepare3Params: { args: RemoteDomainMigratePrepare3ParamsArgs; ret: RemoteDomainMigratePrepare3ParamsRet; family: 'hypervisor'; stream: null };
+  domainMigratePrepareTunnel3Params: { args: RemoteDomainMigratePrepareTunnel3ParamsArgs; ret: RemoteDomainMigratePrepareTunnel3ParamsRet; family: 'hypervisor'; stream: null };
+  domainMigratePerform3Params: { args: RemoteDomainMigratePerform3ParamsArgs; ret: RemoteDomainMigratePerform3ParamsRet; family: 'hypervisor'; stream: null };
+  domainMigrateFinish3Params: { args: RemoteDomainMigrateFinish3ParamsArgs; ret: RemoteDomainMigrateFinish3ParamsRet; family: 'hypervisor'; stream: null };
+  domainMigrateConfirm3Params: { args: RemoteDomainMigrateConfirm3ParamsArgs; ret: void; family: 'hypervisor'; stream: null };
+  domainSetMemoryStatsPeriod: { args: RemoteDomainSetMemoryStatsPeriodArgs; ret: void; family: 'hypervisor'; stream: null };
+  domainCreateXMLWithFiles: { args: RemoteDomainCreateXmlWithFilesArgs; ret: RemoteDomainCreateXmlWithFilesRet; family: 'hypervisor'; stream: null };
+  domainCreateWithFiles: { args: RemoteDomainCreateWithFilesArgs; ret: RemoteDomainCreateWithFilesRet; family: 'hypervisor'; stream: null };
+  domainEventDeviceRemoved: { args: RemoteDomainEventDeviceRemovedMsg; ret: void; family: null; stream: null };
+  connectGetCPUModelNames: { args: RemoteConnectGetCpuModelNamesArgs; ret: RemoteConnectGetCpuModelNamesRet; family: 'hypervisor'; stream: null };
+  connectNetworkEventRegisterAny: { args: RemoteConnectNetworkEventRegisterAnyArgs; ret: RemoteConnectNetworkEventRegisterAnyRet; family: 'network'; stream: null };
+  connectNetworkEventDeregisterAny: { args: RemoteConnectNetworkEventDeregisterAnyArgs; ret: void; family: 'network'; stream: null };
+  networkEventLifecycle: { args: RemoteNetworkEventLifecycleMsg; ret: void; family: null; stream: null };
+  connectDomainEventCallbackRegisterAny: { args: RemoteConnectDomainEventCallbackRegisterAnyArgs; ret: RemoteConnectDomainEventCallbackRegisterAnyRet; family: null; stream: null };
+  connectDomainEventCallbackDeregisterAny: { args: RemoteConnectDomainEventCallbackDeregisterAnyArgs; ret: void; family: null; stream: null };
+  domainEventCallbackLifecycle: { args: RemoteDomainEventCallbackLifecycleMsg; ret: void; family: null; stream: null };
+  domainEventCallbackReboot: { args: RemoteDomainEventCallbackRebootMsg; ret: void; family: null; stream: null };
+  domainEventCallbackRtcChange: { args: RemoteDomainEventCallbackRtcChangeMsg; ret: void; family: null; stream: null };
+  domainEventCallbackWatchdog: { args: RemoteDomainEventCallbackWatchdogMsg; ret: void; family: null; stream: null };
+  domainEventCallbackIoError: { args: RemoteDomainEventCallbackIoErrorMsg; ret: void; family: null; stream: null };
+  domainEventCallbackGraphics: { args: RemoteDomainEventCallbackGraphicsMsg; ret: void; family: null; stream: null };
+  domainEventCallbackIoErrorReason: { args: RemoteDomainEventCallbackIoErrorReasonMsg; ret: void; family: null; stream: null };
+  domainEventCallbackControlError: { args: RemoteDomainEventCallbackControlErrorMsg; ret: void; family: null; stream: null };
+  domainEventCallbackBlockJob: { args: RemoteDomainEventCallbackBlockJobMsg; ret: void; family: null; stream: null };
+  domainEventCallbackDiskChange: { args: RemoteDomainEventCallbackDiskChangeMsg; ret: void; family: null; stream: null };
+  domainEventCallbackTrayChange: { args: RemoteDomainEventCallbackTrayChangeMsg; ret: void; family: null; stream: null };
+  domainEventCallbackPMwakeup: { args: RemoteDomainEventCallbackPmwakeupMsg; ret: void; family: null; stream: null };
+  domainEventCallbackPMsuspend: { args: RemoteDomainEventCallbackPmsuspendMsg; ret: void; family: null; stream: null };
+  domainEventCallbackBalloonChange: { args: RemoteDomainEventCallbackBalloonChangeMsg; ret: void; family: null; stream: null };
+  domainEventCallbackPMsuspendDisk: { args: RemoteDomainEventCallbackPmsuspendDiskMsg; ret: void; family: null; stream: null };
+  domainEventCallbackDeviceRemoved: { args: RemoteDomainEventCallbackDeviceRemovedMsg; ret: void; family: null; stream: null };
+  domainCoreDumpWithFormat: { args: RemoteDomainCoreDumpWithFormatArgs; ret: void; family: 'hypervisor'; stream: null };
+  domainFSFreeze: { args: RemoteDomainFsfreezeArgs; ret: RemoteDomainFsfreezeRet; family: 'hypervisor'; stream: null };
+  domainFSThaw: { args: RemoteDomainFsthawArgs; ret: RemoteDomainFsthawRet; family: 'hypervisor'; stream: null };
+  domainGetTime: { args: RemoteDomainGetTimeArgs; ret: RemoteDomainGetTimeRet; family: 'hypervisor'; stream: null };
+  domainSetTime: { args: RemoteDomainSetTimeArgs; ret: void; family: 'hypervisor'; stream: null };
+  domainEventBlockJob2: { args: RemoteDomainEventBlockJob2Msg; ret: void; family: null; stream: null };
+  nodeGetFreePages: { args: RemoteNodeGetFreePagesArgs; ret: RemoteNodeGetFreePagesRet; family: 'hypervisor'; stream: null };
+  networkGetDHCPLeases: { args: RemoteNetworkGetDhcpLeasesArgs; ret: RemoteNetworkGetDhcpLeasesRet; family: 'network'; stream: null };
+  connectGetDomainCapabilities: { args: RemoteConnectGetDomainCapabilitiesArgs; ret: RemoteConnectGetDomainCapabilitiesRet; family: 'hypervisor'; stream: null };
+  domainOpenGraphicsFD: { args: RemoteDomainOpenGraphicsFdArgs; ret: void; family: 'hypervisor'; stream: null };
+  connectGetAllDomainStats: { args: RemoteConnectGetAllDomainStatsArgs; ret: RemoteConnectGetAllDomainStatsRet; family: 'hypervisor'; stream: null };
+  domainBlockCopy: { args: RemoteDomainBlockCopyArgs; ret: void; family: 'hypervisor'; stream: null };
+  domainEventCallbackTunable: { args: RemoteDomainEventCallbackTunableMsg; ret: void; family: null; stream: null };
+  nodeAllocPages: { args: RemoteNodeAllocPagesArgs; ret: RemoteNodeAllocPagesRet; family: 'hypervisor'; stream: null };
+  domainEventCallbackAgentLifecycle: { args: RemoteDomainEventCallbackAgentLifecycleMsg; ret: void; family: null; stream: null };
+  domainGetFSInfo: { args: RemoteDomainGetFsinfoArgs; ret: RemoteDomainGetFsinfoRet; family: 'hypervisor'; stream: null };
+  domainDefineXMLFlags: { args: RemoteDomainDefineXmlFlagsArgs; ret: RemoteDomainDefineXmlFlagsRet; family: 'hypervisor'; stream: null };
+  domainGetIOThreadInfo: { args: RemoteDomainGetIothreadInfoArgs; ret: RemoteDomainGetIothreadInfoRet; family: 'hypervisor'; stream: null };
+  domainPinIOThread: { args: RemoteDomainPinIothreadArgs; ret: void; family: 'hypervisor'; stream: null };
+  domainInterfaceAddresses: { args: RemoteDomainInterfaceAddressesArgs; ret: RemoteDomainInterfaceAddressesRet; family: 'hypervisor'; stream: null };
+  domainEventCallbackDeviceAdded: { args: RemoteDomainEventCallbackDeviceAddedMsg; ret: void; family: null; stream: null };
+  domainAddIOThread: { args: RemoteDomainAddIothreadArgs; ret: void; family: 'hypervisor'; stream: null };
+  domainDelIOThread: { args: RemoteDomainDelIothreadArgs; ret: void; family: 'hypervisor'; stream: null };
+  domainSetUserPassword: { args: RemoteDomainSetUserPasswordArgs; ret: void; family: 'hypervisor'; stream: null };
+  domainRename: { args: RemoteDomainRenameArgs; ret: RemoteDomainRenameRet; family: 'hypervisor'; stream: null };
+  domainEventCallbackMigrationIteration: { args: RemoteDomainEventCallbackMigrationIterationMsg; ret: void; family: null; stream: null };
+  connectRegisterCloseCallback: { args: void; ret: void; family: 'hypervisor'; stream: null };
+  connectUnregisterCloseCallback: { args: void; ret: void; family: 'hypervisor'; stream: null };
+  connectEventConnectionClosed: { args: RemoteConnectEventConnectionClosedMsg; ret: void; family: null; stream: null };
+  domainEventCallbackJobCompleted: { args: RemoteDomainEventCallbackJobCompletedMsg; ret: void; family: null; stream: null };
+  domainMigrateStartPostCopy: { args: RemoteDomainMigrateStartPostCopyArgs; ret: void; family: 'hypervisor'; stream: null };
+  domainGetPerfEvents: { args: RemoteDomainGetPerfEventsArgs; ret: RemoteDomainGetPerfEventsRet; family: 'hypervisor'; stream: null };
+  domainSetPerfEvents: { args: RemoteDomainSetPerfEventsArgs; ret: void; family: 'hypervisor'; stream: null };
+  domainEventCallbackDeviceRemovalFailed: { args: RemoteDomainEventCallbackDeviceRemovalFailedMsg; ret: void; family: null; stream: null };
+  connectStoragePoolEventRegisterAny: { args: RemoteConnectStoragePoolEventRegisterAnyArgs; ret: RemoteConnectStoragePoolEventRegisterAnyRet; family: 'storage'; stream: null };
+  connectStoragePoolEventDeregisterAny: { args: RemoteConnectStoragePoolEventDeregisterAnyArgs; ret: void; family: 'storage'; stream: null };
+  storagePoolEventLifecycle: { args: RemoteStoragePoolEventLifecycleMsg; ret: void; family: null; stream: null };
+  domainGetGuestVcpus: { args: RemoteDomainGetGuestVcpusArgs; ret: RemoteDomainGetGuestVcpusRet; family: 'hypervisor'; stream: null };
+  domainSetGuestVcpus: { args: RemoteDomainSetGuestVcpusArgs; ret: void; family: 'hypervisor'; stream: null };
+  storagePoolEventRefresh: { args: RemoteStoragePoolEventRefreshMsg; ret: void; family: null; stream: null };
+  connectNodeDeviceEventRegisterAny: { args: RemoteConnectNodeDeviceEventRegisterAnyArgs; ret: RemoteConnectNodeDeviceEventRegisterAnyRet; family: 'nodedev'; stream: null };
+  connectNodeDeviceEventDeregisterAny: { args: RemoteConnectNodeDeviceEventDeregisterAnyArgs; ret: void; family: 'nodedev'; stream: null };
+  nodeDeviceEventLifecycle: { args: RemoteNodeDeviceEventLifecycleMsg; ret: void; family: null; stream: null };
+  nodeDeviceEventUpdate: { args: RemoteNodeDeviceEventUpdateMsg; ret: void; family: null; stream: null };
+  storageVolGetInfoFlags: { args: RemoteStorageVolGetInfoFlagsArgs; ret: RemoteStorageVolGetInfoFlagsRet; family: 'storage'; stream: null };
+  domainEventCallbackMetadataChange: { args: RemoteDomainEventCallbackMetadataChangeMsg; ret: void; family: null; stream: null };
+  connectSecretEventRegisterAny: { args: RemoteConnectSecretEventRegisterAnyArgs; ret: RemoteConnectSecretEventRegisterAnyRet; family: 'secret'; stream: null };
+  connectSecretEventDeregisterAny: { args: RemoteConnectSecretEventDeregisterAnyArgs; ret: void; family: 'secret'; stream: null };
+  secretEventLifecycle: { args: RemoteSecretEventLifecycleMsg; ret: void; family: null; stream: null };
+  secretEventValueChanged: { args: RemoteSecretEventValueChangedMsg; ret: void; family: null; stream: null };
+  domainSetVcpu: { args: RemoteDomainSetVcpuArgs; ret: void; family: 'hypervisor'; stream: null };
+  domainEventBlockThreshold: { args: RemoteDomainEventBlockThresholdMsg; ret: void; family: null; stream: null };
+  domainSetBlockThreshold: { args: RemoteDomainSetBlockThresholdArgs; ret: void; family: 'hypervisor'; stream: null };
+  domainMigrateGetMaxDowntime: { args: RemoteDomainMigrateGetMaxDowntimeArgs; ret: RemoteDomainMigrateGetMaxDowntimeRet; family: 'hypervisor'; stream: null };
+  domainManagedSaveGetXMLDesc: { args: RemoteDomainManagedSaveGetXmlDescArgs; ret: RemoteDomainManagedSaveGetXmlDescRet; family: 'hypervisor'; stream: null };
+  domainManagedSaveDefineXML: { args: RemoteDomainManagedSaveDefineXmlArgs; ret: void; family: 'hypervisor'; stream: null };
+  domainSetLifecycleAction: { args: RemoteDomainSetLifecycleActionArgs; ret: void; family: 'hypervisor'; stream: null };
+  storagePoolLookupByTargetPath: { args: RemoteStoragePoolLookupByTargetPathArgs; ret: RemoteStoragePoolLookupByTargetPathRet; family: 'storage'; stream: null };
+  domainDetachDeviceAlias: { args: RemoteDomainDetachDeviceAliasArgs; ret: void; family: 'hypervisor'; stream: null };
+  connectCompareHypervisorCPU: { args: RemoteConnectCompareHypervisorCpuArgs; ret: RemoteConnectCompareHypervisorCpuRet; family: 'hypervisor'; stream: null };
+  connectBaselineHypervisorCPU: { args: RemoteConnectBaselineHypervisorCpuArgs; ret: RemoteConnectBaselineHypervisorCpuRet; family: 'hypervisor'; stream: null };
+  nodeGetSEVInfo: { args: RemoteNodeGetSevInfoArgs; ret: RemoteNodeGetSevInfoRet; family: 'hypervisor'; stream: null };
+  domainGetLaunchSecurityInfo: { args: RemoteDomainGetLaunchSecurityInfoArgs; ret: RemoteDomainGetLaunchSecurityInfoRet; family: 'hypervisor'; stream: null };
+  nwfilterBindingLookupByPortDev: { args: RemoteNwfilterBindingLookupByPortDevArgs; ret: RemoteNwfilterBindingLookupByPortDevRet; family: 'nwfilter'; stream: null };
+  nwfilterBindingGetXMLDesc: { args: RemoteNwfilterBindingGetXmlDescArgs; ret: RemoteNwfilterBindingGetXmlDescRet; family: 'nwfilter'; stream: null };
+  nwfilterBindingCreateXML: { args: RemoteNwfilterBindingCreateXmlArgs; ret: RemoteNwfilterBindingCreateXmlRet; family: 'nwfilter'; stream: null };
+  nwfilterBindingDelete: { args: RemoteNwfilterBindingDeleteArgs; ret: void; family: 'nwfilter'; stream: null };
+  connectListAllNWFilterBindings: { args: RemoteConnectListAllNwfilterBindingsArgs; ret: RemoteConnectListAllNwfilterBindingsRet; family: 'nwfilter'; stream: null };
+  domainSetIOThreadParams: { args: RemoteDomainSetIothreadParamsArgs; ret: void; family: 'hypervisor'; stream: null };
+  connectGetStoragePoolCapabilities: { args: RemoteConnectGetStoragePoolCapabilitiesArgs; ret: RemoteConnectGetStoragePoolCapabilitiesRet; family: 'storage'; stream: null };
+  networkListAllPorts: { args: RemoteNetworkListAllPortsArgs; ret: RemoteNetworkListAllPortsRet; family: 'network'; stream: null };
+  networkPortLookupByUUID: { args: RemoteNetworkPortLookupByUuidArgs; ret: RemoteNetworkPortLookupByUuidRet; family: 'network'; stream: null };
+  networkPortCreateXML: { args: RemoteNetworkPortCreateXmlArgs; ret: RemoteNetworkPortCreateXmlRet; family: 'network'; stream: null };
+  networkPortGetParameters: { args: RemoteNetworkPortGetParametersArgs; ret: RemoteNetworkPortGetParametersRet; family: 'network'; stream: null };
+  networkPortSetParameters: { args: RemoteNetworkPortSetParametersArgs; ret: void; family: 'network'; stream: null };
+  networkPortGetXMLDesc: { args: RemoteNetworkPortGetXmlDescArgs; ret: RemoteNetworkPortGetXmlDescRet; family: 'network'; stream: null };
+  networkPortDelete: { args: RemoteNetworkPortDeleteArgs; ret: void; family: 'network'; stream: null };
+  domainCheckpointCreateXML: { args: RemoteDomainCheckpointCreateXmlArgs; ret: RemoteDomainCheckpointCreateXmlRet; family: 'hypervisor'; stream: null };
+  domainCheckpointGetXMLDesc: { args: RemoteDomainCheckpointGetXmlDescArgs; ret: RemoteDomainCheckpointGetXmlDescRet; family: 'hypervisor'; stream: null };
+  domainListAllCheckpoints: { args: RemoteDomainListAllCheckpointsArgs; ret: RemoteDomainListAllCheckpointsRet; family: 'hypervisor'; stream: null };
+  domainCheckpointListAllChildren: { args: RemoteDomainCheckpointListAllChildrenArgs; ret: RemoteDomainCheckpointListAllChildrenRet; family: 'hypervisor'; stream: null };
+  domainCheckpointLookupByName: { args: RemoteDomainCheckpointLookupByNameArgs; ret: RemoteDomainCheckpointLookupByNameRet; family: 'hypervisor'; stream: null };
+  domainCheckpointGetParent: { args: RemoteDomainCheckpointGetParentArgs; ret: RemoteDomainCheckpointGetParentRet; family: 'hypervisor'; stream: null };
+  domainCheckpointDelete: { args: RemoteDomainCheckpointDeleteArgs; ret: void; family: 'hypervisor'; stream: null };
+  domainGetGuestInfo: { args: RemoteDomainGetGuestInfoArgs; ret: RemoteDomainGetGuestInfoRet; family: 'hypervisor'; stream: null };
+  connectSetIdentity: { args: RemoteConnectSetIdentityArgs; ret: void; family: 'hypervisor'; stream: null };
+  domainAgentSetResponseTimeout: { args: RemoteDomainAgentSetResponseTimeoutArgs; ret: RemoteDomainAgentSetResponseTimeoutRet; family: 'hypervisor'; stream: null };
+  domainBackupBegin: { args: RemoteDomainBackupBeginArgs; ret: void; family: 'hypervisor'; stream: null };
+  domainBackupGetXMLDesc: { args: RemoteDomainBackupGetXmlDescArgs; ret: RemoteDomainBackupGetXmlDescRet; family: 'hypervisor'; stream: null };
+  domainEventMemoryFailure: { args: RemoteDomainEventMemoryFailureMsg; ret: void; family: null; stream: null };
+  domainAuthorizedSSHKeysGet: { args: RemoteDomainAuthorizedSshKeysGetArgs; ret: RemoteDomainAuthorizedSshKeysGetRet; family: 'hypervisor'; stream: null };
+  domainAuthorizedSSHKeysSet: { args: RemoteDomainAuthorizedSshKeysSetArgs; ret: void; family: 'hypervisor'; stream: null };
+  domainGetMessages: { args: RemoteDomainGetMessagesArgs; ret: RemoteDomainGetMessagesRet; family: 'hypervisor'; stream: null };
+  domainStartDirtyRateCalc: { args: RemoteDomainStartDirtyRateCalcArgs; ret: void; family: 'hypervisor'; stream: null };
+  nodeDeviceDefineXML: { args: RemoteNodeDeviceDefineXmlArgs; ret: RemoteNodeDeviceDefineXmlRet; family: 'nodedev'; stream: null };
+  nodeDeviceUndefine: { args: RemoteNodeDeviceUndefineArgs; ret: void; family: 'nodedev'; stream: null };
+  nodeDeviceCreate: { args: RemoteNodeDeviceCreateArgs; ret: void; family: 'nodedev'; stream: null };
+  nwfilterDefineXMLFlags: { args: RemoteNwfilterDefineXmlFlagsArgs; ret: RemoteNwfilterDefineXmlFlagsRet; family: 'nwfilter'; stream: null };
+  networkDefineXMLFlags: { args: RemoteNetworkDefineXmlFlagsArgs; ret: RemoteNetworkDefineXmlFlagsRet; family: 'network'; stream: null };
+  nodeDeviceGetAutostart: { args: RemoteNodeDeviceGetAutostartArgs; ret: RemoteNodeDeviceGetAutostartRet; family: 'nodedev'; stream: null };
+  nodeDeviceSetAutostart: { args: RemoteNodeDeviceSetAutostartArgs; ret: void; family: 'nodedev'; stream: null };
+  nodeDeviceIsPersistent: { args: RemoteNodeDeviceIsPersistentArgs; ret: RemoteNodeDeviceIsPersistentRet; family: 'nodedev'; stream: null };
+  nodeDeviceIsActive: { args: RemoteNodeDeviceIsActiveArgs; ret: RemoteNodeDeviceIsActiveRet; family: 'nodedev'; stream: null };
+  networkCreateXMLFlags: { args: RemoteNetworkCreateXmlFlagsArgs; ret: RemoteNetworkCreateXmlFlagsRet; family: 'network'; stream: null };
+  domainEventMemoryDeviceSizeChange: { args: RemoteDomainEventMemoryDeviceSizeChangeMsg; ret: void; family: null; stream: null };
+  domainSetLaunchSecurityState: { args: RemoteDomainSetLaunchSecurityStateArgs; ret: void; family: 'hypervisor'; stream: null };
+  domainSaveParams: { args: RemoteDomainSaveParamsArgs; ret: void; family: 'hypervisor'; stream: null };
+  domainRestoreParams: { args: RemoteDomainRestoreParamsArgs; ret: void; family: 'hypervisor'; stream: null };
+  domainAbortJobFlags: { args: RemoteDomainAbortJobFlagsArgs; ret: void; family: 'hypervisor'; stream: null };
+  domainFDAssociate: { args: RemoteDomainFdAssociateArgs; ret: void; family: 'hypervisor'; stream: null };
 }
 
 export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<RemoteProcedures[K]['args'], RemoteProcedures[K]['ret']> } = {
   connectOpen: {
     key: 'connectOpen', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 1, name: 'REMOTE_PROC_CONNECT_OPEN',
-    api: 'virConnectOpen', family: 'hypervisor', readonlyRefused: false,
+    api: 'virConnectOpen', apiErrorDomain: 0, family: 'hypervisor', readonlyRefused: false,
     priority: 'high', generate: 'none', stream: null, sparse: false, event: false,
     acl: ['connect:getattr'], aclFilter: [],
     encodeArgs: encodeRemoteConnectOpenArgs, decodeArgs: decodeRemoteConnectOpenArgs,
@@ -13157,7 +13157,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   connectClose: {
     key: 'connectClose', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 2, name: 'REMOTE_PROC_CONNECT_CLOSE',
-    api: 'virConnectClose', family: 'hypervisor', readonlyRefused: false,
+    api: 'virConnectClose', apiErrorDomain: 0, family: 'hypervisor', readonlyRefused: false,
     priority: 'high', generate: 'none', stream: null, sparse: false, event: false,
     acl: ['none'], aclFilter: [],
     encodeArgs: encodeVoid, decodeArgs: decodeVoid,
@@ -13165,7 +13165,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   connectGetType: {
     key: 'connectGetType', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 3, name: 'REMOTE_PROC_CONNECT_GET_TYPE',
-    api: 'virConnectGetType', family: 'hypervisor', readonlyRefused: false,
+    api: 'virConnectGetType', apiErrorDomain: 20, family: 'hypervisor', readonlyRefused: false,
     priority: 'high', generate: 'server', stream: null, sparse: false, event: false,
     acl: ['connect:getattr'], aclFilter: [],
     encodeArgs: encodeVoid, decodeArgs: decodeVoid,
@@ -13173,7 +13173,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   connectGetVersion: {
     key: 'connectGetVersion', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 4, name: 'REMOTE_PROC_CONNECT_GET_VERSION',
-    api: 'virConnectGetVersion', family: 'hypervisor', readonlyRefused: false,
+    api: 'virConnectGetVersion', apiErrorDomain: 20, family: 'hypervisor', readonlyRefused: false,
     priority: 'high', generate: 'both', stream: null, sparse: false, event: false,
     acl: ['connect:getattr'], aclFilter: [],
     encodeArgs: encodeVoid, decodeArgs: decodeVoid,
@@ -13181,7 +13181,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   connectGetMaxVcpus: {
     key: 'connectGetMaxVcpus', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 5, name: 'REMOTE_PROC_CONNECT_GET_MAX_VCPUS',
-    api: 'virConnectGetMaxVcpus', family: 'hypervisor', readonlyRefused: false,
+    api: 'virConnectGetMaxVcpus', apiErrorDomain: 20, family: 'hypervisor', readonlyRefused: false,
     priority: 'high', generate: 'both', stream: null, sparse: false, event: false,
     acl: ['connect:read'], aclFilter: [],
     encodeArgs: encodeRemoteConnectGetMaxVcpusArgs, decodeArgs: decodeRemoteConnectGetMaxVcpusArgs,
@@ -13189,7 +13189,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   nodeGetInfo: {
     key: 'nodeGetInfo', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 6, name: 'REMOTE_PROC_NODE_GET_INFO',
-    api: 'virNodeGetInfo', family: 'hypervisor', readonlyRefused: false,
+    api: 'virNodeGetInfo', apiErrorDomain: 20, family: 'hypervisor', readonlyRefused: false,
     priority: 'high', generate: 'both', stream: null, sparse: false, event: false,
     acl: ['connect:read'], aclFilter: [],
     encodeArgs: encodeVoid, decodeArgs: decodeVoid,
@@ -13197,7 +13197,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   connectGetCapabilities: {
     key: 'connectGetCapabilities', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 7, name: 'REMOTE_PROC_CONNECT_GET_CAPABILITIES',
-    api: 'virConnectGetCapabilities', family: 'hypervisor', readonlyRefused: false,
+    api: 'virConnectGetCapabilities', apiErrorDomain: 20, family: 'hypervisor', readonlyRefused: false,
     priority: 'low', generate: 'both', stream: null, sparse: false, event: false,
     acl: ['connect:read'], aclFilter: [],
     encodeArgs: encodeVoid, decodeArgs: decodeVoid,
@@ -13205,7 +13205,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   domainAttachDevice: {
     key: 'domainAttachDevice', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 8, name: 'REMOTE_PROC_DOMAIN_ATTACH_DEVICE',
-    api: 'virDomainAttachDevice', family: 'hypervisor', readonlyRefused: true,
+    api: 'virDomainAttachDevice', apiErrorDomain: 20, family: 'hypervisor', readonlyRefused: true,
     priority: 'low', generate: 'both', stream: null, sparse: false, event: false,
     acl: ['domain:write'], aclFilter: [],
     encodeArgs: encodeRemoteDomainAttachDeviceArgs, decodeArgs: decodeRemoteDomainAttachDeviceArgs,
@@ -13213,7 +13213,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   domainCreate: {
     key: 'domainCreate', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 9, name: 'REMOTE_PROC_DOMAIN_CREATE',
-    api: 'virDomainCreate', family: 'hypervisor', readonlyRefused: true,
+    api: 'virDomainCreate', apiErrorDomain: 20, family: 'hypervisor', readonlyRefused: true,
     priority: 'low', generate: 'server', stream: null, sparse: false, event: false,
     acl: ['domain:start'], aclFilter: [],
     encodeArgs: encodeRemoteDomainCreateArgs, decodeArgs: decodeRemoteDomainCreateArgs,
@@ -13221,7 +13221,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   domainCreateXML: {
     key: 'domainCreateXML', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 10, name: 'REMOTE_PROC_DOMAIN_CREATE_XML',
-    api: 'virDomainCreateXML', family: 'hypervisor', readonlyRefused: true,
+    api: 'virDomainCreateXML', apiErrorDomain: 20, family: 'hypervisor', readonlyRefused: true,
     priority: 'low', generate: 'both', stream: null, sparse: false, event: false,
     acl: ['domain:write', 'domain:start'], aclFilter: [],
     encodeArgs: encodeRemoteDomainCreateXmlArgs, decodeArgs: decodeRemoteDomainCreateXmlArgs,
@@ -13229,7 +13229,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   domainDefineXML: {
     key: 'domainDefineXML', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 11, name: 'REMOTE_PROC_DOMAIN_DEFINE_XML',
-    api: 'virDomainDefineXML', family: 'hypervisor', readonlyRefused: true,
+    api: 'virDomainDefineXML', apiErrorDomain: 20, family: 'hypervisor', readonlyRefused: true,
     priority: 'high', generate: 'both', stream: null, sparse: false, event: false,
     acl: ['domain:write', 'domain:save'], aclFilter: [],
     encodeArgs: encodeRemoteDomainDefineXmlArgs, decodeArgs: decodeRemoteDomainDefineXmlArgs,
@@ -13237,7 +13237,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   domainDestroy: {
     key: 'domainDestroy', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 12, name: 'REMOTE_PROC_DOMAIN_DESTROY',
-    api: 'virDomainDestroy', family: 'hypervisor', readonlyRefused: true,
+    api: 'virDomainDestroy', apiErrorDomain: 20, family: 'hypervisor', readonlyRefused: true,
     priority: 'high', generate: 'both', stream: null, sparse: false, event: false,
     acl: ['domain:stop'], aclFilter: [],
     encodeArgs: encodeRemoteDomainDestroyArgs, decodeArgs: decodeRemoteDomainDestroyArgs,
@@ -13245,7 +13245,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   domainDetachDevice: {
     key: 'domainDetachDevice', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 13, name: 'REMOTE_PROC_DOMAIN_DETACH_DEVICE',
-    api: 'virDomainDetachDevice', family: 'hypervisor', readonlyRefused: true,
+    api: 'virDomainDetachDevice', apiErrorDomain: 20, family: 'hypervisor', readonlyRefused: true,
     priority: 'low', generate: 'both', stream: null, sparse: false, event: false,
     acl: ['domain:write'], aclFilter: [],
     encodeArgs: encodeRemoteDomainDetachDeviceArgs, decodeArgs: decodeRemoteDomainDetachDeviceArgs,
@@ -13253,7 +13253,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   domainGetXMLDesc: {
     key: 'domainGetXMLDesc', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 14, name: 'REMOTE_PROC_DOMAIN_GET_XML_DESC',
-    api: 'virDomainGetXMLDesc', family: 'hypervisor', readonlyRefused: false,
+    api: 'virDomainGetXMLDesc', apiErrorDomain: 20, family: 'hypervisor', readonlyRefused: false,
     priority: 'low', generate: 'both', stream: null, sparse: false, event: false,
     acl: ['domain:read', 'domain:read_secure:VIR_DOMAIN_XML_SECURE', 'domain:read_secure:VIR_DOMAIN_XML_MIGRATABLE'], aclFilter: [],
     encodeArgs: encodeRemoteDomainGetXmlDescArgs, decodeArgs: decodeRemoteDomainGetXmlDescArgs,
@@ -13261,7 +13261,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   domainGetAutostart: {
     key: 'domainGetAutostart', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 15, name: 'REMOTE_PROC_DOMAIN_GET_AUTOSTART',
-    api: 'virDomainGetAutostart', family: 'hypervisor', readonlyRefused: false,
+    api: 'virDomainGetAutostart', apiErrorDomain: 20, family: 'hypervisor', readonlyRefused: false,
     priority: 'high', generate: 'both', stream: null, sparse: false, event: false,
     acl: ['domain:read'], aclFilter: [],
     encodeArgs: encodeRemoteDomainGetAutostartArgs, decodeArgs: decodeRemoteDomainGetAutostartArgs,
@@ -13269,7 +13269,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   domainGetInfo: {
     key: 'domainGetInfo', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 16, name: 'REMOTE_PROC_DOMAIN_GET_INFO',
-    api: 'virDomainGetInfo', family: 'hypervisor', readonlyRefused: false,
+    api: 'virDomainGetInfo', apiErrorDomain: 20, family: 'hypervisor', readonlyRefused: false,
     priority: 'low', generate: 'both', stream: null, sparse: false, event: false,
     acl: ['domain:read'], aclFilter: [],
     encodeArgs: encodeRemoteDomainGetInfoArgs, decodeArgs: decodeRemoteDomainGetInfoArgs,
@@ -13277,7 +13277,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   domainGetMaxMemory: {
     key: 'domainGetMaxMemory', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 17, name: 'REMOTE_PROC_DOMAIN_GET_MAX_MEMORY',
-    api: 'virDomainGetMaxMemory', family: 'hypervisor', readonlyRefused: false,
+    api: 'virDomainGetMaxMemory', apiErrorDomain: 20, family: 'hypervisor', readonlyRefused: false,
     priority: 'high', generate: 'both', stream: null, sparse: false, event: false,
     acl: ['domain:read'], aclFilter: [],
     encodeArgs: encodeRemoteDomainGetMaxMemoryArgs, decodeArgs: decodeRemoteDomainGetMaxMemoryArgs,
@@ -13285,7 +13285,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   domainGetMaxVcpus: {
     key: 'domainGetMaxVcpus', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 18, name: 'REMOTE_PROC_DOMAIN_GET_MAX_VCPUS',
-    api: 'virDomainGetMaxVcpus', family: 'hypervisor', readonlyRefused: false,
+    api: 'virDomainGetMaxVcpus', apiErrorDomain: 20, family: 'hypervisor', readonlyRefused: false,
     priority: 'high', generate: 'both', stream: null, sparse: false, event: false,
     acl: ['domain:read'], aclFilter: [],
     encodeArgs: encodeRemoteDomainGetMaxVcpusArgs, decodeArgs: decodeRemoteDomainGetMaxVcpusArgs,
@@ -13293,7 +13293,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   domainGetOSType: {
     key: 'domainGetOSType', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 19, name: 'REMOTE_PROC_DOMAIN_GET_OS_TYPE',
-    api: 'virDomainGetOSType', family: 'hypervisor', readonlyRefused: false,
+    api: 'virDomainGetOSType', apiErrorDomain: 20, family: 'hypervisor', readonlyRefused: false,
     priority: 'high', generate: 'both', stream: null, sparse: false, event: false,
     acl: ['domain:read'], aclFilter: [],
     encodeArgs: encodeRemoteDomainGetOsTypeArgs, decodeArgs: decodeRemoteDomainGetOsTypeArgs,
@@ -13301,7 +13301,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   domainGetVcpus: {
     key: 'domainGetVcpus', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 20, name: 'REMOTE_PROC_DOMAIN_GET_VCPUS',
-    api: 'virDomainGetVcpus', family: 'hypervisor', readonlyRefused: false,
+    api: 'virDomainGetVcpus', apiErrorDomain: 20, family: 'hypervisor', readonlyRefused: false,
     priority: 'high', generate: 'none', stream: null, sparse: false, event: false,
     acl: ['domain:read'], aclFilter: [],
     encodeArgs: encodeRemoteDomainGetVcpusArgs, decodeArgs: decodeRemoteDomainGetVcpusArgs,
@@ -13309,7 +13309,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   connectListDefinedDomains: {
     key: 'connectListDefinedDomains', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 21, name: 'REMOTE_PROC_CONNECT_LIST_DEFINED_DOMAINS',
-    api: 'virConnectListDefinedDomains', family: 'hypervisor', readonlyRefused: false,
+    api: 'virConnectListDefinedDomains', apiErrorDomain: 20, family: 'hypervisor', readonlyRefused: false,
     priority: 'high', generate: 'both', stream: null, sparse: false, event: false,
     acl: ['connect:search_domains'], aclFilter: ['domain:getattr'],
     encodeArgs: encodeRemoteConnectListDefinedDomainsArgs, decodeArgs: decodeRemoteConnectListDefinedDomainsArgs,
@@ -13317,7 +13317,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   domainLookupByID: {
     key: 'domainLookupByID', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 22, name: 'REMOTE_PROC_DOMAIN_LOOKUP_BY_ID',
-    api: 'virDomainLookupByID', family: 'hypervisor', readonlyRefused: false,
+    api: 'virDomainLookupByID', apiErrorDomain: 20, family: 'hypervisor', readonlyRefused: false,
     priority: 'high', generate: 'both', stream: null, sparse: false, event: false,
     acl: ['domain:getattr'], aclFilter: [],
     encodeArgs: encodeRemoteDomainLookupByIdArgs, decodeArgs: decodeRemoteDomainLookupByIdArgs,
@@ -13325,7 +13325,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   domainLookupByName: {
     key: 'domainLookupByName', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 23, name: 'REMOTE_PROC_DOMAIN_LOOKUP_BY_NAME',
-    api: 'virDomainLookupByName', family: 'hypervisor', readonlyRefused: false,
+    api: 'virDomainLookupByName', apiErrorDomain: 20, family: 'hypervisor', readonlyRefused: false,
     priority: 'high', generate: 'both', stream: null, sparse: false, event: false,
     acl: ['domain:getattr'], aclFilter: [],
     encodeArgs: encodeRemoteDomainLookupByNameArgs, decodeArgs: decodeRemoteDomainLookupByNameArgs,
@@ -13333,7 +13333,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   domainLookupByUUID: {
     key: 'domainLookupByUUID', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 24, name: 'REMOTE_PROC_DOMAIN_LOOKUP_BY_UUID',
-    api: 'virDomainLookupByUUID', family: 'hypervisor', readonlyRefused: false,
+    api: 'virDomainLookupByUUID', apiErrorDomain: 20, family: 'hypervisor', readonlyRefused: false,
     priority: 'high', generate: 'both', stream: null, sparse: false, event: false,
     acl: ['domain:getattr'], aclFilter: [],
     encodeArgs: encodeRemoteDomainLookupByUuidArgs, decodeArgs: decodeRemoteDomainLookupByUuidArgs,
@@ -13341,7 +13341,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   connectNumOfDefinedDomains: {
     key: 'connectNumOfDefinedDomains', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 25, name: 'REMOTE_PROC_CONNECT_NUM_OF_DEFINED_DOMAINS',
-    api: 'virConnectNumOfDefinedDomains', family: 'hypervisor', readonlyRefused: false,
+    api: 'virConnectNumOfDefinedDomains', apiErrorDomain: 20, family: 'hypervisor', readonlyRefused: false,
     priority: 'high', generate: 'both', stream: null, sparse: false, event: false,
     acl: ['connect:search_domains'], aclFilter: ['domain:getattr'],
     encodeArgs: encodeVoid, decodeArgs: decodeVoid,
@@ -13349,7 +13349,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   domainPinVcpu: {
     key: 'domainPinVcpu', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 26, name: 'REMOTE_PROC_DOMAIN_PIN_VCPU',
-    api: 'virDomainPinVcpu', family: 'hypervisor', readonlyRefused: true,
+    api: 'virDomainPinVcpu', apiErrorDomain: 20, family: 'hypervisor', readonlyRefused: true,
     priority: 'low', generate: 'both', stream: null, sparse: false, event: false,
     acl: ['domain:write'], aclFilter: [],
     encodeArgs: encodeRemoteDomainPinVcpuArgs, decodeArgs: decodeRemoteDomainPinVcpuArgs,
@@ -13357,7 +13357,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   domainReboot: {
     key: 'domainReboot', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 27, name: 'REMOTE_PROC_DOMAIN_REBOOT',
-    api: 'virDomainReboot', family: 'hypervisor', readonlyRefused: true,
+    api: 'virDomainReboot', apiErrorDomain: 20, family: 'hypervisor', readonlyRefused: true,
     priority: 'low', generate: 'both', stream: null, sparse: false, event: false,
     acl: ['domain:init_control', 'domain:write:VIR_DOMAIN_REBOOT_GUEST_AGENT'], aclFilter: [],
     encodeArgs: encodeRemoteDomainRebootArgs, decodeArgs: decodeRemoteDomainRebootArgs,
@@ -13365,7 +13365,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   domainResume: {
     key: 'domainResume', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 28, name: 'REMOTE_PROC_DOMAIN_RESUME',
-    api: 'virDomainResume', family: 'hypervisor', readonlyRefused: true,
+    api: 'virDomainResume', apiErrorDomain: 20, family: 'hypervisor', readonlyRefused: true,
     priority: 'low', generate: 'both', stream: null, sparse: false, event: false,
     acl: ['domain:suspend'], aclFilter: [],
     encodeArgs: encodeRemoteDomainResumeArgs, decodeArgs: decodeRemoteDomainResumeArgs,
@@ -13373,7 +13373,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   domainSetAutostart: {
     key: 'domainSetAutostart', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 29, name: 'REMOTE_PROC_DOMAIN_SET_AUTOSTART',
-    api: 'virDomainSetAutostart', family: 'hypervisor', readonlyRefused: true,
+    api: 'virDomainSetAutostart', apiErrorDomain: 20, family: 'hypervisor', readonlyRefused: true,
     priority: 'high', generate: 'both', stream: null, sparse: false, event: false,
     acl: ['domain:write'], aclFilter: [],
     encodeArgs: encodeRemoteDomainSetAutostartArgs, decodeArgs: decodeRemoteDomainSetAutostartArgs,
@@ -13381,7 +13381,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   domainSetMaxMemory: {
     key: 'domainSetMaxMemory', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 30, name: 'REMOTE_PROC_DOMAIN_SET_MAX_MEMORY',
-    api: 'virDomainSetMaxMemory', family: 'hypervisor', readonlyRefused: true,
+    api: 'virDomainSetMaxMemory', apiErrorDomain: 20, family: 'hypervisor', readonlyRefused: true,
     priority: 'high', generate: 'both', stream: null, sparse: false, event: false,
     acl: ['domain:write'], aclFilter: [],
     encodeArgs: encodeRemoteDomainSetMaxMemoryArgs, decodeArgs: decodeRemoteDomainSetMaxMemoryArgs,
@@ -13389,7 +13389,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   domainSetMemory: {
     key: 'domainSetMemory', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 31, name: 'REMOTE_PROC_DOMAIN_SET_MEMORY',
-    api: 'virDomainSetMemory', family: 'hypervisor', readonlyRefused: true,
+    api: 'virDomainSetMemory', apiErrorDomain: 20, family: 'hypervisor', readonlyRefused: true,
     priority: 'low', generate: 'both', stream: null, sparse: false, event: false,
     acl: ['domain:write'], aclFilter: [],
     encodeArgs: encodeRemoteDomainSetMemoryArgs, decodeArgs: decodeRemoteDomainSetMemoryArgs,
@@ -13397,7 +13397,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   domainSetVcpus: {
     key: 'domainSetVcpus', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 32, name: 'REMOTE_PROC_DOMAIN_SET_VCPUS',
-    api: 'virDomainSetVcpus', family: 'hypervisor', readonlyRefused: true,
+    api: 'virDomainSetVcpus', apiErrorDomain: 20, family: 'hypervisor', readonlyRefused: true,
     priority: 'low', generate: 'both', stream: null, sparse: false, event: false,
     acl: ['domain:write'], aclFilter: [],
     encodeArgs: encodeRemoteDomainSetVcpusArgs, decodeArgs: decodeRemoteDomainSetVcpusArgs,
@@ -13405,7 +13405,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   domainShutdown: {
     key: 'domainShutdown', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 33, name: 'REMOTE_PROC_DOMAIN_SHUTDOWN',
-    api: 'virDomainShutdown', family: 'hypervisor', readonlyRefused: true,
+    api: 'virDomainShutdown', apiErrorDomain: 20, family: 'hypervisor', readonlyRefused: true,
     priority: 'low', generate: 'both', stream: null, sparse: false, event: false,
     acl: ['domain:init_control'], aclFilter: [],
     encodeArgs: encodeRemoteDomainShutdownArgs, decodeArgs: decodeRemoteDomainShutdownArgs,
@@ -13413,7 +13413,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   domainSuspend: {
     key: 'domainSuspend', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 34, name: 'REMOTE_PROC_DOMAIN_SUSPEND',
-    api: 'virDomainSuspend', family: 'hypervisor', readonlyRefused: true,
+    api: 'virDomainSuspend', apiErrorDomain: 20, family: 'hypervisor', readonlyRefused: true,
     priority: 'low', generate: 'both', stream: null, sparse: false, event: false,
     acl: ['domain:suspend'], aclFilter: [],
     encodeArgs: encodeRemoteDomainSuspendArgs, decodeArgs: decodeRemoteDomainSuspendArgs,
@@ -13421,7 +13421,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   domainUndefine: {
     key: 'domainUndefine', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 35, name: 'REMOTE_PROC_DOMAIN_UNDEFINE',
-    api: 'virDomainUndefine', family: 'hypervisor', readonlyRefused: true,
+    api: 'virDomainUndefine', apiErrorDomain: 20, family: 'hypervisor', readonlyRefused: true,
     priority: 'high', generate: 'both', stream: null, sparse: false, event: false,
     acl: ['domain:delete'], aclFilter: [],
     encodeArgs: encodeRemoteDomainUndefineArgs, decodeArgs: decodeRemoteDomainUndefineArgs,
@@ -13429,7 +13429,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   connectListDefinedNetworks: {
     key: 'connectListDefinedNetworks', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 36, name: 'REMOTE_PROC_CONNECT_LIST_DEFINED_NETWORKS',
-    api: 'virConnectListDefinedNetworks', family: 'network', readonlyRefused: false,
+    api: 'virConnectListDefinedNetworks', apiErrorDomain: 19, family: 'network', readonlyRefused: false,
     priority: 'high', generate: 'both', stream: null, sparse: false, event: false,
     acl: ['connect:search_networks'], aclFilter: ['network:getattr'],
     encodeArgs: encodeRemoteConnectListDefinedNetworksArgs, decodeArgs: decodeRemoteConnectListDefinedNetworksArgs,
@@ -13437,7 +13437,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   connectListDomains: {
     key: 'connectListDomains', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 37, name: 'REMOTE_PROC_CONNECT_LIST_DOMAINS',
-    api: 'virConnectListDomains', family: 'hypervisor', readonlyRefused: false,
+    api: 'virConnectListDomains', apiErrorDomain: 20, family: 'hypervisor', readonlyRefused: false,
     priority: 'high', generate: 'server', stream: null, sparse: false, event: false,
     acl: ['connect:search_domains'], aclFilter: ['domain:getattr'],
     encodeArgs: encodeRemoteConnectListDomainsArgs, decodeArgs: decodeRemoteConnectListDomainsArgs,
@@ -13445,7 +13445,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   connectListNetworks: {
     key: 'connectListNetworks', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 38, name: 'REMOTE_PROC_CONNECT_LIST_NETWORKS',
-    api: 'virConnectListNetworks', family: 'network', readonlyRefused: false,
+    api: 'virConnectListNetworks', apiErrorDomain: 19, family: 'network', readonlyRefused: false,
     priority: 'high', generate: 'both', stream: null, sparse: false, event: false,
     acl: ['connect:search_networks'], aclFilter: ['network:getattr'],
     encodeArgs: encodeRemoteConnectListNetworksArgs, decodeArgs: decodeRemoteConnectListNetworksArgs,
@@ -13453,7 +13453,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   networkCreate: {
     key: 'networkCreate', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 39, name: 'REMOTE_PROC_NETWORK_CREATE',
-    api: 'virNetworkCreate', family: 'network', readonlyRefused: true,
+    api: 'virNetworkCreate', apiErrorDomain: 19, family: 'network', readonlyRefused: true,
     priority: 'low', generate: 'both', stream: null, sparse: false, event: false,
     acl: ['network:start'], aclFilter: [],
     encodeArgs: encodeRemoteNetworkCreateArgs, decodeArgs: decodeRemoteNetworkCreateArgs,
@@ -13461,7 +13461,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   networkCreateXML: {
     key: 'networkCreateXML', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 40, name: 'REMOTE_PROC_NETWORK_CREATE_XML',
-    api: 'virNetworkCreateXML', family: 'network', readonlyRefused: true,
+    api: 'virNetworkCreateXML', apiErrorDomain: 19, family: 'network', readonlyRefused: true,
     priority: 'low', generate: 'both', stream: null, sparse: false, event: false,
     acl: ['network:write', 'network:start'], aclFilter: [],
     encodeArgs: encodeRemoteNetworkCreateXmlArgs, decodeArgs: decodeRemoteNetworkCreateXmlArgs,
@@ -13469,7 +13469,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   networkDefineXML: {
     key: 'networkDefineXML', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 41, name: 'REMOTE_PROC_NETWORK_DEFINE_XML',
-    api: 'virNetworkDefineXML', family: 'network', readonlyRefused: true,
+    api: 'virNetworkDefineXML', apiErrorDomain: 19, family: 'network', readonlyRefused: true,
     priority: 'high', generate: 'both', stream: null, sparse: false, event: false,
     acl: ['network:write', 'network:save'], aclFilter: [],
     encodeArgs: encodeRemoteNetworkDefineXmlArgs, decodeArgs: decodeRemoteNetworkDefineXmlArgs,
@@ -13477,7 +13477,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   networkDestroy: {
     key: 'networkDestroy', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 42, name: 'REMOTE_PROC_NETWORK_DESTROY',
-    api: 'virNetworkDestroy', family: 'network', readonlyRefused: true,
+    api: 'virNetworkDestroy', apiErrorDomain: 19, family: 'network', readonlyRefused: true,
     priority: 'high', generate: 'both', stream: null, sparse: false, event: false,
     acl: ['network:stop'], aclFilter: [],
     encodeArgs: encodeRemoteNetworkDestroyArgs, decodeArgs: decodeRemoteNetworkDestroyArgs,
@@ -13485,7 +13485,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   networkGetXMLDesc: {
     key: 'networkGetXMLDesc', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 43, name: 'REMOTE_PROC_NETWORK_GET_XML_DESC',
-    api: 'virNetworkGetXMLDesc', family: 'network', readonlyRefused: false,
+    api: 'virNetworkGetXMLDesc', apiErrorDomain: 19, family: 'network', readonlyRefused: false,
     priority: 'high', generate: 'both', stream: null, sparse: false, event: false,
     acl: ['network:read'], aclFilter: [],
     encodeArgs: encodeRemoteNetworkGetXmlDescArgs, decodeArgs: decodeRemoteNetworkGetXmlDescArgs,
@@ -13493,7 +13493,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   networkGetAutostart: {
     key: 'networkGetAutostart', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 44, name: 'REMOTE_PROC_NETWORK_GET_AUTOSTART',
-    api: 'virNetworkGetAutostart', family: 'network', readonlyRefused: false,
+    api: 'virNetworkGetAutostart', apiErrorDomain: 19, family: 'network', readonlyRefused: false,
     priority: 'high', generate: 'both', stream: null, sparse: false, event: false,
     acl: ['network:read'], aclFilter: [],
     encodeArgs: encodeRemoteNetworkGetAutostartArgs, decodeArgs: decodeRemoteNetworkGetAutostartArgs,
@@ -13501,7 +13501,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   networkGetBridgeName: {
     key: 'networkGetBridgeName', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 45, name: 'REMOTE_PROC_NETWORK_GET_BRIDGE_NAME',
-    api: 'virNetworkGetBridgeName', family: 'network', readonlyRefused: false,
+    api: 'virNetworkGetBridgeName', apiErrorDomain: 19, family: 'network', readonlyRefused: false,
     priority: 'high', generate: 'both', stream: null, sparse: false, event: false,
     acl: ['network:read'], aclFilter: [],
     encodeArgs: encodeRemoteNetworkGetBridgeNameArgs, decodeArgs: decodeRemoteNetworkGetBridgeNameArgs,
@@ -13509,7 +13509,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   networkLookupByName: {
     key: 'networkLookupByName', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 46, name: 'REMOTE_PROC_NETWORK_LOOKUP_BY_NAME',
-    api: 'virNetworkLookupByName', family: 'network', readonlyRefused: false,
+    api: 'virNetworkLookupByName', apiErrorDomain: 19, family: 'network', readonlyRefused: false,
     priority: 'high', generate: 'both', stream: null, sparse: false, event: false,
     acl: ['network:getattr'], aclFilter: [],
     encodeArgs: encodeRemoteNetworkLookupByNameArgs, decodeArgs: decodeRemoteNetworkLookupByNameArgs,
@@ -13517,7 +13517,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   networkLookupByUUID: {
     key: 'networkLookupByUUID', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 47, name: 'REMOTE_PROC_NETWORK_LOOKUP_BY_UUID',
-    api: 'virNetworkLookupByUUID', family: 'network', readonlyRefused: false,
+    api: 'virNetworkLookupByUUID', apiErrorDomain: 19, family: 'network', readonlyRefused: false,
     priority: 'high', generate: 'both', stream: null, sparse: false, event: false,
     acl: ['network:getattr'], aclFilter: [],
     encodeArgs: encodeRemoteNetworkLookupByUuidArgs, decodeArgs: decodeRemoteNetworkLookupByUuidArgs,
@@ -13525,7 +13525,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   networkSetAutostart: {
     key: 'networkSetAutostart', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 48, name: 'REMOTE_PROC_NETWORK_SET_AUTOSTART',
-    api: 'virNetworkSetAutostart', family: 'network', readonlyRefused: true,
+    api: 'virNetworkSetAutostart', apiErrorDomain: 19, family: 'network', readonlyRefused: true,
     priority: 'high', generate: 'both', stream: null, sparse: false, event: false,
     acl: ['network:write'], aclFilter: [],
     encodeArgs: encodeRemoteNetworkSetAutostartArgs, decodeArgs: decodeRemoteNetworkSetAutostartArgs,
@@ -13533,7 +13533,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   networkUndefine: {
     key: 'networkUndefine', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 49, name: 'REMOTE_PROC_NETWORK_UNDEFINE',
-    api: 'virNetworkUndefine', family: 'network', readonlyRefused: true,
+    api: 'virNetworkUndefine', apiErrorDomain: 19, family: 'network', readonlyRefused: true,
     priority: 'high', generate: 'both', stream: null, sparse: false, event: false,
     acl: ['network:delete'], aclFilter: [],
     encodeArgs: encodeRemoteNetworkUndefineArgs, decodeArgs: decodeRemoteNetworkUndefineArgs,
@@ -13541,7 +13541,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   connectNumOfDefinedNetworks: {
     key: 'connectNumOfDefinedNetworks', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 50, name: 'REMOTE_PROC_CONNECT_NUM_OF_DEFINED_NETWORKS',
-    api: 'virConnectNumOfDefinedNetworks', family: 'network', readonlyRefused: false,
+    api: 'virConnectNumOfDefinedNetworks', apiErrorDomain: 19, family: 'network', readonlyRefused: false,
     priority: 'high', generate: 'both', stream: null, sparse: false, event: false,
     acl: ['connect:search_networks'], aclFilter: ['network:getattr'],
     encodeArgs: encodeVoid, decodeArgs: decodeVoid,
@@ -13549,7 +13549,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   connectNumOfDomains: {
     key: 'connectNumOfDomains', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 51, name: 'REMOTE_PROC_CONNECT_NUM_OF_DOMAINS',
-    api: 'virConnectNumOfDomains', family: 'hypervisor', readonlyRefused: false,
+    api: 'virConnectNumOfDomains', apiErrorDomain: 20, family: 'hypervisor', readonlyRefused: false,
     priority: 'high', generate: 'both', stream: null, sparse: false, event: false,
     acl: ['connect:search_domains'], aclFilter: ['domain:getattr'],
     encodeArgs: encodeVoid, decodeArgs: decodeVoid,
@@ -13557,7 +13557,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   connectNumOfNetworks: {
     key: 'connectNumOfNetworks', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 52, name: 'REMOTE_PROC_CONNECT_NUM_OF_NETWORKS',
-    api: 'virConnectNumOfNetworks', family: 'network', readonlyRefused: false,
+    api: 'virConnectNumOfNetworks', apiErrorDomain: 19, family: 'network', readonlyRefused: false,
     priority: 'high', generate: 'both', stream: null, sparse: false, event: false,
     acl: ['connect:search_networks'], aclFilter: ['network:getattr'],
     encodeArgs: encodeVoid, decodeArgs: decodeVoid,
@@ -13565,7 +13565,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   domainCoreDump: {
     key: 'domainCoreDump', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 53, name: 'REMOTE_PROC_DOMAIN_CORE_DUMP',
-    api: 'virDomainCoreDump', family: 'hypervisor', readonlyRefused: true,
+    api: 'virDomainCoreDump', apiErrorDomain: 20, family: 'hypervisor', readonlyRefused: true,
     priority: 'low', generate: 'both', stream: null, sparse: false, event: false,
     acl: ['domain:core_dump'], aclFilter: [],
     encodeArgs: encodeRemoteDomainCoreDumpArgs, decodeArgs: decodeRemoteDomainCoreDumpArgs,
@@ -13573,7 +13573,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   domainRestore: {
     key: 'domainRestore', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 54, name: 'REMOTE_PROC_DOMAIN_RESTORE',
-    api: 'virDomainRestore', family: 'hypervisor', readonlyRefused: true,
+    api: 'virDomainRestore', apiErrorDomain: 20, family: 'hypervisor', readonlyRefused: true,
     priority: 'low', generate: 'both', stream: null, sparse: false, event: false,
     acl: ['domain:start', 'domain:write'], aclFilter: [],
     encodeArgs: encodeRemoteDomainRestoreArgs, decodeArgs: decodeRemoteDomainRestoreArgs,
@@ -13581,7 +13581,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   domainSave: {
     key: 'domainSave', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 55, name: 'REMOTE_PROC_DOMAIN_SAVE',
-    api: 'virDomainSave', family: 'hypervisor', readonlyRefused: true,
+    api: 'virDomainSave', apiErrorDomain: 20, family: 'hypervisor', readonlyRefused: true,
     priority: 'low', generate: 'both', stream: null, sparse: false, event: false,
     acl: ['domain:hibernate'], aclFilter: [],
     encodeArgs: encodeRemoteDomainSaveArgs, decodeArgs: decodeRemoteDomainSaveArgs,
@@ -13589,7 +13589,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   domainGetSchedulerType: {
     key: 'domainGetSchedulerType', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 56, name: 'REMOTE_PROC_DOMAIN_GET_SCHEDULER_TYPE',
-    api: 'virDomainGetSchedulerType', family: 'hypervisor', readonlyRefused: false,
+    api: 'virDomainGetSchedulerType', apiErrorDomain: 20, family: 'hypervisor', readonlyRefused: false,
     priority: 'low', generate: 'none', stream: null, sparse: false, event: false,
     acl: ['domain:read'], aclFilter: [],
     encodeArgs: encodeRemoteDomainGetSchedulerTypeArgs, decodeArgs: decodeRemoteDomainGetSchedulerTypeArgs,
@@ -13597,7 +13597,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   domainGetSchedulerParameters: {
     key: 'domainGetSchedulerParameters', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 57, name: 'REMOTE_PROC_DOMAIN_GET_SCHEDULER_PARAMETERS',
-    api: 'virDomainGetSchedulerParameters', family: 'hypervisor', readonlyRefused: false,
+    api: 'virDomainGetSchedulerParameters', apiErrorDomain: 20, family: 'hypervisor', readonlyRefused: false,
     priority: 'low', generate: 'client', stream: null, sparse: false, event: false,
     acl: ['domain:read'], aclFilter: [],
     encodeArgs: encodeRemoteDomainGetSchedulerParametersArgs, decodeArgs: decodeRemoteDomainGetSchedulerParametersArgs,
@@ -13605,7 +13605,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   domainSetSchedulerParameters: {
     key: 'domainSetSchedulerParameters', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 58, name: 'REMOTE_PROC_DOMAIN_SET_SCHEDULER_PARAMETERS',
-    api: 'virDomainSetSchedulerParameters', family: 'hypervisor', readonlyRefused: true,
+    api: 'virDomainSetSchedulerParameters', apiErrorDomain: 20, family: 'hypervisor', readonlyRefused: true,
     priority: 'low', generate: 'both', stream: null, sparse: false, event: false,
     acl: ['domain:read'], aclFilter: [],
     encodeArgs: encodeRemoteDomainSetSchedulerParametersArgs, decodeArgs: decodeRemoteDomainSetSchedulerParametersArgs,
@@ -13613,7 +13613,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   connectGetHostname: {
     key: 'connectGetHostname', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 59, name: 'REMOTE_PROC_CONNECT_GET_HOSTNAME',
-    api: 'virConnectGetHostname', family: 'hypervisor', readonlyRefused: false,
+    api: 'virConnectGetHostname', apiErrorDomain: 20, family: 'hypervisor', readonlyRefused: false,
     priority: 'high', generate: 'both', stream: null, sparse: false, event: false,
     acl: ['connect:getattr'], aclFilter: [],
     encodeArgs: encodeVoid, decodeArgs: decodeVoid,
@@ -13621,7 +13621,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   connectSupportsFeature: {
     key: 'connectSupportsFeature', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 60, name: 'REMOTE_PROC_CONNECT_SUPPORTS_FEATURE',
-    api: 'virConnectSupportsFeature', family: 'hypervisor', readonlyRefused: false,
+    api: 'virConnectSupportsFeature', apiErrorDomain: 20, family: 'hypervisor', readonlyRefused: false,
     priority: 'high', generate: 'client', stream: null, sparse: false, event: false,
     acl: ['connect:getattr'], aclFilter: [],
     encodeArgs: encodeRemoteConnectSupportsFeatureArgs, decodeArgs: decodeRemoteConnectSupportsFeatureArgs,
@@ -13629,7 +13629,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   domainMigratePrepare: {
     key: 'domainMigratePrepare', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 61, name: 'REMOTE_PROC_DOMAIN_MIGRATE_PREPARE',
-    api: 'virDomainMigratePrepare', family: 'hypervisor', readonlyRefused: true,
+    api: 'virDomainMigratePrepare', apiErrorDomain: 20, family: 'hypervisor', readonlyRefused: true,
     priority: 'low', generate: 'none', stream: null, sparse: false, event: false,
     acl: ['domain:migrate', 'domain:start', 'domain:write'], aclFilter: [],
     encodeArgs: encodeRemoteDomainMigratePrepareArgs, decodeArgs: decodeRemoteDomainMigratePrepareArgs,
@@ -13637,7 +13637,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   domainMigratePerform: {
     key: 'domainMigratePerform', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 62, name: 'REMOTE_PROC_DOMAIN_MIGRATE_PERFORM',
-    api: 'virDomainMigratePerform', family: 'hypervisor', readonlyRefused: true,
+    api: 'virDomainMigratePerform', apiErrorDomain: 20, family: 'hypervisor', readonlyRefused: true,
     priority: 'low', generate: 'both', stream: null, sparse: false, event: false,
     acl: ['domain:migrate'], aclFilter: [],
     encodeArgs: encodeRemoteDomainMigratePerformArgs, decodeArgs: decodeRemoteDomainMigratePerformArgs,
@@ -13645,7 +13645,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   domainMigrateFinish: {
     key: 'domainMigrateFinish', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 63, name: 'REMOTE_PROC_DOMAIN_MIGRATE_FINISH',
-    api: 'virDomainMigrateFinish', family: 'hypervisor', readonlyRefused: true,
+    api: 'virDomainMigrateFinish', apiErrorDomain: 20, family: 'hypervisor', readonlyRefused: true,
     priority: 'low', generate: 'both', stream: null, sparse: false, event: false,
     acl: ['domain:migrate'], aclFilter: [],
     encodeArgs: encodeRemoteDomainMigrateFinishArgs, decodeArgs: decodeRemoteDomainMigrateFinishArgs,
@@ -13653,7 +13653,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   domainBlockStats: {
     key: 'domainBlockStats', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 64, name: 'REMOTE_PROC_DOMAIN_BLOCK_STATS',
-    api: 'virDomainBlockStats', family: 'hypervisor', readonlyRefused: false,
+    api: 'virDomainBlockStats', apiErrorDomain: 20, family: 'hypervisor', readonlyRefused: false,
     priority: 'low', generate: 'both', stream: null, sparse: false, event: false,
     acl: ['domain:read'], aclFilter: [],
     encodeArgs: encodeRemoteDomainBlockStatsArgs, decodeArgs: decodeRemoteDomainBlockStatsArgs,
@@ -13661,7 +13661,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   domainInterfaceStats: {
     key: 'domainInterfaceStats', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 65, name: 'REMOTE_PROC_DOMAIN_INTERFACE_STATS',
-    api: 'virDomainInterfaceStats', family: 'hypervisor', readonlyRefused: false,
+    api: 'virDomainInterfaceStats', apiErrorDomain: 20, family: 'hypervisor', readonlyRefused: false,
     priority: 'high', generate: 'both', stream: null, sparse: false, event: false,
     acl: ['domain:read'], aclFilter: [],
     encodeArgs: encodeRemoteDomainInterfaceStatsArgs, decodeArgs: decodeRemoteDomainInterfaceStatsArgs,
@@ -13669,7 +13669,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   authList: {
     key: 'authList', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 66, name: 'REMOTE_PROC_AUTH_LIST',
-    api: null, family: null, readonlyRefused: false,
+    api: null, apiErrorDomain: 0, family: null, readonlyRefused: false,
     priority: 'high', generate: 'none', stream: null, sparse: false, event: false,
     acl: ['none'], aclFilter: [],
     encodeArgs: encodeVoid, decodeArgs: decodeVoid,
@@ -13677,7 +13677,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   authSaslInit: {
     key: 'authSaslInit', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 67, name: 'REMOTE_PROC_AUTH_SASL_INIT',
-    api: null, family: null, readonlyRefused: false,
+    api: null, apiErrorDomain: 0, family: null, readonlyRefused: false,
     priority: 'high', generate: 'none', stream: null, sparse: false, event: false,
     acl: ['none'], aclFilter: [],
     encodeArgs: encodeVoid, decodeArgs: decodeVoid,
@@ -13685,7 +13685,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   authSaslStart: {
     key: 'authSaslStart', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 68, name: 'REMOTE_PROC_AUTH_SASL_START',
-    api: null, family: null, readonlyRefused: false,
+    api: null, apiErrorDomain: 0, family: null, readonlyRefused: false,
     priority: 'high', generate: 'none', stream: null, sparse: false, event: false,
     acl: ['none'], aclFilter: [],
     encodeArgs: encodeRemoteAuthSaslStartArgs, decodeArgs: decodeRemoteAuthSaslStartArgs,
@@ -13693,7 +13693,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   authSaslStep: {
     key: 'authSaslStep', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 69, name: 'REMOTE_PROC_AUTH_SASL_STEP',
-    api: null, family: null, readonlyRefused: false,
+    api: null, apiErrorDomain: 0, family: null, readonlyRefused: false,
     priority: 'high', generate: 'none', stream: null, sparse: false, event: false,
     acl: ['none'], aclFilter: [],
     encodeArgs: encodeRemoteAuthSaslStepArgs, decodeArgs: decodeRemoteAuthSaslStepArgs,
@@ -13701,7 +13701,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   authPolkit: {
     key: 'authPolkit', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 70, name: 'REMOTE_PROC_AUTH_POLKIT',
-    api: null, family: null, readonlyRefused: false,
+    api: null, apiErrorDomain: 0, family: null, readonlyRefused: false,
     priority: 'high', generate: 'none', stream: null, sparse: false, event: false,
     acl: ['none'], aclFilter: [],
     encodeArgs: encodeVoid, decodeArgs: decodeVoid,
@@ -13709,7 +13709,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   connectNumOfStoragePools: {
     key: 'connectNumOfStoragePools', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 71, name: 'REMOTE_PROC_CONNECT_NUM_OF_STORAGE_POOLS',
-    api: 'virConnectNumOfStoragePools', family: 'storage', readonlyRefused: false,
+    api: 'virConnectNumOfStoragePools', apiErrorDomain: 18, family: 'storage', readonlyRefused: false,
     priority: 'high', generate: 'both', stream: null, sparse: false, event: false,
     acl: ['connect:search_storage_pools'], aclFilter: ['storage_pool:getattr'],
     encodeArgs: encodeVoid, decodeArgs: decodeVoid,
@@ -13717,7 +13717,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   connectListStoragePools: {
     key: 'connectListStoragePools', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 72, name: 'REMOTE_PROC_CONNECT_LIST_STORAGE_POOLS',
-    api: 'virConnectListStoragePools', family: 'storage', readonlyRefused: false,
+    api: 'virConnectListStoragePools', apiErrorDomain: 18, family: 'storage', readonlyRefused: false,
     priority: 'high', generate: 'both', stream: null, sparse: false, event: false,
     acl: ['connect:search_storage_pools'], aclFilter: ['storage_pool:getattr'],
     encodeArgs: encodeRemoteConnectListStoragePoolsArgs, decodeArgs: decodeRemoteConnectListStoragePoolsArgs,
@@ -13725,7 +13725,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   connectNumOfDefinedStoragePools: {
     key: 'connectNumOfDefinedStoragePools', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 73, name: 'REMOTE_PROC_CONNECT_NUM_OF_DEFINED_STORAGE_POOLS',
-    api: 'virConnectNumOfDefinedStoragePools', family: 'storage', readonlyRefused: false,
+    api: 'virConnectNumOfDefinedStoragePools', apiErrorDomain: 18, family: 'storage', readonlyRefused: false,
     priority: 'high', generate: 'both', stream: null, sparse: false, event: false,
     acl: ['connect:search_storage_pools'], aclFilter: ['storage_pool:getattr'],
     encodeArgs: encodeVoid, decodeArgs: decodeVoid,
@@ -13733,7 +13733,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   connectListDefinedStoragePools: {
     key: 'connectListDefinedStoragePools', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 74, name: 'REMOTE_PROC_CONNECT_LIST_DEFINED_STORAGE_POOLS',
-    api: 'virConnectListDefinedStoragePools', family: 'storage', readonlyRefused: false,
+    api: 'virConnectListDefinedStoragePools', apiErrorDomain: 18, family: 'storage', readonlyRefused: false,
     priority: 'high', generate: 'both', stream: null, sparse: false, event: false,
     acl: ['connect:search_storage_pools'], aclFilter: ['storage_pool:getattr'],
     encodeArgs: encodeRemoteConnectListDefinedStoragePoolsArgs, decodeArgs: decodeRemoteConnectListDefinedStoragePoolsArgs,
@@ -13741,7 +13741,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   connectFindStoragePoolSources: {
     key: 'connectFindStoragePoolSources', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 75, name: 'REMOTE_PROC_CONNECT_FIND_STORAGE_POOL_SOURCES',
-    api: 'virConnectFindStoragePoolSources', family: 'storage', readonlyRefused: true,
+    api: 'virConnectFindStoragePoolSources', apiErrorDomain: 18, family: 'storage', readonlyRefused: true,
     priority: 'low', generate: 'server', stream: null, sparse: false, event: false,
     acl: ['connect:detect_storage_pools'], aclFilter: [],
     encodeArgs: encodeRemoteConnectFindStoragePoolSourcesArgs, decodeArgs: decodeRemoteConnectFindStoragePoolSourcesArgs,
@@ -13749,7 +13749,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   storagePoolCreateXML: {
     key: 'storagePoolCreateXML', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 76, name: 'REMOTE_PROC_STORAGE_POOL_CREATE_XML',
-    api: 'virStoragePoolCreateXML', family: 'storage', readonlyRefused: true,
+    api: 'virStoragePoolCreateXML', apiErrorDomain: 18, family: 'storage', readonlyRefused: true,
     priority: 'low', generate: 'both', stream: null, sparse: false, event: false,
     acl: ['storage_pool:start', 'storage_pool:write'], aclFilter: [],
     encodeArgs: encodeRemoteStoragePoolCreateXmlArgs, decodeArgs: decodeRemoteStoragePoolCreateXmlArgs,
@@ -13757,7 +13757,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   storagePoolDefineXML: {
     key: 'storagePoolDefineXML', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 77, name: 'REMOTE_PROC_STORAGE_POOL_DEFINE_XML',
-    api: 'virStoragePoolDefineXML', family: 'storage', readonlyRefused: true,
+    api: 'virStoragePoolDefineXML', apiErrorDomain: 18, family: 'storage', readonlyRefused: true,
     priority: 'high', generate: 'both', stream: null, sparse: false, event: false,
     acl: ['storage_pool:write', 'storage_pool:save'], aclFilter: [],
     encodeArgs: encodeRemoteStoragePoolDefineXmlArgs, decodeArgs: decodeRemoteStoragePoolDefineXmlArgs,
@@ -13765,7 +13765,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   storagePoolCreate: {
     key: 'storagePoolCreate', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 78, name: 'REMOTE_PROC_STORAGE_POOL_CREATE',
-    api: 'virStoragePoolCreate', family: 'storage', readonlyRefused: true,
+    api: 'virStoragePoolCreate', apiErrorDomain: 18, family: 'storage', readonlyRefused: true,
     priority: 'low', generate: 'both', stream: null, sparse: false, event: false,
     acl: ['storage_pool:start'], aclFilter: [],
     encodeArgs: encodeRemoteStoragePoolCreateArgs, decodeArgs: decodeRemoteStoragePoolCreateArgs,
@@ -13773,7 +13773,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   storagePoolBuild: {
     key: 'storagePoolBuild', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 79, name: 'REMOTE_PROC_STORAGE_POOL_BUILD',
-    api: 'virStoragePoolBuild', family: 'storage', readonlyRefused: true,
+    api: 'virStoragePoolBuild', apiErrorDomain: 18, family: 'storage', readonlyRefused: true,
     priority: 'low', generate: 'both', stream: null, sparse: false, event: false,
     acl: ['storage_pool:format'], aclFilter: [],
     encodeArgs: encodeRemoteStoragePoolBuildArgs, decodeArgs: decodeRemoteStoragePoolBuildArgs,
@@ -13781,7 +13781,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   storagePoolDestroy: {
     key: 'storagePoolDestroy', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 80, name: 'REMOTE_PROC_STORAGE_POOL_DESTROY',
-    api: 'virStoragePoolDestroy', family: 'storage', readonlyRefused: true,
+    api: 'virStoragePoolDestroy', apiErrorDomain: 18, family: 'storage', readonlyRefused: true,
     priority: 'high', generate: 'both', stream: null, sparse: false, event: false,
     acl: ['storage_pool:stop'], aclFilter: [],
     encodeArgs: encodeRemoteStoragePoolDestroyArgs, decodeArgs: decodeRemoteStoragePoolDestroyArgs,
@@ -13789,7 +13789,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   storagePoolDelete: {
     key: 'storagePoolDelete', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 81, name: 'REMOTE_PROC_STORAGE_POOL_DELETE',
-    api: 'virStoragePoolDelete', family: 'storage', readonlyRefused: true,
+    api: 'virStoragePoolDelete', apiErrorDomain: 18, family: 'storage', readonlyRefused: true,
     priority: 'low', generate: 'both', stream: null, sparse: false, event: false,
     acl: ['storage_pool:format'], aclFilter: [],
     encodeArgs: encodeRemoteStoragePoolDeleteArgs, decodeArgs: decodeRemoteStoragePoolDeleteArgs,
@@ -13797,7 +13797,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   storagePoolUndefine: {
     key: 'storagePoolUndefine', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 82, name: 'REMOTE_PROC_STORAGE_POOL_UNDEFINE',
-    api: 'virStoragePoolUndefine', family: 'storage', readonlyRefused: true,
+    api: 'virStoragePoolUndefine', apiErrorDomain: 18, family: 'storage', readonlyRefused: true,
     priority: 'high', generate: 'both', stream: null, sparse: false, event: false,
     acl: ['storage_pool:delete'], aclFilter: [],
     encodeArgs: encodeRemoteStoragePoolUndefineArgs, decodeArgs: decodeRemoteStoragePoolUndefineArgs,
@@ -13805,7 +13805,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   storagePoolRefresh: {
     key: 'storagePoolRefresh', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 83, name: 'REMOTE_PROC_STORAGE_POOL_REFRESH',
-    api: 'virStoragePoolRefresh', family: 'storage', readonlyRefused: true,
+    api: 'virStoragePoolRefresh', apiErrorDomain: 18, family: 'storage', readonlyRefused: true,
     priority: 'low', generate: 'both', stream: null, sparse: false, event: false,
     acl: ['storage_pool:refresh'], aclFilter: [],
     encodeArgs: encodeRemoteStoragePoolRefreshArgs, decodeArgs: decodeRemoteStoragePoolRefreshArgs,
@@ -13813,7 +13813,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   storagePoolLookupByName: {
     key: 'storagePoolLookupByName', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 84, name: 'REMOTE_PROC_STORAGE_POOL_LOOKUP_BY_NAME',
-    api: 'virStoragePoolLookupByName', family: 'storage', readonlyRefused: false,
+    api: 'virStoragePoolLookupByName', apiErrorDomain: 18, family: 'storage', readonlyRefused: false,
     priority: 'high', generate: 'both', stream: null, sparse: false, event: false,
     acl: ['storage_pool:getattr'], aclFilter: [],
     encodeArgs: encodeRemoteStoragePoolLookupByNameArgs, decodeArgs: decodeRemoteStoragePoolLookupByNameArgs,
@@ -13821,7 +13821,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   storagePoolLookupByUUID: {
     key: 'storagePoolLookupByUUID', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 85, name: 'REMOTE_PROC_STORAGE_POOL_LOOKUP_BY_UUID',
-    api: 'virStoragePoolLookupByUUID', family: 'storage', readonlyRefused: false,
+    api: 'virStoragePoolLookupByUUID', apiErrorDomain: 18, family: 'storage', readonlyRefused: false,
     priority: 'high', generate: 'both', stream: null, sparse: false, event: false,
     acl: ['storage_pool:getattr'], aclFilter: [],
     encodeArgs: encodeRemoteStoragePoolLookupByUuidArgs, decodeArgs: decodeRemoteStoragePoolLookupByUuidArgs,
@@ -13829,7 +13829,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   storagePoolLookupByVolume: {
     key: 'storagePoolLookupByVolume', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 86, name: 'REMOTE_PROC_STORAGE_POOL_LOOKUP_BY_VOLUME',
-    api: 'virStoragePoolLookupByVolume', family: 'storage', readonlyRefused: false,
+    api: 'virStoragePoolLookupByVolume', apiErrorDomain: 18, family: 'storage', readonlyRefused: false,
     priority: 'high', generate: 'both', stream: null, sparse: false, event: false,
     acl: ['storage_pool:getattr'], aclFilter: [],
     encodeArgs: encodeRemoteStoragePoolLookupByVolumeArgs, decodeArgs: decodeRemoteStoragePoolLookupByVolumeArgs,
@@ -13837,7 +13837,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   storagePoolGetInfo: {
     key: 'storagePoolGetInfo', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 87, name: 'REMOTE_PROC_STORAGE_POOL_GET_INFO',
-    api: 'virStoragePoolGetInfo', family: 'storage', readonlyRefused: false,
+    api: 'virStoragePoolGetInfo', apiErrorDomain: 18, family: 'storage', readonlyRefused: false,
     priority: 'high', generate: 'both', stream: null, sparse: false, event: false,
     acl: ['storage_pool:read'], aclFilter: [],
     encodeArgs: encodeRemoteStoragePoolGetInfoArgs, decodeArgs: decodeRemoteStoragePoolGetInfoArgs,
@@ -13845,7 +13845,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   storagePoolGetXMLDesc: {
     key: 'storagePoolGetXMLDesc', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 88, name: 'REMOTE_PROC_STORAGE_POOL_GET_XML_DESC',
-    api: 'virStoragePoolGetXMLDesc', family: 'storage', readonlyRefused: false,
+    api: 'virStoragePoolGetXMLDesc', apiErrorDomain: 18, family: 'storage', readonlyRefused: false,
     priority: 'high', generate: 'both', stream: null, sparse: false, event: false,
     acl: ['storage_pool:read'], aclFilter: [],
     encodeArgs: encodeRemoteStoragePoolGetXmlDescArgs, decodeArgs: decodeRemoteStoragePoolGetXmlDescArgs,
@@ -13853,7 +13853,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   storagePoolGetAutostart: {
     key: 'storagePoolGetAutostart', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 89, name: 'REMOTE_PROC_STORAGE_POOL_GET_AUTOSTART',
-    api: 'virStoragePoolGetAutostart', family: 'storage', readonlyRefused: false,
+    api: 'virStoragePoolGetAutostart', apiErrorDomain: 18, family: 'storage', readonlyRefused: false,
     priority: 'high', generate: 'both', stream: null, sparse: false, event: false,
     acl: ['storage_pool:read'], aclFilter: [],
     encodeArgs: encodeRemoteStoragePoolGetAutostartArgs, decodeArgs: decodeRemoteStoragePoolGetAutostartArgs,
@@ -13861,7 +13861,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   storagePoolSetAutostart: {
     key: 'storagePoolSetAutostart', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 90, name: 'REMOTE_PROC_STORAGE_POOL_SET_AUTOSTART',
-    api: 'virStoragePoolSetAutostart', family: 'storage', readonlyRefused: true,
+    api: 'virStoragePoolSetAutostart', apiErrorDomain: 18, family: 'storage', readonlyRefused: true,
     priority: 'high', generate: 'both', stream: null, sparse: false, event: false,
     acl: ['storage_pool:write'], aclFilter: [],
     encodeArgs: encodeRemoteStoragePoolSetAutostartArgs, decodeArgs: decodeRemoteStoragePoolSetAutostartArgs,
@@ -13869,7 +13869,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   storagePoolNumOfVolumes: {
     key: 'storagePoolNumOfVolumes', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 91, name: 'REMOTE_PROC_STORAGE_POOL_NUM_OF_VOLUMES',
-    api: 'virStoragePoolNumOfVolumes', family: 'storage', readonlyRefused: false,
+    api: 'virStoragePoolNumOfVolumes', apiErrorDomain: 18, family: 'storage', readonlyRefused: false,
     priority: 'high', generate: 'both', stream: null, sparse: false, event: false,
     acl: ['storage_pool:search_storage_vols'], aclFilter: ['storage_vol:getattr'],
     encodeArgs: encodeRemoteStoragePoolNumOfVolumesArgs, decodeArgs: decodeRemoteStoragePoolNumOfVolumesArgs,
@@ -13877,7 +13877,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   storagePoolListVolumes: {
     key: 'storagePoolListVolumes', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 92, name: 'REMOTE_PROC_STORAGE_POOL_LIST_VOLUMES',
-    api: 'virStoragePoolListVolumes', family: 'storage', readonlyRefused: false,
+    api: 'virStoragePoolListVolumes', apiErrorDomain: 18, family: 'storage', readonlyRefused: false,
     priority: 'high', generate: 'both', stream: null, sparse: false, event: false,
     acl: ['storage_pool:search_storage_vols'], aclFilter: ['storage_vol:getattr'],
     encodeArgs: encodeRemoteStoragePoolListVolumesArgs, decodeArgs: decodeRemoteStoragePoolListVolumesArgs,
@@ -13885,7 +13885,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   storageVolCreateXML: {
     key: 'storageVolCreateXML', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 93, name: 'REMOTE_PROC_STORAGE_VOL_CREATE_XML',
-    api: 'virStorageVolCreateXML', family: 'storage', readonlyRefused: true,
+    api: 'virStorageVolCreateXML', apiErrorDomain: 18, family: 'storage', readonlyRefused: true,
     priority: 'low', generate: 'both', stream: null, sparse: false, event: false,
     acl: ['storage_vol:create'], aclFilter: [],
     encodeArgs: encodeRemoteStorageVolCreateXmlArgs, decodeArgs: decodeRemoteStorageVolCreateXmlArgs,
@@ -13893,7 +13893,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   storageVolDelete: {
     key: 'storageVolDelete', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 94, name: 'REMOTE_PROC_STORAGE_VOL_DELETE',
-    api: 'virStorageVolDelete', family: 'storage', readonlyRefused: true,
+    api: 'virStorageVolDelete', apiErrorDomain: 18, family: 'storage', readonlyRefused: true,
     priority: 'low', generate: 'both', stream: null, sparse: false, event: false,
     acl: ['storage_vol:delete'], aclFilter: [],
     encodeArgs: encodeRemoteStorageVolDeleteArgs, decodeArgs: decodeRemoteStorageVolDeleteArgs,
@@ -13901,7 +13901,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   storageVolLookupByName: {
     key: 'storageVolLookupByName', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 95, name: 'REMOTE_PROC_STORAGE_VOL_LOOKUP_BY_NAME',
-    api: 'virStorageVolLookupByName', family: 'storage', readonlyRefused: false,
+    api: 'virStorageVolLookupByName', apiErrorDomain: 18, family: 'storage', readonlyRefused: false,
     priority: 'high', generate: 'both', stream: null, sparse: false, event: false,
     acl: ['storage_vol:getattr'], aclFilter: [],
     encodeArgs: encodeRemoteStorageVolLookupByNameArgs, decodeArgs: decodeRemoteStorageVolLookupByNameArgs,
@@ -13909,7 +13909,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   storageVolLookupByKey: {
     key: 'storageVolLookupByKey', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 96, name: 'REMOTE_PROC_STORAGE_VOL_LOOKUP_BY_KEY',
-    api: 'virStorageVolLookupByKey', family: 'storage', readonlyRefused: false,
+    api: 'virStorageVolLookupByKey', apiErrorDomain: 18, family: 'storage', readonlyRefused: false,
     priority: 'high', generate: 'both', stream: null, sparse: false, event: false,
     acl: ['storage_vol:getattr'], aclFilter: [],
     encodeArgs: encodeRemoteStorageVolLookupByKeyArgs, decodeArgs: decodeRemoteStorageVolLookupByKeyArgs,
@@ -13917,7 +13917,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   storageVolLookupByPath: {
     key: 'storageVolLookupByPath', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 97, name: 'REMOTE_PROC_STORAGE_VOL_LOOKUP_BY_PATH',
-    api: 'virStorageVolLookupByPath', family: 'storage', readonlyRefused: false,
+    api: 'virStorageVolLookupByPath', apiErrorDomain: 18, family: 'storage', readonlyRefused: false,
     priority: 'high', generate: 'both', stream: null, sparse: false, event: false,
     acl: ['storage_vol:getattr'], aclFilter: [],
     encodeArgs: encodeRemoteStorageVolLookupByPathArgs, decodeArgs: decodeRemoteStorageVolLookupByPathArgs,
@@ -13925,7 +13925,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   storageVolGetInfo: {
     key: 'storageVolGetInfo', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 98, name: 'REMOTE_PROC_STORAGE_VOL_GET_INFO',
-    api: 'virStorageVolGetInfo', family: 'storage', readonlyRefused: false,
+    api: 'virStorageVolGetInfo', apiErrorDomain: 18, family: 'storage', readonlyRefused: false,
     priority: 'high', generate: 'both', stream: null, sparse: false, event: false,
     acl: ['storage_vol:read'], aclFilter: [],
     encodeArgs: encodeRemoteStorageVolGetInfoArgs, decodeArgs: decodeRemoteStorageVolGetInfoArgs,
@@ -13933,7 +13933,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   storageVolGetXMLDesc: {
     key: 'storageVolGetXMLDesc', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 99, name: 'REMOTE_PROC_STORAGE_VOL_GET_XML_DESC',
-    api: 'virStorageVolGetXMLDesc', family: 'storage', readonlyRefused: false,
+    api: 'virStorageVolGetXMLDesc', apiErrorDomain: 18, family: 'storage', readonlyRefused: false,
     priority: 'high', generate: 'both', stream: null, sparse: false, event: false,
     acl: ['storage_vol:read'], aclFilter: [],
     encodeArgs: encodeRemoteStorageVolGetXmlDescArgs, decodeArgs: decodeRemoteStorageVolGetXmlDescArgs,
@@ -13941,7 +13941,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   storageVolGetPath: {
     key: 'storageVolGetPath', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 100, name: 'REMOTE_PROC_STORAGE_VOL_GET_PATH',
-    api: 'virStorageVolGetPath', family: 'storage', readonlyRefused: false,
+    api: 'virStorageVolGetPath', apiErrorDomain: 18, family: 'storage', readonlyRefused: false,
     priority: 'high', generate: 'both', stream: null, sparse: false, event: false,
     acl: ['storage_vol:read'], aclFilter: [],
     encodeArgs: encodeRemoteStorageVolGetPathArgs, decodeArgs: decodeRemoteStorageVolGetPathArgs,
@@ -13949,7 +13949,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   nodeGetCellsFreeMemory: {
     key: 'nodeGetCellsFreeMemory', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 101, name: 'REMOTE_PROC_NODE_GET_CELLS_FREE_MEMORY',
-    api: 'virNodeGetCellsFreeMemory', family: 'hypervisor', readonlyRefused: false,
+    api: 'virNodeGetCellsFreeMemory', apiErrorDomain: 20, family: 'hypervisor', readonlyRefused: false,
     priority: 'high', generate: 'server', stream: null, sparse: false, event: false,
     acl: ['connect:read'], aclFilter: [],
     encodeArgs: encodeRemoteNodeGetCellsFreeMemoryArgs, decodeArgs: decodeRemoteNodeGetCellsFreeMemoryArgs,
@@ -13957,7 +13957,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   nodeGetFreeMemory: {
     key: 'nodeGetFreeMemory', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 102, name: 'REMOTE_PROC_NODE_GET_FREE_MEMORY',
-    api: 'virNodeGetFreeMemory', family: 'hypervisor', readonlyRefused: false,
+    api: 'virNodeGetFreeMemory', apiErrorDomain: 20, family: 'hypervisor', readonlyRefused: false,
     priority: 'high', generate: 'both', stream: null, sparse: false, event: false,
     acl: ['connect:read'], aclFilter: [],
     encodeArgs: encodeVoid, decodeArgs: decodeVoid,
@@ -13965,7 +13965,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   domainBlockPeek: {
     key: 'domainBlockPeek', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 103, name: 'REMOTE_PROC_DOMAIN_BLOCK_PEEK',
-    api: 'virDomainBlockPeek', family: 'hypervisor', readonlyRefused: true,
+    api: 'virDomainBlockPeek', apiErrorDomain: 20, family: 'hypervisor', readonlyRefused: true,
     priority: 'low', generate: 'none', stream: null, sparse: false, event: false,
     acl: ['domain:block_read'], aclFilter: [],
     encodeArgs: encodeRemoteDomainBlockPeekArgs, decodeArgs: decodeRemoteDomainBlockPeekArgs,
@@ -13973,7 +13973,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   domainMemoryPeek: {
     key: 'domainMemoryPeek', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 104, name: 'REMOTE_PROC_DOMAIN_MEMORY_PEEK',
-    api: 'virDomainMemoryPeek', family: 'hypervisor', readonlyRefused: true,
+    api: 'virDomainMemoryPeek', apiErrorDomain: 20, family: 'hypervisor', readonlyRefused: true,
     priority: 'low', generate: 'none', stream: null, sparse: false, event: false,
     acl: ['domain:mem_read'], aclFilter: [],
     encodeArgs: encodeRemoteDomainMemoryPeekArgs, decodeArgs: decodeRemoteDomainMemoryPeekArgs,
@@ -13981,7 +13981,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   connectDomainEventRegister: {
     key: 'connectDomainEventRegister', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 105, name: 'REMOTE_PROC_CONNECT_DOMAIN_EVENT_REGISTER',
-    api: 'virConnectDomainEventRegister', family: 'hypervisor', readonlyRefused: false,
+    api: 'virConnectDomainEventRegister', apiErrorDomain: 20, family: 'hypervisor', readonlyRefused: false,
     priority: 'high', generate: 'none', stream: null, sparse: false, event: false,
     acl: ['connect:search_domains'], aclFilter: ['domain:getattr'],
     encodeArgs: encodeVoid, decodeArgs: decodeVoid,
@@ -13989,7 +13989,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   connectDomainEventDeregister: {
     key: 'connectDomainEventDeregister', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 106, name: 'REMOTE_PROC_CONNECT_DOMAIN_EVENT_DEREGISTER',
-    api: 'virConnectDomainEventDeregister', family: 'hypervisor', readonlyRefused: false,
+    api: 'virConnectDomainEventDeregister', apiErrorDomain: 20, family: 'hypervisor', readonlyRefused: false,
     priority: 'high', generate: 'none', stream: null, sparse: false, event: false,
     acl: ['connect:read'], aclFilter: [],
     encodeArgs: encodeVoid, decodeArgs: decodeVoid,
@@ -13997,7 +13997,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   domainEventLifecycle: {
     key: 'domainEventLifecycle', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 107, name: 'REMOTE_PROC_DOMAIN_EVENT_LIFECYCLE',
-    api: null, family: null, readonlyRefused: false,
+    api: null, apiErrorDomain: 0, family: null, readonlyRefused: false,
     priority: 'low', generate: 'both', stream: null, sparse: false, event: true,
     acl: ['none'], aclFilter: [],
     encodeArgs: encodeRemoteDomainEventLifecycleMsg, decodeArgs: decodeRemoteDomainEventLifecycleMsg,
@@ -14005,7 +14005,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   domainMigratePrepare2: {
     key: 'domainMigratePrepare2', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 108, name: 'REMOTE_PROC_DOMAIN_MIGRATE_PREPARE2',
-    api: 'virDomainMigratePrepare2', family: 'hypervisor', readonlyRefused: true,
+    api: 'virDomainMigratePrepare2', apiErrorDomain: 20, family: 'hypervisor', readonlyRefused: true,
     priority: 'low', generate: 'none', stream: null, sparse: false, event: false,
     acl: ['domain:migrate', 'domain:start', 'domain:write'], aclFilter: [],
     encodeArgs: encodeRemoteDomainMigratePrepare2Args, decodeArgs: decodeRemoteDomainMigratePrepare2Args,
@@ -14013,7 +14013,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   domainMigrateFinish2: {
     key: 'domainMigrateFinish2', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 109, name: 'REMOTE_PROC_DOMAIN_MIGRATE_FINISH2',
-    api: 'virDomainMigrateFinish2', family: 'hypervisor', readonlyRefused: true,
+    api: 'virDomainMigrateFinish2', apiErrorDomain: 20, family: 'hypervisor', readonlyRefused: true,
     priority: 'low', generate: 'both', stream: null, sparse: false, event: false,
     acl: ['domain:migrate'], aclFilter: [],
     encodeArgs: encodeRemoteDomainMigrateFinish2Args, decodeArgs: decodeRemoteDomainMigrateFinish2Args,
@@ -14021,7 +14021,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   connectGetURI: {
     key: 'connectGetURI', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 110, name: 'REMOTE_PROC_CONNECT_GET_URI',
-    api: 'virConnectGetURI', family: 'hypervisor', readonlyRefused: false,
+    api: 'virConnectGetURI', apiErrorDomain: 20, family: 'hypervisor', readonlyRefused: false,
     priority: 'high', generate: 'server', stream: null, sparse: false, event: false,
     acl: ['connect:getattr'], aclFilter: [],
     encodeArgs: encodeVoid, decodeArgs: decodeVoid,
@@ -14029,7 +14029,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   nodeNumOfDevices: {
     key: 'nodeNumOfDevices', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 111, name: 'REMOTE_PROC_NODE_NUM_OF_DEVICES',
-    api: 'virNodeNumOfDevices', family: 'nodedev', readonlyRefused: false,
+    api: 'virNodeNumOfDevices', apiErrorDomain: 22, family: 'nodedev', readonlyRefused: false,
     priority: 'high', generate: 'both', stream: null, sparse: false, event: false,
     acl: ['connect:search_node_devices'], aclFilter: ['node_device:getattr'],
     encodeArgs: encodeRemoteNodeNumOfDevicesArgs, decodeArgs: decodeRemoteNodeNumOfDevicesArgs,
@@ -14037,7 +14037,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   nodeListDevices: {
     key: 'nodeListDevices', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 112, name: 'REMOTE_PROC_NODE_LIST_DEVICES',
-    api: 'virNodeListDevices', family: 'nodedev', readonlyRefused: false,
+    api: 'virNodeListDevices', apiErrorDomain: 22, family: 'nodedev', readonlyRefused: false,
     priority: 'high', generate: 'both', stream: null, sparse: false, event: false,
     acl: ['connect:search_node_devices'], aclFilter: ['node_device:getattr'],
     encodeArgs: encodeRemoteNodeListDevicesArgs, decodeArgs: decodeRemoteNodeListDevicesArgs,
@@ -14045,7 +14045,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   nodeDeviceLookupByName: {
     key: 'nodeDeviceLookupByName', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 113, name: 'REMOTE_PROC_NODE_DEVICE_LOOKUP_BY_NAME',
-    api: 'virNodeDeviceLookupByName', family: 'nodedev', readonlyRefused: false,
+    api: 'virNodeDeviceLookupByName', apiErrorDomain: 22, family: 'nodedev', readonlyRefused: false,
     priority: 'high', generate: 'both', stream: null, sparse: false, event: false,
     acl: ['node_device:getattr'], aclFilter: [],
     encodeArgs: encodeRemoteNodeDeviceLookupByNameArgs, decodeArgs: decodeRemoteNodeDeviceLookupByNameArgs,
@@ -14053,7 +14053,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   nodeDeviceGetXMLDesc: {
     key: 'nodeDeviceGetXMLDesc', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 114, name: 'REMOTE_PROC_NODE_DEVICE_GET_XML_DESC',
-    api: 'virNodeDeviceGetXMLDesc', family: 'nodedev', readonlyRefused: false,
+    api: 'virNodeDeviceGetXMLDesc', apiErrorDomain: 22, family: 'nodedev', readonlyRefused: false,
     priority: 'low', generate: 'both', stream: null, sparse: false, event: false,
     acl: ['node_device:read'], aclFilter: [],
     encodeArgs: encodeRemoteNodeDeviceGetXmlDescArgs, decodeArgs: decodeRemoteNodeDeviceGetXmlDescArgs,
@@ -14061,7 +14061,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   nodeDeviceGetParent: {
     key: 'nodeDeviceGetParent', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 115, name: 'REMOTE_PROC_NODE_DEVICE_GET_PARENT',
-    api: 'virNodeDeviceGetParent', family: 'nodedev', readonlyRefused: false,
+    api: 'virNodeDeviceGetParent', apiErrorDomain: 22, family: 'nodedev', readonlyRefused: false,
     priority: 'high', generate: 'client', stream: null, sparse: false, event: false,
     acl: ['node_device:read'], aclFilter: [],
     encodeArgs: encodeRemoteNodeDeviceGetParentArgs, decodeArgs: decodeRemoteNodeDeviceGetParentArgs,
@@ -14069,7 +14069,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   nodeDeviceNumOfCaps: {
     key: 'nodeDeviceNumOfCaps', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 116, name: 'REMOTE_PROC_NODE_DEVICE_NUM_OF_CAPS',
-    api: 'virNodeDeviceNumOfCaps', family: 'nodedev', readonlyRefused: false,
+    api: 'virNodeDeviceNumOfCaps', apiErrorDomain: 22, family: 'nodedev', readonlyRefused: false,
     priority: 'high', generate: 'both', stream: null, sparse: false, event: false,
     acl: ['node_device:read'], aclFilter: [],
     encodeArgs: encodeRemoteNodeDeviceNumOfCapsArgs, decodeArgs: decodeRemoteNodeDeviceNumOfCapsArgs,
@@ -14077,7 +14077,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   nodeDeviceListCaps: {
     key: 'nodeDeviceListCaps', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 117, name: 'REMOTE_PROC_NODE_DEVICE_LIST_CAPS',
-    api: 'virNodeDeviceListCaps', family: 'nodedev', readonlyRefused: false,
+    api: 'virNodeDeviceListCaps', apiErrorDomain: 22, family: 'nodedev', readonlyRefused: false,
     priority: 'high', generate: 'both', stream: null, sparse: false, event: false,
     acl: ['node_device:read'], aclFilter: [],
     encodeArgs: encodeRemoteNodeDeviceListCapsArgs, decodeArgs: decodeRemoteNodeDeviceListCapsArgs,
@@ -14085,7 +14085,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   nodeDeviceDettach: {
     key: 'nodeDeviceDettach', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 118, name: 'REMOTE_PROC_NODE_DEVICE_DETTACH',
-    api: 'virNodeDeviceDettach', family: 'hypervisor', readonlyRefused: true,
+    api: 'virNodeDeviceDettach', apiErrorDomain: 22, family: 'hypervisor', readonlyRefused: true,
     priority: 'low', generate: 'server', stream: null, sparse: false, event: false,
     acl: ['node_device:detach'], aclFilter: [],
     encodeArgs: encodeRemoteNodeDeviceDettachArgs, decodeArgs: decodeRemoteNodeDeviceDettachArgs,
@@ -14093,7 +14093,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   nodeDeviceReAttach: {
     key: 'nodeDeviceReAttach', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 119, name: 'REMOTE_PROC_NODE_DEVICE_RE_ATTACH',
-    api: 'virNodeDeviceReAttach', family: 'hypervisor', readonlyRefused: true,
+    api: 'virNodeDeviceReAttach', apiErrorDomain: 22, family: 'hypervisor', readonlyRefused: true,
     priority: 'low', generate: 'server', stream: null, sparse: false, event: false,
     acl: ['node_device:detach'], aclFilter: [],
     encodeArgs: encodeRemoteNodeDeviceReAttachArgs, decodeArgs: decodeRemoteNodeDeviceReAttachArgs,
@@ -14101,7 +14101,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   nodeDeviceReset: {
     key: 'nodeDeviceReset', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 120, name: 'REMOTE_PROC_NODE_DEVICE_RESET',
-    api: 'virNodeDeviceReset', family: 'hypervisor', readonlyRefused: true,
+    api: 'virNodeDeviceReset', apiErrorDomain: 22, family: 'hypervisor', readonlyRefused: true,
     priority: 'low', generate: 'server', stream: null, sparse: false, event: false,
     acl: ['node_device:detach'], aclFilter: [],
     encodeArgs: encodeRemoteNodeDeviceResetArgs, decodeArgs: decodeRemoteNodeDeviceResetArgs,
@@ -14109,7 +14109,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   domainGetSecurityLabel: {
     key: 'domainGetSecurityLabel', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 121, name: 'REMOTE_PROC_DOMAIN_GET_SECURITY_LABEL',
-    api: 'virDomainGetSecurityLabel', family: 'hypervisor', readonlyRefused: false,
+    api: 'virDomainGetSecurityLabel', apiErrorDomain: 20, family: 'hypervisor', readonlyRefused: false,
     priority: 'high', generate: 'none', stream: null, sparse: false, event: false,
     acl: ['domain:read'], aclFilter: [],
     encodeArgs: encodeRemoteDomainGetSecurityLabelArgs, decodeArgs: decodeRemoteDomainGetSecurityLabelArgs,
@@ -14117,7 +14117,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   nodeGetSecurityModel: {
     key: 'nodeGetSecurityModel', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 122, name: 'REMOTE_PROC_NODE_GET_SECURITY_MODEL',
-    api: 'virNodeGetSecurityModel', family: 'hypervisor', readonlyRefused: false,
+    api: 'virNodeGetSecurityModel', apiErrorDomain: 20, family: 'hypervisor', readonlyRefused: false,
     priority: 'high', generate: 'none', stream: null, sparse: false, event: false,
     acl: ['connect:read'], aclFilter: [],
     encodeArgs: encodeVoid, decodeArgs: decodeVoid,
@@ -14125,7 +14125,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   nodeDeviceCreateXML: {
     key: 'nodeDeviceCreateXML', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 123, name: 'REMOTE_PROC_NODE_DEVICE_CREATE_XML',
-    api: 'virNodeDeviceCreateXML', family: 'nodedev', readonlyRefused: true,
+    api: 'virNodeDeviceCreateXML', apiErrorDomain: 22, family: 'nodedev', readonlyRefused: true,
     priority: 'low', generate: 'both', stream: null, sparse: false, event: false,
     acl: ['node_device:write', 'node_device:start'], aclFilter: [],
     encodeArgs: encodeRemoteNodeDeviceCreateXmlArgs, decodeArgs: decodeRemoteNodeDeviceCreateXmlArgs,
@@ -14133,7 +14133,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   nodeDeviceDestroy: {
     key: 'nodeDeviceDestroy', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 124, name: 'REMOTE_PROC_NODE_DEVICE_DESTROY',
-    api: 'virNodeDeviceDestroy', family: 'nodedev', readonlyRefused: true,
+    api: 'virNodeDeviceDestroy', apiErrorDomain: 22, family: 'nodedev', readonlyRefused: true,
     priority: 'high', generate: 'both', stream: null, sparse: false, event: false,
     acl: ['node_device:stop'], aclFilter: [],
     encodeArgs: encodeRemoteNodeDeviceDestroyArgs, decodeArgs: decodeRemoteNodeDeviceDestroyArgs,
@@ -14141,7 +14141,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   storageVolCreateXMLFrom: {
     key: 'storageVolCreateXMLFrom', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 125, name: 'REMOTE_PROC_STORAGE_VOL_CREATE_XML_FROM',
-    api: 'virStorageVolCreateXMLFrom', family: 'storage', readonlyRefused: true,
+    api: 'virStorageVolCreateXMLFrom', apiErrorDomain: 18, family: 'storage', readonlyRefused: true,
     priority: 'low', generate: 'both', stream: null, sparse: false, event: false,
     acl: ['storage_vol:create'], aclFilter: [],
     encodeArgs: encodeRemoteStorageVolCreateXmlFromArgs, decodeArgs: decodeRemoteStorageVolCreateXmlFromArgs,
@@ -14149,7 +14149,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   connectNumOfInterfaces: {
     key: 'connectNumOfInterfaces', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 126, name: 'REMOTE_PROC_CONNECT_NUM_OF_INTERFACES',
-    api: 'virConnectNumOfInterfaces', family: 'interface', readonlyRefused: false,
+    api: 'virConnectNumOfInterfaces', apiErrorDomain: 26, family: 'interface', readonlyRefused: false,
     priority: 'high', generate: 'both', stream: null, sparse: false, event: false,
     acl: ['connect:search_interfaces'], aclFilter: ['interface:getattr'],
     encodeArgs: encodeVoid, decodeArgs: decodeVoid,
@@ -14157,7 +14157,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   connectListInterfaces: {
     key: 'connectListInterfaces', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 127, name: 'REMOTE_PROC_CONNECT_LIST_INTERFACES',
-    api: 'virConnectListInterfaces', family: 'interface', readonlyRefused: false,
+    api: 'virConnectListInterfaces', apiErrorDomain: 26, family: 'interface', readonlyRefused: false,
     priority: 'high', generate: 'both', stream: null, sparse: false, event: false,
     acl: ['connect:search_interfaces'], aclFilter: ['interface:getattr'],
     encodeArgs: encodeRemoteConnectListInterfacesArgs, decodeArgs: decodeRemoteConnectListInterfacesArgs,
@@ -14165,7 +14165,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   interfaceLookupByName: {
     key: 'interfaceLookupByName', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 128, name: 'REMOTE_PROC_INTERFACE_LOOKUP_BY_NAME',
-    api: 'virInterfaceLookupByName', family: 'interface', readonlyRefused: false,
+    api: 'virInterfaceLookupByName', apiErrorDomain: 26, family: 'interface', readonlyRefused: false,
     priority: 'high', generate: 'both', stream: null, sparse: false, event: false,
     acl: ['interface:getattr'], aclFilter: [],
     encodeArgs: encodeRemoteInterfaceLookupByNameArgs, decodeArgs: decodeRemoteInterfaceLookupByNameArgs,
@@ -14173,7 +14173,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   interfaceLookupByMACString: {
     key: 'interfaceLookupByMACString', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 129, name: 'REMOTE_PROC_INTERFACE_LOOKUP_BY_MAC_STRING',
-    api: 'virInterfaceLookupByMACString', family: 'interface', readonlyRefused: false,
+    api: 'virInterfaceLookupByMACString', apiErrorDomain: 26, family: 'interface', readonlyRefused: false,
     priority: 'high', generate: 'both', stream: null, sparse: false, event: false,
     acl: ['interface:getattr'], aclFilter: [],
     encodeArgs: encodeRemoteInterfaceLookupByMacStringArgs, decodeArgs: decodeRemoteInterfaceLookupByMacStringArgs,
@@ -14181,7 +14181,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   interfaceGetXMLDesc: {
     key: 'interfaceGetXMLDesc', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 130, name: 'REMOTE_PROC_INTERFACE_GET_XML_DESC',
-    api: 'virInterfaceGetXMLDesc', family: 'interface', readonlyRefused: false,
+    api: 'virInterfaceGetXMLDesc', apiErrorDomain: 26, family: 'interface', readonlyRefused: false,
     priority: 'low', generate: 'both', stream: null, sparse: false, event: false,
     acl: ['interface:read'], aclFilter: [],
     encodeArgs: encodeRemoteInterfaceGetXmlDescArgs, decodeArgs: decodeRemoteInterfaceGetXmlDescArgs,
@@ -14189,7 +14189,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   interfaceDefineXML: {
     key: 'interfaceDefineXML', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 131, name: 'REMOTE_PROC_INTERFACE_DEFINE_XML',
-    api: 'virInterfaceDefineXML', family: 'interface', readonlyRefused: true,
+    api: 'virInterfaceDefineXML', apiErrorDomain: 26, family: 'interface', readonlyRefused: true,
     priority: 'high', generate: 'both', stream: null, sparse: false, event: false,
     acl: ['interface:write', 'interface:save'], aclFilter: [],
     encodeArgs: encodeRemoteInterfaceDefineXmlArgs, decodeArgs: decodeRemoteInterfaceDefineXmlArgs,
@@ -14197,7 +14197,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   interfaceUndefine: {
     key: 'interfaceUndefine', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 132, name: 'REMOTE_PROC_INTERFACE_UNDEFINE',
-    api: 'virInterfaceUndefine', family: 'interface', readonlyRefused: true,
+    api: 'virInterfaceUndefine', apiErrorDomain: 26, family: 'interface', readonlyRefused: true,
     priority: 'high', generate: 'both', stream: null, sparse: false, event: false,
     acl: ['interface:delete'], aclFilter: [],
     encodeArgs: encodeRemoteInterfaceUndefineArgs, decodeArgs: decodeRemoteInterfaceUndefineArgs,
@@ -14205,7 +14205,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   interfaceCreate: {
     key: 'interfaceCreate', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 133, name: 'REMOTE_PROC_INTERFACE_CREATE',
-    api: 'virInterfaceCreate', family: 'interface', readonlyRefused: true,
+    api: 'virInterfaceCreate', apiErrorDomain: 26, family: 'interface', readonlyRefused: true,
     priority: 'low', generate: 'both', stream: null, sparse: false, event: false,
     acl: ['interface:start'], aclFilter: [],
     encodeArgs: encodeRemoteInterfaceCreateArgs, decodeArgs: decodeRemoteInterfaceCreateArgs,
@@ -14213,7 +14213,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   interfaceDestroy: {
     key: 'interfaceDestroy', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 134, name: 'REMOTE_PROC_INTERFACE_DESTROY',
-    api: 'virInterfaceDestroy', family: 'interface', readonlyRefused: true,
+    api: 'virInterfaceDestroy', apiErrorDomain: 26, family: 'interface', readonlyRefused: true,
     priority: 'high', generate: 'both', stream: null, sparse: false, event: false,
     acl: ['interface:stop'], aclFilter: [],
     encodeArgs: encodeRemoteInterfaceDestroyArgs, decodeArgs: decodeRemoteInterfaceDestroyArgs,
@@ -14221,7 +14221,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   connectDomainXMLFromNative: {
     key: 'connectDomainXMLFromNative', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 135, name: 'REMOTE_PROC_CONNECT_DOMAIN_XML_FROM_NATIVE',
-    api: 'virConnectDomainXMLFromNative', family: 'hypervisor', readonlyRefused: true,
+    api: 'virConnectDomainXMLFromNative', apiErrorDomain: 20, family: 'hypervisor', readonlyRefused: true,
     priority: 'low', generate: 'both', stream: null, sparse: false, event: false,
     acl: ['connect:write'], aclFilter: [],
     encodeArgs: encodeRemoteConnectDomainXmlFromNativeArgs, decodeArgs: decodeRemoteConnectDomainXmlFromNativeArgs,
@@ -14229,7 +14229,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   connectDomainXMLToNative: {
     key: 'connectDomainXMLToNative', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 136, name: 'REMOTE_PROC_CONNECT_DOMAIN_XML_TO_NATIVE',
-    api: 'virConnectDomainXMLToNative', family: 'hypervisor', readonlyRefused: true,
+    api: 'virConnectDomainXMLToNative', apiErrorDomain: 20, family: 'hypervisor', readonlyRefused: true,
     priority: 'low', generate: 'both', stream: null, sparse: false, event: false,
     acl: ['connect:write'], aclFilter: [],
     encodeArgs: encodeRemoteConnectDomainXmlToNativeArgs, decodeArgs: decodeRemoteConnectDomainXmlToNativeArgs,
@@ -14237,7 +14237,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   connectNumOfDefinedInterfaces: {
     key: 'connectNumOfDefinedInterfaces', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 137, name: 'REMOTE_PROC_CONNECT_NUM_OF_DEFINED_INTERFACES',
-    api: 'virConnectNumOfDefinedInterfaces', family: 'interface', readonlyRefused: false,
+    api: 'virConnectNumOfDefinedInterfaces', apiErrorDomain: 26, family: 'interface', readonlyRefused: false,
     priority: 'high', generate: 'both', stream: null, sparse: false, event: false,
     acl: ['connect:search_interfaces'], aclFilter: ['interface:getattr'],
     encodeArgs: encodeVoid, decodeArgs: decodeVoid,
@@ -14245,7 +14245,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   connectListDefinedInterfaces: {
     key: 'connectListDefinedInterfaces', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 138, name: 'REMOTE_PROC_CONNECT_LIST_DEFINED_INTERFACES',
-    api: 'virConnectListDefinedInterfaces', family: 'interface', readonlyRefused: false,
+    api: 'virConnectListDefinedInterfaces', apiErrorDomain: 26, family: 'interface', readonlyRefused: false,
     priority: 'high', generate: 'both', stream: null, sparse: false, event: false,
     acl: ['connect:search_interfaces'], aclFilter: ['interface:getattr'],
     encodeArgs: encodeRemoteConnectListDefinedInterfacesArgs, decodeArgs: decodeRemoteConnectListDefinedInterfacesArgs,
@@ -14253,7 +14253,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   connectNumOfSecrets: {
     key: 'connectNumOfSecrets', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 139, name: 'REMOTE_PROC_CONNECT_NUM_OF_SECRETS',
-    api: 'virConnectNumOfSecrets', family: 'secret', readonlyRefused: false,
+    api: 'virConnectNumOfSecrets', apiErrorDomain: 30, family: 'secret', readonlyRefused: false,
     priority: 'high', generate: 'both', stream: null, sparse: false, event: false,
     acl: ['connect:search_secrets'], aclFilter: ['secret:getattr'],
     encodeArgs: encodeVoid, decodeArgs: decodeVoid,
@@ -14261,7 +14261,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   connectListSecrets: {
     key: 'connectListSecrets', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 140, name: 'REMOTE_PROC_CONNECT_LIST_SECRETS',
-    api: 'virConnectListSecrets', family: 'secret', readonlyRefused: false,
+    api: 'virConnectListSecrets', apiErrorDomain: 30, family: 'secret', readonlyRefused: false,
     priority: 'high', generate: 'both', stream: null, sparse: false, event: false,
     acl: ['connect:search_secrets'], aclFilter: ['secret:getattr'],
     encodeArgs: encodeRemoteConnectListSecretsArgs, decodeArgs: decodeRemoteConnectListSecretsArgs,
@@ -14269,7 +14269,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   secretLookupByUUID: {
     key: 'secretLookupByUUID', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 141, name: 'REMOTE_PROC_SECRET_LOOKUP_BY_UUID',
-    api: 'virSecretLookupByUUID', family: 'secret', readonlyRefused: false,
+    api: 'virSecretLookupByUUID', apiErrorDomain: 30, family: 'secret', readonlyRefused: false,
     priority: 'high', generate: 'both', stream: null, sparse: false, event: false,
     acl: ['secret:getattr'], aclFilter: [],
     encodeArgs: encodeRemoteSecretLookupByUuidArgs, decodeArgs: decodeRemoteSecretLookupByUuidArgs,
@@ -14277,7 +14277,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   secretDefineXML: {
     key: 'secretDefineXML', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 142, name: 'REMOTE_PROC_SECRET_DEFINE_XML',
-    api: 'virSecretDefineXML', family: 'secret', readonlyRefused: true,
+    api: 'virSecretDefineXML', apiErrorDomain: 30, family: 'secret', readonlyRefused: true,
     priority: 'high', generate: 'both', stream: null, sparse: false, event: false,
     acl: ['secret:write', 'secret:save'], aclFilter: [],
     encodeArgs: encodeRemoteSecretDefineXmlArgs, decodeArgs: decodeRemoteSecretDefineXmlArgs,
@@ -14285,7 +14285,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   secretGetXMLDesc: {
     key: 'secretGetXMLDesc', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 143, name: 'REMOTE_PROC_SECRET_GET_XML_DESC',
-    api: 'virSecretGetXMLDesc', family: 'secret', readonlyRefused: false,
+    api: 'virSecretGetXMLDesc', apiErrorDomain: 30, family: 'secret', readonlyRefused: false,
     priority: 'high', generate: 'both', stream: null, sparse: false, event: false,
     acl: ['secret:read'], aclFilter: [],
     encodeArgs: encodeRemoteSecretGetXmlDescArgs, decodeArgs: decodeRemoteSecretGetXmlDescArgs,
@@ -14293,7 +14293,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   secretSetValue: {
     key: 'secretSetValue', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 144, name: 'REMOTE_PROC_SECRET_SET_VALUE',
-    api: 'virSecretSetValue', family: 'secret', readonlyRefused: true,
+    api: 'virSecretSetValue', apiErrorDomain: 30, family: 'secret', readonlyRefused: true,
     priority: 'high', generate: 'both', stream: null, sparse: false, event: false,
     acl: ['secret:write'], aclFilter: [],
     encodeArgs: encodeRemoteSecretSetValueArgs, decodeArgs: decodeRemoteSecretSetValueArgs,
@@ -14301,7 +14301,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   secretGetValue: {
     key: 'secretGetValue', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 145, name: 'REMOTE_PROC_SECRET_GET_VALUE',
-    api: 'virSecretGetValue', family: 'secret', readonlyRefused: true,
+    api: 'virSecretGetValue', apiErrorDomain: 30, family: 'secret', readonlyRefused: true,
     priority: 'high', generate: 'none', stream: null, sparse: false, event: false,
     acl: ['secret:read_secure'], aclFilter: [],
     encodeArgs: encodeRemoteSecretGetValueArgs, decodeArgs: decodeRemoteSecretGetValueArgs,
@@ -14309,7 +14309,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   secretUndefine: {
     key: 'secretUndefine', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 146, name: 'REMOTE_PROC_SECRET_UNDEFINE',
-    api: 'virSecretUndefine', family: 'secret', readonlyRefused: true,
+    api: 'virSecretUndefine', apiErrorDomain: 30, family: 'secret', readonlyRefused: true,
     priority: 'high', generate: 'both', stream: null, sparse: false, event: false,
     acl: ['secret:delete'], aclFilter: [],
     encodeArgs: encodeRemoteSecretUndefineArgs, decodeArgs: decodeRemoteSecretUndefineArgs,
@@ -14317,7 +14317,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   secretLookupByUsage: {
     key: 'secretLookupByUsage', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 147, name: 'REMOTE_PROC_SECRET_LOOKUP_BY_USAGE',
-    api: 'virSecretLookupByUsage', family: 'secret', readonlyRefused: false,
+    api: 'virSecretLookupByUsage', apiErrorDomain: 30, family: 'secret', readonlyRefused: false,
     priority: 'high', generate: 'both', stream: null, sparse: false, event: false,
     acl: ['secret:getattr'], aclFilter: [],
     encodeArgs: encodeRemoteSecretLookupByUsageArgs, decodeArgs: decodeRemoteSecretLookupByUsageArgs,
@@ -14325,7 +14325,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   domainMigratePrepareTunnel: {
     key: 'domainMigratePrepareTunnel', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 148, name: 'REMOTE_PROC_DOMAIN_MIGRATE_PREPARE_TUNNEL',
-    api: 'virDomainMigratePrepareTunnel', family: 'hypervisor', readonlyRefused: true,
+    api: 'virDomainMigratePrepareTunnel', apiErrorDomain: 20, family: 'hypervisor', readonlyRefused: true,
     priority: 'low', generate: 'both', stream: 'write', sparse: false, event: false,
     acl: ['domain:migrate', 'domain:start', 'domain:write'], aclFilter: [],
     encodeArgs: encodeRemoteDomainMigratePrepareTunnelArgs, decodeArgs: decodeRemoteDomainMigratePrepareTunnelArgs,
@@ -14333,7 +14333,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   connectIsSecure: {
     key: 'connectIsSecure', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 149, name: 'REMOTE_PROC_CONNECT_IS_SECURE',
-    api: 'virConnectIsSecure', family: 'hypervisor', readonlyRefused: false,
+    api: 'virConnectIsSecure', apiErrorDomain: 20, family: 'hypervisor', readonlyRefused: false,
     priority: 'high', generate: 'server', stream: null, sparse: false, event: false,
     acl: ['none'], aclFilter: [],
     encodeArgs: encodeVoid, decodeArgs: decodeVoid,
@@ -14341,7 +14341,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   domainIsActive: {
     key: 'domainIsActive', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 150, name: 'REMOTE_PROC_DOMAIN_IS_ACTIVE',
-    api: 'virDomainIsActive', family: 'hypervisor', readonlyRefused: false,
+    api: 'virDomainIsActive', apiErrorDomain: 20, family: 'hypervisor', readonlyRefused: false,
     priority: 'high', generate: 'both', stream: null, sparse: false, event: false,
     acl: ['domain:read'], aclFilter: [],
     encodeArgs: encodeRemoteDomainIsActiveArgs, decodeArgs: decodeRemoteDomainIsActiveArgs,
@@ -14349,7 +14349,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   domainIsPersistent: {
     key: 'domainIsPersistent', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 151, name: 'REMOTE_PROC_DOMAIN_IS_PERSISTENT',
-    api: 'virDomainIsPersistent', family: 'hypervisor', readonlyRefused: false,
+    api: 'virDomainIsPersistent', apiErrorDomain: 20, family: 'hypervisor', readonlyRefused: false,
     priority: 'high', generate: 'both', stream: null, sparse: false, event: false,
     acl: ['domain:read'], aclFilter: [],
     encodeArgs: encodeRemoteDomainIsPersistentArgs, decodeArgs: decodeRemoteDomainIsPersistentArgs,
@@ -14357,7 +14357,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   networkIsActive: {
     key: 'networkIsActive', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 152, name: 'REMOTE_PROC_NETWORK_IS_ACTIVE',
-    api: 'virNetworkIsActive', family: 'network', readonlyRefused: false,
+    api: 'virNetworkIsActive', apiErrorDomain: 19, family: 'network', readonlyRefused: false,
     priority: 'high', generate: 'both', stream: null, sparse: false, event: false,
     acl: ['network:read'], aclFilter: [],
     encodeArgs: encodeRemoteNetworkIsActiveArgs, decodeArgs: decodeRemoteNetworkIsActiveArgs,
@@ -14365,7 +14365,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   networkIsPersistent: {
     key: 'networkIsPersistent', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 153, name: 'REMOTE_PROC_NETWORK_IS_PERSISTENT',
-    api: 'virNetworkIsPersistent', family: 'network', readonlyRefused: false,
+    api: 'virNetworkIsPersistent', apiErrorDomain: 19, family: 'network', readonlyRefused: false,
     priority: 'high', generate: 'both', stream: null, sparse: false, event: false,
     acl: ['network:read'], aclFilter: [],
     encodeArgs: encodeRemoteNetworkIsPersistentArgs, decodeArgs: decodeRemoteNetworkIsPersistentArgs,
@@ -14373,7 +14373,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   storagePoolIsActive: {
     key: 'storagePoolIsActive', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 154, name: 'REMOTE_PROC_STORAGE_POOL_IS_ACTIVE',
-    api: 'virStoragePoolIsActive', family: 'storage', readonlyRefused: false,
+    api: 'virStoragePoolIsActive', apiErrorDomain: 18, family: 'storage', readonlyRefused: false,
     priority: 'high', generate: 'both', stream: null, sparse: false, event: false,
     acl: ['storage_pool:read'], aclFilter: [],
     encodeArgs: encodeRemoteStoragePoolIsActiveArgs, decodeArgs: decodeRemoteStoragePoolIsActiveArgs,
@@ -14381,7 +14381,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   storagePoolIsPersistent: {
     key: 'storagePoolIsPersistent', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 155, name: 'REMOTE_PROC_STORAGE_POOL_IS_PERSISTENT',
-    api: 'virStoragePoolIsPersistent', family: 'storage', readonlyRefused: false,
+    api: 'virStoragePoolIsPersistent', apiErrorDomain: 18, family: 'storage', readonlyRefused: false,
     priority: 'high', generate: 'both', stream: null, sparse: false, event: false,
     acl: ['storage_pool:read'], aclFilter: [],
     encodeArgs: encodeRemoteStoragePoolIsPersistentArgs, decodeArgs: decodeRemoteStoragePoolIsPersistentArgs,
@@ -14389,7 +14389,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   interfaceIsActive: {
     key: 'interfaceIsActive', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 156, name: 'REMOTE_PROC_INTERFACE_IS_ACTIVE',
-    api: 'virInterfaceIsActive', family: 'interface', readonlyRefused: false,
+    api: 'virInterfaceIsActive', apiErrorDomain: 26, family: 'interface', readonlyRefused: false,
     priority: 'high', generate: 'both', stream: null, sparse: false, event: false,
     acl: ['interface:read'], aclFilter: [],
     encodeArgs: encodeRemoteInterfaceIsActiveArgs, decodeArgs: decodeRemoteInterfaceIsActiveArgs,
@@ -14397,7 +14397,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   connectGetLibVersion: {
     key: 'connectGetLibVersion', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 157, name: 'REMOTE_PROC_CONNECT_GET_LIB_VERSION',
-    api: 'virConnectGetLibVersion', family: 'hypervisor', readonlyRefused: false,
+    api: 'virConnectGetLibVersion', apiErrorDomain: 20, family: 'hypervisor', readonlyRefused: false,
     priority: 'high', generate: 'both', stream: null, sparse: false, event: false,
     acl: ['connect:getattr'], aclFilter: [],
     encodeArgs: encodeVoid, decodeArgs: decodeVoid,
@@ -14405,7 +14405,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   connectCompareCPU: {
     key: 'connectCompareCPU', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 158, name: 'REMOTE_PROC_CONNECT_COMPARE_CPU',
-    api: 'virConnectCompareCPU', family: 'hypervisor', readonlyRefused: false,
+    api: 'virConnectCompareCPU', apiErrorDomain: 20, family: 'hypervisor', readonlyRefused: false,
     priority: 'high', generate: 'both', stream: null, sparse: false, event: false,
     acl: ['connect:read'], aclFilter: [],
     encodeArgs: encodeRemoteConnectCompareCpuArgs, decodeArgs: decodeRemoteConnectCompareCpuArgs,
@@ -14413,7 +14413,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   domainMemoryStats: {
     key: 'domainMemoryStats', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 159, name: 'REMOTE_PROC_DOMAIN_MEMORY_STATS',
-    api: 'virDomainMemoryStats', family: 'hypervisor', readonlyRefused: false,
+    api: 'virDomainMemoryStats', apiErrorDomain: 20, family: 'hypervisor', readonlyRefused: false,
     priority: 'low', generate: 'none', stream: null, sparse: false, event: false,
     acl: ['domain:read'], aclFilter: [],
     encodeArgs: encodeRemoteDomainMemoryStatsArgs, decodeArgs: decodeRemoteDomainMemoryStatsArgs,
@@ -14421,7 +14421,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   domainAttachDeviceFlags: {
     key: 'domainAttachDeviceFlags', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 160, name: 'REMOTE_PROC_DOMAIN_ATTACH_DEVICE_FLAGS',
-    api: 'virDomainAttachDeviceFlags', family: 'hypervisor', readonlyRefused: true,
+    api: 'virDomainAttachDeviceFlags', apiErrorDomain: 20, family: 'hypervisor', readonlyRefused: true,
     priority: 'low', generate: 'both', stream: null, sparse: false, event: false,
     acl: ['domain:write', 'domain:save:!VIR_DOMAIN_AFFECT_CONFIG|VIR_DOMAIN_AFFECT_LIVE', 'domain:save:VIR_DOMAIN_AFFECT_CONFIG'], aclFilter: [],
     encodeArgs: encodeRemoteDomainAttachDeviceFlagsArgs, decodeArgs: decodeRemoteDomainAttachDeviceFlagsArgs,
@@ -14429,7 +14429,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   domainDetachDeviceFlags: {
     key: 'domainDetachDeviceFlags', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 161, name: 'REMOTE_PROC_DOMAIN_DETACH_DEVICE_FLAGS',
-    api: 'virDomainDetachDeviceFlags', family: 'hypervisor', readonlyRefused: true,
+    api: 'virDomainDetachDeviceFlags', apiErrorDomain: 20, family: 'hypervisor', readonlyRefused: true,
     priority: 'low', generate: 'both', stream: null, sparse: false, event: false,
     acl: ['domain:write', 'domain:save:!VIR_DOMAIN_AFFECT_CONFIG|VIR_DOMAIN_AFFECT_LIVE', 'domain:save:VIR_DOMAIN_AFFECT_CONFIG'], aclFilter: [],
     encodeArgs: encodeRemoteDomainDetachDeviceFlagsArgs, decodeArgs: decodeRemoteDomainDetachDeviceFlagsArgs,
@@ -14437,7 +14437,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   connectBaselineCPU: {
     key: 'connectBaselineCPU', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 162, name: 'REMOTE_PROC_CONNECT_BASELINE_CPU',
-    api: 'virConnectBaselineCPU', family: 'hypervisor', readonlyRefused: false,
+    api: 'virConnectBaselineCPU', apiErrorDomain: 20, family: 'hypervisor', readonlyRefused: false,
     priority: 'low', generate: 'both', stream: null, sparse: false, event: false,
     acl: ['connect:read'], aclFilter: [],
     encodeArgs: encodeRemoteConnectBaselineCpuArgs, decodeArgs: decodeRemoteConnectBaselineCpuArgs,
@@ -14445,7 +14445,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   domainGetJobInfo: {
     key: 'domainGetJobInfo', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 163, name: 'REMOTE_PROC_DOMAIN_GET_JOB_INFO',
-    api: 'virDomainGetJobInfo', family: 'hypervisor', readonlyRefused: false,
+    api: 'virDomainGetJobInfo', apiErrorDomain: 20, family: 'hypervisor', readonlyRefused: false,
     priority: 'low', generate: 'both', stream: null, sparse: false, event: false,
     acl: ['domain:read'], aclFilter: [],
     encodeArgs: encodeRemoteDomainGetJobInfoArgs, decodeArgs: decodeRemoteDomainGetJobInfoArgs,
@@ -14453,7 +14453,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   domainAbortJob: {
     key: 'domainAbortJob', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 164, name: 'REMOTE_PROC_DOMAIN_ABORT_JOB',
-    api: 'virDomainAbortJob', family: 'hypervisor', readonlyRefused: true,
+    api: 'virDomainAbortJob', apiErrorDomain: 20, family: 'hypervisor', readonlyRefused: true,
     priority: 'low', generate: 'both', stream: null, sparse: false, event: false,
     acl: ['domain:write'], aclFilter: [],
     encodeArgs: encodeRemoteDomainAbortJobArgs, decodeArgs: decodeRemoteDomainAbortJobArgs,
@@ -14461,7 +14461,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   storageVolWipe: {
     key: 'storageVolWipe', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 165, name: 'REMOTE_PROC_STORAGE_VOL_WIPE',
-    api: 'virStorageVolWipe', family: 'storage', readonlyRefused: true,
+    api: 'virStorageVolWipe', apiErrorDomain: 18, family: 'storage', readonlyRefused: true,
     priority: 'low', generate: 'both', stream: null, sparse: false, event: false,
     acl: ['storage_vol:format'], aclFilter: [],
     encodeArgs: encodeRemoteStorageVolWipeArgs, decodeArgs: decodeRemoteStorageVolWipeArgs,
@@ -14469,7 +14469,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   domainMigrateSetMaxDowntime: {
     key: 'domainMigrateSetMaxDowntime', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 166, name: 'REMOTE_PROC_DOMAIN_MIGRATE_SET_MAX_DOWNTIME',
-    api: 'virDomainMigrateSetMaxDowntime', family: 'hypervisor', readonlyRefused: true,
+    api: 'virDomainMigrateSetMaxDowntime', apiErrorDomain: 20, family: 'hypervisor', readonlyRefused: true,
     priority: 'low', generate: 'both', stream: null, sparse: false, event: false,
     acl: ['domain:migrate'], aclFilter: [],
     encodeArgs: encodeRemoteDomainMigrateSetMaxDowntimeArgs, decodeArgs: decodeRemoteDomainMigrateSetMaxDowntimeArgs,
@@ -14477,7 +14477,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   connectDomainEventRegisterAny: {
     key: 'connectDomainEventRegisterAny', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 167, name: 'REMOTE_PROC_CONNECT_DOMAIN_EVENT_REGISTER_ANY',
-    api: 'virConnectDomainEventRegisterAny', family: 'hypervisor', readonlyRefused: false,
+    api: 'virConnectDomainEventRegisterAny', apiErrorDomain: 20, family: 'hypervisor', readonlyRefused: false,
     priority: 'high', generate: 'none', stream: null, sparse: false, event: false,
     acl: ['connect:search_domains'], aclFilter: ['domain:getattr'],
     encodeArgs: encodeRemoteConnectDomainEventRegisterAnyArgs, decodeArgs: decodeRemoteConnectDomainEventRegisterAnyArgs,
@@ -14485,7 +14485,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   connectDomainEventDeregisterAny: {
     key: 'connectDomainEventDeregisterAny', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 168, name: 'REMOTE_PROC_CONNECT_DOMAIN_EVENT_DEREGISTER_ANY',
-    api: 'virConnectDomainEventDeregisterAny', family: 'hypervisor', readonlyRefused: false,
+    api: 'virConnectDomainEventDeregisterAny', apiErrorDomain: 20, family: 'hypervisor', readonlyRefused: false,
     priority: 'high', generate: 'none', stream: null, sparse: false, event: false,
     acl: ['connect:read'], aclFilter: [],
     encodeArgs: encodeRemoteConnectDomainEventDeregisterAnyArgs, decodeArgs: decodeRemoteConnectDomainEventDeregisterAnyArgs,
@@ -14493,7 +14493,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   domainEventReboot: {
     key: 'domainEventReboot', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 169, name: 'REMOTE_PROC_DOMAIN_EVENT_REBOOT',
-    api: null, family: null, readonlyRefused: false,
+    api: null, apiErrorDomain: 0, family: null, readonlyRefused: false,
     priority: 'low', generate: 'both', stream: null, sparse: false, event: true,
     acl: ['none'], aclFilter: [],
     encodeArgs: encodeRemoteDomainEventRebootMsg, decodeArgs: decodeRemoteDomainEventRebootMsg,
@@ -14501,7 +14501,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   domainEventRtcChange: {
     key: 'domainEventRtcChange', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 170, name: 'REMOTE_PROC_DOMAIN_EVENT_RTC_CHANGE',
-    api: null, family: null, readonlyRefused: false,
+    api: null, apiErrorDomain: 0, family: null, readonlyRefused: false,
     priority: 'low', generate: 'both', stream: null, sparse: false, event: true,
     acl: ['none'], aclFilter: [],
     encodeArgs: encodeRemoteDomainEventRtcChangeMsg, decodeArgs: decodeRemoteDomainEventRtcChangeMsg,
@@ -14509,7 +14509,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   domainEventWatchdog: {
     key: 'domainEventWatchdog', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 171, name: 'REMOTE_PROC_DOMAIN_EVENT_WATCHDOG',
-    api: null, family: null, readonlyRefused: false,
+    api: null, apiErrorDomain: 0, family: null, readonlyRefused: false,
     priority: 'low', generate: 'both', stream: null, sparse: false, event: true,
     acl: ['none'], aclFilter: [],
     encodeArgs: encodeRemoteDomainEventWatchdogMsg, decodeArgs: decodeRemoteDomainEventWatchdogMsg,
@@ -14517,7 +14517,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   domainEventIoError: {
     key: 'domainEventIoError', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 172, name: 'REMOTE_PROC_DOMAIN_EVENT_IO_ERROR',
-    api: null, family: null, readonlyRefused: false,
+    api: null, apiErrorDomain: 0, family: null, readonlyRefused: false,
     priority: 'low', generate: 'both', stream: null, sparse: false, event: true,
     acl: ['none'], aclFilter: [],
     encodeArgs: encodeRemoteDomainEventIoErrorMsg, decodeArgs: decodeRemoteDomainEventIoErrorMsg,
@@ -14525,7 +14525,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   domainEventGraphics: {
     key: 'domainEventGraphics', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 173, name: 'REMOTE_PROC_DOMAIN_EVENT_GRAPHICS',
-    api: null, family: null, readonlyRefused: false,
+    api: null, apiErrorDomain: 0, family: null, readonlyRefused: false,
     priority: 'low', generate: 'both', stream: null, sparse: false, event: true,
     acl: ['none'], aclFilter: [],
     encodeArgs: encodeRemoteDomainEventGraphicsMsg, decodeArgs: decodeRemoteDomainEventGraphicsMsg,
@@ -14533,7 +14533,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   domainUpdateDeviceFlags: {
     key: 'domainUpdateDeviceFlags', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 174, name: 'REMOTE_PROC_DOMAIN_UPDATE_DEVICE_FLAGS',
-    api: 'virDomainUpdateDeviceFlags', family: 'hypervisor', readonlyRefused: true,
+    api: 'virDomainUpdateDeviceFlags', apiErrorDomain: 20, family: 'hypervisor', readonlyRefused: true,
     priority: 'low', generate: 'both', stream: null, sparse: false, event: false,
     acl: ['domain:write', 'domain:save:!VIR_DOMAIN_AFFECT_CONFIG|VIR_DOMAIN_AFFECT_LIVE', 'domain:save:VIR_DOMAIN_AFFECT_CONFIG'], aclFilter: [],
     encodeArgs: encodeRemoteDomainUpdateDeviceFlagsArgs, decodeArgs: decodeRemoteDomainUpdateDeviceFlagsArgs,
@@ -14541,7 +14541,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   nwfilterLookupByName: {
     key: 'nwfilterLookupByName', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 175, name: 'REMOTE_PROC_NWFILTER_LOOKUP_BY_NAME',
-    api: 'virNWFilterLookupByName', family: 'nwfilter', readonlyRefused: false,
+    api: 'virNWFilterLookupByName', apiErrorDomain: 33, family: 'nwfilter', readonlyRefused: false,
     priority: 'high', generate: 'both', stream: null, sparse: false, event: false,
     acl: ['nwfilter:getattr'], aclFilter: [],
     encodeArgs: encodeRemoteNwfilterLookupByNameArgs, decodeArgs: decodeRemoteNwfilterLookupByNameArgs,
@@ -14549,7 +14549,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   nwfilterLookupByUUID: {
     key: 'nwfilterLookupByUUID', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 176, name: 'REMOTE_PROC_NWFILTER_LOOKUP_BY_UUID',
-    api: 'virNWFilterLookupByUUID', family: 'nwfilter', readonlyRefused: false,
+    api: 'virNWFilterLookupByUUID', apiErrorDomain: 33, family: 'nwfilter', readonlyRefused: false,
     priority: 'high', generate: 'both', stream: null, sparse: false, event: false,
     acl: ['nwfilter:getattr'], aclFilter: [],
     encodeArgs: encodeRemoteNwfilterLookupByUuidArgs, decodeArgs: decodeRemoteNwfilterLookupByUuidArgs,
@@ -14557,7 +14557,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   nwfilterGetXMLDesc: {
     key: 'nwfilterGetXMLDesc', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 177, name: 'REMOTE_PROC_NWFILTER_GET_XML_DESC',
-    api: 'virNWFilterGetXMLDesc', family: 'nwfilter', readonlyRefused: false,
+    api: 'virNWFilterGetXMLDesc', apiErrorDomain: 33, family: 'nwfilter', readonlyRefused: false,
     priority: 'high', generate: 'both', stream: null, sparse: false, event: false,
     acl: ['nwfilter:read'], aclFilter: [],
     encodeArgs: encodeRemoteNwfilterGetXmlDescArgs, decodeArgs: decodeRemoteNwfilterGetXmlDescArgs,
@@ -14565,7 +14565,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   connectNumOfNWFilters: {
     key: 'connectNumOfNWFilters', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 178, name: 'REMOTE_PROC_CONNECT_NUM_OF_NWFILTERS',
-    api: 'virConnectNumOfNWFilters', family: 'nwfilter', readonlyRefused: false,
+    api: 'virConnectNumOfNWFilters', apiErrorDomain: 33, family: 'nwfilter', readonlyRefused: false,
     priority: 'high', generate: 'both', stream: null, sparse: false, event: false,
     acl: ['connect:search_nwfilters'], aclFilter: ['nwfilter:getattr'],
     encodeArgs: encodeVoid, decodeArgs: decodeVoid,
@@ -14573,7 +14573,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   connectListNWFilters: {
     key: 'connectListNWFilters', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 179, name: 'REMOTE_PROC_CONNECT_LIST_NWFILTERS',
-    api: 'virConnectListNWFilters', family: 'nwfilter', readonlyRefused: false,
+    api: 'virConnectListNWFilters', apiErrorDomain: 33, family: 'nwfilter', readonlyRefused: false,
     priority: 'high', generate: 'both', stream: null, sparse: false, event: false,
     acl: ['connect:search_nwfilters'], aclFilter: ['nwfilter:getattr'],
     encodeArgs: encodeRemoteConnectListNwfiltersArgs, decodeArgs: decodeRemoteConnectListNwfiltersArgs,
@@ -14581,7 +14581,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   nwfilterDefineXML: {
     key: 'nwfilterDefineXML', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 180, name: 'REMOTE_PROC_NWFILTER_DEFINE_XML',
-    api: 'virNWFilterDefineXML', family: 'nwfilter', readonlyRefused: true,
+    api: 'virNWFilterDefineXML', apiErrorDomain: 33, family: 'nwfilter', readonlyRefused: true,
     priority: 'high', generate: 'both', stream: null, sparse: false, event: false,
     acl: ['nwfilter:write', 'nwfilter:save'], aclFilter: [],
     encodeArgs: encodeRemoteNwfilterDefineXmlArgs, decodeArgs: decodeRemoteNwfilterDefineXmlArgs,
@@ -14589,7 +14589,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   nwfilterUndefine: {
     key: 'nwfilterUndefine', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 181, name: 'REMOTE_PROC_NWFILTER_UNDEFINE',
-    api: 'virNWFilterUndefine', family: 'nwfilter', readonlyRefused: true,
+    api: 'virNWFilterUndefine', apiErrorDomain: 33, family: 'nwfilter', readonlyRefused: true,
     priority: 'high', generate: 'both', stream: null, sparse: false, event: false,
     acl: ['nwfilter:delete'], aclFilter: [],
     encodeArgs: encodeRemoteNwfilterUndefineArgs, decodeArgs: decodeRemoteNwfilterUndefineArgs,
@@ -14597,7 +14597,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   domainManagedSave: {
     key: 'domainManagedSave', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 182, name: 'REMOTE_PROC_DOMAIN_MANAGED_SAVE',
-    api: 'virDomainManagedSave', family: 'hypervisor', readonlyRefused: true,
+    api: 'virDomainManagedSave', apiErrorDomain: 20, family: 'hypervisor', readonlyRefused: true,
     priority: 'low', generate: 'both', stream: null, sparse: false, event: false,
     acl: ['domain:hibernate'], aclFilter: [],
     encodeArgs: encodeRemoteDomainManagedSaveArgs, decodeArgs: decodeRemoteDomainManagedSaveArgs,
@@ -14605,7 +14605,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   domainHasManagedSaveImage: {
     key: 'domainHasManagedSaveImage', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 183, name: 'REMOTE_PROC_DOMAIN_HAS_MANAGED_SAVE_IMAGE',
-    api: 'virDomainHasManagedSaveImage', family: 'hypervisor', readonlyRefused: false,
+    api: 'virDomainHasManagedSaveImage', apiErrorDomain: 20, family: 'hypervisor', readonlyRefused: false,
     priority: 'low', generate: 'both', stream: null, sparse: false, event: false,
     acl: ['domain:read'], aclFilter: [],
     encodeArgs: encodeRemoteDomainHasManagedSaveImageArgs, decodeArgs: decodeRemoteDomainHasManagedSaveImageArgs,
@@ -14613,7 +14613,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   domainManagedSaveRemove: {
     key: 'domainManagedSaveRemove', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 184, name: 'REMOTE_PROC_DOMAIN_MANAGED_SAVE_REMOVE',
-    api: 'virDomainManagedSaveRemove', family: 'hypervisor', readonlyRefused: true,
+    api: 'virDomainManagedSaveRemove', apiErrorDomain: 20, family: 'hypervisor', readonlyRefused: true,
     priority: 'low', generate: 'both', stream: null, sparse: false, event: false,
     acl: ['domain:hibernate'], aclFilter: [],
     encodeArgs: encodeRemoteDomainManagedSaveRemoveArgs, decodeArgs: decodeRemoteDomainManagedSaveRemoveArgs,
@@ -14621,7 +14621,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   domainSnapshotCreateXML: {
     key: 'domainSnapshotCreateXML', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 185, name: 'REMOTE_PROC_DOMAIN_SNAPSHOT_CREATE_XML',
-    api: 'virDomainSnapshotCreateXML', family: 'hypervisor', readonlyRefused: true,
+    api: 'virDomainSnapshotCreateXML', apiErrorDomain: 35, family: 'hypervisor', readonlyRefused: true,
     priority: 'low', generate: 'both', stream: null, sparse: false, event: false,
     acl: ['domain:snapshot', 'domain:fs_freeze:VIR_DOMAIN_SNAPSHOT_CREATE_QUIESCE'], aclFilter: [],
     encodeArgs: encodeRemoteDomainSnapshotCreateXmlArgs, decodeArgs: decodeRemoteDomainSnapshotCreateXmlArgs,
@@ -14629,7 +14629,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   domainSnapshotGetXMLDesc: {
     key: 'domainSnapshotGetXMLDesc', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 186, name: 'REMOTE_PROC_DOMAIN_SNAPSHOT_GET_XML_DESC',
-    api: 'virDomainSnapshotGetXMLDesc', family: 'hypervisor', readonlyRefused: false,
+    api: 'virDomainSnapshotGetXMLDesc', apiErrorDomain: 35, family: 'hypervisor', readonlyRefused: false,
     priority: 'high', generate: 'both', stream: null, sparse: false, event: false,
     acl: ['domain:read', 'domain:read_secure:VIR_DOMAIN_SNAPSHOT_XML_SECURE'], aclFilter: [],
     encodeArgs: encodeRemoteDomainSnapshotGetXmlDescArgs, decodeArgs: decodeRemoteDomainSnapshotGetXmlDescArgs,
@@ -14637,7 +14637,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   domainSnapshotNum: {
     key: 'domainSnapshotNum', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 187, name: 'REMOTE_PROC_DOMAIN_SNAPSHOT_NUM',
-    api: 'virDomainSnapshotNum', family: 'hypervisor', readonlyRefused: false,
+    api: 'virDomainSnapshotNum', apiErrorDomain: 35, family: 'hypervisor', readonlyRefused: false,
     priority: 'high', generate: 'both', stream: null, sparse: false, event: false,
     acl: ['domain:read'], aclFilter: [],
     encodeArgs: encodeRemoteDomainSnapshotNumArgs, decodeArgs: decodeRemoteDomainSnapshotNumArgs,
@@ -14645,7 +14645,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   domainSnapshotListNames: {
     key: 'domainSnapshotListNames', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 188, name: 'REMOTE_PROC_DOMAIN_SNAPSHOT_LIST_NAMES',
-    api: 'virDomainSnapshotListNames', family: 'hypervisor', readonlyRefused: false,
+    api: 'virDomainSnapshotListNames', apiErrorDomain: 35, family: 'hypervisor', readonlyRefused: false,
     priority: 'high', generate: 'both', stream: null, sparse: false, event: false,
     acl: ['domain:read'], aclFilter: [],
     encodeArgs: encodeRemoteDomainSnapshotListNamesArgs, decodeArgs: decodeRemoteDomainSnapshotListNamesArgs,
@@ -14653,7 +14653,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   domainSnapshotLookupByName: {
     key: 'domainSnapshotLookupByName', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 189, name: 'REMOTE_PROC_DOMAIN_SNAPSHOT_LOOKUP_BY_NAME',
-    api: 'virDomainSnapshotLookupByName', family: 'hypervisor', readonlyRefused: false,
+    api: 'virDomainSnapshotLookupByName', apiErrorDomain: 35, family: 'hypervisor', readonlyRefused: false,
     priority: 'high', generate: 'both', stream: null, sparse: false, event: false,
     acl: ['domain:read'], aclFilter: [],
     encodeArgs: encodeRemoteDomainSnapshotLookupByNameArgs, decodeArgs: decodeRemoteDomainSnapshotLookupByNameArgs,
@@ -14661,7 +14661,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   domainHasCurrentSnapshot: {
     key: 'domainHasCurrentSnapshot', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 190, name: 'REMOTE_PROC_DOMAIN_HAS_CURRENT_SNAPSHOT',
-    api: 'virDomainHasCurrentSnapshot', family: 'hypervisor', readonlyRefused: false,
+    api: 'virDomainHasCurrentSnapshot', apiErrorDomain: 35, family: 'hypervisor', readonlyRefused: false,
     priority: 'low', generate: 'both', stream: null, sparse: false, event: false,
     acl: ['domain:read'], aclFilter: [],
     encodeArgs: encodeRemoteDomainHasCurrentSnapshotArgs, decodeArgs: decodeRemoteDomainHasCurrentSnapshotArgs,
@@ -14669,7 +14669,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   domainSnapshotCurrent: {
     key: 'domainSnapshotCurrent', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 191, name: 'REMOTE_PROC_DOMAIN_SNAPSHOT_CURRENT',
-    api: 'virDomainSnapshotCurrent', family: 'hypervisor', readonlyRefused: false,
+    api: 'virDomainSnapshotCurrent', apiErrorDomain: 35, family: 'hypervisor', readonlyRefused: false,
     priority: 'low', generate: 'both', stream: null, sparse: false, event: false,
     acl: ['domain:read'], aclFilter: [],
     encodeArgs: encodeRemoteDomainSnapshotCurrentArgs, decodeArgs: decodeRemoteDomainSnapshotCurrentArgs,
@@ -14677,7 +14677,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   domainRevertToSnapshot: {
     key: 'domainRevertToSnapshot', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 192, name: 'REMOTE_PROC_DOMAIN_REVERT_TO_SNAPSHOT',
-    api: 'virDomainRevertToSnapshot', family: 'hypervisor', readonlyRefused: true,
+    api: 'virDomainRevertToSnapshot', apiErrorDomain: 35, family: 'hypervisor', readonlyRefused: true,
     priority: 'low', generate: 'both', stream: null, sparse: false, event: false,
     acl: ['domain:snapshot'], aclFilter: [],
     encodeArgs: encodeRemoteDomainRevertToSnapshotArgs, decodeArgs: decodeRemoteDomainRevertToSnapshotArgs,
@@ -14685,7 +14685,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   domainSnapshotDelete: {
     key: 'domainSnapshotDelete', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 193, name: 'REMOTE_PROC_DOMAIN_SNAPSHOT_DELETE',
-    api: 'virDomainSnapshotDelete', family: 'hypervisor', readonlyRefused: true,
+    api: 'virDomainSnapshotDelete', apiErrorDomain: 35, family: 'hypervisor', readonlyRefused: true,
     priority: 'low', generate: 'both', stream: null, sparse: false, event: false,
     acl: ['domain:snapshot'], aclFilter: [],
     encodeArgs: encodeRemoteDomainSnapshotDeleteArgs, decodeArgs: decodeRemoteDomainSnapshotDeleteArgs,
@@ -14693,7 +14693,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   domainGetBlockInfo: {
     key: 'domainGetBlockInfo', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 194, name: 'REMOTE_PROC_DOMAIN_GET_BLOCK_INFO',
-    api: 'virDomainGetBlockInfo', family: 'hypervisor', readonlyRefused: false,
+    api: 'virDomainGetBlockInfo', apiErrorDomain: 20, family: 'hypervisor', readonlyRefused: false,
     priority: 'low', generate: 'both', stream: null, sparse: false, event: false,
     acl: ['domain:read'], aclFilter: [],
     encodeArgs: encodeRemoteDomainGetBlockInfoArgs, decodeArgs: decodeRemoteDomainGetBlockInfoArgs,
@@ -14701,7 +14701,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   domainEventIoErrorReason: {
     key: 'domainEventIoErrorReason', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 195, name: 'REMOTE_PROC_DOMAIN_EVENT_IO_ERROR_REASON',
-    api: null, family: null, readonlyRefused: false,
+    api: null, apiErrorDomain: 0, family: null, readonlyRefused: false,
     priority: 'low', generate: 'both', stream: null, sparse: false, event: true,
     acl: ['none'], aclFilter: [],
     encodeArgs: encodeRemoteDomainEventIoErrorReasonMsg, decodeArgs: decodeRemoteDomainEventIoErrorReasonMsg,
@@ -14709,7 +14709,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   domainCreateWithFlags: {
     key: 'domainCreateWithFlags', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 196, name: 'REMOTE_PROC_DOMAIN_CREATE_WITH_FLAGS',
-    api: 'virDomainCreateWithFlags', family: 'hypervisor', readonlyRefused: true,
+    api: 'virDomainCreateWithFlags', apiErrorDomain: 20, family: 'hypervisor', readonlyRefused: true,
     priority: 'low', generate: 'both', stream: null, sparse: false, event: false,
     acl: ['domain:start'], aclFilter: [],
     encodeArgs: encodeRemoteDomainCreateWithFlagsArgs, decodeArgs: decodeRemoteDomainCreateWithFlagsArgs,
@@ -14717,7 +14717,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   domainSetMemoryParameters: {
     key: 'domainSetMemoryParameters', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 197, name: 'REMOTE_PROC_DOMAIN_SET_MEMORY_PARAMETERS',
-    api: 'virDomainSetMemoryParameters', family: 'hypervisor', readonlyRefused: true,
+    api: 'virDomainSetMemoryParameters', apiErrorDomain: 20, family: 'hypervisor', readonlyRefused: true,
     priority: 'low', generate: 'both', stream: null, sparse: false, event: false,
     acl: ['domain:write', 'domain:save:!VIR_DOMAIN_AFFECT_CONFIG|VIR_DOMAIN_AFFECT_LIVE', 'domain:save:VIR_DOMAIN_AFFECT_CONFIG'], aclFilter: [],
     encodeArgs: encodeRemoteDomainSetMemoryParametersArgs, decodeArgs: decodeRemoteDomainSetMemoryParametersArgs,
@@ -14725,7 +14725,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   domainGetMemoryParameters: {
     key: 'domainGetMemoryParameters', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 198, name: 'REMOTE_PROC_DOMAIN_GET_MEMORY_PARAMETERS',
-    api: 'virDomainGetMemoryParameters', family: 'hypervisor', readonlyRefused: false,
+    api: 'virDomainGetMemoryParameters', apiErrorDomain: 20, family: 'hypervisor', readonlyRefused: false,
     priority: 'low', generate: 'none', stream: null, sparse: false, event: false,
     acl: ['domain:read'], aclFilter: [],
     encodeArgs: encodeRemoteDomainGetMemoryParametersArgs, decodeArgs: decodeRemoteDomainGetMemoryParametersArgs,
@@ -14733,7 +14733,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   domainSetVcpusFlags: {
     key: 'domainSetVcpusFlags', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 199, name: 'REMOTE_PROC_DOMAIN_SET_VCPUS_FLAGS',
-    api: 'virDomainSetVcpusFlags', family: 'hypervisor', readonlyRefused: true,
+    api: 'virDomainSetVcpusFlags', apiErrorDomain: 20, family: 'hypervisor', readonlyRefused: true,
     priority: 'low', generate: 'both', stream: null, sparse: false, event: false,
     acl: ['domain:write', 'domain:save:!VIR_DOMAIN_AFFECT_CONFIG|VIR_DOMAIN_AFFECT_LIVE', 'domain:save:VIR_DOMAIN_AFFECT_CONFIG', 'domain:write:VIR_DOMAIN_VCPU_GUEST'], aclFilter: [],
     encodeArgs: encodeRemoteDomainSetVcpusFlagsArgs, decodeArgs: decodeRemoteDomainSetVcpusFlagsArgs,
@@ -14741,7 +14741,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   domainGetVcpusFlags: {
     key: 'domainGetVcpusFlags', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 200, name: 'REMOTE_PROC_DOMAIN_GET_VCPUS_FLAGS',
-    api: 'virDomainGetVcpusFlags', family: 'hypervisor', readonlyRefused: false,
+    api: 'virDomainGetVcpusFlags', apiErrorDomain: 20, family: 'hypervisor', readonlyRefused: false,
     priority: 'low', generate: 'both', stream: null, sparse: false, event: false,
     acl: ['domain:read', 'domain:write:VIR_DOMAIN_VCPU_GUEST'], aclFilter: [],
     encodeArgs: encodeRemoteDomainGetVcpusFlagsArgs, decodeArgs: decodeRemoteDomainGetVcpusFlagsArgs,
@@ -14749,7 +14749,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   domainOpenConsole: {
     key: 'domainOpenConsole', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 201, name: 'REMOTE_PROC_DOMAIN_OPEN_CONSOLE',
-    api: 'virDomainOpenConsole', family: 'hypervisor', readonlyRefused: true,
+    api: 'virDomainOpenConsole', apiErrorDomain: 20, family: 'hypervisor', readonlyRefused: true,
     priority: 'low', generate: 'both', stream: 'read', sparse: false, event: false,
     acl: ['domain:open_device'], aclFilter: [],
     encodeArgs: encodeRemoteDomainOpenConsoleArgs, decodeArgs: decodeRemoteDomainOpenConsoleArgs,
@@ -14757,7 +14757,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   domainIsUpdated: {
     key: 'domainIsUpdated', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 202, name: 'REMOTE_PROC_DOMAIN_IS_UPDATED',
-    api: 'virDomainIsUpdated', family: 'hypervisor', readonlyRefused: false,
+    api: 'virDomainIsUpdated', apiErrorDomain: 20, family: 'hypervisor', readonlyRefused: false,
     priority: 'high', generate: 'both', stream: null, sparse: false, event: false,
     acl: ['domain:read'], aclFilter: [],
     encodeArgs: encodeRemoteDomainIsUpdatedArgs, decodeArgs: decodeRemoteDomainIsUpdatedArgs,
@@ -14765,7 +14765,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   connectGetSysinfo: {
     key: 'connectGetSysinfo', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 203, name: 'REMOTE_PROC_CONNECT_GET_SYSINFO',
-    api: 'virConnectGetSysinfo', family: 'hypervisor', readonlyRefused: false,
+    api: 'virConnectGetSysinfo', apiErrorDomain: 20, family: 'hypervisor', readonlyRefused: false,
     priority: 'high', generate: 'both', stream: null, sparse: false, event: false,
     acl: ['connect:read'], aclFilter: [],
     encodeArgs: encodeRemoteConnectGetSysinfoArgs, decodeArgs: decodeRemoteConnectGetSysinfoArgs,
@@ -14773,7 +14773,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   domainSetMemoryFlags: {
     key: 'domainSetMemoryFlags', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 204, name: 'REMOTE_PROC_DOMAIN_SET_MEMORY_FLAGS',
-    api: 'virDomainSetMemoryFlags', family: 'hypervisor', readonlyRefused: true,
+    api: 'virDomainSetMemoryFlags', apiErrorDomain: 20, family: 'hypervisor', readonlyRefused: true,
     priority: 'low', generate: 'both', stream: null, sparse: false, event: false,
     acl: ['domain:write', 'domain:save:!VIR_DOMAIN_AFFECT_CONFIG|VIR_DOMAIN_AFFECT_LIVE', 'domain:save:VIR_DOMAIN_AFFECT_CONFIG'], aclFilter: [],
     encodeArgs: encodeRemoteDomainSetMemoryFlagsArgs, decodeArgs: decodeRemoteDomainSetMemoryFlagsArgs,
@@ -14781,7 +14781,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   domainSetBlkioParameters: {
     key: 'domainSetBlkioParameters', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 205, name: 'REMOTE_PROC_DOMAIN_SET_BLKIO_PARAMETERS',
-    api: 'virDomainSetBlkioParameters', family: 'hypervisor', readonlyRefused: true,
+    api: 'virDomainSetBlkioParameters', apiErrorDomain: 20, family: 'hypervisor', readonlyRefused: true,
     priority: 'low', generate: 'both', stream: null, sparse: false, event: false,
     acl: ['domain:write', 'domain:save:!VIR_DOMAIN_AFFECT_CONFIG|VIR_DOMAIN_AFFECT_LIVE', 'domain:save:VIR_DOMAIN_AFFECT_CONFIG'], aclFilter: [],
     encodeArgs: encodeRemoteDomainSetBlkioParametersArgs, decodeArgs: decodeRemoteDomainSetBlkioParametersArgs,
@@ -14789,7 +14789,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   domainGetBlkioParameters: {
     key: 'domainGetBlkioParameters', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 206, name: 'REMOTE_PROC_DOMAIN_GET_BLKIO_PARAMETERS',
-    api: 'virDomainGetBlkioParameters', family: 'hypervisor', readonlyRefused: false,
+    api: 'virDomainGetBlkioParameters', apiErrorDomain: 20, family: 'hypervisor', readonlyRefused: false,
     priority: 'low', generate: 'none', stream: null, sparse: false, event: false,
     acl: ['domain:read'], aclFilter: [],
     encodeArgs: encodeRemoteDomainGetBlkioParametersArgs, decodeArgs: decodeRemoteDomainGetBlkioParametersArgs,
@@ -14797,7 +14797,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   domainMigrateSetMaxSpeed: {
     key: 'domainMigrateSetMaxSpeed', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 207, name: 'REMOTE_PROC_DOMAIN_MIGRATE_SET_MAX_SPEED',
-    api: 'virDomainMigrateSetMaxSpeed', family: 'hypervisor', readonlyRefused: true,
+    api: 'virDomainMigrateSetMaxSpeed', apiErrorDomain: 20, family: 'hypervisor', readonlyRefused: true,
     priority: 'low', generate: 'both', stream: null, sparse: false, event: false,
     acl: ['domain:migrate'], aclFilter: [],
     encodeArgs: encodeRemoteDomainMigrateSetMaxSpeedArgs, decodeArgs: decodeRemoteDomainMigrateSetMaxSpeedArgs,
@@ -14805,7 +14805,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   storageVolUpload: {
     key: 'storageVolUpload', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 208, name: 'REMOTE_PROC_STORAGE_VOL_UPLOAD',
-    api: 'virStorageVolUpload', family: 'storage', readonlyRefused: true,
+    api: 'virStorageVolUpload', apiErrorDomain: 18, family: 'storage', readonlyRefused: true,
     priority: 'low', generate: 'both', stream: 'write', sparse: true, event: false,
     acl: ['storage_vol:data_write'], aclFilter: [],
     encodeArgs: encodeRemoteStorageVolUploadArgs, decodeArgs: decodeRemoteStorageVolUploadArgs,
@@ -14813,7 +14813,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   storageVolDownload: {
     key: 'storageVolDownload', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 209, name: 'REMOTE_PROC_STORAGE_VOL_DOWNLOAD',
-    api: 'virStorageVolDownload', family: 'storage', readonlyRefused: true,
+    api: 'virStorageVolDownload', apiErrorDomain: 18, family: 'storage', readonlyRefused: true,
     priority: 'low', generate: 'both', stream: 'read', sparse: true, event: false,
     acl: ['storage_vol:data_read'], aclFilter: [],
     encodeArgs: encodeRemoteStorageVolDownloadArgs, decodeArgs: decodeRemoteStorageVolDownloadArgs,
@@ -14821,7 +14821,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   domainInjectNMI: {
     key: 'domainInjectNMI', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 210, name: 'REMOTE_PROC_DOMAIN_INJECT_NMI',
-    api: 'virDomainInjectNMI', family: 'hypervisor', readonlyRefused: true,
+    api: 'virDomainInjectNMI', apiErrorDomain: 20, family: 'hypervisor', readonlyRefused: true,
     priority: 'low', generate: 'both', stream: null, sparse: false, event: false,
     acl: ['domain:inject_nmi'], aclFilter: [],
     encodeArgs: encodeRemoteDomainInjectNmiArgs, decodeArgs: decodeRemoteDomainInjectNmiArgs,
@@ -14829,7 +14829,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   domainScreenshot: {
     key: 'domainScreenshot', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 211, name: 'REMOTE_PROC_DOMAIN_SCREENSHOT',
-    api: 'virDomainScreenshot', family: 'hypervisor', readonlyRefused: true,
+    api: 'virDomainScreenshot', apiErrorDomain: 20, family: 'hypervisor', readonlyRefused: true,
     priority: 'low', generate: 'both', stream: 'read', sparse: false, event: false,
     acl: ['domain:screenshot'], aclFilter: [],
     encodeArgs: encodeRemoteDomainScreenshotArgs, decodeArgs: decodeRemoteDomainScreenshotArgs,
@@ -14837,7 +14837,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   domainGetState: {
     key: 'domainGetState', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 212, name: 'REMOTE_PROC_DOMAIN_GET_STATE',
-    api: 'virDomainGetState', family: 'hypervisor', readonlyRefused: false,
+    api: 'virDomainGetState', apiErrorDomain: 20, family: 'hypervisor', readonlyRefused: false,
     priority: 'high', generate: 'none', stream: null, sparse: false, event: false,
     acl: ['domain:read'], aclFilter: [],
     encodeArgs: encodeRemoteDomainGetStateArgs, decodeArgs: decodeRemoteDomainGetStateArgs,
@@ -14845,7 +14845,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   domainMigrateBegin3: {
     key: 'domainMigrateBegin3', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 213, name: 'REMOTE_PROC_DOMAIN_MIGRATE_BEGIN3',
-    api: 'virDomainMigrateBegin3', family: 'hypervisor', readonlyRefused: true,
+    api: 'virDomainMigrateBegin3', apiErrorDomain: 20, family: 'hypervisor', readonlyRefused: true,
     priority: 'low', generate: 'none', stream: null, sparse: false, event: false,
     acl: ['domain:migrate'], aclFilter: [],
     encodeArgs: encodeRemoteDomainMigrateBegin3Args, decodeArgs: decodeRemoteDomainMigrateBegin3Args,
@@ -14853,7 +14853,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   domainMigratePrepare3: {
     key: 'domainMigratePrepare3', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 214, name: 'REMOTE_PROC_DOMAIN_MIGRATE_PREPARE3',
-    api: 'virDomainMigratePrepare3', family: 'hypervisor', readonlyRefused: true,
+    api: 'virDomainMigratePrepare3', apiErrorDomain: 20, family: 'hypervisor', readonlyRefused: true,
     priority: 'low', generate: 'none', stream: null, sparse: false, event: false,
     acl: ['domain:migrate', 'domain:start', 'domain:write'], aclFilter: [],
     encodeArgs: encodeRemoteDomainMigratePrepare3Args, decodeArgs: decodeRemoteDomainMigratePrepare3Args,
@@ -14861,7 +14861,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   domainMigratePrepareTunnel3: {
     key: 'domainMigratePrepareTunnel3', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 215, name: 'REMOTE_PROC_DOMAIN_MIGRATE_PREPARE_TUNNEL3',
-    api: 'virDomainMigratePrepareTunnel3', family: 'hypervisor', readonlyRefused: true,
+    api: 'virDomainMigratePrepareTunnel3', apiErrorDomain: 20, family: 'hypervisor', readonlyRefused: true,
     priority: 'low', generate: 'server', stream: 'write', sparse: false, event: false,
     acl: ['domain:migrate', 'domain:start', 'domain:write'], aclFilter: [],
     encodeArgs: encodeRemoteDomainMigratePrepareTunnel3Args, decodeArgs: decodeRemoteDomainMigratePrepareTunnel3Args,
@@ -14869,7 +14869,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   domainMigratePerform3: {
     key: 'domainMigratePerform3', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 216, name: 'REMOTE_PROC_DOMAIN_MIGRATE_PERFORM3',
-    api: 'virDomainMigratePerform3', family: 'hypervisor', readonlyRefused: true,
+    api: 'virDomainMigratePerform3', apiErrorDomain: 20, family: 'hypervisor', readonlyRefused: true,
     priority: 'low', generate: 'none', stream: null, sparse: false, event: false,
     acl: ['domain:migrate'], aclFilter: [],
     encodeArgs: encodeRemoteDomainMigratePerform3Args, decodeArgs: decodeRemoteDomainMigratePerform3Args,
@@ -14877,7 +14877,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   domainMigrateFinish3: {
     key: 'domainMigrateFinish3', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 217, name: 'REMOTE_PROC_DOMAIN_MIGRATE_FINISH3',
-    api: 'virDomainMigrateFinish3', family: 'hypervisor', readonlyRefused: true,
+    api: 'virDomainMigrateFinish3', apiErrorDomain: 20, family: 'hypervisor', readonlyRefused: true,
     priority: 'low', generate: 'none', stream: null, sparse: false, event: false,
     acl: ['domain:migrate'], aclFilter: [],
     encodeArgs: encodeRemoteDomainMigrateFinish3Args, decodeArgs: decodeRemoteDomainMigrateFinish3Args,
@@ -14885,7 +14885,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   domainMigrateConfirm3: {
     key: 'domainMigrateConfirm3', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 218, name: 'REMOTE_PROC_DOMAIN_MIGRATE_CONFIRM3',
-    api: 'virDomainMigrateConfirm3', family: 'hypervisor', readonlyRefused: true,
+    api: 'virDomainMigrateConfirm3', apiErrorDomain: 20, family: 'hypervisor', readonlyRefused: true,
     priority: 'low', generate: 'none', stream: null, sparse: false, event: false,
     acl: ['domain:migrate'], aclFilter: [],
     encodeArgs: encodeRemoteDomainMigrateConfirm3Args, decodeArgs: decodeRemoteDomainMigrateConfirm3Args,
@@ -14893,7 +14893,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   domainSetSchedulerParametersFlags: {
     key: 'domainSetSchedulerParametersFlags', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 219, name: 'REMOTE_PROC_DOMAIN_SET_SCHEDULER_PARAMETERS_FLAGS',
-    api: 'virDomainSetSchedulerParametersFlags', family: 'hypervisor', readonlyRefused: true,
+    api: 'virDomainSetSchedulerParametersFlags', apiErrorDomain: 20, family: 'hypervisor', readonlyRefused: true,
     priority: 'low', generate: 'both', stream: null, sparse: false, event: false,
     acl: ['domain:write', 'domain:save:!VIR_DOMAIN_AFFECT_CONFIG|VIR_DOMAIN_AFFECT_LIVE', 'domain:save:VIR_DOMAIN_AFFECT_CONFIG'], aclFilter: [],
     encodeArgs: encodeRemoteDomainSetSchedulerParametersFlagsArgs, decodeArgs: decodeRemoteDomainSetSchedulerParametersFlagsArgs,
@@ -14901,7 +14901,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   interfaceChangeBegin: {
     key: 'interfaceChangeBegin', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 220, name: 'REMOTE_PROC_INTERFACE_CHANGE_BEGIN',
-    api: 'virInterfaceChangeBegin', family: 'interface', readonlyRefused: true,
+    api: 'virInterfaceChangeBegin', apiErrorDomain: 26, family: 'interface', readonlyRefused: true,
     priority: 'low', generate: 'both', stream: null, sparse: false, event: false,
     acl: ['connect:interface_transaction'], aclFilter: [],
     encodeArgs: encodeRemoteInterfaceChangeBeginArgs, decodeArgs: decodeRemoteInterfaceChangeBeginArgs,
@@ -14909,7 +14909,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   interfaceChangeCommit: {
     key: 'interfaceChangeCommit', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 221, name: 'REMOTE_PROC_INTERFACE_CHANGE_COMMIT',
-    api: 'virInterfaceChangeCommit', family: 'interface', readonlyRefused: true,
+    api: 'virInterfaceChangeCommit', apiErrorDomain: 26, family: 'interface', readonlyRefused: true,
     priority: 'low', generate: 'both', stream: null, sparse: false, event: false,
     acl: ['connect:interface_transaction'], aclFilter: [],
     encodeArgs: encodeRemoteInterfaceChangeCommitArgs, decodeArgs: decodeRemoteInterfaceChangeCommitArgs,
@@ -14917,7 +14917,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   interfaceChangeRollback: {
     key: 'interfaceChangeRollback', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 222, name: 'REMOTE_PROC_INTERFACE_CHANGE_ROLLBACK',
-    api: 'virInterfaceChangeRollback', family: 'interface', readonlyRefused: true,
+    api: 'virInterfaceChangeRollback', apiErrorDomain: 26, family: 'interface', readonlyRefused: true,
     priority: 'low', generate: 'both', stream: null, sparse: false, event: false,
     acl: ['connect:interface_transaction'], aclFilter: [],
     encodeArgs: encodeRemoteInterfaceChangeRollbackArgs, decodeArgs: decodeRemoteInterfaceChangeRollbackArgs,
@@ -14925,7 +14925,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   domainGetSchedulerParametersFlags: {
     key: 'domainGetSchedulerParametersFlags', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 223, name: 'REMOTE_PROC_DOMAIN_GET_SCHEDULER_PARAMETERS_FLAGS',
-    api: 'virDomainGetSchedulerParametersFlags', family: 'hypervisor', readonlyRefused: false,
+    api: 'virDomainGetSchedulerParametersFlags', apiErrorDomain: 20, family: 'hypervisor', readonlyRefused: false,
     priority: 'low', generate: 'client', stream: null, sparse: false, event: false,
     acl: ['domain:read'], aclFilter: [],
     encodeArgs: encodeRemoteDomainGetSchedulerParametersFlagsArgs, decodeArgs: decodeRemoteDomainGetSchedulerParametersFlagsArgs,
@@ -14933,7 +14933,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   domainEventControlError: {
     key: 'domainEventControlError', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 224, name: 'REMOTE_PROC_DOMAIN_EVENT_CONTROL_ERROR',
-    api: null, family: null, readonlyRefused: false,
+    api: null, apiErrorDomain: 0, family: null, readonlyRefused: false,
     priority: 'low', generate: 'none', stream: null, sparse: false, event: true,
     acl: ['none'], aclFilter: [],
     encodeArgs: encodeRemoteDomainEventControlErrorMsg, decodeArgs: decodeRemoteDomainEventControlErrorMsg,
@@ -14941,7 +14941,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   domainPinVcpuFlags: {
     key: 'domainPinVcpuFlags', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 225, name: 'REMOTE_PROC_DOMAIN_PIN_VCPU_FLAGS',
-    api: 'virDomainPinVcpuFlags', family: 'hypervisor', readonlyRefused: true,
+    api: 'virDomainPinVcpuFlags', apiErrorDomain: 20, family: 'hypervisor', readonlyRefused: true,
     priority: 'low', generate: 'both', stream: null, sparse: false, event: false,
     acl: ['domain:write', 'domain:save:!VIR_DOMAIN_AFFECT_CONFIG|VIR_DOMAIN_AFFECT_LIVE', 'domain:save:VIR_DOMAIN_AFFECT_CONFIG'], aclFilter: [],
     encodeArgs: encodeRemoteDomainPinVcpuFlagsArgs, decodeArgs: decodeRemoteDomainPinVcpuFlagsArgs,
@@ -14949,7 +14949,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   domainSendKey: {
     key: 'domainSendKey', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 226, name: 'REMOTE_PROC_DOMAIN_SEND_KEY',
-    api: 'virDomainSendKey', family: 'hypervisor', readonlyRefused: true,
+    api: 'virDomainSendKey', apiErrorDomain: 20, family: 'hypervisor', readonlyRefused: true,
     priority: 'low', generate: 'both', stream: null, sparse: false, event: false,
     acl: ['domain:send_input'], aclFilter: [],
     encodeArgs: encodeRemoteDomainSendKeyArgs, decodeArgs: decodeRemoteDomainSendKeyArgs,
@@ -14957,7 +14957,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   nodeGetCPUStats: {
     key: 'nodeGetCPUStats', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 227, name: 'REMOTE_PROC_NODE_GET_CPU_STATS',
-    api: 'virNodeGetCPUStats', family: 'hypervisor', readonlyRefused: false,
+    api: 'virNodeGetCPUStats', apiErrorDomain: 20, family: 'hypervisor', readonlyRefused: false,
     priority: 'high', generate: 'none', stream: null, sparse: false, event: false,
     acl: ['connect:read'], aclFilter: [],
     encodeArgs: encodeRemoteNodeGetCpuStatsArgs, decodeArgs: decodeRemoteNodeGetCpuStatsArgs,
@@ -14965,7 +14965,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   nodeGetMemoryStats: {
     key: 'nodeGetMemoryStats', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 228, name: 'REMOTE_PROC_NODE_GET_MEMORY_STATS',
-    api: 'virNodeGetMemoryStats', family: 'hypervisor', readonlyRefused: false,
+    api: 'virNodeGetMemoryStats', apiErrorDomain: 20, family: 'hypervisor', readonlyRefused: false,
     priority: 'high', generate: 'none', stream: null, sparse: false, event: false,
     acl: ['connect:read'], aclFilter: [],
     encodeArgs: encodeRemoteNodeGetMemoryStatsArgs, decodeArgs: decodeRemoteNodeGetMemoryStatsArgs,
@@ -14973,7 +14973,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   domainGetControlInfo: {
     key: 'domainGetControlInfo', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 229, name: 'REMOTE_PROC_DOMAIN_GET_CONTROL_INFO',
-    api: 'virDomainGetControlInfo', family: 'hypervisor', readonlyRefused: false,
+    api: 'virDomainGetControlInfo', apiErrorDomain: 20, family: 'hypervisor', readonlyRefused: false,
     priority: 'high', generate: 'both', stream: null, sparse: false, event: false,
     acl: ['domain:read'], aclFilter: [],
     encodeArgs: encodeRemoteDomainGetControlInfoArgs, decodeArgs: decodeRemoteDomainGetControlInfoArgs,
@@ -14981,7 +14981,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   domainGetVcpuPinInfo: {
     key: 'domainGetVcpuPinInfo', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 230, name: 'REMOTE_PROC_DOMAIN_GET_VCPU_PIN_INFO',
-    api: 'virDomainGetVcpuPinInfo', family: 'hypervisor', readonlyRefused: false,
+    api: 'virDomainGetVcpuPinInfo', apiErrorDomain: 20, family: 'hypervisor', readonlyRefused: false,
     priority: 'low', generate: 'none', stream: null, sparse: false, event: false,
     acl: ['domain:read'], aclFilter: [],
     encodeArgs: encodeRemoteDomainGetVcpuPinInfoArgs, decodeArgs: decodeRemoteDomainGetVcpuPinInfoArgs,
@@ -14989,7 +14989,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   domainUndefineFlags: {
     key: 'domainUndefineFlags', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 231, name: 'REMOTE_PROC_DOMAIN_UNDEFINE_FLAGS',
-    api: 'virDomainUndefineFlags', family: 'hypervisor', readonlyRefused: true,
+    api: 'virDomainUndefineFlags', apiErrorDomain: 20, family: 'hypervisor', readonlyRefused: true,
     priority: 'high', generate: 'both', stream: null, sparse: false, event: false,
     acl: ['domain:delete'], aclFilter: [],
     encodeArgs: encodeRemoteDomainUndefineFlagsArgs, decodeArgs: decodeRemoteDomainUndefineFlagsArgs,
@@ -14997,7 +14997,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   domainSaveFlags: {
     key: 'domainSaveFlags', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 232, name: 'REMOTE_PROC_DOMAIN_SAVE_FLAGS',
-    api: 'virDomainSaveFlags', family: 'hypervisor', readonlyRefused: true,
+    api: 'virDomainSaveFlags', apiErrorDomain: 20, family: 'hypervisor', readonlyRefused: true,
     priority: 'low', generate: 'both', stream: null, sparse: false, event: false,
     acl: ['domain:hibernate'], aclFilter: [],
     encodeArgs: encodeRemoteDomainSaveFlagsArgs, decodeArgs: decodeRemoteDomainSaveFlagsArgs,
@@ -15005,7 +15005,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   domainRestoreFlags: {
     key: 'domainRestoreFlags', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 233, name: 'REMOTE_PROC_DOMAIN_RESTORE_FLAGS',
-    api: 'virDomainRestoreFlags', family: 'hypervisor', readonlyRefused: true,
+    api: 'virDomainRestoreFlags', apiErrorDomain: 20, family: 'hypervisor', readonlyRefused: true,
     priority: 'low', generate: 'both', stream: null, sparse: false, event: false,
     acl: ['domain:start', 'domain:write'], aclFilter: [],
     encodeArgs: encodeRemoteDomainRestoreFlagsArgs, decodeArgs: decodeRemoteDomainRestoreFlagsArgs,
@@ -15013,7 +15013,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   domainDestroyFlags: {
     key: 'domainDestroyFlags', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 234, name: 'REMOTE_PROC_DOMAIN_DESTROY_FLAGS',
-    api: 'virDomainDestroyFlags', family: 'hypervisor', readonlyRefused: true,
+    api: 'virDomainDestroyFlags', apiErrorDomain: 20, family: 'hypervisor', readonlyRefused: true,
     priority: 'high', generate: 'both', stream: null, sparse: false, event: false,
     acl: ['domain:stop'], aclFilter: [],
     encodeArgs: encodeRemoteDomainDestroyFlagsArgs, decodeArgs: decodeRemoteDomainDestroyFlagsArgs,
@@ -15021,7 +15021,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   domainSaveImageGetXMLDesc: {
     key: 'domainSaveImageGetXMLDesc', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 235, name: 'REMOTE_PROC_DOMAIN_SAVE_IMAGE_GET_XML_DESC',
-    api: 'virDomainSaveImageGetXMLDesc', family: 'hypervisor', readonlyRefused: true,
+    api: 'virDomainSaveImageGetXMLDesc', apiErrorDomain: 20, family: 'hypervisor', readonlyRefused: true,
     priority: 'high', generate: 'both', stream: null, sparse: false, event: false,
     acl: ['domain:write'], aclFilter: [],
     encodeArgs: encodeRemoteDomainSaveImageGetXmlDescArgs, decodeArgs: decodeRemoteDomainSaveImageGetXmlDescArgs,
@@ -15029,7 +15029,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   domainSaveImageDefineXML: {
     key: 'domainSaveImageDefineXML', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 236, name: 'REMOTE_PROC_DOMAIN_SAVE_IMAGE_DEFINE_XML',
-    api: 'virDomainSaveImageDefineXML', family: 'hypervisor', readonlyRefused: true,
+    api: 'virDomainSaveImageDefineXML', apiErrorDomain: 20, family: 'hypervisor', readonlyRefused: true,
     priority: 'high', generate: 'both', stream: null, sparse: false, event: false,
     acl: ['domain:write', 'domain:hibernate'], aclFilter: [],
     encodeArgs: encodeRemoteDomainSaveImageDefineXmlArgs, decodeArgs: decodeRemoteDomainSaveImageDefineXmlArgs,
@@ -15037,7 +15037,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   domainBlockJobAbort: {
     key: 'domainBlockJobAbort', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 237, name: 'REMOTE_PROC_DOMAIN_BLOCK_JOB_ABORT',
-    api: 'virDomainBlockJobAbort', family: 'hypervisor', readonlyRefused: true,
+    api: 'virDomainBlockJobAbort', apiErrorDomain: 20, family: 'hypervisor', readonlyRefused: true,
     priority: 'low', generate: 'both', stream: null, sparse: false, event: false,
     acl: ['domain:write'], aclFilter: [],
     encodeArgs: encodeRemoteDomainBlockJobAbortArgs, decodeArgs: decodeRemoteDomainBlockJobAbortArgs,
@@ -15045,7 +15045,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   domainGetBlockJobInfo: {
     key: 'domainGetBlockJobInfo', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 238, name: 'REMOTE_PROC_DOMAIN_GET_BLOCK_JOB_INFO',
-    api: 'virDomainGetBlockJobInfo', family: 'hypervisor', readonlyRefused: false,
+    api: 'virDomainGetBlockJobInfo', apiErrorDomain: 20, family: 'hypervisor', readonlyRefused: false,
     priority: 'low', generate: 'none', stream: null, sparse: false, event: false,
     acl: ['domain:read'], aclFilter: [],
     encodeArgs: encodeRemoteDomainGetBlockJobInfoArgs, decodeArgs: decodeRemoteDomainGetBlockJobInfoArgs,
@@ -15053,7 +15053,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   domainBlockJobSetSpeed: {
     key: 'domainBlockJobSetSpeed', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 239, name: 'REMOTE_PROC_DOMAIN_BLOCK_JOB_SET_SPEED',
-    api: 'virDomainBlockJobSetSpeed', family: 'hypervisor', readonlyRefused: true,
+    api: 'virDomainBlockJobSetSpeed', apiErrorDomain: 20, family: 'hypervisor', readonlyRefused: true,
     priority: 'low', generate: 'both', stream: null, sparse: false, event: false,
     acl: ['domain:write'], aclFilter: [],
     encodeArgs: encodeRemoteDomainBlockJobSetSpeedArgs, decodeArgs: decodeRemoteDomainBlockJobSetSpeedArgs,
@@ -15061,7 +15061,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   domainBlockPull: {
     key: 'domainBlockPull', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 240, name: 'REMOTE_PROC_DOMAIN_BLOCK_PULL',
-    api: 'virDomainBlockPull', family: 'hypervisor', readonlyRefused: true,
+    api: 'virDomainBlockPull', apiErrorDomain: 20, family: 'hypervisor', readonlyRefused: true,
     priority: 'low', generate: 'both', stream: null, sparse: false, event: false,
     acl: ['domain:block_write'], aclFilter: [],
     encodeArgs: encodeRemoteDomainBlockPullArgs, decodeArgs: decodeRemoteDomainBlockPullArgs,
@@ -15069,7 +15069,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   domainEventBlockJob: {
     key: 'domainEventBlockJob', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 241, name: 'REMOTE_PROC_DOMAIN_EVENT_BLOCK_JOB',
-    api: null, family: null, readonlyRefused: false,
+    api: null, apiErrorDomain: 0, family: null, readonlyRefused: false,
     priority: 'low', generate: 'none', stream: null, sparse: false, event: true,
     acl: ['none'], aclFilter: [],
     encodeArgs: encodeRemoteDomainEventBlockJobMsg, decodeArgs: decodeRemoteDomainEventBlockJobMsg,
@@ -15077,7 +15077,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   domainMigrateGetMaxSpeed: {
     key: 'domainMigrateGetMaxSpeed', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 242, name: 'REMOTE_PROC_DOMAIN_MIGRATE_GET_MAX_SPEED',
-    api: 'virDomainMigrateGetMaxSpeed', family: 'hypervisor', readonlyRefused: true,
+    api: 'virDomainMigrateGetMaxSpeed', apiErrorDomain: 20, family: 'hypervisor', readonlyRefused: true,
     priority: 'low', generate: 'both', stream: null, sparse: false, event: false,
     acl: ['domain:migrate'], aclFilter: [],
     encodeArgs: encodeRemoteDomainMigrateGetMaxSpeedArgs, decodeArgs: decodeRemoteDomainMigrateGetMaxSpeedArgs,
@@ -15085,7 +15085,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   domainBlockStatsFlags: {
     key: 'domainBlockStatsFlags', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 243, name: 'REMOTE_PROC_DOMAIN_BLOCK_STATS_FLAGS',
-    api: 'virDomainBlockStatsFlags', family: 'hypervisor', readonlyRefused: false,
+    api: 'virDomainBlockStatsFlags', apiErrorDomain: 20, family: 'hypervisor', readonlyRefused: false,
     priority: 'low', generate: 'none', stream: null, sparse: false, event: false,
     acl: ['domain:read'], aclFilter: [],
     encodeArgs: encodeRemoteDomainBlockStatsFlagsArgs, decodeArgs: decodeRemoteDomainBlockStatsFlagsArgs,
@@ -15093,7 +15093,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   domainSnapshotGetParent: {
     key: 'domainSnapshotGetParent', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 244, name: 'REMOTE_PROC_DOMAIN_SNAPSHOT_GET_PARENT',
-    api: 'virDomainSnapshotGetParent', family: 'hypervisor', readonlyRefused: false,
+    api: 'virDomainSnapshotGetParent', apiErrorDomain: 35, family: 'hypervisor', readonlyRefused: false,
     priority: 'high', generate: 'both', stream: null, sparse: false, event: false,
     acl: ['domain:read'], aclFilter: [],
     encodeArgs: encodeRemoteDomainSnapshotGetParentArgs, decodeArgs: decodeRemoteDomainSnapshotGetParentArgs,
@@ -15101,7 +15101,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   domainReset: {
     key: 'domainReset', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 245, name: 'REMOTE_PROC_DOMAIN_RESET',
-    api: 'virDomainReset', family: 'hypervisor', readonlyRefused: true,
+    api: 'virDomainReset', apiErrorDomain: 20, family: 'hypervisor', readonlyRefused: true,
     priority: 'low', generate: 'both', stream: null, sparse: false, event: false,
     acl: ['domain:reset'], aclFilter: [],
     encodeArgs: encodeRemoteDomainResetArgs, decodeArgs: decodeRemoteDomainResetArgs,
@@ -15109,7 +15109,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   domainSnapshotNumChildren: {
     key: 'domainSnapshotNumChildren', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 246, name: 'REMOTE_PROC_DOMAIN_SNAPSHOT_NUM_CHILDREN',
-    api: 'virDomainSnapshotNumChildren', family: 'hypervisor', readonlyRefused: false,
+    api: 'virDomainSnapshotNumChildren', apiErrorDomain: 35, family: 'hypervisor', readonlyRefused: false,
     priority: 'high', generate: 'both', stream: null, sparse: false, event: false,
     acl: ['domain:read'], aclFilter: [],
     encodeArgs: encodeRemoteDomainSnapshotNumChildrenArgs, decodeArgs: decodeRemoteDomainSnapshotNumChildrenArgs,
@@ -15117,7 +15117,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   domainSnapshotListChildrenNames: {
     key: 'domainSnapshotListChildrenNames', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 247, name: 'REMOTE_PROC_DOMAIN_SNAPSHOT_LIST_CHILDREN_NAMES',
-    api: 'virDomainSnapshotListChildrenNames', family: 'hypervisor', readonlyRefused: false,
+    api: 'virDomainSnapshotListChildrenNames', apiErrorDomain: 35, family: 'hypervisor', readonlyRefused: false,
     priority: 'high', generate: 'both', stream: null, sparse: false, event: false,
     acl: ['domain:read'], aclFilter: [],
     encodeArgs: encodeRemoteDomainSnapshotListChildrenNamesArgs, decodeArgs: decodeRemoteDomainSnapshotListChildrenNamesArgs,
@@ -15125,7 +15125,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   domainEventDiskChange: {
     key: 'domainEventDiskChange', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 248, name: 'REMOTE_PROC_DOMAIN_EVENT_DISK_CHANGE',
-    api: null, family: null, readonlyRefused: false,
+    api: null, apiErrorDomain: 0, family: null, readonlyRefused: false,
     priority: 'low', generate: 'none', stream: null, sparse: false, event: true,
     acl: ['none'], aclFilter: [],
     encodeArgs: encodeRemoteDomainEventDiskChangeMsg, decodeArgs: decodeRemoteDomainEventDiskChangeMsg,
@@ -15133,7 +15133,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   domainOpenGraphics: {
     key: 'domainOpenGraphics', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 249, name: 'REMOTE_PROC_DOMAIN_OPEN_GRAPHICS',
-    api: 'virDomainOpenGraphics', family: 'hypervisor', readonlyRefused: true,
+    api: 'virDomainOpenGraphics', apiErrorDomain: 20, family: 'hypervisor', readonlyRefused: true,
     priority: 'low', generate: 'none', stream: null, sparse: false, event: false,
     acl: ['domain:open_graphics'], aclFilter: [],
     encodeArgs: encodeRemoteDomainOpenGraphicsArgs, decodeArgs: decodeRemoteDomainOpenGraphicsArgs,
@@ -15141,7 +15141,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   nodeSuspendForDuration: {
     key: 'nodeSuspendForDuration', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 250, name: 'REMOTE_PROC_NODE_SUSPEND_FOR_DURATION',
-    api: 'virNodeSuspendForDuration', family: 'hypervisor', readonlyRefused: true,
+    api: 'virNodeSuspendForDuration', apiErrorDomain: 20, family: 'hypervisor', readonlyRefused: true,
     priority: 'low', generate: 'both', stream: null, sparse: false, event: false,
     acl: ['connect:pm_control'], aclFilter: [],
     encodeArgs: encodeRemoteNodeSuspendForDurationArgs, decodeArgs: decodeRemoteNodeSuspendForDurationArgs,
@@ -15149,7 +15149,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   domainBlockResize: {
     key: 'domainBlockResize', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 251, name: 'REMOTE_PROC_DOMAIN_BLOCK_RESIZE',
-    api: 'virDomainBlockResize', family: 'hypervisor', readonlyRefused: true,
+    api: 'virDomainBlockResize', apiErrorDomain: 20, family: 'hypervisor', readonlyRefused: true,
     priority: 'low', generate: 'both', stream: null, sparse: false, event: false,
     acl: ['domain:block_write'], aclFilter: [],
     encodeArgs: encodeRemoteDomainBlockResizeArgs, decodeArgs: decodeRemoteDomainBlockResizeArgs,
@@ -15157,7 +15157,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   domainSetBlockIoTune: {
     key: 'domainSetBlockIoTune', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 252, name: 'REMOTE_PROC_DOMAIN_SET_BLOCK_IO_TUNE',
-    api: 'virDomainSetBlockIoTune', family: 'hypervisor', readonlyRefused: true,
+    api: 'virDomainSetBlockIoTune', apiErrorDomain: 20, family: 'hypervisor', readonlyRefused: true,
     priority: 'low', generate: 'both', stream: null, sparse: false, event: false,
     acl: ['domain:write', 'domain:save:!VIR_DOMAIN_AFFECT_CONFIG|VIR_DOMAIN_AFFECT_LIVE', 'domain:save:VIR_DOMAIN_AFFECT_CONFIG'], aclFilter: [],
     encodeArgs: encodeRemoteDomainSetBlockIoTuneArgs, decodeArgs: decodeRemoteDomainSetBlockIoTuneArgs,
@@ -15165,7 +15165,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   domainGetBlockIoTune: {
     key: 'domainGetBlockIoTune', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 253, name: 'REMOTE_PROC_DOMAIN_GET_BLOCK_IO_TUNE',
-    api: 'virDomainGetBlockIoTune', family: 'hypervisor', readonlyRefused: false,
+    api: 'virDomainGetBlockIoTune', apiErrorDomain: 20, family: 'hypervisor', readonlyRefused: false,
     priority: 'low', generate: 'none', stream: null, sparse: false, event: false,
     acl: ['domain:read'], aclFilter: [],
     encodeArgs: encodeRemoteDomainGetBlockIoTuneArgs, decodeArgs: decodeRemoteDomainGetBlockIoTuneArgs,
@@ -15173,7 +15173,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   domainSetNumaParameters: {
     key: 'domainSetNumaParameters', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 254, name: 'REMOTE_PROC_DOMAIN_SET_NUMA_PARAMETERS',
-    api: 'virDomainSetNumaParameters', family: 'hypervisor', readonlyRefused: true,
+    api: 'virDomainSetNumaParameters', apiErrorDomain: 20, family: 'hypervisor', readonlyRefused: true,
     priority: 'low', generate: 'both', stream: null, sparse: false, event: false,
     acl: ['domain:write', 'domain:save:!VIR_DOMAIN_AFFECT_CONFIG|VIR_DOMAIN_AFFECT_LIVE', 'domain:save:VIR_DOMAIN_AFFECT_CONFIG'], aclFilter: [],
     encodeArgs: encodeRemoteDomainSetNumaParametersArgs, decodeArgs: decodeRemoteDomainSetNumaParametersArgs,
@@ -15181,7 +15181,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   domainGetNumaParameters: {
     key: 'domainGetNumaParameters', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 255, name: 'REMOTE_PROC_DOMAIN_GET_NUMA_PARAMETERS',
-    api: 'virDomainGetNumaParameters', family: 'hypervisor', readonlyRefused: false,
+    api: 'virDomainGetNumaParameters', apiErrorDomain: 20, family: 'hypervisor', readonlyRefused: false,
     priority: 'low', generate: 'none', stream: null, sparse: false, event: false,
     acl: ['domain:read'], aclFilter: [],
     encodeArgs: encodeRemoteDomainGetNumaParametersArgs, decodeArgs: decodeRemoteDomainGetNumaParametersArgs,
@@ -15189,7 +15189,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   domainSetInterfaceParameters: {
     key: 'domainSetInterfaceParameters', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 256, name: 'REMOTE_PROC_DOMAIN_SET_INTERFACE_PARAMETERS',
-    api: 'virDomainSetInterfaceParameters', family: 'hypervisor', readonlyRefused: true,
+    api: 'virDomainSetInterfaceParameters', apiErrorDomain: 20, family: 'hypervisor', readonlyRefused: true,
     priority: 'low', generate: 'both', stream: null, sparse: false, event: false,
     acl: ['domain:write', 'domain:save:!VIR_DOMAIN_AFFECT_CONFIG|VIR_DOMAIN_AFFECT_LIVE', 'domain:save:VIR_DOMAIN_AFFECT_CONFIG'], aclFilter: [],
     encodeArgs: encodeRemoteDomainSetInterfaceParametersArgs, decodeArgs: decodeRemoteDomainSetInterfaceParametersArgs,
@@ -15197,7 +15197,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   domainGetInterfaceParameters: {
     key: 'domainGetInterfaceParameters', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 257, name: 'REMOTE_PROC_DOMAIN_GET_INTERFACE_PARAMETERS',
-    api: 'virDomainGetInterfaceParameters', family: 'hypervisor', readonlyRefused: false,
+    api: 'virDomainGetInterfaceParameters', apiErrorDomain: 20, family: 'hypervisor', readonlyRefused: false,
     priority: 'low', generate: 'none', stream: null, sparse: false, event: false,
     acl: ['domain:read'], aclFilter: [],
     encodeArgs: encodeRemoteDomainGetInterfaceParametersArgs, decodeArgs: decodeRemoteDomainGetInterfaceParametersArgs,
@@ -15205,7 +15205,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   domainShutdownFlags: {
     key: 'domainShutdownFlags', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 258, name: 'REMOTE_PROC_DOMAIN_SHUTDOWN_FLAGS',
-    api: 'virDomainShutdownFlags', family: 'hypervisor', readonlyRefused: true,
+    api: 'virDomainShutdownFlags', apiErrorDomain: 20, family: 'hypervisor', readonlyRefused: true,
     priority: 'low', generate: 'both', stream: null, sparse: false, event: false,
     acl: ['domain:init_control', 'domain:write:VIR_DOMAIN_SHUTDOWN_GUEST_AGENT'], aclFilter: [],
     encodeArgs: encodeRemoteDomainShutdownFlagsArgs, decodeArgs: decodeRemoteDomainShutdownFlagsArgs,
@@ -15213,7 +15213,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   storageVolWipePattern: {
     key: 'storageVolWipePattern', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 259, name: 'REMOTE_PROC_STORAGE_VOL_WIPE_PATTERN',
-    api: 'virStorageVolWipePattern', family: 'storage', readonlyRefused: true,
+    api: 'virStorageVolWipePattern', apiErrorDomain: 18, family: 'storage', readonlyRefused: true,
     priority: 'low', generate: 'both', stream: null, sparse: false, event: false,
     acl: ['storage_vol:format'], aclFilter: [],
     encodeArgs: encodeRemoteStorageVolWipePatternArgs, decodeArgs: decodeRemoteStorageVolWipePatternArgs,
@@ -15221,7 +15221,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   storageVolResize: {
     key: 'storageVolResize', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 260, name: 'REMOTE_PROC_STORAGE_VOL_RESIZE',
-    api: 'virStorageVolResize', family: 'storage', readonlyRefused: true,
+    api: 'virStorageVolResize', apiErrorDomain: 18, family: 'storage', readonlyRefused: true,
     priority: 'low', generate: 'both', stream: null, sparse: false, event: false,
     acl: ['storage_vol:resize'], aclFilter: [],
     encodeArgs: encodeRemoteStorageVolResizeArgs, decodeArgs: decodeRemoteStorageVolResizeArgs,
@@ -15229,7 +15229,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   domainPMSuspendForDuration: {
     key: 'domainPMSuspendForDuration', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 261, name: 'REMOTE_PROC_DOMAIN_PM_SUSPEND_FOR_DURATION',
-    api: 'virDomainPMSuspendForDuration', family: 'hypervisor', readonlyRefused: true,
+    api: 'virDomainPMSuspendForDuration', apiErrorDomain: 20, family: 'hypervisor', readonlyRefused: true,
     priority: 'low', generate: 'both', stream: null, sparse: false, event: false,
     acl: ['domain:pm_control'], aclFilter: [],
     encodeArgs: encodeRemoteDomainPmSuspendForDurationArgs, decodeArgs: decodeRemoteDomainPmSuspendForDurationArgs,
@@ -15237,7 +15237,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   domainGetCPUStats: {
     key: 'domainGetCPUStats', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 262, name: 'REMOTE_PROC_DOMAIN_GET_CPU_STATS',
-    api: 'virDomainGetCPUStats', family: 'hypervisor', readonlyRefused: false,
+    api: 'virDomainGetCPUStats', apiErrorDomain: 20, family: 'hypervisor', readonlyRefused: false,
     priority: 'low', generate: 'none', stream: null, sparse: false, event: false,
     acl: ['domain:read'], aclFilter: [],
     encodeArgs: encodeRemoteDomainGetCpuStatsArgs, decodeArgs: decodeRemoteDomainGetCpuStatsArgs,
@@ -15245,7 +15245,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   domainGetDiskErrors: {
     key: 'domainGetDiskErrors', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 263, name: 'REMOTE_PROC_DOMAIN_GET_DISK_ERRORS',
-    api: 'virDomainGetDiskErrors', family: 'hypervisor', readonlyRefused: false,
+    api: 'virDomainGetDiskErrors', apiErrorDomain: 20, family: 'hypervisor', readonlyRefused: false,
     priority: 'low', generate: 'none', stream: null, sparse: false, event: false,
     acl: ['domain:read'], aclFilter: [],
     encodeArgs: encodeRemoteDomainGetDiskErrorsArgs, decodeArgs: decodeRemoteDomainGetDiskErrorsArgs,
@@ -15253,7 +15253,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   domainSetMetadata: {
     key: 'domainSetMetadata', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 264, name: 'REMOTE_PROC_DOMAIN_SET_METADATA',
-    api: 'virDomainSetMetadata', family: 'hypervisor', readonlyRefused: true,
+    api: 'virDomainSetMetadata', apiErrorDomain: 20, family: 'hypervisor', readonlyRefused: true,
     priority: 'low', generate: 'both', stream: null, sparse: false, event: false,
     acl: ['domain:write', 'domain:save:!VIR_DOMAIN_AFFECT_CONFIG|VIR_DOMAIN_AFFECT_LIVE', 'domain:save:VIR_DOMAIN_AFFECT_CONFIG'], aclFilter: [],
     encodeArgs: encodeRemoteDomainSetMetadataArgs, decodeArgs: decodeRemoteDomainSetMetadataArgs,
@@ -15261,7 +15261,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   domainGetMetadata: {
     key: 'domainGetMetadata', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 265, name: 'REMOTE_PROC_DOMAIN_GET_METADATA',
-    api: 'virDomainGetMetadata', family: 'hypervisor', readonlyRefused: false,
+    api: 'virDomainGetMetadata', apiErrorDomain: 20, family: 'hypervisor', readonlyRefused: false,
     priority: 'low', generate: 'both', stream: null, sparse: false, event: false,
     acl: ['domain:read'], aclFilter: [],
     encodeArgs: encodeRemoteDomainGetMetadataArgs, decodeArgs: decodeRemoteDomainGetMetadataArgs,
@@ -15269,7 +15269,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   domainBlockRebase: {
     key: 'domainBlockRebase', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 266, name: 'REMOTE_PROC_DOMAIN_BLOCK_REBASE',
-    api: 'virDomainBlockRebase', family: 'hypervisor', readonlyRefused: true,
+    api: 'virDomainBlockRebase', apiErrorDomain: 20, family: 'hypervisor', readonlyRefused: true,
     priority: 'low', generate: 'both', stream: null, sparse: false, event: false,
     acl: ['domain:block_write'], aclFilter: [],
     encodeArgs: encodeRemoteDomainBlockRebaseArgs, decodeArgs: decodeRemoteDomainBlockRebaseArgs,
@@ -15277,7 +15277,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   domainPMWakeup: {
     key: 'domainPMWakeup', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 267, name: 'REMOTE_PROC_DOMAIN_PM_WAKEUP',
-    api: 'virDomainPMWakeup', family: 'hypervisor', readonlyRefused: true,
+    api: 'virDomainPMWakeup', apiErrorDomain: 20, family: 'hypervisor', readonlyRefused: true,
     priority: 'low', generate: 'both', stream: null, sparse: false, event: false,
     acl: ['domain:pm_control'], aclFilter: [],
     encodeArgs: encodeRemoteDomainPmWakeupArgs, decodeArgs: decodeRemoteDomainPmWakeupArgs,
@@ -15285,7 +15285,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   domainEventTrayChange: {
     key: 'domainEventTrayChange', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 268, name: 'REMOTE_PROC_DOMAIN_EVENT_TRAY_CHANGE',
-    api: null, family: null, readonlyRefused: false,
+    api: null, apiErrorDomain: 0, family: null, readonlyRefused: false,
     priority: 'low', generate: 'both', stream: null, sparse: false, event: true,
     acl: ['none'], aclFilter: [],
     encodeArgs: encodeRemoteDomainEventTrayChangeMsg, decodeArgs: decodeRemoteDomainEventTrayChangeMsg,
@@ -15293,7 +15293,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   domainEventPMwakeup: {
     key: 'domainEventPMwakeup', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 269, name: 'REMOTE_PROC_DOMAIN_EVENT_PMWAKEUP',
-    api: null, family: null, readonlyRefused: false,
+    api: null, apiErrorDomain: 0, family: null, readonlyRefused: false,
     priority: 'low', generate: 'both', stream: null, sparse: false, event: true,
     acl: ['none'], aclFilter: [],
     encodeArgs: encodeRemoteDomainEventPmwakeupMsg, decodeArgs: decodeRemoteDomainEventPmwakeupMsg,
@@ -15301,7 +15301,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   domainEventPMsuspend: {
     key: 'domainEventPMsuspend', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 270, name: 'REMOTE_PROC_DOMAIN_EVENT_PMSUSPEND',
-    api: null, family: null, readonlyRefused: false,
+    api: null, apiErrorDomain: 0, family: null, readonlyRefused: false,
     priority: 'low', generate: 'both', stream: null, sparse: false, event: true,
     acl: ['none'], aclFilter: [],
     encodeArgs: encodeRemoteDomainEventPmsuspendMsg, decodeArgs: decodeRemoteDomainEventPmsuspendMsg,
@@ -15309,7 +15309,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   domainSnapshotIsCurrent: {
     key: 'domainSnapshotIsCurrent', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 271, name: 'REMOTE_PROC_DOMAIN_SNAPSHOT_IS_CURRENT',
-    api: 'virDomainSnapshotIsCurrent', family: 'hypervisor', readonlyRefused: false,
+    api: 'virDomainSnapshotIsCurrent', apiErrorDomain: 35, family: 'hypervisor', readonlyRefused: false,
     priority: 'low', generate: 'both', stream: null, sparse: false, event: false,
     acl: ['domain:read'], aclFilter: [],
     encodeArgs: encodeRemoteDomainSnapshotIsCurrentArgs, decodeArgs: decodeRemoteDomainSnapshotIsCurrentArgs,
@@ -15317,7 +15317,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   domainSnapshotHasMetadata: {
     key: 'domainSnapshotHasMetadata', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 272, name: 'REMOTE_PROC_DOMAIN_SNAPSHOT_HAS_METADATA',
-    api: 'virDomainSnapshotHasMetadata', family: 'hypervisor', readonlyRefused: false,
+    api: 'virDomainSnapshotHasMetadata', apiErrorDomain: 35, family: 'hypervisor', readonlyRefused: false,
     priority: 'low', generate: 'both', stream: null, sparse: false, event: false,
     acl: ['domain:read'], aclFilter: [],
     encodeArgs: encodeRemoteDomainSnapshotHasMetadataArgs, decodeArgs: decodeRemoteDomainSnapshotHasMetadataArgs,
@@ -15325,7 +15325,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   connectListAllDomains: {
     key: 'connectListAllDomains', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 273, name: 'REMOTE_PROC_CONNECT_LIST_ALL_DOMAINS',
-    api: 'virConnectListAllDomains', family: 'hypervisor', readonlyRefused: false,
+    api: 'virConnectListAllDomains', apiErrorDomain: 20, family: 'hypervisor', readonlyRefused: false,
     priority: 'high', generate: 'both', stream: null, sparse: false, event: false,
     acl: ['connect:search_domains'], aclFilter: ['domain:getattr'],
     encodeArgs: encodeRemoteConnectListAllDomainsArgs, decodeArgs: decodeRemoteConnectListAllDomainsArgs,
@@ -15333,7 +15333,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   domainListAllSnapshots: {
     key: 'domainListAllSnapshots', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 274, name: 'REMOTE_PROC_DOMAIN_LIST_ALL_SNAPSHOTS',
-    api: 'virDomainListAllSnapshots', family: 'hypervisor', readonlyRefused: false,
+    api: 'virDomainListAllSnapshots', apiErrorDomain: 35, family: 'hypervisor', readonlyRefused: false,
     priority: 'high', generate: 'both', stream: null, sparse: false, event: false,
     acl: ['domain:read'], aclFilter: [],
     encodeArgs: encodeRemoteDomainListAllSnapshotsArgs, decodeArgs: decodeRemoteDomainListAllSnapshotsArgs,
@@ -15341,7 +15341,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   domainSnapshotListAllChildren: {
     key: 'domainSnapshotListAllChildren', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 275, name: 'REMOTE_PROC_DOMAIN_SNAPSHOT_LIST_ALL_CHILDREN',
-    api: 'virDomainSnapshotListAllChildren', family: 'hypervisor', readonlyRefused: false,
+    api: 'virDomainSnapshotListAllChildren', apiErrorDomain: 35, family: 'hypervisor', readonlyRefused: false,
     priority: 'high', generate: 'both', stream: null, sparse: false, event: false,
     acl: ['domain:read'], aclFilter: [],
     encodeArgs: encodeRemoteDomainSnapshotListAllChildrenArgs, decodeArgs: decodeRemoteDomainSnapshotListAllChildrenArgs,
@@ -15349,7 +15349,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   domainEventBalloonChange: {
     key: 'domainEventBalloonChange', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 276, name: 'REMOTE_PROC_DOMAIN_EVENT_BALLOON_CHANGE',
-    api: null, family: null, readonlyRefused: false,
+    api: null, apiErrorDomain: 0, family: null, readonlyRefused: false,
     priority: 'low', generate: 'both', stream: null, sparse: false, event: true,
     acl: ['none'], aclFilter: [],
     encodeArgs: encodeRemoteDomainEventBalloonChangeMsg, decodeArgs: decodeRemoteDomainEventBalloonChangeMsg,
@@ -15357,7 +15357,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   domainGetHostname: {
     key: 'domainGetHostname', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 277, name: 'REMOTE_PROC_DOMAIN_GET_HOSTNAME',
-    api: 'virDomainGetHostname', family: 'hypervisor', readonlyRefused: true,
+    api: 'virDomainGetHostname', apiErrorDomain: 20, family: 'hypervisor', readonlyRefused: true,
     priority: 'low', generate: 'both', stream: null, sparse: false, event: false,
     acl: ['domain:write'], aclFilter: [],
     encodeArgs: encodeRemoteDomainGetHostnameArgs, decodeArgs: decodeRemoteDomainGetHostnameArgs,
@@ -15365,7 +15365,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   domainGetSecurityLabelList: {
     key: 'domainGetSecurityLabelList', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 278, name: 'REMOTE_PROC_DOMAIN_GET_SECURITY_LABEL_LIST',
-    api: 'virDomainGetSecurityLabelList', family: 'hypervisor', readonlyRefused: false,
+    api: 'virDomainGetSecurityLabelList', apiErrorDomain: 20, family: 'hypervisor', readonlyRefused: false,
     priority: 'high', generate: 'none', stream: null, sparse: false, event: false,
     acl: ['domain:read'], aclFilter: [],
     encodeArgs: encodeRemoteDomainGetSecurityLabelListArgs, decodeArgs: decodeRemoteDomainGetSecurityLabelListArgs,
@@ -15373,7 +15373,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   domainPinEmulator: {
     key: 'domainPinEmulator', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 279, name: 'REMOTE_PROC_DOMAIN_PIN_EMULATOR',
-    api: 'virDomainPinEmulator', family: 'hypervisor', readonlyRefused: true,
+    api: 'virDomainPinEmulator', apiErrorDomain: 20, family: 'hypervisor', readonlyRefused: true,
     priority: 'low', generate: 'none', stream: null, sparse: false, event: false,
     acl: ['domain:write', 'domain:save:!VIR_DOMAIN_AFFECT_CONFIG|VIR_DOMAIN_AFFECT_LIVE', 'domain:save:VIR_DOMAIN_AFFECT_CONFIG'], aclFilter: [],
     encodeArgs: encodeRemoteDomainPinEmulatorArgs, decodeArgs: decodeRemoteDomainPinEmulatorArgs,
@@ -15381,7 +15381,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   domainGetEmulatorPinInfo: {
     key: 'domainGetEmulatorPinInfo', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 280, name: 'REMOTE_PROC_DOMAIN_GET_EMULATOR_PIN_INFO',
-    api: 'virDomainGetEmulatorPinInfo', family: 'hypervisor', readonlyRefused: false,
+    api: 'virDomainGetEmulatorPinInfo', apiErrorDomain: 20, family: 'hypervisor', readonlyRefused: false,
     priority: 'low', generate: 'none', stream: null, sparse: false, event: false,
     acl: ['domain:read'], aclFilter: [],
     encodeArgs: encodeRemoteDomainGetEmulatorPinInfoArgs, decodeArgs: decodeRemoteDomainGetEmulatorPinInfoArgs,
@@ -15389,7 +15389,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   connectListAllStoragePools: {
     key: 'connectListAllStoragePools', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 281, name: 'REMOTE_PROC_CONNECT_LIST_ALL_STORAGE_POOLS',
-    api: 'virConnectListAllStoragePools', family: 'storage', readonlyRefused: false,
+    api: 'virConnectListAllStoragePools', apiErrorDomain: 18, family: 'storage', readonlyRefused: false,
     priority: 'high', generate: 'both', stream: null, sparse: false, event: false,
     acl: ['connect:search_storage_pools'], aclFilter: ['storage_pool:getattr'],
     encodeArgs: encodeRemoteConnectListAllStoragePoolsArgs, decodeArgs: decodeRemoteConnectListAllStoragePoolsArgs,
@@ -15397,7 +15397,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   storagePoolListAllVolumes: {
     key: 'storagePoolListAllVolumes', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 282, name: 'REMOTE_PROC_STORAGE_POOL_LIST_ALL_VOLUMES',
-    api: 'virStoragePoolListAllVolumes', family: 'storage', readonlyRefused: false,
+    api: 'virStoragePoolListAllVolumes', apiErrorDomain: 18, family: 'storage', readonlyRefused: false,
     priority: 'high', generate: 'both', stream: null, sparse: false, event: false,
     acl: ['storage_pool:search_storage_vols'], aclFilter: ['storage_vol:getattr'],
     encodeArgs: encodeRemoteStoragePoolListAllVolumesArgs, decodeArgs: decodeRemoteStoragePoolListAllVolumesArgs,
@@ -15405,7 +15405,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   connectListAllNetworks: {
     key: 'connectListAllNetworks', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 283, name: 'REMOTE_PROC_CONNECT_LIST_ALL_NETWORKS',
-    api: 'virConnectListAllNetworks', family: 'network', readonlyRefused: false,
+    api: 'virConnectListAllNetworks', apiErrorDomain: 19, family: 'network', readonlyRefused: false,
     priority: 'high', generate: 'both', stream: null, sparse: false, event: false,
     acl: ['connect:search_networks'], aclFilter: ['network:getattr'],
     encodeArgs: encodeRemoteConnectListAllNetworksArgs, decodeArgs: decodeRemoteConnectListAllNetworksArgs,
@@ -15413,7 +15413,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   connectListAllInterfaces: {
     key: 'connectListAllInterfaces', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 284, name: 'REMOTE_PROC_CONNECT_LIST_ALL_INTERFACES',
-    api: 'virConnectListAllInterfaces', family: 'interface', readonlyRefused: false,
+    api: 'virConnectListAllInterfaces', apiErrorDomain: 26, family: 'interface', readonlyRefused: false,
     priority: 'high', generate: 'both', stream: null, sparse: false, event: false,
     acl: ['connect:search_interfaces'], aclFilter: ['interface:getattr'],
     encodeArgs: encodeRemoteConnectListAllInterfacesArgs, decodeArgs: decodeRemoteConnectListAllInterfacesArgs,
@@ -15421,7 +15421,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   connectListAllNodeDevices: {
     key: 'connectListAllNodeDevices', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 285, name: 'REMOTE_PROC_CONNECT_LIST_ALL_NODE_DEVICES',
-    api: 'virConnectListAllNodeDevices', family: 'nodedev', readonlyRefused: false,
+    api: 'virConnectListAllNodeDevices', apiErrorDomain: 22, family: 'nodedev', readonlyRefused: false,
     priority: 'high', generate: 'both', stream: null, sparse: false, event: false,
     acl: ['connect:search_node_devices'], aclFilter: ['node_device:getattr'],
     encodeArgs: encodeRemoteConnectListAllNodeDevicesArgs, decodeArgs: decodeRemoteConnectListAllNodeDevicesArgs,
@@ -15429,7 +15429,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   connectListAllNWFilters: {
     key: 'connectListAllNWFilters', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 286, name: 'REMOTE_PROC_CONNECT_LIST_ALL_NWFILTERS',
-    api: 'virConnectListAllNWFilters', family: 'nwfilter', readonlyRefused: false,
+    api: 'virConnectListAllNWFilters', apiErrorDomain: 33, family: 'nwfilter', readonlyRefused: false,
     priority: 'high', generate: 'both', stream: null, sparse: false, event: false,
     acl: ['connect:search_nwfilters'], aclFilter: ['nwfilter:getattr'],
     encodeArgs: encodeRemoteConnectListAllNwfiltersArgs, decodeArgs: decodeRemoteConnectListAllNwfiltersArgs,
@@ -15437,7 +15437,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   connectListAllSecrets: {
     key: 'connectListAllSecrets', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 287, name: 'REMOTE_PROC_CONNECT_LIST_ALL_SECRETS',
-    api: 'virConnectListAllSecrets', family: 'secret', readonlyRefused: false,
+    api: 'virConnectListAllSecrets', apiErrorDomain: 30, family: 'secret', readonlyRefused: false,
     priority: 'high', generate: 'both', stream: null, sparse: false, event: false,
     acl: ['connect:search_secrets'], aclFilter: ['secret:getattr'],
     encodeArgs: encodeRemoteConnectListAllSecretsArgs, decodeArgs: decodeRemoteConnectListAllSecretsArgs,
@@ -15445,7 +15445,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   nodeSetMemoryParameters: {
     key: 'nodeSetMemoryParameters', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 288, name: 'REMOTE_PROC_NODE_SET_MEMORY_PARAMETERS',
-    api: 'virNodeSetMemoryParameters', family: 'hypervisor', readonlyRefused: true,
+    api: 'virNodeSetMemoryParameters', apiErrorDomain: 20, family: 'hypervisor', readonlyRefused: true,
     priority: 'low', generate: 'both', stream: null, sparse: false, event: false,
     acl: ['connect:write'], aclFilter: [],
     encodeArgs: encodeRemoteNodeSetMemoryParametersArgs, decodeArgs: decodeRemoteNodeSetMemoryParametersArgs,
@@ -15453,7 +15453,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   nodeGetMemoryParameters: {
     key: 'nodeGetMemoryParameters', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 289, name: 'REMOTE_PROC_NODE_GET_MEMORY_PARAMETERS',
-    api: 'virNodeGetMemoryParameters', family: 'hypervisor', readonlyRefused: false,
+    api: 'virNodeGetMemoryParameters', apiErrorDomain: 20, family: 'hypervisor', readonlyRefused: false,
     priority: 'low', generate: 'none', stream: null, sparse: false, event: false,
     acl: ['connect:read'], aclFilter: [],
     encodeArgs: encodeRemoteNodeGetMemoryParametersArgs, decodeArgs: decodeRemoteNodeGetMemoryParametersArgs,
@@ -15461,7 +15461,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   domainBlockCommit: {
     key: 'domainBlockCommit', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 290, name: 'REMOTE_PROC_DOMAIN_BLOCK_COMMIT',
-    api: 'virDomainBlockCommit', family: 'hypervisor', readonlyRefused: true,
+    api: 'virDomainBlockCommit', apiErrorDomain: 20, family: 'hypervisor', readonlyRefused: true,
     priority: 'low', generate: 'both', stream: null, sparse: false, event: false,
     acl: ['domain:block_write'], aclFilter: [],
     encodeArgs: encodeRemoteDomainBlockCommitArgs, decodeArgs: decodeRemoteDomainBlockCommitArgs,
@@ -15469,7 +15469,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   networkUpdate: {
     key: 'networkUpdate', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 291, name: 'REMOTE_PROC_NETWORK_UPDATE',
-    api: 'virNetworkUpdate', family: 'network', readonlyRefused: true,
+    api: 'virNetworkUpdate', apiErrorDomain: 19, family: 'network', readonlyRefused: true,
     priority: 'high', generate: 'both', stream: null, sparse: false, event: false,
     acl: ['network:write', 'network:save:!VIR_NETWORK_UPDATE_AFFECT_CONFIG|VIR_NETWORK_UPDATE_AFFECT_LIVE', 'network:save:VIR_NETWORK_UPDATE_AFFECT_CONFIG'], aclFilter: [],
     encodeArgs: encodeRemoteNetworkUpdateArgs, decodeArgs: decodeRemoteNetworkUpdateArgs,
@@ -15477,7 +15477,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   domainEventPMsuspendDisk: {
     key: 'domainEventPMsuspendDisk', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 292, name: 'REMOTE_PROC_DOMAIN_EVENT_PMSUSPEND_DISK',
-    api: null, family: null, readonlyRefused: false,
+    api: null, apiErrorDomain: 0, family: null, readonlyRefused: false,
     priority: 'low', generate: 'both', stream: null, sparse: false, event: true,
     acl: ['none'], aclFilter: [],
     encodeArgs: encodeRemoteDomainEventPmsuspendDiskMsg, decodeArgs: decodeRemoteDomainEventPmsuspendDiskMsg,
@@ -15485,7 +15485,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   nodeGetCPUMap: {
     key: 'nodeGetCPUMap', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 293, name: 'REMOTE_PROC_NODE_GET_CPU_MAP',
-    api: 'virNodeGetCPUMap', family: 'hypervisor', readonlyRefused: false,
+    api: 'virNodeGetCPUMap', apiErrorDomain: 20, family: 'hypervisor', readonlyRefused: false,
     priority: 'low', generate: 'none', stream: null, sparse: false, event: false,
     acl: ['connect:read'], aclFilter: [],
     encodeArgs: encodeRemoteNodeGetCpuMapArgs, decodeArgs: decodeRemoteNodeGetCpuMapArgs,
@@ -15493,7 +15493,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   domainFSTrim: {
     key: 'domainFSTrim', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 294, name: 'REMOTE_PROC_DOMAIN_FSTRIM',
-    api: 'virDomainFSTrim', family: 'hypervisor', readonlyRefused: true,
+    api: 'virDomainFSTrim', apiErrorDomain: 20, family: 'hypervisor', readonlyRefused: true,
     priority: 'low', generate: 'both', stream: null, sparse: false, event: false,
     acl: ['domain:fs_trim'], aclFilter: [],
     encodeArgs: encodeRemoteDomainFstrimArgs, decodeArgs: decodeRemoteDomainFstrimArgs,
@@ -15501,7 +15501,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   domainSendProcessSignal: {
     key: 'domainSendProcessSignal', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 295, name: 'REMOTE_PROC_DOMAIN_SEND_PROCESS_SIGNAL',
-    api: 'virDomainSendProcessSignal', family: 'hypervisor', readonlyRefused: true,
+    api: 'virDomainSendProcessSignal', apiErrorDomain: 20, family: 'hypervisor', readonlyRefused: true,
     priority: 'low', generate: 'both', stream: null, sparse: false, event: false,
     acl: ['domain:send_signal'], aclFilter: [],
     encodeArgs: encodeRemoteDomainSendProcessSignalArgs, decodeArgs: decodeRemoteDomainSendProcessSignalArgs,
@@ -15509,7 +15509,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   domainOpenChannel: {
     key: 'domainOpenChannel', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 296, name: 'REMOTE_PROC_DOMAIN_OPEN_CHANNEL',
-    api: 'virDomainOpenChannel', family: 'hypervisor', readonlyRefused: true,
+    api: 'virDomainOpenChannel', apiErrorDomain: 20, family: 'hypervisor', readonlyRefused: true,
     priority: 'low', generate: 'both', stream: 'read', sparse: false, event: false,
     acl: ['domain:open_device'], aclFilter: [],
     encodeArgs: encodeRemoteDomainOpenChannelArgs, decodeArgs: decodeRemoteDomainOpenChannelArgs,
@@ -15517,7 +15517,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   nodeDeviceLookupSCSIHostByWWN: {
     key: 'nodeDeviceLookupSCSIHostByWWN', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 297, name: 'REMOTE_PROC_NODE_DEVICE_LOOKUP_SCSI_HOST_BY_WWN',
-    api: 'virNodeDeviceLookupSCSIHostByWWN', family: 'nodedev', readonlyRefused: false,
+    api: 'virNodeDeviceLookupSCSIHostByWWN', apiErrorDomain: 22, family: 'nodedev', readonlyRefused: false,
     priority: 'high', generate: 'both', stream: null, sparse: false, event: false,
     acl: ['node_device:getattr'], aclFilter: [],
     encodeArgs: encodeRemoteNodeDeviceLookupScsiHostByWwnArgs, decodeArgs: decodeRemoteNodeDeviceLookupScsiHostByWwnArgs,
@@ -15525,7 +15525,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   domainGetJobStats: {
     key: 'domainGetJobStats', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 298, name: 'REMOTE_PROC_DOMAIN_GET_JOB_STATS',
-    api: 'virDomainGetJobStats', family: 'hypervisor', readonlyRefused: false,
+    api: 'virDomainGetJobStats', apiErrorDomain: 20, family: 'hypervisor', readonlyRefused: false,
     priority: 'low', generate: 'none', stream: null, sparse: false, event: false,
     acl: ['domain:read'], aclFilter: [],
     encodeArgs: encodeRemoteDomainGetJobStatsArgs, decodeArgs: decodeRemoteDomainGetJobStatsArgs,
@@ -15533,7 +15533,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   domainMigrateGetCompressionCache: {
     key: 'domainMigrateGetCompressionCache', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 299, name: 'REMOTE_PROC_DOMAIN_MIGRATE_GET_COMPRESSION_CACHE',
-    api: 'virDomainMigrateGetCompressionCache', family: 'hypervisor', readonlyRefused: false,
+    api: 'virDomainMigrateGetCompressionCache', apiErrorDomain: 20, family: 'hypervisor', readonlyRefused: false,
     priority: 'low', generate: 'both', stream: null, sparse: false, event: false,
     acl: ['domain:migrate'], aclFilter: [],
     encodeArgs: encodeRemoteDomainMigrateGetCompressionCacheArgs, decodeArgs: decodeRemoteDomainMigrateGetCompressionCacheArgs,
@@ -15541,7 +15541,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   domainMigrateSetCompressionCache: {
     key: 'domainMigrateSetCompressionCache', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 300, name: 'REMOTE_PROC_DOMAIN_MIGRATE_SET_COMPRESSION_CACHE',
-    api: 'virDomainMigrateSetCompressionCache', family: 'hypervisor', readonlyRefused: true,
+    api: 'virDomainMigrateSetCompressionCache', apiErrorDomain: 20, family: 'hypervisor', readonlyRefused: true,
     priority: 'low', generate: 'both', stream: null, sparse: false, event: false,
     acl: ['domain:migrate'], aclFilter: [],
     encodeArgs: encodeRemoteDomainMigrateSetCompressionCacheArgs, decodeArgs: decodeRemoteDomainMigrateSetCompressionCacheArgs,
@@ -15549,7 +15549,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   nodeDeviceDetachFlags: {
     key: 'nodeDeviceDetachFlags', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 301, name: 'REMOTE_PROC_NODE_DEVICE_DETACH_FLAGS',
-    api: 'virNodeDeviceDetachFlags', family: 'hypervisor', readonlyRefused: true,
+    api: 'virNodeDeviceDetachFlags', apiErrorDomain: 22, family: 'hypervisor', readonlyRefused: true,
     priority: 'low', generate: 'server', stream: null, sparse: false, event: false,
     acl: ['node_device:detach'], aclFilter: [],
     encodeArgs: encodeRemoteNodeDeviceDetachFlagsArgs, decodeArgs: decodeRemoteNodeDeviceDetachFlagsArgs,
@@ -15557,7 +15557,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   domainMigrateBegin3Params: {
     key: 'domainMigrateBegin3Params', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 302, name: 'REMOTE_PROC_DOMAIN_MIGRATE_BEGIN3_PARAMS',
-    api: 'virDomainMigrateBegin3Params', family: 'hypervisor', readonlyRefused: true,
+    api: 'virDomainMigrateBegin3Params', apiErrorDomain: 20, family: 'hypervisor', readonlyRefused: true,
     priority: 'low', generate: 'none', stream: null, sparse: false, event: false,
     acl: ['domain:migrate'], aclFilter: [],
     encodeArgs: encodeRemoteDomainMigrateBegin3ParamsArgs, decodeArgs: decodeRemoteDomainMigrateBegin3ParamsArgs,
@@ -15565,7 +15565,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   domainMigratePrepare3Params: {
     key: 'domainMigratePrepare3Params', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 303, name: 'REMOTE_PROC_DOMAIN_MIGRATE_PREPARE3_PARAMS',
-    api: 'virDomainMigratePrepare3Params', family: 'hypervisor', readonlyRefused: true,
+    api: 'virDomainMigratePrepare3Params', apiErrorDomain: 20, family: 'hypervisor', readonlyRefused: true,
     priority: 'low', generate: 'none', stream: null, sparse: false, event: false,
     acl: ['domain:migrate', 'domain:start', 'domain:write'], aclFilter: [],
     encodeArgs: encodeRemoteDomainMigratePrepare3ParamsArgs, decodeArgs: decodeRemoteDomainMigratePrepare3ParamsArgs,
@@ -15573,7 +15573,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   domainMigratePrepareTunnel3Params: {
     key: 'domainMigratePrepareTunnel3Params', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 304, name: 'REMOTE_PROC_DOMAIN_MIGRATE_PREPARE_TUNNEL3_PARAMS',
-    api: 'virDomainMigratePrepareTunnel3Params', family: 'hypervisor', readonlyRefused: true,
+    api: 'virDomainMigratePrepareTunnel3Params', apiErrorDomain: 20, family: 'hypervisor', readonlyRefused: true,
     priority: 'low', generate: 'none', stream: null, sparse: false, event: false,
     acl: ['domain:migrate', 'domain:start', 'domain:write'], aclFilter: [],
     encodeArgs: encodeRemoteDomainMigratePrepareTunnel3ParamsArgs, decodeArgs: decodeRemoteDomainMigratePrepareTunnel3ParamsArgs,
@@ -15581,7 +15581,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   domainMigratePerform3Params: {
     key: 'domainMigratePerform3Params', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 305, name: 'REMOTE_PROC_DOMAIN_MIGRATE_PERFORM3_PARAMS',
-    api: 'virDomainMigratePerform3Params', family: 'hypervisor', readonlyRefused: true,
+    api: 'virDomainMigratePerform3Params', apiErrorDomain: 20, family: 'hypervisor', readonlyRefused: true,
     priority: 'low', generate: 'none', stream: null, sparse: false, event: false,
     acl: ['domain:migrate'], aclFilter: [],
     encodeArgs: encodeRemoteDomainMigratePerform3ParamsArgs, decodeArgs: decodeRemoteDomainMigratePerform3ParamsArgs,
@@ -15589,7 +15589,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   domainMigrateFinish3Params: {
     key: 'domainMigrateFinish3Params', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 306, name: 'REMOTE_PROC_DOMAIN_MIGRATE_FINISH3_PARAMS',
-    api: 'virDomainMigrateFinish3Params', family: 'hypervisor', readonlyRefused: true,
+    api: 'virDomainMigrateFinish3Params', apiErrorDomain: 20, family: 'hypervisor', readonlyRefused: true,
     priority: 'low', generate: 'none', stream: null, sparse: false, event: false,
     acl: ['domain:migrate'], aclFilter: [],
     encodeArgs: encodeRemoteDomainMigrateFinish3ParamsArgs, decodeArgs: decodeRemoteDomainMigrateFinish3ParamsArgs,
@@ -15597,7 +15597,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   domainMigrateConfirm3Params: {
     key: 'domainMigrateConfirm3Params', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 307, name: 'REMOTE_PROC_DOMAIN_MIGRATE_CONFIRM3_PARAMS',
-    api: 'virDomainMigrateConfirm3Params', family: 'hypervisor', readonlyRefused: true,
+    api: 'virDomainMigrateConfirm3Params', apiErrorDomain: 20, family: 'hypervisor', readonlyRefused: true,
     priority: 'low', generate: 'none', stream: null, sparse: false, event: false,
     acl: ['domain:migrate'], aclFilter: [],
     encodeArgs: encodeRemoteDomainMigrateConfirm3ParamsArgs, decodeArgs: decodeRemoteDomainMigrateConfirm3ParamsArgs,
@@ -15605,7 +15605,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   domainSetMemoryStatsPeriod: {
     key: 'domainSetMemoryStatsPeriod', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 308, name: 'REMOTE_PROC_DOMAIN_SET_MEMORY_STATS_PERIOD',
-    api: 'virDomainSetMemoryStatsPeriod', family: 'hypervisor', readonlyRefused: true,
+    api: 'virDomainSetMemoryStatsPeriod', apiErrorDomain: 20, family: 'hypervisor', readonlyRefused: true,
     priority: 'low', generate: 'both', stream: null, sparse: false, event: false,
     acl: ['domain:write', 'domain:save:!VIR_DOMAIN_AFFECT_CONFIG|VIR_DOMAIN_AFFECT_LIVE', 'domain:save:VIR_DOMAIN_AFFECT_CONFIG'], aclFilter: [],
     encodeArgs: encodeRemoteDomainSetMemoryStatsPeriodArgs, decodeArgs: decodeRemoteDomainSetMemoryStatsPeriodArgs,
@@ -15613,7 +15613,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   domainCreateXMLWithFiles: {
     key: 'domainCreateXMLWithFiles', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 309, name: 'REMOTE_PROC_DOMAIN_CREATE_XML_WITH_FILES',
-    api: 'virDomainCreateXMLWithFiles', family: 'hypervisor', readonlyRefused: true,
+    api: 'virDomainCreateXMLWithFiles', apiErrorDomain: 20, family: 'hypervisor', readonlyRefused: true,
     priority: 'low', generate: 'none', stream: null, sparse: false, event: false,
     acl: ['domain:write', 'domain:start'], aclFilter: [],
     encodeArgs: encodeRemoteDomainCreateXmlWithFilesArgs, decodeArgs: decodeRemoteDomainCreateXmlWithFilesArgs,
@@ -15621,7 +15621,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   domainCreateWithFiles: {
     key: 'domainCreateWithFiles', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 310, name: 'REMOTE_PROC_DOMAIN_CREATE_WITH_FILES',
-    api: 'virDomainCreateWithFiles', family: 'hypervisor', readonlyRefused: true,
+    api: 'virDomainCreateWithFiles', apiErrorDomain: 20, family: 'hypervisor', readonlyRefused: true,
     priority: 'low', generate: 'none', stream: null, sparse: false, event: false,
     acl: ['domain:start'], aclFilter: [],
     encodeArgs: encodeRemoteDomainCreateWithFilesArgs, decodeArgs: decodeRemoteDomainCreateWithFilesArgs,
@@ -15629,7 +15629,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   domainEventDeviceRemoved: {
     key: 'domainEventDeviceRemoved', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 311, name: 'REMOTE_PROC_DOMAIN_EVENT_DEVICE_REMOVED',
-    api: null, family: null, readonlyRefused: false,
+    api: null, apiErrorDomain: 0, family: null, readonlyRefused: false,
     priority: 'low', generate: 'both', stream: null, sparse: false, event: true,
     acl: ['none'], aclFilter: [],
     encodeArgs: encodeRemoteDomainEventDeviceRemovedMsg, decodeArgs: decodeRemoteDomainEventDeviceRemovedMsg,
@@ -15637,7 +15637,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   connectGetCPUModelNames: {
     key: 'connectGetCPUModelNames', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 312, name: 'REMOTE_PROC_CONNECT_GET_CPU_MODEL_NAMES',
-    api: 'virConnectGetCPUModelNames', family: 'hypervisor', readonlyRefused: false,
+    api: 'virConnectGetCPUModelNames', apiErrorDomain: 20, family: 'hypervisor', readonlyRefused: false,
     priority: 'low', generate: 'none', stream: null, sparse: false, event: false,
     acl: ['connect:read'], aclFilter: [],
     encodeArgs: encodeRemoteConnectGetCpuModelNamesArgs, decodeArgs: decodeRemoteConnectGetCpuModelNamesArgs,
@@ -15645,7 +15645,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   connectNetworkEventRegisterAny: {
     key: 'connectNetworkEventRegisterAny', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 313, name: 'REMOTE_PROC_CONNECT_NETWORK_EVENT_REGISTER_ANY',
-    api: 'virConnectNetworkEventRegisterAny', family: 'network', readonlyRefused: false,
+    api: 'virConnectNetworkEventRegisterAny', apiErrorDomain: 19, family: 'network', readonlyRefused: false,
     priority: 'high', generate: 'none', stream: null, sparse: false, event: false,
     acl: ['connect:search_networks'], aclFilter: ['network:getattr'],
     encodeArgs: encodeRemoteConnectNetworkEventRegisterAnyArgs, decodeArgs: decodeRemoteConnectNetworkEventRegisterAnyArgs,
@@ -15653,7 +15653,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   connectNetworkEventDeregisterAny: {
     key: 'connectNetworkEventDeregisterAny', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 314, name: 'REMOTE_PROC_CONNECT_NETWORK_EVENT_DEREGISTER_ANY',
-    api: 'virConnectNetworkEventDeregisterAny', family: 'network', readonlyRefused: false,
+    api: 'virConnectNetworkEventDeregisterAny', apiErrorDomain: 19, family: 'network', readonlyRefused: false,
     priority: 'high', generate: 'none', stream: null, sparse: false, event: false,
     acl: ['connect:read'], aclFilter: [],
     encodeArgs: encodeRemoteConnectNetworkEventDeregisterAnyArgs, decodeArgs: decodeRemoteConnectNetworkEventDeregisterAnyArgs,
@@ -15661,7 +15661,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   networkEventLifecycle: {
     key: 'networkEventLifecycle', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 315, name: 'REMOTE_PROC_NETWORK_EVENT_LIFECYCLE',
-    api: null, family: null, readonlyRefused: false,
+    api: null, apiErrorDomain: 0, family: null, readonlyRefused: false,
     priority: 'low', generate: 'both', stream: null, sparse: false, event: true,
     acl: ['none'], aclFilter: [],
     encodeArgs: encodeRemoteNetworkEventLifecycleMsg, decodeArgs: decodeRemoteNetworkEventLifecycleMsg,
@@ -15669,7 +15669,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   connectDomainEventCallbackRegisterAny: {
     key: 'connectDomainEventCallbackRegisterAny', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 316, name: 'REMOTE_PROC_CONNECT_DOMAIN_EVENT_CALLBACK_REGISTER_ANY',
-    api: null, family: null, readonlyRefused: false,
+    api: null, apiErrorDomain: 0, family: null, readonlyRefused: false,
     priority: 'high', generate: 'none', stream: null, sparse: false, event: false,
     acl: ['connect:search_domains'], aclFilter: ['domain:getattr'],
     encodeArgs: encodeRemoteConnectDomainEventCallbackRegisterAnyArgs, decodeArgs: decodeRemoteConnectDomainEventCallbackRegisterAnyArgs,
@@ -15677,7 +15677,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   connectDomainEventCallbackDeregisterAny: {
     key: 'connectDomainEventCallbackDeregisterAny', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 317, name: 'REMOTE_PROC_CONNECT_DOMAIN_EVENT_CALLBACK_DEREGISTER_ANY',
-    api: null, family: null, readonlyRefused: false,
+    api: null, apiErrorDomain: 0, family: null, readonlyRefused: false,
     priority: 'high', generate: 'none', stream: null, sparse: false, event: false,
     acl: ['connect:read'], aclFilter: [],
     encodeArgs: encodeRemoteConnectDomainEventCallbackDeregisterAnyArgs, decodeArgs: decodeRemoteConnectDomainEventCallbackDeregisterAnyArgs,
@@ -15685,7 +15685,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   domainEventCallbackLifecycle: {
     key: 'domainEventCallbackLifecycle', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 318, name: 'REMOTE_PROC_DOMAIN_EVENT_CALLBACK_LIFECYCLE',
-    api: null, family: null, readonlyRefused: false,
+    api: null, apiErrorDomain: 0, family: null, readonlyRefused: false,
     priority: 'low', generate: 'both', stream: null, sparse: false, event: true,
     acl: ['none'], aclFilter: [],
     encodeArgs: encodeRemoteDomainEventCallbackLifecycleMsg, decodeArgs: decodeRemoteDomainEventCallbackLifecycleMsg,
@@ -15693,7 +15693,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   domainEventCallbackReboot: {
     key: 'domainEventCallbackReboot', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 319, name: 'REMOTE_PROC_DOMAIN_EVENT_CALLBACK_REBOOT',
-    api: null, family: null, readonlyRefused: false,
+    api: null, apiErrorDomain: 0, family: null, readonlyRefused: false,
     priority: 'low', generate: 'both', stream: null, sparse: false, event: true,
     acl: ['none'], aclFilter: [],
     encodeArgs: encodeRemoteDomainEventCallbackRebootMsg, decodeArgs: decodeRemoteDomainEventCallbackRebootMsg,
@@ -15701,7 +15701,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   domainEventCallbackRtcChange: {
     key: 'domainEventCallbackRtcChange', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 320, name: 'REMOTE_PROC_DOMAIN_EVENT_CALLBACK_RTC_CHANGE',
-    api: null, family: null, readonlyRefused: false,
+    api: null, apiErrorDomain: 0, family: null, readonlyRefused: false,
     priority: 'low', generate: 'both', stream: null, sparse: false, event: true,
     acl: ['none'], aclFilter: [],
     encodeArgs: encodeRemoteDomainEventCallbackRtcChangeMsg, decodeArgs: decodeRemoteDomainEventCallbackRtcChangeMsg,
@@ -15709,7 +15709,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   domainEventCallbackWatchdog: {
     key: 'domainEventCallbackWatchdog', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 321, name: 'REMOTE_PROC_DOMAIN_EVENT_CALLBACK_WATCHDOG',
-    api: null, family: null, readonlyRefused: false,
+    api: null, apiErrorDomain: 0, family: null, readonlyRefused: false,
     priority: 'low', generate: 'both', stream: null, sparse: false, event: true,
     acl: ['none'], aclFilter: [],
     encodeArgs: encodeRemoteDomainEventCallbackWatchdogMsg, decodeArgs: decodeRemoteDomainEventCallbackWatchdogMsg,
@@ -15717,7 +15717,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   domainEventCallbackIoError: {
     key: 'domainEventCallbackIoError', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 322, name: 'REMOTE_PROC_DOMAIN_EVENT_CALLBACK_IO_ERROR',
-    api: null, family: null, readonlyRefused: false,
+    api: null, apiErrorDomain: 0, family: null, readonlyRefused: false,
     priority: 'low', generate: 'both', stream: null, sparse: false, event: true,
     acl: ['none'], aclFilter: [],
     encodeArgs: encodeRemoteDomainEventCallbackIoErrorMsg, decodeArgs: decodeRemoteDomainEventCallbackIoErrorMsg,
@@ -15725,7 +15725,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   domainEventCallbackGraphics: {
     key: 'domainEventCallbackGraphics', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 323, name: 'REMOTE_PROC_DOMAIN_EVENT_CALLBACK_GRAPHICS',
-    api: null, family: null, readonlyRefused: false,
+    api: null, apiErrorDomain: 0, family: null, readonlyRefused: false,
     priority: 'low', generate: 'both', stream: null, sparse: false, event: true,
     acl: ['none'], aclFilter: [],
     encodeArgs: encodeRemoteDomainEventCallbackGraphicsMsg, decodeArgs: decodeRemoteDomainEventCallbackGraphicsMsg,
@@ -15733,7 +15733,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   domainEventCallbackIoErrorReason: {
     key: 'domainEventCallbackIoErrorReason', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 324, name: 'REMOTE_PROC_DOMAIN_EVENT_CALLBACK_IO_ERROR_REASON',
-    api: null, family: null, readonlyRefused: false,
+    api: null, apiErrorDomain: 0, family: null, readonlyRefused: false,
     priority: 'low', generate: 'both', stream: null, sparse: false, event: true,
     acl: ['none'], aclFilter: [],
     encodeArgs: encodeRemoteDomainEventCallbackIoErrorReasonMsg, decodeArgs: decodeRemoteDomainEventCallbackIoErrorReasonMsg,
@@ -15741,7 +15741,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   domainEventCallbackControlError: {
     key: 'domainEventCallbackControlError', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 325, name: 'REMOTE_PROC_DOMAIN_EVENT_CALLBACK_CONTROL_ERROR',
-    api: null, family: null, readonlyRefused: false,
+    api: null, apiErrorDomain: 0, family: null, readonlyRefused: false,
     priority: 'low', generate: 'both', stream: null, sparse: false, event: true,
     acl: ['none'], aclFilter: [],
     encodeArgs: encodeRemoteDomainEventCallbackControlErrorMsg, decodeArgs: decodeRemoteDomainEventCallbackControlErrorMsg,
@@ -15749,7 +15749,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   domainEventCallbackBlockJob: {
     key: 'domainEventCallbackBlockJob', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 326, name: 'REMOTE_PROC_DOMAIN_EVENT_CALLBACK_BLOCK_JOB',
-    api: null, family: null, readonlyRefused: false,
+    api: null, apiErrorDomain: 0, family: null, readonlyRefused: false,
     priority: 'low', generate: 'both', stream: null, sparse: false, event: true,
     acl: ['none'], aclFilter: [],
     encodeArgs: encodeRemoteDomainEventCallbackBlockJobMsg, decodeArgs: decodeRemoteDomainEventCallbackBlockJobMsg,
@@ -15757,7 +15757,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   domainEventCallbackDiskChange: {
     key: 'domainEventCallbackDiskChange', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 327, name: 'REMOTE_PROC_DOMAIN_EVENT_CALLBACK_DISK_CHANGE',
-    api: null, family: null, readonlyRefused: false,
+    api: null, apiErrorDomain: 0, family: null, readonlyRefused: false,
     priority: 'low', generate: 'both', stream: null, sparse: false, event: true,
     acl: ['none'], aclFilter: [],
     encodeArgs: encodeRemoteDomainEventCallbackDiskChangeMsg, decodeArgs: decodeRemoteDomainEventCallbackDiskChangeMsg,
@@ -15765,7 +15765,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   domainEventCallbackTrayChange: {
     key: 'domainEventCallbackTrayChange', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 328, name: 'REMOTE_PROC_DOMAIN_EVENT_CALLBACK_TRAY_CHANGE',
-    api: null, family: null, readonlyRefused: false,
+    api: null, apiErrorDomain: 0, family: null, readonlyRefused: false,
     priority: 'low', generate: 'both', stream: null, sparse: false, event: true,
     acl: ['none'], aclFilter: [],
     encodeArgs: encodeRemoteDomainEventCallbackTrayChangeMsg, decodeArgs: decodeRemoteDomainEventCallbackTrayChangeMsg,
@@ -15773,7 +15773,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   domainEventCallbackPMwakeup: {
     key: 'domainEventCallbackPMwakeup', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 329, name: 'REMOTE_PROC_DOMAIN_EVENT_CALLBACK_PMWAKEUP',
-    api: null, family: null, readonlyRefused: false,
+    api: null, apiErrorDomain: 0, family: null, readonlyRefused: false,
     priority: 'low', generate: 'both', stream: null, sparse: false, event: true,
     acl: ['none'], aclFilter: [],
     encodeArgs: encodeRemoteDomainEventCallbackPmwakeupMsg, decodeArgs: decodeRemoteDomainEventCallbackPmwakeupMsg,
@@ -15781,7 +15781,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   domainEventCallbackPMsuspend: {
     key: 'domainEventCallbackPMsuspend', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 330, name: 'REMOTE_PROC_DOMAIN_EVENT_CALLBACK_PMSUSPEND',
-    api: null, family: null, readonlyRefused: false,
+    api: null, apiErrorDomain: 0, family: null, readonlyRefused: false,
     priority: 'low', generate: 'both', stream: null, sparse: false, event: true,
     acl: ['none'], aclFilter: [],
     encodeArgs: encodeRemoteDomainEventCallbackPmsuspendMsg, decodeArgs: decodeRemoteDomainEventCallbackPmsuspendMsg,
@@ -15789,7 +15789,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   domainEventCallbackBalloonChange: {
     key: 'domainEventCallbackBalloonChange', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 331, name: 'REMOTE_PROC_DOMAIN_EVENT_CALLBACK_BALLOON_CHANGE',
-    api: null, family: null, readonlyRefused: false,
+    api: null, apiErrorDomain: 0, family: null, readonlyRefused: false,
     priority: 'low', generate: 'both', stream: null, sparse: false, event: true,
     acl: ['none'], aclFilter: [],
     encodeArgs: encodeRemoteDomainEventCallbackBalloonChangeMsg, decodeArgs: decodeRemoteDomainEventCallbackBalloonChangeMsg,
@@ -15797,7 +15797,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   domainEventCallbackPMsuspendDisk: {
     key: 'domainEventCallbackPMsuspendDisk', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 332, name: 'REMOTE_PROC_DOMAIN_EVENT_CALLBACK_PMSUSPEND_DISK',
-    api: null, family: null, readonlyRefused: false,
+    api: null, apiErrorDomain: 0, family: null, readonlyRefused: false,
     priority: 'low', generate: 'both', stream: null, sparse: false, event: true,
     acl: ['none'], aclFilter: [],
     encodeArgs: encodeRemoteDomainEventCallbackPmsuspendDiskMsg, decodeArgs: decodeRemoteDomainEventCallbackPmsuspendDiskMsg,
@@ -15805,7 +15805,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   domainEventCallbackDeviceRemoved: {
     key: 'domainEventCallbackDeviceRemoved', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 333, name: 'REMOTE_PROC_DOMAIN_EVENT_CALLBACK_DEVICE_REMOVED',
-    api: null, family: null, readonlyRefused: false,
+    api: null, apiErrorDomain: 0, family: null, readonlyRefused: false,
     priority: 'low', generate: 'both', stream: null, sparse: false, event: true,
     acl: ['none'], aclFilter: [],
     encodeArgs: encodeRemoteDomainEventCallbackDeviceRemovedMsg, decodeArgs: decodeRemoteDomainEventCallbackDeviceRemovedMsg,
@@ -15813,7 +15813,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   domainCoreDumpWithFormat: {
     key: 'domainCoreDumpWithFormat', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 334, name: 'REMOTE_PROC_DOMAIN_CORE_DUMP_WITH_FORMAT',
-    api: 'virDomainCoreDumpWithFormat', family: 'hypervisor', readonlyRefused: true,
+    api: 'virDomainCoreDumpWithFormat', apiErrorDomain: 20, family: 'hypervisor', readonlyRefused: true,
     priority: 'low', generate: 'both', stream: null, sparse: false, event: false,
     acl: ['domain:core_dump'], aclFilter: [],
     encodeArgs: encodeRemoteDomainCoreDumpWithFormatArgs, decodeArgs: decodeRemoteDomainCoreDumpWithFormatArgs,
@@ -15821,7 +15821,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   domainFSFreeze: {
     key: 'domainFSFreeze', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 335, name: 'REMOTE_PROC_DOMAIN_FSFREEZE',
-    api: 'virDomainFSFreeze', family: 'hypervisor', readonlyRefused: true,
+    api: 'virDomainFSFreeze', apiErrorDomain: 20, family: 'hypervisor', readonlyRefused: true,
     priority: 'low', generate: 'both', stream: null, sparse: false, event: false,
     acl: ['domain:fs_freeze'], aclFilter: [],
     encodeArgs: encodeRemoteDomainFsfreezeArgs, decodeArgs: decodeRemoteDomainFsfreezeArgs,
@@ -15829,7 +15829,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   domainFSThaw: {
     key: 'domainFSThaw', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 336, name: 'REMOTE_PROC_DOMAIN_FSTHAW',
-    api: 'virDomainFSThaw', family: 'hypervisor', readonlyRefused: true,
+    api: 'virDomainFSThaw', apiErrorDomain: 20, family: 'hypervisor', readonlyRefused: true,
     priority: 'low', generate: 'both', stream: null, sparse: false, event: false,
     acl: ['domain:fs_freeze'], aclFilter: [],
     encodeArgs: encodeRemoteDomainFsthawArgs, decodeArgs: decodeRemoteDomainFsthawArgs,
@@ -15837,7 +15837,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   domainGetTime: {
     key: 'domainGetTime', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 337, name: 'REMOTE_PROC_DOMAIN_GET_TIME',
-    api: 'virDomainGetTime', family: 'hypervisor', readonlyRefused: true,
+    api: 'virDomainGetTime', apiErrorDomain: 20, family: 'hypervisor', readonlyRefused: true,
     priority: 'low', generate: 'none', stream: null, sparse: false, event: false,
     acl: ['domain:write'], aclFilter: [],
     encodeArgs: encodeRemoteDomainGetTimeArgs, decodeArgs: decodeRemoteDomainGetTimeArgs,
@@ -15845,7 +15845,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   domainSetTime: {
     key: 'domainSetTime', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 338, name: 'REMOTE_PROC_DOMAIN_SET_TIME',
-    api: 'virDomainSetTime', family: 'hypervisor', readonlyRefused: true,
+    api: 'virDomainSetTime', apiErrorDomain: 20, family: 'hypervisor', readonlyRefused: true,
     priority: 'low', generate: 'both', stream: null, sparse: false, event: false,
     acl: ['domain:set_time'], aclFilter: [],
     encodeArgs: encodeRemoteDomainSetTimeArgs, decodeArgs: decodeRemoteDomainSetTimeArgs,
@@ -15853,7 +15853,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   domainEventBlockJob2: {
     key: 'domainEventBlockJob2', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 339, name: 'REMOTE_PROC_DOMAIN_EVENT_BLOCK_JOB_2',
-    api: null, family: null, readonlyRefused: false,
+    api: null, apiErrorDomain: 0, family: null, readonlyRefused: false,
     priority: 'low', generate: 'none', stream: null, sparse: false, event: true,
     acl: ['none'], aclFilter: [],
     encodeArgs: encodeRemoteDomainEventBlockJob2Msg, decodeArgs: decodeRemoteDomainEventBlockJob2Msg,
@@ -15861,7 +15861,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   nodeGetFreePages: {
     key: 'nodeGetFreePages', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 340, name: 'REMOTE_PROC_NODE_GET_FREE_PAGES',
-    api: 'virNodeGetFreePages', family: 'hypervisor', readonlyRefused: false,
+    api: 'virNodeGetFreePages', apiErrorDomain: 20, family: 'hypervisor', readonlyRefused: false,
     priority: 'high', generate: 'none', stream: null, sparse: false, event: false,
     acl: ['connect:read'], aclFilter: [],
     encodeArgs: encodeRemoteNodeGetFreePagesArgs, decodeArgs: decodeRemoteNodeGetFreePagesArgs,
@@ -15869,7 +15869,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   networkGetDHCPLeases: {
     key: 'networkGetDHCPLeases', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 341, name: 'REMOTE_PROC_NETWORK_GET_DHCP_LEASES',
-    api: 'virNetworkGetDHCPLeases', family: 'network', readonlyRefused: false,
+    api: 'virNetworkGetDHCPLeases', apiErrorDomain: 19, family: 'network', readonlyRefused: false,
     priority: 'low', generate: 'none', stream: null, sparse: false, event: false,
     acl: ['network:read'], aclFilter: [],
     encodeArgs: encodeRemoteNetworkGetDhcpLeasesArgs, decodeArgs: decodeRemoteNetworkGetDhcpLeasesArgs,
@@ -15877,7 +15877,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   connectGetDomainCapabilities: {
     key: 'connectGetDomainCapabilities', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 342, name: 'REMOTE_PROC_CONNECT_GET_DOMAIN_CAPABILITIES',
-    api: 'virConnectGetDomainCapabilities', family: 'hypervisor', readonlyRefused: true,
+    api: 'virConnectGetDomainCapabilities', apiErrorDomain: 20, family: 'hypervisor', readonlyRefused: true,
     priority: 'low', generate: 'both', stream: null, sparse: false, event: false,
     acl: ['connect:write'], aclFilter: [],
     encodeArgs: encodeRemoteConnectGetDomainCapabilitiesArgs, decodeArgs: decodeRemoteConnectGetDomainCapabilitiesArgs,
@@ -15885,7 +15885,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   domainOpenGraphicsFD: {
     key: 'domainOpenGraphicsFD', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 343, name: 'REMOTE_PROC_DOMAIN_OPEN_GRAPHICS_FD',
-    api: 'virDomainOpenGraphicsFD', family: 'hypervisor', readonlyRefused: true,
+    api: 'virDomainOpenGraphicsFD', apiErrorDomain: 20, family: 'hypervisor', readonlyRefused: true,
     priority: 'low', generate: 'none', stream: null, sparse: false, event: false,
     acl: ['domain:open_graphics'], aclFilter: [],
     encodeArgs: encodeRemoteDomainOpenGraphicsFdArgs, decodeArgs: decodeRemoteDomainOpenGraphicsFdArgs,
@@ -15893,7 +15893,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   connectGetAllDomainStats: {
     key: 'connectGetAllDomainStats', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 344, name: 'REMOTE_PROC_CONNECT_GET_ALL_DOMAIN_STATS',
-    api: 'virConnectGetAllDomainStats', family: 'hypervisor', readonlyRefused: false,
+    api: 'virConnectGetAllDomainStats', apiErrorDomain: 20, family: 'hypervisor', readonlyRefused: false,
     priority: 'low', generate: 'none', stream: null, sparse: false, event: false,
     acl: ['connect:search_domains'], aclFilter: ['domain:read'],
     encodeArgs: encodeRemoteConnectGetAllDomainStatsArgs, decodeArgs: decodeRemoteConnectGetAllDomainStatsArgs,
@@ -15901,7 +15901,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   domainBlockCopy: {
     key: 'domainBlockCopy', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 345, name: 'REMOTE_PROC_DOMAIN_BLOCK_COPY',
-    api: 'virDomainBlockCopy', family: 'hypervisor', readonlyRefused: true,
+    api: 'virDomainBlockCopy', apiErrorDomain: 20, family: 'hypervisor', readonlyRefused: true,
     priority: 'low', generate: 'both', stream: null, sparse: false, event: false,
     acl: ['domain:block_write'], aclFilter: [],
     encodeArgs: encodeRemoteDomainBlockCopyArgs, decodeArgs: decodeRemoteDomainBlockCopyArgs,
@@ -15909,7 +15909,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   domainEventCallbackTunable: {
     key: 'domainEventCallbackTunable', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 346, name: 'REMOTE_PROC_DOMAIN_EVENT_CALLBACK_TUNABLE',
-    api: null, family: null, readonlyRefused: false,
+    api: null, apiErrorDomain: 0, family: null, readonlyRefused: false,
     priority: 'low', generate: 'both', stream: null, sparse: false, event: true,
     acl: ['none'], aclFilter: [],
     encodeArgs: encodeRemoteDomainEventCallbackTunableMsg, decodeArgs: decodeRemoteDomainEventCallbackTunableMsg,
@@ -15917,7 +15917,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   nodeAllocPages: {
     key: 'nodeAllocPages', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 347, name: 'REMOTE_PROC_NODE_ALLOC_PAGES',
-    api: 'virNodeAllocPages', family: 'hypervisor', readonlyRefused: true,
+    api: 'virNodeAllocPages', apiErrorDomain: 20, family: 'hypervisor', readonlyRefused: true,
     priority: 'low', generate: 'none', stream: null, sparse: false, event: false,
     acl: ['connect:write'], aclFilter: [],
     encodeArgs: encodeRemoteNodeAllocPagesArgs, decodeArgs: decodeRemoteNodeAllocPagesArgs,
@@ -15925,7 +15925,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   domainEventCallbackAgentLifecycle: {
     key: 'domainEventCallbackAgentLifecycle', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 348, name: 'REMOTE_PROC_DOMAIN_EVENT_CALLBACK_AGENT_LIFECYCLE',
-    api: null, family: null, readonlyRefused: false,
+    api: null, apiErrorDomain: 0, family: null, readonlyRefused: false,
     priority: 'low', generate: 'both', stream: null, sparse: false, event: true,
     acl: ['none'], aclFilter: [],
     encodeArgs: encodeRemoteDomainEventCallbackAgentLifecycleMsg, decodeArgs: decodeRemoteDomainEventCallbackAgentLifecycleMsg,
@@ -15933,7 +15933,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   domainGetFSInfo: {
     key: 'domainGetFSInfo', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 349, name: 'REMOTE_PROC_DOMAIN_GET_FSINFO',
-    api: 'virDomainGetFSInfo', family: 'hypervisor', readonlyRefused: true,
+    api: 'virDomainGetFSInfo', apiErrorDomain: 20, family: 'hypervisor', readonlyRefused: true,
     priority: 'low', generate: 'none', stream: null, sparse: false, event: false,
     acl: ['domain:fs_freeze'], aclFilter: [],
     encodeArgs: encodeRemoteDomainGetFsinfoArgs, decodeArgs: decodeRemoteDomainGetFsinfoArgs,
@@ -15941,7 +15941,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   domainDefineXMLFlags: {
     key: 'domainDefineXMLFlags', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 350, name: 'REMOTE_PROC_DOMAIN_DEFINE_XML_FLAGS',
-    api: 'virDomainDefineXMLFlags', family: 'hypervisor', readonlyRefused: true,
+    api: 'virDomainDefineXMLFlags', apiErrorDomain: 20, family: 'hypervisor', readonlyRefused: true,
     priority: 'high', generate: 'both', stream: null, sparse: false, event: false,
     acl: ['domain:write', 'domain:save'], aclFilter: [],
     encodeArgs: encodeRemoteDomainDefineXmlFlagsArgs, decodeArgs: decodeRemoteDomainDefineXmlFlagsArgs,
@@ -15949,7 +15949,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   domainGetIOThreadInfo: {
     key: 'domainGetIOThreadInfo', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 351, name: 'REMOTE_PROC_DOMAIN_GET_IOTHREAD_INFO',
-    api: 'virDomainGetIOThreadInfo', family: 'hypervisor', readonlyRefused: false,
+    api: 'virDomainGetIOThreadInfo', apiErrorDomain: 20, family: 'hypervisor', readonlyRefused: false,
     priority: 'low', generate: 'none', stream: null, sparse: false, event: false,
     acl: ['domain:read'], aclFilter: [],
     encodeArgs: encodeRemoteDomainGetIothreadInfoArgs, decodeArgs: decodeRemoteDomainGetIothreadInfoArgs,
@@ -15957,7 +15957,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   domainPinIOThread: {
     key: 'domainPinIOThread', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 352, name: 'REMOTE_PROC_DOMAIN_PIN_IOTHREAD',
-    api: 'virDomainPinIOThread', family: 'hypervisor', readonlyRefused: true,
+    api: 'virDomainPinIOThread', apiErrorDomain: 20, family: 'hypervisor', readonlyRefused: true,
     priority: 'low', generate: 'both', stream: null, sparse: false, event: false,
     acl: ['domain:write', 'domain:save:!VIR_DOMAIN_AFFECT_CONFIG|VIR_DOMAIN_AFFECT_LIVE', 'domain:save:VIR_DOMAIN_AFFECT_CONFIG'], aclFilter: [],
     encodeArgs: encodeRemoteDomainPinIothreadArgs, decodeArgs: decodeRemoteDomainPinIothreadArgs,
@@ -15965,7 +15965,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   domainInterfaceAddresses: {
     key: 'domainInterfaceAddresses', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 353, name: 'REMOTE_PROC_DOMAIN_INTERFACE_ADDRESSES',
-    api: 'virDomainInterfaceAddresses', family: 'hypervisor', readonlyRefused: false,
+    api: 'virDomainInterfaceAddresses', apiErrorDomain: 20, family: 'hypervisor', readonlyRefused: false,
     priority: 'low', generate: 'none', stream: null, sparse: false, event: false,
     acl: ['domain:read', 'domain:write::source:VIR_DOMAIN_INTERFACE_ADDRESSES_SRC_AGENT'], aclFilter: [],
     encodeArgs: encodeRemoteDomainInterfaceAddressesArgs, decodeArgs: decodeRemoteDomainInterfaceAddressesArgs,
@@ -15973,7 +15973,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   domainEventCallbackDeviceAdded: {
     key: 'domainEventCallbackDeviceAdded', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 354, name: 'REMOTE_PROC_DOMAIN_EVENT_CALLBACK_DEVICE_ADDED',
-    api: null, family: null, readonlyRefused: false,
+    api: null, apiErrorDomain: 0, family: null, readonlyRefused: false,
     priority: 'low', generate: 'both', stream: null, sparse: false, event: true,
     acl: ['none'], aclFilter: [],
     encodeArgs: encodeRemoteDomainEventCallbackDeviceAddedMsg, decodeArgs: decodeRemoteDomainEventCallbackDeviceAddedMsg,
@@ -15981,7 +15981,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   domainAddIOThread: {
     key: 'domainAddIOThread', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 355, name: 'REMOTE_PROC_DOMAIN_ADD_IOTHREAD',
-    api: 'virDomainAddIOThread', family: 'hypervisor', readonlyRefused: true,
+    api: 'virDomainAddIOThread', apiErrorDomain: 20, family: 'hypervisor', readonlyRefused: true,
     priority: 'low', generate: 'both', stream: null, sparse: false, event: false,
     acl: ['domain:write', 'domain:save:!VIR_DOMAIN_AFFECT_CONFIG|VIR_DOMAIN_AFFECT_LIVE', 'domain:save:VIR_DOMAIN_AFFECT_CONFIG'], aclFilter: [],
     encodeArgs: encodeRemoteDomainAddIothreadArgs, decodeArgs: decodeRemoteDomainAddIothreadArgs,
@@ -15989,7 +15989,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   domainDelIOThread: {
     key: 'domainDelIOThread', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 356, name: 'REMOTE_PROC_DOMAIN_DEL_IOTHREAD',
-    api: 'virDomainDelIOThread', family: 'hypervisor', readonlyRefused: true,
+    api: 'virDomainDelIOThread', apiErrorDomain: 20, family: 'hypervisor', readonlyRefused: true,
     priority: 'low', generate: 'both', stream: null, sparse: false, event: false,
     acl: ['domain:write', 'domain:save:!VIR_DOMAIN_AFFECT_CONFIG|VIR_DOMAIN_AFFECT_LIVE', 'domain:save:VIR_DOMAIN_AFFECT_CONFIG'], aclFilter: [],
     encodeArgs: encodeRemoteDomainDelIothreadArgs, decodeArgs: decodeRemoteDomainDelIothreadArgs,
@@ -15997,7 +15997,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   domainSetUserPassword: {
     key: 'domainSetUserPassword', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 357, name: 'REMOTE_PROC_DOMAIN_SET_USER_PASSWORD',
-    api: 'virDomainSetUserPassword', family: 'hypervisor', readonlyRefused: true,
+    api: 'virDomainSetUserPassword', apiErrorDomain: 20, family: 'hypervisor', readonlyRefused: true,
     priority: 'low', generate: 'both', stream: null, sparse: false, event: false,
     acl: ['domain:set_password'], aclFilter: [],
     encodeArgs: encodeRemoteDomainSetUserPasswordArgs, decodeArgs: decodeRemoteDomainSetUserPasswordArgs,
@@ -16005,7 +16005,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   domainRename: {
     key: 'domainRename', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 358, name: 'REMOTE_PROC_DOMAIN_RENAME',
-    api: 'virDomainRename', family: 'hypervisor', readonlyRefused: true,
+    api: 'virDomainRename', apiErrorDomain: 20, family: 'hypervisor', readonlyRefused: true,
     priority: 'low', generate: 'server', stream: null, sparse: false, event: false,
     acl: ['domain:write', 'domain:save'], aclFilter: [],
     encodeArgs: encodeRemoteDomainRenameArgs, decodeArgs: decodeRemoteDomainRenameArgs,
@@ -16013,7 +16013,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   domainEventCallbackMigrationIteration: {
     key: 'domainEventCallbackMigrationIteration', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 359, name: 'REMOTE_PROC_DOMAIN_EVENT_CALLBACK_MIGRATION_ITERATION',
-    api: null, family: null, readonlyRefused: false,
+    api: null, apiErrorDomain: 0, family: null, readonlyRefused: false,
     priority: 'low', generate: 'both', stream: null, sparse: false, event: true,
     acl: ['none'], aclFilter: [],
     encodeArgs: encodeRemoteDomainEventCallbackMigrationIterationMsg, decodeArgs: decodeRemoteDomainEventCallbackMigrationIterationMsg,
@@ -16021,7 +16021,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   connectRegisterCloseCallback: {
     key: 'connectRegisterCloseCallback', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 360, name: 'REMOTE_PROC_CONNECT_REGISTER_CLOSE_CALLBACK',
-    api: 'virConnectRegisterCloseCallback', family: 'hypervisor', readonlyRefused: false,
+    api: 'virConnectRegisterCloseCallback', apiErrorDomain: 20, family: 'hypervisor', readonlyRefused: false,
     priority: 'high', generate: 'none', stream: null, sparse: false, event: false,
     acl: ['connect:getattr'], aclFilter: [],
     encodeArgs: encodeVoid, decodeArgs: decodeVoid,
@@ -16029,7 +16029,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   connectUnregisterCloseCallback: {
     key: 'connectUnregisterCloseCallback', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 361, name: 'REMOTE_PROC_CONNECT_UNREGISTER_CLOSE_CALLBACK',
-    api: 'virConnectUnregisterCloseCallback', family: 'hypervisor', readonlyRefused: false,
+    api: 'virConnectUnregisterCloseCallback', apiErrorDomain: 20, family: 'hypervisor', readonlyRefused: false,
     priority: 'high', generate: 'none', stream: null, sparse: false, event: false,
     acl: ['connect:getattr'], aclFilter: [],
     encodeArgs: encodeVoid, decodeArgs: decodeVoid,
@@ -16037,7 +16037,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   connectEventConnectionClosed: {
     key: 'connectEventConnectionClosed', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 362, name: 'REMOTE_PROC_CONNECT_EVENT_CONNECTION_CLOSED',
-    api: null, family: null, readonlyRefused: false,
+    api: null, apiErrorDomain: 0, family: null, readonlyRefused: false,
     priority: 'low', generate: 'none', stream: null, sparse: false, event: true,
     acl: ['none'], aclFilter: [],
     encodeArgs: encodeRemoteConnectEventConnectionClosedMsg, decodeArgs: decodeRemoteConnectEventConnectionClosedMsg,
@@ -16045,7 +16045,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   domainEventCallbackJobCompleted: {
     key: 'domainEventCallbackJobCompleted', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 363, name: 'REMOTE_PROC_DOMAIN_EVENT_CALLBACK_JOB_COMPLETED',
-    api: null, family: null, readonlyRefused: false,
+    api: null, apiErrorDomain: 0, family: null, readonlyRefused: false,
     priority: 'low', generate: 'both', stream: null, sparse: false, event: true,
     acl: ['none'], aclFilter: [],
     encodeArgs: encodeRemoteDomainEventCallbackJobCompletedMsg, decodeArgs: decodeRemoteDomainEventCallbackJobCompletedMsg,
@@ -16053,7 +16053,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   domainMigrateStartPostCopy: {
     key: 'domainMigrateStartPostCopy', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 364, name: 'REMOTE_PROC_DOMAIN_MIGRATE_START_POST_COPY',
-    api: 'virDomainMigrateStartPostCopy', family: 'hypervisor', readonlyRefused: true,
+    api: 'virDomainMigrateStartPostCopy', apiErrorDomain: 20, family: 'hypervisor', readonlyRefused: true,
     priority: 'low', generate: 'both', stream: null, sparse: false, event: false,
     acl: ['domain:migrate'], aclFilter: [],
     encodeArgs: encodeRemoteDomainMigrateStartPostCopyArgs, decodeArgs: decodeRemoteDomainMigrateStartPostCopyArgs,
@@ -16061,7 +16061,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   domainGetPerfEvents: {
     key: 'domainGetPerfEvents', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 365, name: 'REMOTE_PROC_DOMAIN_GET_PERF_EVENTS',
-    api: 'virDomainGetPerfEvents', family: 'hypervisor', readonlyRefused: false,
+    api: 'virDomainGetPerfEvents', apiErrorDomain: 20, family: 'hypervisor', readonlyRefused: false,
     priority: 'low', generate: 'none', stream: null, sparse: false, event: false,
     acl: ['domain:read'], aclFilter: [],
     encodeArgs: encodeRemoteDomainGetPerfEventsArgs, decodeArgs: decodeRemoteDomainGetPerfEventsArgs,
@@ -16069,7 +16069,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   domainSetPerfEvents: {
     key: 'domainSetPerfEvents', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 366, name: 'REMOTE_PROC_DOMAIN_SET_PERF_EVENTS',
-    api: 'virDomainSetPerfEvents', family: 'hypervisor', readonlyRefused: true,
+    api: 'virDomainSetPerfEvents', apiErrorDomain: 20, family: 'hypervisor', readonlyRefused: true,
     priority: 'low', generate: 'both', stream: null, sparse: false, event: false,
     acl: ['domain:write'], aclFilter: [],
     encodeArgs: encodeRemoteDomainSetPerfEventsArgs, decodeArgs: decodeRemoteDomainSetPerfEventsArgs,
@@ -16077,7 +16077,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   domainEventCallbackDeviceRemovalFailed: {
     key: 'domainEventCallbackDeviceRemovalFailed', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 367, name: 'REMOTE_PROC_DOMAIN_EVENT_CALLBACK_DEVICE_REMOVAL_FAILED',
-    api: null, family: null, readonlyRefused: false,
+    api: null, apiErrorDomain: 0, family: null, readonlyRefused: false,
     priority: 'low', generate: 'both', stream: null, sparse: false, event: true,
     acl: ['none'], aclFilter: [],
     encodeArgs: encodeRemoteDomainEventCallbackDeviceRemovalFailedMsg, decodeArgs: decodeRemoteDomainEventCallbackDeviceRemovalFailedMsg,
@@ -16085,7 +16085,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   connectStoragePoolEventRegisterAny: {
     key: 'connectStoragePoolEventRegisterAny', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 368, name: 'REMOTE_PROC_CONNECT_STORAGE_POOL_EVENT_REGISTER_ANY',
-    api: 'virConnectStoragePoolEventRegisterAny', family: 'storage', readonlyRefused: false,
+    api: 'virConnectStoragePoolEventRegisterAny', apiErrorDomain: 18, family: 'storage', readonlyRefused: false,
     priority: 'high', generate: 'none', stream: null, sparse: false, event: false,
     acl: ['connect:search_storage_pools'], aclFilter: ['storage_pool:getattr'],
     encodeArgs: encodeRemoteConnectStoragePoolEventRegisterAnyArgs, decodeArgs: decodeRemoteConnectStoragePoolEventRegisterAnyArgs,
@@ -16093,7 +16093,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   connectStoragePoolEventDeregisterAny: {
     key: 'connectStoragePoolEventDeregisterAny', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 369, name: 'REMOTE_PROC_CONNECT_STORAGE_POOL_EVENT_DEREGISTER_ANY',
-    api: 'virConnectStoragePoolEventDeregisterAny', family: 'storage', readonlyRefused: false,
+    api: 'virConnectStoragePoolEventDeregisterAny', apiErrorDomain: 18, family: 'storage', readonlyRefused: false,
     priority: 'high', generate: 'none', stream: null, sparse: false, event: false,
     acl: ['connect:read'], aclFilter: [],
     encodeArgs: encodeRemoteConnectStoragePoolEventDeregisterAnyArgs, decodeArgs: decodeRemoteConnectStoragePoolEventDeregisterAnyArgs,
@@ -16101,7 +16101,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   storagePoolEventLifecycle: {
     key: 'storagePoolEventLifecycle', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 370, name: 'REMOTE_PROC_STORAGE_POOL_EVENT_LIFECYCLE',
-    api: null, family: null, readonlyRefused: false,
+    api: null, apiErrorDomain: 0, family: null, readonlyRefused: false,
     priority: 'low', generate: 'both', stream: null, sparse: false, event: true,
     acl: ['none'], aclFilter: [],
     encodeArgs: encodeRemoteStoragePoolEventLifecycleMsg, decodeArgs: decodeRemoteStoragePoolEventLifecycleMsg,
@@ -16109,7 +16109,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   domainGetGuestVcpus: {
     key: 'domainGetGuestVcpus', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 371, name: 'REMOTE_PROC_DOMAIN_GET_GUEST_VCPUS',
-    api: 'virDomainGetGuestVcpus', family: 'hypervisor', readonlyRefused: true,
+    api: 'virDomainGetGuestVcpus', apiErrorDomain: 20, family: 'hypervisor', readonlyRefused: true,
     priority: 'low', generate: 'both', stream: null, sparse: false, event: false,
     acl: ['domain:write'], aclFilter: [],
     encodeArgs: encodeRemoteDomainGetGuestVcpusArgs, decodeArgs: decodeRemoteDomainGetGuestVcpusArgs,
@@ -16117,7 +16117,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   domainSetGuestVcpus: {
     key: 'domainSetGuestVcpus', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 372, name: 'REMOTE_PROC_DOMAIN_SET_GUEST_VCPUS',
-    api: 'virDomainSetGuestVcpus', family: 'hypervisor', readonlyRefused: true,
+    api: 'virDomainSetGuestVcpus', apiErrorDomain: 20, family: 'hypervisor', readonlyRefused: true,
     priority: 'low', generate: 'both', stream: null, sparse: false, event: false,
     acl: ['domain:write'], aclFilter: [],
     encodeArgs: encodeRemoteDomainSetGuestVcpusArgs, decodeArgs: decodeRemoteDomainSetGuestVcpusArgs,
@@ -16125,7 +16125,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   storagePoolEventRefresh: {
     key: 'storagePoolEventRefresh', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 373, name: 'REMOTE_PROC_STORAGE_POOL_EVENT_REFRESH',
-    api: null, family: null, readonlyRefused: false,
+    api: null, apiErrorDomain: 0, family: null, readonlyRefused: false,
     priority: 'low', generate: 'both', stream: null, sparse: false, event: true,
     acl: ['none'], aclFilter: [],
     encodeArgs: encodeRemoteStoragePoolEventRefreshMsg, decodeArgs: decodeRemoteStoragePoolEventRefreshMsg,
@@ -16133,7 +16133,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   connectNodeDeviceEventRegisterAny: {
     key: 'connectNodeDeviceEventRegisterAny', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 374, name: 'REMOTE_PROC_CONNECT_NODE_DEVICE_EVENT_REGISTER_ANY',
-    api: 'virConnectNodeDeviceEventRegisterAny', family: 'nodedev', readonlyRefused: false,
+    api: 'virConnectNodeDeviceEventRegisterAny', apiErrorDomain: 22, family: 'nodedev', readonlyRefused: false,
     priority: 'high', generate: 'none', stream: null, sparse: false, event: false,
     acl: ['connect:search_node_devices'], aclFilter: ['node_device:getattr'],
     encodeArgs: encodeRemoteConnectNodeDeviceEventRegisterAnyArgs, decodeArgs: decodeRemoteConnectNodeDeviceEventRegisterAnyArgs,
@@ -16141,7 +16141,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   connectNodeDeviceEventDeregisterAny: {
     key: 'connectNodeDeviceEventDeregisterAny', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 375, name: 'REMOTE_PROC_CONNECT_NODE_DEVICE_EVENT_DEREGISTER_ANY',
-    api: 'virConnectNodeDeviceEventDeregisterAny', family: 'nodedev', readonlyRefused: false,
+    api: 'virConnectNodeDeviceEventDeregisterAny', apiErrorDomain: 22, family: 'nodedev', readonlyRefused: false,
     priority: 'high', generate: 'none', stream: null, sparse: false, event: false,
     acl: ['connect:read'], aclFilter: [],
     encodeArgs: encodeRemoteConnectNodeDeviceEventDeregisterAnyArgs, decodeArgs: decodeRemoteConnectNodeDeviceEventDeregisterAnyArgs,
@@ -16149,7 +16149,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   nodeDeviceEventLifecycle: {
     key: 'nodeDeviceEventLifecycle', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 376, name: 'REMOTE_PROC_NODE_DEVICE_EVENT_LIFECYCLE',
-    api: null, family: null, readonlyRefused: false,
+    api: null, apiErrorDomain: 0, family: null, readonlyRefused: false,
     priority: 'low', generate: 'both', stream: null, sparse: false, event: true,
     acl: ['none'], aclFilter: [],
     encodeArgs: encodeRemoteNodeDeviceEventLifecycleMsg, decodeArgs: decodeRemoteNodeDeviceEventLifecycleMsg,
@@ -16157,7 +16157,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   nodeDeviceEventUpdate: {
     key: 'nodeDeviceEventUpdate', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 377, name: 'REMOTE_PROC_NODE_DEVICE_EVENT_UPDATE',
-    api: null, family: null, readonlyRefused: false,
+    api: null, apiErrorDomain: 0, family: null, readonlyRefused: false,
     priority: 'low', generate: 'both', stream: null, sparse: false, event: true,
     acl: ['none'], aclFilter: [],
     encodeArgs: encodeRemoteNodeDeviceEventUpdateMsg, decodeArgs: decodeRemoteNodeDeviceEventUpdateMsg,
@@ -16165,7 +16165,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   storageVolGetInfoFlags: {
     key: 'storageVolGetInfoFlags', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 378, name: 'REMOTE_PROC_STORAGE_VOL_GET_INFO_FLAGS',
-    api: 'virStorageVolGetInfoFlags', family: 'storage', readonlyRefused: false,
+    api: 'virStorageVolGetInfoFlags', apiErrorDomain: 18, family: 'storage', readonlyRefused: false,
     priority: 'high', generate: 'server', stream: null, sparse: false, event: false,
     acl: ['storage_vol:read'], aclFilter: [],
     encodeArgs: encodeRemoteStorageVolGetInfoFlagsArgs, decodeArgs: decodeRemoteStorageVolGetInfoFlagsArgs,
@@ -16173,7 +16173,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   domainEventCallbackMetadataChange: {
     key: 'domainEventCallbackMetadataChange', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 379, name: 'REMOTE_PROC_DOMAIN_EVENT_CALLBACK_METADATA_CHANGE',
-    api: null, family: null, readonlyRefused: false,
+    api: null, apiErrorDomain: 0, family: null, readonlyRefused: false,
     priority: 'low', generate: 'both', stream: null, sparse: false, event: true,
     acl: ['none'], aclFilter: [],
     encodeArgs: encodeRemoteDomainEventCallbackMetadataChangeMsg, decodeArgs: decodeRemoteDomainEventCallbackMetadataChangeMsg,
@@ -16181,7 +16181,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   connectSecretEventRegisterAny: {
     key: 'connectSecretEventRegisterAny', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 380, name: 'REMOTE_PROC_CONNECT_SECRET_EVENT_REGISTER_ANY',
-    api: 'virConnectSecretEventRegisterAny', family: 'secret', readonlyRefused: false,
+    api: 'virConnectSecretEventRegisterAny', apiErrorDomain: 30, family: 'secret', readonlyRefused: false,
     priority: 'high', generate: 'none', stream: null, sparse: false, event: false,
     acl: ['connect:search_secrets'], aclFilter: ['secret:getattr'],
     encodeArgs: encodeRemoteConnectSecretEventRegisterAnyArgs, decodeArgs: decodeRemoteConnectSecretEventRegisterAnyArgs,
@@ -16189,7 +16189,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   connectSecretEventDeregisterAny: {
     key: 'connectSecretEventDeregisterAny', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 381, name: 'REMOTE_PROC_CONNECT_SECRET_EVENT_DEREGISTER_ANY',
-    api: 'virConnectSecretEventDeregisterAny', family: 'secret', readonlyRefused: false,
+    api: 'virConnectSecretEventDeregisterAny', apiErrorDomain: 30, family: 'secret', readonlyRefused: false,
     priority: 'high', generate: 'none', stream: null, sparse: false, event: false,
     acl: ['connect:read'], aclFilter: [],
     encodeArgs: encodeRemoteConnectSecretEventDeregisterAnyArgs, decodeArgs: decodeRemoteConnectSecretEventDeregisterAnyArgs,
@@ -16197,7 +16197,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   secretEventLifecycle: {
     key: 'secretEventLifecycle', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 382, name: 'REMOTE_PROC_SECRET_EVENT_LIFECYCLE',
-    api: null, family: null, readonlyRefused: false,
+    api: null, apiErrorDomain: 0, family: null, readonlyRefused: false,
     priority: 'low', generate: 'both', stream: null, sparse: false, event: true,
     acl: ['none'], aclFilter: [],
     encodeArgs: encodeRemoteSecretEventLifecycleMsg, decodeArgs: decodeRemoteSecretEventLifecycleMsg,
@@ -16205,7 +16205,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   secretEventValueChanged: {
     key: 'secretEventValueChanged', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 383, name: 'REMOTE_PROC_SECRET_EVENT_VALUE_CHANGED',
-    api: null, family: null, readonlyRefused: false,
+    api: null, apiErrorDomain: 0, family: null, readonlyRefused: false,
     priority: 'low', generate: 'both', stream: null, sparse: false, event: true,
     acl: ['none'], aclFilter: [],
     encodeArgs: encodeRemoteSecretEventValueChangedMsg, decodeArgs: decodeRemoteSecretEventValueChangedMsg,
@@ -16213,7 +16213,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   domainSetVcpu: {
     key: 'domainSetVcpu', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 384, name: 'REMOTE_PROC_DOMAIN_SET_VCPU',
-    api: 'virDomainSetVcpu', family: 'hypervisor', readonlyRefused: true,
+    api: 'virDomainSetVcpu', apiErrorDomain: 20, family: 'hypervisor', readonlyRefused: true,
     priority: 'low', generate: 'both', stream: null, sparse: false, event: false,
     acl: ['domain:write', 'domain:save:!VIR_DOMAIN_AFFECT_CONFIG|VIR_DOMAIN_AFFECT_LIVE', 'domain:save:VIR_DOMAIN_AFFECT_CONFIG'], aclFilter: [],
     encodeArgs: encodeRemoteDomainSetVcpuArgs, decodeArgs: decodeRemoteDomainSetVcpuArgs,
@@ -16221,7 +16221,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   domainEventBlockThreshold: {
     key: 'domainEventBlockThreshold', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 385, name: 'REMOTE_PROC_DOMAIN_EVENT_BLOCK_THRESHOLD',
-    api: null, family: null, readonlyRefused: false,
+    api: null, apiErrorDomain: 0, family: null, readonlyRefused: false,
     priority: 'low', generate: 'both', stream: null, sparse: false, event: true,
     acl: ['none'], aclFilter: [],
     encodeArgs: encodeRemoteDomainEventBlockThresholdMsg, decodeArgs: decodeRemoteDomainEventBlockThresholdMsg,
@@ -16229,7 +16229,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   domainSetBlockThreshold: {
     key: 'domainSetBlockThreshold', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 386, name: 'REMOTE_PROC_DOMAIN_SET_BLOCK_THRESHOLD',
-    api: 'virDomainSetBlockThreshold', family: 'hypervisor', readonlyRefused: true,
+    api: 'virDomainSetBlockThreshold', apiErrorDomain: 20, family: 'hypervisor', readonlyRefused: true,
     priority: 'low', generate: 'both', stream: null, sparse: false, event: false,
     acl: ['domain:write'], aclFilter: [],
     encodeArgs: encodeRemoteDomainSetBlockThresholdArgs, decodeArgs: decodeRemoteDomainSetBlockThresholdArgs,
@@ -16237,7 +16237,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   domainMigrateGetMaxDowntime: {
     key: 'domainMigrateGetMaxDowntime', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 387, name: 'REMOTE_PROC_DOMAIN_MIGRATE_GET_MAX_DOWNTIME',
-    api: 'virDomainMigrateGetMaxDowntime', family: 'hypervisor', readonlyRefused: false,
+    api: 'virDomainMigrateGetMaxDowntime', apiErrorDomain: 20, family: 'hypervisor', readonlyRefused: false,
     priority: 'low', generate: 'both', stream: null, sparse: false, event: false,
     acl: ['domain:migrate'], aclFilter: [],
     encodeArgs: encodeRemoteDomainMigrateGetMaxDowntimeArgs, decodeArgs: decodeRemoteDomainMigrateGetMaxDowntimeArgs,
@@ -16245,7 +16245,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   domainManagedSaveGetXMLDesc: {
     key: 'domainManagedSaveGetXMLDesc', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 388, name: 'REMOTE_PROC_DOMAIN_MANAGED_SAVE_GET_XML_DESC',
-    api: 'virDomainManagedSaveGetXMLDesc', family: 'hypervisor', readonlyRefused: false,
+    api: 'virDomainManagedSaveGetXMLDesc', apiErrorDomain: 20, family: 'hypervisor', readonlyRefused: false,
     priority: 'low', generate: 'both', stream: null, sparse: false, event: false,
     acl: ['domain:read', 'domain:read_secure:VIR_DOMAIN_SAVE_IMAGE_XML_SECURE'], aclFilter: [],
     encodeArgs: encodeRemoteDomainManagedSaveGetXmlDescArgs, decodeArgs: decodeRemoteDomainManagedSaveGetXmlDescArgs,
@@ -16253,7 +16253,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   domainManagedSaveDefineXML: {
     key: 'domainManagedSaveDefineXML', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 389, name: 'REMOTE_PROC_DOMAIN_MANAGED_SAVE_DEFINE_XML',
-    api: 'virDomainManagedSaveDefineXML', family: 'hypervisor', readonlyRefused: true,
+    api: 'virDomainManagedSaveDefineXML', apiErrorDomain: 20, family: 'hypervisor', readonlyRefused: true,
     priority: 'low', generate: 'both', stream: null, sparse: false, event: false,
     acl: ['domain:write', 'domain:hibernate'], aclFilter: [],
     encodeArgs: encodeRemoteDomainManagedSaveDefineXmlArgs, decodeArgs: decodeRemoteDomainManagedSaveDefineXmlArgs,
@@ -16261,7 +16261,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   domainSetLifecycleAction: {
     key: 'domainSetLifecycleAction', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 390, name: 'REMOTE_PROC_DOMAIN_SET_LIFECYCLE_ACTION',
-    api: 'virDomainSetLifecycleAction', family: 'hypervisor', readonlyRefused: true,
+    api: 'virDomainSetLifecycleAction', apiErrorDomain: 20, family: 'hypervisor', readonlyRefused: true,
     priority: 'low', generate: 'both', stream: null, sparse: false, event: false,
     acl: ['domain:write'], aclFilter: [],
     encodeArgs: encodeRemoteDomainSetLifecycleActionArgs, decodeArgs: decodeRemoteDomainSetLifecycleActionArgs,
@@ -16269,7 +16269,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   storagePoolLookupByTargetPath: {
     key: 'storagePoolLookupByTargetPath', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 391, name: 'REMOTE_PROC_STORAGE_POOL_LOOKUP_BY_TARGET_PATH',
-    api: 'virStoragePoolLookupByTargetPath', family: 'storage', readonlyRefused: false,
+    api: 'virStoragePoolLookupByTargetPath', apiErrorDomain: 18, family: 'storage', readonlyRefused: false,
     priority: 'high', generate: 'both', stream: null, sparse: false, event: false,
     acl: ['storage_pool:getattr'], aclFilter: [],
     encodeArgs: encodeRemoteStoragePoolLookupByTargetPathArgs, decodeArgs: decodeRemoteStoragePoolLookupByTargetPathArgs,
@@ -16277,7 +16277,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   domainDetachDeviceAlias: {
     key: 'domainDetachDeviceAlias', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 392, name: 'REMOTE_PROC_DOMAIN_DETACH_DEVICE_ALIAS',
-    api: 'virDomainDetachDeviceAlias', family: 'hypervisor', readonlyRefused: true,
+    api: 'virDomainDetachDeviceAlias', apiErrorDomain: 20, family: 'hypervisor', readonlyRefused: true,
     priority: 'low', generate: 'both', stream: null, sparse: false, event: false,
     acl: ['domain:write', 'domain:save:!VIR_DOMAIN_AFFECT_CONFIG|VIR_DOMAIN_AFFECT_LIVE', 'domain:save:VIR_DOMAIN_AFFECT_CONFIG'], aclFilter: [],
     encodeArgs: encodeRemoteDomainDetachDeviceAliasArgs, decodeArgs: decodeRemoteDomainDetachDeviceAliasArgs,
@@ -16285,7 +16285,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   connectCompareHypervisorCPU: {
     key: 'connectCompareHypervisorCPU', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 393, name: 'REMOTE_PROC_CONNECT_COMPARE_HYPERVISOR_CPU',
-    api: 'virConnectCompareHypervisorCPU', family: 'hypervisor', readonlyRefused: true,
+    api: 'virConnectCompareHypervisorCPU', apiErrorDomain: 20, family: 'hypervisor', readonlyRefused: true,
     priority: 'low', generate: 'both', stream: null, sparse: false, event: false,
     acl: ['connect:write'], aclFilter: [],
     encodeArgs: encodeRemoteConnectCompareHypervisorCpuArgs, decodeArgs: decodeRemoteConnectCompareHypervisorCpuArgs,
@@ -16293,7 +16293,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   connectBaselineHypervisorCPU: {
     key: 'connectBaselineHypervisorCPU', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 394, name: 'REMOTE_PROC_CONNECT_BASELINE_HYPERVISOR_CPU',
-    api: 'virConnectBaselineHypervisorCPU', family: 'hypervisor', readonlyRefused: true,
+    api: 'virConnectBaselineHypervisorCPU', apiErrorDomain: 20, family: 'hypervisor', readonlyRefused: true,
     priority: 'low', generate: 'both', stream: null, sparse: false, event: false,
     acl: ['connect:write'], aclFilter: [],
     encodeArgs: encodeRemoteConnectBaselineHypervisorCpuArgs, decodeArgs: decodeRemoteConnectBaselineHypervisorCpuArgs,
@@ -16301,7 +16301,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   nodeGetSEVInfo: {
     key: 'nodeGetSEVInfo', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 395, name: 'REMOTE_PROC_NODE_GET_SEV_INFO',
-    api: 'virNodeGetSEVInfo', family: 'hypervisor', readonlyRefused: true,
+    api: 'virNodeGetSEVInfo', apiErrorDomain: 20, family: 'hypervisor', readonlyRefused: true,
     priority: 'low', generate: 'none', stream: null, sparse: false, event: false,
     acl: ['connect:read'], aclFilter: [],
     encodeArgs: encodeRemoteNodeGetSevInfoArgs, decodeArgs: decodeRemoteNodeGetSevInfoArgs,
@@ -16309,7 +16309,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   domainGetLaunchSecurityInfo: {
     key: 'domainGetLaunchSecurityInfo', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 396, name: 'REMOTE_PROC_DOMAIN_GET_LAUNCH_SECURITY_INFO',
-    api: 'virDomainGetLaunchSecurityInfo', family: 'hypervisor', readonlyRefused: true,
+    api: 'virDomainGetLaunchSecurityInfo', apiErrorDomain: 20, family: 'hypervisor', readonlyRefused: true,
     priority: 'low', generate: 'none', stream: null, sparse: false, event: false,
     acl: ['domain:read'], aclFilter: [],
     encodeArgs: encodeRemoteDomainGetLaunchSecurityInfoArgs, decodeArgs: decodeRemoteDomainGetLaunchSecurityInfoArgs,
@@ -16317,7 +16317,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   nwfilterBindingLookupByPortDev: {
     key: 'nwfilterBindingLookupByPortDev', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 397, name: 'REMOTE_PROC_NWFILTER_BINDING_LOOKUP_BY_PORT_DEV',
-    api: 'virNWFilterBindingLookupByPortDev', family: 'nwfilter', readonlyRefused: false,
+    api: 'virNWFilterBindingLookupByPortDev', apiErrorDomain: 33, family: 'nwfilter', readonlyRefused: false,
     priority: 'high', generate: 'both', stream: null, sparse: false, event: false,
     acl: ['nwfilter_binding:getattr'], aclFilter: [],
     encodeArgs: encodeRemoteNwfilterBindingLookupByPortDevArgs, decodeArgs: decodeRemoteNwfilterBindingLookupByPortDevArgs,
@@ -16325,7 +16325,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   nwfilterBindingGetXMLDesc: {
     key: 'nwfilterBindingGetXMLDesc', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 398, name: 'REMOTE_PROC_NWFILTER_BINDING_GET_XML_DESC',
-    api: 'virNWFilterBindingGetXMLDesc', family: 'nwfilter', readonlyRefused: false,
+    api: 'virNWFilterBindingGetXMLDesc', apiErrorDomain: 33, family: 'nwfilter', readonlyRefused: false,
     priority: 'high', generate: 'both', stream: null, sparse: false, event: false,
     acl: ['nwfilter_binding:read'], aclFilter: [],
     encodeArgs: encodeRemoteNwfilterBindingGetXmlDescArgs, decodeArgs: decodeRemoteNwfilterBindingGetXmlDescArgs,
@@ -16333,7 +16333,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   nwfilterBindingCreateXML: {
     key: 'nwfilterBindingCreateXML', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 399, name: 'REMOTE_PROC_NWFILTER_BINDING_CREATE_XML',
-    api: 'virNWFilterBindingCreateXML', family: 'nwfilter', readonlyRefused: true,
+    api: 'virNWFilterBindingCreateXML', apiErrorDomain: 33, family: 'nwfilter', readonlyRefused: true,
     priority: 'high', generate: 'both', stream: null, sparse: false, event: false,
     acl: ['nwfilter_binding:create'], aclFilter: [],
     encodeArgs: encodeRemoteNwfilterBindingCreateXmlArgs, decodeArgs: decodeRemoteNwfilterBindingCreateXmlArgs,
@@ -16341,7 +16341,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   nwfilterBindingDelete: {
     key: 'nwfilterBindingDelete', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 400, name: 'REMOTE_PROC_NWFILTER_BINDING_DELETE',
-    api: 'virNWFilterBindingDelete', family: 'nwfilter', readonlyRefused: true,
+    api: 'virNWFilterBindingDelete', apiErrorDomain: 33, family: 'nwfilter', readonlyRefused: true,
     priority: 'high', generate: 'both', stream: null, sparse: false, event: false,
     acl: ['nwfilter_binding:delete'], aclFilter: [],
     encodeArgs: encodeRemoteNwfilterBindingDeleteArgs, decodeArgs: decodeRemoteNwfilterBindingDeleteArgs,
@@ -16349,7 +16349,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   connectListAllNWFilterBindings: {
     key: 'connectListAllNWFilterBindings', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 401, name: 'REMOTE_PROC_CONNECT_LIST_ALL_NWFILTER_BINDINGS',
-    api: 'virConnectListAllNWFilterBindings', family: 'nwfilter', readonlyRefused: false,
+    api: 'virConnectListAllNWFilterBindings', apiErrorDomain: 33, family: 'nwfilter', readonlyRefused: false,
     priority: 'high', generate: 'both', stream: null, sparse: false, event: false,
     acl: ['connect:search_nwfilter_bindings'], aclFilter: ['nwfilter_binding:getattr'],
     encodeArgs: encodeRemoteConnectListAllNwfilterBindingsArgs, decodeArgs: decodeRemoteConnectListAllNwfilterBindingsArgs,
@@ -16357,7 +16357,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   domainSetIOThreadParams: {
     key: 'domainSetIOThreadParams', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 402, name: 'REMOTE_PROC_DOMAIN_SET_IOTHREAD_PARAMS',
-    api: 'virDomainSetIOThreadParams', family: 'hypervisor', readonlyRefused: true,
+    api: 'virDomainSetIOThreadParams', apiErrorDomain: 20, family: 'hypervisor', readonlyRefused: true,
     priority: 'low', generate: 'both', stream: null, sparse: false, event: false,
     acl: ['domain:write', 'domain:save:!VIR_DOMAIN_AFFECT_CONFIG|VIR_DOMAIN_AFFECT_LIVE', 'domain:save:VIR_DOMAIN_AFFECT_CONFIG'], aclFilter: [],
     encodeArgs: encodeRemoteDomainSetIothreadParamsArgs, decodeArgs: decodeRemoteDomainSetIothreadParamsArgs,
@@ -16365,7 +16365,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   connectGetStoragePoolCapabilities: {
     key: 'connectGetStoragePoolCapabilities', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 403, name: 'REMOTE_PROC_CONNECT_GET_STORAGE_POOL_CAPABILITIES',
-    api: 'virConnectGetStoragePoolCapabilities', family: 'storage', readonlyRefused: false,
+    api: 'virConnectGetStoragePoolCapabilities', apiErrorDomain: 18, family: 'storage', readonlyRefused: false,
     priority: 'low', generate: 'both', stream: null, sparse: false, event: false,
     acl: ['connect:read'], aclFilter: [],
     encodeArgs: encodeRemoteConnectGetStoragePoolCapabilitiesArgs, decodeArgs: decodeRemoteConnectGetStoragePoolCapabilitiesArgs,
@@ -16373,7 +16373,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   networkListAllPorts: {
     key: 'networkListAllPorts', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 404, name: 'REMOTE_PROC_NETWORK_LIST_ALL_PORTS',
-    api: 'virNetworkListAllPorts', family: 'network', readonlyRefused: false,
+    api: 'virNetworkListAllPorts', apiErrorDomain: 19, family: 'network', readonlyRefused: false,
     priority: 'high', generate: 'both', stream: null, sparse: false, event: false,
     acl: ['network:search_ports'], aclFilter: ['network_port:getattr'],
     encodeArgs: encodeRemoteNetworkListAllPortsArgs, decodeArgs: decodeRemoteNetworkListAllPortsArgs,
@@ -16381,7 +16381,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   networkPortLookupByUUID: {
     key: 'networkPortLookupByUUID', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 405, name: 'REMOTE_PROC_NETWORK_PORT_LOOKUP_BY_UUID',
-    api: 'virNetworkPortLookupByUUID', family: 'network', readonlyRefused: false,
+    api: 'virNetworkPortLookupByUUID', apiErrorDomain: 19, family: 'network', readonlyRefused: false,
     priority: 'high', generate: 'both', stream: null, sparse: false, event: false,
     acl: ['network_port:getattr'], aclFilter: [],
     encodeArgs: encodeRemoteNetworkPortLookupByUuidArgs, decodeArgs: decodeRemoteNetworkPortLookupByUuidArgs,
@@ -16389,7 +16389,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   networkPortCreateXML: {
     key: 'networkPortCreateXML', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 406, name: 'REMOTE_PROC_NETWORK_PORT_CREATE_XML',
-    api: 'virNetworkPortCreateXML', family: 'network', readonlyRefused: true,
+    api: 'virNetworkPortCreateXML', apiErrorDomain: 19, family: 'network', readonlyRefused: true,
     priority: 'low', generate: 'both', stream: null, sparse: false, event: false,
     acl: ['network_port:create'], aclFilter: [],
     encodeArgs: encodeRemoteNetworkPortCreateXmlArgs, decodeArgs: decodeRemoteNetworkPortCreateXmlArgs,
@@ -16397,7 +16397,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   networkPortGetParameters: {
     key: 'networkPortGetParameters', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 407, name: 'REMOTE_PROC_NETWORK_PORT_GET_PARAMETERS',
-    api: 'virNetworkPortGetParameters', family: 'network', readonlyRefused: false,
+    api: 'virNetworkPortGetParameters', apiErrorDomain: 19, family: 'network', readonlyRefused: false,
     priority: 'low', generate: 'none', stream: null, sparse: false, event: false,
     acl: ['network_port:read'], aclFilter: [],
     encodeArgs: encodeRemoteNetworkPortGetParametersArgs, decodeArgs: decodeRemoteNetworkPortGetParametersArgs,
@@ -16405,7 +16405,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   networkPortSetParameters: {
     key: 'networkPortSetParameters', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 408, name: 'REMOTE_PROC_NETWORK_PORT_SET_PARAMETERS',
-    api: 'virNetworkPortSetParameters', family: 'network', readonlyRefused: true,
+    api: 'virNetworkPortSetParameters', apiErrorDomain: 19, family: 'network', readonlyRefused: true,
     priority: 'low', generate: 'both', stream: null, sparse: false, event: false,
     acl: ['network_port:write'], aclFilter: [],
     encodeArgs: encodeRemoteNetworkPortSetParametersArgs, decodeArgs: decodeRemoteNetworkPortSetParametersArgs,
@@ -16413,7 +16413,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   networkPortGetXMLDesc: {
     key: 'networkPortGetXMLDesc', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 409, name: 'REMOTE_PROC_NETWORK_PORT_GET_XML_DESC',
-    api: 'virNetworkPortGetXMLDesc', family: 'network', readonlyRefused: false,
+    api: 'virNetworkPortGetXMLDesc', apiErrorDomain: 19, family: 'network', readonlyRefused: false,
     priority: 'low', generate: 'both', stream: null, sparse: false, event: false,
     acl: ['network_port:read'], aclFilter: [],
     encodeArgs: encodeRemoteNetworkPortGetXmlDescArgs, decodeArgs: decodeRemoteNetworkPortGetXmlDescArgs,
@@ -16421,7 +16421,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   networkPortDelete: {
     key: 'networkPortDelete', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 410, name: 'REMOTE_PROC_NETWORK_PORT_DELETE',
-    api: 'virNetworkPortDelete', family: 'network', readonlyRefused: true,
+    api: 'virNetworkPortDelete', apiErrorDomain: 19, family: 'network', readonlyRefused: true,
     priority: 'low', generate: 'both', stream: null, sparse: false, event: false,
     acl: ['network_port:delete'], aclFilter: [],
     encodeArgs: encodeRemoteNetworkPortDeleteArgs, decodeArgs: decodeRemoteNetworkPortDeleteArgs,
@@ -16429,7 +16429,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   domainCheckpointCreateXML: {
     key: 'domainCheckpointCreateXML', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 411, name: 'REMOTE_PROC_DOMAIN_CHECKPOINT_CREATE_XML',
-    api: 'virDomainCheckpointCreateXML', family: 'hypervisor', readonlyRefused: true,
+    api: 'virDomainCheckpointCreateXML', apiErrorDomain: 69, family: 'hypervisor', readonlyRefused: true,
     priority: 'low', generate: 'both', stream: null, sparse: false, event: false,
     acl: ['domain:checkpoint', 'domain:fs_freeze:VIR_DOMAIN_CHECKPOINT_CREATE_QUIESCE'], aclFilter: [],
     encodeArgs: encodeRemoteDomainCheckpointCreateXmlArgs, decodeArgs: decodeRemoteDomainCheckpointCreateXmlArgs,
@@ -16437,7 +16437,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   domainCheckpointGetXMLDesc: {
     key: 'domainCheckpointGetXMLDesc', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 412, name: 'REMOTE_PROC_DOMAIN_CHECKPOINT_GET_XML_DESC',
-    api: 'virDomainCheckpointGetXMLDesc', family: 'hypervisor', readonlyRefused: false,
+    api: 'virDomainCheckpointGetXMLDesc', apiErrorDomain: 69, family: 'hypervisor', readonlyRefused: false,
     priority: 'low', generate: 'both', stream: null, sparse: false, event: false,
     acl: ['domain:read', 'domain:read_secure:VIR_DOMAIN_CHECKPOINT_XML_SECURE'], aclFilter: [],
     encodeArgs: encodeRemoteDomainCheckpointGetXmlDescArgs, decodeArgs: decodeRemoteDomainCheckpointGetXmlDescArgs,
@@ -16445,7 +16445,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   domainListAllCheckpoints: {
     key: 'domainListAllCheckpoints', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 413, name: 'REMOTE_PROC_DOMAIN_LIST_ALL_CHECKPOINTS',
-    api: 'virDomainListAllCheckpoints', family: 'hypervisor', readonlyRefused: false,
+    api: 'virDomainListAllCheckpoints', apiErrorDomain: 69, family: 'hypervisor', readonlyRefused: false,
     priority: 'high', generate: 'both', stream: null, sparse: false, event: false,
     acl: ['domain:read'], aclFilter: [],
     encodeArgs: encodeRemoteDomainListAllCheckpointsArgs, decodeArgs: decodeRemoteDomainListAllCheckpointsArgs,
@@ -16453,7 +16453,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   domainCheckpointListAllChildren: {
     key: 'domainCheckpointListAllChildren', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 414, name: 'REMOTE_PROC_DOMAIN_CHECKPOINT_LIST_ALL_CHILDREN',
-    api: 'virDomainCheckpointListAllChildren', family: 'hypervisor', readonlyRefused: false,
+    api: 'virDomainCheckpointListAllChildren', apiErrorDomain: 69, family: 'hypervisor', readonlyRefused: false,
     priority: 'high', generate: 'both', stream: null, sparse: false, event: false,
     acl: ['domain:read'], aclFilter: [],
     encodeArgs: encodeRemoteDomainCheckpointListAllChildrenArgs, decodeArgs: decodeRemoteDomainCheckpointListAllChildrenArgs,
@@ -16461,7 +16461,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   domainCheckpointLookupByName: {
     key: 'domainCheckpointLookupByName', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 415, name: 'REMOTE_PROC_DOMAIN_CHECKPOINT_LOOKUP_BY_NAME',
-    api: 'virDomainCheckpointLookupByName', family: 'hypervisor', readonlyRefused: false,
+    api: 'virDomainCheckpointLookupByName', apiErrorDomain: 69, family: 'hypervisor', readonlyRefused: false,
     priority: 'high', generate: 'both', stream: null, sparse: false, event: false,
     acl: ['domain:read'], aclFilter: [],
     encodeArgs: encodeRemoteDomainCheckpointLookupByNameArgs, decodeArgs: decodeRemoteDomainCheckpointLookupByNameArgs,
@@ -16469,7 +16469,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   domainCheckpointGetParent: {
     key: 'domainCheckpointGetParent', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 416, name: 'REMOTE_PROC_DOMAIN_CHECKPOINT_GET_PARENT',
-    api: 'virDomainCheckpointGetParent', family: 'hypervisor', readonlyRefused: false,
+    api: 'virDomainCheckpointGetParent', apiErrorDomain: 69, family: 'hypervisor', readonlyRefused: false,
     priority: 'high', generate: 'both', stream: null, sparse: false, event: false,
     acl: ['domain:read'], aclFilter: [],
     encodeArgs: encodeRemoteDomainCheckpointGetParentArgs, decodeArgs: decodeRemoteDomainCheckpointGetParentArgs,
@@ -16477,7 +16477,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   domainCheckpointDelete: {
     key: 'domainCheckpointDelete', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 417, name: 'REMOTE_PROC_DOMAIN_CHECKPOINT_DELETE',
-    api: 'virDomainCheckpointDelete', family: 'hypervisor', readonlyRefused: true,
+    api: 'virDomainCheckpointDelete', apiErrorDomain: 69, family: 'hypervisor', readonlyRefused: true,
     priority: 'low', generate: 'both', stream: null, sparse: false, event: false,
     acl: ['domain:checkpoint'], aclFilter: [],
     encodeArgs: encodeRemoteDomainCheckpointDeleteArgs, decodeArgs: decodeRemoteDomainCheckpointDeleteArgs,
@@ -16485,7 +16485,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   domainGetGuestInfo: {
     key: 'domainGetGuestInfo', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 418, name: 'REMOTE_PROC_DOMAIN_GET_GUEST_INFO',
-    api: 'virDomainGetGuestInfo', family: 'hypervisor', readonlyRefused: true,
+    api: 'virDomainGetGuestInfo', apiErrorDomain: 20, family: 'hypervisor', readonlyRefused: true,
     priority: 'low', generate: 'none', stream: null, sparse: false, event: false,
     acl: ['domain:write'], aclFilter: [],
     encodeArgs: encodeRemoteDomainGetGuestInfoArgs, decodeArgs: decodeRemoteDomainGetGuestInfoArgs,
@@ -16493,7 +16493,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   connectSetIdentity: {
     key: 'connectSetIdentity', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 419, name: 'REMOTE_PROC_CONNECT_SET_IDENTITY',
-    api: 'virConnectSetIdentity', family: 'hypervisor', readonlyRefused: false,
+    api: 'virConnectSetIdentity', apiErrorDomain: 20, family: 'hypervisor', readonlyRefused: false,
     priority: 'low', generate: 'client', stream: null, sparse: false, event: false,
     acl: ['connect:write'], aclFilter: [],
     encodeArgs: encodeRemoteConnectSetIdentityArgs, decodeArgs: decodeRemoteConnectSetIdentityArgs,
@@ -16501,7 +16501,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   domainAgentSetResponseTimeout: {
     key: 'domainAgentSetResponseTimeout', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 420, name: 'REMOTE_PROC_DOMAIN_AGENT_SET_RESPONSE_TIMEOUT',
-    api: 'virDomainAgentSetResponseTimeout', family: 'hypervisor', readonlyRefused: true,
+    api: 'virDomainAgentSetResponseTimeout', apiErrorDomain: 20, family: 'hypervisor', readonlyRefused: true,
     priority: 'low', generate: 'both', stream: null, sparse: false, event: false,
     acl: ['domain:write'], aclFilter: [],
     encodeArgs: encodeRemoteDomainAgentSetResponseTimeoutArgs, decodeArgs: decodeRemoteDomainAgentSetResponseTimeoutArgs,
@@ -16509,7 +16509,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   domainBackupBegin: {
     key: 'domainBackupBegin', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 421, name: 'REMOTE_PROC_DOMAIN_BACKUP_BEGIN',
-    api: 'virDomainBackupBegin', family: 'hypervisor', readonlyRefused: true,
+    api: 'virDomainBackupBegin', apiErrorDomain: 20, family: 'hypervisor', readonlyRefused: true,
     priority: 'low', generate: 'both', stream: null, sparse: false, event: false,
     acl: ['domain:checkpoint', 'domain:block_write'], aclFilter: [],
     encodeArgs: encodeRemoteDomainBackupBeginArgs, decodeArgs: decodeRemoteDomainBackupBeginArgs,
@@ -16517,7 +16517,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   domainBackupGetXMLDesc: {
     key: 'domainBackupGetXMLDesc', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 422, name: 'REMOTE_PROC_DOMAIN_BACKUP_GET_XML_DESC',
-    api: 'virDomainBackupGetXMLDesc', family: 'hypervisor', readonlyRefused: false,
+    api: 'virDomainBackupGetXMLDesc', apiErrorDomain: 20, family: 'hypervisor', readonlyRefused: false,
     priority: 'high', generate: 'both', stream: null, sparse: false, event: false,
     acl: ['domain:read'], aclFilter: [],
     encodeArgs: encodeRemoteDomainBackupGetXmlDescArgs, decodeArgs: decodeRemoteDomainBackupGetXmlDescArgs,
@@ -16525,7 +16525,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   domainEventMemoryFailure: {
     key: 'domainEventMemoryFailure', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 423, name: 'REMOTE_PROC_DOMAIN_EVENT_MEMORY_FAILURE',
-    api: null, family: null, readonlyRefused: false,
+    api: null, apiErrorDomain: 0, family: null, readonlyRefused: false,
     priority: 'low', generate: 'both', stream: null, sparse: false, event: true,
     acl: ['none'], aclFilter: [],
     encodeArgs: encodeRemoteDomainEventMemoryFailureMsg, decodeArgs: decodeRemoteDomainEventMemoryFailureMsg,
@@ -16533,7 +16533,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   domainAuthorizedSSHKeysGet: {
     key: 'domainAuthorizedSSHKeysGet', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 424, name: 'REMOTE_PROC_DOMAIN_AUTHORIZED_SSH_KEYS_GET',
-    api: 'virDomainAuthorizedSSHKeysGet', family: 'hypervisor', readonlyRefused: true,
+    api: 'virDomainAuthorizedSSHKeysGet', apiErrorDomain: 20, family: 'hypervisor', readonlyRefused: true,
     priority: 'low', generate: 'none', stream: null, sparse: false, event: false,
     acl: ['domain:write'], aclFilter: [],
     encodeArgs: encodeRemoteDomainAuthorizedSshKeysGetArgs, decodeArgs: decodeRemoteDomainAuthorizedSshKeysGetArgs,
@@ -16541,7 +16541,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   domainAuthorizedSSHKeysSet: {
     key: 'domainAuthorizedSSHKeysSet', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 425, name: 'REMOTE_PROC_DOMAIN_AUTHORIZED_SSH_KEYS_SET',
-    api: 'virDomainAuthorizedSSHKeysSet', family: 'hypervisor', readonlyRefused: true,
+    api: 'virDomainAuthorizedSSHKeysSet', apiErrorDomain: 20, family: 'hypervisor', readonlyRefused: true,
     priority: 'low', generate: 'none', stream: null, sparse: false, event: false,
     acl: ['domain:write'], aclFilter: [],
     encodeArgs: encodeRemoteDomainAuthorizedSshKeysSetArgs, decodeArgs: decodeRemoteDomainAuthorizedSshKeysSetArgs,
@@ -16549,7 +16549,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   domainGetMessages: {
     key: 'domainGetMessages', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 426, name: 'REMOTE_PROC_DOMAIN_GET_MESSAGES',
-    api: 'virDomainGetMessages', family: 'hypervisor', readonlyRefused: false,
+    api: 'virDomainGetMessages', apiErrorDomain: 20, family: 'hypervisor', readonlyRefused: false,
     priority: 'low', generate: 'none', stream: null, sparse: false, event: false,
     acl: ['domain:read'], aclFilter: [],
     encodeArgs: encodeRemoteDomainGetMessagesArgs, decodeArgs: decodeRemoteDomainGetMessagesArgs,
@@ -16557,7 +16557,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   domainStartDirtyRateCalc: {
     key: 'domainStartDirtyRateCalc', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 427, name: 'REMOTE_PROC_DOMAIN_START_DIRTY_RATE_CALC',
-    api: 'virDomainStartDirtyRateCalc', family: 'hypervisor', readonlyRefused: true,
+    api: 'virDomainStartDirtyRateCalc', apiErrorDomain: 20, family: 'hypervisor', readonlyRefused: true,
     priority: 'low', generate: 'both', stream: null, sparse: false, event: false,
     acl: ['domain:write'], aclFilter: [],
     encodeArgs: encodeRemoteDomainStartDirtyRateCalcArgs, decodeArgs: decodeRemoteDomainStartDirtyRateCalcArgs,
@@ -16565,7 +16565,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   nodeDeviceDefineXML: {
     key: 'nodeDeviceDefineXML', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 428, name: 'REMOTE_PROC_NODE_DEVICE_DEFINE_XML',
-    api: 'virNodeDeviceDefineXML', family: 'nodedev', readonlyRefused: true,
+    api: 'virNodeDeviceDefineXML', apiErrorDomain: 22, family: 'nodedev', readonlyRefused: true,
     priority: 'low', generate: 'both', stream: null, sparse: false, event: false,
     acl: ['node_device:write'], aclFilter: [],
     encodeArgs: encodeRemoteNodeDeviceDefineXmlArgs, decodeArgs: decodeRemoteNodeDeviceDefineXmlArgs,
@@ -16573,7 +16573,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   nodeDeviceUndefine: {
     key: 'nodeDeviceUndefine', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 429, name: 'REMOTE_PROC_NODE_DEVICE_UNDEFINE',
-    api: 'virNodeDeviceUndefine', family: 'nodedev', readonlyRefused: true,
+    api: 'virNodeDeviceUndefine', apiErrorDomain: 22, family: 'nodedev', readonlyRefused: true,
     priority: 'high', generate: 'both', stream: null, sparse: false, event: false,
     acl: ['node_device:delete'], aclFilter: [],
     encodeArgs: encodeRemoteNodeDeviceUndefineArgs, decodeArgs: decodeRemoteNodeDeviceUndefineArgs,
@@ -16581,7 +16581,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   nodeDeviceCreate: {
     key: 'nodeDeviceCreate', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 430, name: 'REMOTE_PROC_NODE_DEVICE_CREATE',
-    api: 'virNodeDeviceCreate', family: 'nodedev', readonlyRefused: true,
+    api: 'virNodeDeviceCreate', apiErrorDomain: 22, family: 'nodedev', readonlyRefused: true,
     priority: 'high', generate: 'both', stream: null, sparse: false, event: false,
     acl: ['node_device:start'], aclFilter: [],
     encodeArgs: encodeRemoteNodeDeviceCreateArgs, decodeArgs: decodeRemoteNodeDeviceCreateArgs,
@@ -16589,7 +16589,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   nwfilterDefineXMLFlags: {
     key: 'nwfilterDefineXMLFlags', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 431, name: 'REMOTE_PROC_NWFILTER_DEFINE_XML_FLAGS',
-    api: 'virNWFilterDefineXMLFlags', family: 'nwfilter', readonlyRefused: true,
+    api: 'virNWFilterDefineXMLFlags', apiErrorDomain: 33, family: 'nwfilter', readonlyRefused: true,
     priority: 'high', generate: 'both', stream: null, sparse: false, event: false,
     acl: ['nwfilter:write', 'nwfilter:save'], aclFilter: [],
     encodeArgs: encodeRemoteNwfilterDefineXmlFlagsArgs, decodeArgs: decodeRemoteNwfilterDefineXmlFlagsArgs,
@@ -16597,7 +16597,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   networkDefineXMLFlags: {
     key: 'networkDefineXMLFlags', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 432, name: 'REMOTE_PROC_NETWORK_DEFINE_XML_FLAGS',
-    api: 'virNetworkDefineXMLFlags', family: 'network', readonlyRefused: true,
+    api: 'virNetworkDefineXMLFlags', apiErrorDomain: 19, family: 'network', readonlyRefused: true,
     priority: 'high', generate: 'both', stream: null, sparse: false, event: false,
     acl: ['network:write', 'network:save'], aclFilter: [],
     encodeArgs: encodeRemoteNetworkDefineXmlFlagsArgs, decodeArgs: decodeRemoteNetworkDefineXmlFlagsArgs,
@@ -16605,7 +16605,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   nodeDeviceGetAutostart: {
     key: 'nodeDeviceGetAutostart', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 433, name: 'REMOTE_PROC_NODE_DEVICE_GET_AUTOSTART',
-    api: 'virNodeDeviceGetAutostart', family: 'nodedev', readonlyRefused: true,
+    api: 'virNodeDeviceGetAutostart', apiErrorDomain: 22, family: 'nodedev', readonlyRefused: true,
     priority: 'high', generate: 'both', stream: null, sparse: false, event: false,
     acl: ['node_device:read'], aclFilter: [],
     encodeArgs: encodeRemoteNodeDeviceGetAutostartArgs, decodeArgs: decodeRemoteNodeDeviceGetAutostartArgs,
@@ -16613,7 +16613,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   nodeDeviceSetAutostart: {
     key: 'nodeDeviceSetAutostart', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 434, name: 'REMOTE_PROC_NODE_DEVICE_SET_AUTOSTART',
-    api: 'virNodeDeviceSetAutostart', family: 'nodedev', readonlyRefused: true,
+    api: 'virNodeDeviceSetAutostart', apiErrorDomain: 22, family: 'nodedev', readonlyRefused: true,
     priority: 'high', generate: 'both', stream: null, sparse: false, event: false,
     acl: ['node_device:write'], aclFilter: [],
     encodeArgs: encodeRemoteNodeDeviceSetAutostartArgs, decodeArgs: decodeRemoteNodeDeviceSetAutostartArgs,
@@ -16621,7 +16621,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   nodeDeviceIsPersistent: {
     key: 'nodeDeviceIsPersistent', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 435, name: 'REMOTE_PROC_NODE_DEVICE_IS_PERSISTENT',
-    api: 'virNodeDeviceIsPersistent', family: 'nodedev', readonlyRefused: false,
+    api: 'virNodeDeviceIsPersistent', apiErrorDomain: 22, family: 'nodedev', readonlyRefused: false,
     priority: 'high', generate: 'both', stream: null, sparse: false, event: false,
     acl: ['node_device:read'], aclFilter: [],
     encodeArgs: encodeRemoteNodeDeviceIsPersistentArgs, decodeArgs: decodeRemoteNodeDeviceIsPersistentArgs,
@@ -16629,7 +16629,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   nodeDeviceIsActive: {
     key: 'nodeDeviceIsActive', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 436, name: 'REMOTE_PROC_NODE_DEVICE_IS_ACTIVE',
-    api: 'virNodeDeviceIsActive', family: 'nodedev', readonlyRefused: false,
+    api: 'virNodeDeviceIsActive', apiErrorDomain: 22, family: 'nodedev', readonlyRefused: false,
     priority: 'high', generate: 'both', stream: null, sparse: false, event: false,
     acl: ['node_device:read'], aclFilter: [],
     encodeArgs: encodeRemoteNodeDeviceIsActiveArgs, decodeArgs: decodeRemoteNodeDeviceIsActiveArgs,
@@ -16637,7 +16637,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   networkCreateXMLFlags: {
     key: 'networkCreateXMLFlags', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 437, name: 'REMOTE_PROC_NETWORK_CREATE_XML_FLAGS',
-    api: 'virNetworkCreateXMLFlags', family: 'network', readonlyRefused: true,
+    api: 'virNetworkCreateXMLFlags', apiErrorDomain: 19, family: 'network', readonlyRefused: true,
     priority: 'high', generate: 'both', stream: null, sparse: false, event: false,
     acl: ['network:write', 'network:start'], aclFilter: [],
     encodeArgs: encodeRemoteNetworkCreateXmlFlagsArgs, decodeArgs: decodeRemoteNetworkCreateXmlFlagsArgs,
@@ -16645,7 +16645,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   domainEventMemoryDeviceSizeChange: {
     key: 'domainEventMemoryDeviceSizeChange', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 438, name: 'REMOTE_PROC_DOMAIN_EVENT_MEMORY_DEVICE_SIZE_CHANGE',
-    api: null, family: null, readonlyRefused: false,
+    api: null, apiErrorDomain: 0, family: null, readonlyRefused: false,
     priority: 'low', generate: 'both', stream: null, sparse: false, event: true,
     acl: ['none'], aclFilter: [],
     encodeArgs: encodeRemoteDomainEventMemoryDeviceSizeChangeMsg, decodeArgs: decodeRemoteDomainEventMemoryDeviceSizeChangeMsg,
@@ -16653,7 +16653,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   domainSetLaunchSecurityState: {
     key: 'domainSetLaunchSecurityState', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 439, name: 'REMOTE_PROC_DOMAIN_SET_LAUNCH_SECURITY_STATE',
-    api: 'virDomainSetLaunchSecurityState', family: 'hypervisor', readonlyRefused: true,
+    api: 'virDomainSetLaunchSecurityState', apiErrorDomain: 20, family: 'hypervisor', readonlyRefused: true,
     priority: 'low', generate: 'both', stream: null, sparse: false, event: false,
     acl: ['domain:write'], aclFilter: [],
     encodeArgs: encodeRemoteDomainSetLaunchSecurityStateArgs, decodeArgs: decodeRemoteDomainSetLaunchSecurityStateArgs,
@@ -16661,7 +16661,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   domainSaveParams: {
     key: 'domainSaveParams', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 440, name: 'REMOTE_PROC_DOMAIN_SAVE_PARAMS',
-    api: 'virDomainSaveParams', family: 'hypervisor', readonlyRefused: true,
+    api: 'virDomainSaveParams', apiErrorDomain: 20, family: 'hypervisor', readonlyRefused: true,
     priority: 'low', generate: 'both', stream: null, sparse: false, event: false,
     acl: ['domain:hibernate'], aclFilter: [],
     encodeArgs: encodeRemoteDomainSaveParamsArgs, decodeArgs: decodeRemoteDomainSaveParamsArgs,
@@ -16669,7 +16669,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   domainRestoreParams: {
     key: 'domainRestoreParams', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 441, name: 'REMOTE_PROC_DOMAIN_RESTORE_PARAMS',
-    api: 'virDomainRestoreParams', family: 'hypervisor', readonlyRefused: true,
+    api: 'virDomainRestoreParams', apiErrorDomain: 20, family: 'hypervisor', readonlyRefused: true,
     priority: 'low', generate: 'both', stream: null, sparse: false, event: false,
     acl: ['domain:start', 'domain:write'], aclFilter: [],
     encodeArgs: encodeRemoteDomainRestoreParamsArgs, decodeArgs: decodeRemoteDomainRestoreParamsArgs,
@@ -16677,7 +16677,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   domainAbortJobFlags: {
     key: 'domainAbortJobFlags', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 442, name: 'REMOTE_PROC_DOMAIN_ABORT_JOB_FLAGS',
-    api: 'virDomainAbortJobFlags', family: 'hypervisor', readonlyRefused: true,
+    api: 'virDomainAbortJobFlags', apiErrorDomain: 20, family: 'hypervisor', readonlyRefused: true,
     priority: 'low', generate: 'both', stream: null, sparse: false, event: false,
     acl: ['domain:write'], aclFilter: [],
     encodeArgs: encodeRemoteDomainAbortJobFlagsArgs, decodeArgs: decodeRemoteDomainAbortJobFlagsArgs,
@@ -16685,7 +16685,7 @@ export const REMOTE_PROCEDURES: { [K in keyof RemoteProcedures]: ProcedureInfo<R
   },
   domainFDAssociate: {
     key: 'domainFDAssociate', program: REMOTE_PROGRAM, version: REMOTE_PROTOCOL_VERSION, number: 443, name: 'REMOTE_PROC_DOMAIN_FD_ASSOCIATE',
-    api: 'virDomainFDAssociate', family: 'hypervisor', readonlyRefused: true,
+    api: 'virDomainFDAssociate', apiErrorDomain: 20, family: 'hypervisor', readonlyRefused: true,
     priority: 'low', generate: 'none', stream: null, sparse: false, event: false,
     acl: ['domain:write'], aclFilter: [],
     encodeArgs: encodeRemoteDomainFdAssociateArgs, decodeArgs: decodeRemoteDomainFdAssociateArgs,
