@@ -32,6 +32,7 @@ export enum ErrorCode {
   RPC = 39,
   NO_DOMAIN = 42,
   NO_NETWORK = 43,
+  AUTH_FAILED = 45,
   INVALID_MAC = 44,
   INVALID_STORAGE_POOL = 46,
   INVALID_STORAGE_VOL = 47,
