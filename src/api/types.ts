@@ -4,19 +4,10 @@
 import type { Duplex } from 'node:stream';
 import type { PciTopology } from '../conf/pci-topology.js';
 
+// the enums the object lists in conf work with
+import { DomainState } from '../conf/objects/domain-enums.js';
+export { DomainState, ListDomainsFlags, ModificationImpact } from '../conf/objects/domain-enums.js';
 export type { PciTopology, PciTopologyBus, PciTopologySlot, PciTopologyFunction, PciTopologyDevice, PciTopologySummary } from '../conf/pci-topology.js';
-
-/** virDomainState */
-export enum DomainState {
-  NOSTATE = 0,
-  RUNNING = 1,
-  BLOCKED = 2,
-  PAUSED = 3,
-  SHUTDOWN = 4,
-  SHUTOFF = 5,
-  CRASHED = 6,
-  PMSUSPENDED = 7,
-}
 
 /** A domain as identified to API users: id is -1 while the domain is inactive. */
 export interface DomainRef {
@@ -185,26 +176,6 @@ export interface NodeInfo {
   threads: number;
 }
 
-/** Flags of virConnectListAllDomains. */
-export enum ListDomainsFlags {
-  ACTIVE = 1 << 0,
-  INACTIVE = 1 << 1,
-  PERSISTENT = 1 << 2,
-  TRANSIENT = 1 << 3,
-  RUNNING = 1 << 4,
-  PAUSED = 1 << 5,
-  SHUTOFF = 1 << 6,
-  OTHER = 1 << 7,
-  MANAGEDSAVE = 1 << 8,
-  NO_MANAGEDSAVE = 1 << 9,
-  AUTOSTART = 1 << 10,
-  NO_AUTOSTART = 1 << 11,
-  HAS_SNAPSHOT = 1 << 12,
-  NO_SNAPSHOT = 1 << 13,
-  HAS_CHECKPOINT = 1 << 14,
-  NO_CHECKPOINT = 1 << 15,
-}
-
 /** Flags of virDomainGetXMLDesc. */
 export enum DomainXMLFlags {
   SECURE = 1 << 0,
@@ -216,13 +187,6 @@ export enum DomainXMLFlags {
 /** Flags of virDomainDefineXMLFlags / virDomainCreateXML. */
 export enum DefineFlags {
   VALIDATE = 1 << 0,
-}
-
-/** virDomainModificationImpact, shared by setters and device attach/detach. */
-export enum ModificationImpact {
-  CURRENT = 0,
-  LIVE = 1 << 0,
-  CONFIG = 1 << 1,
 }
 
 /** Flags of virDomainCreate / virDomainCreateXML. */

@@ -15,14 +15,15 @@ import { child, childText, cloneElement, element, parseXml, type XmlElement } fr
 import { assignAddressForNewDevice } from './address-assign.js';
 import type { QemuCommandLine } from './command-line/context.js';
 import { driverCommandLineOptions } from './command-line-options.js';
-import type { DomainObject } from './domain-store.js';
+import { DomainObject } from '../../conf/objects/domain-object.js';
 import { checkFlags, type QemuDriver } from './driver.js';
 import { DeviceHotplug, findLiveDevice } from './hotplug.js';
 import { QemuRuntime, type RunningDomain } from './lifecycle.js';
 import type { QmpClient } from './qmp.js';
 import type { StatsSource } from './domain-stats.js';
 import { activeMemballoon, setMemballoonPeriod } from '../../conf/devices/memballoon.js';
-import { loadShutoffReasons, loadStatuses, shutoffReasonPath } from './status-file.js';
+import { loadShutoffReasons, loadStatuses, shutoffReasonPath, type DomainStatus } from './status-file.js';
+import { DirectoryWatch } from '../../util/file-stamp.js';
 import { ptyPathOf } from './pty-paths.js';
 
 /** virDomainShutdownFlagValues / virDomainRebootFlagValues */
@@ -42,8 +43,11 @@ const notRunning = () => virError(ErrorCode.OPERATION_INVALID, 'domain is not ru
 export class QemuDomainRuntime {
   readonly runtime: QemuRuntime;
   readonly hotplug: DeviceHotplug;
+  private readonly stateWatch: DirectoryWatch;
+  private stateSnapshot?: { statuses: Map<string, DomainStatus>; reasons: Map<string, number> };
 
   constructor(private readonly driver: QemuDriver) {
+    this.stateWatch = new DirectoryWatch(driver.paths.stateDir);
     const host = {
       paths: driver.paths,
       buildCommandLine: (def: XmlElement, id: number) => this.buildCommandLine(def, id),
@@ -111,14 +115,13 @@ export class QemuDomainRuntime {
    * files over the store's objects. Run after store.sync().
    */
   async sync(options: { refresh: boolean } = { refresh: true }): Promise<void> {
-    for (const [name, status] of options.refresh ? (await loadStatuses(this.driver.paths.stateDir)).statuses : []) {
+    for (const [name, status] of options.refresh ? (await this.stateFiles()).statuses : []) {
       const uuid = (childText(status.domain, 'uuid') ?? '').toLowerCase();
       // A domain whose lock is held is being changed right now: its status file is current enough.
       await this.driver.withDomainLock(uuid, () => this.refreshAndRelease(name), { timeoutMs: 0 }).catch(() => undefined);
     }
-    const { statuses } = await loadStatuses(this.driver.paths.stateDir);
-    // why each shut-off domain stopped, whichever process saw it stop
-    const reasons = await loadShutoffReasons(this.driver.paths.stateDir);
+    // reasons: why each shut-off domain stopped, whichever process saw it stop
+    const { statuses, reasons } = await this.stateFiles();
     for (const obj of this.driver.store.list()) {
       const reason = reasons.get(obj.uuid) ?? ShutoffReason.UNKNOWN;
       if (obj.id !== -1 && !statuses.has(obj.name)) this.becomeInactive(obj, reason);
@@ -128,7 +131,7 @@ export class QemuDomainRuntime {
       const uuid = (childText(status.domain, 'uuid') ?? '').toLowerCase();
       let obj = this.driver.store.findByUUID(uuid);
       if (!obj) {
-        obj = { name, uuid, def: status.domain, persistent: false, autostart: false, id: -1, state: DomainState.SHUTOFF, reason: 0 };
+        obj = new DomainObject(name, uuid, status.domain, false);
         this.driver.store.addTransient(obj);
       }
       if (obj.id === -1) obj.newDef = obj.def;
@@ -137,6 +140,19 @@ export class QemuDomainRuntime {
       obj.state = status.state;
       obj.reason = status.reason;
     }
+  }
+
+  /**
+   * The status and shut-off reason files, re-read only when the state folder
+   * changed (they are only ever replaced by rename or removed), so a call costs
+   * the same however many domains stopped before.
+   */
+  private async stateFiles(): Promise<{ statuses: Map<string, DomainStatus>; reasons: Map<string, number> }> {
+    if (this.stateWatch.changed() || !this.stateSnapshot) {
+      const dir = this.driver.paths.stateDir;
+      this.stateSnapshot = { statuses: (await loadStatuses(dir)).statuses, reasons: await loadShutoffReasons(dir) };
+    }
+    return this.stateSnapshot;
   }
 
   private becomeInactive(obj: DomainObject, reason: ShutoffReason): void {

@@ -14,17 +14,20 @@ import { mkdir } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { DomainBlockInfo, DomainBlockStats, DomainInfo, DomainInterfaceStats, DomainRef, DomainStatsRecord, DomainVcpuInfo, HypervisorDriver, NodeInfo, ParsedURI, PciTopology, StateWithReason, TypedParam } from '../../api/types.js';
-import { DefineFlags, DomainState, DomainXMLFlags, ListDomainsFlags, ModificationImpact } from '../../api/types.js';
+import { DefineFlags, DomainXMLFlags, ModificationImpact } from '../../api/types.js';
 import { ErrorCode, ErrorDomain, virError } from '../../util/error.js';
 import { withFileLock, type LockOptions } from '../../util/file-lock.js';
 import { unlinkDurable } from '../../util/atomic-file.js';
-import { child, childText, type XmlElement } from '../../util/xml.js';
+import { child, childText } from '../../util/xml.js';
 import { parseBitmap } from '../../util/bitmap.js';
 import { vcpuCpusets } from '../../conf/cputune.js';
 import { domainCurrentMemoryKiB, domainCurrentVcpus, domainMaxMemoryKiB, domainMaxVcpus, domainName } from '../../conf/domain.js';
 import { hostArch, QemuCapsCache } from './capabilities.js';
 import { loadQemuDriverConfig, type QemuDriverConfig } from './config.js';
-import { DomainStore, type DomainObject } from './domain-store.js';
+import { DomainStore } from './domain-store.js';
+import type { DomainObject } from '../../conf/objects/domain-object.js';
+import { oneDefinition } from '../../conf/objects/modification-impact.js';
+import { LIST_DOMAINS_FILTERS_ALL, matchesDomainListFilter, type ListFilterProbes } from '../../conf/objects/domain-list-filter.js';
 import { qemuDomainXML, type DomainXMLPipeline } from './domain-xml.js';
 import { qemuPathsForURI, requiredDirs, type QemuPaths } from './paths.js';
 import { formatCapabilities, formatDomainCapabilities, formatHostSysinfo, hostCpuMap, hostFreeMemory, hostNodeInfo } from './host-capabilities.js';
@@ -69,7 +72,7 @@ export class QemuDriver implements HypervisorDriver {
   ) {
     this.caps = new QemuCapsCache(paths.cacheDir);
     const reported = new Set<string>();
-    this.store = new DomainStore(paths.configDir, paths.autostartDir, (text, file) => xml.parseConfig(text, file), (def) => xml.format(def, { secure: true }), (file, error) => {
+    this.store = new DomainStore(paths.configDir, paths.autostartDir, join(paths.cacheDir, 'domain-index.json'), (text, file) => xml.parseConfig(text, file), (def) => xml.format(def, { secure: true }), (file, error) => {
       // one report per file and message: sync() runs on every call
       const message = `Failed to load config file '${file}': ${error.message}`;
       if (!reported.has(message)) this.warn(message);
@@ -110,6 +113,8 @@ export class QemuDriver implements HypervisorDriver {
   /** The object behind a domain handle (qemuDomainObjFromDomain). */
   async objectOf(dom: DomainRef): Promise<DomainObject> {
     await this.syncDomains();
+    const found = this.store.findByUUID(dom.uuid);
+    if (found) this.store.refreshConfig(found.name);
     const obj = this.store.findByUUID(dom.uuid);
     if (!obj) throw virError(ErrorCode.NO_DOMAIN, `no domain with matching uuid '${dom.uuid}' (${dom.name})`, ErrorDomain.QEMU);
     return obj;
@@ -137,14 +142,21 @@ export class QemuDriver implements HypervisorDriver {
   }
 
   async connectListAllDomains(flags: number): Promise<DomainRef[]> {
-    checkFlags(flags, (1 << 16) - 1, 'qemuConnectListAllDomains');
+    checkFlags(flags, LIST_DOMAINS_FILTERS_ALL, 'qemuConnectListAllDomains');
     await this.syncDomains();
     return this.store
       .list()
-      .filter((obj) => matchesListFilter(obj, flags, (name) => this.hasManagedSave(name)))
+      .filter((obj) => matchesDomainListFilter(obj, flags, this.listProbes))
       .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
       .map(refOf);
   }
+
+  /** What the list filter asks beside the object; the qemu driver keeps no snapshot or checkpoint metadata yet. */
+  private readonly listProbes: ListFilterProbes<DomainObject> = {
+    hasManagedSave: (obj) => this.hasManagedSave(obj.name),
+    snapshotCount: () => 0,
+    checkpointCount: () => 0,
+  };
 
   /** Where a domain's managed save image lives (qemuDomainManagedSavePath). */
   managedSavePath(name: string): string {
@@ -304,7 +316,7 @@ export class QemuDriver implements HypervisorDriver {
     checkFlags(flags, LIST_FILTERS | NOWAIT | STATS_BACKING | STATS_ENFORCE, 'qemuConnectGetAllDomainStats');
     await this.syncDomains();
     const objs = (doms ? doms.flatMap((d) => this.store.findByUUID(d.uuid) ?? []) : this.store.list().sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)))
-      .filter((obj) => matchesListFilter(obj, flags & LIST_FILTERS, (name) => this.hasManagedSave(name)));
+      .filter((obj) => matchesDomainListFilter(obj, flags & LIST_FILTERS, this.listProbes));
     const records: DomainStatsRecord[] = [];
     for (const obj of objs) {
       const requested = checkStatsSupport(stats, (flags & STATS_ENFORCE) !== 0);
@@ -359,7 +371,7 @@ export class QemuDriver implements HypervisorDriver {
     const VCPU_GUEST = 1 << 3;
     checkFlags(flags, ModificationImpact.LIVE | ModificationImpact.CONFIG | VCPU_MAXIMUM | VCPU_GUEST, 'qemuDomainGetVcpusFlags');
     const obj = await this.objectOf(dom);
-    const def = oneDefinition(obj, flags);
+    const { def } = oneDefinition(obj, flags);
     if (flags & VCPU_GUEST) {
       if (obj.id === -1) throw virError(ErrorCode.INVALID_ARG, 'vCPU count provided by the guest agent can only be requested for live domains', ErrorDomain.QEMU);
       throw virError(ErrorCode.ARGUMENT_UNSUPPORTED, 'QEMU guest agent is not configured', ErrorDomain.QEMU);
@@ -370,7 +382,7 @@ export class QemuDriver implements HypervisorDriver {
   /** qemuDomainGetVcpuPinInfo: from the live or the persistent definition; an unpinned vCPU may use every online host CPU. */
   async domainGetVcpuPinInfo(dom: DomainRef, ncpumaps: number, flags: number): Promise<number[][]> {
     checkFlags(flags, ModificationImpact.LIVE | ModificationImpact.CONFIG, 'qemuDomainGetVcpuPinInfo');
-    const def = oneDefinition(await this.objectOf(dom), flags);
+    const { def } = oneDefinition(await this.objectOf(dom), flags);
     const online = hostCpuMap().online.flatMap((on, cpu) => (on ? [cpu] : []));
     return vcpuCpusets(def, ncpumaps).map((cpuset) => (cpuset === undefined ? online : [...(parseBitmap(cpuset) ?? [])].sort((a, b) => a - b)));
   }
@@ -481,42 +493,6 @@ export class QemuDriver implements HypervisorDriver {
   async connectGetDomainCapabilities(emulator: string | undefined, arch: string | undefined, machine: string | undefined, virttype: string | undefined): Promise<string> {
     return formatDomainCapabilities(this, { emulator, arch, machine, virttype });
   }
-}
-
-/** virDomainObjListFilter: which domains virConnectListAllDomains returns for `flags`. */
-/** virDomainObjGetOneDefState: the live definition (CURRENT on a running domain, or LIVE) or the persistent one. */
-function oneDefinition(obj: DomainObject, flags: number): XmlElement {
-  if (flags & ModificationImpact.LIVE && flags & ModificationImpact.CONFIG) {
-    throw virError(ErrorCode.INVALID_ARG, "Flags 'VIR_DOMAIN_AFFECT_LIVE' and 'VIR_DOMAIN_AFFECT_CONFIG' are mutually exclusive", ErrorDomain.QEMU);
-  }
-  const live = flags & ModificationImpact.LIVE ? true : flags & ModificationImpact.CONFIG ? false : obj.id !== -1;
-  if (live && obj.id === -1) throw virError(ErrorCode.OPERATION_INVALID, 'domain is not running', ErrorDomain.QEMU);
-  if (!live && !obj.persistent) throw virError(ErrorCode.OPERATION_INVALID, 'transient domains do not have any persistent config', ErrorDomain.QEMU);
-  return live ? obj.def : (obj.newDef ?? obj.def);
-}
-
-export function matchesListFilter(obj: DomainObject, flags: number, hasManagedSave: (name: string) => boolean): boolean {
-  const F = ListDomainsFlags;
-  const both = (a: number, b: number, pickA: boolean) => !(flags & (a | b)) || (flags & a && pickA) || (flags & b && !pickA);
-  const active = obj.id !== -1;
-  if (!both(F.ACTIVE, F.INACTIVE, active)) return false;
-  if (!both(F.PERSISTENT, F.TRANSIENT, obj.persistent)) return false;
-  const stateFlags = F.RUNNING | F.PAUSED | F.SHUTOFF | F.OTHER;
-  if (flags & stateFlags) {
-    const s = obj.state;
-    const ok =
-      (flags & F.RUNNING && s === DomainState.RUNNING) ||
-      (flags & F.PAUSED && s === DomainState.PAUSED) ||
-      (flags & F.SHUTOFF && s === DomainState.SHUTOFF) ||
-      (flags & F.OTHER && s !== DomainState.RUNNING && s !== DomainState.PAUSED && s !== DomainState.SHUTOFF);
-    if (!ok) return false;
-  }
-  if (!both(F.MANAGEDSAVE, F.NO_MANAGEDSAVE, hasManagedSave(obj.name))) return false;
-  if (!both(F.AUTOSTART, F.NO_AUTOSTART, obj.autostart)) return false;
-  // the qemu driver keeps no snapshot or checkpoint metadata yet
-  if (!both(F.HAS_SNAPSHOT, F.NO_SNAPSHOT, false)) return false;
-  if (!both(F.HAS_CHECKPOINT, F.NO_CHECKPOINT, false)) return false;
-  return true;
 }
 
 /** Opens a qemu:/// connection: computes the state layout, reads qemu.conf, creates the folders. */

@@ -6,7 +6,6 @@ import { metadataElementXML, setMetadataElement } from '../../conf/domain-metada
 import { networkFirstIP } from '../../conf/network.js';
 import {
   DomainState,
-  ListDomainsFlags,
   PausedReason,
   RunningReason,
   ShutoffReason,
@@ -26,10 +25,11 @@ import { parseUUID } from '../../util/uuid.js';
 import { child, element, type XmlElement } from '../../util/xml.js';
 import { generateIfnames, parseTestDomainXML } from './domain-xml.js';
 import { newDomainObj, textOf, type DomainObj } from './node.js';
+import { matchesDomainListFilter, type ListFilterProbes } from '../../conf/objects/domain-list-filter.js';
+import { definitionsFor, oneDefinition } from '../../conf/objects/modification-impact.js';
 import {
   TestObjects,
   checkFlags,
-  matchesFilterPair,
   devices,
   MAX_VCPUS,
   AFFECT_LIVE,
@@ -48,29 +48,15 @@ import {
 export class DomainAPI extends TestObjects {
   async connectListAllDomains(flags: number): Promise<DomainRef[]> {
     checkFlags(flags, 0xffff, 'testConnectListAllDomains');
-    return this.node.domains.filter((d) => this.matchesListFlags(d, flags)).map((d) => this.refOf(d));
+    return this.node.domains.filter((d) => matchesDomainListFilter(d, flags, this.listProbes)).map((d) => this.refOf(d));
   }
 
-  /** virDomainObjListFilter */
-  private matchesListFlags(d: DomainObj, flags: number): boolean {
-    if (!matchesFilterPair(flags, ListDomainsFlags.ACTIVE, ListDomainsFlags.INACTIVE, this.isActive(d))) return false;
-    if (!matchesFilterPair(flags, ListDomainsFlags.PERSISTENT, ListDomainsFlags.TRANSIENT, d.persistent)) return false;
-    const stateFlags = flags & (ListDomainsFlags.RUNNING | ListDomainsFlags.PAUSED | ListDomainsFlags.SHUTOFF | ListDomainsFlags.OTHER);
-    if (stateFlags) {
-      const s = d.state;
-      const ok =
-        (flags & ListDomainsFlags.RUNNING && s === DomainState.RUNNING) ||
-        (flags & ListDomainsFlags.PAUSED && s === DomainState.PAUSED) ||
-        (flags & ListDomainsFlags.SHUTOFF && s === DomainState.SHUTOFF) ||
-        (flags & ListDomainsFlags.OTHER && s !== DomainState.RUNNING && s !== DomainState.PAUSED && s !== DomainState.SHUTOFF);
-      if (!ok) return false;
-    }
-    if (!matchesFilterPair(flags, ListDomainsFlags.MANAGEDSAVE, ListDomainsFlags.NO_MANAGEDSAVE, d.hasManagedSave)) return false;
-    if (!matchesFilterPair(flags, ListDomainsFlags.AUTOSTART, ListDomainsFlags.NO_AUTOSTART, d.autostart)) return false;
-    if (!matchesFilterPair(flags, ListDomainsFlags.HAS_SNAPSHOT, ListDomainsFlags.NO_SNAPSHOT, d.snapshots.all.length > 0)) return false;
-    if (!matchesFilterPair(flags, ListDomainsFlags.HAS_CHECKPOINT, ListDomainsFlags.NO_CHECKPOINT, false)) return false;
-    return true;
-  }
+  /** What the list filter asks beside the object; the test driver keeps no checkpoints. */
+  private readonly listProbes: ListFilterProbes<DomainObj> = {
+    hasManagedSave: (d) => d.hasManagedSave,
+    snapshotCount: (d) => d.snapshots.all.length,
+    checkpointCount: () => 0,
+  };
 
   async domainLookupByName(name: string): Promise<DomainRef> {
     const d = this.node.domains.find((o) => textOf(o.def, 'name') === name);
@@ -399,7 +385,7 @@ export class DomainAPI extends TestObjects {
   async domainSetMemoryFlags(dom: DomainRef, kib: number, flags: number): Promise<void> {
     checkFlags(flags, AFFECT_LIVE | AFFECT_CONFIG | MEM_MAXIMUM, 'testDomainSetMemoryFlags');
     const obj = this.domainObj(dom);
-    const { def, live } = this.oneDef(obj, flags & ~MEM_MAXIMUM);
+    const { def, live } = oneDefinition(obj, flags & ~MEM_MAXIMUM);
     if (flags & MEM_MAXIMUM) {
       if (live) throw virError(ErrorCode.OPERATION_INVALID, 'cannot resize the maximum memory on an active domain', ErrorDomain.TEST);
       const maxMemory = child(def, 'maxMemory');
@@ -426,7 +412,7 @@ export class DomainAPI extends TestObjects {
   /** testDomainSetMemoryStatsPeriod: the balloon's <stats period>, which a period of 0 removes. */
   async domainSetMemoryStatsPeriod(dom: DomainRef, period: number, flags: number): Promise<void> {
     checkFlags(flags, AFFECT_LIVE | AFFECT_CONFIG, 'testDomainSetMemoryStatsPeriod');
-    const { def } = this.oneDef(this.domainObj(dom), flags);
+    const { def } = oneDefinition(this.domainObj(dom), flags);
     const balloon = activeMemballoon(def);
     if (!balloon) throw virError(ErrorCode.INTERNAL_ERROR, 'No memory balloon device configured, can not set the collection period', ErrorDomain.TEST);
     setMemballoonPeriod(balloon, period);
@@ -491,7 +477,7 @@ export class DomainAPI extends TestObjects {
       throw virError(ErrorCode.INVALID_ARG, `requested cpu amount exceeds maximum supported amount (${count} > ${maxvcpus})`, ErrorDomain.TEST);
     }
     const obj = this.domainObj(dom);
-    const { live, config } = this.defsFor(obj, flags);
+    const { live, config } = definitionsFor(obj, flags);
     if (live && this.vcpus(live).max < count) {
       throw virError(ErrorCode.INVALID_ARG, `requested cpu amount exceeds maximum (${count} > ${this.vcpus(live).max})`, ErrorDomain.TEST);
     }
@@ -511,7 +497,7 @@ export class DomainAPI extends TestObjects {
 
   async domainGetVcpusFlags(dom: DomainRef, flags: number): Promise<number> {
     checkFlags(flags, AFFECT_LIVE | AFFECT_CONFIG | VCPU_MAXIMUM, 'testDomainGetVcpusFlags');
-    const { def } = this.oneDef(this.domainObj(dom), flags & ~VCPU_MAXIMUM);
+    const { def } = oneDefinition(this.domainObj(dom), flags & ~VCPU_MAXIMUM);
     const v = this.vcpus(def);
     return flags & VCPU_MAXIMUM ? v.max : v.current;
   }
@@ -520,10 +506,10 @@ export class DomainAPI extends TestObjects {
   }
 
   async connectGetAllDomainStats(stats: number, flags: number): Promise<DomainStatsRecord[]> {
-    return this.collectStats(this.node.domains.filter((d) => this.matchesListFlags(d, flags & 0x7f)), stats, flags);
+    return this.collectStats(this.node.domains.filter((d) => matchesDomainListFilter(d, flags & 0x7f, this.listProbes)), stats, flags);
   }
   async domainListGetStats(doms: DomainRef[], stats: number, flags: number): Promise<DomainStatsRecord[]> {
-    return this.collectStats(doms.map((r) => this.domainObj(r)).filter((d) => this.matchesListFlags(d, flags & 0x7f)), stats, flags);
+    return this.collectStats(doms.map((r) => this.domainObj(r)).filter((d) => matchesDomainListFilter(d, flags & 0x7f, this.listProbes)), stats, flags);
   }
 
   /** testConnectGetAllDomainStats: the state and iothread groups. */
@@ -545,7 +531,7 @@ export class DomainAPI extends TestObjects {
 
   async domainGetMetadata(dom: DomainRef, type: number, uri: string | null, flags: number): Promise<string> {
     checkFlags(flags, AFFECT_LIVE | AFFECT_CONFIG, 'testDomainGetMetadata');
-    const { def } = this.oneDef(this.domainObj(dom), flags);
+    const { def } = oneDefinition(this.domainObj(dom), flags);
     const missing = () => virError(ErrorCode.NO_DOMAIN_METADATA, 'Requested metadata element is not present', ErrorDomain.DOMAIN);
     if (type === 0 || type === 1) {
       const el = child(def, type === 0 ? 'description' : 'title');
@@ -561,7 +547,7 @@ export class DomainAPI extends TestObjects {
   async domainSetMetadata(dom: DomainRef, type: number, metadata: string | null, key: string | null, uri: string | null, flags: number): Promise<void> {
     checkFlags(flags, AFFECT_LIVE | AFFECT_CONFIG, 'testDomainSetMetadata');
     const obj = this.domainObj(dom);
-    const { live, config } = this.defsFor(obj, flags);
+    const { live, config } = definitionsFor(obj, flags);
     if (type === 2) {
       for (const def of [live, config]) if (def) setMetadataElement(def, metadata, key, uri ?? '');
       return;

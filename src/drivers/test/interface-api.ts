@@ -3,14 +3,15 @@
 import { formatInterfaceXML, interfaceMAC, interfaceName, parseInterfaceXML } from '../../conf/interface.js';
 import type { InterfaceRef } from '../../api/types.js';
 import { ErrorCode, ErrorDomain, virError } from '../../util/error.js';
-import { TestObjects, checkFlags, matchesFilterPair } from './objects.js';
+import { TestObjects, checkFlags } from './objects.js';
+import { matchesInterfaceListFilter } from '../../conf/objects/list-filter.js';
 
 export class InterfaceAPI extends TestObjects {
 
   async connectListAllInterfaces(flags: number): Promise<InterfaceRef[]> {
     checkFlags(flags, 3, 'testConnectListAllInterfaces');
     return this.node.interfaces
-      .filter((i) => matchesFilterPair(flags, 2, 1, i.active))
+      .filter((i) => matchesInterfaceListFilter(i, flags))
       .map((i) => ({ name: interfaceName(i.def), mac: interfaceMAC(i.def) }));
   }
   async interfaceLookupByName(name: string): Promise<InterfaceRef> {

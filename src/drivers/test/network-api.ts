@@ -6,7 +6,8 @@ import { ErrorCode, ErrorDomain, virError } from '../../util/error.js';
 import { parseUUID } from '../../util/uuid.js';
 import type { XmlElement } from '../../util/xml.js';
 import type { NetworkObj } from './node.js';
-import { TestObjects, checkFlags, matchesFilterPair, AFFECT_LIVE, AFFECT_CONFIG } from './objects.js';
+import { TestObjects, checkFlags, AFFECT_LIVE, AFFECT_CONFIG } from './objects.js';
+import { matchesNetworkListFilter } from '../../conf/objects/list-filter.js';
 
 export class NetworkAPI extends TestObjects {
 
@@ -14,7 +15,7 @@ export class NetworkAPI extends TestObjects {
   async connectListAllNetworks(flags: number): Promise<NetworkRef[]> {
     checkFlags(flags, 0x3f, 'testConnectListAllNetworks');
     return this.node.networks
-      .filter((n) => matchesFilterPair(flags, 2, 1, n.active) && matchesFilterPair(flags, 4, 8, n.persistent) && matchesFilterPair(flags, 16, 32, n.autostart))
+      .filter((n) => matchesNetworkListFilter(n, flags))
       .map((n) => this.netRef(n));
   }
 

@@ -43,15 +43,6 @@ export const UNDEFINE_SNAPSHOTS_METADATA = 2;
 export const DEFINE_VALIDATE = 1;
 export const START_VALIDATE = 1 << 4;
 
-/**
- * A pair of opposite list filters (ACTIVE/INACTIVE, PERSISTENT/TRANSIENT, ...):
- * neither or both set keeps everything, one alone keeps the objects it names.
- */
-export function matchesFilterPair(flags: number, yes: number, no: number, has: boolean): boolean {
-  const set = flags & (yes | no);
-  return set === 0 || set === (yes | no) || (flags & yes ? has : !has);
-}
-
 export function devices(dom: XmlElement): XmlElement[] {
   return child(dom, 'devices')?.children ?? [];
 }
@@ -109,28 +100,6 @@ export class TestObjects {
   protected persistentDef(obj: DomainObj): XmlElement {
     return obj.newDef ?? obj.def;
   }
-
-  /** virDomainObjUpdateModificationImpact + virDomainObjGetDefs. */
-  protected defsFor(obj: DomainObj, flags: number): { live?: XmlElement; config?: XmlElement } {
-    let f = flags & (AFFECT_LIVE | AFFECT_CONFIG);
-    if (f === 0) f = this.isActive(obj) ? AFFECT_LIVE : AFFECT_CONFIG;
-    if (f & AFFECT_LIVE && !this.isActive(obj)) throw virError(ErrorCode.OPERATION_INVALID, 'domain is not running', ErrorDomain.DOMAIN);
-    if (f & AFFECT_CONFIG && !obj.persistent) {
-      throw virError(ErrorCode.OPERATION_INVALID, 'transient domains do not have any persistent config', ErrorDomain.DOMAIN);
-    }
-    return { live: f & AFFECT_LIVE ? obj.def : undefined, config: f & AFFECT_CONFIG ? this.persistentDef(obj) : undefined };
-  }
-
-  /** virDomainObjGetOneDefState: exactly one of live or config. */
-  protected oneDef(obj: DomainObj, flags: number): { def: XmlElement; live: boolean } {
-    if (flags & AFFECT_LIVE && flags & AFFECT_CONFIG) {
-      throw new VirError(ErrorCode.INVALID_ARG, ErrorDomain.DOMAIN, "Flags 'VIR_DOMAIN_AFFECT_LIVE' and 'VIR_DOMAIN_AFFECT_CONFIG' are mutually exclusive");
-    }
-    const { live, config } = this.defsFor(obj, flags);
-    return live ? { def: live, live: true } : { def: config!, live: false };
-  }
-
-
 
   protected networkObj(net: NetworkRef, by: 'name' | 'uuid'): NetworkObj {
     const obj = this.node.networks.find((n) => (by === 'name' ? networkName(n.def) === net.name : networkUUID(n.def) === net.uuid));

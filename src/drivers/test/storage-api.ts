@@ -1,22 +1,20 @@
 // The test driver's storage pool and volume calls; volumes live at <pool target>/<name>.
 
-import { FILE_POOL_TYPES, formatStoragePoolXML, parseStoragePoolXML, POOL_TYPES } from '../../conf/storage-pool.js';
+import { FILE_POOL_TYPES, formatStoragePoolXML, parseStoragePoolXML } from '../../conf/storage-pool.js';
 import { formatStorageVolXML, parseStorageVolXML, type StorageVolDef } from '../../conf/storage-vol.js';
 import { type StoragePoolInfo, type StoragePoolRef, type StorageVolInfo, type StorageVolRef } from '../../api/types.js';
 import { ErrorCode, ErrorDomain, virError } from '../../util/error.js';
 import { parseUUID } from '../../util/uuid.js';
 import { resetPoolSizes, type PoolObj } from './node.js';
-import { TestObjects, checkFlags, matchesFilterPair } from './objects.js';
+import { TestObjects, checkFlags } from './objects.js';
+import { matchesStoragePoolListFilter } from '../../conf/objects/list-filter.js';
 
 export class StorageAPI extends TestObjects {
 
   async connectListAllStoragePools(flags: number): Promise<StoragePoolRef[]> {
     checkFlags(flags, 0x3ffff, 'testConnectListAllStoragePools');
-    // Type filters occupy bits 6.. in virStoragePoolType order.
-    const typeBits = flags >> 6;
     return this.node.pools
-      .filter((p) => matchesFilterPair(flags, 2, 1, p.active) && matchesFilterPair(flags, 4, 8, p.persistent) && matchesFilterPair(flags, 16, 32, p.autostart))
-      .filter((p) => typeBits === 0 || (typeBits & (1 << POOL_TYPES.indexOf(p.def.type))) !== 0)
+      .filter((p) => matchesStoragePoolListFilter({ active: p.active, persistent: p.persistent, autostart: p.autostart, type: p.def.type }, flags))
       .map((p) => this.poolRef(p));
   }
 

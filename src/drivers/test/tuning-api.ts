@@ -3,6 +3,7 @@
 // libvirt's mock keeps a fixed scheduler (weight 50, settable but not stored) and
 // reads the memory/blkio tunables from the domain definition.
 
+import { oneDefinition } from '../../conf/objects/modification-impact.js';
 import type { DomainFSInfo, DomainRef, DomainVcpuInfo, TypedParam } from '../../api/types.js';
 import { ErrorCode, ErrorDomain, virError } from '../../util/error.js';
 import { parseMemoryKiB } from '../../conf/units.js';
@@ -43,7 +44,7 @@ export class TuningAPI extends TestObjects {
 
   async domainGetMemoryParameters(dom: DomainRef, flags = 0): Promise<TypedParam[]> {
     checkFlags(flags, AFFECT_LIVE | AFFECT_CONFIG | TYPED_PARAM_STRING_OKAY, 'testDomainGetMemoryParameters');
-    const memtune = child(this.oneDef(this.domainObj(dom), flags).def, 'memtune');
+    const memtune = child(oneDefinition(this.domainObj(dom), flags).def, 'memtune');
     const limit = (name: string): bigint => {
       const el = memtune && child(memtune, name);
       return el ? parseMemoryKiB(el.text.trim(), el.attrs.unit, `./memtune/${name}[1]`) : MEMORY_UNLIMITED;
@@ -56,7 +57,7 @@ export class TuningAPI extends TestObjects {
     checkFlags(flags, AFFECT_LIVE | AFFECT_CONFIG, 'testDomainSetMemoryParameters');
     const unknown = params.find((p) => !['hard_limit', 'soft_limit', 'swap_hard_limit'].includes(p.field));
     if (unknown) throw virError(ErrorCode.ARGUMENT_UNSUPPORTED, `parameter '${unknown.field}' not supported`, ErrorDomain.NONE);
-    const { def } = this.oneDef(this.domainObj(dom), flags);
+    const { def } = oneDefinition(this.domainObj(dom), flags);
     const current = new Map((await this.domainGetMemoryParameters(dom, flags)).map((p) => [p.field, BigInt(p.value as bigint)]));
     for (const p of params) current.set(p.field, BigInt(p.value as number | bigint));
     const given = new Set(params.map((p) => p.field));
@@ -82,7 +83,7 @@ export class TuningAPI extends TestObjects {
 
   /** virDomainDefGetVcpuPinInfoHelper: each vCPU's pinning, else the domain's cpuset, else every host CPU. */
   async domainGetVcpuPinInfo(dom: DomainRef, ncpumaps: number, flags = 0): Promise<number[][]> {
-    const { def } = this.oneDef(this.domainObj(dom), flags);
+    const { def } = oneDefinition(this.domainObj(dom), flags);
     return vcpuCpusets(def, ncpumaps).map((cpuset) => this.hostCpuMap(cpuset));
   }
 
@@ -101,7 +102,7 @@ export class TuningAPI extends TestObjects {
   /** testDomainGetEmulatorPinInfo: the emulator's pinning, else the domain's cpuset, else every host CPU. */
   async domainGetEmulatorPinInfo(dom: DomainRef, flags = 0): Promise<number[]> {
     checkFlags(flags, AFFECT_LIVE | AFFECT_CONFIG, 'testDomainGetEmulatorPinInfo');
-    const { def } = this.oneDef(this.domainObj(dom), flags);
+    const { def } = oneDefinition(this.domainObj(dom), flags);
     const cputune: XmlElement | undefined = child(def, 'cputune');
     return this.hostCpuMap((cputune && child(cputune, 'emulatorpin')?.attrs.cpuset) ?? child(def, 'vcpu')?.attrs.cpuset);
   }
@@ -131,7 +132,7 @@ export class TuningAPI extends TestObjects {
   /** virDomainDriverGetIOThreadsConfig: each IOThread's pinning, else the domain's cpuset, else every vCPU. */
   async domainGetIOThreadInfo(dom: DomainRef, flags = 0): Promise<{ iothreadId: number; cpus: number[] }[]> {
     checkFlags(flags, AFFECT_LIVE | AFFECT_CONFIG, 'testDomainGetIOThreadInfo');
-    const { def } = this.oneDef(this.domainObj(dom), flags);
+    const { def } = oneDefinition(this.domainObj(dom), flags);
     const vcpu = child(def, 'vcpu');
     const vcpus = Number(vcpu?.attrs.current ?? vcpu?.text.trim() ?? 1);
     const pins = childrenNamed(child(def, 'cputune') ?? def, 'iothreadpin');
@@ -146,7 +147,7 @@ export class TuningAPI extends TestObjects {
   /** testDomainGetBlkioParameters: the weight, then per-device "path,value" lists for each throttle. */
   async domainGetBlkioParameters(dom: DomainRef, flags = 0): Promise<TypedParam[]> {
     checkFlags(flags, AFFECT_LIVE | AFFECT_CONFIG | TYPED_PARAM_STRING_OKAY, 'testDomainGetBlkioParameters');
-    const { def } = this.oneDef(this.domainObj(dom), flags);
+    const { def } = oneDefinition(this.domainObj(dom), flags);
     const blkiotune = child(def, 'blkiotune');
     const deviceList = (setting: string): string =>
       childrenNamed(blkiotune ?? def, 'device')
