@@ -59,3 +59,6 @@ export enum DomainConsoleFlags {
   /** only connect when sessions are mutually exclusive (always true here) */
   SAFE = 1 << 1,
 }
+
+// the domain enums the object lists in conf work with, for the API and drivers alike
+export { DomainState, ListDomainsFlags, ModificationImpact } from '../conf/objects/domain-enums.js';
