@@ -10,27 +10,25 @@ import { parseNetworkElement, type NetworkDef } from '../../conf/network.js';
 import { parseStoragePoolElement, type StoragePoolDef } from '../../conf/storage-pool.js';
 import { parseStorageVolElement, type StorageVolDef } from '../../conf/storage-vol.js';
 import { DomainState, type NodeInfo } from '../../api/types.js';
+import { DomainObject } from '../../conf/objects/domain-object.js';
+import { DomainObjectList } from '../../conf/objects/domain-list.js';
 import { ErrorCode, ErrorDomain, virError } from '../../util/error.js';
 import { childText, childrenNamed, type XmlElement } from '../../util/xml.js';
 import { extractTestNamespace, generateIfnames, parseTestDomainElement, TEST_NAMESPACE } from './domain-xml.js';
 import { defaultCells, defaultNodeInfo, parseNodeInfo, type TestCell } from './host.js';
 import { parseSnapshotRedefine, SnapshotList } from './snapshots.js';
 
-export interface DomainObj {
-  /** The running definition while active, else the persistent one. */
-  def: XmlElement;
-  /** The persistent definition while a persistent domain runs. */
-  newDef?: XmlElement;
-  persistent: boolean;
-  state: DomainState;
-  reason: number;
-  /** -1 while inactive. */
-  id: number;
-  autostart: boolean;
-  hasManagedSave: boolean;
-  snapshots: SnapshotList;
+/** A test domain: the shared object plus what only the test driver keeps. */
+export class DomainObj extends DomainObject {
+  hasManagedSave = false;
+  snapshots = new SnapshotList();
   /** Guest time reported by domtime (the test driver's fixed epoch). */
-  seconds: number;
+  seconds = 627319920;
+
+  /** A new, shut off domain object around `def`. */
+  constructor(def: XmlElement, persistent: boolean) {
+    super(textOf(def, 'name'), textOf(def, 'uuid'), def, persistent);
+  }
 }
 
 export interface NetworkObj {
@@ -67,7 +65,7 @@ export interface NodeDeviceObj {
 export class TestNode {
   nodeInfo: NodeInfo = defaultNodeInfo();
   cells: TestCell[] = [];
-  domains: DomainObj[] = [];
+  domains = new DomainObjectList<DomainObj>();
   networks: NetworkObj[] = [];
   interfaces: InterfaceObj[] = [];
   /** The interfaces as they were when iface-begin opened a transaction. */
@@ -88,39 +86,15 @@ export class TestNode {
    */
   findDomainForAdd(def: XmlElement, checkLive: boolean): DomainObj | undefined {
     const name = textOf(def, 'name');
-    const uuid = textOf(def, 'uuid');
-    const byUUID = this.domains.find((d) => textOf(d.def, 'uuid') === uuid);
-    if (byUUID) {
-      if (textOf(byUUID.def, 'name') !== name) {
-        throw virError(ErrorCode.OPERATION_FAILED, `domain '${textOf(byUUID.def, 'name')}' is already defined with uuid ${uuid}`, ErrorDomain.DOMAIN);
-      }
-      if (checkLive && byUUID.id !== -1) throw virError(ErrorCode.OPERATION_INVALID, `domain '${name}' is already active`, ErrorDomain.DOMAIN);
-      if (checkLive && !byUUID.persistent) throw virError(ErrorCode.OPERATION_INVALID, `domain '${name}' is already being started`, ErrorDomain.DOMAIN);
-      return byUUID;
-    }
-    const byName = this.domains.find((d) => textOf(d.def, 'name') === name);
-    if (byName) throw virError(ErrorCode.OPERATION_FAILED, `domain '${name}' already exists with uuid ${textOf(byName.def, 'uuid')}`, ErrorDomain.DOMAIN);
-    return undefined;
+    const existing = this.domains.checkAddable(name, textOf(def, 'uuid'));
+    if (existing && checkLive && existing.id !== -1) throw virError(ErrorCode.OPERATION_INVALID, `domain '${name}' is already active`, ErrorDomain.DOMAIN);
+    if (existing && checkLive && !existing.persistent) throw virError(ErrorCode.OPERATION_INVALID, `domain '${name}' is already being started`, ErrorDomain.DOMAIN);
+    return existing;
   }
 }
 
 export function textOf(dom: XmlElement, name: string): string {
   return dom.children.find((c) => c.name === name)?.text ?? '';
-}
-
-/** A new, shut off domain object around `def`. */
-export function newDomainObj(def: XmlElement, persistent: boolean): DomainObj {
-  return {
-    def,
-    persistent,
-    state: DomainState.SHUTOFF,
-    reason: 0,
-    id: -1,
-    autostart: false,
-    hasManagedSave: false,
-    snapshots: new SnapshotList(),
-    seconds: 627319920,
-  };
 }
 
 /** libvirt's defaultConnXML (src/test/test_driver.c). */
@@ -331,9 +305,9 @@ function loadDomain(node: TestNode, el: XmlElement, prefixes: string[], file: st
   const def = parseTestDomainElement(copy);
   generateIfnames(def);
   const existing = node.findDomainForAdd(def, false);
-  const dom = existing ?? newDomainObj(def, !ns.transient);
+  const dom = existing ?? new DomainObj(def, !ns.transient);
   if (existing) existing.def = def;
-  else node.domains.push(dom);
+  else node.domains.add(dom);
   dom.persistent = !ns.transient;
   dom.hasManagedSave = ns.hasManagedSave;
   for (const snapEl of ns.snapshots) {
