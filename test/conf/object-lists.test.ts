@@ -9,6 +9,7 @@ import { DomainObject } from '../../src/conf/objects/domain-object.js';
 import { DomainObjectList } from '../../src/conf/objects/domain-list.js';
 import { LIST_DOMAINS_FILTERS_ALL, matchesDomainListFilter, type ListFilterProbes } from '../../src/conf/objects/domain-list-filter.js';
 import { definitionsFor, oneDefinition } from '../../src/conf/objects/modification-impact.js';
+import { NamedObjectList, VolumeList } from '../../src/conf/objects/object-list.js';
 import { ListObjectsFlags as N, matchesInterfaceListFilter, matchesNetworkListFilter, matchesStoragePoolListFilter } from '../../src/conf/objects/list-filter.js';
 
 const def = (name: string) => parseXml(`<domain type='qemu'><name>${name}</name></domain>`);
@@ -151,4 +152,40 @@ test('network, storage pool and interface filters: state pairs, and pool types i
   const ifaces = (flags: number) => objs.filter((o) => matchesInterfaceListFilter(o, flags)).map((o) => o.name);
   assert.deepEqual(ifaces(N.INACTIVE), ['off']);
   assert.deepEqual(ifaces(0), ['on', 'off', 'tmp']);
+});
+
+test('network and pool lists: lookups by name and UUID use the keys the object had when added', () => {
+  const list = new NamedObjectList<{ name: string; uuid: string }>((o) => o.name, (o) => o.uuid);
+  const a = { name: 'default', uuid: UUID(1).toUpperCase() };
+  const b = { name: 'other', uuid: UUID(2) };
+  list.add(a);
+  list.add(b);
+  assert.equal(list.findByName('default'), a);
+  assert.equal(list.findByUUID(UUID(1)), a);
+  assert.equal(list.findByUUID(UUID(2).toUpperCase()), b);
+  assert.deepEqual(list.all(), [a, b]);
+  a.name = 'renamed-behind-our-back';
+  list.remove(a);
+  assert.equal(list.findByName('default'), undefined);
+  assert.equal(list.findByUUID(UUID(1)), undefined);
+  assert.equal(list.size, 1);
+});
+
+test('volume list: lookups by name, key and path; removing one volume leaves a namesake added later alone', () => {
+  const vols = new VolumeList<{ name: string; key?: string; targetPath?: string }>();
+  const v = { name: 'disk.img', key: '/pool/disk.img', targetPath: '/pool/disk.img' };
+  const w = { name: 'other.img', key: 'k-other', targetPath: '/pool/other.img' };
+  vols.add(v);
+  vols.add(w);
+  assert.equal(vols.findByName('disk.img'), v);
+  assert.equal(vols.findByKey('k-other'), w);
+  assert.equal(vols.findByPath('/pool/other.img'), w);
+  assert.equal(vols.findByKey('/pool/missing'), undefined);
+  vols.remove({ ...v }); // a copy is not the volume in the list
+  assert.equal(vols.findByName('disk.img'), v);
+  vols.remove(v);
+  assert.equal(vols.findByName('disk.img'), undefined);
+  assert.equal(vols.findByPath('/pool/disk.img'), undefined);
+  assert.deepEqual(vols.all(), [w]);
+  assert.equal(vols.size, 1);
 });

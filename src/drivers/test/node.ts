@@ -6,7 +6,8 @@ import path from 'node:path';
 import { readdirSync } from 'node:fs';
 import { parseDocument, parseDocumentFile } from '../../conf/document.js';
 import { parseInterfaceElement, type InterfaceDef } from '../../conf/interface.js';
-import { parseNetworkElement, type NetworkDef } from '../../conf/network.js';
+import { networkName, networkUUID, parseNetworkElement, type NetworkDef } from '../../conf/network.js';
+import { NamedObjectList, VolumeList } from '../../conf/objects/object-list.js';
 import { parseStoragePoolElement, type StoragePoolDef } from '../../conf/storage-pool.js';
 import { parseStorageVolElement, type StorageVolDef } from '../../conf/storage-vol.js';
 import { DomainState, type NodeInfo } from '../../api/types.js';
@@ -46,7 +47,7 @@ export interface PoolObj {
   /** Transient pools (pool-create) have no config file: no autostart, removed on destroy. */
   persistent: boolean;
   autostart: boolean;
-  volumes: StorageVolDef[];
+  volumes: VolumeList<StorageVolDef>;
 }
 
 export interface InterfaceObj {
@@ -66,11 +67,11 @@ export class TestNode {
   nodeInfo: NodeInfo = defaultNodeInfo();
   cells: TestCell[] = [];
   domains = new DomainObjectList<DomainObj>();
-  networks: NetworkObj[] = [];
+  networks = new NamedObjectList<NetworkObj>((n) => networkName(n.def), (n) => networkUUID(n.def));
   interfaces: InterfaceObj[] = [];
   /** The interfaces as they were when iface-begin opened a transaction. */
   interfaceBackup?: InterfaceObj[];
-  pools: PoolObj[] = [];
+  pools = new NamedObjectList<PoolObj>((p) => p.def.name, (p) => p.def.uuid);
   nodeDevices: NodeDeviceObj[] = [];
   /** Domain ids start at 1 and only grow (g_atomic_int_add on nextDomID). */
   private nextDomID = 1;
@@ -257,9 +258,9 @@ function loadObjects(node: TestNode, root: XmlElement, file: string | undefined)
   // one loader per object kind, run kind by kind in testOpenParse's order
   const loaders: Array<[string, (el: XmlElement) => void]> = [
     ['domain', (el) => loadDomain(node, el, prefixes, file)],
-    ['network', (el) => node.networks.push({ def: parseNetworkElement(el), active: true, persistent: true, autostart: false })],
+    ['network', (el) => node.networks.add({ def: parseNetworkElement(el), active: true, persistent: true, autostart: false })],
     ['interface', (el) => node.interfaces.push({ def: parseInterfaceElement(el), active: true })],
-    ['pool', (el) => node.pools.push(loadPool(el, file))],
+    ['pool', (el) => node.pools.add(loadPool(el, file))],
     ['device', (el) => node.nodeDevices.push(parseNodeDevice(el))],
   ];
   for (const [kind, load] of loaders) for (const raw of childrenNamed(root, kind)) load(resolveExternal(raw, file));
@@ -269,12 +270,12 @@ function loadObjects(node: TestNode, root: XmlElement, file: string | undefined)
 function loadPool(el: XmlElement, file: string | undefined): PoolObj {
   const def = parseStoragePoolElement(el);
   resetPoolSizes(def);
-  const pool: PoolObj = { def, active: true, persistent: true, autostart: false, volumes: [] };
+  const pool: PoolObj = { def, active: true, persistent: true, autostart: false, volumes: new VolumeList() };
   for (const volRaw of childrenNamed(el, 'volume')) {
     const vol = parseStorageVolElement(resolveExternal(volRaw, file), def.type);
     vol.targetPath ??= `${def.targetPath}/${vol.name}`;
     vol.key ??= vol.targetPath;
-    pool.volumes.push(vol);
+    pool.volumes.add(vol);
     def.allocation += vol.allocation;
     def.available = def.capacity - def.allocation;
   }

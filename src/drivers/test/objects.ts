@@ -102,7 +102,7 @@ export class TestObjects {
   }
 
   protected networkObj(net: NetworkRef, by: 'name' | 'uuid'): NetworkObj {
-    const obj = this.node.networks.find((n) => (by === 'name' ? networkName(n.def) === net.name : networkUUID(n.def) === net.uuid));
+    const obj = by === 'name' ? this.node.networks.findByName(net.name) : this.node.networks.findByUUID(net.uuid);
     if (!obj) {
       const detail = by === 'name' ? `no network with matching name '${net.name}'` : `no network with matching uuid '${net.uuid}'`;
       throw virError(ErrorCode.NO_NETWORK, detail, ErrorDomain.NETWORK);
@@ -121,7 +121,7 @@ export class TestObjects {
   }
 
   protected poolObj(name: string): PoolObj {
-    const obj = this.node.pools.find((p) => p.def.name === name);
+    const obj = this.node.pools.findByName(name);
     if (!obj) throw virError(ErrorCode.NO_STORAGE_POOL, `no storage pool with matching name '${name}'`, ErrorDomain.STORAGE);
     return obj;
   }
@@ -147,7 +147,7 @@ export class TestObjects {
   }
 
   protected volume(pool: PoolObj, name: string): StorageVolDef {
-    const vol = pool.volumes.find((v) => v.name === name);
+    const vol = pool.volumes.findByName(name);
     if (!vol) throw virError(ErrorCode.NO_STORAGE_VOL, `no storage vol with matching name '${name}'`, ErrorDomain.STORAGE);
     return vol;
   }
