@@ -59,6 +59,13 @@ export class DomainObjectList<T extends DomainObject = DomainObject> {
     this.byName.set(obj.name, obj);
   }
 
+  /** Gives `obj` a new name; the caller checked the name is free (virDomainObjListRename). */
+  rename(obj: T, newName: string): void {
+    if (this.byName.get(obj.name) === obj) this.byName.delete(obj.name);
+    obj.name = newName;
+    this.byName.set(newName, obj);
+  }
+
   /** Removes `obj` itself (not another object that took its UUID meanwhile). */
   remove(obj: T): void {
     if (this.byUUID.get(obj.uuid) !== obj) return;

@@ -19,7 +19,8 @@ export class DomainObject {
   private source: DefinitionSource;
 
   constructor(
-    readonly name: string,
+    /** changed only through DomainObjectList.rename, which keeps the name index */
+    public name: string,
     /** lowercase, as libvirt formats it */
     readonly uuid: string,
     def: DefinitionSource,

@@ -45,6 +45,8 @@ export class QemuDomainRuntime {
   readonly hotplug: DeviceHotplug;
   private readonly stateWatch: DirectoryWatch;
   private stateSnapshot?: { statuses: Map<string, DomainStatus>; reasons: Map<string, number> };
+  /** what the last overlay laid over which domains */
+  private overlaid?: { snapshot: object; generation: number };
 
   constructor(private readonly driver: QemuDriver) {
     this.stateWatch = new DirectoryWatch(driver.paths.stateDir);
@@ -121,7 +123,10 @@ export class QemuDomainRuntime {
       await this.driver.withDomainLock(uuid, () => this.refreshAndRelease(name), { timeoutMs: 0 }).catch(() => undefined);
     }
     // reasons: why each shut-off domain stopped, whichever process saw it stop
-    const { statuses, reasons } = await this.stateFiles();
+    const snapshot = await this.stateFiles();
+    const { statuses, reasons } = snapshot;
+    // neither the state files nor the domains changed: the overlay is in place already
+    if (this.overlaid?.snapshot === snapshot && this.overlaid.generation === this.driver.store.generation) return;
     for (const obj of this.driver.store.list()) {
       const reason = reasons.get(obj.uuid) ?? ShutoffReason.UNKNOWN;
       if (obj.id !== -1 && !statuses.has(obj.name)) this.becomeInactive(obj, reason);
@@ -140,6 +145,7 @@ export class QemuDomainRuntime {
       obj.state = status.state;
       obj.reason = status.reason;
     }
+    this.overlaid = { snapshot, generation: this.driver.store.generation };
   }
 
   /**

@@ -76,6 +76,7 @@ export class DomainStore {
   private readonly configWatch: DirectoryWatch;
   private readonly autostartWatch: DirectoryWatch;
   private readonly index: DomainIndex;
+  private changes = 0;
 
   constructor(
     readonly configDir: string,
@@ -88,6 +89,11 @@ export class DomainStore {
     this.configWatch = new DirectoryWatch(configDir);
     this.autostartWatch = new DirectoryWatch(autostartDir);
     this.index = new DomainIndex(indexFile);
+  }
+
+  /** Moves whenever domains come, go or change persistence: an unchanged generation needs no re-overlay. */
+  get generation(): number {
+    return this.changes;
   }
 
   configFile(name: string): string {
@@ -126,6 +132,7 @@ export class DomainStore {
   }
 
   private rescanConfigs(): void {
+    this.changes++;
     // temporary files of atomic writes never end in .xml, so they are never read
     let names: string[];
     try {
@@ -257,6 +264,7 @@ export class DomainStore {
    */
   async savePersistent(def: XmlElement): Promise<{ obj: DomainObject; added: boolean }> {
     const existing = this.checkAddable(def);
+    this.changes++;
     const name = domainName(def);
     const uuid = uuidOf(def);
     const file = this.configFile(name);
@@ -275,11 +283,13 @@ export class DomainStore {
 
   /** Adds a transient (running, never persisted) domain; the caller checked addability. */
   addTransient(obj: DomainObject): void {
+    this.changes++;
     this.domains.add(obj);
   }
 
   /** Removes an inactive domain object from the list (its files must already be gone). */
   removeInactive(obj: DomainObject): void {
+    this.changes++;
     this.domains.remove(obj);
   }
 
@@ -291,6 +301,7 @@ export class DomainStore {
     await unlinkDurable(this.autostartLink(obj.name));
     await unlinkDurable(this.configFile(obj.name));
     this.seen.delete(`${obj.name}${CONFIG_SUFFIX}`);
+    this.changes++;
     obj.autostart = false;
     obj.persistent = false;
     delete obj.newDef;

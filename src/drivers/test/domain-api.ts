@@ -24,7 +24,7 @@ import { formatIPAddress, offsetIPAddress, parseIPAddress } from '../../util/ip-
 import { parseUUID } from '../../util/uuid.js';
 import { child, element, type XmlElement } from '../../util/xml.js';
 import { generateIfnames, parseTestDomainXML } from './domain-xml.js';
-import { newDomainObj, textOf, type DomainObj } from './node.js';
+import { DomainObj, textOf } from './node.js';
 import { matchesDomainListFilter, type ListFilterProbes } from '../../conf/objects/domain-list-filter.js';
 import { definitionsFor, oneDefinition } from '../../conf/objects/modification-impact.js';
 import {
@@ -48,7 +48,7 @@ import {
 export class DomainAPI extends TestObjects {
   async connectListAllDomains(flags: number): Promise<DomainRef[]> {
     checkFlags(flags, 0xffff, 'testConnectListAllDomains');
-    return this.node.domains.filter((d) => matchesDomainListFilter(d, flags, this.listProbes)).map((d) => this.refOf(d));
+    return this.node.domains.all().filter((d) => matchesDomainListFilter(d, flags, this.listProbes)).map((d) => this.refOf(d));
   }
 
   /** What the list filter asks beside the object; the test driver keeps no checkpoints. */
@@ -59,18 +59,18 @@ export class DomainAPI extends TestObjects {
   };
 
   async domainLookupByName(name: string): Promise<DomainRef> {
-    const d = this.node.domains.find((o) => textOf(o.def, 'name') === name);
+    const d = this.node.domains.findByName(name);
     if (!d) throw virError(ErrorCode.NO_DOMAIN, undefined, ErrorDomain.TEST);
     return this.refOf(d);
   }
   async domainLookupByUUID(uuid: string): Promise<DomainRef> {
     const wanted = parseUUID(uuid);
-    const d = this.node.domains.find((o) => textOf(o.def, 'uuid') === wanted);
+    const d = wanted === undefined ? undefined : this.node.domains.findByUUID(wanted);
     if (!d) throw virError(ErrorCode.NO_DOMAIN, undefined, ErrorDomain.TEST);
     return this.refOf(d);
   }
   async domainLookupByID(id: number): Promise<DomainRef> {
-    const d = this.node.domains.find((o) => o.id === id && id !== -1);
+    const d = this.node.domains.findByID(id);
     if (!d) throw virError(ErrorCode.NO_DOMAIN, undefined, ErrorDomain.TEST);
     return this.refOf(d);
   }
@@ -87,8 +87,8 @@ export class DomainAPI extends TestObjects {
       if (this.isActive(obj)) obj.newDef = def;
       else obj.def = def;
     } else {
-      obj = newDomainObj(def, true);
-      this.node.domains.push(obj);
+      obj = new DomainObj(def, true);
+      this.node.domains.add(obj);
     }
     obj.persistent = true;
     return this.refOf(obj);
@@ -108,8 +108,8 @@ export class DomainAPI extends TestObjects {
       obj.newDef = obj.def;
       obj.def = def;
     } else {
-      obj = newDomainObj(def, false);
-      this.node.domains.push(obj);
+      obj = new DomainObj(def, false);
+      this.node.domains.add(obj);
     }
     this.startState(obj, RunningReason.BOOTED);
     return this.refOf(obj);
@@ -226,11 +226,12 @@ export class DomainAPI extends TestObjects {
     const obj = this.domainObj(dom);
     if (this.isActive(obj)) throw virError(ErrorCode.OPERATION_INVALID, 'cannot rename active domain', ErrorDomain.TEST);
     if (!obj.persistent) throw virError(ErrorCode.OPERATION_INVALID, 'cannot rename a transient domain', ErrorDomain.TEST);
-    if (this.node.domains.some((d) => textOf(d.def, 'name') === newName)) {
+    if (this.node.domains.findByName(newName)) {
       throw virError(ErrorCode.OPERATION_INVALID, `domain with name '${newName}' already exists`, ErrorDomain.DOMAIN);
     }
     if (newName.includes('/')) throw virError(ErrorCode.XML_ERROR, `name ${newName} cannot contain '/'`, ErrorDomain.TEST);
     child(obj.def, 'name')!.text = newName;
+    this.node.domains.rename(obj, newName);
   }
 
   async domainSetTime(dom: DomainRef, seconds: number, _nseconds: number, flags = 0): Promise<void> {
@@ -506,7 +507,7 @@ export class DomainAPI extends TestObjects {
   }
 
   async connectGetAllDomainStats(stats: number, flags: number): Promise<DomainStatsRecord[]> {
-    return this.collectStats(this.node.domains.filter((d) => matchesDomainListFilter(d, flags & 0x7f, this.listProbes)), stats, flags);
+    return this.collectStats(this.node.domains.all().filter((d) => matchesDomainListFilter(d, flags & 0x7f, this.listProbes)), stats, flags);
   }
   async domainListGetStats(doms: DomainRef[], stats: number, flags: number): Promise<DomainStatsRecord[]> {
     return this.collectStats(doms.map((r) => this.domainObj(r)).filter((d) => matchesDomainListFilter(d, flags & 0x7f, this.listProbes)), stats, flags);

@@ -15,6 +15,7 @@ export class NetworkAPI extends TestObjects {
   async connectListAllNetworks(flags: number): Promise<NetworkRef[]> {
     checkFlags(flags, 0x3f, 'testConnectListAllNetworks');
     return this.node.networks
+      .all()
       .filter((n) => matchesNetworkListFilter(n, flags))
       .map((n) => this.netRef(n));
   }
@@ -30,7 +31,7 @@ export class NetworkAPI extends TestObjects {
   private assignNetwork(def: XmlElement, live: boolean): NetworkObj {
     const name = networkName(def);
     const uuid = networkUUID(def);
-    const byUUID = this.node.networks.find((n) => networkUUID(n.def) === uuid);
+    const byUUID = this.node.networks.findByUUID(uuid);
     if (byUUID) {
       if (networkName(byUUID.def) !== name) {
         throw virError(ErrorCode.OPERATION_FAILED, `network '${networkName(byUUID.def)}' is already defined with uuid ${uuid}`, ErrorDomain.NETWORK);
@@ -48,12 +49,12 @@ export class NetworkAPI extends TestObjects {
       }
       return byUUID;
     }
-    const byName = this.node.networks.find((n) => networkName(n.def) === name);
+    const byName = this.node.networks.findByName(name);
     if (byName) {
       throw virError(ErrorCode.OPERATION_FAILED, `network '${name}' already exists with uuid ${networkUUID(byName.def)}`, ErrorDomain.NETWORK);
     }
     const obj: NetworkObj = { def, active: false, persistent: !live, autostart: false };
-    this.node.networks.push(obj);
+    this.node.networks.add(obj);
     return obj;
   }
 
@@ -70,7 +71,7 @@ export class NetworkAPI extends TestObjects {
   async networkUndefine(net: NetworkRef): Promise<void> {
     const obj = this.networkObj(net, 'name');
     if (obj.active) throw virError(ErrorCode.OPERATION_INVALID, `Network '${net.name}' is still running`, ErrorDomain.NETWORK);
-    this.node.networks.splice(this.node.networks.indexOf(obj), 1);
+    this.node.networks.remove(obj);
   }
   async networkCreate(net: NetworkRef, flags = 0): Promise<void> {
     checkFlags(flags, 0, 'testNetworkCreate');
@@ -86,7 +87,7 @@ export class NetworkAPI extends TestObjects {
       obj.def = obj.newDef;
       obj.newDef = undefined;
     }
-    if (!obj.persistent) this.node.networks.splice(this.node.networks.indexOf(obj), 1);
+    if (!obj.persistent) this.node.networks.remove(obj);
   }
   async networkGetXMLDesc(net: NetworkRef, flags = 0): Promise<string> {
     checkFlags(flags, 0, 'testNetworkGetXMLDesc');

@@ -15,7 +15,7 @@ import {
 } from '../../api/types.js';
 import { ErrorCode, ErrorDomain, VirError, virError } from '../../util/error.js';
 import { child, type XmlElement } from '../../util/xml.js';
-import { textOf, type DomainObj, type NetworkObj, type PoolObj, type TestNode } from './node.js';
+import { type DomainObj, type NetworkObj, type PoolObj, type TestNode } from './node.js';
 
 /** virCheckFlags: libvirt names the C function that refused the flags. */
 export function checkFlags(flags: number, allowed: number, fn: string): void {
@@ -55,13 +55,13 @@ export class TestObjects {
   constructor(protected readonly node: TestNode) {}
 
   protected domainObj(ref: DomainRef): DomainObj {
-    const obj = this.node.domains.find((d) => textOf(d.def, 'uuid') === ref.uuid);
+    const obj = this.node.domains.findByUUID(ref.uuid);
     if (!obj) throw virError(ErrorCode.NO_DOMAIN, `no domain with matching uuid '${ref.uuid}' (${ref.name})`, ErrorDomain.TEST);
     return obj;
   }
 
   protected refOf(obj: DomainObj): DomainRef {
-    return { name: textOf(obj.def, 'name'), uuid: textOf(obj.def, 'uuid'), id: obj.id };
+    return { name: obj.name, uuid: obj.uuid, id: obj.id };
   }
 
   protected isActive(obj: DomainObj): boolean {
@@ -93,7 +93,7 @@ export class TestObjects {
   }
 
   protected removeDomain(obj: DomainObj): void {
-    this.node.domains.splice(this.node.domains.indexOf(obj), 1);
+    this.node.domains.remove(obj);
   }
 
   /** The persistent definition, whether the domain runs or not. */
@@ -102,7 +102,7 @@ export class TestObjects {
   }
 
   protected networkObj(net: NetworkRef, by: 'name' | 'uuid'): NetworkObj {
-    const obj = this.node.networks.find((n) => (by === 'name' ? networkName(n.def) === net.name : networkUUID(n.def) === net.uuid));
+    const obj = by === 'name' ? this.node.networks.findByName(net.name) : this.node.networks.findByUUID(net.uuid);
     if (!obj) {
       const detail = by === 'name' ? `no network with matching name '${net.name}'` : `no network with matching uuid '${net.uuid}'`;
       throw virError(ErrorCode.NO_NETWORK, detail, ErrorDomain.NETWORK);
@@ -121,7 +121,7 @@ export class TestObjects {
   }
 
   protected poolObj(name: string): PoolObj {
-    const obj = this.node.pools.find((p) => p.def.name === name);
+    const obj = this.node.pools.findByName(name);
     if (!obj) throw virError(ErrorCode.NO_STORAGE_POOL, `no storage pool with matching name '${name}'`, ErrorDomain.STORAGE);
     return obj;
   }
@@ -147,7 +147,7 @@ export class TestObjects {
   }
 
   protected volume(pool: PoolObj, name: string): StorageVolDef {
-    const vol = pool.volumes.find((v) => v.name === name);
+    const vol = pool.volumes.findByName(name);
     if (!vol) throw virError(ErrorCode.NO_STORAGE_VOL, `no storage vol with matching name '${name}'`, ErrorDomain.STORAGE);
     return vol;
   }

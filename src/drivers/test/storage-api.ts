@@ -8,12 +8,14 @@ import { parseUUID } from '../../util/uuid.js';
 import { resetPoolSizes, type PoolObj } from './node.js';
 import { TestObjects, checkFlags } from './objects.js';
 import { matchesStoragePoolListFilter } from '../../conf/objects/list-filter.js';
+import { VolumeList } from '../../conf/objects/object-list.js';
 
 export class StorageAPI extends TestObjects {
 
   async connectListAllStoragePools(flags: number): Promise<StoragePoolRef[]> {
     checkFlags(flags, 0x3ffff, 'testConnectListAllStoragePools');
     return this.node.pools
+      .all()
       .filter((p) => matchesStoragePoolListFilter({ active: p.active, persistent: p.persistent, autostart: p.autostart, type: p.def.type }, flags))
       .map((p) => this.poolRef(p));
   }
@@ -23,7 +25,7 @@ export class StorageAPI extends TestObjects {
   }
   async storagePoolLookupByUUID(uuid: string): Promise<StoragePoolRef> {
     const wanted = parseUUID(uuid);
-    const obj = this.node.pools.find((p) => p.def.uuid === wanted);
+    const obj = wanted === undefined ? undefined : this.node.pools.findByUUID(wanted);
     if (!obj) throw virError(ErrorCode.NO_STORAGE_POOL, `no storage pool with matching uuid '${uuid}'`, ErrorDomain.STORAGE);
     return this.poolRef(obj);
   }
@@ -33,7 +35,7 @@ export class StorageAPI extends TestObjects {
 
   /** virStoragePoolObjListAdd's duplicate rules. */
   private addPool(def: PoolObj['def'], checkLive: boolean): PoolObj {
-    const byUUID = this.node.pools.find((p) => p.def.uuid === def.uuid);
+    const byUUID = this.node.pools.findByUUID(def.uuid);
     if (byUUID) {
       if (byUUID.def.name !== def.name) {
         throw virError(ErrorCode.OPERATION_FAILED, `pool '${byUUID.def.name}' is already defined with uuid ${def.uuid}`, ErrorDomain.STORAGE);
@@ -42,10 +44,10 @@ export class StorageAPI extends TestObjects {
       byUUID.def = def;
       return byUUID;
     }
-    const byName = this.node.pools.find((p) => p.def.name === def.name);
+    const byName = this.node.pools.findByName(def.name);
     if (byName) throw virError(ErrorCode.OPERATION_FAILED, `pool '${def.name}' already exists with uuid ${byName.def.uuid}`, ErrorDomain.STORAGE);
-    const obj: PoolObj = { def, active: false, persistent: true, autostart: false, volumes: [] };
-    this.node.pools.push(obj);
+    const obj: PoolObj = { def, active: false, persistent: true, autostart: false, volumes: new VolumeList() };
+    this.node.pools.add(obj);
     return obj;
   }
 
@@ -77,7 +79,7 @@ export class StorageAPI extends TestObjects {
   async storagePoolDestroy(pool: StoragePoolRef): Promise<void> {
     const obj = this.activePool(pool.name);
     obj.active = false;
-    if (!obj.persistent) this.node.pools.splice(this.node.pools.indexOf(obj), 1);
+    if (!obj.persistent) this.node.pools.remove(obj);
   }
   async storagePoolDelete(pool: StoragePoolRef, flags = 0): Promise<void> {
     checkFlags(flags, 0, 'testStoragePoolDelete');
@@ -85,7 +87,7 @@ export class StorageAPI extends TestObjects {
   }
   async storagePoolUndefine(pool: StoragePoolRef): Promise<void> {
     const obj = this.inactivePool(pool.name);
-    this.node.pools.splice(this.node.pools.indexOf(obj), 1);
+    this.node.pools.remove(obj);
   }
   async storagePoolRefresh(pool: StoragePoolRef, flags = 0): Promise<void> {
     checkFlags(flags, 0, 'testStoragePoolRefresh');
@@ -115,13 +117,13 @@ export class StorageAPI extends TestObjects {
     obj.autostart = autostart;
   }
   async storagePoolNumOfVolumes(pool: StoragePoolRef): Promise<number> {
-    return this.activePool(pool.name).volumes.length;
+    return this.activePool(pool.name).volumes.size;
   }
   async storagePoolListAllVolumes(pool: StoragePoolRef, flags = 0): Promise<StorageVolRef[]> {
     checkFlags(flags, 0, 'testStoragePoolListAllVolumes');
     const obj = this.poolObj(pool.name);
     if (!obj.active) throw virError(ErrorCode.OPERATION_INVALID, 'storage pool is not active', ErrorDomain.STORAGE);
-    return obj.volumes.map((v) => this.volRef(obj, v));
+    return obj.volumes.all().map((v) => this.volRef(obj, v));
   }
 
 
@@ -130,15 +132,15 @@ export class StorageAPI extends TestObjects {
     return this.volRef(obj, this.volume(obj, name));
   }
   async storageVolLookupByKey(key: string): Promise<StorageVolRef> {
-    for (const p of this.node.pools.filter((x) => x.active)) {
-      const v = p.volumes.find((x) => x.key === key);
+    for (const p of this.node.pools.all().filter((x) => x.active)) {
+      const v = p.volumes.findByKey(key);
       if (v) return this.volRef(p, v);
     }
     throw virError(ErrorCode.NO_STORAGE_VOL, `no storage vol with matching key '${key}'`, ErrorDomain.STORAGE);
   }
   async storageVolLookupByPath(path: string): Promise<StorageVolRef> {
-    for (const p of this.node.pools.filter((x) => x.active)) {
-      const v = p.volumes.find((x) => x.targetPath === path);
+    for (const p of this.node.pools.all().filter((x) => x.active)) {
+      const v = p.volumes.findByPath(path);
       if (v) return this.volRef(p, v);
     }
     throw virError(ErrorCode.NO_STORAGE_VOL, `no storage vol with matching path '${path}'`, ErrorDomain.STORAGE);
@@ -146,7 +148,7 @@ export class StorageAPI extends TestObjects {
 
   /** testStorageVolCreateXML(From): the volume lives at <pool target>/<name>. */
   private addVolume(obj: PoolObj, vol: StorageVolDef): StorageVolRef {
-    if (obj.volumes.some((v) => v.name === vol.name)) throw virError(ErrorCode.OPERATION_FAILED, 'storage vol already exists', ErrorDomain.STORAGE);
+    if (obj.volumes.findByName(vol.name)) throw virError(ErrorCode.OPERATION_FAILED, 'storage vol already exists', ErrorDomain.STORAGE);
     // CVE-2015-5313: a name must never lead outside the pool's directory.
     if (vol.name.includes('/') && FILE_POOL_TYPES.has(obj.def.type)) {
       throw virError(ErrorCode.OPERATION_INVALID, `volume name '${vol.name}' cannot contain '/'`, ErrorDomain.STORAGE);
@@ -156,7 +158,7 @@ export class StorageAPI extends TestObjects {
     }
     vol.targetPath = `${obj.def.targetPath}/${vol.name}`;
     vol.key = vol.targetPath;
-    obj.volumes.push(vol);
+    obj.volumes.add(vol);
     obj.def.allocation += vol.allocation;
     obj.def.available = obj.def.capacity - obj.def.allocation;
     return this.volRef(obj, vol);
@@ -171,7 +173,7 @@ export class StorageAPI extends TestObjects {
     checkFlags(flags, 1 << 1, 'testStorageVolCreateXMLFrom');
     const obj = this.activePool(pool.name);
     const vol = parseStorageVolXML(xml, obj.def.type);
-    if (obj.volumes.some((v) => v.name === vol.name)) throw virError(ErrorCode.OPERATION_FAILED, 'storage vol already exists', ErrorDomain.STORAGE);
+    if (obj.volumes.findByName(vol.name)) throw virError(ErrorCode.OPERATION_FAILED, 'storage vol already exists', ErrorDomain.STORAGE);
     this.volume(obj, clone.name);
     return this.addVolume(obj, vol);
   }
@@ -181,7 +183,7 @@ export class StorageAPI extends TestObjects {
     const def = this.volume(obj, vol.name);
     obj.def.allocation -= def.allocation;
     obj.def.available = obj.def.capacity - obj.def.allocation;
-    obj.volumes.splice(obj.volumes.indexOf(def), 1);
+    obj.volumes.remove(def);
   }
   async storageVolGetInfo(vol: StorageVolRef): Promise<StorageVolInfo> {
     const obj = this.activePool(vol.pool);
