@@ -50,7 +50,7 @@ export function expectedDifferences(): ExpectedDifferences {
  * a case failing without being listed is a regression, a listed case that
  * passes must leave the list. Returns the problems, one line each.
  */
-export function unexpectedOutcomes(level: string, outcomes: ReadonlyMap<string, { pass: boolean; detail?: string }>, expected: ExpectedDifferences): string[] {
+export function unexpectedOutcomes(level: string, outcomes: ReadonlyMap<string, { pass: boolean; detail?: string | undefined }>, expected: ExpectedDifferences): string[] {
   const problems: string[] = [];
   for (const [id, outcome] of outcomes) {
     const listed = expected.get(id)?.levels.includes(level) ?? false;
