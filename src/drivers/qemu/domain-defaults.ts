@@ -54,7 +54,8 @@ export function qemuDomainPostParse(dom: XmlElement, caps: QemuCaps, nvramDir: s
   }
   const type = osType(dom);
   if (type.attrs['machine'] === undefined) {
-    const machine = defaultMachine(caps);
+    // libvirt keeps machines per accelerator: one the binary cannot run with has none
+    const machine = virtTypeSupported(caps, dom.attrs['type'] ?? '') ? defaultMachine(caps) : undefined;
     if (!machine) {
       const emulator = child(child(dom, 'devices') ?? dom, 'emulator')?.text ?? '';
       throw virError(ErrorCode.INVALID_ARG, `could not get preferred machine for ${emulator} type=${dom.attrs['type']}`);
