@@ -95,11 +95,12 @@ export class QemuDomainRuntime {
     const emulator = childText(child(def, 'devices') ?? def, 'emulator')?.trim();
     if (!emulator) throw virError(ErrorCode.INTERNAL_ERROR, 'the domain has no <emulator>', ErrorDomain.QEMU);
     const caps = await this.driver.caps.get(emulator);
-    if (def.attrs.type === 'kvm' && !caps.kvmUsable) {
+    // a paravirtualised KVM (no vmx/svm) passes libvirt's checks, but guests hang under it
+    if (def.attrs.type === 'kvm' && !(caps.kvmUsable && caps.host.hardwareVirtualization())) {
       throw virError(ErrorCode.CONFIG_UNSUPPORTED, 'Domain requires KVM, but it is not available. Check that virtualization is enabled in the host BIOS, and host configuration is setup to load the kvm modules.', ErrorDomain.QEMU);
     }
     const [{ validateLaunch }, { probeHostResources }] = await Promise.all([import('./launch-validate.js'), import('./host-resources.js')]);
-    validateLaunch(def, caps, probeHostResources());
+    validateLaunch(def, caps, probeHostResources(caps.host));
     // loaded on first start: define, list and dumpxml never need the builder
     const { buildQemuCommandLine } = await import('./command-line.js');
     return buildQemuCommandLine(def, driverCommandLineOptions(this.driver.paths, {

@@ -33,11 +33,15 @@ import { qemuPathsForURI, requiredDirs, type QemuPaths } from './paths.js';
 import { formatCapabilities, formatDomainCapabilities, formatHostSysinfo, hostCpuMap, hostFreeMemory, hostNodeInfo } from './host-capabilities.js';
 import { QemuDomainRuntime } from './domain-runtime.js';
 import { processCpuTimeNs } from '../../util/process.js';
+import type { HostFacts } from './host/facts.js';
+import { hostFactsFromEnvironment } from './host/select.js';
 
 export interface QemuDriverOptions {
   readonly: boolean;
   /** Where problems with state files are reported (default: a warning line on stderr). */
   warn?: (message: string) => void;
+  /** The host the driver works on (default: the live host, or TSVIRT_RECORDED_HOST's record). */
+  host?: HostFacts;
 }
 
 /** Rejects flags a call does not know (virCheckFlags). */
@@ -69,8 +73,9 @@ export class QemuDriver implements HypervisorDriver {
     readonly xml: DomainXMLPipeline,
     readonly readonly: boolean,
     private readonly warn: (message: string) => void,
+    host: HostFacts,
   ) {
-    this.caps = new QemuCapsCache(paths.cacheDir);
+    this.caps = new QemuCapsCache(paths.cacheDir, host);
     const reported = new Set<string>();
     this.store = new DomainStore(paths.configDir, paths.autostartDir, join(paths.cacheDir, 'domain-index.json'), (text, file) => xml.parseConfig(text, file), (def) => xml.format(def, { secure: true }), (file, error) => {
       // one report per file and message: sync() runs on every call
@@ -507,7 +512,7 @@ export async function openQemuDriver(uri: ParsedURI, opts: QemuDriverOptions): P
   }
   const config = await loadQemuDriverConfig(paths.configFile);
   const warn = opts.warn ?? ((message: string) => process.stderr.write(`tsvirt: warning: ${message}\n`));
-  const driver: QemuDriver = new QemuDriver(paths, config, qemuDomainXML(() => driver), opts.readonly, warn);
+  const driver: QemuDriver = new QemuDriver(paths, config, qemuDomainXML(() => driver), opts.readonly, warn, opts.host ?? hostFactsFromEnvironment());
   await driver.store.sync();
   await driver.runtime.open(warn);
   await driver.runtime.autostart(warn);
