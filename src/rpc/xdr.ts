@@ -41,12 +41,11 @@ export class XdrWriter {
     this.buf.writeUInt32BE(value, offset);
   }
 
+  /** Makes room for n bytes and returns where they go. Callers must read this.buf after calling it: it may be replaced. */
   private reserve(n: number): number {
     const need = this.pos + n;
     if (need > this.buf.length) {
-      let size = this.buf.length * 2;
-      while (size < need) size *= 2;
-      const grown = Buffer.alloc(size);
+      const grown = Buffer.alloc(Math.max(this.buf.length * 2, need));
       this.buf.copy(grown, 0, 0, this.pos);
       this.buf = grown;
     }
@@ -57,34 +56,41 @@ export class XdrWriter {
 
   writeInt(v: number): void {
     if (!Number.isInteger(v) || v < -0x80000000 || v > 0x7fffffff) throw new XdrError(`${v} is not a 32-bit signed integer`);
-    this.buf.writeInt32BE(v, this.reserve(4));
+    const at = this.reserve(4);
+    this.buf.writeInt32BE(v, at);
   }
 
   writeUint(v: number): void {
     if (!Number.isInteger(v) || v < 0 || v > 0xffffffff) throw new XdrError(`${v} is not a 32-bit unsigned integer`);
-    this.buf.writeUInt32BE(v, this.reserve(4));
+    const at = this.reserve(4);
+    this.buf.writeUInt32BE(v, at);
   }
 
   writeHyper(v: bigint): void {
     if (v < -(1n << 63n) || v >= 1n << 63n) throw new XdrError(`${v} is not a 64-bit signed integer`);
-    this.buf.writeBigInt64BE(v, this.reserve(8));
+    const at = this.reserve(8);
+    this.buf.writeBigInt64BE(v, at);
   }
 
   writeUhyper(v: bigint): void {
     if (v < 0n || v >= 1n << 64n) throw new XdrError(`${v} is not a 64-bit unsigned integer`);
-    this.buf.writeBigUInt64BE(v, this.reserve(8));
+    const at = this.reserve(8);
+    this.buf.writeBigUInt64BE(v, at);
   }
 
   writeBool(v: boolean): void {
-    this.buf.writeUInt32BE(v ? 1 : 0, this.reserve(4));
+    const at = this.reserve(4);
+    this.buf.writeUInt32BE(v ? 1 : 0, at);
   }
 
   writeFloat(v: number): void {
-    this.buf.writeFloatBE(v, this.reserve(4));
+    const at = this.reserve(4);
+    this.buf.writeFloatBE(v, at);
   }
 
   writeDouble(v: number): void {
-    this.buf.writeDoubleBE(v, this.reserve(8));
+    const at = this.reserve(8);
+    this.buf.writeDoubleBE(v, at);
   }
 
   private writePadded(bytes: Uint8Array): void {
