@@ -29,10 +29,14 @@ export interface ProgramSpec {
   tableName: string;
   /** Public API prefix in libvirt-*.c ('vir', 'virAdm'). */
   apiPrefix: string;
+  /** Its procedures are hypervisor-side driver methods (src/driver-*.h); the admin and keepalive ones are not. */
+  drivers: boolean;
   /** gendispatch.pl's per-program rename of the method name (QEMU and LXC insert their tag). */
   renameMethod?: (procName: string) => string;
   /** false when the .x carries no annotations (keepalive): every procedure is then generate 'none', priority 'low'. */
   annotated: boolean;
+  /** Every procedure is a MESSAGE, never a call (keepalive PING/PONG, sent either way, not answered). */
+  messagesOnly?: boolean;
 }
 
 export interface ModuleSpec {
@@ -452,8 +456,8 @@ function procedures(spec: ModuleSpec, program: ProgramSpec, file: ProtocolFile, 
     const derived = (program.renameMethod ?? ((n: string) => n))(procedureMethodName(suffix));
     // gendispatch's word fixups miss a few acronyms (SEV, SSH, FD): the driver typedef's spelling wins,
     // and the key is the driver struct's member name (nwfilterDefineXML for virDrvNWFilterDefineXML).
-    const method = driversLower.get(derived.toLowerCase()) ?? derived;
-    const driver = facts.driverMethods.get(method);
+    const method = (program.drivers && driversLower.get(derived.toLowerCase())) || derived;
+    const driver = program.drivers ? facts.driverMethods.get(method) : undefined;
     const key = driver?.member ?? method.charAt(0).toLowerCase() + method.slice(1);
     if (seen.has(key)) throw new Error(`${spec.source}: two procedures map to ${key}`);
     seen.add(key);
@@ -468,7 +472,7 @@ function procedures(spec: ModuleSpec, program: ProgramSpec, file: ProtocolFile, 
       key,
       argsType: s.msg ?? s.args ?? null,
       retType: s.ret ?? null,
-      event: s.msg !== undefined,
+      event: s.msg !== undefined || program.messagesOnly === true,
       api,
       family: driver?.family ?? null,
       readonlyRefused: api !== null && facts.apis.get(api) === 'refused',

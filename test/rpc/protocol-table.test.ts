@@ -100,9 +100,11 @@ test('qemu, lxc, admin and keepalive programs', () => {
   assert.equal(Object.keys(ADMIN_PROCEDURES).length, 19);
   assert.equal(ADMIN_PROCEDURES.serverGetThreadpoolParameters.api, 'virAdmServerGetThreadPoolParameters');
   assert.equal(ADMIN_PROCEDURES.connectOpen.program, 0x06900690);
+  assert.equal(ADMIN_PROCEDURES.connectOpen.family, null);
   assert.deepEqual(Object.keys(KEEPALIVE_PROCEDURES), ['ping', 'pong']);
   assert.equal(KEEPALIVE_PROGRAM, 0x6b656570);
   assert.equal(KEEPALIVE_PROCEDURES.pong.number, 2);
+  assert.equal(KEEPALIVE_PROCEDURES.ping.event, true);
 });
 
 test('virnetprotocol.x limits', () => {

@@ -654,7 +654,7 @@ export interface AdminProcedures {
 export const ADMIN_PROCEDURES: { [K in keyof AdminProcedures]: ProcedureInfo<AdminProcedures[K]['args'], AdminProcedures[K]['ret']> } = {
   connectOpen: {
     key: 'connectOpen', program: ADMIN_PROGRAM, version: ADMIN_PROTOCOL_VERSION, number: 1, name: 'ADMIN_PROC_CONNECT_OPEN',
-    api: 'virAdmConnectOpen', family: 'hypervisor', readonlyRefused: false,
+    api: 'virAdmConnectOpen', family: null, readonlyRefused: false,
     priority: 'low', generate: 'none', stream: null, sparse: false, event: false,
     acl: [], aclFilter: [],
     encodeArgs: encodeAdminConnectOpenArgs, decodeArgs: decodeAdminConnectOpenArgs,
@@ -662,7 +662,7 @@ export const ADMIN_PROCEDURES: { [K in keyof AdminProcedures]: ProcedureInfo<Adm
   },
   connectClose: {
     key: 'connectClose', program: ADMIN_PROGRAM, version: ADMIN_PROTOCOL_VERSION, number: 2, name: 'ADMIN_PROC_CONNECT_CLOSE',
-    api: 'virAdmConnectClose', family: 'hypervisor', readonlyRefused: false,
+    api: 'virAdmConnectClose', family: null, readonlyRefused: false,
     priority: 'low', generate: 'none', stream: null, sparse: false, event: false,
     acl: [], aclFilter: [],
     encodeArgs: encodeVoid, decodeArgs: decodeVoid,
@@ -670,7 +670,7 @@ export const ADMIN_PROCEDURES: { [K in keyof AdminProcedures]: ProcedureInfo<Adm
   },
   connectGetLibVersion: {
     key: 'connectGetLibVersion', program: ADMIN_PROGRAM, version: ADMIN_PROTOCOL_VERSION, number: 3, name: 'ADMIN_PROC_CONNECT_GET_LIB_VERSION',
-    api: 'virAdmConnectGetLibVersion', family: 'hypervisor', readonlyRefused: false,
+    api: 'virAdmConnectGetLibVersion', family: null, readonlyRefused: false,
     priority: 'low', generate: 'both', stream: null, sparse: false, event: false,
     acl: [], aclFilter: [],
     encodeArgs: encodeVoid, decodeArgs: decodeVoid,
