@@ -2,7 +2,7 @@
 // for a program, its procedure type map and table.
 
 import type { LibvirtFacts } from './libvirt-facts.js';
-import type { Annotations, BaseType, Declaration, Definition, ProtocolFile, Size } from './xdr-grammar.js';
+import type { Annotations, BaseType, Declaration, Definition, Primitive, ProtocolFile, Size } from './xdr-grammar.js';
 
 /** Constants the .x files take from libvirt's C headers (include/libvirt/*.h, src/internal.h). */
 export const C_HEADER_CONSTANTS: ReadonlyMap<string, number> = new Map([
@@ -103,12 +103,12 @@ export function procedureMethodName(suffix: string): string {
     .join('');
 }
 
-const PRIMITIVE_TS: Record<string, string> = {
+const PRIMITIVE_TS: Record<Primitive, string> = {
   int: 'number', uint: 'number', char: 'number', uchar: 'number', short: 'number', ushort: 'number',
   float: 'number', double: 'number', hyper: 'bigint', uhyper: 'bigint', bool: 'boolean',
 };
 
-const PRIMITIVE_CODEC: Record<string, string> = {
+const PRIMITIVE_CODEC: Record<Primitive, string> = {
   int: 'Int', uint: 'Uint', char: 'Int', uchar: 'Uint', short: 'Int', ushort: 'Uint',
   float: 'Float', double: 'Double', hyper: 'Hyper', uhyper: 'Uhyper', bool: 'Bool',
 };
@@ -135,24 +135,22 @@ class ModuleEmitter {
     names.add(name);
   }
 
-  private lookup(name: string): Definition {
+  private entry(name: string): { module: string; def: Definition } {
     const entry = this.symbols.types.get(name);
     if (!entry) throw new Error(`${this.spec.source}: unknown type ${name}`);
-    return entry.def;
+    return entry;
   }
 
   private typeRef(name: string): string {
-    const entry = this.symbols.types.get(name);
-    if (!entry) throw new Error(`${this.spec.source}: unknown type ${name}`);
+    const entry = this.entry(name);
     if (entry.def.kind === 'enum') return 'number';
     this.use(entry.module, `type ${pascalCase(name)}`);
     return pascalCase(name);
   }
 
   private codecRef(direction: 'encode' | 'decode', name: string): string {
-    const entry = this.symbols.types.get(name)!;
     const fn = `${direction}${pascalCase(name)}`;
-    this.use(entry.module, fn);
+    this.use(this.entry(name).module, fn);
     return fn;
   }
 
@@ -182,7 +180,7 @@ class ModuleEmitter {
   private singleTs(type: BaseType): string {
     switch (type.kind) {
       case 'primitive':
-        return PRIMITIVE_TS[type.name]!;
+        return PRIMITIVE_TS[type.name];
       case 'named':
         return this.typeRef(type.name);
       default:
@@ -260,7 +258,7 @@ class ModuleEmitter {
     if (type.kind !== 'named') return 4;
     const cached = this.minSizes.get(type.name);
     if (cached !== undefined) return cached;
-    const def = this.lookup(type.name);
+    const def = this.entry(type.name).def;
     let size: number;
     switch (def.kind) {
       case 'enum':
@@ -421,6 +419,10 @@ interface Procedure {
   annotations: Annotations | undefined;
 }
 
+function fail(message: string): never {
+  throw new Error(message);
+}
+
 function streamOf(a: Annotations | undefined): string {
   const read = a?.readstream !== undefined;
   const write = a?.writestream !== undefined;
@@ -468,7 +470,7 @@ function procedures(spec: ModuleSpec, program: ProgramSpec, file: ProtocolFile, 
     if (program.annotated && annotations?.generate === undefined) throw new Error(`${m.name}: no @generate annotation`);
     return {
       name: m.name,
-      number: typeof m.value === 'number' ? m.value : Number.NaN,
+      number: typeof m.value === 'number' ? m.value : fail(`${m.name}: procedure number ${m.value} is not a literal`),
       key,
       argsType: s.msg ?? s.args ?? null,
       retType: s.ret ?? null,
