@@ -13,6 +13,7 @@ export class XdrError extends Error {
 export const XDR_UNBOUNDED = 0xffffffff;
 
 const UUID_BYTES = 16;
+const CANONICAL_UUID = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
 
 function padding(length: number): number {
   return (4 - (length & 3)) & 3;
@@ -114,17 +115,21 @@ export class XdrWriter {
 
   /** `string x<N>`: the UTF-8 bytes as a counted opaque; N counts bytes. */
   writeString(v: string, max: number): void {
-    const bytes = Buffer.from(v, 'utf8');
-    if (bytes.length > max) throw new XdrError(`string of ${bytes.length} bytes exceeds its maximum ${max}`);
-    this.writeUint(bytes.length);
-    this.writePadded(bytes);
+    const n = Buffer.byteLength(v, 'utf8');
+    if (n > max) throw new XdrError(`string of ${n} bytes exceeds its maximum ${max}`);
+    this.writeUint(n);
+    const at = this.reserve(n + padding(n));
+    this.buf.write(v, at, n, 'utf8');
+    this.buf.fill(0, at + n, this.pos);
   }
 
-  /** A UUID in text form, sent as libvirt's 16 raw bytes. */
+  /** A UUID in text form (as virUUIDParse reads it), sent as libvirt's 16 raw bytes. */
   writeUuid(v: string): void {
-    const canonical = parseUUID(v);
+    // The canonical form is what nearly every caller has: checked by one regex, not character by character.
+    const canonical = CANONICAL_UUID.test(v) ? v : parseUUID(v);
     if (canonical === undefined) throw new XdrError(`'${v}' is not a UUID`);
-    this.writePadded(Buffer.from(canonical.replaceAll('-', ''), 'hex'));
+    const at = this.reserve(UUID_BYTES);
+    this.buf.write(canonical.replaceAll('-', ''), at, UUID_BYTES, 'hex');
   }
 
   /** `T x<N>`: element count, then each element. */
