@@ -13,6 +13,7 @@ export class XdrError extends Error {
 export const XDR_UNBOUNDED = 0xffffffff;
 
 const UUID_BYTES = 16;
+const CANONICAL_UUID = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
 
 function padding(length: number): number {
   return (4 - (length & 3)) & 3;
@@ -41,12 +42,11 @@ export class XdrWriter {
     this.buf.writeUInt32BE(value, offset);
   }
 
+  /** Makes room for n bytes and returns where they go. Callers must read this.buf after calling it: it may be replaced. */
   private reserve(n: number): number {
     const need = this.pos + n;
     if (need > this.buf.length) {
-      let size = this.buf.length * 2;
-      while (size < need) size *= 2;
-      const grown = Buffer.alloc(size);
+      const grown = Buffer.alloc(Math.max(this.buf.length * 2, need));
       this.buf.copy(grown, 0, 0, this.pos);
       this.buf = grown;
     }
@@ -57,34 +57,41 @@ export class XdrWriter {
 
   writeInt(v: number): void {
     if (!Number.isInteger(v) || v < -0x80000000 || v > 0x7fffffff) throw new XdrError(`${v} is not a 32-bit signed integer`);
-    this.buf.writeInt32BE(v, this.reserve(4));
+    const at = this.reserve(4);
+    this.buf.writeInt32BE(v, at);
   }
 
   writeUint(v: number): void {
     if (!Number.isInteger(v) || v < 0 || v > 0xffffffff) throw new XdrError(`${v} is not a 32-bit unsigned integer`);
-    this.buf.writeUInt32BE(v, this.reserve(4));
+    const at = this.reserve(4);
+    this.buf.writeUInt32BE(v, at);
   }
 
   writeHyper(v: bigint): void {
     if (v < -(1n << 63n) || v >= 1n << 63n) throw new XdrError(`${v} is not a 64-bit signed integer`);
-    this.buf.writeBigInt64BE(v, this.reserve(8));
+    const at = this.reserve(8);
+    this.buf.writeBigInt64BE(v, at);
   }
 
   writeUhyper(v: bigint): void {
     if (v < 0n || v >= 1n << 64n) throw new XdrError(`${v} is not a 64-bit unsigned integer`);
-    this.buf.writeBigUInt64BE(v, this.reserve(8));
+    const at = this.reserve(8);
+    this.buf.writeBigUInt64BE(v, at);
   }
 
   writeBool(v: boolean): void {
-    this.buf.writeUInt32BE(v ? 1 : 0, this.reserve(4));
+    const at = this.reserve(4);
+    this.buf.writeUInt32BE(v ? 1 : 0, at);
   }
 
   writeFloat(v: number): void {
-    this.buf.writeFloatBE(v, this.reserve(4));
+    const at = this.reserve(4);
+    this.buf.writeFloatBE(v, at);
   }
 
   writeDouble(v: number): void {
-    this.buf.writeDoubleBE(v, this.reserve(8));
+    const at = this.reserve(8);
+    this.buf.writeDoubleBE(v, at);
   }
 
   private writePadded(bytes: Uint8Array): void {
@@ -108,17 +115,21 @@ export class XdrWriter {
 
   /** `string x<N>`: the UTF-8 bytes as a counted opaque; N counts bytes. */
   writeString(v: string, max: number): void {
-    const bytes = Buffer.from(v, 'utf8');
-    if (bytes.length > max) throw new XdrError(`string of ${bytes.length} bytes exceeds its maximum ${max}`);
-    this.writeUint(bytes.length);
-    this.writePadded(bytes);
+    const n = Buffer.byteLength(v, 'utf8');
+    if (n > max) throw new XdrError(`string of ${n} bytes exceeds its maximum ${max}`);
+    this.writeUint(n);
+    const at = this.reserve(n + padding(n));
+    this.buf.write(v, at, n, 'utf8');
+    this.buf.fill(0, at + n, this.pos);
   }
 
-  /** A UUID in text form, sent as libvirt's 16 raw bytes. */
+  /** A UUID in text form (as virUUIDParse reads it), sent as libvirt's 16 raw bytes. */
   writeUuid(v: string): void {
-    const canonical = parseUUID(v);
+    // The canonical form is what nearly every caller has: checked by one regex, not character by character.
+    const canonical = CANONICAL_UUID.test(v) ? v : parseUUID(v);
     if (canonical === undefined) throw new XdrError(`'${v}' is not a UUID`);
-    this.writePadded(Buffer.from(canonical.replaceAll('-', ''), 'hex'));
+    const at = this.reserve(UUID_BYTES);
+    this.buf.write(canonical.replaceAll('-', ''), at, UUID_BYTES, 'hex');
   }
 
   /** `T x<N>`: element count, then each element. */
