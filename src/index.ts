@@ -1,5 +1,5 @@
 // tsvirt's public library entry point.
-export { connect, Connection, Domain, LIBRARY_VERSION, MEMORY_STAT_NR } from './api/connection.js';
+export { connect, Connection, Domain, LIBRARY_VERSION } from './api/connection.js';
 export type { CallArgs, ConnectOptions } from './api/connection.js';
 export { DomainSnapshot, HostInterface, Network, StoragePool, StorageVolume } from './api/handles.js';
 export * from './api/types.js';

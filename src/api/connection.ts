@@ -10,8 +10,9 @@ import type { DriverRegistry } from '../driver/registry.js';
 import { builtinDrivers } from '../drivers/builtin.js';
 import { ErrorCode, isVirError } from '../util/error.js';
 import { DomainSnapshot, HostInterface, Network, ObjectHandle, StoragePool, StorageVolume } from './handles.js';
+import { checkPublicArgs } from './public-checks.js';
 import { streamPair } from './stream-pair.js';
-import { cpuMapCpus, cpuMapLength, cString, plainParams, type DomainInfo, type DomainInterfaceStats, type DomainRef, type DomainVcpuInfo, type NodeInfo, type PciTopology, type PlainParam, type StateWithReason } from './types.js';
+import { cpuMapCpus, cpuMapLength, cString, MEMORY_STAT_NAMES, plainParams, type DomainInfo, type DomainInterfaceStats, type DomainRef, type DomainVcpuInfo, type NodeInfo, type PciTopology, type PlainParam, type StateWithReason } from './types.js';
 
 /** The libvirt release this library reproduces, as virGetVersion encodes it (major * 1e6 + minor * 1e3 + micro). */
 export const LIBRARY_VERSION = 9_000_000;
@@ -47,12 +48,14 @@ export class Connection {
   ) {}
 
   /** Calls procedure `key` with its argument struct; the result is its return struct. */
-  invoke<K extends Exclude<ProcKey, StreamKeys>>(key: K, ...args: CallArgs<K>): Promise<ProcRet<K>> {
+  async invoke<K extends Exclude<ProcKey, StreamKeys>>(key: K, ...args: CallArgs<K>): Promise<ProcRet<K>> {
+    checkPublicArgs(key, args[0] as ProcArgs<K>);
     return dispatch(this, key, args[0] as ProcArgs<K>);
   }
 
   /** Calls a stream procedure: its return struct and the caller's end of the data stream. */
   async invokeStream<K extends StreamKeys>(key: K, ...args: CallArgs<K>): Promise<{ ret: ProcRet<K>; stream: Duplex }> {
+    checkPublicArgs(key, args[0] as ProcArgs<K>);
     const [driverSide, stream] = streamPair();
     try {
       return { ret: await dispatch(this, key, args[0] as ProcArgs<K>, driverSide), stream };
@@ -244,6 +247,12 @@ export class Domain extends ObjectHandle<DomainRef> {
   detachDevice(xml: string, flags = 0): Promise<void> {
     return this.connection.invoke('domainDetachDeviceFlags', { ...this.dom, xml, flags });
   }
+  async hasManagedSaveImage(flags = 0): Promise<boolean> {
+    return (await this.connection.invoke('domainHasManagedSaveImage', { ...this.dom, flags })).result !== 0;
+  }
+  managedSaveRemove(flags = 0): Promise<void> {
+    return this.connection.invoke('domainManagedSaveRemove', { ...this.dom, flags });
+  }
   async createSnapshot(xml: string, flags = 0): Promise<DomainSnapshot> {
     return new DomainSnapshot(this.connection, (await this.connection.invoke('domainSnapshotCreateXML', { ...this.dom, xml_desc: xml, flags })).snap);
   }
@@ -277,7 +286,7 @@ export class Domain extends ObjectHandle<DomainRef> {
   }
   /** virDomainMemoryStats: each VIR_DOMAIN_MEMORY_STAT_* tag the driver reports, with its value. */
   async memoryStats(flags = 0): Promise<{ tag: number; val: bigint }[]> {
-    return (await this.connection.invoke('domainMemoryStats', { ...this.dom, maxStats: MEMORY_STAT_NR, flags })).stats;
+    return (await this.connection.invoke('domainMemoryStats', { ...this.dom, maxStats: MEMORY_STAT_NAMES.length, flags })).stats;
   }
   /** virDomainGetVcpus: the running vCPUs and the host CPUs each may use. */
   async getVcpus(maxinfo: number): Promise<{ info: DomainVcpuInfo[]; cpumaps: number[][] }> {
@@ -289,6 +298,3 @@ export class Domain extends ObjectHandle<DomainRef> {
     };
   }
 }
-
-/** VIR_DOMAIN_MEMORY_STAT_NR: how many memory statistics libvirt knows. */
-export const MEMORY_STAT_NR = 13;

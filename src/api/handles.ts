@@ -103,6 +103,10 @@ export class StoragePool extends ObjectHandle<StoragePoolRef> {
   undefine(): Promise<void> {
     return this.connection.invoke('storagePoolUndefine', this.pool);
   }
+  /** virStoragePoolDelete: removes the pool's underlying storage. */
+  delete(flags = 0): Promise<void> {
+    return this.connection.invoke('storagePoolDelete', { ...this.pool, flags });
+  }
   async listAllVolumes(flags = 0): Promise<StorageVolume[]> {
     const { vols } = await this.connection.invoke('storagePoolListAllVolumes', { ...this.pool, need_results: 1, flags });
     return vols.map((r) => new StorageVolume(this.connection, r));
@@ -131,8 +135,9 @@ export class StorageVolume extends ObjectHandle<StorageVolRef> {
     return { vol: this.ref };
   }
 
-  async getInfo(): Promise<StorageVolInfo> {
-    const info = await this.connection.invoke('storageVolGetInfo', this.vol);
+  /** virStorageVolGetInfo, or virStorageVolGetInfoFlags when flags are given. */
+  async getInfo(flags = 0): Promise<StorageVolInfo> {
+    const info = flags ? await this.connection.invoke('storageVolGetInfoFlags', { ...this.vol, flags }) : await this.connection.invoke('storageVolGetInfo', this.vol);
     return { type: info.type, capacity: Number(info.capacity), allocation: Number(info.allocation) };
   }
   async getXMLDesc(flags = 0): Promise<string> {
@@ -143,6 +148,13 @@ export class StorageVolume extends ObjectHandle<StorageVolRef> {
   }
   delete(flags = 0): Promise<void> {
     return this.connection.invoke('storageVolDelete', { ...this.vol, flags });
+  }
+  wipe(flags = 0): Promise<void> {
+    return this.connection.invoke('storageVolWipe', { ...this.vol, flags });
+  }
+  /** virStorageVolResize: `capacity` in bytes (VIR_STORAGE_VOL_RESIZE_* flags: delta, shrink, allocate). */
+  resize(capacity: bigint | number, flags = 0): Promise<void> {
+    return this.connection.invoke('storageVolResize', { ...this.vol, capacity: BigInt(capacity), flags });
   }
   async pool(): Promise<StoragePool> {
     return new StoragePool(this.connection, (await this.connection.invoke('storagePoolLookupByVolume', this.vol)).pool);

@@ -110,6 +110,11 @@ export interface StorageVolInfo {
   allocation: number;
 }
 
+/** virDomainMemoryStatTags by tag number, in virsh's spelling. */
+export const MEMORY_STAT_NAMES: readonly string[] = [
+  'swap_in', 'swap_out', 'major_fault', 'minor_fault', 'unused', 'available', 'actual', 'rss', 'usable', 'last_update', 'disk_caches', 'hugetlb_pgalloc', 'hugetlb_pgfail',
+];
+
 /** The plain form of tagged parameters. */
 export function plainParams(params: readonly TypedParam[]): PlainParam[] {
   return params.map((p) => ({ field: p.field, value: typedParamValue(p) }));
