@@ -8,7 +8,7 @@
 import { rmSync } from 'node:fs';
 import path from 'node:path';
 import type { Duplex } from 'node:stream';
-import { DomainConsoleFlags, DomainState, ModificationImpact, ShutoffReason, StartFlags, type DomainRef } from '../../api/types.js';
+import { DomainConsoleFlags, DomainState, ModificationImpact, ShutoffReason, StartFlags } from '../../driver/flags.js';
 import { ErrorCode, ErrorDomain, virError, type VirError } from '../../util/error.js';
 import type { LockOptions } from '../../util/file-lock.js';
 import { child, childText, cloneElement, element, parseXml, type XmlElement } from '../../util/xml.js';
@@ -16,7 +16,7 @@ import { assignAddressForNewDevice } from './address-assign.js';
 import type { QemuCommandLine } from './command-line/context.js';
 import { driverCommandLineOptions } from './command-line-options.js';
 import { DomainObject } from '../../conf/objects/domain-object.js';
-import { checkFlags, type QemuDriver } from './driver.js';
+import { checkFlags, refOf, type DomainRef, type QemuDriver } from './driver.js';
 import { DeviceHotplug, findLiveDevice } from './hotplug.js';
 import { QemuRuntime, type RunningDomain } from './lifecycle.js';
 import type { QmpClient } from './qmp.js';
@@ -37,7 +37,6 @@ const DESTROY_GRACEFUL = 1 << 0;
 /** The user alias that finds a device again after the define pipeline completed it. */
 const PROBE_ALIAS = 'ua-tsvirt-hotplug-probe';
 
-const refOf = (obj: DomainObject): DomainRef => ({ name: obj.name, uuid: obj.uuid, id: obj.id });
 const notRunning = () => virError(ErrorCode.OPERATION_INVALID, 'domain is not running', ErrorDomain.QEMU);
 
 export class QemuDomainRuntime {

@@ -8,7 +8,6 @@ import { randomUUID } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { NodeInfo } from '../../api/types.js';
 import { ErrorCode, ErrorDomain, virError } from '../../util/error.js';
 import { writeFileAtomic } from '../../util/atomic-file.js';
 import { escapeXml } from '../../util/xml.js';
@@ -413,6 +412,18 @@ function memoryKiB(field: 'MemTotal' | 'MemFree'): number {
   const nodes = listDir('/sys/devices/system/node').filter((d) => /^node\d+$/.test(d));
   if (nodes.length > 0) return nodes.reduce((sum, n) => sum + Number(re.exec(read(`/sys/devices/system/node/${n}/meminfo`) ?? '')?.[1] ?? '0'), 0);
   return Number(re.exec(read('/proc/meminfo') ?? '')?.[1] ?? '0');
+}
+
+/** virNodeInfo, with the model as text and the memory in KiB. */
+export interface NodeInfo {
+  model: string;
+  memory: number;
+  cpus: number;
+  mhz: number;
+  nodes: number;
+  sockets: number;
+  cores: number;
+  threads: number;
 }
 
 /** virNodeGetInfo: sockets are counted per NUMA node, as libvirt does. */
