@@ -10,13 +10,13 @@ import { networkName, networkUUID, parseNetworkElement, type NetworkDef } from '
 import { NamedObjectList, VolumeList } from '../../conf/objects/object-list.js';
 import { parseStoragePoolElement, type StoragePoolDef } from '../../conf/storage-pool.js';
 import { parseStorageVolElement, type StorageVolDef } from '../../conf/storage-vol.js';
-import { DomainState, type NodeInfo } from '../../api/types.js';
+import { DomainState } from '../../driver/flags.js';
 import { DomainObject } from '../../conf/objects/domain-object.js';
 import { DomainObjectList } from '../../conf/objects/domain-list.js';
 import { ErrorCode, ErrorDomain, virError } from '../../util/error.js';
 import { childText, childrenNamed, type XmlElement } from '../../util/xml.js';
 import { extractTestNamespace, generateIfnames, parseTestDomainElement, TEST_NAMESPACE } from './domain-xml.js';
-import { defaultCells, defaultNodeInfo, parseNodeInfo, type TestCell } from './host.js';
+import { defaultCells, defaultNodeInfo, parseNodeInfo, type NodeInfo, type TestCell } from './host.js';
 import { parseSnapshotRedefine, SnapshotList } from './snapshots.js';
 
 /** A test domain: the shared object plus what only the test driver keeps. */

@@ -4,15 +4,9 @@
 import { interfaceName } from '../../conf/interface.js';
 import { networkName, networkUUID } from '../../conf/network.js';
 import { type StorageVolDef } from '../../conf/storage-vol.js';
-import {
-  DomainState,
-  RunningReason,
-  ShutoffReason,
-  type DomainRef,
-  type NetworkRef,
-  type StoragePoolRef,
-  type StorageVolRef,
-} from '../../api/types.js';
+import { DomainState, RunningReason, ShutoffReason } from '../../driver/flags.js';
+import type { ProcRet } from '../../driver/procedures.js';
+import type { TypedParam } from '../../driver/typed-params.js';
 import { ErrorCode, ErrorDomain, VirError, virError } from '../../util/error.js';
 import { child, type XmlElement } from '../../util/xml.js';
 import { type DomainObj, type NetworkObj, type PoolObj, type TestNode } from './node.js';
@@ -24,6 +18,35 @@ export function checkFlags(flags: number, allowed: number, fn: string): void {
     throw new VirError(ErrorCode.INVALID_ARG, ErrorDomain.TEST, `unsupported flags (0x${(unsupported >>> 0).toString(16)}) in function ${fn}`);
   }
 }
+
+// The protocol's object references (virDomainPtr, virNetworkPtr, ...) as calls carry them.
+export type DomainRef = ProcRet<'domainLookupByName'>['dom'];
+export type NetworkRef = ProcRet<'networkLookupByName'>['net'];
+export type StoragePoolRef = ProcRet<'storagePoolLookupByName'>['pool'];
+export type StorageVolRef = ProcRet<'storageVolLookupByName'>['vol'];
+export type InterfaceRef = ProcRet<'interfaceLookupByName'>['iface'];
+export type SnapshotRef = ProcRet<'domainSnapshotLookupByName'>['snap'];
+
+/** The objects a virConnectListAll* call returns: only when the caller asked for them (need_results); the count goes back always. */
+export function wanted<T>(items: T[], needResults: number): T[] {
+  return needResults ? items : [];
+}
+
+/**
+ * A typed-parameter getter's answer as the daemon sends it: asked with nparams 0,
+ * only how many there are; otherwise up to nparams of them (and nparams 0).
+ */
+export function typedParamsAnswer(params: TypedParam[], nparams: number): { params: TypedParam[]; nparams: number } {
+  return nparams === 0 ? { params: [], nparams: params.length } : { params: params.slice(0, nparams), nparams: 0 };
+}
+
+/** A C string as the protocol's char arrays carry it: its bytes and the terminating NUL. */
+export function cChars(text: string): number[] {
+  return [...Buffer.from(text, 'utf8'), 0];
+}
+
+/** A boolean answer (virDomainIsActive, ...) as the int the protocol carries. */
+export const flag = (b: boolean): number => (b ? 1 : 0);
 
 /** testConnectGetMaxVcpus */
 export const MAX_VCPUS = 32;
@@ -72,13 +95,18 @@ export class TestObjects {
     if (!this.isActive(obj)) throw virError(ErrorCode.OPERATION_INVALID, 'domain is not running', ErrorDomain.DOMAIN);
   }
 
+  /** The one place a domain's run state changes (where lifecycle events will be raised). */
+  protected setState(obj: DomainObj, state: DomainState, reason: number): void {
+    obj.state = state;
+    obj.reason = reason;
+  }
+
   /** testDomainStartState */
   protected startState(obj: DomainObj, reason: RunningReason): void {
-    obj.state = DomainState.RUNNING;
-    obj.reason = reason;
     obj.id = this.node.allocateDomainID();
     if (obj.persistent && obj.newDef === undefined) obj.newDef = structuredClone(obj.def);
     obj.hasManagedSave = false;
+    this.setState(obj, DomainState.RUNNING, reason);
   }
 
   /** testDomainShutdownState: the persistent definition comes back. */
@@ -87,9 +115,8 @@ export class TestObjects {
       obj.def = obj.newDef;
       obj.newDef = undefined;
     }
-    obj.state = DomainState.SHUTOFF;
-    obj.reason = reason;
     obj.id = -1;
+    this.setState(obj, DomainState.SHUTOFF, reason);
   }
 
   protected removeDomain(obj: DomainObj): void {
