@@ -19,7 +19,7 @@ export function defaultLibvirtSrc(): string {
 }
 
 /** In dependency order: a module may use the types of those before it. */
-export const MODULES: readonly ModuleSpec[] = [
+const MODULES: readonly ModuleSpec[] = [
   { module: 'virnet-protocol', source: 'src/rpc/virnetprotocol.x' },
   {
     module: 'keepalive-protocol',
@@ -60,7 +60,7 @@ export const MODULES: readonly ModuleSpec[] = [
   },
 ];
 
-export function generateProtocolModules(libvirtSrc: string): GeneratedModule[] {
+function generateProtocolModules(libvirtSrc: string): GeneratedModule[] {
   const meson = readFileSync(path.join(libvirtSrc, 'meson.build'), 'utf8');
   const version = /version:\s*'([^']+)'/.exec(meson)?.[1];
   if (!version) throw new Error(`${libvirtSrc}/meson.build: no version`);

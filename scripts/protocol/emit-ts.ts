@@ -344,19 +344,16 @@ class ModuleEmitter {
       }
       case 'struct': {
         const name = pascalCase(def.name);
-        const body = def.fields.length === 0 ? [`export type ${name} = Record<string, never>;`] : [
+        return [
           `export interface ${name} {`,
           ...def.fields.map((f) => `  ${f.name}: ${this.tsType(f)};`),
           '}',
-        ];
-        return [
-          ...body,
           '',
-          `export function encode${name}(${def.fields.length ? 'w' : '_w'}: XdrWriter, ${def.fields.length ? 'v' : '_v'}: ${name}): void {`,
+          `export function encode${name}(w: XdrWriter, v: ${name}): void {`,
           ...def.fields.map((f) => `  ${this.encode(f, `v.${f.name}`)};`),
           '}',
           '',
-          `export function decode${name}(${def.fields.length ? 'r' : '_r'}: XdrReader): ${name} {`,
+          `export function decode${name}(r: XdrReader): ${name} {`,
           '  return {',
           ...def.fields.map((f) => `    ${f.name}: ${this.decode(f)},`),
           '  };',
@@ -399,8 +396,10 @@ class ModuleEmitter {
     const lines: string[] = [];
     const xdr = [...this.xdrImports].sort();
     lines.push(xdr.length ? `import { ${[...xdr, 'type XdrReader', 'type XdrWriter'].join(', ')} } from '../xdr.js';` : `import type { XdrReader, XdrWriter } from '../xdr.js';`);
-    for (const [module, names] of [...this.imports].sort(([a], [b]) => a.localeCompare(b))) {
-      const sorted = [...names].sort((a, b) => a.replace(/^type /, '').localeCompare(b.replace(/^type /, '')));
+    // Plain code-unit order, not localeCompare: the output must not depend on the machine's locale.
+    const byName = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+    for (const [module, names] of [...this.imports].sort(([a], [b]) => byName(a, b))) {
+      const sorted = [...names].sort((a, b) => byName(a.replace(/^type /, ''), b.replace(/^type /, '')));
       lines.push(`import {\n${sorted.map((n) => `  ${n},`).join('\n')}\n} from './${module}.js';`);
     }
     return lines;
