@@ -60,7 +60,8 @@ for (const [file, args] of [
   ['domcapabilities-aarch64-virt.xml', ['/usr/bin/qemu-system-aarch64', 'aarch64', 'virt', 'qemu']],
 ] as const) {
   test(`domcapabilities matches libvirt's ${file} (outside the CPU map), host-model CPU included`, { skip }, async () => {
-    const xml = await (await open()).invoke<string>('connectGetDomainCapabilities', ...args);
+    const [emulatorbin, arch, machine, virttype] = args;
+    const { capabilities: xml } = await (await open()).invoke('connectGetDomainCapabilities', { emulatorbin, arch, machine, virttype, flags: 0 });
     const recorded = readFileSync(path.join(dir, file), 'utf8');
     assert.equal(comparable(xml), comparable(recorded));
     assert.equal(hostModel(xml), hostModel(recorded));
@@ -69,13 +70,13 @@ for (const [file, args] of [
 
 test('domcapabilities: libvirt\'s errors for what the host cannot serve', { skip }, async () => {
   const conn = await open();
-  await assert.rejects(conn.invoke('connectGetDomainCapabilities', undefined, 'x86_64', 'no-such', 'qemu'), {
+  await assert.rejects(conn.invoke('connectGetDomainCapabilities', { emulatorbin: null, arch: 'x86_64', machine: 'no-such', virttype: 'qemu', flags: 0 }), {
     message: `invalid argument: the machine 'no-such' is not supported by emulator '${findBinaryForArch('x86_64')}'`,
   });
-  await assert.rejects(conn.invoke('connectGetDomainCapabilities', '/usr/bin/qemu-system-aarch64', 'x86_64', undefined, undefined), {
+  await assert.rejects(conn.invoke('connectGetDomainCapabilities', { emulatorbin: '/usr/bin/qemu-system-aarch64', arch: 'x86_64', machine: null, virttype: null, flags: 0 }), {
     message: "invalid argument: architecture from emulator 'aarch64' doesn't match given architecture 'x86_64'",
   });
-  await assert.rejects(conn.invoke('connectGetDomainCapabilities', undefined, 'x86_64', undefined, 'xen'), { message: 'invalid argument: unknown virttype: xen' });
+  await assert.rejects(conn.invoke('connectGetDomainCapabilities', { emulatorbin: null, arch: 'x86_64', machine: null, virttype: 'xen', flags: 0 }), { message: 'invalid argument: unknown virttype: xen' });
 });
 
 test('nodeinfo describes this host', async () => {

@@ -8,9 +8,10 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { parseURI } from '../../src/api/uri.js';
+import { parseURI } from '../../src/driver/uri.js';
 import { findBinaryForArch } from '../../src/drivers/qemu/capabilities.js';
 import { openQemuDriver, type QemuDriver } from '../../src/drivers/qemu/driver.js';
+import { domainCapabilities } from './driver-fixtures.js';
 import { LiveHostFacts } from '../../src/drivers/qemu/host/live.js';
 import { libvirtUnavailable, systemVirsh } from '../helpers/libvirt.js';
 
@@ -21,7 +22,7 @@ const dir = mkdtempSync(path.join(os.tmpdir(), 'tsvirt-host-diff-'));
 
 function liveDriver(): Promise<QemuDriver> {
   // the live host explicitly: a TSVIRT_RECORDED_HOST in the environment must not stand in for it
-  return openQemuDriver(parseURI(`qemu:///embed?root=${mkdtempSync(path.join(dir, 'root-'))}`), { readonly: false, host: new LiveHostFacts() });
+  return openQemuDriver(parseURI(`qemu:///embed?root=${mkdtempSync(path.join(dir, 'root-'))}`), { host: new LiveHostFacts() });
 }
 
 /** libvirt's define of `xml` (undefined again at once): the error message, or 'defined'. */
@@ -35,7 +36,7 @@ function libvirtDefine(name: string, xml: string): string {
 }
 
 async function tsvirtDefine(driver: QemuDriver, xml: string): Promise<string> {
-  return driver.domainDefineXML(xml, 0).then(() => 'defined', (e: Error) => e.message);
+  return driver.domainDefineXML({ xml }).then(() => 'defined', (e: Error) => e.message);
 }
 
 /** A domain name no one else uses on the shared libvirtd. */
@@ -68,7 +69,7 @@ test('capabilities: the same domain types per guest arch as libvirt on this host
   const domainTypes = (xml: string) => [...xml.matchAll(/<arch name='([^']+)'>[\s\S]*?<\/arch>/g)].map((m) => `${m[1]}: ${[...m[0].matchAll(/<domain type='([^']+)'/g)].map((d) => d[1]).join(',')}`);
   const libvirt = systemVirsh('capabilities');
   assert.ok(libvirt.ok);
-  assert.deepEqual(domainTypes(await driver.connectGetCapabilities()), domainTypes(libvirt.out));
+  assert.deepEqual(domainTypes((await driver.connectGetCapabilities()).capabilities), domainTypes(libvirt.out));
   await driver.close();
 });
 
@@ -80,6 +81,6 @@ test('domcapabilities: the default virt type and the TPM backends libvirt report
   });
   const libvirt = systemVirsh('domcapabilities', '--emulatorbin', binary!, '--machine', 'q35');
   assert.ok(libvirt.ok);
-  assert.deepEqual(facts(await driver.connectGetDomainCapabilities(binary, 'x86_64', 'q35', undefined)), facts(libvirt.out));
+  assert.deepEqual(facts(await domainCapabilities(driver, binary, 'x86_64', 'q35', null)), facts(libvirt.out));
   await driver.close();
 });

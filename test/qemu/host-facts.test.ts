@@ -7,9 +7,10 @@ import assert from 'node:assert/strict';
 import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { parseURI } from '../../src/api/uri.js';
+import { parseURI } from '../../src/driver/uri.js';
 import { findBinaryForArch, QemuCapsCache } from '../../src/drivers/qemu/capabilities.js';
 import { openQemuDriver, type QemuDriver } from '../../src/drivers/qemu/driver.js';
+import { domainCapabilities } from './driver-fixtures.js';
 import type { HostFacts } from '../../src/drivers/qemu/host/facts.js';
 import { RecordedHostFacts } from '../../src/drivers/qemu/host/recorded.js';
 import { hostFactsFromEnvironment, RECORDED_HOST_ENV } from '../../src/drivers/qemu/host/select.js';
@@ -36,7 +37,7 @@ const withoutKvm = (extra: Partial<HostFacts> = {}) => fakeHostFacts({ identity:
 
 async function driverOn(host: HostFacts): Promise<QemuDriver> {
   const root = mkdtempSync(path.join(cacheRoot, 'root-'));
-  return openQemuDriver(parseURI(`qemu:///embed?root=${root}`), { readonly: false, host });
+  return openQemuDriver(parseURI(`qemu:///embed?root=${root}`), { host });
 }
 
 const domain = (type: string, devices = '') => `<domain type='${type}'><name>hf-${type}</name><memory>131072</memory>
@@ -44,24 +45,24 @@ const domain = (type: string, devices = '') => `<domain type='${type}'><name>hf-
 
 test('no usable KVM: a kvm domain is refused at define with libvirt\'s message, capabilities and domcapabilities agree', { skip }, async () => {
   const driver = await driverOn(withoutKvm());
-  await assert.rejects(driver.domainDefineXML(domain('kvm'), 0), {
+  await assert.rejects(driver.domainDefineXML({ xml: domain('kvm') }), {
     message: `unsupported configuration: Emulator '${binary}' does not support virt type 'kvm'`,
   });
-  const caps = await driver.connectGetCapabilities();
+  const caps = (await driver.connectGetCapabilities()).capabilities;
   assert.doesNotMatch(caps, /<domain type='kvm'\/>/);
-  await assert.rejects(driver.connectGetDomainCapabilities(binary, 'x86_64', 'pc', 'kvm'), {
+  await assert.rejects(domainCapabilities(driver, binary, 'x86_64', 'pc', 'kvm'), {
     message: `invalid argument: the accel 'kvm' is not supported by '${binary}' on this host`,
   });
-  assert.match(await driver.connectGetDomainCapabilities(binary, 'x86_64', 'pc', undefined), /<domain>qemu<\/domain>/);
-  await driver.domainDefineXML(domain('qemu'), 0);
+  assert.match(await domainCapabilities(driver, binary, 'x86_64', 'pc', null), /<domain>qemu<\/domain>/);
+  await driver.domainDefineXML({ xml: domain('qemu') });
   await driver.close();
 });
 
 test('KVM present: a kvm domain is defined, capabilities list kvm, domcapabilities default to kvm', { skip }, async () => {
   const driver = await driverOn(withKvm());
-  await driver.domainDefineXML(domain('kvm'), 0);
-  assert.match(await driver.connectGetCapabilities(), /<domain type='kvm'\/>/);
-  assert.match(await driver.connectGetDomainCapabilities(binary, 'x86_64', 'pc', undefined), /<domain>kvm<\/domain>/);
+  await driver.domainDefineXML({ xml: domain('kvm') });
+  assert.match((await driver.connectGetCapabilities()).capabilities, /<domain type='kvm'\/>/);
+  assert.match(await domainCapabilities(driver, binary, 'x86_64', 'pc', null), /<domain>kvm<\/domain>/);
   await driver.close();
 });
 
@@ -79,10 +80,10 @@ test('the live host asks QEMU about KVM only where /dev/kvm opens read-write (li
 
 test('swtpm absent: no TPM emulator backend, and an emulated TPM is refused with libvirt\'s message', { skip }, async () => {
   const driver = await driverOn(withKvm({ swtpmVersions: () => undefined }));
-  const domcaps = await driver.connectGetDomainCapabilities(binary, 'x86_64', 'q35', 'kvm');
+  const domcaps = await domainCapabilities(driver, binary, 'x86_64', 'q35', 'kvm');
   assert.match(domcaps, /<enum name='backendModel'>\n\s*<value>passthrough<\/value>\n\s*<\/enum>/);
   assert.doesNotMatch(domcaps, /backendVersion/);
-  await assert.rejects(driver.domainDefineXML(domain('kvm', "<tpm model='tpm-tis'><backend type='emulator' version='2.0'/></tpm>"), 0), {
+  await assert.rejects(driver.domainDefineXML({ xml: domain('kvm', "<tpm model='tpm-tis'><backend type='emulator' version='2.0'/></tpm>") }), {
     message: "unsupported configuration: TPM version '2.0' is not supported",
   });
   await driver.close();
@@ -90,10 +91,10 @@ test('swtpm absent: no TPM emulator backend, and an emulated TPM is refused with
 
 test('swtpm present: the emulator backends and versions it announces, and an emulated TPM is defined', { skip }, async () => {
   const driver = await driverOn(withKvm({ identity: 'fake-kvm-swtpm', swtpmVersions: () => ['2.0'] }));
-  const domcaps = await driver.connectGetDomainCapabilities(binary, 'x86_64', 'q35', 'kvm');
+  const domcaps = await domainCapabilities(driver, binary, 'x86_64', 'q35', 'kvm');
   assert.match(domcaps, /<value>emulator<\/value>\n\s*<value>external<\/value>/);
   assert.match(domcaps, /<enum name='backendVersion'>\n\s*<value>2.0<\/value>/);
-  await driver.domainDefineXML(domain('kvm', "<tpm model='tpm-tis'><backend type='emulator' version='2.0'/></tpm>"), 0);
+  await driver.domainDefineXML({ xml: domain('kvm', "<tpm model='tpm-tis'><backend type='emulator' version='2.0'/></tpm>") });
   await driver.close();
 });
 
