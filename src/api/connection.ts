@@ -31,8 +31,10 @@ let registry: DriverRegistry | undefined;
 export async function connect(uri: string, options: ConnectOptions = {}): Promise<Connection> {
   const readonly = options.readonly ?? false;
   registry ??= builtinDrivers();
-  const opened = await registry.open(uri, { readonly });
-  return new Connection(opened.drivers, readonly, opened.uri.raw);
+  const { drivers } = await registry.open(uri, { readonly });
+  // the driver's canonical form when it has one (qemu:///embed?root= a normalised path), else the URI as given
+  const canonical = drivers.hypervisor.connectGetURI ? (await dispatch({ drivers, readonly }, 'connectGetURI', undefined)).uri : uri;
+  return new Connection(drivers, readonly, canonical);
 }
 
 /**
