@@ -103,10 +103,6 @@ export class QemuDriver implements HypervisorDriver {
     this.runtime = new QemuDomainRuntime(this);
   }
 
-  get uri(): string {
-    return this.paths.uri;
-  }
-
   async close(): Promise<void> {
     // locks are taken and released per operation; QEMUs keep running
     this.runtime.close();
@@ -497,6 +493,11 @@ export class QemuDriver implements HypervisorDriver {
 
   async connectGetType(): Promise<ProcRet<'connectGetType'>> {
     return { type: 'QEMU' };
+  }
+
+  /** The connection's canonical URI (an embed root resolved). */
+  async connectGetURI(): Promise<ProcRet<'connectGetURI'>> {
+    return { uri: this.paths.uri };
   }
 
   async connectGetHostname(): Promise<ProcRet<'connectGetHostname'>> {
