@@ -43,6 +43,7 @@ export async function connect(uri: string, options: ConnectOptions = {}): Promis
  */
 export class Connection {
   constructor(
+    /** the connection's drivers by family (virConnect's driver pointers); calls go through invoke */
     readonly drivers: ConnectionDrivers,
     readonly readonly: boolean,
     /** virConnectGetURI */
