@@ -42,6 +42,10 @@ test('typed-parameter getters: nparams 0 asks how many, setters check names and 
   try {
     const { dom } = await c.invoke('domainLookupByName', { name: 'test' });
     assert.deepEqual(await c.invoke('domainGetMemoryParameters', { dom, nparams: 0, flags: 0 }), { params: [], nparams: 3 });
+    // as libvirt's mock, the count is answered before the domain is looked at
+    const gone = { name: 'gone', uuid: '00000000-0000-4000-8000-000000000000', id: -1 };
+    assert.deepEqual(await c.invoke('domainGetBlkioParameters', { dom: gone, nparams: 0, flags: 1 }), { params: [], nparams: 6 });
+    await assert.rejects(c.invoke('domainGetBlkioParameters', { dom: gone, nparams: 6, flags: 1 }), { message: "Domain not found: no domain with matching uuid '00000000-0000-4000-8000-000000000000' (gone)" });
     const unlimited = 9007199254740991n;
     assert.deepEqual((await c.invoke('domainGetMemoryParameters', { dom, nparams: 3, flags: 0 })).params, [
       typedParam.ullong('hard_limit', unlimited), typedParam.ullong('soft_limit', unlimited), typedParam.ullong('swap_hard_limit', unlimited),

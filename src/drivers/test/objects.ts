@@ -33,11 +33,11 @@ export function wanted<T>(items: T[], needResults: number): T[] {
 }
 
 /**
- * A typed-parameter getter's answer as the daemon sends it: asked with nparams 0,
- * only how many there are; otherwise up to nparams of them (and nparams 0).
+ * A typed-parameter getter's answer as the daemon sends it: up to `nparams` of
+ * them (the count travels only for the nparams-0 query, which the getters answer first).
  */
-export function typedParamsAnswer(params: TypedParam[], nparams: number): { params: TypedParam[]; nparams: number } {
-  return nparams === 0 ? { params: [], nparams: params.length } : { params: params.slice(0, nparams), nparams: 0 };
+export function typedParamsUpTo(params: TypedParam[], nparams: number): { params: TypedParam[]; nparams: number } {
+  return { params: params.slice(0, nparams), nparams: 0 };
 }
 
 /** A C string as the protocol's char arrays carry it: its bytes and the terminating NUL. */

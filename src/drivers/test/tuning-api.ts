@@ -13,7 +13,7 @@ import { parseMemoryKiB } from '../../conf/units.js';
 import { vcpuCpusets } from '../../conf/cputune.js';
 import { parseBitmap } from '../../util/bitmap.js';
 import { child, childrenNamed, element, type XmlElement } from '../../util/xml.js';
-import { TestObjects, checkFlags, devices, typedParamsAnswer, AFFECT_LIVE, AFFECT_CONFIG } from './objects.js';
+import { TestObjects, checkFlags, devices, typedParamsUpTo, AFFECT_LIVE, AFFECT_CONFIG } from './objects.js';
 
 /** VIR_DOMAIN_MEMORY_PARAM_UNLIMITED: the value of a limit that is not set. */
 const MEMORY_UNLIMITED = 9007199254740991n;
@@ -21,6 +21,8 @@ const MEMORY_UNLIMITED = 9007199254740991n;
 const MEMTUNE_LIMITS = ['hard_limit', 'soft_limit', 'min_guarantee', 'swap_hard_limit'];
 /** The limits virDomainGetMemoryParameters reports and virDomainSetMemoryParameters takes, in that order. */
 const MEMORY_PARAMS = { hard_limit: TypedParamType.ULLONG, soft_limit: TypedParamType.ULLONG, swap_hard_limit: TypedParamType.ULLONG };
+/** The weight and the five per-device throttle lists. */
+const BLKIO_PARAMS = 6;
 const TYPED_PARAM_STRING_OKAY = 1 << 2;
 const SCHEDULER_WEIGHT = 50;
 
@@ -48,8 +50,10 @@ export class TuningAPI extends TestObjects implements HypervisorDriver {
 
   async domainGetMemoryParameters({ dom, nparams, flags }: ProcArgs<'domainGetMemoryParameters'>): Promise<ProcRet<'domainGetMemoryParameters'>> {
     checkFlags(flags, AFFECT_LIVE | AFFECT_CONFIG | TYPED_PARAM_STRING_OKAY, 'testDomainGetMemoryParameters');
+    // the count comes before any look at the domain
+    if (nparams === 0) return { params: [], nparams: Object.keys(MEMORY_PARAMS).length };
     const limits = this.memoryLimits(oneDefinition(this.domainObj(dom), flags).def);
-    return typedParamsAnswer([...limits].map(([field, value]) => typedParam.ullong(field, value)), nparams);
+    return typedParamsUpTo([...limits].map(([field, value]) => typedParam.ullong(field, value)), nparams);
   }
 
   /** The <memtune> limits the memory parameters report, unlimited where unset. */
@@ -166,6 +170,8 @@ export class TuningAPI extends TestObjects implements HypervisorDriver {
   /** testDomainGetBlkioParameters: the weight, then per-device "path,value" lists for each throttle. */
   async domainGetBlkioParameters({ dom, nparams, flags }: ProcArgs<'domainGetBlkioParameters'>): Promise<ProcRet<'domainGetBlkioParameters'>> {
     checkFlags(flags, AFFECT_LIVE | AFFECT_CONFIG | TYPED_PARAM_STRING_OKAY, 'testDomainGetBlkioParameters');
+    // the count comes before any look at the domain
+    if (nparams === 0) return { params: [], nparams: BLKIO_PARAMS };
     const { def } = oneDefinition(this.domainObj(dom), flags);
     const blkiotune = child(def, 'blkiotune');
     const deviceList = (setting: string): string =>
@@ -183,7 +189,7 @@ export class TuningAPI extends TestObjects implements HypervisorDriver {
       typedParam.string('device_read_bytes_sec', deviceList('read_bytes_sec')),
       typedParam.string('device_write_bytes_sec', deviceList('write_bytes_sec')),
     ];
-    return typedParamsAnswer(params, nparams);
+    return typedParamsUpTo(params, nparams);
   }
 }
 
