@@ -13,6 +13,7 @@ import path from 'node:path';
 import { parseDomainXML } from '../src/conf/domain.js';
 import { QemuCapsCache, findBinaryForArch, type QemuCaps } from '../src/drivers/qemu/capabilities.js';
 import { qemuDomainHooks } from '../src/drivers/qemu/domain-xml.js';
+import { LiveHostFacts } from '../src/drivers/qemu/host/live.js';
 
 const runs = Number(process.argv[process.argv.indexOf('--runs') + 1]) || 15;
 
@@ -80,7 +81,7 @@ async function main(): Promise<void> {
   try {
     const binary = findBinaryForArch('x86_64');
     if (!binary) throw new Error('qemu-system-x86_64 is not installed (run scripts/setup.sh)');
-    const caps = await new QemuCapsCache(cacheDir).get(binary);
+    const caps = await new QemuCapsCache(cacheDir, new LiveHostFacts()).get(binary);
     console.log(`address assignment, ${runs} runs (virtio disks, one PCI endpoint each)`);
     console.log('machine  devices      min ms   median ms  µs/device (min)');
     for (const machine of ['pc', 'q35']) {

@@ -93,14 +93,14 @@ async function benchTsvirt(): Promise<{ args: string[]; env: Record<string, stri
       await dom.create();
       return runningPid();
     },
-    hotplugNic: () => conn.invoke('domainAttachDeviceFlags', dom.ref, nicXml, ModificationImpact.LIVE),
+    hotplugNic: () => dom.attachDevice(nicXml, ModificationImpact.LIVE),
     afterHotplug: async (pid) => {
       if (captured) return;
-      const live = await conn.invoke<string>('domainGetXMLDesc', dom.ref, 0);
+      const live = await dom.getXMLDesc();
       const bus = /<interface[\s\S]*?<address type='pci' domain='0x0000' bus='(0x[0-9a-f]+)'/.exec(live)![1];
       captured = { ...capture(pid), bus: `pci.${Number(bus)}` };
     },
-    destroy: () => conn.invoke('domainDestroy', dom.ref, 0),
+    destroy: () => dom.destroy(),
   });
   await conn.close();
   // the same through tsvirsh: one CLI process per command, as a user runs it

@@ -10,6 +10,9 @@ cd "$(dirname "$0")/.."
 # model data (/usr/share/libvirt/cpu_map, read at run time by the host CPU checks).
 packages=(qemu-system-x86 qemu-system-arm qemu-utils ovmf qemu-efi-aarch64 qemu-efi-arm ipxe-qemu seabios
   busybox-static cpio linux-image-amd64 tmux libvirt0)
+# In CI the reference libvirt too: the differential tests ask a running libvirtd
+# (qemu:///system) the same questions as tsvirt, on the same host.
+if [ "${CI:-}" = true ]; then packages+=(libvirt-daemon-system libvirt-clients); fi
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
@@ -22,6 +25,15 @@ if [ "${#missing[@]}" -gt 0 ]; then
     apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
   else
     echo "setup: missing Debian packages (run as root to install): ${missing[*]}" >&2
+  fi
+fi
+
+# CI: libvirt's daemons, started when not running (a container has no init to start them).
+if [ "${CI:-}" = true ] && [ "$(id -u)" = 0 ] && command -v libvirtd >/dev/null; then
+  [ -S /run/libvirt/virtlogd-sock ] || virtlogd -d || echo "setup: virtlogd did not start" >&2
+  if ! virsh -c qemu:///system uri >/dev/null 2>&1; then
+    libvirtd -d || echo "setup: libvirtd did not start" >&2
+    for _ in $(seq 1 30); do virsh -c qemu:///system uri >/dev/null 2>&1 && break; sleep 1; done
   fi
 fi
 

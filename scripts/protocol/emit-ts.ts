@@ -2,7 +2,7 @@
 // for a program, its procedure type map and table.
 
 import type { LibvirtFacts } from './libvirt-facts.js';
-import type { Annotations, BaseType, Declaration, Definition, ProtocolFile, Size } from './xdr-grammar.js';
+import type { Annotations, BaseType, Declaration, Definition, Primitive, ProtocolFile, Size } from './xdr-grammar.js';
 
 /** Constants the .x files take from libvirt's C headers (include/libvirt/*.h, src/internal.h). */
 export const C_HEADER_CONSTANTS: ReadonlyMap<string, number> = new Map([
@@ -29,10 +29,14 @@ export interface ProgramSpec {
   tableName: string;
   /** Public API prefix in libvirt-*.c ('vir', 'virAdm'). */
   apiPrefix: string;
+  /** Its procedures are hypervisor-side driver methods (src/driver-*.h); the admin and keepalive ones are not. */
+  drivers: boolean;
   /** gendispatch.pl's per-program rename of the method name (QEMU and LXC insert their tag). */
   renameMethod?: (procName: string) => string;
   /** false when the .x carries no annotations (keepalive): every procedure is then generate 'none', priority 'low'. */
   annotated: boolean;
+  /** Every procedure is a MESSAGE, never a call (keepalive PING/PONG, sent either way, not answered). */
+  messagesOnly?: boolean;
 }
 
 export interface ModuleSpec {
@@ -101,12 +105,12 @@ export function procedureMethodName(suffix: string): string {
     .join('');
 }
 
-const PRIMITIVE_TS: Record<string, string> = {
+const PRIMITIVE_TS: Record<Primitive, string> = {
   int: 'number', uint: 'number', char: 'number', uchar: 'number', short: 'number', ushort: 'number',
   float: 'number', double: 'number', hyper: 'bigint', uhyper: 'bigint', bool: 'boolean',
 };
 
-const PRIMITIVE_CODEC: Record<string, string> = {
+const PRIMITIVE_CODEC: Record<Primitive, string> = {
   int: 'Int', uint: 'Uint', char: 'Int', uchar: 'Uint', short: 'Int', ushort: 'Uint',
   float: 'Float', double: 'Double', hyper: 'Hyper', uhyper: 'Uhyper', bool: 'Bool',
 };
@@ -133,24 +137,22 @@ class ModuleEmitter {
     names.add(name);
   }
 
-  private lookup(name: string): Definition {
+  private entry(name: string): { module: string; def: Definition } {
     const entry = this.symbols.types.get(name);
     if (!entry) throw new Error(`${this.spec.source}: unknown type ${name}`);
-    return entry.def;
+    return entry;
   }
 
   private typeRef(name: string): string {
-    const entry = this.symbols.types.get(name);
-    if (!entry) throw new Error(`${this.spec.source}: unknown type ${name}`);
+    const entry = this.entry(name);
     if (entry.def.kind === 'enum') return 'number';
     this.use(entry.module, `type ${pascalCase(name)}`);
     return pascalCase(name);
   }
 
   private codecRef(direction: 'encode' | 'decode', name: string): string {
-    const entry = this.symbols.types.get(name)!;
     const fn = `${direction}${pascalCase(name)}`;
-    this.use(entry.module, fn);
+    this.use(this.entry(name).module, fn);
     return fn;
   }
 
@@ -180,7 +182,7 @@ class ModuleEmitter {
   private singleTs(type: BaseType): string {
     switch (type.kind) {
       case 'primitive':
-        return PRIMITIVE_TS[type.name]!;
+        return PRIMITIVE_TS[type.name];
       case 'named':
         return this.typeRef(type.name);
       default:
@@ -258,7 +260,7 @@ class ModuleEmitter {
     if (type.kind !== 'named') return 4;
     const cached = this.minSizes.get(type.name);
     if (cached !== undefined) return cached;
-    const def = this.lookup(type.name);
+    const def = this.entry(type.name).def;
     let size: number;
     switch (def.kind) {
       case 'enum':
@@ -342,19 +344,16 @@ class ModuleEmitter {
       }
       case 'struct': {
         const name = pascalCase(def.name);
-        const body = def.fields.length === 0 ? [`export type ${name} = Record<string, never>;`] : [
+        return [
           `export interface ${name} {`,
           ...def.fields.map((f) => `  ${f.name}: ${this.tsType(f)};`),
           '}',
-        ];
-        return [
-          ...body,
           '',
-          `export function encode${name}(${def.fields.length ? 'w' : '_w'}: XdrWriter, ${def.fields.length ? 'v' : '_v'}: ${name}): void {`,
+          `export function encode${name}(w: XdrWriter, v: ${name}): void {`,
           ...def.fields.map((f) => `  ${this.encode(f, `v.${f.name}`)};`),
           '}',
           '',
-          `export function decode${name}(${def.fields.length ? 'r' : '_r'}: XdrReader): ${name} {`,
+          `export function decode${name}(r: XdrReader): ${name} {`,
           '  return {',
           ...def.fields.map((f) => `    ${f.name}: ${this.decode(f)},`),
           '  };',
@@ -397,8 +396,10 @@ class ModuleEmitter {
     const lines: string[] = [];
     const xdr = [...this.xdrImports].sort();
     lines.push(xdr.length ? `import { ${[...xdr, 'type XdrReader', 'type XdrWriter'].join(', ')} } from '../xdr.js';` : `import type { XdrReader, XdrWriter } from '../xdr.js';`);
-    for (const [module, names] of [...this.imports].sort(([a], [b]) => a.localeCompare(b))) {
-      const sorted = [...names].sort((a, b) => a.replace(/^type /, '').localeCompare(b.replace(/^type /, '')));
+    // Plain code-unit order, not localeCompare: the output must not depend on the machine's locale.
+    const byName = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+    for (const [module, names] of [...this.imports].sort(([a], [b]) => byName(a, b))) {
+      const sorted = [...names].sort((a, b) => byName(a.replace(/^type /, ''), b.replace(/^type /, '')));
       lines.push(`import {\n${sorted.map((n) => `  ${n},`).join('\n')}\n} from './${module}.js';`);
     }
     return lines;
@@ -418,6 +419,10 @@ interface Procedure {
   readonlyConditional: boolean;
   apiErrorDomain: number;
   annotations: Annotations | undefined;
+}
+
+function fail(message: string): never {
+  throw new Error(message);
 }
 
 function streamOf(a: Annotations | undefined): string {
@@ -455,8 +460,8 @@ function procedures(spec: ModuleSpec, program: ProgramSpec, file: ProtocolFile, 
     const derived = (program.renameMethod ?? ((n: string) => n))(procedureMethodName(suffix));
     // gendispatch's word fixups miss a few acronyms (SEV, SSH, FD): the driver typedef's spelling wins,
     // and the key is the driver struct's member name (nwfilterDefineXML for virDrvNWFilterDefineXML).
-    const method = driversLower.get(derived.toLowerCase()) ?? derived;
-    const driver = facts.driverMethods.get(method);
+    const method = (program.drivers && driversLower.get(derived.toLowerCase())) || derived;
+    const driver = program.drivers ? facts.driverMethods.get(method) : undefined;
     const key = driver?.member ?? method.charAt(0).toLowerCase() + method.slice(1);
     if (seen.has(key)) throw new Error(`${spec.source}: two procedures map to ${key}`);
     seen.add(key);
@@ -467,11 +472,11 @@ function procedures(spec: ModuleSpec, program: ProgramSpec, file: ProtocolFile, 
     if (program.annotated && annotations?.generate === undefined) throw new Error(`${m.name}: no @generate annotation`);
     return {
       name: m.name,
-      number: typeof m.value === 'number' ? m.value : Number.NaN,
+      number: typeof m.value === 'number' ? m.value : fail(`${m.name}: procedure number ${m.value} is not a literal`),
       key,
       argsType: s.msg ?? s.args ?? null,
       retType: s.ret ?? null,
-      event: s.msg !== undefined,
+      event: s.msg !== undefined || program.messagesOnly === true,
       api,
       // tsvirt's own .x names the family of a procedure libvirt has no driver method for
       family: driver?.family ?? annotations?.family ?? null,

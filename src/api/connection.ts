@@ -1,14 +1,18 @@
+// The public API's connection (virConnectPtr): opened through the registry of
+// built-in drivers, every call made by procedure key through the contract's one
+// dispatch, so what is not in the protocol tables cannot be called and read-only
+// refusals come from the tables.
 import type { Duplex } from 'node:stream';
-import { ErrorCode, ErrorDomain, virError } from '../util/error.js';
-import { parseURI } from './uri.js';
+import { dispatch } from '../driver/dispatch.js';
+import type { ConnectionDrivers } from '../driver/families.js';
+import type { ProcArgs, ProcKey, ProcRet, StreamKeys } from '../driver/procedures.js';
+import type { DriverRegistry } from '../driver/registry.js';
+import { builtinDrivers } from '../drivers/builtin.js';
+import { ErrorCode, isVirError } from '../util/error.js';
 import { DomainSnapshot, HostInterface, Network, ObjectHandle, StoragePool, StorageVolume } from './handles.js';
-import type { DomainInfo, DomainInterfaceStats, DomainRef, DomainStatsRecord, DomainVcpuInfo, HypervisorDriver, InterfaceRef, NetworkRef, NodeInfo, PciTopology, SnapshotRef, StateWithReason, StoragePoolRef, TypedParam } from './types.js';
-
-/** Driver factories by URI driver name, loaded lazily so a test:/// connection never loads QEMU code. */
-const DRIVERS: Record<string, () => Promise<(uri: ReturnType<typeof parseURI>, o: { readonly: boolean }) => Promise<HypervisorDriver>>> = {
-  test: async () => (await import('../drivers/test/driver.js')).openTestDriver,
-  qemu: async () => (await import('../drivers/qemu/driver.js')).openQemuDriver,
-};
+import { checkPublicArgs } from './public-checks.js';
+import { streamPair } from './stream-pair.js';
+import { cpuMapCpus, cpuMapLength, cString, MEMORY_STAT_NAMES, plainParams, type DomainInfo, type DomainInterfaceStats, type DomainRef, type DomainVcpuInfo, type NodeInfo, type PciTopology, type PlainParam, type StateWithReason } from './types.js';
 
 /** The libvirt release this library reproduces, as virGetVersion encodes it (major * 1e6 + minor * 1e3 + micro). */
 export const LIBRARY_VERSION = 9_000_000;
@@ -17,159 +21,158 @@ export interface ConnectOptions {
   readonly?: boolean;
 }
 
-/** Opens a connection (virConnectOpen). */
+/** A call's arguments: none for a procedure without an argument struct. */
+export type CallArgs<K extends ProcKey> = ProcArgs<K> extends void ? [] : [args: ProcArgs<K>];
+
+/** libvirt registers its drivers once per process (virInitialize). */
+let registry: DriverRegistry | undefined;
+
+/** Opens a connection (virConnectOpen / virConnectOpenReadOnly). */
 export async function connect(uri: string, options: ConnectOptions = {}): Promise<Connection> {
-  const parsed = parseURI(uri);
-  const load = DRIVERS[parsed.driver];
-  if (!load || parsed.scheme !== parsed.driver) {
-    throw virError(ErrorCode.NO_CONNECT, `no connection driver available for ${uri}`, ErrorDomain.NONE);
-  }
-  const open = await load();
-  return new Connection(await open(parsed, { readonly: options.readonly ?? false }), options.readonly ?? false);
+  const readonly = options.readonly ?? false;
+  registry ??= builtinDrivers();
+  const { drivers } = await registry.open(uri, { readonly });
+  // the driver's canonical form when it has one (qemu:///embed?root= a normalised path), else the URI as given
+  const canonical = drivers.hypervisor.connectGetURI ? (await dispatch({ drivers, readonly }, 'connectGetURI', undefined)).uri : uri;
+  return new Connection(drivers, readonly, canonical);
 }
 
 /**
- * APIs a read-only connection may call (libvirt's virCheckReadOnly is absent
- * from them): lookups, listings, getters and queries. Everything else changes
- * state and fails with "read only access prevents virXxx".
- */
-const READ_ONLY_SAFE =
-  /^(close|connect(Get|List|NumOf|Is|Supports|Compare|Baseline|DomainXMLToNative|FindStoragePoolSources)|node(Get|List|Num)|[a-zA-Z]+(LookupBy|Get|List|Num|Is|Has|MemoryStats|BlockStats|InterfaceStats|InterfaceAddresses|Current))/;
-
-/** Queries libvirt still refuses on read-only connections: they reach into the guest or leak secrets. */
-const READ_ONLY_DENIED_QUERIES = new Set([
-  'connectGetDomainCapabilities', 'domainGetHostname', 'domainGetTime', 'domainGetFSInfo', 'domainGetGuestVcpus',
-  'domainManagedSaveGetXMLDesc', 'domainSaveImageGetXMLDesc', 'domainMigrateGetMaxSpeed', 'domainAuthorizedSSHKeysGet',
-  'nodeDeviceGetAutostart', 'nodeGetSEVInfo', 'interfaceChangeBegin', 'interfaceChangeCommit', 'interfaceChangeRollback',
-]);
-
-/** libvirt's read-only checks on a call, with its message; undefined when the call may go ahead. */
-function readOnlyRefusal(method: string, args: unknown[]): string | undefined {
-  const flags = typeof args[1] === 'number' ? args[1] : 0;
-  // VIR_DOMAIN_XML_SECURE | VIR_DOMAIN_XML_MIGRATABLE, VIR_DOMAIN_SNAPSHOT_XML_SECURE
-  if (method === 'domainGetXMLDesc' && flags & (1 | 8)) return 'virDomainGetXMLDesc with secure flag';
-  if (method === 'domainSnapshotGetXMLDesc' && flags & 1) return 'virDomainSnapshotGetXMLDesc with secure flag';
-  // VIR_DOMAIN_VCPU_GUEST; VIR_DOMAIN_INTERFACE_ADDRESSES_SRC_AGENT
-  const guestQuery = (method === 'domainGetVcpusFlags' && flags & 8) || (method === 'domainInterfaceAddresses' && args[1] === 1);
-  if (guestQuery || READ_ONLY_DENIED_QUERIES.has(method) || !READ_ONLY_SAFE.test(method)) return `read only access prevents ${apiName(method)}`;
-  return undefined;
-}
-
-function apiName(method: string): string {
-  return `vir${method[0]!.toUpperCase()}${method.slice(1)}`;
-}
-
-/**
- * A typed connection. Every call dispatches to the driver; a method the driver
- * lacks fails with libvirt's "not supported by the connection driver: virXxx".
+ * An open connection. `invoke` makes any protocol call by key; the methods
+ * below are the friendlier public API built on it.
  */
 export class Connection {
   constructor(
-    readonly driver: HypervisorDriver,
+    /** the connection's drivers by family (virConnect's driver pointers); calls go through invoke */
+    readonly drivers: ConnectionDrivers,
     readonly readonly: boolean,
+    /** virConnectGetURI */
+    readonly uri: string,
   ) {}
 
-  get uri(): string {
-    return this.driver.uri;
+  /** Calls procedure `key` with its argument struct; the result is its return struct. */
+  async invoke<K extends Exclude<ProcKey, StreamKeys>>(key: K, ...args: CallArgs<K>): Promise<ProcRet<K>> {
+    checkPublicArgs(key, args[0] as ProcArgs<K>);
+    return dispatch(this, key, args[0] as ProcArgs<K>);
   }
 
-  /** Calls a driver method by its libvirt API name (without the 'vir' prefix, first letter lowercased). */
-  async invoke<T>(method: string, ...args: unknown[]): Promise<T> {
-    const refusal = this.readonly ? readOnlyRefusal(method, args) : undefined;
-    if (refusal !== undefined) throw virError(ErrorCode.OPERATION_DENIED, refusal, ErrorDomain.NONE);
-    const fn = this.driver[method];
-    if (typeof fn !== 'function') {
-      throw virError(ErrorCode.NO_SUPPORT, `vir${method[0]!.toUpperCase()}${method.slice(1)}`, ErrorDomain.NONE);
+  /** Calls a stream procedure: its return struct and the caller's end of the data stream. */
+  async invokeStream<K extends StreamKeys>(key: K, ...args: CallArgs<K>): Promise<{ ret: ProcRet<K>; stream: Duplex }> {
+    checkPublicArgs(key, args[0] as ProcArgs<K>);
+    const [driverSide, stream] = streamPair();
+    try {
+      return { ret: await dispatch(this, key, args[0] as ProcArgs<K>, driverSide), stream };
+    } catch (e) {
+      stream.destroy();
+      throw e;
     }
-    return (await (fn as (...a: unknown[]) => Promise<T>).apply(this.driver, args)) as T;
   }
 
   close(): Promise<void> {
-    return this.driver.close();
+    return this.drivers.close();
   }
 
-  getCapabilities(): Promise<string> {
-    return this.invoke('connectGetCapabilities');
+  /** virConnectGetType: 'QEMU', 'TEST', ... */
+  async getType(): Promise<string> {
+    return (await this.invoke('connectGetType')).type;
   }
-  getNodeInfo(): Promise<NodeInfo> {
-    return this.invoke('nodeGetInfo');
+  async getCapabilities(): Promise<string> {
+    return (await this.invoke('connectGetCapabilities')).capabilities;
   }
-  listAllDomains(flags = 0): Promise<Domain[]> {
-    return this.invoke<DomainRef[]>('connectListAllDomains', flags).then((refs) => refs.map((r) => new Domain(this, r)));
+  async getNodeInfo(): Promise<NodeInfo> {
+    const info = await this.invoke('nodeGetInfo');
+    return { ...info, model: cString(info.model), memory: Number(info.memory) };
   }
-  async lookupDomainByName(name: string): Promise<Domain> {
-    return new Domain(this, await this.invoke('domainLookupByName', name));
-  }
-  async lookupDomainByUUID(uuid: string): Promise<Domain> {
-    return new Domain(this, await this.invoke('domainLookupByUUID', uuid));
-  }
-  async lookupDomainByID(id: number): Promise<Domain> {
-    return new Domain(this, await this.invoke('domainLookupByID', id));
-  }
-  async defineDomain(xml: string, flags = 0): Promise<Domain> {
-    return new Domain(this, await this.invoke('domainDefineXML', xml, flags));
-  }
-  async createDomain(xml: string, flags = 0): Promise<Domain> {
-    return new Domain(this, await this.invoke('domainCreateXML', xml, flags));
-  }
-  domainXMLToNative(format: string, xml: string, flags = 0): Promise<string> {
-    return this.invoke('connectDomainXMLToNative', format, xml, flags);
-  }
-  async listAllNetworks(flags = 0): Promise<Network[]> {
-    return (await this.invoke<NetworkRef[]>('connectListAllNetworks', flags)).map((r) => new Network(this, r));
-  }
-  async lookupNetworkByName(name: string): Promise<Network> {
-    return new Network(this, await this.invoke('networkLookupByName', name));
-  }
-  async lookupNetworkByUUID(uuid: string): Promise<Network> {
-    return new Network(this, await this.invoke('networkLookupByUUID', uuid));
-  }
-  async defineNetwork(xml: string, flags = 0): Promise<Network> {
-    return new Network(this, await this.invoke('networkDefineXML', xml, flags));
-  }
-  async createNetwork(xml: string, flags = 0): Promise<Network> {
-    return new Network(this, await this.invoke('networkCreateXML', xml, flags));
-  }
-  async listAllStoragePools(flags = 0): Promise<StoragePool[]> {
-    return (await this.invoke<StoragePoolRef[]>('connectListAllStoragePools', flags)).map((r) => new StoragePool(this, r));
-  }
-  async lookupStoragePoolByName(name: string): Promise<StoragePool> {
-    return new StoragePool(this, await this.invoke('storagePoolLookupByName', name));
-  }
-  async lookupStoragePoolByUUID(uuid: string): Promise<StoragePool> {
-    return new StoragePool(this, await this.invoke('storagePoolLookupByUUID', uuid));
-  }
-  async defineStoragePool(xml: string, flags = 0): Promise<StoragePool> {
-    return new StoragePool(this, await this.invoke('storagePoolDefineXML', xml, flags));
-  }
-  async createStoragePool(xml: string, flags = 0): Promise<StoragePool> {
-    return new StoragePool(this, await this.invoke('storagePoolCreateXML', xml, flags));
-  }
-  async lookupStorageVolumeByPath(path: string): Promise<StorageVolume> {
-    return new StorageVolume(this, await this.invoke('storageVolLookupByPath', path));
-  }
-  async lookupStorageVolumeByKey(key: string): Promise<StorageVolume> {
-    return new StorageVolume(this, await this.invoke('storageVolLookupByKey', key));
-  }
-  async listAllInterfaces(flags = 0): Promise<HostInterface[]> {
-    return (await this.invoke<InterfaceRef[]>('connectListAllInterfaces', flags)).map((r) => new HostInterface(this, r));
-  }
-  async lookupInterfaceByName(name: string): Promise<HostInterface> {
-    return new HostInterface(this, await this.invoke('interfaceLookupByName', name));
-  }
-  async lookupInterfaceByMAC(mac: string): Promise<HostInterface> {
-    return new HostInterface(this, await this.invoke('interfaceLookupByMACString', mac));
+  /** The host CPUs present (virNodeGetCPUMap's count) and which are online. */
+  async getCPUMap(): Promise<{ online: boolean[] }> {
+    const map = await this.invoke('nodeGetCPUMap', { need_map: 1, need_online: 0, flags: 0 });
+    const set = new Set(cpuMapCpus(map.cpumap, 0, cpuMapLength(map.ret)));
+    return { online: Array.from({ length: map.ret }, (_, cpu) => set.has(cpu)) };
   }
   /** virConnectGetLibVersion: the driver's answer, else this library's own version (as libvirt does). */
   async getLibVersion(): Promise<number> {
-    if (typeof this.driver.connectGetLibVersion === 'function') return this.invoke<number>('connectGetLibVersion');
-    return LIBRARY_VERSION;
+    try {
+      return Number((await this.invoke('connectGetLibVersion')).lib_ver);
+    } catch (e) {
+      if (isVirError(e) && e.code === ErrorCode.NO_SUPPORT) return LIBRARY_VERSION;
+      throw e;
+    }
+  }
+  async listAllDomains(flags = 0): Promise<Domain[]> {
+    const { domains } = await this.invoke('connectListAllDomains', { need_results: 1, flags });
+    return domains.map((r) => new Domain(this, r));
+  }
+  async lookupDomainByName(name: string): Promise<Domain> {
+    return new Domain(this, (await this.invoke('domainLookupByName', { name })).dom);
+  }
+  async lookupDomainByUUID(uuid: string): Promise<Domain> {
+    return new Domain(this, (await this.invoke('domainLookupByUUID', { uuid })).dom);
+  }
+  async lookupDomainByID(id: number): Promise<Domain> {
+    return new Domain(this, (await this.invoke('domainLookupByID', { id })).dom);
+  }
+  /** virDomainDefineXML, or virDomainDefineXMLFlags when flags are given (as virsh chooses). */
+  async defineDomain(xml: string, flags = 0): Promise<Domain> {
+    const { dom } = flags ? await this.invoke('domainDefineXMLFlags', { xml, flags }) : await this.invoke('domainDefineXML', { xml });
+    return new Domain(this, dom);
+  }
+  async createDomain(xml: string, flags = 0): Promise<Domain> {
+    return new Domain(this, (await this.invoke('domainCreateXML', { xml_desc: xml, flags })).dom);
+  }
+  async domainXMLToNative(format: string, xml: string, flags = 0): Promise<string> {
+    return (await this.invoke('connectDomainXMLToNative', { nativeFormat: format, domainXml: xml, flags })).nativeConfig;
+  }
+  async listAllNetworks(flags = 0): Promise<Network[]> {
+    return (await this.invoke('connectListAllNetworks', { need_results: 1, flags })).nets.map((r) => new Network(this, r));
+  }
+  async lookupNetworkByName(name: string): Promise<Network> {
+    return new Network(this, (await this.invoke('networkLookupByName', { name })).net);
+  }
+  async lookupNetworkByUUID(uuid: string): Promise<Network> {
+    return new Network(this, (await this.invoke('networkLookupByUUID', { uuid })).net);
+  }
+  async defineNetwork(xml: string, flags = 0): Promise<Network> {
+    const { net } = flags ? await this.invoke('networkDefineXMLFlags', { xml, flags }) : await this.invoke('networkDefineXML', { xml });
+    return new Network(this, net);
+  }
+  async createNetwork(xml: string, flags = 0): Promise<Network> {
+    const { net } = flags ? await this.invoke('networkCreateXMLFlags', { xml, flags }) : await this.invoke('networkCreateXML', { xml });
+    return new Network(this, net);
+  }
+  async listAllStoragePools(flags = 0): Promise<StoragePool[]> {
+    return (await this.invoke('connectListAllStoragePools', { need_results: 1, flags })).pools.map((r) => new StoragePool(this, r));
+  }
+  async lookupStoragePoolByName(name: string): Promise<StoragePool> {
+    return new StoragePool(this, (await this.invoke('storagePoolLookupByName', { name })).pool);
+  }
+  async lookupStoragePoolByUUID(uuid: string): Promise<StoragePool> {
+    return new StoragePool(this, (await this.invoke('storagePoolLookupByUUID', { uuid })).pool);
+  }
+  async defineStoragePool(xml: string, flags = 0): Promise<StoragePool> {
+    return new StoragePool(this, (await this.invoke('storagePoolDefineXML', { xml, flags })).pool);
+  }
+  async createStoragePool(xml: string, flags = 0): Promise<StoragePool> {
+    return new StoragePool(this, (await this.invoke('storagePoolCreateXML', { xml, flags })).pool);
+  }
+  async lookupStorageVolumeByPath(path: string): Promise<StorageVolume> {
+    return new StorageVolume(this, (await this.invoke('storageVolLookupByPath', { path })).vol);
+  }
+  async lookupStorageVolumeByKey(key: string): Promise<StorageVolume> {
+    return new StorageVolume(this, (await this.invoke('storageVolLookupByKey', { key })).vol);
+  }
+  async listAllInterfaces(flags = 0): Promise<HostInterface[]> {
+    return (await this.invoke('connectListAllInterfaces', { need_results: 1, flags })).ifaces.map((r) => new HostInterface(this, r));
+  }
+  async lookupInterfaceByName(name: string): Promise<HostInterface> {
+    return new HostInterface(this, (await this.invoke('interfaceLookupByName', { name })).iface);
+  }
+  async lookupInterfaceByMAC(mac: string): Promise<HostInterface> {
+    return new HostInterface(this, (await this.invoke('interfaceLookupByMACString', { mac })).iface);
   }
 }
 
 /** A domain handle (virDomainPtr). Holds name, UUID and the id it had when looked up. */
 export class Domain extends ObjectHandle<DomainRef> {
-
   get name(): string {
     return this.ref.name;
   }
@@ -180,95 +183,121 @@ export class Domain extends ObjectHandle<DomainRef> {
     return this.ref.id;
   }
 
-
-  getXMLDesc(flags = 0): Promise<string> {
-    return this.call('domainGetXMLDesc', flags);
+  private get dom(): { dom: DomainRef } {
+    return { dom: this.ref };
   }
-  getInfo(): Promise<DomainInfo> {
-    return this.call('domainGetInfo');
+
+  async getXMLDesc(flags = 0): Promise<string> {
+    return (await this.connection.invoke('domainGetXMLDesc', { ...this.dom, flags })).xml;
+  }
+  async getInfo(): Promise<DomainInfo> {
+    const info = await this.connection.invoke('domainGetInfo', this.dom);
+    return { ...info, maxMem: Number(info.maxMem), memory: Number(info.memory) };
   }
   getState(flags = 0): Promise<StateWithReason> {
-    return this.call('domainGetState', flags);
+    return this.connection.invoke('domainGetState', { ...this.dom, flags });
   }
-  undefine(flags = 0): Promise<void> {
-    return this.call('domainUndefine', flags);
+  /** virDomainUndefine, or virDomainUndefineFlags when flags are given. */
+  async undefine(flags = 0): Promise<void> {
+    if (flags) await this.connection.invoke('domainUndefineFlags', { ...this.dom, flags });
+    else await this.connection.invoke('domainUndefine', this.dom);
   }
+  /** virDomainCreateWithFlags: the started domain, with its new id. */
   async create(flags = 0): Promise<Domain> {
-    return new Domain(this.connection, await this.call<DomainRef>('domainCreate', flags));
+    return new Domain(this.connection, (await this.connection.invoke('domainCreateWithFlags', { ...this.dom, flags })).dom);
   }
-  shutdown(flags = 0): Promise<void> {
-    return this.call('domainShutdown', flags);
+  /** virDomainShutdown, or virDomainShutdownFlags when flags are given. */
+  async shutdown(flags = 0): Promise<void> {
+    if (flags) await this.connection.invoke('domainShutdownFlags', { ...this.dom, flags });
+    else await this.connection.invoke('domainShutdown', this.dom);
   }
-  destroy(flags = 0): Promise<void> {
-    return this.call('domainDestroy', flags);
+  /** virDomainDestroy, or virDomainDestroyFlags when flags are given. */
+  async destroy(flags = 0): Promise<void> {
+    if (flags) await this.connection.invoke('domainDestroyFlags', { ...this.dom, flags });
+    else await this.connection.invoke('domainDestroy', this.dom);
   }
   reboot(flags = 0): Promise<void> {
-    return this.call('domainReboot', flags);
+    return this.connection.invoke('domainReboot', { ...this.dom, flags });
   }
   reset(flags = 0): Promise<void> {
-    return this.call('domainReset', flags);
+    return this.connection.invoke('domainReset', { ...this.dom, flags });
   }
   suspend(): Promise<void> {
-    return this.call('domainSuspend');
+    return this.connection.invoke('domainSuspend', this.dom);
   }
   resume(): Promise<void> {
-    return this.call('domainResume');
+    return this.connection.invoke('domainResume', this.dom);
   }
-  /** virDomainOpenConsole: the guest's console (or the pty device aliased `devName`) as a duplex stream. */
-  openConsole(devName: string | null = null, flags = 0): Promise<Duplex> {
-    return this.call('domainOpenConsole', devName, flags);
+  /** virDomainOpenConsole: the guest's console (or the character device aliased `devName`) as a duplex stream. */
+  async openConsole(devName: string | null = null, flags = 0): Promise<Duplex> {
+    return (await this.connection.invokeStream('domainOpenConsole', { ...this.dom, dev_name: devName, flags })).stream;
   }
-  isActive(): Promise<boolean> {
-    return this.call('domainIsActive');
+  async isActive(): Promise<boolean> {
+    return (await this.connection.invoke('domainIsActive', this.dom)).active !== 0;
   }
-  isPersistent(): Promise<boolean> {
-    return this.call('domainIsPersistent');
+  async isPersistent(): Promise<boolean> {
+    return (await this.connection.invoke('domainIsPersistent', this.dom)).persistent !== 0;
   }
-  getAutostart(): Promise<boolean> {
-    return this.call('domainGetAutostart');
+  async getAutostart(): Promise<boolean> {
+    return (await this.connection.invoke('domainGetAutostart', this.dom)).autostart !== 0;
   }
   setAutostart(autostart: boolean): Promise<void> {
-    return this.call('domainSetAutostart', autostart);
+    return this.connection.invoke('domainSetAutostart', { ...this.dom, autostart: autostart ? 1 : 0 });
   }
   attachDevice(xml: string, flags = 0): Promise<void> {
-    return this.call('domainAttachDeviceFlags', xml, flags);
+    return this.connection.invoke('domainAttachDeviceFlags', { ...this.dom, xml, flags });
   }
   detachDevice(xml: string, flags = 0): Promise<void> {
-    return this.call('domainDetachDeviceFlags', xml, flags);
+    return this.connection.invoke('domainDetachDeviceFlags', { ...this.dom, xml, flags });
+  }
+  async hasManagedSaveImage(flags = 0): Promise<boolean> {
+    return (await this.connection.invoke('domainHasManagedSaveImage', { ...this.dom, flags })).result !== 0;
+  }
+  managedSaveRemove(flags = 0): Promise<void> {
+    return this.connection.invoke('domainManagedSaveRemove', { ...this.dom, flags });
   }
   async createSnapshot(xml: string, flags = 0): Promise<DomainSnapshot> {
-    return new DomainSnapshot(this.connection, await this.call('domainSnapshotCreateXML', xml, flags));
+    return new DomainSnapshot(this.connection, (await this.connection.invoke('domainSnapshotCreateXML', { ...this.dom, xml_desc: xml, flags })).snap);
   }
   async listAllSnapshots(flags = 0): Promise<DomainSnapshot[]> {
-    return (await this.call<SnapshotRef[]>('domainListAllSnapshots', flags)).map((r) => new DomainSnapshot(this.connection, r));
+    const { snapshots } = await this.connection.invoke('domainListAllSnapshots', { ...this.dom, need_results: 1, flags });
+    return snapshots.map((r) => new DomainSnapshot(this.connection, r));
   }
   async lookupSnapshotByName(name: string, flags = 0): Promise<DomainSnapshot> {
-    return new DomainSnapshot(this.connection, await this.call('domainSnapshotLookupByName', name, flags));
+    return new DomainSnapshot(this.connection, (await this.connection.invoke('domainSnapshotLookupByName', { ...this.dom, name, flags })).snap);
   }
   async currentSnapshot(flags = 0): Promise<DomainSnapshot> {
-    return new DomainSnapshot(this.connection, await this.call('domainSnapshotCurrent', flags));
+    return new DomainSnapshot(this.connection, (await this.connection.invoke('domainSnapshotCurrent', { ...this.dom, flags })).snap);
   }
   /** tsvirt's own: the PCI tree with free hotpluggable slots and the room left for controllers. */
   getPciTopology(flags = 0): Promise<PciTopology> {
-    return this.call('domainGetPciTopology', flags);
+    return this.connection.invoke('domainGetPciTopology', { ...this.dom, flags });
   }
   /** virDomainListGetStats for this domain alone: the DomainStatsTypes groups asked for (0: all). */
-  async getStats(stats = 0, flags = 0): Promise<TypedParam[]> {
-    const records = await this.connection.invoke<DomainStatsRecord[]>('domainListGetStats', [this.ref], stats, flags);
-    return records[0]?.params ?? [];
+  async getStats(stats = 0, flags = 0): Promise<PlainParam[]> {
+    const { retStats } = await this.connection.invoke('connectGetAllDomainStats', { doms: [this.ref], stats, flags });
+    return plainParams(retStats[0]?.params ?? []);
   }
   /** virDomainBlockStatsFlags: a disk's I/O counters (by target or source path; "" sums all disks). */
-  blockStats(disk: string, flags = 0): Promise<TypedParam[]> {
-    return this.call('domainBlockStatsFlags', disk, flags);
+  async blockStats(disk: string, flags = 0): Promise<PlainParam[]> {
+    const query = { ...this.dom, path: disk, flags };
+    const { nparams } = await this.connection.invoke('domainBlockStatsFlags', { ...query, nparams: 0 });
+    return plainParams((await this.connection.invoke('domainBlockStatsFlags', { ...query, nparams })).params);
   }
   interfaceStats(device: string): Promise<DomainInterfaceStats> {
-    return this.call('domainInterfaceStats', device);
+    return this.connection.invoke('domainInterfaceStats', { ...this.dom, device });
   }
-  memoryStats(flags = 0): Promise<TypedParam[]> {
-    return this.call('domainMemoryStats', flags);
+  /** virDomainMemoryStats: each VIR_DOMAIN_MEMORY_STAT_* tag the driver reports, with its value. */
+  async memoryStats(flags = 0): Promise<{ tag: number; val: bigint }[]> {
+    return (await this.connection.invoke('domainMemoryStats', { ...this.dom, maxStats: MEMORY_STAT_NAMES.length, flags })).stats;
   }
   /** virDomainGetVcpus: the running vCPUs and the host CPUs each may use. */
-  getVcpus(maxinfo: number): Promise<{ info: DomainVcpuInfo[]; cpumaps: number[][] }> {
-    return this.call('domainGetVcpus', maxinfo);
+  async getVcpus(maxinfo: number): Promise<{ info: DomainVcpuInfo[]; cpumaps: number[][] }> {
+    const maplen = cpuMapLength((await this.connection.getCPUMap()).online.length);
+    const { info, cpumaps } = await this.connection.invoke('domainGetVcpus', { ...this.dom, maxinfo, maplen });
+    return {
+      info: info.map((v) => ({ number: v.number, state: v.state, cpuTime: v.cpu_time, cpu: v.cpu })),
+      cpumaps: info.map((_, i) => cpuMapCpus(cpumaps, i, maplen)),
+    };
   }
 }

@@ -1,59 +1,96 @@
-// Public API types shared by the API layer, the drivers and tsvirsh.
-// Method names on HypervisorDriver mirror libvirt's public API (virDomainGetXMLDesc
-// -> domainGetXMLDesc) so that "not supported" errors can name the API call.
-import type { Duplex } from 'node:stream';
-import type { PciTopology } from '../conf/pci-topology.js';
+// The value types of the public API. Object references and structured results are
+// the protocol's own structs (src/driver's procedure tables), so what a user holds
+// is what travels on the wire; a few friendlier shapes (plain numbers, CPU lists,
+// untagged parameters) are what the handle classes return.
+import type { ProcRet } from '../driver/procedures.js';
+import { typedParamValue, type TypedParam } from '../driver/typed-params.js';
 
-export type { PciTopology, PciTopologyBus, PciTopologySlot, PciTopologyFunction, PciTopologyDevice, PciTopologySummary } from '../conf/pci-topology.js';
+export { DomainState, ListDomainsFlags, ModificationImpact } from '../driver/flags.js';
+export { DomainStatsTypes, RunningReason, PausedReason, ShutdownReason, ShutoffReason, CrashedReason, DomainXMLFlags, DefineFlags, StartFlags, DomainConsoleFlags } from '../driver/flags.js';
+export { TypedParamType, typedParam, typedParamValue, type TypedParam } from '../driver/typed-params.js';
+export type { ProcArgs, ProcKey, ProcRet } from '../driver/procedures.js';
 
-/** virDomainState */
-export enum DomainState {
-  NOSTATE = 0,
-  RUNNING = 1,
-  BLOCKED = 2,
-  PAUSED = 3,
-  SHUTDOWN = 4,
-  SHUTOFF = 5,
-  CRASHED = 6,
-  PMSUSPENDED = 7,
+/** virDomainPtr's identity: id is -1 while the domain is inactive. */
+export type DomainRef = ProcRet<'domainLookupByName'>['dom'];
+/** virNetworkPtr */
+export type NetworkRef = ProcRet<'networkLookupByName'>['net'];
+/** virStoragePoolPtr */
+export type StoragePoolRef = ProcRet<'storagePoolLookupByName'>['pool'];
+/** virStorageVolPtr: name within its pool, globally unique key */
+export type StorageVolRef = ProcRet<'storageVolLookupByName'>['vol'];
+/** virInterfacePtr */
+export type InterfaceRef = ProcRet<'interfaceLookupByName'>['iface'];
+/** virDomainSnapshotPtr: its name and its domain */
+export type SnapshotRef = ProcRet<'domainSnapshotLookupByName'>['snap'];
+/** virNodeDevicePtr: known by name only */
+export type NodeDeviceRef = ProcRet<'nodeDeviceLookupByName'>['dev'];
+/** virSecretPtr */
+export type SecretRef = ProcRet<'secretLookupByUUID'>['secret'];
+/** virNWFilterPtr */
+export type NWFilterRef = ProcRet<'nwfilterLookupByName'>['nwfilter'];
+
+/** tsvirt's PCI topology of a domain (tsvirsh domtopology): absent parts are null. */
+export type PciTopology = ProcRet<'domainGetPciTopology'>;
+export type PciTopologyBus = PciTopology['root'];
+export type PciTopologySummary = PciTopology['summary'];
+export type PciTopologySlot = PciTopologyBus['slots'][number];
+export type PciTopologyFunction = PciTopologySlot['functions'][number];
+export type PciTopologyDevice = NonNullable<PciTopologyFunction['device']>;
+
+/** virDomainStatsRecord as the wire carries it (tagged parameters). */
+export type DomainStatsRecord = ProcRet<'connectGetAllDomainStats'>['retStats'][number];
+/** virDomainFSInfo */
+export type DomainFSInfo = ProcRet<'domainGetFSInfo'>['info'][number];
+/** virDomainInterfaceStatsStruct; -1 for a counter the driver does not know. */
+export type DomainInterfaceStats = ProcRet<'domainInterfaceStats'>;
+/** virDomainBlockStatsStruct; -1 for a counter the driver does not know. */
+export type DomainBlockStats = ProcRet<'domainBlockStats'>;
+/** virDomainBlockInfo; sizes in bytes. */
+export type DomainBlockInfo = ProcRet<'domainGetBlockInfo'>;
+
+/** A typed parameter with its value untagged (numbers, bigints for 64-bit, booleans, strings). */
+export interface PlainParam {
+  field: string;
+  value: number | bigint | string | boolean;
 }
 
-/** A domain as identified to API users: id is -1 while the domain is inactive. */
-export interface DomainRef {
-  name: string;
-  uuid: string;
-  id: number;
+/** virDomainInfo with the memory sizes as plain numbers (KiB). */
+export interface DomainInfo {
+  state: number;
+  maxMem: number;
+  memory: number;
+  nrVirtCpu: number;
+  /** nanoseconds */
+  cpuTime: bigint;
 }
 
-/** A network handle as identified to API users (virNetworkPtr). */
-export interface NetworkRef {
-  name: string;
-  uuid: string;
+export interface StateWithReason {
+  state: number;
+  reason: number;
 }
 
-/** A storage pool handle (virStoragePoolPtr). */
-export interface StoragePoolRef {
-  name: string;
-  uuid: string;
+/** virVcpuInfo: one vCPU of a running domain. */
+export interface DomainVcpuInfo {
+  number: number;
+  /** virVcpuState: 0 offline, 1 running, 2 blocked */
+  state: number;
+  /** nanoseconds */
+  cpuTime: bigint;
+  /** the host CPU it last ran on */
+  cpu: number;
 }
 
-/** A storage volume handle (virStorageVolPtr): name within its pool, globally unique key and path. */
-export interface StorageVolRef {
-  pool: string;
-  name: string;
-  key: string;
-}
-
-/** A host interface handle (virInterfacePtr). */
-export interface InterfaceRef {
-  name: string;
-  mac: string;
-}
-
-/** A domain snapshot handle (virDomainSnapshotPtr). */
-export interface SnapshotRef {
-  domain: DomainRef;
-  name: string;
+/** virNodeInfo with the model as text. */
+export interface NodeInfo {
+  model: string;
+  /** KiB */
+  memory: number;
+  cpus: number;
+  mhz: number;
+  nodes: number;
+  sockets: number;
+  cores: number;
+  threads: number;
 }
 
 /** virStoragePoolInfo; sizes in bytes. */
@@ -73,365 +110,31 @@ export interface StorageVolInfo {
   allocation: number;
 }
 
-/** virDomainBlockInfo; sizes in bytes. */
-export interface DomainBlockInfo {
-  capacity: number;
-  allocation: number;
-  physical: number;
+/** virDomainMemoryStatTags by tag number, in virsh's spelling. */
+export const MEMORY_STAT_NAMES: readonly string[] = [
+  'swap_in', 'swap_out', 'major_fault', 'minor_fault', 'unused', 'available', 'actual', 'rss', 'usable', 'last_update', 'disk_caches', 'hugetlb_pgalloc', 'hugetlb_pgfail',
+];
+
+/** The plain form of tagged parameters. */
+export function plainParams(params: readonly TypedParam[]): PlainParam[] {
+  return params.map((p) => ({ field: p.field, value: typedParamValue(p) }));
 }
 
-/** One typed parameter as returned by virDomainGetStats / virDomainMemoryStats and friends. */
-export interface TypedParam {
-  field: string;
-  value: number | bigint | string | boolean;
+/** A fixed-size C char array from the wire (virNodeInfo.model, security labels) as text: up to its NUL. */
+export function cString(chars: readonly number[]): string {
+  const end = chars.indexOf(0);
+  return Buffer.from(end < 0 ? chars : chars.slice(0, end)).toString('utf8');
 }
 
-/** virDomainFSInfo: a guest filesystem and the disk targets it lives on. */
-export interface DomainFSInfo {
-  mountpoint: string;
-  name: string;
-  fstype: string;
-  devAlias: string[];
+/** VIR_CPU_MAPLEN: bytes of a CPU bitmap for `cpus` host CPUs. */
+export const cpuMapLength = (cpus: number) => Math.ceil(cpus / 8);
+
+/** The host CPUs set in the `index`-th `maplen`-byte map of a packed cpumaps buffer. */
+export function cpuMapCpus(maps: Buffer, index: number, maplen: number): number[] {
+  const cpus: number[] = [];
+  for (let byte = 0; byte < maplen; byte++) {
+    const bits = maps[index * maplen + byte] ?? 0;
+    for (let bit = 0; bit < 8; bit++) if (bits & (1 << bit)) cpus.push(byte * 8 + bit);
+  }
+  return cpus;
 }
-
-export interface DomainStatsRecord {
-  dom: DomainRef;
-  params: TypedParam[];
-}
-
-/** virDomainStatsTypes: the groups virConnectGetAllDomainStats reports. */
-export enum DomainStatsTypes {
-  STATE = 1 << 0,
-  CPU_TOTAL = 1 << 1,
-  BALLOON = 1 << 2,
-  VCPU = 1 << 3,
-  INTERFACE = 1 << 4,
-  BLOCK = 1 << 5,
-  PERF = 1 << 6,
-  IOTHREAD = 1 << 7,
-  MEMORY = 1 << 8,
-  DIRTYRATE = 1 << 9,
-  VM = 1 << 10,
-}
-
-/** virDomainInterfaceStatsStruct; -1 for a counter the driver does not know. */
-export interface DomainInterfaceStats {
-  rx_bytes: number;
-  rx_packets: number;
-  rx_errs: number;
-  rx_drop: number;
-  tx_bytes: number;
-  tx_packets: number;
-  tx_errs: number;
-  tx_drop: number;
-}
-
-/** virDomainBlockStatsStruct (virDomainBlockStats); -1 for a counter the driver does not know. */
-export interface DomainBlockStats {
-  rd_req: number;
-  rd_bytes: number;
-  wr_req: number;
-  wr_bytes: number;
-  errs: number;
-}
-
-/** virVcpuInfo: one vCPU of a running domain. */
-export interface DomainVcpuInfo {
-  number: number;
-  /** virVcpuState: 0 offline, 1 running, 2 blocked */
-  state: number;
-  /** nanoseconds */
-  cpuTime: bigint;
-  /** the host CPU it last ran on */
-  cpu: number;
-}
-
-export interface DomainInfo {
-  state: DomainState;
-  /** KiB */
-  maxMem: number;
-  /** KiB */
-  memory: number;
-  nrVirtCpu: number;
-  /** nanoseconds */
-  cpuTime: bigint;
-}
-
-/** virDomainRunningReason */
-export enum RunningReason { UNKNOWN, BOOTED, MIGRATED, RESTORED, FROM_SNAPSHOT, UNPAUSED, MIGRATION_CANCELED, SAVE_CANCELED, WAKEUP, CRASHED, POSTCOPY, POSTCOPY_FAILED }
-/** virDomainPausedReason */
-export enum PausedReason { UNKNOWN, USER, MIGRATION, SAVE, DUMP, IOERROR, WATCHDOG, FROM_SNAPSHOT, SHUTTING_DOWN, SNAPSHOT, CRASHED, STARTING_UP, POSTCOPY, POSTCOPY_FAILED, API_ERROR }
-/** virDomainShutdownReason */
-export enum ShutdownReason { UNKNOWN, USER }
-/** virDomainShutoffReason */
-export enum ShutoffReason { UNKNOWN, SHUTDOWN, DESTROYED, CRASHED, MIGRATED, SAVED, FAILED, FROM_SNAPSHOT, DAEMON }
-/** virDomainCrashedReason */
-export enum CrashedReason { UNKNOWN, PANICKED }
-
-export interface StateWithReason {
-  state: DomainState;
-  reason: number;
-}
-
-export interface NodeInfo {
-  model: string;
-  /** KiB */
-  memory: number;
-  cpus: number;
-  mhz: number;
-  nodes: number;
-  sockets: number;
-  cores: number;
-  threads: number;
-}
-
-/** Flags of virConnectListAllDomains. */
-export enum ListDomainsFlags {
-  ACTIVE = 1 << 0,
-  INACTIVE = 1 << 1,
-  PERSISTENT = 1 << 2,
-  TRANSIENT = 1 << 3,
-  RUNNING = 1 << 4,
-  PAUSED = 1 << 5,
-  SHUTOFF = 1 << 6,
-  OTHER = 1 << 7,
-  MANAGEDSAVE = 1 << 8,
-  NO_MANAGEDSAVE = 1 << 9,
-  AUTOSTART = 1 << 10,
-  NO_AUTOSTART = 1 << 11,
-  HAS_SNAPSHOT = 1 << 12,
-  NO_SNAPSHOT = 1 << 13,
-  HAS_CHECKPOINT = 1 << 14,
-  NO_CHECKPOINT = 1 << 15,
-}
-
-/** Flags of virDomainGetXMLDesc. */
-export enum DomainXMLFlags {
-  SECURE = 1 << 0,
-  INACTIVE = 1 << 1,
-  UPDATE_CPU = 1 << 2,
-  MIGRATABLE = 1 << 3,
-}
-
-/** Flags of virDomainDefineXMLFlags / virDomainCreateXML. */
-export enum DefineFlags {
-  VALIDATE = 1 << 0,
-}
-
-/** virDomainModificationImpact, shared by setters and device attach/detach. */
-export enum ModificationImpact {
-  CURRENT = 0,
-  LIVE = 1 << 0,
-  CONFIG = 1 << 1,
-}
-
-/** Flags of virDomainCreate / virDomainCreateXML. */
-export enum StartFlags {
-  PAUSED = 1 << 0,
-  AUTODESTROY = 1 << 1,
-  BYPASS_CACHE = 1 << 2,
-  FORCE_BOOT = 1 << 3,
-}
-
-/** virDomainConsoleFlags */
-export enum DomainConsoleFlags {
-  /** take the console over from a session that holds it */
-  FORCE = 1 << 0,
-  /** only connect when sessions are mutually exclusive (always true here) */
-  SAFE = 1 << 1,
-}
-
-export interface ParsedURI {
-  /** the URI as given */
-  raw: string;
-  scheme: string;
-  /** the driver name, e.g. 'qemu', 'test' */
-  driver: string;
-  path: string;
-  params: URLSearchParams;
-}
-
-/**
- * The contract every hypervisor driver implements. Optional methods the driver
- * lacks are reported by the API layer as libvirt's "not supported" error.
- */
-export interface HypervisorDriver {
-  /** The canonical URI of this connection (virConnectGetURI). */
-  readonly uri: string;
-  /** virConnectGetType: 'QEMU', 'TEST', ... */
-  readonly type: string;
-  close(): Promise<void>;
-
-  connectGetVersion?(): Promise<number>;
-  connectGetHostname?(): Promise<string>;
-  connectGetCapabilities?(): Promise<string>;
-  connectGetDomainCapabilities?(emulator: string | undefined, arch: string | undefined, machine: string | undefined, virttype: string | undefined): Promise<string>;
-  connectGetSysinfo?(): Promise<string>;
-  connectGetMaxVcpus?(type: string | undefined): Promise<number>;
-  nodeGetInfo?(): Promise<NodeInfo>;
-  nodeGetFreeMemory?(): Promise<bigint>;
-  nodeGetCellsFreeMemory?(start: number, max: number): Promise<bigint[]>;
-  nodeGetCPUMap?(): Promise<{ online: boolean[] }>;
-
-  connectListAllDomains?(flags: number): Promise<DomainRef[]>;
-  domainLookupByName?(name: string): Promise<DomainRef>;
-  domainLookupByUUID?(uuid: string): Promise<DomainRef>;
-  domainLookupByID?(id: number): Promise<DomainRef>;
-  domainDefineXML?(xml: string, flags: number): Promise<DomainRef>;
-  domainCreateXML?(xml: string, flags: number): Promise<DomainRef>;
-  domainUndefine?(dom: DomainRef, flags: number): Promise<void>;
-  domainCreate?(dom: DomainRef, flags: number): Promise<DomainRef>;
-  domainShutdown?(dom: DomainRef, flags: number): Promise<void>;
-  domainDestroy?(dom: DomainRef, flags: number): Promise<void>;
-  domainReboot?(dom: DomainRef, flags: number): Promise<void>;
-  domainReset?(dom: DomainRef, flags: number): Promise<void>;
-  domainSuspend?(dom: DomainRef): Promise<void>;
-  domainResume?(dom: DomainRef): Promise<void>;
-  /** virDomainOpenConsole: a duplex stream on the guest's character device (DomainConsoleFlags). */
-  domainOpenConsole?(dom: DomainRef, devName: string | null, flags: number): Promise<Duplex>;
-  domainGetXMLDesc?(dom: DomainRef, flags: number): Promise<string>;
-  domainGetInfo?(dom: DomainRef): Promise<DomainInfo>;
-  domainGetState?(dom: DomainRef, flags: number): Promise<StateWithReason>;
-  domainIsActive?(dom: DomainRef): Promise<boolean>;
-  domainIsPersistent?(dom: DomainRef): Promise<boolean>;
-  domainGetAutostart?(dom: DomainRef): Promise<boolean>;
-  domainSetAutostart?(dom: DomainRef, autostart: boolean): Promise<void>;
-  domainAttachDeviceFlags?(dom: DomainRef, xml: string, flags: number): Promise<void>;
-  domainDetachDeviceFlags?(dom: DomainRef, xml: string, flags: number): Promise<void>;
-  connectDomainXMLToNative?(format: string, xml: string, flags: number): Promise<string>;
-
-  // More domain calls tsvirsh makes (libvirt names and flag values).
-  domainSetMemoryFlags?(dom: DomainRef, kib: number, flags: number): Promise<void>;
-  domainSetMaxMemory?(dom: DomainRef, kib: number): Promise<void>;
-  domainSetMemory?(dom: DomainRef, kib: number): Promise<void>;
-  domainSetVcpusFlags?(dom: DomainRef, count: number, flags: number): Promise<void>;
-  domainGetVcpusFlags?(dom: DomainRef, flags: number): Promise<number>;
-  domainGetMaxVcpus?(dom: DomainRef): Promise<number>;
-  domainMemoryStats?(dom: DomainRef, flags: number): Promise<TypedParam[]>;
-  connectGetAllDomainStats?(stats: number, flags: number): Promise<DomainStatsRecord[]>;
-  domainListGetStats?(doms: DomainRef[], stats: number, flags: number): Promise<DomainStatsRecord[]>;
-  /** virDomainBlockStatsFlags: a disk's counters ("" sums all disks), VIR_DOMAIN_BLOCK_STATS_* fields. */
-  domainBlockStatsFlags?(dom: DomainRef, disk: string, flags: number): Promise<TypedParam[]>;
-  domainBlockStats?(dom: DomainRef, disk: string): Promise<DomainBlockStats>;
-  domainInterfaceStats?(dom: DomainRef, device: string): Promise<DomainInterfaceStats>;
-  /** virDomainGetVcpus: up to `maxinfo` vCPUs and each one's host CPU affinity. */
-  domainGetVcpus?(dom: DomainRef, maxinfo: number): Promise<{ info: DomainVcpuInfo[]; cpumaps: number[][] }>;
-  domainGetMetadata?(dom: DomainRef, type: number, uri: string | null, flags: number): Promise<string>;
-  domainSetMetadata?(dom: DomainRef, type: number, metadata: string | null, key: string | null, uri: string | null, flags: number): Promise<void>;
-  domainGetHostname?(dom: DomainRef, flags: number): Promise<string>;
-  domainGetTime?(dom: DomainRef, flags: number): Promise<{ seconds: number; nseconds: number }>;
-  domainGetControlInfo?(dom: DomainRef, flags: number): Promise<{ state: number; details: number; stateTime: number }>;
-  domainGetDiskErrors?(dom: DomainRef, flags: number): Promise<{ disk: string; error: number }[]>;
-  domainGetBlockInfo?(dom: DomainRef, disk: string, flags: number): Promise<DomainBlockInfo>;
-  domainInterfaceAddresses?(dom: DomainRef, source: number, flags: number): Promise<{ name: string; hwaddr: string; addrs: { type: number; addr: string; prefix: number }[] }[]>;
-  /** virDomainGetSecurityLabel (one label) and virNodeGetSecurityModel, as dominfo prints them. */
-  domainGetSecurityLabel?(dom: DomainRef): Promise<{ label: string; enforcing: boolean }>;
-  nodeGetSecurityModel?(): Promise<{ model: string; doi: string }>;
-  domainIsUpdated?(dom: DomainRef): Promise<boolean>;
-  domainGetMaxMemory?(dom: DomainRef): Promise<number>;
-  domainSetVcpus?(dom: DomainRef, count: number): Promise<void>;
-  domainSnapshotNum?(dom: DomainRef, flags: number): Promise<number>;
-  domainSnapshotNumChildren?(snap: SnapshotRef, flags: number): Promise<number>;
-  interfaceDefineXML?(xml: string, flags: number): Promise<InterfaceRef>;
-  interfaceUndefine?(iface: InterfaceRef): Promise<void>;
-  interfaceCreate?(iface: InterfaceRef, flags: number): Promise<void>;
-  interfaceChangeBegin?(flags: number): Promise<void>;
-  interfaceChangeCommit?(flags: number): Promise<void>;
-  interfaceChangeRollback?(flags: number): Promise<void>;
-  storagePoolNumOfVolumes?(pool: StoragePoolRef): Promise<number>;
-  domainHasManagedSaveImage?(dom: DomainRef, flags: number): Promise<boolean>;
-  domainManagedSaveRemove?(dom: DomainRef, flags: number): Promise<void>;
-  domainAttachDevice?(dom: DomainRef, xml: string): Promise<void>;
-  domainDetachDevice?(dom: DomainRef, xml: string): Promise<void>;
-  domainCreateWithFlags?(dom: DomainRef, flags: number): Promise<DomainRef>;
-  domainShutdownFlags?(dom: DomainRef, flags: number): Promise<void>;
-  domainUndefineFlags?(dom: DomainRef, flags: number): Promise<void>;
-  domainGetOSType?(dom: DomainRef): Promise<string>;
-  domainSetMemoryStatsPeriod?(dom: DomainRef, period: number, flags: number): Promise<void>;
-  domainSetTime?(dom: DomainRef, seconds: number, nseconds: number, flags: number): Promise<void>;
-  storageVolGetInfoFlags?(vol: StorageVolRef, flags: number): Promise<StorageVolInfo>;
-  connectGetLibVersion?(): Promise<number>;
-  /** Host objects tsvirsh lists; a driver without them gets virsh's count fallbacks. */
-  nodeGetMemoryStats?(cell: number, flags: number): Promise<{ field: string; value: number | bigint }[]>;
-  connectListAllSecrets?(flags: number): Promise<{ name: string; uuid: string; usage?: string }[]>;
-  connectNumOfSecrets?(): Promise<number>;
-  connectListAllNWFilters?(flags: number): Promise<{ name: string; uuid: string }[]>;
-  connectNumOfNWFilters?(): Promise<number>;
-  /** Node devices are known by name only (virNodeDevicePtr has no UUID). */
-  connectListAllNodeDevices?(flags: number): Promise<{ name: string }[]>;
-  nodeDeviceLookupByName?(name: string): Promise<{ name: string }>;
-  nodeNumOfDevices?(): Promise<number>;
-  /** tsvirt's own: the domain's PCI tree, empty slots and hotplug room (tsvirsh domtopology). */
-  domainGetPciTopology?(dom: DomainRef, flags: number): Promise<PciTopology>;
-
-  // Networks, storage, host interfaces, snapshots: libvirt API names, libvirt flag values.
-  connectListAllNetworks?(flags: number): Promise<NetworkRef[]>;
-  networkLookupByName?(name: string): Promise<NetworkRef>;
-  networkLookupByUUID?(uuid: string): Promise<NetworkRef>;
-  networkDefineXML?(xml: string, flags: number): Promise<NetworkRef>;
-  networkCreateXML?(xml: string, flags: number): Promise<NetworkRef>;
-  networkUndefine?(net: NetworkRef): Promise<void>;
-  networkCreate?(net: NetworkRef, flags: number): Promise<void>;
-  networkDestroy?(net: NetworkRef): Promise<void>;
-  networkGetXMLDesc?(net: NetworkRef, flags: number): Promise<string>;
-  networkIsActive?(net: NetworkRef): Promise<boolean>;
-  networkIsPersistent?(net: NetworkRef): Promise<boolean>;
-  networkGetAutostart?(net: NetworkRef): Promise<boolean>;
-  networkSetAutostart?(net: NetworkRef, autostart: boolean): Promise<void>;
-  networkGetBridgeName?(net: NetworkRef): Promise<string>;
-  networkUpdate?(net: NetworkRef, command: number, section: number, parentIndex: number, xml: string, flags: number): Promise<void>;
-
-  connectListAllStoragePools?(flags: number): Promise<StoragePoolRef[]>;
-  storagePoolLookupByName?(name: string): Promise<StoragePoolRef>;
-  storagePoolLookupByUUID?(uuid: string): Promise<StoragePoolRef>;
-  storagePoolLookupByVolume?(vol: StorageVolRef): Promise<StoragePoolRef>;
-  storagePoolDefineXML?(xml: string, flags: number): Promise<StoragePoolRef>;
-  storagePoolCreateXML?(xml: string, flags: number): Promise<StoragePoolRef>;
-  storagePoolBuild?(pool: StoragePoolRef, flags: number): Promise<void>;
-  storagePoolCreate?(pool: StoragePoolRef, flags: number): Promise<void>;
-  storagePoolDestroy?(pool: StoragePoolRef): Promise<void>;
-  storagePoolDelete?(pool: StoragePoolRef, flags: number): Promise<void>;
-  storagePoolUndefine?(pool: StoragePoolRef): Promise<void>;
-  storagePoolRefresh?(pool: StoragePoolRef, flags: number): Promise<void>;
-  storagePoolGetInfo?(pool: StoragePoolRef): Promise<StoragePoolInfo>;
-  storagePoolGetXMLDesc?(pool: StoragePoolRef, flags: number): Promise<string>;
-  storagePoolIsActive?(pool: StoragePoolRef): Promise<boolean>;
-  storagePoolIsPersistent?(pool: StoragePoolRef): Promise<boolean>;
-  storagePoolGetAutostart?(pool: StoragePoolRef): Promise<boolean>;
-  storagePoolSetAutostart?(pool: StoragePoolRef, autostart: boolean): Promise<void>;
-  storagePoolListAllVolumes?(pool: StoragePoolRef, flags: number): Promise<StorageVolRef[]>;
-  storageVolLookupByName?(pool: StoragePoolRef, name: string): Promise<StorageVolRef>;
-  storageVolLookupByKey?(key: string): Promise<StorageVolRef>;
-  storageVolLookupByPath?(path: string): Promise<StorageVolRef>;
-  storageVolCreateXML?(pool: StoragePoolRef, xml: string, flags: number): Promise<StorageVolRef>;
-  storageVolCreateXMLFrom?(pool: StoragePoolRef, xml: string, clone: StorageVolRef, flags: number): Promise<StorageVolRef>;
-  storageVolDelete?(vol: StorageVolRef, flags: number): Promise<void>;
-  storageVolResize?(vol: StorageVolRef, capacity: number, flags: number): Promise<void>;
-  storageVolGetInfo?(vol: StorageVolRef): Promise<StorageVolInfo>;
-  storageVolGetXMLDesc?(vol: StorageVolRef, flags: number): Promise<string>;
-  storageVolGetPath?(vol: StorageVolRef): Promise<string>;
-
-  connectListAllInterfaces?(flags: number): Promise<InterfaceRef[]>;
-  interfaceLookupByName?(name: string): Promise<InterfaceRef>;
-  interfaceLookupByMACString?(mac: string): Promise<InterfaceRef>;
-  interfaceGetXMLDesc?(iface: InterfaceRef, flags: number): Promise<string>;
-  interfaceIsActive?(iface: InterfaceRef): Promise<boolean>;
-  interfaceDestroy?(iface: InterfaceRef, flags: number): Promise<void>;
-
-  domainSnapshotCreateXML?(dom: DomainRef, xml: string, flags: number): Promise<SnapshotRef>;
-  domainListAllSnapshots?(dom: DomainRef, flags: number): Promise<SnapshotRef[]>;
-  domainSnapshotListAllChildren?(snap: SnapshotRef, flags: number): Promise<SnapshotRef[]>;
-  domainSnapshotLookupByName?(dom: DomainRef, name: string, flags: number): Promise<SnapshotRef>;
-  domainHasCurrentSnapshot?(dom: DomainRef, flags: number): Promise<boolean>;
-  domainSnapshotCurrent?(dom: DomainRef, flags: number): Promise<SnapshotRef>;
-  domainSnapshotGetParent?(snap: SnapshotRef, flags: number): Promise<SnapshotRef>;
-  domainSnapshotIsCurrent?(snap: SnapshotRef, flags: number): Promise<boolean>;
-  domainSnapshotHasMetadata?(snap: SnapshotRef, flags: number): Promise<boolean>;
-  domainSnapshotGetXMLDesc?(snap: SnapshotRef, flags: number): Promise<string>;
-  domainRevertToSnapshot?(snap: SnapshotRef, flags: number): Promise<void>;
-  domainSnapshotDelete?(snap: SnapshotRef, flags: number): Promise<void>;
-  /** Everything else a driver offers, looked up by libvirt API name by the API layer. */
-  [method: string]: unknown;
-}
-
-export type DriverFactory = (uri: ParsedURI, options: { readonly: boolean }) => Promise<HypervisorDriver>;

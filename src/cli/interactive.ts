@@ -14,28 +14,25 @@ import type { Shell } from './shell.js';
 async function objectNames(shell: Shell, kind: Completion, state: CommandState): Promise<string[]> {
   const c = shell.connected ? shell.c : await shell.connection().catch(() => undefined);
   if (!c) return [];
-  const names = async (method: string, ...args: unknown[]) =>
-    ((await c.invoke<{ name: string }[]>(method, ...args).catch(() => [])) ?? []).map((r) => r.name);
+  const names = (listing: Promise<{ name: string }[]>) => listing.then((objects) => objects.map((o) => o.name), () => []);
   switch (kind) {
     case 'domain':
-      return names('connectListAllDomains', 0);
+      return names(c.listAllDomains());
     case 'network':
-      return names('connectListAllNetworks', 0);
+      return names(c.listAllNetworks());
     case 'pool':
-      return names('connectListAllStoragePools', 0);
+      return names(c.listAllStoragePools());
     case 'interface':
-      return names('connectListAllInterfaces', 0);
+      return names(c.listAllInterfaces());
     case 'volume': {
       const pool = state.opts.find((o) => o.def.name === 'pool')?.value;
       if (!pool) return [];
-      const ref = await c.invoke('storagePoolLookupByName', pool).catch(() => undefined);
-      return ref ? names('storagePoolListAllVolumes', ref, 0) : [];
+      return names(c.lookupStoragePoolByName(pool).then((p) => p.listAllVolumes()));
     }
     case 'snapshot': {
       const domName = state.opts.find((o) => o.def.name === 'domain')?.value;
       if (!domName) return [];
-      const dom = await c.lookupDomainByName(domName).catch(() => undefined);
-      return dom ? names('domainListAllSnapshots', dom.ref, 0) : [];
+      return names(c.lookupDomainByName(domName).then((d) => d.listAllSnapshots()));
     }
     case 'command':
       return visibleCommands();

@@ -21,8 +21,8 @@ async function firstFound<T>(attempts: (() => Promise<T>)[], message: string): P
 
 async function lookupNetwork(ctl: Shell, name: string, by: LookupBy = { uuid: true, name: true }): Promise<NetworkRef> {
   const tries: (() => Promise<NetworkRef>)[] = [];
-  if (by.uuid && name.length === UUID_LENGTH) tries.push(() => ctl.c.invoke('networkLookupByUUID', name));
-  if (by.name) tries.push(() => ctl.c.invoke('networkLookupByName', name));
+  if (by.uuid && name.length === UUID_LENGTH) tries.push(async () => (await ctl.c.invoke('networkLookupByUUID', { uuid: name })).net);
+  if (by.name) tries.push(async () => (await ctl.c.invoke('networkLookupByName', { name })).net);
   return firstFound(tries, `failed to get network '${name}'`);
 }
 
@@ -33,8 +33,8 @@ export async function optNetwork(ctl: Shell, cmd: Invocation, by?: LookupBy): Pr
 
 async function lookupPool(ctl: Shell, name: string, by: LookupBy = { uuid: true, name: true }): Promise<StoragePoolRef> {
   const tries: (() => Promise<StoragePoolRef>)[] = [];
-  if (by.uuid && name.length === UUID_LENGTH) tries.push(() => ctl.c.invoke('storagePoolLookupByUUID', name));
-  if (by.name) tries.push(() => ctl.c.invoke('storagePoolLookupByName', name));
+  if (by.uuid && name.length === UUID_LENGTH) tries.push(async () => (await ctl.c.invoke('storagePoolLookupByUUID', { uuid: name })).pool);
+  if (by.name) tries.push(async () => (await ctl.c.invoke('storagePoolLookupByName', { name })).pool);
   return firstFound(tries, `failed to get pool '${name}'`);
 }
 
@@ -56,18 +56,18 @@ export async function optVolume(
   let pool: StoragePoolRef | undefined;
   if (poolName !== undefined) {
     pool = await lookupPool(ctl, poolName, by);
-    if (!(await ctl.c.invoke<boolean>('storagePoolIsActive', pool))) throw new CommandError([`pool '${poolName}' is not active`]);
+    if (!(await ctl.c.invoke('storagePoolIsActive', { pool })).active) throw new CommandError([`pool '${poolName}' is not active`]);
   }
   const tries: (() => Promise<StorageVolRef>)[] = [];
-  if (pool && by.name) tries.push(() => ctl.c.invoke('storageVolLookupByName', pool, name));
+  if (pool && by.name) tries.push(async () => (await ctl.c.invoke('storageVolLookupByName', { pool, name })).vol);
   if (by.uuid) {
-    tries.push(() => ctl.c.invoke('storageVolLookupByKey', name));
-    tries.push(() => ctl.c.invoke('storageVolLookupByPath', name));
+    tries.push(async () => (await ctl.c.invoke('storageVolLookupByKey', { key: name })).vol);
+    tries.push(async () => (await ctl.c.invoke('storageVolLookupByPath', { path: name })).vol);
   }
   const message = pool || !poolOption ? `failed to get vol '${name}'` : `failed to get vol '${name}', specifying --${poolOption} might help`;
   const vol = await firstFound(tries, message);
   if (pool) {
-    const owner = await ctl.c.invoke<StoragePoolRef>('storagePoolLookupByVolume', vol).catch(() => undefined);
+    const owner = await ctl.c.invoke('storagePoolLookupByVolume', { vol }).then((r) => r.pool, () => undefined);
     if (owner && owner.name !== pool.name) throw new CommandError([`Requested volume '${name}' is not in pool '${pool.name}'`]);
   }
   return { vol, name };
@@ -78,7 +78,7 @@ export async function optInterface(ctl: Shell, cmd: Invocation, option = 'interf
   const name = cmd.required(option);
   const looksLikeMac = /^([0-9a-fA-F]{1,2}[:-]){5}[0-9a-fA-F]{1,2}$/.test(name);
   const tries: (() => Promise<InterfaceRef>)[] = [];
-  if (by.name && !looksLikeMac) tries.push(() => ctl.c.invoke('interfaceLookupByName', name));
-  if (by.mac && looksLikeMac) tries.push(() => ctl.c.invoke('interfaceLookupByMACString', name));
+  if (by.name && !looksLikeMac) tries.push(async () => (await ctl.c.invoke('interfaceLookupByName', { name })).iface);
+  if (by.mac && looksLikeMac) tries.push(async () => (await ctl.c.invoke('interfaceLookupByMACString', { mac: name })).iface);
   return { iface: await firstFound(tries, `failed to get interface '${name}'`), name };
 }

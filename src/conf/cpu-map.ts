@@ -26,6 +26,8 @@ export interface X86Bit {
 export interface X86Feature {
   name: string;
   bits: readonly X86Bit[];
+  /** a migratable CPU cannot have it (migratable='no': invtsc, xsaves) */
+  nonMigratable?: true;
 }
 
 /** A CPUID family/model, and the steppings it covers (all when absent). */
@@ -113,7 +115,7 @@ function parseFeature(el: XmlElement): X86Feature {
     if (c.name === 'cpuid') bits.push(...maskBits('cpuid', parseNumber(c.attrs.eax_in), parseNumber(c.attrs.ecx_in), c));
     else if (c.name === 'msr') bits.push(...maskBits('msr', parseNumber(c.attrs.index), 0, c));
   }
-  return { name: el.attrs.name ?? '', bits };
+  return { name: el.attrs.name ?? '', bits, ...(el.attrs.migratable === 'no' ? { nonMigratable: true as const } : {}) };
 }
 
 /** "0-3,5" (a stepping list) as numbers. */

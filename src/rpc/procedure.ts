@@ -31,7 +31,7 @@ export interface ProcedureInfo<A, R> {
   readonly acl: readonly string[];
   /** @aclfilter rules: the access check that filters a returned list. */
   readonly aclFilter: readonly string[];
-  /** A server->client message (event or callback), not a call: only args are sent. */
+  /** Sent as a MESSAGE and never answered: an event or callback from the server, or keepalive PING/PONG. Only args travel. */
   readonly event: boolean;
   readonly encodeArgs: (w: XdrWriter, v: A) => void;
   readonly decodeArgs: (r: XdrReader) => A;

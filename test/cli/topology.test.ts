@@ -9,10 +9,11 @@ test('buses nest under their controllers, free slots collapse into runs, the sum
     root: {
       index: 0,
       model: 'pcie-root',
+      modelName: null,
       hotplug: false,
       accepts: ['PCIe'],
       slots: [
-        { slot: 0, functions: [{ function: 0, address: '0000:00:00.0', chipset: 'host bridge' }] },
+        { slot: 0, functions: [{ function: 0, address: '0000:00:00.0', device: null, chipset: 'host bridge', bus: null }], hotpluggable: null },
         {
           slot: 1,
           functions: [
@@ -20,19 +21,22 @@ test('buses nest under their controllers, free slots collapse into runs, the sum
               function: 0,
               address: '0000:00:01.0',
               device: { kind: 'controller', model: 'pci pcie-root-port', alias: 'pci.1' },
+              chipset: null,
               bus: {
                 index: 1,
                 model: 'pcie-root-port',
+                modelName: null,
                 hotplug: true,
                 accepts: ['PCIe'],
                 slots: [{ slot: 0, functions: [], hotpluggable: true }],
               },
             },
           ],
+          hotpluggable: null,
         },
         { slot: 2, functions: [], hotpluggable: false },
         { slot: 3, functions: [], hotpluggable: false },
-        { slot: 4, functions: [{ function: 0, address: '0000:00:04.0', device: { kind: 'interface', model: 'virtio', alias: 'net0' } }] },
+        { slot: 4, functions: [{ function: 0, address: '0000:00:04.0', device: { kind: 'interface', model: 'virtio', alias: 'net0' }, chipset: null, bus: null }], hotpluggable: null },
       ],
     },
     summary: { freeHotplugPciePorts: 1, freeHotplugPciSlots: 0, canAddControllersOffline: true },

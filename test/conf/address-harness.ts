@@ -11,11 +11,12 @@ import { join } from 'node:path';
 import { child, parseXml, type XmlElement } from '../../src/util/xml.js';
 import { formatDeviceAddress, parseDeviceAddress } from '../../src/conf/device-address.js';
 import { assignQemuAddresses, type AssignOptions } from '../../src/drivers/qemu/address-assign.js';
+import { qemuCorpusDir } from '../helpers/corpus.js';
 
-export const CORPUS = new URL('../../../../shared/conformance/qemu/', import.meta.url).pathname;
+export const CORPUS = qemuCorpusDir() ?? '';
 
 export function corpusAvailable(): boolean {
-  return existsSync(CORPUS);
+  return CORPUS !== '' && existsSync(CORPUS);
 }
 
 export function caseIds(filter: RegExp): string[] {

@@ -7,17 +7,16 @@
 
 import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { parseDocument } from '../../src/conf/document.js';
 import { completeDomain, formatDomainXML } from '../../src/conf/domain.js';
 import { findBinaryForArch, QemuCapsCache } from '../../src/drivers/qemu/capabilities.js';
 import { qemuDomainPostParse, qemuDomainPostParseBasic, qemuValidateDomain } from '../../src/drivers/qemu/domain-defaults.js';
 import { SECURITY_MODELS } from '../../src/drivers/qemu/host-capabilities.js';
 import { child } from '../../src/util/xml.js';
+import { qemuCorpusDir, recordedHost } from '../helpers/corpus.js';
 
-const root = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
-const corpus = resolve(root, '../shared/conformance/qemu');
+const corpus = qemuCorpusDir();
 const args = process.argv.slice(2);
 const showIdx = args.indexOf('--show');
 const show = showIdx >= 0 ? Number(args.splice(showIdx, 2)[1]) : 5;
@@ -29,11 +28,8 @@ function withoutDevices(xml: string): string {
 }
 
 async function main(): Promise<void> {
-  if (!existsSync(corpus)) {
-    console.error(`corpus not found at ${corpus}`);
-    process.exit(2);
-  }
-  const caps = new QemuCapsCache(mkdtempSync(join(tmpdir(), 'tsvirt-caps-')));
+  if (!corpus) process.exit(2);
+  const caps = new QemuCapsCache(mkdtempSync(join(tmpdir(), 'tsvirt-caps-')), recordedHost(corpus));
   const counts = { xmlPass: 0, xmlFail: 0, errPass: 0, errFail: 0 };
   const failures: string[] = [];
   for (const id of readdirSync(corpus).filter((d) => filter.test(d)).sort()) {

@@ -1,11 +1,13 @@
 // Differential check of the address engine against the installed libvirt:
 // random pc/q35/virt topologies are defined with real virsh (embed mode, a
 // private root), and the engine must reproduce every address libvirt chose.
-// Opt-in (it takes minutes): TSVIRT_DIFFERENTIAL=<count> [TSVIRT_SEED=<n>].
+// Runs whenever virsh and a running libvirtd are there, with a few topologies;
+// TSVIRT_DIFFERENTIAL=<count> [TSVIRT_SEED=<n>] runs more (or 0: none).
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
+import { libvirtUnavailable } from '../helpers/libvirt.js';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,19 +15,12 @@ import { parseXml } from '../../src/util/xml.js';
 import { assignQemuAddresses } from '../../src/drivers/qemu/address-assign.js';
 import { addressMap, diffMaps, strippedDomain } from './address-harness.js';
 
-const count = Number(process.env.TSVIRT_DIFFERENTIAL ?? 0);
+/** Topologies per default run: enough to catch a regression, few enough for every run of the suite. */
+const DEFAULT_COUNT = 12;
+const count = Number(process.env.TSVIRT_DIFFERENTIAL ?? DEFAULT_COUNT);
 let seed = Number(process.env.TSVIRT_SEED ?? 1);
 
-function haveVirsh(): boolean {
-  try {
-    execFileSync('virsh', ['--version'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-const skip = count <= 0 ? 'set TSVIRT_DIFFERENTIAL=<count> to run' : haveVirsh() ? false : 'virsh (libvirt) is not installed';
+const skip = count <= 0 ? 'TSVIRT_DIFFERENTIAL=0' : libvirtUnavailable();
 if (skip !== false && count > 0) console.warn(`SKIPPING pci-differential: ${skip}`);
 
 const random = () => {

@@ -2,11 +2,11 @@
 // parse, post-parse, addresses, reload and argv. The long run is run.ts.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { sharedPath } from '../helpers/shared.js';
+import { qemuCorpus } from '../helpers/corpus.js';
 import { summarize } from './harness.js';
 import { runFuzz } from './supervisor.js';
 
-const corpus = sharedPath('conformance/qemu');
+const corpus = qemuCorpus();
 
 test('10,000 mutated domain XML inputs: only libvirt-style rejections, none over 1 s', { skip: 'skip' in corpus ? corpus.skip : false, timeout: 600_000 }, async () => {
   if ('skip' in corpus) return;

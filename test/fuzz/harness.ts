@@ -11,7 +11,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { parseURI } from '../../src/api/uri.js';
+import { parseURI } from '../../src/driver/uri.js';
 import { isVirError } from '../../src/util/error.js';
 import { parseXml, parseXmlBytes, XmlSyntaxError, type XmlElement } from '../../src/util/xml.js';
 import { findBinaryForArch } from '../../src/drivers/qemu/capabilities.js';
@@ -66,7 +66,7 @@ export class FuzzPipeline {
 
   static async open(): Promise<FuzzPipeline> {
     const root = mkdtempSync(join(tmpdir(), 'tsvirt-fuzz-'));
-    const driver = await openQemuDriver(parseURI(`qemu:///embed?root=${root}`), { readonly: false, warn: () => {} });
+    const driver = await openQemuDriver(parseURI(`qemu:///embed?root=${root}`), { warn: () => {} });
     const probed = new Set<string>();
     for (const arch of ['x86_64', 'i386', 'aarch64']) {
       const binary = findBinaryForArch(arch);

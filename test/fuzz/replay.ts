@@ -4,7 +4,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { sharedPath } from '../helpers/shared.js';
+import { qemuCorpus } from '../helpers/corpus.js';
 import { FuzzPipeline, fuzz, loadSeeds, summarize } from './harness.js';
 
 const { values } = parseArgs({ options: { seed: { type: 'string' }, index: { type: 'string' }, out: { type: 'string', default: 'fuzz-replay' } } });
@@ -14,7 +14,7 @@ if (!Number.isInteger(seed) || indexes.length === 0 || !indexes.every((i) => Num
   process.stderr.write('usage: node dist/test/fuzz/replay.js --seed S --index N[,N...] [--out DIR]\n');
   process.exit(2);
 }
-const corpus = sharedPath('conformance/qemu');
+const corpus = qemuCorpus();
 if ('skip' in corpus) process.exit(0);
 mkdirSync(values.out!, { recursive: true });
 const seeds = loadSeeds(corpus.path);

@@ -1,7 +1,7 @@
 // Long fuzz run: node dist/test/fuzz/run.js [--count N] [--seed S]
 // Prints progress and a grouped summary; exits 1 when anything was found.
 import { parseArgs } from 'node:util';
-import { sharedPath } from '../helpers/shared.js';
+import { qemuCorpus } from '../helpers/corpus.js';
 import { emptyReport, summarize } from './harness.js';
 import { runFuzz } from './supervisor.js';
 
@@ -12,7 +12,7 @@ if (!Number.isInteger(count) || count < 1 || !Number.isInteger(seed)) {
   process.stderr.write('usage: node dist/test/fuzz/run.js [--count N] [--seed S]\n');
   process.exit(2);
 }
-const corpus = sharedPath('conformance/qemu');
+const corpus = qemuCorpus();
 if ('skip' in corpus) process.exit(0);
 const started = Date.now();
 let reported = 0;

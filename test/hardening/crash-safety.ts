@@ -16,7 +16,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { pathToFileURL } from 'node:url';
-import { parseURI } from '../../src/api/uri.js';
+import { parseURI } from '../../src/driver/uri.js';
 import { openQemuDriver } from '../../src/drivers/qemu/driver.js';
 import { loadStatuses } from '../../src/drivers/qemu/status-file.js';
 import { Rng } from '../fuzz/mutate.js';
@@ -68,8 +68,8 @@ export class StateFolder {
   /** Checks every invariant; returns the domains present and the problems found. */
   async check(): Promise<{ domains: Set<string>; persistent: Set<string>; problems: string[] }> {
     const problems: string[] = [];
-    const driver = await openQemuDriver(parseURI(this.uri), { readonly: false, warn: (m) => problems.push(`config: ${m}`) });
-    const domains = new Set((await driver.connectListAllDomains(0)).map((d) => d.name));
+    const driver = await openQemuDriver(parseURI(this.uri), { warn: (m) => problems.push(`config: ${m}`) });
+    const domains = new Set((await driver.connectListAllDomains({ need_results: 1, flags: 0 })).domains.map((d) => d.name));
     await driver.close();
     const { statuses, broken } = await loadStatuses(path.join(this.root, 'run', 'qemu'));
     for (const name of broken) problems.push(`status file of ${name} does not parse`);

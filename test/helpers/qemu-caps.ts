@@ -1,6 +1,7 @@
 // Hand-made QEMU capabilities for the driver's rule tests: only what the rules
 // read (machines, device types, CPU models, KVM, commands), nothing probed.
 import type { QemuCaps, QemuMachine } from '../../src/drivers/qemu/capabilities.js';
+import { fakeHostFacts } from './host-facts.js';
 
 export type TestArch = 'x86_64' | 'aarch64';
 
@@ -14,7 +15,7 @@ const BASE_DEVICE_TYPES: Record<TestArch, string[]> = {
 };
 
 /** QEMU 7.2's x86_64 (pc default, q35) or aarch64 (virt, GICv2 and v3) binary, plus `extra`. */
-export function fakeQemuCaps(arch: TestArch, extra: { deviceTypes?: string[]; commands?: string[] } & Partial<Pick<QemuCaps, 'kvmPresent' | 'kvmUsable'>> = {}): QemuCaps {
+export function fakeQemuCaps(arch: TestArch, extra: { deviceTypes?: string[]; commands?: string[] } & Partial<Pick<QemuCaps, 'kvmPresent' | 'kvmUsable' | 'host' | 'hostCpuModels'>> = {}): QemuCaps {
   const x86 = arch === 'x86_64';
   return {
     binary: `/usr/bin/qemu-system-${arch}`,
@@ -36,6 +37,7 @@ export function fakeQemuCaps(arch: TestArch, extra: { deviceTypes?: string[]; co
     gicVersions: x86 ? [] : [{ version: 2, emulated: true, kernel: false }, { version: 3, emulated: true, kernel: false }],
     sev: false,
     sgx: false,
-    hostCpuModels: {},
+    hostCpuModels: extra.hostCpuModels ?? {},
+    host: extra.host ?? fakeHostFacts(),
   };
 }

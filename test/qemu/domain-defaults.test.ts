@@ -7,7 +7,7 @@ import { fakeQemuCaps, type TestArch } from '../helpers/qemu-caps.js';
 import { qemuDomainPostParse, qemuDomainPostParseBasic, qemuValidateDomain } from '../../src/drivers/qemu/domain-defaults.js';
 import { SECURITY_MODELS } from '../../src/drivers/qemu/host-capabilities.js';
 
-const caps = (arch: TestArch) => fakeQemuCaps(arch, { kvmPresent: arch === 'x86_64' });
+const caps = (arch: TestArch) => fakeQemuCaps(arch, { kvmPresent: arch === 'x86_64', kvmUsable: arch === 'x86_64' });
 
 function hooks(c: QemuCaps): DomainParseHooks {
   return {

@@ -6,8 +6,9 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { DomainStatsTypes, type TypedParam } from '../../src/api/types.js';
-import { blockDeviceStats, blockInfo, checkStatsSupport, collectDomainStats, memoryStats, STATS_BACKING, type StatsSource } from '../../src/drivers/qemu/domain-stats.js';
+import { DomainStatsTypes } from '../../src/driver/flags.js';
+import { TypedParamType, typedParamValue, type TypedParam } from '../../src/driver/typed-params.js';
+import { blockDeviceStats, blockInfo, checkStatsSupport, collectDomainStats, memoryStats, MemoryStatTag, STATS_BACKING, type StatsSource } from '../../src/drivers/qemu/domain-stats.js';
 import type { QmpClient } from '../../src/drivers/qemu/qmp.js';
 import { parseXml } from '../../src/util/xml.js';
 
@@ -69,7 +70,9 @@ function running(qmp: QmpClient | undefined): StatsSource {
 }
 
 const keys = (params: TypedParam[]) => params.map((p) => p.field);
-const valueOf = (params: TypedParam[], field: string) => params.find((p) => p.field === field)?.value;
+const paramOf = (params: TypedParam[], field: string) => params.find((p) => p.field === field);
+const valueOf = (params: TypedParam[], field: string) => { const p = paramOf(params, field); return p && typedParamValue(p); };
+const typeOf = (params: TypedParam[], field: string) => paramOf(params, field)?.value.type;
 
 test('checkStatsSupport: no groups means every group; unknown bits are dropped, or refused with --enforce', () => {
   assert.equal(checkStatsSupport(0, false), 0x7ff);
@@ -95,12 +98,16 @@ test('running domain: every group in libvirt order, with QEMU counters, sizes an
   ]);
   const v = (field: string) => valueOf(params, field);
   // the balloon's size is the live <currentMemory>, QEMU's guest statistics in KiB
-  assert.deepEqual([v('balloon.current'), v('balloon.maximum'), v('balloon.unused'), v('balloon.major_fault'), v('balloon.last-update')], [262144n, 524288n, 102400, 12, 1700000000]);
-  assert.deepEqual([v('block.0.name'), v('block.0.path'), v('block.0.backingIndex'), v('block.0.rd.reqs'), v('block.0.rd.bytes')], ['vda', '/img/top.qcow2', 2, 3, 1536]);
-  assert.deepEqual([v('block.0.allocation'), v('block.0.capacity'), v('block.0.physical'), v('block.0.threshold')], [8192, 1073741824, 200704, 65536]);
-  assert.deepEqual([v('block.1.name'), v('block.1.backingIndex'), v('block.1.rd.reqs'), v('block.1.capacity'), v('block.1.physical')], ['sda', 1, 5, 8388608, 4096]);
+  assert.deepEqual([v('balloon.current'), v('balloon.maximum'), v('balloon.unused'), v('balloon.major_fault'), v('balloon.last-update')], [262144n, 524288n, 102400n, 12n, 1700000000n]);
+  // each record with the type libvirt gives it (the wire carries it)
+  const t = (field: string) => typeOf(params, field);
+  assert.deepEqual([t('state.state'), t('vcpu.current'), t('vcpu.0.state'), t('vcpu.0.time'), t('block.count'), t('block.0.name'), t('block.0.backingIndex'), t('iothread.2.poll-grow'), t('dirtyrate.calc_start_time')],
+    [TypedParamType.INT, TypedParamType.UINT, TypedParamType.INT, TypedParamType.ULLONG, TypedParamType.UINT, TypedParamType.STRING, TypedParamType.UINT, TypedParamType.UINT, TypedParamType.LLONG]);
+  assert.deepEqual([v('block.0.name'), v('block.0.path'), v('block.0.backingIndex'), v('block.0.rd.reqs'), v('block.0.rd.bytes')], ['vda', '/img/top.qcow2', 2, 3n, 1536n]);
+  assert.deepEqual([v('block.0.allocation'), v('block.0.capacity'), v('block.0.physical'), v('block.0.threshold')], [8192n, 1073741824n, 200704n, 65536n]);
+  assert.deepEqual([v('block.1.name'), v('block.1.backingIndex'), v('block.1.rd.reqs'), v('block.1.capacity'), v('block.1.physical')], ['sda', 1, 5n, 8388608n, 4096n]);
   assert.equal(v('block.count'), 2);
-  assert.deepEqual([v('dirtyrate.calc_status'), v('dirtyrate.calc_mode'), v('dirtyrate.megabytes_per_second')], [2, 'dirty-ring', 12]);
+  assert.deepEqual([v('dirtyrate.calc_status'), v('dirtyrate.calc_mode'), v('dirtyrate.megabytes_per_second')], [2, 'dirty-ring', 12n]);
   assert.equal(v('cpu.time'), (v('cpu.user') as bigint) + (v('cpu.system') as bigint));
 });
 
@@ -108,7 +115,7 @@ test('--backing: every image of a chain gets a record; QEMU counters only for th
   const params = await collectDomainStats(running(runningQmp()), DomainStatsTypes.BLOCK, STATS_BACKING);
   assert.equal(valueOf(params, 'block.count'), 3);
   assert.deepEqual(keys(params).filter((k) => k.startsWith('block.1.')), ['block.1.name', 'block.1.path', 'block.1.backingIndex', 'block.1.allocation', 'block.1.capacity', 'block.1.physical']);
-  assert.deepEqual([valueOf(params, 'block.1.name'), valueOf(params, 'block.1.path'), valueOf(params, 'block.1.backingIndex'), valueOf(params, 'block.1.allocation')], ['vda', '/img/base.raw', 3, 0]);
+  assert.deepEqual([valueOf(params, 'block.1.name'), valueOf(params, 'block.1.path'), valueOf(params, 'block.1.backingIndex'), valueOf(params, 'block.1.allocation')], ['vda', '/img/base.raw', 3, 0n]);
   assert.equal(valueOf(params, 'block.2.name'), 'sda');
 });
 
@@ -129,7 +136,7 @@ test('shut-off domain: sizes from the image files, no QEMU counters, CPU times o
     const params = await collectDomainStats({ def, active: false, state: 5, reason: 0, pid: 0 }, checkStatsSupport(0, false), 0);
     assert.deepEqual(keys(params), ['state.state', 'state.reason', 'cpu.time', 'cpu.user', 'cpu.system', 'balloon.current', 'balloon.maximum', 'vcpu.current', 'vcpu.maximum',
       'block.count', 'block.0.name', 'block.0.path', 'block.0.allocation', 'block.0.capacity', 'block.0.physical']);
-    assert.deepEqual([valueOf(params, 'block.0.capacity'), valueOf(params, 'block.0.physical')], [10737418240, 512]);
+    assert.deepEqual([valueOf(params, 'block.0.capacity'), valueOf(params, 'block.0.physical')], [10737418240n, 512n]);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -138,28 +145,29 @@ test('shut-off domain: sizes from the image files, no QEMU counters, CPU times o
 test('virDomainBlockStatsFlags: one disk by target or source, the sum over all disks, libvirt errors', async () => {
   const src = running(runningQmp());
   const vda = await blockDeviceStats(src, 'vda');
-  assert.deepEqual(vda, [
-    { field: 'wr_bytes', value: 4096 }, { field: 'wr_operations', value: 1 }, { field: 'rd_bytes', value: 1536 }, { field: 'rd_operations', value: 3 },
-    { field: 'flush_operations', value: 2 }, { field: 'wr_total_times', value: 8 }, { field: 'rd_total_times', value: 7 }, { field: 'flush_total_times', value: 9 },
+  assert.deepEqual(vda.map((p) => [p.field, typedParamValue(p)]), [
+    ['wr_bytes', 4096n], ['wr_operations', 1n], ['rd_bytes', 1536n], ['rd_operations', 3n],
+    ['flush_operations', 2n], ['wr_total_times', 8n], ['rd_total_times', 7n], ['flush_total_times', 9n],
   ]);
+  assert.ok(vda.every((p) => p.value.type === TypedParamType.LLONG), 'libvirt reports block counters as llong');
   assert.deepEqual(await blockDeviceStats(src, '/img/sda.raw'), (await blockDeviceStats(src, 'sda')));
   const total = await blockDeviceStats(src, '');
-  assert.equal(valueOf(total, 'rd_operations'), 8);
-  assert.equal(valueOf(total, 'wr_operations'), 2);
+  assert.equal(valueOf(total, 'rd_operations'), 8n);
+  assert.equal(valueOf(total, 'wr_operations'), 2n);
   await assert.rejects(blockDeviceStats(src, 'vdz'), { message: 'invalid argument: invalid path: vdz' });
   await assert.rejects(blockDeviceStats({ ...src, active: false, qmp: undefined }, 'vda'), { message: 'Requested operation is not valid: domain is not running' });
 });
 
 test('virDomainMemoryStats: balloon size, the statistics the guest reported (not the -1 ones), then RSS', async () => {
   const stats = await memoryStats(running(runningQmp()));
-  assert.deepEqual(stats.map((s) => s.field), ['actual', 'major_fault', 'unused', 'last_update', 'rss']);
-  assert.equal(valueOf(stats, 'actual'), 262144);
-  assert.ok((valueOf(stats, 'rss') as number) > 0);
+  assert.deepEqual(stats.map((s) => s.tag), [MemoryStatTag.ACTUAL_BALLOON, MemoryStatTag.MAJOR_FAULT, MemoryStatTag.UNUSED, MemoryStatTag.LAST_UPDATE, MemoryStatTag.RSS]);
+  assert.equal(stats[0]!.val, 262144n);
+  assert.ok(stats[4]!.val > 0n);
   // without a balloon only the RSS, with no monitor command at all
   const qmp = runningQmp();
   const noBalloon = domain('');
   noBalloon.children.find((c) => c.name === 'devices')!.children = [];
-  assert.deepEqual((await memoryStats({ ...running(qmp), def: noBalloon })).map((s) => s.field), ['rss']);
+  assert.deepEqual((await memoryStats({ ...running(qmp), def: noBalloon })).map((s) => s.tag), [MemoryStatTag.RSS]);
   assert.deepEqual(qmp.calls, []);
 });
 
@@ -179,7 +187,7 @@ test('KVM counters (query-stats): halt polling summed over vCPUs, per-vCPU and V
   const params = await collectDomainStats(running(qmp), DomainStatsTypes.CPU_TOTAL | DomainStatsTypes.VCPU | DomainStatsTypes.VM, 0);
   assert.deepEqual([valueOf(params, 'cpu.haltpoll.success.time'), valueOf(params, 'cpu.haltpoll.fail.time')], [30n, 3n]);
   assert.deepEqual(keys(params).filter((k) => k.startsWith('vcpu.1.')), ['vcpu.1.state', 'vcpu.1.time', 'vcpu.1.wait', 'vcpu.1.delay', 'vcpu.1.halt_exits.sum', 'vcpu.1.blocking.cur']);
-  assert.deepEqual([valueOf(params, 'vcpu.0.halt_exits.sum'), valueOf(params, 'vcpu.1.halt_exits.sum'), valueOf(params, 'vcpu.0.blocking.cur')], [5, 7, true]);
+  assert.deepEqual([valueOf(params, 'vcpu.0.halt_exits.sum'), valueOf(params, 'vcpu.1.halt_exits.sum'), valueOf(params, 'vcpu.0.blocking.cur')], [5n, 7n, true]);
   assert.deepEqual(keys(params).filter((k) => k.startsWith('vm.')), ['vm.pages_4k.cur', 'vm.max_mmu_page_hash_collisions.max']);
   assert.equal(qmp.calls.filter((c) => c === 'query-stats-schemas').length, 1, 'the schema is asked once');
 });

@@ -7,14 +7,17 @@ import { mkdtempSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import {
-  QemuCapsCache, canonicalMachineName, defaultMachine, findBinaryForArch, findMachine, hostKvmUsable,
+  QemuCapsCache, canonicalMachineName, defaultMachine, findBinaryForArch, findMachine,
 } from '../../src/drivers/qemu/capabilities.js';
+import { LiveHostFacts } from '../../src/drivers/qemu/host/live.js';
+
+const live = new LiveHostFacts();
 
 const binary = findBinaryForArch('x86_64');
 const skip = binary ? false : 'qemu-system-x86_64 is not installed';
 
 test('the probe reports machines, aliases, defaults, device types and CPU models', { skip }, async () => {
-  const caps = await new QemuCapsCache(mkdtempSync(path.join(os.tmpdir(), 'tsvirt-caps-'))).get(binary!);
+  const caps = await new QemuCapsCache(mkdtempSync(path.join(os.tmpdir(), 'tsvirt-caps-')), live).get(binary!);
   assert.equal(caps.arch, 'x86_64');
   assert.ok(caps.versionNumber >= 2_000_000);
   const q35 = findMachine(caps, 'q35');
@@ -27,7 +30,9 @@ test('the probe reports machines, aliases, defaults, device types and CPU models
   assert.ok(!caps.machines.some((m) => m.name === 'none'));
   assert.ok(caps.deviceTypes.has('virtio-net-pci') && caps.deviceTypes.has('pcie-root-port'));
   assert.ok(caps.cpuModels.some((c) => c.name === 'qemu64'));
-  assert.equal(caps.kvmUsable, caps.kvmPresent && hostKvmUsable());
+  // libvirt asks QEMU about KVM only where /dev/kvm opens read-write
+  if (!live.kvmDeviceUsable()) assert.equal(caps.kvmUsable, false);
+  assert.equal(caps.host, live);
 });
 
 test('later lookups read the cache; a changed binary is probed again', { skip }, async () => {
@@ -37,7 +42,7 @@ test('later lookups read the cache; a changed binary is probed again', { skip },
   const copy = path.join(dir, 'qemu-system-x86_64');
   writeFileSync(copy, `#!/bin/sh\nexec ${binary} "$@"\n`, { mode: 0o755 });
   const cacheDir = path.join(dir, 'cache');
-  const first = new QemuCapsCache(cacheDir);
+  const first = new QemuCapsCache(cacheDir, live);
   const probed = await first.get(copy);
   const file = first.cacheFileFor(copy);
 
@@ -46,19 +51,19 @@ test('later lookups read the cache; a changed binary is probed again', { skip },
   entry.caps.version.package = 'from-the-cache';
   writeFileSync(file, JSON.stringify(entry));
   const started = Date.now();
-  const cached = await new QemuCapsCache(cacheDir).get(copy);
+  const cached = await new QemuCapsCache(cacheDir, live).get(copy);
   assert.equal(cached.version.package, 'from-the-cache');
   assert.ok(Date.now() - started < 1000, 'a cache hit does not start QEMU');
 
   // A new mtime is a new binary.
   const later = new Date(Date.now() + 60_000);
   utimesSync(copy, later, later);
-  const reprobed = await new QemuCapsCache(cacheDir).get(copy);
+  const reprobed = await new QemuCapsCache(cacheDir, live).get(copy);
   assert.equal(reprobed.version.package, probed.version.package);
 });
 
 test('a missing binary gets libvirt\'s error', async () => {
-  const cache = new QemuCapsCache(mkdtempSync(path.join(os.tmpdir(), 'tsvirt-caps-')));
+  const cache = new QemuCapsCache(mkdtempSync(path.join(os.tmpdir(), 'tsvirt-caps-')), live);
   await assert.rejects(cache.get('/nonexistent/qemu-system-x86_64'), {
     message: 'Cannot check QEMU binary /nonexistent/qemu-system-x86_64: No such file or directory',
   });

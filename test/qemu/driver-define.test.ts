@@ -152,7 +152,7 @@ test('undefine refuses to orphan an NVRAM store or a managed save image unless t
   const save = path.join(root, 'lib', 'qemu', 'save', 'vm1.save');
   mkdirSync(path.dirname(save), { recursive: true });
   writeFileSync(save, 'image');
-  assert.equal(await conn.invoke('domainHasManagedSaveImage', dom.ref, 0), true);
+  assert.equal(await dom.hasManagedSaveImage(), true);
   await assert.rejects(dom.undefine(4), { message: 'Requested operation is not valid: Refusing to undefine while domain managed save image exists' });
   assert.equal(existsSync(nvram), true, 'a refused undefine removes nothing');
   await dom.undefine(1 | 4);

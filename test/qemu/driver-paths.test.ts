@@ -2,7 +2,7 @@
 // libvirt's per-user folders for the session, tsvirt's own system tree.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseURI } from '../../src/api/uri.js';
+import { parseURI } from '../../src/driver/uri.js';
 import { qemuPathsForURI } from '../../src/drivers/qemu/paths.js';
 
 test('embed: everything under the root, as libvirt lays it out', () => {

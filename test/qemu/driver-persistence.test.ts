@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { connect } from '../../src/api/connection.js';
 import { DomainXMLFlags } from '../../src/api/types.js';
-import { parseURI } from '../../src/api/uri.js';
+import { parseURI } from '../../src/driver/uri.js';
 import { openQemuDriver } from '../../src/drivers/qemu/driver.js';
 import { findBinaryForArch } from '../../src/drivers/qemu/capabilities.js';
 import { domainXML } from './driver-fixtures.js';
@@ -60,11 +60,11 @@ test('a corrupt config file is reported by name and skipped; the others load', {
   writeFileSync(misnamed, domainXML('notother', UUID2));
 
   const warnings: string[] = [];
-  const driver = await openQemuDriver(parseURI(`qemu:///embed?root=${root}`), { readonly: false, warn: (m) => warnings.push(m) });
-  assert.deepEqual((await driver.connectListAllDomains(0)).map((d) => d.name), ['good']);
+  const driver = await openQemuDriver(parseURI(`qemu:///embed?root=${root}`), { warn: (m) => warnings.push(m) });
+  assert.deepEqual((await driver.connectListAllDomains({ need_results: 1, flags: 0 })).domains.map((d) => d.name), ['good']);
   assert.equal(warnings.length, 2, warnings.join('\n'));
   assert.ok(warnings.some((w) => w.includes(`'${bad}'`)), warnings.join('\n'));
   assert.ok(warnings.some((w) => w.includes(`'${misnamed}'`) && w.includes("does not match domain name 'notother'")), warnings.join('\n'));
-  await driver.connectListAllDomains(0);
+  await driver.connectListAllDomains({ need_results: 1, flags: 0 });
   assert.equal(warnings.length, 2, 'each broken file is reported once, not on every call');
 });

@@ -26,8 +26,14 @@ async function changeDevice(dom: Domain, kind: 'Attach' | 'Detach', xml: string,
   const { flags: f, useFlags, persistent } = impact(cmd);
   let flags = f;
   if (persistent && (await dom.isActive().catch(() => false))) flags |= 1;
-  if (useFlags || flags) await dom.connection.invoke(`domain${kind}DeviceFlags`, dom.ref, xml, flags);
-  else await dom.connection.invoke(`domain${kind}Device`, dom.ref, xml);
+  const c = dom.connection;
+  if (useFlags || flags) {
+    const args = { dom: dom.ref, xml, flags };
+    await (kind === 'Attach' ? c.invoke('domainAttachDeviceFlags', args) : c.invoke('domainDetachDeviceFlags', args));
+  } else {
+    const args = { dom: dom.ref, xml };
+    await (kind === 'Attach' ? c.invoke('domainAttachDevice', args) : c.invoke('domainDetachDevice', args));
+  }
 }
 
 function deviceFromFile(kind: 'Attach' | 'Detach'): Handler {

@@ -1,7 +1,7 @@
 // Domain Monitoring commands: list, domstate, dominfo, device lists, block/interface
 // info, stats, plus tsvirt's domtopology.
 import type { Domain } from '../../api/connection.js';
-import { DomainState, ListDomainsFlags, type DomainBlockStats, type DomainInterfaceStats, type DomainRef, type DomainStatsRecord, type TypedParam } from '../../api/types.js';
+import { cString, DomainState, ListDomainsFlags, MEMORY_STAT_NAMES, plainParams, type DomainInterfaceStats, type DomainRef, type PlainParam } from '../../api/types.js';
 import { child, childrenNamed, parseXml, type XmlElement } from '../../util/xml.js';
 import { CommandError, attempt } from '../errors.js';
 import type { Handler, Invocation, Shell } from '../shell.js';
@@ -65,7 +65,7 @@ const LIST_FILTERS: [string, number][] = [
 /** The domain's title (`title`) or description, '' when unset (virshGetDomainDescription). */
 export async function domainDescription(dom: Domain, title: boolean, flags: number): Promise<string> {
   try {
-    return await dom.connection.invoke<string>('domainGetMetadata', dom.ref, title ? 1 : 0, null, flags);
+    return (await dom.connection.invoke('domainGetMetadata', { dom: dom.ref, type: title ? 1 : 0, uri: null, flags })).metadata;
   } catch (e) {
     if ((e as { code?: number }).code === 80) return ''; // VIR_ERR_NO_DOMAIN_METADATA
     throw e;
@@ -93,7 +93,7 @@ const list: Handler = async (ctl, cmd) => {
       let state: string;
       try {
         const s = (await dom.getState()).state;
-        state = cmd.bool('managed-save') && s === DomainState.SHUTOFF && (await dom.connection.invoke<boolean>('domainHasManagedSaveImage', dom.ref, 0)) ? 'saved' : stateName(s);
+        state = cmd.bool('managed-save') && s === DomainState.SHUTOFF && (await dom.hasManagedSaveImage()) ? 'saved' : stateName(s);
       } catch {
         continue; // removed meanwhile
       }
@@ -126,7 +126,7 @@ const dominfo: Handler = async (ctl, cmd) => {
   line('Id:', dom.id === -1 ? '-' : dom.id);
   line('Name:', dom.name);
   line('UUID:', dom.uuid);
-  const osType = await dom.connection.invoke<string>('domainGetOSType', dom.ref).catch(() => undefined);
+  const osType = await dom.connection.invoke('domainGetOSType', { dom: dom.ref }).then((r) => r.type, () => undefined);
   if (osType) line('OS Type:', osType);
   const info = await dom.getInfo();
   line('State:', stateName(info.state));
@@ -138,11 +138,12 @@ const dominfo: Handler = async (ctl, cmd) => {
   line('Persistent:', persistent === undefined ? 'unknown' : persistent ? 'yes' : 'no');
   const autostart = await dom.getAutostart().catch(() => undefined);
   if (autostart !== undefined) line('Autostart:', autostart ? 'enable' : 'disable');
-  const saved = await dom.connection.invoke<boolean>('domainHasManagedSaveImage', dom.ref, 0).catch(() => undefined);
+  const saved = await dom.hasManagedSaveImage().catch(() => undefined);
   line('Managed save:', saved === undefined ? 'unknown' : saved ? 'yes' : 'no');
   let model: { model: string; doi: string };
   try {
-    model = await dom.connection.invoke('nodeGetSecurityModel');
+    const raw = await dom.connection.invoke('nodeGetSecurityModel');
+    model = { model: cString(raw.model), doi: cString(raw.doi) };
   } catch (e) {
     if ((e as { code?: number }).code === 3) return; // no security driver: nothing to show
     throw e;
@@ -150,8 +151,9 @@ const dominfo: Handler = async (ctl, cmd) => {
   if (!model.model) return;
   line('Security model:', model.model);
   line('Security DOI:', model.doi);
-  const label = await dom.connection.invoke<{ label: string; enforcing: boolean }>('domainGetSecurityLabel', dom.ref);
-  if (label.label) line('Security label:', `${label.label} (${label.enforcing ? 'enforcing' : 'permissive'})`);
+  const seclabel = await dom.connection.invoke('domainGetSecurityLabel', { dom: dom.ref });
+  const label = cString(seclabel.label);
+  if (label) line('Security label:', `${label} (${seclabel.enforcing ? 'enforcing' : 'permissive'})`);
 };
 
 /** string(@a|@b|...): the first of those attributes in document order. */
@@ -220,8 +222,7 @@ const domifaddr: Handler = async (ctl, cmd) => {
     if (source < 0) throw new CommandError([`Unknown data source '${sourceName}'`]);
   }
   const { dom } = await ctl.domain(cmd);
-  type Iface = { name: string; hwaddr: string; addrs: { type: number; addr: string; prefix: number }[] };
-  const ifaces = await attempt('Failed to query for interfaces addresses', dom.connection.invoke<Iface[]>('domainInterfaceAddresses', dom.ref, source, 0));
+  const { ifaces } = await attempt('Failed to query for interfaces addresses', dom.connection.invoke('domainInterfaceAddresses', { dom: dom.ref, source, flags: 0 }));
   ctl.printExtra(` ${'Name'.padEnd(10)} ${'MAC address'.padEnd(20)} ${'Protocol'.padEnd(8)}     Address\n${'-'.repeat(79)}\n`);
   const full = cmd.bool('full');
   for (const iface of ifaces) {
@@ -232,7 +233,7 @@ const domifaddr: Handler = async (ctl, cmd) => {
     }
     iface.addrs.forEach((a, j) => {
       const addr = `${(a.type === 0 ? 'ipv4' : 'ipv6').padEnd(12)} ${a.addr}/${a.prefix}`;
-      if (full || j === 0) ctl.print(` ${iface.name.padEnd(10)} ${iface.hwaddr.padEnd(17)}    ${addr}\n`);
+      if (full || j === 0) ctl.print(` ${iface.name.padEnd(10)} ${(iface.hwaddr ?? '').padEnd(17)}    ${addr}\n`);
       else ctl.print(` ${'-'.padEnd(10)} ${'-'.padEnd(17)}    ${addr}\n`);
     });
   }
@@ -267,8 +268,10 @@ const domblkinfo: Handler = async (ctl, cmd) => {
   const device = cmd.string('device');
   if (!all && !device) throw new CommandError(["command 'domblkinfo' requires <device> option"]);
   const human = cmd.bool('human');
-  type BlockInfo = { capacity: number; allocation: number; physical: number };
-  const getInfo = (disk: string) => dom.connection.invoke<BlockInfo>('domainGetBlockInfo', dom.ref, disk, 0);
+  const getInfo = async (disk: string) => {
+    const info = await dom.connection.invoke('domainGetBlockInfo', { dom: dom.ref, path: disk, flags: 0 });
+    return { capacity: Number(info.capacity), allocation: Number(info.allocation), physical: Number(info.physical) };
+  };
   if (!all) {
     const [cap, alloc, phy] = blockSizes(await getInfo(device!), human);
     ctl.print(`${'Capacity:'.padEnd(15)} ${cap}\n${'Allocation:'.padEnd(15)} ${alloc}\n${'Physical:'.padEnd(15)} ${phy}\n`);
@@ -288,7 +291,8 @@ const IO_ERRORS = ['no error', 'unspecified error', 'no space'];
 
 const domblkerror: Handler = async (ctl, cmd) => {
   const { dom } = await ctl.domain(cmd);
-  const errors = await dom.connection.invoke<{ disk: string; error: number }[]>('domainGetDiskErrors', dom.ref, 0);
+  const { nerrors } = await dom.connection.invoke('domainGetDiskErrors', { dom: dom.ref, maxerrors: 0, flags: 0 });
+  const { errors } = nerrors ? await dom.connection.invoke('domainGetDiskErrors', { dom: dom.ref, maxerrors: nerrors, flags: 0 }) : { errors: [] };
   if (errors.length === 0) ctl.print('No errors found\n');
   for (const e of errors) ctl.print(`${e.disk}: ${IO_ERRORS[e.error] ?? 'unknown error'}\n`);
 };
@@ -310,7 +314,7 @@ const BLOCK_STATS_OUTPUT: [field: string, legacy: string | undefined, human: str
  * cmdDomblkstat's lines: the known counters in virsh's order and spelling,
  * then any others; with `human` a "Device:" header and aligned labels instead.
  */
-export function formatBlockStats(device: string, params: TypedParam[], human: boolean): string {
+export function formatBlockStats(device: string, params: PlainParam[], human: boolean): string {
   let out = human ? `Device: ${device}\n` : '';
   const prefix = human ? '' : device;
   const line = (field: string, value: string) => `${prefix} ${human ? field.padEnd(31) : field} ${value}\n`;
@@ -329,12 +333,12 @@ const domblkstat: Handler = async (ctl, cmd) => {
   const { dom, name } = await ctl.domain(cmd);
   // no device: the sum over all disks
   const device = cmd.string('device') ?? '';
-  let params: TypedParam[];
+  let params: PlainParam[];
   try {
-    params = await dom.connection.invoke<TypedParam[]>('domainBlockStatsFlags', dom.ref, device, 0);
+    params = await dom.blockStats(device);
   } catch (e) {
     if ((e as { code?: number }).code !== 3) throw e; // VIR_ERR_NO_SUPPORT: the older call
-    const stats = await attempt(`Failed to get block stats ${name} ${device}`, dom.connection.invoke<DomainBlockStats>('domainBlockStats', dom.ref, device));
+    const stats = await attempt(`Failed to get block stats ${name} ${device}`, dom.connection.invoke('domainBlockStats', { dom: dom.ref, path: device }));
     params = (['rd_req', 'rd_bytes', 'wr_req', 'wr_bytes', 'errs'] as const).flatMap((key, i) => (stats[key] >= 0 ? [{ field: BLOCK_STATS_OUTPUT[i]![0], value: stats[key] }] : []));
   }
   ctl.print(formatBlockStats(device, params, cmd.bool('human')));
@@ -343,7 +347,7 @@ const domblkstat: Handler = async (ctl, cmd) => {
 const domifstat: Handler = async (ctl, cmd) => {
   const { dom, name } = await ctl.domain(cmd);
   const device = cmd.required('interface');
-  const stats = await attempt(`Failed to get interface stats ${name} ${device}`, dom.connection.invoke<DomainInterfaceStats>('domainInterfaceStats', dom.ref, device));
+  const stats = await attempt(`Failed to get interface stats ${name} ${device}`, dom.interfaceStats(device));
   const order: (keyof DomainInterfaceStats)[] = ['rx_bytes', 'rx_packets', 'rx_errs', 'rx_drop', 'tx_bytes', 'tx_packets', 'tx_errs', 'tx_drop'];
   ctl.print(order.filter((key) => stats[key] >= 0).map((key) => `${device} ${key} ${stats[key]}\n`).join(''));
 };
@@ -353,9 +357,9 @@ const CONTROL_ERRORS = ['', 'unknown', 'monitor failure', 'internal (locking) er
 
 const domcontrol: Handler = async (ctl, cmd) => {
   const { dom } = await ctl.domain(cmd);
-  const info = await dom.connection.invoke<{ state: number; details: number; stateTime: number }>('domainGetControlInfo', dom.ref, 0);
+  const info = await dom.connection.invoke('domainGetControlInfo', { dom: dom.ref, flags: 0 });
   const state = CONTROL_STATES[info.state] ?? 'unknown';
-  if (info.state !== 0 && info.state !== 3) ctl.print(`${state} (${(info.stateTime / 1000).toFixed(3)}s)\n`);
+  if (info.state !== 0 && info.state !== 3) ctl.print(`${state} (${(Number(info.stateTime) / 1000).toFixed(3)}s)\n`);
   else if (info.state === 3 && info.details > 0) ctl.print(`${state}: ${CONTROL_ERRORS[info.details] ?? 'unknown'}\n`);
   else ctl.print(`${state}\n`);
 };
@@ -370,7 +374,7 @@ const STATS_LIST_FLAGS: [string, number][] = [
 ];
 
 /** vshGetTypedParamValue: numbers in decimal, doubles with 6 decimals, booleans as yes/no. */
-function typedParamText(p: TypedParam): string {
+function typedParamText(p: PlainParam): string {
   if (typeof p.value === 'boolean') return p.value ? 'yes' : 'no';
   return String(p.value);
 }
@@ -381,16 +385,12 @@ const domstats: Handler = async (ctl, cmd) => {
   let flags = 0;
   for (const [opt, bit] of STATS_LIST_FLAGS) if (cmd.bool(opt)) flags += bit;
   const names = cmd.argv('domain');
-  let records: DomainStatsRecord[];
-  if (names.length) {
-    const refs: DomainRef[] = [];
-    for (const n of names) refs.push((await ctl.lookupDomain(n)).ref);
-    records = await ctl.c.invoke('domainListGetStats', refs, stats, flags);
-  } else {
-    records = await ctl.c.invoke('connectGetAllDomainStats', stats, flags);
-  }
+  // named domains: virDomainListGetStats, which the protocol carries as the same call with a list
+  const doms: DomainRef[] = [];
+  for (const n of names) doms.push((await ctl.lookupDomain(n)).ref);
+  const { retStats } = await ctl.c.invoke('connectGetAllDomainStats', { doms, stats, flags });
   ctl.print(
-    records.map((r) => `Domain: '${r.dom.name}'\n` + r.params.map((p) => `  ${p.field}=${typedParamText(p)}\n`).join('')).join('\n'),
+    retStats.map((r) => `Domain: '${r.dom.name}'\n` + plainParams(r.params).map((p) => `  ${p.field}=${typedParamText(p)}\n`).join('')).join('\n'),
   );
 };
 
@@ -401,20 +401,18 @@ const domtime: Handler = async (ctl, cmd) => {
     const now = Date.now();
     const seconds = cmd.bool('now') ? Math.floor(now / 1000) : cmd.number('time', -(2 ** 63), 2 ** 63)!;
     const nseconds = cmd.bool('now') ? (now % 1000) * 1e6 : 0;
-    await dom.connection.invoke('domainSetTime', dom.ref, seconds, nseconds, cmd.bool('sync') ? 1 : 0);
+    await dom.connection.invoke('domainSetTime', { dom: dom.ref, seconds: BigInt(seconds), nseconds, flags: cmd.bool('sync') ? 1 : 0 });
     return;
   }
-  const t = await dom.connection.invoke<{ seconds: number; nseconds: number }>('domainGetTime', dom.ref, 0);
+  const t = await dom.connection.invoke('domainGetTime', { dom: dom.ref, flags: 0 });
   if (cmd.bool('pretty')) {
-    const d = new Date(t.seconds * 1000);
+    const d = new Date(Number(t.seconds) * 1000);
     const iso = d.toISOString().replace('T', ' ').slice(0, 19);
     ctl.print(`Time: ${iso}`);
   } else {
     ctl.print(`Time: ${t.seconds}`);
   }
 };
-
-const MEMORY_STAT_NAMES = new Set(['swap_in', 'swap_out', 'major_fault', 'minor_fault', 'unused', 'available', 'usable', 'actual', 'rss', 'last_update', 'disk_caches', 'hugetlb_pgalloc', 'hugetlb_pgfail']);
 
 const dommemstat: Handler = async (ctl, cmd) => {
   cmd.exclusive('current', 'live');
@@ -427,11 +425,14 @@ const dommemstat: Handler = async (ctl, cmd) => {
   const period = cmd.number('period', -(2 ** 31), 2 ** 31 - 1);
   if (period !== undefined) {
     if (period < 0) throw new CommandError([`Invalid collection period value '${period}'`]);
-    await attempt('Unable to change balloon collection period.', dom.connection.invoke('domainSetMemoryStatsPeriod', dom.ref, period, flags));
+    await attempt('Unable to change balloon collection period.', dom.connection.invoke('domainSetMemoryStatsPeriod', { dom: dom.ref, period, flags }));
     return;
   }
-  const stats = await attempt(`Failed to get memory statistics for domain ${name}`, dom.connection.invoke<TypedParam[]>('domainMemoryStats', dom.ref, 0));
-  for (const s of stats) if (MEMORY_STAT_NAMES.has(s.field)) ctl.print(`${s.field} ${s.value}\n`);
+  const stats = await attempt(`Failed to get memory statistics for domain ${name}`, dom.memoryStats());
+  for (const s of stats) {
+    const field = MEMORY_STAT_NAMES[s.tag];
+    if (field !== undefined) ctl.print(`${field} ${s.val}\n`);
+  }
 };
 
 const domtopology: Handler = async (ctl, cmd) => {

@@ -2,7 +2,8 @@
 // (schedinfo, memtune, blkiotune), CPU pinning (vcpupin, emulatorpin, iothreadinfo),
 // guest filesystems (domfsinfo), job information and the graphical display URI
 // (domjobinfo, domdisplay).
-import { DomainState, DomainXMLFlags, ModificationImpact, type DomainFSInfo, type DomainVcpuInfo, type TypedParam } from '../../api/types.js';
+import type { Domain } from '../../api/connection.js';
+import { cpuMapCpus, cpuMapLength, DomainState, DomainXMLFlags, ModificationImpact, plainParams, typedParam, type DomainVcpuInfo, type PlainParam, type TypedParam } from '../../api/types.js';
 import { ErrorCode, ErrorDomain, virError } from '../../util/error.js';
 import { child, childrenNamed, parseXml, type XmlElement } from '../../util/xml.js';
 import { formatBitmap } from '../../util/bitmap.js';
@@ -25,19 +26,28 @@ function impactFlags(cmd: Invocation): { flags: number; current: boolean; live: 
   return { flags: (live ? ModificationImpact.LIVE : 0) | (config ? ModificationImpact.CONFIG : 0), current: cmd.bool('current'), live, config };
 }
 
-/**
- * virsh first asks for the parameter count, a call that libvirt's API layer fails
- * only for --live with --config; every other error comes from the second call.
- */
-function parameterQueryError(kind: string, flags: number, e: unknown): CommandError {
-  const countCall = (flags & (ModificationImpact.LIVE | ModificationImpact.CONFIG)) === (ModificationImpact.LIVE | ModificationImpact.CONFIG);
-  return new CommandError([countCall ? `Unable to get number of ${kind} parameters` : `Unable to get ${kind} parameters`], e);
+type ParamsQuery = (nparams: number) => Promise<{ params: TypedParam[]; nparams: number }>;
+
+/** virsh's typed-parameter query: the count first (nparams 0), then that many parameters, each step with its message. */
+async function queryParams(kind: string, query: ParamsQuery): Promise<PlainParam[]> {
+  let count: number;
+  try {
+    count = (await query(0)).nparams;
+  } catch (e) {
+    throw new CommandError([`Unable to get number of ${kind} parameters`], e);
+  }
+  if (count === 0) return [];
+  try {
+    return plainParams((await query(count)).params);
+  } catch (e) {
+    throw new CommandError([`Unable to get ${kind} parameters`], e);
+  }
 }
 
-const paramLine = (p: TypedParam, value = String(p.value)) => `${p.field.padEnd(15)}: ${value}\n`;
+const paramLine = (p: PlainParam, value = String(p.value)) => `${p.field.padEnd(15)}: ${value}\n`;
 
 /** cmdSchedInfoUpdate: the --set name=value pairs, then --cap and --weight, typed like the current parameters. */
-function schedulerUpdates(cmd: Invocation, current: TypedParam[]): TypedParam[] {
+function schedulerUpdates(cmd: Invocation, current: PlainParam[]): TypedParam[] {
   const pairs = cmd.argv('set').map((arg) => {
     const eq = arg.indexOf('=');
     if (eq < 0) throw new CommandError(['Invalid syntax for --set, expecting name=value']);
@@ -53,7 +63,7 @@ function schedulerUpdates(cmd: Invocation, current: TypedParam[]): TypedParam[] 
     if (!/^\d+$/.test(value) || Number(value) > UINT_MAX) {
       throw virError(ErrorCode.INVALID_ARG, `Invalid value for field '${field}': expected unsigned int`, ErrorDomain.NONE);
     }
-    return { field, value: Number(value) };
+    return typedParam.uint(field, Number(value));
   });
 }
 
@@ -63,15 +73,16 @@ const schedinfo: Handler = async (ctl, cmd) => {
   const queryFlags = live && config ? 0 : flags;
   const { dom } = await ctl.domain(cmd);
   const conn = dom.connection;
-  const { type, nparams } = await conn.invoke<{ type: string; nparams: number }>('domainGetSchedulerType', dom.ref);
+  const { type, nparams } = await conn.invoke('domainGetSchedulerType', { dom: dom.ref });
   ctl.print(`${'Scheduler'.padEnd(15)}: ${type}\n`);
   if (nparams === 0) return;
   const withFlags = flags !== 0 || current;
-  const query = () => conn.invoke<TypedParam[]>('domainGetSchedulerParametersFlags', dom.ref, withFlags ? queryFlags | TYPED_PARAM_STRING_OKAY : 0);
+  const query = async () =>
+    plainParams((await conn.invoke('domainGetSchedulerParametersFlags', { dom: dom.ref, nparams, flags: withFlags ? queryFlags | TYPED_PARAM_STRING_OKAY : 0 })).params);
   let params = await query();
   const updates = schedulerUpdates(cmd, params);
   if (updates.length > 0) {
-    await conn.invoke('domainSetSchedulerParametersFlags', dom.ref, updates, withFlags ? flags : 0);
+    await conn.invoke('domainSetSchedulerParametersFlags', { dom: dom.ref, params: updates, flags: withFlags ? flags : 0 });
     params = await query();
   } else if (live && config) {
     throw new CommandError(['cannot query both live and config at once']);
@@ -101,28 +112,24 @@ const memtune: Handler = async (ctl, cmd) => {
   const { dom } = await ctl.domain(cmd);
   const updates = MEMTUNE_OPTIONS.flatMap(([option, field]) => {
     const text = cmd.string(option);
-    return text === undefined ? [] : [{ field, value: memtuneSize(option, text) }];
+    return text === undefined ? [] : [typedParam.ullong(field, memtuneSize(option, text))];
   });
   if (updates.length > 0) {
     try {
-      await dom.connection.invoke('domainSetMemoryParameters', dom.ref, updates, flags);
+      await dom.connection.invoke('domainSetMemoryParameters', { dom: dom.ref, params: updates, flags });
     } catch (e) {
       throw new CommandError(['Unable to change memory parameters'], e);
     }
     return;
   }
-  let params: TypedParam[];
-  try {
-    params = await dom.connection.invoke<TypedParam[]>('domainGetMemoryParameters', dom.ref, flags | TYPED_PARAM_STRING_OKAY);
-  } catch (e) {
-    throw parameterQueryError('memory', flags, e);
-  }
+  const params = await queryParams('memory', (nparams) =>
+    dom.connection.invoke('domainGetMemoryParameters', { dom: dom.ref, nparams, flags: flags | TYPED_PARAM_STRING_OKAY }));
   for (const p of params) ctl.print(paramLine(p, BigInt(p.value as number | bigint) === MEMORY_UNLIMITED ? 'unlimited' : undefined));
 };
 
 /** virshNodeGetCPUCount: the host CPUs virsh sizes its CPU maps for. */
 async function hostCpuCount(ctl: Shell): Promise<number> {
-  return (await ctl.c.invoke<{ online: boolean[] }>('nodeGetCPUMap')).online.length;
+  return (await ctl.c.getCPUMap()).online.length;
 }
 
 /** A CPU map as virsh prints it: only the CPUs its map has room for. */
@@ -142,17 +149,24 @@ const vcpupin: Handler = async (ctl, cmd) => {
   const conn = dom.connection;
   const maxcpu = await hostCpuCount(ctl);
   // virshCPUCountCollect checks the state the flags ask for before counting
-  if (flags & ModificationImpact.LIVE && !(await conn.invoke<boolean>('domainIsActive', dom.ref))) throw new CommandError(['cannot get vcpupin for offline domain']);
-  if (flags & ModificationImpact.CONFIG && !(await conn.invoke<boolean>('domainIsPersistent', dom.ref))) throw new CommandError(['cannot get vcpupin for transient domain']);
-  const ncpus = await conn.invoke<number>('domainGetVcpusFlags', dom.ref, flags | VCPU_MAXIMUM);
+  if (flags & ModificationImpact.LIVE && !(await dom.isActive())) throw new CommandError(['cannot get vcpupin for offline domain']);
+  if (flags & ModificationImpact.CONFIG && !(await dom.isPersistent())) throw new CommandError(['cannot get vcpupin for transient domain']);
+  const { num: ncpus } = await conn.invoke('domainGetVcpusFlags', { dom: dom.ref, flags: flags | VCPU_MAXIMUM });
   if (vcpu !== undefined && vcpu >= ncpus) {
-    const live = flags & ModificationImpact.LIVE || (!(flags & ModificationImpact.CONFIG) && (await conn.invoke<boolean>('domainIsActive', dom.ref)));
+    const live = flags & ModificationImpact.LIVE || (!(flags & ModificationImpact.CONFIG) && (await dom.isActive()));
     throw new CommandError([`vcpu ${vcpu} is out of range of ${live ? 'live' : 'persistent'} cpu count ${ncpus}`]);
   }
-  const maps = await conn.invoke<number[][]>('domainGetVcpuPinInfo', dom.ref, ncpus, flags);
+  const maps = await vcpuPinInfo(dom, ncpus, maxcpu, flags);
   const rows = maps.flatMap((cpus, i) => (vcpu === undefined || vcpu === i ? [[String(i), cpuMapText(cpus, maxcpu)]] : []));
   ctl.print(formatTable(['VCPU', 'CPU Affinity'], rows, true));
 };
+
+/** virDomainGetVcpuPinInfo: each vCPU's allowed host CPUs. */
+async function vcpuPinInfo(dom: Domain, ncpumaps: number, maxcpu: number, flags: number): Promise<number[][]> {
+  const maplen = cpuMapLength(maxcpu);
+  const { cpumaps, num } = await dom.connection.invoke('domainGetVcpuPinInfo', { dom: dom.ref, ncpumaps, maplen, flags });
+  return Array.from({ length: num }, (_, i) => cpuMapCpus(cpumaps, i, maplen));
+}
 
 /** virshDomainVcpuState */
 const VCPU_STATES = ['offline', 'running', 'blocked'];
@@ -191,18 +205,17 @@ function configuredVcpus(def: XmlElement): { max: number; enabled: number[] } {
 
 const vcpuinfo: Handler = async (ctl, cmd) => {
   const { dom } = await ctl.domain(cmd);
-  const conn = dom.connection;
   const pretty = cmd.bool('pretty');
   const maxcpu = await hostCpuCount(ctl);
   const info = await dom.getInfo();
   let vcpus: { info: DomainVcpuInfo[]; cpumaps: number[][] };
   try {
-    vcpus = await conn.invoke('domainGetVcpus', dom.ref, info.nrVirtCpu);
+    vcpus = await dom.getVcpus(info.nrVirtCpu);
   } catch (e) {
     if (info.state !== DomainState.SHUTOFF) throw e;
     // a shut-off domain still has its pinning
     const { max, enabled } = configuredVcpus(parseXml(await dom.getXMLDesc(DomainXMLFlags.INACTIVE)));
-    const maps = await conn.invoke<number[][]>('domainGetVcpuPinInfo', dom.ref, max, ModificationImpact.CONFIG);
+    const maps = await vcpuPinInfo(dom, max, maxcpu, ModificationImpact.CONFIG);
     ctl.print(enabled.map((vcpu) => formatVcpuInfo(vcpu, undefined, maps[vcpu] ?? [], maxcpu, pretty)).join('\n'));
     return;
   }
@@ -215,16 +228,18 @@ const emulatorpin: Handler = async (ctl, cmd) => {
   const { dom } = await ctl.domain(cmd);
   if (cmd.string('cpulist') !== undefined) throw new CommandError(['emulatorpin: pinning emulator threads is not implemented by tsvirsh']);
   const maxcpu = await hostCpuCount(ctl);
-  const cpus = await dom.connection.invoke<number[]>('domainGetEmulatorPinInfo', dom.ref, flags);
+  const maplen = cpuMapLength(maxcpu);
+  const { cpumaps } = await dom.connection.invoke('domainGetEmulatorPinInfo', { dom: dom.ref, maplen, flags });
+  const cpus = cpuMapCpus(cpumaps, 0, maplen);
   ctl.printExtra('emulator: CPU Affinity\n----------------------------------\n       *: ');
   ctl.print(`${cpuMapText(cpus, maxcpu)}\n`);
 };
 
 const domfsinfo: Handler = async (ctl, cmd) => {
   const { dom } = await ctl.domain(cmd);
-  let infos: DomainFSInfo[];
+  let infos;
   try {
-    infos = await dom.connection.invoke<DomainFSInfo[]>('domainGetFSInfo', dom.ref, 0);
+    ({ info: infos } = await dom.connection.invoke('domainGetFSInfo', { dom: dom.ref, flags: 0 }));
   } catch (e) {
     throw new CommandError(['Unable to get filesystem information'], e);
   }
@@ -232,16 +247,16 @@ const domfsinfo: Handler = async (ctl, cmd) => {
     ctl.printExtra('No filesystems are mounted in the domain');
     return;
   }
-  const rows = infos.map((fs) => [fs.mountpoint, fs.name, fs.fstype, fs.devAlias.join(',')]);
+  const rows = infos.map((fs) => [fs.mountpoint, fs.name, fs.fstype, fs.dev_aliases.join(',')]);
   ctl.print(formatTable(['Mountpoint', 'Name', 'Type', 'Target'], rows, true));
 };
 
 const iothreadinfo: Handler = async (ctl, cmd) => {
   const { flags } = impactFlags(cmd);
   const { dom } = await ctl.domain(cmd);
-  let threads: { iothreadId: number; cpus: number[] }[];
+  let threads;
   try {
-    threads = await dom.connection.invoke('domainGetIOThreadInfo', dom.ref, flags);
+    ({ info: threads } = await dom.connection.invoke('domainGetIOThreadInfo', { dom: dom.ref, flags }));
   } catch (e) {
     throw new CommandError(['Unable to get domain IOThreads information'], e);
   }
@@ -249,7 +264,7 @@ const iothreadinfo: Handler = async (ctl, cmd) => {
     ctl.printExtra('No IOThreads found for the domain');
     return;
   }
-  const rows = threads.map((t) => [String(t.iothreadId), formatBitmap(new Set(t.cpus))]);
+  const rows = threads.map((t) => [String(t.iothread_id), formatBitmap(new Set(cpuMapCpus(t.cpumap, 0, t.cpumap.length)))]);
   ctl.print(formatTable(['IOThread ID', 'CPU Affinity'], rows, true));
 };
 
@@ -260,18 +275,14 @@ const blkiotune: Handler = async (ctl, cmd) => {
   const { flags } = impactFlags(cmd);
   const { dom } = await ctl.domain(cmd);
   if (BLKIO_SETTINGS.some((name) => cmd.string(name) !== undefined)) throw new CommandError(['blkiotune: changing blkio parameters is not implemented by tsvirsh']);
-  let params: TypedParam[];
-  try {
-    params = await dom.connection.invoke<TypedParam[]>('domainGetBlkioParameters', dom.ref, flags | TYPED_PARAM_STRING_OKAY);
-  } catch (e) {
-    throw parameterQueryError('blkio', flags, e);
-  }
+  const params = await queryParams('blkio', (nparams) =>
+    dom.connection.invoke('domainGetBlkioParameters', { dom: dom.ref, nparams, flags: flags | TYPED_PARAM_STRING_OKAY }));
   for (const p of params) ctl.print(paramLine(p));
 };
 
 const domjobinfo: Handler = async (ctl, cmd) => {
   const { dom } = await ctl.domain(cmd);
-  await dom.connection.invoke('domainGetJobInfo', dom.ref);
+  await dom.connection.invoke('domainGetJobInfo', { dom: dom.ref });
 };
 
 const attr = (el: XmlElement | undefined, name: string) => el?.attrs[name];
@@ -315,7 +326,7 @@ const domdisplay: Handler = async (ctl, cmd) => {
   const all = cmd.bool('all');
   cmd.exclusive('all', 'type');
   const { dom } = await ctl.domain(cmd);
-  if (!(await dom.connection.invoke<boolean>('domainIsActive', dom.ref))) throw new CommandError(['Domain is not running']);
+  if (!(await dom.isActive())) throw new CommandError(['Domain is not running']);
   const type = cmd.string('type');
   const root = parseXml(await dom.getXMLDesc(cmd.bool('include-password') ? DomainXMLFlags.SECURE : 0));
   let found = false;

@@ -1,6 +1,7 @@
 // Domain Management commands: define/create/undefine, lifecycle, identifiers,
 // XML dumps, memory and vCPU settings, descriptions.
 import type { Domain } from '../../api/connection.js';
+import { StorageVolume } from '../../api/handles.js';
 import type { DomainRef, StorageVolRef } from '../../api/types.js';
 import { parseXml } from '../../util/xml.js';
 import { ErrorCode } from '../../util/error.js';
@@ -62,8 +63,8 @@ const start: Handler = async (ctl, cmd) => {
       return;
     } catch (e) {
       if (errorCode(e) !== ErrorCode.NO_SUPPORT && errorCode(e) !== ErrorCode.INVALID_ARG) throw e;
-      const saved = await dom.connection.invoke<boolean>('domainHasManagedSaveImage', dom.ref, 0).catch(() => false);
-      if (saved) await dom.connection.invoke('domainManagedSaveRemove', dom.ref, 0);
+      const saved = await dom.hasManagedSaveImage().catch(() => false);
+      if (saved) await dom.managedSaveRemove();
     }
   }
   await attempt(`Failed to start domain '${dom.name}'`, () => call(flags));
@@ -127,12 +128,12 @@ const autostart: Handler = async (ctl, cmd) => {
 
 const managedsaveRemove: Handler = async (ctl, cmd) => {
   const { dom, name } = await ctl.domain(cmd);
-  const has = await attempt('Failed to check for domain managed save image', dom.connection.invoke<boolean>('domainHasManagedSaveImage', dom.ref, 0));
+  const has = await attempt('Failed to check for domain managed save image', dom.hasManagedSaveImage());
   if (!has) {
     ctl.printExtra(`Domain '${name}' has no manage save image; removal skipped`);
     return;
   }
-  await attempt(`Failed to remove managed save image for domain '${name}'`, dom.connection.invoke('domainManagedSaveRemove', dom.ref, 0));
+  await attempt(`Failed to remove managed save image for domain '${name}'`, dom.managedSaveRemove());
   ctl.printExtra(`Removed managedsave image for domain '${name}'`);
 };
 
@@ -166,7 +167,7 @@ const undefine: Handler = async (ctl, cmd) => {
   const managedSave = cmd.bool('managed-save');
   const snapshotsMetadata = cmd.bool('snapshots-metadata');
   const { dom, name } = await ctl.domain(cmd);
-  const invoke = <T>(method: string, ...args: unknown[]) => dom.connection.invoke<T>(method, dom.ref, ...args);
+  const snapshotNum = async (flags: number) => (await dom.connection.invoke('domainSnapshotNum', { dom: dom.ref, flags })).num;
   const running = await dom.isActive();
   let hasManagedSave = false;
   let snapshots = 0;
@@ -182,11 +183,11 @@ const undefine: Handler = async (ctl, cmd) => {
     }
   };
   if (!running) {
-    hasManagedSave = await countOrZero(invoke<boolean>('domainHasManagedSaveImage', 0), false);
-    snapshots = await countOrZero(invoke<number>('domainSnapshotNum', 0), 0);
+    hasManagedSave = await countOrZero(dom.hasManagedSaveImage(), false);
+    snapshots = await countOrZero(snapshotNum(0), 0);
     if (snapshots) {
       try {
-        snapshotsMeta = await invoke<number>('domainSnapshotNum', 1 << 1);
+        snapshotsMeta = await snapshotNum(1 << 1);
         managedSaveSafe = snapshotsSafe = true;
       } catch {
         snapshotsMeta = snapshots;
@@ -223,7 +224,7 @@ const undefine: Handler = async (ctl, cmd) => {
   }
   if (hasManagedSave) {
     if (!managedSave) throw new CommandError(['Refusing to undefine while domain managed save image exists']);
-    await invoke('domainManagedSaveRemove', 0);
+    await dom.managedSaveRemove();
   }
   if (snapshotsMeta) {
     throw new CommandError([
@@ -261,14 +262,14 @@ async function storageToRemove(ctl: Shell, dom: Domain, running: boolean, list: 
     }
     let vol: StorageVolRef | undefined;
     if (src.attrs.pool !== undefined) {
-      const pool = await ctl.c.invoke('storagePoolLookupByName', src.attrs.pool).catch(() => undefined);
+      const pool = await ctl.c.invoke('storagePoolLookupByName', { name: src.attrs.pool }).then((r) => r.pool, () => undefined);
       if (!pool) {
         ctl.error(`Storage pool '${src.attrs.pool}' for volume '${target}' not found.`);
         continue;
       }
-      vol = await ctl.c.invoke<StorageVolRef>('storageVolLookupByName', pool, source).catch(() => undefined);
+      vol = await ctl.c.invoke('storageVolLookupByName', { pool, name: source }).then((r) => r.vol, () => undefined);
     } else {
-      vol = await ctl.c.invoke<StorageVolRef>('storageVolLookupByPath', source).catch(() => undefined);
+      vol = await ctl.c.invoke('storageVolLookupByPath', { path: source }).then((r) => r.vol, () => undefined);
     }
     if (!vol) {
       ctl.error(`Storage volume '${target}'(${source}) is not managed by libvirt. Remove it manually.\n`);
@@ -289,7 +290,7 @@ async function removeVolumes(ctl: Shell, volumes: VolumeToRemove[], wipe: boolea
     if (wipe) {
       ctl.printExtra(`Wiping volume '${target}'(${source}) ... `);
       try {
-        await ctl.c.invoke('storageVolWipe', vol, 0);
+        await new StorageVolume(ctl.c, vol).wipe();
         ctl.printExtra('Done.\n');
       } catch (e) {
         lastError = e;
@@ -299,7 +300,7 @@ async function removeVolumes(ctl: Shell, volumes: VolumeToRemove[], wipe: boolea
       }
     }
     try {
-      await ctl.c.invoke('storageVolDelete', vol, deleteFlags);
+      await new StorageVolume(ctl.c, vol).delete(deleteFlags);
       ctl.printExtra(`Volume '${target}'(${source}) removed.\n`);
     } catch (e) {
       lastError = e;
@@ -356,7 +357,7 @@ const domhostname: Handler = async (ctl, cmd) => {
     if (bit === undefined) throw new CommandError([`Unknown data source '${source}'`]);
     flags |= bit;
   }
-  const host = await attempt('failed to get hostname', dom.connection.invoke<string>('domainGetHostname', dom.ref, flags));
+  const { hostname: host } = await attempt('failed to get hostname', dom.connection.invoke('domainGetHostname', { dom: dom.ref, flags }));
   ctl.print(`${host}\n`);
 };
 
@@ -378,14 +379,14 @@ function sizeKiB(cmd: Invocation): number {
 const setmem: Handler = async (ctl, cmd) => {
   const flags = memoryFlags(cmd, 1);
   const { dom } = await ctl.domain(cmd);
-  await dom.connection.invoke('domainSetMemoryFlags', dom.ref, sizeKiB(cmd), flags);
+  await dom.connection.invoke('domainSetMemoryFlags', { dom: dom.ref, memory: BigInt(sizeKiB(cmd)), flags });
 };
 
 const setmaxmem: Handler = async (ctl, cmd) => {
   const flags = memoryFlags(cmd, 0);
   const { dom } = await ctl.domain(cmd);
   const kib = sizeKiB(cmd);
-  await attempt('Unable to change MaxMemorySize', dom.connection.invoke('domainSetMemoryFlags', dom.ref, kib, flags | 4));
+  await attempt('Unable to change MaxMemorySize', dom.connection.invoke('domainSetMemoryFlags', { dom: dom.ref, memory: BigInt(kib), flags: flags | 4 }));
 };
 
 const setvcpus: Handler = async (ctl, cmd) => {
@@ -402,22 +403,22 @@ const setvcpus: Handler = async (ctl, cmd) => {
   const { dom } = await ctl.domain(cmd);
   const count = cmd.number('count', 0, 0xffffffff)!;
   if (count === 0) throw new CommandError(["Can't set 0 processors for a VM"]);
-  if (!cmd.bool('current') && flags === 0) await dom.connection.invoke('domainSetVcpus', dom.ref, count);
-  else await dom.connection.invoke('domainSetVcpusFlags', dom.ref, count, flags);
+  if (!cmd.bool('current') && flags === 0) await dom.connection.invoke('domainSetVcpus', { dom: dom.ref, nvcpus: count });
+  else await dom.connection.invoke('domainSetVcpusFlags', { dom: dom.ref, nvcpus: count, flags });
 };
 
 /** virshCPUCountCollect: a vCPU count, or undefined when it does not apply (domain state). */
 async function cpuCount(dom: Domain, flags: number, checkState: boolean): Promise<number | undefined> {
   if (checkState && ((flags & 1 && !(await dom.isActive())) || (flags & 2 && !(await dom.isPersistent())))) return undefined;
   try {
-    return await dom.connection.invoke<number>('domainGetVcpusFlags', dom.ref, flags);
+    return (await dom.connection.invoke('domainGetVcpusFlags', { dom: dom.ref, flags })).num;
   } catch (e) {
     if (!isUnsupported(e)) throw e;
     if (flags & 8) throw new CommandError(['Failed to retrieve vCPU count from the guest'], e);
   }
   if (!(flags & 3) && (await dom.isActive())) flags |= 1;
   if (flags & 1) {
-    if (flags & 4) return dom.connection.invoke<number>('domainGetMaxVcpus', dom.ref);
+    if (flags & 4) return (await dom.connection.invoke('domainGetMaxVcpus', { dom: dom.ref })).num;
     return (await dom.getInfo()).nrVirtCpu;
   }
   const vcpu = parseXml(await dom.getXMLDesc(2)).children.find((c) => c.name === 'vcpu');
@@ -497,7 +498,7 @@ const desc: Handler = async (ctl, cmd) => {
       text = edited;
     }
     await attempt(title ? 'Failed to set new domain title' : 'Failed to set new domain description',
-      dom.connection.invoke('domainSetMetadata', dom.ref, title ? 1 : 0, text, null, null, flags));
+      dom.connection.invoke('domainSetMetadata', { dom: dom.ref, type: title ? 1 : 0, metadata: text, key: null, uri: null, flags }));
     ctl.printExtra(title ? 'Domain title updated successfully' : 'Domain description updated successfully');
     return;
   }
@@ -512,7 +513,7 @@ const managedsave: Handler = async (ctl, cmd) => {
   if (cmd.bool('running')) flags |= 2;
   if (cmd.bool('paused')) flags |= 4;
   const { dom, name } = await ctl.domain(cmd);
-  await attempt(`Failed to save domain '${name}' state`, dom.connection.invoke('domainManagedSave', dom.ref, flags));
+  await attempt(`Failed to save domain '${name}' state`, dom.connection.invoke('domainManagedSave', { dom: dom.ref, flags }));
   // the job finishes within the call, so --verbose shows only the final progress (virshPrintJobProgress)
   if (cmd.bool('verbose')) ctl.output.err('\rManagedsave: [100 %]');
   ctl.printExtra(`\nDomain '${name}' state saved by libvirt\n`);
@@ -520,7 +521,7 @@ const managedsave: Handler = async (ctl, cmd) => {
 
 const domrename: Handler = async (ctl, cmd) => {
   const { dom } = await ctl.domain(cmd);
-  await dom.connection.invoke('domainRename', dom.ref, cmd.required('new-name'), 0);
+  await dom.connection.invoke('domainRename', { dom: dom.ref, new_name: cmd.required('new-name'), flags: 0 });
   ctl.printExtra('Domain successfully renamed\n');
 };
 
@@ -553,20 +554,21 @@ const metadata: Handler = async (ctl, cmd) => {
   const set = cmd.string('set');
   const edit = cmd.bool('edit');
   if ((set !== undefined || edit) && key === null) throw new CommandError(['namespace key is required when modifying metadata']);
-  const write = (text: string | null) => dom.connection.invoke('domainSetMetadata', dom.ref, METADATA_ELEMENT, text, key, uri, flags);
+  const write = (text: string | null) => dom.connection.invoke('domainSetMetadata', { dom: dom.ref, type: METADATA_ELEMENT, metadata: text, key, uri, flags });
+  const read = async () => (await dom.connection.invoke('domainGetMetadata', { dom: dom.ref, type: METADATA_ELEMENT, uri, flags })).metadata;
   if (set !== undefined || cmd.bool('remove')) {
     await write(set ?? null);
     ctl.printExtra(cmd.bool('remove') ? 'Metadata removed\n' : 'Metadata modified\n');
   } else if (edit) {
     // an element not there yet is edited from an empty one (virshDomainGetEditMetadata)
     const get = () =>
-      dom.connection.invoke<string>('domainGetMetadata', dom.ref, METADATA_ELEMENT, uri, flags).catch((e) => {
+      read().catch((e) => {
         if ((e as { code?: number }).code !== 80) throw e;
         return `<${key}/>\n`;
       });
     if (await editCycle(ctl, { get, define: async (text) => void (await write(text)), notChanged: 'Metadata not changed' })) ctl.printExtra('Metadata modified\n');
   } else {
-    ctl.print(`${await dom.connection.invoke<string>('domainGetMetadata', dom.ref, METADATA_ELEMENT, uri, flags)}\n`);
+    ctl.print(`${await read()}\n`);
   }
 };
 

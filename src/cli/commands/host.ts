@@ -17,11 +17,11 @@ function versionText(n: number): string {
 
 const version: Handler = async (ctl, cmd) => {
   const c = ctl.c;
-  const type = c.driver.type;
+  const type = await c.getType();
   ctl.print(`Compiled against library: libvirt ${VERSION}\n`);
   ctl.print(`Using library: libvirt ${VERSION}\n`);
   ctl.print(`Using API: ${type} ${VERSION}\n`);
-  const hv = await attempt('failed to get the hypervisor version', c.invoke<number>('connectGetVersion'));
+  const hv = Number((await attempt('failed to get the hypervisor version', c.invoke('connectGetVersion'))).hv_ver);
   if (hv === 0) ctl.print(`Cannot extract running ${type} hypervisor version\n`);
   else ctl.print(`Running hypervisor: ${type} ${versionText(hv)}\n`);
   if (cmd.bool('daemon')) {
@@ -38,12 +38,12 @@ const uri: Handler = async (ctl) => {
 };
 
 const hostname: Handler = async (ctl) => {
-  const name = await attempt('failed to get hostname', ctl.c.invoke<string>('connectGetHostname'));
+  const { hostname: name } = await attempt('failed to get hostname', ctl.c.invoke('connectGetHostname'));
   ctl.print(`${name}\n`);
 };
 
 const sysinfo: Handler = async (ctl) => {
-  ctl.print(await attempt('failed to get sysinfo', ctl.c.invoke<string>('connectGetSysinfo', 0)));
+  ctl.print((await attempt('failed to get sysinfo', ctl.c.invoke('connectGetSysinfo', { flags: 0 }))).sysinfo);
 };
 
 const nodeinfo: Handler = async (ctl) => {
@@ -64,24 +64,31 @@ const capabilities: Handler = async (ctl) => {
 };
 
 const domcapabilities: Handler = async (ctl, cmd) => {
-  const caps = await attempt(
+  const { capabilities } = await attempt(
     'failed to get emulator capabilities',
-    ctl.c.invoke<string>('connectGetDomainCapabilities', cmd.string('emulatorbin'), cmd.string('arch'), cmd.string('machine'), cmd.string('virttype'), 0),
+    ctl.c.invoke('connectGetDomainCapabilities', {
+      emulatorbin: cmd.string('emulatorbin') ?? null,
+      arch: cmd.string('arch') ?? null,
+      machine: cmd.string('machine') ?? null,
+      virttype: cmd.string('virttype') ?? null,
+      flags: 0,
+    }),
   );
-  ctl.print(`${caps}\n`);
+  ctl.print(`${capabilities}\n`);
 };
 
 const maxvcpus: Handler = async (ctl, cmd) => {
   const type = cmd.string('type');
   let vcpus = -1;
   try {
-    const caps = parseXml(await ctl.c.invoke<string>('connectGetDomainCapabilities', undefined, undefined, undefined, type, 0));
+    const { capabilities } = await ctl.c.invoke('connectGetDomainCapabilities', { emulatorbin: null, arch: null, machine: null, virttype: type ?? null, flags: 0 });
+    const caps = parseXml(capabilities);
     const max = child(caps, 'vcpu')?.attrs.max;
     if (max !== undefined && /^\d+$/.test(max)) vcpus = Number(max);
   } catch {
     // fall back to virConnectGetMaxVcpus, as virsh does
   }
-  if (vcpus < 0) vcpus = await ctl.c.invoke<number>('connectGetMaxVcpus', type);
+  if (vcpus < 0) vcpus = (await ctl.c.invoke('connectGetMaxVcpus', { type: type ?? null })).max_vcpus;
   ctl.print(`${vcpus}\n`);
 };
 
@@ -95,11 +102,11 @@ const freecell: Handler = async (ctl, cmd) => {
   if (!all) {
     if (cellGiven) {
       const cell = cmd.number('cellno', -(2 ** 31), 2 ** 31 - 1)!;
-      const [mem] = await c.invoke<(bigint | number)[]>('nodeGetCellsFreeMemory', cell, 1);
+      const [mem] = (await c.invoke('nodeGetCellsFreeMemory', { startCell: cell, maxcells: 1 })).cells;
       ctl.print(`${cell}: ${kib(mem ?? 0)} KiB\n`);
       return;
     }
-    const mem = await c.invoke<bigint | number>('nodeGetFreeMemory');
+    const mem = (await c.invoke('nodeGetFreeMemory')).freeMem;
     ctl.print(`Total: ${kib(mem)} KiB\n`);
     return;
   }
@@ -113,7 +120,7 @@ const freecell: Handler = async (ctl, cmd) => {
   let total = 0n;
   for (const cell of cells) {
     const id = Number(cell.attrs.id);
-    const [mem] = await attempt(`failed to get free memory for NUMA node number: ${id}`, c.invoke<(bigint | number)[]>('nodeGetCellsFreeMemory', id, 1));
+    const [mem] = (await attempt(`failed to get free memory for NUMA node number: ${id}`, c.invoke('nodeGetCellsFreeMemory', { startCell: id, maxcells: 1 }))).cells;
     total += BigInt(mem ?? 0);
     ctl.print(`${String(id).padStart(5)}: ${String(kib(mem ?? 0)).padStart(10)} KiB\n`);
   }
@@ -122,7 +129,7 @@ const freecell: Handler = async (ctl, cmd) => {
 };
 
 const nodecpumap: Handler = async (ctl, cmd) => {
-  const map = await attempt('Unable to get cpu map', ctl.c.invoke<{ online: boolean[] }>('nodeGetCPUMap', 0));
+  const map = await attempt('Unable to get cpu map', ctl.c.getCPUMap());
   const online = map.online.filter(Boolean).length;
   ctl.print(`${'CPUs present:'.padEnd(15)} ${map.online.length}\n`);
   ctl.print(`${'CPUs online:'.padEnd(15)} ${online}\n`);
@@ -146,7 +153,9 @@ const nodecpumap: Handler = async (ctl, cmd) => {
 
 const nodememstats: Handler = async (ctl, cmd) => {
   const cell = cmd.number('cell', -(2 ** 31), 2 ** 31 - 1) ?? -1;
-  const stats = await attempt('Unable to get number of memory stats', ctl.c.invoke<{ field: string; value: number | bigint }[]>('nodeGetMemoryStats', cell, 0));
+  const query = { cellNum: cell, flags: 0 };
+  const { nparams } = await attempt('Unable to get number of memory stats', ctl.c.invoke('nodeGetMemoryStats', { ...query, nparams: 0 }));
+  const { params: stats } = await attempt('Unable to get memory stats', ctl.c.invoke('nodeGetMemoryStats', { ...query, nparams }));
   for (const s of stats) ctl.print(`${s.field.padEnd(7)}: ${String(s.value).padStart(20)} KiB\n`);
 };
 
@@ -154,37 +163,54 @@ const nodememstats: Handler = async (ctl, cmd) => {
  * virsh's list collection: the virConnectListAll* call, falling back to the
  * older count call when the driver lacks it, with virsh's failure messages.
  */
-async function collect<T>(ctl: Parameters<Handler>[0], listAll: string, flags: number, numOf: string, countFailed: string, listFailed: string): Promise<T[]> {
+async function collect<T>(listAll: () => Promise<T[]>, numOf: () => Promise<number>, countFailed: string, listFailed: string): Promise<T[]> {
   try {
-    return await ctl.c.invoke<T[]>(listAll, flags);
+    return await listAll();
   } catch (e) {
     if ((e as { code?: number }).code !== ErrorCode.NO_SUPPORT) throw new CommandError([listFailed], e);
   }
-  const n = await attempt(countFailed, ctl.c.invoke<number>(numOf));
+  const n = await attempt(countFailed, numOf());
   if (n > 0) throw new CommandError([listFailed]);
   return [];
 }
 
-interface NamedObject {
-  name: string;
-  uuid: string;
-}
+/** virSecretUsageType */
+const SECRET_USAGE = ['none', 'volume', 'ceph', 'iscsi', 'tls', 'vtpm'];
 
 const secretList: Handler = async (ctl) => {
-  const secrets = await collect<NamedObject & { usage?: string }>(ctl, 'connectListAllSecrets', 0, 'connectNumOfSecrets', 'Failed to count secrets', 'Failed to list secrets');
-  ctl.print(formatTable(['UUID', 'Usage'], secrets.map((s) => [s.uuid, s.usage ?? '']), !ctl.quiet));
+  const c = ctl.c;
+  const secrets = await collect(
+    async () => (await c.invoke('connectListAllSecrets', { need_results: 1, flags: 0 })).secrets,
+    async () => (await c.invoke('connectNumOfSecrets')).num,
+    'Failed to count secrets',
+    'Failed to list secrets',
+  );
+  const usage = (s: (typeof secrets)[number]) => (s.usageType ? `${SECRET_USAGE[s.usageType]} ${s.usageID}` : 'Unused');
+  ctl.print(formatTable(['UUID', 'Usage'], secrets.map((s) => [s.uuid, usage(s)]), !ctl.quiet));
 };
 
 const nwfilterList: Handler = async (ctl) => {
-  const filters = await collect<NamedObject>(ctl, 'connectListAllNWFilters', 0, 'connectNumOfNWFilters', 'Failed to count network filters', 'Failed to list network filters');
+  const c = ctl.c;
+  const filters = await collect(
+    async () => (await c.invoke('connectListAllNWFilters', { need_results: 1, flags: 0 })).filters,
+    async () => (await c.invoke('connectNumOfNWFilters')).num,
+    'Failed to count network filters',
+    'Failed to list network filters',
+  );
   ctl.print(formatTable(['UUID', 'Name'], filters.map((f) => [f.uuid, f.name]), !ctl.quiet));
 };
 
 const NODEDEV_ACTIVE = 2 ** 31;
 
 const nodedevList: Handler = async (ctl, cmd) => {
+  const c = ctl.c;
   const flags = cmd.bool('inactive') || cmd.bool('all') ? 0 : NODEDEV_ACTIVE;
-  const devs = await collect<NamedObject>(ctl, 'connectListAllNodeDevices', flags, 'nodeNumOfDevices', 'Failed to count node devices', 'Failed to list node devices');
+  const devs = await collect(
+    async () => (await c.invoke('connectListAllNodeDevices', { need_results: 1, flags })).devices,
+    async () => (await c.invoke('nodeNumOfDevices', { cap: null, flags: 0 })).num,
+    'Failed to count node devices',
+    'Failed to list node devices',
+  );
   for (const d of [...devs].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) ctl.print(`${d.name}\n`);
 };
 

@@ -9,17 +9,17 @@ import type { Handler, Shell } from '../shell.js';
 import { formatTable } from '../table.js';
 import { dumpXml } from './domain.js';
 
-const ifaceCall = <T>(ctl: Shell, method: string, iface: InterfaceRef, ...args: unknown[]) => ctl.c.invoke<T>(method, iface, ...args);
+const getXMLDesc = async (ctl: Shell, iface: InterfaceRef, flags: number) => (await ctl.c.invoke('interfaceGetXMLDesc', { iface, flags })).xml;
 
 const ifaceList: Handler = async (ctl, cmd) => {
   cmd.exclusive('all', 'inactive');
   let flags = 2;
   if (cmd.bool('inactive')) flags = 1;
   if (cmd.bool('all')) flags = 3;
-  const ifaces = byName(await attempt('Failed to list interfaces', ctl.c.invoke<InterfaceRef[]>('connectListAllInterfaces', flags)));
+  const ifaces = byName(await attempt('Failed to list interfaces', ctl.c.invoke('connectListAllInterfaces', { need_results: 1, flags }).then((r) => r.ifaces)));
   const rows: string[][] = [];
   for (const i of ifaces) {
-    const active = await ifaceCall<boolean>(ctl, 'interfaceIsActive', i);
+    const { active } = await ctl.c.invoke('interfaceIsActive', { iface: i });
     rows.push([i.name, active ? 'active' : 'inactive', i.mac]);
   }
   ctl.print(formatTable(['Name', 'State', 'MAC Address'], rows, !ctl.quiet));
@@ -27,7 +27,7 @@ const ifaceList: Handler = async (ctl, cmd) => {
 
 const ifaceDumpxml: Handler = async (ctl, cmd) => {
   const { iface } = await optInterface(ctl, cmd);
-  const xml = await ifaceCall<string>(ctl, 'interfaceGetXMLDesc', iface, cmd.bool('inactive') ? 1 : 0);
+  const xml = await getXMLDesc(ctl, iface, cmd.bool('inactive') ? 1 : 0);
   dumpXml(ctl, xml, cmd.opts.find((o) => o.def.name === 'xpath')?.value || undefined, cmd.bool('wrap'));
 };
 
@@ -45,10 +45,10 @@ const ifaceMac: Handler = async (ctl, cmd) => {
  * iface-start / iface-destroy / iface-undefine: "Interface X <done>" or "Failed to <verb> interface X".
  * virsh 9.0's iface-destroy reports failure (exit status 1, no message) even when it worked; scripts see that.
  */
-function action(verb: string, done: string, method: string, withFlags: boolean, failsAnyway = false): Handler {
+function action(verb: string, done: string, call: (ctl: Shell, iface: InterfaceRef) => Promise<void>, failsAnyway = false): Handler {
   return async (ctl, cmd) => {
     const { iface, name } = await optInterface(ctl, cmd);
-    await attempt(`Failed to ${verb} interface ${name}`, withFlags ? ifaceCall(ctl, method, iface, 0) : ifaceCall(ctl, method, iface));
+    await attempt(`Failed to ${verb} interface ${name}`, call(ctl, iface));
     ctl.printExtra(`Interface ${name} ${done}\n`);
     if (failsAnyway) throw new CommandError([]);
   };
@@ -57,14 +57,14 @@ function action(verb: string, done: string, method: string, withFlags: boolean, 
 const ifaceDefine: Handler = async (ctl, cmd) => {
   const file = cmd.required('file');
   const xml = readInputFile(file);
-  const iface = await attempt(`Failed to define interface from ${file}`, ctl.c.invoke<InterfaceRef>('interfaceDefineXML', xml, cmd.bool('validate') ? 1 : 0));
+  const iface = await attempt(`Failed to define interface from ${file}`, ctl.c.invoke('interfaceDefineXML', { xml, flags: cmd.bool('validate') ? 1 : 0 }).then((r) => r.iface));
   ctl.printExtra(`Interface ${iface.name} defined from ${file}\n`);
 };
 
 /** iface-begin / iface-commit / iface-rollback: host network config transactions. */
-function transaction(method: string, failed: string, done: string): Handler {
+function transaction(call: (ctl: Shell) => Promise<void>, failed: string, done: string): Handler {
   return async (ctl) => {
-    await attempt(failed, ctl.c.invoke(method, 0));
+    await attempt(failed, call(ctl));
     ctl.printExtra(done);
   };
 }
@@ -73,9 +73,9 @@ const ifaceEdit: Handler = async (ctl, cmd) => {
   const { iface } = await optInterface(ctl, cmd);
   let edited: InterfaceRef | undefined;
   const changed = await editCycle(ctl, {
-    get: () => ifaceCall<string>(ctl, 'interfaceGetXMLDesc', iface, 1),
+    get: () => getXMLDesc(ctl, iface, 1),
     define: async (text) => {
-      edited = await ctl.c.invoke<InterfaceRef>('interfaceDefineXML', text, 0);
+      edited = (await ctl.c.invoke('interfaceDefineXML', { xml: text, flags: 0 })).iface;
     },
     notChanged: `Interface ${iface.name} XML configuration not changed.\n`,
   });
@@ -84,15 +84,15 @@ const ifaceEdit: Handler = async (ctl, cmd) => {
 
 export const handlers: Record<string, Handler> = {
   'iface-edit': ifaceEdit,
-  'iface-begin': transaction('interfaceChangeBegin', 'Failed to begin network config change transaction', 'Network config change transaction started\n'),
-  'iface-commit': transaction('interfaceChangeCommit', 'Failed to commit network config change transaction', 'Network config change transaction committed\n'),
-  'iface-rollback': transaction('interfaceChangeRollback', 'Failed to rollback network config change transaction', 'Network config change transaction rolled back\n'),
+  'iface-begin': transaction((ctl) => ctl.c.invoke('interfaceChangeBegin', { flags: 0 }), 'Failed to begin network config change transaction', 'Network config change transaction started\n'),
+  'iface-commit': transaction((ctl) => ctl.c.invoke('interfaceChangeCommit', { flags: 0 }), 'Failed to commit network config change transaction', 'Network config change transaction committed\n'),
+  'iface-rollback': transaction((ctl) => ctl.c.invoke('interfaceChangeRollback', { flags: 0 }), 'Failed to rollback network config change transaction', 'Network config change transaction rolled back\n'),
   'iface-list': ifaceList,
   'iface-dumpxml': ifaceDumpxml,
   'iface-name': ifaceName,
   'iface-mac': ifaceMac,
   'iface-define': ifaceDefine,
-  'iface-start': action('start', 'started', 'interfaceCreate', true),
-  'iface-destroy': action('destroy', 'destroyed', 'interfaceDestroy', true, true),
-  'iface-undefine': action('undefine', 'undefined', 'interfaceUndefine', false),
+  'iface-start': action('start', 'started', (ctl, iface) => ctl.c.invoke('interfaceCreate', { iface, flags: 0 })),
+  'iface-destroy': action('destroy', 'destroyed', (ctl, iface) => ctl.c.invoke('interfaceDestroy', { iface, flags: 0 }), true),
+  'iface-undefine': action('undefine', 'undefined', (ctl, iface) => ctl.c.invoke('interfaceUndefine', { iface })),
 };

@@ -18,7 +18,10 @@ const NET_FILTERS: [string, number][] = [
   ['no-autostart', 32],
 ];
 
-const netCall = <T>(ctl: Shell, method: string, net: NetworkRef, ...args: unknown[]) => ctl.c.invoke<T>(method, net, ...args);
+const isActive = async (ctl: Shell, net: NetworkRef) => (await ctl.c.invoke('networkIsActive', { net })).active !== 0;
+const isPersistent = async (ctl: Shell, net: NetworkRef) => (await ctl.c.invoke('networkIsPersistent', { net })).persistent !== 0;
+const getAutostart = async (ctl: Shell, net: NetworkRef) => (await ctl.c.invoke('networkGetAutostart', { net })).autostart !== 0;
+const getXMLDesc = async (ctl: Shell, net: NetworkRef, flags: number) => (await ctl.c.invoke('networkGetXMLDesc', { net, flags })).xml;
 
 const netList: Handler = async (ctl, cmd) => {
   let flags = LIST_ACTIVE;
@@ -30,19 +33,19 @@ const netList: Handler = async (ctl, cmd) => {
   if (Number(cmd.bool('table')) + Number(optName) + Number(optUUID) > 1) {
     throw new CommandError(['Only one argument from --table, --name and --uuid may be specified.']);
   }
-  const nets = byName(await attempt('Failed to list networks', ctl.c.invoke<NetworkRef[]>('connectListAllNetworks', flags)));
+  const nets = byName(await attempt('Failed to list networks', ctl.c.invoke('connectListAllNetworks', { need_results: 1, flags }).then((r) => r.nets)));
   if (optUUID || optName) {
     for (const n of nets) ctl.print(`${optUUID ? n.uuid : n.name}\n`);
     return;
   }
   const rows: string[][] = [];
   for (const n of nets) {
-    const autostart = await netCall<boolean>(ctl, 'networkGetAutostart', n).then(
+    const autostart = await getAutostart(ctl, n).then(
       (a) => (a ? 'yes' : 'no'),
       () => 'no autostart',
     );
-    const active = await netCall<boolean>(ctl, 'networkIsActive', n);
-    const persistent = await netCall<boolean>(ctl, 'networkIsPersistent', n);
+    const active = await isActive(ctl, n);
+    const persistent = await isPersistent(ctl, n);
     rows.push([n.name, active ? 'active' : 'inactive', autostart, persistent ? 'yes' : 'no']);
   }
   ctl.print(formatTable(['Name', 'State', 'Autostart', 'Persistent'], rows, !ctl.quiet));
@@ -53,19 +56,19 @@ const netInfo: Handler = async (ctl, cmd) => {
   const line = (label: string, value: string) => ctl.print(`${label.padEnd(15)} ${value}\n`);
   line('Name:', net.name);
   line('UUID:', net.uuid);
-  const active = await netCall<boolean>(ctl, 'networkIsActive', net).catch(() => undefined);
+  const active = await isActive(ctl, net).catch(() => undefined);
   if (active !== undefined) line('Active:', active ? 'yes' : 'no');
-  const persistent = await netCall<boolean>(ctl, 'networkIsPersistent', net).catch(() => undefined);
+  const persistent = await isPersistent(ctl, net).catch(() => undefined);
   line('Persistent:', persistent === undefined ? 'unknown' : persistent ? 'yes' : 'no');
-  const autostart = await netCall<boolean>(ctl, 'networkGetAutostart', net).catch(() => undefined);
+  const autostart = await getAutostart(ctl, net).catch(() => undefined);
   line('Autostart:', autostart === undefined ? 'no autostart' : autostart ? 'yes' : 'no');
-  const bridge = await netCall<string>(ctl, 'networkGetBridgeName', net).catch(() => undefined);
+  const bridge = await ctl.c.invoke('networkGetBridgeName', { net }).then((r) => r.name, () => undefined);
   if (bridge) line('Bridge:', bridge);
 };
 
 const netDumpxml: Handler = async (ctl, cmd) => {
   const { net } = await optNetwork(ctl, cmd);
-  const xml = await netCall<string>(ctl, 'networkGetXMLDesc', net, cmd.bool('inactive') ? 1 : 0);
+  const xml = await getXMLDesc(ctl, net, cmd.bool('inactive') ? 1 : 0);
   dumpXml(ctl, xml, cmd.opts.find((o) => o.def.name === 'xpath')?.value || undefined, cmd.bool('wrap'));
 };
 
@@ -80,12 +83,12 @@ const netName: Handler = async (ctl, cmd) => {
 };
 
 /** net-define / net-create: read the file, call the API, report like virsh. */
-function fromFile(method: 'networkDefineXML' | 'networkCreateXML', verb: string, done: string): Handler {
+function fromFile(call: 'defineNetwork' | 'createNetwork', verb: string, done: string): Handler {
   return async (ctl, cmd) => {
     const file = cmd.required('file');
     const flags = cmd.bool('validate') ? 1 : 0;
     const xml = readInputFile(file);
-    const net = await attempt(`Failed to ${verb} network from ${file}`, ctl.c.invoke<NetworkRef>(method, xml, flags));
+    const net = await attempt(`Failed to ${verb} network from ${file}`, ctl.c[call](xml, flags));
     ctl.printExtra(`Network ${net.name} ${done} from ${file}\n`);
   };
 }
@@ -102,7 +105,7 @@ function action(verb: string, done: string, call: (ctl: Shell, net: NetworkRef) 
 const netAutostart: Handler = async (ctl, cmd) => {
   const { net, name } = await optNetwork(ctl, cmd);
   const on = !cmd.bool('disable');
-  await attempt(on ? `failed to mark network ${name} as autostarted` : `failed to unmark network ${name} as autostarted`, netCall(ctl, 'networkSetAutostart', net, on));
+  await attempt(on ? `failed to mark network ${name} as autostarted` : `failed to unmark network ${name} as autostarted`, ctl.c.invoke('networkSetAutostart', { net, autostart: on ? 1 : 0 }));
   ctl.printExtra(on ? `Network ${name} marked as autostarted\n` : `Network ${name} unmarked as autostarted\n`);
 };
 
@@ -125,10 +128,10 @@ const netUpdate: Handler = async (ctl, cmd) => {
   const config = cmd.bool('config');
   const live = cmd.bool('live');
   const flags = (config ? 2 : 0) | (live ? 1 : 0);
-  await attempt(`Failed to update network ${net.name}`, netCall(ctl, 'networkUpdate', net, command, section, parentIndex, xml, flags));
+  await attempt(`Failed to update network ${net.name}`, ctl.c.invoke('networkUpdate', { net, command, section, parentIndex, xml, flags }));
   let what: string;
   if (config) what = live ? 'persistent config and live state' : 'persistent config';
-  else if (live || (await netCall<boolean>(ctl, 'networkIsActive', net))) what = 'live state';
+  else if (live || (await isActive(ctl, net))) what = 'live state';
   else what = 'persistent config';
   ctl.printExtra(`Updated network ${net.name} ${what}`);
 };
@@ -137,9 +140,9 @@ const netEdit: Handler = async (ctl, cmd) => {
   const { net } = await optNetwork(ctl, cmd);
   let edited: NetworkRef | undefined;
   const changed = await editCycle(ctl, {
-    get: () => inactiveXml((flags) => netCall<string>(ctl, 'networkGetXMLDesc', net, flags)),
+    get: () => inactiveXml((flags) => getXMLDesc(ctl, net, flags)),
     define: async (text) => {
-      edited = await ctl.c.invoke<NetworkRef>('networkDefineXML', text, 0);
+      edited = (await ctl.c.invoke('networkDefineXML', { xml: text })).net;
     },
     notChanged: `Network ${net.name} XML configuration not changed.\n`,
   });
@@ -153,11 +156,11 @@ export const handlers: Record<string, Handler> = {
   'net-dumpxml': netDumpxml,
   'net-uuid': netUuid,
   'net-name': netName,
-  'net-define': fromFile('networkDefineXML', 'define', 'defined'),
-  'net-create': fromFile('networkCreateXML', 'create', 'created'),
-  'net-start': action('start', 'started', (ctl, net) => netCall(ctl, 'networkCreate', net, 0)),
-  'net-destroy': action('destroy', 'destroyed', (ctl, net) => netCall(ctl, 'networkDestroy', net)),
-  'net-undefine': action('undefine', 'has been undefined', (ctl, net) => netCall(ctl, 'networkUndefine', net)),
+  'net-define': fromFile('defineNetwork', 'define', 'defined'),
+  'net-create': fromFile('createNetwork', 'create', 'created'),
+  'net-start': action('start', 'started', (ctl, net) => ctl.c.invoke('networkCreate', { net })),
+  'net-destroy': action('destroy', 'destroyed', (ctl, net) => ctl.c.invoke('networkDestroy', { net })),
+  'net-undefine': action('undefine', 'has been undefined', (ctl, net) => ctl.c.invoke('networkUndefine', { net })),
   'net-autostart': netAutostart,
   'net-update': netUpdate,
 };

@@ -26,16 +26,19 @@ const LIST_FILTERS: [string, number][] = [
   ['external', 1 << 9],
 ];
 
-const snapCall = <T>(dom: Domain, method: string, ...args: unknown[]) => dom.connection.invoke<T>(method, ...args);
+const lookupByName = async (dom: Domain, name: string) => (await dom.connection.invoke('domainSnapshotLookupByName', { dom: dom.ref, name, flags: 0 })).snap;
+const currentOf = async (dom: Domain) => (await dom.connection.invoke('domainSnapshotCurrent', { dom: dom.ref, flags: 0 })).snap;
+const snapshotXml = async (dom: Domain, snap: SnapshotRef, flags: number) => (await dom.connection.invoke('domainSnapshotGetXMLDesc', { snap, flags })).xml;
+const numChildren = async (dom: Domain, snap: SnapshotRef, flags: number) => (await dom.connection.invoke('domainSnapshotNumChildren', { snap, flags })).num;
 
 /** virshLookupSnapshot: the named snapshot, or the current one with --current. */
 async function lookupSnapshot(cmd: Invocation, option: string, dom: Domain): Promise<{ snap: SnapshotRef; name: string }> {
   const current = cmd.bool('current');
   const name = cmd.string(option);
   if (current && name !== undefined) throw new CommandError([`--${option} and --current are mutually exclusive`]);
-  if (name !== undefined) return { snap: await snapCall<SnapshotRef>(dom, 'domainSnapshotLookupByName', dom.ref, name, 0), name };
+  if (name !== undefined) return { snap: await lookupByName(dom, name), name };
   if (current) {
-    const snap = await snapCall<SnapshotRef>(dom, 'domainSnapshotCurrent', dom.ref, 0);
+    const snap = await currentOf(dom);
     return { snap, name: snap.name };
   }
   throw new CommandError([`--${option} or --current is required`]);
@@ -44,13 +47,13 @@ async function lookupSnapshot(cmd: Invocation, option: string, dom: Domain): Pro
 /** The parent's name, or undefined for a root snapshot (virshGetSnapshotParent). */
 async function parentName(dom: Domain, snap: SnapshotRef): Promise<string | undefined> {
   try {
-    return (await snapCall<SnapshotRef>(dom, 'domainSnapshotGetParent', snap, 0)).name;
+    return (await dom.connection.invoke('domainSnapshotGetParent', { snap, flags: 0 })).snap.name;
   } catch (e) {
     const code = (e as { code?: number }).code;
     if (code === ErrorCode.NO_DOMAIN_SNAPSHOT) return undefined;
     if (code !== ErrorCode.NO_SUPPORT) throw e;
   }
-  const xml = parseXml(await snapCall<string>(dom, 'domainSnapshotGetXMLDesc', snap, 0));
+  const xml = parseXml(await snapshotXml(dom, snap, 0));
   const parent = child(xml, 'parent');
   return parent ? child(parent, 'name')?.text : undefined;
 }
@@ -124,8 +127,8 @@ const snapshotList: Handler = async (ctl, cmd) => {
   let start: SnapshotRef | undefined;
   if (from || current) start = (await lookupSnapshot(cmd, 'from', dom)).snap;
   let snaps = start
-    ? await snapCall<SnapshotRef[]>(dom, 'domainSnapshotListAllChildren', start, flags)
-    : await snapCall<SnapshotRef[]>(dom, 'domainListAllSnapshots', dom.ref, flags);
+    ? (await dom.connection.invoke('domainSnapshotListAllChildren', { snapshot: start, need_results: 1, flags })).snapshots
+    : (await dom.connection.invoke('domainListAllSnapshots', { dom: dom.ref, need_results: 1, flags })).snapshots;
   if (!(flags & LIST_TOPOLOGICAL)) snaps = [...snaps].sort(compareNames);
   if (tree) {
     const nodes: { name: string; parent?: string }[] = [];
@@ -145,7 +148,7 @@ const snapshotList: Handler = async (ctl, cmd) => {
   for (const s of snaps) {
     let doc: XmlElement;
     try {
-      doc = parseXml(await snapCall<string>(dom, 'domainSnapshotGetXMLDesc', s, 0));
+      doc = parseXml(await snapshotXml(dom, s, 0));
     } catch {
       continue;
     }
@@ -232,7 +235,7 @@ function diskspecXml(spec: string): string {
 
 /** virshSnapshotCreate, with its fallbacks for --validate and --halt. */
 async function createSnapshot(ctl: Shell, dom: Domain, xml: string, flags: number, from?: string): Promise<void> {
-  const create = (f: number) => snapCall<SnapshotRef>(dom, 'domainSnapshotCreateXML', dom.ref, xml, f);
+  const create = async (f: number) => (await dom.connection.invoke('domainSnapshotCreateXML', { dom: dom.ref, xml_desc: xml, flags: f })).snap;
   let halt = false;
   let snap: SnapshotRef;
   try {
@@ -267,18 +270,17 @@ const snapshotCurrent: Handler = async (ctl, cmd) => {
   const { dom, name: domName } = await ctl.domain(cmd);
   const target = cmd.string('snapshotname');
   if (target !== undefined) {
-    const snap = await snapCall<SnapshotRef>(dom, 'domainSnapshotLookupByName', dom.ref, target, 0);
-    const xml = await snapCall<string>(dom, 'domainSnapshotGetXMLDesc', snap, 1);
+    const xml = await snapshotXml(dom, await lookupByName(dom, target), 1);
     let redefine = 1 | 2; // REDEFINE | CURRENT
     if (xml.includes('<state>disk-snapshot</state>')) redefine |= 16;
-    await snapCall(dom, 'domainSnapshotCreateXML', dom.ref, xml, redefine);
+    await dom.connection.invoke('domainSnapshotCreateXML', { dom: dom.ref, xml_desc: xml, flags: redefine });
     ctl.printExtra(`Snapshot ${target} set as current`);
     return;
   }
-  if (!(await snapCall<boolean>(dom, 'domainHasCurrentSnapshot', dom.ref, 0))) throw new CommandError([`domain '${domName}' has no current snapshot`]);
-  const snap = await snapCall<SnapshotRef>(dom, 'domainSnapshotCurrent', dom.ref, 0);
+  if (!(await dom.connection.invoke('domainHasCurrentSnapshot', { dom: dom.ref, flags: 0 })).result) throw new CommandError([`domain '${domName}' has no current snapshot`]);
+  const snap = await currentOf(dom);
   if (cmd.bool('name')) ctl.print(snap.name);
-  else ctl.print(await snapCall<string>(dom, 'domainSnapshotGetXMLDesc', snap, flags));
+  else ctl.print(await snapshotXml(dom, snap, flags));
 };
 
 const snapshotInfo: Handler = async (ctl, cmd) => {
@@ -287,9 +289,9 @@ const snapshotInfo: Handler = async (ctl, cmd) => {
   const line = (label: string, value: string | number) => ctl.print(`${label.padEnd(15)} ${value}\n`);
   line('Name:', name);
   line('Domain:', dom.name);
-  const current = await snapCall<boolean>(dom, 'domainSnapshotIsCurrent', snap, 0).catch(() => false);
+  const current = await dom.connection.invoke('domainSnapshotIsCurrent', { snap, flags: 0 }).then((r) => r.current !== 0, () => false);
   line('Current:', current ? 'yes' : 'no');
-  const doc = parseXml(await snapCall<string>(dom, 'domainSnapshotGetXMLDesc', snap, 0));
+  const doc = parseXml(await snapshotXml(dom, snap, 0));
   const state = xmlString(doc, 'state');
   if (state === undefined) throw new CommandError(['unexpected problem reading snapshot xml']);
   line('State:', state);
@@ -302,15 +304,15 @@ const snapshotInfo: Handler = async (ctl, cmd) => {
   line('Parent:', xmlString(doc, 'parent', 'name') ?? '-');
   let children: number;
   try {
-    children = await snapCall<number>(dom, 'domainSnapshotNumChildren', snap, 0);
+    children = await numChildren(dom, snap, 0);
   } catch (e) {
     if ((e as { code?: number }).code === ErrorCode.NO_SUPPORT) return;
     throw e;
   }
   line('Children:', children);
-  line('Descendants:', await snapCall<number>(dom, 'domainSnapshotNumChildren', snap, LIST_DESCENDANTS));
-  let metadata: boolean | number | undefined = await snapCall<boolean>(dom, 'domainSnapshotHasMetadata', snap, 0).catch(() => undefined);
-  if (metadata === undefined) metadata = await snapCall<number>(dom, 'domainSnapshotNum', dom.ref, LIST_METADATA).catch(() => undefined);
+  line('Descendants:', await numChildren(dom, snap, LIST_DESCENDANTS));
+  let metadata: number | undefined = await dom.connection.invoke('domainSnapshotHasMetadata', { snap, flags: 0 }).then((r) => r.metadata, () => undefined);
+  if (metadata === undefined) metadata = await dom.connection.invoke('domainSnapshotNum', { dom: dom.ref, flags: LIST_METADATA }).then((r) => r.num, () => undefined);
   if (metadata !== undefined) line('Metadata:', metadata ? 'yes' : 'no');
 };
 
@@ -331,11 +333,11 @@ const snapshotRevert: Handler = async (ctl, cmd) => {
   const { dom } = await ctl.domain(cmd);
   const { snap, name } = await lookupSnapshot(cmd, 'snapshotname', dom);
   try {
-    await snapCall(dom, 'domainRevertToSnapshot', snap, flags);
+    await dom.connection.invoke('domainRevertToSnapshot', { snap, flags });
   } catch (e) {
     // VIR_ERR_SNAPSHOT_REVERT_RISKY: retry with --force only when asked to
     if (!force || (e as { code?: number }).code !== 77) throw e;
-    await snapCall(dom, 'domainRevertToSnapshot', snap, flags | 4);
+    await dom.connection.invoke('domainRevertToSnapshot', { snap, flags: flags | 4 });
   }
   ctl.printExtra(`Domain snapshot ${name} reverted\n`);
 };
@@ -347,7 +349,7 @@ const snapshotDelete: Handler = async (ctl, cmd) => {
   if (cmd.bool('children')) flags |= 1;
   if (cmd.bool('children-only')) flags |= 4;
   if (cmd.bool('metadata')) flags |= 2;
-  await attempt(`Failed to delete snapshot ${name}`, snapCall(dom, 'domainSnapshotDelete', snap, flags));
+  await attempt(`Failed to delete snapshot ${name}`, dom.connection.invoke('domainSnapshotDelete', { snap, flags }));
   ctl.printExtra(flags & 4 ? `Domain snapshot ${name} children deleted\n` : `Domain snapshot ${name} deleted\n`);
 };
 
@@ -355,9 +357,9 @@ const snapshotDumpxml: Handler = async (ctl, cmd) => {
   const flags = cmd.bool('security-info') ? 1 : 0;
   const name = cmd.required('snapshotname');
   const { dom } = await ctl.domain(cmd);
-  const snap = await snapCall<SnapshotRef>(dom, 'domainSnapshotLookupByName', dom.ref, name, 0);
+  const snap = await lookupByName(dom, name);
   const xpath = cmd.opts.find((o) => o.def.name === 'xpath')?.value;
-  dumpXml(ctl, await snapCall<string>(dom, 'domainSnapshotGetXMLDesc', snap, flags), xpath || undefined, cmd.bool('wrap'));
+  dumpXml(ctl, await snapshotXml(dom, snap, flags), xpath || undefined, cmd.bool('wrap'));
 };
 
 export const handlers: Record<string, Handler> = {

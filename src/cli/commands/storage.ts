@@ -1,5 +1,6 @@
 // Storage Pool and Storage Volume commands (pool-*, vol-*).
-import type { StoragePoolInfo, StoragePoolRef, StorageVolInfo, StorageVolRef } from '../../api/types.js';
+import { StoragePool, StorageVolume } from '../../api/handles.js';
+import type { StoragePoolInfo, StoragePoolRef, StorageVolRef } from '../../api/types.js';
 import { escapeXml, formatXml, parseXml } from '../../util/xml.js';
 import { CommandError, attempt } from '../errors.js';
 import { editCycle, inactiveXml } from '../edit.js';
@@ -24,7 +25,7 @@ const pretty2 = (bytes: number) => {
   return `${p.value.toFixed(2)} ${p.unit}`;
 };
 
-const poolCall = <T>(ctl: Shell, method: string, pool: StoragePoolRef, ...args: unknown[]) => ctl.c.invoke<T>(method, pool, ...args);
+const poolOf = (ctl: Shell, pool: StoragePoolRef) => new StoragePool(ctl.c, pool);
 
 const poolList: Handler = async (ctl, cmd) => {
   const details = cmd.bool('details');
@@ -48,28 +49,28 @@ const poolList: Handler = async (ctl, cmd) => {
       flags |= bit;
     }
   }
-  const pools = byName(await attempt('Failed to list pools', ctl.c.invoke<StoragePoolRef[]>('connectListAllStoragePools', flags)));
+  const pools = byName(await attempt('Failed to list pools', ctl.c.invoke('connectListAllStoragePools', { need_results: 1, flags }).then((r) => r.pools)));
   const rows: string[][] = [];
   for (const pool of pools) {
-    const autostart = await poolCall<boolean>(ctl, 'storagePoolGetAutostart', pool).then(
+    const autostart = await poolOf(ctl, pool).getAutostart().then(
       (a) => (a ? 'yes' : 'no'),
       () => 'no autostart',
     );
     let persistent = '';
     if (details) {
-      persistent = await poolCall<boolean>(ctl, 'storagePoolIsPersistent', pool).then(
+      persistent = await poolOf(ctl, pool).isPersistent().then(
         (p) => (p ? 'yes' : 'no'),
         () => 'unknown',
       );
     }
     let info: StoragePoolInfo | undefined;
     try {
-      info = await poolCall<StoragePoolInfo>(ctl, 'storagePoolGetInfo', pool);
+      info = await poolOf(ctl, pool).getInfo();
     } catch {
       ctl.error('Could not retrieve pool information');
     }
     if (!details) {
-      const state = info === undefined ? 'unknown' : (await poolCall<boolean>(ctl, 'storagePoolIsActive', pool)) ? 'active' : 'inactive';
+      const state = info === undefined ? 'unknown' : (await poolOf(ctl, pool).isActive()) ? 'active' : 'inactive';
       rows.push([pool.name, state, autostart]);
       continue;
     }
@@ -104,11 +105,11 @@ const poolInfo: Handler = async (ctl, cmd) => {
   const line = (label: string, value: string) => ctl.print(`${label.padEnd(15)} ${value}\n`);
   line('Name:', pool.name);
   line('UUID:', pool.uuid);
-  const info = await poolCall<StoragePoolInfo>(ctl, 'storagePoolGetInfo', pool);
+  const info = await poolOf(ctl, pool).getInfo();
   line('State:', POOL_STATES[info.state] ?? 'unknown');
-  const persistent = await poolCall<boolean>(ctl, 'storagePoolIsPersistent', pool).catch(() => undefined);
+  const persistent = await poolOf(ctl, pool).isPersistent().catch(() => undefined);
   line('Persistent:', persistent === undefined ? 'unknown' : persistent ? 'yes' : 'no');
-  const autostart = await poolCall<boolean>(ctl, 'storagePoolGetAutostart', pool).catch(() => undefined);
+  const autostart = await poolOf(ctl, pool).getAutostart().catch(() => undefined);
   line('Autostart:', autostart === undefined ? 'no autostart' : autostart ? 'yes' : 'no');
   if (info.state === 2 || info.state === 3) {
     const fmt = cmd.bool('bytes') ? String : pretty2;
@@ -120,7 +121,7 @@ const poolInfo: Handler = async (ctl, cmd) => {
 
 const poolDumpxml: Handler = async (ctl, cmd) => {
   const { pool } = await optPool(ctl, cmd);
-  const xml = await poolCall<string>(ctl, 'storagePoolGetXMLDesc', pool, cmd.bool('inactive') ? 1 : 0);
+  const xml = await poolOf(ctl, pool).getXMLDesc(cmd.bool('inactive') ? 1 : 0);
   dumpXml(ctl, xml, cmd.opts.find((o) => o.def.name === 'xpath')?.value || undefined, cmd.bool('wrap'));
 };
 
@@ -135,11 +136,11 @@ const poolName: Handler = async (ctl, cmd) => {
 };
 
 /** pool-define / pool-create from a file. */
-function poolFromFile(method: string, verb: string, done: string, flagsOf: (cmd: Invocation) => number): Handler {
+function poolFromFile(call: 'defineStoragePool' | 'createStoragePool', verb: string, done: string, flagsOf: (cmd: Invocation) => number): Handler {
   return async (ctl, cmd) => {
     const file = cmd.required('file');
     const xml = readInputFile(file);
-    const pool = await attempt(`Failed to ${verb} pool from ${file}`, ctl.c.invoke<StoragePoolRef>(method, xml, flagsOf(cmd)));
+    const pool = await attempt(`Failed to ${verb} pool from ${file}`, ctl.c[call](xml, flagsOf(cmd)));
     ctl.printExtra(`Pool ${pool.name} ${done} from ${file}\n`);
   };
 }
@@ -196,14 +197,14 @@ function poolXmlFromOptions(cmd: Invocation): { name: string; xml: string } {
   return { name, xml: lines.join('\n') + '\n' };
 }
 
-function poolFromOptions(method: string, verb: string, done: string, flagsOf: (cmd: Invocation) => number): Handler {
+function poolFromOptions(call: 'defineStoragePool' | 'createStoragePool', verb: string, done: string, flagsOf: (cmd: Invocation) => number): Handler {
   return async (ctl, cmd) => {
     const { name, xml } = poolXmlFromOptions(cmd);
     if (cmd.bool('print-xml')) {
       ctl.print(xml);
       return;
     }
-    await attempt(`Failed to ${verb} pool ${name}`, ctl.c.invoke(method, xml, flagsOf(cmd)));
+    await attempt(`Failed to ${verb} pool ${name}`, ctl.c[call](xml, flagsOf(cmd)));
     ctl.printExtra(`Pool ${name} ${done}\n`);
   };
 }
@@ -220,7 +221,7 @@ function poolAction(verb: string, done: string, call: (ctl: Shell, pool: Storage
 const poolAutostart: Handler = async (ctl, cmd) => {
   const { pool, name } = await optPool(ctl, cmd);
   const on = !cmd.bool('disable');
-  await attempt(on ? `failed to mark pool ${name} as autostarted` : `failed to unmark pool ${name} as autostarted`, poolCall(ctl, 'storagePoolSetAutostart', pool, on));
+  await attempt(on ? `failed to mark pool ${name} as autostarted` : `failed to unmark pool ${name} as autostarted`, poolOf(ctl, pool).setAutostart(on));
   ctl.printExtra(on ? `Pool ${name} marked as autostarted\n` : `Pool ${name} unmarked as autostarted\n`);
 };
 
@@ -233,20 +234,20 @@ function volSize(text: string): number {
   }
 }
 
-const volCall = <T>(ctl: Shell, method: string, vol: StorageVolRef, ...args: unknown[]) => ctl.c.invoke<T>(method, vol, ...args);
+const volOf = (ctl: Shell, vol: StorageVolRef) => new StorageVolume(ctl.c, vol);
 
 const volList: Handler = async (ctl, cmd) => {
   const { pool } = await optPool(ctl, cmd);
-  const vols = byName(await attempt('Failed to list volumes', poolCall<StorageVolRef[]>(ctl, 'storagePoolListAllVolumes', pool, 0)));
+  const vols = byName(await attempt('Failed to list volumes', ctl.c.invoke('storagePoolListAllVolumes', { pool, need_results: 1, flags: 0 }).then((r) => r.vols)));
   const details = cmd.bool('details');
   const rows: string[][] = [];
   for (const vol of vols) {
-    const path = await volCall<string>(ctl, 'storageVolGetPath', vol).catch(() => 'unknown');
+    const path = await volOf(ctl, vol).getPath().catch(() => 'unknown');
     if (!details) {
       rows.push([vol.name, path]);
       continue;
     }
-    const info = await volCall<StorageVolInfo>(ctl, 'storageVolGetInfo', vol).catch(() => undefined);
+    const info = await volOf(ctl, vol).getInfo().catch(() => undefined);
     rows.push(info ? [vol.name, path, VOL_TYPES[info.type] ?? 'unknown', pretty2(info.capacity), pretty2(info.allocation)] : [vol.name, path, 'unknown', 'unknown', 'unknown']);
   }
   ctl.print(formatTable(details ? ['Name', 'Path', 'Type', 'Capacity', 'Allocation'] : ['Name', 'Path'], rows, !ctl.quiet));
@@ -256,7 +257,7 @@ const volInfo: Handler = async (ctl, cmd) => {
   const { vol } = await optVolume(ctl, cmd);
   ctl.print(`${'Name:'.padEnd(15)} ${vol.name}\n`);
   const physical = cmd.bool('physical');
-  const info = physical ? await volCall<StorageVolInfo>(ctl, 'storageVolGetInfoFlags', vol, 1) : await volCall<StorageVolInfo>(ctl, 'storageVolGetInfo', vol);
+  const info = await volOf(ctl, vol).getInfo(physical ? 1 : 0);
   ctl.print(`${'Type:'.padEnd(15)} ${VOL_TYPES[info.type] ?? 'unknown'}\n`);
   const allocLabel = physical ? 'Physical:' : 'Allocation:';
   if (cmd.bool('bytes')) {
@@ -281,14 +282,14 @@ const volCreateAs: Handler = async (ctl, cmd) => {
   if (format) xml += `  <target>\n    <format type='${format}'/>\n  </target>\n`;
   if (backing) {
     const tries = [
-      () => ctl.c.invoke<StorageVolRef>('storageVolLookupByName', pool, backing),
-      () => ctl.c.invoke<StorageVolRef>('storageVolLookupByKey', backing),
-      () => ctl.c.invoke<StorageVolRef>('storageVolLookupByPath', backing),
+      async () => (await ctl.c.invoke('storageVolLookupByName', { pool, name: backing })).vol,
+      async () => (await ctl.c.invoke('storageVolLookupByKey', { key: backing })).vol,
+      async () => (await ctl.c.invoke('storageVolLookupByPath', { path: backing })).vol,
     ];
     let found: StorageVolRef | undefined;
     for (const t of tries) if (!found) found = await t().catch(() => undefined);
     if (!found) throw new CommandError([`failed to get vol '${backing}'`]);
-    const path = await volCall<string>(ctl, 'storageVolGetPath', found);
+    const path = await volOf(ctl, found).getPath();
     xml += `  <backingStore>\n    <path>${path}</path>\n`;
     if (backingFormat) xml += `    <format type='${backingFormat}'/>\n`;
     xml += '  </backingStore>\n';
@@ -298,7 +299,7 @@ const volCreateAs: Handler = async (ctl, cmd) => {
     ctl.print(xml);
     return;
   }
-  await attempt(`Failed to create vol ${name}`, poolCall(ctl, 'storageVolCreateXML', pool, xml, flags));
+  await attempt(`Failed to create vol ${name}`, poolOf(ctl, pool).createVolume(xml, flags));
   ctl.printExtra(`Vol ${name} created\n`);
 };
 
@@ -309,7 +310,7 @@ const volCreate: Handler = async (ctl, cmd) => {
   if (cmd.bool('prealloc-metadata')) flags |= 1;
   if (cmd.bool('validate')) flags |= 4;
   const xml = readInputFile(file);
-  const vol = await attempt(`Failed to create vol from ${file}`, poolCall<StorageVolRef>(ctl, 'storageVolCreateXML', pool, xml, flags));
+  const vol = await attempt(`Failed to create vol from ${file}`, poolOf(ctl, pool).createVolume(xml, flags));
   ctl.printExtra(`Vol ${vol.name} created from ${file}\n`);
 };
 
@@ -318,10 +319,10 @@ const volClone: Handler = async (ctl, cmd) => {
   let flags = 0;
   if (cmd.bool('prealloc-metadata')) flags |= 1;
   if (cmd.bool('reflink')) flags |= 2;
-  const pool = await volCall<StoragePoolRef>(ctl, 'storagePoolLookupByVolume', vol).catch(() => undefined);
+  const pool = await volOf(ctl, vol).pool().catch(() => undefined);
   if (!pool) throw new CommandError(['failed to get parent pool']);
   const newName = cmd.required('newname');
-  const doc = parseXml(await volCall<string>(ctl, 'storageVolGetXMLDesc', vol, 0));
+  const doc = parseXml(await volOf(ctl, vol).getXMLDesc());
   const nameEl = doc.children.find((c) => c.name === 'name');
   if (nameEl) nameEl.text = newName;
   const xml = formatXml(doc);
@@ -329,7 +330,7 @@ const volClone: Handler = async (ctl, cmd) => {
     ctl.print(xml);
     return;
   }
-  const created = await attempt(`Failed to clone vol from ${vol.name}`, poolCall<StorageVolRef>(ctl, 'storageVolCreateXMLFrom', pool, xml, vol, flags));
+  const created = await attempt(`Failed to clone vol from ${vol.name}`, pool.cloneVolume(xml, volOf(ctl, vol), flags));
   ctl.printExtra(`Vol ${created.name} cloned from ${vol.name}\n`);
 };
 
@@ -348,25 +349,25 @@ const volResize: Handler = async (ctl, cmd) => {
   if (delta) flags |= 2;
   const capacity = volSize(text);
   const how = delta ? 'by' : 'to';
-  await attempt(`Failed to change size of volume '${vol.name}' ${how} ${text}`, volCall(ctl, 'storageVolResize', vol, capacity, flags));
+  await attempt(`Failed to change size of volume '${vol.name}' ${how} ${text}`, volOf(ctl, vol).resize(capacity, flags));
   ctl.printExtra(`Size of volume '${vol.name}' successfully changed ${how} ${text}\n`);
 };
 
 const volDelete: Handler = async (ctl, cmd) => {
   const { vol, name } = await optVolume(ctl, cmd);
   const flags = cmd.bool('delete-snapshots') ? 2 : 0;
-  await attempt(`Failed to delete vol ${name}`, volCall(ctl, 'storageVolDelete', vol, flags));
+  await attempt(`Failed to delete vol ${name}`, volOf(ctl, vol).delete(flags));
   ctl.printExtra(`Vol ${name} deleted\n`);
 };
 
 const volDumpxml: Handler = async (ctl, cmd) => {
   const { vol } = await optVolume(ctl, cmd);
-  dumpXml(ctl, await volCall<string>(ctl, 'storageVolGetXMLDesc', vol, 0), cmd.opts.find((o) => o.def.name === 'xpath')?.value || undefined, cmd.bool('wrap'));
+  dumpXml(ctl, await volOf(ctl, vol).getXMLDesc(), cmd.opts.find((o) => o.def.name === 'xpath')?.value || undefined, cmd.bool('wrap'));
 };
 
 const volPath: Handler = async (ctl, cmd) => {
   const { vol } = await optVolume(ctl, cmd);
-  ctl.print(`${await volCall<string>(ctl, 'storageVolGetPath', vol)}\n`);
+  ctl.print(`${await volOf(ctl, vol).getPath()}\n`);
 };
 
 const volKey: Handler = async (ctl, cmd) => {
@@ -381,13 +382,13 @@ const volName: Handler = async (ctl, cmd) => {
 
 const volPool: Handler = async (ctl, cmd) => {
   const { vol } = await optVolume(ctl, cmd, 'vol', null, { uuid: true });
-  const pool = await volCall<StoragePoolRef>(ctl, 'storagePoolLookupByVolume', vol).catch(() => undefined);
+  const pool = await volOf(ctl, vol).pool().catch(() => undefined);
   if (!pool) throw new CommandError(['failed to get parent pool']);
   ctl.print(`${cmd.bool('uuid') ? pool.uuid : pool.name}\n`);
 };
 
 const poolCapabilities: Handler = async (ctl) => {
-  const caps = await attempt('failed to get storage pool capabilities', ctl.c.invoke<string>('connectGetStoragePoolCapabilities', 0));
+  const { capabilities: caps } = await attempt('failed to get storage pool capabilities', ctl.c.invoke('connectGetStoragePoolCapabilities', { flags: 0 }));
   ctl.print(`${caps}\n`);
 };
 
@@ -395,9 +396,9 @@ const poolEdit: Handler = async (ctl, cmd) => {
   const { pool } = await optPool(ctl, cmd);
   let edited: StoragePoolRef | undefined;
   const changed = await editCycle(ctl, {
-    get: () => inactiveXml((flags) => poolCall<string>(ctl, 'storagePoolGetXMLDesc', pool, flags)),
+    get: () => inactiveXml((flags) => poolOf(ctl, pool).getXMLDesc(flags)),
     define: async (text) => {
-      edited = await ctl.c.invoke<StoragePoolRef>('storagePoolDefineXML', text, 0);
+      edited = (await ctl.c.invoke('storagePoolDefineXML', { xml: text, flags: 0 })).pool;
     },
     notChanged: `Pool ${pool.name} XML configuration not changed.\n`,
   });
@@ -412,19 +413,19 @@ export const handlers: Record<string, Handler> = {
   'pool-dumpxml': poolDumpxml,
   'pool-uuid': poolUuid,
   'pool-name': poolName,
-  'pool-define': poolFromFile('storagePoolDefineXML', 'define', 'defined', (cmd) => (cmd.bool('validate') ? 1 : 0)),
-  'pool-create': poolFromFile('storagePoolCreateXML', 'create', 'created', buildFlags),
-  'pool-define-as': poolFromOptions('storagePoolDefineXML', 'define', 'defined', () => 0),
-  'pool-create-as': poolFromOptions('storagePoolCreateXML', 'create', 'created', buildFlags),
+  'pool-define': poolFromFile('defineStoragePool', 'define', 'defined', (cmd) => (cmd.bool('validate') ? 1 : 0)),
+  'pool-create': poolFromFile('createStoragePool', 'create', 'created', buildFlags),
+  'pool-define-as': poolFromOptions('defineStoragePool', 'define', 'defined', () => 0),
+  'pool-create-as': poolFromOptions('createStoragePool', 'create', 'created', buildFlags),
   'pool-build': poolAction('build', 'built', (ctl, pool, cmd) => {
     cmd.exclusive('overwrite', 'no-overwrite');
-    return poolCall(ctl, 'storagePoolBuild', pool, (cmd.bool('overwrite') ? 4 : 0) | (cmd.bool('no-overwrite') ? 2 : 0));
+    return poolOf(ctl, pool).build((cmd.bool('overwrite') ? 4 : 0) | (cmd.bool('no-overwrite') ? 2 : 0));
   }),
-  'pool-start': poolAction('start', 'started', (ctl, pool, cmd) => poolCall(ctl, 'storagePoolCreate', pool, buildFlags(cmd))),
-  'pool-destroy': poolAction('destroy', 'destroyed', (ctl, pool) => poolCall(ctl, 'storagePoolDestroy', pool)),
-  'pool-delete': poolAction('delete', 'deleted', (ctl, pool) => poolCall(ctl, 'storagePoolDelete', pool, 0)),
-  'pool-undefine': poolAction('undefine', 'has been undefined', (ctl, pool) => poolCall(ctl, 'storagePoolUndefine', pool)),
-  'pool-refresh': poolAction('refresh', 'refreshed', (ctl, pool) => poolCall(ctl, 'storagePoolRefresh', pool, 0)),
+  'pool-start': poolAction('start', 'started', (ctl, pool, cmd) => poolOf(ctl, pool).create(buildFlags(cmd))),
+  'pool-destroy': poolAction('destroy', 'destroyed', (ctl, pool) => poolOf(ctl, pool).destroy()),
+  'pool-delete': poolAction('delete', 'deleted', (ctl, pool) => poolOf(ctl, pool).delete()),
+  'pool-undefine': poolAction('undefine', 'has been undefined', (ctl, pool) => poolOf(ctl, pool).undefine()),
+  'pool-refresh': poolAction('refresh', 'refreshed', (ctl, pool) => poolOf(ctl, pool).refresh()),
   'pool-autostart': poolAutostart,
   'vol-list': volList,
   'vol-info': volInfo,

@@ -5,7 +5,7 @@
 
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { accessSync, constants as fsConstants, readFileSync, statSync } from 'node:fs';
+import { accessSync, constants as fsConstants, statSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
@@ -13,6 +13,7 @@ import { arch as hostNodeArch } from 'node:process';
 import { ErrorCode, ErrorDomain, virError } from '../../util/error.js';
 import { writeFileAtomic } from '../../util/atomic-file.js';
 import type { QmpClient } from './qmp.js';
+import type { HostFacts, KvmFacts } from './host/facts.js';
 import type { QemuJson } from '../../util/json.js';
 
 export interface QemuMachine {
@@ -62,10 +63,15 @@ export interface QemuCaps {
   /** every QOM type name the binary knows (qom-list-types): devices, objects, machines */
   deviceTypes: ReadonlySet<string>;
   cpuModels: QemuCpuModel[];
-  /** KVM compiled in and /dev/kvm present as QEMU saw it (query-kvm 'present') */
+  /** KVM compiled in (query-kvm 'present' of the TCG probe) */
   kvmPresent: boolean;
-  /** KVM may be used for guests of this binary on this host (see hostKvmUsable) */
+  /**
+   * 'kvm' is a virt type of this binary on this host (libvirt's QEMU_CAPS_KVM):
+   * the host's KVM matches the binary's arch and QEMU ran with it
+   */
   kvmUsable: boolean;
+  /** the host the binary runs on (KVM, CPU, swtpm, NUMA, devices, firmware) */
+  host: HostFacts;
   /** every QMP command the binary accepts (query-commands) */
   commands: ReadonlySet<string>;
   /** values of -display the binary was built with (DisplayType in query-qmp-schema) */
@@ -126,32 +132,8 @@ const BINARY_SUFFIXES: Record<string, string[]> = {
 };
 
 /** Bumped whenever the probe or the cached JSON layout changes, so old caches are re-probed. */
-const CACHE_FORMAT = 5;
+const CACHE_FORMAT = 6;
 const PROBE_TIMEOUT_MS = 30_000;
-
-/**
- * KVM is usable only when /dev/kvm can be opened read-write AND the host CPU has
- * hardware virtualisation (vmx/svm). On paravirtualised hosts (PVM) /dev/kvm exists
- * but stock guest kernels hang under it with no error, so the CPU flag decides.
- */
-export function hostKvmUsable(): boolean {
-  if (!kvmDeviceAccessible()) return false;
-  try {
-    return /^flags\s*:.*\b(vmx|svm)\b/m.test(readFileSync('/proc/cpuinfo', 'utf8'));
-  } catch {
-    return false;
-  }
-}
-
-/** /dev/kvm can be opened read-write (what libvirt needs to probe KVM, whatever guests do with it). */
-function kvmDeviceAccessible(): boolean {
-  try {
-    accessSync('/dev/kvm', fsConstants.R_OK | fsConstants.W_OK);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /** libvirt's arch name for the host (virArchFromHost). */
 export function hostArch(): string {
@@ -256,10 +238,13 @@ async function runProbe(binary: string): Promise<{ answers: Map<ProbeCommand, un
   });
 }
 
-/** KVM's host CPU model, from a QEMU running with KVM (libvirt probes each accelerator); undefined when KVM cannot run. */
-async function probeKvmHostModel(binary: string): Promise<QemuHostCpuModel | undefined> {
-  return withProbeQemu(binary, 'kvm', (execute) => expandHostModel(execute, 'kvm'))
-    .catch(() => undefined);
+/** KVM's state and host CPU model, from a QEMU running with KVM (libvirt probes each accelerator); disabled when KVM cannot run. */
+async function probeKvm(binary: string): Promise<KvmFacts> {
+  return withProbeQemu(binary, 'kvm', async (execute): Promise<KvmFacts> => {
+    const state = await execute('query-kvm', undefined, false) as { enabled?: boolean; present?: boolean } | undefined;
+    const hostCpuModel = await expandHostModel(execute, 'kvm');
+    return { enabled: state?.enabled === true && state.present === true, ...(hostCpuModel ? { hostCpuModel } : {}) };
+  }).catch(() => ({ enabled: false }));
 }
 
 /** The properties of an expansion; undefined without one. */
@@ -400,6 +385,8 @@ interface ProbedCaps {
   deviceTypes: string[];
   cpuModels: QemuCpuModel[];
   kvmPresent: boolean;
+  /** QEMU ran with KVM (see QemuCaps.kvmUsable) */
+  kvmEnabled: boolean;
   commands: string[];
   displayTypes: string[];
   gicVersions: Array<{ version: number; emulated: boolean; kernel: boolean }>;
@@ -483,6 +470,7 @@ function interpretProbe(binary: string, r: Map<ProbeCommand, unknown>): ProbedCa
     deviceTypes: types,
     cpuModels,
     kvmPresent: kvm?.present === true,
+    kvmEnabled: false,
     commands: ((r.get('query-commands') as { name: string }[] | undefined) ?? []).map((c) => c.name).sort(),
     displayTypes: displayTypesFromSchema(r.get('query-qmp-schema') as SchemaEntry[] | undefined),
     gicVersions: gic.map((g) => ({ version: g.version, emulated: g.emulated, kernel: g.kernel })),
@@ -492,7 +480,7 @@ function interpretProbe(binary: string, r: Map<ProbeCommand, unknown>): ProbedCa
   };
 }
 
-function completeCaps(p: ProbedCaps, kvmHostUsable: boolean): QemuCaps {
+function completeCaps(p: ProbedCaps, host: HostFacts): QemuCaps {
   return {
     binary: p.binary,
     arch: p.arch,
@@ -502,8 +490,8 @@ function completeCaps(p: ProbedCaps, kvmHostUsable: boolean): QemuCaps {
     deviceTypes: new Set(p.deviceTypes),
     cpuModels: p.cpuModels,
     kvmPresent: p.kvmPresent,
-    // KVM is a host property, evaluated on every load rather than cached.
-    kvmUsable: p.kvmPresent && kvmHostUsable && kvmArchCompatible(p.arch),
+    kvmUsable: p.kvmEnabled,
+    host,
     commands: new Set(p.commands),
     displayTypes: p.displayTypes,
     gicVersions: p.gicVersions,
@@ -515,19 +503,20 @@ function completeCaps(p: ProbedCaps, kvmHostUsable: boolean): QemuCaps {
 
 interface CacheFile {
   format: number;
-  key: { path: string; size: number; mtimeMs: number };
+  /** the binary, and whether /dev/kvm was usable: libvirt re-probes when that changes */
+  key: { path: string; size: number; mtimeMs: number; kvmDevice: boolean };
   caps: ProbedCaps;
 }
 
 /**
  * Per-driver capabilities cache: in memory for the life of the connection, on
- * disk under `<cacheDir>/capabilities/` across processes.
+ * disk under `<cacheDir>/capabilities/` across processes, one entry per binary
+ * and host identity (a recorded host's KVM answers must not pass for the live one's).
  */
 export class QemuCapsCache {
   private readonly memory = new Map<string, Promise<QemuCaps>>();
-  private kvmHost: boolean | undefined;
 
-  constructor(private readonly cacheDir: string) {}
+  constructor(private readonly cacheDir: string, readonly host: HostFacts) {}
 
   /** Capabilities of `binary`; probes only when the binary changed since the cached probe. */
   get(binary: string): Promise<QemuCaps> {
@@ -550,7 +539,7 @@ export class QemuCapsCache {
   }
 
   cacheFileFor(binary: string): string {
-    const digest = createHash('sha256').update(binary).digest('hex').slice(0, 32);
+    const digest = createHash('sha256').update(`${this.host.identity}\0${binary}`).digest('hex').slice(0, 32);
     return join(this.cacheDir, 'capabilities', `${digest}.json`);
   }
 
@@ -561,19 +550,21 @@ export class QemuCapsCache {
     } catch (e) {
       throw virError(ErrorCode.SYSTEM_ERROR, `Cannot check QEMU binary ${binary}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'No such file or directory' : (e as Error).message}`, ErrorDomain.QEMU);
     }
-    const key = { path: binary, size: st.size, mtimeMs: st.mtimeMs };
-    this.kvmHost ??= hostKvmUsable();
+    const key = { path: binary, size: st.size, mtimeMs: st.mtimeMs, kvmDevice: this.host.kvmDeviceUsable() };
     const file = this.cacheFileFor(binary);
     const cached = await readCacheFile(file);
-    if (cached && cached.format === CACHE_FORMAT && cached.key.path === key.path && cached.key.size === key.size && cached.key.mtimeMs === key.mtimeMs) {
-      return completeCaps(cached.caps, this.kvmHost);
+    if (cached && cached.format === CACHE_FORMAT && (Object.keys(key) as Array<keyof typeof key>).every((k) => cached.key[k] === key[k])) {
+      return completeCaps(cached.caps, this.host);
     }
     const { answers, tcgHostModel } = await runProbe(binary);
     const probed = interpretProbe(binary, answers);
     if (tcgHostModel) probed.hostCpuModels.tcg = tcgHostModel;
-    if (probed.kvmPresent && kvmArchCompatible(probed.arch) && kvmDeviceAccessible()) {
-      const kvmHostModel = await probeKvmHostModel(binary);
-      if (kvmHostModel) probed.hostCpuModels.kvm = kvmHostModel;
+    if (probed.kvmPresent && kvmArchCompatible(probed.arch)) {
+      const kvm = await this.host.kvm(probed.arch, () => probeKvm(binary));
+      probed.kvmEnabled = kvm.enabled;
+      // the feature properties a binary knows do not depend on the accelerator
+      const knownFeatures = kvm.hostCpuModel?.knownFeatures ?? tcgHostModel?.knownFeatures;
+      if (kvm.enabled && kvm.hostCpuModel) probed.hostCpuModels.kvm = { ...kvm.hostCpuModel, ...(knownFeatures ? { knownFeatures } : {}) };
     }
     const entry: CacheFile = { format: CACHE_FORMAT, key, caps: probed };
     try {
@@ -582,7 +573,7 @@ export class QemuCapsCache {
     } catch {
       // A read-only or full cache folder costs a re-probe next time, nothing else.
     }
-    return completeCaps(probed, this.kvmHost);
+    return completeCaps(probed, this.host);
   }
 }
 

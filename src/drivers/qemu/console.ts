@@ -69,3 +69,20 @@ export async function openConsoleSession(ptyPath: string, ownerFile: string, for
   });
   return stream;
 }
+
+/**
+ * Joins a console session to the stream of virDomainOpenConsole: bytes flow both
+ * ways, and the end of either (the caller closing, QEMU closing the pty) ends both.
+ */
+export function connectConsoleStream(session: Duplex, stream: Duplex): void {
+  session.pipe(stream);
+  stream.pipe(session);
+  // an EIO when QEMU goes away reaches the caller through the stream's destruction
+  session.on('error', () => undefined);
+  session.once('close', () => {
+    if (!stream.destroyed) stream.destroy(session.errored ?? undefined);
+  });
+  stream.once('close', () => {
+    if (!session.destroyed) session.destroy();
+  });
+}

@@ -1,10 +1,7 @@
-// Which device variants the probed QEMU binary (and the host, for swtpm) can
+// Which device variants the probed QEMU binary (and its host, for swtpm) can
 // provide, as libvirt's virQEMUCapsFillDomainDevice*Caps computes them: the
 // single answer shared by domcapabilities and device validation.
 
-import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { delimiter, join } from 'node:path';
 import type { QemuCaps } from './capabilities.js';
 
 function hasAny(caps: QemuCaps, ...types: string[]): boolean {
@@ -44,37 +41,6 @@ export interface TpmCaps {
   versions: string[];
 }
 
-function findInPath(binary: string): string | undefined {
-  for (const dir of (process.env['PATH'] ?? '/usr/bin:/bin').split(delimiter)) {
-    const p = join(dir, binary);
-    if (dir && existsSync(p)) return p;
-  }
-  return undefined;
-}
-
-let swtpmVersions: string[] | undefined | null = null;
-
-/**
- * The TPM versions swtpm can emulate, or undefined without swtpm
- * (virTPMHasSwtpm: swtpm, swtpm_setup and swtpm_ioctl all installed;
- * versions from `swtpm_setup --print-capabilities`). Probed once per process.
- */
-function swtpm(): string[] | undefined {
-  if (swtpmVersions !== null) return swtpmVersions;
-  const setup = findInPath('swtpm_setup');
-  swtpmVersions = undefined;
-  if (setup && findInPath('swtpm') && findInPath('swtpm_ioctl')) {
-    try {
-      const out = JSON.parse(execFileSync(setup, ['--print-capabilities'], { encoding: 'utf8', timeout: 5000 })) as { features?: string[] };
-      const features = out.features ?? [];
-      swtpmVersions = [['1.2', 'tpm-1.2'], ['2.0', 'tpm-2.0']].filter(([, f]) => features.includes(f!)).map(([v]) => v!);
-    } catch {
-      swtpmVersions = [];
-    }
-  }
-  return swtpmVersions;
-}
-
 /** TPM models, backends and emulator versions (virQEMUCapsFillDomainDeviceTPMCaps). */
 export function tpmCaps(caps: QemuCaps): TpmCaps {
   const models: Array<[string, boolean]> = [
@@ -84,7 +50,7 @@ export function tpmCaps(caps: QemuCaps): TpmCaps {
     ['spapr-tpm-proxy', hasAny(caps, 'spapr-tpm-proxy')],
   ];
   const backends = hasAny(caps, 'tpm-passthrough') ? ['passthrough'] : [];
-  const versions = swtpm();
+  const versions = caps.host.swtpmVersions();
   if (versions && hasAny(caps, 'tpm-emulator')) backends.push('emulator', 'external');
-  return { models: models.filter(([, ok]) => ok).map(([m]) => m), backends, versions: versions ?? [] };
+  return { models: models.filter(([, ok]) => ok).map(([m]) => m), backends, versions: [...(versions ?? [])] };
 }

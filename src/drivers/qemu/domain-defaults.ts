@@ -41,10 +41,7 @@ export function qemuDomainPostParseBasic(dom: XmlElement, findEmulator: (arch: s
 
 /** Whether the binary can run `virtType` guests, as libvirt's probe recorded it. */
 export function virtTypeSupported(caps: QemuCaps, virtType: string): boolean {
-  if (virtType === 'qemu') return true;
-  if (virtType !== 'kvm') return false;
-  const host = hostArch();
-  return caps.kvmPresent && (caps.arch === host || (host === 'x86_64' && caps.arch === 'i686'));
+  return virtType === 'qemu' || (virtType === 'kvm' && caps.kvmUsable);
 }
 
 /** Where the driver keeps per-domain NVRAM images (qemu.conf nvram_dir). */
@@ -57,7 +54,8 @@ export function qemuDomainPostParse(dom: XmlElement, caps: QemuCaps, nvramDir: s
   }
   const type = osType(dom);
   if (type.attrs['machine'] === undefined) {
-    const machine = defaultMachine(caps);
+    // libvirt keeps machines per accelerator: one the binary cannot run with has none
+    const machine = virtTypeSupported(caps, dom.attrs['type'] ?? '') ? defaultMachine(caps) : undefined;
     if (!machine) {
       const emulator = child(child(dom, 'devices') ?? dom, 'emulator')?.text ?? '';
       throw virError(ErrorCode.INVALID_ARG, `could not get preferred machine for ${emulator} type=${dom.attrs['type']}`);

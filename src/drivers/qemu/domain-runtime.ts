@@ -8,21 +8,22 @@
 import { rmSync } from 'node:fs';
 import path from 'node:path';
 import type { Duplex } from 'node:stream';
-import { DomainConsoleFlags, DomainState, ModificationImpact, ShutoffReason, StartFlags, type DomainRef } from '../../api/types.js';
+import { DomainConsoleFlags, DomainState, ModificationImpact, ShutoffReason, StartFlags } from '../../driver/flags.js';
 import { ErrorCode, ErrorDomain, virError, type VirError } from '../../util/error.js';
 import type { LockOptions } from '../../util/file-lock.js';
 import { child, childText, cloneElement, element, parseXml, type XmlElement } from '../../util/xml.js';
 import { assignAddressForNewDevice } from './address-assign.js';
 import type { QemuCommandLine } from './command-line/context.js';
 import { driverCommandLineOptions } from './command-line-options.js';
-import type { DomainObject } from './domain-store.js';
-import { checkFlags, type QemuDriver } from './driver.js';
+import { DomainObject } from '../../conf/objects/domain-object.js';
+import { checkFlags, refOf, type DomainRef, type QemuDriver } from './driver.js';
 import { DeviceHotplug, findLiveDevice } from './hotplug.js';
 import { QemuRuntime, type RunningDomain } from './lifecycle.js';
 import type { QmpClient } from './qmp.js';
 import type { StatsSource } from './domain-stats.js';
 import { activeMemballoon, setMemballoonPeriod } from '../../conf/devices/memballoon.js';
-import { loadShutoffReasons, loadStatuses, shutoffReasonPath } from './status-file.js';
+import { loadShutoffReasons, loadStatuses, shutoffReasonPath, type DomainStatus } from './status-file.js';
+import { DirectoryWatch } from '../../util/file-stamp.js';
 import { ptyPathOf } from './pty-paths.js';
 
 /** virDomainShutdownFlagValues / virDomainRebootFlagValues */
@@ -36,14 +37,18 @@ const DESTROY_GRACEFUL = 1 << 0;
 /** The user alias that finds a device again after the define pipeline completed it. */
 const PROBE_ALIAS = 'ua-tsvirt-hotplug-probe';
 
-const refOf = (obj: DomainObject): DomainRef => ({ name: obj.name, uuid: obj.uuid, id: obj.id });
 const notRunning = () => virError(ErrorCode.OPERATION_INVALID, 'domain is not running', ErrorDomain.QEMU);
 
 export class QemuDomainRuntime {
   readonly runtime: QemuRuntime;
   readonly hotplug: DeviceHotplug;
+  private readonly stateWatch: DirectoryWatch;
+  private stateSnapshot?: { statuses: Map<string, DomainStatus>; reasons: Map<string, number> };
+  /** what the last overlay laid over which domains */
+  private overlaid?: { snapshot: object; generation: number };
 
   constructor(private readonly driver: QemuDriver) {
+    this.stateWatch = new DirectoryWatch(driver.paths.stateDir);
     const host = {
       paths: driver.paths,
       buildCommandLine: (def: XmlElement, id: number) => this.buildCommandLine(def, id),
@@ -89,11 +94,12 @@ export class QemuDomainRuntime {
     const emulator = childText(child(def, 'devices') ?? def, 'emulator')?.trim();
     if (!emulator) throw virError(ErrorCode.INTERNAL_ERROR, 'the domain has no <emulator>', ErrorDomain.QEMU);
     const caps = await this.driver.caps.get(emulator);
-    if (def.attrs.type === 'kvm' && !caps.kvmUsable) {
+    // a paravirtualised KVM (no vmx/svm) passes libvirt's checks, but guests hang under it
+    if (def.attrs.type === 'kvm' && !(caps.kvmUsable && caps.host.hardwareVirtualization())) {
       throw virError(ErrorCode.CONFIG_UNSUPPORTED, 'Domain requires KVM, but it is not available. Check that virtualization is enabled in the host BIOS, and host configuration is setup to load the kvm modules.', ErrorDomain.QEMU);
     }
     const [{ validateLaunch }, { probeHostResources }] = await Promise.all([import('./launch-validate.js'), import('./host-resources.js')]);
-    validateLaunch(def, caps, probeHostResources());
+    validateLaunch(def, caps, probeHostResources(caps.host));
     // loaded on first start: define, list and dumpxml never need the builder
     const { buildQemuCommandLine } = await import('./command-line.js');
     return buildQemuCommandLine(def, driverCommandLineOptions(this.driver.paths, {
@@ -111,14 +117,16 @@ export class QemuDomainRuntime {
    * files over the store's objects. Run after store.sync().
    */
   async sync(options: { refresh: boolean } = { refresh: true }): Promise<void> {
-    for (const [name, status] of options.refresh ? (await loadStatuses(this.driver.paths.stateDir)).statuses : []) {
+    for (const [name, status] of options.refresh ? (await this.stateFiles()).statuses : []) {
       const uuid = (childText(status.domain, 'uuid') ?? '').toLowerCase();
       // A domain whose lock is held is being changed right now: its status file is current enough.
       await this.driver.withDomainLock(uuid, () => this.refreshAndRelease(name), { timeoutMs: 0 }).catch(() => undefined);
     }
-    const { statuses } = await loadStatuses(this.driver.paths.stateDir);
-    // why each shut-off domain stopped, whichever process saw it stop
-    const reasons = await loadShutoffReasons(this.driver.paths.stateDir);
+    // reasons: why each shut-off domain stopped, whichever process saw it stop
+    const snapshot = await this.stateFiles();
+    const { statuses, reasons } = snapshot;
+    // neither the state files nor the domains changed: the overlay is in place already
+    if (this.overlaid?.snapshot === snapshot && this.overlaid.generation === this.driver.store.generation) return;
     for (const obj of this.driver.store.list()) {
       const reason = reasons.get(obj.uuid) ?? ShutoffReason.UNKNOWN;
       if (obj.id !== -1 && !statuses.has(obj.name)) this.becomeInactive(obj, reason);
@@ -128,7 +136,7 @@ export class QemuDomainRuntime {
       const uuid = (childText(status.domain, 'uuid') ?? '').toLowerCase();
       let obj = this.driver.store.findByUUID(uuid);
       if (!obj) {
-        obj = { name, uuid, def: status.domain, persistent: false, autostart: false, id: -1, state: DomainState.SHUTOFF, reason: 0 };
+        obj = new DomainObject(name, uuid, status.domain, false);
         this.driver.store.addTransient(obj);
       }
       if (obj.id === -1) obj.newDef = obj.def;
@@ -137,6 +145,20 @@ export class QemuDomainRuntime {
       obj.state = status.state;
       obj.reason = status.reason;
     }
+    this.overlaid = { snapshot, generation: this.driver.store.generation };
+  }
+
+  /**
+   * The status and shut-off reason files, re-read only when the state folder
+   * changed (they are only ever replaced by rename or removed), so a call costs
+   * the same however many domains stopped before.
+   */
+  private async stateFiles(): Promise<{ statuses: Map<string, DomainStatus>; reasons: Map<string, number> }> {
+    if (this.stateWatch.changed() || !this.stateSnapshot) {
+      const dir = this.driver.paths.stateDir;
+      this.stateSnapshot = { statuses: (await loadStatuses(dir)).statuses, reasons: await loadShutoffReasons(dir) };
+    }
+    return this.stateSnapshot;
   }
 
   private becomeInactive(obj: DomainObject, reason: ShutoffReason): void {

@@ -4,7 +4,9 @@
 // the QEMU process's and its vCPU threads' from /proc. tsvirt runs QEMU without
 // cgroups, so CPU times are libvirt's cgroup-less ones (/proc/PID/stat).
 import { closeSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
-import { DomainStatsTypes, type DomainBlockInfo, type DomainInterfaceStats, type DomainVcpuInfo, type TypedParam } from '../../api/types.js';
+import { DomainStatsTypes } from '../../driver/flags.js';
+import type { ProcRet } from '../../driver/procedures.js';
+import { typedParam, type TypedParam } from '../../driver/typed-params.js';
 import { ErrorCode, ErrorDomain, virError } from '../../util/error.js';
 import { processRssKiB, processStatInfo, processThreads, threadAffinity, threadRunDelayNs, threadWaitNs } from '../../util/process.js';
 import { child, childrenNamed, type XmlElement } from '../../util/xml.js';
@@ -54,7 +56,7 @@ export async function collectDomainStats(src: StatsSource, stats: number, flags:
   // libvirt keeps the schema per domain; here it is asked once per collection, and only when needed
   let schema: Promise<StatsSchema | undefined> | undefined;
   const schemaOnce = () => (schema ??= src.qmp ? statsSchema(src.qmp) : Promise.resolve(undefined));
-  if (stats & DomainStatsTypes.STATE) params.add('state.state', src.state).add('state.reason', src.reason);
+  if (stats & DomainStatsTypes.STATE) params.int('state.state', src.state).int('state.reason', src.reason);
   if (stats & DomainStatsTypes.CPU_TOTAL) await cpuStats(src, params);
   if (stats & DomainStatsTypes.BALLOON) await balloonStats(src, params);
   if (stats & DomainStatsTypes.VCPU) await vcpuStats(src, params, schemaOnce);
@@ -67,11 +69,43 @@ export async function collectDomainStats(src: StatsSource, stats: number, flags:
   return params.list;
 }
 
+/** virDomainInterfaceStatsStruct */
+export type DomainInterfaceStats = ProcRet<'domainInterfaceStats'>;
+/** virDomainBlockInfo, in bytes */
+export interface DomainBlockInfo {
+  allocation: number;
+  capacity: number;
+  physical: number;
+}
+/** virVcpuInfo */
+export type DomainVcpuInfo = ProcRet<'domainGetVcpus'>['info'][number];
+/** virDomainMemoryStatStruct */
+export type DomainMemoryStat = ProcRet<'domainMemoryStats'>['stats'][number];
+
+/** The records of one domain, each with libvirt's VIR_TYPED_PARAM_* type for its field. */
 class ParamList {
   readonly list: TypedParam[] = [];
-  add(field: string, value: TypedParam['value']): this {
-    this.list.push({ field, value });
+  private push(param: TypedParam): this {
+    this.list.push(param);
     return this;
+  }
+  int(field: string, value: number): this {
+    return this.push(typedParam.int(field, value));
+  }
+  uint(field: string, value: number): this {
+    return this.push(typedParam.uint(field, value));
+  }
+  llong(field: string, value: number | bigint): this {
+    return this.push(typedParam.llong(field, value));
+  }
+  ullong(field: string, value: number | bigint): this {
+    return this.push(typedParam.ullong(field, value));
+  }
+  boolean(field: string, value: boolean): this {
+    return this.push(typedParam.boolean(field, value));
+  }
+  string(field: string, value: string): this {
+    return this.push(typedParam.string(field, value));
   }
 }
 
@@ -84,12 +118,12 @@ const devicesOf = (def: XmlElement, kind: string) => {
 
 async function cpuStats(src: StatsSource, params: ParamList): Promise<void> {
   const info = processStatInfo(src.pid);
-  if (info) params.add('cpu.time', info.userNs + info.systemNs).add('cpu.user', info.userNs).add('cpu.system', info.systemNs);
+  if (info) params.ullong('cpu.time', info.userNs + info.systemNs).ullong('cpu.user', info.userNs).ullong('cpu.system', info.systemNs);
   if (!src.active) return;
   // tsvirt sets up no resctrl cache monitors: libvirt's count is 0 then
-  params.add('cpu.cache.monitor.count', 0);
+  params.uint('cpu.cache.monitor.count', 0);
   const haltPoll = src.qmp && (await haltPollTimes(src.qmp));
-  if (haltPoll) params.add('cpu.haltpoll.success.time', haltPoll.success).add('cpu.haltpoll.fail.time', haltPoll.fail);
+  if (haltPoll) params.ullong('cpu.haltpoll.success.time', haltPoll.success).ullong('cpu.haltpoll.fail.time', haltPoll.fail);
 }
 
 interface QueryStatsResult {
@@ -133,21 +167,34 @@ export async function applyBalloonPeriod(qmp: QmpClient, def: XmlElement): Promi
 
 async function balloonStats(src: StatsSource, params: ParamList): Promise<void> {
   const maximum = domainMaxMemoryKiB(src.def);
-  params.add('balloon.current', activeMemballoon(src.def) ? domainCurrentMemoryKiB(src.def) : maximum).add('balloon.maximum', maximum);
+  params.ullong('balloon.current', activeMemballoon(src.def) ? domainCurrentMemoryKiB(src.def) : maximum).ullong('balloon.maximum', maximum);
   if (!src.qmp || !src.active) return;
-  const names: Record<string, string> = { last_update: 'last-update' };
   for (const stat of await memoryStats(src)) {
-    if (stat.field !== 'actual') params.add(`balloon.${names[stat.field] ?? stat.field}`, stat.value);
+    const name = BALLOON_RECORD_NAMES.get(stat.tag);
+    if (name) params.ullong(`balloon.${name}`, stat.val);
   }
 }
 
-/** The balloon's guest-stats members, in libvirt's order: virsh's name, QEMU's name, the divisor to KiB or counts. */
-const GUEST_STATS: [string, string, number][] = [
-  ['swap_in', 'stat-swap-in', 1024], ['swap_out', 'stat-swap-out', 1024], ['major_fault', 'stat-major-faults', 1],
-  ['minor_fault', 'stat-minor-faults', 1], ['unused', 'stat-free-memory', 1024], ['available', 'stat-total-memory', 1024],
-  ['usable', 'stat-available-memory', 1024], ['last_update', 'last-update', 1], ['disk_caches', 'stat-disk-caches', 1024],
-  ['hugetlb_pgalloc', 'stat-htlb-pgalloc', 1], ['hugetlb_pgfail', 'stat-htlb-pgfail', 1],
+/** virDomainMemoryStatTags */
+export enum MemoryStatTag {
+  SWAP_IN, SWAP_OUT, MAJOR_FAULT, MINOR_FAULT, UNUSED, AVAILABLE, ACTUAL_BALLOON, RSS, USABLE, LAST_UPDATE, DISK_CACHES, HUGETLB_PGALLOC, HUGETLB_PGFAIL,
+}
+
+/** The balloon's guest-stats members, in libvirt's order: the tag, QEMU's name, the divisor to KiB or counts. */
+const GUEST_STATS: [MemoryStatTag, string, number][] = [
+  [MemoryStatTag.SWAP_IN, 'stat-swap-in', 1024], [MemoryStatTag.SWAP_OUT, 'stat-swap-out', 1024], [MemoryStatTag.MAJOR_FAULT, 'stat-major-faults', 1],
+  [MemoryStatTag.MINOR_FAULT, 'stat-minor-faults', 1], [MemoryStatTag.UNUSED, 'stat-free-memory', 1024], [MemoryStatTag.AVAILABLE, 'stat-total-memory', 1024],
+  [MemoryStatTag.USABLE, 'stat-available-memory', 1024], [MemoryStatTag.LAST_UPDATE, 'last-update', 1], [MemoryStatTag.DISK_CACHES, 'stat-disk-caches', 1024],
+  [MemoryStatTag.HUGETLB_PGALLOC, 'stat-htlb-pgalloc', 1], [MemoryStatTag.HUGETLB_PGFAIL, 'stat-htlb-pgfail', 1],
 ];
+
+/** The names of the balloon group's records (qemuDomainGetStatsBalloon); the balloon's size is balloon.current already. */
+const BALLOON_RECORD_NAMES = new Map<MemoryStatTag, string>([
+  [MemoryStatTag.SWAP_IN, 'swap_in'], [MemoryStatTag.SWAP_OUT, 'swap_out'], [MemoryStatTag.MAJOR_FAULT, 'major_fault'],
+  [MemoryStatTag.MINOR_FAULT, 'minor_fault'], [MemoryStatTag.UNUSED, 'unused'], [MemoryStatTag.AVAILABLE, 'available'],
+  [MemoryStatTag.RSS, 'rss'], [MemoryStatTag.LAST_UPDATE, 'last-update'], [MemoryStatTag.USABLE, 'usable'],
+  [MemoryStatTag.DISK_CACHES, 'disk_caches'], [MemoryStatTag.HUGETLB_PGALLOC, 'hugetlb_pgalloc'], [MemoryStatTag.HUGETLB_PGFAIL, 'hugetlb_pgfail'],
+]);
 
 /** A guest statistic the guest never reported: -1 as QEMU's uint64, which JSON numbers round to 2^64. */
 const NOT_COLLECTED = 2 ** 64 - 1;
@@ -156,27 +203,28 @@ const NOT_COLLECTED = 2 ** 64 - 1;
  * qemuDomainMemoryStatsInternal: the balloon's size and the guest's own
  * statistics (only those the guest ever reported), then QEMU's resident memory.
  */
-export async function memoryStats(src: StatsSource): Promise<TypedParam[]> {
+export async function memoryStats(src: StatsSource): Promise<DomainMemoryStat[]> {
   if (!src.active) throw virError(ErrorCode.OPERATION_INVALID, 'domain is not running', ErrorDomain.QEMU);
-  const out: TypedParam[] = [];
+  const out: DomainMemoryStat[] = [];
+  const stat = (tag: MemoryStatTag, value: number) => out.push({ tag, val: BigInt(Math.floor(value)) });
   const balloon = activeMemballoon(src.def);
   if (balloon && src.qmp) {
     const info = await src.qmp.execute<{ actual: number }>('query-balloon').catch(() => undefined);
-    if (info) out.push({ field: 'actual', value: Math.floor(info.actual / 1024) });
+    if (info) stat(MemoryStatTag.ACTUAL_BALLOON, info.actual / 1024);
     const qomPath = balloonQomPath(balloon);
     type GuestStats = { stats?: Record<string, number>; 'last-update'?: number };
     const guest = qomPath ? await src.qmp.execute<GuestStats>('qom-get', { path: qomPath, property: 'guest-stats' }).catch(() => undefined) : undefined;
     if (guest?.stats) {
-      for (const [field, qemuName, divisor] of GUEST_STATS) {
+      for (const [tag, qemuName, divisor] of GUEST_STATS) {
         const value = qemuName === 'last-update' ? guest['last-update'] : guest.stats[qemuName];
         // -1 (as QEMU's uint64, 2^64 - 1): never collected
-        if (typeof value === 'number' && value < NOT_COLLECTED) out.push({ field, value: Math.floor(value / divisor) });
+        if (typeof value === 'number' && value < NOT_COLLECTED) stat(tag, value / divisor);
       }
     }
   }
   const rss = processRssKiB(src.pid);
   if (rss === undefined) throw virError(ErrorCode.OPERATION_FAILED, 'cannot get RSS for domain', ErrorDomain.QEMU);
-  out.push({ field: 'rss', value: rss });
+  stat(MemoryStatTag.RSS, rss);
   return out;
 }
 
@@ -220,7 +268,7 @@ async function vcpuDetails(src: StatsSource, max: number): Promise<(DomainVcpuIn
     if (!info) throw virError(ErrorCode.SYSTEM_ERROR, 'cannot get vCPU placement & pCPU time: No such file or directory', ErrorDomain.QEMU);
     const affinity = threadAffinity(src.pid, tid);
     if (!affinity) throw virError(ErrorCode.SYSTEM_ERROR, `cannot get CPU affinity of process ${tid}: No such process`, ErrorDomain.QEMU);
-    return { number, state: VCPU_RUNNING, cpuTime: info.userNs + info.systemNs, cpu: info.lastCpu, affinity, waitNs: threadWaitNs(src.pid, tid), delayNs: threadRunDelayNs(src.pid, tid), qomPath };
+    return { number, state: VCPU_RUNNING, cpu_time: info.userNs + info.systemNs, cpu: info.lastCpu, affinity, waitNs: threadWaitNs(src.pid, tid), delayNs: threadRunDelayNs(src.pid, tid), qomPath };
   });
 }
 
@@ -228,17 +276,17 @@ async function vcpuDetails(src: StatsSource, max: number): Promise<(DomainVcpuIn
 export async function vcpuInfo(src: StatsSource, max: number): Promise<{ info: DomainVcpuInfo[]; cpumaps: number[][] }> {
   if (!src.active) throw virError(ErrorCode.OPERATION_INVALID, 'cannot retrieve vcpu information for inactive domain', ErrorDomain.QEMU);
   const details = await vcpuDetails(src, max);
-  return { info: details.map(({ number, state, cpuTime, cpu }) => ({ number, state, cpuTime, cpu })), cpumaps: details.map((d) => d.affinity) };
+  return { info: details.map(({ number, state, cpu_time, cpu }) => ({ number, state, cpu_time, cpu })), cpumaps: details.map((d) => d.affinity) };
 }
 
 async function vcpuStats(src: StatsSource, params: ParamList, schema: () => Promise<StatsSchema | undefined>): Promise<void> {
-  params.add('vcpu.current', domainCurrentVcpus(src.def)).add('vcpu.maximum', domainMaxVcpus(src.def));
+  params.uint('vcpu.current', domainCurrentVcpus(src.def)).uint('vcpu.maximum', domainMaxVcpus(src.def));
   // like libvirt, silent when the threads are unknown (inactive, or no monitor)
   const details = await vcpuDetails(src, Infinity).catch(() => []);
   const known = details.length > 0 && src.qmp && (await schema());
   const queried = known ? await src.qmp!.execute<QueryStatsResult[]>('query-stats', { target: 'vcpu' }).catch(() => undefined) : undefined;
   for (const d of details) {
-    params.add(`vcpu.${d.number}.state`, d.state).add(`vcpu.${d.number}.time`, d.cpuTime).add(`vcpu.${d.number}.wait`, d.waitNs).add(`vcpu.${d.number}.delay`, d.delayNs);
+    params.int(`vcpu.${d.number}.state`, d.state).ullong(`vcpu.${d.number}.time`, d.cpu_time).ullong(`vcpu.${d.number}.wait`, d.waitNs).ullong(`vcpu.${d.number}.delay`, d.delayNs);
     const entry = queried?.find((e) => e['qom-path']?.toLowerCase() === d.qomPath?.toLowerCase());
     if (entry && known) addQueryStats(params, `vcpu.${d.number}`, entry, known);
   }
@@ -264,7 +312,12 @@ function addQueryStats(params: ParamList, prefix: string, entry: QueryStatsResul
     const data = schema.get(name);
     const suffix = data && STAT_TYPE_SUFFIX[data.type];
     if (!suffix) continue;
-    if (data.unit === 'boolean' ? typeof value === 'boolean' : typeof value === 'number') params.add(`${prefix}.${name}.${suffix}`, value as number | boolean);
+    const field = `${prefix}.${name}.${suffix}`;
+    if (data.unit === 'boolean') {
+      if (typeof value === 'boolean') params.boolean(field, value);
+    } else if (typeof value === 'number') {
+      params.ullong(field, value);
+    }
   }
 }
 
@@ -288,7 +341,7 @@ function hostInterfaceCounters(ifname: string | undefined, swapped: boolean): Do
   for (const line of readFileSync('/proc/net/dev', 'utf8').split('\n')) {
     const colon = line.indexOf(':');
     if (colon < 0 || line.slice(0, colon).trim() !== ifname) continue;
-    const n = line.slice(colon + 1).trim().split(/\s+/).map(Number);
+    const n = line.slice(colon + 1).trim().split(/\s+/).map(BigInt);
     if (n.length < 16) continue;
     const rx = { bytes: n[0]!, packets: n[1]!, errs: n[2]!, drop: n[3]! };
     const tx = { bytes: n[8]!, packets: n[9]!, errs: n[10]!, drop: n[11]! };
@@ -314,18 +367,18 @@ export function interfaceCounters(src: StatsSource, device: string): DomainInter
 function interfaceStats(src: StatsSource, params: ParamList): void {
   if (!src.active) return;
   const nets = devicesOf(src.def, 'interface');
-  params.add('net.count', nets.length);
+  params.uint('net.count', nets.length);
   nets.forEach((net, i) => {
     const ifname = child(net, 'target')?.attrs.dev;
     if (!ifname) return;
-    params.add(`net.${i}.name`, ifname);
+    params.string(`net.${i}.name`, ifname);
     let counters: DomainInterfaceStats;
     try {
       counters = hostInterfaceCounters(ifname, !SHARES_HOST_VIEW.has(net.attrs.type ?? ''));
     } catch {
       return;
     }
-    for (const [key, value] of Object.entries(counters)) if (value >= 0) params.add(`net.${i}.${key.replace('_', '.').replace('packets', 'pkts')}`, value);
+    for (const [key, value] of Object.entries(counters)) if (value >= 0n) params.ullong(`net.${i}.${key.replace('_', '.').replace('packets', 'pkts')}`, value);
   });
 }
 
@@ -454,7 +507,7 @@ export async function blockDeviceStats(src: StatsSource, path: string): Promise<
     if (!entry) throw virError(ErrorCode.INTERNAL_ERROR, `cannot find statistics for device '${name}'`, ErrorDomain.QEMU);
     for (const [, key] of BLOCK_STATS_FIELDS) total[key] += entry[key];
   }
-  return BLOCK_STATS_FIELDS.slice(0, count).map(([field, key]) => ({ field, value: total[key] }));
+  return BLOCK_STATS_FIELDS.slice(0, count).map(([field, key]) => typedParam.llong(field, total[key]));
 }
 
 /** Where an image's bytes live on this host (virStorageSourceIsLocalStorage with a path). */
@@ -484,33 +537,33 @@ function imageCapacity(file: string, format: string, size: number): number {
 async function blockStats(src: StatsSource, params: ParamList, backing: boolean): Promise<void> {
   const stats = src.active && src.qmp ? await queryBlockStats(src.qmp, true).then((r) => r.entries).catch(() => undefined) : undefined;
   const countAt = params.list.length;
-  params.add('block.count', 0);
+  params.uint('block.count', 0);
   let record = 0;
   for (const disk of devicesOf(src.def, 'disk')) {
     const target = child(disk, 'target')?.attrs.dev ?? '';
     const chain = diskChain(src.def, disk);
     if (chain.length === 0 || disk.attrs.type === 'vhostuser') {
       // no medium, or storage QEMU does not own: the header only
-      params.add(`block.${record}.name`, target);
+      params.string(`block.${record}.name`, target);
       const path = localPath(disk.attrs.type ?? 'file', child(disk, 'source') ?? disk);
-      if (path) params.add(`block.${record}.path`, path);
+      if (path) params.string(`block.${record}.path`, path);
       record++;
       continue;
     }
     for (const image of chain) {
       const i = record++;
-      params.add(`block.${i}.name`, target);
+      params.string(`block.${i}.name`, target);
       const path = localPath(image.type, image.source);
-      if (path) params.add(`block.${i}.path`, path);
+      if (path) params.string(`block.${i}.path`, path);
       // image ids exist while the domain runs (libvirt's index='N')
-      if (src.active) params.add(`block.${i}.backingIndex`, image.id);
+      if (src.active) params.uint(`block.${i}.backingIndex`, image.id);
       if (image === chain[0]) {
         const frontend = diskFrontend(disk);
         const entry = frontend === undefined ? undefined : stats?.get(frontend);
         if (entry) {
-          params.add(`block.${i}.rd.reqs`, entry.rd_req).add(`block.${i}.rd.bytes`, entry.rd_bytes).add(`block.${i}.rd.times`, entry.rd_total_times);
-          params.add(`block.${i}.wr.reqs`, entry.wr_req).add(`block.${i}.wr.bytes`, entry.wr_bytes).add(`block.${i}.wr.times`, entry.wr_total_times);
-          params.add(`block.${i}.fl.reqs`, entry.flush_req).add(`block.${i}.fl.times`, entry.flush_total_times);
+          params.ullong(`block.${i}.rd.reqs`, entry.rd_req).ullong(`block.${i}.rd.bytes`, entry.rd_bytes).ullong(`block.${i}.rd.times`, entry.rd_total_times);
+          params.ullong(`block.${i}.wr.reqs`, entry.wr_req).ullong(`block.${i}.wr.bytes`, entry.wr_bytes).ullong(`block.${i}.wr.times`, entry.wr_total_times);
+          params.ullong(`block.${i}.fl.reqs`, entry.flush_req).ullong(`block.${i}.fl.times`, entry.flush_total_times);
         }
       }
       if (!src.active) {
@@ -518,19 +571,19 @@ async function blockStats(src: StatsSource, params: ParamList, backing: boolean)
       } else {
         const entry = stats?.get(`libvirt-${image.id}-format`);
         if (entry) {
-          params.add(`block.${i}.allocation`, entry.wr_highest_offset);
-          if (entry.capacity) params.add(`block.${i}.capacity`, entry.capacity);
+          params.ullong(`block.${i}.allocation`, entry.wr_highest_offset);
+          if (entry.capacity) params.ullong(`block.${i}.capacity`, entry.capacity);
           // QEMU knows no allocated size: the file's length (qemuDomainStorageUpdatePhysical)
           const physical = entry.physical || (path && image.type === 'file' ? fileSize(path) : undefined);
-          if (physical !== undefined) params.add(`block.${i}.physical`, physical);
+          if (physical !== undefined) params.ullong(`block.${i}.physical`, physical);
         }
         const threshold = stats?.get(`libvirt-${image.id}-storage`)?.write_threshold;
-        if (threshold) params.add(`block.${i}.threshold`, threshold);
+        if (threshold) params.ullong(`block.${i}.threshold`, threshold);
       }
       if (!backing) break;
     }
   }
-  params.list[countAt]!.value = record;
+  params.list[countAt] = typedParam.uint('block.count', record);
 }
 
 function fileSize(path: string): number | undefined {
@@ -556,9 +609,9 @@ function imageSizesOnDisk(path: string | undefined, type: string, format: string
 /** qemuDomainGetStatsOneBlockFallback: an inactive domain's image sizes; zeros are left out. */
 function addSizesOnDisk(params: ParamList, i: number, path: string | undefined, type: string, format: string): void {
   const sizes = imageSizesOnDisk(path, type, format);
-  if (sizes?.allocation) params.add(`block.${i}.allocation`, sizes.allocation);
-  if (sizes?.capacity) params.add(`block.${i}.capacity`, sizes.capacity);
-  if (sizes?.physical) params.add(`block.${i}.physical`, sizes.physical);
+  if (sizes?.allocation) params.ullong(`block.${i}.allocation`, sizes.allocation);
+  if (sizes?.capacity) params.ullong(`block.${i}.capacity`, sizes.capacity);
+  if (sizes?.physical) params.ullong(`block.${i}.physical`, sizes.physical);
 }
 
 /** The images of a disk's chain with their storage ids, as the command line named their nodes. */
@@ -608,11 +661,11 @@ async function iothreadStats(src: StatsSource, params: ParamList): Promise<void>
   type IOThread = { id: string; 'poll-max-ns'?: number; 'poll-grow'?: number; 'poll-shrink'?: number };
   const threads = await src.qmp.execute<IOThread[]>('query-iothreads');
   if (threads.length === 0) return;
-  params.add('iothread.count', threads.length);
+  params.uint('iothread.count', threads.length);
   for (const t of threads) {
     const id = Number(/(\d+)$/.exec(t.id)?.[1] ?? 0);
     if (t['poll-max-ns'] === undefined) continue;
-    params.add(`iothread.${id}.poll-max-ns`, t['poll-max-ns']).add(`iothread.${id}.poll-grow`, t['poll-grow'] ?? 0).add(`iothread.${id}.poll-shrink`, t['poll-shrink'] ?? 0);
+    params.ullong(`iothread.${id}.poll-max-ns`, t['poll-max-ns']).uint(`iothread.${id}.poll-grow`, t['poll-grow'] ?? 0).uint(`iothread.${id}.poll-shrink`, t['poll-shrink'] ?? 0);
   }
 }
 
@@ -626,8 +679,8 @@ async function dirtyRateStats(src: StatsSource, params: ParamList): Promise<void
   const status = DIRTY_RATE_STATUS.indexOf(info.status);
   if (status < 0) throw virError(ErrorCode.INTERNAL_ERROR, `Unknown dirty rate status: ${info.status}`, ErrorDomain.QEMU);
   const mode = info.mode ?? 'page-sampling';
-  params.add('dirtyrate.calc_status', status).add('dirtyrate.calc_start_time', info['start-time']).add('dirtyrate.calc_period', info['calc-time']).add('dirtyrate.calc_mode', mode);
+  params.int('dirtyrate.calc_status', status).llong('dirtyrate.calc_start_time', info['start-time']).int('dirtyrate.calc_period', info['calc-time']).string('dirtyrate.calc_mode', mode);
   if (status !== 2) return;
-  params.add('dirtyrate.megabytes_per_second', info['dirty-rate'] ?? 0);
-  if (mode === 'dirty-ring') for (const v of info['vcpu-dirty-rate'] ?? []) params.add(`dirtyrate.vcpu.${v.id}.megabytes_per_second`, v['dirty-rate']);
+  params.llong('dirtyrate.megabytes_per_second', info['dirty-rate'] ?? 0);
+  if (mode === 'dirty-ring') for (const v of info['vcpu-dirty-rate'] ?? []) params.ullong(`dirtyrate.vcpu.${v.id}.megabytes_per_second`, v['dirty-rate']);
 }

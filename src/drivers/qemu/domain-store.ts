@@ -7,30 +7,25 @@
 // size and mtime), and every mutation runs under the driver lock after a sync.
 // Runtime state (ids, running/paused, status files) is added by the lifecycle
 // modules through the same DomainObject records.
+//
+// Every tsvirsh call is a new process and every API call syncs, so a sync must
+// not cost a stat per domain, nor a process a parse per domain: an unchanged
+// folder (same mtime, not changed within the file system's clock granularity
+// of our last look) is not re-read, and a file whose stamp matches the
+// on-disk index (domain-index.ts) gives its name and UUID without being parsed;
+// its definition is parsed when first used.
 
-import { readdir, readFile, stat, symlink } from 'node:fs/promises';
+import { readdirSync, readFileSync } from 'node:fs';
+import { symlink } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { DomainState } from '../../api/types.js';
 import { unlinkDurable, writeFileAtomic, fsyncDir } from '../../util/atomic-file.js';
 import { ErrorCode, ErrorDomain, virError } from '../../util/error.js';
 import type { XmlElement } from '../../util/xml.js';
 import { domainName, domainUUID } from '../../conf/domain.js';
-
-/** One domain known to the driver (virDomainObj). */
-export interface DomainObject {
-  name: string;
-  uuid: string;
-  /** the current definition: the persistent one while inactive, the live one while running */
-  def: XmlElement;
-  /** the persistent definition to use at next start, when changed while running */
-  newDef?: XmlElement;
-  persistent: boolean;
-  autostart: boolean;
-  /** -1 while inactive */
-  id: number;
-  state: DomainState;
-  reason: number;
-}
+import { DomainObject } from '../../conf/objects/domain-object.js';
+import { DomainObjectList } from '../../conf/objects/domain-list.js';
+import { DirectoryWatch, sameStamp, stampOf, type FileStamp } from '../../util/file-stamp.js';
+import { DomainIndex } from './domain-index.js';
 
 /** How the store turns a config file into a definition (parse + post-parse, no ABI update). */
 export type ConfigParser = (text: string, file: string) => XmlElement;
@@ -38,14 +33,6 @@ export type ConfigParser = (text: string, file: string) => XmlElement;
 export type ConfigFormatter = (def: XmlElement) => string;
 /** Receives config files that could not be loaded; the rest still load. */
 export type LoadErrorReporter = (file: string, error: Error) => void;
-
-interface FileStamp {
-  ino: number;
-  size: number;
-  mtimeNs: bigint;
-}
-
-const sameStamp = (a: FileStamp | undefined, b: FileStamp) => a !== undefined && a.ino === b.ino && a.size === b.size && a.mtimeNs === b.mtimeNs;
 
 /** libvirt's header on every config file it writes (virDomainDefSave -> virXMLSaveFile). */
 function configHeader(name: string): string {
@@ -80,35 +67,79 @@ export function checkDomainNameStorable(name: string): void {
 /** The UUID a definition is keyed by (lowercase, as libvirt formats it). */
 const uuidOf = (def: XmlElement): string => (domainUUID(def) ?? '').toLowerCase();
 
+const CONFIG_SUFFIX = '.xml';
+
 export class DomainStore {
-  private readonly byUUID = new Map<string, DomainObject>();
+  private readonly domains = new DomainObjectList();
   /** config files as last read: file name -> stamp (and the uuid it defined, if it loaded) */
   private readonly seen = new Map<string, { stamp: FileStamp; uuid?: string }>();
+  private readonly configWatch: DirectoryWatch;
+  private readonly autostartWatch: DirectoryWatch;
+  private readonly index: DomainIndex;
+  private changes = 0;
 
   constructor(
     readonly configDir: string,
     readonly autostartDir: string,
+    indexFile: string,
     private readonly parse: ConfigParser,
     private readonly format: ConfigFormatter,
     private readonly reportLoadError: LoadErrorReporter,
-  ) {}
+  ) {
+    this.configWatch = new DirectoryWatch(configDir);
+    this.autostartWatch = new DirectoryWatch(autostartDir);
+    this.index = new DomainIndex(indexFile);
+  }
+
+  /** Moves whenever domains come, go or change persistence: an unchanged generation needs no re-overlay. */
+  get generation(): number {
+    return this.changes;
+  }
 
   configFile(name: string): string {
-    return join(this.configDir, `${name}.xml`);
+    return join(this.configDir, `${name}${CONFIG_SUFFIX}`);
   }
 
   autostartLink(name: string): string {
-    return join(this.autostartDir, `${name}.xml`);
+    return join(this.autostartDir, `${name}${CONFIG_SUFFIX}`);
   }
 
   /**
    * Brings the in-memory list in line with the config folder: new or changed
-   * files are (re)parsed, removed files drop their inactive domain, autostart
+   * files are (re)read, removed files drop their inactive domain, autostart
    * links are re-read. A file that fails to load is reported once per version.
+   * Costs two stats when neither folder changed.
    */
   async sync(): Promise<void> {
+    const configsChanged = this.configWatch.changed();
+    if (configsChanged) this.rescanConfigs();
+    if (configsChanged || this.autostartWatch.changed()) this.rescanAutostart();
+  }
+
+  /**
+   * Re-reads the folder if `name`'s config file changed in place: a folder's
+   * mtime does not move when a file is rewritten without a rename.
+   */
+  refreshConfig(name: string): void {
+    const file = `${name}${CONFIG_SUFFIX}`;
+    const previous = this.seen.get(file)?.stamp;
+    const stamp = stampOf(this.configFile(name));
+    if (previous === undefined && stamp === undefined) return;
+    if (sameStamp(previous, stamp)) return;
+    this.configWatch.forget();
+    this.rescanConfigs();
+    this.rescanAutostart();
+  }
+
+  private rescanConfigs(): void {
+    this.changes++;
     // temporary files of atomic writes never end in .xml, so they are never read
-    const names = (await readdir(this.configDir).catch(() => [] as string[])).filter((f) => f.endsWith('.xml'));
+    let names: string[];
+    try {
+      names = readdirSync(this.configDir).filter((f) => f.endsWith(CONFIG_SUFFIX));
+    } catch {
+      names = [];
+    }
     const present = new Set(names);
     for (const [file, entry] of this.seen) {
       if (present.has(file)) continue;
@@ -117,45 +148,42 @@ export class DomainStore {
     }
     for (const file of names) {
       const path = join(this.configDir, file);
-      let st;
-      try {
-        st = await stat(path, { bigint: true });
-      } catch {
-        continue; // removed meanwhile
-      }
-      if (!st.isFile()) continue;
-      const stamp: FileStamp = { ino: Number(st.ino), size: Number(st.size), mtimeNs: st.mtimeNs };
+      const stamp = stampOf(path);
+      if (!stamp?.isFile) continue; // removed meanwhile, or not a file
       const previous = this.seen.get(file);
       if (sameStamp(previous?.stamp, stamp)) continue;
       if (previous?.uuid) this.dropPersistent(previous.uuid);
-      this.seen.set(file, { stamp, ...this.loadConfig(file, await readFile(path, 'utf8').catch((e: Error) => e)) });
+      this.seen.set(file, { stamp, ...this.loadConfig(file, stamp) });
     }
-    for (const obj of this.byUUID.values()) {
-      if (obj.persistent) obj.autostart = await this.linkPointsToConfig(obj.name);
-    }
+    this.index.save(this.seen);
   }
 
-  private loadConfig(file: string, text: string | Error): { uuid?: string } {
+  /** Recognises a config file by its index entry, or parses it. */
+  private loadConfig(file: string, stamp: FileStamp): { uuid?: string } {
     const path = join(this.configDir, file);
+    const name = file.slice(0, -CONFIG_SUFFIX.length);
     try {
-      if (text instanceof Error) throw text;
-      const def = this.parse(text, path);
-      const name = domainName(def);
-      const uuid = uuidOf(def);
-      if (`${name}.xml` !== file) {
-        throw virError(ErrorCode.INTERNAL_ERROR, `Domain config filename '${path}' does not match domain name '${name}'`, ErrorDomain.DOMAIN);
+      const indexedUUID = this.index.uuidFor(file, stamp);
+      let def: XmlElement | (() => XmlElement);
+      let uuid: string;
+      if (indexedUUID) {
+        uuid = indexedUUID;
+        def = () => this.parseConfigFile(path, name);
+      } else {
+        def = this.parseConfigFile(path, name);
+        uuid = uuidOf(def);
       }
-      const existing = this.byUUID.get(uuid);
+      const existing = this.domains.findByUUID(uuid);
       if (existing && existing.name !== name) {
         throw virError(ErrorCode.OPERATION_FAILED, `domain '${existing.name}' is already defined with uuid ${uuid}`, ErrorDomain.DOMAIN);
       }
       if (existing) {
         // the domain is running: the file is its next-start definition
-        if (existing.id !== -1) existing.newDef = def;
+        if (existing.id !== -1) existing.newDef = typeof def === 'function' ? def() : def;
         else existing.def = def;
         existing.persistent = true;
       } else {
-        this.byUUID.set(uuid, { name, uuid, def, persistent: true, autostart: false, id: -1, state: DomainState.SHUTOFF, reason: 0 });
+        this.domains.add(new DomainObject(name, uuid, def, true));
       }
       return { uuid };
     } catch (e) {
@@ -164,11 +192,20 @@ export class DomainStore {
     }
   }
 
+  private parseConfigFile(path: string, name: string): XmlElement {
+    const def = this.parse(readFileSync(path, 'utf8'), path);
+    const defName = domainName(def);
+    if (defName !== name) {
+      throw virError(ErrorCode.INTERNAL_ERROR, `Domain config filename '${path}' does not match domain name '${defName}'`, ErrorDomain.DOMAIN);
+    }
+    return def;
+  }
+
   /** The config file of `uuid` is gone: an inactive domain goes away, a running one becomes transient. */
   private dropPersistent(uuid: string): void {
-    const obj = this.byUUID.get(uuid);
+    const obj = this.domains.findByUUID(uuid);
     if (!obj) return;
-    if (obj.id === -1) this.byUUID.delete(uuid);
+    if (obj.id === -1) this.domains.remove(obj);
     else {
       obj.persistent = false;
       obj.autostart = false;
@@ -176,32 +213,39 @@ export class DomainStore {
     }
   }
 
-  private async linkPointsToConfig(name: string): Promise<boolean> {
+  /** A domain autostarts when its link resolves to its own config file. */
+  private rescanAutostart(): void {
+    let links: Set<string>;
     try {
-      const [a, b] = await Promise.all([stat(this.autostartLink(name)), stat(this.configFile(name))]);
-      return a.ino === b.ino && a.dev === b.dev;
+      links = new Set(readdirSync(this.autostartDir));
     } catch {
-      return false;
+      links = new Set();
+    }
+    for (const obj of this.domains.all()) {
+      if (obj.persistent) obj.autostart = links.has(`${obj.name}${CONFIG_SUFFIX}`) && this.linkPointsToConfig(obj.name);
     }
   }
 
+  private linkPointsToConfig(name: string): boolean {
+    const link = stampOf(this.autostartLink(name));
+    const config = stampOf(this.configFile(name));
+    return link !== undefined && config !== undefined && link.ino === config.ino && link.dev === config.dev;
+  }
+
   list(): DomainObject[] {
-    return [...this.byUUID.values()];
+    return this.domains.all();
   }
 
   findByUUID(uuid: string): DomainObject | undefined {
-    return this.byUUID.get(uuid.toLowerCase());
+    return this.domains.findByUUID(uuid);
   }
 
   findByName(name: string): DomainObject | undefined {
-    for (const obj of this.byUUID.values()) if (obj.name === name) return obj;
-    return undefined;
+    return this.domains.findByName(name);
   }
 
   findByID(id: number): DomainObject | undefined {
-    if (id < 0) return undefined;
-    for (const obj of this.byUUID.values()) if (obj.id === id) return obj;
-    return undefined;
+    return this.domains.findByID(id);
   }
 
   /**
@@ -210,20 +254,7 @@ export class DomainStore {
    * Returns the domain it would replace, if any.
    */
   checkAddable(def: XmlElement): DomainObject | undefined {
-    const name = domainName(def);
-    const uuid = uuidOf(def);
-    const sameUUID = this.byUUID.get(uuid);
-    if (sameUUID) {
-      if (sameUUID.name !== name) {
-        throw virError(ErrorCode.OPERATION_FAILED, `domain '${sameUUID.name}' is already defined with uuid ${uuid}`, ErrorDomain.DOMAIN);
-      }
-      return sameUUID;
-    }
-    const sameName = this.findByName(name);
-    if (sameName) {
-      throw virError(ErrorCode.OPERATION_FAILED, `domain '${name}' already exists with uuid ${sameName.uuid}`, ErrorDomain.DOMAIN);
-    }
-    return undefined;
+    return this.domains.checkAddable(domainName(def), uuidOf(def));
   }
 
   /**
@@ -233,30 +264,33 @@ export class DomainStore {
    */
   async savePersistent(def: XmlElement): Promise<{ obj: DomainObject; added: boolean }> {
     const existing = this.checkAddable(def);
+    this.changes++;
     const name = domainName(def);
     const uuid = uuidOf(def);
     const file = this.configFile(name);
     await writeFileAtomic(file, configHeader(name) + this.format(def));
-    await this.remember(`${name}.xml`, uuid);
+    this.remember(`${name}${CONFIG_SUFFIX}`, uuid);
     if (existing) {
       if (existing.id !== -1) existing.newDef = def;
       else existing.def = def;
       existing.persistent = true;
       return { obj: existing, added: false };
     }
-    const obj: DomainObject = { name, uuid, def, persistent: true, autostart: false, id: -1, state: DomainState.SHUTOFF, reason: 0 };
-    this.byUUID.set(uuid, obj);
+    const obj = new DomainObject(name, uuid, def, true);
+    this.domains.add(obj);
     return { obj, added: true };
   }
 
   /** Adds a transient (running, never persisted) domain; the caller checked addability. */
   addTransient(obj: DomainObject): void {
-    this.byUUID.set(obj.uuid, obj);
+    this.changes++;
+    this.domains.add(obj);
   }
 
   /** Removes an inactive domain object from the list (its files must already be gone). */
   removeInactive(obj: DomainObject): void {
-    if (this.byUUID.get(obj.uuid) === obj) this.byUUID.delete(obj.uuid);
+    this.changes++;
+    this.domains.remove(obj);
   }
 
   /**
@@ -266,7 +300,8 @@ export class DomainStore {
   async deleteConfig(obj: DomainObject): Promise<void> {
     await unlinkDurable(this.autostartLink(obj.name));
     await unlinkDurable(this.configFile(obj.name));
-    this.seen.delete(`${obj.name}.xml`);
+    this.seen.delete(`${obj.name}${CONFIG_SUFFIX}`);
+    this.changes++;
     obj.autostart = false;
     obj.persistent = false;
     delete obj.newDef;
@@ -294,8 +329,9 @@ export class DomainStore {
   }
 
   /** Records the stamp of a file we just wrote, so the next sync does not re-read it. */
-  private async remember(file: string, uuid: string): Promise<void> {
-    const st = await stat(join(this.configDir, file), { bigint: true });
-    this.seen.set(file, { stamp: { ino: Number(st.ino), size: Number(st.size), mtimeNs: st.mtimeNs }, uuid });
+  private remember(file: string, uuid: string): void {
+    const stamp = stampOf(join(this.configDir, file));
+    if (stamp) this.seen.set(file, { stamp, uuid });
+    this.index.save(this.seen);
   }
 }

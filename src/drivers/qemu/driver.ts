@@ -13,28 +13,42 @@ import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import type { DomainBlockInfo, DomainBlockStats, DomainInfo, DomainInterfaceStats, DomainRef, DomainStatsRecord, DomainVcpuInfo, HypervisorDriver, NodeInfo, ParsedURI, PciTopology, StateWithReason, TypedParam } from '../../api/types.js';
-import { DefineFlags, DomainState, DomainXMLFlags, ListDomainsFlags, ModificationImpact } from '../../api/types.js';
+import type { HypervisorDriver, ConnectionDrivers } from '../../driver/families.js';
+import type { ProcArgs, ProcRet } from '../../driver/procedures.js';
+import type { TypedParam } from '../../driver/typed-params.js';
+import type { OpenOptions } from '../../driver/registry.js';
+import type { ParsedURI } from '../../driver/uri.js';
+import { DefineFlags, DomainXMLFlags, ModificationImpact } from '../../driver/flags.js';
 import { ErrorCode, ErrorDomain, virError } from '../../util/error.js';
 import { withFileLock, type LockOptions } from '../../util/file-lock.js';
 import { unlinkDurable } from '../../util/atomic-file.js';
-import { child, childText, type XmlElement } from '../../util/xml.js';
+import { child, childText } from '../../util/xml.js';
 import { parseBitmap } from '../../util/bitmap.js';
 import { vcpuCpusets } from '../../conf/cputune.js';
 import { domainCurrentMemoryKiB, domainCurrentVcpus, domainMaxMemoryKiB, domainMaxVcpus, domainName } from '../../conf/domain.js';
 import { hostArch, QemuCapsCache } from './capabilities.js';
 import { loadQemuDriverConfig, type QemuDriverConfig } from './config.js';
-import { DomainStore, type DomainObject } from './domain-store.js';
+import { DomainStore } from './domain-store.js';
+import type { DomainObject } from '../../conf/objects/domain-object.js';
+import { oneDefinition } from '../../conf/objects/modification-impact.js';
+import { LIST_DOMAINS_FILTERS_ALL, matchesDomainListFilter, type ListFilterProbes } from '../../conf/objects/domain-list-filter.js';
 import { qemuDomainXML, type DomainXMLPipeline } from './domain-xml.js';
 import { qemuPathsForURI, requiredDirs, type QemuPaths } from './paths.js';
 import { formatCapabilities, formatDomainCapabilities, formatHostSysinfo, hostCpuMap, hostFreeMemory, hostNodeInfo } from './host-capabilities.js';
 import { QemuDomainRuntime } from './domain-runtime.js';
+import { packCpuMaps } from './cpu-maps.js';
 import { processCpuTimeNs } from '../../util/process.js';
+import type { HostFacts } from './host/facts.js';
+import { hostFactsFromEnvironment } from './host/select.js';
+
+/** virDomainPtr as the protocol carries it: id is -1 while the domain is inactive. */
+export type DomainRef = ProcRet<'domainLookupByName'>['dom'];
 
 export interface QemuDriverOptions {
-  readonly: boolean;
   /** Where problems with state files are reported (default: a warning line on stderr). */
   warn?: (message: string) => void;
+  /** The host the driver works on (default: the live host, or TSVIRT_RECORDED_HOST's record). */
+  host?: HostFacts;
 }
 
 /** Rejects flags a call does not know (virCheckFlags). */
@@ -49,12 +63,23 @@ export function checkFlags(flags: number, supported: number, fn: string): void {
 const UNDEFINE_MANAGED_SAVE = 1 << 0;
 const UNDEFINE_NVRAM = 1 << 2;
 const UNDEFINE_KEEP_NVRAM = 1 << 3;
+/** virDomainVcpuFlags beside the modification impact */
+const VCPU_MAXIMUM = 1 << 2;
+const VCPU_GUEST = 1 << 3;
+/** VIR_NODEINFO_MAXCPUS's sibling: virNodeInfo.model is a char[32] */
+const NODE_INFO_MODEL_BYTES = 32;
 
-const refOf = (obj: DomainObject): DomainRef => ({ name: obj.name, uuid: obj.uuid, id: obj.id });
+export const refOf = (obj: DomainObject): DomainRef => ({ name: obj.name, uuid: obj.uuid, id: obj.id });
+const byName = (a: DomainObject, b: DomainObject) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
+const flag = (b: boolean) => (b ? 1 : 0);
 
+/**
+ * The QEMU hypervisor driver: one method per procedure it serves, each taking
+ * the procedure's argument struct and returning its return struct. Only the
+ * procedure keys are reachable through the contract's dispatch; the helpers
+ * beside them are for the driver's own modules.
+ */
 export class QemuDriver implements HypervisorDriver {
-  readonly type = 'QEMU';
-  [method: string]: unknown;
   readonly caps: QemuCapsCache;
   readonly store: DomainStore;
   /** Running domains: QEMU processes, status files, hotplug (domain-runtime.ts). */
@@ -64,22 +89,18 @@ export class QemuDriver implements HypervisorDriver {
     readonly paths: QemuPaths,
     readonly config: QemuDriverConfig,
     readonly xml: DomainXMLPipeline,
-    readonly readonly: boolean,
     private readonly warn: (message: string) => void,
+    host: HostFacts,
   ) {
-    this.caps = new QemuCapsCache(paths.cacheDir);
+    this.caps = new QemuCapsCache(paths.cacheDir, host);
     const reported = new Set<string>();
-    this.store = new DomainStore(paths.configDir, paths.autostartDir, (text, file) => xml.parseConfig(text, file), (def) => xml.format(def, { secure: true }), (file, error) => {
+    this.store = new DomainStore(paths.configDir, paths.autostartDir, join(paths.cacheDir, 'domain-index.json'), (text, file) => xml.parseConfig(text, file), (def) => xml.format(def, { secure: true }), (file, error) => {
       // one report per file and message: sync() runs on every call
       const message = `Failed to load config file '${file}': ${error.message}`;
       if (!reported.has(message)) this.warn(message);
       reported.add(message);
     });
     this.runtime = new QemuDomainRuntime(this);
-  }
-
-  get uri(): string {
-    return this.paths.uri;
   }
 
   async close(): Promise<void> {
@@ -110,41 +131,48 @@ export class QemuDriver implements HypervisorDriver {
   /** The object behind a domain handle (qemuDomainObjFromDomain). */
   async objectOf(dom: DomainRef): Promise<DomainObject> {
     await this.syncDomains();
+    const found = this.store.findByUUID(dom.uuid);
+    if (found) this.store.refreshConfig(found.name);
     const obj = this.store.findByUUID(dom.uuid);
     if (!obj) throw virError(ErrorCode.NO_DOMAIN, `no domain with matching uuid '${dom.uuid}' (${dom.name})`, ErrorDomain.QEMU);
     return obj;
   }
 
-  async domainLookupByName(name: string): Promise<DomainRef> {
+  async domainLookupByName({ name }: ProcArgs<'domainLookupByName'>): Promise<ProcRet<'domainLookupByName'>> {
     await this.syncDomains();
     const obj = this.store.findByName(name);
     if (!obj) throw virError(ErrorCode.NO_DOMAIN, `no domain with matching name '${name}'`, ErrorDomain.QEMU);
-    return refOf(obj);
+    return { dom: refOf(obj) };
   }
 
-  async domainLookupByUUID(uuid: string): Promise<DomainRef> {
+  async domainLookupByUUID({ uuid }: ProcArgs<'domainLookupByUUID'>): Promise<ProcRet<'domainLookupByUUID'>> {
     await this.syncDomains();
     const obj = this.store.findByUUID(uuid);
     if (!obj) throw virError(ErrorCode.NO_DOMAIN, `no domain with matching uuid '${uuid.toLowerCase()}'`, ErrorDomain.QEMU);
-    return refOf(obj);
+    return { dom: refOf(obj) };
   }
 
-  async domainLookupByID(id: number): Promise<DomainRef> {
+  async domainLookupByID({ id }: ProcArgs<'domainLookupByID'>): Promise<ProcRet<'domainLookupByID'>> {
     await this.syncDomains();
     const obj = this.store.findByID(id);
     if (!obj) throw virError(ErrorCode.NO_DOMAIN, `no domain with matching id ${id}`, ErrorDomain.QEMU);
-    return refOf(obj);
+    return { dom: refOf(obj) };
   }
 
-  async connectListAllDomains(flags: number): Promise<DomainRef[]> {
-    checkFlags(flags, (1 << 16) - 1, 'qemuConnectListAllDomains');
+  /** virConnectListAllDomains: the matching domains by name; only their count without need_results. */
+  async connectListAllDomains({ need_results, flags }: ProcArgs<'connectListAllDomains'>): Promise<ProcRet<'connectListAllDomains'>> {
+    checkFlags(flags, LIST_DOMAINS_FILTERS_ALL, 'qemuConnectListAllDomains');
     await this.syncDomains();
-    return this.store
-      .list()
-      .filter((obj) => matchesListFilter(obj, flags, (name) => this.hasManagedSave(name)))
-      .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
-      .map(refOf);
+    const domains = this.store.list().filter((obj) => matchesDomainListFilter(obj, flags, this.listProbes));
+    return { domains: need_results ? domains.sort(byName).map(refOf) : [], ret: domains.length };
   }
+
+  /** What the list filter asks beside the object; the qemu driver keeps no snapshot or checkpoint metadata yet. */
+  private readonly listProbes: ListFilterProbes<DomainObject> = {
+    hasManagedSave: (obj) => this.hasManagedSave(obj.name),
+    snapshotCount: () => 0,
+    checkpointCount: () => 0,
+  };
 
   /** Where a domain's managed save image lives (qemuDomainManagedSavePath). */
   managedSavePath(name: string): string {
@@ -155,31 +183,37 @@ export class QemuDriver implements HypervisorDriver {
     return existsSync(this.managedSavePath(name));
   }
 
-  async domainHasManagedSaveImage(dom: DomainRef, flags: number): Promise<boolean> {
+  async domainHasManagedSaveImage({ dom, flags }: ProcArgs<'domainHasManagedSaveImage'>): Promise<ProcRet<'domainHasManagedSaveImage'>> {
     checkFlags(flags, 0, 'qemuDomainHasManagedSaveImage');
-    return this.hasManagedSave((await this.objectOf(dom)).name);
+    return { result: flag(this.hasManagedSave((await this.objectOf(dom)).name)) };
   }
 
   // ---- define / undefine ---------------------------------------------------
 
-  async domainDefineXML(xml: string, flags: number): Promise<DomainRef> {
+  domainDefineXML({ xml }: ProcArgs<'domainDefineXML'>): Promise<ProcRet<'domainDefineXML'>> {
+    return this.domainDefineXMLFlags({ xml, flags: 0 });
+  }
+
+  async domainDefineXMLFlags({ xml, flags }: ProcArgs<'domainDefineXMLFlags'>): Promise<ProcRet<'domainDefineXMLFlags'>> {
     checkFlags(flags, DefineFlags.VALIDATE, 'qemuDomainDefineXMLFlags');
-    this.checkWritable('virDomainDefineXMLFlags');
     const def = await this.xml.parseNew(xml, { validateSchema: (flags & DefineFlags.VALIDATE) !== 0 });
     const name = domainName(def);
     if (name.includes('\n')) throw virError(ErrorCode.XML_DETAIL, 'invalid char in name: \n', ErrorDomain.DOMAIN);
     return this.withDriverLock(async () => {
       await this.syncDomains();
       const existing = this.store.checkAddable(def);
-      const save = async () => refOf((await this.store.savePersistent(def)).obj);
+      const save = async () => ({ dom: refOf((await this.store.savePersistent(def)).obj) });
       return existing ? this.withDomainLock(existing.uuid, save) : save();
     });
   }
 
-  async domainUndefine(dom: DomainRef, flags: number): Promise<void> {
+  domainUndefine({ dom }: ProcArgs<'domainUndefine'>): Promise<void> {
+    return this.domainUndefineFlags({ dom, flags: 0 });
+  }
+
+  async domainUndefineFlags({ dom, flags }: ProcArgs<'domainUndefineFlags'>): Promise<void> {
     // managed save, snapshot/checkpoint metadata, nvram, tpm: the flags virsh may pass
     checkFlags(flags, 0x7f, 'qemuDomainUndefineFlags');
-    this.checkWritable('virDomainUndefineFlags');
     if ((flags & UNDEFINE_NVRAM) && (flags & UNDEFINE_KEEP_NVRAM)) throw virError(ErrorCode.OPERATION_INVALID, 'cannot both keep and delete nvram', ErrorDomain.QEMU);
     if ((flags & 0x20) && (flags & 0x40)) throw virError(ErrorCode.OPERATION_INVALID, 'cannot both keep and delete TPM', ErrorDomain.QEMU);
     await this.withDriverLock(async () => {
@@ -213,314 +247,317 @@ export class QemuDriver implements HypervisorDriver {
     }
   }
 
-  private checkWritable(api: string): void {
-    if (this.readonly) throw virError(ErrorCode.OPERATION_DENIED, `read only access prevents ${api}`, ErrorDomain.NONE);
-  }
-
   // ---- domxml-to-native (the command-line builder lives in native-argv.ts) ----
 
-  async connectDomainXMLToNative(format: string, xml: string, flags: number): Promise<string> {
+  async connectDomainXMLToNative({ nativeFormat, domainXml, flags }: ProcArgs<'connectDomainXMLToNative'>): Promise<ProcRet<'connectDomainXMLToNative'>> {
     const parseDefinition = (text: string) => this.xml.parseNew(text, { validateSchema: false });
     // the command-line builder is loaded only by the commands that need it
     const { connectDomainXMLToNative } = await import('./native-argv.js');
-    return connectDomainXMLToNative({ caps: this.caps, paths: this.paths, parseDefinition }, format, xml, flags);
+    return { nativeConfig: await connectDomainXMLToNative({ caps: this.caps, paths: this.paths, parseDefinition }, nativeFormat, domainXml, flags) };
   }
 
   // ---- domain information --------------------------------------------------
 
-  async domainGetXMLDesc(dom: DomainRef, flags: number): Promise<string> {
+  async domainGetXMLDesc({ dom, flags }: ProcArgs<'domainGetXMLDesc'>): Promise<ProcRet<'domainGetXMLDesc'>> {
     checkFlags(flags, DomainXMLFlags.SECURE | DomainXMLFlags.INACTIVE | DomainXMLFlags.UPDATE_CPU | DomainXMLFlags.MIGRATABLE, 'qemuDomainGetXMLDesc');
-    if ((flags & DomainXMLFlags.SECURE) && this.readonly) {
-      throw virError(ErrorCode.OPERATION_DENIED, 'virDomainGetXMLDesc with secure flag', ErrorDomain.NONE);
-    }
     const obj = await this.objectOf(dom);
     const def = flags & DomainXMLFlags.INACTIVE && obj.newDef ? obj.newDef : obj.def;
-    return this.xml.format(def, { secure: (flags & DomainXMLFlags.SECURE) !== 0, inactive: (flags & DomainXMLFlags.INACTIVE) !== 0 || obj.id === -1 });
+    return { xml: this.xml.format(def, { secure: (flags & DomainXMLFlags.SECURE) !== 0, inactive: (flags & DomainXMLFlags.INACTIVE) !== 0 || obj.id === -1 }) };
   }
 
   /** tsvirt's domtopology: the PCI tree with free hotpluggable slots and ports. */
-  async domainGetPciTopology(dom: DomainRef, flags: number): Promise<PciTopology> {
+  async domainGetPciTopology({ dom, flags }: ProcArgs<'domainGetPciTopology'>): Promise<ProcRet<'domainGetPciTopology'>> {
     checkFlags(flags, 0, 'qemuDomainGetPciTopology');
     const obj = await this.objectOf(dom);
     const { domainPciTopology } = await import('./topology.js');
     return domainPciTopology(obj.def);
   }
 
-  async domainGetInfo(dom: DomainRef): Promise<DomainInfo> {
+  async domainGetInfo({ dom }: ProcArgs<'domainGetInfo'>): Promise<ProcRet<'domainGetInfo'>> {
     const obj = await this.objectOf(dom);
     // without cgroups, libvirt's CPU time is the QEMU process's (qemuGetProcessInfo)
     const running = obj.id === -1 ? undefined : this.runtime.runtime.get(obj.name);
     return {
       state: obj.state,
-      maxMem: Number(domainMaxMemoryKiB(obj.def)),
-      memory: Number(domainCurrentMemoryKiB(obj.def)),
+      maxMem: BigInt(domainMaxMemoryKiB(obj.def)),
+      memory: BigInt(domainCurrentMemoryKiB(obj.def)),
       nrVirtCpu: domainCurrentVcpus(obj.def),
       cpuTime: (running && processCpuTimeNs(running.pid)) ?? 0n,
     };
   }
 
-  async domainGetState(dom: DomainRef, flags: number): Promise<StateWithReason> {
+  async domainGetState({ dom, flags }: ProcArgs<'domainGetState'>): Promise<ProcRet<'domainGetState'>> {
     checkFlags(flags, 0, 'qemuDomainGetState');
     const obj = await this.objectOf(dom);
     return { state: obj.state, reason: obj.reason };
   }
 
-  async domainIsActive(dom: DomainRef): Promise<boolean> {
-    return (await this.objectOf(dom)).id !== -1;
+  async domainIsActive({ dom }: ProcArgs<'domainIsActive'>): Promise<ProcRet<'domainIsActive'>> {
+    return { active: flag((await this.objectOf(dom)).id !== -1) };
   }
 
-  async domainIsPersistent(dom: DomainRef): Promise<boolean> {
-    return (await this.objectOf(dom)).persistent;
+  async domainIsPersistent({ dom }: ProcArgs<'domainIsPersistent'>): Promise<ProcRet<'domainIsPersistent'>> {
+    return { persistent: flag((await this.objectOf(dom)).persistent) };
   }
 
-  async domainGetAutostart(dom: DomainRef): Promise<boolean> {
-    return (await this.objectOf(dom)).autostart;
+  async domainGetAutostart({ dom }: ProcArgs<'domainGetAutostart'>): Promise<ProcRet<'domainGetAutostart'>> {
+    return { autostart: flag((await this.objectOf(dom)).autostart) };
   }
 
-  async domainSetAutostart(dom: DomainRef, autostart: boolean): Promise<void> {
-    this.checkWritable('virDomainSetAutostart');
+  async domainSetAutostart({ dom, autostart }: ProcArgs<'domainSetAutostart'>): Promise<void> {
     const obj = await this.objectOf(dom);
     await this.withDomainLock(obj.uuid, async () => {
       if (!obj.persistent) throw virError(ErrorCode.OPERATION_INVALID, 'cannot set autostart for transient domain', ErrorDomain.QEMU);
-      await this.store.setAutostart(obj, autostart);
+      await this.store.setAutostart(obj, autostart !== 0);
     });
   }
 
   // ---- statistics (domain-stats.ts) ----------------------------------------
 
-  async connectGetAllDomainStats(stats: number, flags: number): Promise<DomainStatsRecord[]> {
-    return this.domainStats(undefined, stats, flags);
-  }
-
-  async domainListGetStats(doms: DomainRef[], stats: number, flags: number): Promise<DomainStatsRecord[]> {
-    return this.domainStats(doms, stats, flags);
-  }
-
-  /** qemuConnectGetAllDomainStats: the list-filtered domains (all, or those of `doms` that still exist), one record each. */
-  private async domainStats(doms: DomainRef[] | undefined, stats: number, flags: number): Promise<DomainStatsRecord[]> {
+  /**
+   * qemuConnectGetAllDomainStats (virConnectGetAllDomainStats, and virDomainListGetStats
+   * when `doms` names domains): the list-filtered domains, one record each.
+   */
+  async connectGetAllDomainStats({ doms, stats, flags }: ProcArgs<'connectGetAllDomainStats'>): Promise<ProcRet<'connectGetAllDomainStats'>> {
     const { checkStatsSupport, collectDomainStats, statsNeedMonitor, STATS_BACKING, STATS_ENFORCE } = await import('./domain-stats.js');
     const LIST_FILTERS = 0xff;
     const NOWAIT = 1 << 29;
     checkFlags(flags, LIST_FILTERS | NOWAIT | STATS_BACKING | STATS_ENFORCE, 'qemuConnectGetAllDomainStats');
     await this.syncDomains();
-    const objs = (doms ? doms.flatMap((d) => this.store.findByUUID(d.uuid) ?? []) : this.store.list().sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)))
-      .filter((obj) => matchesListFilter(obj, flags & LIST_FILTERS, (name) => this.hasManagedSave(name)));
-    const records: DomainStatsRecord[] = [];
+    const objs = (doms.length > 0 ? doms.flatMap((d) => this.store.findByUUID(d.uuid) ?? []) : this.store.list().sort(byName))
+      .filter((obj) => matchesDomainListFilter(obj, flags & LIST_FILTERS, this.listProbes));
+    const retStats: ProcRet<'connectGetAllDomainStats'>['retStats'] = [];
     for (const obj of objs) {
       const requested = checkStatsSupport(stats, (flags & STATS_ENFORCE) !== 0);
       const params = await this.runtime.withStatsSource(refOf(obj), (src) => collectDomainStats(src, requested, flags), {
         monitor: statsNeedMonitor(requested),
         nowait: (flags & NOWAIT) !== 0,
       });
-      records.push({ dom: refOf(obj), params });
+      retStats.push({ dom: refOf(obj), params });
     }
-    return records;
+    return { retStats };
   }
 
-  async domainBlockStatsFlags(dom: DomainRef, disk: string, flags: number): Promise<TypedParam[]> {
+  /** qemuDomainBlockStatsFlags: with nparams 0, how many counters there are; else up to nparams of them. */
+  async domainBlockStatsFlags({ dom, path, nparams, flags }: ProcArgs<'domainBlockStatsFlags'>): Promise<ProcRet<'domainBlockStatsFlags'>> {
     const TYPED_PARAM_STRING_OKAY = 1 << 2;
     checkFlags(flags, TYPED_PARAM_STRING_OKAY, 'qemuDomainBlockStatsFlags');
+    const all = await this.blockStatsParams(dom, path);
+    if (nparams === 0) return { params: [], nparams: all.length };
+    const params = all.slice(0, nparams);
+    return { params, nparams: params.length };
+  }
+
+  private async blockStatsParams(dom: DomainRef, path: string): Promise<TypedParam[]> {
     const { blockDeviceStats } = await import('./domain-stats.js');
-    return this.runtime.withStatsSource(dom, (src) => blockDeviceStats(src, disk), { monitor: true });
+    return this.runtime.withStatsSource(dom, (src) => blockDeviceStats(src, path), { monitor: true });
   }
 
   /** virDomainBlockStats: the older call's four counters; QEMU counts no errors. */
-  async domainBlockStats(dom: DomainRef, disk: string): Promise<DomainBlockStats> {
-    const counters = new Map((await this.domainBlockStatsFlags(dom, disk, 0)).map((p) => [p.field, Number(p.value)]));
-    return { rd_req: counters.get('rd_operations') ?? -1, rd_bytes: counters.get('rd_bytes') ?? -1, wr_req: counters.get('wr_operations') ?? -1, wr_bytes: counters.get('wr_bytes') ?? -1, errs: -1 };
+  async domainBlockStats({ dom, path }: ProcArgs<'domainBlockStats'>): Promise<ProcRet<'domainBlockStats'>> {
+    const params = await this.blockStatsParams(dom, path);
+    const counters = new Map(params.map((p) => [p.field, p.value.type === 3 ? p.value.l : -1n]));
+    return { rd_req: counters.get('rd_operations') ?? -1n, rd_bytes: counters.get('rd_bytes') ?? -1n, wr_req: counters.get('wr_operations') ?? -1n, wr_bytes: counters.get('wr_bytes') ?? -1n, errs: -1n };
   }
 
-  async domainGetBlockInfo(dom: DomainRef, disk: string, flags: number): Promise<DomainBlockInfo> {
+  async domainGetBlockInfo({ dom, path, flags }: ProcArgs<'domainGetBlockInfo'>): Promise<ProcRet<'domainGetBlockInfo'>> {
     checkFlags(flags, 0, 'qemuDomainGetBlockInfo');
     const { blockInfo } = await import('./domain-stats.js');
-    return this.runtime.withStatsSource(dom, (src) => blockInfo(src, disk), { monitor: true });
+    const info = await this.runtime.withStatsSource(dom, (src) => blockInfo(src, path), { monitor: true });
+    return { allocation: BigInt(info.allocation), capacity: BigInt(info.capacity), physical: BigInt(info.physical) };
   }
 
-  async domainInterfaceStats(dom: DomainRef, device: string): Promise<DomainInterfaceStats> {
+  async domainInterfaceStats({ dom, device }: ProcArgs<'domainInterfaceStats'>): Promise<ProcRet<'domainInterfaceStats'>> {
     const { interfaceCounters } = await import('./domain-stats.js');
     // libvirt reads these without a job: no monitor needed
     return this.runtime.withStatsSource(dom, async (src) => interfaceCounters(src, device), { monitor: false });
   }
 
-  async domainMemoryStats(dom: DomainRef, flags: number): Promise<TypedParam[]> {
+  /** qemuDomainMemoryStats: up to maxStats of them. */
+  async domainMemoryStats({ dom, maxStats, flags }: ProcArgs<'domainMemoryStats'>): Promise<ProcRet<'domainMemoryStats'>> {
     checkFlags(flags, 0, 'qemuDomainMemoryStats');
     const { memoryStats } = await import('./domain-stats.js');
-    return this.runtime.withStatsSource(dom, (src) => memoryStats(src), { monitor: true });
+    const stats = await this.runtime.withStatsSource(dom, (src) => memoryStats(src), { monitor: true });
+    return { stats: stats.slice(0, maxStats) };
   }
 
-  async domainGetVcpus(dom: DomainRef, maxinfo: number): Promise<{ info: DomainVcpuInfo[]; cpumaps: number[][] }> {
+  /** qemuDomainGetVcpus: up to maxinfo vCPUs, each with a maplen-byte map of the host CPUs it may use. */
+  async domainGetVcpus({ dom, maxinfo, maplen }: ProcArgs<'domainGetVcpus'>): Promise<ProcRet<'domainGetVcpus'>> {
     const { vcpuInfo } = await import('./domain-stats.js');
-    return this.runtime.withStatsSource(dom, (src) => vcpuInfo(src, maxinfo), { monitor: true });
+    const { info, cpumaps } = await this.runtime.withStatsSource(dom, (src) => vcpuInfo(src, maxinfo), { monitor: true });
+    return { info, cpumaps: packCpuMaps(cpumaps, maxinfo, maplen) };
   }
 
   /** qemuDomainGetVcpusFlags: from the live or the persistent definition; tsvirt connects no guest agent. */
-  async domainGetVcpusFlags(dom: DomainRef, flags: number): Promise<number> {
-    const VCPU_MAXIMUM = 1 << 2;
-    const VCPU_GUEST = 1 << 3;
+  async domainGetVcpusFlags({ dom, flags }: ProcArgs<'domainGetVcpusFlags'>): Promise<ProcRet<'domainGetVcpusFlags'>> {
     checkFlags(flags, ModificationImpact.LIVE | ModificationImpact.CONFIG | VCPU_MAXIMUM | VCPU_GUEST, 'qemuDomainGetVcpusFlags');
     const obj = await this.objectOf(dom);
-    const def = oneDefinition(obj, flags);
+    const { def } = oneDefinition(obj, flags);
     if (flags & VCPU_GUEST) {
       if (obj.id === -1) throw virError(ErrorCode.INVALID_ARG, 'vCPU count provided by the guest agent can only be requested for live domains', ErrorDomain.QEMU);
       throw virError(ErrorCode.ARGUMENT_UNSUPPORTED, 'QEMU guest agent is not configured', ErrorDomain.QEMU);
     }
-    return flags & VCPU_MAXIMUM ? domainMaxVcpus(def) : domainCurrentVcpus(def);
+    return { num: flags & VCPU_MAXIMUM ? domainMaxVcpus(def) : domainCurrentVcpus(def) };
+  }
+
+  /** qemuDomainGetMaxVcpus */
+  async domainGetMaxVcpus({ dom }: ProcArgs<'domainGetMaxVcpus'>): Promise<ProcRet<'domainGetMaxVcpus'>> {
+    return this.domainGetVcpusFlags({ dom, flags: ModificationImpact.LIVE | VCPU_MAXIMUM });
   }
 
   /** qemuDomainGetVcpuPinInfo: from the live or the persistent definition; an unpinned vCPU may use every online host CPU. */
-  async domainGetVcpuPinInfo(dom: DomainRef, ncpumaps: number, flags: number): Promise<number[][]> {
+  async domainGetVcpuPinInfo({ dom, ncpumaps, maplen, flags }: ProcArgs<'domainGetVcpuPinInfo'>): Promise<ProcRet<'domainGetVcpuPinInfo'>> {
     checkFlags(flags, ModificationImpact.LIVE | ModificationImpact.CONFIG, 'qemuDomainGetVcpuPinInfo');
-    const def = oneDefinition(await this.objectOf(dom), flags);
+    const { def } = oneDefinition(await this.objectOf(dom), flags);
     const online = hostCpuMap().online.flatMap((on, cpu) => (on ? [cpu] : []));
-    return vcpuCpusets(def, ncpumaps).map((cpuset) => (cpuset === undefined ? online : [...(parseBitmap(cpuset) ?? [])].sort((a, b) => a - b)));
+    const maps = vcpuCpusets(def, ncpumaps).map((cpuset) => (cpuset === undefined ? online : [...(parseBitmap(cpuset) ?? [])]));
+    return { cpumaps: packCpuMaps(maps, ncpumaps, maplen), num: maps.length };
   }
 
   // ---- running domains (domain-runtime.ts) ---------------------------------
 
-  domainCreate(dom: DomainRef, flags: number): Promise<DomainRef> {
-    this.checkWritable('virDomainCreateWithFlags');
-    return this.runtime.domainCreate(dom, flags);
+  async domainCreate({ dom }: ProcArgs<'domainCreate'>): Promise<void> {
+    await this.runtime.domainCreate(dom, 0);
   }
 
-  domainCreateXML(xml: string, flags: number): Promise<DomainRef> {
-    this.checkWritable('virDomainCreateXML');
-    return this.runtime.domainCreateXML(xml, flags);
+  async domainCreateWithFlags({ dom, flags }: ProcArgs<'domainCreateWithFlags'>): Promise<ProcRet<'domainCreateWithFlags'>> {
+    return { dom: await this.runtime.domainCreate(dom, flags) };
   }
 
-  domainShutdown(dom: DomainRef, flags: number): Promise<void> {
-    this.checkWritable('virDomainShutdownFlags');
+  async domainCreateXML({ xml_desc, flags }: ProcArgs<'domainCreateXML'>): Promise<ProcRet<'domainCreateXML'>> {
+    return { dom: await this.runtime.domainCreateXML(xml_desc, flags) };
+  }
+
+  domainShutdown({ dom }: ProcArgs<'domainShutdown'>): Promise<void> {
+    return this.runtime.domainShutdown(dom, 0);
+  }
+
+  domainShutdownFlags({ dom, flags }: ProcArgs<'domainShutdownFlags'>): Promise<void> {
     return this.runtime.domainShutdown(dom, flags);
   }
 
-  domainDestroy(dom: DomainRef, flags: number): Promise<void> {
-    this.checkWritable('virDomainDestroyFlags');
+  domainDestroy({ dom }: ProcArgs<'domainDestroy'>): Promise<void> {
+    return this.runtime.domainDestroy(dom, 0);
+  }
+
+  domainDestroyFlags({ dom, flags }: ProcArgs<'domainDestroyFlags'>): Promise<void> {
     return this.runtime.domainDestroy(dom, flags);
   }
 
-  domainOpenConsole(dom: DomainRef, devName: string | null, flags: number): Promise<Duplex> {
-    this.checkWritable('virDomainOpenConsole');
-    return this.runtime.domainOpenConsole(dom, devName, flags);
+  /** virDomainOpenConsole: the console's bytes flow through `stream` until either side ends. */
+  async domainOpenConsole({ dom, dev_name, flags }: ProcArgs<'domainOpenConsole'>, stream: Duplex): Promise<void> {
+    const session = await this.runtime.domainOpenConsole(dom, dev_name, flags);
+    const { connectConsoleStream } = await import('./console.js');
+    connectConsoleStream(session, stream);
   }
 
-  domainReboot(dom: DomainRef, flags: number): Promise<void> {
-    this.checkWritable('virDomainReboot');
+  domainReboot({ dom, flags }: ProcArgs<'domainReboot'>): Promise<void> {
     return this.runtime.domainReboot(dom, flags);
   }
 
-  domainReset(dom: DomainRef, flags: number): Promise<void> {
-    this.checkWritable('virDomainReset');
+  domainReset({ dom, flags }: ProcArgs<'domainReset'>): Promise<void> {
     return this.runtime.domainReset(dom, flags);
   }
 
-  domainSuspend(dom: DomainRef): Promise<void> {
-    this.checkWritable('virDomainSuspend');
+  domainSuspend({ dom }: ProcArgs<'domainSuspend'>): Promise<void> {
     return this.runtime.domainSuspend(dom);
   }
 
-  domainResume(dom: DomainRef): Promise<void> {
-    this.checkWritable('virDomainResume');
+  domainResume({ dom }: ProcArgs<'domainResume'>): Promise<void> {
     return this.runtime.domainResume(dom);
   }
 
-  domainSetMemoryStatsPeriod(dom: DomainRef, period: number, flags: number): Promise<void> {
-    this.checkWritable('virDomainSetMemoryStatsPeriod');
+  domainSetMemoryStatsPeriod({ dom, period, flags }: ProcArgs<'domainSetMemoryStatsPeriod'>): Promise<void> {
     return this.runtime.domainSetMemoryStatsPeriod(dom, period, flags);
   }
 
-  domainAttachDeviceFlags(dom: DomainRef, xml: string, flags: number): Promise<void> {
-    this.checkWritable('virDomainAttachDeviceFlags');
+  /** qemuDomainAttachDevice: the running domain only. */
+  domainAttachDevice({ dom, xml }: ProcArgs<'domainAttachDevice'>): Promise<void> {
+    return this.runtime.domainAttachDeviceFlags(dom, xml, ModificationImpact.LIVE);
+  }
+
+  domainAttachDeviceFlags({ dom, xml, flags }: ProcArgs<'domainAttachDeviceFlags'>): Promise<void> {
     return this.runtime.domainAttachDeviceFlags(dom, xml, flags);
   }
 
-  domainDetachDeviceFlags(dom: DomainRef, xml: string, flags: number): Promise<void> {
-    this.checkWritable('virDomainDetachDeviceFlags');
+  /** qemuDomainDetachDevice: the running domain only. */
+  domainDetachDevice({ dom, xml }: ProcArgs<'domainDetachDevice'>): Promise<void> {
+    return this.runtime.domainDetachDeviceFlags(dom, xml, ModificationImpact.LIVE);
+  }
+
+  domainDetachDeviceFlags({ dom, xml, flags }: ProcArgs<'domainDetachDeviceFlags'>): Promise<void> {
     return this.runtime.domainDetachDeviceFlags(dom, xml, flags);
   }
 
   // ---- host ----------------------------------------------------------------
 
-  async connectGetHostname(): Promise<string> {
-    return hostname();
+  async connectGetType(): Promise<ProcRet<'connectGetType'>> {
+    return { type: 'QEMU' };
+  }
+
+  /** The connection's canonical URI (an embed root resolved). */
+  async connectGetURI(): Promise<ProcRet<'connectGetURI'>> {
+    return { uri: this.paths.uri };
+  }
+
+  async connectGetHostname(): Promise<ProcRet<'connectGetHostname'>> {
+    return { hostname: hostname() };
   }
 
   /** Version of the QEMU binary for the host's arch (virQEMUCapsGetDefaultVersion). */
-  async connectGetVersion(): Promise<number> {
-    return (await this.caps.forArch(hostArch())).versionNumber;
+  async connectGetVersion(): Promise<ProcRet<'connectGetVersion'>> {
+    return { hv_ver: BigInt((await this.caps.forArch(hostArch())).versionNumber) };
   }
 
-  async connectGetSysinfo(flags = 0): Promise<string> {
+  async connectGetSysinfo({ flags }: ProcArgs<'connectGetSysinfo'>): Promise<ProcRet<'connectGetSysinfo'>> {
     checkFlags(flags, 0, 'qemuConnectGetSysinfo');
-    return formatHostSysinfo();
+    return { sysinfo: formatHostSysinfo() };
   }
 
-  async nodeGetInfo(): Promise<NodeInfo> {
-    return hostNodeInfo();
+  async nodeGetInfo(): Promise<ProcRet<'nodeGetInfo'>> {
+    const info = hostNodeInfo();
+    const model = [...Buffer.from(info.model, 'utf8').subarray(0, NODE_INFO_MODEL_BYTES - 1)];
+    return { ...info, model: [...model, ...Array<number>(NODE_INFO_MODEL_BYTES - model.length).fill(0)], memory: BigInt(info.memory) };
   }
 
-  async nodeGetCPUMap(): Promise<{ online: boolean[] }> {
-    return hostCpuMap();
+  /** virHostCPUGetMap: how many CPUs the host has; which are online and how many, as asked. */
+  async nodeGetCPUMap({ need_map, need_online, flags }: ProcArgs<'nodeGetCPUMap'>): Promise<ProcRet<'nodeGetCPUMap'>> {
+    checkFlags(flags, 0, 'qemuNodeGetCPUMap');
+    const { online } = hostCpuMap();
+    const onlineCpus = online.flatMap((on, cpu) => (on ? [cpu] : []));
+    return {
+      cpumap: need_map ? packCpuMaps([onlineCpus], 1, Math.ceil(online.length / 8)) : Buffer.alloc(0),
+      online: need_online ? onlineCpus.length : 0,
+      ret: online.length,
+    };
   }
 
-  async nodeGetFreeMemory(): Promise<bigint> {
-    return hostFreeMemory();
+  async nodeGetFreeMemory(): Promise<ProcRet<'nodeGetFreeMemory'>> {
+    return { freeMem: hostFreeMemory() };
   }
 
   /** qemuConnectGetMaxVcpus: TCG's historical limit; KVM's needs an ioctl tsvirt cannot make. */
-  async connectGetMaxVcpus(type: string | undefined): Promise<number> {
-    if (type === undefined || type.toLowerCase() === 'qemu') return 16;
+  async connectGetMaxVcpus({ type }: ProcArgs<'connectGetMaxVcpus'>): Promise<ProcRet<'connectGetMaxVcpus'>> {
+    if (type === null || type.toLowerCase() === 'qemu') return { max_vcpus: 16 };
     if (type.toLowerCase() === 'kvm') {
       throw virError(ErrorCode.OPERATION_UNSUPPORTED, 'the KVM vCPU limit cannot be queried; use domcapabilities', ErrorDomain.QEMU);
     }
     throw virError(ErrorCode.INVALID_ARG, `unknown type '${type}'`, ErrorDomain.QEMU);
   }
 
-  async connectGetCapabilities(): Promise<string> {
-    return formatCapabilities(this);
+  async connectGetCapabilities(): Promise<ProcRet<'connectGetCapabilities'>> {
+    return { capabilities: await formatCapabilities(this) };
   }
 
-  async connectGetDomainCapabilities(emulator: string | undefined, arch: string | undefined, machine: string | undefined, virttype: string | undefined): Promise<string> {
-    return formatDomainCapabilities(this, { emulator, arch, machine, virttype });
+  async connectGetDomainCapabilities({ emulatorbin, arch, machine, virttype, flags }: ProcArgs<'connectGetDomainCapabilities'>): Promise<ProcRet<'connectGetDomainCapabilities'>> {
+    checkFlags(flags, 0, 'qemuConnectGetDomainCapabilities');
+    const query = { emulator: emulatorbin ?? undefined, arch: arch ?? undefined, machine: machine ?? undefined, virttype: virttype ?? undefined };
+    return { capabilities: await formatDomainCapabilities(this, query) };
   }
 }
 
-/** virDomainObjListFilter: which domains virConnectListAllDomains returns for `flags`. */
-/** virDomainObjGetOneDefState: the live definition (CURRENT on a running domain, or LIVE) or the persistent one. */
-function oneDefinition(obj: DomainObject, flags: number): XmlElement {
-  if (flags & ModificationImpact.LIVE && flags & ModificationImpact.CONFIG) {
-    throw virError(ErrorCode.INVALID_ARG, "Flags 'VIR_DOMAIN_AFFECT_LIVE' and 'VIR_DOMAIN_AFFECT_CONFIG' are mutually exclusive", ErrorDomain.QEMU);
-  }
-  const live = flags & ModificationImpact.LIVE ? true : flags & ModificationImpact.CONFIG ? false : obj.id !== -1;
-  if (live && obj.id === -1) throw virError(ErrorCode.OPERATION_INVALID, 'domain is not running', ErrorDomain.QEMU);
-  if (!live && !obj.persistent) throw virError(ErrorCode.OPERATION_INVALID, 'transient domains do not have any persistent config', ErrorDomain.QEMU);
-  return live ? obj.def : (obj.newDef ?? obj.def);
-}
-
-export function matchesListFilter(obj: DomainObject, flags: number, hasManagedSave: (name: string) => boolean): boolean {
-  const F = ListDomainsFlags;
-  const both = (a: number, b: number, pickA: boolean) => !(flags & (a | b)) || (flags & a && pickA) || (flags & b && !pickA);
-  const active = obj.id !== -1;
-  if (!both(F.ACTIVE, F.INACTIVE, active)) return false;
-  if (!both(F.PERSISTENT, F.TRANSIENT, obj.persistent)) return false;
-  const stateFlags = F.RUNNING | F.PAUSED | F.SHUTOFF | F.OTHER;
-  if (flags & stateFlags) {
-    const s = obj.state;
-    const ok =
-      (flags & F.RUNNING && s === DomainState.RUNNING) ||
-      (flags & F.PAUSED && s === DomainState.PAUSED) ||
-      (flags & F.SHUTOFF && s === DomainState.SHUTOFF) ||
-      (flags & F.OTHER && s !== DomainState.RUNNING && s !== DomainState.PAUSED && s !== DomainState.SHUTOFF);
-    if (!ok) return false;
-  }
-  if (!both(F.MANAGEDSAVE, F.NO_MANAGEDSAVE, hasManagedSave(obj.name))) return false;
-  if (!both(F.AUTOSTART, F.NO_AUTOSTART, obj.autostart)) return false;
-  // the qemu driver keeps no snapshot or checkpoint metadata yet
-  if (!both(F.HAS_SNAPSHOT, F.NO_SNAPSHOT, false)) return false;
-  if (!both(F.HAS_CHECKPOINT, F.NO_CHECKPOINT, false)) return false;
-  return true;
-}
-
-/** Opens a qemu:/// connection: computes the state layout, reads qemu.conf, creates the folders. */
-export async function openQemuDriver(uri: ParsedURI, opts: QemuDriverOptions): Promise<QemuDriver> {
+/** Opens the qemu driver for a qemu:/// URI: computes the state layout, reads qemu.conf, creates the folders. */
+export async function openQemuDriver(uri: ParsedURI, opts: QemuDriverOptions = {}): Promise<QemuDriver> {
   const paths = qemuPathsForURI(uri);
   for (const dir of requiredDirs(paths)) {
     try {
@@ -531,9 +568,19 @@ export async function openQemuDriver(uri: ParsedURI, opts: QemuDriverOptions): P
   }
   const config = await loadQemuDriverConfig(paths.configFile);
   const warn = opts.warn ?? ((message: string) => process.stderr.write(`tsvirt: warning: ${message}\n`));
-  const driver: QemuDriver = new QemuDriver(paths, config, qemuDomainXML(() => driver), opts.readonly, warn);
+  const driver: QemuDriver = new QemuDriver(paths, config, qemuDomainXML(() => driver), warn, opts.host ?? hostFactsFromEnvironment());
   await driver.store.sync();
   await driver.runtime.open(warn);
   await driver.runtime.autostart(warn);
   return driver;
+}
+
+/**
+ * The registry's open for qemu:/// URIs (qemuConnectOpen): the hypervisor family;
+ * the shared network and storage families join from the registry. Read-only
+ * refusals are the dispatch's, from the procedure tables.
+ */
+export async function openQemuConnection(uri: ParsedURI, _options: OpenOptions): Promise<ConnectionDrivers> {
+  const driver = await openQemuDriver(uri);
+  return { hypervisor: driver, close: () => driver.close() };
 }

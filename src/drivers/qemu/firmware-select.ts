@@ -10,14 +10,14 @@ import { virError, ErrorCode, ErrorDomain } from '../../util/error.js';
 /** Where QEMU firmware descriptors live; a name in an earlier folder hides the same name in a later one. */
 export const FIRMWARE_DESCRIPTOR_DIRS = ['/etc/qemu/firmware', '/usr/share/qemu/firmware'];
 
-interface Descriptor {
+export interface FirmwareDescriptor {
   'interface-types': string[];
-  mapping: { device: string; mode?: string; executable?: { filename: string }; 'nvram-template'?: { filename: string } };
+  mapping: { device: string; mode?: string; filename?: string; executable?: { filename: string }; 'nvram-template'?: { filename: string } };
   targets: Array<{ architecture: string; machines: string[] }>;
   features: string[];
 }
 
-export function loadFirmwareDescriptors(dirs: string[] = FIRMWARE_DESCRIPTOR_DIRS): Descriptor[] {
+export function loadFirmwareDescriptors(dirs: string[] = FIRMWARE_DESCRIPTOR_DIRS): FirmwareDescriptor[] {
   const byName = new Map<string, string>();
   for (const dir of dirs) {
     let names: string[] = [];
@@ -25,7 +25,7 @@ export function loadFirmwareDescriptors(dirs: string[] = FIRMWARE_DESCRIPTOR_DIR
     for (const n of names) if (!byName.has(n)) byName.set(n, join(dir, n));
   }
   return [...byName.keys()].sort().flatMap((n) => {
-    try { return [JSON.parse(readFileSync(byName.get(n)!, 'utf8')) as Descriptor]; } catch { return []; }
+    try { return [JSON.parse(readFileSync(byName.get(n)!, 'utf8')) as FirmwareDescriptor]; } catch { return []; }
   });
 }
 
@@ -35,7 +35,7 @@ function globMatch(pattern: string, text: string): boolean {
 }
 
 /** Fills <loader>/<nvram> (and SMM) of a domain asking for firmware autoselection; no-op otherwise. */
-export function fillFirmware(def: XmlElement, nvramDir: string, descriptors: Descriptor[]): void {
+export function fillFirmware(def: XmlElement, nvramDir: string, descriptors: readonly FirmwareDescriptor[]): void {
   const os = child(def, 'os');
   const kind = os?.attrs.firmware;
   if (!os || !kind) return;

@@ -17,7 +17,7 @@ import { virError, ErrorCode, ErrorDomain } from '../../util/error.js';
 import { checkForbiddenFeatures, checkX86CpuCompatible } from '../../conf/cpu-compare.js';
 import type { X86CpuData } from '../../conf/cpu-compare.js';
 import type { X86CpuMap } from '../../conf/cpu-map.js';
-import { fullHostCpu, probeHostX86Cpu } from './host-cpu.js';
+import { fullHostCpu } from './host-cpu.js';
 import type { HostTsc } from './host-cpu.js';
 import type { QemuCaps } from './capabilities.js';
 
@@ -72,16 +72,16 @@ export function checkGuestCpuCompatible(def: XmlElement, map: X86CpuMap, hostCpu
   checkX86CpuCompatible(map, host, cpu);
 }
 
-/** qemuProcessStartValidateTSC against this host (early: start validation). */
-export function checkTscAgainstHost(def: XmlElement): void {
+/** qemuProcessStartValidateTSC against the binary's host (early: start validation). */
+export function checkTscAgainstHost(def: XmlElement, caps: QemuCaps): void {
   // the host CPU (CPU map, CPUID, kernel log) is read only for a guest that asks for a TSC frequency
-  if (requestedTscTimer(def)) checkTscFrequency(def, probeHostX86Cpu()?.host?.tsc);
+  if (requestedTscTimer(def)) checkTscFrequency(def, caps.host.x86Cpu()?.host?.tsc);
 }
 
 /** The CPU compare against this host and the guest's binary (late: libvirt runs it after storage, secrets and firmware are prepared). */
 export function checkCpuAgainstHost(def: XmlElement, caps: QemuCaps): void {
   if (!cpuToCheck(def)) return;
-  const probed = probeHostX86Cpu();
+  const probed = caps.host.x86Cpu();
   if (!probed) return;
   const accel = def.attrs.type === 'kvm' ? 'kvm' : 'tcg';
   checkGuestCpuCompatible(def, probed.map, () => fullHostCpu(probed.map, probed.host, caps, accel));

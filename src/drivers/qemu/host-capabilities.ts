@@ -8,7 +8,6 @@ import { randomUUID } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { NodeInfo } from '../../api/types.js';
 import { ErrorCode, ErrorDomain, virError } from '../../util/error.js';
 import { writeFileAtomic } from '../../util/atomic-file.js';
 import { escapeXml } from '../../util/xml.js';
@@ -21,6 +20,8 @@ import { graphicsTypes, tpmCaps, videoModels } from './device-caps.js';
 import type { QemuDriver } from './driver.js';
 import { hostX86CpuMap } from './host-cpu.js';
 import { qemuHostModel } from './host-cpu-model.js';
+import type { FirmwareDescriptor } from './firmware-select.js';
+import type { HostFacts } from './host/facts.js';
 
 const read = (path: string): string | undefined => {
   try {
@@ -222,13 +223,6 @@ export async function formatCapabilities(driver: QemuDriver): Promise<string> {
 /** A libvirt enum: the values present, kept in libvirt's enum order. */
 const enumOf = (name: string, ordered: Array<[string, boolean]>): CapsEnum => ({ name, values: ordered.filter(([, on]) => on).map(([v]) => v) });
 
-interface FirmwareDescriptor {
-  'interface-types'?: string[];
-  mapping?: { device?: string; executable?: { filename?: string }; filename?: string };
-  targets?: Array<{ architecture?: string; machines?: string[] }>;
-  features?: string[];
-}
-
 /** Firmware descriptor arch names (QEMU's) for libvirt arches. */
 const FIRMWARE_ARCH: Record<string, string> = { i686: 'i386', armv7l: 'arm', armv6l: 'arm' };
 
@@ -238,36 +232,23 @@ function globMatch(pattern: string, text: string): boolean {
 }
 
 /**
- * QEMU firmware descriptors (docs/interop/firmware.json) that fit arch+machine,
- * in libvirt's precedence: file names sorted, /etc/qemu/firmware overriding
- * /usr/share/qemu/firmware.
+ * The host's QEMU firmware descriptors (docs/interop/firmware.json) that fit
+ * arch+machine, in libvirt's precedence. Descriptors are JSON from the host:
+ * any field may be missing.
  */
-function matchingFirmware(arch: string, machine: string): FirmwareDescriptor[] {
-  const byName = new Map<string, string>();
-  for (const dir of ['/usr/share/qemu/firmware', '/etc/qemu/firmware']) {
-    for (const f of listDir(dir).filter((n) => n.endsWith('.json'))) byName.set(f, join(dir, f));
-  }
+function matchingFirmware(host: HostFacts, arch: string, machine: string): Array<Partial<FirmwareDescriptor>> {
   const fwArch = FIRMWARE_ARCH[arch] ?? arch;
-  const out: FirmwareDescriptor[] = [];
-  for (const name of [...byName.keys()].sort()) {
-    let fw: FirmwareDescriptor;
-    try {
-      fw = JSON.parse(readFileSync(byName.get(name)!, 'utf8')) as FirmwareDescriptor;
-    } catch {
-      continue;
-    }
-    if ((fw.targets ?? []).some((t) => t.architecture === fwArch && (t.machines ?? []).some((m) => globMatch(m, machine)))) out.push(fw);
-  }
-  return out;
+  return host.firmwareDescriptors().filter((fw: Partial<FirmwareDescriptor>) =>
+    (fw.targets ?? []).some((t) => t.architecture === fwArch && (t.machines ?? []).some((m) => globMatch(m, machine))));
 }
 
-function osCaps(arch: string, machine: string): { supported: boolean; firmware: string[]; loader?: { values: string[]; enums: CapsEnum[] } } {
-  const fws = matchingFirmware(arch, machine);
+function osCaps(host: HostFacts, arch: string, machine: string): { supported: boolean; firmware: string[]; loader?: { values: string[]; enums: CapsEnum[] } } {
+  const fws = matchingFirmware(host, arch, machine);
   const interfaces = new Set(fws.flatMap((f) => f['interface-types'] ?? []));
   const loaders: string[] = [];
   for (const fw of fws) {
     const file = fw.mapping?.device === 'memory' ? fw.mapping.filename : fw.mapping?.executable?.filename;
-    if (file && existsSync(file) && !loaders.includes(file)) loaders.push(file);
+    if (file && host.pathExists(file) && !loaders.includes(file)) loaders.push(file);
   }
   const secure = fws.some((f) => (f.features ?? []).includes('requires-smm'));
   return {
@@ -318,7 +299,7 @@ function deviceBlocks(caps: QemuCaps, machine: string): CapsBlock[] {
         { name: 'startupPolicy', values: ['default', 'mandatory', 'requisite', 'optional'] },
         { name: 'subsysType', values: ['usb', 'pci', 'scsi'] },
         { name: 'capsType', values: [] },
-        { name: 'pciBackend', values: caps.kvmUsable && existsSync('/dev/vfio') ? ['vfio'] : [] },
+        { name: 'pciBackend', values: caps.kvmUsable && caps.host.pathExists('/dev/vfio') ? ['vfio'] : [] },
       ],
     },
     {
@@ -409,7 +390,7 @@ export async function formatDomainCapabilities(driver: QemuDriver, q: DomainCaps
     arch,
     ...(m ? { maxVcpus: m.maxCpus } : {}),
     iothreads: caps.deviceTypes.has('iothread'),
-    os: osCaps(arch, machine),
+    os: osCaps(caps.host, arch, machine),
     cpu: {
       hostPassthrough: virtType === 'kvm',
       ...(caps.cpuModels.some((c) => c.name === 'max') ? { maximum: ['on', 'off'] } : {}),
@@ -431,6 +412,18 @@ function memoryKiB(field: 'MemTotal' | 'MemFree'): number {
   const nodes = listDir('/sys/devices/system/node').filter((d) => /^node\d+$/.test(d));
   if (nodes.length > 0) return nodes.reduce((sum, n) => sum + Number(re.exec(read(`/sys/devices/system/node/${n}/meminfo`) ?? '')?.[1] ?? '0'), 0);
   return Number(re.exec(read('/proc/meminfo') ?? '')?.[1] ?? '0');
+}
+
+/** virNodeInfo, with the model as text and the memory in KiB. */
+export interface NodeInfo {
+  model: string;
+  memory: number;
+  cpus: number;
+  mhz: number;
+  nodes: number;
+  sockets: number;
+  cores: number;
+  threads: number;
 }
 
 /** virNodeGetInfo: sockets are counted per NUMA node, as libvirt does. */

@@ -1,12 +1,10 @@
 // The host's x86 CPU as libvirt's virCPUx86GetHost sees it: CPUID (and the
 // IA32_ARCH_CAPABILITIES MSR) decoded into the CPU map's features, plus the
 // TSC frequency KVM would give guests; and libvirt's "full" host CPU for KVM
-// guests, that plus the features QEMU's KVM "host" model offers. Linux exposes
-// CPUID and MSRs to root through the cpuid/msr drivers (/dev/cpu/0/{cpuid,msr});
-// where they cannot be read the host CPU stays unknown and the checks that
-// need it are skipped.
+// guests, that plus the features QEMU's KVM "host" model offers. Where the
+// hardware is read from is the host facts' business (host/live.ts); where it
+// cannot be read the host CPU stays unknown and the checks that need it are skipped.
 
-import { closeSync, constants as fsConstants, existsSync, openSync, readSync } from 'node:fs';
 import { bitKey, featureBits, hasFeature, loadX86CpuMap, modelCpuBits } from '../../conf/cpu-map.js';
 import type { X86CpuMap } from '../../conf/cpu-map.js';
 import type { X86CpuData } from '../../conf/cpu-compare.js';
@@ -104,19 +102,6 @@ export function decodeHostX86Cpu(map: X86CpuMap, source: CpuSource): HostX86Cpu 
   return host;
 }
 
-function preadDevice(path: string, length: number, position: bigint): Buffer | undefined {
-  let fd: number | undefined;
-  try {
-    fd = openSync(path, 'r');
-    const buf = Buffer.alloc(length);
-    return readSync(fd, buf, 0, length, position) === length ? buf : undefined;
-  } catch {
-    return undefined;
-  } finally {
-    if (fd !== undefined) closeSync(fd);
-  }
-}
-
 /** The kernel's TSC lines, weakest first: the CPU clock, the TSC when it differs, a refined TSC calibration. */
 const TSC_LOG_LINE = /tsc: (Detected|Refined TSC clocksource calibration:) (\d+)\.(\d{3}) MHz( processor| TSC)?/;
 
@@ -139,65 +124,9 @@ export function tscKHzFromKernelLog(records: Iterable<string>): number | undefin
   return khz;
 }
 
-/** The records of the kernel log (/dev/kmsg, root only), oldest first; empty when unreadable. */
-function* kernelLogRecords(): Generator<string> {
-  let fd: number | undefined;
-  try {
-    fd = openSync('/dev/kmsg', fsConstants.O_RDONLY | fsConstants.O_NONBLOCK);
-  } catch {
-    return;
-  }
-  try {
-    const buf = Buffer.alloc(8192);
-    for (;;) {
-      let n: number;
-      try {
-        n = readSync(fd, buf, 0, buf.length, null);
-      } catch (e) {
-        // EPIPE: records were overwritten while reading, the next read goes on; EAGAIN: the end
-        if ((e as NodeJS.ErrnoException).code === 'EPIPE') continue;
-        return;
-      }
-      yield buf.toString('utf8', 0, n);
-    }
-  } finally {
-    closeSync(fd);
-  }
-}
-
-/** The running host (CPU 0: libvirt assumes all CPUs alike). */
-export const linuxCpuSource: CpuSource = {
-  cpuid(leaf, subleaf) {
-    const buf = preadDevice('/dev/cpu/0/cpuid', 16, BigInt(leaf) | (BigInt(subleaf) << 32n));
-    return buf ? [buf.readUInt32LE(0), buf.readUInt32LE(4), buf.readUInt32LE(8), buf.readUInt32LE(12)] : undefined;
-  },
-  msr(index) {
-    return preadDevice('/dev/cpu/0/msr', 8, BigInt(index))?.readBigUInt64LE(0);
-  },
-  // boot messages can rotate out of a long-running host's log: the TSC is then unknown
-  tscKHz: () => tscKHzFromKernelLog(kernelLogRecords()),
-  kvm: () => existsSync('/dev/kvm'),
-};
-
 /** libvirt's x86 CPU map on an x86 host; undefined elsewhere or without the data. Reads no host CPU. */
 export function hostX86CpuMap(): X86CpuMap | undefined {
   return hostArch() === 'x86_64' || hostArch() === 'i686' ? loadX86CpuMap() : undefined;
-}
-
-let probed: { map: X86CpuMap; host?: HostX86Cpu } | null | undefined;
-
-/**
- * The CPU map and this host's CPU, read once per process: undefined on a
- * non-x86 host or without libvirt's CPU map; no `host` when CPUID cannot be
- * read (not root, cpuid driver absent).
- */
-export function probeHostX86Cpu(): { map: X86CpuMap; host?: HostX86Cpu } | undefined {
-  if (probed === undefined) {
-    const map = hostX86CpuMap();
-    const host = map ? decodeHostX86Cpu(map, linuxCpuSource) : undefined;
-    probed = map ? { map, ...(host ? { host } : {}) } : null;
-  }
-  return probed ?? undefined;
 }
 
 /** QEMU's host model for `accel` from the probed capabilities, in libvirt's names of features the CPU map knows. */

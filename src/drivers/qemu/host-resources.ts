@@ -2,11 +2,11 @@
 // host the same way) depends on: hugetlbfs, host NUMA nodes, numad, device
 // nodes, secrets, networks, storage pools. libvirt refuses to build a
 // command line when one is missing, with these messages.
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import type { XmlElement } from '../../util/xml.js';
 import { child, childrenNamed } from '../../util/xml.js';
 import { virError, ErrorCode, ErrorDomain } from '../../util/error.js';
 import { parseBitmap } from '../../util/bitmap.js';
+import type { HostFacts } from './host/facts.js';
 
 export interface SecretLookup { uuid?: string; usage?: string }
 
@@ -22,23 +22,13 @@ export interface HostResources {
   scriptEnvironment: string;
 }
 
-function onPath(binary: string): boolean {
-  return (process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin').split(':').some((dir) => dir && existsSync(`${dir}/${binary}`));
-}
-
-/** What this machine offers; secrets, networks and pools come from the caller's drivers (none by default). */
-export function probeHostResources(objects: Partial<Pick<HostResources, 'secretExists' | 'networkExists' | 'storagePoolExists'>> = {}): HostResources {
-  let mounts = '';
-  try { mounts = readFileSync('/proc/mounts', 'utf8'); } catch { /* no /proc: nothing mounted */ }
-  let nodes: number[] = [];
-  try {
-    nodes = readdirSync('/sys/devices/system/node').flatMap((n) => (/^node(\d+)$/.exec(n) ? [Number(n.slice(4))] : []));
-  } catch { nodes = [0]; }
+/** What the host offers; secrets, networks and pools come from the caller's drivers (none by default). */
+export function probeHostResources(host: HostFacts, objects: Partial<Pick<HostResources, 'secretExists' | 'networkExists' | 'storagePoolExists'>> = {}): HostResources {
   return {
-    hugetlbfsMounted: mounts.split('\n').some((l) => l.split(' ')[2] === 'hugetlbfs'),
-    numaNodes: new Set(nodes.length ? nodes : [0]),
-    numadAvailable: onPath('numad'),
-    pathExists: (p) => existsSync(p),
+    hugetlbfsMounted: host.hugetlbfsMounted(),
+    numaNodes: host.numaNodes(),
+    numadAvailable: host.numadAvailable(),
+    pathExists: (p) => host.pathExists(p),
     secretExists: objects.secretExists ?? (() => false),
     networkExists: objects.networkExists ?? (() => false),
     storagePoolExists: objects.storagePoolExists ?? (() => false),

@@ -12,7 +12,7 @@ import { checkHostResources, type HostResources } from './host-resources.js';
 export function validateLaunch(def: XmlElement, caps: QemuCaps, host: HostResources): void {
   checkGraphicsListens(def);
   checkDiskProtocols(def);
-  checkTscAgainstHost(def);
+  checkTscAgainstHost(def, caps);
   checkHostResources(def, host);
   checkCpuAgainstHost(def, caps);
 }

@@ -13,7 +13,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { DomainState, PausedReason, RunningReason, ShutoffReason } from '../../api/types.js';
+import { DomainState, PausedReason, RunningReason, ShutoffReason } from '../../driver/flags.js';
 import { ErrorCode, ErrorDomain, virError } from '../../util/error.js';
 import { writeFileAtomic } from '../../util/atomic-file.js';
 import { withFileLock } from '../../util/file-lock.js';

@@ -8,7 +8,7 @@ import type { CommandLineOptions, QemuCommandLine } from './command-line.js';
 import { driverCommandLineOptions } from './command-line-options.js';
 import { probeHostResources } from './host-resources.js';
 import { validateLaunch } from './launch-validate.js';
-import { fillFirmware, loadFirmwareDescriptors } from './firmware-select.js';
+import { fillFirmware, type FirmwareDescriptor } from './firmware-select.js';
 import type { HostResources } from './host-resources.js';
 import type { QemuCapsCache } from './capabilities.js';
 import type { QemuPaths } from './paths.js';
@@ -25,9 +25,9 @@ export interface NativeOptions extends CommandLineOptions {
  * keeps only MAC, model, script and boot order, and lets address assignment
  * place those NICs again (no hotplug reservation: the domain is not new).
  */
-export function prepareDomainForNative(def: XmlElement, nvramDir: string): XmlElement {
+export function prepareDomainForNative(def: XmlElement, nvramDir: string, firmware: readonly FirmwareDescriptor[]): XmlElement {
   const copy = cloneElement(def);
-  fillFirmware(copy, nvramDir, loadFirmwareDescriptors());
+  fillFirmware(copy, nvramDir, firmware);
   const devices = child(copy, 'devices');
   if (!devices) return copy;
   devices.children = devices.children.map((dev) => {
@@ -79,7 +79,7 @@ function sortControllersAsParsed(devices: XmlElement): void {
 /** The argv of a canonical domain as domxml-to-native computes it. */
 export function nativeCommandLine(def: XmlElement, options: NativeOptions): QemuCommandLine {
   validateLaunch(def, options.caps, options.host);
-  return buildQemuCommandLine(prepareDomainForNative(def, options.paths.nvramDir), options);
+  return buildQemuCommandLine(prepareDomainForNative(def, options.paths.nvramDir, options.caps.host.firmwareDescriptors()), options);
 }
 
 /** What `virsh domxml-to-native qemu-argv` prints (without the trailing newline). */
@@ -108,7 +108,7 @@ export async function domainNativeArgv(driver: NativeArgvDriver, def: XmlElement
   const caps = await driver.caps.get(emulator);
   return nativeArgvText(def, {
     ...driverCommandLineOptions(driver.paths, { caps, domainId: -1, tapFd: (_net, index) => FIRST_TAP_FD + 2 * index }),
-    host: probeHostResources(),
+    host: probeHostResources(caps.host),
   });
 }
 

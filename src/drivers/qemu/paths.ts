@@ -11,7 +11,7 @@
 import { homedir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
 import { ErrorCode, ErrorDomain, virError } from '../../util/error.js';
-import type { ParsedURI } from '../../api/types.js';
+import type { ParsedURI } from '../../driver/uri.js';
 
 export type QemuDriverMode = 'embed' | 'session' | 'system';
 

@@ -4,7 +4,7 @@
 // atomically (temp + fsync + rename), so a crash leaves the old or the new one.
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { DomainState } from '../../api/types.js';
+import { DomainState } from '../../driver/flags.js';
 import { ATOMIC_TEMP_PREFIX, unlinkDurable, writeFileAtomic } from '../../util/atomic-file.js';
 import { child, element, formatXml, parseXml, type XmlElement } from '../../util/xml.js';
 

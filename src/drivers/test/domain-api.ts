@@ -4,20 +4,10 @@
 import { formatDomainXML } from '../../conf/domain.js';
 import { metadataElementXML, setMetadataElement } from '../../conf/domain-metadata.js';
 import { networkFirstIP } from '../../conf/network.js';
-import {
-  DomainState,
-  ListDomainsFlags,
-  PausedReason,
-  RunningReason,
-  ShutoffReason,
-  type DomainBlockInfo,
-  type DomainInfo,
-  type DomainRef,
-  type DomainStatsRecord,
-  type StateWithReason,
-  type TypedParam,
-} from '../../api/types.js';
-import type { DomainBlockStats, DomainInterfaceStats } from '../../api/types.js';
+import { DomainState, DomainStatsTypes, PausedReason, RunningReason, ShutoffReason } from '../../driver/flags.js';
+import type { HypervisorDriver } from '../../driver/families.js';
+import type { ProcArgs, ProcRet } from '../../driver/procedures.js';
+import { typedParam, type TypedParam } from '../../driver/typed-params.js';
 import { findDiskByName, findInterface } from '../../conf/device-lookup.js';
 import { activeMemballoon, setMemballoonPeriod } from '../../conf/devices/memballoon.js';
 import { ErrorCode, ErrorDomain, virError } from '../../util/error.js';
@@ -25,12 +15,16 @@ import { formatIPAddress, offsetIPAddress, parseIPAddress } from '../../util/ip-
 import { parseUUID } from '../../util/uuid.js';
 import { child, element, type XmlElement } from '../../util/xml.js';
 import { generateIfnames, parseTestDomainXML } from './domain-xml.js';
-import { newDomainObj, textOf, type DomainObj } from './node.js';
+import { DomainObj, textOf } from './node.js';
+import { matchesDomainListFilter, type ListFilterProbes } from '../../conf/objects/domain-list-filter.js';
+import { definitionsFor, oneDefinition } from '../../conf/objects/modification-impact.js';
 import {
   TestObjects,
+  cChars,
   checkFlags,
-  matchesFilterPair,
   devices,
+  flag,
+  wanted,
   MAX_VCPUS,
   AFFECT_LIVE,
   AFFECT_CONFIG,
@@ -43,53 +37,66 @@ import {
   UNDEFINE_SNAPSHOTS_METADATA,
   DEFINE_VALIDATE,
   START_VALIDATE,
+  type DomainRef,
 } from './objects.js';
 
-export class DomainAPI extends TestObjects {
-  async connectListAllDomains(flags: number): Promise<DomainRef[]> {
+/** virDomainMemoryStatTags */
+enum MemoryStat {
+  SWAP_IN = 0,
+  SWAP_OUT = 1,
+  MAJOR_FAULT = 2,
+  MINOR_FAULT = 3,
+  UNUSED = 4,
+  AVAILABLE = 5,
+  ACTUAL_BALLOON = 6,
+  RSS = 7,
+  USABLE = 8,
+  LAST_UPDATE = 9,
+  DISK_CACHES = 10,
+  HUGETLB_PGALLOC = 11,
+  HUGETLB_PGFAIL = 12,
+}
+
+export class DomainAPI extends TestObjects implements HypervisorDriver {
+  async connectListAllDomains({ need_results, flags }: ProcArgs<'connectListAllDomains'>): Promise<ProcRet<'connectListAllDomains'>> {
     checkFlags(flags, 0xffff, 'testConnectListAllDomains');
-    return this.node.domains.filter((d) => this.matchesListFlags(d, flags)).map((d) => this.refOf(d));
+    const domains = this.node.domains.all().filter((d) => matchesDomainListFilter(d, flags, this.listProbes)).map((d) => this.refOf(d));
+    return { domains: wanted(domains, need_results), ret: domains.length };
   }
 
-  /** virDomainObjListFilter */
-  private matchesListFlags(d: DomainObj, flags: number): boolean {
-    if (!matchesFilterPair(flags, ListDomainsFlags.ACTIVE, ListDomainsFlags.INACTIVE, this.isActive(d))) return false;
-    if (!matchesFilterPair(flags, ListDomainsFlags.PERSISTENT, ListDomainsFlags.TRANSIENT, d.persistent)) return false;
-    const stateFlags = flags & (ListDomainsFlags.RUNNING | ListDomainsFlags.PAUSED | ListDomainsFlags.SHUTOFF | ListDomainsFlags.OTHER);
-    if (stateFlags) {
-      const s = d.state;
-      const ok =
-        (flags & ListDomainsFlags.RUNNING && s === DomainState.RUNNING) ||
-        (flags & ListDomainsFlags.PAUSED && s === DomainState.PAUSED) ||
-        (flags & ListDomainsFlags.SHUTOFF && s === DomainState.SHUTOFF) ||
-        (flags & ListDomainsFlags.OTHER && s !== DomainState.RUNNING && s !== DomainState.PAUSED && s !== DomainState.SHUTOFF);
-      if (!ok) return false;
-    }
-    if (!matchesFilterPair(flags, ListDomainsFlags.MANAGEDSAVE, ListDomainsFlags.NO_MANAGEDSAVE, d.hasManagedSave)) return false;
-    if (!matchesFilterPair(flags, ListDomainsFlags.AUTOSTART, ListDomainsFlags.NO_AUTOSTART, d.autostart)) return false;
-    if (!matchesFilterPair(flags, ListDomainsFlags.HAS_SNAPSHOT, ListDomainsFlags.NO_SNAPSHOT, d.snapshots.all.length > 0)) return false;
-    if (!matchesFilterPair(flags, ListDomainsFlags.HAS_CHECKPOINT, ListDomainsFlags.NO_CHECKPOINT, false)) return false;
-    return true;
+  /** What the list filter asks beside the object; the test driver keeps no checkpoints. */
+  private readonly listProbes: ListFilterProbes<DomainObj> = {
+    hasManagedSave: (d) => d.hasManagedSave,
+    snapshotCount: (d) => d.snapshots.all.length,
+    checkpointCount: () => 0,
+  };
+
+  async domainLookupByName({ name }: ProcArgs<'domainLookupByName'>): Promise<ProcRet<'domainLookupByName'>> {
+    const d = this.node.domains.findByName(name);
+    if (!d) throw virError(ErrorCode.NO_DOMAIN, undefined, ErrorDomain.TEST);
+    return { dom: this.refOf(d) };
+  }
+  async domainLookupByUUID({ uuid }: ProcArgs<'domainLookupByUUID'>): Promise<ProcRet<'domainLookupByUUID'>> {
+    const wantedUUID = parseUUID(uuid);
+    const d = wantedUUID === undefined ? undefined : this.node.domains.findByUUID(wantedUUID);
+    if (!d) throw virError(ErrorCode.NO_DOMAIN, undefined, ErrorDomain.TEST);
+    return { dom: this.refOf(d) };
+  }
+  async domainLookupByID({ id }: ProcArgs<'domainLookupByID'>): Promise<ProcRet<'domainLookupByID'>> {
+    const d = this.node.domains.findByID(id);
+    if (!d) throw virError(ErrorCode.NO_DOMAIN, undefined, ErrorDomain.TEST);
+    return { dom: this.refOf(d) };
   }
 
-  async domainLookupByName(name: string): Promise<DomainRef> {
-    const d = this.node.domains.find((o) => textOf(o.def, 'name') === name);
-    if (!d) throw virError(ErrorCode.NO_DOMAIN, undefined, ErrorDomain.TEST);
-    return this.refOf(d);
+  async domainDefineXML({ xml }: ProcArgs<'domainDefineXML'>): Promise<ProcRet<'domainDefineXML'>> {
+    return { dom: this.define(xml, 0) };
   }
-  async domainLookupByUUID(uuid: string): Promise<DomainRef> {
-    const wanted = parseUUID(uuid);
-    const d = this.node.domains.find((o) => textOf(o.def, 'uuid') === wanted);
-    if (!d) throw virError(ErrorCode.NO_DOMAIN, undefined, ErrorDomain.TEST);
-    return this.refOf(d);
-  }
-  async domainLookupByID(id: number): Promise<DomainRef> {
-    const d = this.node.domains.find((o) => o.id === id && id !== -1);
-    if (!d) throw virError(ErrorCode.NO_DOMAIN, undefined, ErrorDomain.TEST);
-    return this.refOf(d);
+  async domainDefineXMLFlags({ xml, flags }: ProcArgs<'domainDefineXMLFlags'>): Promise<ProcRet<'domainDefineXMLFlags'>> {
+    return { dom: this.define(xml, flags) };
   }
 
-  async domainDefineXML(xml: string, flags = 0): Promise<DomainRef> {
+  /** testDomainDefineXMLFlags */
+  private define(xml: string, flags: number): DomainRef {
     checkFlags(flags, DEFINE_VALIDATE, 'testDomainDefineXMLFlags');
     const def = parseTestDomainXML(xml, (flags & DEFINE_VALIDATE) !== 0);
     generateIfnames(def);
@@ -101,19 +108,16 @@ export class DomainAPI extends TestObjects {
       if (this.isActive(obj)) obj.newDef = def;
       else obj.def = def;
     } else {
-      obj = newDomainObj(def, true);
-      this.node.domains.push(obj);
+      obj = new DomainObj(def, true);
+      this.node.domains.add(obj);
     }
     obj.persistent = true;
     return this.refOf(obj);
   }
-  async domainDefineXMLFlags(xml: string, flags: number): Promise<DomainRef> {
-    return this.domainDefineXML(xml, flags);
-  }
 
-  async domainCreateXML(xml: string, flags = 0): Promise<DomainRef> {
+  async domainCreateXML({ xml_desc, flags }: ProcArgs<'domainCreateXML'>): Promise<ProcRet<'domainCreateXML'>> {
     checkFlags(flags, START_VALIDATE, 'testDomainCreateXML');
-    const def = parseTestDomainXML(xml, (flags & START_VALIDATE) !== 0);
+    const def = parseTestDomainXML(xml_desc, (flags & START_VALIDATE) !== 0);
     generateIfnames(def);
     const existing = this.node.findDomainForAdd(def, true);
     let obj: DomainObj;
@@ -122,14 +126,22 @@ export class DomainAPI extends TestObjects {
       obj.newDef = obj.def;
       obj.def = def;
     } else {
-      obj = newDomainObj(def, false);
-      this.node.domains.push(obj);
+      obj = new DomainObj(def, false);
+      this.node.domains.add(obj);
     }
     this.startState(obj, RunningReason.BOOTED);
-    return this.refOf(obj);
+    return { dom: this.refOf(obj) };
   }
 
-  async domainUndefine(dom: DomainRef, flags = 0): Promise<void> {
+  async domainUndefine({ dom }: ProcArgs<'domainUndefine'>): Promise<void> {
+    this.undefine(dom, 0);
+  }
+  async domainUndefineFlags({ dom, flags }: ProcArgs<'domainUndefineFlags'>): Promise<void> {
+    this.undefine(dom, flags);
+  }
+
+  /** testDomainUndefineFlags: a running domain only loses its persistence. */
+  private undefine(dom: DomainRef, flags: number): void {
     checkFlags(flags, UNDEFINE_MANAGED_SAVE | UNDEFINE_SNAPSHOTS_METADATA, 'testDomainUndefineFlags');
     const obj = this.domainObj(dom);
     if (obj.hasManagedSave && !(flags & UNDEFINE_MANAGED_SAVE)) {
@@ -147,11 +159,16 @@ export class DomainAPI extends TestObjects {
       this.removeDomain(obj);
     }
   }
-  async domainUndefineFlags(dom: DomainRef, flags: number): Promise<void> {
-    return this.domainUndefine(dom, flags);
+
+  async domainCreate({ dom }: ProcArgs<'domainCreate'>): Promise<void> {
+    this.start(dom, 0);
+  }
+  async domainCreateWithFlags({ dom, flags }: ProcArgs<'domainCreateWithFlags'>): Promise<ProcRet<'domainCreateWithFlags'>> {
+    return { dom: this.start(dom, flags) };
   }
 
-  async domainCreate(dom: DomainRef, flags = 0): Promise<DomainRef> {
+  /** testDomainCreateWithFlags: the started domain, with its new id. */
+  private start(dom: DomainRef, flags: number): DomainRef {
     checkFlags(flags, 0, 'testDomainCreateWithFlags');
     const obj = this.domainObj(dom);
     if (obj.state !== DomainState.SHUTOFF) {
@@ -160,73 +177,75 @@ export class DomainAPI extends TestObjects {
     this.startState(obj, RunningReason.BOOTED);
     return this.refOf(obj);
   }
-  async domainCreateWithFlags(dom: DomainRef, flags: number): Promise<DomainRef> {
-    return this.domainCreate(dom, flags);
+
+  async domainDestroy({ dom }: ProcArgs<'domainDestroy'>): Promise<void> {
+    this.destroy(dom, 0);
+  }
+  async domainDestroyFlags({ dom, flags }: ProcArgs<'domainDestroyFlags'>): Promise<void> {
+    this.destroy(dom, flags);
   }
 
-  async domainDestroy(dom: DomainRef, flags = 0): Promise<void> {
+  /** testDomainDestroyFlags: a transient domain is gone afterwards. */
+  private destroy(dom: DomainRef, flags: number): void {
     checkFlags(flags, 1, 'testDomainDestroyFlags');
     const obj = this.domainObj(dom);
     this.checkActive(obj);
     this.shutdownState(obj, ShutoffReason.DESTROYED);
     if (!obj.persistent) this.removeDomain(obj);
   }
-  async domainDestroyFlags(dom: DomainRef, flags: number): Promise<void> {
-    return this.domainDestroy(dom, flags);
-  }
 
   /** testDomainActionSetState: what on_poweroff/on_reboot do to a running domain. */
   private lifecycleAction(obj: DomainObj, action: string): void {
     if (action === 'restart' || action === 'rename-restart') {
-      obj.state = DomainState.RUNNING;
-      obj.reason = RunningReason.BOOTED;
+      this.setState(obj, DomainState.RUNNING, RunningReason.BOOTED);
       return;
     }
-    obj.state = DomainState.SHUTOFF;
-    obj.reason = ShutoffReason.SHUTDOWN;
     this.shutdownState(obj, ShutoffReason.SHUTDOWN);
     if (!obj.persistent) this.removeDomain(obj);
   }
 
-  async domainShutdown(dom: DomainRef, flags = 0): Promise<void> {
+  async domainShutdown({ dom }: ProcArgs<'domainShutdown'>): Promise<void> {
+    this.shutdown(dom, 0);
+  }
+  async domainShutdownFlags({ dom, flags }: ProcArgs<'domainShutdownFlags'>): Promise<void> {
+    this.shutdown(dom, flags);
+  }
+
+  /** testDomainShutdownFlags: whatever <on_poweroff> says (destroy by default). */
+  private shutdown(dom: DomainRef, flags: number): void {
     checkFlags(flags, 0, 'testDomainShutdownFlags');
     const obj = this.domainObj(dom);
     if (obj.state === DomainState.SHUTOFF) throw virError(ErrorCode.INTERNAL_ERROR, `domain '${dom.name}' not running`, ErrorDomain.TEST);
     this.lifecycleAction(obj, textOf(obj.def, 'on_poweroff') || 'destroy');
   }
-  async domainShutdownFlags(dom: DomainRef, flags: number): Promise<void> {
-    return this.domainShutdown(dom, flags);
-  }
 
-  async domainReboot(dom: DomainRef, flags = 0): Promise<void> {
+  async domainReboot({ dom, flags }: ProcArgs<'domainReboot'>): Promise<void> {
     checkFlags(flags, 0x3f, 'testDomainReboot');
     const obj = this.domainObj(dom);
     this.checkActive(obj);
     this.lifecycleAction(obj, textOf(obj.def, 'on_reboot') || 'restart');
   }
 
-  async domainReset(dom: DomainRef, flags = 0): Promise<void> {
+  async domainReset({ dom, flags }: ProcArgs<'domainReset'>): Promise<void> {
     checkFlags(flags, 0, 'testDomainReset');
     this.checkActive(this.domainObj(dom));
   }
 
-  async domainSuspend(dom: DomainRef): Promise<void> {
+  async domainSuspend({ dom }: ProcArgs<'domainSuspend'>): Promise<void> {
     const obj = this.domainObj(dom);
     if (obj.state === DomainState.SHUTOFF || obj.state === DomainState.PAUSED) {
       throw virError(ErrorCode.INTERNAL_ERROR, `domain '${dom.name}' not running`, ErrorDomain.TEST);
     }
-    obj.state = DomainState.PAUSED;
-    obj.reason = PausedReason.USER;
+    this.setState(obj, DomainState.PAUSED, PausedReason.USER);
   }
 
-  async domainResume(dom: DomainRef): Promise<void> {
+  async domainResume({ dom }: ProcArgs<'domainResume'>): Promise<void> {
     const obj = this.domainObj(dom);
     if (obj.state !== DomainState.PAUSED) throw virError(ErrorCode.INTERNAL_ERROR, `domain '${dom.name}' not paused`, ErrorDomain.TEST);
-    obj.state = DomainState.RUNNING;
-    obj.reason = RunningReason.UNPAUSED;
+    this.setState(obj, DomainState.RUNNING, RunningReason.UNPAUSED);
   }
 
-  async domainManagedSave(dom: DomainRef, flags = 0): Promise<void> {
+  async domainManagedSave({ dom, flags }: ProcArgs<'domainManagedSave'>): Promise<void> {
     checkFlags(flags, 1 | 2 | 4, 'testDomainManagedSave');
     const obj = this.domainObj(dom);
     this.checkActive(obj);
@@ -235,144 +254,147 @@ export class DomainAPI extends TestObjects {
     obj.hasManagedSave = true;
   }
 
-  async domainRename(dom: DomainRef, newName: string, flags = 0): Promise<void> {
+  async domainRename({ dom, new_name, flags }: ProcArgs<'domainRename'>): Promise<ProcRet<'domainRename'>> {
     checkFlags(flags, 0, 'testDomainRename');
+    if (new_name === null) throw virError(ErrorCode.INVALID_ARG, 'new_name in virDomainRename must not be NULL', ErrorDomain.DOMAIN);
     const obj = this.domainObj(dom);
     if (this.isActive(obj)) throw virError(ErrorCode.OPERATION_INVALID, 'cannot rename active domain', ErrorDomain.TEST);
     if (!obj.persistent) throw virError(ErrorCode.OPERATION_INVALID, 'cannot rename a transient domain', ErrorDomain.TEST);
-    if (this.node.domains.some((d) => textOf(d.def, 'name') === newName)) {
-      throw virError(ErrorCode.OPERATION_INVALID, `domain with name '${newName}' already exists`, ErrorDomain.DOMAIN);
+    if (this.node.domains.findByName(new_name)) {
+      throw virError(ErrorCode.OPERATION_INVALID, `domain with name '${new_name}' already exists`, ErrorDomain.DOMAIN);
     }
-    if (newName.includes('/')) throw virError(ErrorCode.XML_ERROR, `name ${newName} cannot contain '/'`, ErrorDomain.TEST);
-    child(obj.def, 'name')!.text = newName;
+    if (new_name.includes('/')) throw virError(ErrorCode.XML_ERROR, `name ${new_name} cannot contain '/'`, ErrorDomain.TEST);
+    child(obj.def, 'name')!.text = new_name;
+    this.node.domains.rename(obj, new_name);
+    return { retcode: 0 };
   }
 
-  async domainSetTime(dom: DomainRef, seconds: number, _nseconds: number, flags = 0): Promise<void> {
+  async domainSetTime({ dom, seconds, flags }: ProcArgs<'domainSetTime'>): Promise<void> {
     checkFlags(flags, 1, 'testDomainSetTime');
     const obj = this.domainObj(dom);
     this.checkActive(obj);
-    obj.seconds = seconds;
+    obj.seconds = Number(seconds);
   }
 
-  async domainHasManagedSaveImage(dom: DomainRef, flags = 0): Promise<boolean> {
+  async domainHasManagedSaveImage({ dom, flags }: ProcArgs<'domainHasManagedSaveImage'>): Promise<ProcRet<'domainHasManagedSaveImage'>> {
     checkFlags(flags, 0, 'testDomainHasManagedSaveImage');
-    return this.domainObj(dom).hasManagedSave;
+    return { result: flag(this.domainObj(dom).hasManagedSave) };
   }
-  async domainManagedSaveRemove(dom: DomainRef, flags = 0): Promise<void> {
+  async domainManagedSaveRemove({ dom, flags }: ProcArgs<'domainManagedSaveRemove'>): Promise<void> {
     checkFlags(flags, 0, 'testDomainManagedSaveRemove');
     this.domainObj(dom).hasManagedSave = false;
   }
 
-  async domainGetXMLDesc(dom: DomainRef, flags = 0): Promise<string> {
+  async domainGetXMLDesc({ dom, flags }: ProcArgs<'domainGetXMLDesc'>): Promise<ProcRet<'domainGetXMLDesc'>> {
     checkFlags(flags, XML_SECURE | XML_INACTIVE | XML_MIGRATABLE, 'testDomainGetXMLDesc');
     const obj = this.domainObj(dom);
     const inactive = (flags & XML_INACTIVE) !== 0;
     const def = inactive ? this.persistentDef(obj) : obj.def;
-    return formatDomainXML(def, { inactive: inactive || !this.isActive(obj), secure: (flags & XML_SECURE) !== 0, id: obj.id });
+    return { xml: formatDomainXML(def, { inactive: inactive || !this.isActive(obj), secure: (flags & XML_SECURE) !== 0, id: obj.id }) };
   }
 
-  async domainGetState(dom: DomainRef, flags = 0): Promise<StateWithReason> {
+  async domainGetState({ dom, flags }: ProcArgs<'domainGetState'>): Promise<ProcRet<'domainGetState'>> {
     checkFlags(flags, 0, 'testDomainGetState');
     const obj = this.domainObj(dom);
     return { state: obj.state, reason: obj.reason };
   }
 
-  async domainGetInfo(dom: DomainRef): Promise<DomainInfo> {
+  async domainGetInfo({ dom }: ProcArgs<'domainGetInfo'>): Promise<ProcRet<'domainGetInfo'>> {
     const obj = this.domainObj(dom);
     return {
       state: obj.state,
-      maxMem: Number(textOf(obj.def, 'memory')),
-      memory: Number(textOf(obj.def, 'currentMemory')),
+      maxMem: BigInt(textOf(obj.def, 'memory')),
+      memory: BigInt(textOf(obj.def, 'currentMemory')),
       nrVirtCpu: this.vcpus(obj.def).current,
       cpuTime: BigInt(Date.now()) * 1000000n,
     };
   }
 
-  async domainIsActive(dom: DomainRef): Promise<boolean> {
-    return this.isActive(this.domainObj(dom));
+  async domainIsActive({ dom }: ProcArgs<'domainIsActive'>): Promise<ProcRet<'domainIsActive'>> {
+    return { active: flag(this.isActive(this.domainObj(dom))) };
   }
-  async domainIsPersistent(dom: DomainRef): Promise<boolean> {
-    return this.domainObj(dom).persistent;
+  async domainIsPersistent({ dom }: ProcArgs<'domainIsPersistent'>): Promise<ProcRet<'domainIsPersistent'>> {
+    return { persistent: flag(this.domainObj(dom).persistent) };
   }
-  async domainIsUpdated(dom: DomainRef): Promise<boolean> {
+  async domainIsUpdated({ dom }: ProcArgs<'domainIsUpdated'>): Promise<ProcRet<'domainIsUpdated'>> {
     this.domainObj(dom);
-    return false;
+    return { updated: 0 };
   }
-  async domainGetAutostart(dom: DomainRef): Promise<boolean> {
-    return this.domainObj(dom).autostart;
+  async domainGetAutostart({ dom }: ProcArgs<'domainGetAutostart'>): Promise<ProcRet<'domainGetAutostart'>> {
+    return { autostart: flag(this.domainObj(dom).autostart) };
   }
-  async domainSetAutostart(dom: DomainRef, autostart: boolean): Promise<void> {
-    this.domainObj(dom).autostart = autostart;
+  async domainSetAutostart({ dom, autostart }: ProcArgs<'domainSetAutostart'>): Promise<void> {
+    this.domainObj(dom).autostart = autostart !== 0;
   }
-  async domainGetOSType(dom: DomainRef): Promise<string> {
+  async domainGetOSType({ dom }: ProcArgs<'domainGetOSType'>): Promise<ProcRet<'domainGetOSType'>> {
     this.domainObj(dom);
-    return 'linux';
+    return { type: 'linux' };
   }
 
   /** testDomainGetSecurityLabel: running domains carry the enforcing label "libvirt-test". */
-  async domainGetSecurityLabel(dom: DomainRef): Promise<{ label: string; enforcing: boolean }> {
+  async domainGetSecurityLabel({ dom }: ProcArgs<'domainGetSecurityLabel'>): Promise<ProcRet<'domainGetSecurityLabel'>> {
     const active = this.isActive(this.domainObj(dom));
-    return { label: active ? 'libvirt-test' : '', enforcing: active };
-  }
-  async nodeGetSecurityModel(): Promise<{ model: string; doi: string }> {
-    return { model: 'testSecurity', doi: '' };
+    return { label: cChars(active ? 'libvirt-test' : ''), enforcing: flag(active) };
   }
 
-  async domainGetHostname(dom: DomainRef, flags = 0): Promise<string> {
+  async domainGetHostname({ dom, flags }: ProcArgs<'domainGetHostname'>): Promise<ProcRet<'domainGetHostname'>> {
     checkFlags(flags, 0, 'testDomainGetHostname');
     this.checkActive(this.domainObj(dom));
-    return `${dom.name}host`;
+    return { hostname: `${dom.name}host` };
   }
 
-  async domainGetTime(dom: DomainRef, flags = 0): Promise<{ seconds: number; nseconds: number }> {
+  async domainGetTime({ dom, flags }: ProcArgs<'domainGetTime'>): Promise<ProcRet<'domainGetTime'>> {
     checkFlags(flags, 0, 'testDomainGetTime');
     const obj = this.domainObj(dom);
     if (obj.state !== DomainState.RUNNING) throw virError(ErrorCode.OPERATION_INVALID, 'domain is not running', ErrorDomain.TEST);
-    return { seconds: obj.seconds, nseconds: 0 };
+    return { seconds: BigInt(obj.seconds), nseconds: 0 };
   }
 
-  async domainGetControlInfo(dom: DomainRef, flags = 0): Promise<{ state: number; details: number; stateTime: number }> {
+  async domainGetControlInfo({ dom, flags }: ProcArgs<'domainGetControlInfo'>): Promise<ProcRet<'domainGetControlInfo'>> {
     checkFlags(flags, 0, 'testDomainGetControlInfo');
     const obj = this.domainObj(dom);
     this.checkActive(obj);
     const s = obj.seconds;
-    if (s > 0 && s < 10000) return { state: 1, details: 0, stateTime: s };
-    if (s >= 10000 && s < 30000) return { state: 2, details: 0, stateTime: s - 10000 };
-    if (s >= 30000 && s < 60000) return { state: 3, details: s % 4, stateTime: s - 30000 };
-    return { state: 0, details: 0, stateTime: 0 };
+    if (s > 0 && s < 10000) return { state: 1, details: 0, stateTime: BigInt(s) };
+    if (s >= 10000 && s < 30000) return { state: 2, details: 0, stateTime: BigInt(s - 10000) };
+    if (s >= 30000 && s < 60000) return { state: 3, details: s % 4, stateTime: BigInt(s - 30000) };
+    return { state: 0, details: 0, stateTime: 0n };
   }
 
-  async domainGetDiskErrors(dom: DomainRef, flags = 0): Promise<{ disk: string; error: number }[]> {
+  /** testDomainGetDiskErrors: asked for none (maxerrors 0), only how many disks could report one. */
+  async domainGetDiskErrors({ dom, maxerrors, flags }: ProcArgs<'domainGetDiskErrors'>): Promise<ProcRet<'domainGetDiskErrors'>> {
     checkFlags(flags, 0, 'testDomainGetDiskErrors');
     const obj = this.domainObj(dom);
     this.checkActive(obj);
+    const disks = this.disks(obj.def);
+    if (maxerrors === 0) return { errors: [], nerrors: disks.length };
     // virDomainDiskErrorCode cycles through UNSPEC (1) and NO_SPACE (2).
-    return this.disks(obj.def).map((d, i) => ({ disk: child(d, 'target')?.attrs.dev ?? '', error: (i % 2) + 1 }));
+    const errors = disks.slice(0, maxerrors).map((d, i) => ({ disk: child(d, 'target')?.attrs.dev ?? '', error: (i % 2) + 1 }));
+    return { errors, nerrors: errors.length };
   }
 
-  async domainGetBlockInfo(dom: DomainRef, disk: string, flags = 0): Promise<DomainBlockInfo> {
+  async domainGetBlockInfo({ dom, path, flags }: ProcArgs<'domainGetBlockInfo'>): Promise<ProcRet<'domainGetBlockInfo'>> {
     checkFlags(flags, 0, 'testDomainGetBlockInfo');
     const obj = this.domainObj(dom);
-    const found = this.disks(obj.def).find((d) => child(d, 'target')?.attrs.dev === disk || this.diskSource(d) === disk);
-    if (!found) throw virError(ErrorCode.INVALID_ARG, `invalid path ${disk} not assigned to domain`, ErrorDomain.TEST);
+    const found = this.disks(obj.def).find((d) => child(d, 'target')?.attrs.dev === path || this.diskSource(d) === path);
+    if (!found) throw virError(ErrorCode.INVALID_ARG, `invalid path ${path} not assigned to domain`, ErrorDomain.TEST);
     if (this.diskSource(found) === undefined) {
-      throw virError(ErrorCode.INVALID_ARG, `disk '${disk}' does not currently have a source assigned`, ErrorDomain.TEST);
+      throw virError(ErrorCode.INVALID_ARG, `disk '${path}' does not currently have a source assigned`, ErrorDomain.TEST);
     }
-    return { capacity: 1099506450432, allocation: 1099511627776, physical: 1099511627776 };
+    return { capacity: 1099506450432n, allocation: 1099511627776n, physical: 1099511627776n };
   }
-
 
   private diskSource(disk: XmlElement): string | undefined {
     const src = child(disk, 'source');
     return src?.attrs.file ?? src?.attrs.dev ?? src?.attrs.dir ?? src?.attrs.name ?? src?.attrs.volume;
   }
 
-  async domainInterfaceAddresses(dom: DomainRef, source: number, flags = 0): Promise<{ name: string; hwaddr: string; addrs: { type: number; addr: string; prefix: number }[] }[]> {
+  async domainInterfaceAddresses({ dom, source, flags }: ProcArgs<'domainInterfaceAddresses'>): Promise<ProcRet<'domainInterfaceAddresses'>> {
     checkFlags(flags, 0, 'testDomainInterfaceAddresses');
     if (source > 2) throw virError(ErrorCode.ARGUMENT_UNSUPPORTED, `Unknown IP address data source ${source}`, ErrorDomain.TEST);
     const obj = this.domainObj(dom);
     this.checkActive(obj);
-    return devices(obj.def)
+    const ifaces = devices(obj.def)
       .filter((d) => d.name === 'interface')
       .map((net, i) => {
         const name = child(net, 'target')?.attrs.dev ?? '';
@@ -386,6 +408,7 @@ export class DomainAPI extends TestObjects {
         const base = parseIPAddress(ip.firstRangeStart ?? ip.address)!;
         return { name, hwaddr, addrs: [{ type: ip.family === 'ipv6' ? 1 : 0, addr: formatIPAddress(offsetIPAddress(base, offset)), prefix: ip.prefix }] };
       });
+    return { ifaces };
   }
 
   private setMemoryElement(def: XmlElement, name: 'memory' | 'currentMemory', kib: number): void {
@@ -396,10 +419,21 @@ export class DomainAPI extends TestObjects {
     }
   }
 
-  async domainSetMemoryFlags(dom: DomainRef, kib: number, flags: number): Promise<void> {
+  async domainSetMemoryFlags({ dom, memory, flags }: ProcArgs<'domainSetMemoryFlags'>): Promise<void> {
+    this.setMemory(dom, Number(memory), flags);
+  }
+  async domainSetMemory({ dom, memory }: ProcArgs<'domainSetMemory'>): Promise<void> {
+    this.setMemory(dom, Number(memory), AFFECT_LIVE);
+  }
+  async domainSetMaxMemory({ dom, memory }: ProcArgs<'domainSetMaxMemory'>): Promise<void> {
+    this.setMemory(dom, Number(memory), MEM_MAXIMUM);
+  }
+
+  /** testDomainSetMemoryFlags: the current or (MEM_MAXIMUM) the maximum memory, in KiB. */
+  private setMemory(dom: DomainRef, kib: number, flags: number): void {
     checkFlags(flags, AFFECT_LIVE | AFFECT_CONFIG | MEM_MAXIMUM, 'testDomainSetMemoryFlags');
     const obj = this.domainObj(dom);
-    const { def, live } = this.oneDef(obj, flags & ~MEM_MAXIMUM);
+    const { def, live } = oneDefinition(obj, flags & ~MEM_MAXIMUM);
     if (flags & MEM_MAXIMUM) {
       if (live) throw virError(ErrorCode.OPERATION_INVALID, 'cannot resize the maximum memory on an active domain', ErrorDomain.TEST);
       const maxMemory = child(def, 'maxMemory');
@@ -413,42 +447,38 @@ export class DomainAPI extends TestObjects {
     if (kib > Number(textOf(def, 'memory'))) throw virError(ErrorCode.INVALID_ARG, 'cannot set memory higher than max memory', ErrorDomain.TEST);
     this.setMemoryElement(def, 'currentMemory', kib);
   }
-  async domainSetMemory(dom: DomainRef, kib: number): Promise<void> {
-    return this.domainSetMemoryFlags(dom, kib, AFFECT_LIVE);
-  }
-  async domainSetMaxMemory(dom: DomainRef, kib: number): Promise<void> {
-    return this.domainSetMemoryFlags(dom, kib, MEM_MAXIMUM);
-  }
-  async domainGetMaxMemory(dom: DomainRef): Promise<number> {
-    return Number(textOf(this.domainObj(dom).def, 'memory'));
+  async domainGetMaxMemory({ dom }: ProcArgs<'domainGetMaxMemory'>): Promise<ProcRet<'domainGetMaxMemory'>> {
+    return { memory: BigInt(textOf(this.domainObj(dom).def, 'memory')) };
   }
 
   /** testDomainSetMemoryStatsPeriod: the balloon's <stats period>, which a period of 0 removes. */
-  async domainSetMemoryStatsPeriod(dom: DomainRef, period: number, flags: number): Promise<void> {
+  async domainSetMemoryStatsPeriod({ dom, period, flags }: ProcArgs<'domainSetMemoryStatsPeriod'>): Promise<void> {
     checkFlags(flags, AFFECT_LIVE | AFFECT_CONFIG, 'testDomainSetMemoryStatsPeriod');
-    const { def } = this.oneDef(this.domainObj(dom), flags);
+    const { def } = oneDefinition(this.domainObj(dom), flags);
     const balloon = activeMemballoon(def);
     if (!balloon) throw virError(ErrorCode.INTERNAL_ERROR, 'No memory balloon device configured, can not set the collection period', ErrorDomain.TEST);
     setMemballoonPeriod(balloon, period);
   }
 
-  async domainMemoryStats(dom: DomainRef, flags = 0): Promise<TypedParam[]> {
+  /** testDomainMemoryStats: made up from the current balloon size, up to maxStats of them. */
+  async domainMemoryStats({ dom, maxStats, flags }: ProcArgs<'domainMemoryStats'>): Promise<ProcRet<'domainMemoryStats'>> {
     checkFlags(flags, 0, 'testDomainMemoryStats');
     const obj = this.domainObj(dom);
     this.checkActive(obj);
-    if (!devices(obj.def).some((d) => d.name === 'memballoon' && d.attrs.model !== 'none')) return [];
+    if (!devices(obj.def).some((d) => d.name === 'memballoon' && d.attrs.model !== 'none')) return { stats: [] };
     const cur = Number(textOf(obj.def, 'currentMemory'));
     const half = Math.floor(cur / 2);
-    const stats: [string, number][] = [
-      ['actual', cur], ['swap_in', 0], ['swap_out', 0], ['major_fault', 0], ['minor_fault', 0], ['unused', half],
-      ['available', cur], ['usable', half], ['last_update', 627319920], ['disk_caches', Math.floor(cur / 8)],
-      ['hugetlb_pgalloc', 0], ['hugetlb_pgfail', 0], ['rss', half],
+    const stats: [MemoryStat, number][] = [
+      [MemoryStat.ACTUAL_BALLOON, cur], [MemoryStat.SWAP_IN, 0], [MemoryStat.SWAP_OUT, 0], [MemoryStat.MAJOR_FAULT, 0],
+      [MemoryStat.MINOR_FAULT, 0], [MemoryStat.UNUSED, half], [MemoryStat.AVAILABLE, cur], [MemoryStat.USABLE, half],
+      [MemoryStat.LAST_UPDATE, 627319920], [MemoryStat.DISK_CACHES, Math.floor(cur / 8)], [MemoryStat.HUGETLB_PGALLOC, 0],
+      [MemoryStat.HUGETLB_PGFAIL, 0], [MemoryStat.RSS, half],
     ];
-    return stats.map(([field, value]) => ({ field, value }));
+    return { stats: stats.slice(0, maxStats).map(([tag, val]) => ({ tag, val: BigInt(val) })) };
   }
 
   /** testDomainBlockStats: counters made up from the clock, for one disk only. */
-  async domainBlockStats(dom: DomainRef, path: string): Promise<DomainBlockStats> {
+  async domainBlockStats({ dom, path }: ProcArgs<'domainBlockStats'>): Promise<ProcRet<'domainBlockStats'>> {
     if (!path) throw virError(ErrorCode.OPERATION_UNSUPPORTED, 'summary statistics are not supported yet', ErrorDomain.TEST);
     const obj = this.domainObj(dom);
     this.checkActive(obj);
@@ -458,7 +488,7 @@ export class DomainAPI extends TestObjects {
   }
 
   /** testDomainInterfaceStats: counters made up from the clock. */
-  async domainInterfaceStats(dom: DomainRef, device: string): Promise<DomainInterfaceStats> {
+  async domainInterfaceStats({ dom, device }: ProcArgs<'domainInterfaceStats'>): Promise<ProcRet<'domainInterfaceStats'>> {
     const obj = this.domainObj(dom);
     this.checkActive(obj);
     findInterface(obj.def, device);
@@ -484,14 +514,22 @@ export class DomainAPI extends TestObjects {
     vcpu.attrs = current < max ? { ...rest, current: String(current) } : rest;
   }
 
-  async domainSetVcpusFlags(dom: DomainRef, count: number, flags: number): Promise<void> {
+  async domainSetVcpusFlags({ dom, nvcpus, flags }: ProcArgs<'domainSetVcpusFlags'>): Promise<void> {
+    this.setVcpuCount(dom, nvcpus, flags);
+  }
+  async domainSetVcpus({ dom, nvcpus }: ProcArgs<'domainSetVcpus'>): Promise<void> {
+    this.setVcpuCount(dom, nvcpus, AFFECT_LIVE);
+  }
+
+  /** testDomainSetVcpusFlags */
+  private setVcpuCount(dom: DomainRef, count: number, flags: number): void {
     checkFlags(flags, AFFECT_LIVE | AFFECT_CONFIG | VCPU_MAXIMUM, 'testDomainSetVcpusFlags');
     const maxvcpus = MAX_VCPUS;
     if (count > maxvcpus) {
       throw virError(ErrorCode.INVALID_ARG, `requested cpu amount exceeds maximum supported amount (${count} > ${maxvcpus})`, ErrorDomain.TEST);
     }
     const obj = this.domainObj(dom);
-    const { live, config } = this.defsFor(obj, flags);
+    const { live, config } = definitionsFor(obj, flags);
     if (live && this.vcpus(live).max < count) {
       throw virError(ErrorCode.INVALID_ARG, `requested cpu amount exceeds maximum (${count} > ${this.vcpus(live).max})`, ErrorDomain.TEST);
     }
@@ -505,63 +543,62 @@ export class DomainAPI extends TestObjects {
       else this.setVcpus(config, cur.max, count);
     }
   }
-  async domainSetVcpus(dom: DomainRef, count: number): Promise<void> {
-    return this.domainSetVcpusFlags(dom, count, AFFECT_LIVE);
+
+  async domainGetVcpusFlags({ dom, flags }: ProcArgs<'domainGetVcpusFlags'>): Promise<ProcRet<'domainGetVcpusFlags'>> {
+    return { num: this.vcpuCount(dom, flags) };
+  }
+  async domainGetMaxVcpus({ dom }: ProcArgs<'domainGetMaxVcpus'>): Promise<ProcRet<'domainGetMaxVcpus'>> {
+    return { num: this.vcpuCount(dom, AFFECT_LIVE | VCPU_MAXIMUM) };
   }
 
-  async domainGetVcpusFlags(dom: DomainRef, flags: number): Promise<number> {
+  /** testDomainGetVcpusFlags */
+  private vcpuCount(dom: DomainRef, flags: number): number {
     checkFlags(flags, AFFECT_LIVE | AFFECT_CONFIG | VCPU_MAXIMUM, 'testDomainGetVcpusFlags');
-    const { def } = this.oneDef(this.domainObj(dom), flags & ~VCPU_MAXIMUM);
+    const { def } = oneDefinition(this.domainObj(dom), flags & ~VCPU_MAXIMUM);
     const v = this.vcpus(def);
     return flags & VCPU_MAXIMUM ? v.max : v.current;
   }
-  async domainGetMaxVcpus(dom: DomainRef): Promise<number> {
-    return this.domainGetVcpusFlags(dom, AFFECT_LIVE | VCPU_MAXIMUM);
+
+  /** testConnectGetAllDomainStats: every domain the flags select, or (virDomainListGetStats) those of `doms`. */
+  async connectGetAllDomainStats({ doms, stats, flags }: ProcArgs<'connectGetAllDomainStats'>): Promise<ProcRet<'connectGetAllDomainStats'>> {
+    const objs = doms.length > 0 ? doms.map((r) => this.domainObj(r)) : this.node.domains.all();
+    return { retStats: this.collectStats(objs.filter((d) => matchesDomainListFilter(d, flags & 0x7f, this.listProbes)), stats, flags) };
   }
 
-  async connectGetAllDomainStats(stats: number, flags: number): Promise<DomainStatsRecord[]> {
-    return this.collectStats(this.node.domains.filter((d) => this.matchesListFlags(d, flags & 0x7f)), stats, flags);
-  }
-  async domainListGetStats(doms: DomainRef[], stats: number, flags: number): Promise<DomainStatsRecord[]> {
-    return this.collectStats(doms.map((r) => this.domainObj(r)).filter((d) => this.matchesListFlags(d, flags & 0x7f)), stats, flags);
-  }
-
-  /** testConnectGetAllDomainStats: the state and iothread groups. */
-  private collectStats(objs: DomainObj[], stats: number, flags: number): DomainStatsRecord[] {
+  /** The state group; the test driver's domains have no IOThread polling to report. */
+  private collectStats(objs: DomainObj[], stats: number, flags: number): ProcRet<'connectGetAllDomainStats'>['retStats'] {
     checkFlags(flags, 0x7f | (1 << 29) | (1 << 30) | (1 << 31), 'testConnectGetAllDomainStats');
-    const STATE = 1;
-    const IOTHREAD = 128;
-    const supported = STATE | IOTHREAD;
+    const supported = DomainStatsTypes.STATE | DomainStatsTypes.IOTHREAD;
     if (stats === 0) stats = supported;
     else if (flags & (1 << 31) && stats & ~supported) {
       throw virError(ErrorCode.ARGUMENT_UNSUPPORTED, `Stats types bits 0x${(stats & ~supported).toString(16)} are not supported by this daemon`, ErrorDomain.TEST);
     }
     return objs.map((d) => {
       const params: TypedParam[] = [];
-      if (stats & STATE) params.push({ field: 'state.state', value: d.state }, { field: 'state.reason', value: d.reason });
+      if (stats & DomainStatsTypes.STATE) params.push(typedParam.int('state.state', d.state), typedParam.int('state.reason', d.reason));
       return { dom: this.refOf(d), params };
     });
   }
 
-  async domainGetMetadata(dom: DomainRef, type: number, uri: string | null, flags: number): Promise<string> {
+  async domainGetMetadata({ dom, type, uri, flags }: ProcArgs<'domainGetMetadata'>): Promise<ProcRet<'domainGetMetadata'>> {
     checkFlags(flags, AFFECT_LIVE | AFFECT_CONFIG, 'testDomainGetMetadata');
-    const { def } = this.oneDef(this.domainObj(dom), flags);
+    const { def } = oneDefinition(this.domainObj(dom), flags);
     const missing = () => virError(ErrorCode.NO_DOMAIN_METADATA, 'Requested metadata element is not present', ErrorDomain.DOMAIN);
     if (type === 0 || type === 1) {
       const el = child(def, type === 0 ? 'description' : 'title');
       if (el === undefined) throw missing();
-      return el.text;
+      return { metadata: el.text };
     }
     if (type !== 2) throw virError(ErrorCode.INVALID_ARG, `unknown metadata type '${type}'`, ErrorDomain.DOMAIN);
     const found = metadataElementXML(def, uri ?? '');
     if (found === undefined) throw missing();
-    return found;
+    return { metadata: found };
   }
 
-  async domainSetMetadata(dom: DomainRef, type: number, metadata: string | null, key: string | null, uri: string | null, flags: number): Promise<void> {
+  async domainSetMetadata({ dom, type, metadata, key, uri, flags }: ProcArgs<'domainSetMetadata'>): Promise<void> {
     checkFlags(flags, AFFECT_LIVE | AFFECT_CONFIG, 'testDomainSetMetadata');
     const obj = this.domainObj(dom);
-    const { live, config } = this.defsFor(obj, flags);
+    const { live, config } = definitionsFor(obj, flags);
     if (type === 2) {
       for (const def of [live, config]) if (def) setMetadataElement(def, metadata, key, uri ?? '');
       return;
@@ -586,7 +623,7 @@ export class DomainAPI extends TestObjects {
 }
 
 /** The test driver's made-up counters: the wall clock in microseconds (g_get_real_time), integer-divided. */
-function clockCounter(): (divisor: number) => number {
-  const now = Date.now() * 1000;
-  return (divisor) => Math.floor(now / divisor);
+function clockCounter(): (divisor: number) => bigint {
+  const now = BigInt(Date.now()) * 1000n;
+  return (divisor) => now / BigInt(divisor);
 }

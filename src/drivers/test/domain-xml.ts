@@ -8,7 +8,7 @@ import { parseDocument } from '../../conf/document.js';
 import type { DeviceContext } from '../../conf/devices/common.js';
 import { ErrorCode, ErrorDomain, virError } from '../../util/error.js';
 import { child, childrenNamed, cloneElement, element, type XmlElement } from '../../util/xml.js';
-import { DomainState } from '../../api/types.js';
+import { DomainState } from '../../driver/flags.js';
 
 export const TEST_NAMESPACE = 'http://libvirt.org/schemas/domain/test/1.0';
 const TEST_ARCH = 'i686';

@@ -3,7 +3,19 @@
 
 import { ErrorCode, ErrorDomain, virError } from '../../util/error.js';
 import { child, childText, element, formatXml, type XmlElement } from '../../util/xml.js';
-import type { NodeInfo } from '../../api/types.js';
+
+/** virNodeInfo with the model as text. */
+export interface NodeInfo {
+  model: string;
+  /** KiB */
+  memory: number;
+  cpus: number;
+  mhz: number;
+  nodes: number;
+  sockets: number;
+  cores: number;
+  threads: number;
+}
 
 export interface TestCell {
   /** KiB */

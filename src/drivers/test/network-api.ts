@@ -1,35 +1,37 @@
 // The test driver's virtual network calls.
 
 import { formatNetworkXML, networkBridge, networkName, networkUUID, parseNetworkXML, updateNetworkDef } from '../../conf/network.js';
-import type { NetworkRef } from '../../api/types.js';
+import type { NetworkDriver } from '../../driver/families.js';
+import type { ProcArgs, ProcRet } from '../../driver/procedures.js';
 import { ErrorCode, ErrorDomain, virError } from '../../util/error.js';
 import { parseUUID } from '../../util/uuid.js';
 import type { XmlElement } from '../../util/xml.js';
 import type { NetworkObj } from './node.js';
-import { TestObjects, checkFlags, matchesFilterPair, AFFECT_LIVE, AFFECT_CONFIG } from './objects.js';
+import { TestObjects, checkFlags, flag, wanted, AFFECT_LIVE, AFFECT_CONFIG, type NetworkRef } from './objects.js';
+import { matchesNetworkListFilter } from '../../conf/objects/list-filter.js';
 
-export class NetworkAPI extends TestObjects {
-
-
-  async connectListAllNetworks(flags: number): Promise<NetworkRef[]> {
+export class NetworkAPI extends TestObjects implements NetworkDriver {
+  async connectListAllNetworks({ need_results, flags }: ProcArgs<'connectListAllNetworks'>): Promise<ProcRet<'connectListAllNetworks'>> {
     checkFlags(flags, 0x3f, 'testConnectListAllNetworks');
-    return this.node.networks
-      .filter((n) => matchesFilterPair(flags, 2, 1, n.active) && matchesFilterPair(flags, 4, 8, n.persistent) && matchesFilterPair(flags, 16, 32, n.autostart))
+    const nets = this.node.networks
+      .all()
+      .filter((n) => matchesNetworkListFilter(n, flags))
       .map((n) => this.netRef(n));
+    return { nets: wanted(nets, need_results), ret: nets.length };
   }
 
-  async networkLookupByName(name: string): Promise<NetworkRef> {
-    return this.netRef(this.networkObj({ name, uuid: '' }, 'name'));
+  async networkLookupByName({ name }: ProcArgs<'networkLookupByName'>): Promise<ProcRet<'networkLookupByName'>> {
+    return { net: this.netRef(this.networkObj({ name, uuid: '' }, 'name')) };
   }
-  async networkLookupByUUID(uuid: string): Promise<NetworkRef> {
-    return this.netRef(this.networkObj({ name: '', uuid: parseUUID(uuid) ?? uuid }, 'uuid'));
+  async networkLookupByUUID({ uuid }: ProcArgs<'networkLookupByUUID'>): Promise<ProcRet<'networkLookupByUUID'>> {
+    return { net: this.netRef(this.networkObj({ name: '', uuid: parseUUID(uuid) ?? uuid }, 'uuid')) };
   }
 
   /** virNetworkObjAssignDef: duplicate checks, then the new definition takes its place. */
   private assignNetwork(def: XmlElement, live: boolean): NetworkObj {
     const name = networkName(def);
     const uuid = networkUUID(def);
-    const byUUID = this.node.networks.find((n) => networkUUID(n.def) === uuid);
+    const byUUID = this.node.networks.findByUUID(uuid);
     if (byUUID) {
       if (networkName(byUUID.def) !== name) {
         throw virError(ErrorCode.OPERATION_FAILED, `network '${networkName(byUUID.def)}' is already defined with uuid ${uuid}`, ErrorDomain.NETWORK);
@@ -47,37 +49,52 @@ export class NetworkAPI extends TestObjects {
       }
       return byUUID;
     }
-    const byName = this.node.networks.find((n) => networkName(n.def) === name);
+    const byName = this.node.networks.findByName(name);
     if (byName) {
       throw virError(ErrorCode.OPERATION_FAILED, `network '${name}' already exists with uuid ${networkUUID(byName.def)}`, ErrorDomain.NETWORK);
     }
     const obj: NetworkObj = { def, active: false, persistent: !live, autostart: false };
-    this.node.networks.push(obj);
+    this.node.networks.add(obj);
     return obj;
   }
 
-  async networkDefineXML(xml: string, flags = 0): Promise<NetworkRef> {
+  async networkDefineXML({ xml }: ProcArgs<'networkDefineXML'>): Promise<ProcRet<'networkDefineXML'>> {
+    return { net: this.define(xml, 0) };
+  }
+  async networkDefineXMLFlags({ xml, flags }: ProcArgs<'networkDefineXMLFlags'>): Promise<ProcRet<'networkDefineXMLFlags'>> {
+    return { net: this.define(xml, flags) };
+  }
+  /** testNetworkDefineXMLFlags */
+  private define(xml: string, flags: number): NetworkRef {
     checkFlags(flags, 1, 'testNetworkDefineXMLFlags');
     return this.netRef(this.assignNetwork(parseNetworkXML(xml), false));
   }
-  async networkCreateXML(xml: string, flags = 0): Promise<NetworkRef> {
+
+  async networkCreateXML({ xml }: ProcArgs<'networkCreateXML'>): Promise<ProcRet<'networkCreateXML'>> {
+    return { net: this.create(xml, 0) };
+  }
+  async networkCreateXMLFlags({ xml, flags }: ProcArgs<'networkCreateXMLFlags'>): Promise<ProcRet<'networkCreateXMLFlags'>> {
+    return { net: this.create(xml, flags) };
+  }
+  /** testNetworkCreateXMLFlags */
+  private create(xml: string, flags: number): NetworkRef {
     checkFlags(flags, 1, 'testNetworkCreateXMLFlags');
     const obj = this.assignNetwork(parseNetworkXML(xml), true);
     obj.active = true;
     return this.netRef(obj);
   }
-  async networkUndefine(net: NetworkRef): Promise<void> {
+
+  async networkUndefine({ net }: ProcArgs<'networkUndefine'>): Promise<void> {
     const obj = this.networkObj(net, 'name');
     if (obj.active) throw virError(ErrorCode.OPERATION_INVALID, `Network '${net.name}' is still running`, ErrorDomain.NETWORK);
-    this.node.networks.splice(this.node.networks.indexOf(obj), 1);
+    this.node.networks.remove(obj);
   }
-  async networkCreate(net: NetworkRef, flags = 0): Promise<void> {
-    checkFlags(flags, 0, 'testNetworkCreate');
+  async networkCreate({ net }: ProcArgs<'networkCreate'>): Promise<void> {
     const obj = this.networkObj(net, 'name');
     if (obj.active) throw virError(ErrorCode.OPERATION_INVALID, `Network '${net.name}' is already running`, ErrorDomain.NETWORK);
     obj.active = true;
   }
-  async networkDestroy(net: NetworkRef): Promise<void> {
+  async networkDestroy({ net }: ProcArgs<'networkDestroy'>): Promise<void> {
     // The test driver does not check that the network is active.
     const obj = this.networkObj(net, 'name');
     obj.active = false;
@@ -85,31 +102,31 @@ export class NetworkAPI extends TestObjects {
       obj.def = obj.newDef;
       obj.newDef = undefined;
     }
-    if (!obj.persistent) this.node.networks.splice(this.node.networks.indexOf(obj), 1);
+    if (!obj.persistent) this.node.networks.remove(obj);
   }
-  async networkGetXMLDesc(net: NetworkRef, flags = 0): Promise<string> {
+  async networkGetXMLDesc({ net, flags }: ProcArgs<'networkGetXMLDesc'>): Promise<ProcRet<'networkGetXMLDesc'>> {
     checkFlags(flags, 0, 'testNetworkGetXMLDesc');
-    return formatNetworkXML(this.networkObj(net, 'name').def);
+    return { xml: formatNetworkXML(this.networkObj(net, 'name').def) };
   }
-  async networkIsActive(net: NetworkRef): Promise<boolean> {
-    return this.networkObj(net, 'uuid').active;
+  async networkIsActive({ net }: ProcArgs<'networkIsActive'>): Promise<ProcRet<'networkIsActive'>> {
+    return { active: flag(this.networkObj(net, 'uuid').active) };
   }
-  async networkIsPersistent(net: NetworkRef): Promise<boolean> {
-    return this.networkObj(net, 'uuid').persistent;
+  async networkIsPersistent({ net }: ProcArgs<'networkIsPersistent'>): Promise<ProcRet<'networkIsPersistent'>> {
+    return { persistent: flag(this.networkObj(net, 'uuid').persistent) };
   }
-  async networkGetAutostart(net: NetworkRef): Promise<boolean> {
-    return this.networkObj(net, 'name').autostart;
+  async networkGetAutostart({ net }: ProcArgs<'networkGetAutostart'>): Promise<ProcRet<'networkGetAutostart'>> {
+    return { autostart: flag(this.networkObj(net, 'name').autostart) };
   }
-  async networkSetAutostart(net: NetworkRef, autostart: boolean): Promise<void> {
-    this.networkObj(net, 'name').autostart = autostart;
+  async networkSetAutostart({ net, autostart }: ProcArgs<'networkSetAutostart'>): Promise<void> {
+    this.networkObj(net, 'name').autostart = autostart !== 0;
   }
-  async networkGetBridgeName(net: NetworkRef): Promise<string> {
+  async networkGetBridgeName({ net }: ProcArgs<'networkGetBridgeName'>): Promise<ProcRet<'networkGetBridgeName'>> {
     const obj = this.networkObj(net, 'name');
     const bridge = networkBridge(obj.def);
     if (bridge === undefined) throw virError(ErrorCode.INTERNAL_ERROR, `network '${net.name}' does not have a bridge name.`, ErrorDomain.NETWORK);
-    return bridge;
+    return { name: bridge };
   }
-  async networkUpdate(net: NetworkRef, command: number, section: number, parentIndex: number, xml: string, flags: number): Promise<void> {
+  async networkUpdate({ net, command, section, parentIndex, xml, flags }: ProcArgs<'networkUpdate'>): Promise<void> {
     checkFlags(flags, AFFECT_LIVE | AFFECT_CONFIG, 'testNetworkUpdate');
     const obj = this.networkObj(net, 'uuid');
     let f = flags;

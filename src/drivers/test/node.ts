@@ -6,31 +6,30 @@ import path from 'node:path';
 import { readdirSync } from 'node:fs';
 import { parseDocument, parseDocumentFile } from '../../conf/document.js';
 import { parseInterfaceElement, type InterfaceDef } from '../../conf/interface.js';
-import { parseNetworkElement, type NetworkDef } from '../../conf/network.js';
+import { networkName, networkUUID, parseNetworkElement, type NetworkDef } from '../../conf/network.js';
+import { NamedObjectList, VolumeList } from '../../conf/objects/object-list.js';
 import { parseStoragePoolElement, type StoragePoolDef } from '../../conf/storage-pool.js';
 import { parseStorageVolElement, type StorageVolDef } from '../../conf/storage-vol.js';
-import { DomainState, type NodeInfo } from '../../api/types.js';
+import { DomainState } from '../../driver/flags.js';
+import { DomainObject } from '../../conf/objects/domain-object.js';
+import { DomainObjectList } from '../../conf/objects/domain-list.js';
 import { ErrorCode, ErrorDomain, virError } from '../../util/error.js';
 import { childText, childrenNamed, type XmlElement } from '../../util/xml.js';
 import { extractTestNamespace, generateIfnames, parseTestDomainElement, TEST_NAMESPACE } from './domain-xml.js';
-import { defaultCells, defaultNodeInfo, parseNodeInfo, type TestCell } from './host.js';
+import { defaultCells, defaultNodeInfo, parseNodeInfo, type NodeInfo, type TestCell } from './host.js';
 import { parseSnapshotRedefine, SnapshotList } from './snapshots.js';
 
-export interface DomainObj {
-  /** The running definition while active, else the persistent one. */
-  def: XmlElement;
-  /** The persistent definition while a persistent domain runs. */
-  newDef?: XmlElement;
-  persistent: boolean;
-  state: DomainState;
-  reason: number;
-  /** -1 while inactive. */
-  id: number;
-  autostart: boolean;
-  hasManagedSave: boolean;
-  snapshots: SnapshotList;
+/** A test domain: the shared object plus what only the test driver keeps. */
+export class DomainObj extends DomainObject {
+  hasManagedSave = false;
+  snapshots = new SnapshotList();
   /** Guest time reported by domtime (the test driver's fixed epoch). */
-  seconds: number;
+  seconds = 627319920;
+
+  /** A new, shut off domain object around `def`. */
+  constructor(def: XmlElement, persistent: boolean) {
+    super(textOf(def, 'name'), textOf(def, 'uuid'), def, persistent);
+  }
 }
 
 export interface NetworkObj {
@@ -48,7 +47,7 @@ export interface PoolObj {
   /** Transient pools (pool-create) have no config file: no autostart, removed on destroy. */
   persistent: boolean;
   autostart: boolean;
-  volumes: StorageVolDef[];
+  volumes: VolumeList<StorageVolDef>;
 }
 
 export interface InterfaceObj {
@@ -67,12 +66,12 @@ export interface NodeDeviceObj {
 export class TestNode {
   nodeInfo: NodeInfo = defaultNodeInfo();
   cells: TestCell[] = [];
-  domains: DomainObj[] = [];
-  networks: NetworkObj[] = [];
+  domains = new DomainObjectList<DomainObj>();
+  networks = new NamedObjectList<NetworkObj>((n) => networkName(n.def), (n) => networkUUID(n.def));
   interfaces: InterfaceObj[] = [];
   /** The interfaces as they were when iface-begin opened a transaction. */
   interfaceBackup?: InterfaceObj[];
-  pools: PoolObj[] = [];
+  pools = new NamedObjectList<PoolObj>((p) => p.def.name, (p) => p.def.uuid);
   nodeDevices: NodeDeviceObj[] = [];
   /** Domain ids start at 1 and only grow (g_atomic_int_add on nextDomID). */
   private nextDomID = 1;
@@ -88,39 +87,15 @@ export class TestNode {
    */
   findDomainForAdd(def: XmlElement, checkLive: boolean): DomainObj | undefined {
     const name = textOf(def, 'name');
-    const uuid = textOf(def, 'uuid');
-    const byUUID = this.domains.find((d) => textOf(d.def, 'uuid') === uuid);
-    if (byUUID) {
-      if (textOf(byUUID.def, 'name') !== name) {
-        throw virError(ErrorCode.OPERATION_FAILED, `domain '${textOf(byUUID.def, 'name')}' is already defined with uuid ${uuid}`, ErrorDomain.DOMAIN);
-      }
-      if (checkLive && byUUID.id !== -1) throw virError(ErrorCode.OPERATION_INVALID, `domain '${name}' is already active`, ErrorDomain.DOMAIN);
-      if (checkLive && !byUUID.persistent) throw virError(ErrorCode.OPERATION_INVALID, `domain '${name}' is already being started`, ErrorDomain.DOMAIN);
-      return byUUID;
-    }
-    const byName = this.domains.find((d) => textOf(d.def, 'name') === name);
-    if (byName) throw virError(ErrorCode.OPERATION_FAILED, `domain '${name}' already exists with uuid ${textOf(byName.def, 'uuid')}`, ErrorDomain.DOMAIN);
-    return undefined;
+    const existing = this.domains.checkAddable(name, textOf(def, 'uuid'));
+    if (existing && checkLive && existing.id !== -1) throw virError(ErrorCode.OPERATION_INVALID, `domain '${name}' is already active`, ErrorDomain.DOMAIN);
+    if (existing && checkLive && !existing.persistent) throw virError(ErrorCode.OPERATION_INVALID, `domain '${name}' is already being started`, ErrorDomain.DOMAIN);
+    return existing;
   }
 }
 
 export function textOf(dom: XmlElement, name: string): string {
   return dom.children.find((c) => c.name === name)?.text ?? '';
-}
-
-/** A new, shut off domain object around `def`. */
-export function newDomainObj(def: XmlElement, persistent: boolean): DomainObj {
-  return {
-    def,
-    persistent,
-    state: DomainState.SHUTOFF,
-    reason: 0,
-    id: -1,
-    autostart: false,
-    hasManagedSave: false,
-    snapshots: new SnapshotList(),
-    seconds: 627319920,
-  };
 }
 
 /** libvirt's defaultConnXML (src/test/test_driver.c). */
@@ -283,9 +258,9 @@ function loadObjects(node: TestNode, root: XmlElement, file: string | undefined)
   // one loader per object kind, run kind by kind in testOpenParse's order
   const loaders: Array<[string, (el: XmlElement) => void]> = [
     ['domain', (el) => loadDomain(node, el, prefixes, file)],
-    ['network', (el) => node.networks.push({ def: parseNetworkElement(el), active: true, persistent: true, autostart: false })],
+    ['network', (el) => node.networks.add({ def: parseNetworkElement(el), active: true, persistent: true, autostart: false })],
     ['interface', (el) => node.interfaces.push({ def: parseInterfaceElement(el), active: true })],
-    ['pool', (el) => node.pools.push(loadPool(el, file))],
+    ['pool', (el) => node.pools.add(loadPool(el, file))],
     ['device', (el) => node.nodeDevices.push(parseNodeDevice(el))],
   ];
   for (const [kind, load] of loaders) for (const raw of childrenNamed(root, kind)) load(resolveExternal(raw, file));
@@ -295,12 +270,12 @@ function loadObjects(node: TestNode, root: XmlElement, file: string | undefined)
 function loadPool(el: XmlElement, file: string | undefined): PoolObj {
   const def = parseStoragePoolElement(el);
   resetPoolSizes(def);
-  const pool: PoolObj = { def, active: true, persistent: true, autostart: false, volumes: [] };
+  const pool: PoolObj = { def, active: true, persistent: true, autostart: false, volumes: new VolumeList() };
   for (const volRaw of childrenNamed(el, 'volume')) {
     const vol = parseStorageVolElement(resolveExternal(volRaw, file), def.type);
     vol.targetPath ??= `${def.targetPath}/${vol.name}`;
     vol.key ??= vol.targetPath;
-    pool.volumes.push(vol);
+    pool.volumes.add(vol);
     def.allocation += vol.allocation;
     def.available = def.capacity - def.allocation;
   }
@@ -331,9 +306,9 @@ function loadDomain(node: TestNode, el: XmlElement, prefixes: string[], file: st
   const def = parseTestDomainElement(copy);
   generateIfnames(def);
   const existing = node.findDomainForAdd(def, false);
-  const dom = existing ?? newDomainObj(def, !ns.transient);
+  const dom = existing ?? new DomainObj(def, !ns.transient);
   if (existing) existing.def = def;
-  else node.domains.push(dom);
+  else node.domains.add(dom);
   dom.persistent = !ns.transient;
   dom.hasManagedSave = ns.hasManagedSave;
   for (const snapEl of ns.snapshots) {

@@ -4,18 +4,12 @@
 import { interfaceName } from '../../conf/interface.js';
 import { networkName, networkUUID } from '../../conf/network.js';
 import { type StorageVolDef } from '../../conf/storage-vol.js';
-import {
-  DomainState,
-  RunningReason,
-  ShutoffReason,
-  type DomainRef,
-  type NetworkRef,
-  type StoragePoolRef,
-  type StorageVolRef,
-} from '../../api/types.js';
+import { DomainState, RunningReason, ShutoffReason } from '../../driver/flags.js';
+import type { ProcRet } from '../../driver/procedures.js';
+import type { TypedParam } from '../../driver/typed-params.js';
 import { ErrorCode, ErrorDomain, VirError, virError } from '../../util/error.js';
 import { child, type XmlElement } from '../../util/xml.js';
-import { textOf, type DomainObj, type NetworkObj, type PoolObj, type TestNode } from './node.js';
+import { type DomainObj, type NetworkObj, type PoolObj, type TestNode } from './node.js';
 
 /** virCheckFlags: libvirt names the C function that refused the flags. */
 export function checkFlags(flags: number, allowed: number, fn: string): void {
@@ -24,6 +18,35 @@ export function checkFlags(flags: number, allowed: number, fn: string): void {
     throw new VirError(ErrorCode.INVALID_ARG, ErrorDomain.TEST, `unsupported flags (0x${(unsupported >>> 0).toString(16)}) in function ${fn}`);
   }
 }
+
+// The protocol's object references (virDomainPtr, virNetworkPtr, ...) as calls carry them.
+export type DomainRef = ProcRet<'domainLookupByName'>['dom'];
+export type NetworkRef = ProcRet<'networkLookupByName'>['net'];
+export type StoragePoolRef = ProcRet<'storagePoolLookupByName'>['pool'];
+export type StorageVolRef = ProcRet<'storageVolLookupByName'>['vol'];
+export type InterfaceRef = ProcRet<'interfaceLookupByName'>['iface'];
+export type SnapshotRef = ProcRet<'domainSnapshotLookupByName'>['snap'];
+
+/** The objects a virConnectListAll* call returns: only when the caller asked for them (need_results); the count goes back always. */
+export function wanted<T>(items: T[], needResults: number): T[] {
+  return needResults ? items : [];
+}
+
+/**
+ * A typed-parameter getter's answer as the daemon sends it: up to `nparams` of
+ * them (the count travels only for the nparams-0 query, which the getters answer first).
+ */
+export function typedParamsUpTo(params: TypedParam[], nparams: number): { params: TypedParam[]; nparams: number } {
+  return { params: params.slice(0, nparams), nparams: 0 };
+}
+
+/** A C string as the protocol's char arrays carry it: its bytes and the terminating NUL. */
+export function cChars(text: string): number[] {
+  return [...Buffer.from(text, 'utf8'), 0];
+}
+
+/** A boolean answer (virDomainIsActive, ...) as the int the protocol carries. */
+export const flag = (b: boolean): number => (b ? 1 : 0);
 
 /** testConnectGetMaxVcpus */
 export const MAX_VCPUS = 32;
@@ -43,15 +66,6 @@ export const UNDEFINE_SNAPSHOTS_METADATA = 2;
 export const DEFINE_VALIDATE = 1;
 export const START_VALIDATE = 1 << 4;
 
-/**
- * A pair of opposite list filters (ACTIVE/INACTIVE, PERSISTENT/TRANSIENT, ...):
- * neither or both set keeps everything, one alone keeps the objects it names.
- */
-export function matchesFilterPair(flags: number, yes: number, no: number, has: boolean): boolean {
-  const set = flags & (yes | no);
-  return set === 0 || set === (yes | no) || (flags & yes ? has : !has);
-}
-
 export function devices(dom: XmlElement): XmlElement[] {
   return child(dom, 'devices')?.children ?? [];
 }
@@ -64,13 +78,13 @@ export class TestObjects {
   constructor(protected readonly node: TestNode) {}
 
   protected domainObj(ref: DomainRef): DomainObj {
-    const obj = this.node.domains.find((d) => textOf(d.def, 'uuid') === ref.uuid);
+    const obj = this.node.domains.findByUUID(ref.uuid);
     if (!obj) throw virError(ErrorCode.NO_DOMAIN, `no domain with matching uuid '${ref.uuid}' (${ref.name})`, ErrorDomain.TEST);
     return obj;
   }
 
   protected refOf(obj: DomainObj): DomainRef {
-    return { name: textOf(obj.def, 'name'), uuid: textOf(obj.def, 'uuid'), id: obj.id };
+    return { name: obj.name, uuid: obj.uuid, id: obj.id };
   }
 
   protected isActive(obj: DomainObj): boolean {
@@ -81,13 +95,18 @@ export class TestObjects {
     if (!this.isActive(obj)) throw virError(ErrorCode.OPERATION_INVALID, 'domain is not running', ErrorDomain.DOMAIN);
   }
 
+  /** The one place a domain's run state changes (where lifecycle events will be raised). */
+  protected setState(obj: DomainObj, state: DomainState, reason: number): void {
+    obj.state = state;
+    obj.reason = reason;
+  }
+
   /** testDomainStartState */
   protected startState(obj: DomainObj, reason: RunningReason): void {
-    obj.state = DomainState.RUNNING;
-    obj.reason = reason;
     obj.id = this.node.allocateDomainID();
     if (obj.persistent && obj.newDef === undefined) obj.newDef = structuredClone(obj.def);
     obj.hasManagedSave = false;
+    this.setState(obj, DomainState.RUNNING, reason);
   }
 
   /** testDomainShutdownState: the persistent definition comes back. */
@@ -96,13 +115,12 @@ export class TestObjects {
       obj.def = obj.newDef;
       obj.newDef = undefined;
     }
-    obj.state = DomainState.SHUTOFF;
-    obj.reason = reason;
     obj.id = -1;
+    this.setState(obj, DomainState.SHUTOFF, reason);
   }
 
   protected removeDomain(obj: DomainObj): void {
-    this.node.domains.splice(this.node.domains.indexOf(obj), 1);
+    this.node.domains.remove(obj);
   }
 
   /** The persistent definition, whether the domain runs or not. */
@@ -110,30 +128,8 @@ export class TestObjects {
     return obj.newDef ?? obj.def;
   }
 
-  /** virDomainObjUpdateModificationImpact + virDomainObjGetDefs. */
-  protected defsFor(obj: DomainObj, flags: number): { live?: XmlElement; config?: XmlElement } {
-    let f = flags & (AFFECT_LIVE | AFFECT_CONFIG);
-    if (f === 0) f = this.isActive(obj) ? AFFECT_LIVE : AFFECT_CONFIG;
-    if (f & AFFECT_LIVE && !this.isActive(obj)) throw virError(ErrorCode.OPERATION_INVALID, 'domain is not running', ErrorDomain.DOMAIN);
-    if (f & AFFECT_CONFIG && !obj.persistent) {
-      throw virError(ErrorCode.OPERATION_INVALID, 'transient domains do not have any persistent config', ErrorDomain.DOMAIN);
-    }
-    return { live: f & AFFECT_LIVE ? obj.def : undefined, config: f & AFFECT_CONFIG ? this.persistentDef(obj) : undefined };
-  }
-
-  /** virDomainObjGetOneDefState: exactly one of live or config. */
-  protected oneDef(obj: DomainObj, flags: number): { def: XmlElement; live: boolean } {
-    if (flags & AFFECT_LIVE && flags & AFFECT_CONFIG) {
-      throw new VirError(ErrorCode.INVALID_ARG, ErrorDomain.DOMAIN, "Flags 'VIR_DOMAIN_AFFECT_LIVE' and 'VIR_DOMAIN_AFFECT_CONFIG' are mutually exclusive");
-    }
-    const { live, config } = this.defsFor(obj, flags);
-    return live ? { def: live, live: true } : { def: config!, live: false };
-  }
-
-
-
   protected networkObj(net: NetworkRef, by: 'name' | 'uuid'): NetworkObj {
-    const obj = this.node.networks.find((n) => (by === 'name' ? networkName(n.def) === net.name : networkUUID(n.def) === net.uuid));
+    const obj = by === 'name' ? this.node.networks.findByName(net.name) : this.node.networks.findByUUID(net.uuid);
     if (!obj) {
       const detail = by === 'name' ? `no network with matching name '${net.name}'` : `no network with matching uuid '${net.uuid}'`;
       throw virError(ErrorCode.NO_NETWORK, detail, ErrorDomain.NETWORK);
@@ -152,7 +148,7 @@ export class TestObjects {
   }
 
   protected poolObj(name: string): PoolObj {
-    const obj = this.node.pools.find((p) => p.def.name === name);
+    const obj = this.node.pools.findByName(name);
     if (!obj) throw virError(ErrorCode.NO_STORAGE_POOL, `no storage pool with matching name '${name}'`, ErrorDomain.STORAGE);
     return obj;
   }
@@ -178,7 +174,7 @@ export class TestObjects {
   }
 
   protected volume(pool: PoolObj, name: string): StorageVolDef {
-    const vol = pool.volumes.find((v) => v.name === name);
+    const vol = pool.volumes.findByName(name);
     if (!vol) throw virError(ErrorCode.NO_STORAGE_VOL, `no storage vol with matching name '${name}'`, ErrorDomain.STORAGE);
     return vol;
   }

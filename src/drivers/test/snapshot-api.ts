@@ -1,35 +1,37 @@
 // The test driver's snapshot calls: create, list, navigate, revert, delete.
 
-import { DomainState, PausedReason, RunningReason, ShutoffReason, type DomainRef, type SnapshotRef } from '../../api/types.js';
+import { DomainState, PausedReason, RunningReason, ShutoffReason } from '../../driver/flags.js';
+import type { HypervisorDriver } from '../../driver/families.js';
+import type { ProcArgs, ProcRet } from '../../driver/procedures.js';
 import { ErrorCode, ErrorDomain, virError } from '../../util/error.js';
 import { child, element, type XmlElement } from '../../util/xml.js';
 import { textOf, type DomainObj } from './node.js';
 import { formatSnapshotXML, parseSnapshotRedefine, parseSnapshotRequest, SNAPSHOT_STATES, type Snapshot } from './snapshots.js';
 import { parseTestDomainElement } from './domain-xml.js';
 import { parseDocument } from '../../conf/document.js';
-import { TestObjects, checkFlags, XML_SECURE } from './objects.js';
+import { TestObjects, checkFlags, flag, wanted, XML_SECURE, type SnapshotRef } from './objects.js';
 
 // virDomainSnapshotCreateFlags
 const REDEFINE = 1;
 const CURRENT = 2;
 const HALT = 8;
 
-export class SnapshotAPI extends TestObjects {
+export class SnapshotAPI extends TestObjects implements HypervisorDriver {
   private snapObj(snap: SnapshotRef): { obj: DomainObj; snap: Snapshot } {
-    const obj = this.domainObj(snap.domain);
+    const obj = this.domainObj(snap.dom);
     return { obj, snap: obj.snapshots.get(snap.name) };
   }
 
   private snapRef(obj: DomainObj, name: string): SnapshotRef {
-    return { domain: this.refOf(obj), name };
+    return { dom: this.refOf(obj), name };
   }
 
-  async domainSnapshotCreateXML(dom: DomainRef, xml: string, flags: number): Promise<SnapshotRef> {
+  async domainSnapshotCreateXML({ dom, xml_desc: xml, flags }: ProcArgs<'domainSnapshotCreateXML'>): Promise<ProcRet<'domainSnapshotCreateXML'>> {
     // REDEFINE, CURRENT, HALT, QUIESCE, ATOMIC, LIVE, VALIDATE
     checkFlags(flags, REDEFINE | CURRENT | HALT | 64 | 128 | 256 | 512, 'testDomainSnapshotCreateXML');
     const obj = this.domainObj(dom);
     if (!obj.persistent && flags & HALT) throw virError(ErrorCode.OPERATION_INVALID, 'cannot halt after transient domain snapshot', ErrorDomain.TEST);
-    if (flags & REDEFINE) return this.redefineSnapshot(obj, xml, (flags & CURRENT) !== 0);
+    if (flags & REDEFINE) return { snap: this.redefineSnapshot(obj, xml, (flags & CURRENT) !== 0) };
     const req = parseSnapshotRequest(xml);
     const now = Math.floor(Date.now() / 1000);
     const state = SNAPSHOT_STATES[obj.state]!;
@@ -47,7 +49,7 @@ export class SnapshotAPI extends TestObjects {
     obj.snapshots.add(snap);
     if (flags & HALT && this.isActive(obj)) this.shutdownState(obj, ShutoffReason.FROM_SNAPSHOT);
     obj.snapshots.current = snap.name;
-    return this.snapRef(obj, snap.name);
+    return { snap: this.snapRef(obj, snap.name) };
   }
 
   /**
@@ -73,64 +75,78 @@ export class SnapshotAPI extends TestObjects {
     return disks.length ? element('disks', {}, disks) : undefined;
   }
 
-  async domainListAllSnapshots(dom: DomainRef, flags: number): Promise<SnapshotRef[]> {
+  async domainListAllSnapshots({ dom, need_results, flags }: ProcArgs<'domainListAllSnapshots'>): Promise<ProcRet<'domainListAllSnapshots'>> {
+    const snapshots = this.listSnapshots(dom, flags);
+    return { snapshots: wanted(snapshots, need_results), ret: snapshots.length };
+  }
+  async domainSnapshotNum({ dom, flags }: ProcArgs<'domainSnapshotNum'>): Promise<ProcRet<'domainSnapshotNum'>> {
+    return { num: this.listSnapshots(dom, flags).length };
+  }
+
+  /** testDomainListAllSnapshots */
+  private listSnapshots(dom: SnapshotRef['dom'], flags: number): SnapshotRef[] {
     checkFlags(flags, 0x7ff, 'testDomainListAllSnapshots');
     const obj = this.domainObj(dom);
     return obj.snapshots.list(flags).map((s) => this.snapRef(obj, s.name));
   }
-  async domainSnapshotNum(dom: DomainRef, flags: number): Promise<number> {
-    return (await this.domainListAllSnapshots(dom, flags)).length;
+
+  async domainSnapshotListAllChildren({ snapshot, need_results, flags }: ProcArgs<'domainSnapshotListAllChildren'>): Promise<ProcRet<'domainSnapshotListAllChildren'>> {
+    const snapshots = this.listChildren(snapshot, flags);
+    return { snapshots: wanted(snapshots, need_results), ret: snapshots.length };
   }
-  async domainSnapshotListAllChildren(snapRef: SnapshotRef, flags: number): Promise<SnapshotRef[]> {
+  async domainSnapshotNumChildren({ snap, flags }: ProcArgs<'domainSnapshotNumChildren'>): Promise<ProcRet<'domainSnapshotNumChildren'>> {
+    return { num: this.listChildren(snap, flags).length };
+  }
+
+  /** testDomainSnapshotListAllChildren */
+  private listChildren(snapRef: SnapshotRef, flags: number): SnapshotRef[] {
     checkFlags(flags, 0x7ff, 'testDomainSnapshotListAllChildren');
     const { obj, snap } = this.snapObj(snapRef);
     return obj.snapshots.list(flags, snap.name).map((s) => this.snapRef(obj, s.name));
   }
-  async domainSnapshotNumChildren(snapRef: SnapshotRef, flags: number): Promise<number> {
-    return (await this.domainSnapshotListAllChildren(snapRef, flags)).length;
-  }
-  async domainSnapshotLookupByName(dom: DomainRef, name: string, flags = 0): Promise<SnapshotRef> {
+
+  async domainSnapshotLookupByName({ dom, name, flags }: ProcArgs<'domainSnapshotLookupByName'>): Promise<ProcRet<'domainSnapshotLookupByName'>> {
     checkFlags(flags, 0, 'testDomainSnapshotLookupByName');
     const obj = this.domainObj(dom);
-    return this.snapRef(obj, obj.snapshots.get(name).name);
+    return { snap: this.snapRef(obj, obj.snapshots.get(name).name) };
   }
-  async domainHasCurrentSnapshot(dom: DomainRef, flags = 0): Promise<boolean> {
+  async domainHasCurrentSnapshot({ dom, flags }: ProcArgs<'domainHasCurrentSnapshot'>): Promise<ProcRet<'domainHasCurrentSnapshot'>> {
     checkFlags(flags, 0, 'testDomainHasCurrentSnapshot');
-    return this.domainObj(dom).snapshots.current !== undefined;
+    return { result: flag(this.domainObj(dom).snapshots.current !== undefined) };
   }
-  async domainSnapshotCurrent(dom: DomainRef, flags = 0): Promise<SnapshotRef> {
+  async domainSnapshotCurrent({ dom, flags }: ProcArgs<'domainSnapshotCurrent'>): Promise<ProcRet<'domainSnapshotCurrent'>> {
     checkFlags(flags, 0, 'testDomainSnapshotCurrent');
     const obj = this.domainObj(dom);
     if (obj.snapshots.current === undefined) {
       throw virError(ErrorCode.NO_DOMAIN_SNAPSHOT, 'the domain does not have a current snapshot', ErrorDomain.DOMAIN_SNAPSHOT);
     }
-    return this.snapRef(obj, obj.snapshots.current);
+    return { snap: this.snapRef(obj, obj.snapshots.current) };
   }
-  async domainSnapshotGetParent(snapRef: SnapshotRef, flags = 0): Promise<SnapshotRef> {
+  async domainSnapshotGetParent({ snap: snapRef, flags }: ProcArgs<'domainSnapshotGetParent'>): Promise<ProcRet<'domainSnapshotGetParent'>> {
     checkFlags(flags, 0, 'testDomainSnapshotGetParent');
     const { obj, snap } = this.snapObj(snapRef);
     if (snap.parent === undefined) {
       throw virError(ErrorCode.NO_DOMAIN_SNAPSHOT, `snapshot '${snap.name}' does not have a parent`, ErrorDomain.DOMAIN_SNAPSHOT);
     }
-    return this.snapRef(obj, snap.parent);
+    return { snap: this.snapRef(obj, snap.parent) };
   }
-  async domainSnapshotIsCurrent(snapRef: SnapshotRef, flags = 0): Promise<boolean> {
+  async domainSnapshotIsCurrent({ snap: snapRef, flags }: ProcArgs<'domainSnapshotIsCurrent'>): Promise<ProcRet<'domainSnapshotIsCurrent'>> {
     checkFlags(flags, 0, 'testDomainSnapshotIsCurrent');
     const { obj, snap } = this.snapObj(snapRef);
-    return obj.snapshots.current === snap.name;
+    return { current: flag(obj.snapshots.current === snap.name) };
   }
-  async domainSnapshotHasMetadata(snapRef: SnapshotRef, flags = 0): Promise<boolean> {
+  async domainSnapshotHasMetadata({ snap, flags }: ProcArgs<'domainSnapshotHasMetadata'>): Promise<ProcRet<'domainSnapshotHasMetadata'>> {
     checkFlags(flags, 0, 'testDomainSnapshotHasMetadata');
-    this.snapObj(snapRef);
-    return true;
+    this.snapObj(snap);
+    return { metadata: 1 };
   }
-  async domainSnapshotGetXMLDesc(snapRef: SnapshotRef, flags = 0): Promise<string> {
+  async domainSnapshotGetXMLDesc({ snap: snapRef, flags }: ProcArgs<'domainSnapshotGetXMLDesc'>): Promise<ProcRet<'domainSnapshotGetXMLDesc'>> {
     checkFlags(flags, XML_SECURE, 'testDomainSnapshotGetXMLDesc');
     const { obj, snap } = this.snapObj(snapRef);
-    return formatSnapshotXML(snap, textOf(obj.def, 'uuid'), (flags & XML_SECURE) !== 0);
+    return { xml: formatSnapshotXML(snap, textOf(obj.def, 'uuid'), (flags & XML_SECURE) !== 0) };
   }
 
-  async domainRevertToSnapshot(snapRef: SnapshotRef, flags = 0): Promise<void> {
+  async domainRevertToSnapshot({ snap: snapRef, flags }: ProcArgs<'domainRevertToSnapshot'>): Promise<void> {
     const RUNNING = 1;
     const PAUSED = 2;
     checkFlags(flags, RUNNING | PAUSED | 4, 'testDomainRevertToSnapshot');
@@ -140,7 +156,7 @@ export class SnapshotAPI extends TestObjects {
       throw virError(ErrorCode.OPERATION_INVALID, 'transient domain needs to request run or pause to revert to inactive snapshot', ErrorDomain.TEST);
     }
     if (!snap.dom) {
-      throw virError(ErrorCode.OPERATION_INVALID, `snapshot '${snap.name}' lacks domain '${snapRef.domain.name}' rollback info`, ErrorDomain.TEST);
+      throw virError(ErrorCode.OPERATION_INVALID, `snapshot '${snap.name}' lacks domain '${snapRef.dom.name}' rollback info`, ErrorDomain.TEST);
     }
     obj.snapshots.current = undefined;
     const config = structuredClone(snap.dom);
@@ -149,8 +165,7 @@ export class SnapshotAPI extends TestObjects {
       obj.def = config;
       this.startState(obj, RunningReason.FROM_SNAPSHOT);
       if (!(flags & RUNNING) && (snap.state === 'paused' || flags & PAUSED)) {
-        obj.state = DomainState.PAUSED;
-        obj.reason = PausedReason.FROM_SNAPSHOT;
+        this.setState(obj, DomainState.PAUSED, PausedReason.FROM_SNAPSHOT);
       }
     } else {
       if (this.isActive(obj)) obj.newDef = config;
@@ -159,15 +174,14 @@ export class SnapshotAPI extends TestObjects {
       if (flags & (RUNNING | PAUSED)) {
         this.startState(obj, RunningReason.FROM_SNAPSHOT);
         if (flags & PAUSED) {
-          obj.state = DomainState.PAUSED;
-          obj.reason = PausedReason.FROM_SNAPSHOT;
+          this.setState(obj, DomainState.PAUSED, PausedReason.FROM_SNAPSHOT);
         }
       }
     }
     obj.snapshots.current = snap.name;
   }
 
-  async domainSnapshotDelete(snapRef: SnapshotRef, flags = 0): Promise<void> {
+  async domainSnapshotDelete({ snap: snapRef, flags }: ProcArgs<'domainSnapshotDelete'>): Promise<void> {
     const CHILDREN = 1;
     const CHILDREN_ONLY = 4;
     checkFlags(flags, CHILDREN | CHILDREN_ONLY, 'testDomainSnapshotDelete');

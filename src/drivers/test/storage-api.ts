@@ -1,41 +1,42 @@
 // The test driver's storage pool and volume calls; volumes live at <pool target>/<name>.
 
-import { FILE_POOL_TYPES, formatStoragePoolXML, parseStoragePoolXML, POOL_TYPES } from '../../conf/storage-pool.js';
+import { FILE_POOL_TYPES, formatStoragePoolXML, parseStoragePoolXML } from '../../conf/storage-pool.js';
 import { formatStorageVolXML, parseStorageVolXML, type StorageVolDef } from '../../conf/storage-vol.js';
-import { type StoragePoolInfo, type StoragePoolRef, type StorageVolInfo, type StorageVolRef } from '../../api/types.js';
+import type { StorageDriver } from '../../driver/families.js';
+import type { ProcArgs, ProcRet } from '../../driver/procedures.js';
 import { ErrorCode, ErrorDomain, virError } from '../../util/error.js';
 import { parseUUID } from '../../util/uuid.js';
 import { resetPoolSizes, type PoolObj } from './node.js';
-import { TestObjects, checkFlags, matchesFilterPair } from './objects.js';
+import { TestObjects, checkFlags, flag, wanted, type StorageVolRef } from './objects.js';
+import { matchesStoragePoolListFilter } from '../../conf/objects/list-filter.js';
+import { VolumeList } from '../../conf/objects/object-list.js';
 
-export class StorageAPI extends TestObjects {
-
-  async connectListAllStoragePools(flags: number): Promise<StoragePoolRef[]> {
+export class StorageAPI extends TestObjects implements StorageDriver {
+  async connectListAllStoragePools({ need_results, flags }: ProcArgs<'connectListAllStoragePools'>): Promise<ProcRet<'connectListAllStoragePools'>> {
     checkFlags(flags, 0x3ffff, 'testConnectListAllStoragePools');
-    // Type filters occupy bits 6.. in virStoragePoolType order.
-    const typeBits = flags >> 6;
-    return this.node.pools
-      .filter((p) => matchesFilterPair(flags, 2, 1, p.active) && matchesFilterPair(flags, 4, 8, p.persistent) && matchesFilterPair(flags, 16, 32, p.autostart))
-      .filter((p) => typeBits === 0 || (typeBits & (1 << POOL_TYPES.indexOf(p.def.type))) !== 0)
+    const pools = this.node.pools
+      .all()
+      .filter((p) => matchesStoragePoolListFilter({ active: p.active, persistent: p.persistent, autostart: p.autostart, type: p.def.type }, flags))
       .map((p) => this.poolRef(p));
+    return { pools: wanted(pools, need_results), ret: pools.length };
   }
 
-  async storagePoolLookupByName(name: string): Promise<StoragePoolRef> {
-    return this.poolRef(this.poolObj(name));
+  async storagePoolLookupByName({ name }: ProcArgs<'storagePoolLookupByName'>): Promise<ProcRet<'storagePoolLookupByName'>> {
+    return { pool: this.poolRef(this.poolObj(name)) };
   }
-  async storagePoolLookupByUUID(uuid: string): Promise<StoragePoolRef> {
-    const wanted = parseUUID(uuid);
-    const obj = this.node.pools.find((p) => p.def.uuid === wanted);
+  async storagePoolLookupByUUID({ uuid }: ProcArgs<'storagePoolLookupByUUID'>): Promise<ProcRet<'storagePoolLookupByUUID'>> {
+    const wantedUUID = parseUUID(uuid);
+    const obj = wantedUUID === undefined ? undefined : this.node.pools.findByUUID(wantedUUID);
     if (!obj) throw virError(ErrorCode.NO_STORAGE_POOL, `no storage pool with matching uuid '${uuid}'`, ErrorDomain.STORAGE);
-    return this.poolRef(obj);
+    return { pool: this.poolRef(obj) };
   }
-  async storagePoolLookupByVolume(vol: StorageVolRef): Promise<StoragePoolRef> {
-    return this.storagePoolLookupByName(vol.pool);
+  async storagePoolLookupByVolume({ vol }: ProcArgs<'storagePoolLookupByVolume'>): Promise<ProcRet<'storagePoolLookupByVolume'>> {
+    return { pool: this.poolRef(this.poolObj(vol.pool)) };
   }
 
   /** virStoragePoolObjListAdd's duplicate rules. */
   private addPool(def: PoolObj['def'], checkLive: boolean): PoolObj {
-    const byUUID = this.node.pools.find((p) => p.def.uuid === def.uuid);
+    const byUUID = this.node.pools.findByUUID(def.uuid);
     if (byUUID) {
       if (byUUID.def.name !== def.name) {
         throw virError(ErrorCode.OPERATION_FAILED, `pool '${byUUID.def.name}' is already defined with uuid ${def.uuid}`, ErrorDomain.STORAGE);
@@ -44,111 +45,111 @@ export class StorageAPI extends TestObjects {
       byUUID.def = def;
       return byUUID;
     }
-    const byName = this.node.pools.find((p) => p.def.name === def.name);
+    const byName = this.node.pools.findByName(def.name);
     if (byName) throw virError(ErrorCode.OPERATION_FAILED, `pool '${def.name}' already exists with uuid ${byName.def.uuid}`, ErrorDomain.STORAGE);
-    const obj: PoolObj = { def, active: false, persistent: true, autostart: false, volumes: [] };
-    this.node.pools.push(obj);
+    const obj: PoolObj = { def, active: false, persistent: true, autostart: false, volumes: new VolumeList() };
+    this.node.pools.add(obj);
     return obj;
   }
 
-  async storagePoolDefineXML(xml: string, flags = 0): Promise<StoragePoolRef> {
+  async storagePoolDefineXML({ xml, flags }: ProcArgs<'storagePoolDefineXML'>): Promise<ProcRet<'storagePoolDefineXML'>> {
     checkFlags(flags, 1, 'testStoragePoolDefineXML');
     const def = parseStoragePoolXML(xml);
     resetPoolSizes(def);
     const obj = this.addPool(def, false);
     obj.persistent = true;
-    return this.poolRef(obj);
+    return { pool: this.poolRef(obj) };
   }
-  async storagePoolCreateXML(xml: string, flags = 0): Promise<StoragePoolRef> {
+  async storagePoolCreateXML({ xml, flags }: ProcArgs<'storagePoolCreateXML'>): Promise<ProcRet<'storagePoolCreateXML'>> {
     checkFlags(flags, 0, 'testStoragePoolCreateXML');
     const def = parseStoragePoolXML(xml);
     resetPoolSizes(def);
     const obj = this.addPool(def, true);
     obj.persistent = false;
     obj.active = true;
-    return this.poolRef(obj);
+    return { pool: this.poolRef(obj) };
   }
-  async storagePoolBuild(pool: StoragePoolRef, flags = 0): Promise<void> {
+  async storagePoolBuild({ pool, flags }: ProcArgs<'storagePoolBuild'>): Promise<void> {
     checkFlags(flags, 0, 'testStoragePoolBuild');
     this.inactivePool(pool.name);
   }
-  async storagePoolCreate(pool: StoragePoolRef, flags = 0): Promise<void> {
+  async storagePoolCreate({ pool, flags }: ProcArgs<'storagePoolCreate'>): Promise<void> {
     checkFlags(flags, 0, 'testStoragePoolCreate');
     this.inactivePool(pool.name).active = true;
   }
-  async storagePoolDestroy(pool: StoragePoolRef): Promise<void> {
+  async storagePoolDestroy({ pool }: ProcArgs<'storagePoolDestroy'>): Promise<void> {
     const obj = this.activePool(pool.name);
     obj.active = false;
-    if (!obj.persistent) this.node.pools.splice(this.node.pools.indexOf(obj), 1);
+    if (!obj.persistent) this.node.pools.remove(obj);
   }
-  async storagePoolDelete(pool: StoragePoolRef, flags = 0): Promise<void> {
+  async storagePoolDelete({ pool, flags }: ProcArgs<'storagePoolDelete'>): Promise<void> {
     checkFlags(flags, 0, 'testStoragePoolDelete');
     this.inactivePool(pool.name);
   }
-  async storagePoolUndefine(pool: StoragePoolRef): Promise<void> {
+  async storagePoolUndefine({ pool }: ProcArgs<'storagePoolUndefine'>): Promise<void> {
     const obj = this.inactivePool(pool.name);
-    this.node.pools.splice(this.node.pools.indexOf(obj), 1);
+    this.node.pools.remove(obj);
   }
-  async storagePoolRefresh(pool: StoragePoolRef, flags = 0): Promise<void> {
+  async storagePoolRefresh({ pool, flags }: ProcArgs<'storagePoolRefresh'>): Promise<void> {
     checkFlags(flags, 0, 'testStoragePoolRefresh');
     this.activePool(pool.name);
   }
-  async storagePoolGetInfo(pool: StoragePoolRef): Promise<StoragePoolInfo> {
+  async storagePoolGetInfo({ pool }: ProcArgs<'storagePoolGetInfo'>): Promise<ProcRet<'storagePoolGetInfo'>> {
     const obj = this.poolObj(pool.name);
-    return { state: obj.active ? 2 : 0, capacity: Number(obj.def.capacity), allocation: Number(obj.def.allocation), available: Number(obj.def.available) };
+    return { state: obj.active ? 2 : 0, capacity: obj.def.capacity, allocation: obj.def.allocation, available: obj.def.available };
   }
-  async storagePoolGetXMLDesc(pool: StoragePoolRef, flags = 0): Promise<string> {
+  async storagePoolGetXMLDesc({ pool, flags }: ProcArgs<'storagePoolGetXMLDesc'>): Promise<ProcRet<'storagePoolGetXMLDesc'>> {
     checkFlags(flags, 0, 'testStoragePoolGetXMLDesc');
-    return formatStoragePoolXML(this.poolObj(pool.name).def);
+    return { xml: formatStoragePoolXML(this.poolObj(pool.name).def) };
   }
-  async storagePoolIsActive(pool: StoragePoolRef): Promise<boolean> {
-    return this.poolObj(pool.name).active;
+  async storagePoolIsActive({ pool }: ProcArgs<'storagePoolIsActive'>): Promise<ProcRet<'storagePoolIsActive'>> {
+    return { active: flag(this.poolObj(pool.name).active) };
   }
-  async storagePoolIsPersistent(pool: StoragePoolRef): Promise<boolean> {
-    return this.poolObj(pool.name).persistent;
+  async storagePoolIsPersistent({ pool }: ProcArgs<'storagePoolIsPersistent'>): Promise<ProcRet<'storagePoolIsPersistent'>> {
+    return { persistent: flag(this.poolObj(pool.name).persistent) };
   }
-  async storagePoolGetAutostart(pool: StoragePoolRef): Promise<boolean> {
+  async storagePoolGetAutostart({ pool }: ProcArgs<'storagePoolGetAutostart'>): Promise<ProcRet<'storagePoolGetAutostart'>> {
     const obj = this.poolObj(pool.name);
-    return obj.persistent && obj.autostart;
+    return { autostart: flag(obj.persistent && obj.autostart) };
   }
-  async storagePoolSetAutostart(pool: StoragePoolRef, autostart: boolean): Promise<void> {
+  async storagePoolSetAutostart({ pool, autostart }: ProcArgs<'storagePoolSetAutostart'>): Promise<void> {
     const obj = this.poolObj(pool.name);
     if (!obj.persistent) throw virError(ErrorCode.INVALID_ARG, 'pool has no config file', ErrorDomain.STORAGE);
-    obj.autostart = autostart;
+    obj.autostart = autostart !== 0;
   }
-  async storagePoolNumOfVolumes(pool: StoragePoolRef): Promise<number> {
-    return this.activePool(pool.name).volumes.length;
+  async storagePoolNumOfVolumes({ pool }: ProcArgs<'storagePoolNumOfVolumes'>): Promise<ProcRet<'storagePoolNumOfVolumes'>> {
+    return { num: this.activePool(pool.name).volumes.size };
   }
-  async storagePoolListAllVolumes(pool: StoragePoolRef, flags = 0): Promise<StorageVolRef[]> {
+  async storagePoolListAllVolumes({ pool, need_results, flags }: ProcArgs<'storagePoolListAllVolumes'>): Promise<ProcRet<'storagePoolListAllVolumes'>> {
     checkFlags(flags, 0, 'testStoragePoolListAllVolumes');
     const obj = this.poolObj(pool.name);
     if (!obj.active) throw virError(ErrorCode.OPERATION_INVALID, 'storage pool is not active', ErrorDomain.STORAGE);
-    return obj.volumes.map((v) => this.volRef(obj, v));
+    const vols = obj.volumes.all().map((v) => this.volRef(obj, v));
+    return { vols: wanted(vols, need_results), ret: vols.length };
   }
 
-
-  async storageVolLookupByName(pool: StoragePoolRef, name: string): Promise<StorageVolRef> {
+  async storageVolLookupByName({ pool, name }: ProcArgs<'storageVolLookupByName'>): Promise<ProcRet<'storageVolLookupByName'>> {
     const obj = this.activePool(pool.name);
-    return this.volRef(obj, this.volume(obj, name));
+    return { vol: this.volRef(obj, this.volume(obj, name)) };
   }
-  async storageVolLookupByKey(key: string): Promise<StorageVolRef> {
-    for (const p of this.node.pools.filter((x) => x.active)) {
-      const v = p.volumes.find((x) => x.key === key);
-      if (v) return this.volRef(p, v);
+  async storageVolLookupByKey({ key }: ProcArgs<'storageVolLookupByKey'>): Promise<ProcRet<'storageVolLookupByKey'>> {
+    for (const p of this.node.pools.all().filter((x) => x.active)) {
+      const v = p.volumes.findByKey(key);
+      if (v) return { vol: this.volRef(p, v) };
     }
     throw virError(ErrorCode.NO_STORAGE_VOL, `no storage vol with matching key '${key}'`, ErrorDomain.STORAGE);
   }
-  async storageVolLookupByPath(path: string): Promise<StorageVolRef> {
-    for (const p of this.node.pools.filter((x) => x.active)) {
-      const v = p.volumes.find((x) => x.targetPath === path);
-      if (v) return this.volRef(p, v);
+  async storageVolLookupByPath({ path }: ProcArgs<'storageVolLookupByPath'>): Promise<ProcRet<'storageVolLookupByPath'>> {
+    for (const p of this.node.pools.all().filter((x) => x.active)) {
+      const v = p.volumes.findByPath(path);
+      if (v) return { vol: this.volRef(p, v) };
     }
     throw virError(ErrorCode.NO_STORAGE_VOL, `no storage vol with matching path '${path}'`, ErrorDomain.STORAGE);
   }
 
   /** testStorageVolCreateXML(From): the volume lives at <pool target>/<name>. */
   private addVolume(obj: PoolObj, vol: StorageVolDef): StorageVolRef {
-    if (obj.volumes.some((v) => v.name === vol.name)) throw virError(ErrorCode.OPERATION_FAILED, 'storage vol already exists', ErrorDomain.STORAGE);
+    if (obj.volumes.findByName(vol.name)) throw virError(ErrorCode.OPERATION_FAILED, 'storage vol already exists', ErrorDomain.STORAGE);
     // CVE-2015-5313: a name must never lead outside the pool's directory.
     if (vol.name.includes('/') && FILE_POOL_TYPES.has(obj.def.type)) {
       throw virError(ErrorCode.OPERATION_INVALID, `volume name '${vol.name}' cannot contain '/'`, ErrorDomain.STORAGE);
@@ -158,46 +159,46 @@ export class StorageAPI extends TestObjects {
     }
     vol.targetPath = `${obj.def.targetPath}/${vol.name}`;
     vol.key = vol.targetPath;
-    obj.volumes.push(vol);
+    obj.volumes.add(vol);
     obj.def.allocation += vol.allocation;
     obj.def.available = obj.def.capacity - obj.def.allocation;
     return this.volRef(obj, vol);
   }
 
-  async storageVolCreateXML(pool: StoragePoolRef, xml: string, flags = 0): Promise<StorageVolRef> {
+  async storageVolCreateXML({ pool, xml, flags }: ProcArgs<'storageVolCreateXML'>): Promise<ProcRet<'storageVolCreateXML'>> {
     checkFlags(flags, 1 << 1, 'testStorageVolCreateXML');
     const obj = this.activePool(pool.name);
-    return this.addVolume(obj, parseStorageVolXML(xml, obj.def.type));
+    return { vol: this.addVolume(obj, parseStorageVolXML(xml, obj.def.type)) };
   }
-  async storageVolCreateXMLFrom(pool: StoragePoolRef, xml: string, clone: StorageVolRef, flags = 0): Promise<StorageVolRef> {
+  async storageVolCreateXMLFrom({ pool, xml, clonevol, flags }: ProcArgs<'storageVolCreateXMLFrom'>): Promise<ProcRet<'storageVolCreateXMLFrom'>> {
     checkFlags(flags, 1 << 1, 'testStorageVolCreateXMLFrom');
     const obj = this.activePool(pool.name);
     const vol = parseStorageVolXML(xml, obj.def.type);
-    if (obj.volumes.some((v) => v.name === vol.name)) throw virError(ErrorCode.OPERATION_FAILED, 'storage vol already exists', ErrorDomain.STORAGE);
-    this.volume(obj, clone.name);
-    return this.addVolume(obj, vol);
+    if (obj.volumes.findByName(vol.name)) throw virError(ErrorCode.OPERATION_FAILED, 'storage vol already exists', ErrorDomain.STORAGE);
+    this.volume(obj, clonevol.name);
+    return { vol: this.addVolume(obj, vol) };
   }
-  async storageVolDelete(vol: StorageVolRef, flags = 0): Promise<void> {
+  async storageVolDelete({ vol, flags }: ProcArgs<'storageVolDelete'>): Promise<void> {
     checkFlags(flags, 0, 'testStorageVolDelete');
     const obj = this.activePool(vol.pool);
     const def = this.volume(obj, vol.name);
     obj.def.allocation -= def.allocation;
     obj.def.available = obj.def.capacity - obj.def.allocation;
-    obj.volumes.splice(obj.volumes.indexOf(def), 1);
+    obj.volumes.remove(def);
   }
-  async storageVolGetInfo(vol: StorageVolRef): Promise<StorageVolInfo> {
+  async storageVolGetInfo({ vol }: ProcArgs<'storageVolGetInfo'>): Promise<ProcRet<'storageVolGetInfo'>> {
     const obj = this.activePool(vol.pool);
     const def = this.volume(obj, vol.name);
-    return { type: volumeTypeForPool(obj.def.type), capacity: Number(def.capacity), allocation: Number(def.allocation) };
+    return { type: volumeTypeForPool(obj.def.type), capacity: def.capacity, allocation: def.allocation };
   }
-  async storageVolGetXMLDesc(vol: StorageVolRef, flags = 0): Promise<string> {
+  async storageVolGetXMLDesc({ vol, flags }: ProcArgs<'storageVolGetXMLDesc'>): Promise<ProcRet<'storageVolGetXMLDesc'>> {
     checkFlags(flags, 0, 'testStorageVolGetXMLDesc');
     const obj = this.activePool(vol.pool);
-    return formatStorageVolXML(this.volume(obj, vol.name));
+    return { xml: formatStorageVolXML(this.volume(obj, vol.name)) };
   }
-  async storageVolGetPath(vol: StorageVolRef): Promise<string> {
+  async storageVolGetPath({ vol }: ProcArgs<'storageVolGetPath'>): Promise<ProcRet<'storageVolGetPath'>> {
     const obj = this.activePool(vol.pool);
-    return this.volume(obj, vol.name).targetPath ?? '';
+    return { name: this.volume(obj, vol.name).targetPath ?? '' };
   }
 }
 

@@ -630,9 +630,9 @@ export function decodeAdminProcedure(r: XdrReader): number {
 
 /** Every ADMIN procedure by driver method name: its argument and return types. */
 export interface AdminProcedures {
-  connectOpen: { args: AdminConnectOpenArgs; ret: void; family: 'hypervisor'; stream: null };
-  connectClose: { args: void; ret: void; family: 'hypervisor'; stream: null };
-  connectGetLibVersion: { args: void; ret: AdminConnectGetLibVersionRet; family: 'hypervisor'; stream: null };
+  connectOpen: { args: AdminConnectOpenArgs; ret: void; family: null; stream: null };
+  connectClose: { args: void; ret: void; family: null; stream: null };
+  connectGetLibVersion: { args: void; ret: AdminConnectGetLibVersionRet; family: null; stream: null };
   connectListServers: { args: AdminConnectListServersArgs; ret: AdminConnectListServersRet; family: null; stream: null };
   connectLookupServer: { args: AdminConnectLookupServerArgs; ret: AdminConnectLookupServerRet; family: null; stream: null };
   serverGetThreadpoolParameters: { args: AdminServerGetThreadpoolParametersArgs; ret: AdminServerGetThreadpoolParametersRet; family: null; stream: null };
@@ -654,7 +654,7 @@ export interface AdminProcedures {
 export const ADMIN_PROCEDURES: { [K in keyof AdminProcedures]: ProcedureInfo<AdminProcedures[K]['args'], AdminProcedures[K]['ret']> } = {
   connectOpen: {
     key: 'connectOpen', program: ADMIN_PROGRAM, version: ADMIN_PROTOCOL_VERSION, number: 1, name: 'ADMIN_PROC_CONNECT_OPEN',
-    api: 'virAdmConnectOpen', apiErrorDomain: 62, family: 'hypervisor', readonlyRefused: false,
+    api: 'virAdmConnectOpen', apiErrorDomain: 62, family: null, readonlyRefused: false,
     priority: 'low', generate: 'none', stream: null, sparse: false, event: false,
     acl: [], aclFilter: [],
     encodeArgs: encodeAdminConnectOpenArgs, decodeArgs: decodeAdminConnectOpenArgs,
@@ -662,7 +662,7 @@ export const ADMIN_PROCEDURES: { [K in keyof AdminProcedures]: ProcedureInfo<Adm
   },
   connectClose: {
     key: 'connectClose', program: ADMIN_PROGRAM, version: ADMIN_PROTOCOL_VERSION, number: 2, name: 'ADMIN_PROC_CONNECT_CLOSE',
-    api: 'virAdmConnectClose', apiErrorDomain: 62, family: 'hypervisor', readonlyRefused: false,
+    api: 'virAdmConnectClose', apiErrorDomain: 62, family: null, readonlyRefused: false,
     priority: 'low', generate: 'none', stream: null, sparse: false, event: false,
     acl: [], aclFilter: [],
     encodeArgs: encodeVoid, decodeArgs: decodeVoid,
@@ -670,7 +670,7 @@ export const ADMIN_PROCEDURES: { [K in keyof AdminProcedures]: ProcedureInfo<Adm
   },
   connectGetLibVersion: {
     key: 'connectGetLibVersion', program: ADMIN_PROGRAM, version: ADMIN_PROTOCOL_VERSION, number: 3, name: 'ADMIN_PROC_CONNECT_GET_LIB_VERSION',
-    api: 'virAdmConnectGetLibVersion', apiErrorDomain: 62, family: 'hypervisor', readonlyRefused: false,
+    api: 'virAdmConnectGetLibVersion', apiErrorDomain: 62, family: null, readonlyRefused: false,
     priority: 'low', generate: 'both', stream: null, sparse: false, event: false,
     acl: [], aclFilter: [],
     encodeArgs: encodeVoid, decodeArgs: decodeVoid,

@@ -31,7 +31,7 @@ export const KEEPALIVE_PROCEDURES: { [K in keyof KeepaliveProcedures]: Procedure
   ping: {
     key: 'ping', program: KEEPALIVE_PROGRAM, version: KEEPALIVE_PROTOCOL_VERSION, number: 1, name: 'KEEPALIVE_PROC_PING',
     api: null, apiErrorDomain: 0, family: null, readonlyRefused: false,
-    priority: 'low', generate: 'none', stream: null, sparse: false, event: false,
+    priority: 'low', generate: 'none', stream: null, sparse: false, event: true,
     acl: [], aclFilter: [],
     encodeArgs: encodeVoid, decodeArgs: decodeVoid,
     encodeRet: encodeVoid, decodeRet: decodeVoid,
@@ -39,7 +39,7 @@ export const KEEPALIVE_PROCEDURES: { [K in keyof KeepaliveProcedures]: Procedure
   pong: {
     key: 'pong', program: KEEPALIVE_PROGRAM, version: KEEPALIVE_PROTOCOL_VERSION, number: 2, name: 'KEEPALIVE_PROC_PONG',
     api: null, apiErrorDomain: 0, family: null, readonlyRefused: false,
-    priority: 'low', generate: 'none', stream: null, sparse: false, event: false,
+    priority: 'low', generate: 'none', stream: null, sparse: false, event: true,
     acl: [], aclFilter: [],
     encodeArgs: encodeVoid, decodeArgs: decodeVoid,
     encodeRet: encodeVoid, decodeRet: decodeVoid,

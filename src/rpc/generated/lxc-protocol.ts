@@ -4,9 +4,9 @@
 import { decodeVoid, encodeVoid, type ProcedureInfo } from '../procedure.js';
 import type { XdrReader, XdrWriter } from '../xdr.js';
 import {
+  type RemoteNonnullDomain,
   decodeRemoteNonnullDomain,
   encodeRemoteNonnullDomain,
-  type RemoteNonnullDomain,
 } from './remote-protocol.js';
 
 export interface LxcDomainOpenNamespaceArgs {

@@ -4,6 +4,10 @@
 import { decodeVoid, encodeVoid, type ProcedureInfo } from '../procedure.js';
 import type { XdrReader, XdrWriter } from '../xdr.js';
 import {
+  type RemoteDomain,
+  type RemoteNonnullDomain,
+  type RemoteNonnullString,
+  type RemoteString,
   decodeRemoteDomain,
   decodeRemoteNonnullDomain,
   decodeRemoteNonnullString,
@@ -12,10 +16,6 @@ import {
   encodeRemoteNonnullDomain,
   encodeRemoteNonnullString,
   encodeRemoteString,
-  type RemoteDomain,
-  type RemoteNonnullDomain,
-  type RemoteNonnullString,
-  type RemoteString,
 } from './remote-protocol.js';
 
 export interface QemuDomainMonitorCommandArgs {

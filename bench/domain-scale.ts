@@ -1,0 +1,168 @@
+// Domain-count scaling in embed mode, one tsvirsh process per call as a script
+// would run it, against real virsh on qemu:///system (libvirtd) in the same run:
+//   list    = `list --all` with 10 and with 1000 defined domains
+//   query   = `dominfo` / `domstate` of one domain among 1000
+//   define  = 50 `define`s started at once (50 processes), wall time until all are done
+//   floor   = `node -e 0`, what any Node.js process costs here, alone and 50 at once
+// Medians of --runs (default 5). Domains defined on qemu:///system are named
+// tsvirt-scale-PID-* and undefined at the end.
+//
+//   node dist/bench/domain-scale.js [--runs N] [--domains N] [--no-libvirt]
+
+import { execFile, execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+const arg = (name: string): string | undefined => {
+  const i = process.argv.indexOf(name);
+  return i > 0 ? process.argv[i + 1] : undefined;
+};
+const runs = Number(arg('--runs') ?? 5);
+const many = Number(arg('--domains') ?? 1000);
+const FEW = 10;
+const PARALLEL = 50;
+const prefix = `tsvirt-scale-${process.pid}`;
+
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) >> 1]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+};
+
+/** Runs one command line; resolves with its wall time in ms, rejects on failure. */
+function timed(file: string, args: string[]): Promise<number> {
+  const t0 = performance.now();
+  return new Promise((resolve, reject) => {
+    execFile(file, args, { maxBuffer: 64 << 20 }, (error, _out, err) => (error ? reject(new Error(`${file} ${args.slice(0, 4).join(' ')}...: ${err || error.message}`)) : resolve(performance.now() - t0)));
+  });
+}
+
+/** One side of the comparison: how to run its CLI against its connection. */
+interface Side {
+  run(command: string): Promise<number>;
+}
+
+const tsvirsh = (uri: string): Side => ({ run: (command) => timed(process.execPath, [path.join(root, 'bin', 'tsvirsh'), '-c', uri, command]) });
+const virsh: Side = { run: (command) => timed('virsh', ['-c', 'qemu:///system', command]) };
+
+function domainXML(name: string): string {
+  return `<domain type='qemu'><name>${name}</name><memory unit='KiB'>65536</memory><os><type arch='x86_64' machine='pc'>hvm</type></os></domain>\n`;
+}
+
+/** Writes the XML files of `names` and defines them in batches of one CLI process each. */
+async function defineAll(side: Side, dir: string, names: string[]): Promise<void> {
+  const files = names.map((name) => {
+    const file = path.join(dir, `${name}.xml`);
+    writeFileSync(file, domainXML(name));
+    return file;
+  });
+  for (let i = 0; i < files.length; i += 200) await side.run(files.slice(i, i + 200).map((f) => `define ${f}`).join(' ; '));
+}
+
+async function runMedian(side: Side, command: string): Promise<number> {
+  const samples: number[] = [];
+  for (let i = 0; i < runs; i++) samples.push(await side.run(command));
+  return median(samples);
+}
+
+function libvirtAvailable(): boolean {
+  if (process.argv.includes('--no-libvirt')) return false;
+  try {
+    execFileSync('virsh', ['-c', 'qemu:///system', 'uri'], { stdio: 'ignore', timeout: 30_000 });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const names = (tag: string, n: number) => Array.from({ length: n }, (_, i) => `${prefix}-${tag}-${String(i).padStart(4, '0')}`);
+
+interface Row {
+  what: string;
+  ts: number;
+  lv?: number;
+}
+
+async function main(): Promise<void> {
+  const work = mkdtempSync(path.join(os.tmpdir(), 'tsvirt-scale-'));
+  const withLibvirt = libvirtAvailable();
+  const defined: string[] = [];
+  const rows: Row[] = [];
+  const measure = async (what: string, uri: string, command: string) => {
+    const row: Row = { what, ts: await runMedian(tsvirsh(uri), command) };
+    if (withLibvirt) row.lv = await runMedian(virsh, command);
+    rows.push(row);
+    return row;
+  };
+  console.log(`${runs} run(s) per median; libvirt: ${withLibvirt ? 'virsh -c qemu:///system' : 'not available'}`);
+  try {
+    const floor = await runMedian({ run: () => timed(process.execPath, ['-e', '0']) }, '');
+    const uriOf = (tag: string) => {
+      const dir = path.join(work, tag);
+      mkdirSync(path.join(dir, 'xml'), { recursive: true });
+      return { uri: `qemu:///embed?root=${dir}/state`, xml: path.join(dir, 'xml') };
+    };
+
+    // N domains defined on each side; libvirt's list shows both sets, as does a shared host
+    const few = uriOf('few');
+    const fewNames = names('few', FEW);
+    await tsvirsh(few.uri).run('capabilities'); // capabilities probed and cached outside the timings
+    await defineAll(tsvirsh(few.uri), few.xml, fewNames);
+    if (withLibvirt) {
+      await defineAll(virsh, few.xml, fewNames);
+      defined.push(...fewNames);
+    }
+    const listFew = await measure(`list --all, ${FEW} domains`, few.uri, 'list --all');
+
+    const lots = uriOf('many');
+    const manyNames = names('many', many - FEW);
+    await tsvirsh(lots.uri).run('capabilities');
+    await defineAll(tsvirsh(lots.uri), lots.xml, [...fewNames, ...manyNames]);
+    if (withLibvirt) {
+      await defineAll(virsh, lots.xml, manyNames);
+      defined.push(...manyNames);
+    }
+    const probe = fewNames[3]!;
+    const listMany = await measure(`list --all, ${many} domains`, lots.uri, 'list --all');
+    const dominfo = await measure(`dominfo, ${many} domains`, lots.uri, `dominfo ${probe}`);
+    const domstate = await measure(`domstate, ${many} domains`, lots.uri, `domstate ${probe}`);
+
+    // 50 defines at once into the 10-domain folder
+    const parallelNames = names('par', PARALLEL);
+    for (const name of parallelNames) writeFileSync(path.join(few.xml, `${name}.xml`), domainXML(name));
+    const parallel = async (side: Side) => {
+      const t0 = performance.now();
+      await Promise.all(parallelNames.map((name) => side.run(`define ${path.join(few.xml, `${name}.xml`)}`)));
+      return performance.now() - t0;
+    };
+    const parallelFloor = await parallel({ run: () => timed(process.execPath, ['-e', '0']) });
+    const defineRow: Row = { what: `${PARALLEL} parallel defines`, ts: await parallel(tsvirsh(few.uri)) };
+    if (withLibvirt) {
+      defined.push(...parallelNames);
+      defineRow.lv = await parallel(virsh);
+    }
+    rows.push(defineRow);
+
+    const ms = (x: number) => `${x.toFixed(0).padStart(6)} ms`;
+    console.log(`${'node -e 0'.padEnd(32)} ${ms(floor)}`);
+    console.log(`${`${PARALLEL} x node -e 0 at once`.padEnd(32)} ${ms(parallelFloor)}`);
+    for (const r of rows) console.log(`${r.what.padEnd(32)} tsvirsh ${ms(r.ts)}${r.lv === undefined ? '' : `   virsh ${ms(r.lv)}   tsvirsh/virsh ${(r.ts / r.lv).toFixed(2)}`}`);
+    const verdict = (ok: boolean) => (ok ? 'ok  ' : 'MISS');
+    console.log('targets (issue #11):');
+    console.log(`  ${verdict(listMany.ts <= 500)} list --all with ${many} domains <= 500 ms per process: ${ms(listMany.ts)}`);
+    console.log(`  ${verdict(listMany.ts <= 1.5 * listFew.ts)} ... and <= 1.5x the ${FEW}-domain time: ${(listMany.ts / listFew.ts).toFixed(2)}x`);
+    if (defineRow.lv !== undefined) console.log(`  ${verdict(defineRow.ts <= 3 * defineRow.lv)} ${PARALLEL} parallel defines <= 3x libvirt: ${(defineRow.ts / defineRow.lv).toFixed(2)}x`);
+    for (const r of [listMany, dominfo, domstate]) console.log(`  ${verdict(r.ts <= floor + 50)} ${r.what} <= node -e 0 + 50 ms: +${(r.ts - floor).toFixed(0)} ms`);
+  } finally {
+    if (defined.length) {
+      for (let i = 0; i < defined.length; i += 200) {
+        await virsh.run(defined.slice(i, i + 200).map((n) => `undefine ${n}`).join(' ; ')).catch((e: Error) => console.error(`cleanup: ${e.message}`));
+      }
+    }
+    rmSync(work, { recursive: true, force: true });
+  }
+}
+
+await main();

@@ -1,0 +1,47 @@
+// The argument checks libvirt's public API makes before any driver sees a call
+// (src/libvirt-domain.c's VIR_EXCLUSIVE_FLAGS_GOTO / VIR_REQUIRE_FLAG_GOTO), made
+// once here for every driver. Read-only refusals are the contract's dispatch's.
+import type { ProcArgs, ProcKey } from '../driver/procedures.js';
+import { ErrorCode, ErrorDomain, VirError } from '../util/error.js';
+
+type FlagRule = readonly [kind: 'exclusive' | 'requires', flag: number, name: string, other: number, otherName: string];
+
+const AFFECT_LIVE_CONFIG: FlagRule = ['exclusive', 1, 'VIR_DOMAIN_AFFECT_LIVE', 2, 'VIR_DOMAIN_AFFECT_CONFIG'];
+const SAVE_RUNNING_PAUSED: FlagRule = ['exclusive', 2, 'VIR_DOMAIN_SAVE_RUNNING', 4, 'VIR_DOMAIN_SAVE_PAUSED'];
+
+/** The flag rules of each public API, by procedure key; checked in the order libvirt checks them. */
+const FLAG_RULES: Partial<Record<ProcKey, readonly FlagRule[]>> = {
+  domainGetMemoryParameters: [AFFECT_LIVE_CONFIG],
+  domainGetBlkioParameters: [AFFECT_LIVE_CONFIG],
+  domainGetSchedulerParametersFlags: [AFFECT_LIVE_CONFIG],
+  domainGetVcpusFlags: [AFFECT_LIVE_CONFIG],
+  domainGetVcpuPinInfo: [AFFECT_LIVE_CONFIG],
+  domainGetEmulatorPinInfo: [AFFECT_LIVE_CONFIG],
+  domainGetIOThreadInfo: [AFFECT_LIVE_CONFIG],
+  domainGetMetadata: [AFFECT_LIVE_CONFIG],
+  domainGetBlockIoTune: [AFFECT_LIVE_CONFIG],
+  domainSetVcpusFlags: [
+    ['requires', 4, 'VIR_DOMAIN_VCPU_MAXIMUM', 2, 'VIR_DOMAIN_AFFECT_CONFIG'],
+    ['exclusive', 8, 'VIR_DOMAIN_VCPU_GUEST', 2, 'VIR_DOMAIN_AFFECT_CONFIG'],
+  ],
+  domainSaveFlags: [SAVE_RUNNING_PAUSED],
+  domainRestoreFlags: [SAVE_RUNNING_PAUSED],
+  domainSaveImageDefineXML: [SAVE_RUNNING_PAUSED],
+  domainManagedSave: [SAVE_RUNNING_PAUSED],
+};
+
+/** Throws libvirt's error when `args` break a rule of the public API behind `key`. */
+export function checkPublicArgs<K extends ProcKey>(key: K, args: ProcArgs<K>): void {
+  const rules = FLAG_RULES[key];
+  if (!rules) return;
+  const { flags } = args as { flags: number };
+  for (const [kind, flag, name, other, otherName] of rules) {
+    // virReportInvalidArg: the text as is, without the usual "invalid argument: " prefix
+    if (kind === 'exclusive' && flags & flag && flags & other) {
+      throw new VirError(ErrorCode.INVALID_ARG, ErrorDomain.DOMAIN, `Flags '${name}' and '${otherName}' are mutually exclusive`);
+    }
+    if (kind === 'requires' && flags & flag && !(flags & other)) {
+      throw new VirError(ErrorCode.INVALID_ARG, ErrorDomain.DOMAIN, `Flag '${otherName}' is required by flag '${name}'`);
+    }
+  }
+}

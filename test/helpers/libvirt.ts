@@ -1,0 +1,29 @@
+// Whether the installed libvirt can be asked: `virsh` on PATH and a libvirtd
+// answering qemu:///system. Differential tests run by default when it can.
+import { execFileSync } from 'node:child_process';
+
+export const SYSTEM_URI = 'qemu:///system';
+
+/** Why libvirt cannot be asked, or false when it can. */
+export function libvirtUnavailable(): string | false {
+  try {
+    execFileSync('virsh', ['--version'], { stdio: 'ignore' });
+  } catch {
+    return 'virsh (libvirt) is not installed';
+  }
+  try {
+    execFileSync('virsh', ['-c', SYSTEM_URI, 'uri'], { stdio: 'ignore', timeout: 15_000 });
+  } catch {
+    return `libvirtd does not answer ${SYSTEM_URI}`;
+  }
+  return false;
+}
+
+/** virsh against the running libvirtd: its stdout, or the error text it printed. */
+export function systemVirsh(...args: string[]): { ok: true; out: string } | { ok: false; error: string } {
+  try {
+    return { ok: true, out: execFileSync('virsh', ['-q', '-c', SYSTEM_URI, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }) };
+  } catch (e) {
+    return { ok: false, error: String((e as { stderr?: string }).stderr ?? (e as Error).message).trim() };
+  }
+}
