@@ -45,7 +45,7 @@ interface Registration {
 }
 
 /** Next callbackID per event source: a driver state restarted (test:///default after its last client) restarts at 0. */
-const nextCallbackID = new WeakMap<EventSource, { next: number }>();
+const nextCallbackID = new WeakMap<object, { next: number }>();
 
 type ObjectRef = { uuid?: string; name?: string } | null | undefined;
 
@@ -63,9 +63,13 @@ export class EventCallbacks {
   private readonly registrations = new Map<number, Registration>();
   private unsubscribe: (() => void) | null = null;
 
-  /** send(key, body) puts one event message on the wire. */
+  /**
+   * source: the connection's events, or (for a driver that reports none) any object
+   * standing for the driver state, which then only numbers the callbacks.
+   * send(key, body) puts one event message on the wire.
+   */
   constructor(
-    private readonly source: EventSource,
+    private readonly source: EventSource | object,
     private readonly send: (key: EventKey, body: object) => void,
   ) {}
 
@@ -78,7 +82,7 @@ export class EventCallbacks {
     if (!counter) nextCallbackID.set(this.source, (counter = { next: 0 }));
     const callbackID = counter.next++;
     this.registrations.set(callbackID, { kind, key, object: objectId(args[kind.objectField] as ObjectRef) });
-    this.unsubscribe ??= this.source.subscribe((event) => this.deliver(event));
+    if ('subscribe' in this.source) this.unsubscribe ??= this.source.subscribe((event) => this.deliver(event));
     return callbackID;
   }
 

@@ -97,7 +97,7 @@ export async function main(argv: readonly string[]): Promise<void> {
   const config = await loadConfig(args.config ?? paths.configFile);
   await claimPidFile(paths.pidFile);
   const server = new DaemonServer({
-    registry: builtinDrivers(),
+    registry: builtinDrivers({ daemon: true }),
     config,
     socketPath: paths.socket,
     readonlySocketPath: paths.readonlySocket,
