@@ -97,10 +97,12 @@ export function parseConf(text: string, file: string): Map<string, ConfValue> {
   }
 }
 
-function unsigned(conf: Map<string, ConfValue>, name: string, fallback: number): number {
+function integer(conf: Map<string, ConfValue>, name: string, fallback: number, signed = false): number {
   const v = conf.get(name);
   if (v === undefined) return fallback;
-  if (typeof v !== 'number' || v < 0) throw new VirError(ErrorCode.CONF_SYNTAX, ErrorDomain.CONF, `internal error: ${name}: expected an unsigned integer`);
+  if (typeof v !== 'number' || (!signed && v < 0)) {
+    throw new VirError(ErrorCode.CONF_SYNTAX, ErrorDomain.CONF, `internal error: ${name}: expected ${signed ? 'an' : 'an unsigned'} integer`);
+  }
   return v;
 }
 
@@ -119,12 +121,13 @@ export function configFromText(text: string, file: string): DaemonConfig {
   const group = conf.get('unix_sock_group');
   if (group !== undefined && typeof group !== 'string') throw new VirError(ErrorCode.CONF_SYNTAX, ErrorDomain.CONF, 'internal error: unix_sock_group: expected a string');
   return {
-    maxClients: unsigned(conf, 'max_clients', d.maxClients),
-    maxClientRequests: Math.max(1, unsigned(conf, 'max_client_requests', d.maxClientRequests)),
-    maxWorkers: Math.max(1, unsigned(conf, 'max_workers', d.maxWorkers)),
-    prioWorkers: unsigned(conf, 'prio_workers', d.prioWorkers),
-    keepaliveInterval: unsigned(conf, 'keepalive_interval', d.keepaliveInterval),
-    keepaliveCount: unsigned(conf, 'keepalive_count', d.keepaliveCount),
+    maxClients: integer(conf, 'max_clients', d.maxClients),
+    maxClientRequests: Math.max(1, integer(conf, 'max_client_requests', d.maxClientRequests)),
+    maxWorkers: Math.max(1, integer(conf, 'max_workers', d.maxWorkers)),
+    prioWorkers: integer(conf, 'prio_workers', d.prioWorkers),
+    // -1 (any value <= 0) disables keepalive, as in libvirtd.conf
+    keepaliveInterval: integer(conf, 'keepalive_interval', d.keepaliveInterval, true),
+    keepaliveCount: integer(conf, 'keepalive_count', d.keepaliveCount),
     unixSockGroup: group ?? null,
     unixSockRwPerms: perms(conf, 'unix_sock_rw_perms', d.unixSockRwPerms),
     unixSockRoPerms: perms(conf, 'unix_sock_ro_perms', d.unixSockRoPerms),

@@ -24,7 +24,11 @@ export interface FakeState {
   readonly events: EventHub;
   /** lookups of this name take 300 ms */
   readonly slowName: string;
+  /** the bytes of the last volume upload */
+  uploaded: Buffer | null;
 }
+
+export const SCREENSHOT = Buffer.from(Array.from({ length: 600_000 }, (_, i) => i % 251));
 
 const UUID = '6695eb01-f6a4-8304-79aa-97f2502e193f';
 
@@ -53,6 +57,22 @@ function fakeDrivers(state: FakeState): ConnectionDrivers {
         return { dom };
       },
       domainDestroy: async () => undefined,
+      // a read stream: 600,000 bytes (three STREAM packets) written after the reply
+      domainScreenshot: async (_args, stream) => {
+        stream.end(SCREENSHOT);
+        return { mime: 'image/x-portable-pixmap' };
+      },
+    },
+    storage: {
+      // a write stream: the upload's bytes are collected until the client ends it
+      storageVolUpload: async (_args, stream) => {
+        const chunks: Buffer[] = [];
+        stream.on('data', (c: Buffer) => chunks.push(c));
+        stream.on('end', () => {
+          state.uploaded = Buffer.concat(chunks);
+          stream.end();
+        });
+      },
     },
     events: state.events,
     close: async () => {
@@ -75,7 +95,7 @@ export interface FakeDaemon {
 export async function startFakeDaemon(conf = '', logs: string[] = []): Promise<FakeDaemon> {
   const root = await mkdtemp(join(tmpdir(), 'tsvirtd-test-'));
   const paths = daemonPaths(root);
-  const state: FakeState = { running: 0, maxRunning: 0, closed: 0, events: new EventHub(), slowName: 'slow' };
+  const state: FakeState = { running: 0, maxRunning: 0, closed: 0, events: new EventHub(), slowName: 'slow', uploaded: null };
   const registry = new DriverRegistry();
   registry.register({
     name: 'Fake',

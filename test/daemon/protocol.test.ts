@@ -10,7 +10,7 @@ import { decodeMessage, encodeMessage } from '../../src/rpc/message.js';
 import { FrameSplitter } from '../../src/rpc/frame.js';
 import { PING } from '../../src/rpc/keepalive.js';
 import { XdrReader, type XdrWriter } from '../../src/rpc/xdr.js';
-import { handshake, P, startFakeDaemon, type FakeDaemon } from './fake-daemon.js';
+import { handshake, P, SCREENSHOT, startFakeDaemon, type FakeDaemon } from './fake-daemon.js';
 
 let daemon: FakeDaemon;
 before(async () => {
@@ -145,4 +145,24 @@ test('a client that hangs up without CONNECT_CLOSE has its connection closed', a
   c.close();
   await until(() => daemon.server.clientCount === 0);
   assert.equal(daemon.state.closed, before + 1);
+});
+
+test('streams: a screenshot read in packets after the reply, an upload written and confirmed', async () => {
+  const c = await daemon.client();
+  await handshake(c);
+  const dom = { name: 'a', uuid: '6695eb01-f6a4-8304-79aa-97f2502e193f', id: 1 };
+  const shot = await c.callWithStream(P.domainScreenshot, { dom, screen: 0, flags: 0 });
+  assert.deepEqual(shot.ret, { mime: 'image/x-portable-pixmap' });
+  const chunks: Buffer[] = [];
+  for await (const chunk of shot.stream) chunks.push(chunk as Buffer);
+  assert.ok(Buffer.concat(chunks).equals(SCREENSHOT));
+  const vol = { pool: 'default', name: 'v', key: '/v' };
+  const upload = await c.callWithStream(P.storageVolUpload, { vol, offset: 0n, length: 0n, flags: 0 });
+  const data = Buffer.alloc(300_000, 7);
+  upload.stream.end(data);
+  // the daemon confirms the end with its own STREAM OK, which ends our readable side
+  upload.stream.resume();
+  await new Promise((resolve) => upload.stream.once('end', resolve));
+  assert.ok(daemon.state.uploaded?.equals(data));
+  c.close();
 });
