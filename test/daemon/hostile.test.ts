@@ -53,3 +53,17 @@ test('10,000 mutated captured frames never crash or hang the daemon', async (t) 
   await fuzzDaemon(daemon.socket, capturedFrames(rpc.path), 10_000, 12);
   await stillAlive(daemon.socket);
 });
+
+test('max_clients: a connection beyond the limit is dropped, the others keep working', async () => {
+  const limited = await startFakeDaemon('max_clients = 1\n');
+  try {
+    const first = await limited.client();
+    await handshake(first);
+    const second = await limited.client();
+    await assert.rejects(second.call(P.authList, undefined), /client socket is closed/);
+    assert.deepEqual(await first.call(P.connectGetType, undefined), { type: 'FAKE' });
+    first.close();
+  } finally {
+    await limited.stop();
+  }
+});
