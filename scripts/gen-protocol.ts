@@ -56,7 +56,7 @@ const MODULES: readonly ModuleSpec[] = [
     module: 'tsvirt-protocol',
     source: 'src/rpc/tsvirt_protocol.x',
     fromProject: true,
-    program: { procPrefix: 'TSVIRT', structPrefix: 'tsvirt', tableName: 'Tsvirt', apiPrefix: 'tsvir', annotated: true },
+    program: { procPrefix: 'TSVIRT', structPrefix: 'tsvirt', tableName: 'Tsvirt', apiPrefix: 'tsvir', drivers: false, annotated: true },
   },
 ];
 

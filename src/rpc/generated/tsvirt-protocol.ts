@@ -4,15 +4,15 @@
 import { type ProcedureInfo } from '../procedure.js';
 import type { XdrReader, XdrWriter } from '../xdr.js';
 import {
+  type RemoteNonnullDomain,
+  type RemoteNonnullString,
+  type RemoteString,
   decodeRemoteNonnullDomain,
   decodeRemoteNonnullString,
   decodeRemoteString,
   encodeRemoteNonnullDomain,
   encodeRemoteNonnullString,
   encodeRemoteString,
-  type RemoteNonnullDomain,
-  type RemoteNonnullString,
-  type RemoteString,
 } from './remote-protocol.js';
 
 export const TSVIRT_PCI_TOPOLOGY_ACCEPTS_MAX = 64;
