@@ -15,7 +15,7 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { HypervisorDriver, ConnectionDrivers } from '../../driver/families.js';
 import type { ProcArgs, ProcRet } from '../../driver/procedures.js';
-import type { TypedParam } from '../../driver/typed-params.js';
+import { TypedParamType, type TypedParam } from '../../driver/typed-params.js';
 import type { OpenOptions } from '../../driver/registry.js';
 import type { ParsedURI } from '../../driver/uri.js';
 import { DefineFlags, DomainXMLFlags, ModificationImpact } from '../../driver/flags.js';
@@ -66,7 +66,7 @@ const UNDEFINE_KEEP_NVRAM = 1 << 3;
 /** virDomainVcpuFlags beside the modification impact */
 const VCPU_MAXIMUM = 1 << 2;
 const VCPU_GUEST = 1 << 3;
-/** VIR_NODEINFO_MAXCPUS's sibling: virNodeInfo.model is a char[32] */
+/** virNodeInfo.model is a char[32] */
 const NODE_INFO_MODEL_BYTES = 32;
 
 export const refOf = (obj: DomainObject): DomainRef => ({ name: obj.name, uuid: obj.uuid, id: obj.id });
@@ -356,7 +356,7 @@ export class QemuDriver implements HypervisorDriver {
   /** virDomainBlockStats: the older call's four counters; QEMU counts no errors. */
   async domainBlockStats({ dom, path }: ProcArgs<'domainBlockStats'>): Promise<ProcRet<'domainBlockStats'>> {
     const params = await this.blockStatsParams(dom, path);
-    const counters = new Map(params.map((p) => [p.field, p.value.type === 3 ? p.value.l : -1n]));
+    const counters = new Map(params.map((p) => [p.field, p.value.type === TypedParamType.LLONG ? p.value.l : -1n]));
     return { rd_req: counters.get('rd_operations') ?? -1n, rd_bytes: counters.get('rd_bytes') ?? -1n, wr_req: counters.get('wr_operations') ?? -1n, wr_bytes: counters.get('wr_bytes') ?? -1n, errs: -1n };
   }
 
