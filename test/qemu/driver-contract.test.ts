@@ -9,6 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { duplexPair } from 'node:stream';
 import { dispatch } from '../../src/driver/dispatch.js';
+import { DriverFeature } from '../../src/driver/features.js';
 import type { ConnectionDrivers } from '../../src/driver/families.js';
 import type { ProcKey } from '../../src/driver/procedures.js';
 import { parseURI } from '../../src/driver/uri.js';
@@ -103,5 +104,16 @@ test('wire shapes: a count without results, the host CPU map, packed vCPU pin ma
   assert.ok(chipset && chipset.device === null && chipset.bus === null, 'a chipset function has no device and no bus: null on the wire');
   assert.ok(topology.root.slots.some((s) => s.functions.length === 0 && typeof s.hotpluggable === 'boolean'), 'free slots say whether they take hotplug');
   assert.ok(topology.root.slots.every((s) => s.functions.length === 0 || s.hotpluggable === null), 'used slots leave hotpluggable null');
+  await drivers.close();
+});
+
+test('connectSupportsFeature: the global features as libvirt answers them for every driver, no migration protocol', { skip }, async () => {
+  const drivers = await open();
+  const supported = async (feature: DriverFeature) => (await dispatch({ drivers, readonly: true }, 'connectSupportsFeature', { feature })).supported;
+  assert.deepEqual(
+    await Promise.all([DriverFeature.TYPED_PARAM_STRING, DriverFeature.FD_PASSING, DriverFeature.NETWORK_UPDATE_HAS_CORRECT_ORDER, DriverFeature.XML_MIGRATABLE].map(supported)),
+    [1, 1, 1, 1],
+  );
+  assert.deepEqual(await Promise.all([DriverFeature.REMOTE, DriverFeature.PROGRAM_KEEPALIVE, DriverFeature.MIGRATION_V3, DriverFeature.MIGRATION_P2P, 99].map(supported)), [0, 0, 0, 0, 0]);
   await drivers.close();
 });

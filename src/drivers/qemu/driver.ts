@@ -14,6 +14,7 @@ import { mkdir } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { HypervisorDriver, ConnectionDrivers } from '../../driver/families.js';
+import { DriverFeature, globalFeatureSupport } from '../../driver/features.js';
 import type { ProcArgs, ProcRet } from '../../driver/procedures.js';
 import { TypedParamType, type TypedParam } from '../../driver/typed-params.js';
 import type { OpenOptions } from '../../driver/registry.js';
@@ -68,6 +69,13 @@ const VCPU_MAXIMUM = 1 << 2;
 const VCPU_GUEST = 1 << 3;
 /** virNodeInfo.model is a char[32] */
 const NODE_INFO_MODEL_BYTES = 32;
+
+/**
+ * What this driver supports beyond the global features. libvirt's qemu driver
+ * also announces its migration protocols; tsvirt serves no migration call, so
+ * it announces only the migratable XML dumpxml --migratable gives.
+ */
+const QEMU_FEATURES = new Set<number>([DriverFeature.XML_MIGRATABLE]);
 
 export const refOf = (obj: DomainObject): DomainRef => ({ name: obj.name, uuid: obj.uuid, id: obj.id });
 const byName = (a: DomainObject, b: DomainObject) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
@@ -493,6 +501,13 @@ export class QemuDriver implements HypervisorDriver {
 
   async connectGetType(): Promise<ProcRet<'connectGetType'>> {
     return { type: 'QEMU' };
+  }
+
+  /** qemuConnectSupportsFeature: the global features as every driver answers them, then this driver's own. */
+  async connectSupportsFeature({ feature }: ProcArgs<'connectSupportsFeature'>): Promise<ProcRet<'connectSupportsFeature'>> {
+    const global = globalFeatureSupport(feature);
+    if (global !== undefined) return { supported: global };
+    return { supported: flag(QEMU_FEATURES.has(feature)) };
   }
 
   /** The connection's canonical URI (an embed root resolved). */
