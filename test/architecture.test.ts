@@ -29,7 +29,8 @@ function allowed(from: string, to: string): boolean {
     case 'driver':
       return ['rpc', 'conf', 'util'].includes(to);
     case 'daemon':
-      return ['driver', 'rpc', 'conf', 'util'].includes(to);
+      // libvirtd registers the built-in drivers as libvirt.c does; tsvirtd takes them from the same list
+      return ['driver', 'rpc', 'conf', 'util', 'drivers/builtin'].includes(to);
     case 'api':
       // libvirt.c registers the built-in drivers; here one module lists them, lazily
       return ['driver', 'util', 'drivers/builtin'].includes(to);

@@ -3,6 +3,7 @@
 // an object whose methods are procedure keys of its family; what it lacks is
 // reported as libvirt's "not supported by the connection driver".
 import type { Duplex } from 'node:stream';
+import type { EventSource } from './events.js';
 import type { DriverFamily, FamilyKeys, ProcArgs, ProcKey, ProcRet, StreamKeys } from './procedures.js';
 
 /**
@@ -33,6 +34,8 @@ export interface ConnectionDrivers {
   readonly nodedev?: NodeDeviceDriver;
   readonly secret?: SecretDriver;
   readonly nwfilter?: NWFilterDriver;
+  /** The events of the connection's objects (domain lifecycle, ...), when the driver reports them; see events.ts. */
+  readonly events?: EventSource;
   /** virConnectClose: releases what the connection holds. */
   close(): Promise<void>;
 }

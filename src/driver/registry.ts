@@ -10,6 +10,13 @@ import { parseURI, type ParsedURI } from './uri.js';
 
 export interface OpenOptions {
   readonly readonly: boolean;
+  /**
+   * Where a stateful driver keeps its files instead of the host's (/etc/libvirt,
+   * /var/lib/libvirt, /run/libvirt...), in the layout of driver:///embed?root=DIR.
+   * `tsvirtd --root DIR` sets it so a daemon under test never touches the host's
+   * state; undefined means the host paths of the URI (qemu:///system, /session).
+   */
+  readonly stateRoot?: string;
 }
 
 /** What a connect driver's open answers: the connection's drivers, or DECLINED to let the next driver try. */

@@ -1,6 +1,8 @@
 // The connection drivers built into tsvirt, in the order virConnectOpen asks them
 // (libvirt registers test before the stateful drivers). Each is described here and
 // loaded only when a URI reaches it, so a test:/// connection never loads QEMU code.
+// The remote driver comes first: it takes every URI naming a transport or a
+// server, and qemu:///system when tsvirtd listens, and declines the rest.
 import { DriverRegistry, type ConnectDriver } from '../driver/registry.js';
 
 const test: ConnectDriver = {
@@ -21,9 +23,19 @@ const qemu: ConnectDriver = {
   open: async (uri, options) => (await import('./qemu/driver.js')).openQemuConnection(uri, options),
 };
 
-/** A registry holding the built-in drivers. */
-export function builtinDrivers(): DriverRegistry {
+const remote: ConnectDriver = {
+  name: 'remote',
+  uriSchemes: null,
+  localOnly: false,
+  embeddable: false,
+  sharedFamilies: [],
+  open: async (uri, options) => (await import('./remote/driver.js')).openRemoteConnection(uri, options),
+};
+
+/** A registry holding the built-in drivers; inside tsvirtd without the remote driver (a daemon must not call itself). */
+export function builtinDrivers(options: { readonly daemon?: boolean } = {}): DriverRegistry {
   const registry = new DriverRegistry();
+  if (!options.daemon) registry.register(remote);
   registry.register(test);
   registry.register(qemu);
   return registry;

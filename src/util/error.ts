@@ -32,6 +32,7 @@ export enum ErrorCode {
   RPC = 39,
   NO_DOMAIN = 42,
   NO_NETWORK = 43,
+  AUTH_FAILED = 45,
   INVALID_MAC = 44,
   INVALID_STORAGE_POOL = 46,
   INVALID_STORAGE_VOL = 47,
@@ -69,6 +70,7 @@ export enum ErrorDomain {
   CONF = 9,
   QEMU = 10,
   TEST = 12,
+  REMOTE = 13,
   STORAGE = 18,
   NETWORK = 19,
   DOMAIN = 20,
@@ -143,6 +145,20 @@ export function virError(code: ErrorCode, detail?: string, domain: ErrorDomain =
   else if (detail === undefined || detail === '') message = prefix;
   else message = `${prefix}${SPACE_JOINED.has(code) ? ' ' : ': '}${detail}`;
   return new VirError(code, domain, message);
+}
+
+/**
+ * libvirt's message template of a code as virRaiseErrorFull sends it in str1
+ * ("Domain not found: %s"; the bare prefix when there is no detail; "%s" for
+ * codes without a prefix), and the detail it formatted in (str2).
+ */
+export function errorTemplate(code: ErrorCode, message: string): { readonly template: string; readonly detail: string | null } {
+  const prefix = MESSAGE_PREFIX[code];
+  if (prefix === undefined) return { template: '%s', detail: message };
+  if (message === prefix) return { template: prefix, detail: null };
+  const joiner = SPACE_JOINED.has(code) ? ' ' : ': ';
+  if (message.startsWith(prefix + joiner)) return { template: `${prefix}${joiner}%s`, detail: message.slice(prefix.length + joiner.length) };
+  return { template: '%s', detail: message };
 }
 
 export function isVirError(e: unknown): e is VirError {

@@ -1,0 +1,144 @@
+// tsvirtd.conf: the subset of libvirtd.conf that tsvirtd honours, in libvirtd.conf's
+// syntax (virconf: `name = value`, values integers, "strings" or [ "lists" ],
+// `#` comments). Defaults are libvirtd 9.0's.
+import { readFile } from 'node:fs/promises';
+import { ErrorCode, ErrorDomain, VirError } from '../util/error.js';
+
+export interface DaemonConfig {
+  readonly maxClients: number;
+  readonly maxClientRequests: number;
+  readonly maxWorkers: number;
+  readonly prioWorkers: number;
+  readonly keepaliveInterval: number;
+  readonly keepaliveCount: number;
+  /** Group owning the sockets; null keeps the daemon's own. */
+  readonly unixSockGroup: string | null;
+  readonly unixSockRwPerms: number;
+  readonly unixSockRoPerms: number;
+}
+
+export const DEFAULT_CONFIG: DaemonConfig = {
+  maxClients: 5000,
+  maxClientRequests: 5,
+  maxWorkers: 20,
+  prioWorkers: 5,
+  keepaliveInterval: 5,
+  keepaliveCount: 5,
+  unixSockGroup: null,
+  // without polkit libvirtd makes the read-write socket owner-only
+  unixSockRwPerms: 0o700,
+  unixSockRoPerms: 0o777,
+};
+
+type ConfValue = number | string | string[];
+
+function confError(file: string, line: number, what: string): VirError {
+  return new VirError(ErrorCode.CONF_SYNTAX, ErrorDomain.CONF, `configuration file syntax error: ${file}:${line}: ${what}`);
+}
+
+/** Parses virconf syntax into name -> value (later settings win, as in libvirt). */
+export function parseConf(text: string, file: string): Map<string, ConfValue> {
+  const out = new Map<string, ConfValue>();
+  const token = /\s*(?:#[^\n]*)?/y;
+  let pos = 0;
+  const lineAt = (p: number) => text.slice(0, p).split('\n').length;
+  const skip = () => {
+    for (;;) {
+      token.lastIndex = pos;
+      token.exec(text);
+      const next = token.lastIndex;
+      if (next === pos) return;
+      pos = next;
+    }
+  };
+  const value = (): ConfValue => {
+    skip();
+    const rest = text.slice(pos);
+    const str = /^"([^"\n]*)"|^'([^'\n]*)'/.exec(rest);
+    if (str) {
+      pos += str[0].length;
+      return str[1] ?? str[2]!;
+    }
+    const num = /^[+-]?(0x[0-9a-fA-F]+|\d+)/.exec(rest);
+    if (num) {
+      pos += num[0].length;
+      return Number(num[0]);
+    }
+    if (rest.startsWith('[')) {
+      pos++;
+      const list: string[] = [];
+      for (;;) {
+        skip();
+        if (text[pos] === ']') {
+          pos++;
+          return list;
+        }
+        const item = value();
+        if (typeof item !== 'string') throw confError(file, lineAt(pos), 'expecting a string in a list');
+        list.push(item);
+        skip();
+        if (text[pos] === ',') pos++;
+      }
+    }
+    throw confError(file, lineAt(pos), 'expecting a value');
+  };
+  for (;;) {
+    skip();
+    if (pos >= text.length) return out;
+    const name = /^[A-Za-z_][A-Za-z0-9_.]*/.exec(text.slice(pos));
+    if (!name) throw confError(file, lineAt(pos), 'expecting a name');
+    pos += name[0].length;
+    skip();
+    if (text[pos] !== '=') throw confError(file, lineAt(pos), 'expecting an assignment');
+    pos++;
+    out.set(name[0], value());
+    skip();
+    if (text[pos] === ';') pos++;
+  }
+}
+
+function unsigned(conf: Map<string, ConfValue>, name: string, fallback: number): number {
+  const v = conf.get(name);
+  if (v === undefined) return fallback;
+  if (typeof v !== 'number' || v < 0) throw new VirError(ErrorCode.CONF_SYNTAX, ErrorDomain.CONF, `internal error: ${name}: expected an unsigned integer`);
+  return v;
+}
+
+function perms(conf: Map<string, ConfValue>, name: string, fallback: number): number {
+  const v = conf.get(name);
+  if (v === undefined) return fallback;
+  if (typeof v !== 'string' || !/^[0-7]{3,4}$/.test(v)) {
+    throw new VirError(ErrorCode.CONF_SYNTAX, ErrorDomain.CONF, `internal error: ${name}: expected an octal mode string such as "0770"`);
+  }
+  return parseInt(v, 8);
+}
+
+export function configFromText(text: string, file: string): DaemonConfig {
+  const conf = parseConf(text, file);
+  const d = DEFAULT_CONFIG;
+  const group = conf.get('unix_sock_group');
+  if (group !== undefined && typeof group !== 'string') throw new VirError(ErrorCode.CONF_SYNTAX, ErrorDomain.CONF, 'internal error: unix_sock_group: expected a string');
+  return {
+    maxClients: unsigned(conf, 'max_clients', d.maxClients),
+    maxClientRequests: Math.max(1, unsigned(conf, 'max_client_requests', d.maxClientRequests)),
+    maxWorkers: Math.max(1, unsigned(conf, 'max_workers', d.maxWorkers)),
+    prioWorkers: unsigned(conf, 'prio_workers', d.prioWorkers),
+    keepaliveInterval: unsigned(conf, 'keepalive_interval', d.keepaliveInterval),
+    keepaliveCount: unsigned(conf, 'keepalive_count', d.keepaliveCount),
+    unixSockGroup: group ?? null,
+    unixSockRwPerms: perms(conf, 'unix_sock_rw_perms', d.unixSockRwPerms),
+    unixSockRoPerms: perms(conf, 'unix_sock_ro_perms', d.unixSockRoPerms),
+  };
+}
+
+/** Reads the config file; a missing file means the defaults (libvirtd starts without one too). */
+export async function loadConfig(path: string): Promise<DaemonConfig> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return DEFAULT_CONFIG;
+    throw e;
+  }
+  return configFromText(text, path);
+}

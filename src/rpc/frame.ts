@@ -1,0 +1,63 @@
+// Splits a byte stream into libvirt RPC frames: a 4-byte big-endian length word
+// that counts itself, then header and body. The length is checked before any
+// byte of the frame is kept together, so a hostile length costs nothing, and a
+// half frame simply waits for more bytes (Node's event loop keeps every other
+// connection running meanwhile).
+import { VIR_NET_MESSAGE_HEADER_MAX, VIR_NET_MESSAGE_LEN_MAX, VIR_NET_MESSAGE_MAX } from './generated/virnet-protocol.js';
+
+/** The smallest frame: the length word and a header with an empty body. */
+export const FRAME_MIN = VIR_NET_MESSAGE_LEN_MAX + VIR_NET_MESSAGE_HEADER_MAX;
+/** The largest frame: libvirt's 32 MiB message plus its length word. */
+export const FRAME_MAX = VIR_NET_MESSAGE_MAX + VIR_NET_MESSAGE_LEN_MAX;
+
+/** A length word libvirt refuses; the connection cannot be resynchronised after it. */
+export class FrameLengthError extends Error {
+  override readonly name = 'FrameLengthError';
+}
+
+export class FrameSplitter {
+  private chunks: Buffer[] = [];
+  private buffered = 0;
+  /** The frame length once its length word has arrived, else -1. */
+  private expected = -1;
+
+  /** Bytes received that do not make a whole frame yet. */
+  get pending(): number {
+    return this.buffered;
+  }
+
+  /** Feeds received bytes; returns every frame they complete (length word included). */
+  push(chunk: Buffer): Buffer[] {
+    this.chunks.push(chunk);
+    this.buffered += chunk.length;
+    const frames: Buffer[] = [];
+    for (;;) {
+      if (this.expected < 0) {
+        if (this.buffered < VIR_NET_MESSAGE_LEN_MAX) break;
+        const length = this.peekLength();
+        if (length < FRAME_MIN || length > FRAME_MAX) {
+          throw new FrameLengthError(length < FRAME_MIN ? `packet of ${length} bytes received is too small` : `packet of ${length} bytes received is too large, want at most ${FRAME_MAX}`);
+        }
+        this.expected = length;
+      }
+      if (this.buffered < this.expected) break;
+      frames.push(this.take(this.expected));
+      this.expected = -1;
+    }
+    return frames;
+  }
+
+  private peekLength(): number {
+    const head = this.chunks[0]!.length >= 4 ? this.chunks[0]! : Buffer.concat(this.chunks);
+    return head.readUInt32BE(0);
+  }
+
+  private take(n: number): Buffer {
+    const all = this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks, this.buffered);
+    const frame = all.subarray(0, n);
+    const rest = all.subarray(n);
+    this.chunks = rest.length > 0 ? [rest] : [];
+    this.buffered = rest.length;
+    return frame;
+  }
+}

@@ -1,0 +1,47 @@
+// Starts the real bin/tsvirtd on a temporary root (as clients meet it) and stops it.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm, writeFile, mkdir } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { projectRoot } from '../helpers/shared.js';
+
+export interface SpawnedDaemon {
+  readonly root: string;
+  readonly socket: string;
+  readonly readonlySocket: string;
+  readonly pid: number;
+  /** test+unix:///default?socket=... */
+  uri(driver?: string, path?: string): string;
+  stop(): Promise<void>;
+}
+
+export const tsvirtd = join(projectRoot, 'bin', 'tsvirtd');
+
+export async function spawnDaemon(conf = ''): Promise<SpawnedDaemon> {
+  const root = await mkdtemp(join(tmpdir(), 'tsvirtd-'));
+  await mkdir(join(root, 'etc'), { recursive: true });
+  await writeFile(join(root, 'etc', 'tsvirtd.conf'), conf);
+  const socket = join(root, 'run', 'libvirt-sock');
+  const child: ChildProcess = spawn(process.execPath, [tsvirtd, '--root', root], { stdio: ['ignore', 'inherit', 'inherit'] });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  for (let i = 0; i < 300 && !existsSync(join(root, 'run', 'libvirt-sock-ro')); i++) {
+    if (child.exitCode !== null) throw new Error(`tsvirtd exited with ${child.exitCode}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  if (!existsSync(join(root, 'run', 'libvirt-sock-ro'))) throw new Error('tsvirtd did not listen within 6 s');
+  return {
+    root,
+    socket,
+    readonlySocket: join(root, 'run', 'libvirt-sock-ro'),
+    pid: child.pid!,
+    uri: (driver = 'test', path = '/default') => `${driver}+unix://${path}?socket=${socket}`,
+    stop: async () => {
+      if (child.exitCode === null) {
+        child.kill('SIGTERM');
+        await exited;
+      }
+      await rm(root, { recursive: true, force: true });
+    },
+  };
+}
