@@ -50,6 +50,8 @@ export interface QemuDriverOptions {
   warn?: (message: string) => void;
   /** The host the driver works on (default: the live host, or TSVIRT_RECORDED_HOST's record). */
   host?: HostFacts;
+  /** Lays qemu:///system and /session out under this folder (OpenOptions.stateRoot). */
+  stateRoot?: string;
 }
 
 /** Rejects flags a call does not know (virCheckFlags). */
@@ -573,7 +575,7 @@ export class QemuDriver implements HypervisorDriver {
 
 /** Opens the qemu driver for a qemu:/// URI: computes the state layout, reads qemu.conf, creates the folders. */
 export async function openQemuDriver(uri: ParsedURI, opts: QemuDriverOptions = {}): Promise<QemuDriver> {
-  const paths = qemuPathsForURI(uri);
+  const paths = qemuPathsForURI(uri, opts.stateRoot);
   for (const dir of requiredDirs(paths)) {
     try {
       await mkdir(dir, { recursive: true, mode: 0o755 });
@@ -595,7 +597,7 @@ export async function openQemuDriver(uri: ParsedURI, opts: QemuDriverOptions = {
  * the shared network and storage families join from the registry. Read-only
  * refusals are the dispatch's, from the procedure tables.
  */
-export async function openQemuConnection(uri: ParsedURI, _options: OpenOptions): Promise<ConnectionDrivers> {
-  const driver = await openQemuDriver(uri);
+export async function openQemuConnection(uri: ParsedURI, options: OpenOptions): Promise<ConnectionDrivers> {
+  const driver = await openQemuDriver(uri, options.stateRoot === undefined ? {} : { stateRoot: options.stateRoot });
   return { hypervisor: driver, close: () => driver.close() };
 }
