@@ -236,7 +236,7 @@ export class DaemonClient {
     if (this.opened || this.opening) throw new VirError(ErrorCode.INTERNAL_ERROR, ErrorDomain.RPC, 'internal error: connection already open');
     const name = args.name ?? this.ctx.defaultURI;
     const readonly = this.ctx.readonlySocket || (args.flags & CONNECT_RO) !== 0;
-    const opening = this.ctx.registry.open(name, { readonly, stateRoot: this.ctx.stateRoot }).then(({ drivers }) => {
+    const opening = this.ctx.registry.open(name, { readonly, stateRoot: this.ctx.stateRoot, longLived: true }).then(({ drivers }) => {
       if (this.conn.closed) return void drivers.close();
       this.opened = { name, drivers, readonly };
     });

@@ -20,6 +20,7 @@ import { TypedParamType, type TypedParam } from '../../driver/typed-params.js';
 import type { OpenOptions } from '../../driver/registry.js';
 import type { ParsedURI } from '../../driver/uri.js';
 import { DefineFlags, DomainXMLFlags, ModificationImpact } from '../../driver/flags.js';
+import { DefinedDetail, DomainEventType, UndefinedDetail } from '../../driver/event-numbers.js';
 import { ErrorCode, ErrorDomain, virError } from '../../util/error.js';
 import { withFileLock, type LockOptions } from '../../util/file-lock.js';
 import { unlinkDurable } from '../../util/atomic-file.js';
@@ -52,6 +53,8 @@ export interface QemuDriverOptions {
   host?: HostFacts;
   /** Lays qemu:///system and /session out under this folder (OpenOptions.stateRoot). */
   stateRoot?: string;
+  /** Lives as long as tsvirtd: watches its QEMUs and reports their events (OpenOptions.longLived). */
+  longLived?: boolean;
 }
 
 /** Rejects flags a call does not know (virCheckFlags). */
@@ -136,6 +139,11 @@ export class QemuDriver implements HypervisorDriver {
     await this.runtime.sync();
   }
 
+  /** virDomainEventLifecycleNewFromObj for the API's own changes. */
+  private lifecycleEvent(obj: DomainObject, event: DomainEventType, detail: number): void {
+    this.runtime.events.emit({ key: 'domainEventCallbackLifecycle', body: { msg: { dom: refOf(obj), event, detail } } });
+  }
+
   // ---- lookups -------------------------------------------------------------
 
   /** The object behind a domain handle (qemuDomainObjFromDomain). */
@@ -212,7 +220,12 @@ export class QemuDriver implements HypervisorDriver {
     return this.withDriverLock(async () => {
       await this.syncDomains();
       const existing = this.store.checkAddable(def);
-      const save = async () => ({ dom: refOf((await this.store.savePersistent(def)).obj) });
+      const save = async () => {
+        const { obj } = await this.store.savePersistent(def);
+        // qemuDomainDefineXMLFlags: UPDATED only when a persistent definition is replaced
+        this.lifecycleEvent(obj, DomainEventType.DEFINED, existing?.persistent ? DefinedDetail.UPDATED : DefinedDetail.ADDED);
+        return { dom: refOf(obj) };
+      };
       return existing ? this.withDomainLock(existing.uuid, save) : save();
     });
   }
@@ -232,6 +245,7 @@ export class QemuDriver implements HypervisorDriver {
         if (!obj.persistent) throw virError(ErrorCode.OPERATION_INVALID, 'cannot undefine transient domain', ErrorDomain.QEMU);
         await this.removeUndefinedFiles(obj, flags);
         await this.store.deleteConfig(obj);
+        this.lifecycleEvent(obj, DomainEventType.UNDEFINED, UndefinedDetail.REMOVED);
       });
     });
   }
@@ -587,7 +601,7 @@ export async function openQemuDriver(uri: ParsedURI, opts: QemuDriverOptions = {
   const warn = opts.warn ?? ((message: string) => process.stderr.write(`tsvirt: warning: ${message}\n`));
   const driver: QemuDriver = new QemuDriver(paths, config, qemuDomainXML(() => driver), warn, opts.host ?? hostFactsFromEnvironment());
   await driver.store.sync();
-  await driver.runtime.open(warn);
+  await driver.runtime.open(warn, { longLived: opts.longLived ?? false });
   await driver.runtime.autostart(warn);
   return driver;
 }
@@ -598,6 +612,28 @@ export async function openQemuDriver(uri: ParsedURI, opts: QemuDriverOptions = {
  * refusals are the dispatch's, from the procedure tables.
  */
 export async function openQemuConnection(uri: ParsedURI, options: OpenOptions): Promise<ConnectionDrivers> {
-  const driver = await openQemuDriver(uri, options.stateRoot === undefined ? {} : { stateRoot: options.stateRoot });
-  return { hypervisor: driver, close: () => driver.close() };
+  const opts: QemuDriverOptions = options.stateRoot === undefined ? {} : { stateRoot: options.stateRoot };
+  if (!options.longLived) {
+    const driver = await openQemuDriver(uri, opts);
+    return { hypervisor: driver, close: () => driver.close() };
+  }
+  const driver = await sharedDriver(uri, opts);
+  // the driver outlives its connections, as libvirtd's driver state does
+  return { hypervisor: driver, events: driver.runtime.events, close: async () => undefined };
+}
+
+/** tsvirtd's drivers, one per state layout, opened by the first connection and kept for the daemon's life. */
+const longLivedDrivers = new Map<string, Promise<QemuDriver>>();
+
+function sharedDriver(uri: ParsedURI, opts: QemuDriverOptions): Promise<QemuDriver> {
+  const paths = qemuPathsForURI(uri, opts.stateRoot);
+  const key = `${paths.uri}\n${paths.stateDir}`;
+  let opening = longLivedDrivers.get(key);
+  if (!opening) {
+    opening = openQemuDriver(uri, { ...opts, longLived: true });
+    longLivedDrivers.set(key, opening);
+    // a failed open is retried by the next connection
+    opening.catch(() => longLivedDrivers.delete(key));
+  }
+  return opening;
 }

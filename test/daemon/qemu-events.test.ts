@@ -1,0 +1,56 @@
+// Events of the qemu driver inside tsvirtd: a python3-libvirt client (libvirt's
+// own remote driver) hears the lifecycle of a real test guest as libvirtd's
+// clients do, including the guest powering itself off, which nobody asked for
+// through the API; virsh then finds it shut off (shutdown) without any call
+// having acted on it.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { projectRoot } from '../helpers/shared.js';
+import { qemuPidsMentioning } from '../helpers/qemu-processes.js';
+import { guestDomainXML, testGuest } from '../e2e/guest.js';
+import { spawnDaemon } from './spawn-daemon.js';
+
+const run = promisify(execFile);
+const PYTHON = '/usr/bin/python3';
+const CLIENT = join(projectRoot, 'test', 'daemon', 'qemu-events-client.py');
+/** TCG on a loaded 2-core machine: boot, suspend, resume and poweroff may take minutes. */
+const TIMEOUT_S = 300;
+
+const guest = testGuest();
+const hasPythonLibvirt = existsSync(PYTHON) && (await run(PYTHON, ['-c', 'import libvirt']).then(() => true, () => false));
+const missing = 'skip' in guest ? guest.skip : !hasPythonLibvirt ? 'python3-libvirt is not installed' : !existsSync('/usr/bin/virsh') ? 'virsh is not installed' : false;
+if (typeof missing === 'string' && !('skip' in guest)) {
+  if (process.env.CI === 'true') throw new Error(`qemu events test: ${missing} (CI=true requires it)`);
+  process.stderr.write(`*** qemu events test SKIPPED: ${missing} ***\n`);
+}
+
+/** virDomainEventType numbers (include/libvirt/libvirt-domain.h) */
+const DEFINED = 0, STARTED = 2, SUSPENDED = 3, RESUMED = 4, STOPPED = 5, SHUTDOWN = 6;
+
+test('tsvirtd qemu driver: lifecycle events of start, suspend, resume and a guest that powers itself off', { skip: missing, timeout: (TIMEOUT_S + 60) * 1000 }, async (t) => {
+  if ('skip' in guest) return;
+  const daemon = await spawnDaemon();
+  t.after(async () => {
+    for (const pid of qemuPidsMentioning(daemon.root)) process.kill(pid, 'SIGKILL');
+    await daemon.stop();
+  });
+  const uri = daemon.uri('qemu', '/system');
+  const xmlFile = join(daemon.root, 'ev.xml');
+  await writeFile(xmlFile, guestDomainXML({ name: 'ev', machine: 'q35', serialPath: 'pty', guest }));
+
+  const { stdout } = await run(PYTHON, [CLIENT, uri, xmlFile, String(TIMEOUT_S)], { timeout: (TIMEOUT_S + 30) * 1000 });
+  const events = stdout.split('\n').filter((l) => l.startsWith('EVENT ev ')).map((l) => l.slice('EVENT ev '.length));
+  // libvirt's numbers: DEFINED ADDED, STARTED BOOTED, SUSPENDED PAUSED, RESUMED
+  // UNPAUSED, SHUTDOWN FINISHED_GUEST (the guest's own poweroff), STOPPED SHUTDOWN
+  assert.deepEqual(events, [`${DEFINED} 0`, `${STARTED} 0`, `${SUSPENDED} 0`, `${RESUMED} 0`, `${SHUTDOWN} 1`, `${STOPPED} 0`], stdout);
+  // VIR_DOMAIN_SHUTOFF (5), VIR_DOMAIN_SHUTOFF_SHUTDOWN (1)
+  assert.match(stdout, /^STATE 5 1$/m);
+
+  const { stdout: state } = await run('virsh', ['-c', uri, 'domstate', 'ev', '--reason']);
+  assert.equal(state.trim(), 'shut off (shutdown)');
+});
