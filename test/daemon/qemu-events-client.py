@@ -5,6 +5,8 @@
 # Prints "EVENT <name> <event> <detail>" per lifecycle event and "STATE <state>
 # <reason>" once the guest stopped; the test (qemu-events.test.ts) judges them.
 # usage: qemu-events-client.py URI DOMAIN_XML_FILE TIMEOUT_S
+#    or: qemu-events-client.py URI --watch TIMEOUT_S   (prints READY once
+#        registered, then the events until a domain stops)
 import os
 import queue
 import re
@@ -44,6 +46,10 @@ def wait_event(wanted, what, on_idle=None):
 
 conn = libvirt.open(uri)
 conn.domainEventRegisterAny(None, libvirt.VIR_DOMAIN_EVENT_ID_LIFECYCLE, on_lifecycle, None)
+if xml_file == "--watch":
+    print("READY", flush=True)
+    wait_event(libvirt.VIR_DOMAIN_EVENT_STOPPED, "STOPPED")
+    sys.exit(0)
 with open(xml_file) as f:
     dom = conn.defineXML(f.read())
 dom.create()

@@ -5,14 +5,14 @@
 // having acted on it.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { projectRoot } from '../helpers/shared.js';
+import { projectRoot, tsvirsh } from '../helpers/shared.js';
 import { qemuPidsMentioning } from '../helpers/qemu-processes.js';
-import { guestDomainXML, testGuest } from '../e2e/guest.js';
+import { guestDomainXML, testGuest, waitUntil } from '../e2e/guest.js';
 import { spawnDaemon } from './spawn-daemon.js';
 
 const run = promisify(execFile);
@@ -53,4 +53,35 @@ test('tsvirtd qemu driver: lifecycle events of start, suspend, resume and a gues
 
   const { stdout: state } = await run('virsh', ['-c', uri, 'domstate', 'ev', '--reason']);
   assert.equal(state.trim(), 'shut off (shutdown)');
+});
+
+test('tsvirtd qemu driver: a domain found running when the driver opens is watched; its QEMU dying is STOPPED FAILED and shut off (crashed)', { skip: missing, timeout: (TIMEOUT_S + 60) * 1000 }, async (t) => {
+  if ('skip' in guest) return;
+  const daemon = await spawnDaemon();
+  t.after(async () => {
+    for (const pid of qemuPidsMentioning(daemon.root)) process.kill(pid, 'SIGKILL');
+    await daemon.stop();
+  });
+  // started by an embedded tsvirsh on the same state folders, before any client opened the daemon's driver
+  const embed = `qemu:///embed?root=${daemon.root}`;
+  const xmlFile = join(daemon.root, 'gone.xml');
+  await writeFile(xmlFile, guestDomainXML({ name: 'gone', machine: 'q35', serialPath: join(daemon.root, 'gone.serial'), guest }));
+  await run(process.execPath, [tsvirsh, '-c', embed, 'define', xmlFile]);
+  await run(process.execPath, [tsvirsh, '-c', embed, 'start', 'gone', '--paused']);
+  const [pid] = qemuPidsMentioning(daemon.root);
+  assert.ok(pid, 'QEMU runs');
+
+  const uri = daemon.uri('qemu', '/system');
+  const client = spawn(PYTHON, [CLIENT, uri, '--watch', String(TIMEOUT_S)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let stdout = '';
+  client.stdout.setEncoding('utf8').on('data', (s: string) => (stdout += s));
+  const exited = new Promise<number | null>((resolve) => client.once('exit', resolve));
+  t.after(() => client.kill());
+  await waitUntil('the client registered', TIMEOUT_S * 1000, () => (stdout.includes('READY\n') ? true : undefined));
+  process.kill(pid, 'SIGKILL');
+  assert.equal(await exited, 0, stdout);
+  // STOPPED FAILED: QEMU went away without the guest shutting down
+  assert.deepEqual(stdout.split('\n').filter((l) => l.startsWith('EVENT ')), [`EVENT gone ${STOPPED} 5`], stdout);
+  const { stdout: state } = await run('virsh', ['-c', uri, 'domstate', 'gone', '--reason']);
+  assert.equal(state.trim(), 'shut off (crashed)');
 });
