@@ -217,7 +217,10 @@ export class QemuRuntime {
     switch (event.event) {
       case 'SHUTDOWN':
         this.noteShutdown(dom, event.data.guest);
-        this.actLater(dom, () => this.afterShutdown(dom, event));
+        // unless an operation (reboot, shutdown) or a refresh acted on it meanwhile
+        this.actLater(dom, async () => {
+          if (dom.shutdownSeen) await this.afterShutdown(dom, event);
+        });
         break;
       case 'STOP':
         // a pause this process asked for set the state before; the STOP after a SHUTDOWN is no pause
