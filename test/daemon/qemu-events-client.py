@@ -7,6 +7,9 @@
 # usage: qemu-events-client.py URI DOMAIN_XML_FILE TIMEOUT_S
 #    or: qemu-events-client.py URI --watch TIMEOUT_S   (prints READY once
 #        registered, then the events until a domain stops)
+#    or: qemu-events-client.py URI --api DOMAIN_XML_FILE TIMEOUT_S  (a second
+#        connection defines, starts paused, destroys, redefines and undefines;
+#        prints the events this connection heard until UNDEFINED)
 import os
 import queue
 import re
@@ -17,7 +20,7 @@ import tty
 
 import libvirt
 
-uri, xml_file, timeout = sys.argv[1], sys.argv[2], float(sys.argv[3])
+uri, xml_file, timeout = sys.argv[1], sys.argv[2], float(sys.argv[-1])
 deadline = time.monotonic() + timeout
 
 libvirt.virEventRegisterDefaultImpl()
@@ -49,6 +52,16 @@ conn.domainEventRegisterAny(None, libvirt.VIR_DOMAIN_EVENT_ID_LIFECYCLE, on_life
 if xml_file == "--watch":
     print("READY", flush=True)
     wait_event(libvirt.VIR_DOMAIN_EVENT_STOPPED, "STOPPED")
+    sys.exit(0)
+if xml_file == "--api":
+    other = libvirt.open(uri)
+    with open(sys.argv[3]) as f:
+        xml = f.read()
+    dom = other.defineXML(xml)
+    dom.createWithFlags(libvirt.VIR_DOMAIN_START_PAUSED)
+    dom.destroy()
+    other.defineXML(xml).undefine()
+    wait_event(libvirt.VIR_DOMAIN_EVENT_UNDEFINED, "UNDEFINED")
     sys.exit(0)
 with open(xml_file) as f:
     dom = conn.defineXML(f.read())

@@ -30,7 +30,7 @@ if (typeof missing === 'string' && !('skip' in guest)) {
 }
 
 /** virDomainEventType numbers (include/libvirt/libvirt-domain.h) */
-const DEFINED = 0, STARTED = 2, SUSPENDED = 3, RESUMED = 4, STOPPED = 5, SHUTDOWN = 6;
+const DEFINED = 0, UNDEFINED = 1, STARTED = 2, SUSPENDED = 3, RESUMED = 4, STOPPED = 5, SHUTDOWN = 6;
 
 test('tsvirtd qemu driver: lifecycle events of start, suspend, resume and a guest that powers itself off', { skip: missing, timeout: (TIMEOUT_S + 60) * 1000 }, async (t) => {
   if ('skip' in guest) return;
@@ -84,4 +84,19 @@ test('tsvirtd qemu driver: a domain found running when the driver opens is watch
   assert.deepEqual(stdout.split('\n').filter((l) => l.startsWith('EVENT ')), [`EVENT gone ${STOPPED} 5`], stdout);
   const { stdout: state } = await run('virsh', ['-c', uri, 'domstate', 'gone', '--reason']);
   assert.equal(state.trim(), 'shut off (crashed)');
+});
+
+test("tsvirtd qemu driver: one connection hears the lifecycle events of another's define, paused start, destroy, redefine and undefine", { skip: missing, timeout: (TIMEOUT_S + 60) * 1000 }, async (t) => {
+  if ('skip' in guest) return;
+  const daemon = await spawnDaemon();
+  t.after(async () => {
+    for (const pid of qemuPidsMentioning(daemon.root)) process.kill(pid, 'SIGKILL');
+    await daemon.stop();
+  });
+  const xmlFile = join(daemon.root, 'api.xml');
+  await writeFile(xmlFile, guestDomainXML({ name: 'api', machine: 'q35', serialPath: join(daemon.root, 'api.serial'), guest }));
+  const { stdout } = await run(PYTHON, [CLIENT, daemon.uri('qemu', '/system'), '--api', xmlFile, String(TIMEOUT_S)], { timeout: (TIMEOUT_S + 30) * 1000 });
+  const events = stdout.split('\n').filter((l) => l.startsWith('EVENT api ')).map((l) => l.slice('EVENT api '.length));
+  // DEFINED ADDED, STARTED BOOTED, SUSPENDED PAUSED (start --paused), STOPPED DESTROYED, DEFINED UPDATED, UNDEFINED REMOVED
+  assert.deepEqual(events, [`${DEFINED} 0`, `${STARTED} 0`, `${SUSPENDED} 0`, `${STOPPED} 1`, `${DEFINED} 1`, `${UNDEFINED} 0`], stdout);
 });
