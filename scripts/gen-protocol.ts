@@ -56,7 +56,7 @@ const MODULES: readonly ModuleSpec[] = [
     module: 'tsvirt-protocol',
     source: 'src/rpc/tsvirt_protocol.x',
     fromProject: true,
-    program: { procPrefix: 'TSVIRT', structPrefix: 'tsvirt', tableName: 'Tsvirt', apiPrefix: 'tsvir', annotated: true },
+    program: { procPrefix: 'TSVIRT', structPrefix: 'tsvirt', tableName: 'Tsvirt', apiPrefix: 'tsvir', drivers: false, annotated: true },
   },
 ];
 
@@ -86,9 +86,9 @@ function main(argv: string[]): void {
   }
   const modules = generateProtocolModules(libvirtSrc);
   mkdirSync(out, { recursive: true });
-  for (const m of modules) {
-    const target = path.join(out, m.fileName);
-    writeFileSync(`${target}.tmp`, m.text);
+  for (const file of modules.flatMap((m) => (m.companion ? [m, m.companion] : [m]))) {
+    const target = path.join(out, file.fileName);
+    writeFileSync(`${target}.tmp`, file.text);
     renameSync(`${target}.tmp`, target);
   }
   for (const m of modules) {

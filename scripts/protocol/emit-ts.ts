@@ -488,18 +488,52 @@ function procedures(spec: ModuleSpec, program: ProgramSpec, file: ProtocolFile, 
   });
 }
 
-function procedureSection(emitter: ModuleEmitter, program: ProgramSpec, procs: Procedure[]): string[] {
+/** The procedure type map and the codec table of a program's protocol module. */
+function procedureSection(emitter: ModuleEmitter, spec: ModuleSpec, program: ProgramSpec, procs: Procedure[]): string[] {
   const mapName = `${program.tableName}Procedures`;
   const tableName = `${program.procPrefix}_PROCEDURES`;
+  const factsName = `${program.procPrefix}_PROCEDURE_FACTS`;
   const typeOf = (t: string | null) => (t === null ? 'void' : emitter.tsType({ name: '', type: { kind: 'named', name: t }, optional: false, array: null }));
   const codec = (dir: 'encode' | 'decode', t: string | null) => (t === null ? `${dir}Void` : `${dir}${pascalCase(t)}`);
   const lines = [
+    `export { ${factsName}, ${program.procPrefix}_PROCEDURE_BY_NUMBER } from './${factsModule(spec)}.js';`,
+    '',
     `/** Every ${program.procPrefix} procedure by driver method name: its argument and return types. */`,
     `export interface ${mapName} {`,
     ...procs.map((p) => `  ${p.key}: { args: ${typeOf(p.argsType)}; ret: ${typeOf(p.retType)}; family: ${p.family === null ? 'null' : `'${p.family}'`}; stream: ${streamOf(p.annotations)} };`),
     '}',
     '',
     `export const ${tableName}: { [K in keyof ${mapName}]: ProcedureInfo<${mapName}[K]['args'], ${mapName}[K]['ret']> } = {`,
+  ];
+  for (const p of procs) {
+    lines.push(
+      `  ${p.key}: {`,
+      `    ...${factsName}.${p.key},`,
+      `    encodeArgs: ${codec('encode', p.argsType)}, decodeArgs: ${codec('decode', p.argsType)},`,
+      `    encodeRet: ${codec('encode', p.retType)}, decodeRet: ${codec('decode', p.retType)},`,
+      '  },',
+    );
+  }
+  lines.push('};');
+  return lines;
+}
+
+function factsModule(spec: ModuleSpec): string {
+  return spec.module.replace(/-protocol$/, '-procedures');
+}
+
+/**
+ * The lean companion module: what each procedure is (number, family, read-only rule, ...)
+ * without its codecs, so that in-process callers (the API's dispatch) do not load the codecs.
+ */
+function factsSection(spec: ModuleSpec, program: ProgramSpec, procs: Procedure[], programNumber: number, version: number): string[] {
+  const mapName = `${program.tableName}Procedures`;
+  const factsName = `${program.procPrefix}_PROCEDURE_FACTS`;
+  const lines = [
+    "import type { ProcedureFacts } from '../procedure.js';",
+    `import type { ${mapName} } from './${spec.module}.js';`,
+    '',
+    `export const ${factsName}: { readonly [K in keyof ${mapName}]: ProcedureFacts } = {`,
   ];
   for (const p of procs) {
     const a = p.annotations;
@@ -509,12 +543,10 @@ function procedureSection(emitter: ModuleEmitter, program: ProgramSpec, procs: P
     if (priority !== 'high' && priority !== 'low') throw new Error(`${p.name}: @priority ${priority}`);
     lines.push(
       `  ${p.key}: {`,
-      `    key: '${p.key}', program: ${program.procPrefix}_PROGRAM, version: ${program.procPrefix}_PROTOCOL_VERSION, number: ${p.number}, name: '${p.name}',`,
+      `    key: '${p.key}', program: 0x${programNumber.toString(16)}, version: ${version}, number: ${p.number}, name: '${p.name}',`,
       `    api: ${p.api === null ? 'null' : `'${p.api}'`}, apiErrorDomain: ${p.apiErrorDomain}, family: ${p.family === null ? 'null' : `'${p.family}'`}, readonlyRefused: ${p.readonlyRefused},`,
       `    priority: '${priority}', generate: '${generate}', stream: ${streamOf(a)}, sparse: ${a?.sparseflag !== undefined}, event: ${p.event},`,
       `    acl: ${quoteList(a?.acl ?? [])}, aclFilter: ${quoteList(a?.aclfilter ?? [])},`,
-      `    encodeArgs: ${codec('encode', p.argsType)}, decodeArgs: ${codec('decode', p.argsType)},`,
-      `    encodeRet: ${codec('encode', p.retType)}, decodeRet: ${codec('decode', p.retType)},`,
       '  },',
     );
   }
@@ -522,7 +554,7 @@ function procedureSection(emitter: ModuleEmitter, program: ProgramSpec, procs: P
     '};',
     '',
     `export const ${program.procPrefix}_PROCEDURE_BY_NUMBER: ReadonlyMap<number, keyof ${mapName}> = new Map(`,
-    `  (Object.keys(${tableName}) as (keyof ${mapName})[]).map((key) => [${tableName}[key].number, key]),`,
+    `  (Object.keys(${factsName}) as (keyof ${mapName})[]).map((key) => [${factsName}[key].number, key]),`,
     ');',
   );
   return lines;
@@ -531,6 +563,8 @@ function procedureSection(emitter: ModuleEmitter, program: ProgramSpec, procs: P
 export interface GeneratedModule {
   fileName: string;
   text: string;
+  /** The lean facts module beside a program's protocol module. */
+  companion: { fileName: string; text: string } | null;
   procedures: ProcedureSummary[];
 }
 
@@ -561,23 +595,32 @@ export class ProtocolGenerator {
     for (const def of file.definitions) body.push(...emitter.definition(def), '');
     let procs: Procedure[] = [];
     let procedureImports: string[] = [];
-    if (spec.program) {
-      procs = procedures(spec, spec.program, file, this.facts);
-      body.push(...procedureSection(emitter, spec.program, procs), '');
-      const usesVoid = procs.some((p) => p.argsType === null || p.retType === null);
-      procedureImports = [`import { ${usesVoid ? 'decodeVoid, encodeVoid, ' : ''}type ProcedureInfo } from '../procedure.js';`];
-    }
+    let companion: GeneratedModule['companion'] = null;
     const header = [
       `// generated by scripts/gen-protocol.ts from libvirt ${this.libvirtVersion}'s ${spec.source}; do not edit.`,
       '// Regenerate: node dist/scripts/gen-protocol.js --libvirt-src DIR (see README, "Protocol").',
       '',
-      ...procedureImports,
-      ...emitter.importLines(),
-      '',
     ];
+    if (spec.program) {
+      const program = spec.program;
+      procs = procedures(spec, program, file, this.facts);
+      body.push(...procedureSection(emitter, spec, program, procs), '');
+      const usesVoid = procs.some((p) => p.argsType === null || p.retType === null);
+      procedureImports = [`import { ${usesVoid ? 'decodeVoid, encodeVoid, ' : ''}type ProcedureInfo } from '../procedure.js';`];
+      const constant = (name: string) => this.symbols.constants.get(`${program.procPrefix}_${name}`)?.value;
+      const [number, version] = [constant('PROGRAM'), constant('PROTOCOL_VERSION')];
+      if (number === undefined || version === undefined) throw new Error(`${spec.source}: no ${program.procPrefix}_PROGRAM / _PROTOCOL_VERSION`);
+      companion = {
+        fileName: `${factsModule(spec)}.ts`,
+        text: [...header, ...factsSection(spec, program, procs, number, version)].join('\n') + '\n',
+      };
+      // the codec table spreads the facts: import them for use, not only re-export
+      procedureImports.push(`import { ${program.procPrefix}_PROCEDURE_FACTS } from './${factsModule(spec)}.js';`);
+    }
     return {
       fileName: `${spec.module}.ts`,
-      text: [...header, ...body].join('\n').replace(/\n+$/, '\n'),
+      companion,
+      text: [...header, ...procedureImports, ...emitter.importLines(), '', ...body].join('\n').replace(/\n+$/, '\n'),
       procedures: procs.map((p) => ({
         module: spec.module, name: p.name, key: p.key, event: p.event, family: p.family,
         readonlyRefused: p.readonlyRefused, readonlyConditional: p.readonlyConditional,

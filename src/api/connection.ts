@@ -10,7 +10,6 @@ import type { DriverRegistry } from '../driver/registry.js';
 import { builtinDrivers } from '../drivers/builtin.js';
 import { ErrorCode, isVirError } from '../util/error.js';
 import { DomainSnapshot, HostInterface, Network, ObjectHandle, StoragePool, StorageVolume } from './handles.js';
-import { checkPublicArgs } from './public-checks.js';
 import { streamPair } from './stream-pair.js';
 import { cpuMapCpus, cpuMapLength, cString, MEMORY_STAT_NAMES, plainParams, type DomainInfo, type DomainInterfaceStats, type DomainRef, type DomainVcpuInfo, type NodeInfo, type PciTopology, type PlainParam, type StateWithReason } from './types.js';
 
@@ -52,13 +51,11 @@ export class Connection {
 
   /** Calls procedure `key` with its argument struct; the result is its return struct. */
   async invoke<K extends Exclude<ProcKey, StreamKeys>>(key: K, ...args: CallArgs<K>): Promise<ProcRet<K>> {
-    checkPublicArgs(key, args[0] as ProcArgs<K>);
     return dispatch(this, key, args[0] as ProcArgs<K>);
   }
 
   /** Calls a stream procedure: its return struct and the caller's end of the data stream. */
   async invokeStream<K extends StreamKeys>(key: K, ...args: CallArgs<K>): Promise<{ ret: ProcRet<K>; stream: Duplex }> {
-    checkPublicArgs(key, args[0] as ProcArgs<K>);
     const [driverSide, stream] = streamPair();
     try {
       return { ret: await dispatch(this, key, args[0] as ProcArgs<K>, driverSide), stream };

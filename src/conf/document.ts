@@ -15,9 +15,10 @@ export function parseDocument(text: string, url: string, rootName?: string): Xml
 
 /**
  * Reads and parses a file. Like libxml2, a file that cannot be read prints an
- * "I/O warning" line on stderr before libvirt's own error is raised.
+ * "I/O warning" line on stderr before libvirt's own error is raised. The errors
+ * carry the caller's domain (virXMLParse reports with the caller's VIR_FROM_THIS).
  */
-export function parseDocumentFile(file: string, rootName: string): XmlElement {
+export function parseDocumentFile(file: string, rootName: string, domain = ErrorDomain.XML): XmlElement {
   let bytes: Buffer;
   try {
     bytes = readFileSync(file);
@@ -25,26 +26,26 @@ export function parseDocumentFile(file: string, rootName: string): XmlElement {
     if ((e as NodeJS.ErrnoException).code === 'EISDIR') {
       // libxml2 opens a directory, fails to read it and parses nothing.
       process.stderr.write('I/O error : Is a directory\n');
-      throw virError(ErrorCode.XML_DETAIL, new XmlSyntaxError('Document is empty', 1, '', 0).format(file), ErrorDomain.XML);
+      throw virError(ErrorCode.XML_DETAIL, new XmlSyntaxError('Document is empty', 1, '', 0).format(file), domain);
     }
     process.stderr.write(`I/O warning : failed to load external entity "${file}"\n`);
-    throw virError(ErrorCode.XML_ERROR, `failed to parse xml document '${file}'`, ErrorDomain.XML);
+    throw virError(ErrorCode.XML_ERROR, `failed to parse xml document '${file}'`, domain);
   }
-  return checkRoot(withSyntaxErrors(() => parseXmlBytes(bytes), file), rootName);
+  return checkRoot(withSyntaxErrors(() => parseXmlBytes(bytes), file, domain), rootName, domain);
 }
 
-function withSyntaxErrors(parse: () => XmlElement, url: string): XmlElement {
+function withSyntaxErrors(parse: () => XmlElement, url: string, domain = ErrorDomain.XML): XmlElement {
   try {
     return parse();
   } catch (e) {
-    if (e instanceof XmlSyntaxError) throw virError(ErrorCode.XML_DETAIL, e.format(url), ErrorDomain.XML);
+    if (e instanceof XmlSyntaxError) throw virError(ErrorCode.XML_DETAIL, e.format(url), domain);
     throw e;
   }
 }
 
-function checkRoot(root: XmlElement, rootName: string | undefined): XmlElement {
+function checkRoot(root: XmlElement, rootName: string | undefined, domain = ErrorDomain.XML): XmlElement {
   if (rootName !== undefined && root.name !== rootName) {
-    throw virError(ErrorCode.XML_ERROR, `expecting root element of '${rootName}', not '${root.name}'`, ErrorDomain.XML);
+    throw virError(ErrorCode.XML_ERROR, `expecting root element of '${rootName}', not '${root.name}'`, domain);
   }
   return root;
 }

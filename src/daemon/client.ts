@@ -8,7 +8,9 @@ import type { Duplex } from 'node:stream';
 import { dispatch, type DispatchTarget } from '../driver/dispatch.js';
 import type { EventKey } from '../driver/events.js';
 import type { ConnectionDrivers } from '../driver/families.js';
-import { procedureInfo, type ProcArgs, type ProcKey, type ProcRet, type ProcedureInfo } from '../driver/procedures.js';
+import { procedureInfo, type ProcArgs, type ProcKey, type ProcRet } from '../driver/procedures.js';
+import { procedureCodecs } from '../rpc/procedure-codecs.js';
+import type { ProcedureInfo } from '../rpc/procedure.js';
 import type { DriverRegistry } from '../driver/registry.js';
 import { ErrorCode, ErrorDomain, VirError, isVirError } from '../util/error.js';
 import { MessageConnection } from '../rpc/connection.js';
@@ -200,7 +202,7 @@ export class DaemonClient {
         return this.withPublicDefault(conn, key, args);
     }
     // procedures of the QEMU program, events and auth methods other than none reach no driver
-    if (info.family === null || procedureInfo(key) !== info) throw rpcError(`unknown procedure: ${info.number}`);
+    if (info.family === null || procedureInfo(key)?.program !== info.program) throw rpcError(`unknown procedure: ${info.number}`);
     return dispatch(conn, key, args as never, stream);
   }
 
@@ -234,7 +236,7 @@ export class DaemonClient {
     if (this.opened || this.opening) throw new VirError(ErrorCode.INTERNAL_ERROR, ErrorDomain.RPC, 'internal error: connection already open');
     const name = args.name ?? this.ctx.defaultURI;
     const readonly = this.ctx.readonlySocket || (args.flags & CONNECT_RO) !== 0;
-    const opening = this.ctx.registry.open(name, { readonly, stateRoot: this.ctx.stateRoot }).then(({ drivers }) => {
+    const opening = this.ctx.registry.open(name, { readonly, stateRoot: this.ctx.stateRoot, longLived: true }).then(({ drivers }) => {
       if (this.conn.closed) return void drivers.close();
       this.opened = { name, drivers, readonly };
     });
@@ -260,7 +262,7 @@ export class DaemonClient {
   }
 
   private sendEvent(key: EventKey, body: object): void {
-    const info = procedureInfo(key)!;
+    const info = procedureCodecs(key)!;
     // libvirtd sends every event with serial 1
     const header = { prog: REMOTE_PROGRAM, vers: REMOTE_PROTOCOL_VERSION, proc: eventProcedure(key), type: MessageType.VIR_NET_MESSAGE, serial: 1, status: MessageStatus.VIR_NET_OK };
     this.conn.send(encodeMessage(header, (w) => info.encodeArgs(w, body as never)));

@@ -5,6 +5,7 @@ import type { Duplex } from 'node:stream';
 import { ErrorCode, ErrorDomain, virError } from '../util/error.js';
 import type { ConnectionDrivers, DriverMethod } from './families.js';
 import { procedureInfo, type ProcArgs, type ProcKey, type ProcRet } from './procedures.js';
+import { checkPublicArgs } from './public-checks.js';
 import { readOnlyRefusal } from './read-only.js';
 
 export interface DispatchTarget {
@@ -22,6 +23,7 @@ export async function dispatch<K extends ProcKey>(target: DispatchTarget, key: K
     const refusal = readOnlyRefusal(key, info, args);
     if (refusal !== undefined) throw virError(ErrorCode.OPERATION_DENIED, refusal, info.apiErrorDomain);
   }
+  checkPublicArgs(key, args);
   const driver = target.drivers[info.family] as Partial<Record<K, DriverMethod<K>>> | undefined;
   const method = driver?.[key] as ((a: ProcArgs<K>, s?: Duplex) => Promise<ProcRet<K>>) | undefined;
   if (typeof method !== 'function') throw virError(ErrorCode.NO_SUPPORT, info.api ?? String(key), info.apiErrorDomain);

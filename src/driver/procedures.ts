@@ -2,11 +2,14 @@
 // program), typed from the generated tables. A call names a procedure key; its
 // argument and result types follow from the key, and a name that is not in the
 // tables cannot be called.
-import type { DriverFamily, ProcedureInfo } from '../rpc/procedure.js';
-import { REMOTE_PROCEDURES, type RemoteProcedures } from '../rpc/generated/remote-protocol.js';
-import { TSVIRT_PROCEDURES, type TsvirtProcedures } from '../rpc/generated/tsvirt-protocol.js';
+// Only the lean facts tables are loaded here: in-process calls never need the codecs.
+import type { DriverFamily, ProcedureFacts } from '../rpc/procedure.js';
+import { REMOTE_PROCEDURE_FACTS } from '../rpc/generated/remote-procedures.js';
+import type { RemoteProcedures } from '../rpc/generated/remote-protocol.js';
+import { TSVIRT_PROCEDURE_FACTS } from '../rpc/generated/tsvirt-procedures.js';
+import type { TsvirtProcedures } from '../rpc/generated/tsvirt-protocol.js';
 
-export type { DriverFamily, ProcedureInfo };
+export type { DriverFamily, ProcedureFacts };
 
 /** Every procedure a client can call, by key (libvirt's driver method names: 'domainGetXMLDesc'). */
 export type Procedures = RemoteProcedures & TsvirtProcedures;
@@ -20,9 +23,9 @@ export type FamilyKeys<F extends DriverFamily> = { [K in ProcKey]: Procedures[K]
 /** Procedures that carry a data stream after their reply (console, screenshot, volume upload/download). */
 export type StreamKeys = { [K in ProcKey]: Procedures[K]['stream'] extends null ? never : K }[ProcKey];
 
-const TABLE: { readonly [K in ProcKey]: ProcedureInfo<ProcArgs<K>, ProcRet<K>> } = { ...REMOTE_PROCEDURES, ...TSVIRT_PROCEDURES };
+const TABLE: { readonly [K in ProcKey]: ProcedureFacts } = { ...REMOTE_PROCEDURE_FACTS, ...TSVIRT_PROCEDURE_FACTS };
 
 /** The procedure's facts, or undefined for a key that is not in the tables (checked at run time too: keys may come from plain JavaScript). */
-export function procedureInfo<K extends ProcKey>(key: K): ProcedureInfo<ProcArgs<K>, ProcRet<K>> | undefined {
+export function procedureInfo(key: ProcKey): ProcedureFacts | undefined {
   return Object.hasOwn(TABLE, key) ? TABLE[key] : undefined;
 }

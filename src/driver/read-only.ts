@@ -1,7 +1,7 @@
 // Which calls a read-only connection refuses, and with which words. The table
 // says which public APIs always call virCheckReadOnlyGoto; the rules below are
 // the APIs that refuse only for some flags or arguments.
-import type { ProcArgs, ProcKey, ProcRet, ProcedureInfo } from './procedures.js';
+import type { ProcArgs, ProcKey, ProcedureFacts } from './procedures.js';
 
 /** VIR_DOMAIN_XML_SECURE | VIR_DOMAIN_XML_MIGRATABLE, *_XML_SECURE of snapshots, checkpoints, save images */
 const SECURE_XML_FLAGS: Partial<Record<ProcKey, number>> = {
@@ -20,7 +20,7 @@ const CONDITIONAL: Partial<Record<ProcKey, (args: never) => boolean>> = {
 };
 
 /** libvirt's message when a read-only connection may not make this call; undefined when it may. */
-export function readOnlyRefusal<K extends ProcKey>(key: K, info: ProcedureInfo<ProcArgs<K>, ProcRet<K>>, args: ProcArgs<K>): string | undefined {
+export function readOnlyRefusal<K extends ProcKey>(key: K, info: ProcedureFacts, args: ProcArgs<K>): string | undefined {
   const secure = SECURE_XML_FLAGS[key];
   if (secure !== undefined) {
     return ((args as { flags: number }).flags & secure) !== 0 ? `${info.api} with secure flag` : undefined;

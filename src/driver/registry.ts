@@ -17,6 +17,12 @@ export interface OpenOptions {
    * state; undefined means the host paths of the URI (qemu:///system, /session).
    */
   readonly stateRoot?: string;
+  /**
+   * The driver lives as long as the process (tsvirtd), as libvirtd's drivers do:
+   * it may share its state between connections, watch what it runs and report
+   * events. Unset (embedded in tsvirsh or a library user), it works per call.
+   */
+  readonly longLived?: boolean;
 }
 
 /** What a connect driver's open answers: the connection's drivers, or DECLINED to let the next driver try. */

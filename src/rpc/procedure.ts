@@ -5,7 +5,8 @@ import type { XdrReader, XdrWriter } from './xdr.js';
 /** libvirt's virConnectDriver families: which src/driver-*.h declares the procedure's driver method. */
 export type DriverFamily = 'hypervisor' | 'network' | 'storage' | 'interface' | 'nodedev' | 'secret' | 'nwfilter';
 
-export interface ProcedureInfo<A, R> {
+/** What a procedure is, without its codecs (src/rpc/generated/*-procedures.ts: cheap to load). */
+export interface ProcedureFacts {
   /** The driver method name, e.g. 'domainGetXMLDesc' (libvirt's virDrvDomainGetXMLDesc without the prefix). */
   readonly key: string;
   readonly program: number;
@@ -33,6 +34,10 @@ export interface ProcedureInfo<A, R> {
   readonly aclFilter: readonly string[];
   /** Sent as a MESSAGE and never answered: an event or callback from the server, or keepalive PING/PONG. Only args travel. */
   readonly event: boolean;
+}
+
+/** A procedure's facts and its argument/return codecs (src/rpc/generated/*-protocol.ts). */
+export interface ProcedureInfo<A, R> extends ProcedureFacts {
   readonly encodeArgs: (w: XdrWriter, v: A) => void;
   readonly decodeArgs: (r: XdrReader) => A;
   readonly encodeRet: (w: XdrWriter, v: R) => void;

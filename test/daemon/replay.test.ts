@@ -28,15 +28,8 @@ test('the replay harness finds libvirtd equal to its own captures', { skip: exis
   }
 });
 
-/** Differences that are the test driver's to fix (src/drivers/test is not this branch's): reported, not failed. */
-const DRIVER_GAPS: Record<string, string> = {
-  'test-event-loop': 'the test driver emits no events yet (ConnectionDrivers.events, src/driver/events.ts)',
-  'test-error-connect-open': "the test driver's unreadable-file error has domain 5 (XML), libvirt's has 12 (TEST)",
-  'test-commands': 'the test driver has no domainGetMessages (libvirt answers msgs [])',
-};
-
 for (const scenario of scenarios) {
-  test(`replay ${scenario}`, { skip: notReady ?? false, todo: DRIVER_GAPS[scenario] ?? false }, async () => {
+  test(`replay ${scenario}`, { skip: notReady ?? false }, async () => {
     const daemon = await spawnDaemon();
     try {
       const { path } = rpc as { path: string };

@@ -59,3 +59,14 @@ test('the command-line options of start and domxml-to-native take the TLS folder
   const system = driverCommandLineOptions(qemuPathsForURI(parseURI('qemu:///system')), { caps: {} as never, domainId: -1, tapFd });
   assert.equal(system.tlsX509CertDir, '/etc/pki/qemu');
 });
+
+test('a state root (tsvirtd --root DIR): system and session keep their URI, their state goes under DIR as embed lays it out', () => {
+  const system = qemuPathsForURI(parseURI('qemu:///system'), '/srv/daemon');
+  assert.deepEqual([system.uri, system.mode, system.configDir, system.stateDir, system.libDir, system.lockDir],
+    ['qemu:///system', 'system', '/srv/daemon/etc/qemu', '/srv/daemon/run/qemu', '/srv/daemon/lib/qemu', '/srv/daemon/run/qemu/tsvirt-locks']);
+  const session = qemuPathsForURI(parseURI('qemu:///session'), '/srv/daemon');
+  assert.deepEqual([session.uri, session.configFile], ['qemu:///session', '/srv/daemon/etc/qemu.conf']);
+  // an embed URI names its own root
+  assert.equal(qemuPathsForURI(parseURI('qemu:///embed?root=/srv/lab'), '/srv/daemon').configDir, '/srv/lab/etc/qemu');
+  assert.throws(() => qemuPathsForURI(parseURI('qemu:///bogus'), '/srv/daemon'), { message: "internal error: unexpected QEMU URI path '/bogus', try qemu:///system" });
+});

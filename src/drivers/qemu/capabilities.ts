@@ -1,7 +1,10 @@
 // QEMU binary capabilities: what one qemu-system-* binary offers (machines with
 // their aliases and defaults, QOM device types, CPU models, KVM), probed over QMP
 // the way libvirt's virQEMUCaps does and cached on disk keyed by the binary's
-// path, size and mtime, so that only the first use of a binary pays for a probe.
+// path, size and mtime, the host's identity and whether /dev/kvm is usable, so
+// that only the first use of a binary on a host pays for a probe. What KVM
+// offers comes from the host facts (host/): the live host asks QEMU, a
+// recorded host answers from its record.
 
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';

@@ -24,6 +24,7 @@ import type { StatsSource } from './domain-stats.js';
 import { activeMemballoon, setMemballoonPeriod } from '../../conf/devices/memballoon.js';
 import { loadShutoffReasons, loadStatuses, shutoffReasonPath, type DomainStatus } from './status-file.js';
 import { DirectoryWatch } from '../../util/file-stamp.js';
+import { EventHub, type DriverEvent } from '../../driver/events.js';
 import { ptyPathOf } from './pty-paths.js';
 
 /** virDomainShutdownFlagValues / virDomainRebootFlagValues */
@@ -42,6 +43,10 @@ const notRunning = () => virError(ErrorCode.OPERATION_INVALID, 'domain is not ru
 export class QemuDomainRuntime {
   readonly runtime: QemuRuntime;
   readonly hotplug: DeviceHotplug;
+  /** The domain events of this driver (ConnectionDrivers.events). */
+  readonly events = new EventHub();
+  /** Set by open(): the driver lives as long as tsvirtd and watches its QEMUs (lifecycle.ts). */
+  private longLived = false;
   private readonly stateWatch: DirectoryWatch;
   private stateSnapshot?: { statuses: Map<string, DomainStatus>; reasons: Map<string, number> };
   /** what the last overlay laid over which domains */
@@ -51,6 +56,9 @@ export class QemuDomainRuntime {
     this.stateWatch = new DirectoryWatch(driver.paths.stateDir);
     const host = {
       paths: driver.paths,
+      longLived: () => this.longLived,
+      emit: (event: DriverEvent) => this.events.emit(event),
+      withDomainLock: <T>(uuid: string, fn: () => Promise<T>) => driver.withDomainLock(uuid, fn),
       buildCommandLine: (def: XmlElement, id: number) => this.buildCommandLine(def, id),
       assignHotplugAddress: (def: XmlElement, device: XmlElement) => void assignAddressForNewDevice(def, device),
       domainStopped: (name: string, reason: ShutoffReason) => this.domainStopped(name, reason),
@@ -59,10 +67,15 @@ export class QemuDomainRuntime {
     this.hotplug = new DeviceHotplug(this.runtime, host);
   }
 
-  /** Driver open: takes over the domains other processes started. */
-  async open(warn: (message: string) => void): Promise<void> {
+  /**
+   * Driver open: takes over the domains other processes started. A long-lived
+   * driver connects their monitors now to hear their events; otherwise every
+   * API call refreshes (see syncDomains()).
+   */
+  async open(warn: (message: string) => void, options: { longLived: boolean } = { longLived: false }): Promise<void> {
+    this.longLived = options.longLived;
     await this.runtime.reportBrokenStatuses(warn);
-    await this.sync({ refresh: false }); // every API call refreshes: see syncDomains()
+    await this.sync({ refresh: options.longLived });
   }
 
   close(): void {
@@ -370,7 +383,9 @@ export class QemuDomainRuntime {
       const persistent = config ? (await this.definitionWithDevice(obj.newDef ?? obj.def, request)).domain : undefined;
       if (live) {
         const device = await this.completeDevice(running!.live, request);
-        await this.hotplug.attach(running!, device);
+        const alias = child(await this.hotplug.attach(running!, device), 'alias')?.attrs.name;
+        // qemuDomainAttachDeviceLive
+        if (alias) this.events.emit({ key: 'domainEventCallbackDeviceAdded', body: { dom: running!.ref(), devAlias: alias } });
       }
       if (persistent) await this.savePersistent(persistent);
       await this.sync({ refresh: false });

@@ -14,11 +14,13 @@ import { mkdir } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { HypervisorDriver, ConnectionDrivers } from '../../driver/families.js';
+import { DriverFeature, globalFeatureSupport } from '../../driver/features.js';
 import type { ProcArgs, ProcRet } from '../../driver/procedures.js';
-import type { TypedParam } from '../../driver/typed-params.js';
+import { TypedParamType, type TypedParam } from '../../driver/typed-params.js';
 import type { OpenOptions } from '../../driver/registry.js';
 import type { ParsedURI } from '../../driver/uri.js';
 import { DefineFlags, DomainXMLFlags, ModificationImpact } from '../../driver/flags.js';
+import { DefinedDetail, DomainEventType, UndefinedDetail } from '../../driver/event-numbers.js';
 import { ErrorCode, ErrorDomain, virError } from '../../util/error.js';
 import { withFileLock, type LockOptions } from '../../util/file-lock.js';
 import { unlinkDurable } from '../../util/atomic-file.js';
@@ -49,6 +51,10 @@ export interface QemuDriverOptions {
   warn?: (message: string) => void;
   /** The host the driver works on (default: the live host, or TSVIRT_RECORDED_HOST's record). */
   host?: HostFacts;
+  /** Lays qemu:///system and /session out under this folder (OpenOptions.stateRoot). */
+  stateRoot?: string;
+  /** Lives as long as tsvirtd: watches its QEMUs and reports their events (OpenOptions.longLived). */
+  longLived?: boolean;
 }
 
 /** Rejects flags a call does not know (virCheckFlags). */
@@ -66,8 +72,15 @@ const UNDEFINE_KEEP_NVRAM = 1 << 3;
 /** virDomainVcpuFlags beside the modification impact */
 const VCPU_MAXIMUM = 1 << 2;
 const VCPU_GUEST = 1 << 3;
-/** VIR_NODEINFO_MAXCPUS's sibling: virNodeInfo.model is a char[32] */
+/** virNodeInfo.model is a char[32] */
 const NODE_INFO_MODEL_BYTES = 32;
+
+/**
+ * What this driver supports beyond the global features. libvirt's qemu driver
+ * also announces its migration protocols; tsvirt serves no migration call, so
+ * it announces only the migratable XML dumpxml --migratable gives.
+ */
+const QEMU_FEATURES = new Set<number>([DriverFeature.XML_MIGRATABLE]);
 
 export const refOf = (obj: DomainObject): DomainRef => ({ name: obj.name, uuid: obj.uuid, id: obj.id });
 const byName = (a: DomainObject, b: DomainObject) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
@@ -124,6 +137,11 @@ export class QemuDriver implements HypervisorDriver {
   async syncDomains(): Promise<void> {
     await this.store.sync();
     await this.runtime.sync();
+  }
+
+  /** virDomainEventLifecycleNewFromObj for the API's own changes. */
+  private lifecycleEvent(obj: DomainObject, event: DomainEventType, detail: number): void {
+    this.runtime.events.emit({ key: 'domainEventCallbackLifecycle', body: { msg: { dom: refOf(obj), event, detail } } });
   }
 
   // ---- lookups -------------------------------------------------------------
@@ -202,7 +220,12 @@ export class QemuDriver implements HypervisorDriver {
     return this.withDriverLock(async () => {
       await this.syncDomains();
       const existing = this.store.checkAddable(def);
-      const save = async () => ({ dom: refOf((await this.store.savePersistent(def)).obj) });
+      const save = async () => {
+        const { obj } = await this.store.savePersistent(def);
+        // qemuDomainDefineXMLFlags: UPDATED only when a persistent definition is replaced
+        this.lifecycleEvent(obj, DomainEventType.DEFINED, existing?.persistent ? DefinedDetail.UPDATED : DefinedDetail.ADDED);
+        return { dom: refOf(obj) };
+      };
       return existing ? this.withDomainLock(existing.uuid, save) : save();
     });
   }
@@ -222,6 +245,7 @@ export class QemuDriver implements HypervisorDriver {
         if (!obj.persistent) throw virError(ErrorCode.OPERATION_INVALID, 'cannot undefine transient domain', ErrorDomain.QEMU);
         await this.removeUndefinedFiles(obj, flags);
         await this.store.deleteConfig(obj);
+        this.lifecycleEvent(obj, DomainEventType.UNDEFINED, UndefinedDetail.REMOVED);
       });
     });
   }
@@ -356,7 +380,7 @@ export class QemuDriver implements HypervisorDriver {
   /** virDomainBlockStats: the older call's four counters; QEMU counts no errors. */
   async domainBlockStats({ dom, path }: ProcArgs<'domainBlockStats'>): Promise<ProcRet<'domainBlockStats'>> {
     const params = await this.blockStatsParams(dom, path);
-    const counters = new Map(params.map((p) => [p.field, p.value.type === 3 ? p.value.l : -1n]));
+    const counters = new Map(params.map((p) => [p.field, p.value.type === TypedParamType.LLONG ? p.value.l : -1n]));
     return { rd_req: counters.get('rd_operations') ?? -1n, rd_bytes: counters.get('rd_bytes') ?? -1n, wr_req: counters.get('wr_operations') ?? -1n, wr_bytes: counters.get('wr_bytes') ?? -1n, errs: -1n };
   }
 
@@ -495,6 +519,13 @@ export class QemuDriver implements HypervisorDriver {
     return { type: 'QEMU' };
   }
 
+  /** qemuConnectSupportsFeature: the global features as every driver answers them, then this driver's own. */
+  async connectSupportsFeature({ feature }: ProcArgs<'connectSupportsFeature'>): Promise<ProcRet<'connectSupportsFeature'>> {
+    const global = globalFeatureSupport(feature);
+    if (global !== undefined) return { supported: global };
+    return { supported: flag(QEMU_FEATURES.has(feature)) };
+  }
+
   /** The connection's canonical URI (an embed root resolved). */
   async connectGetURI(): Promise<ProcRet<'connectGetURI'>> {
     return { uri: this.paths.uri };
@@ -558,7 +589,7 @@ export class QemuDriver implements HypervisorDriver {
 
 /** Opens the qemu driver for a qemu:/// URI: computes the state layout, reads qemu.conf, creates the folders. */
 export async function openQemuDriver(uri: ParsedURI, opts: QemuDriverOptions = {}): Promise<QemuDriver> {
-  const paths = qemuPathsForURI(uri);
+  const paths = qemuPathsForURI(uri, opts.stateRoot);
   for (const dir of requiredDirs(paths)) {
     try {
       await mkdir(dir, { recursive: true, mode: 0o755 });
@@ -570,7 +601,7 @@ export async function openQemuDriver(uri: ParsedURI, opts: QemuDriverOptions = {
   const warn = opts.warn ?? ((message: string) => process.stderr.write(`tsvirt: warning: ${message}\n`));
   const driver: QemuDriver = new QemuDriver(paths, config, qemuDomainXML(() => driver), warn, opts.host ?? hostFactsFromEnvironment());
   await driver.store.sync();
-  await driver.runtime.open(warn);
+  await driver.runtime.open(warn, { longLived: opts.longLived ?? false });
   await driver.runtime.autostart(warn);
   return driver;
 }
@@ -580,7 +611,29 @@ export async function openQemuDriver(uri: ParsedURI, opts: QemuDriverOptions = {
  * the shared network and storage families join from the registry. Read-only
  * refusals are the dispatch's, from the procedure tables.
  */
-export async function openQemuConnection(uri: ParsedURI, _options: OpenOptions): Promise<ConnectionDrivers> {
-  const driver = await openQemuDriver(uri);
-  return { hypervisor: driver, close: () => driver.close() };
+export async function openQemuConnection(uri: ParsedURI, options: OpenOptions): Promise<ConnectionDrivers> {
+  const opts: QemuDriverOptions = options.stateRoot === undefined ? {} : { stateRoot: options.stateRoot };
+  if (!options.longLived) {
+    const driver = await openQemuDriver(uri, opts);
+    return { hypervisor: driver, close: () => driver.close() };
+  }
+  const driver = await sharedDriver(uri, opts);
+  // the driver outlives its connections, as libvirtd's driver state does
+  return { hypervisor: driver, events: driver.runtime.events, close: async () => undefined };
+}
+
+/** tsvirtd's drivers, one per state layout, opened by the first connection and kept for the daemon's life. */
+const longLivedDrivers = new Map<string, Promise<QemuDriver>>();
+
+function sharedDriver(uri: ParsedURI, opts: QemuDriverOptions): Promise<QemuDriver> {
+  const paths = qemuPathsForURI(uri, opts.stateRoot);
+  const key = `${paths.uri}\n${paths.stateDir}`;
+  let opening = longLivedDrivers.get(key);
+  if (!opening) {
+    opening = openQemuDriver(uri, { ...opts, longLived: true });
+    longLivedDrivers.set(key, opening);
+    // a failed open is retried by the next connection
+    opening.catch(() => longLivedDrivers.delete(key));
+  }
+  return opening;
 }

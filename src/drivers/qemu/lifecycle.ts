@@ -10,16 +10,23 @@
 // (release()). What happens while nobody is connected (a guest that powered off
 // or panicked, a QEMU that died) is found and acted on by refresh(), which every
 // operation and every look at the domain list runs first.
+//
+// Inside tsvirtd the driver lives as long as the daemon (`longLived`), as
+// libvirtd's does: it keeps every running domain's monitor connected and acts on
+// QEMU's events when they come (watch()). Both modes report what happened as
+// libvirt's domain events through RuntimeHost.emit.
 import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { DomainState, PausedReason, RunningReason, ShutoffReason } from '../../driver/flags.js';
+import { CrashedDetail, DomainEventType, ResumedDetail, ShutdownDetail, StartedDetail, StoppedDetail, SuspendedDetail } from '../../driver/event-numbers.js';
+import type { DriverEvent } from '../../driver/events.js';
 import { ErrorCode, ErrorDomain, virError } from '../../util/error.js';
 import { writeFileAtomic } from '../../util/atomic-file.js';
 import { withFileLock } from '../../util/file-lock.js';
 import { isProcessAlive, spawnDetached, terminateProcess, waitForExit } from '../../util/process.js';
 import { child, childText, cloneElement, element, type XmlElement } from '../../util/xml.js';
-import { QmpClient } from './qmp.js';
+import { QmpClient, type QmpEvent } from './qmp.js';
 import { escapeOptionValue } from '../../util/qemu-option.js';
 import { createMonitorAlias, fitsUnixSocket, removeMonitorAlias } from './monitor-alias.js';
 import { fillPtyPaths, type QmpChardevInfo } from './pty-paths.js';
@@ -34,6 +41,8 @@ export const DESTROY_GRACE_MS = 10_000;
 const POWER_BUTTON_WAIT_MS = 10_000;
 /** How long a start may take until QMP answers (QEMU's own init, not the guest boot). */
 const MONITOR_CONNECT_TIMEOUT_MS = 30_000;
+/** How long a closed monitor waits for QEMU to exit before it counts as a lost connection only. */
+const MONITOR_EOF_EXIT_WAIT_MS = 5_000;
 
 /** What the runtime needs from the driver that owns the domains. */
 export interface RuntimeHost {
@@ -45,6 +54,12 @@ export interface RuntimeHost {
    * ShutoffReason. A transient domain should now disappear.
    */
   domainStopped(name: string, reason: ShutoffReason): void;
+  /** Keeps monitors connected and acts on QEMU's events as they come (the driver inside tsvirtd). */
+  longLived(): boolean;
+  /** Hands a domain event to the driver's subscribers. */
+  emit(event: DriverEvent): void;
+  /** Serialises work on one domain with the API's operations (the domain lock). */
+  withDomainLock<T>(uuid: string, fn: () => Promise<T>): Promise<T>;
 }
 
 /** One running QEMU as this process knows it. */
@@ -54,6 +69,8 @@ export class RunningDomain {
   fakeReboot = false;
   /** This process is stopping QEMU on purpose; EOF is not a crash. */
   stopping = false;
+  /** QEMU reported the guest's SHUTDOWN (reported once; the STOP after it is no pause, its EOF no crash). */
+  shutdownSeen = false;
   /** The last status file write; the next one waits for it. */
   statusWrite: Promise<void> = Promise.resolve();
   constructor(
@@ -73,6 +90,11 @@ export class RunningDomain {
 
   status(): DomainStatus {
     return { state: this.state, reason: this.reason, pid: this.pid, startTime: this.startTime, monitorPath: this.monitorPath, fakeReboot: this.fakeReboot, domain: this.live };
+  }
+
+  /** The domain handle events carry (virDomainEventLifecycleNewFromObj: a stopped one has id -1). */
+  ref(stopped = false): { name: string; uuid: string; id: number } {
+    return { name: this.name, uuid: this.uuid, id: stopped ? -1 : this.id };
   }
 }
 
@@ -114,13 +136,15 @@ export class QemuRuntime {
    * to destroy it). Call it holding the domain lock, and release() after.
    */
   async refresh(name: string, options: { monitor: boolean } = { monitor: true }): Promise<RunningDomain | undefined> {
+    // what this process wrote last must be on disk before the file is read back
+    await this.domains.get(name)?.statusWrite.catch(() => undefined);
     const { statuses } = await loadStatuses(this.host.paths.stateDir);
     const status = statuses.get(name);
     let dom = this.domains.get(name);
     if (dom && (!status || status.pid !== dom.pid)) {
       // Stopped (and maybe restarted) by another process.
-      this.release(dom);
       this.domains.delete(name);
+      this.release(dom);
       dom = undefined;
     }
     if (!status) return undefined;
@@ -130,7 +154,7 @@ export class QemuRuntime {
     dom.fakeReboot = status.fakeReboot;
     dom.live = status.domain;
     if (!isProcessAlive(dom.pid, dom.startTime)) {
-      await this.cleanup(dom, ShutoffReason.CRASHED);
+      await this.cleanup(dom);
       return undefined;
     }
     if (!options.monitor) return dom;
@@ -139,7 +163,7 @@ export class QemuRuntime {
       await this.syncWithQemu(dom);
     } catch (e) {
       // QEMU died meanwhile, or hangs: destroy must still work, other calls report the monitor error.
-      if (!isProcessAlive(dom.pid, dom.startTime)) await this.cleanup(dom, ShutoffReason.CRASHED);
+      if (!isProcessAlive(dom.pid, dom.startTime)) await this.cleanup(dom);
       else if (dom.qmp?.closed === false) throw e;
     }
     return this.domains.get(name);
@@ -160,13 +184,120 @@ export class QemuRuntime {
       throw virError(ErrorCode.OPERATION_FAILED, `cannot connect to the QEMU monitor of domain '${dom.name}': ${e.message}`, ErrorDomain.QEMU);
     });
     dom.qmp = qmp;
+    this.watch(dom, qmp);
     return qmp;
   }
 
-  /** Disconnects from a domain's QMP so that other processes can use it. */
+  /**
+   * Disconnects from a domain's QMP so that other processes can use it; a
+   * long-lived driver keeps the monitors of the domains it runs.
+   */
   release(dom: RunningDomain): void {
+    if (this.host.longLived() && this.domains.get(dom.name) === dom) return;
     dom.qmp?.close();
     dom.qmp = undefined;
+  }
+
+  // ---- QEMU's events (long-lived driver) ------------------------------------
+
+  /** Acts on the monitor's events as they come, as libvirt's qemuProcessHandle* callbacks do. */
+  private watch(dom: RunningDomain, qmp: QmpClient): void {
+    if (!this.host.longLived()) return;
+    qmp.on('event', (event: QmpEvent) => this.onQemuEvent(dom, event));
+    qmp.on('close', () => this.onMonitorClosed(dom, qmp));
+  }
+
+  /** Still the QEMU this process runs, and nobody is stopping it on purpose. */
+  private current(dom: RunningDomain): boolean {
+    return this.domains.get(dom.name) === dom && !dom.stopping;
+  }
+
+  private onQemuEvent(dom: RunningDomain, event: QmpEvent): void {
+    if (!this.current(dom)) return;
+    switch (event.event) {
+      case 'SHUTDOWN':
+        this.noteShutdown(dom, event.data.guest);
+        // unless an operation (reboot, shutdown) or a refresh acted on it meanwhile
+        this.actLater(dom, async () => {
+          if (dom.shutdownSeen) await this.afterShutdown(dom, event);
+        });
+        break;
+      case 'STOP':
+        // a pause this process asked for set the state before; the STOP after a SHUTDOWN is no pause
+        if (dom.state === DomainState.RUNNING && !dom.shutdownSeen) {
+          void this.changeState(dom, DomainState.PAUSED, PausedReason.UNKNOWN, DomainEventType.SUSPENDED, SuspendedDetail.PAUSED);
+        }
+        break;
+      case 'RESUME':
+        if (dom.state !== DomainState.RUNNING) {
+          void this.changeState(dom, DomainState.RUNNING, RunningReason.UNPAUSED, DomainEventType.RESUMED, ResumedDetail.UNPAUSED);
+        }
+        break;
+      case 'RESET':
+        this.host.emit({ key: 'domainEventCallbackReboot', body: { msg: { dom: dom.ref() } } });
+        break;
+      case 'GUEST_PANICKED':
+        this.lifecycleEvent(dom, DomainEventType.CRASHED, CrashedDetail.PANICKED);
+        this.actLater(dom, () => this.applyLifecycle(dom, 'on_crash'));
+        break;
+      case 'DEVICE_DELETED':
+        // backend-only deletions name no device
+        if (typeof event.data.device === 'string') {
+          this.host.emit({ key: 'domainEventCallbackDeviceRemoved', body: { msg: { dom: dom.ref(), devAlias: event.data.device } } });
+        }
+        break;
+      case 'BALLOON_CHANGE':
+        // QEMU counts bytes, libvirt's event KiB
+        if (typeof event.data.actual === 'number') {
+          this.host.emit({ key: 'domainEventCallbackBalloonChange', body: { msg: { dom: dom.ref(), actual: BigInt(Math.floor(event.data.actual / 1024)) } } });
+        }
+        break;
+    }
+  }
+
+  /**
+   * The monitor closed without this process stopping QEMU: once QEMU is gone,
+   * a guest that had shut down stopped normally, anything else failed
+   * (libvirt's processMonitorEOFEvent). A QEMU that still runs is reconnected
+   * by the next refresh().
+   */
+  private onMonitorClosed(dom: RunningDomain, qmp: QmpClient): void {
+    if (dom.qmp !== qmp || !this.current(dom)) return;
+    this.actLater(dom, async () => {
+      if (dom.qmp === qmp) dom.qmp = undefined;
+      if (!(await waitForExit(dom.pid, MONITOR_EOF_EXIT_WAIT_MS, dom.startTime))) return;
+      await this.cleanup(dom, dom.shutdownSeen ? ShutoffReason.SHUTDOWN : ShutoffReason.CRASHED);
+    });
+  }
+
+  /** Runs `fn` under the domain's lock, after any operation in progress, if the domain is still this QEMU. */
+  private actLater(dom: RunningDomain, fn: () => Promise<void>): void {
+    void this.host.withDomainLock(dom.uuid, async () => {
+      if (this.current(dom)) await fn();
+    }).catch((e: Error) => process.stderr.write(`tsvirt: warning: domain '${dom.name}': ${e.message}\n`));
+  }
+
+  private lifecycleEvent(dom: RunningDomain, event: DomainEventType, detail: number, stopped = false): void {
+    this.host.emit({ key: 'domainEventCallbackLifecycle', body: { msg: { dom: dom.ref(stopped), event, detail } } });
+  }
+
+  /** qemuProcessHandleShutdown: QEMU stopped the guest (its own poweroff: guest=true); reported once. */
+  private noteShutdown(dom: RunningDomain, guest: unknown): void {
+    if (dom.shutdownSeen) return;
+    dom.shutdownSeen = true;
+    const detail = guest === true ? ShutdownDetail.GUEST : guest === false ? ShutdownDetail.HOST : ShutdownDetail.FINISHED;
+    this.lifecycleEvent(dom, DomainEventType.SHUTDOWN, detail);
+  }
+
+  /** After SHUTDOWN: the reset of a reboot, or the domain's on_poweroff / on_reboot action. */
+  private async afterShutdown(dom: RunningDomain, event: QmpEvent): Promise<void> {
+    if (dom.fakeReboot) await this.restartGuest(dom);
+    else await this.applyLifecycle(dom, event.data.reason === 'guest-reset' ? 'on_reboot' : 'on_poweroff');
+  }
+
+  private async changeState(dom: RunningDomain, state: DomainState, reason: number, event: DomainEventType, detail: number): Promise<void> {
+    this.lifecycleEvent(dom, event, detail);
+    await this.setState(dom, state, reason);
   }
 
   /** Applies what happened while nobody watched: a guest that shut down or panicked. */
@@ -174,14 +305,16 @@ export class QemuRuntime {
     const qmp = dom.qmp!;
     const st = await qmp.execute<{ running: boolean; status: string }>('query-status');
     if (st.status === 'shutdown') {
+      this.noteShutdown(dom, undefined);
       if (dom.fakeReboot) await this.restartGuest(dom);
       else await this.applyLifecycle(dom, 'on_poweroff');
     } else if (st.status === 'guest-panicked') {
+      this.lifecycleEvent(dom, DomainEventType.CRASHED, CrashedDetail.PANICKED);
       await this.applyLifecycle(dom, 'on_crash');
     } else if (st.running && dom.state !== DomainState.RUNNING) {
-      await this.setState(dom, DomainState.RUNNING, RunningReason.UNPAUSED);
-    } else if (!st.running && dom.state === DomainState.RUNNING) {
-      await this.setState(dom, DomainState.PAUSED, PausedReason.UNKNOWN);
+      await this.changeState(dom, DomainState.RUNNING, RunningReason.UNPAUSED, DomainEventType.RESUMED, ResumedDetail.UNPAUSED);
+    } else if (!st.running && dom.state === DomainState.RUNNING && !dom.shutdownSeen) {
+      await this.changeState(dom, DomainState.PAUSED, PausedReason.UNKNOWN, DomainEventType.SUSPENDED, SuspendedDetail.PAUSED);
     }
   }
 
@@ -240,6 +373,7 @@ export class QemuRuntime {
         throw await startError(logPath, proc.logOffset, 'process exited while connecting to monitor');
       }
       dom.qmp = qmp;
+      this.watch(dom, qmp);
       fillPtyPaths(live, await qmp.execute<QmpChardevInfo[]>('query-chardev'));
       await applyBalloonPeriod(qmp, live);
       if (!options.paused) {
@@ -253,6 +387,9 @@ export class QemuRuntime {
         dom.reason = PausedReason.USER;
         await this.saveStatus(dom);
       }
+      // qemuProcessStart, and qemuDomainObjStart for a start --paused
+      this.lifecycleEvent(dom, DomainEventType.STARTED, StartedDetail.BOOTED);
+      if (options.paused) this.lifecycleEvent(dom, DomainEventType.SUSPENDED, SuspendedDetail.PAUSED);
       return dom;
     } catch (e) {
       dom.stopping = true;
@@ -279,7 +416,7 @@ export class QemuRuntime {
     const dom = this.requireRunning(name);
     dom.stopping = true;
     await this.stopProcess(dom, { graceMs: options.graceful === false ? 0 : DESTROY_GRACE_MS, reason: ShutoffReason.DESTROYED });
-    await this.finish(dom, ShutoffReason.DESTROYED);
+    await this.finish(dom, ShutoffReason.DESTROYED, StoppedDetail.DESTROYED);
   }
 
   /** virDomainShutdown (ACPI mode): presses the power button. */
@@ -308,9 +445,9 @@ export class QemuRuntime {
     const poweredOff = qmp.waitEvent('SHUTDOWN', POWER_BUTTON_WAIT_MS, (e) => e.data.guest === true).then((e) => e, () => undefined);
     await qmp.execute('system_powerdown');
     const event = await poweredOff;
-    if (!event || this.domains.get(dom.name) !== dom) return;
-    if (dom.fakeReboot) await this.restartGuest(dom);
-    else await this.applyLifecycle(dom, event.data.reason === 'guest-reset' ? 'on_reboot' : 'on_poweroff');
+    if (!event || !this.current(dom)) return;
+    this.noteShutdown(dom, event.data.guest);
+    await this.afterShutdown(dom, event);
   }
 
   async reset(name: string): Promise<void> {
@@ -319,11 +456,15 @@ export class QemuRuntime {
   }
 
   async suspend(name: string): Promise<void> {
-    await this.runChangingState(this.requireRunning(name), 'stop', DomainState.PAUSED, PausedReason.USER);
+    const dom = this.requireRunning(name);
+    await this.runChangingState(dom, 'stop', DomainState.PAUSED, PausedReason.USER);
+    this.lifecycleEvent(dom, DomainEventType.SUSPENDED, SuspendedDetail.PAUSED);
   }
 
   async resume(name: string): Promise<void> {
-    await this.runChangingState(this.requireRunning(name), 'cont', DomainState.RUNNING, RunningReason.UNPAUSED);
+    const dom = this.requireRunning(name);
+    await this.runChangingState(dom, 'cont', DomainState.RUNNING, RunningReason.UNPAUSED);
+    this.lifecycleEvent(dom, DomainEventType.RESUMED, ResumedDetail.UNPAUSED);
   }
 
   /**
@@ -345,8 +486,10 @@ export class QemuRuntime {
 
   /** Disconnects from every QEMU; they keep running. */
   close(): void {
-    for (const dom of this.domains.values()) this.release(dom);
+    const doms = [...this.domains.values()];
+    // forgotten first: the monitors' closing is then no event to act on
     this.domains.clear();
+    for (const dom of doms) this.release(dom);
   }
 
   private requireRunning(name: string): RunningDomain {
@@ -386,7 +529,7 @@ export class QemuRuntime {
     dom.stopping = true;
     const reason = event === 'on_crash' ? ShutoffReason.CRASHED : ShutoffReason.SHUTDOWN;
     await this.stopProcess(dom, { graceMs: DESTROY_GRACE_MS, reason });
-    await this.finish(dom, reason);
+    await this.finish(dom, reason, event === 'on_crash' ? StoppedDetail.CRASHED : StoppedDetail.SHUTDOWN);
   }
 
   private async restartGuest(dom: RunningDomain): Promise<void> {
@@ -394,6 +537,7 @@ export class QemuRuntime {
     await qmp.execute('system_reset');
     await qmp.execute('cont');
     dom.fakeReboot = false;
+    dom.shutdownSeen = false;
     await this.setState(dom, DomainState.RUNNING, RunningReason.BOOTED);
   }
 
@@ -413,15 +557,17 @@ export class QemuRuntime {
     await removeMonitorAlias(dom.monitorPath);
   }
 
-  private async cleanup(dom: RunningDomain, reason: ShutoffReason): Promise<void> {
+  /** Cleans up after a QEMU that is gone: crashed, unless the guest had shut down. */
+  private async cleanup(dom: RunningDomain, reason: ShutoffReason.CRASHED | ShutoffReason.SHUTDOWN = ShutoffReason.CRASHED): Promise<void> {
     dom.stopping = true;
     await this.stopProcess(dom, { graceMs: 0, reason });
-    await this.finish(dom, reason);
+    await this.finish(dom, reason, reason === ShutoffReason.SHUTDOWN ? StoppedDetail.SHUTDOWN : StoppedDetail.FAILED);
   }
 
-  private async finish(dom: RunningDomain, reason: ShutoffReason): Promise<void> {
+  private async finish(dom: RunningDomain, reason: ShutoffReason, detail: StoppedDetail): Promise<void> {
     if (this.domains.get(dom.name) === dom) this.domains.delete(dom.name);
     this.host.domainStopped(dom.name, reason);
+    this.lifecycleEvent(dom, DomainEventType.STOPPED, detail, true);
   }
 }
 

@@ -70,22 +70,36 @@ function layout(mode: QemuDriverMode, uri: string, base: { configBase: string; s
   };
 }
 
-/** Computes the state layout of a qemu:/// URI (virQEMUDriverConfigNew). */
-export function qemuPathsForURI(uri: ParsedURI): QemuPaths {
+/** libvirt's embed layout under `root`. */
+function embedLayout(mode: QemuDriverMode, uri: string, root: string): QemuPaths {
+  const lib = join(root, 'lib', 'qemu');
+  return layout(mode, uri, {
+    configBase: join(root, 'etc'),
+    state: join(root, 'run', 'qemu'),
+    cache: join(root, 'cache', 'qemu'),
+    lib,
+    log: join(root, 'log', 'qemu'),
+  }, lib, root);
+}
+
+/**
+ * Computes the state layout of a qemu:/// URI (virQEMUDriverConfigNew). With a
+ * `stateRoot` (tsvirtd --root DIR), qemu:///system and qemu:///session keep their
+ * URI but lay their state out under it as an embed root would.
+ */
+export function qemuPathsForURI(uri: ParsedURI, stateRoot?: string): QemuPaths {
   const bad = () => virError(ErrorCode.INTERNAL_ERROR, `unexpected QEMU URI path '${uri.path}', try qemu:///system`, ErrorDomain.QEMU);
   if (uri.path === '/embed') {
     const rootParam = uri.params.get('root');
     if (!rootParam) throw virError(ErrorCode.INVALID_ARG, "Missing URI parameter 'root'", ErrorDomain.NONE);
     if (!isAbsolute(rootParam)) throw virError(ErrorCode.CONFIG_UNSUPPORTED, 'root path must be absolute', ErrorDomain.NONE);
     const root = resolve(rootParam);
-    const lib = join(root, 'lib', 'qemu');
-    return layout('embed', `qemu:///embed?root=${root}`, {
-      configBase: join(root, 'etc'),
-      state: join(root, 'run', 'qemu'),
-      cache: join(root, 'cache', 'qemu'),
-      lib,
-      log: join(root, 'log', 'qemu'),
-    }, lib, root);
+    return embedLayout('embed', `qemu:///embed?root=${root}`, root);
+  }
+  if (stateRoot !== undefined) {
+    if (uri.path === '/session') return embedLayout('session', 'qemu:///session', resolve(stateRoot));
+    if (uri.path === '/system' || uri.path === '/system/') return embedLayout('system', 'qemu:///system', resolve(stateRoot));
+    throw bad();
   }
   if (uri.path === '/session') {
     const home = homedir();

@@ -28,6 +28,7 @@ import type { ProcedureInfo } from '../../rpc/procedure.js';
 import type { WireStream } from '../../rpc/stream.js';
 import { XdrReader } from '../../rpc/xdr.js';
 import { TSVIRT_PROCEDURES } from '../../rpc/generated/tsvirt-protocol.js';
+import { procedureCodecs } from '../../rpc/procedure-codecs.js';
 import { ErrorCode, ErrorDomain, VirError } from '../../util/error.js';
 
 /** tsvirtd's sockets on the host (libvirtd's /run/libvirt/libvirt-sock{,-ro} with "tsvirt"). */
@@ -146,13 +147,13 @@ class RemoteEvents implements EventSource {
     if (header.prog !== REMOTE_PROGRAM) return;
     const key = eventKeyByNumber.get(header.proc);
     if (!key) return;
-    const { callbackID: _callbackID, ...rest } = procedureInfo(key)!.decodeArgs(new XdrReader(body)) as { callbackID: number };
+    const { callbackID: _callbackID, ...rest } = procedureCodecs(key)!.decodeArgs(new XdrReader(body)) as { callbackID: number };
     this.hub.emit({ key, body: rest } as DriverEvent);
   }
 
   private async registerAll(): Promise<void> {
     for (const kind of EVENT_KINDS) {
-      const info = procedureInfo(kind.register) as AnyProcedure;
+      const info = procedureCodecs(kind.register)!;
       for (let eventID = 0; eventID < kind.messages.length; eventID++) {
         try {
           await this.client.call(info, { eventID, [kind.filter]: null });

@@ -4,6 +4,7 @@
 import { formatDomainXML } from '../../conf/domain.js';
 import { metadataElementXML, setMetadataElement } from '../../conf/domain-metadata.js';
 import { networkFirstIP } from '../../conf/network.js';
+import { DefinedDetail, DomainEventType, ResumedDetail, StartedDetail, StoppedDetail, SuspendedDetail, UndefinedDetail } from '../../driver/event-numbers.js';
 import { DomainState, DomainStatsTypes, PausedReason, RunningReason, ShutoffReason } from '../../driver/flags.js';
 import type { HypervisorDriver } from '../../driver/families.js';
 import type { ProcArgs, ProcRet } from '../../driver/procedures.js';
@@ -112,6 +113,7 @@ export class DomainAPI extends TestObjects implements HypervisorDriver {
       this.node.domains.add(obj);
     }
     obj.persistent = true;
+    this.domainEvent(obj, DomainEventType.DEFINED, existing ? DefinedDetail.UPDATED : DefinedDetail.ADDED);
     return this.refOf(obj);
   }
 
@@ -130,6 +132,7 @@ export class DomainAPI extends TestObjects implements HypervisorDriver {
       this.node.domains.add(obj);
     }
     this.startState(obj, RunningReason.BOOTED);
+    this.domainEvent(obj, DomainEventType.STARTED, StartedDetail.BOOTED);
     return { dom: this.refOf(obj) };
   }
 
@@ -151,6 +154,7 @@ export class DomainAPI extends TestObjects implements HypervisorDriver {
     if (!this.isActive(obj) && nsnapshots > 0 && !(flags & UNDEFINE_SNAPSHOTS_METADATA)) {
       throw virError(ErrorCode.OPERATION_INVALID, `cannot delete inactive domain with ${nsnapshots} snapshots`, ErrorDomain.DOMAIN);
     }
+    this.domainEvent(obj, DomainEventType.UNDEFINED, UndefinedDetail.REMOVED);
     obj.hasManagedSave = false;
     if (this.isActive(obj)) {
       obj.persistent = false;
@@ -175,6 +179,7 @@ export class DomainAPI extends TestObjects implements HypervisorDriver {
       throw virError(ErrorCode.INTERNAL_ERROR, `Domain '${dom.name}' is already running`, ErrorDomain.TEST);
     }
     this.startState(obj, RunningReason.BOOTED);
+    this.domainEvent(obj, DomainEventType.STARTED, StartedDetail.BOOTED);
     return this.refOf(obj);
   }
 
@@ -190,17 +195,17 @@ export class DomainAPI extends TestObjects implements HypervisorDriver {
     checkFlags(flags, 1, 'testDomainDestroyFlags');
     const obj = this.domainObj(dom);
     this.checkActive(obj);
-    this.shutdownState(obj, ShutoffReason.DESTROYED);
+    this.shutdownState(obj, ShutoffReason.DESTROYED, StoppedDetail.DESTROYED);
     if (!obj.persistent) this.removeDomain(obj);
   }
 
-  /** testDomainActionSetState: what on_poweroff/on_reboot do to a running domain. */
+  /** testDomainActionSetState: what on_poweroff/on_reboot do to a running domain (a restart raises no event). */
   private lifecycleAction(obj: DomainObj, action: string): void {
     if (action === 'restart' || action === 'rename-restart') {
       this.setState(obj, DomainState.RUNNING, RunningReason.BOOTED);
       return;
     }
-    this.shutdownState(obj, ShutoffReason.SHUTDOWN);
+    this.shutdownState(obj, ShutoffReason.SHUTDOWN, StoppedDetail.SHUTDOWN);
     if (!obj.persistent) this.removeDomain(obj);
   }
 
@@ -237,12 +242,14 @@ export class DomainAPI extends TestObjects implements HypervisorDriver {
       throw virError(ErrorCode.INTERNAL_ERROR, `domain '${dom.name}' not running`, ErrorDomain.TEST);
     }
     this.setState(obj, DomainState.PAUSED, PausedReason.USER);
+    this.domainEvent(obj, DomainEventType.SUSPENDED, SuspendedDetail.PAUSED);
   }
 
   async domainResume({ dom }: ProcArgs<'domainResume'>): Promise<void> {
     const obj = this.domainObj(dom);
     if (obj.state !== DomainState.PAUSED) throw virError(ErrorCode.INTERNAL_ERROR, `domain '${dom.name}' not paused`, ErrorDomain.TEST);
     this.setState(obj, DomainState.RUNNING, RunningReason.UNPAUSED);
+    this.domainEvent(obj, DomainEventType.RESUMED, ResumedDetail.UNPAUSED);
   }
 
   async domainManagedSave({ dom, flags }: ProcArgs<'domainManagedSave'>): Promise<void> {
@@ -250,7 +257,7 @@ export class DomainAPI extends TestObjects implements HypervisorDriver {
     const obj = this.domainObj(dom);
     this.checkActive(obj);
     if (!obj.persistent) throw virError(ErrorCode.OPERATION_INVALID, 'cannot do managed save for transient domain', ErrorDomain.TEST);
-    this.shutdownState(obj, ShutoffReason.SAVED);
+    this.shutdownState(obj, ShutoffReason.SAVED, StoppedDetail.SAVED);
     obj.hasManagedSave = true;
   }
 
@@ -264,8 +271,10 @@ export class DomainAPI extends TestObjects implements HypervisorDriver {
       throw virError(ErrorCode.OPERATION_INVALID, `domain with name '${new_name}' already exists`, ErrorDomain.DOMAIN);
     }
     if (new_name.includes('/')) throw virError(ErrorCode.XML_ERROR, `name ${new_name} cannot contain '/'`, ErrorDomain.TEST);
+    this.domainEvent(obj, DomainEventType.UNDEFINED, UndefinedDetail.RENAMED);
     child(obj.def, 'name')!.text = new_name;
     this.node.domains.rename(obj, new_name);
+    this.domainEvent(obj, DomainEventType.DEFINED, DefinedDetail.RENAMED);
     return { retcode: 0 };
   }
 
@@ -335,6 +344,15 @@ export class DomainAPI extends TestObjects implements HypervisorDriver {
   async domainGetSecurityLabel({ dom }: ProcArgs<'domainGetSecurityLabel'>): Promise<ProcRet<'domainGetSecurityLabel'>> {
     const active = this.isActive(this.domainObj(dom));
     return { label: cChars(active ? 'libvirt-test' : ''), enforcing: flag(active) };
+  }
+
+  /** testDomainGetMessages: virDomainObjGetMessages lists taints and deprecations, which the test driver never records. */
+  async domainGetMessages({ dom, flags }: ProcArgs<'domainGetMessages'>): Promise<ProcRet<'domainGetMessages'>> {
+    const DEPRECATION = 1;
+    const TAINTING = 2;
+    checkFlags(flags, DEPRECATION | TAINTING, 'testDomainGetMessages');
+    this.domainObj(dom);
+    return { msgs: [] };
   }
 
   async domainGetHostname({ dom, flags }: ProcArgs<'domainGetHostname'>): Promise<ProcRet<'domainGetHostname'>> {
@@ -595,9 +613,15 @@ export class DomainAPI extends TestObjects implements HypervisorDriver {
     return { metadata: found };
   }
 
-  async domainSetMetadata({ dom, type, metadata, key, uri, flags }: ProcArgs<'domainSetMetadata'>): Promise<void> {
-    checkFlags(flags, AFFECT_LIVE | AFFECT_CONFIG, 'testDomainSetMetadata');
-    const obj = this.domainObj(dom);
+  async domainSetMetadata(args: ProcArgs<'domainSetMetadata'>): Promise<void> {
+    checkFlags(args.flags, AFFECT_LIVE | AFFECT_CONFIG, 'testDomainSetMetadata');
+    const obj = this.domainObj(args.dom);
+    this.setMetadata(obj, args);
+    this.queueEvent({ key: 'domainEventCallbackMetadataChange', body: { dom: this.refOf(obj), type: args.type, nsuri: args.uri } });
+  }
+
+  /** virDomainObjSetMetadata */
+  private setMetadata(obj: DomainObj, { type, metadata, key, uri, flags }: ProcArgs<'domainSetMetadata'>): void {
     const { live, config } = definitionsFor(obj, flags);
     if (type === 2) {
       for (const def of [live, config]) if (def) setMetadataElement(def, metadata, key, uri ?? '');

@@ -49,6 +49,7 @@ function connectionDrivers(node: TestNode, close: () => Promise<void>): Connecti
     storage: familyDriver('storage', new StorageAPI(node)),
     interface: familyDriver('interface', new InterfaceAPI(node)),
     nodedev: familyDriver('nodedev', new NodeDeviceAPI(node)),
+    events: node.events,
     close,
   };
 }

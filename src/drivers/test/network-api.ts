@@ -1,5 +1,6 @@
 // The test driver's virtual network calls.
 
+import { NetworkEventType } from '../../driver/event-numbers.js';
 import { formatNetworkXML, networkBridge, networkName, networkUUID, parseNetworkXML, updateNetworkDef } from '../../conf/network.js';
 import type { NetworkDriver } from '../../driver/families.js';
 import type { ProcArgs, ProcRet } from '../../driver/procedures.js';
@@ -67,7 +68,9 @@ export class NetworkAPI extends TestObjects implements NetworkDriver {
   /** testNetworkDefineXMLFlags */
   private define(xml: string, flags: number): NetworkRef {
     checkFlags(flags, 1, 'testNetworkDefineXMLFlags');
-    return this.netRef(this.assignNetwork(parseNetworkXML(xml), false));
+    const net = this.netRef(this.assignNetwork(parseNetworkXML(xml), false));
+    this.networkEvent(net, NetworkEventType.DEFINED);
+    return net;
   }
 
   async networkCreateXML({ xml }: ProcArgs<'networkCreateXML'>): Promise<ProcRet<'networkCreateXML'>> {
@@ -81,23 +84,28 @@ export class NetworkAPI extends TestObjects implements NetworkDriver {
     checkFlags(flags, 1, 'testNetworkCreateXMLFlags');
     const obj = this.assignNetwork(parseNetworkXML(xml), true);
     obj.active = true;
-    return this.netRef(obj);
+    const net = this.netRef(obj);
+    this.networkEvent(net, NetworkEventType.STARTED);
+    return net;
   }
 
   async networkUndefine({ net }: ProcArgs<'networkUndefine'>): Promise<void> {
     const obj = this.networkObj(net, 'name');
     if (obj.active) throw virError(ErrorCode.OPERATION_INVALID, `Network '${net.name}' is still running`, ErrorDomain.NETWORK);
+    this.networkEvent(this.netRef(obj), NetworkEventType.UNDEFINED);
     this.node.networks.remove(obj);
   }
   async networkCreate({ net }: ProcArgs<'networkCreate'>): Promise<void> {
     const obj = this.networkObj(net, 'name');
     if (obj.active) throw virError(ErrorCode.OPERATION_INVALID, `Network '${net.name}' is already running`, ErrorDomain.NETWORK);
     obj.active = true;
+    this.networkEvent(this.netRef(obj), NetworkEventType.STARTED);
   }
   async networkDestroy({ net }: ProcArgs<'networkDestroy'>): Promise<void> {
     // The test driver does not check that the network is active.
     const obj = this.networkObj(net, 'name');
     obj.active = false;
+    this.networkEvent(this.netRef(obj), NetworkEventType.STOPPED);
     if (obj.newDef) {
       obj.def = obj.newDef;
       obj.newDef = undefined;

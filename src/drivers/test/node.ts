@@ -10,6 +10,7 @@ import { networkName, networkUUID, parseNetworkElement, type NetworkDef } from '
 import { NamedObjectList, VolumeList } from '../../conf/objects/object-list.js';
 import { parseStoragePoolElement, type StoragePoolDef } from '../../conf/storage-pool.js';
 import { parseStorageVolElement, type StorageVolDef } from '../../conf/storage-vol.js';
+import { EventHub } from '../../driver/events.js';
 import { DomainState } from '../../driver/flags.js';
 import { DomainObject } from '../../conf/objects/domain-object.js';
 import { DomainObjectList } from '../../conf/objects/domain-list.js';
@@ -73,6 +74,8 @@ export class TestNode {
   interfaceBackup?: InterfaceObj[];
   pools = new NamedObjectList<PoolObj>((p) => p.def.name, (p) => p.def.uuid);
   nodeDevices: NodeDeviceObj[] = [];
+  /** What happens to the node's objects, seen by every connection that shares it (testDriver's eventState). */
+  readonly events = new EventHub();
   /** Domain ids start at 1 and only grow (g_atomic_int_add on nextDomID). */
   private nextDomID = 1;
 
@@ -237,7 +240,7 @@ export function loadDefaultNode(): TestNode {
 /** testOpenFromFile: a node file; relative file= references resolve against its folder. */
 export function loadNodeFile(file: string): TestNode {
   const node = new TestNode();
-  const root = parseDocumentFile(file, 'node');
+  const root = parseDocumentFile(file, 'node', ErrorDomain.TEST);
   node.nodeInfo = parseNodeInfo(root);
   loadObjects(node, root, file);
   return node;
@@ -248,7 +251,7 @@ function resolveExternal(el: XmlElement, file: string | undefined): XmlElement {
   const rel = el.attrs.file;
   if (rel === undefined) return el;
   const abs = path.isAbsolute(rel) || file === undefined ? rel : `${path.dirname(file)}/${rel}`;
-  return parseDocumentFile(abs, el.name);
+  return parseDocumentFile(abs, el.name, ErrorDomain.TEST);
 }
 
 function loadObjects(node: TestNode, root: XmlElement, file: string | undefined): void {

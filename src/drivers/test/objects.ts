@@ -4,6 +4,8 @@
 import { interfaceName } from '../../conf/interface.js';
 import { networkName, networkUUID } from '../../conf/network.js';
 import { type StorageVolDef } from '../../conf/storage-vol.js';
+import type { DriverEvent } from '../../driver/events.js';
+import { DomainEventType, StoppedDetail, type NetworkEventType, type StoragePoolEventType } from '../../driver/event-numbers.js';
 import { DomainState, RunningReason, ShutoffReason } from '../../driver/flags.js';
 import type { ProcRet } from '../../driver/procedures.js';
 import type { TypedParam } from '../../driver/typed-params.js';
@@ -109,14 +111,48 @@ export class TestObjects {
     this.setState(obj, DomainState.RUNNING, reason);
   }
 
-  /** testDomainShutdownState: the persistent definition comes back. */
-  protected shutdownState(obj: DomainObj, reason: ShutoffReason): void {
-    if (obj.newDef) {
-      obj.def = obj.newDef;
+  /**
+   * testDomainShutdownState and the STOPPED event every caller raises: the
+   * persistent definition comes back. libvirt keeps the id in the live
+   * definition, so the event of a domain with none to bring back (transient)
+   * still shows the id it ran with.
+   */
+  protected shutdownState(obj: DomainObj, reason: ShutoffReason, detail: StoppedDetail): void {
+    const ranAs = this.refOf(obj);
+    const persistentDef = obj.newDef;
+    if (persistentDef) {
+      obj.def = persistentDef;
       obj.newDef = undefined;
     }
     obj.id = -1;
     this.setState(obj, DomainState.SHUTOFF, reason);
+    const dom = persistentDef ? this.refOf(obj) : ranAs;
+    this.queueEvent({ key: 'domainEventCallbackLifecycle', body: { msg: { dom, event: DomainEventType.STOPPED, detail } } });
+  }
+
+  /**
+   * virObjectEventStateQueue: every connection to the node hears of it once the
+   * current call has answered (libvirt dispatches its queue from a timer).
+   */
+  protected queueEvent(event: DriverEvent): void {
+    setImmediate(() => this.node.events.emit(event));
+  }
+
+  /** virDomainEventLifecycleNewFromObj: the domain as it is now (a stopped one has id -1). */
+  protected domainEvent(obj: DomainObj, event: DomainEventType, detail: number): void {
+    this.queueEvent({ key: 'domainEventCallbackLifecycle', body: { msg: { dom: this.refOf(obj), event, detail } } });
+  }
+
+  /** virNetworkEventLifecycleNew (the test driver's details are always 0). */
+  protected networkEvent(net: NetworkRef, event: NetworkEventType): void {
+    this.queueEvent({ key: 'networkEventLifecycle', body: { net, event, detail: 0 } });
+  }
+
+  /** virStoragePoolEventLifecycleNew (the test driver's details are always 0); the pool's reference, for answers. */
+  protected poolEvent(obj: PoolObj, event: StoragePoolEventType): StoragePoolRef {
+    const pool = this.poolRef(obj);
+    this.queueEvent({ key: 'storagePoolEventLifecycle', body: { pool, event, detail: 0 } });
+    return pool;
   }
 
   protected removeDomain(obj: DomainObj): void {

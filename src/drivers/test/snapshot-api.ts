@@ -1,5 +1,6 @@
 // The test driver's snapshot calls: create, list, navigate, revert, delete.
 
+import { DomainEventType, StartedDetail, StoppedDetail, SuspendedDetail } from '../../driver/event-numbers.js';
 import { DomainState, PausedReason, RunningReason, ShutoffReason } from '../../driver/flags.js';
 import type { HypervisorDriver } from '../../driver/families.js';
 import type { ProcArgs, ProcRet } from '../../driver/procedures.js';
@@ -47,7 +48,7 @@ export class SnapshotAPI extends TestObjects implements HypervisorDriver {
       parent: obj.snapshots.current,
     };
     obj.snapshots.add(snap);
-    if (flags & HALT && this.isActive(obj)) this.shutdownState(obj, ShutoffReason.FROM_SNAPSHOT);
+    if (flags & HALT && this.isActive(obj)) this.shutdownState(obj, ShutoffReason.FROM_SNAPSHOT, StoppedDetail.FROM_SNAPSHOT);
     obj.snapshots.current = snap.name;
     return { snap: this.snapRef(obj, snap.name) };
   }
@@ -161,24 +162,25 @@ export class SnapshotAPI extends TestObjects implements HypervisorDriver {
     obj.snapshots.current = undefined;
     const config = structuredClone(snap.dom);
     if (liveState) {
-      if (this.isActive(obj)) this.shutdownState(obj, ShutoffReason.FROM_SNAPSHOT);
+      if (this.isActive(obj)) this.shutdownState(obj, ShutoffReason.FROM_SNAPSHOT, StoppedDetail.FROM_SNAPSHOT);
       obj.def = config;
-      this.startState(obj, RunningReason.FROM_SNAPSHOT);
-      if (!(flags & RUNNING) && (snap.state === 'paused' || flags & PAUSED)) {
-        this.setState(obj, DomainState.PAUSED, PausedReason.FROM_SNAPSHOT);
-      }
+      this.startFromSnapshot(obj, !(flags & RUNNING) && (snap.state === 'paused' || (flags & PAUSED) !== 0));
     } else {
       if (this.isActive(obj)) obj.newDef = config;
       else obj.def = config;
-      if (this.isActive(obj)) this.shutdownState(obj, ShutoffReason.FROM_SNAPSHOT);
-      if (flags & (RUNNING | PAUSED)) {
-        this.startState(obj, RunningReason.FROM_SNAPSHOT);
-        if (flags & PAUSED) {
-          this.setState(obj, DomainState.PAUSED, PausedReason.FROM_SNAPSHOT);
-        }
-      }
+      if (this.isActive(obj)) this.shutdownState(obj, ShutoffReason.FROM_SNAPSHOT, StoppedDetail.FROM_SNAPSHOT);
+      if (flags & (RUNNING | PAUSED)) this.startFromSnapshot(obj, (flags & PAUSED) !== 0);
     }
     obj.snapshots.current = snap.name;
+  }
+
+  /** Runs the reverted domain, paused if asked, with libvirt's STARTED (then SUSPENDED) events. */
+  private startFromSnapshot(obj: DomainObj, paused: boolean): void {
+    this.startState(obj, RunningReason.FROM_SNAPSHOT);
+    this.domainEvent(obj, DomainEventType.STARTED, StartedDetail.FROM_SNAPSHOT);
+    if (!paused) return;
+    this.setState(obj, DomainState.PAUSED, PausedReason.FROM_SNAPSHOT);
+    this.domainEvent(obj, DomainEventType.SUSPENDED, SuspendedDetail.FROM_SNAPSHOT);
   }
 
   async domainSnapshotDelete({ snap: snapRef, flags }: ProcArgs<'domainSnapshotDelete'>): Promise<void> {

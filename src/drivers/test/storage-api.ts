@@ -1,5 +1,6 @@
 // The test driver's storage pool and volume calls; volumes live at <pool target>/<name>.
 
+import { StoragePoolEventType } from '../../driver/event-numbers.js';
 import { FILE_POOL_TYPES, formatStoragePoolXML, parseStoragePoolXML } from '../../conf/storage-pool.js';
 import { formatStorageVolXML, parseStorageVolXML, type StorageVolDef } from '../../conf/storage-vol.js';
 import type { StorageDriver } from '../../driver/families.js';
@@ -58,7 +59,7 @@ export class StorageAPI extends TestObjects implements StorageDriver {
     resetPoolSizes(def);
     const obj = this.addPool(def, false);
     obj.persistent = true;
-    return { pool: this.poolRef(obj) };
+    return { pool: this.poolEvent(obj, StoragePoolEventType.DEFINED) };
   }
   async storagePoolCreateXML({ xml, flags }: ProcArgs<'storagePoolCreateXML'>): Promise<ProcRet<'storagePoolCreateXML'>> {
     checkFlags(flags, 0, 'testStoragePoolCreateXML');
@@ -67,32 +68,37 @@ export class StorageAPI extends TestObjects implements StorageDriver {
     const obj = this.addPool(def, true);
     obj.persistent = false;
     obj.active = true;
-    return { pool: this.poolRef(obj) };
+    return { pool: this.poolEvent(obj, StoragePoolEventType.STARTED) };
   }
   async storagePoolBuild({ pool, flags }: ProcArgs<'storagePoolBuild'>): Promise<void> {
     checkFlags(flags, 0, 'testStoragePoolBuild');
-    this.inactivePool(pool.name);
+    this.poolEvent(this.inactivePool(pool.name), StoragePoolEventType.CREATED);
   }
   async storagePoolCreate({ pool, flags }: ProcArgs<'storagePoolCreate'>): Promise<void> {
     checkFlags(flags, 0, 'testStoragePoolCreate');
-    this.inactivePool(pool.name).active = true;
+    const obj = this.inactivePool(pool.name);
+    obj.active = true;
+    this.poolEvent(obj, StoragePoolEventType.STARTED);
   }
   async storagePoolDestroy({ pool }: ProcArgs<'storagePoolDestroy'>): Promise<void> {
     const obj = this.activePool(pool.name);
     obj.active = false;
+    this.poolEvent(obj, StoragePoolEventType.STOPPED);
     if (!obj.persistent) this.node.pools.remove(obj);
   }
   async storagePoolDelete({ pool, flags }: ProcArgs<'storagePoolDelete'>): Promise<void> {
     checkFlags(flags, 0, 'testStoragePoolDelete');
-    this.inactivePool(pool.name);
+    this.poolEvent(this.inactivePool(pool.name), StoragePoolEventType.DELETED);
   }
   async storagePoolUndefine({ pool }: ProcArgs<'storagePoolUndefine'>): Promise<void> {
     const obj = this.inactivePool(pool.name);
+    this.poolEvent(obj, StoragePoolEventType.UNDEFINED);
     this.node.pools.remove(obj);
   }
   async storagePoolRefresh({ pool, flags }: ProcArgs<'storagePoolRefresh'>): Promise<void> {
     checkFlags(flags, 0, 'testStoragePoolRefresh');
-    this.activePool(pool.name);
+    const obj = this.activePool(pool.name);
+    this.queueEvent({ key: 'storagePoolEventRefresh', body: { pool: this.poolRef(obj) } });
   }
   async storagePoolGetInfo({ pool }: ProcArgs<'storagePoolGetInfo'>): Promise<ProcRet<'storagePoolGetInfo'>> {
     const obj = this.poolObj(pool.name);

@@ -2,6 +2,7 @@
 // Regenerate: node dist/scripts/gen-protocol.js --libvirt-src DIR (see README, "Protocol").
 
 import { decodeVoid, encodeVoid, type ProcedureInfo } from '../procedure.js';
+import { ADMIN_PROCEDURE_FACTS } from './admin-procedures.js';
 import { XdrError, type XdrReader, type XdrWriter } from '../xdr.js';
 
 export const ADMIN_STRING_MAX = 4194304;
@@ -628,6 +629,8 @@ export function decodeAdminProcedure(r: XdrReader): number {
   return r.readInt();
 }
 
+export { ADMIN_PROCEDURE_FACTS, ADMIN_PROCEDURE_BY_NUMBER } from './admin-procedures.js';
+
 /** Every ADMIN procedure by driver method name: its argument and return types. */
 export interface AdminProcedures {
   connectOpen: { args: AdminConnectOpenArgs; ret: void; family: null; stream: null };
@@ -653,159 +656,98 @@ export interface AdminProcedures {
 
 export const ADMIN_PROCEDURES: { [K in keyof AdminProcedures]: ProcedureInfo<AdminProcedures[K]['args'], AdminProcedures[K]['ret']> } = {
   connectOpen: {
-    key: 'connectOpen', program: ADMIN_PROGRAM, version: ADMIN_PROTOCOL_VERSION, number: 1, name: 'ADMIN_PROC_CONNECT_OPEN',
-    api: 'virAdmConnectOpen', apiErrorDomain: 62, family: null, readonlyRefused: false,
-    priority: 'low', generate: 'none', stream: null, sparse: false, event: false,
-    acl: [], aclFilter: [],
+    ...ADMIN_PROCEDURE_FACTS.connectOpen,
     encodeArgs: encodeAdminConnectOpenArgs, decodeArgs: decodeAdminConnectOpenArgs,
     encodeRet: encodeVoid, decodeRet: decodeVoid,
   },
   connectClose: {
-    key: 'connectClose', program: ADMIN_PROGRAM, version: ADMIN_PROTOCOL_VERSION, number: 2, name: 'ADMIN_PROC_CONNECT_CLOSE',
-    api: 'virAdmConnectClose', apiErrorDomain: 62, family: null, readonlyRefused: false,
-    priority: 'low', generate: 'none', stream: null, sparse: false, event: false,
-    acl: [], aclFilter: [],
+    ...ADMIN_PROCEDURE_FACTS.connectClose,
     encodeArgs: encodeVoid, decodeArgs: decodeVoid,
     encodeRet: encodeVoid, decodeRet: decodeVoid,
   },
   connectGetLibVersion: {
-    key: 'connectGetLibVersion', program: ADMIN_PROGRAM, version: ADMIN_PROTOCOL_VERSION, number: 3, name: 'ADMIN_PROC_CONNECT_GET_LIB_VERSION',
-    api: 'virAdmConnectGetLibVersion', apiErrorDomain: 62, family: null, readonlyRefused: false,
-    priority: 'low', generate: 'both', stream: null, sparse: false, event: false,
-    acl: [], aclFilter: [],
+    ...ADMIN_PROCEDURE_FACTS.connectGetLibVersion,
     encodeArgs: encodeVoid, decodeArgs: decodeVoid,
     encodeRet: encodeAdminConnectGetLibVersionRet, decodeRet: decodeAdminConnectGetLibVersionRet,
   },
   connectListServers: {
-    key: 'connectListServers', program: ADMIN_PROGRAM, version: ADMIN_PROTOCOL_VERSION, number: 4, name: 'ADMIN_PROC_CONNECT_LIST_SERVERS',
-    api: 'virAdmConnectListServers', apiErrorDomain: 62, family: null, readonlyRefused: false,
-    priority: 'low', generate: 'both', stream: null, sparse: false, event: false,
-    acl: [], aclFilter: [],
+    ...ADMIN_PROCEDURE_FACTS.connectListServers,
     encodeArgs: encodeAdminConnectListServersArgs, decodeArgs: decodeAdminConnectListServersArgs,
     encodeRet: encodeAdminConnectListServersRet, decodeRet: decodeAdminConnectListServersRet,
   },
   connectLookupServer: {
-    key: 'connectLookupServer', program: ADMIN_PROGRAM, version: ADMIN_PROTOCOL_VERSION, number: 5, name: 'ADMIN_PROC_CONNECT_LOOKUP_SERVER',
-    api: 'virAdmConnectLookupServer', apiErrorDomain: 62, family: null, readonlyRefused: false,
-    priority: 'low', generate: 'both', stream: null, sparse: false, event: false,
-    acl: [], aclFilter: [],
+    ...ADMIN_PROCEDURE_FACTS.connectLookupServer,
     encodeArgs: encodeAdminConnectLookupServerArgs, decodeArgs: decodeAdminConnectLookupServerArgs,
     encodeRet: encodeAdminConnectLookupServerRet, decodeRet: decodeAdminConnectLookupServerRet,
   },
   serverGetThreadpoolParameters: {
-    key: 'serverGetThreadpoolParameters', program: ADMIN_PROGRAM, version: ADMIN_PROTOCOL_VERSION, number: 6, name: 'ADMIN_PROC_SERVER_GET_THREADPOOL_PARAMETERS',
-    api: 'virAdmServerGetThreadPoolParameters', apiErrorDomain: 62, family: null, readonlyRefused: false,
-    priority: 'low', generate: 'none', stream: null, sparse: false, event: false,
-    acl: [], aclFilter: [],
+    ...ADMIN_PROCEDURE_FACTS.serverGetThreadpoolParameters,
     encodeArgs: encodeAdminServerGetThreadpoolParametersArgs, decodeArgs: decodeAdminServerGetThreadpoolParametersArgs,
     encodeRet: encodeAdminServerGetThreadpoolParametersRet, decodeRet: decodeAdminServerGetThreadpoolParametersRet,
   },
   serverSetThreadpoolParameters: {
-    key: 'serverSetThreadpoolParameters', program: ADMIN_PROGRAM, version: ADMIN_PROTOCOL_VERSION, number: 7, name: 'ADMIN_PROC_SERVER_SET_THREADPOOL_PARAMETERS',
-    api: 'virAdmServerSetThreadPoolParameters', apiErrorDomain: 62, family: null, readonlyRefused: false,
-    priority: 'low', generate: 'none', stream: null, sparse: false, event: false,
-    acl: [], aclFilter: [],
+    ...ADMIN_PROCEDURE_FACTS.serverSetThreadpoolParameters,
     encodeArgs: encodeAdminServerSetThreadpoolParametersArgs, decodeArgs: decodeAdminServerSetThreadpoolParametersArgs,
     encodeRet: encodeVoid, decodeRet: decodeVoid,
   },
   serverListClients: {
-    key: 'serverListClients', program: ADMIN_PROGRAM, version: ADMIN_PROTOCOL_VERSION, number: 8, name: 'ADMIN_PROC_SERVER_LIST_CLIENTS',
-    api: 'virAdmServerListClients', apiErrorDomain: 62, family: null, readonlyRefused: false,
-    priority: 'low', generate: 'both', stream: null, sparse: false, event: false,
-    acl: [], aclFilter: [],
+    ...ADMIN_PROCEDURE_FACTS.serverListClients,
     encodeArgs: encodeAdminServerListClientsArgs, decodeArgs: decodeAdminServerListClientsArgs,
     encodeRet: encodeAdminServerListClientsRet, decodeRet: decodeAdminServerListClientsRet,
   },
   serverLookupClient: {
-    key: 'serverLookupClient', program: ADMIN_PROGRAM, version: ADMIN_PROTOCOL_VERSION, number: 9, name: 'ADMIN_PROC_SERVER_LOOKUP_CLIENT',
-    api: 'virAdmServerLookupClient', apiErrorDomain: 62, family: null, readonlyRefused: false,
-    priority: 'low', generate: 'both', stream: null, sparse: false, event: false,
-    acl: [], aclFilter: [],
+    ...ADMIN_PROCEDURE_FACTS.serverLookupClient,
     encodeArgs: encodeAdminServerLookupClientArgs, decodeArgs: decodeAdminServerLookupClientArgs,
     encodeRet: encodeAdminServerLookupClientRet, decodeRet: decodeAdminServerLookupClientRet,
   },
   clientGetInfo: {
-    key: 'clientGetInfo', program: ADMIN_PROGRAM, version: ADMIN_PROTOCOL_VERSION, number: 10, name: 'ADMIN_PROC_CLIENT_GET_INFO',
-    api: 'virAdmClientGetInfo', apiErrorDomain: 62, family: null, readonlyRefused: false,
-    priority: 'low', generate: 'none', stream: null, sparse: false, event: false,
-    acl: [], aclFilter: [],
+    ...ADMIN_PROCEDURE_FACTS.clientGetInfo,
     encodeArgs: encodeAdminClientGetInfoArgs, decodeArgs: decodeAdminClientGetInfoArgs,
     encodeRet: encodeAdminClientGetInfoRet, decodeRet: decodeAdminClientGetInfoRet,
   },
   clientClose: {
-    key: 'clientClose', program: ADMIN_PROGRAM, version: ADMIN_PROTOCOL_VERSION, number: 11, name: 'ADMIN_PROC_CLIENT_CLOSE',
-    api: 'virAdmClientClose', apiErrorDomain: 62, family: null, readonlyRefused: false,
-    priority: 'low', generate: 'both', stream: null, sparse: false, event: false,
-    acl: [], aclFilter: [],
+    ...ADMIN_PROCEDURE_FACTS.clientClose,
     encodeArgs: encodeAdminClientCloseArgs, decodeArgs: decodeAdminClientCloseArgs,
     encodeRet: encodeVoid, decodeRet: decodeVoid,
   },
   serverGetClientLimits: {
-    key: 'serverGetClientLimits', program: ADMIN_PROGRAM, version: ADMIN_PROTOCOL_VERSION, number: 12, name: 'ADMIN_PROC_SERVER_GET_CLIENT_LIMITS',
-    api: 'virAdmServerGetClientLimits', apiErrorDomain: 62, family: null, readonlyRefused: false,
-    priority: 'low', generate: 'none', stream: null, sparse: false, event: false,
-    acl: [], aclFilter: [],
+    ...ADMIN_PROCEDURE_FACTS.serverGetClientLimits,
     encodeArgs: encodeAdminServerGetClientLimitsArgs, decodeArgs: decodeAdminServerGetClientLimitsArgs,
     encodeRet: encodeAdminServerGetClientLimitsRet, decodeRet: decodeAdminServerGetClientLimitsRet,
   },
   serverSetClientLimits: {
-    key: 'serverSetClientLimits', program: ADMIN_PROGRAM, version: ADMIN_PROTOCOL_VERSION, number: 13, name: 'ADMIN_PROC_SERVER_SET_CLIENT_LIMITS',
-    api: 'virAdmServerSetClientLimits', apiErrorDomain: 62, family: null, readonlyRefused: false,
-    priority: 'low', generate: 'none', stream: null, sparse: false, event: false,
-    acl: [], aclFilter: [],
+    ...ADMIN_PROCEDURE_FACTS.serverSetClientLimits,
     encodeArgs: encodeAdminServerSetClientLimitsArgs, decodeArgs: decodeAdminServerSetClientLimitsArgs,
     encodeRet: encodeVoid, decodeRet: decodeVoid,
   },
   connectGetLoggingOutputs: {
-    key: 'connectGetLoggingOutputs', program: ADMIN_PROGRAM, version: ADMIN_PROTOCOL_VERSION, number: 14, name: 'ADMIN_PROC_CONNECT_GET_LOGGING_OUTPUTS',
-    api: 'virAdmConnectGetLoggingOutputs', apiErrorDomain: 62, family: null, readonlyRefused: false,
-    priority: 'low', generate: 'none', stream: null, sparse: false, event: false,
-    acl: [], aclFilter: [],
+    ...ADMIN_PROCEDURE_FACTS.connectGetLoggingOutputs,
     encodeArgs: encodeAdminConnectGetLoggingOutputsArgs, decodeArgs: decodeAdminConnectGetLoggingOutputsArgs,
     encodeRet: encodeAdminConnectGetLoggingOutputsRet, decodeRet: decodeAdminConnectGetLoggingOutputsRet,
   },
   connectGetLoggingFilters: {
-    key: 'connectGetLoggingFilters', program: ADMIN_PROGRAM, version: ADMIN_PROTOCOL_VERSION, number: 15, name: 'ADMIN_PROC_CONNECT_GET_LOGGING_FILTERS',
-    api: 'virAdmConnectGetLoggingFilters', apiErrorDomain: 62, family: null, readonlyRefused: false,
-    priority: 'low', generate: 'none', stream: null, sparse: false, event: false,
-    acl: [], aclFilter: [],
+    ...ADMIN_PROCEDURE_FACTS.connectGetLoggingFilters,
     encodeArgs: encodeAdminConnectGetLoggingFiltersArgs, decodeArgs: decodeAdminConnectGetLoggingFiltersArgs,
     encodeRet: encodeAdminConnectGetLoggingFiltersRet, decodeRet: decodeAdminConnectGetLoggingFiltersRet,
   },
   connectSetLoggingOutputs: {
-    key: 'connectSetLoggingOutputs', program: ADMIN_PROGRAM, version: ADMIN_PROTOCOL_VERSION, number: 16, name: 'ADMIN_PROC_CONNECT_SET_LOGGING_OUTPUTS',
-    api: 'virAdmConnectSetLoggingOutputs', apiErrorDomain: 62, family: null, readonlyRefused: false,
-    priority: 'low', generate: 'both', stream: null, sparse: false, event: false,
-    acl: [], aclFilter: [],
+    ...ADMIN_PROCEDURE_FACTS.connectSetLoggingOutputs,
     encodeArgs: encodeAdminConnectSetLoggingOutputsArgs, decodeArgs: decodeAdminConnectSetLoggingOutputsArgs,
     encodeRet: encodeVoid, decodeRet: decodeVoid,
   },
   connectSetLoggingFilters: {
-    key: 'connectSetLoggingFilters', program: ADMIN_PROGRAM, version: ADMIN_PROTOCOL_VERSION, number: 17, name: 'ADMIN_PROC_CONNECT_SET_LOGGING_FILTERS',
-    api: 'virAdmConnectSetLoggingFilters', apiErrorDomain: 62, family: null, readonlyRefused: false,
-    priority: 'low', generate: 'both', stream: null, sparse: false, event: false,
-    acl: [], aclFilter: [],
+    ...ADMIN_PROCEDURE_FACTS.connectSetLoggingFilters,
     encodeArgs: encodeAdminConnectSetLoggingFiltersArgs, decodeArgs: decodeAdminConnectSetLoggingFiltersArgs,
     encodeRet: encodeVoid, decodeRet: decodeVoid,
   },
   serverUpdateTlsFiles: {
-    key: 'serverUpdateTlsFiles', program: ADMIN_PROGRAM, version: ADMIN_PROTOCOL_VERSION, number: 18, name: 'ADMIN_PROC_SERVER_UPDATE_TLS_FILES',
-    api: 'virAdmServerUpdateTlsFiles', apiErrorDomain: 62, family: null, readonlyRefused: false,
-    priority: 'low', generate: 'both', stream: null, sparse: false, event: false,
-    acl: [], aclFilter: [],
+    ...ADMIN_PROCEDURE_FACTS.serverUpdateTlsFiles,
     encodeArgs: encodeAdminServerUpdateTlsFilesArgs, decodeArgs: decodeAdminServerUpdateTlsFilesArgs,
     encodeRet: encodeVoid, decodeRet: decodeVoid,
   },
   connectSetDaemonTimeout: {
-    key: 'connectSetDaemonTimeout', program: ADMIN_PROGRAM, version: ADMIN_PROTOCOL_VERSION, number: 19, name: 'ADMIN_PROC_CONNECT_SET_DAEMON_TIMEOUT',
-    api: 'virAdmConnectSetDaemonTimeout', apiErrorDomain: 62, family: null, readonlyRefused: false,
-    priority: 'low', generate: 'both', stream: null, sparse: false, event: false,
-    acl: [], aclFilter: [],
+    ...ADMIN_PROCEDURE_FACTS.connectSetDaemonTimeout,
     encodeArgs: encodeAdminConnectSetDaemonTimeoutArgs, decodeArgs: decodeAdminConnectSetDaemonTimeoutArgs,
     encodeRet: encodeVoid, decodeRet: decodeVoid,
   },
 };
-
-export const ADMIN_PROCEDURE_BY_NUMBER: ReadonlyMap<number, keyof AdminProcedures> = new Map(
-  (Object.keys(ADMIN_PROCEDURES) as (keyof AdminProcedures)[]).map((key) => [ADMIN_PROCEDURES[key].number, key]),
-);

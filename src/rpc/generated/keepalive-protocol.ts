@@ -2,6 +2,7 @@
 // Regenerate: node dist/scripts/gen-protocol.js --libvirt-src DIR (see README, "Protocol").
 
 import { decodeVoid, encodeVoid, type ProcedureInfo } from '../procedure.js';
+import { KEEPALIVE_PROCEDURE_FACTS } from './keepalive-procedures.js';
 import type { XdrReader, XdrWriter } from '../xdr.js';
 
 export const KEEPALIVE_PROGRAM = 0x6b656570;
@@ -21,6 +22,8 @@ export function decodeKeepaliveProcedure(r: XdrReader): number {
   return r.readInt();
 }
 
+export { KEEPALIVE_PROCEDURE_FACTS, KEEPALIVE_PROCEDURE_BY_NUMBER } from './keepalive-procedures.js';
+
 /** Every KEEPALIVE procedure by driver method name: its argument and return types. */
 export interface KeepaliveProcedures {
   ping: { args: void; ret: void; family: null; stream: null };
@@ -29,23 +32,13 @@ export interface KeepaliveProcedures {
 
 export const KEEPALIVE_PROCEDURES: { [K in keyof KeepaliveProcedures]: ProcedureInfo<KeepaliveProcedures[K]['args'], KeepaliveProcedures[K]['ret']> } = {
   ping: {
-    key: 'ping', program: KEEPALIVE_PROGRAM, version: KEEPALIVE_PROTOCOL_VERSION, number: 1, name: 'KEEPALIVE_PROC_PING',
-    api: null, apiErrorDomain: 0, family: null, readonlyRefused: false,
-    priority: 'low', generate: 'none', stream: null, sparse: false, event: true,
-    acl: [], aclFilter: [],
+    ...KEEPALIVE_PROCEDURE_FACTS.ping,
     encodeArgs: encodeVoid, decodeArgs: decodeVoid,
     encodeRet: encodeVoid, decodeRet: decodeVoid,
   },
   pong: {
-    key: 'pong', program: KEEPALIVE_PROGRAM, version: KEEPALIVE_PROTOCOL_VERSION, number: 2, name: 'KEEPALIVE_PROC_PONG',
-    api: null, apiErrorDomain: 0, family: null, readonlyRefused: false,
-    priority: 'low', generate: 'none', stream: null, sparse: false, event: true,
-    acl: [], aclFilter: [],
+    ...KEEPALIVE_PROCEDURE_FACTS.pong,
     encodeArgs: encodeVoid, decodeArgs: decodeVoid,
     encodeRet: encodeVoid, decodeRet: decodeVoid,
   },
 };
-
-export const KEEPALIVE_PROCEDURE_BY_NUMBER: ReadonlyMap<number, keyof KeepaliveProcedures> = new Map(
-  (Object.keys(KEEPALIVE_PROCEDURES) as (keyof KeepaliveProcedures)[]).map((key) => [KEEPALIVE_PROCEDURES[key].number, key]),
-);

@@ -2,6 +2,7 @@
 // Regenerate: node dist/scripts/gen-protocol.js --libvirt-src DIR (see README, "Protocol").
 
 import { decodeVoid, encodeVoid, type ProcedureInfo } from '../procedure.js';
+import { LXC_PROCEDURE_FACTS } from './lxc-procedures.js';
 import type { XdrReader, XdrWriter } from '../xdr.js';
 import {
   type RemoteNonnullDomain,
@@ -42,6 +43,8 @@ export function decodeLxcProcedure(r: XdrReader): number {
   return r.readInt();
 }
 
+export { LXC_PROCEDURE_FACTS, LXC_PROCEDURE_BY_NUMBER } from './lxc-procedures.js';
+
 /** Every LXC procedure by driver method name: its argument and return types. */
 export interface LxcProcedures {
   domainLxcOpenNamespace: { args: LxcDomainOpenNamespaceArgs; ret: void; family: 'hypervisor'; stream: null };
@@ -49,15 +52,8 @@ export interface LxcProcedures {
 
 export const LXC_PROCEDURES: { [K in keyof LxcProcedures]: ProcedureInfo<LxcProcedures[K]['args'], LxcProcedures[K]['ret']> } = {
   domainLxcOpenNamespace: {
-    key: 'domainLxcOpenNamespace', program: LXC_PROGRAM, version: LXC_PROTOCOL_VERSION, number: 1, name: 'LXC_PROC_DOMAIN_OPEN_NAMESPACE',
-    api: 'virDomainLxcOpenNamespace', apiErrorDomain: 0, family: 'hypervisor', readonlyRefused: true,
-    priority: 'low', generate: 'none', stream: null, sparse: false, event: false,
-    acl: ['domain:open_namespace'], aclFilter: [],
+    ...LXC_PROCEDURE_FACTS.domainLxcOpenNamespace,
     encodeArgs: encodeLxcDomainOpenNamespaceArgs, decodeArgs: decodeLxcDomainOpenNamespaceArgs,
     encodeRet: encodeVoid, decodeRet: decodeVoid,
   },
 };
-
-export const LXC_PROCEDURE_BY_NUMBER: ReadonlyMap<number, keyof LxcProcedures> = new Map(
-  (Object.keys(LXC_PROCEDURES) as (keyof LxcProcedures)[]).map((key) => [LXC_PROCEDURES[key].number, key]),
-);

@@ -2,6 +2,7 @@
 // Regenerate: node dist/scripts/gen-protocol.js --libvirt-src DIR (see README, "Protocol").
 
 import { decodeVoid, encodeVoid, type ProcedureInfo } from '../procedure.js';
+import { QEMU_PROCEDURE_FACTS } from './qemu-procedures.js';
 import type { XdrReader, XdrWriter } from '../xdr.js';
 import {
   type RemoteDomain,
@@ -253,6 +254,8 @@ export function decodeQemuProcedure(r: XdrReader): number {
   return r.readInt();
 }
 
+export { QEMU_PROCEDURE_FACTS, QEMU_PROCEDURE_BY_NUMBER } from './qemu-procedures.js';
+
 /** Every QEMU procedure by driver method name: its argument and return types. */
 export interface QemuProcedures {
   domainQemuMonitorCommand: { args: QemuDomainMonitorCommandArgs; ret: QemuDomainMonitorCommandRet; family: 'hypervisor'; stream: null };
@@ -266,63 +269,38 @@ export interface QemuProcedures {
 
 export const QEMU_PROCEDURES: { [K in keyof QemuProcedures]: ProcedureInfo<QemuProcedures[K]['args'], QemuProcedures[K]['ret']> } = {
   domainQemuMonitorCommand: {
-    key: 'domainQemuMonitorCommand', program: QEMU_PROGRAM, version: QEMU_PROTOCOL_VERSION, number: 1, name: 'QEMU_PROC_DOMAIN_MONITOR_COMMAND',
-    api: 'virDomainQemuMonitorCommand', apiErrorDomain: 0, family: 'hypervisor', readonlyRefused: true,
-    priority: 'low', generate: 'none', stream: null, sparse: false, event: false,
-    acl: ['domain:write'], aclFilter: [],
+    ...QEMU_PROCEDURE_FACTS.domainQemuMonitorCommand,
     encodeArgs: encodeQemuDomainMonitorCommandArgs, decodeArgs: decodeQemuDomainMonitorCommandArgs,
     encodeRet: encodeQemuDomainMonitorCommandRet, decodeRet: decodeQemuDomainMonitorCommandRet,
   },
   domainQemuAttach: {
-    key: 'domainQemuAttach', program: QEMU_PROGRAM, version: QEMU_PROTOCOL_VERSION, number: 2, name: 'QEMU_PROC_DOMAIN_ATTACH',
-    api: 'virDomainQemuAttach', apiErrorDomain: 0, family: 'hypervisor', readonlyRefused: true,
-    priority: 'low', generate: 'both', stream: null, sparse: false, event: false,
-    acl: ['domain:start', 'domain:write'], aclFilter: [],
+    ...QEMU_PROCEDURE_FACTS.domainQemuAttach,
     encodeArgs: encodeQemuDomainAttachArgs, decodeArgs: decodeQemuDomainAttachArgs,
     encodeRet: encodeQemuDomainAttachRet, decodeRet: decodeQemuDomainAttachRet,
   },
   domainQemuAgentCommand: {
-    key: 'domainQemuAgentCommand', program: QEMU_PROGRAM, version: QEMU_PROTOCOL_VERSION, number: 3, name: 'QEMU_PROC_DOMAIN_AGENT_COMMAND',
-    api: 'virDomainQemuAgentCommand', apiErrorDomain: 0, family: 'hypervisor', readonlyRefused: true,
-    priority: 'low', generate: 'both', stream: null, sparse: false, event: false,
-    acl: ['domain:write'], aclFilter: [],
+    ...QEMU_PROCEDURE_FACTS.domainQemuAgentCommand,
     encodeArgs: encodeQemuDomainAgentCommandArgs, decodeArgs: decodeQemuDomainAgentCommandArgs,
     encodeRet: encodeQemuDomainAgentCommandRet, decodeRet: decodeQemuDomainAgentCommandRet,
   },
   connectDomainQemuMonitorEventRegister: {
-    key: 'connectDomainQemuMonitorEventRegister', program: QEMU_PROGRAM, version: QEMU_PROTOCOL_VERSION, number: 4, name: 'QEMU_PROC_CONNECT_DOMAIN_MONITOR_EVENT_REGISTER',
-    api: 'virConnectDomainQemuMonitorEventRegister', apiErrorDomain: 0, family: 'hypervisor', readonlyRefused: true,
-    priority: 'high', generate: 'none', stream: null, sparse: false, event: false,
-    acl: ['connect:search_domains', 'connect:write'], aclFilter: ['domain:getattr'],
+    ...QEMU_PROCEDURE_FACTS.connectDomainQemuMonitorEventRegister,
     encodeArgs: encodeQemuConnectDomainMonitorEventRegisterArgs, decodeArgs: decodeQemuConnectDomainMonitorEventRegisterArgs,
     encodeRet: encodeQemuConnectDomainMonitorEventRegisterRet, decodeRet: decodeQemuConnectDomainMonitorEventRegisterRet,
   },
   connectDomainQemuMonitorEventDeregister: {
-    key: 'connectDomainQemuMonitorEventDeregister', program: QEMU_PROGRAM, version: QEMU_PROTOCOL_VERSION, number: 5, name: 'QEMU_PROC_CONNECT_DOMAIN_MONITOR_EVENT_DEREGISTER',
-    api: 'virConnectDomainQemuMonitorEventDeregister', apiErrorDomain: 0, family: 'hypervisor', readonlyRefused: true,
-    priority: 'high', generate: 'none', stream: null, sparse: false, event: false,
-    acl: ['connect:write'], aclFilter: [],
+    ...QEMU_PROCEDURE_FACTS.connectDomainQemuMonitorEventDeregister,
     encodeArgs: encodeQemuConnectDomainMonitorEventDeregisterArgs, decodeArgs: decodeQemuConnectDomainMonitorEventDeregisterArgs,
     encodeRet: encodeVoid, decodeRet: decodeVoid,
   },
   domainQemuMonitorEvent: {
-    key: 'domainQemuMonitorEvent', program: QEMU_PROGRAM, version: QEMU_PROTOCOL_VERSION, number: 6, name: 'QEMU_PROC_DOMAIN_MONITOR_EVENT',
-    api: null, apiErrorDomain: 0, family: null, readonlyRefused: false,
-    priority: 'low', generate: 'both', stream: null, sparse: false, event: true,
-    acl: ['none'], aclFilter: [],
+    ...QEMU_PROCEDURE_FACTS.domainQemuMonitorEvent,
     encodeArgs: encodeQemuDomainMonitorEventMsg, decodeArgs: decodeQemuDomainMonitorEventMsg,
     encodeRet: encodeVoid, decodeRet: decodeVoid,
   },
   domainQemuMonitorCommandWithFiles: {
-    key: 'domainQemuMonitorCommandWithFiles', program: QEMU_PROGRAM, version: QEMU_PROTOCOL_VERSION, number: 7, name: 'QEMU_PROC_DOMAIN_MONITOR_COMMAND_WITH_FILES',
-    api: 'virDomainQemuMonitorCommandWithFiles', apiErrorDomain: 0, family: 'hypervisor', readonlyRefused: true,
-    priority: 'low', generate: 'none', stream: null, sparse: false, event: false,
-    acl: ['domain:write'], aclFilter: [],
+    ...QEMU_PROCEDURE_FACTS.domainQemuMonitorCommandWithFiles,
     encodeArgs: encodeQemuDomainMonitorCommandWithFilesArgs, decodeArgs: decodeQemuDomainMonitorCommandWithFilesArgs,
     encodeRet: encodeQemuDomainMonitorCommandWithFilesRet, decodeRet: decodeQemuDomainMonitorCommandWithFilesRet,
   },
 };
-
-export const QEMU_PROCEDURE_BY_NUMBER: ReadonlyMap<number, keyof QemuProcedures> = new Map(
-  (Object.keys(QEMU_PROCEDURES) as (keyof QemuProcedures)[]).map((key) => [QEMU_PROCEDURES[key].number, key]),
-);

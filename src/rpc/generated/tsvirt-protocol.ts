@@ -2,17 +2,18 @@
 // Regenerate: node dist/scripts/gen-protocol.js --libvirt-src DIR (see README, "Protocol").
 
 import { type ProcedureInfo } from '../procedure.js';
+import { TSVIRT_PROCEDURE_FACTS } from './tsvirt-procedures.js';
 import type { XdrReader, XdrWriter } from '../xdr.js';
 import {
+  type RemoteNonnullDomain,
+  type RemoteNonnullString,
+  type RemoteString,
   decodeRemoteNonnullDomain,
   decodeRemoteNonnullString,
   decodeRemoteString,
   encodeRemoteNonnullDomain,
   encodeRemoteNonnullString,
   encodeRemoteString,
-  type RemoteNonnullDomain,
-  type RemoteNonnullString,
-  type RemoteString,
 } from './remote-protocol.js';
 
 export const TSVIRT_PCI_TOPOLOGY_ACCEPTS_MAX = 64;
@@ -186,6 +187,8 @@ export function decodeTsvirtProcedure(r: XdrReader): number {
   return r.readInt();
 }
 
+export { TSVIRT_PROCEDURE_FACTS, TSVIRT_PROCEDURE_BY_NUMBER } from './tsvirt-procedures.js';
+
 /** Every TSVIRT procedure by driver method name: its argument and return types. */
 export interface TsvirtProcedures {
   domainGetPciTopology: { args: TsvirtDomainGetPciTopologyArgs; ret: TsvirtDomainGetPciTopologyRet; family: 'hypervisor'; stream: null };
@@ -193,15 +196,8 @@ export interface TsvirtProcedures {
 
 export const TSVIRT_PROCEDURES: { [K in keyof TsvirtProcedures]: ProcedureInfo<TsvirtProcedures[K]['args'], TsvirtProcedures[K]['ret']> } = {
   domainGetPciTopology: {
-    key: 'domainGetPciTopology', program: TSVIRT_PROGRAM, version: TSVIRT_PROTOCOL_VERSION, number: 1, name: 'TSVIRT_PROC_DOMAIN_GET_PCI_TOPOLOGY',
-    api: null, apiErrorDomain: 0, family: 'hypervisor', readonlyRefused: false,
-    priority: 'high', generate: 'both', stream: null, sparse: false, event: false,
-    acl: ['domain:read'], aclFilter: [],
+    ...TSVIRT_PROCEDURE_FACTS.domainGetPciTopology,
     encodeArgs: encodeTsvirtDomainGetPciTopologyArgs, decodeArgs: decodeTsvirtDomainGetPciTopologyArgs,
     encodeRet: encodeTsvirtDomainGetPciTopologyRet, decodeRet: decodeTsvirtDomainGetPciTopologyRet,
   },
 };
-
-export const TSVIRT_PROCEDURE_BY_NUMBER: ReadonlyMap<number, keyof TsvirtProcedures> = new Map(
-  (Object.keys(TSVIRT_PROCEDURES) as (keyof TsvirtProcedures)[]).map((key) => [TSVIRT_PROCEDURES[key].number, key]),
-);

@@ -1,7 +1,7 @@
 // The argument checks libvirt's public API makes before any driver sees a call
 // (src/libvirt-domain.c's VIR_EXCLUSIVE_FLAGS_GOTO / VIR_REQUIRE_FLAG_GOTO), made
-// once here for every driver. Read-only refusals are the contract's dispatch's.
-import type { ProcArgs, ProcKey } from '../driver/procedures.js';
+// once here for every driver and every caller (the API and the daemon alike).
+import type { ProcArgs, ProcKey } from './procedures.js';
 import { ErrorCode, ErrorDomain, VirError } from '../util/error.js';
 
 type FlagRule = readonly [kind: 'exclusive' | 'requires', flag: number, name: string, other: number, otherName: string];
