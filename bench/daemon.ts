@@ -4,10 +4,7 @@
 // temporary root vs the host's libvirtd) and on test:///default of each daemon;
 // then the idle RSS of both daemons. Prints times and libvirtd/tsvirtd ratios.
 //
-//   node dist/bench/daemon.js [--filter REGEX] [--limit N] [--qemu]
-//
-// --qemu adds qemu:///system: until the qemu driver honours OpenOptions.stateRoot,
-// tsvirtd's qemu:///system keeps its state in the host's /etc/tsvirt, /var/lib/tsvirt.
+//   node dist/bench/daemon.js [--filter REGEX] [--limit N]
 
 import { execFile, execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
@@ -66,8 +63,11 @@ const daemon = await spawnDaemon();
 const withLibvirtd = existsSync(LIBVIRTD_SOCKET);
 console.log(`${list.length} cases matching ${filter}${withLibvirtd ? '' : '; no libvirtd on this host'}`);
 try {
-  const targets: Array<[string, string, string]> = [['test:///default', daemon.uri('test', '/default'), `test+unix:///default?socket=${LIBVIRTD_SOCKET}`]];
-  if (process.argv.includes('--qemu')) targets.push(['qemu:///system', daemon.uri('qemu', '/system'), 'qemu:///system']);
+  // tsvirtd's qemu:///system keeps its state under the daemon's temporary root (OpenOptions.stateRoot)
+  const targets: Array<[string, string, string]> = [
+    ['qemu:///system', daemon.uri('qemu', '/system'), 'qemu:///system'],
+    ['test:///default', daemon.uri('test', '/default'), `test+unix:///default?socket=${LIBVIRTD_SOCKET}`],
+  ];
   for (const [label, tsUri, lvUri] of targets) {
     // one warm-up call so each side has its capabilities cached and its driver loaded
     await virsh(tsUri, 'capabilities');
