@@ -3,6 +3,7 @@
 
 import { hostname } from 'node:os';
 import type { HypervisorDriver, NodeDeviceDriver } from '../../driver/families.js';
+import { DriverFeature, globalFeatureSupport } from '../../driver/features.js';
 import type { ProcArgs, ProcRet } from '../../driver/procedures.js';
 import { ErrorCode, ErrorDomain, virError } from '../../util/error.js';
 import { formatCapabilities } from './host.js';
@@ -21,6 +22,13 @@ const NODE_MODEL_LENGTH = 32;
 export class HostAPI extends TestObjects implements HypervisorDriver {
   async connectGetType(): Promise<ProcRet<'connectGetType'>> {
     return { type: 'TEST' };
+  }
+  /** testConnectSupportsFeature: the global answers, typed string parameters and net-update's corrected order. */
+  async connectSupportsFeature({ feature }: ProcArgs<'connectSupportsFeature'>): Promise<ProcRet<'connectSupportsFeature'>> {
+    const global = globalFeatureSupport(feature);
+    if (global !== undefined) return { supported: global };
+    const own = feature === DriverFeature.TYPED_PARAM_STRING || feature === DriverFeature.NETWORK_UPDATE_HAS_CORRECT_ORDER;
+    return { supported: own ? 1 : 0 };
   }
   async connectGetVersion(): Promise<ProcRet<'connectGetVersion'>> {
     return { hv_ver: 2n }; // "Running hypervisor: TEST 0.0.2"
