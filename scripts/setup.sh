@@ -11,8 +11,9 @@ cd "$(dirname "$0")/.."
 packages=(qemu-system-x86 qemu-system-arm qemu-utils ovmf qemu-efi-aarch64 qemu-efi-arm ipxe-qemu seabios
   busybox-static cpio linux-image-amd64 tmux libvirt0)
 # In CI the reference libvirt too: the differential tests ask a running libvirtd
-# (qemu:///system) the same questions as tsvirt, on the same host.
-if [ "${CI:-}" = true ]; then packages+=(libvirt-daemon-system libvirt-clients); fi
+# (qemu:///system) the same questions as tsvirt, on the same host, and real libvirt
+# clients (virsh, python3-libvirt) talk to tsvirtd.
+if [ "${CI:-}" = true ]; then packages+=(libvirt-daemon-system libvirt-clients python3-libvirt); fi
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
