@@ -9,26 +9,8 @@ export { DomainState, ListDomainsFlags, ModificationImpact } from '../driver/fla
 export { DomainStatsTypes, RunningReason, PausedReason, ShutdownReason, ShutoffReason, CrashedReason, DomainXMLFlags, DefineFlags, StartFlags, DomainConsoleFlags } from '../driver/flags.js';
 export { TypedParamType, typedParam, typedParamValue, type TypedParam } from '../driver/typed-params.js';
 export type { ProcArgs, ProcKey, ProcRet } from '../driver/procedures.js';
-
-/** virDomainPtr's identity: id is -1 while the domain is inactive. */
-export type DomainRef = ProcRet<'domainLookupByName'>['dom'];
-/** virNetworkPtr */
-export type NetworkRef = ProcRet<'networkLookupByName'>['net'];
-/** virStoragePoolPtr */
-export type StoragePoolRef = ProcRet<'storagePoolLookupByName'>['pool'];
-/** virStorageVolPtr: name within its pool, globally unique key */
-export type StorageVolRef = ProcRet<'storageVolLookupByName'>['vol'];
-/** virInterfacePtr */
-export type InterfaceRef = ProcRet<'interfaceLookupByName'>['iface'];
-/** virDomainSnapshotPtr: its name and its domain */
-export type SnapshotRef = ProcRet<'domainSnapshotLookupByName'>['snap'];
-/** virNodeDevicePtr: known by name only */
-export type NodeDeviceRef = ProcRet<'nodeDeviceLookupByName'>['dev'];
-/** virSecretPtr */
-export type SecretRef = ProcRet<'secretLookupByUUID'>['secret'];
-/** virNWFilterPtr */
-export type NWFilterRef = ProcRet<'nwfilterLookupByName'>['nwfilter'];
-
+export type { DomainRef, NetworkRef, StoragePoolRef, StorageVolRef, InterfaceRef, SnapshotRef, NodeDeviceRef, SecretRef, NWFilterRef } from '../driver/refs.js';
+export type { NodeInfo } from '../driver/node-info.js';
 /** tsvirt's PCI topology of a domain (tsvirsh domtopology): absent parts are null. */
 export type PciTopology = ProcRet<'domainGetPciTopology'>;
 export type PciTopologyBus = PciTopology['root'];
@@ -78,19 +60,6 @@ export interface DomainVcpuInfo {
   cpuTime: bigint;
   /** the host CPU it last ran on */
   cpu: number;
-}
-
-/** virNodeInfo with the model as text. */
-export interface NodeInfo {
-  model: string;
-  /** KiB */
-  memory: number;
-  cpus: number;
-  mhz: number;
-  nodes: number;
-  sockets: number;
-  cores: number;
-  threads: number;
 }
 
 /** virStoragePoolInfo; sizes in bytes. */

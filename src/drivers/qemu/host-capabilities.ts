@@ -22,6 +22,7 @@ import { hostX86CpuMap } from './host-cpu.js';
 import { qemuHostModel } from './host-cpu-model.js';
 import type { FirmwareDescriptor } from './firmware-select.js';
 import type { HostFacts } from './host/facts.js';
+import type { NodeInfo } from '../../driver/node-info.js';
 
 const read = (path: string): string | undefined => {
   try {
@@ -412,18 +413,6 @@ function memoryKiB(field: 'MemTotal' | 'MemFree'): number {
   const nodes = listDir('/sys/devices/system/node').filter((d) => /^node\d+$/.test(d));
   if (nodes.length > 0) return nodes.reduce((sum, n) => sum + Number(re.exec(read(`/sys/devices/system/node/${n}/meminfo`) ?? '')?.[1] ?? '0'), 0);
   return Number(re.exec(read('/proc/meminfo') ?? '')?.[1] ?? '0');
-}
-
-/** virNodeInfo, with the model as text and the memory in KiB. */
-export interface NodeInfo {
-  model: string;
-  memory: number;
-  cpus: number;
-  mhz: number;
-  nodes: number;
-  sockets: number;
-  cores: number;
-  threads: number;
 }
 
 /** virNodeGetInfo: sockets are counted per NUMA node, as libvirt does. */

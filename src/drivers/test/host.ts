@@ -3,19 +3,7 @@
 
 import { ErrorCode, ErrorDomain, virError } from '../../util/error.js';
 import { child, childText, element, formatXml, type XmlElement } from '../../util/xml.js';
-
-/** virNodeInfo with the model as text. */
-export interface NodeInfo {
-  model: string;
-  /** KiB */
-  memory: number;
-  cpus: number;
-  mhz: number;
-  nodes: number;
-  sockets: number;
-  cores: number;
-  threads: number;
-}
+import type { NodeInfo } from '../../driver/node-info.js';
 
 export interface TestCell {
   /** KiB */
@@ -24,6 +12,8 @@ export interface TestCell {
   freeMemory: number;
   cpus: { id: number; socketId: number; coreId: number }[];
 }
+
+export type { NodeInfo };
 
 export function defaultNodeInfo(): NodeInfo {
   return { model: 'i686', memory: 3 * 1024 * 1024, cpus: 16, mhz: 1400, nodes: 2, sockets: 2, cores: 2, threads: 2 };

@@ -7,7 +7,7 @@ import { type StorageVolDef } from '../../conf/storage-vol.js';
 import type { DriverEvent } from '../../driver/events.js';
 import { DomainEventType, StoppedDetail, type NetworkEventType, type StoragePoolEventType } from '../../driver/event-numbers.js';
 import { DomainState, RunningReason, ShutoffReason } from '../../driver/flags.js';
-import type { ProcRet } from '../../driver/procedures.js';
+import type { DomainRef, NetworkRef, StoragePoolRef, StorageVolRef } from '../../driver/refs.js';
 import type { TypedParam } from '../../driver/typed-params.js';
 import { ErrorCode, ErrorDomain, VirError, virError } from '../../util/error.js';
 import { child, type XmlElement } from '../../util/xml.js';
@@ -21,13 +21,7 @@ export function checkFlags(flags: number, allowed: number, fn: string): void {
   }
 }
 
-// The protocol's object references (virDomainPtr, virNetworkPtr, ...) as calls carry them.
-export type DomainRef = ProcRet<'domainLookupByName'>['dom'];
-export type NetworkRef = ProcRet<'networkLookupByName'>['net'];
-export type StoragePoolRef = ProcRet<'storagePoolLookupByName'>['pool'];
-export type StorageVolRef = ProcRet<'storageVolLookupByName'>['vol'];
-export type InterfaceRef = ProcRet<'interfaceLookupByName'>['iface'];
-export type SnapshotRef = ProcRet<'domainSnapshotLookupByName'>['snap'];
+export type { DomainRef, NetworkRef, StoragePoolRef, StorageVolRef, InterfaceRef, SnapshotRef } from '../../driver/refs.js';
 
 /** The objects a virConnectListAll* call returns: only when the caller asked for them (need_results); the count goes back always. */
 export function wanted<T>(items: T[], needResults: number): T[] {
