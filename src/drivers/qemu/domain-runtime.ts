@@ -57,7 +57,7 @@ export class QemuDomainRuntime {
     const host = {
       paths: driver.paths,
       longLived: () => this.longLived,
-      emit: (event: DriverEvent) => this.events.emit(event),
+      emit: (event: DriverEvent) => this.queueEvent(event),
       withDomainLock: <T>(uuid: string, fn: () => Promise<T>) => driver.withDomainLock(uuid, fn),
       buildCommandLine: (def: XmlElement, id: number) => this.buildCommandLine(def, id),
       assignHotplugAddress: (def: XmlElement, device: XmlElement) => void assignAddressForNewDevice(def, device),
@@ -80,6 +80,14 @@ export class QemuDomainRuntime {
 
   close(): void {
     this.runtime.close();
+  }
+
+  /**
+   * virObjectEventStateQueue: subscribers hear of a change after the call that
+   * made it has returned, and a subscriber's failure never fails the call.
+   */
+  queueEvent(event: DriverEvent): void {
+    setImmediate(() => this.events.emit(event));
   }
 
   /** Starts the autostart domains once per host boot (autostart.ts has the rule); problems are reported, never fatal. */
@@ -385,7 +393,7 @@ export class QemuDomainRuntime {
         const device = await this.completeDevice(running!.live, request);
         const alias = child(await this.hotplug.attach(running!, device), 'alias')?.attrs.name;
         // qemuDomainAttachDeviceLive
-        if (alias) this.events.emit({ key: 'domainEventCallbackDeviceAdded', body: { dom: running!.ref(), devAlias: alias } });
+        if (alias) this.queueEvent({ key: 'domainEventCallbackDeviceAdded', body: { dom: running!.ref(), devAlias: alias } });
       }
       if (persistent) await this.savePersistent(persistent);
       await this.sync({ refresh: false });

@@ -141,7 +141,7 @@ export class QemuDriver implements HypervisorDriver {
 
   /** virDomainEventLifecycleNewFromObj for the API's own changes. */
   private lifecycleEvent(obj: DomainObject, event: DomainEventType, detail: number): void {
-    this.runtime.events.emit({ key: 'domainEventCallbackLifecycle', body: { msg: { dom: refOf(obj), event, detail } } });
+    this.runtime.queueEvent({ key: 'domainEventCallbackLifecycle', body: { msg: { dom: refOf(obj), event, detail } } });
   }
 
   // ---- lookups -------------------------------------------------------------
