@@ -3,7 +3,7 @@
 // with "libvirt" replaced by "tsvirt" so a real libvirtd on the host is never
 // disturbed; --root DIR keeps everything under DIR in the layout of
 // qemu:///embed?root=DIR (DIR/run/libvirt-sock, DIR/etc/tsvirtd.conf, ...).
-import { appendFileSync, mkdirSync } from 'node:fs';
+import { appendFileSync, constants, mkdirSync, openSync } from 'node:fs';
 import { readFile, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { builtinDrivers } from '../drivers/builtin.js';
@@ -93,7 +93,9 @@ export async function main(argv: readonly string[]): Promise<void> {
   const paths = daemonPaths(args.root);
   mkdirSync(join(paths.logFile, '..'), { recursive: true });
   mkdirSync(join(paths.pidFile, '..'), { recursive: true });
-  const log = (message: string) => appendFileSync(paths.logFile, `${new Date().toISOString()}: ${process.pid}: ${message}\n`);
+  // never through a link planted at the log's path (it would make root append to the link's target)
+  const logFd = openSync(paths.logFile, constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_NOFOLLOW, 0o600);
+  const log = (message: string) => appendFileSync(logFd, `${new Date().toISOString()}: ${process.pid}: ${message}\n`);
   const config = await loadConfig(args.config ?? paths.configFile);
   await claimPidFile(paths.pidFile);
   const server = new DaemonServer({
