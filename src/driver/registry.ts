@@ -38,26 +38,38 @@ export interface ConnectDriver {
   /** may serve driver:///embed?root=DIR */
   readonly embeddable: boolean;
   /** families the connection takes from the shared stateful drivers when the driver has none of its own */
-  readonly sharedFamilies: readonly Exclude<DriverFamily, 'hypervisor'>[];
-  open(uri: ParsedURI, options: OpenOptions): Promise<OpenResult>;
+  readonly sharedFamilies: readonly SharedFamily[];
+  /** `shared` reaches the shared drivers of the same URI and state root, as libvirt's qemu driver opens storage:/// or network:/// for itself */
+  open(uri: ParsedURI, options: OpenOptions, shared: SharedDriverAccess): Promise<OpenResult>;
+}
+
+export type SharedFamily = Exclude<DriverFamily, 'hypervisor'>;
+
+/**
+ * How a hypervisor driver uses a shared stateful driver (libvirt's virGetConnectNetwork,
+ * virGetConnectStorage): a disk of type='volume' needs the storage driver, an interface
+ * of type='network' the network driver. Undefined when no such driver is registered.
+ */
+export interface SharedDriverAccess {
+  family<F extends SharedFamily>(family: F): Promise<FamilyDriver<F> | undefined>;
 }
 
 /** A stateful driver shared by connections (virSetSharedNetworkDriver...): opened once for a URI's state root. */
-export interface SharedDriver<F extends Exclude<DriverFamily, 'hypervisor'>> {
+export interface SharedDriver<F extends SharedFamily> {
   readonly family: F;
   open(uri: ParsedURI, options: OpenOptions): Promise<FamilyDriver<F>>;
 }
 
 export class DriverRegistry {
   private readonly connectDrivers: ConnectDriver[] = [];
-  private readonly shared = new Map<DriverFamily, SharedDriver<Exclude<DriverFamily, 'hypervisor'>>>();
+  private readonly shared = new Map<DriverFamily, SharedDriver<SharedFamily>>();
 
   register(driver: ConnectDriver): void {
     this.connectDrivers.push(driver);
   }
 
-  registerShared<F extends Exclude<DriverFamily, 'hypervisor'>>(driver: SharedDriver<F>): void {
-    this.shared.set(driver.family, driver as unknown as SharedDriver<Exclude<DriverFamily, 'hypervisor'>>);
+  registerShared<F extends SharedFamily>(driver: SharedDriver<F>): void {
+    this.shared.set(driver.family, driver as unknown as SharedDriver<SharedFamily>);
   }
 
   /** virConnectOpenInternal's driver loop, with libvirt's errors. */
@@ -71,11 +83,20 @@ export class DriverRegistry {
       if (embed && !driver.embeddable) {
         throw virError(ErrorCode.CONFIG_UNSUPPORTED, `Driver ${driver.name} cannot be used in embedded mode`, ErrorDomain.NONE);
       }
-      const opened = await driver.open(uri, options);
+      const opened = await driver.open(uri, options, this.sharedAccess(uri, options));
       if (opened === 'declined') continue;
       return { uri, drivers: await this.withShared(driver, opened, uri, options) };
     }
     throw virError(ErrorCode.NO_CONNECT, `no connection driver available for ${name}`, ErrorDomain.NONE);
+  }
+
+  private sharedAccess(uri: ParsedURI, options: OpenOptions): SharedDriverAccess {
+    return {
+      family: async <F extends SharedFamily>(family: F) => {
+        const shared = this.shared.get(family) as SharedDriver<F> | undefined;
+        return shared ? await shared.open(uri, options) : undefined;
+      },
+    };
   }
 
   private async withShared(driver: ConnectDriver, drivers: ConnectionDrivers, uri: ParsedURI, options: OpenOptions): Promise<ConnectionDrivers> {

@@ -1,0 +1,42 @@
+// The registry's open loop and its shared stateful drivers: a hypervisor driver
+// that declines lets the next one try, a connection takes the shared families it
+// lacks, and the hypervisor driver reaches the same shared drivers for itself.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { DriverRegistry, type ConnectDriver, type SharedDriver } from '../../src/driver/registry.js';
+import type { StorageDriver } from '../../src/driver/families.js';
+
+const storage: StorageDriver = { connectNumOfStoragePools: async () => ({ num: 3 }) };
+const sharedStorage: SharedDriver<'storage'> = { family: 'storage', open: async () => storage };
+
+function hypervisor(name: string, opened: (family: StorageDriver | undefined) => void, decline = false): ConnectDriver {
+  return {
+    name, uriSchemes: ['fake'], localOnly: true, embeddable: false, sharedFamilies: ['storage'],
+    open: async (_uri, _options, shared) => {
+      opened(await shared.family('storage'));
+      return decline ? 'declined' : { hypervisor: { connectGetType: async () => ({ type: name }) }, close: async () => undefined };
+    },
+  };
+}
+
+test('a connection takes the shared storage driver, and its hypervisor driver reaches the same one', async () => {
+  const registry = new DriverRegistry();
+  const seen: (StorageDriver | undefined)[] = [];
+  registry.register(hypervisor('first', (s) => seen.push(s), true));
+  registry.register(hypervisor('second', (s) => seen.push(s)));
+  registry.registerShared(sharedStorage);
+  const { drivers } = await registry.open('fake:///system', { readonly: false });
+  assert.equal(seen.length, 2, 'the declining driver was asked first');
+  assert.equal(seen[1], storage);
+  assert.equal(drivers.storage, storage);
+  assert.deepEqual(await drivers.hypervisor?.connectGetType?.({} as never), { type: 'second' });
+});
+
+test('without a registered shared driver the hypervisor driver is told so', async () => {
+  const registry = new DriverRegistry();
+  let asked: StorageDriver | undefined | 'not asked' = 'not asked';
+  registry.register(hypervisor('only', (s) => { asked = s; }));
+  const { drivers } = await registry.open('fake:///system', { readonly: false });
+  assert.equal(asked, undefined);
+  assert.equal(drivers.storage, undefined);
+});
