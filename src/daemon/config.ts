@@ -15,6 +15,28 @@ export interface DaemonConfig {
   readonly unixSockGroup: string | null;
   readonly unixSockRwPerms: number;
   readonly unixSockRoPerms: number;
+  /** with --listen: which network listeners, where, and how clients authenticate */
+  readonly listenTls: boolean;
+  readonly listenTcp: boolean;
+  readonly tlsPort: string;
+  readonly tcpPort: string;
+  /** null: every address */
+  readonly listenAddr: string | null;
+  readonly authTcp: string;
+  readonly authTls: string;
+  /** certificate files; null: libvirt's layout under /etc/pki (or DIR/etc/pki with --root) */
+  readonly keyFile: string | null;
+  readonly certFile: string | null;
+  readonly caFile: string | null;
+  readonly crlFile: string | null;
+  readonly tlsNoVerifyCertificate: boolean;
+  /** glob patterns a client certificate's DN must match; null allows every DN the CA signed */
+  readonly tlsAllowedDnList: readonly string[] | null;
+  readonly tlsPriority: string | null;
+  /** the listen backlog */
+  readonly maxQueuedClients: number;
+  /** connections still in their TLS handshake */
+  readonly maxAnonymousClients: number;
 }
 
 export const DEFAULT_CONFIG: DaemonConfig = {
@@ -28,6 +50,22 @@ export const DEFAULT_CONFIG: DaemonConfig = {
   // without polkit libvirtd makes the read-write socket owner-only
   unixSockRwPerms: 0o700,
   unixSockRoPerms: 0o777,
+  listenTls: true,
+  listenTcp: false,
+  tlsPort: '16514',
+  tcpPort: '16509',
+  listenAddr: null,
+  authTcp: 'sasl',
+  authTls: 'none',
+  keyFile: null,
+  certFile: null,
+  caFile: null,
+  crlFile: null,
+  tlsNoVerifyCertificate: false,
+  tlsAllowedDnList: null,
+  tlsPriority: null,
+  maxQueuedClients: 1000,
+  maxAnonymousClients: 20,
 };
 
 type ConfValue = number | string | string[];
@@ -115,11 +153,24 @@ function perms(conf: Map<string, ConfValue>, name: string, fallback: number): nu
   return parseInt(v, 8);
 }
 
+function string(conf: Map<string, ConfValue>, name: string): string | null {
+  const v = conf.get(name);
+  if (v === undefined) return null;
+  if (typeof v !== 'string') throw new VirError(ErrorCode.CONF_SYNTAX, ErrorDomain.CONF, `internal error: ${name}: expected a string`);
+  return v;
+}
+
+function stringList(conf: Map<string, ConfValue>, name: string): string[] | null {
+  const v = conf.get(name);
+  if (v === undefined) return null;
+  if (!Array.isArray(v)) throw new VirError(ErrorCode.CONF_SYNTAX, ErrorDomain.CONF, `internal error: ${name}: expected a list of strings`);
+  return v;
+}
+
 export function configFromText(text: string, file: string): DaemonConfig {
   const conf = parseConf(text, file);
   const d = DEFAULT_CONFIG;
-  const group = conf.get('unix_sock_group');
-  if (group !== undefined && typeof group !== 'string') throw new VirError(ErrorCode.CONF_SYNTAX, ErrorDomain.CONF, 'internal error: unix_sock_group: expected a string');
+  const group = string(conf, 'unix_sock_group');
   return {
     maxClients: integer(conf, 'max_clients', d.maxClients),
     maxClientRequests: Math.max(1, integer(conf, 'max_client_requests', d.maxClientRequests)),
@@ -131,6 +182,22 @@ export function configFromText(text: string, file: string): DaemonConfig {
     unixSockGroup: group ?? null,
     unixSockRwPerms: perms(conf, 'unix_sock_rw_perms', d.unixSockRwPerms),
     unixSockRoPerms: perms(conf, 'unix_sock_ro_perms', d.unixSockRoPerms),
+    listenTls: integer(conf, 'listen_tls', 1) !== 0,
+    listenTcp: integer(conf, 'listen_tcp', 0) !== 0,
+    tlsPort: string(conf, 'tls_port') ?? d.tlsPort,
+    tcpPort: string(conf, 'tcp_port') ?? d.tcpPort,
+    listenAddr: string(conf, 'listen_addr'),
+    authTcp: string(conf, 'auth_tcp') ?? d.authTcp,
+    authTls: string(conf, 'auth_tls') ?? d.authTls,
+    keyFile: string(conf, 'key_file'),
+    certFile: string(conf, 'cert_file'),
+    caFile: string(conf, 'ca_file'),
+    crlFile: string(conf, 'crl_file'),
+    tlsNoVerifyCertificate: integer(conf, 'tls_no_verify_certificate', 0) !== 0,
+    tlsAllowedDnList: stringList(conf, 'tls_allowed_dn_list'),
+    tlsPriority: string(conf, 'tls_priority'),
+    maxQueuedClients: integer(conf, 'max_queued_clients', d.maxQueuedClients),
+    maxAnonymousClients: integer(conf, 'max_anonymous_clients', d.maxAnonymousClients),
   };
 }
 

@@ -9,7 +9,8 @@ import { join, resolve } from 'node:path';
 import { builtinDrivers } from '../drivers/builtin.js';
 import { writeFileAtomic } from '../util/atomic-file.js';
 import { loadConfig } from './config.js';
-import { DaemonServer } from './server.js';
+import { systemPki, type PkiFiles } from '../rpc/tls.js';
+import { checkNetworkAuth, DaemonServer } from './server.js';
 
 export interface DaemonPaths {
   readonly socket: string;
@@ -19,6 +20,8 @@ export interface DaemonPaths {
   readonly configFile: string;
   /** the drivers' state root (OpenOptions.stateRoot); undefined for the host's */
   readonly stateRoot: string | undefined;
+  /** the root of libvirt's certificate layout: /etc/pki/... below it */
+  readonly pkiRoot: string;
 }
 
 export function daemonPaths(root: string | undefined): DaemonPaths {
@@ -30,6 +33,7 @@ export function daemonPaths(root: string | undefined): DaemonPaths {
       logFile: '/var/log/tsvirt/tsvirtd.log',
       configFile: '/etc/tsvirt/tsvirtd.conf',
       stateRoot: undefined,
+      pkiRoot: '/',
     };
   }
   const dir = resolve(root);
@@ -40,18 +44,24 @@ export function daemonPaths(root: string | undefined): DaemonPaths {
     logFile: join(dir, 'log', 'tsvirtd.log'),
     configFile: join(dir, 'etc', 'tsvirtd.conf'),
     stateRoot: dir,
+    pkiRoot: dir,
   };
 }
 
-const USAGE = `Usage: tsvirtd [--root DIR] [--config FILE]
+const USAGE = `Usage: tsvirtd [--root DIR] [--config FILE] [--listen]
 
   --root DIR     keep sockets, state, config and logs under DIR
                  (DIR/run/libvirt-sock, DIR/run/libvirt-sock-ro, DIR/etc/tsvirtd.conf, DIR/log/tsvirtd.log)
   --config FILE  tsvirtd.conf in libvirtd.conf syntax (default /etc/tsvirt/tsvirtd.conf or DIR/etc/tsvirtd.conf)
+  --listen       also listen on TLS (listen_tls, port tls_port 16514) and/or TCP
+                 (listen_tcp, port tcp_port 16509; needs auth_tcp = "none": there is no SASL);
+                 certificates in libvirt's layout: /etc/pki/CA/cacert.pem,
+                 /etc/pki/libvirt/servercert.pem, /etc/pki/libvirt/private/serverkey.pem
+                 (DIR/etc/pki/... with --root), or key_file/cert_file/ca_file/crl_file
 `;
 
-function parseArgs(argv: readonly string[]): { root?: string; config?: string } {
-  const out: { root?: string; config?: string } = {};
+function parseArgs(argv: readonly string[]): { root?: string; config?: string; listen?: boolean } {
+  const out: { root?: string; config?: string; listen?: boolean } = {};
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
     const value = () => {
@@ -61,6 +71,7 @@ function parseArgs(argv: readonly string[]): { root?: string; config?: string } 
     };
     if (arg === '--root') out.root = value();
     else if (arg === '--config' || arg === '-f') out.config = value();
+    else if (arg === '--listen' || arg === '-l') out.listen = true;
     else if (arg === '--help' || arg === '-h') {
       process.stdout.write(USAGE);
       process.exit(0);
@@ -96,8 +107,12 @@ export async function main(argv: readonly string[]): Promise<void> {
   // never through a link planted at the log's path (it would make root append to the link's target)
   const logFd = openSync(paths.logFile, constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_NOFOLLOW, 0o600);
   const log = (message: string) => appendFileSync(logFd, `${new Date().toISOString()}: ${process.pid}: ${message}\n`);
-  const config = await loadConfig(args.config ?? paths.configFile);
+  const configFile = args.config ?? paths.configFile;
+  const config = await loadConfig(configFile);
+  if (args.listen) checkNetworkAuth(config, configFile);
   await claimPidFile(paths.pidFile);
+  const layout = systemPki(paths.pkiRoot, 'server');
+  const pki: PkiFiles = { ca: config.caFile ?? layout.ca, crl: config.crlFile ?? layout.crl, cert: config.certFile ?? layout.cert, key: config.keyFile ?? layout.key };
   const server = new DaemonServer({
     registry: builtinDrivers({ daemon: true }),
     config,
@@ -106,9 +121,10 @@ export async function main(argv: readonly string[]): Promise<void> {
     stateRoot: paths.stateRoot,
     defaultURI: process.getuid?.() === 0 ? 'qemu:///system' : 'qemu:///session',
     log,
+    network: args.listen ? { tls: config.listenTls ? pki : null, tcp: config.listenTcp } : undefined,
   });
   await server.listen();
-  log(`listening on ${paths.socket} and ${paths.readonlySocket}`);
+  log(`listening on ${paths.socket} and ${paths.readonlySocket}${server.networkAddresses.map((a) => `, ${a.address}:${a.port}`).join('')}`);
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;

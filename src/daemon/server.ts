@@ -1,13 +1,16 @@
 // tsvirtd's listeners: the read-write and the read-only unix socket (libvirt's
-// names and modes), each client served by a DaemonClient, max_clients enforced.
+// names and modes) and, with --listen, libvirtd's TCP and TLS listeners; each
+// client served by a DaemonClient, max_clients enforced.
 // Node cannot read a unix peer's credentials (SO_PEERCRED), so who may connect
 // is decided by the socket files' permissions and group (unix_sock_rw_perms,
 // unix_sock_ro_perms, unix_sock_group), and every client is answered auth none.
 import { chmod, chown, mkdir, readFile, rm } from 'node:fs/promises';
 import { createServer, type Server, type Socket } from 'node:net';
+import { createServer as createTlsServer, type TLSSocket } from 'node:tls';
 import { dirname } from 'node:path';
 import type { DriverRegistry } from '../driver/registry.js';
 import { ErrorCode, ErrorDomain, VirError } from '../util/error.js';
+import { checkPeer, readCredential, TLS_CONFIRMATION, type PkiFiles } from '../rpc/tls.js';
 import { DaemonClient } from './client.js';
 import type { DaemonConfig } from './config.js';
 import { WorkerPool } from './workers.js';
@@ -20,6 +23,18 @@ export interface ServerOptions {
   readonly stateRoot: string | undefined;
   readonly defaultURI: string;
   readonly log: (message: string) => void;
+  /** --listen: the TLS listener's credentials (listen_tls) and whether to listen on plain TCP (listen_tcp) */
+  readonly network?: { readonly tls: PkiFiles | null; readonly tcp: boolean };
+}
+
+/** Refuses a network listener whose auth tsvirtd cannot do (it has no SASL, polkit or Kerberos). */
+export function checkNetworkAuth(config: DaemonConfig, configFile: string): void {
+  if (config.listenTcp && config.authTcp !== 'none') {
+    throw new VirError(ErrorCode.CONFIG_UNSUPPORTED, ErrorDomain.CONF, `unsupported configuration: auth_tcp = "${config.authTcp}" needs SASL, which tsvirtd does not have; set auth_tcp = "none" in ${configFile} to listen on TCP without authentication, or use TLS`);
+  }
+  if (config.listenTls && config.authTls !== 'none') {
+    throw new VirError(ErrorCode.CONFIG_UNSUPPORTED, ErrorDomain.CONF, `unsupported configuration: auth_tls = "${config.authTls}" needs SASL, which tsvirtd does not have; set auth_tls = "none" in ${configFile}`);
+  }
 }
 
 export class DaemonServer {
@@ -38,8 +53,79 @@ export class DaemonServer {
   async listen(): Promise<void> {
     const { config } = this.options;
     const gid = config.unixSockGroup === null ? null : await groupId(config.unixSockGroup);
+    // the network first: once the read-only socket exists, everything listens
+    const network = this.options.network;
+    if (network?.tcp) await this.listenNetwork(createServer((socket) => this.accept(socket, false)), config.tcpPort);
+    if (network?.tls) await this.listenNetwork(this.tlsServer(network.tls), config.tlsPort);
     await this.listenUnix(this.options.socketPath, config.unixSockRwPerms, gid, false);
     await this.listenUnix(this.options.readonlySocketPath, config.unixSockRoPerms, gid, true);
+  }
+
+  /** Where a network listener listens, once bound (the port may have been 0). */
+  get networkAddresses(): Array<{ address: string; port: number }> {
+    return this.servers.flatMap((s) => {
+      const a = s.address();
+      return a !== null && typeof a === 'object' ? [{ address: a.address, port: a.port }] : [];
+    });
+  }
+
+  private async listenNetwork(server: Server, port: string): Promise<void> {
+    const { config } = this.options;
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', (e: NodeJS.ErrnoException) =>
+        reject(new VirError(ErrorCode.SYSTEM_ERROR, ErrorDomain.RPC, `Unable to bind to port ${port}: ${e.code === 'EADDRINUSE' ? 'Address already in use' : e.message}`)),
+      );
+      server.listen({ port: Number(port), host: config.listenAddr ?? undefined, backlog: config.maxQueuedClients }, () => {
+        server.removeAllListeners('error');
+        resolve();
+      });
+    });
+    server.on('error', (e) => this.options.log(`listener error: ${e.message}`));
+    this.servers.push(server);
+  }
+
+  /** libvirt's TLS listener: the client's certificate is checked after the handshake, then the one confirmation byte, then RPC. */
+  private tlsServer(files: PkiFiles): Server {
+    const { config, log } = this.options;
+    if (config.tlsPriority !== null) log(`tls_priority "${config.tlsPriority}" is a GnuTLS priority string; tsvirtd's TLS (OpenSSL) keeps Node's defaults`);
+    const server = createTlsServer({
+      ca: readCredential('CA certificate', files.ca)!,
+      crl: readCredential('CA revocation list', files.crl, true) ?? undefined,
+      cert: readCredential('server certificate', files.cert)!,
+      key: readCredential('private key', files.key)!,
+      requestCert: true,
+      // checked after the handshake, to log libvirt's reason and to honour tls_no_verify_certificate
+      rejectUnauthorized: false,
+    });
+    // clients that have not finished their handshake are libvirt's anonymous clients (by peer address and port)
+    const anonymous = new Set<string>();
+    const peer = (s: Socket) => `${s.remoteAddress}:${s.remotePort}`;
+    server.on('connection', (raw: Socket) => {
+      if (anonymous.size >= config.maxAnonymousClients) {
+        log(`too many anonymous clients (${anonymous.size}), dropping connection`);
+        raw.destroy();
+        return;
+      }
+      const key = peer(raw);
+      anonymous.add(key);
+      raw.once('close', () => anonymous.delete(key));
+    });
+    server.on('tlsClientError', (e) => log(`TLS handshake failed: ${e.message}`));
+    server.on('secureConnection', (socket: TLSSocket) => {
+      anonymous.delete(peer(socket));
+      if (!config.tlsNoVerifyCertificate) {
+        try {
+          checkPeer(socket, { allowedDNs: config.tlsAllowedDnList });
+        } catch (e) {
+          log(`TLS client refused: ${(e as Error).message}`);
+          socket.destroy();
+          return;
+        }
+      }
+      socket.write(TLS_CONFIRMATION);
+      this.accept(socket, false);
+    });
+    return server;
   }
 
   private async listenUnix(path: string, mode: number, gid: number | null, readonly: boolean): Promise<void> {
@@ -59,7 +145,7 @@ export class DaemonServer {
     this.servers.push(server);
   }
 
-  private accept(socket: Socket, readonly: boolean): void {
+  private accept(socket: Socket | TLSSocket, readonly: boolean): void {
     if (this.clients.size >= this.options.config.maxClients) {
       this.options.log(`too many active clients (${this.clients.size}), dropping connection`);
       socket.destroy();

@@ -18,12 +18,20 @@ export interface SpawnedDaemon {
 
 export const tsvirtd = join(projectRoot, 'bin', 'tsvirtd');
 
-export async function spawnDaemon(conf = ''): Promise<SpawnedDaemon> {
+export interface SpawnOptions {
+  /** more tsvirtd arguments, such as --listen */
+  readonly args?: readonly string[];
+  /** runs on the root before the daemon starts (certificates under DIR/etc/pki) */
+  readonly prepare?: (root: string) => void;
+}
+
+export async function spawnDaemon(conf = '', options: SpawnOptions = {}): Promise<SpawnedDaemon> {
   const root = await mkdtemp(join(tmpdir(), 'tsvirtd-'));
   await mkdir(join(root, 'etc'), { recursive: true });
   await writeFile(join(root, 'etc', 'tsvirtd.conf'), conf);
+  options.prepare?.(root);
   const socket = join(root, 'run', 'libvirt-sock');
-  const child: ChildProcess = spawn(process.execPath, [tsvirtd, '--root', root], { stdio: ['ignore', 'inherit', 'inherit'] });
+  const child: ChildProcess = spawn(process.execPath, [tsvirtd, '--root', root, ...(options.args ?? [])], { stdio: ['ignore', 'inherit', 'inherit'] });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   for (let i = 0; i < 300 && !existsSync(join(root, 'run', 'libvirt-sock-ro')); i++) {
     if (child.exitCode !== null) throw new Error(`tsvirtd exited with ${child.exitCode}`);

@@ -3,8 +3,6 @@
 // procedure by name: each family's methods are made from the generated tables,
 // arguments encoded and returns decoded by their codecs; errors come back as
 // VirError with the daemon's code, domain and message.
-import { existsSync } from 'node:fs';
-import { connect as tcpConnect } from 'node:net';
 import type { Duplex } from 'node:stream';
 import {
   DOMAIN_EVENT_MESSAGES,
@@ -30,12 +28,8 @@ import { XdrReader } from '../../rpc/xdr.js';
 import { TSVIRT_PROCEDURES } from '../../rpc/generated/tsvirt-protocol.js';
 import { procedureCodecs } from '../../rpc/procedure-codecs.js';
 import { ErrorCode, ErrorDomain, VirError } from '../../util/error.js';
+import { openTransport } from './transport.js';
 
-/** tsvirtd's sockets on the host (libvirtd's /run/libvirt/libvirt-sock{,-ro} with "tsvirt"). */
-export const SYSTEM_SOCKET = '/run/tsvirt/libvirt-sock';
-export const SYSTEM_SOCKET_RO = '/run/tsvirt/libvirt-sock-ro';
-/** libvirtd's TCP port */
-const TCP_PORT = 16509;
 /** the keepalive a client library starts (remote driver's defaults) */
 const KEEPALIVE_INTERVAL = 5;
 const KEEPALIVE_COUNT = 5;
@@ -48,25 +42,6 @@ const CONSUMED_PARAMS = new Set(['name', 'command', 'socket', 'auth', 'netcat', 
 
 type AnyProcedure = ProcedureInfo<unknown, unknown>;
 
-/** Where a URI's daemon listens, or undefined when the remote driver should let a local driver have it. */
-function endpoint(uri: ParsedURI, readonly: boolean): { unix: string } | { host: string; port: number } | undefined {
-  const socket = uri.params.get('socket');
-  switch (uri.transport) {
-    case 'unix':
-      return { unix: socket ?? (readonly ? SYSTEM_SOCKET_RO : SYSTEM_SOCKET) };
-    case 'tcp':
-      return { host: uri.host ?? 'localhost', port: uri.port ?? TCP_PORT };
-    case null:
-      if (uri.host !== null) break;
-      // as libvirt's client library: a local qemu:///system goes to the daemon when one listens; embed never
-      if (uri.driver === 'qemu' && (uri.path === '/system' || uri.path === '/system/') && existsSync(SYSTEM_SOCKET)) {
-        return { unix: readonly ? SYSTEM_SOCKET_RO : SYSTEM_SOCKET };
-      }
-      return undefined;
-  }
-  throw new VirError(ErrorCode.INVALID_ARG, ErrorDomain.REMOTE, `invalid argument: transport in URL not recognised (should be tls|unix|ssh|ext|tcp|libssh2|libssh)`);
-}
-
 /** The name sent in CONNECT_OPEN: the URI without transport, server and the parameters consumed here. */
 export function remoteName(uri: ParsedURI): string {
   const explicit = uri.params.get('name');
@@ -74,16 +49,6 @@ export function remoteName(uri: ParsedURI): string {
   const rest = uri.params.entries.filter(([n]) => !CONSUMED_PARAMS.has(n));
   const query = rest.length === 0 ? '' : '?' + rest.map(([n, v]) => `${encodeURIComponent(n)}=${encodeURIComponent(v)}`).join('&');
   return `${uri.driver}://${uri.path}${query}`;
-}
-
-async function connectEndpoint(where: { unix: string } | { host: string; port: number }, onMessage: (h: MessageHeader, body: Buffer) => void): Promise<RpcClient> {
-  if ('unix' in where) return RpcClient.connectUnix(where.unix, { onMessage });
-  const socket = tcpConnect(where.port, where.host);
-  await new Promise<void>((resolve, reject) => {
-    socket.once('connect', resolve);
-    socket.once('error', (e) => reject(new VirError(ErrorCode.SYSTEM_ERROR, ErrorDomain.RPC, `unable to connect to server at '${where.host}:${where.port}': ${e.message}`)));
-  });
-  return new RpcClient(socket, { onMessage });
 }
 
 /** Every procedure of the tables, by family: the methods a remote connection offers. */
@@ -172,10 +137,12 @@ const eventKeyByNumber: ReadonlyMap<number, EventKey> = new Map(
 );
 
 export async function openRemoteConnection(uri: ParsedURI, options: OpenOptions): Promise<OpenResult> {
-  const where = endpoint(uri, options.readonly);
-  if (!where) return 'declined';
+  const socket = await openTransport(uri, options.readonly, remoteName(uri));
+  if (!socket) return 'declined';
   let events: RemoteEvents | undefined;
-  const client = await connectEndpoint(where, (header, body) => events?.deliver(header, body));
+  const client = new RpcClient(socket, { onMessage: (header, body) => events?.deliver(header, body) });
+  // a TLS socket was paused after the confirmation byte
+  socket.resume();
   try {
     const { types } = await client.call(REMOTE_PROCEDURES.authList, undefined);
     if (types.length > 0 && !types.includes(AUTH_NONE)) {
