@@ -7,9 +7,11 @@ cd "$(dirname "$0")/.."
 # QEMU for both guest architectures with the firmware images and descriptors libvirt's
 # reference host had (firmware selection depends on them), qemu-img, what the test
 # guest is built from, tmux for the interactive-shell test, and libvirt0 for libvirt's CPU
-# model data (/usr/share/libvirt/cpu_map, read at run time by the host CPU checks).
+# model data (/usr/share/libvirt/cpu_map, read at run time by the host CPU checks);
+# openssl (test certificates), ssh, sshd and nc for the remote driver's tls and ssh transports.
 packages=(qemu-system-x86 qemu-system-arm qemu-utils ovmf qemu-efi-aarch64 qemu-efi-arm ipxe-qemu seabios
-  busybox-static cpio linux-image-amd64 tmux libvirt0)
+  busybox-static cpio linux-image-amd64 tmux libvirt0
+  openssl openssh-client openssh-server netcat-openbsd)
 # In CI the reference libvirt too: the differential tests ask a running libvirtd
 # (qemu:///system) the same questions as tsvirt, on the same host, and real libvirt
 # clients (virsh, python3-libvirt) talk to tsvirtd.
