@@ -1,0 +1,127 @@
+// The remote driver's ssh transport: libvirt's ssh command line (the expectations of
+// libvirt's virnetsockettest), then a real connection through a private sshd on a
+// spare port (host key, authorized key and known_hosts in a temp dir, root by key
+// only) whose far side is tsvirtd's socket through nc -U (libvirt's netcat proxy).
+import assert from 'node:assert/strict';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync, chmodSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import { connect as netConnect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { connect } from '../../src/api/connection.js';
+import { parseURI } from '../../src/driver/uri.js';
+import { sshArgv, sshHelperCommand } from '../../src/drivers/remote/transport.js';
+import { testDriverReady } from './contract-ready.js';
+import { freePort } from './pki.js';
+import { spawnDaemon, type SpawnedDaemon } from './spawn-daemon.js';
+
+const NC = (netcat: string) => `if ${netcat} -q 2>&1 | grep "requires an argument" >/dev/null 2>&1; then ARG=-q0;else ARG=;fi;${netcat} $ARG -U /tmp/socket`;
+
+test("ssh's argv and far-side command are libvirt's", () => {
+  const argv = (uri: string, command: string) => sshArgv(parseURI(uri), command).join(' ');
+  assert.equal(argv('qemu+ssh://somehost/system', sshHelperCommand('auto', 'nc', '/tmp/socket', 'qemu:///system', false)), `-T -e none -- somehost sh -c '${NC("'nc'")}'`);
+  assert.equal(
+    argv('qemu+ssh://fred@somehost:9000/system?no_tty=1', sshHelperCommand('netcat', 'netcat', '/tmp/socket', 'qemu:///system', false)),
+    `-p 9000 -l fred -T -e none -o BatchMode=yes -- somehost sh -c '${NC("'netcat'")}'`,
+  );
+  assert.equal(
+    argv('qemu+ssh://example.com/system?keyfile=/root/.ssh/example_key&no_verify=1', 'X'),
+    '-i /root/.ssh/example_key -T -e none -o StrictHostKeyChecking=no -- example.com X',
+  );
+  // two levels of shell quoting: ssh's remote shell, then sh -c
+  assert.equal(sshHelperCommand('netcat', "n'c", '/tmp/socket', 'x', false), `sh -c '${NC("'''\\''n'\\''\\'\\'''\\''c'\\''''")}'`);
+  assert.equal(
+    sshHelperCommand('auto', null, '/tmp/socket', 'qemu:///session', true),
+    `sh -c 'which virt-ssh-helper 1>/dev/null 2>&1; if test $? = 0; then     virt-ssh-helper -r 'qemu:///session'; else    ${NC("'nc'")}; fi'`,
+  );
+  assert.equal(sshHelperCommand('native', null, '/tmp/socket', 'qemu:///session', true), "sh -c 'virt-ssh-helper -r 'qemu:///session''");
+  assert.throws(() => sshHelperCommand('native', 'nc', '/tmp/socket', 'x', false), /netcat path not valid with native proxy mode/);
+});
+
+const SSHD = '/usr/sbin/sshd';
+
+function loudSkip(reason: string): string {
+  if (process.env.CI === 'true') throw new Error(`${reason} (CI=true requires it)`);
+  process.stderr.write(`*** ${reason}: test SKIPPED ***\n`);
+  return reason;
+}
+
+const skip = !existsSync(SSHD)
+  ? loudSkip('sshd is not installed (apt openssh-server)')
+  : process.getuid?.() !== 0
+    ? loudSkip('the private sshd logs in as root and needs to run as root')
+    : ((await testDriverReady()) ?? false);
+
+let dir: string;
+let sshd: ChildProcess | undefined;
+let daemon: SpawnedDaemon | undefined;
+let uriBase: string;
+
+function waitForPort(port: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const deadline = Date.now() + 10_000;
+    const attempt = () => {
+      const s = netConnect(port, '127.0.0.1');
+      s.once('connect', () => {
+        s.destroy();
+        resolve();
+      });
+      s.once('error', () => (Date.now() > deadline ? reject(new Error(`sshd did not listen on ${port}`)) : setTimeout(attempt, 50)));
+    };
+    attempt();
+  });
+}
+
+before(async () => {
+  if (skip) return;
+  dir = mkdtempSync(join(tmpdir(), 'tsvirt-sshd-'));
+  execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', join(dir, 'hostkey')]);
+  execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', join(dir, 'userkey')]);
+  writeFileSync(join(dir, 'authorized_keys'), readFileSync(join(dir, 'userkey.pub')));
+  chmodSync(join(dir, 'authorized_keys'), 0o600);
+  const port = await freePort();
+  writeFileSync(
+    join(dir, 'sshd_config'),
+    [`Port ${port}`, 'ListenAddress 127.0.0.1', `HostKey ${join(dir, 'hostkey')}`, `AuthorizedKeysFile ${join(dir, 'authorized_keys')}`, 'PermitRootLogin prohibit-password', 'PasswordAuthentication no', 'KbdInteractiveAuthentication no', 'UsePAM no', 'StrictModes no', `PidFile ${join(dir, 'sshd.pid')}`].join('\n') + '\n',
+  );
+  // sshd's privilege separation directory
+  mkdirSync('/run/sshd', { recursive: true, mode: 0o755 });
+  sshd = spawn(SSHD, ['-D', '-e', '-f', join(dir, 'sshd_config')], { stdio: ['ignore', 'ignore', 'pipe'] });
+  await waitForPort(port);
+  // ssh itself, with the test's own known_hosts so root's is never touched (libvirt's `command` parameter)
+  const wrapper = join(dir, 'ssh');
+  writeFileSync(wrapper, `#!/bin/sh\nexec ssh -o UserKnownHostsFile=${join(dir, 'known_hosts')} "$@"\n`, { mode: 0o755 });
+  daemon = await spawnDaemon();
+  uriBase = `root@127.0.0.1:${port}/default?keyfile=${join(dir, 'userkey')}&no_tty=1&no_verify=1&command=${wrapper}&socket=${daemon.socket}`;
+});
+
+after(async () => {
+  sshd?.kill();
+  await daemon?.stop();
+  if (dir) await rm(dir, { recursive: true, force: true });
+});
+
+test('the library API over ssh to tsvirtd (nc -U to its socket)', { skip }, async () => {
+  const conn = await connect(`test+ssh://${uriBase}`);
+  try {
+    assert.equal(await conn.getType(), 'TEST');
+    assert.deepEqual((await conn.listAllDomains()).map((d) => d.name), ['test']);
+  } finally {
+    await conn.close();
+  }
+});
+
+test('real virsh over the same ssh transport', { skip }, () => {
+  const out = execFileSync('virsh', ['-c', `test+ssh://${uriBase}`, 'list', '--all', '--name'], { encoding: 'utf8', timeout: 30_000 });
+  assert.equal(out.trim(), 'test');
+});
+
+test('an ssh that cannot log in: its stderr in the error, as libvirt reports it', { skip }, async () => {
+  const wrongKey = join(dir, 'hostkey');
+  await assert.rejects(connect(`test+ssh://${uriBase}&keyfile=${wrongKey}`), (e: Error) => {
+    assert.match(e.message, /End of file while reading data: .*Permission denied/s);
+    return true;
+  });
+});
