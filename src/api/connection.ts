@@ -4,11 +4,13 @@
 // refusals come from the tables.
 import type { Duplex } from 'node:stream';
 import { dispatch } from '../driver/dispatch.js';
-import type { ConnectionDrivers } from '../driver/families.js';
+import { CloseReason, type ConnectionDrivers } from '../driver/families.js';
+
+export { CloseReason };
 import type { ProcArgs, ProcKey, ProcRet, StreamKeys } from '../driver/procedures.js';
 import type { DriverRegistry } from '../driver/registry.js';
 import { builtinDrivers } from '../drivers/builtin.js';
-import { ErrorCode, isVirError } from '../util/error.js';
+import { ErrorCode, ErrorDomain, isVirError, VirError } from '../util/error.js';
 import { DomainSnapshot, HostInterface, Network, ObjectHandle, StoragePool, StorageVolume } from './handles.js';
 import { streamPair } from './stream-pair.js';
 import { cpuMapCpus, cpuMapLength, cString, MEMORY_STAT_NAMES, plainParams, type DomainInfo, type DomainInterfaceStats, type DomainRef, type DomainVcpuInfo, type NodeInfo, type PciTopology, type PlainParam, type StateWithReason } from './types.js';
@@ -19,6 +21,9 @@ export const LIBRARY_VERSION = 9_000_000;
 export interface ConnectOptions {
   readonly?: boolean;
 }
+
+/** virConnectCloseFunc: the connection and its virConnectCloseReason */
+export type CloseCallback = (conn: Connection, reason: CloseReason) => void;
 
 /** A call's arguments: none for a procedure without an argument struct. */
 export type CallArgs<K extends ProcKey> = ProcArgs<K> extends void ? [] : [args: ProcArgs<K>];
@@ -41,13 +46,41 @@ export async function connect(uri: string, options: ConnectOptions = {}): Promis
  * below are the friendlier public API built on it.
  */
 export class Connection {
+  private closeCallback: CloseCallback | null = null;
+  private readonly stopListening: (() => void) | undefined;
+
   constructor(
     /** the connection's drivers by family (virConnect's driver pointers); calls go through invoke */
     readonly drivers: ConnectionDrivers,
     readonly readonly: boolean,
     /** virConnectGetURI */
     readonly uri: string,
-  ) {}
+  ) {
+    this.stopListening = drivers.onClose?.((reason) => {
+      // called once, then forgotten (virConnectCloseCallbackDataCall)
+      const callback = this.closeCallback;
+      this.closeCallback = null;
+      callback?.(this, reason);
+    });
+  }
+
+  /**
+   * virConnectRegisterCloseCallback: `callback` hears once why the connection
+   * ended by itself (CloseReason: EOF, KEEPALIVE, ERROR...), never of close().
+   */
+  async registerCloseCallback(callback: CloseCallback): Promise<void> {
+    if (this.closeCallback) throw new VirError(ErrorCode.OPERATION_INVALID, ErrorDomain.NONE, 'Requested operation is not valid: A close callback is already registered');
+    // a daemon is told too (REMOTE_PROC_CONNECT_REGISTER_CLOSE_CALLBACK); local drivers have nothing to do
+    if (this.drivers.hypervisor.connectRegisterCloseCallback) await this.invoke('connectRegisterCloseCallback');
+    this.closeCallback = callback;
+  }
+
+  /** virConnectUnregisterCloseCallback */
+  async unregisterCloseCallback(callback: CloseCallback): Promise<void> {
+    if (this.closeCallback !== callback) throw new VirError(ErrorCode.OPERATION_INVALID, ErrorDomain.NONE, 'Requested operation is not valid: A different callback was requested');
+    if (this.drivers.hypervisor.connectUnregisterCloseCallback) await this.invoke('connectUnregisterCloseCallback');
+    this.closeCallback = null;
+  }
 
   /** Calls procedure `key` with its argument struct; the result is its return struct. */
   async invoke<K extends Exclude<ProcKey, StreamKeys>>(key: K, ...args: CallArgs<K>): Promise<ProcRet<K>> {
@@ -66,6 +99,8 @@ export class Connection {
   }
 
   close(): Promise<void> {
+    this.closeCallback = null;
+    this.stopListening?.();
     return this.drivers.close();
   }
 

@@ -13,10 +13,9 @@ import { procedureCodecs } from '../rpc/procedure-codecs.js';
 import type { ProcedureInfo } from '../rpc/procedure.js';
 import type { DriverRegistry } from '../driver/registry.js';
 import { ErrorCode, ErrorDomain, VirError, isVirError } from '../util/error.js';
-import { MessageConnection } from '../rpc/connection.js';
-import { isKeepalive, Keepalive, keepaliveAnswer } from '../rpc/keepalive.js';
 import { answerHeader, bodyReader, encodeError, encodeMessage, MessageStatus, MessageType, rpcError, type DecodedMessage } from '../rpc/message.js';
-import { WireStream } from '../rpc/stream.js';
+import { RpcPeer } from '../rpc/peer.js';
+import type { WireStream } from '../rpc/stream.js';
 import { XdrError } from '../rpc/xdr.js';
 import { findProcedure } from './programs.js';
 import type { DaemonConfig } from './config.js';
@@ -53,56 +52,28 @@ interface OpenConnection extends DispatchTarget {
 }
 
 export class DaemonClient {
-  private readonly conn: MessageConnection;
-  private readonly keepalive: Keepalive;
+  private readonly conn: RpcPeer;
   private opened: OpenConnection | null = null;
   private opening: Promise<void> | null = null;
   private events: EventCallbacks | null = null;
   private inFlight = 0;
   private readonly queued: DecodedMessage[] = [];
-  private readonly streams = new Map<number, WireStream>();
 
   constructor(
     socket: Duplex,
     private readonly ctx: ClientContext,
     private readonly onGone: (client: DaemonClient) => void,
   ) {
-    this.conn = new MessageConnection(socket, {
-      message: (m) => this.receive(m),
+    this.conn = new RpcPeer(socket, {
+      call: (m) => this.enqueue(m),
+      unexpected: (m) => this.reply(m, null, rpcError(`Unexpected message type ${m.header.type}`)),
       closed: (reason) => void this.cleanup(reason),
-    });
-    this.keepalive = new Keepalive(ctx.config.keepaliveInterval, ctx.config.keepaliveCount, (f) => this.conn.send(f), () => {
-      ctx.log('client stopped answering keepalive pings; closing it');
-      this.conn.close();
     });
   }
 
   /** Drops the client (daemon shutdown). */
   close(): void {
     this.conn.close();
-  }
-
-  private receive(m: DecodedMessage): void {
-    this.keepalive.received();
-    const { header } = m;
-    if (isKeepalive(header)) {
-      const answer = keepaliveAnswer(header);
-      if (answer) this.conn.send(answer);
-      return;
-    }
-    switch (header.type) {
-      case MessageType.VIR_NET_CALL:
-      case MessageType.VIR_NET_CALL_WITH_FDS:
-        this.enqueue(m);
-        return;
-      case MessageType.VIR_NET_STREAM:
-      case MessageType.VIR_NET_STREAM_HOLE:
-        // libvirtd drops packets of a stream it no longer knows
-        this.streams.get(header.serial)?.receive(m);
-        return;
-      default:
-        this.reply(m, null, rpcError(`Unexpected message type ${header.type}`));
-    }
   }
 
   private enqueue(m: DecodedMessage): void {
@@ -131,9 +102,7 @@ export class DaemonClient {
       }
       const args = info.decodeArgs(bodyReader(m.body));
       if (info.stream !== null) {
-        stream = new WireStream(header, (f) => this.conn.send(f));
-        this.streams.set(header.serial, stream);
-        stream.on('close', () => this.streams.delete(header.serial));
+        stream = this.conn.openStream(header);
       }
       const ret = await this.ctx.workers.run(info.priority === 'high', () => this.call(info, args, stream));
       this.reply(m, info, null, ret);
@@ -222,7 +191,10 @@ export class DaemonClient {
         return 0;
       case FEATURE_PROGRAM_KEEPALIVE:
         // answering it is what starts the daemon's own pings, as in libvirtd
-        this.keepalive.start();
+        this.conn.startKeepalive(this.ctx.config.keepaliveInterval, this.ctx.config.keepaliveCount, () => {
+          this.ctx.log('client stopped answering keepalive pings; closing it');
+          this.conn.close();
+        });
         return 1;
       case FEATURE_REMOTE_EVENT_CALLBACK:
       case FEATURE_REMOTE_CLOSE_CALLBACK:
@@ -272,15 +244,13 @@ export class DaemonClient {
   private async release(): Promise<void> {
     this.events?.close();
     this.events = null;
-    for (const stream of this.streams.values()) stream.destroy();
-    this.streams.clear();
+    this.conn.destroyStreams();
     const opened = this.opened;
     this.opened = null;
     await opened?.drivers.close();
   }
 
   private async cleanup(reason: Error | null): Promise<void> {
-    this.keepalive.stop();
     if (reason) this.ctx.log(`client connection closed: ${reason.message}`);
     try {
       await this.opening?.catch(() => undefined);

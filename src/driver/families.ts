@@ -3,7 +3,10 @@
 // an object whose methods are procedure keys of its family; what it lacks is
 // reported as libvirt's "not supported by the connection driver".
 import type { Duplex } from 'node:stream';
+import type { CloseReason } from '../rpc/client.js';
 import type { EventSource } from './events.js';
+
+export { CloseReason } from '../rpc/client.js';
 import type { DriverFamily, FamilyKeys, ProcArgs, ProcKey, ProcRet, StreamKeys } from './procedures.js';
 
 /**
@@ -36,6 +39,12 @@ export interface ConnectionDrivers {
   readonly nwfilter?: NWFilterDriver;
   /** The events of the connection's objects (domain lifecycle, ...), when the driver reports them; see events.ts. */
   readonly events?: EventSource;
+  /**
+   * Tells of the connection ending by itself, with virConnectCloseReason (a daemon
+   * that hung up or stopped answering keepalive); returns the unsubscribe. Local
+   * drivers never end that way and leave it out.
+   */
+  readonly onClose?: (listener: (reason: CloseReason) => void) => () => void;
   /** virConnectClose: releases what the connection holds. */
   close(): Promise<void>;
 }

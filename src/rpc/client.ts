@@ -1,15 +1,26 @@
 // The client end of libvirt's RPC protocol: calls with increasing serials (from 0,
 // as libvirt's client), any number in flight, replies matched by serial, server
-// MESSAGEs (events) handed to a listener, keepalive PINGs answered, stream
-// packets routed to the stream a call opened. Used by the remote driver and tests.
+// MESSAGEs (events) handed to a listener; keepalive and stream routing are the
+// shared RpcPeer's. Used by the remote driver and tests.
 import { connect as netConnect } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { ErrorCode, ErrorDomain, VirError } from '../util/error.js';
-import { MessageConnection } from './connection.js';
-import { isKeepalive, Keepalive, keepaliveAnswer } from './keepalive.js';
-import { bodyReader, decodeError, encodeMessage, MessageStatus, MessageType, type DecodedMessage, type MessageHeader } from './message.js';
+import { bodyReader, decodeError, encodeMessage, MessageStatus, MessageType, type MessageHeader } from './message.js';
+import { RpcPeer } from './peer.js';
 import type { ProcedureInfo } from './procedure.js';
-import { WireStream } from './stream.js';
+import type { WireStream } from './stream.js';
+
+/** virConnectCloseReason: why a connection ended */
+export enum CloseReason {
+  /** an I/O error */
+  ERROR = 0,
+  /** the server hung up */
+  EOF = 1,
+  /** the server stopped answering keepalive */
+  KEEPALIVE = 2,
+  /** this side closed it */
+  CLIENT = 3,
+}
 
 /** A procedure of any argument and return type (the pending calls of a connection mix them). */
 type AnyProcedure = ProcedureInfo<any, any>;
@@ -24,7 +35,7 @@ export interface RpcClientOptions {
   /** A MESSAGE that is not keepalive (events): header and body. */
   readonly onMessage?: (header: MessageHeader, body: Buffer) => void;
   /** The connection is gone; every pending call has failed. */
-  readonly onClose?: (reason: Error | null) => void;
+  readonly onClose?: (reason: CloseReason, error: Error | null) => void;
 }
 
 /** libvirt's client turns a server's "unknown procedure" into "not supported" (virNetClientProgramDispatchError). */
@@ -38,17 +49,18 @@ function clientError(e: VirError): VirError {
 export class RpcClient {
   private nextSerial = 0;
   private readonly pending = new Map<number, PendingCall>();
-  private readonly streams = new Map<number, WireStream>();
-  private readonly conn: MessageConnection;
-  private keepalive: Keepalive | null = null;
-  private closeReason: Error | null = null;
+  private readonly conn: RpcPeer;
+  /** set when this side decides to close (virNetClientMarkClose) */
+  private closing: CloseReason | null = null;
 
   constructor(
     socket: Duplex,
     private readonly options: RpcClientOptions = {},
   ) {
-    this.conn = new MessageConnection(socket, {
-      message: (m) => this.receive(m),
+    this.conn = new RpcPeer(socket, {
+      reply: (m) => this.reply(m.header, m.body),
+      message: (m) => this.options.onMessage?.(m.header, m.body),
+      unexpected: (m) => this.conn.close(new VirError(ErrorCode.RPC, ErrorDomain.RPC, `got unexpected RPC call ${m.header.proc} from server`)),
       closed: (reason) => this.closed(reason),
     });
   }
@@ -70,8 +82,10 @@ export class RpcClient {
 
   /** Pings after `interval` idle seconds and drops a server silent through `count` pings (virConnectSetKeepAlive). */
   startKeepalive(interval: number, count: number): void {
-    this.keepalive ??= new Keepalive(interval, count, (f) => this.conn.send(f), () => this.conn.close(new Error('connection closed due to keepalive timeout')));
-    this.keepalive.start();
+    this.conn.startKeepalive(interval, count, () => {
+      this.closing = CloseReason.KEEPALIVE;
+      this.conn.close(new Error('connection closed due to keepalive timeout'));
+    });
   }
 
   /** One call; resolves with the decoded return value. */
@@ -81,10 +95,7 @@ export class RpcClient {
 
   /** A call that opens a stream: the stream carries data once the reply has arrived. */
   async callWithStream<A, R>(info: ProcedureInfo<A, R>, args: A): Promise<{ ret: R; stream: WireStream }> {
-    const serial = this.nextSerial;
-    const stream = new WireStream(this.header(info, serial), (f) => this.conn.send(f));
-    this.streams.set(serial, stream);
-    stream.on('close', () => this.streams.delete(serial));
+    const stream = this.conn.openStream(this.header(info, this.nextSerial));
     try {
       const ret = (await this.send(info, args)) as R;
       stream.start();
@@ -96,6 +107,7 @@ export class RpcClient {
   }
 
   close(): void {
+    this.closing ??= CloseReason.CLIENT;
     this.conn.close();
   }
 
@@ -104,7 +116,7 @@ export class RpcClient {
   }
 
   private send(info: AnyProcedure, args: unknown): Promise<unknown> {
-    if (this.conn.closed) return Promise.reject(this.connectionGone());
+    if (this.conn.closed) return Promise.reject(socketClosed());
     const serial = this.nextSerial;
     this.nextSerial = (this.nextSerial + 1) >>> 0;
     const frame = encodeMessage(this.header(info, serial), (w) => info.encodeArgs(w, args));
@@ -112,30 +124,6 @@ export class RpcClient {
       this.pending.set(serial, { info, resolve, reject });
       this.conn.send(frame);
     });
-  }
-
-  private receive(m: DecodedMessage): void {
-    this.keepalive?.received();
-    const { header, body } = m;
-    if (isKeepalive(header)) {
-      const answer = keepaliveAnswer(header);
-      if (answer) this.conn.send(answer);
-      return;
-    }
-    switch (header.type) {
-      case MessageType.VIR_NET_REPLY:
-      case MessageType.VIR_NET_REPLY_WITH_FDS:
-        return this.reply(header, body);
-      case MessageType.VIR_NET_MESSAGE:
-        this.options.onMessage?.(header, body);
-        return;
-      case MessageType.VIR_NET_STREAM:
-      case MessageType.VIR_NET_STREAM_HOLE:
-        this.streams.get(header.serial)?.receive(m);
-        return;
-      default:
-        this.conn.close(new VirError(ErrorCode.RPC, ErrorDomain.RPC, `got unexpected RPC call ${header.proc} from server`));
-    }
   }
 
   private reply(header: MessageHeader, body: Buffer): void {
@@ -153,17 +141,16 @@ export class RpcClient {
     }
   }
 
-  private connectionGone(): VirError {
-    const why = this.closeReason ? `: ${this.closeReason.message}` : '';
-    return new VirError(ErrorCode.INTERNAL_ERROR, ErrorDomain.RPC, `internal error: client socket is closed${why}`);
-  }
-
-  private closed(reason: Error | null): void {
-    this.closeReason = reason;
-    this.keepalive?.stop();
-    for (const call of this.pending.values()) call.reject(this.connectionGone());
+  private closed(error: Error | null): void {
+    // calls in flight learn why; later calls get libvirt's plain "client socket is closed"
+    const failure = error ? new VirError(ErrorCode.INTERNAL_ERROR, ErrorDomain.RPC, `internal error: client socket is closed: ${error.message}`) : socketClosed();
+    for (const call of this.pending.values()) call.reject(failure);
     this.pending.clear();
-    for (const stream of this.streams.values()) stream.destroy();
-    this.options.onClose?.(reason);
+    this.options.onClose?.(this.closing ?? (error ? CloseReason.ERROR : CloseReason.EOF), error);
   }
+}
+
+/** What libvirt's client says of a call on a closed connection (virNetClientSendInternal). */
+function socketClosed(): VirError {
+  return new VirError(ErrorCode.INTERNAL_ERROR, ErrorDomain.RPC, 'internal error: client socket is closed');
 }

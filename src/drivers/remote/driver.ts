@@ -19,7 +19,7 @@ import type { ConnectionDrivers } from '../../driver/families.js';
 import { procedureInfo, type DriverFamily, type ProcKey } from '../../driver/procedures.js';
 import type { OpenOptions, OpenResult } from '../../driver/registry.js';
 import type { ParsedURI } from '../../driver/uri.js';
-import { RpcClient } from '../../rpc/client.js';
+import { CloseReason, RpcClient } from '../../rpc/client.js';
 import { REMOTE_PROCEDURES, REMOTE_PROGRAM } from '../../rpc/generated/remote-protocol.js';
 import type { MessageHeader } from '../../rpc/message.js';
 import type { ProcedureInfo } from '../../rpc/procedure.js';
@@ -140,7 +140,20 @@ export async function openRemoteConnection(uri: ParsedURI, options: OpenOptions)
   const socket = await openTransport(uri, options.readonly, remoteName(uri));
   if (!socket) return 'declined';
   let events: RemoteEvents | undefined;
-  const client = new RpcClient(socket, { onMessage: (header, body) => events?.deliver(header, body) });
+  const closeListeners = new Set<(reason: CloseReason) => void>();
+  const ended = (reason: CloseReason) => {
+    for (const listener of [...closeListeners]) listener(reason);
+    closeListeners.clear();
+  };
+  const client = new RpcClient(socket, {
+    onMessage: (header, body) => {
+      // the daemon's driver connection closed (remoteRelayConnectionClosedEvent)
+      if (header.prog === REMOTE_PROGRAM && header.proc === REMOTE_PROCEDURES.connectEventConnectionClosed.number) {
+        ended(REMOTE_PROCEDURES.connectEventConnectionClosed.decodeArgs(new XdrReader(body)).reason);
+      } else events?.deliver(header, body);
+    },
+    onClose: (reason) => ended(reason),
+  });
   // a TLS socket was paused after the confirmation byte
   socket.resume();
   try {
@@ -158,7 +171,13 @@ export async function openRemoteConnection(uri: ParsedURI, options: OpenOptions)
   events = new RemoteEvents(client);
   const drivers: Record<string, unknown> = {
     events,
+    onClose: (listener: (reason: CloseReason) => void) => {
+      closeListeners.add(listener);
+      return () => closeListeners.delete(listener);
+    },
     close: async () => {
+      // virConnectClose is not the connection ending by itself
+      closeListeners.clear();
       if (client.isClosed) return;
       try {
         await client.call(REMOTE_PROCEDURES.connectClose, undefined);
