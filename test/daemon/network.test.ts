@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { connect } from '../../src/api/connection.js';
 import { isVirError } from '../../src/util/error.js';
+import { projectRoot } from '../helpers/shared.js';
 import { testDriverReady } from './contract-ready.js';
 import { freePort, hasOpenssl, makeTestPki, type TestPki } from './pki.js';
 import { spawnDaemon, tsvirtd, type SpawnedDaemon } from './spawn-daemon.js';
@@ -88,6 +89,16 @@ test('real virsh over TLS (pkipath) and TCP', { skip: skipVirsh }, async () => {
   const tcp = await virsh(`test+tcp://127.0.0.1:${tcpPort}/default`, 'domstate', 'test');
   assert.equal(tcp.code, 0, tcp.stderr);
   assert.equal(tcp.stdout.trim(), 'running');
+});
+
+test('real virsh on qemu+tcp:///system and tsvirsh over TLS', { skip: skipVirsh }, async () => {
+  const qemu = await virsh(`qemu+tcp://127.0.0.1:${tcpPort}/system`, 'version');
+  assert.equal(qemu.code, 0, qemu.stderr);
+  assert.match(qemu.stdout, /Running hypervisor: QEMU \d/);
+  const out = await new Promise<string>((resolve, reject) =>
+    execFile(process.execPath, [join(projectRoot, 'bin', 'tsvirsh'), '-c', tlsURI(pki.clientPkiPath), 'list', '--all', '--name'], { timeout: 30_000 }, (e, stdout, stderr) => (e ? reject(new Error(`${e.message}\n${stderr}`)) : resolve(stdout))),
+  );
+  assert.equal(out.trim(), 'test');
 });
 
 test('python3-libvirt over TLS', { skip: skipPython }, async () => {

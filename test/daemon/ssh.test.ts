@@ -58,6 +58,8 @@ let dir: string;
 let sshd: ChildProcess | undefined;
 let daemon: SpawnedDaemon | undefined;
 let uriBase: string;
+/** the same sshd and key, without the socket parameter */
+let sshBase: string;
 
 function waitForPort(port: number): Promise<void> {
   return new Promise((resolve, reject) => {
@@ -94,7 +96,8 @@ before(async () => {
   const wrapper = join(dir, 'ssh');
   writeFileSync(wrapper, `#!/bin/sh\nexec ssh -o UserKnownHostsFile=${join(dir, 'known_hosts')} "$@"\n`, { mode: 0o755 });
   daemon = await spawnDaemon();
-  uriBase = `root@127.0.0.1:${port}/default?keyfile=${join(dir, 'userkey')}&no_tty=1&no_verify=1&command=${wrapper}&socket=${daemon.socket}`;
+  sshBase = `root@127.0.0.1:${port}`;
+  uriBase = `${sshBase}/default?keyfile=${join(dir, 'userkey')}&no_tty=1&no_verify=1&command=${wrapper}&socket=${daemon.socket}`;
 });
 
 after(async () => {
@@ -124,4 +127,20 @@ test('an ssh that cannot log in: its stderr in the error, as libvirt reports it'
     assert.match(e.message, /End of file while reading data: .*Permission denied/s);
     return true;
   });
+});
+
+const LIBVIRTD_SOCKET = '/run/libvirt/libvirt-sock';
+const skipLibvirtd = skip || (existsSync(LIBVIRTD_SOCKET) && existsSync('/usr/bin/virt-ssh-helper') ? false : loudSkip('no running libvirtd with virt-ssh-helper'));
+
+test("the library API over ssh to the real libvirtd: proxy=auto (the host's virt-ssh-helper) and netcat to its socket", { skip: skipLibvirtd }, async () => {
+  const options = `keyfile=${join(dir, 'userkey')}&no_tty=1&no_verify=1&command=${join(dir, 'ssh')}`;
+  for (const uri of [`qemu+ssh://${sshBase}/system?${options}`, `qemu+ssh://${sshBase}/system?${options}&proxy=netcat&socket=${LIBVIRTD_SOCKET}`]) {
+    const conn = await connect(uri);
+    try {
+      assert.equal(await conn.getType(), 'QEMU', uri);
+      assert.equal(await conn.getLibVersion(), 9000000, uri);
+    } finally {
+      await conn.close();
+    }
+  }
 });
