@@ -3,18 +3,15 @@
 // spare port (host key, authorized key and known_hosts in a temp dir, root by key
 // only) whose far side is tsvirtd's socket through nc -U (libvirt's netcat proxy).
 import assert from 'node:assert/strict';
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync, chmodSync } from 'node:fs';
-import { rm } from 'node:fs/promises';
-import { connect as netConnect } from 'node:net';
-import { tmpdir } from 'node:os';
+import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { connect } from '../../src/api/connection.js';
 import { parseURI } from '../../src/driver/uri.js';
 import { sshArgv, sshHelperCommand } from '../../src/drivers/remote/transport.js';
 import { testDriverReady } from './contract-ready.js';
-import { freePort } from './pki.js';
+import { sshdUnavailable, startSshd, type PrivateSshd } from './private-sshd.js';
 import { spawnDaemon, type SpawnedDaemon } from './spawn-daemon.js';
 
 const NC = (netcat: string) => `if ${netcat} -q 2>&1 | grep "requires an argument" >/dev/null 2>&1; then ARG=-q0;else ARG=;fi;${netcat} $ARG -U /tmp/socket`;
@@ -40,70 +37,29 @@ test("ssh's argv and far-side command are libvirt's", () => {
   assert.throws(() => sshHelperCommand('native', 'nc', '/tmp/socket', 'x', false), /netcat path not valid with native proxy mode/);
 });
 
-const SSHD = '/usr/sbin/sshd';
-
 function loudSkip(reason: string): string {
   if (process.env.CI === 'true') throw new Error(`${reason} (CI=true requires it)`);
   process.stderr.write(`*** ${reason}: test SKIPPED ***\n`);
   return reason;
 }
 
-const skip = !existsSync(SSHD)
-  ? loudSkip('sshd is not installed (apt openssh-server)')
-  : process.getuid?.() !== 0
-    ? loudSkip('the private sshd logs in as root and needs to run as root')
-    : ((await testDriverReady()) ?? false);
+const unavailable = sshdUnavailable();
+const skip = unavailable !== null ? loudSkip(unavailable) : ((await testDriverReady()) ?? false);
 
-let dir: string;
-let sshd: ChildProcess | undefined;
+let sshd: PrivateSshd | undefined;
 let daemon: SpawnedDaemon | undefined;
 let uriBase: string;
-/** the same sshd and key, without the socket parameter */
-let sshBase: string;
-
-function waitForPort(port: number): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const deadline = Date.now() + 10_000;
-    const attempt = () => {
-      const s = netConnect(port, '127.0.0.1');
-      s.once('connect', () => {
-        s.destroy();
-        resolve();
-      });
-      s.once('error', () => (Date.now() > deadline ? reject(new Error(`sshd did not listen on ${port}`)) : setTimeout(attempt, 50)));
-    };
-    attempt();
-  });
-}
 
 before(async () => {
   if (skip) return;
-  dir = mkdtempSync(join(tmpdir(), 'tsvirt-sshd-'));
-  execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', join(dir, 'hostkey')]);
-  execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', join(dir, 'userkey')]);
-  writeFileSync(join(dir, 'authorized_keys'), readFileSync(join(dir, 'userkey.pub')));
-  chmodSync(join(dir, 'authorized_keys'), 0o600);
-  const port = await freePort();
-  writeFileSync(
-    join(dir, 'sshd_config'),
-    [`Port ${port}`, 'ListenAddress 127.0.0.1', `HostKey ${join(dir, 'hostkey')}`, `AuthorizedKeysFile ${join(dir, 'authorized_keys')}`, 'PermitRootLogin prohibit-password', 'PasswordAuthentication no', 'KbdInteractiveAuthentication no', 'UsePAM no', 'StrictModes no', `PidFile ${join(dir, 'sshd.pid')}`].join('\n') + '\n',
-  );
-  // sshd's privilege separation directory
-  mkdirSync('/run/sshd', { recursive: true, mode: 0o755 });
-  sshd = spawn(SSHD, ['-D', '-e', '-f', join(dir, 'sshd_config')], { stdio: ['ignore', 'ignore', 'pipe'] });
-  await waitForPort(port);
-  // ssh itself, with the test's own known_hosts so root's is never touched (libvirt's `command` parameter)
-  const wrapper = join(dir, 'ssh');
-  writeFileSync(wrapper, `#!/bin/sh\nexec ssh -o UserKnownHostsFile=${join(dir, 'known_hosts')} "$@"\n`, { mode: 0o755 });
+  sshd = await startSshd();
   daemon = await spawnDaemon();
-  sshBase = `root@127.0.0.1:${port}`;
-  uriBase = `${sshBase}/default?keyfile=${join(dir, 'userkey')}&no_tty=1&no_verify=1&command=${wrapper}&socket=${daemon.socket}`;
+  uriBase = `${sshd.authority}/default?${sshd.params}&socket=${daemon.socket}`;
 });
 
 after(async () => {
-  sshd?.kill();
+  await sshd?.stop();
   await daemon?.stop();
-  if (dir) await rm(dir, { recursive: true, force: true });
 });
 
 test('the library API over ssh to tsvirtd (nc -U to its socket)', { skip }, async () => {
@@ -122,7 +78,7 @@ test('real virsh over the same ssh transport', { skip }, () => {
 });
 
 test('an ssh that cannot log in: its stderr in the error, as libvirt reports it', { skip }, async () => {
-  const wrongKey = join(dir, 'hostkey');
+  const wrongKey = join(sshd!.dir, 'hostkey');
   await assert.rejects(connect(`test+ssh://${uriBase}&keyfile=${wrongKey}`), (e: Error) => {
     assert.match(e.message, /End of file while reading data: .*Permission denied/s);
     return true;
@@ -133,8 +89,7 @@ const LIBVIRTD_SOCKET = '/run/libvirt/libvirt-sock';
 const skipLibvirtd = skip || (existsSync(LIBVIRTD_SOCKET) && existsSync('/usr/bin/virt-ssh-helper') ? false : loudSkip('no running libvirtd with virt-ssh-helper'));
 
 test("the library API over ssh to the real libvirtd: proxy=auto (the host's virt-ssh-helper) and netcat to its socket", { skip: skipLibvirtd }, async () => {
-  const options = `keyfile=${join(dir, 'userkey')}&no_tty=1&no_verify=1&command=${join(dir, 'ssh')}`;
-  for (const uri of [`qemu+ssh://${sshBase}/system?${options}`, `qemu+ssh://${sshBase}/system?${options}&proxy=netcat&socket=${LIBVIRTD_SOCKET}`]) {
+  for (const uri of [`qemu+ssh://${sshd!.authority}/system?${sshd!.params}`, `qemu+ssh://${sshd!.authority}/system?${sshd!.params}&proxy=netcat&socket=${LIBVIRTD_SOCKET}`]) {
     const conn = await connect(uri);
     try {
       assert.equal(await conn.getType(), 'QEMU', uri);
