@@ -110,7 +110,9 @@ test('python3-libvirt over TLS', { skip: skipPython }, async () => {
 });
 
 test('the library API over TLS and TCP', { skip }, async () => {
-  for (const uri of [tlsURI(pki.clientPkiPath), tlsURI(pki.clientPkiPath, '127.0.0.1'), `test+tcp://127.0.0.1:${tcpPort}/default`]) {
+  // a URI with a host and no transport is TLS, as in libvirt
+  const plain = `test://localhost:${tlsPort}/default?pkipath=${pki.clientPkiPath}`;
+  for (const uri of [tlsURI(pki.clientPkiPath), tlsURI(pki.clientPkiPath, '127.0.0.1'), plain, `test+tcp://127.0.0.1:${tcpPort}/default`]) {
     const conn = await connect(uri);
     try {
       assert.equal(await conn.getType(), 'TEST', uri);
