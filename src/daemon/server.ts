@@ -97,22 +97,31 @@ export class DaemonServer {
       // checked after the handshake, to log libvirt's reason and to honour tls_no_verify_certificate
       rejectUnauthorized: false,
     });
-    // clients that have not finished their handshake are libvirt's anonymous clients (by peer address and port)
-    const anonymous = new Set<string>();
+    // Clients still in their handshake are libvirt's anonymous clients: past
+    // max_anonymous_clients libvirtd stops accepting and new ones wait; here
+    // they wait accepted but unread, and start their handshake as others end it.
+    const handshaking = new Map<string, () => void>();
+    const waiting = new Set<Socket>();
     const peer = (s: Socket) => `${s.remoteAddress}:${s.remotePort}`;
-    server.on('connection', (raw: Socket) => {
-      if (anonymous.size >= config.maxAnonymousClients) {
-        log(`too many anonymous clients (${anonymous.size}), dropping connection`);
-        raw.destroy();
-        return;
-      }
+    const handshake = (raw: Socket) => {
       const key = peer(raw);
-      anonymous.add(key);
-      raw.once('close', () => anonymous.delete(key));
-    });
-    server.on('tlsClientError', (e) => log(`TLS handshake failed: ${e.message}`));
+      const ended = () => {
+        if (!handshaking.delete(key)) return;
+        const [next] = waiting;
+        if (next) {
+          waiting.delete(next);
+          handshake(next);
+        }
+      };
+      handshaking.set(key, ended);
+      raw.once('close', ended);
+      // the TLS server wraps raw and reads it from here on
+      server.emit('connection', raw);
+      raw.resume();
+    };
+    server.on('tlsClientError', (e) => log(`TLS handshake failed: ${e.message.trim()}`));
     server.on('secureConnection', (socket: TLSSocket) => {
-      anonymous.delete(peer(socket));
+      handshaking.get(peer(socket))?.();
       if (!config.tlsNoVerifyCertificate) {
         try {
           checkPeer(socket, { allowedDNs: config.tlsAllowedDnList });
@@ -125,7 +134,11 @@ export class DaemonServer {
       socket.write(TLS_CONFIRMATION);
       this.accept(socket, false);
     });
-    return server;
+    return createServer({ pauseOnConnect: true }, (raw) => {
+      if (handshaking.size < config.maxAnonymousClients) return handshake(raw);
+      waiting.add(raw);
+      raw.once('close', () => waiting.delete(raw));
+    });
   }
 
   private async listenUnix(path: string, mode: number, gid: number | null, readonly: boolean): Promise<void> {

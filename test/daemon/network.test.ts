@@ -6,6 +6,7 @@ import { execFile, execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile, mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
+import { connect as netConnect } from 'node:net';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { connect } from '../../src/api/connection.js';
@@ -179,5 +180,33 @@ test('--listen refuses TCP without auth_tcp = "none" (no SASL), before binding a
     assert.equal(existsSync(join(root, 'run', 'libvirt-sock')), false);
   } finally {
     await rm(root, { recursive: true, force: true });
+  }
+});
+
+test('max_anonymous_clients: past it a new client waits for a handshake slot instead of being served or dropped', { skip }, async () => {
+  const port = await freePort();
+  const limited = await spawnDaemon(`tls_port = "${port}"\nmax_anonymous_clients = 2\n`, { args: ['--listen'], prepare: (root) => pki.installServer(root) });
+  const uri = `test+tls://localhost:${port}/default?pkipath=${pki.clientPkiPath}`;
+  try {
+    // bytes that are not TLS end their handshake at once and free their slot
+    const garbage = Array.from({ length: 3 }, () => netConnect(port, '127.0.0.1').on('error', () => undefined).end('NOT TLS\r\n\r\n'));
+    await Promise.all(garbage.map((s) => new Promise((resolve) => s.once('close', resolve))));
+    await (await connect(uri)).close();
+    // two clients that never start their handshake hold both slots
+    const stallers = [netConnect(port, '127.0.0.1'), netConnect(port, '127.0.0.1')];
+    await Promise.all(stallers.map((s) => new Promise((resolve) => s.once('connect', resolve))));
+    let opened = false;
+    const waiting = connect(uri).then((conn) => {
+      opened = true;
+      return conn;
+    });
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    assert.equal(opened, false);
+    for (const s of stallers) s.destroy();
+    const conn = await waiting;
+    assert.equal(await conn.getType(), 'TEST');
+    await conn.close();
+  } finally {
+    await limited.stop();
   }
 });
