@@ -1,6 +1,6 @@
 // tsvirtd --listen: libvirtd's TLS and TCP listeners met by real virsh, python3-libvirt
 // and tsvirt's own remote driver; libvirt's certificate checks on both sides and the
-// refusal to listen on TCP without authentication unless auth_tcp = "none".
+// and tsvirt's own remote driver (tls, tcp, ext); libvirt's certificate checks on both sides and the
 import assert from 'node:assert/strict';
 import { execFile, execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
@@ -209,4 +209,16 @@ test('max_anonymous_clients: past it a new client waits for a handshake slot ins
   } finally {
     await limited.stop();
   }
+});
+
+test('the ext transport: any command whose stdin/stdout reach the daemon (here nc -U)', { skip }, async () => {
+  const script = join(daemon.root, 'via-nc');
+  await writeFile(script, `#!/bin/sh\nexec nc -U ${daemon.socket}\n`, { mode: 0o755 });
+  const conn = await connect(`test+ext:///default?command=${script}`);
+  try {
+    assert.deepEqual((await conn.listAllDomains()).map((d) => d.name), ['test']);
+  } finally {
+    await conn.close();
+  }
+  assert.equal(await openError('test+ext:///default'), "invalid argument: remote_open: for 'ext' transport, command is required");
 });
