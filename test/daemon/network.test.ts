@@ -1,6 +1,6 @@
 // tsvirtd --listen: libvirtd's TLS and TCP listeners met by real virsh, python3-libvirt
-// and tsvirt's own remote driver; libvirt's certificate checks on both sides and the
 // and tsvirt's own remote driver (tls, tcp, ext); libvirt's certificate checks on both sides and the
+// refusal to listen on TCP without authentication unless auth_tcp = "none".
 import assert from 'node:assert/strict';
 import { execFile, execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
