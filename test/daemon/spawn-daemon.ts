@@ -18,12 +18,13 @@ export interface SpawnedDaemon {
 
 export const tsvirtd = join(projectRoot, 'bin', 'tsvirtd');
 
-export async function spawnDaemon(conf = ''): Promise<SpawnedDaemon> {
+/** env: tsvirtd's environment (default: this process's). */
+export async function spawnDaemon(conf = '', env: NodeJS.ProcessEnv = process.env): Promise<SpawnedDaemon> {
   const root = await mkdtemp(join(tmpdir(), 'tsvirtd-'));
   await mkdir(join(root, 'etc'), { recursive: true });
   await writeFile(join(root, 'etc', 'tsvirtd.conf'), conf);
   const socket = join(root, 'run', 'libvirt-sock');
-  const child: ChildProcess = spawn(process.execPath, [tsvirtd, '--root', root], { stdio: ['ignore', 'inherit', 'inherit'] });
+  const child: ChildProcess = spawn(process.execPath, [tsvirtd, '--root', root], { stdio: ['ignore', 'inherit', 'inherit'], env });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   for (let i = 0; i < 300 && !existsSync(join(root, 'run', 'libvirt-sock-ro')); i++) {
     if (child.exitCode !== null) throw new Error(`tsvirtd exited with ${child.exitCode}`);
