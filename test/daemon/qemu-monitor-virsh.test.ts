@@ -1,6 +1,6 @@
 // Real virsh against tsvirtd on libvirt's QEMU program with the tiny test guest
 // (TCG): qemu-monitor-command (QMP, --pretty, --return-value, --hmp),
-// qemu-agent-command's error without an agent, qemu-monitor-event --loop hearing
+// tsvirsh's remote driver, qemu-agent-command's error without an agent, qemu-monitor-event --loop hearing
 // the guest's STOP and RESUME, the read-only socket's refusal, and the test
 // driver, which has no QEMU, saying so.
 import { test } from 'node:test';
@@ -11,6 +11,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { qemuPidsMentioning } from '../helpers/qemu-processes.js';
+import { tsvirsh } from '../helpers/shared.js';
 import { guestDomainXML, testGuest, waitUntil } from '../e2e/guest.js';
 import { spawnDaemon } from './spawn-daemon.js';
 
@@ -59,6 +60,9 @@ test('real virsh through tsvirtd: qemu-monitor-command, qemu-agent-command and q
   assert.match(unknown.stdout, /"error":\{"class":"CommandNotFound","desc":"The command nosuch has not been found"\}/);
   const hmp = await virsh(uri, 'qemu-monitor-command', 'qm', '--hmp', 'info', 'status');
   assert.equal(hmp.stdout, 'VM status: running\r\n\n\n');
+  // tsvirsh through its remote driver prints the same
+  const viaTsvirsh = await run(process.execPath, [tsvirsh, '-c', uri, 'qemu-monitor-command', 'qm', '--return-value', 'query-status']);
+  assert.equal(viaTsvirsh.stdout, wrapped.stdout);
   const agent = await virsh(uri, 'qemu-agent-command', 'qm', '{"execute":"guest-ping"}');
   assert.equal(agent.stderr.trim(), 'error: argument unsupported: QEMU guest agent is not configured');
   const ro = await virsh(`qemu+unix:///system?socket=${daemon.readonlySocket}`, 'qemu-monitor-command', 'qm', 'query-status');
