@@ -3,9 +3,9 @@
 // object or array opened and closed on lines of their own. Works on the text's
 // tokens, so numbers keep every digit (QEMU's 64-bit counters exceed a double).
 
-type Node =
-  | { readonly kind: 'object'; readonly members: ReadonlyArray<readonly [string, Node]> }
-  | { readonly kind: 'array'; readonly items: readonly Node[] }
+export type JsonNode =
+  | { readonly kind: 'object'; readonly members: ReadonlyArray<readonly [string, JsonNode]> }
+  | { readonly kind: 'array'; readonly items: readonly JsonNode[] }
   /** a number, true, false or null, as written */
   | { readonly kind: 'literal'; readonly text: string }
   | { readonly kind: 'string'; readonly value: string };
@@ -13,7 +13,7 @@ type Node =
 export class JsonSyntaxError extends Error {}
 
 /** Parses JSON text, keeping numbers as their text; JsonSyntaxError on anything else. */
-export function parseJsonText(text: string): Node {
+export function parseJsonText(text: string): JsonNode {
   let pos = 0;
   const fail = (what: string): never => {
     throw new JsonSyntaxError(`${what} at offset ${pos}`);
@@ -33,12 +33,12 @@ export function parseJsonText(text: string): Node {
       return fail('invalid string');
     }
   };
-  const value = (): Node => {
+  const value = (): JsonNode => {
     skipSpace();
     const c = text[pos];
     if (c === '{') {
       pos++;
-      const members: Array<[string, Node]> = [];
+      const members: Array<[string, JsonNode]> = [];
       skipSpace();
       if (text[pos] === '}') {
         pos++;
@@ -59,7 +59,7 @@ export function parseJsonText(text: string): Node {
     }
     if (c === '[') {
       pos++;
-      const items: Node[] = [];
+      const items: JsonNode[] = [];
       skipSpace();
       if (text[pos] === ']') {
         pos++;
@@ -86,7 +86,7 @@ export function parseJsonText(text: string): Node {
 }
 
 /** The member `key` of an object node. */
-export function jsonMember(node: Node, key: string): Node | undefined {
+export function jsonMember(node: JsonNode, key: string): JsonNode | undefined {
   return node.kind === 'object' ? node.members.find(([k]) => k === key)?.[1] : undefined;
 }
 
@@ -109,7 +109,7 @@ function quote(s: string): string {
 }
 
 /** virJSONValueToString(node, pretty), without the newline yajl ends a pretty document with. */
-export function formatLibvirtJson(node: Node, pretty: boolean, depth = 0): string {
+export function formatLibvirtJson(node: JsonNode, pretty: boolean, depth = 0): string {
   const indent = (d: number) => '  '.repeat(d);
   switch (node.kind) {
     case 'literal':

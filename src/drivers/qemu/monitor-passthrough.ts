@@ -4,8 +4,7 @@
 // bypasses libvirt's model of the domain, as libvirt warns ("taints" the domain).
 import type { DriverEvent } from '../../driver/events.js';
 import { ErrorCode, ErrorDomain, virError } from '../../util/error.js';
-import type { QemuJson } from '../../util/json.js';
-import { formatLibvirtJson, parseJsonText } from '../../util/libvirt-json.js';
+import { formatLibvirtJson, jsonMember, JsonSyntaxError, parseJsonText, type JsonNode } from '../../util/libvirt-json.js';
 import { child, childrenNamed, type XmlElement } from '../../util/xml.js';
 import { QmpCommandError, type QmpClient, type QmpEvent } from './qmp.js';
 
@@ -20,18 +19,21 @@ export async function arbitraryMonitorCommand(qmp: QmpClient, cmd: string, hmp: 
 }
 
 async function qmpCommand(qmp: QmpClient, cmd: string): Promise<string> {
-  let message: unknown;
+  let message: JsonNode;
   try {
-    message = JSON.parse(cmd);
+    message = parseJsonText(cmd);
   } catch (e) {
-    throw virError(ErrorCode.INTERNAL_ERROR, `cannot parse json ${cmd}: ${(e as Error).message}`, ErrorDomain.QEMU);
+    if (!(e instanceof JsonSyntaxError)) throw e;
+    throw virError(ErrorCode.INTERNAL_ERROR, `cannot parse json ${cmd}: ${e.message}`, ErrorDomain.QEMU);
   }
-  // libvirt appends its command id to the message: only an object takes one
-  if (typeof message !== 'object' || message === null || Array.isArray(message)) {
+  // libvirt appends its command id to the message: only an object without one takes it
+  if (message.kind !== 'object' || jsonMember(message, 'id') !== undefined) {
     throw virError(ErrorCode.INTERNAL_ERROR, "Unable to append command 'id' string", ErrorDomain.QEMU);
   }
+  const execute = jsonMember(message, 'execute');
+  const withId = (id: string): string => formatLibvirtJson({ kind: 'object', members: [...message.members, ['id', { kind: 'string', value: id }]] }, false);
   // virJSONValueToString(reply, false): QEMU's reply without its spaces
-  return formatLibvirtJson(parseJsonText(await qmp.executeArbitrary(message as { [key: string]: QemuJson })), false);
+  return formatLibvirtJson(parseJsonText(await qmp.executeArbitrary(execute?.kind === 'string' ? execute.value : '', withId)), false);
 }
 
 async function humanCommand(qmp: QmpClient, cmd: string): Promise<string> {

@@ -100,32 +100,30 @@ export class QmpClient extends EventEmitter {
     if (this.closedWith !== undefined) {
       return Promise.reject(this.closedWith ?? this.eofError());
     }
-    return this.send(args === undefined ? { execute: command } : { execute: command, arguments: args }, false, timeoutMs) as Promise<T>;
+    const text = (id: string) => formatQemuJson(args === undefined ? { execute: command, id } : { execute: command, arguments: args, id });
+    return this.send(command, text, false, timeoutMs) as Promise<T>;
   }
 
   /**
-   * Sends a client's own QMP message (virDomainQemuMonitorCommand) with this
-   * connection's id added, and resolves with the text of QEMU's whole reply,
-   * errors included: 64-bit numbers stay exact, as libvirt hands them back.
+   * Sends a client's own QMP message (virDomainQemuMonitorCommand), written by
+   * `text` around this connection's command id, and resolves with the text of
+   * QEMU's whole reply, errors included: 64-bit numbers stay exact both ways.
    */
-  executeArbitrary(message: { [key: string]: QemuJson }): Promise<string> {
+  executeArbitrary(command: string, text: (id: string) => string): Promise<string> {
     if (this.closedWith !== undefined) return Promise.reject(this.closedWith ?? this.eofError());
-    // libvirt appends its id and fails when the message brings one
-    if (Object.hasOwn(message, 'id')) return Promise.reject(virError(ErrorCode.INTERNAL_ERROR, "Unable to append command 'id' string", ErrorDomain.QEMU));
-    const command = typeof message.execute === 'string' ? message.execute : String(message.execute);
-    return this.send(message, true, this.timeoutMs, command) as Promise<string>;
+    return this.send(command, text, true, this.timeoutMs) as Promise<string>;
   }
 
-  private send(message: { [key: string]: QemuJson }, wholeReply: boolean, timeoutMs: number, command = String(message.execute)): Promise<unknown> {
+  private send(command: string, text: (id: string) => string, wholeReply: boolean, timeoutMs: number): Promise<unknown> {
     const id = `tsvirt-${++this.nextId}`;
-    const text = formatQemuJson({ ...message, id });
+    const message = text(id);
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         this.pending.delete(id);
         reject(virError(ErrorCode.OPERATION_TIMEOUT, `QEMU monitor command '${command}' got no reply within ${timeoutMs} ms (vm='${this.domainName}')`, ErrorDomain.QEMU));
       }, timeoutMs);
       this.pending.set(id, { id, command, wholeReply, resolve, reject, timer });
-      this.socket.write(text + '\r\n');
+      this.socket.write(message + '\r\n');
     });
   }
 
