@@ -14,8 +14,8 @@ packages=(qemu-system-x86 qemu-system-arm qemu-utils ovmf qemu-efi-aarch64 qemu-
   openssl openssh-client openssh-server netcat-openbsd)
 # In CI the reference libvirt too: the differential tests ask a running libvirtd
 # (qemu:///system) the same questions as tsvirt, on the same host, and real libvirt
-# clients (virsh, python3-libvirt) talk to tsvirtd.
-if [ "${CI:-}" = true ]; then packages+=(libvirt-daemon-system libvirt-clients python3-libvirt); fi
+# clients (virsh, python3-libvirt, virt-install) talk to tsvirtd.
+if [ "${CI:-}" = true ]; then packages+=(libvirt-daemon-system libvirt-clients python3-libvirt virtinst); fi
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -222,6 +222,10 @@ export class Domain extends ObjectHandle<DomainRef> {
   async getXMLDesc(flags = 0): Promise<string> {
     return (await this.connection.invoke('domainGetXMLDesc', { ...this.dom, flags })).xml;
   }
+  /** virDomainQemuMonitorCommand (libvirt-qemu): QEMU's reply to a QMP message, or an HMP command's output with flags 1. */
+  async qemuMonitorCommand(cmd: string, flags = 0): Promise<string> {
+    return (await this.connection.invoke('domainQemuMonitorCommand', { ...this.dom, cmd, flags })).result;
+  }
   async getInfo(): Promise<DomainInfo> {
     const info = await this.connection.invoke('domainGetInfo', this.dom);
     return { ...info, maxMem: Number(info.maxMem), memory: Number(info.memory) };

@@ -12,7 +12,8 @@ import { procedureInfo, type ProcArgs, type ProcKey, type ProcRet } from '../dri
 import { procedureCodecs } from '../rpc/procedure-codecs.js';
 import type { ProcedureInfo } from '../rpc/procedure.js';
 import type { DriverRegistry } from '../driver/registry.js';
-import { ErrorCode, ErrorDomain, VirError, isVirError } from '../util/error.js';
+import { ErrorCode, ErrorDomain, VirError, isVirError, virError } from '../util/error.js';
+import { readOnlyRefusal } from '../driver/read-only.js';
 import { answerHeader, bodyReader, encodeError, encodeMessage, MessageStatus, MessageType, rpcError, type DecodedMessage } from '../rpc/message.js';
 import { RpcPeer } from '../rpc/peer.js';
 import type { WireStream } from '../rpc/stream.js';
@@ -21,7 +22,6 @@ import { findProcedure } from './programs.js';
 import type { DaemonConfig } from './config.js';
 import { EVENT_DEREGISTRATIONS, EVENT_REGISTRATIONS, EventCallbacks, eventProcedure } from './event-callbacks.js';
 import type { WorkerPool } from './workers.js';
-import { REMOTE_PROGRAM, REMOTE_PROTOCOL_VERSION } from '../rpc/generated/remote-protocol.js';
 
 /** virDrvFeature values the daemon answers itself (remoteDispatchConnectSupportsFeature). */
 const FEATURE_FD_PASSING = 8;
@@ -148,6 +148,10 @@ export class DaemonClient {
       }
     }
     const conn = await this.requireOpen();
+    if (key === 'connectDomainQemuMonitorEventRegister' || key === 'connectDomainQemuMonitorEventDeregister') this.checkMonitorEvents(conn, key, info, args);
+    if (key === 'connectDomainQemuMonitorEventRegister') {
+      return { callbackID: this.eventCallbacks(conn).registerMonitorEvents(args as ProcArgs<typeof key>) } satisfies ProcRet<typeof key>;
+    }
     const registration = EVENT_REGISTRATIONS[key];
     if (registration) return { callbackID: this.eventCallbacks(conn).register(registration, args as never) };
     const deregistration = EVENT_DEREGISTRATIONS.get(key);
@@ -170,7 +174,7 @@ export class DaemonClient {
       case 'connectSupportsFeature':
         return this.withPublicDefault(conn, key, args);
     }
-    // procedures of the QEMU program, events and auth methods other than none reach no driver
+    // event messages and auth methods other than none reach no driver
     if (info.family === null || procedureInfo(key)?.program !== info.program) throw rpcError(`unknown procedure: ${info.number}`);
     return dispatch(conn, key, args as never, stream);
   }
@@ -183,6 +187,19 @@ export class DaemonClient {
       if (!isVirError(e) || e.code !== ErrorCode.NO_SUPPORT) throw e;
       return key === 'connectGetLibVersion' ? { lib_ver: LIB_VERSION } : { supported: 0 };
     }
+  }
+
+  /**
+   * libvirt-qemu's monitor event (de)registration as the public API checks it; the
+   * daemon keeps the registrations, and a hypervisor driver that serves monitor
+   * commands is the one that reports its QMP events.
+   */
+  private checkMonitorEvents(conn: OpenConnection, key: ProcKey, info: ProcedureInfo<unknown, unknown>, args: unknown): void {
+    if (conn.readonly) {
+      const refusal = readOnlyRefusal(key, info, args as never);
+      if (refusal !== undefined) throw virError(ErrorCode.OPERATION_DENIED, refusal, info.apiErrorDomain);
+    }
+    if (typeof conn.drivers.hypervisor.domainQemuMonitorCommand !== 'function') throw virError(ErrorCode.NO_SUPPORT, info.api ?? key, ErrorDomain.NONE);
   }
 
   private daemonFeature(feature: number): number | undefined {
@@ -235,8 +252,8 @@ export class DaemonClient {
 
   private sendEvent(key: EventKey, body: object): void {
     const info = procedureCodecs(key)!;
-    // libvirtd sends every event with serial 1
-    const header = { prog: REMOTE_PROGRAM, vers: REMOTE_PROTOCOL_VERSION, proc: eventProcedure(key), type: MessageType.VIR_NET_MESSAGE, serial: 1, status: MessageStatus.VIR_NET_OK };
+    // libvirtd sends every event with serial 1, in the program of its message (remote, or QEMU for monitor events)
+    const header = { prog: info.program, vers: info.version, proc: eventProcedure(key), type: MessageType.VIR_NET_MESSAGE, serial: 1, status: MessageStatus.VIR_NET_OK };
     this.conn.send(encodeMessage(header, (w) => info.encodeArgs(w, body as never)));
   }
 

@@ -5,6 +5,7 @@
 // the driver's event state, shared by all its connections, as in libvirt.
 import {
   DOMAIN_EVENT_MESSAGES,
+  QEMU_MONITOR_EVENT_MESSAGE,
   NETWORK_EVENT_MESSAGES,
   NODE_DEVICE_EVENT_MESSAGES,
   SECRET_EVENT_MESSAGES,
@@ -14,7 +15,7 @@ import {
   type EventSource,
 } from '../driver/events.js';
 import { procedureInfo, type ProcKey } from '../driver/procedures.js';
-import { ErrorCode, ErrorDomain, VirError } from '../util/error.js';
+import { ErrorCode, ErrorDomain, VirError, virError } from '../util/error.js';
 
 interface EventKind {
   readonly messages: readonly EventKey[];
@@ -34,14 +35,54 @@ export const EVENT_REGISTRATIONS: Partial<Record<ProcKey, EventKind>> = {
   connectSecretEventRegisterAny: { messages: SECRET_EVENT_MESSAGES, objectField: 'secret', noun: 'secret ', deregister: 'connectSecretEventDeregisterAny' },
 };
 
+/** QEMU monitor events (libvirt-qemu): one registration hears every QMP event whose name its filter accepts. */
+export const QEMU_MONITOR_EVENTS: EventKind = {
+  messages: [QEMU_MONITOR_EVENT_MESSAGE],
+  objectField: 'dom',
+  noun: 'qemu monitor ',
+  deregister: 'connectDomainQemuMonitorEventDeregister',
+};
+
 /** Deregistration procedures -> the kind they remove. */
-export const EVENT_DEREGISTRATIONS: ReadonlyMap<ProcKey, EventKind> = new Map(Object.values(EVENT_REGISTRATIONS).map((k) => [k.deregister, k]));
+export const EVENT_DEREGISTRATIONS: ReadonlyMap<ProcKey, EventKind> = new Map([...Object.values(EVENT_REGISTRATIONS), QEMU_MONITOR_EVENTS].map((k) => [k.deregister, k]));
+
+/** virConnectDomainQemuMonitorEventRegisterFlags */
+const MONITOR_EVENT_REGEX = 1 << 0;
+const MONITOR_EVENT_NOCASE = 1 << 1;
 
 interface Registration {
   readonly kind: EventKind;
   readonly key: EventKey;
   /** uuid (name for node devices) of the one object it watches, or null for all */
   readonly object: string | null;
+  /** what else an event must satisfy (a monitor event's name filter) */
+  readonly accepts?: (event: DriverEvent) => boolean;
+}
+
+/** virDomainQemuMonitorEventFilter: a monitor event's name against the registration's name, regex and case flags. */
+function monitorEventFilter(name: string | null, flags: number): ((event: DriverEvent) => boolean) | undefined {
+  const unsupported = flags & ~(MONITOR_EVENT_REGEX | MONITOR_EVENT_NOCASE);
+  if (unsupported !== 0) {
+    throw virError(ErrorCode.INVALID_ARG, `unsupported flags (0x${unsupported.toString(16)}) in function virDomainQemuMonitorEventStateRegisterID`, ErrorDomain.NONE);
+  }
+  if (name === null) return undefined;
+  const nocase = (flags & MONITOR_EVENT_NOCASE) !== 0;
+  let test: (eventName: string) => boolean;
+  if (flags & MONITOR_EVENT_REGEX) {
+    let re: RegExp;
+    try {
+      re = new RegExp(name, nocase ? 'i' : '');
+    } catch (e) {
+      throw virError(ErrorCode.INVALID_ARG, `failed to compile regex '${name}': ${(e as Error).message}`, ErrorDomain.NONE);
+    }
+    test = (eventName) => re.test(eventName);
+  } else if (nocase) {
+    const lower = name.toLowerCase();
+    test = (eventName) => eventName.toLowerCase() === lower;
+  } else {
+    test = (eventName) => eventName === name;
+  }
+  return (event) => event.key === QEMU_MONITOR_EVENT_MESSAGE && test(event.body.event);
 }
 
 /** Next callbackID per event source: a driver state restarted (test:///default after its last client) restarts at 0. */
@@ -78,10 +119,20 @@ export class EventCallbacks {
     if (!Number.isInteger(args.eventID) || key === undefined) {
       throw new VirError(ErrorCode.INTERNAL_ERROR, ErrorDomain.RPC, `internal error: unsupported ${kind.noun}event ID ${args.eventID}`);
     }
+    return this.add({ kind, key, object: objectId(args[kind.objectField] as ObjectRef) });
+  }
+
+  /** QEMU_PROC_CONNECT_DOMAIN_MONITOR_EVENT_REGISTER: callbackIDs come from the same counter as the domain events', as in libvirt. */
+  registerMonitorEvents(args: { dom: ObjectRef; event: string | null; flags: number }): number {
+    const accepts = monitorEventFilter(args.event, args.flags);
+    return this.add({ kind: QEMU_MONITOR_EVENTS, key: QEMU_MONITOR_EVENT_MESSAGE, object: objectId(args.dom), ...(accepts ? { accepts } : {}) });
+  }
+
+  private add(registration: Registration): number {
     let counter = nextCallbackID.get(this.source);
     if (!counter) nextCallbackID.set(this.source, (counter = { next: 0 }));
     const callbackID = counter.next++;
-    this.registrations.set(callbackID, { kind, key, object: objectId(args[kind.objectField] as ObjectRef) });
+    this.registrations.set(callbackID, registration);
     if ('subscribe' in this.source) this.unsubscribe ??= this.source.subscribe((event) => this.deliver(event));
     return callbackID;
   }
@@ -103,7 +154,7 @@ export class EventCallbacks {
   private deliver(event: DriverEvent): void {
     const object = eventObject(event);
     for (const [callbackID, reg] of this.registrations) {
-      if (reg.key !== event.key || (reg.object !== null && reg.object !== object)) continue;
+      if (reg.key !== event.key || (reg.object !== null && reg.object !== object) || (reg.accepts && !reg.accepts(event))) continue;
       this.send(event.key, { callbackID, ...event.body });
     }
   }

@@ -12,7 +12,7 @@ function byNumber(table: Table): ReadonlyMap<number, ProcedureInfo<unknown, unkn
   return new Map(Object.values(table).map((info) => [info.number, info]));
 }
 
-/** program id -> its version and procedures by number. The QEMU program is known, so its calls get "unknown procedure" (no driver serves them yet). */
+/** program id -> its version and procedures by number. */
 const PROGRAMS: ReadonlyMap<number, { version: number; procedures: ReadonlyMap<number, ProcedureInfo<unknown, unknown>> }> = new Map([
   [REMOTE_PROGRAM, { version: REMOTE_PROTOCOL_VERSION, procedures: byNumber(REMOTE_PROCEDURES as unknown as Table) }],
   [TSVIRT_PROGRAM, { version: TSVIRT_PROTOCOL_VERSION, procedures: byNumber(TSVIRT_PROCEDURES as unknown as Table) }],

@@ -44,8 +44,12 @@ export const NODE_DEVICE_EVENT_MESSAGES = ['nodeDeviceEventLifecycle', 'nodeDevi
 /** virSecretEventID -> message. */
 export const SECRET_EVENT_MESSAGES = ['secretEventLifecycle', 'secretEventValueChanged'] as const;
 
+/** Every QMP event of a domain (libvirt-qemu's virConnectDomainQemuMonitorEventRegister), in the QEMU program. */
+export const QEMU_MONITOR_EVENT_MESSAGE = 'domainQemuMonitorEvent';
+
 export type EventKey =
   | (typeof DOMAIN_EVENT_MESSAGES)[number]
+  | typeof QEMU_MONITOR_EVENT_MESSAGE
   | (typeof NETWORK_EVENT_MESSAGES)[number]
   | (typeof STORAGE_POOL_EVENT_MESSAGES)[number]
   | (typeof NODE_DEVICE_EVENT_MESSAGES)[number]

@@ -57,6 +57,8 @@ function fakeDrivers(state: FakeState): ConnectionDrivers {
         return { dom };
       },
       domainDestroy: async () => undefined,
+      // libvirt-qemu: echoes the flags and the command (its presence also enables QEMU monitor events)
+      domainQemuMonitorCommand: async ({ cmd, flags }) => ({ result: `${flags}:${cmd}` }),
       // a read stream: 600,000 bytes (three STREAM packets) written after the reply
       domainScreenshot: async (_args, stream) => {
         stream.end(SCREENSHOT);

@@ -23,6 +23,8 @@ export interface SpawnOptions {
   readonly args?: readonly string[];
   /** runs on the root before the daemon starts (certificates under DIR/etc/pki) */
   readonly prepare?: (root: string) => void;
+  /** tsvirtd's environment (default: this process's) */
+  readonly env?: NodeJS.ProcessEnv;
 }
 
 export async function spawnDaemon(conf = '', options: SpawnOptions = {}): Promise<SpawnedDaemon> {
@@ -31,7 +33,7 @@ export async function spawnDaemon(conf = '', options: SpawnOptions = {}): Promis
   await writeFile(join(root, 'etc', 'tsvirtd.conf'), conf);
   options.prepare?.(root);
   const socket = join(root, 'run', 'libvirt-sock');
-  const child: ChildProcess = spawn(process.execPath, [tsvirtd, '--root', root, ...(options.args ?? [])], { stdio: ['ignore', 'inherit', 'inherit'] });
+  const child: ChildProcess = spawn(process.execPath, [tsvirtd, '--root', root, ...(options.args ?? [])], { stdio: ['ignore', 'inherit', 'inherit'], env: options.env ?? process.env });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   for (let i = 0; i < 300 && !existsSync(join(root, 'run', 'libvirt-sock-ro')); i++) {
     if (child.exitCode !== null) throw new Error(`tsvirtd exited with ${child.exitCode}`);

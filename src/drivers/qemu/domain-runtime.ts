@@ -26,6 +26,7 @@ import { loadShutoffReasons, loadStatuses, shutoffReasonPath, type DomainStatus 
 import { DirectoryWatch } from '../../util/file-stamp.js';
 import { EventHub, type DriverEvent } from '../../driver/events.js';
 import { ptyPathOf } from './pty-paths.js';
+import { arbitraryMonitorCommand, guestAgentUnavailable, MONITOR_COMMAND_HMP } from './monitor-passthrough.js';
 
 /** virDomainShutdownFlagValues / virDomainRebootFlagValues */
 const SHUTDOWN_ACPI_POWER_BTN = 1 << 0;
@@ -349,6 +350,23 @@ export class QemuDomainRuntime {
       if (running.state === DomainState.RUNNING) throw virError(ErrorCode.OPERATION_INVALID, 'domain is already running', ErrorDomain.QEMU);
       await this.runtime.resume(obj.name);
     });
+  }
+
+  // ---- libvirt-qemu pass-through (monitor-passthrough.ts) ------------------
+
+  /** qemuDomainQemuMonitorCommandWithFiles without files: QEMU's reply to the client's own command. */
+  async domainMonitorCommand(dom: DomainRef, cmd: string, flags: number): Promise<string> {
+    checkFlags(flags, MONITOR_COMMAND_HMP, 'qemuDomainQemuMonitorCommandWithFiles');
+    return this.withRunning(dom, async (_obj, running) => arbitraryMonitorCommand(await this.runtime.ensureMonitor(running), cmd, (flags & MONITOR_COMMAND_HMP) !== 0));
+  }
+
+  /** qemuDomainQemuAgentCommand: tsvirt has no guest agent connection, so a running domain gets libvirt's agent error. */
+  async domainAgentCommand(dom: DomainRef, flags: number): Promise<never> {
+    checkFlags(flags, 0, 'qemuDomainQemuAgentCommand');
+    return this.withRunning(dom, async (_obj, running) => {
+      if (running.state !== DomainState.RUNNING) throw notRunning();
+      throw guestAgentUnavailable(running.live);
+    }, { monitor: false });
   }
 
   // ---- console -------------------------------------------------------------

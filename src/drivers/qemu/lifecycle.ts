@@ -31,6 +31,7 @@ import { escapeOptionValue } from '../../util/qemu-option.js';
 import { createMonitorAlias, fitsUnixSocket, removeMonitorAlias } from './monitor-alias.js';
 import { fillPtyPaths, type QmpChardevInfo } from './pty-paths.js';
 import { applyBalloonPeriod } from './domain-stats.js';
+import { monitorEvent } from './monitor-passthrough.js';
 import { loadStatuses, removeShutoffReason, removeStatus, writeShutoffReason, writeStatus, type DomainStatus } from './status-file.js';
 import type { QemuPaths } from './paths.js';
 import { DomainView, domainRuntimePaths, type QemuCommandLine } from './command-line/context.js';
@@ -213,6 +214,8 @@ export class QemuRuntime {
   }
 
   private onQemuEvent(dom: RunningDomain, event: QmpEvent): void {
+    // every event reaches libvirt-qemu's monitor event callbacks, also while the domain is being stopped
+    if (this.domains.get(dom.name) === dom) this.host.emit(monitorEvent(dom.ref(), event));
     if (!this.current(dom)) return;
     switch (event.event) {
       case 'SHUTDOWN':

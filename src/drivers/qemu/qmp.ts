@@ -17,7 +17,9 @@ export const QMP_DEFAULT_TIMEOUT_MS = 30_000;
 
 export interface QmpEvent {
   event: string;
+  /** the event's "data" ({} when QEMU sent none: hasData tells) */
   data: Record<string, unknown>;
+  hasData: boolean;
   timestamp?: { seconds: number; microseconds: number };
 }
 
@@ -38,6 +40,8 @@ export interface QmpOptions {
 interface PendingCommand {
   id: string;
   command: string;
+  /** resolve with the reply's text ({"return": ...} or {"error": ...}, with the id) instead of its return value */
+  wholeReply: boolean;
   resolve(value: unknown): void;
   reject(error: Error): void;
   timer: NodeJS.Timeout;
@@ -96,14 +100,29 @@ export class QmpClient extends EventEmitter {
     if (this.closedWith !== undefined) {
       return Promise.reject(this.closedWith ?? this.eofError());
     }
+    const text = (id: string) => formatQemuJson(args === undefined ? { execute: command, id } : { execute: command, arguments: args, id });
+    return this.send(command, text, false, timeoutMs) as Promise<T>;
+  }
+
+  /**
+   * Sends a client's own QMP message (virDomainQemuMonitorCommand), written by
+   * `text` around this connection's command id, and resolves with the text of
+   * QEMU's whole reply, errors included: 64-bit numbers stay exact both ways.
+   */
+  executeArbitrary(command: string, text: (id: string) => string): Promise<string> {
+    if (this.closedWith !== undefined) return Promise.reject(this.closedWith ?? this.eofError());
+    return this.send(command, text, true, this.timeoutMs) as Promise<string>;
+  }
+
+  private send(command: string, text: (id: string) => string, wholeReply: boolean, timeoutMs: number): Promise<unknown> {
     const id = `tsvirt-${++this.nextId}`;
-    const message = formatQemuJson(args === undefined ? { execute: command, id } : { execute: command, arguments: args, id });
-    return new Promise<T>((resolve, reject) => {
+    const message = text(id);
+    return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         this.pending.delete(id);
         reject(virError(ErrorCode.OPERATION_TIMEOUT, `QEMU monitor command '${command}' got no reply within ${timeoutMs} ms (vm='${this.domainName}')`, ErrorDomain.QEMU));
       }, timeoutMs);
-      this.pending.set(id, { id, command, resolve: resolve as (v: unknown) => void, reject, timer });
+      this.pending.set(id, { id, command, wholeReply, resolve, reject, timer });
       this.socket.write(message + '\r\n');
     });
   }
@@ -201,6 +220,7 @@ export class QmpClient extends EventEmitter {
       const event: QmpEvent = {
         event: obj.event,
         data: (obj.data as Record<string, unknown>) ?? {},
+        hasData: obj.data !== undefined,
         timestamp: obj.timestamp as QmpEvent['timestamp'],
       };
       this.emit('event', event);
@@ -215,7 +235,9 @@ export class QmpClient extends EventEmitter {
     if (cmd === undefined) return; // reply to a command that already timed out
     this.pending.delete(cmd.id);
     clearTimeout(cmd.timer);
-    if ('error' in obj) {
+    if (cmd.wholeReply) {
+      cmd.resolve(line);
+    } else if ('error' in obj) {
       const err = (obj.error ?? {}) as { class?: string; desc?: string };
       cmd.reject(qmpCommandError(cmd.command, err.class, err.desc));
     } else {

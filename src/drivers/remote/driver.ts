@@ -25,6 +25,7 @@ import type { MessageHeader } from '../../rpc/message.js';
 import type { ProcedureInfo } from '../../rpc/procedure.js';
 import type { WireStream } from '../../rpc/stream.js';
 import { XdrReader } from '../../rpc/xdr.js';
+import { QEMU_PROCEDURES } from '../../rpc/generated/qemu-protocol.js';
 import { TSVIRT_PROCEDURES } from '../../rpc/generated/tsvirt-protocol.js';
 import { procedureCodecs } from '../../rpc/procedure-codecs.js';
 import { ErrorCode, ErrorDomain, VirError } from '../../util/error.js';
@@ -54,7 +55,7 @@ export function remoteName(uri: ParsedURI): string {
 /** Every procedure of the tables, by family: the methods a remote connection offers. */
 const FAMILY_PROCEDURES: ReadonlyMap<DriverFamily, readonly AnyProcedure[]> = (() => {
   const byFamily = new Map<DriverFamily, AnyProcedure[]>();
-  for (const info of [...Object.values(REMOTE_PROCEDURES), ...Object.values(TSVIRT_PROCEDURES)] as AnyProcedure[]) {
+  for (const info of [...Object.values(REMOTE_PROCEDURES), ...Object.values(QEMU_PROCEDURES), ...Object.values(TSVIRT_PROCEDURES)] as AnyProcedure[]) {
     if (info.family === null || info.event || info.key === 'connectOpen') continue;
     const list = byFamily.get(info.family) ?? [];
     list.push(info);

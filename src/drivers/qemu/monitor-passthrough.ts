@@ -1,0 +1,73 @@
+// libvirt-qemu's pass-through API in the qemu driver: a client's own monitor
+// command (QMP as JSON text, or HMP through human-monitor-command), the guest
+// agent command, and every QMP event as a monitor event message. Everything here
+// bypasses libvirt's model of the domain, as libvirt warns ("taints" the domain).
+import type { DriverEvent } from '../../driver/events.js';
+import { ErrorCode, ErrorDomain, virError } from '../../util/error.js';
+import { formatLibvirtJson, jsonMember, JsonSyntaxError, parseJsonText, type JsonNode } from '../../util/libvirt-json.js';
+import { child, childrenNamed, type XmlElement } from '../../util/xml.js';
+import { QmpCommandError, type QmpClient, type QmpEvent } from './qmp.js';
+
+/** VIR_DOMAIN_QEMU_MONITOR_COMMAND_HMP */
+export const MONITOR_COMMAND_HMP = 1 << 0;
+/** The virtio-serial channel name of the QEMU guest agent (qemuFindAgentConfig). */
+const GUEST_AGENT_CHANNEL = 'org.qemu.guest_agent.0';
+
+/** qemuMonitorArbitraryCommand: QEMU's reply as libvirt hands it back (QMP: the whole reply, compact; HMP: the text). */
+export async function arbitraryMonitorCommand(qmp: QmpClient, cmd: string, hmp: boolean): Promise<string> {
+  return hmp ? humanCommand(qmp, cmd) : qmpCommand(qmp, cmd);
+}
+
+async function qmpCommand(qmp: QmpClient, cmd: string): Promise<string> {
+  let message: JsonNode;
+  try {
+    message = parseJsonText(cmd);
+  } catch (e) {
+    if (!(e instanceof JsonSyntaxError)) throw e;
+    throw virError(ErrorCode.INTERNAL_ERROR, `cannot parse json ${cmd}: ${e.message}`, ErrorDomain.QEMU);
+  }
+  // libvirt appends its command id to the message: only an object without one takes it
+  if (message.kind !== 'object' || jsonMember(message, 'id') !== undefined) {
+    throw virError(ErrorCode.INTERNAL_ERROR, "Unable to append command 'id' string", ErrorDomain.QEMU);
+  }
+  const execute = jsonMember(message, 'execute');
+  const withId = (id: string): string => formatLibvirtJson({ kind: 'object', members: [...message.members, ['id', { kind: 'string', value: id }]] }, false);
+  // virJSONValueToString(reply, false): QEMU's reply without its spaces
+  return formatLibvirtJson(parseJsonText(await qmp.executeArbitrary(execute?.kind === 'string' ? execute.value : '', withId)), false);
+}
+
+async function humanCommand(qmp: QmpClient, cmd: string): Promise<string> {
+  try {
+    const output = await qmp.execute<unknown>('human-monitor-command', { 'command-line': cmd });
+    return typeof output === 'string' ? output : '';
+  } catch (e) {
+    if (e instanceof QmpCommandError && e.qmpClass === 'CommandNotFound') {
+      throw virError(ErrorCode.OPERATION_UNSUPPORTED, `Human monitor command is not available to run ${cmd}`, ErrorDomain.QEMU);
+    }
+    throw e;
+  }
+}
+
+/**
+ * qemuDomainAgentAvailable for a running domain: tsvirt never connects to the
+ * guest agent, so a configured agent channel is "not connected", otherwise "not configured".
+ */
+export function guestAgentUnavailable(live: XmlElement): Error {
+  const devices = child(live, 'devices');
+  const configured = devices !== undefined && childrenNamed(devices, 'channel').some((ch) => {
+    const target = child(ch, 'target');
+    return target?.attrs.type === 'virtio' && target.attrs.name === GUEST_AGENT_CHANNEL;
+  });
+  return configured
+    ? virError(ErrorCode.AGENT_UNRESPONSIVE, 'QEMU guest agent is not connected', ErrorDomain.QEMU)
+    : virError(ErrorCode.ARGUMENT_UNSUPPORTED, 'QEMU guest agent is not configured', ErrorDomain.QEMU);
+}
+
+/** virDomainQemuMonitorEventNew: a QMP event as the monitor event message carries it (details: the data as JSON, if any). */
+export function monitorEvent(dom: { name: string; uuid: string; id: number }, event: QmpEvent): DriverEvent {
+  const { seconds, microseconds } = event.timestamp ?? { seconds: 0, microseconds: 0 };
+  return {
+    key: 'domainQemuMonitorEvent',
+    body: { dom, event: event.event, seconds: BigInt(seconds), micros: microseconds, details: event.hasData ? JSON.stringify(event.data) : null },
+  };
+}
