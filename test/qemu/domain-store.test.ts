@@ -144,6 +144,20 @@ test('a new process finding the folder as the index recorded it stats no config 
   assert.deepEqual(names(later.store), ['t1', 't2']);
 });
 
+test('a process that read the index before others defined domains takes theirs from the rewritten index, parsing none', async () => {
+  const dirs = folder();
+  const writer = processOver(dirs);
+  await writer.store.sync();
+  await writer.store.savePersistent(def('early', 1));
+  const waiter = processOver(dirs);
+  await waiter.store.sync();
+  // meanwhile (as while waiting for the driver lock) another process defines more
+  for (let i = 2; i <= 4; i++) await writer.store.savePersistent(def(`late${i}`, i));
+  await waiter.store.sync();
+  assert.deepEqual(names(waiter.store), ['early', 'late2', 'late3', 'late4']);
+  assert.equal(waiter.stats.parses, 0);
+});
+
 test('a broken or lost index only costs parses', async () => {
   const dirs = folder();
   const writer = processOver(dirs);

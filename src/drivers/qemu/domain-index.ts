@@ -15,7 +15,7 @@
 import { readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { ATOMIC_TEMP_PREFIX } from '../../util/atomic-file.js';
-import { sameStamp, type FileStamp } from '../../util/file-stamp.js';
+import { sameStamp, stampOf, type FileStamp } from '../../util/file-stamp.js';
 
 const FORMAT = 2;
 
@@ -37,8 +37,22 @@ export class DomainIndex {
   private folder?: FileStamp;
   /** the text last read or written: an unchanged index is not rewritten */
   private text = '';
+  /** the index file as last read or written by this process */
+  private fileStamp?: FileStamp;
 
   constructor(readonly file: string) {}
+
+  /**
+   * Forgets the entries if another process rewrote the index since: a process
+   * that waited for the driver lock while others defined domains finds their
+   * files there instead of parsing them.
+   */
+  reloadIfRewritten(): void {
+    if (this.entries && !sameStamp(stampOf(this.file), this.fileStamp)) {
+      this.entries = undefined;
+      this.folder = undefined;
+    }
+  }
 
   /** The UUID `file` defines, if the index knows this very version of it. */
   uuidFor(file: string, stamp: FileStamp): string | undefined {
@@ -78,6 +92,7 @@ export class DomainIndex {
       writeFileSync(temp, text, { mode: 0o600 });
       renameSync(temp, this.file);
       this.text = text;
+      this.fileStamp = stampOf(this.file);
     } catch {
       // a cache that cannot be written only makes the next process parse
       try {
@@ -92,6 +107,8 @@ export class DomainIndex {
     if (this.entries) return this.entries;
     this.entries = new Map();
     try {
+      // stamped before reading: a rewrite in between is read again next time
+      this.fileStamp = stampOf(this.file);
       this.text = readFileSync(this.file, 'utf8');
       const parsed = JSON.parse(this.text) as { format?: number; folder?: StoredStamp | null; files?: Record<string, StoredEntry> };
       if (parsed.format !== FORMAT || typeof parsed.files !== 'object' || parsed.files === null) return this.entries;

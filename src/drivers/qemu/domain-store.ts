@@ -149,6 +149,7 @@ export class DomainStore {
       if (entry.uuid) this.dropPersistent(entry.uuid);
     }
     // a folder as the index last saw it: its files need no stat either
+    this.index.reloadIfRewritten();
     const indexed = this.index.describesFolder(this.configWatch.stamp);
     for (const file of names) {
       const stamp = (indexed ? this.index.stampOf(file) : undefined) ?? stampOf(join(this.configDir, file));
