@@ -4,13 +4,16 @@
 //   query   = `dominfo` / `domstate` of one domain among 1000
 //   define  = 50 `define`s started at once (50 processes), wall time until all are done
 //   floor   = `node -e 0`, what any Node.js process costs here, alone and 50 at once
-// Medians of --runs (default 5). Domains defined on qemu:///system are named
-// tsvirt-scale-PID-* and undefined at the end.
+// Medians of --runs (default 5) of wall time; beside it the mean CPU time
+// (user + system) of the tsvirsh and node processes, which a loaded host
+// inflates far less than wall time (virsh's CPU is not comparable: libvirtd
+// does its work). The load average is printed with the results.
+// Domains defined on qemu:///system are named tsvirt-scale-PID-* and undefined at the end.
 //
 //   node dist/bench/domain-scale.js [--runs N] [--domains N] [--no-libvirt]
 
 import { execFile, execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -25,6 +28,34 @@ const many = Number(arg('--domains') ?? 1000);
 const FEW = 10;
 const PARALLEL = 50;
 const prefix = `tsvirt-scale-${process.pid}`;
+
+/** How many clock ticks /proc counts per second (getconf CLK_TCK). */
+const CLOCK_TICKS = (() => {
+  try {
+    return Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' })) || 100;
+  } catch {
+    return 100;
+  }
+})();
+
+/** CPU time (ms) of this process's finished children so far (cutime + cstime of /proc/self/stat), if known. */
+function childrenCpuMs(): number | undefined {
+  try {
+    const stat = readFileSync('/proc/self/stat', 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return ((Number(fields[13]) + Number(fields[14])) * 1000) / CLOCK_TICKS;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Runs `fn` and tells the CPU time its finished children used meanwhile. */
+async function withChildrenCpu<T>(fn: () => Promise<T>): Promise<{ result: T; cpu?: number }> {
+  const before = childrenCpuMs();
+  const result = await fn();
+  const after = childrenCpuMs();
+  return { result, cpu: before === undefined || after === undefined ? undefined : after - before };
+}
 
 const median = (xs: number[]): number => {
   const s = [...xs].sort((a, b) => a - b);
@@ -61,10 +92,13 @@ async function defineAll(side: Side, dir: string, names: string[]): Promise<void
   for (let i = 0; i < files.length; i += 200) await side.run(files.slice(i, i + 200).map((f) => `define ${f}`).join(' ; '));
 }
 
-async function runMedian(side: Side, command: string): Promise<number> {
+/** Median wall time of --runs runs, and the mean CPU time per run. */
+async function runMedian(side: Side, command: string): Promise<{ wall: number; cpu?: number }> {
   const samples: number[] = [];
-  for (let i = 0; i < runs; i++) samples.push(await side.run(command));
-  return median(samples);
+  const { cpu } = await withChildrenCpu(async () => {
+    for (let i = 0; i < runs; i++) samples.push(await side.run(command));
+  });
+  return { wall: median(samples), cpu: cpu === undefined ? undefined : cpu / runs };
 }
 
 function libvirtAvailable(): boolean {
@@ -82,6 +116,8 @@ const names = (tag: string, n: number) => Array.from({ length: n }, (_, i) => `$
 interface Row {
   what: string;
   ts: number;
+  /** CPU time of tsvirsh: per process, or of all processes for the parallel defines */
+  tsCpu?: number;
   lv?: number;
 }
 
@@ -91,14 +127,16 @@ async function main(): Promise<void> {
   const defined: string[] = [];
   const rows: Row[] = [];
   const measure = async (what: string, uri: string, command: string) => {
-    const row: Row = { what, ts: await runMedian(tsvirsh(uri), command) };
-    if (withLibvirt) row.lv = await runMedian(virsh, command);
+    const ts = await runMedian(tsvirsh(uri), command);
+    const row: Row = { what, ts: ts.wall, tsCpu: ts.cpu };
+    if (withLibvirt) row.lv = (await runMedian(virsh, command)).wall;
     rows.push(row);
     return row;
   };
-  console.log(`${runs} run(s) per median; libvirt: ${withLibvirt ? 'virsh -c qemu:///system' : 'not available'}`);
+  const load = () => os.loadavg().map((l) => l.toFixed(2)).join(' ');
+  console.log(`${runs} run(s) per median; libvirt: ${withLibvirt ? 'virsh -c qemu:///system' : 'not available'}; ${os.cpus().length} CPUs, load average ${load()}`);
   try {
-    const floor = await runMedian({ run: () => timed(process.execPath, ['-e', '0']) }, '');
+    const { wall: floor, cpu: floorCpu } = await runMedian({ run: () => timed(process.execPath, ['-e', '0']) }, '');
     const uriOf = (tag: string) => {
       const dir = path.join(work, tag);
       mkdirSync(path.join(dir, 'xml'), { recursive: true });
@@ -137,8 +175,9 @@ async function main(): Promise<void> {
       await Promise.all(parallelNames.map((name) => side.run(`define ${path.join(few.xml, `${name}.xml`)}`)));
       return performance.now() - t0;
     };
-    const parallelFloor = await parallel({ run: () => timed(process.execPath, ['-e', '0']) });
-    const defineRow: Row = { what: `${PARALLEL} parallel defines`, ts: await parallel(tsvirsh(few.uri)) };
+    const parallelFloor = await withChildrenCpu(() => parallel({ run: () => timed(process.execPath, ['-e', '0']) }));
+    const parallelDefines = await withChildrenCpu(() => parallel(tsvirsh(few.uri)));
+    const defineRow: Row = { what: `${PARALLEL} parallel defines`, ts: parallelDefines.result, tsCpu: parallelDefines.cpu };
     if (withLibvirt) {
       defined.push(...parallelNames);
       defineRow.lv = await parallel(virsh);
@@ -146,15 +185,24 @@ async function main(): Promise<void> {
     rows.push(defineRow);
 
     const ms = (x: number) => `${x.toFixed(0).padStart(6)} ms`;
-    console.log(`${'node -e 0'.padEnd(32)} ${ms(floor)}`);
-    console.log(`${`${PARALLEL} x node -e 0 at once`.padEnd(32)} ${ms(parallelFloor)}`);
-    for (const r of rows) console.log(`${r.what.padEnd(32)} tsvirsh ${ms(r.ts)}${r.lv === undefined ? '' : `   virsh ${ms(r.lv)}   tsvirsh/virsh ${(r.ts / r.lv).toFixed(2)}`}`);
+    const cpuOf = (x: number | undefined) => (x === undefined ? '' : ` (cpu ${ms(x)})`);
+    console.log(`load average after the runs: ${load()}`);
+    console.log(`${'node -e 0'.padEnd(32)} ${ms(floor)}${cpuOf(floorCpu)}`);
+    console.log(`${`${PARALLEL} x node -e 0 at once`.padEnd(32)} ${ms(parallelFloor.result)}${cpuOf(parallelFloor.cpu)}`);
+    for (const r of rows) console.log(`${r.what.padEnd(32)} tsvirsh ${ms(r.ts)}${cpuOf(r.tsCpu)}${r.lv === undefined ? '' : `   virsh ${ms(r.lv)}   tsvirsh/virsh ${(r.ts / r.lv).toFixed(2)}`}`);
     const verdict = (ok: boolean) => (ok ? 'ok  ' : 'MISS');
     console.log('targets (issue #11):');
     console.log(`  ${verdict(listMany.ts <= 500)} list --all with ${many} domains <= 500 ms per process: ${ms(listMany.ts)}`);
     console.log(`  ${verdict(listMany.ts <= 1.5 * listFew.ts)} ... and <= 1.5x the ${FEW}-domain time: ${(listMany.ts / listFew.ts).toFixed(2)}x`);
     if (defineRow.lv !== undefined) console.log(`  ${verdict(defineRow.ts <= 3 * defineRow.lv)} ${PARALLEL} parallel defines <= 3x libvirt: ${(defineRow.ts / defineRow.lv).toFixed(2)}x`);
     for (const r of [listMany, dominfo, domstate]) console.log(`  ${verdict(r.ts <= floor + 50)} ${r.what} <= node -e 0 + 50 ms: +${(r.ts - floor).toFixed(0)} ms`);
+    // the same targets in CPU time, which a busy host distorts far less than wall time
+    if (floorCpu !== undefined && listFew.tsCpu !== undefined && listMany.tsCpu !== undefined) {
+      console.log('the same in CPU time:');
+      console.log(`  ${verdict(listMany.tsCpu <= 1.5 * listFew.tsCpu)} list --all with ${many} domains <= 1.5x the ${FEW}-domain CPU: ${(listMany.tsCpu / listFew.tsCpu).toFixed(2)}x`);
+      for (const r of [listFew, listMany, dominfo, domstate]) if (r.tsCpu !== undefined) console.log(`  ${verdict(r.tsCpu <= floorCpu + 50)} ${r.what} <= node -e 0 + 50 ms CPU: +${(r.tsCpu - floorCpu).toFixed(0)} ms`);
+      if (defineRow.tsCpu !== undefined && parallelFloor.cpu !== undefined) console.log(`  ${PARALLEL} parallel defines: ${(defineRow.tsCpu / PARALLEL).toFixed(0)} ms CPU per process (node -e 0: ${(parallelFloor.cpu / PARALLEL).toFixed(0)} ms)`);
+    }
   } finally {
     if (defined.length) {
       for (let i = 0; i < defined.length; i += 200) {

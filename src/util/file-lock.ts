@@ -8,9 +8,14 @@
 // waiters can never both remove the stale lock and one remove the other's
 // fresh lock. Locks are not reentrant: a holder that acquires the same path
 // again waits for itself until the timeout.
+//
+// A waiter watches the held lock file (inotify) and tries again as soon as it
+// changes, polling only as a slow fallback: fifty waiters polling every few
+// milliseconds (each try creates, links and removes a file) spent more CPU
+// than the holders' work, and a poll interval leaves the lock idle.
 
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readFileSync, watch, type FSWatcher } from 'node:fs';
 import { link, open, readFile, stat, unlink, writeFile } from 'node:fs/promises';
 import { ErrorCode, ErrorDomain, virError } from './error.js';
 
@@ -28,6 +33,11 @@ export interface LockOptions {
 
 /** A .break file older than this belongs to a process that died mid-takeover. */
 const BREAK_STALE_MS = 5_000;
+/**
+ * How often a waiter looks without a watch event: a holder that dies leaves its
+ * file behind, and file systems without inotify send none.
+ */
+const FALLBACK_POLL_MS = 1_000;
 
 function processStartTime(pid: number): string | undefined {
   try {
@@ -101,25 +111,44 @@ async function breakStale(path: string, staleContent: string): Promise<void> {
   }
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** Resolves once the lock file at `path` changed or went (released), or after `ms` at the latest. */
+function releasedOrTimeout(path: string, ms: number): Promise<void> {
+  return new Promise((resolve) => {
+    let watcher: FSWatcher | undefined;
+    const done = () => {
+      clearTimeout(timer);
+      watcher?.close();
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    try {
+      watcher = watch(path, { persistent: false }, done);
+      watcher.on('error', done);
+    } catch {
+      done(); // released before we could watch it
+    }
+  });
+}
 
 /** Waits until the lock at `path` is ours (the directory must exist). */
 export async function acquireFileLock(path: string, options: LockOptions = {}): Promise<FileLock> {
   const deadline = Date.now() + (options.timeoutMs ?? 30_000);
-  let delay = 2;
   for (;;) {
-    if (await tryCreate(path)) return { path, release: () => releaseFileLock(path) };
+    // reading the holder first spares a try (a file created, linked, removed) while the lock is held
     const holder = await readHolder(path);
-    if (holder !== undefined && !holderAlive(holder)) {
+    if (holder === undefined) {
+      if (await tryCreate(path)) return { path, release: () => releaseFileLock(path) };
+      continue;
+    }
+    if (!holderAlive(holder)) {
       await breakStale(path, holder);
       continue;
     }
-    if (Date.now() >= deadline) {
-      const pid = holder ? holder.split(' ')[0] : 'unknown';
-      throw virError(ErrorCode.OPERATION_TIMEOUT, `cannot acquire ${options.what ?? 'lock'} (held by pid=${pid})`, ErrorDomain.NONE);
+    const left = deadline - Date.now();
+    if (left <= 0) {
+      throw virError(ErrorCode.OPERATION_TIMEOUT, `cannot acquire ${options.what ?? 'lock'} (held by pid=${holder.split(' ')[0]})`, ErrorDomain.NONE);
     }
-    await sleep(delay);
-    delay = Math.min(delay * 2, 50);
+    await releasedOrTimeout(path, Math.min(left, FALLBACK_POLL_MS));
   }
 }
 

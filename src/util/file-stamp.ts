@@ -58,6 +58,20 @@ export class DirectoryWatch {
     return true;
   }
 
+  /** The folder's stamp at the last look (undefined before it, or when it could not be read). */
+  get stamp(): FileStamp | undefined {
+    return this.last;
+  }
+
+  /**
+   * The folder's stamp from the last look, if that look proved it (the mtime was
+   * older than the clock granularity then): a record of what the folder held at
+   * that look may be trusted for as long as the folder keeps this stamp.
+   */
+  provenStamp(): FileStamp | undefined {
+    return this.last && this.last.mtimeNs + RACY_WINDOW_NS < this.lookedAtNs ? this.last : undefined;
+  }
+
   /** Makes the next changed() true (something in the folder changed in place). */
   forget(): void {
     this.last = undefined;

@@ -113,6 +113,51 @@ test('a new process lists domains from the index without parsing them, and parse
   assert.equal(fourth.store.list().length, 19);
 });
 
+test('a new process finding the folder as the index recorded it stats no config file, and still sees a file rewritten in place once its domain is used', async () => {
+  const dirs = folder();
+  const writer = processOver(dirs);
+  await writer.store.sync();
+  for (let i = 1; i <= 3; i++) await writer.store.savePersistent(def(`t${i}`, i));
+  // a full read of a folder that has been still for longer than the clock granularity records its stamp
+  const past = new Date(Date.now() - 60_000);
+  utimesSync(dirs.config, past, past);
+  const scanner = processOver(dirs);
+  await scanner.store.sync();
+  assert.ok(JSON.parse(readFileSync(dirs.index, 'utf8')).folder, 'the index vouches for the folder');
+
+  // t2 rewritten in place, folder untouched: a listing trusts the index (no stat, no parse) ...
+  const file = writer.store.configFile('t2');
+  writeFileSync(file, readFileSync(file, 'utf8').replace('65536', '524288'));
+  utimesSync(dirs.config, past, past);
+  const reader = processOver(dirs);
+  await reader.store.sync();
+  assert.deepEqual(names(reader.store), ['t1', 't2', 't3']);
+  assert.equal(reader.stats.parses, 0);
+  // ... and using the domain checks its file
+  reader.store.refreshConfig('t2');
+  assert.equal(memoryOf(reader.store.findByName('t2')!.def), '524288');
+
+  // a folder that changed since is stat'ed file by file again: the removal is seen
+  rmSync(writer.store.configFile('t3'));
+  const later = processOver(dirs);
+  await later.store.sync();
+  assert.deepEqual(names(later.store), ['t1', 't2']);
+});
+
+test('a process that read the index before others defined domains takes theirs from the rewritten index, parsing none', async () => {
+  const dirs = folder();
+  const writer = processOver(dirs);
+  await writer.store.sync();
+  await writer.store.savePersistent(def('early', 1));
+  const waiter = processOver(dirs);
+  await waiter.store.sync();
+  // meanwhile (as while waiting for the driver lock) another process defines more
+  for (let i = 2; i <= 4; i++) await writer.store.savePersistent(def(`late${i}`, i));
+  await waiter.store.sync();
+  assert.deepEqual(names(waiter.store), ['early', 'late2', 'late3', 'late4']);
+  assert.equal(waiter.stats.parses, 0);
+});
+
 test('a broken or lost index only costs parses', async () => {
   const dirs = folder();
   const writer = processOver(dirs);

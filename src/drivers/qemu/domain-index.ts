@@ -4,28 +4,55 @@
 // parsing them. It is only a cache: an entry counts only while the file's stamp
 // is unchanged, a lost or broken index costs parses, never correctness, so it
 // is written without fsync and any process may overwrite it.
+//
+// An index written right after a full read of the folder also records the
+// folder's stamp (when that read proved it, see DirectoryWatch.provenStamp): a
+// process that finds the folder with that very stamp takes the files' stamps
+// from the index instead of stat'ing each file, just as one process does not
+// re-read a folder that did not change. A file rewritten in place is still seen
+// when its domain is used (DomainStore.refreshConfig).
 
 import { readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { ATOMIC_TEMP_PREFIX } from '../../util/atomic-file.js';
-import { sameStamp, type FileStamp } from '../../util/file-stamp.js';
+import { sameStamp, stampOf, type FileStamp } from '../../util/file-stamp.js';
 
-const FORMAT = 1;
+const FORMAT = 2;
 
 interface IndexEntry {
   stamp: FileStamp;
   uuid: string;
 }
 
-/** On disk: {format, files: {NAME.xml: [dev, ino, size, mtimeNs, uuid]}} */
+/** On disk: {format, folder: [dev, ino, size, mtimeNs] | null, files: {NAME.xml: [dev, ino, size, mtimeNs, uuid]}} */
 type StoredEntry = [number, number, number, string, string];
+type StoredStamp = [number, number, number, string];
+
+const storedStamp = (s: FileStamp): StoredStamp => [s.dev, s.ino, s.size, String(s.mtimeNs)];
+const stampFrom = ([dev, ino, size, mtimeNs]: StoredStamp, isFile: boolean): FileStamp => ({ dev, ino, size, mtimeNs: BigInt(mtimeNs), isFile });
 
 export class DomainIndex {
   private entries?: Map<string, IndexEntry>;
+  /** the config folder's stamp when the entries were complete, if it was proven then */
+  private folder?: FileStamp;
   /** the text last read or written: an unchanged index is not rewritten */
   private text = '';
+  /** the index file as last read or written by this process */
+  private fileStamp?: FileStamp;
 
   constructor(readonly file: string) {}
+
+  /**
+   * Forgets the entries if another process rewrote the index since: a process
+   * that waited for the driver lock while others defined domains finds their
+   * files there instead of parsing them.
+   */
+  reloadIfRewritten(): void {
+    if (this.entries && !sameStamp(stampOf(this.file), this.fileStamp)) {
+      this.entries = undefined;
+      this.folder = undefined;
+    }
+  }
 
   /** The UUID `file` defines, if the index knows this very version of it. */
   uuidFor(file: string, stamp: FileStamp): string | undefined {
@@ -33,23 +60,39 @@ export class DomainIndex {
     return entry && sameStamp(entry.stamp, stamp) ? entry.uuid : undefined;
   }
 
-  /** Replaces the index with the files as the caller last read them. */
-  save(files: ReadonlyMap<string, { stamp: FileStamp; uuid?: string }>): void {
+  /** Whether the entries describe the config folder as it is now, stamped `folder`. */
+  describesFolder(folder: FileStamp | undefined): boolean {
+    this.load();
+    return sameStamp(this.folder, folder);
+  }
+
+  /** The stamp `file` had when indexed. */
+  stampOf(file: string): FileStamp | undefined {
+    return this.load().get(file)?.stamp;
+  }
+
+  /**
+   * Replaces the index with the files as the caller last read them; `folder` is
+   * the folder's proven stamp when `files` is a full read of it made under that stamp.
+   */
+  save(files: ReadonlyMap<string, { stamp: FileStamp; uuid?: string }>, folder?: FileStamp): void {
     const stored: Record<string, StoredEntry> = {};
     const entries = new Map<string, IndexEntry>();
     for (const [file, { stamp, uuid }] of files) {
       if (!uuid) continue;
-      stored[file] = [stamp.dev, stamp.ino, stamp.size, String(stamp.mtimeNs), uuid];
+      stored[file] = [...storedStamp(stamp), uuid];
       entries.set(file, { stamp, uuid });
     }
-    const text = JSON.stringify({ format: FORMAT, files: stored });
+    const text = JSON.stringify({ format: FORMAT, folder: folder ? storedStamp(folder) : null, files: stored });
     this.entries = entries;
+    this.folder = folder;
     if (text === this.text) return;
     const temp = join(dirname(this.file), `${ATOMIC_TEMP_PREFIX}${basename(this.file)}.${process.pid}`);
     try {
       writeFileSync(temp, text, { mode: 0o600 });
       renameSync(temp, this.file);
       this.text = text;
+      this.fileStamp = stampOf(this.file);
     } catch {
       // a cache that cannot be written only makes the next process parse
       try {
@@ -64,14 +107,17 @@ export class DomainIndex {
     if (this.entries) return this.entries;
     this.entries = new Map();
     try {
+      // stamped before reading: a rewrite in between is read again next time
+      this.fileStamp = stampOf(this.file);
       this.text = readFileSync(this.file, 'utf8');
-      const parsed = JSON.parse(this.text) as { format?: number; files?: Record<string, StoredEntry> };
+      const parsed = JSON.parse(this.text) as { format?: number; folder?: StoredStamp | null; files?: Record<string, StoredEntry> };
       if (parsed.format !== FORMAT || typeof parsed.files !== 'object' || parsed.files === null) return this.entries;
       for (const [file, e] of Object.entries(parsed.files)) {
         if (!Array.isArray(e) || e.length !== 5 || typeof e[4] !== 'string') continue;
-        const [dev, ino, size, mtimeNs, uuid] = e;
-        this.entries.set(file, { stamp: { dev, ino, size, mtimeNs: BigInt(mtimeNs), isFile: true }, uuid });
+        this.entries.set(file, { stamp: stampFrom(e.slice(0, 4) as StoredStamp, true), uuid: e[4] });
       }
+      // only an index read whole vouches for the folder
+      if (Array.isArray(parsed.folder) && parsed.folder.length === 4 && this.entries.size === Object.keys(parsed.files).length) this.folder = stampFrom(parsed.folder, false);
     } catch {
       // absent or unreadable: every file is parsed once and the index rewritten
     }

@@ -139,13 +139,16 @@ export class QemuDomainRuntime {
    * files over the store's objects. Run after store.sync().
    */
   async sync(options: { refresh: boolean } = { refresh: true }): Promise<void> {
-    for (const [name, status] of options.refresh ? (await this.stateFiles()).statuses : []) {
-      const uuid = (childText(status.domain, 'uuid') ?? '').toLowerCase();
-      // A domain whose lock is held is being changed right now: its status file is current enough.
-      await this.driver.withDomainLock(uuid, () => this.refreshAndRelease(name), { timeoutMs: 0 }).catch(() => undefined);
+    let snapshot = await this.stateFiles();
+    if (options.refresh && snapshot.statuses.size > 0) {
+      for (const [name, status] of snapshot.statuses) {
+        const uuid = (childText(status.domain, 'uuid') ?? '').toLowerCase();
+        // A domain whose lock is held is being changed right now: its status file is current enough.
+        await this.driver.withDomainLock(uuid, () => this.refreshAndRelease(name), { timeoutMs: 0 }).catch(() => undefined);
+      }
+      snapshot = await this.stateFiles();
     }
     // reasons: why each shut-off domain stopped, whichever process saw it stop
-    const snapshot = await this.stateFiles();
     const { statuses, reasons } = snapshot;
     // neither the state files nor the domains changed: the overlay is in place already
     if (this.overlaid?.snapshot === snapshot && this.overlaid.generation === this.driver.store.generation) return;

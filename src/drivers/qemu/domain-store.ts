@@ -13,7 +13,8 @@
 // folder (same mtime, not changed within the file system's clock granularity
 // of our last look) is not re-read, and a file whose stamp matches the
 // on-disk index (domain-index.ts) gives its name and UUID without being parsed;
-// its definition is parsed when first used.
+// its definition is parsed when first used. A new process that finds the folder
+// as the index recorded it takes the files' stamps from the index unstat'ed.
 
 import { readdirSync, readFileSync } from 'node:fs';
 import { symlink } from 'node:fs/promises';
@@ -107,13 +108,14 @@ export class DomainStore {
   /**
    * Brings the in-memory list in line with the config folder: new or changed
    * files are (re)read, removed files drop their inactive domain, autostart
-   * links are re-read. A file that fails to load is reported once per version.
-   * Costs two stats when neither folder changed.
+   * links are re-read (unless `autostart` is false and no config changed: the
+   * caller does not read it). A file that fails to load is reported once per
+   * version. Costs two stats when neither folder changed.
    */
-  async sync(): Promise<void> {
+  async sync(options: { autostart: boolean } = { autostart: true }): Promise<void> {
     const configsChanged = this.configWatch.changed();
     if (configsChanged) this.rescanConfigs();
-    if (configsChanged || this.autostartWatch.changed()) this.rescanAutostart();
+    if (configsChanged || (options.autostart && this.autostartWatch.changed())) this.rescanAutostart();
   }
 
   /**
@@ -146,16 +148,18 @@ export class DomainStore {
       this.seen.delete(file);
       if (entry.uuid) this.dropPersistent(entry.uuid);
     }
+    // a folder as the index last saw it: its files need no stat either
+    this.index.reloadIfRewritten();
+    const indexed = this.index.describesFolder(this.configWatch.stamp);
     for (const file of names) {
-      const path = join(this.configDir, file);
-      const stamp = stampOf(path);
+      const stamp = (indexed ? this.index.stampOf(file) : undefined) ?? stampOf(join(this.configDir, file));
       if (!stamp?.isFile) continue; // removed meanwhile, or not a file
       const previous = this.seen.get(file);
       if (sameStamp(previous?.stamp, stamp)) continue;
       if (previous?.uuid) this.dropPersistent(previous.uuid);
       this.seen.set(file, { stamp, ...this.loadConfig(file, stamp) });
     }
-    this.index.save(this.seen);
+    this.index.save(this.seen, this.configWatch.provenStamp());
   }
 
   /** Recognises a config file by its index entry, or parses it. */

@@ -82,6 +82,16 @@ const NODE_INFO_MODEL_BYTES = 32;
  */
 const QEMU_FEATURES = new Set<number>([DriverFeature.XML_MIGRATABLE]);
 
+/** What a call reads of a domain beside its identity, state and persistence. */
+interface DomainReads {
+  /** the definition: a config file rewritten in place is re-read */
+  definition: boolean;
+  /** the autostart flag: the autostart links are re-read */
+  autostart: boolean;
+}
+const READS_ALL: DomainReads = { definition: true, autostart: true };
+const READS_STATE: DomainReads = { definition: false, autostart: false };
+
 export const refOf = (obj: DomainObject): DomainRef => ({ name: obj.name, uuid: obj.uuid, id: obj.id });
 const byName = (a: DomainObject, b: DomainObject) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
 const flag = (b: boolean) => (b ? 1 : 0);
@@ -133,9 +143,9 @@ export class QemuDriver implements HypervisorDriver {
     return withFileLock(join(this.paths.lockDir, `domain-${uuid}.lock`), fn, { what: 'state change lock', ...options });
   }
 
-  /** Re-reads the config files, then lays the running domains' status files over them. */
-  async syncDomains(): Promise<void> {
-    await this.store.sync();
+  /** Re-reads the config files (and the autostart links when `reads.autostart`), then lays the running domains' status files over them. */
+  async syncDomains(reads: Pick<DomainReads, 'autostart'> = READS_ALL): Promise<void> {
+    await this.store.sync(reads);
     await this.runtime.sync();
   }
 
@@ -146,11 +156,15 @@ export class QemuDriver implements HypervisorDriver {
 
   // ---- lookups -------------------------------------------------------------
 
-  /** The object behind a domain handle (qemuDomainObjFromDomain). */
-  async objectOf(dom: DomainRef): Promise<DomainObject> {
-    await this.syncDomains();
+  /**
+   * The object behind a domain handle (qemuDomainObjFromDomain), current in
+   * what the call `reads`: a call that reads only state and persistence (list
+   * asks it of every domain) costs two folder stats.
+   */
+  async objectOf(dom: DomainRef, reads: DomainReads = READS_ALL): Promise<DomainObject> {
+    await this.syncDomains(reads);
     const found = this.store.findByUUID(dom.uuid);
-    if (found) this.store.refreshConfig(found.name);
+    if (found && reads.definition) this.store.refreshConfig(found.name);
     const obj = this.store.findByUUID(dom.uuid);
     if (!obj) throw virError(ErrorCode.NO_DOMAIN, `no domain with matching uuid '${dom.uuid}' (${dom.name})`, ErrorDomain.QEMU);
     return obj;
@@ -203,7 +217,7 @@ export class QemuDriver implements HypervisorDriver {
 
   async domainHasManagedSaveImage({ dom, flags }: ProcArgs<'domainHasManagedSaveImage'>): Promise<ProcRet<'domainHasManagedSaveImage'>> {
     checkFlags(flags, 0, 'qemuDomainHasManagedSaveImage');
-    return { result: flag(this.hasManagedSave((await this.objectOf(dom)).name)) };
+    return { result: flag(this.hasManagedSave((await this.objectOf(dom, READS_STATE)).name)) };
   }
 
   // ---- define / undefine ---------------------------------------------------
@@ -312,16 +326,16 @@ export class QemuDriver implements HypervisorDriver {
 
   async domainGetState({ dom, flags }: ProcArgs<'domainGetState'>): Promise<ProcRet<'domainGetState'>> {
     checkFlags(flags, 0, 'qemuDomainGetState');
-    const obj = await this.objectOf(dom);
+    const obj = await this.objectOf(dom, READS_STATE);
     return { state: obj.state, reason: obj.reason };
   }
 
   async domainIsActive({ dom }: ProcArgs<'domainIsActive'>): Promise<ProcRet<'domainIsActive'>> {
-    return { active: flag((await this.objectOf(dom)).id !== -1) };
+    return { active: flag((await this.objectOf(dom, READS_STATE)).id !== -1) };
   }
 
   async domainIsPersistent({ dom }: ProcArgs<'domainIsPersistent'>): Promise<ProcRet<'domainIsPersistent'>> {
-    return { persistent: flag((await this.objectOf(dom)).persistent) };
+    return { persistent: flag((await this.objectOf(dom, READS_STATE)).persistent) };
   }
 
   async domainGetAutostart({ dom }: ProcArgs<'domainGetAutostart'>): Promise<ProcRet<'domainGetAutostart'>> {
