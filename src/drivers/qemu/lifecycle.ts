@@ -16,6 +16,7 @@
 // QEMU's events when they come (watch()). Both modes report what happened as
 // libvirt's domain events through RuntimeHost.emit.
 import { randomBytes } from 'node:crypto';
+import { constants } from 'node:fs';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { DomainState, PausedReason, RunningReason, ShutoffReason } from '../../driver/flags.js';
@@ -33,6 +34,7 @@ import { fillPtyPaths, type QmpChardevInfo } from './pty-paths.js';
 import { applyBalloonPeriod } from './domain-stats.js';
 import { loadStatuses, removeShutoffReason, removeStatus, writeShutoffReason, writeStatus, type DomainStatus } from './status-file.js';
 import type { QemuPaths } from './paths.js';
+import type { DomainSecurity } from './security/domain-security.js';
 import { DomainView, domainRuntimePaths, type QemuCommandLine } from './command-line/context.js';
 
 /** libvirt's virProcessKillPainfully waits 10 s after SIGTERM before SIGKILL. */
@@ -47,6 +49,8 @@ const MONITOR_EOF_EXIT_WAIT_MS = 5_000;
 /** What the runtime needs from the driver that owns the domains. */
 export interface RuntimeHost {
   readonly paths: QemuPaths;
+  /** QEMU's identity, file labels and cgroup (security/). */
+  readonly security: DomainSecurity;
   /** The command line for a live definition; ids and addresses are already in `def`. */
   buildCommandLine(def: XmlElement, domainId: number): Promise<QemuCommandLine> | QemuCommandLine;
   /**
@@ -344,6 +348,7 @@ export class QemuRuntime {
     // The live XML names every device as QEMU knows it (libvirt's <alias>), so
     // that later commands (hotplug, detach) can address them.
     for (const [device, alias] of new DomainView(live).aliases) setDeviceAlias(device, alias);
+    const label = this.host.security.liveLabel(live);
     let cmd = await this.host.buildCommandLine(live, id);
     const socketPath = monitorSocketOf(cmd);
     // a deep root: QEMU binds and clients connect through a short alias (monitor-alias.ts)
@@ -353,17 +358,21 @@ export class QemuRuntime {
       cmd = { ...cmd, args: cmd.args.map((a) => (a.startsWith('socket,id=charmonitor,') ? a.replace(from, to) : a)) };
     }
     const args = cmd.args.includes('-S') ? cmd.args : ['-S', ...cmd.args];
-    await this.prepareRuntimeFolders(name, id);
     await rm(monitorPath, { force: true });
     await removeShutoffReason(this.host.paths.stateDir, name);
     const logPath = path.join(this.host.paths.logDir, `${name}.log`);
-    const proc = await spawnDetached({ binary: cmd.binary, args, env: Object.fromEntries(cmd.env), logPath }).catch(async (e: Error) => {
-      await removeMonitorAlias(monitorPath);
-      throw e;
-    });
+    const proc = await this.prepareRuntimeFolders(name, id)
+      .then((runtimeFiles) => this.host.security.prepare(name, live, label, runtimeFiles))
+      .then(() => spawnDetached({ binary: cmd.binary, args, env: Object.fromEntries(cmd.env), logPath, execPrefix: this.host.security.execPrefix(label) }))
+      .catch(async (e: Error) => {
+        await this.host.security.release(id, name);
+        await removeMonitorAlias(monitorPath);
+        throw e;
+      });
     const dom = new RunningDomain(name, id, proc.pid, proc.startTime, monitorPath, live, DomainState.PAUSED, PausedReason.STARTING_UP);
     this.domains.set(name, dom);
     try {
+      await this.host.security.attachCgroup(id, name, proc.pid);
       // The status file names the pid before QEMU runs under it: a crash of this
       // process at any moment can never leave a QEMU that no status file names.
       await this.saveStatus(dom);
@@ -402,13 +411,17 @@ export class QemuRuntime {
   /**
    * The per-domain folders QEMU uses (qemuProcessMakeDir) and the master key
    * its secrets are encrypted with (qemuDomainMasterKeyCreate), which the
-   * command line's masterKey0 object reads.
+   * command line's masterKey0 object reads. Returns what QEMU must own.
    */
-  private async prepareRuntimeFolders(name: string, id: number): Promise<void> {
+  private async prepareRuntimeFolders(name: string, id: number): Promise<string[]> {
     const folders = domainRuntimePaths(this.host.paths, id, name);
     await mkdir(folders.libDir, { recursive: true, mode: 0o750 });
     await mkdir(folders.channelTargetDir, { recursive: true, mode: 0o750 });
-    await writeFile(path.join(folders.libDir, 'master-key.aes'), randomBytes(32), { mode: 0o600 });
+    const masterKey = path.join(folders.libDir, 'master-key.aes');
+    // a key left by an interrupted start goes; a new one is created, never written through a planted link
+    await rm(masterKey, { force: true });
+    await writeFile(masterKey, randomBytes(32), { mode: 0o600, flag: constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW });
+    return [folders.libDir, folders.channelTargetDir, masterKey];
   }
 
   /** virDomainDestroy: SIGTERM, SIGKILL after the grace period, then clean up. */
@@ -548,6 +561,7 @@ export class QemuRuntime {
   private async stopProcess(dom: RunningDomain, options: { graceMs: number; reason?: ShutoffReason }): Promise<void> {
     dom.qmp?.close();
     await terminateProcess(dom.pid, { graceMs: options.graceMs, startTime: dom.startTime, force: options.graceMs === 0 });
+    await this.host.security.release(dom.id, dom.name);
     await dom.statusWrite.catch(() => undefined); // a write in flight must not land after the removal
     const folders = domainRuntimePaths(this.host.paths, dom.id, dom.name);
     await rm(folders.libDir, { recursive: true, force: true });
