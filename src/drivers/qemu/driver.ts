@@ -39,6 +39,7 @@ import { qemuPathsForURI, requiredDirs, type QemuPaths } from './paths.js';
 import { formatCapabilities, formatDomainCapabilities, formatHostSysinfo, hostCpuMap, hostFreeMemory, hostNodeInfo } from './host-capabilities.js';
 import { QemuDomainRuntime } from './domain-runtime.js';
 import { primarySecurityModel, processLabels } from './security/process-label.js';
+import { checkStateFolders } from './security/trusted-folders.js';
 import { packCpuMaps } from './cpu-maps.js';
 import { processCpuTimeNs } from '../../util/process.js';
 import type { HostFacts } from './host/facts.js';
@@ -612,6 +613,7 @@ export class QemuDriver implements HypervisorDriver {
 /** Opens the qemu driver for a qemu:/// URI: computes the state layout, reads qemu.conf, creates the folders. */
 export async function openQemuDriver(uri: ParsedURI, opts: QemuDriverOptions = {}): Promise<QemuDriver> {
   const paths = qemuPathsForURI(uri, opts.stateRoot);
+  await checkStateFolders(paths);
   for (const dir of requiredDirs(paths)) {
     try {
       await mkdir(dir, { recursive: true, mode: 0o755 });

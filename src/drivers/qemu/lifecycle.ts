@@ -32,7 +32,8 @@ import { escapeOptionValue } from '../../util/qemu-option.js';
 import { createMonitorAlias, fitsUnixSocket, removeMonitorAlias } from './monitor-alias.js';
 import { fillPtyPaths, type QmpChardevInfo } from './pty-paths.js';
 import { applyBalloonPeriod } from './domain-stats.js';
-import { loadStatuses, removeShutoffReason, removeStatus, writeShutoffReason, writeStatus, type DomainStatus } from './status-file.js';
+import { loadStatuses, removeShutoffReason, removeStatus, statusFilePath, writeShutoffReason, writeStatus, type DomainStatus } from './status-file.js';
+import { matchQemuProcess } from './security/process-identity.js';
 import type { QemuPaths } from './paths.js';
 import type { DomainSecurity } from './security/domain-security.js';
 import { DomainView, domainRuntimePaths, type QemuCommandLine } from './command-line/context.js';
@@ -152,13 +153,26 @@ export class QemuRuntime {
       dom = undefined;
     }
     if (!status) return undefined;
+    const match = matchQemuProcess(status.pid, status.startTime, status.monitorPath);
+    if (match === 'unverified') {
+      // kept: whatever runs under that pid is nobody's to signal on this file's word
+      this.domains.delete(name);
+      throw virError(ErrorCode.OPERATION_FAILED, `status file '${statusFilePath(this.host.paths.stateDir, name)}' names process ${status.pid}, which is not a QEMU this driver started (start time or command line differ); it is left alone and so is the file`, ErrorDomain.QEMU);
+    }
+    const adopted = !dom;
     dom ??= this.adopt(name, status);
     dom.state = status.state;
     dom.reason = status.reason;
     dom.fakeReboot = status.fakeReboot;
     dom.live = status.domain;
-    if (!isProcessAlive(dom.pid, dom.startTime)) {
+    if (match === 'gone') {
       await this.cleanup(dom);
+      return undefined;
+    }
+    if (adopted && dom.state === DomainState.PAUSED && dom.reason === PausedReason.STARTING_UP) {
+      // The process that started it died before `cont` (it held the domain lock this
+      // process holds now): undone, as libvirt's reconnect stops a half-started QEMU.
+      await this.cleanup(dom, ShutoffReason.FAILED);
       return undefined;
     }
     if (!options.monitor) return dom;
@@ -572,7 +586,7 @@ export class QemuRuntime {
   }
 
   /** Cleans up after a QEMU that is gone: crashed, unless the guest had shut down. */
-  private async cleanup(dom: RunningDomain, reason: ShutoffReason.CRASHED | ShutoffReason.SHUTDOWN = ShutoffReason.CRASHED): Promise<void> {
+  private async cleanup(dom: RunningDomain, reason: ShutoffReason.CRASHED | ShutoffReason.SHUTDOWN | ShutoffReason.FAILED = ShutoffReason.CRASHED): Promise<void> {
     dom.stopping = true;
     await this.stopProcess(dom, { graceMs: 0, reason });
     await this.finish(dom, reason, reason === ShutoffReason.SHUTDOWN ? StoppedDetail.SHUTDOWN : StoppedDetail.FAILED);

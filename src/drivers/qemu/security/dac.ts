@@ -16,7 +16,7 @@ import path from 'node:path';
 import { ErrorCode, ErrorDomain, virError } from '../../../util/error.js';
 import { writeFileAtomic } from '../../../util/atomic-file.js';
 import { withFileLock } from '../../../util/file-lock.js';
-import { child, childrenNamed, type XmlElement } from '../../../util/xml.js';
+import { child, type XmlElement } from '../../../util/xml.js';
 
 interface OwnerRecord {
   uid: number;
@@ -94,46 +94,43 @@ function diskImages(disk: XmlElement): string[] {
 
 const CHARDEV_KINDS = ['serial', 'parallel', 'console', 'channel'];
 
-/**
- * What virSecurityDACSetAllLabel labels: disk images and their backing chains,
- * kernel, initrd, dtb, NVRAM, file and unix-socket (connect) chardevs with their
- * log files.
- */
+/** What one device makes QEMU open: disk images with their backing chains, file and unix-socket (connect) chardevs with their logs. */
+export function deviceLabelTargets(device: XmlElement): LabelTarget[] {
+  if (device.name === 'disk') return diskImages(device).map((p) => ({ path: p, create: false }));
+  if (!CHARDEV_KINDS.includes(device.name)) return [];
+  const out: LabelTarget[] = [];
+  const source = child(device, 'source');
+  if (device.attrs.type === 'file' && source?.attrs.path) out.push({ path: source.attrs.path, create: true });
+  if (device.attrs.type === 'unix' && source?.attrs.mode !== 'bind' && source?.attrs.path) out.push({ path: source.attrs.path, create: false });
+  const log = child(device, 'log')?.attrs.file;
+  if (log) out.push({ path: log, create: true });
+  return out;
+}
+
+/** What virSecurityDACSetAllLabel labels: every device's files, and kernel, initrd, dtb and NVRAM. */
 export function labelTargets(live: XmlElement): LabelTarget[] {
   const out: LabelTarget[] = [];
-  const add = (p: string | undefined, create = false) => {
-    if (p && !out.some((t) => t.path === p)) out.push({ path: p, create });
+  const add = (t: LabelTarget) => {
+    if (!out.some((o) => o.path === t.path)) out.push(t);
   };
-  const devices = child(live, 'devices');
-  for (const disk of devices ? childrenNamed(devices, 'disk') : []) {
-    for (const image of diskImages(disk)) add(image);
-  }
+  for (const device of child(live, 'devices')?.children ?? []) deviceLabelTargets(device).forEach(add);
   const os = child(live, 'os');
-  for (const name of ['kernel', 'initrd', 'dtb', 'nvram']) add(os ? child(os, name)?.text.trim() || undefined : undefined);
-  for (const kind of CHARDEV_KINDS) {
-    for (const dev of devices ? childrenNamed(devices, kind) : []) {
-      const source = child(dev, 'source');
-      if (dev.attrs.type === 'file') add(source?.attrs.path, true);
-      if (dev.attrs.type === 'unix' && source?.attrs.mode !== 'bind') add(source?.attrs.path);
-      add(child(dev, 'log')?.attrs.file, true);
-    }
+  for (const name of ['kernel', 'initrd', 'dtb', 'nvram']) {
+    const file = os ? child(os, name)?.text.trim() : undefined;
+    if (file) add({ path: file, create: false });
   }
   return out;
 }
 
 /**
- * Creates a chardev output file as libvirt does (virFileOpenAs with 0600): never
- * through a symlink, owned by the QEMU user, readable by nobody else.
+ * Creates a chardev output file as libvirt does (virFileOpenAs with 0600):
+ * never through a symlink, readable by its owner only (the QEMU user, once labelled).
  */
-async function createOutputFile(file: string, uid: number, gid: number): Promise<void> {
+async function createOutputFile(file: string): Promise<void> {
   const handle = await open(file, constants.O_WRONLY | constants.O_CREAT | constants.O_NOFOLLOW | constants.O_NONBLOCK, 0o600).catch((e: NodeJS.ErrnoException) => {
     throw virError(ErrorCode.SYSTEM_ERROR, `failed to create file '${file}': ${e.code === 'ELOOP' ? 'refusing to follow a symbolic link' : e.message}`, ErrorDomain.SECURITY);
   });
-  try {
-    await handle.chown(uid, gid);
-  } finally {
-    await handle.close();
-  }
+  await handle.close();
 }
 
 export class DacLabels {
@@ -164,7 +161,7 @@ export class DacLabels {
   async label(holder: string, targets: LabelTarget[], uid: number, gid: number): Promise<void> {
     await this.locked(async (table) => {
       for (const target of targets) {
-        if (target.create) await createOutputFile(target.path, uid, gid);
+        if (target.create) await createOutputFile(target.path);
         // libvirt labels what a symlink points to (virFileResolveLink)
         const file = await realpath(target.path).catch(() => undefined);
         if (file === undefined) continue; // QEMU reports the missing file with its own words
@@ -183,12 +180,16 @@ export class DacLabels {
     });
   }
 
-  /** Gives back what `holder` labelled once no other domain holds it (virSecurityDACRestoreAllLabel). */
-  async restore(holder: string): Promise<void> {
+  /**
+   * Gives back what `holder` labelled (only `targets` of it, for an unplugged
+   * device) once no other domain holds it (virSecurityDACRestoreAllLabel).
+   */
+  async restore(holder: string, targets?: LabelTarget[]): Promise<void> {
+    const only = targets && new Set(await Promise.all(targets.map((t) => realpath(t.path).catch(() => t.path))));
     await this.locked(async (table) => {
       let changed = false;
       for (const [file, record] of Object.entries(table)) {
-        if (!record.holders.includes(holder)) continue;
+        if (!record.holders.includes(holder) || (only && !only.has(file))) continue;
         record.holders = record.holders.filter((h) => h !== holder);
         changed = true;
         if (record.holders.length > 0) continue;

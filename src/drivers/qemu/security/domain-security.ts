@@ -6,7 +6,7 @@ import { chown } from 'node:fs/promises';
 import { child, childrenNamed, element, type XmlElement } from '../../../util/xml.js';
 import type { QemuPaths } from '../paths.js';
 import { machineName, GuestCgroups } from './cgroup.js';
-import { DacLabels, labelTargets } from './dac.js';
+import { DacLabels, deviceLabelTargets, labelTargets } from './dac.js';
 import type { ConfValue } from '../config.js';
 import { dacLabel, dropPrivilegesCommand, needsDrop, parseDacLabel, privileged, resolveQemuIdentity, type QemuIdentity } from './identity.js';
 
@@ -79,6 +79,17 @@ export class DomainSecurity {
     const { uid, gid } = label.identity;
     for (const file of runtimeFiles) await chown(file, uid, gid);
     if (label.relabel) await this.labels.label(name, labelTargets(live), uid, gid);
+  }
+
+  /** Labels what a hot-plugged device makes QEMU open (qemuDomainStorageSourceAccessAllow). */
+  async labelDevice(name: string, device: XmlElement): Promise<void> {
+    const { identity } = this;
+    if (needsDrop(identity)) await this.labels.label(name, deviceLabelTargets(device), identity.uid, identity.gid);
+  }
+
+  /** Gives back what an unplugged device's files were labelled from. */
+  async restoreDevice(name: string, device: XmlElement): Promise<void> {
+    if (privileged()) await this.labels.restore(name, deviceLabelTargets(device));
   }
 
   /** Puts QEMU (still the spawn's gate, before it execs) into the guest's own cgroup, where one can be made. */

@@ -67,8 +67,13 @@ export function privileged(): boolean {
  * The identity QEMU runs as: qemu.conf's user/group when this process is root
  * (libvirt reads them only when privileged), the caller otherwise.
  */
-export function resolveQemuIdentity(raw: ReadonlyMap<string, ConfValue>, files = { passwd: '/etc/passwd', group: '/etc/group' }): QemuIdentity {
+export function resolveQemuIdentity(raw: ReadonlyMap<string, ConfValue>): QemuIdentity {
   if (!privileged()) return { uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0, named: false };
+  return configuredIdentity(raw);
+}
+
+/** qemu.conf's user and group (default tsvirt-qemu) against the given user and group databases. */
+export function configuredIdentity(raw: ReadonlyMap<string, ConfValue>, files = { passwd: '/etc/passwd', group: '/etc/group' }): QemuIdentity {
   const users = readDb(files.passwd);
   const uid = resolveId(stringSetting(raw, 'user', DEFAULT_QEMU_USER), users, 'user');
   const gid = resolveId(stringSetting(raw, 'group', DEFAULT_QEMU_GROUP), readDb(files.group), 'group');
