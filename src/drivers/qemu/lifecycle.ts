@@ -34,6 +34,7 @@ import { fillPtyPaths, type QmpChardevInfo } from './pty-paths.js';
 import { applyBalloonPeriod } from './domain-stats.js';
 import { loadStatuses, removeShutoffReason, removeStatus, statusFilePath, writeShutoffReason, writeStatus, type DomainStatus } from './status-file.js';
 import { matchQemuProcess } from './security/process-identity.js';
+import { GraphicsPorts } from './graphics-ports.js';
 import type { QemuPaths } from './paths.js';
 import type { DomainSecurity } from './security/domain-security.js';
 import { DomainView, domainRuntimePaths, type QemuCommandLine } from './command-line/context.js';
@@ -114,8 +115,11 @@ const notRunning = () => virError(ErrorCode.OPERATION_INVALID, 'domain is not ru
 
 export class QemuRuntime {
   private readonly domains = new Map<string, RunningDomain>();
+  private readonly ports: GraphicsPorts;
 
-  constructor(private readonly host: RuntimeHost) {}
+  constructor(private readonly host: RuntimeHost) {
+    this.ports = new GraphicsPorts(host.paths.stateDir, host.paths.lockDir);
+  }
 
   get(name: string): RunningDomain | undefined {
     return this.domains.get(name);
@@ -363,7 +367,12 @@ export class QemuRuntime {
     // that later commands (hotplug, detach) can address them.
     for (const [device, alias] of new DomainView(live).aliases) setDeviceAlias(device, alias);
     const label = this.host.security.liveLabel(live);
-    let cmd = await this.host.buildCommandLine(live, id);
+    const reserved = await this.ports.allocate(name, live);
+    const releasePorts = () => (reserved ? this.ports.release(name) : Promise.resolve());
+    let cmd = await (async () => this.host.buildCommandLine(live, id))().catch(async (e: Error) => {
+      await releasePorts();
+      throw e;
+    });
     const socketPath = monitorSocketOf(cmd);
     // a deep root: QEMU binds and clients connect through a short alias (monitor-alias.ts)
     const monitorPath = fitsUnixSocket(socketPath) ? socketPath : await createMonitorAlias(socketPath);
@@ -381,6 +390,7 @@ export class QemuRuntime {
       .catch(async (e: Error) => {
         await this.host.security.release(id, name);
         await removeMonitorAlias(monitorPath);
+        await releasePorts();
         throw e;
       });
     const dom = new RunningDomain(name, id, proc.pid, proc.startTime, monitorPath, live, DomainState.PAUSED, PausedReason.STARTING_UP);
@@ -390,6 +400,8 @@ export class QemuRuntime {
       // The status file names the pid before QEMU runs under it: a crash of this
       // process at any moment can never leave a QEMU that no status file names.
       await this.saveStatus(dom);
+      // the status file names the graphics ports now
+      await releasePorts();
       proc.release();
       const qmp = await connectWhenListening(monitorPath, proc.pid, name);
       if (qmp === undefined) {
@@ -417,6 +429,7 @@ export class QemuRuntime {
     } catch (e) {
       dom.stopping = true;
       await this.stopProcess(dom, { graceMs: 0 }).catch(() => undefined);
+      await releasePorts().catch(() => undefined);
       this.domains.delete(name);
       throw e;
     }
