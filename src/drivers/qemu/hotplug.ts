@@ -114,7 +114,7 @@ export class DeviceHotplug {
     const plan = planFor(await this.host.buildCommandLine(live, dom.id), alias);
     const qmp = await this.runtime.ensureMonitor(dom);
     const step = (run: [string, JsonProps], undo: [string, JsonProps]) => ({ run, undo });
-    await this.host.security.labelDevice(dom.name, added);
+    await this.host.security.labelDevice(dom.name, dom.live, added);
     await runWithRollback(qmp, [
       ...plan.blockdevs.map((b) => step(['blockdev-add', b], ['blockdev-del', { 'node-name': b['node-name'] }])),
       ...(plan.netdev ? [step(['netdev_add', plan.netdev], ['netdev_del', { id: plan.netdev.id }])] : []),

@@ -3,6 +3,7 @@
 // identity QEMU is exec'ed as, the files it gets for its run, its cgroup, and
 // giving everything back when it stops.
 import { chown } from 'node:fs/promises';
+import { ErrorCode, ErrorDomain, virError } from '../../../util/error.js';
 import { child, childrenNamed, element, type XmlElement } from '../../../util/xml.js';
 import type { QemuPaths } from '../paths.js';
 import { machineName, GuestCgroups } from './cgroup.js';
@@ -78,13 +79,24 @@ export class DomainSecurity {
     if (!needsDrop(label.identity)) return;
     const { uid, gid } = label.identity;
     for (const file of runtimeFiles) await chown(file, uid, gid);
-    if (label.relabel) await this.labels.label(name, labelTargets(live), uid, gid);
+    if (label.relabel && this.dynamicOwnership()) await this.labels.label(name, labelTargets(live), uid, gid);
+  }
+
+  /** qemu.conf dynamic_ownership (default 1): 0 leaves the owners of the domain's files to the administrator. */
+  private dynamicOwnership(): boolean {
+    const v = this.settings.get('dynamic_ownership');
+    if (v === undefined) return true;
+    if (v !== 0 && v !== 1) throw virError(ErrorCode.INTERNAL_ERROR, `value for 'dynamic_ownership' parameter must be 0 or 1`, ErrorDomain.CONF);
+    return v === 1;
   }
 
   /** Labels what a hot-plugged device makes QEMU open (qemuDomainStorageSourceAccessAllow). */
-  async labelDevice(name: string, device: XmlElement): Promise<void> {
-    const { identity } = this;
-    if (needsDrop(identity)) await this.labels.label(name, deviceLabelTargets(device), identity.uid, identity.gid);
+  async labelDevice(name: string, live: XmlElement, device: XmlElement): Promise<void> {
+    const sec = childrenNamed(live, 'seclabel').find((l) => l.attrs.model === 'dac');
+    if (sec?.attrs.relabel === 'no' || sec?.attrs.type === 'none') return;
+    // the running domain's <label> is who its QEMU is
+    const { uid, gid } = parseDacLabel(child(sec ?? live, 'label')?.text.trim() ?? '') ?? this.identity;
+    if (needsDrop({ uid, gid, named: false }) && this.dynamicOwnership()) await this.labels.label(name, deviceLabelTargets(device), uid, gid);
   }
 
   /** Gives back what an unplugged device's files were labelled from. */
