@@ -46,5 +46,13 @@ if [ -e /dev/kvm ] && [ "$(id -u)" = 0 ] && getent group kvm >/dev/null; then
   chgrp kvm /dev/kvm && chmod 0660 /dev/kvm || true
 fi
 
+# The unprivileged user a root tsvirt runs QEMU as (qemu.conf user/group default,
+# src/drivers/qemu/security/identity.ts): no login, no home, in group kvm so /dev/kvm opens.
+if [ "$(id -u)" = 0 ] && ! getent passwd tsvirt-qemu >/dev/null; then
+  getent group kvm >/dev/null || groupadd --system kvm
+  useradd --system --user-group --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin \
+    --groups kvm --comment 'tsvirt QEMU' tsvirt-qemu
+fi
+
 if [ -f package-lock.json ]; then npm ci --no-audit --no-fund --loglevel=error; else npm install --no-audit --no-fund --loglevel=error; fi
 npm run build --silent

@@ -2,6 +2,7 @@
 // <qemu:commandline> & co.) under whatever prefix the user chose, and the
 // free-form <metadata> block, which libvirt keeps as a libxml2 subtree.
 
+import { ErrorCode, ErrorDomain, virError } from '../util/error.js';
 import type { XmlElement } from '../util/xml.js';
 
 export const QEMU_NAMESPACE = 'http://libvirt.org/schemas/domain/qemu/1.0';
@@ -58,6 +59,28 @@ export function normalizeDomainNamespaces(dom: XmlElement): void {
   if (metadata) sanitizeMetadata(metadata, scope);
   dropNamespaceDecls(dom);
   if (usesQemu) dom.attrs['xmlns:qemu'] = QEMU_NAMESPACE;
+  for (const c of dom.children) if (c.name === 'qemu:commandline') validateQemuCommandline(c);
+}
+
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/**
+ * qemuDomainDefNamespaceParseCommandline*: every argument has a value and
+ * every environment name is a shell-safe identifier (QEMU's environment is
+ * also written into the log as NAME=VALUE lines).
+ */
+function validateQemuCommandline(commandline: XmlElement): void {
+  const fail = (message: string): never => {
+    throw virError(ErrorCode.INTERNAL_ERROR, message, ErrorDomain.QEMU);
+  };
+  for (const c of commandline.children) {
+    if (c.name === 'qemu:arg' && c.attrs.value === undefined) fail('No qemu command-line argument specified');
+    if (c.name !== 'qemu:env') continue;
+    const name = c.attrs.name;
+    if (name === undefined) fail('No qemu environment name specified');
+    if (!/^[A-Za-z_]/.test(name!)) fail('Invalid environment name, it must begin with a letter or underscore');
+    if (!ENV_NAME.test(name!)) fail('Invalid environment name, it must contain only alphanumerics and underscore');
+  }
 }
 
 /**

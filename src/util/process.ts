@@ -4,7 +4,7 @@
 // threads') CPU times, memory, scheduling and affinity from /proc.
 import { spawn } from 'node:child_process';
 import type { Socket } from 'node:net';
-import { closeSync, fstatSync, mkdirSync, openSync, readdirSync, readFileSync, writeSync } from 'node:fs';
+import { closeSync, constants, fstatSync, mkdirSync, openSync, readdirSync, readFileSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseBitmap } from './bitmap.js';
@@ -16,6 +16,8 @@ export interface DetachedSpawn {
   /** stdout and stderr are appended to this file (created with its folder). */
   logPath: string;
   cwd?: string;
+  /** A command the binary is exec'ed through (e.g. one that drops privileges); it must exec in place. */
+  execPrefix?: string[];
 }
 
 export interface SpawnedProcess {
@@ -53,12 +55,14 @@ const GATE = 'read -r answer && [ "$answer" = go ] && exec "$@" </dev/null; exit
  */
 export async function spawnDetached(spec: DetachedSpawn): Promise<SpawnedProcess> {
   mkdirSync(path.dirname(spec.logPath), { recursive: true });
-  const logFd = openSync(spec.logPath, 'a', 0o600);
+  // never through a link planted at the log's name
+  const logFd = openSync(spec.logPath, constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_NOFOLLOW, 0o600);
   try {
     const envText = Object.entries(spec.env).map(([k, v]) => `${k}=${shellQuote(v)}`);
     writeSync(logFd, `${new Date().toISOString()}: starting up\n${[...envText, spec.binary, ...spec.args.map(shellQuote)].join(' \\\n')}\n`);
     const logOffset = fstatSync(logFd).size;
-    const child = spawn('/bin/sh', ['-c', GATE, spec.binary, spec.binary, ...spec.args], {
+    const exec = [...(spec.execPrefix ?? []), spec.binary, ...spec.args];
+    const child = spawn('/bin/sh', ['-c', GATE, spec.binary, ...exec], {
       env: spec.env,
       cwd: spec.cwd ?? '/',
       detached: true,

@@ -6,6 +6,8 @@
 // user-defined entities (CVE-2014-0179 class of bugs): only the five
 // predefined entities and numeric character references are understood.
 
+import { ErrorCode, virError } from './error.js';
+
 export interface XmlElement {
   name: string;
   /** Attributes in document order (attribute names are never integer-like, so key order is kept). */
@@ -20,6 +22,18 @@ export interface XmlElement {
 /** Largest document accepted, in bytes: libvirt's own cap on XML it reads. */
 export const XML_MAX_BYTES = 10 * 1024 * 1024;
 const MAX_DEPTH = 256;
+
+/**
+ * Refuses to store a document tsvirt could not parse again (over XML_MAX_BYTES):
+ * a small input can format much larger (entities spelled out), and a config or
+ * status file that cannot be read back loses its domain.
+ */
+export function checkReadableBack(text: string, what: string): void {
+  const bytes = Buffer.byteLength(text, 'utf8');
+  if (bytes > XML_MAX_BYTES) {
+    throw virError(ErrorCode.CONFIG_UNSUPPORTED, `${what} would take ${bytes} bytes, over the ${XML_MAX_BYTES} byte limit of XML tsvirt reads back`);
+  }
+}
 
 export class XmlSyntaxError extends Error {
   override readonly name = 'XmlSyntaxError';

@@ -1,7 +1,7 @@
 // Starts the real bin/tsvirtd on a temporary root (as clients meet it) and stops it.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm, writeFile, mkdir } from 'node:fs/promises';
+import { chmod, mkdtemp, rm, writeFile, mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { projectRoot } from '../helpers/shared.js';
@@ -29,6 +29,8 @@ export interface SpawnOptions {
 
 export async function spawnDaemon(conf = '', options: SpawnOptions = {}): Promise<SpawnedDaemon> {
   const root = await mkdtemp(join(tmpdir(), 'tsvirtd-'));
+  // a root tsvirtd runs QEMU as its unprivileged user, which must pass through
+  await chmod(root, 0o755);
   await mkdir(join(root, 'etc'), { recursive: true });
   await writeFile(join(root, 'etc', 'tsvirtd.conf'), conf);
   options.prepare?.(root);

@@ -6,7 +6,7 @@
 // running as root; otherwise the tests skip loudly (and fail when CI=true).
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -65,9 +65,19 @@ export interface RunResult {
   ms: number;
 }
 
+/**
+ * The sandbox folder: mkdtemp makes it 0700, but a root tsvirt runs QEMU as its
+ * unprivileged user, which must pass through to the embed root and the images.
+ */
+function sandboxDir(): string {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'tsvirt-e2e-'));
+  chmodSync(dir, 0o755);
+  return dir;
+}
+
 /** A private qemu:///embed root with its tsvirsh, serial logs and cleanup. */
 export class Sandbox {
-  readonly dir = mkdtempSync(path.join(os.tmpdir(), 'tsvirt-e2e-'));
+  readonly dir = sandboxDir();
   readonly root = path.join(this.dir, 'root');
   readonly uri = `qemu:///embed?root=${this.root}`;
 

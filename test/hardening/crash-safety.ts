@@ -11,7 +11,7 @@
 // path; only those pids are ever killed.
 
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -38,8 +38,15 @@ export interface CrashReport {
   problems: string[];
 }
 
+/** A temporary folder QEMU can pass through: a root tsvirt runs QEMU as its unprivileged user. */
+function passableTempDir(prefix: string): string {
+  const dir = mkdtempSync(path.join(tmpdir(), prefix));
+  chmodSync(dir, 0o755);
+  return dir;
+}
+
 export class StateFolder {
-  readonly root = mkdtempSync(path.join(tmpdir(), 'tsvirt-crash-'));
+  readonly root = passableTempDir('tsvirt-crash-');
   readonly uri = `qemu:///embed?root=${this.root}`;
 
   /** Runs tsvirsh; with `killAfterMs`, SIGKILLs it then. Resolves when it is gone. */
@@ -116,7 +123,7 @@ const OPERATIONS: Array<(name: string, inputs: string) => string> = [
 
 /** A folder with each domain's XML and the NIC's, for the operations above. */
 function writeInputs(prefix: string): string {
-  const dir = mkdtempSync(path.join(tmpdir(), prefix));
+  const dir = passableTempDir(prefix);
   for (const name of DOMAINS) writeFileSync(path.join(dir, `${name}.xml`), domainXML(name));
   writeFileSync(path.join(dir, 'nic.xml'), NIC_XML);
   return dir;

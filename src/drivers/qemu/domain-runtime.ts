@@ -27,6 +27,7 @@ import { DirectoryWatch } from '../../util/file-stamp.js';
 import { EventHub, type DriverEvent } from '../../driver/events.js';
 import { ptyPathOf } from './pty-paths.js';
 import { arbitraryMonitorCommand, guestAgentUnavailable, MONITOR_COMMAND_HMP } from './monitor-passthrough.js';
+import { DomainSecurity } from './security/domain-security.js';
 
 /** virDomainShutdownFlagValues / virDomainRebootFlagValues */
 const SHUTDOWN_ACPI_POWER_BTN = 1 << 0;
@@ -44,6 +45,8 @@ const notRunning = () => virError(ErrorCode.OPERATION_INVALID, 'domain is not ru
 export class QemuDomainRuntime {
   readonly runtime: QemuRuntime;
   readonly hotplug: DeviceHotplug;
+  /** QEMU's identity, file labels and cgroups. */
+  readonly security: DomainSecurity;
   /** The domain events of this driver (ConnectionDrivers.events). */
   readonly events = new EventHub();
   /** Set by open(): the driver lives as long as tsvirtd and watches its QEMUs (lifecycle.ts). */
@@ -55,8 +58,10 @@ export class QemuDomainRuntime {
 
   constructor(private readonly driver: QemuDriver) {
     this.stateWatch = new DirectoryWatch(driver.paths.stateDir);
+    this.security = new DomainSecurity(driver.paths, driver.config.raw);
     const host = {
       paths: driver.paths,
+      security: this.security,
       longLived: () => this.longLived,
       emit: (event: DriverEvent) => this.queueEvent(event),
       withDomainLock: <T>(uuid: string, fn: () => Promise<T>) => driver.withDomainLock(uuid, fn),

@@ -21,7 +21,7 @@ import { symlink } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { unlinkDurable, writeFileAtomic, fsyncDir } from '../../util/atomic-file.js';
 import { ErrorCode, ErrorDomain, virError } from '../../util/error.js';
-import type { XmlElement } from '../../util/xml.js';
+import { checkReadableBack, type XmlElement } from '../../util/xml.js';
 import { domainName, domainUUID } from '../../conf/domain.js';
 import { DomainObject } from '../../conf/objects/domain-object.js';
 import { DomainObjectList } from '../../conf/objects/domain-list.js';
@@ -272,7 +272,9 @@ export class DomainStore {
     const name = domainName(def);
     const uuid = uuidOf(def);
     const file = this.configFile(name);
-    await writeFileAtomic(file, configHeader(name) + this.format(def));
+    const text = configHeader(name) + this.format(def);
+    checkReadableBack(text, `the configuration of domain '${name}'`);
+    await writeFileAtomic(file, text);
     this.remember(`${name}${CONFIG_SUFFIX}`, uuid);
     if (existing) {
       if (existing.id !== -1) existing.newDef = def;

@@ -38,6 +38,8 @@ import { qemuDomainXML, type DomainXMLPipeline } from './domain-xml.js';
 import { qemuPathsForURI, requiredDirs, type QemuPaths } from './paths.js';
 import { formatCapabilities, formatDomainCapabilities, formatHostSysinfo, hostCpuMap, hostFreeMemory, hostNodeInfo } from './host-capabilities.js';
 import { QemuDomainRuntime } from './domain-runtime.js';
+import { primarySecurityModel, processLabels } from './security/process-label.js';
+import { checkStateFolders } from './security/trusted-folders.js';
 import { packCpuMaps } from './cpu-maps.js';
 import { processCpuTimeNs } from '../../util/process.js';
 import type { HostFacts } from './host/facts.js';
@@ -322,6 +324,27 @@ export class QemuDriver implements HypervisorDriver {
       nrVirtCpu: domainCurrentVcpus(obj.def),
       cpuTime: (running && processCpuTimeNs(running.pid)) ?? 0n,
     };
+  }
+
+  /** qemuDomainGetSecurityLabel: the primary model's label of a running QEMU; nothing for an inactive domain. */
+  async domainGetSecurityLabel({ dom }: ProcArgs<'domainGetSecurityLabel'>): Promise<ProcRet<'domainGetSecurityLabel'>> {
+    const running = this.runningProcess(await this.objectOf(dom));
+    return running === undefined ? { label: [0], enforcing: 0 } : processLabels(running)[0]!;
+  }
+
+  /** qemuDomainGetSecurityLabelList: one label per stacked model, none for an inactive domain. */
+  async domainGetSecurityLabelList({ dom }: ProcArgs<'domainGetSecurityLabelList'>): Promise<ProcRet<'domainGetSecurityLabelList'>> {
+    const running = this.runningProcess(await this.objectOf(dom));
+    const labels = running === undefined ? [] : processLabels(running);
+    return { labels, ret: labels.length };
+  }
+
+  async nodeGetSecurityModel(): Promise<ProcRet<'nodeGetSecurityModel'>> {
+    return primarySecurityModel();
+  }
+
+  private runningProcess(obj: DomainObject): number | undefined {
+    return obj.id === -1 ? undefined : this.runtime.runtime.get(obj.name)?.pid;
   }
 
   async domainGetState({ dom, flags }: ProcArgs<'domainGetState'>): Promise<ProcRet<'domainGetState'>> {
@@ -617,6 +640,7 @@ export class QemuDriver implements HypervisorDriver {
 /** Opens the qemu driver for a qemu:/// URI: computes the state layout, reads qemu.conf, creates the folders. */
 export async function openQemuDriver(uri: ParsedURI, opts: QemuDriverOptions = {}): Promise<QemuDriver> {
   const paths = qemuPathsForURI(uri, opts.stateRoot);
+  await checkStateFolders(paths);
   for (const dir of requiredDirs(paths)) {
     try {
       await mkdir(dir, { recursive: true, mode: 0o755 });

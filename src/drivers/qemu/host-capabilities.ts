@@ -23,6 +23,7 @@ import { qemuHostModel } from './host-cpu-model.js';
 import type { FirmwareDescriptor } from './firmware-select.js';
 import type { HostFacts } from './host/facts.js';
 import type { NodeInfo } from '../../driver/node-info.js';
+import { dacLabel } from './security/identity.js';
 
 const read = (path: string): string | undefined => {
   try {
@@ -200,19 +201,18 @@ export async function formatCapabilities(driver: QemuDriver): Promise<string> {
   const cpu = hostCpu();
   const guests: GuestCaps[] = [];
   for (const arch of installedGuestArches()) guests.push(guestCaps(arch, await driver.caps.forArch(arch)));
-  const uid = process.getuid?.() ?? 0;
-  const gid = process.getgid?.() ?? 0;
+  const label = dacLabel(driver.runtime.security.identity);
   return formatCapabilitiesXML({
     hostUUID: await hostUUID(driver.paths.cacheDir),
     cpu,
     iommu: listDir('/sys/kernel/iommu_groups').length > 0,
     cells: numaCells(cpu.pageSizes),
     caches: cacheBanks(),
-    // QEMU runs as the user of the embedding process
+    // the DAC base label is the identity QEMU runs as (qemu.conf user/group under root, else the caller)
     secModels: SECURITY_MODELS.map((model) => ({
       model,
       doi: '0',
-      baseLabels: model === 'dac' ? [{ type: 'kvm', label: `+${uid}:+${gid}` }, { type: 'qemu', label: `+${uid}:+${gid}` }] : [],
+      baseLabels: model === 'dac' ? [{ type: 'kvm', label }, { type: 'qemu', label }] : [],
     })),
     guests,
   });

@@ -15,6 +15,7 @@ import { child, childrenNamed, cloneElement, type XmlElement } from '../../util/
 import { DomainView, type JsonProps, type QemuCommandLine } from './command-line/context.js';
 import { setDeviceAlias, type QemuRuntime, type RunningDomain } from './lifecycle.js';
 import type { QmpClient } from './qmp.js';
+import type { DomainSecurity } from './security/domain-security.js';
 
 /** libvirt's QEMU_UNPLUG_TIMEOUT. */
 export const UNPLUG_TIMEOUT_MS = 5_000;
@@ -26,6 +27,8 @@ export interface HotplugHost {
    * hotpluggable slot of the existing topology, or throws libvirt's error.
    */
   assignHotplugAddress(def: XmlElement, device: XmlElement): void;
+  /** The files a plugged device makes QEMU open become the QEMU user's, and come back at unplug. */
+  readonly security: Pick<DomainSecurity, 'labelDevice' | 'restoreDevice'>;
 }
 
 const HOTPLUGGABLE = new Set(['disk', 'interface']);
@@ -111,11 +114,15 @@ export class DeviceHotplug {
     const plan = planFor(await this.host.buildCommandLine(live, dom.id), alias);
     const qmp = await this.runtime.ensureMonitor(dom);
     const step = (run: [string, JsonProps], undo: [string, JsonProps]) => ({ run, undo });
+    await this.host.security.labelDevice(dom.name, dom.live, added);
     await runWithRollback(qmp, [
       ...plan.blockdevs.map((b) => step(['blockdev-add', b], ['blockdev-del', { 'node-name': b['node-name'] }])),
       ...(plan.netdev ? [step(['netdev_add', plan.netdev], ['netdev_del', { id: plan.netdev.id }])] : []),
       step(['device_add', plan.device], ['device_del', { id: alias }]),
-    ]);
+    ]).catch(async (e: Error) => {
+      await this.host.security.restoreDevice(dom.name, added);
+      throw e;
+    });
     dom.live = live;
     await this.runtime.saveStatus(dom);
     return added;
@@ -166,10 +173,12 @@ export class DeviceHotplug {
     if (!devices.children.some((d) => HOTPLUGGABLE.has(d.name) && child(d, 'alias')?.attrs.name === alias)) return;
     // The backends are found while the device is still in the command line.
     const plan = planFor(await this.host.buildCommandLine(dom.live, dom.id), alias);
-    devices.children = devices.children.filter((d) => !(HOTPLUGGABLE.has(d.name) && child(d, 'alias')?.attrs.name === alias));
+    const removed = devices.children.filter((d) => HOTPLUGGABLE.has(d.name) && child(d, 'alias')?.attrs.name === alias);
+    devices.children = devices.children.filter((d) => !removed.includes(d));
     const qmp = await this.runtime.ensureMonitor(dom);
     if (plan.netdev) await qmp.execute('netdev_del', { id: plan.netdev.id }).catch(() => undefined);
     for (const b of [...plan.blockdevs].reverse()) await qmp.execute('blockdev-del', { 'node-name': b['node-name'] }).catch(() => undefined);
+    for (const device of removed) await this.host.security.restoreDevice(dom.name, device);
     await this.runtime.saveStatus(dom);
   }
 }

@@ -16,6 +16,7 @@
 // QEMU's events when they come (watch()). Both modes report what happened as
 // libvirt's domain events through RuntimeHost.emit.
 import { randomBytes } from 'node:crypto';
+import { constants } from 'node:fs';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { DomainState, PausedReason, RunningReason, ShutoffReason } from '../../driver/flags.js';
@@ -32,8 +33,11 @@ import { createMonitorAlias, fitsUnixSocket, removeMonitorAlias } from './monito
 import { fillPtyPaths, type QmpChardevInfo } from './pty-paths.js';
 import { applyBalloonPeriod } from './domain-stats.js';
 import { monitorEvent } from './monitor-passthrough.js';
-import { loadStatuses, removeShutoffReason, removeStatus, writeShutoffReason, writeStatus, type DomainStatus } from './status-file.js';
+import { loadStatuses, removeShutoffReason, removeStatus, statusFilePath, writeShutoffReason, writeStatus, type DomainStatus } from './status-file.js';
+import { matchQemuProcess } from './security/process-identity.js';
+import { GraphicsPorts } from './graphics-ports.js';
 import type { QemuPaths } from './paths.js';
+import type { DomainSecurity } from './security/domain-security.js';
 import { DomainView, domainRuntimePaths, type QemuCommandLine } from './command-line/context.js';
 
 /** libvirt's virProcessKillPainfully waits 10 s after SIGTERM before SIGKILL. */
@@ -48,6 +52,8 @@ const MONITOR_EOF_EXIT_WAIT_MS = 5_000;
 /** What the runtime needs from the driver that owns the domains. */
 export interface RuntimeHost {
   readonly paths: QemuPaths;
+  /** QEMU's identity, file labels and cgroup (security/). */
+  readonly security: DomainSecurity;
   /** The command line for a live definition; ids and addresses are already in `def`. */
   buildCommandLine(def: XmlElement, domainId: number): Promise<QemuCommandLine> | QemuCommandLine;
   /**
@@ -110,8 +116,11 @@ const notRunning = () => virError(ErrorCode.OPERATION_INVALID, 'domain is not ru
 
 export class QemuRuntime {
   private readonly domains = new Map<string, RunningDomain>();
+  private readonly ports: GraphicsPorts;
 
-  constructor(private readonly host: RuntimeHost) {}
+  constructor(private readonly host: RuntimeHost) {
+    this.ports = new GraphicsPorts(host.paths.stateDir, host.paths.lockDir);
+  }
 
   get(name: string): RunningDomain | undefined {
     return this.domains.get(name);
@@ -149,13 +158,26 @@ export class QemuRuntime {
       dom = undefined;
     }
     if (!status) return undefined;
+    const match = matchQemuProcess(status.pid, status.startTime, status.monitorPath);
+    if (match === 'unverified') {
+      // kept: whatever runs under that pid is nobody's to signal on this file's word
+      this.domains.delete(name);
+      throw virError(ErrorCode.OPERATION_FAILED, `status file '${statusFilePath(this.host.paths.stateDir, name)}' names process ${status.pid}, which is not a QEMU this driver started (start time or command line differ); it is left alone and so is the file`, ErrorDomain.QEMU);
+    }
+    const adopted = !dom;
     dom ??= this.adopt(name, status);
     dom.state = status.state;
     dom.reason = status.reason;
     dom.fakeReboot = status.fakeReboot;
     dom.live = status.domain;
-    if (!isProcessAlive(dom.pid, dom.startTime)) {
+    if (match === 'gone') {
       await this.cleanup(dom);
+      return undefined;
+    }
+    if (adopted && dom.state === DomainState.PAUSED && dom.reason === PausedReason.STARTING_UP) {
+      // The process that started it died before `cont` (it held the domain lock this
+      // process holds now): undone, as libvirt's reconnect stops a half-started QEMU.
+      await this.cleanup(dom, ShutoffReason.FAILED);
       return undefined;
     }
     if (!options.monitor) return dom;
@@ -347,7 +369,13 @@ export class QemuRuntime {
     // The live XML names every device as QEMU knows it (libvirt's <alias>), so
     // that later commands (hotplug, detach) can address them.
     for (const [device, alias] of new DomainView(live).aliases) setDeviceAlias(device, alias);
-    let cmd = await this.host.buildCommandLine(live, id);
+    const label = this.host.security.liveLabel(live);
+    const reserved = await this.ports.allocate(name, live);
+    const releasePorts = () => (reserved ? this.ports.release(name) : Promise.resolve());
+    let cmd = await (async () => this.host.buildCommandLine(live, id))().catch(async (e: Error) => {
+      await releasePorts();
+      throw e;
+    });
     const socketPath = monitorSocketOf(cmd);
     // a deep root: QEMU binds and clients connect through a short alias (monitor-alias.ts)
     const monitorPath = fitsUnixSocket(socketPath) ? socketPath : await createMonitorAlias(socketPath);
@@ -356,20 +384,27 @@ export class QemuRuntime {
       cmd = { ...cmd, args: cmd.args.map((a) => (a.startsWith('socket,id=charmonitor,') ? a.replace(from, to) : a)) };
     }
     const args = cmd.args.includes('-S') ? cmd.args : ['-S', ...cmd.args];
-    await this.prepareRuntimeFolders(name, id);
     await rm(monitorPath, { force: true });
     await removeShutoffReason(this.host.paths.stateDir, name);
     const logPath = path.join(this.host.paths.logDir, `${name}.log`);
-    const proc = await spawnDetached({ binary: cmd.binary, args, env: Object.fromEntries(cmd.env), logPath }).catch(async (e: Error) => {
-      await removeMonitorAlias(monitorPath);
-      throw e;
-    });
+    const proc = await this.prepareRuntimeFolders(name, id)
+      .then((runtimeFiles) => this.host.security.prepare(name, live, label, runtimeFiles))
+      .then(() => spawnDetached({ binary: cmd.binary, args, env: Object.fromEntries(cmd.env), logPath, execPrefix: this.host.security.execPrefix(label) }))
+      .catch(async (e: Error) => {
+        await this.host.security.release(id, name);
+        await removeMonitorAlias(monitorPath);
+        await releasePorts();
+        throw e;
+      });
     const dom = new RunningDomain(name, id, proc.pid, proc.startTime, monitorPath, live, DomainState.PAUSED, PausedReason.STARTING_UP);
     this.domains.set(name, dom);
     try {
+      await this.host.security.attachCgroup(id, name, proc.pid);
       // The status file names the pid before QEMU runs under it: a crash of this
       // process at any moment can never leave a QEMU that no status file names.
       await this.saveStatus(dom);
+      // the status file names the graphics ports now
+      await releasePorts();
       proc.release();
       const qmp = await connectWhenListening(monitorPath, proc.pid, name);
       if (qmp === undefined) {
@@ -397,6 +432,7 @@ export class QemuRuntime {
     } catch (e) {
       dom.stopping = true;
       await this.stopProcess(dom, { graceMs: 0 }).catch(() => undefined);
+      await releasePorts().catch(() => undefined);
       this.domains.delete(name);
       throw e;
     }
@@ -405,13 +441,17 @@ export class QemuRuntime {
   /**
    * The per-domain folders QEMU uses (qemuProcessMakeDir) and the master key
    * its secrets are encrypted with (qemuDomainMasterKeyCreate), which the
-   * command line's masterKey0 object reads.
+   * command line's masterKey0 object reads. Returns what QEMU must own.
    */
-  private async prepareRuntimeFolders(name: string, id: number): Promise<void> {
+  private async prepareRuntimeFolders(name: string, id: number): Promise<string[]> {
     const folders = domainRuntimePaths(this.host.paths, id, name);
     await mkdir(folders.libDir, { recursive: true, mode: 0o750 });
     await mkdir(folders.channelTargetDir, { recursive: true, mode: 0o750 });
-    await writeFile(path.join(folders.libDir, 'master-key.aes'), randomBytes(32), { mode: 0o600 });
+    const masterKey = path.join(folders.libDir, 'master-key.aes');
+    // a key left by an interrupted start goes; a new one is created, never written through a planted link
+    await rm(masterKey, { force: true });
+    await writeFile(masterKey, randomBytes(32), { mode: 0o600, flag: constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW });
+    return [folders.libDir, folders.channelTargetDir, masterKey];
   }
 
   /** virDomainDestroy: SIGTERM, SIGKILL after the grace period, then clean up. */
@@ -551,6 +591,7 @@ export class QemuRuntime {
   private async stopProcess(dom: RunningDomain, options: { graceMs: number; reason?: ShutoffReason }): Promise<void> {
     dom.qmp?.close();
     await terminateProcess(dom.pid, { graceMs: options.graceMs, startTime: dom.startTime, force: options.graceMs === 0 });
+    await this.host.security.release(dom.id, dom.name);
     await dom.statusWrite.catch(() => undefined); // a write in flight must not land after the removal
     const folders = domainRuntimePaths(this.host.paths, dom.id, dom.name);
     await rm(folders.libDir, { recursive: true, force: true });
@@ -561,7 +602,7 @@ export class QemuRuntime {
   }
 
   /** Cleans up after a QEMU that is gone: crashed, unless the guest had shut down. */
-  private async cleanup(dom: RunningDomain, reason: ShutoffReason.CRASHED | ShutoffReason.SHUTDOWN = ShutoffReason.CRASHED): Promise<void> {
+  private async cleanup(dom: RunningDomain, reason: ShutoffReason.CRASHED | ShutoffReason.SHUTDOWN | ShutoffReason.FAILED = ShutoffReason.CRASHED): Promise<void> {
     dom.stopping = true;
     await this.stopProcess(dom, { graceMs: 0, reason });
     await this.finish(dom, reason, reason === ShutoffReason.SHUTDOWN ? StoppedDetail.SHUTDOWN : StoppedDetail.FAILED);

@@ -2,11 +2,11 @@
 // qemu:///embed?root= puts the monitor socket (ROOT/lib/qemu/domain-N-NAME/
 // monitor.sock) beyond that. libvirt hands QEMU a socket it opened itself;
 // tsvirt must also let later processes connect, so it gives the domain folder
-// a short alias instead: a private temporary folder (mode 0700, so nobody else
+// a short alias instead: a private temporary folder (mode 0711, so nobody else
 // can swap the link) holding a symlink to the domain folder. QEMU binds and
 // clients connect through the alias; the socket itself lives in the domain
 // folder. The alias path is the monitor path in the status file.
-import { mkdtemp, rm, symlink } from 'node:fs/promises';
+import { chmod, mkdtemp, rm, symlink } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 
@@ -22,6 +22,8 @@ export function fitsUnixSocket(socketPath: string): boolean {
 /** Creates the short alias of the folder holding `socketPath`; returns the socket's path through it. */
 export async function createMonitorAlias(socketPath: string): Promise<string> {
   const dir = await mkdtemp(path.join(os.tmpdir(), ALIAS_PREFIX));
+  // a QEMU that is not root must pass through (nobody but the owner lists or changes it)
+  await chmod(dir, 0o711);
   await symlink(path.dirname(socketPath), path.join(dir, LINK_NAME));
   return path.join(dir, LINK_NAME, path.basename(socketPath));
 }

@@ -6,7 +6,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { DomainState } from '../../driver/flags.js';
 import { ATOMIC_TEMP_PREFIX, unlinkDurable, writeFileAtomic } from '../../util/atomic-file.js';
-import { child, element, formatXml, parseXml, type XmlElement } from '../../util/xml.js';
+import { checkReadableBack, child, element, formatXml, parseXml, type XmlElement } from '../../util/xml.js';
 
 export interface DomainStatus {
   state: DomainState;
@@ -74,7 +74,9 @@ export function parseStatus(text: string): DomainStatus {
 }
 
 export async function writeStatus(stateDir: string, name: string, status: DomainStatus): Promise<void> {
-  await writeFileAtomic(statusFilePath(stateDir, name), formatStatus(status));
+  const text = formatStatus(status);
+  checkReadableBack(text, `the status of domain '${name}'`);
+  await writeFileAtomic(statusFilePath(stateDir, name), text);
 }
 
 export async function removeStatus(stateDir: string, name: string): Promise<void> {

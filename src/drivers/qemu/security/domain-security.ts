@@ -1,0 +1,127 @@
+// The security side of starting and stopping a guest, as libvirt's qemu driver
+// drives its security manager (DAC) and cgroups: the live <seclabel>, the
+// identity QEMU is exec'ed as, the files it gets for its run, its cgroup, and
+// giving everything back when it stops.
+import { chown } from 'node:fs/promises';
+import { ErrorCode, ErrorDomain, virError } from '../../../util/error.js';
+import { child, childrenNamed, element, type XmlElement } from '../../../util/xml.js';
+import type { QemuPaths } from '../paths.js';
+import { machineName, GuestCgroups } from './cgroup.js';
+import { DacLabels, deviceLabelTargets, labelTargets } from './dac.js';
+import type { ConfValue } from '../config.js';
+import { dacLabel, dropPrivilegesCommand, needsDrop, parseDacLabel, privileged, resolveQemuIdentity, type QemuIdentity } from './identity.js';
+
+/** What a domain's DAC label decides for one run. */
+export interface DomainLabel {
+  identity: QemuIdentity;
+  /** files are given to the identity (relabel='yes') */
+  relabel: boolean;
+}
+
+export class DomainSecurity {
+  private readonly labels: DacLabels;
+  private cgroups?: Promise<GuestCgroups | { unavailable: string }>;
+  private resolved?: QemuIdentity;
+
+  constructor(
+    private readonly paths: QemuPaths,
+    private readonly settings: ReadonlyMap<string, ConfValue>,
+  ) {
+    this.labels = new DacLabels(paths.stateDir, paths.lockDir);
+  }
+
+  /**
+   * The driver's QEMU identity (qemu.conf user/group, or the caller). Resolved
+   * when first needed, so that a missing user fails the start that needs it
+   * with libvirt's "Failed to parse user", not every other operation.
+   */
+  get identity(): QemuIdentity {
+    this.resolved ??= resolveQemuIdentity(this.settings);
+    return this.resolved;
+  }
+
+  /**
+   * The domain's DAC label for this run (virSecurityDACGenLabel): a static
+   * <seclabel model='dac'> names its own identity; otherwise the driver's.
+   * Writes the label into the live definition as libvirt shows it.
+   */
+  liveLabel(live: XmlElement): DomainLabel {
+    const existing = childrenNamed(live, 'seclabel').find((l) => l.attrs.model === 'dac');
+    if (existing?.attrs.type === 'none' || existing?.attrs.relabel === 'no') {
+      return { identity: this.identity, relabel: false };
+    }
+    const staticLabel = existing?.attrs.type === 'static' ? parseDacLabel(child(existing, 'label')?.text.trim() ?? '') : undefined;
+    const identity = staticLabel ? { ...staticLabel, named: false } : this.identity;
+    const text = dacLabel(identity);
+    const seclabel = element('seclabel', { type: existing?.attrs.type ?? 'dynamic', model: 'dac', relabel: 'yes' }, [
+      element('label', {}, [], text),
+      element('imagelabel', {}, [], text),
+    ]);
+    if (existing) live.children[live.children.indexOf(existing)] = seclabel;
+    else {
+      const devices = child(live, 'devices');
+      live.children.splice(devices ? live.children.indexOf(devices) + 1 : live.children.length, 0, seclabel);
+    }
+    return { identity, relabel: true };
+  }
+
+  /** The exec prefix that makes QEMU the label's identity, when this process must drop root for it. */
+  execPrefix(label: DomainLabel): string[] | undefined {
+    return needsDrop(label.identity) ? dropPrivilegesCommand(label.identity) : undefined;
+  }
+
+  /**
+   * Before QEMU runs: its runtime folders and files become the QEMU user's
+   * (qemuProcessMakeDir, qemuSecurityDomainSetPathLabel), and every host file
+   * of the definition is labelled, remembering its owner.
+   */
+  async prepare(name: string, live: XmlElement, label: DomainLabel, runtimeFiles: string[]): Promise<void> {
+    if (!needsDrop(label.identity)) return;
+    const { uid, gid } = label.identity;
+    for (const file of runtimeFiles) await chown(file, uid, gid);
+    if (label.relabel && this.dynamicOwnership()) await this.labels.label(name, labelTargets(live), uid, gid);
+  }
+
+  /** qemu.conf dynamic_ownership (default 1): 0 leaves the owners of the domain's files to the administrator. */
+  private dynamicOwnership(): boolean {
+    const v = this.settings.get('dynamic_ownership');
+    if (v === undefined) return true;
+    if (v !== 0 && v !== 1) throw virError(ErrorCode.INTERNAL_ERROR, `value for 'dynamic_ownership' parameter must be 0 or 1`, ErrorDomain.CONF);
+    return v === 1;
+  }
+
+  /** Labels what a hot-plugged device makes QEMU open (qemuDomainStorageSourceAccessAllow). */
+  async labelDevice(name: string, live: XmlElement, device: XmlElement): Promise<void> {
+    const sec = childrenNamed(live, 'seclabel').find((l) => l.attrs.model === 'dac');
+    if (sec?.attrs.relabel === 'no' || sec?.attrs.type === 'none') return;
+    // the running domain's <label> is who its QEMU is
+    const { uid, gid } = parseDacLabel(child(sec ?? live, 'label')?.text.trim() ?? '') ?? this.identity;
+    if (needsDrop({ uid, gid, named: false }) && this.dynamicOwnership()) await this.labels.label(name, deviceLabelTargets(device), uid, gid);
+  }
+
+  /** Gives back what an unplugged device's files were labelled from. */
+  async restoreDevice(name: string, device: XmlElement): Promise<void> {
+    if (privileged()) await this.labels.restore(name, deviceLabelTargets(device));
+  }
+
+  /** Puts QEMU (still the spawn's gate, before it execs) into the guest's own cgroup, where one can be made. */
+  async attachCgroup(id: number, name: string, pid: number): Promise<void> {
+    if (!privileged()) return;
+    this.cgroups ??= GuestCgroups.open();
+    const cgroups = await this.cgroups;
+    if (cgroups instanceof GuestCgroups) await cgroups.attach(this.machine(id, name), pid);
+  }
+
+  /** After QEMU is gone: the files get their owners back and the cgroup goes. */
+  async release(id: number, name: string): Promise<void> {
+    if (!privileged()) return;
+    await this.labels.restore(name);
+    this.cgroups ??= GuestCgroups.open();
+    const cgroups = await this.cgroups;
+    if (cgroups instanceof GuestCgroups) await cgroups.remove(this.machine(id, name));
+  }
+
+  private machine(id: number, name: string): string {
+    return machineName(id, name, this.paths.mode === 'embed' ? this.paths.root : undefined);
+  }
+}
