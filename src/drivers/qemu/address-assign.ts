@@ -569,17 +569,20 @@ function liveAddressSet(a: Assignment, exclude?: XmlElement): PciAddressSet {
 
 /**
  * Finds and reserves a PCI address for one new device of a running domain
- * without moving anything (libvirt's hotplug path: the bus must support
- * hotplug, and an explicit address must use function 0). `device` may
- * already be inside the domain's <devices>. Returns the address written into
- * `device`, or undefined when the device does not use PCI.
+ * without moving anything (libvirt's qemuDomainEnsurePCIAddress): an explicit
+ * address must use function 0, exist, be free and sit on a bus that takes
+ * this kind of device and supports hotplug. `device` may already be inside
+ * the domain's <devices>. Returns the address written into `device`, or
+ * undefined when the device does not use PCI or has another kind of address
+ * (ccw, virtio-mmio, ...).
  */
 export function assignAddressForNewDevice(domain: XmlElement, device: XmlElement): PciAddress | undefined {
   const a = new Assignment(domain);
-  const set = liveAddressSet(a, device);
   const dev = a.list.get(device);
+  if (dev.address !== undefined && dev.address.type !== 'pci') return undefined;
   dev.pciFlags = deviceConnectFlags(device, connectPolicy(a.hasRoot('pcie-root')), a.machine);
   if (dev.pciFlags === 0) return undefined;
+  const set = liveAddressSet(a, device);
   const flags = dev.pciFlags | Connect.HOTPLUGGABLE;
   let addr: PciAddress;
   if (hasPciAddress(dev)) {
