@@ -97,10 +97,9 @@ export function qemuValidateDevice(dev: XmlElement, ctx: DeviceContext, v: Devic
 
 /** qemuValidateDomainDeviceDefAddress. */
 function validateAddress(dev: XmlElement, v: DeviceValidationContext): void {
-  const addrEl = firstChild(dev, 'address');
   const addr = deviceAddressOf(dev);
-  if (!addrEl || !addr) return;
-  if (addr.type === 'pci' && firstChild(addrEl, 'zpci') && !v.caps.deviceTypes.has('zpci')) {
+  if (!addr) return;
+  if (addr.type === 'pci' && addr.zpci !== undefined && !v.caps.deviceTypes.has('zpci')) {
     throw unsupported("This QEMU binary doesn't support zPCI");
   }
   if (addr.type === 'drive') {
