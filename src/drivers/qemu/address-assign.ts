@@ -20,6 +20,7 @@ import {
 import {
   connectPolicy, defaultPciModelName, deviceConnectFlags, hostdevSubsystemType, machineInfo, machineSupportsPci, type MachineInfo,
 } from './pci-policy.js';
+import { isPSeries } from '../../conf/machine-family.js';
 import { assignVirtioSerialAddresses } from '../../conf/virtio-serial-address.js';
 import { assignUsbAddresses } from '../../conf/usb-address.js';
 import { assignMemorySlots } from '../../conf/dimm-address.js';
@@ -80,7 +81,7 @@ const VIO_REG = { net: 0x1000n, scsi: 0x2000n, serial: 0x30000000n, nvram: 0x300
 
 /** Devices on the pSeries VIO bus get a register, 0x1000 apart when the default is taken. */
 function assignSpaprVioAddresses(a: Assignment): void {
-  const pseries = a.machine.arch.startsWith('ppc64') && a.machine.machine.startsWith('pseries');
+  const pseries = isPSeries(a.machine);
   const toVio = (d: Device) => { d.address = { type: 'spapr-vio' }; };
   const groups: [Device[], bigint][] = [
     [a.list.named('interface'), VIO_REG.net],
