@@ -166,10 +166,25 @@ export function pciAddressString(a: Pick<PciAddress, 'domain' | 'bus' | 'slot' |
   return `${hex(a.domain, 4)}:${hex(a.bus, 2)}:${hex(a.slot, 2)}.${a.function.toString(16)}`;
 }
 
-/** The parsed <address> child of a device element, or undefined when it has none. */
-export function deviceAddressOf(device: XmlElement): DeviceAddress | undefined {
+/**
+ * The typed value of each <address> element this process parsed or built, so
+ * that an address is read from its text once: an address assigned here reaches
+ * the command line as the numbers it was assigned, never formatted and read
+ * back. Nothing edits an <address> element's attributes in place; a changed
+ * address is a new element (setDeviceAddress).
+ */
+const typedAddresses = new WeakMap<XmlElement, Readonly<DeviceAddress>>();
+
+/** The typed <address> child of a device element, or undefined when it has none. */
+export function deviceAddressOf(device: XmlElement): Readonly<DeviceAddress> | undefined {
   const el = device.children.find((c) => c.name === 'address');
-  return el === undefined ? undefined : parseDeviceAddress(el);
+  if (el === undefined) return undefined;
+  let addr = typedAddresses.get(el);
+  if (addr === undefined) {
+    addr = parseDeviceAddress(el);
+    typedAddresses.set(el, addr);
+  }
+  return addr;
 }
 
 /** Replaces (in place) or appends the device's <address> child. */
@@ -184,8 +199,15 @@ export function setDeviceAddress(device: XmlElement, addr: DeviceAddress): void 
 
 const hex = (n: number | bigint) => n.toString(16);
 
-/** Builds the <address> element exactly as libvirt prints it. */
+/** Builds the <address> element exactly as libvirt prints it; it keeps (a copy of) `a` as its typed value. */
 export function formatDeviceAddress(a: DeviceAddress): XmlElement {
+  const el = addressElement(a);
+  // A copy: the caller may go on changing `a` (address assignment does).
+  typedAddresses.set(el, structuredClone(a));
+  return el;
+}
+
+function addressElement(a: DeviceAddress): XmlElement {
   const attrs: Record<string, string | undefined> = { type: a.type };
   const children: XmlElement[] = [];
   switch (a.type) {

@@ -4,7 +4,7 @@
 
 import { child, element, type XmlElement } from '../util/xml.js';
 import {
-  isPciAddressEmpty, parseDeviceAddress, setDeviceAddress, type DeviceAddress, type PciAddress,
+  deviceAddressOf, isPciAddressEmpty, setDeviceAddress, type DeviceAddress, type PciAddress,
 } from './device-address.js';
 
 export interface Device {
@@ -37,8 +37,9 @@ export class DeviceList {
   }
 
   private track(el: XmlElement): Device {
-    const addrEl = child(el, 'address');
-    const dev: Device = { el, address: addrEl === undefined ? undefined : parseDeviceAddress(addrEl), pciFlags: 0 };
+    // A copy of the element's typed address: assignment changes it, then writes it back.
+    const address = deviceAddressOf(el);
+    const dev: Device = { el, address: address === undefined ? undefined : structuredClone(address), pciFlags: 0 };
     this.byElement.set(el, dev);
     return dev;
   }

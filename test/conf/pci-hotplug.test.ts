@@ -59,6 +59,49 @@ test('hotplug on pc takes the next free slot, and refuses a used one', () => {
   });
 });
 
+test('an explicit hotplug address is checked as libvirt checks it: hotplug off, slot range, kind of bus', () => {
+  const dom = domainXml('q35', Q35_BASE + NO_BALLOON
+    + "<controller type='pci' index='1' model='pcie-root-port'><target hotplug='off'/></controller>"
+    + "<controller type='pci' index='2' model='pcie-root-port'/><controller type='pci' index='3' model='pcie-root-port'/>");
+  assignQemuAddresses(dom);
+  assert.throws(() => attach(dom, nic('virtio', 1, "<address type='pci' bus='1' slot='0'/>")), {
+    message: "XML error: The device at PCI address 0000:01:00.0 requires hotplug capability, but the PCI controller with index='1' doesn't support hotplug",
+  });
+  assert.throws(() => attach(dom, nic('virtio', 2, "<address type='pci' bus='2' slot='3'/>")), {
+    message: 'XML error: Invalid PCI address 0000:02:03.0. slot must be <= 0',
+  });
+  assert.throws(() => attach(dom, nic('virtio', 3, "<address type='pci' domain='1' bus='2' slot='0'/>")), {
+    message: 'XML error: Invalid PCI address 0001:02:00.0. Only PCI domain 0 is available',
+  });
+  // function 0 is checked before anything else, multifunction or not
+  assert.throws(() => attach(dom, nic('virtio', 4, "<address type='pci' bus='1' slot='0' function='2' multifunction='on'/>")), {
+    message: 'internal error: Only PCI device addresses with function=0 are supported',
+  });
+  assert.equal(attach(dom, nic('virtio', 5, "<address type='pci' bus='3' slot='0'/>")), '03:00.0');
+  assert.throws(() => attach(dom, nic('virtio', 6, "<address type='pci' bus='3' slot='0'/>")), {
+    message: 'XML error: Attempted double use of PCI Address 0000:03:00.0',
+  });
+  // an empty PCI address means "pick one"; a non-PCI address is left alone
+  assert.equal(attach(dom, nic('virtio', 7, "<address type='pci'/>")), '02:00.0');
+  const mmio = parseXml(nic('virtio', 8, "<address type='virtio-mmio'/>"));
+  assert.equal(assignAddressForNewDevice(dom, mmio), undefined);
+  assert.equal(child(mmio, 'address')?.attrs.type, 'virtio-mmio');
+});
+
+test('a PCI device on a pci-bridge hotplugs; the bridge with hotplug off refuses', () => {
+  const dom = domainXml('pc', PC_BASE + NO_BALLOON
+    + "<controller type='pci' index='1' model='pci-bridge'/><controller type='pci' index='2' model='pci-bridge'><target hotplug='off'/></controller>",
+  '<features><acpi/></features>');
+  assignQemuAddresses(dom);
+  assert.equal(attach(dom, nic('e1000', 1, "<address type='pci' bus='1' slot='7'/>")), '01:07.0');
+  assert.throws(() => attach(dom, nic('e1000', 2, "<address type='pci' bus='2' slot='7'/>")), {
+    message: "XML error: The device at PCI address 0000:02:07.0 requires hotplug capability, but the PCI controller with index='2' doesn't support hotplug",
+  });
+  assert.throws(() => attach(dom, nic('e1000', 3, "<address type='pci' bus='1' slot='0'/>")), {
+    message: 'XML error: Invalid PCI address 0000:01:00.0. slot must be >= 1',
+  });
+});
+
 const MIXED_Q35 = `<controller type='usb' index='0' model='qemu-xhci'/><controller type='sata' index='0'/>
   <controller type='pci' index='0' model='pcie-root'/>
   <disk type='file' device='disk'><source file='/x.qcow2'/><target dev='vda' bus='virtio'/></disk>

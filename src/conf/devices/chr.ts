@@ -6,7 +6,8 @@ import { ErrorCode, virError } from '../../util/error.js';
 import { cloneElement, element, type XmlElement } from '../../util/xml.js';
 import type { ElementSchema } from '../schema.js';
 import { UINT_MAX } from '../xml-props.js';
-import { appendDevice, chardevChildren, devicesNamed, dropGeneratedAlias, ensureChild, firstChild, infoChildren, isX86, normalizeChardevSource, type DeviceContext } from './common.js';
+import { appendDevice, chardevChildren, devicesNamed, dropGeneratedAlias, ensureChild, firstChild, infoChildren, normalizeChardevSource, type DeviceContext } from './common.js';
+import { isX86 } from '../machine-family.js';
 
 export const CHR_KINDS = ['serial', 'parallel', 'console', 'channel'] as const;
 

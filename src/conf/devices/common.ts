@@ -4,15 +4,13 @@
 
 import { element, type XmlElement } from '../../util/xml.js';
 import { addressSchema } from '../device-address.js';
+import type { GuestMachine } from '../machine-family.js';
 import type { ElementSchema, SchemaRef } from '../schema.js';
 
-/** What device defaults depend on, read from the <domain> tree. */
-export interface DeviceContext {
+/** What device defaults depend on, read from the <domain> tree; its machine family is asked of machine-family.ts. */
+export interface DeviceContext extends GuestMachine {
   readonly domain: XmlElement;
   readonly devices: XmlElement;
-  readonly arch: string;
-  /** As written (alias or canonical name); '' when absent. */
-  readonly machine: string;
   readonly osType: string;
   readonly virtType: string;
 }
@@ -34,17 +32,6 @@ export function deviceContext(domain: XmlElement): DeviceContext {
     virtType: domain.attrs['type'] ?? '',
   };
 }
-
-export const isX86 = (ctx: DeviceContext): boolean => ctx.arch === 'x86_64' || ctx.arch === 'i686';
-export const isQ35 = (ctx: DeviceContext): boolean => ctx.machine === 'q35' || ctx.machine.startsWith('pc-q35');
-export const isI440fx = (ctx: DeviceContext): boolean =>
-  ctx.machine === 'pc' || ctx.machine.startsWith('pc-0.') || ctx.machine.startsWith('pc-1.') || ctx.machine.startsWith('pc-i440fx-');
-export const isArmVirt = (ctx: DeviceContext): boolean =>
-  (ctx.arch === 'aarch64' || ctx.arch === 'armv7l') && (ctx.machine === 'virt' || ctx.machine.startsWith('virt-'));
-export const isRiscvVirt = (ctx: DeviceContext): boolean =>
-  (ctx.arch === 'riscv64' || ctx.arch === 'riscv32') && (ctx.machine === 'virt' || ctx.machine.startsWith('virt-'));
-export const isPSeries = (ctx: DeviceContext): boolean => ctx.arch.startsWith('ppc64') && ctx.machine.startsWith('pseries');
-export const isS390 = (ctx: DeviceContext): boolean => ctx.arch.startsWith('s390');
 
 export interface InfoOptions {
   readonly boot?: boolean;

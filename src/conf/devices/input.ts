@@ -5,7 +5,8 @@ import { ErrorCode, virError } from '../../util/error.js';
 import { element, type XmlElement } from '../../util/xml.js';
 import type { ElementSchema } from '../schema.js';
 import { propEnum } from '../xml-props.js';
-import { appendDevice, devicesNamed, dropGeneratedAlias, infoChildren, isX86, usbDisabled, type DeviceContext } from './common.js';
+import { appendDevice, devicesNamed, dropGeneratedAlias, infoChildren, usbDisabled, type DeviceContext } from './common.js';
+import { isX86 } from '../machine-family.js';
 
 const INPUT_TYPES = ['mouse', 'tablet', 'keyboard', 'passthrough', 'evdev'] as const;
 const INPUT_BUSES = ['default', 'ps2', 'usb', 'xen', 'parallels', 'virtio', 'none'] as const;

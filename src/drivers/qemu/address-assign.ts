@@ -20,6 +20,7 @@ import {
 import {
   connectPolicy, defaultPciModelName, deviceConnectFlags, hostdevSubsystemType, machineInfo, machineSupportsPci, type MachineInfo,
 } from './pci-policy.js';
+import { isPSeries } from '../../conf/machine-family.js';
 import { assignVirtioSerialAddresses } from '../../conf/virtio-serial-address.js';
 import { assignUsbAddresses } from '../../conf/usb-address.js';
 import { assignMemorySlots } from '../../conf/dimm-address.js';
@@ -80,7 +81,7 @@ const VIO_REG = { net: 0x1000n, scsi: 0x2000n, serial: 0x30000000n, nvram: 0x300
 
 /** Devices on the pSeries VIO bus get a register, 0x1000 apart when the default is taken. */
 function assignSpaprVioAddresses(a: Assignment): void {
-  const pseries = a.machine.arch.startsWith('ppc64') && a.machine.machine.startsWith('pseries');
+  const pseries = isPSeries(a.machine);
   const toVio = (d: Device) => { d.address = { type: 'spapr-vio' }; };
   const groups: [Device[], bigint][] = [
     [a.list.named('interface'), VIO_REG.net],
@@ -569,17 +570,20 @@ function liveAddressSet(a: Assignment, exclude?: XmlElement): PciAddressSet {
 
 /**
  * Finds and reserves a PCI address for one new device of a running domain
- * without moving anything (libvirt's hotplug path: the bus must support
- * hotplug, and an explicit address must use function 0). `device` may
- * already be inside the domain's <devices>. Returns the address written into
- * `device`, or undefined when the device does not use PCI.
+ * without moving anything (libvirt's qemuDomainEnsurePCIAddress): an explicit
+ * address must use function 0, exist, be free and sit on a bus that takes
+ * this kind of device and supports hotplug. `device` may already be inside
+ * the domain's <devices>. Returns the address written into `device`, or
+ * undefined when the device does not use PCI or has another kind of address
+ * (ccw, virtio-mmio, ...).
  */
 export function assignAddressForNewDevice(domain: XmlElement, device: XmlElement): PciAddress | undefined {
   const a = new Assignment(domain);
-  const set = liveAddressSet(a, device);
   const dev = a.list.get(device);
+  if (dev.address !== undefined && dev.address.type !== 'pci') return undefined;
   dev.pciFlags = deviceConnectFlags(device, connectPolicy(a.hasRoot('pcie-root')), a.machine);
   if (dev.pciFlags === 0) return undefined;
+  const set = liveAddressSet(a, device);
   const flags = dev.pciFlags | Connect.HOTPLUGGABLE;
   let addr: PciAddress;
   if (hasPciAddress(dev)) {

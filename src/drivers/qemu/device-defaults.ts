@@ -5,7 +5,8 @@
 import { ErrorCode, virError } from '../../util/error.js';
 import type { XmlElement } from '../../util/xml.js';
 import { addDefaultAudio } from '../../conf/devices/audio.js';
-import { deviceContext, isArmVirt, isI440fx, isQ35, isRiscvVirt, type DeviceContext } from '../../conf/devices/common.js';
+import { deviceContext, type DeviceContext } from '../../conf/devices/common.js';
+import { isArmVirt, isI440fx, isQ35, isRiscvVirt } from '../../conf/machine-family.js';
 import { addUsbController, appendController, findController } from '../../conf/devices/controller.js';
 import { addImplicitInputs } from '../../conf/devices/input.js';
 import { addDefaultMemballoon } from '../../conf/devices/memballoon.js';

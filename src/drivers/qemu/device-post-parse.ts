@@ -6,7 +6,8 @@
 import { ErrorCode, virError } from '../../util/error.js';
 import { element, type XmlElement } from '../../util/xml.js';
 import { deviceAddressOf } from '../../conf/device-address.js';
-import { ensureChild, firstChild, isArmVirt, isI440fx, isPSeries, isQ35, isRiscvVirt, isS390, isX86, setDefault, type DeviceContext } from '../../conf/devices/common.js';
+import { ensureChild, firstChild, setDefault, type DeviceContext } from '../../conf/devices/common.js';
+import { isArmArch, isArmVirt, isI440fx, isPpc64Arch, isPSeries, isQ35, isRiscvVirt, isS390, isX86 } from '../../conf/machine-family.js';
 import type { DeviceDriverHooks } from '../../conf/devices/index.js';
 import { shmemSizeBytes } from '../../conf/devices/shmem.js';
 import { numaNodeCount } from '../../conf/devices/validate.js';
@@ -51,7 +52,7 @@ export function qemuDeviceHooks(options: DevicePostParseOptions): DeviceDriverHo
 /** qemuDomainDefaultNetModel for QEMU 7.2 (rtl8139 is available on x86). */
 function defaultNetModel(ctx: DeviceContext): string {
   if (isS390(ctx)) return 'virtio';
-  if (ctx.arch === 'armv6l' || ctx.arch === 'armv7l' || ctx.arch === 'aarch64') {
+  if (isArmArch(ctx.arch)) {
     if (ctx.machine === 'versatilepb') return 'smc91c111';
     return isArmVirt(ctx) ? 'virtio' : 'lan9118';
   }
@@ -90,7 +91,7 @@ function postParseDisk(disk: XmlElement): void {
 
 /** qemuDomainDefaultVideoDevice for QEMU 7.2 (cirrus-vga is available on x86). */
 function defaultVideoType(ctx: DeviceContext): string {
-  if (ctx.arch.startsWith('ppc64')) return 'vga';
+  if (isPpc64Arch(ctx.arch)) return 'vga';
   if (isArmVirt(ctx) || isRiscvVirt(ctx) || isS390(ctx)) return 'virtio';
   return 'cirrus';
 }
@@ -114,7 +115,7 @@ function postParseController(c: XmlElement, ctx: DeviceContext): void {
     if (model === undefined) {
       let chosen: string | undefined = 'piix3-uhci';
       if (isS390(ctx) && deviceAddressOf(c) === undefined) chosen = 'none';
-      else if (ctx.arch.startsWith('ppc64')) chosen = 'pci-ohci';
+      else if (isPpc64Arch(ctx.arch)) chosen = 'pci-ohci';
       else if (ctx.arch === 'aarch64') chosen = 'qemu-xhci';
       c.attrs['model'] = chosen;
     }
@@ -244,7 +245,7 @@ function bindGeneratedSocket(chr: XmlElement): void {
 
 /** qemuDomainTPMDefPostParse. */
 function postParseTpm(tpm: XmlElement, ctx: DeviceContext): void {
-  tpm.attrs['model'] ??= ctx.arch.startsWith('ppc64') ? 'tpm-spapr' : 'tpm-tis';
+  tpm.attrs['model'] ??= isPpc64Arch(ctx.arch) ? 'tpm-spapr' : 'tpm-tis';
   const backend = firstChild(tpm, 'backend');
   if (backend?.attrs['type'] === 'emulator' && backend.attrs['version'] === undefined) {
     const model = tpm.attrs['model'];

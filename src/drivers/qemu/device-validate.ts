@@ -5,7 +5,8 @@
 import { ErrorCode, virError } from '../../util/error.js';
 import type { XmlElement } from '../../util/xml.js';
 import { deviceAddressOf } from '../../conf/device-address.js';
-import { deviceContext, devicesNamed, firstChild, isArmVirt, isI440fx, isPSeries, isQ35, isRiscvVirt, isS390, isX86, type DeviceContext } from '../../conf/devices/common.js';
+import { deviceContext, devicesNamed, firstChild, type DeviceContext } from '../../conf/devices/common.js';
+import { isArmVirt, isI440fx, isPpc64Arch, isPSeries, isQ35, isRiscvVirt, isS390, isX86 } from '../../conf/machine-family.js';
 import type { QemuCaps } from './capabilities.js';
 import { graphicsTypes, tpmCaps, videoModels } from './device-caps.js';
 
@@ -97,10 +98,9 @@ export function qemuValidateDevice(dev: XmlElement, ctx: DeviceContext, v: Devic
 
 /** qemuValidateDomainDeviceDefAddress. */
 function validateAddress(dev: XmlElement, v: DeviceValidationContext): void {
-  const addrEl = firstChild(dev, 'address');
   const addr = deviceAddressOf(dev);
-  if (!addrEl || !addr) return;
-  if (addr.type === 'pci' && firstChild(addrEl, 'zpci') && !v.caps.deviceTypes.has('zpci')) {
+  if (!addr) return;
+  if (addr.type === 'pci' && addr.zpci !== undefined && !v.caps.deviceTypes.has('zpci')) {
     throw unsupported("This QEMU binary doesn't support zPCI");
   }
   if (addr.type === 'drive') {
@@ -452,7 +452,7 @@ function validateTpm(tpm: XmlElement, ctx: DeviceContext, v: DeviceValidationCon
   }
   const emulator = firstChild(ctx.devices, 'emulator')?.text ?? '';
   if (!tc.backends.includes(type)) throw unsupported(`The QEMU executable ${emulator} does not support TPM backend type ${type}`);
-  if (ctx.arch.startsWith('ppc64') && model === 'spapr-tpm-proxy' && type !== 'passthrough') {
+  if (isPpc64Arch(ctx.arch) && model === 'spapr-tpm-proxy' && type !== 'passthrough') {
     throw unsupported(`TPM Proxy model ${model} requires 'Passthrough' backend`);
   }
   if (!tc.models.includes(model)) throw unsupported(`The QEMU executable ${emulator} does not support TPM model ${model}`);

@@ -9,14 +9,13 @@ import { ensureChild } from '../../conf/tree.js';
 import { parseScaledValue } from '../../conf/units.js';
 import { hasNvramImage } from '../../conf/domain-os.js';
 import { parseBitmap } from '../../util/bitmap.js';
+import {
+  guestMachineOf, isArmArch, isArmVirt, isPpc64Arch, isPSeries, isQ35, isS390Arch, isX86Arch,
+} from '../../conf/machine-family.js';
 import { canonicalMachineName, defaultMachine, findMachine, hostArch, type QemuCaps } from './capabilities.js';
 
-const isX86 = (arch: string) => arch === 'x86_64' || arch === 'i686';
-const isArm = (arch: string) => arch === 'aarch64' || arch === 'armv7l' || arch === 'armv6l';
-const isPpc64 = (arch: string) => arch.startsWith('ppc64');
-const isS390 = (arch: string) => arch.startsWith('s390');
 /** Arches with a libvirt CPU driver (virCPUArchIsSupported). */
-const cpuArchSupported = (arch: string) => isX86(arch) || isArm(arch) || isPpc64(arch) || isS390(arch);
+const cpuArchSupported = (arch: string) => isX86Arch(arch) || isArmArch(arch) || isPpc64Arch(arch) || isS390Arch(arch);
 
 function osType(dom: XmlElement): XmlElement {
   return ensureChild(ensureChild(dom, 'os'), 'type');
@@ -94,8 +93,7 @@ function tsegPostParse(dom: XmlElement): void {
   const smm = child(child(dom, 'features') ?? element('x'), 'smm');
   const tseg = smm?.attrs['state'] === 'on' ? child(smm, 'tseg') : undefined;
   if (!tseg) return;
-  const machine = osType(dom).attrs['machine'] ?? '';
-  if (!(machine === 'q35' || machine.startsWith('pc-q35'))) {
+  if (!isQ35(guestMachineOf(dom))) {
     throw virError(ErrorCode.CONFIG_UNSUPPORTED, 'SMM TSEG is only supported with q35 machine type');
   }
   const bytes = parseScaledValue(tseg.text, tseg.attrs['unit'], './features/smm/tseg', 1n, 0xffffffffffffffffn);
@@ -119,7 +117,7 @@ function setDefaultCpu(dom: XmlElement, caps: QemuCaps): void {
   const type = osType(dom);
   const arch = type.attrs['arch'] ?? '';
   if (!cpuArchSupported(arch)) return;
-  if (!isX86(arch) && !isS390(arch) && !isPpc64(arch) && dom.attrs['type'] !== 'qemu') return;
+  if (!isX86Arch(arch) && !isS390Arch(arch) && !isPpc64Arch(arch) && dom.attrs['type'] !== 'qemu') return;
   const cpuType = findMachine(caps, type.attrs['machine'] ?? '')?.defaultCpuType;
   const model = caps.cpuModels.find((m) => cpuType !== undefined && m.typename === cpuType)?.name;
   if (model === undefined) return;
@@ -136,12 +134,6 @@ function setDefaultCpu(dom: XmlElement, caps: QemuCaps): void {
   target.children.unshift(element('model', { fallback: 'forbid' }, [], model));
 }
 
-function isArmVirt(dom: XmlElement): boolean {
-  const type = osType(dom);
-  const machine = type.attrs['machine'] ?? '';
-  return isArm(type.attrs['arch'] ?? '') && (machine === 'virt' || machine.startsWith('virt-'));
-}
-
 /**
  * qemuDomainDefEnableDefaultFeatures: ARM virt always has a GIC, the highest
  * version the accelerator provides (query-gic-capabilities), except GICv3 for
@@ -150,7 +142,7 @@ function isArmVirt(dom: XmlElement): boolean {
 function enableDefaultFeatures(dom: XmlElement, caps: QemuCaps): void {
   const features = child(dom, 'features');
   const gic = features ? child(features, 'gic') : undefined;
-  if (gic ? gic.attrs['version'] !== undefined : !isArmVirt(dom)) return;
+  if (gic ? gic.attrs['version'] !== undefined : !isArmVirt(guestMachineOf(dom))) return;
   const kvm = dom.attrs['type'] === 'kvm';
   const usable = caps.gicVersions
     .filter((g) => (kvm ? g.kernel : g.emulated) && !(g.version === 3 && dom.attrs['type'] === 'qemu'))
@@ -176,7 +168,7 @@ function cpuPostParse(dom: XmlElement, caps: QemuCaps): void {
   if (mode === 'host-passthrough' && cpu.attrs['migratable'] === undefined) {
     // QEMU_CAPS_CPU_MIGRATABLE: libvirt looks for the property on max-x86_64-cpu.
     if (caps.deviceTypes.has('max-x86_64-cpu')) cpu.attrs['migratable'] = 'on';
-    else if (isX86(osType(dom).attrs['arch'] ?? '')) cpu.attrs['migratable'] = 'off';
+    else if (isX86Arch(osType(dom).attrs['arch'] ?? '')) cpu.attrs['migratable'] = 'off';
   }
   if (mode === 'custom' && (child(cpu, 'model')?.text ?? '') === '') return;
   if (cpu.attrs['check'] !== undefined) return;
@@ -220,7 +212,7 @@ function validateFirmwareAcpi(dom: XmlElement): void {
   const arch = osType(dom).attrs['arch'] ?? '';
   const uefi = os.attrs['firmware'] === 'efi' || child(os, 'loader')?.attrs['type'] === 'pflash';
   const acpi = hasFeature(dom, 'acpi') !== undefined;
-  if (uefi && isX86(arch) && !acpi) throw virError(ErrorCode.CONFIG_UNSUPPORTED, 'UEFI requires ACPI on this architecture');
+  if (uefi && isX86Arch(arch) && !acpi) throw virError(ErrorCode.CONFIG_UNSUPPORTED, 'UEFI requires ACPI on this architecture');
   if (acpi && arch === 'aarch64' && !uefi) throw virError(ErrorCode.CONFIG_UNSUPPORTED, 'ACPI requires UEFI on this architecture');
 }
 
@@ -232,7 +224,7 @@ function validateCpu(dom: XmlElement): void {
   const unsupported = (msg: string) => virError(ErrorCode.CONFIG_UNSUPPORTED, msg);
   const addr = child(cpu, 'maxphysaddr');
   if (addr) {
-    if (!isX86(arch)) throw unsupported(`CPU maximum physical address bits specification is not supported for '${arch}' architecture`);
+    if (!isX86Arch(arch)) throw unsupported(`CPU maximum physical address bits specification is not supported for '${arch}' architecture`);
     if (addr.attrs['mode'] === 'passthrough' && addr.attrs['bits'] !== undefined) {
       throw unsupported("CPU maximum physical address bits number specification cannot be used with mode='passthrough'");
     }
@@ -242,7 +234,7 @@ function validateCpu(dom: XmlElement): void {
   }
   const cache = child(cpu, 'cache');
   if (cache) {
-    if (!isX86(arch)) throw unsupported(`CPU cache specification is not supported for '${arch}' architecture`);
+    if (!isX86Arch(arch)) throw unsupported(`CPU cache specification is not supported for '${arch}' architecture`);
     const mode = cache.attrs['mode'];
     const level = cache.attrs['level'];
     if (mode === 'emulate' && level !== '3') throw unsupported("CPU cache mode 'emulate' can only be used with level='3'");
@@ -266,7 +258,7 @@ function validateMemoryHotplug(dom: XmlElement): void {
     return;
   }
   const cells = childrenNamed(child(child(dom, 'cpu') ?? element('x'), 'numa') ?? element('x'), 'cell').length;
-  if (!isPpc64(osType(dom).attrs['arch'] ?? '') && cells === 0) {
+  if (!isPpc64Arch(osType(dom).attrs['arch'] ?? '') && cells === 0) {
     throw virError(ErrorCode.CONFIG_UNSUPPORTED, 'At least one numa node has to be configured when enabling memory hotplug');
   }
   const slots = Number(max.attrs['slots'] ?? '0');
@@ -301,12 +293,13 @@ function validateFeatures(dom: XmlElement, caps: QemuCaps): void {
   const machine = type.attrs['machine'] ?? '';
   const notFor = (name: string) =>
     virError(ErrorCode.CONFIG_UNSUPPORTED, `The '${name}' feature is not supported for architecture '${arch}' or machine type '${machine}'`);
-  const pseries = isPpc64(arch) && machine.startsWith('pseries');
+  const guest = { arch, machine };
+  const pseries = isPSeries(guest);
   for (const f of child(dom, 'features')?.children ?? []) {
     if (PSERIES_FEATURES.includes(f.name) && !pseries) throw notFor(f.name);
-    if ((f.name === 'ioapic' || f.name === 'pvspinlock') && !isX86(arch)) throw notFor(f.name);
-    if (f.name === 'gic' && !isArmVirt(dom)) throw notFor(f.name);
-    if (f.name === 'hyperv' && !isX86(arch) && !isArmVirt(dom)) {
+    if ((f.name === 'ioapic' || f.name === 'pvspinlock') && !isX86Arch(arch)) throw notFor(f.name);
+    if (f.name === 'gic' && !isArmVirt(guest)) throw notFor(f.name);
+    if (f.name === 'hyperv' && !isX86Arch(arch) && !isArmVirt(guest)) {
       throw virError(ErrorCode.CONFIG_UNSUPPORTED, `Hyperv features are not supported for architecture '${arch}' or machine type '${machine}'`);
     }
     if (f.name === 'vmcoreinfo' && f.attrs['state'] === 'on' && !caps.deviceTypes.has('vmcoreinfo')) {

@@ -20,6 +20,7 @@ import type { X86CpuMap } from '../../conf/cpu-map.js';
 import { fullHostCpu } from './host-cpu.js';
 import type { HostTsc } from './host-cpu.js';
 import type { QemuCaps } from './capabilities.js';
+import { isX86Arch } from '../../conf/machine-family.js';
 
 /** 250 ppm: half of NTP's threshold, libvirt's TSC_TOLERANCE. */
 const TSC_TOLERANCE_PPM = 250;
@@ -45,12 +46,11 @@ function requestedTscTimer(def: XmlElement): XmlElement | undefined {
   return (clock ? childrenNamed(clock, 'timer') : []).find((t) => t.attrs.name === 'tsc' && Number(t.attrs.frequency ?? 0) > 0);
 }
 
-const isX86 = (arch: string | undefined) => arch === 'x86_64' || arch === 'i686';
 
 /** The guest <cpu> libvirt checks against the host: x86, a model (or a non-custom mode), check other than 'none'. */
 function cpuToCheck(def: XmlElement): XmlElement | undefined {
   const cpu = child(def, 'cpu');
-  if (!cpu || !isX86(child(child(def, 'os') ?? def, 'type')?.attrs.arch)) return undefined;
+  if (!cpu || !isX86Arch(child(child(def, 'os') ?? def, 'type')?.attrs.arch ?? '')) return undefined;
   if ((cpu.attrs.mode ?? 'custom') === 'custom' && !child(cpu, 'model')?.text.trim()) return undefined;
   return (cpu.attrs.check ?? 'none') === 'none' ? undefined : cpu;
 }

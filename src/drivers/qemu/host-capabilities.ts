@@ -24,6 +24,7 @@ import type { FirmwareDescriptor } from './firmware-select.js';
 import type { HostFacts } from './host/facts.js';
 import type { NodeInfo } from '../../driver/node-info.js';
 import { dacLabel } from './security/identity.js';
+import { isX86Arch } from '../../conf/machine-family.js';
 
 const read = (path: string): string | undefined => {
   try {
@@ -168,14 +169,13 @@ function cacheBanks(): CacheBank[] {
 export const SECURITY_MODELS = ['none', 'dac'] as const;
 
 const WORDSIZE: Record<string, number> = { x86_64: 64, aarch64: 64, i686: 32, armv7l: 32, armv6l: 32 };
-const isX86 = (arch: string) => arch === 'x86_64' || arch === 'i686';
 
 /** virQEMUCapsInitGuestFromBinary's guest features. */
 function guestFeatures(arch: string): GuestFeature[] {
   const features: GuestFeature[] = [];
   if (arch === 'i686') features.push({ name: 'pae' }, { name: 'nonpae' });
-  if (isX86(arch) || arch === 'aarch64') features.push({ name: 'acpi', default: 'on', toggle: 'yes' });
-  if (isX86(arch)) features.push({ name: 'apic', default: 'on', toggle: 'no' });
+  if (isX86Arch(arch) || arch === 'aarch64') features.push({ name: 'acpi', default: 'on', toggle: 'yes' });
+  if (isX86Arch(arch)) features.push({ name: 'apic', default: 'on', toggle: 'no' });
   features.push({ name: 'cpuselection' }, { name: 'deviceboot' }, { name: 'disksnapshot', default: 'on', toggle: 'no' });
   return features;
 }
@@ -269,7 +269,7 @@ function osCaps(host: HostFacts, arch: string, machine: string): { supported: bo
 function deviceBlocks(caps: QemuCaps, machine: string): CapsBlock[] {
   const has = (...types: string[]) => types.some((t) => caps.deviceTypes.has(t));
   const transitional = has('virtio-blk-pci-transitional');
-  const x86 = isX86(caps.arch);
+  const x86 = isX86Arch(caps.arch);
   const builtinIde = x86 && (machine.startsWith('pc-i440fx') || machine === 'pc' || machine === 'isapc');
   const tpm = tpmCaps(caps);
   return [
@@ -364,7 +364,7 @@ export async function formatDomainCapabilities(driver: QemuDriver, q: DomainCaps
   }
   const caps = await driver.caps.get(binary);
   const arch = q.arch ?? caps.arch;
-  const family = (a: string) => (isX86(a) ? 'x86' : a.startsWith('arm') || a === 'aarch64' ? 'arm' : a);
+  const family = (a: string) => (isX86Arch(a) ? 'x86' : a.startsWith('arm') || a === 'aarch64' ? 'arm' : a);
   if (family(arch) !== family(caps.arch)) {
     throw virError(ErrorCode.INVALID_ARG, `architecture from emulator '${caps.arch}' doesn't match given architecture '${arch}'`, ErrorDomain.QEMU);
   }
@@ -378,7 +378,7 @@ export async function formatDomainCapabilities(driver: QemuDriver, q: DomainCaps
   }
   machine ??= '';
   const m = findMachine(caps, machine);
-  const map = isX86(arch) ? hostX86CpuMap() : undefined;
+  const map = isX86Arch(arch) ? hostX86CpuMap() : undefined;
   // REPORTED: non-migratable features included (virQEMUCapsGetHostModel)
   const hostModel = map && qemuHostModel(map, caps, virtType === 'kvm' ? 'kvm' : 'tcg', false);
   const customModels = caps.cpuModels

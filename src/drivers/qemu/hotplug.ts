@@ -10,6 +10,7 @@
 // takes longer, the next refresh finds the device gone from QEMU (qom-list)
 // and finishes the removal.
 import { reorder } from '../../conf/domain.js';
+import { deviceAddressOf, pciAddressString } from '../../conf/device-address.js';
 import { ErrorCode, ErrorDomain, virError } from '../../util/error.js';
 import { child, childrenNamed, cloneElement, type XmlElement } from '../../util/xml.js';
 import { DomainView, type JsonProps, type QemuCommandLine } from './command-line/context.js';
@@ -24,7 +25,8 @@ export interface HotplugHost {
   buildCommandLine(def: XmlElement, domainId: number): Promise<QemuCommandLine> | QemuCommandLine;
   /**
    * Gives `device` (already inside `def`'s <devices>) a PCI address on a free
-   * hotpluggable slot of the existing topology, or throws libvirt's error.
+   * hotpluggable slot of the existing topology, or checks and reserves the
+   * explicit one it has; throws libvirt's error when neither works.
    */
   assignHotplugAddress(def: XmlElement, device: XmlElement): void;
   /** The files a plugged device makes QEMU open become the QEMU user's, and come back at unplug. */
@@ -108,7 +110,8 @@ export class DeviceHotplug {
     checkNoConflict(live, added);
     devicesOf(live).children.push(added);
     reorder(live); // devices of one kind stay together, in libvirt's order
-    if (!child(added, 'address')) this.host.assignHotplugAddress(live, added);
+    // An explicit address goes through the same checks (hotplug-capable bus, function 0, free slot).
+    this.host.assignHotplugAddress(live, added);
     const alias = new DomainView(live).alias(added);
     setDeviceAlias(added, alias);
     const plan = planFor(await this.host.buildCommandLine(live, dom.id), alias);
@@ -137,9 +140,9 @@ export class DeviceHotplug {
     const device = findLiveDevice(dom.live, request);
     const alias = child(device, 'alias')?.attrs.name;
     if (!alias) throw virError(ErrorCode.INTERNAL_ERROR, `Cannot detach ${deviceTypeName(device)} device with no alias`, ErrorDomain.QEMU);
-    const address = child(device, 'address');
-    if (address?.attrs.type === 'pci' && address.attrs.multifunction === 'on') {
-      throw virError(ErrorCode.OPERATION_FAILED, `cannot hot unplug ${deviceTypeName(device)} device with multifunction PCI guest address: ${pciAddressText(address)}`, ErrorDomain.QEMU);
+    const address = deviceAddressOf(device);
+    if (address?.type === 'pci' && address.multifunction === 'on') {
+      throw virError(ErrorCode.OPERATION_FAILED, `cannot hot unplug ${deviceTypeName(device)} device with multifunction PCI guest address: ${pciAddressString(address)}`, ErrorDomain.QEMU);
     }
     const qmp = await this.runtime.ensureMonitor(dom);
     const deleted = qmp.waitEvent('DEVICE_DELETED', timeoutMs, (e) => e.data.device === alias).then(() => true, () => false);
@@ -213,20 +216,19 @@ export function findLiveDevice(live: XmlElement, request: XmlElement): XmlElemen
   throw virError(ErrorCode.OPERATION_UNSUPPORTED, `live detach of device '${request.name}' is not supported`, ErrorDomain.QEMU);
 }
 
-function pciAddressText(a: XmlElement): string {
-  const hex = (v: string | undefined, width: number) => Number(v ?? 0).toString(16).padStart(width, '0');
-  return `${hex(a.attrs.domain, 4)}:${hex(a.attrs.bus, 2)}:${hex(a.attrs.slot, 2)}.${Number(a.attrs.function ?? 0)}`;
+/** The PCI address of a device as virPCIDeviceAddressAsString prints it, if it has one. */
+function pciAddressOf(device: XmlElement): string | undefined {
+  const address = deviceAddressOf(device);
+  return address?.type === 'pci' ? pciAddressString(address) : undefined;
 }
 
 function findNet(devices: XmlElement, request: XmlElement): XmlElement {
   const mac = child(request, 'mac')?.attrs.address?.toLowerCase();
-  const address = child(request, 'address');
-  const pci = address?.attrs.type === 'pci' ? pciAddressText(address) : undefined;
+  const pci = pciAddressOf(request);
   const alias = child(request, 'alias')?.attrs.name;
   const matches = childrenNamed(devices, 'interface').filter((n) => {
     if (mac !== undefined && child(n, 'mac')?.attrs.address?.toLowerCase() !== mac) return false;
-    const a = child(n, 'address');
-    if (pci !== undefined && (!a || pciAddressText(a) !== pci)) return false;
+    if (pci !== undefined && pciAddressOf(n) !== pci) return false;
     const own = child(n, 'alias')?.attrs.name;
     return alias === undefined || own === undefined || own === alias;
   });

@@ -4,6 +4,7 @@
 // (generic pcie-root-port, pcie-pci-bridge, virtio (non-)transitional variants).
 
 import { child, type XmlElement } from '../../util/xml.js';
+import { guestMachineOf, isArmArch, isArmVirt, isI440fx, isQ35, isRiscvArch, isRiscvVirt } from '../../conf/machine-family.js';
 import { Connect, controllerConnectFlags, isPciControllerModel, type PciControllerModel } from '../../conf/pci-address-set.js';
 
 export interface MachineInfo {
@@ -18,18 +19,14 @@ export interface MachineInfo {
 }
 
 export function machineInfo(domain: XmlElement): MachineInfo {
-  const type = child(child(domain, 'os') ?? domain, 'type');
-  const arch = type?.attrs.arch ?? 'x86_64';
-  const machine = type?.attrs.machine ?? '';
-  const x86 = arch === 'x86_64' || arch === 'i686';
-  const armOrRiscv = ['armv6l', 'armv7l', 'aarch64'].includes(arch) || arch.startsWith('riscv');
+  const written = guestMachineOf(domain);
+  const m = { arch: written.arch || 'x86_64', machine: written.machine };
   return {
-    arch,
-    machine,
-    i440fx: x86 && (machine === 'pc' || /^pc-(0|1|i440fx)[.-]/.test(machine) || machine.startsWith('rhel')),
-    q35: x86 && (machine === 'q35' || machine.startsWith('pc-q35')),
-    armOrRiscv,
-    virt: armOrRiscv && (machine === 'virt' || machine.startsWith('virt-')),
+    ...m,
+    i440fx: isI440fx(m),
+    q35: isQ35(m),
+    armOrRiscv: isArmArch(m.arch) || isRiscvArch(m.arch),
+    virt: isArmVirt(m) || isRiscvVirt(m),
   };
 }
 

@@ -4,11 +4,8 @@
 import { ErrorCode, ErrorDomain, virError } from '../../../util/error.js';
 import type { XmlElement } from '../../../util/xml.js';
 import { child } from '../../../util/xml.js';
+import { deviceAddressOf, usbPortString, type DriveAddress } from '../../../conf/device-address.js';
 import type { DomainView, JsonProps } from './context.js';
-
-function num(addr: XmlElement, key: string): number {
-  return Number(addr.attrs[key] ?? 0);
-}
 
 /** The QEMU bus id of PCI bus number `bus`: the alias of the PCI controller with that index. */
 export function pciBusName(view: DomainView, bus: number): string {
@@ -22,86 +19,85 @@ export function pciBusName(view: DomainView, bus: number): string {
   return alias;
 }
 
+const hex = (n: number) => n.toString(16);
+
 /** Address properties of `device` appended to `out` (which already holds driver/id etc.). */
 export function addAddressProps(view: DomainView, device: XmlElement, out: JsonProps): void {
-  const addr = child(device, 'address');
-  if (!addr) return;
-  switch (addr.attrs.type) {
+  const addr = deviceAddressOf(device);
+  switch (addr?.type) {
     case 'pci': {
-      out.bus = pciBusName(view, num(addr, 'bus'));
-      const slot = num(addr, 'slot');
-      const fn = num(addr, 'function');
-      if (addr.attrs.multifunction === 'on') out.multifunction = true;
-      else if (addr.attrs.multifunction === 'off') out.multifunction = false;
-      out.addr = fn !== 0 ? `0x${slot.toString(16)}.0x${fn.toString(16)}` : `0x${slot.toString(16)}`;
+      out.bus = pciBusName(view, addr.bus);
+      if (addr.multifunction !== undefined) out.multifunction = addr.multifunction === 'on';
+      out.addr = addr.function !== 0 ? `0x${hex(addr.slot)}.0x${hex(addr.function)}` : `0x${hex(addr.slot)}`;
       const acpi = child(device, 'acpi')?.attrs.index;
       if (acpi !== undefined && Number(acpi) > 0) out['acpi-index'] = Number(acpi);
       return;
     }
     case 'usb': {
-      const cont = view.controller('usb', num(addr, 'bus'));
+      const cont = view.controller('usb', addr.bus);
       out.bus = `${cont ? view.alias(cont) : 'usb'}.0`;
-      if (addr.attrs.port !== undefined) out.port = addr.attrs.port;
+      const port = usbPortString(addr.port);
+      if (port !== '') out.port = port;
       return;
     }
     case 'virtio-serial': {
-      const cont = view.controller('virtio-serial', num(addr, 'controller'));
-      out.bus = `${cont ? view.alias(cont) : 'virtio-serial0'}.${num(addr, 'bus')}`;
-      out.nr = num(addr, 'port');
+      const cont = view.controller('virtio-serial', addr.controller);
+      out.bus = `${cont ? view.alias(cont) : 'virtio-serial0'}.${addr.bus}`;
+      out.nr = addr.port;
       return;
     }
     case 'isa':
-      out.iobase = num(addr, 'iobase');
-      if (addr.attrs.irq !== undefined && num(addr, 'irq') > 0) out.irq = num(addr, 'irq');
+      out.iobase = addr.iobase;
+      if (addr.irq > 0) out.irq = addr.irq;
       return;
     case 'dimm':
-      out.slot = num(addr, 'slot');
-      if (addr.attrs.base !== undefined && num(addr, 'base') > 0) out.addr = num(addr, 'base');
+      out.slot = addr.slot;
+      if (addr.base !== undefined && addr.base > 0n) out.addr = Number(addr.base);
       return;
     case 'drive':
       addDriveAddressProps(view, device, addr, out);
       return;
     case 'spapr-vio':
-      if (addr.attrs.reg !== undefined) out.reg = Number(addr.attrs.reg);
+      if (addr.reg !== undefined && addr.reg > 0n) out.reg = Number(addr.reg);
       return;
     case 'ccw':
-      out.devno = `${addr.attrs.cssid?.replace(/^0x/, '')}.${addr.attrs.ssid?.replace(/^0x/, '')}.${addr.attrs.devno?.replace(/^0x/, '')}`;
+      out.devno = `${hex(addr.cssid)}.${hex(addr.ssid)}.${hex(addr.devno).padStart(4, '0')}`;
       return;
     default:
       return;
   }
 }
 
-function addDriveAddressProps(view: DomainView, device: XmlElement, addr: XmlElement, out: JsonProps): void {
+function addDriveAddressProps(view: DomainView, device: XmlElement, addr: Readonly<DriveAddress>, out: JsonProps): void {
   const bus = child(device, 'target')?.attrs.bus ?? (device.name === 'hostdev' ? 'scsi' : '');
-  const ctl = num(addr, 'controller');
+  const ctl = addr.controller;
   switch (bus) {
     case 'ide': {
       const alias = view.hasBuiltinIde ? 'ide' : aliasOf(view, 'ide', ctl);
-      out.bus = `${alias}.${num(addr, 'bus')}`;
-      out.unit = num(addr, 'unit');
+      out.bus = `${alias}.${addr.bus}`;
+      out.unit = addr.unit;
       return;
     }
     case 'sata': {
       const alias = view.family === 'q35' && ctl === 0 ? 'ide' : aliasOf(view, 'sata', ctl);
-      out.bus = `${alias}.${num(addr, 'unit')}`;
+      out.bus = `${alias}.${addr.unit}`;
       return;
     }
     case 'fdc':
-      out.unit = num(addr, 'unit');
+      out.unit = addr.unit;
       return;
     case 'scsi': {
       const cont = view.controller('scsi', ctl);
       if (!cont) throw virError(ErrorCode.INTERNAL_ERROR, `unable to find a SCSI controller for idx=${ctl}`, ErrorDomain.QEMU);
       const alias = view.alias(cont);
       if (['lsilogic', 'ncr53c90', 'dc390', 'am53c974'].includes(cont.attrs.model ?? '')) {
-        out.bus = `${alias}.${num(addr, 'bus')}`;
-        out['scsi-id'] = num(addr, 'unit');
+        out.bus = `${alias}.${addr.bus}`;
+        out['scsi-id'] = addr.unit;
       } else {
         out.bus = `${alias}.0`;
-        out.channel = num(addr, 'bus');
-        out['scsi-id'] = num(addr, 'target');
-        out.lun = num(addr, 'unit');
+        out.channel = addr.bus;
+        out['scsi-id'] = addr.target;
+        out.lun = addr.unit;
       }
       return;
     }
@@ -117,7 +113,7 @@ function aliasOf(view: DomainView, type: string, index: number): string {
 
 /** The "-pci"/"-ccw"/"-device" suffix of a virtio device model, from its address type. */
 export function virtioBusSuffix(device: XmlElement): string {
-  const type = child(device, 'address')?.attrs.type;
+  const type = deviceAddressOf(device)?.type;
   if (type === 'ccw') return '-ccw';
   if (type === 'virtio-mmio') return '-device';
   return '-pci';

@@ -4,6 +4,7 @@
 import type { XmlElement } from '../../../util/xml.js';
 import { child } from '../../../util/xml.js';
 import type { DomainView } from './context.js';
+import { deviceAddressOf } from '../../../conf/device-address.js';
 
 /** virDiskNameToIndex: "vda" → 0, "sdb" → 1, "hdaa" → 26. */
 export function diskNameToIndex(dev: string): number {
@@ -34,12 +35,11 @@ function controllerAlias(view: DomainView, c: XmlElement): string {
 
 function diskAlias(view: DomainView, disk: XmlElement): string {
   const bus = child(disk, 'target')?.attrs.bus ?? '';
-  const addr = child(disk, 'address');
-  if (addr?.attrs.type === 'drive') {
-    const n = (k: string) => Number(addr.attrs[k] ?? 0);
-    const scsiModel = bus === 'scsi' ? view.controller('scsi', n('controller'))?.attrs.model : undefined;
-    if (bus !== 'scsi' || scsiModel === 'lsilogic') return `${bus}${n('controller')}-${n('bus')}-${n('unit')}`;
-    return `${bus}${n('controller')}-${n('bus')}-${n('target')}-${n('unit')}`;
+  const addr = deviceAddressOf(disk);
+  if (addr?.type === 'drive') {
+    const scsiModel = bus === 'scsi' ? view.controller('scsi', addr.controller)?.attrs.model : undefined;
+    if (bus !== 'scsi' || scsiModel === 'lsilogic') return `${bus}${addr.controller}-${addr.bus}-${addr.unit}`;
+    return `${bus}${addr.controller}-${addr.bus}-${addr.target}-${addr.unit}`;
   }
   return `${bus}-disk${diskNameToIndex(child(disk, 'target')?.attrs.dev ?? '')}`;
 }
@@ -100,8 +100,9 @@ export function assignAliases(view: DomainView): Map<XmlElement, string> {
   for (const m of mems) {
     const model = m.attrs.model ?? '';
     const prefix = { dimm: 'dimm', nvdimm: 'nvdimm', 'virtio-pmem': 'virtiopmem', 'virtio-mem': 'virtiomem', 'sgx-epc': 'epc' }[model] ?? model;
-    const slot = child(m, 'address')?.attrs.slot;
-    set(m, () => (['dimm', 'nvdimm'].includes(prefix) && slot !== undefined ? `${prefix}${Number(slot)}` : `${prefix}${nextIndex(aliases, mems, prefix)}`));
+    const addr = deviceAddressOf(m);
+    const slot = addr?.type === 'dimm' ? addr.slot : undefined;
+    set(m, () => (['dimm', 'nvdimm'].includes(prefix) && slot !== undefined ? `${prefix}${slot}` : `${prefix}${nextIndex(aliases, mems, prefix)}`));
   }
   for (const v of list('vsock')) set(v, () => 'vsock0');
   for (const i of list('iommu')) set(i, () => 'iommu0');

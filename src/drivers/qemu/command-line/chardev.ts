@@ -7,6 +7,7 @@ import { virError, ErrorCode, ErrorDomain } from '../../../util/error.js';
 import type { BuildContext, JsonProps } from './context.js';
 import { props } from './context.js';
 import { addAddressProps } from './address.js';
+import { deviceAddressOf } from '../../../conf/device-address.js';
 
 /** The -chardev option string for the source of `chr` (qemuBuildChardevStr). */
 export function chardevString(ctx: BuildContext, chr: XmlElement, id: string): string {
@@ -49,9 +50,10 @@ export function chardevString(ctx: BuildContext, chr: XmlElement, id: string): s
       const generated = socketPath === undefined && chr.name === 'channel' && child(chr, 'target')?.attrs.type === 'virtio';
       if (generated) {
         const target = child(chr, 'target');
-        const addr = child(chr, 'address');
-        const two = (k: string) => String(Number(addr?.attrs[k] ?? 0)).padStart(2, '0');
-        socketPath = `${ctx.runtime.channelTargetDir}/${target?.attrs.name ?? `vioser-${two('controller')}-${two('bus')}-${two('port')}.sock`}`;
+        const addr = deviceAddressOf(chr);
+        const port = addr?.type === 'virtio-serial' ? addr : { controller: 0, bus: 0, port: 0 };
+        const two = (n: number) => String(n).padStart(2, '0');
+        socketPath = `${ctx.runtime.channelTargetDir}/${target?.attrs.name ?? `vioser-${two(port.controller)}-${two(port.bus)}-${two(port.port)}.sock`}`;
       }
       out = `socket,id=${id},path=${path(socketPath)}`;
       if (source?.attrs.mode === 'bind' || generated) out += ',server=on,wait=off';

@@ -4,6 +4,7 @@
 import { formatQemuJson } from '../../../util/json.js';
 import type { XmlElement } from '../../../util/xml.js';
 import { child, childrenNamed } from '../../../util/xml.js';
+import { isArmVirt, isI440fx, isQ35, isRiscvVirt, isX86Arch, type GuestMachine } from '../../../conf/machine-family.js';
 import { assignAliases } from './aliases.js';
 import type { QemuCaps } from '../capabilities.js';
 import { findMachine } from '../capabilities.js';
@@ -56,6 +57,13 @@ export function domainRuntimePaths(paths: QemuStatePaths, id: number, name: stri
 
 export type MachineFamily = 'i440fx' | 'q35' | 'virt' | 'other';
 
+/** The family the command line builder distinguishes ('virt': ARM or RISC-V virt). */
+function machineFamily(m: GuestMachine): MachineFamily {
+  if (isQ35(m)) return 'q35';
+  if (isI440fx(m)) return 'i440fx';
+  return isArmVirt(m) || isRiscvVirt(m) ? 'virt' : 'other';
+}
+
 /** Read-only questions about the domain tree that several concern modules ask. */
 export class DomainView {
   readonly devices: XmlElement;
@@ -73,9 +81,7 @@ export class DomainView {
     const type = child(this.os, 'type');
     this.arch = type?.attrs.arch ?? 'x86_64';
     this.machine = type?.attrs.machine ?? '';
-    this.family = /^pc-q35|^q35$/.test(this.machine) ? 'q35'
-      : /^pc-i440fx|^pc$|^pc-\d/.test(this.machine) ? 'i440fx'
-      : /^virt(-|$)/.test(this.machine) ? 'virt' : 'other';
+    this.family = machineFamily(this);
     this.virtType = def.attrs.type ?? 'qemu';
     this.name = child(def, 'name')?.text ?? '';
     this.aliases = assignAliases(this);
@@ -100,7 +106,7 @@ export class DomainView {
   }
 
   get isX86(): boolean {
-    return this.arch === 'x86_64' || this.arch === 'i686';
+    return isX86Arch(this.arch);
   }
 
   /** i440fx and similar machines with a built-in IDE controller. */

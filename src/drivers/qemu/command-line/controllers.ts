@@ -6,6 +6,7 @@ import { virError, ErrorCode, ErrorDomain } from '../../../util/error.js';
 import type { BuildContext, JsonProps } from './context.js';
 import { props } from './context.js';
 import { addAddressProps, addVirtioOptions, virtioModel } from './address.js';
+import { isS390Arch } from '../../../conf/machine-family.js';
 
 const USB_DRIVERS: Record<string, string> = {
   'piix3-uhci': 'piix3-usb-uhci', 'piix4-uhci': 'piix4-usb-uhci', ehci: 'usb-ehci', 'ich9-ehci1': 'ich9-usb-ehci1',
@@ -146,6 +147,6 @@ export function buildControllers(ctx: BuildContext): void {
   const usb = ctx.view.controllers('usb');
   if (usb.some((c) => c.attrs.model === 'none')) return;
   const nusb = usb.filter((c) => c.attrs.model !== undefined).length;
-  const legacyFree = ctx.view.family === 'q35' || ctx.view.family === 'virt' || ctx.view.arch.startsWith('s390');
+  const legacyFree = ctx.view.family === 'q35' || ctx.view.family === 'virt' || isS390Arch(ctx.view.arch);
   if (nusb === 0 && !legacyFree) ctx.cmd.add('-usb');
 }

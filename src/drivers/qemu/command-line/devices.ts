@@ -9,6 +9,7 @@ import { addAddressProps, addVirtioOptions, virtioModel } from './address.js';
 import { audioFor } from './graphics.js';
 import { addChardev } from './chardev.js';
 import { hasDeviceType } from '../capabilities.js';
+import { deviceAddressOf } from '../../../conf/device-address.js';
 
 export function buildInputs(ctx: BuildContext): void {
   for (const input of ctx.view.deviceList('input')) {
@@ -231,7 +232,8 @@ export function buildSmartcards(ctx: BuildContext): void {
       addChardev(ctx, card, `char${alias}`);
       out = props(['driver', 'ccid-card-passthru'], ['chardev', `char${alias}`]);
   }
-  const ctl = Number(child(card, 'address')?.attrs.controller ?? 0);
+  const addr = deviceAddressOf(card);
+  const ctl = addr?.type === 'ccid' ? addr.controller : 0;
   const ccid = ctx.view.controller('ccid', ctl);
   Object.assign(out, props(['id', alias], ['bus', `${ccid ? ctx.view.alias(ccid) : `ccid${ctl}`}.0`]));
   ctx.cmd.json('-device', out);

@@ -9,6 +9,7 @@ import type { BuildContext } from './context.js';
 import { props } from './context.js';
 import { addAddressProps } from './address.js';
 import { diskBootIndexes } from './disks.js';
+import { deviceAddressOf } from '../../../conf/device-address.js';
 
 export function buildIommu(ctx: BuildContext): void {
   const iommu = ctx.view.deviceList('iommu')[0];
@@ -36,7 +37,8 @@ export function buildFloppyController(ctx: BuildContext): void {
   let a: number | undefined;
   let b: number | undefined;
   for (const f of floppies) {
-    if (Number(child(f, 'address')?.attrs.unit ?? 0)) b = boot.get(f);
+    const addr = deviceAddressOf(f);
+    if (addr?.type === 'drive' && addr.unit !== 0) b = boot.get(f);
     else a = boot.get(f);
   }
   if (ctx.view.family === 'q35') {
@@ -50,8 +52,8 @@ export function buildFloppyController(ctx: BuildContext): void {
 export function buildPanic(ctx: BuildContext): void {
   for (const panic of ctx.view.deviceList('panic')) {
     if ((panic.attrs.model ?? 'isa') !== 'isa') continue;
-    const addr = child(panic, 'address');
-    ctx.cmd.json('-device', props(['driver', 'pvpanic'], ['ioport', addr?.attrs.type === 'isa' ? Number(addr.attrs.iobase ?? 0) : undefined]));
+    const addr = deviceAddressOf(panic);
+    ctx.cmd.json('-device', props(['driver', 'pvpanic'], ['ioport', addr?.type === 'isa' ? addr.iobase : undefined]));
   }
 }
 
