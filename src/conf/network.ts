@@ -3,7 +3,7 @@
 // The definition is kept as a canonical XML tree; accessors read what drivers need.
 
 import { ErrorCode, ErrorDomain, virError } from '../util/error.js';
-import { formatIPAddress, parseIPAddress, type IPAddress } from '../util/ip-address.js';
+import { addressRangeSize, formatIPAddress, parseIPAddress, type IPAddress } from '../util/ip-address.js';
 import { isMulticastMAC, parseMAC } from '../util/mac.js';
 import { generateUUID, parseUUID } from '../util/uuid.js';
 import { child, childrenNamed, cloneElement, element, formatXml, type XmlElement } from '../util/xml.js';
@@ -174,6 +174,18 @@ function validateBridge(def: XmlElement, bridge: XmlElement | undefined, mode: s
   }
 }
 
+/** Gives a managed bridge its name (networkSetBridgeName). */
+export function setNetworkBridgeName(def: NetworkDef, name: string): void {
+  const bridge = child(def, 'bridge')!;
+  const { name: _template, ...rest } = bridge.attrs;
+  bridge.attrs = { name, ...rest };
+}
+
+/** Adds the bridge MAC libvirt generates when the definition has none (virNetworkSetBridgeMacAddr). */
+export function setNetworkMAC(def: NetworkDef, mac: string): void {
+  insertInOrder(def, element('mac', { address: mac }));
+}
+
 /** Inserts a child where the schema's canonical order puts it. */
 function insertInOrder(def: XmlElement, el: XmlElement): void {
   def.children.push(el);
@@ -222,6 +234,11 @@ function validateIP(ip: XmlElement, network: string): void {
     range.attrs.start = formatIPAddress(socketAddress(range.attrs.start));
     if (range.attrs.end === undefined) throw xmlError(`Missing 'end' attribute in dhcp range for network '${network}'`);
     range.attrs.end = formatIPAddress(socketAddress(range.attrs.end));
+    try {
+      addressRangeSize(socketAddress(range.attrs.start), socketAddress(range.attrs.end), addr, networkIPPrefix(ip));
+    } catch (e) {
+      throw virError(ErrorCode.INTERNAL_ERROR, (e as Error).message, ErrorDomain.NETWORK);
+    }
   }
   for (const host of childrenNamed(dhcp, 'host')) validateDHCPHost(host, network, false);
 }
@@ -272,9 +289,33 @@ export function networkFirstIP(def: NetworkDef): { family: 'ipv4' | 'ipv6'; addr
   const ip = child(def, 'ip');
   if (ip === undefined) return undefined;
   const family = ip.attrs.family === 'ipv6' ? 'ipv6' : 'ipv4';
-  const prefix = ip.attrs.prefix !== undefined ? Number(ip.attrs.prefix) : ip.attrs.netmask !== undefined ? netmaskPrefix(ip.attrs.netmask) : classfulPrefix(ip.attrs.address!, family);
+  const prefix = networkIPPrefix(ip);
   const range = child(ip, 'dhcp') && childrenNamed(child(ip, 'dhcp')!, 'range')[0];
   return { family, address: ip.attrs.address!, prefix, firstRangeStart: range ? range.attrs.start : undefined };
+}
+
+/** virNetworkIPDefPrefix: an <ip>'s prefix, from prefix=, netmask= or the classful default. */
+export function networkIPPrefix(ip: XmlElement): number {
+  const family = ip.attrs.family === 'ipv6' ? 'ipv6' : 'ipv4';
+  if (ip.attrs.prefix !== undefined) return Number(ip.attrs.prefix);
+  if (ip.attrs.netmask !== undefined) return netmaskPrefix(ip.attrs.netmask);
+  return classfulPrefix(ip.attrs.address!, family);
+}
+
+/** Whether an <ip> serves DHCP: a <dhcp> with at least one range or host. */
+export function networkIPHasDHCP(ip: XmlElement): boolean {
+  const dhcp = child(ip, 'dhcp');
+  return dhcp !== undefined && dhcp.children.some((c) => c.name === 'range' || c.name === 'host');
+}
+
+/** The forward mode of a parsed network: 'none' without <forward>. */
+export function networkForwardMode(def: NetworkDef): string {
+  return child(def, 'forward')?.attrs.mode ?? 'none';
+}
+
+/** Whether the network is a bridge libvirt creates and manages (isolated, nat, route, open). */
+export function networkHasManagedBridge(def: NetworkDef): boolean {
+  return BRIDGED_MODES.has(networkForwardMode(def));
 }
 
 function netmaskPrefix(mask: string): number {
