@@ -186,6 +186,26 @@ export function setNetworkMAC(def: NetworkDef, mac: string): void {
   insertInOrder(def, element('mac', { address: mac }));
 }
 
+/**
+ * The port range a started NAT network masquerades to (1024-65535 unless the
+ * definition gives one): libvirt writes it into the live definition when it
+ * installs the rules, so net-dumpxml of an active NAT network shows it.
+ */
+export function fillNatPortRange(def: NetworkDef): void {
+  const forward = child(def, 'forward');
+  const masquerades = childrenNamed(def, 'ip').some((ip) => ip.attrs.family !== 'ipv6') || (forward && child(forward, 'nat')?.attrs.ipv6 === 'yes');
+  if (forward?.attrs.mode !== 'nat' || !masquerades) return;
+  let nat = child(forward, 'nat');
+  if (nat === undefined) {
+    nat = element('nat');
+    forward.children.push(nat);
+  }
+  // <port> comes after <address>, the last of <nat>'s children
+  if (child(nat, 'port') === undefined) {
+    nat.children.push(element('port', { start: '1024', end: '65535' }));
+  }
+}
+
 /** Inserts a child where the schema's canonical order puts it. */
 function insertInOrder(def: XmlElement, el: XmlElement): void {
   def.children.push(el);

@@ -11,6 +11,7 @@ import { mkdir, readlink, symlink, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseDocumentFile } from '../../conf/document.js';
 import {
+  fillNatPortRange,
   formatNetworkXML,
   networkBridge,
   networkHasManagedBridge,
@@ -225,7 +226,10 @@ export class NetworkDriverState implements NetworkDriver {
       await createBridge(def, bridge, child(def, 'mac')!.attrs.address!);
       const openMode = child(def, 'forward')?.attrs.mode === 'open';
       try {
-        if (!openMode) await addFirewallRules(def, bridge);
+        if (!openMode) {
+          await addFirewallRules(def, bridge);
+          fillNatPortRange(def);
+        }
         try {
           await this.startDnsmasqIfNeeded(def, bridge);
         } catch (e) {

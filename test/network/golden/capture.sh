@@ -9,14 +9,17 @@
 #   @link DEV    DEV's mtu, state and addresses, or "DEV absent"
 #   @dnsmasq NAME  whether a dnsmasq serves network NAME
 #   @sh CMD      a setup command inside the namespace (output not kept)
+# Each scenario runs against a fresh daemon in a fresh namespace.
 # Output is normalised by normalise.sed: uuids, generated MACs, state paths.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 dir=${REF_DIR:-/tmp/tsvirt-netref}
 ns=${REF_NS:-tsvirt-netref}
-rm -rf "$dir"
-pid=$("$here/ref-libvirtd.sh" start "$ns" "$dir")
-trap '"$here/ref-libvirtd.sh" stop "$ns" "$dir" >/dev/null 2>&1' EXIT
+# each scenario gets a fresh daemon and namespace: libvirt's private chains,
+# once created, outlive the networks that needed them
+start() { rm -rf "$dir"; pid=$("$here/ref-libvirtd.sh" start "$ns" "$dir"); }
+stop() { "$here/ref-libvirtd.sh" stop "$ns" "$dir" >/dev/null 2>&1; }
+trap stop EXIT
 inns() { nsenter -t "$pid" -m -n "$@"; }
 probe() {
   case $1 in
@@ -38,6 +41,7 @@ cd "$here/xml"
 for cmds in "$@"; do
   [ -f "$cmds" ] || cmds=$here/scenarios/$cmds.cmds
   out=${cmds%.cmds}.out
+  start
   while IFS= read -r line; do
     [ -z "$line" ] && continue
     echo "\$ $line"
@@ -46,5 +50,6 @@ for cmds in "$@"; do
     *) eval "set -- $line"; inns -w"$here/xml" virsh -c qemu:///system "$@" 2>&1; echo "rc=$?" ;;
     esac
   done < "$cmds" | sed -E -f "$here/normalise.sed" > "$out"
+  stop
   echo "recorded $(basename "$out")"
 done
