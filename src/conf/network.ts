@@ -397,6 +397,17 @@ export function updateNetworkDef(def: NetworkDef, command: number, section: numb
       checkCommand(command);
       updateDNSHost(updated, command, node, name);
       break;
+    case 'dns-txt':
+    case 'dns-srv': {
+      const kind = sectionName === 'dns-txt' ? 'txt' : 'srv';
+      if (command === NetworkUpdateCommand.MODIFY) {
+        throw virError(ErrorCode.OPERATION_UNSUPPORTED, `DNS ${kind.toUpperCase()} records cannot be modified, only added or deleted`, ErrorDomain.NETWORK);
+      }
+      expect(kind);
+      checkCommand(command);
+      updateDNSRecord(updated, command, node, kind, name);
+      break;
+    }
     case undefined:
     case 'none':
       throw virError(ErrorCode.OPERATION_UNSUPPORTED, `can't update unrecognized section of network`, ErrorDomain.NETWORK);
@@ -492,4 +503,38 @@ function updateDNSHost(def: XmlElement, command: number, node: XmlElement, name:
     if (found.length > 1) throw virError(ErrorCode.OPERATION_INVALID, `multiple matching DNS HOST records were found in network ${name}`, ErrorDomain.NETWORK);
     dns.children = dns.children.filter((c) => c !== found[0]);
   }
+}
+
+/**
+ * virNetworkDefUpdateDNSTxt / ...DNSSrv: TXT records are matched by name, SRV
+ * records by every field the update gives (domain, service, protocol, target).
+ */
+function updateDNSRecord(def: XmlElement, command: number, node: XmlElement, kind: 'txt' | 'srv', name: string): void {
+  const isAdd = command !== NetworkUpdateCommand.DELETE;
+  let dns = child(def, 'dns');
+  if (dns === undefined) {
+    dns = element('dns');
+    def.children.push(dns);
+  }
+  const fields = kind === 'txt' ? ['name'] : ['domain', 'service', 'protocol', 'target'];
+  const found = childrenNamed(dns, kind).filter((r) => fields.every((f) => node.attrs[f] === undefined || r.attrs[f] === node.attrs[f]));
+  const KIND = kind.toUpperCase();
+  if (isAdd) {
+    if (found.length > 0) {
+      throw virError(
+        ErrorCode.OPERATION_INVALID,
+        kind === 'txt'
+          ? `there is already a DNS TXT record with name '${node.attrs.name}' in network ${name}`
+          : `there is already at least one DNS SRV record matching all specified fields in network ${name}`,
+        ErrorDomain.NETWORK,
+      );
+    }
+    const entry = cloneElement(node);
+    if (command === NetworkUpdateCommand.ADD_FIRST) dns.children.unshift(entry);
+    else dns.children.push(entry);
+    return;
+  }
+  if (found.length === 0) throw virError(ErrorCode.OPERATION_INVALID, `couldn't locate a matching DNS ${KIND} record in network ${name}`, ErrorDomain.NETWORK);
+  if (found.length > 1) throw virError(ErrorCode.OPERATION_INVALID, `multiple DNS SRV records matching all specified fields were found in network ${name}`, ErrorDomain.NETWORK);
+  dns.children = dns.children.filter((c) => c !== found[0]);
 }

@@ -9,3 +9,4 @@ s/link\/ether 52:54:00:[0-9a-f:]{8}/link\/ether GENERATED/
 # the state folders
 s#/var/lib/libvirt/#@LIB@/#g
 s#/run/libvirt/#@RUN@/#g
+s#--dhcp-script=[^ )]*#--dhcp-script=HELPER#
