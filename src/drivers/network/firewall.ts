@@ -2,7 +2,8 @@
 // over viriptables.c): its private chains LIBVIRT_INP/OUT/FWO/FWI/FWX in filter
 // and LIBVIRT_PRT in nat and mangle, hooked into the built-in chains once, then
 // per network rules, each inserted at the top of its chain, in libvirt's order so
-// that `iptables-save` reads the same. Removal deletes the same rules.
+// that `iptables-save` reads the same. Removal deletes the same rules. The rules
+// go through iptables-restore --noflush in batches rather than one iptables run each.
 
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
@@ -23,8 +24,6 @@ export interface FirewallRule {
   args: string[];
 }
 
-const BINARY: Record<Layer, string> = { ipv4: 'iptables', ipv6: 'ip6tables' };
-
 /** The private chains and the built-in chain each hangs off, in libvirt's creation order. */
 const PRIVATE_CHAINS: { table: FirewallRule['table']; parent: string; chain: string }[] = [
   { table: 'filter', parent: 'INPUT', chain: 'LIBVIRT_INP' },
@@ -36,30 +35,46 @@ const PRIVATE_CHAINS: { table: FirewallRule['table']; parent: string; chain: str
   { table: 'mangle', parent: 'POSTROUTING', chain: 'LIBVIRT_PRT' },
 ];
 
-async function iptables(layer: Layer, args: string[]): Promise<string> {
-  try {
-    return (await run(BINARY[layer], ['-w', ...args])).stdout;
-  } catch (e) {
-    const err = e as { stderr?: string; code?: number };
-    throw virError(
-      ErrorCode.INTERNAL_ERROR,
-      `Failed to apply firewall rules ${BINARY[layer]} -w ${args.join(' ')}: ${(err.stderr ?? String(e)).trim()}`,
-      ErrorDomain.NETWORK,
-    );
+const SAVE: Record<Layer, string> = { ipv4: 'iptables-save', ipv6: 'ip6tables-save' };
+const RESTORE: Record<Layer, string> = { ipv4: 'iptables-restore', ipv6: 'ip6tables-restore' };
+const TABLES = ['filter', 'nat', 'mangle'] as const;
+
+/**
+ * Applies rule lines ("-I CHAIN ...", "-N CHAIN") in one iptables-restore
+ * --noflush per layer: each table commits as one transaction, and one process
+ * replaces the dozens of iptables runs libvirt makes.
+ */
+async function restore(layer: Layer, lines: Map<string, string[]>): Promise<void> {
+  let input = '';
+  for (const table of TABLES) {
+    const tableLines = lines.get(table) ?? [];
+    if (tableLines.length > 0) input += `*${table}\n${tableLines.join('\n')}\nCOMMIT\n`;
   }
+  if (input === '') return;
+  await new Promise<void>((resolve, reject) => {
+    const child = execFile(RESTORE[layer], ['-w', '--noflush'], (err, _stdout, stderr) => {
+      if (!err) return resolve();
+      reject(virError(ErrorCode.INTERNAL_ERROR, `Failed to apply firewall rules ${RESTORE[layer]}: ${(stderr || err.message).trim()}`, ErrorDomain.NETWORK));
+    });
+    child.stdin!.end(input);
+  });
 }
 
-/** iptablesSetupPrivateChains: creates what is missing of the private chains and their jumps, for both layers. */
-export async function setupPrivateChains(): Promise<void> {
-  for (const layer of ['ipv4', 'ipv6'] as const) {
-    for (const table of ['filter', 'nat', 'mangle'] as const) {
-      const lines = (await iptables(layer, ['--table', table, '--list-rules'])).split('\n');
-      for (const { parent, chain } of PRIVATE_CHAINS.filter((c) => c.table === table)) {
-        if (!lines.includes(`-N ${chain}`)) await iptables(layer, ['--table', table, '--new-chain', chain]);
-        if (!lines.includes(`-A ${parent} -j ${chain}`)) await iptables(layer, ['--table', table, '--insert', parent, '--jump', chain]);
-      }
+/** iptablesSetupPrivateChains: the "-N" and jump lines of the private chains and hooks missing from a layer. */
+async function privateChainLines(layer: Layer): Promise<Map<string, string[]>> {
+  const saved = (await run(SAVE[layer])).stdout;
+  const lines = new Map<string, string[]>();
+  for (const table of TABLES) {
+    const section = saved.split(`*${table}\n`)[1]?.split('COMMIT')[0] ?? '';
+    const have = section.split('\n');
+    const out: string[] = [];
+    for (const { parent, chain } of PRIVATE_CHAINS.filter((c) => c.table === table)) {
+      if (!have.some((l) => l.startsWith(`:${chain} `))) out.push(`-N ${chain}`);
+      if (!have.includes(`-A ${parent} -j ${chain}`)) out.push(`-I ${parent} --jump ${chain}`);
     }
+    lines.set(table, out);
   }
+  return lines;
 }
 
 function rule(layer: Layer, table: FirewallRule['table'], chain: string, ...args: string[]): FirewallRule {
@@ -186,27 +201,45 @@ export function networkFirewallRules(def: NetworkDef, bridge: string): { rules: 
   return { rules, optional: checksumRules(def, bridge) };
 }
 
-const apply = (r: FirewallRule, action: '--insert' | '--delete') => iptables(r.layer, ['--table', r.table, action, r.chain, ...r.args]);
+function ruleLines(rules: FirewallRule[], layer: Layer, action: '-I' | '-D', into = new Map<string, string[]>()): Map<string, string[]> {
+  for (const r of rules.filter((x) => x.layer === layer)) {
+    const list = into.get(r.table) ?? [];
+    list.push([action, r.chain, ...r.args.map((a) => (/[\s"]/.test(a) ? `"${a}"` : a))].join(' '));
+    into.set(r.table, list);
+  }
+  return into;
+}
 
-/** networkAddFirewallRules: all or nothing; the checksum rule may fail. */
+/** Deletes rules one table transaction per layer; a rule already gone makes it fall back to one by one, ignoring the missing. */
+async function deleteRules(rules: FirewallRule[]): Promise<void> {
+  for (const layer of ['ipv4', 'ipv6'] as const) {
+    const mine = rules.filter((r) => r.layer === layer);
+    try {
+      await restore(layer, ruleLines(mine, layer, '-D'));
+    } catch {
+      for (const r of mine) await restore(layer, ruleLines([r], layer, '-D')).catch(() => undefined);
+    }
+  }
+}
+
+/** networkAddFirewallRules: the private chains if missing, then all rules or none; the checksum rule may fail. */
 export async function addFirewallRules(def: NetworkDef, bridge: string): Promise<void> {
-  await setupPrivateChains();
   const { rules, optional } = networkFirewallRules(def, bridge);
   const added: FirewallRule[] = [];
   try {
-    for (const r of rules) {
-      await apply(r, '--insert');
-      added.push(r);
+    for (const layer of ['ipv4', 'ipv6'] as const) {
+      await restore(layer, ruleLines(rules, layer, '-I', await privateChainLines(layer)));
+      added.push(...rules.filter((r) => r.layer === layer));
     }
   } catch (e) {
-    for (const r of added.reverse()) await apply(r, '--delete').catch(() => undefined);
+    await deleteRules(added);
     throw e;
   }
-  for (const r of optional) await apply(r, '--insert').catch(() => undefined);
+  await restore('ipv4', ruleLines(optional, 'ipv4', '-I')).catch(() => undefined);
 }
 
 /** networkRemoveFirewallRules: deletes every rule, ignoring the ones already gone. */
 export async function removeFirewallRules(def: NetworkDef, bridge: string): Promise<void> {
   const { rules, optional } = networkFirewallRules(def, bridge);
-  for (const r of [...optional, ...rules].reverse()) await apply(r, '--delete').catch(() => undefined);
+  await deleteRules([...optional, ...rules]);
 }
