@@ -80,12 +80,21 @@ export function dnsmasqPid(paths: NetworkPaths, name: string): number | undefine
   }
 }
 
+/** Alive and not a zombie (an exited dnsmasq stays one until whoever adopted it reaps it). */
+function isRunning(pid: number): boolean {
+  try {
+    return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return false;
+  }
+}
+
 /** SIGTERM to the network's dnsmasq, waiting (briefly) until it is gone. */
 export async function stopDnsmasq(paths: NetworkPaths, name: string): Promise<void> {
   const pid = dnsmasqPid(paths, name);
   if (pid !== undefined) {
     process.kill(pid, 'SIGTERM');
-    for (let i = 0; i < 100 && existsSync(`/proc/${pid}`); i++) await new Promise((r) => setTimeout(r, 10));
+    for (let i = 0; i < 100 && isRunning(pid); i++) await new Promise((r) => setTimeout(r, 10));
   }
   await unlink(dnsmasqFileNames(paths, name).pidFile).catch(() => undefined);
 }
