@@ -88,6 +88,14 @@ export class NetworkDriverState implements NetworkDriver {
     }
   }
 
+  /** networkAutostartConfigs: starts the inactive autostart networks; a failure is reported and the rest still start. */
+  async autostart(warn: (message: string) => void): Promise<void> {
+    for (const obj of this.networks.all()) {
+      if (!obj.autostart || obj.active) continue;
+      await this.start(obj).catch((e: Error) => warn(`Failed to autostart network '${networkName(obj.def)}': ${e.message}`));
+    }
+  }
+
   private find(net: NetworkRef, by: 'name' | 'uuid'): NetworkObj {
     const obj = by === 'name' ? this.networks.findByName(net.name) : this.networks.findByUUID(net.uuid);
     if (obj) return obj;
@@ -403,6 +411,10 @@ export async function openNetworkDriver(uri: ParsedURI, options: OpenOptions): P
   if (cached) return cached;
   const driver = new NetworkDriverState(paths);
   driver.load();
-  if (options.longLived) longLivedDrivers.set(paths.configDir, driver);
+  if (options.longLived) {
+    longLivedDrivers.set(paths.configDir, driver);
+    // tsvirtd starts the autostart networks once, when the first connection brings their driver up
+    await driver.autostart((message) => process.stderr.write(`tsvirt: warning: ${message}\n`));
+  }
   return driver;
 }
