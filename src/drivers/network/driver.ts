@@ -65,27 +65,39 @@ export class NetworkDriverState implements NetworkDriver {
 
   constructor(private readonly paths: NetworkPaths) {}
 
-  /** networkStateInitialize: persistent definitions, then the live state of the active ones. */
-  load(): void {
+  /**
+   * networkStateInitialize: persistent definitions, then the live state of the
+   * active ones; a file that does not parse is reported and skipped, as libvirt does,
+   * so one bad file cannot take every qemu connection down.
+   */
+  load(warn: (message: string) => void): void {
     const xmlFiles = (dir: string) => (existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith('.xml')) : []);
-    for (const file of xmlFiles(this.paths.configDir)) {
-      const def = parseNetworkElement(parseDocumentFile(join(this.paths.configDir, file), 'network', ErrorDomain.NETWORK));
-      const autostart = existsSync(join(this.paths.autostartDir, file));
-      this.networks.add({ def, active: false, persistent: true, autostart });
-    }
-    for (const file of xmlFiles(this.paths.stateDir)) {
-      const status = parseDocumentFile(join(this.paths.stateDir, file), 'networkstatus', ErrorDomain.NETWORK);
+    const each = (dir: string, fn: (path: string, file: string) => void) => {
+      for (const file of xmlFiles(dir)) {
+        try {
+          fn(join(dir, file), file);
+        } catch (e) {
+          warn(`ignoring network file ${join(dir, file)}: ${(e as Error).message}`);
+        }
+      }
+    };
+    each(this.paths.configDir, (path, file) => {
+      const def = parseNetworkElement(parseDocumentFile(path, 'network', ErrorDomain.NETWORK));
+      this.networks.add({ def, active: false, persistent: true, autostart: existsSync(join(this.paths.autostartDir, file)) });
+    });
+    each(this.paths.stateDir, (path) => {
+      const status = parseDocumentFile(path, 'networkstatus', ErrorDomain.NETWORK);
       const live = parseNetworkElement(child(status, 'network')!);
       const bridge = networkBridge(live);
       // a managed bridge that is gone means the network died with the host's state (reboot, namespace gone)
-      if (networkHasManagedBridge(live) && (bridge === undefined || !netDevExists(bridge))) continue;
+      if (networkHasManagedBridge(live) && (bridge === undefined || !netDevExists(bridge))) return;
       const obj = this.networks.findByUUID(networkUUID(live));
       if (obj) {
         obj.newDef = obj.def;
         obj.def = live;
         obj.active = true;
       } else this.networks.add({ def: live, active: true, persistent: false, autostart: false });
-    }
+    });
   }
 
   /** networkAutostartConfigs: starts the inactive autostart networks; a failure is reported and the rest still start. */
@@ -409,12 +421,13 @@ export async function openNetworkDriver(uri: ParsedURI, options: OpenOptions): P
   const paths = networkPathsForURI(uri, options.stateRoot);
   const cached = options.longLived ? longLivedDrivers.get(paths.configDir) : undefined;
   if (cached) return cached;
+  const warn = (message: string) => process.stderr.write(`tsvirt: warning: ${message}\n`);
   const driver = new NetworkDriverState(paths);
-  driver.load();
+  driver.load(warn);
   if (options.longLived) {
     longLivedDrivers.set(paths.configDir, driver);
     // tsvirtd starts the autostart networks once, when the first connection brings their driver up
-    await driver.autostart((message) => process.stderr.write(`tsvirt: warning: ${message}\n`));
+    await driver.autostart(warn);
   }
   return driver;
 }
