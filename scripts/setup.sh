@@ -12,6 +12,9 @@ cd "$(dirname "$0")/.."
 packages=(qemu-system-x86 qemu-system-arm qemu-utils ovmf qemu-efi-aarch64 qemu-efi-arm ipxe-qemu seabios
   busybox-static cpio linux-image-amd64 tmux libvirt0
   openssl openssh-client openssh-server netcat-openbsd)
+# The network driver runs what libvirt runs for a virtual network: iproute2 (bridges,
+# addresses, `ip netns` for its tests), iptables (libvirt's firewall rules) and dnsmasq.
+packages+=(iproute2 iptables dnsmasq-base)
 # In CI the reference libvirt too: the differential tests ask a running libvirtd
 # (qemu:///system) the same questions as tsvirt, on the same host, and real libvirt
 # clients (virsh, python3-libvirt, virt-install) talk to tsvirtd.

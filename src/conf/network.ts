@@ -3,7 +3,7 @@
 // The definition is kept as a canonical XML tree; accessors read what drivers need.
 
 import { ErrorCode, ErrorDomain, virError } from '../util/error.js';
-import { formatIPAddress, parseIPAddress, type IPAddress } from '../util/ip-address.js';
+import { addressRangeSize, formatIPAddress, parseIPAddress, type IPAddress } from '../util/ip-address.js';
 import { isMulticastMAC, parseMAC } from '../util/mac.js';
 import { generateUUID, parseUUID } from '../util/uuid.js';
 import { child, childrenNamed, cloneElement, element, formatXml, type XmlElement } from '../util/xml.js';
@@ -174,6 +174,38 @@ function validateBridge(def: XmlElement, bridge: XmlElement | undefined, mode: s
   }
 }
 
+/** Gives a managed bridge its name (networkSetBridgeName). */
+export function setNetworkBridgeName(def: NetworkDef, name: string): void {
+  const bridge = child(def, 'bridge')!;
+  const { name: _template, ...rest } = bridge.attrs;
+  bridge.attrs = { name, ...rest };
+}
+
+/** Adds the bridge MAC libvirt generates when the definition has none (virNetworkSetBridgeMacAddr). */
+export function setNetworkMAC(def: NetworkDef, mac: string): void {
+  insertInOrder(def, element('mac', { address: mac }));
+}
+
+/**
+ * The port range a started NAT network masquerades to (1024-65535 unless the
+ * definition gives one): libvirt writes it into the live definition when it
+ * installs the rules, so net-dumpxml of an active NAT network shows it.
+ */
+export function fillNatPortRange(def: NetworkDef): void {
+  const forward = child(def, 'forward');
+  const masquerades = childrenNamed(def, 'ip').some((ip) => ip.attrs.family !== 'ipv6') || (forward && child(forward, 'nat')?.attrs.ipv6 === 'yes');
+  if (forward?.attrs.mode !== 'nat' || !masquerades) return;
+  let nat = child(forward, 'nat');
+  if (nat === undefined) {
+    nat = element('nat');
+    forward.children.push(nat);
+  }
+  // <port> comes after <address>, the last of <nat>'s children
+  if (child(nat, 'port') === undefined) {
+    nat.children.push(element('port', { start: '1024', end: '65535' }));
+  }
+}
+
 /** Inserts a child where the schema's canonical order puts it. */
 function insertInOrder(def: XmlElement, el: XmlElement): void {
   def.children.push(el);
@@ -222,6 +254,11 @@ function validateIP(ip: XmlElement, network: string): void {
     range.attrs.start = formatIPAddress(socketAddress(range.attrs.start));
     if (range.attrs.end === undefined) throw xmlError(`Missing 'end' attribute in dhcp range for network '${network}'`);
     range.attrs.end = formatIPAddress(socketAddress(range.attrs.end));
+    try {
+      addressRangeSize(socketAddress(range.attrs.start), socketAddress(range.attrs.end), addr, networkIPPrefix(ip));
+    } catch (e) {
+      throw virError(ErrorCode.INTERNAL_ERROR, (e as Error).message, ErrorDomain.NETWORK);
+    }
   }
   for (const host of childrenNamed(dhcp, 'host')) validateDHCPHost(host, network, false);
 }
@@ -272,9 +309,33 @@ export function networkFirstIP(def: NetworkDef): { family: 'ipv4' | 'ipv6'; addr
   const ip = child(def, 'ip');
   if (ip === undefined) return undefined;
   const family = ip.attrs.family === 'ipv6' ? 'ipv6' : 'ipv4';
-  const prefix = ip.attrs.prefix !== undefined ? Number(ip.attrs.prefix) : ip.attrs.netmask !== undefined ? netmaskPrefix(ip.attrs.netmask) : classfulPrefix(ip.attrs.address!, family);
+  const prefix = networkIPPrefix(ip);
   const range = child(ip, 'dhcp') && childrenNamed(child(ip, 'dhcp')!, 'range')[0];
   return { family, address: ip.attrs.address!, prefix, firstRangeStart: range ? range.attrs.start : undefined };
+}
+
+/** virNetworkIPDefPrefix: an <ip>'s prefix, from prefix=, netmask= or the classful default. */
+export function networkIPPrefix(ip: XmlElement): number {
+  const family = ip.attrs.family === 'ipv6' ? 'ipv6' : 'ipv4';
+  if (ip.attrs.prefix !== undefined) return Number(ip.attrs.prefix);
+  if (ip.attrs.netmask !== undefined) return netmaskPrefix(ip.attrs.netmask);
+  return classfulPrefix(ip.attrs.address!, family);
+}
+
+/** Whether an <ip> serves DHCP: a <dhcp> with at least one range or host. */
+export function networkIPHasDHCP(ip: XmlElement): boolean {
+  const dhcp = child(ip, 'dhcp');
+  return dhcp !== undefined && dhcp.children.some((c) => c.name === 'range' || c.name === 'host');
+}
+
+/** The forward mode of a parsed network: 'none' without <forward>. */
+export function networkForwardMode(def: NetworkDef): string {
+  return child(def, 'forward')?.attrs.mode ?? 'none';
+}
+
+/** Whether the network is a bridge libvirt creates and manages (isolated, nat, route, open). */
+export function networkHasManagedBridge(def: NetworkDef): boolean {
+  return BRIDGED_MODES.has(networkForwardMode(def));
 }
 
 function netmaskPrefix(mask: string): number {
@@ -336,6 +397,17 @@ export function updateNetworkDef(def: NetworkDef, command: number, section: numb
       checkCommand(command);
       updateDNSHost(updated, command, node, name);
       break;
+    case 'dns-txt':
+    case 'dns-srv': {
+      const kind = sectionName === 'dns-txt' ? 'txt' : 'srv';
+      if (command === NetworkUpdateCommand.MODIFY) {
+        throw virError(ErrorCode.OPERATION_UNSUPPORTED, `DNS ${kind.toUpperCase()} records cannot be modified, only added or deleted`, ErrorDomain.NETWORK);
+      }
+      expect(kind);
+      checkCommand(command);
+      updateDNSRecord(updated, command, node, kind, name);
+      break;
+    }
     case undefined:
     case 'none':
       throw virError(ErrorCode.OPERATION_UNSUPPORTED, `can't update unrecognized section of network`, ErrorDomain.NETWORK);
@@ -431,4 +503,38 @@ function updateDNSHost(def: XmlElement, command: number, node: XmlElement, name:
     if (found.length > 1) throw virError(ErrorCode.OPERATION_INVALID, `multiple matching DNS HOST records were found in network ${name}`, ErrorDomain.NETWORK);
     dns.children = dns.children.filter((c) => c !== found[0]);
   }
+}
+
+/**
+ * virNetworkDefUpdateDNSTxt / ...DNSSrv: TXT records are matched by name, SRV
+ * records by every field the update gives (domain, service, protocol, target).
+ */
+function updateDNSRecord(def: XmlElement, command: number, node: XmlElement, kind: 'txt' | 'srv', name: string): void {
+  const isAdd = command !== NetworkUpdateCommand.DELETE;
+  let dns = child(def, 'dns');
+  if (dns === undefined) {
+    dns = element('dns');
+    def.children.push(dns);
+  }
+  const fields = kind === 'txt' ? ['name'] : ['domain', 'service', 'protocol', 'target'];
+  const found = childrenNamed(dns, kind).filter((r) => fields.every((f) => node.attrs[f] === undefined || r.attrs[f] === node.attrs[f]));
+  const KIND = kind.toUpperCase();
+  if (isAdd) {
+    if (found.length > 0) {
+      throw virError(
+        ErrorCode.OPERATION_INVALID,
+        kind === 'txt'
+          ? `there is already a DNS TXT record with name '${node.attrs.name}' in network ${name}`
+          : `there is already at least one DNS SRV record matching all specified fields in network ${name}`,
+        ErrorDomain.NETWORK,
+      );
+    }
+    const entry = cloneElement(node);
+    if (command === NetworkUpdateCommand.ADD_FIRST) dns.children.unshift(entry);
+    else dns.children.push(entry);
+    return;
+  }
+  if (found.length === 0) throw virError(ErrorCode.OPERATION_INVALID, `couldn't locate a matching DNS ${KIND} record in network ${name}`, ErrorDomain.NETWORK);
+  if (found.length > 1) throw virError(ErrorCode.OPERATION_INVALID, `multiple DNS SRV records matching all specified fields were found in network ${name}`, ErrorDomain.NETWORK);
+  dns.children = dns.children.filter((c) => c !== found[0]);
 }

@@ -3,7 +3,7 @@
 // loaded only when a URI reaches it, so a test:/// connection never loads QEMU code.
 // The remote driver comes first: it takes every URI naming a transport or a
 // server, and qemu:///system when tsvirtd listens, and declines the rest.
-import { DriverRegistry, type ConnectDriver } from '../driver/registry.js';
+import { DriverRegistry, type ConnectDriver, type SharedDriver } from '../driver/registry.js';
 
 const test: ConnectDriver = {
   name: 'Test',
@@ -23,6 +23,12 @@ const qemu: ConnectDriver = {
   open: async (uri, options) => (await import('./qemu/driver.js')).openQemuConnection(uri, options),
 };
 
+/** The virtual networks of qemu connections (libvirt's bridge network driver). */
+const network: SharedDriver<'network'> = {
+  family: 'network',
+  open: async (uri, options) => (await import('./network/driver.js')).openNetworkDriver(uri, options),
+};
+
 const remote: ConnectDriver = {
   name: 'remote',
   uriSchemes: null,
@@ -38,5 +44,6 @@ export function builtinDrivers(options: { readonly daemon?: boolean } = {}): Dri
   if (!options.daemon) registry.register(remote);
   registry.register(test);
   registry.register(qemu);
+  registry.registerShared(network);
   return registry;
 }

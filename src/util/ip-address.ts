@@ -103,3 +103,69 @@ export function offsetIPAddress(addr: IPAddress, offset: number): IPAddress {
   parts[7] = (parts[7]! & 0xff00) | ((parts[7]! + offset) & 0xff);
   return { family: 'ipv6', parts };
 }
+
+/** The bits of an address, most significant first (32 for IPv4, 128 for IPv6). */
+function addressBits(addr: IPAddress): bigint {
+  const width = addr.family === 'ipv4' ? 8n : 16n;
+  return addr.parts.reduce((acc, p) => (acc << width) | BigInt(p), 0n);
+}
+
+function addressFromBits(family: IPFamily, bits: bigint): IPAddress {
+  const count = family === 'ipv4' ? 4 : 8;
+  const width = family === 'ipv4' ? 8n : 16n;
+  const mask = (1n << width) - 1n;
+  const parts: number[] = [];
+  for (let i = count - 1; i >= 0; i--) parts.push(Number((bits >> (BigInt(i) * width)) & mask));
+  return { family, parts };
+}
+
+/** The network address of `addr`/`prefix` (virSocketAddrMaskByPrefix). */
+export function networkAddress(addr: IPAddress, prefix: number): IPAddress {
+  const total = addr.family === 'ipv4' ? 32 : 128;
+  const host = (1n << BigInt(total - prefix)) - 1n;
+  return addressFromBits(addr.family, addressBits(addr) & ~host);
+}
+
+/** The IPv4 broadcast address of `addr`/`prefix` (virSocketAddrBroadcastByPrefix). */
+export function broadcastAddress(addr: IPAddress, prefix: number): IPAddress {
+  const host = (1n << BigInt(32 - prefix)) - 1n;
+  return addressFromBits('ipv4', addressBits(addr) | host);
+}
+
+/** The dotted netmask of an IPv4 prefix (virSocketAddrPrefixToNetmask). */
+export function prefixToNetmask(prefix: number): string {
+  return formatIPAddress(addressFromBits('ipv4', ((1n << 32n) - 1n) ^ ((1n << BigInt(32 - prefix)) - 1n)));
+}
+
+export function sameAddress(a: IPAddress, b: IPAddress): boolean {
+  return a.family === b.family && a.parts.every((p, i) => p === b.parts[i]);
+}
+
+/**
+ * virSocketAddrGetRange: how many addresses start..end holds, checked against
+ * the network `net`/`prefix` with libvirt's messages (thrown as plain Errors
+ * for the caller to wrap).
+ */
+export function addressRangeSize(start: IPAddress, end: IPAddress, net: IPAddress, prefix: number): number {
+  const s = formatIPAddress(start);
+  const e = formatIPAddress(end);
+  const n = formatIPAddress(net);
+  if (start.family !== end.family) throw new Error(`mismatch of address family in range ${s} - ${e}`);
+  if (start.family !== net.family) throw new Error(`mismatch of address family in range ${s} - ${e} for network ${n}`);
+  const base = networkAddress(net, prefix);
+  if (!sameAddress(networkAddress(start, prefix), base) || !sameAddress(networkAddress(end, prefix), base)) {
+    throw new Error(`range ${s} - ${e} is not entirely within network ${n}/${prefix}`);
+  }
+  if (start.family === 'ipv4') {
+    if (sameAddress(start, base)) throw new Error(`start of range ${s} - ${e} in network ${n}/${prefix} is the network address`);
+    if (sameAddress(end, broadcastAddress(net, prefix))) throw new Error(`end of range ${s} - ${e} in network ${n}/${prefix} is the broadcast address`);
+    if (start.parts[0] !== end.parts[0] || start.parts[1] !== end.parts[1]) throw new Error(`range ${s} - ${e} is too large (> 65535)`);
+    const size = (end.parts[2]! - start.parts[2]!) * 256 + (end.parts[3]! - start.parts[3]!);
+    if (size < 0) throw new Error(`range ${s} - ${e} is reversed `);
+    return size + 1;
+  }
+  if (start.parts.slice(0, 7).some((p, i) => p !== end.parts[i])) throw new Error(`range ${s} - ${e} is too large (> 65535)`);
+  const size = end.parts[7]! - start.parts[7]!;
+  if (size < 0) throw new Error(`range ${s} - ${e} start larger than end`);
+  return size + 1;
+}

@@ -1,7 +1,7 @@
 // The test driver's virtual network calls.
 
 import { NetworkEventType } from '../../driver/event-numbers.js';
-import { formatNetworkXML, networkBridge, networkName, networkUUID, parseNetworkXML, updateNetworkDef } from '../../conf/network.js';
+import { formatNetworkXML, networkBridge, parseNetworkXML, updateNetworkDef } from '../../conf/network.js';
 import type { NetworkDriver } from '../../driver/families.js';
 import type { ProcArgs, ProcRet } from '../../driver/procedures.js';
 import { ErrorCode, ErrorDomain, virError } from '../../util/error.js';
@@ -10,6 +10,7 @@ import type { XmlElement } from '../../util/xml.js';
 import type { NetworkObj } from './node.js';
 import { TestObjects, checkFlags, flag, wanted, AFFECT_LIVE, AFFECT_CONFIG, type NetworkRef } from './objects.js';
 import { matchesNetworkListFilter } from '../../conf/objects/list-filter.js';
+import { assignNetworkDef } from '../../conf/objects/network-object.js';
 
 export class NetworkAPI extends TestObjects implements NetworkDriver {
   async connectListAllNetworks({ need_results, flags }: ProcArgs<'connectListAllNetworks'>): Promise<ProcRet<'connectListAllNetworks'>> {
@@ -28,35 +29,8 @@ export class NetworkAPI extends TestObjects implements NetworkDriver {
     return { net: this.netRef(this.networkObj({ name: '', uuid: parseUUID(uuid) ?? uuid }, 'uuid')) };
   }
 
-  /** virNetworkObjAssignDef: duplicate checks, then the new definition takes its place. */
   private assignNetwork(def: XmlElement, live: boolean): NetworkObj {
-    const name = networkName(def);
-    const uuid = networkUUID(def);
-    const byUUID = this.node.networks.findByUUID(uuid);
-    if (byUUID) {
-      if (networkName(byUUID.def) !== name) {
-        throw virError(ErrorCode.OPERATION_FAILED, `network '${networkName(byUUID.def)}' is already defined with uuid ${uuid}`, ErrorDomain.NETWORK);
-      }
-      if (live && byUUID.active) throw virError(ErrorCode.OPERATION_INVALID, `network is already active as '${name}'`, ErrorDomain.NETWORK);
-      if (live) {
-        if (byUUID.persistent) byUUID.newDef = byUUID.def;
-        byUUID.def = def;
-      } else if (byUUID.active) {
-        byUUID.newDef = def;
-        byUUID.persistent = true;
-      } else {
-        byUUID.def = def;
-        byUUID.persistent = true;
-      }
-      return byUUID;
-    }
-    const byName = this.node.networks.findByName(name);
-    if (byName) {
-      throw virError(ErrorCode.OPERATION_FAILED, `network '${name}' already exists with uuid ${networkUUID(byName.def)}`, ErrorDomain.NETWORK);
-    }
-    const obj: NetworkObj = { def, active: false, persistent: !live, autostart: false };
-    this.node.networks.add(obj);
-    return obj;
+    return assignNetworkDef(this.node.networks, def, live, (obj) => obj);
   }
 
   async networkDefineXML({ xml }: ProcArgs<'networkDefineXML'>): Promise<ProcRet<'networkDefineXML'>> {

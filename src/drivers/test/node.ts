@@ -6,8 +6,9 @@ import path from 'node:path';
 import { readdirSync } from 'node:fs';
 import { parseDocument, parseDocumentFile } from '../../conf/document.js';
 import { parseInterfaceElement, type InterfaceDef } from '../../conf/interface.js';
-import { networkName, networkUUID, parseNetworkElement, type NetworkDef } from '../../conf/network.js';
+import { parseNetworkElement } from '../../conf/network.js';
 import { NamedObjectList, VolumeList } from '../../conf/objects/object-list.js';
+import { networkList, type NetworkObj } from '../../conf/objects/network-object.js';
 import { parseStoragePoolElement, type StoragePoolDef } from '../../conf/storage-pool.js';
 import { parseStorageVolElement, type StorageVolDef } from '../../conf/storage-vol.js';
 import { EventHub } from '../../driver/events.js';
@@ -33,14 +34,7 @@ export class DomainObj extends DomainObject {
   }
 }
 
-export interface NetworkObj {
-  def: NetworkDef;
-  /** Persistent definition while an active network has a different live one. */
-  newDef?: NetworkDef;
-  active: boolean;
-  persistent: boolean;
-  autostart: boolean;
-}
+export type { NetworkObj };
 
 export interface PoolObj {
   def: StoragePoolDef;
@@ -68,7 +62,7 @@ export class TestNode {
   nodeInfo: NodeInfo = defaultNodeInfo();
   cells: TestCell[] = [];
   domains = new DomainObjectList<DomainObj>();
-  networks = new NamedObjectList<NetworkObj>((n) => networkName(n.def), (n) => networkUUID(n.def));
+  networks = networkList<NetworkObj>();
   interfaces: InterfaceObj[] = [];
   /** The interfaces as they were when iface-begin opened a transaction. */
   interfaceBackup?: InterfaceObj[];

@@ -1,0 +1,433 @@
+// The network driver (libvirt's bridge_driver): virtual networks shared by the
+// qemu connections of one state layout. Persistent definitions live in
+// etc/qemu/networks, active networks in run/network (their live definition),
+// so every process that opens the driver sees the same networks. Starting a
+// network with a libvirt-managed bridge creates the bridge, installs libvirt's
+// firewall rules and runs dnsmasq with libvirt's configuration; destroying it
+// undoes all three.
+
+import { existsSync, readdirSync } from 'node:fs';
+import { mkdir, readlink, symlink, unlink } from 'node:fs/promises';
+import { join } from 'node:path';
+import { parseDocumentFile } from '../../conf/document.js';
+import {
+  fillNatPortRange,
+  formatNetworkXML,
+  networkBridge,
+  networkHasManagedBridge,
+  networkIPPrefix,
+  networkName,
+  networkUUID,
+  parseNetworkElement,
+  parseNetworkXML,
+  setNetworkBridgeName,
+  setNetworkMAC,
+  updateNetworkDef,
+  type NetworkDef,
+} from '../../conf/network.js';
+import { matchesNetworkListFilter } from '../../conf/objects/list-filter.js';
+import { assignNetworkDef, networkList, type NetworkObj } from '../../conf/objects/network-object.js';
+import type { NetworkDriver } from '../../driver/families.js';
+import type { ProcArgs, ProcRet } from '../../driver/procedures.js';
+import type { NetworkRef } from '../../driver/refs.js';
+import type { OpenOptions } from '../../driver/registry.js';
+import type { ParsedURI } from '../../driver/uri.js';
+import { writeFileAtomic } from '../../util/atomic-file.js';
+import { ErrorCode, ErrorDomain, virError } from '../../util/error.js';
+import { parseUUID } from '../../util/uuid.js';
+import { child } from '../../util/xml.js';
+import { checkRouteCollision, createBridge, deleteBridge, netDevExists } from './bridge.js';
+import { dnsmasqConfig } from './dnsmasq-conf.js';
+import { dnsmasqFileNames, readLeaseStatus, reloadDnsmasq, startDnsmasq, stopDnsmasq, writeDnsmasqFiles } from './dnsmasq.js';
+import { addFirewallRules, removeFirewallRules } from './firewall.js';
+import { networkPathsForURI, type NetworkPaths } from './paths.js';
+
+const XML_INACTIVE = 1;
+const UPDATE_AFFECT_LIVE = 1;
+const UPDATE_AFFECT_CONFIG = 2;
+const BRIDGE_TEMPLATE = 'virbr%d';
+
+function checkFlags(flags: number, supported: number, fn: string): void {
+  const unsupported = flags & ~supported;
+  if (unsupported !== 0) throw virError(ErrorCode.INVALID_ARG, `unsupported flags (0x${unsupported.toString(16)}) in function ${fn}`, ErrorDomain.NETWORK);
+}
+
+const refOf = (obj: NetworkObj): NetworkRef => ({ name: networkName(obj.def), uuid: networkUUID(obj.def) });
+
+/** A random MAC in QEMU's 52:54:00 range, as virNetworkSetBridgeMacAddr gives a bridge without one. */
+function randomMAC(): string {
+  const bytes = [0x52, 0x54, 0x00, ...Array.from({ length: 3 }, () => Math.floor(Math.random() * 256))];
+  return bytes.map((b) => b.toString(16).padStart(2, '0')).join(':');
+}
+
+export class NetworkDriverState implements NetworkDriver {
+  private readonly networks = networkList<NetworkObj>();
+
+  constructor(private readonly paths: NetworkPaths) {}
+
+  /**
+   * networkStateInitialize: persistent definitions, then the live state of the
+   * active ones; a file that does not parse is reported and skipped, as libvirt does,
+   * so one bad file cannot take every qemu connection down.
+   */
+  load(warn: (message: string) => void): void {
+    const xmlFiles = (dir: string) => (existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith('.xml')) : []);
+    const each = (dir: string, fn: (path: string, file: string) => void) => {
+      for (const file of xmlFiles(dir)) {
+        try {
+          fn(join(dir, file), file);
+        } catch (e) {
+          warn(`ignoring network file ${join(dir, file)}: ${(e as Error).message}`);
+        }
+      }
+    };
+    each(this.paths.configDir, (path, file) => {
+      const def = parseNetworkElement(parseDocumentFile(path, 'network', ErrorDomain.NETWORK));
+      this.networks.add({ def, active: false, persistent: true, autostart: existsSync(join(this.paths.autostartDir, file)) });
+    });
+    each(this.paths.stateDir, (path) => {
+      const status = parseDocumentFile(path, 'networkstatus', ErrorDomain.NETWORK);
+      const live = parseNetworkElement(child(status, 'network')!);
+      const bridge = networkBridge(live);
+      // a managed bridge that is gone means the network died with the host's state (reboot, namespace gone)
+      if (networkHasManagedBridge(live) && (bridge === undefined || !netDevExists(bridge))) return;
+      const obj = this.networks.findByUUID(networkUUID(live));
+      if (obj) {
+        obj.newDef = obj.def;
+        obj.def = live;
+        obj.active = true;
+      } else this.networks.add({ def: live, active: true, persistent: false, autostart: false });
+    });
+  }
+
+  /** networkAutostartConfigs: starts the inactive autostart networks; a failure is reported and the rest still start. */
+  async autostart(warn: (message: string) => void): Promise<void> {
+    for (const obj of this.networks.all()) {
+      if (!obj.autostart || obj.active) continue;
+      await this.start(obj).catch((e: Error) => warn(`Failed to autostart network '${networkName(obj.def)}': ${e.message}`));
+    }
+  }
+
+  private find(net: NetworkRef, by: 'name' | 'uuid'): NetworkObj {
+    const obj = by === 'name' ? this.networks.findByName(net.name) : this.networks.findByUUID(net.uuid);
+    if (obj) return obj;
+    const detail = by === 'name' ? `no network with matching name '${net.name}'` : `no network with matching uuid '${net.uuid}'`;
+    throw virError(ErrorCode.NO_NETWORK, detail, ErrorDomain.NETWORK);
+  }
+
+  /** The bridge names the other networks (live or persistent) hold, as virNetworkObjBridgeInUse looks them up. */
+  private bridgeInUse(bridge: string, except?: string): boolean {
+    return this.networks
+      .all()
+      .filter((o) => networkName(o.def) !== except)
+      .some((o) => networkBridge(o.def) === bridge || (o.newDef !== undefined && networkBridge(o.newDef) === bridge));
+  }
+
+  /** networkSetBridgeName / networkBridgeNameValidate, then the bridge MAC, for a new definition. */
+  private prepareDef(def: NetworkDef): void {
+    if (!networkHasManagedBridge(def)) return;
+    const bridgeEl = child(def, 'bridge')!;
+    const name = networkName(def);
+    const requested = bridgeEl.attrs.name;
+    if (requested === undefined || requested.includes('%d')) {
+      const template = requested ?? BRIDGE_TEMPLATE;
+      let id = 0;
+      for (; id < 256; id++) {
+        const candidate = template.replace('%d', String(id));
+        if (!this.bridgeInUse(candidate, name) && !netDevExists(candidate)) break;
+      }
+      if (id === 256) throw virError(ErrorCode.INTERNAL_ERROR, `Bridge generation exceeded max id ${256}`, ErrorDomain.NETWORK);
+      setNetworkBridgeName(def, template.replace('%d', String(id)));
+    } else if (this.bridgeInUse(requested, name)) {
+      throw virError(ErrorCode.INTERNAL_ERROR, `bridge name '${requested}' already in use.`, ErrorDomain.NETWORK);
+    }
+    if (child(def, 'mac') === undefined) setNetworkMAC(def, randomMAC());
+  }
+
+  private async saveConfig(def: NetworkDef): Promise<void> {
+    await mkdir(this.paths.configDir, { recursive: true });
+    await writeFileAtomic(join(this.paths.configDir, `${networkName(def)}.xml`), formatNetworkXML(def));
+  }
+
+  private async saveStatus(obj: NetworkObj): Promise<void> {
+    await mkdir(this.paths.stateDir, { recursive: true });
+    const body = formatNetworkXML(obj.def)
+      .split('\n')
+      .map((l) => (l ? `  ${l}` : l))
+      .join('\n');
+    await writeFileAtomic(join(this.paths.stateDir, `${networkName(obj.def)}.xml`), `<networkstatus>\n${body}</networkstatus>\n`);
+  }
+
+  async connectListAllNetworks({ need_results, flags }: ProcArgs<'connectListAllNetworks'>): Promise<ProcRet<'connectListAllNetworks'>> {
+    checkFlags(flags, 0x3f, 'networkConnectListAllNetworks');
+    const nets = this.networks
+      .all()
+      .filter((n) => matchesNetworkListFilter(n, flags))
+      .map(refOf)
+      .sort((a, b) => a.name.localeCompare(b.name));
+    return { nets: need_results ? nets : [], ret: nets.length };
+  }
+  async connectNumOfNetworks(): Promise<ProcRet<'connectNumOfNetworks'>> {
+    return { num: this.networks.all().filter((n) => n.active).length };
+  }
+  async connectNumOfDefinedNetworks(): Promise<ProcRet<'connectNumOfDefinedNetworks'>> {
+    return { num: this.networks.all().filter((n) => !n.active).length };
+  }
+  async connectListNetworks({ maxnames }: ProcArgs<'connectListNetworks'>): Promise<ProcRet<'connectListNetworks'>> {
+    return { names: this.networks.all().filter((n) => n.active).map((n) => networkName(n.def)).slice(0, maxnames) };
+  }
+  async connectListDefinedNetworks({ maxnames }: ProcArgs<'connectListDefinedNetworks'>): Promise<ProcRet<'connectListDefinedNetworks'>> {
+    return { names: this.networks.all().filter((n) => !n.active).map((n) => networkName(n.def)).slice(0, maxnames) };
+  }
+
+  async networkLookupByName({ name }: ProcArgs<'networkLookupByName'>): Promise<ProcRet<'networkLookupByName'>> {
+    return { net: refOf(this.find({ name, uuid: '' }, 'name')) };
+  }
+  async networkLookupByUUID({ uuid }: ProcArgs<'networkLookupByUUID'>): Promise<ProcRet<'networkLookupByUUID'>> {
+    return { net: refOf(this.find({ name: '', uuid: parseUUID(uuid) ?? uuid }, 'uuid')) };
+  }
+
+  async networkDefineXML({ xml }: ProcArgs<'networkDefineXML'>): Promise<ProcRet<'networkDefineXML'>> {
+    return { net: await this.define(xml) };
+  }
+  async networkDefineXMLFlags({ xml, flags }: ProcArgs<'networkDefineXMLFlags'>): Promise<ProcRet<'networkDefineXMLFlags'>> {
+    checkFlags(flags, 1, 'networkDefineXMLFlags');
+    return { net: await this.define(xml) };
+  }
+  private async define(xml: string): Promise<NetworkRef> {
+    const def = parseNetworkXML(xml);
+    this.prepareDef(def);
+    const existed = this.networks.findByUUID(networkUUID(def));
+    const obj = assignNetworkDef(this.networks, def, false, (o) => o);
+    try {
+      await this.saveConfig(def);
+    } catch (e) {
+      if (!existed) this.networks.remove(obj);
+      throw e;
+    }
+    return refOf(obj);
+  }
+
+  async networkCreateXML({ xml }: ProcArgs<'networkCreateXML'>): Promise<ProcRet<'networkCreateXML'>> {
+    return { net: await this.createTransient(xml) };
+  }
+  async networkCreateXMLFlags({ xml, flags }: ProcArgs<'networkCreateXMLFlags'>): Promise<ProcRet<'networkCreateXMLFlags'>> {
+    checkFlags(flags, 1, 'networkCreateXMLFlags');
+    return { net: await this.createTransient(xml) };
+  }
+  private async createTransient(xml: string): Promise<NetworkRef> {
+    const def = parseNetworkXML(xml);
+    this.prepareDef(def);
+    const existed = this.networks.findByUUID(networkUUID(def));
+    const previous = existed && { def: existed.def, newDef: existed.newDef };
+    const obj = assignNetworkDef(this.networks, def, true, (o) => o);
+    try {
+      await this.start(obj);
+    } catch (e) {
+      if (!existed) this.networks.remove(obj);
+      else Object.assign(obj, previous);
+      throw e;
+    }
+    return refOf(obj);
+  }
+
+  async networkCreate({ net }: ProcArgs<'networkCreate'>): Promise<void> {
+    const obj = this.find(net, 'uuid');
+    if (obj.active) throw virError(ErrorCode.OPERATION_INVALID, 'network is already active', ErrorDomain.NETWORK);
+    await this.start(obj);
+  }
+
+  /** networkStartNetwork: the devices, rules and daemon of the forward mode; nothing is left behind on failure. */
+  private async start(obj: NetworkObj): Promise<void> {
+    const def = obj.def;
+    if (networkHasManagedBridge(def)) {
+      const bridge = networkBridge(def)!;
+      checkRouteCollision(def);
+      await createBridge(def, bridge, child(def, 'mac')!.attrs.address!);
+      const openMode = child(def, 'forward')?.attrs.mode === 'open';
+      try {
+        if (!openMode) {
+          await addFirewallRules(def, bridge);
+          fillNatPortRange(def);
+        }
+        try {
+          await this.startDnsmasqIfNeeded(def, bridge);
+        } catch (e) {
+          if (!openMode) await removeFirewallRules(def, bridge);
+          throw e;
+        }
+      } catch (e) {
+        await deleteBridge(bridge);
+        throw e;
+      }
+    }
+    obj.active = true;
+    await this.saveStatus(obj);
+  }
+
+  private async startDnsmasqIfNeeded(def: NetworkDef, bridge: string): Promise<void> {
+    if (def.children.every((c) => c.name !== 'ip')) return;
+    const name = networkName(def);
+    const files = dnsmasqFileNames(this.paths, name);
+    await writeDnsmasqFiles(this.paths, name, dnsmasqConfig(def, bridge, files));
+    await startDnsmasq(this.paths, name, bridge);
+  }
+
+  async networkDestroy({ net }: ProcArgs<'networkDestroy'>): Promise<void> {
+    const obj = this.find(net, 'uuid');
+    if (!obj.active) throw virError(ErrorCode.OPERATION_INVALID, `network '${net.name}' is not active`, ErrorDomain.NETWORK);
+    await this.stop(obj);
+  }
+
+  /** networkShutdownNetwork, then the persistent definition takes over again (or the transient network goes). */
+  private async stop(obj: NetworkObj): Promise<void> {
+    const def = obj.def;
+    const name = networkName(def);
+    if (networkHasManagedBridge(def)) {
+      const bridge = networkBridge(def)!;
+      await stopDnsmasq(this.paths, name);
+      await deleteBridge(bridge);
+      if (child(def, 'forward')?.attrs.mode !== 'open') await removeFirewallRules(def, bridge);
+    }
+    await unlink(join(this.paths.stateDir, `${name}.xml`)).catch(() => undefined);
+    obj.active = false;
+    if (obj.newDef) {
+      obj.def = obj.newDef;
+      obj.newDef = undefined;
+    }
+    if (!obj.persistent) this.networks.remove(obj);
+  }
+
+  async networkUndefine({ net }: ProcArgs<'networkUndefine'>): Promise<void> {
+    const obj = this.find(net, 'uuid');
+    if (!obj.persistent) throw virError(ErrorCode.OPERATION_INVALID, `network '${net.name}' is not persistent`, ErrorDomain.NETWORK);
+    const name = networkName(obj.def);
+    await unlink(join(this.paths.configDir, `${name}.xml`)).catch(() => undefined);
+    await unlink(join(this.paths.autostartDir, `${name}.xml`)).catch(() => undefined);
+    obj.autostart = false;
+    obj.persistent = false;
+    obj.newDef = undefined;
+    if (!obj.active) this.networks.remove(obj);
+  }
+
+  async networkGetXMLDesc({ net, flags }: ProcArgs<'networkGetXMLDesc'>): Promise<ProcRet<'networkGetXMLDesc'>> {
+    checkFlags(flags, XML_INACTIVE, 'networkGetXMLDesc');
+    const obj = this.find(net, 'uuid');
+    const def = flags & XML_INACTIVE && obj.newDef ? obj.newDef : obj.def;
+    return { xml: formatNetworkXML(def) };
+  }
+  async networkIsActive({ net }: ProcArgs<'networkIsActive'>): Promise<ProcRet<'networkIsActive'>> {
+    return { active: this.find(net, 'uuid').active ? 1 : 0 };
+  }
+  async networkIsPersistent({ net }: ProcArgs<'networkIsPersistent'>): Promise<ProcRet<'networkIsPersistent'>> {
+    return { persistent: this.find(net, 'uuid').persistent ? 1 : 0 };
+  }
+  async networkGetAutostart({ net }: ProcArgs<'networkGetAutostart'>): Promise<ProcRet<'networkGetAutostart'>> {
+    return { autostart: this.find(net, 'uuid').autostart ? 1 : 0 };
+  }
+  async networkSetAutostart({ net, autostart }: ProcArgs<'networkSetAutostart'>): Promise<void> {
+    const obj = this.find(net, 'uuid');
+    if (!obj.persistent) throw virError(ErrorCode.OPERATION_INVALID, 'cannot set autostart for transient network', ErrorDomain.NETWORK);
+    const name = networkName(obj.newDef ?? obj.def);
+    const link = join(this.paths.autostartDir, `${name}.xml`);
+    if (autostart) {
+      await mkdir(this.paths.autostartDir, { recursive: true });
+      const current = await readlink(link).catch(() => undefined);
+      if (current === undefined) await symlink(join(this.paths.configDir, `${name}.xml`), link);
+    } else await unlink(link).catch(() => undefined);
+    obj.autostart = autostart !== 0;
+  }
+  async networkGetBridgeName({ net }: ProcArgs<'networkGetBridgeName'>): Promise<ProcRet<'networkGetBridgeName'>> {
+    const obj = this.find(net, 'uuid');
+    const bridge = networkBridge(obj.def);
+    if (bridge === undefined) throw virError(ErrorCode.INTERNAL_ERROR, `network '${net.name}' does not have a bridge name.`, ErrorDomain.NETWORK);
+    return { name: bridge };
+  }
+
+  /** networkUpdate: the persistent and/or live definition; a live DHCP/DNS change rewrites dnsmasq's files and tells it. */
+  async networkUpdate({ net, command, section, parentIndex, xml, flags }: ProcArgs<'networkUpdate'>): Promise<void> {
+    checkFlags(flags, UPDATE_AFFECT_LIVE | UPDATE_AFFECT_CONFIG, 'networkUpdate');
+    const obj = this.find(net, 'uuid');
+    let f = flags;
+    if ((f & (UPDATE_AFFECT_LIVE | UPDATE_AFFECT_CONFIG)) === 0) f |= obj.active ? UPDATE_AFFECT_LIVE : UPDATE_AFFECT_CONFIG;
+    if (f & UPDATE_AFFECT_LIVE && !obj.active) throw virError(ErrorCode.OPERATION_INVALID, 'network is not running', ErrorDomain.NETWORK);
+    if (f & UPDATE_AFFECT_CONFIG && !obj.persistent) throw virError(ErrorCode.OPERATION_INVALID, 'cannot change persistent config of a transient network', ErrorDomain.NETWORK);
+    const live = f & UPDATE_AFFECT_LIVE ? updateNetworkDef(obj.def, command, section, parentIndex, xml) : undefined;
+    const config = f & UPDATE_AFFECT_CONFIG ? updateNetworkDef(obj.newDef ?? obj.def, command, section, parentIndex, xml) : undefined;
+    if (config) {
+      await this.saveConfig(config);
+      if (obj.active) obj.newDef = config;
+      else obj.def = config;
+    }
+    if (live) {
+      obj.def = live;
+      await this.saveStatus(obj);
+      await this.refreshDnsmasq(obj, section);
+    }
+  }
+
+  /** The sections dnsmasq reads from its hosts files only need a SIGHUP; the others a restart (networkUpdate). */
+  private async refreshDnsmasq(obj: NetworkObj, section: number): Promise<void> {
+    const def = obj.def;
+    if (!networkHasManagedBridge(def) || def.children.every((c) => c.name !== 'ip')) return;
+    const name = networkName(def);
+    const bridge = networkBridge(def)!;
+    await writeDnsmasqFiles(this.paths, name, dnsmasqConfig(def, bridge, dnsmasqFileNames(this.paths, name)));
+    const HOSTS_ONLY = [4 /* ip-dhcp-host */, 10 /* dns-host */];
+    if (HOSTS_ONLY.includes(section)) reloadDnsmasq(this.paths, name);
+    else {
+      await stopDnsmasq(this.paths, name);
+      await startDnsmasq(this.paths, name, bridge);
+    }
+  }
+
+  /** networkGetDHCPLeases: the leases the helper recorded for the bridge, optionally for one MAC. */
+  async networkGetDHCPLeases({ net, mac, need_results, flags }: ProcArgs<'networkGetDHCPLeases'>): Promise<ProcRet<'networkGetDHCPLeases'>> {
+    checkFlags(flags, 0, 'networkGetDHCPLeases');
+    const obj = this.find(net, 'uuid');
+    const bridge = networkBridge(obj.def);
+    if (!obj.active || bridge === undefined) return { leases: [], ret: 0 };
+    const now = Math.floor(Date.now() / 1000);
+    const records = JSON.parse(await readLeaseStatus(this.paths, bridge)) as Record<string, string | number>[];
+    const leases = [];
+    for (const r of records) {
+      const expiry = Number(r['expiry-time'] ?? 0);
+      if (expiry !== 0 && expiry < now) continue;
+      const address = String(r['ip-address']);
+      const v6 = address.includes(':');
+      const ip = [...obj.def.children].find((c) => c.name === 'ip' && (c.attrs.family === 'ipv6') === v6);
+      if (mac !== null && String(r['mac-address']).toLowerCase() !== mac.toLowerCase()) continue;
+      leases.push({
+        iface: bridge,
+        expirytime: BigInt(expiry),
+        type: v6 ? 1 : 0,
+        mac: r['mac-address'] === undefined ? null : String(r['mac-address']),
+        iaid: r.iaid === undefined ? null : String(r.iaid),
+        ipaddr: address,
+        prefix: ip ? networkIPPrefix(ip) : 0,
+        hostname: r.hostname === undefined ? null : String(r.hostname),
+        clientid: r['client-id'] === undefined ? null : String(r['client-id']),
+      });
+    }
+    return { leases: need_results ? leases : [], ret: leases.length };
+  }
+}
+
+/** tsvirtd's network drivers, one per state layout, shared by its connections as libvirtd's driver state is. */
+const longLivedDrivers = new Map<string, NetworkDriverState>();
+
+/** Opens the driver for a URI's state layout (SharedDriver<'network'>.open); a short-lived process reads the state afresh. */
+export async function openNetworkDriver(uri: ParsedURI, options: OpenOptions): Promise<NetworkDriverState> {
+  const paths = networkPathsForURI(uri, options.stateRoot);
+  const cached = options.longLived ? longLivedDrivers.get(paths.configDir) : undefined;
+  if (cached) return cached;
+  const warn = (message: string) => process.stderr.write(`tsvirt: warning: ${message}\n`);
+  const driver = new NetworkDriverState(paths);
+  driver.load(warn);
+  if (options.longLived) {
+    longLivedDrivers.set(paths.configDir, driver);
+    // tsvirtd starts the autostart networks once, when the first connection brings their driver up
+    await driver.autostart(warn);
+  }
+  return driver;
+}
