@@ -13,7 +13,11 @@ import path from 'node:path';
 import { build } from 'esbuild';
 
 const common = { bundle: true, platform: 'node', target: 'node20', sourcemap: 'linked', logLevel: 'warning' };
-await build({ ...common, entryPoints: ['dist/src/cli/main.js'], outfile: 'dist/tsvirsh.cjs', format: 'cjs' });
+// import.meta.url (a module locating the files beside it) is the bundle's own URL in both formats
+await build({
+  ...common, entryPoints: ['dist/src/cli/main.js'], outfile: 'dist/tsvirsh.cjs', format: 'cjs',
+  define: { 'import.meta.url': '__bundleURL' }, banner: { js: "const __bundleURL = require('node:url').pathToFileURL(__filename).href;" },
+});
 await build({ ...common, entryPoints: ['dist/src/daemon/main.js'], outfile: 'dist/tsvirtd.mjs', format: 'esm' });
 
 rmSync('dist/tsvirsh.cjs.cache', { force: true });

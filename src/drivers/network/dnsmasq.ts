@@ -18,12 +18,13 @@ import type { NetworkPaths } from './paths.js';
 export const DNSMASQ = '/usr/sbin/dnsmasq';
 
 /**
- * leases-helper.js next to this module; in the bundled CLI/daemon (dist/*.mjs)
- * this code runs from dist/, where the compiled tree is under src/.
+ * leases-helper.js next to this module; in the bundled CLI/daemon (dist/tsvirsh.cjs,
+ * dist/tsvirtd.mjs) this code runs from dist/, where the compiled tree is under src/.
  */
 function leasesHelperScript(): string {
   const here = import.meta.url;
-  return fileURLToPath(new URL(here.endsWith('.mjs') ? './src/drivers/network/leases-helper.js' : './leases-helper.js', here));
+  const bundled = here.endsWith('.mjs') || here.endsWith('.cjs');
+  return fileURLToPath(new URL(bundled ? './src/drivers/network/leases-helper.js' : './leases-helper.js', here));
 }
 
 export function dnsmasqFileNames(paths: NetworkPaths, name: string) {
