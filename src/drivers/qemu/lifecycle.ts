@@ -34,6 +34,8 @@ import { applyBalloonPeriod } from './domain-stats.js';
 import { loadStatuses, removeShutoffReason, removeStatus, writeShutoffReason, writeStatus, type DomainStatus } from './status-file.js';
 import type { QemuPaths } from './paths.js';
 import { DomainView, domainRuntimePaths, type QemuCommandLine } from './command-line/context.js';
+import { recordStorageIds } from './command-line/disks.js';
+import { markChainEnds } from './backing-chain.js';
 
 /** libvirt's virProcessKillPainfully waits 10 s after SIGTERM before SIGKILL. */
 export const DESTROY_GRACE_MS = 10_000;
@@ -343,7 +345,10 @@ export class QemuRuntime {
     live.attrs = { ...live.attrs, id: String(id) };
     // The live XML names every device as QEMU knows it (libvirt's <alias>), so
     // that later commands (hotplug, detach) can address them.
-    for (const [device, alias] of new DomainView(live).aliases) setDeviceAlias(device, alias);
+    const view = new DomainView(live);
+    for (const [device, alias] of view.aliases) setDeviceAlias(device, alias);
+    await markChainEnds(view.deviceList('disk'));
+    recordStorageIds(view.deviceList('disk'));
     let cmd = await this.host.buildCommandLine(live, id);
     const socketPath = monitorSocketOf(cmd);
     // a deep root: QEMU binds and clients connect through a short alias (monitor-alias.ts)
