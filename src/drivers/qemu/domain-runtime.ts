@@ -213,7 +213,7 @@ export class QemuDomainRuntime {
    * Runs `fn` holding the domain's lock, with this process's view of the domain
    * current and, if it runs, its monitor connected (and released afterwards).
    */
-  private async withDomain<T>(dom: DomainRef, fn: (obj: DomainObject, running: RunningDomain | undefined) => Promise<T>, options: { monitor: boolean; lock?: LockOptions } = { monitor: true }): Promise<T> {
+  async withDomain<T>(dom: DomainRef, fn: (obj: DomainObject, running: RunningDomain | undefined) => Promise<T>, options: { monitor: boolean; lock?: LockOptions } = { monitor: true }): Promise<T> {
     const obj = await this.currentObject(dom);
     return this.driver.withDomainLock(obj.uuid, async () => {
       const running = await this.runtime.refresh(obj.name, options);
@@ -256,7 +256,7 @@ export class QemuDomainRuntime {
     return fn(sourceOf(obj, status?.pid ?? 0));
   }
 
-  private async withRunning<T>(dom: DomainRef, fn: (obj: DomainObject, running: RunningDomain) => Promise<T>, options = { monitor: true }): Promise<T> {
+  async withRunning<T>(dom: DomainRef, fn: (obj: DomainObject, running: RunningDomain) => Promise<T>, options = { monitor: true }): Promise<T> {
     return this.withDomain(dom, async (obj, running) => {
       if (!running) throw notRunning();
       const result = await fn(obj, running);
@@ -271,7 +271,15 @@ export class QemuDomainRuntime {
     checkFlags(flags, StartFlags.PAUSED | StartFlags.AUTODESTROY | StartFlags.BYPASS_CACHE | StartFlags.FORCE_BOOT, 'qemuDomainCreateWithFlags');
     return this.withDomain(dom, async (obj, running) => {
       if (running) throw virError(ErrorCode.OPERATION_INVALID, 'domain is already running', ErrorDomain.QEMU);
-      await this.runtime.start(obj.name, obj.def, { paused: (flags & StartFlags.PAUSED) !== 0 });
+      const paused = (flags & StartFlags.PAUSED) !== 0;
+      // a managed save image is restored instead of a boot, unless the caller forces one (qemuDomainObjStart)
+      if (this.driver.hasManagedSave(obj.name) && flags & StartFlags.FORCE_BOOT) rmSync(this.driver.managedSavePath(obj.name));
+      if (this.driver.hasManagedSave(obj.name)) {
+        const { QemuSaveRestore } = await import('./save-restore.js');
+        await new QemuSaveRestore(this.driver).restoreManaged(obj, paused);
+      } else {
+        await this.runtime.start(obj.name, obj.def, { paused });
+      }
       await this.sync({ refresh: false });
       return refOf(obj);
     });

@@ -438,6 +438,62 @@ export class QemuDriver implements HypervisorDriver {
     return { cpumaps: packCpuMaps(maps, ncpumaps, maplen), num: maps.length };
   }
 
+  // ---- save and restore (save-restore.ts) ------------------------------------
+
+  /** Loaded on first use: only these calls need it. */
+  private async saveRestore() {
+    const { QemuSaveRestore } = await import('./save-restore.js');
+    return new QemuSaveRestore(this);
+  }
+
+  async domainSave({ dom, to }: ProcArgs<'domainSave'>): Promise<void> {
+    await (await this.saveRestore()).save(dom, to, null, 0);
+  }
+
+  async domainSaveFlags({ dom, to, dxml, flags }: ProcArgs<'domainSaveFlags'>): Promise<void> {
+    await (await this.saveRestore()).save(dom, to, dxml, flags);
+  }
+
+  async domainRestore({ from }: ProcArgs<'domainRestore'>): Promise<void> {
+    await (await this.saveRestore()).restore(from, null, 0);
+  }
+
+  async domainRestoreFlags({ from, dxml, flags }: ProcArgs<'domainRestoreFlags'>): Promise<void> {
+    await (await this.saveRestore()).restore(from, dxml, flags);
+  }
+
+  async domainSaveImageGetXMLDesc({ file, flags }: ProcArgs<'domainSaveImageGetXMLDesc'>): Promise<ProcRet<'domainSaveImageGetXMLDesc'>> {
+    return { xml: await (await this.saveRestore()).imageXML(file, flags) };
+  }
+
+  async domainSaveImageDefineXML({ file, dxml, flags }: ProcArgs<'domainSaveImageDefineXML'>): Promise<void> {
+    await (await this.saveRestore()).defineImageXML(file, dxml, flags);
+  }
+
+  async domainManagedSave({ dom, flags }: ProcArgs<'domainManagedSave'>): Promise<void> {
+    await (await this.saveRestore()).managedSave(dom, flags);
+  }
+
+  async domainManagedSaveGetXMLDesc({ dom, flags }: ProcArgs<'domainManagedSaveGetXMLDesc'>): Promise<ProcRet<'domainManagedSaveGetXMLDesc'>> {
+    const sr = await this.saveRestore();
+    return { xml: await sr.imageXML(await sr.managedImagePath(dom), flags) };
+  }
+
+  async domainManagedSaveDefineXML({ dom, dxml, flags }: ProcArgs<'domainManagedSaveDefineXML'>): Promise<void> {
+    const sr = await this.saveRestore();
+    if (dxml === null) throw virError(ErrorCode.INVALID_ARG, 'dxml in virDomainManagedSaveDefineXML must not be NULL', ErrorDomain.QEMU);
+    await sr.defineImageXML(await sr.managedImagePath(dom), dxml, flags);
+  }
+
+  async domainManagedSaveRemove({ dom, flags }: ProcArgs<'domainManagedSaveRemove'>): Promise<void> {
+    checkFlags(flags, 0, 'qemuDomainManagedSaveRemove');
+    const obj = await this.objectOf(dom);
+    await this.withDomainLock(obj.uuid, async () => {
+      const path = this.managedSavePath(obj.name);
+      if (existsSync(path)) await unlinkDurable(path);
+    });
+  }
+
   // ---- running domains (domain-runtime.ts) ---------------------------------
 
   async domainCreate({ dom }: ProcArgs<'domainCreate'>): Promise<void> {
