@@ -377,7 +377,7 @@ export class QemuDomainRuntime {
   // ---- devices -------------------------------------------------------------
 
   /** virDomainObjUpdateModificationImpact: CURRENT means LIVE when running, else CONFIG. */
-  private impact(flags: number, obj: DomainObject, running: RunningDomain | undefined): { live: boolean; config: boolean } {
+  impact(flags: number, obj: DomainObject, running: RunningDomain | undefined): { live: boolean; config: boolean } {
     let live = (flags & ModificationImpact.LIVE) !== 0;
     let config = (flags & ModificationImpact.CONFIG) !== 0;
     if (!live && !config) {
@@ -457,7 +457,7 @@ export class QemuDomainRuntime {
     });
   }
 
-  private async savePersistent(def: XmlElement): Promise<void> {
+  async savePersistent(def: XmlElement): Promise<void> {
     await this.driver.withDriverLock(async () => {
       await this.driver.store.sync();
       await this.driver.store.savePersistent(def);

@@ -494,6 +494,38 @@ export class QemuDriver implements HypervisorDriver {
     });
   }
 
+  // ---- memory, vCPUs and disk sizes (resize.ts) -------------------------------
+
+  private async resize() {
+    const { QemuResize } = await import('./resize.js');
+    return new QemuResize(this);
+  }
+
+  async domainSetMemory({ dom, memory }: ProcArgs<'domainSetMemory'>): Promise<void> {
+    // virDomainSetMemory changes the running domain only
+    await (await this.resize()).setMemory(dom, memory, ModificationImpact.LIVE);
+  }
+
+  async domainSetMemoryFlags({ dom, memory, flags }: ProcArgs<'domainSetMemoryFlags'>): Promise<void> {
+    await (await this.resize()).setMemory(dom, memory, flags);
+  }
+
+  async domainSetMaxMemory({ dom, memory }: ProcArgs<'domainSetMaxMemory'>): Promise<void> {
+    await (await this.resize()).setMemory(dom, memory, 1 << 2);
+  }
+
+  async domainSetVcpus({ dom, nvcpus }: ProcArgs<'domainSetVcpus'>): Promise<void> {
+    await (await this.resize()).setVcpus(dom, nvcpus, ModificationImpact.LIVE);
+  }
+
+  async domainSetVcpusFlags({ dom, nvcpus, flags }: ProcArgs<'domainSetVcpusFlags'>): Promise<void> {
+    await (await this.resize()).setVcpus(dom, nvcpus, flags);
+  }
+
+  async domainBlockResize({ dom, disk, size, flags }: ProcArgs<'domainBlockResize'>): Promise<void> {
+    await (await this.resize()).blockResize(dom, disk, size, flags);
+  }
+
   // ---- running domains (domain-runtime.ts) ---------------------------------
 
   async domainCreate({ dom }: ProcArgs<'domainCreate'>): Promise<void> {
