@@ -341,6 +341,18 @@ const domdisplay: Handler = async (ctl, cmd) => {
   if (!found) throw new CommandError([type !== undefined ? `No graphical display with type '${type}' found` : 'No graphical display found']);
 };
 
+/** virsh's vncdisplay: the VNC port and listen address of the live XML (no address or a wildcard: none printed). */
+const vncdisplay: Handler = async (ctl, cmd) => {
+  const { dom } = await ctl.domain(cmd);
+  if (!(await dom.isActive())) throw new CommandError(['Domain is not running']);
+  const root = parseXml(await dom.getXMLDesc(0));
+  const graphics = childrenNamed(child(root, 'devices') ?? root, 'graphics').find((g) => g.attrs.type === 'vnc');
+  const port = Number(attr(graphics, 'port'));
+  if (!graphics || !Number.isInteger(port)) throw new CommandError(['Failed to get VNC port. Is this domain using VNC?']);
+  const listen = attr(graphics, 'listen') ?? attr(child(graphics, 'listen'), 'address');
+  ctl.print(`${listen === undefined || listen === '0.0.0.0' ? '' : listen}:${port - 5900}\n`);
+};
+
 /** The pty of the domain's first console (virsh reads it off the live XML; none: a failure without a message). */
 const ttyconsole: Handler = async (ctl, cmd) => {
   const { dom } = await ctl.domain(cmd);
@@ -350,4 +362,4 @@ const ttyconsole: Handler = async (ctl, cmd) => {
   ctl.print(`${tty}\n`);
 };
 
-export const handlers: Record<string, Handler> = { schedinfo, memtune, blkiotune, vcpuinfo, vcpupin, emulatorpin, domfsinfo, iothreadinfo, domjobinfo, domdisplay, ttyconsole };
+export const handlers: Record<string, Handler> = { schedinfo, memtune, blkiotune, vcpuinfo, vcpupin, emulatorpin, domfsinfo, iothreadinfo, domjobinfo, domdisplay, vncdisplay, ttyconsole };

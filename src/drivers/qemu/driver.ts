@@ -29,6 +29,7 @@ import { parseBitmap } from '../../util/bitmap.js';
 import { vcpuCpusets } from '../../conf/cputune.js';
 import { domainCurrentMemoryKiB, domainCurrentVcpus, domainMaxMemoryKiB, domainMaxVcpus, domainName } from '../../conf/domain.js';
 import { hostArch, QemuCapsCache } from './capabilities.js';
+import { removeShutoffReason } from './status-file.js';
 import { loadQemuDriverConfig, type QemuDriverConfig } from './config.js';
 import { DomainStore } from './domain-store.js';
 import type { DomainObject } from '../../conf/objects/domain-object.js';
@@ -245,6 +246,8 @@ export class QemuDriver implements HypervisorDriver {
         if (!obj.persistent) throw virError(ErrorCode.OPERATION_INVALID, 'cannot undefine transient domain', ErrorDomain.QEMU);
         await this.removeUndefinedFiles(obj, flags);
         await this.store.deleteConfig(obj);
+        // an inactive domain leaves nothing behind; a running one becomes transient and goes when it stops
+        if (obj.id === -1) await removeShutoffReason(this.paths.stateDir, obj.name);
         this.lifecycleEvent(obj, DomainEventType.UNDEFINED, UndefinedDetail.REMOVED);
       });
     });
@@ -322,6 +325,11 @@ export class QemuDriver implements HypervisorDriver {
 
   async domainIsPersistent({ dom }: ProcArgs<'domainIsPersistent'>): Promise<ProcRet<'domainIsPersistent'>> {
     return { persistent: flag((await this.objectOf(dom)).persistent) };
+  }
+
+  async domainGetOSType({ dom }: ProcArgs<'domainGetOSType'>): Promise<ProcRet<'domainGetOSType'>> {
+    const def = (await this.objectOf(dom)).def;
+    return { type: childText(child(def, 'os') ?? def, 'type')?.trim() ?? '' };
   }
 
   async domainGetAutostart({ dom }: ProcArgs<'domainGetAutostart'>): Promise<ProcRet<'domainGetAutostart'>> {
@@ -492,6 +500,11 @@ export class QemuDriver implements HypervisorDriver {
       const path = this.managedSavePath(obj.name);
       if (existsSync(path)) await unlinkDurable(path);
     });
+  }
+
+  async domainScreenshot({ dom, screen, flags }: ProcArgs<'domainScreenshot'>, stream: Duplex): Promise<ProcRet<'domainScreenshot'>> {
+    const { takeScreenshot } = await import('./screenshot.js');
+    return { mime: await takeScreenshot(this, dom, screen, flags, stream) };
   }
 
   // ---- memory, vCPUs and disk sizes (resize.ts) -------------------------------

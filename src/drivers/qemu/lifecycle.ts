@@ -36,6 +36,7 @@ import type { QemuPaths } from './paths.js';
 import { DomainView, domainRuntimePaths, type QemuCommandLine } from './command-line/context.js';
 import { recordStorageIds } from './command-line/disks.js';
 import { markChainEnds } from './backing-chain.js';
+import { fillGraphicsListen } from './graphics-listen.js';
 
 /** libvirt's virProcessKillPainfully waits 10 s after SIGTERM before SIGKILL. */
 export const DESTROY_GRACE_MS = 10_000;
@@ -349,6 +350,7 @@ export class QemuRuntime {
     // that later commands (hotplug, detach) can address them.
     const view = new DomainView(live);
     for (const [device, alias] of view.aliases) setDeviceAlias(device, alias);
+    fillGraphicsListen(live);
     await markChainEnds(view.deviceList('disk'));
     recordStorageIds(view.deviceList('disk'));
     let cmd = await this.host.buildCommandLine(live, id);
