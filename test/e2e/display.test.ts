@@ -1,5 +1,6 @@
 // vncdisplay, domdisplay, screenshot, dominfo's OS Type, the live <graphics>
-// listen address and an undefine that leaves nothing behind (issue 14): the
+// listen address and domain id, desc / metadata / list --title, and an
+// undefine that leaves nothing behind (issue 14): the
 // same commands side by side on tsvirt and the installed libvirt
 // (qemu:///system), one after the other on the same VNC port.
 import { test } from 'node:test';
@@ -33,8 +34,22 @@ async function displaySession(run: Run, name: string, dir: string): Promise<stri
     const r = await run(...args);
     out.push(`${args[0]} -> ${r.code} ${r.stdout}${r.stderr}`);
   }
+  const metadataCommands = [
+    ['desc', name, '--live', 'live text'],
+    ['desc', name, '--config', '--title', 'A title'],
+    ['desc', name],
+    ['desc', name, '--title', '--config'],
+    ['metadata', name, 'http://example.org/x', '--key', 'ex', '--set', "<thing a='1'/>", '--live'],
+    ['metadata', name, 'http://example.org/x'],
+  ];
+  for (const args of metadataCommands) {
+    const r = await run(...args);
+    out.push(`${args[0]} -> ${r.code} ${r.stdout}${r.stderr}`);
+  }
+  const listed = (await run('list', '--title', '--all')).stdout.split('\n').find((l) => l.includes(` ${name} `));
+  out.push(listed!.replace(/^ *\d+/, 'ID').replace(name, 'NAME').replace(/ +/g, ' '));
   const live = (await run('dumpxml', name)).stdout;
-  out.push(...live.split('\n').filter((l) => /<graphics |<listen /.test(l)));
+  out.push(...live.split('\n').filter((l) => /<graphics |<listen |<domain |<description>|<ex:thing /.test(l)).map((l) => l.replace(/ id='\d+'/, " id='N'")));
   out.push(...(await run('dominfo', name)).stdout.split('\n').filter((l) => l.startsWith('OS Type:')));
   const shot = path.join(dir, 'shot.png');
   out.push((await run('screenshot', name, shot)).stdout.replace(dir, 'DIR'), pngSize(shot));
@@ -46,7 +61,7 @@ function domainXml(name: string): string {
   return guestDomainXML({ name, machine: 'q35', serialPath: 'pty', guest: guest as TestGuest, devices: `<graphics type='vnc' port='${PORT}'/>` });
 }
 
-test('vncdisplay, domdisplay, screenshot, dominfo OS Type, live listen address, undefine: as libvirt', { skip }, async (t) => {
+test('vncdisplay, domdisplay, screenshot, dominfo OS Type, live listen address and id, desc, metadata, list --title, undefine: as libvirt', { skip }, async (t) => {
   const sb = new Sandbox();
   t.after(() => sb.dispose());
   await sb.define(domainXml('disp'));
@@ -54,6 +69,8 @@ test('vncdisplay, domdisplay, screenshot, dominfo OS Type, live listen address, 
   assert.equal(ours[0], `vncdisplay -> 0 127.0.0.1:${PORT - 5900}\n\n`);
   assert.equal(ours[1], `domdisplay -> 0 vnc://127.0.0.1:${PORT - 5900}\n`);
   assert.ok(ours.includes('Screenshot saved to DIR/shot.png, with type of image/png\n'));
+  assert.ok(ours.includes("<domain type='qemu' id='N'>"));
+  assert.ok(ours.includes('desc -> 0 live text\n'));
   // undefine leaves no state file behind
   await sb.ok('undefine', 'disp');
   assert.deepEqual(readdirSync(path.join(sb.root, 'run', 'qemu')).filter((f) => f.startsWith('disp')), []);

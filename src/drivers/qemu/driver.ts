@@ -289,7 +289,7 @@ export class QemuDriver implements HypervisorDriver {
     checkFlags(flags, DomainXMLFlags.SECURE | DomainXMLFlags.INACTIVE | DomainXMLFlags.UPDATE_CPU | DomainXMLFlags.MIGRATABLE, 'qemuDomainGetXMLDesc');
     const obj = await this.objectOf(dom);
     const def = flags & DomainXMLFlags.INACTIVE && obj.newDef ? obj.newDef : obj.def;
-    return { xml: this.xml.format(def, { secure: (flags & DomainXMLFlags.SECURE) !== 0, inactive: (flags & DomainXMLFlags.INACTIVE) !== 0 || obj.id === -1 }) };
+    return { xml: this.xml.format(def, { secure: (flags & DomainXMLFlags.SECURE) !== 0, inactive: (flags & DomainXMLFlags.INACTIVE) !== 0 || obj.id === -1, id: obj.id }) };
   }
 
   /** tsvirt's domtopology: the PCI tree with free hotpluggable slots and ports. */
@@ -505,6 +505,16 @@ export class QemuDriver implements HypervisorDriver {
   async domainScreenshot({ dom, screen, flags }: ProcArgs<'domainScreenshot'>, stream: Duplex): Promise<ProcRet<'domainScreenshot'>> {
     const { takeScreenshot } = await import('./screenshot.js');
     return { mime: await takeScreenshot(this, dom, screen, flags, stream) };
+  }
+
+  async domainGetMetadata(args: ProcArgs<'domainGetMetadata'>): Promise<ProcRet<'domainGetMetadata'>> {
+    const { getMetadata } = await import('./metadata.js');
+    return { metadata: await getMetadata(this, args) };
+  }
+
+  async domainSetMetadata(args: ProcArgs<'domainSetMetadata'>): Promise<void> {
+    const { setMetadata } = await import('./metadata.js');
+    await setMetadata(this, args);
   }
 
   // ---- memory, vCPUs and disk sizes (resize.ts) -------------------------------
