@@ -1,6 +1,6 @@
 // vncdisplay, domdisplay, screenshot, dominfo's OS Type, the live <graphics>
-// listen address and domain id, desc / metadata / list --title, and an
-// undefine that leaves nothing behind (issue 14): the
+// listen address and domain id, desc / metadata / list --title, domtime,
+// domjobinfo / domjobabort, and an undefine that leaves nothing behind (issue 14): the
 // same commands side by side on tsvirt and the installed libvirt
 // (qemu:///system), one after the other on the same VNC port.
 import { test } from 'node:test';
@@ -30,7 +30,8 @@ function pngSize(file: string): string {
 async function displaySession(run: Run, name: string, dir: string): Promise<string[]> {
   const out: string[] = [];
   await run('start', name);
-  for (const args of [['vncdisplay', name], ['domdisplay', name], ['domdisplay', name, '--type', 'spice']]) {
+  const commands = [['vncdisplay', name], ['domdisplay', name], ['domdisplay', name, '--type', 'spice'], ['domtime', name], ['domjobinfo', name], ['domjobabort', name]];
+  for (const args of commands) {
     const r = await run(...args);
     out.push(`${args[0]} -> ${r.code} ${r.stdout}${r.stderr}`);
   }
@@ -61,7 +62,7 @@ function domainXml(name: string): string {
   return guestDomainXML({ name, machine: 'q35', serialPath: 'pty', guest: guest as TestGuest, devices: `<graphics type='vnc' port='${PORT}'/>` });
 }
 
-test('vncdisplay, domdisplay, screenshot, dominfo OS Type, live listen address and id, desc, metadata, list --title, undefine: as libvirt', { skip }, async (t) => {
+test('vncdisplay, domdisplay, screenshot, dominfo OS Type, live listen address and id, desc, metadata, list --title, domtime, domjob*, undefine: as libvirt', { skip }, async (t) => {
   const sb = new Sandbox();
   t.after(() => sb.dispose());
   await sb.define(domainXml('disp'));

@@ -280,9 +280,21 @@ const blkiotune: Handler = async (ctl, cmd) => {
   for (const p of params) ctl.print(paramLine(p));
 };
 
+const domjobabort: Handler = async (ctl, cmd) => {
+  const { dom } = await ctl.domain(cmd);
+  if (cmd.bool('postcopy')) await dom.connection.invoke('domainAbortJobFlags', { dom: dom.ref, flags: 1 });
+  else await dom.connection.invoke('domainAbortJob', { dom: dom.ref });
+};
+
+/** virDomainJobType as virsh names it */
+const JOB_TYPES = ['None', 'Bounded', 'Unbounded', 'Completed', 'Failed', 'Cancelled'];
+
+/** virsh's domjobinfo: the job type; a domain without a job has nothing more to show. */
 const domjobinfo: Handler = async (ctl, cmd) => {
   const { dom } = await ctl.domain(cmd);
-  await dom.connection.invoke('domainGetJobInfo', { dom: dom.ref });
+  const flags = (cmd.bool('completed') ? 1 : 0) | (cmd.bool('keep-completed') ? 2 : 0);
+  const { type } = await dom.connection.invoke('domainGetJobStats', { dom: dom.ref, flags });
+  ctl.print(`${'Job type:'.padEnd(17)} ${(JOB_TYPES[type] ?? 'Unknown').padEnd(12)}\n`);
 };
 
 const attr = (el: XmlElement | undefined, name: string) => el?.attrs[name];
@@ -362,4 +374,4 @@ const ttyconsole: Handler = async (ctl, cmd) => {
   ctl.print(`${tty}\n`);
 };
 
-export const handlers: Record<string, Handler> = { schedinfo, memtune, blkiotune, vcpuinfo, vcpupin, emulatorpin, domfsinfo, iothreadinfo, domjobinfo, domdisplay, vncdisplay, ttyconsole };
+export const handlers: Record<string, Handler> = { schedinfo, memtune, blkiotune, vcpuinfo, vcpupin, emulatorpin, domfsinfo, iothreadinfo, domjobinfo, domjobabort, domdisplay, vncdisplay, ttyconsole };

@@ -517,6 +517,42 @@ export class QemuDriver implements HypervisorDriver {
     await setMetadata(this, args);
   }
 
+  // ---- jobs and the guest agent (jobs.ts) ----------------------------------------
+
+  async domainGetJobInfo({ dom }: ProcArgs<'domainGetJobInfo'>): Promise<ProcRet<'domainGetJobInfo'>> {
+    await this.objectOf(dom);
+    const { noJobInfo } = await import('./jobs.js');
+    return noJobInfo();
+  }
+
+  async domainGetJobStats({ dom, flags }: ProcArgs<'domainGetJobStats'>): Promise<ProcRet<'domainGetJobStats'>> {
+    const { jobStats } = await import('./jobs.js');
+    return jobStats(this, dom, flags);
+  }
+
+  async domainAbortJob({ dom }: ProcArgs<'domainAbortJob'>): Promise<void> {
+    const { abortJob } = await import('./jobs.js');
+    await abortJob(this, dom, 0);
+  }
+
+  async domainAbortJobFlags({ dom, flags }: ProcArgs<'domainAbortJobFlags'>): Promise<void> {
+    const { abortJob } = await import('./jobs.js');
+    await abortJob(this, dom, flags);
+  }
+
+  async domainGetTime({ dom, flags }: ProcArgs<'domainGetTime'>): Promise<ProcRet<'domainGetTime'>> {
+    checkFlags(flags, 0, 'qemuDomainGetTime');
+    const { requireAgent } = await import('./jobs.js');
+    return requireAgent(this, dom);
+  }
+
+  async domainSetTime({ dom, flags }: ProcArgs<'domainSetTime'>): Promise<void> {
+    // VIR_DOMAIN_TIME_SYNC
+    checkFlags(flags, 1, 'qemuDomainSetTime');
+    const { requireAgent } = await import('./jobs.js');
+    await requireAgent(this, dom);
+  }
+
   // ---- memory, vCPUs and disk sizes (resize.ts) -------------------------------
 
   private async resize() {
