@@ -289,11 +289,17 @@ const domjobabort: Handler = async (ctl, cmd) => {
 /** virDomainJobType as virsh names it */
 const JOB_TYPES = ['None', 'Bounded', 'Unbounded', 'Completed', 'Failed', 'Cancelled'];
 
-/** virsh's domjobinfo: the job type; a domain without a job has nothing more to show. */
+/**
+ * virsh's domjobinfo: the job type; a domain without a job has nothing more to
+ * show. A driver without job statistics is asked for the older job info.
+ */
 const domjobinfo: Handler = async (ctl, cmd) => {
   const { dom } = await ctl.domain(cmd);
   const flags = (cmd.bool('completed') ? 1 : 0) | (cmd.bool('keep-completed') ? 2 : 0);
-  const { type } = await dom.connection.invoke('domainGetJobStats', { dom: dom.ref, flags });
+  const { type } = await dom.connection.invoke('domainGetJobStats', { dom: dom.ref, flags }).catch((e: unknown) => {
+    if ((e as { code?: number }).code !== ErrorCode.NO_SUPPORT) throw e;
+    return dom.connection.invoke('domainGetJobInfo', { dom: dom.ref });
+  });
   ctl.print(`${'Job type:'.padEnd(17)} ${(JOB_TYPES[type] ?? 'Unknown').padEnd(12)}\n`);
 };
 
