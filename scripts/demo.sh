@@ -1,32 +1,72 @@
 #!/usr/bin/env bash
-# Sets up tsvirt and walks through the define path on the embedded QEMU driver:
-# define a q35 guest, print libvirt's canonical XML with every PCI address,
-# the PCI topology, and the QEMU command line libvirt 9.0 would run.
+# Sets up tsvirt and shows its main job on the embedded QEMU driver: boot the
+# tiny test guest (a Debian kernel + busybox initramfs, TCG is enough), print
+# its first console lines, hotplug a NIC into the pcie-root-port tsvirt keeps
+# free for it, show the PCI topology before and after, then clean up.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/setup.sh
+[ "${DEMO_SKIP_SETUP:-0}" = 1 ] || bash scripts/setup.sh
+guest=$(sh test/guest/build-guest.sh | tail -n1)
 root=$(mktemp -d /tmp/tsvirt-demo.XXXXXX)
 uri="qemu:///embed?root=$root"
-cat > "$root/demo.xml" <<'XML'
+tsvirsh() { bin/tsvirsh -c "$uri" "$@"; }
+cleanup() {
+  tsvirsh destroy demo >/dev/null 2>&1 || true
+  tsvirsh undefine demo >/dev/null 2>&1 || true
+  rm -rf "$root"
+}
+trap cleanup EXIT
+cat > "$root/demo.xml" <<XML
 <domain type='qemu'>
   <name>demo</name>
   <memory unit='MiB'>256</memory>
   <vcpu>1</vcpu>
-  <os><type arch='x86_64' machine='q35'>hvm</type></os>
+  <os>
+    <type arch='x86_64' machine='q35'>hvm</type>
+    <kernel>$guest/vmlinuz</kernel>
+    <initrd>$guest/initrd.img</initrd>
+    <cmdline>console=ttyS0 quiet panic=-1</cmdline>
+  </os>
+  <features><acpi/></features>
   <devices>
-    <disk type='file' device='disk'>
-      <source file='/var/tmp/demo.qcow2'/>
-      <target dev='vda' bus='virtio'/>
-    </disk>
-    <interface type='user'><model type='virtio'/></interface>
-    <serial type='pty'/>
+    <serial type='file'><source path='$root/console.log'/></serial>
   </devices>
 </domain>
 XML
+cat > "$root/nic.xml" <<'XML'
+<interface type='user'><model type='virtio'/></interface>
+XML
+
+# Waits (at most 60 s) until the guest's console has a line matching $1.
+wait_console() {
+  for _ in $(seq 600); do
+    grep -q "$1" "$root/console.log" 2>/dev/null && return 0
+    sleep 0.1
+  done
+  echo "demo: the guest did not print '$1' within 60 s" >&2
+  exit 1
+}
+
+t0=$(date +%s%N)
 set -x
-bin/tsvirsh -c "$uri" define "$root/demo.xml"
-bin/tsvirsh -c "$uri" list --all
-bin/tsvirsh -c "$uri" dumpxml demo
-bin/tsvirsh -c "$uri" domtopology demo
-bin/tsvirsh -c "$uri" domxml-to-native qemu-argv --domain demo
-bin/tsvirsh -c "$uri" undefine demo
+tsvirsh define "$root/demo.xml"
+tsvirsh start demo
+{ set +x; } 2>/dev/null
+wait_console '^@@PCI-END'
+echo "--- the guest's first console lines:"
+head -n 12 "$root/console.log" | tr -d '\r'
+set -x
+tsvirsh list
+tsvirsh domtopology demo
+tsvirsh attach-device demo "$root/nic.xml" --live
+{ set +x; } 2>/dev/null
+wait_console '^@@PCI-ADD'
+echo "--- the guest saw the hotplug:"
+grep '^@@PCI-ADD' "$root/console.log" | tr -d '\r'
+set -x
+tsvirsh domtopology demo
+tsvirsh domiflist demo
+tsvirsh destroy demo
+tsvirsh undefine demo
+{ set +x; } 2>/dev/null
+echo "demo finished in $(( ($(date +%s%N) - t0) / 1000000 )) ms"

@@ -88,3 +88,42 @@ export function setMetadataElement(def: XmlElement, xml: string | null, key: str
   metadata.children = metadata.children.filter((c) => c.attrs[declarationOf(prefixOf(c.name))] !== uri);
   if (added) metadata.children.push(added);
 }
+
+/** virDomainMetadataType */
+export const MetadataType = { DESCRIPTION: 0, TITLE: 1, ELEMENT: 2 } as const;
+
+const unknownType = (type: number) => virError(ErrorCode.INVALID_ARG, `unknown metadata type '${type}'`, ErrorDomain.DOMAIN);
+
+/** virDomainDefGetMetadata: the description, title or namespaced element of one definition. */
+export function domainMetadata(def: XmlElement, type: number, uri: string | null): string {
+  const missing = () => virError(ErrorCode.NO_DOMAIN_METADATA, 'Requested metadata element is not present', ErrorDomain.DOMAIN);
+  if (type === MetadataType.DESCRIPTION || type === MetadataType.TITLE) {
+    const el = def.children.find((c) => c.name === (type === MetadataType.DESCRIPTION ? 'description' : 'title'));
+    if (el === undefined) throw missing();
+    return el.text;
+  }
+  if (type !== MetadataType.ELEMENT) throw unknownType(type);
+  const found = metadataElementXML(def, uri ?? '');
+  if (found === undefined) throw missing();
+  return found;
+}
+
+/** virDomainDefSetMetadata: replaces (null or empty: removes) the description, title or namespaced element of one definition. */
+export function setDomainMetadata(def: XmlElement, type: number, metadata: string | null, key: string | null, uri: string | null): void {
+  if (type === MetadataType.ELEMENT) {
+    setMetadataElement(def, metadata, key, uri ?? '');
+    return;
+  }
+  if (type !== MetadataType.DESCRIPTION && type !== MetadataType.TITLE) throw unknownType(type);
+  const name = type === MetadataType.DESCRIPTION ? 'description' : 'title';
+  if (type === MetadataType.TITLE && metadata?.includes('\n')) throw virError(ErrorCode.INVALID_ARG, "title can't contain newlines", ErrorDomain.DOMAIN);
+  def.children = def.children.filter((c) => c.name !== name);
+  if (!metadata) return;
+  // <title> and <description> follow <uuid> (or <genid>), title first.
+  const after = ['name', 'uuid', 'genid', ...(name === 'description' ? ['title'] : [])];
+  let at = 0;
+  def.children.forEach((c, i) => {
+    if (after.includes(c.name)) at = i + 1;
+  });
+  def.children.splice(at, 0, element(name, {}, [], metadata));
+}

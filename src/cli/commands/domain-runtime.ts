@@ -280,9 +280,27 @@ const blkiotune: Handler = async (ctl, cmd) => {
   for (const p of params) ctl.print(paramLine(p));
 };
 
+const domjobabort: Handler = async (ctl, cmd) => {
+  const { dom } = await ctl.domain(cmd);
+  if (cmd.bool('postcopy')) await dom.connection.invoke('domainAbortJobFlags', { dom: dom.ref, flags: 1 });
+  else await dom.connection.invoke('domainAbortJob', { dom: dom.ref });
+};
+
+/** virDomainJobType as virsh names it */
+const JOB_TYPES = ['None', 'Bounded', 'Unbounded', 'Completed', 'Failed', 'Cancelled'];
+
+/**
+ * virsh's domjobinfo: the job type; a domain without a job has nothing more to
+ * show. A driver without job statistics is asked for the older job info.
+ */
 const domjobinfo: Handler = async (ctl, cmd) => {
   const { dom } = await ctl.domain(cmd);
-  await dom.connection.invoke('domainGetJobInfo', { dom: dom.ref });
+  const flags = (cmd.bool('completed') ? 1 : 0) | (cmd.bool('keep-completed') ? 2 : 0);
+  const { type } = await dom.connection.invoke('domainGetJobStats', { dom: dom.ref, flags }).catch((e: unknown) => {
+    if ((e as { code?: number }).code !== ErrorCode.NO_SUPPORT) throw e;
+    return dom.connection.invoke('domainGetJobInfo', { dom: dom.ref });
+  });
+  ctl.print(`${'Job type:'.padEnd(17)} ${(JOB_TYPES[type] ?? 'Unknown').padEnd(12)}\n`);
 };
 
 const attr = (el: XmlElement | undefined, name: string) => el?.attrs[name];
@@ -341,6 +359,18 @@ const domdisplay: Handler = async (ctl, cmd) => {
   if (!found) throw new CommandError([type !== undefined ? `No graphical display with type '${type}' found` : 'No graphical display found']);
 };
 
+/** virsh's vncdisplay: the VNC port and listen address of the live XML (no address or a wildcard: none printed). */
+const vncdisplay: Handler = async (ctl, cmd) => {
+  const { dom } = await ctl.domain(cmd);
+  if (!(await dom.isActive())) throw new CommandError(['Domain is not running']);
+  const root = parseXml(await dom.getXMLDesc(0));
+  const graphics = childrenNamed(child(root, 'devices') ?? root, 'graphics').find((g) => g.attrs.type === 'vnc');
+  const port = Number(attr(graphics, 'port'));
+  if (!graphics || !Number.isInteger(port)) throw new CommandError(['Failed to get VNC port. Is this domain using VNC?']);
+  const listen = attr(graphics, 'listen') ?? attr(child(graphics, 'listen'), 'address');
+  ctl.print(`${listen === undefined || listen === '0.0.0.0' ? '' : listen}:${port - 5900}\n`);
+};
+
 /** The pty of the domain's first console (virsh reads it off the live XML; none: a failure without a message). */
 const ttyconsole: Handler = async (ctl, cmd) => {
   const { dom } = await ctl.domain(cmd);
@@ -350,4 +380,4 @@ const ttyconsole: Handler = async (ctl, cmd) => {
   ctl.print(`${tty}\n`);
 };
 
-export const handlers: Record<string, Handler> = { schedinfo, memtune, blkiotune, vcpuinfo, vcpupin, emulatorpin, domfsinfo, iothreadinfo, domjobinfo, domdisplay, ttyconsole };
+export const handlers: Record<string, Handler> = { schedinfo, memtune, blkiotune, vcpuinfo, vcpupin, emulatorpin, domfsinfo, iothreadinfo, domjobinfo, domjobabort, domdisplay, vncdisplay, ttyconsole };

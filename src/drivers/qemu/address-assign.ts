@@ -582,7 +582,12 @@ export function assignAddressForNewDevice(domain: XmlElement, device: XmlElement
   const dev = a.list.get(device);
   if (dev.address !== undefined && dev.address.type !== 'pci') return undefined;
   dev.pciFlags = deviceConnectFlags(device, connectPolicy(a.hasRoot('pcie-root')), a.machine);
-  if (dev.pciFlags === 0) return undefined;
+  if (dev.pciFlags === 0) {
+    // a USB device takes the first free port, as libvirt's virDomainUSBAddressEnsure (the others have theirs)
+    assignUsbAddresses(a.list);
+    a.list.writeBack();
+    return undefined;
+  }
   const set = liveAddressSet(a, device);
   const flags = dev.pciFlags | Connect.HOTPLUGGABLE;
   let addr: PciAddress;

@@ -222,7 +222,7 @@ export class QemuDomainRuntime {
    * Runs `fn` holding the domain's lock, with this process's view of the domain
    * current and, if it runs, its monitor connected (and released afterwards).
    */
-  private async withDomain<T>(dom: DomainRef, fn: (obj: DomainObject, running: RunningDomain | undefined) => Promise<T>, options: { monitor: boolean; lock?: LockOptions } = { monitor: true }): Promise<T> {
+  async withDomain<T>(dom: DomainRef, fn: (obj: DomainObject, running: RunningDomain | undefined) => Promise<T>, options: { monitor: boolean; lock?: LockOptions } = { monitor: true }): Promise<T> {
     const obj = await this.currentObject(dom);
     return this.driver.withDomainLock(obj.uuid, async () => {
       const running = await this.runtime.refresh(obj.name, options);
@@ -265,7 +265,7 @@ export class QemuDomainRuntime {
     return fn(sourceOf(obj, status?.pid ?? 0));
   }
 
-  private async withRunning<T>(dom: DomainRef, fn: (obj: DomainObject, running: RunningDomain) => Promise<T>, options = { monitor: true }): Promise<T> {
+  async withRunning<T>(dom: DomainRef, fn: (obj: DomainObject, running: RunningDomain) => Promise<T>, options = { monitor: true }): Promise<T> {
     return this.withDomain(dom, async (obj, running) => {
       if (!running) throw notRunning();
       const result = await fn(obj, running);
@@ -280,7 +280,15 @@ export class QemuDomainRuntime {
     checkFlags(flags, StartFlags.PAUSED | StartFlags.AUTODESTROY | StartFlags.BYPASS_CACHE | StartFlags.FORCE_BOOT, 'qemuDomainCreateWithFlags');
     return this.withDomain(dom, async (obj, running) => {
       if (running) throw virError(ErrorCode.OPERATION_INVALID, 'domain is already running', ErrorDomain.QEMU);
-      await this.runtime.start(obj.name, obj.def, { paused: (flags & StartFlags.PAUSED) !== 0 });
+      const paused = (flags & StartFlags.PAUSED) !== 0;
+      // a managed save image is restored instead of a boot, unless the caller forces one (qemuDomainObjStart)
+      if (this.driver.hasManagedSave(obj.name) && flags & StartFlags.FORCE_BOOT) rmSync(this.driver.managedSavePath(obj.name));
+      if (this.driver.hasManagedSave(obj.name)) {
+        const { QemuSaveRestore } = await import('./save-restore.js');
+        await new QemuSaveRestore(this.driver).restoreManaged(obj, paused);
+      } else {
+        await this.runtime.start(obj.name, obj.def, { paused });
+      }
       await this.sync({ refresh: false });
       return refOf(obj);
     });
@@ -395,7 +403,7 @@ export class QemuDomainRuntime {
   // ---- devices -------------------------------------------------------------
 
   /** virDomainObjUpdateModificationImpact: CURRENT means LIVE when running, else CONFIG. */
-  private impact(flags: number, obj: DomainObject, running: RunningDomain | undefined): { live: boolean; config: boolean } {
+  impact(flags: number, obj: DomainObject, running: RunningDomain | undefined): { live: boolean; config: boolean } {
     let live = (flags & ModificationImpact.LIVE) !== 0;
     let config = (flags & ModificationImpact.CONFIG) !== 0;
     if (!live && !config) {
@@ -475,7 +483,7 @@ export class QemuDomainRuntime {
     });
   }
 
-  private async savePersistent(def: XmlElement): Promise<void> {
+  async savePersistent(def: XmlElement): Promise<void> {
     await this.driver.withDriverLock(async () => {
       await this.driver.store.sync();
       await this.driver.store.savePersistent(def);

@@ -29,6 +29,7 @@ import { parseBitmap } from '../../util/bitmap.js';
 import { vcpuCpusets } from '../../conf/cputune.js';
 import { domainCurrentMemoryKiB, domainCurrentVcpus, domainMaxMemoryKiB, domainMaxVcpus, domainName } from '../../conf/domain.js';
 import { hostArch, QemuCapsCache } from './capabilities.js';
+import { removeShutoffReason } from './status-file.js';
 import { loadQemuDriverConfig, type QemuDriverConfig } from './config.js';
 import { DomainStore } from './domain-store.js';
 import type { DomainObject } from '../../conf/objects/domain-object.js';
@@ -261,6 +262,8 @@ export class QemuDriver implements HypervisorDriver {
         if (!obj.persistent) throw virError(ErrorCode.OPERATION_INVALID, 'cannot undefine transient domain', ErrorDomain.QEMU);
         await this.removeUndefinedFiles(obj, flags);
         await this.store.deleteConfig(obj);
+        // an inactive domain leaves nothing behind; a running one becomes transient and goes when it stops
+        if (obj.id === -1) await removeShutoffReason(this.paths.stateDir, obj.name);
         this.lifecycleEvent(obj, DomainEventType.UNDEFINED, UndefinedDetail.REMOVED);
       });
     });
@@ -302,7 +305,7 @@ export class QemuDriver implements HypervisorDriver {
     checkFlags(flags, DomainXMLFlags.SECURE | DomainXMLFlags.INACTIVE | DomainXMLFlags.UPDATE_CPU | DomainXMLFlags.MIGRATABLE, 'qemuDomainGetXMLDesc');
     const obj = await this.objectOf(dom);
     const def = flags & DomainXMLFlags.INACTIVE && obj.newDef ? obj.newDef : obj.def;
-    return { xml: this.xml.format(def, { secure: (flags & DomainXMLFlags.SECURE) !== 0, inactive: (flags & DomainXMLFlags.INACTIVE) !== 0 || obj.id === -1 }) };
+    return { xml: this.xml.format(def, { secure: (flags & DomainXMLFlags.SECURE) !== 0, inactive: (flags & DomainXMLFlags.INACTIVE) !== 0 || obj.id === -1, id: obj.id }) };
   }
 
   /** tsvirt's domtopology: the PCI tree with free hotpluggable slots and ports. */
@@ -359,6 +362,11 @@ export class QemuDriver implements HypervisorDriver {
 
   async domainIsPersistent({ dom }: ProcArgs<'domainIsPersistent'>): Promise<ProcRet<'domainIsPersistent'>> {
     return { persistent: flag((await this.objectOf(dom, READS_STATE)).persistent) };
+  }
+
+  async domainGetOSType({ dom }: ProcArgs<'domainGetOSType'>): Promise<ProcRet<'domainGetOSType'>> {
+    const def = (await this.objectOf(dom)).def;
+    return { type: childText(child(def, 'os') ?? def, 'type')?.trim() ?? '' };
   }
 
   async domainGetAutostart({ dom }: ProcArgs<'domainGetAutostart'>): Promise<ProcRet<'domainGetAutostart'>> {
@@ -473,6 +481,145 @@ export class QemuDriver implements HypervisorDriver {
     const online = hostCpuMap().online.flatMap((on, cpu) => (on ? [cpu] : []));
     const maps = vcpuCpusets(def, ncpumaps).map((cpuset) => (cpuset === undefined ? online : [...(parseBitmap(cpuset) ?? [])]));
     return { cpumaps: packCpuMaps(maps, ncpumaps, maplen), num: maps.length };
+  }
+
+  // ---- save and restore (save-restore.ts) ------------------------------------
+
+  /** Loaded on first use: only these calls need it. */
+  private async saveRestore() {
+    const { QemuSaveRestore } = await import('./save-restore.js');
+    return new QemuSaveRestore(this);
+  }
+
+  async domainSave({ dom, to }: ProcArgs<'domainSave'>): Promise<void> {
+    await (await this.saveRestore()).save(dom, to, null, 0);
+  }
+
+  async domainSaveFlags({ dom, to, dxml, flags }: ProcArgs<'domainSaveFlags'>): Promise<void> {
+    await (await this.saveRestore()).save(dom, to, dxml, flags);
+  }
+
+  async domainRestore({ from }: ProcArgs<'domainRestore'>): Promise<void> {
+    await (await this.saveRestore()).restore(from, null, 0);
+  }
+
+  async domainRestoreFlags({ from, dxml, flags }: ProcArgs<'domainRestoreFlags'>): Promise<void> {
+    await (await this.saveRestore()).restore(from, dxml, flags);
+  }
+
+  async domainSaveImageGetXMLDesc({ file, flags }: ProcArgs<'domainSaveImageGetXMLDesc'>): Promise<ProcRet<'domainSaveImageGetXMLDesc'>> {
+    return { xml: await (await this.saveRestore()).imageXML(file, flags) };
+  }
+
+  async domainSaveImageDefineXML({ file, dxml, flags }: ProcArgs<'domainSaveImageDefineXML'>): Promise<void> {
+    await (await this.saveRestore()).defineImageXML(file, dxml, flags);
+  }
+
+  async domainManagedSave({ dom, flags }: ProcArgs<'domainManagedSave'>): Promise<void> {
+    await (await this.saveRestore()).managedSave(dom, flags);
+  }
+
+  async domainManagedSaveGetXMLDesc({ dom, flags }: ProcArgs<'domainManagedSaveGetXMLDesc'>): Promise<ProcRet<'domainManagedSaveGetXMLDesc'>> {
+    const sr = await this.saveRestore();
+    return { xml: await sr.imageXML(await sr.managedImagePath(dom), flags) };
+  }
+
+  async domainManagedSaveDefineXML({ dom, dxml, flags }: ProcArgs<'domainManagedSaveDefineXML'>): Promise<void> {
+    const sr = await this.saveRestore();
+    if (dxml === null) throw virError(ErrorCode.INVALID_ARG, 'dxml in virDomainManagedSaveDefineXML must not be NULL', ErrorDomain.QEMU);
+    await sr.defineImageXML(await sr.managedImagePath(dom), dxml, flags);
+  }
+
+  async domainManagedSaveRemove({ dom, flags }: ProcArgs<'domainManagedSaveRemove'>): Promise<void> {
+    checkFlags(flags, 0, 'qemuDomainManagedSaveRemove');
+    const obj = await this.objectOf(dom);
+    await this.withDomainLock(obj.uuid, async () => {
+      const path = this.managedSavePath(obj.name);
+      if (existsSync(path)) await unlinkDurable(path);
+    });
+  }
+
+  async domainScreenshot({ dom, screen, flags }: ProcArgs<'domainScreenshot'>, stream: Duplex): Promise<ProcRet<'domainScreenshot'>> {
+    const { takeScreenshot } = await import('./screenshot.js');
+    return { mime: await takeScreenshot(this, dom, screen, flags, stream) };
+  }
+
+  async domainGetMetadata(args: ProcArgs<'domainGetMetadata'>): Promise<ProcRet<'domainGetMetadata'>> {
+    const { getMetadata } = await import('./metadata.js');
+    return { metadata: await getMetadata(this, args) };
+  }
+
+  async domainSetMetadata(args: ProcArgs<'domainSetMetadata'>): Promise<void> {
+    const { setMetadata } = await import('./metadata.js');
+    await setMetadata(this, args);
+  }
+
+  // ---- jobs and the guest agent (jobs.ts) ----------------------------------------
+
+  async domainGetJobInfo({ dom }: ProcArgs<'domainGetJobInfo'>): Promise<ProcRet<'domainGetJobInfo'>> {
+    await this.objectOf(dom);
+    const { noJobInfo } = await import('./jobs.js');
+    return noJobInfo();
+  }
+
+  async domainGetJobStats({ dom, flags }: ProcArgs<'domainGetJobStats'>): Promise<ProcRet<'domainGetJobStats'>> {
+    const { jobStats } = await import('./jobs.js');
+    return jobStats(this, dom, flags);
+  }
+
+  async domainAbortJob({ dom }: ProcArgs<'domainAbortJob'>): Promise<void> {
+    const { abortJob } = await import('./jobs.js');
+    await abortJob(this, dom, 0);
+  }
+
+  async domainAbortJobFlags({ dom, flags }: ProcArgs<'domainAbortJobFlags'>): Promise<void> {
+    const { abortJob } = await import('./jobs.js');
+    await abortJob(this, dom, flags);
+  }
+
+  async domainGetTime({ dom, flags }: ProcArgs<'domainGetTime'>): Promise<ProcRet<'domainGetTime'>> {
+    checkFlags(flags, 0, 'qemuDomainGetTime');
+    const { requireAgent } = await import('./jobs.js');
+    return requireAgent(this, dom);
+  }
+
+  async domainSetTime({ dom, flags }: ProcArgs<'domainSetTime'>): Promise<void> {
+    // VIR_DOMAIN_TIME_SYNC
+    checkFlags(flags, 1, 'qemuDomainSetTime');
+    const { requireAgent } = await import('./jobs.js');
+    await requireAgent(this, dom);
+  }
+
+  // ---- memory, vCPUs and disk sizes (resize.ts) -------------------------------
+
+  private async resize() {
+    const { QemuResize } = await import('./resize.js');
+    return new QemuResize(this);
+  }
+
+  async domainSetMemory({ dom, memory }: ProcArgs<'domainSetMemory'>): Promise<void> {
+    // virDomainSetMemory changes the running domain only
+    await (await this.resize()).setMemory(dom, memory, ModificationImpact.LIVE);
+  }
+
+  async domainSetMemoryFlags({ dom, memory, flags }: ProcArgs<'domainSetMemoryFlags'>): Promise<void> {
+    await (await this.resize()).setMemory(dom, memory, flags);
+  }
+
+  async domainSetMaxMemory({ dom, memory }: ProcArgs<'domainSetMaxMemory'>): Promise<void> {
+    await (await this.resize()).setMemory(dom, memory, 1 << 2);
+  }
+
+  async domainSetVcpus({ dom, nvcpus }: ProcArgs<'domainSetVcpus'>): Promise<void> {
+    await (await this.resize()).setVcpus(dom, nvcpus, ModificationImpact.LIVE);
+  }
+
+  async domainSetVcpusFlags({ dom, nvcpus, flags }: ProcArgs<'domainSetVcpusFlags'>): Promise<void> {
+    await (await this.resize()).setVcpus(dom, nvcpus, flags);
+  }
+
+  async domainBlockResize({ dom, disk, size, flags }: ProcArgs<'domainBlockResize'>): Promise<void> {
+    await (await this.resize()).blockResize(dom, disk, size, flags);
   }
 
   // ---- running domains (domain-runtime.ts) ---------------------------------

@@ -14,6 +14,8 @@ import { deviceAddressOf, pciAddressString } from '../../conf/device-address.js'
 import { ErrorCode, ErrorDomain, virError } from '../../util/error.js';
 import { child, childrenNamed, cloneElement, type XmlElement } from '../../util/xml.js';
 import { DomainView, type JsonProps, type QemuCommandLine } from './command-line/context.js';
+import { recordStorageIds } from './command-line/disks.js';
+import { markChainEnds } from './backing-chain.js';
 import { setDeviceAlias, type QemuRuntime, type RunningDomain } from './lifecycle.js';
 import type { QmpClient } from './qmp.js';
 import type { DomainSecurity } from './security/domain-security.js';
@@ -112,8 +114,11 @@ export class DeviceHotplug {
     reorder(live); // devices of one kind stay together, in libvirt's order
     // An explicit address goes through the same checks (hotplug-capable bus, function 0, free slot).
     this.host.assignHotplugAddress(live, added);
-    const alias = new DomainView(live).alias(added);
+    const view = new DomainView(live);
+    const alias = view.alias(added);
     setDeviceAlias(added, alias);
+    if (added.name === 'disk') await markChainEnds([added]);
+    recordStorageIds(view.deviceList('disk'));
     const plan = planFor(await this.host.buildCommandLine(live, dom.id), alias);
     const qmp = await this.runtime.ensureMonitor(dom);
     const step = (run: [string, JsonProps], undo: [string, JsonProps]) => ({ run, undo });

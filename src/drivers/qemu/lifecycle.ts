@@ -39,6 +39,9 @@ import { GraphicsPorts } from './graphics-ports.js';
 import type { QemuPaths } from './paths.js';
 import type { DomainSecurity } from './security/domain-security.js';
 import { DomainView, domainRuntimePaths, type QemuCommandLine } from './command-line/context.js';
+import { recordStorageIds } from './command-line/disks.js';
+import { markChainEnds } from './backing-chain.js';
+import { fillGraphicsListen } from './graphics-listen.js';
 
 /** libvirt's virProcessKillPainfully waits 10 s after SIGTERM before SIGKILL. */
 export const DESTROY_GRACE_MS = 10_000;
@@ -360,15 +363,21 @@ export class QemuRuntime {
   /**
    * Starts QEMU for `def` (call holding the domain lock, after refresh() found it
    * not running). QEMU starts paused (-S); `cont` follows unless `paused`.
+   * With `incoming`, QEMU first loads the guest's state from that migration
+   * stream (a restore: libvirt's -incoming defer, then migrate-incoming).
    */
-  async start(name: string, def: XmlElement, options: { paused: boolean }): Promise<RunningDomain> {
+  async start(name: string, def: XmlElement, options: { paused: boolean; incoming?: IncomingState }): Promise<RunningDomain> {
     if (this.domains.has(name)) throw virError(ErrorCode.OPERATION_INVALID, 'domain is already running', ErrorDomain.QEMU);
     const id = await this.allocateId();
     const live = cloneElement(def);
     live.attrs = { ...live.attrs, id: String(id) };
     // The live XML names every device as QEMU knows it (libvirt's <alias>), so
     // that later commands (hotplug, detach) can address them.
-    for (const [device, alias] of new DomainView(live).aliases) setDeviceAlias(device, alias);
+    const view = new DomainView(live);
+    for (const [device, alias] of view.aliases) setDeviceAlias(device, alias);
+    fillGraphicsListen(live);
+    await markChainEnds(view.deviceList('disk'));
+    recordStorageIds(view.deviceList('disk'));
     const label = this.host.security.liveLabel(live);
     const reserved = await this.ports.allocate(name, live);
     const releasePorts = () => (reserved ? this.ports.release(name) : Promise.resolve());
@@ -383,7 +392,7 @@ export class QemuRuntime {
       const [from, to] = [`path=${escapeOptionValue(socketPath)},`, `path=${escapeOptionValue(monitorPath)},`];
       cmd = { ...cmd, args: cmd.args.map((a) => (a.startsWith('socket,id=charmonitor,') ? a.replace(from, to) : a)) };
     }
-    const args = cmd.args.includes('-S') ? cmd.args : ['-S', ...cmd.args];
+    const args = [...(cmd.args.includes('-S') ? cmd.args : ['-S', ...cmd.args]), ...(options.incoming ? ['-incoming', 'defer'] : [])];
     await rm(monitorPath, { force: true });
     await removeShutoffReason(this.host.paths.stateDir, name);
     const logPath = path.join(this.host.paths.logDir, `${name}.log`);
@@ -414,20 +423,22 @@ export class QemuRuntime {
       this.watch(dom, qmp);
       fillPtyPaths(live, await qmp.execute<QmpChardevInfo[]>('query-chardev'));
       await applyBalloonPeriod(qmp, live);
+      const { incoming } = options;
+      if (incoming) await receiveMigration(qmp, incoming);
       if (!options.paused) {
         // Written while `cont` runs: this process holds the domain lock, and a failed cont kills QEMU.
-        [dom.state, dom.reason] = [DomainState.RUNNING, RunningReason.BOOTED];
+        [dom.state, dom.reason] = [DomainState.RUNNING, incoming ? RunningReason.RESTORED : RunningReason.BOOTED];
         const cont = qmp.execute('cont').catch(async (e: Error) => {
           throw isProcessAlive(proc.pid, proc.startTime) ? e : await startError(logPath, proc.logOffset, 'qemu unexpectedly closed the monitor');
         });
         await Promise.all([cont, this.saveStatus(dom)]);
       } else {
-        dom.reason = PausedReason.USER;
+        dom.reason = incoming ? PausedReason.MIGRATION : PausedReason.USER;
         await this.saveStatus(dom);
       }
-      // qemuProcessStart, and qemuDomainObjStart for a start --paused
-      this.lifecycleEvent(dom, DomainEventType.STARTED, StartedDetail.BOOTED);
-      if (options.paused) this.lifecycleEvent(dom, DomainEventType.SUSPENDED, SuspendedDetail.PAUSED);
+      // qemuProcessStart, and qemuDomainObjStart for a start --paused (qemuSaveImageStartVM for a restore)
+      this.lifecycleEvent(dom, DomainEventType.STARTED, incoming ? StartedDetail.RESTORED : StartedDetail.BOOTED);
+      if (options.paused) this.lifecycleEvent(dom, DomainEventType.SUSPENDED, !incoming || incoming.pausedByUser ? SuspendedDetail.PAUSED : SuspendedDetail.RESTORED);
       return dom;
     } catch (e) {
       dom.stopping = true;
@@ -502,6 +513,28 @@ export class QemuRuntime {
     const dom = this.requireRunning(name);
     await this.runChangingState(dom, 'stop', DomainState.PAUSED, PausedReason.USER);
     this.lifecycleEvent(dom, DomainEventType.SUSPENDED, SuspendedDetail.PAUSED);
+  }
+
+  /** Pauses the guest for a job of the driver (save): `reason` tells why. */
+  async pauseFor(name: string, reason: PausedReason): Promise<void> {
+    const dom = this.requireRunning(name);
+    await this.runChangingState(dom, 'stop', DomainState.PAUSED, reason);
+    this.lifecycleEvent(dom, DomainEventType.SUSPENDED, SuspendedDetail.PAUSED);
+  }
+
+  /** Runs the guest again after a job that paused it failed (qemuProcessStartCPUs with a *_CANCELED reason). */
+  async resumeAfter(name: string, reason: RunningReason): Promise<void> {
+    const dom = this.requireRunning(name);
+    await this.runChangingState(dom, 'cont', DomainState.RUNNING, reason);
+    this.lifecycleEvent(dom, DomainEventType.RESUMED, ResumedDetail.UNPAUSED);
+  }
+
+  /** Ends QEMU once the guest's state is saved: the domain is shut off (saved). */
+  async stopSaved(name: string): Promise<void> {
+    const dom = this.requireRunning(name);
+    dom.stopping = true;
+    await this.stopProcess(dom, { graceMs: 0, reason: ShutoffReason.SAVED });
+    await this.finish(dom, ShutoffReason.SAVED, StoppedDetail.SAVED);
   }
 
   async resume(name: string): Promise<void> {
@@ -613,6 +646,37 @@ export class QemuRuntime {
     this.host.domainStopped(dom.name, reason);
     this.lifecycleEvent(dom, DomainEventType.STOPPED, detail, true);
   }
+}
+
+/** Where a restored guest's state comes from. */
+export interface IncomingState {
+  /** QEMU's migration URI to listen on */
+  uri: string;
+  /** sends the stream once QEMU listens */
+  send(): Promise<void>;
+  /** the caller asked for a paused guest (else it stays paused because it was paused when saved) */
+  pausedByUser: boolean;
+}
+
+/** How often the state of a migration is polled. */
+const MIGRATION_POLL_MS = 50;
+
+/** Waits until QEMU's migration (in or out) has completed; QEMU's reason when it failed, named by libvirt's job name. */
+export async function waitForMigration(qmp: QmpClient, job: 'migration in' | 'domain save' | 'snapshot'): Promise<void> {
+  for (;;) {
+    const info = await qmp.execute<{ status?: string; 'error-desc'?: string }>('query-migrate');
+    if (info.status === 'completed') return;
+    if (info.status === 'failed' || info.status === 'cancelled') {
+      throw virError(ErrorCode.OPERATION_FAILED, `job '${job}' failed${info['error-desc'] ? `: ${info['error-desc']}` : ''}`, ErrorDomain.QEMU);
+    }
+    await new Promise((r) => setTimeout(r, MIGRATION_POLL_MS));
+  }
+}
+
+/** Loads a guest's state into a QEMU started with -incoming defer. */
+async function receiveMigration(qmp: QmpClient, incoming: IncomingState): Promise<void> {
+  await qmp.execute('migrate-incoming', { uri: incoming.uri });
+  await Promise.all([incoming.send(), waitForMigration(qmp, 'migration in')]);
 }
 
 /** The QMP socket a command line listens on (-chardev socket,id=charmonitor,path=...). */

@@ -2,7 +2,7 @@
 // lifecycle with libvirt's state reasons, information, memory, vCPUs, stats, metadata.
 
 import { formatDomainXML } from '../../conf/domain.js';
-import { metadataElementXML, setMetadataElement } from '../../conf/domain-metadata.js';
+import { domainMetadata, setDomainMetadata } from '../../conf/domain-metadata.js';
 import { networkFirstIP } from '../../conf/network.js';
 import { DefinedDetail, DomainEventType, ResumedDetail, StartedDetail, StoppedDetail, SuspendedDetail, UndefinedDetail } from '../../driver/event-numbers.js';
 import { DomainState, DomainStatsTypes, PausedReason, RunningReason, ShutoffReason } from '../../driver/flags.js';
@@ -14,7 +14,7 @@ import { activeMemballoon, setMemballoonPeriod } from '../../conf/devices/membal
 import { ErrorCode, ErrorDomain, virError } from '../../util/error.js';
 import { formatIPAddress, offsetIPAddress, parseIPAddress } from '../../util/ip-address.js';
 import { parseUUID } from '../../util/uuid.js';
-import { child, element, type XmlElement } from '../../util/xml.js';
+import { child, type XmlElement } from '../../util/xml.js';
 import { generateIfnames, parseTestDomainXML } from './domain-xml.js';
 import { DomainObj, textOf } from './node.js';
 import { matchesDomainListFilter, type ListFilterProbes } from '../../conf/objects/domain-list-filter.js';
@@ -601,48 +601,16 @@ export class DomainAPI extends TestObjects implements HypervisorDriver {
   async domainGetMetadata({ dom, type, uri, flags }: ProcArgs<'domainGetMetadata'>): Promise<ProcRet<'domainGetMetadata'>> {
     checkFlags(flags, AFFECT_LIVE | AFFECT_CONFIG, 'testDomainGetMetadata');
     const { def } = oneDefinition(this.domainObj(dom), flags);
-    const missing = () => virError(ErrorCode.NO_DOMAIN_METADATA, 'Requested metadata element is not present', ErrorDomain.DOMAIN);
-    if (type === 0 || type === 1) {
-      const el = child(def, type === 0 ? 'description' : 'title');
-      if (el === undefined) throw missing();
-      return { metadata: el.text };
-    }
-    if (type !== 2) throw virError(ErrorCode.INVALID_ARG, `unknown metadata type '${type}'`, ErrorDomain.DOMAIN);
-    const found = metadataElementXML(def, uri ?? '');
-    if (found === undefined) throw missing();
-    return { metadata: found };
+    return { metadata: domainMetadata(def, type, uri) };
   }
 
-  async domainSetMetadata(args: ProcArgs<'domainSetMetadata'>): Promise<void> {
-    checkFlags(args.flags, AFFECT_LIVE | AFFECT_CONFIG, 'testDomainSetMetadata');
-    const obj = this.domainObj(args.dom);
-    this.setMetadata(obj, args);
-    this.queueEvent({ key: 'domainEventCallbackMetadataChange', body: { dom: this.refOf(obj), type: args.type, nsuri: args.uri } });
-  }
-
-  /** virDomainObjSetMetadata */
-  private setMetadata(obj: DomainObj, { type, metadata, key, uri, flags }: ProcArgs<'domainSetMetadata'>): void {
+  async domainSetMetadata({ dom, type, metadata, key, uri, flags }: ProcArgs<'domainSetMetadata'>): Promise<void> {
+    checkFlags(flags, AFFECT_LIVE | AFFECT_CONFIG, 'testDomainSetMetadata');
+    const obj = this.domainObj(dom);
+    // virDomainObjSetMetadata
     const { live, config } = definitionsFor(obj, flags);
-    if (type === 2) {
-      for (const def of [live, config]) if (def) setMetadataElement(def, metadata, key, uri ?? '');
-      return;
-    }
-    if (type !== 0 && type !== 1) throw virError(ErrorCode.INVALID_ARG, `unknown metadata type '${type}'`, ErrorDomain.DOMAIN);
-    const name = type === 0 ? 'description' : 'title';
-    if (type === 1 && metadata?.includes('\n')) throw virError(ErrorCode.INVALID_ARG, "title can't contain newlines", ErrorDomain.DOMAIN);
-    for (const def of [live, config]) {
-      if (!def) continue;
-      def.children = def.children.filter((c) => c.name !== name);
-      if (metadata) {
-        // <title> and <description> follow <uuid> (or <genid>), title first.
-        const after = ['name', 'uuid', 'genid', ...(name === 'description' ? ['title'] : [])];
-        let at = 0;
-        def.children.forEach((c, i) => {
-          if (after.includes(c.name)) at = i + 1;
-        });
-        def.children.splice(at, 0, element(name, {}, [], metadata));
-      }
-    }
+    for (const def of [live, config]) if (def) setDomainMetadata(def, type, metadata, key, uri);
+    this.queueEvent({ key: 'domainEventCallbackMetadataChange', body: { dom: this.refOf(obj), type, nsuri: uri } });
   }
 }
 

@@ -29,10 +29,22 @@ interface DiskNodes {
   terminated: boolean;
 }
 
-/** Which storage ids libvirt hands out: disks last-to-first, each chain top-down, empty drives included. */
+/** The storage id a running domain's image already has (its <source index='N'/>). */
+function recordedId(source: XmlElement | undefined): number | undefined {
+  const index = Number(source?.attrs.index);
+  return Number.isInteger(index) && index > 0 ? index : undefined;
+}
+
+/**
+ * Which storage ids libvirt hands out: disks last-to-first, each chain
+ * top-down, empty drives included. Images of a running domain keep the id
+ * they were started or hotplugged with (<source index=...>); a new image gets
+ * the next one after every recorded id, as libvirt's per-domain node name
+ * counter does, so a hotplugged disk never reuses a node name.
+ */
 export function assignStorageIds(disks: XmlElement[]): Map<XmlElement, DiskNodes> {
   const out = new Map<XmlElement, DiskNodes>();
-  let next = 0;
+  let next = Math.max(0, ...disks.flatMap((d) => recordedIdsOf(d)));
   for (const disk of [...disks].reverse()) {
     const chain: ChainImage[] = [];
     // SD cards go through the legacy -drive path, which names no nodes.
@@ -51,12 +63,34 @@ export function assignStorageIds(disks: XmlElement[]): Map<XmlElement, DiskNodes
       }
       const format = holder === disk ? child(disk, 'driver')?.attrs.type : child(holder, 'format')?.attrs.type;
       if (type === 'volume' || type === 'vhostuser') break;
-      chain.push({ source: source ?? { name: 'source', attrs: {}, children: [], text: '', line: 0 }, holder, type, format: format ?? 'raw', id: ++next });
+      chain.push({ source: source ?? { name: 'source', attrs: {}, children: [], text: '', line: 0 }, holder, type, format: format ?? 'raw', id: recordedId(source) ?? ++next });
       holder = child(holder, 'backingStore');
     }
     out.set(disk, { chain, terminated });
   }
   return out;
+}
+
+function recordedIdsOf(disk: XmlElement): number[] {
+  const ids: number[] = [];
+  for (let holder: XmlElement | undefined = disk; holder; holder = child(holder, 'backingStore')) {
+    const id = recordedId(child(holder, 'source'));
+    if (id !== undefined) ids.push(id);
+  }
+  return ids;
+}
+
+/**
+ * Writes each image's storage id into the live XML (<source index='N'/>, as
+ * libvirt's live XML shows it), so that later hotplugs and stats name the
+ * same nodes QEMU was given.
+ */
+export function recordStorageIds(disks: XmlElement[]): void {
+  for (const { chain } of assignStorageIds(disks).values()) {
+    for (const image of chain) {
+      if (image.holder.children.includes(image.source)) image.source.attrs = { ...image.source.attrs, index: String(image.id) };
+    }
+  }
 }
 
 function isEmpty(image: ChainImage): boolean {
@@ -380,7 +414,7 @@ function buildVhostUserDisk(ctx: BuildContext, disk: XmlElement, bootindex: numb
   ctx.cmd.json('-device', out);
 }
 
-/** How many block node ids the disks take; host devices backed by storage number on from there. */
-export function diskStorageIdCount(disks: XmlElement[]): number {
-  return [...assignStorageIds(disks).values()].reduce((n, d) => n + d.chain.length, 0);
+/** The highest block node id the disks take; host devices backed by storage number on from there. */
+export function lastDiskStorageId(disks: XmlElement[]): number {
+  return Math.max(0, ...[...assignStorageIds(disks).values()].flatMap((d) => d.chain.map((image) => image.id)));
 }

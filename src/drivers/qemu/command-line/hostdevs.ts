@@ -5,7 +5,7 @@ import { child } from '../../../util/xml.js';
 import type { BuildContext, JsonProps } from './context.js';
 import { props } from './context.js';
 import { addAddressProps, addRomProps } from './address.js';
-import { diskStorageIdCount, networkStorageProps } from './disks.js';
+import { lastDiskStorageId, networkStorageProps } from './disks.js';
 
 function hex(el: XmlElement | undefined, key: string, width: number): string {
   return Number(el?.attrs[key] ?? 0).toString(16).padStart(width, '0');
@@ -71,7 +71,7 @@ function scsiHostdevProps(ctx: BuildContext, hostdev: XmlElement, storageId: num
 }
 
 export function buildHostdevs(ctx: BuildContext): void {
-  let storageId = diskStorageIdCount(ctx.view.deviceList('disk'));
+  let storageId = lastDiskStorageId(ctx.view.deviceList('disk'));
   for (const hostdev of ctx.view.deviceList('hostdev')) {
     if (hostdev.attrs.mode !== undefined && hostdev.attrs.mode !== 'subsystem') continue;
     // An unassigned PCI device is only reserved for the guest, not given to it.

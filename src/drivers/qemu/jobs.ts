@@ -1,0 +1,46 @@
+// Job information, job abort and the guest agent's calls of the qemu driver.
+// Every tsvirt operation (save, restore, hotplug) runs to its end within the
+// API call that started it, holding the domain lock; a caller that gets the
+// lock therefore never finds a job in progress: job info reports none
+// (VIR_DOMAIN_JOB_NONE) and an abort finds nothing to abort, as libvirt says
+// when no async job runs. tsvirt has no guest agent channel, so the agent's
+// calls give libvirt's refusal for a domain without one.
+import { ErrorCode, ErrorDomain, virError } from '../../util/error.js';
+import type { ProcRet } from '../../driver/procedures.js';
+import type { DomainRef, QemuDriver } from './driver.js';
+import { checkFlags } from './driver.js';
+
+/** virDomainJobType */
+const JOB_NONE = 0;
+/** VIR_DOMAIN_ABORT_JOB_POSTCOPY */
+const ABORT_POSTCOPY = 1 << 0;
+/** VIR_DOMAIN_JOB_STATS_COMPLETED, VIR_DOMAIN_JOB_STATS_KEEP_COMPLETED */
+const JOB_STATS_FLAGS = (1 << 0) | (1 << 1);
+
+export function noJobInfo(): ProcRet<'domainGetJobInfo'> {
+  const zero = 0n;
+  return {
+    type: JOB_NONE, timeElapsed: zero, timeRemaining: zero, dataTotal: zero, dataProcessed: zero, dataRemaining: zero,
+    memTotal: zero, memProcessed: zero, memRemaining: zero, fileTotal: zero, fileProcessed: zero, fileRemaining: zero,
+  };
+}
+
+export async function jobStats(driver: QemuDriver, dom: DomainRef, flags: number): Promise<ProcRet<'domainGetJobStats'>> {
+  checkFlags(flags, JOB_STATS_FLAGS, 'qemuDomainGetJobStats');
+  await driver.objectOf(dom);
+  return { type: JOB_NONE, params: [] };
+}
+
+export async function abortJob(driver: QemuDriver, dom: DomainRef, flags: number): Promise<void> {
+  checkFlags(flags, ABORT_POSTCOPY, 'qemuDomainAbortJobFlags');
+  await driver.runtime.withRunning(dom, async () => {
+    throw virError(ErrorCode.OPERATION_INVALID, 'no job is active on the domain', ErrorDomain.QEMU);
+  }, { monitor: false });
+}
+
+/** qemuDomainAgentAvailable for a domain without an agent channel. */
+export async function requireAgent(driver: QemuDriver, dom: DomainRef): Promise<never> {
+  return driver.runtime.withRunning(dom, async () => {
+    throw virError(ErrorCode.ARGUMENT_UNSUPPORTED, 'QEMU guest agent is not configured', ErrorDomain.QEMU);
+  }, { monitor: false });
+}
