@@ -6,7 +6,7 @@
 // migrate-incoming), and this process copies between the socket and the file.
 import { spawn } from 'node:child_process';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { chown, mkdtemp, rm } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -15,9 +15,17 @@ import type { Readable } from 'node:stream';
 import { ErrorCode, ErrorDomain, virError } from '../../util/error.js';
 import { COMPRESSION_PROGRAMS } from './save-image.js';
 
-/** A private folder (mode 0700) for the relay socket: short enough for sun_path under any root. */
-async function relaySocket(): Promise<{ socket: string; remove: () => Promise<void> }> {
+/** Who QEMU runs as when that is not this process's user: the relay socket and its folder become theirs. */
+export type QemuOwner = { uid: number; gid: number } | undefined;
+
+/**
+ * A private folder (mode 0700) for the relay socket, short enough for sun_path
+ * under any root; owned by QEMU's user, who binds in it (restore) or connects to
+ * the socket (save), while root reaches it anyway.
+ */
+async function relaySocket(owner: QemuOwner): Promise<{ socket: string; remove: () => Promise<void> }> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'tsvirt-mig-'));
+  if (owner) await chown(dir, owner.uid, owner.gid);
   return { socket: path.join(dir, 's'), remove: () => rm(dir, { recursive: true, force: true }) };
 }
 
@@ -30,8 +38,8 @@ export interface OutgoingStream {
 }
 
 /** Appends what QEMU migrates to the unix: URI returned to `file`. */
-export async function streamToFile(file: string): Promise<OutgoingStream> {
-  const { socket, remove } = await relaySocket();
+export async function streamToFile(file: string, owner: QemuOwner): Promise<OutgoingStream> {
+  const { socket, remove } = await relaySocket(owner);
   const server = net.createServer();
   const written = new Promise<void>((resolve, reject) => {
     server.once('connection', (conn) => {
@@ -41,6 +49,8 @@ export async function streamToFile(file: string): Promise<OutgoingStream> {
     server.once('error', reject);
   });
   await new Promise<void>((resolve, reject) => server.listen(socket, resolve).once('error', reject));
+  // connecting takes write permission on the socket file
+  if (owner) await chown(socket, owner.uid, owner.gid);
   written.catch(() => undefined); // awaited by the caller; a failed save must not leave an unhandled rejection
   return {
     uri: `unix:${socket}`,
@@ -72,8 +82,8 @@ export interface IncomingStream {
 }
 
 /** Feeds an image's migration stream to a QEMU that listens on the unix: URI returned. */
-export async function streamFromFile(file: string, offset: number, compressed: number): Promise<IncomingStream> {
-  const { socket, remove } = await relaySocket();
+export async function streamFromFile(file: string, offset: number, compressed: number, owner: QemuOwner): Promise<IncomingStream> {
+  const { socket, remove } = await relaySocket(owner);
   return {
     uri: `unix:${socket}`,
     send: async () => {

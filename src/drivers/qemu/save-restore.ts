@@ -119,7 +119,7 @@ export class QemuSaveRestore {
       }
       const qmp = await runtime.ensureMonitor(running);
       await qmp.execute('migrate-set-parameters', { 'max-bandwidth': UNLIMITED_BANDWIDTH });
-      const stream = await streamToFile(path);
+      const stream = await streamToFile(path, this.driver.runtime.security.qemuOwner(running.live));
       try {
         await qmp.execute('migrate', { uri: stream.uri });
         await waitForMigration(qmp, 'domain save');
@@ -171,7 +171,7 @@ export class QemuSaveRestore {
     const runtime = this.driver.runtime.runtime;
     const pausedByUser = (flags & SaveFlags.PAUSED) !== 0;
     const paused = !wantRunning(flags, image.header.wasRunning) || pausedByUser;
-    const stream = await streamFromFile(path, image.streamOffset, image.header.compressed);
+    const stream = await streamFromFile(path, image.streamOffset, image.header.compressed, this.driver.runtime.security.qemuOwner(def));
     try {
       runtime.release(await runtime.start(name, def, { paused, incoming: { uri: stream.uri, send: stream.send, pausedByUser } }));
     } finally {

@@ -50,8 +50,7 @@ export class DomainSecurity {
     if (existing?.attrs.type === 'none' || existing?.attrs.relabel === 'no') {
       return { identity: this.identity, relabel: false };
     }
-    const staticLabel = existing?.attrs.type === 'static' ? parseDacLabel(child(existing, 'label')?.text.trim() ?? '') : undefined;
-    const identity = staticLabel ? { ...staticLabel, named: false } : this.identity;
+    const identity = this.identityOf(live);
     const text = dacLabel(identity);
     const seclabel = element('seclabel', { type: existing?.attrs.type ?? 'dynamic', model: 'dac', relabel: 'yes' }, [
       element('label', {}, [], text),
@@ -63,6 +62,22 @@ export class DomainSecurity {
       live.children.splice(devices ? live.children.indexOf(devices) + 1 : live.children.length, 0, seclabel);
     }
     return { identity, relabel: true };
+  }
+
+  /** Who the domain's QEMU runs as: a static <seclabel model='dac'> names it, else the driver's identity. */
+  private identityOf(def: XmlElement): QemuIdentity {
+    const existing = childrenNamed(def, 'seclabel').find((l) => l.attrs.model === 'dac');
+    const staticLabel = existing?.attrs.type === 'static' ? parseDacLabel(child(existing, 'label')?.text.trim() ?? '') : undefined;
+    return staticLabel ? { ...staticLabel, named: false } : this.identity;
+  }
+
+  /**
+   * The owner a file or socket QEMU itself must open needs (a save image's relay
+   * socket), when this process drops root for QEMU; undefined when QEMU runs as us.
+   */
+  qemuOwner(def: XmlElement): { uid: number; gid: number } | undefined {
+    const identity = this.identityOf(def);
+    return needsDrop(identity) ? { uid: identity.uid, gid: identity.gid } : undefined;
   }
 
   /** The exec prefix that makes QEMU the label's identity, when this process must drop root for it. */
