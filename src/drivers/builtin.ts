@@ -3,7 +3,7 @@
 // loaded only when a URI reaches it, so a test:/// connection never loads QEMU code.
 // The remote driver comes first: it takes every URI naming a transport or a
 // server, and qemu:///system when tsvirtd listens, and declines the rest.
-import { DriverRegistry, type ConnectDriver } from '../driver/registry.js';
+import { DriverRegistry, type ConnectDriver, type SharedDriver } from '../driver/registry.js';
 
 const test: ConnectDriver = {
   name: 'Test',
@@ -32,11 +32,18 @@ const remote: ConnectDriver = {
   open: async (uri, options) => (await import('./remote/driver.js')).openRemoteConnection(uri, options),
 };
 
+/** The storage driver shared by qemu:/// connections (libvirt's virtstoraged). */
+const storage: SharedDriver<'storage'> = {
+  family: 'storage',
+  open: async (uri, options) => (await import('./storage/driver.js')).openStorageDriver(uri, options),
+};
+
 /** A registry holding the built-in drivers; inside tsvirtd without the remote driver (a daemon must not call itself). */
 export function builtinDrivers(options: { readonly daemon?: boolean } = {}): DriverRegistry {
   const registry = new DriverRegistry();
   if (!options.daemon) registry.register(remote);
   registry.register(test);
   registry.register(qemu);
+  registry.registerShared(storage);
   return registry;
 }
