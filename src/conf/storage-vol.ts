@@ -163,7 +163,8 @@ export function formatStorageVolXML(def: StorageVolDef): string {
     element('capacity', { unit: 'bytes' }, [], def.capacity.toString()),
     element('allocation', { unit: 'bytes' }, [], def.allocation.toString()),
   );
-  if (def.physical !== undefined) children.push(element('physical', { unit: 'bytes' }, [], def.physical.toString()));
+  // libvirt prints no physical size of zero (directories)
+  if (def.physical) children.push(element('physical', { unit: 'bytes' }, [], def.physical.toString()));
   children.push(targetElement('target', def.targetPath, def.format, def.perms, def.timestamps, def.targetExtras));
   if (def.backingStore) {
     const b = def.backingStore;
