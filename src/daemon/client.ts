@@ -131,9 +131,11 @@ export class DaemonClient {
       }
       const args = info.decodeArgs(bodyReader(m.body));
       if (info.stream !== null) {
-        stream = new WireStream(header, (f) => this.conn.send(f));
+        stream = new WireStream(header, (f) => this.conn.send(f), 'daemon', info.sparse);
         this.streams.set(header.serial, stream);
         stream.on('close', () => this.streams.delete(header.serial));
+        // a client's abort ends the stream; the driver learns of it through 'close', the daemon must not crash
+        stream.on('error', () => undefined);
       }
       const ret = await this.ctx.workers.run(info.priority === 'high', () => this.call(info, args, stream));
       this.reply(m, info, null, ret);

@@ -82,7 +82,7 @@ export class RpcClient {
   /** A call that opens a stream: the stream carries data once the reply has arrived. */
   async callWithStream<A, R>(info: ProcedureInfo<A, R>, args: A): Promise<{ ret: R; stream: WireStream }> {
     const serial = this.nextSerial;
-    const stream = new WireStream(this.header(info, serial), (f) => this.conn.send(f));
+    const stream = new WireStream(this.header(info, serial), (f) => this.conn.send(f), 'client', info.sparse);
     this.streams.set(serial, stream);
     stream.on('close', () => this.streams.delete(serial));
     try {

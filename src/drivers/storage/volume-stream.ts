@@ -1,20 +1,17 @@
 // virStorageVolUpload / virStorageVolDownload on file volumes (virFDStreamOpenFile):
-// bytes between offset and offset+length (0: to the end) flow through the stream.
-// With the SPARSE flag, holes travel as holes: a download sends a hole for every
-// block of zeros, an upload skips over a hole and leaves it unwritten.
+// the bytes between offset and offset+length (0: to the end) flow through the
+// stream. With the SPARSE flag, holes travel as holes (StreamHole chunks): a
+// download sends one for every block of zeros, an upload skips over one and
+// leaves it unwritten.
 import { open, type FileHandle } from 'node:fs/promises';
 import type { Duplex } from 'node:stream';
 import type { StorageVolDef } from '../../conf/storage-vol.js';
+import { ErrorCode, ErrorDomain, virError } from '../../util/error.js';
+import { isStreamHole, StreamHole } from '../../util/stream-hole.js';
 import { systemError } from './probe.js';
 
 /** How much a download reads at a time, and the unit of zero detection. */
 const CHUNK = 256 * 1024;
-
-/** What a stream that carries holes offers (WireStream and the API's in-process streams). */
-interface HoleStream {
-  sendHole(length: bigint): void;
-}
-const canSendHoles = (s: Duplex): s is Duplex & HoleStream => typeof (s as Partial<HoleStream>).sendHole === 'function';
 
 async function openVolume(vol: StorageVolDef, flags: 'r' | 'r+'): Promise<FileHandle> {
   try {
@@ -24,60 +21,56 @@ async function openVolume(vol: StorageVolDef, flags: 'r' | 'r+'): Promise<FileHa
   }
 }
 
-/** Starts the upload: the stream's data (and holes) are written from `offset` on, in the background. */
+/** Starts the upload: what the stream brings is written from `offset` on, in the background. */
 export async function uploadVolume(vol: StorageVolDef, offset: bigint, length: bigint, sparse: boolean, stream: Duplex): Promise<void> {
   const fh = await openVolume(vol, 'r+');
-  let pos = offset;
   const limit = length > 0n ? offset + length : undefined;
-  // holes arrive as events between data chunks: both are applied in arrival order
-  let chain: Promise<void> = Promise.resolve();
-  const queue = (step: () => Promise<void>) => {
-    chain = chain.then(step);
-    chain.catch((e: unknown) => stream.destroy(e as Error));
-  };
-  stream.on('hole', (holeLength: bigint) => {
-    queue(async () => {
-      pos += holeLength;
-      if (sparse) {
-        const { size } = await fh.stat({ bigint: true });
-        if (pos > size) await fh.truncate(Number(pos));
+  const pump = async () => {
+    let pos = offset;
+    try {
+      // the stream stays open after its input ends: the answer to the finish goes out on it
+      for await (const chunk of stream.iterator({ destroyOnReturn: false }) as AsyncIterable<Buffer | StreamHole>) {
+        if (isStreamHole(chunk)) {
+          if (!sparse) throw virError(ErrorCode.INTERNAL_ERROR, 'Unexpected stream hole', ErrorDomain.STORAGE);
+          pos += chunk.length;
+          // a hole at the end makes the file that long (virFDStreamThreadDoWrite's ftruncate)
+          const { size } = await fh.stat({ bigint: true });
+          if (pos > size) await fh.truncate(Number(pos));
+          continue;
+        }
+        const room = limit === undefined ? chunk.length : Number(limit - pos < BigInt(chunk.length) ? limit - pos : BigInt(chunk.length));
+        if (room > 0) await fh.write(chunk, 0, room, Number(pos));
+        pos += BigInt(Math.max(room, 0));
       }
-    });
-  });
-  stream.on('data', (chunk: Buffer) => {
-    queue(async () => {
-      const room = limit === undefined ? chunk.length : Number(limit - pos < BigInt(chunk.length) ? limit - pos : BigInt(chunk.length));
-      if (room <= 0) return;
-      await fh.write(chunk, 0, room, Number(pos));
-      pos += BigInt(room);
-    });
-  });
-  const finish = () => queue(async () => {
-    await fh.close();
-  });
-  stream.once('end', finish);
-  stream.once('error', finish);
-  stream.once('close', () => finish());
+      await fh.datasync();
+      // the upload is complete: the caller's finish gets its answer (STREAM/OK)
+      stream.end();
+    } catch (e) {
+      stream.destroy(e as Error);
+    } finally {
+      await fh.close();
+    }
+  };
+  void pump();
 }
 
-/** Starts the download: the volume's bytes go into the stream, zero blocks as holes when sparse and the stream carries them. */
+/** Starts the download: the volume's bytes go into the stream, blocks of zeros as holes when sparse. */
 export async function downloadVolume(vol: StorageVolDef, offset: bigint, length: bigint, sparse: boolean, stream: Duplex): Promise<void> {
   const fh = await openVolume(vol, 'r');
   const { size } = await fh.stat({ bigint: true });
   const end = length > 0n && offset + length < size ? offset + length : size;
-  const holes = sparse && canSendHoles(stream);
   const zero = Buffer.alloc(CHUNK);
+  const send = (chunk: Buffer | StreamHole) => (stream.write(chunk) ? Promise.resolve() : new Promise<void>((resolve) => stream.once('drain', resolve)));
   const pump = async () => {
     let pos = offset;
     try {
       while (pos < end) {
         const want = Number(end - pos < BigInt(CHUNK) ? end - pos : BigInt(CHUNK));
-        const buf = Buffer.alloc(want);
+        const buf = Buffer.allocUnsafe(want);
         const { bytesRead } = await fh.read(buf, 0, want, Number(pos));
         if (bytesRead === 0) break;
         const data = buf.subarray(0, bytesRead);
-        if (holes && data.equals(zero.subarray(0, bytesRead))) (stream as Duplex & HoleStream).sendHole(BigInt(bytesRead));
-        else if (!stream.write(data)) await new Promise<void>((resolve) => stream.once('drain', resolve));
+        await send(sparse && data.equals(zero.subarray(0, bytesRead)) ? new StreamHole(BigInt(bytesRead)) : data);
         pos += BigInt(bytesRead);
       }
       stream.end();
