@@ -46,12 +46,20 @@ export class StorageState {
   readonly pools = new NamedObjectList<PoolObj>((p) => p.def.name, (p) => p.def.uuid);
   readonly events = new EventHub();
 
-  constructor(readonly store: PoolStore) {}
+  /**
+   * `longLived` (tsvirtd): the pools live in memory and a start rescans the
+   * running ones, as libvirtd does; otherwise every connection is a new process
+   * and the volume lists are kept in the state folder between them.
+   */
+  constructor(
+    readonly store: PoolStore,
+    private readonly longLived: boolean,
+  ) {}
 
-  static async load(paths: StoragePaths): Promise<StorageState> {
+  static async load(paths: StoragePaths, longLived: boolean): Promise<StorageState> {
     const store = new PoolStore(paths);
     await store.prepare();
-    const state = new StorageState(store);
+    const state = new StorageState(store, longLived);
     for (const obj of await store.load()) {
       // a pool whose target went away while nobody watched is inactive (storagePoolUpdateState)
       if (obj.active && !(await poolStillActive(obj.def).catch(() => false))) {
@@ -60,6 +68,8 @@ export class StorageState {
         if (!obj.persistent) continue;
         if (obj.nextDef) obj.def = obj.nextDef;
         delete obj.nextDef;
+      } else if (obj.active && longLived) {
+        obj.volumes = listOf(await refreshPool(obj.def).catch(() => []));
       }
       state.pools.add(obj);
     }
@@ -81,6 +91,16 @@ export class StorageState {
 
   emit(event: DriverEvent): void {
     this.events.emit(event);
+  }
+
+  /** A pool's volumes or sizes changed: only a driver that does not outlive the call writes them down. */
+  async volumesChanged(obj: PoolObj): Promise<void> {
+    if (!this.longLived) await this.store.saveState(obj);
+  }
+
+  /** A query refreshed a volume: as volumesChanged, without the pool's state. */
+  async volumeRefreshed(obj: PoolObj): Promise<void> {
+    if (!this.longLived) await this.store.saveVolumes(obj);
   }
 
   /** Makes a pool run: its backend's start, then a scan of its volumes (virStoragePoolObjStart). */
@@ -407,7 +427,7 @@ export class StorageConnection implements StorageDriver {
     obj.volumes.add(vol);
     obj.def.allocation += vol.allocation;
     obj.def.available -= vol.allocation;
-    await this.store.saveState(obj);
+    await this.state.volumesChanged(obj);
     return this.volRef(obj, vol);
   }
 
@@ -449,14 +469,14 @@ export class StorageConnection implements StorageDriver {
     obj.def.allocation -= vol.allocation;
     obj.def.available += vol.allocation;
     obj.volumes.remove(vol);
-    await this.store.saveState(obj);
+    await this.state.volumesChanged(obj);
   }
 
   /** refreshVol before a volume is shown, as libvirt does on every info and XML query. */
   private async refreshed(ref: StorageVolRef): Promise<{ obj: PoolObj; vol: StorageVolDef }> {
     const found = this.volume(ref);
     await refreshVolume(found.vol);
-    await this.store.saveVolumes(found.obj);
+    await this.state.volumeRefreshed(found.obj);
     return found;
   }
 
@@ -498,7 +518,7 @@ export class StorageConnection implements StorageDriver {
       obj.def.allocation += delta;
       obj.def.available -= delta;
     }
-    await this.store.saveState(obj);
+    await this.state.volumesChanged(obj);
   }
 
   async storageVolWipe({ vol, flags }: ProcArgs<'storageVolWipe'>): Promise<void> {
@@ -514,7 +534,7 @@ export class StorageConnection implements StorageDriver {
     await refreshVolume(vol).catch((e: unknown) => {
       if (!(e instanceof VirError)) throw e;
     });
-    await this.store.saveVolumes(obj);
+    await this.state.volumeRefreshed(obj);
   }
 
   async storageVolUpload({ vol: ref, offset, length, flags }: ProcArgs<'storageVolUpload'>, stream: Duplex): Promise<void> {
@@ -540,10 +560,10 @@ const longLived = new Map<string, Promise<StorageState>>();
 /** The shared storage driver's open (SharedDriver<'storage'>.open). */
 export async function openStorageDriver(uri: ParsedURI, options: OpenOptions): Promise<StorageDriver> {
   const paths = storagePathsForURI(uri, options.stateRoot);
-  if (!options.longLived) return new StorageConnection(await StorageState.load(paths));
+  if (!options.longLived) return new StorageConnection(await StorageState.load(paths, false));
   let loading = longLived.get(paths.stateDir);
   if (!loading) {
-    loading = StorageState.load(paths);
+    loading = StorageState.load(paths, true);
     longLived.set(paths.stateDir, loading);
     loading.catch(() => longLived.delete(paths.stateDir));
   }
