@@ -20,7 +20,7 @@ const qemu: ConnectDriver = {
   localOnly: true,
   embeddable: true,
   sharedFamilies: ['network', 'storage', 'interface', 'nodedev', 'secret', 'nwfilter'],
-  open: async (uri, options) => (await import('./qemu/driver.js')).openQemuConnection(uri, options),
+  open: async (uri, options, shared) => (await import('./qemu/driver.js')).openQemuConnection(uri, options, shared),
 };
 
 const remote: ConnectDriver = {

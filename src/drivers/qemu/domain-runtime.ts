@@ -26,6 +26,7 @@ import { loadShutoffReasons, loadStatuses, shutoffReasonPath, type DomainStatus 
 import { DirectoryWatch } from '../../util/file-stamp.js';
 import { EventHub, type DriverEvent } from '../../driver/events.js';
 import { ptyPathOf } from './pty-paths.js';
+import { translateVolumeDisks } from './volume-disks.js';
 
 /** virDomainShutdownFlagValues / virDomainRebootFlagValues */
 const SHUTDOWN_ACPI_POWER_BTN = 1 << 0;
@@ -110,7 +111,9 @@ export class QemuDomainRuntime {
   }
 
 
-  async buildCommandLine(def: XmlElement, domainId: number): Promise<QemuCommandLine> {
+  async buildCommandLine(live: XmlElement, domainId: number): Promise<QemuCommandLine> {
+    // QEMU gets what volume disks stand for; the live XML keeps the pool and volume
+    const def = await translateVolumeDisks(live, await this.driver.storage());
     // post-parse always fills in <emulator>
     const emulator = childText(child(def, 'devices') ?? def, 'emulator')?.trim();
     if (!emulator) throw virError(ErrorCode.INTERNAL_ERROR, 'the domain has no <emulator>', ErrorDomain.QEMU);
