@@ -108,12 +108,12 @@ const FIRST_TAP_FD = 24;
 
 /** The per-domain variant: the command line of an already canonical definition. */
 export async function domainNativeArgv(driver: NativeArgvDriver, parsed: XmlElement): Promise<string> {
-  const def = await translateVolumeDisks(parsed, await driver.storage?.());
+  const { def, failures } = await translateVolumeDisks(parsed, await driver.storage?.());
   const emulator = child(child(def, 'devices') ?? def, 'emulator')?.text.trim() ?? '';
   const caps = await driver.caps.get(emulator);
   return nativeArgvText(def, {
     ...driverCommandLineOptions(driver.paths, { caps, domainId: -1, tapFd: (_net, index) => FIRST_TAP_FD + 2 * index }),
-    host: probeHostResources(caps.host),
+    host: probeHostResources(caps.host, { volumeDiskFailure: (disk) => failures.get(disk) }),
   });
 }
 

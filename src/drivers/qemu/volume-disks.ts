@@ -26,19 +26,33 @@ async function call<K extends keyof StorageDriver & ProcKey>(storage: StorageDri
 }
 
 /**
- * A copy of `def` whose volume disks are translated to what they stand for; `def`
- * itself when it has none. Without a storage driver a volume disk cannot start.
+ * A copy of `def` whose volume disks are translated to what they stand for (`def`
+ * itself when it has none), and why the disks that could not be were not: those
+ * stay volume disks, and the launch checks report their failure in libvirt's order
+ * (last disk first, with each disk's secrets: HostResources.volumeDiskFailure).
  */
-export async function translateVolumeDisks(def: XmlElement, storage: StorageDriver | undefined): Promise<XmlElement> {
+export async function translateVolumeDisks(def: XmlElement, storage: StorageDriver | undefined): Promise<{ def: XmlElement; failures: Map<XmlElement, Error> }> {
+  const failures = new Map<XmlElement, Error>();
   const devices = child(def, 'devices');
-  if (!devices || !childrenNamed(devices, 'disk').some((d) => d.attrs.type === 'volume')) return def;
+  if (!devices || !childrenNamed(devices, 'disk').some((d) => d.attrs.type === 'volume')) return { def, failures };
   const copy = cloneElement(def);
   for (const disk of childrenNamed(child(copy, 'devices')!, 'disk')) {
     if (disk.attrs.type !== 'volume') continue;
+    try {
+      await translateDisk(disk, storage);
+    } catch (e) {
+      failures.set(disk, e as Error);
+    }
+  }
+  return { def: copy, failures };
+}
+
+async function translateDisk(disk: XmlElement, storage: StorageDriver | undefined): Promise<void> {
+  {
     const source = child(disk, 'source');
     const poolName = source?.attrs.pool;
     const volName = source?.attrs.volume;
-    if (!source || poolName === undefined || volName === undefined) continue;
+    if (!source || poolName === undefined || volName === undefined) return;
     const { pool } = await call(storage, 'storagePoolLookupByName', { name: poolName });
     const { active } = await call(storage, 'storagePoolIsActive', { pool });
     if (active !== 1) throw virError(ErrorCode.CONFIG_UNSUPPORTED, `storage pool '${poolName}' containing volume '${volName}' is not active`, ErrorDomain.DOMAIN);
@@ -58,5 +72,4 @@ export async function translateVolumeDisks(def: XmlElement, storage: StorageDriv
     const { pool: _pool, volume: _volume, mode: _mode, ...rest } = source.attrs;
     source.attrs = { [actual.attr]: path, ...rest };
   }
-  return copy;
 }
