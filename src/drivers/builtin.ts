@@ -3,6 +3,7 @@
 // loaded only when a URI reaches it, so a test:/// connection never loads QEMU code.
 // The remote driver comes first: it takes every URI naming a transport or a
 // server, and qemu:///system when tsvirtd listens, and declines the rest.
+import type { EventSource } from '../driver/events.js';
 import { DriverRegistry, type ConnectDriver, type SharedDriver } from '../driver/registry.js';
 
 const test: ConnectDriver = {
@@ -36,6 +37,7 @@ const remote: ConnectDriver = {
 const storage: SharedDriver<'storage'> = {
   family: 'storage',
   open: async (uri, options) => (await import('./storage/driver.js')).openStorageDriver(uri, options),
+  eventsOf: (driver) => (driver as { events?: EventSource }).events,
 };
 
 /** A registry holding the built-in drivers; inside tsvirtd without the remote driver (a daemon must not call itself). */

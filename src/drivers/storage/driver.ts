@@ -5,7 +5,7 @@
 import { lstat } from 'node:fs/promises';
 import type { Duplex } from 'node:stream';
 import { StoragePoolEventType } from '../../driver/event-numbers.js';
-import { EventHub, type DriverEvent } from '../../driver/events.js';
+import { EventHub, type DriverEvent, type EventSource } from '../../driver/events.js';
 import type { StorageDriver } from '../../driver/families.js';
 import type { ProcArgs, ProcRet } from '../../driver/procedures.js';
 import type { OpenOptions } from '../../driver/registry.js';
@@ -89,8 +89,15 @@ export class StorageState {
     }
   }
 
+  /** Queued as virObjectEventStateQueue does: subscribers hear of a change after the call that made it, and their failures stay theirs. */
   emit(event: DriverEvent): void {
-    this.events.emit(event);
+    setImmediate(() => {
+      try {
+        this.events.emit(event);
+      } catch {
+        // a subscriber's failure never fails the storage call
+      }
+    });
   }
 
   /** A pool's volumes or sizes changed: only a driver that does not outlive the call writes them down. */
@@ -126,6 +133,11 @@ function listOf(vols: StorageVolDef[]): VolumeList<StorageVolDef> {
 /** The storage calls of one connection. */
 export class StorageConnection implements StorageDriver {
   constructor(private readonly state: StorageState) {}
+
+  /** The pool events of the state this connection works on. */
+  get events(): EventSource {
+    return this.state.events;
+  }
 
   private get pools() {
     return this.state.pools;
