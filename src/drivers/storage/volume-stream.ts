@@ -12,6 +12,8 @@ import { systemError } from './probe.js';
 
 /** How much a download reads at a time, and the unit of zero detection. */
 const CHUNK = 256 * 1024;
+/** How much uploaded data is gathered before it is written. */
+const FLUSH_BYTES = 8 * 1024 * 1024;
 
 async function openVolume(vol: StorageVolDef, flags: 'r' | 'r+'): Promise<FileHandle> {
   try {
@@ -27,22 +29,38 @@ export async function uploadVolume(vol: StorageVolDef, offset: bigint, length: b
   const limit = length > 0n ? offset + length : undefined;
   const pump = async () => {
     let pos = offset;
+    // consecutive data is gathered and written at once: packets are only 256 KiB
+    let pending: Buffer[] = [];
+    let pendingBytes = 0;
+    let pendingAt = offset;
+    const flush = async () => {
+      if (pendingBytes > 0) await fh.writev(pending, Number(pendingAt));
+      pending = [];
+      pendingBytes = 0;
+      pendingAt = pos;
+    };
     try {
       // the stream stays open after its input ends: the answer to the finish goes out on it
       for await (const chunk of stream.iterator({ destroyOnReturn: false }) as AsyncIterable<Buffer | StreamHole>) {
         if (isStreamHole(chunk)) {
           if (!sparse) throw virError(ErrorCode.INTERNAL_ERROR, 'Unexpected stream hole', ErrorDomain.STORAGE);
+          await flush();
           pos += chunk.length;
+          pendingAt = pos;
           // a hole at the end makes the file that long (virFDStreamThreadDoWrite's ftruncate)
           const { size } = await fh.stat({ bigint: true });
           if (pos > size) await fh.truncate(Number(pos));
           continue;
         }
         const room = limit === undefined ? chunk.length : Number(limit - pos < BigInt(chunk.length) ? limit - pos : BigInt(chunk.length));
-        if (room > 0) await fh.write(chunk, 0, room, Number(pos));
-        pos += BigInt(Math.max(room, 0));
+        if (room <= 0) continue;
+        pending.push(room === chunk.length ? chunk : chunk.subarray(0, room));
+        pendingBytes += room;
+        pos += BigInt(room);
+        if (pendingBytes >= FLUSH_BYTES) await flush();
       }
-      await fh.datasync();
+      await flush();
+      // no sync, as libvirt's fdstream: the page cache holds the data like any write
       // the upload is complete: the caller's finish gets its answer (STREAM/OK)
       stream.end();
     } catch (e) {
