@@ -7,7 +7,7 @@ import { dispatch } from '../driver/dispatch.js';
 import { CloseReason, type ConnectionDrivers } from '../driver/families.js';
 
 export { CloseReason };
-import type { ProcArgs, ProcKey, ProcRet, StreamKeys } from '../driver/procedures.js';
+import { procedureInfo, type ProcArgs, type ProcKey, type ProcRet, type StreamKeys } from '../driver/procedures.js';
 import type { DriverRegistry } from '../driver/registry.js';
 import { builtinDrivers } from '../drivers/builtin.js';
 import { ErrorCode, ErrorDomain, isVirError, VirError } from '../util/error.js';
@@ -89,7 +89,7 @@ export class Connection {
 
   /** Calls a stream procedure: its return struct and the caller's end of the data stream. */
   async invokeStream<K extends StreamKeys>(key: K, ...args: CallArgs<K>): Promise<{ ret: ProcRet<K>; stream: Duplex }> {
-    const [driverSide, stream] = streamPair();
+    const [driverSide, stream] = streamPair(procedureInfo(key)?.sparse ?? false);
     try {
       return { ret: await dispatch(this, key, args[0] as ProcArgs<K>, driverSide), stream };
     } catch (e) {

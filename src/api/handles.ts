@@ -152,6 +152,10 @@ export class StorageVolume extends ObjectHandle<StorageVolRef> {
   wipe(flags = 0): Promise<void> {
     return this.connection.invoke('storageVolWipe', { ...this.vol, flags });
   }
+  /** virStorageVolWipePattern: `algorithm` is a virStorageVolWipeAlgorithm. */
+  wipePattern(algorithm: number, flags = 0): Promise<void> {
+    return this.connection.invoke('storageVolWipePattern', { ...this.vol, algorithm, flags });
+  }
   /** virStorageVolResize: `capacity` in bytes (VIR_STORAGE_VOL_RESIZE_* flags: delta, shrink, allocate). */
   resize(capacity: bigint | number, flags = 0): Promise<void> {
     return this.connection.invoke('storageVolResize', { ...this.vol, capacity: BigInt(capacity), flags });

@@ -4,8 +4,9 @@
 // ended it.
 import { duplexPair, type Duplex } from 'node:stream';
 
-export function streamPair(): [driverSide: Duplex, callerSide: Duplex] {
-  const [driverSide, callerSide] = duplexPair();
+/** `sparse`: the procedure's stream carries StreamHoles between its Buffers (object mode). */
+export function streamPair(sparse = false): [driverSide: Duplex, callerSide: Duplex] {
+  const [driverSide, callerSide] = duplexPair({ objectMode: sparse });
   const link = (from: Duplex, to: Duplex) =>
     from.once('close', () => {
       if (!to.destroyed) to.destroy(from.errored ?? undefined);

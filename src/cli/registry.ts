@@ -69,6 +69,7 @@ const HANDLER_MODULES: { groups: string[]; load: () => Promise<{ handlers: Recor
   { groups: ['network'], load: () => import('./commands/network.js') },
   { groups: ['network'], load: () => import('./commands/network-runtime.js') },
   { groups: ['pool', 'volume'], load: () => import('./commands/storage.js') },
+  { groups: ['volume'], load: () => import('./commands/volume-transfer.js') },
   { groups: ['interface'], load: () => import('./commands/interface.js') },
 ];
 

@@ -97,22 +97,32 @@ const POWERS = ['k', 'm', 'g', 't', 'p', 'e'];
  * (the bare number is in units of `scale`). Throws ScaleError.
  */
 export function parseScaled(text: string, scale: number, max = Number.MAX_SAFE_INTEGER): number {
+  const { digits, suffix, factor } = splitScaled(text, scale);
+  const value = Number(digits);
+  if (value && value > max / factor) throw new ScaleError(virError(ErrorCode.OVERFLOW, `value too large: ${digits}${suffix}`, ErrorDomain.NONE));
+  return value * factor;
+}
+
+/** parseScaled for the full unsigned 64-bit range (vshCommandOptScaledInt on volume sizes). */
+export function parseScaledBigInt(text: string, scale: number): bigint {
+  const { digits, suffix, factor } = splitScaled(text, scale);
+  const value = BigInt(digits) * BigInt(factor);
+  if (value > 0xffffffffffffffffn) throw new ScaleError(virError(ErrorCode.OVERFLOW, `value too large: ${digits}${suffix}`, ErrorDomain.NONE));
+  return value;
+}
+
+/** A scaled integer's digits, its suffix and the factor the suffix stands for (virScaleInteger). */
+function splitScaled(text: string, scale: number): { digits: string; suffix: string; factor: number } {
   const m = /^\s*\+?(\d+)(.*)$/s.exec(text);
   if (!m) throw new ScaleError();
   const suffix = m[2]!;
-  let factor: number;
-  if (suffix === '') factor = scale;
-  else if (['b', 'byte', 'bytes'].includes(suffix.toLowerCase())) factor = 1;
-  else {
-    const rest = suffix.slice(1).toLowerCase();
-    const base = rest === '' || rest === 'ib' ? 1024 : rest === 'b' ? 1000 : 0;
-    const power = POWERS.indexOf(suffix[0]!.toLowerCase());
-    if (!base || power < 0) throw new ScaleError(virError(ErrorCode.INVALID_ARG, `unknown suffix '${suffix}'`, ErrorDomain.NONE));
-    factor = base ** (power + 1);
-  }
-  const value = Number(m[1]);
-  if (value && value > max / factor) throw new ScaleError(virError(ErrorCode.OVERFLOW, `value too large: ${m[1]}${suffix}`, ErrorDomain.NONE));
-  return value * factor;
+  if (suffix === '') return { digits: m[1]!, suffix, factor: scale };
+  if (['b', 'byte', 'bytes'].includes(suffix.toLowerCase())) return { digits: m[1]!, suffix, factor: 1 };
+  const rest = suffix.slice(1).toLowerCase();
+  const base = rest === '' || rest === 'ib' ? 1024 : rest === 'b' ? 1000 : 0;
+  const power = POWERS.indexOf(suffix[0]!.toLowerCase());
+  if (!base || power < 0) throw new ScaleError(virError(ErrorCode.INVALID_ARG, `unknown suffix '${suffix}'`, ErrorDomain.NONE));
+  return { digits: m[1]!, suffix, factor: base ** (power + 1) };
 }
 
 /** Which ways virsh may interpret a domain argument (VIRSH_BYID | VIRSH_BYUUID | VIRSH_BYNAME). */

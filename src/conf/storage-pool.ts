@@ -43,6 +43,11 @@ const POOL_INFO: Record<PoolType, PoolTypeInfo> = {
   vstorage: { name: true },
 };
 
+/** The <source><format> names of a pool type, its default first; undefined when it has none. */
+export function poolSourceFormats(type: PoolType): readonly string[] | undefined {
+  return POOL_INFO[type].formats;
+}
+
 /** Pool types whose volumes are plain files in the target directory. */
 export const FILE_POOL_TYPES: ReadonlySet<PoolType> = new Set(['dir', 'fs', 'netfs', 'vstorage']);
 

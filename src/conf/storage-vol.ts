@@ -17,10 +17,26 @@ const FILE_FORMATS = ['raw', 'dir', 'bochs', 'cloop', 'dmg', 'iso', 'vpc', 'vdi'
 const DISK_FORMATS = ['none', 'linux', 'fat16', 'fat32', 'linux-swap', 'linux-lvm', 'linux-raid', 'extended'];
 
 /** The volume format table of a pool type (virStorageVolOptions), default first. */
-function volumeFormats(pool: PoolType): readonly string[] | undefined {
+export function volumeFormats(pool: PoolType): readonly string[] | undefined {
   if (['dir', 'fs', 'netfs', 'gluster', 'vstorage', 'rbd'].includes(pool)) return FILE_FORMATS;
   if (pool === 'disk') return DISK_FORMATS;
   return undefined;
+}
+
+/** A file's times as libvirt prints them (seconds, with nanoseconds when not zero). */
+export interface StorageTimestamps {
+  atime: string;
+  mtime: string;
+  ctime: string;
+  btime: string;
+}
+
+/** What a backing store is known by, and what a refresh learns about it. */
+export interface StorageVolBacking {
+  path: string;
+  format?: string;
+  perms?: StoragePermissions;
+  timestamps?: StorageTimestamps;
 }
 
 export interface StorageVolDef {
@@ -29,10 +45,15 @@ export interface StorageVolDef {
   type: (typeof VOL_TYPES)[number];
   capacity: bigint;
   allocation: bigint;
+  /** <allocation> was given (when not, allocation follows capacity) */
+  allocationGiven?: boolean;
+  /** Bytes the file takes up as seen by its size (stateful drivers only). */
+  physical?: bigint;
   targetPath?: string;
   format?: string;
   perms?: StoragePermissions;
-  backingStore?: { path: string; format?: string; perms?: StoragePermissions };
+  timestamps?: StorageTimestamps;
+  backingStore?: StorageVolBacking;
   /** Target children kept as given: encryption, compat, clusterSize, nocow, features. */
   targetExtras: XmlElement[];
 }
@@ -104,6 +125,7 @@ export function parseStorageVolElement(root: XmlElement, pool: PoolType): Storag
     type: type as StorageVolDef['type'],
     capacity,
     allocation: allocationEl ? storageSize(allocationEl) : capacity,
+    allocationGiven: allocationEl !== undefined,
     targetPath: target && childText(target, 'path'),
     format: parseFormat(target, pool),
     targetExtras: target ? target.children.filter((c) => !['path', 'format', 'permissions', 'timestamps'].includes(c.name)) : [],
@@ -119,12 +141,16 @@ export function parseStorageVolElement(root: XmlElement, pool: PoolType): Storag
   return def;
 }
 
-function targetElement(name: string, path: string | undefined, format: string | undefined, perms: StoragePermissions | undefined, extras: XmlElement[]): XmlElement {
+function targetElement(name: string, path: string | undefined, format: string | undefined, perms: StoragePermissions | undefined, timestamps: StorageTimestamps | undefined, extras: XmlElement[]): XmlElement {
   const children: XmlElement[] = [];
   if (path !== undefined) children.push(element('path', {}, [], path));
   if (format !== undefined) children.push(element('format', { type: format }));
   const permsEl = perms && permissionsElement(perms);
   if (permsEl) children.push(permsEl);
+  if (timestamps) {
+    const times = (['atime', 'mtime', 'ctime', 'btime'] as const).map((t) => element(t, {}, [], timestamps[t]));
+    children.push(element('timestamps', {}, times));
+  }
   children.push(...extras.map(cloneElement));
   return element(name, {}, children);
 }
@@ -136,8 +162,13 @@ export function formatStorageVolXML(def: StorageVolDef): string {
   children.push(
     element('capacity', { unit: 'bytes' }, [], def.capacity.toString()),
     element('allocation', { unit: 'bytes' }, [], def.allocation.toString()),
-    targetElement('target', def.targetPath, def.format, def.perms, def.targetExtras),
   );
-  if (def.backingStore) children.push(targetElement('backingStore', def.backingStore.path, def.backingStore.format, def.backingStore.perms, []));
+  // libvirt prints no physical size of zero (directories)
+  if (def.physical) children.push(element('physical', { unit: 'bytes' }, [], def.physical.toString()));
+  children.push(targetElement('target', def.targetPath, def.format, def.perms, def.timestamps, def.targetExtras));
+  if (def.backingStore) {
+    const b = def.backingStore;
+    children.push(targetElement('backingStore', b.path, b.format, b.perms, b.timestamps, []));
+  }
   return formatXml(element('volume', { type: def.type }, children));
 }

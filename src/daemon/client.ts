@@ -102,7 +102,9 @@ export class DaemonClient {
       }
       const args = info.decodeArgs(bodyReader(m.body));
       if (info.stream !== null) {
-        stream = this.conn.openStream(header);
+        stream = this.conn.openStream(header, 'daemon', info.sparse);
+        // a client's abort ends the stream; the driver learns of it through 'close', the daemon must not crash
+        stream.on('error', () => undefined);
       }
       const ret = await this.ctx.workers.run(info.priority === 'high', () => this.call(info, args, stream));
       this.reply(m, info, null, ret);

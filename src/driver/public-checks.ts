@@ -1,5 +1,6 @@
 // The argument checks libvirt's public API makes before any driver sees a call
-// (src/libvirt-domain.c's VIR_EXCLUSIVE_FLAGS_GOTO / VIR_REQUIRE_FLAG_GOTO), made
+// (src/libvirt-domain.c's VIR_EXCLUSIVE_FLAGS_GOTO / VIR_REQUIRE_FLAG_GOTO, and
+// value checks such as libvirt-storage.c's on a resize to zero), made
 // once here for every driver and every caller (the API and the daemon alike).
 import type { ProcArgs, ProcKey } from './procedures.js';
 import { ErrorCode, ErrorDomain, VirError } from '../util/error.js';
@@ -30,8 +31,19 @@ const FLAG_RULES: Partial<Record<ProcKey, readonly FlagRule[]>> = {
   domainManagedSave: [SAVE_RUNNING_PAUSED],
 };
 
+/** Checks of argument values the public API makes (virReportInvalidArg: no "invalid argument: " prefix). */
+const VALUE_CHECKS: { readonly [K in ProcKey]?: (args: ProcArgs<K>) => void } = {
+  storageVolResize: ({ capacity, flags }) => {
+    // VIR_STORAGE_VOL_RESIZE_DELTA | VIR_STORAGE_VOL_RESIZE_SHRINK
+    if (capacity === 0n && !(flags & (2 | 4))) {
+      throw new VirError(ErrorCode.INVALID_ARG, ErrorDomain.STORAGE, "capacity in virStorageVolResize cannot be zero without 'delta' or 'shrink' flags set");
+    }
+  },
+};
+
 /** Throws libvirt's error when `args` break a rule of the public API behind `key`. */
 export function checkPublicArgs<K extends ProcKey>(key: K, args: ProcArgs<K>): void {
+  (VALUE_CHECKS[key] as ((a: ProcArgs<K>) => void) | undefined)?.(args);
   const rules = FLAG_RULES[key];
   if (!rules) return;
   const { flags } = args as { flags: number };

@@ -4,6 +4,7 @@
 // several hypervisors share (networks, storage) join the connections of the
 // drivers that ask for them.
 import { ErrorCode, ErrorDomain, virError } from '../util/error.js';
+import type { EventSource } from './events.js';
 import type { ConnectionDrivers, FamilyDriver } from './families.js';
 import type { DriverFamily } from './procedures.js';
 import { parseURI, type ParsedURI } from './uri.js';
@@ -58,6 +59,8 @@ export interface SharedDriverAccess {
 export interface SharedDriver<F extends SharedFamily> {
   readonly family: F;
   open(uri: ParsedURI, options: OpenOptions): Promise<FamilyDriver<F>>;
+  /** What happens to the objects of a driver it opened (pool lifecycle...): the connections it joins report it too. */
+  eventsOf?(driver: FamilyDriver<F>): EventSource | undefined;
 }
 
 export class DriverRegistry {
@@ -101,12 +104,28 @@ export class DriverRegistry {
 
   private async withShared(driver: ConnectDriver, drivers: ConnectionDrivers, uri: ParsedURI, options: OpenOptions): Promise<ConnectionDrivers> {
     const joined: { -readonly [F in keyof ConnectionDrivers]: ConnectionDrivers[F] } = { ...drivers, close: () => drivers.close() };
+    const sources: EventSource[] = drivers.events ? [drivers.events] : [];
     for (const family of driver.sharedFamilies) {
       const shared = this.shared.get(family);
-      if (drivers[family] === undefined && shared) (joined as Record<string, unknown>)[family] = await shared.open(uri, options);
+      if (drivers[family] !== undefined || !shared) continue;
+      const opened = await shared.open(uri, options);
+      (joined as Record<string, unknown>)[family] = opened;
+      const events = shared.eventsOf?.(opened);
+      if (events) sources.push(events);
     }
+    if (sources.length > 0) joined.events = sources.length === 1 ? sources[0] : mergedEvents(sources);
     return joined;
   }
+}
+
+/** One EventSource for several: a subscriber hears every one of them. */
+function mergedEvents(sources: readonly EventSource[]): EventSource {
+  return {
+    subscribe(listener) {
+      const unsubscribers = sources.map((s) => s.subscribe(listener));
+      return () => unsubscribers.forEach((u) => u());
+    },
+  };
 }
 
 /** libvirt's checks on driver:///embed?root=DIR before any driver is asked. */

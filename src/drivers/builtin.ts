@@ -3,6 +3,7 @@
 // loaded only when a URI reaches it, so a test:/// connection never loads QEMU code.
 // The remote driver comes first: it takes every URI naming a transport or a
 // server, and qemu:///system when tsvirtd listens, and declines the rest.
+import type { EventSource } from '../driver/events.js';
 import { DriverRegistry, type ConnectDriver, type SharedDriver } from '../driver/registry.js';
 
 const test: ConnectDriver = {
@@ -20,7 +21,7 @@ const qemu: ConnectDriver = {
   localOnly: true,
   embeddable: true,
   sharedFamilies: ['network', 'storage', 'interface', 'nodedev', 'secret', 'nwfilter'],
-  open: async (uri, options) => (await import('./qemu/driver.js')).openQemuConnection(uri, options),
+  open: async (uri, options, shared) => (await import('./qemu/driver.js')).openQemuConnection(uri, options, shared),
 };
 
 /** The virtual networks of qemu connections (libvirt's bridge network driver). */
@@ -38,6 +39,13 @@ const remote: ConnectDriver = {
   open: async (uri, options) => (await import('./remote/driver.js')).openRemoteConnection(uri, options),
 };
 
+/** The storage driver shared by qemu:/// connections (libvirt's virtstoraged). */
+const storage: SharedDriver<'storage'> = {
+  family: 'storage',
+  open: async (uri, options) => (await import('./storage/driver.js')).openStorageDriver(uri, options),
+  eventsOf: (driver) => (driver as { events?: EventSource }).events,
+};
+
 /** A registry holding the built-in drivers; inside tsvirtd without the remote driver (a daemon must not call itself). */
 export function builtinDrivers(options: { readonly daemon?: boolean } = {}): DriverRegistry {
   const registry = new DriverRegistry();
@@ -45,5 +53,6 @@ export function builtinDrivers(options: { readonly daemon?: boolean } = {}): Dri
   registry.register(test);
   registry.register(qemu);
   registry.registerShared(network);
+  registry.registerShared(storage);
   return registry;
 }

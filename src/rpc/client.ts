@@ -95,7 +95,7 @@ export class RpcClient {
 
   /** A call that opens a stream: the stream carries data once the reply has arrived. */
   async callWithStream<A, R>(info: ProcedureInfo<A, R>, args: A): Promise<{ ret: R; stream: WireStream }> {
-    const stream = this.conn.openStream(this.header(info, this.nextSerial));
+    const stream = this.conn.openStream(this.header(info, this.nextSerial), 'client', info.sparse);
     try {
       const ret = (await this.send(info, args)) as R;
       stream.start();

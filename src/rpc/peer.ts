@@ -7,7 +7,7 @@ import type { Duplex } from 'node:stream';
 import { MessageConnection } from './connection.js';
 import { isKeepalive, Keepalive, keepaliveAnswer } from './keepalive.js';
 import { MessageType, type DecodedMessage, type MessageHeader } from './message.js';
-import { WireStream } from './stream.js';
+import { WireStream, type StreamRole } from './stream.js';
 
 export interface PeerHandlers {
   /** CALL and CALL_WITH_FDS (what a daemon receives) */
@@ -64,8 +64,8 @@ export class RpcPeer {
   }
 
   /** A stream whose packets carry `header`'s serial; it leaves the routing table when it closes. */
-  openStream(header: MessageHeader): WireStream {
-    const stream = new WireStream(header, (f) => this.conn.send(f));
+  openStream(header: MessageHeader, role: StreamRole, sparse: boolean): WireStream {
+    const stream = new WireStream(header, (f) => this.conn.send(f), role, sparse);
     this.streams.set(header.serial, stream);
     stream.on('close', () => this.streams.delete(header.serial));
     return stream;

@@ -1,9 +1,14 @@
 // A data stream carried by STREAM packets after the reply to the call that opened
 // it (console, screenshot, volume upload/download). Both ends use it: bytes
-// written become STREAM/CONTINUE packets of at most 262,120 bytes, end() sends
-// STREAM/OK, an error sends STREAM/ERROR; packets from the peer are fed in
-// with receive(). A STREAM_HOLE from the peer is reported as a 'hole' event.
+// written become STREAM/CONTINUE packets of at most 262,120 bytes, an error sends
+// STREAM/ERROR; packets from the peer are fed in with receive(). The end follows
+// libvirt's handshake: the daemon marks the end of its data with an empty
+// STREAM/CONTINUE, the client finishes with STREAM/OK, and the daemon confirms
+// that finish with STREAM/OK once its side is done. A sparse stream (volume upload/download) runs in object mode:
+// a StreamHole written becomes a STREAM_HOLE packet, and one received is pushed
+// in order with the data.
 import { Duplex } from 'node:stream';
+import { isStreamHole, StreamHole } from '../util/stream-hole.js';
 import { VIR_NET_MESSAGE_LEGACY_PAYLOAD_MAX } from './generated/virnet-protocol.js';
 import {
   answerHeader,
@@ -19,16 +24,27 @@ import {
   type MessageHeader,
 } from './message.js';
 
+/** Which end of the connection a stream is on: the ends close it differently. */
+export type StreamRole = 'client' | 'daemon';
+
 export class WireStream extends Duplex {
   private open = false;
   private readonly held: Buffer[] = [];
+  /** the client asked to finish (daemon) or was answered (client) */
+  private finishReceived = false;
+  private finishSent = false;
+  /** the daemon's data has ended and its EOF went out */
+  private eofSent = false;
 
   /** `call` is the header of the call that opened the stream; its procedure and serial tag every packet. */
   constructor(
     private readonly call: MessageHeader,
     private readonly send: (frame: Buffer) => void,
+    private readonly role: StreamRole,
+    /** the procedure may carry holes (remote_protocol.x's "sparseflag") */
+    private readonly sparse = false,
   ) {
-    super();
+    super({ objectMode: sparse });
   }
 
   /** Lets packets flow: called once the reply that opened the stream is on the wire. */
@@ -51,11 +67,20 @@ export class WireStream extends Duplex {
   receive(message: DecodedMessage): void {
     const { header, body } = message;
     if (header.type === MessageType.VIR_NET_STREAM_HOLE) {
-      this.emit('hole', decodeHole(body).length);
-    } else if (header.status === MessageStatus.VIR_NET_CONTINUE) {
+      // libvirt refuses a hole on a stream that is not sparse
+      if (this.sparse) this.push(new StreamHole(decodeHole(body).length));
+      else this.destroy(new Error('Unexpected stream hole'));
+    } else if (header.status === MessageStatus.VIR_NET_CONTINUE && body.length > 0) {
       this.push(Buffer.from(body));
-    } else if (header.status === MessageStatus.VIR_NET_OK) {
+    } else if (header.status === MessageStatus.VIR_NET_CONTINUE) {
+      // the daemon's end of data: the client finishes
       this.push(null);
+      this.sendFinish();
+    } else if (header.status === MessageStatus.VIR_NET_OK) {
+      this.finishReceived = true;
+      this.push(null);
+      // a daemon whose data already ended confirms the finish at once; otherwise when its side ends (_final)
+      if (this.role === 'daemon' && this.eofSent) this.sendFinish();
     } else {
       // an abort from a client carries no error body
       this.destroy(body.length > 0 ? decodeError(body) : new Error('stream aborted by the peer'));
@@ -64,7 +89,12 @@ export class WireStream extends Duplex {
 
   override _read(): void {}
 
-  override _write(chunk: Buffer, _encoding: BufferEncoding, done: (e?: Error | null) => void): void {
+  override _write(chunk: Buffer | StreamHole, _encoding: BufferEncoding, done: (e?: Error | null) => void): void {
+    if (isStreamHole(chunk)) {
+      this.sendHole(chunk.length);
+      done();
+      return;
+    }
     for (let at = 0; at < chunk.length; at += VIR_NET_MESSAGE_LEGACY_PAYLOAD_MAX) {
       this.emitFrame(encodeStreamData(this.call, chunk.subarray(at, at + VIR_NET_MESSAGE_LEGACY_PAYLOAD_MAX)));
     }
@@ -72,8 +102,21 @@ export class WireStream extends Duplex {
   }
 
   override _final(done: (e?: Error | null) => void): void {
-    this.emitFrame(encodeMessage(answerHeader(this.call, MessageType.VIR_NET_STREAM, MessageStatus.VIR_NET_OK)));
+    if (this.role === 'daemon' && !this.finishReceived) {
+      // end of data (an empty STREAM/CONTINUE); the client's finish is confirmed when it comes
+      this.eofSent = true;
+      this.emitFrame(encodeMessage(answerHeader(this.call, MessageType.VIR_NET_STREAM, MessageStatus.VIR_NET_CONTINUE)));
+    } else {
+      this.sendFinish();
+    }
     done();
+  }
+
+  /** STREAM/OK: the client's finish, or the daemon's confirmation of it; sent once. */
+  private sendFinish(): void {
+    if (this.finishSent) return;
+    this.finishSent = true;
+    this.emitFrame(encodeMessage(answerHeader(this.call, MessageType.VIR_NET_STREAM, MessageStatus.VIR_NET_OK)));
   }
 
   /** Aborts the stream towards the peer with an error (STREAM/ERROR). */

@@ -7,7 +7,7 @@ import { editCycle, inactiveXml } from '../edit.js';
 import { readInputFile } from '../files.js';
 import { optPool, optVolume } from '../lookup.js';
 import { byName } from '../order.js';
-import { parseScaled, ScaleError, type Handler, type Invocation, type Shell } from '../shell.js';
+import { parseScaledBigInt, ScaleError, type Handler, type Invocation, type Shell } from '../shell.js';
 import { formatTable } from '../table.js';
 import { dumpXml } from './domain.js';
 import { prettyCapacity } from './domain-monitor.js';
@@ -226,9 +226,9 @@ const poolAutostart: Handler = async (ctl, cmd) => {
 };
 
 /** virshVolSize: bytes with an optional unit suffix. */
-function volSize(text: string): number {
+function volSize(text: string): bigint {
   try {
-    return parseScaled(text, 1, Number.MAX_SAFE_INTEGER);
+    return parseScaledBigInt(text, 1);
   } catch (e) {
     throw new CommandError([`Malformed size ${text}`], e instanceof ScaleError ? e.reason : undefined);
   }
@@ -334,6 +334,32 @@ const volClone: Handler = async (ctl, cmd) => {
   ctl.printExtra(`Vol ${created.name} cloned from ${vol.name}\n`);
 };
 
+const volCreateFrom: Handler = async (ctl, cmd) => {
+  const { pool } = await optPool(ctl, cmd);
+  let flags = 0;
+  if (cmd.bool('prealloc-metadata')) flags |= 1;
+  if (cmd.bool('reflink')) flags |= 2;
+  if (cmd.bool('validate')) flags |= 4;
+  const file = cmd.required('file');
+  const { vol: input } = await optVolume(ctl, cmd, 'vol', 'inputpool');
+  const xml = readInputFile(file);
+  const created = await attempt(`Failed to create vol from ${file}`, poolOf(ctl, pool).cloneVolume(xml, volOf(ctl, input), flags));
+  ctl.printExtra(`Vol ${created.name} created from input vol ${input.name}\n`);
+};
+
+/** virStorageVolWipeAlgorithm names, by value. */
+const WIPE_ALGORITHMS = ['zero', 'nnsa', 'dod', 'bsi', 'gutmann', 'schneier', 'pfitzner7', 'pfitzner33', 'random', 'trim'];
+
+const volWipe: Handler = async (ctl, cmd) => {
+  const { vol, name } = await optVolume(ctl, cmd);
+  const algorithmName = cmd.string('algorithm');
+  const algorithm = algorithmName === undefined ? undefined : WIPE_ALGORITHMS.indexOf(algorithmName);
+  if (algorithm === -1) throw new CommandError([`Unsupported algorithm '${algorithmName}'`]);
+  const handle = volOf(ctl, vol);
+  await attempt(`Failed to wipe vol ${name}`, algorithm === undefined ? handle.wipe() : handle.wipePattern(algorithm));
+  ctl.printExtra(`Vol ${name} wiped\n`);
+};
+
 const volResize: Handler = async (ctl, cmd) => {
   let flags = 0;
   let delta = cmd.bool('delta');
@@ -433,6 +459,8 @@ export const handlers: Record<string, Handler> = {
   'vol-create': volCreate,
   'vol-clone': volClone,
   'vol-resize': volResize,
+  'vol-create-from': volCreateFrom,
+  'vol-wipe': volWipe,
   'vol-delete': volDelete,
   'vol-dumpxml': volDumpxml,
   'vol-path': volPath,

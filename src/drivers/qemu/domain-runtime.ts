@@ -28,6 +28,7 @@ import { EventHub, type DriverEvent } from '../../driver/events.js';
 import { ptyPathOf } from './pty-paths.js';
 import { arbitraryMonitorCommand, guestAgentUnavailable, MONITOR_COMMAND_HMP } from './monitor-passthrough.js';
 import { DomainSecurity } from './security/domain-security.js';
+import { translateVolumeDisks } from './volume-disks.js';
 
 /** virDomainShutdownFlagValues / virDomainRebootFlagValues */
 const SHUTDOWN_ACPI_POWER_BTN = 1 << 0;
@@ -116,7 +117,9 @@ export class QemuDomainRuntime {
   }
 
 
-  async buildCommandLine(def: XmlElement, domainId: number): Promise<QemuCommandLine> {
+  async buildCommandLine(live: XmlElement, domainId: number): Promise<QemuCommandLine> {
+    // QEMU gets what volume disks stand for; the live XML keeps the pool and volume
+    const { def, failures } = await translateVolumeDisks(live, await this.driver.storage());
     // post-parse always fills in <emulator>
     const emulator = childText(child(def, 'devices') ?? def, 'emulator')?.trim();
     if (!emulator) throw virError(ErrorCode.INTERNAL_ERROR, 'the domain has no <emulator>', ErrorDomain.QEMU);
@@ -126,7 +129,7 @@ export class QemuDomainRuntime {
       throw virError(ErrorCode.CONFIG_UNSUPPORTED, 'Domain requires KVM, but it is not available. Check that virtualization is enabled in the host BIOS, and host configuration is setup to load the kvm modules.', ErrorDomain.QEMU);
     }
     const [{ validateLaunch }, { probeHostResources }] = await Promise.all([import('./launch-validate.js'), import('./host-resources.js')]);
-    validateLaunch(def, caps, probeHostResources(caps.host));
+    validateLaunch(def, caps, probeHostResources(caps.host, { volumeDiskFailure: (disk) => failures.get(disk) }));
     // loaded on first start: define, list and dumpxml never need the builder
     const { buildQemuCommandLine } = await import('./command-line.js');
     return buildQemuCommandLine(def, driverCommandLineOptions(this.driver.paths, {

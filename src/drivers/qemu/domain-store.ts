@@ -27,6 +27,7 @@ import { DomainObject } from '../../conf/objects/domain-object.js';
 import { DomainObjectList } from '../../conf/objects/domain-list.js';
 import { DirectoryWatch, sameStamp, stampOf, type FileStamp } from '../../util/file-stamp.js';
 import { DomainIndex } from './domain-index.js';
+import { configFileHeader } from '../../util/config-header.js';
 
 /** How the store turns a config file into a definition (parse + post-parse, no ABI update). */
 export type ConfigParser = (text: string, file: string) => XmlElement;
@@ -37,14 +38,7 @@ export type LoadErrorReporter = (file: string, error: Error) => void;
 
 /** libvirt's header on every config file it writes (virDomainDefSave -> virXMLSaveFile). */
 function configHeader(name: string): string {
-  return (
-    '<!--\n' +
-    'WARNING: THIS IS AN AUTO-GENERATED FILE. CHANGES TO IT ARE LIKELY TO BE\n' +
-    'OVERWRITTEN AND LOST. Changes to this xml configuration should be made using:\n' +
-    `  virsh edit ${name}\n` +
-    'or other application using the libvirt API.\n' +
-    '-->\n\n'
-  );
+  return configFileHeader(`virsh edit ${name}`);
 }
 
 /**

@@ -13,11 +13,11 @@ import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import type { HypervisorDriver, ConnectionDrivers } from '../../driver/families.js';
+import type { HypervisorDriver, ConnectionDrivers, StorageDriver } from '../../driver/families.js';
 import { DriverFeature, globalFeatureSupport } from '../../driver/features.js';
 import type { ProcArgs, ProcRet } from '../../driver/procedures.js';
 import { TypedParamType, type TypedParam } from '../../driver/typed-params.js';
-import type { OpenOptions } from '../../driver/registry.js';
+import type { OpenOptions, SharedDriverAccess } from '../../driver/registry.js';
 import type { ParsedURI } from '../../driver/uri.js';
 import { DefineFlags, DomainXMLFlags, ModificationImpact } from '../../driver/flags.js';
 import { DefinedDetail, DomainEventType, UndefinedDetail } from '../../driver/event-numbers.js';
@@ -58,6 +58,8 @@ export interface QemuDriverOptions {
   stateRoot?: string;
   /** Lives as long as tsvirtd: watches its QEMUs and reports their events (OpenOptions.longLived). */
   longLived?: boolean;
+  /** The shared drivers of the same URI (volume disks need the storage driver). */
+  shared?: SharedDriverAccess;
 }
 
 /** Rejects flags a call does not know (virCheckFlags). */
@@ -110,6 +112,13 @@ export class QemuDriver implements HypervisorDriver {
   readonly store: DomainStore;
   /** Running domains: QEMU processes, status files, hotplug (domain-runtime.ts). */
   readonly runtime: QemuDomainRuntime;
+  /** the storage, network... drivers of the driver's URI (virGetConnectStorage) */
+  shared?: SharedDriverAccess;
+
+  /** The storage driver of the same URI, when one is registered. */
+  async storage(): Promise<StorageDriver | undefined> {
+    return this.shared?.family('storage');
+  }
 
   constructor(
     readonly paths: QemuPaths,
@@ -296,7 +305,7 @@ export class QemuDriver implements HypervisorDriver {
     const parseDefinition = (text: string) => this.xml.parseNew(text, { validateSchema: false });
     // the command-line builder is loaded only by the commands that need it
     const { connectDomainXMLToNative } = await import('./native-argv.js');
-    return { nativeConfig: await connectDomainXMLToNative({ caps: this.caps, paths: this.paths, parseDefinition }, nativeFormat, domainXml, flags) };
+    return { nativeConfig: await connectDomainXMLToNative({ caps: this.caps, paths: this.paths, parseDefinition, storage: () => this.storage() }, nativeFormat, domainXml, flags) };
   }
 
   // ---- domain information --------------------------------------------------
@@ -798,6 +807,7 @@ export async function openQemuDriver(uri: ParsedURI, opts: QemuDriverOptions = {
   const config = await loadQemuDriverConfig(paths.configFile);
   const warn = opts.warn ?? ((message: string) => process.stderr.write(`tsvirt: warning: ${message}\n`));
   const driver: QemuDriver = new QemuDriver(paths, config, qemuDomainXML(() => driver), warn, opts.host ?? hostFactsFromEnvironment());
+  driver.shared = opts.shared;
   await driver.store.sync();
   await driver.runtime.open(warn, { longLived: opts.longLived ?? false });
   await driver.runtime.autostart(warn);
@@ -809,8 +819,8 @@ export async function openQemuDriver(uri: ParsedURI, opts: QemuDriverOptions = {
  * the shared network and storage families join from the registry. Read-only
  * refusals are the dispatch's, from the procedure tables.
  */
-export async function openQemuConnection(uri: ParsedURI, options: OpenOptions): Promise<ConnectionDrivers> {
-  const opts: QemuDriverOptions = options.stateRoot === undefined ? {} : { stateRoot: options.stateRoot };
+export async function openQemuConnection(uri: ParsedURI, options: OpenOptions, shared?: SharedDriverAccess): Promise<ConnectionDrivers> {
+  const opts: QemuDriverOptions = { ...(options.stateRoot === undefined ? {} : { stateRoot: options.stateRoot }), ...(shared ? { shared } : {}) };
   if (!options.longLived) {
     const driver = await openQemuDriver(uri, opts);
     return { hypervisor: driver, close: () => driver.close() };

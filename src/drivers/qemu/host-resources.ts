@@ -18,12 +18,14 @@ export interface HostResources {
   secretExists(lookup: SecretLookup): boolean;
   networkExists(name: string): boolean;
   storagePoolExists(name: string): boolean;
+  /** Why a <disk type='volume'> could not be translated through the storage driver (volume-disks.ts), if it could not. */
+  volumeDiskFailure?(disk: XmlElement): Error | undefined;
   /** The environment libvirt runs interface scripts with, as its error messages print it. */
   scriptEnvironment: string;
 }
 
 /** What the host offers; secrets, networks and pools come from the caller's drivers (none by default). */
-export function probeHostResources(host: HostFacts, objects: Partial<Pick<HostResources, 'secretExists' | 'networkExists' | 'storagePoolExists'>> = {}): HostResources {
+export function probeHostResources(host: HostFacts, objects: Partial<Pick<HostResources, 'secretExists' | 'networkExists' | 'storagePoolExists' | 'volumeDiskFailure'>> = {}): HostResources {
   return {
     hugetlbfsMounted: host.hugetlbfsMounted(),
     numaNodes: host.numaNodes(),
@@ -32,6 +34,7 @@ export function probeHostResources(host: HostFacts, objects: Partial<Pick<HostRe
     secretExists: objects.secretExists ?? (() => false),
     networkExists: objects.networkExists ?? (() => false),
     storagePoolExists: objects.storagePoolExists ?? (() => false),
+    ...(objects.volumeDiskFailure ? { volumeDiskFailure: objects.volumeDiskFailure } : {}),
     scriptEnvironment: `LC_ALL=C PATH=${process.env.PATH ?? ''} HOME=${process.env.HOME ?? '/'}`,
   };
 }
@@ -98,6 +101,8 @@ function checkStorageAndSecrets(devices: XmlElement, host: HostResources): void 
       if (source.attrs.fdgroup !== undefined) {
         throw virError(ErrorCode.INVALID_ARG, `file descriptor group '${source.attrs.fdgroup}' was not associated with the domain`, ErrorDomain.QEMU);
       }
+      const failure = disk.attrs.type === 'volume' ? host.volumeDiskFailure?.(disk) : undefined;
+      if (failure) throw failure;
       if (disk.attrs.type === 'volume' && source.attrs.pool && !host.storagePoolExists(source.attrs.pool)) {
         throw virError(ErrorCode.NO_STORAGE_POOL, `no storage pool with matching name '${source.attrs.pool}'`, ErrorDomain.STORAGE);
       }

@@ -13,6 +13,8 @@ import type { HostResources } from './host-resources.js';
 import type { QemuCapsCache } from './capabilities.js';
 import type { QemuPaths } from './paths.js';
 import { virError, ErrorCode, ErrorDomain } from '../../util/error.js';
+import type { StorageDriver } from '../../driver/families.js';
+import { translateVolumeDisks } from './volume-disks.js';
 
 export interface NativeOptions extends CommandLineOptions {
   /** The host the command line would run on: missing hugetlbfs, devices, secrets ... make libvirt refuse. */
@@ -93,6 +95,8 @@ export interface NativeArgvDriver {
   readonly paths: QemuPaths;
   /** The define pipeline: user XML in, canonical definition (defaults, addresses) out. */
   parseDefinition(xml: string): Promise<XmlElement>;
+  /** The storage driver of the same URI, which volume disks are translated through. */
+  storage?(): Promise<StorageDriver | undefined>;
 }
 
 /**
@@ -103,12 +107,13 @@ export interface NativeArgvDriver {
 const FIRST_TAP_FD = 24;
 
 /** The per-domain variant: the command line of an already canonical definition. */
-export async function domainNativeArgv(driver: NativeArgvDriver, def: XmlElement): Promise<string> {
+export async function domainNativeArgv(driver: NativeArgvDriver, parsed: XmlElement): Promise<string> {
+  const { def, failures } = await translateVolumeDisks(parsed, await driver.storage?.());
   const emulator = child(child(def, 'devices') ?? def, 'emulator')?.text.trim() ?? '';
   const caps = await driver.caps.get(emulator);
   return nativeArgvText(def, {
     ...driverCommandLineOptions(driver.paths, { caps, domainId: -1, tapFd: (_net, index) => FIRST_TAP_FD + 2 * index }),
-    host: probeHostResources(caps.host),
+    host: probeHostResources(caps.host, { volumeDiskFailure: (disk) => failures.get(disk) }),
   });
 }
 

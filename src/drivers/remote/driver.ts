@@ -68,6 +68,8 @@ const FAMILY_PROCEDURES: ReadonlyMap<DriverFamily, readonly AnyProcedure[]> = ((
 function joinStreams(info: AnyProcedure, wire: WireStream, api: Duplex): void {
   if (info.stream === 'read' || info.stream === 'both') wire.pipe(api);
   if (info.stream === 'write' || info.stream === 'both') api.pipe(wire);
+  // an upload's end is the daemon's answer to the caller's finish
+  if (info.stream === 'write') wire.on('end', () => api.end()).resume();
   wire.on('error', (e) => api.destroy(e));
   api.on('error', (e) => wire.abort(e));
 }

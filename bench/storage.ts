@@ -1,0 +1,74 @@
+// Storage volume operations, real virsh against tsvirtd and against libvirtd
+// (qemu:///system) in the same run, on dir pools in the same filesystem:
+//   create = vol-create-as of a 10 GiB qcow2
+//   clone  = vol-clone of a 1 GiB raw volume with 512 MiB written
+//   upload = vol-upload --sparse of a 1 GiB file holding 64 MiB of data
+// Medians of --runs (default 3). libvirtd's pool is tsvirt-bench-PID, removed at the end.
+//
+//   node dist/bench/storage.js [--runs N] [--dir DIR]
+
+import { execFile, execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import path from 'node:path';
+import { spawnDaemon } from '../test/daemon/spawn-daemon.js';
+
+const arg = (name: string): string | undefined => {
+  const i = process.argv.indexOf(name);
+  return i > 0 ? process.argv[i + 1] : undefined;
+};
+const runs = Number(arg('--runs') ?? 3);
+const base = mkdtempSync(path.join(arg('--dir') ?? '/var/tmp', 'tsvirt-bench-storage-'));
+const pool = `tsvirt-bench-${process.pid}`;
+
+function virsh(uri: string, command: string): Promise<void> {
+  return new Promise((resolve, reject) =>
+    execFile('virsh', ['-c', uri, command], (e, _out, err) => (e ? reject(new Error(`${command}: ${err}`)) : resolve())),
+  );
+}
+
+async function timed(step: () => Promise<void>): Promise<number> {
+  const start = process.hrtime.bigint();
+  await step();
+  return Number(process.hrtime.bigint() - start) / 1e6;
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+/** One side's measurements: a fresh dir pool under `dir`. */
+async function measure(uri: string, dir: string): Promise<Record<string, number>> {
+  const v = (c: string) => virsh(uri, c);
+  await v(`pool-create-as ${pool} dir --target ${dir} --build`);
+  try {
+    await v(`vol-create-as ${pool} src.img 1G --allocation 0`);
+    execFileSync('dd', ['if=/dev/urandom', `of=${dir}/src.img`, 'bs=1M', 'count=512', 'conv=notrunc', 'status=none']);
+    const upload = path.join(dir, '..', `upload-${path.basename(dir)}.img`);
+    execFileSync('truncate', ['-s', '1G', upload]);
+    execFileSync('dd', ['if=/dev/urandom', `of=${upload}`, 'bs=1M', 'count=64', 'seek=256', 'conv=notrunc', 'status=none']);
+    await v(`vol-create-as ${pool} up.img 1G --allocation 0`);
+    const times: Record<string, number[]> = { create: [], clone: [], upload: [] };
+    for (let i = 0; i < runs; i++) {
+      times.create!.push(await timed(() => v(`vol-create-as ${pool} big.qcow2 10G --format qcow2`)));
+      await v(`vol-delete --pool ${pool} big.qcow2`);
+      times.clone!.push(await timed(() => v(`vol-clone --pool ${pool} src.img copy.img`)));
+      await v(`vol-delete --pool ${pool} copy.img`);
+      times.upload!.push(await timed(() => v(`vol-upload --pool ${pool} up.img ${upload} --sparse`)));
+    }
+    return Object.fromEntries(Object.entries(times).map(([k, xs]) => [k, median(xs)]));
+  } finally {
+    await v(`pool-destroy ${pool}`).catch(() => undefined);
+  }
+}
+
+const daemon = await spawnDaemon();
+try {
+  const tsvirt = await measure(daemon.uri('qemu', '/system'), path.join(base, 'tsvirt'));
+  const libvirt = await measure('qemu:///system', path.join(base, 'libvirt'));
+  process.stdout.write(`storage bench, median of ${runs} (ms): virsh -> tsvirtd vs virsh -> libvirtd\n`);
+  for (const key of Object.keys(tsvirt)) {
+    const ratio = tsvirt[key]! / libvirt[key]!;
+    process.stdout.write(`  ${key.padEnd(7)} tsvirt ${tsvirt[key]!.toFixed(0).padStart(6)}  libvirt ${libvirt[key]!.toFixed(0).padStart(6)}  ratio ${ratio.toFixed(2)}x\n`);
+  }
+} finally {
+  await daemon.stop();
+  rmSync(base, { recursive: true, force: true });
+}

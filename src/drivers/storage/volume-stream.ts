@@ -1,0 +1,102 @@
+// virStorageVolUpload / virStorageVolDownload on file volumes (virFDStreamOpenFile):
+// the bytes between offset and offset+length (0: to the end) flow through the
+// stream. With the SPARSE flag, holes travel as holes (StreamHole chunks): a
+// download sends one for every block of zeros, an upload skips over one and
+// leaves it unwritten.
+import { open, type FileHandle } from 'node:fs/promises';
+import type { Duplex } from 'node:stream';
+import type { StorageVolDef } from '../../conf/storage-vol.js';
+import { ErrorCode, ErrorDomain, virError } from '../../util/error.js';
+import { isStreamHole, StreamHole } from '../../util/stream-hole.js';
+import { systemError } from './probe.js';
+
+/** How much a download reads at a time, and the unit of zero detection. */
+const CHUNK = 256 * 1024;
+/** How much uploaded data is gathered before it is written. */
+const FLUSH_BYTES = 8 * 1024 * 1024;
+
+async function openVolume(vol: StorageVolDef, flags: 'r' | 'r+'): Promise<FileHandle> {
+  try {
+    return await open(vol.targetPath!, flags);
+  } catch (e) {
+    throw systemError(`Unable to open '${vol.targetPath}'`, e);
+  }
+}
+
+/** Starts the upload: what the stream brings is written from `offset` on, in the background. */
+export async function uploadVolume(vol: StorageVolDef, offset: bigint, length: bigint, sparse: boolean, stream: Duplex): Promise<void> {
+  const fh = await openVolume(vol, 'r+');
+  const limit = length > 0n ? offset + length : undefined;
+  const pump = async () => {
+    let pos = offset;
+    // consecutive data is gathered and written at once: packets are only 256 KiB
+    let pending: Buffer[] = [];
+    let pendingBytes = 0;
+    let pendingAt = offset;
+    const flush = async () => {
+      if (pendingBytes > 0) await fh.writev(pending, Number(pendingAt));
+      pending = [];
+      pendingBytes = 0;
+      pendingAt = pos;
+    };
+    try {
+      // the stream stays open after its input ends: the answer to the finish goes out on it
+      for await (const chunk of stream.iterator({ destroyOnReturn: false }) as AsyncIterable<Buffer | StreamHole>) {
+        if (isStreamHole(chunk)) {
+          if (!sparse) throw virError(ErrorCode.INTERNAL_ERROR, 'Unexpected stream hole', ErrorDomain.STORAGE);
+          await flush();
+          pos += chunk.length;
+          pendingAt = pos;
+          // a hole at the end makes the file that long (virFDStreamThreadDoWrite's ftruncate)
+          const { size } = await fh.stat({ bigint: true });
+          if (pos > size) await fh.truncate(Number(pos));
+          continue;
+        }
+        const room = limit === undefined ? chunk.length : Number(limit - pos < BigInt(chunk.length) ? limit - pos : BigInt(chunk.length));
+        if (room <= 0) continue;
+        pending.push(room === chunk.length ? chunk : chunk.subarray(0, room));
+        pendingBytes += room;
+        pos += BigInt(room);
+        if (pendingBytes >= FLUSH_BYTES) await flush();
+      }
+      await flush();
+      // no sync, as libvirt's fdstream: the page cache holds the data like any write
+      // the upload is complete: the caller's finish gets its answer (STREAM/OK)
+      stream.end();
+    } catch (e) {
+      stream.destroy(e as Error);
+    } finally {
+      await fh.close();
+    }
+  };
+  void pump();
+}
+
+/** Starts the download: the volume's bytes go into the stream, blocks of zeros as holes when sparse. */
+export async function downloadVolume(vol: StorageVolDef, offset: bigint, length: bigint, sparse: boolean, stream: Duplex): Promise<void> {
+  const fh = await openVolume(vol, 'r');
+  const { size } = await fh.stat({ bigint: true });
+  const end = length > 0n && offset + length < size ? offset + length : size;
+  const zero = Buffer.alloc(CHUNK);
+  const send = (chunk: Buffer | StreamHole) => (stream.write(chunk) ? Promise.resolve() : new Promise<void>((resolve) => stream.once('drain', resolve)));
+  const pump = async () => {
+    let pos = offset;
+    try {
+      while (pos < end) {
+        const want = Number(end - pos < BigInt(CHUNK) ? end - pos : BigInt(CHUNK));
+        const buf = Buffer.allocUnsafe(want);
+        const { bytesRead } = await fh.read(buf, 0, want, Number(pos));
+        if (bytesRead === 0) break;
+        const data = buf.subarray(0, bytesRead);
+        await send(sparse && data.equals(zero.subarray(0, bytesRead)) ? new StreamHole(BigInt(bytesRead)) : data);
+        pos += BigInt(bytesRead);
+      }
+      stream.end();
+    } catch (e) {
+      stream.destroy(e as Error);
+    } finally {
+      await fh.close();
+    }
+  };
+  void pump();
+}
