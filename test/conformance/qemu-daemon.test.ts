@@ -13,7 +13,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { sharedPath } from '../helpers/shared.js';
-import { expectedDifferences, qemuCorpus, recordedHostEnv, unexpectedOutcomes } from '../helpers/corpus.js';
+import { expectedDifferences, qemuCorpus, recordedHostEnv, unexpectedOutcomes, runnerOutcomes, type RunnerCaseResult } from '../helpers/corpus.js';
 import { spawnDaemon } from '../daemon/spawn-daemon.js';
 
 const run = promisify(execFile);
@@ -21,10 +21,6 @@ const VIRSH = '/usr/bin/virsh';
 const LEVELS = ['addresses', 'xml', 'argv', 'errors'] as const;
 const SAMPLE_STEP = 10;
 
-interface CaseResult {
-  id: string;
-  levels: Record<string, { status: string; messageExact?: boolean; diff?: string }>;
-}
 
 const escapeRegex = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
@@ -52,15 +48,13 @@ test('qemu conformance corpus through tsvirtd with real virsh: define errors in 
   await run(process.execPath, [runner.path, '--virsh', VIRSH, '--uri', daemon.uri('qemu', '/system'), '--state-root', daemon.root,
     '--filter', `^(${ids.map(escapeRegex).join('|')})$`, '--jobs', '2', '--quiet', '--json', report], { maxBuffer: 64 << 20 })
     .catch((e: { code?: number }) => { if (e.code !== 1) throw e; }); // exit 1 = some case failed
-  const results = (JSON.parse(readFileSync(report, 'utf8')) as { results: CaseResult[] }).results;
+  const results = (JSON.parse(readFileSync(report, 'utf8')) as { results: RunnerCaseResult[] }).results;
   assert.equal(results.length, ids.length, 'every sampled case ran');
   const expected = expectedDifferences();
   const problems: string[] = [];
   const lines: string[] = [];
   for (const level of LEVELS) {
-    const outcomes = new Map(results
-      .filter((r) => ['pass', 'fail'].includes(r.levels[level]!.status))
-      .map((r) => [r.id, { pass: r.levels[level]!.status === 'pass', detail: r.levels[level]!.diff?.split('\n')[0] }]));
+    const outcomes = runnerOutcomes(results, level);
     problems.push(...unexpectedOutcomes(level, outcomes, expected));
     lines.push(`${level}: ${[...outcomes.values()].filter((o) => o.pass).length}/${outcomes.size}`);
   }

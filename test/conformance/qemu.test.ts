@@ -12,15 +12,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { sharedPath, tsvirsh } from '../helpers/shared.js';
-import { expectedDifferences, qemuCorpus, recordedHostEnv, unexpectedOutcomes } from '../helpers/corpus.js';
+import { expectedDifferences, qemuCorpus, recordedHostEnv, unexpectedOutcomes, runnerOutcomes, type RunnerCaseResult } from '../helpers/corpus.js';
 
 const run = promisify(execFile);
 const LEVELS = ['addresses', 'xml', 'argv', 'errors'] as const;
 
-interface CaseResult {
-  id: string;
-  levels: Record<string, { status: string; messageExact?: boolean; diff?: string }>;
-}
 
 test('qemu conformance corpus: every case matches libvirt 9.0 on the recorded host, but the expected differences', { timeout: 40 * 60_000 }, async (t) => {
   const runner = sharedPath('conformance/run.mjs');
@@ -33,14 +29,12 @@ test('qemu conformance corpus: every case matches libvirt 9.0 on the recorded ho
     await run(process.execPath, [runner.path, '--virsh', tsvirsh, '--uri', `qemu:///embed?root=${root}/state`,
       '--jobs', String(Math.max(2, os.availableParallelism())), '--quiet', '--json', report], { maxBuffer: 64 << 20, env: recordedHostEnv(corpus.path) })
       .catch((e: { code?: number }) => { if (e.code !== 1) throw e; }); // exit 1 = some case failed
-    const results = (JSON.parse(readFileSync(report, 'utf8')) as { results: CaseResult[] }).results;
+    const results = (JSON.parse(readFileSync(report, 'utf8')) as { results: RunnerCaseResult[] }).results;
     const expected = expectedDifferences();
     const problems: string[] = [];
     const lines: string[] = [];
     for (const level of LEVELS) {
-      const outcomes = new Map(results
-        .filter((r) => ['pass', 'fail'].includes(r.levels[level]!.status))
-        .map((r) => [r.id, { pass: r.levels[level]!.status === 'pass', detail: r.levels[level]!.diff?.split('\n')[0] }]));
+      const outcomes = runnerOutcomes(results, level);
       problems.push(...unexpectedOutcomes(level, outcomes, expected));
       for (const family of ['gen', 'suite']) {
         const ids = [...outcomes.keys()].filter((id) => id.startsWith(`${family}-`));

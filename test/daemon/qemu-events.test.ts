@@ -35,10 +35,7 @@ const DEFINED = 0, UNDEFINED = 1, STARTED = 2, SUSPENDED = 3, RESUMED = 4, STOPP
 test('tsvirtd qemu driver: lifecycle events of start, suspend, resume and a guest that powers itself off', { skip: missing, timeout: (TIMEOUT_S + 60) * 1000 }, async (t) => {
   if ('skip' in guest) return;
   const daemon = await spawnDaemon();
-  t.after(async () => {
-    for (const pid of qemuPidsMentioning(daemon.root)) process.kill(pid, 'SIGKILL');
-    await daemon.stop();
-  });
+  t.after(() => daemon.stopWithGuests());
   const uri = daemon.uri('qemu', '/system');
   const xmlFile = join(daemon.root, 'ev.xml');
   await writeFile(xmlFile, guestDomainXML({ name: 'ev', machine: 'q35', serialPath: 'pty', guest }));
@@ -58,10 +55,7 @@ test('tsvirtd qemu driver: lifecycle events of start, suspend, resume and a gues
 test('tsvirtd qemu driver: a domain found running when the driver opens is watched; its QEMU dying is STOPPED FAILED and shut off (crashed)', { skip: missing, timeout: (TIMEOUT_S + 60) * 1000 }, async (t) => {
   if ('skip' in guest) return;
   const daemon = await spawnDaemon();
-  t.after(async () => {
-    for (const pid of qemuPidsMentioning(daemon.root)) process.kill(pid, 'SIGKILL');
-    await daemon.stop();
-  });
+  t.after(() => daemon.stopWithGuests());
   // started by an embedded tsvirsh on the same state folders, before any client opened the daemon's driver
   const embed = `qemu:///embed?root=${daemon.root}`;
   const xmlFile = join(daemon.root, 'gone.xml');
@@ -89,10 +83,7 @@ test('tsvirtd qemu driver: a domain found running when the driver opens is watch
 test("tsvirtd qemu driver: one connection hears the lifecycle events of another's define, paused start, destroy, redefine and undefine", { skip: missing, timeout: (TIMEOUT_S + 60) * 1000 }, async (t) => {
   if ('skip' in guest) return;
   const daemon = await spawnDaemon();
-  t.after(async () => {
-    for (const pid of qemuPidsMentioning(daemon.root)) process.kill(pid, 'SIGKILL');
-    await daemon.stop();
-  });
+  t.after(() => daemon.stopWithGuests());
   const xmlFile = join(daemon.root, 'api.xml');
   await writeFile(xmlFile, guestDomainXML({ name: 'api', machine: 'q35', serialPath: join(daemon.root, 'api.serial'), guest }));
   const { stdout } = await run(PYTHON, [CLIENT, daemon.uri('qemu', '/system'), '--api', xmlFile, String(TIMEOUT_S)], { timeout: (TIMEOUT_S + 30) * 1000 });

@@ -10,7 +10,6 @@ import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { qemuPidsMentioning } from '../helpers/qemu-processes.js';
 import { tsvirsh } from '../helpers/shared.js';
 import { guestDomainXML, testGuest, waitUntil } from '../e2e/guest.js';
 import { spawnDaemon } from './spawn-daemon.js';
@@ -39,8 +38,7 @@ test('real virsh through tsvirtd: qemu-monitor-command, qemu-agent-command and q
   t.after(async () => {
     // the listeners go first: they would report the daemon's going away
     for (const child of listeners) child.kill();
-    for (const pid of qemuPidsMentioning(daemon.root)) process.kill(pid, 'SIGKILL');
-    await daemon.stop();
+    await daemon.stopWithGuests();
   });
   const uri = daemon.uri('qemu', '/system');
   const xmlFile = join(daemon.root, 'qm.xml');

@@ -5,6 +5,7 @@ import { chmod, mkdtemp, rm, writeFile, mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { projectRoot } from '../helpers/shared.js';
+import { qemuPidsMentioning } from '../helpers/qemu-processes.js';
 
 export interface SpawnedDaemon {
   readonly root: string;
@@ -14,6 +15,8 @@ export interface SpawnedDaemon {
   /** test+unix:///default?socket=... */
   uri(driver?: string, path?: string): string;
   stop(): Promise<void>;
+  /** stop(), after killing the guests' QEMUs started under the root (tsvirtd leaves running guests running) */
+  stopWithGuests(): Promise<void>;
 }
 
 export const tsvirtd = join(projectRoot, 'bin', 'tsvirtd');
@@ -42,18 +45,23 @@ export async function spawnDaemon(conf = '', options: SpawnOptions = {}): Promis
     await new Promise((r) => setTimeout(r, 20));
   }
   if (!existsSync(join(root, 'run', 'libvirt-sock-ro'))) throw new Error('tsvirtd did not listen within 6 s');
+  const stop = async () => {
+    if (child.exitCode === null) {
+      child.kill('SIGTERM');
+      await exited;
+    }
+    await rm(root, { recursive: true, force: true });
+  };
   return {
     root,
     socket,
     readonlySocket: join(root, 'run', 'libvirt-sock-ro'),
     pid: child.pid!,
     uri: (driver = 'test', path = '/default') => `${driver}+unix://${path}?socket=${socket}`,
-    stop: async () => {
-      if (child.exitCode === null) {
-        child.kill('SIGTERM');
-        await exited;
-      }
-      await rm(root, { recursive: true, force: true });
+    stop,
+    stopWithGuests: async () => {
+      for (const pid of qemuPidsMentioning(root)) process.kill(pid, 'SIGKILL');
+      await stop();
     },
   };
 }

@@ -10,7 +10,6 @@ import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { qemuPidsMentioning } from '../helpers/qemu-processes.js';
 import { BOOT_TIMEOUT_MS, SerialLog, testGuest } from '../e2e/guest.js';
 import { spawnDaemon } from './spawn-daemon.js';
 
@@ -28,10 +27,7 @@ if (typeof missing === 'string' && !('skip' in guest)) {
 test('virt-install --import of the test guest through tsvirtd: defined, started, booted', { skip: missing, timeout: BOOT_TIMEOUT_MS + 120_000 }, async (t) => {
   if ('skip' in guest) return;
   const daemon = await spawnDaemon();
-  t.after(async () => {
-    for (const pid of qemuPidsMentioning(daemon.root)) process.kill(pid, 'SIGKILL');
-    await daemon.stop();
-  });
+  t.after(() => daemon.stopWithGuests());
   const uri = daemon.uri('qemu', '/system');
   const servesPools = await run(VIRSH, ['-c', uri, 'pool-list', '--all']).then(() => true, () => false);
   const disk = join(daemon.root, 'disks', 'vi.img');

@@ -5,11 +5,10 @@
 // (qemu:///system), one after the other on the same VNC port.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { guestDomainXML, Sandbox, testGuest, type TestGuest } from './guest.js';
-import { libvirtUnavailable, SYSTEM_URI } from '../helpers/libvirt.js';
+import { libvirtUnavailable, runSystemVirsh } from '../helpers/libvirt.js';
 
 const guest = testGuest();
 const skip = 'skip' in guest ? guest.skip : false;
@@ -80,14 +79,7 @@ test('vncdisplay, domdisplay, screenshot, dominfo OS Type, live listen address a
   const dir = mkdtempSync('/var/tmp/tsvirt-e2e-disp-');
   chmodSync(dir, 0o777);
   const name = `tsvirt-e2e-disp-${process.pid}`;
-  const virsh: Run = async (...args) => {
-    try {
-      return { code: 0, stdout: execFileSync('virsh', ['-c', SYSTEM_URI, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }), stderr: '' };
-    } catch (e) {
-      const err = e as { status: number; stdout: string; stderr: string };
-      return { code: err.status, stdout: err.stdout, stderr: err.stderr };
-    }
-  };
+  const virsh: Run = runSystemVirsh;
   t.after(async () => {
     await virsh('destroy', name);
     await virsh('undefine', name);

@@ -7,7 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { BOOT_TIMEOUT_MS, guestDomainXML, Sandbox, SerialLog, testGuest, type TestGuest } from './guest.js';
-import { libvirtUnavailable, SYSTEM_URI } from '../helpers/libvirt.js';
+import { libvirtUnavailable, runSystemVirsh } from '../helpers/libvirt.js';
 
 const guest = testGuest();
 const skip = 'skip' in guest ? guest.skip : false;
@@ -65,14 +65,7 @@ test('setmem, setmaxmem, setvcpus (vCPU hotplug) and blockresize on a running gu
   const dir = mkdtempSync('/var/tmp/tsvirt-e2e-rs-');
   chmodSync(dir, 0o777); // QEMU, as libvirt's user, writes the console file here
   const name = `tsvirt-e2e-rs-${process.pid}`;
-  const virsh: Run = async (...args) => {
-    try {
-      return { code: 0, stdout: execFileSync('virsh', ['-c', SYSTEM_URI, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }), stderr: '' };
-    } catch (e) {
-      const err = e as { status: number; stdout: string; stderr: string };
-      return { code: err.status, stdout: err.stdout, stderr: err.stderr };
-    }
-  };
+  const virsh: Run = runSystemVirsh;
   t.after(async () => {
     await virsh('destroy', name);
     await virsh('undefine', name);

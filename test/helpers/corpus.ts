@@ -45,6 +45,19 @@ export function expectedDifferences(): ExpectedDifferences {
   return new Map(Object.entries(raw.cases));
 }
 
+/** One case of run.mjs's --json report. */
+export interface RunnerCaseResult {
+  id: string;
+  levels: Record<string, { status: string; messageExact?: boolean; diff?: string }>;
+}
+
+/** The decided outcomes (pass or fail, not skipped) of a run.mjs report at one level. */
+export function runnerOutcomes(results: readonly RunnerCaseResult[], level: string): Map<string, { pass: boolean; detail: string | undefined }> {
+  return new Map(results
+    .filter((r) => ['pass', 'fail'].includes(r.levels[level]!.status))
+    .map((r) => [r.id, { pass: r.levels[level]!.status === 'pass', detail: r.levels[level]!.diff?.split('\n')[0] }]));
+}
+
 /**
  * Compares per-case outcomes with the expected differences at one level:
  * a case failing without being listed is a regression, a listed case that

@@ -27,3 +27,13 @@ export function systemVirsh(...args: string[]): { ok: true; out: string } | { ok
     return { ok: false, error: String((e as { stderr?: string }).stderr ?? (e as Error).message).trim() };
   }
 }
+
+/** One virsh run against the running libvirtd, whole: exit code, stdout and stderr, as CLI comparisons need. */
+export async function runSystemVirsh(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    return { code: 0, stdout: execFileSync('virsh', ['-c', SYSTEM_URI, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }), stderr: '' };
+  } catch (e) {
+    const err = e as { status: number; stdout: string; stderr: string };
+    return { code: err.status, stdout: err.stdout, stderr: err.stderr };
+  }
+}
