@@ -8,6 +8,8 @@ cd "$(dirname "$0")/.."
 [ "${DEMO_SKIP_SETUP:-0}" = 1 ] || bash scripts/setup.sh
 guest=$(sh test/guest/build-guest.sh | tail -n1)
 root=$(mktemp -d /tmp/tsvirt-demo.XXXXXX)
+# as root, QEMU runs as the unprivileged tsvirt-qemu user, which must reach its files under the root
+chmod 0755 "$root"
 uri="qemu:///embed?root=$root"
 tsvirsh() { bin/tsvirsh -c "$uri" "$@"; }
 cleanup() {

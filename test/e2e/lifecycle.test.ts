@@ -98,6 +98,8 @@ test('kill -9 of tsvirsh while the guest runs: the next tsvirsh sees it running 
 
   // An interactive tsvirsh that started the guest and is killed without any cleanup.
   const shell = spawn(process.execPath, [tsvirsh, '-c', sb.uri], { stdio: ['pipe', 'pipe', 'pipe'] });
+  // a failed start must fail the test, not leave the shell holding the runner open
+  t.after(() => void (shell.exitCode === null && shell.kill('SIGKILL')));
   let out = '';
   shell.stdout.setEncoding('utf8').on('data', (s: string) => (out += s));
   shell.stdin.write('start orphan\n');

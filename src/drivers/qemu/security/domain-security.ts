@@ -2,12 +2,14 @@
 // drives its security manager (DAC) and cgroups: the live <seclabel>, the
 // identity QEMU is exec'ed as, the files it gets for its run, its cgroup, and
 // giving everything back when it stops.
+import { statSync } from 'node:fs';
 import { chown } from 'node:fs/promises';
 import { ErrorCode, ErrorDomain, virError } from '../../../util/error.js';
 import { child, childrenNamed, element, type XmlElement } from '../../../util/xml.js';
 import type { QemuPaths } from '../paths.js';
 import { machineName, GuestCgroups } from './cgroup.js';
 import { DacLabels, deviceLabelTargets, labelTargets } from './dac.js';
+import { memberGroups, unreachableFolder } from './reachable.js';
 import type { ConfValue } from '../config.js';
 import { dacLabel, dropPrivilegesCommand, needsDrop, parseDacLabel, privileged, resolveQemuIdentity, type QemuIdentity } from './identity.js';
 
@@ -93,6 +95,12 @@ export class DomainSecurity {
   async prepare(name: string, live: XmlElement, label: DomainLabel, runtimeFiles: string[]): Promise<void> {
     if (!needsDrop(label.identity)) return;
     const { uid, gid } = label.identity;
+    // the first runtime file is the domain's lib folder, where QEMU always opens its master key
+    const blocked = runtimeFiles[0] === undefined ? undefined : unreachableFolder(runtimeFiles[0], label.identity, memberGroups(uid));
+    if (blocked !== undefined) {
+      const mode = (statSync(blocked).mode & 0o7777).toString(8).padStart(4, '0');
+      throw virError(ErrorCode.OPERATION_FAILED, `QEMU runs as ${dacLabel(label.identity)} (qemu.conf user/group), which cannot reach '${blocked}' (mode ${mode}): make that folder searchable for it (chmod o+x) or keep the state elsewhere`, ErrorDomain.QEMU);
+    }
     for (const file of runtimeFiles) await chown(file, uid, gid);
     if (label.relabel && this.dynamicOwnership()) await this.labels.label(name, labelTargets(live), uid, gid);
   }
