@@ -57,7 +57,9 @@ test('root: QEMU runs as tsvirt-qemu with CapEff 0 in its own cgroup; the disk i
   chownSync(image, 4321, 4322);
   chmodSync(image, 0o600);
   const serial = sb.file('priv.serial.log');
-  await sb.define(guestDomainXML({ name: 'priv', machine: 'q35', serialPath: serial, guest, devices: disk }));
+  // a guest agent channel: QEMU binds its socket under the shared lib/qemu/channel/target
+  const channel = `<channel type='unix'><target type='virtio' name='org.qemu.guest_agent.0'/></channel>`;
+  await sb.define(guestDomainXML({ name: 'priv', machine: 'q35', serialPath: serial, guest, devices: disk + channel }));
   await sb.ok('start', 'priv');
   const [pid] = sb.qemuPids();
   assert.ok(pid !== undefined, 'QEMU runs');

@@ -17,7 +17,7 @@
 // libvirt's domain events through RuntimeHost.emit.
 import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { DomainState, PausedReason, RunningReason, ShutoffReason } from '../../driver/flags.js';
 import { CrashedDetail, DomainEventType, ResumedDetail, ShutdownDetail, StartedDetail, StoppedDetail, SuspendedDetail } from '../../driver/event-numbers.js';
@@ -457,7 +457,16 @@ export class QemuRuntime {
   private async prepareRuntimeFolders(name: string, id: number): Promise<string[]> {
     const folders = domainRuntimePaths(this.host.paths, id, name);
     await mkdir(folders.libDir, { recursive: true, mode: 0o750 });
-    await mkdir(folders.channelTargetDir, { recursive: true, mode: 0o750 });
+    // channel/ and channel/target/ are root's and shared: QEMU, run as its own user,
+    // may only pass through them to its domain's folder, where it binds channel sockets
+    const channelTarget = path.dirname(folders.channelTargetDir);
+    for (const shared of [path.dirname(channelTarget), channelTarget]) {
+      await mkdir(shared, { recursive: true, mode: 0o711 });
+      await chmod(shared, 0o711);
+    }
+    await mkdir(folders.channelTargetDir, { mode: 0o750 }).catch((e: NodeJS.ErrnoException) => {
+      if (e.code !== 'EEXIST') throw e;
+    });
     const masterKey = path.join(folders.libDir, 'master-key.aes');
     // a key left by an interrupted start goes; a new one is created, never written through a planted link
     await rm(masterKey, { force: true });
