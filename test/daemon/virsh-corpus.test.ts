@@ -3,7 +3,8 @@
 // test+unix:///...?socket=DIR/run/libvirt-sock. Four scenarios cannot pass through any
 // daemon (they print the URI or a /proc/self/cwd path: libvirtd itself scores 110 this way).
 import assert from 'node:assert/strict';
-import { execFile, execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
+import { virshInstalled } from '../helpers/libvirt.js';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { projectRoot, sharedPath } from '../helpers/shared.js';
@@ -13,16 +14,8 @@ import { spawnDaemon } from './spawn-daemon.js';
 /** The scenarios no daemon can pass through the redirection (libvirtd fails the same four): each prints the URI or a /proc/self/cwd path. */
 const EXPECTED_FAILURES = ['basic-version-uri-sysinfo', 'node-basic-list', 'node-malformed', 'node-missing-external'];
 
-function hasVirsh(): boolean {
-  try {
-    execFileSync('virsh', ['--version'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
 
-test('real virsh through tsvirtd passes the virsh corpus', { skip: hasVirsh() ? false : 'virsh is not installed' }, async (t) => {
+test('real virsh through tsvirtd passes the virsh corpus', { skip: virshInstalled() ? false : 'virsh is not installed' }, async (t) => {
   const conformance = sharedPath('conformance');
   if ('skip' in conformance) return t.skip(conformance.skip);
   const notReady = await testDriverReady();

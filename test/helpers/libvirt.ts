@@ -4,13 +4,19 @@ import { execFileSync } from 'node:child_process';
 
 export const SYSTEM_URI = 'qemu:///system';
 
-/** Why libvirt cannot be asked, or false when it can. */
-export function libvirtUnavailable(): string | false {
+/** Whether the virsh client is installed (a daemon to ask is another matter). */
+export function virshInstalled(): boolean {
   try {
     execFileSync('virsh', ['--version'], { stdio: 'ignore' });
+    return true;
   } catch {
-    return 'virsh (libvirt) is not installed';
+    return false;
   }
+}
+
+/** Why libvirt cannot be asked, or false when it can. */
+export function libvirtUnavailable(): string | false {
+  if (!virshInstalled()) return 'virsh (libvirt) is not installed';
   try {
     execFileSync('virsh', ['-c', SYSTEM_URI, 'uri'], { stdio: 'ignore', timeout: 15_000 });
   } catch {

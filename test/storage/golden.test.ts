@@ -6,7 +6,8 @@
 // depend on path lengths, match.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile, execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
+import { virshInstalled } from '../helpers/libvirt.js';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -40,14 +41,6 @@ function realVirsh(uri: string): Virsh {
   };
 }
 
-function hasVirsh(): boolean {
-  try {
-    execFileSync('virsh', ['--version'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 async function replay(scenario: StorageScenario, virsh: Virsh): Promise<void> {
   const expected = await readFile(path.join(projectRoot, 'test', 'storage', 'golden', `${scenario.name}.txt`), 'utf8');
@@ -67,7 +60,7 @@ for (const scenario of STORAGE_SCENARIOS) {
 }
 
 test('golden storage scenarios through tsvirtd (real virsh)', async (t) => {
-  if (!hasVirsh()) {
+  if (!virshInstalled()) {
     if (process.env.CI === 'true') throw new Error('virsh is missing (CI=true requires it: scripts/setup.sh installs libvirt-clients)');
     t.skip('SKIPPED LOUDLY: virsh is not installed, the scenarios cannot be replayed through tsvirtd');
     return;
