@@ -4,7 +4,8 @@ import assert from 'node:assert/strict';
 import { chmodSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { memberGroups, unreachableFolder } from '../../src/drivers/qemu/security/reachable.js';
+import { unreachableFolder } from '../../src/drivers/qemu/security/reachable.js';
+import { memberGroups } from '../../src/drivers/qemu/security/identity.js';
 
 test('the outermost folder without a search bit for the QEMU user is named; group membership counts', (t) => {
   const top = mkdtempSync(path.join(os.tmpdir(), 'tsvirt-reach-'));

@@ -9,9 +9,9 @@ import { child, childrenNamed, element, type XmlElement } from '../../../util/xm
 import type { QemuPaths } from '../paths.js';
 import { machineName, GuestCgroups } from './cgroup.js';
 import { DacLabels, deviceLabelTargets, labelTargets } from './dac.js';
-import { memberGroups, unreachableFolder } from './reachable.js';
+import { unreachableFolder } from './reachable.js';
 import type { ConfValue } from '../config.js';
-import { dacLabel, dropPrivilegesCommand, needsDrop, parseDacLabel, privileged, resolveQemuIdentity, type QemuIdentity } from './identity.js';
+import { dacLabel, dropPrivilegesCommand, memberGroups, needsDrop, parseDacLabel, privileged, resolveQemuIdentity, type QemuIdentity } from './identity.js';
 
 /** What a domain's DAC label decides for one run. */
 export interface DomainLabel {

@@ -26,6 +26,8 @@ interface DbEntry {
   name: string;
   id: number;
   primaryGid?: number;
+  /** a group's member list (its fourth field) */
+  members: string[];
 }
 
 /** /etc/passwd or /etc/group as name, id (and a user's primary gid); what getpwnam/getgrnam read without NSS modules. */
@@ -39,7 +41,7 @@ function readDb(file: string): DbEntry[] {
   return text.split('\n').flatMap((line) => {
     const f = line.split(':');
     if (f.length < 3 || !/^\d+$/.test(f[2]!)) return [];
-    return [{ name: f[0]!, id: Number(f[2]), ...(f[3] !== undefined && /^\d+$/.test(f[3]) ? { primaryGid: Number(f[3]) } : {}) }];
+    return [{ name: f[0]!, id: Number(f[2]), ...(f[3] !== undefined && /^\d+$/.test(f[3]) ? { primaryGid: Number(f[3]) } : {}), members: f[3]?.split(',') ?? [] }];
   });
 }
 
@@ -81,6 +83,13 @@ export function configuredIdentity(raw: ReadonlyMap<string, ConfValue>, files = 
 }
 
 /** The DAC label libvirt prints: "+UID:+GID". */
+/** The groups initgroups gives a user (setpriv --init-groups): those whose member list names it. */
+export function memberGroups(uid: number, files = { passwd: '/etc/passwd', group: '/etc/group' }): Set<number> {
+  const name = readDb(files.passwd).find((u) => u.id === uid)?.name;
+  if (name === undefined) return new Set();
+  return new Set(readDb(files.group).filter((g) => g.members.includes(name)).map((g) => g.id));
+}
+
 export function dacLabel(id: { uid: number; gid: number }): string {
   return `+${id.uid}:+${id.gid}`;
 }

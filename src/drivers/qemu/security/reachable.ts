@@ -2,22 +2,8 @@
 // state root made by root with `mktemp -d` (0700) lets QEMU start and then fail
 // on its first file with a bare "Permission denied"; this finds the folder in the
 // way first, so the start can name it.
-import { readFileSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import path from 'node:path';
-
-/** The groups initgroups gives a user (setpriv --init-groups): those of /etc/group listing its name. */
-export function memberGroups(uid: number, files = { passwd: '/etc/passwd', group: '/etc/group' }): Set<number> {
-  const lines = (file: string) => {
-    try {
-      return readFileSync(file, 'utf8').split('\n').map((l) => l.split(':'));
-    } catch {
-      return [];
-    }
-  };
-  const name = lines(files.passwd).find((f) => f[2] === String(uid))?.[0];
-  if (name === undefined) return new Set();
-  return new Set(lines(files.group).filter((f) => f[3]?.split(',').includes(name) && /^\d+$/.test(f[2] ?? '')).map((f) => Number(f[2])));
-}
 
 /** The outermost folder above `target` that `who` may not search (no x bit for it), or undefined. */
 export function unreachableFolder(target: string, who: { uid: number; gid: number }, groups: ReadonlySet<number>): string | undefined {
