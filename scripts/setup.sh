@@ -36,7 +36,8 @@ fi
 
 # CI: libvirt's daemons, started when not running (a container has no init to start them).
 if [ "${CI:-}" = true ] && [ "$(id -u)" = 0 ] && command -v libvirtd >/dev/null; then
-  [ -S /run/libvirt/virtlogd-sock ] || virtlogd -d || echo "setup: virtlogd did not start" >&2
+  # A socket file can outlive its daemon (a restored machine): ask for the process instead.
+  pgrep -x virtlogd >/dev/null || virtlogd -d || echo "setup: virtlogd did not start" >&2
   if ! virsh -c qemu:///system uri >/dev/null 2>&1; then
     libvirtd -d || echo "setup: libvirtd did not start" >&2
     for _ in $(seq 1 30); do virsh -c qemu:///system uri >/dev/null 2>&1 && break; sleep 1; done
