@@ -47,6 +47,7 @@ import { dnsmasqConfig } from './dnsmasq-conf.js';
 import { dnsmasqFileNames, readLeaseStatus, reloadDnsmasq, startDnsmasq, stopDnsmasq, writeDnsmasqFiles } from './dnsmasq.js';
 import { addFirewallRules, removeFirewallRules } from './firewall.js';
 import { networkPathsForURI, type NetworkPaths } from './paths.js';
+import { validateNetworkDef } from './validate.js';
 import { allocatePort, bandwidthFromRates, checkPortFloor, deleteAllPortStatus, deletePortStatus, loadPorts, PORT_BANDWIDTH_FIELDS, ratesOf, removeMacMap, savePortStatus, updateMacMap } from './ports.js';
 
 const XML_INACTIVE = 1;
@@ -163,6 +164,7 @@ export class NetworkDriverState implements NetworkDriver {
 
   /** networkSetBridgeName / networkBridgeNameValidate, then the bridge MAC, for a new definition. */
   private prepareDef(def: NetworkDef): void {
+    validateNetworkDef(def);
     if (!networkHasManagedBridge(def)) return;
     const bridgeEl = child(def, 'bridge')!;
     const name = networkName(def);
