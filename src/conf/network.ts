@@ -34,6 +34,11 @@ const ipSchema: ElementSchema = {
   },
 };
 
+const portgroupSchema: ElementSchema = {
+  attrs: ['name', 'default', 'trustGuestRxFilters'],
+  children: { vlan: { any: true }, virtualport: { any: true }, bandwidth: { any: true } },
+};
+
 const networkSchema: ElementSchema = {
   attrs: ['ipv6', 'trustGuestRxFilters'],
   ignore: ['connections'],
@@ -71,7 +76,7 @@ const networkSchema: ElementSchema = {
     ip: ipSchema,
     route: { attrs: ['family', 'address', 'netmask', 'prefix', 'gateway', 'metric'] },
     virtualport: { any: true },
-    portgroup: { any: true },
+    portgroup: portgroupSchema,
   },
 };
 
@@ -109,6 +114,7 @@ export function parseNetworkElement(root: XmlElement): NetworkDef {
     throw xmlError(`mtu size only allowed in open, route, nat, and isolated mode, not in ${mode} (network '${name}')`);
   }
   for (const ip of childrenNamed(def, 'ip')) validateIP(ip, name);
+  for (const pg of childrenNamed(def, 'portgroup')) normalisePortgroup(pg);
   if (['nat', 'route', 'open'].includes(mode) && childrenNamed(def, 'ip').length === 0) {
     throw xmlError(`${mode} forwarding requested, but no IP address provided for network '${name}'`);
   }
@@ -283,11 +289,22 @@ function validateDHCPHost(host: XmlElement, network: string, partialOkay: boolea
   if (!partialOkay && ip === undefined) throw xmlError(`Missing IP address in static host definition for network '${network}'`);
 }
 
-/** virNetworkDefFormat: the canonical text, <ip> always with separate open and close tags. */
+/** virNetworkPortGroupParseXML: a name is required; default is 'yes' in any case or absent. */
+function normalisePortgroup(pg: XmlElement): void {
+  if (pg.attrs.name === undefined) throw xmlError('Missing required name attribute in portgroup');
+  if (pg.attrs.default?.toLowerCase() === 'yes') pg.attrs.default = 'yes';
+  else delete pg.attrs.default;
+  const trust = pg.attrs.trustGuestRxFilters;
+  if (trust !== undefined && trust !== 'yes' && trust !== 'no') {
+    throw xmlError(`Invalid value for attribute 'trustGuestRxFilters' in element 'portgroup': '${trust}'. Expected one of: yes, no`);
+  }
+}
+
+/** virNetworkDefFormat: the canonical text, <ip> and <portgroup> always with separate open and close tags. */
 export function formatNetworkXML(def: NetworkDef): string {
   const out = cloneElement(def);
-  for (const ip of childrenNamed(out, 'ip')) {
-    if (ip.children.length === 0) ip.text = '\n  ';
+  for (const el of out.children) {
+    if ((el.name === 'ip' || el.name === 'portgroup') && el.children.length === 0) el.text = '\n  ';
   }
   return formatXml(out);
 }
@@ -362,7 +379,7 @@ export enum NetworkUpdateCommand {
 }
 
 /** virNetworkUpdateSection, with the section names used in messages. */
-const UPDATE_SECTIONS = ['none', 'bridge', 'domain', 'ip', 'ip-dhcp-host', 'ip-dhcp-range', 'forward', 'forward-interface', 'forward-pf', 'portgroup', 'dns-host', 'dns-txt', 'dns-srv'];
+const UPDATE_SECTIONS = ['none', 'bridge', 'domain', 'ip', 'ip-dhcp-host', 'ip-dhcp-range', 'forward', 'forward-interface', 'forward pf', 'portgroup', 'dns-host', 'dns-txt', 'dns-srv'];
 
 /**
  * virNetworkDefUpdateSection: applies one update command to a copy of `def`
@@ -408,6 +425,17 @@ export function updateNetworkDef(def: NetworkDef, command: number, section: numb
       updateDNSRecord(updated, command, node, kind, name);
       break;
     }
+    case 'portgroup':
+      expect('portgroup');
+      updatePortgroup(updated, command, node, name);
+      break;
+    case 'forward-interface':
+      expect('interface');
+      if (command === NetworkUpdateCommand.MODIFY) {
+        throw virError(ErrorCode.OPERATION_UNSUPPORTED, 'forward interface entries cannot be modified, only added or deleted', ErrorDomain.NETWORK);
+      }
+      updateForwardInterface(updated, command, node, name);
+      break;
     case undefined:
     case 'none':
       throw virError(ErrorCode.OPERATION_UNSUPPORTED, `can't update unrecognized section of network`, ErrorDomain.NETWORK);
@@ -537,4 +565,60 @@ function updateDNSRecord(def: XmlElement, command: number, node: XmlElement, kin
   if (found.length === 0) throw virError(ErrorCode.OPERATION_INVALID, `couldn't locate a matching DNS ${KIND} record in network ${name}`, ErrorDomain.NETWORK);
   if (found.length > 1) throw virError(ErrorCode.OPERATION_INVALID, `multiple DNS SRV records matching all specified fields were found in network ${name}`, ErrorDomain.NETWORK);
   dns.children = dns.children.filter((c) => c !== found[0]);
+}
+
+/** virNetworkDefUpdatePortGroup: portgroups are matched by name; one default at most. */
+function updatePortgroup(def: XmlElement, command: number, node: XmlElement, name: string): void {
+  const entry = cloneElement(node);
+  canonicalize(entry, portgroupSchema, { strict: false });
+  normalisePortgroup(entry);
+  const groups = childrenNamed(def, 'portgroup');
+  const found = groups.find((g) => g.attrs.name === entry.attrs.name);
+  const currentDefault = groups.find((g) => g.attrs.default === 'yes');
+  const isAdd = command === NetworkUpdateCommand.ADD_FIRST || command === NetworkUpdateCommand.ADD_LAST;
+  if (found === undefined && (command === NetworkUpdateCommand.MODIFY || command === NetworkUpdateCommand.DELETE)) {
+    throw virError(ErrorCode.OPERATION_INVALID, `couldn't find a portgroup entry in network '${name}' matching <portgroup name='${entry.attrs.name}'>`, ErrorDomain.NETWORK);
+  }
+  if (found !== undefined && isAdd) {
+    throw virError(ErrorCode.OPERATION_INVALID, `there is an existing portgroup entry in network '${name}' that matches "<portgroup name='${entry.attrs.name}'>"`, ErrorDomain.NETWORK);
+  }
+  if (command !== NetworkUpdateCommand.DELETE && entry.attrs.default === 'yes' && currentDefault !== undefined && currentDefault !== found) {
+    throw virError(ErrorCode.OPERATION_INVALID, `a different portgroup entry in network '${name}' is already set as the default. Only one default is allowed.`, ErrorDomain.NETWORK);
+  }
+  if (command === NetworkUpdateCommand.MODIFY) def.children[def.children.indexOf(found!)] = entry;
+  else if (command === NetworkUpdateCommand.DELETE) def.children = def.children.filter((c) => c !== found);
+  else if (isAdd) insertAmong(def, groups, entry, command === NetworkUpdateCommand.ADD_FIRST);
+  else checkCommand(command);
+}
+
+/** virNetworkDefUpdateForwardInterface: forward <interface dev=...> entries, added or deleted by name. */
+function updateForwardInterface(def: XmlElement, command: number, node: XmlElement, name: string): void {
+  const dev = node.attrs.dev;
+  if (dev === undefined) throw xmlError('missing dev attribute in <interface> element');
+  let forward = child(def, 'forward');
+  const interfaces = forward ? childrenNamed(forward, 'interface') : [];
+  const found = interfaces.find((i) => i.attrs.dev === dev);
+  if (command === NetworkUpdateCommand.ADD_FIRST || command === NetworkUpdateCommand.ADD_LAST) {
+    if (found) throw virError(ErrorCode.OPERATION_INVALID, `there is an existing interface entry in network '${name}' that matches "<interface dev='${dev}'>"`, ErrorDomain.NETWORK);
+    if (forward === undefined) {
+      forward = element('forward');
+      insertInOrder(def, forward);
+    }
+    insertAmong(forward, interfaces, element('interface', { dev }), command === NetworkUpdateCommand.ADD_FIRST);
+  } else if (command === NetworkUpdateCommand.DELETE) {
+    if (!found) throw virError(ErrorCode.OPERATION_INVALID, `couldn't find an interface entry in network '${name}' matching <interface dev='${dev}'>`, ErrorDomain.NETWORK);
+    forward!.children = forward!.children.filter((c) => c !== found);
+  } else checkCommand(command);
+  // re-validation names the first interface in <forward dev=...> again
+  if (forward) delete forward.attrs.dev;
+}
+
+/** Puts `entry` before the first or after the last of `siblings` (or at the canonical place when there are none). */
+function insertAmong(parent: XmlElement, siblings: XmlElement[], entry: XmlElement, first: boolean): void {
+  if (siblings.length === 0) {
+    parent.children.push(entry);
+    return;
+  }
+  const at = first ? parent.children.indexOf(siblings[0]!) : parent.children.indexOf(siblings[siblings.length - 1]!) + 1;
+  parent.children.splice(at, 0, entry);
 }

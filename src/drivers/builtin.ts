@@ -28,6 +28,7 @@ const qemu: ConnectDriver = {
 const network: SharedDriver<'network'> = {
   family: 'network',
   open: async (uri, options) => (await import('./network/driver.js')).openNetworkDriver(uri, options),
+  eventsOf: (driver) => (driver as { events?: EventSource }).events,
 };
 
 const remote: ConnectDriver = {

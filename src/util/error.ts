@@ -61,6 +61,8 @@ export enum ErrorCode {
   CPU_INCOMPATIBLE = 91,
   XML_INVALID_SCHEMA = 92,
   DEVICE_MISSING = 99,
+  NETWORK_PORT_EXIST = 106,
+  NO_NETWORK_PORT = 107,
   MULTIPLE_DOMAINS = 110,
 }
 
@@ -102,6 +104,7 @@ const MESSAGE_PREFIX: Partial<Record<ErrorCode, string>> = {
   [ErrorCode.OPERATION_INVALID]: 'Requested operation is not valid',
   [ErrorCode.NO_DOMAIN]: 'Domain not found',
   [ErrorCode.NO_NETWORK]: 'Network not found',
+  [ErrorCode.NO_NETWORK_PORT]: 'network port not found',
   [ErrorCode.NO_STORAGE_POOL]: 'Storage pool not found',
   [ErrorCode.NO_STORAGE_VOL]: 'Storage volume not found',
   [ErrorCode.NO_INTERFACE]: 'Interface not found',

@@ -28,6 +28,8 @@ export interface SpawnOptions {
   readonly prepare?: (root: string) => void;
   /** tsvirtd's environment (default: this process's) */
   readonly env?: NodeJS.ProcessEnv;
+  /** a command that execs tsvirtd's node in turn, e.g. ['ip', 'netns', 'exec', NS] to run it in a network namespace */
+  readonly prefix?: readonly string[];
 }
 
 export async function spawnDaemon(conf = '', options: SpawnOptions = {}): Promise<SpawnedDaemon> {
@@ -38,7 +40,8 @@ export async function spawnDaemon(conf = '', options: SpawnOptions = {}): Promis
   await writeFile(join(root, 'etc', 'tsvirtd.conf'), conf);
   options.prepare?.(root);
   const socket = join(root, 'run', 'libvirt-sock');
-  const child: ChildProcess = spawn(process.execPath, [tsvirtd, '--root', root, ...(options.args ?? [])], { stdio: ['ignore', 'inherit', 'inherit'], env: options.env ?? process.env });
+  const argv = [...(options.prefix ?? []), process.execPath, tsvirtd, '--root', root, ...(options.args ?? [])];
+  const child: ChildProcess = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'inherit', 'inherit'], env: options.env ?? process.env });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   for (let i = 0; i < 300 && !existsSync(join(root, 'run', 'libvirt-sock-ro')); i++) {
     if (child.exitCode !== null) throw new Error(`tsvirtd exited with ${child.exitCode}`);

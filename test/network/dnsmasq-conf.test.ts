@@ -13,11 +13,9 @@ import { dnsmasqConfig } from '../../src/drivers/network/dnsmasq-conf.js';
 
 const GOLDEN = fileURLToPath(new URL('../../../test/network/golden/', import.meta.url));
 const xmlDir = join(GOLDEN, 'xml');
-const defs = new Map(readdirSync(xmlDir).map((f) => {
-  const text = readFileSync(join(xmlDir, f), 'utf8');
-  // by <name>: some recorded definitions are invalid on purpose
-  return [/<name>([^<]+)<\/name>/.exec(text)![1]!, text] as const;
-}));
+const texts = readdirSync(xmlDir).map((f) => readFileSync(join(xmlDir, f), 'utf8'));
+// networks by <name> (some recorded definitions are invalid on purpose); the port definitions are not networks
+const defs = new Map(texts.filter((t) => t.startsWith('<network>') || t.startsWith('<network ')).map((text) => [/<name>([^<]+)<\/name>/.exec(text)![1]!, text] as const));
 
 /** The first @conf probe's three files, if no net-update came before it. */
 function firstConf(out: string): { name: string; files: Record<string, string> } | undefined {

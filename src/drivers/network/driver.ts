@@ -4,7 +4,8 @@
 // so every process that opens the driver sees the same networks. Starting a
 // network with a libvirt-managed bridge creates the bridge, installs libvirt's
 // firewall rules and runs dnsmasq with libvirt's configuration; destroying it
-// undoes all three.
+// undoes all three. Guests' interfaces hold network ports (ports.ts); the
+// lifecycle of every network is reported as libvirt's network events.
 
 import { existsSync, readdirSync } from 'node:fs';
 import { mkdir, readlink, symlink, unlink } from 'node:fs/promises';
@@ -22,37 +23,60 @@ import {
   parseNetworkXML,
   setNetworkBridgeName,
   setNetworkMAC,
+  networkForwardMode,
   updateNetworkDef,
   type NetworkDef,
 } from '../../conf/network.js';
 import { matchesNetworkListFilter } from '../../conf/objects/list-filter.js';
 import { assignNetworkDef, networkList, type NetworkObj } from '../../conf/objects/network-object.js';
+import { parseNetworkPortXML, formatNetworkPortXML, type NetworkPortDef } from '../../conf/network-port.js';
+import { NetworkEventType } from '../../driver/event-numbers.js';
+import { EventHub, type EventSource } from '../../driver/events.js';
 import type { NetworkDriver } from '../../driver/families.js';
 import type { ProcArgs, ProcRet } from '../../driver/procedures.js';
 import type { NetworkRef } from '../../driver/refs.js';
+import { typedParam, typedParamValue } from '../../driver/typed-params.js';
 import type { OpenOptions } from '../../driver/registry.js';
 import type { ParsedURI } from '../../driver/uri.js';
 import { writeFileAtomic } from '../../util/atomic-file.js';
 import { ErrorCode, ErrorDomain, virError } from '../../util/error.js';
 import { parseUUID } from '../../util/uuid.js';
-import { child } from '../../util/xml.js';
+import { child, childrenNamed } from '../../util/xml.js';
 import { checkRouteCollision, createBridge, deleteBridge, netDevExists } from './bridge.js';
 import { dnsmasqConfig } from './dnsmasq-conf.js';
 import { dnsmasqFileNames, readLeaseStatus, reloadDnsmasq, startDnsmasq, stopDnsmasq, writeDnsmasqFiles } from './dnsmasq.js';
 import { addFirewallRules, removeFirewallRules } from './firewall.js';
 import { networkPathsForURI, type NetworkPaths } from './paths.js';
+import { validateNetworkDef } from './validate.js';
+import { allocatePort, bandwidthFromRates, checkPortFloor, deleteAllPortStatus, deletePortStatus, loadPorts, PORT_BANDWIDTH_FIELDS, ratesOf, removeMacMap, savePortStatus, updateMacMap } from './ports.js';
 
 const XML_INACTIVE = 1;
 const UPDATE_AFFECT_LIVE = 1;
 const UPDATE_AFFECT_CONFIG = 2;
 const BRIDGE_TEMPLATE = 'virbr%d';
+/** virNetworkPortCreateFlags */
+const PORT_CREATE_RECLAIM = 1;
+const PORT_CREATE_VALIDATE = 2;
 
 function checkFlags(flags: number, supported: number, fn: string): void {
   const unsupported = flags & ~supported;
   if (unsupported !== 0) throw virError(ErrorCode.INVALID_ARG, `unsupported flags (0x${unsupported.toString(16)}) in function ${fn}`, ErrorDomain.NETWORK);
 }
 
+/** An IPv4 <ip> with DHCP ranges or hosts (or a TFTP root): dnsmasq then answers DHCP (networkUpdate's oldDhcpActive). */
+function servesDHCPv4(def: NetworkDef): boolean {
+  return childrenNamed(def, 'ip').some((ip) => ip.attrs.family !== 'ipv6' && (child(ip, 'tftp') !== undefined || (child(ip, 'dhcp')?.children.some((c) => c.name === 'range' || c.name === 'host') ?? false)));
+}
+
+/** A network and, while it runs, the ports its guests hold (keyed by port UUID). */
+interface BridgeNetworkObj extends NetworkObj {
+  ports: Map<string, NetworkPortDef>;
+}
+
 const refOf = (obj: NetworkObj): NetworkRef => ({ name: networkName(obj.def), uuid: networkUUID(obj.def) });
+const withPorts = (obj: NetworkObj): BridgeNetworkObj => Object.assign(obj, { ports: new Map<string, NetworkPortDef>() });
+/** Sections whose live change can alter the firewall rules of a nat, route or isolated network (networkUpdate). */
+const FIREWALL_SECTIONS = new Set([3 /* ip */, 4 /* ip-dhcp-host */, 5 /* ip-dhcp-range */, 6 /* forward */, 7 /* forward-interface */]);
 
 /** A random MAC in QEMU's 52:54:00 range, as virNetworkSetBridgeMacAddr gives a bridge without one. */
 function randomMAC(): string {
@@ -61,9 +85,23 @@ function randomMAC(): string {
 }
 
 export class NetworkDriverState implements NetworkDriver {
-  private readonly networks = networkList<NetworkObj>();
+  private readonly networks = networkList<BridgeNetworkObj>();
+  /** Lifecycle events of the networks, heard by every connection that shares this driver. */
+  readonly events: EventSource = new EventHub();
 
   constructor(private readonly paths: NetworkPaths) {}
+
+  /** Queued as virObjectEventStateQueue does: subscribers hear of a change after the call that made it. */
+  private lifecycle(obj: NetworkObj, event: NetworkEventType): void {
+    const net = refOf(obj);
+    setImmediate(() => {
+      try {
+        (this.events as EventHub).emit({ key: 'networkEventLifecycle', body: { net, event, detail: 0 } });
+      } catch {
+        // a subscriber's failure never fails the network call
+      }
+    });
+  }
 
   /**
    * networkStateInitialize: persistent definitions, then the live state of the
@@ -83,7 +121,7 @@ export class NetworkDriverState implements NetworkDriver {
     };
     each(this.paths.configDir, (path, file) => {
       const def = parseNetworkElement(parseDocumentFile(path, 'network', ErrorDomain.NETWORK));
-      this.networks.add({ def, active: false, persistent: true, autostart: existsSync(join(this.paths.autostartDir, file)) });
+      this.networks.add(withPorts({ def, active: false, persistent: true, autostart: existsSync(join(this.paths.autostartDir, file)) }));
     });
     each(this.paths.stateDir, (path) => {
       const status = parseDocumentFile(path, 'networkstatus', ErrorDomain.NETWORK);
@@ -91,12 +129,13 @@ export class NetworkDriverState implements NetworkDriver {
       const bridge = networkBridge(live);
       // a managed bridge that is gone means the network died with the host's state (reboot, namespace gone)
       if (networkHasManagedBridge(live) && (bridge === undefined || !netDevExists(bridge))) return;
-      const obj = this.networks.findByUUID(networkUUID(live));
+      let obj = this.networks.findByUUID(networkUUID(live));
       if (obj) {
         obj.newDef = obj.def;
         obj.def = live;
         obj.active = true;
-      } else this.networks.add({ def: live, active: true, persistent: false, autostart: false });
+      } else this.networks.add((obj = withPorts({ def: live, active: true, persistent: false, autostart: false })));
+      obj.ports = loadPorts(this.paths, networkName(live), warn);
     });
   }
 
@@ -108,7 +147,7 @@ export class NetworkDriverState implements NetworkDriver {
     }
   }
 
-  private find(net: NetworkRef, by: 'name' | 'uuid'): NetworkObj {
+  private find(net: NetworkRef, by: 'name' | 'uuid'): BridgeNetworkObj {
     const obj = by === 'name' ? this.networks.findByName(net.name) : this.networks.findByUUID(net.uuid);
     if (obj) return obj;
     const detail = by === 'name' ? `no network with matching name '${net.name}'` : `no network with matching uuid '${net.uuid}'`;
@@ -125,6 +164,7 @@ export class NetworkDriverState implements NetworkDriver {
 
   /** networkSetBridgeName / networkBridgeNameValidate, then the bridge MAC, for a new definition. */
   private prepareDef(def: NetworkDef): void {
+    validateNetworkDef(def);
     if (!networkHasManagedBridge(def)) return;
     const bridgeEl = child(def, 'bridge')!;
     const name = networkName(def);
@@ -198,13 +238,14 @@ export class NetworkDriverState implements NetworkDriver {
     const def = parseNetworkXML(xml);
     this.prepareDef(def);
     const existed = this.networks.findByUUID(networkUUID(def));
-    const obj = assignNetworkDef(this.networks, def, false, (o) => o);
+    const obj = assignNetworkDef(this.networks, def, false, withPorts);
     try {
       await this.saveConfig(def);
     } catch (e) {
       if (!existed) this.networks.remove(obj);
       throw e;
     }
+    this.lifecycle(obj, NetworkEventType.DEFINED);
     return refOf(obj);
   }
 
@@ -220,7 +261,7 @@ export class NetworkDriverState implements NetworkDriver {
     this.prepareDef(def);
     const existed = this.networks.findByUUID(networkUUID(def));
     const previous = existed && { def: existed.def, newDef: existed.newDef };
-    const obj = assignNetworkDef(this.networks, def, true, (o) => o);
+    const obj = assignNetworkDef(this.networks, def, true, withPorts);
     try {
       await this.start(obj);
     } catch (e) {
@@ -228,6 +269,7 @@ export class NetworkDriverState implements NetworkDriver {
       else Object.assign(obj, previous);
       throw e;
     }
+    this.lifecycle(obj, NetworkEventType.STARTED);
     return refOf(obj);
   }
 
@@ -235,11 +277,13 @@ export class NetworkDriverState implements NetworkDriver {
     const obj = this.find(net, 'uuid');
     if (obj.active) throw virError(ErrorCode.OPERATION_INVALID, 'network is already active', ErrorDomain.NETWORK);
     await this.start(obj);
+    this.lifecycle(obj, NetworkEventType.STARTED);
   }
 
   /** networkStartNetwork: the devices, rules and daemon of the forward mode; nothing is left behind on failure. */
-  private async start(obj: NetworkObj): Promise<void> {
+  private async start(obj: BridgeNetworkObj): Promise<void> {
     const def = obj.def;
+    await this.forgetPorts(obj);
     if (networkHasManagedBridge(def)) {
       const bridge = networkBridge(def)!;
       checkRouteCollision(def);
@@ -277,10 +321,17 @@ export class NetworkDriverState implements NetworkDriver {
     const obj = this.find(net, 'uuid');
     if (!obj.active) throw virError(ErrorCode.OPERATION_INVALID, `network '${net.name}' is not active`, ErrorDomain.NETWORK);
     await this.stop(obj);
+    this.lifecycle(obj, NetworkEventType.STOPPED);
+  }
+
+  /** virNetworkObjDeleteAllPorts */
+  private async forgetPorts(obj: BridgeNetworkObj): Promise<void> {
+    obj.ports.clear();
+    await deleteAllPortStatus(this.paths, networkName(obj.def));
   }
 
   /** networkShutdownNetwork, then the persistent definition takes over again (or the transient network goes). */
-  private async stop(obj: NetworkObj): Promise<void> {
+  private async stop(obj: BridgeNetworkObj): Promise<void> {
     const def = obj.def;
     const name = networkName(def);
     if (networkHasManagedBridge(def)) {
@@ -290,6 +341,7 @@ export class NetworkDriverState implements NetworkDriver {
       if (child(def, 'forward')?.attrs.mode !== 'open') await removeFirewallRules(def, bridge);
     }
     await unlink(join(this.paths.stateDir, `${name}.xml`)).catch(() => undefined);
+    await this.forgetPorts(obj);
     obj.active = false;
     if (obj.newDef) {
       obj.def = obj.newDef;
@@ -307,7 +359,13 @@ export class NetworkDriverState implements NetworkDriver {
     obj.autostart = false;
     obj.persistent = false;
     obj.newDef = undefined;
-    if (!obj.active) this.networks.remove(obj);
+    if (!obj.active) {
+      // networkRemoveInactive: the bridge's MAC map goes with the network
+      const bridge = networkBridge(obj.def);
+      if (bridge !== undefined) await removeMacMap(this.paths, bridge);
+      this.networks.remove(obj);
+    }
+    this.lifecycle(obj, NetworkEventType.UNDEFINED);
   }
 
   async networkGetXMLDesc({ net, flags }: ProcArgs<'networkGetXMLDesc'>): Promise<ProcRet<'networkGetXMLDesc'>> {
@@ -354,6 +412,8 @@ export class NetworkDriverState implements NetworkDriver {
     if (f & UPDATE_AFFECT_CONFIG && !obj.persistent) throw virError(ErrorCode.OPERATION_INVALID, 'cannot change persistent config of a transient network', ErrorDomain.NETWORK);
     const live = f & UPDATE_AFFECT_LIVE ? updateNetworkDef(obj.def, command, section, parentIndex, xml) : undefined;
     const config = f & UPDATE_AFFECT_CONFIG ? updateNetworkDef(obj.newDef ?? obj.def, command, section, parentIndex, xml) : undefined;
+    const before = obj.def;
+    if (live) await this.refreshFirewall(before, live, section);
     if (config) {
       await this.saveConfig(config);
       if (obj.active) obj.newDef = config;
@@ -362,23 +422,144 @@ export class NetworkDriverState implements NetworkDriver {
     if (live) {
       obj.def = live;
       await this.saveStatus(obj);
-      await this.refreshDnsmasq(obj, section);
+      await this.refreshDnsmasq(obj, before, section);
     }
   }
 
-  /** The sections dnsmasq reads from its hosts files only need a SIGHUP; the others a restart (networkUpdate). */
-  private async refreshDnsmasq(obj: NetworkObj, section: number): Promise<void> {
+  /** A live change that can alter a nat/route/isolated network's rules replaces them (networkUpdate removes, then re-adds). */
+  private async refreshFirewall(before: NetworkDef, after: NetworkDef, section: number): Promise<void> {
+    if (!FIREWALL_SECTIONS.has(section) || !['none', 'nat', 'route'].includes(networkForwardMode(before))) return;
+    const bridge = networkBridge(before)!;
+    await removeFirewallRules(before, bridge);
+    await addFirewallRules(after, bridge);
+  }
+
+  /**
+   * What networkUpdate does to dnsmasq after a live change: sections on its
+   * command line (the .conf) restart it; static hosts only rewrite its hosts
+   * files and SIGHUP it, unless DHCP was switched on or off; the rest
+   * (portgroups, forward interfaces) leave it alone.
+   */
+  private async refreshDnsmasq(obj: NetworkObj, before: NetworkDef, section: number): Promise<void> {
     const def = obj.def;
     if (!networkHasManagedBridge(def) || def.children.every((c) => c.name !== 'ip')) return;
+    const RESTART = [1 /* bridge */, 2 /* domain */, 3 /* ip */, 5 /* ip-dhcp-range */, 11 /* dns-txt */, 12 /* dns-srv */];
+    const dhcpToggled = section === 4 /* ip-dhcp-host */ && servesDHCPv4(before) !== servesDHCPv4(def);
+    const refresh = section === 4 || section === 10; /* ip-dhcp-host, dns-host */
+    if (!RESTART.includes(section) && !refresh) return;
     const name = networkName(def);
     const bridge = networkBridge(def)!;
     await writeDnsmasqFiles(this.paths, name, dnsmasqConfig(def, bridge, dnsmasqFileNames(this.paths, name)));
-    const HOSTS_ONLY = [4 /* ip-dhcp-host */, 10 /* dns-host */];
-    if (HOSTS_ONLY.includes(section)) reloadDnsmasq(this.paths, name);
-    else {
+    if (RESTART.includes(section) || dhcpToggled) {
       await stopDnsmasq(this.paths, name);
       await startDnsmasq(this.paths, name, bridge);
     }
+    if (refresh) reloadDnsmasq(this.paths, name);
+  }
+
+  /** The running network a port call names (networkObjFromNetwork + the activity check every port call makes). */
+  private activeForPorts(net: NetworkRef): BridgeNetworkObj {
+    const obj = this.find(net, 'uuid');
+    if (!obj.active) throw virError(ErrorCode.OPERATION_INVALID, `network '${networkName(obj.def)}' is not active`, ErrorDomain.NETWORK);
+    return obj;
+  }
+
+  private lookupPort(obj: BridgeNetworkObj, uuid: string): NetworkPortDef {
+    const port = obj.ports.get(parseUUID(uuid) ?? uuid);
+    if (port === undefined) throw virError(ErrorCode.NO_NETWORK_PORT, `Network port with UUID ${uuid} does not exist`, ErrorDomain.NETWORK);
+    return port;
+  }
+
+  /**
+   * networkPortCreateXML: a new port gets its plug from the network; with
+   * RECLAIM (a daemon finding a guest that still runs) the port keeps the plug it had.
+   */
+  async networkPortCreateXML({ network, xml, flags }: ProcArgs<'networkPortCreateXML'>): Promise<ProcRet<'networkPortCreateXML'>> {
+    checkFlags(flags, PORT_CREATE_RECLAIM | PORT_CREATE_VALIDATE, 'networkPortCreateXML');
+    const obj = this.find(network, 'uuid');
+    const port = parseNetworkPortXML(xml);
+    if (!obj.active) throw virError(ErrorCode.OPERATION_INVALID, `network '${networkName(obj.def)}' is not active`, ErrorDomain.NETWORK);
+    const reclaim = (flags & PORT_CREATE_RECLAIM) !== 0;
+    if (port.plug.type === 'none' && reclaim) throw virError(ErrorCode.INVALID_ARG, 'Port reclaim requested but plug type is none', ErrorDomain.NETWORK);
+    if (port.plug.type !== 'none' && !reclaim) throw virError(ErrorCode.INVALID_ARG, 'Port reclaim not requested but plug type is not none', ErrorDomain.NETWORK);
+    if (!reclaim) allocatePort(obj.def, port);
+    const name = networkName(obj.def);
+    const bridge = networkBridge(obj.def);
+    const mapped = bridge !== undefined && networkHasManagedBridge(obj.def) && childrenNamed(obj.def, 'ip').length > 0;
+    if (mapped) await updateMacMap(this.paths, bridge, port.ownerName, port.mac, true);
+    if (obj.ports.has(port.uuid)) {
+      if (mapped) await updateMacMap(this.paths, bridge, port.ownerName, port.mac, false);
+      // virerror.c's template for the code wraps the driver's own sentence
+      throw virError(ErrorCode.NETWORK_PORT_EXIST, `network port Network port with UUID ${port.uuid} already exists exists already`, ErrorDomain.NETWORK);
+    }
+    obj.ports.set(port.uuid, port);
+    try {
+      await savePortStatus(this.paths, name, port);
+    } catch (e) {
+      obj.ports.delete(port.uuid);
+      if (mapped) await updateMacMap(this.paths, bridge, port.ownerName, port.mac, false);
+      throw e;
+    }
+    return { port: { net: refOf(obj), uuid: port.uuid } };
+  }
+
+  async networkPortLookupByUUID({ network, uuid }: ProcArgs<'networkPortLookupByUUID'>): Promise<ProcRet<'networkPortLookupByUUID'>> {
+    const obj = this.find(network, 'uuid');
+    const port = this.lookupPort(obj, uuid);
+    this.activeForPorts(network);
+    return { port: { net: refOf(obj), uuid: port.uuid } };
+  }
+
+  async networkListAllPorts({ network, need_results, flags }: ProcArgs<'networkListAllPorts'>): Promise<ProcRet<'networkListAllPorts'>> {
+    checkFlags(flags, 0, 'networkListAllPorts');
+    const obj = this.activeForPorts(network);
+    const ports = [...obj.ports.keys()].map((uuid) => ({ net: refOf(obj), uuid }));
+    return { ports: need_results ? ports : [], ret: ports.length };
+  }
+
+  async networkPortGetXMLDesc({ port, flags }: ProcArgs<'networkPortGetXMLDesc'>): Promise<ProcRet<'networkPortGetXMLDesc'>> {
+    checkFlags(flags, 0, 'networkPortGetXMLDesc');
+    const def = this.lookupPort(this.find(port.net, 'uuid'), port.uuid);
+    this.activeForPorts(port.net);
+    return { xml: formatNetworkPortXML(def) };
+  }
+
+  /** networkPortDelete: the port leaves the bridge's MAC map and its status file goes. */
+  async networkPortDelete({ port, flags }: ProcArgs<'networkPortDelete'>): Promise<void> {
+    checkFlags(flags, 0, 'networkPortDelete');
+    const obj = this.find(port.net, 'uuid');
+    const def = this.lookupPort(obj, port.uuid);
+    this.activeForPorts(port.net);
+    const bridge = networkBridge(obj.def);
+    if (bridge !== undefined && networkHasManagedBridge(obj.def) && childrenNamed(obj.def, 'ip').length > 0) {
+      await updateMacMap(this.paths, bridge, def.ownerName, def.mac, false);
+    }
+    await deletePortStatus(this.paths, networkName(obj.def), def.uuid);
+    obj.ports.delete(def.uuid);
+  }
+
+  /** networkPortGetParameters: the port's bandwidth, per direction it has. */
+  async networkPortGetParameters({ port, flags }: ProcArgs<'networkPortGetParameters'>): Promise<ProcRet<'networkPortGetParameters'>> {
+    checkFlags(flags, 0, 'networkPortGetParameters');
+    const def = this.lookupPort(this.find(port.net, 'uuid'), port.uuid);
+    this.activeForPorts(port.net);
+    const params = ratesOf(def.bandwidth).map(([field, value]) => typedParam.uint(field, value));
+    return { params, nparams: params.length };
+  }
+
+  /** networkPortSetParameters: new rates replace the port's bandwidth (applying them to the tap is the hypervisor's job). */
+  async networkPortSetParameters({ port, params, flags }: ProcArgs<'networkPortSetParameters'>): Promise<void> {
+    checkFlags(flags, 0, 'networkPortSetParameters');
+    const obj = this.find(port.net, 'uuid');
+    const def = this.lookupPort(obj, port.uuid);
+    this.activeForPorts(port.net);
+    const known = new Set<string>(PORT_BANDWIDTH_FIELDS.map(([field]) => field));
+    const rates = new Map(params.filter((p) => known.has(p.field)).map((p) => [p.field, Number(typedParamValue(p))]));
+    const bandwidth = bandwidthFromRates(rates);
+    const updated = { ...def, bandwidth };
+    checkPortFloor(obj.def, updated);
+    obj.ports.set(def.uuid, updated);
+    await savePortStatus(this.paths, networkName(obj.def), updated);
   }
 
   /** networkGetDHCPLeases: the leases the helper recorded for the bridge, optionally for one MAC. */

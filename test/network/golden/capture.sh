@@ -8,6 +8,8 @@
 #   @fw          iptables-save and ip6tables-save (tables with rules only)
 #   @link DEV    DEV's mtu, state and addresses, or "DEV absent"
 #   @dnsmasq NAME  whether a dnsmasq serves network NAME
+#   @ports NAME  the status files of network NAME's ports (run/network/NAME/ports)
+#   @macs BRIDGE the MAC map of a bridge's ports (lib/dnsmasq/BRIDGE.macs)
 #   @sh CMD      a setup command inside the namespace (output not kept)
 # Each scenario runs against a fresh daemon in a fresh namespace.
 # Output is normalised by normalise.sed: uuids, generated MACs, state paths.
@@ -33,6 +35,12 @@ probe() {
            inns ip -o addr show dev "$2" | awk '{print $2, $3, $4}' | grep -v ' fe80::'
          else echo "$2 absent"; fi ;;
   @dnsmasq) if inns pgrep -f "dnsmasq/$2.conf" >/dev/null; then echo "dnsmasq $2 running"; else echo "dnsmasq $2 absent"; fi ;;
+  @ports) d=/run/libvirt/network/$2/ports
+          if inns test -d "$d"; then
+            for f in $(inns ls "$d" | sort); do echo "== $f"; inns cat "$d/$f"; done
+          else echo "$d absent"; fi ;;
+  @macs) f=/var/lib/libvirt/dnsmasq/$2.macs
+         if inns test -f "$f"; then echo "== $2.macs"; inns cat "$f"; else echo "== $2.macs absent"; fi ;;
   @sh) shift; inns sh -c "$*" >/dev/null 2>&1 ;;
   esac
 }
