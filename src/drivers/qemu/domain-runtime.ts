@@ -29,6 +29,8 @@ import { ptyPathOf } from './pty-paths.js';
 import { arbitraryMonitorCommand, guestAgentUnavailable, MONITOR_COMMAND_HMP } from './monitor-passthrough.js';
 import { DomainSecurity } from './security/domain-security.js';
 import { translateVolumeDisks } from './volume-disks.js';
+import { TapDevices, tapCounterFiles } from './tap-devices.js';
+import { privileged } from './security/identity.js';
 
 /** virDomainShutdownFlagValues / virDomainRebootFlagValues */
 const SHUTDOWN_ACPI_POWER_BTN = 1 << 0;
@@ -60,7 +62,13 @@ export class QemuDomainRuntime {
   constructor(private readonly driver: QemuDriver) {
     this.stateWatch = new DirectoryWatch(driver.paths.stateDir);
     this.security = new DomainSecurity(driver.paths, driver.config.raw);
+    const taps = new TapDevices({
+      ...tapCounterFiles(driver.paths.stateDir, driver.paths.lockDir),
+      networkBridge: (network) => this.networkBridge(network),
+      privileged: privileged(),
+    });
     const host = {
+      taps,
       paths: driver.paths,
       security: this.security,
       longLived: () => this.longLived,
@@ -95,6 +103,18 @@ export class QemuDomainRuntime {
    */
   queueEvent(event: DriverEvent): void {
     setImmediate(() => this.events.emit(event));
+  }
+
+  /**
+   * The bridge of an active network, for a tap of type='network' (libvirt's
+   * network port allocation, with its errors: an unknown network, one not running).
+   */
+  private async networkBridge(name: string): Promise<string> {
+    const networks = await this.driver.shared?.family('network');
+    if (!networks?.networkLookupByName || !networks.networkIsActive || !networks.networkGetBridgeName) throw virError(ErrorCode.NO_SUPPORT, 'virNetworkLookupByName', ErrorDomain.NONE);
+    const { net } = await networks.networkLookupByName({ name });
+    if (!(await networks.networkIsActive({ net })).active) throw virError(ErrorCode.OPERATION_INVALID, `network '${name}' is not active`, ErrorDomain.NETWORK);
+    return (await networks.networkGetBridgeName({ net })).name;
   }
 
   /** Starts the autostart domains once per host boot (autostart.ts has the rule); problems are reported, never fatal. */
@@ -132,13 +152,8 @@ export class QemuDomainRuntime {
     validateLaunch(def, caps, probeHostResources(caps.host, { volumeDiskFailure: (disk) => failures.get(disk) }));
     // loaded on first start: define, list and dumpxml never need the builder
     const { buildQemuCommandLine } = await import('./command-line.js');
-    return buildQemuCommandLine(def, driverCommandLineOptions(this.driver.paths, {
-      caps,
-      domainId,
-      tapFd: (net) => {
-        throw virError(ErrorCode.CONFIG_UNSUPPORTED, `interface type '${net.attrs.type}' needs a tap device, which tsvirt cannot create`, ErrorDomain.QEMU);
-      },
-    }));
+    // no tap descriptors: QEMU opens the taps tap-devices.ts made, by name
+    return buildQemuCommandLine(def, driverCommandLineOptions(this.driver.paths, { caps, domainId }));
   }
 
   /**
