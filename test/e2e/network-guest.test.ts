@@ -4,7 +4,8 @@
 // asks for a lease (busybox udhcpc over its serial console), which appears in
 // net-dhcp-leases and domifaddr; it pings its gateway and, through libvirt's
 // masquerading, a test host in a second namespace that has no route back. A
-// hotplugged NIC gets a second lease; unplug and destroy leave no tap behind.
+// hotplugged NIC gets a second lease; domif-setlink takes a link down and up;
+// unplug and destroy leave no tap behind.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
@@ -55,7 +56,9 @@ class GuestShell {
     const from = this.text.length;
     this.console.write(`${line}; echo ${tag} $?\n`);
     const m = await waitUntil(`'${line}' in the guest`, timeoutMs, () => new RegExp(`^${tag} (\\d+)$`, 'm').exec(this.text.slice(from)) ?? undefined);
-    return { rc: Number(m[1]), out: this.text.slice(from, from + m.index) };
+    // the console loop's own "@@DONE" of the previous line may arrive after this one was sent
+    const out = this.text.slice(from, from + m.index).split('\n').filter((l) => !l.startsWith('@@DONE')).join('\n');
+    return { rc: Number(m[1]), out };
   }
 }
 
@@ -135,6 +138,14 @@ test('a guest on a NAT network gets leases, reaches its gateway and the outside,
   const outsidePing = await shell.run(`ping -c 1 -W 5 ${OUTSIDE_HOST}`);
   assert.equal(outsidePing.rc, 0, `the guest reaches the outside host through NAT: ${outsidePing.out}`);
   assert.match(await ok('domifaddr', 'netguest', '--source', 'arp'), new RegExp(`^ vnet0\\s+${FIRST_MAC}\\s+ipv4\\s+${first.replace(/\./g, '\\.')}/0$`, 'm'));
+
+  // domif-setlink: QEMU takes the guest's link down and up again; the live XML and domif-getlink say so
+  await ok('domif-setlink', 'netguest', FIRST_MAC, 'down');
+  assert.match(await ok('domif-getlink', 'netguest', FIRST_MAC), new RegExp(`^${FIRST_MAC} down$`, 'm'));
+  await waitUntil('the carrier lost in the guest', 20_000, async () => ((await shell.run('cat /sys/class/net/eth0/carrier')).out.trim() === '0' ? true : undefined));
+  await ok('domif-setlink', 'netguest', 'vnet0', 'up');
+  assert.match(await ok('dumpxml', 'netguest'), /<link state='up'\/>/);
+  await waitUntil('the carrier back in the guest', 20_000, async () => ((await shell.run('cat /sys/class/net/eth0/carrier')).out.trim() === '1' ? true : undefined));
 
   await ok('attach-interface', 'netguest', 'network', 'lan', '--model', 'virtio', '--mac', SECOND_MAC);
   assert.match(host.exec(['ip', 'link', 'show', 'vnet1']), /master virbr0 /, 'the hotplugged NIC has its own tap on the bridge');

@@ -31,6 +31,7 @@ import { DomainSecurity } from './security/domain-security.js';
 import { translateVolumeDisks } from './volume-disks.js';
 import { TapDevices, tapCounterFiles } from './tap-devices.js';
 import { privileged } from './security/identity.js';
+import { requestedLinkState, setLinkState } from './link-state.js';
 
 /** virDomainShutdownFlagValues / virDomainRebootFlagValues */
 const SHUTDOWN_ACPI_POWER_BTN = 1 << 0;
@@ -40,6 +41,8 @@ const SHUTDOWN_ALL_MODES = 0x1f;
 const START_VALIDATE = 1 << 4;
 /** VIR_DOMAIN_DESTROY_GRACEFUL */
 const DESTROY_GRACEFUL = 1 << 0;
+/** VIR_DOMAIN_DEVICE_MODIFY_FORCE */
+const DEVICE_MODIFY_FORCE = 1 << 2;
 /** The user alias that finds a device again after the define pipeline completed it. */
 const PROBE_ALIAS = 'ua-tsvirt-hotplug-probe';
 
@@ -465,6 +468,36 @@ export class QemuDomainRuntime {
         devices.children = devices.children.filter((d) => d !== gone);
       }
       if (live) await this.hotplug.detach(running!, request);
+      if (persistent) await this.savePersistent(persistent);
+      await this.sync({ refresh: false });
+    });
+  }
+
+  /** qemuDomainUpdateDeviceFlags for what tsvirt can change: a NIC's link state (link-state.ts), live over QMP set_link. */
+  async domainUpdateDeviceFlags(dom: DomainRef, xml: string, flags: number): Promise<void> {
+    checkFlags(flags, ModificationImpact.LIVE | ModificationImpact.CONFIG | DEVICE_MODIFY_FORCE, 'qemuDomainUpdateDeviceFlags');
+    const request = parseXml(xml);
+    if (request.name !== 'interface') {
+      throw virError(ErrorCode.OPERATION_UNSUPPORTED, `live update of device '${request.name}' is not supported`, ErrorDomain.QEMU);
+    }
+    await this.withDomain(dom, async (obj, running) => {
+      const { live, config } = this.impact(flags, obj, running);
+      let persistent: XmlElement | undefined;
+      if (config) {
+        persistent = cloneElement(obj.newDef ?? obj.def);
+        const net = findLiveDevice(persistent, request);
+        setLinkState(net, requestedLinkState(net, request));
+      }
+      if (live) {
+        const net = findLiveDevice(running!.live, request);
+        const state = requestedLinkState(net, request);
+        const alias = child(net, 'alias')?.attrs.name;
+        if (!alias) throw virError(ErrorCode.OPERATION_FAILED, "can't change link state: device alias not found", ErrorDomain.QEMU);
+        const qmp = await this.runtime.ensureMonitor(running!);
+        await qmp.execute('set_link', { name: alias, up: state === 'up' });
+        setLinkState(net, state);
+        await this.runtime.saveStatus(running!);
+      }
       if (persistent) await this.savePersistent(persistent);
       await this.sync({ refresh: false });
     });

@@ -741,6 +741,10 @@ export class QemuDriver implements HypervisorDriver {
     return this.runtime.domainDetachDeviceFlags(dom, xml, flags);
   }
 
+  domainUpdateDeviceFlags({ dom, xml, flags }: ProcArgs<'domainUpdateDeviceFlags'>): Promise<void> {
+    return this.runtime.domainUpdateDeviceFlags(dom, xml, flags);
+  }
+
   // ---- host ----------------------------------------------------------------
 
   async connectGetType(): Promise<ProcRet<'connectGetType'>> {

@@ -43,6 +43,7 @@ import { recordStorageIds } from './command-line/disks.js';
 import { markChainEnds } from './backing-chain.js';
 import { fillGraphicsListen } from './graphics-listen.js';
 import type { TapDevices } from './tap-devices.js';
+import { applyLinkStates } from './link-state.js';
 
 /** libvirt's virProcessKillPainfully waits 10 s after SIGTERM before SIGKILL. */
 export const DESTROY_GRACE_MS = 10_000;
@@ -433,6 +434,7 @@ export class QemuRuntime {
       this.watch(dom, qmp);
       fillPtyPaths(live, await qmp.execute<QmpChardevInfo[]>('query-chardev'));
       await applyBalloonPeriod(qmp, live);
+      await applyLinkStates(qmp, live);
       const { incoming } = options;
       if (incoming) await receiveMigration(qmp, incoming);
       if (!options.paused) {

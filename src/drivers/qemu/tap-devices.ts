@@ -31,7 +31,7 @@ const VNET_PREFIX = 'vnet';
 const NAME_ATTEMPTS = 10_000;
 const TAP_TYPES = new Set(['network', 'bridge', 'ethernet']);
 /** The children of an <interface> that come after <target>. */
-const TARGET_FOLLOWERS = new Set(['guest', 'model', 'driver', 'backend', 'filterref', 'tune', 'teaming', 'link', 'mtu', 'bandwidth', 'coalesce', 'rom', 'boot', 'alias', 'address', 'acpi']);
+const TARGET_FOLLOWERS = new Set(['guest', 'model', 'driver', 'backend', 'filterref', 'tune', 'teaming', 'link', 'mtu', 'coalesce', 'rom', 'boot', 'alias', 'address', 'acpi']);
 
 /** Who QEMU runs as when it is not this process's own user. */
 export interface TapOwner {
