@@ -98,9 +98,12 @@ test('a guest on a NAT network gets leases, reaches its gateway and the outside,
 
   writeFileSync(sb.file('lan.xml'), NETWORK);
   await ok('net-define', sb.file('lan.xml'));
-  await ok('net-start', 'lan');
   const nic = (mac: string) => `<interface type='network'><mac address='${mac}'/><source network='lan'/><model type='virtio'/></interface>`;
   await sb.define(guestDomainXML({ name: 'netguest', machine: 'q35', serialPath: 'pty', guest, devices: nic(FIRST_MAC) }));
+  const refused = await virsh('start', 'netguest');
+  assert.match(refused.stderr, /error: Requested operation is not valid: network 'lan' is not active/, 'a network that is not running is refused as libvirt does');
+  assert.doesNotMatch(host.exec(['ip', '-br', 'link']), /vnet/, 'the refused start left no tap');
+  await ok('net-start', 'lan');
   await ok('start', 'netguest');
 
   const live = await ok('dumpxml', 'netguest');
