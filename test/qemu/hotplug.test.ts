@@ -61,7 +61,9 @@ function runningQ35() {
     }),
     assignHotplugAddress: (def, device) => void assignAddressForNewDevice(def, device),
     // no files to label: the recorder never reaches the point where QEMU would open one
-    security: { labelDevice: async () => undefined, restoreDevice: async () => undefined },
+    security: { labelDevice: async () => undefined, restoreDevice: async () => undefined, qemuOwner: () => undefined },
+    // user-mode NICs need no host tap
+    taps: { plug: async () => undefined, unplug: async () => undefined },
   };
   const dom = { id: 1, live } as unknown as RunningDomain;
   return { dom, qmp, hotplug: new DeviceHotplug(runtime, host) };

@@ -2,7 +2,7 @@
 // info, stats, plus tsvirt's domtopology.
 import type { Domain } from '../../api/connection.js';
 import { cString, DomainState, ListDomainsFlags, MEMORY_STAT_NAMES, plainParams, type DomainInterfaceStats, type DomainRef, type PlainParam } from '../../api/types.js';
-import { child, childrenNamed, parseXml, type XmlElement } from '../../util/xml.js';
+import { child, childrenNamed, formatXml, parseXml, type XmlElement } from '../../util/xml.js';
 import { CommandError, attempt } from '../errors.js';
 import type { Handler, Invocation, Shell } from '../shell.js';
 import { compareNames } from '../order.js';
@@ -209,6 +209,38 @@ const domifGetlink: Handler = async (ctl, cmd) => {
   if (found.length < 1) throw new CommandError([mac ? `Interface (mac: ${mac}) not found.` : `Interface (dev: ${iface}) not found.`]);
   if (found.length > 1) throw new CommandError(['multiple matching interfaces found']);
   ctl.print(`${iface} ${child(found[0]!, 'link')?.attrs.state ?? 'up'}`);
+};
+
+/** virDomainModificationImpact */
+const AFFECT_LIVE = 1;
+const AFFECT_CONFIG = 2;
+/** VIR_DOMAIN_XML_INACTIVE */
+const XML_INACTIVE = 2;
+
+/** cmdDomIfSetLink: the interface's XML with the new <link state>, through virDomainUpdateDeviceFlags. */
+const domifSetlink: Handler = async (ctl, cmd) => {
+  const { dom } = await ctl.domain(cmd);
+  const iface = cmd.required('interface');
+  const state = cmd.required('state');
+  if (state !== 'up' && state !== 'down') throw new CommandError([`invalid link state '${state}'`]);
+  const config = cmd.bool('config');
+  const flags = config || !(await dom.isActive()) ? AFFECT_CONFIG : AFFECT_LIVE;
+  const root = parseXml(await dom.getXMLDesc(config ? XML_INACTIVE : 0));
+  const nics = devices(root, 'interface');
+  if (nics.length === 0) throw new CommandError(['Failed to extract interface information or no interfaces found']);
+  const lower = iface.toLowerCase();
+  const nic = nics.find((n) => child(n, 'mac')?.attrs.address?.toLowerCase() === lower || child(n, 'target')?.attrs.dev?.toLowerCase() === lower);
+  if (!nic) throw new CommandError([`interface '${iface}' not found`]);
+  const link = child(nic, 'link');
+  if (link) link.attrs = { ...link.attrs, state };
+  else nic.children.push({ name: 'link', attrs: { state }, children: [], text: '', line: 0 });
+  const xml = formatXml(nic);
+  if (cmd.bool('print-xml')) {
+    ctl.print(xml);
+    return;
+  }
+  await attempt('Failed to update interface link state', dom.connection.invoke('domainUpdateDeviceFlags', { dom: dom.ref, xml, flags }));
+  ctl.printExtra('Device updated successfully\n');
 };
 
 const ADDRESS_SOURCES = ['lease', 'agent', 'arp'];
@@ -449,6 +481,7 @@ export const handlers: Record<string, Handler> = {
   domblklist,
   domiflist,
   'domif-getlink': domifGetlink,
+  'domif-setlink': domifSetlink,
   domifaddr,
   domblkinfo,
   domblkerror,

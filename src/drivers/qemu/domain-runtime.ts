@@ -29,6 +29,9 @@ import { ptyPathOf } from './pty-paths.js';
 import { arbitraryMonitorCommand, guestAgentUnavailable, MONITOR_COMMAND_HMP } from './monitor-passthrough.js';
 import { DomainSecurity } from './security/domain-security.js';
 import { translateVolumeDisks } from './volume-disks.js';
+import { TapDevices, tapCounterFiles } from './tap-devices.js';
+import { privileged } from './security/identity.js';
+import { requestedLinkState, setLinkState } from './link-state.js';
 
 /** virDomainShutdownFlagValues / virDomainRebootFlagValues */
 const SHUTDOWN_ACPI_POWER_BTN = 1 << 0;
@@ -38,6 +41,8 @@ const SHUTDOWN_ALL_MODES = 0x1f;
 const START_VALIDATE = 1 << 4;
 /** VIR_DOMAIN_DESTROY_GRACEFUL */
 const DESTROY_GRACEFUL = 1 << 0;
+/** VIR_DOMAIN_DEVICE_MODIFY_FORCE */
+const DEVICE_MODIFY_FORCE = 1 << 2;
 /** The user alias that finds a device again after the define pipeline completed it. */
 const PROBE_ALIAS = 'ua-tsvirt-hotplug-probe';
 
@@ -60,7 +65,13 @@ export class QemuDomainRuntime {
   constructor(private readonly driver: QemuDriver) {
     this.stateWatch = new DirectoryWatch(driver.paths.stateDir);
     this.security = new DomainSecurity(driver.paths, driver.config.raw);
+    const taps = new TapDevices({
+      ...tapCounterFiles(driver.paths.stateDir, driver.paths.lockDir),
+      networkBridge: (network) => this.networkBridge(network),
+      privileged: privileged(),
+    });
     const host = {
+      taps,
       paths: driver.paths,
       security: this.security,
       longLived: () => this.longLived,
@@ -95,6 +106,18 @@ export class QemuDomainRuntime {
    */
   queueEvent(event: DriverEvent): void {
     setImmediate(() => this.events.emit(event));
+  }
+
+  /**
+   * The bridge of an active network, for a tap of type='network' (libvirt's
+   * network port allocation, with its errors: an unknown network, one not running).
+   */
+  private async networkBridge(name: string): Promise<string> {
+    const networks = await this.driver.shared?.family('network');
+    if (!networks?.networkLookupByName || !networks.networkIsActive || !networks.networkGetBridgeName) throw virError(ErrorCode.NO_SUPPORT, 'virNetworkLookupByName', ErrorDomain.NONE);
+    const { net } = await networks.networkLookupByName({ name });
+    if (!(await networks.networkIsActive({ net })).active) throw virError(ErrorCode.OPERATION_INVALID, `network '${name}' is not active`, ErrorDomain.NETWORK);
+    return (await networks.networkGetBridgeName({ net })).name;
   }
 
   /** Starts the autostart domains once per host boot (autostart.ts has the rule); problems are reported, never fatal. */
@@ -132,13 +155,8 @@ export class QemuDomainRuntime {
     validateLaunch(def, caps, probeHostResources(caps.host, { volumeDiskFailure: (disk) => failures.get(disk) }));
     // loaded on first start: define, list and dumpxml never need the builder
     const { buildQemuCommandLine } = await import('./command-line.js');
-    return buildQemuCommandLine(def, driverCommandLineOptions(this.driver.paths, {
-      caps,
-      domainId,
-      tapFd: (net) => {
-        throw virError(ErrorCode.CONFIG_UNSUPPORTED, `interface type '${net.attrs.type}' needs a tap device, which tsvirt cannot create`, ErrorDomain.QEMU);
-      },
-    }));
+    // no tap descriptors: QEMU opens the taps tap-devices.ts made, by name
+    return buildQemuCommandLine(def, driverCommandLineOptions(this.driver.paths, { caps, domainId }));
   }
 
   /**
@@ -450,6 +468,36 @@ export class QemuDomainRuntime {
         devices.children = devices.children.filter((d) => d !== gone);
       }
       if (live) await this.hotplug.detach(running!, request);
+      if (persistent) await this.savePersistent(persistent);
+      await this.sync({ refresh: false });
+    });
+  }
+
+  /** qemuDomainUpdateDeviceFlags for what tsvirt can change: a NIC's link state (link-state.ts), live over QMP set_link. */
+  async domainUpdateDeviceFlags(dom: DomainRef, xml: string, flags: number): Promise<void> {
+    checkFlags(flags, ModificationImpact.LIVE | ModificationImpact.CONFIG | DEVICE_MODIFY_FORCE, 'qemuDomainUpdateDeviceFlags');
+    const request = parseXml(xml);
+    if (request.name !== 'interface') {
+      throw virError(ErrorCode.OPERATION_UNSUPPORTED, `live update of device '${request.name}' is not supported`, ErrorDomain.QEMU);
+    }
+    await this.withDomain(dom, async (obj, running) => {
+      const { live, config } = this.impact(flags, obj, running);
+      let persistent: XmlElement | undefined;
+      if (config) {
+        persistent = cloneElement(obj.newDef ?? obj.def);
+        const net = findLiveDevice(persistent, request);
+        setLinkState(net, requestedLinkState(net, request));
+      }
+      if (live) {
+        const net = findLiveDevice(running!.live, request);
+        const state = requestedLinkState(net, request);
+        const alias = child(net, 'alias')?.attrs.name;
+        if (!alias) throw virError(ErrorCode.OPERATION_FAILED, "can't change link state: device alias not found", ErrorDomain.QEMU);
+        const qmp = await this.runtime.ensureMonitor(running!);
+        await qmp.execute('set_link', { name: alias, up: state === 'up' });
+        setLinkState(net, state);
+        await this.runtime.saveStatus(running!);
+      }
       if (persistent) await this.savePersistent(persistent);
       await this.sync({ refresh: false });
     });

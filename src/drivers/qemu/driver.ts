@@ -12,7 +12,7 @@
 
 import type { Duplex } from 'node:stream';
 import { existsSync } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { HypervisorDriver, ConnectionDrivers, StorageDriver } from '../../driver/families.js';
@@ -81,6 +81,10 @@ const UNDEFINE_KEEP_NVRAM = 1 << 3;
 /** virDomainVcpuFlags beside the modification impact */
 const VCPU_MAXIMUM = 1 << 2;
 const VCPU_GUEST = 1 << 3;
+/** virDomainInterfaceAddressesSource */
+const INTERFACE_ADDRESSES_SRC_LEASE = 0;
+const INTERFACE_ADDRESSES_SRC_AGENT = 1;
+const INTERFACE_ADDRESSES_SRC_ARP = 2;
 /** virNodeInfo.model is a char[32] */
 const NODE_INFO_MODEL_BYTES = 32;
 
@@ -481,6 +485,24 @@ export class QemuDriver implements HypervisorDriver {
     return this.runtime.withStatsSource(dom, async (src) => interfaceCounters(src, device), { monitor: false });
   }
 
+  /** qemuDomainInterfaceAddresses: DHCP leases (the network driver's) or the host's ARP table; tsvirt connects no guest agent. */
+  async domainInterfaceAddresses({ dom, source, flags }: ProcArgs<'domainInterfaceAddresses'>): Promise<ProcRet<'domainInterfaceAddresses'>> {
+    checkFlags(flags, 0, 'qemuDomainInterfaceAddresses');
+    const [{ leaseAddresses, arpAddresses }, { guestAgentUnavailable }] = await Promise.all([import('./interface-addresses.js'), import('./monitor-passthrough.js')]);
+    return this.runtime.withRunning(dom, async (_obj, running) => {
+      switch (source) {
+        case INTERFACE_ADDRESSES_SRC_LEASE:
+          return { ifaces: await leaseAddresses(running.live, await this.shared?.family('network')) };
+        case INTERFACE_ADDRESSES_SRC_AGENT:
+          throw guestAgentUnavailable(running.live);
+        case INTERFACE_ADDRESSES_SRC_ARP:
+          return { ifaces: arpAddresses(running.live, await readFile('/proc/net/arp', 'utf8').catch(() => '')) };
+        default:
+          throw virError(ErrorCode.ARGUMENT_UNSUPPORTED, `Unknown IP address data source ${source}`, ErrorDomain.QEMU);
+      }
+    }, { monitor: false });
+  }
+
   /** qemuDomainMemoryStats: up to maxStats of them. */
   async domainMemoryStats({ dom, maxStats, flags }: ProcArgs<'domainMemoryStats'>): Promise<ProcRet<'domainMemoryStats'>> {
     checkFlags(flags, 0, 'qemuDomainMemoryStats');
@@ -747,6 +769,10 @@ export class QemuDriver implements HypervisorDriver {
 
   domainDetachDeviceFlags({ dom, xml, flags }: ProcArgs<'domainDetachDeviceFlags'>): Promise<void> {
     return this.runtime.domainDetachDeviceFlags(dom, xml, flags);
+  }
+
+  domainUpdateDeviceFlags({ dom, xml, flags }: ProcArgs<'domainUpdateDeviceFlags'>): Promise<void> {
+    return this.runtime.domainUpdateDeviceFlags(dom, xml, flags);
   }
 
   // ---- host ----------------------------------------------------------------

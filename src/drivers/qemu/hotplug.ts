@@ -19,6 +19,7 @@ import { markChainEnds } from './backing-chain.js';
 import { setDeviceAlias, type QemuRuntime, type RunningDomain } from './lifecycle.js';
 import type { QmpClient } from './qmp.js';
 import type { DomainSecurity } from './security/domain-security.js';
+import type { TapDevices } from './tap-devices.js';
 
 /** libvirt's QEMU_UNPLUG_TIMEOUT. */
 export const UNPLUG_TIMEOUT_MS = 5_000;
@@ -32,7 +33,9 @@ export interface HotplugHost {
    */
   assignHotplugAddress(def: XmlElement, device: XmlElement): void;
   /** The files a plugged device makes QEMU open become the QEMU user's, and come back at unplug. */
-  readonly security: Pick<DomainSecurity, 'labelDevice' | 'restoreDevice'>;
+  readonly security: Pick<DomainSecurity, 'labelDevice' | 'restoreDevice' | 'qemuOwner'>;
+  /** A plugged NIC gets its host tap before QEMU's netdev_add; an unplugged one loses it after netdev_del. */
+  readonly taps: Pick<TapDevices, 'plug' | 'unplug'>;
 }
 
 const HOTPLUGGABLE = new Set(['disk', 'interface']);
@@ -119,18 +122,24 @@ export class DeviceHotplug {
     setDeviceAlias(added, alias);
     if (added.name === 'disk') await markChainEnds([added]);
     recordStorageIds(view.deviceList('disk'));
-    const plan = planFor(await this.host.buildCommandLine(live, dom.id), alias);
-    const qmp = await this.runtime.ensureMonitor(dom);
-    const step = (run: [string, JsonProps], undo: [string, JsonProps]) => ({ run, undo });
-    await this.host.security.labelDevice(dom.name, dom.live, added);
-    await runWithRollback(qmp, [
-      ...plan.blockdevs.map((b) => step(['blockdev-add', b], ['blockdev-del', { 'node-name': b['node-name'] }])),
-      ...(plan.netdev ? [step(['netdev_add', plan.netdev], ['netdev_del', { id: plan.netdev.id }])] : []),
-      step(['device_add', plan.device], ['device_del', { id: alias }]),
-    ]).catch(async (e: Error) => {
-      await this.host.security.restoreDevice(dom.name, added);
+    if (added.name === 'interface') await this.host.taps.plug(added, this.host.security.qemuOwner(live));
+    try {
+      const plan = planFor(await this.host.buildCommandLine(live, dom.id), alias);
+      const qmp = await this.runtime.ensureMonitor(dom);
+      const step = (run: [string, JsonProps], undo: [string, JsonProps]) => ({ run, undo });
+      await this.host.security.labelDevice(dom.name, dom.live, added);
+      await runWithRollback(qmp, [
+        ...plan.blockdevs.map((b) => step(['blockdev-add', b], ['blockdev-del', { 'node-name': b['node-name'] }])),
+        ...(plan.netdev ? [step(['netdev_add', plan.netdev], ['netdev_del', { id: plan.netdev.id }])] : []),
+        step(['device_add', plan.device], ['device_del', { id: alias }]),
+      ]).catch(async (e: Error) => {
+        await this.host.security.restoreDevice(dom.name, added);
+        throw e;
+      });
+    } catch (e) {
+      if (added.name === 'interface') await this.host.taps.unplug(added);
       throw e;
-    });
+    }
     dom.live = live;
     await this.runtime.saveStatus(dom);
     return added;
@@ -185,6 +194,7 @@ export class DeviceHotplug {
     devices.children = devices.children.filter((d) => !removed.includes(d));
     const qmp = await this.runtime.ensureMonitor(dom);
     if (plan.netdev) await qmp.execute('netdev_del', { id: plan.netdev.id }).catch(() => undefined);
+    for (const device of removed) if (device.name === 'interface') await this.host.taps.unplug(device);
     for (const b of [...plan.blockdevs].reverse()) await qmp.execute('blockdev-del', { 'node-name': b['node-name'] }).catch(() => undefined);
     for (const device of removed) await this.host.security.restoreDevice(dom.name, device);
     await this.runtime.saveStatus(dom);

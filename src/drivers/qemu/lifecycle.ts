@@ -42,6 +42,8 @@ import { DomainView, domainRuntimePaths, type QemuCommandLine } from './command-
 import { recordStorageIds } from './command-line/disks.js';
 import { markChainEnds } from './backing-chain.js';
 import { fillGraphicsListen } from './graphics-listen.js';
+import type { TapDevices } from './tap-devices.js';
+import { applyLinkStates } from './link-state.js';
 
 /** libvirt's virProcessKillPainfully waits 10 s after SIGTERM before SIGKILL. */
 export const DESTROY_GRACE_MS = 10_000;
@@ -57,6 +59,8 @@ export interface RuntimeHost {
   readonly paths: QemuPaths;
   /** QEMU's identity, file labels and cgroup (security/). */
   readonly security: DomainSecurity;
+  /** The host taps of the domain's interfaces (tap-devices.ts). */
+  readonly taps: TapDevices;
   /** The command line for a live definition; ids and addresses are already in `def`. */
   buildCommandLine(def: XmlElement, domainId: number): Promise<QemuCommandLine> | QemuCommandLine;
   /**
@@ -381,7 +385,13 @@ export class QemuRuntime {
     const label = this.host.security.liveLabel(live);
     const reserved = await this.ports.allocate(name, live);
     const releasePorts = () => (reserved ? this.ports.release(name) : Promise.resolve());
+    // the taps exist before QEMU, which opens them by the names they got in the live XML
+    await this.host.taps.plugAll(live, this.host.security.qemuOwner(live)).catch(async (e: Error) => {
+      await releasePorts();
+      throw e;
+    });
     let cmd = await (async () => this.host.buildCommandLine(live, id))().catch(async (e: Error) => {
+      await this.host.taps.unplugAll(live);
       await releasePorts();
       throw e;
     });
@@ -400,6 +410,7 @@ export class QemuRuntime {
       .then((runtimeFiles) => this.host.security.prepare(name, live, label, runtimeFiles))
       .then(() => spawnDetached({ binary: cmd.binary, args, env: Object.fromEntries(cmd.env), logPath, execPrefix: this.host.security.execPrefix(label) }))
       .catch(async (e: Error) => {
+        await this.host.taps.unplugAll(live);
         await this.host.security.release(id, name);
         await removeMonitorAlias(monitorPath);
         await releasePorts();
@@ -423,6 +434,7 @@ export class QemuRuntime {
       this.watch(dom, qmp);
       fillPtyPaths(live, await qmp.execute<QmpChardevInfo[]>('query-chardev'));
       await applyBalloonPeriod(qmp, live);
+      await applyLinkStates(qmp, live);
       const { incoming } = options;
       if (incoming) await receiveMigration(qmp, incoming);
       if (!options.paused) {
@@ -633,6 +645,7 @@ export class QemuRuntime {
   private async stopProcess(dom: RunningDomain, options: { graceMs: number; reason?: ShutoffReason }): Promise<void> {
     dom.qmp?.close();
     await terminateProcess(dom.pid, { graceMs: options.graceMs, startTime: dom.startTime, force: options.graceMs === 0 });
+    await this.host.taps.unplugAll(dom.live);
     await this.host.security.release(dom.id, dom.name);
     await dom.statusWrite.catch(() => undefined); // a write in flight must not land after the removal
     const folders = domainRuntimePaths(this.host.paths, dom.id, dom.name);

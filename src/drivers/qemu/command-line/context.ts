@@ -23,8 +23,11 @@ export interface CommandLineOptions {
   hostEnv: Record<string, string | undefined>;
   /** qemu.conf default_tls_x509_cert_dir: /etc/pki/qemu, or DIR/etc/pki/qemu in embed mode. */
   tlsX509CertDir: string;
-  /** The tap file descriptor QEMU inherits for the index-th <interface>. */
-  tapFd(net: XmlElement, index: number): number;
+  /**
+   * The tap file descriptor QEMU inherits for the index-th <interface>; without
+   * it QEMU opens the tap its <target dev> names.
+   */
+  tapFd?(net: XmlElement, index: number): number;
 }
 
 export interface QemuCommandLine {

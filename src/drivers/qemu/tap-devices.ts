@@ -1,0 +1,226 @@
+// Host tap devices for <interface type='network'|'bridge'|'ethernet'>, made as
+// libvirt's qemuInterfaceBridgeConnect / qemuInterfaceEthernetConnect make them:
+// named vnetN unless <target dev> names one, owned by the QEMU user, given the
+// guest's MAC with its first byte replaced (fe:, or fa: when it already is fe)
+// so the bridge never takes the guest's own address, the bridge's MTU (or the
+// interface's <mtu>), enslaved to the bridge, up, with the noqueue qdisc.
+//
+// libvirt opens /dev/net/tun itself and passes QEMU the descriptor. Node cannot
+// pass descriptors to a child beyond its stdio (no SCM_RIGHTS, no inheritable
+// fds), so tsvirt creates persistent taps with iproute2 and QEMU attaches to
+// them by name (-netdev tap,ifname=...,script=no,downscript=no). A persistent
+// tap outlives QEMU, so it is deleted when the domain stops, however it stops
+// (libvirt's taps vanish with QEMU's descriptors), and when a NIC is unplugged.
+// A tap the administrator made (type='ethernet', <target managed='no'>) is only
+// used, never created or deleted.
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { writeFileAtomic } from '../../util/atomic-file.js';
+import { ErrorCode, ErrorDomain, virError } from '../../util/error.js';
+import { withFileLock } from '../../util/file-lock.js';
+import { child, element, type XmlElement } from '../../util/xml.js';
+
+const run = promisify(execFile);
+
+/** virNetDevGenerateName's prefix for taps (VIR_NET_GENERATED_VNET_PREFIX). */
+const VNET_PREFIX = 'vnet';
+/** virNetDevGenerateName gives up after this many names in use. */
+const NAME_ATTEMPTS = 10_000;
+const TAP_TYPES = new Set(['network', 'bridge', 'ethernet']);
+/** The children of an <interface> that come after <target>. */
+const TARGET_FOLLOWERS = new Set(['guest', 'model', 'driver', 'backend', 'filterref', 'tune', 'teaming', 'link', 'mtu', 'coalesce', 'rom', 'boot', 'alias', 'address', 'acpi']);
+
+/** Who QEMU runs as when it is not this process's own user. */
+export interface TapOwner {
+  uid: number;
+  gid: number;
+}
+
+/** Where a tap of type='network' plugs in: the bridge of the active network (the network driver's answer). */
+export type NetworkBridgeLookup = (network: string) => Promise<string>;
+
+export interface TapDevicesOptions {
+  /** the file that remembers the last vnet number, and its lock */
+  counterFile: string;
+  lockFile: string;
+  networkBridge: NetworkBridgeLookup;
+  /** root may set qdiscs (qemuDomainInterfaceSetDefaultQDisc runs only privileged) */
+  privileged: boolean;
+}
+
+export function netDevExists(name: string): boolean {
+  return existsSync(`/sys/class/net/${name}`);
+}
+
+/** Runs a command of iproute2's; failing, libvirt's message with the errno text iproute2 printed. */
+async function netCommand(argv: string[], failure: string): Promise<void> {
+  try {
+    await run(argv[0]!, argv.slice(1), { env: { ...process.env, LC_ALL: 'C' } });
+  } catch (e) {
+    const stderr = ((e as { stderr?: string }).stderr ?? (e as Error).message).trim();
+    const reason = stderr.replace(/^(RTNETLINK answers|Error|ioctl\(TUNSETIFF\)): /, '').split('\n')[0];
+    throw virError(ErrorCode.SYSTEM_ERROR, `${failure}: ${reason}`, ErrorDomain.QEMU);
+  }
+}
+
+/** The interface needs a tap of tsvirt's making (not type='ethernet' with <target managed='no'>). */
+function managedTap(net: XmlElement): boolean {
+  return TAP_TYPES.has(net.attrs.type ?? '') && child(net, 'target')?.attrs.managed !== 'no';
+}
+
+/** libvirt's MAC for the host side of a tap: the guest's with the first byte fe (fa when the guest's is fe). */
+export function tapMAC(guestMAC: string): string {
+  const bytes = guestMAC.toLowerCase().split(':');
+  bytes[0] = bytes[0] === 'fe' ? 'fa' : 'fe';
+  return bytes.join(':');
+}
+
+/** Sets (or replaces) <target dev='NAME'/> in a live interface, where libvirt writes it. */
+function setTargetDev(net: XmlElement, name: string): void {
+  const target = child(net, 'target');
+  if (target) {
+    target.attrs = { dev: name, ...Object.fromEntries(Object.entries(target.attrs).filter(([k]) => k !== 'dev')) };
+    return;
+  }
+  // after <source>, <vlan>, <virtualport>, <ip> and <script>s, as virDomainNetDefFormat orders it
+  const at = net.children.findIndex((c) => TARGET_FOLLOWERS.has(c.name));
+  const el = element('target', { dev: name });
+  if (at < 0) net.children.push(el);
+  else net.children.splice(at, 0, el);
+}
+
+export class TapDevices {
+  constructor(private readonly options: TapDevicesOptions) {}
+
+  /** Interfaces of a definition that QEMU reaches through a host tap. */
+  static tapInterfaces(def: XmlElement): XmlElement[] {
+    const devices = child(def, 'devices');
+    return (devices?.children ?? []).filter((d) => d.name === 'interface' && TAP_TYPES.has(d.attrs.type ?? ''));
+  }
+
+  /**
+   * Gives every tap interface of a live definition its host device, as a start
+   * does; when one fails, the ones made before it are deleted again.
+   */
+  async plugAll(live: XmlElement, owner: TapOwner | undefined): Promise<void> {
+    const plugged: XmlElement[] = [];
+    try {
+      for (const net of TapDevices.tapInterfaces(live)) {
+        await this.plug(net, owner);
+        plugged.push(net);
+      }
+    } catch (e) {
+      for (const net of plugged.reverse()) await this.unplug(net);
+      throw e;
+    }
+  }
+
+  /** Deletes the taps tsvirt made for a live definition (QEMU is gone or the NIC unplugged). */
+  async unplugAll(live: XmlElement): Promise<void> {
+    for (const net of TapDevices.tapInterfaces(live)) await this.unplug(net);
+  }
+
+  /** Connects one live interface to the host: its tap (named in <target dev>) made, or an existing one checked. */
+  async plug(net: XmlElement, owner: TapOwner | undefined): Promise<void> {
+    if (!TAP_TYPES.has(net.attrs.type ?? '')) return;
+    if (!managedTap(net)) {
+      // qemuInterfaceEthernetConnect with managed='no': the administrator's tap
+      const dev = child(net, 'target')?.attrs.dev;
+      if (dev === undefined) throw virError(ErrorCode.INTERNAL_ERROR, "target dev must be supplied when managed='no'", ErrorDomain.QEMU);
+      if (!netDevExists(dev)) throw virError(ErrorCode.INTERNAL_ERROR, "target managed='no' but specified dev doesn't exist", ErrorDomain.QEMU);
+      return;
+    }
+    // the bridge first: a network that is not running fails before anything exists
+    const bridge = await this.bridgeOf(net);
+    const name = await this.createTap(child(net, 'target')?.attrs.dev, owner);
+    try {
+      const mac = child(net, 'mac')?.attrs.address;
+      if (mac !== undefined) await netCommand(['ip', 'link', 'set', 'dev', name, 'address', tapMAC(mac)], `Cannot set interface MAC to ${tapMAC(mac)} on '${name}'`);
+      const mtu = child(net, 'mtu')?.attrs.size;
+      if (bridge !== undefined) {
+        // virNetDevTapAttachBridge: the tap takes the bridge's MTU so that enslaving it never lowers the bridge's
+        const bridgeMTU = (await readFile(`/sys/class/net/${bridge}/mtu`, 'utf8').catch(() => '')).trim();
+        if (mtu === undefined && bridgeMTU !== '') await netCommand(['ip', 'link', 'set', 'dev', name, 'mtu', bridgeMTU], `Cannot set interface MTU on '${name}'`);
+        await netCommand(['ip', 'link', 'set', 'dev', name, 'master', bridge], `Unable to add bridge ${bridge} port ${name}`);
+      }
+      if (mtu !== undefined) await netCommand(['ip', 'link', 'set', 'dev', name, 'mtu', mtu], `Cannot set interface MTU on '${name}'`);
+      await netCommand(['ip', 'link', 'set', 'dev', name, 'up'], `Cannot set interface flags on '${name}'`);
+      // qemuDomainInterfaceSetDefaultQDisc: lockless transmit, unless <bandwidth> shapes outbound traffic
+      if (this.options.privileged && !child(child(net, 'bandwidth') ?? net, 'outbound')) {
+        await netCommand(['tc', 'qdisc', 'add', 'dev', name, 'root', 'handle', '0:', 'noqueue'], `Cannot set the noqueue qdisc on '${name}'`);
+      }
+    } catch (e) {
+      await deleteTap(name);
+      throw e;
+    }
+    setTargetDev(net, name);
+    if (net.attrs.type === 'network' && bridge !== undefined) {
+      // the live <source> names the bridge the network plugged the tap into
+      const source = child(net, 'source');
+      if (source) source.attrs = { ...source.attrs, bridge };
+    }
+  }
+
+  /** Deletes the tap of one live interface, if tsvirt made it; a tap already gone is fine. */
+  async unplug(net: XmlElement): Promise<void> {
+    const dev = child(net, 'target')?.attrs.dev;
+    if (managedTap(net) && dev !== undefined) await deleteTap(dev);
+  }
+
+  /** The bridge a tap joins: the network's or the named one; none for type='ethernet'. */
+  private async bridgeOf(net: XmlElement): Promise<string | undefined> {
+    const source = child(net, 'source');
+    if (net.attrs.type === 'network') return this.options.networkBridge(source?.attrs.network ?? '');
+    if (net.attrs.type === 'bridge') {
+      const bridge = source?.attrs.bridge;
+      if (!bridge) throw virError(ErrorCode.INTERNAL_ERROR, 'Missing bridge name', ErrorDomain.QEMU);
+      return bridge;
+    }
+    return undefined;
+  }
+
+  /**
+   * Creates the tap: the requested name, or the next free vnetN. The number
+   * grows across starts and processes as a long-lived libvirtd's counter does
+   * (vnet0, vnet1, ... even after vnet0 is free again), kept in a file.
+   */
+  private async createTap(requested: string | undefined, owner: TapOwner | undefined): Promise<string> {
+    const ownerArgs = owner ? ['user', String(owner.uid), 'group', String(owner.gid)] : [];
+    const create = (name: string) => netCommand(['ip', 'tuntap', 'add', 'dev', name, 'mode', 'tap', ...ownerArgs], `Unable to create tap device ${name}`);
+    // virNetDevGenerateName leaves a name that is no template alone
+    if (requested !== undefined && !/^[^%]*%d[^%]*$/.test(requested)) {
+      if (netDevExists(requested)) throw virError(ErrorCode.SYSTEM_ERROR, `Unable to create tap device ${requested}: Device or resource busy`, ErrorDomain.QEMU);
+      await create(requested);
+      return requested;
+    }
+    const template = requested ?? `${VNET_PREFIX}%d`;
+    const { counterFile, lockFile } = this.options;
+    return withFileLock(lockFile, async () => {
+      let last = Number((await readFile(counterFile, 'utf8').catch(() => '-1')).trim());
+      if (!Number.isInteger(last)) last = -1;
+      for (let attempt = 0; attempt < NAME_ATTEMPTS; attempt++) {
+        last = last >= 0x7fffffff ? 0 : last + 1;
+        const name = template.replace('%d', String(last));
+        if (netDevExists(name)) continue;
+        await writeFileAtomic(counterFile, `${last}\n`);
+        await create(name);
+        return name;
+      }
+      throw virError(ErrorCode.INTERNAL_ERROR, `no unused ${VNET_PREFIX} names available`, ErrorDomain.QEMU);
+    }, { what: 'tap name lock' });
+  }
+}
+
+/** Deletes a tap; `ip link del`, unlike `ip tuntap del`, works while a QEMU that is still exiting holds it. */
+async function deleteTap(name: string): Promise<void> {
+  if (!netDevExists(name)) return;
+  await run('ip', ['link', 'del', 'dev', name]).catch(() => undefined);
+}
+
+/** The counter and lock files of a driver's taps. */
+export function tapCounterFiles(stateDir: string, lockDir: string): Pick<TapDevicesOptions, 'counterFile' | 'lockFile'> {
+  return { counterFile: path.join(stateDir, 'tsvirt-last-vnet-id'), lockFile: path.join(lockDir, 'vnet-names.lock') };
+}

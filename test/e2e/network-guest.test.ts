@@ -1,0 +1,164 @@
+// The tiny test guest on a NAT network, end to end. tsvirsh runs inside a
+// network namespace the test creates (`ip netns exec`), so the network's bridge,
+// firewall rules and dnsmasq and the guest's tap exist only there. The guest
+// asks for a lease (busybox udhcpc over its serial console), which appears in
+// net-dhcp-leases and domifaddr; it pings its gateway and, through libvirt's
+// masquerading, a test host in a second namespace that has no route back. A
+// hotplugged NIC gets a second lease; domif-setlink takes a link down and up;
+// unplug and destroy leave no tap behind.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import type { Duplex } from 'node:stream';
+import { openConsoleSession } from '../../src/drivers/qemu/console.js';
+import { tsvirsh } from '../helpers/shared.js';
+import { NetworkNamespace, namespaceSkipReason } from '../network/namespace.js';
+import { BOOT_TIMEOUT_MS, guestDomainXML, Sandbox, testGuest, waitUntil, type RunResult } from './guest.js';
+
+const NETWORK = `<network>
+  <name>lan</name>
+  <forward mode='nat'/>
+  <ip address='192.168.250.1' netmask='255.255.255.0'>
+    <dhcp><range start='192.168.250.100' end='192.168.250.200'/></dhcp>
+  </ip>
+</network>
+`;
+const FIRST_MAC = '52:54:00:5e:00:01';
+const SECOND_MAC = '52:54:00:5e:00:02';
+const OUTSIDE_HOST = '10.99.0.2';
+/** udhcpc's hook inside the guest, written by one console line: configure what the lease says. */
+const DHCP_HOOK = String.raw`printf '#!/bin/sh\n[ "$1" = bound ] || exit 0\nip addr add $ip/$mask dev $interface\n[ -n "$router" ] && ip route add default via $router\nexit 0\n' >/tmp/dhcp-hook && chmod +x /tmp/dhcp-hook`;
+
+function skipReason(): string | false {
+  const guest = testGuest();
+  if ('skip' in guest) return guest.skip;
+  return namespaceSkipReason() ?? false;
+}
+
+/** The guest's serial console: commands in, their output and exit status out. */
+class GuestShell {
+  private text = '';
+  private seq = 0;
+
+  constructor(private readonly console: Duplex) {
+    console.on('data', (d: Buffer) => (this.text += d.toString('utf8').replace(/\r/g, '')));
+    console.on('error', () => undefined); // EIO when QEMU goes away
+  }
+
+  seen(re: RegExp): boolean {
+    return re.test(this.text);
+  }
+
+  /** Runs a shell line in the guest; its output and exit status. */
+  async run(line: string, timeoutMs = 60_000): Promise<{ rc: number; out: string }> {
+    const tag = `@@RC-${++this.seq}`;
+    const from = this.text.length;
+    this.console.write(`${line}; echo ${tag} $?\n`);
+    const m = await waitUntil(`'${line}' in the guest`, timeoutMs, () => new RegExp(`^${tag} (\\d+)$`, 'm').exec(this.text.slice(from)) ?? undefined);
+    // the console loop's own "@@DONE" of the previous line may arrive after this one was sent
+    const out = this.text.slice(from, from + m.index).split('\n').filter((l) => !l.startsWith('@@DONE')).join('\n');
+    return { rc: Number(m[1]), out };
+  }
+}
+
+test('a guest on a NAT network gets leases, reaches its gateway and the outside, and a hotplugged NIC gets its own lease', { skip: skipReason() }, async (t) => {
+  const guest = testGuest();
+  if ('skip' in guest) return;
+  const sb = new Sandbox();
+  const host = new NetworkNamespace('netguest');
+  const outside = new NetworkNamespace('netout');
+  const virsh = (...args: string[]): Promise<RunResult> => new Promise((resolve) => {
+    const t0 = performance.now();
+    const child = spawn('ip', ['netns', 'exec', host.name, process.execPath, tsvirsh, '-c', sb.uri, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let [stdout, stderr] = ['', ''];
+    child.stdout.setEncoding('utf8').on('data', (s: string) => (stdout += s));
+    child.stderr.setEncoding('utf8').on('data', (s: string) => (stderr += s));
+    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr, ms: performance.now() - t0 }));
+  });
+  const ok = async (...args: string[]) => {
+    const r = await virsh(...args);
+    assert.equal(r.code, 0, `tsvirsh ${args.join(' ')}: ${r.stdout}${r.stderr}`);
+    return r.stdout;
+  };
+  // the guest and the network go first, then their namespaces, then the sandbox
+  t.after(async () => {
+    await virsh('destroy', 'netguest');
+    await virsh('net-destroy', 'lan');
+    for (const ns of [outside, host]) ns.delete();
+    await sb.dispose();
+  });
+
+  // the outside: a directly connected test host that knows no route to the NAT network
+  spawnSync('ip', ['link', 'add', 'up0', 'netns', host.name, 'type', 'veth', 'peer', 'name', 'out0', 'netns', outside.name]);
+  host.exec(['ip', 'addr', 'add', '10.99.0.1/24', 'dev', 'up0']);
+  host.exec(['ip', 'link', 'set', 'up0', 'up']);
+  outside.exec(['ip', 'addr', 'add', `${OUTSIDE_HOST}/24`, 'dev', 'out0']);
+  outside.exec(['ip', 'link', 'set', 'out0', 'up']);
+
+  writeFileSync(sb.file('lan.xml'), NETWORK);
+  await ok('net-define', sb.file('lan.xml'));
+  const nic = (mac: string) => `<interface type='network'><mac address='${mac}'/><source network='lan'/><model type='virtio'/></interface>`;
+  await sb.define(guestDomainXML({ name: 'netguest', machine: 'q35', serialPath: 'pty', guest, devices: nic(FIRST_MAC) }));
+  const refused = await virsh('start', 'netguest');
+  assert.match(refused.stderr, /error: Requested operation is not valid: network 'lan' is not active/, 'a network that is not running is refused as libvirt does');
+  assert.doesNotMatch(host.exec(['ip', '-br', 'link']), /vnet/, 'the refused start left no tap');
+  await ok('net-start', 'lan');
+  await ok('start', 'netguest');
+
+  const live = await ok('dumpxml', 'netguest');
+  assert.match(live, /<source network='lan' bridge='virbr0'\/>\n\s*<target dev='vnet0'\/>/, 'the live XML names the bridge and the tap');
+  const tap = host.exec(['ip', '-d', 'link', 'show', 'vnet0']);
+  assert.match(tap, /link\/ether fe:54:00:5e:00:01 /, "the tap has the guest's MAC with libvirt's fe: first byte");
+  assert.match(tap, /master virbr0 /, 'the tap is a port of the bridge');
+  assert.match(tap, /tun type tap .*user tsvirt-qemu/, "the tap is QEMU's user's");
+  assert.match(await ok('domiflist', 'netguest'), /^ vnet0\s+network\s+lan\s+virtio\s+52:54:00:5e:00:01$/m);
+
+  const pty = /<console type='pty' tty='([^']+)'>/.exec(live)?.[1];
+  assert.ok(pty, 'the live XML names the console pty');
+  const shell = new GuestShell(await openConsoleSession(pty, sb.file('console.owner'), true));
+  await waitUntil('the guest up', BOOT_TIMEOUT_MS, () => (shell.seen(/^@@PCI-END /m) ? true : undefined));
+  assert.equal((await shell.run(DHCP_HOOK)).rc, 0);
+
+  /** udhcpc on a guest NIC; the address it configured. */
+  const lease = async (ifname: string): Promise<string> => {
+    const dhcp = await shell.run(`ip link set ${ifname} up && udhcpc -i ${ifname} -n -q -t 20 -T 1 -s /tmp/dhcp-hook && ip -4 addr show ${ifname}`);
+    assert.equal(dhcp.rc, 0, `udhcpc on ${ifname}: ${dhcp.out}`);
+    const address = /inet (192\.168\.250\.\d+)\/24/.exec(dhcp.out)?.[1];
+    assert.ok(address, `${ifname} got an address in the network: ${dhcp.out}`);
+    return address;
+  };
+  const first = await lease('eth0');
+  /** Waits for the lease helper to record the address, then checks what net-dhcp-leases and domifaddr say. */
+  const leaseListed = async (mac: string, address: string, tapName: string) => {
+    const row = new RegExp(`${mac}\\s+ipv4\\s+${address.replace(/\./g, '\\.')}/24`);
+    await waitUntil(`the lease of ${mac} in net-dhcp-leases`, 20_000, async () => (row.test((await virsh('net-dhcp-leases', 'lan')).stdout) ? true : undefined));
+    assert.match(await ok('domifaddr', 'netguest'), new RegExp(`^ ${tapName}\\s+${mac}\\s+ipv4\\s+${address.replace(/\./g, '\\.')}/24$`, 'm'));
+  };
+  await leaseListed(FIRST_MAC, first, 'vnet0');
+
+  assert.equal((await shell.run('ping -c 1 -W 5 192.168.250.1')).rc, 0, 'the guest reaches its gateway');
+  const outsidePing = await shell.run(`ping -c 1 -W 5 ${OUTSIDE_HOST}`);
+  assert.equal(outsidePing.rc, 0, `the guest reaches the outside host through NAT: ${outsidePing.out}`);
+  assert.match(await ok('domifaddr', 'netguest', '--source', 'arp'), new RegExp(`^ vnet0\\s+${FIRST_MAC}\\s+ipv4\\s+${first.replace(/\./g, '\\.')}/0$`, 'm'));
+
+  // domif-setlink: QEMU takes the guest's link down and up again; the live XML and domif-getlink say so
+  await ok('domif-setlink', 'netguest', FIRST_MAC, 'down');
+  assert.match(await ok('domif-getlink', 'netguest', FIRST_MAC), new RegExp(`^${FIRST_MAC} down$`, 'm'));
+  await waitUntil('the carrier lost in the guest', 20_000, async () => ((await shell.run('cat /sys/class/net/eth0/carrier')).out.trim() === '0' ? true : undefined));
+  await ok('domif-setlink', 'netguest', 'vnet0', 'up');
+  assert.match(await ok('dumpxml', 'netguest'), /<link state='up'\/>/);
+  await waitUntil('the carrier back in the guest', 20_000, async () => ((await shell.run('cat /sys/class/net/eth0/carrier')).out.trim() === '1' ? true : undefined));
+
+  await ok('attach-interface', 'netguest', 'network', 'lan', '--model', 'virtio', '--mac', SECOND_MAC);
+  assert.match(host.exec(['ip', 'link', 'show', 'vnet1']), /master virbr0 /, 'the hotplugged NIC has its own tap on the bridge');
+  await waitUntil('the hotplugged NIC in the guest', 30_000, async () => ((await shell.run('ip link show eth1')).rc === 0 ? true : undefined));
+  const second = await lease('eth1');
+  assert.notEqual(second, first);
+  await leaseListed(SECOND_MAC, second, 'vnet1');
+
+  await ok('detach-interface', 'netguest', 'network', '--mac', SECOND_MAC);
+  await waitUntil('the unplugged tap gone', 20_000, () => (host.run(['ip', 'link', 'show', 'vnet1']).status !== 0 ? true : undefined));
+  await ok('destroy', 'netguest');
+  assert.notEqual(host.run(['ip', 'link', 'show', 'vnet0']).status, 0, 'no tap left after destroy');
+});
