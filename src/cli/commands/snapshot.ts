@@ -336,7 +336,7 @@ const snapshotRevert: Handler = async (ctl, cmd) => {
     await dom.connection.invoke('domainRevertToSnapshot', { snap, flags });
   } catch (e) {
     // VIR_ERR_SNAPSHOT_REVERT_RISKY: retry with --force only when asked to
-    if (!force || (e as { code?: number }).code !== 77) throw e;
+    if (!force || (e as { code?: number }).code !== ErrorCode.SNAPSHOT_REVERT_RISKY) throw e;
     await dom.connection.invoke('domainRevertToSnapshot', { snap, flags: flags | 4 });
   }
   ctl.printExtra(`Domain snapshot ${name} reverted\n`);

@@ -44,7 +44,7 @@ function wantRunning(flags: number, wasRunning: boolean): boolean {
  * The definition a save image carries: the live one as an inactive, migratable
  * definition (no id, generated aliases, node indexes or pty paths).
  */
-function savedDefinition(live: XmlElement): XmlElement {
+export function savedDefinition(live: XmlElement): XmlElement {
   const def = cloneElement(live);
   delete def.attrs.id;
   for (const device of child(def, 'devices')?.children ?? []) {
