@@ -49,6 +49,8 @@ export function savedDefinition(live: XmlElement): XmlElement {
   delete def.attrs.id;
   for (const device of child(def, 'devices')?.children ?? []) {
     dropGeneratedAlias(device);
+    // the status file's indentation stays behind in a device left without children
+    if (device.children.length === 0) device.text = device.text.trim();
     if (device.name === 'disk') {
       for (let holder: XmlElement | undefined = device; holder; holder = child(holder, 'backingStore')) {
         const source = child(holder, 'source');

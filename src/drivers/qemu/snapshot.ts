@@ -11,7 +11,7 @@ import { domainName } from '../../conf/domain.js';
 import type { DomainObject } from '../../conf/objects/domain-object.js';
 import { formatSnapshotXML, parseSnapshotRedefine, parseSnapshotRequest, snapshotIsExternal, SNAPSHOT_STATES, type Snapshot, type SnapshotList, type SnapshotRequest } from '../../conf/snapshot.js';
 import type { SnapshotRef } from '../../driver/refs.js';
-import { ErrorCode, ErrorDomain, virError } from '../../util/error.js';
+import { ErrorCode, ErrorDomain, VirError, virError } from '../../util/error.js';
 import { runCommand } from '../../util/run-command.js';
 import { child, cloneElement, element, type XmlElement } from '../../util/xml.js';
 import { checkFlags, refOf, type DomainRef, type QemuDriver } from './driver.js';
@@ -139,6 +139,18 @@ function parseAligned(snap: Snapshot): SnapshotDisk[] {
   }));
 }
 
+/**
+ * The <domain> of a running domain's snapshot: its live definition as libvirt
+ * formats it inactive and migratable, which leaves out the DAC label the
+ * driver generated when the persistent definition has none of its own.
+ */
+function snapshotDefinition(live: XmlElement, persistent: XmlElement | undefined): XmlElement {
+  const def = savedDefinition(live);
+  const isDac = (el: XmlElement) => el.name === 'seclabel' && el.attrs.model === 'dac';
+  if (persistent && !persistent.children.some(isDac)) def.children = def.children.filter((c) => !isDac(c));
+  return def;
+}
+
 export class QemuSnapshots {
   readonly metadata: SnapshotMetadata;
 
@@ -180,11 +192,12 @@ export class QemuSnapshots {
 
   async create(dom: DomainRef, xml: string, flags: number): Promise<SnapshotRef> {
     checkFlags(flags, CREATE_ALL, 'qemuSnapshotCreateXML');
+    // virReportInvalidArg: the text without the code's prefix
     if (flags & CreateFlags.QUIESCE && !(flags & CreateFlags.DISK_ONLY)) {
-      throw qemuError(ErrorCode.INVALID_ARG, "Flag 'VIR_DOMAIN_SNAPSHOT_CREATE_DISK_ONLY' is required by flag 'VIR_DOMAIN_SNAPSHOT_CREATE_QUIESCE'");
+      throw new VirError(ErrorCode.INVALID_ARG, ErrorDomain.QEMU, "Flag 'VIR_DOMAIN_SNAPSHOT_CREATE_DISK_ONLY' is required by flag 'VIR_DOMAIN_SNAPSHOT_CREATE_QUIESCE'");
     }
     if (flags & CreateFlags.LIVE && flags & CreateFlags.REDEFINE) {
-      throw qemuError(ErrorCode.INVALID_ARG, "Flags 'VIR_DOMAIN_SNAPSHOT_CREATE_LIVE' and 'VIR_DOMAIN_SNAPSHOT_CREATE_REDEFINE' are mutually exclusive");
+      throw new VirError(ErrorCode.INVALID_ARG, ErrorDomain.QEMU, "Flags 'VIR_DOMAIN_SNAPSHOT_CREATE_LIVE' and 'VIR_DOMAIN_SNAPSHOT_CREATE_REDEFINE' are mutually exclusive");
     }
     return this.withSnapshots(dom, async (obj, list, running) => {
       if (!obj.persistent && flags & CreateFlags.HALT) throw qemuError(ErrorCode.OPERATION_INVALID, 'cannot halt after transient domain snapshot');
@@ -269,7 +282,7 @@ export class QemuSnapshots {
       memory,
       ...(req.memoryFile !== undefined ? { memoryFile: req.memoryFile } : {}),
       ...(disks.length ? { disks: element('disks', {}, disks.map(diskElement)) } : {}),
-      dom: active ? savedDefinition(obj.def) : cloneElement(obj.def),
+      dom: active ? snapshotDefinition(obj.def, obj.newDef) : cloneElement(obj.def),
       ...(active && obj.newDef ? { inactiveDom: cloneElement(obj.newDef) } : {}),
     };
 
@@ -445,9 +458,6 @@ export class QemuSnapshots {
    */
   async revert(ref: SnapshotRef, flags: number): Promise<void> {
     checkFlags(flags, RevertFlags.RUNNING | RevertFlags.PAUSED | RevertFlags.FORCE | RevertFlags.RESET_NVRAM, 'qemuSnapshotRevert');
-    if (flags & RevertFlags.RUNNING && flags & RevertFlags.PAUSED) {
-      throw qemuError(ErrorCode.INVALID_ARG, "Flags 'VIR_DOMAIN_SNAPSHOT_REVERT_RUNNING' and 'VIR_DOMAIN_SNAPSHOT_REVERT_PAUSED' are mutually exclusive");
-    }
     await this.withSnapshots(ref.dom, async (obj, list, running) => {
       const snap = this.snapshotIn(list, ref.name);
       const withMemory = snap.state === 'running' || snap.state === 'paused';
