@@ -4,7 +4,8 @@
 // names, image folders, times and uuids are normalised. Internal snapshots
 // offline (qemu-img) and running (savevm, revert through -loadvm: the guest
 // runs on without booting again), the tree and its lists, current, parent,
-// errors, undefine's refusal, delete, and offline external disk-only overlays.
+// errors, undefine's refusal, delete, and external disk-only overlays (offline
+// with qemu-img, running with blockdev-snapshot).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -133,10 +134,19 @@ async function session(host: Host, serial: SerialLog, image: string): Promise<{ 
   await row('domblklist', d);
   await row('snapshot-revert', d, 'ext1');
   await row('snapshot-delete', d, 'ext1', '--metadata');
+  // running external disk-only: blockdev-snapshot onto a new overlay; the disk's chain grows in both definitions
+  await row('start', d);
+  await row('snapshot-create-as', d, 'ext2', '--disk-only');
+  await row('domblklist', d);
+  await row('domstate', d, '--reason');
+  const inactive = await row('dumpxml', d, '--inactive');
+  inactive.stdout = /<disk [\s\S]*?<\/disk>/.exec(inactive.stdout)?.[0] ?? '';
+  await row('snapshot-list', d, '--tree');
+  await row('destroy', d);
   return { outcomes, tags: [afterDelete, tags(image)] };
 }
 
-test('snapshots side by side with libvirt: internal offline and running, lists, revert, delete, external disk-only', { skip: skip || noLibvirt }, async (t) => {
+test('snapshots side by side with libvirt: internal offline and running, lists, revert, delete, external disk-only offline and running', { skip: skip || noLibvirt }, async (t) => {
   const sb = new Sandbox();
   // libvirt's QEMU runs as another user: its images and console live in a folder it can reach
   const dir = mkdtempSync('/var/tmp/tsvirt-e2e-snap-');

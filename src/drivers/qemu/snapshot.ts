@@ -18,6 +18,9 @@ import { checkFlags, refOf, type DomainRef, type QemuDriver } from './driver.js'
 import type { RunningDomain } from './lifecycle.js';
 import { savedDefinition } from './save-restore.js';
 import { SnapshotMetadata } from './snapshot-metadata.js';
+import { findJsonArg } from './hotplug.js';
+import { DomainView, type JsonProps } from './command-line/context.js';
+import { recordStorageIds } from './command-line/disks.js';
 
 /** virDomainSnapshotCreateFlags */
 export const CreateFlags = {
@@ -128,6 +131,27 @@ function alignDisks(def: XmlElement, requests: SnapshotDisk[], location: 'intern
     if (clash) throw qemuError(ErrorCode.CONFIG_UNSUPPORTED, `cannot generate external snapshot name for disk '${d.name}': collision with disk '${clash.name}'`);
   });
   return aligned;
+}
+
+/** A disk now written to the overlay `d` names: its old image becomes the overlay's <backingStore>. */
+function pushOverlay(disk: XmlElement, d: SnapshotDisk): void {
+  const source = child(disk, 'source');
+  const format = formatOf(disk) ?? 'raw';
+  const oldSource = source ? cloneElement(source) : element('source');
+  const below = child(disk, 'backingStore');
+  const backing = element('backingStore', { type: disk.attrs.type ?? 'file' }, [element('format', { type: format }), oldSource, ...(below ? [below] : [])]);
+  const newSource = element('source', { [disk.attrs.type === 'block' ? 'dev' : 'file']: d.file });
+  disk.children = disk.children.filter((c) => c.name !== 'backingStore').map((c) => (c === source ? newSource : c));
+  disk.children.splice(disk.children.indexOf(newSource) + 1, 0, backing);
+  const driverEl = child(disk, 'driver');
+  if (driverEl) driverEl.attrs = { ...driverEl.attrs, type: d.format ?? 'qcow2' };
+}
+
+/** The -blockdev JSON of a node in a command line. */
+function blockdevArg(args: string[], nodeName: string): JsonProps {
+  const props = findJsonArg(args, '-blockdev', 'node-name', nodeName);
+  if (!props) throw qemuError(ErrorCode.INTERNAL_ERROR, `no -blockdev '${nodeName}' in the command line`);
+  return props;
 }
 
 function parseAligned(snap: Snapshot): SnapshotDisk[] {
@@ -286,7 +310,7 @@ export class QemuSnapshots {
       ...(active && obj.newDef ? { inactiveDom: cloneElement(obj.newDef) } : {}),
     };
 
-    if (running && (flags & CreateFlags.DISK_ONLY || memory === 'external')) await this.createActiveExternal(obj, flags);
+    if (running && (flags & CreateFlags.DISK_ONLY || memory === 'external')) await this.createActiveExternal(obj, running, disks, flags);
     else if (running) await this.createActiveInternal(obj, running, name, flags);
     else if (flags & CreateFlags.DISK_ONLY) await this.createInactiveExternal(obj, disks, (flags & CreateFlags.REUSE_EXT) !== 0);
     else await this.forEachInternalDisk(snap.dom!, disks, '-c', false, name);
@@ -370,13 +394,78 @@ export class QemuSnapshots {
   }
 
   /**
-   * qemuSnapshotCreateActiveExternal needs the guest agent for QUIESCE (tsvirt
-   * has none: libvirt's refusal), and blockdev-snapshot of new overlay nodes,
-   * which tsvirt does not do yet.
+   * qemuSnapshotCreateActiveExternal, disk-only: QUIESCE needs the guest agent
+   * (tsvirt has none: libvirt's refusal); every external disk gets a new qcow2
+   * overlay (unless reused), opened as new block nodes and made the top of its
+   * chain in one transaction (blockdev-snapshot). The live disk then names the
+   * overlay with the old image as its <backingStore>, and so does the
+   * persistent one. Memory to a file is not done by tsvirt yet.
    */
-  private async createActiveExternal(obj: DomainObject, flags: number): Promise<never> {
+  private async createActiveExternal(obj: DomainObject, running: RunningDomain, disks: SnapshotDisk[], flags: number): Promise<void> {
     if (flags & CreateFlags.QUIESCE) throw qemuError(ErrorCode.ARGUMENT_UNSUPPORTED, 'QEMU guest agent is not configured');
-    throw qemuError(ErrorCode.OPERATION_UNSUPPORTED, `external snapshots of the running domain '${obj.name}' are not supported by tsvirt yet; take the snapshot while it is shut off`);
+    if (!(flags & CreateFlags.DISK_ONLY)) {
+      throw qemuError(ErrorCode.OPERATION_UNSUPPORTED, `external memory snapshots of the running domain '${obj.name}' are not supported by tsvirt yet`);
+    }
+    const live = cloneElement(running.live);
+    const persistent = obj.newDef ? cloneElement(obj.newDef) : undefined;
+    const liveDisks = disksOf(live);
+    const tops = new Map<XmlElement, string>();
+    const created: string[] = [];
+    try {
+      for (const [i, d] of disks.entries()) {
+        if (d.snapshot !== 'external') continue;
+        const disk = liveDisks[i]!;
+        const top = child(disk, 'source')?.attrs.index;
+        if (top === undefined) throw qemuError(ErrorCode.OPERATION_INVALID, `disk '${d.name}' has no block node to snapshot`);
+        tops.set(disk, `libvirt-${top}-format`);
+        if (!(flags & CreateFlags.REUSE_EXT)) {
+          await this.createOverlay(d, disk);
+          created.push(d.file!);
+        }
+        pushOverlay(disk, d);
+        const persistentDisk = persistent && disksOf(persistent).find((p) => targetOf(p) === d.name);
+        if (persistentDisk) pushOverlay(persistentDisk, d);
+      }
+      recordStorageIds(new DomainView(live).deviceList('disk'));
+      const cmd = await this.driver.runtime.buildCommandLine(live, running.id);
+      const qmp = await this.driver.runtime.runtime.ensureMonitor(running);
+      const added: string[] = [];
+      const actions: { type: string; data: { node: string; overlay: string } }[] = [];
+      try {
+        for (const [disk, oldTop] of tops) {
+          const index = child(disk, 'source')!.attrs.index!;
+          await this.driver.runtime.security.labelDevice(obj.name, running.live, disk);
+          for (const node of [`libvirt-${index}-storage`, `libvirt-${index}-format`]) {
+            const props = blockdevArg(cmd.args, node);
+            // the overlay is opened on its own: blockdev-snapshot attaches the old top as its backing
+            if (node.endsWith('-format')) props.backing = null;
+            await qmp.execute('blockdev-add', props);
+            added.unshift(node);
+          }
+          actions.push({ type: 'blockdev-snapshot', data: { node: oldTop, overlay: `libvirt-${index}-format` } });
+        }
+        await qmp.execute('transaction', { actions });
+      } catch (e) {
+        for (const node of added) await qmp.execute('blockdev-del', { 'node-name': node }).catch(() => undefined);
+        throw e;
+      }
+    } catch (e) {
+      const { rm } = await import('node:fs/promises');
+      for (const file of created) await rm(file, { force: true });
+      throw e;
+    }
+    running.live = live;
+    await this.driver.runtime.runtime.saveStatus(running);
+    if (persistent) await this.driver.runtime.savePersistent(persistent);
+  }
+
+  /** A new qcow2 overlay on a disk's image, left unopened (-u): QEMU holds the image. */
+  private async createOverlay(d: SnapshotDisk, disk: XmlElement): Promise<void> {
+    const backing = sourcePathOf(disk);
+    const format = formatOf(disk) ?? 'raw';
+    if (backing === undefined) throw qemuError(ErrorCode.CONFIG_UNSUPPORTED, `cannot create external snapshot of disk '${d.name}' without source`);
+    const info = JSON.parse(await runCommand([QEMU_IMG, 'info', '-U', '--output=json', '-f', format, backing], ErrorDomain.QEMU)) as { 'virtual-size': number };
+    await runCommand([QEMU_IMG, 'create', '-q', '-f', d.format!, '-F', format, '-b', backing, '-u', d.file!, String(info['virtual-size'])], ErrorDomain.QEMU);
   }
 
   /**
