@@ -29,6 +29,14 @@ const FLAG_RULES: Partial<Record<ProcKey, readonly FlagRule[]>> = {
   domainRestoreFlags: [SAVE_RUNNING_PAUSED],
   domainSaveImageDefineXML: [SAVE_RUNNING_PAUSED],
   domainManagedSave: [SAVE_RUNNING_PAUSED],
+  // libvirt-domain-snapshot.c
+  domainSnapshotCreateXML: [
+    ['requires', 2, 'VIR_DOMAIN_SNAPSHOT_CREATE_CURRENT', 1, 'VIR_DOMAIN_SNAPSHOT_CREATE_REDEFINE'],
+    ['exclusive', 1, 'VIR_DOMAIN_SNAPSHOT_CREATE_REDEFINE', 4, 'VIR_DOMAIN_SNAPSHOT_CREATE_NO_METADATA'],
+    ['exclusive', 1, 'VIR_DOMAIN_SNAPSHOT_CREATE_REDEFINE', 8, 'VIR_DOMAIN_SNAPSHOT_CREATE_HALT'],
+  ],
+  domainRevertToSnapshot: [['exclusive', 1, 'VIR_DOMAIN_SNAPSHOT_REVERT_RUNNING', 2, 'VIR_DOMAIN_SNAPSHOT_REVERT_PAUSED']],
+  domainSnapshotDelete: [['exclusive', 1, 'VIR_DOMAIN_SNAPSHOT_DELETE_CHILDREN', 4, 'VIR_DOMAIN_SNAPSHOT_DELETE_CHILDREN_ONLY']],
 };
 
 /** Checks of argument values the public API makes (virReportInvalidArg: no "invalid argument: " prefix). */

@@ -332,13 +332,16 @@ const snapshotRevert: Handler = async (ctl, cmd) => {
   const force = cmd.bool('force');
   const { dom } = await ctl.domain(cmd);
   const { snap, name } = await lookupSnapshot(cmd, 'snapshotname', dom);
-  try {
-    await dom.connection.invoke('domainRevertToSnapshot', { snap, flags });
-  } catch (e) {
-    // VIR_ERR_SNAPSHOT_REVERT_RISKY: retry with --force only when asked to
-    if (!force || (e as { code?: number }).code !== 77) throw e;
-    await dom.connection.invoke('domainRevertToSnapshot', { snap, flags: flags | 4 });
-  }
+  const revert = (f: number) => dom.connection.invoke('domainRevertToSnapshot', { snap, flags: f });
+  await attempt(`Failed to revert snapshot ${name}`, async () => {
+    try {
+      await revert(flags);
+    } catch (e) {
+      // VIR_ERR_SNAPSHOT_REVERT_RISKY: retry with --force only when asked to
+      if (!force || (e as { code?: number }).code !== ErrorCode.SNAPSHOT_REVERT_RISKY) throw e;
+      await revert(flags | 4);
+    }
+  });
   ctl.printExtra(`Domain snapshot ${name} reverted\n`);
 };
 

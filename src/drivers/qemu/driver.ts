@@ -35,6 +35,7 @@ import { hostArch, QemuCapsCache } from './capabilities.js';
 import { removeShutoffReason } from './status-file.js';
 import { loadQemuDriverConfig, type QemuDriverConfig } from './config.js';
 import { DomainStore } from './domain-store.js';
+import { SnapshotMetadata } from './snapshot-metadata.js';
 import type { DomainObject } from '../../conf/objects/domain-object.js';
 import { oneDefinition } from '../../conf/objects/modification-impact.js';
 import { LIST_DOMAINS_FILTERS_ALL, matchesDomainListFilter, type ListFilterProbes } from '../../conf/objects/domain-list-filter.js';
@@ -76,6 +77,7 @@ export function checkFlags(flags: number, supported: number, fn: string): void {
 
 /** virDomainUndefineFlagsValues used here */
 const UNDEFINE_MANAGED_SAVE = 1 << 0;
+const UNDEFINE_SNAPSHOTS_METADATA = 1 << 1;
 const UNDEFINE_NVRAM = 1 << 2;
 const UNDEFINE_KEEP_NVRAM = 1 << 3;
 /** virDomainVcpuFlags beside the modification impact */
@@ -120,6 +122,8 @@ export class QemuDriver implements HypervisorDriver {
   readonly store: DomainStore;
   /** Running domains: QEMU processes, status files, hotplug (domain-runtime.ts). */
   readonly runtime: QemuDomainRuntime;
+  /** the snapshot metadata files (lib/qemu/snapshot/DOMAIN/NAME.xml) */
+  readonly snapshotMetadata: SnapshotMetadata;
   /** the storage, network... drivers of the driver's URI (virGetConnectStorage) */
   shared?: SharedDriverAccess;
   /** the driver's locks once it owns its folders (ownStateFolders) */
@@ -146,6 +150,7 @@ export class QemuDriver implements HypervisorDriver {
       reported.add(message);
     });
     this.runtime = new QemuDomainRuntime(this);
+    this.snapshotMetadata = new SnapshotMetadata(paths.snapshotDir, warn);
   }
 
   async close(): Promise<void> {
@@ -245,10 +250,10 @@ export class QemuDriver implements HypervisorDriver {
     return { domains: need_results ? domains.sort(byName).map(refOf) : [], ret: domains.length };
   }
 
-  /** What the list filter asks beside the object; the qemu driver keeps no snapshot or checkpoint metadata yet. */
+  /** What the list filter asks beside the object; the qemu driver keeps no checkpoint metadata yet. */
   private readonly listProbes: ListFilterProbes<DomainObject> = {
     hasManagedSave: (obj) => this.hasManagedSave(obj.name),
-    snapshotCount: () => 0,
+    snapshotCount: (obj) => this.snapshotMetadata.count(obj.name),
     checkpointCount: () => 0,
   };
 
@@ -318,6 +323,14 @@ export class QemuDriver implements HypervisorDriver {
    * the caller asks, else the undefine is refused.
    */
   private async removeUndefinedFiles(obj: DomainObject, flags: number): Promise<void> {
+    // an active domain keeps its snapshots while it runs on as a transient one
+    const snapshots = obj.id === -1 ? this.snapshotMetadata.count(obj.name) : 0;
+    if (snapshots > 0) {
+      if (!(flags & UNDEFINE_SNAPSHOTS_METADATA)) {
+        throw virError(ErrorCode.OPERATION_INVALID, `cannot delete inactive domain with ${snapshots} snapshots`, ErrorDomain.QEMU);
+      }
+      await this.snapshotMetadata.removeAll(obj.name);
+    }
     const save = this.managedSavePath(obj.name);
     if (existsSync(save)) {
       if (!(flags & UNDEFINE_MANAGED_SAVE)) {
@@ -598,6 +611,89 @@ export class QemuDriver implements HypervisorDriver {
       const path = this.managedSavePath(obj.name);
       if (existsSync(path)) await unlinkDurable(path);
     });
+  }
+
+  // ---- snapshots (snapshot.ts) ----------------------------------------------------
+
+  private async snapshots() {
+    const { QemuSnapshots } = await import('./snapshot.js');
+    return new QemuSnapshots(this, this.warn);
+  }
+
+  async domainSnapshotCreateXML({ dom, xml_desc, flags }: ProcArgs<'domainSnapshotCreateXML'>): Promise<ProcRet<'domainSnapshotCreateXML'>> {
+    return { snap: await (await this.snapshots()).create(dom, xml_desc, flags) };
+  }
+
+  async domainListAllSnapshots({ dom, need_results, flags }: ProcArgs<'domainListAllSnapshots'>): Promise<ProcRet<'domainListAllSnapshots'>> {
+    const snapshots = await (await this.snapshots()).list(dom, flags, 'qemuDomainListAllSnapshots');
+    return { snapshots: need_results ? snapshots : [], ret: snapshots.length };
+  }
+
+  async domainSnapshotNum({ dom, flags }: ProcArgs<'domainSnapshotNum'>): Promise<ProcRet<'domainSnapshotNum'>> {
+    return { num: (await (await this.snapshots()).list(dom, flags, 'qemuDomainSnapshotNum')).length };
+  }
+
+  async domainSnapshotListNames({ dom, maxnames, flags }: ProcArgs<'domainSnapshotListNames'>): Promise<ProcRet<'domainSnapshotListNames'>> {
+    const snapshots = await (await this.snapshots()).list(dom, flags, 'qemuDomainSnapshotListNames');
+    return { names: snapshots.slice(0, maxnames).map((s) => s.name) };
+  }
+
+  async domainSnapshotListAllChildren({ snapshot, need_results, flags }: ProcArgs<'domainSnapshotListAllChildren'>): Promise<ProcRet<'domainSnapshotListAllChildren'>> {
+    const snapshots = await (await this.snapshots()).children(snapshot, flags, 'qemuDomainSnapshotListAllChildren');
+    return { snapshots: need_results ? snapshots : [], ret: snapshots.length };
+  }
+
+  async domainSnapshotNumChildren({ snap, flags }: ProcArgs<'domainSnapshotNumChildren'>): Promise<ProcRet<'domainSnapshotNumChildren'>> {
+    return { num: (await (await this.snapshots()).children(snap, flags, 'qemuDomainSnapshotNumChildren')).length };
+  }
+
+  async domainSnapshotListChildrenNames({ snap, maxnames, flags }: ProcArgs<'domainSnapshotListChildrenNames'>): Promise<ProcRet<'domainSnapshotListChildrenNames'>> {
+    const snapshots = await (await this.snapshots()).children(snap, flags, 'qemuDomainSnapshotListChildrenNames');
+    return { names: snapshots.slice(0, maxnames).map((s) => s.name) };
+  }
+
+  async domainSnapshotLookupByName({ dom, name, flags }: ProcArgs<'domainSnapshotLookupByName'>): Promise<ProcRet<'domainSnapshotLookupByName'>> {
+    checkFlags(flags, 0, 'qemuDomainSnapshotLookupByName');
+    return { snap: await (await this.snapshots()).lookup(dom, name) };
+  }
+
+  async domainHasCurrentSnapshot({ dom, flags }: ProcArgs<'domainHasCurrentSnapshot'>): Promise<ProcRet<'domainHasCurrentSnapshot'>> {
+    checkFlags(flags, 0, 'qemuDomainHasCurrentSnapshot');
+    return { result: flag((await (await this.snapshots()).current(dom)) !== undefined) };
+  }
+
+  async domainSnapshotCurrent({ dom, flags }: ProcArgs<'domainSnapshotCurrent'>): Promise<ProcRet<'domainSnapshotCurrent'>> {
+    checkFlags(flags, 0, 'qemuDomainSnapshotCurrent');
+    const snap = await (await this.snapshots()).current(dom);
+    if (!snap) throw virError(ErrorCode.NO_DOMAIN_SNAPSHOT, 'the domain does not have a current snapshot', ErrorDomain.QEMU);
+    return { snap };
+  }
+
+  async domainSnapshotGetParent({ snap, flags }: ProcArgs<'domainSnapshotGetParent'>): Promise<ProcRet<'domainSnapshotGetParent'>> {
+    checkFlags(flags, 0, 'qemuDomainSnapshotGetParent');
+    return { snap: await (await this.snapshots()).parent(snap) };
+  }
+
+  async domainSnapshotIsCurrent({ snap, flags }: ProcArgs<'domainSnapshotIsCurrent'>): Promise<ProcRet<'domainSnapshotIsCurrent'>> {
+    checkFlags(flags, 0, 'qemuDomainSnapshotIsCurrent');
+    return { current: flag(await (await this.snapshots()).isCurrent(snap)) };
+  }
+
+  async domainSnapshotHasMetadata({ snap, flags }: ProcArgs<'domainSnapshotHasMetadata'>): Promise<ProcRet<'domainSnapshotHasMetadata'>> {
+    checkFlags(flags, 0, 'qemuDomainSnapshotHasMetadata');
+    return { metadata: flag(await (await this.snapshots()).hasMetadata(snap)) };
+  }
+
+  async domainSnapshotGetXMLDesc({ snap, flags }: ProcArgs<'domainSnapshotGetXMLDesc'>): Promise<ProcRet<'domainSnapshotGetXMLDesc'>> {
+    return { xml: await (await this.snapshots()).xml(snap, flags) };
+  }
+
+  async domainRevertToSnapshot({ snap, flags }: ProcArgs<'domainRevertToSnapshot'>): Promise<void> {
+    await (await this.snapshots()).revert(snap, flags);
+  }
+
+  async domainSnapshotDelete({ snap, flags }: ProcArgs<'domainSnapshotDelete'>): Promise<void> {
+    await (await this.snapshots()).delete(snap, flags);
   }
 
   async domainScreenshot({ dom, screen, flags }: ProcArgs<'domainScreenshot'>, stream: Duplex): Promise<ProcRet<'domainScreenshot'>> {

@@ -47,7 +47,7 @@ function devicesOf(def: XmlElement): XmlElement {
 }
 
 /** The JSON value of `option` whose property `key` equals `value` in an argv. */
-function findJsonArg(args: string[], option: string, key: string, value: string): JsonProps | undefined {
+export function findJsonArg(args: string[], option: string, key: string, value: string): JsonProps | undefined {
   for (let i = 0; i < args.length - 1; i++) {
     if (args[i] !== option || !args[i + 1].startsWith('{')) continue;
     const props = JSON.parse(args[i + 1]) as JsonProps;

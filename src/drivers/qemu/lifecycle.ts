@@ -370,7 +370,7 @@ export class QemuRuntime {
    * With `incoming`, QEMU first loads the guest's state from that migration
    * stream (a restore: libvirt's -incoming defer, then migrate-incoming).
    */
-  async start(name: string, def: XmlElement, options: { paused: boolean; incoming?: IncomingState }): Promise<RunningDomain> {
+  async start(name: string, def: XmlElement, options: { paused: boolean; incoming?: IncomingState; fromSnapshot?: SnapshotStart }): Promise<RunningDomain> {
     if (this.domains.has(name)) throw virError(ErrorCode.OPERATION_INVALID, 'domain is already running', ErrorDomain.QEMU);
     const id = await this.allocateId();
     const live = cloneElement(def);
@@ -402,7 +402,8 @@ export class QemuRuntime {
       const [from, to] = [`path=${escapeOptionValue(socketPath)},`, `path=${escapeOptionValue(monitorPath)},`];
       cmd = { ...cmd, args: cmd.args.map((a) => (a.startsWith('socket,id=charmonitor,') ? a.replace(from, to) : a)) };
     }
-    const args = [...(cmd.args.includes('-S') ? cmd.args : ['-S', ...cmd.args]), ...(options.incoming ? ['-incoming', 'defer'] : [])];
+    const loadvm = options.fromSnapshot?.loadvm;
+    const args = [...(cmd.args.includes('-S') ? cmd.args : ['-S', ...cmd.args]), ...(options.incoming ? ['-incoming', 'defer'] : []), ...(loadvm !== undefined ? ['-loadvm', loadvm] : [])];
     await rm(monitorPath, { force: true });
     await removeShutoffReason(this.host.paths.stateDir, name);
     const logPath = path.join(this.host.paths.logDir, `${name}.log`);
@@ -439,18 +440,21 @@ export class QemuRuntime {
       if (incoming) await receiveMigration(qmp, incoming);
       if (!options.paused) {
         // Written while `cont` runs: this process holds the domain lock, and a failed cont kills QEMU.
-        [dom.state, dom.reason] = [DomainState.RUNNING, incoming ? RunningReason.RESTORED : RunningReason.BOOTED];
+        [dom.state, dom.reason] = [DomainState.RUNNING, incoming ? RunningReason.RESTORED : loadvm !== undefined ? RunningReason.FROM_SNAPSHOT : RunningReason.BOOTED];
         const cont = qmp.execute('cont').catch(async (e: Error) => {
           throw isProcessAlive(proc.pid, proc.startTime) ? e : await startError(logPath, proc.logOffset, 'qemu unexpectedly closed the monitor');
         });
         await Promise.all([cont, this.saveStatus(dom)]);
       } else {
-        dom.reason = incoming ? PausedReason.MIGRATION : PausedReason.USER;
+        dom.reason = incoming ? PausedReason.MIGRATION : loadvm !== undefined ? PausedReason.FROM_SNAPSHOT : PausedReason.USER;
         await this.saveStatus(dom);
       }
-      // qemuProcessStart, and qemuDomainObjStart for a start --paused (qemuSaveImageStartVM for a restore)
-      this.lifecycleEvent(dom, DomainEventType.STARTED, incoming ? StartedDetail.RESTORED : StartedDetail.BOOTED);
-      if (options.paused) this.lifecycleEvent(dom, DomainEventType.SUSPENDED, !incoming || incoming.pausedByUser ? SuspendedDetail.PAUSED : SuspendedDetail.RESTORED);
+      // qemuProcessStart, and qemuDomainObjStart for a start --paused (qemuSaveImageStartVM for a restore, qemuSnapshotRevert*)
+      this.lifecycleEvent(dom, DomainEventType.STARTED, incoming ? StartedDetail.RESTORED : options.fromSnapshot ? StartedDetail.FROM_SNAPSHOT : StartedDetail.BOOTED);
+      if (options.paused) {
+        const detail = options.fromSnapshot ? SuspendedDetail.FROM_SNAPSHOT : !incoming || incoming.pausedByUser ? SuspendedDetail.PAUSED : SuspendedDetail.RESTORED;
+        this.lifecycleEvent(dom, DomainEventType.SUSPENDED, detail);
+      }
       return dom;
     } catch (e) {
       dom.stopping = true;
@@ -551,11 +555,16 @@ export class QemuRuntime {
   }
 
   /** Ends QEMU once the guest's state is saved: the domain is shut off (saved). */
-  async stopSaved(name: string): Promise<void> {
+  stopSaved(name: string): Promise<void> {
+    return this.stopFor(name, ShutoffReason.SAVED, StoppedDetail.SAVED);
+  }
+
+  /** Ends QEMU for a job of the driver (save, snapshot halt or revert): the domain is shut off for `reason`. */
+  async stopFor(name: string, reason: ShutoffReason.SAVED | ShutoffReason.FROM_SNAPSHOT, detail: StoppedDetail): Promise<void> {
     const dom = this.requireRunning(name);
     dom.stopping = true;
-    await this.stopProcess(dom, { graceMs: 0, reason: ShutoffReason.SAVED });
-    await this.finish(dom, ShutoffReason.SAVED, StoppedDetail.SAVED);
+    await this.stopProcess(dom, { graceMs: 0, reason });
+    await this.finish(dom, reason, detail);
   }
 
   async resume(name: string): Promise<void> {
@@ -668,6 +677,11 @@ export class QemuRuntime {
     this.host.domainStopped(dom.name, reason);
     this.lifecycleEvent(dom, DomainEventType.STOPPED, detail, true);
   }
+}
+
+/** A start that reverts to a snapshot (qemuSnapshotRevert*): with `loadvm`, QEMU loads that internal snapshot (-loadvm). */
+export interface SnapshotStart {
+  loadvm?: string;
 }
 
 /** Where a restored guest's state comes from. */

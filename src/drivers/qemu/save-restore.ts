@@ -44,11 +44,13 @@ function wantRunning(flags: number, wasRunning: boolean): boolean {
  * The definition a save image carries: the live one as an inactive, migratable
  * definition (no id, generated aliases, node indexes or pty paths).
  */
-function savedDefinition(live: XmlElement): XmlElement {
+export function savedDefinition(live: XmlElement): XmlElement {
   const def = cloneElement(live);
   delete def.attrs.id;
   for (const device of child(def, 'devices')?.children ?? []) {
     dropGeneratedAlias(device);
+    // the status file's indentation stays behind in a device left without children
+    if (device.children.length === 0) device.text = device.text.trim();
     if (device.name === 'disk') {
       for (let holder: XmlElement | undefined = device; holder; holder = child(holder, 'backingStore')) {
         const source = child(holder, 'source');

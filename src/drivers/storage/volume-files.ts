@@ -1,14 +1,11 @@
 // Volumes of file pools on disk (storage_util.c's local backend): raw files made
 // and copied directly, every other format through qemu-img, resize, wipe and delete.
 // A create that fails removes what it made: no partial file is left behind.
-import { execFile } from 'node:child_process';
 import { chmod, chown, mkdir, open, rm, rmdir, stat, unlink, type FileHandle } from 'node:fs/promises';
-import { promisify } from 'node:util';
 import type { StorageVolDef } from '../../conf/storage-vol.js';
 import { ErrorCode, ErrorDomain, VirError, virError } from '../../util/error.js';
 import { systemError } from './probe.js';
-
-const exec = promisify(execFile);
+import { runCommand } from '../../util/run-command.js';
 
 /** VIR_STORAGE_DEFAULT_VOL_PERM_MODE */
 const DEFAULT_VOL_MODE = 0o600;
@@ -25,15 +22,7 @@ const storageError = (code: ErrorCode, message: string) => virError(code, messag
 
 /** virCommandRun's report of a tool that failed. */
 async function runTool(argv: readonly string[]): Promise<void> {
-  try {
-    await exec(argv[0]!, argv.slice(1), { maxBuffer: 16 * 1024 * 1024 });
-  } catch (e) {
-    const x = e as NodeJS.ErrnoException & { stderr?: string };
-    if (x.code === 'ENOENT') throw storageError(ErrorCode.INTERNAL_ERROR, `Cannot find '${argv[0]}' in path: No such file or directory`);
-    const status = typeof x.code === 'number' ? x.code : 1;
-    const stderr = (x.stderr ?? '').trim();
-    throw storageError(ErrorCode.INTERNAL_ERROR, `Child process (${argv.join(' ')}) unexpected exit status ${status}${stderr ? `: ${stderr}` : ''}`);
-  }
+  await runCommand(argv, ErrorDomain.STORAGE);
 }
 
 /** The option names of the volume's <compat> and <features> (kept as given in targetExtras). */

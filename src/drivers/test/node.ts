@@ -19,7 +19,7 @@ import { ErrorCode, ErrorDomain, virError } from '../../util/error.js';
 import { childText, childrenNamed, type XmlElement } from '../../util/xml.js';
 import { extractTestNamespace, generateIfnames, parseTestDomainElement, TEST_NAMESPACE } from './domain-xml.js';
 import { defaultCells, defaultNodeInfo, parseNodeInfo, type NodeInfo, type TestCell } from './host.js';
-import { parseSnapshotRedefine, SnapshotList } from './snapshots.js';
+import { parseSnapshotRedefine, SnapshotList } from '../../conf/snapshot.js';
 
 /** A test domain: the shared object plus what only the test driver keeps. */
 export class DomainObj extends DomainObject {

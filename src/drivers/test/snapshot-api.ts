@@ -7,7 +7,7 @@ import type { ProcArgs, ProcRet } from '../../driver/procedures.js';
 import { ErrorCode, ErrorDomain, virError } from '../../util/error.js';
 import { child, element, type XmlElement } from '../../util/xml.js';
 import { textOf, type DomainObj } from './node.js';
-import { formatSnapshotXML, parseSnapshotRedefine, parseSnapshotRequest, SNAPSHOT_STATES, type Snapshot } from './snapshots.js';
+import { formatSnapshotXML, parseSnapshotRedefine, parseSnapshotRequest, SNAPSHOT_STATES, type Snapshot } from '../../conf/snapshot.js';
 import { parseTestDomainElement } from './domain-xml.js';
 import { parseDocument } from '../../conf/document.js';
 import { TestObjects, checkFlags, flag, wanted, XML_SECURE, type SnapshotRef } from './objects.js';

@@ -1,10 +1,11 @@
-// Domain snapshots of the test driver: the snapshot XML (<domainsnapshot>), the
-// per-domain snapshot tree with its current snapshot, and libvirt's list filters.
+// Domain snapshots (libvirt's snapshot_conf): the snapshot XML (<domainsnapshot>),
+// the per-domain snapshot tree with its current snapshot, and libvirt's list filters.
+// Shared by the test and qemu drivers; what a snapshot does to disks is theirs.
 
-import { formatDomainXML } from '../../conf/domain.js';
-import { parseDocument } from '../../conf/document.js';
-import { ErrorCode, ErrorDomain, virError } from '../../util/error.js';
-import { child, childText, element, formatXml, type XmlElement } from '../../util/xml.js';
+import { formatDomainXML } from './domain.js';
+import { parseDocument } from './document.js';
+import { ErrorCode, ErrorDomain, virError } from '../util/error.js';
+import { child, childText, element, formatXml, type XmlElement } from '../util/xml.js';
 
 /** virDomainSnapshotState names, indexed by value (running..pmsuspended follow virDomainState). */
 export const SNAPSHOT_STATES = ['nostate', 'running', 'blocked', 'paused', 'shutdown', 'shutoff', 'crashed', 'pmsuspended', 'disk-snapshot'];
@@ -17,10 +18,21 @@ export interface Snapshot {
   creationTime: number;
   /** <memory snapshot=...>: 'no' for offline snapshots, 'internal' otherwise. */
   memory: string;
+  /** <memory file=...> of an external memory snapshot */
+  memoryFile?: string;
   /** <disks> as libvirt aligned them, when there are any. */
   disks?: XmlElement;
   /** The domain definition captured by the snapshot. */
   dom?: XmlElement;
+  /** <inactiveDomain>: the persistent definition of a running domain, when it differed from the live one */
+  inactiveDom?: XmlElement;
+  /** <cookie>: the hypervisor's own data (QEMU: the guest CPU as it ran) */
+  cookie?: XmlElement;
+}
+
+/** virDomainSnapshotIsExternal: the memory or any disk went to a file of its own. */
+export function snapshotIsExternal(snap: Snapshot): boolean {
+  return snap.memory === 'external' || (snap.disks?.children.some((d) => d.name === 'disk' && d.attrs.snapshot === 'external') ?? false);
 }
 
 /** virDomainSnapshotListFlags */
@@ -109,7 +121,7 @@ export class SnapshotList {
     }
     const locationMask = SnapshotListFlags.INTERNAL | SnapshotListFlags.EXTERNAL;
     if ((flags & locationMask) !== 0 && (flags & locationMask) !== locationMask) {
-      set = set.filter((s) => (flags & SnapshotListFlags.INTERNAL ? s.memory !== 'external' : s.memory === 'external'));
+      set = set.filter((s) => (flags & SnapshotListFlags.INTERNAL ? !snapshotIsExternal(s) : snapshotIsExternal(s)));
     }
     return set;
   }
@@ -134,14 +146,28 @@ export class SnapshotList {
  * virDomainSnapshotDefParse for a snapshot being created: name, description
  * and memory/disks requests; everything else the driver fills in.
  */
-export function parseSnapshotRequest(text: string): { name?: string; description?: string; memory?: string } {
+export interface SnapshotRequest {
+  name?: string;
+  description?: string;
+  memory?: string;
+  memoryFile?: string;
+  /** the <disk> requests of <disks> */
+  disks: XmlElement[];
+}
+
+export function parseSnapshotRequest(text: string): SnapshotRequest {
   const root = parseDocument(text, '(domain_snapshot)', 'domainsnapshot');
   const memory = child(root, 'memory')?.attrs.snapshot;
   if (memory !== undefined && !['no', 'internal', 'external', 'manual'].includes(memory)) {
     throw virError(ErrorCode.XML_ERROR, `Invalid value for attribute 'snapshot' in element 'memory': '${memory}'.`, ErrorDomain.DOMAIN_SNAPSHOT);
   }
   if (memory === 'manual') throw virError(ErrorCode.XML_ERROR, "'manual' memory snapshot mode not supported", ErrorDomain.DOMAIN_SNAPSHOT);
-  return { name: childText(root, 'name'), description: childText(root, 'description'), memory };
+  const memoryFile = child(root, 'memory')?.attrs.file;
+  if (memoryFile !== undefined && memory !== undefined && memory !== 'external') {
+    throw virError(ErrorCode.XML_DETAIL, `memory filename '${memoryFile}' requires external snapshot`, ErrorDomain.DOMAIN_SNAPSHOT);
+  }
+  const disks = child(root, 'disks')?.children.filter((d) => d.name === 'disk') ?? [];
+  return { name: childText(root, 'name'), description: childText(root, 'description'), memory: memory ?? (memoryFile !== undefined ? 'external' : undefined), memoryFile, disks };
 }
 
 /**
@@ -177,26 +203,38 @@ export function parseSnapshotRedefine(
     parent: parentEl ? childText(parentEl, 'name') : undefined,
     creationTime: Number(creation),
     memory: child(root, 'memory')?.attrs.snapshot ?? (offline ? 'no' : 'internal'),
+    memoryFile: child(root, 'memory')?.attrs.file,
     disks: child(root, 'disks'),
     dom: domEl && domEl.attrs.type !== undefined ? parseDomain(domEl) : undefined,
   };
+  const inactive = child(root, 'inactiveDomain');
+  if (inactive) snap.inactiveDom = parseDomain({ ...inactive, name: 'domain' });
+  const cookie = child(root, 'cookie');
+  if (cookie) snap.cookie = cookie;
   return { snap, current: active !== undefined && Number(active) !== 0 };
 }
 
-/** virDomainSnapshotDefFormat (the public form, without <active>). */
-export function formatSnapshotXML(snap: Snapshot, domainUUID: string, secure: boolean): string {
+/**
+ * virDomainSnapshotDefFormat: the public form, or with `current` the form of
+ * the metadata file, whose <active> says whether it is the current snapshot.
+ */
+export function formatSnapshotXML(snap: Snapshot, domainUUID: string, secure: boolean, current?: boolean): string {
   const children: XmlElement[] = [element('name', {}, [], snap.name)];
   if (snap.description !== undefined) children.push(element('description', {}, [], snap.description));
   children.push(element('state', {}, [], snap.state));
   if (snap.parent !== undefined) children.push(element('parent', {}, [element('name', {}, [], snap.parent)]));
   children.push(element('creationTime', {}, [], String(snap.creationTime)));
-  children.push(element('memory', { snapshot: snap.memory }));
+  children.push(element('memory', { snapshot: snap.memory, ...(snap.memoryFile !== undefined ? { file: snap.memoryFile } : {}) }));
   if (snap.disks) children.push(snap.disks);
   const head = formatXml(element('domainsnapshot', {}, children)).replace(/<\/domainsnapshot>\n$/, '');
   const domain = snap.dom
     ? formatDomainXML(snap.dom, { inactive: true, secure })
     : formatXml(element('domain', {}, [element('uuid', {}, [], domainUUID)]));
-  return `${head}${indent(domain)}</domainsnapshot>\n`;
+  const inactive = snap.inactiveDom
+    ? formatDomainXML(snap.inactiveDom, { inactive: true, secure }).replace(/^<domain\b/, '<inactiveDomain').replace(/<\/domain>\n$/, '</inactiveDomain>\n')
+    : '';
+  const tail = [snap.cookie ? formatXml(snap.cookie) : '', current === undefined ? '' : formatXml(element('active', {}, [], current ? '1' : '0'))];
+  return `${head}${indent(domain)}${indent(inactive)}${tail.map(indent).join('')}</domainsnapshot>\n`;
 }
 
 function indent(text: string): string {

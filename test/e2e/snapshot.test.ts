@@ -1,0 +1,177 @@
+// Domain snapshots (issue 14, snapshot rows): the same snapshot-* commands on
+// tsvirt (embed) and the installed libvirt (qemu:///system), each on the tiny
+// test guest with a qcow2 disk under TCG; outputs must match once domain
+// names, image folders, times and uuids are normalised. Internal snapshots
+// offline (qemu-img) and running (savevm, revert through -loadvm: the guest
+// runs on without booting again), the tree and its lists, current, parent,
+// errors, undefine's refusal, delete, and external disk-only overlays (offline
+// with qemu-img, running with blockdev-snapshot).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { chmodSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { BOOT_TIMEOUT_MS, guestDomainXML, Sandbox, SerialLog, testGuest, type TestGuest } from './guest.js';
+import { libvirtUnavailable, runSystemVirsh, systemVirsh } from '../helpers/libvirt.js';
+
+const guest = testGuest();
+const skip = 'skip' in guest ? guest.skip : false;
+const noLibvirt = libvirtUnavailable();
+if (noLibvirt && !skip) process.stderr.write(`*** snapshots: the side-by-side run with libvirt is SKIPPED: ${noLibvirt} ***\n`);
+const NIC = "<interface type='user'><mac address='52:54:00:5a:4e:02'/><model type='virtio'/></interface>";
+
+interface Outcome {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** One host under test: runs a virsh command line, knows its domain name and image folder. */
+interface Host {
+  run(...args: string[]): Promise<Outcome>;
+  name: string;
+  dir: string;
+}
+
+function qcow2(file: string): string {
+  execFileSync('qemu-img', ['create', '-q', '-f', 'qcow2', file, '16M']);
+  chmodSync(file, 0o666);
+  return file;
+}
+
+/** What may differ between the hosts: the names, folders, times and uuids. */
+function normalise(host: Host, o: Outcome): Outcome {
+  const n = (s: string) =>
+    s
+      .replaceAll(host.dir, 'DIR')
+      .replaceAll(host.name, 'DOM')
+      .replace(/\d{4}-\d\d-\d\d \d\d:\d\d:\d\d [+-]\d{4}/g, 'TIME')
+      // a table's rule is as wide as its longest cell (the folders differ)
+      .replace(/^-{10,}$/gm, '---')
+      .replace(/<creationTime>\d+<\/creationTime>/g, '<creationTime>T</creationTime>')
+      .replace(/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/g, 'UUID');
+  return { code: o.code === 0 ? 0 : 1, stdout: n(o.stdout), stderr: n(o.stderr) };
+}
+
+/** The snapshot XML outside the embedded definitions (and QEMU's CPU cookie, which tsvirt does not record). */
+function snapshotHead(xml: string): string {
+  return xml.replace(/\n {2}<cookie>[\s\S]*?\n {2}<\/cookie>/, '').replace(/\n {2}<(domain|inactiveDomain)\b[\s\S]*?\n {2}<\/\1>/g, '\n  <$1/>');
+}
+
+function tags(image: string): string[] {
+  const out = execFileSync('qemu-img', ['snapshot', '-U', '-l', image], { encoding: 'utf8' });
+  return out.split('\n').slice(2).map((l) => l.split(/\s+/)[1] ?? '').filter(Boolean).sort();
+}
+
+/**
+ * The rows of the session, in order: each is a command and what to compare of
+ * its outcome (all of it, unless a row says otherwise).
+ */
+async function session(host: Host, serial: SerialLog, image: string): Promise<{ outcomes: Outcome[]; tags: string[][] }> {
+  const outcomes: Outcome[] = [];
+  const d = host.name;
+  const row = async (...args: string[]) => {
+    const o = normalise(host, await host.run(...args));
+    outcomes.push(o);
+    return o;
+  };
+  // offline: qemu-img snapshot -c, and the errors of a create
+  await row('snapshot-create-as', d, 'off1', '--description', 'offline one');
+  await row('snapshot-create-as', d, 'a/b');
+  await row('snapshot-create-as', d, 'off1');
+  await row('snapshot-create-as', d, 'q', '--quiesce');
+  await row('snapshot-create-as', d, 'x', '--memspec', 'file=/tmp/x.mem');
+  await row('snapshot-current', d, '--name');
+  await row('start', d);
+  await serial.bootPciDevices(BOOT_TIMEOUT_MS);
+  // running: savevm, with libvirt's refusals
+  await row('snapshot-create-as', d, 'run1');
+  await row('snapshot-create-as', d, 'q', '--disk-only', '--quiesce');
+  await row('snapshot-create-as', d, '--live');
+  await row('snapshot-create-as', d, 'nm', '--no-metadata');
+  await row('domstate', d, '--reason');
+  // the tree and its lists
+  for (const opts of [[], ['--tree'], ['--parent'], ['--roots'], ['--leaves'], ['--name'], ['--internal'], ['--external'], ['--from', 'off1'], ['--current', '--name'], ['--active'], ['--inactive']]) {
+    await row('snapshot-list', d, ...opts);
+  }
+  await row('snapshot-info', d, 'run1');
+  await row('snapshot-info', d, '--current');
+  await row('snapshot-parent', d, 'run1');
+  await row('snapshot-parent', d, 'off1');
+  await row('snapshot-info', d, 'nosuch');
+  const xml = await row('snapshot-dumpxml', d, 'run1');
+  xml.stdout = snapshotHead(xml.stdout);
+  // revert to the running snapshot: QEMU restarts on its state, the guest does not boot again
+  await row('snapshot-revert', d, 'run1');
+  await row('domstate', d, '--reason');
+  const nic = path.join(host.dir, 'nic.xml');
+  writeFileSync(nic, NIC);
+  const booted = serial.lines().filter((l) => l.startsWith('@@GUEST-UP')).length;
+  await row('attach-device', d, nic, '--live');
+  await serial.waitFor(/^@@PCI-ADD /, 60_000);
+  assert.equal(serial.lines().filter((l) => l.startsWith('@@GUEST-UP')).length, booted, 'the reverted guest did not boot again');
+  await row('snapshot-revert', d, 'run1', '--paused');
+  await row('domstate', d, '--reason');
+  // revert to the offline snapshot: the domain stops, its disk goes back
+  await row('snapshot-revert', d, 'off1');
+  await row('domstate', d, '--reason');
+  execFileSync('qemu-io', ['-f', 'qcow2', '-c', 'write -P 0xab 0 64k', image], { stdio: 'ignore' });
+  await row('snapshot-revert', d, 'off1');
+  execFileSync('qemu-io', ['-f', 'qcow2', '-c', 'read -P 0 0 64k', image], { stdio: 'ignore' });
+  await row('snapshot-current', d, 'run1');
+  await row('snapshot-current', d, '--name');
+  await row('undefine', d);
+  // delete: the current one (its parent becomes current), then only metadata
+  await row('snapshot-delete', d, 'run1');
+  await row('snapshot-list', d, '--parent');
+  await row('snapshot-current', d, '--name');
+  const afterDelete = tags(image);
+  await row('snapshot-delete', d, 'off1', '--metadata');
+  await row('snapshot-list', d);
+  // offline external disk-only: a qcow2 overlay named after the snapshot, the definition moves to it
+  await row('snapshot-create-as', d, 'ext1', '--disk-only');
+  await row('snapshot-list', d, '--external', '--name');
+  await row('domblklist', d);
+  await row('snapshot-revert', d, 'ext1');
+  await row('snapshot-delete', d, 'ext1', '--metadata');
+  // running external disk-only: blockdev-snapshot onto a new overlay; the disk's chain grows in both definitions
+  await row('start', d);
+  await row('snapshot-create-as', d, 'ext2', '--disk-only');
+  await row('domblklist', d);
+  await row('domstate', d, '--reason');
+  const inactive = await row('dumpxml', d, '--inactive');
+  inactive.stdout = /<disk [\s\S]*?<\/disk>/.exec(inactive.stdout)?.[0] ?? '';
+  await row('snapshot-list', d, '--tree');
+  await row('destroy', d);
+  return { outcomes, tags: [afterDelete, tags(image)] };
+}
+
+test('snapshots side by side with libvirt: internal offline and running, lists, revert, delete, external disk-only offline and running', { skip: skip || noLibvirt }, async (t) => {
+  const sb = new Sandbox();
+  // libvirt's QEMU runs as another user: its images and console live in a folder it can reach
+  const dir = mkdtempSync('/var/tmp/tsvirt-e2e-snap-');
+  chmodSync(dir, 0o777);
+  const name = `tsvirt-e2e-snap-${process.pid}`;
+  t.after(async () => {
+    systemVirsh('destroy', name);
+    systemVirsh('undefine', name, '--snapshots-metadata');
+    await sb.dispose();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  const hosts = [
+    { host: { run: (...a: string[]) => sb.run(...a), name: 'tsvirt-snap-guest', dir: sb.dir }, image: qcow2(sb.file('disk.qcow2')), serial: new SerialLog(sb.file('serial.log')) },
+    { host: { run: (...a: string[]) => runSystemVirsh(...a), name, dir }, image: qcow2(path.join(dir, 'disk.qcow2')), serial: new SerialLog(path.join(dir, 'serial.log')) },
+  ];
+  for (const { host, image, serial } of hosts) {
+    const disk = `<disk type='file' device='disk'><driver name='qemu' type='qcow2'/><source file='${image}'/><target dev='vda' bus='virtio'/></disk>`;
+    const file = path.join(host.dir, 'def.xml');
+    writeFileSync(file, guestDomainXML({ name: host.name, machine: 'q35', serialPath: serial.path, guest: guest as TestGuest, devices: disk }));
+    assert.equal((await host.run('define', file)).code, 0);
+  }
+  const [ours, theirs] = [await session(hosts[0]!.host, hosts[0]!.serial, hosts[0]!.image), await session(hosts[1]!.host, hosts[1]!.serial, hosts[1]!.image)];
+  const differing = ours.outcomes.flatMap((o, i) => (JSON.stringify(o) === JSON.stringify(theirs.outcomes[i]) ? [] : [{ row: i, tsvirt: o, libvirt: theirs.outcomes[i] }]));
+  assert.deepEqual(differing, [], JSON.stringify(differing, null, 1));
+  assert.deepEqual(ours.tags, theirs.tags);
+  assert.deepEqual(ours.tags, [['nm', 'off1'], ['nm', 'off1']]);
+  assert.ok(existsSync(sb.file('disk.ext1')), "the overlay has libvirt's default name");
+});
