@@ -6,41 +6,14 @@
 // depend on path lengths, match.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { virshInstalled } from '../helpers/libvirt.js';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { promisify } from 'node:util';
-import { run } from '../../src/cli/main.js';
 import { spawnDaemon, type SpawnedDaemon } from '../daemon/spawn-daemon.js';
 import { projectRoot } from '../helpers/shared.js';
-import { runScenario, type CommandResult, type Virsh } from './golden/runner.js';
+import { realVirsh, runScenario, tsvirsh, type Virsh } from './golden/runner.js';
 import { STORAGE_SCENARIOS, type StorageScenario } from './golden/scenarios.js';
-
-const exec = promisify(execFile);
-
-function tsvirsh(uri: string): Virsh {
-  return async (command) => {
-    let out = '';
-    let err = '';
-    const rc = await run(['-c', uri, command], { out: (t) => void (out += t), err: (t) => void (err += t) }, {});
-    return { out, err, rc };
-  };
-}
-
-function realVirsh(uri: string): Virsh {
-  return async (command): Promise<CommandResult> => {
-    try {
-      const { stdout, stderr } = await exec('virsh', ['-c', uri, command]);
-      return { out: stdout, err: stderr, rc: 0 };
-    } catch (e) {
-      const x = e as { stdout?: string; stderr?: string; code?: number };
-      return { out: x.stdout ?? '', err: x.stderr ?? '', rc: typeof x.code === 'number' ? x.code : 1 };
-    }
-  };
-}
-
 
 async function replay(scenario: StorageScenario, virsh: Virsh): Promise<void> {
   const expected = await readFile(path.join(projectRoot, 'test', 'storage', 'golden', `${scenario.name}.txt`), 'utf8');
