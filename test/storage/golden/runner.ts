@@ -3,7 +3,7 @@
 // run-specific parts (scratch folder, UUIDs, file times, the host filesystem's
 // sizes) are masked, so libvirt's transcript and tsvirt's can be compared.
 import { execFile } from 'node:child_process';
-import { lstat, readdir, readlink } from 'node:fs/promises';
+import { lstat, readdir, readFile, readlink } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { run as runTsvirsh } from '../../../src/cli/main.js';
@@ -97,7 +97,9 @@ export type Inspectors = Readonly<Record<string, () => Promise<string>>>;
 export async function runScenario(scenario: StorageScenario, virsh: Virsh, T: string, inspectors: Inspectors = {}): Promise<string> {
   let transcript = '';
   for (const step of scenario.steps) {
-    const command = step.replaceAll('$T', T);
+    let command = step.replaceAll('$T', T);
+    // $L: the loop device a setup step attached and named in $T/L
+    if (command.includes('$L')) command = command.replaceAll('$L', (await readFile(path.join(T, 'L'), 'utf8').catch(() => '')).trim());
     transcript += `$ ${step}\n`;
     if (step === '@files') {
       transcript += await describeFiles(T);
@@ -126,6 +128,7 @@ function maskPoolSizes(text: string): string {
 export function normalise(text: string, T: string): string {
   return text
     .replaceAll(T, '$T')
+    .replace(/\/dev\/loop\d+/g, '/dev/loopN')
     .replace(/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/g, 'UUID')
     .replace(/<(atime|mtime|ctime)>[0-9.]+</g, '<$1>TIME<');
 }
