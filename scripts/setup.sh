@@ -15,6 +15,8 @@ packages=(qemu-system-x86 qemu-system-arm qemu-utils ovmf qemu-efi-aarch64 qemu-
 # The network driver runs what libvirt runs for a virtual network: iproute2 (bridges,
 # addresses, `ip netns` for its tests), iptables (libvirt's firewall rules) and dnsmasq.
 packages+=(iproute2 iptables dnsmasq-base)
+# The storage driver's logical pools run LVM's tools (lvm2); blkid probes source devices.
+packages+=(lvm2 util-linux)
 # In CI the reference libvirt too: the differential tests ask a running libvirtd
 # (qemu:///system) the same questions as tsvirt, on the same host, and real libvirt
 # clients (virsh, python3-libvirt, virt-install) talk to tsvirtd.

@@ -14,17 +14,22 @@ export const ERRNO_TEXT: Record<string, string> = {
 };
 
 export function readInputFile(path: string): string {
+  return readInputBytes(path, MAX_XML_FILE).toString('utf8');
+}
+
+/** virFileReadAll(path, limit): the file's bytes, virsh's error when it cannot be read or is larger than `limit`. */
+export function readInputBytes(path: string, limit: number): Buffer {
   let data: Buffer;
   try {
-    data = readAtMost(path, MAX_XML_FILE + 1);
+    data = readAtMost(path, limit + 1);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code ?? '';
     const verb = code === 'EISDIR' ? 'read' : 'open';
     throw new CommandError([`Failed to ${verb} file '${path}': ${ERRNO_TEXT[code] ?? code}`]);
   }
   // virFileReadAll fails with EOVERFLOW past the cap
-  if (data.length > MAX_XML_FILE) throw new CommandError([`Failed to read file '${path}': Value too large for defined data type`]);
-  return data.toString('utf8');
+  if (data.length > limit) throw new CommandError([`Failed to read file '${path}': Value too large for defined data type`]);
+  return data;
 }
 
 /** Reads at most `limit` bytes: a huge file (or /dev/zero) never gets loaded whole. */

@@ -162,6 +162,7 @@ function parseGlobalOptions(argv: string[]): GlobalOptions {
 const processOutput: Output = {
   out: (text) => void process.stdout.write(text),
   err: (text) => void process.stderr.write(text),
+  outBytes: (data) => void process.stdout.write(data),
 };
 
 /** Runs tsvirsh; resolves to the exit status. */

@@ -56,6 +56,7 @@ export function visibleCommands(): string[] {
 const HANDLER_MODULES: { groups: string[]; load: () => Promise<{ handlers: Record<string, Handler> }> }[] = [
   { groups: ['virsh'], load: () => import('./commands/virsh.js') },
   { groups: ['host', 'filter', 'nodedev', 'secret'], load: () => import('./commands/host.js') },
+  { groups: ['secret'], load: () => import('./commands/secret.js') },
   { groups: ['domain'], load: () => import('./commands/domain.js') },
   { groups: ['monitor', 'tsvirt'], load: () => import('./commands/domain-monitor.js') },
   { groups: ['domain'], load: () => import('./commands/devices.js') },

@@ -12,6 +12,8 @@ export type Handler = (ctl: Shell, cmd: Invocation) => Promise<void>;
 export interface Output {
   out(text: string): void;
   err(text: string): void;
+  /** raw bytes on standard output (secret-get-value --plain); outputs without it get the bytes as UTF-8 text */
+  outBytes?(data: Uint8Array): void;
 }
 
 /** One parsed command with typed access to its options (vshCommandOpt*). */

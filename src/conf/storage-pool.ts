@@ -22,15 +22,16 @@ interface PoolTypeInfo {
   initiator?: boolean;
   /** No target path (network pools). */
   network?: boolean;
-  /** Source format names, index 0 being the default. */
+  /** Source format names in libvirt's enum order, index 0 being the default unless defaultFormat says otherwise. */
   formats?: readonly string[];
+  defaultFormat?: string;
 }
 
 const POOL_INFO: Record<PoolType, PoolTypeInfo> = {
   dir: {},
   fs: { device: true, formats: ['auto', 'ext2', 'ext3', 'ext4', 'ufs', 'iso9660', 'udf', 'gfs', 'gfs2', 'vfat', 'hfs+', 'xfs', 'ocfs2', 'vmfs'] },
   netfs: { host: true, dir: true, formats: ['auto', 'nfs', 'glusterfs', 'cifs'] },
-  logical: { name: true, device: true, formats: ['lvm2', 'unknown'] },
+  logical: { name: true, device: true, formats: ['unknown', 'lvm2'], defaultFormat: 'lvm2' },
   disk: { device: true, formats: ['unknown', 'dos', 'dvh', 'gpt', 'mac', 'bsd', 'pc98', 'sun', 'lvm2'] },
   iscsi: { host: true, device: true, initiator: true },
   'iscsi-direct': { host: true, device: true, network: true, initiator: true },
@@ -43,9 +44,10 @@ const POOL_INFO: Record<PoolType, PoolTypeInfo> = {
   vstorage: { name: true },
 };
 
-/** The <source><format> names of a pool type, its default first; undefined when it has none. */
-export function poolSourceFormats(type: PoolType): readonly string[] | undefined {
-  return POOL_INFO[type].formats;
+/** The <source><format> names of a pool type in libvirt's enum order, and its default; undefined when it has none. */
+export function poolSourceFormats(type: PoolType): { readonly names: readonly string[]; readonly defaultFormat: string } | undefined {
+  const { formats, defaultFormat } = POOL_INFO[type];
+  return formats && { names: formats, defaultFormat: defaultFormat ?? formats[0]! };
 }
 
 /** Pool types whose volumes are plain files in the target directory. */
@@ -118,7 +120,7 @@ export function parseStoragePoolElement(root: XmlElement): StoragePoolDef {
   const sourceEl = child(el, 'source') ?? element('source');
   const source = sourceEl.children;
   if (info.formats && !source.some((c) => c.name === 'format')) {
-    source.push(element('format', { type: info.formats[0] }));
+    source.push(element('format', { type: info.defaultFormat ?? info.formats[0] }));
   }
   const format = source.find((c) => c.name === 'format');
   if (format && info.formats && !info.formats.includes(format.attrs.type ?? '')) {

@@ -30,3 +30,5 @@ export enum NetworkEventType { DEFINED, UNDEFINED, STARTED, STOPPED }
 export enum StoragePoolEventType { DEFINED, UNDEFINED, STARTED, STOPPED, CREATED, DELETED }
 /** virNodeDeviceEventLifecycleType */
 export enum NodeDeviceEventType { CREATED, DELETED, DEFINED, UNDEFINED }
+/** virSecretEventLifecycleType */
+export enum SecretEventType { DEFINED, UNDEFINED }

@@ -47,6 +47,10 @@ const VALUE_CHECKS: { readonly [K in ProcKey]?: (args: ProcArgs<K>) => void } = 
       throw new VirError(ErrorCode.INVALID_ARG, ErrorDomain.STORAGE, "capacity in virStorageVolResize cannot be zero without 'delta' or 'shrink' flags set");
     }
   },
+  // an empty value reaches libvirtd as a NULL pointer, which virSecretSetValue refuses
+  secretSetValue: ({ value }) => {
+    if (value.length === 0) throw new VirError(ErrorCode.INVALID_ARG, ErrorDomain.SECRET, 'value in virSecretSetValue must not be NULL');
+  },
 };
 
 /** Throws libvirt's error when `args` break a rule of the public API behind `key`. */

@@ -47,6 +47,13 @@ const storage: SharedDriver<'storage'> = {
   eventsOf: (driver) => (driver as { events?: EventSource }).events,
 };
 
+/** The secrets of qemu:/// connections (libvirt's virtsecretd). */
+const secret: SharedDriver<'secret'> = {
+  family: 'secret',
+  open: async (uri, options) => (await import('./secret/driver.js')).openSecretDriver(uri, options),
+  eventsOf: (driver) => (driver as { events?: EventSource }).events,
+};
+
 /** A registry holding the built-in drivers; inside tsvirtd without the remote driver (a daemon must not call itself). */
 export function builtinDrivers(options: { readonly daemon?: boolean } = {}): DriverRegistry {
   const registry = new DriverRegistry();
@@ -55,5 +62,6 @@ export function builtinDrivers(options: { readonly daemon?: boolean } = {}): Dri
   registry.register(qemu);
   registry.registerShared(network);
   registry.registerShared(storage);
+  registry.registerShared(secret);
   return registry;
 }

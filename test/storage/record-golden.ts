@@ -3,26 +3,15 @@
 //   npm run build && node dist/test/storage/record-golden.js [scenario-name...]
 // Writes test/storage/golden/NAME.txt. Every scenario works in a fresh scratch
 // folder and its pool is destroyed and undefined afterwards.
-import { execFile } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { projectRoot } from '../helpers/shared.js';
-import { runScenario, type CommandResult } from './golden/runner.js';
+import { realVirsh, runScenario } from './golden/runner.js';
 import { STORAGE_SCENARIOS } from './golden/scenarios.js';
 
-const run = promisify(execFile);
 const URI = 'qemu:///system';
 
-async function virsh(command: string): Promise<CommandResult> {
-  try {
-    const { stdout, stderr } = await run('virsh', ['-c', URI, command]);
-    return { out: stdout, err: stderr, rc: 0 };
-  } catch (e) {
-    const x = e as { stdout?: string; stderr?: string; code?: number };
-    return { out: x.stdout ?? '', err: x.stderr ?? '', rc: typeof x.code === 'number' ? x.code : 1 };
-  }
-}
+const virsh = realVirsh(URI);
 
 const only = process.argv.slice(2);
 for (const scenario of STORAGE_SCENARIOS) {

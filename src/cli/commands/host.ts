@@ -177,14 +177,18 @@ async function collect<T>(listAll: () => Promise<T[]>, numOf: () => Promise<numb
 /** virSecretUsageType */
 const SECRET_USAGE = ['none', 'volume', 'ceph', 'iscsi', 'tls', 'vtpm'];
 
-const secretList: Handler = async (ctl) => {
+const secretList: Handler = async (ctl, cmd) => {
   const c = ctl.c;
-  const secrets = await collect(
-    async () => (await c.invoke('connectListAllSecrets', { need_results: 1, flags: 0 })).secrets,
+  // VIR_CONNECT_LIST_SECRETS_EPHEMERAL, _NO_EPHEMERAL, _PRIVATE, _NO_PRIVATE
+  const flags = ['ephemeral', 'no-ephemeral', 'private', 'no-private'].reduce((f, name, bit) => (cmd.bool(name) ? f | (1 << bit) : f), 0);
+  const listed = await collect(
+    async () => (await c.invoke('connectListAllSecrets', { need_results: 1, flags })).secrets,
     async () => (await c.invoke('connectNumOfSecrets')).num,
     'Failed to count secrets',
     'Failed to list secrets',
   );
+  // virshSecretSorter: by UUID
+  const secrets = [...listed].sort((a, b) => (a.uuid < b.uuid ? -1 : a.uuid > b.uuid ? 1 : 0));
   const usage = (s: (typeof secrets)[number]) => (s.usageType ? `${SECRET_USAGE[s.usageType]} ${s.usageID}` : 'Unused');
   ctl.print(formatTable(['UUID', 'Usage'], secrets.map((s) => [s.uuid, usage(s)]), !ctl.quiet));
 };

@@ -135,6 +135,33 @@ const poolName: Handler = async (ctl, cmd) => {
   ctl.print(`${pool.name}\n`);
 };
 
+/** virConnectFindStoragePoolSources with virsh's failure line. */
+async function findSources(ctl: Shell, type: string, srcSpec: string | null): Promise<void> {
+  const { xml } = await attempt(`Failed to find any ${type} pool sources`, ctl.c.invoke('connectFindStoragePoolSources', { type, srcSpec, flags: 0 }));
+  ctl.print(xml);
+}
+
+const findPoolSources: Handler = async (ctl, cmd) => {
+  const type = cmd.required('type');
+  const file = cmd.string('srcSpec');
+  await findSources(ctl, type, file === undefined ? null : readInputFile(file));
+};
+
+/** find-storage-pool-sources-as: the <source> document its --host, --port and --initiator describe. */
+const findPoolSourcesAs: Handler = async (ctl, cmd) => {
+  const type = cmd.required('type');
+  const host = cmd.string('host');
+  const port = cmd.string('port');
+  const initiator = cmd.string('initiator');
+  let spec: string | null = null;
+  if (host !== undefined) {
+    spec = `<source>\n  <host name='${host}'${port !== undefined ? ` port='${port}'` : ''}/>\n`;
+    if (initiator !== undefined) spec += `  <initiator>\n    <iqn name='${initiator}'/>\n  </initiator>\n`;
+    spec += '</source>\n';
+  }
+  await findSources(ctl, type, spec);
+};
+
 /** pool-define / pool-create from a file. */
 function poolFromFile(call: 'defineStoragePool' | 'createStoragePool', verb: string, done: string, flagsOf: (cmd: Invocation) => number): Handler {
   return async (ctl, cmd) => {
@@ -148,9 +175,10 @@ function poolFromFile(call: 'defineStoragePool' | 'createStoragePool', verb: str
 function buildFlags(cmd: Invocation): number {
   cmd.exclusive('overwrite', 'no-overwrite');
   let flags = 0;
+  // VIR_STORAGE_POOL_CREATE_WITH_BUILD 1, _WITH_BUILD_OVERWRITE 2, _WITH_BUILD_NO_OVERWRITE 4
   if (cmd.bool('build')) flags |= 1;
-  if (cmd.bool('overwrite')) flags |= 4;
-  if (cmd.bool('no-overwrite')) flags |= 2;
+  if (cmd.bool('overwrite')) flags |= 2;
+  if (cmd.bool('no-overwrite')) flags |= 4;
   return flags;
 }
 
@@ -434,6 +462,8 @@ const poolEdit: Handler = async (ctl, cmd) => {
 export const handlers: Record<string, Handler> = {
   'pool-edit': poolEdit,
   'pool-capabilities': poolCapabilities,
+  'find-storage-pool-sources': findPoolSources,
+  'find-storage-pool-sources-as': findPoolSourcesAs,
   'pool-list': poolList,
   'pool-info': poolInfo,
   'pool-dumpxml': poolDumpxml,
@@ -443,10 +473,8 @@ export const handlers: Record<string, Handler> = {
   'pool-create': poolFromFile('createStoragePool', 'create', 'created', buildFlags),
   'pool-define-as': poolFromOptions('defineStoragePool', 'define', 'defined', () => 0),
   'pool-create-as': poolFromOptions('createStoragePool', 'create', 'created', buildFlags),
-  'pool-build': poolAction('build', 'built', (ctl, pool, cmd) => {
-    cmd.exclusive('overwrite', 'no-overwrite');
-    return poolOf(ctl, pool).build((cmd.bool('overwrite') ? 4 : 0) | (cmd.bool('no-overwrite') ? 2 : 0));
-  }),
+  // VIR_STORAGE_POOL_BUILD_OVERWRITE 8, _NO_OVERWRITE 4; virsh leaves their clash to the driver
+  'pool-build': poolAction('build', 'built', (ctl, pool, cmd) => poolOf(ctl, pool).build((cmd.bool('overwrite') ? 8 : 0) | (cmd.bool('no-overwrite') ? 4 : 0))),
   'pool-start': poolAction('start', 'started', (ctl, pool, cmd) => poolOf(ctl, pool).create(buildFlags(cmd))),
   'pool-destroy': poolAction('destroy', 'destroyed', (ctl, pool) => poolOf(ctl, pool).destroy()),
   'pool-delete': poolAction('delete', 'deleted', (ctl, pool) => poolOf(ctl, pool).delete()),

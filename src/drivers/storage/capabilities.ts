@@ -5,7 +5,7 @@ import { volumeFormats } from '../../conf/storage-vol.js';
 import { element, formatXml, type XmlElement } from '../../util/xml.js';
 
 /** Pool types with a backend in this driver. */
-export const SUPPORTED_POOL_TYPES: ReadonlySet<PoolType> = new Set(['dir', 'fs']);
+export const SUPPORTED_POOL_TYPES: ReadonlySet<PoolType> = new Set(['dir', 'fs', 'logical']);
 
 function options(name: string, enumName: string, formats: readonly string[], defaultFormat: string, listed: boolean): XmlElement {
   return element(name, {}, [element('defaultFormat', { type: defaultFormat }), element('enum', { name: enumName }, listed ? formats.map((f) => element('value', {}, [], f)) : [])]);
@@ -16,7 +16,7 @@ export function storagePoolCapabilitiesXML(): string {
     const supported = SUPPORTED_POOL_TYPES.has(type);
     const children: XmlElement[] = [];
     const sourceFormats = poolSourceFormats(type);
-    if (sourceFormats) children.push(options('poolOptions', 'sourceFormatType', sourceFormats, sourceFormats[0]!, supported));
+    if (sourceFormats) children.push(options('poolOptions', 'sourceFormatType', sourceFormats.names, sourceFormats.defaultFormat, supported));
     const volFormats = volumeFormats(type);
     if (volFormats) {
       // the file formats' table starts with "none", which volume XML does not accept

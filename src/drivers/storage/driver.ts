@@ -23,6 +23,7 @@ import { BUILD_NO_OVERWRITE, BUILD_OVERWRITE, buildPool, deletePool, poolStillAc
 import { PoolStore, type PoolObj } from './pool-store.js';
 import { buildVolume, CREATE_PREALLOC_METADATA, CREATE_REFLINK, deleteVolumeFile, RESIZE_ALLOCATE, RESIZE_DELTA, RESIZE_SHRINK, resizeVolumeFile, wipeVolumeFile } from './volume-files.js';
 import { downloadVolume, uploadVolume } from './volume-stream.js';
+import { createLogicalVolume, deleteLogicalVolume, formatLogicalSources, logicalSources, refreshLogicalPool } from './logical-backend.js';
 
 
 /** virStoragePoolCreateFlags */
@@ -187,7 +188,7 @@ export class StorageConnection implements StorageDriver {
     return { obj, vol };
   }
 
-  private checkBackend(def: StoragePoolDef): void {
+  private checkBackend(def: { type: StoragePoolDef['type'] }): void {
     if (!SUPPORTED_POOL_TYPES.has(def.type)) throw storageError(ErrorCode.INTERNAL_ERROR, `missing backend for pool type ${POOL_TYPES.indexOf(def.type)} (${def.type})`);
   }
 
@@ -283,7 +284,8 @@ export class StorageConnection implements StorageDriver {
   /** The build a create asks for (virStoragePoolCreateFlags -> virStoragePoolBuildFlags). */
   private async buildForCreate(obj: PoolObj, flags: number): Promise<void> {
     if ((flags & CREATE_WITH_BUILD_OVERWRITE) && (flags & CREATE_WITH_BUILD_NO_OVERWRITE)) {
-      throw storageError(ErrorCode.INVALID_ARG, 'Flags VIR_STORAGE_POOL_CREATE_WITH_BUILD_OVERWRITE and VIR_STORAGE_POOL_CREATE_WITH_BUILD_NO_OVERWRITE are mutually exclusive');
+      // VIR_EXCLUSIVE_FLAGS_RET: virReportInvalidArg, without the "invalid argument" prefix
+      throw new VirError(ErrorCode.INVALID_ARG, ErrorDomain.STORAGE, "Flags 'VIR_STORAGE_POOL_CREATE_WITH_BUILD_OVERWRITE' and 'VIR_STORAGE_POOL_CREATE_WITH_BUILD_NO_OVERWRITE' are mutually exclusive");
     }
     if (!flags) return;
     const buildFlags = flags & CREATE_WITH_BUILD_OVERWRITE ? BUILD_OVERWRITE : flags & CREATE_WITH_BUILD_NO_OVERWRITE ? BUILD_NO_OVERWRITE : 0;
@@ -300,7 +302,7 @@ export class StorageConnection implements StorageDriver {
   }
 
   async storagePoolBuild({ pool, flags }: ProcArgs<'storagePoolBuild'>): Promise<void> {
-    checkFlags(flags, BUILD_OVERWRITE | BUILD_NO_OVERWRITE, 'virStorageBackendFileSystemBuild');
+    checkFlags(flags, BUILD_OVERWRITE | BUILD_NO_OVERWRITE, this.poolObj(pool).def.type === 'logical' ? 'virStorageBackendLogicalBuildPool' : 'virStorageBackendFileSystemBuild');
     const obj = this.inactivePool(this.poolObj(pool), false);
     await buildPool(obj.def, flags);
     this.lifecycle(obj, StoragePoolEventType.CREATED);
@@ -326,7 +328,7 @@ export class StorageConnection implements StorageDriver {
   }
 
   async storagePoolDelete({ pool, flags }: ProcArgs<'storagePoolDelete'>): Promise<void> {
-    checkFlags(flags, 0, 'virStorageBackendDeleteLocal');
+    checkFlags(flags, 0, this.poolObj(pool).def.type === 'logical' ? 'virStorageBackendLogicalDeletePool' : 'virStorageBackendDeleteLocal');
     const obj = this.inactivePool(this.poolObj(pool));
     await deletePool(obj.def);
     this.lifecycle(obj, StoragePoolEventType.DELETED);
@@ -443,12 +445,26 @@ export class StorageConnection implements StorageDriver {
     return this.volRef(obj, vol);
   }
 
+  /** virStorageBackendLogicalCreateVol: lvcreate, then the new LV as lvs reports it; removed again when it cannot be found. */
+  private async createLogical(obj: PoolObj, vol: StorageVolDef): Promise<StorageVolRef> {
+    await createLogicalVolume(obj.def, vol);
+    const created = (await refreshLogicalPool(obj.def).catch(() => [])).find((v) => v.name === vol.name);
+    if (!created) {
+      await deleteLogicalVolume(vol).catch(() => undefined);
+      throw storageError(ErrorCode.SYSTEM_ERROR, `cannot find newly created volume '${vol.targetPath}'`);
+    }
+    obj.volumes.add(created);
+    await this.state.volumesChanged(obj);
+    return this.volRef(obj, created);
+  }
+
   async storageVolCreateXML({ pool, xml, flags }: ProcArgs<'storageVolCreateXML'>): Promise<ProcRet<'storageVolCreateXML'>> {
     checkFlags(flags, CREATE_PREALLOC_METADATA | 2, 'storageVolCreateXML');
     const obj = this.activePool(this.poolObj(pool));
     const vol = parseStorageVolXML(xml, obj.def.type);
     if (obj.volumes.findByName(vol.name)) throw storageError(ErrorCode.STORAGE_VOL_EXIST, `storage volume '${vol.name}' exists already`);
     delete vol.key;
+    if (obj.def.type === 'logical') return { vol: await this.createLogical(obj, vol) };
     await this.placeVolume(obj, vol);
     await buildVolume(vol, undefined, flags & CREATE_PREALLOC_METADATA, obj.def.targetPath!);
     return { vol: await this.finishCreate(obj, vol) };
@@ -477,7 +493,7 @@ export class StorageConnection implements StorageDriver {
   async storageVolDelete({ vol: ref, flags }: ProcArgs<'storageVolDelete'>): Promise<void> {
     checkFlags(flags, 0, 'virStorageBackendVolDeleteLocal');
     const { obj, vol } = this.volume(ref);
-    await deleteVolumeFile(vol);
+    await (obj.def.type === 'logical' ? deleteLogicalVolume(vol) : deleteVolumeFile(vol));
     obj.def.allocation -= vol.allocation;
     obj.def.available += vol.allocation;
     obj.volumes.remove(vol);
@@ -558,6 +574,16 @@ export class StorageConnection implements StorageDriver {
     checkFlags(flags, 1, 'storageVolDownload');
     const { vol } = this.volume(ref);
     await downloadVolume(vol, offset, length, (flags & 1) !== 0, stream);
+  }
+
+  /** storageConnectFindStoragePoolSources: of the backends here, only the logical one discovers sources. */
+  async connectFindStoragePoolSources({ type, flags }: ProcArgs<'connectFindStoragePoolSources'>): Promise<ProcRet<'connectFindStoragePoolSources'>> {
+    const poolType = POOL_TYPES.find((t) => t === type);
+    if (!poolType) throw storageError(ErrorCode.INTERNAL_ERROR, `unknown storage pool type ${type}`);
+    this.checkBackend({ type: poolType });
+    if (poolType !== 'logical') throw storageError(ErrorCode.NO_SUPPORT, `pool type '${type}' does not support source discovery`);
+    checkFlags(flags, 0, 'virStorageBackendLogicalFindPoolSources');
+    return { xml: formatLogicalSources(await logicalSources()) };
   }
 
   async connectGetStoragePoolCapabilities({ flags }: ProcArgs<'connectGetStoragePoolCapabilities'>): Promise<ProcRet<'connectGetStoragePoolCapabilities'>> {

@@ -1,14 +1,16 @@
 // The file-based pool backends (storage_backend_fs.c): a dir pool is a folder;
 // an fs pool is a filesystem (a block device or image) mounted on its target.
 // Both list the files in the target as volumes and take their sizes from statvfs.
+// A logical pool (an LVM volume group) has its own backend: logical-backend.ts.
 import { execFile } from 'node:child_process';
 import { chmod, chown, mkdir, readdir, readFile, rmdir, stat, statfs } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import type { StoragePoolDef } from '../../conf/storage-pool.js';
 import type { StorageVolDef } from '../../conf/storage-vol.js';
-import { ErrorCode, ErrorDomain, virError } from '../../util/error.js';
+import { ErrorCode, ErrorDomain, VirError, virError } from '../../util/error.js';
 import { element, type XmlElement } from '../../util/xml.js';
+import { buildLogicalPool, deleteLogicalPool, logicalPoolStillActive, refreshLogicalPool, startLogicalPool, stopLogicalPool } from './logical-backend.js';
 import { openForScan, probeImage, readHeader, resolveBacking, statVolume, systemError, targetStat, type ImageHeader } from './probe.js';
 
 const exec = promisify(execFile);
@@ -25,8 +27,10 @@ const storageError = (code: ErrorCode, message: string) => virError(code, messag
 /** virStorageBackendBuildLocal: the target folder, its parents, and the configured owner and mode. */
 export async function buildPool(def: StoragePoolDef, flags: number): Promise<void> {
   if ((flags & BUILD_OVERWRITE) && (flags & BUILD_NO_OVERWRITE)) {
-    throw storageError(ErrorCode.INVALID_ARG, 'Flags VIR_STORAGE_POOL_BUILD_OVERWRITE and VIR_STORAGE_POOL_BUILD_NO_OVERWRITE are mutually exclusive');
+    // VIR_EXCLUSIVE_FLAGS_RET: virReportInvalidArg, without the "invalid argument" prefix
+    throw new VirError(ErrorCode.INVALID_ARG, ErrorDomain.STORAGE, "Flags 'VIR_STORAGE_POOL_BUILD_OVERWRITE' and 'VIR_STORAGE_POOL_BUILD_NO_OVERWRITE' are mutually exclusive");
   }
+  if (def.type === 'logical') return buildLogicalPool(def, flags);
   const target = def.targetPath!;
   const parent = path.dirname(target);
   if (!path.isAbsolute(target)) throw storageError(ErrorCode.INVALID_ARG, `path '${target}' is not absolute`);
@@ -77,6 +81,7 @@ async function isMounted(target: string): Promise<boolean> {
 
 /** virStorageBackendFileSystemStart: an fs pool mounts its source; a dir pool has nothing to do. */
 export async function startPool(def: StoragePoolDef): Promise<void> {
+  if (def.type === 'logical') return startLogicalPool(def);
   if (def.type !== 'fs') return;
   const device = sourceDevice(def);
   if (!device) throw storageError(ErrorCode.INTERNAL_ERROR, 'missing source device');
@@ -91,6 +96,7 @@ export async function startPool(def: StoragePoolDef): Promise<void> {
 
 /** virStorageBackendFileSystemStop: an fs pool unmounts. */
 export async function stopPool(def: StoragePoolDef): Promise<void> {
+  if (def.type === 'logical') return stopLogicalPool(def);
   if (def.type !== 'fs' || !(await isMounted(def.targetPath!))) return;
   await exec('umount', [def.targetPath!]).catch((e: { stderr?: string; code?: number }) => {
     throw storageError(ErrorCode.INTERNAL_ERROR, `Child process (umount ${def.targetPath}) unexpected exit status ${e.code ?? 1}: ${(e.stderr ?? '').trim()}`);
@@ -99,6 +105,7 @@ export async function stopPool(def: StoragePoolDef): Promise<void> {
 
 /** virStorageBackendFileSystemCheck: is a pool that was running still there? */
 export async function poolStillActive(def: StoragePoolDef): Promise<boolean> {
+  if (def.type === 'logical') return logicalPoolStillActive(def);
   if (def.type === 'fs') return isMounted(def.targetPath!);
   return stat(def.targetPath!).then(
     () => true,
@@ -108,6 +115,7 @@ export async function poolStillActive(def: StoragePoolDef): Promise<boolean> {
 
 /** virStorageBackendDeleteLocal */
 export async function deletePool(def: StoragePoolDef): Promise<void> {
+  if (def.type === 'logical') return deleteLogicalPool(def);
   await rmdir(def.targetPath!).catch((e: unknown) => {
     throw systemError(`failed to remove pool '${def.targetPath}'`, e);
   });
@@ -124,6 +132,7 @@ function probedExtras(header: ImageHeader): XmlElement[] {
 
 /** virStorageBackendRefreshLocal: the target's entries as volumes, then the pool's sizes and permissions. */
 export async function refreshPool(def: StoragePoolDef): Promise<StorageVolDef[]> {
+  if (def.type === 'logical') return refreshLogicalPool(def);
   const target = def.targetPath!;
   let names: string[];
   try {

@@ -7,6 +7,7 @@ import path from 'node:path';
 import type { StoragePermissions } from '../../conf/storage-perms.js';
 import type { StorageTimestamps } from '../../conf/storage-vol.js';
 import { ErrorCode, ErrorDomain, virError } from '../../util/error.js';
+import { systemError as systemErrorIn } from '../../util/errno-text.js';
 
 /** virStorageBackendVolOpen reads at most this much header (VIR_STORAGE_MAX_HEADER). */
 const MAX_HEADER = 0x8200;
@@ -36,28 +37,8 @@ function errnoOf(e: unknown): string | undefined {
   return (e as NodeJS.ErrnoException).code;
 }
 
-/** strerror text of the errors a pool meets on files. */
-export function describeErrno(e: unknown): string {
-  const messages: Record<string, string> = {
-    ENOENT: 'No such file or directory',
-    EEXIST: 'File exists',
-    ENOTEMPTY: 'Directory not empty',
-    EACCES: 'Permission denied',
-    EPERM: 'Operation not permitted',
-    ENOTDIR: 'Not a directory',
-    EISDIR: 'Is a directory',
-    EFBIG: 'File too large',
-    ENOSPC: 'No space left on device',
-    EINVAL: 'Invalid argument',
-    ELOOP: 'Too many levels of symbolic links',
-    EBUSY: 'Device or resource busy',
-  };
-  const code = errnoOf(e);
-  return (code && messages[code]) ?? (e instanceof Error ? e.message : String(e));
-}
-
 export function systemError(message: string, e: unknown) {
-  return virError(ErrorCode.SYSTEM_ERROR, `${message}: ${describeErrno(e)}`, ErrorDomain.STORAGE);
+  return systemErrorIn(message, e, ErrorDomain.STORAGE);
 }
 
 /** struct timespec as virStorageVolTimestampFormat prints it. */

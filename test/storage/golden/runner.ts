@@ -3,9 +3,10 @@
 // run-specific parts (scratch folder, UUIDs, file times, the host filesystem's
 // sizes) are masked, so libvirt's transcript and tsvirt's can be compared.
 import { execFile } from 'node:child_process';
-import { lstat, readdir, readlink } from 'node:fs/promises';
+import { lstat, readdir, readFile, readlink } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { run as runTsvirsh } from '../../../src/cli/main.js';
 import type { StorageScenario } from './scenarios.js';
 
 const run = promisify(execFile);
@@ -18,6 +19,29 @@ export interface CommandResult {
 
 /** One virsh command string against the connection under test. */
 export type Virsh = (command: string) => Promise<CommandResult>;
+
+/** tsvirsh in this process on `uri`, a new connection per command as virsh makes. */
+export function tsvirsh(uri: string): Virsh {
+  return async (command) => {
+    let out = '';
+    let err = '';
+    const rc = await runTsvirsh(['-c', uri, command], { out: (t) => void (out += t), err: (t) => void (err += t) }, {});
+    return { out, err, rc };
+  };
+}
+
+/** Real virsh on `uri`, one process per command. */
+export function realVirsh(uri: string): Virsh {
+  return async (command) => {
+    try {
+      const { stdout, stderr } = await run('virsh', ['-c', uri, command]);
+      return { out: stdout, err: stderr, rc: 0 };
+    } catch (e) {
+      const x = e as { stdout?: string; stderr?: string; code?: number };
+      return { out: x.stdout ?? '', err: x.stderr ?? '', rc: typeof x.code === 'number' ? x.code : 1 };
+    }
+  };
+}
 
 export async function shell(command: string, T: string): Promise<CommandResult> {
   try {
@@ -66,14 +90,24 @@ async function imageInfo(file: string): Promise<string> {
   }
 }
 
+/** Steps '@NAME' a scenario set adds (beside '@sh' and '@files'): each prints what it inspects. */
+export type Inspectors = Readonly<Record<string, () => Promise<string>>>;
+
 /** The transcript of one scenario: each step, its exit status, its output. */
-export async function runScenario(scenario: StorageScenario, virsh: Virsh, T: string): Promise<string> {
+export async function runScenario(scenario: StorageScenario, virsh: Virsh, T: string, inspectors: Inspectors = {}): Promise<string> {
   let transcript = '';
   for (const step of scenario.steps) {
-    const command = step.replaceAll('$T', T);
+    let command = step.replaceAll('$T', T);
+    // $L: the loop device a setup step attached and named in $T/L
+    if (command.includes('$L')) command = command.replaceAll('$L', (await readFile(path.join(T, 'L'), 'utf8').catch(() => '')).trim());
     transcript += `$ ${step}\n`;
     if (step === '@files') {
       transcript += await describeFiles(T);
+      continue;
+    }
+    const inspect = inspectors[step.slice(1)];
+    if (step.startsWith('@') && inspect) {
+      transcript += await inspect();
       continue;
     }
     const r = step.startsWith('@sh ') ? await shell(command.slice(4), T) : await virsh(command);
@@ -94,6 +128,7 @@ function maskPoolSizes(text: string): string {
 export function normalise(text: string, T: string): string {
   return text
     .replaceAll(T, '$T')
+    .replace(/\/dev\/loop\d+/g, '/dev/loopN')
     .replace(/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/g, 'UUID')
     .replace(/<(atime|mtime|ctime)>[0-9.]+</g, '<$1>TIME<');
 }

@@ -4,12 +4,18 @@
 //   @sh CMD    a shell command (setup; its output is not compared),
 //   @files     what is on disk under $T: type, mode, size, and qemu-img's format,
 //              virtual size and backing file of every regular file.
+// $L is the loop device LVM_SETUP attached (masked as /dev/loopN).
 // $T is the scenario's own scratch folder; the pool is always tsvirt-golden-p
 // (libvirtd's namespace is the host's: the recorder removes it after each scenario).
 
 export interface StorageScenario {
   readonly name: string;
   readonly steps: readonly string[];
+  /**
+   * What the host must offer: 'lvm' a free loop device and the LVM tools;
+   * 'lvm-without-dm' also no device-mapper (the recorded lvcreate failure).
+   */
+  readonly needs?: 'lvm' | 'lvm-without-dm';
 }
 
 const P = 'tsvirt-golden-p';
@@ -17,6 +23,12 @@ const P = 'tsvirt-golden-p';
 const DIR_POOL = [`pool-define-as ${P} dir --target $T/pool`, `pool-build ${P}`, `pool-start ${P}`];
 const POOL_XML = (extra: string) =>
   `@sh printf '%s' "<pool type='dir'><name>${P}</name><target><path>$T/pool</path>${extra}</target></pool>" > $T/pool.xml`;
+
+/** A 64 MiB image on a free loop device, named in $T/L. */
+const LVM_SETUP = '@sh truncate -s 64M $T/pv.img && losetup -f --show $T/pv.img > $T/L';
+/** Whatever a failed scenario left of its group, then the loop device. */
+const LVM_TEARDOWN = '@sh vgremove -f tsvirt-golden-vg >/dev/null 2>&1; pvremove -ff -y $(cat $T/L) >/dev/null 2>&1; losetup -d $(cat $T/L)';
+const LOGICAL_DEFINE = `pool-define-as ${P} logical --source-dev $L --source-name tsvirt-golden-vg --target /dev/tsvirt-golden-vg`;
 
 export const STORAGE_SCENARIOS: readonly StorageScenario[] = [
   { name: 'define-list-info-inactive', steps: [`pool-define-as ${P} dir --target $T/pool`, 'pool-list --all', `pool-info ${P}`, `pool-dumpxml ${P}`, `pool-undefine ${P}`, 'pool-list --all'] },
@@ -110,4 +122,54 @@ export const STORAGE_SCENARIOS: readonly StorageScenario[] = [
   { name: 'refresh-removed-file', steps: [...DIR_POOL, `vol-create-as ${P} v.img 1M`, '@sh rm $T/pool/v.img', `pool-refresh ${P}`, `vol-list ${P}`] },
   { name: 'restart-rescans', steps: [...DIR_POOL, '@sh qemu-img create -q -f qcow2 $T/pool/x.qcow2 1M', `pool-destroy ${P}`, `vol-list ${P}`, `pool-start ${P}`, `vol-list ${P}`, `vol-info --pool ${P} x.qcow2`] },
   { name: 'pool-list-filters', steps: [...DIR_POOL, 'pool-list --all --type dir', 'pool-list --all --type fs', 'pool-list --inactive', 'pool-list --persistent --name', 'pool-list --uuid --all'] },
+  { name: 'find-sources-unsupported', steps: ['find-storage-pool-sources dir', 'find-storage-pool-sources fs', 'find-storage-pool-sources bogus', 'find-storage-pool-sources-as dir --host localhost'] },
+  {
+    name: 'logical-build-start-refresh',
+    needs: 'lvm',
+    steps: [
+      LVM_SETUP,
+      LOGICAL_DEFINE,
+      `pool-dumpxml ${P}`,
+      `pool-start ${P}`,
+      `pool-build ${P}`,
+      'find-storage-pool-sources logical',
+      'find-storage-pool-sources-as logical',
+      `pool-start ${P}`,
+      `pool-info ${P}`,
+      `pool-dumpxml ${P}`,
+      `vol-list ${P}`,
+      `pool-refresh ${P}`,
+      `pool-list --all --type logical`,
+      `pool-destroy ${P}`,
+      `pool-info ${P}`,
+      `pool-start ${P}`,
+      `pool-destroy ${P}`,
+      `pool-delete ${P}`,
+      'find-storage-pool-sources logical',
+      `pool-undefine ${P}`,
+      LVM_TEARDOWN,
+    ],
+  },
+  {
+    name: 'logical-build-overwrite-rules',
+    needs: 'lvm',
+    steps: [
+      LVM_SETUP,
+      LOGICAL_DEFINE,
+      `pool-build ${P}`,
+      `pool-build ${P} --no-overwrite`,
+      `pool-build ${P}`,
+      `pool-build ${P} --overwrite --no-overwrite`,
+      `pool-delete ${P}`,
+      '@sh mkfs.ext4 -q -F $(cat $T/L)',
+      `pool-build ${P} --no-overwrite`,
+      `pool-undefine ${P}`,
+      LVM_TEARDOWN,
+    ],
+  },
+  {
+    name: 'logical-vol-create-without-dm',
+    needs: 'lvm-without-dm',
+    steps: [LVM_SETUP, LOGICAL_DEFINE, `pool-build ${P}`, `pool-start ${P}`, `vol-create-as ${P} v1 8M`, `vol-list ${P}`, `pool-destroy ${P}`, `pool-delete ${P}`, `pool-undefine ${P}`, LVM_TEARDOWN],
+  },
 ];
