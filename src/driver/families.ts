@@ -3,10 +3,10 @@
 // an object whose methods are procedure keys of its family; what it lacks is
 // reported as libvirt's "not supported by the connection driver".
 import type { Duplex } from 'node:stream';
-import type { CloseReason } from '../rpc/client.js';
+import type { CloseReason } from '../rpc/close-reason.js';
 import type { EventSource } from './events.js';
 
-export { CloseReason } from '../rpc/client.js';
+export { CloseReason } from '../rpc/close-reason.js';
 import type { DriverFamily, FamilyKeys, ProcArgs, ProcKey, ProcRet, StreamKeys } from './procedures.js';
 
 /**
