@@ -130,6 +130,14 @@ export class Connection {
       throw e;
     }
   }
+  /**
+   * Runs `fn`, a sequence of queries, as one look at the domains where the driver
+   * offers it (ConnectionDrivers.readView): list asks every domain's state, and
+   * answers as of the moment it began instead of re-checking the disk per domain.
+   */
+  readView<T>(fn: () => Promise<T>): Promise<T> {
+    return this.drivers.readView ? this.drivers.readView(fn) : fn();
+  }
   async listAllDomains(flags = 0): Promise<Domain[]> {
     const { domains } = await this.invoke('connectListAllDomains', { need_results: 1, flags });
     return domains.map((r) => new Domain(this, r));

@@ -1,20 +1,31 @@
 // virsh's table layout (vsh-table.c): each cell is " text" padded to the column
 // width + 2 (not the last column), a dashed line of sum(width + 3) under the header.
 // Without the header (-q) widths come from the data rows only.
+// list --all prints a row per domain: plain cells (no control character, no
+// surrogate pair) take the fast paths, which are most of its cost for a thousand.
 
-/** Display width of a cell: control characters are shown escaped (\xNN) as virsh does. */
+const CONTROL = /[\x00-\x1f\x7f]/;
+const CONTROLS = /[\x00-\x1f\x7f]/g;
+const SURROGATE = /[\uD800-\uDFFF]/;
+
+/** Display text of a cell: control characters are shown escaped (\xNN) as virsh does. */
 function safeCell(text: string): string {
-  return text.replace(/[\x00-\x1f\x7f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+  return CONTROL.test(text) ? text.replace(CONTROLS, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`) : text;
+}
+
+/** Width in characters (code points, not UTF-16 units). */
+function widthOf(text: string): number {
+  return SURROGATE.test(text) ? [...text].length : text.length;
 }
 
 export function formatTable(header: string[], rows: string[][], withHeader: boolean): string {
   const all = [header, ...rows].map((r) => r.map(safeCell));
   const widths = header.map(() => 0);
   for (const row of withHeader ? all : all.slice(1)) {
-    row.forEach((cell, i) => (widths[i] = Math.max(widths[i]!, [...cell].length)));
+    row.forEach((cell, i) => (widths[i] = Math.max(widths[i]!, widthOf(cell))));
   }
   const line = (row: string[]) =>
-    row.map((cell, i) => ` ${cell}${i < row.length - 1 ? ' '.repeat(widths[i]! - [...cell].length + 2) : ''}`).join('') + '\n';
+    row.map((cell, i) => ` ${cell}${i < row.length - 1 ? ' '.repeat(widths[i]! - widthOf(cell) + 2) : ''}`).join('') + '\n';
   let out = '';
   if (withHeader) {
     out += line(all[0]!);

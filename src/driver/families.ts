@@ -3,10 +3,10 @@
 // an object whose methods are procedure keys of its family; what it lacks is
 // reported as libvirt's "not supported by the connection driver".
 import type { Duplex } from 'node:stream';
-import type { CloseReason } from '../rpc/client.js';
+import type { CloseReason } from '../rpc/close-reason.js';
 import type { EventSource } from './events.js';
 
-export { CloseReason } from '../rpc/client.js';
+export { CloseReason } from '../rpc/close-reason.js';
 import type { DriverFamily, FamilyKeys, ProcArgs, ProcKey, ProcRet, StreamKeys } from './procedures.js';
 
 /**
@@ -45,6 +45,13 @@ export interface ConnectionDrivers {
    * drivers never end that way and leave it out.
    */
   readonly onClose?: (listener: (reason: CloseReason) => void) => () => void;
+  /**
+   * Runs `fn` as one look at the domains: its state-only calls (state, activity,
+   * persistence) answer from what the look read, as a daemon answers a command's
+   * calls from memory, instead of re-checking each time what other processes
+   * changed. An embedded driver that re-reads its folders per call offers it.
+   */
+  readonly readView?: <T>(fn: () => Promise<T>) => Promise<T>;
   /** virConnectClose: releases what the connection holds. */
   close(): Promise<void>;
 }

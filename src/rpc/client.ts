@@ -9,18 +9,9 @@ import { bodyReader, decodeError, encodeMessage, MessageStatus, MessageType, typ
 import { RpcPeer } from './peer.js';
 import type { ProcedureInfo } from './procedure.js';
 import type { WireStream } from './stream.js';
+import { CloseReason } from './close-reason.js';
 
-/** virConnectCloseReason: why a connection ended */
-export enum CloseReason {
-  /** an I/O error */
-  ERROR = 0,
-  /** the server hung up */
-  EOF = 1,
-  /** the server stopped answering keepalive */
-  KEEPALIVE = 2,
-  /** this side closed it */
-  CLIENT = 3,
-}
+export { CloseReason };
 
 /** A procedure of any argument and return type (the pending calls of a connection mix them). */
 type AnyProcedure = ProcedureInfo<any, any>;

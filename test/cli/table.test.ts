@@ -18,3 +18,7 @@ test('an empty table keeps its header; an empty last cell leaves trailing spaces
 test('without the header (-q) widths come from the data only', () => {
   assert.equal(formatTable(['Id', 'Name', 'State'], [['1', 'test', 'running']], false), ' 1   test   running\n');
 });
+
+test('control characters are escaped and a character outside the BMP is one column wide', () => {
+  assert.equal(formatTable(['A', 'B'], [['a\tb', 'x'], ['\u{1F600}\u{1F600}', 'y']], true), ' A        B\n-------------\n a\\x09b   x\n 😀😀       y\n');
+});

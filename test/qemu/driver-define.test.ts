@@ -3,7 +3,7 @@
 // XML flags, and what lands on disk.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readlinkSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readlinkSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { connect, type Connection } from '../../src/api/connection.js';
@@ -78,6 +78,29 @@ test('undefine removes the config and the autostart link; the stale handle is re
   assert.equal(existsSync(path.join(root, 'etc', 'qemu', 'vm1.xml')), false);
   assert.deepEqual(await conn.listAllDomains(), []);
   await assert.rejects(dom.undefine(), { message: `Domain not found: no domain with matching uuid '${UUID1}' (vm1)` });
+});
+
+test('a read view answers state queries as of its start; other calls, and any call after it, see what another process changed', { skip }, async () => {
+  const { root, conn } = await fresh();
+  const other = await connect(`qemu:///embed?root=${root}`); // a second process on the same folders
+  try {
+    await conn.defineDomain(domainXML('vm1', UUID1));
+    await conn.readView(async () => {
+      const [dom] = await conn.listAllDomains();
+      await (await other.lookupDomainByName('vm1')).undefine();
+      assert.deepEqual(await dom!.getState(), { state: DomainState.SHUTOFF, reason: 0 }, 'state as the view saw it');
+      assert.equal(await dom!.isPersistent(), true);
+      await assert.rejects(dom!.getXMLDesc(0), { message: `Domain not found: no domain with matching uuid '${UUID1}' (vm1)` }, 'a definition read re-reads the folder');
+    });
+    await other.defineDomain(domainXML('vm2', UUID2));
+    const [dom2] = await conn.listAllDomains();
+    await (await other.lookupDomainByName('vm2')).undefine();
+    await assert.rejects(dom2!.getState(), { message: `Domain not found: no domain with matching uuid '${UUID2}' (vm2)` }, 'outside a view every call looks');
+  } finally {
+    await other.close();
+    await conn.close();
+    rmSync(root, { recursive: true, force: true });
+  }
 });
 
 test('list filters follow virConnectListAllDomains flags', { skip }, async () => {

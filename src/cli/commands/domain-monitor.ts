@@ -85,33 +85,36 @@ const list: Handler = async (ctl, cmd) => {
   const optID = cmd.bool('id');
   const optTitle = cmd.bool('title');
   const table = cmd.bool('table') || (!optUUID && !optName && !optID);
-  const doms = sortDomains(await ctl.c.listAllDomains(flags));
-  const rows: string[][] = [];
-  for (const dom of doms) {
-    const id = dom.id === -1 ? '-' : String(dom.id);
-    if (table) {
-      let state: string;
-      try {
-        const s = (await dom.getState()).state;
-        state = cmd.bool('managed-save') && s === DomainState.SHUTOFF && (await dom.hasManagedSaveImage()) ? 'saved' : stateName(s);
-      } catch {
-        continue; // removed meanwhile
+  // one look at the domains: a domain another process changes meanwhile is listed as it was when list began
+  await ctl.c.readView(async () => {
+    const doms = sortDomains(await ctl.c.listAllDomains(flags));
+    const rows: string[][] = [];
+    for (const dom of doms) {
+      const id = dom.id === -1 ? '-' : String(dom.id);
+      if (table) {
+        let state: string;
+        try {
+          const s = (await dom.getState()).state;
+          state = cmd.bool('managed-save') && s === DomainState.SHUTOFF && (await dom.hasManagedSaveImage()) ? 'saved' : stateName(s);
+        } catch {
+          continue; // removed meanwhile
+        }
+        const row = [id, dom.name, state];
+        if (optTitle) row.push(await domainDescription(dom, true, 0));
+        rows.push(row);
+        continue;
       }
-      const row = [id, dom.name, state];
-      if (optTitle) row.push(await domainDescription(dom, true, 0));
-      rows.push(row);
-      continue;
+      const parts: string[] = [];
+      if (optUUID) parts.push(dom.uuid);
+      if (optID) {
+        if (dom.id === -1 && !optUUID && !optName) continue;
+        parts.push(id);
+      }
+      if (optName) parts.push(dom.name);
+      ctl.print(parts.join(' ') + '\n');
     }
-    const parts: string[] = [];
-    if (optUUID) parts.push(dom.uuid);
-    if (optID) {
-      if (dom.id === -1 && !optUUID && !optName) continue;
-      parts.push(id);
-    }
-    if (optName) parts.push(dom.name);
-    ctl.print(parts.join(' ') + '\n');
-  }
-  if (table) ctl.print(formatTable(['Id', 'Name', 'State', ...(optTitle ? ['Title'] : [])], rows, !ctl.quiet));
+    if (table) ctl.print(formatTable(['Id', 'Name', 'State', ...(optTitle ? ['Title'] : [])], rows, !ctl.quiet));
+  });
 };
 
 const domstate: Handler = async (ctl, cmd) => {

@@ -76,6 +76,7 @@ export class DomainIndex {
    * the folder's proven stamp when `files` is a full read of it made under that stamp.
    */
   save(files: ReadonlyMap<string, { stamp: FileStamp; uuid?: string }>, folder?: FileStamp): void {
+    if (this.holds(files, folder)) return;
     const stored: Record<string, StoredEntry> = {};
     const entries = new Map<string, IndexEntry>();
     for (const [file, { stamp, uuid }] of files) {
@@ -101,6 +102,19 @@ export class DomainIndex {
         /* never created */
       }
     }
+  }
+
+  /**
+   * Whether the index already says exactly this: a process that took every file
+   * from the index (the usual start-up) neither formats nor rewrites it.
+   */
+  private holds(files: ReadonlyMap<string, { stamp: FileStamp; uuid?: string }>, folder: FileStamp | undefined): boolean {
+    if (!this.entries || this.entries.size !== files.size || !(folder === this.folder || sameStamp(folder, this.folder))) return false;
+    for (const [file, { stamp, uuid }] of files) {
+      const entry = this.entries.get(file);
+      if (!entry || entry.uuid !== uuid || !(entry.stamp === stamp || sameStamp(entry.stamp, stamp))) return false;
+    }
+    return true;
   }
 
   private load(): Map<string, IndexEntry> {

@@ -198,6 +198,25 @@ export class QemuDriver implements HypervisorDriver {
   async syncDomains(reads: Pick<DomainReads, 'autostart'> = READS_ALL): Promise<void> {
     await this.store.sync(reads);
     await this.runtime.sync({ refresh: this.ownLocks === undefined });
+    if (this.view) this.view.synced = true;
+  }
+
+  /** The read view open on this driver (readView), and whether a sync happened in it. */
+  private view?: { synced: boolean };
+
+  /**
+   * ConnectionDrivers.readView: inside `fn`, state-only lookups skip the folder
+   * checks once a sync happened in the view (two stats per call, most of what
+   * list costs per domain). Everything else, and every write, still syncs.
+   */
+  async readView<T>(fn: () => Promise<T>): Promise<T> {
+    if (this.view) return fn();
+    this.view = { synced: false };
+    try {
+      return await fn();
+    } finally {
+      this.view = undefined;
+    }
   }
 
   /** virDomainEventLifecycleNewFromObj for the API's own changes. */
@@ -213,7 +232,8 @@ export class QemuDriver implements HypervisorDriver {
    * asks it of every domain) costs two folder stats.
    */
   async objectOf(dom: DomainRef, reads: DomainReads = READS_ALL): Promise<DomainObject> {
-    await this.syncDomains(reads);
+    const stateOnly = !reads.definition && !reads.autostart;
+    if (!(stateOnly && this.view?.synced)) await this.syncDomains(reads);
     const found = this.store.findByUUID(dom.uuid);
     if (found && reads.definition) this.store.refreshConfig(found.name);
     const obj = this.store.findByUUID(dom.uuid);
@@ -977,7 +997,7 @@ export async function openQemuConnection(uri: ParsedURI, options: OpenOptions, s
   const opts: QemuDriverOptions = { ...(options.stateRoot === undefined ? {} : { stateRoot: options.stateRoot }), ...(shared ? { shared } : {}) };
   if (!options.longLived) {
     const driver = await openQemuDriver(uri, opts);
-    return { hypervisor: driver, close: () => driver.close() };
+    return { hypervisor: driver, readView: (fn) => driver.readView(fn), close: () => driver.close() };
   }
   const driver = await sharedDriver(uri, opts);
   // the driver outlives its connections, as libvirtd's driver state does
