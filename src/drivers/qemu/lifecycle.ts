@@ -40,7 +40,7 @@ import type { QemuPaths } from './paths.js';
 import type { DomainSecurity } from './security/domain-security.js';
 import { DomainView, domainRuntimePaths, type QemuCommandLine } from './command-line/context.js';
 import { recordStorageIds } from './command-line/disks.js';
-import { markChainEnds } from './backing-chain.js';
+import { detectBackingChains } from './backing-chain.js';
 import { fillGraphicsListen } from './graphics-listen.js';
 
 /** libvirt's virProcessKillPainfully waits 10 s after SIGTERM before SIGKILL. */
@@ -83,6 +83,8 @@ export class RunningDomain {
   shutdownSeen = false;
   /** The last status file write; the next one waits for it. */
   statusWrite: Promise<void> = Promise.resolve();
+  /** The block jobs not finished yet (block-jobs.ts), kept in the status file. */
+  blockJobs: XmlElement | undefined;
   constructor(
     readonly name: string,
     readonly id: number,
@@ -99,7 +101,7 @@ export class RunningDomain {
   }
 
   status(): DomainStatus {
-    return { state: this.state, reason: this.reason, pid: this.pid, startTime: this.startTime, monitorPath: this.monitorPath, fakeReboot: this.fakeReboot, domain: this.live };
+    return { state: this.state, reason: this.reason, pid: this.pid, startTime: this.startTime, monitorPath: this.monitorPath, fakeReboot: this.fakeReboot, domain: this.live, blockJobs: this.blockJobs };
   }
 
   /** The domain handle events carry (virDomainEventLifecycleNewFromObj: a stopped one has id -1). */
@@ -173,6 +175,7 @@ export class QemuRuntime {
     dom.reason = status.reason;
     dom.fakeReboot = status.fakeReboot;
     dom.live = status.domain;
+    dom.blockJobs = status.blockJobs;
     if (match === 'gone') {
       await this.cleanup(dom);
       return undefined;
@@ -376,7 +379,7 @@ export class QemuRuntime {
     const view = new DomainView(live);
     for (const [device, alias] of view.aliases) setDeviceAlias(device, alias);
     fillGraphicsListen(live);
-    await markChainEnds(view.deviceList('disk'));
+    detectBackingChains(view.deviceList('disk'));
     recordStorageIds(view.deviceList('disk'));
     const label = this.host.security.liveLabel(live);
     const reserved = await this.ports.allocate(name, live);
