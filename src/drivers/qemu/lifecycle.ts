@@ -70,6 +70,8 @@ export interface RuntimeHost {
   emit(event: DriverEvent): void;
   /** Serialises work on one domain with the API's operations (the domain lock). */
   withDomainLock<T>(uuid: string, fn: () => Promise<T>): Promise<T>;
+  /** A QEMU job of the domain changed its status: block jobs take the outcome in (block-jobs.ts). */
+  blockJobChanged(dom: RunningDomain): void;
 }
 
 /** One running QEMU as this process knows it. */
@@ -282,6 +284,10 @@ export class QemuRuntime {
         if (typeof event.data.actual === 'number') {
           this.host.emit({ key: 'domainEventCallbackBalloonChange', body: { msg: { dom: dom.ref(), actual: BigInt(Math.floor(event.data.actual / 1024)) } } });
         }
+        break;
+      case 'JOB_STATUS_CHANGE':
+        // libvirt's block jobs report through the generic job events (qemuProcessHandleJobStatusChange)
+        this.host.blockJobChanged(dom);
         break;
     }
   }
