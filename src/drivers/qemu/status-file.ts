@@ -73,7 +73,7 @@ export function parseStatus(text: string): DomainStatus {
     monitorPath: monitor.attrs.path,
     fakeReboot: child(root, 'fakereboot') !== undefined,
     domain,
-    blockJobs: child(root, 'blockjobs'),
+    ...(child(root, 'blockjobs') ? { blockJobs: child(root, 'blockjobs') } : {}),
   };
 }
 
