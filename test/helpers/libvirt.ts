@@ -1,6 +1,6 @@
 // Whether the installed libvirt can be asked: `virsh` on PATH and a libvirtd
 // answering qemu:///system. Differential tests run by default when it can.
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 
 export const SYSTEM_URI = 'qemu:///system';
 
@@ -34,12 +34,8 @@ export function systemVirsh(...args: string[]): { ok: true; out: string } | { ok
   }
 }
 
-/** One virsh run against the running libvirtd, whole: exit code, stdout and stderr, as CLI comparisons need. */
+/** One virsh run against the running libvirtd, whole: exit code, stdout and stderr (also when it succeeds: progress lines go there), as CLI comparisons need. */
 export async function runSystemVirsh(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    return { code: 0, stdout: execFileSync('virsh', ['-c', SYSTEM_URI, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }), stderr: '' };
-  } catch (e) {
-    const err = e as { status: number; stdout: string; stderr: string };
-    return { code: err.status, stdout: err.stdout, stderr: err.stderr };
-  }
+  const r = spawnSync('virsh', ['-c', SYSTEM_URI, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
 }

@@ -39,6 +39,15 @@ test('round-trips through the file, atomically replaced, and is removed', async 
   }
 });
 
+test('keeps the block job records (<blockjobs>) a later process finishes the jobs from', () => {
+  const blockJobs = parseXml("<blockjobs active='yes'><blockjob name='copy-vda-libvirt-1-format' type='copy' state='ready' dst='vda' top='1'/></blockjobs>");
+  const text = formatStatus({ ...status, blockJobs });
+  assert.match(text, /<monitor [^>]*\/>\n  <blockjobs active='yes'>\n    <blockjob name='copy-vda-libvirt-1-format'/);
+  assert.equal(parseStatus(text).blockJobs?.children[0]?.attrs.state, 'ready');
+  // no records, no element
+  assert.doesNotMatch(formatStatus({ ...status, blockJobs: parseXml("<blockjobs active='yes'/>") }), /blockjobs/);
+});
+
 test('loading reports malformed files and skips temporaries and other files', async () => {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'status-test-'));
   try {

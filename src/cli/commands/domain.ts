@@ -8,6 +8,7 @@ import { ErrorCode } from '../../util/error.js';
 import { CommandError, attempt } from '../errors.js';
 import { editCycle } from '../edit.js';
 import { readInputFile } from '../files.js';
+import { printJobProgress } from '../progress.js';
 import type { Handler, Invocation, Shell } from '../shell.js';
 import { xpathDump } from '../xpath.js';
 import { domainDescription } from './domain-monitor.js';
@@ -515,7 +516,7 @@ const managedsave: Handler = async (ctl, cmd) => {
   const { dom, name } = await ctl.domain(cmd);
   await attempt(`Failed to save domain '${name}' state`, dom.connection.invoke('domainManagedSave', { dom: dom.ref, flags }));
   // the job finishes within the call, so --verbose shows only the final progress (virshPrintJobProgress)
-  if (cmd.bool('verbose')) ctl.output.err('\rManagedsave: [100 %]');
+  if (cmd.bool('verbose')) printJobProgress(ctl.output, 'Managedsave', 0n, 1n);
   ctl.printExtra(`\nDomain '${name}' state saved by libvirt\n`);
 };
 

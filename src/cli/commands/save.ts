@@ -3,6 +3,7 @@
 // ManagedSave*XML.
 import { attempt } from '../errors.js';
 import { readInputFile } from '../files.js';
+import { printJobProgress } from '../progress.js';
 import type { Handler, Invocation } from '../shell.js';
 import { dumpXml } from './domain.js';
 
@@ -27,7 +28,7 @@ const save: Handler = async (ctl, cmd) => {
     : dom.connection.invoke('domainSave', { dom: dom.ref, to });
   await attempt(`Failed to save domain '${name}' to ${to}`, call);
   // the job finishes within the call, so --verbose shows only the final progress (virshPrintJobProgress)
-  if (cmd.bool('verbose')) ctl.output.err('\rSave: [100 %]');
+  if (cmd.bool('verbose')) printJobProgress(ctl.output, 'Save', 0n, 1n);
   ctl.printExtra(`\nDomain '${name}' saved to ${to}\n`);
 };
 

@@ -8,25 +8,11 @@ import { isStreamHole, StreamHole } from '../../util/stream-hole.js';
 import { CommandError, attempt } from '../errors.js';
 import { optVolume } from '../lookup.js';
 import type { Handler } from '../shell.js';
+import { transferProgressBar } from '../progress.js';
 
 /** VIR_STORAGE_VOL_UPLOAD_SPARSE_STREAM == VIR_STORAGE_VOL_DOWNLOAD_SPARSE_STREAM */
 const SPARSE_STREAM = 1;
 const CHUNK = 256 * 1024;
-
-/** A one-line progress bar on stderr, only when stderr is a terminal. */
-function progressBar(total: bigint): { update(done: bigint): void; finish(): void } {
-  if (!process.stderr.isTTY || total === 0n) return { update: () => undefined, finish: () => undefined };
-  const width = 40;
-  let shown = -1;
-  const draw = (done: bigint) => {
-    const pct = Number((done * 100n) / total);
-    if (pct === shown) return;
-    shown = pct;
-    const filled = Math.round((pct / 100) * width);
-    process.stderr.write(`\r[${'#'.repeat(filled)}${' '.repeat(width - filled)}] ${String(pct).padStart(3)}%`);
-  };
-  return { update: draw, finish: () => process.stderr.write('\n') };
-}
 
 /** Resolves once the other end answered the finish (the stream closed), rejects with the error that ended it. */
 function finished(stream: Duplex): Promise<void> {
@@ -59,7 +45,7 @@ const volUpload: Handler = async (ctl, cmd) => {
     const sparse = cmd.bool('sparse');
     const { stream } = await attempt(`cannot upload to volume ${name}`, ctl.c.invokeStream('storageVolUpload', { vol, offset, length, flags: sparse ? SPARSE_STREAM : 0 }));
     const done = finished(stream);
-    const bar = progressBar(size);
+    const bar = transferProgressBar(size);
     const buf = Buffer.alloc(CHUNK);
     const zero = Buffer.alloc(CHUNK);
     try {
@@ -107,7 +93,7 @@ const volDownload: Handler = async (ctl, cmd) => {
     const sparse = cmd.bool('sparse');
     const info = await ctl.c.invoke('storageVolGetInfo', { vol }).catch(() => undefined);
     const { stream } = await attempt(`cannot download from volume ${name}`, ctl.c.invokeStream('storageVolDownload', { vol, offset, length, flags: sparse ? SPARSE_STREAM : 0 }));
-    const bar = progressBar(length > 0n ? length : info ? info.capacity - offset : 0n);
+    const bar = transferProgressBar(length > 0n ? length : info ? info.capacity - offset : 0n);
     let pos = 0n;
     try {
       // a finished download leaves the stream to close by itself, not aborted (the daemon sees no error)

@@ -80,6 +80,7 @@ export class QemuDomainRuntime {
       buildCommandLine: (def: XmlElement, id: number) => this.buildCommandLine(def, id),
       assignHotplugAddress: (def: XmlElement, device: XmlElement) => void assignAddressForNewDevice(def, device),
       domainStopped: (name: string, reason: ShutoffReason) => this.domainStopped(name, reason),
+      blockJobChanged: (dom: RunningDomain) => void this.settleBlockJobs(dom),
     };
     this.runtime = new QemuRuntime(host);
     this.hotplug = new DeviceHotplug(this.runtime, host);
@@ -118,6 +119,19 @@ export class QemuDomainRuntime {
     const { net } = await networks.networkLookupByName({ name });
     if (!(await networks.networkIsActive({ net })).active) throw virError(ErrorCode.OPERATION_INVALID, `network '${name}' is not active`, ErrorDomain.NETWORK);
     return (await networks.networkGetBridgeName({ net })).name;
+  }
+
+  /**
+   * A long-lived driver hears QEMU's job events: under the domain's lock, the
+   * block jobs take in what QEMU finished and report it (block-jobs.ts).
+   * Failures leave the job to the next API call that settles it.
+   */
+  private async settleBlockJobs(dom: RunningDomain): Promise<void> {
+    await this.driver.withDomainLock(dom.uuid, async () => {
+      if (this.runtime.get(dom.name) !== dom || !dom.qmp || dom.qmp.closed) return;
+      const { QemuBlockJobs } = await import('./block-jobs.js');
+      await new QemuBlockJobs(this.driver).settle(dom, dom.qmp);
+    }).catch(() => undefined);
   }
 
   /** Starts the autostart domains once per host boot (autostart.ts has the rule); problems are reported, never fatal. */

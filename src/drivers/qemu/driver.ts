@@ -799,6 +799,41 @@ export class QemuDriver implements HypervisorDriver {
     await (await this.resize()).blockResize(dom, disk, size, flags);
   }
 
+  // ---- block jobs (block-jobs.ts) ----------------------------------------------
+
+  private async blockJobs() {
+    const { QemuBlockJobs } = await import('./block-jobs.js');
+    return new QemuBlockJobs(this);
+  }
+
+  async domainGetBlockJobInfo({ dom, path, flags }: ProcArgs<'domainGetBlockJobInfo'>): Promise<ProcRet<'domainGetBlockJobInfo'>> {
+    return (await this.blockJobs()).info(dom, path, flags);
+  }
+
+  async domainBlockJobSetSpeed({ dom, path, bandwidth, flags }: ProcArgs<'domainBlockJobSetSpeed'>): Promise<void> {
+    await (await this.blockJobs()).setSpeed(dom, path, bandwidth, flags);
+  }
+
+  async domainBlockJobAbort({ dom, path, flags }: ProcArgs<'domainBlockJobAbort'>): Promise<void> {
+    await (await this.blockJobs()).abort(dom, path, flags);
+  }
+
+  async domainBlockPull({ dom, path, bandwidth, flags }: ProcArgs<'domainBlockPull'>): Promise<void> {
+    await (await this.blockJobs()).pull(dom, path, null, bandwidth, flags, 'qemuDomainBlockPull');
+  }
+
+  async domainBlockRebase({ dom, path, base, bandwidth, flags }: ProcArgs<'domainBlockRebase'>): Promise<void> {
+    await (await this.blockJobs()).rebase(dom, path, base, bandwidth, flags);
+  }
+
+  async domainBlockCopy({ dom, path, destxml, params, flags }: ProcArgs<'domainBlockCopy'>): Promise<void> {
+    await (await this.blockJobs()).copy(dom, path, destxml, params, flags);
+  }
+
+  async domainBlockCommit({ dom, disk, base, top, bandwidth, flags }: ProcArgs<'domainBlockCommit'>): Promise<void> {
+    await (await this.blockJobs()).commit(dom, disk, base, top, bandwidth, flags);
+  }
+
   // ---- running domains (domain-runtime.ts) ---------------------------------
 
   async domainCreate({ dom }: ProcArgs<'domainCreate'>): Promise<void> {

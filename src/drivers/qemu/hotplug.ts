@@ -15,7 +15,7 @@ import { ErrorCode, ErrorDomain, virError } from '../../util/error.js';
 import { child, childrenNamed, cloneElement, type XmlElement } from '../../util/xml.js';
 import { DomainView, type JsonProps, type QemuCommandLine } from './command-line/context.js';
 import { recordStorageIds } from './command-line/disks.js';
-import { markChainEnds } from './backing-chain.js';
+import { detectBackingChains } from './backing-chain.js';
 import { setDeviceAlias, type QemuRuntime, type RunningDomain } from './lifecycle.js';
 import type { QmpClient } from './qmp.js';
 import type { DomainSecurity } from './security/domain-security.js';
@@ -64,7 +64,7 @@ interface DevicePlan {
 }
 
 /** The storage chain under a block node: [file node, format node] order (children first). */
-function blockdevChain(args: string[], nodeName: string): JsonProps[] {
+export function blockdevChain(args: string[], nodeName: string): JsonProps[] {
   const node = findJsonArg(args, '-blockdev', 'node-name', nodeName);
   if (!node) return [];
   const below = typeof node.file === 'string' ? blockdevChain(args, node.file) : [];
@@ -120,7 +120,7 @@ export class DeviceHotplug {
     const view = new DomainView(live);
     const alias = view.alias(added);
     setDeviceAlias(added, alias);
-    if (added.name === 'disk') await markChainEnds([added]);
+    if (added.name === 'disk') detectBackingChains([added]);
     recordStorageIds(view.deviceList('disk'));
     if (added.name === 'interface') await this.host.taps.plug(added, this.host.security.qemuOwner(live));
     try {

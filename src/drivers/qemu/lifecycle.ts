@@ -40,7 +40,7 @@ import type { QemuPaths } from './paths.js';
 import type { DomainSecurity } from './security/domain-security.js';
 import { DomainView, domainRuntimePaths, type QemuCommandLine } from './command-line/context.js';
 import { recordStorageIds } from './command-line/disks.js';
-import { markChainEnds } from './backing-chain.js';
+import { detectBackingChains } from './backing-chain.js';
 import { fillGraphicsListen } from './graphics-listen.js';
 import type { TapDevices } from './tap-devices.js';
 import { applyLinkStates } from './link-state.js';
@@ -74,6 +74,8 @@ export interface RuntimeHost {
   emit(event: DriverEvent): void;
   /** Serialises work on one domain with the API's operations (the domain lock). */
   withDomainLock<T>(uuid: string, fn: () => Promise<T>): Promise<T>;
+  /** A QEMU job of the domain changed its status: block jobs take the outcome in (block-jobs.ts). */
+  blockJobChanged(dom: RunningDomain): void;
 }
 
 /** One running QEMU as this process knows it. */
@@ -87,6 +89,8 @@ export class RunningDomain {
   shutdownSeen = false;
   /** The last status file write; the next one waits for it. */
   statusWrite: Promise<void> = Promise.resolve();
+  /** The block jobs not finished yet (block-jobs.ts), kept in the status file. */
+  blockJobs: XmlElement | undefined;
   constructor(
     readonly name: string,
     readonly id: number,
@@ -103,7 +107,7 @@ export class RunningDomain {
   }
 
   status(): DomainStatus {
-    return { state: this.state, reason: this.reason, pid: this.pid, startTime: this.startTime, monitorPath: this.monitorPath, fakeReboot: this.fakeReboot, domain: this.live };
+    return { state: this.state, reason: this.reason, pid: this.pid, startTime: this.startTime, monitorPath: this.monitorPath, fakeReboot: this.fakeReboot, domain: this.live, blockJobs: this.blockJobs };
   }
 
   /** The domain handle events carry (virDomainEventLifecycleNewFromObj: a stopped one has id -1). */
@@ -177,6 +181,7 @@ export class QemuRuntime {
     dom.reason = status.reason;
     dom.fakeReboot = status.fakeReboot;
     dom.live = status.domain;
+    dom.blockJobs = status.blockJobs;
     if (match === 'gone') {
       await this.cleanup(dom);
       return undefined;
@@ -284,6 +289,10 @@ export class QemuRuntime {
           this.host.emit({ key: 'domainEventCallbackBalloonChange', body: { msg: { dom: dom.ref(), actual: BigInt(Math.floor(event.data.actual / 1024)) } } });
         }
         break;
+      case 'JOB_STATUS_CHANGE':
+        // libvirt's block jobs report through the generic job events (qemuProcessHandleJobStatusChange)
+        this.host.blockJobChanged(dom);
+        break;
     }
   }
 
@@ -380,7 +389,7 @@ export class QemuRuntime {
     const view = new DomainView(live);
     for (const [device, alias] of view.aliases) setDeviceAlias(device, alias);
     fillGraphicsListen(live);
-    await markChainEnds(view.deviceList('disk'));
+    detectBackingChains(view.deviceList('disk'));
     recordStorageIds(view.deviceList('disk'));
     const label = this.host.security.liveLabel(live);
     const reserved = await this.ports.allocate(name, live);

@@ -19,6 +19,8 @@ export interface DomainStatus {
   fakeReboot: boolean;
   /** The live definition, <domain ... id='N'>. */
   domain: XmlElement;
+  /** The block jobs tsvirt started and has not finished yet (block-jobs.ts), libvirt's <blockjobs> of the private data. */
+  blockJobs?: XmlElement;
 }
 
 /** virDomainStateTypeToString */
@@ -47,6 +49,7 @@ export function formatStatus(status: DomainStatus): string {
   }, [
     element('monitor', { path: status.monitorPath, type: 'unix' }),
     ...(status.fakeReboot ? [element('fakereboot')] : []),
+    ...(status.blockJobs && status.blockJobs.children.length > 0 ? [status.blockJobs] : []),
     status.domain,
   ]);
   return formatXml(root);
@@ -70,6 +73,7 @@ export function parseStatus(text: string): DomainStatus {
     monitorPath: monitor.attrs.path,
     fakeReboot: child(root, 'fakereboot') !== undefined,
     domain,
+    ...(child(root, 'blockjobs') ? { blockJobs: child(root, 'blockjobs') } : {}),
   };
 }
 

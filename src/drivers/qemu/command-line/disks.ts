@@ -29,9 +29,17 @@ interface DiskNodes {
   terminated: boolean;
 }
 
-/** The storage id a running domain's image already has (its <source index='N'/>). */
-function recordedId(source: XmlElement | undefined): number | undefined {
-  const index = Number(source?.attrs.index);
+/**
+ * Where an image's storage id is written: a disk's top image on its <source>,
+ * an image below it on its <backingStore> (as libvirt's live XML has them).
+ */
+function indexHolder(disk: XmlElement, holder: XmlElement): XmlElement | undefined {
+  return holder === disk ? child(disk, 'source') : holder;
+}
+
+/** The storage id a running domain's image already has (index='N'). */
+function recordedId(where: XmlElement | undefined): number | undefined {
+  const index = Number(where?.attrs.index);
   return Number.isInteger(index) && index > 0 ? index : undefined;
 }
 
@@ -63,7 +71,7 @@ export function assignStorageIds(disks: XmlElement[]): Map<XmlElement, DiskNodes
       }
       const format = holder === disk ? child(disk, 'driver')?.attrs.type : child(holder, 'format')?.attrs.type;
       if (type === 'volume' || type === 'vhostuser') break;
-      chain.push({ source: source ?? { name: 'source', attrs: {}, children: [], text: '', line: 0 }, holder, type, format: format ?? 'raw', id: recordedId(source) ?? ++next });
+      chain.push({ source: source ?? { name: 'source', attrs: {}, children: [], text: '', line: 0 }, holder, type, format: format ?? 'raw', id: recordedId(indexHolder(disk, holder)) ?? ++next });
       holder = child(holder, 'backingStore');
     }
     out.set(disk, { chain, terminated });
@@ -74,7 +82,7 @@ export function assignStorageIds(disks: XmlElement[]): Map<XmlElement, DiskNodes
 function recordedIdsOf(disk: XmlElement): number[] {
   const ids: number[] = [];
   for (let holder: XmlElement | undefined = disk; holder; holder = child(holder, 'backingStore')) {
-    const id = recordedId(child(holder, 'source'));
+    const id = recordedId(indexHolder(disk, holder));
     if (id !== undefined) ids.push(id);
   }
   return ids;
@@ -86,9 +94,11 @@ function recordedIdsOf(disk: XmlElement): number[] {
  * same nodes QEMU was given.
  */
 export function recordStorageIds(disks: XmlElement[]): void {
-  for (const { chain } of assignStorageIds(disks).values()) {
+  for (const [disk, { chain }] of assignStorageIds(disks)) {
     for (const image of chain) {
-      if (image.holder.children.includes(image.source)) image.source.attrs = { ...image.source.attrs, index: String(image.id) };
+      if (!image.holder.children.includes(image.source)) continue;
+      const where = indexHolder(disk, image.holder)!;
+      where.attrs = { ...where.attrs, index: String(image.id) };
     }
   }
 }

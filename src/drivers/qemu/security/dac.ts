@@ -10,13 +10,14 @@
 // record is written (atomically) before a chown, so a crash at any point leaves
 // a record of every file tsvirt changed; a record whose chown never happened
 // restores the owner the file already has.
-import { constants, closeSync, openSync, readSync } from 'node:fs';
+import { constants } from 'node:fs';
 import { chown, lstat, open, readFile, realpath, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { ErrorCode, ErrorDomain, virError } from '../../../util/error.js';
 import { writeFileAtomic } from '../../../util/atomic-file.js';
 import { withFileLock } from '../../../util/file-lock.js';
 import { child, type XmlElement } from '../../../util/xml.js';
+import { backingOf, localImagePath as localSource, MAX_CHAIN_DEPTH } from '../backing-chain.js';
 
 interface OwnerRecord {
   uid: number;
@@ -33,43 +34,8 @@ export interface LabelTarget {
   create: boolean;
 }
 
-/** "QFI\xfb" */
-const QCOW2_MAGIC = 0x514649fb;
-/** libvirt's backing chain depth limit (VIR_STORAGE_MAX_CHAIN_DEPTH) */
-const MAX_CHAIN_DEPTH = 200;
-
-/** The backing file a qcow2 image names (header offsets 8 and 16), resolved against the image's folder. */
-function qcow2BackingFile(file: string): string | undefined {
-  let fd: number;
-  try {
-    fd = openSync(file, constants.O_RDONLY);
-  } catch {
-    return undefined;
-  }
-  try {
-    const header = Buffer.alloc(20);
-    if (readSync(fd, header, 0, 20, 0) !== 20 || header.readUInt32BE(0) !== QCOW2_MAGIC) return undefined;
-    const offset = Number(header.readBigUInt64BE(8));
-    const size = header.readUInt32BE(16);
-    if (offset === 0 || size === 0 || size > 4096) return undefined;
-    const name = Buffer.alloc(size);
-    if (readSync(fd, name, 0, size, offset) !== size) return undefined;
-    const backing = name.toString('utf8');
-    // a protocol backing (nbd:, http:) is no local file
-    if (/^[a-z0-9+]+:/i.test(backing) && !backing.startsWith('/')) return undefined;
-    return path.resolve(path.dirname(file), backing);
-  } finally {
-    closeSync(fd);
-  }
-}
-
-function localSource(holder: XmlElement): string | undefined {
-  const source = child(holder, 'source');
-  const type = holder.attrs.type ?? 'file';
-  if (type === 'file') return source?.attrs.file;
-  if (type === 'block') return source?.attrs.dev;
-  return undefined;
-}
+/** The backing file a qcow2 image names, resolved against the image's folder. */
+const qcow2BackingFile = (file: string): string | undefined => backingOf(file, 'qcow2')?.path;
 
 /** A disk's local images: its <backingStore> chain as written, then what the last qcow2 image names. */
 function diskImages(disk: XmlElement): string[] {
