@@ -77,6 +77,8 @@ const UNDEFINE_KEEP_NVRAM = 1 << 3;
 /** virDomainVcpuFlags beside the modification impact */
 const VCPU_MAXIMUM = 1 << 2;
 const VCPU_GUEST = 1 << 3;
+/** VIR_DOMAIN_INTERFACE_ADDRESSES_SRC_AGENT */
+const INTERFACE_ADDRESSES_SRC_AGENT = 1;
 /** virNodeInfo.model is a char[32] */
 const NODE_INFO_MODEL_BYTES = 32;
 
@@ -586,17 +588,52 @@ export class QemuDriver implements HypervisorDriver {
     await abortJob(this, dom, flags);
   }
 
+  // ---- the guest agent (agent-api.ts) -----------------------------------------
+
   async domainGetTime({ dom, flags }: ProcArgs<'domainGetTime'>): Promise<ProcRet<'domainGetTime'>> {
-    checkFlags(flags, 0, 'qemuDomainGetTime');
-    const { requireAgent } = await import('./jobs.js');
-    return requireAgent(this, dom);
+    const { agentGetTime } = await import('./agent-api.js');
+    return agentGetTime(this, dom, flags);
   }
 
-  async domainSetTime({ dom, flags }: ProcArgs<'domainSetTime'>): Promise<void> {
-    // VIR_DOMAIN_TIME_SYNC
-    checkFlags(flags, 1, 'qemuDomainSetTime');
-    const { requireAgent } = await import('./jobs.js');
-    await requireAgent(this, dom);
+  async domainSetTime({ dom, seconds, nseconds, flags }: ProcArgs<'domainSetTime'>): Promise<void> {
+    const { agentSetTime } = await import('./agent-api.js');
+    await agentSetTime(this, dom, seconds, nseconds, flags);
+  }
+
+  async domainQemuAgentCommand({ dom, cmd, timeout, flags }: ProcArgs<'domainQemuAgentCommand'>): Promise<ProcRet<'domainQemuAgentCommand'>> {
+    const { agentArbitraryCommand } = await import('./agent-api.js');
+    return { result: await agentArbitraryCommand(this, dom, cmd, timeout, flags) };
+  }
+
+  async domainGetFSInfo({ dom, flags }: ProcArgs<'domainGetFSInfo'>): Promise<ProcRet<'domainGetFSInfo'>> {
+    const { agentFSInfo } = await import('./agent-api.js');
+    return agentFSInfo(this, dom, flags);
+  }
+
+  async domainSetUserPassword({ dom, user, password, flags }: ProcArgs<'domainSetUserPassword'>): Promise<void> {
+    const { agentSetUserPassword } = await import('./agent-api.js');
+    await agentSetUserPassword(this, dom, user ?? '', password ?? '', flags);
+  }
+
+  /** virDomainInterfaceAddresses: the guest agent's view (lease and ARP sources are the network's, see requests.md). */
+  async domainInterfaceAddresses({ dom, source, flags }: ProcArgs<'domainInterfaceAddresses'>): Promise<ProcRet<'domainInterfaceAddresses'>> {
+    checkFlags(flags, 0, 'qemuDomainInterfaceAddresses');
+    if (source !== INTERFACE_ADDRESSES_SRC_AGENT) {
+      throw virError(ErrorCode.NO_SUPPORT, 'this function is not supported by the connection driver: virDomainInterfaceAddresses', ErrorDomain.NONE);
+    }
+    const { agentInterfaceAddresses } = await import('./agent-api.js');
+    return agentInterfaceAddresses(this, dom);
+  }
+
+  async domainGetGuestInfo({ dom, types, flags }: ProcArgs<'domainGetGuestInfo'>): Promise<ProcRet<'domainGetGuestInfo'>> {
+    const { guestInfo } = await import('./agent-guestinfo.js');
+    return guestInfo(this, dom, types, flags);
+  }
+
+  async domainAgentSetResponseTimeout({ dom, timeout, flags }: ProcArgs<'domainAgentSetResponseTimeout'>): Promise<ProcRet<'domainAgentSetResponseTimeout'>> {
+    const { agentSetResponseTimeout } = await import('./agent-api.js');
+    await agentSetResponseTimeout(this, dom, timeout, flags);
+    return { result: 0 };
   }
 
   // ---- memory, vCPUs and disk sizes (resize.ts) -------------------------------
@@ -691,10 +728,6 @@ export class QemuDriver implements HypervisorDriver {
   /** virDomainQemuMonitorCommandWithFiles: the files reach it only by fd passing, which tsvirtd refuses (CALL_WITH_FDS), so it is the plain command. */
   async domainQemuMonitorCommandWithFiles({ dom, cmd, flags }: ProcArgs<'domainQemuMonitorCommandWithFiles'>): Promise<ProcRet<'domainQemuMonitorCommandWithFiles'>> {
     return { result: await this.runtime.domainMonitorCommand(dom, cmd, flags) };
-  }
-
-  domainQemuAgentCommand({ dom, flags }: ProcArgs<'domainQemuAgentCommand'>): Promise<ProcRet<'domainQemuAgentCommand'>> {
-    return this.runtime.domainAgentCommand(dom, flags);
   }
 
   domainSetMemoryStatsPeriod({ dom, period, flags }: ProcArgs<'domainSetMemoryStatsPeriod'>): Promise<void> {
