@@ -588,6 +588,17 @@ export class QemuDriver implements HypervisorDriver {
     await abortJob(this, dom, flags);
   }
 
+  async domainGetCPUStats(args: ProcArgs<'domainGetCPUStats'>): Promise<ProcRet<'domainGetCPUStats'>> {
+    const { domainCPUStats } = await import('./cpu-stats.js');
+    return domainCPUStats(this, args);
+  }
+
+  async domainRename({ dom, new_name, flags }: ProcArgs<'domainRename'>): Promise<ProcRet<'domainRename'>> {
+    const { renameDomain } = await import('./rename.js');
+    await renameDomain(this, dom, new_name, flags);
+    return { retcode: 0 };
+  }
+
   // ---- the guest agent (agent-api.ts) -----------------------------------------
 
   async domainGetTime({ dom, flags }: ProcArgs<'domainGetTime'>): Promise<ProcRet<'domainGetTime'>> {
