@@ -234,6 +234,28 @@ export class Domain extends ObjectHandle<DomainRef> {
   async qemuMonitorCommand(cmd: string, flags = 0): Promise<string> {
     return (await this.connection.invoke('domainQemuMonitorCommand', { ...this.dom, cmd, flags })).result;
   }
+  /** virDomainQemuAgentCommand: the agent's whole reply as JSON text; timeout in seconds, -1 default, -2 forever, 0 no wait. */
+  async qemuAgentCommand(cmd: string, timeout = -1, flags = 0): Promise<string | null> {
+    return (await this.connection.invoke('domainQemuAgentCommand', { ...this.dom, cmd, timeout, flags })).result;
+  }
+  /** virDomainGetGuestInfo: the guest agent's view, `types` a virDomainGuestInfoTypes mask (0: all it has). */
+  async getGuestInfo(types = 0, flags = 0): Promise<PlainParam[]> {
+    return plainParams((await this.connection.invoke('domainGetGuestInfo', { ...this.dom, types, flags })).params);
+  }
+  /** virDomainGetTime: the guest's clock through its agent. */
+  async getTime(flags = 0): Promise<{ seconds: bigint; nseconds: number }> {
+    return this.connection.invoke('domainGetTime', { ...this.dom, flags });
+  }
+  /** virDomainSetTime (flags VIR_DOMAIN_TIME_SYNC: from the guest's RTC). */
+  async setTime(seconds: bigint, nseconds: number, flags = 0): Promise<void> {
+    await this.connection.invoke('domainSetTime', { ...this.dom, seconds, nseconds, flags });
+  }
+  async setUserPassword(user: string, password: string, flags = 0): Promise<void> {
+    await this.connection.invoke('domainSetUserPassword', { ...this.dom, user, password, flags });
+  }
+  async agentSetResponseTimeout(timeout: number, flags = 0): Promise<void> {
+    await this.connection.invoke('domainAgentSetResponseTimeout', { ...this.dom, timeout, flags });
+  }
   async getInfo(): Promise<DomainInfo> {
     const info = await this.connection.invoke('domainGetInfo', this.dom);
     return { ...info, maxMem: Number(info.maxMem), memory: Number(info.memory) };

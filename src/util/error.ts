@@ -89,6 +89,7 @@ export enum ErrorDomain {
   DOMAIN_SNAPSHOT = 35,
   CAPABILITIES = 44,
   URI = 45,
+  CGROUP = 54,
   ACCESS = 55,
 }
 

@@ -9,16 +9,19 @@
 # ../shared/docs/test-guest.md): @@GUEST-UP, @@PCI / @@PCI-END listing,
 # @@PCI-ADD / @@PCI-DEL on hotplug, @@POWEROFF on the ACPI power button, and a
 # command channel: a line written to the console runs in sh, then "@@DONE rc=N".
-# The output is cached: a complete OUTDIR is reused unless FORCE=1.
+# /bin/qga answers QEMU guest agent commands on the org.qemu.guest_agent.0 port.
+# The output is cached: a complete OUTDIR built by this same script is reused
+# unless FORCE=1 (OUTDIR/recipe holds the script's checksum).
 set -eu
 HERE=$(cd "$(dirname "$0")" && pwd)
 OUT=${1:-$HERE/../../build/test-guest/amd64}
 mkdir -p "$OUT"; OUT=$(cd "$OUT" && pwd)
-if [ -s "$OUT/vmlinuz" ] && [ -s "$OUT/initrd.img" ] && [ "${FORCE:-0}" != 1 ]; then
+RECIPE=$(sha256sum "$HERE/build-guest.sh" | cut -d' ' -f1)
+if [ -s "$OUT/vmlinuz" ] && [ -s "$OUT/initrd.img" ] && [ "$(cat "$OUT/recipe" 2>/dev/null)" = "$RECIPE" ] && [ "${FORCE:-0}" != 1 ]; then
   echo "$OUT"; exit 0
 fi
 W=$(mktemp -d); chmod 755 "$W"; trap 'rm -rf "$W"' EXIT
-MODS="virtio_ring virtio virtio_pci_modern_dev virtio_pci_legacy_dev virtio_pci failover net_failover virtio_net virtio_blk button evdev"
+MODS="virtio_ring virtio virtio_pci_modern_dev virtio_pci_legacy_dev virtio_pci failover net_failover virtio_net virtio_blk virtio_console button evdev"
 mkdir -p "$W/deb" "$W/k" "$W/root/lib/modules"
 
 KPKG=$(apt-cache depends linux-image-cloud-amd64 2>/dev/null | awk '/Depends: linux-image-/ {print $2; exit}')
@@ -38,6 +41,8 @@ BUSYBOX=/bin/busybox
 
 R=$W/root
 mkdir -p "$R/bin" "$R/etc/acpi/PWRF" "$R/proc" "$R/sys" "$R/dev" "$R/tmp"
+echo 'root:x:0:0:root:/root:/bin/sh' >"$R/etc/passwd"
+echo 'root:*:0:0:99999:7:::' >"$R/etc/shadow"
 cp "$BUSYBOX" "$R/bin/busybox"
 for m in $MODS; do
   f=$(find "$MODDIR" -name "$m.ko" | head -n1)
@@ -56,13 +61,16 @@ exec </dev/console >/dev/console 2>&1
 stty -echo 2>/dev/null          # the host sends commands: don't echo them back
 # Modules in dependency order; the ones the kernel has built in are absent and skipped.
 for m in virtio_ring virtio virtio_pci_modern_dev virtio_pci_legacy_dev virtio_pci \
-         failover net_failover virtio_net virtio_blk button evdev; do
+         failover net_failover virtio_net virtio_blk virtio_console button evdev; do
   [ -f /lib/modules/$m.ko ] && insmod /lib/modules/$m.ko
 done
 # ACPI power button -> KEY_POWER -> acpid runs /etc/acpi/PWRF/00000080 -> poweroff -f.
 acpid -c /etc/acpi -l /var/log/acpid.log
 # PCI hot(un)plug: busybox uevent listens on the kernel's netlink socket.
 uevent /bin/pci-event &
+hostname tsvirt-guest
+ip link set lo up
+/bin/qga &
 read up _ </proc/uptime
 echo "@@GUEST-UP arch=$(uname -m) kernel=$(uname -r) uptime=$up"
 /bin/pci-list
@@ -97,17 +105,101 @@ case "$ACTION" in add) t=ADD ;; remove) t=DEL ;; *) exit 0 ;; esac
 id=$(echo "$PCI_ID" | tr A-F a-f)
 echo "@@PCI-$t $PCI_SLOT_NAME $id class=$(printf %06x "0x$PCI_CLASS")" >/dev/console
 EOF
+cat >"$R/bin/qga" <<'EOF'
+#!/bin/sh
+# A minimal QEMU guest agent: one JSON command per line on the agent's virtio
+# port, answered with values read in the guest. Unknown commands get
+# CommandNotFound, as qemu-ga answers them.
+port=
+for d in /sys/class/virtio-ports/*; do
+  [ "$(cat "$d/name" 2>/dev/null)" = org.qemu.guest_agent.0 ] && port=/dev/${d##*/}
+done
+[ -n "$port" ] || exit 0
+exec 3<>"$port"
+arg() { echo "$line" | sed -n "s/.*\"$1\": *\"\{0,1\}\([^\",}]*\).*/\1/p"; }
+str() { printf '"%s"' "$(printf %s "$1" | sed 's/\\/\\\\/g; s/"/\\"/g')"; }
+now_ns() { adjtimex | awk '/tv_sec/ {s=$2} /tv_usec/ {u=$2} END {printf "%d%06d000", s, u}'; }
+interfaces() {
+  sep=
+  printf '['
+  for n in /sys/class/net/*; do
+    i=${n##*/}
+    printf '%s{"name":%s,"hardware-address":%s,"ip-addresses":[' "$sep" "$(str "$i")" "$(str "$(cat "$n/address")")"
+    ip -o addr show dev "$i" | awk '{ split($4, a, "/"); t = ($3 == "inet6") ? "ipv6" : "ipv4";
+      printf "%s{\"ip-address-type\":\"%s\",\"ip-address\":\"%s\",\"prefix\":%d}", (k++ ? "," : ""), t, a[1], a[2] }'
+    printf ']}'
+    sep=,
+  done
+  printf ']'
+}
+fsinfo() {
+  sep=
+  printf '['
+  while read -r dev mnt type _; do
+    case $dev in /dev/*) ;; *) continue ;; esac
+    name=${dev#/dev/}
+    set -- $(stat -f -c '%S %b %f %a' "$mnt")
+    used=$(( ($2 - $3) * $1 )); total=$(( ($2 - $3 + $4) * $1 ))
+    pci=$(readlink -f "/sys/block/$name" | tr / '\n' | grep -E '^[0-9a-f]{4}:[0-9a-f]{2}:[0-9a-f]{2}\.[0-7]$' | tail -n1)
+    disk=
+    if [ -n "$pci" ]; then
+      disk=$(echo "$pci" | tr ':.' '  ' | { read -r pd pb ps pf
+        printf '{"pci-controller":{"domain":%d,"bus":%d,"slot":%d,"function":%d},"bus-type":"virtio","bus":0,"target":0,"unit":0,"dev":"%s"}' "0x$pd" "0x$pb" "0x$ps" "0x$pf" "$dev"; })
+    fi
+    printf '%s{"name":%s,"mountpoint":%s,"type":%s,"used-bytes":%s,"total-bytes":%s,"disk":[%s]}' "$sep" "$(str "$name")" "$(str "$mnt")" "$(str "$type")" "$used" "$total" "$disk"
+    sep=,
+  done </proc/mounts
+  printf ']'
+}
+answer() {
+  cmd=$(arg execute)
+  case $cmd in
+    guest-sync) echo "{\"return\": $(arg id)}" ;;
+    guest-sync-delimited) printf '\377'; echo "{\"return\": $(arg id)}" ;;
+    guest-ping) echo '{"return": {}}' ;;
+    guest-get-time) echo "{\"return\": $(now_ns)}" ;;
+    guest-set-time)
+      t=$(arg time)
+      if [ -n "$t" ]; then date -s "@${t%?????????}" >/dev/null; else hwclock -s; fi
+      echo '{"return": {}}' ;;
+    guest-get-host-name) echo "{\"return\": {\"host-name\": $(str "$(hostname)")}}" ;;
+    guest-get-timezone)
+      z=$(date +%z); off=$(( ${z%??} * 3600 + ${z#???} * 60 ))
+      echo "{\"return\": {\"zone\": $(str "$(date +%Z)"), \"offset\": $off}}" ;;
+    guest-get-osinfo)
+      echo "{\"return\": {\"kernel-release\": $(str "$(uname -r)"), \"kernel-version\": $(str "$(uname -v)"), \"machine\": $(str "$(uname -m)")}}" ;;
+    guest-get-users) echo '{"return": []}' ;;
+    guest-network-get-interfaces) echo "{\"return\": $(interfaces)}" ;;
+    guest-get-fsinfo) echo "{\"return\": $(fsinfo)}" ;;
+    guest-set-user-password)
+      user=$(arg username); pass=$(arg password | base64 -d)
+      [ "$(arg crypted)" = true ] || pass=$(mkpasswd -m sha512 "$pass")
+      if grep -q "^$user:" /etc/shadow; then
+        sed -i "s|^$user:[^:]*:|$user:$pass:|" /etc/shadow
+        echo '{"return": {}}'
+      else
+        echo "{\"error\": {\"class\": \"GenericError\", \"desc\": \"user '$user' does not exist\"}}"
+      fi ;;
+    *) echo "{\"error\": {\"class\": \"CommandNotFound\", \"desc\": \"The command $cmd has not been found\"}}" ;;
+  esac
+}
+while :; do
+  # EOF while no host program holds the socket: keep the port open and wait
+  if read -r line <&3; then answer >&3; else sleep 0.2; fi
+done
+EOF
 cat >"$R/etc/acpi/PWRF/00000080" <<'EOF'
 #!/bin/sh
 echo "@@POWEROFF" >/dev/console
 sync
 poweroff -f
 EOF
-chmod 755 "$R/init" "$R/bin/pci-list" "$R/bin/pci-event" "$R/etc/acpi/PWRF/00000080"
+chmod 755 "$R/init" "$R/bin/qga" "$R/bin/pci-list" "$R/bin/pci-event" "$R/etc/acpi/PWRF/00000080"
 (cd "$R" && find . | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet) | gzip -9n >"$W/initrd.img"
 cp "$KERNEL" "$W/vmlinuz"
 # Publish atomically so a concurrent or interrupted build never leaves half a guest.
 mv "$W/vmlinuz" "$OUT/vmlinuz.tmp" && mv "$W/initrd.img" "$OUT/initrd.img"
 mv "$OUT/vmlinuz.tmp" "$OUT/vmlinuz"
 echo "$KPKG" >"$OUT/kernel-package"
+echo "$RECIPE" >"$OUT/recipe"
 echo "$OUT"

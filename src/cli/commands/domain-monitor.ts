@@ -430,13 +430,15 @@ const domstats: Handler = async (ctl, cmd) => {
 };
 
 const domtime: Handler = async (ctl, cmd) => {
+  cmd.exclusive('time', 'now');
+  cmd.exclusive('time', 'sync');
+  cmd.exclusive('now', 'sync');
   const { dom } = await ctl.domain(cmd);
-  const doSet = cmd.bool('now') || cmd.string('time') !== undefined;
-  if (cmd.bool('sync') || doSet) {
-    const now = Date.now();
-    const seconds = cmd.bool('now') ? Math.floor(now / 1000) : cmd.number('time', -(2 ** 63), 2 ** 63)!;
-    const nseconds = cmd.bool('now') ? (now % 1000) * 1e6 : 0;
-    await dom.connection.invoke('domainSetTime', { dom: dom.ref, seconds: BigInt(seconds), nseconds, flags: cmd.bool('sync') ? 1 : 0 });
+  const time = cmd.number('time', -(2 ** 63), 2 ** 63);
+  if (cmd.bool('sync') || cmd.bool('now') || time !== undefined) {
+    // virsh sets whole seconds; --sync alone reads the guest's RTC and sends no time
+    const seconds = cmd.bool('now') ? Math.floor(Date.now() / 1000) : time ?? 0;
+    await dom.connection.invoke('domainSetTime', { dom: dom.ref, seconds: BigInt(seconds), nseconds: 0, flags: cmd.bool('sync') ? 1 : 0 });
     return;
   }
   const t = await dom.connection.invoke('domainGetTime', { dom: dom.ref, flags: 0 });

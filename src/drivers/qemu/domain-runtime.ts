@@ -26,7 +26,7 @@ import { loadShutoffReasons, loadStatuses, shutoffReasonPath, type DomainStatus 
 import { DirectoryWatch } from '../../util/file-stamp.js';
 import { EventHub, type DriverEvent } from '../../driver/events.js';
 import { ptyPathOf } from './pty-paths.js';
-import { arbitraryMonitorCommand, guestAgentUnavailable, MONITOR_COMMAND_HMP } from './monitor-passthrough.js';
+import { arbitraryMonitorCommand, MONITOR_COMMAND_HMP } from './monitor-passthrough.js';
 import { DomainSecurity } from './security/domain-security.js';
 import { translateVolumeDisks } from './volume-disks.js';
 import { TapDevices, tapCounterFiles } from './tap-devices.js';
@@ -409,15 +409,6 @@ export class QemuDomainRuntime {
   async domainMonitorCommand(dom: DomainRef, cmd: string, flags: number): Promise<string> {
     checkFlags(flags, MONITOR_COMMAND_HMP, 'qemuDomainQemuMonitorCommandWithFiles');
     return this.withRunning(dom, async (_obj, running) => arbitraryMonitorCommand(await this.runtime.ensureMonitor(running), cmd, (flags & MONITOR_COMMAND_HMP) !== 0));
-  }
-
-  /** qemuDomainQemuAgentCommand: tsvirt has no guest agent connection, so a running domain gets libvirt's agent error. */
-  async domainAgentCommand(dom: DomainRef, flags: number): Promise<never> {
-    checkFlags(flags, 0, 'qemuDomainQemuAgentCommand');
-    return this.withRunning(dom, async (_obj, running) => {
-      if (running.state !== DomainState.RUNNING) throw notRunning();
-      throw guestAgentUnavailable(running.live);
-    }, { monitor: false });
   }
 
   // ---- console -------------------------------------------------------------

@@ -355,6 +355,37 @@ export class DomainStore {
     this.owned = true;
   }
 
+  /**
+   * Gives an inactive persistent domain the name of `def` (qemuDomainRenameCallback):
+   * the new config file and autostart link are written before the old ones go,
+   * so an interruption leaves the domain defined under a name, never under none.
+   * Callers hold the driver lock, have synced and checked the new name is free.
+   */
+  async rename(obj: DomainObject, def: XmlElement): Promise<void> {
+    const oldName = obj.name;
+    const newName = domainName(def);
+    const text = configHeader(newName) + this.format(def);
+    checkReadableBack(text, `the configuration of domain '${newName}'`);
+    this.changes++;
+    await writeFileAtomic(this.configFile(newName), text);
+    if (obj.autostart) {
+      const target = resolve(this.configFile(newName));
+      try {
+        await symlink(target, this.autostartLink(newName));
+      } catch (e) {
+        await unlinkDurable(this.configFile(newName));
+        throw virError(ErrorCode.SYSTEM_ERROR, `Failed to create symlink '${this.autostartLink(newName)} to '${target}': ${(e as Error).message}`, ErrorDomain.QEMU);
+      }
+      await fsyncDir(this.autostartDir);
+    }
+    await unlinkDurable(this.autostartLink(oldName));
+    await unlinkDurable(this.configFile(oldName));
+    this.seen.delete(`${oldName}${CONFIG_SUFFIX}`);
+    this.remember(`${newName}${CONFIG_SUFFIX}`, obj.uuid);
+    obj.def = def;
+    this.domains.rename(obj, newName);
+  }
+
   /** Records the stamp of a file we just wrote, so the next sync does not re-read it. */
   private remember(file: string, uuid: string): void {
     if (this.owned) return;

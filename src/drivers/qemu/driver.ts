@@ -518,16 +518,18 @@ export class QemuDriver implements HypervisorDriver {
     return this.runtime.withStatsSource(dom, async (src) => interfaceCounters(src, device), { monitor: false });
   }
 
-  /** qemuDomainInterfaceAddresses: DHCP leases (the network driver's) or the host's ARP table; tsvirt connects no guest agent. */
+  /** qemuDomainInterfaceAddresses: DHCP leases (the network driver's), the host's ARP table, or the guest agent. */
   async domainInterfaceAddresses({ dom, source, flags }: ProcArgs<'domainInterfaceAddresses'>): Promise<ProcRet<'domainInterfaceAddresses'>> {
     checkFlags(flags, 0, 'qemuDomainInterfaceAddresses');
-    const [{ leaseAddresses, arpAddresses }, { guestAgentUnavailable }] = await Promise.all([import('./interface-addresses.js'), import('./monitor-passthrough.js')]);
+    if (source === INTERFACE_ADDRESSES_SRC_AGENT) {
+      const { agentInterfaceAddresses } = await import('./agent-api.js');
+      return agentInterfaceAddresses(this, dom);
+    }
+    const { leaseAddresses, arpAddresses } = await import('./interface-addresses.js');
     return this.runtime.withRunning(dom, async (_obj, running) => {
       switch (source) {
         case INTERFACE_ADDRESSES_SRC_LEASE:
           return { ifaces: await leaseAddresses(running.live, await this.shared?.family('network')) };
-        case INTERFACE_ADDRESSES_SRC_AGENT:
-          throw guestAgentUnavailable(running.live);
         case INTERFACE_ADDRESSES_SRC_ARP:
           return { ifaces: arpAddresses(running.live, await readFile('/proc/net/arp', 'utf8').catch(() => '')) };
         default:
@@ -754,17 +756,53 @@ export class QemuDriver implements HypervisorDriver {
     await abortJob(this, dom, flags);
   }
 
-  async domainGetTime({ dom, flags }: ProcArgs<'domainGetTime'>): Promise<ProcRet<'domainGetTime'>> {
-    checkFlags(flags, 0, 'qemuDomainGetTime');
-    const { requireAgent } = await import('./jobs.js');
-    return requireAgent(this, dom);
+  async domainGetCPUStats(args: ProcArgs<'domainGetCPUStats'>): Promise<ProcRet<'domainGetCPUStats'>> {
+    const { domainCPUStats } = await import('./cpu-stats.js');
+    return domainCPUStats(this, args);
   }
 
-  async domainSetTime({ dom, flags }: ProcArgs<'domainSetTime'>): Promise<void> {
-    // VIR_DOMAIN_TIME_SYNC
-    checkFlags(flags, 1, 'qemuDomainSetTime');
-    const { requireAgent } = await import('./jobs.js');
-    await requireAgent(this, dom);
+  async domainRename({ dom, new_name, flags }: ProcArgs<'domainRename'>): Promise<ProcRet<'domainRename'>> {
+    const { renameDomain } = await import('./rename.js');
+    await renameDomain(this, dom, new_name, flags);
+    return { retcode: 0 };
+  }
+
+  // ---- the guest agent (agent-api.ts) -----------------------------------------
+
+  async domainGetTime({ dom, flags }: ProcArgs<'domainGetTime'>): Promise<ProcRet<'domainGetTime'>> {
+    const { agentGetTime } = await import('./agent-api.js');
+    return agentGetTime(this, dom, flags);
+  }
+
+  async domainSetTime({ dom, seconds, nseconds, flags }: ProcArgs<'domainSetTime'>): Promise<void> {
+    const { agentSetTime } = await import('./agent-api.js');
+    await agentSetTime(this, dom, seconds, nseconds, flags);
+  }
+
+  async domainQemuAgentCommand({ dom, cmd, timeout, flags }: ProcArgs<'domainQemuAgentCommand'>): Promise<ProcRet<'domainQemuAgentCommand'>> {
+    const { agentArbitraryCommand } = await import('./agent-api.js');
+    return { result: await agentArbitraryCommand(this, dom, cmd, timeout, flags) };
+  }
+
+  async domainGetFSInfo({ dom, flags }: ProcArgs<'domainGetFSInfo'>): Promise<ProcRet<'domainGetFSInfo'>> {
+    const { agentFSInfo } = await import('./agent-api.js');
+    return agentFSInfo(this, dom, flags);
+  }
+
+  async domainSetUserPassword({ dom, user, password, flags }: ProcArgs<'domainSetUserPassword'>): Promise<void> {
+    const { agentSetUserPassword } = await import('./agent-api.js');
+    await agentSetUserPassword(this, dom, user ?? '', password ?? '', flags);
+  }
+
+  async domainGetGuestInfo({ dom, types, flags }: ProcArgs<'domainGetGuestInfo'>): Promise<ProcRet<'domainGetGuestInfo'>> {
+    const { guestInfo } = await import('./agent-guestinfo.js');
+    return guestInfo(this, dom, types, flags);
+  }
+
+  async domainAgentSetResponseTimeout({ dom, timeout, flags }: ProcArgs<'domainAgentSetResponseTimeout'>): Promise<ProcRet<'domainAgentSetResponseTimeout'>> {
+    const { agentSetResponseTimeout } = await import('./agent-api.js');
+    await agentSetResponseTimeout(this, dom, timeout, flags);
+    return { result: 0 };
   }
 
   // ---- memory, vCPUs and disk sizes (resize.ts) -------------------------------
@@ -894,10 +932,6 @@ export class QemuDriver implements HypervisorDriver {
   /** virDomainQemuMonitorCommandWithFiles: the files reach it only by fd passing, which tsvirtd refuses (CALL_WITH_FDS), so it is the plain command. */
   async domainQemuMonitorCommandWithFiles({ dom, cmd, flags }: ProcArgs<'domainQemuMonitorCommandWithFiles'>): Promise<ProcRet<'domainQemuMonitorCommandWithFiles'>> {
     return { result: await this.runtime.domainMonitorCommand(dom, cmd, flags) };
-  }
-
-  domainQemuAgentCommand({ dom, flags }: ProcArgs<'domainQemuAgentCommand'>): Promise<ProcRet<'domainQemuAgentCommand'>> {
-    return this.runtime.domainAgentCommand(dom, flags);
   }
 
   domainSetMemoryStatsPeriod({ dom, period, flags }: ProcArgs<'domainSetMemoryStatsPeriod'>): Promise<void> {

@@ -1,10 +1,9 @@
-// Job information, job abort and the guest agent's calls of the qemu driver.
+// Job information and job abort of the qemu driver.
 // Every tsvirt operation (save, restore, hotplug) runs to its end within the
 // API call that started it, holding the domain lock; a caller that gets the
 // lock therefore never finds a job in progress: job info reports none
 // (VIR_DOMAIN_JOB_NONE) and an abort finds nothing to abort, as libvirt says
-// when no async job runs. tsvirt has no guest agent channel, so the agent's
-// calls give libvirt's refusal for a domain without one.
+// when no async job runs.
 import { ErrorCode, ErrorDomain, virError } from '../../util/error.js';
 import type { ProcRet } from '../../driver/procedures.js';
 import type { DomainRef, QemuDriver } from './driver.js';
@@ -35,12 +34,5 @@ export async function abortJob(driver: QemuDriver, dom: DomainRef, flags: number
   checkFlags(flags, ABORT_POSTCOPY, 'qemuDomainAbortJobFlags');
   await driver.runtime.withRunning(dom, async () => {
     throw virError(ErrorCode.OPERATION_INVALID, 'no job is active on the domain', ErrorDomain.QEMU);
-  }, { monitor: false });
-}
-
-/** qemuDomainAgentAvailable for a domain without an agent channel. */
-export async function requireAgent(driver: QemuDriver, dom: DomainRef): Promise<never> {
-  return driver.runtime.withRunning(dom, async () => {
-    throw virError(ErrorCode.ARGUMENT_UNSUPPORTED, 'QEMU guest agent is not configured', ErrorDomain.QEMU);
   }, { monitor: false });
 }

@@ -33,6 +33,7 @@ import { createMonitorAlias, fitsUnixSocket, removeMonitorAlias } from './monito
 import { fillPtyPaths, type QmpChardevInfo } from './pty-paths.js';
 import { applyBalloonPeriod } from './domain-stats.js';
 import { monitorEvent } from './monitor-passthrough.js';
+import { prepareLiveChannels } from './agent-channel.js';
 import { loadStatuses, removeShutoffReason, removeStatus, statusFilePath, writeShutoffReason, writeStatus, type DomainStatus } from './status-file.js';
 import { matchQemuProcess } from './security/process-identity.js';
 import { GraphicsPorts } from './graphics-ports.js';
@@ -87,6 +88,8 @@ export class RunningDomain {
   stopping = false;
   /** QEMU reported the guest's SHUTDOWN (reported once; the STOP after it is no pause, its EOF no crash). */
   shutdownSeen = false;
+  /** The guest agent timeout in seconds (AGENT_WAIT_* or positive): guest-agent-timeout sets it. */
+  agentTimeout = -1;
   /** The last status file write; the next one waits for it. */
   statusWrite: Promise<void> = Promise.resolve();
   /** The block jobs not finished yet (block-jobs.ts), kept in the status file. */
@@ -107,7 +110,7 @@ export class RunningDomain {
   }
 
   status(): DomainStatus {
-    return { state: this.state, reason: this.reason, pid: this.pid, startTime: this.startTime, monitorPath: this.monitorPath, fakeReboot: this.fakeReboot, domain: this.live, blockJobs: this.blockJobs };
+    return { state: this.state, reason: this.reason, pid: this.pid, startTime: this.startTime, monitorPath: this.monitorPath, fakeReboot: this.fakeReboot, ...(this.agentTimeout !== -1 ? { agentTimeout: this.agentTimeout } : {}), domain: this.live, blockJobs: this.blockJobs };
   }
 
   /** The domain handle events carry (virDomainEventLifecycleNewFromObj: a stopped one has id -1). */
@@ -180,6 +183,7 @@ export class QemuRuntime {
     dom.state = status.state;
     dom.reason = status.reason;
     dom.fakeReboot = status.fakeReboot;
+    dom.agentTimeout = status.agentTimeout ?? -1;
     dom.live = status.domain;
     dom.blockJobs = status.blockJobs;
     if (match === 'gone') {
@@ -208,6 +212,7 @@ export class QemuRuntime {
     const id = Number(status.domain.attrs.id ?? -1);
     const dom = new RunningDomain(name, id, status.pid, status.startTime, status.monitorPath, status.domain, status.state, status.reason);
     dom.fakeReboot = status.fakeReboot;
+    dom.agentTimeout = status.agentTimeout ?? -1;
     this.domains.set(name, dom);
     return dom;
   }
@@ -389,6 +394,7 @@ export class QemuRuntime {
     const view = new DomainView(live);
     for (const [device, alias] of view.aliases) setDeviceAlias(device, alias);
     fillGraphicsListen(live);
+    prepareLiveChannels(live, domainRuntimePaths(this.host.paths, id, name).channelTargetDir);
     detectBackingChains(view.deviceList('disk'));
     recordStorageIds(view.deviceList('disk'));
     const label = this.host.security.liveLabel(live);

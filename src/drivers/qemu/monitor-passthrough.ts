@@ -1,17 +1,14 @@
 // libvirt-qemu's pass-through API in the qemu driver: a client's own monitor
-// command (QMP as JSON text, or HMP through human-monitor-command), the guest
-// agent command, and every QMP event as a monitor event message. Everything here
+// command (QMP as JSON text, or HMP through human-monitor-command), and every
+// QMP event as a monitor event message. Everything here
 // bypasses libvirt's model of the domain, as libvirt warns ("taints" the domain).
 import type { DriverEvent } from '../../driver/events.js';
 import { ErrorCode, ErrorDomain, virError } from '../../util/error.js';
 import { formatLibvirtJson, jsonMember, JsonSyntaxError, parseJsonText, type JsonNode } from '../../util/libvirt-json.js';
-import { child, childrenNamed, type XmlElement } from '../../util/xml.js';
 import { QmpCommandError, type QmpClient, type QmpEvent } from './qmp.js';
 
 /** VIR_DOMAIN_QEMU_MONITOR_COMMAND_HMP */
 export const MONITOR_COMMAND_HMP = 1 << 0;
-/** The virtio-serial channel name of the QEMU guest agent (qemuFindAgentConfig). */
-const GUEST_AGENT_CHANNEL = 'org.qemu.guest_agent.0';
 
 /** qemuMonitorArbitraryCommand: QEMU's reply as libvirt hands it back (QMP: the whole reply, compact; HMP: the text). */
 export async function arbitraryMonitorCommand(qmp: QmpClient, cmd: string, hmp: boolean): Promise<string> {
@@ -46,21 +43,6 @@ async function humanCommand(qmp: QmpClient, cmd: string): Promise<string> {
     }
     throw e;
   }
-}
-
-/**
- * qemuDomainAgentAvailable for a running domain: tsvirt never connects to the
- * guest agent, so a configured agent channel is "not connected", otherwise "not configured".
- */
-export function guestAgentUnavailable(live: XmlElement): Error {
-  const devices = child(live, 'devices');
-  const configured = devices !== undefined && childrenNamed(devices, 'channel').some((ch) => {
-    const target = child(ch, 'target');
-    return target?.attrs.type === 'virtio' && target.attrs.name === GUEST_AGENT_CHANNEL;
-  });
-  return configured
-    ? virError(ErrorCode.AGENT_UNRESPONSIVE, 'QEMU guest agent is not connected', ErrorDomain.QEMU)
-    : virError(ErrorCode.ARGUMENT_UNSUPPORTED, 'QEMU guest agent is not configured', ErrorDomain.QEMU);
 }
 
 /** virDomainQemuMonitorEventNew: a QMP event as the monitor event message carries it (details: the data as JSON, if any). */

@@ -6,7 +6,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { DomainState } from '../../driver/flags.js';
 import { ATOMIC_TEMP_PREFIX, unlinkDurable, writeFileAtomic } from '../../util/atomic-file.js';
-import { checkReadableBack, child, element, formatXml, parseXml, type XmlElement } from '../../util/xml.js';
+import { checkReadableBack, child, childText, element, formatXml, parseXml, type XmlElement } from '../../util/xml.js';
 
 export interface DomainStatus {
   state: DomainState;
@@ -17,6 +17,8 @@ export interface DomainStatus {
   monitorPath: string;
   /** A reboot is in progress: the guest's next power-off resets it instead (libvirt's <fakereboot/>). */
   fakeReboot: boolean;
+  /** The guest agent timeout set by guest-agent-timeout (libvirt's <agentTimeout>), absent for the default. */
+  agentTimeout?: number;
   /** The live definition, <domain ... id='N'>. */
   domain: XmlElement;
   /** The block jobs tsvirt started and has not finished yet (block-jobs.ts), libvirt's <blockjobs> of the private data. */
@@ -50,6 +52,7 @@ export function formatStatus(status: DomainStatus): string {
     element('monitor', { path: status.monitorPath, type: 'unix' }),
     ...(status.fakeReboot ? [element('fakereboot')] : []),
     ...(status.blockJobs && status.blockJobs.children.length > 0 ? [status.blockJobs] : []),
+    ...(status.agentTimeout !== undefined ? [element('agentTimeout', {}, [], String(status.agentTimeout))] : []),
     status.domain,
   ]);
   return formatXml(root);
@@ -72,9 +75,15 @@ export function parseStatus(text: string): DomainStatus {
     startTime: Number(root.attrs.starttime ?? 0) || 0,
     monitorPath: monitor.attrs.path,
     fakeReboot: child(root, 'fakereboot') !== undefined,
+    ...agentTimeoutOf(root),
     domain,
     ...(child(root, 'blockjobs') ? { blockJobs: child(root, 'blockjobs') } : {}),
   };
+}
+
+function agentTimeoutOf(root: XmlElement): { agentTimeout?: number } {
+  const value = childText(root, 'agentTimeout')?.trim();
+  return value !== undefined && /^-?\d+$/.test(value) ? { agentTimeout: Number(value) } : {};
 }
 
 export async function writeStatus(stateDir: string, name: string, status: DomainStatus): Promise<void> {

@@ -3,7 +3,8 @@
 // identity QEMU is exec'ed as, the files it gets for its run, its cgroup, and
 // giving everything back when it stops.
 import { statSync } from 'node:fs';
-import { chown } from 'node:fs/promises';
+import { chown, readFile } from 'node:fs/promises';
+import path from 'node:path';
 import { ErrorCode, ErrorDomain, virError } from '../../../util/error.js';
 import { child, childrenNamed, element, type XmlElement } from '../../../util/xml.js';
 import type { QemuPaths } from '../paths.js';
@@ -142,6 +143,20 @@ export class DomainSecurity {
     this.cgroups ??= GuestCgroups.open();
     const cgroups = await this.cgroups;
     if (cgroups instanceof GuestCgroups) await cgroups.remove(this.machine(id, name));
+  }
+
+  /**
+   * The cgroup folder QEMU `pid` runs in, or undefined where it got none
+   * (unprivileged, no writable cgroup v2 tree, or started before it had one).
+   */
+  async cgroupOf(id: number, name: string, pid: number): Promise<string | undefined> {
+    if (!privileged()) return undefined;
+    this.cgroups ??= GuestCgroups.open();
+    const cgroups = await this.cgroups;
+    if (!(cgroups instanceof GuestCgroups)) return undefined;
+    const group = cgroups.groupOf(this.machine(id, name));
+    const procs = await readFile(path.join(group, 'cgroup.procs'), 'utf8').catch(() => '');
+    return procs.split('\n').includes(String(pid)) ? group : undefined;
   }
 
   private machine(id: number, name: string): string {

@@ -1,0 +1,81 @@
+// domrename side by side on tsvirt and the installed libvirt (qemu:///system):
+// a shut-off domain with autostart takes its new name (list, autostart, dominfo),
+// and libvirt's refusals: to itself, to a taken name, a name with '/', a running
+// domain. On tsvirt the config file and autostart link move with the name.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { chmodSync, existsSync, mkdtempSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { guestDomainXML, Sandbox, testGuest, type TestGuest } from './guest.js';
+import { libvirtUnavailable, runSystemVirsh } from '../helpers/libvirt.js';
+
+const guest = testGuest();
+const skip = 'skip' in guest ? guest.skip : false;
+const noLibvirt = libvirtUnavailable();
+if (noLibvirt && !skip) process.stderr.write(`*** rename: the side-by-side run with libvirt is SKIPPED: ${noLibvirt} ***\n`);
+
+type Run = (...args: string[]) => Promise<{ code: number; stdout: string; stderr: string }>;
+
+/** Renames `a` to `a`-new and back, and the refusals; names in the output become A, B. */
+async function renameSession(run: Run, a: string, b: string): Promise<string[]> {
+  const out: string[] = [];
+  const anon = (s: string) => s.replaceAll(`${a}-new`, 'A-new').replaceAll(a, 'A').replaceAll(b, 'B');
+  const record = async (...args: string[]) => {
+    const r = await run(...args);
+    out.push(anon(`${args.join(' ')} -> ${r.code}\n${r.stdout}${r.stderr}`));
+  };
+  await run('autostart', a);
+  await record('domrename', a, a);
+  await record('domrename', a, b);
+  await record('domrename', a, 'x/y');
+  await record('domrename', a, `${a}-new`);
+  await record('dominfo', a);
+  const listed = (await run('list', '--all', '--autostart')).stdout.split('\n').filter((l) => l.includes(a)).map((l) => anon(l.replace(/ +/g, ' ').trim()));
+  out.push(...listed);
+  await record('domrename', `${a}-new`, a);
+  await run('start', b);
+  await record('domrename', b, `${b}-x`);
+  await run('destroy', b);
+  await run('autostart', '--disable', a);
+  return out;
+}
+
+function domainXml(name: string): string {
+  return guestDomainXML({ name, machine: 'q35', serialPath: 'pty', guest: guest as TestGuest });
+}
+
+test('domrename: renamed shut off with its autostart link, refusals as libvirt', { skip }, async (t) => {
+  const sb = new Sandbox();
+  t.after(() => sb.dispose());
+  await sb.define(domainXml('ren-a'));
+  await sb.define(domainXml('ren-b'));
+  const ours = await renameSession((...args) => sb.run(...args), 'ren-a', 'ren-b');
+  assert.ok(ours.includes('domrename A A-new -> 0\nDomain successfully renamed\n\n'), ours.join('\n'));
+  // after renaming there and back, the files are under the original name again
+  const etc = path.join(sb.root, 'etc', 'qemu');
+  assert.ok(existsSync(path.join(etc, 'ren-a.xml')) && !existsSync(path.join(etc, 'ren-a-new.xml')));
+  await sb.ok('autostart', 'ren-a');
+  await sb.ok('domrename', 'ren-a', 'ren-c');
+  assert.equal(readlinkSync(path.join(etc, 'autostart', 'ren-c.xml')), path.join(etc, 'ren-c.xml'));
+  assert.ok(!existsSync(path.join(etc, 'autostart', 'ren-a.xml')));
+  assert.match((await sb.ok('dumpxml', 'ren-c')).stdout, /<name>ren-c<\/name>/);
+
+  if (noLibvirt) return t.diagnostic(`libvirt comparison skipped: ${noLibvirt}`);
+  const dir = mkdtempSync('/var/tmp/tsvirt-e2e-rename-');
+  chmodSync(dir, 0o777);
+  const [a, b] = [`tsvirt-e2e-ren-a-${process.pid}`, `tsvirt-e2e-ren-b-${process.pid}`];
+  const virsh: Run = runSystemVirsh;
+  t.after(async () => {
+    for (const n of [a, `${a}-new`, b]) {
+      await virsh('destroy', n);
+      await virsh('undefine', n);
+    }
+    rmSync(dir, { recursive: true, force: true });
+  });
+  for (const n of [a, b]) {
+    writeFileSync(path.join(dir, `${n}.xml`), domainXml(n));
+    await virsh('define', path.join(dir, `${n}.xml`));
+  }
+  const theirs = await renameSession(virsh, a, b);
+  assert.deepEqual(ours.map((l) => l.replace(/UUID: +\S+/, 'UUID')), theirs.map((l) => l.replace(/UUID: +\S+/, 'UUID')));
+});
