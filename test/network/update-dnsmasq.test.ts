@@ -1,11 +1,11 @@
 // net-update --live and the network's dnsmasq, as libvirt's networkUpdate
 // treats it: static hosts (ip-dhcp-host, dns-host) rewrite its hosts files and
-// SIGHUP the same process; sections on its
+// SIGHUP the same process, which then answers for the new name; sections on its
 // command line (ip-dhcp-range, dns-txt, dns-srv) restart it; switching DHCP on
 // with a first host restarts it; portgroups leave it alone. Inside a namespace.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -19,6 +19,8 @@ test('net-update --live SIGHUPs dnsmasq for hosts and restarts it for its comman
   if (skip) return t.skip(skip);
   const ns = new NetworkNamespace('netupd');
   const dir = mkdtempSync(join(tmpdir(), 'tsvirt-netupd-'));
+  // dnsmasq re-reads its hosts files as an unprivileged user: the state root must be searchable, as /var/lib is
+  chmodSync(dir, 0o755);
   const tsvirsh = (...args: string[]) => {
     const r = ns.run([TSVIRSH, '-c', `qemu:///embed?root=${dir}`, ...args]);
     assert.equal(r.status, 0, `${args.join(' ')}: ${r.stderr}`);
@@ -38,6 +40,25 @@ test('net-update --live SIGHUPs dnsmasq for hosts and restarts it for its comman
     assert.equal(pidOf('upd'), first, 'hosts and portgroups keep the same dnsmasq');
     assert.ok(alive(first));
     assert.match(readFileSync(join(dir, 'lib', 'dnsmasq', 'upd.addnhosts'), 'utf8'), /^10\.232\.0\.7\tseven\t/m);
+    // the SIGHUP made dnsmasq (no longer root by then) re-read its hosts: it answers a client on the bridge for the name
+    if (spawnSync('busybox', ['nslookup', '--help']).error === undefined) {
+      const client = new NetworkNamespace('netupdc');
+      try {
+        spawnSync('ip', ['link', 'add', 'cl0', 'netns', ns.name, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', client.name]);
+        ns.exec(['ip', 'link', 'set', 'cl0', 'master', 'virbr0', 'up']);
+        client.exec(['ip', 'addr', 'add', '10.232.0.50/24', 'dev', 'eth0']);
+        client.exec(['ip', 'link', 'set', 'eth0', 'up']);
+        let answer = '';
+        for (let i = 0; i < 20 && !answer.includes('10.232.0.7'); i++) {
+          answer = client.run(['busybox', 'nslookup', '-type=a', 'seven', '10.232.0.1']).stdout;
+          if (!answer.includes('10.232.0.7')) spawnSync('sleep', ['0.3']);
+        }
+        assert.match(answer, /Address: 10\.232\.0\.7/, answer);
+      } finally {
+        client.delete();
+      }
+    } else t.diagnostic('busybox nslookup is missing: the DNS answer is not checked');
+
     tsvirsh('net-update', 'upd', 'add', 'dns-txt', "<txt name='t' value='v'/>", '--live');
     const second = pidOf('upd');
     assert.notEqual(second, first, 'dns-txt is on dnsmasq\'s command line: restarted');
