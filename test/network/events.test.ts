@@ -107,4 +107,17 @@ test('tsvirtd sends network events to real virsh net-event and to python3-libvir
   ]);
   // the started network's bridge lived in the namespace, never on the host
   assert.equal(existsSync('/sys/class/net/virbr-ev'), false);
+
+  // real virsh's net-port-* through the daemon
+  const portFile = join(daemon.root, 'port.xml');
+  const PORT = '5b0e2f4e-5ad8-4b8e-8a0f-6a4d4b0c9e11';
+  await writeFile(portFile, `<networkport><uuid>${PORT}</uuid><owner><name>g</name><uuid>c7a5fdbd-edaf-9455-926a-d65c16db1809</uuid></owner><mac address='52:54:00:0e:0e:01'/></networkport>`);
+  const virsh = async (...args: string[]) => (await run('virsh', ['-c', uri, ...args])).stdout;
+  await virsh('net-create', xmlFile);
+  assert.equal(await virsh('net-port-create', 'evnet', portFile), `Network port ${PORT} created from ${portFile}\n\n`);
+  assert.equal(await virsh('net-port-list', 'evnet', '--uuid'), `${PORT}\n\n`);
+  assert.match(await virsh('net-port-dumpxml', 'evnet', PORT), /<plug type='network' bridge='virbr-ev'\/>/);
+  assert.equal(await virsh('net-port-delete', 'evnet', PORT), `Network port ${PORT} deleted\n\n`);
+  assert.equal(await virsh('net-port-list', 'evnet', '--uuid'), '\n');
+  await virsh('net-destroy', 'evnet');
 });

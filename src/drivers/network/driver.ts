@@ -31,7 +31,7 @@ import { matchesNetworkListFilter } from '../../conf/objects/list-filter.js';
 import { assignNetworkDef, networkList, type NetworkObj } from '../../conf/objects/network-object.js';
 import { parseNetworkPortXML, formatNetworkPortXML, type NetworkPortDef } from '../../conf/network-port.js';
 import { NetworkEventType } from '../../driver/event-numbers.js';
-import { EventHub, type EventSource } from '../../driver/events.js';
+import { EventHub } from '../../driver/events.js';
 import type { NetworkDriver } from '../../driver/families.js';
 import type { ProcArgs, ProcRet } from '../../driver/procedures.js';
 import type { NetworkRef } from '../../driver/refs.js';
@@ -87,7 +87,7 @@ function randomMAC(): string {
 export class NetworkDriverState implements NetworkDriver {
   private readonly networks = networkList<BridgeNetworkObj>();
   /** Lifecycle events of the networks, heard by every connection that shares this driver. */
-  readonly events: EventSource = new EventHub();
+  readonly events = new EventHub();
 
   constructor(private readonly paths: NetworkPaths) {}
 
@@ -96,7 +96,7 @@ export class NetworkDriverState implements NetworkDriver {
     const net = refOf(obj);
     setImmediate(() => {
       try {
-        (this.events as EventHub).emit({ key: 'networkEventLifecycle', body: { net, event, detail: 0 } });
+        this.events.emit({ key: 'networkEventLifecycle', body: { net, event, detail: 0 } });
       } catch {
         // a subscriber's failure never fails the network call
       }
@@ -464,10 +464,19 @@ export class NetworkDriverState implements NetworkDriver {
     return obj;
   }
 
-  private lookupPort(obj: BridgeNetworkObj, uuid: string): NetworkPortDef {
-    const port = obj.ports.get(parseUUID(uuid) ?? uuid);
-    if (port === undefined) throw virError(ErrorCode.NO_NETWORK_PORT, `Network port with UUID ${uuid} does not exist`, ErrorDomain.NETWORK);
-    return port;
+  /** A port and its network, in the order libvirt checks them: the network, the port, then that the network runs. */
+  private portOf(network: NetworkRef, uuid: string): { obj: BridgeNetworkObj; def: NetworkPortDef } {
+    const obj = this.find(network, 'uuid');
+    const def = obj.ports.get(parseUUID(uuid) ?? uuid);
+    if (def === undefined) throw virError(ErrorCode.NO_NETWORK_PORT, `Network port with UUID ${uuid} does not exist`, ErrorDomain.NETWORK);
+    this.activeForPorts(network);
+    return { obj, def };
+  }
+
+  /** The bridge whose MAC map records the ports: libvirt keeps one only while dnsmasq serves the network (networkSetMacMap). */
+  private macMapBridge(def: NetworkDef): string | undefined {
+    const hasDnsmasq = networkHasManagedBridge(def) && childrenNamed(def, 'ip').length > 0;
+    return hasDnsmasq ? networkBridge(def) : undefined;
   }
 
   /**
@@ -484,11 +493,11 @@ export class NetworkDriverState implements NetworkDriver {
     if (port.plug.type !== 'none' && !reclaim) throw virError(ErrorCode.INVALID_ARG, 'Port reclaim not requested but plug type is not none', ErrorDomain.NETWORK);
     if (!reclaim) allocatePort(obj.def, port);
     const name = networkName(obj.def);
-    const bridge = networkBridge(obj.def);
-    const mapped = bridge !== undefined && networkHasManagedBridge(obj.def) && childrenNamed(obj.def, 'ip').length > 0;
-    if (mapped) await updateMacMap(this.paths, bridge, port.ownerName, port.mac, true);
+    const bridge = this.macMapBridge(obj.def);
+    if (bridge) await updateMacMap(this.paths, bridge, port.ownerName, port.mac, true);
     if (obj.ports.has(port.uuid)) {
-      if (mapped) await updateMacMap(this.paths, bridge, port.ownerName, port.mac, false);
+      // released as libvirt does, which also drops an earlier port's identical MAC from the map
+      if (bridge) await updateMacMap(this.paths, bridge, port.ownerName, port.mac, false);
       // virerror.c's template for the code wraps the driver's own sentence
       throw virError(ErrorCode.NETWORK_PORT_EXIST, `network port Network port with UUID ${port.uuid} already exists exists already`, ErrorDomain.NETWORK);
     }
@@ -497,17 +506,15 @@ export class NetworkDriverState implements NetworkDriver {
       await savePortStatus(this.paths, name, port);
     } catch (e) {
       obj.ports.delete(port.uuid);
-      if (mapped) await updateMacMap(this.paths, bridge, port.ownerName, port.mac, false);
+      if (bridge) await updateMacMap(this.paths, bridge, port.ownerName, port.mac, false);
       throw e;
     }
     return { port: { net: refOf(obj), uuid: port.uuid } };
   }
 
   async networkPortLookupByUUID({ network, uuid }: ProcArgs<'networkPortLookupByUUID'>): Promise<ProcRet<'networkPortLookupByUUID'>> {
-    const obj = this.find(network, 'uuid');
-    const port = this.lookupPort(obj, uuid);
-    this.activeForPorts(network);
-    return { port: { net: refOf(obj), uuid: port.uuid } };
+    const { obj, def } = this.portOf(network, uuid);
+    return { port: { net: refOf(obj), uuid: def.uuid } };
   }
 
   async networkListAllPorts({ network, need_results, flags }: ProcArgs<'networkListAllPorts'>): Promise<ProcRet<'networkListAllPorts'>> {
@@ -519,21 +526,15 @@ export class NetworkDriverState implements NetworkDriver {
 
   async networkPortGetXMLDesc({ port, flags }: ProcArgs<'networkPortGetXMLDesc'>): Promise<ProcRet<'networkPortGetXMLDesc'>> {
     checkFlags(flags, 0, 'networkPortGetXMLDesc');
-    const def = this.lookupPort(this.find(port.net, 'uuid'), port.uuid);
-    this.activeForPorts(port.net);
-    return { xml: formatNetworkPortXML(def) };
+    return { xml: formatNetworkPortXML(this.portOf(port.net, port.uuid).def) };
   }
 
   /** networkPortDelete: the port leaves the bridge's MAC map and its status file goes. */
   async networkPortDelete({ port, flags }: ProcArgs<'networkPortDelete'>): Promise<void> {
     checkFlags(flags, 0, 'networkPortDelete');
-    const obj = this.find(port.net, 'uuid');
-    const def = this.lookupPort(obj, port.uuid);
-    this.activeForPorts(port.net);
-    const bridge = networkBridge(obj.def);
-    if (bridge !== undefined && networkHasManagedBridge(obj.def) && childrenNamed(obj.def, 'ip').length > 0) {
-      await updateMacMap(this.paths, bridge, def.ownerName, def.mac, false);
-    }
+    const { obj, def } = this.portOf(port.net, port.uuid);
+    const bridge = this.macMapBridge(obj.def);
+    if (bridge) await updateMacMap(this.paths, bridge, def.ownerName, def.mac, false);
     await deletePortStatus(this.paths, networkName(obj.def), def.uuid);
     obj.ports.delete(def.uuid);
   }
@@ -541,8 +542,7 @@ export class NetworkDriverState implements NetworkDriver {
   /** networkPortGetParameters: the port's bandwidth, per direction it has. */
   async networkPortGetParameters({ port, flags }: ProcArgs<'networkPortGetParameters'>): Promise<ProcRet<'networkPortGetParameters'>> {
     checkFlags(flags, 0, 'networkPortGetParameters');
-    const def = this.lookupPort(this.find(port.net, 'uuid'), port.uuid);
-    this.activeForPorts(port.net);
+    const { def } = this.portOf(port.net, port.uuid);
     const params = ratesOf(def.bandwidth).map(([field, value]) => typedParam.uint(field, value));
     return { params, nparams: params.length };
   }
@@ -550,9 +550,7 @@ export class NetworkDriverState implements NetworkDriver {
   /** networkPortSetParameters: new rates replace the port's bandwidth (applying them to the tap is the hypervisor's job). */
   async networkPortSetParameters({ port, params, flags }: ProcArgs<'networkPortSetParameters'>): Promise<void> {
     checkFlags(flags, 0, 'networkPortSetParameters');
-    const obj = this.find(port.net, 'uuid');
-    const def = this.lookupPort(obj, port.uuid);
-    this.activeForPorts(port.net);
+    const { obj, def } = this.portOf(port.net, port.uuid);
     const known = new Set<string>(PORT_BANDWIDTH_FIELDS.map(([field]) => field));
     const rates = new Map(params.filter((p) => known.has(p.field)).map((p) => [p.field, Number(typedParamValue(p))]));
     const bandwidth = bandwidthFromRates(rates);
