@@ -136,6 +136,8 @@ test('a guest on a NAT network gets leases, reaches its gateway and the outside,
     assert.match(await ok('domifaddr', 'netguest'), new RegExp(`^ ${tapName}\\s+${mac}\\s+ipv4\\s+${address.replace(/\./g, '\\.')}/24$`, 'm'));
   };
   await leaseListed(FIRST_MAC, first, 'vnet0');
+  // the tap's counters, seen from the guest: its DHCP traffic was received
+  assert.match(await ok('domifstat', 'netguest', 'vnet0'), /^vnet0 rx_bytes [1-9]\d*$/m);
 
   assert.equal((await shell.run('ping -c 1 -W 5 192.168.250.1')).rc, 0, 'the guest reaches its gateway');
   const outsidePing = await shell.run(`ping -c 1 -W 5 ${OUTSIDE_HOST}`);
