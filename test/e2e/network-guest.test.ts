@@ -136,6 +136,8 @@ test('a guest on a NAT network gets leases, reaches its gateway and the outside,
     assert.match(await ok('domifaddr', 'netguest'), new RegExp(`^ ${tapName}\\s+${mac}\\s+ipv4\\s+${address.replace(/\./g, '\\.')}/24$`, 'm'));
   };
   await leaseListed(FIRST_MAC, first, 'vnet0');
+  // the tap's counters, seen from the guest: its DHCP traffic was received
+  assert.match(await ok('domifstat', 'netguest', 'vnet0'), /^vnet0 rx_bytes [1-9]\d*$/m);
 
   assert.equal((await shell.run('ping -c 1 -W 5 192.168.250.1')).rc, 0, 'the guest reaches its gateway');
   const outsidePing = await shell.run(`ping -c 1 -W 5 ${OUTSIDE_HOST}`);
@@ -161,4 +163,47 @@ test('a guest on a NAT network gets leases, reaches its gateway and the outside,
   await waitUntil('the unplugged tap gone', 20_000, () => (host.run(['ip', 'link', 'show', 'vnet1']).status !== 0 ? true : undefined));
   await ok('destroy', 'netguest');
   assert.notEqual(host.run(['ip', 'link', 'show', 'vnet0']).status, 0, 'no tap left after destroy');
+});
+
+test("bridge and ethernet interfaces: taps on a host bridge and alone, an administrator's tap used and kept, a missing bridge refused", { skip: skipReason() }, async (t) => {
+  const guest = testGuest();
+  if ('skip' in guest) return;
+  const sb = new Sandbox();
+  const host = new NetworkNamespace('nettaps');
+  t.after(async () => {
+    host.delete();
+    await sb.dispose();
+  });
+  const virsh = (...args: string[]) => host.run([process.execPath, tsvirsh, '-c', sb.uri, ...args]);
+  host.exec(['ip', 'link', 'add', 'brtest', 'type', 'bridge']);
+  host.exec(['ip', 'link', 'set', 'brtest', 'mtu', '1400', 'up']);
+  // the administrator's tap, QEMU's user may open it
+  host.exec(['ip', 'tuntap', 'add', 'dev', 'admintap0', 'mode', 'tap', 'user', 'tsvirt-qemu']);
+  const nics = `<interface type='bridge'><mac address='52:54:00:5e:01:01'/><source bridge='brtest'/><model type='virtio'/></interface>
+    <interface type='ethernet'><mac address='fe:54:00:5e:01:02'/><model type='virtio'/></interface>
+    <interface type='ethernet'><mac address='52:54:00:5e:01:03'/><target dev='admintap0' managed='no'/><model type='virtio'/></interface>`;
+  await sb.define(guestDomainXML({ name: 'taps', machine: 'q35', serialPath: sb.file('serial.log'), guest, devices: nics }));
+  const started = virsh('start', 'taps', '--paused');
+  assert.equal(started.status, 0, started.stderr);
+  t.after(() => virsh('destroy', 'taps'));
+
+  const live = virsh('dumpxml', 'taps').stdout;
+  assert.match(live, /<source bridge='brtest'\/>\n\s*<target dev='vnet0'\/>/);
+  assert.match(live, /<mac address='fe:54:00:5e:01:02'\/>\n\s*<target dev='vnet1'\/>/);
+  assert.match(live, /<target dev='admintap0' managed='no'\/>/);
+  const bridged = host.exec(['ip', '-d', 'link', 'show', 'vnet0']);
+  assert.match(bridged, /mtu 1400 .*master brtest /, "the bridge's port, with the bridge's MTU");
+  assert.match(bridged, /link\/ether fe:54:00:5e:01:01 /);
+  const alone = host.exec(['ip', '-d', 'link', 'show', 'vnet1']);
+  assert.doesNotMatch(alone, /master/);
+  assert.match(alone, /link\/ether fa:54:00:5e:01:02 /, 'a guest MAC starting with fe gives the tap fa');
+  assert.match(alone, /state (UP|UNKNOWN|DOWN)/);
+  assert.equal(virsh('destroy', 'taps').status, 0);
+  assert.doesNotMatch(host.exec(['ip', '-br', 'link']), /vnet/, 'the taps tsvirt made are gone');
+  assert.equal(host.run(['ip', 'link', 'show', 'admintap0']).status, 0, "the administrator's tap stays");
+
+  await sb.define(guestDomainXML({ name: 'nobridge', machine: 'q35', serialPath: sb.file('serial2.log'), guest, devices: "<interface type='bridge'><source bridge='nosuchbr'/></interface>" }));
+  const refused = virsh('start', 'nobridge', '--paused');
+  assert.match(refused.stderr, /^error: Unable to add bridge nosuchbr port vnet\d+: No such device$/m);
+  assert.doesNotMatch(host.exec(['ip', '-br', 'link']), /vnet/, 'the refused start left no tap');
 });

@@ -144,6 +144,8 @@ export class TapDevices {
         // virNetDevTapAttachBridge: the tap takes the bridge's MTU so that enslaving it never lowers the bridge's
         const bridgeMTU = (await readFile(`/sys/class/net/${bridge}/mtu`, 'utf8').catch(() => '')).trim();
         if (mtu === undefined && bridgeMTU !== '') await netCommand(['ip', 'link', 'set', 'dev', name, 'mtu', bridgeMTU], `Cannot set interface MTU on '${name}'`);
+        // iproute2 words a missing bridge its own way; libvirt reports the errno of its ioctl
+        if (!netDevExists(bridge)) throw virError(ErrorCode.SYSTEM_ERROR, `Unable to add bridge ${bridge} port ${name}: No such device`, ErrorDomain.QEMU);
         await netCommand(['ip', 'link', 'set', 'dev', name, 'master', bridge], `Unable to add bridge ${bridge} port ${name}`);
       }
       if (mtu !== undefined) await netCommand(['ip', 'link', 'set', 'dev', name, 'mtu', mtu], `Cannot set interface MTU on '${name}'`);
