@@ -4,8 +4,8 @@
 // names, image folders, times and uuids are normalised. Internal snapshots
 // offline (qemu-img) and running (savevm, revert through -loadvm: the guest
 // runs on without booting again), the tree and its lists, current, parent,
-// errors, undefine's refusal, delete, and external disk-only overlays (offline
-// with qemu-img, running with blockdev-snapshot).
+// errors, undefine's refusal, delete, external disk-only overlays (offline
+// with qemu-img, running with blockdev-snapshot) and memory in a save image.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -141,7 +141,15 @@ async function session(host: Host, serial: SerialLog, image: string): Promise<{ 
   await row('domstate', d, '--reason');
   const inactive = await row('dumpxml', d, '--inactive');
   inactive.stdout = /<disk [\s\S]*?<\/disk>/.exec(inactive.stdout)?.[0] ?? '';
+  // memory to a file in the save image format, disks to overlays, the guest runs on
+  await row('snapshot-create-as', d, 'mem1', '--memspec', `file=${path.join(host.dir, 'mem1.save')}`, '--diskspec', `vda,file=${path.join(host.dir, 'disk.mem1')}`);
+  await row('domstate', d, '--reason');
+  await row('domblklist', d);
+  await row('snapshot-info', d, 'mem1');
   await row('snapshot-list', d, '--tree');
+  const saved = await row('save-image-dumpxml', path.join(host.dir, 'mem1.save'));
+  saved.stdout = /<disk [\s\S]*?<\/disk>/.exec(saved.stdout)?.[0] ?? '';
+  await row('snapshot-create-as', d, 'rel', '--memspec', 'file=relative.save');
   await row('destroy', d);
   return { outcomes, tags: [afterDelete, tags(image)] };
 }
