@@ -166,6 +166,9 @@ export function parseSnapshotRequest(text: string): SnapshotRequest {
   if (memoryFile !== undefined && memory !== undefined && memory !== 'external') {
     throw virError(ErrorCode.XML_DETAIL, `memory filename '${memoryFile}' requires external snapshot`, ErrorDomain.DOMAIN_SNAPSHOT);
   }
+  if (memoryFile !== undefined && !memoryFile.startsWith('/')) {
+    throw virError(ErrorCode.XML_ERROR, `memory snapshot file path (${memoryFile}) must be absolute`, ErrorDomain.DOMAIN_SNAPSHOT);
+  }
   const disks = child(root, 'disks')?.children.filter((d) => d.name === 'disk') ?? [];
   return { name: childText(root, 'name'), description: childText(root, 'description'), memory: memory ?? (memoryFile !== undefined ? 'external' : undefined), memoryFile, disks };
 }

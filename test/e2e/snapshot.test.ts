@@ -4,15 +4,16 @@
 // names, image folders, times and uuids are normalised. Internal snapshots
 // offline (qemu-img) and running (savevm, revert through -loadvm: the guest
 // runs on without booting again), the tree and its lists, current, parent,
-// errors, undefine's refusal, delete, and external disk-only overlays (offline
-// with qemu-img, running with blockdev-snapshot).
+// errors, undefine's refusal, delete, external disk-only overlays (offline
+// with qemu-img, running with blockdev-snapshot) and memory in a save image.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
+import { promisify } from 'node:util';
 import { chmodSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { BOOT_TIMEOUT_MS, guestDomainXML, Sandbox, SerialLog, testGuest, type TestGuest } from './guest.js';
-import { libvirtUnavailable, runSystemVirsh, systemVirsh } from '../helpers/libvirt.js';
+import { libvirtUnavailable, SYSTEM_URI, systemVirsh } from '../helpers/libvirt.js';
 
 const guest = testGuest();
 const skip = 'skip' in guest ? guest.skip : false;
@@ -31,6 +32,17 @@ interface Host {
   run(...args: string[]): Promise<Outcome>;
   name: string;
   dir: string;
+}
+
+/** virsh on qemu:///system without blocking, so that both hosts run their sessions at once. */
+async function systemVirshAsync(...args: string[]): Promise<Outcome> {
+  try {
+    const { stdout, stderr } = await promisify(execFile)('virsh', ['-c', SYSTEM_URI, ...args], { encoding: 'utf8' });
+    return { code: 0, stdout, stderr };
+  } catch (e) {
+    const err = e as { code: number; stdout: string; stderr: string };
+    return { code: err.code, stdout: err.stdout, stderr: err.stderr };
+  }
 }
 
 function qcow2(file: string): string {
@@ -141,7 +153,15 @@ async function session(host: Host, serial: SerialLog, image: string): Promise<{ 
   await row('domstate', d, '--reason');
   const inactive = await row('dumpxml', d, '--inactive');
   inactive.stdout = /<disk [\s\S]*?<\/disk>/.exec(inactive.stdout)?.[0] ?? '';
+  // memory to a file in the save image format, disks to overlays, the guest runs on
+  await row('snapshot-create-as', d, 'mem1', '--memspec', `file=${path.join(host.dir, 'mem1.save')}`, '--diskspec', `vda,file=${path.join(host.dir, 'disk.mem1')}`);
+  await row('domstate', d, '--reason');
+  await row('domblklist', d);
+  await row('snapshot-info', d, 'mem1');
   await row('snapshot-list', d, '--tree');
+  const saved = await row('save-image-dumpxml', path.join(host.dir, 'mem1.save'));
+  saved.stdout = /<disk [\s\S]*?<\/disk>/.exec(saved.stdout)?.[0] ?? '';
+  await row('snapshot-create-as', d, 'rel', '--memspec', 'file=relative.save');
   await row('destroy', d);
   return { outcomes, tags: [afterDelete, tags(image)] };
 }
@@ -160,7 +180,7 @@ test('snapshots side by side with libvirt: internal offline and running, lists, 
   });
   const hosts = [
     { host: { run: (...a: string[]) => sb.run(...a), name: 'tsvirt-snap-guest', dir: sb.dir }, image: qcow2(sb.file('disk.qcow2')), serial: new SerialLog(sb.file('serial.log')) },
-    { host: { run: (...a: string[]) => runSystemVirsh(...a), name, dir }, image: qcow2(path.join(dir, 'disk.qcow2')), serial: new SerialLog(path.join(dir, 'serial.log')) },
+    { host: { run: systemVirshAsync, name, dir }, image: qcow2(path.join(dir, 'disk.qcow2')), serial: new SerialLog(path.join(dir, 'serial.log')) },
   ];
   for (const { host, image, serial } of hosts) {
     const disk = `<disk type='file' device='disk'><driver name='qemu' type='qcow2'/><source file='${image}'/><target dev='vda' bus='virtio'/></disk>`;
@@ -168,7 +188,7 @@ test('snapshots side by side with libvirt: internal offline and running, lists, 
     writeFileSync(file, guestDomainXML({ name: host.name, machine: 'q35', serialPath: serial.path, guest: guest as TestGuest, devices: disk }));
     assert.equal((await host.run('define', file)).code, 0);
   }
-  const [ours, theirs] = [await session(hosts[0]!.host, hosts[0]!.serial, hosts[0]!.image), await session(hosts[1]!.host, hosts[1]!.serial, hosts[1]!.image)];
+  const [ours, theirs] = await Promise.all(hosts.map(({ host, serial, image }) => session(host, serial, image)));
   const differing = ours.outcomes.flatMap((o, i) => (JSON.stringify(o) === JSON.stringify(theirs.outcomes[i]) ? [] : [{ row: i, tsvirt: o, libvirt: theirs.outcomes[i] }]));
   assert.deepEqual(differing, [], JSON.stringify(differing, null, 1));
   assert.deepEqual(ours.tags, theirs.tags);

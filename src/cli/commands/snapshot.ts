@@ -10,6 +10,7 @@ import { formatTable } from '../table.js';
 import { readInputFile } from '../files.js';
 import { xmlEscape } from './virsh.js';
 import { dumpXml } from './domain.js';
+import { editCycle } from '../edit.js';
 
 
 const LIST_DESCENDANTS = 1;
@@ -365,7 +366,45 @@ const snapshotDumpxml: Handler = async (ctl, cmd) => {
   dumpXml(ctl, await snapshotXml(dom, snap, flags), xpath || undefined, cmd.bool('wrap'));
 };
 
+/**
+ * snapshot-edit (cmdSnapshotEdit): the snapshot's secure XML through the
+ * editor, redefined; a new name is a rename (the old metadata goes) or a clone.
+ */
+const snapshotEdit: Handler = async (ctl, cmd) => {
+  const renameOkay = cmd.bool('rename');
+  const cloneOkay = cmd.bool('clone');
+  if (renameOkay && cloneOkay) throw new CommandError(['Options --rename and --clone are mutually exclusive']);
+  const byName = cmd.string('snapshotname');
+  let defineFlags = 1; // REDEFINE
+  if (cmd.bool('current') && byName !== undefined) defineFlags |= 2; // CURRENT
+  const { dom } = await ctl.domain(cmd);
+  const { snap, name } = byName !== undefined ? { snap: await lookupByName(dom, byName), name: byName } : await lookupSnapshot(cmd, 'snapshotname', dom);
+  const failed = [`Failed to update ${name}`];
+  let edited: SnapshotRef | undefined;
+  const define = async (text: string) => {
+    const flags = defineFlags | (text.includes('<state>disk-snapshot</state>') ? 16 : 0);
+    edited = (await dom.connection.invoke('domainSnapshotCreateXML', { dom: dom.ref, xml_desc: text, flags })).snap;
+  };
+  const get = () => snapshotXml(dom, snap, 1);
+  let changed: boolean;
+  try {
+    // with --current the snapshot is redefined (made current) even when unchanged
+    changed = await editCycle(ctl, { get, define, notChanged: defineFlags & 2 ? '' : `Snapshot ${name} XML configuration not changed.\n` });
+    if (!changed && defineFlags & 2) await define(await get());
+  } catch (e) {
+    throw new CommandError(failed, e);
+  }
+  if (!edited) return;
+  if (edited.name === name) ctl.printExtra(`Snapshot ${name} edited.\n`);
+  else if (cloneOkay) ctl.printExtra(`Snapshot ${name} cloned to ${edited.name}.\n`);
+  else {
+    await attempt(`Failed to clean up ${renameOkay ? name : edited.name}`, dom.connection.invoke('domainSnapshotDelete', { snap: renameOkay ? snap : edited, flags: 2 }));
+    if (!renameOkay) throw new CommandError([`Must use --rename or --clone to change ${name} to ${edited.name}`, ...failed]);
+  }
+};
+
 export const handlers: Record<string, Handler> = {
+  'snapshot-edit': snapshotEdit,
   'snapshot-list': snapshotList,
   'snapshot-create-as': snapshotCreateAs,
   'snapshot-create': snapshotCreate,

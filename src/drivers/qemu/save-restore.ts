@@ -111,15 +111,30 @@ export class QemuSaveRestore {
     }
     const wasRunning = running.state === DomainState.RUNNING;
     if (wasRunning) await runtime.pauseFor(obj.name, PausedReason.SAVE);
+    try {
+      await this.writeImage(running, path, def, wantRunning(flags, wasRunning));
+    } catch (e) {
+      if (wasRunning) await runtime.resumeAfter(obj.name, RunningReason.SAVE_CANCELED).catch(() => undefined);
+      throw e;
+    }
+    await runtime.stopSaved(obj.name);
+  }
+
+  /**
+   * qemuSaveImageCreate: the header with `def`, then QEMU's migration stream, in
+   * `path` (removed again when anything fails). A save and an external memory
+   * snapshot write the same image.
+   */
+  async writeImage(running: RunningDomain, path: string, def: XmlElement, wasRunning: boolean): Promise<void> {
     const xml = this.driver.xml.format(def, { secure: true, inactive: true });
     try {
       const fh = await open(path, 'w', 0o600);
       try {
-        await fh.write(formatImageStart(xml, wantRunning(flags, wasRunning)));
+        await fh.write(formatImageStart(xml, wasRunning));
       } finally {
         await fh.close();
       }
-      const qmp = await runtime.ensureMonitor(running);
+      const qmp = await this.driver.runtime.runtime.ensureMonitor(running);
       await qmp.execute('migrate-set-parameters', { 'max-bandwidth': UNLIMITED_BANDWIDTH });
       const stream = await streamToFile(path, this.driver.runtime.security.qemuOwner(running.live));
       try {
@@ -132,10 +147,8 @@ export class QemuSaveRestore {
       await finishImage(path);
     } catch (e) {
       await unlink(path).catch(() => undefined);
-      if (wasRunning) await runtime.resumeAfter(obj.name, RunningReason.SAVE_CANCELED).catch(() => undefined);
       throw e;
     }
-    await runtime.stopSaved(obj.name);
   }
 
   // ---- restore ---------------------------------------------------------------

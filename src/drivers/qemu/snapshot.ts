@@ -1,7 +1,8 @@
 // Domain snapshots of the qemu driver (libvirt 9.0's qemu_snapshot.c with QEMU 7.2):
 // internal snapshots of qcow2 disks (running: HMP savevm/delvm, revert restarts
 // QEMU with -loadvm; offline: qemu-img snapshot -c/-a/-d), offline external
-// disk-only snapshots (new qcow2 overlays, libvirt's default names), and the
+// disk-only snapshots (new qcow2 overlays, libvirt's default names; running:
+// blockdev-snapshot), memory to a file in libvirt's save image format, and the
 // metadata of snapshot-metadata.ts. Every call holds the domain's lock.
 import { existsSync, statSync } from 'node:fs';
 import { DomainState, PausedReason, RunningReason, ShutoffReason } from '../../driver/flags.js';
@@ -16,7 +17,7 @@ import { runCommand } from '../../util/run-command.js';
 import { child, cloneElement, element, type XmlElement } from '../../util/xml.js';
 import { checkFlags, refOf, type DomainRef, type QemuDriver } from './driver.js';
 import type { RunningDomain } from './lifecycle.js';
-import { savedDefinition } from './save-restore.js';
+import { QemuSaveRestore, savedDefinition } from './save-restore.js';
 import { SnapshotMetadata } from './snapshot-metadata.js';
 import { findJsonArg } from './hotplug.js';
 import { DomainView, type JsonProps } from './command-line/context.js';
@@ -310,7 +311,7 @@ export class QemuSnapshots {
       ...(active && obj.newDef ? { inactiveDom: cloneElement(obj.newDef) } : {}),
     };
 
-    if (running && (flags & CreateFlags.DISK_ONLY || memory === 'external')) await this.createActiveExternal(obj, running, disks, flags);
+    if (running && (flags & CreateFlags.DISK_ONLY || memory === 'external')) await this.createActiveExternal(obj, running, snap, disks, flags);
     else if (running) await this.createActiveInternal(obj, running, name, flags);
     else if (flags & CreateFlags.DISK_ONLY) await this.createInactiveExternal(obj, disks, (flags & CreateFlags.REUSE_EXT) !== 0);
     else await this.forEachInternalDisk(snap.dom!, disks, '-c', false, name);
@@ -394,18 +395,38 @@ export class QemuSnapshots {
   }
 
   /**
-   * qemuSnapshotCreateActiveExternal, disk-only: QUIESCE needs the guest agent
-   * (tsvirt has none: libvirt's refusal); every external disk gets a new qcow2
+   * qemuSnapshotCreateActiveExternal: QUIESCE needs the guest agent (tsvirt has
+   * none: libvirt's refusal). With memory, the guest is paused (unless LIVE) and
+   * its state written to the memory file in libvirt's save image format; then
+   * the external disks get their overlays. The guest runs on unless HALT.
+   */
+  private async createActiveExternal(obj: DomainObject, running: RunningDomain, snap: Snapshot, disks: SnapshotDisk[], flags: number): Promise<void> {
+    if (flags & CreateFlags.QUIESCE) throw qemuError(ErrorCode.ARGUMENT_UNSUPPORTED, 'QEMU guest agent is not configured');
+    const runtime = this.driver.runtime.runtime;
+    const memory = snap.memory === 'external';
+    const resume = memory && running.state === DomainState.RUNNING;
+    if (resume && !(flags & CreateFlags.LIVE)) await runtime.pauseFor(obj.name, PausedReason.SNAPSHOT);
+    try {
+      if (memory) {
+        await new QemuSaveRestore(this.driver).writeImage(running, snap.memoryFile!, snap.dom!, resume);
+      }
+      if (disks.some((d) => d.snapshot === 'external')) await this.overlayDisks(obj, running, disks, flags);
+    } catch (e) {
+      if (resume) await runtime.resumeAfter(obj.name, RunningReason.UNPAUSED).catch(() => undefined);
+      throw e;
+    }
+    if (flags & CreateFlags.HALT) await runtime.stopFor(obj.name, ShutoffReason.FROM_SNAPSHOT, StoppedDetail.FROM_SNAPSHOT);
+    else if (resume) await runtime.resumeAfter(obj.name, RunningReason.UNPAUSED);
+  }
+
+  /**
+   * qemuSnapshotCreateActiveExternalDisks: every external disk gets a new qcow2
    * overlay (unless reused), opened as new block nodes and made the top of its
    * chain in one transaction (blockdev-snapshot). The live disk then names the
    * overlay with the old image as its <backingStore>, and so does the
-   * persistent one. Memory to a file is not done by tsvirt yet.
+   * persistent one.
    */
-  private async createActiveExternal(obj: DomainObject, running: RunningDomain, disks: SnapshotDisk[], flags: number): Promise<void> {
-    if (flags & CreateFlags.QUIESCE) throw qemuError(ErrorCode.ARGUMENT_UNSUPPORTED, 'QEMU guest agent is not configured');
-    if (!(flags & CreateFlags.DISK_ONLY)) {
-      throw qemuError(ErrorCode.OPERATION_UNSUPPORTED, `external memory snapshots of the running domain '${obj.name}' are not supported by tsvirt yet`);
-    }
+  private async overlayDisks(obj: DomainObject, running: RunningDomain, disks: SnapshotDisk[], flags: number): Promise<void> {
     const live = cloneElement(running.live);
     const persistent = obj.newDef ? cloneElement(obj.newDef) : undefined;
     const liveDisks = disksOf(live);
