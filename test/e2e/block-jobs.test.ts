@@ -1,6 +1,6 @@
 // Block jobs on a running guest (issue 14): blockcopy with pivot, blockpull to
-// a base, active blockcommit with pivot, and blockjob's info/raw/bandwidth
-// views, side by side on tsvirt and the installed libvirt (qemu:///system):
+// a base, active blockcommit with pivot, blockjob's info/raw/bandwidth views,
+// and blkdeviotune (get and set, live and persistent), side by side on tsvirt and the installed libvirt (qemu:///system):
 // the same output (virsh's progress lines included), errors and live disk XML.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -33,7 +33,8 @@ function domainXml(name: string, dir: string): string {
 /** The commands, and what each printed; `dir` and `name` become DIR and NAME. */
 async function blockJobSession(run: Run, name: string, dir: string): Promise<string[]> {
   const out: string[] = [];
-  const norm = (s: string) => s.replaceAll(dir, 'DIR').replaceAll(name, 'NAME');
+  // how many progress lines a wait prints depends on timing: the last one counts
+  const norm = (s: string) => s.replaceAll(dir, 'DIR').replaceAll(name, 'NAME').replace(/(\\r[A-Za-z ]+: \[[ \d]+ %\])+/g, (all) => all.slice(all.lastIndexOf('\\r')));
   const step = async (...args: string[]) => {
     const r = await run(...args);
     out.push(norm(`${args.join(' ')} -> ${r.code}\nout: ${JSON.stringify(r.stdout)}\nerr: ${JSON.stringify(r.stderr)}`));
@@ -60,10 +61,23 @@ async function blockJobSession(run: Run, name: string, dir: string): Promise<str
   await disk();
   await step('blockcommit', name, 'vda', '--active', '--pivot', '--verbose');
   await disk();
+  // I/O throttling, live and persistent
+  await step('blkdeviotune', name, 'vda');
+  await step('blkdeviotune', name, 'vda', '--total-bytes-sec', '10M', '--read-iops-sec', '100', '--live');
+  await step('blkdeviotune', name, 'vda', '--size-iops-sec', '10');
+  await step('blkdeviotune', name, 'vda', '--live');
+  await step('blkdeviotune', name, 'vda', '--total-iops-sec', '50', '--group-name', 'grp', '--config');
+  await step('blkdeviotune', name, 'vda', '--config');
+  await step('blkdeviotune', name, 'vdb');
+  await step('blkdeviotune', name, 'vda', '--total-bytes-sec', '5', '--read-bytes-sec', '4');
+  await step('blkdeviotune', name, 'vda', '--total-bytes-sec-max', '5');
+  await disk();
+  const inactive = (await run('dumpxml', name, '--inactive')).stdout;
+  out.push(norm(inactive.slice(inactive.indexOf('<disk'), inactive.indexOf('</disk>'))));
   return out;
 }
 
-test('blockcopy, blockpull, blockcommit and blockjob on a running guest, as libvirt', { skip }, async (t) => {
+test('blockcopy, blockpull, blockcommit, blockjob and blkdeviotune on a running guest, as libvirt', { skip }, async (t) => {
   const sb = new Sandbox();
   t.after(() => sb.dispose());
   makeChain(sb.dir);
@@ -75,7 +89,9 @@ test('blockcopy, blockpull, blockcommit and blockjob on a running guest, as libv
   assert.match(text, /<backingStore type='file' index='2'>\n\s*<format type='qcow2'\/>\n\s*<source file='DIR\/mid.qcow2'\/>/);
   assert.match(text, /<mirror type='file' file='DIR\/copy.qcow2' format='qcow2' job='copy' ready='yes'>/);
   assert.match(text, /blockcommit NAME vda --active --pivot --verbose -> 0\nout: "\\nSuccessfully pivoted\\n"\nerr: "\\rBlock commit: \[100 %\]"/);
-  assert.match(ours.at(-1)!, /<source file='DIR\/base.qcow2' index='3'\/>\n\s*<backingStore\/>/);
+  assert.match(text, /<source file='DIR\/base.qcow2' index='3'\/>\n\s*<backingStore\/>\n\s*<target dev='vda' bus='virtio'\/>\n\s*<alias/);
+  assert.match(ours.at(-2)!, /<iotune>\n\s*<total_bytes_sec>10485760<\/total_bytes_sec>\n\s*<read_iops_sec>100<\/read_iops_sec>\n\s*<size_iops_sec>10<\/size_iops_sec>/);
+  assert.match(ours.at(-1)!, /<iotune>\n\s*<total_iops_sec>50<\/total_iops_sec>\n\s*<group_name>grp<\/group_name>/);
 
   if (noLibvirt) return t.diagnostic(`libvirt comparison skipped: ${noLibvirt}`);
   const dir = mkdtempSync('/var/tmp/tsvirt-e2e-bj-');

@@ -7,9 +7,9 @@ import { cpuMapCpus, cpuMapLength, DomainState, DomainXMLFlags, ModificationImpa
 import { ErrorCode, ErrorDomain, virError } from '../../util/error.js';
 import { child, childrenNamed, parseXml, type XmlElement } from '../../util/xml.js';
 import { formatBitmap } from '../../util/bitmap.js';
-import { CommandError } from '../errors.js';
+import { CommandError, attempt } from '../errors.js';
 import { formatTable } from '../table.js';
-import { ScaleError, parseScaled, type Handler, type Invocation, type Shell } from '../shell.js';
+import { ScaleError, parseScaled, parseScaledBigInt, type Handler, type Invocation, type Shell } from '../shell.js';
 
 /** added by libvirt's public API to parameter queries when the driver takes string parameters */
 const TYPED_PARAM_STRING_OKAY = 4;
@@ -280,6 +280,40 @@ const blkiotune: Handler = async (ctl, cmd) => {
   for (const p of params) ctl.print(paramLine(p));
 };
 
+/** blkdeviotune's options: the scaled byte limits, then the counts, each with its typed parameter (VIR_DOMAIN_BLOCK_IOTUNE_*). */
+const IOTUNE_SCALED = ['total-bytes-sec', 'read-bytes-sec', 'write-bytes-sec', 'total-bytes-sec-max', 'read-bytes-sec-max', 'write-bytes-sec-max'];
+const IOTUNE_COUNTS = ['total-iops-sec', 'read-iops-sec', 'write-iops-sec', 'total-iops-sec-max', 'read-iops-sec-max', 'write-iops-sec-max', 'size-iops-sec',
+  'total-bytes-sec-max-length', 'read-bytes-sec-max-length', 'write-bytes-sec-max-length', 'total-iops-sec-max-length', 'read-iops-sec-max-length', 'write-iops-sec-max-length'];
+
+/** blkdeviotune: without limits the disk's throttle parameters, else sets the ones given. */
+const blkdeviotune: Handler = async (ctl, cmd) => {
+  const { flags } = impactFlags(cmd);
+  const { dom } = await ctl.domain(cmd);
+  const disk = cmd.required('device');
+  const params: TypedParam[] = [];
+  for (const option of [...IOTUNE_SCALED, ...IOTUNE_COUNTS]) {
+    const text = cmd.string(option);
+    if (text === undefined) continue;
+    let value: bigint;
+    try {
+      value = IOTUNE_SCALED.includes(option) ? parseScaledBigInt(text, 1) : BigInt(/^\s*\d+$/.test(text) ? text : NaN);
+    } catch {
+      const kind = IOTUNE_SCALED.includes(option) ? 'Scaled numeric value' : 'Numeric value';
+      throw new CommandError([`${kind} '${text}' for <${option}> option is malformed or out of range`, 'Unable to parse integer parameter']);
+    }
+    params.push(typedParam.ullong(option.replaceAll('-', '_'), value));
+  }
+  const group = cmd.string('group-name');
+  if (group !== undefined) params.push(typedParam.string('group_name', group));
+  if (params.length === 0) {
+    const current = await queryParams('block I/O throttle', (nparams) =>
+      dom.connection.invoke('domainGetBlockIoTune', { dom: dom.ref, disk: nparams === 0 ? null : disk, nparams, flags: flags | TYPED_PARAM_STRING_OKAY }));
+    for (const p of current) ctl.print(paramLine(p));
+    return;
+  }
+  await attempt('Unable to change block I/O throttle', dom.connection.invoke('domainSetBlockIoTune', { dom: dom.ref, disk, params, flags }));
+};
+
 const domjobabort: Handler = async (ctl, cmd) => {
   const { dom } = await ctl.domain(cmd);
   if (cmd.bool('postcopy')) await dom.connection.invoke('domainAbortJobFlags', { dom: dom.ref, flags: 1 });
@@ -380,4 +414,4 @@ const ttyconsole: Handler = async (ctl, cmd) => {
   ctl.print(`${tty}\n`);
 };
 
-export const handlers: Record<string, Handler> = { schedinfo, memtune, blkiotune, vcpuinfo, vcpupin, emulatorpin, domfsinfo, iothreadinfo, domjobinfo, domjobabort, domdisplay, vncdisplay, ttyconsole };
+export const handlers: Record<string, Handler> = { schedinfo, memtune, blkiotune, blkdeviotune, vcpuinfo, vcpupin, emulatorpin, domfsinfo, iothreadinfo, domjobinfo, domjobabort, domdisplay, vncdisplay, ttyconsole };

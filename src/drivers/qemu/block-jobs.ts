@@ -268,6 +268,7 @@ export class QemuBlockJobs {
         setBackingStore(above.holder, base.holder);
       } else if (job.kind === 'active-commit' && base) {
         dropped = chain.slice(0, chain.indexOf(base));
+        await this.rewriteConfigSource(running, job.dst, chain[0]!.path, base.holder, base.format);
         this.pivotTo(disk, base.holder, base.format);
       } else if (job.kind === 'copy' && mirror && job.state === 'pivoting') {
         const newTop = child(mirror, 'source')!;
@@ -276,6 +277,7 @@ export class QemuBlockJobs {
         const below = job.shallow && backingOf(path, format) !== null ? child(disk, 'backingStore') : element('backingStore');
         dropped = job.shallow ? chain.slice(0, 1) : chain;
         const holder = element('backingStore', { type: mirror.attrs.type ?? 'file' }, [element('format', { type: format }), newTop, ...(below ? [below] : [])]);
+        await this.rewriteConfigSource(running, job.dst, chain[0]!.path, holder, format);
         this.pivotTo(disk, holder, format);
       } else if (job.kind === 'copy' && mirror) {
         // a finished copy that was not pivoted: the destination is let go
@@ -294,6 +296,28 @@ export class QemuBlockJobs {
     }
     saveRecords(running, recordsOf(running).filter((r) => r.name !== job.name));
     this.event(running, disk, TYPE_OF[job.kind], status);
+  }
+
+  /**
+   * qemuBlockJobRewriteConfigDiskSource: when the persistent definition's disk
+   * still names the image the running disk had on top (`oldTop`), it names the
+   * image of `holder` instead. Images detected below it are not written there,
+   * the end of a chain (<backingStore/>) is.
+   */
+  private async rewriteConfigSource(running: RunningDomain, dst: string, oldTop: string | undefined, holder: XmlElement, format: string): Promise<void> {
+    const obj = this.driver.store.findByName(running.name);
+    if (!obj?.persistent) return;
+    const persistent = cloneElement(obj.newDef ?? obj.def);
+    const disk = childrenNamed(child(persistent, 'devices')!, 'disk').find((d) => dstOf(d) === dst);
+    if (!disk || oldTop === undefined || diskChain(disk)[0]?.path !== oldTop) return;
+    const { index: _runtimeId, ...attrs } = child(holder, 'source')!.attrs;
+    disk.attrs = { ...disk.attrs, type: holder.attrs.type ?? 'file' };
+    const driver = child(disk, 'driver');
+    if (driver) driver.attrs = { ...driver.attrs, type: format };
+    disk.children.splice(disk.children.indexOf(child(disk, 'source')!), 1, element('source', attrs));
+    const below = child(holder, 'backingStore');
+    setBackingStore(disk, below && below.attrs.type === undefined ? element('backingStore') : undefined);
+    await this.rt.savePersistent(persistent);
   }
 
   /** Makes the image of `holder` (a <backingStore> with its chain below) the disk's top image. */

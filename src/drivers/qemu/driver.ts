@@ -872,6 +872,16 @@ export class QemuDriver implements HypervisorDriver {
     await (await this.blockJobs()).commit(dom, disk, base, top, bandwidth, flags);
   }
 
+  async domainGetBlockIoTune({ dom, disk, nparams, flags }: ProcArgs<'domainGetBlockIoTune'>): Promise<ProcRet<'domainGetBlockIoTune'>> {
+    const { getBlockIoTune } = await import('./block-iotune.js');
+    return getBlockIoTune(this, dom, disk, nparams, flags);
+  }
+
+  async domainSetBlockIoTune({ dom, disk, params, flags }: ProcArgs<'domainSetBlockIoTune'>): Promise<void> {
+    const { setBlockIoTune } = await import('./block-iotune.js');
+    await setBlockIoTune(this, dom, disk, params, flags);
+  }
+
   // ---- running domains (domain-runtime.ts) ---------------------------------
 
   async domainCreate({ dom }: ProcArgs<'domainCreate'>): Promise<void> {
