@@ -39,8 +39,18 @@ const FLAG_RULES: Partial<Record<ProcKey, readonly FlagRule[]>> = {
   domainSnapshotDelete: [['exclusive', 1, 'VIR_DOMAIN_SNAPSHOT_DELETE_CHILDREN', 4, 'VIR_DOMAIN_SNAPSHOT_DELETE_CHILDREN_ONLY']],
 };
 
+/** VIR_KEYCODE_SET_LAST, VIR_DOMAIN_SEND_KEY_MAX_KEYS */
+const KEYCODE_SET_LAST = 10;
+const SEND_KEY_MAX_KEYS = 16;
+
 /** Checks of argument values the public API makes (virReportInvalidArg: no "invalid argument: " prefix). */
 const VALUE_CHECKS: { readonly [K in ProcKey]?: (args: ProcArgs<K>) => void } = {
+  domainSendKey: ({ codeset, keycodes }) => {
+    const invalid = (message: string) => new VirError(ErrorCode.INVALID_ARG, ErrorDomain.DOMAIN, message);
+    if (keycodes.length === 0) throw invalid('nkeycodes in virDomainSendKey must be greater than zero');
+    if (codeset >= KEYCODE_SET_LAST) throw invalid(`Unsupported codeset '${codeset}'`);
+    if (keycodes.length > SEND_KEY_MAX_KEYS) throw invalid(`nkeycodes must be <= ${SEND_KEY_MAX_KEYS}`);
+  },
   storageVolResize: ({ capacity, flags }) => {
     // VIR_STORAGE_VOL_RESIZE_DELTA | VIR_STORAGE_VOL_RESIZE_SHRINK
     if (capacity === 0n && !(flags & (2 | 4))) {

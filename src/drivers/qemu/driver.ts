@@ -756,6 +756,11 @@ export class QemuDriver implements HypervisorDriver {
     await abortJob(this, dom, flags);
   }
 
+  async domainSendKey(args: ProcArgs<'domainSendKey'>): Promise<void> {
+    const { sendKey } = await import('./send-key.js');
+    await sendKey(this, args);
+  }
+
   async domainGetCPUStats(args: ProcArgs<'domainGetCPUStats'>): Promise<ProcRet<'domainGetCPUStats'>> {
     const { domainCPUStats } = await import('./cpu-stats.js');
     return domainCPUStats(this, args);
