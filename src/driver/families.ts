@@ -28,6 +28,16 @@ export type NodeDeviceDriver = FamilyDriver<'nodedev'>;
 export type SecretDriver = FamilyDriver<'secret'>;
 export type NWFilterDriver = FamilyDriver<'nwfilter'>;
 
+/**
+ * What the daemon's own drivers may ask of the secret driver beyond its public
+ * calls: a secret's value, private ones included, as libvirt's drivers read it
+ * under an elevated identity (virSecretGetSecretString). It is no procedure, so
+ * no client reaches it.
+ */
+export interface SecretValues {
+  secretValueFor(uuid: string): Promise<Buffer>;
+}
+
 /** The drivers one open connection talks to, by family (virConnect's driver pointers). */
 export interface ConnectionDrivers {
   readonly hypervisor: HypervisorDriver;

@@ -58,7 +58,8 @@ export interface SharedDriverAccess {
 /** A stateful driver shared by connections (virSetSharedNetworkDriver...): opened once for a URI's state root. */
 export interface SharedDriver<F extends SharedFamily> {
   readonly family: F;
-  open(uri: ParsedURI, options: OpenOptions): Promise<FamilyDriver<F>>;
+  /** `shared` reaches the other shared drivers (the storage driver reads volume secrets from the secret driver). */
+  open(uri: ParsedURI, options: OpenOptions, shared: SharedDriverAccess): Promise<FamilyDriver<F>>;
   /** What happens to the objects of a driver it opened (pool lifecycle...): the connections it joins report it too. */
   eventsOf?(driver: FamilyDriver<F>): EventSource | undefined;
 }
@@ -97,7 +98,7 @@ export class DriverRegistry {
     return {
       family: async <F extends SharedFamily>(family: F) => {
         const shared = this.shared.get(family) as SharedDriver<F> | undefined;
-        return shared ? await shared.open(uri, options) : undefined;
+        return shared ? await shared.open(uri, options, this.sharedAccess(uri, options)) : undefined;
       },
     };
   }
@@ -108,7 +109,7 @@ export class DriverRegistry {
     for (const family of driver.sharedFamilies) {
       const shared = this.shared.get(family);
       if (drivers[family] !== undefined || !shared) continue;
-      const opened = await shared.open(uri, options);
+      const opened = await shared.open(uri, options, this.sharedAccess(uri, options));
       (joined as Record<string, unknown>)[family] = opened;
       const events = shared.eventsOf?.(opened);
       if (events) sources.push(events);

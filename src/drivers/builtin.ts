@@ -43,7 +43,7 @@ const remote: ConnectDriver = {
 /** The storage driver shared by qemu:/// connections (libvirt's virtstoraged). */
 const storage: SharedDriver<'storage'> = {
   family: 'storage',
-  open: async (uri, options) => (await import('./storage/driver.js')).openStorageDriver(uri, options),
+  open: async (uri, options, shared) => (await import('./storage/driver.js')).openStorageDriver(uri, options, shared),
   eventsOf: (driver) => (driver as { events?: EventSource }).events,
 };
 

@@ -4,7 +4,7 @@
 // it for its life, a connection without a daemon loads it when it opens.
 import { SecretEventType } from '../../driver/event-numbers.js';
 import { EventHub, type EventSource } from '../../driver/events.js';
-import type { SecretDriver } from '../../driver/families.js';
+import type { SecretDriver, SecretValues } from '../../driver/families.js';
 import type { ProcArgs, ProcRet } from '../../driver/procedures.js';
 import type { SecretRef } from '../../driver/refs.js';
 import type { OpenOptions } from '../../driver/registry.js';
@@ -80,7 +80,7 @@ function secretRef(def: SecretDef): SecretRef {
 }
 
 /** The secret calls of one connection. */
-export class SecretConnection implements SecretDriver {
+export class SecretConnection implements SecretDriver, SecretValues {
   constructor(private readonly state: SecretState) {}
 
   /** The secret events of the state this connection works on. */

@@ -6,9 +6,9 @@ import { lstat } from 'node:fs/promises';
 import type { Duplex } from 'node:stream';
 import { StoragePoolEventType } from '../../driver/event-numbers.js';
 import { EventHub, type DriverEvent, type EventSource } from '../../driver/events.js';
-import type { StorageDriver } from '../../driver/families.js';
+import type { SecretDriver, SecretValues, StorageDriver } from '../../driver/families.js';
 import type { ProcArgs, ProcRet } from '../../driver/procedures.js';
-import type { OpenOptions } from '../../driver/registry.js';
+import type { OpenOptions, SharedDriverAccess } from '../../driver/registry.js';
 import type { StoragePoolRef, StorageVolRef } from '../../driver/refs.js';
 import type { ParsedURI } from '../../driver/uri.js';
 import { matchesStoragePoolListFilter } from '../../conf/objects/list-filter.js';
@@ -23,6 +23,7 @@ import { BUILD_NO_OVERWRITE, BUILD_OVERWRITE, buildPool, deletePool, poolStillAc
 import { PoolStore, type PoolObj } from './pool-store.js';
 import { buildVolume, CREATE_PREALLOC_METADATA, CREATE_REFLINK, deleteVolumeFile, RESIZE_ALLOCATE, RESIZE_DELTA, RESIZE_SHRINK, resizeVolumeFile, wipeVolumeFile } from './volume-files.js';
 import { downloadVolume, uploadVolume } from './volume-stream.js';
+import { removeVolumeSecret, volumeEncryption, writeVolumeSecret, type QemuImgSecret, type SecretReader } from './volume-secret.js';
 import { createLogicalVolume, deleteLogicalVolume, formatLogicalSources, logicalSources, refreshLogicalPool } from './logical-backend.js';
 
 
@@ -133,7 +134,11 @@ function listOf(vols: StorageVolDef[]): VolumeList<StorageVolDef> {
 
 /** The storage calls of one connection. */
 export class StorageConnection implements StorageDriver {
-  constructor(private readonly state: StorageState) {}
+  constructor(
+    private readonly state: StorageState,
+    /** reads the passphrases of encrypted volumes */
+    private readonly readSecret: SecretReader,
+  ) {}
 
   /** The pool events of the state this connection works on. */
   get events(): EventSource {
@@ -466,7 +471,7 @@ export class StorageConnection implements StorageDriver {
     delete vol.key;
     if (obj.def.type === 'logical') return { vol: await this.createLogical(obj, vol) };
     await this.placeVolume(obj, vol);
-    await buildVolume(vol, undefined, flags & CREATE_PREALLOC_METADATA, obj.def.targetPath!);
+    await this.withVolumeSecret(obj, vol, (secret) => buildVolume(vol, undefined, flags & CREATE_PREALLOC_METADATA, obj.def.targetPath!, secret));
     return { vol: await this.finishCreate(obj, vol) };
   }
 
@@ -486,8 +491,19 @@ export class StorageConnection implements StorageDriver {
     await refreshVolume(source);
     delete vol.key;
     await this.placeVolume(obj, vol);
-    await buildVolume(vol, source, flags, obj.def.targetPath!);
+    await this.withVolumeSecret(obj, vol, (secret) => buildVolume(vol, source, flags, obj.def.targetPath!, secret));
     return { vol: await this.finishCreate(obj, vol) };
+  }
+
+  /** An encrypted volume is made with its passphrase in a private file that lives as long as qemu-img runs. */
+  private async withVolumeSecret(obj: PoolObj, vol: StorageVolDef, build: (secret?: QemuImgSecret) => Promise<void>): Promise<void> {
+    if (!volumeEncryption(vol)) return build();
+    const secret = await writeVolumeSecret(vol, obj.def.name, this.store.paths.stateDir, this.readSecret);
+    try {
+      await build(secret);
+    } finally {
+      await removeVolumeSecret(secret);
+    }
   }
 
   async storageVolDelete({ vol: ref, flags }: ProcArgs<'storageVolDelete'>): Promise<void> {
@@ -596,15 +612,27 @@ export class StorageConnection implements StorageDriver {
 const longLived = new Map<string, Promise<StorageState>>();
 
 /** The shared storage driver's open (SharedDriver<'storage'>.open). */
-export async function openStorageDriver(uri: ParsedURI, options: OpenOptions): Promise<StorageDriver> {
+export async function openStorageDriver(uri: ParsedURI, options: OpenOptions, shared: SharedDriverAccess): Promise<StorageDriver> {
   const paths = storagePathsForURI(uri, options.stateRoot);
-  if (!options.longLived) return new StorageConnection(await StorageState.load(paths, false));
+  const readSecret = secretReader(shared);
+  if (!options.longLived) return new StorageConnection(await StorageState.load(paths, false), readSecret);
   let loading = longLived.get(paths.stateDir);
   if (!loading) {
     loading = StorageState.load(paths, true);
     longLived.set(paths.stateDir, loading);
     loading.catch(() => longLived.delete(paths.stateDir));
   }
-  return new StorageConnection(await loading);
+  return new StorageConnection(await loading, readSecret);
+}
+
+/** virSecretGetSecretString through the shared secret driver, opened when a volume first needs it. */
+function secretReader(shared: SharedDriverAccess): SecretReader {
+  return async (lookup) => {
+    const secrets = (await shared.family('secret')) as (SecretDriver & Partial<SecretValues>) | undefined;
+    if (!secrets?.secretValueFor || !secrets.secretLookupByUsage) throw storageError(ErrorCode.NO_SUPPORT, 'no secret driver to read the volume passphrase from');
+    // VIR_SECRET_USAGE_TYPE_VOLUME is 1
+    const uuid = 'uuid' in lookup ? lookup.uuid : (await secrets.secretLookupByUsage({ usageType: 1, usageID: lookup.usage })).secret.uuid;
+    return secrets.secretValueFor(uuid);
+  };
 }
 

@@ -30,7 +30,7 @@ export interface PoolObj {
 const indentBy = (text: string, pad: string) => text.replace(/^(?=.)/gm, pad);
 
 export class PoolStore {
-  constructor(private readonly paths: StoragePaths) {}
+  constructor(readonly paths: StoragePaths) {}
 
   async prepare(): Promise<void> {
     for (const dir of [this.paths.configDir, this.paths.stateDir]) await mkdir(dir, { recursive: true });

@@ -6,6 +6,7 @@ import type { StorageVolDef } from '../../conf/storage-vol.js';
 import { ErrorCode, ErrorDomain, VirError, virError } from '../../util/error.js';
 import { systemError } from './probe.js';
 import { runCommand } from '../../util/run-command.js';
+import { checkVolumeEncryption, type QemuImgSecret } from './volume-secret.js';
 
 /** VIR_STORAGE_DEFAULT_VOL_PERM_MODE */
 const DEFAULT_VOL_MODE = 0o600;
@@ -36,11 +37,12 @@ function qcowOptions(vol: StorageVolDef): { compat?: string; features: string[];
 /** qemu-img's name of a volume format (ISO images are written as raw). */
 const qemuImgFormat = (format: string | undefined) => (format === 'iso' || format === undefined ? 'raw' : format);
 
-/** storageBackendCreateQemuImgOpts: the -o list. */
-function qemuImgOptions(vol: StorageVolDef, format: string, flags: number): string {
+/** storageBackendCreateQemuImgOpts: the -o list; an encrypted volume's key comes from the secret object. */
+function qemuImgOptions(vol: StorageVolDef, format: string, flags: number, secret?: QemuImgSecret): string {
   const opts: string[] = [];
   const q = qcowOptions(vol);
   if (vol.backingStore) opts.push(`backing_fmt=${vol.backingStore.format ?? 'raw'}`);
+  if (secret) opts.push(...(format === 'qcow2' ? ['encrypt.format=luks', `encrypt.key-secret=${secret.alias}`] : [`key-secret=${secret.alias}`]));
   if (flags & CREATE_PREALLOC_METADATA) {
     const sizeKiB = (vol.capacity + 1023n) / 1024n;
     const allocKiB = (vol.allocation + 1023n) / 1024n;
@@ -64,13 +66,15 @@ function qemuImgOptions(vol: StorageVolDef, format: string, flags: number): stri
 }
 
 /** virStorageBackendCreateQemuImgCmdFromVol's checks and command line. */
-async function qemuImgCommand(vol: StorageVolDef, input: StorageVolDef | undefined, flags: number, poolPath: string): Promise<string[]> {
-  const format = qemuImgFormat(vol.format);
+async function qemuImgCommand(vol: StorageVolDef, input: StorageVolDef | undefined, flags: number, poolPath: string, secret?: QemuImgSecret): Promise<string[]> {
+  // an encrypted raw volume is a LUKS image
+  const format = secret && qemuImgFormat(vol.format) === 'raw' ? 'luks' : qemuImgFormat(vol.format);
   const q = qcowOptions(vol);
   if (flags & ~CREATE_PREALLOC_METADATA) throw storageError(ErrorCode.INVALID_ARG, `unsupported flags (0x${(flags & ~CREATE_PREALLOC_METADATA).toString(16)}) in function virStorageBackendCreateQemuImgCmdFromVol`);
   if (flags & CREATE_PREALLOC_METADATA && format !== 'qcow2') throw storageError(ErrorCode.CONFIG_UNSUPPORTED, 'metadata preallocation only available with qcow2');
   if (q.compat !== undefined && format !== 'qcow2') throw storageError(ErrorCode.CONFIG_UNSUPPORTED, 'compatibility option only available with qcow2');
   if (vol.targetExtras.some((e) => e.name === 'features') && format !== 'qcow2') throw storageError(ErrorCode.CONFIG_UNSUPPORTED, 'format features only available with qcow2');
+  if (secret) checkVolumeEncryption(vol);
   const backing = input ? undefined : vol.backingStore;
   if (vol.backingStore && !input) {
     if (format === 'raw') throw storageError(ErrorCode.CONFIG_UNSUPPORTED, 'cannot set backing store for raw volume');
@@ -88,7 +92,9 @@ async function qemuImgCommand(vol: StorageVolDef, input: StorageVolDef | undefin
   if (input) argv.push('convert', '-f', qemuImgFormat(input.format), '-O', format);
   else argv.push('create', '-f', format);
   if (backing) argv.push('-b', backing.path);
-  const opts = qemuImgOptions({ ...vol, backingStore: backing }, format, flags);
+  // storageBackendCreateQemuImgSecretObject: the file's commas doubled, as QEMU's option syntax wants
+  if (secret) argv.push('--object', `secret,id=${secret.alias},file=${secret.path.replaceAll(',', ',,')}`);
+  const opts = qemuImgOptions({ ...vol, backingStore: backing }, format, flags, secret);
   if (opts) argv.push('-o', opts);
   if (input) argv.push(input.targetPath!);
   argv.push(vol.targetPath!);
@@ -98,8 +104,8 @@ async function qemuImgCommand(vol: StorageVolDef, input: StorageVolDef | undefin
 }
 
 /** virStorageBackendCreateExecCommand: run qemu-img, then give the file the volume's owner and mode. */
-async function createWithQemuImg(vol: StorageVolDef, input: StorageVolDef | undefined, flags: number, poolPath: string): Promise<void> {
-  const argv = await qemuImgCommand(vol, input, flags, poolPath);
+async function createWithQemuImg(vol: StorageVolDef, input: StorageVolDef | undefined, flags: number, poolPath: string, secret?: QemuImgSecret): Promise<void> {
+  const argv = await qemuImgCommand(vol, input, flags, poolPath, secret);
   await runTool(argv);
   const path = vol.targetPath!;
   const st = await stat(path).catch((e: unknown) => {
@@ -218,13 +224,13 @@ async function createDir(vol: StorageVolDef, input: StorageVolDef | undefined): 
 }
 
 /** storageBackendVolBuildLocal: makes the volume's file, from `input` when cloning. */
-export async function buildVolume(vol: StorageVolDef, input: StorageVolDef | undefined, flags: number, poolPath: string): Promise<void> {
+export async function buildVolume(vol: StorageVolDef, input: StorageVolDef | undefined, flags: number, poolPath: string, secret?: QemuImgSecret): Promise<void> {
   const rawToRaw = (vol.format ?? 'raw') === 'raw' && (!input || (input.format ?? 'raw') === 'raw');
   const hasEncryption = vol.targetExtras.some((e) => e.name === 'encryption');
   try {
     if (vol.format === 'dir') await createDir(vol, input);
     else if (rawToRaw && !hasEncryption) await createRaw(vol, input, flags);
-    else await createWithQemuImg(vol, input, flags, poolPath);
+    else await createWithQemuImg(vol, input, flags, poolPath, secret);
   } catch (e) {
     // what a failed create made goes away (the path did not exist before)
     await rm(vol.targetPath!, { recursive: vol.format === 'dir', force: true }).catch(() => undefined);

@@ -30,6 +30,9 @@ const LVM_SETUP = '@sh truncate -s 64M $T/pv.img && losetup -f --show $T/pv.img 
 const LVM_TEARDOWN = '@sh vgremove -f tsvirt-golden-vg >/dev/null 2>&1; pvremove -ff -y $(cat $T/L) >/dev/null 2>&1; losetup -d $(cat $T/L)';
 const LOGICAL_DEFINE = `pool-define-as ${P} logical --source-dev $L --source-name tsvirt-golden-vg --target /dev/tsvirt-golden-vg`;
 
+/** The passphrase secret of the encrypted volume scenarios. */
+const LUKS_SECRET = '5e6c1d2a-0000-4000-8000-00000000001c';
+
 export const STORAGE_SCENARIOS: readonly StorageScenario[] = [
   { name: 'define-list-info-inactive', steps: [`pool-define-as ${P} dir --target $T/pool`, 'pool-list --all', `pool-info ${P}`, `pool-dumpxml ${P}`, `pool-undefine ${P}`, 'pool-list --all'] },
   { name: 'build-start-dumpxml', steps: [...DIR_POOL, '@files', `pool-info ${P}`, `pool-dumpxml ${P}`, `pool-dumpxml --inactive ${P}`, 'pool-list'] },
@@ -171,5 +174,34 @@ export const STORAGE_SCENARIOS: readonly StorageScenario[] = [
     name: 'logical-vol-create-without-dm',
     needs: 'lvm-without-dm',
     steps: [LVM_SETUP, LOGICAL_DEFINE, `pool-build ${P}`, `pool-start ${P}`, `vol-create-as ${P} v1 8M`, `vol-list ${P}`, `pool-destroy ${P}`, `pool-delete ${P}`, `pool-undefine ${P}`, LVM_TEARDOWN],
+  },
+  {
+    name: 'vol-create-luks-qcow2',
+    steps: [
+      ...DIR_POOL,
+      `@sh printf '%s' "<secret ephemeral='no' private='yes'><uuid>${LUKS_SECRET}</uuid><usage type='volume'><volume>$T/pool/e.qcow2</volume></usage></secret>" > $T/s.xml`,
+      'secret-define $T/s.xml',
+      `secret-set-value ${LUKS_SECRET} --base64 c2VjcmV0cGFzcw==`,
+      `@sh printf '%s' "<volume><name>e.qcow2</name><capacity unit='M'>16</capacity><target><format type='qcow2'/><encryption format='luks'><secret type='passphrase' uuid='${LUKS_SECRET}'/></encryption></target></volume>" > $T/v.xml`,
+      `vol-create ${P} $T/v.xml`,
+      `vol-dumpxml --pool ${P} e.qcow2`,
+      `@sh qemu-img info -U --output=json $T/pool/e.qcow2 | grep -o '"encrypted": true'`,
+      '@files',
+      `secret-undefine ${LUKS_SECRET}`,
+    ],
+  },
+  {
+    name: 'vol-create-luks-errors',
+    steps: [
+      ...DIR_POOL,
+      `@sh printf '%s' "<volume><name>a.qcow2</name><capacity unit='M'>16</capacity><target><format type='qcow2'/><encryption format='luks'/></target></volume>" > $T/a.xml`,
+      `vol-create ${P} $T/a.xml`,
+      `@sh printf '%s' "<volume><name>b.qcow2</name><capacity unit='M'>16</capacity><target><format type='qcow2'/><encryption format='luks'><secret type='passphrase' uuid='${LUKS_SECRET}'/></encryption></target></volume>" > $T/b.xml`,
+      `vol-create ${P} $T/b.xml`,
+      `@sh printf '%s' "<volume><name>c.vmdk</name><capacity unit='M'>16</capacity><target><format type='vmdk'/><encryption format='luks'><secret type='passphrase' uuid='${LUKS_SECRET}'/></encryption></target></volume>" > $T/c.xml`,
+      `vol-create ${P} $T/c.xml`,
+      `vol-list ${P}`,
+      '@files',
+    ],
   },
 ];
