@@ -206,4 +206,17 @@ test("bridge and ethernet interfaces: taps on a host bridge and alone, an admini
   const refused = virsh('start', 'nobridge', '--paused');
   assert.match(refused.stderr, /^error: Unable to add bridge nosuchbr port vnet\d+: No such device$/m);
   assert.doesNotMatch(host.exec(['ip', '-br', 'link']), /vnet/, 'the refused start left no tap');
+
+  // <bandwidth>: libvirt's tc commands; a kernel without the police action refuses them as it refuses libvirt's
+  const shapedNic = "<interface type='bridge'><source bridge='brtest'/><bandwidth><outbound average='128' peak='256' burst='256'/></bandwidth></interface>";
+  await sb.define(guestDomainXML({ name: 'shaped', machine: 'q35', serialPath: sb.file('serial3.log'), guest, devices: shapedNic }));
+  const shaped = virsh('start', 'shaped', '--paused');
+  if (shaped.status === 0) {
+    const tap = /<target dev='(vnet\d+)'\/>/.exec(virsh('dumpxml', 'shaped').stdout)![1]!;
+    assert.match(host.exec(['tc', 'filter', 'show', 'dev', tap, 'parent', 'ffff:']), /police/, 'the outbound rate polices what the tap receives');
+    assert.equal(virsh('destroy', 'shaped').status, 0);
+  } else {
+    assert.match(shaped.stderr, /^error: internal error: Child process \(tc filter add dev vnet\d+ parent ffff: protocol all u32 match u32 0 0 police rate 128kbps burst 256kb mtu 64kb drop flowid :1\) unexpected exit status 2: /m);
+  }
+  assert.doesNotMatch(host.exec(['ip', '-br', 'link']), /vnet/, 'no tap left');
 });

@@ -3,7 +3,8 @@
 // named vnetN unless <target dev> names one, owned by the QEMU user, given the
 // guest's MAC with its first byte replaced (fe:, or fa: when it already is fe)
 // so the bridge never takes the guest's own address, the bridge's MTU (or the
-// interface's <mtu>), enslaved to the bridge, up, with the noqueue qdisc.
+// interface's <mtu>), enslaved to the bridge, up, with the noqueue qdisc, and
+// the interface's <bandwidth> as libvirt's tc commands shape it.
 //
 // libvirt opens /dev/net/tun itself and passes QEMU the descriptor. Node cannot
 // pass descriptors to a child beyond its stdio (no SCM_RIGHTS, no inheritable
@@ -150,10 +151,10 @@ export class TapDevices {
       }
       if (mtu !== undefined) await netCommand(['ip', 'link', 'set', 'dev', name, 'mtu', mtu], `Cannot set interface MTU on '${name}'`);
       await netCommand(['ip', 'link', 'set', 'dev', name, 'up'], `Cannot set interface flags on '${name}'`);
-      // qemuDomainInterfaceSetDefaultQDisc: lockless transmit, unless <bandwidth> shapes outbound traffic
-      if (this.options.privileged && !child(child(net, 'bandwidth') ?? net, 'outbound')) {
-        await netCommand(['tc', 'qdisc', 'add', 'dev', name, 'root', 'handle', '0:', 'noqueue'], `Cannot set the noqueue qdisc on '${name}'`);
-      }
+      // qemuDomainInterfaceSetDefaultQDisc: lockless transmit (<bandwidth> replaces it)
+      if (this.options.privileged) await netCommand(['tc', 'qdisc', 'add', 'dev', name, 'root', 'handle', '0:', 'noqueue'], `Cannot set the noqueue qdisc on '${name}'`);
+      const bandwidth = child(net, 'bandwidth');
+      if (bandwidth) await applyBandwidth(name, bandwidth, this.options.privileged);
     } catch (e) {
       await deleteTap(name);
       throw e;
@@ -213,6 +214,50 @@ export class TapDevices {
       }
       throw virError(ErrorCode.INTERNAL_ERROR, `no unused ${VNET_PREFIX} names available`, ErrorDomain.QEMU);
     }, { what: 'tap name lock' });
+  }
+}
+
+/**
+ * virNetDevBandwidthSet for a tap, whose view is the guest's swapped: the
+ * guest's <inbound> shapes what the tap sends (an htb class), its <outbound>
+ * polices what the tap receives (an ingress filter). Rates are KiB/s.
+ */
+async function applyBandwidth(name: string, bandwidth: XmlElement, privileged: boolean): Promise<void> {
+  const inbound = child(bandwidth, 'inbound');
+  const outbound = child(bandwidth, 'outbound');
+  if (!inbound && !outbound) return;
+  if (!privileged) throw virError(ErrorCode.OPERATION_UNSUPPORTED, 'Network bandwidth tuning is not available in session mode', ErrorDomain.NONE);
+  const tc = async (args: string[]) => {
+    try {
+      await run('tc', args, { env: { ...process.env, LC_ALL: 'C' } });
+    } catch (e) {
+      // virCommandRun's report of a failed child, as libvirt gives it for tc
+      const { code, stderr } = e as { code?: number | string; stderr?: string };
+      const status = typeof code === 'number' ? `exit status ${code}` : `error ${String(code)}`;
+      throw virError(ErrorCode.INTERNAL_ERROR, `Child process (tc ${args.join(' ')}) unexpected ${status}${stderr ? `: ${stderr}` : ''}`, ErrorDomain.NONE);
+    }
+  };
+  // virNetDevBandwidthClear: whatever was there goes first (failures ignored)
+  await run('tc', ['qdisc', 'del', 'dev', name, 'root']).catch(() => undefined);
+  await run('tc', ['qdisc', 'del', 'dev', name, 'ingress']).catch(() => undefined);
+  const average = Number(inbound?.attrs.average ?? 0);
+  if (inbound && average > 0) {
+    const { peak, burst } = inbound.attrs;
+    // virNetDevBandwidthCmdAddOptimalQuantum: one MTU (1500 bytes) worth of the rate, at least 1
+    const quantum = Math.max(1, Math.floor((average * 1024) / 8 / 1500));
+    await tc(['qdisc', 'add', 'dev', name, 'root', 'handle', '1:', 'htb', 'default', '1']);
+    await tc(['class', 'add', 'dev', name, 'parent', '1:', 'classid', '1:1', 'htb', 'rate', `${average}kbps`,
+      ...(peak ? ['ceil', `${peak}kbps`] : []), ...(burst ? ['burst', `${burst}kb`] : []), 'quantum', String(quantum)]);
+    await tc(['qdisc', 'add', 'dev', name, 'parent', '1:1', 'handle', '2:', 'sfq', 'perturb', '10']);
+    await tc(['filter', 'add', 'dev', name, 'parent', '1:0', 'protocol', 'all', 'prio', '1', 'handle', '1', 'fw', 'flowid', '1']);
+  }
+  if (outbound) {
+    const rate = Number(outbound.attrs.average ?? 0);
+    // without a burst, one second of the average (capped as libvirt caps it to fit kb in 32 bits)
+    const burst = outbound.attrs.burst ?? String(Math.min(rate, Math.floor(0xffffffff / 1024)));
+    await tc(['qdisc', 'add', 'dev', name, 'ingress']);
+    await tc(['filter', 'add', 'dev', name, 'parent', 'ffff:', 'protocol', 'all', 'u32', 'match', 'u32', '0', '0',
+      'police', 'rate', `${rate}kbps`, 'burst', `${burst}kb`, 'mtu', '64kb', 'drop', 'flowid', ':1']);
   }
 }
 
