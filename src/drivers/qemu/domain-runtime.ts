@@ -232,7 +232,11 @@ export class QemuDomainRuntime {
     obj.id = -1;
     obj.state = DomainState.SHUTOFF;
     obj.reason = reason;
-    if (!obj.persistent) this.driver.store.removeInactive(obj);
+    if (!obj.persistent) {
+      this.driver.store.removeInactive(obj);
+      // qemuDomainRemoveInactive: a transient domain's snapshot metadata goes with it
+      this.driver.snapshotMetadata.discardAll(obj.name);
+    }
   }
 
   private domainStopped(name: string, reason: ShutoffReason): void {

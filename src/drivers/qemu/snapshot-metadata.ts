@@ -3,7 +3,7 @@
 // its embedded <domain> and <active>1</active> on the current snapshot
 // (qemuDomainSnapshotWriteMetadata, qemuDomainSnapshotLoad). There is no
 // daemon holding the tree in memory: every call reads the folder again.
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseDocument } from '../../conf/document.js';
@@ -63,5 +63,10 @@ export class SnapshotMetadata {
   /** qemuSnapshotDiscardAllMetadata: the domain's whole folder. */
   async removeAll(domain: string): Promise<void> {
     await rm(this.folder(domain), { recursive: true, force: true });
+  }
+
+  /** removeAll for the synchronous bookkeeping of a domain that went away. */
+  discardAll(domain: string): void {
+    rmSync(this.folder(domain), { recursive: true, force: true });
   }
 }

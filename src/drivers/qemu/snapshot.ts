@@ -598,7 +598,12 @@ export class QemuSnapshots {
       } else if (flags & (RevertFlags.RUNNING | RevertFlags.PAUSED)) {
         runtime.release(await runtime.start(obj.name, config, { paused: (flags & RevertFlags.PAUSED) !== 0, fromSnapshot: {} }));
       }
-      await this.setCurrent(obj, list, snap.name);
+      // a transient domain's metadata went when its QEMU stopped: the tree is written back whole
+      if (obj.persistent) await this.setCurrent(obj, list, snap.name);
+      else {
+        list.current = snap.name;
+        await this.writeAll(obj, list, list.all.map((s) => s.name));
+      }
       await this.driver.runtime.sync({ refresh: false });
     });
   }
