@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { connect, type Connection } from '../../src/api/connection.js';
 import { typedParam, typedParamValue } from '../../src/driver/typed-params.js';
+import { updateMacMap } from '../../src/drivers/network/ports.js';
 import { isVirError } from '../../src/util/error.js';
 
 const NET_XML = `<network><name>pnet</name><forward mode='bridge'/><bridge name='br-ports'/>
@@ -122,4 +123,20 @@ test('reclaiming a port (a daemon finding its guest still running) keeps the plu
     await conn.invoke('networkDestroy', { net });
     await rejects(conn.invoke('networkListAllPorts', { network: net, need_results: 1, flags: 0 }), "Network not found: no network with matching uuid '" + net.uuid + "'");
   });
+});
+
+test("concurrent port MACs all reach the bridge's MAC map, in libvirt's layout", async () => {
+  const root = await mkdtemp(join(tmpdir(), 'tsvirt-macmap-'));
+  try {
+    const paths = { configDir: '', autostartDir: '', stateDir: '', dnsmasqDir: join(root, 'dnsmasq') };
+    const macs = Array.from({ length: 12 }, (_, i) => `52:54:00:00:00:${i.toString(16).padStart(2, '0')}`);
+    await Promise.all(macs.map((mac, i) => updateMacMap(paths, 'virbr9', i % 2 ? 'odd' : 'even', mac, true)));
+    const map = JSON.parse(readFileSync(join(root, 'dnsmasq', 'virbr9.macs'), 'utf8')) as { domain: string; macs: string[] }[];
+    assert.deepEqual(map.map((e) => e.domain), ['even', 'odd']);
+    assert.deepEqual(map.flatMap((e) => e.macs).sort(), [...macs].sort());
+    await Promise.all(macs.map((mac, i) => updateMacMap(paths, 'virbr9', i % 2 ? 'odd' : 'even', mac, false)));
+    assert.equal(readFileSync(join(root, 'dnsmasq', 'virbr9.macs'), 'utf8'), '[\n\n]\n');
+  } finally {
+    await rm(root, { recursive: true, force: true });
+  }
 });

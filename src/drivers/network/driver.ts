@@ -494,20 +494,20 @@ export class NetworkDriverState implements NetworkDriver {
     if (!reclaim) allocatePort(obj.def, port);
     const name = networkName(obj.def);
     const bridge = this.macMapBridge(obj.def);
-    if (bridge) await updateMacMap(this.paths, bridge, port.ownerName, port.mac, true);
     if (obj.ports.has(port.uuid)) {
-      // released as libvirt does, which also drops an earlier port's identical MAC from the map
+      // libvirt maps the MAC, then fails and unmaps it: an earlier port's identical MAC leaves the map
       if (bridge) await updateMacMap(this.paths, bridge, port.ownerName, port.mac, false);
       // virerror.c's template for the code wraps the driver's own sentence
       throw virError(ErrorCode.NETWORK_PORT_EXIST, `network port Network port with UUID ${port.uuid} already exists exists already`, ErrorDomain.NETWORK);
     }
     obj.ports.set(port.uuid, port);
-    try {
-      await savePortStatus(this.paths, name, port);
-    } catch (e) {
+    // the MAC map and the status file are independent files: written together
+    const written = await Promise.allSettled([bridge && updateMacMap(this.paths, bridge, port.ownerName, port.mac, true), savePortStatus(this.paths, name, port)]);
+    const failure = written.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failure) {
       obj.ports.delete(port.uuid);
-      if (bridge) await updateMacMap(this.paths, bridge, port.ownerName, port.mac, false);
-      throw e;
+      await Promise.allSettled([bridge && updateMacMap(this.paths, bridge, port.ownerName, port.mac, false), deletePortStatus(this.paths, name, port.uuid)]);
+      throw failure.reason;
     }
     return { port: { net: refOf(obj), uuid: port.uuid } };
   }
@@ -534,8 +534,7 @@ export class NetworkDriverState implements NetworkDriver {
     checkFlags(flags, 0, 'networkPortDelete');
     const { obj, def } = this.portOf(port.net, port.uuid);
     const bridge = this.macMapBridge(obj.def);
-    if (bridge) await updateMacMap(this.paths, bridge, def.ownerName, def.mac, false);
-    await deletePortStatus(this.paths, networkName(obj.def), def.uuid);
+    await Promise.all([bridge && updateMacMap(this.paths, bridge, def.ownerName, def.mac, false), deletePortStatus(this.paths, networkName(obj.def), def.uuid)]);
     obj.ports.delete(def.uuid);
   }
 

@@ -169,20 +169,32 @@ function formatMacMap(entries: MacMapEntry[]): string {
   return sorted.length === 0 ? '[\n\n]\n' : `${JSON.stringify(sorted, null, 2)}\n`;
 }
 
+/** Pending rewrites per map file: concurrent calls (tsvirtd) must not lose each other's read-modify-write. */
+const macMapQueues = new Map<string, Promise<void>>();
+
 /** virNetworkObjMacMgrAdd / ...Del: a domain's MAC joins or leaves the bridge's map, which is rewritten. */
-export async function updateMacMap(paths: NetworkPaths, bridge: string, domain: string, mac: string, add: boolean): Promise<void> {
+export function updateMacMap(paths: NetworkPaths, bridge: string, domain: string, mac: string, add: boolean): Promise<void> {
   const file = macMapFile(paths, bridge);
-  const entries = await readMacMap(file);
-  let entry = entries.find((e) => e.domain === domain);
-  if (add) {
-    if (!entry) entries.push((entry = { domain, macs: [] }));
-    if (!entry.macs.includes(mac)) entry.macs.push(mac);
-  } else if (entry) {
-    entry.macs = entry.macs.filter((m) => m !== mac);
-    if (entry.macs.length === 0) entries.splice(entries.indexOf(entry), 1);
-  }
-  await mkdir(paths.dnsmasqDir, { recursive: true });
-  await writeFileAtomic(file, formatMacMap(entries), 0o644);
+  const rewrite = async () => {
+    const entries = await readMacMap(file);
+    let entry = entries.find((e) => e.domain === domain);
+    if (add) {
+      if (!entry) entries.push((entry = { domain, macs: [] }));
+      if (!entry.macs.includes(mac)) entry.macs.push(mac);
+    } else if (entry) {
+      entry.macs = entry.macs.filter((m) => m !== mac);
+      if (entry.macs.length === 0) entries.splice(entries.indexOf(entry), 1);
+    }
+    await mkdir(paths.dnsmasqDir, { recursive: true });
+    await writeFileAtomic(file, formatMacMap(entries), 0o644);
+  };
+  const done = (macMapQueues.get(file) ?? Promise.resolve()).then(rewrite);
+  const settled = done.catch(() => undefined);
+  macMapQueues.set(file, settled);
+  void settled.then(() => {
+    if (macMapQueues.get(file) === settled) macMapQueues.delete(file);
+  });
+  return done;
 }
 
 export async function removeMacMap(paths: NetworkPaths, bridge: string): Promise<void> {
