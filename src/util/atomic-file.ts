@@ -23,10 +23,12 @@ export async function fsyncDir(dir: string): Promise<void> {
 
 /**
  * Writes `data` to `path` atomically: a temporary file in the same directory is
- * written and fsynced, renamed over `path`, and the directory is fsynced.
+ * written and fsynced, renamed over `path`, and the directory is fsynced (unless
+ * `syncDir` is false: the rename is still atomic, but a power loss right after
+ * it may bring the old content back, as with libvirt's virFileRewrite).
  * On failure the temporary file is removed and `path` is untouched.
  */
-export async function writeFileAtomic(path: string, data: string | Uint8Array, mode = 0o600): Promise<void> {
+export async function writeFileAtomic(path: string, data: string | Uint8Array, mode = 0o600, syncDir = true): Promise<void> {
   const dir = dirname(path);
   const temp = join(dir, `${ATOMIC_TEMP_PREFIX}${basename(path)}.${process.pid}.${randomBytes(4).toString('hex')}`);
   const handle = await open(temp, 'wx', mode);
@@ -42,7 +44,7 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array, m
     await unlink(temp).catch(() => undefined);
     throw e;
   }
-  await fsyncDir(dir);
+  if (syncDir) await fsyncDir(dir);
 }
 
 /** Removes `path` (absent is fine) and makes the removal durable. */
