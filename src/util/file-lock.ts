@@ -152,6 +152,17 @@ export async function acquireFileLock(path: string, options: LockOptions = {}): 
   }
 }
 
+/** The pid holding the lock at `path`, if a live process holds it (a stale lock counts as free). */
+export function liveHolder(path: string): number | undefined {
+  let content: string;
+  try {
+    content = readFileSync(path, 'utf8');
+  } catch {
+    return undefined;
+  }
+  return holderAlive(content) ? Number(content.split(' ')[0]) : undefined;
+}
+
 async function releaseFileLock(path: string): Promise<void> {
   if ((await readHolder(path)) === ownIdentity) await unlink(path).catch(() => undefined);
 }

@@ -15,9 +15,12 @@
 // on-disk index (domain-index.ts) gives its name and UUID without being parsed;
 // its definition is parsed when first used. A new process that finds the folder
 // as the index recorded it takes the files' stamps from the index unstat'ed.
+//
+// Inside tsvirtd the folder is the daemon's alone (state-owner.ts): an owned
+// store reads it once and then keeps the list in memory, as libvirtd does.
 
 import { readdirSync, readFileSync } from 'node:fs';
-import { symlink } from 'node:fs/promises';
+import { symlink, unlink } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { unlinkDurable, writeFileAtomic, fsyncDir } from '../../util/atomic-file.js';
 import { ErrorCode, ErrorDomain, virError } from '../../util/error.js';
@@ -59,6 +62,12 @@ export function checkDomainNameStorable(name: string): void {
   }
 }
 
+async function unlinkIfPresent(path: string): Promise<void> {
+  await unlink(path).catch((e: NodeJS.ErrnoException) => {
+    if (e.code !== 'ENOENT') throw e;
+  });
+}
+
 /** The UUID a definition is keyed by (lowercase, as libvirt formats it). */
 const uuidOf = (def: XmlElement): string => (domainUUID(def) ?? '').toLowerCase();
 
@@ -72,6 +81,9 @@ export class DomainStore {
   private readonly autostartWatch: DirectoryWatch;
   private readonly index: DomainIndex;
   private changes = 0;
+  /** only this object changes the folder (own()) */
+  private owned = false;
+  private loaded = false;
 
   constructor(
     readonly configDir: string,
@@ -107,6 +119,8 @@ export class DomainStore {
    * version. Costs two stats when neither folder changed.
    */
   async sync(options: { autostart: boolean } = { autostart: true }): Promise<void> {
+    if (this.owned && this.loaded) return;
+    this.loaded = true;
     const configsChanged = this.configWatch.changed();
     if (configsChanged) this.rescanConfigs();
     if (configsChanged || (options.autostart && this.autostartWatch.changed())) this.rescanAutostart();
@@ -117,6 +131,7 @@ export class DomainStore {
    * mtime does not move when a file is rewritten without a rename.
    */
   refreshConfig(name: string): void {
+    if (this.owned) return;
     const file = `${name}${CONFIG_SUFFIX}`;
     const previous = this.seen.get(file)?.stamp;
     const stamp = stampOf(this.configFile(name));
@@ -268,7 +283,8 @@ export class DomainStore {
     const file = this.configFile(name);
     const text = configHeader(name) + this.format(def);
     checkReadableBack(text, `the configuration of domain '${name}'`);
-    await writeFileAtomic(file, text);
+    // fsynced and renamed, the folder not fsynced: libvirt's virDomainDefSave (virFileRewrite) does the same
+    await writeFileAtomic(file, text, 0o600, false);
     this.remember(`${name}${CONFIG_SUFFIX}`, uuid);
     if (existing) {
       if (existing.id !== -1) existing.newDef = def;
@@ -295,11 +311,12 @@ export class DomainStore {
 
   /**
    * Deletes the config file and autostart link (virDomainDeleteConfig) and makes the
-   * domain transient; an inactive domain leaves the list.
+   * domain transient; an inactive domain leaves the list. As libvirt's, the
+   * removals are not fsynced: an undefine lost to a power cut leaves the domain defined.
    */
   async deleteConfig(obj: DomainObject): Promise<void> {
-    await unlinkDurable(this.autostartLink(obj.name));
-    await unlinkDurable(this.configFile(obj.name));
+    await unlinkIfPresent(this.autostartLink(obj.name));
+    await unlinkIfPresent(this.configFile(obj.name));
     this.seen.delete(`${obj.name}${CONFIG_SUFFIX}`);
     this.changes++;
     obj.autostart = false;
@@ -328,8 +345,18 @@ export class DomainStore {
     obj.autostart = autostart;
   }
 
+  /**
+   * From now on only this object changes the folder (the caller claimed it):
+   * the in-memory list is the truth from its first read on, and the index,
+   * which only spares other processes' parses, is no longer kept.
+   */
+  own(): void {
+    this.owned = true;
+  }
+
   /** Records the stamp of a file we just wrote, so the next sync does not re-read it. */
   private remember(file: string, uuid: string): void {
+    if (this.owned) return;
     const stamp = stampOf(join(this.configDir, file));
     if (stamp) this.seen.set(file, { stamp, uuid });
     this.index.save(this.seen);

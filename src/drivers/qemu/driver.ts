@@ -7,6 +7,8 @@
 // Cross-process safety: define/undefine (anything that adds or removes a domain
 // or rewrites a config file) hold the driver lock, operations on one domain hold
 // that domain's lock. Lock order is always driver lock, then domain lock.
+// Inside tsvirtd the driver owns its folders (state-owner.ts): the locks are
+// in-memory and the domain list is not re-read per call.
 
 import type { Duplex } from 'node:stream';
 import { existsSync } from 'node:fs';
@@ -23,6 +25,7 @@ import { DefineFlags, DomainXMLFlags, ModificationImpact } from '../../driver/fl
 import { DefinedDetail, DomainEventType, UndefinedDetail } from '../../driver/event-numbers.js';
 import { ErrorCode, ErrorDomain, virError } from '../../util/error.js';
 import { withFileLock, type LockOptions } from '../../util/file-lock.js';
+import { KeyedMutex } from '../../util/keyed-mutex.js';
 import { unlinkDurable } from '../../util/atomic-file.js';
 import { child, childText } from '../../util/xml.js';
 import { parseBitmap } from '../../util/bitmap.js';
@@ -45,6 +48,7 @@ import { packCpuMaps } from './cpu-maps.js';
 import { processCpuTimeNs } from '../../util/process.js';
 import type { HostFacts } from './host/facts.js';
 import { hostFactsFromEnvironment } from './host/select.js';
+import { claimStateFolders, refuseServedFolders } from './state-owner.js';
 
 /** virDomainPtr as the protocol carries it: id is -1 while the domain is inactive. */
 export type DomainRef = ProcRet<'domainLookupByName'>['dom'];
@@ -114,6 +118,8 @@ export class QemuDriver implements HypervisorDriver {
   readonly runtime: QemuDomainRuntime;
   /** the storage, network... drivers of the driver's URI (virGetConnectStorage) */
   shared?: SharedDriverAccess;
+  /** the driver's locks once it owns its folders (ownStateFolders) */
+  private ownLocks?: KeyedMutex;
 
   /** The storage driver of the same URI, when one is registered. */
   async storage(): Promise<StorageDriver | undefined> {
@@ -147,18 +153,42 @@ export class QemuDriver implements HypervisorDriver {
 
   /** Serialises everything that adds, removes or rewrites domains, across processes. */
   withDriverLock<T>(fn: () => Promise<T>, options: LockOptions = {}): Promise<T> {
-    return withFileLock(join(this.paths.lockDir, 'driver.lock'), fn, { what: 'driver lock', ...options });
+    return this.withLock('driver', fn, { what: 'driver lock', ...options });
   }
 
   /** Serialises operations on one domain across processes (libvirt's domain job). */
   withDomainLock<T>(uuid: string, fn: () => Promise<T>, options: LockOptions = {}): Promise<T> {
-    return withFileLock(join(this.paths.lockDir, `domain-${uuid}.lock`), fn, { what: 'state change lock', ...options });
+    return this.withLock(`domain-${uuid}`, fn, { what: 'state change lock', ...options });
   }
 
-  /** Re-reads the config files (and the autostart links when `reads.autostart`), then lays the running domains' status files over them. */
+  private withLock<T>(name: string, fn: () => Promise<T>, options: LockOptions): Promise<T> {
+    if (this.ownLocks) return this.ownLocks.run(name, fn, options);
+    return withFileLock(join(this.paths.lockDir, `${name}.lock`), async () => {
+      // a daemon may have claimed the folders since this process opened them
+      refuseServedFolders(this.paths);
+      return fn();
+    }, options);
+  }
+
+  /**
+   * Makes this driver the only one of its folders, for the daemon's life
+   * (state-owner.ts): claimed under the driver's file lock, so no embedded
+   * process is changing them; from then on the locks are in memory and the
+   * domain list is read once.
+   */
+  async ownStateFolders(): Promise<void> {
+    await this.withDriverLock(() => claimStateFolders(this.paths));
+    this.ownLocks = new KeyedMutex();
+    this.store.own();
+  }
+
+  /**
+   * Re-reads the config files (and the autostart links when `reads.autostart`), then lays the running domains' status files over them.
+   * Running domains are refreshed (QEMUs that died, guests that powered off) unless the driver owns its folders: it hears that from their monitors.
+   */
   async syncDomains(reads: Pick<DomainReads, 'autostart'> = READS_ALL): Promise<void> {
     await this.store.sync(reads);
-    await this.runtime.sync();
+    await this.runtime.sync({ refresh: this.ownLocks === undefined });
   }
 
   /** virDomainEventLifecycleNewFromObj for the API's own changes. */
@@ -808,6 +838,8 @@ export async function openQemuDriver(uri: ParsedURI, opts: QemuDriverOptions = {
   const warn = opts.warn ?? ((message: string) => process.stderr.write(`tsvirt: warning: ${message}\n`));
   const driver: QemuDriver = new QemuDriver(paths, config, qemuDomainXML(() => driver), warn, opts.host ?? hostFactsFromEnvironment());
   driver.shared = opts.shared;
+  if (opts.longLived) await driver.ownStateFolders();
+  else refuseServedFolders(paths);
   await driver.store.sync();
   await driver.runtime.open(warn, { longLived: opts.longLived ?? false });
   await driver.runtime.autostart(warn);
