@@ -203,8 +203,15 @@ const hex = (n: number | bigint) => n.toString(16);
 export function formatDeviceAddress(a: DeviceAddress): XmlElement {
   const el = addressElement(a);
   // A copy: the caller may go on changing `a` (address assignment does).
-  typedAddresses.set(el, structuredClone(a));
+  typedAddresses.set(el, copyAddress(a));
   return el;
+}
+
+/** A deep copy of an address: its only nested values are a USB port path and a PCI zpci pair. */
+function copyAddress(a: DeviceAddress): DeviceAddress {
+  if (a.type === 'usb') return { ...a, port: [...a.port] };
+  if (a.type === 'pci' && a.zpci !== undefined) return { ...a, zpci: { ...a.zpci } };
+  return { ...a };
 }
 
 function addressElement(a: DeviceAddress): XmlElement {
@@ -284,10 +291,14 @@ const ADDRESS_ATTRS: Record<string, readonly string[]> = {
   dimm: ['type', 'slot', 'base'],
 };
 
+/** One schema object per address type: the schema engine caches what it derives from each. */
+const ADDRESS_SCHEMAS: ReadonlyMap<string, ElementSchema> = new Map(
+  Object.entries(ADDRESS_ATTRS).map(([type, attrs]) => [type, type === 'pci' ? { attrs, children: { zpci: { attrs: ['uid', 'fid'] } } } : { attrs }]),
+);
+const UNKNOWN_ADDRESS_SCHEMA: ElementSchema = { attrs: ['type'] };
+
 /** Schema of a device's <address> child (D1's ElementSchema format). */
 export function addressSchema(el: XmlElement): ElementSchema {
-  const attrs = ADDRESS_ATTRS[el.attrs.type ?? ''] ?? ['type'];
-  if (el.attrs.type === 'pci') return { attrs, children: { zpci: { attrs: ['uid', 'fid'] } } };
-  return { attrs };
+  return ADDRESS_SCHEMAS.get(el.attrs.type ?? '') ?? UNKNOWN_ADDRESS_SCHEMA;
 }
 

@@ -47,9 +47,12 @@ export interface DomainParseOptions {
   readonly url?: string;
 }
 
+/** How syntax errors name a domain definition given as a string (virDomainDefParseString). */
+export const DOMAIN_DOCUMENT = '(domain_definition)';
+
 /** Parses, completes and validates a domain definition; returns the canonical tree. */
 export function parseDomainXML(text: string, options: DomainParseOptions = {}): XmlElement {
-  const dom = parseDocument(text, options.url ?? '(domain_definition)', 'domain');
+  const dom = parseDocument(text, options.url ?? DOMAIN_DOCUMENT, 'domain');
   return completeDomain(dom, options);
 }
 
@@ -116,11 +119,11 @@ const ALWAYS_OPEN: ReadonlySet<string> = new Set(['devices', 'hyperv']);
 
 /** libvirt's text for a domain tree (virDomainDefFormat). */
 export function formatDomainXML(dom: XmlElement, options: DomainFormatOptions = {}): string {
-  const out = cloneElement(dom);
+  // only stripping secrets changes the tree, on a copy
+  const out = options.secure ? dom : cloneElement(dom);
   const attrs: Record<string, string> = { type: out.attrs['type'] ?? '' };
   if (!options.inactive && options.id !== undefined && options.id >= 0) attrs['id'] = String(options.id);
   for (const [k, v] of Object.entries(out.attrs)) if (k !== 'type' && k !== 'id') attrs[k] = v;
-  out.attrs = attrs;
   if (!options.secure) stripSecrets(out);
   const attrText = Object.entries(attrs).map(([k, v]) => ` ${k}='${escapeXml(v)}'`).join('');
   const body = out.children.map((c) => (c.name === 'metadata' ? `${dumpLibxml(c, 1)}\n` : formatXml(c, 2, ALWAYS_OPEN)));

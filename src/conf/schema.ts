@@ -63,38 +63,72 @@ export function resolveSchema(ref: SchemaRef, el: XmlElement): ElementSchema {
   return typeof ref === 'function' ? ref(el) : ref;
 }
 
+/** A schema's child names by output rank, computed once per schema object. */
+const childRanks = new WeakMap<ElementSchema, ReadonlyMap<string, number>>();
+
+const NO_CHILDREN: ReadonlyMap<string, number> = new Map();
+
+function ranksOf(schema: ElementSchema): ReadonlyMap<string, number> {
+  if (schema.children === undefined) return NO_CHILDREN;
+  let ranks = childRanks.get(schema);
+  if (!ranks) {
+    ranks = new Map(Object.keys(schema.children ?? {}).map((name, rank) => [name, rank]));
+    childRanks.set(schema, ranks);
+  }
+  return ranks;
+}
+
 /**
  * Checks `el` against `schema` and rewrites it in place into canonical order.
  * `path` names the element for error messages (e.g. "/domain/devices/disk").
+ * It runs three times per definition, mostly over trees already in order: an
+ * element whose attributes and children are in order keeps its objects.
  */
 export function canonicalize(el: XmlElement, ref: SchemaRef, options: CanonicalizeOptions, path = `/${el.name}`): void {
   const schema = resolveSchema(ref, el);
   if (schema.any) return;
   el.attrs = orderedAttrs(el, schema, options, path);
   if (!schema.text) el.text = '';
+  if (el.children.length === 0) return;
   const known = schema.children ?? {};
-  const names = Object.keys(known);
-  const kept: { el: XmlElement; rank: number; pos: number }[] = [];
-  el.children.forEach((c, pos) => {
-    const rank = names.indexOf(c.name);
-    if (rank < 0) {
-      if (schema.ignore?.includes(c.name)) return;
+  const ranks = ranksOf(schema);
+  const kept: XmlElement[] = [];
+  const keptRanks: number[] = [];
+  let inOrder = true;
+  for (const c of el.children) {
+    let rank = ranks.get(c.name);
+    if (rank === undefined) {
+      if (schema.ignore?.includes(c.name)) continue;
       if (options.strict) throw unknownError(options, 'element', c.name, path, c.line);
-      kept.push({ el: c, rank: names.length, pos });
-      return;
+      rank = ranks.size;
+    } else {
+      canonicalize(c, known[c.name]!, options, `${path}/${c.name}`);
+      if (resolveSchema(known[c.name]!, c).omitEmpty && isEmpty(c)) continue;
     }
-    const childPath = `${path}/${c.name}`;
-    canonicalize(c, known[c.name]!, options, childPath);
-    const childSchema = resolveSchema(known[c.name]!, c);
-    if (childSchema.omitEmpty && isEmpty(c)) return;
-    kept.push({ el: c, rank, pos });
-  });
-  kept.sort((a, b) => a.rank - b.rank || a.pos - b.pos);
-  el.children = kept.map((k) => k.el);
+    if (keptRanks.length > 0 && rank < keptRanks[keptRanks.length - 1]!) inOrder = false;
+    kept.push(c);
+    keptRanks.push(rank);
+  }
+  if (inOrder) {
+    if (kept.length !== el.children.length) el.children = kept;
+    return;
+  }
+  // stable: same-name siblings keep their document order
+  const order = kept.map((_, i) => i).sort((a, b) => keptRanks[a]! - keptRanks[b]! || a - b);
+  el.children = order.map((i) => kept[i]!);
 }
 
 function orderedAttrs(el: XmlElement, schema: ElementSchema, options: CanonicalizeOptions, path: string): Record<string, string> {
   const order = schema.attrs ?? [];
+  const names = Object.keys(el.attrs);
+  // already canonical: every attribute known, in the schema's order
+  let known = 0;
+  for (let at = 0; known < names.length; known++) {
+    const rank = order.indexOf(names[known]!, at);
+    if (rank < 0) break;
+    at = rank + 1;
+  }
+  if (known === names.length) return el.attrs;
   const out: Record<string, string> = {};
   for (const name of order) if (name in el.attrs) out[name] = el.attrs[name]!;
   for (const [name, value] of Object.entries(el.attrs)) {

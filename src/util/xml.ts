@@ -350,8 +350,12 @@ export function cloneElement(el: XmlElement): XmlElement {
 
 // ---- serialization (libvirt's style: 2-space indent, single-quoted attributes) ----
 
+const XML_ESCAPES: Readonly<Record<string, string>> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', "'": '&apos;', '"': '&quot;' };
+const NEEDS_ESCAPE = /[&<>'"]/;
+
 export function escapeXml(s: string): string {
-  return s.replace(/[&<>'"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', "'": '&apos;', '"': '&quot;' })[c]!);
+  // most values need none: no new string then
+  return NEEDS_ESCAPE.test(s) ? s.replace(/[&<>'"]/g, (c) => XML_ESCAPES[c]!) : s;
 }
 
 /**

@@ -99,7 +99,13 @@ export class FuzzPipeline {
     } else {
       text = input.text;
     }
-    const { emulator } = emulatorOf(text);
+    let root: XmlElement | undefined;
+    try {
+      root = parseXml(text);
+    } catch {
+      root = undefined; // the pipeline reports it
+    }
+    const emulator = root && emulatorOf(root).emulator;
     // libvirt would execute whatever <emulator> names to probe it; the fuzzer must not
     if (emulator && !this.probed.has(emulator) && existsSync(emulator)) return { outcome: 'skipped' };
     let def: XmlElement;

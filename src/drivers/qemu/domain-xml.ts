@@ -8,7 +8,8 @@
 
 import { ErrorCode, ErrorDomain, virError } from '../../util/error.js';
 import { child, childText, parseXml, type XmlElement } from '../../util/xml.js';
-import { domainName, formatDomainXML, parseDomainXML, type DomainParseHooks } from '../../conf/domain.js';
+import { completeDomain, DOMAIN_DOCUMENT, domainName, formatDomainXML, parseDomainXML, type DomainParseHooks } from '../../conf/domain.js';
+import { parseDocument } from '../../conf/document.js';
 import { findBinaryForArch, hostArch, type QemuCaps } from './capabilities.js';
 import type { QemuDriver } from './driver.js';
 import { qemuDomainPostParse, qemuDomainPostParseBasic, qemuValidateDomain } from './domain-defaults.js';
@@ -66,17 +67,11 @@ export interface QemuHookContext {
 /**
  * The QEMU binary a definition will use, read ahead of the pipeline: its
  * <emulator>, else libvirt's binary for its <os><type arch> (default: the host's
- * arch). Malformed input yields no emulator; the pipeline reports the real error.
+ * arch). Malformed content yields no emulator; the pipeline reports the real error.
  */
-export function emulatorOf(text: string): { emulator?: string; arch: string } {
-  let root: XmlElement | undefined;
-  try {
-    root = parseXml(text);
-  } catch {
-    root = undefined;
-  }
-  const arch = (root && child(child(root, 'os') ?? root, 'type')?.attrs.arch) || hostArch();
-  const emulator = (root && childText(child(root, 'devices') ?? root, 'emulator')) || findBinaryForArch(arch);
+export function emulatorOf(root: XmlElement): { emulator?: string; arch: string } {
+  const arch = child(child(root, 'os') ?? root, 'type')?.attrs.arch || hostArch();
+  const emulator = childText(child(root, 'devices') ?? root, 'emulator') || findBinaryForArch(arch);
   return emulator ? { emulator, arch } : { arch };
 }
 
@@ -106,7 +101,9 @@ export function qemuDomainXML(driver: () => QemuDriver): DomainXMLPipeline {
   return {
     async parseNew(text, options) {
       const d = driver();
-      const { emulator, arch } = emulatorOf(text);
+      // parsed once: the emulator is read from the tree the pipeline then completes
+      const root = parseDocument(text, DOMAIN_DOCUMENT, 'domain');
+      const { emulator, arch } = emulatorOf(root);
       const caps: QemuCaps | Error = emulator
         ? await d.caps.get(emulator).catch((e: Error) => e)
         : virError(ErrorCode.CONFIG_UNSUPPORTED, `No emulator found for arch '${arch}'`, ErrorDomain.QEMU);
@@ -121,7 +118,7 @@ export function qemuDomainXML(driver: () => QemuDriver): DomainXMLPipeline {
         nvramDir: d.paths.nvramDir,
         privileged: d.paths.mode === 'system' || (d.paths.mode === 'embed' && process.geteuid?.() === 0),
       };
-      return parseDomainXML(text, { hooks: qemuDomainHooks(ctx), validate: options.validateSchema });
+      return completeDomain(root, { hooks: qemuDomainHooks(ctx), validate: options.validateSchema });
     },
     parseConfig(text, file) {
       // The file is what the defining process held in memory. Re-running the
