@@ -4,13 +4,18 @@
 //  - define: define + dumpxml --inactive + undefine of every defined gen-* case of
 //    the qemu corpus, one virsh process per case, on qemu:///system (tsvirtd --root
 //    on a temporary root vs the host's libvirtd) and on test:///default of each;
+//  - calls: the same three calls from one python3-libvirt connection, each timed
+//    (median per call, bench/per-call.py), and the daemon's CPU time per case;
 //  - list: `virsh list --all` with LIST_DOMAINS defined domains (median of runs);
 //  - events: the test guest powers itself off; from QEMU's SHUTDOWN timestamp to the
 //    client's lifecycle callbacks SHUTDOWN and STOPPED (bench/event-latency.py);
 //  - rss: each daemon's own RSS (QEMU not counted) idle, and with RUNNING_GUESTS
 //    running test guests.
 //
-//   node dist/bench/daemon.js [--parts define,list,events,rss] [--filter REGEX] [--limit N]
+// define, calls and list run --runs times (default 3), the two daemons in
+// alternating order, each run printed with the load average (the machine may be shared).
+//
+//   node dist/bench/daemon.js [--parts define,calls,list,events,rss] [--runs N] [--filter REGEX] [--limit N]
 
 import { execFile, execFileSync } from 'node:child_process';
 import { chmodSync, copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -30,7 +35,9 @@ const arg = (name: string): string | undefined => {
 };
 const filter = new RegExp(arg('--filter') ?? '^gen-');
 const limit = Number(arg('--limit') ?? Infinity);
-const parts = new Set((arg('--parts') ?? 'define,list,events,rss').split(','));
+const parts = new Set((arg('--parts') ?? 'define,calls,list,events,rss').split(','));
+const RUNS = Number(arg('--runs') ?? 3);
+const CALL_ROUNDS = 2;
 const LIST_DOMAINS = 1000;
 const LIST_RUNS = 9;
 const EVENT_ROUNDS = 3;
@@ -98,6 +105,22 @@ async function undefineMany(uri: string, names: string[]): Promise<void> {
   for (let i = 0; i < names.length; i += 200) {
     await virshOut(uri, names.slice(i, i + 200).map((n) => `undefine ${n}`).join(' ; ')).catch(() => undefined);
   }
+}
+
+const loadavg = () => `load ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`;
+
+/** A process's CPU time (user + system) in ms, from /proc/PID/stat. */
+function cpuMs(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100; // utime, stime in clock ticks (USER_HZ 100)
+}
+
+/** bench/per-call.py against `uri`: median ms per call, and the daemon's CPU ms per case. */
+function perCall(uri: string, pid: number | undefined, list: readonly Case[]): { calls: Map<string, number>; cpu: number | undefined } {
+  const before = pid === undefined ? undefined : cpuMs(pid);
+  const out = execFileSync('/usr/bin/python3', [path.join(projectRoot, 'bench', 'per-call.py'), uri, String(CALL_ROUNDS), ...list.map((c) => path.join(c.dir, 'input.xml'))], { encoding: 'utf8' });
+  const cpu = pid === undefined || before === undefined ? undefined : (cpuMs(pid) - before) / (list.length * CALL_ROUNDS);
+  return { calls: new Map([...out.matchAll(/^CALL (\S+) (\S+)$/gm)].map((m) => [m[1]!, Number(m[2])])), cpu };
 }
 
 /** Median wall time of `virsh list --all` with LIST_DOMAINS domains defined. */
@@ -174,20 +197,61 @@ try {
     for (const [label, tsUri, lvUri] of targets) {
       // one warm-up call so each side has its capabilities cached and its driver loaded
       await virsh(tsUri, 'capabilities');
-      const ts = await run(tsUri, list);
-      let line = `${label.padEnd(16)} tsvirtd ${ts.seconds.toFixed(2)} s (${((ts.seconds * 1000) / list.length).toFixed(1)} ms/case, ${ts.failed} failed)`;
-      if (withLibvirtd) {
-        await virsh(lvUri, 'capabilities');
-        const lv = await run(lvUri, list);
-        line += `   libvirtd ${lv.seconds.toFixed(2)} s (${((lv.seconds * 1000) / list.length).toFixed(1)} ms/case, ${lv.failed} failed)   libvirtd/tsvirtd = ${(lv.seconds / ts.seconds).toFixed(2)}`;
+      if (withLibvirtd) await virsh(lvUri, 'capabilities');
+      const ratios: number[] = [];
+      for (let r = 0; r < RUNS; r++) {
+        const load = loadavg();
+        const perCase = (x: { seconds: number; failed: number }) => `${x.seconds.toFixed(2)} s (${((x.seconds * 1000) / list.length).toFixed(1)} ms/case, ${x.failed} failed)`;
+        // alternating order: a load that drifts during a run favours neither side
+        const lvFirst = withLibvirtd && r % 2 === 1;
+        const lvEarly = lvFirst ? await run(lvUri, list) : undefined;
+        const ts = await run(tsUri, list);
+        const lv = lvEarly ?? (withLibvirtd ? await run(lvUri, list) : undefined);
+        let line = `${label.padEnd(16)} run ${r + 1} (${load})   tsvirtd ${perCase(ts)}`;
+        if (lv) {
+          ratios.push(lv.seconds / ts.seconds);
+          line += `   libvirtd ${perCase(lv)}   libvirtd/tsvirtd = ${(lv.seconds / ts.seconds).toFixed(2)}`;
+        }
+        console.log(line);
       }
-      console.log(line);
+      if (ratios.length > 0) console.log(`${label.padEnd(16)} median libvirtd/tsvirtd over ${RUNS} runs = ${median(ratios).toFixed(2)}`);
+    }
+  }
+  if (parts.has('calls')) {
+    const list = definedCases();
+    const lvPid = withLibvirtd ? libvirtdPid() : undefined;
+    const rows = new Map<string, { ts: number[]; lv: number[] }>();
+    const add = (name: string, side: 'ts' | 'lv', v: number | undefined) => {
+      if (v === undefined) return;
+      if (!rows.has(name)) rows.set(name, { ts: [], lv: [] });
+      rows.get(name)![side].push(v);
+    };
+    for (let r = 0; r < RUNS; r++) {
+      const load = loadavg();
+      const sides: Array<'ts' | 'lv'> = withLibvirtd ? (r % 2 === 0 ? ['ts', 'lv'] : ['lv', 'ts']) : ['ts'];
+      const got: Record<string, ReturnType<typeof perCall>> = {};
+      for (const side of sides) got[side] = side === 'ts' ? perCall(tsQemu, daemon.pid, list) : perCall('qemu:///system', lvPid, list);
+      const fmt = (x: ReturnType<typeof perCall> | undefined) => (x ? `${[...x.calls].map(([k, v]) => `${k} ${v.toFixed(2)}`).join(', ')} ms; daemon CPU ${x.cpu?.toFixed(2) ?? '-'} ms/case` : '-');
+      console.log(`python3-libvirt per call, run ${r + 1} (${load}, ${list.length} cases x ${CALL_ROUNDS})   tsvirtd: ${fmt(got.ts)}   libvirtd: ${fmt(got.lv)}`);
+      for (const side of sides) {
+        for (const [name, v] of got[side]!.calls) add(name, side, v);
+        add('daemon CPU per case', side, got[side]!.cpu);
+      }
+    }
+    for (const [name, { ts, lv }] of rows) {
+      console.log(`python3-libvirt ${name.padEnd(19)} median of ${RUNS}: tsvirtd ${median(ts).toFixed(2)} ms   libvirtd ${lv.length ? median(lv).toFixed(2) : '-'} ms   libvirtd/tsvirtd = ${ratio(lv.length ? median(lv) : undefined, median(ts))}`);
     }
   }
   if (parts.has('list')) {
-    const ts = await listAllMs(tsQemu, work);
-    const lv = withLibvirtd ? await listAllMs('qemu:///system', work) : undefined;
-    console.log(`list --all (${LIST_DOMAINS} domains, median of ${LIST_RUNS})   tsvirtd ${ts.toFixed(1)} ms   libvirtd ${lv?.toFixed(1) ?? '-'} ms   libvirtd/tsvirtd = ${ratio(lv, ts)}`);
+    const ratios: number[] = [];
+    for (let r = 0; r < RUNS; r++) {
+      const load = loadavg();
+      const ts = await listAllMs(tsQemu, work);
+      const lv = withLibvirtd ? await listAllMs('qemu:///system', work) : undefined;
+      if (lv !== undefined) ratios.push(lv / ts);
+      console.log(`list --all (${LIST_DOMAINS} domains, median of ${LIST_RUNS}), run ${r + 1} (${load})   tsvirtd ${ts.toFixed(1)} ms   libvirtd ${lv?.toFixed(1) ?? '-'} ms   libvirtd/tsvirtd = ${ratio(lv, ts)}`);
+    }
+    if (ratios.length > 0) console.log(`list --all median libvirtd/tsvirtd over ${RUNS} runs = ${median(ratios).toFixed(2)}`);
   }
   let guest: { kernel: string; initrd: string } | undefined;
   if (parts.has('events')) {
@@ -203,11 +267,11 @@ try {
     const lvPid = withLibvirtd ? libvirtdPid() : undefined;
     const tsIdle = processRssKiB(daemon.pid);
     const lvIdle = lvPid === undefined ? undefined : processRssKiB(lvPid);
-    console.log(`idle RSS                  tsvirtd ${tsIdle} KiB   libvirtd ${lvIdle ?? '-'} KiB   libvirtd/tsvirtd = ${ratio(lvIdle, tsIdle)}`);
+    console.log(`idle RSS (${loadavg()})   tsvirtd ${tsIdle} KiB   libvirtd ${lvIdle ?? '-'} KiB   libvirtd/tsvirtd = ${ratio(lvIdle, tsIdle)}`);
     guest ??= readableGuest(work);
     const tsBusy = await rssWithGuests(tsQemu, daemon.pid, work, guest);
     const lvBusy = lvPid === undefined ? undefined : await rssWithGuests('qemu:///system', lvPid, work, guest);
-    console.log(`RSS, ${RUNNING_GUESTS} running guests     tsvirtd ${tsBusy} KiB   libvirtd ${lvBusy ?? '-'} KiB   libvirtd/tsvirtd = ${ratio(lvBusy, tsBusy)}`);
+    console.log(`RSS, ${RUNNING_GUESTS} running guests (${loadavg()})   tsvirtd ${tsBusy} KiB   libvirtd ${lvBusy ?? '-'} KiB   libvirtd/tsvirtd = ${ratio(lvBusy, tsBusy)}`);
   }
 } finally {
   await daemon.stop();
