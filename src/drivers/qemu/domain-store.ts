@@ -19,8 +19,8 @@
 // Inside tsvirtd the folder is the daemon's alone (state-owner.ts): an owned
 // store reads it once and then keeps the list in memory, as libvirtd does.
 
-import { readdirSync, readFileSync } from 'node:fs';
-import { symlink, unlink } from 'node:fs/promises';
+import { readdirSync, readFileSync, unlinkSync } from 'node:fs';
+import { symlink } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { unlinkDurable, writeFileAtomic, fsyncDir } from '../../util/atomic-file.js';
 import { ErrorCode, ErrorDomain, virError } from '../../util/error.js';
@@ -62,10 +62,13 @@ export function checkDomainNameStorable(name: string): void {
   }
 }
 
-async function unlinkIfPresent(path: string): Promise<void> {
-  await unlink(path).catch((e: NodeJS.ErrnoException) => {
-    if (e.code !== 'ENOENT') throw e;
-  });
+/** Synchronous: an unlink waits on no disk, and a thread-pool round trip costs more than the call. */
+function unlinkIfPresent(path: string): void {
+  try {
+    unlinkSync(path);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+  }
 }
 
 /** The UUID a definition is keyed by (lowercase, as libvirt formats it). */
@@ -315,8 +318,8 @@ export class DomainStore {
    * removals are not fsynced: an undefine lost to a power cut leaves the domain defined.
    */
   async deleteConfig(obj: DomainObject): Promise<void> {
-    await unlinkIfPresent(this.autostartLink(obj.name));
-    await unlinkIfPresent(this.configFile(obj.name));
+    unlinkIfPresent(this.autostartLink(obj.name));
+    unlinkIfPresent(this.configFile(obj.name));
     this.seen.delete(`${obj.name}${CONFIG_SUFFIX}`);
     this.changes++;
     obj.autostart = false;
