@@ -2,7 +2,9 @@
 // never a half-written file, even if the writer is killed or the host loses power.
 
 import { randomBytes } from 'node:crypto';
-import { open, rename, unlink } from 'node:fs/promises';
+import { closeSync, fsync, openSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { open, unlink } from 'node:fs/promises';
+import { promisify } from 'node:util';
 import { basename, dirname, join } from 'node:path';
 
 /**
@@ -10,6 +12,8 @@ import { basename, dirname, join } from 'node:path';
  * file they replace (NAME.xml), so a loader listing *.xml never reads one left by a crash.
  */
 export const ATOMIC_TEMP_PREFIX = '.tsvirt-tmp-';
+
+const fsyncFd = promisify(fsync);
 
 /** fsync a directory so that a rename or unlink inside it is durable. */
 export async function fsyncDir(dir: string): Promise<void> {
@@ -31,17 +35,19 @@ export async function fsyncDir(dir: string): Promise<void> {
 export async function writeFileAtomic(path: string, data: string | Uint8Array, mode = 0o600, syncDir = true): Promise<void> {
   const dir = dirname(path);
   const temp = join(dir, `${ATOMIC_TEMP_PREFIX}${basename(path)}.${process.pid}.${randomBytes(4).toString('hex')}`);
-  const handle = await open(temp, 'wx', mode);
+  // only the fsyncs wait on the disk; the other steps are quick system calls,
+  // made directly rather than as a thread-pool round trip each
+  const fd = openSync(temp, 'wx', mode);
   try {
     try {
-      await handle.writeFile(data);
-      await handle.sync();
+      writeFileSync(fd, data);
+      await fsyncFd(fd);
     } finally {
-      await handle.close();
+      closeSync(fd);
     }
-    await rename(temp, path);
+    renameSync(temp, path);
   } catch (e) {
-    await unlink(temp).catch(() => undefined);
+    rmSync(temp, { force: true });
     throw e;
   }
   if (syncDir) await fsyncDir(dir);
