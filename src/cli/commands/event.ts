@@ -1,6 +1,6 @@
 // event: waits for domain events (one, or --loop until --timeout or ^C) and
 // prints virsh's line for each; --list names virsh's event types.
-import { DOMAIN_EVENT_MESSAGES, type DriverEvent } from '../../driver/events.js';
+import { DOMAIN_EVENT_MESSAGES, type DriverEvent } from '../../api/types.js';
 import { CommandError } from '../errors.js';
 import type { Handler } from '../shell.js';
 
