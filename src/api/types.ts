@@ -10,6 +10,8 @@ export { DomainStatsTypes, RunningReason, PausedReason, ShutdownReason, ShutoffR
 export { TypedParamType, typedParam, typedParamValue, type TypedParam } from '../driver/typed-params.js';
 export type { ProcArgs, ProcKey, ProcRet } from '../driver/procedures.js';
 export type { DomainRef, NetworkRef, StoragePoolRef, StorageVolRef, InterfaceRef, SnapshotRef, NodeDeviceRef, SecretRef, NWFilterRef } from '../driver/refs.js';
+/** The domain events a connection's event source delivers (message keys in virDomainEventID order). */
+export { DOMAIN_EVENT_MESSAGES, type DriverEvent } from '../driver/events.js';
 export type { NodeInfo } from '../driver/node-info.js';
 /** tsvirt's PCI topology of a domain (tsvirsh domtopology): absent parts are null. */
 export type PciTopology = ProcRet<'domainGetPciTopology'>;

@@ -66,6 +66,7 @@ const HANDLER_MODULES: { groups: string[]; load: () => Promise<{ handlers: Recor
   { groups: ['domain'], load: () => import('./commands/agent.js') },
   { groups: ['domain'], load: () => import('./commands/cpu-stats.js') },
   { groups: ['domain'], load: () => import('./commands/send-key.js') },
+  { groups: ['events'], load: () => import('./commands/event.js') },
   { groups: ['domain'], load: () => import('./commands/save.js') },
   { groups: ['domain'], load: () => import('./commands/block.js') },
   { groups: ['domain'], load: () => import('./commands/display.js') },

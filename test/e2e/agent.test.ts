@@ -2,7 +2,7 @@
 // (qemu:///system): the test guest's agent responder (/bin/qga in its initramfs)
 // answers both. qemu-agent-command (plain, --pretty, errors, option checks),
 // domtime get/set/--sync, domifaddr --source agent, domfsinfo, guestinfo,
-// set-user-password, guest-agent-timeout and the live channel state.
+// set-user-password, guest-agent-timeout, the live channel state and <resource>.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -61,7 +61,8 @@ async function agentSession(run: Run, name: string): Promise<string[]> {
   await record('guest-agent-timeout', name, '--timeout', '10');
   await record('qemu-agent-command', name, '{"execute":"guest-ping"}');
   const live = (await run('dumpxml', name)).stdout;
-  out.push(...live.split('\n').filter((l) => l.includes("name='org.qemu.guest_agent.0'")).map((l) => l.trim()));
+  // the agent's port state, and the cgroup partition a root QEMU runs under
+  out.push(...live.split('\n').filter((l) => l.includes("name='org.qemu.guest_agent.0'") || /<\/?resource>|<partition>/.test(l)).map((l) => l.trim()));
   await run('destroy', name);
   return out;
 }

@@ -33,7 +33,8 @@ import { createMonitorAlias, fitsUnixSocket, removeMonitorAlias } from './monito
 import { fillPtyPaths, type QmpChardevInfo } from './pty-paths.js';
 import { applyBalloonPeriod } from './domain-stats.js';
 import { monitorEvent } from './monitor-passthrough.js';
-import { prepareLiveChannels } from './agent-channel.js';
+import { agentLifecycleEvents, AgentLifecycleReason, applyPortStates, prepareLiveChannels } from './agent-channel.js';
+import { recordMachinePartition } from './security/cgroup.js';
 import { loadStatuses, removeShutoffReason, removeStatus, statusFilePath, writeShutoffReason, writeStatus, type DomainStatus } from './status-file.js';
 import { matchQemuProcess } from './security/process-identity.js';
 import { GraphicsPorts } from './graphics-ports.js';
@@ -288,6 +289,16 @@ export class QemuRuntime {
           this.host.emit({ key: 'domainEventCallbackDeviceRemoved', body: { msg: { dom: dom.ref(), devAlias: event.data.device } } });
         }
         break;
+      case 'VSERPORT_CHANGE':
+        // the guest opened or closed a virtio channel port (for the agent: its lifecycle event)
+        if (typeof event.data.id === 'string' && typeof event.data.open === 'boolean') {
+          const changes = applyPortStates(dom.live, new Map([[event.data.id, event.data.open]]));
+          if (changes.length > 0) {
+            for (const e of agentLifecycleEvents(dom.ref(), changes, AgentLifecycleReason.CHANNEL)) this.host.emit(e);
+            void this.saveStatus(dom);
+          }
+        }
+        break;
       case 'BALLOON_CHANGE':
         // QEMU counts bytes, libvirt's event KiB
         if (typeof event.data.actual === 'number') {
@@ -435,7 +446,7 @@ export class QemuRuntime {
     const dom = new RunningDomain(name, id, proc.pid, proc.startTime, monitorPath, live, DomainState.PAUSED, PausedReason.STARTING_UP);
     this.domains.set(name, dom);
     try {
-      await this.host.security.attachCgroup(id, name, proc.pid);
+      if (await this.host.security.attachCgroup(id, name, proc.pid)) recordMachinePartition(live);
       // The status file names the pid before QEMU runs under it: a crash of this
       // process at any moment can never leave a QEMU that no status file names.
       await this.saveStatus(dom);

@@ -9,6 +9,7 @@ import { constants } from 'node:fs';
 import { createHash } from 'node:crypto';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { child, element, type XmlElement } from '../../../util/xml.js';
 
 /** Where cgroup2 is mounted (pure v2: /sys/fs/cgroup; hybrid: /sys/fs/cgroup/unified). */
 export async function cgroup2Mount(mountinfo = '/proc/self/mountinfo'): Promise<string | undefined> {
@@ -58,6 +59,14 @@ export function machineName(id: number, name: string, embedRoot?: string): strin
 /** virSystemdMakeScopeName: machine-ESCAPED.scope */
 export function machineScopeName(machine: string): string {
   return `machine-${systemdEscape(machine)}.scope`;
+}
+
+/** The resource partition of a guest with a cgroup, as libvirt's live definition names it (qemuInitCgroup's default). */
+export function recordMachinePartition(live: XmlElement): void {
+  if (child(live, 'resource')) return;
+  // <resource> comes right before these in a domain's XML
+  const next = live.children.findIndex((c) => ['sysinfo', 'bootloader', 'bootloader_args', 'os'].includes(c.name));
+  live.children.splice(next < 0 ? live.children.length : next, 0, element('resource', {}, [element('partition', {}, [], '/machine')]));
 }
 
 export class GuestCgroups {

@@ -128,12 +128,14 @@ export class DomainSecurity {
     if (privileged()) await this.labels.restore(name, deviceLabelTargets(device));
   }
 
-  /** Puts QEMU (still the spawn's gate, before it execs) into the guest's own cgroup, where one can be made. */
-  async attachCgroup(id: number, name: string, pid: number): Promise<void> {
-    if (!privileged()) return;
+  /** Puts QEMU (still the spawn's gate, before it execs) into the guest's own cgroup, where one can be made; true when it did. */
+  async attachCgroup(id: number, name: string, pid: number): Promise<boolean> {
+    if (!privileged()) return false;
     this.cgroups ??= GuestCgroups.open();
     const cgroups = await this.cgroups;
-    if (cgroups instanceof GuestCgroups) await cgroups.attach(this.machine(id, name), pid);
+    if (!(cgroups instanceof GuestCgroups)) return false;
+    await cgroups.attach(this.machine(id, name), pid);
+    return true;
   }
 
   /** After QEMU is gone: the files get their owners back and the cgroup goes. */
