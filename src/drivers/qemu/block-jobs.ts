@@ -441,7 +441,11 @@ export class QemuBlockJobs {
       const below = chain[chain.indexOf(topLayer) + 1];
       let baseLayer: ChainLayer | undefined;
       if (base === null && flags & COMMIT_SHALLOW) baseLayer = below;
-      else if (base === null) baseLayer = chain.at(-1) === topLayer ? undefined : chain.at(-1);
+      else if (base === null) {
+        // the bottom of the chain (virStorageSourceChainLookup without a name)
+        if (chain.at(-1) === topLayer) throw invalidArg(`could not find base image in chain for '${dstOf(disk)}'`);
+        baseLayer = chain.at(-1);
+      }
       else baseLayer = lookupChainLayer(disk, base, topLayer);
       if (chain[0]!.path === undefined) throw virError(ErrorCode.CONFIG_UNSUPPORTED, `disk ${dstOf(disk)} has no source file to be committed`, ErrorDomain.QEMU);
       this.checkIdle(running, disk);
@@ -503,14 +507,18 @@ export class QemuBlockJobs {
 
   /** qemuDomainBlockCopyCommon: creates (or reuses) the destination, opens it in QEMU and starts blockdev-mirror. */
   private async startCopy(dom: DomainRef, path: string, spec: MirrorSpec, tuning: CopyTuning, flags: number): Promise<void> {
+    if (!spec.path.startsWith('/')) throw invalidArg('absolute path must be used as block copy target');
     await this.withJobs(dom, async (running, qmp) => {
       const disk = diskByName(running.live, path);
       this.checkIdle(running, disk);
+      // a persistent domain restarted (managedsave) would come back without the mirror
+      if (!(flags & COPY_TRANSIENT_JOB) && this.driver.store.findByName(running.name)?.persistent) throw invalid('domain is not transient');
       const chain = diskChain(disk);
       const top = chain[0]!;
       const reuse = (flags & COPY_REUSE_EXT) !== 0;
       const shallow = (flags & COPY_SHALLOW) !== 0 && chain.length > 1;
       const exists = existsSync(spec.path);
+      if (shallow && !exists && spec.format === 'raw') throw virError(ErrorCode.CONFIG_UNSUPPORTED, `shallow copy of disk '${dstOf(disk)}' into a raw file is not possible`, ErrorDomain.QEMU);
       const isBlock = exists && statSync(spec.path).isBlockDevice();
       if (spec.type === 'block' && exists && !isBlock) throw invalidArg(`blockdev flag requested for disk ${dstOf(disk)}, but file '${spec.path}' is not a block device`);
       if (!reuse && spec.type === 'file' && exists && statSync(spec.path).size > 0) {
@@ -518,22 +526,24 @@ export class QemuBlockJobs {
       }
       const format = spec.format ?? (reuse ? undefined : top.format) ?? 'raw';
       if (!reuse && spec.type === 'file') await this.createDestination(qmp, spec.path, format, top, shallow ? chain[1] : undefined);
-      // the destination as the disk's new top, so that the command line names its nodes as it would at start
-      const mirrorSource = element('source', spec.type === 'block' ? { dev: spec.path } : { file: spec.path });
+      // the destination as the disk's new top, so that the command line names its nodes as it would at start;
+      // its storage id is a new one, also after images were dropped (libvirt's node name counter)
+      const index = Math.max(running.nodenameIndex, ...childrenNamed(child(running.live, 'devices')!, 'disk').flatMap((d) => diskChain(d).map((l) => l.index ?? 0))) + 1;
+      running.nodenameIndex = index;
+      const mirrorSource = element('source', spec.type === 'block' ? { dev: spec.path, index: String(index) } : { file: spec.path, index: String(index) });
       const probe = cloneElement(running.live);
       const probeDisk = childrenNamed(child(probe, 'devices')!, 'disk').find((d) => dstOf(d) === dstOf(disk))!;
       this.pivotTo(probeDisk, element('backingStore', { type: spec.type }, [element('format', { type: format }), mirrorSource,
         ...(shallow ? [cloneElement(child(disk, 'backingStore')!)] : [element('backingStore')])]), format);
       for (const c of [...probeDisk.children]) if (c.name === 'mirror') probeDisk.children.splice(probeDisk.children.indexOf(c), 1);
       const cmd = await this.rt.buildCommandLine(probe, running.id);
-      const { recordStorageIds } = await import('./command-line/disks.js');
-      recordStorageIds(childrenNamed(child(probe, 'devices')!, 'disk'));
-      const index = Number(child(probeDisk, 'source')!.attrs.index);
       const nodes = blockdevChain(cmd.args, nodeOf(index));
       if (nodes.length === 0) throw virError(ErrorCode.INTERNAL_ERROR, `no -blockdev for the copy of '${dstOf(disk)}'`, ErrorDomain.QEMU);
+      // a reused image's own chain is what libvirt probes; one it created shares the disk's or has none
+      const reusedEnd = reuse && backingOf(spec.path, format) === null ? [element('backingStore')] : [];
       const mirror = element('mirror', { type: spec.type, file: spec.path, format, job: 'copy' },
-        [element('format', { type: format }), element('source', { ...mirrorSource.attrs, index: String(index) })]);
-      await this.rt.security.labelDevice(running.name, running.live, element('disk', { type: spec.type }, [element('driver', { type: format }), mirrorSource]));
+        [element('format', { type: format }), mirrorSource, ...reusedEnd]);
+      await this.rt.security.labelDevice(running.name, running.live, element('disk', { type: spec.type }, [element('driver', { type: format }), element('source', spec.type === 'block' ? { dev: spec.path } : { file: spec.path })]));
       const added: string[] = [];
       try {
         for (const node of nodes) {
