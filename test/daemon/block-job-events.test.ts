@@ -2,7 +2,8 @@
 // connected to tsvirtd, waits for a block copy through the BLOCK_JOB and
 // BLOCK_JOB_2 events (it registers both and then waits for an event, not for
 // the job's progress), and a second virsh listening with `event --loop` hears
-// the copy become ready and complete, as libvirtd's clients do.
+// the copy become ready and complete, as libvirtd's clients do; blkdeviotune's
+// live change is a TUNABLE event.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
@@ -54,4 +55,14 @@ test('tsvirtd qemu driver: virsh blockcopy --pivot waits on block job events, an
   ]);
   const { stdout: live } = await run('virsh', ['-c', uri, 'domblklist', 'bj']);
   assert.match(live, /vda +\S+copy\.qcow2/);
+
+  // a live blkdeviotune is a TUNABLE event naming the disk and what was set
+  const tunable = spawn('virsh', ['-c', uri, 'event', '--domain', 'bj', '--event', 'tunable', '--timeout', String(TIMEOUT_S)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let tuned = '';
+  tunable.stdout.setEncoding('utf8').on('data', (s: string) => (tuned += s));
+  t.after(() => tunable.kill());
+  await new Promise((r) => setTimeout(r, 2000));
+  await run('virsh', ['-c', uri, 'blkdeviotune', 'bj', 'vda', '--total-bytes-sec', '1000', '--live']);
+  await waitUntil('the tunable event', 30_000, () => (tuned.includes('total_bytes_sec') ? true : undefined));
+  assert.match(tuned, /event 'tunable' for domain 'bj':\n\tblkdeviotune\.disk: vda\n\tblkdeviotune\.total_bytes_sec: 1000\n/);
 });
