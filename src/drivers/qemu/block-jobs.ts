@@ -437,7 +437,9 @@ export class QemuBlockJobs {
     await this.withJobs(dom, async (running, qmp) => {
       const disk = diskByName(running.live, path);
       const chain = diskChain(disk);
-      const topLayer = top === null || top === dstOf(disk) ? chain[0]! : lookupChainLayer(disk, top);
+      // the layers as this chain has them (lookups read the chain afresh)
+      const inChain = (layer: ChainLayer) => chain.find((l) => l.holder === layer.holder)!;
+      const topLayer = top === null || top === dstOf(disk) ? chain[0]! : inChain(lookupChainLayer(disk, top));
       const below = chain[chain.indexOf(topLayer) + 1];
       let baseLayer: ChainLayer | undefined;
       if (base === null && flags & COMMIT_SHALLOW) baseLayer = below;
@@ -446,7 +448,7 @@ export class QemuBlockJobs {
         if (chain.at(-1) === topLayer) throw invalidArg(`could not find base image in chain for '${dstOf(disk)}'`);
         baseLayer = chain.at(-1);
       }
-      else baseLayer = lookupChainLayer(disk, base, topLayer);
+      else baseLayer = inChain(lookupChainLayer(disk, base, topLayer));
       if (chain[0]!.path === undefined) throw virError(ErrorCode.CONFIG_UNSUPPORTED, `disk ${dstOf(disk)} has no source file to be committed`, ErrorDomain.QEMU);
       this.checkIdle(running, disk);
       const active = topLayer === chain[0];
