@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { guestDomainXML, Sandbox, testGuest, type TestGuest } from './guest.js';
 import { libvirtUnavailable, runSystemVirsh } from '../helpers/libvirt.js';
@@ -51,7 +51,8 @@ async function blockJobSession(run: Run, name: string, dir: string): Promise<str
   await step('blockcommit', name, 'vda', '--shallow', '--base', path.join(dir, 'base.qcow2'), '--active');
   await step('blockcommit', name, 'vda', '--top', 'vdb[2]');
   await step('blockcommit', name, 'vda', '--top', 'vda[9]');
-  await step('blockcommit', name, 'vda', '--top', 'mid.qcow2', '--base', path.join(dir, 'low.qcow2'), '--wait', '--verbose');
+  await step('blockcommit', name, 'vda', '--top', 'mid.qcow2', '--base', path.join(dir, 'low.qcow2'), '--wait', '--verbose', '--delete');
+  out.push(existsSync(path.join(dir, 'mid.qcow2')) ? 'mid.qcow2 kept' : 'mid.qcow2 deleted');
   await disk();
   await step('blockjob', name, 'vda', '--info');
   await step('blockcopy', name, 'vda', path.join(dir, 'copy.qcow2'), '--shallow', '--format', 'qcow2', '--transient-job');
@@ -113,7 +114,7 @@ test('blockcopy, blockpull, blockcommit, blockjob and blkdeviotune on a running 
   assert.match(text, /<backingStore type='file' index='2'>\n\s*<format type='qcow2'\/>\n\s*<source file='DIR\/mid.qcow2'\/>/);
   assert.match(text, /<mirror type='file' file='DIR\/copy.qcow2' format='qcow2' job='copy' ready='yes'>/);
   assert.match(text, /blockcommit NAME vda --active --pivot --verbose -> 0\nout: "\\nSuccessfully pivoted\\n"\nerr: "\\rBlock commit: \[100 %\]"/);
-  assert.match(text, /blockcommit NAME vda --top mid.qcow2 --base DIR\/low.qcow2 --wait --verbose -> 0\nout: "\\nCommit complete\\n"/);
+  assert.match(text, /blockcommit NAME vda --top mid.qcow2 --base DIR\/low.qcow2 --wait --verbose --delete -> 0\nout: "\\nCommit complete\\n"[^]*\nmid.qcow2 deleted\n/);
   assert.match(text, /<source file='DIR\/base.qcow2' index='4'\/>\n\s*<backingStore\/>\n\s*<target dev='vda' bus='virtio'\/>\n\s*<alias/);
   assert.match(text, /<iotune>\n\s*<total_bytes_sec>10485760<\/total_bytes_sec>\n\s*<read_iops_sec>100<\/read_iops_sec>\n\s*<size_iops_sec>10<\/size_iops_sec>/);
   assert.match(text, /<iotune>\n\s*<total_iops_sec>50<\/total_iops_sec>\n\s*<group_name>grp<\/group_name>/);

@@ -12,6 +12,7 @@
 // the nodes no longer used, and emits libvirt's block job events.
 import { execFile } from 'node:child_process';
 import { existsSync, statSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import { ErrorCode, ErrorDomain, virError } from '../../util/error.js';
 import { child, childrenNamed, cloneElement, element, parseXml, type XmlElement } from '../../util/xml.js';
@@ -81,6 +82,8 @@ interface JobRecord {
   base?: number;
   /** copy: the copy shares the backing chain */
   shallow?: boolean;
+  /** commit: the committed images' files go once the commit completed (VIR_DOMAIN_BLOCK_COMMIT_DELETE) */
+  deleteImages?: boolean;
 }
 
 const TYPE_OF: Record<JobKind, BlockJobType> = { pull: BlockJobType.PULL, copy: BlockJobType.COPY, commit: BlockJobType.COMMIT, 'active-commit': BlockJobType.ACTIVE_COMMIT };
@@ -94,13 +97,14 @@ function recordsOf(dom: RunningDomain): JobRecord[] {
     top: Number(el.attrs.top),
     ...(el.attrs.base !== undefined ? { base: Number(el.attrs.base) } : {}),
     ...(el.attrs.shallow === 'yes' ? { shallow: true } : {}),
+    ...(el.attrs.delete === 'yes' ? { deleteImages: true } : {}),
   }));
 }
 
 function saveRecords(dom: RunningDomain, records: JobRecord[]): void {
   dom.blockJobs = element('blockjobs', { active: 'yes' }, records.map((r) => element('blockjob', {
     name: r.name, type: r.kind, state: r.state, dst: r.dst, top: String(r.top),
-    base: r.base === undefined ? undefined : String(r.base), shallow: r.shallow ? 'yes' : undefined,
+    base: r.base === undefined ? undefined : String(r.base), shallow: r.shallow ? 'yes' : undefined, delete: r.deleteImages ? 'yes' : undefined,
   })));
 }
 
@@ -294,6 +298,10 @@ export class QemuBlockJobs {
       await qmp.execute('blockdev-del', { 'node-name': nodeOf(index) }).catch(() => undefined);
       await qmp.execute('blockdev-del', { 'node-name': `libvirt-${index}-storage` }).catch(() => undefined);
     }
+    // qemuBlockJobDeleteImages: the local files of what a commit merged away
+    if (job.deleteImages && status === BlockJobStatus.COMPLETED) {
+      for (const layer of dropped) if ((layer.holder.attrs.type ?? 'file') === 'file' && layer.path) await rm(layer.path, { force: true }).catch(() => undefined);
+    }
     saveRecords(running, recordsOf(running).filter((r) => r.name !== job.name));
     this.event(running, disk, TYPE_OF[job.kind], status);
   }
@@ -430,9 +438,7 @@ export class QemuBlockJobs {
   /** qemuDomainBlockCommit: block-commit of `top` (default: the disk's top, which needs ACTIVE) into `base`. */
   async commit(dom: DomainRef, path: string, base: string | null, top: string | null, bandwidth: bigint, flags: number): Promise<void> {
     checkFlags(flags, COMMIT_SHALLOW | COMMIT_DELETE | COMMIT_ACTIVE | COMMIT_RELATIVE | COMMIT_BANDWIDTH_BYTES, 'qemuDomainBlockCommit');
-    if (flags & (COMMIT_DELETE | COMMIT_RELATIVE)) {
-      throw virError(ErrorCode.ARGUMENT_UNSUPPORTED, `block commit flags 0x${(flags & (COMMIT_DELETE | COMMIT_RELATIVE)).toString(16)} are not supported by tsvirt`, ErrorDomain.QEMU);
-    }
+    if (flags & COMMIT_RELATIVE) throw virError(ErrorCode.ARGUMENT_UNSUPPORTED, 'keeping relative backing paths (VIR_DOMAIN_BLOCK_COMMIT_RELATIVE) is not supported by tsvirt', ErrorDomain.QEMU);
     const speed = bandwidthBytes(bandwidth, (flags & COMMIT_BANDWIDTH_BYTES) !== 0);
     await this.withJobs(dom, async (running, qmp) => {
       const disk = diskByName(running.live, path);
@@ -458,7 +464,10 @@ export class QemuBlockJobs {
       if (flags & COMMIT_SHALLOW && baseLayer !== below) {
         throw invalidArg(`base '${baseLayer.path ?? ''}' is not immediately below '${topLayer.path ?? ''}' in chain for '${chain[0]!.path ?? ''}'`);
       }
-      const job: JobRecord = { name: `commit-${dstOf(disk)}-${nodeOf(topLayer.index!)}`, kind: active ? 'active-commit' : 'commit', dst: dstOf(disk), state: 'running', top: topLayer.index!, base: baseLayer.index! };
+      const job: JobRecord = {
+        name: `commit-${dstOf(disk)}-${nodeOf(topLayer.index!)}`, kind: active ? 'active-commit' : 'commit', dst: dstOf(disk), state: 'running',
+        top: topLayer.index!, base: baseLayer.index!, ...(flags & COMMIT_DELETE ? { deleteImages: true } : {}),
+      };
       await this.rt.security.labelDevice(running.name, running.live, disk);
       await qmp.execute('block-commit', {
         device: nodeOf(chain[0]!.index!), 'job-id': job.name, ...(speed > 0n ? { speed: Number(speed) } : {}),
