@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { guestDomainXML, Sandbox, testGuest, type TestGuest } from './guest.js';
 import { libvirtUnavailable, runSystemVirsh } from '../helpers/libvirt.js';
@@ -17,12 +17,13 @@ if (noLibvirt && !skip) process.stderr.write(`*** block-jobs: the side-by-side r
 
 type Run = (...args: string[]) => Promise<{ code: number; stdout: string; stderr: string }>;
 
-/** base <- mid <- top, qcow2 each, in `dir`. */
+/** base <- low <- mid <- top, qcow2 each, in `dir`. */
 function makeChain(dir: string): void {
   execFileSync('qemu-img', ['create', '-q', '-f', 'qcow2', path.join(dir, 'base.qcow2'), '64M']);
-  execFileSync('qemu-img', ['create', '-q', '-f', 'qcow2', '-b', 'base.qcow2', '-F', 'qcow2', path.join(dir, 'mid.qcow2')]);
+  execFileSync('qemu-img', ['create', '-q', '-f', 'qcow2', '-b', 'base.qcow2', '-F', 'qcow2', path.join(dir, 'low.qcow2')]);
+  execFileSync('qemu-img', ['create', '-q', '-f', 'qcow2', '-b', 'low.qcow2', '-F', 'qcow2', path.join(dir, 'mid.qcow2')]);
   execFileSync('qemu-img', ['create', '-q', '-f', 'qcow2', '-b', 'mid.qcow2', '-F', 'qcow2', path.join(dir, 'top.qcow2')]);
-  for (const f of ['base', 'mid', 'top']) chmodSync(path.join(dir, `${f}.qcow2`), 0o666);
+  for (const f of ['base', 'low', 'mid', 'top']) chmodSync(path.join(dir, `${f}.qcow2`), 0o666);
 }
 
 function domainXml(name: string, dir: string): string {
@@ -43,6 +44,15 @@ async function blockJobSession(run: Run, name: string, dir: string): Promise<str
     const xml = (await run('dumpxml', name)).stdout;
     out.push(norm(xml.slice(xml.indexOf('<disk'), xml.indexOf('</disk>'))));
   };
+  await disk();
+  // committing an image below the top, and what a commit refuses
+  await step('blockcommit', name, 'vda', '--top', path.join(dir, 'top.qcow2'));
+  await step('blockcommit', name, 'vda', '--top', path.join(dir, 'mid.qcow2'), '--active');
+  await step('blockcommit', name, 'vda', '--shallow', '--base', path.join(dir, 'base.qcow2'), '--active');
+  await step('blockcommit', name, 'vda', '--top', 'vdb[2]');
+  await step('blockcommit', name, 'vda', '--top', 'vda[9]');
+  await step('blockcommit', name, 'vda', '--top', 'mid.qcow2', '--base', path.join(dir, 'low.qcow2'), '--wait', '--verbose', '--delete');
+  out.push(existsSync(path.join(dir, 'mid.qcow2')) ? 'mid.qcow2 kept' : 'mid.qcow2 deleted');
   await disk();
   await step('blockjob', name, 'vda', '--info');
   await step('blockcopy', name, 'vda', path.join(dir, 'copy.qcow2'), '--shallow', '--format', 'qcow2', '--transient-job');
@@ -74,6 +84,21 @@ async function blockJobSession(run: Run, name: string, dir: string): Promise<str
   await disk();
   const inactive = (await run('dumpxml', name, '--inactive')).stdout;
   out.push(norm(inactive.slice(inactive.indexOf('<disk'), inactive.indexOf('</disk>'))));
+  // a full copy finished without pivot, a copy into a reused image given as XML, aborted
+  await step('blockcopy', name, 'vda', path.join(dir, 'full.qcow2'), '--wait', '--verbose', '--finish');
+  await step('blockcopy', name, 'vda', path.join(dir, 'full.qcow2'), '--wait', '--verbose', '--finish', '--transient-job');
+  await disk();
+  execFileSync('qemu-img', ['create', '-q', '-f', 'qcow2', path.join(dir, 'reused.qcow2'), '64M']);
+  chmodSync(path.join(dir, 'reused.qcow2'), 0o666);
+  writeFileSync(path.join(dir, 'dest.xml'), `<disk type='file'><source file='${path.join(dir, 'reused.qcow2')}'/><driver type='qcow2'/></disk>`);
+  await step('blockcopy', name, 'vda', '--xml', path.join(dir, 'dest.xml'), '--reuse-external', '--wait', '--transient-job');
+  await step('blockjob', name, 'vda', '--info');
+  await disk();
+  await step('blockjob', name, 'vda', '--abort');
+  await disk();
+  await step('blockcommit', name, 'vda');
+  await step('blockcopy', name, 'vda', '--dest', path.join(dir, 'full.qcow2'));
+  await step('blockcopy', name, 'vda');
   return out;
 }
 
@@ -89,9 +114,10 @@ test('blockcopy, blockpull, blockcommit, blockjob and blkdeviotune on a running 
   assert.match(text, /<backingStore type='file' index='2'>\n\s*<format type='qcow2'\/>\n\s*<source file='DIR\/mid.qcow2'\/>/);
   assert.match(text, /<mirror type='file' file='DIR\/copy.qcow2' format='qcow2' job='copy' ready='yes'>/);
   assert.match(text, /blockcommit NAME vda --active --pivot --verbose -> 0\nout: "\\nSuccessfully pivoted\\n"\nerr: "\\rBlock commit: \[100 %\]"/);
-  assert.match(text, /<source file='DIR\/base.qcow2' index='3'\/>\n\s*<backingStore\/>\n\s*<target dev='vda' bus='virtio'\/>\n\s*<alias/);
-  assert.match(ours.at(-2)!, /<iotune>\n\s*<total_bytes_sec>10485760<\/total_bytes_sec>\n\s*<read_iops_sec>100<\/read_iops_sec>\n\s*<size_iops_sec>10<\/size_iops_sec>/);
-  assert.match(ours.at(-1)!, /<iotune>\n\s*<total_iops_sec>50<\/total_iops_sec>\n\s*<group_name>grp<\/group_name>/);
+  assert.match(text, /blockcommit NAME vda --top mid.qcow2 --base DIR\/low.qcow2 --wait --verbose --delete -> 0\nout: "\\nCommit complete\\n"[^]*\nmid.qcow2 deleted\n/);
+  assert.match(text, /<source file='DIR\/base.qcow2' index='4'\/>\n\s*<backingStore\/>\n\s*<target dev='vda' bus='virtio'\/>\n\s*<alias/);
+  assert.match(text, /<iotune>\n\s*<total_bytes_sec>10485760<\/total_bytes_sec>\n\s*<read_iops_sec>100<\/read_iops_sec>\n\s*<size_iops_sec>10<\/size_iops_sec>/);
+  assert.match(text, /<iotune>\n\s*<total_iops_sec>50<\/total_iops_sec>\n\s*<group_name>grp<\/group_name>/);
 
   if (noLibvirt) return t.diagnostic(`libvirt comparison skipped: ${noLibvirt}`);
   const dir = mkdtempSync('/var/tmp/tsvirt-e2e-bj-');

@@ -189,7 +189,7 @@ export function setBackingStore(holder: XmlElement, below: XmlElement | undefine
 export function lookupChainLayer(disk: XmlElement, name: string, startBelow?: ChainLayer): ChainLayer {
   const dst = child(disk, 'target')?.attrs.dev ?? '';
   const chain = diskChain(disk);
-  const from = startBelow ? chain.indexOf(startBelow) + 1 : 0;
+  const from = startBelow ? chain.findIndex((l) => l.holder === startBelow.holder) + 1 : 0;
   const indexed = /^(.+)\[(\d+)\]$/.exec(name);
   if (indexed) {
     if (indexed[1] !== dst) throw invalidArg(`requested target '${indexed[1]}' does not match target '${dst}'`);

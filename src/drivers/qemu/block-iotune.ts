@@ -181,6 +181,9 @@ export async function setBlockIoTune(driver: QemuDriver, dom: DomainRef, disk: s
       await qmp.execute('block_set_io_throttle', args);
       setDefinedIoTune(liveDisk, tune);
       await rt.runtime.saveStatus(running);
+      // VIR_DOMAIN_EVENT_ID_TUNABLE: the disk as the caller named it, then what the caller set
+      const changed = params.map((p) => ({ ...p, field: `blkdeviotune.${p.field}` }));
+      rt.queueEvent({ key: 'domainEventCallbackTunable', body: { dom: running.ref(), params: [typedParam.string('blkdeviotune.disk', disk), ...changed] } });
     }
     if (persistent && persistentDisk) {
       setDefinedIoTune(persistentDisk, mergedIoTune(definedIoTune(persistentDisk), given));

@@ -12,6 +12,7 @@
 // the nodes no longer used, and emits libvirt's block job events.
 import { execFile } from 'node:child_process';
 import { existsSync, statSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import { ErrorCode, ErrorDomain, virError } from '../../util/error.js';
 import { child, childrenNamed, cloneElement, element, parseXml, type XmlElement } from '../../util/xml.js';
@@ -81,6 +82,8 @@ interface JobRecord {
   base?: number;
   /** copy: the copy shares the backing chain */
   shallow?: boolean;
+  /** commit: the committed images' files go once the commit completed (VIR_DOMAIN_BLOCK_COMMIT_DELETE) */
+  deleteImages?: boolean;
 }
 
 const TYPE_OF: Record<JobKind, BlockJobType> = { pull: BlockJobType.PULL, copy: BlockJobType.COPY, commit: BlockJobType.COMMIT, 'active-commit': BlockJobType.ACTIVE_COMMIT };
@@ -94,13 +97,14 @@ function recordsOf(dom: RunningDomain): JobRecord[] {
     top: Number(el.attrs.top),
     ...(el.attrs.base !== undefined ? { base: Number(el.attrs.base) } : {}),
     ...(el.attrs.shallow === 'yes' ? { shallow: true } : {}),
+    ...(el.attrs.delete === 'yes' ? { deleteImages: true } : {}),
   }));
 }
 
 function saveRecords(dom: RunningDomain, records: JobRecord[]): void {
   dom.blockJobs = element('blockjobs', { active: 'yes' }, records.map((r) => element('blockjob', {
     name: r.name, type: r.kind, state: r.state, dst: r.dst, top: String(r.top),
-    base: r.base === undefined ? undefined : String(r.base), shallow: r.shallow ? 'yes' : undefined,
+    base: r.base === undefined ? undefined : String(r.base), shallow: r.shallow ? 'yes' : undefined, delete: r.deleteImages ? 'yes' : undefined,
   })));
 }
 
@@ -294,6 +298,10 @@ export class QemuBlockJobs {
       await qmp.execute('blockdev-del', { 'node-name': nodeOf(index) }).catch(() => undefined);
       await qmp.execute('blockdev-del', { 'node-name': `libvirt-${index}-storage` }).catch(() => undefined);
     }
+    // qemuBlockJobDeleteImages: the local files of what a commit merged away
+    if (job.deleteImages && status === BlockJobStatus.COMPLETED) {
+      for (const layer of dropped) if ((layer.holder.attrs.type ?? 'file') === 'file' && layer.path) await rm(layer.path, { force: true }).catch(() => undefined);
+    }
     saveRecords(running, recordsOf(running).filter((r) => r.name !== job.name));
     this.event(running, disk, TYPE_OF[job.kind], status);
   }
@@ -430,19 +438,23 @@ export class QemuBlockJobs {
   /** qemuDomainBlockCommit: block-commit of `top` (default: the disk's top, which needs ACTIVE) into `base`. */
   async commit(dom: DomainRef, path: string, base: string | null, top: string | null, bandwidth: bigint, flags: number): Promise<void> {
     checkFlags(flags, COMMIT_SHALLOW | COMMIT_DELETE | COMMIT_ACTIVE | COMMIT_RELATIVE | COMMIT_BANDWIDTH_BYTES, 'qemuDomainBlockCommit');
-    if (flags & (COMMIT_DELETE | COMMIT_RELATIVE)) {
-      throw virError(ErrorCode.ARGUMENT_UNSUPPORTED, `block commit flags 0x${(flags & (COMMIT_DELETE | COMMIT_RELATIVE)).toString(16)} are not supported by tsvirt`, ErrorDomain.QEMU);
-    }
+    if (flags & COMMIT_RELATIVE) throw virError(ErrorCode.ARGUMENT_UNSUPPORTED, 'keeping relative backing paths (VIR_DOMAIN_BLOCK_COMMIT_RELATIVE) is not supported by tsvirt', ErrorDomain.QEMU);
     const speed = bandwidthBytes(bandwidth, (flags & COMMIT_BANDWIDTH_BYTES) !== 0);
     await this.withJobs(dom, async (running, qmp) => {
       const disk = diskByName(running.live, path);
       const chain = diskChain(disk);
-      const topLayer = top === null || top === dstOf(disk) ? chain[0]! : lookupChainLayer(disk, top);
+      // the layers as this chain has them (lookups read the chain afresh)
+      const inChain = (layer: ChainLayer) => chain.find((l) => l.holder === layer.holder)!;
+      const topLayer = top === null || top === dstOf(disk) ? chain[0]! : inChain(lookupChainLayer(disk, top));
       const below = chain[chain.indexOf(topLayer) + 1];
       let baseLayer: ChainLayer | undefined;
       if (base === null && flags & COMMIT_SHALLOW) baseLayer = below;
-      else if (base === null) baseLayer = chain.at(-1) === topLayer ? undefined : chain.at(-1);
-      else baseLayer = lookupChainLayer(disk, base, topLayer);
+      else if (base === null) {
+        // the bottom of the chain (virStorageSourceChainLookup without a name)
+        if (chain.at(-1) === topLayer) throw invalidArg(`could not find base image in chain for '${dstOf(disk)}'`);
+        baseLayer = chain.at(-1);
+      }
+      else baseLayer = inChain(lookupChainLayer(disk, base, topLayer));
       if (chain[0]!.path === undefined) throw virError(ErrorCode.CONFIG_UNSUPPORTED, `disk ${dstOf(disk)} has no source file to be committed`, ErrorDomain.QEMU);
       this.checkIdle(running, disk);
       const active = topLayer === chain[0];
@@ -452,7 +464,10 @@ export class QemuBlockJobs {
       if (flags & COMMIT_SHALLOW && baseLayer !== below) {
         throw invalidArg(`base '${baseLayer.path ?? ''}' is not immediately below '${topLayer.path ?? ''}' in chain for '${chain[0]!.path ?? ''}'`);
       }
-      const job: JobRecord = { name: `commit-${dstOf(disk)}-${nodeOf(topLayer.index!)}`, kind: active ? 'active-commit' : 'commit', dst: dstOf(disk), state: 'running', top: topLayer.index!, base: baseLayer.index! };
+      const job: JobRecord = {
+        name: `commit-${dstOf(disk)}-${nodeOf(topLayer.index!)}`, kind: active ? 'active-commit' : 'commit', dst: dstOf(disk), state: 'running',
+        top: topLayer.index!, base: baseLayer.index!, ...(flags & COMMIT_DELETE ? { deleteImages: true } : {}),
+      };
       await this.rt.security.labelDevice(running.name, running.live, disk);
       await qmp.execute('block-commit', {
         device: nodeOf(chain[0]!.index!), 'job-id': job.name, ...(speed > 0n ? { speed: Number(speed) } : {}),
@@ -503,14 +518,18 @@ export class QemuBlockJobs {
 
   /** qemuDomainBlockCopyCommon: creates (or reuses) the destination, opens it in QEMU and starts blockdev-mirror. */
   private async startCopy(dom: DomainRef, path: string, spec: MirrorSpec, tuning: CopyTuning, flags: number): Promise<void> {
+    if (!spec.path.startsWith('/')) throw invalidArg('absolute path must be used as block copy target');
     await this.withJobs(dom, async (running, qmp) => {
       const disk = diskByName(running.live, path);
       this.checkIdle(running, disk);
+      // a persistent domain restarted (managedsave) would come back without the mirror
+      if (!(flags & COPY_TRANSIENT_JOB) && this.driver.store.findByName(running.name)?.persistent) throw invalid('domain is not transient');
       const chain = diskChain(disk);
       const top = chain[0]!;
       const reuse = (flags & COPY_REUSE_EXT) !== 0;
       const shallow = (flags & COPY_SHALLOW) !== 0 && chain.length > 1;
       const exists = existsSync(spec.path);
+      if (shallow && !exists && spec.format === 'raw') throw virError(ErrorCode.CONFIG_UNSUPPORTED, `shallow copy of disk '${dstOf(disk)}' into a raw file is not possible`, ErrorDomain.QEMU);
       const isBlock = exists && statSync(spec.path).isBlockDevice();
       if (spec.type === 'block' && exists && !isBlock) throw invalidArg(`blockdev flag requested for disk ${dstOf(disk)}, but file '${spec.path}' is not a block device`);
       if (!reuse && spec.type === 'file' && exists && statSync(spec.path).size > 0) {
@@ -518,22 +537,24 @@ export class QemuBlockJobs {
       }
       const format = spec.format ?? (reuse ? undefined : top.format) ?? 'raw';
       if (!reuse && spec.type === 'file') await this.createDestination(qmp, spec.path, format, top, shallow ? chain[1] : undefined);
-      // the destination as the disk's new top, so that the command line names its nodes as it would at start
-      const mirrorSource = element('source', spec.type === 'block' ? { dev: spec.path } : { file: spec.path });
+      // the destination as the disk's new top, so that the command line names its nodes as it would at start;
+      // its storage id is a new one, also after images were dropped (libvirt's node name counter)
+      const index = Math.max(running.nodenameIndex, ...childrenNamed(child(running.live, 'devices')!, 'disk').flatMap((d) => diskChain(d).map((l) => l.index ?? 0))) + 1;
+      running.nodenameIndex = index;
+      const mirrorSource = element('source', spec.type === 'block' ? { dev: spec.path, index: String(index) } : { file: spec.path, index: String(index) });
       const probe = cloneElement(running.live);
       const probeDisk = childrenNamed(child(probe, 'devices')!, 'disk').find((d) => dstOf(d) === dstOf(disk))!;
       this.pivotTo(probeDisk, element('backingStore', { type: spec.type }, [element('format', { type: format }), mirrorSource,
         ...(shallow ? [cloneElement(child(disk, 'backingStore')!)] : [element('backingStore')])]), format);
       for (const c of [...probeDisk.children]) if (c.name === 'mirror') probeDisk.children.splice(probeDisk.children.indexOf(c), 1);
       const cmd = await this.rt.buildCommandLine(probe, running.id);
-      const { recordStorageIds } = await import('./command-line/disks.js');
-      recordStorageIds(childrenNamed(child(probe, 'devices')!, 'disk'));
-      const index = Number(child(probeDisk, 'source')!.attrs.index);
       const nodes = blockdevChain(cmd.args, nodeOf(index));
       if (nodes.length === 0) throw virError(ErrorCode.INTERNAL_ERROR, `no -blockdev for the copy of '${dstOf(disk)}'`, ErrorDomain.QEMU);
+      // a reused image's own chain is what libvirt probes; one it created shares the disk's or has none
+      const reusedEnd = reuse && backingOf(spec.path, format) === null ? [element('backingStore')] : [];
       const mirror = element('mirror', { type: spec.type, file: spec.path, format, job: 'copy' },
-        [element('format', { type: format }), element('source', { ...mirrorSource.attrs, index: String(index) })]);
-      await this.rt.security.labelDevice(running.name, running.live, element('disk', { type: spec.type }, [element('driver', { type: format }), mirrorSource]));
+        [element('format', { type: format }), mirrorSource, ...reusedEnd]);
+      await this.rt.security.labelDevice(running.name, running.live, element('disk', { type: spec.type }, [element('driver', { type: format }), element('source', spec.type === 'block' ? { dev: spec.path } : { file: spec.path })]));
       const added: string[] = [];
       try {
         for (const node of nodes) {

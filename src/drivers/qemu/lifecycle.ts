@@ -95,6 +95,8 @@ export class RunningDomain {
   statusWrite: Promise<void> = Promise.resolve();
   /** The block jobs not finished yet (block-jobs.ts), kept in the status file. */
   blockJobs: XmlElement | undefined;
+  /** The highest storage id given to an image after start (0: none), kept in the status file. */
+  nodenameIndex = 0;
   constructor(
     readonly name: string,
     readonly id: number,
@@ -111,7 +113,7 @@ export class RunningDomain {
   }
 
   status(): DomainStatus {
-    return { state: this.state, reason: this.reason, pid: this.pid, startTime: this.startTime, monitorPath: this.monitorPath, fakeReboot: this.fakeReboot, ...(this.agentTimeout !== -1 ? { agentTimeout: this.agentTimeout } : {}), domain: this.live, blockJobs: this.blockJobs };
+    return { state: this.state, reason: this.reason, pid: this.pid, startTime: this.startTime, monitorPath: this.monitorPath, fakeReboot: this.fakeReboot, ...(this.agentTimeout !== -1 ? { agentTimeout: this.agentTimeout } : {}), domain: this.live, blockJobs: this.blockJobs, nodenameIndex: this.nodenameIndex };
   }
 
   /** The domain handle events carry (virDomainEventLifecycleNewFromObj: a stopped one has id -1). */
@@ -187,6 +189,7 @@ export class QemuRuntime {
     dom.agentTimeout = status.agentTimeout ?? -1;
     dom.live = status.domain;
     dom.blockJobs = status.blockJobs;
+    dom.nodenameIndex = status.nodenameIndex ?? 0;
     if (match === 'gone') {
       await this.cleanup(dom);
       return undefined;

@@ -24,6 +24,8 @@ export interface DomainStatus {
   domain: XmlElement;
   /** The block jobs tsvirt started and has not finished yet (block-jobs.ts), libvirt's <blockjobs> of the private data. */
   blockJobs?: XmlElement;
+  /** The highest storage id (libvirt-N-*) given to an image after start, never reused (libvirt's <nodename index>). */
+  nodenameIndex?: number;
 }
 
 /** virDomainStateTypeToString */
@@ -54,6 +56,7 @@ export function formatStatus(status: DomainStatus): string {
     ...(status.fakeReboot ? [element('fakereboot')] : []),
     ...(status.blockJobs && status.blockJobs.children.length > 0 ? [status.blockJobs] : []),
     ...(status.agentTimeout !== undefined ? [element('agentTimeout', {}, [], String(status.agentTimeout))] : []),
+    ...(status.nodenameIndex ? [element('nodename', { index: String(status.nodenameIndex) })] : []),
     status.domain,
   ]);
   return formatXml(root);
@@ -79,6 +82,7 @@ export function parseStatus(text: string): DomainStatus {
     ...agentTimeoutOf(root),
     domain,
     ...(child(root, 'blockjobs') ? { blockJobs: child(root, 'blockjobs') } : {}),
+    ...(Number(child(root, 'nodename')?.attrs.index) > 0 ? { nodenameIndex: Number(child(root, 'nodename')!.attrs.index) } : {}),
   };
 }
 
