@@ -5,7 +5,8 @@
 // net-dhcp-leases and domifaddr; it pings its gateway and, through libvirt's
 // masquerading, a test host in a second namespace that has no route back. A
 // hotplugged NIC gets a second lease; domif-setlink takes a link down and up;
-// unplug and destroy leave no tap behind.
+// every NIC has its network port (net-port-list), and unplug and destroy leave
+// no tap and no port behind.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
@@ -107,7 +108,14 @@ test('a guest on a NAT network gets leases, reaches its gateway and the outside,
   await ok('start', 'netguest');
 
   const live = await ok('dumpxml', 'netguest');
-  assert.match(live, /<source network='lan' bridge='virbr0'\/>\n\s*<target dev='vnet0'\/>/, 'the live XML names the bridge and the tap');
+  const UUID = '[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}';
+  const firstPort = new RegExp(`<source network='lan' portid='(${UUID})' bridge='virbr0'/>\\n\\s*<target dev='vnet0'/>`).exec(live)?.[1];
+  assert.ok(firstPort, `the live XML names the network port, the bridge and the tap as libvirt's does: ${live}`);
+  /** The network's ports (net-port-list --uuid), sorted. */
+  const ports = async () => (await ok('net-port-list', 'lan', '--uuid')).split('\n').filter(Boolean).sort();
+  assert.deepEqual(await ports(), [firstPort], "net-port-list shows the guest's port");
+  const portXML = await ok('net-port-dumpxml', 'lan', firstPort);
+  assert.match(portXML, new RegExp(`<owner>\\n\\s*<name>netguest</name>\\n\\s*<uuid>${UUID}</uuid>\\n\\s*</owner>\\n\\s*<mac address='${FIRST_MAC}'/>\\n\\s*<plug type='network' bridge='virbr0'/>`), portXML);
   const tap = host.exec(['ip', '-d', 'link', 'show', 'vnet0']);
   assert.match(tap, /link\/ether fe:54:00:5e:00:01 /, "the tap has the guest's MAC with libvirt's fe: first byte");
   assert.match(tap, /master virbr0 /, 'the tap is a port of the bridge');
@@ -154,6 +162,9 @@ test('a guest on a NAT network gets leases, reaches its gateway and the outside,
 
   await ok('attach-interface', 'netguest', 'network', 'lan', '--model', 'virtio', '--mac', SECOND_MAC);
   assert.match(host.exec(['ip', 'link', 'show', 'vnet1']), /master virbr0 /, 'the hotplugged NIC has its own tap on the bridge');
+  const secondPort = new RegExp(`<mac address='${SECOND_MAC}'/>\\n\\s*<source network='lan' portid='(${UUID})' bridge='virbr0'/>`).exec(await ok('dumpxml', 'netguest'))?.[1];
+  assert.ok(secondPort, 'the hotplugged NIC has its own network port');
+  assert.deepEqual(await ports(), [firstPort, secondPort].sort());
   await waitUntil('the hotplugged NIC in the guest', 30_000, async () => ((await shell.run('ip link show eth1')).rc === 0 ? true : undefined));
   const second = await lease('eth1');
   assert.notEqual(second, first);
@@ -161,8 +172,10 @@ test('a guest on a NAT network gets leases, reaches its gateway and the outside,
 
   await ok('detach-interface', 'netguest', 'network', '--mac', SECOND_MAC);
   await waitUntil('the unplugged tap gone', 20_000, () => (host.run(['ip', 'link', 'show', 'vnet1']).status !== 0 ? true : undefined));
+  assert.deepEqual(await ports(), [firstPort], "the unplugged NIC's port is deleted");
   await ok('destroy', 'netguest');
   assert.notEqual(host.run(['ip', 'link', 'show', 'vnet0']).status, 0, 'no tap left after destroy');
+  assert.deepEqual(await ports(), [], 'no port left after destroy');
 });
 
 test("bridge and ethernet interfaces: taps on a host bridge and alone, an administrator's tap used and kept, a missing bridge refused", { skip: skipReason() }, async (t) => {
