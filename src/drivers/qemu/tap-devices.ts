@@ -21,7 +21,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { writeFileAtomic } from '../../util/atomic-file.js';
-import { ErrorCode, ErrorDomain, virError } from '../../util/error.js';
+import { ErrorCode, ErrorDomain, isVirError, virError } from '../../util/error.js';
 import { withFileLock } from '../../util/file-lock.js';
 import { child, element, type XmlElement } from '../../util/xml.js';
 import type { NetworkPorts, PortOwner } from './network-ports.js';
@@ -131,13 +131,16 @@ export class TapDevices {
 
   /**
    * A daemon that finds a running domain hands its interfaces' network ports
-   * back to the network driver (RECLAIM); as with libvirt, a port the network
-   * driver still knows, or a network gone, leaves the guest running as it is.
+   * back to the network driver (RECLAIM); as with libvirt, a failure (a network
+   * gone) is only reported and the guest runs on. A port the network driver
+   * kept in its status files is already there: nothing to report.
    */
   async reclaimAll(live: XmlElement, warn: (message: string) => void): Promise<void> {
     for (const net of TapDevices.tapInterfaces(live)) {
       if (net.attrs.type !== 'network') continue;
-      await this.options.networkPorts.reclaim(net, TapDevices.portOwner(live)).catch((e: Error) => warn(e.message));
+      await this.options.networkPorts.reclaim(net, TapDevices.portOwner(live)).catch((e: Error) => {
+        if (!(isVirError(e) && e.code === ErrorCode.NETWORK_PORT_EXIST)) warn(e.message);
+      });
     }
   }
 
