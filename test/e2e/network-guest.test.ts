@@ -10,10 +10,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Duplex } from 'node:stream';
 import { openConsoleSession } from '../../src/drivers/qemu/console.js';
-import { tsvirsh } from '../helpers/shared.js';
+import { projectRoot, tsvirsh } from '../helpers/shared.js';
 import { NetworkNamespace, namespaceSkipReason } from '../network/namespace.js';
 import { BOOT_TIMEOUT_MS, guestDomainXML, Sandbox, testGuest, waitUntil, type RunResult } from './guest.js';
 
@@ -232,4 +233,36 @@ test("bridge and ethernet interfaces: taps on a host bridge and alone, an admini
     assert.match(shaped.stderr, /^error: internal error: Child process \(tc filter add dev vnet\d+ parent ffff: protocol all u32 match u32 0 0 police rate 128kbps burst 256kb mtu 64kb drop flowid :1\) unexpected exit status 2: /m);
   }
   assert.doesNotMatch(host.exec(['ip', '-br', 'link']), /vnet/, 'no tap left');
+});
+
+test("a guest's network port as libvirt 9.0 shows it: live <interface>, net-port-list, net-port-dumpxml, none after destroy", { skip: skipReason() }, async (t) => {
+  // recorded from libvirt by test/network/golden/guest-port/capture.sh, from the same two files
+  const golden = join(projectRoot, 'test', 'network', 'golden', 'guest-port');
+  const sb = new Sandbox();
+  const host = new NetworkNamespace('netport');
+  const virsh = (...args: string[]) => host.run([process.execPath, tsvirsh, '-c', sb.uri, ...args]);
+  t.after(async () => {
+    virsh('destroy', 'netguest');
+    virsh('net-destroy', 'lan');
+    host.delete();
+    await sb.dispose();
+  });
+  const ok = (...args: string[]) => {
+    const r = virsh(...args);
+    assert.equal(r.status, 0, `tsvirsh ${args.join(' ')}: ${r.stdout}${r.stderr}`);
+    return r.stdout;
+  };
+  ok('net-create', join(golden, 'lan.xml'));
+  ok('create', join(golden, 'netguest.xml'), '--paused');
+  const port = ok('net-port-list', 'lan', '--uuid').trim();
+  const interfaceXML = /^ *<interface[\s\S]*?<\/interface>\n/m.exec(ok('dumpxml', 'netguest'))?.[0] ?? '';
+  const transcript = [
+    '$ dumpxml netguest (the <interface>)\n', interfaceXML,
+    '$ net-port-list lan\n', ok('net-port-list', 'lan'),
+    '$ net-port-dumpxml lan PORT\n', ok('net-port-dumpxml', 'lan', port),
+  ];
+  ok('destroy', 'netguest');
+  transcript.push('$ net-port-list lan (after destroy)\n', ok('net-port-list', 'lan'));
+  const normalised = transcript.join('').replace(/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/g, 'UUID');
+  assert.equal(normalised, readFileSync(join(golden, 'expected.out'), 'utf8'));
 });
