@@ -1,7 +1,8 @@
 // A restarted tsvirtd finds a guest on a virtual network still running and
 // hands its interface's network port back to the network driver with RECLAIM,
 // as libvirtd's qemuProcessReconnect does: a port whose status file was lost in
-// between is registered again, under the uuid the live XML names, with its plug.
+// between is registered again, under the uuid the live XML names, with its plug,
+// and a tap that left its bridge is put back on it.
 // tsvirtd runs inside a network namespace the test creates, so the network's
 // bridge, firewall rules, dnsmasq and the guest's tap exist only there.
 import { test } from 'node:test';
@@ -60,10 +61,13 @@ test('a restarted tsvirtd reclaims the network port of a running guest', { skip:
   assert.equal(portFiles.length, 1, `one status file for the port: ${portFiles.join(', ')}`);
   rmSync(portFiles[0]!);
   assert.deepEqual(readdirSync(join(portFiles[0]!, '..')), []);
+  // and the tap left its bridge (as when the bridge was made anew)
+  ns.exec(['ip', 'link', 'set', 'dev', 'vnet0', 'nomaster']);
 
   daemon = await spawnDaemon('', { prefix, root: daemon.root });
   assert.match(ok('domstate', 'reclaim'), /^paused$/m, 'the guest ran on');
   assert.equal(ok('net-port-list', 'lan', '--uuid').trim(), portid, 'the port is back under its uuid');
+  assert.match(ns.exec(['ip', 'link', 'show', 'vnet0']), /master virbr0 /, 'the tap is back on its bridge');
   const portXML = ok('net-port-dumpxml', 'lan', portid);
   assert.match(portXML, /<name>reclaim<\/name>[\s\S]*<mac address='52:54:00:5e:02:01'\/>\n\s*<plug type='network' bridge='virbr0'\/>/, portXML);
 

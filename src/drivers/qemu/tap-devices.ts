@@ -17,7 +17,7 @@
 // used, never created or deleted.
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { readFile, readlink } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { writeFileAtomic } from '../../util/atomic-file.js';
@@ -131,16 +131,25 @@ export class TapDevices {
 
   /**
    * A daemon that finds a running domain hands its interfaces' network ports
-   * back to the network driver (RECLAIM); as with libvirt, a failure (a network
-   * gone) is only reported and the guest runs on. A port the network driver
-   * kept in its status files is already there: nothing to report.
+   * back to the network driver (RECLAIM) and puts taps that left their bridge
+   * (a bridge made anew meanwhile) back on it, as libvirt's
+   * virDomainNetNotifyActualDevice does; a failure (a network gone) is only
+   * reported and the guest runs on. A port the network driver kept in its
+   * status files is already there: nothing to report.
    */
   async reclaimAll(live: XmlElement, warn: (message: string) => void): Promise<void> {
     for (const net of TapDevices.tapInterfaces(live)) {
-      if (net.attrs.type !== 'network') continue;
-      await this.options.networkPorts.reclaim(net, TapDevices.portOwner(live)).catch((e: Error) => {
+      const report = (e: Error) => {
         if (!(isVirError(e) && e.code === ErrorCode.NETWORK_PORT_EXIST)) warn(e.message);
-      });
+      };
+      if (net.attrs.type === 'network') await this.options.networkPorts.reclaim(net, TapDevices.portOwner(live)).catch(report);
+      const dev = child(net, 'target')?.attrs.dev;
+      const bridge = child(net, 'source')?.attrs.bridge;
+      if (net.attrs.type === 'ethernet' || dev === undefined || bridge === undefined || !netDevExists(dev)) continue;
+      const master = await readlink(`/sys/class/net/${dev}/master`).catch(() => undefined);
+      if (master === undefined || path.basename(master) !== bridge) {
+        await netCommand(['ip', 'link', 'set', 'dev', dev, 'master', bridge], `Unable to add bridge ${bridge} port ${dev}`).catch(report);
+      }
     }
   }
 
