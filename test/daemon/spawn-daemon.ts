@@ -15,6 +15,8 @@ export interface SpawnedDaemon {
   /** test+unix:///default?socket=... */
   uri(driver?: string, path?: string): string;
   stop(): Promise<void>;
+  /** ends tsvirtd (SIGTERM) and keeps its root, for a restart on it (SpawnOptions.root) */
+  kill(): Promise<void>;
   /** stop(), after killing the guests' QEMUs started under the root (tsvirtd leaves running guests running) */
   stopWithGuests(): Promise<void>;
 }
@@ -30,15 +32,22 @@ export interface SpawnOptions {
   readonly env?: NodeJS.ProcessEnv;
   /** a command that execs tsvirtd's node in turn, e.g. ['ip', 'netns', 'exec', NS] to run it in a network namespace */
   readonly prefix?: readonly string[];
+  /** the root of an earlier daemon, killed (a restart): its files are kept and conf is not written */
+  readonly root?: string;
 }
 
 export async function spawnDaemon(conf = '', options: SpawnOptions = {}): Promise<SpawnedDaemon> {
-  const root = await mkdtemp(join(tmpdir(), 'tsvirtd-'));
-  // a root tsvirtd runs QEMU as its unprivileged user, which must pass through
-  await chmod(root, 0o755);
-  await mkdir(join(root, 'etc'), { recursive: true });
-  await writeFile(join(root, 'etc', 'tsvirtd.conf'), conf);
-  options.prepare?.(root);
+  const root = options.root ?? (await mkdtemp(join(tmpdir(), 'tsvirtd-')));
+  if (options.root === undefined) {
+    // a root tsvirtd runs QEMU as its unprivileged user, which must pass through
+    await chmod(root, 0o755);
+    await mkdir(join(root, 'etc'), { recursive: true });
+    await writeFile(join(root, 'etc', 'tsvirtd.conf'), conf);
+    options.prepare?.(root);
+  } else {
+    // the sockets tell when the new daemon listens: none may be left from the old one
+    for (const name of ['libvirt-sock', 'libvirt-sock-ro']) await rm(join(root, 'run', name), { force: true });
+  }
   const socket = join(root, 'run', 'libvirt-sock');
   const argv = [...(options.prefix ?? []), process.execPath, tsvirtd, '--root', root, ...(options.args ?? [])];
   const child: ChildProcess = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'inherit', 'inherit'], env: options.env ?? process.env });
@@ -48,11 +57,14 @@ export async function spawnDaemon(conf = '', options: SpawnOptions = {}): Promis
     await new Promise((r) => setTimeout(r, 20));
   }
   if (!existsSync(join(root, 'run', 'libvirt-sock-ro'))) throw new Error('tsvirtd did not listen within 6 s');
-  const stop = async () => {
+  const kill = async () => {
     if (child.exitCode === null) {
       child.kill('SIGTERM');
       await exited;
     }
+  };
+  const stop = async () => {
+    await kill();
     await rm(root, { recursive: true, force: true });
   };
   return {
@@ -62,6 +74,7 @@ export async function spawnDaemon(conf = '', options: SpawnOptions = {}): Promis
     pid: child.pid!,
     uri: (driver = 'test', path = '/default') => `${driver}+unix://${path}?socket=${socket}`,
     stop,
+    kill,
     stopWithGuests: async () => {
       for (const pid of qemuPidsMentioning(root)) process.kill(pid, 'SIGKILL');
       await stop();

@@ -5,14 +5,16 @@
 // net-dhcp-leases and domifaddr; it pings its gateway and, through libvirt's
 // masquerading, a test host in a second namespace that has no route back. A
 // hotplugged NIC gets a second lease; domif-setlink takes a link down and up;
-// unplug and destroy leave no tap behind.
+// every NIC has its network port (net-port-list), and unplug and destroy leave
+// no tap and no port behind.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Duplex } from 'node:stream';
 import { openConsoleSession } from '../../src/drivers/qemu/console.js';
-import { tsvirsh } from '../helpers/shared.js';
+import { projectRoot, tsvirsh } from '../helpers/shared.js';
 import { NetworkNamespace, namespaceSkipReason } from '../network/namespace.js';
 import { BOOT_TIMEOUT_MS, guestDomainXML, Sandbox, testGuest, waitUntil, type RunResult } from './guest.js';
 
@@ -107,7 +109,14 @@ test('a guest on a NAT network gets leases, reaches its gateway and the outside,
   await ok('start', 'netguest');
 
   const live = await ok('dumpxml', 'netguest');
-  assert.match(live, /<source network='lan' bridge='virbr0'\/>\n\s*<target dev='vnet0'\/>/, 'the live XML names the bridge and the tap');
+  const UUID = '[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}';
+  const firstPort = new RegExp(`<source network='lan' portid='(${UUID})' bridge='virbr0'/>\\n\\s*<target dev='vnet0'/>`).exec(live)?.[1];
+  assert.ok(firstPort, `the live XML names the network port, the bridge and the tap as libvirt's does: ${live}`);
+  /** The network's ports (net-port-list --uuid), sorted. */
+  const ports = async () => (await ok('net-port-list', 'lan', '--uuid')).split('\n').filter(Boolean).sort();
+  assert.deepEqual(await ports(), [firstPort], "net-port-list shows the guest's port");
+  const portXML = await ok('net-port-dumpxml', 'lan', firstPort);
+  assert.match(portXML, new RegExp(`<owner>\\n\\s*<name>netguest</name>\\n\\s*<uuid>${UUID}</uuid>\\n\\s*</owner>\\n\\s*<mac address='${FIRST_MAC}'/>\\n\\s*<plug type='network' bridge='virbr0'/>`), portXML);
   const tap = host.exec(['ip', '-d', 'link', 'show', 'vnet0']);
   assert.match(tap, /link\/ether fe:54:00:5e:00:01 /, "the tap has the guest's MAC with libvirt's fe: first byte");
   assert.match(tap, /master virbr0 /, 'the tap is a port of the bridge');
@@ -154,6 +163,9 @@ test('a guest on a NAT network gets leases, reaches its gateway and the outside,
 
   await ok('attach-interface', 'netguest', 'network', 'lan', '--model', 'virtio', '--mac', SECOND_MAC);
   assert.match(host.exec(['ip', 'link', 'show', 'vnet1']), /master virbr0 /, 'the hotplugged NIC has its own tap on the bridge');
+  const secondPort = new RegExp(`<mac address='${SECOND_MAC}'/>\\n\\s*<source network='lan' portid='(${UUID})' bridge='virbr0'/>`).exec(await ok('dumpxml', 'netguest'))?.[1];
+  assert.ok(secondPort, 'the hotplugged NIC has its own network port');
+  assert.deepEqual(await ports(), [firstPort, secondPort].sort());
   await waitUntil('the hotplugged NIC in the guest', 30_000, async () => ((await shell.run('ip link show eth1')).rc === 0 ? true : undefined));
   const second = await lease('eth1');
   assert.notEqual(second, first);
@@ -161,8 +173,10 @@ test('a guest on a NAT network gets leases, reaches its gateway and the outside,
 
   await ok('detach-interface', 'netguest', 'network', '--mac', SECOND_MAC);
   await waitUntil('the unplugged tap gone', 20_000, () => (host.run(['ip', 'link', 'show', 'vnet1']).status !== 0 ? true : undefined));
+  assert.deepEqual(await ports(), [firstPort], "the unplugged NIC's port is deleted");
   await ok('destroy', 'netguest');
   assert.notEqual(host.run(['ip', 'link', 'show', 'vnet0']).status, 0, 'no tap left after destroy');
+  assert.deepEqual(await ports(), [], 'no port left after destroy');
 });
 
 test("bridge and ethernet interfaces: taps on a host bridge and alone, an administrator's tap used and kept, a missing bridge refused", { skip: skipReason() }, async (t) => {
@@ -219,4 +233,36 @@ test("bridge and ethernet interfaces: taps on a host bridge and alone, an admini
     assert.match(shaped.stderr, /^error: internal error: Child process \(tc filter add dev vnet\d+ parent ffff: protocol all u32 match u32 0 0 police rate 128kbps burst 256kb mtu 64kb drop flowid :1\) unexpected exit status 2: /m);
   }
   assert.doesNotMatch(host.exec(['ip', '-br', 'link']), /vnet/, 'no tap left');
+});
+
+test("a guest's network port as libvirt 9.0 shows it: live <interface>, net-port-list, net-port-dumpxml, none after destroy", { skip: skipReason() }, async (t) => {
+  // recorded from libvirt by test/network/golden/guest-port/capture.sh, from the same two files
+  const golden = join(projectRoot, 'test', 'network', 'golden', 'guest-port');
+  const sb = new Sandbox();
+  const host = new NetworkNamespace('netport');
+  const virsh = (...args: string[]) => host.run([process.execPath, tsvirsh, '-c', sb.uri, ...args]);
+  t.after(async () => {
+    virsh('destroy', 'netguest');
+    virsh('net-destroy', 'lan');
+    host.delete();
+    await sb.dispose();
+  });
+  const ok = (...args: string[]) => {
+    const r = virsh(...args);
+    assert.equal(r.status, 0, `tsvirsh ${args.join(' ')}: ${r.stdout}${r.stderr}`);
+    return r.stdout;
+  };
+  ok('net-create', join(golden, 'lan.xml'));
+  ok('create', join(golden, 'netguest.xml'), '--paused');
+  const port = ok('net-port-list', 'lan', '--uuid').trim();
+  const interfaceXML = /^ *<interface[\s\S]*?<\/interface>\n/m.exec(ok('dumpxml', 'netguest'))?.[0] ?? '';
+  const transcript = [
+    '$ dumpxml netguest (the <interface>)\n', interfaceXML,
+    '$ net-port-list lan\n', ok('net-port-list', 'lan'),
+    '$ net-port-dumpxml lan PORT\n', ok('net-port-dumpxml', 'lan', port),
+  ];
+  ok('destroy', 'netguest');
+  transcript.push('$ net-port-list lan (after destroy)\n', ok('net-port-list', 'lan'));
+  const normalised = transcript.join('').replace(/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/g, 'UUID');
+  assert.equal(normalised, readFileSync(join(golden, 'expected.out'), 'utf8'));
 });

@@ -29,6 +29,7 @@ import { ptyPathOf } from './pty-paths.js';
 import { arbitraryMonitorCommand, MONITOR_COMMAND_HMP } from './monitor-passthrough.js';
 import { DomainSecurity } from './security/domain-security.js';
 import { translateVolumeDisks } from './volume-disks.js';
+import { SharedNetworkPorts } from './network-ports.js';
 import { TapDevices, tapCounterFiles } from './tap-devices.js';
 import { privileged } from './security/identity.js';
 import { requestedLinkState, setLinkState } from './link-state.js';
@@ -67,7 +68,7 @@ export class QemuDomainRuntime {
     this.security = new DomainSecurity(driver.paths, driver.config.raw);
     const taps = new TapDevices({
       ...tapCounterFiles(driver.paths.stateDir, driver.paths.lockDir),
-      networkBridge: (network) => this.networkBridge(network),
+      networkPorts: new SharedNetworkPorts(() => driver.shared),
       privileged: privileged(),
     });
     const host = {
@@ -107,18 +108,6 @@ export class QemuDomainRuntime {
    */
   queueEvent(event: DriverEvent): void {
     setImmediate(() => this.events.emit(event));
-  }
-
-  /**
-   * The bridge of an active network, for a tap of type='network' (libvirt's
-   * network port allocation, with its errors: an unknown network, one not running).
-   */
-  private async networkBridge(name: string): Promise<string> {
-    const networks = await this.driver.shared?.family('network');
-    if (!networks?.networkLookupByName || !networks.networkIsActive || !networks.networkGetBridgeName) throw virError(ErrorCode.NO_SUPPORT, 'virNetworkLookupByName', ErrorDomain.NONE);
-    const { net } = await networks.networkLookupByName({ name });
-    if (!(await networks.networkIsActive({ net })).active) throw virError(ErrorCode.OPERATION_INVALID, `network '${name}' is not active`, ErrorDomain.NETWORK);
-    return (await networks.networkGetBridgeName({ net })).name;
   }
 
   /**

@@ -122,7 +122,7 @@ export class DeviceHotplug {
     setDeviceAlias(added, alias);
     if (added.name === 'disk') detectBackingChains([added]);
     recordStorageIds(view.deviceList('disk'));
-    if (added.name === 'interface') await this.host.taps.plug(added, this.host.security.qemuOwner(live));
+    if (added.name === 'interface') await this.host.taps.plug(added, this.host.security.qemuOwner(live), { name: dom.name, uuid: dom.uuid });
     try {
       const plan = planFor(await this.host.buildCommandLine(live, dom.id), alias);
       const qmp = await this.runtime.ensureMonitor(dom);

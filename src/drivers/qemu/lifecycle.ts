@@ -200,6 +200,10 @@ export class QemuRuntime {
       await this.cleanup(dom, ShutoffReason.FAILED);
       return undefined;
     }
+    // qemuProcessReconnect: the daemon that takes over a running guest gives its network ports back
+    if (adopted && this.host.longLived()) {
+      await this.host.taps.reclaimAll(dom.live, (message) => process.stderr.write(`tsvirt: warning: domain '${name}': ${message}\n`));
+    }
     if (!options.monitor) return dom;
     try {
       await this.ensureMonitor(dom);

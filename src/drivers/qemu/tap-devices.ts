@@ -4,7 +4,8 @@
 // guest's MAC with its first byte replaced (fe:, or fa: when it already is fe)
 // so the bridge never takes the guest's own address, the bridge's MTU (or the
 // interface's <mtu>), enslaved to the bridge, up, with the noqueue qdisc, and
-// the interface's <bandwidth> as libvirt's tc commands shape it.
+// the interface's <bandwidth> as libvirt's tc commands shape it. A tap of
+// type='network' joins the bridge of the network port made for it (network-ports.ts).
 //
 // libvirt opens /dev/net/tun itself and passes QEMU the descriptor. Node cannot
 // pass descriptors to a child beyond its stdio (no SCM_RIGHTS, no inheritable
@@ -16,13 +17,14 @@
 // used, never created or deleted.
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { readFile, readlink } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { writeFileAtomic } from '../../util/atomic-file.js';
-import { ErrorCode, ErrorDomain, virError } from '../../util/error.js';
+import { ErrorCode, ErrorDomain, isVirError, virError } from '../../util/error.js';
 import { withFileLock } from '../../util/file-lock.js';
 import { child, element, type XmlElement } from '../../util/xml.js';
+import type { NetworkPorts, PortOwner } from './network-ports.js';
 
 const run = promisify(execFile);
 
@@ -40,14 +42,12 @@ export interface TapOwner {
   gid: number;
 }
 
-/** Where a tap of type='network' plugs in: the bridge of the active network (the network driver's answer). */
-export type NetworkBridgeLookup = (network: string) => Promise<string>;
-
 export interface TapDevicesOptions {
   /** the file that remembers the last vnet number, and its lock */
   counterFile: string;
   lockFile: string;
-  networkBridge: NetworkBridgeLookup;
+  /** the network driver's ports, for interfaces of type='network' */
+  networkPorts: NetworkPorts;
   /** root may set qdiscs (qemuDomainInterfaceSetDefaultQDisc runs only privileged) */
   privileged: boolean;
 }
@@ -102,6 +102,11 @@ export class TapDevices {
     return (devices?.children ?? []).filter((d) => d.name === 'interface' && TAP_TYPES.has(d.attrs.type ?? ''));
   }
 
+  /** The owner of a definition's network ports. */
+  static portOwner(def: XmlElement): PortOwner {
+    return { name: child(def, 'name')?.text ?? '', uuid: child(def, 'uuid')?.text ?? '' };
+  }
+
   /**
    * Gives every tap interface of a live definition its host device, as a start
    * does; when one fails, the ones made before it are deleted again.
@@ -110,7 +115,7 @@ export class TapDevices {
     const plugged: XmlElement[] = [];
     try {
       for (const net of TapDevices.tapInterfaces(live)) {
-        await this.plug(net, owner);
+        await this.plug(net, owner, TapDevices.portOwner(live));
         plugged.push(net);
       }
     } catch (e) {
@@ -124,8 +129,35 @@ export class TapDevices {
     for (const net of TapDevices.tapInterfaces(live)) await this.unplug(net);
   }
 
-  /** Connects one live interface to the host: its tap (named in <target dev>) made, or an existing one checked. */
-  async plug(net: XmlElement, owner: TapOwner | undefined): Promise<void> {
+  /**
+   * A daemon that finds a running domain hands its interfaces' network ports
+   * back to the network driver (RECLAIM) and puts taps that left their bridge
+   * (a bridge made anew meanwhile) back on it, as libvirt's
+   * virDomainNetNotifyActualDevice does; a failure (a network gone) is only
+   * reported and the guest runs on. A port the network driver kept in its
+   * status files is already there: nothing to report.
+   */
+  async reclaimAll(live: XmlElement, warn: (message: string) => void): Promise<void> {
+    for (const net of TapDevices.tapInterfaces(live)) {
+      const report = (e: Error) => {
+        if (!(isVirError(e) && e.code === ErrorCode.NETWORK_PORT_EXIST)) warn(e.message);
+      };
+      if (net.attrs.type === 'network') await this.options.networkPorts.reclaim(net, TapDevices.portOwner(live)).catch(report);
+      const dev = child(net, 'target')?.attrs.dev;
+      const bridge = child(net, 'source')?.attrs.bridge;
+      if (net.attrs.type === 'ethernet' || dev === undefined || bridge === undefined || !netDevExists(dev)) continue;
+      const master = await readlink(`/sys/class/net/${dev}/master`).catch(() => undefined);
+      if (master === undefined || path.basename(master) !== bridge) {
+        await netCommand(['ip', 'link', 'set', 'dev', dev, 'master', bridge], `Unable to add bridge ${bridge} port ${dev}`).catch(report);
+      }
+    }
+  }
+
+  /**
+   * Connects one live interface to the host: its network port allocated
+   * (type='network'), its tap (named in <target dev>) made, or an existing one checked.
+   */
+  async plug(net: XmlElement, owner: TapOwner | undefined, portOwner: PortOwner): Promise<void> {
     if (!TAP_TYPES.has(net.attrs.type ?? '')) return;
     if (!managedTap(net)) {
       // qemuInterfaceEthernetConnect with managed='no': the administrator's tap
@@ -135,8 +167,11 @@ export class TapDevices {
       return;
     }
     // the bridge first: a network that is not running fails before anything exists
-    const bridge = await this.bridgeOf(net);
-    const name = await this.createTap(child(net, 'target')?.attrs.dev, owner);
+    const bridge = await this.bridgeOf(net, portOwner);
+    const name = await this.createTap(child(net, 'target')?.attrs.dev, owner).catch(async (e: Error) => {
+      await this.releasePort(net);
+      throw e;
+    });
     try {
       const mac = child(net, 'mac')?.attrs.address;
       if (mac !== undefined) await netCommand(['ip', 'link', 'set', 'dev', name, 'address', tapMAC(mac)], `Cannot set interface MAC to ${tapMAC(mac)} on '${name}'`);
@@ -157,26 +192,39 @@ export class TapDevices {
       if (bandwidth) await applyBandwidth(name, bandwidth, this.options.privileged);
     } catch (e) {
       await deleteTap(name);
+      await this.releasePort(net);
       throw e;
     }
     setTargetDev(net, name);
-    if (net.attrs.type === 'network' && bridge !== undefined) {
-      // the live <source> names the bridge the network plugged the tap into
-      const source = child(net, 'source');
-      if (source) source.attrs = { ...source.attrs, bridge };
-    }
   }
 
-  /** Deletes the tap of one live interface, if tsvirt made it; a tap already gone is fine. */
+  /** Deletes the tap of one live interface, if tsvirt made it (a tap already gone is fine), and its network port. */
   async unplug(net: XmlElement): Promise<void> {
     const dev = child(net, 'target')?.attrs.dev;
     if (managedTap(net) && dev !== undefined) await deleteTap(dev);
+    await this.releasePort(net);
   }
 
-  /** The bridge a tap joins: the network's or the named one; none for type='ethernet'. */
-  private async bridgeOf(net: XmlElement): Promise<string | undefined> {
+  /**
+   * virDomainNetReleaseActualDevice: the port goes and the live <source> forgets
+   * it; a network already down (its ports gone with it) is no failure.
+   */
+  private async releasePort(net: XmlElement): Promise<void> {
     const source = child(net, 'source');
-    if (net.attrs.type === 'network') return this.options.networkBridge(source?.attrs.network ?? '');
+    if (net.attrs.type !== 'network' || source?.attrs.portid === undefined) return;
+    await this.options.networkPorts.release(net).catch(() => undefined);
+    source.attrs = Object.fromEntries(Object.entries(source.attrs).filter(([k]) => k !== 'portid' && k !== 'bridge'));
+  }
+
+  /** The bridge a tap joins: its network port's, or the named one; none for type='ethernet'. */
+  private async bridgeOf(net: XmlElement, portOwner: PortOwner): Promise<string | undefined> {
+    const source = child(net, 'source');
+    if (net.attrs.type === 'network') {
+      const { portid, bridge } = await this.options.networkPorts.allocate(net, portOwner);
+      // the live <source> names the port and the bridge it plugs the tap into, as libvirt's does
+      if (source) source.attrs = { ...source.attrs, portid, bridge };
+      return bridge;
+    }
     if (net.attrs.type === 'bridge') {
       const bridge = source?.attrs.bridge;
       if (!bridge) throw virError(ErrorCode.INTERNAL_ERROR, 'Missing bridge name', ErrorDomain.QEMU);
