@@ -96,7 +96,7 @@ test('domxml-to-native: masterKey0, encrypted secret objects, qcow2 encrypt and 
 const guest = testGuest();
 const skip = 'skip' in guest ? guest.skip : false;
 
-test('the guest reads the decrypted content of an encrypted qcow2 volume made by vol-create; the master key goes at stop', { skip }, async (t) => {
+test('the guest reads the decrypted content of an encrypted qcow2 volume made by vol-create and of a hotplugged raw LUKS disk; the master key goes at stop', { skip }, async (t) => {
   if ('skip' in guest) return;
   const sb = new Sandbox();
   t.after(() => sb.dispose());
@@ -136,6 +136,21 @@ test('the guest reads the decrypted content of an encrypted qcow2 volume made by
     if (/^ENC size=32768 head=5a5a5a5a\n@@DONE rc=0$/m.test(text)) return true;
     if (Date.now() - lastSent > 5_000) {
       console.write('echo ENC size=$(cat /sys/block/vda/size) head=$(od -An -tx1 -N4 /dev/vda | tr -d " ")\n');
+      lastSent = Date.now();
+    }
+    return undefined;
+  });
+
+  // hotplug: a raw LUKS image gets its secret object before its nodes (object-add, blockdev-add, device_add)
+  const rawImage = sb.file('hot.luks');
+  execFileSync('qemu-img', ['create', '-q', '--object', `secret,id=s0,data=${PASSPHRASE}`, '-f', 'luks', '-o', 'key-secret=s0', rawImage, '8M']);
+  execFileSync('qemu-io', ['--object', `secret,id=s0,data=${PASSPHRASE}`, '--image-opts', `driver=luks,file.filename=${rawImage},key-secret=s0`, '-c', 'write -P 0x6b 0 64k'], { stdio: 'ignore' });
+  writeFileSync(sb.file('hot.xml'), `<disk type='file' device='disk'><driver name='qemu' type='raw'/><source file='${rawImage}'/>${encryption}<target dev='vdb' bus='virtio'/></disk>`);
+  await sb.ok('attach-device', 'encguest', sb.file('hot.xml'), '--live');
+  await waitUntil('the hotplugged disk read in the guest', 60_000, () => {
+    if (/^HOT head=6b6b6b6b\n@@DONE rc=0$/m.test(text)) return true;
+    if (Date.now() - lastSent > 5_000) {
+      console.write('echo HOT head=$(od -An -tx1 -N4 /dev/vdb | tr -d " ")\n');
       lastSent = Date.now();
     }
     return undefined;
