@@ -9,7 +9,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { createDecipheriv, randomBytes, randomUUID } from 'node:crypto';
-import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { encryptedSecretObject } from '../../src/drivers/qemu/disk-secrets.js';
 import { connect } from '../../src/api/connection.js';
@@ -17,6 +17,7 @@ import { BOOT_TIMEOUT_MS, guestDomainXML, Sandbox, testGuest, waitUntil } from '
 import { libvirtUnavailable, systemVirsh } from '../helpers/libvirt.js';
 
 const PASSPHRASE = 'tsvirt-luks-pass';
+const noLibvirt = libvirtUnavailable();
 
 function secretXML(uuid: string, volume: string): string {
   return `<secret ephemeral='no' private='yes'><uuid>${uuid}</uuid><usage type='volume'><volume>${volume}</volume></usage></secret>`;
@@ -75,7 +76,6 @@ test('domxml-to-native: masterKey0, encrypted secret objects, qcow2 encrypt and 
   assert.equal(words[raw + 4], `'{"node-name":"libvirt-1-format","read-only":false,"driver":"luks","key-secret":"libvirt-1-format-encryption-secret0","file":"libvirt-1-storage"}'`);
   assert.ok(!argv.includes(PASSPHRASE) && !argv.includes(Buffer.from(PASSPHRASE).toString('base64')), 'the passphrase never shows in clear');
 
-  const noLibvirt = libvirtUnavailable();
   if (noLibvirt) return t.diagnostic(`*** comparison with libvirt SKIPPED: ${noLibvirt} ***`);
   const lvUuid = randomUUID();
   writeFileSync(sb.file('lv-secret.xml'), secretXML(lvUuid, `${sb.dir}/lv-enc.qcow2`));
@@ -158,4 +158,48 @@ test('the guest reads the decrypted content of an encrypted qcow2 volume made by
   console.destroy();
   await sb.ok('destroy', 'encguest');
   assert.equal(existsSync(masterKey), false, 'the master key is removed at stop');
+});
+
+test('a started domain with encrypted disks: the live <disk> elements as libvirt shows them, a 0600 32-byte master key', { skip: noLibvirt || skip }, async (t) => {
+  // libvirt's QEMU runs as its own user: images in a folder it reaches, the embed root below it not writable by others
+  const dir = mkdtempSync('/var/tmp/tsvirt-luks-');
+  chmodSync(dir, 0o755);
+  const name = `tsvirt-luks-${process.pid}`;
+  const uuid = randomUUID();
+  t.after(() => {
+    systemVirsh('destroy', name);
+    systemVirsh('undefine', name);
+    systemVirsh('secret-undefine', uuid);
+    rmSync(dir, { recursive: true, force: true });
+  });
+  for (const [format, file] of [['qcow2', 'enc.qcow2'], ['luks', 'enc.raw']] as const) {
+    const options = format === 'qcow2' ? ['-o', 'encrypt.format=luks,encrypt.key-secret=s0'] : ['-o', 'key-secret=s0'];
+    execFileSync('qemu-img', ['create', '-q', '--object', `secret,id=s0,data=${PASSPHRASE}`, '-f', format, ...options, path.join(dir, file), '8M']);
+    chmodSync(path.join(dir, file), 0o666);
+  }
+  writeFileSync(path.join(dir, 'secret.xml'), secretXML(uuid, `${dir}/enc.qcow2`));
+  writeFileSync(path.join(dir, 'dom.xml'), domainXML(name, dir, uuid).replace(/<uuid>[^<]+<\/uuid>/, ''));
+  const liveDisks = (xml: string) => xml.match(/<disk [\s\S]*?<\/disk>/g) ?? [];
+  const runOn = async (run: (...args: string[]) => Promise<string>) => {
+    await run('secret-define', path.join(dir, 'secret.xml'));
+    await run('secret-set-value', uuid, Buffer.from(PASSPHRASE).toString('base64'));
+    await run('define', path.join(dir, 'dom.xml'));
+    await run('start', name, '--paused');
+    return liveDisks(await run('dumpxml', name));
+  };
+  const sb = new Sandbox();
+  t.after(() => sb.dispose());
+  const ours = await runOn(async (...args) => (await sb.ok(...args)).stdout);
+  const masterKey = path.join(sb.root, 'lib', 'qemu', `domain-1-${name.slice(0, 20)}`, 'master-key.aes');
+  assert.equal(statSync(masterKey).size, 32);
+  assert.equal(statSync(masterKey).mode & 0o777, 0o600);
+  await sb.ok('destroy', name);
+  assert.equal(existsSync(masterKey), false, 'the master key is removed at stop');
+  const theirs = await runOn(async (...args) => {
+    const r = systemVirsh(...args);
+    if (!r.ok) throw new Error(`virsh ${args.join(' ')}: ${r.error}`);
+    return r.out;
+  });
+  assert.equal(ours.length, 2);
+  assert.deepEqual(ours, theirs);
 });
