@@ -7,6 +7,7 @@ import { createCipheriv, randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { SecretDriver, SecretValues } from '../../driver/families.js';
+import type { SecretRef } from '../../driver/refs.js';
 import { SECRET_USAGE_TYPES } from '../../conf/secret.js';
 import { ErrorCode, ErrorDomain, virError } from '../../util/error.js';
 import { child, childrenNamed, type XmlElement } from '../../util/xml.js';
@@ -22,9 +23,9 @@ export type SecretSource = SecretDriver & Partial<SecretValues>;
 
 /** The <encryption> an image is decrypted with: in its <source>, or (the top image only) beside it. */
 export function imageEncryption(holder: XmlElement, top: boolean): XmlElement | undefined {
-  const inSource = child(child(holder, 'source') ?? holder, 'encryption');
-  if (inSource && inSource !== child(holder, 'encryption')) return inSource;
-  return top ? child(holder, 'encryption') : undefined;
+  const source = child(holder, 'source');
+  const inSource = source ? child(source, 'encryption') : undefined;
+  return inSource ?? (top ? child(holder, 'encryption') : undefined);
 }
 
 /** The passphrase secret QEMU itself must apply (engine qemu, format luks), if the encryption asks for one. */
@@ -43,8 +44,6 @@ type SecretEntry = { value: Buffer } | { missing: Error } | { unusable: Error };
 /** The secrets a domain's encrypted images name: their values, or why a value cannot be had. */
 export class DiskSecrets {
   private constructor(private readonly found: Map<string, SecretEntry>) {}
-
-  static readonly none = new DiskSecrets(new Map());
 
   /** Reads every luks passphrase the domain's disks (and their backing images) name. */
   static async load(def: XmlElement, secrets: SecretSource | undefined): Promise<DiskSecrets> {
@@ -103,11 +102,11 @@ async function readSecret(lookup: SecretLookup, secrets: SecretSource | undefine
   if (!secrets?.secretValueFor || !secrets.secretLookupByUUID || !secrets.secretLookupByUsage) {
     return { missing: virError(ErrorCode.NO_SUPPORT, 'this function is not supported by the connection driver: virSecretLookupByUUID', ErrorDomain.NONE) };
   }
-  let ref: { uuid: string; usageType: number };
+  let ref: SecretRef;
   try {
     ref = (lookup.uuid !== undefined
       ? await secrets.secretLookupByUUID({ uuid: lookup.uuid })
-      : await secrets.secretLookupByUsage({ usageType: VOLUME_USAGE, usageID: lookup.usage ?? '' })).secret as { uuid: string; usageType: number };
+      : await secrets.secretLookupByUsage({ usageType: VOLUME_USAGE, usageID: lookup.usage ?? '' })).secret;
   } catch (e) {
     return { missing: e as Error };
   }
