@@ -9,6 +9,6 @@ export function defaultTlsX509CertDir(paths: Pick<QemuPaths, 'root'>): string {
 }
 
 /** The options of one build: the driver's folders and environment plus what differs per call. */
-export function driverCommandLineOptions(paths: QemuPaths, perCall: Pick<CommandLineOptions, 'caps' | 'domainId' | 'tapFd'>): CommandLineOptions {
+export function driverCommandLineOptions(paths: QemuPaths, perCall: Pick<CommandLineOptions, 'caps' | 'domainId' | 'tapFd' | 'diskSecrets' | 'masterKey'>): CommandLineOptions {
   return { ...perCall, paths, hostEnv: process.env, tlsX509CertDir: defaultTlsX509CertDir(paths) };
 }

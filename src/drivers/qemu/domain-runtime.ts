@@ -33,6 +33,8 @@ import { SharedNetworkPorts } from './network-ports.js';
 import { TapDevices, tapCounterFiles } from './tap-devices.js';
 import { privileged } from './security/identity.js';
 import { requestedLinkState, setLinkState } from './link-state.js';
+import { DiskSecrets, readMasterKey } from './disk-secrets.js';
+import { domainRuntimePaths } from './command-line/context.js';
 
 /** virDomainShutdownFlagValues / virDomainRebootFlagValues */
 const SHUTDOWN_ACPI_POWER_BTN = 1 << 0;
@@ -78,7 +80,7 @@ export class QemuDomainRuntime {
       longLived: () => this.longLived,
       emit: (event: DriverEvent) => this.queueEvent(event),
       withDomainLock: <T>(uuid: string, fn: () => Promise<T>) => driver.withDomainLock(uuid, fn),
-      buildCommandLine: (def: XmlElement, id: number) => this.buildCommandLine(def, id),
+      buildCommandLine: (def: XmlElement, id: number, masterKey?: Buffer) => this.buildCommandLine(def, id, masterKey),
       assignHotplugAddress: (def: XmlElement, device: XmlElement) => void assignAddressForNewDevice(def, device),
       domainStopped: (name: string, reason: ShutoffReason) => this.domainStopped(name, reason),
       blockJobChanged: (dom: RunningDomain) => void this.settleBlockJobs(dom),
@@ -143,9 +145,11 @@ export class QemuDomainRuntime {
   }
 
 
-  async buildCommandLine(live: XmlElement, domainId: number): Promise<QemuCommandLine> {
+  /** `masterKey`: a new QEMU's; without it, the running domain's, read from its folder when a disk needs it. */
+  async buildCommandLine(live: XmlElement, domainId: number, masterKey?: Buffer): Promise<QemuCommandLine> {
     // QEMU gets what volume disks stand for; the live XML keeps the pool and volume
     const { def, failures } = await translateVolumeDisks(live, await this.driver.storage());
+    const secrets = await DiskSecrets.load(def, await this.driver.secrets());
     // post-parse always fills in <emulator>
     const emulator = childText(child(def, 'devices') ?? def, 'emulator')?.trim();
     if (!emulator) throw virError(ErrorCode.INTERNAL_ERROR, 'the domain has no <emulator>', ErrorDomain.QEMU);
@@ -155,11 +159,16 @@ export class QemuDomainRuntime {
       throw virError(ErrorCode.CONFIG_UNSUPPORTED, 'Domain requires KVM, but it is not available. Check that virtualization is enabled in the host BIOS, and host configuration is setup to load the kvm modules.', ErrorDomain.QEMU);
     }
     const [{ validateLaunch }, { probeHostResources }] = await Promise.all([import('./launch-validate.js'), import('./host-resources.js')]);
-    validateLaunch(def, caps, probeHostResources(caps.host, { volumeDiskFailure: (disk) => failures.get(disk) }));
+    validateLaunch(def, caps, probeHostResources(caps.host, { volumeDiskFailure: (disk) => failures.get(disk), ...secrets.hostResources() }));
     // loaded on first start: define, list and dumpxml never need the builder
     const { buildQemuCommandLine } = await import('./command-line.js');
     // no tap descriptors: QEMU opens the taps tap-devices.ts made, by name
-    return buildQemuCommandLine(def, driverCommandLineOptions(this.driver.paths, { caps, domainId }));
+    return buildQemuCommandLine(def, driverCommandLineOptions(this.driver.paths, {
+      caps,
+      domainId,
+      diskSecrets: secrets,
+      masterKey: masterKey ?? (secrets.empty ? undefined : await readMasterKey(domainRuntimePaths(this.driver.paths, domainId, childText(live, 'name') ?? '').libDir)),
+    }));
   }
 
   /**

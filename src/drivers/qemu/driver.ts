@@ -20,6 +20,7 @@ import { DriverFeature, globalFeatureSupport } from '../../driver/features.js';
 import type { ProcArgs, ProcRet } from '../../driver/procedures.js';
 import { TypedParamType, type TypedParam } from '../../driver/typed-params.js';
 import type { OpenOptions, SharedDriverAccess } from '../../driver/registry.js';
+import type { SecretSource } from './disk-secrets.js';
 import type { ParsedURI } from '../../driver/uri.js';
 import { DefineFlags, DomainXMLFlags, ModificationImpact } from '../../driver/flags.js';
 import { DefinedDetail, DomainEventType, UndefinedDetail } from '../../driver/event-numbers.js';
@@ -132,6 +133,11 @@ export class QemuDriver implements HypervisorDriver {
   /** The storage driver of the same URI, when one is registered. */
   async storage(): Promise<StorageDriver | undefined> {
     return this.shared?.family('storage');
+  }
+
+  /** The secret driver of the same URI, which encrypted disks' passphrases come from (disk-secrets.ts). */
+  async secrets(): Promise<SecretSource | undefined> {
+    return this.shared?.family('secret') as Promise<SecretSource | undefined>;
   }
 
   constructor(
@@ -372,7 +378,7 @@ export class QemuDriver implements HypervisorDriver {
     const parseDefinition = (text: string) => this.xml.parseNew(text, { validateSchema: false });
     // the command-line builder is loaded only by the commands that need it
     const { connectDomainXMLToNative } = await import('./native-argv.js');
-    return { nativeConfig: await connectDomainXMLToNative({ caps: this.caps, paths: this.paths, parseDefinition, storage: () => this.storage() }, nativeFormat, domainXml, flags) };
+    return { nativeConfig: await connectDomainXMLToNative({ caps: this.caps, paths: this.paths, parseDefinition, storage: () => this.storage(), secrets: () => this.secrets() }, nativeFormat, domainXml, flags) };
   }
 
   // ---- domain information --------------------------------------------------

@@ -16,6 +16,8 @@ export interface HostResources {
   numadAvailable: boolean;
   pathExists(path: string): boolean;
   secretExists(lookup: SecretLookup): boolean;
+  /** Why a secret the driver knows cannot give its value (none set, another usage type), if it cannot. */
+  secretValueFailure?(lookup: SecretLookup): Error | undefined;
   networkExists(name: string): boolean;
   storagePoolExists(name: string): boolean;
   /** Why a <disk type='volume'> could not be translated through the storage driver (volume-disks.ts), if it could not. */
@@ -25,7 +27,7 @@ export interface HostResources {
 }
 
 /** What the host offers; secrets, networks and pools come from the caller's drivers (none by default). */
-export function probeHostResources(host: HostFacts, objects: Partial<Pick<HostResources, 'secretExists' | 'networkExists' | 'storagePoolExists' | 'volumeDiskFailure'>> = {}): HostResources {
+export function probeHostResources(host: HostFacts, objects: Partial<Pick<HostResources, 'secretExists' | 'secretValueFailure' | 'networkExists' | 'storagePoolExists' | 'volumeDiskFailure'>> = {}): HostResources {
   return {
     hugetlbfsMounted: host.hugetlbfsMounted(),
     numaNodes: host.numaNodes(),
@@ -35,6 +37,7 @@ export function probeHostResources(host: HostFacts, objects: Partial<Pick<HostRe
     networkExists: objects.networkExists ?? (() => false),
     storagePoolExists: objects.storagePoolExists ?? (() => false),
     ...(objects.volumeDiskFailure ? { volumeDiskFailure: objects.volumeDiskFailure } : {}),
+    ...(objects.secretValueFailure ? { secretValueFailure: objects.secretValueFailure } : {}),
     scriptEnvironment: `LC_ALL=C PATH=${process.env.PATH ?? ''} HOME=${process.env.HOME ?? '/'}`,
   };
 }
@@ -48,7 +51,11 @@ function checkSecret(host: HostResources, secret: XmlElement | undefined): void 
   const uuid = secret.attrs.uuid;
   const usage = secret.attrs.usage;
   if (uuid === undefined && usage === undefined) return;
-  if (host.secretExists({ uuid, usage })) return;
+  if (host.secretExists({ uuid, usage })) {
+    const failure = host.secretValueFailure?.({ uuid, usage });
+    if (failure) throw failure;
+    return;
+  }
   throw virError(ErrorCode.NO_SECRET, uuid !== undefined ? `no secret with matching uuid '${uuid}'` : `no secret with matching usage '${usage}'`, ErrorDomain.QEMU);
 }
 

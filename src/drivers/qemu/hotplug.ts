@@ -58,6 +58,8 @@ export function findJsonArg(args: string[], option: string, key: string, value: 
 
 /** What QEMU needs for one device: backend objects (in creation order) and the frontend. */
 interface DevicePlan {
+  /** The secret objects of encrypted images (object-add before their blockdevs). */
+  secrets: JsonProps[];
   blockdevs: JsonProps[];
   netdev?: JsonProps;
   device: JsonProps;
@@ -74,8 +76,13 @@ export function blockdevChain(args: string[], nodeName: string): JsonProps[] {
 function planFor(cmd: QemuCommandLine, alias: string): DevicePlan {
   const device = findJsonArg(cmd.args, '-device', 'id', alias);
   if (!device) throw virError(ErrorCode.INTERNAL_ERROR, `no -device for '${alias}' in the command line`, ErrorDomain.QEMU);
-  const plan: DevicePlan = { blockdevs: [], device };
+  const plan: DevicePlan = { secrets: [], blockdevs: [], device };
   if (typeof device.drive === 'string') plan.blockdevs = blockdevChain(cmd.args, device.drive);
+  for (const b of plan.blockdevs) {
+    const keySecret = b['key-secret'] ?? (b.encrypt as JsonProps | undefined)?.['key-secret'];
+    const secret = typeof keySecret === 'string' ? findJsonArg(cmd.args, '-object', 'id', keySecret) : undefined;
+    if (secret) plan.secrets.push(secret);
+  }
   if (typeof device.netdev === 'string') {
     plan.netdev = findJsonArg(cmd.args, '-netdev', 'id', device.netdev);
     if (!plan.netdev) throw virError(ErrorCode.INTERNAL_ERROR, `no -netdev for '${device.netdev}' in the command line`, ErrorDomain.QEMU);
@@ -129,6 +136,7 @@ export class DeviceHotplug {
       const step = (run: [string, JsonProps], undo: [string, JsonProps]) => ({ run, undo });
       await this.host.security.labelDevice(dom.name, dom.live, added);
       await runWithRollback(qmp, [
+        ...plan.secrets.map((o) => step(['object-add', o], ['object-del', { id: o.id }])),
         ...plan.blockdevs.map((b) => step(['blockdev-add', b], ['blockdev-del', { 'node-name': b['node-name'] }])),
         ...(plan.netdev ? [step(['netdev_add', plan.netdev], ['netdev_del', { id: plan.netdev.id }])] : []),
         step(['device_add', plan.device], ['device_del', { id: alias }]),
@@ -196,6 +204,7 @@ export class DeviceHotplug {
     if (plan.netdev) await qmp.execute('netdev_del', { id: plan.netdev.id }).catch(() => undefined);
     for (const device of removed) if (device.name === 'interface') await this.host.taps.unplug(device);
     for (const b of [...plan.blockdevs].reverse()) await qmp.execute('blockdev-del', { 'node-name': b['node-name'] }).catch(() => undefined);
+    for (const o of plan.secrets) await qmp.execute('object-del', { id: o.id }).catch(() => undefined);
     for (const device of removed) await this.host.security.restoreDevice(dom.name, device);
     await this.runtime.saveStatus(dom);
   }

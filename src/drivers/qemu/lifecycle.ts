@@ -64,7 +64,8 @@ export interface RuntimeHost {
   /** The host taps of the domain's interfaces (tap-devices.ts). */
   readonly taps: TapDevices;
   /** The command line for a live definition; ids and addresses are already in `def`. */
-  buildCommandLine(def: XmlElement, domainId: number): Promise<QemuCommandLine> | QemuCommandLine;
+  /** `masterKey`: the key a new QEMU gets (a running domain's is read from its folder). */
+  buildCommandLine(def: XmlElement, domainId: number, masterKey?: Buffer): Promise<QemuCommandLine> | QemuCommandLine;
   /**
    * The domain stopped (any cause, in this or a previous process); `reason` is a
    * ShutoffReason. A transient domain should now disappear.
@@ -423,7 +424,9 @@ export class QemuRuntime {
       await releasePorts();
       throw e;
     });
-    let cmd = await (async () => this.host.buildCommandLine(live, id))().catch(async (e: Error) => {
+    // created now: the command line carries the disk passphrases encrypted under it
+    const masterKey = randomBytes(32);
+    let cmd = await (async () => this.host.buildCommandLine(live, id, masterKey))().catch(async (e: Error) => {
       await this.host.taps.unplugAll(live);
       await releasePorts();
       throw e;
@@ -440,7 +443,7 @@ export class QemuRuntime {
     await rm(monitorPath, { force: true });
     await removeShutoffReason(this.host.paths.stateDir, name);
     const logPath = path.join(this.host.paths.logDir, `${name}.log`);
-    const proc = await this.prepareRuntimeFolders(name, id)
+    const proc = await this.prepareRuntimeFolders(name, id, masterKey)
       .then((runtimeFiles) => this.host.security.prepare(name, live, label, runtimeFiles))
       .then(() => spawnDetached({ binary: cmd.binary, args, env: Object.fromEntries(cmd.env), logPath, execPrefix: this.host.security.execPrefix(label) }))
       .catch(async (e: Error) => {
@@ -503,7 +506,7 @@ export class QemuRuntime {
    * its secrets are encrypted with (qemuDomainMasterKeyCreate), which the
    * command line's masterKey0 object reads. Returns what QEMU must own.
    */
-  private async prepareRuntimeFolders(name: string, id: number): Promise<string[]> {
+  private async prepareRuntimeFolders(name: string, id: number, masterKeyBytes: Buffer): Promise<string[]> {
     const folders = domainRuntimePaths(this.host.paths, id, name);
     await mkdir(folders.libDir, { recursive: true, mode: 0o750 });
     // channel/ and channel/target/ are root's and shared: QEMU, run as its own user,
@@ -519,7 +522,7 @@ export class QemuRuntime {
     const masterKey = path.join(folders.libDir, 'master-key.aes');
     // a key left by an interrupted start goes; a new one is created, never written through a planted link
     await rm(masterKey, { force: true });
-    await writeFile(masterKey, randomBytes(32), { mode: 0o600, flag: constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW });
+    await writeFile(masterKey, masterKeyBytes, { mode: 0o600, flag: constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW });
     return [folders.libDir, folders.channelTargetDir, masterKey];
   }
 

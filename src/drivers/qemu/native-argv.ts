@@ -15,6 +15,8 @@ import type { QemuPaths } from './paths.js';
 import { virError, ErrorCode, ErrorDomain } from '../../util/error.js';
 import type { StorageDriver } from '../../driver/families.js';
 import { translateVolumeDisks } from './volume-disks.js';
+import { DiskSecrets, type SecretSource } from './disk-secrets.js';
+import { randomBytes } from 'node:crypto';
 
 export interface NativeOptions extends CommandLineOptions {
   /** The host the command line would run on: missing hugetlbfs, devices, secrets ... make libvirt refuse. */
@@ -97,6 +99,8 @@ export interface NativeArgvDriver {
   parseDefinition(xml: string): Promise<XmlElement>;
   /** The storage driver of the same URI, which volume disks are translated through. */
   storage?(): Promise<StorageDriver | undefined>;
+  /** The secret driver of the same URI, which encrypted disks' passphrases come from. */
+  secrets?(): Promise<SecretSource | undefined>;
 }
 
 /**
@@ -109,11 +113,13 @@ const FIRST_TAP_FD = 24;
 /** The per-domain variant: the command line of an already canonical definition. */
 export async function domainNativeArgv(driver: NativeArgvDriver, parsed: XmlElement): Promise<string> {
   const { def, failures } = await translateVolumeDisks(parsed, await driver.storage?.());
+  const secrets = await DiskSecrets.load(def, await driver.secrets?.());
   const emulator = child(child(def, 'devices') ?? def, 'emulator')?.text.trim() ?? '';
   const caps = await driver.caps.get(emulator);
   return nativeArgvText(def, {
-    ...driverCommandLineOptions(driver.paths, { caps, domainId: -1, tapFd: (_net, index) => FIRST_TAP_FD + 2 * index }),
-    host: probeHostResources(caps.host, { volumeDiskFailure: (disk) => failures.get(disk) }),
+    // libvirt makes a master key for the printed command line too, but writes it nowhere
+    ...driverCommandLineOptions(driver.paths, { caps, domainId: -1, tapFd: (_net, index) => FIRST_TAP_FD + 2 * index, diskSecrets: secrets, masterKey: randomBytes(32) }),
+    host: probeHostResources(caps.host, { volumeDiskFailure: (disk) => failures.get(disk), ...secrets.hostResources() }),
   });
 }
 

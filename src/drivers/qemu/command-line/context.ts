@@ -9,6 +9,7 @@ import { assignAliases } from './aliases.js';
 import type { QemuCaps } from '../capabilities.js';
 import { findMachine } from '../capabilities.js';
 import type { QemuPaths } from '../paths.js';
+import type { DiskSecrets } from '../disk-secrets.js';
 
 /** The driver folders the command line refers to (libvirt's qemu.conf defaults, or DIR/... in embed mode). */
 export type QemuStatePaths = Pick<QemuPaths, 'libDir' | 'stateDir' | 'channelTargetDir' | 'memoryBackingDir' | 'nvramDir'>;
@@ -28,6 +29,10 @@ export interface CommandLineOptions {
    * it QEMU opens the tap its <target dev> names.
    */
   tapFd?(net: XmlElement, index: number): number;
+  /** The passphrases of encrypted images (disk-secrets.ts), encrypted on the command line under masterKey. */
+  diskSecrets?: DiskSecrets;
+  /** The domain's 32-byte master key, which QEMU reads from master-key.aes as masterKey0. */
+  masterKey?: Buffer;
 }
 
 export interface QemuCommandLine {

@@ -11,6 +11,7 @@ import { unitFactor } from './machine.js';
 import { escapeOptionValue } from '../../../util/qemu-option.js';
 import { diskNameToIndex } from './aliases.js';
 import { chardevString } from './chardev.js';
+import { encryptedSecretObject, encryptionSecretAlias, imageEncryption, qemuLuksSecret } from '../disk-secrets.js';
 
 /** One image of a disk's backing chain, with the node names libvirt gives it. */
 interface ChainImage {
@@ -231,8 +232,22 @@ export function networkStorageProps(src: XmlElement): JsonProps {
 
 const BACKING_FORMATS = new Set(['qcow', 'qcow2', 'qed', 'vmdk', 'cow', 'vhd', 'vpc', 'vdi']);
 
+/**
+ * The secret object an image QEMU decrypts (luks) needs, placed before the
+ * image's nodes as libvirt places it; returns its alias.
+ */
+function encryptionSecret(ctx: BuildContext, disk: XmlElement, image: ChainImage): string | undefined {
+  const lookup = qemuLuksSecret(imageEncryption(image.holder, image.holder === disk));
+  if (!lookup) return undefined;
+  const { diskSecrets, masterKey } = ctx.options;
+  if (!diskSecrets || !masterKey) throw virError(ErrorCode.INTERNAL_ERROR, "missing secret info for 'luks' driver", ErrorDomain.QEMU);
+  const alias = encryptionSecretAlias(image.id);
+  ctx.cmd.json('-object', encryptedSecretObject(alias, diskSecrets.value(lookup), masterKey));
+  return alias;
+}
+
 function formatProps(ctx: BuildContext, disk: XmlElement, image: ChainImage, below: ChainImage | undefined,
-  terminated: boolean, cache: CacheFlags | undefined): void {
+  terminated: boolean, cache: CacheFlags | undefined, keySecret: string | undefined): void {
   const driver = child(disk, 'driver');
   const top = image.holder === disk;
   const readOnly = top ? child(disk, 'readonly') !== undefined : true;
@@ -244,6 +259,9 @@ function formatProps(ctx: BuildContext, disk: XmlElement, image: ChainImage, bel
   // QEMU's names; a FAT directory is emulated by the vvfat protocol layer, so its format layer is raw.
   const format = { vhd: 'vhdx', ploop: 'parallels', fat: 'raw' }[image.format] ?? image.format;
   out.driver = format;
+  // raw LUKS is QEMU's luks format driver; qcow2 decrypts its own clusters
+  if (keySecret && format === 'raw') Object.assign(out, { driver: 'luks', 'key-secret': keySecret });
+  else if (keySecret) out.encrypt = { format: 'luks', 'key-secret': keySecret };
   const formatEl = top ? driver : child(image.holder, 'format');
   const maxSize = formatEl ? child(child(formatEl, 'metadata_cache') ?? formatEl, 'max_size') : undefined;
   if (format === 'qcow2' && maxSize && child(formatEl!, 'metadata_cache')) out['cache-size'] = Math.round(Number(maxSize.text.trim()) * unitFactor(maxSize.attrs.unit ?? 'bytes') * 1024);
@@ -390,8 +408,9 @@ export function buildDisks(ctx: BuildContext): void {
     const hasMedium = chain.length > 0 && !isEmpty(chain[0]!);
     if (hasMedium) {
       for (let i = chain.length - 1; i >= 0; i--) {
+        const keySecret = encryptionSecret(ctx, disk, chain[i]!);
         storageProps(ctx, disk, chain[i]!, cache);
-        formatProps(ctx, disk, chain[i]!, chain[i + 1], terminated && i === chain.length - 1, cache);
+        formatProps(ctx, disk, chain[i]!, chain[i + 1], terminated && i === chain.length - 1, cache, keySecret);
       }
     }
     let drive = hasMedium ? `libvirt-${chain[0]!.id}-format` : undefined;
