@@ -24,7 +24,8 @@ export async function dispatch<K extends ProcKey>(target: DispatchTarget, key: K
     if (refusal !== undefined) throw virError(ErrorCode.OPERATION_DENIED, refusal, info.apiErrorDomain);
   }
   checkPublicArgs(key, args);
-  const driver = target.drivers[info.family] as Partial<Record<K, DriverMethod<K>>> | undefined;
+  const family = info.family;
+  const driver = (target.drivers[family] ?? (family === 'hypervisor' ? undefined : await target.drivers.openFamily?.(family))) as Partial<Record<K, DriverMethod<K>>> | undefined;
   const method = driver?.[key] as ((a: ProcArgs<K>, s?: Duplex) => Promise<ProcRet<K>>) | undefined;
   if (typeof method !== 'function') throw virError(ErrorCode.NO_SUPPORT, info.api ?? String(key), info.apiErrorDomain);
   if ((info.stream !== null) !== (stream !== undefined)) {

@@ -62,6 +62,11 @@ export interface ConnectionDrivers {
    * changed. An embedded driver that re-reads its folders per call offers it.
    */
   readonly readView?: <T>(fn: () => Promise<T>) => Promise<T>;
+  /**
+   * A shared family the connection opens when a call first needs it (an embedded
+   * connection); absent for the families already present above.
+   */
+  readonly openFamily?: (family: Exclude<DriverFamily, 'hypervisor'>) => Promise<FamilyDriver<Exclude<DriverFamily, 'hypervisor'>> | undefined>;
   /** virConnectClose: releases what the connection holds. */
   close(): Promise<void>;
 }

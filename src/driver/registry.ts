@@ -4,7 +4,7 @@
 // several hypervisors share (networks, storage) join the connections of the
 // drivers that ask for them.
 import { ErrorCode, ErrorDomain, virError } from '../util/error.js';
-import type { EventSource } from './events.js';
+import { EventHub, type EventSource } from './events.js';
 import type { ConnectionDrivers, FamilyDriver } from './families.js';
 import type { DriverFamily } from './procedures.js';
 import { parseURI, type ParsedURI } from './uri.js';
@@ -87,37 +87,92 @@ export class DriverRegistry {
       if (embed && !driver.embeddable) {
         throw virError(ErrorCode.CONFIG_UNSUPPORTED, `Driver ${driver.name} cannot be used in embedded mode`, ErrorDomain.NONE);
       }
-      const opened = await driver.open(uri, options, this.sharedAccess(uri, options));
+      const shared = this.sharedOpener(uri, options);
+      const opened = await driver.open(uri, options, shared);
       if (opened === 'declined') continue;
-      return { uri, drivers: await this.withShared(driver, opened, uri, options) };
+      const drivers = options.longLived ? await this.withShared(driver, opened, shared) : this.withSharedOnDemand(driver, opened, shared);
+      return { uri, drivers };
     }
     throw virError(ErrorCode.NO_CONNECT, `no connection driver available for ${name}`, ErrorDomain.NONE);
   }
 
-  private sharedAccess(uri: ParsedURI, options: OpenOptions): SharedDriverAccess {
-    return {
-      family: async <F extends SharedFamily>(family: F) => {
-        const shared = this.shared.get(family) as SharedDriver<F> | undefined;
-        return shared ? await shared.open(uri, options, this.sharedAccess(uri, options)) : undefined;
-      },
-    };
+  /** The shared drivers as one connection sees them: each opened once, by whichever of the connection's drivers needs it first. */
+  private sharedOpener(uri: ParsedURI, options: OpenOptions): ConnectionSharedDrivers {
+    // a shared driver that needs another (storage asks for secrets) asks through the same connection
+    const opener: ConnectionSharedDrivers = new ConnectionSharedDrivers((family) => this.shared.get(family)?.open(uri, options, opener) ?? Promise.resolve(undefined));
+    return opener;
   }
 
-  private async withShared(driver: ConnectDriver, drivers: ConnectionDrivers, uri: ParsedURI, options: OpenOptions): Promise<ConnectionDrivers> {
-    const joined: { -readonly [F in keyof ConnectionDrivers]: ConnectionDrivers[F] } = { ...drivers, close: () => drivers.close() };
+  /** tsvirtd's connections: the shared drivers come up with the first one, as libvirtd initialises and autostarts them before it serves. */
+  private async withShared(driver: ConnectDriver, drivers: ConnectionDrivers, shared: SharedDriverAccess): Promise<ConnectionDrivers> {
+    const joined: Mutable<ConnectionDrivers> = { ...drivers, close: () => drivers.close() };
     const sources: EventSource[] = drivers.events ? [drivers.events] : [];
     for (const family of driver.sharedFamilies) {
-      const shared = this.shared.get(family);
-      if (drivers[family] !== undefined || !shared) continue;
-      const opened = await shared.open(uri, options, this.sharedAccess(uri, options));
+      const registered = this.shared.get(family);
+      if (drivers[family] !== undefined || !registered) continue;
+      const opened = await shared.family(family);
       (joined as Record<string, unknown>)[family] = opened;
-      const events = shared.eventsOf?.(opened);
+      const events = opened && registered.eventsOf?.(opened);
       if (events) sources.push(events);
     }
     if (sources.length > 0) joined.events = sources.length === 1 ? sources[0] : mergedEvents(sources);
     return joined;
   }
+
+  /**
+   * A connection of one process (tsvirsh, a library user): a shared driver is opened
+   * (loaded, its autostart objects started) when a call first needs its family, so a
+   * domain query loads no network or storage code. Its events join the connection's
+   * as it opens; before, it had none to report.
+   */
+  private withSharedOnDemand(driver: ConnectDriver, drivers: ConnectionDrivers, shared: ConnectionSharedDrivers): ConnectionDrivers {
+    const families = driver.sharedFamilies.filter((f) => drivers[f] === undefined && this.shared.has(f));
+    if (families.length === 0) return drivers;
+    const joined: Mutable<ConnectionDrivers> = {
+      ...drivers,
+      close: () => drivers.close(),
+      openFamily: async (family) => (families.includes(family) ? await shared.family(family) : undefined),
+    };
+    const reporting = new Map(families.flatMap((f) => {
+      const eventsOf = this.shared.get(f)?.eventsOf;
+      return eventsOf ? [[f, eventsOf] as const] : [];
+    }));
+    if (drivers.events === undefined && reporting.size === 0) return joined;
+    const opened = new EventHub();
+    shared.onOpened((family, driver) => reporting.get(family)?.(driver)?.subscribe((event) => opened.emit(event)));
+    joined.events = drivers.events ? mergedEvents([drivers.events, opened]) : opened;
+    return joined;
+  }
 }
+
+/** One connection's shared drivers, opened on the first ask and kept for the connection's other asks. */
+class ConnectionSharedDrivers implements SharedDriverAccess {
+  private readonly opening = new Map<SharedFamily, Promise<FamilyDriver<SharedFamily> | undefined>>();
+  private readonly openedListeners: ((family: SharedFamily, driver: FamilyDriver<SharedFamily>) => void)[] = [];
+
+  constructor(private readonly openShared: (family: SharedFamily) => Promise<FamilyDriver<SharedFamily> | undefined>) {}
+
+  async family<F extends SharedFamily>(family: F): Promise<FamilyDriver<F> | undefined> {
+    let pending = this.opening.get(family);
+    if (!pending) {
+      pending = this.openShared(family).then((driver) => {
+        if (driver) for (const listener of this.openedListeners) listener(family, driver);
+        return driver;
+      });
+      this.opening.set(family, pending);
+      // a failed open (unreadable state folder...) is tried again by the next call
+      pending.catch(() => this.opening.delete(family));
+    }
+    return (await pending) as FamilyDriver<F> | undefined;
+  }
+
+  /** `listener` hears of each shared driver as it opens (before the call that needed it goes on). */
+  onOpened(listener: (family: SharedFamily, driver: FamilyDriver<SharedFamily>) => void): void {
+    this.openedListeners.push(listener);
+  }
+}
+
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
 /** One EventSource for several: a subscriber hears every one of them. */
 function mergedEvents(sources: readonly EventSource[]): EventSource {

@@ -3,7 +3,9 @@
 // lacks, and the hypervisor driver reaches the same shared drivers for itself.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { DriverRegistry, type ConnectDriver, type SharedDriver } from '../../src/driver/registry.js';
+import { DriverRegistry, type ConnectDriver, type SharedDriver, type SharedDriverAccess } from '../../src/driver/registry.js';
+import { dispatch } from '../../src/driver/dispatch.js';
+import { EventHub } from '../../src/driver/events.js';
 import type { StorageDriver } from '../../src/driver/families.js';
 
 const storage: StorageDriver = { connectNumOfStoragePools: async () => ({ num: 3 }) };
@@ -25,11 +27,37 @@ test('a connection takes the shared storage driver, and its hypervisor driver re
   registry.register(hypervisor('first', (s) => seen.push(s), true));
   registry.register(hypervisor('second', (s) => seen.push(s)));
   registry.registerShared(sharedStorage);
-  const { drivers } = await registry.open('fake:///system', { readonly: false });
+  const { drivers } = await registry.open('fake:///system', { readonly: false, longLived: true });
   assert.equal(seen.length, 2, 'the declining driver was asked first');
   assert.equal(seen[1], storage);
   assert.equal(drivers.storage, storage);
   assert.deepEqual(await drivers.hypervisor?.connectGetType?.({} as never), { type: 'second' });
+});
+
+test('a one-process connection opens a shared driver at its first call, once for the connection and its hypervisor driver', async () => {
+  const registry = new DriverRegistry();
+  let opens = 0;
+  const events = new EventHub();
+  const counted: SharedDriver<'storage'> = { family: 'storage', open: async () => (opens++, storage), eventsOf: () => events };
+  let shared: SharedDriverAccess | undefined;
+  registry.register({
+    name: 'lazy', uriSchemes: ['fake'], localOnly: true, embeddable: false, sharedFamilies: ['storage', 'network'],
+    open: async (_uri, _options, access) => {
+      shared = access;
+      return { hypervisor: {}, close: async () => undefined };
+    },
+  });
+  registry.registerShared(counted);
+  const { drivers } = await registry.open('fake:///system', { readonly: false });
+  assert.equal(opens, 0, 'connecting opens no shared driver');
+  const heard: string[] = [];
+  drivers.events!.subscribe((e) => heard.push(e.key));
+  assert.deepEqual(await dispatch({ drivers, readonly: false }, 'connectNumOfStoragePools', undefined), { num: 3 });
+  assert.equal(await shared!.family('storage'), storage);
+  assert.equal(opens, 1);
+  events.emit({ key: 'storagePoolEventRefresh', body: { pool: { name: 'p', uuid: '0'.repeat(16) } } });
+  assert.deepEqual(heard, ['storagePoolEventRefresh'], 'the opened driver reports to the connection');
+  await assert.rejects(dispatch({ drivers, readonly: false }, 'connectNumOfNetworks', undefined), /virConnectNumOfNetworks/, 'no network driver registered');
 });
 
 test('without a registered shared driver the hypervisor driver is told so', async () => {

@@ -47,3 +47,30 @@ test('volume disks resolve through the storage driver and go with undefine --rem
     await rm(dir, { recursive: true, force: true });
   }
 });
+
+test('after a reboot, the first command that resolves a volume disk finds its autostart pool started', async () => {
+  const dir = await mkdtemp(path.join(tmpdir(), 'tsvirt-voldisk-boot-'));
+  const uri = `qemu:///embed?root=${dir}/root`;
+  const ok = async (command: string) => {
+    const r = await tsvirsh(uri, command);
+    assert.equal(r.rc, 0, `${command}: ${r.err}`);
+    return r.out;
+  };
+  try {
+    await writeFile(`${dir}/dom.xml`, DOMAIN);
+    await ok(`pool-define-as vp dir --target ${dir}/pool`);
+    await ok('pool-build vp');
+    await ok('pool-autostart vp');
+    await ok('pool-start vp');
+    await ok('vol-create-as vp d.qcow2 64M --format qcow2');
+    await ok('pool-destroy vp');
+    // a new boot: the run folder is empty, autostart has not happened yet
+    await rm(`${dir}/root/run/storage`, { recursive: true, force: true });
+    // the storage driver opens with this command's volume lookup, not at connect
+    const argv = await ok(`domxml-to-native qemu-argv ${dir}/dom.xml`);
+    assert.ok(argv.includes(`"filename":"${dir}/pool/d.qcow2"`), argv);
+    assert.match(await ok('pool-list --all'), /vp\s+active\s+yes/);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
