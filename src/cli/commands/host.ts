@@ -151,6 +151,45 @@ const nodecpumap: Handler = async (ctl, cmd) => {
   ctl.print(`${'CPU map:'.padEnd(15)} ${text}\n`);
 };
 
+/** virsh's nodecpustats rows, in its order, by the driver's field names. */
+const CPU_STAT_ROWS: Array<[string, string]> = [['user', 'user:'], ['kernel', 'system:'], ['idle', 'idle:'], ['iowait', 'iowait:'], ['intr', 'intr:']];
+
+const nodecpustats: Handler = async (ctl, cmd) => {
+  const cpuNum = cmd.number('cpu', -(2 ** 31), 2 ** 31 - 1) ?? -1;
+  const percent = cmd.bool('percent');
+  const { nparams } = await attempt('Unable to get number of cpu stats', ctl.c.invoke('nodeGetCPUStats', { cpuNum, nparams: 0, flags: 0 }));
+  if (nparams === 0) return;
+  const sample = async () => {
+    const { params } = await attempt('Unable to get node cpu stats', ctl.c.invoke('nodeGetCPUStats', { cpuNum, nparams, flags: 0 }));
+    return new Map(params.map((p) => [p.field, p.value]));
+  };
+  const first = await sample();
+  const utilization = first.get('utilization');
+  if (!percent) {
+    for (const [field, label] of CPU_STAT_ROWS) {
+      const v = first.get(field);
+      if (v !== undefined) ctl.print(`${label.padEnd(15)} ${String(v).padStart(20)}\n`);
+    }
+    return;
+  }
+  if (utilization !== undefined) {
+    ctl.print(`${'usage:'.padEnd(15)} ${String(utilization).padStart(5)}%\n`);
+    ctl.print(`${'idle:'.padEnd(15)} ${String(100n - utilization).padStart(5)}%\n`);
+    return;
+  }
+  // virsh samples twice, one second apart, and shows each share of the elapsed time
+  await new Promise((r) => setTimeout(r, 1000));
+  const second = await sample();
+  const delta = new Map([...first].map(([f, v]) => [f, Number((second.get(f) ?? v) - v)]));
+  const total = CPU_STAT_ROWS.reduce((sum, [f]) => sum + (delta.get(f) ?? 0), 0);
+  const pct = (n: number) => `${((n / total) * 100).toFixed(1).padStart(5)}%`;
+  ctl.print(`${'usage:'.padEnd(15)} ${pct((delta.get('user') ?? 0) + (delta.get('kernel') ?? 0))}\n`);
+  for (const [field, label] of CPU_STAT_ROWS) {
+    const d = delta.get(field);
+    if (d !== undefined) ctl.print(`${label.padEnd(15)} ${pct(d)}\n`);
+  }
+};
+
 const nodememstats: Handler = async (ctl, cmd) => {
   const cell = cmd.number('cell', -(2 ** 31), 2 ** 31 - 1) ?? -1;
   const query = { cellNum: cell, flags: 0 };
@@ -229,6 +268,7 @@ export const handlers: Record<string, Handler> = {
   maxvcpus,
   freecell,
   nodecpumap,
+  nodecpustats,
   nodememstats,
   'secret-list': secretList,
   'nwfilter-list': nwfilterList,

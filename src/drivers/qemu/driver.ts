@@ -32,6 +32,7 @@ import { parseBitmap } from '../../util/bitmap.js';
 import { vcpuCpusets } from '../../conf/cputune.js';
 import { domainCurrentMemoryKiB, domainCurrentVcpus, domainMaxMemoryKiB, domainMaxVcpus, domainName } from '../../conf/domain.js';
 import { hostArch, QemuCapsCache } from './capabilities.js';
+import { hostCellsFreeMemory, hostCpuStats, hostMemoryStats } from './node-stats.js';
 import { removeShutoffReason } from './status-file.js';
 import { loadQemuDriverConfig, type QemuDriverConfig } from './config.js';
 import { DomainStore } from './domain-store.js';
@@ -1046,6 +1047,25 @@ export class QemuDriver implements HypervisorDriver {
     checkFlags(flags, 0, 'qemuConnectGetDomainCapabilities');
     const query = { emulator: emulatorbin ?? undefined, arch: arch ?? undefined, machine: machine ?? undefined, virttype: virttype ?? undefined };
     return { capabilities: await formatDomainCapabilities(this, query) };
+  }
+
+  // ---- node and tuning entry points (issue #14, s5-epn) ----
+
+  /** qemuNodeGetCPUStats: the host's CPU times from /proc/stat. */
+  async nodeGetCPUStats({ cpuNum, nparams, flags }: ProcArgs<'nodeGetCPUStats'>): Promise<ProcRet<'nodeGetCPUStats'>> {
+    checkFlags(flags, 0, 'virHostCPUGetStats');
+    return hostCpuStats(cpuNum, nparams);
+  }
+
+  /** qemuNodeGetMemoryStats: the host's (or one NUMA cell's) meminfo. */
+  async nodeGetMemoryStats({ cellNum, nparams, flags }: ProcArgs<'nodeGetMemoryStats'>): Promise<ProcRet<'nodeGetMemoryStats'>> {
+    checkFlags(flags, 0, 'virHostMemGetStats');
+    return hostMemoryStats(cellNum, nparams);
+  }
+
+  /** qemuNodeGetCellsFreeMemory: free bytes per NUMA cell. */
+  async nodeGetCellsFreeMemory({ startCell, maxcells }: ProcArgs<'nodeGetCellsFreeMemory'>): Promise<ProcRet<'nodeGetCellsFreeMemory'>> {
+    return { cells: hostCellsFreeMemory(startCell, maxcells) };
   }
 }
 
