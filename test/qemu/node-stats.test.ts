@@ -76,8 +76,27 @@ for (const args of [['nodememstats'], ['nodememstats', '--cell', '0'], ['freecel
   });
 }
 
+for (const args of [['freepages', '--all'], ['freepages', '--all', '--pagesize', '4'], ['freepages', '--cellno', '0', '--pagesize', '2M'], ['freepages', '--cellno', '-1', '--pagesize', '4']]) {
+  test(`${args.join(' ')}: virsh's page sizes, counts within 5% of memory`, { skip }, async () => {
+    const theirs = await runSystemVirsh(...args);
+    const ours = tsvirsh(...args);
+    assert.equal(ours.code, 0, ours.stderr);
+    const sizes = (out: string) => out.replace(/: \d+$/gm, ': N');
+    assert.equal(sizes(ours.stdout), sizes(theirs.stdout));
+    const count = (out: string) => [...out.matchAll(/^(\d+)KiB: (\d+)$/gm)].map((m) => [Number(m[1]), Number(m[2])] as const);
+    const t = count(theirs.stdout);
+    count(ours.stdout).forEach(([size, n], i) => {
+      const tolerance = os.totalmem() / 1024 / size / 20;
+      assert.ok(Math.abs(n - t[i]![1]) <= tolerance, `${size}KiB: ${n} vs libvirt's ${t[i]![1]}`);
+    });
+  });
+}
+
 const absentCpu = String(os.cpus().length + 3);
-for (const args of [['nodecpustats', '--cpu', absentCpu], ['nodememstats', '--cell', '97'], ['freecell', '--cellno', '97']]) {
+for (const args of [
+  ['nodecpustats', '--cpu', absentCpu], ['nodememstats', '--cell', '97'], ['freecell', '--cellno', '97'],
+  ['freepages'], ['freepages', '--cellno', '0'], ['freepages', '--cellno', '0', '--pagesize', '3'], ['freepages', '--cellno', '97', '--pagesize', '4'],
+]) {
   test(`${args.join(' ')}: libvirt's error`, { skip }, async () => {
     const theirs = await runSystemVirsh(...args);
     const ours = tsvirsh(...args);

@@ -151,6 +151,50 @@ const nodecpumap: Handler = async (ctl, cmd) => {
   ctl.print(`${'CPU map:'.padEnd(15)} ${text}\n`);
 };
 
+const freepages: Handler = async (ctl, cmd) => {
+  const all = cmd.bool('all');
+  const cellGiven = cmd.opts.some((o) => o.def.name === 'cellno');
+  if (all && cellGiven) throw new CommandError(['Options --all and --cellno are mutually exclusive']);
+  const bytes = cmd.scaled('pagesize', 1024, 2 ** 32 - 1);
+  const c = ctl.c;
+  const free = async (sizes: number[], cell: number) => (await c.invoke('nodeGetFreePages', { pages: sizes, startCell: cell, cellCount: 1, flags: 0 })).counts;
+  if (!all) {
+    if (!cellGiven) throw new CommandError(['missing cellno argument']);
+    const cell = cmd.number('cellno', -(2 ** 31), 2 ** 31 - 1)!;
+    if (cell < -1) throw new CommandError(['cell number must be non-negative integer or -1']);
+    if (bytes === undefined) throw new CommandError(['missing pagesize argument']);
+    const kib = Math.ceil(bytes / 1024);
+    const [count] = await free([kib], cell);
+    ctl.print(`${kib}KiB: ${count ?? 0n}\n`);
+    return;
+  }
+  let caps;
+  try {
+    caps = parseXml(await c.getCapabilities());
+  } catch (e) {
+    throw new CommandError(['unable to get node capabilities'], e);
+  }
+  const host = child(caps, 'host');
+  const cells = childrenNamed(child(child(host ?? caps, 'topology') ?? caps, 'cells') ?? caps, 'cell');
+  let sizes: number[];
+  if (bytes !== undefined) {
+    sizes = [Math.ceil(bytes / 1024)];
+  } else {
+    // the host CPU's page sizes, else every cell's, sorted and without repeats
+    let pages = childrenNamed(child(host ?? caps, 'cpu') ?? caps, 'pages');
+    if (pages.length === 0) pages = cells.flatMap((cell) => childrenNamed(cell, 'pages'));
+    if (pages.length === 0) throw new CommandError(['could not get information about supported page sizes']);
+    sizes = [...new Set(pages.map((p) => Number(p.attrs.size)))].sort((a, b) => a - b);
+  }
+  for (const cell of cells) {
+    const id = Number(cell.attrs.id);
+    const counts = await free(sizes, id);
+    ctl.print(`Node ${id}:\n`);
+    sizes.forEach((size, i) => ctl.print(`${size}KiB: ${counts[i] ?? 0n}\n`));
+    ctl.print('\n');
+  }
+};
+
 /** virsh's nodecpustats rows, in its order, by the driver's field names. */
 const CPU_STAT_ROWS: Array<[string, string]> = [['user', 'user:'], ['kernel', 'system:'], ['idle', 'idle:'], ['iowait', 'iowait:'], ['intr', 'intr:']];
 
@@ -268,6 +312,7 @@ export const handlers: Record<string, Handler> = {
   maxvcpus,
   freecell,
   nodecpumap,
+  freepages,
   nodecpustats,
   nodememstats,
   'secret-list': secretList,

@@ -32,7 +32,7 @@ import { parseBitmap } from '../../util/bitmap.js';
 import { vcpuCpusets } from '../../conf/cputune.js';
 import { domainCurrentMemoryKiB, domainCurrentVcpus, domainMaxMemoryKiB, domainMaxVcpus, domainName } from '../../conf/domain.js';
 import { hostArch, QemuCapsCache } from './capabilities.js';
-import { hostCellsFreeMemory, hostCpuStats, hostMemoryStats } from './node-stats.js';
+import { hostCellsFreeMemory, hostCpuStats, hostFreePages, hostMemoryStats } from './node-stats.js';
 import { removeShutoffReason } from './status-file.js';
 import { loadQemuDriverConfig, type QemuDriverConfig } from './config.js';
 import { DomainStore } from './domain-store.js';
@@ -1066,6 +1066,12 @@ export class QemuDriver implements HypervisorDriver {
   /** qemuNodeGetCellsFreeMemory: free bytes per NUMA cell. */
   async nodeGetCellsFreeMemory({ startCell, maxcells }: ProcArgs<'nodeGetCellsFreeMemory'>): Promise<ProcRet<'nodeGetCellsFreeMemory'>> {
     return { cells: hostCellsFreeMemory(startCell, maxcells) };
+  }
+
+  /** qemuNodeGetFreePages: free pages of each asked size (KiB) per NUMA cell. */
+  async nodeGetFreePages({ pages, startCell, cellCount, flags }: ProcArgs<'nodeGetFreePages'>): Promise<ProcRet<'nodeGetFreePages'>> {
+    checkFlags(flags, 0, 'qemuNodeGetFreePages');
+    return { counts: hostFreePages(pages, startCell, cellCount) };
   }
 }
 

@@ -126,3 +126,43 @@ export function hostCellsFreeMemory(startCell: number, maxCells: number): bigint
   }
   return out;
 }
+
+/** The system page size in KiB (x86_64 and aarch64 hosts as Debian builds them). */
+const SYSTEM_PAGE_KIB = 4;
+
+/** Free pages of one size on one cell (-1: the whole host), as virNumaGetPageInfo counts them. */
+function freePagesOf(cell: number, pageKiB: number): bigint {
+  if (pageKiB === SYSTEM_PAGE_KIB) {
+    const meminfo = cell === ALL_CELLS ? readText('/proc/meminfo') : readText(`${NODE_DIR}/node${cell}/meminfo`);
+    const free = meminfoStats(meminfo, 2).find((s) => s.field === 'free')?.value ?? 0n;
+    return free / BigInt(SYSTEM_PAGE_KIB);
+  }
+  const dir = cell === ALL_CELLS ? '/sys/kernel/mm/hugepages' : `${NODE_DIR}/node${cell}/hugepages`;
+  let text: string;
+  try {
+    text = readFileSync(`${dir}/hugepages-${pageKiB}kB/free_hugepages`, 'utf8');
+  } catch {
+    const where = cell === ALL_CELLS ? '' : ` on node ${cell}`;
+    throw virError(ErrorCode.OPERATION_FAILED, `page size ${pageKiB} is not available${where}`, ErrorDomain.NONE);
+  }
+  if (!/^\d+\n$/.test(text)) throw virError(ErrorCode.INTERNAL_ERROR, `unable to parse: ${text}`, ErrorDomain.NONE);
+  return BigInt(text.trim());
+}
+
+/**
+ * virHostMemGetFreePages: for each cell from startCell (cellCount of them),
+ * the free count of every asked page size (KiB), cell by cell.
+ */
+export function hostFreePages(pages: readonly number[], startCell: number, cellCount: number): bigint[] {
+  const maxNode = maxNumaNode();
+  const lastCell = maxNode ?? 0;
+  // without NUMA the one fake cell is the whole host
+  const first = maxNode === undefined && startCell === 0 && cellCount === 1 ? ALL_CELLS : startCell;
+  if (first > lastCell) throw virError(ErrorCode.INTERNAL_ERROR, `start cell ${first} out of range (0-${lastCell})`, ErrorDomain.NONE);
+  const counts: bigint[] = [];
+  for (let cell = first; cell <= Math.min(lastCell, first + cellCount - 1); cell++) {
+    for (const size of pages) counts.push(freePagesOf(cell, size));
+  }
+  if (counts.length === 0) throw virError(ErrorCode.INTERNAL_ERROR, 'no suitable info found', ErrorDomain.NONE);
+  return counts;
+}
