@@ -92,10 +92,31 @@ for (const args of [['freepages', '--all'], ['freepages', '--all', '--pagesize',
   });
 }
 
+test('node-memory-tune: the KSM knobs as virsh prints them', { skip }, async () => {
+  const theirs = await runSystemVirsh('node-memory-tune');
+  const ours = tsvirsh('node-memory-tune');
+  assert.equal(ours.code, 0, ours.stderr);
+  // the tunables must match exactly; counters may move between the two reads
+  const tunablesOnly = (out: string) => out.replace(/^(\tshm_(pages_(shared|sharing|unshared|volatile)|full_scans) +)\d+$/gm, '$1N');
+  assert.equal(tunablesOnly(ours.stdout), tunablesOnly(theirs.stdout));
+});
+
+test('node-memory-tune --shm-pages-to-scan: libvirt reads back what tsvirt set', { skip }, async () => {
+  const read = async () => Number(/shm_pages_to_scan +(\d+)/.exec((await runSystemVirsh('node-memory-tune')).stdout)?.[1]);
+  const before = await read();
+  try {
+    const ours = tsvirsh('node-memory-tune', '--shm-pages-to-scan', String(before + 1));
+    assert.equal(ours.code, 0, ours.stderr);
+    assert.equal(await read(), before + 1);
+  } finally {
+    await runSystemVirsh('node-memory-tune', '--shm-pages-to-scan', String(before));
+  }
+});
+
 const absentCpu = String(os.cpus().length + 3);
 for (const args of [
   ['nodecpustats', '--cpu', absentCpu], ['nodememstats', '--cell', '97'], ['freecell', '--cellno', '97'],
-  ['freepages'], ['freepages', '--cellno', '0'], ['freepages', '--cellno', '0', '--pagesize', '3'], ['freepages', '--cellno', '97', '--pagesize', '4'],
+  ['freepages'], ['freepages', '--cellno', '0'], ['node-memory-tune', '--shm-sleep-millisecs', 'x'], ['freepages', '--cellno', '0', '--pagesize', '3'], ['freepages', '--cellno', '97', '--pagesize', '4'],
 ]) {
   test(`${args.join(' ')}: libvirt's error`, { skip }, async () => {
     const theirs = await runSystemVirsh(...args);

@@ -1,6 +1,6 @@
 // Host and Hypervisor commands, plus the host-object listings (secrets,
 // network filters, node devices) that only report what the driver offers.
-import type { NodeInfo } from '../../api/types.js';
+import { plainParams, typedParam, type NodeInfo } from '../../api/types.js';
 import { child, childrenNamed, parseXml } from '../../util/xml.js';
 import { ErrorCode } from '../../util/error.js';
 import { CommandError, attempt } from '../errors.js';
@@ -195,6 +195,29 @@ const freepages: Handler = async (ctl, cmd) => {
   }
 };
 
+/** node-memory-tune's options and the parameters they set. */
+const SHM_OPTIONS: Array<[string, string]> = [
+  ['shm-pages-to-scan', 'shm_pages_to_scan'],
+  ['shm-sleep-millisecs', 'shm_sleep_millisecs'],
+  ['shm-merge-across-nodes', 'shm_merge_across_nodes'],
+];
+
+const nodeMemoryTune: Handler = async (ctl, cmd) => {
+  const updates = SHM_OPTIONS.flatMap(([option, field]) => {
+    const v = cmd.number(option, 0, 2 ** 32 - 1);
+    return v === undefined ? [] : [typedParam.uint(field, v)];
+  });
+  if (updates.length > 0) {
+    await attempt('Unable to change memory parameters', ctl.c.invoke('nodeSetMemoryParameters', { params: updates, flags: 0 }));
+    return;
+  }
+  const { nparams } = await attempt('Unable to get number of memory parameters', ctl.c.invoke('nodeGetMemoryParameters', { nparams: 0, flags: 0 }));
+  if (nparams === 0) return;
+  const { params } = await attempt('Unable to get memory parameters', ctl.c.invoke('nodeGetMemoryParameters', { nparams, flags: 0 }));
+  ctl.print('Shared memory:\n');
+  for (const p of plainParams(params)) ctl.print(`\t${p.field.padEnd(15)} ${String(p.value)}\n`);
+};
+
 /** virsh's nodecpustats rows, in its order, by the driver's field names. */
 const CPU_STAT_ROWS: Array<[string, string]> = [['user', 'user:'], ['kernel', 'system:'], ['idle', 'idle:'], ['iowait', 'iowait:'], ['intr', 'intr:']];
 
@@ -315,6 +338,7 @@ export const handlers: Record<string, Handler> = {
   freepages,
   nodecpustats,
   nodememstats,
+  'node-memory-tune': nodeMemoryTune,
   'secret-list': secretList,
   'nwfilter-list': nwfilterList,
   'nodedev-list': nodedevList,

@@ -32,6 +32,7 @@ import { parseBitmap } from '../../util/bitmap.js';
 import { vcpuCpusets } from '../../conf/cputune.js';
 import { domainCurrentMemoryKiB, domainCurrentVcpus, domainMaxMemoryKiB, domainMaxVcpus, domainName } from '../../conf/domain.js';
 import { hostArch, QemuCapsCache } from './capabilities.js';
+import { nodeMemoryParameters, setNodeMemoryParameters } from './node-memory-tune.js';
 import { hostCellsFreeMemory, hostCpuStats, hostFreePages, hostMemoryStats } from './node-stats.js';
 import { removeShutoffReason } from './status-file.js';
 import { loadQemuDriverConfig, type QemuDriverConfig } from './config.js';
@@ -1072,6 +1073,18 @@ export class QemuDriver implements HypervisorDriver {
   async nodeGetFreePages({ pages, startCell, cellCount, flags }: ProcArgs<'nodeGetFreePages'>): Promise<ProcRet<'nodeGetFreePages'>> {
     checkFlags(flags, 0, 'qemuNodeGetFreePages');
     return { counts: hostFreePages(pages, startCell, cellCount) };
+  }
+
+  /** qemuNodeGetMemoryParameters: the host's KSM knobs and counters. */
+  async nodeGetMemoryParameters({ nparams, flags }: ProcArgs<'nodeGetMemoryParameters'>): Promise<ProcRet<'nodeGetMemoryParameters'>> {
+    checkFlags(flags, 1 << 2 /* VIR_TYPED_PARAM_STRING_OKAY */, 'virHostMemGetParameters');
+    return nodeMemoryParameters(nparams);
+  }
+
+  /** qemuNodeSetMemoryParameters: the host's KSM tunables. */
+  async nodeSetMemoryParameters({ params, flags }: ProcArgs<'nodeSetMemoryParameters'>): Promise<ProcRet<'nodeSetMemoryParameters'>> {
+    checkFlags(flags, 0, 'virHostMemSetParameters');
+    setNodeMemoryParameters(params);
   }
 }
 
