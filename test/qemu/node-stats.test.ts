@@ -1,5 +1,6 @@
-// tsvirsh nodecpustats / nodememstats / freecell on the qemu driver against
-// real virsh on qemu:///system, live on the same host: same rows and errors;
+// tsvirsh nodecpustats / nodememstats / freecell / freepages /
+// node-memory-tune / cpu-models on the qemu driver against real virsh on
+// qemu:///system, live on the same host: same rows and errors;
 // CPU times (monotonic) must fall between two virsh samples taken around
 // tsvirsh's, memory figures within a tolerance (the host keeps moving).
 import { test } from 'node:test';
@@ -124,5 +125,13 @@ for (const args of [
     assert.notEqual(theirs.code, 0);
     assert.equal(ours.code, theirs.code);
     assert.equal(ours.stderr.trim(), theirs.stderr.trim());
+  });
+}
+
+for (const arch of ['x86_64', 'i686', 'ppc64le', 's390x', 'aarch64', 'mips', 'foo', 'none']) {
+  test(`cpu-models ${arch}: virsh's listing, message or error`, { skip }, async () => {
+    const theirs = await runSystemVirsh('cpu-models', arch);
+    const ours = tsvirsh('cpu-models', arch);
+    assert.deepEqual(ours, theirs);
   });
 }

@@ -218,6 +218,13 @@ const nodeMemoryTune: Handler = async (ctl, cmd) => {
   for (const p of plainParams(params)) ctl.print(`\t${p.field.padEnd(15)} ${String(p.value)}\n`);
 };
 
+const cpuModels: Handler = async (ctl, cmd) => {
+  const arch = cmd.string('arch') ?? '';
+  const { models } = await attempt('failed to get CPU model names', ctl.c.invoke('connectGetCPUModelNames', { arch, need_results: 1, flags: 0 }));
+  if (models.length === 0) ctl.printExtra('all CPU models are accepted\n');
+  for (const m of models) ctl.print(`${m}\n`);
+};
+
 /** virsh's nodecpustats rows, in its order, by the driver's field names. */
 const CPU_STAT_ROWS: Array<[string, string]> = [['user', 'user:'], ['kernel', 'system:'], ['idle', 'idle:'], ['iowait', 'iowait:'], ['intr', 'intr:']];
 
@@ -336,6 +343,7 @@ export const handlers: Record<string, Handler> = {
   freecell,
   nodecpumap,
   freepages,
+  'cpu-models': cpuModels,
   nodecpustats,
   nodememstats,
   'node-memory-tune': nodeMemoryTune,

@@ -33,6 +33,7 @@ import { vcpuCpusets } from '../../conf/cputune.js';
 import { domainCurrentMemoryKiB, domainCurrentVcpus, domainMaxMemoryKiB, domainMaxVcpus, domainName } from '../../conf/domain.js';
 import { hostArch, QemuCapsCache } from './capabilities.js';
 import { nodeMemoryParameters, setNodeMemoryParameters } from './node-memory-tune.js';
+import { cpuModelNames } from './cpu-model-names.js';
 import { hostCellsFreeMemory, hostCpuStats, hostFreePages, hostMemoryStats } from './node-stats.js';
 import { removeShutoffReason } from './status-file.js';
 import { loadQemuDriverConfig, type QemuDriverConfig } from './config.js';
@@ -1073,6 +1074,13 @@ export class QemuDriver implements HypervisorDriver {
   async nodeGetFreePages({ pages, startCell, cellCount, flags }: ProcArgs<'nodeGetFreePages'>): Promise<ProcRet<'nodeGetFreePages'>> {
     checkFlags(flags, 0, 'qemuNodeGetFreePages');
     return { counts: hostFreePages(pages, startCell, cellCount) };
+  }
+
+  /** qemuConnectGetCPUModelNames: the CPU map's models of an architecture. */
+  async connectGetCPUModelNames({ arch, need_results, flags }: ProcArgs<'connectGetCPUModelNames'>): Promise<ProcRet<'connectGetCPUModelNames'>> {
+    checkFlags(flags, 0, 'qemuConnectGetCPUModelNames');
+    const models = cpuModelNames(arch);
+    return { models: need_results ? models : [], ret: models.length };
   }
 
   /** qemuNodeGetMemoryParameters: the host's KSM knobs and counters. */
