@@ -1076,6 +1076,11 @@ export class QemuDriver implements HypervisorDriver {
     return { counts: hostFreePages(pages, startCell, cellCount) };
   }
 
+  /** qemuDomainGetMaxMemory: the definition's total memory (KiB), running or not. */
+  async domainGetMaxMemory({ dom }: ProcArgs<'domainGetMaxMemory'>): Promise<ProcRet<'domainGetMaxMemory'>> {
+    return { memory: BigInt(domainMaxMemoryKiB((await this.objectOf(dom)).def)) };
+  }
+
   /** qemuConnectGetCPUModelNames: the CPU map's models of an architecture. */
   async connectGetCPUModelNames({ arch, need_results, flags }: ProcArgs<'connectGetCPUModelNames'>): Promise<ProcRet<'connectGetCPUModelNames'>> {
     checkFlags(flags, 0, 'qemuConnectGetCPUModelNames');
