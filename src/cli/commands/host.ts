@@ -1,6 +1,6 @@
 // Host and Hypervisor commands, plus the host-object listings (secrets,
 // network filters, node devices) that only report what the driver offers.
-import type { NodeInfo } from '../../api/types.js';
+import { plainParams, typedParam, type NodeInfo } from '../../api/types.js';
 import { child, childrenNamed, parseXml } from '../../util/xml.js';
 import { ErrorCode } from '../../util/error.js';
 import { CommandError, attempt } from '../errors.js';
@@ -151,6 +151,119 @@ const nodecpumap: Handler = async (ctl, cmd) => {
   ctl.print(`${'CPU map:'.padEnd(15)} ${text}\n`);
 };
 
+const freepages: Handler = async (ctl, cmd) => {
+  const all = cmd.bool('all');
+  const cellGiven = cmd.opts.some((o) => o.def.name === 'cellno');
+  if (all && cellGiven) throw new CommandError(['Options --all and --cellno are mutually exclusive']);
+  const bytes = cmd.scaled('pagesize', 1024, 2 ** 32 - 1);
+  const c = ctl.c;
+  const free = async (sizes: number[], cell: number) => (await c.invoke('nodeGetFreePages', { pages: sizes, startCell: cell, cellCount: 1, flags: 0 })).counts;
+  if (!all) {
+    if (!cellGiven) throw new CommandError(['missing cellno argument']);
+    const cell = cmd.number('cellno', -(2 ** 31), 2 ** 31 - 1)!;
+    if (cell < -1) throw new CommandError(['cell number must be non-negative integer or -1']);
+    if (bytes === undefined) throw new CommandError(['missing pagesize argument']);
+    const kib = Math.ceil(bytes / 1024);
+    const [count] = await free([kib], cell);
+    ctl.print(`${kib}KiB: ${count ?? 0n}\n`);
+    return;
+  }
+  let caps;
+  try {
+    caps = parseXml(await c.getCapabilities());
+  } catch (e) {
+    throw new CommandError(['unable to get node capabilities'], e);
+  }
+  const host = child(caps, 'host');
+  const cells = childrenNamed(child(child(host ?? caps, 'topology') ?? caps, 'cells') ?? caps, 'cell');
+  let sizes: number[];
+  if (bytes !== undefined) {
+    sizes = [Math.ceil(bytes / 1024)];
+  } else {
+    // the host CPU's page sizes, else every cell's, sorted and without repeats
+    let pages = childrenNamed(child(host ?? caps, 'cpu') ?? caps, 'pages');
+    if (pages.length === 0) pages = cells.flatMap((cell) => childrenNamed(cell, 'pages'));
+    if (pages.length === 0) throw new CommandError(['could not get information about supported page sizes']);
+    sizes = [...new Set(pages.map((p) => Number(p.attrs.size)))].sort((a, b) => a - b);
+  }
+  for (const cell of cells) {
+    const id = Number(cell.attrs.id);
+    const counts = await free(sizes, id);
+    ctl.print(`Node ${id}:\n`);
+    sizes.forEach((size, i) => ctl.print(`${size}KiB: ${counts[i] ?? 0n}\n`));
+    ctl.print('\n');
+  }
+};
+
+/** node-memory-tune's options and the parameters they set. */
+const SHM_OPTIONS: Array<[string, string]> = [
+  ['shm-pages-to-scan', 'shm_pages_to_scan'],
+  ['shm-sleep-millisecs', 'shm_sleep_millisecs'],
+  ['shm-merge-across-nodes', 'shm_merge_across_nodes'],
+];
+
+const nodeMemoryTune: Handler = async (ctl, cmd) => {
+  const updates = SHM_OPTIONS.flatMap(([option, field]) => {
+    const v = cmd.number(option, 0, 2 ** 32 - 1);
+    return v === undefined ? [] : [typedParam.uint(field, v)];
+  });
+  if (updates.length > 0) {
+    await attempt('Unable to change memory parameters', ctl.c.invoke('nodeSetMemoryParameters', { params: updates, flags: 0 }));
+    return;
+  }
+  const { nparams } = await attempt('Unable to get number of memory parameters', ctl.c.invoke('nodeGetMemoryParameters', { nparams: 0, flags: 0 }));
+  if (nparams === 0) return;
+  const { params } = await attempt('Unable to get memory parameters', ctl.c.invoke('nodeGetMemoryParameters', { nparams, flags: 0 }));
+  ctl.print('Shared memory:\n');
+  for (const p of plainParams(params)) ctl.print(`\t${p.field.padEnd(15)} ${String(p.value)}\n`);
+};
+
+const cpuModels: Handler = async (ctl, cmd) => {
+  const arch = cmd.string('arch') ?? '';
+  const { models } = await attempt('failed to get CPU model names', ctl.c.invoke('connectGetCPUModelNames', { arch, need_results: 1, flags: 0 }));
+  if (models.length === 0) ctl.printExtra('all CPU models are accepted\n');
+  for (const m of models) ctl.print(`${m}\n`);
+};
+
+/** virsh's nodecpustats rows, in its order, by the driver's field names. */
+const CPU_STAT_ROWS: Array<[string, string]> = [['user', 'user:'], ['kernel', 'system:'], ['idle', 'idle:'], ['iowait', 'iowait:'], ['intr', 'intr:']];
+
+const nodecpustats: Handler = async (ctl, cmd) => {
+  const cpuNum = cmd.number('cpu', -(2 ** 31), 2 ** 31 - 1) ?? -1;
+  const percent = cmd.bool('percent');
+  const { nparams } = await attempt('Unable to get number of cpu stats', ctl.c.invoke('nodeGetCPUStats', { cpuNum, nparams: 0, flags: 0 }));
+  if (nparams === 0) return;
+  const sample = async () => {
+    const { params } = await attempt('Unable to get node cpu stats', ctl.c.invoke('nodeGetCPUStats', { cpuNum, nparams, flags: 0 }));
+    return new Map(params.map((p) => [p.field, p.value]));
+  };
+  const first = await sample();
+  const utilization = first.get('utilization');
+  if (!percent) {
+    for (const [field, label] of CPU_STAT_ROWS) {
+      const v = first.get(field);
+      if (v !== undefined) ctl.print(`${label.padEnd(15)} ${String(v).padStart(20)}\n`);
+    }
+    return;
+  }
+  if (utilization !== undefined) {
+    ctl.print(`${'usage:'.padEnd(15)} ${String(utilization).padStart(5)}%\n`);
+    ctl.print(`${'idle:'.padEnd(15)} ${String(100n - utilization).padStart(5)}%\n`);
+    return;
+  }
+  // virsh samples twice, one second apart, and shows each share of the elapsed time
+  await new Promise((r) => setTimeout(r, 1000));
+  const second = await sample();
+  const delta = new Map([...first].map(([f, v]) => [f, Number((second.get(f) ?? v) - v)]));
+  const total = CPU_STAT_ROWS.reduce((sum, [f]) => sum + (delta.get(f) ?? 0), 0);
+  const pct = (n: number) => `${((n / total) * 100).toFixed(1).padStart(5)}%`;
+  ctl.print(`${'usage:'.padEnd(15)} ${pct((delta.get('user') ?? 0) + (delta.get('kernel') ?? 0))}\n`);
+  for (const [field, label] of CPU_STAT_ROWS) {
+    const d = delta.get(field);
+    if (d !== undefined) ctl.print(`${label.padEnd(15)} ${pct(d)}\n`);
+  }
+};
+
 const nodememstats: Handler = async (ctl, cmd) => {
   const cell = cmd.number('cell', -(2 ** 31), 2 ** 31 - 1) ?? -1;
   const query = { cellNum: cell, flags: 0 };
@@ -229,7 +342,11 @@ export const handlers: Record<string, Handler> = {
   maxvcpus,
   freecell,
   nodecpumap,
+  freepages,
+  'cpu-models': cpuModels,
+  nodecpustats,
   nodememstats,
+  'node-memory-tune': nodeMemoryTune,
   'secret-list': secretList,
   'nwfilter-list': nwfilterList,
   'nodedev-list': nodedevList,

@@ -33,6 +33,9 @@ import { parseBitmap } from '../../util/bitmap.js';
 import { vcpuCpusets } from '../../conf/cputune.js';
 import { domainCurrentMemoryKiB, domainCurrentVcpus, domainMaxMemoryKiB, domainMaxVcpus, domainName } from '../../conf/domain.js';
 import { hostArch, QemuCapsCache } from './capabilities.js';
+import { nodeMemoryParameters, setNodeMemoryParameters } from './node-memory-tune.js';
+import { cpuModelNames } from './cpu-model-names.js';
+import { hostCellsFreeMemory, hostCpuStats, hostFreePages, hostMemoryStats } from './node-stats.js';
 import { removeShutoffReason } from './status-file.js';
 import { loadQemuDriverConfig, type QemuDriverConfig } from './config.js';
 import { DomainStore } from './domain-store.js';
@@ -1052,6 +1055,55 @@ export class QemuDriver implements HypervisorDriver {
     checkFlags(flags, 0, 'qemuConnectGetDomainCapabilities');
     const query = { emulator: emulatorbin ?? undefined, arch: arch ?? undefined, machine: machine ?? undefined, virttype: virttype ?? undefined };
     return { capabilities: await formatDomainCapabilities(this, query) };
+  }
+
+  // ---- node and tuning entry points (issue #14, s5-epn) ----
+
+  /** qemuNodeGetCPUStats: the host's CPU times from /proc/stat. */
+  async nodeGetCPUStats({ cpuNum, nparams, flags }: ProcArgs<'nodeGetCPUStats'>): Promise<ProcRet<'nodeGetCPUStats'>> {
+    checkFlags(flags, 0, 'virHostCPUGetStats');
+    return hostCpuStats(cpuNum, nparams);
+  }
+
+  /** qemuNodeGetMemoryStats: the host's (or one NUMA cell's) meminfo. */
+  async nodeGetMemoryStats({ cellNum, nparams, flags }: ProcArgs<'nodeGetMemoryStats'>): Promise<ProcRet<'nodeGetMemoryStats'>> {
+    checkFlags(flags, 0, 'virHostMemGetStats');
+    return hostMemoryStats(cellNum, nparams);
+  }
+
+  /** qemuNodeGetCellsFreeMemory: free bytes per NUMA cell. */
+  async nodeGetCellsFreeMemory({ startCell, maxcells }: ProcArgs<'nodeGetCellsFreeMemory'>): Promise<ProcRet<'nodeGetCellsFreeMemory'>> {
+    return { cells: hostCellsFreeMemory(startCell, maxcells) };
+  }
+
+  /** qemuNodeGetFreePages: free pages of each asked size (KiB) per NUMA cell. */
+  async nodeGetFreePages({ pages, startCell, cellCount, flags }: ProcArgs<'nodeGetFreePages'>): Promise<ProcRet<'nodeGetFreePages'>> {
+    checkFlags(flags, 0, 'qemuNodeGetFreePages');
+    return { counts: hostFreePages(pages, startCell, cellCount) };
+  }
+
+  /** qemuDomainGetMaxMemory: the definition's total memory (KiB), running or not. */
+  async domainGetMaxMemory({ dom }: ProcArgs<'domainGetMaxMemory'>): Promise<ProcRet<'domainGetMaxMemory'>> {
+    return { memory: BigInt(domainMaxMemoryKiB((await this.objectOf(dom)).def)) };
+  }
+
+  /** qemuConnectGetCPUModelNames: the CPU map's models of an architecture. */
+  async connectGetCPUModelNames({ arch, need_results, flags }: ProcArgs<'connectGetCPUModelNames'>): Promise<ProcRet<'connectGetCPUModelNames'>> {
+    checkFlags(flags, 0, 'qemuConnectGetCPUModelNames');
+    const models = cpuModelNames(arch);
+    return { models: need_results ? models : [], ret: models.length };
+  }
+
+  /** qemuNodeGetMemoryParameters: the host's KSM knobs and counters. */
+  async nodeGetMemoryParameters({ nparams, flags }: ProcArgs<'nodeGetMemoryParameters'>): Promise<ProcRet<'nodeGetMemoryParameters'>> {
+    checkFlags(flags, 1 << 2 /* VIR_TYPED_PARAM_STRING_OKAY */, 'virHostMemGetParameters');
+    return nodeMemoryParameters(nparams);
+  }
+
+  /** qemuNodeSetMemoryParameters: the host's KSM tunables. */
+  async nodeSetMemoryParameters({ params, flags }: ProcArgs<'nodeSetMemoryParameters'>): Promise<ProcRet<'nodeSetMemoryParameters'>> {
+    checkFlags(flags, 0, 'virHostMemSetParameters');
+    setNodeMemoryParameters(params);
   }
 }
 
