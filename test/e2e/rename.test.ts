@@ -4,7 +4,8 @@
 // domain. On tsvirt the config file and autostart link move with the name.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmodSync, existsSync, mkdtempSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { chmodSync, existsSync, mkdtempSync, readdirSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { guestDomainXML, Sandbox, testGuest, type TestGuest } from './guest.js';
 import { libvirtUnavailable, runSystemVirsh } from '../helpers/libvirt.js';
@@ -78,4 +79,58 @@ test('domrename: renamed shut off with its autostart link, refusals as libvirt',
   }
   const theirs = await renameSession(virsh, a, b);
   assert.deepEqual(ours.map((l) => l.replace(/UUID: +\S+/, 'UUID')), theirs.map((l) => l.replace(/UUID: +\S+/, 'UUID')));
+});
+
+/** Snapshots a domain with a qcow2 disk, renames it and reads its snapshots under the new name. */
+async function snapshotRenameSession(run: Run, a: string, image: string): Promise<string[]> {
+  const out: string[] = [];
+  const record = async (...args: string[]) => {
+    const r = await run(...args);
+    out.push(`${args.join(' ').replaceAll(a, 'A')} -> ${r.code}\n${r.stdout}${r.stderr}`.replaceAll(a, 'A'));
+  };
+  await record('snapshot-create-as', a, 's1');
+  await record('snapshot-create-as', a, 's2');
+  await record('domrename', a, `${a}-new`);
+  await record('snapshot-list', `${a}-new`, '--name');
+  await record('snapshot-current', `${a}-new`, '--name');
+  await record('snapshot-parent', `${a}-new`, 's2');
+  await record('snapshot-delete', `${a}-new`, '--metadata', 's2');
+  await record('snapshot-list', `${a}-new`, '--name');
+  await record('domrename', `${a}-new`, a);
+  await record('snapshot-list', a, '--name');
+  out.push(execFileSync('qemu-img', ['snapshot', '-U', '-l', image], { encoding: 'utf8' }).split('\n').slice(2).map((l) => l.split(/\s+/)[1] ?? '').filter(Boolean).sort().join(','));
+  return out;
+}
+
+function qcow2DomainXml(name: string, image: string): string {
+  execFileSync('qemu-img', ['create', '-q', '-f', 'qcow2', image, '16M']);
+  chmodSync(image, 0o666);
+  const disk = `<disk type='file' device='disk'><driver name='qemu' type='qcow2'/><source file='${image}'/><target dev='vda' bus='virtio'/></disk>`;
+  return guestDomainXML({ name, machine: 'q35', serialPath: 'pty', guest: guest as TestGuest, devices: disk });
+}
+
+test('domrename: the snapshot metadata moves to the new name, as libvirt', { skip }, async (t) => {
+  const sb = new Sandbox();
+  t.after(() => sb.dispose());
+  const image = sb.file('snap.qcow2');
+  await sb.define(qcow2DomainXml('ren-s', image));
+  const ours = await snapshotRenameSession((...args) => sb.run(...args), 'ren-s', image);
+  assert.ok(ours.includes('snapshot-list A-new --name -> 0\ns1\ns2\n\n'), ours.join('\n'));
+  const snapDir = path.join(sb.root, 'lib', 'qemu', 'snapshot');
+  assert.deepEqual(readdirSync(snapDir), ['ren-s']);
+  assert.deepEqual(readdirSync(path.join(snapDir, 'ren-s')), ['s1.xml']);
+
+  if (noLibvirt) return t.diagnostic(`libvirt comparison skipped: ${noLibvirt}`);
+  const dir = mkdtempSync('/var/tmp/tsvirt-e2e-rename-');
+  chmodSync(dir, 0o777);
+  const a = `tsvirt-e2e-ren-s-${process.pid}`;
+  const virsh: Run = runSystemVirsh;
+  t.after(async () => {
+    for (const n of [a, `${a}-new`]) await virsh('undefine', n, '--snapshots-metadata');
+    rmSync(dir, { recursive: true, force: true });
+  });
+  const theirImage = path.join(dir, 'snap.qcow2');
+  writeFileSync(path.join(dir, `${a}.xml`), qcow2DomainXml(a, theirImage));
+  await virsh('define', path.join(dir, `${a}.xml`));
+  assert.deepEqual(ours, await snapshotRenameSession(virsh, a, theirImage));
 });

@@ -84,7 +84,7 @@ const FILTERREF_TYPES = ['network', 'bridge', 'ethernet'];
 /** The hostdev backend name plus the generic virtio options (virDomainVirtioOptionsParseXML). */
 const HOSTDEV_DRIVER_ATTRS = ['name', 'iommu', 'ats', 'packed', 'page_per_vq'];
 
-const GENERATED_IFNAME_PREFIXES = ['vnet', 'macvtap', 'macvlan'];
+export const GENERATED_IFNAME_PREFIXES = ['vnet', 'macvtap', 'macvlan'];
 
 /** A random MAC in QEMU's 52:54:00 range (virDomainNetGenerateMAC). */
 export function generateMac(): string {

@@ -9,30 +9,16 @@ import { child, childrenNamed, cloneElement, element, type XmlElement } from '..
 import { oneDefinition } from '../../conf/objects/modification-impact.js';
 import type { DomainRef, QemuDriver } from './driver.js';
 import { checkFlags } from './driver.js';
-import type { QmpClient } from './qmp.js';
-import type { QemuJson } from '../../util/json.js';
+import { definedIoTune, FIELDS, qemuThrottle, throttleArgs, type IoTune } from './disk-throttle.js';
 
 /** VIR_TYPED_PARAM_STRING_OKAY */
 const STRING_OKAY = 1 << 2;
 /** QEMU_BLOCK_IOTUNE_MAX: QEMU refuses larger limits */
 const IOTUNE_MAX = 1_000_000_000_000_000n;
 
-/** libvirt's parameter names in its order, with QEMU's names (query-block / block_set_io_throttle). */
-const FIELDS: Array<[name: string, qemu: string]> = [
-  ['total_bytes_sec', 'bps'], ['read_bytes_sec', 'bps_rd'], ['write_bytes_sec', 'bps_wr'],
-  ['total_iops_sec', 'iops'], ['read_iops_sec', 'iops_rd'], ['write_iops_sec', 'iops_wr'],
-  ['total_bytes_sec_max', 'bps_max'], ['read_bytes_sec_max', 'bps_rd_max'], ['write_bytes_sec_max', 'bps_wr_max'],
-  ['total_iops_sec_max', 'iops_max'], ['read_iops_sec_max', 'iops_rd_max'], ['write_iops_sec_max', 'iops_wr_max'],
-  ['size_iops_sec', 'iops_size'], ['group_name', 'group'],
-  ['total_bytes_sec_max_length', 'bps_max_length'], ['read_bytes_sec_max_length', 'bps_rd_max_length'], ['write_bytes_sec_max_length', 'bps_wr_max_length'],
-  ['total_iops_sec_max_length', 'iops_max_length'], ['read_iops_sec_max_length', 'iops_rd_max_length'], ['write_iops_sec_max_length', 'iops_wr_max_length'],
-];
 /** The families a set replaces whole when it names one of their members. */
 const FAMILIES = ['bytes_sec', 'iops_sec', 'bytes_sec_max', 'iops_sec_max', 'bytes_sec_max_length', 'iops_sec_max_length'];
 const familyOf = (name: string) => FAMILIES.find((f) => name === `total_${f}` || name === `read_${f}` || name === `write_${f}`);
-
-/** Limits by libvirt name; group_name is a string, the others counts. */
-type IoTune = Map<string, bigint | string>;
 
 const invalidArg = (message: string) => virError(ErrorCode.INVALID_ARG, message, ErrorDomain.QEMU);
 const unsupported = (message: string) => virError(ErrorCode.CONFIG_UNSUPPORTED, message, ErrorDomain.QEMU);
@@ -42,15 +28,6 @@ function diskByName(def: XmlElement, name: string, what = 'domain'): XmlElement 
   const found = disks.find((d) => child(d, 'target')?.attrs.dev === name) ?? disks.find((d) => child(d, 'source')?.attrs.file === name || child(d, 'source')?.attrs.dev === name);
   if (!found) throw invalidArg(what === 'domain' ? `disk '${name}' not found in domain` : `missing persistent configuration for disk '${name}'`);
   return found;
-}
-
-/** A disk's <iotune>, as limits. */
-function definedIoTune(disk: XmlElement): IoTune {
-  const out: IoTune = new Map();
-  for (const el of child(disk, 'iotune')?.children ?? []) {
-    out.set(el.name, el.name === 'group_name' ? el.text.trim() : BigInt(el.text.trim() || '0'));
-  }
-  return out;
 }
 
 /** Writes `tune` as the disk's <iotune> (its non-zero limits, after <target>), or drops it when nothing is limited. */
@@ -64,21 +41,6 @@ function setDefinedIoTune(disk: XmlElement, tune: IoTune): void {
   if (children.length === 0) return;
   const target = child(disk, 'target');
   disk.children.splice(target ? disk.children.indexOf(target) + 1 : disk.children.length, 0, element('iotune', {}, children));
-}
-
-/** The disk's entry of query-block: its guest device path (qdev) and QEMU's current limits. */
-async function qemuThrottle(qmp: QmpClient, disk: XmlElement): Promise<{ qdev: string; tune: IoTune }> {
-  const alias = child(disk, 'alias')?.attrs.name ?? '';
-  const blocks = await qmp.execute<Array<{ qdev?: string; inserted?: Record<string, unknown> }>>('query-block');
-  const entry = blocks.find((b) => b.qdev === alias || b.qdev?.startsWith(`/machine/peripheral/${alias}/`));
-  if (!entry?.qdev || !entry.inserted) throw virError(ErrorCode.OPERATION_INVALID, `block I/O throttling is not supported for disk '${child(disk, 'target')?.attrs.dev ?? ''}'`, ErrorDomain.QEMU);
-  const tune: IoTune = new Map();
-  for (const [name, qemu] of FIELDS) {
-    const v = entry.inserted[qemu];
-    if (typeof v === 'number') tune.set(name, BigInt(v));
-    if (typeof v === 'string') tune.set(name, v);
-  }
-  return { qdev: entry.qdev, tune };
 }
 
 /** The typed parameters of `tune`, in libvirt's order; group_name only for callers that take strings. */
@@ -167,18 +129,7 @@ export async function setBlockIoTune(driver: QemuDriver, dom: DomainRef, disk: s
       // what is kept comes from the live definition, as libvirt keeps it (QEMU names a default group)
       const { qdev } = await qemuThrottle(qmp, liveDisk);
       const tune = mergedIoTune(definedIoTune(liveDisk), given);
-      const args: Record<string, QemuJson> = { id: qdev };
-      for (const [name, qemu] of FIELDS) {
-        const v = tune.get(name);
-        if (name === 'group_name') {
-          if (typeof v === 'string' && v !== '') args[qemu] = v;
-        } else {
-          args[qemu] = Number(typeof v === 'bigint' ? v : 0n);
-        }
-      }
-      // QEMU wants the lengths only where a burst is set
-      for (const [name, qemu] of FIELDS) if (name.endsWith('_max_length') && args[qemu] === 0) delete args[qemu];
-      await qmp.execute('block_set_io_throttle', args);
+      await qmp.execute('block_set_io_throttle', throttleArgs(qdev, tune));
       setDefinedIoTune(liveDisk, tune);
       await rt.runtime.saveStatus(running);
       // VIR_DOMAIN_EVENT_ID_TUNABLE: the disk as the caller named it, then what the caller set

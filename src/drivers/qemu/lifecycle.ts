@@ -46,6 +46,7 @@ import { detectBackingChains } from './backing-chain.js';
 import { fillGraphicsListen } from './graphics-listen.js';
 import type { TapDevices } from './tap-devices.js';
 import { applyLinkStates } from './link-state.js';
+import { applyDiskThrottling } from './disk-throttle.js';
 
 /** libvirt's virProcessKillPainfully waits 10 s after SIGTERM before SIGKILL. */
 export const DESTROY_GRACE_MS = 10_000;
@@ -472,6 +473,7 @@ export class QemuRuntime {
       fillPtyPaths(live, await qmp.execute<QmpChardevInfo[]>('query-chardev'));
       await applyBalloonPeriod(qmp, live);
       await applyLinkStates(qmp, live);
+      await applyDiskThrottling(qmp, live);
       const { incoming } = options;
       if (incoming) await receiveMigration(qmp, incoming);
       if (!options.paused) {

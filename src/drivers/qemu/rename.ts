@@ -1,6 +1,6 @@
 // virDomainRename in the qemu driver (qemuDomainRename): a shut-off persistent
 // domain without a managed save takes a new name; its config file, autostart
-// link and recorded shutoff reason move to the new name, and the domain's
+// link, recorded shutoff reason and snapshot metadata move to the new name, and the domain's
 // undefined/defined "renamed" events are queued.
 import { rename as renameFile } from 'node:fs/promises';
 import { DefinedDetail, DomainEventType, UndefinedDetail } from '../../driver/event-numbers.js';
@@ -37,6 +37,7 @@ export async function renameDomain(driver: QemuDriver, dom: DomainRef, newName: 
         throw e;
       });
       if (moved) await fsyncDir(stateDir);
+      await driver.snapshotMetadata.moveAll(oldRef.name, newName);
       driver.runtime.queueEvent({ key: 'domainEventCallbackLifecycle', body: { msg: { dom: oldRef, event: DomainEventType.UNDEFINED, detail: UndefinedDetail.RENAMED } } });
       driver.runtime.queueEvent({ key: 'domainEventCallbackLifecycle', body: { msg: { dom: refOf(obj), event: DomainEventType.DEFINED, detail: DefinedDetail.RENAMED } } });
     });

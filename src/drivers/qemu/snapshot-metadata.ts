@@ -4,11 +4,11 @@
 // (qemuDomainSnapshotWriteMetadata, qemuDomainSnapshotLoad). There is no
 // daemon holding the tree in memory: every call reads the folder again.
 import { existsSync, readdirSync, rmSync } from 'node:fs';
-import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseDocument } from '../../conf/document.js';
 import { formatSnapshotXML, parseSnapshotRedefine, SnapshotList, type Snapshot } from '../../conf/snapshot.js';
-import { writeFileAtomic, unlinkDurable } from '../../util/atomic-file.js';
+import { fsyncDir, writeFileAtomic, unlinkDurable } from '../../util/atomic-file.js';
 import { configFileHeader } from '../../util/config-header.js';
 
 export class SnapshotMetadata {
@@ -63,6 +63,20 @@ export class SnapshotMetadata {
   /** qemuSnapshotDiscardAllMetadata: the domain's whole folder. */
   async removeAll(domain: string): Promise<void> {
     await rm(this.folder(domain), { recursive: true, force: true });
+  }
+
+  /**
+   * A renamed domain's snapshots go with it (qemuDomainRenameCallback rewrites
+   * them under the new name and drops the old folder; their content names no
+   * domain, so moving the folder is the same). A stale folder of the new name goes first.
+   */
+  async moveAll(from: string, to: string): Promise<void> {
+    await rm(this.folder(to), { recursive: true, force: true });
+    const moved = await rename(this.folder(from), this.folder(to)).then(() => true, (e: NodeJS.ErrnoException) => {
+      if (e.code === 'ENOENT') return false;
+      throw e;
+    });
+    if (moved) await fsyncDir(this.snapshotDir);
   }
 
   /** removeAll for the synchronous bookkeeping of a domain that went away. */
