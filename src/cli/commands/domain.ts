@@ -362,6 +362,12 @@ const domhostname: Handler = async (ctl, cmd) => {
   ctl.print(`${host}\n`);
 };
 
+/** virsh's inject-nmi: silent on success, the error as it comes. */
+const injectNmi: Handler = async (ctl, cmd) => {
+  const { dom } = await ctl.domain(cmd);
+  await dom.connection.invoke('domainInjectNMI', { dom: dom.ref, flags: 0 });
+};
+
 /** Memory flags of setmem/setmaxmem (VIR_DOMAIN_AFFECT_*). */
 function memoryFlags(cmd: Invocation, defaultFlags: number): number {
   cmd.exclusive('current', 'live');
@@ -574,6 +580,7 @@ const metadata: Handler = async (ctl, cmd) => {
 };
 
 export const handlers: Record<string, Handler> = {
+  'inject-nmi': injectNmi,
   metadata,
   edit: editDomain,
   managedsave,

@@ -1047,6 +1047,30 @@ export class QemuDriver implements HypervisorDriver {
     const query = { emulator: emulatorbin ?? undefined, arch: arch ?? undefined, machine: machine ?? undefined, virttype: virttype ?? undefined };
     return { capabilities: await formatDomainCapabilities(this, query) };
   }
+
+  // ---- guest-facing entry points (issue 14) --------------------------------------
+
+  async domainGetHostname({ dom, flags }: ProcArgs<'domainGetHostname'>): Promise<ProcRet<'domainGetHostname'>> {
+    const { domainHostname } = await import('./hostname.js');
+    return { hostname: await domainHostname(this, dom, flags) };
+  }
+
+  async domainInjectNMI({ dom, flags }: ProcArgs<'domainInjectNMI'>): Promise<void> {
+    checkFlags(flags, 0, 'qemuDomainInjectNMI');
+    await this.runtime.withRunning(dom, async (_obj, running) => {
+      await (await this.runtime.runtime.ensureMonitor(running)).execute('inject-nmi');
+    });
+  }
+
+  async domainGetControlInfo({ dom, flags }: ProcArgs<'domainGetControlInfo'>): Promise<ProcRet<'domainGetControlInfo'>> {
+    const { controlInfo } = await import('./jobs.js');
+    return controlInfo(this, dom, flags);
+  }
+
+  async domainGetDiskErrors({ dom, maxerrors, flags }: ProcArgs<'domainGetDiskErrors'>): Promise<ProcRet<'domainGetDiskErrors'>> {
+    const { diskErrors } = await import('./disk-errors.js');
+    return diskErrors(this, dom, maxerrors, flags);
+  }
 }
 
 /** Opens the qemu driver for a qemu:/// URI: computes the state layout, reads qemu.conf, creates the folders. */
