@@ -1,7 +1,8 @@
 // The qemu driver's guest-facing calls side by side on tsvirt and the installed
 // libvirt (qemu:///system), on the tiny test guest with an agent channel and a
 // disk that stops the guest on I/O errors: domhostname (agent, lease, bad
-// source), inject-nmi, domcontrol, domblkerror, running and shut off.
+// source), inject-nmi, domcontrol, domblkerror, domfsfreeze/domfsthaw/domfstrim,
+// running and shut off.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -36,6 +37,9 @@ async function session(run: Run, name: string): Promise<string[]> {
   const calls = [
     ['domhostname', name], ['domhostname', name, '--source', 'agent'], ['domhostname', name, '--source', 'lease'],
     ['domhostname', name, '--source', 'dhcp'], ['inject-nmi', name], ['domcontrol', name], ['domblkerror', name],
+    ['domfsfreeze', name], ['qemu-agent-command', name, '{"execute":"guest-fsfreeze-status"}'], ['domfsthaw', name],
+    ['domfsfreeze', name, '--mountpoint', '/', '--mountpoint', '/sys'], ['domfsthaw', name, '--mountpoint', '/'], ['domfsthaw', name],
+    ['domfstrim', name], ['domfstrim', name, '--minimum', '4096'], ['domfstrim', name, '--mountpoint', '/'],
   ];
   for (const args of calls) await record(...args);
   await run('start', name);
@@ -47,13 +51,16 @@ async function session(run: Run, name: string): Promise<string[]> {
   return out;
 }
 
-test('guest calls: domhostname, inject-nmi, domcontrol, domblkerror: as libvirt', { skip }, async (t) => {
+test('guest calls: domhostname, inject-nmi, domcontrol, domblkerror, domfsfreeze/thaw/trim: as libvirt', { skip }, async (t) => {
   const sb = new Sandbox();
   t.after(() => sb.dispose());
   await sb.define(domainXml('gc', sb.dir));
   const ours = await session((...args) => sb.run(...args), 'gc');
   assert.ok(ours.includes('domhostname NAME -> 0\ntsvirt-guest\n\n'), ours.join('\n'));
   assert.ok(ours.includes('inject-nmi NAME -> 0\n\n'), ours.join('\n'));
+  // no block-device filesystem is mounted: nothing frozen leaves the agent thawed, as qemu-ga
+  assert.ok(ours.some((l) => l.startsWith('domfsfreeze NAME -> 0\nFroze 0 filesystem(s)\n')), ours.join('\n'));
+  assert.ok(ours.some((l) => l.startsWith('qemu-agent-command NAME {"execute":"guest-fsfreeze-status"} -> 0\n{"return":"thawed"}')), ours.join('\n'));
 
   if (noLibvirt) return t.diagnostic(`libvirt comparison skipped: ${noLibvirt}`);
   const dir = mkdtempSync('/var/tmp/tsvirt-e2e-guest-calls-');

@@ -151,6 +151,34 @@ fsinfo() {
   done </proc/mounts
   printf ']'
 }
+# mount points of block-device filesystems, the ones qemu-ga freezes and trims
+mounts() { awk '$1 ~ /^\/dev\// {print $2}' /proc/mounts; }
+# a freeze that froze nothing leaves the agent thawed, as in qemu-ga
+freeze() {
+  want=$(echo "$line" | sed -n 's/.*"mountpoints": *\[\([^]]*\)\].*/\1/p' | tr ',' '\n' | sed 's/^ *"//; s/" *$//')
+  n=0
+  for m in $(mounts); do
+    if echo "$line" | grep -q '"mountpoints"' && ! echo "$want" | grep -qxF "$m"; then continue; fi
+    fsfreeze --freeze "$m" 2>/dev/null && { echo "$m" >>/tmp/qga-frozen; n=$((n + 1)); }
+  done
+  echo "{\"return\": $n}"
+}
+thaw() {
+  n=0
+  for m in $(cat /tmp/qga-frozen 2>/dev/null); do fsfreeze --unfreeze "$m" 2>/dev/null && n=$((n + 1)); done
+  rm -f /tmp/qga-frozen
+  echo "{\"return\": $n}"
+}
+trim() {
+  min=$(arg minimum); sep=
+  printf '{"return": {"paths": ['
+  for m in $(mounts); do
+    if fstrim -m "${min:-0}" "$m" 2>/dev/null; then printf '%s{"path":%s}' "$sep" "$(str "$m")"
+    else printf '%s{"path":%s,"error":"trim failed"}' "$sep" "$(str "$m")"; fi
+    sep=,
+  done
+  echo ']}}'
+}
 answer() {
   cmd=$(arg execute)
   case $cmd in
@@ -171,6 +199,10 @@ answer() {
     guest-get-users) echo '{"return": []}' ;;
     guest-network-get-interfaces) echo "{\"return\": $(interfaces)}" ;;
     guest-get-fsinfo) echo "{\"return\": $(fsinfo)}" ;;
+    guest-fsfreeze-freeze|guest-fsfreeze-freeze-list) freeze ;;
+    guest-fsfreeze-thaw) thaw ;;
+    guest-fsfreeze-status) if [ -s /tmp/qga-frozen ]; then echo '{"return": "frozen"}'; else echo '{"return": "thawed"}'; fi ;;
+    guest-fstrim) trim ;;
     guest-set-user-password)
       user=$(arg username); pass=$(arg password | base64 -d)
       [ "$(arg crypted)" = true ] || pass=$(mkpasswd -m sha512 "$pass")

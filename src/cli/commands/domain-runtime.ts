@@ -251,6 +251,25 @@ const domfsinfo: Handler = async (ctl, cmd) => {
   ctl.print(formatTable(['Mountpoint', 'Name', 'Type', 'Target'], rows, true));
 };
 
+const domfsfreeze: Handler = async (ctl, cmd) => {
+  const { dom } = await ctl.domain(cmd);
+  const { filesystems } = await attempt('Unable to freeze filesystems', dom.connection.invoke('domainFSFreeze', { dom: dom.ref, mountpoints: cmd.argv('mountpoint'), flags: 0 }));
+  ctl.printExtra(`Froze ${filesystems} filesystem(s)\n`);
+};
+
+const domfsthaw: Handler = async (ctl, cmd) => {
+  const { dom } = await ctl.domain(cmd);
+  const { filesystems } = await attempt('Unable to thaw filesystems', dom.connection.invoke('domainFSThaw', { dom: dom.ref, mountpoints: cmd.argv('mountpoint'), flags: 0 }));
+  ctl.printExtra(`Thawed ${filesystems} filesystem(s)\n`);
+};
+
+const domfstrim: Handler = async (ctl, cmd) => {
+  const { dom } = await ctl.domain(cmd);
+  const minimum = BigInt(cmd.number('minimum') ?? 0);
+  const mountPoint = cmd.string('mountpoint') ?? null;
+  await attempt('Unable to invoke fstrim', dom.connection.invoke('domainFSTrim', { dom: dom.ref, mountPoint, minimum, flags: 0 }));
+};
+
 const iothreadinfo: Handler = async (ctl, cmd) => {
   const { flags } = impactFlags(cmd);
   const { dom } = await ctl.domain(cmd);
@@ -414,4 +433,4 @@ const ttyconsole: Handler = async (ctl, cmd) => {
   ctl.print(`${tty}\n`);
 };
 
-export const handlers: Record<string, Handler> = { schedinfo, memtune, blkiotune, blkdeviotune, vcpuinfo, vcpupin, emulatorpin, domfsinfo, iothreadinfo, domjobinfo, domjobabort, domdisplay, vncdisplay, ttyconsole };
+export const handlers: Record<string, Handler> = { schedinfo, memtune, blkiotune, blkdeviotune, vcpuinfo, vcpupin, emulatorpin, domfsinfo, domfsfreeze, domfsthaw, domfstrim, iothreadinfo, domjobinfo, domjobabort, domdisplay, vncdisplay, ttyconsole };

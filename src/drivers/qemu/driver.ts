@@ -1071,6 +1071,21 @@ export class QemuDriver implements HypervisorDriver {
     const { diskErrors } = await import('./disk-errors.js');
     return diskErrors(this, dom, maxerrors, flags);
   }
+
+  async domainFSFreeze({ dom, mountpoints, flags }: ProcArgs<'domainFSFreeze'>): Promise<ProcRet<'domainFSFreeze'>> {
+    const { fsFreeze } = await import('./agent-filesystems.js');
+    return { filesystems: await fsFreeze(this, dom, mountpoints, flags) };
+  }
+
+  async domainFSThaw({ dom, mountpoints, flags }: ProcArgs<'domainFSThaw'>): Promise<ProcRet<'domainFSThaw'>> {
+    const { fsThaw } = await import('./agent-filesystems.js');
+    return { filesystems: await fsThaw(this, dom, mountpoints, flags) };
+  }
+
+  async domainFSTrim({ dom, mountPoint, minimum, flags }: ProcArgs<'domainFSTrim'>): Promise<void> {
+    const { fsTrim } = await import('./agent-filesystems.js');
+    await fsTrim(this, dom, mountPoint, minimum, flags);
+  }
 }
 
 /** Opens the qemu driver for a qemu:/// URI: computes the state layout, reads qemu.conf, creates the folders. */
