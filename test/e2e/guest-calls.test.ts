@@ -2,7 +2,7 @@
 // libvirt (qemu:///system), on the tiny test guest with an agent channel and a
 // disk that stops the guest on I/O errors: domhostname (agent, lease, bad
 // source), inject-nmi, domcontrol, domblkerror, domfsfreeze/domfsthaw/domfstrim,
-// running and shut off.
+// guestvcpus, running and shut off.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -40,6 +40,9 @@ async function session(run: Run, name: string): Promise<string[]> {
     ['domfsfreeze', name], ['qemu-agent-command', name, '{"execute":"guest-fsfreeze-status"}'], ['domfsthaw', name],
     ['domfsfreeze', name, '--mountpoint', '/', '--mountpoint', '/sys'], ['domfsthaw', name, '--mountpoint', '/'], ['domfsthaw', name],
     ['domfstrim', name], ['domfstrim', name, '--minimum', '4096'], ['domfstrim', name, '--mountpoint', '/'],
+    ['guestvcpus', name], ['guestvcpus', name, '--cpulist', '0', '--enable'], ['guestvcpus', name, '--cpulist', '0', '--disable'],
+    ['guestvcpus', name, '--cpulist', '0-2', '--enable'], ['guestvcpus', name, '--cpulist', 'x', '--enable'], ['guestvcpus', name, '--cpulist', '0'],
+    ['guestvcpus', name, '--enable'], ['guestvcpus', name, '--enable', '--disable', '--cpulist', '0'],
   ];
   for (const args of calls) await record(...args);
   await run('start', name);
@@ -51,7 +54,7 @@ async function session(run: Run, name: string): Promise<string[]> {
   return out;
 }
 
-test('guest calls: domhostname, inject-nmi, domcontrol, domblkerror, domfsfreeze/thaw/trim: as libvirt', { skip }, async (t) => {
+test('guest calls: domhostname, inject-nmi, domcontrol, domblkerror, domfsfreeze/thaw/trim, guestvcpus: as libvirt', { skip }, async (t) => {
   const sb = new Sandbox();
   t.after(() => sb.dispose());
   await sb.define(domainXml('gc', sb.dir));
@@ -61,6 +64,8 @@ test('guest calls: domhostname, inject-nmi, domcontrol, domblkerror, domfsfreeze
   // no block-device filesystem is mounted: nothing frozen leaves the agent thawed, as qemu-ga
   assert.ok(ours.some((l) => l.startsWith('domfsfreeze NAME -> 0\nFroze 0 filesystem(s)\n')), ours.join('\n'));
   assert.ok(ours.some((l) => l.startsWith('qemu-agent-command NAME {"execute":"guest-fsfreeze-status"} -> 0\n{"return":"thawed"}')), ours.join('\n'));
+  // the guest's one vCPU, read from its sysfs: the boot CPU cannot go offline
+  assert.ok(ours.some((l) => l.startsWith('guestvcpus NAME -> 0\nvcpus          : 0\nonline         : 0\nofflinable     : \n')), ours.join('\n'));
 
   if (noLibvirt) return t.diagnostic(`libvirt comparison skipped: ${noLibvirt}`);
   const dir = mkdtempSync('/var/tmp/tsvirt-e2e-guest-calls-');

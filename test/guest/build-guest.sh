@@ -179,6 +179,28 @@ trim() {
   done
   echo ']}}'
 }
+# a CPU without an online switch (the boot CPU) is online and cannot go offline, as qemu-ga says
+vcpus() {
+  sep=
+  printf '['
+  for c in /sys/devices/system/cpu/cpu[0-9]*; do
+    id=${c##*/cpu}
+    if [ -e "$c/online" ]; then on=$( [ "$(cat "$c/online")" = 1 ] && echo true || echo false ); off=true; else on=true; off=false; fi
+    printf '%s{"logical-id":%d,"online":%s,"can-offline":%s}' "$sep" "$id" "$on" "$off"
+    sep=,
+  done
+  printf ']'
+}
+set_vcpus() {
+  n=0
+  for pair in $(echo "$line" | grep -o '"logical-id": *[0-9]*, *"online": *[a-z]*' | tr -d ' "' | sed 's/logical-id://; s/,online:/=/'); do
+    id=${pair%=*}; want=$( [ "${pair#*=}" = true ] && echo 1 || echo 0 ); f=/sys/devices/system/cpu/cpu$id/online
+    if [ -e "$f" ]; then echo "$want" >"$f" 2>/dev/null || break
+    elif [ ! -d "/sys/devices/system/cpu/cpu$id" ] || [ "$want" = 0 ]; then break; fi
+    n=$((n + 1))
+  done
+  if [ "$n" = 0 ]; then echo "{\"error\": {\"class\": \"GenericError\", \"desc\": \"cannot set the state of vCPU ${id:-?}\"}}"; else echo "{\"return\": $n}"; fi
+}
 answer() {
   cmd=$(arg execute)
   case $cmd in
@@ -203,6 +225,8 @@ answer() {
     guest-fsfreeze-thaw) thaw ;;
     guest-fsfreeze-status) if [ -s /tmp/qga-frozen ]; then echo '{"return": "frozen"}'; else echo '{"return": "thawed"}'; fi ;;
     guest-fstrim) trim ;;
+    guest-get-vcpus) echo "{\"return\": $(vcpus)}" ;;
+    guest-set-vcpus) set_vcpus ;;
     guest-set-user-password)
       user=$(arg username); pass=$(arg password | base64 -d)
       [ "$(arg crypted)" = true ] || pass=$(mkpasswd -m sha512 "$pass")

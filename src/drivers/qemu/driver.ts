@@ -1086,6 +1086,16 @@ export class QemuDriver implements HypervisorDriver {
     const { fsTrim } = await import('./agent-filesystems.js');
     await fsTrim(this, dom, mountPoint, minimum, flags);
   }
+
+  async domainGetGuestVcpus({ dom, flags }: ProcArgs<'domainGetGuestVcpus'>): Promise<ProcRet<'domainGetGuestVcpus'>> {
+    const { getGuestVcpus } = await import('./agent-vcpus.js');
+    return getGuestVcpus(this, dom, flags);
+  }
+
+  async domainSetGuestVcpus({ dom, cpumap, state, flags }: ProcArgs<'domainSetGuestVcpus'>): Promise<void> {
+    const { setGuestVcpus } = await import('./agent-vcpus.js');
+    await setGuestVcpus(this, dom, cpumap, state, flags);
+  }
 }
 
 /** Opens the qemu driver for a qemu:/// URI: computes the state layout, reads qemu.conf, creates the folders. */
