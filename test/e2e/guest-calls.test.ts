@@ -2,7 +2,7 @@
 // libvirt (qemu:///system), on the tiny test guest with an agent channel and a
 // disk that stops the guest on I/O errors: domhostname (agent, lease, bad
 // source), inject-nmi, domcontrol, domblkerror, domfsfreeze/domfsthaw/domfstrim,
-// guestvcpus, running and shut off.
+// guestvcpus, dompmwakeup, running and shut off.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -43,6 +43,7 @@ async function session(run: Run, name: string): Promise<string[]> {
     ['guestvcpus', name], ['guestvcpus', name, '--cpulist', '0', '--enable'], ['guestvcpus', name, '--cpulist', '0', '--disable'],
     ['guestvcpus', name, '--cpulist', '0-2', '--enable'], ['guestvcpus', name, '--cpulist', 'x', '--enable'], ['guestvcpus', name, '--cpulist', '0'],
     ['guestvcpus', name, '--enable'], ['guestvcpus', name, '--enable', '--disable', '--cpulist', '0'],
+    ['dompmwakeup', name],
   ];
   for (const args of calls) await record(...args);
   await run('start', name);
@@ -54,7 +55,7 @@ async function session(run: Run, name: string): Promise<string[]> {
   return out;
 }
 
-test('guest calls: domhostname, inject-nmi, domcontrol, domblkerror, domfsfreeze/thaw/trim, guestvcpus: as libvirt', { skip }, async (t) => {
+test('guest calls: domhostname, inject-nmi, domcontrol, domblkerror, domfsfreeze/thaw/trim, guestvcpus, dompmwakeup: as libvirt', { skip }, async (t) => {
   const sb = new Sandbox();
   t.after(() => sb.dispose());
   await sb.define(domainXml('gc', sb.dir));

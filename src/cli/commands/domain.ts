@@ -362,6 +362,12 @@ const domhostname: Handler = async (ctl, cmd) => {
   ctl.print(`${host}\n`);
 };
 
+const dompmwakeup: Handler = async (ctl, cmd) => {
+  const { dom, name } = await ctl.domain(cmd);
+  await attempt(`Domain '${name}' could not be woken up`, dom.connection.invoke('domainPMWakeup', { dom: dom.ref, flags: 0 }));
+  ctl.printExtra(`Domain '${name}' successfully woken up`);
+};
+
 /** virsh's inject-nmi: silent on success, the error as it comes. */
 const injectNmi: Handler = async (ctl, cmd) => {
   const { dom } = await ctl.domain(cmd);
@@ -581,6 +587,7 @@ const metadata: Handler = async (ctl, cmd) => {
 
 export const handlers: Record<string, Handler> = {
   'inject-nmi': injectNmi,
+  dompmwakeup,
   metadata,
   edit: editDomain,
   managedsave,

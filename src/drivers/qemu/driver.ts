@@ -1062,6 +1062,14 @@ export class QemuDriver implements HypervisorDriver {
     });
   }
 
+  /** qemuDomainPMWakeup: QEMU's wake-up request, refused by QEMU where the guest cannot suspend. */
+  async domainPMWakeup({ dom, flags }: ProcArgs<'domainPMWakeup'>): Promise<void> {
+    checkFlags(flags, 0, 'qemuDomainPMWakeup');
+    await this.runtime.withRunning(dom, async (_obj, running) => {
+      await (await this.runtime.runtime.ensureMonitor(running)).execute('system_wakeup');
+    });
+  }
+
   async domainGetControlInfo({ dom, flags }: ProcArgs<'domainGetControlInfo'>): Promise<ProcRet<'domainGetControlInfo'>> {
     const { controlInfo } = await import('./jobs.js');
     return controlInfo(this, dom, flags);
