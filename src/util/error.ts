@@ -66,6 +66,7 @@ export enum ErrorCode {
   DEVICE_MISSING = 99,
   NETWORK_PORT_EXIST = 106,
   NO_NETWORK_PORT = 107,
+  NO_HOSTNAME = 108,
   MULTIPLE_DOMAINS = 110,
 }
 
@@ -111,6 +112,7 @@ const MESSAGE_PREFIX: Partial<Record<ErrorCode, string>> = {
   [ErrorCode.NO_DOMAIN]: 'Domain not found',
   [ErrorCode.NO_NETWORK]: 'Network not found',
   [ErrorCode.NO_NETWORK_PORT]: 'network port not found',
+  [ErrorCode.NO_HOSTNAME]: 'no hostname found',
   [ErrorCode.NO_STORAGE_POOL]: 'Storage pool not found',
   [ErrorCode.NO_STORAGE_VOL]: 'Storage volume not found',
   [ErrorCode.NO_INTERFACE]: 'Interface not found',

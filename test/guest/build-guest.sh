@@ -151,6 +151,56 @@ fsinfo() {
   done </proc/mounts
   printf ']'
 }
+# mount points of block-device filesystems, the ones qemu-ga freezes and trims
+mounts() { awk '$1 ~ /^\/dev\// {print $2}' /proc/mounts; }
+# a freeze that froze nothing leaves the agent thawed, as in qemu-ga
+freeze() {
+  want=$(echo "$line" | sed -n 's/.*"mountpoints": *\[\([^]]*\)\].*/\1/p' | tr ',' '\n' | sed 's/^ *"//; s/" *$//')
+  n=0
+  for m in $(mounts); do
+    if echo "$line" | grep -q '"mountpoints"' && ! echo "$want" | grep -qxF "$m"; then continue; fi
+    fsfreeze --freeze "$m" 2>/dev/null && { echo "$m" >>/tmp/qga-frozen; n=$((n + 1)); }
+  done
+  echo "{\"return\": $n}"
+}
+thaw() {
+  n=0
+  for m in $(cat /tmp/qga-frozen 2>/dev/null); do fsfreeze --unfreeze "$m" 2>/dev/null && n=$((n + 1)); done
+  rm -f /tmp/qga-frozen
+  echo "{\"return\": $n}"
+}
+trim() {
+  min=$(arg minimum); sep=
+  printf '{"return": {"paths": ['
+  for m in $(mounts); do
+    if fstrim -m "${min:-0}" "$m" 2>/dev/null; then printf '%s{"path":%s}' "$sep" "$(str "$m")"
+    else printf '%s{"path":%s,"error":"trim failed"}' "$sep" "$(str "$m")"; fi
+    sep=,
+  done
+  echo ']}}'
+}
+# a CPU without an online switch (the boot CPU) is online and cannot go offline, as qemu-ga says
+vcpus() {
+  sep=
+  printf '['
+  for c in /sys/devices/system/cpu/cpu[0-9]*; do
+    id=${c##*/cpu}
+    if [ -e "$c/online" ]; then on=$( [ "$(cat "$c/online")" = 1 ] && echo true || echo false ); off=true; else on=true; off=false; fi
+    printf '%s{"logical-id":%d,"online":%s,"can-offline":%s}' "$sep" "$id" "$on" "$off"
+    sep=,
+  done
+  printf ']'
+}
+set_vcpus() {
+  n=0
+  for pair in $(echo "$line" | grep -o '"logical-id": *[0-9]*, *"online": *[a-z]*' | tr -d ' "' | sed 's/logical-id://; s/,online:/=/'); do
+    id=${pair%=*}; want=$( [ "${pair#*=}" = true ] && echo 1 || echo 0 ); f=/sys/devices/system/cpu/cpu$id/online
+    if [ -e "$f" ]; then echo "$want" >"$f" 2>/dev/null || break
+    elif [ ! -d "/sys/devices/system/cpu/cpu$id" ] || [ "$want" = 0 ]; then break; fi
+    n=$((n + 1))
+  done
+  if [ "$n" = 0 ]; then echo "{\"error\": {\"class\": \"GenericError\", \"desc\": \"cannot set the state of vCPU ${id:-?}\"}}"; else echo "{\"return\": $n}"; fi
+}
 answer() {
   cmd=$(arg execute)
   case $cmd in
@@ -171,6 +221,12 @@ answer() {
     guest-get-users) echo '{"return": []}' ;;
     guest-network-get-interfaces) echo "{\"return\": $(interfaces)}" ;;
     guest-get-fsinfo) echo "{\"return\": $(fsinfo)}" ;;
+    guest-fsfreeze-freeze|guest-fsfreeze-freeze-list) freeze ;;
+    guest-fsfreeze-thaw) thaw ;;
+    guest-fsfreeze-status) if [ -s /tmp/qga-frozen ]; then echo '{"return": "frozen"}'; else echo '{"return": "thawed"}'; fi ;;
+    guest-fstrim) trim ;;
+    guest-get-vcpus) echo "{\"return\": $(vcpus)}" ;;
+    guest-set-vcpus) set_vcpus ;;
     guest-set-user-password)
       user=$(arg username); pass=$(arg password | base64 -d)
       [ "$(arg crypted)" = true ] || pass=$(mkpasswd -m sha512 "$pass")

@@ -70,8 +70,8 @@ test('through dispatch: read-only refusals come from the tables, helpers and unk
   for (const helper of ['withDriverLock', 'objectOf', 'managedSavePath', 'syncDomains']) {
     await assert.rejects(dispatch(writable, helper as ProcKey, { dom } as never), { message: `invalid argument: unknown procedure: ${helper}` });
   }
-  // in the tables, not served by this driver
-  await assert.rejects(dispatch(writable, 'domainGetHostname', { dom, flags: 0 }), { message: 'this function is not supported by the connection driver: virDomainGetHostname' });
+  // in the tables, not served by this driver (launch security needs SEV hardware)
+  await assert.rejects(dispatch(writable, 'domainGetLaunchSecurityInfo', { dom, flags: 0 }), { message: 'this function is not supported by the connection driver: virDomainGetLaunchSecurityInfo' });
   await drivers.close();
 });
 

@@ -3,7 +3,7 @@
 // guest filesystems (domfsinfo), job information and the graphical display URI
 // (domjobinfo, domdisplay).
 import type { Domain } from '../../api/connection.js';
-import { cpuMapCpus, cpuMapLength, DomainState, DomainXMLFlags, ModificationImpact, plainParams, typedParam, type DomainVcpuInfo, type PlainParam, type TypedParam } from '../../api/types.js';
+import { cpuMapCpus, cpuMapLength, DomainState, DomainXMLFlags, ModificationImpact, plainParams, typedParam, typedParamValue, type DomainVcpuInfo, type PlainParam, type TypedParam } from '../../api/types.js';
 import { ErrorCode, ErrorDomain, virError } from '../../util/error.js';
 import { child, childrenNamed, parseXml, type XmlElement } from '../../util/xml.js';
 import { formatBitmap } from '../../util/bitmap.js';
@@ -251,6 +251,41 @@ const domfsinfo: Handler = async (ctl, cmd) => {
   ctl.print(formatTable(['Mountpoint', 'Name', 'Type', 'Target'], rows, true));
 };
 
+const domfsfreeze: Handler = async (ctl, cmd) => {
+  const { dom } = await ctl.domain(cmd);
+  const { filesystems } = await attempt('Unable to freeze filesystems', dom.connection.invoke('domainFSFreeze', { dom: dom.ref, mountpoints: cmd.argv('mountpoint'), flags: 0 }));
+  ctl.printExtra(`Froze ${filesystems} filesystem(s)\n`);
+};
+
+const domfsthaw: Handler = async (ctl, cmd) => {
+  const { dom } = await ctl.domain(cmd);
+  const { filesystems } = await attempt('Unable to thaw filesystems', dom.connection.invoke('domainFSThaw', { dom: dom.ref, mountpoints: cmd.argv('mountpoint'), flags: 0 }));
+  ctl.printExtra(`Thawed ${filesystems} filesystem(s)\n`);
+};
+
+const domfstrim: Handler = async (ctl, cmd) => {
+  const { dom } = await ctl.domain(cmd);
+  const minimum = BigInt(cmd.number('minimum') ?? 0);
+  const mountPoint = cmd.string('mountpoint') ?? null;
+  await attempt('Unable to invoke fstrim', dom.connection.invoke('domainFSTrim', { dom: dom.ref, mountPoint, minimum, flags: 0 }));
+};
+
+const guestvcpus: Handler = async (ctl, cmd) => {
+  cmd.exclusive('enable', 'disable');
+  cmd.requireOption('enable', 'cpulist');
+  cmd.requireOption('disable', 'cpulist');
+  const cpulist = cmd.string('cpulist');
+  const enable = cmd.bool('enable');
+  if (cpulist !== undefined && !enable && !cmd.bool('disable')) throw new CommandError(['One of options --enable or --disable is required by option --cpulist']);
+  const { dom } = await ctl.domain(cmd);
+  if (cpulist !== undefined) {
+    await dom.connection.invoke('domainSetGuestVcpus', { dom: dom.ref, cpumap: cpulist, state: enable ? 1 : 0, flags: 0 });
+    return;
+  }
+  const { params } = await dom.connection.invoke('domainGetGuestVcpus', { dom: dom.ref, flags: 0 });
+  for (const p of params) ctl.print(`${p.field.padEnd(15)}: ${String(typedParamValue(p))}\n`);
+};
+
 const iothreadinfo: Handler = async (ctl, cmd) => {
   const { flags } = impactFlags(cmd);
   const { dom } = await ctl.domain(cmd);
@@ -414,4 +449,4 @@ const ttyconsole: Handler = async (ctl, cmd) => {
   ctl.print(`${tty}\n`);
 };
 
-export const handlers: Record<string, Handler> = { schedinfo, memtune, blkiotune, blkdeviotune, vcpuinfo, vcpupin, emulatorpin, domfsinfo, iothreadinfo, domjobinfo, domjobabort, domdisplay, vncdisplay, ttyconsole };
+export const handlers: Record<string, Handler> = { schedinfo, memtune, blkiotune, blkdeviotune, vcpuinfo, vcpupin, emulatorpin, domfsinfo, domfsfreeze, domfsthaw, domfstrim, guestvcpus, iothreadinfo, domjobinfo, domjobabort, domdisplay, vncdisplay, ttyconsole };

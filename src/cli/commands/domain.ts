@@ -362,6 +362,18 @@ const domhostname: Handler = async (ctl, cmd) => {
   ctl.print(`${host}\n`);
 };
 
+const dompmwakeup: Handler = async (ctl, cmd) => {
+  const { dom, name } = await ctl.domain(cmd);
+  await attempt(`Domain '${name}' could not be woken up`, dom.connection.invoke('domainPMWakeup', { dom: dom.ref, flags: 0 }));
+  ctl.printExtra(`Domain '${name}' successfully woken up`);
+};
+
+/** virsh's inject-nmi: silent on success, the error as it comes. */
+const injectNmi: Handler = async (ctl, cmd) => {
+  const { dom } = await ctl.domain(cmd);
+  await dom.connection.invoke('domainInjectNMI', { dom: dom.ref, flags: 0 });
+};
+
 /** Memory flags of setmem/setmaxmem (VIR_DOMAIN_AFFECT_*). */
 function memoryFlags(cmd: Invocation, defaultFlags: number): number {
   cmd.exclusive('current', 'live');
@@ -574,6 +586,8 @@ const metadata: Handler = async (ctl, cmd) => {
 };
 
 export const handlers: Record<string, Handler> = {
+  'inject-nmi': injectNmi,
+  dompmwakeup,
   metadata,
   edit: editDomain,
   managedsave,

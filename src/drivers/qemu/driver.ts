@@ -1105,6 +1105,63 @@ export class QemuDriver implements HypervisorDriver {
     checkFlags(flags, 0, 'virHostMemSetParameters');
     setNodeMemoryParameters(params);
   }
+
+  // ---- guest-facing entry points (issue 14) --------------------------------------
+
+  async domainGetHostname({ dom, flags }: ProcArgs<'domainGetHostname'>): Promise<ProcRet<'domainGetHostname'>> {
+    const { domainHostname } = await import('./hostname.js');
+    return { hostname: await domainHostname(this, dom, flags) };
+  }
+
+  async domainInjectNMI({ dom, flags }: ProcArgs<'domainInjectNMI'>): Promise<void> {
+    checkFlags(flags, 0, 'qemuDomainInjectNMI');
+    await this.runtime.withRunning(dom, async (_obj, running) => {
+      await (await this.runtime.runtime.ensureMonitor(running)).execute('inject-nmi');
+    });
+  }
+
+  /** qemuDomainPMWakeup: QEMU's wake-up request, refused by QEMU where the guest cannot suspend. */
+  async domainPMWakeup({ dom, flags }: ProcArgs<'domainPMWakeup'>): Promise<void> {
+    checkFlags(flags, 0, 'qemuDomainPMWakeup');
+    await this.runtime.withRunning(dom, async (_obj, running) => {
+      await (await this.runtime.runtime.ensureMonitor(running)).execute('system_wakeup');
+    });
+  }
+
+  async domainGetControlInfo({ dom, flags }: ProcArgs<'domainGetControlInfo'>): Promise<ProcRet<'domainGetControlInfo'>> {
+    const { controlInfo } = await import('./jobs.js');
+    return controlInfo(this, dom, flags);
+  }
+
+  async domainGetDiskErrors({ dom, maxerrors, flags }: ProcArgs<'domainGetDiskErrors'>): Promise<ProcRet<'domainGetDiskErrors'>> {
+    const { diskErrors } = await import('./disk-errors.js');
+    return diskErrors(this, dom, maxerrors, flags);
+  }
+
+  async domainFSFreeze({ dom, mountpoints, flags }: ProcArgs<'domainFSFreeze'>): Promise<ProcRet<'domainFSFreeze'>> {
+    const { fsFreeze } = await import('./agent-filesystems.js');
+    return { filesystems: await fsFreeze(this, dom, mountpoints, flags) };
+  }
+
+  async domainFSThaw({ dom, mountpoints, flags }: ProcArgs<'domainFSThaw'>): Promise<ProcRet<'domainFSThaw'>> {
+    const { fsThaw } = await import('./agent-filesystems.js');
+    return { filesystems: await fsThaw(this, dom, mountpoints, flags) };
+  }
+
+  async domainFSTrim({ dom, mountPoint, minimum, flags }: ProcArgs<'domainFSTrim'>): Promise<void> {
+    const { fsTrim } = await import('./agent-filesystems.js');
+    await fsTrim(this, dom, mountPoint, minimum, flags);
+  }
+
+  async domainGetGuestVcpus({ dom, flags }: ProcArgs<'domainGetGuestVcpus'>): Promise<ProcRet<'domainGetGuestVcpus'>> {
+    const { getGuestVcpus } = await import('./agent-vcpus.js');
+    return getGuestVcpus(this, dom, flags);
+  }
+
+  async domainSetGuestVcpus({ dom, cpumap, state, flags }: ProcArgs<'domainSetGuestVcpus'>): Promise<void> {
+    const { setGuestVcpus } = await import('./agent-vcpus.js');
+    await setGuestVcpus(this, dom, cpumap, state, flags);
+  }
 }
 
 /** Opens the qemu driver for a qemu:/// URI: computes the state layout, reads qemu.conf, creates the folders. */
