@@ -3,10 +3,8 @@
 // compared), the per-CPU query's cgroup v2 refusal, option checks, a shut-off domain.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import path from 'node:path';
 import { guestDomainXML, Sandbox, testGuest, type TestGuest } from './guest.js';
-import { libvirtUnavailable, runSystemVirsh } from '../helpers/libvirt.js';
+import { defineOnSystemLibvirt, libvirtUnavailable, runSystemVirsh } from '../helpers/libvirt.js';
 
 const guest = testGuest();
 const skip = 'skip' in guest ? guest.skip : false;
@@ -57,16 +55,7 @@ test('cpu-stats: totals from the cgroup, per-CPU refusal on cgroup v2, option ch
   assert.ok(ours.includes('NAME --total -> 0\nTotal:\n\tcpu_time     S seconds\n\tuser_time    S seconds\n\tsystem_time  S seconds\n\n'), ours.join('\n'));
 
   if (noLibvirt) return t.diagnostic(`libvirt comparison skipped: ${noLibvirt}`);
-  const dir = mkdtempSync('/var/tmp/tsvirt-e2e-cpus-');
-  chmodSync(dir, 0o777);
-  const name = `tsvirt-e2e-cpus-${process.pid}`;
+  const { name } = await defineOnSystemLibvirt(t, 'cpus', domainXml);
   const virsh: Run = runSystemVirsh;
-  t.after(async () => {
-    await virsh('destroy', name);
-    await virsh('undefine', name);
-    rmSync(dir, { recursive: true, force: true });
-  });
-  writeFileSync(path.join(dir, 'def.xml'), domainXml(name));
-  await virsh('define', path.join(dir, 'def.xml'));
   assert.deepEqual(ours, await cpuStatsSession(virsh, name));
 });

@@ -5,10 +5,10 @@
 // (qemu:///system), one after the other on the same VNC port.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { guestDomainXML, Sandbox, testGuest, type TestGuest } from './guest.js';
-import { libvirtUnavailable, runSystemVirsh } from '../helpers/libvirt.js';
+import { defineOnSystemLibvirt, libvirtUnavailable, runSystemVirsh } from '../helpers/libvirt.js';
 
 const guest = testGuest();
 const skip = 'skip' in guest ? guest.skip : false;
@@ -76,17 +76,8 @@ test('vncdisplay, domdisplay, screenshot, dominfo OS Type, live listen address a
   assert.deepEqual(readdirSync(path.join(sb.root, 'run', 'qemu')).filter((f) => f.startsWith('disp')), []);
 
   if (noLibvirt) return t.diagnostic(`libvirt comparison skipped: ${noLibvirt}`);
-  const dir = mkdtempSync('/var/tmp/tsvirt-e2e-disp-');
-  chmodSync(dir, 0o777);
-  const name = `tsvirt-e2e-disp-${process.pid}`;
+  const { name, dir } = await defineOnSystemLibvirt(t, 'disp', domainXml);
   const virsh: Run = runSystemVirsh;
-  t.after(async () => {
-    await virsh('destroy', name);
-    await virsh('undefine', name);
-    rmSync(dir, { recursive: true, force: true });
-  });
-  writeFileSync(path.join(dir, 'def.xml'), domainXml(name));
-  await virsh('define', path.join(dir, 'def.xml'));
   const theirs = await displaySession(virsh, name, dir);
   assert.deepEqual(ours, theirs);
   assert.ok(!existsSync(path.join(sb.root, 'run', 'qemu', 'disp.shutoff')));

@@ -4,10 +4,8 @@
 // an untranslatable code, a shut-off domain).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import path from 'node:path';
 import { guestDomainXML, Sandbox, testGuest, type TestGuest } from './guest.js';
-import { libvirtUnavailable, runSystemVirsh } from '../helpers/libvirt.js';
+import { defineOnSystemLibvirt, libvirtUnavailable, runSystemVirsh } from '../helpers/libvirt.js';
 
 const guest = testGuest();
 const skip = 'skip' in guest ? guest.skip : false;
@@ -59,16 +57,7 @@ test('send-key: codesets, names, hold time and refusals as libvirt', { skip }, a
   assert.ok(ours.includes('KEY_LEFTCTRL KEY_LEFTALT KEY_F1 -> 0\n\n'), ours.join('\n'));
 
   if (noLibvirt) return t.diagnostic(`libvirt comparison skipped: ${noLibvirt}`);
-  const dir = mkdtempSync('/var/tmp/tsvirt-e2e-keys-');
-  chmodSync(dir, 0o777);
-  const name = `tsvirt-e2e-keys-${process.pid}`;
+  const { name } = await defineOnSystemLibvirt(t, 'keys', domainXml);
   const virsh: Run = runSystemVirsh;
-  t.after(async () => {
-    await virsh('destroy', name);
-    await virsh('undefine', name);
-    rmSync(dir, { recursive: true, force: true });
-  });
-  writeFileSync(path.join(dir, 'def.xml'), domainXml(name));
-  await virsh('define', path.join(dir, 'def.xml'));
   assert.deepEqual(ours, await sendKeySession(virsh, name));
 });

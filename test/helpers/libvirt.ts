@@ -1,6 +1,9 @@
 // Whether the installed libvirt can be asked: `virsh` on PATH and a libvirtd
 // answering qemu:///system. Differential tests run by default when it can.
 import { execFileSync, spawnSync } from 'node:child_process';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import type { TestContext } from 'node:test';
 
 export const SYSTEM_URI = 'qemu:///system';
 
@@ -38,4 +41,23 @@ export function systemVirsh(...args: string[]): { ok: true; out: string } | { ok
 export async function runSystemVirsh(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   const r = spawnSync('virsh', ['-c', SYSTEM_URI, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
   return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+}
+
+/**
+ * The libvirt side of a side-by-side test: `xml(name, dir)` defined on the
+ * running libvirtd under a name of this process, with a folder QEMU's user can
+ * read for its files; the domain is destroyed and undefined, the folder removed, after the test.
+ */
+export async function defineOnSystemLibvirt(t: TestContext, tag: string, xml: (name: string, dir: string) => string): Promise<{ name: string; dir: string }> {
+  const dir = mkdtempSync(`/var/tmp/tsvirt-e2e-${tag}-`);
+  chmodSync(dir, 0o777);
+  const name = `tsvirt-e2e-${tag}-${process.pid}`;
+  t.after(async () => {
+    await runSystemVirsh('destroy', name);
+    await runSystemVirsh('undefine', name);
+    rmSync(dir, { recursive: true, force: true });
+  });
+  writeFileSync(path.join(dir, 'def.xml'), xml(name, dir));
+  await runSystemVirsh('define', path.join(dir, 'def.xml'));
+  return { name, dir };
 }
