@@ -8,6 +8,30 @@ import { GENERATED_IFNAME_PREFIXES } from './devices/interface.js';
 const CHARDEV_DEVICES: ReadonlySet<string> = new Set(['serial', 'console', 'parallel', 'channel']);
 
 /** Removes the live-only parts from `dom` in place. */
+/**
+ * Marks a <backingStore> the hypervisor driver found by probing the image
+ * above it (libvirt's virStorageSource.detected). It lives in the live XML of
+ * the status file only: the formatter never prints it, and leaves detected
+ * images out of an inactive definition (virDomainDiskBackingStoreFormat).
+ */
+export const DETECTED_BACKING = 'detected';
+
+/** Every disk's backing chain without the marker, and (inactive) without the images it marks. */
+export function formatBackingChains(dom: XmlElement, inactive: boolean): void {
+  for (const disk of child(dom, 'devices')?.children ?? []) {
+    if (disk.name !== 'disk') continue;
+    for (let holder: XmlElement | undefined = disk; holder; ) {
+      const below = child(holder, 'backingStore');
+      if (below && inactive && below.attrs[DETECTED_BACKING] !== undefined) {
+        holder.children = holder.children.filter((c) => c !== below);
+        break;
+      }
+      if (below) delete below.attrs[DETECTED_BACKING];
+      holder = below;
+    }
+  }
+}
+
 export function dropLiveState(dom: XmlElement): void {
   for (const device of child(dom, 'devices')?.children ?? []) {
     if (CHARDEV_DEVICES.has(device.name)) dropPtyPath(device);

@@ -12,7 +12,7 @@ import { canonicalize } from './schema.js';
 import { addImplicitDevices, parseDevices, postParseDevices, type DeviceDriverHooks } from './devices/index.js';
 import { validateDeviceSet, validateDevices, type DeviceValidator } from './devices/validate.js';
 import { dumpLibxml, normalizeDomainNamespaces } from './domain-namespaces.js';
-import { dropLiveState } from './domain-inactive-form.js';
+import { dropLiveState, formatBackingChains } from './domain-inactive-form.js';
 
 /**
  * Driver callbacks, run in libvirt's order: postParseBasic, postParse,
@@ -120,13 +120,14 @@ const ALWAYS_OPEN: ReadonlySet<string> = new Set(['devices', 'hyperv']);
 
 /** libvirt's text for a domain tree (virDomainDefFormat). */
 export function formatDomainXML(dom: XmlElement, options: DomainFormatOptions = {}): string {
-  // stripping secrets and live state change the tree, on a copy
-  const out = options.secure && !options.inactive ? dom : cloneElement(dom);
+  // stripping secrets, live state and driver markers change the tree, on a copy
+  const out = cloneElement(dom);
   const attrs: Record<string, string> = { type: out.attrs['type'] ?? '' };
   if (!options.inactive && options.id !== undefined && options.id >= 0) attrs['id'] = String(options.id);
   for (const [k, v] of Object.entries(out.attrs)) if (k !== 'type' && k !== 'id') attrs[k] = v;
   if (!options.secure) stripSecrets(out);
   if (options.inactive) dropLiveState(out);
+  formatBackingChains(out, options.inactive === true);
   const attrText = Object.entries(attrs).map(([k, v]) => ` ${k}='${escapeXml(v)}'`).join('');
   const body = out.children.map((c) => (c.name === 'metadata' ? `${dumpLibxml(c, 1)}\n` : formatXml(c, 2, ALWAYS_OPEN)));
   return `<domain${attrText}>\n${body.join('')}</domain>\n`;

@@ -9,6 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { backingOf, detectBackingChains, diskChain, lookupChainLayer, setBackingStore } from '../../src/drivers/qemu/backing-chain.js';
 import { recordStorageIds } from '../../src/drivers/qemu/command-line/disks.js';
+import { formatBackingChains } from '../../src/conf/domain-inactive-form.js';
 import { child, element, formatXml, parseXml } from '../../src/util/xml.js';
 
 const noQemuImg = existsSync('/usr/bin/qemu-img') ? false : 'qemu-img (qemu-utils) is not installed';
@@ -34,6 +35,10 @@ test('the probed chain is written as libvirt writes it, with storage ids top-dow
     const disk = diskXml(path.join(dir, 'top.qcow2'));
     detectBackingChains([disk]);
     recordStorageIds([disk]);
+    // the marker of probed images stays in the status file; the formatter leaves it out
+    const dom = parseXml('<domain><devices/></domain>');
+    child(dom, 'devices')!.children.push(disk);
+    formatBackingChains(dom, false);
     assert.equal(formatXml(disk), `<disk type='file' device='disk'>
   <driver name='qemu' type='qcow2'/>
   <source file='${dir}/top.qcow2' index='1'/>
@@ -56,6 +61,21 @@ test('the probed chain is written as libvirt writes it, with storage ids top-dow
     const missing = diskXml(path.join(dir, 'missing.qcow2'));
     detectBackingChains([missing]);
     assert.equal(child(missing, 'backingStore'), undefined);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('an inactive definition leaves the probed images out (libvirt keeps detected images to the live XML), the end of a raw chain in', { skip: noQemuImg }, () => {
+  const dir = chainDir();
+  try {
+    const dom = parseXml('<domain><devices/></domain>');
+    const [probed, raw] = [diskXml(path.join(dir, 'top.qcow2')), diskXml(path.join(dir, 'base.img'), 'raw')];
+    child(dom, 'devices')!.children.push(probed, raw);
+    detectBackingChains([probed, raw]);
+    formatBackingChains(dom, true);
+    assert.equal(child(probed, 'backingStore'), undefined);
+    assert.equal(formatXml(child(raw, 'backingStore')!), '<backingStore/>\n');
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

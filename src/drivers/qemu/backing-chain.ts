@@ -15,6 +15,7 @@ import { closeSync, openSync, readSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { child, element, type XmlElement } from '../../util/xml.js';
 import { ErrorCode, ErrorDomain, virError } from '../../util/error.js';
+import { DETECTED_BACKING } from '../../conf/domain-inactive-form.js';
 
 const invalidArg = (message: string) => virError(ErrorCode.INVALID_ARG, message, ErrorDomain.QEMU);
 
@@ -118,10 +119,10 @@ export function localImagePath(holder: XmlElement): string | undefined {
   return undefined;
 }
 
-/** The <backingStore> element libvirt writes for an image below another. */
-export function backingStoreElement(image: BackingImage, below: XmlElement[] = []): XmlElement {
+/** The <backingStore> element libvirt writes for an image below another; `detected` when found by probing. */
+export function backingStoreElement(image: BackingImage, below: XmlElement[] = [], detected = false): XmlElement {
   const source = image.type === 'block' ? { dev: image.path } : { file: image.path };
-  return element('backingStore', { type: image.type }, [element('format', { type: image.format }), element('source', source), ...below]);
+  return element('backingStore', { type: image.type, ...(detected ? { [DETECTED_BACKING]: 'yes' } : {}) }, [element('format', { type: image.format }), element('source', source), ...below]);
 }
 
 /**
@@ -141,7 +142,7 @@ export function detectBackingChains(disks: XmlElement[]): void {
       const below = backingOf(file, format);
       if (below === undefined) break;
       const source = child(holder, 'source')!;
-      const next = below === null || seen.has(below.path) ? element('backingStore', {}) : backingStoreElement(below);
+      const next = below === null || seen.has(below.path) ? element('backingStore', {}) : backingStoreElement(below, [], true);
       holder.children.splice(holder.children.indexOf(source) + 1, 0, next);
       if (below === null || seen.has(below.path)) break;
       seen.add(below.path);

@@ -52,9 +52,11 @@ export function savedDefinition(live: XmlElement): XmlElement {
     // the status file's indentation stays behind in a device left without children
     if (device.children.length === 0) device.text = device.text.trim();
     if (device.name === 'disk') {
+      // storage ids: the top image's on its <source>, the backing images' on their <backingStore>
       for (let holder: XmlElement | undefined = device; holder; holder = child(holder, 'backingStore')) {
         const source = child(holder, 'source');
         if (source) delete source.attrs.index;
+        if (holder !== device) delete holder.attrs.index;
       }
     }
     if (device.attrs.type === 'pty') {
