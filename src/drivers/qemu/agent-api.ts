@@ -6,7 +6,8 @@
 import { DomainState } from '../../driver/flags.js';
 import type { ProcRet } from '../../driver/procedures.js';
 import { ErrorCode, ErrorDomain, virError } from '../../util/error.js';
-import { jsonMember, JsonSyntaxError, parseJsonText, formatLibvirtJson, type JsonNode } from '../../util/libvirt-json.js';
+import { jsonMember, formatLibvirtJson, type JsonNode } from '../../util/libvirt-json.js';
+import { parsePassthroughJson } from './monitor-passthrough.js';
 import { child, childrenNamed, type XmlElement } from '../../util/xml.js';
 import { AGENT_WAIT_BLOCK, agentCommand, GuestAgent } from './agent.js';
 import { agentChannel, agentConnected, agentLifecycleEvents, AgentLifecycleReason, agentSocketPath, applyPortStates, portStatesFromChardevs } from './agent-channel.js';
@@ -67,14 +68,7 @@ export async function agentArbitraryCommand(driver: QemuDriver, dom: DomainRef, 
     if (timeout < AGENT_WAIT_BLOCK) {
       throw virError(ErrorCode.INVALID_ARG, `guest agent timeout '${timeout}' is less than the minimum '${AGENT_WAIT_BLOCK}'`, ErrorDomain.QEMU);
     }
-    let message: JsonNode;
-    try {
-      message = parseJsonText(cmd);
-    } catch (e) {
-      if (!(e instanceof JsonSyntaxError)) throw e;
-      throw virError(ErrorCode.INTERNAL_ERROR, `cannot parse json ${cmd}: ${e.message}`, ErrorDomain.QEMU);
-    }
-    return formatLibvirtJson(await agent.command(message, timeout), false);
+    return formatLibvirtJson(await agent.command(parsePassthroughJson(cmd), timeout), false);
   });
 }
 

@@ -15,14 +15,18 @@ export async function arbitraryMonitorCommand(qmp: QmpClient, cmd: string, hmp: 
   return hmp ? humanCommand(qmp, cmd) : qmpCommand(qmp, cmd);
 }
 
-async function qmpCommand(qmp: QmpClient, cmd: string): Promise<string> {
-  let message: JsonNode;
+/** A command text a client passed through (monitor or agent), parsed with libvirt's error for bad JSON. */
+export function parsePassthroughJson(cmd: string): JsonNode {
   try {
-    message = parseJsonText(cmd);
+    return parseJsonText(cmd);
   } catch (e) {
     if (!(e instanceof JsonSyntaxError)) throw e;
     throw virError(ErrorCode.INTERNAL_ERROR, `cannot parse json ${cmd}: ${e.message}`, ErrorDomain.QEMU);
   }
+}
+
+async function qmpCommand(qmp: QmpClient, cmd: string): Promise<string> {
+  const message = parsePassthroughJson(cmd);
   // libvirt appends its command id to the message: only an object without one takes it
   if (message.kind !== 'object' || jsonMember(message, 'id') !== undefined) {
     throw virError(ErrorCode.INTERNAL_ERROR, "Unable to append command 'id' string", ErrorDomain.QEMU);
