@@ -71,7 +71,8 @@ export class WireStream extends Duplex {
       if (this.sparse) this.push(new StreamHole(decodeHole(body).length));
       else this.destroy(new Error('Unexpected stream hole'));
     } else if (header.status === MessageStatus.VIR_NET_CONTINUE && body.length > 0) {
-      this.push(Buffer.from(body));
+      // the frame is this stream's alone (FrameSplitter never reuses its bytes): no copy
+      this.push(body);
     } else if (header.status === MessageStatus.VIR_NET_CONTINUE) {
       // the daemon's end of data: the client finishes
       this.push(null);
