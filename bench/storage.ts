@@ -3,12 +3,13 @@
 //   create = vol-create-as of a 10 GiB qcow2
 //   clone  = vol-clone of a 1 GiB raw volume with 512 MiB written
 //   upload = vol-upload --sparse of a 1 GiB file holding 64 MiB of data
-// Medians of --runs (default 3). libvirtd's pool is tsvirt-bench-PID, removed at the end.
+// Medians of --runs (default 3); the two sides take turns run by run. libvirtd's pool is tsvirt-bench-PID, removed at the end.
 //
 //   node dist/bench/storage.js [--runs N] [--dir DIR]
 
 import { execFile, execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import path from 'node:path';
 import { spawnDaemon } from '../test/daemon/spawn-daemon.js';
 
@@ -34,41 +35,49 @@ async function timed(step: () => Promise<void>): Promise<number> {
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
-/** One side's measurements: a fresh dir pool under `dir`. */
-async function measure(uri: string, dir: string): Promise<Record<string, number>> {
+type Side = { uri: string; dir: string; upload: string; times: Record<string, number[]> };
+
+/** A fresh dir pool under `dir` with the clone source and the upload target and file. */
+async function prepare(uri: string, dir: string): Promise<Side> {
   const v = (c: string) => virsh(uri, c);
   await v(`pool-create-as ${pool} dir --target ${dir} --build`);
-  try {
-    await v(`vol-create-as ${pool} src.img 1G --allocation 0`);
-    execFileSync('dd', ['if=/dev/urandom', `of=${dir}/src.img`, 'bs=1M', 'count=512', 'conv=notrunc', 'status=none']);
-    const upload = path.join(dir, '..', `upload-${path.basename(dir)}.img`);
-    execFileSync('truncate', ['-s', '1G', upload]);
-    execFileSync('dd', ['if=/dev/urandom', `of=${upload}`, 'bs=1M', 'count=64', 'seek=256', 'conv=notrunc', 'status=none']);
-    await v(`vol-create-as ${pool} up.img 1G --allocation 0`);
-    const times: Record<string, number[]> = { create: [], clone: [], upload: [] };
-    for (let i = 0; i < runs; i++) {
-      times.create!.push(await timed(() => v(`vol-create-as ${pool} big.qcow2 10G --format qcow2`)));
-      await v(`vol-delete --pool ${pool} big.qcow2`);
-      times.clone!.push(await timed(() => v(`vol-clone --pool ${pool} src.img copy.img`)));
-      await v(`vol-delete --pool ${pool} copy.img`);
-      times.upload!.push(await timed(() => v(`vol-upload --pool ${pool} up.img ${upload} --sparse`)));
-    }
-    return Object.fromEntries(Object.entries(times).map(([k, xs]) => [k, median(xs)]));
-  } finally {
-    await v(`pool-destroy ${pool}`).catch(() => undefined);
-  }
+  await v(`vol-create-as ${pool} src.img 1G --allocation 0`);
+  execFileSync('dd', ['if=/dev/urandom', `of=${dir}/src.img`, 'bs=1M', 'count=512', 'conv=notrunc', 'status=none']);
+  const upload = path.join(dir, '..', `upload-${path.basename(dir)}.img`);
+  execFileSync('truncate', ['-s', '1G', upload]);
+  execFileSync('dd', ['if=/dev/urandom', `of=${upload}`, 'bs=1M', 'count=64', 'seek=256', 'conv=notrunc', 'status=none']);
+  await v(`vol-create-as ${pool} up.img 1G --allocation 0`);
+  return { uri, dir, upload, times: { create: [], clone: [], upload: [] } };
 }
 
+/** One run of each operation on one side. */
+async function measure({ uri, upload, times }: Side): Promise<void> {
+  const v = (c: string) => virsh(uri, c);
+  times.create!.push(await timed(() => v(`vol-create-as ${pool} big.qcow2 10G --format qcow2`)));
+  await v(`vol-delete --pool ${pool} big.qcow2`);
+  times.clone!.push(await timed(() => v(`vol-clone --pool ${pool} src.img copy.img`)));
+  await v(`vol-delete --pool ${pool} copy.img`);
+  times.upload!.push(await timed(() => v(`vol-upload --pool ${pool} up.img ${upload} --sparse`)));
+}
+
+const medians = (side: Side) => Object.fromEntries(Object.entries(side.times).map(([k, xs]) => [k, median(xs)]));
+
 const daemon = await spawnDaemon();
+const uris = [daemon.uri('qemu', '/system'), 'qemu:///system'];
+const sides: Side[] = [];
 try {
-  const tsvirt = await measure(daemon.uri('qemu', '/system'), path.join(base, 'tsvirt'));
-  const libvirt = await measure('qemu:///system', path.join(base, 'libvirt'));
-  process.stdout.write(`storage bench, median of ${runs} (ms): virsh -> tsvirtd vs virsh -> libvirtd\n`);
+  sides.push(await prepare(uris[0]!, path.join(base, 'tsvirt')));
+  sides.push(await prepare(uris[1]!, path.join(base, 'libvirt')));
+  // the sides take turns, so a change in the machine's load falls on both
+  for (let i = 0; i < runs; i++) for (const side of i % 2 ? [...sides].reverse() : sides) await measure(side);
+  const [tsvirt, libvirt] = sides.map(medians) as [Record<string, number>, Record<string, number>];
+  process.stdout.write(`storage bench, median of ${runs} (ms): virsh -> tsvirtd vs virsh -> libvirtd, load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}\n`);
   for (const key of Object.keys(tsvirt)) {
     const ratio = tsvirt[key]! / libvirt[key]!;
     process.stdout.write(`  ${key.padEnd(7)} tsvirt ${tsvirt[key]!.toFixed(0).padStart(6)}  libvirt ${libvirt[key]!.toFixed(0).padStart(6)}  ratio ${ratio.toFixed(2)}x\n`);
   }
 } finally {
+  for (const uri of uris) await virsh(uri, `pool-destroy ${pool}`).catch(() => undefined);
   await daemon.stop();
   rmSync(base, { recursive: true, force: true });
 }

@@ -16,6 +16,9 @@ export interface ConnectionHandlers {
 export class MessageConnection {
   private readonly splitter = new FrameSplitter();
   private done = false;
+  /** reading stops while calls are queued (pause) or while any of these streams has a full buffer */
+  private requestsPaused = false;
+  private readonly fullStreams = new Set<object>();
 
   constructor(
     readonly socket: Duplex,
@@ -36,11 +39,25 @@ export class MessageConnection {
   }
 
   pause(): void {
-    this.socket.pause();
+    this.requestsPaused = true;
+    this.applyPause();
   }
 
   resume(): void {
-    this.socket.resume();
+    this.requestsPaused = false;
+    this.applyPause();
+  }
+
+  /** A stream whose reader lags holds reading back (as libvirt leaves a client's packets unread), so its data does not pile up in memory. */
+  holdForStream(stream: object, held: boolean): void {
+    if (held) this.fullStreams.add(stream);
+    else this.fullStreams.delete(stream);
+    this.applyPause();
+  }
+
+  private applyPause(): void {
+    if (this.requestsPaused || this.fullStreams.size > 0) this.socket.pause();
+    else this.socket.resume();
   }
 
   close(reason: Error | null = null): void {

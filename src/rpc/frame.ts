@@ -52,12 +52,25 @@ export class FrameSplitter {
     return head.readUInt32BE(0);
   }
 
+  /** The first n buffered bytes: a view when one chunk holds them, else one copy of exactly n bytes (the rest stays uncopied). */
   private take(n: number): Buffer {
-    const all = this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks, this.buffered);
-    const frame = all.subarray(0, n);
-    const rest = all.subarray(n);
-    this.chunks = rest.length > 0 ? [rest] : [];
-    this.buffered = rest.length;
+    let frame: Buffer;
+    if (this.chunks[0]!.length >= n) {
+      frame = this.chunks[0]!.subarray(0, n);
+      this.chunks[0] = this.chunks[0]!.subarray(n);
+    } else {
+      frame = Buffer.allocUnsafe(n);
+      let filled = 0;
+      while (filled < n) {
+        const chunk = this.chunks[0]!;
+        const used = chunk.copy(frame, filled, 0, n - filled);
+        filled += used;
+        this.chunks[0] = chunk.subarray(used);
+        if (this.chunks[0].length === 0) this.chunks.shift();
+      }
+    }
+    if (this.chunks[0]?.length === 0) this.chunks.shift();
+    this.buffered -= n;
     return frame;
   }
 }

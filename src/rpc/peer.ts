@@ -65,9 +65,12 @@ export class RpcPeer {
 
   /** A stream whose packets carry `header`'s serial; it leaves the routing table when it closes. */
   openStream(header: MessageHeader, role: StreamRole, sparse: boolean): WireStream {
-    const stream = new WireStream(header, (f) => this.conn.send(f), role, sparse);
+    const stream = new WireStream(header, (f) => this.conn.send(f), role, sparse, (held) => this.conn.holdForStream(stream, held));
     this.streams.set(header.serial, stream);
-    stream.on('close', () => this.streams.delete(header.serial));
+    stream.on('close', () => {
+      this.streams.delete(header.serial);
+      this.conn.holdForStream(stream, false);
+    });
     return stream;
   }
 

@@ -35,6 +35,8 @@ export class WireStream extends Duplex {
   private finishSent = false;
   /** the daemon's data has ended and its EOF went out */
   private eofSent = false;
+  /** the peer's packets wait until the reader catches up */
+  private holding = false;
 
   /** `call` is the header of the call that opened the stream; its procedure and serial tag every packet. */
   constructor(
@@ -43,6 +45,8 @@ export class WireStream extends Duplex {
     private readonly role: StreamRole,
     /** the procedure may carry holes (remote_protocol.x's "sparseflag") */
     private readonly sparse = false,
+    /** told when the peer's packets should wait (the reader lags: true) and when they may flow again */
+    private readonly hold: (held: boolean) => void = () => undefined,
   ) {
     super({ objectMode: sparse });
   }
@@ -68,10 +72,11 @@ export class WireStream extends Duplex {
     const { header, body } = message;
     if (header.type === MessageType.VIR_NET_STREAM_HOLE) {
       // libvirt refuses a hole on a stream that is not sparse
-      if (this.sparse) this.push(new StreamHole(decodeHole(body).length));
+      if (this.sparse) this.pushData(new StreamHole(decodeHole(body).length));
       else this.destroy(new Error('Unexpected stream hole'));
     } else if (header.status === MessageStatus.VIR_NET_CONTINUE && body.length > 0) {
-      this.push(Buffer.from(body));
+      // the frame is this stream's alone (FrameSplitter never reuses its bytes): no copy
+      this.pushData(body);
     } else if (header.status === MessageStatus.VIR_NET_CONTINUE) {
       // the daemon's end of data: the client finishes
       this.push(null);
@@ -87,7 +92,18 @@ export class WireStream extends Duplex {
     }
   }
 
-  override _read(): void {}
+  private pushData(chunk: Buffer | StreamHole): void {
+    if (!this.push(chunk) && !this.holding) {
+      this.holding = true;
+      this.hold(true);
+    }
+  }
+
+  override _read(): void {
+    if (!this.holding) return;
+    this.holding = false;
+    this.hold(false);
+  }
 
   override _write(chunk: Buffer | StreamHole, _encoding: BufferEncoding, done: (e?: Error | null) => void): void {
     if (isStreamHole(chunk)) {
