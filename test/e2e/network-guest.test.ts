@@ -15,17 +15,10 @@ import { join } from 'node:path';
 import type { Duplex } from 'node:stream';
 import { openConsoleSession } from '../../src/drivers/qemu/console.js';
 import { projectRoot, tsvirsh } from '../helpers/shared.js';
+import { NAT_LAN_XML as NETWORK } from '../network/nat-lan.js';
 import { NetworkNamespace, namespaceSkipReason } from '../network/namespace.js';
 import { BOOT_TIMEOUT_MS, guestDomainXML, Sandbox, testGuest, waitUntil, type RunResult } from './guest.js';
 
-const NETWORK = `<network>
-  <name>lan</name>
-  <forward mode='nat'/>
-  <ip address='192.168.250.1' netmask='255.255.255.0'>
-    <dhcp><range start='192.168.250.100' end='192.168.250.200'/></dhcp>
-  </ip>
-</network>
-`;
 const FIRST_MAC = '52:54:00:5e:00:01';
 const SECOND_MAC = '52:54:00:5e:00:02';
 const OUTSIDE_HOST = '10.99.0.2';

@@ -12,20 +12,13 @@ import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { NAT_LAN_XML as NETWORK } from './nat-lan.js';
 import { NetworkNamespace, namespaceSkipReason } from './namespace.js';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const TSVIRSH = join(ROOT, 'bin', 'tsvirsh');
 const GUEST_MAC = '52:54:00:11:22:33';
 
-const NETWORK = `<network>
-  <name>lan</name>
-  <forward mode='nat'/>
-  <ip address='192.168.250.1' netmask='255.255.255.0'>
-    <dhcp><range start='192.168.250.100' end='192.168.250.200'/></dhcp>
-  </ip>
-</network>
-`;
 
 /** udhcpc's hook: configure what the lease says. */
 const UDHCPC_SCRIPT = `#!/bin/sh

@@ -7,11 +7,9 @@ import assert from 'node:assert/strict';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { spawnDaemon, type SpawnedDaemon } from '../daemon/spawn-daemon.js';
-import { virshInstalled } from '../helpers/libvirt.js';
 import { projectRoot } from '../helpers/shared.js';
 import type { StorageScenario } from '../storage/golden/scenarios.js';
-import { realVirsh, runScenario, tsvirsh, type Virsh } from '../storage/golden/runner.js';
+import { runScenario, throughDaemon, tsvirsh, type Virsh } from '../storage/golden/runner.js';
 import { listedSecrets, removeNewSecrets, secretFileInspector } from './golden/inspect.js';
 import { SECRET_SCENARIOS } from './golden/scenarios.js';
 
@@ -39,19 +37,8 @@ for (const scenario of SECRET_SCENARIOS) {
   });
 }
 
-test('golden secret scenarios through tsvirtd (real virsh)', async (t) => {
-  if (!virshInstalled()) {
-    if (process.env.CI === 'true') throw new Error('virsh is missing (CI=true requires it: scripts/setup.sh installs libvirt-clients)');
-    t.skip('SKIPPED LOUDLY: virsh is not installed, the scenarios cannot be replayed through tsvirtd');
-    return;
-  }
-  let daemon: SpawnedDaemon | undefined;
-  try {
-    daemon = await spawnDaemon();
-    const virsh = realVirsh(daemon.uri('qemu', '/system'));
+test('golden secret scenarios through tsvirtd (real virsh)', (t) =>
+  throughDaemon(t, async (virsh, daemon) => {
     const secretsDir = path.join(daemon.root, 'etc', 'secrets');
     for (const scenario of SECRET_SCENARIOS) await t.test(scenario.name, () => replay(scenario, virsh, secretsDir));
-  } finally {
-    await daemon?.stop();
-  }
-});
+  }));

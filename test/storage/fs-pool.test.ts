@@ -9,6 +9,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { run } from '../../src/cli/main.js';
+import { attachLoopOrSkip } from './loop-device.js';
 
 async function tsvirsh(uri: string, command: string): Promise<string> {
   let out = '';
@@ -26,12 +27,8 @@ test('fs pool on a loop device: build, start mounts, volumes, destroy unmounts',
   try {
     execFileSync('truncate', ['-s', '64M', `${dir}/fs.img`]);
     execFileSync('mkfs.ext4', ['-q', '-F', `${dir}/fs.img`]);
-    try {
-      loop = execFileSync('losetup', ['-f', '--show', `${dir}/fs.img`], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim();
-    } catch (e) {
-      t.skip(`SKIPPED LOUDLY: no loop device here (${(e as Error).message.split('\n')[0]})`);
-      return;
-    }
+    loop = attachLoopOrSkip(t, `${dir}/fs.img`);
+    if (!loop) return;
     const uri = `qemu:///embed?root=${dir}/root`;
     const target = `${dir}/mnt`;
     await tsvirsh(uri, `pool-define-as fsp fs --source-dev ${loop} --target ${target}`);

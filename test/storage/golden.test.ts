@@ -8,13 +8,11 @@ import { test, type TestContext } from 'node:test';
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import assert from 'node:assert/strict';
-import { virshInstalled } from '../helpers/libvirt.js';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { spawnDaemon, type SpawnedDaemon } from '../daemon/spawn-daemon.js';
 import { projectRoot } from '../helpers/shared.js';
-import { realVirsh, runScenario, tsvirsh, type Virsh } from './golden/runner.js';
+import { runScenario, throughDaemon, tsvirsh, type Virsh } from './golden/runner.js';
 import { STORAGE_SCENARIOS, type StorageScenario } from './golden/scenarios.js';
 
 async function replay(scenario: StorageScenario, virsh: Virsh): Promise<void> {
@@ -54,16 +52,8 @@ for (const scenario of STORAGE_SCENARIOS) {
   test(`golden storage scenario ${scenario.name} (tsvirsh, qemu:///embed)`, (t) => replayIfPossible(t, scenario, tsvirsh(`qemu:///embed?root=${path.join(root, scenario.name)}`)));
 }
 
-test('golden storage scenarios through tsvirtd (real virsh)', async (t) => {
-  if (!virshInstalled()) {
-    if (process.env.CI === 'true') throw new Error('virsh is missing (CI=true requires it: scripts/setup.sh installs libvirt-clients)');
-    t.skip('SKIPPED LOUDLY: virsh is not installed, the scenarios cannot be replayed through tsvirtd');
-    return;
-  }
-  let daemon: SpawnedDaemon | undefined;
-  try {
-    daemon = await spawnDaemon();
-    const virsh = realVirsh(daemon.uri('qemu', '/system'));
+test('golden storage scenarios through tsvirtd (real virsh)', (t) =>
+  throughDaemon(t, async (virsh) => {
     for (const scenario of STORAGE_SCENARIOS) {
       await t.test(scenario.name, async (st) => {
         try {
@@ -75,7 +65,4 @@ test('golden storage scenarios through tsvirtd (real virsh)', async (t) => {
         }
       });
     }
-  } finally {
-    await daemon?.stop();
-  }
-});
+  }));

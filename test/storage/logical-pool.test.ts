@@ -12,6 +12,7 @@ import path from 'node:path';
 import { parseStoragePoolXML } from '../../src/conf/storage-pool.js';
 import { parseLogicalVolumes } from '../../src/drivers/storage/logical-backend.js';
 import { run } from '../../src/cli/main.js';
+import { attachLoopOrSkip } from './loop-device.js';
 
 const POOL = parseStoragePoolXML("<pool type='logical'><name>vg</name><source><name>vg</name></source><target><path>/dev/vg</path></target></pool>");
 
@@ -53,12 +54,8 @@ test('logical volumes: vol-create-as makes an LV, vol-delete removes it', async 
   let loop: string | undefined;
   try {
     execFileSync('truncate', ['-s', '64M', `${dir}/pv.img`]);
-    try {
-      loop = execFileSync('losetup', ['-f', '--show', `${dir}/pv.img`], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim();
-    } catch (e) {
-      t.skip(`SKIPPED LOUDLY: no loop device here (${(e as Error).message.split('\n')[0]})`);
-      return;
-    }
+    loop = attachLoopOrSkip(t, `${dir}/pv.img`);
+    if (!loop) return;
     const uri = `qemu:///embed?root=${dir}/root`;
     await tsvirsh(uri, `pool-define-as lp logical --source-dev ${loop} --source-name ${vg} --target /dev/${vg}`);
     await tsvirsh(uri, 'pool-build lp');

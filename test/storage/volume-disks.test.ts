@@ -17,17 +17,22 @@ async function tsvirsh(uri: string, command: string): Promise<{ out: string; err
   return { out, err, rc };
 }
 
+/** tsvirsh on `uri` that must succeed: its output. */
+function succeeding(uri: string): (command: string) => Promise<string> {
+  return async (command) => {
+    const r = await tsvirsh(uri, command);
+    assert.equal(r.rc, 0, `${command}: ${r.err}`);
+    return r.out;
+  };
+}
+
 const DOMAIN = `<domain type='qemu'><name>voldom</name><memory unit='MiB'>64</memory><os><type arch='x86_64'>hvm</type></os>
 <devices><disk type='volume' device='disk'><driver name='qemu' type='qcow2'/><source pool='vp' volume='d.qcow2'/><target dev='vda' bus='virtio'/></disk></devices></domain>`;
 
 test('volume disks resolve through the storage driver and go with undefine --remove-all-storage', async () => {
   const dir = await mkdtemp(path.join(tmpdir(), 'tsvirt-voldisk-'));
   const uri = `qemu:///embed?root=${dir}/root`;
-  const ok = async (command: string) => {
-    const r = await tsvirsh(uri, command);
-    assert.equal(r.rc, 0, `${command}: ${r.err}`);
-    return r.out;
-  };
+  const ok = succeeding(uri);
   try {
     await writeFile(`${dir}/dom.xml`, DOMAIN);
     await ok(`pool-define-as vp dir --target ${dir}/pool`);
@@ -51,11 +56,7 @@ test('volume disks resolve through the storage driver and go with undefine --rem
 test('after a reboot, the first command that resolves a volume disk finds its autostart pool started', async () => {
   const dir = await mkdtemp(path.join(tmpdir(), 'tsvirt-voldisk-boot-'));
   const uri = `qemu:///embed?root=${dir}/root`;
-  const ok = async (command: string) => {
-    const r = await tsvirsh(uri, command);
-    assert.equal(r.rc, 0, `${command}: ${r.err}`);
-    return r.out;
-  };
+  const ok = succeeding(uri);
   try {
     await writeFile(`${dir}/dom.xml`, DOMAIN);
     await ok(`pool-define-as vp dir --target ${dir}/pool`);

@@ -7,6 +7,9 @@ import { lstat, readdir, readFile, readlink } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { run as runTsvirsh } from '../../../src/cli/main.js';
+import type { TestContext } from 'node:test';
+import { spawnDaemon, type SpawnedDaemon } from '../../daemon/spawn-daemon.js';
+import { virshInstalled } from '../../helpers/libvirt.js';
 import type { StorageScenario } from './scenarios.js';
 
 const run = promisify(execFile);
@@ -131,4 +134,23 @@ export function normalise(text: string, T: string): string {
     .replace(/\/dev\/loop\d+/g, '/dev/loopN')
     .replace(/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/g, 'UUID')
     .replace(/<(atime|mtime|ctime)>[0-9.]+</g, '<$1>TIME<');
+}
+
+/**
+ * Runs `replayAll` with real virsh on a fresh tsvirtd's qemu:///system, stopping
+ * the daemon afterwards; without virsh the test is skipped loudly (an error under CI=true).
+ */
+export async function throughDaemon(t: TestContext, replayAll: (virsh: Virsh, daemon: SpawnedDaemon) => Promise<void>): Promise<void> {
+  if (!virshInstalled()) {
+    if (process.env.CI === 'true') throw new Error('virsh is missing (CI=true requires it: scripts/setup.sh installs libvirt-clients)');
+    t.skip('SKIPPED LOUDLY: virsh is not installed, the scenarios cannot be replayed through tsvirtd');
+    return;
+  }
+  let daemon: SpawnedDaemon | undefined;
+  try {
+    daemon = await spawnDaemon();
+    await replayAll(realVirsh(daemon.uri('qemu', '/system')), daemon);
+  } finally {
+    await daemon?.stop();
+  }
 }
