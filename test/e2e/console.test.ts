@@ -3,13 +3,19 @@
 // `tsvirsh console` on a terminal (made with script(1)).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
 import type { Duplex } from 'node:stream';
 import { connect } from '../../src/api/connection.js';
 import { DomainConsoleFlags } from '../../src/api/types.js';
 import { tsvirsh } from '../helpers/shared.js';
+import { spawnDaemon } from '../daemon/spawn-daemon.js';
 import { BOOT_TIMEOUT_MS, guestDomainXML, Sandbox, testGuest, waitUntil } from './guest.js';
+
+const run = promisify(execFile);
 
 const guest = testGuest();
 const skip = 'skip' in guest ? guest.skip : false;
@@ -80,6 +86,14 @@ test('openConsole refuses a serial port that is not a pty with libvirt\'s error'
 
 const haveScript = existsSync('/usr/bin/script');
 
+/** `tsvirsh console` on a terminal: script(1) gives it one, and its input is what we type. */
+function terminalConsole(uri: string, name: string, globalOptions = '') {
+  const session = spawn('script', ['-qfc', `${process.execPath} ${tsvirsh} ${globalOptions} -c '${uri}' console ${name}`, '/dev/null'], { stdio: ['pipe', 'pipe', 'pipe'] });
+  const state = { out: '', session, exited: new Promise<number | null>((resolve) => session.on('close', resolve)) };
+  session.stdout.setEncoding('utf8').on('data', (s: string) => (state.out += s.replace(/\r/g, '')));
+  return state;
+}
+
 test('tsvirsh console and ttyconsole: virsh\'s banner, raw passthrough, ^] leaves; virsh\'s errors off a terminal or a stopped domain', { skip: skip || (!haveScript && 'script(1) missing') }, async (t) => {
   const sb = new Sandbox();
   t.after(() => sb.dispose());
@@ -92,13 +106,7 @@ test('tsvirsh console and ttyconsole: virsh\'s banner, raw passthrough, ^] leave
   const noTty = await sb.run('console', 'term');
   assert.equal(noTty.stderr, 'error: Cannot run interactive console without a controlling TTY\n');
 
-  // script(1) gives tsvirsh a terminal; its input is what we type.
-  const open = (globalOptions: string) => {
-    const session = spawn('script', ['-qfc', `${process.execPath} ${tsvirsh} ${globalOptions} -c '${sb.uri}' console term`, '/dev/null'], { stdio: ['pipe', 'pipe', 'pipe'] });
-    const state = { out: '', session, exited: new Promise<number | null>((resolve) => session.on('close', resolve)) };
-    session.stdout.setEncoding('utf8').on('data', (s: string) => (state.out += s.replace(/\r/g, '')));
-    return state;
-  };
+  const open = (globalOptions: string) => terminalConsole(sb.uri, 'term', globalOptions);
   const first = open('');
   await waitUntil('the banner', 30_000, () => (first.out.includes('(Ctrl + ])\n') ? true : undefined));
   assert.ok(first.out.startsWith("Connected to domain 'term'\nEscape character is ^] (Ctrl + ])\n"), first.out);
@@ -120,4 +128,38 @@ test('tsvirsh console and ttyconsole: virsh\'s banner, raw passthrough, ^] leave
   second.session.stdin.write('\x11');
   assert.equal(await second.exited, 0);
   await sb.ok('destroy', 'term');
+});
+
+test('tsvirsh console through tsvirtd: typed bytes reach the guest, ^] gives the session back, the guest\'s end ends it', { skip: skip || (!haveScript && 'script(1) missing') }, async (t) => {
+  if ('skip' in guest) return;
+  const daemon = await spawnDaemon();
+  t.after(() => daemon.stopWithGuests());
+  const uri = daemon.uri('qemu', '/system');
+  const xml = join(daemon.root, 'remote-con.xml');
+  await writeFile(xml, guestDomainXML({ name: 'remotecon', machine: 'q35', serialPath: 'pty', guest }));
+  const virsh = (...args: string[]) => run(process.execPath, [tsvirsh, '-c', uri, ...args]);
+  await virsh('create', xml);
+
+  const first = terminalConsole(uri, 'remotecon');
+  await waitUntil('the guest marker', BOOT_TIMEOUT_MS, () => (/^@@GUEST-UP /m.test(first.out) ? true : undefined));
+  let lastSent = 0;
+  await waitUntil('the typed command\'s output', 30_000, () => {
+    if (/^remote-8\n@@DONE rc=0$/m.test(first.out)) return true;
+    if (Date.now() - lastSent > 5_000) {
+      first.session.stdin.write('echo remote-$((4+4))\r');
+      lastSent = Date.now();
+    }
+    return undefined;
+  });
+  first.session.stdin.write('\x1d');
+  assert.equal(await first.exited, 0);
+
+  // the daemon let the pty go: a new session needs no --force
+  const second = terminalConsole(uri, 'remotecon');
+  await waitUntil('the banner', 30_000, () => (second.out.includes('(Ctrl + ])\n') ? true : undefined));
+  second.session.stdin.write('echo again-$((5+5))\r');
+  await waitUntil('output in the second session', 30_000, () => (/^again-10$/m.test(second.out) ? true : undefined));
+  assert.doesNotMatch(second.out, /Active console session/);
+  await virsh('destroy', 'remotecon');
+  assert.equal(await second.exited, 0, 'the session ends with the guest');
 });

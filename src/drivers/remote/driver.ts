@@ -64,14 +64,25 @@ const FAMILY_PROCEDURES: ReadonlyMap<DriverFamily, readonly AnyProcedure[]> = ((
   return byFamily;
 })();
 
+/**
+ * Streams on a guest device carry the caller's bytes too (virsh console types
+ * into them), although remote_protocol.x marks them only @readstream.
+ */
+const DEVICE_STREAMS: ReadonlySet<string> = new Set(['domainOpenConsole', 'domainOpenChannel']);
+
 /** A call that opens a stream: the API's stream and the wire's are joined in the procedure's direction(s). */
 function joinStreams(info: AnyProcedure, wire: WireStream, api: Duplex): void {
-  if (info.stream === 'read' || info.stream === 'both') wire.pipe(api);
-  if (info.stream === 'write' || info.stream === 'both') api.pipe(wire);
+  const both = info.stream === 'both' || DEVICE_STREAMS.has(info.key);
+  if (info.stream === 'read' || both) wire.pipe(api);
+  if (info.stream === 'write' || both) api.pipe(wire);
   // an upload's end is the daemon's answer to the caller's finish
   if (info.stream === 'write') wire.on('end', () => api.end()).resume();
   wire.on('error', (e) => api.destroy(e));
   api.on('error', (e) => wire.abort(e));
+  // a caller that drops the stream before its end aborts it (virStreamAbort), so the daemon lets the device go
+  api.once('close', () => {
+    if (!wire.destroyed && !wire.readableEnded && !wire.writableFinished) wire.abort(new Error('stream aborted by the caller'));
+  });
 }
 
 function familyDriver(client: RpcClient, procedures: readonly AnyProcedure[]): Record<string, unknown> {
