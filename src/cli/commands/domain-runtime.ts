@@ -1,5 +1,5 @@
 // Runtime queries about one domain: scheduler, memory and block I/O tunables
-// (schedinfo, memtune, blkiotune), CPU pinning and IOThreads (vcpupin, emulatorpin,
+// (schedinfo, memtune, blkiotune), vCPUs, CPU pinning and IOThreads (setvcpu, vcpupin, emulatorpin,
 // iothreadinfo/pin/add/del/set),
 // guest filesystems (domfsinfo), job information and the graphical display URI
 // (domjobinfo, domdisplay).
@@ -182,6 +182,17 @@ const vcpupin: Handler = async (ctl, cmd) => {
   const maps = await vcpuPinInfo(dom, ncpus, maxcpu, flags);
   const rows = maps.flatMap((cpus, i) => (vcpu === undefined || vcpu === i ? [[String(i), cpuMapText(cpus, maxcpu)]] : []));
   ctl.print(formatTable(['VCPU', 'CPU Affinity'], rows, true));
+};
+
+/** setvcpu: enables or disables the listed vCPUs (virDomainSetVcpu). */
+const setvcpu: Handler = async (ctl, cmd) => {
+  cmd.exclusive('enable', 'disable');
+  const { flags } = impactFlags(cmd);
+  const enable = cmd.bool('enable');
+  if (!enable && !cmd.bool('disable')) throw new CommandError(['one of --enable, --disable is required']);
+  const cpumap = cmd.required('vcpulist');
+  const { dom } = await ctl.domain(cmd);
+  await dom.connection.invoke('domainSetVcpu', { dom: dom.ref, cpumap, state: enable ? 1 : 0, flags });
 };
 
 /** virDomainGetVcpuPinInfo: each vCPU's allowed host CPUs. */
@@ -526,4 +537,4 @@ const ttyconsole: Handler = async (ctl, cmd) => {
   ctl.print(`${tty}\n`);
 };
 
-export const handlers: Record<string, Handler> = { schedinfo, memtune, blkiotune, blkdeviotune, vcpuinfo, vcpupin, emulatorpin, domfsinfo, domfsfreeze, domfsthaw, domfstrim, guestvcpus, iothreadinfo, iothreadpin, iothreadadd, iothreaddel, iothreadset, domjobinfo, domjobabort, domdisplay, vncdisplay, ttyconsole };
+export const handlers: Record<string, Handler> = { schedinfo, memtune, blkiotune, blkdeviotune, vcpuinfo, vcpupin, setvcpu, emulatorpin, domfsinfo, domfsfreeze, domfsthaw, domfstrim, guestvcpus, iothreadinfo, iothreadpin, iothreadadd, iothreaddel, iothreadset, domjobinfo, domjobabort, domdisplay, vncdisplay, ttyconsole };

@@ -1209,6 +1209,11 @@ export class QemuDriver implements HypervisorDriver {
     const { setIOThreadParams } = await import('./iothreads.js');
     await setIOThreadParams(this, dom, iothread_id, params, flags);
   }
+
+  async domainSetVcpu({ dom, cpumap, state, flags }: ProcArgs<'domainSetVcpu'>): Promise<void> {
+    const { setVcpu } = await import('./vcpu-hotplug.js');
+    await setVcpu(this, dom, cpumap, state, flags);
+  }
 }
 
 /** Opens the qemu driver for a qemu:/// URI: computes the state layout, reads qemu.conf, creates the folders. */
