@@ -8,11 +8,12 @@ import { ModificationImpact } from '../../driver/flags.js';
 import type { ProcRet } from '../../driver/procedures.js';
 import { typedParam } from '../../driver/typed-params.js';
 import { domainCurrentVcpus, domainMaxVcpus } from '../../conf/domain.js';
-import { emulatorCpuset, hasIOThread, setEmulatorPin, setIOThreadPin, setVcpuPin } from '../../conf/cpu-pinning.js';
+import { emulatorCpuset, hasIOThread, iothreadCpuset, setEmulatorPin, setIOThreadPin, setVcpuPin } from '../../conf/cpu-pinning.js';
+import { vcpuCpusets } from '../../conf/cputune.js';
 import { oneDefinition } from '../../conf/objects/modification-impact.js';
 import { formatBitmap, parseBitmap } from '../../util/bitmap.js';
 import { ErrorCode, ErrorDomain, virError } from '../../util/error.js';
-import { processThreads, setThreadAffinity } from '../../util/process.js';
+import { processThreads, setThreadAffinity, threadAffinity } from '../../util/process.js';
 import { cloneElement, type XmlElement } from '../../util/xml.js';
 import { packCpuMaps, unpackCpuMap } from './cpu-maps.js';
 import { vcpuThreads } from './domain-stats.js';
@@ -20,6 +21,7 @@ import type { DomainRef, QemuDriver } from './driver.js';
 import { checkFlags } from './driver.js';
 import { availableHostCpus, queryIOThreads } from './iothreads.js';
 import type { RunningDomain } from './lifecycle.js';
+import type { QmpClient } from './qmp.js';
 
 const IMPACT = ModificationImpact.LIVE | ModificationImpact.CONFIG;
 const invalidArg = (message: string) => virError(ErrorCode.INVALID_ARG, message, ErrorDomain.QEMU);
@@ -83,15 +85,33 @@ export async function pinVcpu(driver: QemuDriver, dom: DomainRef, vcpu: number, 
 }
 
 /**
- * The emulator's threads: every thread of QEMU but its vCPUs and IOThreads,
- * the ones libvirt's emulator cgroup holds.
+ * QEMU's threads by role: its vCPUs' (by vCPU), its IOThreads' (by id) and the
+ * emulator's, every other one (those libvirt's emulator cgroup holds).
  */
-async function emulatorThreads(running: RunningDomain, driver: QemuDriver): Promise<number[]> {
-  const qmp = await driver.runtime.runtime.ensureMonitor(running);
-  const vcpus = [...((await vcpuThreads(running.pid, qmp))?.values() ?? [])].map((t) => t.tid);
-  const iothreads = (await queryIOThreads(qmp)).map((t) => t.tid);
-  const others = new Set([...vcpus, ...iothreads]);
-  return processThreads(running.pid).map((t) => t.tid).filter((tid) => !others.has(tid));
+async function qemuThreads(pid: number, qmp: QmpClient): Promise<{ vcpus: Map<number, number>; iothreads: Map<number, number>; emulator: number[] }> {
+  const vcpus = new Map([...((await vcpuThreads(pid, qmp)) ?? new Map<number, { tid: number }>())].map(([vcpu, t]) => [vcpu, t.tid]));
+  const iothreads = new Map((await queryIOThreads(qmp)).map((t) => [t.id, t.tid]));
+  const others = new Set([...vcpus.values(), ...iothreads.values()]);
+  return { vcpus, iothreads, emulator: processThreads(pid).map((t) => t.tid).filter((tid) => !others.has(tid)) };
+}
+
+/**
+ * qemuProcessSetupVcpus/IOThreads/Emulator at start: each thread restricted to
+ * its pinning, else the domain's <vcpu cpuset>, else every host CPU (whatever
+ * the starting process had). Threads already where they belong are left alone.
+ */
+export async function applyThreadPinning(pid: number, qmp: QmpClient, def: XmlElement): Promise<void> {
+  const threads = await qemuThreads(pid, qmp);
+  const all = availableHostCpus();
+  const place = async (tid: number, cpuset: string | undefined) => {
+    const wanted = cpuset === undefined ? all : [...(parseBitmap(cpuset) ?? [])].sort((a, b) => a - b);
+    if (threadAffinity(pid, tid)?.join(',') !== wanted.join(',')) await setThreadAffinity(tid, new Set(wanted));
+  };
+  const vcpuSets = vcpuCpusets(def, domainMaxVcpus(def));
+  for (const [vcpu, tid] of threads.vcpus) await place(tid, vcpuSets[vcpu]);
+  for (const [id, tid] of threads.iothreads) await place(tid, iothreadCpuset(def, id));
+  const emulator = emulatorCpuset(def);
+  for (const tid of threads.emulator) await place(tid, emulator);
 }
 
 /** qemuDomainPinEmulator */
@@ -100,7 +120,8 @@ export async function pinEmulator(driver: QemuDriver, dom: DomainRef, cpumap: Bu
   await pin(driver, dom, flags, {
     cpus: () => requestedCpus(cpumap, 'Empty cpu list for pinning'),
     live: async (running, cpus) => {
-      for (const tid of await emulatorThreads(running, driver)) await setThreadAffinity(tid, cpus);
+      const { emulator } = await qemuThreads(running.pid, await driver.runtime.runtime.ensureMonitor(running));
+      for (const tid of emulator) await setThreadAffinity(tid, cpus);
       setEmulatorPin(running.live, cpus);
       return 'cputune.emulatorpin';
     },

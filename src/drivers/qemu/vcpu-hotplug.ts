@@ -7,12 +7,13 @@ import { setVcpuEntries, vcpuEntries, type VcpuEntry } from '../../conf/vcpu-lis
 import { parseBitmap } from '../../util/bitmap.js';
 import { ErrorCode, ErrorDomain, virError } from '../../util/error.js';
 import { setThreadAffinity } from '../../util/process.js';
-import { cloneElement } from '../../util/xml.js';
+import { cloneElement, type XmlElement } from '../../util/xml.js';
 import { vcpuThreads } from './domain-stats.js';
 import type { DomainRef, QemuDriver } from './driver.js';
 import { checkFlags } from './driver.js';
 import { availableHostCpus } from './iothreads.js';
 import type { RunningDomain } from './lifecycle.js';
+import type { QmpClient } from './qmp.js';
 import { hotpluggableCpus } from './resize.js';
 
 const IMPACT = ModificationImpact.LIVE | ModificationImpact.CONFIG;
@@ -125,3 +126,20 @@ async function unplug(driver: QemuDriver, running: RunningDomain, vcpu: number):
   await driver.runtime.runtime.saveStatus(running);
 }
 
+
+/**
+ * qemuProcessSetupHotpluggableVcpus: at start, before the guest runs, the
+ * vCPUs the definition enables as hotpluggable are plugged as devices (in their
+ * order), so that they can be unplugged later.
+ */
+export async function plugHotpluggableVcpus(qmp: QmpClient, def: XmlElement): Promise<void> {
+  const rank = (e: VcpuEntry) => (e.order > 0 ? e.order : Number.MAX_SAFE_INTEGER);
+  const wanted = vcpuEntries(def).filter((e) => e.enabled && e.hotpluggable === true).sort((a, b) => rank(a) - rank(b) || a.id - b.id);
+  if (wanted.length === 0) return;
+  const slots = await hotpluggableCpus(qmp);
+  for (const { id } of wanted) {
+    const slot = slots[id];
+    if (!slot) throw unsupported('cpu hotplug is not supported');
+    await qmp.execute('device_add', { ...slot.props, driver: slot.type, id: `vcpu${id}` });
+  }
+}
