@@ -4,6 +4,7 @@
 import { formatBitmap } from '../util/bitmap.js';
 import { child, childrenNamed, element, type XmlElement } from '../util/xml.js';
 import { domainSchema } from './domain-schema.js';
+import { resolveSchema } from './schema.js';
 
 const TOP_LEVEL_ORDER = Object.keys(domainSchema.children ?? {});
 
@@ -18,7 +19,9 @@ function topLevel(def: XmlElement, name: string): XmlElement {
   return created;
 }
 
-/** Replaces the <cputune> child `name` matching `match` (or adds one), keeping libvirt's grouping by element name. */
+const CPUTUNE_ORDER = Object.keys(resolveSchema(domainSchema.children!['cputune']!, element('cputune')).children ?? {});
+
+/** Replaces the <cputune> child `name` matching `match`, or adds one where libvirt prints that kind. */
 function setPin(def: XmlElement, name: string, match: (el: XmlElement) => boolean, attrs: Record<string, string>): void {
   const cputune = topLevel(def, 'cputune');
   const pin = element(name, attrs);
@@ -27,8 +30,9 @@ function setPin(def: XmlElement, name: string, match: (el: XmlElement) => boolea
     cputune.children[existing] = pin;
     return;
   }
-  const lastOfKind = cputune.children.map((c) => c.name).lastIndexOf(name);
-  cputune.children.splice(lastOfKind < 0 ? cputune.children.length : lastOfKind + 1, 0, pin);
+  const rank = CPUTUNE_ORDER.indexOf(name);
+  const at = cputune.children.findIndex((c) => CPUTUNE_ORDER.indexOf(c.name) > rank);
+  cputune.children.splice(at < 0 ? cputune.children.length : at, 0, pin);
 }
 
 /** Pins (live or persistent) are sorted like libvirt prints them: vCPUs ascending, IOThreads in id-list order. */

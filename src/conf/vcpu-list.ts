@@ -17,7 +17,8 @@ export interface VcpuEntry {
 /** Every vCPU, from <vcpus> when it lists them, else the first <vcpu current> enabled. */
 export function vcpuEntries(def: XmlElement): VcpuEntry[] {
   const max = domainMaxVcpus(def);
-  const listed = new Map(childrenNamed(child(def, 'vcpus') ?? def, 'vcpu').map((v) => [Number(v.attrs.id), v]));
+  const list = child(def, 'vcpus');
+  const listed = new Map((list ? childrenNamed(list, 'vcpu') : []).map((v) => [Number(v.attrs.id), v]));
   const current = Number(child(def, 'vcpu')?.attrs.current ?? max);
   return Array.from({ length: max }, (_, id) => {
     const v = listed.get(id);
