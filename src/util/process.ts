@@ -2,12 +2,16 @@
 // tsvirsh that started it exits), plus liveness checks and killing by pid for
 // processes the current Node process did not start, and their (and their
 // threads') CPU times, memory, scheduling and affinity from /proc.
-import { spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import type { Socket } from 'node:net';
 import { closeSync, constants, fstatSync, mkdirSync, openSync, readdirSync, readFileSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { promisify } from 'node:util';
 import { parseBitmap } from './bitmap.js';
+import { ErrorCode, ErrorDomain, virError } from './error.js';
+
+const execFileAsync = promisify(execFile);
 
 export interface DetachedSpawn {
   binary: string;
@@ -174,6 +178,22 @@ export function threadAffinity(pid: number, tid: number): number[] | undefined {
   const list = /^Cpus_allowed_list:\s*(\S+)/m.exec(readProcFile(pid, tid, 'status') ?? '')?.[1];
   const cpus = list === undefined ? undefined : parseBitmap(list, Number.MAX_SAFE_INTEGER);
   return cpus && [...cpus].sort((a, b) => a - b);
+}
+
+/**
+ * Restricts a thread to `cpus` (sched_setaffinity, virProcessSetAffinity):
+ * Node has no binding for the syscall, util-linux's taskset makes it. The
+ * error carries taskset's reason (e.g. "Invalid argument", "No such process").
+ */
+export async function setThreadAffinity(tid: number, cpus: ReadonlySet<number>): Promise<void> {
+  const list = [...cpus].sort((a, b) => a - b).join(',');
+  try {
+    await execFileAsync('taskset', ['-p', '-c', list, String(tid)], { encoding: 'utf8' });
+  } catch (e) {
+    const x = e as NodeJS.ErrnoException & { stderr?: string };
+    const reason = x.code === 'ENOENT' ? 'taskset (util-linux) is not installed' : /: ([^:\n]+)\s*$/.exec(x.stderr ?? '')?.[1] ?? x.message;
+    throw virError(ErrorCode.SYSTEM_ERROR, `cannot set CPU affinity on process ${tid}: ${reason}`, ErrorDomain.NONE);
+  }
 }
 
 /**

@@ -1,12 +1,13 @@
 // Runtime queries about one domain: scheduler, memory and block I/O tunables
-// (schedinfo, memtune, blkiotune), CPU pinning (vcpupin, emulatorpin, iothreadinfo),
+// (schedinfo, memtune, blkiotune), vCPUs, CPU pinning and IOThreads (setvcpu, vcpupin, emulatorpin,
+// iothreadinfo/pin/add/del/set),
 // guest filesystems (domfsinfo), job information and the graphical display URI
 // (domjobinfo, domdisplay).
 import type { Domain } from '../../api/connection.js';
 import { cpuMapCpus, cpuMapLength, DomainState, DomainXMLFlags, ModificationImpact, plainParams, typedParam, typedParamValue, type DomainVcpuInfo, type PlainParam, type TypedParam } from '../../api/types.js';
 import { ErrorCode, ErrorDomain, virError } from '../../util/error.js';
 import { child, childrenNamed, parseXml, type XmlElement } from '../../util/xml.js';
-import { formatBitmap } from '../../util/bitmap.js';
+import { formatBitmap, parseBitmap } from '../../util/bitmap.js';
 import { CommandError, attempt } from '../errors.js';
 import { formatTable } from '../table.js';
 import { ScaleError, parseScaled, parseScaledBigInt, type Handler, type Invocation, type Shell } from '../shell.js';
@@ -135,19 +136,41 @@ async function hostCpuCount(ctl: Shell): Promise<number> {
 /** A CPU map as virsh prints it: only the CPUs its map has room for. */
 const cpuMapText = (cpus: number[], maxcpu: number) => formatBitmap(new Set(cpus.filter((cpu) => cpu < maxcpu)));
 
-/** vcpupin without --cpulist: every vCPU's (or the given one's) CPU affinity. */
+/** virshParseCPUList: "r" for every host CPU, else a CPU set naming at least one CPU the host has; packed for the pinning calls. */
+function parseCpuList(cpulist: string, maxcpu: number): Buffer {
+  let cpus: number[];
+  if (cpulist.startsWith('r')) {
+    cpus = [...Array(maxcpu).keys()];
+  } else {
+    const set = parseBitmap(cpulist, 1024);
+    const reason = set ? undefined : virError(ErrorCode.INVALID_ARG, `Failed to parse bitmap '${cpulist}'`, ErrorDomain.NONE);
+    if (!set || set.size === 0) throw new CommandError([`Invalid cpulist '${cpulist}'`], reason);
+    cpus = [...set];
+    const last = Math.max(...cpus);
+    if (last >= maxcpu) throw new CommandError([`CPU ${last} in cpulist '${cpulist}' exceed the maxcpu ${maxcpu}`]);
+  }
+  const map = Buffer.alloc(cpuMapLength(maxcpu));
+  for (const cpu of cpus) map[cpu >> 3]! |= 1 << (cpu & 7);
+  return map;
+}
+
+/** vcpupin: pins a vCPU with --cpulist, else prints every vCPU's (or the given one's) CPU affinity. */
 const vcpupin: Handler = async (ctl, cmd) => {
   const { flags } = impactFlags(cmd);
   const cpulist = cmd.string('cpulist');
   if (cpulist === undefined) cmd.exclusive('live', 'config');
   const vcpu = cmd.number('vcpu', 0, UINT_MAX);
-  if (cpulist !== undefined) {
-    if (vcpu === undefined) throw new CommandError(['vcpupin: Missing vCPU number in pin mode.']);
-    throw new CommandError(['vcpupin: pinning vCPUs is not implemented by tsvirsh']);
-  }
+  if (cpulist !== undefined && vcpu === undefined) throw new CommandError(['vcpupin: Missing vCPU number in pin mode.']);
+  const maxcpu = await hostCpuCount(ctl);
   const { dom } = await ctl.domain(cmd);
   const conn = dom.connection;
-  const maxcpu = await hostCpuCount(ctl);
+  if (cpulist !== undefined) {
+    const cpumap = parseCpuList(cpulist, maxcpu);
+    // without any impact option virsh uses the older call
+    if (flags === 0 && !cmd.bool('current')) await conn.invoke('domainPinVcpu', { dom: dom.ref, vcpu: vcpu!, cpumap });
+    else await conn.invoke('domainPinVcpuFlags', { dom: dom.ref, vcpu: vcpu!, cpumap, flags });
+    return;
+  }
   // virshCPUCountCollect checks the state the flags ask for before counting
   if (flags & ModificationImpact.LIVE && !(await dom.isActive())) throw new CommandError(['cannot get vcpupin for offline domain']);
   if (flags & ModificationImpact.CONFIG && !(await dom.isPersistent())) throw new CommandError(['cannot get vcpupin for transient domain']);
@@ -159,6 +182,17 @@ const vcpupin: Handler = async (ctl, cmd) => {
   const maps = await vcpuPinInfo(dom, ncpus, maxcpu, flags);
   const rows = maps.flatMap((cpus, i) => (vcpu === undefined || vcpu === i ? [[String(i), cpuMapText(cpus, maxcpu)]] : []));
   ctl.print(formatTable(['VCPU', 'CPU Affinity'], rows, true));
+};
+
+/** setvcpu: enables or disables the listed vCPUs (virDomainSetVcpu). */
+const setvcpu: Handler = async (ctl, cmd) => {
+  cmd.exclusive('enable', 'disable');
+  const { flags } = impactFlags(cmd);
+  const enable = cmd.bool('enable');
+  if (!enable && !cmd.bool('disable')) throw new CommandError(['one of --enable, --disable is required']);
+  const cpumap = cmd.required('vcpulist');
+  const { dom } = await ctl.domain(cmd);
+  await dom.connection.invoke('domainSetVcpu', { dom: dom.ref, cpumap, state: enable ? 1 : 0, flags });
 };
 
 /** virDomainGetVcpuPinInfo: each vCPU's allowed host CPUs. */
@@ -222,12 +256,18 @@ const vcpuinfo: Handler = async (ctl, cmd) => {
   ctl.print(vcpus.info.map((v, i) => formatVcpuInfo(v.number, v, vcpus.cpumaps[i] ?? [], maxcpu, pretty)).join('\n'));
 };
 
-/** emulatorpin without a CPU list: the emulator threads' CPU affinity. */
+/** emulatorpin: pins the emulator threads with a CPU list, else prints their CPU affinity. */
 const emulatorpin: Handler = async (ctl, cmd) => {
-  const { flags } = impactFlags(cmd);
+  const { flags, current } = impactFlags(cmd);
   const { dom } = await ctl.domain(cmd);
-  if (cmd.string('cpulist') !== undefined) throw new CommandError(['emulatorpin: pinning emulator threads is not implemented by tsvirsh']);
+  const cpulist = cmd.string('cpulist');
   const maxcpu = await hostCpuCount(ctl);
+  if (cpulist !== undefined) {
+    const cpumap = parseCpuList(cpulist, maxcpu);
+    // pinning without an impact option means the running domain
+    await dom.connection.invoke('domainPinEmulator', { dom: dom.ref, cpumap, flags: flags === 0 && !current ? ModificationImpact.LIVE : flags });
+    return;
+  }
   const maplen = cpuMapLength(maxcpu);
   const { cpumaps } = await dom.connection.invoke('domainGetEmulatorPinInfo', { dom: dom.ref, maplen, flags });
   const cpus = cpuMapCpus(cpumaps, 0, maplen);
@@ -301,6 +341,54 @@ const iothreadinfo: Handler = async (ctl, cmd) => {
   }
   const rows = threads.map((t) => [String(t.iothread_id), formatBitmap(new Set(cpuMapCpus(t.cpumap, 0, t.cpumap.length)))]);
   ctl.print(formatTable(['IOThread ID', 'CPU Affinity'], rows, true));
+};
+
+const iothreadpin: Handler = async (ctl, cmd) => {
+  const { flags } = impactFlags(cmd);
+  const { dom } = await ctl.domain(cmd);
+  const id = cmd.number('iothread', 0, UINT_MAX)!;
+  const cpulist = cmd.required('cpulist');
+  const cpumap = parseCpuList(cpulist, await hostCpuCount(ctl));
+  await dom.connection.invoke('domainPinIOThread', { dom: dom.ref, iothreads_id: id, cpumap, flags });
+};
+
+/** The --id of iothreadadd/iothreaddel/iothreadset: a positive int. */
+function iothreadId(cmd: Invocation): number {
+  const id = cmd.number('id', -(2 ** 31), 2 ** 31 - 1)!;
+  if (id <= 0) throw new CommandError([`Invalid IOThread id value: '${id}'`]);
+  return id;
+}
+
+const iothreadadd: Handler = async (ctl, cmd) => {
+  const { flags } = impactFlags(cmd);
+  const { dom } = await ctl.domain(cmd);
+  await dom.connection.invoke('domainAddIOThread', { dom: dom.ref, iothread_id: iothreadId(cmd), flags });
+};
+
+const iothreaddel: Handler = async (ctl, cmd) => {
+  const { flags } = impactFlags(cmd);
+  const { dom } = await ctl.domain(cmd);
+  await dom.connection.invoke('domainDelIOThread', { dom: dom.ref, iothread_id: iothreadId(cmd), flags });
+};
+
+/** iothreadset: the given polling and worker pool settings as virDomainSetIOThreadParams' typed parameters. */
+const iothreadset: Handler = async (ctl, cmd) => {
+  const { flags } = impactFlags(cmd);
+  const { dom } = await ctl.domain(cmd);
+  const id = iothreadId(cmd);
+  const params: TypedParam[] = [];
+  const pollMax = cmd.number('poll-max-ns', 0, Number.MAX_SAFE_INTEGER);
+  if (pollMax !== undefined) params.push(typedParam.ullong('poll_max_ns', BigInt(pollMax)));
+  for (const [option, field] of [['poll-grow', 'poll_grow'], ['poll-shrink', 'poll_shrink']] as const) {
+    const value = cmd.number(option, 0, UINT_MAX);
+    if (value !== undefined) params.push(typedParam.uint(field, value));
+  }
+  for (const [option, field] of [['thread-pool-min', 'thread_pool_min'], ['thread-pool-max', 'thread_pool_max']] as const) {
+    const value = cmd.number(option, -(2 ** 31), 2 ** 31 - 1);
+    if (value !== undefined) params.push(typedParam.int(field, value));
+  }
+  if (params.length === 0) throw new CommandError(['Not enough arguments passed, nothing to set']);
+  await dom.connection.invoke('domainSetIOThreadParams', { dom: dom.ref, iothread_id: id, params, flags });
 };
 
 const BLKIO_SETTINGS = ['weight', 'device-weights', 'device-read-iops-sec', 'device-write-iops-sec', 'device-read-bytes-sec', 'device-write-bytes-sec'];
@@ -449,4 +537,4 @@ const ttyconsole: Handler = async (ctl, cmd) => {
   ctl.print(`${tty}\n`);
 };
 
-export const handlers: Record<string, Handler> = { schedinfo, memtune, blkiotune, blkdeviotune, vcpuinfo, vcpupin, emulatorpin, domfsinfo, domfsfreeze, domfsthaw, domfstrim, guestvcpus, iothreadinfo, domjobinfo, domjobabort, domdisplay, vncdisplay, ttyconsole };
+export const handlers: Record<string, Handler> = { schedinfo, memtune, blkiotune, blkdeviotune, vcpuinfo, vcpupin, setvcpu, emulatorpin, domfsinfo, domfsfreeze, domfsthaw, domfstrim, guestvcpus, iothreadinfo, iothreadpin, iothreadadd, iothreaddel, iothreadset, domjobinfo, domjobabort, domdisplay, vncdisplay, ttyconsole };

@@ -9,3 +9,10 @@ export function packCpuMaps(maps: readonly (readonly number[])[], count: number,
   });
   return packed;
 }
+
+/** The CPUs a caller's map names (virBitmapNewData). */
+export function unpackCpuMap(map: Buffer): Set<number> {
+  const cpus = new Set<number>();
+  for (let cpu = 0; cpu < map.length * 8; cpu++) if (map[cpu >> 3]! & (1 << (cpu & 7))) cpus.add(cpu);
+  return cpus;
+}

@@ -234,7 +234,7 @@ export async function memoryStats(src: StatsSource): Promise<DomainMemoryStat[]>
 const VCPU_RUNNING = 1;
 
 /** The vCPU threads QEMU runs, by vCPU index. */
-async function vcpuThreads(pid: number, qmp: QmpClient | undefined): Promise<Map<number, { tid: number; qomPath?: string }> | undefined> {
+export async function vcpuThreads(pid: number, qmp: QmpClient | undefined): Promise<Map<number, { tid: number; qomPath?: string }> | undefined> {
   if (!qmp) {
     // without the monitor (libvirt keeps the thread ids from start): QEMU's debug-threads names, "CPU N/TCG"
     const named = processThreads(pid).flatMap(({ tid, name }) => {

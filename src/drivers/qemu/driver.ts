@@ -1162,6 +1162,58 @@ export class QemuDriver implements HypervisorDriver {
     const { setGuestVcpus } = await import('./agent-vcpus.js');
     await setGuestVcpus(this, dom, cpumap, state, flags);
   }
+
+  // ---- CPU pinning and IOThreads (cpu-pinning.ts, iothreads.ts; issue 14) ----
+
+  async domainPinVcpu({ dom, vcpu, cpumap }: ProcArgs<'domainPinVcpu'>): Promise<void> {
+    const { pinVcpu } = await import('./cpu-pinning.js');
+    await pinVcpu(this, dom, vcpu, cpumap, ModificationImpact.LIVE);
+  }
+
+  async domainPinVcpuFlags({ dom, vcpu, cpumap, flags }: ProcArgs<'domainPinVcpuFlags'>): Promise<void> {
+    const { pinVcpu } = await import('./cpu-pinning.js');
+    await pinVcpu(this, dom, vcpu, cpumap, flags);
+  }
+
+  async domainPinEmulator({ dom, cpumap, flags }: ProcArgs<'domainPinEmulator'>): Promise<void> {
+    const { pinEmulator } = await import('./cpu-pinning.js');
+    await pinEmulator(this, dom, cpumap, flags);
+  }
+
+  async domainGetEmulatorPinInfo({ dom, maplen, flags }: ProcArgs<'domainGetEmulatorPinInfo'>): Promise<ProcRet<'domainGetEmulatorPinInfo'>> {
+    const { emulatorPinInfo } = await import('./cpu-pinning.js');
+    return emulatorPinInfo(this, dom, maplen, flags);
+  }
+
+  async domainPinIOThread({ dom, iothreads_id, cpumap, flags }: ProcArgs<'domainPinIOThread'>): Promise<void> {
+    const { pinIOThread } = await import('./cpu-pinning.js');
+    await pinIOThread(this, dom, iothreads_id, cpumap, flags);
+  }
+
+  async domainGetIOThreadInfo({ dom, flags }: ProcArgs<'domainGetIOThreadInfo'>): Promise<ProcRet<'domainGetIOThreadInfo'>> {
+    const { ioThreadInfo } = await import('./iothreads.js');
+    return ioThreadInfo(this, dom, flags);
+  }
+
+  async domainAddIOThread({ dom, iothread_id, flags }: ProcArgs<'domainAddIOThread'>): Promise<void> {
+    const { addIOThread } = await import('./iothreads.js');
+    await addIOThread(this, dom, iothread_id, flags);
+  }
+
+  async domainDelIOThread({ dom, iothread_id, flags }: ProcArgs<'domainDelIOThread'>): Promise<void> {
+    const { delIOThread } = await import('./iothreads.js');
+    await delIOThread(this, dom, iothread_id, flags);
+  }
+
+  async domainSetIOThreadParams({ dom, iothread_id, params, flags }: ProcArgs<'domainSetIOThreadParams'>): Promise<void> {
+    const { setIOThreadParams } = await import('./iothreads.js');
+    await setIOThreadParams(this, dom, iothread_id, params, flags);
+  }
+
+  async domainSetVcpu({ dom, cpumap, state, flags }: ProcArgs<'domainSetVcpu'>): Promise<void> {
+    const { setVcpu } = await import('./vcpu-hotplug.js');
+    await setVcpu(this, dom, cpumap, state, flags);
+  }
 }
 
 /** Opens the qemu driver for a qemu:/// URI: computes the state layout, reads qemu.conf, creates the folders. */

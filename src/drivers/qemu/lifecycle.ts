@@ -32,6 +32,8 @@ import { escapeOptionValue } from '../../util/qemu-option.js';
 import { createMonitorAlias, fitsUnixSocket, removeMonitorAlias } from './monitor-alias.js';
 import { fillPtyPaths, type QmpChardevInfo } from './pty-paths.js';
 import { applyBalloonPeriod } from './domain-stats.js';
+import { applyThreadPinning } from './cpu-pinning.js';
+import { plugHotpluggableVcpus } from './vcpu-hotplug.js';
 import { monitorEvent } from './monitor-passthrough.js';
 import { agentLifecycleEvents, AgentLifecycleReason, applyPortStates, prepareLiveChannels } from './agent-channel.js';
 import { recordMachinePartition } from './security/cgroup.js';
@@ -474,6 +476,8 @@ export class QemuRuntime {
       await applyBalloonPeriod(qmp, live);
       await applyLinkStates(qmp, live);
       await applyDiskThrottling(qmp, live);
+      await plugHotpluggableVcpus(qmp, live);
+      await applyThreadPinning(proc.pid, qmp, live);
       const { incoming } = options;
       if (incoming) await receiveMigration(qmp, incoming);
       if (!options.paused) {

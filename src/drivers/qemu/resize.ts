@@ -9,6 +9,7 @@ import { child, childrenNamed, cloneElement, element, type XmlElement } from '..
 import type { DomainRef, QemuDriver } from './driver.js';
 import { checkFlags } from './driver.js';
 import type { RunningDomain } from './lifecycle.js';
+import type { QmpClient } from './qmp.js';
 
 /** virDomainMemoryModFlags / virDomainVcpuFlags beside the modification impact */
 const MEM_MAXIMUM = 1 << 2;
@@ -42,10 +43,16 @@ function setVcpuCount(def: XmlElement, max: number, current: number): void {
 }
 
 /** A CPU QEMU can plug (query-hotpluggable-cpus). */
-interface HotpluggableCpu {
+export interface HotpluggableCpu {
   type: string;
   props: Record<string, number>;
   'qom-path'?: string;
+}
+
+/** QEMU's CPU slots (query-hotpluggable-cpus) in topology order: the i-th is vCPU i. */
+export async function hotpluggableCpus(qmp: QmpClient): Promise<HotpluggableCpu[]> {
+  return (await qmp.execute<HotpluggableCpu[]>('query-hotpluggable-cpus'))
+    .sort((a, b) => (a.props['socket-id'] ?? 0) - (b.props['socket-id'] ?? 0) || (a.props['core-id'] ?? 0) - (b.props['core-id'] ?? 0) || (a.props['thread-id'] ?? 0) - (b.props['thread-id'] ?? 0));
 }
 
 export class QemuResize {
@@ -123,8 +130,7 @@ export class QemuResize {
     const runtime = this.driver.runtime.runtime;
     const qmp = await runtime.ensureMonitor(running);
     const current = domainCurrentVcpus(running.live);
-    const slots = (await qmp.execute<HotpluggableCpu[]>('query-hotpluggable-cpus'))
-      .sort((a, b) => (a.props['socket-id'] ?? 0) - (b.props['socket-id'] ?? 0) || (a.props['core-id'] ?? 0) - (b.props['core-id'] ?? 0) || (a.props['thread-id'] ?? 0) - (b.props['thread-id'] ?? 0));
+    const slots = await hotpluggableCpus(qmp);
     for (let i = current; i < count; i++) {
       const slot = slots[i];
       if (!slot || slot['qom-path'] !== undefined) throw virError(ErrorCode.INTERNAL_ERROR, `vCPU '${i}' is already in use`, ErrorDomain.QEMU);
