@@ -71,6 +71,7 @@ const HANDLER_MODULES: { groups: string[]; load: () => Promise<{ handlers: Recor
   { groups: ['domain'], load: () => import('./commands/block.js') },
   { groups: ['domain'], load: () => import('./commands/display.js') },
   { groups: ['snapshot'], load: () => import('./commands/snapshot.js') },
+  { groups: ['checkpoint'], load: () => import('./commands/checkpoint.js') },
   { groups: ['network'], load: () => import('./commands/network.js') },
   { groups: ['network'], load: () => import('./commands/network-runtime.js') },
   { groups: ['pool', 'volume'], load: () => import('./commands/storage.js') },
