@@ -72,6 +72,7 @@ const HANDLER_MODULES: { groups: string[]; load: () => Promise<{ handlers: Recor
   { groups: ['domain'], load: () => import('./commands/display.js') },
   { groups: ['snapshot'], load: () => import('./commands/snapshot.js') },
   { groups: ['checkpoint'], load: () => import('./commands/checkpoint.js') },
+  { groups: ['backup'], load: () => import('./commands/backup.js') },
   { groups: ['network'], load: () => import('./commands/network.js') },
   { groups: ['network'], load: () => import('./commands/network-runtime.js') },
   { groups: ['pool', 'volume'], load: () => import('./commands/storage.js') },

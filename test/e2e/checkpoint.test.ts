@@ -27,6 +27,14 @@ interface Host {
   run(...args: string[]): Promise<Outcome>;
   name: string;
   dir: string;
+  /** Resolves once the domain runs no job (libvirt's backup goes on after backup-begin returns). */
+  idle(): Promise<void>;
+}
+
+/** What a backup image is: its format, size and backing file (the folder normalised). */
+function imageFacts(host: Host, name: string): string {
+  const info = JSON.parse(execFileSync('qemu-img', ['info', '-U', '--output=json', path.join(host.dir, name)], { encoding: 'utf8' })) as Record<string, unknown>;
+  return JSON.stringify([info.format, info['virtual-size'], info['backing-filename'], info['backing-filename-format']]).replaceAll(host.dir, 'DIR');
 }
 
 async function systemVirshAsync(...args: string[]): Promise<Outcome> {
@@ -37,6 +45,16 @@ async function systemVirshAsync(...args: string[]): Promise<Outcome> {
     const err = e as { code: number; stdout: string; stderr: string };
     return { code: err.code, stdout: err.stdout, stderr: err.stderr };
   }
+}
+
+/** Polls libvirt's domjobinfo until no job runs. */
+async function libvirtIdle(name: string): Promise<void> {
+  for (let i = 0; i < 600; i++) {
+    const o = await systemVirshAsync('domjobinfo', name);
+    if (/Job type:\s+None/.test(o.stdout)) return;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`libvirt's job on ${name} did not end`);
 }
 
 function qcow2(file: string): string {
@@ -63,8 +81,9 @@ function bitmaps(image: string): string[] {
   return (info['format-specific']?.data?.bitmaps ?? []).map((b) => b.name).sort();
 }
 
-async function session(host: Host, serial: SerialLog, image: string): Promise<{ outcomes: Outcome[]; bitmaps: string[][] }> {
+async function session(host: Host, serial: SerialLog, image: string): Promise<{ outcomes: Outcome[]; bitmaps: string[][]; images: string[] }> {
   const outcomes: Outcome[] = [];
+  const images: string[] = [];
   const seen: string[][] = [];
   const d = host.name;
   const row = async (...args: string[]) => {
@@ -94,17 +113,36 @@ async function session(host: Host, serial: SerialLog, image: string): Promise<{ 
   full.stdout = full.stdout.replace(/\n {2}<domain\b[\s\S]*?\n {2}<\/domain>/, '\n  <domain/>');
   const sized = await row('checkpoint-dumpxml', d, 'c1', '--size', '--no-domain');
   sized.stdout = sized.stdout.replace(/ size='\d+'/g, " size='N'");
+  // push backups: full, then incremental since c2 creating c3 in the same transaction, and their errors
+  const file = (name: string, text: string) => {
+    writeFileSync(path.join(host.dir, name), text);
+    return path.join(host.dir, name);
+  };
+  const target = (name: string) => `<disks><disk name='vda' type='file'><target file='${path.join(host.dir, name)}'/><driver type='qcow2'/></disk></disks>`;
+  await row('backup-begin', d, file('full.xml', `<domainbackup>${target('full.qcow2')}</domainbackup>`));
+  await host.idle();
+  await row('backup-dumpxml', d);
+  await row('backup-begin', d, file('full.xml', `<domainbackup>${target('full.qcow2')}</domainbackup>`));
+  await row('backup-begin', d, file('nosuch.xml', `<domainbackup><incremental>nosuch</incremental>${target('none.qcow2')}</domainbackup>`));
+  await row('backup-begin', d, file('vdz.xml', "<domainbackup><disks><disk name='vdz' backup='no'/></disks></domainbackup>"));
+  await row('backup-begin', d, file('inc.xml', `<domainbackup><incremental>c2</incremental>${target('inc.qcow2')}</domainbackup>`), file('c3.xml', '<domaincheckpoint><name>c3</name></domaincheckpoint>'));
+  await host.idle();
+  await row('checkpoint-list', d, '--tree');
+  images.push(imageFacts(host, 'full.qcow2'), imageFacts(host, 'inc.qcow2'));
   // delete the root: its child moves up, its bitmap leaves the image
   await row('checkpoint-delete', d, 'c1');
   await row('checkpoint-list', d, '--parent');
   await row('checkpoint-delete', d, 'nosuch');
   await row('destroy', d);
   seen.push(bitmaps(image));
+  // the full backup holds what the disk holds
+  execFileSync('qemu-img', ['compare', '-q', '-U', path.join(host.dir, 'full.qcow2'), image]);
   await row('checkpoint-delete', d, 'c2');
   await row('undefine', d);
   await row('checkpoint-delete', d, 'c2', '--metadata');
   await row('checkpoint-list', d, '--name');
-  return { outcomes, bitmaps: seen };
+  await row('undefine', d, '--checkpoints-metadata');
+  return { outcomes, bitmaps: seen, images };
 }
 
 test('checkpoints side by side with libvirt: create, lists, tree, dumpxml, delete, errors, bitmaps on the image', { skip: skip || noLibvirt }, async (t) => {
@@ -119,8 +157,8 @@ test('checkpoints side by side with libvirt: create, lists, tree, dumpxml, delet
     rmSync(dir, { recursive: true, force: true });
   });
   const hosts = [
-    { host: { run: (...a: string[]) => sb.run(...a), name: 'tsvirt-ckpt-guest', dir: sb.dir }, image: qcow2(sb.file('disk.qcow2')), serial: new SerialLog(sb.file('serial.log')) },
-    { host: { run: systemVirshAsync, name, dir }, image: qcow2(path.join(dir, 'disk.qcow2')), serial: new SerialLog(path.join(dir, 'serial.log')) },
+    { host: { run: (...a: string[]) => sb.run(...a), name: 'tsvirt-ckpt-guest', dir: sb.dir, idle: async () => undefined }, image: qcow2(sb.file('disk.qcow2')), serial: new SerialLog(sb.file('serial.log')) },
+    { host: { run: systemVirshAsync, name, dir, idle: () => libvirtIdle(name) }, image: qcow2(path.join(dir, 'disk.qcow2')), serial: new SerialLog(path.join(dir, 'serial.log')) },
   ];
   for (const { host, image, serial } of hosts) {
     const disk = `<disk type='file' device='disk'><driver name='qemu' type='qcow2'/><source file='${image}'/><target dev='vda' bus='virtio'/></disk>`;
@@ -132,5 +170,6 @@ test('checkpoints side by side with libvirt: create, lists, tree, dumpxml, delet
   const differing = ours.outcomes.flatMap((o, i) => (JSON.stringify(o) === JSON.stringify(theirs.outcomes[i]) ? [] : [{ row: i, tsvirt: o, libvirt: theirs.outcomes[i] }]));
   assert.deepEqual(differing, [], JSON.stringify(differing, null, 1));
   assert.deepEqual(ours.bitmaps, theirs.bitmaps);
-  assert.deepEqual(ours.bitmaps, [['c2']]);
+  assert.deepEqual(ours.images, theirs.images);
+  assert.deepEqual(ours.bitmaps, [['c2', 'c3']]);
 });

@@ -103,14 +103,22 @@ export class QemuCheckpoints {
     });
   }
 
-  /** qemuCheckpointPrepare + qemuCheckpointCreate: bitmaps on qcow2 images only, named as the checkpoint. */
-  private async createNew(obj: DomainObject, list: CheckpointList, running: RunningDomain, chk: Checkpoint): Promise<void> {
+  /** virDomainCheckpointDefParseString for a new checkpoint (backup-begin's second document). */
+  parseRequest(xml: string): Checkpoint {
+    return parseCheckpointXML(xml, false);
+  }
+
+  /**
+   * qemuCheckpointCreateCommon: the checkpoint's definition and disks
+   * (bitmaps on qcow2 images only, named as the checkpoint), entered in the
+   * tree under the current one, with the bitmap-add actions of its transaction.
+   */
+  async prepareCreate(obj: DomainObject, list: CheckpointList, running: RunningDomain, chk: Checkpoint, actions: TransactionAction[]): Promise<Checkpoint> {
     chk.creationTime = Math.floor(Date.now() / 1000);
     if (chk.name === '') chk.name = String(chk.creationTime);
     chk.dom = snapshotDefinition(running.live, obj.newDef);
     alignCheckpointDisks(chk, this.alignable(chk.dom));
     const liveDisks = disksOf(running.live);
-    const actions: TransactionAction[] = [];
     for (const d of chk.disks) {
       if (d.checkpoint !== 'bitmap') continue;
       if (d.bitmap !== chk.name) throw qemuError(ErrorCode.CONFIG_UNSUPPORTED, `bitmap for disk '${d.name}' must match checkpoint name '${chk.name}'`);
@@ -123,6 +131,13 @@ export class QemuCheckpoints {
     }
     if (list.current !== undefined) chk.parent = list.current;
     list.add(chk);
+    return chk;
+  }
+
+  /** qemuCheckpointCreate: the bitmaps added in one transaction, then the metadata written. */
+  private async createNew(obj: DomainObject, list: CheckpointList, running: RunningDomain, chk: Checkpoint): Promise<void> {
+    const actions: TransactionAction[] = [];
+    await this.prepareCreate(obj, list, running, chk, actions);
     const qmp = await this.driver.runtime.runtime.ensureMonitor(running);
     await qmp.execute('transaction', { actions });
     await this.metadata.write(obj.name, chk);

@@ -1213,6 +1213,16 @@ export class QemuDriver implements HypervisorDriver {
   async domainCheckpointDelete({ checkpoint, flags }: ProcArgs<'domainCheckpointDelete'>): Promise<void> {
     await (await this.checkpoints()).delete(checkpoint, flags);
   }
+
+  async domainBackupBegin({ dom, backup_xml, checkpoint_xml, flags }: ProcArgs<'domainBackupBegin'>): Promise<void> {
+    const { QemuBackup } = await import('./backup.js');
+    await new QemuBackup(this).begin(dom, backup_xml, checkpoint_xml ?? undefined, flags);
+  }
+
+  async domainBackupGetXMLDesc({ dom, flags }: ProcArgs<'domainBackupGetXMLDesc'>): Promise<ProcRet<'domainBackupGetXMLDesc'>> {
+    const { QemuBackup } = await import('./backup.js');
+    return { xml: await new QemuBackup(this).xml(dom, flags) };
+  }
 }
 
 /** Opens the qemu driver for a qemu:/// URI: computes the state layout, reads qemu.conf, creates the folders. */
