@@ -28,6 +28,7 @@ export interface Checkpoint {
 
 /** virDomainCheckpointListFlags: ROOTS/DESCENDANTS, LEAVES, NO_LEAVES as for snapshots, and TOPOLOGICAL. */
 export const CHECKPOINT_LIST_ALL = 0xf;
+export const CHECKPOINT_LIST_TOPOLOGICAL = 1 << 1;
 /** virDomainCheckpointXMLFlags */
 export const CheckpointXMLFlags = { SECURE: 1 << 0, NO_DOMAIN: 1 << 1, SIZE: 1 << 2 } as const;
 

@@ -51,6 +51,20 @@ export class MomentTree<T extends Moment> {
     return level.length === 0 ? tip : undefined;
   }
 
+  /** `set` ordered parents before children (the TOPOLOGICAL list flag). */
+  topological(set: T[]): T[] {
+    const wanted = new Set(set);
+    const out: T[] = [];
+    const walk = (parent: string | undefined) => {
+      for (const c of this.children(parent)) {
+        if (wanted.has(c)) out.push(c);
+        walk(c.name);
+      }
+    };
+    walk(undefined);
+    return out;
+  }
+
   /** The shared filters; `from` restricts to children (or descendants) of a moment. */
   select(flags: number, from?: string): T[] {
     let set: T[];

@@ -4,7 +4,7 @@
 // QMP transaction while the domain runs; every bitmap keeps recording, so the
 // bitmap of a checkpoint holds every write since it was taken. Deleting one
 // removes its bitmaps. The metadata is checkpoint-metadata.ts's.
-import { alignCheckpointDisks, CHECKPOINT_LIST_ALL, CheckpointXMLFlags, formatCheckpointXML, parseCheckpointXML, type Checkpoint, type CheckpointList } from '../../conf/checkpoint.js';
+import { alignCheckpointDisks, CHECKPOINT_LIST_ALL, CHECKPOINT_LIST_TOPOLOGICAL, CheckpointXMLFlags, formatCheckpointXML, parseCheckpointXML, type Checkpoint, type CheckpointList } from '../../conf/checkpoint.js';
 import type { DomainObject } from '../../conf/objects/domain-object.js';
 import type { CheckpointRef } from '../../driver/refs.js';
 import { ErrorCode, ErrorDomain, virError } from '../../util/error.js';
@@ -271,6 +271,11 @@ export class QemuCheckpoints {
     }
   }
 
+  /** VIR_DOMAIN_CHECKPOINT_LIST_TOPOLOGICAL: parents before their children. */
+  private ordered(list: CheckpointList, flags: number, set: Checkpoint[]): Checkpoint[] {
+    return flags & CHECKPOINT_LIST_TOPOLOGICAL ? list.topological(set) : set;
+  }
+
   async lookup(dom: DomainRef, name: string): Promise<CheckpointRef> {
     const { obj, list } = await this.treeOf(dom);
     return this.refTo(obj, this.checkpointIn(list, name).name);
@@ -279,13 +284,13 @@ export class QemuCheckpoints {
   async list(dom: DomainRef, flags: number): Promise<CheckpointRef[]> {
     checkFlags(flags, CHECKPOINT_LIST_ALL, 'qemuDomainListAllCheckpoints');
     const { obj, list } = await this.treeOf(dom);
-    return list.select(flags).map((c) => this.refTo(obj, c.name));
+    return this.ordered(list, flags, list.select(flags)).map((c) => this.refTo(obj, c.name));
   }
 
   async children(ref: CheckpointRef, flags: number): Promise<CheckpointRef[]> {
     checkFlags(flags, CHECKPOINT_LIST_ALL, 'qemuDomainCheckpointListAllChildren');
     const { obj, list } = await this.treeOf(ref.dom);
-    return list.select(flags, this.checkpointIn(list, ref.name).name).map((c) => this.refTo(obj, c.name));
+    return this.ordered(list, flags, list.select(flags, this.checkpointIn(list, ref.name).name)).map((c) => this.refTo(obj, c.name));
   }
 
   async parent(ref: CheckpointRef): Promise<CheckpointRef> {
