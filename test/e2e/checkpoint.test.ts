@@ -128,6 +128,12 @@ async function session(host: Host, serial: SerialLog, image: string): Promise<{ 
   await row('backup-begin', d, file('inc.xml', `<domainbackup><incremental>c2</incremental>${target('inc.qcow2')}</domainbackup>`), file('c3.xml', '<domaincheckpoint><name>c3</name></domaincheckpoint>'));
   await host.idle();
   await row('checkpoint-list', d, '--tree');
+  // metadata given back: the checkpoint's own XML redefines it, validated against the bitmaps too
+  const redefine = file('c2.xml', (await host.run('checkpoint-dumpxml', d, 'c2', '--security-info')).stdout);
+  await row('checkpoint-create', d, redefine, '--redefine');
+  await row('checkpoint-create', d, redefine, '--redefine', '--redefine-validate');
+  await row('checkpoint-create', d, file('c9.xml', '<domaincheckpoint><name>c9</name><creationTime>1</creationTime><parent><name>nosuch</name></parent></domaincheckpoint>'), '--redefine');
+  await row('checkpoint-list', d, '--parent');
   images.push(imageFacts(host, 'full.qcow2'), imageFacts(host, 'inc.qcow2'));
   // delete the root: its child moves up, its bitmap leaves the image
   await row('checkpoint-delete', d, 'c1');
