@@ -1,11 +1,13 @@
 // Checkpoints over tsvirtd: the qemu driver's checkpoint procedures reach
 // clients through the daemon's dispatch (remote driver of tsvirsh), on a
-// shut-off guest (no QEMU runs: checkpoints are redefined from their XML, as a
-// backup application restores its metadata); the read-only socket refuses what
-// changes checkpoints and serves what reads them, and the offline refusals are libvirt's.
+// shut-off guest (checkpoints are redefined from their XML, as a backup
+// application restores its metadata); the read-only socket refuses what changes
+// checkpoints and serves what reads them, and the offline refusals are libvirt's.
+// Then a push backup of the started guest sends the job-completed event.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
+import { chmodSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -24,13 +26,16 @@ async function client(uri: string, ...args: string[]): Promise<{ code: number; s
   );
 }
 
-test('checkpoint procedures through tsvirtd: redefine, list, parent, dumpxml, offline refusals, read-only refusal, undefine', { skip }, async (t) => {
+test('checkpoint procedures through tsvirtd: redefine, list, parent, dumpxml, offline refusals, read-only refusal, backup with its job-completed event, undefine', { skip }, async (t) => {
   if ('skip' in guest) return;
   const daemon = await spawnDaemon();
   t.after(() => daemon.stopWithGuests());
   const uri = daemon.uri('qemu', '/system');
   const ro = `qemu+unix:///system?socket=${daemon.readonlySocket}`;
-  const disk = `<disk type='file' device='disk'><driver name='qemu' type='qcow2'/><source file='${join(daemon.root, 'disk.qcow2')}'/><target dev='vda' bus='virtio'/></disk>`;
+  const image = join(daemon.root, 'disk.qcow2');
+  execFileSync('qemu-img', ['create', '-q', '-f', 'qcow2', image, '16M']);
+  chmodSync(image, 0o666);
+  const disk = `<disk type='file' device='disk'><driver name='qemu' type='qcow2'/><source file='${image}'/><target dev='vda' bus='virtio'/></disk>`;
   const xml = join(daemon.root, 'g.xml');
   await writeFile(xml, guestDomainXML({ name: 'g', machine: 'q35', serialPath: join(daemon.root, 'g.serial'), guest, devices: disk }));
   const ok = async (...args: string[]) => {
@@ -73,6 +78,16 @@ test('checkpoint procedures through tsvirtd: redefine, list, parent, dumpxml, of
   // metadata only: c2 moves up to the root
   await ok('checkpoint-delete', 'g', 'c1', '--metadata');
   assert.equal(await ok('checkpoint-list', 'g', '--roots', '--name'), 'c2\n\n');
+  // a push backup of the running guest ends with libvirt's job-completed event, which travels to a listening client
+  await ok('start', 'g');
+  const events = client(uri, 'event', 'g', '--event', 'job-completed', '--timeout', '120');
+  await new Promise((resolve) => setTimeout(resolve, 3000));
+  const backup = join(daemon.root, 'backup.xml');
+  await writeFile(backup, `<domainbackup><disks><disk name='vda' type='file'><target file='${join(daemon.root, 'full.qcow2')}'/></disk></disks></domainbackup>`);
+  assert.equal(await ok('backup-begin', 'g', backup), 'Backup started\n\n');
+  assert.match((await events).stdout, /^event 'job-completed' for domain 'g':\n\toperation: 9\n\ttime_elapsed: \d+\n\tdisk_total: 16777216\n\tdisk_processed: 16777216\n\tdisk_remaining: 0\n\tsuccess: 1\n/);
+  assert.equal(JSON.parse(execFileSync('qemu-img', ['info', '-U', '--output=json', join(daemon.root, 'full.qcow2')], { encoding: 'utf8' }))['virtual-size'], 16777216);
+  await ok('destroy', 'g');
   assert.match((await client(uri, 'undefine', 'g')).stderr, /Requested operation is not valid: cannot delete inactive domain with 1 checkpoints/);
   await ok('undefine', 'g', '--checkpoints-metadata');
   assert.equal((await client(uri, 'list', '--all', '--name')).stdout, '\n');

@@ -19,8 +19,6 @@ import type { QmpClient } from './qmp.js';
 
 /** VIR_DOMAIN_BACKUP_BEGIN_REUSE_EXTERNAL */
 const REUSE_EXTERNAL = 1 << 0;
-/** virDomainJobType: VIR_DOMAIN_JOB_COMPLETED */
-const JOB_COMPLETED = 3;
 /** virDomainJobOperation: VIR_DOMAIN_JOB_OPERATION_BACKUP */
 const OPERATION_BACKUP = 9;
 /** How long one backup may take (the images of a test guest take seconds; a large disk under TCG far longer). */
@@ -193,13 +191,11 @@ export class QemuBackup {
       key: 'domainEventCallbackJobCompleted',
       body: {
         dom: totals.dom,
+        // qemuDomainBackupJobDataToParams: the disk figures only once there are some
         params: [
-          typedParam.int('type', JOB_COMPLETED),
           typedParam.int('operation', OPERATION_BACKUP),
           typedParam.ullong('time_elapsed', Date.now() - started),
-          typedParam.ullong('disk_total', totals.total),
-          typedParam.ullong('disk_processed', totals.total),
-          typedParam.ullong('disk_remaining', 0),
+          ...(totals.total > 0 ? [typedParam.ullong('disk_total', totals.total), typedParam.ullong('disk_processed', totals.total), typedParam.ullong('disk_remaining', 0)] : []),
           typedParam.boolean('success', true),
         ],
       },
