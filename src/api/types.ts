@@ -9,7 +9,7 @@ export { DomainState, ListDomainsFlags, ModificationImpact } from '../driver/fla
 export { DomainStatsTypes, RunningReason, PausedReason, ShutdownReason, ShutoffReason, CrashedReason, DomainXMLFlags, DefineFlags, StartFlags, DomainConsoleFlags } from '../driver/flags.js';
 export { TypedParamType, typedParam, typedParamValue, type TypedParam } from '../driver/typed-params.js';
 export type { ProcArgs, ProcKey, ProcRet } from '../driver/procedures.js';
-export type { DomainRef, NetworkRef, StoragePoolRef, StorageVolRef, InterfaceRef, SnapshotRef, NodeDeviceRef, SecretRef, NWFilterRef } from '../driver/refs.js';
+export type { DomainRef, NetworkRef, StoragePoolRef, StorageVolRef, InterfaceRef, SnapshotRef, CheckpointRef, NodeDeviceRef, SecretRef, NWFilterRef } from '../driver/refs.js';
 /** The domain events a connection's event source delivers (message keys in virDomainEventID order). */
 export { DOMAIN_EVENT_MESSAGES, type DriverEvent } from '../driver/events.js';
 export type { NodeInfo } from '../driver/node-info.js';

@@ -5,6 +5,7 @@
 import { formatDomainXML } from './domain.js';
 import { parseDocument } from './document.js';
 import { ErrorCode, ErrorDomain, virError } from '../util/error.js';
+import { MomentTree } from './moment-tree.js';
 import { child, childText, element, formatXml, type XmlElement } from '../util/xml.js';
 
 /** virDomainSnapshotState names, indexed by value (running..pmsuspended follow virDomainState). */
@@ -52,13 +53,8 @@ export enum SnapshotListFlags {
 }
 
 /** The snapshots of one domain, in creation order, with the current one. */
-export class SnapshotList {
-  readonly all: Snapshot[] = [];
+export class SnapshotList extends MomentTree<Snapshot> {
   current?: string;
-
-  find(name: string): Snapshot | undefined {
-    return this.all.find((s) => s.name === name);
-  }
 
   get(name: string): Snapshot {
     const snap = this.find(name);
@@ -66,26 +62,8 @@ export class SnapshotList {
     return snap;
   }
 
-  /** virDomainSnapshotAssignDef: names are unique. */
-  add(snap: Snapshot): void {
-    if (this.find(snap.name)) throw virError(ErrorCode.OPERATION_FAILED, `domain moment ${snap.name} already exists`, ErrorDomain.DOMAIN_SNAPSHOT);
-    this.all.push(snap);
-  }
-
-  children(name: string | undefined): Snapshot[] {
-    return this.all.filter((s) => s.parent === name);
-  }
-
-  descendants(name: string): Snapshot[] {
-    const out: Snapshot[] = [];
-    const walk = (n: string) => {
-      for (const c of this.children(n)) {
-        out.push(c);
-        walk(c.name);
-      }
-    };
-    walk(name);
-    return out;
+  override add(snap: Snapshot): void {
+    super.add(snap, ErrorDomain.DOMAIN_SNAPSHOT);
   }
 
   /** virDomainSnapshotUpdateRelations: every parent named must exist. */
@@ -99,16 +77,7 @@ export class SnapshotList {
 
   /** virDomainListSnapshots' filters; `from` restricts to children (or descendants) of a snapshot. */
   list(flags: number, from?: string): Snapshot[] {
-    let set: Snapshot[];
-    if (from !== undefined) {
-      set = flags & SnapshotListFlags.DESCENDANTS ? this.descendants(from) : this.children(from);
-    } else {
-      set = flags & SnapshotListFlags.ROOTS ? this.children(undefined) : [...this.all];
-    }
-    const leaf = (s: Snapshot) => this.children(s.name).length === 0;
-    if ((flags & (SnapshotListFlags.LEAVES | SnapshotListFlags.NO_LEAVES)) !== 0 && (flags & (SnapshotListFlags.LEAVES | SnapshotListFlags.NO_LEAVES)) !== (SnapshotListFlags.LEAVES | SnapshotListFlags.NO_LEAVES)) {
-      set = set.filter((s) => (flags & SnapshotListFlags.LEAVES ? leaf(s) : !leaf(s)));
-    }
+    let set = this.select(flags, from);
     if (flags & SnapshotListFlags.NO_METADATA && !(flags & SnapshotListFlags.METADATA)) set = [];
     const stateMask = SnapshotListFlags.INACTIVE | SnapshotListFlags.ACTIVE | SnapshotListFlags.DISK_ONLY;
     if ((flags & stateMask) !== 0 && (flags & stateMask) !== stateMask) {

@@ -14,6 +14,8 @@ export type StorageVolRef = ProcRet<'storageVolLookupByName'>['vol'];
 export type InterfaceRef = ProcRet<'interfaceLookupByName'>['iface'];
 /** virDomainSnapshotPtr: its name and its domain */
 export type SnapshotRef = ProcRet<'domainSnapshotLookupByName'>['snap'];
+/** virDomainCheckpointPtr: its name and its domain */
+export type CheckpointRef = ProcRet<'domainCheckpointLookupByName'>['checkpoint'];
 /** virNodeDevicePtr: known by name only */
 export type NodeDeviceRef = ProcRet<'nodeDeviceLookupByName'>['dev'];
 /** virSecretPtr */

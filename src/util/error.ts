@@ -64,9 +64,12 @@ export enum ErrorCode {
   CPU_INCOMPATIBLE = 91,
   XML_INVALID_SCHEMA = 92,
   DEVICE_MISSING = 99,
+  NO_DOMAIN_CHECKPOINT = 103,
+  NO_DOMAIN_BACKUP = 104,
   NETWORK_PORT_EXIST = 106,
   NO_NETWORK_PORT = 107,
   NO_HOSTNAME = 108,
+  CHECKPOINT_INCONSISTENT = 109,
   MULTIPLE_DOMAINS = 110,
 }
 
@@ -91,6 +94,7 @@ export enum ErrorDomain {
   CAPABILITIES = 44,
   URI = 45,
   CGROUP = 54,
+  DOMAIN_CHECKPOINT = 69,
   ACCESS = 55,
 }
 
@@ -117,6 +121,9 @@ const MESSAGE_PREFIX: Partial<Record<ErrorCode, string>> = {
   [ErrorCode.NO_STORAGE_VOL]: 'Storage volume not found',
   [ErrorCode.NO_INTERFACE]: 'Interface not found',
   [ErrorCode.NO_DOMAIN_SNAPSHOT]: 'Domain snapshot not found',
+  [ErrorCode.NO_DOMAIN_CHECKPOINT]: 'Domain checkpoint not found',
+  [ErrorCode.NO_DOMAIN_BACKUP]: 'Domain backup job id not found',
+  [ErrorCode.CHECKPOINT_INCONSISTENT]: 'checkpoint inconsistent',
   [ErrorCode.NO_NODE_DEVICE]: 'Node device not found',
   [ErrorCode.NO_SECRET]: 'Secret not found',
   [ErrorCode.INVALID_SECRET]: 'Invalid secret',

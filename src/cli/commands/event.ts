@@ -1,6 +1,6 @@
 // event: waits for domain events (one, or --loop until --timeout or ^C) and
 // prints virsh's line for each; --list names virsh's event types.
-import { DOMAIN_EVENT_MESSAGES, type DriverEvent } from '../../api/types.js';
+import { DOMAIN_EVENT_MESSAGES, plainParams, type DriverEvent, type TypedParam } from '../../api/types.js';
 import { CommandError } from '../errors.js';
 import type { Handler } from '../shell.js';
 
@@ -61,6 +61,9 @@ function describe(name: string, b: Body): string | undefined {
       return `event 'agent-lifecycle' for domain '${dom}': state: '${at(AGENT_STATES, b.state)}' reason: '${at(AGENT_REASONS, b.reason)}'\n`;
     case 'metadata-change':
       return `event 'metadata-change' for domain '${dom}': type ${at(METADATA_TYPES, b.type)}, uri ${(b.nsuri as string | null) ?? '<null>'}\n`;
+    case 'job-completed':
+      // virTypedParameterToString: booleans as 1/0
+      return `event 'job-completed' for domain '${dom}':\n${plainParams(b.params as TypedParam[]).map((p) => `\t${p.field}: ${typeof p.value === 'boolean' ? Number(p.value) : String(p.value)}\n`).join('')}`;
     default:
       return undefined;
   }

@@ -66,7 +66,7 @@ function xmlString(root: XmlElement, ...path: string[]): string | undefined {
 }
 
 /** g_date_time_format(local, "%Y-%m-%d %H:%M:%S %z"). */
-function localTime(seconds: number): string {
+export function localTime(seconds: number): string {
   const d = new Date(seconds * 1000);
   const p = (n: number) => String(n).padStart(2, '0');
   const off = -d.getTimezoneOffset();
@@ -75,7 +75,7 @@ function localTime(seconds: number): string {
 }
 
 /** vshTreePrint: the snapshot forest drawn with '|' and '+-' connectors. */
-function treeText(nodes: { name: string; parent?: string }[], rootIndex: number): string {
+export function treeText(nodes: { name: string; parent?: string }[], rootIndex: number): string {
   let out = '';
   let indent = '';
   const walk = (i: number, last: number, root: boolean): void => {

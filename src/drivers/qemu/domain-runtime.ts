@@ -232,8 +232,9 @@ export class QemuDomainRuntime {
     obj.reason = reason;
     if (!obj.persistent) {
       this.driver.store.removeInactive(obj);
-      // qemuDomainRemoveInactive: a transient domain's snapshot metadata goes with it
+      // qemuDomainRemoveInactive: a transient domain's snapshot and checkpoint metadata go with it
       this.driver.snapshotMetadata.discardAll(obj.name);
+      this.driver.checkpointMetadata.discardAll(obj.name);
     }
   }
 

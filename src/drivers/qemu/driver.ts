@@ -40,6 +40,7 @@ import { removeShutoffReason } from './status-file.js';
 import { loadQemuDriverConfig, type QemuDriverConfig } from './config.js';
 import { DomainStore } from './domain-store.js';
 import { SnapshotMetadata } from './snapshot-metadata.js';
+import { CheckpointMetadata } from './checkpoint-metadata.js';
 import type { DomainObject } from '../../conf/objects/domain-object.js';
 import { oneDefinition } from '../../conf/objects/modification-impact.js';
 import { LIST_DOMAINS_FILTERS_ALL, matchesDomainListFilter, type ListFilterProbes } from '../../conf/objects/domain-list-filter.js';
@@ -82,6 +83,7 @@ export function checkFlags(flags: number, supported: number, fn: string): void {
 /** virDomainUndefineFlagsValues used here */
 const UNDEFINE_MANAGED_SAVE = 1 << 0;
 const UNDEFINE_SNAPSHOTS_METADATA = 1 << 1;
+const UNDEFINE_CHECKPOINTS_METADATA = 1 << 4;
 const UNDEFINE_NVRAM = 1 << 2;
 const UNDEFINE_KEEP_NVRAM = 1 << 3;
 /** virDomainVcpuFlags beside the modification impact */
@@ -128,6 +130,8 @@ export class QemuDriver implements HypervisorDriver {
   readonly runtime: QemuDomainRuntime;
   /** the snapshot metadata files (lib/qemu/snapshot/DOMAIN/NAME.xml) */
   readonly snapshotMetadata: SnapshotMetadata;
+  /** the checkpoint metadata files (lib/qemu/checkpoint/DOMAIN/NAME.xml) */
+  readonly checkpointMetadata: CheckpointMetadata;
   /** the storage, network... drivers of the driver's URI (virGetConnectStorage) */
   shared?: SharedDriverAccess;
   /** the driver's locks once it owns its folders (ownStateFolders) */
@@ -160,6 +164,7 @@ export class QemuDriver implements HypervisorDriver {
     });
     this.runtime = new QemuDomainRuntime(this);
     this.snapshotMetadata = new SnapshotMetadata(paths.snapshotDir, warn);
+    this.checkpointMetadata = new CheckpointMetadata(paths.checkpointDir, warn);
   }
 
   async close(): Promise<void> {
@@ -279,11 +284,11 @@ export class QemuDriver implements HypervisorDriver {
     return { domains: need_results ? domains.sort(byName).map(refOf) : [], ret: domains.length };
   }
 
-  /** What the list filter asks beside the object; the qemu driver keeps no checkpoint metadata yet. */
+  /** What the list filter asks beside the object. */
   private readonly listProbes: ListFilterProbes<DomainObject> = {
     hasManagedSave: (obj) => this.hasManagedSave(obj.name),
     snapshotCount: (obj) => this.snapshotMetadata.count(obj.name),
-    checkpointCount: () => 0,
+    checkpointCount: (obj) => this.checkpointMetadata.count(obj.name),
   };
 
   /** Where a domain's managed save image lives (qemuDomainManagedSavePath). */
@@ -359,6 +364,13 @@ export class QemuDriver implements HypervisorDriver {
         throw virError(ErrorCode.OPERATION_INVALID, `cannot delete inactive domain with ${snapshots} snapshots`, ErrorDomain.QEMU);
       }
       await this.snapshotMetadata.removeAll(obj.name);
+    }
+    const checkpoints = obj.id === -1 ? this.checkpointMetadata.count(obj.name) : 0;
+    if (checkpoints > 0) {
+      if (!(flags & UNDEFINE_CHECKPOINTS_METADATA)) {
+        throw virError(ErrorCode.OPERATION_INVALID, `cannot delete inactive domain with ${checkpoints} checkpoints`, ErrorDomain.QEMU);
+      }
+      await this.checkpointMetadata.removeAll(obj.name);
     }
     const save = this.managedSavePath(obj.name);
     if (existsSync(save)) {
@@ -1213,6 +1225,55 @@ export class QemuDriver implements HypervisorDriver {
   async domainSetVcpu({ dom, cpumap, state, flags }: ProcArgs<'domainSetVcpu'>): Promise<void> {
     const { setVcpu } = await import('./vcpu-hotplug.js');
     await setVcpu(this, dom, cpumap, state, flags);
+  }
+
+  // ---- checkpoints and backup (checkpoint.ts, backup.ts) ----------------------------
+
+  private async checkpoints() {
+    const { QemuCheckpoints } = await import('./checkpoint.js');
+    return new QemuCheckpoints(this, this.warn);
+  }
+
+  async domainCheckpointCreateXML({ dom, xml_desc, flags }: ProcArgs<'domainCheckpointCreateXML'>): Promise<ProcRet<'domainCheckpointCreateXML'>> {
+    return { checkpoint: await (await this.checkpoints()).create(dom, xml_desc, flags) };
+  }
+
+  async domainCheckpointGetXMLDesc({ checkpoint, flags }: ProcArgs<'domainCheckpointGetXMLDesc'>): Promise<ProcRet<'domainCheckpointGetXMLDesc'>> {
+    return { xml: await (await this.checkpoints()).xml(checkpoint, flags) };
+  }
+
+  async domainListAllCheckpoints({ dom, need_results, flags }: ProcArgs<'domainListAllCheckpoints'>): Promise<ProcRet<'domainListAllCheckpoints'>> {
+    const checkpoints = await (await this.checkpoints()).list(dom, flags);
+    return { checkpoints: need_results ? checkpoints : [], ret: checkpoints.length };
+  }
+
+  async domainCheckpointListAllChildren({ checkpoint, need_results, flags }: ProcArgs<'domainCheckpointListAllChildren'>): Promise<ProcRet<'domainCheckpointListAllChildren'>> {
+    const checkpoints = await (await this.checkpoints()).children(checkpoint, flags);
+    return { checkpoints: need_results ? checkpoints : [], ret: checkpoints.length };
+  }
+
+  async domainCheckpointLookupByName({ dom, name, flags }: ProcArgs<'domainCheckpointLookupByName'>): Promise<ProcRet<'domainCheckpointLookupByName'>> {
+    checkFlags(flags, 0, 'qemuDomainCheckpointLookupByName');
+    return { checkpoint: await (await this.checkpoints()).lookup(dom, name) };
+  }
+
+  async domainCheckpointGetParent({ checkpoint, flags }: ProcArgs<'domainCheckpointGetParent'>): Promise<ProcRet<'domainCheckpointGetParent'>> {
+    checkFlags(flags, 0, 'qemuDomainCheckpointGetParent');
+    return { parent: await (await this.checkpoints()).parent(checkpoint) };
+  }
+
+  async domainCheckpointDelete({ checkpoint, flags }: ProcArgs<'domainCheckpointDelete'>): Promise<void> {
+    await (await this.checkpoints()).delete(checkpoint, flags);
+  }
+
+  async domainBackupBegin({ dom, backup_xml, checkpoint_xml, flags }: ProcArgs<'domainBackupBegin'>): Promise<void> {
+    const { QemuBackup } = await import('./backup.js');
+    await new QemuBackup(this).begin(dom, backup_xml, checkpoint_xml ?? undefined, flags);
+  }
+
+  async domainBackupGetXMLDesc({ dom, flags }: ProcArgs<'domainBackupGetXMLDesc'>): Promise<ProcRet<'domainBackupGetXMLDesc'>> {
+    const { QemuBackup } = await import('./backup.js');
+    return { xml: await new QemuBackup(this).xml(dom, flags) };
   }
 }
 

@@ -38,6 +38,7 @@ export async function renameDomain(driver: QemuDriver, dom: DomainRef, newName: 
       });
       if (moved) await fsyncDir(stateDir);
       await driver.snapshotMetadata.moveAll(oldRef.name, newName);
+      await driver.checkpointMetadata.moveAll(oldRef.name, newName);
       driver.runtime.queueEvent({ key: 'domainEventCallbackLifecycle', body: { msg: { dom: oldRef, event: DomainEventType.UNDEFINED, detail: UndefinedDetail.RENAMED } } });
       driver.runtime.queueEvent({ key: 'domainEventCallbackLifecycle', body: { msg: { dom: refOf(obj), event: DomainEventType.DEFINED, detail: DefinedDetail.RENAMED } } });
     });

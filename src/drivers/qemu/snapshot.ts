@@ -169,7 +169,7 @@ function parseAligned(snap: Snapshot): SnapshotDisk[] {
  * formats it inactive and migratable, which leaves out the DAC label the
  * driver generated when the persistent definition has none of its own.
  */
-function snapshotDefinition(live: XmlElement, persistent: XmlElement | undefined): XmlElement {
+export function snapshotDefinition(live: XmlElement, persistent: XmlElement | undefined): XmlElement {
   const def = savedDefinition(live);
   const isDac = (el: XmlElement) => el.name === 'seclabel' && el.attrs.model === 'dac';
   if (persistent && !persistent.children.some(isDac)) def.children = def.children.filter((c) => !isDac(c));
