@@ -37,6 +37,8 @@ export class WireStream extends Duplex {
   private eofSent = false;
   /** the peer's packets wait until the reader catches up */
   private holding = false;
+  /** the peer aborted: nothing more goes to it */
+  private peerAborted = false;
 
   /** `call` is the header of the call that opened the stream; its procedure and serial tag every packet. */
   constructor(
@@ -88,6 +90,7 @@ export class WireStream extends Duplex {
       if (this.role === 'daemon' && this.eofSent) this.sendFinish();
     } else {
       // an abort from a client carries no error body
+      this.peerAborted = true;
       this.destroy(body.length > 0 ? decodeError(body) : new Error('stream aborted by the peer'));
     }
   }
@@ -133,6 +136,19 @@ export class WireStream extends Duplex {
     if (this.finishSent) return;
     this.finishSent = true;
     this.emitFrame(encodeMessage(answerHeader(this.call, MessageType.VIR_NET_STREAM, MessageStatus.VIR_NET_OK)));
+  }
+
+  /**
+   * A stream torn down with an error before its finish (a console whose guest
+   * went away) tells the peer, which would otherwise wait for more or for the
+   * confirmation of its finish: as libvirtd after a hangup, the error follows
+   * the end of data if that went out already.
+   */
+  override _destroy(error: Error | null, done: (e?: Error | null) => void): void {
+    if (error && this.open && !this.peerAborted && !this.finishSent && (this.role === 'daemon' || !this.eofSent)) {
+      this.emitFrame(encodeError(answerHeader(this.call, MessageType.VIR_NET_STREAM, MessageStatus.VIR_NET_ERROR), error));
+    }
+    done(error);
   }
 
   /** Aborts the stream towards the peer with an error (STREAM/ERROR). */

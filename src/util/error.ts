@@ -91,6 +91,7 @@ export enum ErrorDomain {
   SECRET = 30,
   CPU = 31,
   DOMAIN_SNAPSHOT = 35,
+  STREAMS = 38,
   CAPABILITIES = 44,
   URI = 45,
   CGROUP = 54,

@@ -80,7 +80,8 @@ export function connectConsoleStream(session: Duplex, stream: Duplex): void {
   // an EIO when QEMU goes away reaches the caller through the stream's destruction
   session.on('error', () => undefined);
   session.once('close', () => {
-    if (!stream.destroyed) stream.destroy(session.errored ?? undefined);
+    // the guest went away (the pty hung up): libvirtd's error for a hangup, after the end of data
+    if (!stream.destroyed) stream.destroy(session.errored ?? virError(ErrorCode.RPC, 'stream had unexpected termination', ErrorDomain.STREAMS));
   });
   stream.once('close', () => {
     if (!session.destroyed) session.destroy();
