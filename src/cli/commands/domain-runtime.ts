@@ -3,7 +3,7 @@
 // guest filesystems (domfsinfo), job information and the graphical display URI
 // (domjobinfo, domdisplay).
 import type { Domain } from '../../api/connection.js';
-import { cpuMapCpus, cpuMapLength, DomainState, DomainXMLFlags, ModificationImpact, plainParams, typedParam, typedParamValue, type DomainVcpuInfo, type PlainParam, type TypedParam } from '../../api/types.js';
+import { cpuMapCpus, cpuMapLength, DomainState, DomainXMLFlags, ModificationImpact, plainParams, typedParam, typedParamValue, TypedParamType, type DomainVcpuInfo, type PlainParam, type TypedParam } from '../../api/types.js';
 import { ErrorCode, ErrorDomain, virError } from '../../util/error.js';
 import { child, childrenNamed, parseXml, type XmlElement } from '../../util/xml.js';
 import { formatBitmap } from '../../util/bitmap.js';
@@ -46,8 +46,31 @@ async function queryParams(kind: string, query: ParamsQuery): Promise<PlainParam
 
 const paramLine = (p: PlainParam, value = String(p.value)) => `${p.field.padEnd(15)}: ${value}\n`;
 
+/** virTypedParamsAddFromString: `text` as a value of the parameter's type, with libvirt's message where it is not one. */
+function paramFromString(field: string, type: TypedParamType, text: string): TypedParam {
+  const invalid = (what: string) => virError(ErrorCode.INVALID_ARG, `Invalid value for field '${field}': expected ${what}`, ErrorDomain.NONE);
+  const integer = /^\s*[+-]?\d+$/.test(text) ? BigInt(text.trim()) : undefined;
+  switch (type) {
+    case TypedParamType.INT:
+      if (integer === undefined || BigInt.asIntN(32, integer) !== integer) throw invalid('int');
+      return typedParam.int(field, Number(integer));
+    case TypedParamType.UINT:
+      if (integer === undefined || integer < 0n || integer > BigInt(UINT_MAX)) throw invalid('unsigned int');
+      return typedParam.uint(field, Number(integer));
+    case TypedParamType.LLONG:
+      if (integer === undefined || BigInt.asIntN(64, integer) !== integer) throw invalid('long long');
+      return typedParam.llong(field, integer);
+    case TypedParamType.ULLONG:
+      // strtoull: a negative number wraps around
+      if (integer === undefined || integer < -(2n ** 64n - 1n) || integer >= 2n ** 64n) throw invalid('unsigned long long');
+      return typedParam.ullong(field, BigInt.asUintN(64, integer));
+    default:
+      return typedParam.string(field, text);
+  }
+}
+
 /** cmdSchedInfoUpdate: the --set name=value pairs, then --cap and --weight, typed like the current parameters. */
-function schedulerUpdates(cmd: Invocation, current: PlainParam[]): TypedParam[] {
+function schedulerUpdates(cmd: Invocation, current: TypedParam[]): TypedParam[] {
   const pairs = cmd.argv('set').map((arg) => {
     const eq = arg.indexOf('=');
     if (eq < 0) throw new CommandError(['Invalid syntax for --set, expecting name=value']);
@@ -58,12 +81,9 @@ function schedulerUpdates(cmd: Invocation, current: PlainParam[]): TypedParam[] 
     if (value !== undefined) pairs.push([name, value]);
   }
   return pairs.map(([field, value]) => {
-    if (!current.some((p) => p.field === field)) throw new CommandError([`invalid scheduler option: ${field}`]);
-    // every scheduler parameter a driver reports here is an unsigned int
-    if (!/^\d+$/.test(value) || Number(value) > UINT_MAX) {
-      throw virError(ErrorCode.INVALID_ARG, `Invalid value for field '${field}': expected unsigned int`, ErrorDomain.NONE);
-    }
-    return typedParam.uint(field, Number(value));
+    const known = current.find((p) => p.field === field);
+    if (!known) throw new CommandError([`invalid scheduler option: ${field}`]);
+    return paramFromString(field, known.value.type, value);
   });
 }
 
@@ -77,8 +97,7 @@ const schedinfo: Handler = async (ctl, cmd) => {
   ctl.print(`${'Scheduler'.padEnd(15)}: ${type}\n`);
   if (nparams === 0) return;
   const withFlags = flags !== 0 || current;
-  const query = async () =>
-    plainParams((await conn.invoke('domainGetSchedulerParametersFlags', { dom: dom.ref, nparams, flags: withFlags ? queryFlags | TYPED_PARAM_STRING_OKAY : 0 })).params);
+  const query = async () => (await conn.invoke('domainGetSchedulerParametersFlags', { dom: dom.ref, nparams, flags: withFlags ? queryFlags | TYPED_PARAM_STRING_OKAY : 0 })).params;
   let params = await query();
   const updates = schedulerUpdates(cmd, params);
   if (updates.length > 0) {
@@ -87,7 +106,7 @@ const schedinfo: Handler = async (ctl, cmd) => {
   } else if (live && config) {
     throw new CommandError(['cannot query both live and config at once']);
   }
-  for (const p of params) ctl.print(paramLine(p));
+  for (const p of plainParams(params)) ctl.print(paramLine(p));
 };
 
 const MEMTUNE_OPTIONS: [string, string][] = [

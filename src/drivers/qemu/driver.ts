@@ -1162,6 +1162,33 @@ export class QemuDriver implements HypervisorDriver {
     const { setGuestVcpus } = await import('./agent-vcpus.js');
     await setGuestVcpus(this, dom, cpumap, state, flags);
   }
+
+  // ---- resource tuning: scheduler, memory, block I/O, NUMA, interfaces, perf (scheduler-tuning.ts & co) ----
+
+  async domainGetSchedulerType({ dom }: ProcArgs<'domainGetSchedulerType'>): Promise<ProcRet<'domainGetSchedulerType'>> {
+    const { schedulerType } = await import('./scheduler-tuning.js');
+    return schedulerType(this, dom);
+  }
+
+  async domainGetSchedulerParameters({ dom, nparams }: ProcArgs<'domainGetSchedulerParameters'>): Promise<ProcRet<'domainGetSchedulerParameters'>> {
+    const { getSchedulerParameters } = await import('./scheduler-tuning.js');
+    return { params: await getSchedulerParameters(this, dom, nparams, 0) };
+  }
+
+  async domainGetSchedulerParametersFlags({ dom, nparams, flags }: ProcArgs<'domainGetSchedulerParametersFlags'>): Promise<ProcRet<'domainGetSchedulerParametersFlags'>> {
+    const { getSchedulerParameters } = await import('./scheduler-tuning.js');
+    return { params: await getSchedulerParameters(this, dom, nparams, flags) };
+  }
+
+  async domainSetSchedulerParameters({ dom, params }: ProcArgs<'domainSetSchedulerParameters'>): Promise<void> {
+    const { setSchedulerParameters } = await import('./scheduler-tuning.js');
+    await setSchedulerParameters(this, dom, params, 0);
+  }
+
+  async domainSetSchedulerParametersFlags({ dom, params, flags }: ProcArgs<'domainSetSchedulerParametersFlags'>): Promise<void> {
+    const { setSchedulerParameters } = await import('./scheduler-tuning.js');
+    await setSchedulerParameters(this, dom, params, flags);
+  }
 }
 
 /** Opens the qemu driver for a qemu:/// URI: computes the state layout, reads qemu.conf, creates the folders. */

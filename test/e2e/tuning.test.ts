@@ -1,0 +1,75 @@
+// Resource tuning side by side on tsvirt and the installed libvirt
+// (qemu:///system), one tiny guest per side: schedinfo (live from the guest's
+// cgroup, v1 or v2 as the host has, and from <cputune>), with the XML each
+// change leaves in the live and persistent definitions. The same commands run
+// on both sides of the same host, so host-dependent values compare as they are.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { guestDomainXML, Sandbox, testGuest, type TestGuest } from './guest.js';
+import { defineOnSystemLibvirt, libvirtUnavailable, runSystemVirsh } from '../helpers/libvirt.js';
+
+const guest = testGuest();
+const skip = 'skip' in guest ? guest.skip : false;
+const noLibvirt = libvirtUnavailable();
+if (noLibvirt && !skip) process.stderr.write(`*** tuning: the side-by-side run with libvirt is SKIPPED: ${noLibvirt} ***\n`);
+const asRoot = process.getuid?.() === 0;
+
+type Run = (...args: string[]) => Promise<{ code: number; stdout: string; stderr: string }>;
+
+/** The XML elements a tuning command writes, from a definition. */
+function tuningXml(xml: string): string {
+  return [...xml.matchAll(/^ {2}<(cputune|memtune|blkiotune|numatune)>[\s\S]*?^ {2}<\/\1>$/gm)].map((m) => m[0]).join('\n');
+}
+
+async function tuningSession(run: Run, name: string): Promise<string[]> {
+  const out: string[] = [];
+  const record = async (...args: string[]) => {
+    const r = await run(...args);
+    out.push(`${args.join(' ')} -> ${r.code}\n${r.stdout}${r.stderr}`.replaceAll(name, 'NAME'));
+  };
+  const recordXml = async (...flags: string[]) => {
+    const r = await run('dumpxml', name, ...flags);
+    out.push(`dumpxml ${flags.join(' ')}\n${tuningXml(r.stdout)}`);
+  };
+  // shut off: the persistent definition only
+  await record('schedinfo', name);
+  await record('schedinfo', name, '--live');
+  await record('schedinfo', name, '--set', 'cpu_shares=300', '--config');
+  await record('schedinfo', name, '--set', 'vcpu_period=20000', '--set', 'vcpu_quota=10000');
+  await recordXml('--inactive');
+  assert.equal((await run('start', name)).code, 0, `start ${name}`);
+  // running: <cputune> applied at start, read back from the cgroup
+  await record('schedinfo', name);
+  await record('schedinfo', name, '--config');
+  await record('schedinfo', name, '--live', '--config');
+  await record('schedinfo', name, '--set', 'cpu_shares=512');
+  await record('schedinfo', name, '--set', 'emulator_period=50000', '--set', 'emulator_quota=25000', '--live');
+  await record('schedinfo', name, '--set', 'global_quota=-1', '--live', '--config');
+  await record('schedinfo', name, '--set', 'iothread_quota=3000');
+  await record('schedinfo', name, '--set', 'cpu_shares=1');
+  await record('schedinfo', name, '--set', 'vcpu_period=999');
+  await record('schedinfo', name, '--set', 'vcpu_quota=abc');
+  await record('schedinfo', name, '--set', 'nope=1');
+  await record('schedinfo', name, '--weight', '5');
+  await recordXml();
+  await recordXml('--inactive');
+  await run('destroy', name);
+  return out;
+}
+
+function domainXml(name: string): string {
+  return guestDomainXML({ name, machine: 'q35', serialPath: 'pty', guest: guest as TestGuest });
+}
+
+test('tuning: schedinfo live from the cgroup and from <cputune>, with its errors: as libvirt', { skip: skip || (!asRoot && 'tuning needs the guest cgroup a root tsvirt makes') }, async (t) => {
+  const sb = new Sandbox();
+  t.after(() => sb.dispose());
+  await sb.define(domainXml('tune'));
+  const ours = await tuningSession((...args) => sb.run(...args), 'tune');
+  assert.ok(ours.some((o) => o.startsWith('schedinfo NAME --set cpu_shares=512 -> 0\nScheduler      : posix\ncpu_shares     : 512\n')), ours.join('\n'));
+
+  if (noLibvirt) return t.diagnostic(`libvirt comparison skipped: ${noLibvirt}`);
+  const { name } = await defineOnSystemLibvirt(t, 'tune', domainXml);
+  const theirs = await tuningSession(runSystemVirsh, name);
+  for (let i = 0; i < Math.max(ours.length, theirs.length); i++) assert.equal(ours[i], theirs[i]);
+});
