@@ -1,6 +1,7 @@
 // Resource tuning side by side on tsvirt and the installed libvirt
 // (qemu:///system), one tiny guest per side: schedinfo (live from the guest's
-// cgroup, v1 or v2 as the host has, and from <cputune>), with the XML each
+// cgroup, v1 or v2 as the host has, and from <cputune>), memtune (the memory
+// cgroup and <memtune>), with the XML each
 // change leaves in the live and persistent definitions. The same commands run
 // on both sides of the same host, so host-dependent values compare as they are.
 import { test } from 'node:test';
@@ -21,11 +22,16 @@ function tuningXml(xml: string): string {
   return [...xml.matchAll(/^ {2}<(cputune|memtune|blkiotune|numatune)>[\s\S]*?^ {2}<\/\1>$/gm)].map((m) => m[0]).join('\n');
 }
 
+/** The guest's cgroup folder in an error message: named after each side's machine name. */
+function withoutGroupPath(text: string): string {
+  return text.replace(/\/machine\/[^/']+\.libvirt-qemu\//g, '/machine/GROUP/').replace(/\/machine\.slice\/[^/']+\.scope\//g, '/machine.slice/GROUP/');
+}
+
 async function tuningSession(run: Run, name: string): Promise<string[]> {
   const out: string[] = [];
   const record = async (...args: string[]) => {
     const r = await run(...args);
-    out.push(`${args.join(' ')} -> ${r.code}\n${r.stdout}${r.stderr}`.replaceAll(name, 'NAME'));
+    out.push(withoutGroupPath(`${args.join(' ')} -> ${r.code}\n${r.stdout}${r.stderr}`.replaceAll(name, 'NAME')));
   };
   const recordXml = async (...flags: string[]) => {
     const r = await run('dumpxml', name, ...flags);
@@ -36,8 +42,13 @@ async function tuningSession(run: Run, name: string): Promise<string[]> {
   await record('schedinfo', name, '--live');
   await record('schedinfo', name, '--set', 'cpu_shares=300', '--config');
   await record('schedinfo', name, '--set', 'vcpu_period=20000', '--set', 'vcpu_quota=10000');
+  await record('memtune', name);
+  // (a hard limit at start also caps QEMU's locked memory, which some sandboxes refuse)
+  await record('memtune', name, '--soft-limit', '512M', '--config');
+  await record('memtune', name, '--live');
   await recordXml('--inactive');
-  assert.equal((await run('start', name)).code, 0, `start ${name}`);
+  const started = await run('start', name);
+  assert.equal(started.code, 0, `start ${name}: ${started.stderr}`);
   // running: <cputune> applied at start, read back from the cgroup
   await record('schedinfo', name);
   await record('schedinfo', name, '--config');
@@ -51,6 +62,17 @@ async function tuningSession(run: Run, name: string): Promise<string[]> {
   await record('schedinfo', name, '--set', 'vcpu_quota=abc');
   await record('schedinfo', name, '--set', 'nope=1');
   await record('schedinfo', name, '--weight', '5');
+  // <memtune> applied at start, read back from the memory cgroup
+  await record('memtune', name);
+  await record('memtune', name, '--swap-hard-limit', '2G', '--live');
+  await record('memtune', name, '--hard-limit', '3G');
+  await record('memtune', name, '--hard-limit', '900M', '--config');
+  await record('memtune', name, '--soft-limit', '-1', '--live', '--config');
+  await record('memtune', name, '--hard-limit', '1k');
+  await record('memtune', name, '--min-guarantee', '100M');
+  await record('memtune', name, '--hard-limit', 'xyz');
+  await record('memtune', name, '--live', '--config');
+  await record('memtune', name, '--config');
   await recordXml();
   await recordXml('--inactive');
   await run('destroy', name);
@@ -61,11 +83,11 @@ function domainXml(name: string): string {
   return guestDomainXML({ name, machine: 'q35', serialPath: 'pty', guest: guest as TestGuest });
 }
 
-test('tuning: schedinfo live from the cgroup and from <cputune>, with its errors: as libvirt', { skip: skip || (!asRoot && 'tuning needs the guest cgroup a root tsvirt makes') }, async (t) => {
+test('tuning: schedinfo and memtune live from the cgroup and from the definition, with their errors: as libvirt', { skip: skip || (!asRoot && 'tuning needs the guest cgroup a root tsvirt makes') }, async (t) => {
   const sb = new Sandbox();
   t.after(() => sb.dispose());
-  await sb.define(domainXml('tune'));
-  const ours = await tuningSession((...args) => sb.run(...args), 'tune');
+  await sb.define(domainXml('tunedguest'));
+  const ours = await tuningSession((...args) => sb.run(...args), 'tunedguest');
   assert.ok(ours.some((o) => o.startsWith('schedinfo NAME --set cpu_shares=512 -> 0\nScheduler      : posix\ncpu_shares     : 512\n')), ours.join('\n'));
 
   if (noLibvirt) return t.diagnostic(`libvirt comparison skipped: ${noLibvirt}`);

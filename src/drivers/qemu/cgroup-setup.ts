@@ -1,7 +1,9 @@
 // The guest's cgroup once QEMU runs (qemuProcessSetupVcpus/IOThreads and
 // qemuSetupCgroup): each vCPU and IOThread thread gets its own subgroup, then
-// the definition's <cputune> CPU shares and bandwidth apply to the groups.
+// the definition's <cputune> CPU shares and bandwidth and its <memtune>
+// limits apply to the groups.
 import { child, type XmlElement } from '../../util/xml.js';
+import { MEMORY_UNLIMITED, memtuneLimit } from '../../conf/memtune.js';
 import type { QmpClient } from './qmp.js';
 import type { DomainSecurity } from './security/domain-security.js';
 import type { GuestCgroup } from './security/guest-cgroup.js';
@@ -33,7 +35,19 @@ export async function setupGuestCgroup(security: DomainSecurity, qmp: QmpClient,
   for (const [index, tid] of threads.vcpus) await security.attachThread(id, name, `vcpu${index}`, tid);
   for (const [iothread, tid] of threads.iothreads) await security.attachThread(id, name, `iothread${iothread}`, tid);
   const cgroup = await security.guestCgroup(pid);
-  if (cgroup) await applyCputune(cgroup, live, threads);
+  if (!cgroup) return;
+  await applyCputune(cgroup, live, threads);
+  await applyMemtune(cgroup, live);
+}
+
+/** virDomainCgroupSetupMemtune: the limits <memtune> sets. */
+async function applyMemtune(cgroup: GuestCgroup, def: XmlElement): Promise<void> {
+  if (!cgroup.has('memory')) return;
+  const limits = [['hard_limit', 'hard'], ['soft_limit', 'soft'], ['swap_hard_limit', 'swap']] as const;
+  for (const [name, kind] of limits) {
+    const kib = memtuneLimit(def, name);
+    if (kib !== MEMORY_UNLIMITED) await cgroup.setMemoryLimit(kind, kib);
+  }
 }
 
 /** qemuSetupCpuCgroup + the per-thread bandwidth of qemuProcessSetupVcpu/EmulatorThread/IOThread. */

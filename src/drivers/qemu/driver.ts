@@ -1189,6 +1189,16 @@ export class QemuDriver implements HypervisorDriver {
     const { setSchedulerParameters } = await import('./scheduler-tuning.js');
     await setSchedulerParameters(this, dom, params, flags);
   }
+
+  async domainGetMemoryParameters({ dom, nparams, flags }: ProcArgs<'domainGetMemoryParameters'>): Promise<ProcRet<'domainGetMemoryParameters'>> {
+    const { getMemoryParameters } = await import('./memory-tuning.js');
+    return getMemoryParameters(this, dom, nparams, flags);
+  }
+
+  async domainSetMemoryParameters({ dom, params, flags }: ProcArgs<'domainSetMemoryParameters'>): Promise<void> {
+    const { setMemoryParameters } = await import('./memory-tuning.js');
+    await setMemoryParameters(this, dom, params, flags);
+  }
 }
 
 /** Opens the qemu driver for a qemu:/// URI: computes the state layout, reads qemu.conf, creates the folders. */
