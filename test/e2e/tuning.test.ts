@@ -1,7 +1,7 @@
 // Resource tuning side by side on tsvirt and the installed libvirt
 // (qemu:///system), one tiny guest per side: schedinfo (live from the guest's
 // cgroup, v1 or v2 as the host has, and from <cputune>), memtune (the memory
-// cgroup and <memtune>), with the XML each
+// cgroup and <memtune>), blkiotune (the blkio cgroup's weight, <blkiotune>), with the XML each
 // change leaves in the live and persistent definitions. The same commands run
 // on both sides of the same host, so host-dependent values compare as they are.
 import { test } from 'node:test';
@@ -46,7 +46,16 @@ async function tuningSession(run: Run, name: string): Promise<string[]> {
   // (a hard limit at start also caps QEMU's locked memory, which some sandboxes refuse)
   await record('memtune', name, '--soft-limit', '512M', '--config');
   await record('memtune', name, '--live');
+  await record('blkiotune', name);
+  await record('blkiotune', name, '--device-read-iops-sec', '/dev/null,100,/dev/zero,5', '--device-write-bytes-sec', '/dev/null,1000', '--config');
+  await record('blkiotune', name, '--device-weights', '/dev/null', '--config');
+  await record('blkiotune', name, '--device-weights', '/dev/null,12x', '--config');
+  await record('blkiotune', name, '--device-read-bytes-sec', '/dev/null,99999999999999999999', '--config');
+  await record('blkiotune', name, '--weight', '0');
+  await record('blkiotune', name);
   await recordXml('--inactive');
+  // device settings would be written to the cgroup at start: cleared again
+  await record('blkiotune', name, '--device-read-iops-sec', '/dev/null,0,/dev/zero,0', '--device-write-bytes-sec', '/dev/null,0', '--config');
   const started = await run('start', name);
   assert.equal(started.code, 0, `start ${name}: ${started.stderr}`);
   // running: <cputune> applied at start, read back from the cgroup
@@ -73,6 +82,14 @@ async function tuningSession(run: Run, name: string): Promise<string[]> {
   await record('memtune', name, '--hard-limit', 'xyz');
   await record('memtune', name, '--live', '--config');
   await record('memtune', name, '--config');
+  // blkio: the weight lives in the cgroup (some hosts' block schedulers have none), device settings in the definition
+  await record('blkiotune', name);
+  await record('blkiotune', name, '--weight', '300');
+  await record('blkiotune', name, '--device-write-bytes-sec', '/dev/nonexistent,5');
+  await record('blkiotune', name, '--device-write-bytes-sec', '/etc/hostname,5');
+  await record('blkiotune', name, '--device-read-iops-sec', '/dev/null,100', '--config');
+  await record('blkiotune', name, '--weight', '200', '--config');
+  await record('blkiotune', name, '--config');
   await recordXml();
   await recordXml('--inactive');
   await run('destroy', name);
@@ -83,7 +100,7 @@ function domainXml(name: string): string {
   return guestDomainXML({ name, machine: 'q35', serialPath: 'pty', guest: guest as TestGuest });
 }
 
-test('tuning: schedinfo and memtune live from the cgroup and from the definition, with their errors: as libvirt', { skip: skip || (!asRoot && 'tuning needs the guest cgroup a root tsvirt makes') }, async (t) => {
+test('tuning: schedinfo, memtune and blkiotune live from the cgroup and from the definition, with their errors: as libvirt', { skip: skip || (!asRoot && 'tuning needs the guest cgroup a root tsvirt makes') }, async (t) => {
   const sb = new Sandbox();
   t.after(() => sb.dispose());
   await sb.define(domainXml('tunedguest'));

@@ -322,16 +322,45 @@ const iothreadinfo: Handler = async (ctl, cmd) => {
   ctl.print(formatTable(['IOThread ID', 'CPU Affinity'], rows, true));
 };
 
-const BLKIO_SETTINGS = ['weight', 'device-weights', 'device-read-iops-sec', 'device-write-iops-sec', 'device-read-bytes-sec', 'device-write-bytes-sec'];
+/** blkiotune's per-device options and the typed parameters they set (VIR_DOMAIN_BLKIO_DEVICE_*). */
+const BLKIO_DEVICE_OPTIONS: [string, string][] = [
+  ['device-weights', 'device_weight'],
+  ['device-read-iops-sec', 'device_read_iops_sec'],
+  ['device-write-iops-sec', 'device_write_iops_sec'],
+  ['device-read-bytes-sec', 'device_read_bytes_sec'],
+  ['device-write-bytes-sec', 'device_write_bytes_sec'],
+];
 
-/** blkiotune without settings: the block I/O weight and per-device throttles. */
+/** blkiotune: without settings the block I/O weight and per-device throttles, else sets the ones given. */
 const blkiotune: Handler = async (ctl, cmd) => {
   const { flags } = impactFlags(cmd);
   const { dom } = await ctl.domain(cmd);
-  if (BLKIO_SETTINGS.some((name) => cmd.string(name) !== undefined)) throw new CommandError(['blkiotune: changing blkio parameters is not implemented by tsvirsh']);
-  const params = await queryParams('blkio', (nparams) =>
+  const params: TypedParam[] = [];
+  const weight = cmd.number('weight', -(2 ** 31), 2 ** 31 - 1);
+  if (weight !== undefined) {
+    if (weight <= 0) throw new CommandError([`Invalid value of ${weight} for I/O weight`]);
+    params.push(typedParam.uint('weight', weight));
+  }
+  for (const [option, field] of BLKIO_DEVICE_OPTIONS) {
+    let text: string | undefined;
+    try {
+      text = cmd.string(option);
+    } catch {
+      throw new CommandError(['Unable to parse string parameter']);
+    }
+    if (text !== undefined) params.push(typedParam.string(field, text));
+  }
+  if (params.length > 0) {
+    try {
+      await dom.connection.invoke('domainSetBlkioParameters', { dom: dom.ref, params, flags });
+    } catch (e) {
+      throw new CommandError(['Unable to change blkio parameters'], e);
+    }
+    return;
+  }
+  const current = await queryParams('blkio', (nparams) =>
     dom.connection.invoke('domainGetBlkioParameters', { dom: dom.ref, nparams, flags: flags | TYPED_PARAM_STRING_OKAY }));
-  for (const p of params) ctl.print(paramLine(p));
+  for (const p of current) ctl.print(paramLine(p));
 };
 
 /** blkdeviotune's options: the scaled byte limits, then the counts, each with its typed parameter (VIR_DOMAIN_BLOCK_IOTUNE_*). */

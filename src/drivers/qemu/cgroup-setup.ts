@@ -1,9 +1,10 @@
 // The guest's cgroup once QEMU runs (qemuProcessSetupVcpus/IOThreads and
 // qemuSetupCgroup): each vCPU and IOThread thread gets its own subgroup, then
-// the definition's <cputune> CPU shares and bandwidth and its <memtune>
-// limits apply to the groups.
+// the definition's <cputune> CPU shares and bandwidth, its <memtune>
+// limits and its <blkiotune> settings apply to the groups.
 import { child, type XmlElement } from '../../util/xml.js';
 import { MEMORY_UNLIMITED, memtuneLimit } from '../../conf/memtune.js';
+import { applyBlkiotune } from './blkio-tuning.js';
 import type { QmpClient } from './qmp.js';
 import type { DomainSecurity } from './security/domain-security.js';
 import type { GuestCgroup } from './security/guest-cgroup.js';
@@ -38,6 +39,7 @@ export async function setupGuestCgroup(security: DomainSecurity, qmp: QmpClient,
   if (!cgroup) return;
   await applyCputune(cgroup, live, threads);
   await applyMemtune(cgroup, live);
+  await applyBlkiotune(cgroup, live);
 }
 
 /** virDomainCgroupSetupMemtune: the limits <memtune> sets. */

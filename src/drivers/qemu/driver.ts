@@ -1199,6 +1199,16 @@ export class QemuDriver implements HypervisorDriver {
     const { setMemoryParameters } = await import('./memory-tuning.js');
     await setMemoryParameters(this, dom, params, flags);
   }
+
+  async domainGetBlkioParameters({ dom, nparams, flags }: ProcArgs<'domainGetBlkioParameters'>): Promise<ProcRet<'domainGetBlkioParameters'>> {
+    const { getBlkioParameters } = await import('./blkio-tuning.js');
+    return getBlkioParameters(this, dom, nparams, flags);
+  }
+
+  async domainSetBlkioParameters({ dom, params, flags }: ProcArgs<'domainSetBlkioParameters'>): Promise<void> {
+    const { setBlkioParameters } = await import('./blkio-tuning.js');
+    await setBlkioParameters(this, dom, params, flags);
+  }
 }
 
 /** Opens the qemu driver for a qemu:/// URI: computes the state layout, reads qemu.conf, creates the folders. */

@@ -4,7 +4,7 @@
 // or cgroup v2 (one unified folder: cpu.weight, cpu.max, memory.max/high,
 // io.weight) — with libvirt's ranges, unlimited values and messages. The
 // per-thread subgroups (emulator, vcpuN, iothreadN) hold the thread controllers.
-import { access, readFile, writeFile } from 'node:fs/promises';
+import { access, readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { ErrorCode, ErrorDomain, virError } from '../../../util/error.js';
 import { systemError } from '../../../util/errno-text.js';
@@ -27,6 +27,31 @@ export const CPU_QUOTA_MIN = 1000n;
 export const CPU_QUOTA_MAX = 17592186044415n;
 
 export type ThreadKind = 'emulator' | 'vcpu' | 'iothread';
+
+/** A block device's blkio setting, by cgroup v2's io.max key (and 'weight'). */
+export type BlkioDeviceKind = 'weight' | 'riops' | 'wiops' | 'rbps' | 'wbps';
+const V1_THROTTLE_FILES = { riops: 'read_iops', wiops: 'write_iops', rbps: 'read_bps', wbps: 'write_bps' } as const;
+
+function parseCgroupInteger(text: string): bigint {
+  if (!/^\d+$/.test(text.trim())) throw virError(ErrorCode.INTERNAL_ERROR, `Unable to parse '${text}' as an integer`, ErrorDomain.CGROUP);
+  return BigInt(text.trim());
+}
+
+/** virCgroupGetBlockDevString: "MAJOR:MINOR" of a block device, with libvirt's errors. */
+async function blockDeviceString(devicePath: string): Promise<string> {
+  let info;
+  try {
+    info = await stat(devicePath);
+  } catch (e) {
+    throw systemError(`Path '${devicePath}' is not accessible`, e, ErrorDomain.CGROUP);
+  }
+  if (!info.isBlockDevice()) throw virError(ErrorCode.SYSTEM_ERROR, `Path '${devicePath}' must be a block device: Invalid argument`, ErrorDomain.CGROUP);
+  // glibc's major()/minor() of a dev_t
+  const rdev = BigInt(info.rdev);
+  const major = ((rdev >> 8n) & 0xfffn) | ((rdev >> 32n) & ~0xfffn);
+  const minor = (rdev & 0xffn) | ((rdev >> 12n) & ~0xffn);
+  return `${major}:${minor}`;
+}
 
 /** Where each cgroup v1 controller and the cgroup v2 tree are mounted. */
 export interface CgroupMounts {
@@ -272,6 +297,36 @@ export class GuestCgroup {
     const file = await this.blkioWeightFile();
     // io.weight takes "default N"; the BFQ files a plain number
     await writeRaw(file, this.version === 2 && path.basename(file) === 'io.weight' ? `default ${weight}` : String(weight));
+  }
+
+  /**
+   * One block device's setting ('weight', 'riops', 'wiops', 'rbps', 'wbps'),
+   * written then read back as the kernel kept it (virCgroupSetupBlkioDevice*);
+   * 0 clears a limit.
+   */
+  async setupBlkioDevice(devicePath: string, kind: BlkioDeviceKind, value: bigint): Promise<bigint> {
+    const dev = await blockDeviceString(devicePath);
+    if (kind === 'weight') {
+      const file = this.file('blkio', this.version === 1 ? 'blkio.weight_device' : 'io.weight');
+      if (!(await exists(file))) throw virError(ErrorCode.OPERATION_INVALID, 'blkio device weight is valid only for cfq scheduler', ErrorDomain.CGROUP);
+      await writeRaw(file, `${dev} ${value}`);
+      const line = (await readRaw(file)).split('\n').find((l) => l.startsWith(`${dev} `));
+      return line ? parseCgroupInteger(line.slice(dev.length + 1)) : 0n;
+    }
+    if (this.version === 1) {
+      const file = this.file('blkio', `blkio.throttle.${V1_THROTTLE_FILES[kind]}_device`);
+      await writeRaw(file, `${dev} ${value}`);
+      const line = (await readRaw(file)).split('\n').find((l) => l.startsWith(`${dev} `));
+      return line ? parseCgroupInteger(line.slice(dev.length + 1)) : 0n;
+    }
+    const file = this.file('blkio', 'io.max');
+    await writeRaw(file, `${dev} ${kind}=${value === 0n ? 'max' : value}`);
+    const line = (await readRaw(file)).split('\n').find((l) => l.startsWith(`${dev} `));
+    if (!line) return 0n;
+    const setting = line.split(' ').find((f) => f.startsWith(`${kind}=`));
+    if (!setting) throw virError(ErrorCode.INTERNAL_ERROR, `Unable to find '${kind}' limit for block device '${devicePath}'`, ErrorDomain.CGROUP);
+    const text = setting.slice(kind.length + 1);
+    return text === 'max' ? 0n : parseCgroupInteger(text);
   }
 
   // --- cpuset ------------------------------------------------------------
