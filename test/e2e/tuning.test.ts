@@ -1,7 +1,8 @@
 // Resource tuning side by side on tsvirt and the installed libvirt
 // (qemu:///system), one tiny guest per side: schedinfo (live from the guest's
 // cgroup, v1 or v2 as the host has, and from <cputune>), memtune (the memory
-// cgroup and <memtune>), blkiotune (the blkio cgroup's weight, <blkiotune>), with the XML each
+// cgroup and <memtune>), blkiotune (the blkio cgroup's weight, <blkiotune>),
+// numatune (cpuset.mems, <numatune>), with the XML each
 // change leaves in the live and persistent definitions. The same commands run
 // on both sides of the same host, so host-dependent values compare as they are.
 import { test } from 'node:test';
@@ -90,6 +91,20 @@ async function tuningSession(run: Run, name: string): Promise<string[]> {
   await record('blkiotune', name, '--device-read-iops-sec', '/dev/null,100', '--config');
   await record('blkiotune', name, '--weight', '200', '--config');
   await record('blkiotune', name, '--config');
+  // numatune: a running guest moves its threads' cpuset.mems, and keeps its mode
+  await record('numatune', name);
+  await record('numatune', name, '--nodeset', '0');
+  await record('numatune', name);
+  await record('numatune', name, '--mode', 'interleave');
+  await record('numatune', name, '--mode', 'strict', '--nodeset', '0');
+  await record('numatune', name, '--nodeset', '1');
+  await record('numatune', name, '--nodeset', '^0');
+  await record('numatune', name, '--mode', '7');
+  await record('numatune', name, '--mode', 'bogus');
+  await record('numatune', name, '--mode', 'interleave', '--config');
+  await record('numatune', name, '--mode', 'preferred', '--nodeset', '0', '--config');
+  await record('numatune', name, '--live', '--config');
+  await record('numatune', name, '--config');
   await recordXml();
   await recordXml('--inactive');
   await run('destroy', name);
@@ -100,7 +115,7 @@ function domainXml(name: string): string {
   return guestDomainXML({ name, machine: 'q35', serialPath: 'pty', guest: guest as TestGuest });
 }
 
-test('tuning: schedinfo, memtune and blkiotune live from the cgroup and from the definition, with their errors: as libvirt', { skip: skip || (!asRoot && 'tuning needs the guest cgroup a root tsvirt makes') }, async (t) => {
+test('tuning: schedinfo, memtune, blkiotune and numatune live from the cgroup and from the definition, with their errors: as libvirt', { skip: skip || (!asRoot && 'tuning needs the guest cgroup a root tsvirt makes') }, async (t) => {
   const sb = new Sandbox();
   t.after(() => sb.dispose());
   await sb.define(domainXml('tunedguest'));

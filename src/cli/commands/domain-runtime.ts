@@ -497,4 +497,50 @@ const ttyconsole: Handler = async (ctl, cmd) => {
   ctl.print(`${tty}\n`);
 };
 
-export const handlers: Record<string, Handler> = { schedinfo, memtune, blkiotune, blkdeviotune, vcpuinfo, vcpupin, emulatorpin, domfsinfo, domfsfreeze, domfsthaw, domfstrim, guestvcpus, iothreadinfo, domjobinfo, domjobabort, domdisplay, vncdisplay, ttyconsole };
+/** virDomainNumatuneMemMode */
+const NUMATUNE_MODES = ['strict', 'preferred', 'interleave', 'restrictive'];
+
+/** numatune: without settings the memory mode and nodeset, else sets the ones given. */
+const numatune: Handler = async (ctl, cmd) => {
+  const { flags } = impactFlags(cmd);
+  const { dom } = await ctl.domain(cmd);
+  const params: TypedParam[] = [];
+  const nodeset = cmd.string('nodeset');
+  if (nodeset !== undefined) params.push(typedParam.string('numa_nodeset', nodeset));
+  const mode = cmd.string('mode');
+  if (mode !== undefined) {
+    // a name, or a number of a mode newer than this client (strtol, base 0)
+    const byName = NUMATUNE_MODES.indexOf(mode);
+    const number = /^\s*[+-]?(0x[0-9a-f]+|0[0-7]*|[1-9]\d*)$/i.test(mode) ? Number.parseInt(mode.trim(), /^\s*[+-]?0x/i.test(mode) ? 16 : /^\s*[+-]?0\d/.test(mode) ? 8 : 10) : NaN;
+    const m = byName >= 0 ? byName : number;
+    if (!Number.isInteger(m) || m < -(2 ** 31) || m >= 2 ** 31) throw new CommandError([`Invalid mode: ${mode}`]);
+    params.push(typedParam.int('numa_mode', m));
+  }
+  if (params.length > 0) {
+    try {
+      await dom.connection.invoke('domainSetNumaParameters', { dom: dom.ref, params, flags });
+    } catch (e) {
+      throw new CommandError(['Unable to change numa parameters'], e);
+    }
+    return;
+  }
+  let count: number;
+  try {
+    count = (await dom.connection.invoke('domainGetNumaParameters', { dom: dom.ref, nparams: 0, flags })).nparams;
+  } catch (e) {
+    throw new CommandError(['Unable to get number of memory parameters'], e);
+  }
+  if (count === 0) return;
+  let current: TypedParam[];
+  try {
+    current = (await dom.connection.invoke('domainGetNumaParameters', { dom: dom.ref, nparams: count, flags: flags | TYPED_PARAM_STRING_OKAY })).params;
+  } catch (e) {
+    throw new CommandError(['Unable to get numa parameters'], e);
+  }
+  for (const p of current) {
+    const value = typedParamValue(p);
+    ctl.print(paramLine({ field: p.field, value }, p.field === 'numa_mode' && p.value.type === TypedParamType.INT ? String(NUMATUNE_MODES[value as number] ?? '(null)') : undefined));
+  }
+};
+
+export const handlers: Record<string, Handler> = { schedinfo, memtune, blkiotune, numatune, blkdeviotune, vcpuinfo, vcpupin, emulatorpin, domfsinfo, domfsfreeze, domfsthaw, domfstrim, guestvcpus, iothreadinfo, domjobinfo, domjobabort, domdisplay, vncdisplay, ttyconsole };

@@ -1209,6 +1209,16 @@ export class QemuDriver implements HypervisorDriver {
     const { setBlkioParameters } = await import('./blkio-tuning.js');
     await setBlkioParameters(this, dom, params, flags);
   }
+
+  async domainGetNumaParameters({ dom, nparams, flags }: ProcArgs<'domainGetNumaParameters'>): Promise<ProcRet<'domainGetNumaParameters'>> {
+    const { getNumaParameters } = await import('./numa-tuning.js');
+    return getNumaParameters(this, dom, nparams, flags);
+  }
+
+  async domainSetNumaParameters({ dom, params, flags }: ProcArgs<'domainSetNumaParameters'>): Promise<void> {
+    const { setNumaParameters } = await import('./numa-tuning.js');
+    await setNumaParameters(this, dom, params, flags);
+  }
 }
 
 /** Opens the qemu driver for a qemu:/// URI: computes the state layout, reads qemu.conf, creates the folders. */
