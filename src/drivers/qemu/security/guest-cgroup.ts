@@ -95,9 +95,9 @@ export class GuestCgroup {
    * The cgroup QEMU `pid` was put in (its emulator thread group's parent), or
    * undefined when it runs in no group of its own (the root of every hierarchy).
    */
-  static async ofProcess(pid: number, mounts?: CgroupMounts): Promise<GuestCgroup | undefined> {
+  static async ofProcess(pid: number, mounts?: CgroupMounts, procCgroup = `/proc/${pid}/cgroup`): Promise<GuestCgroup | undefined> {
     mounts ??= await cgroupMounts();
-    const text = await readFile(`/proc/${pid}/cgroup`, 'utf8').catch(() => '');
+    const text = await readFile(procCgroup, 'utf8').catch(() => '');
     const v1 = new Map<CgroupController, string>();
     let unified: string | undefined;
     for (const line of text.split('\n')) {
