@@ -4,7 +4,7 @@
 // guest filesystems (domfsinfo), job information and the graphical display URI
 // (domjobinfo, domdisplay).
 import type { Domain } from '../../api/connection.js';
-import { cpuMapCpus, cpuMapLength, DomainState, DomainXMLFlags, ModificationImpact, plainParams, typedParam, typedParamValue, type DomainVcpuInfo, type PlainParam, type TypedParam } from '../../api/types.js';
+import { cpuMapCpus, cpuMapLength, DomainState, DomainXMLFlags, ModificationImpact, plainParams, typedParam, typedParamValue, TypedParamType, type DomainVcpuInfo, type PlainParam, type TypedParam } from '../../api/types.js';
 import { ErrorCode, ErrorDomain, virError } from '../../util/error.js';
 import { child, childrenNamed, parseXml, type XmlElement } from '../../util/xml.js';
 import { formatBitmap, parseBitmap } from '../../util/bitmap.js';
@@ -47,8 +47,31 @@ async function queryParams(kind: string, query: ParamsQuery): Promise<PlainParam
 
 const paramLine = (p: PlainParam, value = String(p.value)) => `${p.field.padEnd(15)}: ${value}\n`;
 
+/** virTypedParamsAddFromString: `text` as a value of the parameter's type, with libvirt's message where it is not one. */
+function paramFromString(field: string, type: TypedParamType, text: string): TypedParam {
+  const invalid = (what: string) => virError(ErrorCode.INVALID_ARG, `Invalid value for field '${field}': expected ${what}`, ErrorDomain.NONE);
+  const integer = /^\s*[+-]?\d+$/.test(text) ? BigInt(text.trim()) : undefined;
+  switch (type) {
+    case TypedParamType.INT:
+      if (integer === undefined || BigInt.asIntN(32, integer) !== integer) throw invalid('int');
+      return typedParam.int(field, Number(integer));
+    case TypedParamType.UINT:
+      if (integer === undefined || integer < 0n || integer > BigInt(UINT_MAX)) throw invalid('unsigned int');
+      return typedParam.uint(field, Number(integer));
+    case TypedParamType.LLONG:
+      if (integer === undefined || BigInt.asIntN(64, integer) !== integer) throw invalid('long long');
+      return typedParam.llong(field, integer);
+    case TypedParamType.ULLONG:
+      // strtoull: a negative number wraps around
+      if (integer === undefined || integer < -(2n ** 64n - 1n) || integer >= 2n ** 64n) throw invalid('unsigned long long');
+      return typedParam.ullong(field, BigInt.asUintN(64, integer));
+    default:
+      return typedParam.string(field, text);
+  }
+}
+
 /** cmdSchedInfoUpdate: the --set name=value pairs, then --cap and --weight, typed like the current parameters. */
-function schedulerUpdates(cmd: Invocation, current: PlainParam[]): TypedParam[] {
+function schedulerUpdates(cmd: Invocation, current: TypedParam[]): TypedParam[] {
   const pairs = cmd.argv('set').map((arg) => {
     const eq = arg.indexOf('=');
     if (eq < 0) throw new CommandError(['Invalid syntax for --set, expecting name=value']);
@@ -59,12 +82,9 @@ function schedulerUpdates(cmd: Invocation, current: PlainParam[]): TypedParam[] 
     if (value !== undefined) pairs.push([name, value]);
   }
   return pairs.map(([field, value]) => {
-    if (!current.some((p) => p.field === field)) throw new CommandError([`invalid scheduler option: ${field}`]);
-    // every scheduler parameter a driver reports here is an unsigned int
-    if (!/^\d+$/.test(value) || Number(value) > UINT_MAX) {
-      throw virError(ErrorCode.INVALID_ARG, `Invalid value for field '${field}': expected unsigned int`, ErrorDomain.NONE);
-    }
-    return typedParam.uint(field, Number(value));
+    const known = current.find((p) => p.field === field);
+    if (!known) throw new CommandError([`invalid scheduler option: ${field}`]);
+    return paramFromString(field, known.value.type, value);
   });
 }
 
@@ -78,8 +98,7 @@ const schedinfo: Handler = async (ctl, cmd) => {
   ctl.print(`${'Scheduler'.padEnd(15)}: ${type}\n`);
   if (nparams === 0) return;
   const withFlags = flags !== 0 || current;
-  const query = async () =>
-    plainParams((await conn.invoke('domainGetSchedulerParametersFlags', { dom: dom.ref, nparams, flags: withFlags ? queryFlags | TYPED_PARAM_STRING_OKAY : 0 })).params);
+  const query = async () => (await conn.invoke('domainGetSchedulerParametersFlags', { dom: dom.ref, nparams, flags: withFlags ? queryFlags | TYPED_PARAM_STRING_OKAY : 0 })).params;
   let params = await query();
   const updates = schedulerUpdates(cmd, params);
   if (updates.length > 0) {
@@ -88,7 +107,7 @@ const schedinfo: Handler = async (ctl, cmd) => {
   } else if (live && config) {
     throw new CommandError(['cannot query both live and config at once']);
   }
-  for (const p of params) ctl.print(paramLine(p));
+  for (const p of plainParams(params)) ctl.print(paramLine(p));
 };
 
 const MEMTUNE_OPTIONS: [string, string][] = [
@@ -391,16 +410,46 @@ const iothreadset: Handler = async (ctl, cmd) => {
   await dom.connection.invoke('domainSetIOThreadParams', { dom: dom.ref, iothread_id: id, params, flags });
 };
 
-const BLKIO_SETTINGS = ['weight', 'device-weights', 'device-read-iops-sec', 'device-write-iops-sec', 'device-read-bytes-sec', 'device-write-bytes-sec'];
 
-/** blkiotune without settings: the block I/O weight and per-device throttles. */
+/** blkiotune's per-device options and the typed parameters they set (VIR_DOMAIN_BLKIO_DEVICE_*). */
+const BLKIO_DEVICE_OPTIONS: [string, string][] = [
+  ['device-weights', 'device_weight'],
+  ['device-read-iops-sec', 'device_read_iops_sec'],
+  ['device-write-iops-sec', 'device_write_iops_sec'],
+  ['device-read-bytes-sec', 'device_read_bytes_sec'],
+  ['device-write-bytes-sec', 'device_write_bytes_sec'],
+];
+
+/** blkiotune: without settings the block I/O weight and per-device throttles, else sets the ones given. */
 const blkiotune: Handler = async (ctl, cmd) => {
   const { flags } = impactFlags(cmd);
   const { dom } = await ctl.domain(cmd);
-  if (BLKIO_SETTINGS.some((name) => cmd.string(name) !== undefined)) throw new CommandError(['blkiotune: changing blkio parameters is not implemented by tsvirsh']);
-  const params = await queryParams('blkio', (nparams) =>
+  const params: TypedParam[] = [];
+  const weight = cmd.number('weight', -(2 ** 31), 2 ** 31 - 1);
+  if (weight !== undefined) {
+    if (weight <= 0) throw new CommandError([`Invalid value of ${weight} for I/O weight`]);
+    params.push(typedParam.uint('weight', weight));
+  }
+  for (const [option, field] of BLKIO_DEVICE_OPTIONS) {
+    let text: string | undefined;
+    try {
+      text = cmd.string(option);
+    } catch {
+      throw new CommandError(['Unable to parse string parameter']);
+    }
+    if (text !== undefined) params.push(typedParam.string(field, text));
+  }
+  if (params.length > 0) {
+    try {
+      await dom.connection.invoke('domainSetBlkioParameters', { dom: dom.ref, params, flags });
+    } catch (e) {
+      throw new CommandError(['Unable to change blkio parameters'], e);
+    }
+    return;
+  }
+  const current = await queryParams('blkio', (nparams) =>
     dom.connection.invoke('domainGetBlkioParameters', { dom: dom.ref, nparams, flags: flags | TYPED_PARAM_STRING_OKAY }));
-  for (const p of params) ctl.print(paramLine(p));
+  for (const p of current) ctl.print(paramLine(p));
 };
 
 /** blkdeviotune's options: the scaled byte limits, then the counts, each with its typed parameter (VIR_DOMAIN_BLOCK_IOTUNE_*). */
@@ -537,4 +586,50 @@ const ttyconsole: Handler = async (ctl, cmd) => {
   ctl.print(`${tty}\n`);
 };
 
-export const handlers: Record<string, Handler> = { schedinfo, memtune, blkiotune, blkdeviotune, vcpuinfo, vcpupin, setvcpu, emulatorpin, domfsinfo, domfsfreeze, domfsthaw, domfstrim, guestvcpus, iothreadinfo, iothreadpin, iothreadadd, iothreaddel, iothreadset, domjobinfo, domjobabort, domdisplay, vncdisplay, ttyconsole };
+/** virDomainNumatuneMemMode */
+const NUMATUNE_MODES = ['strict', 'preferred', 'interleave', 'restrictive'];
+
+/** numatune: without settings the memory mode and nodeset, else sets the ones given. */
+const numatune: Handler = async (ctl, cmd) => {
+  const { flags } = impactFlags(cmd);
+  const { dom } = await ctl.domain(cmd);
+  const params: TypedParam[] = [];
+  const nodeset = cmd.string('nodeset');
+  if (nodeset !== undefined) params.push(typedParam.string('numa_nodeset', nodeset));
+  const mode = cmd.string('mode');
+  if (mode !== undefined) {
+    // a name, or a number of a mode newer than this client (strtol, base 0)
+    const byName = NUMATUNE_MODES.indexOf(mode);
+    const number = /^\s*[+-]?(0x[0-9a-f]+|0[0-7]*|[1-9]\d*)$/i.test(mode) ? Number.parseInt(mode.trim(), /^\s*[+-]?0x/i.test(mode) ? 16 : /^\s*[+-]?0\d/.test(mode) ? 8 : 10) : NaN;
+    const m = byName >= 0 ? byName : number;
+    if (!Number.isInteger(m) || m < -(2 ** 31) || m >= 2 ** 31) throw new CommandError([`Invalid mode: ${mode}`]);
+    params.push(typedParam.int('numa_mode', m));
+  }
+  if (params.length > 0) {
+    try {
+      await dom.connection.invoke('domainSetNumaParameters', { dom: dom.ref, params, flags });
+    } catch (e) {
+      throw new CommandError(['Unable to change numa parameters'], e);
+    }
+    return;
+  }
+  let count: number;
+  try {
+    count = (await dom.connection.invoke('domainGetNumaParameters', { dom: dom.ref, nparams: 0, flags })).nparams;
+  } catch (e) {
+    throw new CommandError(['Unable to get number of memory parameters'], e);
+  }
+  if (count === 0) return;
+  let current: TypedParam[];
+  try {
+    current = (await dom.connection.invoke('domainGetNumaParameters', { dom: dom.ref, nparams: count, flags: flags | TYPED_PARAM_STRING_OKAY })).params;
+  } catch (e) {
+    throw new CommandError(['Unable to get numa parameters'], e);
+  }
+  for (const p of current) {
+    const value = typedParamValue(p);
+    ctl.print(paramLine({ field: p.field, value }, p.field === 'numa_mode' && p.value.type === TypedParamType.INT ? String(NUMATUNE_MODES[value as number] ?? '(null)') : undefined));
+  }
+};
+
+export const handlers: Record<string, Handler> = { schedinfo, memtune, blkiotune, numatune, blkdeviotune, vcpuinfo, vcpupin, setvcpu, emulatorpin, domfsinfo, domfsfreeze, domfsthaw, domfstrim, guestvcpus, iothreadinfo, iothreadpin, iothreadadd, iothreaddel, iothreadset, domjobinfo, domjobabort, domdisplay, vncdisplay, ttyconsole };

@@ -1275,6 +1275,63 @@ export class QemuDriver implements HypervisorDriver {
     const { QemuBackup } = await import('./backup.js');
     return { xml: await new QemuBackup(this).xml(dom, flags) };
   }
+
+  // ---- resource tuning: scheduler, memory, block I/O, NUMA, interfaces, perf (scheduler-tuning.ts & co) ----
+
+  async domainGetSchedulerType({ dom }: ProcArgs<'domainGetSchedulerType'>): Promise<ProcRet<'domainGetSchedulerType'>> {
+    const { schedulerType } = await import('./scheduler-tuning.js');
+    return schedulerType(this, dom);
+  }
+
+  async domainGetSchedulerParameters({ dom, nparams }: ProcArgs<'domainGetSchedulerParameters'>): Promise<ProcRet<'domainGetSchedulerParameters'>> {
+    const { getSchedulerParameters } = await import('./scheduler-tuning.js');
+    return { params: await getSchedulerParameters(this, dom, nparams, 0) };
+  }
+
+  async domainGetSchedulerParametersFlags({ dom, nparams, flags }: ProcArgs<'domainGetSchedulerParametersFlags'>): Promise<ProcRet<'domainGetSchedulerParametersFlags'>> {
+    const { getSchedulerParameters } = await import('./scheduler-tuning.js');
+    return { params: await getSchedulerParameters(this, dom, nparams, flags) };
+  }
+
+  async domainSetSchedulerParameters({ dom, params }: ProcArgs<'domainSetSchedulerParameters'>): Promise<void> {
+    const { setSchedulerParameters } = await import('./scheduler-tuning.js');
+    await setSchedulerParameters(this, dom, params, 0);
+  }
+
+  async domainSetSchedulerParametersFlags({ dom, params, flags }: ProcArgs<'domainSetSchedulerParametersFlags'>): Promise<void> {
+    const { setSchedulerParameters } = await import('./scheduler-tuning.js');
+    await setSchedulerParameters(this, dom, params, flags);
+  }
+
+  async domainGetMemoryParameters({ dom, nparams, flags }: ProcArgs<'domainGetMemoryParameters'>): Promise<ProcRet<'domainGetMemoryParameters'>> {
+    const { getMemoryParameters } = await import('./memory-tuning.js');
+    return getMemoryParameters(this, dom, nparams, flags);
+  }
+
+  async domainSetMemoryParameters({ dom, params, flags }: ProcArgs<'domainSetMemoryParameters'>): Promise<void> {
+    const { setMemoryParameters } = await import('./memory-tuning.js');
+    await setMemoryParameters(this, dom, params, flags);
+  }
+
+  async domainGetBlkioParameters({ dom, nparams, flags }: ProcArgs<'domainGetBlkioParameters'>): Promise<ProcRet<'domainGetBlkioParameters'>> {
+    const { getBlkioParameters } = await import('./blkio-tuning.js');
+    return getBlkioParameters(this, dom, nparams, flags);
+  }
+
+  async domainSetBlkioParameters({ dom, params, flags }: ProcArgs<'domainSetBlkioParameters'>): Promise<void> {
+    const { setBlkioParameters } = await import('./blkio-tuning.js');
+    await setBlkioParameters(this, dom, params, flags);
+  }
+
+  async domainGetNumaParameters({ dom, nparams, flags }: ProcArgs<'domainGetNumaParameters'>): Promise<ProcRet<'domainGetNumaParameters'>> {
+    const { getNumaParameters } = await import('./numa-tuning.js');
+    return getNumaParameters(this, dom, nparams, flags);
+  }
+
+  async domainSetNumaParameters({ dom, params, flags }: ProcArgs<'domainSetNumaParameters'>): Promise<void> {
+    const { setNumaParameters } = await import('./numa-tuning.js');
+    await setNumaParameters(this, dom, params, flags);
+  }
 }
 
 /** Opens the qemu driver for a qemu:/// URI: computes the state layout, reads qemu.conf, creates the folders. */

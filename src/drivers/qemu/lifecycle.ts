@@ -37,6 +37,7 @@ import { plugHotpluggableVcpus } from './vcpu-hotplug.js';
 import { monitorEvent } from './monitor-passthrough.js';
 import { agentLifecycleEvents, AgentLifecycleReason, applyPortStates, prepareLiveChannels } from './agent-channel.js';
 import { recordMachinePartition } from './security/cgroup.js';
+import { setupGuestCgroup } from './cgroup-setup.js';
 import { loadStatuses, removeShutoffReason, removeStatus, statusFilePath, writeShutoffReason, writeStatus, type DomainStatus } from './status-file.js';
 import { matchQemuProcess } from './security/process-identity.js';
 import { GraphicsPorts } from './graphics-ports.js';
@@ -473,6 +474,7 @@ export class QemuRuntime {
       dom.qmp = qmp;
       this.watch(dom, qmp);
       fillPtyPaths(live, await qmp.execute<QmpChardevInfo[]>('query-chardev'));
+      await setupGuestCgroup(this.host.security, qmp, id, name, proc.pid, live);
       await applyBalloonPeriod(qmp, live);
       await applyLinkStates(qmp, live);
       await applyDiskThrottling(qmp, live);

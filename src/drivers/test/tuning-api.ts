@@ -9,16 +9,12 @@ import type { ProcArgs, ProcRet } from '../../driver/procedures.js';
 import { typedParam, typedParamValue, TypedParamType } from '../../driver/typed-params.js';
 import { validateTypedParams } from '../../driver/typed-params-validate.js';
 import { ErrorCode, ErrorDomain, virError } from '../../util/error.js';
-import { parseMemoryKiB } from '../../conf/units.js';
+import { MEMORY_LIMITS, memtuneLimit, setMemtuneLimits, type MemoryLimit } from '../../conf/memtune.js';
 import { vcpuCpusets } from '../../conf/cputune.js';
 import { parseBitmap } from '../../util/bitmap.js';
-import { child, childrenNamed, element, type XmlElement } from '../../util/xml.js';
+import { child, childrenNamed, type XmlElement } from '../../util/xml.js';
 import { TestObjects, checkFlags, devices, typedParamsUpTo, AFFECT_LIVE, AFFECT_CONFIG } from './objects.js';
 
-/** VIR_DOMAIN_MEMORY_PARAM_UNLIMITED: the value of a limit that is not set. */
-const MEMORY_UNLIMITED = 9007199254740991n;
-/** <memtune>'s children in libvirt's order. */
-const MEMTUNE_LIMITS = ['hard_limit', 'soft_limit', 'min_guarantee', 'swap_hard_limit'];
 /** The limits virDomainGetMemoryParameters reports and virDomainSetMemoryParameters takes, in that order. */
 const MEMORY_PARAMS = { hard_limit: TypedParamType.ULLONG, soft_limit: TypedParamType.ULLONG, swap_hard_limit: TypedParamType.ULLONG };
 /** The weight and the five per-device throttle lists. */
@@ -57,13 +53,8 @@ export class TuningAPI extends TestObjects implements HypervisorDriver {
   }
 
   /** The <memtune> limits the memory parameters report, unlimited where unset. */
-  private memoryLimits(def: XmlElement): Map<string, bigint> {
-    const memtune = child(def, 'memtune');
-    const limit = (name: string): bigint => {
-      const el = memtune && child(memtune, name);
-      return el ? parseMemoryKiB(el.text.trim(), el.attrs.unit, `./memtune/${name}[1]`) : MEMORY_UNLIMITED;
-    };
-    return new Map(Object.keys(MEMORY_PARAMS).map((field) => [field, limit(field)]));
+  private memoryLimits(def: XmlElement): Map<MemoryLimit, bigint> {
+    return new Map(MEMORY_LIMITS.map((field) => [field, memtuneLimit(def, field)]));
   }
 
   /** testDomainSetMemoryParameters: hard and swap limits must stay ordered; unlimited values drop the element. */
@@ -73,25 +64,12 @@ export class TuningAPI extends TestObjects implements HypervisorDriver {
     const { def } = oneDefinition(this.domainObj(dom), flags);
     const values = params.map((p) => ({ field: p.field, value: typedParamValue(p) as bigint }));
     const current = this.memoryLimits(def);
-    for (const p of values) current.set(p.field, p.value);
+    for (const p of values) current.set(p.field as MemoryLimit, p.value);
     const given = new Set(params.map((p) => p.field));
     if ((given.has('hard_limit') || given.has('swap_hard_limit')) && current.get('hard_limit')! > current.get('swap_hard_limit')!) {
       throw virError(ErrorCode.INVALID_ARG, 'memory hard_limit tunable value must be lower than or equal to swap_hard_limit', ErrorDomain.NONE);
     }
-    let memtune = child(def, 'memtune');
-    if (!memtune) {
-      // libvirt formats <memtune> right after the memory sizes and <blkiotune>
-      const names = def.children.map((c) => c.name);
-      const after = Math.max(...['maxMemory', 'memory', 'currentMemory', 'blkiotune'].map((n) => names.lastIndexOf(n)));
-      def.children.splice(after + 1, 0, (memtune = element('memtune')));
-    }
-    const limits = new Map(memtune.children.map((c) => [c.name, c]));
-    for (const { field, value } of values) {
-      if (value === MEMORY_UNLIMITED) limits.delete(field);
-      else limits.set(field, element(field, { unit: 'KiB' }, [], String(value)));
-    }
-    memtune.children = MEMTUNE_LIMITS.flatMap((name) => limits.get(name) ?? []);
-    if (memtune.children.length === 0) def.children.splice(def.children.indexOf(memtune), 1);
+    setMemtuneLimits(def, new Map(values.map((p) => [p.field as MemoryLimit, p.value])));
   }
 
   /** virDomainDefGetVcpuPinInfoHelper: each vCPU's pinning, else the domain's cpuset, else every host CPU. */

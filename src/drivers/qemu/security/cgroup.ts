@@ -4,21 +4,17 @@
 // by its group. Made only where this process can write the cgroup v2 tree
 // (root on a host or privileged container); elsewhere the guest stays in the
 // caller's group, as libvirt's session mode without systemd does.
-import { access, appendFile, mkdir, readFile, rmdir } from 'node:fs/promises';
+import { access, appendFile, mkdir, readdir, readFile, rmdir, writeFile } from 'node:fs/promises';
 import { constants } from 'node:fs';
 import { createHash } from 'node:crypto';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { child, element, type XmlElement } from '../../../util/xml.js';
+import { CGROUP_CONTROLLERS, THREAD_CONTROLLERS, cgroupMounts, type CgroupController } from './guest-cgroup.js';
 
 /** Where cgroup2 is mounted (pure v2: /sys/fs/cgroup; hybrid: /sys/fs/cgroup/unified). */
 export async function cgroup2Mount(mountinfo = '/proc/self/mountinfo'): Promise<string | undefined> {
-  const text = await readFile(mountinfo, 'utf8').catch(() => '');
-  for (const line of text.split('\n')) {
-    const [before, after] = line.split(' - ');
-    if (after?.split(' ')[0] === 'cgroup2') return before!.split(' ')[4];
-  }
-  return undefined;
+  return (await cgroupMounts(mountinfo)).v2;
 }
 
 /** systemd's unit name escaping (unit_name_escape): '-' and anything outside [A-Za-z0-9:_.] as \xNN. */
@@ -69,51 +65,128 @@ export function recordMachinePartition(live: XmlElement): void {
   live.children.splice(next < 0 ? live.children.length : next, 0, element('resource', {}, [element('partition', {}, [], '/machine')]));
 }
 
-export class GuestCgroups {
-  private constructor(private readonly slice: string) {}
+/** libvirt's group of a guest on cgroup v1 without systemd: /machine/NAME.libvirt-qemu in every controller. */
+export function v1GroupPath(machine: string): string {
+  return path.join('machine', `${machine}.libvirt-qemu`);
+}
 
-  /** The machine.slice of a writable cgroup v2 tree, or undefined (with the reason) when there is none. */
+export class GuestCgroups {
+  private constructor(
+    /** the machine.slice of a writable cgroup v2 tree */
+    private readonly slice: string | undefined,
+    /** each writable cgroup v1 controller's mount point */
+    private readonly v1: ReadonlyMap<CgroupController, string>,
+  ) {}
+
+  /**
+   * The writable cgroup trees: the v2 machine.slice and the v1 controllers
+   * (hybrid hosts have both; the controllers live in v1 there), or the reason there are none.
+   */
   static async open(): Promise<GuestCgroups | { unavailable: string }> {
-    const mount = await cgroup2Mount();
-    if (!mount) return { unavailable: 'no cgroup v2 hierarchy is mounted' };
-    try {
-      await access(mount, constants.W_OK);
-      const slice = path.join(mount, 'machine.slice');
-      await mkdir(slice, { recursive: true });
-      // accounting controllers, where this tree has them (a hybrid host keeps them in v1)
-      await enableControllers(mount);
-      await enableControllers(slice);
-      return new GuestCgroups(slice);
-    } catch (e) {
-      return { unavailable: `the cgroup v2 tree at ${mount} is not writable: ${(e as Error).message}` };
+    const mounts = await cgroupMounts();
+    const v1 = new Map<CgroupController, string>();
+    for (const c of CGROUP_CONTROLLERS) {
+      const mount = mounts.v1.get(c);
+      if (mount && (await access(mount, constants.W_OK).then(() => true, () => false))) v1.set(c, mount);
+    }
+    let slice: string | undefined;
+    let why = 'no cgroup v2 hierarchy is mounted';
+    if (mounts.v2) {
+      try {
+        await access(mounts.v2, constants.W_OK);
+        slice = path.join(mounts.v2, 'machine.slice');
+        await mkdir(slice, { recursive: true });
+        // accounting controllers, where this tree has them (a hybrid host keeps them in v1)
+        await enableControllers(mounts.v2);
+        await enableControllers(slice);
+      } catch (e) {
+        slice = undefined;
+        why = `the cgroup v2 tree at ${mounts.v2} is not writable: ${(e as Error).message}`;
+      }
+    }
+    if (!slice && v1.size === 0) return { unavailable: why };
+    return new GuestCgroups(slice, v1);
+  }
+
+  /** The guest's cgroup v2 group, if this host has a writable v2 tree. */
+  groupOf(machine: string): string | undefined {
+    return this.slice && path.join(this.slice, machineScopeName(machine));
+  }
+
+  /**
+   * Creates the guest's groups and moves `pid` (QEMU before it execs) into
+   * them: on cgroup v1, as libvirt does, the thread controllers get it in
+   * the group's emulator subgroup, the others in the group itself.
+   */
+  async attach(machine: string, pid: number): Promise<void> {
+    const group = this.groupOf(machine);
+    if (group) {
+      await mkdir(group, { recursive: true });
+      await appendFile(path.join(group, 'cgroup.procs'), `${pid}\n`);
+    }
+    for (const [controller, mount] of this.v1) {
+      const dir = await makeV1Group(controller, mount, v1GroupPath(machine));
+      const target = THREAD_CONTROLLERS.includes(controller) ? await makeV1Group(controller, mount, path.join(v1GroupPath(machine), 'emulator')) : dir;
+      await appendFile(path.join(target, 'cgroup.procs'), `${pid}\n`);
     }
   }
 
-  groupOf(machine: string): string {
-    return path.join(this.slice, machineScopeName(machine));
+  /** Moves one QEMU thread (a vCPU's or an IOThread's) into its own subgroup of the v1 thread controllers. */
+  async attachThread(machine: string, subgroup: string, tid: number): Promise<void> {
+    for (const [controller, mount] of this.v1) {
+      if (!THREAD_CONTROLLERS.includes(controller)) continue;
+      const dir = await makeV1Group(controller, mount, path.join(v1GroupPath(machine), subgroup));
+      await appendFile(path.join(dir, 'tasks'), `${tid}\n`);
+    }
   }
 
-  /** Creates the guest's group and moves `pid` (QEMU before it execs) into it. */
-  async attach(machine: string, pid: number): Promise<string> {
-    const group = this.groupOf(machine);
-    await mkdir(group, { recursive: true });
-    await appendFile(path.join(group, 'cgroup.procs'), `${pid}\n`);
-    return group;
-  }
-
-  /** Removes the guest's group once QEMU left it (an exited process leaves at once, its threads shortly after). */
+  /** Removes the guest's groups once QEMU left them (an exited process leaves at once, its threads shortly after). */
   async remove(machine: string): Promise<void> {
     const group = this.groupOf(machine);
-    for (let i = 0; i < 50; i++) {
-      try {
-        await rmdir(group);
-        return;
-      } catch (e) {
-        if ((e as NodeJS.ErrnoException).code !== 'EBUSY') return;
-        await sleep(20);
+    if (group) await removeGroup(group);
+    for (const mount of this.v1.values()) {
+      const dir = path.join(mount, v1GroupPath(machine));
+      const subgroups = await readdir(dir, { withFileTypes: true }).catch(() => []);
+      for (const sub of subgroups) if (sub.isDirectory()) await removeGroup(path.join(dir, sub.name));
+      await removeGroup(dir);
+    }
+  }
+}
+
+/** rmdir of a cgroup, waiting out EBUSY while its last threads leave. */
+async function removeGroup(group: string): Promise<void> {
+  for (let i = 0; i < 50; i++) {
+    try {
+      await rmdir(group);
+      return;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EBUSY') return;
+      await sleep(20);
+    }
+  }
+}
+
+/**
+ * Makes each missing level of a v1 group; a new cpuset level starts with its
+ * parent's CPUs and memory nodes (virCgroupV1CpuSetInherit), without which no task may join it.
+ */
+async function makeV1Group(controller: CgroupController, mount: string, relative: string): Promise<string> {
+  let dir = mount;
+  for (const part of relative.split('/')) {
+    const parent = dir;
+    dir = path.join(dir, part);
+    const made = await mkdir(dir).then(() => true, (e: NodeJS.ErrnoException) => {
+      if (e.code !== 'EEXIST') throw e;
+      return false;
+    });
+    if (made && controller === 'cpuset') {
+      for (const file of ['cpuset.cpus', 'cpuset.mems', 'cpuset.memory_migrate']) {
+        const value = await readFile(path.join(parent, file), 'utf8').catch(() => undefined);
+        if (value !== undefined && value.trim() !== '') await writeFile(path.join(dir, file), value.trim());
       }
     }
   }
+  return dir;
 }
 
 async function enableControllers(group: string): Promise<void> {

@@ -9,6 +9,7 @@ import { ErrorCode, ErrorDomain, virError } from '../../../util/error.js';
 import { child, childrenNamed, element, type XmlElement } from '../../../util/xml.js';
 import type { QemuPaths } from '../paths.js';
 import { machineName, GuestCgroups } from './cgroup.js';
+import { GuestCgroup } from './guest-cgroup.js';
 import { DacLabels, deviceLabelTargets, labelTargets } from './dac.js';
 import { unreachableFolder } from './reachable.js';
 import type { ConfValue } from '../config.js';
@@ -157,8 +158,23 @@ export class DomainSecurity {
     const cgroups = await this.cgroups;
     if (!(cgroups instanceof GuestCgroups)) return undefined;
     const group = cgroups.groupOf(this.machine(id, name));
+    if (!group) return undefined;
     const procs = await readFile(path.join(group, 'cgroup.procs'), 'utf8').catch(() => '');
     return procs.split('\n').includes(String(pid)) ? group : undefined;
+  }
+
+  /** The running guest's cgroup (either backend), found from its QEMU `pid`; undefined where it has none. */
+  async guestCgroup(pid: number): Promise<GuestCgroup | undefined> {
+    if (!privileged()) return undefined;
+    return GuestCgroup.ofProcess(pid);
+  }
+
+  /** Gives a QEMU thread its own subgroup ('vcpu0', 'iothread1') as libvirt does, where cgroup v1 controllers are writable. */
+  async attachThread(id: number, name: string, subgroup: string, tid: number): Promise<void> {
+    if (!privileged()) return;
+    this.cgroups ??= GuestCgroups.open();
+    const cgroups = await this.cgroups;
+    if (cgroups instanceof GuestCgroups) await cgroups.attachThread(this.machine(id, name), subgroup, tid);
   }
 
   private machine(id: number, name: string): string {
