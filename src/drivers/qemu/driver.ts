@@ -1162,6 +1162,41 @@ export class QemuDriver implements HypervisorDriver {
     const { setGuestVcpus } = await import('./agent-vcpus.js');
     await setGuestVcpus(this, dom, cpumap, state, flags);
   }
+
+  // ---- CPU models, launch security and host power (issue 14, s6-cpu) ----------
+
+  /** qemuNodeGetSEVInfo */
+  async nodeGetSEVInfo({ flags }: ProcArgs<'nodeGetSEVInfo'>): Promise<ProcRet<'nodeGetSEVInfo'>> {
+    const { nodeSevInfo } = await import('./launch-security.js');
+    const params = await nodeSevInfo(this, flags);
+    return { params, nparams: params.length };
+  }
+
+  /** qemuDomainGetLaunchSecurityInfo */
+  async domainGetLaunchSecurityInfo({ dom, flags }: ProcArgs<'domainGetLaunchSecurityInfo'>): Promise<ProcRet<'domainGetLaunchSecurityInfo'>> {
+    const { launchSecurityInfo } = await import('./launch-security.js');
+    return { params: await launchSecurityInfo(this, dom, flags) };
+  }
+
+  /** qemuDomainSetLaunchSecurityState */
+  async domainSetLaunchSecurityState({ dom, params, flags }: ProcArgs<'domainSetLaunchSecurityState'>): Promise<void> {
+    const { setLaunchSecurityState } = await import('./launch-security.js');
+    await setLaunchSecurityState(this, dom, params, flags);
+  }
+
+  /** qemuNodeAllocPages: VIR_NODE_ALLOC_PAGES_SET sets the pools, otherwise they grow. */
+  async nodeAllocPages({ pageSizes, pageCounts, startCell, cellCount, flags }: ProcArgs<'nodeAllocPages'>): Promise<ProcRet<'nodeAllocPages'>> {
+    const ALLOC_PAGES_SET = 1 << 0;
+    checkFlags(flags, ALLOC_PAGES_SET, 'qemuNodeAllocPages');
+    const { allocHostPages } = await import('./host-page-pool.js');
+    return { ret: allocHostPages(pageSizes, pageCounts, startCell, cellCount, !(flags & ALLOC_PAGES_SET)) };
+  }
+
+  /** qemuNodeSuspendForDuration */
+  async nodeSuspendForDuration({ target, duration, flags }: ProcArgs<'nodeSuspendForDuration'>): Promise<void> {
+    const { suspendHost } = await import('./host-suspend.js');
+    await suspendHost(target, duration, flags);
+  }
 }
 
 /** Opens the qemu driver for a qemu:/// URI: computes the state layout, reads qemu.conf, creates the folders. */
