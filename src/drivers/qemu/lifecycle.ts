@@ -80,6 +80,8 @@ export interface RuntimeHost {
   withDomainLock<T>(uuid: string, fn: () => Promise<T>): Promise<T>;
   /** A QEMU job of the domain changed its status: block jobs take the outcome in (block-jobs.ts). */
   blockJobChanged(dom: RunningDomain): void;
+  /** The live <cpu> from what the started QEMU gives the guest (live-guest-cpu.ts). */
+  updateLiveCpu(live: XmlElement, qmp: QmpClient): Promise<void>;
 }
 
 /** One running QEMU as this process knows it. */
@@ -471,6 +473,7 @@ export class QemuRuntime {
       dom.qmp = qmp;
       this.watch(dom, qmp);
       fillPtyPaths(live, await qmp.execute<QmpChardevInfo[]>('query-chardev'));
+      await this.host.updateLiveCpu(live, qmp);
       await applyBalloonPeriod(qmp, live);
       await applyLinkStates(qmp, live);
       await applyDiskThrottling(qmp, live);
