@@ -72,6 +72,7 @@ const HANDLER_MODULES: { groups: string[]; load: () => Promise<{ handlers: Recor
   { groups: ['domain'], load: () => import('./commands/display.js') },
   { groups: ['host', 'domain'], load: () => import('./commands/launch-security.js') },
   { groups: ['host'], load: () => import('./commands/node-resources.js') },
+  { groups: ['host'], load: () => import('./commands/cpu-compare.js') },
   { groups: ['snapshot'], load: () => import('./commands/snapshot.js') },
   { groups: ['network'], load: () => import('./commands/network.js') },
   { groups: ['network'], load: () => import('./commands/network-runtime.js') },

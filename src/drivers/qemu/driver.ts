@@ -1192,6 +1192,18 @@ export class QemuDriver implements HypervisorDriver {
     return { ret: allocHostPages(pageSizes, pageCounts, startCell, cellCount, !(flags & ALLOC_PAGES_SET)) };
   }
 
+  /** qemuConnectCompareCPU */
+  async connectCompareCPU({ xml, flags }: ProcArgs<'connectCompareCPU'>): Promise<ProcRet<'connectCompareCPU'>> {
+    const { compareWithHostCpu } = await import('./cpu-comparison.js');
+    return { result: await compareWithHostCpu(this, xml, flags) };
+  }
+
+  /** qemuConnectCompareHypervisorCPU */
+  async connectCompareHypervisorCPU({ emulator, arch, machine, virttype, xmlCPU, flags }: ProcArgs<'connectCompareHypervisorCPU'>): Promise<ProcRet<'connectCompareHypervisorCPU'>> {
+    const { compareWithHypervisorCpu } = await import('./cpu-comparison.js');
+    return { result: await compareWithHypervisorCpu(this, { emulator, arch, machine, virttype }, xmlCPU, flags) };
+  }
+
   /** qemuNodeSuspendForDuration */
   async nodeSuspendForDuration({ target, duration, flags }: ProcArgs<'nodeSuspendForDuration'>): Promise<void> {
     const { suspendHost } = await import('./host-suspend.js');
