@@ -2,10 +2,12 @@
 // (qemu:///system): without <cpu> (QEMU's default model), with
 // mode='host-model' and with a named model this host's TCG can run. libvirt
 // takes the started vCPU's features from QEMU; the element must be the same
-// byte for byte. Without libvirt the live element is still checked for what
-// QEMU's view adds (check='full', no fallback).
+// byte for byte, and so must the CPU a save image carries (the one the guest
+// was started with, when QEMU's view changed it). Without libvirt the live
+// element is still checked for what QEMU's view adds (check='full', no fallback).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import path from 'node:path';
 import { guestDomainXML, Sandbox, testGuest, type TestGuest } from './guest.js';
 import { defineOnSystemLibvirt, libvirtUnavailable, runSystemVirsh } from '../helpers/libvirt.js';
 
@@ -33,13 +35,17 @@ for (const [label, cpu] of CPUS) {
     assert.match(ours, /^ {2}<cpu mode='custom' match='exact' check='full'>\n {4}<model fallback='forbid'>/);
     // the persistent definition keeps what was asked for
     assert.doesNotMatch((await sb.ok('dumpxml', '--inactive', 'livecpu')).stdout, /check='full'/);
-    await sb.ok('destroy', 'livecpu');
+    await sb.ok('save', 'livecpu', sb.file('livecpu.save'));
+    const ourSaved = cpuElement((await sb.ok('save-image-dumpxml', sb.file('livecpu.save'))).stdout);
 
     if (noLibvirt) return t.diagnostic(`libvirt comparison skipped: ${noLibvirt}`);
-    const { name } = await defineOnSystemLibvirt(t, 'livecpu', domainXml);
+    const { name, dir } = await defineOnSystemLibvirt(t, 'livecpu', domainXml);
     const started = await runSystemVirsh('start', name);
     assert.equal(started.code, 0, started.stderr);
     const theirs = cpuElement((await runSystemVirsh('dumpxml', name)).stdout);
     assert.equal(ours, theirs);
+    const image = path.join(dir, 'livecpu.save');
+    assert.equal((await runSystemVirsh('save', name, image)).code, 0);
+    assert.equal(ourSaved, cpuElement((await runSystemVirsh('save-image-dumpxml', image)).stdout), 'the CPU of the save image');
   });
 }

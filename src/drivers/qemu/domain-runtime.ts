@@ -148,14 +148,14 @@ export class QemuDomainRuntime {
   }
 
 
-  /** qemuProcessUpdateAndVerifyCPU for an x86 guest on an x86 host (the CPU map is the host's). */
-  private async updateLiveCpu(live: XmlElement, qmp: QmpClient): Promise<void> {
+  /** qemuProcessUpdateAndVerifyCPU for an x86 guest on an x86 host (the CPU map is the host's); the CPU it started with when QEMU changed it. */
+  private async updateLiveCpu(live: XmlElement, qmp: QmpClient): Promise<XmlElement | undefined> {
     const arch = child(child(live, 'os') ?? live, 'type')?.attrs.arch ?? '';
     const emulator = childText(child(live, 'devices') ?? live, 'emulator')?.trim();
     const map = isX86Arch(arch) && emulator ? hostX86CpuMap() : undefined;
-    if (!map || !emulator) return;
+    if (!map || !emulator) return undefined;
     const { updateLiveGuestCpu } = await import('./live-guest-cpu.js');
-    await updateLiveGuestCpu(live, qmp, map, await this.driver.caps.get(emulator));
+    return updateLiveGuestCpu(live, qmp, map, await this.driver.caps.get(emulator));
   }
 
   /** `masterKey`: a new QEMU's; without it, the running domain's, read from its folder when a disk needs it. */

@@ -121,12 +121,22 @@ export function liveCpuElement(cpu: XmlElement, live: LiveCpu): XmlElement {
   ]);
 }
 
-/** Replaces the live definition's <cpu> in place: the guest's view of its CPU after QEMU started. */
-export async function updateLiveGuestCpu(live: XmlElement, qmp: QmpClient, map: X86CpuMap, caps: QemuCaps): Promise<void> {
+/** virCPUDefIsEqual for two custom CPUs of one guest: the same features with the same policies, in order. */
+function sameFeatures(a: LiveCpu, b: LiveCpu): boolean {
+  return a.features.length === b.features.length && a.features.every((f, i) => f.name === b.features[i]!.name && f.policy === b.features[i]!.policy);
+}
+
+/**
+ * Replaces the live definition's <cpu> in place: the guest's view of its CPU
+ * after QEMU started. Returns the CPU the guest was started with when QEMU
+ * changed it (libvirt's origCPU, which save images carry).
+ */
+export async function updateLiveGuestCpu(live: XmlElement, qmp: QmpClient, map: X86CpuMap, caps: QemuCaps): Promise<XmlElement | undefined> {
   const cpu = child(live, 'cpu');
-  if (!cpu) return;
+  if (!cpu) return undefined;
   const started = startedGuestCpu(map, caps, cpu, live.attrs.type === 'kvm' ? 'kvm' : 'tcg');
-  if (!started) return;
+  if (!started) return undefined;
   const updated = updateLiveCpu(map, started, await fetchGuestCpuData(qmp, map));
   live.children[live.children.indexOf(cpu)] = liveCpuElement(cpu, updated);
+  return sameFeatures(started, updated) ? undefined : liveCpuElement(cpu, started);
 }
