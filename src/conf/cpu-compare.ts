@@ -26,8 +26,13 @@ function subtract(a: Set<string>, ...others: ReadonlySet<string>[]): Set<string>
   return a;
 }
 
-function incompatible(map: X86CpuMap, what: string, data: ReadonlySet<string>): Error {
-  return virError(ErrorCode.CPU_INCOMPATIBLE, `${what}: ${featureNamesIn(map, data).join(', ')}`, ErrorDomain.CPU);
+/** virCPUCompareResult without the error: how a host CPU relates to a CPU definition. */
+export type CpuCompareResult =
+  | { result: 'identical' | 'superset' }
+  | { result: 'incompatible'; message: string };
+
+function incompatible(map: X86CpuMap, what: string, data: ReadonlySet<string>): CpuCompareResult {
+  return { result: 'incompatible', message: `${what}: ${featureNamesIn(map, data).join(', ')}` };
 }
 
 /**
@@ -42,16 +47,22 @@ export function checkForbiddenFeatures(host: X86CpuData, cpu: XmlElement): void 
   }
 }
 
+/** libvirt's x86 archs (a <cpu> naming another one cannot match) */
+const X86_ARCHS = new Set(['i686', 'x86_64']);
+
 /**
- * Throws libvirt's "the CPU is incompatible with host CPU" error when the
- * guest CPU needs a feature the host lacks, the host has a forbidden one, or
- * (match='strict') the host has features the guest does not mention.
+ * libvirt's virCPUx86Compare (x86Compute): incompatible when the CPU is for
+ * another architecture or vendor, needs a feature the host lacks, the host has
+ * a forbidden one, or (a guest CPU with match='strict') the host has features
+ * the CPU does not mention; otherwise identical, or a superset when the host
+ * has more. A host CPU definition (one with <arch>) lists required features.
+ * Unknown models and features are errors.
  */
-export function checkX86CpuCompatible(map: X86CpuMap, host: X86CpuData, cpu: XmlElement): void {
+export function compareX86Cpu(map: X86CpuMap, host: X86CpuData, cpu: XmlElement): CpuCompareResult {
+  const arch = trimmedText(cpu, 'arch');
+  if (arch && !X86_ARCHS.has(arch)) return { result: 'incompatible', message: `CPU arch ${arch} does not match host arch` };
   const vendor = trimmedText(cpu, 'vendor');
-  if (vendor && vendor !== host.vendor) {
-    throw virError(ErrorCode.CPU_INCOMPATIBLE, `host CPU vendor does not match required CPU vendor ${vendor}`, ErrorDomain.CPU);
-  }
+  if (vendor && vendor !== host.vendor) return { result: 'incompatible', message: `host CPU vendor does not match required CPU vendor ${vendor}` };
   const modelName = trimmedText(cpu, 'model');
   const model = modelName ? map.models.get(modelName) : undefined;
   if (modelName && !model) throw virError(ErrorCode.INTERNAL_ERROR, `Unknown CPU model ${modelName}`, ErrorDomain.CPU);
@@ -70,17 +81,28 @@ export function checkX86CpuCompatible(map: X86CpuMap, host: X86CpuData, cpu: Xml
   const forbid = featureBits(map, named.forbid);
 
   const forbiddenPresent = new Set([...forbid].filter((k) => host.data.has(k)));
-  if (forbiddenPresent.size > 0) throw incompatible(map, 'Host CPU provides forbidden features', forbiddenPresent);
+  if (forbiddenPresent.size > 0) return incompatible(map, 'Host CPU provides forbidden features', forbiddenPresent);
 
   // model features that were explicitly forced, made optional or disabled are not required
   subtract(require, force, optional, disable);
   const missing = subtract(new Set(require), host.data);
-  if (missing.size > 0) throw incompatible(map, 'Host CPU does not provide required features', missing);
+  if (missing.size > 0) return incompatible(map, 'Host CPU does not provide required features', missing);
 
-  if (cpu.attrs.match === 'strict') {
-    const extra = subtract(new Set(host.data), optional, require, disable, force);
-    if (extra.size > 0) throw incompatible(map, 'Host CPU does not strictly match guest CPU: Extra features', extra);
-  }
+  const extra = subtract(new Set(host.data), optional, require, disable, force);
+  if (extra.size === 0) return { result: 'identical' };
+  const guest = child(cpu, 'arch') === undefined;
+  if (guest && cpu.attrs.match === 'strict') return incompatible(map, 'Host CPU does not strictly match guest CPU: Extra features', extra);
+  return { result: 'superset' };
+}
+
+/**
+ * Throws libvirt's "the CPU is incompatible with host CPU" error when the
+ * guest CPU needs a feature the host lacks, the host has a forbidden one, or
+ * (match='strict') the host has features the guest does not mention.
+ */
+export function checkX86CpuCompatible(map: X86CpuMap, host: X86CpuData, cpu: XmlElement): void {
+  const compared = compareX86Cpu(map, host, cpu);
+  if (compared.result === 'incompatible') throw virError(ErrorCode.CPU_INCOMPATIBLE, compared.message, ErrorDomain.CPU);
 }
 
 function trimmedText(el: XmlElement, name: string): string {

@@ -57,6 +57,11 @@ const VALUE_CHECKS: { readonly [K in ProcKey]?: (args: ProcArgs<K>) => void } = 
       throw new VirError(ErrorCode.INVALID_ARG, ErrorDomain.STORAGE, "capacity in virStorageVolResize cannot be zero without 'delta' or 'shrink' flags set");
     }
   },
+  nodeAllocPages: ({ pageSizes, cellCount }) => {
+    const zero = (name: string) => new VirError(ErrorCode.INVALID_ARG, ErrorDomain.NONE, `${name} in virNodeAllocPages must not be zero`);
+    if (pageSizes.length === 0) throw zero('npages');
+    if (cellCount === 0) throw zero('cellCount');
+  },
   // an empty value reaches libvirtd as a NULL pointer, which virSecretSetValue refuses
   secretSetValue: ({ value }) => {
     if (value.length === 0) throw new VirError(ErrorCode.INVALID_ARG, ErrorDomain.SECRET, 'value in virSecretSetValue must not be NULL');

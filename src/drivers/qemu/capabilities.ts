@@ -84,11 +84,22 @@ export interface QemuCaps {
   /** AMD SEV / Intel SGX usable (query-sev-capabilities / query-sgx-capabilities answered) */
   sev: boolean;
   sgx: boolean;
+  /** what query-sev-capabilities answered, when SEV is usable */
+  sevCapabilities?: SevCapabilities;
   /**
    * QEMU's host CPU model per accelerator (query-cpu-model-expansion, static):
    * TCG's "max", and KVM's "host" when /dev/kvm could be opened
    */
   hostCpuModels: Readonly<Partial<Record<HostModelAccel, QemuHostCpuModel>>>;
+}
+
+/** query-sev-capabilities' answer (virSEVCapability without the host's ASID counts). */
+export interface SevCapabilities {
+  pdh: string;
+  certChain: string;
+  cpu0Id?: string;
+  cbitpos: number;
+  reducedPhysBits: number;
 }
 
 /** A static expansion of QEMU's host CPU model, with the migratability libvirt derives from two expansions. */
@@ -135,7 +146,7 @@ const BINARY_SUFFIXES: Record<string, string[]> = {
 };
 
 /** Bumped whenever the probe or the cached JSON layout changes, so old caches are re-probed. */
-const CACHE_FORMAT = 6;
+const CACHE_FORMAT = 7;
 const PROBE_TIMEOUT_MS = 30_000;
 
 /** libvirt's arch name for the host (virArchFromHost). */
@@ -395,6 +406,7 @@ interface ProbedCaps {
   gicVersions: Array<{ version: number; emulated: boolean; kernel: boolean }>;
   sev: boolean;
   sgx: boolean;
+  sevCapabilities?: SevCapabilities;
   hostCpuModels: Partial<Record<HostModelAccel, QemuHostCpuModel>>;
 }
 
@@ -479,7 +491,23 @@ function interpretProbe(binary: string, r: Map<ProbeCommand, unknown>): ProbedCa
     gicVersions: gic.map((g) => ({ version: g.version, emulated: g.emulated, kernel: g.kernel })),
     sev: r.has('query-sev-capabilities'),
     sgx: r.has('query-sgx-capabilities'),
+    ...sevCapabilitiesFrom(r.get('query-sev-capabilities')),
     hostCpuModels: {},
+  };
+}
+
+/** The fields of query-sev-capabilities libvirt keeps. */
+function sevCapabilitiesFrom(answer: unknown): { sevCapabilities?: SevCapabilities } {
+  if (answer === undefined) return {};
+  const a = answer as { pdh: string; 'cert-chain': string; 'cpu0-id'?: string; cbitpos: number; 'reduced-phys-bits': number };
+  return {
+    sevCapabilities: {
+      pdh: a.pdh,
+      certChain: a['cert-chain'],
+      ...(a['cpu0-id'] !== undefined ? { cpu0Id: a['cpu0-id'] } : {}),
+      cbitpos: a.cbitpos,
+      reducedPhysBits: a['reduced-phys-bits'],
+    },
   };
 }
 
@@ -500,6 +528,7 @@ function completeCaps(p: ProbedCaps, host: HostFacts): QemuCaps {
     gicVersions: p.gicVersions,
     sev: p.sev,
     sgx: p.sgx,
+    ...(p.sevCapabilities ? { sevCapabilities: p.sevCapabilities } : {}),
     hostCpuModels: p.hostCpuModels,
   };
 }

@@ -20,6 +20,8 @@ import { checkFlags, refOf, type DomainRef, type QemuDriver } from './driver.js'
 import { DeviceHotplug, findLiveDevice } from './hotplug.js';
 import { QemuRuntime, type RunningDomain } from './lifecycle.js';
 import type { QmpClient } from './qmp.js';
+import { hostX86CpuMap } from './host-cpu.js';
+import { isX86Arch } from '../../conf/machine-family.js';
 import type { StatsSource } from './domain-stats.js';
 import { activeMemballoon, setMemballoonPeriod } from '../../conf/devices/memballoon.js';
 import { loadShutoffReasons, loadStatuses, shutoffReasonPath, type DomainStatus } from './status-file.js';
@@ -84,6 +86,7 @@ export class QemuDomainRuntime {
       assignHotplugAddress: (def: XmlElement, device: XmlElement) => void assignAddressForNewDevice(def, device),
       domainStopped: (name: string, reason: ShutoffReason) => this.domainStopped(name, reason),
       blockJobChanged: (dom: RunningDomain) => void this.settleBlockJobs(dom),
+      updateLiveCpu: (live: XmlElement, qmp: QmpClient) => this.updateLiveCpu(live, qmp),
     };
     this.runtime = new QemuRuntime(host);
     this.hotplug = new DeviceHotplug(this.runtime, host);
@@ -144,6 +147,16 @@ export class QemuDomainRuntime {
     }).catch((e: Error) => warn(`autostart failed: ${e.message}`));
   }
 
+
+  /** qemuProcessUpdateAndVerifyCPU for an x86 guest on an x86 host (the CPU map is the host's); the CPU it started with when QEMU changed it. */
+  private async updateLiveCpu(live: XmlElement, qmp: QmpClient): Promise<XmlElement | undefined> {
+    const arch = child(child(live, 'os') ?? live, 'type')?.attrs.arch ?? '';
+    const emulator = childText(child(live, 'devices') ?? live, 'emulator')?.trim();
+    const map = isX86Arch(arch) && emulator ? hostX86CpuMap() : undefined;
+    if (!map || !emulator) return undefined;
+    const { updateLiveGuestCpu } = await import('./live-guest-cpu.js');
+    return updateLiveGuestCpu(live, qmp, map, await this.driver.caps.get(emulator));
+  }
 
   /** `masterKey`: a new QEMU's; without it, the running domain's, read from its folder when a disk needs it. */
   async buildCommandLine(live: XmlElement, domainId: number, masterKey?: Buffer): Promise<QemuCommandLine> {

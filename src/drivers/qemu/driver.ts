@@ -1332,6 +1332,53 @@ export class QemuDriver implements HypervisorDriver {
     const { setNumaParameters } = await import('./numa-tuning.js');
     await setNumaParameters(this, dom, params, flags);
   }
+
+  // ---- CPU models, launch security and host power (issue 14, s6-cpu) ----------
+
+  /** qemuNodeGetSEVInfo */
+  async nodeGetSEVInfo({ flags }: ProcArgs<'nodeGetSEVInfo'>): Promise<ProcRet<'nodeGetSEVInfo'>> {
+    const { nodeSevInfo } = await import('./launch-security.js');
+    const params = await nodeSevInfo(this, flags);
+    return { params, nparams: params.length };
+  }
+
+  /** qemuDomainGetLaunchSecurityInfo */
+  async domainGetLaunchSecurityInfo({ dom, flags }: ProcArgs<'domainGetLaunchSecurityInfo'>): Promise<ProcRet<'domainGetLaunchSecurityInfo'>> {
+    const { launchSecurityInfo } = await import('./launch-security.js');
+    return { params: await launchSecurityInfo(this, dom, flags) };
+  }
+
+  /** qemuDomainSetLaunchSecurityState */
+  async domainSetLaunchSecurityState({ dom, params, flags }: ProcArgs<'domainSetLaunchSecurityState'>): Promise<void> {
+    const { setLaunchSecurityState } = await import('./launch-security.js');
+    await setLaunchSecurityState(this, dom, params, flags);
+  }
+
+  /** qemuNodeAllocPages: VIR_NODE_ALLOC_PAGES_SET sets the pools, otherwise they grow. */
+  async nodeAllocPages({ pageSizes, pageCounts, startCell, cellCount, flags }: ProcArgs<'nodeAllocPages'>): Promise<ProcRet<'nodeAllocPages'>> {
+    const ALLOC_PAGES_SET = 1 << 0;
+    checkFlags(flags, ALLOC_PAGES_SET, 'qemuNodeAllocPages');
+    const { allocHostPages } = await import('./host-page-pool.js');
+    return { ret: allocHostPages(pageSizes, pageCounts, startCell, cellCount, !(flags & ALLOC_PAGES_SET)) };
+  }
+
+  /** qemuConnectCompareCPU */
+  async connectCompareCPU({ xml, flags }: ProcArgs<'connectCompareCPU'>): Promise<ProcRet<'connectCompareCPU'>> {
+    const { compareWithHostCpu } = await import('./cpu-comparison.js');
+    return { result: await compareWithHostCpu(this, xml, flags) };
+  }
+
+  /** qemuConnectCompareHypervisorCPU */
+  async connectCompareHypervisorCPU({ emulator, arch, machine, virttype, xmlCPU, flags }: ProcArgs<'connectCompareHypervisorCPU'>): Promise<ProcRet<'connectCompareHypervisorCPU'>> {
+    const { compareWithHypervisorCpu } = await import('./cpu-comparison.js');
+    return { result: await compareWithHypervisorCpu(this, { emulator, arch, machine, virttype }, xmlCPU, flags) };
+  }
+
+  /** qemuNodeSuspendForDuration */
+  async nodeSuspendForDuration({ target, duration, flags }: ProcArgs<'nodeSuspendForDuration'>): Promise<void> {
+    const { suspendHost } = await import('./host-suspend.js');
+    await suspendHost(target, duration, flags);
+  }
 }
 
 /** Opens the qemu driver for a qemu:/// URI: computes the state layout, reads qemu.conf, creates the folders. */

@@ -353,8 +353,12 @@ export interface DomainCapsQuery {
   virttype?: string | undefined;
 }
 
-/** virsh domcapabilities (qemuConnectGetDomainCapabilities + virQEMUCapsCacheLookupDefault). */
-export async function formatDomainCapabilities(driver: QemuDriver, q: DomainCapsQuery): Promise<string> {
+/**
+ * virQEMUCapsCacheLookupDefault: the capabilities of the binary an emulator,
+ * arch, machine and virt type ask for (the host arch's binary by default),
+ * with libvirt's errors for a combination it does not serve.
+ */
+export async function lookupDefaultCaps(driver: QemuDriver, q: DomainCapsQuery): Promise<{ binary: string; caps: QemuCaps; arch: string; virtType: string; machine: string | undefined }> {
   if (q.virttype !== undefined && q.virttype !== 'qemu' && q.virttype !== 'kvm') {
     throw virError(ErrorCode.INVALID_ARG, `unknown virttype: ${q.virttype}`, ErrorDomain.QEMU);
   }
@@ -372,11 +376,17 @@ export async function formatDomainCapabilities(driver: QemuDriver, q: DomainCaps
   if (virtType === 'kvm' && !caps.kvmUsable) {
     throw virError(ErrorCode.INVALID_ARG, `the accel 'kvm' is not supported by '${binary}' on this host`, ErrorDomain.QEMU);
   }
-  let machine = q.machine === undefined ? defaultMachine(caps)?.name : canonicalMachineName(caps, q.machine);
+  const machine = q.machine === undefined ? defaultMachine(caps)?.name : canonicalMachineName(caps, q.machine);
   if (machine !== undefined && !caps.machines.some((m) => m.name === machine)) {
     throw virError(ErrorCode.INVALID_ARG, `the machine '${machine}' is not supported by emulator '${binary}'`, ErrorDomain.QEMU);
   }
-  machine ??= '';
+  return { binary, caps, arch, virtType, machine };
+}
+
+/** virsh domcapabilities (qemuConnectGetDomainCapabilities). */
+export async function formatDomainCapabilities(driver: QemuDriver, q: DomainCapsQuery): Promise<string> {
+  const { binary, caps, arch, virtType, machine: found } = await lookupDefaultCaps(driver, q);
+  const machine = found ?? '';
   const m = findMachine(caps, machine);
   const map = isX86Arch(arch) ? hostX86CpuMap() : undefined;
   // REPORTED: non-migratable features included (virQEMUCapsGetHostModel)

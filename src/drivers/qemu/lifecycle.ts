@@ -83,6 +83,8 @@ export interface RuntimeHost {
   withDomainLock<T>(uuid: string, fn: () => Promise<T>): Promise<T>;
   /** A QEMU job of the domain changed its status: block jobs take the outcome in (block-jobs.ts). */
   blockJobChanged(dom: RunningDomain): void;
+  /** The live <cpu> from what the started QEMU gives the guest (live-guest-cpu.ts); the CPU it started with when QEMU changed it. */
+  updateLiveCpu(live: XmlElement, qmp: QmpClient): Promise<XmlElement | undefined>;
 }
 
 /** One running QEMU as this process knows it. */
@@ -102,6 +104,8 @@ export class RunningDomain {
   blockJobs: XmlElement | undefined;
   /** The highest storage id given to an image after start (0: none), kept in the status file. */
   nodenameIndex = 0;
+  /** The guest CPU before QEMU's view was taken in, when that changed it (libvirt's origCPU): what save images carry. */
+  origCpu: XmlElement | undefined;
   constructor(
     readonly name: string,
     readonly id: number,
@@ -118,7 +122,7 @@ export class RunningDomain {
   }
 
   status(): DomainStatus {
-    return { state: this.state, reason: this.reason, pid: this.pid, startTime: this.startTime, monitorPath: this.monitorPath, fakeReboot: this.fakeReboot, ...(this.agentTimeout !== -1 ? { agentTimeout: this.agentTimeout } : {}), domain: this.live, blockJobs: this.blockJobs, nodenameIndex: this.nodenameIndex };
+    return { state: this.state, reason: this.reason, pid: this.pid, startTime: this.startTime, monitorPath: this.monitorPath, fakeReboot: this.fakeReboot, ...(this.agentTimeout !== -1 ? { agentTimeout: this.agentTimeout } : {}), domain: this.live, blockJobs: this.blockJobs, nodenameIndex: this.nodenameIndex, ...(this.origCpu ? { origCpu: this.origCpu } : {}) };
   }
 
   /** The domain handle events carry (virDomainEventLifecycleNewFromObj: a stopped one has id -1). */
@@ -195,6 +199,7 @@ export class QemuRuntime {
     dom.live = status.domain;
     dom.blockJobs = status.blockJobs;
     dom.nodenameIndex = status.nodenameIndex ?? 0;
+    dom.origCpu = status.origCpu;
     if (match === 'gone') {
       await this.cleanup(dom);
       return undefined;
@@ -475,6 +480,7 @@ export class QemuRuntime {
       this.watch(dom, qmp);
       fillPtyPaths(live, await qmp.execute<QmpChardevInfo[]>('query-chardev'));
       await setupGuestCgroup(this.host.security, qmp, id, name, proc.pid, live);
+      dom.origCpu = await this.host.updateLiveCpu(live, qmp);
       await applyBalloonPeriod(qmp, live);
       await applyLinkStates(qmp, live);
       await applyDiskThrottling(qmp, live);

@@ -53,10 +53,10 @@ export function hostCpuStats(cpuNum: number, nparams: number): { params: NodeSta
   throw invalidArg('Invalid cpuNum in virHostCPUGetStatsLinux');
 }
 
-const NODE_DIR = '/sys/devices/system/node';
+export const NODE_DIR = '/sys/devices/system/node';
 
 /** Highest NUMA node id, or undefined where the host has no NUMA (libvirt then fakes one cell). */
-function maxNumaNode(): number | undefined {
+export function maxNumaNode(): number | undefined {
   let ids: number[];
   try {
     ids = readdirSync(NODE_DIR).flatMap((d) => (/^node\d+$/.test(d) ? [Number(d.slice(4))] : []));
@@ -128,7 +128,7 @@ export function hostCellsFreeMemory(startCell: number, maxCells: number): bigint
 }
 
 /** The system page size in KiB (x86_64 and aarch64 hosts as Debian builds them). */
-const SYSTEM_PAGE_KIB = 4;
+export const SYSTEM_PAGE_KIB = 4;
 
 /** Free pages of one size on one cell (-1: the whole host), as virNumaGetPageInfo counts them. */
 function freePagesOf(cell: number, pageKiB: number): bigint {

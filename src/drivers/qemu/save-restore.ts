@@ -42,11 +42,14 @@ function wantRunning(flags: number, wasRunning: boolean): boolean {
 
 /**
  * The definition a save image carries: the live one as an inactive, migratable
- * definition (no id, generated aliases, node indexes or pty paths).
+ * definition (no id, generated aliases, node indexes or pty paths), with the
+ * CPU the guest was started with where QEMU's view changed it (origCpu).
  */
-export function savedDefinition(live: XmlElement): XmlElement {
+export function savedDefinition(live: XmlElement, origCpu?: XmlElement): XmlElement {
   const def = cloneElement(live);
   delete def.attrs.id;
+  const cpu = child(def, 'cpu');
+  if (cpu && origCpu) def.children[def.children.indexOf(cpu)] = cloneElement(origCpu);
   for (const device of child(def, 'devices')?.children ?? []) {
     dropGeneratedAlias(device);
     // the status file's indentation stays behind in a device left without children
@@ -105,7 +108,7 @@ export class QemuSaveRestore {
 
   private async saveRunning(obj: DomainObject, running: RunningDomain, path: string, dxml: string | null, flags: number): Promise<void> {
     const runtime = this.driver.runtime.runtime;
-    let def = savedDefinition(running.live);
+    let def = savedDefinition(running.live, running.origCpu);
     if (dxml !== null) {
       const replacement = this.definitionOf(dxml, path);
       this.checkSameDomain(def, replacement);

@@ -26,6 +26,8 @@ export interface DomainStatus {
   blockJobs?: XmlElement;
   /** The highest storage id (libvirt-N-*) given to an image after start, never reused (libvirt's <nodename index>). */
   nodenameIndex?: number;
+  /** The guest CPU before QEMU's view was taken in, when that changed it (libvirt's private <cpu>). */
+  origCpu?: XmlElement;
 }
 
 /** virDomainStateTypeToString */
@@ -57,6 +59,7 @@ export function formatStatus(status: DomainStatus): string {
     ...(status.blockJobs && status.blockJobs.children.length > 0 ? [status.blockJobs] : []),
     ...(status.agentTimeout !== undefined ? [element('agentTimeout', {}, [], String(status.agentTimeout))] : []),
     ...(status.nodenameIndex ? [element('nodename', { index: String(status.nodenameIndex) })] : []),
+    ...(status.origCpu ? [status.origCpu] : []),
     status.domain,
   ]);
   return formatXml(root);
@@ -83,6 +86,7 @@ export function parseStatus(text: string): DomainStatus {
     domain,
     ...(child(root, 'blockjobs') ? { blockJobs: child(root, 'blockjobs') } : {}),
     ...(Number(child(root, 'nodename')?.attrs.index) > 0 ? { nodenameIndex: Number(child(root, 'nodename')!.attrs.index) } : {}),
+    ...(child(root, 'cpu') ? { origCpu: child(root, 'cpu') } : {}),
   };
 }
 
