@@ -1162,6 +1162,18 @@ export class QemuDriver implements HypervisorDriver {
     const { setGuestVcpus } = await import('./agent-vcpus.js');
     await setGuestVcpus(this, dom, cpumap, state, flags);
   }
+
+  // ---- guest-facing entry points, session 6 (s6-guest) ----------------------------
+
+  async domainCoreDump({ dom, to, flags }: ProcArgs<'domainCoreDump'>): Promise<void> {
+    const { coreDump } = await import('./core-dump.js');
+    await coreDump(this, dom, to, 0, flags);
+  }
+
+  async domainCoreDumpWithFormat({ dom, to, dumpformat, flags }: ProcArgs<'domainCoreDumpWithFormat'>): Promise<void> {
+    const { coreDump } = await import('./core-dump.js');
+    await coreDump(this, dom, to, dumpformat, flags);
+  }
 }
 
 /** Opens the qemu driver for a qemu:/// URI: computes the state layout, reads qemu.conf, creates the folders. */

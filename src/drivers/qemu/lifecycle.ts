@@ -597,8 +597,8 @@ export class QemuRuntime {
     return this.stopFor(name, ShutoffReason.SAVED, StoppedDetail.SAVED);
   }
 
-  /** Ends QEMU for a job of the driver (save, snapshot halt or revert): the domain is shut off for `reason`. */
-  async stopFor(name: string, reason: ShutoffReason.SAVED | ShutoffReason.FROM_SNAPSHOT, detail: StoppedDetail): Promise<void> {
+  /** Ends QEMU for a job of the driver (save, snapshot halt or revert, dump --crash): the domain is shut off for `reason`. */
+  async stopFor(name: string, reason: ShutoffReason.SAVED | ShutoffReason.FROM_SNAPSHOT | ShutoffReason.CRASHED, detail: StoppedDetail): Promise<void> {
     const dom = this.requireRunning(name);
     dom.stopping = true;
     await this.stopProcess(dom, { graceMs: 0, reason });
@@ -736,7 +736,7 @@ export interface IncomingState {
 const MIGRATION_POLL_MS = 50;
 
 /** Waits until QEMU's migration (in or out) has completed; QEMU's reason when it failed, named by libvirt's job name. */
-export async function waitForMigration(qmp: QmpClient, job: 'migration in' | 'domain save' | 'snapshot'): Promise<void> {
+export async function waitForMigration(qmp: QmpClient, job: 'migration in' | 'domain save' | 'snapshot' | 'domain core dump'): Promise<void> {
   for (;;) {
     const info = await qmp.execute<{ status?: string; 'error-desc'?: string }>('query-migrate');
     if (info.status === 'completed') return;
