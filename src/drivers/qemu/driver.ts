@@ -24,7 +24,7 @@ import type { SecretSource } from './disk-secrets.js';
 import type { ParsedURI } from '../../driver/uri.js';
 import { DefineFlags, DomainXMLFlags, ModificationImpact } from '../../driver/flags.js';
 import { DefinedDetail, DomainEventType, UndefinedDetail } from '../../driver/event-numbers.js';
-import { ErrorCode, ErrorDomain, virError } from '../../util/error.js';
+import { ErrorCode, ErrorDomain, VirError, virError } from '../../util/error.js';
 import { withFileLock, type LockOptions } from '../../util/file-lock.js';
 import { KeyedMutex } from '../../util/keyed-mutex.js';
 import { unlinkDurable } from '../../util/atomic-file.js';
@@ -71,11 +71,11 @@ export interface QemuDriverOptions {
   shared?: SharedDriverAccess;
 }
 
-/** Rejects flags a call does not know (virCheckFlags). */
+/** Rejects flags a call does not know (virCheckFlags: virReportInvalidArg's message has no "invalid argument" prefix). */
 export function checkFlags(flags: number, supported: number, fn: string): void {
   const unsupported = flags & ~supported;
   if (unsupported !== 0) {
-    throw virError(ErrorCode.INVALID_ARG, `unsupported flags (0x${unsupported.toString(16)}) in function ${fn}`, ErrorDomain.QEMU);
+    throw new VirError(ErrorCode.INVALID_ARG, ErrorDomain.QEMU, `unsupported flags (0x${unsupported.toString(16)}) in function ${fn}`);
   }
 }
 
@@ -1173,6 +1173,16 @@ export class QemuDriver implements HypervisorDriver {
   async domainCoreDumpWithFormat({ dom, to, dumpformat, flags }: ProcArgs<'domainCoreDumpWithFormat'>): Promise<void> {
     const { coreDump } = await import('./core-dump.js');
     await coreDump(this, dom, to, dumpformat, flags);
+  }
+
+  async domainBlockPeek({ dom, path, offset, size, flags }: ProcArgs<'domainBlockPeek'>): Promise<ProcRet<'domainBlockPeek'>> {
+    const { blockPeek } = await import('./peek.js');
+    return { buffer: await blockPeek(this, dom, path, offset, size, flags) };
+  }
+
+  async domainMemoryPeek({ dom, offset, size, flags }: ProcArgs<'domainMemoryPeek'>): Promise<ProcRet<'domainMemoryPeek'>> {
+    const { memoryPeek } = await import('./peek.js');
+    return { buffer: await memoryPeek(this, dom, offset, size, flags) };
   }
 }
 
