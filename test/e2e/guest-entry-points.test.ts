@@ -2,7 +2,8 @@
 // libvirt (qemu:///system), one agent-equipped test guest per side; tsvirt's
 // side is tsvirsh through tsvirtd, so that python3-libvirt reaches the calls
 // virsh has no command for. dump (memory only ELF/kdump, live, reset, crash,
-// formats QEMU lacks, the file's owner and mode); block and memory peek.
+// formats QEMU lacks, the file's owner and mode); block and memory peek;
+// detach-device-alias (live and config).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile, execFileSync, spawn } from 'node:child_process';
@@ -43,7 +44,7 @@ function domainXml(name: string, dir: string): string {
   closeSync(fd);
   execFileSync('qemu-img', ['create', '-q', '-f', 'qcow2', qcow2, '8M']);
   for (const image of [raw, qcow2]) chmodSync(image, 0o666);
-  const qcow2Disk = `<disk type='file' device='disk'><driver name='qemu' type='qcow2'/><source file='${qcow2}'/><target dev='vdc' bus='virtio'/></disk>`;
+  const qcow2Disk = `<disk type='file' device='disk'><driver name='qemu' type='qcow2'/><source file='${qcow2}'/><target dev='vdc' bus='virtio'/><alias name='ua-data'/></disk>`;
   return guestDomainXML({ name, machine: 'q35', serialPath: 'pty', guest: guest as TestGuest, devices: AGENT_CHANNEL + disks + qcow2Disk });
 }
 
@@ -71,7 +72,8 @@ async function session(run: Run, uri: string, name: string, dir: string): Promis
     const r = await run(...args);
     // virsh's progress steps depend on timing: only the last one is compared
     const stderr = r.stderr.replace(/(?:\r\w+: \[ *\d+ %\])+(\r\w+: \[ *\d+ %\])/g, '$1');
-    out.push(`${args.join(' ')} -> ${r.code}\n${r.stdout}${stderr}`.replaceAll(name, 'NAME').replaceAll(dir, 'DIR'));
+    // (a table's rule is as wide as the folder's path)
+    out.push(`${args.join(' ')} -> ${r.code}\n${r.stdout}${stderr}`.replaceAll(name, 'NAME').replaceAll(dir, 'DIR').replace(/^-{10,}$/gm, '---'));
     return r;
   };
   const file = (f: string) => path.join(dir, f);
@@ -79,7 +81,20 @@ async function session(run: Run, uri: string, name: string, dir: string): Promis
   await run('start', name);
   await waitUntil('the guest agent', BOOT_TIMEOUT_MS, async () => ((await run('qemu-agent-command', name, '{"execute":"guest-ping"}')).code === 0 ? true : undefined));
 
-  // ---- dump
+  // ---- block and memory peek
+  out.push(...(await peeks(uri, name, dir)));
+
+  // ---- detach-device-alias: the persistent vdc (a user alias), then the live vdb (a generated one)
+  await record('detach-device-alias', name, 'nope');
+  await record('detach-device-alias', name, 'x', '--current', '--live');
+  await record('detach-device-alias', name, 'ua-data', '--config');
+  await record('domblklist', name, '--inactive');
+  await record('detach-device-alias', name, 'virtio-disk1', '--config');
+  await record('detach-device-alias', name, 'virtio-disk1');
+  // the guest releases the disk in its own time
+  await waitUntil('the guest released vdb', BOOT_TIMEOUT_MS, async () => (!(await run('domblklist', name)).stdout.includes('vdb') ? true : undefined));
+  await record('domblklist', name);
+  // ---- dump (after the unplug: a reset guest would miss the unplug request while it reboots)
   await record('dump', name, file('elf.core'), '--memory-only');
   out.push(`elf.core: ${fileFacts(file('elf.core'), true)}`);
   await record('dump', name, file('zlib.core'), '--memory-only', '--format', 'kdump-zlib', '--verbose');
@@ -96,15 +111,13 @@ async function session(run: Run, uri: string, name: string, dir: string): Promis
   await record('domstate', name, '--reason');
   await record('dump', name, path.join(dir, 'missing', 'x.core'), '--memory-only');
 
-  // ---- block and memory peek
-  out.push(...(await peeks(uri, name, dir)));
   // last: the guest ends crashed
   await record('dump', name, file('crash.core'), '--memory-only', '--crash');
   await record('domstate', name, '--reason');
   return out;
 }
 
-test('guest entry points: dump, block/memory peek ... as libvirt', { skip }, async (t) => {
+test('guest entry points: dump, block/memory peek, detach-device-alias ... as libvirt', { skip }, async (t) => {
   const daemon = await spawnDaemon();
   t.after(() => daemon.stopWithGuests());
   const uri = daemon.uri('qemu', '/system');

@@ -1184,6 +1184,11 @@ export class QemuDriver implements HypervisorDriver {
     const { memoryPeek } = await import('./peek.js');
     return { buffer: await memoryPeek(this, dom, offset, size, flags) };
   }
+
+  async domainDetachDeviceAlias({ dom, alias, flags }: ProcArgs<'domainDetachDeviceAlias'>): Promise<void> {
+    const { detachDeviceAlias } = await import('./detach-alias.js');
+    await detachDeviceAlias(this, dom, alias, flags);
+  }
 }
 
 /** Opens the qemu driver for a qemu:/// URI: computes the state layout, reads qemu.conf, creates the folders. */

@@ -80,6 +80,8 @@ export interface RuntimeHost {
   withDomainLock<T>(uuid: string, fn: () => Promise<T>): Promise<T>;
   /** A QEMU job of the domain changed its status: block jobs take the outcome in (block-jobs.ts). */
   blockJobChanged(dom: RunningDomain): void;
+  /** QEMU deleted a device of the domain: it leaves the live XML if still there (hotplug.ts). */
+  deviceDeleted(dom: RunningDomain, alias: string): void;
 }
 
 /** One running QEMU as this process knows it. */
@@ -296,6 +298,9 @@ export class QemuRuntime {
         // backend-only deletions name no device
         if (typeof event.data.device === 'string') {
           this.host.emit({ key: 'domainEventCallbackDeviceRemoved', body: { msg: { dom: dom.ref(), devAlias: event.data.device } } });
+          // a guest that released the device after the unplug call returned (libvirt: qemuProcessHandleDeviceDeleted);
+          // an embedded process hears only what its own call waits for
+          if (this.host.longLived()) this.host.deviceDeleted(dom, event.data.device);
         }
         break;
       case 'VSERPORT_CHANGE':
