@@ -3,7 +3,7 @@
 // side is tsvirsh through tsvirtd, so that python3-libvirt reaches the calls
 // virsh has no command for. dump (memory only ELF/kdump, live, reset, crash,
 // formats QEMU lacks, the file's owner and mode); block and memory peek;
-// detach-device-alias (live and config).
+// detach-device-alias (live and config); set-lifecycle-action.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile, execFileSync, spawn } from 'node:child_process';
@@ -94,6 +94,23 @@ async function session(run: Run, uri: string, name: string, dir: string): Promis
   // the guest releases the disk in its own time
   await waitUntil('the guest released vdb', BOOT_TIMEOUT_MS, async () => (!(await run('domblklist', name)).stdout.includes('vdb') ? true : undefined));
   await record('domblklist', name);
+  // ---- set-lifecycle-action: virsh's and the driver's refusals, live and config changes
+  const lifecycle = async (...extra: string[]) => {
+    const xml = (await run('dumpxml', name, ...extra)).stdout;
+    out.push(`lifecycle${extra.join('')}: ${xml.split('\n').filter((l) => /<on_/.test(l)).map((l) => l.trim()).join(' ')}`);
+  };
+  for (const args of [
+    ['bogus', 'destroy'], ['poweroff', 'bogus'], ['poweroff', 'coredump-destroy'], ['reboot', 'preserve'], ['crash', 'rename-restart', '--config'],
+    ['poweroff', 'restart'], ['reboot', 'destroy'], ['poweroff', 'destroy', '--live'], ['crash', 'preserve', '--live', '--config'],
+    ['reboot', 'destroy'], ['crash', 'coredump-restart', '--config'], ['poweroff', 'restart', '--current', '--config'],
+  ]) {
+    await record('set-lifecycle-action', name, ...args);
+  }
+  await lifecycle();
+  await lifecycle('--inactive');
+  // a guest reset restarts the guest again (dump --reset below)
+  await record('set-lifecycle-action', name, 'reboot', 'restart');
+
   // ---- dump (after the unplug: a reset guest would miss the unplug request while it reboots)
   await record('dump', name, file('elf.core'), '--memory-only');
   out.push(`elf.core: ${fileFacts(file('elf.core'), true)}`);
@@ -117,7 +134,7 @@ async function session(run: Run, uri: string, name: string, dir: string): Promis
   return out;
 }
 
-test('guest entry points: dump, block/memory peek, detach-device-alias ... as libvirt', { skip }, async (t) => {
+test('guest entry points: dump, block/memory peek, detach-device-alias, set-lifecycle-action ... as libvirt', { skip }, async (t) => {
   const daemon = await spawnDaemon();
   t.after(() => daemon.stopWithGuests());
   const uri = daemon.uri('qemu', '/system');

@@ -1189,6 +1189,11 @@ export class QemuDriver implements HypervisorDriver {
     const { detachDeviceAlias } = await import('./detach-alias.js');
     await detachDeviceAlias(this, dom, alias, flags);
   }
+
+  async domainSetLifecycleAction({ dom, type, action, flags }: ProcArgs<'domainSetLifecycleAction'>): Promise<void> {
+    const { setLifecycleAction } = await import('./lifecycle-action.js');
+    await setLifecycleAction(this, dom, type, action, flags);
+  }
 }
 
 /** Opens the qemu driver for a qemu:/// URI: computes the state layout, reads qemu.conf, creates the folders. */
