@@ -1,7 +1,7 @@
 #!/usr/bin/python3
-# virDomainBlockPeek and virDomainMemoryPeek, which virsh has no command for,
-# through python3-libvirt (libvirt's own client library) on a running guest
-# with a raw disk vdb and a qcow2 disk vdc. One line per call: the bytes in hex,
+# The calls virsh has no command for (virDomainBlockPeek, virDomainMemoryPeek,
+# virDomainIsUpdated) through python3-libvirt (libvirt's own client library)
+# on a running guest with a raw disk vdb and a qcow2 disk vdc. One line per call: the bytes in hex,
 # or the error's code, domain and message; guest-entry-points.test.ts compares
 # tsvirtd's lines with libvirtd's.
 # usage: peek-client.py URI DOMAIN VDB_IMAGE_PATH
@@ -39,3 +39,4 @@ show("memory virtual 0+16", lambda: dom.memoryPeek(0, 16, VIRTUAL))
 show("memory flags 0", lambda: dom.memoryPeek(0, 16, 0))
 show("memory both flags", lambda: dom.memoryPeek(0, 16, PHYSICAL | VIRTUAL))
 show("memory flags 4", lambda: dom.memoryPeek(0, 16, 4))
+show("is updated", lambda: bytes([dom.isUpdated()]))

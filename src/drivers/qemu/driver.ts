@@ -1194,6 +1194,12 @@ export class QemuDriver implements HypervisorDriver {
     const { setLifecycleAction } = await import('./lifecycle-action.js');
     await setLifecycleAction(this, dom, type, action, flags);
   }
+
+  /** qemuDomainIsUpdated: libvirt's flag is never set by any qemu driver path, so a found domain reads 0. */
+  async domainIsUpdated({ dom }: ProcArgs<'domainIsUpdated'>): Promise<ProcRet<'domainIsUpdated'>> {
+    await this.objectOf(dom, READS_STATE);
+    return { updated: 0 };
+  }
 }
 
 /** Opens the qemu driver for a qemu:/// URI: computes the state layout, reads qemu.conf, creates the folders. */
