@@ -368,6 +368,18 @@ const dompmwakeup: Handler = async (ctl, cmd) => {
   ctl.printExtra(`Domain '${name}' successfully woken up`);
 };
 
+/** virshNodeSuspendTarget: the index is virNodeSuspendTarget */
+const SUSPEND_TARGETS = ['mem', 'disk', 'hybrid'];
+
+const dompmsuspend: Handler = async (ctl, cmd) => {
+  const { dom, name } = await ctl.domain(cmd);
+  const duration = BigInt(cmd.number('duration') ?? 0);
+  const target = SUSPEND_TARGETS.indexOf(cmd.required('target'));
+  if (target < 0) throw new CommandError(['Invalid target']);
+  await attempt(`Domain '${name}' could not be suspended`, dom.connection.invoke('domainPMSuspendForDuration', { dom: dom.ref, target, duration, flags: 0 }));
+  ctl.printExtra(`Domain '${name}' successfully suspended`);
+};
+
 /** virsh's inject-nmi: silent on success, the error as it comes. */
 const injectNmi: Handler = async (ctl, cmd) => {
   const { dom } = await ctl.domain(cmd);
@@ -588,6 +600,7 @@ const metadata: Handler = async (ctl, cmd) => {
 export const handlers: Record<string, Handler> = {
   'inject-nmi': injectNmi,
   dompmwakeup,
+  dompmsuspend,
   metadata,
   edit: editDomain,
   managedsave,

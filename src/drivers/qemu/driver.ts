@@ -1200,6 +1200,11 @@ export class QemuDriver implements HypervisorDriver {
     await this.objectOf(dom, READS_STATE);
     return { updated: 0 };
   }
+
+  async domainPMSuspendForDuration({ dom, target, duration, flags }: ProcArgs<'domainPMSuspendForDuration'>): Promise<void> {
+    const { pmSuspendForDuration } = await import('./pm-suspend.js');
+    await pmSuspendForDuration(this, dom, target, duration, flags);
+  }
 }
 
 /** Opens the qemu driver for a qemu:/// URI: computes the state layout, reads qemu.conf, creates the folders. */
