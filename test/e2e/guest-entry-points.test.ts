@@ -4,7 +4,7 @@
 // virsh has no command for. dump (memory only ELF/kdump, live, reset, crash,
 // formats QEMU lacks, the file's owner and mode); block and memory peek;
 // detach-device-alias (live and config); set-lifecycle-action; dompmsuspend;
-// isUpdated.
+// domdirtyrate-calc with domstats --dirtyrate; isUpdated.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile, execFileSync, spawn } from 'node:child_process';
@@ -118,6 +118,12 @@ async function session(run: Run, uri: string, name: string, dir: string, tsvirtO
   for (const args of [['bogus'], ['mem', '--duration', '5']]) await record('dompmsuspend', name, ...args);
   await tsvirtOnly?.();
 
+  // ---- domdirtyrate-calc and domstats --dirtyrate
+  for (const args of [['--seconds', '0'], ['--seconds', '61'], ['--mode', 'bogus'], ['--mode', 'dirty-ring'], ['--seconds', '1']]) await record('domdirtyrate-calc', name, ...args);
+  const dirtyRate = async () => (await run('domstats', name, '--dirtyrate')).stdout;
+  await waitUntil('the dirty rate measured', BOOT_TIMEOUT_MS, async () => ((await dirtyRate()).includes('dirtyrate.calc_status=2') ? true : undefined));
+  out.push(`domstats --dirtyrate: ${(await dirtyRate()).split('\n').filter((l) => /calc_(status|period|mode)=/.test(l)).map((l) => l.trim()).join(' ')}`);
+
   // ---- dump (after the unplug: a reset guest would miss the unplug request while it reboots)
   await record('dump', name, file('elf.core'), '--memory-only');
   out.push(`elf.core: ${fileFacts(file('elf.core'), true)}`);
@@ -141,7 +147,7 @@ async function session(run: Run, uri: string, name: string, dir: string, tsvirtO
   return out;
 }
 
-test('guest entry points: dump, block/memory peek, detach-device-alias, set-lifecycle-action, dompmsuspend, isUpdated as libvirt', { skip }, async (t) => {
+test('guest entry points: dump, block/memory peek, detach-device-alias, set-lifecycle-action, dompmsuspend, domdirtyrate-calc, isUpdated as libvirt', { skip }, async (t) => {
   const daemon = await spawnDaemon();
   t.after(() => daemon.stopWithGuests());
   const uri = daemon.uri('qemu', '/system');

@@ -1205,6 +1205,11 @@ export class QemuDriver implements HypervisorDriver {
     const { pmSuspendForDuration } = await import('./pm-suspend.js');
     await pmSuspendForDuration(this, dom, target, duration, flags);
   }
+
+  async domainStartDirtyRateCalc({ dom, seconds, flags }: ProcArgs<'domainStartDirtyRateCalc'>): Promise<void> {
+    const { startDirtyRateCalc } = await import('./dirty-rate.js');
+    await startDirtyRateCalc(this, dom, seconds, flags);
+  }
 }
 
 /** Opens the qemu driver for a qemu:/// URI: computes the state layout, reads qemu.conf, creates the folders. */
