@@ -4,7 +4,7 @@
 // virsh has no command for. dump (memory only ELF/kdump, live, reset, crash,
 // formats QEMU lacks, the file's owner and mode); block and memory peek;
 // detach-device-alias (live and config); set-lifecycle-action; dompmsuspend;
-// domdirtyrate-calc with domstats --dirtyrate; isUpdated.
+// domdirtyrate-calc with domstats --dirtyrate; isUpdated; saveParams/restoreParams.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile, execFileSync, spawn } from 'node:child_process';
@@ -18,6 +18,7 @@ import { spawnDaemon } from '../daemon/spawn-daemon.js';
 
 const PYTHON = '/usr/bin/python3';
 const PEEK_CLIENT = path.join(projectRoot, 'test', 'e2e', 'peek-client.py');
+const SAVE_PARAMS_CLIENT = path.join(projectRoot, 'test', 'e2e', 'save-params-client.py');
 const guest = testGuest();
 const hasPythonLibvirt = existsSync(PYTHON) && (await promisify(execFile)(PYTHON, ['-c', 'import libvirt']).then(() => true, () => false));
 const skip = 'skip' in guest ? guest.skip : false;
@@ -144,10 +145,17 @@ async function session(run: Run, uri: string, name: string, dir: string, tsvirtO
   // last: the guest ends crashed
   await record('dump', name, file('crash.core'), '--memory-only', '--crash');
   await record('domstate', name, '--reason');
+
+  // ---- saveParams / restoreParams (python3-libvirt) on the guest started again
+  if (hasPythonLibvirt) {
+    await run('start', name);
+    const { stdout } = await promisify(execFile)(PYTHON, [SAVE_PARAMS_CLIENT, uri, name, dir]);
+    out.push(...stdout.replaceAll(dir, 'DIR').split('\n').filter(Boolean));
+  }
   return out;
 }
 
-test('guest entry points: dump, block/memory peek, detach-device-alias, set-lifecycle-action, dompmsuspend, domdirtyrate-calc, isUpdated as libvirt', { skip }, async (t) => {
+test('guest entry points: dump, block/memory peek, detach-device-alias, set-lifecycle-action, dompmsuspend, domdirtyrate-calc, isUpdated, save/restoreParams as libvirt', { skip }, async (t) => {
   const daemon = await spawnDaemon();
   t.after(() => daemon.stopWithGuests());
   const uri = daemon.uri('qemu', '/system');

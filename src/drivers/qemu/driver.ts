@@ -1210,6 +1210,16 @@ export class QemuDriver implements HypervisorDriver {
     const { startDirtyRateCalc } = await import('./dirty-rate.js');
     await startDirtyRateCalc(this, dom, seconds, flags);
   }
+
+  async domainSaveParams({ dom, params, flags }: ProcArgs<'domainSaveParams'>): Promise<void> {
+    const { saveParams } = await import('./save-params.js');
+    await saveParams(this, dom, params, flags);
+  }
+
+  async domainRestoreParams({ params, flags }: ProcArgs<'domainRestoreParams'>): Promise<void> {
+    const { restoreParams } = await import('./save-params.js');
+    await restoreParams(this, params, flags);
+  }
 }
 
 /** Opens the qemu driver for a qemu:/// URI: computes the state layout, reads qemu.conf, creates the folders. */
