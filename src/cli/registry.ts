@@ -81,6 +81,8 @@ const HANDLER_MODULES: { groups: string[]; load: () => Promise<{ handlers: Recor
   { groups: ['pool', 'volume'], load: () => import('./commands/storage.js') },
   { groups: ['volume'], load: () => import('./commands/volume-transfer.js') },
   { groups: ['interface'], load: () => import('./commands/interface.js') },
+  { groups: ['domain'], load: () => import('./commands/dump.js') },
+  { groups: ['domain'], load: () => import('./commands/lifecycle-action.js') },
 ];
 
 const GROUP_OF = new Map<string, string>();

@@ -116,7 +116,7 @@ test('list filters follow virConnectListAllDomains flags', { skip }, async () =>
   assert.deepEqual(await names(ListDomainsFlags.NO_AUTOSTART), ['b']);
   assert.deepEqual(await names(ListDomainsFlags.SHUTOFF), ['a', 'b']);
   assert.deepEqual(await names(ListDomainsFlags.RUNNING | ListDomainsFlags.PAUSED), []);
-  await assert.rejects(conn.listAllDomains(1 << 20), { message: /^invalid argument: unsupported flags \(0x100000\)/ });
+  await assert.rejects(conn.listAllDomains(1 << 20), { message: /^unsupported flags \(0x100000\)/ });
 });
 
 test('graphics passwords appear only with the secure flag', { skip }, async () => {

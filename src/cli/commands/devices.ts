@@ -48,6 +48,15 @@ function deviceFromFile(kind: 'Attach' | 'Detach'): Handler {
   };
 }
 
+/** detach-device-alias: virDomainDetachDeviceAlias, which does not wait for the guest to release the device. */
+const detachDeviceAlias: Handler = async (ctl, cmd) => {
+  const { flags } = impact(cmd);
+  const { dom } = await ctl.domain(cmd);
+  const alias = cmd.required('alias');
+  await attempt(`Failed to detach device with alias ${alias}`, dom.connection.invoke('domainDetachDeviceAlias', { dom: dom.ref, alias, flags }));
+  ctl.printExtra('Device detach request sent successfully\n');
+};
+
 /** An element with the attributes that are set, as virXMLFormatElement writes it (nothing when empty). */
 function element(name: string, attrs: [string, string | undefined][], children = ''): string {
   const a = attrs
@@ -316,6 +325,7 @@ const detachInterface: Handler = async (ctl, cmd) => {
 export const handlers: Record<string, Handler> = {
   'attach-device': deviceFromFile('Attach'),
   'detach-device': deviceFromFile('Detach'),
+  'detach-device-alias': detachDeviceAlias,
   'attach-disk': attachDisk,
   'attach-interface': attachInterface,
   'detach-disk': detachDisk,

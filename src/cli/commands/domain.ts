@@ -368,6 +368,34 @@ const dompmwakeup: Handler = async (ctl, cmd) => {
   ctl.printExtra(`Domain '${name}' successfully woken up`);
 };
 
+/** virshNodeSuspendTarget: the index is virNodeSuspendTarget */
+const SUSPEND_TARGETS = ['mem', 'disk', 'hybrid'];
+
+const dompmsuspend: Handler = async (ctl, cmd) => {
+  const { dom, name } = await ctl.domain(cmd);
+  const duration = BigInt(cmd.number('duration') ?? 0);
+  const target = SUSPEND_TARGETS.indexOf(cmd.required('target'));
+  if (target < 0) throw new CommandError(['Invalid target']);
+  await attempt(`Domain '${name}' could not be suspended`, dom.connection.invoke('domainPMSuspendForDuration', { dom: dom.ref, target, duration, flags: 0 }));
+  ctl.printExtra(`Domain '${name}' successfully suspended`);
+};
+
+/** virshDomainDirtyRateCalcMode: the virDomainDirtyRateCalcFlags bit of each mode */
+const DIRTY_RATE_MODES: Record<string, number> = { 'page-sampling': 0, 'dirty-bitmap': 1, 'dirty-ring': 2 };
+
+const domdirtyrateCalc: Handler = async (ctl, cmd) => {
+  const { dom } = await ctl.domain(cmd);
+  const seconds = cmd.number('seconds', -(2 ** 31), 2 ** 31 - 1) ?? 1;
+  const mode = cmd.string('mode');
+  let flags = 0;
+  if (mode !== undefined) {
+    if (!Object.hasOwn(DIRTY_RATE_MODES, mode)) throw new CommandError([`Unknown calculation mode '${mode}'`]);
+    flags = DIRTY_RATE_MODES[mode]!;
+  }
+  await dom.connection.invoke('domainStartDirtyRateCalc', { dom: dom.ref, seconds, flags });
+  ctl.printExtra("Start to calculate domain's memory dirty rate successfully.\n");
+};
+
 /** virsh's inject-nmi: silent on success, the error as it comes. */
 const injectNmi: Handler = async (ctl, cmd) => {
   const { dom } = await ctl.domain(cmd);
@@ -588,6 +616,8 @@ const metadata: Handler = async (ctl, cmd) => {
 export const handlers: Record<string, Handler> = {
   'inject-nmi': injectNmi,
   dompmwakeup,
+  dompmsuspend,
+  'domdirtyrate-calc': domdirtyrateCalc,
   metadata,
   edit: editDomain,
   managedsave,

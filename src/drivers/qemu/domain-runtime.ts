@@ -87,6 +87,7 @@ export class QemuDomainRuntime {
       domainStopped: (name: string, reason: ShutoffReason) => this.domainStopped(name, reason),
       blockJobChanged: (dom: RunningDomain) => void this.settleBlockJobs(dom),
       updateLiveCpu: (live: XmlElement, qmp: QmpClient) => this.updateLiveCpu(live, qmp),
+      deviceDeleted: (dom: RunningDomain, alias: string) => void this.removeDeletedDevice(dom, alias),
     };
     this.runtime = new QemuRuntime(host);
     this.hotplug = new DeviceHotplug(this.runtime, host);
@@ -125,6 +126,14 @@ export class QemuDomainRuntime {
       if (this.runtime.get(dom.name) !== dom || !dom.qmp || dom.qmp.closed) return;
       const { QemuBlockJobs } = await import('./block-jobs.js');
       await new QemuBlockJobs(this.driver).settle(dom, dom.qmp);
+    }).catch(() => undefined);
+  }
+
+  private async removeDeletedDevice(dom: RunningDomain, alias: string): Promise<void> {
+    await this.driver.withDomainLock(dom.uuid, async () => {
+      if (this.runtime.get(dom.name) !== dom || !dom.qmp || dom.qmp.closed) return;
+      await this.hotplug.finishRemoval(dom, alias);
+      await this.sync({ refresh: false });
     }).catch(() => undefined);
   }
 

@@ -24,7 +24,7 @@ import type { SecretSource } from './disk-secrets.js';
 import type { ParsedURI } from '../../driver/uri.js';
 import { DefineFlags, DomainXMLFlags, ModificationImpact } from '../../driver/flags.js';
 import { DefinedDetail, DomainEventType, UndefinedDetail } from '../../driver/event-numbers.js';
-import { ErrorCode, ErrorDomain, virError } from '../../util/error.js';
+import { ErrorCode, ErrorDomain, VirError, virError } from '../../util/error.js';
 import { withFileLock, type LockOptions } from '../../util/file-lock.js';
 import { KeyedMutex } from '../../util/keyed-mutex.js';
 import { unlinkDurable } from '../../util/atomic-file.js';
@@ -72,11 +72,11 @@ export interface QemuDriverOptions {
   shared?: SharedDriverAccess;
 }
 
-/** Rejects flags a call does not know (virCheckFlags). */
+/** Rejects flags a call does not know (virCheckFlags: virReportInvalidArg's message has no "invalid argument" prefix). */
 export function checkFlags(flags: number, supported: number, fn: string): void {
   const unsupported = flags & ~supported;
   if (unsupported !== 0) {
-    throw virError(ErrorCode.INVALID_ARG, `unsupported flags (0x${unsupported.toString(16)}) in function ${fn}`, ErrorDomain.QEMU);
+    throw new VirError(ErrorCode.INVALID_ARG, ErrorDomain.QEMU, `unsupported flags (0x${unsupported.toString(16)}) in function ${fn}`);
   }
 }
 
@@ -1378,6 +1378,64 @@ export class QemuDriver implements HypervisorDriver {
   async nodeSuspendForDuration({ target, duration, flags }: ProcArgs<'nodeSuspendForDuration'>): Promise<void> {
     const { suspendHost } = await import('./host-suspend.js');
     await suspendHost(target, duration, flags);
+  }
+
+  // ---- guest-facing entry points, session 6 (s6-guest) ----------------------------
+
+  async domainCoreDump({ dom, to, flags }: ProcArgs<'domainCoreDump'>): Promise<void> {
+    const { coreDump } = await import('./core-dump.js');
+    await coreDump(this, dom, to, 0, flags);
+  }
+
+  async domainCoreDumpWithFormat({ dom, to, dumpformat, flags }: ProcArgs<'domainCoreDumpWithFormat'>): Promise<void> {
+    const { coreDump } = await import('./core-dump.js');
+    await coreDump(this, dom, to, dumpformat, flags);
+  }
+
+  async domainBlockPeek({ dom, path, offset, size, flags }: ProcArgs<'domainBlockPeek'>): Promise<ProcRet<'domainBlockPeek'>> {
+    const { blockPeek } = await import('./peek.js');
+    return { buffer: await blockPeek(this, dom, path, offset, size, flags) };
+  }
+
+  async domainMemoryPeek({ dom, offset, size, flags }: ProcArgs<'domainMemoryPeek'>): Promise<ProcRet<'domainMemoryPeek'>> {
+    const { memoryPeek } = await import('./peek.js');
+    return { buffer: await memoryPeek(this, dom, offset, size, flags) };
+  }
+
+  async domainDetachDeviceAlias({ dom, alias, flags }: ProcArgs<'domainDetachDeviceAlias'>): Promise<void> {
+    const { detachDeviceAlias } = await import('./detach-alias.js');
+    await detachDeviceAlias(this, dom, alias, flags);
+  }
+
+  async domainSetLifecycleAction({ dom, type, action, flags }: ProcArgs<'domainSetLifecycleAction'>): Promise<void> {
+    const { setLifecycleAction } = await import('./lifecycle-action.js');
+    await setLifecycleAction(this, dom, type, action, flags);
+  }
+
+  /** qemuDomainIsUpdated: libvirt's flag is never set by any qemu driver path, so a found domain reads 0. */
+  async domainIsUpdated({ dom }: ProcArgs<'domainIsUpdated'>): Promise<ProcRet<'domainIsUpdated'>> {
+    await this.objectOf(dom, READS_STATE);
+    return { updated: 0 };
+  }
+
+  async domainPMSuspendForDuration({ dom, target, duration, flags }: ProcArgs<'domainPMSuspendForDuration'>): Promise<void> {
+    const { pmSuspendForDuration } = await import('./pm-suspend.js');
+    await pmSuspendForDuration(this, dom, target, duration, flags);
+  }
+
+  async domainStartDirtyRateCalc({ dom, seconds, flags }: ProcArgs<'domainStartDirtyRateCalc'>): Promise<void> {
+    const { startDirtyRateCalc } = await import('./dirty-rate.js');
+    await startDirtyRateCalc(this, dom, seconds, flags);
+  }
+
+  async domainSaveParams({ dom, params, flags }: ProcArgs<'domainSaveParams'>): Promise<void> {
+    const { saveParams } = await import('./save-params.js');
+    await saveParams(this, dom, params, flags);
+  }
+
+  async domainRestoreParams({ params, flags }: ProcArgs<'domainRestoreParams'>): Promise<void> {
+    const { restoreParams } = await import('./save-params.js');
+    await restoreParams(this, params, flags);
   }
 }
 

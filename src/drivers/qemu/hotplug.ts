@@ -191,9 +191,10 @@ export class DeviceHotplug {
 
   /**
    * Removes a device QEMU has deleted: out of the live XML (freeing its address
-   * and alias) and its backends out of QEMU.
+   * and alias) and its backends out of QEMU. Also for DEVICE_DELETED heard after
+   * the unplug call returned (libvirt's qemuProcessHandleDeviceDeleted).
    */
-  private async finishRemoval(dom: RunningDomain, alias: string): Promise<void> {
+  async finishRemoval(dom: RunningDomain, alias: string): Promise<void> {
     const devices = devicesOf(dom.live);
     if (!devices.children.some((d) => HOTPLUGGABLE.has(d.name) && child(d, 'alias')?.attrs.name === alias)) return;
     // The backends are found while the device is still in the command line.

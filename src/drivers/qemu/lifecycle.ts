@@ -85,6 +85,8 @@ export interface RuntimeHost {
   blockJobChanged(dom: RunningDomain): void;
   /** The live <cpu> from what the started QEMU gives the guest (live-guest-cpu.ts); the CPU it started with when QEMU changed it. */
   updateLiveCpu(live: XmlElement, qmp: QmpClient): Promise<XmlElement | undefined>;
+  /** QEMU deleted a device of the domain: it leaves the live XML if still there (hotplug.ts). */
+  deviceDeleted(dom: RunningDomain, alias: string): void;
 }
 
 /** One running QEMU as this process knows it. */
@@ -304,6 +306,9 @@ export class QemuRuntime {
         // backend-only deletions name no device
         if (typeof event.data.device === 'string') {
           this.host.emit({ key: 'domainEventCallbackDeviceRemoved', body: { msg: { dom: dom.ref(), devAlias: event.data.device } } });
+          // a guest that released the device after the unplug call returned (libvirt: qemuProcessHandleDeviceDeleted);
+          // an embedded process hears only what its own call waits for
+          if (this.host.longLived()) this.host.deviceDeleted(dom, event.data.device);
         }
         break;
       case 'VSERPORT_CHANGE':
@@ -609,8 +614,8 @@ export class QemuRuntime {
     return this.stopFor(name, ShutoffReason.SAVED, StoppedDetail.SAVED);
   }
 
-  /** Ends QEMU for a job of the driver (save, snapshot halt or revert): the domain is shut off for `reason`. */
-  async stopFor(name: string, reason: ShutoffReason.SAVED | ShutoffReason.FROM_SNAPSHOT, detail: StoppedDetail): Promise<void> {
+  /** Ends QEMU for a job of the driver (save, snapshot halt or revert, dump --crash): the domain is shut off for `reason`. */
+  async stopFor(name: string, reason: ShutoffReason.SAVED | ShutoffReason.FROM_SNAPSHOT | ShutoffReason.CRASHED, detail: StoppedDetail): Promise<void> {
     const dom = this.requireRunning(name);
     dom.stopping = true;
     await this.stopProcess(dom, { graceMs: 0, reason });
@@ -748,7 +753,7 @@ export interface IncomingState {
 const MIGRATION_POLL_MS = 50;
 
 /** Waits until QEMU's migration (in or out) has completed; QEMU's reason when it failed, named by libvirt's job name. */
-export async function waitForMigration(qmp: QmpClient, job: 'migration in' | 'domain save' | 'snapshot'): Promise<void> {
+export async function waitForMigration(qmp: QmpClient, job: 'migration in' | 'domain save' | 'snapshot' | 'domain core dump'): Promise<void> {
   for (;;) {
     const info = await qmp.execute<{ status?: string; 'error-desc'?: string }>('query-migrate');
     if (info.status === 'completed') return;

@@ -95,14 +95,15 @@ export class QemuSaveRestore {
     await this.driver.runtime.withRunning(dom, (obj, running) => this.saveRunning(obj, running, to, dxml, flags));
   }
 
-  async managedSave(dom: DomainRef, flags: number): Promise<void> {
+  /** qemuDomainManagedSaveHelper; `dxml` replaces the saved definition (virDomainSaveParams without a file). */
+  async managedSave(dom: DomainRef, flags: number, dxml: string | null = null): Promise<void> {
     checkFlags(flags, SaveFlags.BYPASS_CACHE | SaveFlags.RUNNING | SaveFlags.PAUSED, 'qemuDomainManagedSave');
     checkRunningPaused(flags);
     await this.driver.runtime.withRunning(dom, async (obj, running) => {
       if (!obj.persistent) throw invalid('cannot do managed save for transient domain');
       const path = this.driver.managedSavePath(obj.name);
       await mkdir(dirname(path), { recursive: true, mode: 0o700 });
-      await this.saveRunning(obj, running, path, null, flags);
+      await this.saveRunning(obj, running, path, dxml, flags);
     });
   }
 
