@@ -1162,6 +1162,43 @@ export class QemuDriver implements HypervisorDriver {
     const { setGuestVcpus } = await import('./agent-vcpus.js');
     await setGuestVcpus(this, dom, cpumap, state, flags);
   }
+
+  // ---- migration (issue 14): tunables ---------------------------------------------
+
+  async domainMigrateSetMaxDowntime({ dom, downtime, flags }: ProcArgs<'domainMigrateSetMaxDowntime'>): Promise<void> {
+    const { setMaxDowntime } = await import('./migration-tunables.js');
+    await setMaxDowntime(this, dom, downtime, flags);
+  }
+
+  async domainMigrateGetMaxDowntime({ dom, flags }: ProcArgs<'domainMigrateGetMaxDowntime'>): Promise<ProcRet<'domainMigrateGetMaxDowntime'>> {
+    const { maxDowntime } = await import('./migration-tunables.js');
+    return { downtime: await maxDowntime(this, dom, flags) };
+  }
+
+  async domainMigrateGetCompressionCache({ dom, flags }: ProcArgs<'domainMigrateGetCompressionCache'>): Promise<ProcRet<'domainMigrateGetCompressionCache'>> {
+    const { compressionCache } = await import('./migration-tunables.js');
+    return { cacheSize: await compressionCache(this, dom, flags) };
+  }
+
+  async domainMigrateSetCompressionCache({ dom, cacheSize, flags }: ProcArgs<'domainMigrateSetCompressionCache'>): Promise<void> {
+    const { setCompressionCache } = await import('./migration-tunables.js');
+    await setCompressionCache(this, dom, cacheSize, flags);
+  }
+
+  async domainMigrateSetMaxSpeed({ dom, bandwidth, flags }: ProcArgs<'domainMigrateSetMaxSpeed'>): Promise<void> {
+    const { setMaxSpeed } = await import('./migration-tunables.js');
+    await setMaxSpeed(this, dom, bandwidth, flags);
+  }
+
+  async domainMigrateGetMaxSpeed({ dom, flags }: ProcArgs<'domainMigrateGetMaxSpeed'>): Promise<ProcRet<'domainMigrateGetMaxSpeed'>> {
+    const { maxSpeed } = await import('./migration-tunables.js');
+    return { bandwidth: await maxSpeed(this, dom, flags) };
+  }
+
+  async domainMigrateStartPostCopy({ dom, flags }: ProcArgs<'domainMigrateStartPostCopy'>): Promise<void> {
+    const { startPostCopy } = await import('./migration-tunables.js');
+    await startPostCopy(this, dom, flags);
+  }
 }
 
 /** Opens the qemu driver for a qemu:/// URI: computes the state layout, reads qemu.conf, creates the folders. */
