@@ -95,11 +95,11 @@ const INTERFACE_ADDRESSES_SRC_ARP = 2;
 const NODE_INFO_MODEL_BYTES = 32;
 
 /**
- * What this driver supports beyond the global features. libvirt's qemu driver
- * also announces its migration protocols; tsvirt serves no migration call, so
- * it announces only the migratable XML dumpxml --migratable gives.
+ * What this driver supports beyond the global features: the migratable XML
+ * dumpxml --migratable gives, and migration protocol 3 with extensible
+ * parameters (migration.ts); not yet peer-to-peer, offline or change protection.
  */
-const QEMU_FEATURES = new Set<number>([DriverFeature.XML_MIGRATABLE]);
+const QEMU_FEATURES = new Set<number>([DriverFeature.XML_MIGRATABLE, DriverFeature.MIGRATION_V3, DriverFeature.MIGRATION_PARAMS]);
 
 /** What a call reads of a domain beside its identity, state and persistence. */
 interface DomainReads {
@@ -314,10 +314,12 @@ export class QemuDriver implements HypervisorDriver {
     return this.withDriverLock(async () => {
       await this.syncDomains();
       const existing = this.store.checkAddable(def);
+      // read before the save makes the domain persistent
+      const replaces = existing?.persistent ?? false;
       const save = async () => {
         const { obj } = await this.store.savePersistent(def);
         // qemuDomainDefineXMLFlags: UPDATED only when a persistent definition is replaced
-        this.lifecycleEvent(obj, DomainEventType.DEFINED, existing?.persistent ? DefinedDetail.UPDATED : DefinedDetail.ADDED);
+        this.lifecycleEvent(obj, DomainEventType.DEFINED, replaces ? DefinedDetail.UPDATED : DefinedDetail.ADDED);
         return { dom: refOf(obj) };
       };
       return existing ? this.withDomainLock(existing.uuid, save) : save();
@@ -1198,6 +1200,33 @@ export class QemuDriver implements HypervisorDriver {
   async domainMigrateStartPostCopy({ dom, flags }: ProcArgs<'domainMigrateStartPostCopy'>): Promise<void> {
     const { startPostCopy } = await import('./migration-tunables.js');
     await startPostCopy(this, dom, flags);
+  }
+
+  // ---- migration (issue 14): version 3 with parameters (migration.ts) ------------
+
+  async domainMigrateBegin3Params({ dom, params, flags }: ProcArgs<'domainMigrateBegin3Params'>): Promise<ProcRet<'domainMigrateBegin3Params'>> {
+    const { begin } = await import('./migration.js');
+    return begin(this, dom, params, flags);
+  }
+
+  async domainMigratePrepare3Params({ params, cookie_in, flags }: ProcArgs<'domainMigratePrepare3Params'>): Promise<ProcRet<'domainMigratePrepare3Params'>> {
+    const { prepare } = await import('./migration.js');
+    return prepare(this, params, cookie_in, flags);
+  }
+
+  async domainMigratePerform3Params({ dom, params, cookie_in, flags }: ProcArgs<'domainMigratePerform3Params'>): Promise<ProcRet<'domainMigratePerform3Params'>> {
+    const { perform } = await import('./migration.js');
+    return perform(this, dom, params, cookie_in, flags);
+  }
+
+  async domainMigrateFinish3Params({ params, flags, cancelled }: ProcArgs<'domainMigrateFinish3Params'>): Promise<ProcRet<'domainMigrateFinish3Params'>> {
+    const { finish } = await import('./migration.js');
+    return finish(this, params, flags, cancelled !== 0);
+  }
+
+  async domainMigrateConfirm3Params({ dom, params, flags, cancelled }: ProcArgs<'domainMigrateConfirm3Params'>): Promise<void> {
+    const { confirm } = await import('./migration.js');
+    await confirm(this, dom, params, flags, cancelled !== 0);
   }
 }
 

@@ -1,0 +1,104 @@
+// Live migration of the running test guest between two tsvirtd on this host,
+// driven by real virsh as a user drives it: each daemon with its own state root
+// and host UUID (host_uuid in tsvirtd.conf), the same-host refusal, the guest
+// answering at the destination (its guest agent: a console stream through
+// tsvirtd gets no answer from the guest, migrated or not), the lifecycle events
+// on both sides, --persistent/--undefinesource, and the way back without them.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { guestDomainXML, testGuest, waitUntil } from './guest.js';
+import { spawnDaemon } from '../daemon/spawn-daemon.js';
+
+const VIRSH = '/usr/bin/virsh';
+const SRC_HOST_UUID = '00000000-0000-0000-0000-0000000000a1';
+const DST_HOST_UUID = '00000000-0000-0000-0000-0000000000b2';
+/** how long the event listeners listen: both migrations and the console check fit on a loaded 2-core machine */
+const LISTEN_SECONDS = 45;
+
+const guest = testGuest();
+const missing = 'skip' in guest ? guest.skip : !existsSync(VIRSH) ? 'virsh is not installed' : false;
+if (typeof missing === 'string' && !('skip' in guest)) {
+  if (process.env.CI === 'true') throw new Error(`migration test: ${missing} (CI=true requires it)`);
+  process.stderr.write(`*** migration test SKIPPED: ${missing} ***\n`);
+}
+
+function virsh(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(VIRSH, args, (error, stdout, stderr) => resolve({ code: error ? Number(error.code ?? 1) : 0, stdout, stderr }));
+  });
+}
+
+async function virshOk(...args: string[]): Promise<string> {
+  const r = await virsh(...args);
+  assert.equal(r.code, 0, `virsh ${args.join(' ')}: ${r.stderr}`);
+  return r.stdout;
+}
+
+/** `virsh event --all --loop` on a URI: its whole output once it timed out. */
+function listenEvents(uri: string): Promise<string> {
+  const child = spawn(VIRSH, ['-c', uri, 'event', '--all', '--loop', '--timeout', String(LISTEN_SECONDS)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  child.stdout.setEncoding('utf8').on('data', (s: string) => (out += s));
+  return new Promise((resolve) => child.on('close', () => resolve(out)));
+}
+
+const AGENT_CHANNEL = "<channel type='unix'><target type='virtio' name='org.qemu.guest_agent.0'/></channel>";
+
+/** Pings the guest's agent until it answers (the guest may still be booting): the guest runs. */
+async function agentAnswers(uri: string): Promise<void> {
+  let last = 0;
+  await waitUntil(`the guest agent of 'mig' on ${uri}`, 60_000, async () => {
+    if (Date.now() - last < 3_000) return undefined;
+    last = Date.now();
+    const r = await virsh('-c', uri, 'qemu-agent-command', 'mig', '{"execute":"guest-ping"}');
+    return r.stdout === '{"return":{}}\n\n' ? true : undefined;
+  });
+}
+
+test('virsh migrate --live between two tsvirtd: the guest runs on at the destination, events and definitions as libvirt', { skip: missing, timeout: 150_000 }, async (t) => {
+  if ('skip' in guest) return;
+  const src = await spawnDaemon(`host_uuid = "${SRC_HOST_UUID}"\n`);
+  t.after(() => src.stopWithGuests());
+  const dst = await spawnDaemon(`host_uuid = "${DST_HOST_UUID}"\n`);
+  t.after(() => dst.stopWithGuests());
+  const [S, D] = [src.uri('qemu', '/system'), dst.uri('qemu', '/system')];
+  assert.match(await virshOk('-c', S, 'capabilities'), new RegExp(`<uuid>${SRC_HOST_UUID}</uuid>`));
+  assert.match(await virshOk('-c', D, 'capabilities'), new RegExp(`<uuid>${DST_HOST_UUID}</uuid>`));
+
+  const xmlFile = join(src.root, 'mig.xml');
+  await writeFile(xmlFile, guestDomainXML({ name: 'mig', machine: 'q35', serialPath: 'pty', guest, devices: AGENT_CHANNEL }));
+  await virshOk('-c', S, 'define', xmlFile);
+  await virshOk('-c', S, 'start', 'mig');
+
+  const self = await virsh('-c', S, 'migrate', '--live', 'mig', S);
+  assert.equal(self.code, 1);
+  assert.equal(self.stderr, `error: internal error: Attempt to migrate guest to the same host ${SRC_HOST_UUID}\n`);
+
+  const events = [listenEvents(S), listenEvents(D)];
+  // both listeners register in their own time
+  await new Promise((r) => setTimeout(r, 2000));
+  const there = await virsh('-c', S, 'migrate', '--live', '--persistent', '--undefinesource', '--verbose', 'mig', D);
+  assert.equal(there.code, 0, there.stderr);
+  assert.match(there.stderr, /Migration: \[100 %\]/);
+  assert.equal(await virshOk('-c', S, 'list', '--all', '--name'), '\n');
+  assert.equal(await virshOk('-c', D, 'domstate', 'mig', '--reason'), 'running (migrated)\n\n');
+  assert.match(await virshOk('-c', D, 'dominfo', 'mig'), /^Persistent: +yes$/m);
+
+  await agentAnswers(D);
+
+  // back without --persistent: a transient guest at the source, the destination keeps its definition
+  const back = await virsh('-c', D, 'migrate', '--live', 'mig', S);
+  assert.equal(back.code, 0, back.stderr);
+  assert.equal(await virshOk('-c', S, 'domstate', 'mig', '--reason'), 'running (migrated)\n\n');
+  assert.match(await virshOk('-c', S, 'dominfo', 'mig'), /^Persistent: +no$/m);
+  assert.equal(await virshOk('-c', D, 'domstate', 'mig', '--reason'), 'shut off (migrated)\n\n');
+
+  const [srcEvents, dstEvents] = await Promise.all(events);
+  const lifecycle = (text: string) => text.split('\n').filter((l) => l.startsWith("event 'lifecycle'")).map((l) => l.replace("event 'lifecycle' for domain 'mig': ", ''));
+  assert.deepEqual(lifecycle(srcEvents!), ['Suspended Migrated', 'Stopped Migrated', 'Undefined Removed', 'Started Migrated', 'Resumed Migrated']);
+  assert.deepEqual(lifecycle(dstEvents!), ['Started Migrated', 'Defined Added', 'Resumed Migrated', 'Suspended Migrated', 'Stopped Migrated']);
+});
