@@ -3,7 +3,8 @@
 // and host UUID (host_uuid in tsvirtd.conf), the same-host refusal, the guest
 // answering at the destination (its guest agent: a console stream through
 // tsvirtd gets no answer from the guest, migrated or not), the lifecycle events
-// on both sides, --persistent/--undefinesource, and the way back without them.
+// on both sides, --persistent/--undefinesource, and the way back without them;
+// before that, a slowed-down migration watched with domjobinfo and aborted.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
@@ -16,8 +17,8 @@ import { spawnDaemon } from '../daemon/spawn-daemon.js';
 const VIRSH = '/usr/bin/virsh';
 const SRC_HOST_UUID = '00000000-0000-0000-0000-0000000000a1';
 const DST_HOST_UUID = '00000000-0000-0000-0000-0000000000b2';
-/** how long the event listeners listen: both migrations and the console check fit on a loaded 2-core machine */
-const LISTEN_SECONDS = 45;
+/** the event listeners' bound: they are interrupted once both migrations are done */
+const LISTEN_SECONDS = 120;
 
 const guest = testGuest();
 const missing = 'skip' in guest ? guest.skip : !existsSync(VIRSH) ? 'virsh is not installed' : false;
@@ -38,12 +39,18 @@ async function virshOk(...args: string[]): Promise<string> {
   return r.stdout;
 }
 
-/** `virsh event --all --loop` on a URI: its whole output once it timed out. */
-function listenEvents(uri: string): Promise<string> {
+/** `virsh event --all --loop` on a URI; stop() interrupts it (SIGINT) and gives its whole output. */
+function listenEvents(uri: string): { stop: () => Promise<string> } {
   const child = spawn(VIRSH, ['-c', uri, 'event', '--all', '--loop', '--timeout', String(LISTEN_SECONDS)], { stdio: ['ignore', 'pipe', 'inherit'] });
   let out = '';
   child.stdout.setEncoding('utf8').on('data', (s: string) => (out += s));
-  return new Promise((resolve) => child.on('close', () => resolve(out)));
+  const closed = new Promise<string>((resolve) => child.on('close', () => resolve(out)));
+  return {
+    stop: () => {
+      child.kill('SIGINT');
+      return closed;
+    },
+  };
 }
 
 const AGENT_CHANNEL = "<channel type='unix'><target type='virtio' name='org.qemu.guest_agent.0'/></channel>";
@@ -78,7 +85,21 @@ test('virsh migrate --live between two tsvirtd: the guest runs on at the destina
   assert.equal(self.code, 1);
   assert.equal(self.stderr, `error: internal error: Attempt to migrate guest to the same host ${SRC_HOST_UUID}\n`);
 
+  // slowed down to 1 MiB/s, the migration runs long enough to be watched and aborted
+  await virshOk('-c', S, 'migrate-setspeed', 'mig', '1');
+  const slow = virsh('-c', S, 'migrate', '--live', '--verbose', 'mig', D);
+  await waitUntil('the migration job on the source', 30_000, async () => (/^Job type: +Unbounded *$/m.test((await virsh('-c', S, 'domjobinfo', 'mig')).stdout) ? true : undefined));
+  assert.match(await virshOk('-c', S, 'domjobinfo', 'mig'), /^Operation: +Outgoing migration *$/m);
+  await virshOk('-c', S, 'domjobabort', 'mig');
+  const aborted = await slow;
+  assert.equal(aborted.code, 1);
+  assert.match(aborted.stderr, /^\rMigration: \[ *\d+ %\]error: operation aborted: migration out: canceled by client\n/);
+  assert.equal(await virshOk('-c', S, 'domstate', 'mig'), 'running\n\n');
+  assert.equal(await virshOk('-c', D, 'list', '--all', '--name'), '\n');
+  await virshOk('-c', S, 'migrate-setspeed', 'mig', '8796093022207');
+
   const events = [listenEvents(S), listenEvents(D)];
+  t.after(() => Promise.all(events.map((e) => e.stop())));
   // both listeners register in their own time
   await new Promise((r) => setTimeout(r, 2000));
   const there = await virsh('-c', S, 'migrate', '--live', '--persistent', '--undefinesource', '--verbose', 'mig', D);
@@ -97,7 +118,9 @@ test('virsh migrate --live between two tsvirtd: the guest runs on at the destina
   assert.match(await virshOk('-c', S, 'dominfo', 'mig'), /^Persistent: +no$/m);
   assert.equal(await virshOk('-c', D, 'domstate', 'mig', '--reason'), 'shut off (migrated)\n\n');
 
-  const [srcEvents, dstEvents] = await Promise.all(events);
+  // the last events reach the listeners a moment after the calls that caused them
+  await new Promise((r) => setTimeout(r, 1000));
+  const [srcEvents, dstEvents] = await Promise.all(events.map((e) => e.stop()));
   const lifecycle = (text: string) => text.split('\n').filter((l) => l.startsWith("event 'lifecycle'")).map((l) => l.replace("event 'lifecycle' for domain 'mig': ", ''));
   assert.deepEqual(lifecycle(srcEvents!), ['Suspended Migrated', 'Stopped Migrated', 'Undefined Removed', 'Started Migrated', 'Resumed Migrated']);
   assert.deepEqual(lifecycle(dstEvents!), ['Started Migrated', 'Defined Added', 'Resumed Migrated', 'Suspended Migrated', 'Stopped Migrated']);

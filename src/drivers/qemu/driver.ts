@@ -747,9 +747,8 @@ export class QemuDriver implements HypervisorDriver {
   // ---- jobs and the guest agent (jobs.ts) ----------------------------------------
 
   async domainGetJobInfo({ dom }: ProcArgs<'domainGetJobInfo'>): Promise<ProcRet<'domainGetJobInfo'>> {
-    await this.objectOf(dom);
-    const { noJobInfo } = await import('./jobs.js');
-    return noJobInfo();
+    const { jobInfo } = await import('./jobs.js');
+    return jobInfo(this, dom);
   }
 
   async domainGetJobStats({ dom, flags }: ProcArgs<'domainGetJobStats'>): Promise<ProcRet<'domainGetJobStats'>> {

@@ -21,6 +21,7 @@ import { hostUUID } from './host-capabilities.js';
 import { waitForMigration } from './lifecycle.js';
 import { formatCookie, parseCookie } from './migration-cookie.js';
 import { migrationBandwidth } from './migration-bandwidth.js';
+import { asOutgoingMigration } from './migration-jobs.js';
 import { savedDefinition } from './save-restore.js';
 
 /** virDomainMigrateFlags tsvirt carries out */
@@ -103,8 +104,10 @@ export async function perform(driver: QemuDriver, dom: DomainRef, params: TypedP
     await qmp.execute('migrate-set-parameters', { 'max-bandwidth': bandwidth * MiB });
     running.migratingOut = true;
     try {
-      await qmp.execute('migrate', { uri });
-      await waitForMigration(qmp, 'migration out');
+      await asOutgoingMigration(driver, obj.uuid, qmp, async () => {
+        await qmp.execute('migrate', { uri });
+        await waitForMigration(qmp, 'migration out');
+      });
       await runtime.pausedByMigration(obj.name);
     } finally {
       running.migratingOut = false;
