@@ -4,7 +4,8 @@
 // answering at the destination (its guest agent: a console stream through
 // tsvirtd gets no answer from the guest, migrated or not), the lifecycle events
 // on both sides, --persistent/--undefinesource, and the way back without them;
-// before that, a slowed-down migration watched with domjobinfo and aborted.
+// before that, a slowed-down migration watched with domjobinfo and aborted;
+// last, the offline migration of the definition alone.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
@@ -129,4 +130,12 @@ test('virsh migrate --live between two tsvirtd: the guest runs on at the destina
   const lifecycle = (text: string) => text.split('\n').filter((l) => l.startsWith("event 'lifecycle'")).map((l) => l.replace("event 'lifecycle' for domain 'mig': ", ''));
   assert.deepEqual(lifecycle(srcEvents!), ['Suspended Migrated', 'Stopped Migrated', 'Undefined Removed', 'Started Migrated', 'Resumed Migrated']);
   assert.deepEqual(lifecycle(dstEvents!), ['Started Migrated', 'Defined Added', 'Resumed Migrated', 'Suspended Migrated', 'Stopped Migrated']);
+
+  // offline: the definition alone moves, and only with --persistent
+  await virshOk('-c', S, 'destroy', 'mig');
+  const notPersistent = await virsh('-c', D, 'migrate', '--offline', 'mig', S);
+  assert.equal(notPersistent.stderr, 'error: Requested operation is not valid: offline migration must be specified with the persistent flag set\n');
+  await virshOk('-c', D, 'migrate', '--offline', '--persistent', '--undefinesource', 'mig', S);
+  assert.equal(await virshOk('-c', S, 'list', '--all'), ' Id   Name   State\n-----------------------\n -    mig    shut off\n\n');
+  assert.equal(await virshOk('-c', D, 'list', '--all', '--name'), '\n');
 });

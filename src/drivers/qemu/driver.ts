@@ -97,9 +97,9 @@ const NODE_INFO_MODEL_BYTES = 32;
 /**
  * What this driver supports beyond the global features: the migratable XML
  * dumpxml --migratable gives, and migration protocol 3 with extensible
- * parameters (migration.ts); not yet peer-to-peer, offline or change protection.
+ * parameters, live or offline (migration.ts); not yet peer-to-peer or change protection.
  */
-const QEMU_FEATURES = new Set<number>([DriverFeature.XML_MIGRATABLE, DriverFeature.MIGRATION_V3, DriverFeature.MIGRATION_PARAMS]);
+const QEMU_FEATURES = new Set<number>([DriverFeature.XML_MIGRATABLE, DriverFeature.MIGRATION_V3, DriverFeature.MIGRATION_PARAMS, DriverFeature.MIGRATION_OFFLINE]);
 
 /** What a call reads of a domain beside its identity, state and persistence. */
 interface DomainReads {

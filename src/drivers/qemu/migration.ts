@@ -32,6 +32,7 @@ export const MigrateFlags = {
   UNDEFINE_SOURCE: 1 << 4,
   PAUSED: 1 << 5,
   CHANGE_PROTECTION: 1 << 8,
+  OFFLINE: 1 << 10,
   ABORT_ON_ERROR: 1 << 12,
 } as const;
 const SUPPORTED_FLAGS = Object.values(MigrateFlags).reduce((a, b) => a | b, 0);
@@ -77,9 +78,18 @@ function freePort(): Promise<number> {
 
 // ---- source ------------------------------------------------------------------
 
-/** qemuDomainMigrateBegin3Params: the XML the destination starts from, and the source's cookie. */
+/**
+ * qemuDomainMigrateBegin3Params: the XML the destination starts from (an
+ * offline migration's: the persistent definition), and the source's cookie.
+ */
 export async function begin(driver: QemuDriver, dom: DomainRef, params: TypedParam[], flags: number): Promise<ProcRet<'domainMigrateBegin3Params'>> {
   checkMigration(params, flags, 'qemuDomainMigrateBegin3Params');
+  if (flags & MigrateFlags.OFFLINE) {
+    if (!(flags & MigrateFlags.PERSIST_DEST)) throw virError(ErrorCode.OPERATION_INVALID, 'offline migration must be specified with the persistent flag set', ErrorDomain.QEMU);
+    const obj = await driver.objectOf(dom);
+    const xml = stringParam(params, 'destination_xml') ?? driver.xml.format(obj.persistentDef, { secure: true, inactive: true });
+    return { xml, cookie_out: await localCookie(driver, obj) };
+  }
   return driver.runtime.withRunning(dom, async (obj, running) => {
     const xml = stringParam(params, 'destination_xml') ?? driver.xml.format(savedDefinition(running.live), { secure: true, inactive: true });
     return { xml, cookie_out: await localCookie(driver, obj) };
@@ -119,7 +129,8 @@ export async function perform(driver: QemuDriver, dom: DomainRef, params: TypedP
 /** qemuDomainMigrateConfirm3Params: the source's QEMU ends once the destination runs the guest, or the guest runs on here. */
 export async function confirm(driver: QemuDriver, dom: DomainRef, params: TypedParam[], flags: number, cancelled: boolean): Promise<void> {
   checkMigration(params, flags, 'qemuDomainMigrateConfirm3Params');
-  const persistent = await driver.runtime.withRunning(dom, async (obj, running) => {
+  // an offline migration leaves any QEMU of the source alone
+  const persistent = flags & MigrateFlags.OFFLINE ? (await driver.objectOf(dom)).persistent : await driver.runtime.withRunning(dom, async (obj, running) => {
     const runtime = driver.runtime.runtime;
     if (!cancelled) await runtime.stopFor(obj.name, ShutoffReason.MIGRATED, StoppedDetail.MIGRATED);
     else if (running.state === DomainState.PAUSED) await runtime.resumeAfter(obj.name, RunningReason.MIGRATION_CANCELED, ResumedDetail.MIGRATED);
@@ -142,6 +153,8 @@ export async function prepare(driver: QemuDriver, params: TypedParam[], cookieIn
   const uuid = (childText(def, 'uuid') ?? '').toLowerCase();
   parseCookie(cookieIn, { name, uuid }, await hostUUID(driver.paths.cacheDir));
   const uri = `tcp:127.0.0.1:${await freePort()}`;
+  // an offline migration brings the definition alone, at Finish
+  if (flags & MigrateFlags.OFFLINE) return { cookie_out: await localCookie(driver, { name, uuid }), uri_out: uri };
   await driver.withDriverLock(async () => {
     await driver.syncDomains();
     const existing = driver.store.checkAddable(def);
@@ -163,6 +176,13 @@ export async function prepare(driver: QemuDriver, params: TypedParam[], cookieIn
 export async function finish(driver: QemuDriver, params: TypedParam[], flags: number, cancelled: boolean): Promise<ProcRet<'domainMigrateFinish3Params'>> {
   checkMigration(params, flags, 'qemuDomainMigrateFinish3Params');
   const name = stringParam(params, 'destination_name') ?? '';
+  if (flags & MigrateFlags.OFFLINE) {
+    if (cancelled) throw virError(ErrorCode.OPERATION_FAILED, `migration of domain ${name} was cancelled`, ErrorDomain.QEMU);
+    const xml = stringParam(params, 'persistent_xml') ?? stringParam(params, 'destination_xml');
+    if (xml === undefined) throw virError(ErrorCode.INTERNAL_ERROR, 'no domain XML passed', ErrorDomain.QEMU);
+    const { dom } = await driver.domainDefineXMLFlags({ xml, flags: 0 });
+    return { dom, cookie_out: await localCookie(driver, dom) };
+  }
   const { dom } = await driver.domainLookupByName({ name });
   const runtime = driver.runtime.runtime;
   const persistentXml = await driver.runtime.withRunning(dom, async (obj, running) => {
