@@ -69,6 +69,7 @@ const HANDLER_MODULES: { groups: string[]; load: () => Promise<{ handlers: Recor
   { groups: ['events'], load: () => import('./commands/event.js') },
   { groups: ['domain'], load: () => import('./commands/save.js') },
   { groups: ['domain'], load: () => import('./commands/block.js') },
+  { groups: ['domain'], load: () => import('./commands/migrate.js') },
   { groups: ['domain'], load: () => import('./commands/display.js') },
   { groups: ['host', 'domain'], load: () => import('./commands/launch-security.js') },
   { groups: ['host'], load: () => import('./commands/node-resources.js') },

@@ -58,6 +58,22 @@ export class Invocation {
     return n;
   }
 
+  /**
+   * vshCommandOptULongLong: an unsigned 64-bit decimal; with `wrap`
+   * (vshCommandOptULongLongWrap, ULWrap) a negative value wraps around, as strtoull makes it.
+   */
+  unsigned64(name: string, wrap = false): bigint | undefined {
+    const o = this.find(name);
+    if (!o) return undefined;
+    const v = o.value ?? '';
+    const m = /^\s*([-+]?)(\d+)$/.exec(v);
+    const magnitude = m ? BigInt(m[2]!) : undefined;
+    if (magnitude === undefined || magnitude >= 2n ** 64n || (m![1] === '-' && !wrap)) {
+      throw new CommandError([`Numeric value '${v}' for <${name}> option is malformed or out of range`]);
+    }
+    return m![1] === '-' ? (2n ** 64n - magnitude) % 2n ** 64n : magnitude;
+  }
+
   /** vshCommandOptScaledInt: a number with an optional unit suffix, in bytes × `scale` default. */
   scaled(name: string, scale: number, max = Number.MAX_SAFE_INTEGER): number | undefined {
     const o = this.find(name);

@@ -37,6 +37,8 @@ export interface DaemonConfig {
   readonly maxQueuedClients: number;
   /** connections still in their TLS handshake */
   readonly maxAnonymousClients: number;
+  /** the host UUID the drivers report and migrations compare (null: SMBIOS's, else one generated) */
+  readonly hostUUID: string | null;
 }
 
 export const DEFAULT_CONFIG: DaemonConfig = {
@@ -66,6 +68,7 @@ export const DEFAULT_CONFIG: DaemonConfig = {
   tlsPriority: null,
   maxQueuedClients: 1000,
   maxAnonymousClients: 20,
+  hostUUID: null,
 };
 
 type ConfValue = number | string | string[];
@@ -198,6 +201,7 @@ export function configFromText(text: string, file: string): DaemonConfig {
     tlsPriority: string(conf, 'tls_priority'),
     maxQueuedClients: integer(conf, 'max_queued_clients', d.maxQueuedClients),
     maxAnonymousClients: integer(conf, 'max_anonymous_clients', d.maxAnonymousClients),
+    hostUUID: string(conf, 'host_uuid'),
   };
 }
 

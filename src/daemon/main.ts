@@ -9,6 +9,7 @@ import { join, resolve } from 'node:path';
 import { builtinDrivers } from '../drivers/builtin.js';
 import { writeFileAtomic } from '../util/atomic-file.js';
 import { loadConfig } from './config.js';
+import { setConfiguredHostUUID } from '../util/host-uuid.js';
 import { systemPki, type PkiFiles } from '../rpc/tls.js';
 import { checkNetworkAuth, DaemonServer } from './server.js';
 
@@ -110,6 +111,7 @@ export async function main(argv: readonly string[]): Promise<void> {
   const configFile = args.config ?? paths.configFile;
   const config = await loadConfig(configFile);
   if (args.listen) checkNetworkAuth(config, configFile);
+  if (config.hostUUID !== null) setConfiguredHostUUID(config.hostUUID);
   await claimPidFile(paths.pidFile);
   const layout = systemPki(paths.pkiRoot, 'server');
   const pki: PkiFiles = { ca: config.caFile ?? layout.ca, crl: config.crlFile ?? layout.crl, cert: config.certFile ?? layout.cert, key: config.keyFile ?? layout.key };

@@ -111,6 +111,7 @@ const MESSAGE_PREFIX: Partial<Record<ErrorCode, string>> = {
   [ErrorCode.BLOCK_COPY_ACTIVE]: 'block copy still active',
   [ErrorCode.INVALID_ARG]: 'invalid argument',
   [ErrorCode.OPERATION_FAILED]: 'operation failed',
+  [ErrorCode.OPERATION_ABORTED]: 'operation aborted',
   [ErrorCode.XML_ERROR]: 'XML error',
   [ErrorCode.CONFIG_UNSUPPORTED]: 'unsupported configuration',
   [ErrorCode.OPERATION_INVALID]: 'Requested operation is not valid',

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { configFromText, DEFAULT_CONFIG, parseConf } from '../../src/daemon/config.js';
 import { dnMatches } from '../../src/rpc/tls.js';
+import { configuredHostUUID, setConfiguredHostUUID } from '../../src/util/host-uuid.js';
 
 test('libvirtd.conf syntax: integers, strings, lists and comments', () => {
   const conf = parseConf('# comment\nmax_clients = 10  # trailing\nunix_sock_group = "libvirt"\nlisten_addr = \'0.0.0.0\'\nlist = [ "a", "b" ,\n "c" ]\nhex = 0x10\n', 'f');
@@ -36,4 +37,13 @@ test('tls_allowed_dn_list patterns: * and ? as g_pattern_match_simple, everythin
   assert.equal(dnMatches('C=GB,O=tsvirt tests,CN=client', 'C=GB,O=tsvirt tests,CN=clien'), false);
   assert.equal(dnMatches('C=GB,O=a.b,CN=x', 'C=GB,O=a.b,CN=x'), true);
   assert.equal(dnMatches('C=GB,O=axb,CN=x', 'C=GB,O=a.b,CN=x'), false);
+});
+
+test('host_uuid: read as a string, refused when malformed or one repeated byte (virSetHostUUIDStr)', () => {
+  assert.equal(configFromText('', 'f').hostUUID, null);
+  assert.equal(configFromText('host_uuid = "00000000-0000-0000-0000-0000000000a1"\n', 'f').hostUUID, '00000000-0000-0000-0000-0000000000a1');
+  assert.throws(() => setConfiguredHostUUID('00000000-0000-0000-0000-000000000000'), /invalid host UUID: 00000000-0000-0000-0000-000000000000/);
+  assert.throws(() => setConfiguredHostUUID('not-a-uuid'), /invalid host UUID: not-a-uuid/);
+  setConfiguredHostUUID('00000000-0000-0000-0000-0000000000A1');
+  assert.equal(configuredHostUUID(), '00000000-0000-0000-0000-0000000000a1');
 });

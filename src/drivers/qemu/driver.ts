@@ -97,11 +97,11 @@ const INTERFACE_ADDRESSES_SRC_ARP = 2;
 const NODE_INFO_MODEL_BYTES = 32;
 
 /**
- * What this driver supports beyond the global features. libvirt's qemu driver
- * also announces its migration protocols; tsvirt serves no migration call, so
- * it announces only the migratable XML dumpxml --migratable gives.
+ * What this driver supports beyond the global features: the migratable XML
+ * dumpxml --migratable gives, and migration protocol 3 with extensible
+ * parameters, live or offline (migration.ts); not yet peer-to-peer or change protection.
  */
-const QEMU_FEATURES = new Set<number>([DriverFeature.XML_MIGRATABLE]);
+const QEMU_FEATURES = new Set<number>([DriverFeature.XML_MIGRATABLE, DriverFeature.MIGRATION_V3, DriverFeature.MIGRATION_PARAMS, DriverFeature.MIGRATION_OFFLINE]);
 
 /** What a call reads of a domain beside its identity, state and persistence. */
 interface DomainReads {
@@ -319,10 +319,12 @@ export class QemuDriver implements HypervisorDriver {
     return this.withDriverLock(async () => {
       await this.syncDomains();
       const existing = this.store.checkAddable(def);
+      // read before the save makes the domain persistent
+      const replaces = existing?.persistent ?? false;
       const save = async () => {
         const { obj } = await this.store.savePersistent(def);
         // qemuDomainDefineXMLFlags: UPDATED only when a persistent definition is replaced
-        this.lifecycleEvent(obj, DomainEventType.DEFINED, existing?.persistent ? DefinedDetail.UPDATED : DefinedDetail.ADDED);
+        this.lifecycleEvent(obj, DomainEventType.DEFINED, replaces ? DefinedDetail.UPDATED : DefinedDetail.ADDED);
         return { dom: refOf(obj) };
       };
       return existing ? this.withDomainLock(existing.uuid, save) : save();
@@ -757,9 +759,8 @@ export class QemuDriver implements HypervisorDriver {
   // ---- jobs and the guest agent (jobs.ts) ----------------------------------------
 
   async domainGetJobInfo({ dom }: ProcArgs<'domainGetJobInfo'>): Promise<ProcRet<'domainGetJobInfo'>> {
-    await this.objectOf(dom);
-    const { noJobInfo } = await import('./jobs.js');
-    return noJobInfo();
+    const { jobInfo } = await import('./jobs.js');
+    return jobInfo(this, dom);
   }
 
   async domainGetJobStats({ dom, flags }: ProcArgs<'domainGetJobStats'>): Promise<ProcRet<'domainGetJobStats'>> {
@@ -1436,6 +1437,70 @@ export class QemuDriver implements HypervisorDriver {
   async domainRestoreParams({ params, flags }: ProcArgs<'domainRestoreParams'>): Promise<void> {
     const { restoreParams } = await import('./save-params.js');
     await restoreParams(this, params, flags);
+  }
+
+  // ---- migration (issue 14): tunables ---------------------------------------------
+
+  async domainMigrateSetMaxDowntime({ dom, downtime, flags }: ProcArgs<'domainMigrateSetMaxDowntime'>): Promise<void> {
+    const { setMaxDowntime } = await import('./migration-tunables.js');
+    await setMaxDowntime(this, dom, downtime, flags);
+  }
+
+  async domainMigrateGetMaxDowntime({ dom, flags }: ProcArgs<'domainMigrateGetMaxDowntime'>): Promise<ProcRet<'domainMigrateGetMaxDowntime'>> {
+    const { maxDowntime } = await import('./migration-tunables.js');
+    return { downtime: await maxDowntime(this, dom, flags) };
+  }
+
+  async domainMigrateGetCompressionCache({ dom, flags }: ProcArgs<'domainMigrateGetCompressionCache'>): Promise<ProcRet<'domainMigrateGetCompressionCache'>> {
+    const { compressionCache } = await import('./migration-tunables.js');
+    return { cacheSize: await compressionCache(this, dom, flags) };
+  }
+
+  async domainMigrateSetCompressionCache({ dom, cacheSize, flags }: ProcArgs<'domainMigrateSetCompressionCache'>): Promise<void> {
+    const { setCompressionCache } = await import('./migration-tunables.js');
+    await setCompressionCache(this, dom, cacheSize, flags);
+  }
+
+  async domainMigrateSetMaxSpeed({ dom, bandwidth, flags }: ProcArgs<'domainMigrateSetMaxSpeed'>): Promise<void> {
+    const { setMaxSpeed } = await import('./migration-tunables.js');
+    await setMaxSpeed(this, dom, bandwidth, flags);
+  }
+
+  async domainMigrateGetMaxSpeed({ dom, flags }: ProcArgs<'domainMigrateGetMaxSpeed'>): Promise<ProcRet<'domainMigrateGetMaxSpeed'>> {
+    const { maxSpeed } = await import('./migration-tunables.js');
+    return { bandwidth: await maxSpeed(this, dom, flags) };
+  }
+
+  async domainMigrateStartPostCopy({ dom, flags }: ProcArgs<'domainMigrateStartPostCopy'>): Promise<void> {
+    const { startPostCopy } = await import('./migration-tunables.js');
+    await startPostCopy(this, dom, flags);
+  }
+
+  // ---- migration (issue 14): version 3 with parameters (migration.ts) ------------
+
+  async domainMigrateBegin3Params({ dom, params, flags }: ProcArgs<'domainMigrateBegin3Params'>): Promise<ProcRet<'domainMigrateBegin3Params'>> {
+    const { begin } = await import('./migration.js');
+    return begin(this, dom, params, flags);
+  }
+
+  async domainMigratePrepare3Params({ params, cookie_in, flags }: ProcArgs<'domainMigratePrepare3Params'>): Promise<ProcRet<'domainMigratePrepare3Params'>> {
+    const { prepare } = await import('./migration.js');
+    return prepare(this, params, cookie_in, flags);
+  }
+
+  async domainMigratePerform3Params({ dom, params, cookie_in, flags }: ProcArgs<'domainMigratePerform3Params'>): Promise<ProcRet<'domainMigratePerform3Params'>> {
+    const { perform } = await import('./migration.js');
+    return perform(this, dom, params, cookie_in, flags);
+  }
+
+  async domainMigrateFinish3Params({ params, flags, cancelled }: ProcArgs<'domainMigrateFinish3Params'>): Promise<ProcRet<'domainMigrateFinish3Params'>> {
+    const { finish } = await import('./migration.js');
+    return finish(this, params, flags, cancelled !== 0);
+  }
+
+  async domainMigrateConfirm3Params({ dom, params, flags, cancelled }: ProcArgs<'domainMigrateConfirm3Params'>): Promise<void> {
+    const { confirm } = await import('./migration.js');
+    await confirm(this, dom, params, flags, cancelled !== 0);
   }
 }
 

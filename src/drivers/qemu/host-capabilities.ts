@@ -10,6 +10,7 @@ import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ErrorCode, ErrorDomain, virError } from '../../util/error.js';
 import { writeFileAtomic } from '../../util/atomic-file.js';
+import { configuredHostUUID } from '../../util/host-uuid.js';
 import { escapeXml } from '../../util/xml.js';
 import {
   formatCapabilitiesXML, formatDomainCapabilitiesXML,
@@ -54,11 +55,13 @@ function parseCpuList(list: string): number[] {
 }
 
 /**
- * The host UUID: SMBIOS when the host has it, else one generated once and kept
+ * The host UUID: the daemon's host_uuid when set, SMBIOS when the host has it, else one generated once and kept
  * in the driver's cache folder (libvirt draws a new random one per daemon start;
  * an embedded driver has no daemon, so it is kept stable instead).
  */
-async function hostUUID(cacheDir: string): Promise<string> {
+export async function hostUUID(cacheDir: string): Promise<string> {
+  const configured = configuredHostUUID();
+  if (configured !== undefined) return configured;
   const smbios = read('/sys/class/dmi/id/product_uuid');
   if (smbios) return smbios.toLowerCase();
   const file = join(cacheDir, 'host-uuid');

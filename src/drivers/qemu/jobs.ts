@@ -3,14 +3,20 @@
 // API call that started it, holding the domain lock; a caller that gets the
 // lock therefore never finds a job in progress: job info reports none
 // (VIR_DOMAIN_JOB_NONE) and an abort finds nothing to abort, as libvirt says
-// when no async job runs.
+// when no async job runs. The exception is an outgoing migration
+// (migration-jobs.ts): its progress is QEMU's, and an abort cancels it.
 import { ErrorCode, ErrorDomain, virError } from '../../util/error.js';
 import type { ProcRet } from '../../driver/procedures.js';
+import { typedParam } from '../../driver/typed-params.js';
 import type { DomainRef, QemuDriver } from './driver.js';
 import { checkFlags } from './driver.js';
+import { outgoingMigration, queryProgress, type MigrationProgress, type OutgoingMigration } from './migration-jobs.js';
 
 /** virDomainJobType */
 const JOB_NONE = 0;
+const JOB_UNBOUNDED = 2;
+/** VIR_DOMAIN_JOB_OPERATION_MIGRATION_OUT */
+const OPERATION_MIGRATION_OUT = 5;
 /** VIR_DOMAIN_ABORT_JOB_POSTCOPY */
 const ABORT_POSTCOPY = 1 << 0;
 /** VIR_DOMAIN_JOB_STATS_COMPLETED, VIR_DOMAIN_JOB_STATS_KEEP_COMPLETED */
@@ -24,14 +30,68 @@ export function noJobInfo(): ProcRet<'domainGetJobInfo'> {
   };
 }
 
+/** The domain's outgoing migration and its progress now, unless none runs (or it ended meanwhile). */
+async function migrationProgress(driver: QemuDriver, dom: DomainRef): Promise<{ job: OutgoingMigration; progress: MigrationProgress } | undefined> {
+  const job = outgoingMigration(driver, (await driver.objectOf(dom, { definition: false, autostart: false })).uuid);
+  const progress = job && (await queryProgress(job).catch(() => undefined));
+  return job && progress ? { job, progress } : undefined;
+}
+
+const bytes = (n: number | undefined) => BigInt(Math.trunc(n ?? 0));
+
+/** qemuDomainGetJobInfo: the data of an outgoing migration (all of it RAM: tsvirt copies no disks). */
+export async function jobInfo(driver: QemuDriver, dom: DomainRef): Promise<ProcRet<'domainGetJobInfo'>> {
+  const running = await migrationProgress(driver, dom);
+  if (!running) return noJobInfo();
+  const ram = running.progress.ram ?? {};
+  const [total, processed, remaining] = [bytes(ram.total), bytes(ram.transferred), bytes(ram.remaining)];
+  return {
+    ...noJobInfo(),
+    type: JOB_UNBOUNDED,
+    timeElapsed: BigInt(Date.now() - running.job.startedMs),
+    dataTotal: total, dataProcessed: processed, dataRemaining: remaining,
+    memTotal: total, memProcessed: processed, memRemaining: remaining,
+  };
+}
+
 export async function jobStats(driver: QemuDriver, dom: DomainRef, flags: number): Promise<ProcRet<'domainGetJobStats'>> {
   checkFlags(flags, JOB_STATS_FLAGS, 'qemuDomainGetJobStats');
-  await driver.objectOf(dom);
-  return { type: JOB_NONE, params: [] };
+  const running = await migrationProgress(driver, dom);
+  // tsvirt keeps no statistics of completed jobs (VIR_DOMAIN_JOB_STATS_COMPLETED)
+  if (!running || flags !== 0) return { type: JOB_NONE, params: [] };
+  const ram = running.progress.ram ?? {};
+  const u = typedParam.ullong;
+  return {
+    type: JOB_UNBOUNDED,
+    params: [
+      typedParam.int('operation', OPERATION_MIGRATION_OUT),
+      u('time_elapsed', Date.now() - running.job.startedMs),
+      u('data_total', bytes(ram.total)),
+      u('data_processed', bytes(ram.transferred)),
+      u('data_remaining', bytes(ram.remaining)),
+      u('memory_total', bytes(ram.total)),
+      u('memory_processed', bytes(ram.transferred)),
+      u('memory_remaining', bytes(ram.remaining)),
+      u('memory_constant', bytes(ram.duplicate)),
+      u('memory_normal', bytes(ram.normal)),
+      u('memory_normal_bytes', bytes(ram['normal-bytes'])),
+      // QEMU's mbps is megabits per second
+      u('memory_bps', bytes(((ram.mbps ?? 0) * 1_000_000) / 8)),
+      u('memory_dirty_rate', bytes(ram['dirty-pages-rate'])),
+      u('memory_page_size', bytes(ram['page-size'])),
+      u('memory_iteration', bytes(ram['dirty-sync-count'])),
+    ],
+  };
 }
 
 export async function abortJob(driver: QemuDriver, dom: DomainRef, flags: number): Promise<void> {
   checkFlags(flags, ABORT_POSTCOPY, 'qemuDomainAbortJobFlags');
+  const migration = outgoingMigration(driver, (await driver.objectOf(dom, { definition: false, autostart: false })).uuid);
+  if (migration) {
+    migration.aborted = true;
+    await migration.qmp.execute('migrate_cancel');
+    return;
+  }
   await driver.runtime.withRunning(dom, async () => {
     throw virError(ErrorCode.OPERATION_INVALID, 'no job is active on the domain', ErrorDomain.QEMU);
   }, { monitor: false });

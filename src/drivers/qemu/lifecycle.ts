@@ -108,6 +108,8 @@ export class RunningDomain {
   nodenameIndex = 0;
   /** The guest CPU before QEMU's view was taken in, when that changed it (libvirt's origCPU): what save images carry. */
   origCpu: XmlElement | undefined;
+  /** An outgoing migration runs: QEMU's STOP at its end is the migration's pause, which the migration reports. */
+  migratingOut = false;
   constructor(
     readonly name: string,
     readonly id: number,
@@ -286,7 +288,7 @@ export class QemuRuntime {
         break;
       case 'STOP':
         // a pause this process asked for set the state before; the STOP after a SHUTDOWN is no pause
-        if (dom.state === DomainState.RUNNING && !dom.shutdownSeen) {
+        if (dom.state === DomainState.RUNNING && !dom.shutdownSeen && !dom.migratingOut) {
           void this.changeState(dom, DomainState.PAUSED, PausedReason.UNKNOWN, DomainEventType.SUSPENDED, SuspendedDetail.PAUSED);
         }
         break;
@@ -492,7 +494,8 @@ export class QemuRuntime {
       await plugHotpluggableVcpus(qmp, live);
       await applyThreadPinning(proc.pid, qmp, live);
       const { incoming } = options;
-      if (incoming) await receiveMigration(qmp, incoming);
+      if (incoming?.migration) await qmp.execute('migrate-incoming', { uri: incoming.uri });
+      else if (incoming) await receiveMigration(qmp, incoming);
       if (!options.paused) {
         // Written while `cont` runs: this process holds the domain lock, and a failed cont kills QEMU.
         [dom.state, dom.reason] = [DomainState.RUNNING, incoming ? RunningReason.RESTORED : loadvm !== undefined ? RunningReason.FROM_SNAPSHOT : RunningReason.BOOTED];
@@ -505,8 +508,8 @@ export class QemuRuntime {
         await this.saveStatus(dom);
       }
       // qemuProcessStart, and qemuDomainObjStart for a start --paused (qemuSaveImageStartVM for a restore, qemuSnapshotRevert*)
-      this.lifecycleEvent(dom, DomainEventType.STARTED, incoming ? StartedDetail.RESTORED : options.fromSnapshot ? StartedDetail.FROM_SNAPSHOT : StartedDetail.BOOTED);
-      if (options.paused) {
+      this.lifecycleEvent(dom, DomainEventType.STARTED, incoming?.migration ? StartedDetail.MIGRATED : incoming ? StartedDetail.RESTORED : options.fromSnapshot ? StartedDetail.FROM_SNAPSHOT : StartedDetail.BOOTED);
+      if (options.paused && !incoming?.migration) {
         const detail = options.fromSnapshot ? SuspendedDetail.FROM_SNAPSHOT : !incoming || incoming.pausedByUser ? SuspendedDetail.PAUSED : SuspendedDetail.RESTORED;
         this.lifecycleEvent(dom, DomainEventType.SUSPENDED, detail);
       }
@@ -603,10 +606,17 @@ export class QemuRuntime {
   }
 
   /** Runs the guest again after a job that paused it failed (qemuProcessStartCPUs with a *_CANCELED reason). */
-  async resumeAfter(name: string, reason: RunningReason): Promise<void> {
+  async resumeAfter(name: string, reason: RunningReason, detail = ResumedDetail.UNPAUSED): Promise<void> {
     const dom = this.requireRunning(name);
     await this.runChangingState(dom, 'cont', DomainState.RUNNING, reason);
-    this.lifecycleEvent(dom, DomainEventType.RESUMED, ResumedDetail.UNPAUSED);
+    this.lifecycleEvent(dom, DomainEventType.RESUMED, detail);
+  }
+
+  /** QEMU paused the guest at the end of its outgoing migration (qemuProcessHandleStop during a migration out). */
+  async pausedByMigration(name: string): Promise<void> {
+    const dom = this.requireRunning(name);
+    if (dom.state !== DomainState.RUNNING) return;
+    await this.changeState(dom, DomainState.PAUSED, PausedReason.MIGRATION, DomainEventType.SUSPENDED, SuspendedDetail.MIGRATED);
   }
 
   /** Ends QEMU once the guest's state is saved: the domain is shut off (saved). */
@@ -614,8 +624,8 @@ export class QemuRuntime {
     return this.stopFor(name, ShutoffReason.SAVED, StoppedDetail.SAVED);
   }
 
-  /** Ends QEMU for a job of the driver (save, snapshot halt or revert, dump --crash): the domain is shut off for `reason`. */
-  async stopFor(name: string, reason: ShutoffReason.SAVED | ShutoffReason.FROM_SNAPSHOT | ShutoffReason.CRASHED, detail: StoppedDetail): Promise<void> {
+  /** Ends QEMU for a job of the driver (save, snapshot halt or revert, dump --crash, migration): the domain is shut off for `reason`. */
+  async stopFor(name: string, reason: ShutoffReason.SAVED | ShutoffReason.FROM_SNAPSHOT | ShutoffReason.CRASHED | ShutoffReason.MIGRATED | ShutoffReason.FAILED, detail: StoppedDetail): Promise<void> {
     const dom = this.requireRunning(name);
     dom.stopping = true;
     await this.stopProcess(dom, { graceMs: 0, reason });
@@ -747,13 +757,15 @@ export interface IncomingState {
   send(): Promise<void>;
   /** the caller asked for a paused guest (else it stays paused because it was paused when saved) */
   pausedByUser: boolean;
+  /** a migration's destination: start() returns once QEMU listens; the migration's Finish step waits for the stream */
+  migration?: boolean;
 }
 
 /** How often the state of a migration is polled. */
 const MIGRATION_POLL_MS = 50;
 
 /** Waits until QEMU's migration (in or out) has completed; QEMU's reason when it failed, named by libvirt's job name. */
-export async function waitForMigration(qmp: QmpClient, job: 'migration in' | 'domain save' | 'snapshot' | 'domain core dump'): Promise<void> {
+export async function waitForMigration(qmp: QmpClient, job: 'migration in' | 'migration out' | 'domain save' | 'snapshot' | 'domain core dump'): Promise<void> {
   for (;;) {
     const info = await qmp.execute<{ status?: string; 'error-desc'?: string }>('query-migrate');
     if (info.status === 'completed') return;

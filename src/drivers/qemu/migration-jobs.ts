@@ -1,0 +1,66 @@
+// The outgoing migrations a driver runs right now. A migration holds its
+// domain's lock from start to end, as libvirt's async job does; job info and
+// job abort come meanwhile from other calls, so they find it here, without
+// that lock, and ask or cancel through the migration's own monitor connection.
+import { ErrorCode, ErrorDomain, virError } from '../../util/error.js';
+import type { QmpClient } from './qmp.js';
+
+export interface OutgoingMigration {
+  readonly qmp: QmpClient;
+  /** Date.now() when QEMU's migrate was issued */
+  readonly startedMs: number;
+  /** domjobabort cancelled it */
+  aborted: boolean;
+}
+
+const byDriver = new WeakMap<object, Map<string, OutgoingMigration>>();
+
+function migrationsOf(driver: object): Map<string, OutgoingMigration> {
+  let map = byDriver.get(driver);
+  if (!map) byDriver.set(driver, (map = new Map()));
+  return map;
+}
+
+/** The running outgoing migration of the domain with `uuid`, if any. */
+export function outgoingMigration(driver: object, uuid: string): OutgoingMigration | undefined {
+  return migrationsOf(driver).get(uuid);
+}
+
+/**
+ * Runs `fn` as the domain's outgoing migration; a failure after domjobabort is
+ * libvirt's "operation aborted: migration out: canceled by client".
+ */
+export async function asOutgoingMigration<T>(driver: object, uuid: string, qmp: QmpClient, fn: () => Promise<T>): Promise<T> {
+  const job: OutgoingMigration = { qmp, startedMs: Date.now(), aborted: false };
+  const migrations = migrationsOf(driver);
+  migrations.set(uuid, job);
+  try {
+    return await fn();
+  } catch (e) {
+    if (job.aborted) throw virError(ErrorCode.OPERATION_ABORTED, 'migration out: canceled by client', ErrorDomain.QEMU);
+    throw e;
+  } finally {
+    migrations.delete(uuid);
+  }
+}
+
+/** What query-migrate reports of the RAM transfer (bytes, pages, bytes/s as mbps). */
+export interface MigrationProgress {
+  status?: string;
+  ram?: {
+    total?: number;
+    transferred?: number;
+    remaining?: number;
+    duplicate?: number;
+    normal?: number;
+    'normal-bytes'?: number;
+    'dirty-pages-rate'?: number;
+    'page-size'?: number;
+    'dirty-sync-count'?: number;
+    mbps?: number;
+  };
+}
+
+export function queryProgress(job: OutgoingMigration): Promise<MigrationProgress> {
+  return job.qmp.execute<MigrationProgress>('query-migrate');
+}

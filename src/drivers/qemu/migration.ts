@@ -1,0 +1,204 @@
+// Live migration between two qemu drivers, libvirt's version 3 protocol with
+// extensible parameters as the client drives it (virDomainMigrateVersion3Full):
+// Begin on the source (the migratable XML and a cookie), Prepare on the
+// destination (QEMU started with -incoming defer, listening with
+// migrate-incoming), Perform on the source (QEMU's migrate until it completed),
+// Finish on the destination (the guest runs there), Confirm on the source (its
+// QEMU ends). Each step is one call; the client carries the XML, cookies and URI.
+import net from 'node:net';
+import os from 'node:os';
+import { DomainState, RunningReason, ShutoffReason } from '../../driver/flags.js';
+import { ResumedDetail, StoppedDetail } from '../../driver/event-numbers.js';
+import type { ProcRet } from '../../driver/procedures.js';
+import { TypedParamType, typedParamValue, type TypedParam } from '../../driver/typed-params.js';
+import { validateTypedParams } from '../../driver/typed-params-validate.js';
+import { ErrorCode, ErrorDomain, virError } from '../../util/error.js';
+import { childText } from '../../util/xml.js';
+import { domainName } from '../../conf/domain.js';
+import type { DomainRef, QemuDriver } from './driver.js';
+import { checkFlags } from './driver.js';
+import { hostUUID } from './host-capabilities.js';
+import { waitForMigration } from './lifecycle.js';
+import { formatCookie, parseCookie } from './migration-cookie.js';
+import { migrationBandwidth } from './migration-bandwidth.js';
+import { asOutgoingMigration } from './migration-jobs.js';
+import { savedDefinition } from './save-restore.js';
+
+/** virDomainMigrateFlags tsvirt carries out */
+export const MigrateFlags = {
+  LIVE: 1 << 0,
+  PEER2PEER: 1 << 1,
+  PERSIST_DEST: 1 << 3,
+  UNDEFINE_SOURCE: 1 << 4,
+  PAUSED: 1 << 5,
+  CHANGE_PROTECTION: 1 << 8,
+  OFFLINE: 1 << 10,
+  ABORT_ON_ERROR: 1 << 12,
+} as const;
+const SUPPORTED_FLAGS = Object.values(MigrateFlags).reduce((a, b) => a | b, 0);
+
+/** The VIR_MIGRATE_PARAM_* tsvirt honours, with their types. */
+const PARAMETERS = {
+  migrate_uri: TypedParamType.STRING,
+  destination_name: TypedParamType.STRING,
+  destination_xml: TypedParamType.STRING,
+  persistent_xml: TypedParamType.STRING,
+  bandwidth: TypedParamType.ULLONG,
+};
+type ParamName = keyof typeof PARAMETERS;
+
+const MiB = 1024n * 1024n;
+
+function checkMigration(params: readonly TypedParam[], flags: number, fn: string): void {
+  checkFlags(flags, SUPPORTED_FLAGS, fn);
+  validateTypedParams(params, PARAMETERS);
+}
+
+function param(params: readonly TypedParam[], name: ParamName): string | bigint | undefined {
+  const p = params.find((q) => q.field === name);
+  return p === undefined ? undefined : (typedParamValue(p) as string | bigint);
+}
+const stringParam = (params: readonly TypedParam[], name: ParamName) => param(params, name) as string | undefined;
+
+async function localCookie(driver: QemuDriver, domain: { name: string; uuid: string }): Promise<Buffer> {
+  return formatCookie({ ...domain, hostname: os.hostname(), hostUUID: await hostUUID(driver.paths.cacheDir) });
+}
+
+/** A TCP port free on the loopback right now, for the destination QEMU to listen on. */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+// ---- source ------------------------------------------------------------------
+
+/**
+ * qemuDomainMigrateBegin3Params: the XML the destination starts from (an
+ * offline migration's: the persistent definition), and the source's cookie.
+ */
+export async function begin(driver: QemuDriver, dom: DomainRef, params: TypedParam[], flags: number): Promise<ProcRet<'domainMigrateBegin3Params'>> {
+  checkMigration(params, flags, 'qemuDomainMigrateBegin3Params');
+  if (flags & MigrateFlags.OFFLINE) {
+    if (!(flags & MigrateFlags.PERSIST_DEST)) throw virError(ErrorCode.OPERATION_INVALID, 'offline migration must be specified with the persistent flag set', ErrorDomain.QEMU);
+    const obj = await driver.objectOf(dom);
+    const xml = stringParam(params, 'destination_xml') ?? driver.xml.format(obj.persistentDef, { secure: true, inactive: true });
+    return { xml, cookie_out: await localCookie(driver, obj) };
+  }
+  return driver.runtime.withRunning(dom, async (obj, running) => {
+    const xml = stringParam(params, 'destination_xml') ?? driver.xml.format(savedDefinition(running.live), { secure: true, inactive: true });
+    return { xml, cookie_out: await localCookie(driver, obj) };
+  }, { monitor: false });
+}
+
+/**
+ * qemuDomainMigratePerform3Params without peer-to-peer: QEMU migrates to the
+ * URI the destination listens on, within the domain's bandwidth limit; the
+ * guest ends paused, which the source reports as a migration's pause.
+ */
+export async function perform(driver: QemuDriver, dom: DomainRef, params: TypedParam[], cookieIn: Buffer, flags: number): Promise<ProcRet<'domainMigratePerform3Params'>> {
+  checkMigration(params, flags, 'qemuDomainMigratePerform3Params');
+  if (flags & MigrateFlags.PEER2PEER) throw virError(ErrorCode.ARGUMENT_UNSUPPORTED, 'peer-to-peer migration is not supported by tsvirt', ErrorDomain.QEMU);
+  const uri = stringParam(params, 'migrate_uri');
+  if (uri === undefined) throw virError(ErrorCode.INVALID_ARG, 'migration URI is required', ErrorDomain.QEMU);
+  return driver.runtime.withRunning(dom, async (obj, running) => {
+    parseCookie(cookieIn, obj, await hostUUID(driver.paths.cacheDir));
+    const runtime = driver.runtime.runtime;
+    const qmp = await runtime.ensureMonitor(running);
+    const bandwidth = (param(params, 'bandwidth') as bigint | undefined) ?? (await migrationBandwidth(driver.paths.stateDir, obj.uuid));
+    await qmp.execute('migrate-set-parameters', { 'max-bandwidth': bandwidth * MiB });
+    running.migratingOut = true;
+    try {
+      await asOutgoingMigration(driver, obj.uuid, qmp, async () => {
+        await qmp.execute('migrate', { uri });
+        await waitForMigration(qmp, 'migration out');
+      });
+      await runtime.pausedByMigration(obj.name);
+    } finally {
+      running.migratingOut = false;
+    }
+    return { cookie_out: await localCookie(driver, obj) };
+  });
+}
+
+/** qemuDomainMigrateConfirm3Params: the source's QEMU ends once the destination runs the guest, or the guest runs on here. */
+export async function confirm(driver: QemuDriver, dom: DomainRef, params: TypedParam[], flags: number, cancelled: boolean): Promise<void> {
+  checkMigration(params, flags, 'qemuDomainMigrateConfirm3Params');
+  // an offline migration leaves any QEMU of the source alone
+  const persistent = flags & MigrateFlags.OFFLINE ? (await driver.objectOf(dom)).persistent : await driver.runtime.withRunning(dom, async (obj, running) => {
+    const runtime = driver.runtime.runtime;
+    if (!cancelled) await runtime.stopFor(obj.name, ShutoffReason.MIGRATED, StoppedDetail.MIGRATED);
+    else if (running.state === DomainState.PAUSED) await runtime.resumeAfter(obj.name, RunningReason.MIGRATION_CANCELED, ResumedDetail.MIGRATED);
+    return obj.persistent;
+  }, { monitor: false });
+  if (!cancelled && persistent && flags & MigrateFlags.UNDEFINE_SOURCE) await driver.domainUndefineFlags({ dom, flags: 0 });
+}
+
+// ---- destination -------------------------------------------------------------
+
+/** qemuDomainMigratePrepare3Params: the guest's QEMU, waiting for the stream on a loopback port it names. */
+export async function prepare(driver: QemuDriver, params: TypedParam[], cookieIn: Buffer, flags: number): Promise<ProcRet<'domainMigratePrepare3Params'>> {
+  checkMigration(params, flags, 'qemuDomainMigratePrepare3Params');
+  const xml = stringParam(params, 'destination_xml');
+  if (xml === undefined) throw virError(ErrorCode.INTERNAL_ERROR, 'no domain XML passed', ErrorDomain.QEMU);
+  const def = await driver.xml.parseNew(xml, { validateSchema: false });
+  const name = domainName(def);
+  const dname = stringParam(params, 'destination_name');
+  if (dname !== undefined && dname !== name) throw virError(ErrorCode.ARGUMENT_UNSUPPORTED, 'renaming a domain while migrating it is not supported by tsvirt', ErrorDomain.QEMU);
+  const uuid = (childText(def, 'uuid') ?? '').toLowerCase();
+  parseCookie(cookieIn, { name, uuid }, await hostUUID(driver.paths.cacheDir));
+  const uri = `tcp:127.0.0.1:${await freePort()}`;
+  // an offline migration brings the definition alone, at Finish
+  if (flags & MigrateFlags.OFFLINE) return { cookie_out: await localCookie(driver, { name, uuid }), uri_out: uri };
+  await driver.withDriverLock(async () => {
+    await driver.syncDomains();
+    const existing = driver.store.checkAddable(def);
+    if (existing && existing.id !== -1) throw virError(ErrorCode.OPERATION_INVALID, `domain '${name}' is already active`, ErrorDomain.QEMU);
+    const runtime = driver.runtime.runtime;
+    await driver.withDomainLock(uuid, async () => {
+      runtime.release(await runtime.start(name, def, { paused: true, incoming: { uri, send: async () => undefined, pausedByUser: false, migration: true } }));
+    });
+    await driver.runtime.sync({ refresh: false });
+  });
+  return { cookie_out: await localCookie(driver, { name, uuid }), uri_out: uri };
+}
+
+/**
+ * qemuDomainMigrateFinish3Params: once the stream is in, the guest is defined
+ * here with VIR_MIGRATE_PERSIST_DEST, then runs (or stays paused with
+ * VIR_MIGRATE_PAUSED); a cancelled or failed migration ends the waiting QEMU.
+ */
+export async function finish(driver: QemuDriver, params: TypedParam[], flags: number, cancelled: boolean): Promise<ProcRet<'domainMigrateFinish3Params'>> {
+  checkMigration(params, flags, 'qemuDomainMigrateFinish3Params');
+  const name = stringParam(params, 'destination_name') ?? '';
+  if (flags & MigrateFlags.OFFLINE) {
+    if (cancelled) throw virError(ErrorCode.OPERATION_FAILED, `migration of domain ${name} was cancelled`, ErrorDomain.QEMU);
+    const xml = stringParam(params, 'persistent_xml') ?? stringParam(params, 'destination_xml');
+    if (xml === undefined) throw virError(ErrorCode.INTERNAL_ERROR, 'no domain XML passed', ErrorDomain.QEMU);
+    const { dom } = await driver.domainDefineXMLFlags({ xml, flags: 0 });
+    return { dom, cookie_out: await localCookie(driver, dom) };
+  }
+  const { dom } = await driver.domainLookupByName({ name });
+  const runtime = driver.runtime.runtime;
+  const persistentXml = await driver.runtime.withRunning(dom, async (obj, running) => {
+    try {
+      if (cancelled) throw virError(ErrorCode.OPERATION_FAILED, `migration of domain ${name} was cancelled`, ErrorDomain.QEMU);
+      await waitForMigration(await runtime.ensureMonitor(running), 'migration in');
+    } catch (e) {
+      await runtime.stopFor(obj.name, ShutoffReason.FAILED, StoppedDetail.FAILED);
+      throw e;
+    }
+    return stringParam(params, 'persistent_xml') ?? driver.xml.format(savedDefinition(running.live), { secure: true, inactive: true });
+  });
+  // defined before the guest runs, as libvirt does (qemuMigrationDstPersist); the define takes the locks itself
+  if (flags & MigrateFlags.PERSIST_DEST) await driver.domainDefineXMLFlags({ xml: persistentXml, flags: 0 });
+  return driver.runtime.withRunning(dom, async (obj, running) => {
+    if (!(flags & MigrateFlags.PAUSED)) await runtime.resumeAfter(obj.name, RunningReason.MIGRATED, ResumedDetail.MIGRATED);
+    return { dom: { name: obj.name, uuid: obj.uuid, id: running.id }, cookie_out: await localCookie(driver, obj) };
+  }, { monitor: false });
+}
