@@ -1,10 +1,10 @@
 // Puts what a volume upload brings into the volume's file, in order: data at
-// advancing offsets, a hole as libvirt's fdstream makes one (the file is cut
-// at the hole's end, so what was there reads as zeros). One write is in flight
-// at a time and whatever arrived meanwhile goes out with the next writev: the
-// received buffers live only briefly (they die in V8's young generation instead
-// of filling the old one, whose collections would cost more than the copy), and
-// the thread pool is visited once per batch, not once per packet.
+// advancing offsets, a hole as libvirt's fdstream makes one (the file is cut at
+// the hole's end, dropping whatever lay beyond it; later data extends it again).
+// One write is in flight at a time and whatever arrived meanwhile goes out with
+// the next writev: the received buffers live only briefly (they die in V8's young
+// generation rather than pile up for its costly full collections), and the
+// thread pool is visited once per batch, not once per packet.
 import type { FileHandle } from 'node:fs/promises';
 
 /** Queued but unwritten bytes beyond which the sender is asked to wait (drained()). */

@@ -2,7 +2,7 @@
 // the bytes between offset and offset+length (0: to the end) flow through the
 // stream. With the SPARSE flag, holes travel as holes (StreamHole chunks): a
 // download sends one for every block of zeros, an upload cuts the file at the
-// hole's end as libvirt's fdstream does (what the hole covers reads as zeros).
+// hole's end as libvirt's fdstream does (UploadWriter).
 import { open, type FileHandle } from 'node:fs/promises';
 import type { Duplex } from 'node:stream';
 import type { StorageVolDef } from '../../conf/storage-vol.js';
