@@ -4,11 +4,14 @@
 //   clone  = vol-clone of a 1 GiB raw volume with 512 MiB written
 //   upload = vol-upload --sparse of a 1 GiB file holding 64 MiB of data
 // Medians of --runs (default 3); the two sides take turns run by run. libvirtd's pool is tsvirt-bench-PID, removed at the end.
+// Beside the wall times, each daemon's own CPU time per operation (its threads, not
+// qemu-img; mean of the runs): on a loaded machine that ratio moves much less than
+// the wall times do (libvirtd's also counts whatever other clients ask of it meanwhile).
 //
 //   node dist/bench/storage.js [--runs N] [--dir DIR]
 
 import { execFile, execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import path from 'node:path';
 import { spawnDaemon } from '../test/daemon/spawn-daemon.js';
@@ -35,10 +38,16 @@ async function timed(step: () => Promise<void>): Promise<number> {
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
-type Side = { uri: string; dir: string; upload: string; times: Record<string, number[]> };
+type Side = { uri: string; dir: string; upload: string; pid: number; times: Record<string, number[]>; cpu: Record<string, number[]> };
+
+/** A process's user+system CPU time in ms (/proc/PID/stat fields 14 and 15, in clock ticks of 10 ms). */
+function cpuMs(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10;
+}
 
 /** A fresh dir pool under `dir` with the clone source and the upload target and file. */
-async function prepare(uri: string, dir: string): Promise<Side> {
+async function prepare(uri: string, pid: number, dir: string): Promise<Side> {
   const v = (c: string) => virsh(uri, c);
   await v(`pool-create-as ${pool} dir --target ${dir} --build`);
   await v(`vol-create-as ${pool} src.img 1G --allocation 0`);
@@ -47,34 +56,43 @@ async function prepare(uri: string, dir: string): Promise<Side> {
   execFileSync('truncate', ['-s', '1G', upload]);
   execFileSync('dd', ['if=/dev/urandom', `of=${upload}`, 'bs=1M', 'count=64', 'seek=256', 'conv=notrunc', 'status=none']);
   await v(`vol-create-as ${pool} up.img 1G --allocation 0`);
-  return { uri, dir, upload, times: { create: [], clone: [], upload: [] } };
+  return { uri, dir, upload, pid, times: { create: [], clone: [], upload: [] }, cpu: { create: [], clone: [], upload: [] } };
 }
 
 /** One run of each operation on one side. */
-async function measure({ uri, upload, times }: Side): Promise<void> {
+async function measure({ uri, upload, pid, times, cpu }: Side): Promise<void> {
   const v = (c: string) => virsh(uri, c);
-  times.create!.push(await timed(() => v(`vol-create-as ${pool} big.qcow2 10G --format qcow2`)));
+  const step = async (key: string, command: string) => {
+    const before = cpuMs(pid);
+    times[key]!.push(await timed(() => v(command)));
+    cpu[key]!.push(cpuMs(pid) - before);
+  };
+  await step('create', `vol-create-as ${pool} big.qcow2 10G --format qcow2`);
   await v(`vol-delete --pool ${pool} big.qcow2`);
-  times.clone!.push(await timed(() => v(`vol-clone --pool ${pool} src.img copy.img`)));
+  await step('clone', `vol-clone --pool ${pool} src.img copy.img`);
   await v(`vol-delete --pool ${pool} copy.img`);
-  times.upload!.push(await timed(() => v(`vol-upload --pool ${pool} up.img ${upload} --sparse`)));
+  await step('upload', `vol-upload --pool ${pool} up.img ${upload} --sparse`);
 }
 
 const medians = (side: Side) => Object.fromEntries(Object.entries(side.times).map(([k, xs]) => [k, median(xs)]));
+const meanCpu = (side: Side, key: string) => side.cpu[key]!.reduce((a, b) => a + b, 0) / side.cpu[key]!.length;
 
 const daemon = await spawnDaemon();
 const uris = [daemon.uri('qemu', '/system'), 'qemu:///system'];
+const libvirtd = Number(execFileSync('pgrep', ['-o', '-x', 'libvirtd'], { encoding: 'utf8' }).trim());
 const sides: Side[] = [];
 try {
-  sides.push(await prepare(uris[0]!, path.join(base, 'tsvirt')));
-  sides.push(await prepare(uris[1]!, path.join(base, 'libvirt')));
+  sides.push(await prepare(uris[0]!, daemon.pid, path.join(base, 'tsvirt')));
+  sides.push(await prepare(uris[1]!, libvirtd, path.join(base, 'libvirt')));
   // the sides take turns, so a change in the machine's load falls on both
   for (let i = 0; i < runs; i++) for (const side of i % 2 ? [...sides].reverse() : sides) await measure(side);
   const [tsvirt, libvirt] = sides.map(medians) as [Record<string, number>, Record<string, number>];
+  const [tsSide, lvSide] = sides as [Side, Side];
   process.stdout.write(`storage bench, median of ${runs} (ms): virsh -> tsvirtd vs virsh -> libvirtd, load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}\n`);
   for (const key of Object.keys(tsvirt)) {
     const ratio = tsvirt[key]! / libvirt[key]!;
-    process.stdout.write(`  ${key.padEnd(7)} tsvirt ${tsvirt[key]!.toFixed(0).padStart(6)}  libvirt ${libvirt[key]!.toFixed(0).padStart(6)}  ratio ${ratio.toFixed(2)}x\n`);
+    const cpu = `daemon CPU ${meanCpu(tsSide, key).toFixed(0)} vs ${meanCpu(lvSide, key).toFixed(0)} ms`;
+    process.stdout.write(`  ${key.padEnd(7)} tsvirt ${tsvirt[key]!.toFixed(0).padStart(6)}  libvirt ${libvirt[key]!.toFixed(0).padStart(6)}  ratio ${ratio.toFixed(2)}x   (${cpu})\n`);
   }
 } finally {
   for (const uri of uris) await virsh(uri, `pool-destroy ${pool}`).catch(() => undefined);

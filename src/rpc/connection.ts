@@ -4,7 +4,7 @@
 // clients and the remote driver.
 import type { Duplex } from 'node:stream';
 import { FrameSplitter } from './frame.js';
-import { decodeMessage, type DecodedMessage } from './message.js';
+import { decodeFramePieces, type DecodedMessage } from './message.js';
 
 export interface ConnectionHandlers {
   /** One decoded message; throwing closes the connection (a header that does not decode). */
@@ -67,8 +67,8 @@ export class MessageConnection {
   private receive(chunk: Buffer): void {
     if (this.done) return;
     try {
-      for (const frame of this.splitter.push(chunk)) {
-        this.handlers.message(decodeMessage(frame));
+      for (const frame of this.splitter.pushPieces(chunk)) {
+        this.handlers.message(decodeFramePieces(frame));
         if (this.done) return;
       }
     } catch (e) {

@@ -26,11 +26,20 @@ export class FrameSplitter {
     return this.buffered;
   }
 
-  /** Feeds received bytes; returns every frame they complete (length word included). */
+  /** Feeds received bytes; returns every frame they complete (length word included), each in one buffer. */
   push(chunk: Buffer): Buffer[] {
+    return this.pushPieces(chunk).map((pieces) => (pieces.length === 1 ? pieces[0]! : Buffer.concat(pieces)));
+  }
+
+  /**
+   * Feeds received bytes; returns every frame they complete as the received
+   * buffers' views, uncopied (a 256 KiB stream packet spans several socket
+   * reads). The first piece holds at least the length word and header (FRAME_MIN).
+   */
+  pushPieces(chunk: Buffer): Buffer[][] {
     this.chunks.push(chunk);
     this.buffered += chunk.length;
-    const frames: Buffer[] = [];
+    const frames: Buffer[][] = [];
     for (;;) {
       if (this.expected < 0) {
         if (this.buffered < VIR_NET_MESSAGE_LEN_MAX) break;
@@ -52,25 +61,37 @@ export class FrameSplitter {
     return head.readUInt32BE(0);
   }
 
-  /** The first n buffered bytes: a view when one chunk holds them, else one copy of exactly n bytes (the rest stays uncopied). */
-  private take(n: number): Buffer {
-    let frame: Buffer;
-    if (this.chunks[0]!.length >= n) {
-      frame = this.chunks[0]!.subarray(0, n);
-      this.chunks[0] = this.chunks[0]!.subarray(n);
-    } else {
-      frame = Buffer.allocUnsafe(n);
-      let filled = 0;
-      while (filled < n) {
-        const chunk = this.chunks[0]!;
-        const used = chunk.copy(frame, filled, 0, n - filled);
-        filled += used;
-        this.chunks[0] = chunk.subarray(used);
-        if (this.chunks[0].length === 0) this.chunks.shift();
+  /** The first n buffered bytes as views; only a length word and header split across reads are copied (FRAME_MIN bytes). */
+  private take(n: number): Buffer[] {
+    if (this.chunks[0]!.length < FRAME_MIN) this.joinHead();
+    const pieces: Buffer[] = [];
+    let left = n;
+    while (left > 0) {
+      const chunk = this.chunks[0]!;
+      if (chunk.length > left) {
+        pieces.push(chunk.subarray(0, left));
+        this.chunks[0] = chunk.subarray(left);
+        break;
       }
+      pieces.push(chunk);
+      this.chunks.shift();
+      left -= chunk.length;
     }
-    if (this.chunks[0]?.length === 0) this.chunks.shift();
     this.buffered -= n;
-    return frame;
+    return pieces;
+  }
+
+  /** Copies the first FRAME_MIN buffered bytes (any frame has that many) into one buffer at the front. */
+  private joinHead(): void {
+    const head = Buffer.allocUnsafe(FRAME_MIN);
+    let filled = 0;
+    while (filled < FRAME_MIN) {
+      const chunk = this.chunks[0]!;
+      const used = chunk.copy(head, filled, 0, FRAME_MIN - filled);
+      filled += used;
+      if (used === chunk.length) this.chunks.shift();
+      else this.chunks[0] = chunk.subarray(used);
+    }
+    this.chunks.unshift(head);
   }
 }

@@ -27,13 +27,29 @@ export interface DecodedMessage {
   readonly header: VirNetMessageHeader;
   /** The body's bytes (a view into the frame). */
   readonly body: Buffer;
+  /** The body as it arrived, in uncopied pieces (stream data goes on this way); body joins them. */
+  readonly bodyPieces: readonly Buffer[];
 }
 
 /** Decodes the header of a whole frame (length word included, as FrameSplitter returns it). */
 export function decodeMessage(frame: Buffer): DecodedMessage {
-  const r = new XdrReader(frame, 4);
+  return decodeFramePieces([frame]);
+}
+
+/** Decodes the header of a frame received in pieces (FrameSplitter.pushPieces: the first holds length word and header). */
+export function decodeFramePieces(pieces: readonly Buffer[]): DecodedMessage {
+  const r = new XdrReader(pieces[0]!, 4);
   const header = decodeVirNetMessageHeader(r);
-  return { header, body: frame.subarray(r.offset) };
+  const bodyPieces = [pieces[0]!.subarray(r.offset), ...pieces.slice(1)].filter((p) => p.length > 0);
+  let body: Buffer | undefined;
+  return {
+    header,
+    bodyPieces,
+    get body() {
+      body ??= bodyPieces.length === 1 ? bodyPieces[0]! : Buffer.concat(bodyPieces);
+      return body;
+    },
+  };
 }
 
 /** Frames a message: length word, header, then whatever writeBody puts in. */

@@ -71,14 +71,15 @@ export class WireStream extends Duplex {
 
   /** A STREAM or STREAM_HOLE packet from the peer. */
   receive(message: DecodedMessage): void {
-    const { header, body } = message;
+    const { header } = message;
     if (header.type === MessageType.VIR_NET_STREAM_HOLE) {
       // libvirt refuses a hole on a stream that is not sparse
-      if (this.sparse) this.pushData(new StreamHole(decodeHole(body).length));
+      if (this.sparse) this.pushData(new StreamHole(decodeHole(message.body).length));
       else this.destroy(new Error('Unexpected stream hole'));
-    } else if (header.status === MessageStatus.VIR_NET_CONTINUE && body.length > 0) {
-      // the frame is this stream's alone (FrameSplitter never reuses its bytes): no copy
-      this.pushData(body);
+    } else if (header.status === MessageStatus.VIR_NET_CONTINUE && message.bodyPieces.length > 0) {
+      // the received bytes are this stream's alone (FrameSplitter never reuses them): no copy, the
+      // pieces go on as they came off the socket (a byte stream; packet boundaries carry no meaning)
+      for (const piece of message.bodyPieces) this.pushData(piece);
     } else if (header.status === MessageStatus.VIR_NET_CONTINUE) {
       // the daemon's end of data: the client finishes
       this.push(null);
@@ -91,7 +92,7 @@ export class WireStream extends Duplex {
     } else {
       // an abort from a client carries no error body
       this.peerAborted = true;
-      this.destroy(body.length > 0 ? decodeError(body) : new Error('stream aborted by the peer'));
+      this.destroy(message.bodyPieces.length > 0 ? decodeError(message.body) : new Error('stream aborted by the peer'));
     }
   }
 

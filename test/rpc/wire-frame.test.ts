@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { FRAME_MAX, FRAME_MIN, FrameLengthError, FrameSplitter } from '../../src/rpc/frame.js';
 import { PING, PONG, keepaliveAnswer } from '../../src/rpc/keepalive.js';
-import { answerHeader, decodeError, decodeMessage, encodeError, encodeMessage, encodeStreamData, MessageStatus, MessageType, rpcError, toMessageError } from '../../src/rpc/message.js';
+import { answerHeader, decodeError, decodeFramePieces, decodeMessage, encodeError, encodeMessage, encodeStreamData, MessageStatus, MessageType, rpcError, toMessageError } from '../../src/rpc/message.js';
 import { ErrorCode, ErrorDomain, virError } from '../../src/util/error.js';
 
 // AUTH_LIST call and reply as captured from virsh <-> libvirtd (remote-protocol.md 2.1)
@@ -78,4 +78,23 @@ test('stream data goes raw after the header, with the call procedure and serial'
   const m = decodeMessage(frame);
   assert.deepEqual(m.header, { ...call, type: MessageType.VIR_NET_STREAM, status: MessageStatus.VIR_NET_CONTINUE });
   assert.equal(m.body.toString(), 'abc');
+});
+
+test('a packet split across reads comes as views of the reads; only a split header is joined', () => {
+  const call = { prog: 0x20008086, vers: 1, proc: 209, type: 0, serial: 7, status: 0 };
+  const payload = Buffer.alloc(300_000, 7);
+  const frame = encodeStreamData(call, payload);
+  // cut at 10 (inside the header), 100 000 and 200 000 bytes, as three socket reads plus the rest
+  const reads = [frame.subarray(0, 10), frame.subarray(10, 100_000), frame.subarray(100_000, 200_000), frame.subarray(200_000)].map((r) => Buffer.from(r));
+  const s = new FrameSplitter();
+  const pieces = reads.flatMap((r) => s.pushPieces(r));
+  assert.equal(pieces.length, 1);
+  const m = decodeFramePieces(pieces[0]!);
+  assert.deepEqual(m.header, { ...call, type: MessageType.VIR_NET_STREAM, status: MessageStatus.VIR_NET_CONTINUE });
+  assert.deepEqual(m.bodyPieces.map((p) => p.length), [100_000 - 28, 100_000, frame.length - 200_000]);
+  // the body's pieces share the reads' memory: nothing was copied
+  assert.equal(m.bodyPieces[1]!.buffer, reads[2]!.buffer);
+  assert.equal(m.bodyPieces[2]!.buffer, reads[3]!.buffer);
+  assert.ok(m.body.equals(payload));
+  assert.equal(s.pending, 0);
 });

@@ -1,19 +1,18 @@
 // virStorageVolUpload / virStorageVolDownload on file volumes (virFDStreamOpenFile):
 // the bytes between offset and offset+length (0: to the end) flow through the
 // stream. With the SPARSE flag, holes travel as holes (StreamHole chunks): a
-// download sends one for every block of zeros, an upload skips over one and
-// leaves it unwritten.
+// download sends one for every block of zeros, an upload cuts the file at the
+// hole's end as libvirt's fdstream does (UploadWriter).
 import { open, type FileHandle } from 'node:fs/promises';
 import type { Duplex } from 'node:stream';
 import type { StorageVolDef } from '../../conf/storage-vol.js';
 import { ErrorCode, ErrorDomain, virError } from '../../util/error.js';
 import { isStreamHole, StreamHole } from '../../util/stream-hole.js';
 import { systemError } from './probe.js';
+import { UploadWriter } from './upload-writer.js';
 
 /** How much a download reads at a time, and the unit of zero detection. */
 const CHUNK = 256 * 1024;
-/** How much uploaded data is gathered before it is written. */
-const FLUSH_BYTES = 8 * 1024 * 1024;
 
 async function openVolume(vol: StorageVolDef, flags: 'r' | 'r+'): Promise<FileHandle> {
   try {
@@ -26,46 +25,33 @@ async function openVolume(vol: StorageVolDef, flags: 'r' | 'r+'): Promise<FileHa
 /** Starts the upload: what the stream brings is written from `offset` on, in the background. */
 export async function uploadVolume(vol: StorageVolDef, offset: bigint, length: bigint, sparse: boolean, stream: Duplex): Promise<void> {
   const fh = await openVolume(vol, 'r+');
-  const limit = length > 0n ? offset + length : undefined;
+  const limit = length > 0n ? Number(offset + length) : Infinity;
   const pump = async () => {
-    let pos = offset;
-    // consecutive data is gathered and written at once: packets are only 256 KiB
-    let pending: Buffer[] = [];
-    let pendingBytes = 0;
-    let pendingAt = offset;
-    const flush = async () => {
-      if (pendingBytes > 0) await fh.writev(pending, Number(pendingAt));
-      pending = [];
-      pendingBytes = 0;
-      pendingAt = pos;
-    };
+    const writer = new UploadWriter(fh, Number(offset));
+    let pos = Number(offset);
     try {
       // the stream stays open after its input ends: the answer to the finish goes out on it
       for await (const chunk of stream.iterator({ destroyOnReturn: false }) as AsyncIterable<Buffer | StreamHole>) {
         if (isStreamHole(chunk)) {
           if (!sparse) throw virError(ErrorCode.INTERNAL_ERROR, 'Unexpected stream hole', ErrorDomain.STORAGE);
-          await flush();
-          pos += chunk.length;
-          pendingAt = pos;
-          // a hole at the end makes the file that long (virFDStreamThreadDoWrite's ftruncate)
-          const { size } = await fh.stat({ bigint: true });
-          if (pos > size) await fh.truncate(Number(pos));
+          writer.hole(Number(chunk.length));
+          pos += Number(chunk.length);
           continue;
         }
-        const room = limit === undefined ? chunk.length : Number(limit - pos < BigInt(chunk.length) ? limit - pos : BigInt(chunk.length));
+        const room = Math.min(chunk.length, limit - pos);
         if (room <= 0) continue;
-        pending.push(room === chunk.length ? chunk : chunk.subarray(0, room));
-        pendingBytes += room;
-        pos += BigInt(room);
-        if (pendingBytes >= FLUSH_BYTES) await flush();
+        writer.write(room === chunk.length ? chunk : chunk.subarray(0, room));
+        pos += room;
+        if (writer.full) await writer.drained();
       }
-      await flush();
       // no sync, as libvirt's fdstream: the page cache holds the data like any write
+      await writer.finish();
       // the upload is complete: the caller's finish gets its answer (STREAM/OK)
       stream.end();
     } catch (e) {
       stream.destroy(e as Error);
     } finally {
+      await writer.finish().catch(() => undefined);
       await fh.close();
     }
   };
