@@ -17,6 +17,8 @@ const common = { bundle: true, platform: 'node', target: 'node20', sourcemap: 'l
 await build({
   ...common, entryPoints: ['dist/src/cli/main.js'], outfile: 'dist/tsvirsh.cjs', format: 'cjs',
   define: { 'import.meta.url': '__bundleURL' }, banner: { js: "const __bundleURL = require('node:url').pathToFileURL(__filename).href;" },
+  // import('node:...') becomes a require: bin/tsvirsh runs the bundle as a vm.Script, where import() has no loader
+  supported: { 'dynamic-import': false },
 });
 await build({ ...common, entryPoints: ['dist/src/daemon/main.js'], outfile: 'dist/tsvirtd.mjs', format: 'esm' });
 // esbuild escapes non-ASCII text in code (charset 'ascii') but keeps it in the comments it

@@ -2,7 +2,6 @@
 // tsvirsh that started it exits), plus liveness checks and killing by pid for
 // processes the current Node process did not start, and their (and their
 // threads') CPU times, memory, scheduling and affinity from /proc.
-import { spawn } from 'node:child_process';
 import type { Socket } from 'node:net';
 import { closeSync, constants, fstatSync, mkdirSync, openSync, readdirSync, readFileSync, writeSync } from 'node:fs';
 import path from 'node:path';
@@ -62,6 +61,8 @@ export async function spawnDetached(spec: DetachedSpawn): Promise<SpawnedProcess
     writeSync(logFd, `${new Date().toISOString()}: starting up\n${[...envText, spec.binary, ...spec.args.map(shellQuote)].join(' \\\n')}\n`);
     const logOffset = fstatSync(logFd).size;
     const exec = [...(spec.execPrefix ?? []), spec.binary, ...spec.args];
+    // child_process is loaded when a process is started, not by every query that imports this module
+    const { spawn } = await import('node:child_process');
     const child = spawn('/bin/sh', ['-c', GATE, spec.binary, ...exec], {
       env: spec.env,
       cwd: spec.cwd ?? '/',
