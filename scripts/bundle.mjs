@@ -7,7 +7,7 @@
 // The cache is seeded here by a few typical commands on a throw-away embedded root.
 // tsvirtd (dist/src/daemon/main.js -> dist/tsvirtd.mjs), long-lived, stays an ES module.
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { build } from 'esbuild';
@@ -17,8 +17,15 @@ const common = { bundle: true, platform: 'node', target: 'node20', sourcemap: 'l
 await build({
   ...common, entryPoints: ['dist/src/cli/main.js'], outfile: 'dist/tsvirsh.cjs', format: 'cjs',
   define: { 'import.meta.url': '__bundleURL' }, banner: { js: "const __bundleURL = require('node:url').pathToFileURL(__filename).href;" },
+  // import('node:...') becomes a require: bin/tsvirsh runs the bundle as a vm.Script, where import() has no loader
+  supported: { 'dynamic-import': false },
 });
 await build({ ...common, entryPoints: ['dist/src/daemon/main.js'], outfile: 'dist/tsvirtd.mjs', format: 'esm' });
+// esbuild escapes non-ASCII text in code (charset 'ascii') but keeps it in the comments it
+// preserves; escaped there too, the bundle is ASCII and bin/tsvirsh reads it as Latin-1
+const cli = readFileSync('dist/tsvirsh.cjs', 'utf8');
+const ascii = cli.replace(/[^\x00-\x7f]/gu, (c) => `\\u{${c.codePointAt(0).toString(16)}}`);
+if (ascii !== cli) writeFileSync('dist/tsvirsh.cjs', ascii);
 
 rmSync('dist/tsvirsh.cjs.cache', { force: true });
 const scratch = mkdtempSync(path.join(os.tmpdir(), 'tsvirt-bundle-'));

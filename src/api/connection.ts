@@ -12,7 +12,6 @@ import type { DriverRegistry } from '../driver/registry.js';
 import { builtinDrivers } from '../drivers/builtin.js';
 import { ErrorCode, ErrorDomain, isVirError, VirError } from '../util/error.js';
 import { DomainSnapshot, HostInterface, Network, ObjectHandle, StoragePool, StorageVolume } from './handles.js';
-import { streamPair } from './stream-pair.js';
 import { cpuMapCpus, cpuMapLength, cString, MEMORY_STAT_NAMES, plainParams, type DomainInfo, type DomainInterfaceStats, type DomainRef, type DomainVcpuInfo, type NodeInfo, type PciTopology, type PlainParam, type StateWithReason } from './types.js';
 
 /** The libvirt release this library reproduces, as virGetVersion encodes it (major * 1e6 + minor * 1e3 + micro). */
@@ -89,6 +88,8 @@ export class Connection {
 
   /** Calls a stream procedure: its return struct and the caller's end of the data stream. */
   async invokeStream<K extends StreamKeys>(key: K, ...args: CallArgs<K>): Promise<{ ret: ProcRet<K>; stream: Duplex }> {
+    // node:stream is loaded by the first stream call, not by every connection
+    const { streamPair } = await import('./stream-pair.js');
     const [driverSide, stream] = streamPair(procedureInfo(key)?.sparse ?? false);
     try {
       return { ret: await dispatch(this, key, args[0] as ProcArgs<K>, driverSide), stream };

@@ -7,6 +7,7 @@ import { formatUsage, LONG_VERSION, VERSION } from './help.js';
 import { ArgvTokens, parseCommands, ParseError, StringTokens, type ParsedCommand } from './parser.js';
 import { loadHandlers, LOOKUP } from './registry.js';
 import { Shell, type Output } from './shell.js';
+import { fdOutput } from './fd-output.js';
 
 /** Where the embedded qemu driver keeps its state when no URI is given. */
 export function defaultRoot(env: NodeJS.ProcessEnv = process.env, uid = process.getuid?.() ?? 0): string {
@@ -159,14 +160,8 @@ function parseGlobalOptions(argv: string[]): GlobalOptions {
   return o;
 }
 
-const processOutput: Output = {
-  out: (text) => void process.stdout.write(text),
-  err: (text) => void process.stderr.write(text),
-  outBytes: (data) => void process.stdout.write(data),
-};
-
 /** Runs tsvirsh; resolves to the exit status. */
-export async function run(argv: string[], output: Output = processOutput, env: NodeJS.ProcessEnv = process.env): Promise<number> {
+export async function run(argv: string[], output: Output = fdOutput, env: NodeJS.ProcessEnv = process.env): Promise<number> {
   let opts: GlobalOptions;
   try {
     opts = parseGlobalOptions(argv);
@@ -223,8 +218,9 @@ export async function main(argv: string[]): Promise<void> {
   try {
     code = await run(argv);
   } catch (e) {
-    process.stderr.write(`error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+    fdOutput.err(`error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
     code = 1;
   }
-  process.stdout.write('', () => process.exit(code));
+  // every write on Linux's process.stdout/stderr is synchronous: nothing is left to flush
+  process.exit(code);
 }

@@ -1,7 +1,6 @@
 // Crash-safe file replacement: readers see either the old or the new content,
 // never a half-written file, even if the writer is killed or the host loses power.
 
-import { randomBytes } from 'node:crypto';
 import { closeSync, fsync, openSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { open, unlink } from 'node:fs/promises';
 import { promisify } from 'node:util';
@@ -34,6 +33,8 @@ export async function fsyncDir(dir: string): Promise<void> {
  */
 export async function writeFileAtomic(path: string, data: string | Uint8Array, mode = 0o600, syncDir = true): Promise<void> {
   const dir = dirname(path);
+  // crypto is loaded by the first write, not by every process that imports this module
+  const { randomBytes } = await import('node:crypto');
   const temp = join(dir, `${ATOMIC_TEMP_PREFIX}${basename(path)}.${process.pid}.${randomBytes(4).toString('hex')}`);
   // only the fsyncs wait on the disk; the other steps are quick system calls,
   // made directly rather than as a thread-pool round trip each

@@ -14,7 +14,6 @@
 // milliseconds (each try creates, links and removes a file) spent more CPU
 // than the holders' work, and a poll interval leaves the lock idle.
 
-import { randomBytes } from 'node:crypto';
 import { readFileSync, watch, type FSWatcher } from 'node:fs';
 import { link, open, readFile, stat, unlink, writeFile } from 'node:fs/promises';
 import { ErrorCode, ErrorDomain, virError } from './error.js';
@@ -78,6 +77,8 @@ async function readHolder(path: string): Promise<string | undefined> {
 
 /** Creates `path` holding our identity; false when it already exists. */
 async function tryCreate(path: string): Promise<boolean> {
+  // crypto is loaded on the first lock, not by every process that imports this module
+  const { randomBytes } = await import('node:crypto');
   const temp = `${path}.${process.pid}.${randomBytes(4).toString('hex')}`;
   await writeFile(temp, ownIdentity, { mode: 0o600 });
   try {

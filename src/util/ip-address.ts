@@ -1,7 +1,6 @@
 // IP addresses as libvirt reads and prints them (virSocketAddrParse with
 // getaddrinfo's numeric rules, virSocketAddrFormat's canonical text).
 
-import { isIPv6 } from 'node:net';
 
 export type IPFamily = 'ipv4' | 'ipv6';
 
@@ -37,7 +36,8 @@ function parseIPv4(text: string): number[] | undefined {
 }
 
 function parseIPv6(text: string): number[] | undefined {
-  if (!isIPv6(text)) return undefined;
+  // node:net is loaded by the first IPv6 address, not by every process that imports this module
+  if (!process.getBuiltinModule('node:net').isIPv6(text)) return undefined;
   let s = text;
   const v4 = /(\d+\.\d+\.\d+\.\d+)$/.exec(s);
   if (v4) {

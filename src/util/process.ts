@@ -2,7 +2,6 @@
 // tsvirsh that started it exits), plus liveness checks and killing by pid for
 // processes the current Node process did not start, and their (and their
 // threads') CPU times, memory, scheduling and affinity from /proc.
-import { execFile, spawn } from 'node:child_process';
 import type { Socket } from 'node:net';
 import { closeSync, constants, fstatSync, mkdirSync, openSync, readdirSync, readFileSync, writeSync } from 'node:fs';
 import path from 'node:path';
@@ -10,8 +9,6 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { parseBitmap } from './bitmap.js';
 import { ErrorCode, ErrorDomain, virError } from './error.js';
-
-const execFileAsync = promisify(execFile);
 
 export interface DetachedSpawn {
   binary: string;
@@ -66,6 +63,8 @@ export async function spawnDetached(spec: DetachedSpawn): Promise<SpawnedProcess
     writeSync(logFd, `${new Date().toISOString()}: starting up\n${[...envText, spec.binary, ...spec.args.map(shellQuote)].join(' \\\n')}\n`);
     const logOffset = fstatSync(logFd).size;
     const exec = [...(spec.execPrefix ?? []), spec.binary, ...spec.args];
+    // child_process is loaded when a process is started, not by every query that imports this module
+    const { spawn } = await import('node:child_process');
     const child = spawn('/bin/sh', ['-c', GATE, spec.binary, ...exec], {
       env: spec.env,
       cwd: spec.cwd ?? '/',
@@ -188,7 +187,8 @@ export function threadAffinity(pid: number, tid: number): number[] | undefined {
 export async function setThreadAffinity(tid: number, cpus: ReadonlySet<number>): Promise<void> {
   const list = [...cpus].sort((a, b) => a - b).join(',');
   try {
-    await execFileAsync('taskset', ['-p', '-c', list, String(tid)], { encoding: 'utf8' });
+    const { execFile } = await import('node:child_process');
+    await promisify(execFile)('taskset', ['-p', '-c', list, String(tid)], { encoding: 'utf8' });
   } catch (e) {
     const x = e as NodeJS.ErrnoException & { stderr?: string };
     const reason = x.code === 'ENOENT' ? 'taskset (util-linux) is not installed' : /: ([^:\n]+)\s*$/.exec(x.stderr ?? '')?.[1] ?? x.message;

@@ -1,6 +1,5 @@
 // UUIDs as libvirt reads and prints them (virUUIDParse / virUUIDFormat / virUUIDGenerate).
 
-import { randomBytes } from 'node:crypto';
 
 /**
  * Parses a UUID the way virUUIDParse does: 32 hex digits, dashes allowed
@@ -26,7 +25,8 @@ function formatUUIDHex(hex: string): string {
 
 /** A random version-4 UUID (virUUIDGenerate). */
 export function generateUUID(): string {
-  const b = randomBytes(16);
+  // crypto is loaded by the first new UUID, not by every process that imports this module
+  const b = process.getBuiltinModule('node:crypto').randomBytes(16);
   b[6] = (b[6]! & 0x0f) | 0x40;
   b[8] = (b[8]! & 0x3f) | 0x80;
   return formatUUIDHex(b.toString('hex'));

@@ -1,7 +1,6 @@
 // <interface>: schema in virDomainNetDefFormat's order, MAC generation,
 // and inactive-config cleanup of generated tap names.
 
-import { randomBytes } from 'node:crypto';
 import { ErrorCode, virError } from '../../util/error.js';
 import { element, type XmlElement } from '../../util/xml.js';
 import type { ElementSchema, SchemaRef } from '../schema.js';
@@ -88,7 +87,8 @@ export const GENERATED_IFNAME_PREFIXES = ['vnet', 'macvtap', 'macvlan'];
 
 /** A random MAC in QEMU's 52:54:00 range (virDomainNetGenerateMAC). */
 export function generateMac(): string {
-  return ['52', '54', '00', ...Array.from(randomBytes(3), (b) => b.toString(16).padStart(2, '0'))].join(':');
+  // crypto is loaded on use, not by every query that parses a domain
+  return ['52', '54', '00', ...Array.from(process.getBuiltinModule('node:crypto').randomBytes(3), (b) => b.toString(16).padStart(2, '0'))].join(':');
 }
 
 /** <source> attributes virDomainNetDefParseXML reads, for the types whose source is attributes only. */

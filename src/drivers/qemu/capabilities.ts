@@ -6,8 +6,6 @@
 // offers comes from the host facts (host/): the live host asks QEMU, a
 // recorded host answers from its record.
 
-import { spawn } from 'node:child_process';
-import { createHash } from 'node:crypto';
 import { accessSync, constants as fsConstants, statSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -287,7 +285,9 @@ async function withProbeQemu<T>(binary: string, accel: HostModelAccel, work: (ex
   try {
     const args = ['-S', '-no-user-config', '-nodefaults', '-nographic', '-machine', `none,accel=${accel}`,
       '-qmp', `unix:${socket},server=on,wait=off`, '-pidfile', pidFile, '-daemonize'];
-    guard = await startGuarded(binary, args, pidFile, PROBE_TIMEOUT_MS);
+    // child_process (and net with it) is loaded only when a probe runs: queries answered from the cache never need it
+    const { spawn } = await import('node:child_process');
+    guard = await startGuarded(spawn, binary, args, pidFile, PROBE_TIMEOUT_MS);
     if ('error' in guard) throw fail(guard.error);
     try {
       // the QMP client is loaded only when a binary has to be probed (the cache usually answers)
@@ -335,7 +335,7 @@ function killGroup(pid: number | undefined): void {
 
 type ProbeGuard = { error: string } | { release(quitByItself: boolean): Promise<void> };
 
-function startGuarded(binary: string, args: string[], pidFile: string, timeoutMs: number): Promise<ProbeGuard> {
+function startGuarded(spawn: typeof import('node:child_process').spawn, binary: string, args: string[], pidFile: string, timeoutMs: number): Promise<ProbeGuard> {
   return new Promise((resolve) => {
     const guard = spawn('/bin/sh', ['-c', PROBE_GUARD, 'tsvirt-probe-guard', binary, ...args], {
       stdio: ['pipe', 'pipe', 'pipe'],
@@ -571,7 +571,7 @@ export class QemuCapsCache {
   }
 
   cacheFileFor(binary: string): string {
-    const digest = createHash('sha256').update(`${this.host.identity}\0${binary}`).digest('hex').slice(0, 32);
+    const digest = process.getBuiltinModule('node:crypto').createHash('sha256').update(`${this.host.identity}\0${binary}`).digest('hex').slice(0, 32);
     return join(this.cacheDir, 'capabilities', `${digest}.json`);
   }
 

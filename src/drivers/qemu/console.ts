@@ -5,7 +5,6 @@
 // console is recorded in a small file: a new session is refused while the
 // recorded one's process lives, unless forced, and a session whose record is
 // taken over by a forced one closes its stream.
-import { randomBytes } from 'node:crypto';
 import { constants, openSync, readFileSync, rmSync, unwatchFile, watchFile } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { ReadStream } from 'node:tty';
@@ -46,7 +45,7 @@ export async function openConsoleSession(ptyPath: string, ownerFile: string, for
   if (!force && holder.length === 3 && isProcessAlive(Number(holder[0]), Number(holder[1]))) {
     throw virError(ErrorCode.OPERATION_FAILED, 'Active console session exists for this domain', ErrorDomain.QEMU);
   }
-  const session = `${process.pid} ${processStartTime(process.pid) ?? 0} ${randomBytes(8).toString('hex')}`;
+  const session = `${process.pid} ${processStartTime(process.pid) ?? 0} ${process.getBuiltinModule('node:crypto').randomBytes(8).toString('hex')}`;
   let stream: ReadStream;
   try {
     stream = new ReadStream(openSync(ptyPath, constants.O_RDWR | constants.O_NOCTTY));

@@ -3,7 +3,6 @@
 // from the secret driver (qemuDomainSecretStorageSourcePrepare) and hands QEMU
 // the value encrypted with the domain's master key (AES-256-CBC, a fresh IV per
 // secret) as a 'secret' object that names masterKey0 as its key.
-import { createCipheriv, randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { SecretDriver, SecretValues } from '../../driver/families.js';
@@ -131,6 +130,8 @@ export function encryptionSecretAlias(storageId: number): string {
  * (PKCS#7 padding, as virCryptoEncryptData pads) under the 32-byte master key.
  */
 export function encryptedSecretObject(alias: string, value: Buffer, masterKey: Buffer): Record<string, string> {
+  // crypto is loaded by a start with secrets, not by every query that imports the driver
+  const { createCipheriv, randomBytes } = process.getBuiltinModule('node:crypto');
   const iv = randomBytes(16);
   const cipher = createCipheriv('aes-256-cbc', masterKey, iv);
   const data = Buffer.concat([cipher.update(value), cipher.final()]);

@@ -66,6 +66,11 @@ export class DomainIndex {
     return sameStamp(this.folder, folder);
   }
 
+  /** Every indexed file with its stamp and UUID. */
+  files(): ReadonlyMap<string, IndexEntry> {
+    return this.load();
+  }
+
   /** The stamp `file` had when indexed. */
   stampOf(file: string): FileStamp | undefined {
     return this.load().get(file)?.stamp;
@@ -84,6 +89,8 @@ export class DomainIndex {
       stored[file] = [...storedStamp(stamp), uuid];
       entries.set(file, { stamp, uuid });
     }
+    // a folder with a file that did not load is not described by the entries: that file is read (and reported) again
+    if (entries.size !== files.size) folder = undefined;
     const text = JSON.stringify({ format: FORMAT, folder: folder ? storedStamp(folder) : null, files: stored });
     this.entries = entries;
     this.folder = folder;

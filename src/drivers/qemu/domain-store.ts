@@ -147,6 +147,15 @@ export class DomainStore {
 
   private rescanConfigs(): void {
     this.changes++;
+    // a folder as the index last saw it: its files need no stat either
+    this.index.reloadIfRewritten();
+    const indexed = this.index.describesFolder(this.configWatch.stamp);
+    if (indexed && this.seen.size === 0) {
+      // a first read of a folder exactly as indexed (a new process): its files are taken
+      // from the index, neither listed, stat'ed, parsed nor indexed again
+      for (const [file, { stamp }] of this.index.files()) this.seen.set(file, { stamp, ...this.loadConfig(file, stamp) });
+      return;
+    }
     // temporary files of atomic writes never end in .xml, so they are never read
     let names: string[];
     try {
@@ -160,9 +169,6 @@ export class DomainStore {
       this.seen.delete(file);
       if (entry.uuid) this.dropPersistent(entry.uuid);
     }
-    // a folder as the index last saw it: its files need no stat either
-    this.index.reloadIfRewritten();
-    const indexed = this.index.describesFolder(this.configWatch.stamp);
     for (const file of names) {
       const stamp = (indexed ? this.index.stampOf(file) : undefined) ?? stampOf(join(this.configDir, file));
       if (!stamp?.isFile) continue; // removed meanwhile, or not a file

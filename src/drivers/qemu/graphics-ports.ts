@@ -8,7 +8,6 @@
 // a port handed out before the status file names it is reserved in
 // STATE/tsvirt-port-reservations.json with the reserving process's identity:
 // a reservation of a process that died is void.
-import { createServer } from 'node:net';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { ErrorCode, ErrorDomain, virError } from '../../util/error.js';
@@ -38,7 +37,8 @@ function portsOf(def: XmlElement): number[] {
 /** virPortAllocatorBindToPort: the port can be bound on the IPv4 and IPv6 wildcard addresses. */
 async function bindable(port: number): Promise<boolean> {
   const tryListen = (host: string) => new Promise<boolean>((resolve) => {
-    const server = createServer();
+    // node:net is loaded by a port search, not by every query that imports the driver
+    const server = process.getBuiltinModule('node:net').createServer();
     server.once('error', (e: NodeJS.ErrnoException) => resolve(e.code === 'EADDRNOTAVAIL' || e.code === 'EAFNOSUPPORT'));
     server.listen({ port, host, ipv6Only: host === '::', exclusive: true }, () => server.close(() => resolve(true)));
   });

@@ -4,7 +4,6 @@
 // where libvirt relies on data tsvirt does not model (its CPU model map,
 // host-model CPU computation, migration), that part is left out rather than invented.
 
-import { randomUUID } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -67,7 +66,7 @@ export async function hostUUID(cacheDir: string): Promise<string> {
   const file = join(cacheDir, 'host-uuid');
   const kept = (await readFile(file, 'utf8').catch(() => '')).trim();
   if (/^[0-9a-f-]{36}$/.test(kept)) return kept;
-  const fresh = randomUUID();
+  const fresh = process.getBuiltinModule('node:crypto').randomUUID();
   await mkdir(cacheDir, { recursive: true });
   await writeFileAtomic(file, `${fresh}\n`, 0o644);
   return fresh;

@@ -15,7 +15,6 @@
 // libvirtd's does: it keeps every running domain's monitor connected and acts on
 // QEMU's events when they come (watch()). Both modes report what happened as
 // libvirt's domain events through RuntimeHost.emit.
-import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
 import { chmod, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -441,7 +440,8 @@ export class QemuRuntime {
       throw e;
     });
     // created now: the command line carries the disk passphrases encrypted under it
-    const masterKey = randomBytes(32);
+    // crypto is loaded by a start, not by every query that imports the driver
+    const masterKey = process.getBuiltinModule('node:crypto').randomBytes(32);
     let cmd = await (async () => this.host.buildCommandLine(live, id, masterKey))().catch(async (e: Error) => {
       await this.host.taps.unplugAll(live);
       await releasePorts();

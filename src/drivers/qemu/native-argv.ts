@@ -16,7 +16,6 @@ import { virError, ErrorCode, ErrorDomain } from '../../util/error.js';
 import type { StorageDriver } from '../../driver/families.js';
 import { translateVolumeDisks } from './volume-disks.js';
 import { DiskSecrets, type SecretSource } from './disk-secrets.js';
-import { randomBytes } from 'node:crypto';
 
 export interface NativeOptions extends CommandLineOptions {
   /** The host the command line would run on: missing hugetlbfs, devices, secrets ... make libvirt refuse. */
@@ -118,7 +117,7 @@ export async function domainNativeArgv(driver: NativeArgvDriver, parsed: XmlElem
   const caps = await driver.caps.get(emulator);
   return nativeArgvText(def, {
     // libvirt makes a master key for the printed command line too, but writes it nowhere
-    ...driverCommandLineOptions(driver.paths, { caps, domainId: -1, tapFd: (_net, index) => FIRST_TAP_FD + 2 * index, diskSecrets: secrets, masterKey: randomBytes(32) }),
+    ...driverCommandLineOptions(driver.paths, { caps, domainId: -1, tapFd: (_net, index) => FIRST_TAP_FD + 2 * index, diskSecrets: secrets, masterKey: process.getBuiltinModule('node:crypto').randomBytes(32) }),
     host: probeHostResources(caps.host, { volumeDiskFailure: (disk) => failures.get(disk), ...secrets.hostResources() }),
   });
 }

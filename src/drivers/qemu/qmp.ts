@@ -7,7 +7,7 @@
 // for CVE-2018-5748), every command has a timeout, and a malformed or oversized
 // message closes the connection and fails every pending command.
 import { EventEmitter } from 'node:events';
-import net from 'node:net';
+import type net from 'node:net';
 import { ErrorCode, ErrorDomain, VirError, virError } from '../../util/error.js';
 import { formatQemuJson, type QemuJson } from '../../util/json.js';
 
@@ -279,9 +279,11 @@ function abbreviate(line: string): string {
   return line.length > 200 ? `${line.slice(0, 200)}...` : line;
 }
 
-function connectSocket(socketPath: string): Promise<net.Socket> {
+async function connectSocket(socketPath: string): Promise<net.Socket> {
+  // node:net is loaded by the first connection, not by every process that imports the driver
+  const { connect } = await import('node:net');
   return new Promise((resolve, reject) => {
-    const socket = net.connect(socketPath);
+    const socket = connect(socketPath);
     socket.once('connect', () => {
       socket.removeListener('error', reject);
       resolve(socket);

@@ -15,7 +15,7 @@
 // (libvirt's taps vanish with QEMU's descriptors), and when a NIC is unplugged.
 // A tap the administrator made (type='ethernet', <target managed='no'>) is only
 // used, never created or deleted.
-import { execFile } from 'node:child_process';
+import type { ExecFileOptions } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { readFile, readlink } from 'node:fs/promises';
 import path from 'node:path';
@@ -26,7 +26,10 @@ import { withFileLock } from '../../util/file-lock.js';
 import { child, element, type XmlElement } from '../../util/xml.js';
 import type { NetworkPorts, PortOwner } from './network-ports.js';
 
-const run = promisify(execFile);
+/** execFile, promisified; child_process is loaded by the first tap, not by every query that imports the driver. */
+function run(file: string, args: string[], options: ExecFileOptions = {}): Promise<unknown> {
+  return promisify(process.getBuiltinModule('node:child_process').execFile)(file, args, options);
+}
 
 /** virNetDevGenerateName's prefix for taps (VIR_NET_GENERATED_VNET_PREFIX). */
 const VNET_PREFIX = 'vnet';

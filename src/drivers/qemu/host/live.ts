@@ -4,7 +4,6 @@
 // the firmware descriptor folders. The costly facts (host CPU, swtpm) are read
 // once per instance, on first use.
 
-import { execFileSync } from 'node:child_process';
 import { accessSync, closeSync, constants as fsConstants, existsSync, openSync, readdirSync, readFileSync, readSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { loadFirmwareDescriptors, type FirmwareDescriptor } from '../firmware-select.js';
@@ -85,7 +84,7 @@ function probeSwtpm(): string[] | undefined {
   const setup = findInPath('swtpm_setup');
   if (!setup || !findInPath('swtpm') || !findInPath('swtpm_ioctl')) return undefined;
   try {
-    const out = JSON.parse(execFileSync(setup, ['--print-capabilities'], { encoding: 'utf8', timeout: 5000 })) as { features?: string[] };
+    const out = JSON.parse(process.getBuiltinModule('node:child_process').execFileSync(setup, ['--print-capabilities'], { encoding: 'utf8', timeout: 5000 })) as { features?: string[] };
     const features = out.features ?? [];
     return [['1.2', 'tpm-1.2'], ['2.0', 'tpm-2.0']].filter(([, f]) => features.includes(f!)).map(([v]) => v!);
   } catch {

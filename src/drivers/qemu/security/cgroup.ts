@@ -6,7 +6,6 @@
 // caller's group, as libvirt's session mode without systemd does.
 import { access, appendFile, mkdir, readdir, readFile, rmdir, writeFile } from 'node:fs/promises';
 import { constants } from 'node:fs';
-import { createHash } from 'node:crypto';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { child, element, type XmlElement } from '../../../util/xml.js';
@@ -48,7 +47,7 @@ function appendValidName(prefix: string, name: string): string {
  * root's SHA-256 keep two roots' guests of the same id and name apart).
  */
 export function machineName(id: number, name: string, embedRoot?: string): string {
-  const prefix = embedRoot === undefined ? 'qemu' : `qemu-embed-${createHash('sha256').update(embedRoot).digest('hex').slice(0, 8)}`;
+  const prefix = embedRoot === undefined ? 'qemu' : `qemu-embed-${process.getBuiltinModule('node:crypto').createHash('sha256').update(embedRoot).digest('hex').slice(0, 8)}`;
   return appendValidName(`${prefix}-${id}-`, name);
 }
 

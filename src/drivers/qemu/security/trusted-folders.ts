@@ -2,7 +2,7 @@
 // domain config names and signals the pids status files name. A folder another
 // user owns or can write (an embed root under /var/tmp made by someone else)
 // would let that user plant both, so root refuses it before reading anything.
-import { lstat, realpath } from 'node:fs/promises';
+import { lstatSync, realpathSync } from 'node:fs';
 import path from 'node:path';
 import { ErrorCode, ErrorDomain, virError } from '../../../util/error.js';
 import type { QemuPaths } from '../paths.js';
@@ -31,14 +31,18 @@ function refuse(dir: string, folder: string, why: string): never {
  * sticky folder writable by all (/tmp, /var/tmp) is fine: nobody can replace
  * root's entries in it. Links are checked, then followed.
  */
-async function checkFolder(dir: string): Promise<void> {
+function checkFolder(dir: string): void {
   const chain = ancestry(dir);
   for (const folder of chain) {
-    const st = await lstat(folder).catch(() => undefined);
-    if (!st) return; // created by root from here on
+    let st;
+    try {
+      st = lstatSync(folder);
+    } catch {
+      return; // created by root from here on
+    }
     if (st.uid !== 0) refuse(dir, folder, `it is owned by uid ${st.uid}, not root`);
     if (st.isSymbolicLink()) {
-      await checkFolder(await realpath(folder));
+      checkFolder(realpathSync(folder));
       continue;
     }
     const othersWrite = (st.mode & 0o022) !== 0;
@@ -53,5 +57,6 @@ async function checkFolder(dir: string): Promise<void> {
 export async function checkStateFolders(paths: QemuPaths): Promise<void> {
   if (!privileged()) return;
   const dirs = new Set([...(paths.root !== undefined ? [paths.root] : []), paths.configBaseDir, ...requiredDirs(paths)]);
-  for (const dir of dirs) await checkFolder(dir);
+  // synchronous lstats: some fifty per connection, each a thread-pool round trip when asynchronous
+  for (const dir of dirs) checkFolder(dir);
 }
