@@ -1502,6 +1502,41 @@ export class QemuDriver implements HypervisorDriver {
     const { confirm } = await import('./migration.js');
     await confirm(this, dom, params, flags, cancelled !== 0);
   }
+
+  // ---- the connection's older list calls and isSecure (python3-libvirt's listDomainsID, numOfDomains, isSecure, ...) ----
+
+  private async activeDomains(): Promise<DomainObject[]> {
+    await this.syncDomains();
+    return this.store.list().filter((obj) => obj.active);
+  }
+
+  private async inactiveDomains(): Promise<DomainObject[]> {
+    await this.syncDomains();
+    return this.store.list().filter((obj) => !obj.active);
+  }
+
+  async connectNumOfDomains(): Promise<ProcRet<'connectNumOfDomains'>> {
+    return { num: (await this.activeDomains()).length };
+  }
+
+  /** virConnectListDomains: the ids of running domains, at most `maxids`. */
+  async connectListDomains({ maxids }: ProcArgs<'connectListDomains'>): Promise<ProcRet<'connectListDomains'>> {
+    return { ids: (await this.activeDomains()).map((obj) => obj.id).sort((a, b) => a - b).slice(0, Math.max(0, maxids)) };
+  }
+
+  async connectNumOfDefinedDomains(): Promise<ProcRet<'connectNumOfDefinedDomains'>> {
+    return { num: (await this.inactiveDomains()).length };
+  }
+
+  /** virConnectListDefinedDomains: the names of defined domains that do not run, at most `maxnames`. */
+  async connectListDefinedDomains({ maxnames }: ProcArgs<'connectListDefinedDomains'>): Promise<ProcRet<'connectListDefinedDomains'>> {
+    return { names: (await this.inactiveDomains()).map((obj) => obj.name).sort().slice(0, Math.max(0, maxnames)) };
+  }
+
+  /** qemuConnectIsSecure: trivially secure, the driver runs inside the daemon or the caller (a remote client adds its transport's answer). */
+  async connectIsSecure(): Promise<ProcRet<'connectIsSecure'>> {
+    return { secure: 1 };
+  }
 }
 
 /** Opens the qemu driver for a qemu:/// URI: computes the state layout, reads qemu.conf, creates the folders. */
