@@ -10,7 +10,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { agentCommand, AgentCommandUnsupported, GuestAgent } from '../../src/drivers/qemu/agent.js';
 import { agentChannel, agentLifecycleEvents, applyPortStates, portStatesFromChardevs, prepareLiveChannels } from '../../src/drivers/qemu/agent-channel.js';
 import { parseJsonText, formatLibvirtJson } from '../../src/util/libvirt-json.js';
-import { child, parseXml } from '../../src/util/xml.js';
+import { child, childrenNamed, parseXml } from '../../src/util/xml.js';
 
 /** A fake agent: `answer` gets each command line and returns the lines to send back (none: stays silent). */
 async function fakeAgent(answer: (line: string, socket: net.Socket) => string[]) {
@@ -104,10 +104,15 @@ test('live channels: default socket path, port state from query-chardev, agent l
   const live = parseXml(`<domain><devices>
     <channel type='unix'><target type='virtio' name='org.qemu.guest_agent.0'/><alias name='channel0'/></channel>
     <channel type='unix'><source mode='bind' path='/x/other.sock'/><target type='virtio' name='org.example.other'/><alias name='channel1'/></channel>
+    <channel type='unix'><source mode='bind' path='/var/lib/libvirt/qemu/channel/target/domain-1-g/org.example.saved'/><target type='virtio' name='org.example.saved'/><alias name='channel2'/></channel>
   </devices></domain>`);
-  prepareLiveChannels(live, '/var/lib/libvirt/qemu/channel/target/domain-3-g');
+  prepareLiveChannels(live, '/var/lib/libvirt/qemu/channel/target', '/var/lib/libvirt/qemu/channel/target/domain-3-g');
   const agent = agentChannel(live)!;
   assert.deepEqual(child(agent, 'source')?.attrs, { mode: 'bind', path: '/var/lib/libvirt/qemu/channel/target/domain-3-g/org.qemu.guest_agent.0' });
+  // a user's path stays; an earlier run's generated one (a save image's) moves to this run's folder
+  const [, other, saved] = childrenNamed(child(live, 'devices')!, 'channel');
+  assert.equal(child(other, 'source')?.attrs.path, '/x/other.sock');
+  assert.equal(child(saved, 'source')?.attrs.path, '/var/lib/libvirt/qemu/channel/target/domain-3-g/org.example.saved');
   assert.equal(child(agent, 'target')?.attrs.state, 'disconnected');
 
   const open = portStatesFromChardevs([{ label: 'charchannel0', 'frontend-open': true }, { label: 'charchannel1', 'frontend-open': false }, { label: 'charmonitor', 'frontend-open': true }]);

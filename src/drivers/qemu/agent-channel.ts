@@ -25,17 +25,36 @@ export function agentChannel(def: XmlElement): XmlElement | undefined {
   return virtioChannels(def).find((ch) => child(ch, 'target')?.attrs.name === GUEST_AGENT_CHANNEL && ch.attrs.type === 'unix');
 }
 
+function escapeRegex(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+/**
+ * qemuDomainChrDefDropDefaultPath's test: `path` is a socket path a start
+ * generated for the channel `targetName` (under `channelTargetDir`, in any run's
+ * domain-ID-NAME folder), not one the user chose. libvirt's pattern is kept as
+ * is, including its unanchored second alternative (which also matches the paths
+ * of images written by libvirt itself).
+ */
+export function isGeneratedChannelPath(path: string, channelTargetDir: string, targetName: string): boolean {
+  return new RegExp(`^${escapeRegex(channelTargetDir)}/([^/]+\\.)|(domain-[^/]+/)${escapeRegex(targetName)}$`).test(path);
+}
+
 /**
  * qemuDomainPrepareChannel and the start's port state: a virtio unix channel
- * without a path gets its socket in the domain's channel folder (QEMU listens on
- * it), and every virtio channel starts with the guest's side closed.
+ * without a path, or with a path an earlier run generated (a save image's,
+ * a snapshot's or a migration's definition carries the old run's folder),
+ * gets its socket in this run's channel folder `domainChannelDir` (QEMU listens
+ * on it), and every virtio channel starts with the guest's side closed.
  */
-export function prepareLiveChannels(live: XmlElement, channelTargetDir: string): void {
+export function prepareLiveChannels(live: XmlElement, channelTargetDir: string, domainChannelDir: string): void {
   for (const channel of virtioChannels(live)) {
     const target = child(channel, 'target')!;
-    if (channel.attrs.type === 'unix' && !child(channel, 'source')?.attrs.path && target.attrs.name) {
+    const path = child(channel, 'source')?.attrs.path;
+    const generated = path === undefined || isGeneratedChannelPath(path, channelTargetDir, target.attrs.name ?? '');
+    if (channel.attrs.type === 'unix' && generated && target.attrs.name) {
       channel.children = channel.children.filter((c) => c.name !== 'source');
-      channel.children.unshift(element('source', { mode: 'bind', path: `${channelTargetDir}/${target.attrs.name}` }));
+      channel.children.unshift(element('source', { mode: 'bind', path: `${domainChannelDir}/${target.attrs.name}` }));
     }
     target.attrs.state = 'disconnected';
   }

@@ -11,6 +11,7 @@ import { isArmArch, isArmVirt, isI440fx, isPpc64Arch, isPSeries, isQ35, isRiscvV
 import type { DeviceDriverHooks } from '../../conf/devices/index.js';
 import { shmemSizeBytes } from '../../conf/devices/shmem.js';
 import { numaNodeCount } from '../../conf/devices/validate.js';
+import { isGeneratedChannelPath } from './agent-channel.js';
 
 export interface DevicePostParseOptions {
   /** where generated guest-agent channel sockets live (the driver's channel/target folder) */
@@ -210,22 +211,13 @@ function postParseChr(chr: XmlElement, ctx: DeviceContext, channelTargetDir: str
   bindGeneratedSocket(chr);
 }
 
-function escapeRegex(s: string): string {
-  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-}
-
-/**
- * qemuDomainChrDefDropDefaultPath: generated virtio channel socket paths are
- * not part of the inactive definition. libvirt's pattern is kept as is,
- * including its unanchored second alternative.
- */
+/** qemuDomainChrDefDropDefaultPath: generated virtio channel socket paths are not part of the inactive definition. */
 function dropDefaultChannelPath(chr: XmlElement, channelTargetDir: string): void {
   const target = firstChild(chr, 'target');
   const source = firstChild(chr, 'source');
   const path = source?.attrs['path'];
   if (chr.name !== 'channel' || target?.attrs['type'] !== 'virtio' || chr.attrs['type'] !== 'unix' || path === undefined) return;
-  const re = new RegExp(`^${escapeRegex(channelTargetDir)}/([^/]+\\.)|(domain-[^/]+/)${escapeRegex(target.attrs['name'] ?? '')}$`);
-  if (re.test(path)) delete source!.attrs['path'];
+  if (isGeneratedChannelPath(path, channelTargetDir, target.attrs['name'] ?? '')) delete source!.attrs['path'];
 }
 
 /**

@@ -428,7 +428,7 @@ export class QemuRuntime {
     const view = new DomainView(live);
     for (const [device, alias] of view.aliases) setDeviceAlias(device, alias);
     fillGraphicsListen(live);
-    prepareLiveChannels(live, domainRuntimePaths(this.host.paths, id, name).channelTargetDir);
+    prepareLiveChannels(live, this.host.paths.channelTargetDir, domainRuntimePaths(this.host.paths, id, name).channelTargetDir);
     detectBackingChains(view.deviceList('disk'));
     recordStorageIds(view.deviceList('disk'));
     const label = this.host.security.liveLabel(live);
