@@ -6,44 +6,18 @@
 // Then a push backup of the started guest sends the job-completed event.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile, execFileSync } from 'node:child_process';
-import { chmodSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
-import { tsvirsh } from '../helpers/shared.js';
-import { guestDomainXML, testGuest } from '../e2e/guest.js';
-import { spawnDaemon } from './spawn-daemon.js';
+import { testGuest } from '../e2e/guest.js';
+import { client, qcow2GuestDaemon } from './qcow2-guest-daemon.js';
 
-const run = promisify(execFile);
 const guest = testGuest();
 const skip = 'skip' in guest ? guest.skip : false;
 
-async function client(uri: string, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return run(process.execPath, [tsvirsh, '-c', uri, ...args]).then(
-    ({ stdout, stderr }) => ({ code: 0, stdout, stderr }),
-    (e: { code: number; stdout: string; stderr: string }) => ({ code: e.code, stdout: e.stdout, stderr: e.stderr }),
-  );
-}
-
 test('checkpoint procedures through tsvirtd: redefine, list, parent, dumpxml, offline refusals, read-only refusal, backup with its job-completed event, undefine', { skip }, async (t) => {
   if ('skip' in guest) return;
-  const daemon = await spawnDaemon();
-  t.after(() => daemon.stopWithGuests());
-  const uri = daemon.uri('qemu', '/system');
-  const ro = `qemu+unix:///system?socket=${daemon.readonlySocket}`;
-  const image = join(daemon.root, 'disk.qcow2');
-  execFileSync('qemu-img', ['create', '-q', '-f', 'qcow2', image, '16M']);
-  chmodSync(image, 0o666);
-  const disk = `<disk type='file' device='disk'><driver name='qemu' type='qcow2'/><source file='${image}'/><target dev='vda' bus='virtio'/></disk>`;
-  const xml = join(daemon.root, 'g.xml');
-  await writeFile(xml, guestDomainXML({ name: 'g', machine: 'q35', serialPath: join(daemon.root, 'g.serial'), guest, devices: disk }));
-  const ok = async (...args: string[]) => {
-    const r = await client(uri, ...args);
-    assert.equal(r.code, 0, `${args.join(' ')}: ${r.stderr}`);
-    return r.stdout;
-  };
-  await ok('define', xml);
+  const { daemon, uri, ro, ok } = await qcow2GuestDaemon(t, guest);
   const c1 = join(daemon.root, 'c1.xml');
   const c2 = join(daemon.root, 'c2.xml');
   await writeFile(c1, "<domaincheckpoint><name>c1</name><creationTime>1796572097</creationTime><disks><disk name='vda' checkpoint='bitmap'/></disks></domaincheckpoint>");

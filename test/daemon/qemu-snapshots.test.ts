@@ -4,44 +4,16 @@
 // read-only socket refuses what changes snapshots and serves what reads them.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile, execFileSync } from 'node:child_process';
-import { chmodSync } from 'node:fs';
-import { writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import { promisify } from 'node:util';
-import { tsvirsh } from '../helpers/shared.js';
-import { guestDomainXML, testGuest } from '../e2e/guest.js';
-import { spawnDaemon } from './spawn-daemon.js';
+import { execFileSync } from 'node:child_process';
+import { testGuest } from '../e2e/guest.js';
+import { client, qcow2GuestDaemon } from './qcow2-guest-daemon.js';
 
-const run = promisify(execFile);
 const guest = testGuest();
 const skip = 'skip' in guest ? guest.skip : false;
 
-async function client(uri: string, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return run(process.execPath, [tsvirsh, '-c', uri, ...args]).then(
-    ({ stdout, stderr }) => ({ code: 0, stdout, stderr }),
-    (e: { code: number; stdout: string; stderr: string }) => ({ code: e.code, stdout: e.stdout, stderr: e.stderr }),
-  );
-}
-
 test('snapshot procedures through tsvirtd: create, list, current, revert, delete, undefine, read-only refusal', { skip }, async (t) => {
   if ('skip' in guest) return;
-  const daemon = await spawnDaemon();
-  t.after(() => daemon.stopWithGuests());
-  const uri = daemon.uri('qemu', '/system');
-  const ro = `qemu+unix:///system?socket=${daemon.readonlySocket}`;
-  const image = join(daemon.root, 'disk.qcow2');
-  execFileSync('qemu-img', ['create', '-q', '-f', 'qcow2', image, '16M']);
-  chmodSync(image, 0o666);
-  const disk = `<disk type='file' device='disk'><driver name='qemu' type='qcow2'/><source file='${image}'/><target dev='vda' bus='virtio'/></disk>`;
-  const xml = join(daemon.root, 'g.xml');
-  await writeFile(xml, guestDomainXML({ name: 'g', machine: 'q35', serialPath: join(daemon.root, 'g.serial'), guest, devices: disk }));
-  const ok = async (...args: string[]) => {
-    const r = await client(uri, ...args);
-    assert.equal(r.code, 0, `${args.join(' ')}: ${r.stderr}`);
-    return r.stdout;
-  };
-  await ok('define', xml);
+  const { uri, ro, image, ok } = await qcow2GuestDaemon(t, guest);
   assert.equal(await ok('snapshot-create-as', 'g', 's1'), 'Domain snapshot s1 created\n');
   await ok('snapshot-create-as', 'g', 's2', '--description', 'second');
   assert.equal(await ok('snapshot-list', 'g', '--tree'), 's1\n  |\n  +- s2\n    \n\n');
