@@ -34,7 +34,7 @@ async function session(run: Run, name: string, tap: string, tc: (args: string[])
   const bandwidth = async (...flags: string[]) => /<bandwidth>[^]*?<\/bandwidth>/.exec((await run('dumpxml', name, ...flags)).stdout)?.[0] ?? '(none)';
   const shaping = () => ['qdisc', 'class', 'filter'].map((what) => tc([what, 'show', 'dev', tap]) + (what === 'filter' ? tc([what, 'show', 'dev', tap, 'ingress']) : '')).join('');
   const steps = [
-    [MAC], [MAC, '--config'], ['vnet-none'], [MAC, '--inbound', '100,,,50'], [MAC, '--outbound', '1,2,3,4'], [MAC, '--inbound', '1,2,3,4,5'], [MAC, '--inbound', 'x'],
+    [MAC], [MAC, '--config'], [MAC, '--live', '--config'], ['vnet-none'], [MAC, '--inbound', '100,,,50'], [MAC, '--outbound', '1,2,3,4'], [MAC, '--inbound', '1,2,3,4,5'], [MAC, '--inbound', 'x'],
     [MAC, '--inbound', '2000,3000,100', '--outbound', '500'], [MAC],
     [MAC, '--outbound', '700,,20'], [MAC],
     [MAC, '--inbound', '0'], [MAC],

@@ -7,6 +7,7 @@ import { typedParam, TypedParamType, type TypedParam } from '../../driver/typed-
 import { validateTypedParams } from '../../driver/typed-params-validate.js';
 import { findInterface } from '../../conf/device-lookup.js';
 import { reorder } from '../../conf/domain.js';
+import { oneDefinition } from '../../conf/objects/modification-impact.js';
 import { ErrorCode, ErrorDomain, virError } from '../../util/error.js';
 import { child, cloneElement, element, type XmlElement } from '../../util/xml.js';
 import { checkFlags, type DomainRef, type QemuDriver } from './driver.js';
@@ -82,9 +83,9 @@ export async function getInterfaceParameters(driver: QemuDriver, dom: DomainRef,
   checkFlags(flags, IMPACT | TYPED_PARAM_STRING_OKAY, 'qemuDomainGetInterfaceParameters');
   const rt = driver.runtime;
   return rt.withDomain(dom, async (obj, running) => {
-    const { live } = rt.impact(flags & IMPACT, obj, running);
+    const { def, live } = oneDefinition(obj, flags & IMPACT);
     if (nparams === 0) return { params: [], nparams: PARAMS.length };
-    const bw = readBandwidth(findInterface(live ? running!.live : (obj.newDef ?? obj.def), device));
+    const bw = readBandwidth(findInterface(live && running ? running.live : def, device));
     const params = PARAMS.slice(0, nparams).map((p) => typedParam.uint(p.field, bw[p.dir]?.[p.key] ?? 0));
     return { params, nparams: params.length };
   }, { monitor: false });
