@@ -1,5 +1,5 @@
 // Runtime queries about one domain: scheduler, memory and block I/O tunables
-// (schedinfo, memtune, blkiotune), vCPUs, CPU pinning and IOThreads (setvcpu, vcpupin, emulatorpin,
+// (schedinfo, memtune, blkiotune), interface bandwidth (domiftune), vCPUs, CPU pinning and IOThreads (setvcpu, vcpupin, emulatorpin,
 // iothreadinfo/pin/add/del/set),
 // guest filesystems (domfsinfo), job information and the graphical display URI
 // (domjobinfo, domdisplay).
@@ -452,6 +452,55 @@ const blkiotune: Handler = async (ctl, cmd) => {
   for (const p of current) ctl.print(paramLine(p));
 };
 
+/** virshParseRateStr: "average,peak,burst,floor", any field may be empty. */
+function parseRate(text: string): { average: bigint; peak: bigint; burst: bigint; floor: bigint } {
+  const fields = text.split(',');
+  if (fields.length > 4) throw new CommandError([`Rate string '${text}' has too many fields`]);
+  const names = ['average', 'peak', 'burst', 'floor'] as const;
+  const rate = { average: 0n, peak: 0n, burst: 0n, floor: 0n };
+  names.forEach((name, i) => {
+    const field = fields[i];
+    if (field === undefined || field === '') return;
+    if (!/^\s*\+?\d+$/.test(field) || BigInt(field.trim()) > 2n ** 64n - 1n) throw new CommandError([`field '${name}' is malformed`]);
+    rate[name] = BigInt(field.trim());
+  });
+  return rate;
+}
+
+/** domiftune's rates as typed parameters, with virsh's checks (average, or inbound floor, is mandatory). */
+function rateParams(direction: 'inbound' | 'outbound', text: string): TypedParam[] {
+  const rate = parseRate(text);
+  if (rate.average > UINT_MAX || rate.peak > UINT_MAX || rate.burst > UINT_MAX) throw new CommandError([`${direction} rate larger than maximum ${UINT_MAX}`]);
+  if (direction === 'inbound' && !rate.average && (rate.burst || rate.peak) && !rate.floor) throw new CommandError(['either inbound average or floor is mandatory']);
+  if (direction === 'outbound') {
+    if (!rate.average && (rate.burst || rate.peak)) throw new CommandError(['outbound average is mandatory']);
+    if (rate.floor) throw new CommandError(['outbound floor is unsupported yet']);
+  }
+  const fields = direction === 'inbound' ? (['peak', 'burst', 'floor'] as const) : (['peak', 'burst'] as const);
+  return [typedParam.uint(`${direction}.average`, Number(rate.average)),
+    ...fields.filter((f) => rate[f]).map((f) => typedParam.uint(`${direction}.${f}`, Number(rate[f])))];
+}
+
+/** domiftune: without rates the interface's bandwidth parameters, else sets the ones given. */
+const domiftune: Handler = async (ctl, cmd) => {
+  const { flags } = impactFlags(cmd);
+  const { dom } = await ctl.domain(cmd);
+  const device = cmd.required('interface');
+  const inbound = cmd.string('inbound');
+  const outbound = cmd.string('outbound');
+  const params = [...(inbound === undefined ? [] : rateParams('inbound', inbound)), ...(outbound === undefined ? [] : rateParams('outbound', outbound))];
+  if (params.length > 0) {
+    try {
+      await dom.connection.invoke('domainSetInterfaceParameters', { dom: dom.ref, device, params, flags });
+    } catch (e) {
+      throw new CommandError(['Unable to set interface parameters'], e);
+    }
+    return;
+  }
+  const current = await queryParams('interface', (nparams) => dom.connection.invoke('domainGetInterfaceParameters', { dom: dom.ref, device, nparams, flags }));
+  for (const p of current) ctl.print(paramLine(p));
+};
+
 /** blkdeviotune's options: the scaled byte limits, then the counts, each with its typed parameter (VIR_DOMAIN_BLOCK_IOTUNE_*). */
 const IOTUNE_SCALED = ['total-bytes-sec', 'read-bytes-sec', 'write-bytes-sec', 'total-bytes-sec-max', 'read-bytes-sec-max', 'write-bytes-sec-max'];
 const IOTUNE_COUNTS = ['total-iops-sec', 'read-iops-sec', 'write-iops-sec', 'total-iops-sec-max', 'read-iops-sec-max', 'write-iops-sec-max', 'size-iops-sec',
@@ -632,4 +681,4 @@ const numatune: Handler = async (ctl, cmd) => {
   }
 };
 
-export const handlers: Record<string, Handler> = { schedinfo, memtune, blkiotune, numatune, blkdeviotune, vcpuinfo, vcpupin, setvcpu, emulatorpin, domfsinfo, domfsfreeze, domfsthaw, domfstrim, guestvcpus, iothreadinfo, iothreadpin, iothreadadd, iothreaddel, iothreadset, domjobinfo, domjobabort, domdisplay, vncdisplay, ttyconsole };
+export const handlers: Record<string, Handler> = { schedinfo, memtune, blkiotune, domiftune, numatune, blkdeviotune, vcpuinfo, vcpupin, setvcpu, emulatorpin, domfsinfo, domfsfreeze, domfsthaw, domfstrim, guestvcpus, iothreadinfo, iothreadpin, iothreadadd, iothreaddel, iothreadset, domjobinfo, domjobabort, domdisplay, vncdisplay, ttyconsole };

@@ -1537,6 +1537,18 @@ export class QemuDriver implements HypervisorDriver {
   async connectIsSecure(): Promise<ProcRet<'connectIsSecure'>> {
     return { secure: 1 };
   }
+
+  // ---- interface bandwidth (domiftune) ----
+
+  async domainGetInterfaceParameters({ dom, device, nparams, flags }: ProcArgs<'domainGetInterfaceParameters'>): Promise<ProcRet<'domainGetInterfaceParameters'>> {
+    const { getInterfaceParameters } = await import('./interface-tuning.js');
+    return getInterfaceParameters(this, dom, device, nparams, flags);
+  }
+
+  async domainSetInterfaceParameters({ dom, device, params, flags }: ProcArgs<'domainSetInterfaceParameters'>): Promise<void> {
+    const { setInterfaceParameters } = await import('./interface-tuning.js');
+    await setInterfaceParameters(this, dom, device, params, flags);
+  }
 }
 
 /** Opens the qemu driver for a qemu:/// URI: computes the state layout, reads qemu.conf, creates the folders. */

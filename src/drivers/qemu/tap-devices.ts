@@ -192,7 +192,7 @@ export class TapDevices {
       // qemuDomainInterfaceSetDefaultQDisc: lockless transmit (<bandwidth> replaces it)
       if (this.options.privileged) await netCommand(['tc', 'qdisc', 'add', 'dev', name, 'root', 'handle', '0:', 'noqueue'], `Cannot set the noqueue qdisc on '${name}'`);
       const bandwidth = child(net, 'bandwidth');
-      if (bandwidth) await applyBandwidth(name, bandwidth, this.options.privileged);
+      if (bandwidth && (child(bandwidth, 'inbound') || child(bandwidth, 'outbound'))) await setTapBandwidth(name, bandwidth, this.options.privileged);
     } catch (e) {
       await deleteTap(name);
       await this.releasePort(net);
@@ -273,10 +273,9 @@ export class TapDevices {
  * guest's <inbound> shapes what the tap sends (an htb class), its <outbound>
  * polices what the tap receives (an ingress filter). Rates are KiB/s.
  */
-async function applyBandwidth(name: string, bandwidth: XmlElement, privileged: boolean): Promise<void> {
+export async function setTapBandwidth(name: string, bandwidth: XmlElement, privileged: boolean): Promise<void> {
   const inbound = child(bandwidth, 'inbound');
   const outbound = child(bandwidth, 'outbound');
-  if (!inbound && !outbound) return;
   if (!privileged) throw virError(ErrorCode.OPERATION_UNSUPPORTED, 'Network bandwidth tuning is not available in session mode', ErrorDomain.NONE);
   const tc = async (args: string[]) => {
     try {
@@ -310,6 +309,11 @@ async function applyBandwidth(name: string, bandwidth: XmlElement, privileged: b
     await tc(['filter', 'add', 'dev', name, 'parent', 'ffff:', 'protocol', 'all', 'u32', 'match', 'u32', '0', '0',
       'police', 'rate', `${rate}kbps`, 'burst', `${burst}kb`, 'mtu', '64kb', 'drop', 'flowid', ':1']);
   }
+}
+
+/** qemuDomainInterfaceSetDefaultQDisc on a tap that lost its inbound shaping: lockless transmit again (a failure only costs speed). */
+export async function setDefaultTapQdisc(name: string): Promise<void> {
+  await run('tc', ['qdisc', 'add', 'dev', name, 'root', 'handle', '0:', 'noqueue'], { env: { ...process.env, LC_ALL: 'C' } }).catch(() => undefined);
 }
 
 /** Deletes a tap; `ip link del`, unlike `ip tuntap del`, works while a QEMU that is still exiting holds it. */
