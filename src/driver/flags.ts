@@ -52,6 +52,12 @@ export enum StartFlags {
   FORCE_BOOT = 1 << 3,
 }
 
+/** virDomainMessageType: which messages virDomainGetMessages lists (none: all). */
+export enum DomainMessageType {
+  DEPRECATION = 1 << 0,
+  TAINTING = 1 << 1,
+}
+
 /** virDomainConsoleFlags */
 export enum DomainConsoleFlags {
   /** take the console over from a session that holds it */

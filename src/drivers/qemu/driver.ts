@@ -22,7 +22,7 @@ import { TypedParamType, type TypedParam } from '../../driver/typed-params.js';
 import type { OpenOptions, SharedDriverAccess } from '../../driver/registry.js';
 import type { SecretSource } from './disk-secrets.js';
 import type { ParsedURI } from '../../driver/uri.js';
-import { DefineFlags, DomainXMLFlags, ModificationImpact } from '../../driver/flags.js';
+import { DefineFlags, DomainMessageType, DomainXMLFlags, ModificationImpact } from '../../driver/flags.js';
 import { DefinedDetail, DomainEventType, UndefinedDetail } from '../../driver/event-numbers.js';
 import { ErrorCode, ErrorDomain, VirError, virError } from '../../util/error.js';
 import { withFileLock, type LockOptions } from '../../util/file-lock.js';
@@ -1536,6 +1536,15 @@ export class QemuDriver implements HypervisorDriver {
   /** qemuConnectIsSecure: trivially secure, the driver runs inside the daemon or the caller (a remote client adds its transport's answer). */
   async connectIsSecure(): Promise<ProcRet<'connectIsSecure'>> {
     return { secure: 1 };
+  }
+
+  // ---- taints and deprecations (virDomainGetMessages; recorded by taint.ts) ----
+
+  /** qemuDomainGetMessages: what the running domain was tainted with; a domain that does not run has none. */
+  async domainGetMessages({ dom, flags }: ProcArgs<'domainGetMessages'>): Promise<ProcRet<'domainGetMessages'>> {
+    checkFlags(flags, DomainMessageType.DEPRECATION | DomainMessageType.TAINTING, 'qemuDomainGetMessages');
+    const { domainMessages } = await import('./taint.js');
+    return this.runtime.withDomain(dom, async (_obj, running) => ({ msgs: running ? domainMessages(running.taint, flags) : [] }), { monitor: false });
   }
 }
 
