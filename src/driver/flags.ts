@@ -58,6 +58,12 @@ export enum DomainMessageType {
   TAINTING = 1 << 1,
 }
 
+/** virDomainChannelFlags */
+export enum DomainChannelFlags {
+  /** take the channel over from a session that holds it */
+  FORCE = 1 << 0,
+}
+
 /** virDomainConsoleFlags */
 export enum DomainConsoleFlags {
   /** take the console over from a session that holds it */
