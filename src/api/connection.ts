@@ -299,6 +299,10 @@ export class Domain extends ObjectHandle<DomainRef> {
   async openConsole(devName: string | null = null, flags = 0): Promise<Duplex> {
     return (await this.connection.invokeStream('domainOpenConsole', { ...this.dom, dev_name: devName, flags })).stream;
   }
+  /** virDomainOpenChannel: a stream on the guest channel named by alias or virtio name (null: the first). */
+  async openChannel(name: string | null = null, flags = 0): Promise<Duplex> {
+    return (await this.connection.invokeStream('domainOpenChannel', { ...this.dom, name, flags })).stream;
+  }
   async isActive(): Promise<boolean> {
     return (await this.connection.invoke('domainIsActive', this.dom)).active !== 0;
   }

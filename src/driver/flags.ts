@@ -52,6 +52,18 @@ export enum StartFlags {
   FORCE_BOOT = 1 << 3,
 }
 
+/** virDomainMessageType: which messages virDomainGetMessages lists (none: all). */
+export enum DomainMessageType {
+  DEPRECATION = 1 << 0,
+  TAINTING = 1 << 1,
+}
+
+/** virDomainChannelFlags */
+export enum DomainChannelFlags {
+  /** take the channel over from a session that holds it */
+  FORCE = 1 << 0,
+}
+
 /** virDomainConsoleFlags */
 export enum DomainConsoleFlags {
   /** take the console over from a session that holds it */

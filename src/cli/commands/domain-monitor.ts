@@ -143,6 +143,14 @@ const dominfo: Handler = async (ctl, cmd) => {
   if (autostart !== undefined) line('Autostart:', autostart ? 'enable' : 'disable');
   const saved = await dom.hasManagedSaveImage().catch(() => undefined);
   line('Managed save:', saved === undefined ? 'unknown' : saved ? 'yes' : 'no');
+  await securityLines(dom, line);
+  // virsh prints the messages only when the call succeeds with some
+  const { msgs } = await dom.connection.invoke('domainGetMessages', { dom: dom.ref, flags: 0 }).catch(() => ({ msgs: [] as string[] }));
+  msgs.forEach((message, i) => line(i === 0 ? 'Messages:' : '', message));
+};
+
+/** dominfo's security model and label, when the host has a security driver. */
+async function securityLines(dom: Domain, line: (label: string, value: string) => void): Promise<void> {
   let model: { model: string; doi: string };
   try {
     const raw = await dom.connection.invoke('nodeGetSecurityModel');
@@ -157,7 +165,7 @@ const dominfo: Handler = async (ctl, cmd) => {
   const seclabel = await dom.connection.invoke('domainGetSecurityLabel', { dom: dom.ref });
   const label = cString(seclabel.label);
   if (label) line('Security label:', `${label} (${seclabel.enforcing ? 'enforcing' : 'permissive'})`);
-};
+}
 
 /** string(@a|@b|...): the first of those attributes in document order. */
 function firstAttr(el: XmlElement | undefined, names: string[]): string | undefined {

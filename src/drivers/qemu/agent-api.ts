@@ -64,7 +64,8 @@ async function refreshPortStates(driver: QemuDriver, running: RunningDomain): Pr
 /** qemuDomainQemuAgentCommand: the agent's whole reply, compact, as libvirt hands it back. */
 export async function agentArbitraryCommand(driver: QemuDriver, dom: DomainRef, cmd: string, timeout: number, flags: number): Promise<string> {
   checkFlags(flags, 0, 'qemuDomainQemuAgentCommand');
-  return withAgent(driver, dom, async (agent) => {
+  return withAgent(driver, dom, async (agent, running) => {
+    await driver.runtime.runtime.taint(running, 'custom-ga-command');
     if (timeout < AGENT_WAIT_BLOCK) {
       throw virError(ErrorCode.INVALID_ARG, `guest agent timeout '${timeout}' is less than the minimum '${AGENT_WAIT_BLOCK}'`, ErrorDomain.QEMU);
     }

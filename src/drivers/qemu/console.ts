@@ -1,12 +1,14 @@
-// virDomainOpenConsole for pty character devices: a duplex stream on the pty
-// QEMU opened for the device, one session per domain (libvirt's virChrdevOpen).
+// Character device sessions (libvirt's virChrdevOpen): virDomainOpenConsole's
+// duplex stream on the pty QEMU opened for a console, and virDomainOpenChannel's
+// on the UNIX socket of a channel; one session per device.
 //
-// Sessions may live in different processes, so the session holding a domain's
-// console is recorded in a small file: a new session is refused while the
-// recorded one's process lives, unless forced, and a session whose record is
-// taken over by a forced one closes its stream.
+// Sessions may live in different processes, so the session holding a device is
+// recorded in a small file: a new session is refused while the recorded one's
+// process lives, unless forced, and a session whose record is taken over by a
+// forced one closes its stream.
 import { constants, openSync, readFileSync, rmSync, unwatchFile, watchFile } from 'node:fs';
 import { readFile } from 'node:fs/promises';
+import { connect } from 'node:net';
 import { ReadStream } from 'node:tty';
 import type { Duplex } from 'node:stream';
 import { ErrorCode, ErrorDomain, virError } from '../../util/error.js';
@@ -40,18 +42,54 @@ export function consoleDevice(live: XmlElement, devName: string | null): XmlElem
  * `ownerFile`. Call holding the domain lock (the record is read, then written).
  * When the domain stops, QEMU closes the pty and reads fail with EIO.
  */
-export async function openConsoleSession(ptyPath: string, ownerFile: string, force: boolean): Promise<Duplex> {
+export function openConsoleSession(ptyPath: string, ownerFile: string, force: boolean): Promise<Duplex> {
+  return holdSession(ownerFile, force, 'Active console session exists for this domain', async () => {
+    try {
+      return new ReadStream(openSync(ptyPath, constants.O_RDWR | constants.O_NOCTTY));
+    } catch (e) {
+      throw virError(ErrorCode.SYSTEM_ERROR, `Unable to open character device ${ptyPath}: ${(e as Error).message}`, ErrorDomain.QEMU);
+    }
+  });
+}
+
+/**
+ * The virtio channel virDomainOpenChannel connects to (qemuDomainOpenChannel):
+ * by alias or virtio target name, else the first channel; only a UNIX socket
+ * channel can be opened. Throws libvirt's errors.
+ */
+export function channelDevice(live: XmlElement, name: string | null): { chr: XmlElement; socketPath: string } {
+  const channels = (child(live, 'devices')?.children ?? []).filter((d) => d.name === 'channel');
+  const chr = name !== null
+    ? channels.find((c) => child(c, 'alias')?.attrs.name === name || (child(c, 'target')?.attrs.type === 'virtio' && child(c, 'target')?.attrs.name === name))
+    : channels[0];
+  if (!chr) throw virError(ErrorCode.INTERNAL_ERROR, `cannot find channel ${name ?? '<null>'}`, ErrorDomain.QEMU);
+  const socketPath = child(chr, 'source')?.attrs.path;
+  if (chr.attrs.type !== 'unix' || socketPath === undefined) {
+    throw virError(ErrorCode.INTERNAL_ERROR, `channel ${name ?? child(chr, 'alias')?.attrs.name ?? '<null>'} is not using a UNIX socket`, ErrorDomain.QEMU);
+  }
+  return { chr, socketPath };
+}
+
+/** Connects to a channel's UNIX socket (QEMU listens on it) as the device's session recorded in `ownerFile`. */
+export function openChannelSession(socketPath: string, ownerFile: string, force: boolean): Promise<Duplex> {
+  return holdSession(ownerFile, force, 'Active channel stream exists for this domain', () => new Promise((resolve, reject) => {
+    const socket = connect(socketPath);
+    socket.once('connect', () => resolve(socket));
+    socket.once('error', (e) => reject(virError(ErrorCode.SYSTEM_ERROR, `Unable to connect to UNIX socket ${socketPath}: ${e.message}`, ErrorDomain.QEMU)));
+  }));
+}
+
+/**
+ * Opens a device with `open` as the session recorded in `ownerFile`, refused
+ * with `busy` while another live session holds it, unless forced.
+ */
+async function holdSession(ownerFile: string, force: boolean, busy: string, open: () => Promise<Duplex>): Promise<Duplex> {
   const holder = (await readFile(ownerFile, 'utf8').catch(() => '')).trim().split(' ');
   if (!force && holder.length === 3 && isProcessAlive(Number(holder[0]), Number(holder[1]))) {
-    throw virError(ErrorCode.OPERATION_FAILED, 'Active console session exists for this domain', ErrorDomain.QEMU);
+    throw virError(ErrorCode.OPERATION_FAILED, busy, ErrorDomain.QEMU);
   }
   const session = `${process.pid} ${processStartTime(process.pid) ?? 0} ${process.getBuiltinModule('node:crypto').randomBytes(8).toString('hex')}`;
-  let stream: ReadStream;
-  try {
-    stream = new ReadStream(openSync(ptyPath, constants.O_RDWR | constants.O_NOCTTY));
-  } catch (e) {
-    throw virError(ErrorCode.SYSTEM_ERROR, `Unable to open character device ${ptyPath}: ${(e as Error).message}`, ErrorDomain.QEMU);
-  }
+  const stream = await open();
   await writeFileAtomic(ownerFile, `${session}\n`);
   const takenOver = () => {
     readFile(ownerFile, 'utf8').then((s) => s.trim() !== session, () => true).then((gone) => gone && stream.destroy(), () => undefined);

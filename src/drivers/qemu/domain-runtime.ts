@@ -433,7 +433,10 @@ export class QemuDomainRuntime {
   /** qemuDomainQemuMonitorCommandWithFiles without files: QEMU's reply to the client's own command. */
   async domainMonitorCommand(dom: DomainRef, cmd: string, flags: number): Promise<string> {
     checkFlags(flags, MONITOR_COMMAND_HMP, 'qemuDomainQemuMonitorCommandWithFiles');
-    return this.withRunning(dom, async (_obj, running) => arbitraryMonitorCommand(await this.runtime.ensureMonitor(running), cmd, (flags & MONITOR_COMMAND_HMP) !== 0));
+    return this.withRunning(dom, async (_obj, running) => {
+      await this.runtime.taint(running, 'custom-monitor');
+      return arbitraryMonitorCommand(await this.runtime.ensureMonitor(running), cmd, (flags & MONITOR_COMMAND_HMP) !== 0);
+    });
   }
 
   // ---- console -------------------------------------------------------------

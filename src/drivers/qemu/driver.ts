@@ -22,7 +22,7 @@ import { TypedParamType, type TypedParam } from '../../driver/typed-params.js';
 import type { OpenOptions, SharedDriverAccess } from '../../driver/registry.js';
 import type { SecretSource } from './disk-secrets.js';
 import type { ParsedURI } from '../../driver/uri.js';
-import { DefineFlags, DomainXMLFlags, ModificationImpact } from '../../driver/flags.js';
+import { DefineFlags, DomainChannelFlags, DomainMessageType, DomainXMLFlags, ModificationImpact } from '../../driver/flags.js';
 import { DefinedDetail, DomainEventType, UndefinedDetail } from '../../driver/event-numbers.js';
 import { ErrorCode, ErrorDomain, VirError, virError } from '../../util/error.js';
 import { withFileLock, type LockOptions } from '../../util/file-lock.js';
@@ -1548,6 +1548,30 @@ export class QemuDriver implements HypervisorDriver {
   async domainSetInterfaceParameters({ dom, device, params, flags }: ProcArgs<'domainSetInterfaceParameters'>): Promise<void> {
     const { setInterfaceParameters } = await import('./interface-tuning.js');
     await setInterfaceParameters(this, dom, device, params, flags);
+  }
+
+  // ---- taints and deprecations (virDomainGetMessages; recorded by taint.ts) ----
+
+  /** qemuDomainGetMessages: what the running domain was tainted with; a domain that does not run has none. */
+  async domainGetMessages({ dom, flags }: ProcArgs<'domainGetMessages'>): Promise<ProcRet<'domainGetMessages'>> {
+    checkFlags(flags, DomainMessageType.DEPRECATION | DomainMessageType.TAINTING, 'qemuDomainGetMessages');
+    const { domainMessages } = await import('./taint.js');
+    return this.runtime.withDomain(dom, async (_obj, running) => ({ msgs: running ? domainMessages(running.taint, flags) : [] }), { monitor: false });
+  }
+
+  // ---- virtio channels (virDomainOpenChannel; sessions in console.ts) ----
+
+  /** qemuDomainOpenChannel: the bytes of a UNIX socket channel flow through `stream` until either side ends. */
+  async domainOpenChannel({ dom, name, flags }: ProcArgs<'domainOpenChannel'>, stream: Duplex): Promise<void> {
+    checkFlags(flags, DomainChannelFlags.FORCE, 'qemuDomainOpenChannel');
+    const { channelDevice, connectConsoleStream, openChannelSession } = await import('./console.js');
+    const session = await this.runtime.withRunning(dom, async (obj, running) => {
+      const { chr, socketPath } = channelDevice(running.live, name);
+      // one session per device, as libvirt keys its sessions by the device's source
+      const owner = join(this.paths.stateDir, `${obj.name}.channel-${child(chr, 'alias')?.attrs.name ?? encodeURIComponent(socketPath)}`);
+      return openChannelSession(socketPath, owner, (flags & DomainChannelFlags.FORCE) !== 0);
+    }, { monitor: false });
+    connectConsoleStream(session, stream);
   }
 }
 

@@ -49,6 +49,7 @@ import { fillGraphicsListen } from './graphics-listen.js';
 import type { TapDevices } from './tap-devices.js';
 import { applyLinkStates } from './link-state.js';
 import { applyDiskThrottling } from './disk-throttle.js';
+import { startTaints, taintDomain, type Taint, type TaintRecord } from './taint.js';
 
 /** libvirt's virProcessKillPainfully waits 10 s after SIGTERM before SIGKILL. */
 export const DESTROY_GRACE_MS = 10_000;
@@ -109,6 +110,8 @@ export class RunningDomain {
   origCpu: XmlElement | undefined;
   /** An outgoing migration runs: QEMU's STOP at its end is the migration's pause, which the migration reports. */
   migratingOut = false;
+  /** Its taints and deprecations (taint.ts), kept in the status file. */
+  taint: TaintRecord = { taints: new Set(), deprecations: [] };
   constructor(
     readonly name: string,
     readonly id: number,
@@ -125,7 +128,7 @@ export class RunningDomain {
   }
 
   status(): DomainStatus {
-    return { state: this.state, reason: this.reason, pid: this.pid, startTime: this.startTime, monitorPath: this.monitorPath, fakeReboot: this.fakeReboot, ...(this.agentTimeout !== -1 ? { agentTimeout: this.agentTimeout } : {}), domain: this.live, blockJobs: this.blockJobs, nodenameIndex: this.nodenameIndex, ...(this.origCpu ? { origCpu: this.origCpu } : {}) };
+    return { state: this.state, reason: this.reason, pid: this.pid, startTime: this.startTime, monitorPath: this.monitorPath, fakeReboot: this.fakeReboot, ...(this.agentTimeout !== -1 ? { agentTimeout: this.agentTimeout } : {}), domain: this.live, blockJobs: this.blockJobs, nodenameIndex: this.nodenameIndex, ...(this.origCpu ? { origCpu: this.origCpu } : {}), taint: this.taint };
   }
 
   /** The domain handle events carry (virDomainEventLifecycleNewFromObj: a stopped one has id -1). */
@@ -203,6 +206,7 @@ export class QemuRuntime {
     dom.blockJobs = status.blockJobs;
     dom.nodenameIndex = status.nodenameIndex ?? 0;
     dom.origCpu = status.origCpu;
+    dom.taint = status.taint ?? { taints: new Set(), deprecations: [] };
     if (match === 'gone') {
       await this.cleanup(dom);
       return undefined;
@@ -236,6 +240,11 @@ export class QemuRuntime {
     dom.agentTimeout = status.agentTimeout ?? -1;
     this.domains.set(name, dom);
     return dom;
+  }
+
+  /** qemuDomainObjTaint: records a taint of a running domain, logs it and keeps it in the status file. */
+  async taint(dom: RunningDomain, taint: Taint): Promise<void> {
+    if (await taintDomain(dom.taint, { id: dom.id, logPath: path.join(this.host.paths.logDir, `${dom.name}.log`) }, taint)) await this.saveStatus(dom);
   }
 
   /** Connects QMP if this process has no connection to the domain yet. */
@@ -471,6 +480,8 @@ export class QemuRuntime {
       });
     const dom = new RunningDomain(name, id, proc.pid, proc.startTime, monitorPath, live, DomainState.PAUSED, PausedReason.STARTING_UP);
     this.domains.set(name, dom);
+    // qemuDomainObjCheckTaint: recorded before the first status write below
+    for (const taint of startTaints(live)) await taintDomain(dom.taint, { id, logPath }, taint);
     try {
       if (await this.host.security.attachCgroup(id, name, proc.pid)) recordMachinePartition(live);
       // The status file names the pid before QEMU runs under it: a crash of this

@@ -8,6 +8,7 @@ import path from 'node:path';
 import { DomainState } from '../../driver/flags.js';
 import { ATOMIC_TEMP_PREFIX, fsyncDir, unlinkDurable, writeFileAtomic } from '../../util/atomic-file.js';
 import { checkReadableBack, child, childText, element, formatXml, parseXml, type XmlElement } from '../../util/xml.js';
+import { isTaint, TAINTS, type TaintRecord } from './taint.js';
 
 export interface DomainStatus {
   state: DomainState;
@@ -28,6 +29,8 @@ export interface DomainStatus {
   nodenameIndex?: number;
   /** The guest CPU before QEMU's view was taken in, when that changed it (libvirt's private <cpu>). */
   origCpu?: XmlElement;
+  /** Its taints and deprecations (libvirt's <taint flag=...> and <deprecation>), absent when none. */
+  taint?: TaintRecord;
 }
 
 /** virDomainStateTypeToString */
@@ -54,6 +57,8 @@ export function formatStatus(status: DomainStatus): string {
     pid: String(status.pid),
     starttime: String(status.startTime),
   }, [
+    ...TAINTS.filter(([name]) => status.taint?.taints.has(name)).map(([name]) => element('taint', { flag: name })),
+    ...(status.taint?.deprecations ?? []).map((text) => element('deprecation', {}, [], text)),
     element('monitor', { path: status.monitorPath, type: 'unix' }),
     ...(status.fakeReboot ? [element('fakereboot')] : []),
     ...(status.blockJobs && status.blockJobs.children.length > 0 ? [status.blockJobs] : []),
@@ -87,7 +92,15 @@ export function parseStatus(text: string): DomainStatus {
     ...(child(root, 'blockjobs') ? { blockJobs: child(root, 'blockjobs') } : {}),
     ...(Number(child(root, 'nodename')?.attrs.index) > 0 ? { nodenameIndex: Number(child(root, 'nodename')!.attrs.index) } : {}),
     ...(child(root, 'cpu') ? { origCpu: child(root, 'cpu') } : {}),
+    ...taintOf(root),
   };
+}
+
+/** virDomainObjParseXML: unknown taint names are skipped, as libvirt skips them. */
+function taintOf(root: XmlElement): { taint?: TaintRecord } {
+  const taints = root.children.filter((c) => c.name === 'taint').map((c) => c.attrs.flag ?? '').filter(isTaint);
+  const deprecations = root.children.filter((c) => c.name === 'deprecation').map((c) => c.text);
+  return taints.length + deprecations.length > 0 ? { taint: { taints: new Set(taints), deprecations } } : {};
 }
 
 function agentTimeoutOf(root: XmlElement): { agentTimeout?: number } {

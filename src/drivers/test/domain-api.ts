@@ -5,7 +5,7 @@ import { formatDomainXML } from '../../conf/domain.js';
 import { domainMetadata, setDomainMetadata } from '../../conf/domain-metadata.js';
 import { networkFirstIP } from '../../conf/network.js';
 import { DefinedDetail, DomainEventType, ResumedDetail, StartedDetail, StoppedDetail, SuspendedDetail, UndefinedDetail } from '../../driver/event-numbers.js';
-import { DomainState, DomainStatsTypes, PausedReason, RunningReason, ShutoffReason } from '../../driver/flags.js';
+import { DomainMessageType, DomainState, DomainStatsTypes, PausedReason, RunningReason, ShutoffReason } from '../../driver/flags.js';
 import type { HypervisorDriver } from '../../driver/families.js';
 import type { ProcArgs, ProcRet } from '../../driver/procedures.js';
 import { typedParam, type TypedParam } from '../../driver/typed-params.js';
@@ -348,9 +348,7 @@ export class DomainAPI extends TestObjects implements HypervisorDriver {
 
   /** testDomainGetMessages: virDomainObjGetMessages lists taints and deprecations, which the test driver never records. */
   async domainGetMessages({ dom, flags }: ProcArgs<'domainGetMessages'>): Promise<ProcRet<'domainGetMessages'>> {
-    const DEPRECATION = 1;
-    const TAINTING = 2;
-    checkFlags(flags, DEPRECATION | TAINTING, 'testDomainGetMessages');
+    checkFlags(flags, DomainMessageType.DEPRECATION | DomainMessageType.TAINTING, 'testDomainGetMessages');
     this.domainObj(dom);
     return { msgs: [] };
   }
