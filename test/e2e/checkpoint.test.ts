@@ -5,28 +5,19 @@
 // the image: `qemu-img info` must list the same bitmaps on both sides.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile, execFileSync } from 'node:child_process';
-import { promisify } from 'node:util';
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { BOOT_TIMEOUT_MS, guestDomainXML, Sandbox, SerialLog, testGuest, type TestGuest } from './guest.js';
-import { libvirtUnavailable, SYSTEM_URI, systemVirsh } from '../helpers/libvirt.js';
+import { BOOT_TIMEOUT_MS, SerialLog, testGuest, type TestGuest } from './guest.js';
+import { libvirtUnavailable } from '../helpers/libvirt.js';
+import { differingRows, normalise, qcow2GuestSides, systemVirshAsync, type Outcome, type SideHost } from './side-by-side.js';
 
 const guest = testGuest();
 const skip = 'skip' in guest ? guest.skip : false;
 const noLibvirt = libvirtUnavailable();
 if (noLibvirt && !skip) process.stderr.write(`*** checkpoints: the side-by-side run with libvirt is SKIPPED: ${noLibvirt} ***\n`);
 
-interface Outcome {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-interface Host {
-  run(...args: string[]): Promise<Outcome>;
-  name: string;
-  dir: string;
+interface Host extends SideHost {
   /** Resolves once the domain runs no job (libvirt's backup goes on after backup-begin returns). */
   idle(): Promise<void>;
 }
@@ -37,16 +28,6 @@ function imageFacts(host: Host, name: string): string {
   return JSON.stringify([info.format, info['virtual-size'], info['backing-filename'], info['backing-filename-format']]).replaceAll(host.dir, 'DIR');
 }
 
-async function systemVirshAsync(...args: string[]): Promise<Outcome> {
-  try {
-    const { stdout, stderr } = await promisify(execFile)('virsh', ['-c', SYSTEM_URI, ...args], { encoding: 'utf8' });
-    return { code: 0, stdout, stderr };
-  } catch (e) {
-    const err = e as { code: number; stdout: string; stderr: string };
-    return { code: err.code, stdout: err.stdout, stderr: err.stderr };
-  }
-}
-
 /** Polls libvirt's domjobinfo until no job runs. */
 async function libvirtIdle(name: string): Promise<void> {
   for (let i = 0; i < 600; i++) {
@@ -55,24 +36,6 @@ async function libvirtIdle(name: string): Promise<void> {
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
   throw new Error(`libvirt's job on ${name} did not end`);
-}
-
-function qcow2(file: string): string {
-  execFileSync('qemu-img', ['create', '-q', '-f', 'qcow2', file, '16M']);
-  chmodSync(file, 0o666);
-  return file;
-}
-
-function normalise(host: Host, o: Outcome): Outcome {
-  const n = (s: string) =>
-    s
-      .replaceAll(host.dir, 'DIR')
-      .replaceAll(host.name, 'DOM')
-      .replace(/\d{4}-\d\d-\d\d \d\d:\d\d:\d\d [+-]\d{4}/g, 'TIME')
-      .replace(/^-{10,}$/gm, '---')
-      .replace(/<creationTime>\d+<\/creationTime>/g, '<creationTime>T</creationTime>')
-      .replace(/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/g, 'UUID');
-  return { code: o.code === 0 ? 0 : 1, stdout: n(o.stdout), stderr: n(o.stderr) };
 }
 
 /** The bitmaps `qemu-img info` lists on an image, by name. */
@@ -152,28 +115,13 @@ async function session(host: Host, serial: SerialLog, image: string): Promise<{ 
 }
 
 test('checkpoints side by side with libvirt: create, lists, tree, dumpxml, delete, errors, bitmaps on the image', { skip: skip || noLibvirt }, async (t) => {
-  const sb = new Sandbox();
-  const dir = mkdtempSync('/var/tmp/tsvirt-e2e-ckpt-');
-  chmodSync(dir, 0o777);
-  const name = `tsvirt-e2e-ckpt-${process.pid}`;
-  t.after(async () => {
-    systemVirsh('destroy', name);
-    systemVirsh('undefine', name, '--checkpoints-metadata');
-    await sb.dispose();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  const { sides: [tsvirt, libvirt] } = await qcow2GuestSides(t, 'ckpt', guest as TestGuest, ['--checkpoints-metadata']);
   const hosts = [
-    { host: { run: (...a: string[]) => sb.run(...a), name: 'tsvirt-ckpt-guest', dir: sb.dir, idle: async () => undefined }, image: qcow2(sb.file('disk.qcow2')), serial: new SerialLog(sb.file('serial.log')) },
-    { host: { run: systemVirshAsync, name, dir, idle: () => libvirtIdle(name) }, image: qcow2(path.join(dir, 'disk.qcow2')), serial: new SerialLog(path.join(dir, 'serial.log')) },
+    { ...tsvirt, host: { ...tsvirt.host, idle: async () => undefined } },
+    { ...libvirt, host: { ...libvirt.host, idle: () => libvirtIdle(libvirt.host.name) } },
   ];
-  for (const { host, image, serial } of hosts) {
-    const disk = `<disk type='file' device='disk'><driver name='qemu' type='qcow2'/><source file='${image}'/><target dev='vda' bus='virtio'/></disk>`;
-    const file = path.join(host.dir, 'def.xml');
-    writeFileSync(file, guestDomainXML({ name: host.name, machine: 'q35', serialPath: serial.path, guest: guest as TestGuest, devices: disk }));
-    assert.equal((await host.run('define', file)).code, 0);
-  }
   const [ours, theirs] = await Promise.all(hosts.map(({ host, serial, image }) => session(host, serial, image)));
-  const differing = ours.outcomes.flatMap((o, i) => (JSON.stringify(o) === JSON.stringify(theirs.outcomes[i]) ? [] : [{ row: i, tsvirt: o, libvirt: theirs.outcomes[i] }]));
+  const differing = differingRows(ours.outcomes, theirs.outcomes);
   assert.deepEqual(differing, [], JSON.stringify(differing, null, 1));
   assert.deepEqual(ours.bitmaps, theirs.bitmaps);
   assert.deepEqual(ours.images, theirs.images);

@@ -8,12 +8,12 @@
 // with qemu-img, running with blockdev-snapshot) and memory in a save image.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile, execFileSync } from 'node:child_process';
-import { promisify } from 'node:util';
-import { chmodSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { BOOT_TIMEOUT_MS, guestDomainXML, Sandbox, SerialLog, testGuest, type TestGuest } from './guest.js';
-import { libvirtUnavailable, SYSTEM_URI, systemVirsh } from '../helpers/libvirt.js';
+import { BOOT_TIMEOUT_MS, SerialLog, testGuest, type TestGuest } from './guest.js';
+import { libvirtUnavailable } from '../helpers/libvirt.js';
+import { differingRows, normalise, qcow2GuestSides, type Outcome, type SideHost } from './side-by-side.js';
 
 const guest = testGuest();
 const skip = 'skip' in guest ? guest.skip : false;
@@ -21,49 +21,7 @@ const noLibvirt = libvirtUnavailable();
 if (noLibvirt && !skip) process.stderr.write(`*** snapshots: the side-by-side run with libvirt is SKIPPED: ${noLibvirt} ***\n`);
 const NIC = "<interface type='user'><mac address='52:54:00:5a:4e:02'/><model type='virtio'/></interface>";
 
-interface Outcome {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-/** One host under test: runs a virsh command line, knows its domain name and image folder. */
-interface Host {
-  run(...args: string[]): Promise<Outcome>;
-  name: string;
-  dir: string;
-}
-
-/** virsh on qemu:///system without blocking, so that both hosts run their sessions at once. */
-async function systemVirshAsync(...args: string[]): Promise<Outcome> {
-  try {
-    const { stdout, stderr } = await promisify(execFile)('virsh', ['-c', SYSTEM_URI, ...args], { encoding: 'utf8' });
-    return { code: 0, stdout, stderr };
-  } catch (e) {
-    const err = e as { code: number; stdout: string; stderr: string };
-    return { code: err.code, stdout: err.stdout, stderr: err.stderr };
-  }
-}
-
-function qcow2(file: string): string {
-  execFileSync('qemu-img', ['create', '-q', '-f', 'qcow2', file, '16M']);
-  chmodSync(file, 0o666);
-  return file;
-}
-
-/** What may differ between the hosts: the names, folders, times and uuids. */
-function normalise(host: Host, o: Outcome): Outcome {
-  const n = (s: string) =>
-    s
-      .replaceAll(host.dir, 'DIR')
-      .replaceAll(host.name, 'DOM')
-      .replace(/\d{4}-\d\d-\d\d \d\d:\d\d:\d\d [+-]\d{4}/g, 'TIME')
-      // a table's rule is as wide as its longest cell (the folders differ)
-      .replace(/^-{10,}$/gm, '---')
-      .replace(/<creationTime>\d+<\/creationTime>/g, '<creationTime>T</creationTime>')
-      .replace(/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/g, 'UUID');
-  return { code: o.code === 0 ? 0 : 1, stdout: n(o.stdout), stderr: n(o.stderr) };
-}
+type Host = SideHost;
 
 /** The snapshot XML outside the embedded definitions (and QEMU's CPU cookie, which tsvirt does not record). */
 function snapshotHead(xml: string): string {
@@ -167,29 +125,9 @@ async function session(host: Host, serial: SerialLog, image: string): Promise<{ 
 }
 
 test('snapshots side by side with libvirt: internal offline and running, lists, revert, delete, external disk-only offline and running', { skip: skip || noLibvirt }, async (t) => {
-  const sb = new Sandbox();
-  // libvirt's QEMU runs as another user: its images and console live in a folder it can reach
-  const dir = mkdtempSync('/var/tmp/tsvirt-e2e-snap-');
-  chmodSync(dir, 0o777);
-  const name = `tsvirt-e2e-snap-${process.pid}`;
-  t.after(async () => {
-    systemVirsh('destroy', name);
-    systemVirsh('undefine', name, '--snapshots-metadata');
-    await sb.dispose();
-    rmSync(dir, { recursive: true, force: true });
-  });
-  const hosts = [
-    { host: { run: (...a: string[]) => sb.run(...a), name: 'tsvirt-snap-guest', dir: sb.dir }, image: qcow2(sb.file('disk.qcow2')), serial: new SerialLog(sb.file('serial.log')) },
-    { host: { run: systemVirshAsync, name, dir }, image: qcow2(path.join(dir, 'disk.qcow2')), serial: new SerialLog(path.join(dir, 'serial.log')) },
-  ];
-  for (const { host, image, serial } of hosts) {
-    const disk = `<disk type='file' device='disk'><driver name='qemu' type='qcow2'/><source file='${image}'/><target dev='vda' bus='virtio'/></disk>`;
-    const file = path.join(host.dir, 'def.xml');
-    writeFileSync(file, guestDomainXML({ name: host.name, machine: 'q35', serialPath: serial.path, guest: guest as TestGuest, devices: disk }));
-    assert.equal((await host.run('define', file)).code, 0);
-  }
-  const [ours, theirs] = await Promise.all(hosts.map(({ host, serial, image }) => session(host, serial, image)));
-  const differing = ours.outcomes.flatMap((o, i) => (JSON.stringify(o) === JSON.stringify(theirs.outcomes[i]) ? [] : [{ row: i, tsvirt: o, libvirt: theirs.outcomes[i] }]));
+  const { sides, sandbox: sb } = await qcow2GuestSides(t, 'snap', guest as TestGuest, ['--snapshots-metadata']);
+  const [ours, theirs] = await Promise.all(sides.map(({ host, serial, image }) => session(host, serial, image)));
+  const differing = differingRows(ours.outcomes, theirs.outcomes);
   assert.deepEqual(differing, [], JSON.stringify(differing, null, 1));
   assert.deepEqual(ours.tags, theirs.tags);
   assert.deepEqual(ours.tags, [['nm', 'off1'], ['nm', 'off1']]);
