@@ -60,5 +60,9 @@ if [ "$(id -u)" = 0 ] && ! getent passwd tsvirt-qemu >/dev/null; then
     --groups kvm --comment 'tsvirt QEMU' tsvirt-qemu
 fi
 
+# tsvirsh loads Node built-ins on first use through process.getBuiltinModule (Node 20.16)
+node -e 'const [a, b] = process.versions.node.split(".").map(Number); process.exit(a > 20 || (a === 20 && b >= 16) ? 0 : 1)' ||
+  { echo "tsvirt needs Node.js 20.16 or newer (found $(node -v))" >&2; exit 1; }
+
 if [ -f package-lock.json ]; then npm ci --no-audit --no-fund --loglevel=error; else npm install --no-audit --no-fund --loglevel=error; fi
 npm run build --silent
