@@ -1,11 +1,11 @@
 // Host and Hypervisor commands, plus the host-object listings (secrets,
 // network filters, node devices) that only report what the driver offers.
 import { plainParams, typedParam, type NodeInfo } from '../../api/types.js';
-import { child, childrenNamed, parseXml } from '../../util/xml.js';
+import { child, childrenNamed, parseXml, type XmlElement } from '../../util/xml.js';
 import { ErrorCode } from '../../util/error.js';
 import { CommandError, attempt } from '../errors.js';
 import { VERSION } from '../help.js';
-import type { Handler } from '../shell.js';
+import type { Handler, Shell } from '../shell.js';
 import { formatTable } from '../table.js';
 
 
@@ -94,6 +94,18 @@ const maxvcpus: Handler = async (ctl, cmd) => {
 
 const kib = (bytes: bigint | number) => BigInt(bytes) / 1024n;
 
+/** The capabilities' <host> and its NUMA <cell>s, for the commands that walk every cell (--all). */
+export async function capabilityCells(ctl: Shell): Promise<{ caps: XmlElement; host: XmlElement | undefined; cells: XmlElement[] }> {
+  let caps: XmlElement;
+  try {
+    caps = parseXml(await ctl.c.getCapabilities());
+  } catch (e) {
+    throw new CommandError(['unable to get node capabilities'], e);
+  }
+  const host = child(caps, 'host');
+  return { caps, host, cells: childrenNamed(child(child(host ?? caps, 'topology') ?? caps, 'cells') ?? caps, 'cell') };
+}
+
 const freecell: Handler = async (ctl, cmd) => {
   const all = cmd.bool('all');
   const cellGiven = cmd.opts.some((o) => o.def.name === 'cellno');
@@ -110,13 +122,7 @@ const freecell: Handler = async (ctl, cmd) => {
     ctl.print(`Total: ${kib(mem)} KiB\n`);
     return;
   }
-  let caps;
-  try {
-    caps = parseXml(await c.getCapabilities());
-  } catch (e) {
-    throw new CommandError(['unable to get node capabilities'], e);
-  }
-  const cells = childrenNamed(child(child(child(caps, 'host') ?? caps, 'topology') ?? caps, 'cells') ?? caps, 'cell');
+  const { cells } = await capabilityCells(ctl);
   let total = 0n;
   for (const cell of cells) {
     const id = Number(cell.attrs.id);
@@ -168,14 +174,7 @@ const freepages: Handler = async (ctl, cmd) => {
     ctl.print(`${kib}KiB: ${count ?? 0n}\n`);
     return;
   }
-  let caps;
-  try {
-    caps = parseXml(await c.getCapabilities());
-  } catch (e) {
-    throw new CommandError(['unable to get node capabilities'], e);
-  }
-  const host = child(caps, 'host');
-  const cells = childrenNamed(child(child(host ?? caps, 'topology') ?? caps, 'cells') ?? caps, 'cell');
+  const { caps, host, cells } = await capabilityCells(ctl);
   let sizes: number[];
   if (bytes !== undefined) {
     sizes = [Math.ceil(bytes / 1024)];

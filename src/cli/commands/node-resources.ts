@@ -1,8 +1,8 @@
 // allocpages and nodesuspend: changing the host's huge page pools and
 // suspending the host, with virsh's checks and messages.
-import { child, childrenNamed, parseXml } from '../../util/xml.js';
 import { CommandError } from '../errors.js';
 import type { Handler } from '../shell.js';
+import { capabilityCells } from './host.js';
 
 /** VIR_NODE_ALLOC_PAGES_ADD / VIR_NODE_ALLOC_PAGES_SET */
 const ALLOC_PAGES_ADD = 0;
@@ -23,13 +23,7 @@ const allocpages: Handler = async (ctl, cmd) => {
     await alloc(cell);
     return;
   }
-  let caps;
-  try {
-    caps = parseXml(await ctl.c.getCapabilities());
-  } catch (e) {
-    throw new CommandError(['unable to get node capabilities'], e);
-  }
-  const cells = childrenNamed(child(child(child(caps, 'host') ?? caps, 'topology') ?? caps, 'cells') ?? caps, 'cell');
+  const { cells } = await capabilityCells(ctl);
   for (const c of cells) {
     const id = c.attrs.id ?? '';
     if (!/^\d+$/.test(id)) throw new CommandError(['conversion from string failed']);
