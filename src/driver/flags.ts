@@ -58,6 +58,13 @@ export enum DomainMessageType {
   TAINTING = 1 << 1,
 }
 
+/** virDomainCheckpointCreateFlags */
+export enum CheckpointCreateFlags {
+  REDEFINE = 1 << 0,
+  QUIESCE = 1 << 1,
+  REDEFINE_VALIDATE = 1 << 2,
+}
+
 /** virDomainChannelFlags */
 export enum DomainChannelFlags {
   /** take the channel over from a session that holds it */

@@ -1,6 +1,6 @@
 // Checkpoint commands (checkpoint-*), as virsh-checkpoint.c prints them.
 import type { Domain } from '../../api/connection.js';
-import type { CheckpointRef } from '../../api/types.js';
+import { CheckpointCreateFlags, type CheckpointRef } from '../../api/types.js';
 import { child, parseXml } from '../../util/xml.js';
 import { ErrorCode } from '../../util/error.js';
 import { CommandError, attempt } from '../errors.js';
@@ -19,10 +19,6 @@ const LIST_DESCENDANTS = 1;
 const LIST_TOPOLOGICAL = 2;
 const LIST_LEAVES = 4;
 const LIST_NO_LEAVES = 8;
-/** virDomainCheckpointCreateFlags */
-const CREATE_REDEFINE = 1;
-const CREATE_QUIESCE = 2;
-const CREATE_REDEFINE_VALIDATE = 4;
 
 const checkpointXml = async (dom: Domain, checkpoint: CheckpointRef, flags: number) => (await dom.connection.invoke('domainCheckpointGetXMLDesc', { checkpoint, flags })).xml;
 
@@ -51,9 +47,9 @@ async function createCheckpoint(ctl: Shell, dom: Domain, xml: string, flags: num
 
 const checkpointCreate: Handler = async (ctl, cmd) => {
   let flags = 0;
-  if (cmd.bool('redefine')) flags |= CREATE_REDEFINE;
-  if (cmd.bool('redefine-validate')) flags |= CREATE_REDEFINE_VALIDATE;
-  if (cmd.bool('quiesce')) flags |= CREATE_QUIESCE;
+  if (cmd.bool('redefine')) flags |= CheckpointCreateFlags.REDEFINE;
+  if (cmd.bool('redefine-validate')) flags |= CheckpointCreateFlags.REDEFINE_VALIDATE;
+  if (cmd.bool('quiesce')) flags |= CheckpointCreateFlags.QUIESCE;
   const { dom } = await ctl.domain(cmd);
   const from = cmd.string('xmlfile');
   await createCheckpoint(ctl, dom, from === undefined ? '<domaincheckpoint/>' : readInputFile(from), flags, from);
@@ -73,7 +69,7 @@ function diskspecXml(spec: string): string {
 }
 
 const checkpointCreateAs: Handler = async (ctl, cmd) => {
-  const flags = cmd.bool('quiesce') ? CREATE_QUIESCE : 0;
+  const flags = cmd.bool('quiesce') ? CheckpointCreateFlags.QUIESCE : 0;
   const { dom } = await ctl.domain(cmd);
   const name = cmd.string('name');
   const description = cmd.string('description');
@@ -197,7 +193,7 @@ const checkpointEdit: Handler = async (ctl, cmd) => {
     await editCycle(ctl, {
       get: () => checkpointXml(dom, chk, 1),
       define: async (text) => {
-        edited = (await dom.connection.invoke('domainCheckpointCreateXML', { dom: dom.ref, xml_desc: text, flags: CREATE_REDEFINE })).checkpoint;
+        edited = (await dom.connection.invoke('domainCheckpointCreateXML', { dom: dom.ref, xml_desc: text, flags: CheckpointCreateFlags.REDEFINE })).checkpoint;
       },
       notChanged: `Checkpoint ${name} XML configuration not changed.\n`,
     });

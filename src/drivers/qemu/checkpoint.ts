@@ -6,6 +6,7 @@
 // removes its bitmaps. The metadata is checkpoint-metadata.ts's.
 import { alignCheckpointDisks, CHECKPOINT_LIST_ALL, CHECKPOINT_LIST_TOPOLOGICAL, CheckpointXMLFlags, formatCheckpointXML, parseCheckpointXML, type Checkpoint, type CheckpointList } from '../../conf/checkpoint.js';
 import type { DomainObject } from '../../conf/objects/domain-object.js';
+import { CheckpointCreateFlags } from '../../driver/flags.js';
 import type { CheckpointRef } from '../../driver/refs.js';
 import { ErrorCode, ErrorDomain, virError } from '../../util/error.js';
 import { child, childText, type XmlElement } from '../../util/xml.js';
@@ -16,8 +17,6 @@ import type { QmpClient } from './qmp.js';
 import type { QemuJson } from '../../util/json.js';
 import { snapshotDefinition } from './snapshot.js';
 
-/** virDomainCheckpointCreateFlags */
-const CreateFlags = { REDEFINE: 1 << 0, QUIESCE: 1 << 1, REDEFINE_VALIDATE: 1 << 2 } as const;
 /** virDomainCheckpointDeleteFlags */
 const DeleteFlags = { CHILDREN: 1 << 0, METADATA_ONLY: 1 << 1, CHILDREN_ONLY: 1 << 2 } as const;
 /** The temporary bitmap the size of a checkpoint is measured in (libvirt's name). */
@@ -79,13 +78,13 @@ export class QemuCheckpoints {
 
   /** qemuCheckpointCreateXML: a new checkpoint of a running domain, or (REDEFINE) metadata given back. */
   async create(dom: DomainRef, xml: string, flags: number): Promise<CheckpointRef> {
-    checkFlags(flags, CreateFlags.REDEFINE | CreateFlags.REDEFINE_VALIDATE, 'qemuDomainCheckpointCreateXML');
-    const redefine = (flags & CreateFlags.REDEFINE) !== 0;
+    checkFlags(flags, CheckpointCreateFlags.REDEFINE | CheckpointCreateFlags.REDEFINE_VALIDATE, 'qemuDomainCheckpointCreateXML');
+    const redefine = (flags & CheckpointCreateFlags.REDEFINE) !== 0;
     const obj = await this.driver.objectOf(dom);
     if (!redefine && obj.id === -1) throw qemuError(ErrorCode.OPERATION_UNSUPPORTED, 'cannot create checkpoint for inactive domain');
     const chk = parseCheckpointXML(xml, redefine);
     return this.withCheckpoints(dom, async (obj, list, running) => {
-      if (redefine) await this.redefine(obj, list, running, chk, (flags & CreateFlags.REDEFINE_VALIDATE) !== 0);
+      if (redefine) await this.redefine(obj, list, running, chk, (flags & CheckpointCreateFlags.REDEFINE_VALIDATE) !== 0);
       else {
         if (!running) throw qemuError(ErrorCode.OPERATION_UNSUPPORTED, 'cannot create checkpoint for inactive domain');
         await this.createNew(obj, list, running, chk);
