@@ -2,7 +2,8 @@
 // qemuDomainBlockPeek, qemuDomainMemoryPeek): bytes of a raw disk image read
 // from the file, and bytes of the guest's memory that QEMU saves to a file
 // (QMP pmemsave/memsave) for this process to read back.
-import { chown, mkdtemp, open, readFile, rm } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { chown, mkdtemp, open, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { findDiskByName } from '../../conf/device-lookup.js';
@@ -69,8 +70,17 @@ export async function memoryPeek(driver: QemuDriver, dom: DomainRef, offset: big
       // QMP's val is an int: a u64 offset beyond 2^63 is passed as its two's complement, as libvirt's JSON does
       const val = offset >= 2n ** 63n ? offset - 2n ** 64n : offset;
       await qmp.execute(flags === MEMORY_VIRTUAL ? 'memsave' : 'pmemsave', { val: Number(val), size, filename });
-      const data = await readFile(filename);
-      return Buffer.concat([data, Buffer.alloc(Math.max(0, size - data.length))]).subarray(0, size);
+      // the folder is QEMU's user's: what stands at the name is not trusted (no link, no FIFO, a plain file)
+      const fh = await open(filename, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK).catch((e: unknown) => {
+        throw systemError(`unable to read temporary file '${filename}'`, e, ErrorDomain.QEMU);
+      });
+      try {
+        if (!(await fh.stat()).isFile()) throw virError(ErrorCode.INTERNAL_ERROR, `temporary file '${filename}' is not a regular file`, ErrorDomain.QEMU);
+        // past what QEMU wrote, the range reads as zeros
+        return (await fh.read(Buffer.alloc(size), 0, size, 0)).buffer;
+      } finally {
+        await fh.close();
+      }
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
