@@ -13,8 +13,9 @@ import type { ProcRet } from '../../driver/procedures.js';
 import { TypedParamType, typedParamValue, type TypedParam } from '../../driver/typed-params.js';
 import { validateTypedParams } from '../../driver/typed-params-validate.js';
 import { ErrorCode, ErrorDomain, virError } from '../../util/error.js';
-import { childText } from '../../util/xml.js';
+import { child, childText } from '../../util/xml.js';
 import { domainName } from '../../conf/domain.js';
+import { checkUnsupportedFeatures } from '../../conf/domain-core.js';
 import type { DomainRef, QemuDriver } from './driver.js';
 import { checkFlags } from './driver.js';
 import { hostUUID } from './host-capabilities.js';
@@ -35,7 +36,7 @@ export const MigrateFlags = {
   OFFLINE: 1 << 10,
   ABORT_ON_ERROR: 1 << 12,
 } as const;
-const SUPPORTED_FLAGS = Object.values(MigrateFlags).reduce((a, b) => a | b, 0);
+export const SUPPORTED_FLAGS = Object.values(MigrateFlags).reduce((a, b) => a | b, 0);
 
 /** The VIR_MIGRATE_PARAM_* tsvirt honours, with their types. */
 const PARAMETERS = {
@@ -147,14 +148,20 @@ export async function prepare(driver: QemuDriver, params: TypedParam[], cookieIn
   const xml = stringParam(params, 'destination_xml');
   if (xml === undefined) throw virError(ErrorCode.INTERNAL_ERROR, 'no domain XML passed', ErrorDomain.QEMU);
   const def = await driver.xml.parseNew(xml, { validateSchema: false });
-  const name = domainName(def);
+  // the cookies keep the name the source knows (qemuMigrationAnyPrepareDef's origname)
+  const origName = domainName(def);
   const dname = stringParam(params, 'destination_name');
-  if (dname !== undefined && dname !== name) throw virError(ErrorCode.ARGUMENT_UNSUPPORTED, 'renaming a domain while migrating it is not supported by tsvirt', ErrorDomain.QEMU);
+  if (dname !== undefined) {
+    child(def, 'name')!.text = dname;
+    checkUnsupportedFeatures(def);
+  }
+  const name = domainName(def);
   const uuid = (childText(def, 'uuid') ?? '').toLowerCase();
-  parseCookie(cookieIn, { name, uuid }, await hostUUID(driver.paths.cacheDir));
+  parseCookie(cookieIn, { name: origName, uuid }, await hostUUID(driver.paths.cacheDir));
   const uri = `tcp:127.0.0.1:${await freePort()}`;
+  const cookieOut = () => localCookie(driver, { name: origName, uuid });
   // an offline migration brings the definition alone, at Finish
-  if (flags & MigrateFlags.OFFLINE) return { cookie_out: await localCookie(driver, { name, uuid }), uri_out: uri };
+  if (flags & MigrateFlags.OFFLINE) return { cookie_out: await cookieOut(), uri_out: uri };
   await driver.withDriverLock(async () => {
     await driver.syncDomains();
     const existing = driver.store.checkAddable(def);
@@ -165,7 +172,7 @@ export async function prepare(driver: QemuDriver, params: TypedParam[], cookieIn
     });
     await driver.runtime.sync({ refresh: false });
   });
-  return { cookie_out: await localCookie(driver, { name, uuid }), uri_out: uri };
+  return { cookie_out: await cookieOut(), uri_out: uri };
 }
 
 /**
