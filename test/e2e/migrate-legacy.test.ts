@@ -6,7 +6,8 @@
 // domains); then a version 2 migration slowed down by its resource (MiB/s),
 // watched and aborted; then the guest moves to the destination with version 3
 // under a new name (dname), persistent there and undefined here; last, it comes
-// back with version 2 under its first name, transient.
+// back with version 2 under its first name, transient; and its definition
+// alone, offline with version 3.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
@@ -21,6 +22,7 @@ const TUNNELLED = 1n << 2n;
 const PERSIST_DEST = 1n << 3n;
 const UNDEFINE_SOURCE = 1n << 4n;
 const NON_SHARED_DISK = 1n << 6n;
+const OFFLINE = 1n << 10n;
 /** virDomainJobType */
 const JOB_UNBOUNDED = 2;
 const MiB = 1024n * 1024n;
@@ -116,4 +118,16 @@ test('Begin3 ... Confirm3 and Prepare2/Perform/Finish2 between two tsvirtd: dnam
   assert.match(await virshOk('-c', S, 'dominfo', 'mig'), /^Persistent: +no$/m);
   assert.equal(await virshOk('-c', D, 'domstate', dname, '--reason'), 'shut off (migrated)\n\n');
   await agentAnswers(S, 'mig');
+
+  // ---- offline, version 3 without parameters: the definition alone goes back as 'mig' (Prepare3 keeps it for Finish3)
+  await virshOk('-c', S, 'destroy', 'mig');
+  const offline = OFFLINE | PERSIST_DEST | UNDEFINE_SOURCE;
+  const offBegun = await dst.invoke('domainMigrateBegin3', { dom: moved, xmlin: null, flags: offline, dname: 'mig', resource: 0n });
+  const offPrepared = await src.invoke('domainMigratePrepare3', { cookie_in: offBegun.cookie_out, uri_in: null, flags: offline, dname: 'mig', resource: 0n, dom_xml: offBegun.xml });
+  // no Perform: the client hands Prepare3's cookie on to Finish3
+  const offFinished = await src.invoke('domainMigrateFinish3', { dname: 'mig', cookie_in: offPrepared.cookie_out, dconnuri: null, uri: offPrepared.uri_out, flags: offline, cancelled: 0 });
+  assert.deepEqual([offFinished.dom.name, offFinished.dom.uuid], ['mig', dom.uuid]);
+  await dst.invoke('domainMigrateConfirm3', { dom: moved, cookie_in: offFinished.cookie_out, flags: offline, cancelled: 0 });
+  assert.equal(await virshOk('-c', S, 'list', '--all'), ' Id   Name   State\n-----------------------\n -    mig    shut off\n\n');
+  assert.equal(await virshOk('-c', D, 'list', '--all', '--name'), '\n');
 });

@@ -6,12 +6,15 @@
 // hands both forms to one implementation: xmlin/dom_xml = destination_xml,
 // dname = destination_name, uri = migrate_uri, resource (MiB/s) = bandwidth.
 // Version 2 carries no cookies and has no Confirm: Perform ends the source's
-// guest itself once the stream is out.
+// guest itself once the stream is out. An offline version 3 migration's
+// definition waits here from Prepare3 to Finish3.
 import type { ProcArgs, ProcRet } from '../../driver/procedures.js';
 import { typedParam, type TypedParam } from '../../driver/typed-params.js';
 import { ErrorCode, ErrorDomain, virError } from '../../util/error.js';
+import { parseXml } from '../../util/xml.js';
+import { domainName } from '../../conf/domain.js';
 import { checkFlags, type QemuDriver } from './driver.js';
-import { begin, confirm, finish, perform, prepare, SUPPORTED_FLAGS } from './migration.js';
+import { begin, confirm, finish, MigrateFlags, perform, prepare, SUPPORTED_FLAGS } from './migration.js';
 
 /** VIR_MIGRATE_TUNNELLED: such a migration reaches the destination through PrepareTunnel, never Prepare. */
 const TUNNELLED = 1 << 2;
@@ -51,9 +54,25 @@ export function begin3(driver: QemuDriver, { dom, xmlin, flags, dname, resource 
   return begin(driver, dom, asParams({ xml: xmlin, dname, resource }), checkedFlags(flags, 'qemuDomainMigrateBegin3'));
 }
 
-export function prepare3(driver: QemuDriver, { cookie_in, uri_in, flags, dname, resource, dom_xml }: ProcArgs<'domainMigratePrepare3'>): Promise<ProcRet<'domainMigratePrepare3'>> {
+/**
+ * The definitions offline migrations brought to Prepare3, by destination name,
+ * until their Finish3: the calls with parameters hand the XML to Finish again,
+ * these do not (libvirt keeps the inactive domain object in between).
+ */
+const offlineDefinitions = new WeakMap<QemuDriver, Map<string, string>>();
+
+function offlineDefinitionsOf(driver: QemuDriver): Map<string, string> {
+  let map = offlineDefinitions.get(driver);
+  if (!map) offlineDefinitions.set(driver, (map = new Map()));
+  return map;
+}
+
+export async function prepare3(driver: QemuDriver, { cookie_in, uri_in, flags, dname, resource, dom_xml }: ProcArgs<'domainMigratePrepare3'>): Promise<ProcRet<'domainMigratePrepare3'>> {
   refuseTunnel(flags);
-  return prepare(driver, asParams({ xml: dom_xml, dname, uri: uri_in, resource }), cookie_in, checkedFlags(flags, 'qemuDomainMigratePrepare3'));
+  const checked = checkedFlags(flags, 'qemuDomainMigratePrepare3');
+  const prepared = await prepare(driver, asParams({ xml: dom_xml, dname, uri: uri_in, resource }), cookie_in, checked);
+  if (checked & MigrateFlags.OFFLINE) offlineDefinitionsOf(driver).set(dname ?? domainName(parseXml(dom_xml)), dom_xml);
+  return prepared;
 }
 
 /** dconnuri names the destination's daemon only for peer-to-peer migration, which perform() decides on. */
@@ -62,7 +81,11 @@ export function perform3(driver: QemuDriver, { dom, xmlin, cookie_in, uri, flags
 }
 
 export function finish3(driver: QemuDriver, { dname, flags, uri, cancelled }: ProcArgs<'domainMigrateFinish3'>): Promise<ProcRet<'domainMigrateFinish3'>> {
-  return finish(driver, asParams({ dname, uri }), checkedFlags(flags, 'qemuDomainMigrateFinish3'), cancelled !== 0);
+  const checked = checkedFlags(flags, 'qemuDomainMigrateFinish3');
+  const offline = offlineDefinitionsOf(driver);
+  const xml = checked & MigrateFlags.OFFLINE ? offline.get(dname) : undefined;
+  offline.delete(dname);
+  return finish(driver, asParams({ xml, dname, uri }), checked, cancelled !== 0);
 }
 
 export function confirm3(driver: QemuDriver, { dom, flags, cancelled }: ProcArgs<'domainMigrateConfirm3'>): Promise<void> {

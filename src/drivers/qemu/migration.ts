@@ -13,7 +13,7 @@ import type { ProcRet } from '../../driver/procedures.js';
 import { TypedParamType, typedParamValue, type TypedParam } from '../../driver/typed-params.js';
 import { validateTypedParams } from '../../driver/typed-params-validate.js';
 import { ErrorCode, ErrorDomain, virError } from '../../util/error.js';
-import { child, childText } from '../../util/xml.js';
+import { child, childText, formatXml, parseXml } from '../../util/xml.js';
 import { domainName } from '../../conf/domain.js';
 import { checkUnsupportedFeatures } from '../../conf/domain-core.js';
 import type { DomainRef, QemuDriver } from './driver.js';
@@ -142,6 +142,15 @@ export async function confirm(driver: QemuDriver, dom: DomainRef, params: TypedP
 
 // ---- destination -------------------------------------------------------------
 
+/** The definition under the name the destination gives the domain (dname), when that differs. */
+function named(xml: string, name: string | undefined): string {
+  const def = parseXml(xml);
+  const element = child(def, 'name');
+  if (name === undefined || element === undefined || element.text === name) return xml;
+  element.text = name;
+  return formatXml(def);
+}
+
 /** qemuDomainMigratePrepare3Params: the guest's QEMU, waiting for the stream on a loopback port it names. */
 export async function prepare(driver: QemuDriver, params: TypedParam[], cookieIn: Buffer, flags: number): Promise<ProcRet<'domainMigratePrepare3Params'>> {
   checkMigration(params, flags, 'qemuDomainMigratePrepare3Params');
@@ -187,7 +196,7 @@ export async function finish(driver: QemuDriver, params: TypedParam[], flags: nu
     if (cancelled) throw virError(ErrorCode.OPERATION_FAILED, `migration of domain ${name} was cancelled`, ErrorDomain.QEMU);
     const xml = stringParam(params, 'persistent_xml') ?? stringParam(params, 'destination_xml');
     if (xml === undefined) throw virError(ErrorCode.INTERNAL_ERROR, 'no domain XML passed', ErrorDomain.QEMU);
-    const { dom } = await driver.domainDefineXMLFlags({ xml, flags: 0 });
+    const { dom } = await driver.domainDefineXMLFlags({ xml: named(xml, stringParam(params, 'destination_name')), flags: 0 });
     return { dom, cookie_out: await localCookie(driver, dom) };
   }
   const { dom } = await driver.domainLookupByName({ name });
@@ -203,7 +212,7 @@ export async function finish(driver: QemuDriver, params: TypedParam[], flags: nu
     return stringParam(params, 'persistent_xml') ?? driver.xml.format(savedDefinition(running.live), { secure: true, inactive: true });
   });
   // defined before the guest runs, as libvirt does (qemuMigrationDstPersist); the define takes the locks itself
-  if (flags & MigrateFlags.PERSIST_DEST) await driver.domainDefineXMLFlags({ xml: persistentXml, flags: 0 });
+  if (flags & MigrateFlags.PERSIST_DEST) await driver.domainDefineXMLFlags({ xml: named(persistentXml, stringParam(params, 'destination_name')), flags: 0 });
   return driver.runtime.withRunning(dom, async (obj, running) => {
     if (!(flags & MigrateFlags.PAUSED)) await runtime.resumeAfter(obj.name, RunningReason.MIGRATED, ResumedDetail.MIGRATED);
     return { dom: { name: obj.name, uuid: obj.uuid, id: running.id }, cookie_out: await localCookie(driver, obj) };
