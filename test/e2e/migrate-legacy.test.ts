@@ -67,6 +67,17 @@ test('Begin3 ... Confirm3 and Prepare2/Perform/Finish2 between two tsvirtd: dnam
   await assert.rejects(dst.invoke('domainMigrateFinish3', { dname: 'nosuch', cookie_in: NO_COOKIE, dconnuri: null, uri: null, flags: LIVE, cancelled: 0 }), {
     message: "Domain not found: no domain with matching name 'nosuch'",
   });
+  // a name fit for no file
+  await assert.rejects(dst.invoke('domainMigratePrepare2', { uri_in: null, flags: LIVE, dname: '../mig', resource: 0n, dom_xml: xml }), {
+    message: "XML error: name ../mig cannot contain '/'",
+  });
+  assert.equal(await virshOk('-c', D, 'list', '--all', '--name'), '\n');
+  // cancelled before Perform: Finish2 ends the QEMU that waited, and answers as libvirt does
+  const unused = await dst.invoke('domainMigratePrepare2', { uri_in: null, flags: LIVE, dname: null, resource: 0n, dom_xml: xml });
+  assert.equal(await virshOk('-c', D, 'domstate', 'mig'), 'paused\n\n');
+  await assert.rejects(dst.invoke('domainMigrateFinish2', { dname: 'mig', cookie: unused.cookie, uri: unused.uri_out!, flags: LIVE, retcode: 1 }), {
+    message: 'migration successfully aborted',
+  });
   assert.equal(await virshOk('-c', D, 'list', '--all', '--name'), '\n');
 
   // ---- version 2 at the 1 MiB/s of its resource, aborted: the guest runs on at the source, Finish2 ends the destination's QEMU

@@ -184,6 +184,9 @@ export async function prepare(driver: QemuDriver, params: TypedParam[], cookieIn
   return { cookie_out: await cookieOut(), uri_out: uri };
 }
 
+/** Finish after a failed Perform: libvirt's "no domain, as expected" (the client keeps Perform's error). */
+const finishedCancelled = () => virError(ErrorCode.MIGRATE_FINISH_OK, undefined, ErrorDomain.QEMU);
+
 /**
  * qemuDomainMigrateFinish3Params: once the stream is in, the guest is defined
  * here with VIR_MIGRATE_PERSIST_DEST, then runs (or stays paused with
@@ -193,7 +196,7 @@ export async function finish(driver: QemuDriver, params: TypedParam[], flags: nu
   checkMigration(params, flags, 'qemuDomainMigrateFinish3Params');
   const name = stringParam(params, 'destination_name') ?? '';
   if (flags & MigrateFlags.OFFLINE) {
-    if (cancelled) throw virError(ErrorCode.OPERATION_FAILED, `migration of domain ${name} was cancelled`, ErrorDomain.QEMU);
+    if (cancelled) throw finishedCancelled();
     const xml = stringParam(params, 'persistent_xml') ?? stringParam(params, 'destination_xml');
     if (xml === undefined) throw virError(ErrorCode.INTERNAL_ERROR, 'no domain XML passed', ErrorDomain.QEMU);
     const { dom } = await driver.domainDefineXMLFlags({ xml: named(xml, stringParam(params, 'destination_name')), flags: 0 });
@@ -203,7 +206,7 @@ export async function finish(driver: QemuDriver, params: TypedParam[], flags: nu
   const runtime = driver.runtime.runtime;
   const persistentXml = await driver.runtime.withRunning(dom, async (obj, running) => {
     try {
-      if (cancelled) throw virError(ErrorCode.OPERATION_FAILED, `migration of domain ${name} was cancelled`, ErrorDomain.QEMU);
+      if (cancelled) throw finishedCancelled();
       await waitForMigration(await runtime.ensureMonitor(running), 'migration in');
     } catch (e) {
       await runtime.stopFor(obj.name, ShutoffReason.FAILED, StoppedDetail.FAILED);
