@@ -1573,6 +1573,14 @@ export class QemuDriver implements HypervisorDriver {
     }, { monitor: false });
     connectConsoleStream(session, stream);
   }
+
+  // ---- block threshold, guest SSH keys, URI probe (block-threshold.ts, agent-ssh-keys.ts, uri-probe.ts) ----
+
+  /** qemuDomainSetBlockThreshold: QEMU reports the block-threshold event once the image is written past `threshold`. */
+  async domainSetBlockThreshold({ dom, dev, threshold, flags }: ProcArgs<'domainSetBlockThreshold'>): Promise<void> {
+    const { setBlockThreshold } = await import('./block-threshold.js');
+    await setBlockThreshold(this, dom, dev, threshold, flags);
+  }
 }
 
 /** Opens the qemu driver for a qemu:/// URI: computes the state layout, reads qemu.conf, creates the folders. */
