@@ -61,9 +61,9 @@ function qcow2Guest(name: string, dir: string): string {
 /** `event --event block-threshold` listening while `act` writes; what it printed. */
 async function eventsDuring(c: Client, name: string, loop: boolean, act: () => Promise<unknown>): Promise<string> {
   const run = runner(c);
-  const listening = run('event', name, '--event', 'block-threshold', '--timeout', loop ? '8' : '60', ...(loop ? ['--loop'] : []));
-  // the listener registers in its own time
-  await new Promise((r) => setTimeout(r, 2000));
+  const listening = run('event', name, '--event', 'block-threshold', '--timeout', loop ? '10' : '60', ...(loop ? ['--loop'] : []));
+  // the listener registers in its own time (slower on a loaded machine)
+  await new Promise((r) => setTimeout(r, 3000));
   await act();
   const r = await listening;
   return r.stdout + r.stderr;
