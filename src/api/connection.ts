@@ -30,13 +30,13 @@ export type CallArgs<K extends ProcKey> = ProcArgs<K> extends void ? [] : [args:
 /** libvirt registers its drivers once per process (virInitialize). */
 let registry: DriverRegistry | undefined;
 
-/** Opens a connection (virConnectOpen / virConnectOpenReadOnly). */
-export async function connect(uri: string, options: ConnectOptions = {}): Promise<Connection> {
+/** Opens a connection (virConnectOpen / virConnectOpenReadOnly); no URI (or '') opens the default one, as virConnectOpen(NULL). */
+export async function connect(uri: string | null = null, options: ConnectOptions = {}): Promise<Connection> {
   const readonly = options.readonly ?? false;
   registry ??= builtinDrivers();
-  const { drivers } = await registry.open(uri, { readonly });
-  // the driver's canonical form when it has one (qemu:///embed?root= a normalised path), else the URI as given
-  const canonical = drivers.hypervisor.connectGetURI ? (await dispatch({ drivers, readonly }, 'connectGetURI', undefined)).uri : uri;
+  const { name, drivers } = await registry.open(uri ?? '', { readonly });
+  // the driver's canonical form when it has one (qemu:///embed?root= a normalised path), else the URI opened
+  const canonical = drivers.hypervisor.connectGetURI ? (await dispatch({ drivers, readonly }, 'connectGetURI', undefined)).uri : name;
   return new Connection(drivers, readonly, canonical);
 }
 

@@ -40,8 +40,6 @@ export interface ClientContext {
   /** the client came in on the read-only socket */
   readonly readonlySocket: boolean;
   readonly stateRoot: string | undefined;
-  /** what CONNECT_OPEN without a name opens */
-  readonly defaultURI: string;
   log(message: string): void;
 }
 
@@ -225,9 +223,10 @@ export class DaemonClient {
 
   private async open(args: ProcArgs<'connectOpen'>): Promise<void> {
     if (this.opened || this.opening) throw new VirError(ErrorCode.INTERNAL_ERROR, ErrorDomain.RPC, 'internal error: connection already open');
-    const name = args.name ?? this.ctx.defaultURI;
     const readonly = this.ctx.readonlySocket || (args.flags & CONNECT_RO) !== 0;
-    const opening = this.ctx.registry.open(name, { readonly, stateRoot: this.ctx.stateRoot, longLived: true }).then(({ drivers }) => {
+    // libvirtd opens no connection without a name; an empty one is virConnectOpen(NULL), which the drivers' URI probe answers
+    if (args.name === null) throw new VirError(ErrorCode.INTERNAL_ERROR, ErrorDomain.RPC, 'internal error: connection not open');
+    const opening = this.ctx.registry.open(args.name, { readonly, stateRoot: this.ctx.stateRoot, longLived: true }).then(({ name, drivers }) => {
       if (this.conn.closed) return void drivers.close();
       this.opened = { name, drivers, readonly };
     });

@@ -121,7 +121,6 @@ export async function main(argv: readonly string[]): Promise<void> {
     socketPath: paths.socket,
     readonlySocketPath: paths.readonlySocket,
     stateRoot: paths.stateRoot,
-    defaultURI: process.getuid?.() === 0 ? 'qemu:///system' : 'qemu:///session',
     log,
     network: args.listen ? { tls: config.listenTls ? pki : null, tcp: config.listenTcp } : undefined,
   });

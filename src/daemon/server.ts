@@ -21,7 +21,6 @@ export interface ServerOptions {
   readonly socketPath: string;
   readonly readonlySocketPath: string;
   readonly stateRoot: string | undefined;
-  readonly defaultURI: string;
   readonly log: (message: string) => void;
   /** --listen: the TLS listener's credentials (listen_tls) and whether to listen on plain TCP (listen_tcp) */
   readonly network?: { readonly tls: PkiFiles | null; readonly tcp: boolean };
@@ -172,7 +171,6 @@ export class DaemonServer {
         workers: this.workers,
         readonlySocket: readonly,
         stateRoot: this.options.stateRoot,
-        defaultURI: this.options.defaultURI,
         log: this.options.log,
       },
       (gone) => this.clients.delete(gone),

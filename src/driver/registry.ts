@@ -42,6 +42,8 @@ export interface ConnectDriver {
   readonly sharedFamilies: readonly SharedFamily[];
   /** `shared` reaches the shared drivers of the same URI and state root, as libvirt's qemu driver opens storage:/// or network:/// for itself */
   open(uri: ParsedURI, options: OpenOptions, shared: SharedDriverAccess): Promise<OpenResult>;
+  /** connectURIProbe: the URI this driver answers a connection opened without one, if any. */
+  uriProbe?(): Promise<string | undefined>;
 }
 
 export type SharedFamily = Exclude<DriverFamily, 'hypervisor'>;
@@ -76,8 +78,23 @@ export class DriverRegistry {
     this.shared.set(driver.family, driver as unknown as SharedDriver<SharedFamily>);
   }
 
-  /** virConnectOpenInternal's driver loop, with libvirt's errors. */
-  async open(name: string, options: OpenOptions): Promise<{ uri: ParsedURI; drivers: ConnectionDrivers }> {
+  /**
+   * The URI a connection opened without one gets (virConnectOpenInternal with a
+   * NULL or empty name): LIBVIRT_DEFAULT_URI (virConnectGetDefaultURI), else the
+   * first registered driver whose connectURIProbe answers.
+   */
+  async defaultURI(env: NodeJS.ProcessEnv = process.env): Promise<string> {
+    if (env.LIBVIRT_DEFAULT_URI) return env.LIBVIRT_DEFAULT_URI;
+    for (const driver of this.connectDrivers) {
+      const probed = await driver.uriProbe?.();
+      if (probed) return probed;
+    }
+    throw virError(ErrorCode.NO_CONNECT, 'no connection driver available for <null>', ErrorDomain.NONE);
+  }
+
+  /** virConnectOpenInternal's driver loop, with libvirt's errors; an empty name opens defaultURI(). */
+  async open(given: string, options: OpenOptions): Promise<{ name: string; uri: ParsedURI; drivers: ConnectionDrivers }> {
+    const name = given === '' ? await this.defaultURI() : given;
     const uri = parseURI(name);
     const embed = uri.path === '/embed' && uri.host === null;
     if (embed) checkEmbedURI(uri);
@@ -91,7 +108,7 @@ export class DriverRegistry {
       const opened = await driver.open(uri, options, shared);
       if (opened === 'declined') continue;
       const drivers = options.longLived ? await this.withShared(driver, opened, shared) : this.withSharedOnDemand(driver, opened, shared);
-      return { uri, drivers };
+      return { name, uri, drivers };
     }
     throw virError(ErrorCode.NO_CONNECT, `no connection driver available for ${name}`, ErrorDomain.NONE);
   }

@@ -22,6 +22,7 @@ const qemu: ConnectDriver = {
   embeddable: true,
   sharedFamilies: ['network', 'storage', 'interface', 'nodedev', 'secret', 'nwfilter'],
   open: async (uri, options, shared) => (await import('./qemu/driver.js')).openQemuConnection(uri, options, shared),
+  uriProbe: async () => (await import('./qemu/uri-probe.js')).qemuConnectURIProbe(),
 };
 
 /** The virtual networks of qemu connections (libvirt's bridge network driver). */

@@ -106,6 +106,7 @@ export async function startFakeDaemon(conf = '', logs: string[] = []): Promise<F
     embeddable: false,
     sharedFamilies: [],
     open: async () => fakeDrivers(state),
+    uriProbe: async () => 'fake:///default',
   });
   const server = new DaemonServer({
     registry,
@@ -113,7 +114,6 @@ export async function startFakeDaemon(conf = '', logs: string[] = []): Promise<F
     socketPath: paths.socket,
     readonlySocketPath: paths.readonlySocket,
     stateRoot: root,
-    defaultURI: 'fake:///default',
     log: (m) => logs.push(m),
   });
   await server.listen();

@@ -68,3 +68,31 @@ test('without a registered shared driver the hypervisor driver is told so', asyn
   assert.equal(asked, undefined);
   assert.equal(drivers.storage, undefined);
 });
+
+test('no URI: LIBVIRT_DEFAULT_URI, else the first driver whose URI probe answers (virConnectOpen(NULL)), else no driver', async () => {
+  const registry = new DriverRegistry();
+  const probing = (name: string, probed: string | undefined): ConnectDriver => ({ ...hypervisor(name, () => undefined), uriProbe: async () => probed });
+  await assert.rejects(registry.defaultURI({}), { message: 'no connection driver available for <null>' });
+  registry.register(hypervisor('no probe', () => undefined));
+  registry.register(probing('silent', undefined));
+  registry.register(probing('second', 'fake:///probed'));
+  registry.register(probing('third', 'fake:///later'));
+  assert.equal(await registry.defaultURI({}), 'fake:///probed');
+  assert.equal(await registry.defaultURI({ LIBVIRT_DEFAULT_URI: 'fake:///env' }), 'fake:///env');
+  // an empty name is no name, as virConnectOpenInternal takes it
+  const saved = process.env.LIBVIRT_DEFAULT_URI;
+  delete process.env.LIBVIRT_DEFAULT_URI;
+  try {
+    const opened = await registry.open('', { readonly: false });
+    assert.equal(opened.name, 'fake:///probed');
+    assert.equal(opened.uri.path, '/probed');
+  } finally {
+    if (saved !== undefined) process.env.LIBVIRT_DEFAULT_URI = saved;
+  }
+});
+
+test("the qemu driver's URI probe: qemu:///system for root, qemu:///session for anybody else", async () => {
+  const { qemuConnectURIProbe } = await import('../../src/drivers/qemu/uri-probe.js');
+  assert.equal(qemuConnectURIProbe(0), 'qemu:///system');
+  assert.equal(qemuConnectURIProbe(1000), 'qemu:///session');
+});

@@ -201,6 +201,27 @@ set_vcpus() {
   done
   if [ "$n" = 0 ]; then echo "{\"error\": {\"class\": \"GenericError\", \"desc\": \"cannot set the state of vCPU ${id:-?}\"}}"; else echo "{\"return\": $n}"; fi
 }
+# ~USER/.ssh/authorized_keys as qemu-ga keeps it: the keys of a JSON array, one a line
+sshkeys() { echo "$line" | sed -n 's/.*"keys": *\[\([^]]*\)\].*/\1/p' | tr '"' '\n' | awk 'NR % 2 == 0'; }
+ssh_keys() {
+  user=$(arg username); home=$(awk -F: -v u="$user" '$1 == u {print $6}' /etc/passwd); f=$home/.ssh/authorized_keys
+  if [ -z "$home" ]; then echo "{\"error\": {\"class\": \"GenericError\", \"desc\": \"failed to lookup user '$user'\"}}"; return; fi
+  case $cmd in
+    guest-ssh-get-authorized-keys)
+      if [ ! -f "$f" ]; then echo "{\"error\": {\"class\": \"GenericError\", \"desc\": \"failed to read '$f'\"}}"; return; fi
+      printf '{"return": {"keys": ['
+      grep -v -e '^#' -e '^$' "$f" | { sep=; while IFS= read -r k; do printf '%s%s' "$sep" "$(str "$k")"; sep=,; done; }
+      echo ']}}' ;;
+    guest-ssh-add-authorized-keys)
+      mkdir -p -m 700 "$home/.ssh"
+      if [ "$(arg reset)" = true ]; then : >"$f"; else touch "$f"; fi
+      sshkeys | while IFS= read -r k; do grep -qxF -e "$k" "$f" || printf '%s\n' "$k" >>"$f"; done
+      echo '{"return": {}}' ;;
+    guest-ssh-remove-authorized-keys)
+      if [ -f "$f" ]; then sshkeys >/tmp/qga-rm; grep -vxF -f /tmp/qga-rm "$f" >"$f.new"; mv "$f.new" "$f"; fi
+      echo '{"return": {}}' ;;
+  esac
+}
 answer() {
   cmd=$(arg execute)
   case $cmd in
@@ -236,6 +257,7 @@ answer() {
       else
         echo "{\"error\": {\"class\": \"GenericError\", \"desc\": \"user '$user' does not exist\"}}"
       fi ;;
+    guest-ssh-*-authorized-keys) ssh_keys ;;
     *) echo "{\"error\": {\"class\": \"CommandNotFound\", \"desc\": \"The command $cmd has not been found\"}}" ;;
   esac
 }

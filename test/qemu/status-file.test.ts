@@ -48,6 +48,13 @@ test('keeps the block job records (<blockjobs>) a later process finishes the job
   assert.doesNotMatch(formatStatus({ ...status, blockJobs: parseXml("<blockjobs active='yes'/>") }), /blockjobs/);
 });
 
+test('keeps which block thresholds were set by chain index (<thresholdEvent indexUsed>)', () => {
+  const text = formatStatus({ ...status, thresholdIndexed: new Set([1, 3]) });
+  assert.match(text, /<thresholdEvent index='1' indexUsed='yes'\/>\n  <thresholdEvent index='3' indexUsed='yes'\/>/);
+  assert.deepEqual(parseStatus(text).thresholdIndexed, new Set([1, 3]));
+  assert.equal(parseStatus(formatStatus(status)).thresholdIndexed, undefined);
+});
+
 test('loading reports malformed files and skips temporaries and other files', async () => {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'status-test-'));
   try {

@@ -1,8 +1,10 @@
-// The guest agent's commands: qemu-agent-command, guestinfo, set-user-password
-// and guest-agent-timeout, printing what virsh prints.
+// The guest agent's commands: qemu-agent-command, guestinfo, set-user-password,
+// get-user-sshkeys, set-user-sshkeys and guest-agent-timeout, printing what
+// virsh prints.
 import { plainParams } from '../../api/types.js';
 import { formatLibvirtJson, JsonSyntaxError, parseJsonText } from '../../util/libvirt-json.js';
 import { CommandError } from '../errors.js';
+import { readInputFile } from '../files.js';
 import type { Handler } from '../shell.js';
 
 /** VIR_DOMAIN_QEMU_AGENT_COMMAND_* */
@@ -11,6 +13,9 @@ const AGENT_COMMAND_DEFAULT = -1;
 const AGENT_COMMAND_NOWAIT = 0;
 /** VIR_DOMAIN_PASSWORD_ENCRYPTED */
 const PASSWORD_ENCRYPTED = 1;
+/** virDomainAuthorizedSSHKeysSetFlags */
+const SSH_KEYS_SET_APPEND = 1 << 0;
+const SSH_KEYS_SET_REMOVE = 1 << 1;
 /** virsh's guestinfo options and their virDomainGuestInfoTypes bits */
 const GUEST_INFO_TYPES: Array<[string, number]> = [
   ['user', 1 << 0], ['os', 1 << 1], ['timezone', 1 << 2], ['hostname', 1 << 3], ['filesystem', 1 << 4], ['disk', 1 << 5], ['interface', 1 << 6],
@@ -69,6 +74,36 @@ const setUserPassword: Handler = async (ctl, cmd) => {
   ctl.printExtra(`Password set successfully for ${user} in ${name}`);
 };
 
+const getUserSshkeys: Handler = async (ctl, cmd) => {
+  const { dom } = await ctl.domain(cmd);
+  const user = cmd.required('user');
+  const { keys } = await dom.connection.invoke('domainAuthorizedSSHKeysGet', { dom: dom.ref, user, flags: 0 });
+  // virsh prints each key as the agent gives it, without a newline of its own
+  ctl.print(keys.join(''));
+};
+
+const setUserSshkeys: Handler = async (ctl, cmd) => {
+  cmd.requireOption('remove', 'file');
+  cmd.exclusive('reset', 'remove');
+  const { dom } = await ctl.domain(cmd);
+  const user = cmd.required('user');
+  const from = cmd.string('file');
+  let flags = 0;
+  if (cmd.bool('remove')) flags |= SSH_KEYS_SET_REMOVE;
+  else if (!cmd.bool('reset')) {
+    flags |= SSH_KEYS_SET_APPEND;
+    if (from === undefined) throw new CommandError(['Option --file is required']);
+  }
+  let keys: string[] = [];
+  if (from !== undefined) {
+    const content = readInputFile(from);
+    // g_strsplit: every line, the empty one after a final newline too; an empty file has none
+    keys = content === '' ? [] : content.split('\n');
+    if (keys.length === 0) throw new CommandError([`File ${from} contains no keys`]);
+  }
+  await dom.connection.invoke('domainAuthorizedSSHKeysSet', { dom: dom.ref, user, keys, flags });
+};
+
 const guestAgentTimeout: Handler = async (ctl, cmd) => {
   const { dom } = await ctl.domain(cmd);
   // no --timeout: wait forever (VIR_DOMAIN_AGENT_RESPONSE_TIMEOUT_BLOCK)
@@ -80,5 +115,7 @@ export const handlers: Record<string, Handler> = {
   'qemu-agent-command': qemuAgentCommand,
   guestinfo,
   'set-user-password': setUserPassword,
+  'get-user-sshkeys': getUserSshkeys,
+  'set-user-sshkeys': setUserSshkeys,
   'guest-agent-timeout': guestAgentTimeout,
 };

@@ -1,4 +1,4 @@
-// Block device commands on a running domain: blockresize, and the block jobs
+// Block device commands on a running domain: blockresize, domblkthreshold, and the block jobs
 // (blockcopy, blockcommit, blockpull, blockjob) with virsh's options, waiting
 // and progress output.
 import type { Domain } from '../../api/connection.js';
@@ -7,7 +7,7 @@ import { escapeXml } from '../../util/xml.js';
 import { CommandError, attempt } from '../errors.js';
 import { readInputFile } from '../files.js';
 import { printJobProgress } from '../progress.js';
-import { parseScaledBigInt, type Handler, type Invocation, type Shell } from '../shell.js';
+import { parseScaledBigInt, ScaleError, type Handler, type Invocation, type Shell } from '../shell.js';
 import { prettyCapacity } from './domain-monitor.js';
 
 /** VIR_DOMAIN_BLOCK_RESIZE_BYTES */
@@ -21,6 +21,19 @@ const blockresize: Handler = async (ctl, cmd) => {
   const [size, flags] = bytes % 1024 === 0 ? [bytes / 1024, 0] : [bytes, RESIZE_BYTES];
   await attempt(`Failed to resize block device '${path}'`, dom.connection.invoke('domainBlockResize', { dom: dom.ref, disk: path, size: BigInt(size), flags }));
   ctl.printExtra(`Block device '${path}' is resized`);
+};
+
+const domblkthreshold: Handler = async (ctl, cmd) => {
+  const dev = cmd.required('dev');
+  const text = cmd.required('threshold');
+  let threshold: bigint;
+  try {
+    threshold = parseScaledBigInt(text, 1);
+  } catch (e) {
+    throw new CommandError([`Scaled numeric value '${text}' for <threshold> option is malformed or out of range`], e instanceof ScaleError ? e.reason : undefined);
+  }
+  const { dom } = await ctl.domain(cmd);
+  await dom.connection.invoke('domainSetBlockThreshold', { dom: dom.ref, dev, threshold, flags: 0 });
 };
 
 // ---- block jobs ------------------------------------------------------------------
@@ -291,4 +304,4 @@ const blockjob: Handler = async (ctl, cmd) => {
   ctl.print('\n');
 };
 
-export const handlers: Record<string, Handler> = { blockresize, blockcopy, blockcommit, blockpull, blockjob };
+export const handlers: Record<string, Handler> = { blockresize, domblkthreshold, blockcopy, blockcommit, blockpull, blockjob };

@@ -61,6 +61,8 @@ function describe(name: string, b: Body): string | undefined {
       return `event 'agent-lifecycle' for domain '${dom}': state: '${at(AGENT_STATES, b.state)}' reason: '${at(AGENT_REASONS, b.reason)}'\n`;
     case 'metadata-change':
       return `event 'metadata-change' for domain '${dom}': type ${at(METADATA_TYPES, b.type)}, uri ${(b.nsuri as string | null) ?? '<null>'}\n`;
+    case 'block-threshold':
+      return `event 'block-threshold' for domain '${dom}': dev: ${String(b.dev)}(${(b.path as string | null) ?? '<null>'}) ${String(b.threshold)} ${String(b.excess)}\n`;
     case 'job-completed':
       // virTypedParameterToString: booleans as 1/0
       return `event 'job-completed' for domain '${dom}':\n${plainParams(b.params as TypedParam[]).map((p) => `\t${p.field}: ${typeof p.value === 'boolean' ? Number(p.value) : String(p.value)}\n`).join('')}`;

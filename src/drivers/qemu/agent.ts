@@ -190,12 +190,13 @@ function parseLine(line: string): JsonNode | undefined {
 }
 
 /** qemuAgentMakeCommand: {"execute": name, "arguments": {...}} (no "arguments" when there are none) */
-export function agentCommand(name: string, args?: Record<string, string | number | bigint | boolean>): JsonNode {
+export function agentCommand(name: string, args?: Record<string, string | number | bigint | boolean | readonly string[]>): JsonNode {
   const members: Array<[string, JsonNode]> = [['execute', { kind: 'string', value: name }]];
+  const stringNode = (value: string): JsonNode => ({ kind: 'string', value });
   if (args && Object.keys(args).length > 0) {
     members.push(['arguments', {
       kind: 'object',
-      members: Object.entries(args).map(([k, v]): [string, JsonNode] => [k, typeof v === 'string' ? { kind: 'string', value: v } : { kind: 'literal', text: String(v) }]),
+      members: Object.entries(args).map(([k, v]): [string, JsonNode] => [k, typeof v === 'string' ? stringNode(v) : typeof v === 'object' ? { kind: 'array', items: v.map(stringNode) } : { kind: 'literal', text: String(v) }]),
     }]);
   }
   return { kind: 'object', members };

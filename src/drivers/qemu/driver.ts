@@ -1617,6 +1617,26 @@ export class QemuDriver implements HypervisorDriver {
     const { finish2 } = await import('./migration-legacy.js');
     return finish2(this, args);
   }
+
+  // ---- block threshold, guest SSH keys, URI probe (block-threshold.ts, agent-ssh-keys.ts, uri-probe.ts) ----
+
+  /** qemuDomainSetBlockThreshold: QEMU reports the block-threshold event once the image is written past `threshold`. */
+  async domainSetBlockThreshold({ dom, dev, threshold, flags }: ProcArgs<'domainSetBlockThreshold'>): Promise<void> {
+    const { setBlockThreshold } = await import('./block-threshold.js');
+    await setBlockThreshold(this, dom, dev, threshold, flags);
+  }
+
+  /** qemuDomainAuthorizedSSHKeysGet: the guest user's authorized keys, as the guest agent reads them. */
+  async domainAuthorizedSSHKeysGet({ dom, user, flags }: ProcArgs<'domainAuthorizedSSHKeysGet'>): Promise<ProcRet<'domainAuthorizedSSHKeysGet'>> {
+    const { authorizedSSHKeysGet } = await import('./agent-ssh-keys.js');
+    return { keys: await authorizedSSHKeysGet(this, dom, user, flags) };
+  }
+
+  /** qemuDomainAuthorizedSSHKeysSet: adds, replaces or removes the guest user's authorized keys through the agent. */
+  async domainAuthorizedSSHKeysSet({ dom, user, keys, flags }: ProcArgs<'domainAuthorizedSSHKeysSet'>): Promise<void> {
+    const { authorizedSSHKeysSet } = await import('./agent-ssh-keys.js');
+    await authorizedSSHKeysSet(this, dom, user, keys, flags);
+  }
 }
 
 /** Opens the qemu driver for a qemu:/// URI: computes the state layout, reads qemu.conf, creates the folders. */

@@ -34,6 +34,7 @@ import { applyBalloonPeriod } from './domain-stats.js';
 import { applyThreadPinning } from './cpu-pinning.js';
 import { plugHotpluggableVcpus } from './vcpu-hotplug.js';
 import { monitorEvent } from './monitor-passthrough.js';
+import { blockThresholdEvents } from './block-threshold.js';
 import { agentLifecycleEvents, AgentLifecycleReason, applyPortStates, prepareLiveChannels } from './agent-channel.js';
 import { recordMachinePartition } from './security/cgroup.js';
 import { setupGuestCgroup } from './cgroup-setup.js';
@@ -112,6 +113,8 @@ export class RunningDomain {
   migratingOut = false;
   /** Its taints and deprecations (taint.ts), kept in the status file. */
   taint: TaintRecord = { taints: new Set(), deprecations: [] };
+  /** Storage ids whose block threshold was set as "vda[N]": their events name the chain element only (block-threshold.ts). */
+  thresholdIndexed = new Set<number>();
   constructor(
     readonly name: string,
     readonly id: number,
@@ -128,7 +131,7 @@ export class RunningDomain {
   }
 
   status(): DomainStatus {
-    return { state: this.state, reason: this.reason, pid: this.pid, startTime: this.startTime, monitorPath: this.monitorPath, fakeReboot: this.fakeReboot, ...(this.agentTimeout !== -1 ? { agentTimeout: this.agentTimeout } : {}), domain: this.live, blockJobs: this.blockJobs, nodenameIndex: this.nodenameIndex, ...(this.origCpu ? { origCpu: this.origCpu } : {}), taint: this.taint };
+    return { state: this.state, reason: this.reason, pid: this.pid, startTime: this.startTime, monitorPath: this.monitorPath, fakeReboot: this.fakeReboot, ...(this.agentTimeout !== -1 ? { agentTimeout: this.agentTimeout } : {}), domain: this.live, blockJobs: this.blockJobs, nodenameIndex: this.nodenameIndex, ...(this.origCpu ? { origCpu: this.origCpu } : {}), taint: this.taint, thresholdIndexed: this.thresholdIndexed };
   }
 
   /** The domain handle events carry (virDomainEventLifecycleNewFromObj: a stopped one has id -1). */
@@ -207,6 +210,7 @@ export class QemuRuntime {
     dom.nodenameIndex = status.nodenameIndex ?? 0;
     dom.origCpu = status.origCpu;
     dom.taint = status.taint ?? { taints: new Set(), deprecations: [] };
+    dom.thresholdIndexed = new Set(status.thresholdIndexed);
     if (match === 'gone') {
       await this.cleanup(dom);
       return undefined;
@@ -340,6 +344,9 @@ export class QemuRuntime {
       case 'JOB_STATUS_CHANGE':
         // libvirt's block jobs report through the generic job events (qemuProcessHandleJobStatusChange)
         this.host.blockJobChanged(dom);
+        break;
+      case 'BLOCK_WRITE_THRESHOLD':
+        for (const e of blockThresholdEvents(dom, event.data)) this.host.emit(e);
         break;
     }
   }

@@ -31,6 +31,8 @@ export interface DomainStatus {
   origCpu?: XmlElement;
   /** Its taints and deprecations (libvirt's <taint flag=...> and <deprecation>), absent when none. */
   taint?: TaintRecord;
+  /** Storage ids whose block threshold was set by index (libvirt's <thresholdEvent indexUsed='yes'/> of a source). */
+  thresholdIndexed?: ReadonlySet<number>;
 }
 
 /** virDomainStateTypeToString */
@@ -65,6 +67,7 @@ export function formatStatus(status: DomainStatus): string {
     ...(status.agentTimeout !== undefined ? [element('agentTimeout', {}, [], String(status.agentTimeout))] : []),
     ...(status.nodenameIndex ? [element('nodename', { index: String(status.nodenameIndex) })] : []),
     ...(status.origCpu ? [status.origCpu] : []),
+    ...[...(status.thresholdIndexed ?? [])].map((index) => element('thresholdEvent', { index: String(index), indexUsed: 'yes' })),
     status.domain,
   ]);
   return formatXml(root);
@@ -93,7 +96,13 @@ export function parseStatus(text: string): DomainStatus {
     ...(Number(child(root, 'nodename')?.attrs.index) > 0 ? { nodenameIndex: Number(child(root, 'nodename')!.attrs.index) } : {}),
     ...(child(root, 'cpu') ? { origCpu: child(root, 'cpu') } : {}),
     ...taintOf(root),
+    ...thresholdIndexedOf(root),
   };
+}
+
+function thresholdIndexedOf(root: XmlElement): { thresholdIndexed?: Set<number> } {
+  const ids = root.children.filter((c) => c.name === 'thresholdEvent' && c.attrs.indexUsed === 'yes').map((c) => Number(c.attrs.index)).filter((n) => Number.isInteger(n) && n > 0);
+  return ids.length > 0 ? { thresholdIndexed: new Set(ids) } : {};
 }
 
 /** virDomainObjParseXML: unknown taint names are skipped, as libvirt skips them. */
