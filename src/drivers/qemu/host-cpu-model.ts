@@ -79,7 +79,7 @@ export function qemuHostModel(map: X86CpuMap, caps: QemuCaps, accel: HostModelAc
 }
 
 /** Features libvirt never passes to QEMU (virQEMUCapsCPUFilterFeatures). */
-const NEVER_PASSED = new Set(['cmt', 'mbm_total', 'mbm_local', 'osxsave', 'ospke']);
+export const NEVER_PASSED = new Set(['cmt', 'mbm_total', 'mbm_local', 'osxsave', 'ospke']);
 
 /**
  * qemuProcessUpdateGuestCPU for an x86 guest <cpu> with a model or
