@@ -2,9 +2,10 @@
 // every given CPU can run. On x86 (cpu_x86.c x86Baseline) the CPUs' feature
 // bits are intersected, optionally with the features the hypervisor knows,
 // and the result is decoded into the closest CPU map model, preferring the
-// models the inputs name; the ARM driver keeps the first CPU's model.
+// models the inputs name; ppc64 CPUs must all be of one model; the ARM
+// driver keeps the first CPU's model.
 
-import { bitKey, featureBits, type X86CpuMap } from './cpu-map.js';
+import { bitKey, featureBits, type Ppc64CpuMap, type X86CpuMap } from './cpu-map.js';
 import { decodeX86Cpu, takeFeatures, type HypervisorCpuModels } from './cpu-decode.js';
 import type { CpuDef, CpuFeaturePolicy } from './cpu-def-list.js';
 import { ErrorCode, ErrorDomain, virError } from '../util/error.js';
@@ -109,6 +110,32 @@ export function baselineX86Cpu(map: X86CpuMap, cpus: readonly CpuDef[], options:
     ...(outputVendor && vendor !== undefined ? { vendor } : {}),
     features: [...features],
   };
+}
+
+/**
+ * virCPUppc64Baseline: every CPU must name the first one's model (ppc64 CPUs
+ * are compared by name) and agree on the vendor, which is kept when a CPU
+ * names one and the model has none.
+ */
+export function baselinePpc64Cpu(map: Ppc64CpuMap, cpus: readonly CpuDef[]): BaselineCpu {
+  checkBaselineInput(cpus);
+  const model = cpus[0]!.model!;
+  if (!map.models.has(model)) throw virError(ErrorCode.INTERNAL_ERROR, `Unknown CPU model ${model}`, ErrorDomain.CPU);
+  const modelVendor = map.models.get(model);
+  let vendor: string | undefined;
+  for (const cpu of cpus) {
+    if (cpu.model !== model) throw failed('CPUs are incompatible');
+    if (!cpu.vendor) continue;
+    if (!map.vendors.has(cpu.vendor)) throw failed(`Unknown CPU vendor ${cpu.vendor}`);
+    if (modelVendor) {
+      if (modelVendor !== cpu.vendor) throw failed(`CPU vendor ${modelVendor} of model ${model} differs from vendor ${cpu.vendor}`);
+    } else if (vendor && vendor !== cpu.vendor) {
+      throw failed('CPU vendors do not match');
+    } else {
+      vendor = cpu.vendor;
+    }
+  }
+  return { model, fallback: 'forbid', ...(vendor !== undefined ? { vendor } : {}), features: [] };
 }
 
 /** virCPUarmBaseline: the first CPU's model, nothing else. */

@@ -7,10 +7,10 @@
 import { ErrorCode, ErrorDomain, virError } from '../../util/error.js';
 import { parseCpuDefList, type CpuDef } from '../../conf/cpu-def-list.js';
 import {
-  baselineArmCpu, baselineX86Cpu, checkBaselineInput, expandX86Features, formatBaselineCpu, sortFeatures,
+  baselineArmCpu, baselinePpc64Cpu, baselineX86Cpu, checkBaselineInput, expandX86Features, formatBaselineCpu, sortFeatures,
   type BaselineCpu, type X86BaselineOptions,
 } from '../../conf/cpu-baseline.js';
-import { loadX86CpuMap, type X86CpuMap } from '../../conf/cpu-map.js';
+import { loadPpc64CpuMap, loadX86CpuMap, type X86CpuMap } from '../../conf/cpu-map.js';
 import { isX86Arch } from '../../conf/machine-family.js';
 import { checkFlags, type QemuDriver } from './driver.js';
 import { cpuDriverOf } from './cpu-model-names.js';
@@ -24,11 +24,12 @@ import type { QemuCaps } from './capabilities.js';
 const EXPAND_FEATURES = 1 << 0;
 const MIGRATABLE = 1 << 1;
 
-function x86Map(): X86CpuMap {
-  const map = loadX86CpuMap();
-  if (!map) throw virError(ErrorCode.INTERNAL_ERROR, 'cannot read the x86 CPU map of libvirt (cpu_map)', ErrorDomain.CPU);
+function cpuMap<T>(map: T | undefined, arch: string): T {
+  if (!map) throw virError(ErrorCode.INTERNAL_ERROR, `cannot read libvirt's ${arch} CPU map (cpu_map)`, ErrorDomain.CPU);
   return map;
 }
+
+const x86Map = (): X86CpuMap => cpuMap(loadX86CpuMap(), 'x86');
 
 /** virCPUBaseline: the baseline by the CPU driver of `arch`. */
 function baselineFor(arch: string, cpus: readonly CpuDef[], options: X86BaselineOptions): BaselineCpu {
@@ -36,7 +37,8 @@ function baselineFor(arch: string, cpus: readonly CpuDef[], options: X86Baseline
   const driver = cpuDriverOf(arch);
   if (driver === 'x86') return baselineX86Cpu(x86Map(), cpus, options);
   if (driver === 'arm') return baselineArmCpu(cpus);
-  // libvirt's s390 driver has none; its ppc64 one is not part of tsvirt
+  if (driver === 'ppc64') return baselinePpc64Cpu(cpuMap(loadPpc64CpuMap(), 'ppc64'), cpus);
+  // libvirt's s390 CPU driver has no baseline of its own
   throw virError(ErrorCode.NO_SUPPORT, `cannot compute baseline CPU of ${arch} architecture`, ErrorDomain.CPU);
 }
 
