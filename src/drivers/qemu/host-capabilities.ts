@@ -343,7 +343,7 @@ function featureBlocks(caps: QemuCaps, virtType: string): CapsBlock[] {
 }
 
 /** QEMU reports unavailable features only where it can check them (x86): elsewhere usability is unknown. */
-function usability(unavailable: string[] | undefined): 'yes' | 'no' | 'unknown' {
+function usability(unavailable: readonly string[] | undefined): 'yes' | 'no' | 'unknown' {
   if (unavailable === undefined) return 'unknown';
   return unavailable.length === 0 ? 'yes' : 'no';
 }
@@ -395,7 +395,8 @@ export async function formatDomainCapabilities(driver: QemuDriver, q: DomainCaps
   const hostModel = map && qemuHostModel(map, caps, virtType === 'kvm' ? 'kvm' : 'tcg', false);
   const customModels = caps.cpuModels
     .filter((c) => !/-v\d+$/.test(c.name) && !['max', 'host', 'base'].includes(c.name))
-    .map((c) => ({ name: c.name, usable: usability(c.unavailableFeatures), deprecated: c.deprecated }));
+    // KVM's own blockers where the binary was probed with it (a recorded host has TCG's only)
+    .map((c) => ({ name: c.name, usable: usability((virtType === 'kvm' && c.kvmUnavailableFeatures) || c.unavailableFeatures), deprecated: c.deprecated }));
   return formatDomainCapabilitiesXML({
     path: binary,
     domain: virtType,
