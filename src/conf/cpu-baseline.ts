@@ -32,8 +32,8 @@ function failed(message: string): Error {
   return virError(ErrorCode.OPERATION_FAILED, message, ErrorDomain.CPU);
 }
 
-/** virCPUBaseline's checks before an architecture's driver runs. */
-export function checkBaselineInput(cpus: readonly CpuDef[]): void {
+/** virCPUBaseline's checks of the input, whatever the architecture. */
+function checkBaselineInput(cpus: readonly CpuDef[]): void {
   if (cpus.length === 0) throw virError(ErrorCode.INVALID_ARG, 'no CPUs given', ErrorDomain.CPU);
   cpus.forEach((cpu, i) => {
     if (!cpu.model) throw virError(ErrorCode.INVALID_ARG, `no CPU model specified at index ${i}`, ErrorDomain.CPU);
