@@ -5,7 +5,7 @@
 // and the baseline inputs of libvirt's tests/cputestdata when its source is
 // beside the project, with and without --features / --migratable, and the
 // error cases: the same output, errors and exit codes; then the same through
-// tsvirtd, with tsvirsh and with real virsh as its client.
+// tsvirtd (and its read-only socket), with tsvirsh and real virsh as clients.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -134,6 +134,10 @@ test('cpu-baseline and hypervisor-cpu-baseline: libvirt\'s CPUs, errors and exit
     ['hypervisor-cpu-baseline', path.join(root, 'guests.xml'), '--arch', 'aarch64', '--virttype', 'qemu'],
     ['hypervisor-cpu-baseline', path.join(root, 'guests.xml'), '--virttype', 'foo'],
     ['hypervisor-cpu-baseline', path.join(root, 'guests.xml'), '--machine', 'nosuch'],
+    ['hypervisor-cpu-baseline', path.join(root, 'guests.xml'), '--arch', 'foo'],
+    ['hypervisor-cpu-baseline', path.join(root, 'guests.xml'), '--emulator', '/usr/bin/qemu-system-i386'],
+    ['hypervisor-cpu-baseline', path.join(root, 'guests.xml'), '--emulator', '/usr/bin/qemu-system-aarch64'],
+    ['hypervisor-cpu-baseline', path.join(root, 'guests.xml'), '--arch', 'i686', '--virttype', 'qemu', '--migratable'],
   );
   await compareAll(commands, (args) => tsvirsh(EMBED, args));
   // a baseline that is not an error message: the host's own CPU comes back as a guest CPU of its model
@@ -171,4 +175,9 @@ test('cpu-baseline and hypervisor-cpu-baseline through tsvirtd: tsvirsh and real
   ];
   await compareAll(commands, (args) => tsvirsh(uri, args));
   await compareAll(commands, (args) => virsh(uri, args));
+  // the read-only socket serves cpu-baseline and refuses hypervisor-cpu-baseline, as libvirtd's does
+  const readOnly = [['-r', 'cpu-baseline', caps!], ['-r', 'hypervisor-cpu-baseline', caps!]];
+  const roUri = `qemu+unix:///system?socket=${daemon.readonlySocket}`;
+  await compareAll(readOnly, (args) => tsvirsh(roUri, args));
+  await compareAll(readOnly, (args) => virsh(roUri, args));
 });
