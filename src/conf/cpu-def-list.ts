@@ -90,7 +90,7 @@ export function parseCpuDef(xml: string, as: CpuDefType | 'auto'): CpuDef {
   }
   let arch: string | undefined;
   if (type === 'host') {
-    arch = child(cpu, 'arch')?.text;
+    arch = firstText(cpu, 'arch');
     if (arch === undefined) throw cpuError(ErrorCode.XML_ERROR, 'Missing CPU architecture');
     if (!ARCHES.includes(arch)) throw cpuError(ErrorCode.CONFIG_UNSUPPORTED, `Unknown architecture ${arch}`);
   }

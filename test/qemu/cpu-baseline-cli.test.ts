@@ -76,6 +76,8 @@ const OWN: Record<string, string> = {
   'no-model.xml': "<cpu><arch>x86_64</arch><vendor>Intel</vendor></cpu>",
   'arch-and-match.xml': "<cpu match='exact'><arch>x86_64</arch><model>Haswell</model></cpu>",
   'unknown-arch.xml': '<cpu><arch>foo</arch><model>x</model></cpu>',
+  'empty-arch.xml': '<cpu><arch></arch><model>x</model></cpu>',
+  'nameless-feature.xml': "<cpu><arch>x86_64</arch><model>Haswell</model><feature policy='require'/></cpu>",
   'no-cpu-driver.xml': '<cpu><arch>sparc</arch><model>x</model></cpu>',
   's390.xml': '<cpu><arch>s390x</arch><model>z13</model></cpu>',
   'arm.xml': "<cpu><arch>aarch64</arch><model>cortex-a57</model><vendor>ARM</vendor><feature name='pmu'/></cpu>\n<cpu><arch>aarch64</arch><model>cortex-a53</model></cpu>",
