@@ -3,13 +3,13 @@
 // CPU map of the same source tree, compared with libvirt's expected result
 // files, or refused where libvirt's test expects a failure. Needs libvirt's
 // source (LIBVIRT_SRC, or ../src-libvirt/libvirt-9.0.0 beside the project):
-// skipped loudly without it.
+// skipped loudly without it. The CPU definition parsing checks need nothing.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parsePpc64CpuMap, parseX86CpuMap } from '../../src/conf/cpu-map.js';
-import { parseCpuDef, type CpuDef } from '../../src/conf/cpu-def-list.js';
+import { parseCpuDef, parseCpuDefList, type CpuDef } from '../../src/conf/cpu-def-list.js';
 import { baselinePpc64Cpu, baselineX86Cpu, expandX86Features, formatBaselineCpu, sortFeatures } from '../../src/conf/cpu-baseline.js';
 import { defaultLibvirtSrc } from '../../scripts/gen-protocol.js';
 
@@ -55,4 +55,23 @@ test('ppc64 baselines: one model, its vendor; other models, unknown vendors and 
   for (const [name, message] of Object.entries(failures)) {
     assert.throws(() => baselinePpc64Cpu(map, loadCpus('ppc64', name)), { message }, name);
   }
+});
+
+test('CPU definition lists: libvirt\'s refusals before any CPU map is read', () => {
+  assert.throws(() => parseCpuDefList([], 'host'), { message: 'invalid argument: no CPUs given' });
+  assert.throws(() => parseCpuDefList(['<cpu><model>Haswell</model></cpu>'], 'host'), { message: 'XML error: Missing CPU architecture' });
+  assert.throws(() => parseCpuDefList(["<cpu mode='custom'><arch>x86_64</arch><model>Haswell</model></cpu>"], 'host'), {
+    message: 'unsupported configuration: Attribute mode is only allowed for guest CPU',
+  });
+  assert.throws(() => parseCpuDefList(["<cpu match='exact'><arch>x86_64</arch><model>Haswell</model></cpu>"], 'auto'), {
+    message: "XML error: 'arch' element cannot be used inside 'cpu' element with 'match' attribute'",
+  });
+  assert.throws(() => parseCpuDefList(['<cpu><vendor>Intel</vendor></cpu>'], 'auto'), { message: 'XML error: CPU vendor specified without CPU model' });
+  assert.throws(() => parseCpuDefList(["<cpu><feature name='sse2'/></cpu>"], 'auto'), { message: 'XML error: Non-empty feature list specified without CPU model' });
+  assert.throws(() => parseCpuDefList(['<domain/>'], 'auto'), { message: "XML error: XML does not contain expected 'cpu' element" });
+  // a host CPU's features have no policy; a guest CPU's default to require
+  assert.deepEqual(parseCpuDefList(["<cpu><arch>x86_64</arch><model>Haswell</model><feature policy='disable' name='avx'/></cpu>"], 'auto')[0],
+    { type: 'host', arch: 'x86_64', model: 'Haswell', features: [{ name: 'avx' }] });
+  assert.deepEqual(parseCpuDefList(["<cpu><model>Haswell</model><vendor>Intel</vendor><feature name='avx'/></cpu>"], 'auto')[0],
+    { type: 'guest', model: 'Haswell', vendor: 'Intel', features: [{ name: 'avx', policy: 'require' }] });
 });
