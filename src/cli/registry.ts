@@ -74,6 +74,7 @@ const HANDLER_MODULES: { groups: string[]; load: () => Promise<{ handlers: Recor
   { groups: ['host', 'domain'], load: () => import('./commands/launch-security.js') },
   { groups: ['host'], load: () => import('./commands/node-resources.js') },
   { groups: ['host'], load: () => import('./commands/cpu-compare.js') },
+  { groups: ['host'], load: () => import('./commands/cpu-baseline.js') },
   { groups: ['snapshot'], load: () => import('./commands/snapshot.js') },
   { groups: ['checkpoint'], load: () => import('./commands/checkpoint.js') },
   { groups: ['backup'], load: () => import('./commands/backup.js') },

@@ -57,7 +57,7 @@ function signaturesMatch(signatures: readonly X86Signature[], signature: number)
 }
 
 /** libvirt's x86DataToCPUFeatures: the features wholly in `data`, in map order, each taking its bits out. */
-function takeFeatures(map: X86CpuMap, data: Set<string>): string[] {
+export function takeFeatures(map: X86CpuMap, data: Set<string>): string[] {
   const names: string[] = [];
   for (const f of map.features) {
     const keys = f.bits.map(bitKey);
@@ -115,15 +115,22 @@ function weight(cpu: X86DecodedCpu, type: X86CpuType): { total: number; disabled
   return { total: enabled + disabled, disabled };
 }
 
-/** x86DecodeUseCandidate without preferred models: is `candidate` better than `current`? */
+/**
+ * x86DecodeUseCandidate: is `candidate` better than `current`? 'best' ends the
+ * search: the one model the caller prefers. Among several preferred models,
+ * one of them wins a tie on fewer disabled features.
+ */
 function better(
   current: { model: X86Model; cpu: X86DecodedCpu } | undefined,
   candidate: { model: X86Model; cpu: X86DecodedCpu },
   signature: number,
   type: X86CpuType,
-): boolean {
+  preferred: readonly string[],
+): boolean | 'best' {
   if (!(type === 'host' ? candidate.model.decodeHost : candidate.model.decodeGuest)) return false;
   if (type === 'host' && candidate.cpu.features.some((f) => f.policy === 'disable')) return false;
+  const isPreferred = preferred.includes(candidate.model.name);
+  if (isPreferred && preferred.length === 1) return 'best';
   if (!current) return true;
   if (signature) {
     const currentMatches = signaturesMatch(current.model.signatures, signature);
@@ -132,14 +139,21 @@ function better(
   }
   const a = weight(current.cpu, type);
   const b = weight(candidate.cpu, type);
-  return b.total < a.total || (b.total === a.total && b.disabled < a.disabled);
+  return b.total < a.total || (b.total === a.total && b.disabled < a.disabled) || (isPreferred && b.disabled < a.disabled);
 }
 
 /**
  * Decodes CPU data into the best model of the map (x86Decode over all
- * models, or those `hvModels` offers); undefined when no model may describe it.
+ * models, or those `hvModels` offers, favouring the `preferred` ones);
+ * undefined when no model may describe it.
  */
-export function decodeX86Cpu(map: X86CpuMap, cpu: X86CpuIdentity, type: X86CpuType, hvModels?: HypervisorCpuModels): X86DecodedCpu | undefined {
+export function decodeX86Cpu(
+  map: X86CpuMap,
+  cpu: X86CpuIdentity,
+  type: X86CpuType,
+  hvModels?: HypervisorCpuModels,
+  preferred: readonly string[] = [],
+): X86DecodedCpu | undefined {
   const signature = (cpu.signature ?? 0) & SIGNATURE_MASK;
   let data = cpu.data;
   // Intel's broken TSX: these CPUs report hle and rtm that do not work
@@ -153,7 +167,9 @@ export function decodeX86Cpu(map: X86CpuMap, cpu: X86CpuIdentity, type: X86CpuTy
     if (hvModels && !hvModels.has(candidate.name)) continue;
     if (cpu.vendor && candidate.vendor && candidate.vendor !== cpu.vendor) continue;
     const described = { model: candidate, cpu: describeAs(map, data, candidate, type, hvModels?.get(candidate.name) ?? []) };
-    if (better(best, described, signature, type)) best = described;
+    const verdict = better(best, described, signature, type, preferred);
+    if (verdict) best = described;
+    if (verdict === 'best') break;
   }
   return best?.cpu;
 }

@@ -1,6 +1,7 @@
 // libvirt's x86 CPU map (cpu_map/index.xml and the files it includes): every
 // CPU feature libvirt knows with the CPUID/MSR bits that make it up, the CPU
-// vendors, and the named CPU models as feature lists. The data ships with
+// vendors, and the named CPU models as feature lists; and of the ppc64 map
+// the vendors and models (ppc64 CPUs are compared by name). The data ships with
 // libvirt (Debian package libvirt0) and is read at run time, never copied;
 // without it the callers skip the checks that need it.
 
@@ -184,21 +185,48 @@ export function parseX86CpuMap(dir: string): X86CpuMap {
   return { features, featureByName, models, vendors };
 }
 
-const loaded = new Map<string, X86CpuMap | undefined>();
+/** The ppc64 part of the map: the vendors, and each model's vendor (when it names one). */
+export interface Ppc64CpuMap {
+  vendors: ReadonlySet<string>;
+  models: ReadonlyMap<string, string | undefined>;
+}
 
-/**
- * The x86 CPU map from TSVIRT_CPU_MAP_DIR or libvirt's installed copy, read
- * once per process; undefined when the data is not installed (or unreadable).
- */
-export function loadX86CpuMap(dir = process.env.TSVIRT_CPU_MAP_DIR || DEFAULT_CPU_MAP_DIR): X86CpuMap | undefined {
-  if (!loaded.has(dir)) {
-    let map: X86CpuMap | undefined;
+/** Reads the ppc64 part of a cpu_map folder; throws when a file is missing or malformed. */
+export function parsePpc64CpuMap(dir: string): Ppc64CpuMap {
+  const vendors = new Set<string>();
+  const models = new Map<string, string | undefined>();
+  for (const el of archElements(dir, 'ppc64')) {
+    const name = el.attrs.name;
+    if (!name) continue;
+    if (el.name === 'vendor') vendors.add(name);
+    else if (el.name === 'model') models.set(name, child(el, 'vendor')?.attrs.name);
+  }
+  return { vendors, models };
+}
+
+/** One parsed map per folder and process; undefined when the data is not installed (or unreadable). */
+function cachedMap<T>(cache: Map<string, T | undefined>, dir: string, parse: (dir: string) => T): T | undefined {
+  if (!cache.has(dir)) {
+    let map: T | undefined;
     try {
-      map = parseX86CpuMap(dir);
+      map = parse(dir);
     } catch {
       map = undefined;
     }
-    loaded.set(dir, map);
+    cache.set(dir, map);
   }
-  return loaded.get(dir);
+  return cache.get(dir);
+}
+
+const loadedX86 = new Map<string, X86CpuMap | undefined>();
+const loadedPpc64 = new Map<string, Ppc64CpuMap | undefined>();
+
+/** The x86 CPU map from TSVIRT_CPU_MAP_DIR or libvirt's installed copy, read once per process. */
+export function loadX86CpuMap(dir = process.env.TSVIRT_CPU_MAP_DIR || DEFAULT_CPU_MAP_DIR): X86CpuMap | undefined {
+  return cachedMap(loadedX86, dir, parseX86CpuMap);
+}
+
+/** The ppc64 CPU map, as loadX86CpuMap. */
+export function loadPpc64CpuMap(dir = process.env.TSVIRT_CPU_MAP_DIR || DEFAULT_CPU_MAP_DIR): Ppc64CpuMap | undefined {
+  return cachedMap(loadedPpc64, dir, parsePpc64CpuMap);
 }

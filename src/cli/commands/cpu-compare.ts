@@ -1,7 +1,7 @@
 // cpu-compare and hypervisor-cpu-compare: the <cpu> of a file (a lone CPU,
 // a domain, host capabilities or domain capabilities) compared with the host
 // CPU or the hypervisor's, printed as virsh prints the result.
-import { child, childrenNamed, element, formatXml, parseXml, type XmlElement } from '../../util/xml.js';
+import { child, childrenNamed, element, formatXml, parseXml, XmlSyntaxError, type XmlElement } from '../../util/xml.js';
 import { CommandError } from '../errors.js';
 import { readInputFile } from '../files.js';
 import type { Handler, Invocation } from '../shell.js';
@@ -22,7 +22,14 @@ const SUPERSET = 2;
 export function extractCpuDefs(file: string): string[] {
   const text = readInputFile(file);
   const doc = text.startsWith('<?xml') && text.includes('?>') ? text.slice(text.indexOf('?>') + 2) : text;
-  const container = parseXml(`<container>${doc}</container>`);
+  let container: XmlElement;
+  try {
+    container = parseXml(`<container>${doc}</container>`);
+  } catch (e) {
+    // syntax errors name the file, as virXMLParseStringCtxt reports them
+    if (e instanceof XmlSyntaxError) throw new CommandError([e.format(file)]);
+    throw e;
+  }
   const cpus: XmlElement[] = [];
   for (const top of container.children) {
     if (top.name === 'cpu') cpus.push(top);

@@ -39,6 +39,8 @@ export interface QemuCpuModel {
   typename?: string;
   /** features the accelerator cannot provide; empty when the model is usable as is */
   unavailableFeatures?: string[];
+  /** the same under KVM, where the binary runs with it (libvirt probes each accelerator's list) */
+  kvmUnavailableFeatures?: readonly string[];
   aliasOf?: string;
   deprecated: boolean;
   static: boolean;
@@ -144,7 +146,7 @@ const BINARY_SUFFIXES: Record<string, string[]> = {
 };
 
 /** Bumped whenever the probe or the cached JSON layout changes, so old caches are re-probed. */
-const CACHE_FORMAT = 7;
+const CACHE_FORMAT = 8;
 const PROBE_TIMEOUT_MS = 30_000;
 
 /** libvirt's arch name for the host (virArchFromHost). */
@@ -206,6 +208,12 @@ export function hasDeviceType(caps: QemuCaps, type: string): boolean {
   return caps.deviceTypes.has(type);
 }
 
+/** virQEMUCapsIsArchSupported: the binary's own arch, plus i686 on x86_64 and armv7l on aarch64. */
+export function archSupported(caps: QemuCaps, arch: string): boolean {
+  if (arch === caps.arch) return true;
+  return (caps.arch === 'x86_64' && arch === 'i686') || (caps.arch === 'aarch64' && arch === 'armv7l');
+}
+
 // ---------------------------------------------------------------------------
 // Probe
 
@@ -255,7 +263,9 @@ async function probeKvm(binary: string): Promise<KvmFacts> {
   return withProbeQemu(binary, 'kvm', async (execute): Promise<KvmFacts> => {
     const state = await execute('query-kvm', undefined, false) as { enabled?: boolean; present?: boolean } | undefined;
     const hostCpuModel = await expandHostModel(execute, 'kvm');
-    return { enabled: state?.enabled === true && state.present === true, ...(hostCpuModel ? { hostCpuModel } : {}) };
+    const definitions = await execute('query-cpu-definitions', undefined, false) as RawCpuDefinition[] | undefined;
+    const cpuModelBlockers = definitions && Object.fromEntries(definitions.map((c) => [c.name, c['unavailable-features'] ?? []]));
+    return { enabled: state?.enabled === true && state.present === true, ...(hostCpuModel ? { hostCpuModel } : {}), ...(cpuModelBlockers ? { cpuModelBlockers } : {}) };
   }).catch(() => ({ enabled: false }));
 }
 
@@ -597,6 +607,8 @@ export class QemuCapsCache {
       // the feature properties a binary knows do not depend on the accelerator
       const knownFeatures = kvm.hostCpuModel?.knownFeatures ?? tcgHostModel?.knownFeatures;
       if (kvm.enabled && kvm.hostCpuModel) probed.hostCpuModels.kvm = { ...kvm.hostCpuModel, ...(knownFeatures ? { knownFeatures } : {}) };
+      const blockers = kvm.enabled ? kvm.cpuModelBlockers : undefined;
+      if (blockers) probed.cpuModels = probed.cpuModels.map((m) => ({ ...m, kvmUnavailableFeatures: blockers[m.name] ?? [] }));
     }
     const entry: CacheFile = { format: CACHE_FORMAT, key, caps: probed };
     try {

@@ -16,13 +16,25 @@ const ARCHES = new Set([
   'riscv32', 'riscv64', 's390', 's390x', 'sh4', 'sh4eb', 'sparc', 'sparc64', 'unicore32', 'x86_64', 'xtensa', 'xtensaeb',
 ]);
 
-/** The CPU drivers' architectures and the map section whose models each lists (none: any model is accepted). */
-const CPU_DRIVER_MAP: ReadonlyMap<string, string | undefined> = new Map([
+/** libvirt's CPU drivers (cpu.c), each serving some architectures. */
+export type CpuDriverName = 'x86' | 'ppc64' | 's390' | 'arm';
+
+const CPU_DRIVERS: ReadonlyMap<string, CpuDriverName> = new Map([
   ['i686', 'x86'], ['x86_64', 'x86'],
   ['ppc64', 'ppc64'], ['ppc64le', 'ppc64'],
-  ['s390', undefined], ['s390x', undefined],
-  ['armv6l', undefined], ['armv7b', undefined], ['armv7l', undefined], ['aarch64', undefined],
-]);
+  ['s390', 's390'], ['s390x', 's390'],
+  ['armv6l', 'arm'], ['armv7b', 'arm'], ['armv7l', 'arm'], ['aarch64', 'arm'],
+] as const);
+
+/** The map section whose models a CPU driver lists (s390 and arm accept any model and list none). */
+const MODEL_SECTION: Partial<Record<CpuDriverName, string>> = { x86: 'x86', ppc64: 'ppc64' };
+
+/** cpuGetSubDriver: the CPU driver of an architecture, libvirt's error for one without. */
+export function cpuDriverOf(archName: string): CpuDriverName {
+  const driver = CPU_DRIVERS.get(archName);
+  if (!driver) throw virError(ErrorCode.NO_SUPPORT, `'${archName}' architecture is not supported by CPU driver`, ErrorDomain.CPU);
+  return driver;
+}
 
 /** Model names of one section of the CPU map, following index.xml's includes in order. */
 function mapModels(section: string, dir: string): string[] {
@@ -40,9 +52,6 @@ function mapModels(section: string, dir: string): string[] {
 
 export function cpuModelNames(archName: string, dir = process.env.TSVIRT_CPU_MAP_DIR || DEFAULT_CPU_MAP_DIR): string[] {
   if (!ARCHES.has(archName)) throw virError(ErrorCode.INVALID_ARG, `cannot find architecture ${archName}`, ErrorDomain.QEMU);
-  if (!CPU_DRIVER_MAP.has(archName)) {
-    throw virError(ErrorCode.NO_SUPPORT, `'${archName}' architecture is not supported by CPU driver`, ErrorDomain.CPU);
-  }
-  const section = CPU_DRIVER_MAP.get(archName);
+  const section = MODEL_SECTION[cpuDriverOf(archName)];
   return section === undefined ? [] : mapModels(section, dir);
 }

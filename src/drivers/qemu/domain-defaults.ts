@@ -12,7 +12,7 @@ import { parseBitmap } from '../../util/bitmap.js';
 import {
   guestMachineOf, isArmArch, isArmVirt, isPpc64Arch, isPSeries, isQ35, isS390Arch, isX86Arch,
 } from '../../conf/machine-family.js';
-import { canonicalMachineName, defaultMachine, findMachine, hostArch, type QemuCaps } from './capabilities.js';
+import { archSupported, canonicalMachineName, defaultMachine, findMachine, hostArch, type QemuCaps } from './capabilities.js';
 
 /** Arches with a libvirt CPU driver (virCPUArchIsSupported). */
 const cpuArchSupported = (arch: string) => isX86Arch(arch) || isArmArch(arch) || isPpc64Arch(arch) || isS390Arch(arch);
@@ -309,10 +309,4 @@ function validateFeatures(dom: XmlElement, caps: QemuCaps): void {
       throw virError(ErrorCode.CONFIG_UNSUPPORTED, `TCG features are incompatible with domain type '${dom.attrs['type']}'`);
     }
   }
-}
-
-/** virQEMUCapsIsArchSupported: the binary's own arch, plus i686 on x86_64 and armv7l on aarch64. */
-function archSupported(caps: QemuCaps, arch: string): boolean {
-  if (arch === caps.arch) return true;
-  return (caps.arch === 'x86_64' && arch === 'i686') || (caps.arch === 'aarch64' && arch === 'armv7l');
 }

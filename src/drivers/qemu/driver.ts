@@ -1637,6 +1637,20 @@ export class QemuDriver implements HypervisorDriver {
     const { authorizedSSHKeysSet } = await import('./agent-ssh-keys.js');
     await authorizedSSHKeysSet(this, dom, user, keys, flags);
   }
+
+  // ---- CPU baselines, session 7 (s7-baseline) ----------------------------------
+
+  /** qemuConnectBaselineCPU */
+  async connectBaselineCPU({ xmlCPUs, flags }: ProcArgs<'connectBaselineCPU'>): Promise<ProcRet<'connectBaselineCPU'>> {
+    const { baselineCpu } = await import('./cpu-baseline.js');
+    return { cpu: baselineCpu(xmlCPUs, flags) };
+  }
+
+  /** qemuConnectBaselineHypervisorCPU */
+  async connectBaselineHypervisorCPU({ emulator, arch, machine, virttype, xmlCPUs, flags }: ProcArgs<'connectBaselineHypervisorCPU'>): Promise<ProcRet<'connectBaselineHypervisorCPU'>> {
+    const { baselineHypervisorCpu } = await import('./cpu-baseline.js');
+    return { cpu: await baselineHypervisorCpu(this, { emulator, arch, machine, virttype }, xmlCPUs, flags) };
+  }
 }
 
 /** Opens the qemu driver for a qemu:/// URI: computes the state layout, reads qemu.conf, creates the folders. */

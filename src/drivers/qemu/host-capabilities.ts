@@ -15,7 +15,7 @@ import {
   formatCapabilitiesXML, formatDomainCapabilitiesXML,
   type CacheBank, type CapsBlock, type CapsEnum, type GuestCaps, type GuestFeature, type HostCpu, type NumaCell,
 } from '../../conf/capabilities.js';
-import { canonicalMachineName, defaultMachine, findBinaryForArch, findMachine, hostArch, installedGuestArches, type QemuCaps } from './capabilities.js';
+import { archSupported, canonicalMachineName, defaultMachine, findBinaryForArch, findMachine, hostArch, installedGuestArches, type QemuCaps } from './capabilities.js';
 import { graphicsTypes, tpmCaps, videoModels } from './device-caps.js';
 import type { QemuDriver } from './driver.js';
 import { hostX86CpuMap } from './host-cpu.js';
@@ -25,6 +25,7 @@ import type { HostFacts } from './host/facts.js';
 import type { NodeInfo } from '../../driver/node-info.js';
 import { dacLabel } from './security/identity.js';
 import { isX86Arch } from '../../conf/machine-family.js';
+import { ARCHES } from '../../conf/domain-core.js';
 
 const read = (path: string): string | undefined => {
   try {
@@ -343,7 +344,7 @@ function featureBlocks(caps: QemuCaps, virtType: string): CapsBlock[] {
 }
 
 /** QEMU reports unavailable features only where it can check them (x86): elsewhere usability is unknown. */
-function usability(unavailable: string[] | undefined): 'yes' | 'no' | 'unknown' {
+function usability(unavailable: readonly string[] | undefined): 'yes' | 'no' | 'unknown' {
   if (unavailable === undefined) return 'unknown';
   return unavailable.length === 0 ? 'yes' : 'no';
 }
@@ -364,12 +365,14 @@ export async function lookupDefaultCaps(driver: QemuDriver, q: DomainCapsQuery):
   if (q.virttype !== undefined && q.virttype !== 'qemu' && q.virttype !== 'kvm') {
     throw virError(ErrorCode.INVALID_ARG, `unknown virttype: ${q.virttype}`, ErrorDomain.QEMU);
   }
+  if (q.arch !== undefined && !ARCHES.includes(q.arch)) throw virError(ErrorCode.INVALID_ARG, `unknown architecture: ${q.arch}`, ErrorDomain.QEMU);
   const binary = q.emulator ?? findBinaryForArch(q.arch ?? hostArch());
   if (!binary) {
     throw virError(ErrorCode.CONFIG_UNSUPPORTED, `unable to find any emulator to serve '${q.arch ?? hostArch()}' architecture`, ErrorDomain.QEMU);
   }
   const caps = await driver.caps.get(binary);
-  const arch = q.arch ?? caps.arch;
+  // an emulator of another architecture needs that architecture named
+  const arch = q.arch ?? hostArch();
   const family = (a: string) => (isX86Arch(a) ? 'x86' : a.startsWith('arm') || a === 'aarch64' ? 'arm' : a);
   if (family(arch) !== family(caps.arch)) {
     throw virError(ErrorCode.INVALID_ARG, `architecture from emulator '${caps.arch}' doesn't match given architecture '${arch}'`, ErrorDomain.QEMU);
@@ -388,6 +391,7 @@ export async function lookupDefaultCaps(driver: QemuDriver, q: DomainCapsQuery):
 /** virsh domcapabilities (qemuConnectGetDomainCapabilities). */
 export async function formatDomainCapabilities(driver: QemuDriver, q: DomainCapsQuery): Promise<string> {
   const { binary, caps, arch, virtType, machine: found } = await lookupDefaultCaps(driver, q);
+  if (!archSupported(caps, arch)) throw virError(ErrorCode.INVALID_ARG, `Emulator '${binary}' does not support arch '${arch}'`, ErrorDomain.QEMU);
   const machine = found ?? '';
   const m = findMachine(caps, machine);
   const map = isX86Arch(arch) ? hostX86CpuMap() : undefined;
@@ -395,7 +399,8 @@ export async function formatDomainCapabilities(driver: QemuDriver, q: DomainCaps
   const hostModel = map && qemuHostModel(map, caps, virtType === 'kvm' ? 'kvm' : 'tcg', false);
   const customModels = caps.cpuModels
     .filter((c) => !/-v\d+$/.test(c.name) && !['max', 'host', 'base'].includes(c.name))
-    .map((c) => ({ name: c.name, usable: usability(c.unavailableFeatures), deprecated: c.deprecated }));
+    // KVM's own blockers where the binary was probed with it (a recorded host has TCG's only)
+    .map((c) => ({ name: c.name, usable: usability((virtType === 'kvm' && c.kvmUnavailableFeatures) || c.unavailableFeatures), deprecated: c.deprecated }));
   return formatDomainCapabilitiesXML({
     path: binary,
     domain: virtType,

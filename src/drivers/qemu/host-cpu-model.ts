@@ -31,11 +31,10 @@ export interface ModelCpu {
 
 /**
  * The CPU models QEMU offers an accelerator, with their blockers in libvirt's
- * names. tsvirt probes the models' blockers only with TCG, so KVM's list
- * has none (libvirt asks a KVM QEMU too).
+ * names (none for KVM where only a recorded host's facts describe it).
  */
 export function qemuCpuModels(caps: QemuCaps, accel: HostModelAccel): HypervisorCpuModels {
-  return new Map(caps.cpuModels.map((m) => [m.name, accel === 'tcg' ? (m.unavailableFeatures ?? []).map(x86FeatureFromQemu) : []]));
+  return new Map(caps.cpuModels.map((m) => [m.name, ((accel === 'tcg' ? m.unavailableFeatures : m.kvmUnavailableFeatures) ?? []).map(x86FeatureFromQemu)]));
 }
 
 export interface HostModelOptions {
@@ -79,7 +78,7 @@ export function qemuHostModel(map: X86CpuMap, caps: QemuCaps, accel: HostModelAc
 }
 
 /** Features libvirt never passes to QEMU (virQEMUCapsCPUFilterFeatures). */
-const NEVER_PASSED = new Set(['cmt', 'mbm_total', 'mbm_local', 'osxsave', 'ospke']);
+export const NEVER_PASSED = new Set(['cmt', 'mbm_total', 'mbm_local', 'osxsave', 'ospke']);
 
 /**
  * qemuProcessUpdateGuestCPU for an x86 guest <cpu> with a model or

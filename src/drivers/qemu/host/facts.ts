@@ -23,6 +23,8 @@ export interface KvmFacts {
   enabled: boolean;
   /** QEMU's "host" CPU model under KVM */
   hostCpuModel?: QemuHostCpuModel;
+  /** the features KVM cannot give each CPU model (query-cpu-definitions under KVM), when QEMU lists them */
+  cpuModelBlockers?: Readonly<Record<string, readonly string[]>>;
 }
 
 export interface HostFacts {
