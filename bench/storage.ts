@@ -7,6 +7,8 @@
 // Beside the wall times, each daemon's own CPU time per operation (its threads, not
 // qemu-img; mean of the runs): on a loaded machine that ratio moves much less than
 // the wall times do (libvirtd's also counts whatever other clients ask of it meanwhile).
+// Last, each daemon's RSS before the runs and after them (libvirtd's is shared with
+// its other clients and guests; tsvirtd's holds what its uploads left to the allocator).
 //
 //   node dist/bench/storage.js [--runs N] [--dir DIR]
 
@@ -46,6 +48,11 @@ function cpuMs(pid: number): number {
   return (Number(fields[11]) + Number(fields[12])) * 10;
 }
 
+/** A process's resident set in KiB (VmRSS). */
+function rssKiB(pid: number): number {
+  return Number(/^VmRSS:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]);
+}
+
 /** A fresh dir pool under `dir` with the clone source and the upload target and file. */
 async function prepare(uri: string, pid: number, dir: string): Promise<Side> {
   const v = (c: string) => virsh(uri, c);
@@ -82,6 +89,7 @@ const uris = [daemon.uri('qemu', '/system'), 'qemu:///system'];
 const libvirtd = Number(execFileSync('pgrep', ['-o', '-x', 'libvirtd'], { encoding: 'utf8' }).trim());
 const sides: Side[] = [];
 try {
+  const rssBefore = [rssKiB(daemon.pid), rssKiB(libvirtd)];
   sides.push(await prepare(uris[0]!, daemon.pid, path.join(base, 'tsvirt')));
   sides.push(await prepare(uris[1]!, libvirtd, path.join(base, 'libvirt')));
   // the sides take turns, so a change in the machine's load falls on both
@@ -94,6 +102,8 @@ try {
     const cpu = `daemon CPU ${meanCpu(tsSide, key).toFixed(0)} vs ${meanCpu(lvSide, key).toFixed(0)} ms`;
     process.stdout.write(`  ${key.padEnd(7)} tsvirt ${tsvirt[key]!.toFixed(0).padStart(6)}  libvirt ${libvirt[key]!.toFixed(0).padStart(6)}  ratio ${ratio.toFixed(2)}x   (${cpu})\n`);
   }
+  const mib = (kib: number) => `${(kib / 1024).toFixed(0)} MiB`;
+  process.stdout.write(`  RSS     tsvirtd ${mib(rssBefore[0]!)} before, ${mib(rssKiB(daemon.pid))} after   libvirtd ${mib(rssBefore[1]!)} before, ${mib(rssKiB(libvirtd))} after\n`);
 } finally {
   for (const uri of uris) await virsh(uri, `pool-destroy ${pool}`).catch(() => undefined);
   await daemon.stop();

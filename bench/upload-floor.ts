@@ -4,8 +4,12 @@
 // process receives them either as socket 'data' events (a new buffer per read,
 // what a net.Server's connections give) or through onread into reused 1 MiB
 // buffers (net.connect only), and writes them with one writev in flight.
-// Prints the receiver's wall and CPU time per 64 MiB (medians of --runs, default 5);
-// compare with the daemon CPU column of bench/storage.js.
+// Prints the receiver's wall and CPU time per 64 MiB (medians of --runs, default 5)
+// and its full garbage collections (all runs); compare with the daemon CPU column of
+// bench/storage.js. This process's heap is small (~4 MiB, below the size at which
+// V8 starts marking for the old generation's limit), so only the buffers' external
+// memory starts its full collections; in tsvirtd's ~10 MiB heap the buffers also
+// count against that limit (src/daemon/gc-tuning.ts).
 //
 //   node dist/bench/upload-floor.js [--runs N] [--dir DIR]
 
@@ -13,6 +17,7 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { connect } from 'node:net';
+import { constants, PerformanceObserver, type NodeGCPerformanceDetail } from 'node:perf_hooks';
 import path from 'node:path';
 
 const arg = (name: string): string | undefined => {
@@ -86,7 +91,14 @@ async function receive(mode: 'data' | 'onread', socketPath: string): Promise<{ w
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-const results: Record<string, { wall: number[]; cpu: number[] }> = { data: { wall: [], cpu: [] }, onread: { wall: [], cpu: [] } };
+const results: Record<string, { wall: number[]; cpu: number[]; fullGcs: number }> = { data: { wall: [], cpu: [], fullGcs: 0 }, onread: { wall: [], cpu: [], fullGcs: 0 } };
+let receiving: 'data' | 'onread' | null = null;
+const gcs = new PerformanceObserver((list) => {
+  for (const entry of list.getEntries()) {
+    if (receiving && (entry as unknown as { detail: NodeGCPerformanceDetail }).detail.kind === constants.NODE_PERFORMANCE_GC_MAJOR) results[receiving]!.fullGcs++;
+  }
+});
+gcs.observe({ entryTypes: ['gc'] });
 try {
   for (let i = 0; i < runs; i++) {
     for (const mode of ['data', 'onread'] as const) {
@@ -94,14 +106,21 @@ try {
       const sender = spawn(process.execPath, ['-e', SENDER, socketPath], { stdio: ['ignore', 'pipe', 'inherit'] });
       const exited = new Promise((resolve) => sender.once('exit', resolve));
       await new Promise((resolve) => sender.stdout.once('data', resolve));
+      receiving = mode;
       const { wall, cpu } = await receive(mode, socketPath);
+      // gc entries are queued: let them come in before the next mode counts
+      await new Promise((resolve) => setImmediate(resolve));
+      receiving = null;
       results[mode]!.wall.push(wall);
       results[mode]!.cpu.push(cpu);
       await exited;
     }
   }
   process.stdout.write(`upload floor, 64 MiB over a unix socket into a file, median of ${runs}:\n`);
-  for (const [mode, r] of Object.entries(results)) process.stdout.write(`  ${mode.padEnd(7)} wall ${median(r.wall).toFixed(0).padStart(4)} ms  receiver CPU ${median(r.cpu).toFixed(0).padStart(4)} ms\n`);
+  for (const [mode, r] of Object.entries(results)) {
+    process.stdout.write(`  ${mode.padEnd(7)} wall ${median(r.wall).toFixed(0).padStart(4)} ms  receiver CPU ${median(r.cpu).toFixed(0).padStart(4)} ms  full GCs ${r.fullGcs} in ${runs} runs\n`);
+  }
 } finally {
+  gcs.disconnect();
   rmSync(dir, { recursive: true, force: true });
 }

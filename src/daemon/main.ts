@@ -12,6 +12,7 @@ import { loadConfig } from './config.js';
 import { setConfiguredHostUUID } from '../util/host-uuid.js';
 import { systemPki, type PkiFiles } from '../rpc/tls.js';
 import { checkNetworkAuth, DaemonServer } from './server.js';
+import { tuneGarbageCollection } from './gc-tuning.js';
 
 export interface DaemonPaths {
   readonly socket: string;
@@ -101,6 +102,7 @@ async function claimPidFile(path: string): Promise<void> {
 }
 
 export async function main(argv: readonly string[]): Promise<void> {
+  tuneGarbageCollection();
   const args = parseArgs(argv);
   const paths = daemonPaths(args.root);
   mkdirSync(join(paths.logFile, '..'), { recursive: true });
