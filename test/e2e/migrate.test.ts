@@ -8,37 +8,14 @@
 // last, the offline migration of the definition alone.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile, spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import { guestDomainXML, testGuest, waitUntil } from './guest.js';
-import { spawnDaemon } from '../daemon/spawn-daemon.js';
+import { spawn } from 'node:child_process';
+import { waitUntil } from './guest.js';
+import { agentAnswers, DST_HOST_UUID, migrationGuest, migrationHosts, SRC_HOST_UUID, startGuest, VIRSH, virsh, virshOk } from './migration-hosts.js';
 
-const VIRSH = '/usr/bin/virsh';
-const SRC_HOST_UUID = '00000000-0000-0000-0000-0000000000a1';
-const DST_HOST_UUID = '00000000-0000-0000-0000-0000000000b2';
 /** the event listeners' bound: they are interrupted once both migrations are done */
 const LISTEN_SECONDS = 120;
 
-const guest = testGuest();
-const missing = 'skip' in guest ? guest.skip : !existsSync(VIRSH) ? 'virsh is not installed' : false;
-if (typeof missing === 'string' && !('skip' in guest)) {
-  if (process.env.CI === 'true') throw new Error(`migration test: ${missing} (CI=true requires it)`);
-  process.stderr.write(`*** migration test SKIPPED: ${missing} ***\n`);
-}
-
-function virsh(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(VIRSH, args, (error, stdout, stderr) => resolve({ code: error ? Number(error.code ?? 1) : 0, stdout, stderr }));
-  });
-}
-
-async function virshOk(...args: string[]): Promise<string> {
-  const r = await virsh(...args);
-  assert.equal(r.code, 0, `virsh ${args.join(' ')}: ${r.stderr}`);
-  return r.stdout;
-}
+const guest = migrationGuest('migration test');
 
 /** `virsh event --all --loop` on a URI; stop() interrupts it (SIGINT) and gives its whole output. */
 function listenEvents(uri: string): { stop: () => Promise<string> } {
@@ -54,33 +31,14 @@ function listenEvents(uri: string): { stop: () => Promise<string> } {
   };
 }
 
-const AGENT_CHANNEL = "<channel type='unix'><target type='virtio' name='org.qemu.guest_agent.0'/></channel>";
-
-/** Pings the guest's agent until it answers (the guest may still be booting): the guest runs. */
-async function agentAnswers(uri: string): Promise<void> {
-  let last = 0;
-  await waitUntil(`the guest agent of 'mig' on ${uri}`, 60_000, async () => {
-    if (Date.now() - last < 3_000) return undefined;
-    last = Date.now();
-    const r = await virsh('-c', uri, 'qemu-agent-command', 'mig', '{"execute":"guest-ping"}');
-    return r.stdout === '{"return":{}}\n\n' ? true : undefined;
-  });
-}
-
-test('virsh migrate --live between two tsvirtd: the guest runs on at the destination, events and definitions as libvirt', { skip: missing, timeout: 150_000 }, async (t) => {
-  if ('skip' in guest) return;
-  const src = await spawnDaemon(`host_uuid = "${SRC_HOST_UUID}"\n`);
-  t.after(() => src.stopWithGuests());
-  const dst = await spawnDaemon(`host_uuid = "${DST_HOST_UUID}"\n`);
-  t.after(() => dst.stopWithGuests());
-  const [S, D] = [src.uri('qemu', '/system'), dst.uri('qemu', '/system')];
+test('virsh migrate --live between two tsvirtd: the guest runs on at the destination, events and definitions as libvirt', { skip: typeof guest === 'string' ? guest : false, timeout: 150_000 }, async (t) => {
+  if (typeof guest === 'string') return;
+  const hosts = await migrationHosts(t);
+  const { S, D } = hosts;
   assert.match(await virshOk('-c', S, 'capabilities'), new RegExp(`<uuid>${SRC_HOST_UUID}</uuid>`));
   assert.match(await virshOk('-c', D, 'capabilities'), new RegExp(`<uuid>${DST_HOST_UUID}</uuid>`));
 
-  const xmlFile = join(src.root, 'mig.xml');
-  await writeFile(xmlFile, guestDomainXML({ name: 'mig', machine: 'q35', serialPath: 'pty', guest, devices: AGENT_CHANNEL }));
-  await virshOk('-c', S, 'define', xmlFile);
-  await virshOk('-c', S, 'start', 'mig');
+  await startGuest(hosts, guest, 'mig');
 
   const self = await virsh('-c', S, 'migrate', '--live', 'mig', S);
   assert.equal(self.code, 1);
@@ -115,7 +73,7 @@ test('virsh migrate --live between two tsvirtd: the guest runs on at the destina
   assert.equal(await virshOk('-c', D, 'domstate', 'mig', '--reason'), 'running (migrated)\n\n');
   assert.match(await virshOk('-c', D, 'dominfo', 'mig'), /^Persistent: +yes$/m);
 
-  await agentAnswers(D);
+  await agentAnswers(D, 'mig');
 
   // back without --persistent: a transient guest at the source, the destination keeps its definition
   const back = await virsh('-c', D, 'migrate', '--live', 'mig', S);

@@ -19,7 +19,7 @@ import type { HypervisorDriver, ConnectionDrivers, StorageDriver } from '../../d
 import { DriverFeature, globalFeatureSupport } from '../../driver/features.js';
 import type { ProcArgs, ProcRet } from '../../driver/procedures.js';
 import { TypedParamType, type TypedParam } from '../../driver/typed-params.js';
-import type { OpenOptions, SharedDriverAccess } from '../../driver/registry.js';
+import type { OpenOptions, PeerOpener, SharedDriverAccess } from '../../driver/registry.js';
 import type { SecretSource } from './disk-secrets.js';
 import type { ParsedURI } from '../../driver/uri.js';
 import { DefineFlags, DomainChannelFlags, DomainMessageType, DomainXMLFlags, ModificationImpact } from '../../driver/flags.js';
@@ -70,6 +70,8 @@ export interface QemuDriverOptions {
   longLived?: boolean;
   /** The shared drivers of the same URI (volume disks need the storage driver). */
   shared?: SharedDriverAccess;
+  /** Opens the destination of a peer-to-peer migration (OpenOptions.openPeer). */
+  openPeer?: PeerOpener;
 }
 
 /** Rejects flags a call does not know (virCheckFlags: virReportInvalidArg's message has no "invalid argument" prefix). */
@@ -99,9 +101,10 @@ const NODE_INFO_MODEL_BYTES = 32;
 /**
  * What this driver supports beyond the global features: the migratable XML
  * dumpxml --migratable gives, and migration protocol 3 with extensible
- * parameters, live or offline (migration.ts); not yet peer-to-peer or change protection.
+ * parameters, live or offline (migration.ts), also peer-to-peer, where this
+ * driver drives the destination itself (migration-p2p.ts); not yet change protection.
  */
-const QEMU_FEATURES = new Set<number>([DriverFeature.XML_MIGRATABLE, DriverFeature.MIGRATION_V3, DriverFeature.MIGRATION_PARAMS, DriverFeature.MIGRATION_OFFLINE]);
+const QEMU_FEATURES = new Set<number>([DriverFeature.XML_MIGRATABLE, DriverFeature.MIGRATION_V3, DriverFeature.MIGRATION_PARAMS, DriverFeature.MIGRATION_OFFLINE, DriverFeature.MIGRATION_P2P]);
 
 /** What a call reads of a domain beside its identity, state and persistence. */
 interface DomainReads {
@@ -134,6 +137,8 @@ export class QemuDriver implements HypervisorDriver {
   readonly checkpointMetadata: CheckpointMetadata;
   /** the storage, network... drivers of the driver's URI (virGetConnectStorage) */
   shared?: SharedDriverAccess;
+  /** connections to other hosts by URI, for peer-to-peer migration (OpenOptions.openPeer) */
+  openPeer?: PeerOpener;
   /** the driver's locks once it owns its folders (ownStateFolders) */
   private ownLocks?: KeyedMutex;
 
@@ -1488,8 +1493,9 @@ export class QemuDriver implements HypervisorDriver {
     return prepare(this, params, cookie_in, flags);
   }
 
-  async domainMigratePerform3Params({ dom, params, cookie_in, flags }: ProcArgs<'domainMigratePerform3Params'>): Promise<ProcRet<'domainMigratePerform3Params'>> {
-    const { perform } = await import('./migration.js');
+  async domainMigratePerform3Params({ dom, dconnuri, params, cookie_in, flags }: ProcArgs<'domainMigratePerform3Params'>): Promise<ProcRet<'domainMigratePerform3Params'>> {
+    const { MigrateFlags, perform } = await import('./migration.js');
+    if (flags & MigrateFlags.PEER2PEER) return (await import('./migration-p2p.js')).performPeer2Peer(this, dom, dconnuri, params, flags);
     return perform(this, dom, params, cookie_in, flags);
   }
 
@@ -1590,6 +1596,7 @@ export async function openQemuDriver(uri: ParsedURI, opts: QemuDriverOptions = {
   const warn = opts.warn ?? ((message: string) => process.stderr.write(`tsvirt: warning: ${message}\n`));
   const driver: QemuDriver = new QemuDriver(paths, config, qemuDomainXML(() => driver), warn, opts.host ?? hostFactsFromEnvironment());
   driver.shared = opts.shared;
+  driver.openPeer = opts.openPeer;
   if (opts.longLived) await driver.ownStateFolders();
   else refuseServedFolders(paths);
   await driver.store.sync();
@@ -1604,7 +1611,7 @@ export async function openQemuDriver(uri: ParsedURI, opts: QemuDriverOptions = {
  * refusals are the dispatch's, from the procedure tables.
  */
 export async function openQemuConnection(uri: ParsedURI, options: OpenOptions, shared?: SharedDriverAccess): Promise<ConnectionDrivers> {
-  const opts: QemuDriverOptions = { ...(options.stateRoot === undefined ? {} : { stateRoot: options.stateRoot }), ...(shared ? { shared } : {}) };
+  const opts: QemuDriverOptions = { ...(options.stateRoot === undefined ? {} : { stateRoot: options.stateRoot }), ...(shared ? { shared } : {}), ...(options.openPeer ? { openPeer: options.openPeer } : {}) };
   if (!options.longLived) {
     const driver = await openQemuDriver(uri, opts);
     return { hypervisor: driver, readView: (fn) => driver.readView(fn), close: () => driver.close() };

@@ -49,7 +49,7 @@ type ParamName = keyof typeof PARAMETERS;
 
 const MiB = 1024n * 1024n;
 
-function checkMigration(params: readonly TypedParam[], flags: number, fn: string): void {
+export function checkMigration(params: readonly TypedParam[], flags: number, fn: string): void {
   checkFlags(flags, SUPPORTED_FLAGS, fn);
   validateTypedParams(params, PARAMETERS);
 }
@@ -97,13 +97,12 @@ export async function begin(driver: QemuDriver, dom: DomainRef, params: TypedPar
 }
 
 /**
- * qemuDomainMigratePerform3Params without peer-to-peer: QEMU migrates to the
+ * qemuDomainMigratePerform3Params without peer-to-peer (see migration-p2p.ts): QEMU migrates to the
  * URI the destination listens on, within the domain's bandwidth limit; the
  * guest ends paused, which the source reports as a migration's pause.
  */
 export async function perform(driver: QemuDriver, dom: DomainRef, params: TypedParam[], cookieIn: Buffer, flags: number): Promise<ProcRet<'domainMigratePerform3Params'>> {
   checkMigration(params, flags, 'qemuDomainMigratePerform3Params');
-  if (flags & MigrateFlags.PEER2PEER) throw virError(ErrorCode.ARGUMENT_UNSUPPORTED, 'peer-to-peer migration is not supported by tsvirt', ErrorDomain.QEMU);
   const uri = stringParam(params, 'migrate_uri');
   if (uri === undefined) throw virError(ErrorCode.INVALID_ARG, 'migration URI is required', ErrorDomain.QEMU);
   return driver.runtime.withRunning(dom, async (obj, running) => {
