@@ -1579,6 +1579,15 @@ export class QemuDriver implements HypervisorDriver {
     }, { monitor: false });
     connectConsoleStream(session, stream);
   }
+
+  // ---- tunnelled migration's destination (issue 14; migration-tunnel.ts, migration-p2p.ts) ----
+
+  /** qemuDomainMigratePrepareTunnel3Params: the guest's QEMU, fed from `stream` by this daemon. */
+  async domainMigratePrepareTunnel3Params({ params, cookie_in, flags }: ProcArgs<'domainMigratePrepareTunnel3Params'>, stream: Duplex): Promise<ProcRet<'domainMigratePrepareTunnel3Params'>> {
+    const { prepare } = await import('./migration.js');
+    const { cookie_out } = await prepare(this, params, cookie_in, flags, stream);
+    return { cookie_out };
+  }
 }
 
 /** Opens the qemu driver for a qemu:/// URI: computes the state layout, reads qemu.conf, creates the folders. */

@@ -13,6 +13,7 @@ import { typedParam, type TypedParam } from '../../driver/typed-params.js';
 import { ErrorCode, ErrorDomain, virError } from '../../util/error.js';
 import type { DomainRef, QemuDriver } from './driver.js';
 import { begin, checkMigration, confirm, MigrateFlags, perform } from './migration.js';
+import { tunnelOut } from './migration-tunnel.js';
 
 /** What the destination is told of the source's flags: its own options stay here (qemuMigrationSrcPerformPeer2Peer3's destflags). */
 const SOURCE_ONLY_FLAGS = MigrateFlags.ABORT_ON_ERROR | MigrateFlags.CHANGE_PROTECTION;
@@ -46,6 +47,9 @@ async function checkDestination(target: DispatchTarget, flags: number): Promise<
 export async function performPeer2Peer(driver: QemuDriver, dom: DomainRef, dconnuri: string | null, params: TypedParam[], flags: number): Promise<ProcRet<'domainMigratePerform3Params'>> {
   checkMigration(params, flags, 'qemuDomainMigratePerform3Params');
   if (dconnuri === null) throw virError(ErrorCode.INVALID_ARG, 'dconnuri in virDomainMigratePerform3Params must not be NULL', ErrorDomain.QEMU);
+  if (flags & MigrateFlags.TUNNELLED && params.some((p) => p.field === 'migrate_uri')) {
+    throw virError(ErrorCode.ARGUMENT_UNSUPPORTED, 'migration URI is not supported by tunnelled migration', ErrorDomain.QEMU);
+  }
   if (!driver.openPeer) throw virError(ErrorCode.NO_SUPPORT, 'peer-to-peer migration needs connections to other hosts, which this driver was opened without', ErrorDomain.QEMU);
   // the order matters: the destination is set up before the source is touched
   const dconn = await driver.openPeer(dconnuri);
@@ -68,17 +72,30 @@ async function migrateTo(driver: QemuDriver, dom: DomainRef, dconn: ConnectionDr
   if (!offline && (await driver.domainGetState({ dom, flags: 0 })).state === DomainState.PAUSED) flags |= MigrateFlags.PAUSED;
   const destFlags = flags & ~SOURCE_ONLY_FLAGS;
   let destParams = withString(params, 'destination_xml', begun.xml);
-  const prepared = await dispatch(target, 'domainMigratePrepare3Params', { params: destParams, cookie_in: begun.cookie_out, flags: destFlags });
+  const prepareArgs = { params: destParams, cookie_in: begun.cookie_out, flags: destFlags };
+  // tunnelled (migration-tunnel.ts): QEMU's stream goes through the Prepare call's stream, not to a URI of the destination
+  const tunnel = flags & MigrateFlags.TUNNELLED ? tunnelOut() : undefined;
+  const prepared: { cookie_out: Buffer; uri_out?: string | null } = await (tunnel ? dispatch(target, 'domainMigratePrepareTunnel3Params', prepareArgs, tunnel.peer) : dispatch(target, 'domainMigratePrepare3Params', prepareArgs)).catch((e) => {
+    tunnel?.abort(e as Error);
+    throw e;
+  });
 
   let cookie = prepared.cookie_out;
   let failure: unknown;
   if (!offline) {
     try {
-      if (prepared.uri_out === null) throw virError(ErrorCode.INTERNAL_ERROR, 'domainMigratePrepare3 did not set uri', ErrorDomain.QEMU);
-      destParams = withString(destParams, 'migrate_uri', prepared.uri_out);
-      cookie = (await perform(driver, dom, destParams, cookie, flags & ~MigrateFlags.PEER2PEER)).cookie_out;
+      if (tunnel) {
+        cookie = (await perform(driver, dom, destParams, cookie, flags & ~MigrateFlags.PEER2PEER, tunnel.local)).cookie_out;
+        await tunnel.answered;
+      } else {
+        const uri = prepared.uri_out;
+        if (!uri) throw virError(ErrorCode.INTERNAL_ERROR, 'domainMigratePrepare3 did not set uri', ErrorDomain.QEMU);
+        destParams = withString(destParams, 'migrate_uri', uri);
+        cookie = (await perform(driver, dom, destParams, cookie, flags & ~MigrateFlags.PEER2PEER)).cookie_out;
+      }
     } catch (e) {
       failure = e;
+      tunnel?.abort(e as Error);
     }
   }
 
