@@ -1585,8 +1585,21 @@ export class QemuDriver implements HypervisorDriver {
   /** qemuDomainMigratePrepareTunnel3Params: the guest's QEMU, fed from `stream` by this daemon. */
   async domainMigratePrepareTunnel3Params({ params, cookie_in, flags }: ProcArgs<'domainMigratePrepareTunnel3Params'>, stream: Duplex): Promise<ProcRet<'domainMigratePrepareTunnel3Params'>> {
     const { prepare } = await import('./migration.js');
-    const { cookie_out } = await prepare(this, params, cookie_in, flags, stream);
+    const { cookie_out } = await prepare(this, params, cookie_in, flags, { stream, fn: 'qemuDomainMigratePrepareTunnel3Params' });
     return { cookie_out };
+  }
+
+  /** qemuDomainMigratePrepareTunnel3: the same, its parameters passed as arguments. */
+  async domainMigratePrepareTunnel3({ cookie_in, flags, dname, dom_xml }: ProcArgs<'domainMigratePrepareTunnel3'>, stream: Duplex): Promise<ProcRet<'domainMigratePrepareTunnel3'>> {
+    const [{ prepare }, { tunnelParams }] = await Promise.all([import('./migration.js'), import('./migration-tunnel.js')]);
+    const { cookie_out } = await prepare(this, tunnelParams(dom_xml, dname), cookie_in, Number(flags), { stream, fn: 'qemuDomainMigratePrepareTunnel3' });
+    return { cookie_out };
+  }
+
+  /** qemuDomainMigratePrepareTunnel: version 2, without cookies. */
+  async domainMigratePrepareTunnel({ flags, dname, dom_xml }: ProcArgs<'domainMigratePrepareTunnel'>, stream: Duplex): Promise<void> {
+    const [{ prepare }, { tunnelParams }] = await Promise.all([import('./migration.js'), import('./migration-tunnel.js')]);
+    await prepare(this, tunnelParams(dom_xml, dname), null, Number(flags), { stream, fn: 'qemuDomainMigratePrepareTunnel' });
   }
 }
 

@@ -9,7 +9,17 @@
 import { once } from 'node:events';
 import net from 'node:net';
 import { duplexPair, type Duplex } from 'node:stream';
+import { typedParam, type TypedParam } from '../../driver/typed-params.js';
 import { relaySocket, type QemuOwner } from './migration-stream.js';
+
+/**
+ * The parameters the older PrepareTunnel calls (version 3 without parameters,
+ * version 2) pass as arguments; their bandwidth is the source's business, as
+ * libvirt's destination ignores it.
+ */
+export function tunnelParams(domXML: string, dname: string | null): TypedParam[] {
+  return [typedParam.string('destination_xml', domXML), ...(dname === null ? [] : [typedParam.string('destination_name', dname)])];
+}
 
 export interface TunnelIn {
   /** the URI the destination's QEMU listens on (migrate-incoming) */

@@ -149,13 +149,21 @@ export async function confirm(driver: QemuDriver, dom: DomainRef, params: TypedP
 
 // ---- destination -------------------------------------------------------------
 
+/** A PrepareTunnel call's stream, and the qemu driver function that was called (its errors name it). */
+export interface TunnelPrepare {
+  stream: Duplex;
+  fn: 'qemuDomainMigratePrepareTunnel3Params' | 'qemuDomainMigratePrepareTunnel3' | 'qemuDomainMigratePrepareTunnel';
+}
+
 /**
  * qemuDomainMigratePrepare3Params: the guest's QEMU, waiting for the stream on
  * a loopback port it names; with `tunnel` (PrepareTunnel's stream), on a unix
- * socket this daemon feeds from the tunnel (migration-tunnel.ts).
+ * socket this daemon feeds from the tunnel (migration-tunnel.ts). A null
+ * `cookieIn` is version 2's: no cookies either way.
  */
-export async function prepare(driver: QemuDriver, params: TypedParam[], cookieIn: Buffer, flags: number, tunnel?: Duplex): Promise<ProcRet<'domainMigratePrepare3Params'>> {
-  checkMigration(params, flags, tunnel ? 'qemuDomainMigratePrepareTunnel3Params' : 'qemuDomainMigratePrepare3Params');
+export async function prepare(driver: QemuDriver, params: TypedParam[], cookieIn: Buffer | null, flags: number, tunnel?: TunnelPrepare): Promise<ProcRet<'domainMigratePrepare3Params'>> {
+  checkMigration(params, flags, tunnel?.fn ?? 'qemuDomainMigratePrepare3Params');
+  if (tunnel && !(flags & MigrateFlags.TUNNELLED)) throw virError(ErrorCode.INTERNAL_ERROR, 'PrepareTunnel called but no TUNNELLED flag set', ErrorDomain.QEMU);
   if (tunnel && flags & MigrateFlags.OFFLINE) throw virError(ErrorCode.OPERATION_INVALID, 'tunnelled offline migration does not make sense', ErrorDomain.QEMU);
   const xml = stringParam(params, 'destination_xml');
   if (xml === undefined) throw virError(ErrorCode.INTERNAL_ERROR, 'no domain XML passed', ErrorDomain.QEMU);
@@ -164,8 +172,8 @@ export async function prepare(driver: QemuDriver, params: TypedParam[], cookieIn
   const dname = stringParam(params, 'destination_name');
   if (dname !== undefined && dname !== name) throw virError(ErrorCode.ARGUMENT_UNSUPPORTED, 'renaming a domain while migrating it is not supported by tsvirt', ErrorDomain.QEMU);
   const uuid = (childText(def, 'uuid') ?? '').toLowerCase();
-  parseCookie(cookieIn, { name, uuid }, await hostUUID(driver.paths.cacheDir));
-  const relay = tunnel && (await tunnelIn(tunnel, driver.runtime.security.qemuOwner(def)));
+  if (cookieIn) parseCookie(cookieIn, { name, uuid }, await hostUUID(driver.paths.cacheDir));
+  const relay = tunnel && (await tunnelIn(tunnel.stream, driver.runtime.security.qemuOwner(def)));
   const uri = relay ? relay.uri : `tcp:127.0.0.1:${await freePort()}`;
   // an offline migration brings the definition alone, at Finish
   if (flags & MigrateFlags.OFFLINE) return { cookie_out: await localCookie(driver, { name, uuid }), uri_out: uri };
