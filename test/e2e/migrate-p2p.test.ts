@@ -1,17 +1,19 @@
 // Peer-to-peer migration between two tsvirtd, driven by real virsh: the client
 // calls the source alone, whose driver opens its own connection to the
-// destination URI; libvirt's errors for --tunnelled without --p2p and for a
-// destination nobody listens on; the guest answering at the destination; the
-// way back tunnelled (QEMU's stream inside the daemons' connection); last, a
-// slowed-down tunnelled migration aborted with domjobabort, and one whose
-// destination QEMU dies: either way the guest runs on at the source.
+// destination URI; libvirt's errors for --tunnelled without --p2p, for a
+// destination nobody listens on and for the source's own daemon; the guest
+// answering at the destination; the way back tunnelled (QEMU's stream inside
+// the daemons' connection); last, slowed-down migrations interrupted: a
+// tunnelled one aborted with domjobabort, one whose destination QEMU dies, and
+// a plain one whose destination daemon stops; each time the guest runs on at
+// the source.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { waitUntil } from './guest.js';
 import { qemuPidsMentioning } from '../helpers/qemu-processes.js';
-import { agentAnswers, migrationGuest, migrationHosts, startGuest, VIRSH, virsh, virshOk } from './migration-hosts.js';
+import { agentAnswers, migrationGuest, migrationHosts, SRC_HOST_UUID, startGuest, VIRSH, virsh, virshOk } from './migration-hosts.js';
 
 const guest = migrationGuest('peer-to-peer migration test');
 
@@ -31,6 +33,10 @@ test('virsh migrate --p2p between two tsvirtd: the source daemon drives the dest
   assert.equal(unreachable.stderr, `error: Failed to connect socket to '${nowhere}': No such file or directory\n`);
   assert.equal(await virshOk('-c', S, 'domstate', 'p2p'), 'running\n\n');
 
+  // the source's own daemon as the destination: its Prepare refuses the source's cookie
+  const self = await virsh('-c', S, 'migrate', '--live', '--p2p', 'p2p', S);
+  assert.equal(self.stderr, `error: internal error: Attempt to migrate guest to the same host ${SRC_HOST_UUID}\n`);
+
   const there = await virsh('-c', S, 'migrate', '--live', '--p2p', '--persistent', '--verbose', 'p2p', D);
   assert.equal(there.code, 0, there.stderr);
   assert.match(there.stderr, /Migration: \[100 %\]/);
@@ -46,27 +52,31 @@ test('virsh migrate --p2p between two tsvirtd: the source daemon drives the dest
   assert.equal(await virshOk('-c', D, 'domstate', 'p2p', '--reason'), 'shut off (migrated)\n\n');
   await agentAnswers(S, 'p2p');
 
-  // slowed down to 1 MiB/s, a tunnelled migration runs long enough to be aborted, or to lose its destination
+  // slowed down to 1 MiB/s, a migration runs long enough to be aborted, or to lose its destination
   await virshOk('-c', S, 'migrate-setspeed', 'p2p', '1');
-  const slowMigration = async (interrupt: () => Promise<void>): Promise<string> => {
-    const slow = spawn(VIRSH, ['-c', S, 'migrate', '--live', '--p2p', '--tunnelled', 'p2p', D], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const slowMigration = async (interrupt: () => Promise<void>, how = ['--tunnelled']): Promise<string> => {
+    const slow = spawn(VIRSH, ['-c', S, 'migrate', '--live', '--p2p', ...how, 'p2p', D], { stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
     slow.stderr.setEncoding('utf8').on('data', (s: string) => (stderr += s));
     const end = new Promise<number | null>((resolve) => slow.on('close', resolve));
     t.after(() => slow.kill());
-    await waitUntil('the tunnelled migration job on the source', 30_000, async () => (/^Job type: +Unbounded *$/m.test((await virsh('-c', S, 'domjobinfo', 'p2p')).stdout) ? true : undefined));
+    await waitUntil('the migration job on the source', 30_000, async () => (/^Job type: +Unbounded *$/m.test((await virsh('-c', S, 'domjobinfo', 'p2p')).stdout) ? true : undefined));
     await interrupt();
     assert.equal(await end, 1);
     assert.equal(await virshOk('-c', S, 'domstate', 'p2p'), 'running\n\n');
-    assert.equal(await virshOk('-c', D, 'list', '--name'), '\n');
     return stderr;
   };
   const aborted = await slowMigration(async () => void (await virshOk('-c', S, 'domjobabort', 'p2p')));
   assert.equal(aborted, 'error: operation aborted: migration out: canceled by client\n');
+  assert.equal(await virshOk('-c', D, 'list', '--name'), '\n');
   // the destination's QEMU dies: the tunnel breaks and the source's migration fails instead of waiting
   const lost = await slowMigration(async () => {
     for (const pid of qemuPidsMentioning(hosts.dst.root)) process.kill(pid, 'SIGKILL');
   });
   assert.match(lost, /^error: /);
+  assert.equal(await virshOk('-c', D, 'list', '--name'), '\n');
+  // last, without the tunnel, the destination's daemon goes away: the source ends QEMU's migration
+  const gone = await slowMigration(() => hosts.dst.kill(), []);
+  assert.equal(gone, 'error: operation failed: Lost connection to destination host\n');
   await agentAnswers(S, 'p2p');
 });

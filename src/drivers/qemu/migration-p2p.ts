@@ -13,6 +13,7 @@ import { typedParam, type TypedParam } from '../../driver/typed-params.js';
 import { ErrorCode, ErrorDomain, virError } from '../../util/error.js';
 import type { DomainRef, QemuDriver } from './driver.js';
 import { begin, checkMigration, confirm, MigrateFlags, perform } from './migration.js';
+import { outgoingMigration } from './migration-jobs.js';
 import { tunnelOut } from './migration-tunnel.js';
 
 /** What the destination is told of the source's flags: its own options stay here (qemuMigrationSrcPerformPeer2Peer3's destflags). */
@@ -82,8 +83,16 @@ async function migrateTo(driver: QemuDriver, dom: DomainRef, dconn: ConnectionDr
 
   let cookie = prepared.cookie_out;
   let failure: unknown;
+  // the destination's connection dying ends the migration, as libvirt's close callback does
+  let lost = false;
+  const unwatch = dconn.onClose?.(() => {
+    lost = true;
+    void outgoingMigration(driver, dom.uuid)?.qmp.execute('migrate_cancel').catch(() => undefined);
+  });
+  const lostConnection = () => virError(ErrorCode.OPERATION_FAILED, 'Lost connection to destination host', ErrorDomain.QEMU);
   if (!offline) {
     try {
+      if (lost) throw lostConnection();
       if (tunnel) {
         cookie = (await perform(driver, dom, destParams, cookie, flags & ~MigrateFlags.PEER2PEER, tunnel.local)).cookie_out;
         await tunnel.answered;
@@ -94,8 +103,10 @@ async function migrateTo(driver: QemuDriver, dom: DomainRef, dconn: ConnectionDr
         cookie = (await perform(driver, dom, destParams, cookie, flags & ~MigrateFlags.PEER2PEER)).cookie_out;
       }
     } catch (e) {
-      failure = e;
+      failure = lost ? lostConnection() : e;
       tunnel?.abort(e as Error);
+    } finally {
+      unwatch?.();
     }
   }
 
