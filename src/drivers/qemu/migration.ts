@@ -101,9 +101,10 @@ export async function begin(driver: QemuDriver, dom: DomainRef, params: TypedPar
 }
 
 /**
- * qemuDomainMigratePerform3Params without peer-to-peer (see migration-p2p.ts): QEMU migrates to the
- * URI the destination listens on, within the domain's bandwidth limit; the
- * guest ends paused, which the source reports as a migration's pause.
+ * qemuDomainMigratePerform3Params's migration (peer-to-peer drives it from
+ * migration-p2p.ts): QEMU migrates to the URI the destination listens on, or
+ * into `tunnel`, within the domain's bandwidth limit; the guest ends paused,
+ * which the source reports as a migration's pause.
  */
 export async function perform(driver: QemuDriver, dom: DomainRef, params: TypedParam[], cookieIn: Buffer, flags: number, tunnel?: Writable): Promise<ProcRet<'domainMigratePerform3Params'>> {
   checkMigration(params, flags, 'qemuDomainMigratePerform3Params');
@@ -113,7 +114,7 @@ export async function perform(driver: QemuDriver, dom: DomainRef, params: TypedP
     parseCookie(cookieIn, obj, await hostUUID(driver.paths.cacheDir));
     // tunnelled (migration-tunnel.ts): QEMU migrates to this daemon, which passes the bytes on
     const relay = tunnel && (await streamTo(() => tunnel, driver.runtime.security.qemuOwner(running.live)));
-    const uri = relay ? relay.uri : migrateURI!;
+    const uri = relay?.uri ?? migrateURI;
     const runtime = driver.runtime.runtime;
     const qmp = await runtime.ensureMonitor(running);
     const bandwidth = (param(params, 'bandwidth') as bigint | undefined) ?? (await migrationBandwidth(driver.paths.stateDir, obj.uuid));
