@@ -3,10 +3,10 @@
 // destination URI; libvirt's errors for --tunnelled without --p2p, for a
 // destination nobody listens on and for the source's own daemon; the guest
 // answering at the destination; the way back tunnelled (QEMU's stream inside
-// the daemons' connection); last, slowed-down migrations interrupted: a
-// tunnelled one aborted with domjobabort, one whose destination QEMU dies, and
-// a plain one whose destination daemon stops; each time the guest runs on at
-// the source.
+// the daemons' connection); an offline one; last, slowed-down migrations
+// interrupted: a tunnelled one aborted with domjobabort, one whose destination
+// QEMU dies, and a plain one whose destination daemon stops; each time the
+// guest runs on at the source.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -51,6 +51,11 @@ test('virsh migrate --p2p between two tsvirtd: the source daemon drives the dest
   assert.equal(await virshOk('-c', S, 'domstate', 'p2p', '--reason'), 'running (migrated)\n\n');
   assert.equal(await virshOk('-c', D, 'domstate', 'p2p', '--reason'), 'shut off (migrated)\n\n');
   await agentAnswers(S, 'p2p');
+
+  // offline, the definition alone moves; the destination's goes with --undefinesource
+  await virshOk('-c', D, 'migrate', '--offline', '--persistent', '--undefinesource', '--p2p', 'p2p', S);
+  assert.equal(await virshOk('-c', D, 'list', '--all', '--name'), '\n');
+  assert.match(await virshOk('-c', S, 'dominfo', 'p2p'), /^Persistent: +yes$/m);
 
   // slowed down to 1 MiB/s, a migration runs long enough to be aborted, or to lose its destination
   await virshOk('-c', S, 'migrate-setspeed', 'p2p', '1');
