@@ -63,6 +63,7 @@ export enum ErrorCode {
   STORAGE_VOL_EXIST = 90,
   CPU_INCOMPATIBLE = 91,
   XML_INVALID_SCHEMA = 92,
+  MIGRATE_FINISH_OK = 93,
   DEVICE_MISSING = 99,
   NO_DOMAIN_CHECKPOINT = 103,
   NO_DOMAIN_BACKUP = 104,
@@ -146,6 +147,7 @@ const MESSAGE_PREFIX: Partial<Record<ErrorCode, string>> = {
   [ErrorCode.MULTIPLE_INTERFACES]: 'multiple matching interfaces found',
   [ErrorCode.NO_DOMAIN_METADATA]: 'metadata not found',
   [ErrorCode.XML_INVALID_SCHEMA]: 'XML document failed to validate against schema',
+  [ErrorCode.MIGRATE_FINISH_OK]: 'migration successfully aborted',
   [ErrorCode.CPU_INCOMPATIBLE]: 'the CPU is incompatible with host CPU',
 };
 

@@ -13,15 +13,14 @@ import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { waitUntil } from './guest.js';
 import { qemuPidsMentioning } from '../helpers/qemu-processes.js';
-import { agentAnswers, migrationGuest, migrationHosts, SRC_HOST_UUID, startGuest, VIRSH, virsh, virshOk } from './migration-hosts.js';
+import { agentAnswers, migrationSkip, SRC_HOST_UUID, startGuestOnSource, twoHosts, VIRSH, virsh, virshOk } from './migration-hosts.js';
 
-const guest = migrationGuest('peer-to-peer migration test');
+const missing = migrationSkip('peer-to-peer migration test');
 
-test('virsh migrate --p2p between two tsvirtd: the source daemon drives the destination', { skip: typeof guest === 'string' ? guest : false, timeout: 120_000 }, async (t) => {
-  if (typeof guest === 'string') return;
-  const hosts = await migrationHosts(t);
+test('virsh migrate --p2p between two tsvirtd: the source daemon drives the destination', { skip: missing, timeout: 120_000 }, async (t) => {
+  const hosts = await twoHosts(t);
   const { S, D } = hosts;
-  await startGuest(hosts, guest, 'p2p');
+  await startGuestOnSource(hosts, 'p2p');
 
   const notP2P = await virsh('-c', S, 'migrate', '--live', '--tunnelled', 'p2p', D);
   assert.equal(notP2P.code, 1);

@@ -13,9 +13,9 @@ import type { Duplex } from 'node:stream';
 import { connect, type Connection } from '../../src/api/connection.js';
 import { typedParam } from '../../src/driver/typed-params.js';
 import { readSaveImage, type SaveImage } from '../../src/drivers/qemu/save-image.js';
-import { agentAnswers, DST_HOST_UUID, migrationGuest, migrationHosts, SRC_HOST_UUID, startGuest, virsh, virshOk } from './migration-hosts.js';
+import { agentAnswers, DST_HOST_UUID, migrationSkip, SRC_HOST_UUID, startGuestOnSource, twoHosts, virsh, virshOk } from './migration-hosts.js';
 
-const guest = migrationGuest('PrepareTunnel test');
+const missing = migrationSkip('PrepareTunnel test');
 
 const LIVE = 1 << 0;
 const PEER2PEER = 1 << 1;
@@ -40,11 +40,10 @@ async function finish(conn: Connection, cookie: Buffer, flags: number): Promise<
   await conn.invoke('domainMigrateFinish3Params', { params: [typedParam.string('destination_name', 'tun')], cookie_in: cookie, flags, cancelled: 0 });
 }
 
-test('PrepareTunnel3 and PrepareTunnel on tsvirtd: the guest runs from the tunnelled stream', { skip: typeof guest === 'string' ? guest : false, timeout: 120_000 }, async (t) => {
-  if (typeof guest === 'string') return;
-  const hosts = await migrationHosts(t);
+test('PrepareTunnel3 and PrepareTunnel on tsvirtd: the guest runs from the tunnelled stream', { skip: missing, timeout: 120_000 }, async (t) => {
+  const hosts = await twoHosts(t);
   const { S, D } = hosts;
-  await startGuest(hosts, guest, 'tun');
+  await startGuestOnSource(hosts, 'tun');
   const file = join(hosts.src.root, 'tun.save');
   await virshOk('-c', S, 'save', 'tun', file);
   const image = await readSaveImage(file);

@@ -75,9 +75,10 @@ export interface QemuDriverOptions {
 }
 
 /** Rejects flags a call does not know (virCheckFlags: virReportInvalidArg's message has no "invalid argument" prefix). */
-export function checkFlags(flags: number, supported: number, fn: string): void {
-  const unsupported = flags & ~supported;
-  if (unsupported !== 0) {
+export function checkFlags(flags: number | bigint, supported: number, fn: string): void {
+  // the older calls carry 64-bit flags (an unsigned long)
+  const unsupported = typeof flags === 'bigint' ? flags & ~BigInt(supported) : flags & ~supported;
+  if (BigInt(unsupported) !== 0n) {
     throw new VirError(ErrorCode.INVALID_ARG, ErrorDomain.QEMU, `unsupported flags (0x${unsupported.toString(16)}) in function ${fn}`);
   }
 }
@@ -101,10 +102,11 @@ const NODE_INFO_MODEL_BYTES = 32;
 /**
  * What this driver supports beyond the global features: the migratable XML
  * dumpxml --migratable gives, and migration protocol 3 with extensible
- * parameters, live or offline (migration.ts), also peer-to-peer, where this
- * driver drives the destination itself (migration-p2p.ts); not yet change protection.
+ * parameters, live or offline (migration.ts), also without them and protocol 2
+ * (migration-legacy.ts), and peer-to-peer, where this driver drives the
+ * destination itself (migration-p2p.ts); not yet change protection.
  */
-const QEMU_FEATURES = new Set<number>([DriverFeature.XML_MIGRATABLE, DriverFeature.MIGRATION_V3, DriverFeature.MIGRATION_PARAMS, DriverFeature.MIGRATION_OFFLINE, DriverFeature.MIGRATION_P2P]);
+const QEMU_FEATURES = new Set<number>([DriverFeature.XML_MIGRATABLE, DriverFeature.MIGRATION_V2, DriverFeature.MIGRATION_V3, DriverFeature.MIGRATION_PARAMS, DriverFeature.MIGRATION_OFFLINE, DriverFeature.MIGRATION_P2P]);
 
 /** What a call reads of a domain beside its identity, state and persistence. */
 interface DomainReads {
@@ -1599,7 +1601,49 @@ export class QemuDriver implements HypervisorDriver {
   /** qemuDomainMigratePrepareTunnel: version 2, without cookies. */
   async domainMigratePrepareTunnel({ flags, dname, dom_xml }: ProcArgs<'domainMigratePrepareTunnel'>, stream: Duplex): Promise<void> {
     const [{ prepare }, { tunnelParams }] = await Promise.all([import('./migration.js'), import('./migration-tunnel.js')]);
-    await prepare(this, tunnelParams(dom_xml, dname), null, Number(flags), { stream, fn: 'qemuDomainMigratePrepareTunnel' });
+    await prepare(this, tunnelParams(dom_xml, dname), Buffer.alloc(0), Number(flags), { stream, fn: 'qemuDomainMigratePrepareTunnel' });
+  }
+
+  // ---- migration (issue 14): version 3 without parameters and version 2 (migration-legacy.ts) ----
+
+  async domainMigrateBegin3(args: ProcArgs<'domainMigrateBegin3'>): Promise<ProcRet<'domainMigrateBegin3'>> {
+    const { begin3 } = await import('./migration-legacy.js');
+    return begin3(this, args);
+  }
+
+  async domainMigratePrepare3(args: ProcArgs<'domainMigratePrepare3'>): Promise<ProcRet<'domainMigratePrepare3'>> {
+    const { prepare3 } = await import('./migration-legacy.js');
+    return prepare3(this, args);
+  }
+
+  async domainMigratePerform3(args: ProcArgs<'domainMigratePerform3'>): Promise<ProcRet<'domainMigratePerform3'>> {
+    const { perform3 } = await import('./migration-legacy.js');
+    return perform3(this, args);
+  }
+
+  async domainMigrateFinish3(args: ProcArgs<'domainMigrateFinish3'>): Promise<ProcRet<'domainMigrateFinish3'>> {
+    const { finish3 } = await import('./migration-legacy.js');
+    return finish3(this, args);
+  }
+
+  async domainMigrateConfirm3(args: ProcArgs<'domainMigrateConfirm3'>): Promise<void> {
+    const { confirm3 } = await import('./migration-legacy.js');
+    await confirm3(this, args);
+  }
+
+  async domainMigratePrepare2(args: ProcArgs<'domainMigratePrepare2'>): Promise<ProcRet<'domainMigratePrepare2'>> {
+    const { prepare2 } = await import('./migration-legacy.js');
+    return prepare2(this, args);
+  }
+
+  async domainMigratePerform(args: ProcArgs<'domainMigratePerform'>): Promise<void> {
+    const { performV2 } = await import('./migration-legacy.js');
+    await performV2(this, args);
+  }
+
+  async domainMigrateFinish2(args: ProcArgs<'domainMigrateFinish2'>): Promise<ProcRet<'domainMigrateFinish2'>> {
+    const { finish2 } = await import('./migration-legacy.js');
+    return finish2(this, args);
   }
 }
 

@@ -25,10 +25,11 @@ const cookieError = (message: string) => virError(ErrorCode.INTERNAL_ERROR, mess
 
 /**
  * qemuMigrationCookieXMLParse: the other side's cookie, checked against the
- * domain it is about and refused when it comes from this very host.
+ * domain it is about and refused when it comes from this very host. An empty
+ * one is no cookie (the version 2 protocol sends none): nothing to check.
  */
-export function parseCookie(data: Buffer, domain: { name: string; uuid: string }, localHostUUID: string): MigrationCookie {
-  if (data.length === 0) throw cookieError('missing name element in migration data');
+export function parseCookie(data: Buffer, domain: { name: string; uuid: string }, localHostUUID: string): MigrationCookie | undefined {
+  if (data.length === 0) return undefined;
   if (data[data.length - 1] !== 0) throw cookieError('Migration cookie was not NULL terminated');
   const root = parseXml(data.subarray(0, data.length - 1).toString('utf8'));
   const name = childText(root, 'name');

@@ -14,8 +14,9 @@ import type { ProcRet } from '../../driver/procedures.js';
 import { TypedParamType, typedParamValue, type TypedParam } from '../../driver/typed-params.js';
 import { validateTypedParams } from '../../driver/typed-params-validate.js';
 import { ErrorCode, ErrorDomain, virError } from '../../util/error.js';
-import { childText } from '../../util/xml.js';
+import { child, childText, formatXml, parseXml } from '../../util/xml.js';
 import { domainName } from '../../conf/domain.js';
+import { checkUnsupportedFeatures } from '../../conf/domain-core.js';
 import type { DomainRef, QemuDriver } from './driver.js';
 import { checkFlags } from './driver.js';
 import { hostUUID } from './host-capabilities.js';
@@ -39,7 +40,7 @@ export const MigrateFlags = {
   OFFLINE: 1 << 10,
   ABORT_ON_ERROR: 1 << 12,
 } as const;
-const SUPPORTED_FLAGS = Object.values(MigrateFlags).reduce((a, b) => a | b, 0);
+export const SUPPORTED_FLAGS = Object.values(MigrateFlags).reduce((a, b) => a | b, 0);
 
 /** The VIR_MIGRATE_PARAM_* tsvirt honours, with their types. */
 const PARAMETERS = {
@@ -150,6 +151,15 @@ export async function confirm(driver: QemuDriver, dom: DomainRef, params: TypedP
 
 // ---- destination -------------------------------------------------------------
 
+/** The definition under the name the destination gives the domain (dname), when that differs. */
+function named(xml: string, name: string | undefined): string {
+  const def = parseXml(xml);
+  const element = child(def, 'name');
+  if (name === undefined || element === undefined || element.text === name) return xml;
+  element.text = name;
+  return formatXml(def);
+}
+
 /** A PrepareTunnel call's stream, and the qemu driver function that was called (its errors name it). */
 export interface TunnelPrepare {
   stream: Duplex;
@@ -159,25 +169,30 @@ export interface TunnelPrepare {
 /**
  * qemuDomainMigratePrepare3Params: the guest's QEMU, waiting for the stream on
  * a loopback port it names; with `tunnel` (PrepareTunnel's stream), on a unix
- * socket this daemon feeds from the tunnel (migration-tunnel.ts). A null
- * `cookieIn` is version 2's: no cookies either way.
+ * socket this daemon feeds from the tunnel (migration-tunnel.ts).
  */
-export async function prepare(driver: QemuDriver, params: TypedParam[], cookieIn: Buffer | null, flags: number, tunnel?: TunnelPrepare): Promise<ProcRet<'domainMigratePrepare3Params'>> {
+export async function prepare(driver: QemuDriver, params: TypedParam[], cookieIn: Buffer, flags: number, tunnel?: TunnelPrepare): Promise<ProcRet<'domainMigratePrepare3Params'>> {
   checkMigration(params, flags, tunnel?.fn ?? 'qemuDomainMigratePrepare3Params');
   if (tunnel && !(flags & MigrateFlags.TUNNELLED)) throw virError(ErrorCode.INTERNAL_ERROR, 'PrepareTunnel called but no TUNNELLED flag set', ErrorDomain.QEMU);
   if (tunnel && flags & MigrateFlags.OFFLINE) throw virError(ErrorCode.OPERATION_INVALID, 'tunnelled offline migration does not make sense', ErrorDomain.QEMU);
   const xml = stringParam(params, 'destination_xml');
   if (xml === undefined) throw virError(ErrorCode.INTERNAL_ERROR, 'no domain XML passed', ErrorDomain.QEMU);
   const def = await driver.xml.parseNew(xml, { validateSchema: false });
-  const name = domainName(def);
+  // the cookies keep the name the source knows (qemuMigrationAnyPrepareDef's origname)
+  const origName = domainName(def);
   const dname = stringParam(params, 'destination_name');
-  if (dname !== undefined && dname !== name) throw virError(ErrorCode.ARGUMENT_UNSUPPORTED, 'renaming a domain while migrating it is not supported by tsvirt', ErrorDomain.QEMU);
+  if (dname !== undefined) {
+    child(def, 'name')!.text = dname;
+    checkUnsupportedFeatures(def);
+  }
+  const name = domainName(def);
   const uuid = (childText(def, 'uuid') ?? '').toLowerCase();
-  if (cookieIn) parseCookie(cookieIn, { name, uuid }, await hostUUID(driver.paths.cacheDir));
+  parseCookie(cookieIn, { name: origName, uuid }, await hostUUID(driver.paths.cacheDir));
   const relay = tunnel && (await tunnelIn(tunnel.stream, driver.runtime.security.qemuOwner(def)));
   const uri = relay ? relay.uri : `tcp:127.0.0.1:${await freePort()}`;
+  const cookieOut = () => localCookie(driver, { name: origName, uuid });
   // an offline migration brings the definition alone, at Finish
-  if (flags & MigrateFlags.OFFLINE) return { cookie_out: await localCookie(driver, { name, uuid }), uri_out: uri };
+  if (flags & MigrateFlags.OFFLINE) return { cookie_out: await cookieOut(), uri_out: uri };
   await driver.withDriverLock(async () => {
     await driver.syncDomains();
     const existing = driver.store.checkAddable(def);
@@ -192,8 +207,11 @@ export async function prepare(driver: QemuDriver, params: TypedParam[], cookieIn
     throw e;
   });
   relay?.connect();
-  return { cookie_out: await localCookie(driver, { name, uuid }), uri_out: uri };
+  return { cookie_out: await cookieOut(), uri_out: uri };
 }
+
+/** Finish after a failed Perform: libvirt's "no domain, as expected" (the client keeps Perform's error). */
+const finishedCancelled = () => virError(ErrorCode.MIGRATE_FINISH_OK, undefined, ErrorDomain.QEMU);
 
 /**
  * qemuDomainMigrateFinish3Params: once the stream is in, the guest is defined
@@ -204,17 +222,17 @@ export async function finish(driver: QemuDriver, params: TypedParam[], flags: nu
   checkMigration(params, flags, 'qemuDomainMigrateFinish3Params');
   const name = stringParam(params, 'destination_name') ?? '';
   if (flags & MigrateFlags.OFFLINE) {
-    if (cancelled) throw virError(ErrorCode.OPERATION_FAILED, `migration of domain ${name} was cancelled`, ErrorDomain.QEMU);
+    if (cancelled) throw finishedCancelled();
     const xml = stringParam(params, 'persistent_xml') ?? stringParam(params, 'destination_xml');
     if (xml === undefined) throw virError(ErrorCode.INTERNAL_ERROR, 'no domain XML passed', ErrorDomain.QEMU);
-    const { dom } = await driver.domainDefineXMLFlags({ xml, flags: 0 });
+    const { dom } = await driver.domainDefineXMLFlags({ xml: named(xml, stringParam(params, 'destination_name')), flags: 0 });
     return { dom, cookie_out: await localCookie(driver, dom) };
   }
   const { dom } = await driver.domainLookupByName({ name });
   const runtime = driver.runtime.runtime;
   const persistentXml = await driver.runtime.withRunning(dom, async (obj, running) => {
     try {
-      if (cancelled) throw virError(ErrorCode.OPERATION_FAILED, `migration of domain ${name} was cancelled`, ErrorDomain.QEMU);
+      if (cancelled) throw finishedCancelled();
       await waitForMigration(await runtime.ensureMonitor(running), 'migration in');
     } catch (e) {
       await runtime.stopFor(obj.name, ShutoffReason.FAILED, StoppedDetail.FAILED);
@@ -223,7 +241,7 @@ export async function finish(driver: QemuDriver, params: TypedParam[], flags: nu
     return stringParam(params, 'persistent_xml') ?? driver.xml.format(savedDefinition(running.live), { secure: true, inactive: true });
   });
   // defined before the guest runs, as libvirt does (qemuMigrationDstPersist); the define takes the locks itself
-  if (flags & MigrateFlags.PERSIST_DEST) await driver.domainDefineXMLFlags({ xml: persistentXml, flags: 0 });
+  if (flags & MigrateFlags.PERSIST_DEST) await driver.domainDefineXMLFlags({ xml: named(persistentXml, stringParam(params, 'destination_name')), flags: 0 });
   return driver.runtime.withRunning(dom, async (obj, running) => {
     if (!(flags & MigrateFlags.PAUSED)) await runtime.resumeAfter(obj.name, RunningReason.MIGRATED, ResumedDetail.MIGRATED);
     return { dom: { name: obj.name, uuid: obj.uuid, id: running.id }, cookie_out: await localCookie(driver, obj) };
