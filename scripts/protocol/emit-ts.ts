@@ -419,18 +419,20 @@ interface Procedure {
   readonlyConditional: boolean;
   apiErrorDomain: number;
   annotations: Annotations | undefined;
+  /** the stream's direction as TypeScript source: 'read', 'write', 'both' or null */
+  stream: string;
 }
 
 function fail(message: string): never {
   throw new Error(message);
 }
 
-function streamOf(a: Annotations | undefined): string {
+function streamOf(a: Annotations | undefined, handwrittenWrite: boolean): string {
   const read = a?.readstream !== undefined;
   const write = a?.writestream !== undefined;
   if (read && write) return `'both'`;
   if (read) return `'read'`;
-  if (write) return `'write'`;
+  if (write || handwrittenWrite) return `'write'`;
   return 'null';
 }
 
@@ -484,6 +486,7 @@ function procedures(spec: ModuleSpec, program: ProgramSpec, file: ProtocolFile, 
       readonlyRefused: api !== null && facts.apis.get(api) === 'refused',
       readonlyConditional: api !== null && facts.apis.get(api) === 'refused-conditionally',
       annotations,
+      stream: streamOf(annotations, program.drivers && facts.handwrittenWriteStreams.has(method)),
     };
   });
 }
@@ -500,7 +503,7 @@ function procedureSection(emitter: ModuleEmitter, spec: ModuleSpec, program: Pro
     '',
     `/** Every ${program.procPrefix} procedure by driver method name: its argument and return types. */`,
     `export interface ${mapName} {`,
-    ...procs.map((p) => `  ${p.key}: { args: ${typeOf(p.argsType)}; ret: ${typeOf(p.retType)}; family: ${p.family === null ? 'null' : `'${p.family}'`}; stream: ${streamOf(p.annotations)} };`),
+    ...procs.map((p) => `  ${p.key}: { args: ${typeOf(p.argsType)}; ret: ${typeOf(p.retType)}; family: ${p.family === null ? 'null' : `'${p.family}'`}; stream: ${p.stream} };`),
     '}',
     '',
     `export const ${tableName}: { [K in keyof ${mapName}]: ProcedureInfo<${mapName}[K]['args'], ${mapName}[K]['ret']> } = {`,
@@ -545,7 +548,7 @@ function factsSection(spec: ModuleSpec, program: ProgramSpec, procs: Procedure[]
       `  ${p.key}: {`,
       `    key: '${p.key}', program: 0x${programNumber.toString(16)}, version: ${version}, number: ${p.number}, name: '${p.name}',`,
       `    api: ${p.api === null ? 'null' : `'${p.api}'`}, apiErrorDomain: ${p.apiErrorDomain}, family: ${p.family === null ? 'null' : `'${p.family}'`}, readonlyRefused: ${p.readonlyRefused},`,
-      `    priority: '${priority}', generate: '${generate}', stream: ${streamOf(a)}, sparse: ${a?.sparseflag !== undefined}, event: ${p.event},`,
+      `    priority: '${priority}', generate: '${generate}', stream: ${p.stream}, sparse: ${a?.sparseflag !== undefined}, event: ${p.event},`,
       `    acl: ${quoteList(a?.acl ?? [])}, aclFilter: ${quoteList(a?.aclfilter ?? [])},`,
       '  },',
     );

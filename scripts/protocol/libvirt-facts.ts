@@ -27,6 +27,12 @@ export interface LibvirtFacts {
   apis: Map<string, ReadOnlyCheck>;
   /** Public API name -> the virErrorDomain its errors carry (VIR_FROM_THIS of its libvirt-*.c file). */
   apiErrorDomains: Map<string, number>;
+  /**
+   * Procedures without a stream annotation whose hand-written daemon dispatcher
+   * (remote_daemon_dispatch.c) opens a stream the client writes into
+   * (DomainMigratePrepareTunnel3Params), by method name.
+   */
+  handwrittenWriteStreams: Set<string>;
 }
 
 /** virErrorDomain's members by name, from include/libvirt/virterror.h. */
@@ -73,5 +79,9 @@ export function readLibvirtFacts(srcDir: string): LibvirtFacts {
       apiErrorDomains.set(m[1]!, domain);
     }
   }
-  return { driverMethods, apis, apiErrorDomains };
+  const dispatch = readFileSync(path.join(srcDir, 'src', 'remote', 'remote_daemon_dispatch.c'), 'utf8');
+  const handwrittenWriteStreams = new Set(
+    [...dispatch.matchAll(/^remoteDispatch(\w+)\(([^;{]*?)\)\s*\{([\s\S]*?)^\}/gm)].filter((m) => m[3]!.includes('daemonCreateClientStream')).map((m) => m[1]!),
+  );
+  return { driverMethods, apis, apiErrorDomains, handwrittenWriteStreams };
 }

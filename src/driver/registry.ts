@@ -24,7 +24,21 @@ export interface OpenOptions {
    * events. Unset (embedded in tsvirsh or a library user), it works per call.
    */
   readonly longLived?: boolean;
+  /**
+   * Opens a connection to another libvirt host by URI, as libvirt's drivers call
+   * virConnectOpen for peer-to-peer migration. The registry fills it in from its
+   * own PeerOpener; undefined where the composer gave none.
+   */
+  readonly openPeer?: PeerOpener;
 }
+
+/**
+ * A connection by URI a driver opens for itself (the destination of a
+ * peer-to-peer migration). The composer supplies it: inside tsvirtd it is
+ * backed by a registry that has the remote driver, which the daemon's own
+ * registry leaves out, so drivers never import the remote driver.
+ */
+export type PeerOpener = (uri: string) => Promise<ConnectionDrivers>;
 
 /** What a connect driver's open answers: the connection's drivers, or DECLINED to let the next driver try. */
 export type OpenResult = ConnectionDrivers | 'declined';
@@ -70,6 +84,9 @@ export class DriverRegistry {
   private readonly connectDrivers: ConnectDriver[] = [];
   private readonly shared = new Map<DriverFamily, SharedDriver<SharedFamily>>();
 
+  /** `openPeer` reaches the drivers' peers (OpenOptions.openPeer). */
+  constructor(private readonly openPeer?: PeerOpener) {}
+
   register(driver: ConnectDriver): void {
     this.connectDrivers.push(driver);
   }
@@ -93,8 +110,9 @@ export class DriverRegistry {
   }
 
   /** virConnectOpenInternal's driver loop, with libvirt's errors; an empty name opens defaultURI(). */
-  async open(given: string, options: OpenOptions): Promise<{ name: string; uri: ParsedURI; drivers: ConnectionDrivers }> {
+  async open(given: string, callerOptions: OpenOptions): Promise<{ name: string; uri: ParsedURI; drivers: ConnectionDrivers }> {
     const name = given === '' ? await this.defaultURI() : given;
+    const options: OpenOptions = this.openPeer && !callerOptions.openPeer ? { ...callerOptions, openPeer: this.openPeer } : callerOptions;
     const uri = parseURI(name);
     const embed = uri.path === '/embed' && uri.host === null;
     if (embed) checkEmbedURI(uri);

@@ -4,7 +4,7 @@
 // The remote driver comes first: it takes every URI naming a transport or a
 // server, and qemu:///system when tsvirtd listens, and declines the rest.
 import type { EventSource } from '../driver/events.js';
-import { DriverRegistry, type ConnectDriver, type SharedDriver } from '../driver/registry.js';
+import { DriverRegistry, type ConnectDriver, type PeerOpener, type SharedDriver } from '../driver/registry.js';
 
 const test: ConnectDriver = {
   name: 'Test',
@@ -55,9 +55,19 @@ const secret: SharedDriver<'secret'> = {
   eventsOf: (driver) => (driver as { events?: EventSource }).events,
 };
 
-/** A registry holding the built-in drivers; inside tsvirtd without the remote driver (a daemon must not call itself). */
+/**
+ * A registry holding the built-in drivers; inside tsvirtd without the remote
+ * driver (a daemon must not call itself). Its drivers open their peers (the
+ * destination of a peer-to-peer migration) through a registry with the remote
+ * driver: this one, or inside tsvirtd one of its own.
+ */
 export function builtinDrivers(options: { readonly daemon?: boolean } = {}): DriverRegistry {
-  const registry = new DriverRegistry();
+  let peers: DriverRegistry | undefined;
+  const openPeer: PeerOpener = async (uri) => {
+    peers ??= options.daemon ? builtinDrivers() : registry;
+    return (await peers.open(uri, { readonly: false })).drivers;
+  };
+  const registry: DriverRegistry = new DriverRegistry(openPeer);
   if (!options.daemon) registry.register(remote);
   registry.register(test);
   registry.register(qemu);

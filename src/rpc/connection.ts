@@ -34,8 +34,21 @@ export class MessageConnection {
     return this.done;
   }
 
-  send(frame: Buffer): void {
-    if (!this.done) this.socket.write(frame);
+  /** false when the socket's buffer is full (see drained) */
+  send(frame: Buffer): boolean {
+    return this.done || this.socket.write(frame);
+  }
+
+  /** Calls `resume` once the socket's buffer has drained, or the connection is gone. */
+  drained(resume: () => void): void {
+    if (this.done) return resume();
+    const once = () => {
+      this.socket.off('drain', once);
+      this.socket.off('close', once);
+      resume();
+    };
+    this.socket.on('drain', once);
+    this.socket.on('close', once);
   }
 
   pause(): void {

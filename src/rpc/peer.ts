@@ -65,7 +65,7 @@ export class RpcPeer {
 
   /** A stream whose packets carry `header`'s serial; it leaves the routing table when it closes. */
   openStream(header: MessageHeader, role: StreamRole, sparse: boolean): WireStream {
-    const stream = new WireStream(header, (f) => this.conn.send(f), role, sparse, (held) => this.conn.holdForStream(stream, held));
+    const stream = new WireStream(header, (f) => this.conn.send(f), role, sparse, (held) => this.conn.holdForStream(stream, held), (resume) => this.conn.drained(resume));
     this.streams.set(header.serial, stream);
     stream.on('close', () => {
       this.streams.delete(header.serial);

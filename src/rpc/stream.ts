@@ -43,12 +43,15 @@ export class WireStream extends Duplex {
   /** `call` is the header of the call that opened the stream; its procedure and serial tag every packet. */
   constructor(
     private readonly call: MessageHeader,
-    private readonly send: (frame: Buffer) => void,
+    /** false when the connection's buffer is full: writes wait for `drained` */
+    private readonly send: (frame: Buffer) => boolean,
     private readonly role: StreamRole,
     /** the procedure may carry holes (remote_protocol.x's "sparseflag") */
     private readonly sparse = false,
     /** told when the peer's packets should wait (the reader lags: true) and when they may flow again */
     private readonly hold: (held: boolean) => void = () => undefined,
+    /** calls back once the connection takes more (its socket drained) */
+    private readonly drained: (resume: () => void) => void = (resume) => resume(),
   ) {
     super({ objectMode: sparse });
   }
@@ -59,9 +62,11 @@ export class WireStream extends Duplex {
     for (const frame of this.held.splice(0)) this.send(frame);
   }
 
-  private emitFrame(frame: Buffer): void {
-    if (this.open) this.send(frame);
-    else this.held.push(frame);
+  /** false when the connection wants no more for now */
+  private emitFrame(frame: Buffer): boolean {
+    if (this.open) return this.send(frame);
+    this.held.push(frame);
+    return true;
   }
 
   /** Sends a hole of `length` bytes (sparse volume transfers). */
@@ -115,10 +120,13 @@ export class WireStream extends Duplex {
       done();
       return;
     }
+    let more = true;
     for (let at = 0; at < chunk.length; at += VIR_NET_MESSAGE_LEGACY_PAYLOAD_MAX) {
-      this.emitFrame(encodeStreamData(this.call, chunk.subarray(at, at + VIR_NET_MESSAGE_LEGACY_PAYLOAD_MAX)));
+      more = this.emitFrame(encodeStreamData(this.call, chunk.subarray(at, at + VIR_NET_MESSAGE_LEGACY_PAYLOAD_MAX)));
     }
-    done();
+    // back-pressure: a writer faster than the peer reads waits instead of filling memory
+    if (more) done();
+    else this.drained(() => done());
   }
 
   override _final(done: (e?: Error | null) => void): void {

@@ -58,7 +58,7 @@ export async function twoHosts(t: TestContext): Promise<MigrationHosts> {
   return { src, dst, S, D };
 }
 
-const AGENT_CHANNEL = "<channel type='unix'><target type='virtio' name='org.qemu.guest_agent.0'/></channel>";
+export const AGENT_CHANNEL = "<channel type='unix'><target type='virtio' name='org.qemu.guest_agent.0'/></channel>";
 
 /** Defines and starts the test guest `name` on the source, with a guest agent channel. */
 export async function startGuestOnSource(hosts: MigrationHosts, name: string): Promise<void> {

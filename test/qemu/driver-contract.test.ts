@@ -107,14 +107,14 @@ test('wire shapes: a count without results, the host CPU map, packed vCPU pin ma
   await drivers.close();
 });
 
-test('connectSupportsFeature: the global features as libvirt answers them for every driver, migration protocols 2 and 3 (with parameters or not), live or offline', { skip }, async () => {
+test('connectSupportsFeature: the global features as libvirt answers them for every driver, migration protocols 2 and 3 (with parameters or not), live or offline, peer-to-peer', { skip }, async () => {
   const drivers = await open();
   const supported = async (feature: DriverFeature) => (await dispatch({ drivers, readonly: true }, 'connectSupportsFeature', { feature })).supported;
   assert.deepEqual(
-    await Promise.all([DriverFeature.TYPED_PARAM_STRING, DriverFeature.FD_PASSING, DriverFeature.NETWORK_UPDATE_HAS_CORRECT_ORDER, DriverFeature.XML_MIGRATABLE, DriverFeature.MIGRATION_V2, DriverFeature.MIGRATION_V3, DriverFeature.MIGRATION_PARAMS, DriverFeature.MIGRATION_OFFLINE].map(supported)),
-    [1, 1, 1, 1, 1, 1, 1, 1],
+    await Promise.all([DriverFeature.TYPED_PARAM_STRING, DriverFeature.FD_PASSING, DriverFeature.NETWORK_UPDATE_HAS_CORRECT_ORDER, DriverFeature.XML_MIGRATABLE, DriverFeature.MIGRATION_V2, DriverFeature.MIGRATION_V3, DriverFeature.MIGRATION_PARAMS, DriverFeature.MIGRATION_OFFLINE, DriverFeature.MIGRATION_P2P].map(supported)),
+    [1, 1, 1, 1, 1, 1, 1, 1, 1],
   );
   // libvirt's qemu driver says no to version 1 and direct migration too
-  assert.deepEqual(await Promise.all([DriverFeature.REMOTE, DriverFeature.PROGRAM_KEEPALIVE, DriverFeature.MIGRATION_V1, DriverFeature.MIGRATION_DIRECT, DriverFeature.MIGRATION_P2P, DriverFeature.MIGRATE_CHANGE_PROTECTION, 99].map(supported)), [0, 0, 0, 0, 0, 0, 0]);
+  assert.deepEqual(await Promise.all([DriverFeature.REMOTE, DriverFeature.PROGRAM_KEEPALIVE, DriverFeature.MIGRATION_V1, DriverFeature.MIGRATION_DIRECT, DriverFeature.MIGRATE_CHANGE_PROTECTION, 99].map(supported)), [0, 0, 0, 0, 0, 0]);
   await drivers.close();
 });

@@ -19,7 +19,7 @@ import type { HypervisorDriver, ConnectionDrivers, StorageDriver } from '../../d
 import { DriverFeature, globalFeatureSupport } from '../../driver/features.js';
 import type { ProcArgs, ProcRet } from '../../driver/procedures.js';
 import { TypedParamType, type TypedParam } from '../../driver/typed-params.js';
-import type { OpenOptions, SharedDriverAccess } from '../../driver/registry.js';
+import type { OpenOptions, PeerOpener, SharedDriverAccess } from '../../driver/registry.js';
 import type { SecretSource } from './disk-secrets.js';
 import type { ParsedURI } from '../../driver/uri.js';
 import { DefineFlags, DomainChannelFlags, DomainMessageType, DomainXMLFlags, ModificationImpact } from '../../driver/flags.js';
@@ -70,6 +70,8 @@ export interface QemuDriverOptions {
   longLived?: boolean;
   /** The shared drivers of the same URI (volume disks need the storage driver). */
   shared?: SharedDriverAccess;
+  /** Opens the destination of a peer-to-peer migration (OpenOptions.openPeer). */
+  openPeer?: PeerOpener;
 }
 
 /** Rejects flags a call does not know (virCheckFlags: virReportInvalidArg's message has no "invalid argument" prefix). */
@@ -101,9 +103,10 @@ const NODE_INFO_MODEL_BYTES = 32;
  * What this driver supports beyond the global features: the migratable XML
  * dumpxml --migratable gives, and migration protocol 3 with extensible
  * parameters, live or offline (migration.ts), also without them and protocol 2
- * (migration-legacy.ts); not yet peer-to-peer or change protection.
+ * (migration-legacy.ts), and peer-to-peer, where this driver drives the
+ * destination itself (migration-p2p.ts); not yet change protection.
  */
-const QEMU_FEATURES = new Set<number>([DriverFeature.XML_MIGRATABLE, DriverFeature.MIGRATION_V2, DriverFeature.MIGRATION_V3, DriverFeature.MIGRATION_PARAMS, DriverFeature.MIGRATION_OFFLINE]);
+const QEMU_FEATURES = new Set<number>([DriverFeature.XML_MIGRATABLE, DriverFeature.MIGRATION_V2, DriverFeature.MIGRATION_V3, DriverFeature.MIGRATION_PARAMS, DriverFeature.MIGRATION_OFFLINE, DriverFeature.MIGRATION_P2P]);
 
 /** What a call reads of a domain beside its identity, state and persistence. */
 interface DomainReads {
@@ -136,6 +139,8 @@ export class QemuDriver implements HypervisorDriver {
   readonly checkpointMetadata: CheckpointMetadata;
   /** the storage, network... drivers of the driver's URI (virGetConnectStorage) */
   shared?: SharedDriverAccess;
+  /** connections to other hosts by URI, for peer-to-peer migration (OpenOptions.openPeer) */
+  openPeer?: PeerOpener;
   /** the driver's locks once it owns its folders (ownStateFolders) */
   private ownLocks?: KeyedMutex;
 
@@ -1490,8 +1495,9 @@ export class QemuDriver implements HypervisorDriver {
     return prepare(this, params, cookie_in, flags);
   }
 
-  async domainMigratePerform3Params({ dom, params, cookie_in, flags }: ProcArgs<'domainMigratePerform3Params'>): Promise<ProcRet<'domainMigratePerform3Params'>> {
-    const { perform } = await import('./migration.js');
+  async domainMigratePerform3Params({ dom, dconnuri, params, cookie_in, flags }: ProcArgs<'domainMigratePerform3Params'>): Promise<ProcRet<'domainMigratePerform3Params'>> {
+    const { MigrateFlags, perform } = await import('./migration.js');
+    if (flags & MigrateFlags.PEER2PEER) return (await import('./migration-p2p.js')).performPeer2Peer(this, dom, dconnuri, params, flags);
     return perform(this, dom, params, cookie_in, flags);
   }
 
@@ -1574,6 +1580,28 @@ export class QemuDriver implements HypervisorDriver {
       return openChannelSession(socketPath, owner, (flags & DomainChannelFlags.FORCE) !== 0);
     }, { monitor: false });
     connectConsoleStream(session, stream);
+  }
+
+  // ---- tunnelled migration's destination (issue 14; migration-tunnel.ts, migration-p2p.ts) ----
+
+  /** qemuDomainMigratePrepareTunnel3Params: the guest's QEMU, fed from `stream` by this daemon. */
+  async domainMigratePrepareTunnel3Params({ params, cookie_in, flags }: ProcArgs<'domainMigratePrepareTunnel3Params'>, stream: Duplex): Promise<ProcRet<'domainMigratePrepareTunnel3Params'>> {
+    const { prepare } = await import('./migration.js');
+    const { cookie_out } = await prepare(this, params, cookie_in, flags, { stream, fn: 'qemuDomainMigratePrepareTunnel3Params' });
+    return { cookie_out };
+  }
+
+  /** qemuDomainMigratePrepareTunnel3: the same, its parameters passed as arguments. */
+  async domainMigratePrepareTunnel3({ cookie_in, flags, dname, dom_xml }: ProcArgs<'domainMigratePrepareTunnel3'>, stream: Duplex): Promise<ProcRet<'domainMigratePrepareTunnel3'>> {
+    const [{ prepare }, { tunnelParams }] = await Promise.all([import('./migration.js'), import('./migration-tunnel.js')]);
+    const { cookie_out } = await prepare(this, tunnelParams(dom_xml, dname), cookie_in, Number(flags), { stream, fn: 'qemuDomainMigratePrepareTunnel3' });
+    return { cookie_out };
+  }
+
+  /** qemuDomainMigratePrepareTunnel: version 2, without cookies. */
+  async domainMigratePrepareTunnel({ flags, dname, dom_xml }: ProcArgs<'domainMigratePrepareTunnel'>, stream: Duplex): Promise<void> {
+    const [{ prepare }, { tunnelParams }] = await Promise.all([import('./migration.js'), import('./migration-tunnel.js')]);
+    await prepare(this, tunnelParams(dom_xml, dname), Buffer.alloc(0), Number(flags), { stream, fn: 'qemuDomainMigratePrepareTunnel' });
   }
 
   // ---- migration (issue 14): version 3 without parameters and version 2 (migration-legacy.ts) ----
@@ -1668,6 +1696,7 @@ export async function openQemuDriver(uri: ParsedURI, opts: QemuDriverOptions = {
   const warn = opts.warn ?? ((message: string) => process.stderr.write(`tsvirt: warning: ${message}\n`));
   const driver: QemuDriver = new QemuDriver(paths, config, qemuDomainXML(() => driver), warn, opts.host ?? hostFactsFromEnvironment());
   driver.shared = opts.shared;
+  driver.openPeer = opts.openPeer;
   if (opts.longLived) await driver.ownStateFolders();
   else refuseServedFolders(paths);
   await driver.store.sync();
@@ -1682,7 +1711,7 @@ export async function openQemuDriver(uri: ParsedURI, opts: QemuDriverOptions = {
  * refusals are the dispatch's, from the procedure tables.
  */
 export async function openQemuConnection(uri: ParsedURI, options: OpenOptions, shared?: SharedDriverAccess): Promise<ConnectionDrivers> {
-  const opts: QemuDriverOptions = { ...(options.stateRoot === undefined ? {} : { stateRoot: options.stateRoot }), ...(shared ? { shared } : {}) };
+  const opts: QemuDriverOptions = { ...(options.stateRoot === undefined ? {} : { stateRoot: options.stateRoot }), ...(shared ? { shared } : {}), ...(options.openPeer ? { openPeer: options.openPeer } : {}) };
   if (!options.longLived) {
     const driver = await openQemuDriver(uri, opts);
     return { hypervisor: driver, readView: (fn) => driver.readView(fn), close: () => driver.close() };

@@ -16,9 +16,6 @@ import { domainName } from '../../conf/domain.js';
 import { checkFlags, type QemuDriver } from './driver.js';
 import { begin, confirm, finish, MigrateFlags, perform, prepare, SUPPORTED_FLAGS } from './migration.js';
 
-/** VIR_MIGRATE_TUNNELLED: such a migration reaches the destination through PrepareTunnel, never Prepare. */
-const TUNNELLED = 1 << 2;
-
 /** The fixed arguments of the older calls; null or 0 where the client gave none. */
 interface LegacyArguments {
   xml?: string | null;
@@ -43,9 +40,9 @@ function checkedFlags(flags: bigint, fn: string): number {
   return Number(flags);
 }
 
-/** Prepare2 and Prepare3 are never the way in of a tunnelled migration (a client error, as libvirt reports it). */
+/** Prepare2 and Prepare3 are never the way in of a tunnelled migration, PrepareTunnel is (a client error, as libvirt reports it). */
 function refuseTunnel(flags: bigint): void {
-  if (flags & BigInt(TUNNELLED)) throw virError(ErrorCode.INTERNAL_ERROR, 'Tunnelled migration requested but invalid RPC method called', ErrorDomain.QEMU);
+  if (flags & BigInt(MigrateFlags.TUNNELLED)) throw virError(ErrorCode.INTERNAL_ERROR, 'Tunnelled migration requested but invalid RPC method called', ErrorDomain.QEMU);
 }
 
 // ---- version 3 --------------------------------------------------------------
@@ -75,9 +72,12 @@ export async function prepare3(driver: QemuDriver, { cookie_in, uri_in, flags, d
   return prepared;
 }
 
-/** dconnuri names the destination's daemon only for peer-to-peer migration, which perform() decides on. */
-export function perform3(driver: QemuDriver, { dom, xmlin, cookie_in, uri, flags, dname, resource }: ProcArgs<'domainMigratePerform3'>): Promise<ProcRet<'domainMigratePerform3'>> {
-  return perform(driver, dom, asParams({ xml: xmlin, dname, uri, resource }), cookie_in, checkedFlags(flags, 'qemuDomainMigratePerform3'));
+/** dconnuri names the destination's daemon only for peer-to-peer migration (migration-p2p.ts). */
+export async function perform3(driver: QemuDriver, { dom, xmlin, cookie_in, dconnuri, uri, flags, dname, resource }: ProcArgs<'domainMigratePerform3'>): Promise<ProcRet<'domainMigratePerform3'>> {
+  const checked = checkedFlags(flags, 'qemuDomainMigratePerform3');
+  const params = asParams({ xml: xmlin, dname, uri, resource });
+  if (checked & MigrateFlags.PEER2PEER) return (await import('./migration-p2p.js')).performPeer2Peer(driver, dom, dconnuri, params, checked);
+  return perform(driver, dom, params, cookie_in, checked);
 }
 
 export function finish3(driver: QemuDriver, { dname, flags, uri, cancelled }: ProcArgs<'domainMigrateFinish3'>): Promise<ProcRet<'domainMigrateFinish3'>> {
@@ -106,6 +106,11 @@ export async function prepare2(driver: QemuDriver, { uri_in, flags, dname, resou
 /** The source's whole part of a version 2 migration: the stream out, then, with nobody left to confirm, the guest ends here (and its definition with VIR_MIGRATE_UNDEFINE_SOURCE). */
 export async function performV2(driver: QemuDriver, { dom, cookie, uri, flags, dname, resource }: ProcArgs<'domainMigratePerform'>): Promise<void> {
   const checked = checkedFlags(flags, 'qemuDomainMigratePerform');
+  // peer-to-peer: the URI is the destination daemon's, and the whole migration runs here (migration-p2p.ts)
+  if (checked & MigrateFlags.PEER2PEER) {
+    await (await import('./migration-p2p.js')).performPeer2Peer(driver, dom, uri, asParams({ dname, resource }), checked);
+    return;
+  }
   await perform(driver, dom, asParams({ dname, uri, resource }), cookie, checked);
   await confirm(driver, dom, [], checked, false);
 }

@@ -11,7 +11,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import type { Readable } from 'node:stream';
+import type { Readable, Writable } from 'node:stream';
 import { ErrorCode, ErrorDomain, virError } from '../../util/error.js';
 import { COMPRESSION_PROGRAMS } from './save-image.js';
 
@@ -23,7 +23,7 @@ export type QemuOwner = { uid: number; gid: number } | undefined;
  * under any root; owned by QEMU's user, who binds in it (restore) or connects to
  * the socket (save), while root reaches it anyway.
  */
-async function relaySocket(owner: QemuOwner): Promise<{ socket: string; remove: () => Promise<void> }> {
+export async function relaySocket(owner: QemuOwner): Promise<{ socket: string; remove: () => Promise<void> }> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'tsvirt-mig-'));
   if (owner) await chown(dir, owner.uid, owner.gid);
   return { socket: path.join(dir, 's'), remove: () => rm(dir, { recursive: true, force: true }) };
@@ -38,13 +38,18 @@ export interface OutgoingStream {
 }
 
 /** Appends what QEMU migrates to the unix: URI returned to `file`. */
-export async function streamToFile(file: string, owner: QemuOwner): Promise<OutgoingStream> {
+export function streamToFile(file: string, owner: QemuOwner): Promise<OutgoingStream> {
+  return streamTo(() => createWriteStream(file, { flags: 'a' }), owner);
+}
+
+/** Passes what QEMU migrates to the unix: URI returned into the sink `open` gives once QEMU connects; the sink ends with QEMU's stream. */
+export async function streamTo(open: () => Writable, owner: QemuOwner): Promise<OutgoingStream> {
   const { socket, remove } = await relaySocket(owner);
   const server = net.createServer();
   const written = new Promise<void>((resolve, reject) => {
     server.once('connection', (conn) => {
       server.close();
-      pipeline(conn, createWriteStream(file, { flags: 'a' })).then(resolve, reject);
+      pipeline(conn, open()).then(resolve, reject);
     });
     server.once('error', reject);
   });

@@ -7,6 +7,7 @@
 // QEMU ends). Each step is one call; the client carries the XML, cookies and URI.
 import net from 'node:net';
 import os from 'node:os';
+import type { Duplex, Writable } from 'node:stream';
 import { DomainState, RunningReason, ShutoffReason } from '../../driver/flags.js';
 import { ResumedDetail, StoppedDetail } from '../../driver/event-numbers.js';
 import type { ProcRet } from '../../driver/procedures.js';
@@ -23,12 +24,15 @@ import { waitForMigration } from './lifecycle.js';
 import { formatCookie, parseCookie } from './migration-cookie.js';
 import { migrationBandwidth } from './migration-bandwidth.js';
 import { asOutgoingMigration } from './migration-jobs.js';
+import { streamTo } from './migration-stream.js';
+import { tunnelIn } from './migration-tunnel.js';
 import { savedDefinition } from './save-restore.js';
 
 /** virDomainMigrateFlags tsvirt carries out */
 export const MigrateFlags = {
   LIVE: 1 << 0,
   PEER2PEER: 1 << 1,
+  TUNNELLED: 1 << 2,
   PERSIST_DEST: 1 << 3,
   UNDEFINE_SOURCE: 1 << 4,
   PAUSED: 1 << 5,
@@ -50,7 +54,7 @@ type ParamName = keyof typeof PARAMETERS;
 
 const MiB = 1024n * 1024n;
 
-function checkMigration(params: readonly TypedParam[], flags: number, fn: string): void {
+export function checkMigration(params: readonly TypedParam[], flags: number, fn: string): void {
   checkFlags(flags, SUPPORTED_FLAGS, fn);
   validateTypedParams(params, PARAMETERS);
 }
@@ -98,17 +102,20 @@ export async function begin(driver: QemuDriver, dom: DomainRef, params: TypedPar
 }
 
 /**
- * qemuDomainMigratePerform3Params without peer-to-peer: QEMU migrates to the
- * URI the destination listens on, within the domain's bandwidth limit; the
- * guest ends paused, which the source reports as a migration's pause.
+ * qemuDomainMigratePerform3Params's migration (peer-to-peer drives it from
+ * migration-p2p.ts): QEMU migrates to the URI the destination listens on, or
+ * into `tunnel`, within the domain's bandwidth limit; the guest ends paused,
+ * which the source reports as a migration's pause.
  */
-export async function perform(driver: QemuDriver, dom: DomainRef, params: TypedParam[], cookieIn: Buffer, flags: number): Promise<ProcRet<'domainMigratePerform3Params'>> {
+export async function perform(driver: QemuDriver, dom: DomainRef, params: TypedParam[], cookieIn: Buffer, flags: number, tunnel?: Writable): Promise<ProcRet<'domainMigratePerform3Params'>> {
   checkMigration(params, flags, 'qemuDomainMigratePerform3Params');
-  if (flags & MigrateFlags.PEER2PEER) throw virError(ErrorCode.ARGUMENT_UNSUPPORTED, 'peer-to-peer migration is not supported by tsvirt', ErrorDomain.QEMU);
-  const uri = stringParam(params, 'migrate_uri');
-  if (uri === undefined) throw virError(ErrorCode.INVALID_ARG, 'migration URI is required', ErrorDomain.QEMU);
+  const migrateURI = stringParam(params, 'migrate_uri');
+  if (migrateURI === undefined && !tunnel) throw virError(ErrorCode.INVALID_ARG, 'migration URI is required', ErrorDomain.QEMU);
   return driver.runtime.withRunning(dom, async (obj, running) => {
     parseCookie(cookieIn, obj, await hostUUID(driver.paths.cacheDir));
+    // tunnelled (migration-tunnel.ts): QEMU migrates to this daemon, which passes the bytes on
+    const relay = tunnel && (await streamTo(() => tunnel, driver.runtime.security.qemuOwner(running.live)));
+    const uri = relay?.uri ?? migrateURI;
     const runtime = driver.runtime.runtime;
     const qmp = await runtime.ensureMonitor(running);
     const bandwidth = (param(params, 'bandwidth') as bigint | undefined) ?? (await migrationBandwidth(driver.paths.stateDir, obj.uuid));
@@ -118,10 +125,12 @@ export async function perform(driver: QemuDriver, dom: DomainRef, params: TypedP
       await asOutgoingMigration(driver, obj.uuid, qmp, async () => {
         await qmp.execute('migrate', { uri });
         await waitForMigration(qmp, 'migration out');
+        await relay?.written;
       });
       await runtime.pausedByMigration(obj.name);
     } finally {
       running.migratingOut = false;
+      await relay?.close();
     }
     return { cookie_out: await localCookie(driver, obj) };
   });
@@ -151,9 +160,21 @@ function named(xml: string, name: string | undefined): string {
   return formatXml(def);
 }
 
-/** qemuDomainMigratePrepare3Params: the guest's QEMU, waiting for the stream on a loopback port it names. */
-export async function prepare(driver: QemuDriver, params: TypedParam[], cookieIn: Buffer, flags: number): Promise<ProcRet<'domainMigratePrepare3Params'>> {
-  checkMigration(params, flags, 'qemuDomainMigratePrepare3Params');
+/** A PrepareTunnel call's stream, and the qemu driver function that was called (its errors name it). */
+export interface TunnelPrepare {
+  stream: Duplex;
+  fn: 'qemuDomainMigratePrepareTunnel3Params' | 'qemuDomainMigratePrepareTunnel3' | 'qemuDomainMigratePrepareTunnel';
+}
+
+/**
+ * qemuDomainMigratePrepare3Params: the guest's QEMU, waiting for the stream on
+ * a loopback port it names; with `tunnel` (PrepareTunnel's stream), on a unix
+ * socket this daemon feeds from the tunnel (migration-tunnel.ts).
+ */
+export async function prepare(driver: QemuDriver, params: TypedParam[], cookieIn: Buffer, flags: number, tunnel?: TunnelPrepare): Promise<ProcRet<'domainMigratePrepare3Params'>> {
+  checkMigration(params, flags, tunnel?.fn ?? 'qemuDomainMigratePrepare3Params');
+  if (tunnel && !(flags & MigrateFlags.TUNNELLED)) throw virError(ErrorCode.INTERNAL_ERROR, 'PrepareTunnel called but no TUNNELLED flag set', ErrorDomain.QEMU);
+  if (tunnel && flags & MigrateFlags.OFFLINE) throw virError(ErrorCode.OPERATION_INVALID, 'tunnelled offline migration does not make sense', ErrorDomain.QEMU);
   const xml = stringParam(params, 'destination_xml');
   if (xml === undefined) throw virError(ErrorCode.INTERNAL_ERROR, 'no domain XML passed', ErrorDomain.QEMU);
   const def = await driver.xml.parseNew(xml, { validateSchema: false });
@@ -167,7 +188,8 @@ export async function prepare(driver: QemuDriver, params: TypedParam[], cookieIn
   const name = domainName(def);
   const uuid = (childText(def, 'uuid') ?? '').toLowerCase();
   parseCookie(cookieIn, { name: origName, uuid }, await hostUUID(driver.paths.cacheDir));
-  const uri = `tcp:127.0.0.1:${await freePort()}`;
+  const relay = tunnel && (await tunnelIn(tunnel.stream, driver.runtime.security.qemuOwner(def)));
+  const uri = relay ? relay.uri : `tcp:127.0.0.1:${await freePort()}`;
   const cookieOut = () => localCookie(driver, { name: origName, uuid });
   // an offline migration brings the definition alone, at Finish
   if (flags & MigrateFlags.OFFLINE) return { cookie_out: await cookieOut(), uri_out: uri };
@@ -180,7 +202,11 @@ export async function prepare(driver: QemuDriver, params: TypedParam[], cookieIn
       runtime.release(await runtime.start(name, def, { paused: true, incoming: { uri, send: async () => undefined, pausedByUser: false, migration: true } }));
     });
     await driver.runtime.sync({ refresh: false });
+  }).catch(async (e) => {
+    await relay?.abort(e as Error);
+    throw e;
   });
+  relay?.connect();
   return { cookie_out: await cookieOut(), uri_out: uri };
 }
 

@@ -1826,7 +1826,7 @@ export const REMOTE_PROCEDURE_FACTS: { readonly [K in keyof RemoteProcedures]: P
   domainMigratePrepareTunnel3Params: {
     key: 'domainMigratePrepareTunnel3Params', program: 0x20008086, version: 1, number: 304, name: 'REMOTE_PROC_DOMAIN_MIGRATE_PREPARE_TUNNEL3_PARAMS',
     api: 'virDomainMigratePrepareTunnel3Params', apiErrorDomain: 20, family: 'hypervisor', readonlyRefused: true,
-    priority: 'low', generate: 'none', stream: null, sparse: false, event: false,
+    priority: 'low', generate: 'none', stream: 'write', sparse: false, event: false,
     acl: ['domain:migrate', 'domain:start', 'domain:write'], aclFilter: [],
   },
   domainMigratePerform3Params: {

@@ -13007,7 +13007,7 @@ export interface RemoteProcedures {
   nodeDeviceDetachFlags: { args: RemoteNodeDeviceDetachFlagsArgs; ret: void; family: 'hypervisor'; stream: null };
   domainMigrateBegin3Params: { args: RemoteDomainMigrateBegin3ParamsArgs; ret: RemoteDomainMigrateBegin3ParamsRet; family: 'hypervisor'; stream: null };
   domainMigratePrepare3Params: { args: RemoteDomainMigratePrepare3ParamsArgs; ret: RemoteDomainMigratePrepare3ParamsRet; family: 'hypervisor'; stream: null };
-  domainMigratePrepareTunnel3Params: { args: RemoteDomainMigratePrepareTunnel3ParamsArgs; ret: RemoteDomainMigratePrepareTunnel3ParamsRet; family: 'hypervisor'; stream: null };
+  domainMigratePrepareTunnel3Params: { args: RemoteDomainMigratePrepareTunnel3ParamsArgs; ret: RemoteDomainMigratePrepareTunnel3ParamsRet; family: 'hypervisor'; stream: 'write' };
   domainMigratePerform3Params: { args: RemoteDomainMigratePerform3ParamsArgs; ret: RemoteDomainMigratePerform3ParamsRet; family: 'hypervisor'; stream: null };
   domainMigrateFinish3Params: { args: RemoteDomainMigrateFinish3ParamsArgs; ret: RemoteDomainMigrateFinish3ParamsRet; family: 'hypervisor'; stream: null };
   domainMigrateConfirm3Params: { args: RemoteDomainMigrateConfirm3ParamsArgs; ret: void; family: 'hypervisor'; stream: null };
