@@ -1555,6 +1555,9 @@ export class QemuDriver implements HypervisorDriver {
   /** qemuDomainGetMessages: what the running domain was tainted with; a domain that does not run has none. */
   async domainGetMessages({ dom, flags }: ProcArgs<'domainGetMessages'>): Promise<ProcRet<'domainGetMessages'>> {
     checkFlags(flags, DomainMessageType.DEPRECATION | DomainMessageType.TAINTING, 'qemuDomainGetMessages');
+    // libvirt reads the messages without a job: a domain that does not run has none, and
+    // dominfo asks for them on every domain, so it costs no lock (nor crypto's load)
+    if ((await this.objectOf(dom, READS_STATE)).id === -1) return { msgs: [] };
     const { domainMessages } = await import('./taint.js');
     return this.runtime.withDomain(dom, async (_obj, running) => ({ msgs: running ? domainMessages(running.taint, flags) : [] }), { monitor: false });
   }
