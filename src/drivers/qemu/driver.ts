@@ -11,8 +11,8 @@
 // in-memory and the domain list is not re-read per call.
 
 import type { Duplex } from 'node:stream';
-import { existsSync } from 'node:fs';
-import { mkdir, readFile } from 'node:fs/promises';
+import { existsSync, mkdirSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { HypervisorDriver, ConnectionDrivers, StorageDriver } from '../../driver/families.js';
@@ -1582,9 +1582,11 @@ export class QemuDriver implements HypervisorDriver {
 export async function openQemuDriver(uri: ParsedURI, opts: QemuDriverOptions = {}): Promise<QemuDriver> {
   const paths = qemuPathsForURI(uri, opts.stateRoot);
   await checkStateFolders(paths);
+  // synchronous, like the opening reads after it: every tsvirsh call opens the driver, and
+  // a thread-pool round trip per folder cost more than the calls (most folders exist)
   for (const dir of requiredDirs(paths)) {
     try {
-      await mkdir(dir, { recursive: true, mode: 0o755 });
+      mkdirSync(dir, { recursive: true, mode: 0o755 });
     } catch (e) {
       throw virError(ErrorCode.SYSTEM_ERROR, `Failed to create directory '${dir}': ${(e as Error).message}`, ErrorDomain.QEMU);
     }
