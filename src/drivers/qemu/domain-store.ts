@@ -152,8 +152,9 @@ export class DomainStore {
     const indexed = this.index.describesFolder(this.configWatch.stamp);
     if (indexed && this.seen.size === 0) {
       // a first read of a folder exactly as indexed (a new process): its files are taken
-      // from the index, neither listed, stat'ed, parsed nor indexed again
-      for (const [file, { stamp }] of this.index.files()) this.seen.set(file, { stamp, ...this.loadConfig(file, stamp) });
+      // from the index, neither listed, stat'ed, parsed nor indexed again (forEach: no entry
+      // arrays, which a new process's interpreter would allocate a thousand of)
+      this.index.files().forEach(({ stamp }, file) => this.seen.set(file, { stamp, uuid: this.loadConfig(file, stamp) }));
       return;
     }
     // temporary files of atomic writes never end in .xml, so they are never read
@@ -175,13 +176,13 @@ export class DomainStore {
       const previous = this.seen.get(file);
       if (sameStamp(previous?.stamp, stamp)) continue;
       if (previous?.uuid) this.dropPersistent(previous.uuid);
-      this.seen.set(file, { stamp, ...this.loadConfig(file, stamp) });
+      this.seen.set(file, { stamp, uuid: this.loadConfig(file, stamp) });
     }
     this.index.save(this.seen, this.configWatch.provenStamp());
   }
 
-  /** Recognises a config file by its index entry, or parses it. */
-  private loadConfig(file: string, stamp: FileStamp): { uuid?: string } {
+  /** Recognises a config file by its index entry, or parses it; the UUID it defines, undefined when it did not load. */
+  private loadConfig(file: string, stamp: FileStamp): string | undefined {
     // joined only when read: a thousand path.join calls were a third of a cold start-up's rescan
     const path = () => join(this.configDir, file);
     const name = file.slice(0, -CONFIG_SUFFIX.length);
@@ -208,10 +209,10 @@ export class DomainStore {
       } else {
         this.domains.add(new DomainObject(name, uuid, def, true));
       }
-      return { uuid };
+      return uuid;
     } catch (e) {
       this.reportLoadError(path(), e as Error);
-      return {};
+      return undefined;
     }
   }
 
@@ -245,7 +246,8 @@ export class DomainStore {
       links = new Set();
     }
     for (const obj of this.domains.all()) {
-      if (obj.persistent) obj.autostart = links.has(`${obj.name}${CONFIG_SUFFIX}`) && this.linkPointsToConfig(obj.name);
+      // most folders have no link: no file name is built per domain then
+      if (obj.persistent) obj.autostart = links.size > 0 && links.has(`${obj.name}${CONFIG_SUFFIX}`) && this.linkPointsToConfig(obj.name);
     }
   }
 
