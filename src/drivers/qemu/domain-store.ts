@@ -32,8 +32,12 @@ import { DirectoryWatch, sameStamp, stampOf, type FileStamp } from '../../util/f
 import { DomainIndex } from './domain-index.js';
 import { configFileHeader } from '../../util/config-header.js';
 
-/** How the store turns a config file into a definition (parse + post-parse, no ABI update). */
-export type ConfigParser = (text: string, file: string) => XmlElement;
+/**
+ * How the store turns a config file into a definition (parse + post-parse, no ABI update).
+ * `vouched`: the index recorded this very version of the file as loaded before, so its
+ * checks passed once and need not run again (libvirt checks no config file it loads).
+ */
+export type ConfigParser = (text: string, file: string, vouched: boolean) => XmlElement;
 /** How a definition is written to its config file. */
 export type ConfigFormatter = (def: XmlElement) => string;
 /** Receives config files that could not be loaded; the rest still load. */
@@ -192,9 +196,10 @@ export class DomainStore {
       let uuid: string;
       if (indexedUUID) {
         uuid = indexedUUID;
-        def = () => this.parseConfigFile(path(), name);
+        // vouched for only while the file keeps the indexed stamp (writers replace it by rename)
+        def = () => this.parseConfigFile(path(), name, sameStamp(stampOf(path()), stamp));
       } else {
-        def = this.parseConfigFile(path(), name);
+        def = this.parseConfigFile(path(), name, false);
         uuid = uuidOf(def);
       }
       const existing = this.domains.findByUUID(uuid);
@@ -216,8 +221,8 @@ export class DomainStore {
     }
   }
 
-  private parseConfigFile(path: string, name: string): XmlElement {
-    const def = this.parse(readFileSync(path, 'utf8'), path);
+  private parseConfigFile(path: string, name: string, vouched: boolean): XmlElement {
+    const def = this.parse(readFileSync(path, 'utf8'), path, vouched);
     const defName = domainName(def);
     if (defName !== name) {
       throw virError(ErrorCode.INTERNAL_ERROR, `Domain config filename '${path}' does not match domain name '${defName}'`, ErrorDomain.DOMAIN);

@@ -156,7 +156,7 @@ export class QemuDriver implements HypervisorDriver {
   ) {
     this.caps = new QemuCapsCache(paths.cacheDir, host);
     const reported = new Set<string>();
-    this.store = new DomainStore(paths.configDir, paths.autostartDir, join(paths.cacheDir, 'domain-index.json'), (text, file) => xml.parseConfig(text, file), (def) => xml.format(def, { secure: true }), (file, error) => {
+    this.store = new DomainStore(paths.configDir, paths.autostartDir, join(paths.cacheDir, 'domain-index.json'), (text, file, vouched) => xml.parseConfig(text, file, vouched), (def) => xml.format(def, { secure: true }), (file, error) => {
       // one report per file and message: sync() runs on every call
       const message = `Failed to load config file '${file}': ${error.message}`;
       if (!reported.has(message)) this.warn(message);
