@@ -6,7 +6,8 @@
 //   floor   = `node -e 0`, what any Node.js process costs here, alone and 50 at once
 //   daemon  = the same 50 defines at once through tsvirtd (real virsh and tsvirsh as
 //             clients), beside virsh -> libvirtd: the clients' start-up is then C's or Node's
-// Medians of --runs (default 5) of wall time; beside it the mean CPU time
+// Medians of --runs (default 5) of wall time, tsvirsh's queries and `node -e 0`
+// run in turn; beside it the mean CPU time
 // (user + system) of the tsvirsh and node processes, which a loaded host
 // inflates far less than wall time (virsh's CPU is not comparable: libvirtd
 // does its work). The load average is printed with the results.
@@ -95,6 +96,23 @@ async function defineAll(side: Side, dir: string, names: string[]): Promise<void
   for (let i = 0; i < files.length; i += 200) await side.run(files.slice(i, i + 200).map((f) => `define ${f}`).join(' ; '));
 }
 
+/**
+ * The cases run in turn, --runs rounds: a host whose load drifts during the run
+ * (this one is shared) then skews them alike. Median wall time and mean CPU time per run of each.
+ */
+async function runInterleaved(cases: (() => Promise<number>)[]): Promise<{ wall: number; cpu?: number }[]> {
+  const samples = cases.map(() => [] as number[]);
+  const cpu: (number | undefined)[] = cases.map(() => 0);
+  for (let i = 0; i < runs; i++) {
+    for (const [j, run] of cases.entries()) {
+      const { result, cpu: used } = await withChildrenCpu(run);
+      samples[j]!.push(result);
+      cpu[j] = used === undefined || cpu[j] === undefined ? undefined : cpu[j]! + used;
+    }
+  }
+  return cases.map((_, j) => ({ wall: median(samples[j]!), cpu: cpu[j] === undefined ? undefined : cpu[j]! / runs }));
+}
+
 /** Median wall time of --runs runs, and the mean CPU time per run. */
 async function runMedian(side: Side, command: string): Promise<{ wall: number; cpu?: number }> {
   const samples: number[] = [];
@@ -129,17 +147,18 @@ async function main(): Promise<void> {
   const withLibvirt = libvirtAvailable();
   const defined: string[] = [];
   const rows: Row[] = [];
+  // virsh is measured as its domains are defined; tsvirsh's queries and node -e 0 in turn, at the end
+  const queries: { row: Row; uri: string; command: string }[] = [];
   const measure = async (what: string, uri: string, command: string) => {
-    const ts = await runMedian(tsvirsh(uri), command);
-    const row: Row = { what, ts: ts.wall, tsCpu: ts.cpu };
+    const row: Row = { what, ts: 0 };
     if (withLibvirt) row.lv = (await runMedian(virsh, command)).wall;
+    queries.push({ row, uri, command });
     rows.push(row);
     return row;
   };
   const load = () => os.loadavg().map((l) => l.toFixed(2)).join(' ');
-  console.log(`${runs} run(s) per median; libvirt: ${withLibvirt ? 'virsh -c qemu:///system' : 'not available'}; ${os.cpus().length} CPUs, load average ${load()}`);
+  console.log(`${runs} run(s) per median (tsvirsh's queries and node -e 0 interleaved); libvirt: ${withLibvirt ? 'virsh -c qemu:///system' : 'not available'}; ${os.cpus().length} CPUs, load average ${load()}`);
   try {
-    const { wall: floor, cpu: floorCpu } = await runMedian({ run: () => timed(process.execPath, ['-e', '0']) }, '');
     const uriOf = (tag: string) => {
       const dir = path.join(work, tag);
       mkdirSync(path.join(dir, 'xml'), { recursive: true });
@@ -169,6 +188,10 @@ async function main(): Promise<void> {
     const listMany = await measure(`list --all, ${many} domains`, lots.uri, 'list --all');
     const dominfo = await measure(`dominfo, ${many} domains`, lots.uri, `dominfo ${probe}`);
     const domstate = await measure(`domstate, ${many} domains`, lots.uri, `domstate ${probe}`);
+    const nodeFloor = () => timed(process.execPath, ['-e', '0']);
+    const [floorRun, ...queryRuns] = await runInterleaved([nodeFloor, ...queries.map((q) => () => tsvirsh(q.uri).run(q.command))]);
+    const { wall: floor, cpu: floorCpu } = floorRun!;
+    queries.forEach((q, i) => Object.assign(q.row, { ts: queryRuns[i]!.wall, tsCpu: queryRuns[i]!.cpu }));
 
     // 50 defines at once into the 10-domain folder
     const parallelNames = names('par', PARALLEL);

@@ -1,6 +1,7 @@
 // Turns parsed .x files into TypeScript modules: types, straight-line XDR codecs per type and,
 // for a program, its procedure type map and table.
 
+import { FACT_FIELDS, type ProcedureFacts } from '../../src/rpc/procedure.js';
 import type { LibvirtFacts } from './libvirt-facts.js';
 import type { Annotations, BaseType, Declaration, Definition, Primitive, ProtocolFile, Size } from './xdr-grammar.js';
 
@@ -419,25 +420,26 @@ interface Procedure {
   readonlyConditional: boolean;
   apiErrorDomain: number;
   annotations: Annotations | undefined;
-  /** the stream's direction as TypeScript source: 'read', 'write', 'both' or null */
-  stream: string;
+  /** the stream's direction: 'read', 'write', 'both' or null */
+  stream: ProcedureFacts['stream'];
 }
 
 function fail(message: string): never {
   throw new Error(message);
 }
 
-function streamOf(a: Annotations | undefined, handwrittenWrite: boolean): string {
+function streamKind(a: Annotations | undefined, handwrittenWrite: boolean): ProcedureFacts['stream'] {
   const read = a?.readstream !== undefined;
   const write = a?.writestream !== undefined;
-  if (read && write) return `'both'`;
-  if (read) return `'read'`;
-  if (write || handwrittenWrite) return `'write'`;
-  return 'null';
+  if (read && write) return 'both';
+  if (read) return 'read';
+  if (write || handwrittenWrite) return 'write';
+  return null;
 }
 
-function quoteList(list: readonly string[]): string {
-  return `[${list.map((s) => `'${s}'`).join(', ')}]`;
+/** The stream kind as a TypeScript type. */
+function streamOf(kind: ProcedureFacts['stream']): string {
+  return kind === null ? 'null' : `'${kind}'`;
 }
 
 function procedures(spec: ModuleSpec, program: ProgramSpec, file: ProtocolFile, facts: LibvirtFacts): Procedure[] {
@@ -486,7 +488,7 @@ function procedures(spec: ModuleSpec, program: ProgramSpec, file: ProtocolFile, 
       readonlyRefused: api !== null && facts.apis.get(api) === 'refused',
       readonlyConditional: api !== null && facts.apis.get(api) === 'refused-conditionally',
       annotations,
-      stream: streamOf(annotations, program.drivers && facts.handwrittenWriteStreams.has(method)),
+      stream: streamKind(annotations, program.drivers && facts.handwrittenWriteStreams.has(method)),
     };
   });
 }
@@ -499,11 +501,13 @@ function procedureSection(emitter: ModuleEmitter, spec: ModuleSpec, program: Pro
   const typeOf = (t: string | null) => (t === null ? 'void' : emitter.tsType({ name: '', type: { kind: 'named', name: t }, optional: false, array: null }));
   const codec = (dir: 'encode' | 'decode', t: string | null) => (t === null ? `${dir}Void` : `${dir}${pascalCase(t)}`);
   const lines = [
-    `export { ${factsName}, ${program.procPrefix}_PROCEDURE_BY_NUMBER } from './${factsModule(spec)}.js';`,
+    `export { ${factsName} } from './${factsModule(spec)}.js';`,
+    '',
+    `export const ${program.procPrefix}_PROCEDURE_BY_NUMBER: ReadonlyMap<number, keyof ${mapName}> = ${factsName}.byNumber();`,
     '',
     `/** Every ${program.procPrefix} procedure by driver method name: its argument and return types. */`,
     `export interface ${mapName} {`,
-    ...procs.map((p) => `  ${p.key}: { args: ${typeOf(p.argsType)}; ret: ${typeOf(p.retType)}; family: ${p.family === null ? 'null' : `'${p.family}'`}; stream: ${p.stream} };`),
+    ...procs.map((p) => `  ${p.key}: { args: ${typeOf(p.argsType)}; ret: ${typeOf(p.retType)}; family: ${p.family === null ? 'null' : `'${p.family}'`}; stream: ${streamOf(p.stream)} };`),
     '}',
     '',
     `export const ${tableName}: { [K in keyof ${mapName}]: ProcedureInfo<${mapName}[K]['args'], ${mapName}[K]['ret']> } = {`,
@@ -511,7 +515,7 @@ function procedureSection(emitter: ModuleEmitter, spec: ModuleSpec, program: Pro
   for (const p of procs) {
     lines.push(
       `  ${p.key}: {`,
-      `    ...${factsName}.${p.key},`,
+      `    ...${factsName}.get('${p.key}')!,`,
       `    encodeArgs: ${codec('encode', p.argsType)}, decodeArgs: ${codec('decode', p.argsType)},`,
       `    encodeRet: ${codec('encode', p.retType)}, decodeRet: ${codec('decode', p.retType)},`,
       '  },',
@@ -525,18 +529,31 @@ function factsModule(spec: ModuleSpec): string {
   return spec.module.replace(/-protocol$/, '-procedures');
 }
 
+/** A fact as one space-free word of a facts line (ProcedureFactsTable): '-' stands for null and for an empty list. */
+function factWord(p: Procedure, value: string | number | boolean | null | readonly string[]): string {
+  if (value === null) return '-';
+  if (typeof value === 'boolean') return value ? '1' : '0';
+  if (typeof value === 'number') return String(value);
+  const words = typeof value === 'string' ? [value] : value;
+  if (words.length === 0) return '-';
+  for (const w of words) if (w === '' || w === '-' || /[\s,`\\$]/.test(w)) throw new Error(`${p.name}: fact ${JSON.stringify(w)} does not fit a facts line`);
+  return words.join(',');
+}
+
 /**
  * The lean companion module: what each procedure is (number, family, read-only rule, ...)
- * without its codecs, so that in-process callers (the API's dispatch) do not load the codecs.
+ * without its codecs, so that in-process callers (the API's dispatch) do not load the codecs;
+ * one line per procedure, decoded when first used (ProcedureFactsTable).
  */
 function factsSection(spec: ModuleSpec, program: ProgramSpec, procs: Procedure[], programNumber: number, version: number): string[] {
   const mapName = `${program.tableName}Procedures`;
   const factsName = `${program.procPrefix}_PROCEDURE_FACTS`;
   const lines = [
-    "import type { ProcedureFacts } from '../procedure.js';",
+    "import { ProcedureFactsTable } from '../procedure.js';",
     `import type { ${mapName} } from './${spec.module}.js';`,
     '',
-    `export const ${factsName}: { readonly [K in keyof ${mapName}]: ProcedureFacts } = {`,
+    `// ${FACT_FIELDS.join(' ')}`,
+    `export const ${factsName} = new ProcedureFactsTable<keyof ${mapName}>(0x${programNumber.toString(16)}, ${version}, \`\\`,
   ];
   for (const p of procs) {
     const a = p.annotations;
@@ -544,22 +561,14 @@ function factsSection(spec: ModuleSpec, program: ProgramSpec, procs: Procedure[]
     if (!/^(both|server|client|none)$/.test(generate)) throw new Error(`${p.name}: @generate ${generate}`);
     const priority = a?.priority ?? 'low';
     if (priority !== 'high' && priority !== 'low') throw new Error(`${p.name}: @priority ${priority}`);
-    lines.push(
-      `  ${p.key}: {`,
-      `    key: '${p.key}', program: 0x${programNumber.toString(16)}, version: ${version}, number: ${p.number}, name: '${p.name}',`,
-      `    api: ${p.api === null ? 'null' : `'${p.api}'`}, apiErrorDomain: ${p.apiErrorDomain}, family: ${p.family === null ? 'null' : `'${p.family}'`}, readonlyRefused: ${p.readonlyRefused},`,
-      `    priority: '${priority}', generate: '${generate}', stream: ${p.stream}, sparse: ${a?.sparseflag !== undefined}, event: ${p.event},`,
-      `    acl: ${quoteList(a?.acl ?? [])}, aclFilter: ${quoteList(a?.aclfilter ?? [])},`,
-      '  },',
-    );
+    const facts: Record<(typeof FACT_FIELDS)[number], string | number | boolean | null | readonly string[]> = {
+      key: p.key, number: p.number, name: p.name, api: p.api, apiErrorDomain: p.apiErrorDomain, family: p.family, readonlyRefused: p.readonlyRefused,
+      priority, generate, stream: p.stream, sparse: a?.sparseflag !== undefined, event: p.event,
+      acl: a?.acl ?? [], aclFilter: a?.aclfilter ?? [],
+    };
+    lines.push(FACT_FIELDS.map((field) => factWord(p, facts[field])).join(' '));
   }
-  lines.push(
-    '};',
-    '',
-    `export const ${program.procPrefix}_PROCEDURE_BY_NUMBER: ReadonlyMap<number, keyof ${mapName}> = new Map(`,
-    `  (Object.keys(${factsName}) as (keyof ${mapName})[]).map((key) => [${factsName}[key].number, key]),`,
-    ');',
-  );
+  lines.push('`);');
   return lines;
 }
 

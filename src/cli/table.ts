@@ -20,17 +20,23 @@ function widthOf(text: string): number {
 
 export function formatTable(header: string[], rows: string[][], withHeader: boolean): string {
   const all = [header, ...rows].map((r) => r.map(safeCell));
+  // each cell measured once: the padding below needs the same widths again
+  const cellWidths = all.map((r) => r.map(widthOf));
   const widths = header.map(() => 0);
-  for (const row of withHeader ? all : all.slice(1)) {
-    row.forEach((cell, i) => (widths[i] = Math.max(widths[i]!, widthOf(cell))));
+  for (const row of withHeader ? cellWidths : cellWidths.slice(1)) {
+    row.forEach((width, i) => (widths[i] = Math.max(widths[i]!, width)));
   }
-  const line = (row: string[]) =>
-    row.map((cell, i) => ` ${cell}${i < row.length - 1 ? ' '.repeat(widths[i]! - widthOf(cell) + 2) : ''}`).join('') + '\n';
+  const line = (r: number) => {
+    const row = all[r]!;
+    let text = '';
+    for (let i = 0; i < row.length; i++) text += ` ${row[i]}${i < row.length - 1 ? ' '.repeat(widths[i]! - cellWidths[r]![i]! + 2) : ''}`;
+    return `${text}\n`;
+  };
   let out = '';
   if (withHeader) {
-    out += line(all[0]!);
+    out += line(0);
     out += '-'.repeat(widths.reduce((sum, w) => sum + w + 3, 0)) + '\n';
   }
-  for (const row of all.slice(1)) out += line(row);
+  for (let r = 1; r < all.length; r++) out += line(r);
   return out;
 }

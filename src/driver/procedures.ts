@@ -25,9 +25,14 @@ export type FamilyKeys<F extends DriverFamily> = { [K in ProcKey]: Procedures[K]
 /** Procedures that carry a data stream after their reply (console, screenshot, volume upload/download). */
 export type StreamKeys = { [K in ProcKey]: Procedures[K]['stream'] extends null ? never : K }[ProcKey];
 
-const TABLE: { readonly [K in ProcKey]: ProcedureFacts } = { ...REMOTE_PROCEDURE_FACTS, ...QEMU_PROCEDURE_FACTS, ...TSVIRT_PROCEDURE_FACTS };
+/** The programs' tables (their keys are distinct), each decoding a procedure's facts when first asked. */
+const TABLES = [REMOTE_PROCEDURE_FACTS, QEMU_PROCEDURE_FACTS, TSVIRT_PROCEDURE_FACTS];
 
 /** The procedure's facts, or undefined for a key that is not in the tables (checked at run time too: keys may come from plain JavaScript). */
 export function procedureInfo(key: ProcKey): ProcedureFacts | undefined {
-  return Object.hasOwn(TABLE, key) ? TABLE[key] : undefined;
+  for (const table of TABLES) {
+    const facts = table.get(key);
+    if (facts) return facts;
+  }
+  return undefined;
 }

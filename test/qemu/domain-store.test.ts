@@ -4,7 +4,7 @@
 // domains from the config index without parsing their files.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { formatXml, parseXml, type XmlElement } from '../../src/util/xml.js';
@@ -24,13 +24,14 @@ function folder() {
 
 /** One "process": a store with its own memory, counting parses and load errors. */
 function processOver(dirs: ReturnType<typeof folder>) {
-  const stats = { parses: 0, errors: [] as string[] };
+  const stats = { parses: 0, errors: [] as string[], vouched: [] as boolean[] };
   const store = new DomainStore(
     dirs.config,
     dirs.autostart,
     dirs.index,
-    (text) => {
+    (text, _file, vouched) => {
       stats.parses++;
+      stats.vouched.push(vouched);
       return parseXml(text);
     },
     (d) => formatXml(d),
@@ -204,4 +205,34 @@ test('folder watch: a folder changed within the clock granularity of our last lo
   assert.equal(watch.changed(), false);
   watch.forget();
   assert.equal(watch.changed(), true, 'forgotten');
+});
+
+test('a file version the index vouches for is parsed unchecked; a version changed since is checked', async (t) => {
+  const dirs = folder();
+  t.after(() => rmSync(path.dirname(dirs.config), { recursive: true, force: true }));
+  const a = processOver(dirs);
+  await a.store.sync();
+  await a.store.savePersistent(def('vouched', 7));
+  await a.store.savePersistent(def('changed', 8));
+
+  const b = processOver(dirs);
+  await b.store.sync();
+  assert.equal(b.stats.parses, 0);
+  assert.equal(memoryOf(b.store.findByName('vouched')!.def), '65536');
+  assert.deepEqual(b.stats.vouched, [true]);
+
+  // replaced after b read the index: b's lazy definition reads a version the index never saw
+  const file = a.store.configFile('changed');
+  const replacement = `${file}.new`;
+  writeFileSync(replacement, readFileSync(file, 'utf8').replace('65536', '131072'));
+  renameSync(replacement, file);
+  assert.equal(memoryOf(b.store.findByName('changed')!.def), '131072');
+  assert.deepEqual(b.stats.vouched, [true, false]);
+
+  // a new process checks the changed file when it loads it
+  const c = processOver(dirs);
+  await c.store.sync();
+  assert.deepEqual(c.stats.vouched, [false]);
+  assert.equal(memoryOf(c.store.findByName('changed')!.def), '131072');
+  assert.deepEqual(c.stats.errors, []);
 });

@@ -13,6 +13,10 @@ import {
   REMOTE_PROGRAM,
   RemoteProcedure,
 } from '../../src/rpc/generated/remote-protocol.js';
+import { REMOTE_PROCEDURE_FACTS } from '../../src/rpc/generated/remote-procedures.js';
+import { QEMU_PROCEDURE_FACTS } from '../../src/rpc/generated/qemu-procedures.js';
+import { TSVIRT_PROCEDURE_FACTS } from '../../src/rpc/generated/tsvirt-procedures.js';
+import { procedureInfo, type ProcKey } from '../../src/driver/procedures.js';
 import { VIR_NET_MESSAGE_MAX, VIR_NET_MESSAGE_NUM_FDS_MAX, VIR_NET_MESSAGE_STRING_MAX } from '../../src/rpc/generated/virnet-protocol.js';
 
 const remote = Object.values(REMOTE_PROCEDURES);
@@ -112,4 +116,21 @@ test('virnetprotocol.x limits', () => {
   assert.equal(VIR_NET_MESSAGE_MAX, 33554432);
   assert.equal(VIR_NET_MESSAGE_STRING_MAX, 4194304);
   assert.equal(VIR_NET_MESSAGE_NUM_FDS_MAX, 32);
+});
+
+test('the driver procedure table: facts decoded on demand, one program per key, nothing else', () => {
+  const programs = [REMOTE_PROCEDURE_FACTS, QEMU_PROCEDURE_FACTS, TSVIRT_PROCEDURE_FACTS];
+  const keys = programs.flatMap((table) => table.keys());
+  assert.equal(new Set(keys).size, keys.length);
+  for (const table of programs) {
+    for (const key of table.keys()) {
+      const facts = procedureInfo(key);
+      assert.equal(facts, table.get(key), key);
+      assert.equal(facts?.key, key);
+      assert.equal(facts?.program, table.program);
+    }
+  }
+  const { encodeArgs: _ea, decodeArgs: _da, encodeRet: _er, decodeRet: _dr, ...withoutCodecs } = REMOTE_PROCEDURES.domainGetXMLDesc;
+  assert.deepEqual(procedureInfo('domainGetXMLDesc'), withoutCodecs);
+  for (const key of ['constructor', '__proto__', 'toString', 'hasOwnProperty', '', 'domainGetXMLDesc ']) assert.equal(procedureInfo(key as ProcKey), undefined, key);
 });

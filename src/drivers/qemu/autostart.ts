@@ -5,7 +5,7 @@
 // none) takes the autostart lock, starts every persistent autostart domain that
 // is not running, and records the current id. A domain that fails to start is
 // reported and skipped, as libvirt does; it is not retried until the next boot.
-import { readFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { writeFileAtomic } from '../../util/atomic-file.js';
 import { withFileLock } from '../../util/file-lock.js';
@@ -27,12 +27,19 @@ export interface AutostartHost {
 
 /** Runs autostart unless it already ran since the host booted; returns the domains started. */
 export async function autostartOncePerBoot(host: AutostartHost): Promise<string[]> {
-  const bootId = (await readFile(host.bootIdFile ?? BOOT_ID_FILE, 'utf8')).trim();
+  // every driver open asks: two small synchronous reads cost less than their thread-pool round trips
+  const bootId = readFileSync(host.bootIdFile ?? BOOT_ID_FILE, 'utf8').trim();
   const marker = path.join(host.stateDir, AUTOSTART_MARKER);
-  const ranThisBoot = async () => (await readFile(marker, 'utf8').catch(() => '')).trim() === bootId;
-  if (await ranThisBoot()) return []; // the common case costs one read and no lock
+  const ranThisBoot = () => {
+    try {
+      return readFileSync(marker, 'utf8').trim() === bootId;
+    } catch {
+      return false;
+    }
+  };
+  if (ranThisBoot()) return []; // the common case costs one read and no lock
   return withFileLock(path.join(host.lockDir, 'autostart.lock'), async () => {
-    if (await ranThisBoot()) return []; // another process did it while this one waited
+    if (ranThisBoot()) return []; // another process did it while this one waited
     const started: string[] = [];
     for (const name of await host.pendingDomains()) {
       try {

@@ -5,7 +5,7 @@
 // tsvirt reads the settings it implements and keeps the rest for the modules
 // that need them; an absent file means libvirt's defaults.
 
-import { readFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
 import { ErrorCode, ErrorDomain, virError } from '../../util/error.js';
 
 export type ConfValue = string | number | ConfValue[];
@@ -148,7 +148,8 @@ export function configFromSettings(raw: Map<string, ConfValue>, file: string): Q
 export async function loadQemuDriverConfig(file: string): Promise<QemuDriverConfig> {
   let text: string;
   try {
-    text = await readFile(file, 'utf8');
+    // read at every driver open: synchronously, as a thread-pool round trip costs more than a small file
+    text = readFileSync(file, 'utf8');
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code !== 'ENOENT') {
       throw virError(ErrorCode.SYSTEM_ERROR, `Failed to read ${file}: ${(e as Error).message}`, ErrorDomain.CONF);

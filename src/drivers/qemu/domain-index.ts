@@ -29,7 +29,9 @@ type StoredEntry = [number, number, number, string, string];
 type StoredStamp = [number, number, number, string];
 
 const storedStamp = (s: FileStamp): StoredStamp => [s.dev, s.ino, s.size, String(s.mtimeNs)];
-const stampFrom = ([dev, ino, size, mtimeNs]: StoredStamp, isFile: boolean): FileStamp => ({ dev, ino, size, mtimeNs: BigInt(mtimeNs), isFile });
+// indexed, not destructured: a new process runs this once per domain in V8's interpreter, where
+// array destructuring goes through an iterator object
+const stampFrom = (s: StoredStamp | StoredEntry, isFile: boolean): FileStamp => ({ dev: s[0], ino: s[1], size: s[2], mtimeNs: BigInt(s[3]), isFile });
 
 export class DomainIndex {
   private entries?: Map<string, IndexEntry>;
@@ -133,12 +135,15 @@ export class DomainIndex {
       this.text = readFileSync(this.file, 'utf8');
       const parsed = JSON.parse(this.text) as { format?: number; folder?: StoredStamp | null; files?: Record<string, StoredEntry> };
       if (parsed.format !== FORMAT || typeof parsed.files !== 'object' || parsed.files === null) return this.entries;
-      for (const [file, e] of Object.entries(parsed.files)) {
+      let stored = 0;
+      for (const file in parsed.files) {
+        const e = parsed.files[file]!;
+        stored++;
         if (!Array.isArray(e) || e.length !== 5 || typeof e[4] !== 'string') continue;
-        this.entries.set(file, { stamp: stampFrom(e.slice(0, 4) as StoredStamp, true), uuid: e[4] });
+        this.entries.set(file, { stamp: stampFrom(e, true), uuid: e[4] });
       }
       // only an index read whole vouches for the folder
-      if (Array.isArray(parsed.folder) && parsed.folder.length === 4 && this.entries.size === Object.keys(parsed.files).length) this.folder = stampFrom(parsed.folder, false);
+      if (Array.isArray(parsed.folder) && parsed.folder.length === 4 && this.entries.size === stored) this.folder = stampFrom(parsed.folder, false);
     } catch {
       // absent or unreadable: every file is parsed once and the index rewritten
     }

@@ -32,8 +32,12 @@ import { DirectoryWatch, sameStamp, stampOf, type FileStamp } from '../../util/f
 import { DomainIndex } from './domain-index.js';
 import { configFileHeader } from '../../util/config-header.js';
 
-/** How the store turns a config file into a definition (parse + post-parse, no ABI update). */
-export type ConfigParser = (text: string, file: string) => XmlElement;
+/**
+ * How the store turns a config file into a definition (parse + post-parse, no ABI update).
+ * `vouched`: the index recorded this very version of the file as loaded before, so its
+ * checks passed once and need not run again (libvirt checks no config file it loads).
+ */
+export type ConfigParser = (text: string, file: string, vouched: boolean) => XmlElement;
 /** How a definition is written to its config file. */
 export type ConfigFormatter = (def: XmlElement) => string;
 /** Receives config files that could not be loaded; the rest still load. */
@@ -152,8 +156,9 @@ export class DomainStore {
     const indexed = this.index.describesFolder(this.configWatch.stamp);
     if (indexed && this.seen.size === 0) {
       // a first read of a folder exactly as indexed (a new process): its files are taken
-      // from the index, neither listed, stat'ed, parsed nor indexed again
-      for (const [file, { stamp }] of this.index.files()) this.seen.set(file, { stamp, ...this.loadConfig(file, stamp) });
+      // from the index, neither listed, stat'ed, parsed nor indexed again (forEach: no entry
+      // arrays, which a new process's interpreter would allocate a thousand of)
+      this.index.files().forEach(({ stamp }, file) => this.seen.set(file, { stamp, uuid: this.loadConfig(file, stamp) }));
       return;
     }
     // temporary files of atomic writes never end in .xml, so they are never read
@@ -175,13 +180,13 @@ export class DomainStore {
       const previous = this.seen.get(file);
       if (sameStamp(previous?.stamp, stamp)) continue;
       if (previous?.uuid) this.dropPersistent(previous.uuid);
-      this.seen.set(file, { stamp, ...this.loadConfig(file, stamp) });
+      this.seen.set(file, { stamp, uuid: this.loadConfig(file, stamp) });
     }
     this.index.save(this.seen, this.configWatch.provenStamp());
   }
 
-  /** Recognises a config file by its index entry, or parses it. */
-  private loadConfig(file: string, stamp: FileStamp): { uuid?: string } {
+  /** Recognises a config file by its index entry, or parses it; the UUID it defines, undefined when it did not load. */
+  private loadConfig(file: string, stamp: FileStamp): string | undefined {
     // joined only when read: a thousand path.join calls were a third of a cold start-up's rescan
     const path = () => join(this.configDir, file);
     const name = file.slice(0, -CONFIG_SUFFIX.length);
@@ -191,9 +196,10 @@ export class DomainStore {
       let uuid: string;
       if (indexedUUID) {
         uuid = indexedUUID;
-        def = () => this.parseConfigFile(path(), name);
+        // vouched for only while the file keeps the indexed stamp (writers replace it by rename)
+        def = () => this.parseConfigFile(path(), name, sameStamp(stampOf(path()), stamp));
       } else {
-        def = this.parseConfigFile(path(), name);
+        def = this.parseConfigFile(path(), name, false);
         uuid = uuidOf(def);
       }
       const existing = this.domains.findByUUID(uuid);
@@ -208,15 +214,15 @@ export class DomainStore {
       } else {
         this.domains.add(new DomainObject(name, uuid, def, true));
       }
-      return { uuid };
+      return uuid;
     } catch (e) {
       this.reportLoadError(path(), e as Error);
-      return {};
+      return undefined;
     }
   }
 
-  private parseConfigFile(path: string, name: string): XmlElement {
-    const def = this.parse(readFileSync(path, 'utf8'), path);
+  private parseConfigFile(path: string, name: string, vouched: boolean): XmlElement {
+    const def = this.parse(readFileSync(path, 'utf8'), path, vouched);
     const defName = domainName(def);
     if (defName !== name) {
       throw virError(ErrorCode.INTERNAL_ERROR, `Domain config filename '${path}' does not match domain name '${defName}'`, ErrorDomain.DOMAIN);
@@ -245,7 +251,8 @@ export class DomainStore {
       links = new Set();
     }
     for (const obj of this.domains.all()) {
-      if (obj.persistent) obj.autostart = links.has(`${obj.name}${CONFIG_SUFFIX}`) && this.linkPointsToConfig(obj.name);
+      // most folders have no link: no file name is built per domain then
+      if (obj.persistent) obj.autostart = links.size > 0 && links.has(`${obj.name}${CONFIG_SUFFIX}`) && this.linkPointsToConfig(obj.name);
     }
   }
 

@@ -37,10 +37,11 @@ export interface DomainXMLPipeline {
   /** A new or updated definition from a user: full post-parse with ABI update (addresses, reservations). */
   parseNew(text: string, options: DefineOptions): Promise<XmlElement>;
   /**
-   * A config file tsvirt (or libvirt) wrote: checked, but taken as written, so
-   * nothing (addresses, spare ports, device order) is recomputed.
+   * A config file tsvirt (or libvirt) wrote: checked (unless `vouched`: the domain
+   * index saw this version load), but taken as written, so nothing (addresses,
+   * spare ports, device order) is recomputed.
    */
-  parseConfig(text: string, file: string): XmlElement;
+  parseConfig(text: string, file: string, vouched?: boolean): XmlElement;
   format(def: XmlElement, options: FormatOptions): string;
 }
 
@@ -120,13 +121,14 @@ export function qemuDomainXML(driver: () => QemuDriver): DomainXMLPipeline {
       };
       return completeDomain(root, { hooks: qemuDomainHooks(ctx), validate: options.validateSchema });
     },
-    parseConfig(text, file) {
+    parseConfig(text, file, vouched = false) {
       // The file is what the defining process held in memory. Re-running the
       // pipeline on it checks it, but can legitimately change it (controllers
       // re-sorted, virtio console ports renumbered: libvirt shows the same after
       // a daemon restart). tsvirt has no daemon and re-reads the file in every
-      // process, so the definition is the file itself, once it passes the checks.
-      parseDomainXML(text, { url: file });
+      // process, so the definition is the file itself, once it passes the checks;
+      // a version the domain index vouches for passed them in an earlier process.
+      if (!vouched) parseDomainXML(text, { url: file });
       return parseXml(text);
     },
     format(def, options) {

@@ -11,8 +11,8 @@
 // in-memory and the domain list is not re-read per call.
 
 import type { Duplex } from 'node:stream';
-import { existsSync } from 'node:fs';
-import { mkdir, readFile } from 'node:fs/promises';
+import { existsSync, mkdirSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { HypervisorDriver, ConnectionDrivers, StorageDriver } from '../../driver/families.js';
@@ -163,7 +163,7 @@ export class QemuDriver implements HypervisorDriver {
   ) {
     this.caps = new QemuCapsCache(paths.cacheDir, host);
     const reported = new Set<string>();
-    this.store = new DomainStore(paths.configDir, paths.autostartDir, join(paths.cacheDir, 'domain-index.json'), (text, file) => xml.parseConfig(text, file), (def) => xml.format(def, { secure: true }), (file, error) => {
+    this.store = new DomainStore(paths.configDir, paths.autostartDir, join(paths.cacheDir, 'domain-index.json'), (text, file, vouched) => xml.parseConfig(text, file, vouched), (def) => xml.format(def, { secure: true }), (file, error) => {
       // one report per file and message: sync() runs on every call
       const message = `Failed to load config file '${file}': ${error.message}`;
       if (!reported.has(message)) this.warn(message);
@@ -1563,6 +1563,9 @@ export class QemuDriver implements HypervisorDriver {
   /** qemuDomainGetMessages: what the running domain was tainted with; a domain that does not run has none. */
   async domainGetMessages({ dom, flags }: ProcArgs<'domainGetMessages'>): Promise<ProcRet<'domainGetMessages'>> {
     checkFlags(flags, DomainMessageType.DEPRECATION | DomainMessageType.TAINTING, 'qemuDomainGetMessages');
+    // libvirt reads the messages without a job: a domain that does not run has none, and
+    // dominfo asks for them on every domain, so it costs no lock (nor crypto's load)
+    if ((await this.objectOf(dom, READS_STATE)).id === -1) return { msgs: [] };
     const { domainMessages } = await import('./taint.js');
     return this.runtime.withDomain(dom, async (_obj, running) => ({ msgs: running ? domainMessages(running.taint, flags) : [] }), { monitor: false });
   }
@@ -1685,9 +1688,11 @@ export class QemuDriver implements HypervisorDriver {
 export async function openQemuDriver(uri: ParsedURI, opts: QemuDriverOptions = {}): Promise<QemuDriver> {
   const paths = qemuPathsForURI(uri, opts.stateRoot);
   await checkStateFolders(paths);
+  // synchronous, like the opening reads after it: every tsvirsh call opens the driver, and
+  // a thread-pool round trip per folder cost more than the calls (most folders exist)
   for (const dir of requiredDirs(paths)) {
     try {
-      await mkdir(dir, { recursive: true, mode: 0o755 });
+      mkdirSync(dir, { recursive: true, mode: 0o755 });
     } catch (e) {
       throw virError(ErrorCode.SYSTEM_ERROR, `Failed to create directory '${dir}': ${(e as Error).message}`, ErrorDomain.QEMU);
     }

@@ -2,8 +2,7 @@
 // <domstatus> format, holding what a later process needs to take the domain
 // over again: the live XML, QEMU's pid and the QMP socket. It is written
 // atomically (temp + fsync + rename), so a crash leaves the old or the new one.
-import { readdir, readFile } from 'node:fs/promises';
-import { unlinkSync } from 'node:fs';
+import { readdirSync, readFileSync, unlinkSync } from 'node:fs';
 import path from 'node:path';
 import { DomainState } from '../../driver/flags.js';
 import { ATOMIC_TEMP_PREFIX, fsyncDir, unlinkDurable, writeFileAtomic } from '../../util/atomic-file.js';
@@ -136,7 +135,8 @@ export async function loadStatuses(stateDir: string): Promise<{ statuses: Map<st
   const broken: string[] = [];
   let names: string[];
   try {
-    names = await readdir(stateDir);
+    // every driver open reads the folder: synchronously, a few small files cost less than thread-pool round trips
+    names = readdirSync(stateDir);
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return { statuses, broken };
     throw e;
@@ -145,7 +145,7 @@ export async function loadStatuses(stateDir: string): Promise<{ statuses: Map<st
     if (!file.endsWith('.xml') || file.startsWith(ATOMIC_TEMP_PREFIX)) continue;
     const name = file.slice(0, -'.xml'.length);
     try {
-      statuses.set(name, parseStatus(await readFile(path.join(stateDir, file), 'utf8')));
+      statuses.set(name, parseStatus(readFileSync(path.join(stateDir, file), 'utf8')));
     } catch {
       broken.push(name);
     }
@@ -178,13 +178,22 @@ export async function removeShutoffReason(stateDir: string, name: string): Promi
   await fsyncDir(stateDir);
 }
 
+/** What `read` returns, or `fallback` when it throws. */
+function readOr<T>(read: () => T, fallback: T): T {
+  try {
+    return read();
+  } catch {
+    return fallback;
+  }
+}
+
 /** The recorded shutoff reasons (ShutoffReason values) by domain UUID. */
 export async function loadShutoffReasons(stateDir: string): Promise<Map<string, number>> {
   const reasons = new Map<string, number>();
-  const names = await readdir(stateDir).catch(() => [] as string[]);
-  for (const file of names) {
+  // synchronous for the reason loadStatuses is
+  for (const file of readOr(() => readdirSync(stateDir), [] as string[])) {
     if (!file.endsWith('.shutoff') || file.startsWith(ATOMIC_TEMP_PREFIX)) continue;
-    const [reason, uuid] = (await readFile(path.join(stateDir, file), 'utf8').catch(() => '')).trim().split(/ (?=[^ ]+$)/);
+    const [reason, uuid] = readOr(() => readFileSync(path.join(stateDir, file), 'utf8'), '').trim().split(/ (?=[^ ]+$)/);
     const value = REASON_NAMES[DomainState.SHUTOFF]!.indexOf(reason ?? '');
     if (uuid && value >= 0) reasons.set(uuid.toLowerCase(), value);
   }

@@ -629,7 +629,9 @@ export function decodeAdminProcedure(r: XdrReader): number {
   return r.readInt();
 }
 
-export { ADMIN_PROCEDURE_FACTS, ADMIN_PROCEDURE_BY_NUMBER } from './admin-procedures.js';
+export { ADMIN_PROCEDURE_FACTS } from './admin-procedures.js';
+
+export const ADMIN_PROCEDURE_BY_NUMBER: ReadonlyMap<number, keyof AdminProcedures> = ADMIN_PROCEDURE_FACTS.byNumber();
 
 /** Every ADMIN procedure by driver method name: its argument and return types. */
 export interface AdminProcedures {
@@ -656,97 +658,97 @@ export interface AdminProcedures {
 
 export const ADMIN_PROCEDURES: { [K in keyof AdminProcedures]: ProcedureInfo<AdminProcedures[K]['args'], AdminProcedures[K]['ret']> } = {
   connectOpen: {
-    ...ADMIN_PROCEDURE_FACTS.connectOpen,
+    ...ADMIN_PROCEDURE_FACTS.get('connectOpen')!,
     encodeArgs: encodeAdminConnectOpenArgs, decodeArgs: decodeAdminConnectOpenArgs,
     encodeRet: encodeVoid, decodeRet: decodeVoid,
   },
   connectClose: {
-    ...ADMIN_PROCEDURE_FACTS.connectClose,
+    ...ADMIN_PROCEDURE_FACTS.get('connectClose')!,
     encodeArgs: encodeVoid, decodeArgs: decodeVoid,
     encodeRet: encodeVoid, decodeRet: decodeVoid,
   },
   connectGetLibVersion: {
-    ...ADMIN_PROCEDURE_FACTS.connectGetLibVersion,
+    ...ADMIN_PROCEDURE_FACTS.get('connectGetLibVersion')!,
     encodeArgs: encodeVoid, decodeArgs: decodeVoid,
     encodeRet: encodeAdminConnectGetLibVersionRet, decodeRet: decodeAdminConnectGetLibVersionRet,
   },
   connectListServers: {
-    ...ADMIN_PROCEDURE_FACTS.connectListServers,
+    ...ADMIN_PROCEDURE_FACTS.get('connectListServers')!,
     encodeArgs: encodeAdminConnectListServersArgs, decodeArgs: decodeAdminConnectListServersArgs,
     encodeRet: encodeAdminConnectListServersRet, decodeRet: decodeAdminConnectListServersRet,
   },
   connectLookupServer: {
-    ...ADMIN_PROCEDURE_FACTS.connectLookupServer,
+    ...ADMIN_PROCEDURE_FACTS.get('connectLookupServer')!,
     encodeArgs: encodeAdminConnectLookupServerArgs, decodeArgs: decodeAdminConnectLookupServerArgs,
     encodeRet: encodeAdminConnectLookupServerRet, decodeRet: decodeAdminConnectLookupServerRet,
   },
   serverGetThreadpoolParameters: {
-    ...ADMIN_PROCEDURE_FACTS.serverGetThreadpoolParameters,
+    ...ADMIN_PROCEDURE_FACTS.get('serverGetThreadpoolParameters')!,
     encodeArgs: encodeAdminServerGetThreadpoolParametersArgs, decodeArgs: decodeAdminServerGetThreadpoolParametersArgs,
     encodeRet: encodeAdminServerGetThreadpoolParametersRet, decodeRet: decodeAdminServerGetThreadpoolParametersRet,
   },
   serverSetThreadpoolParameters: {
-    ...ADMIN_PROCEDURE_FACTS.serverSetThreadpoolParameters,
+    ...ADMIN_PROCEDURE_FACTS.get('serverSetThreadpoolParameters')!,
     encodeArgs: encodeAdminServerSetThreadpoolParametersArgs, decodeArgs: decodeAdminServerSetThreadpoolParametersArgs,
     encodeRet: encodeVoid, decodeRet: decodeVoid,
   },
   serverListClients: {
-    ...ADMIN_PROCEDURE_FACTS.serverListClients,
+    ...ADMIN_PROCEDURE_FACTS.get('serverListClients')!,
     encodeArgs: encodeAdminServerListClientsArgs, decodeArgs: decodeAdminServerListClientsArgs,
     encodeRet: encodeAdminServerListClientsRet, decodeRet: decodeAdminServerListClientsRet,
   },
   serverLookupClient: {
-    ...ADMIN_PROCEDURE_FACTS.serverLookupClient,
+    ...ADMIN_PROCEDURE_FACTS.get('serverLookupClient')!,
     encodeArgs: encodeAdminServerLookupClientArgs, decodeArgs: decodeAdminServerLookupClientArgs,
     encodeRet: encodeAdminServerLookupClientRet, decodeRet: decodeAdminServerLookupClientRet,
   },
   clientGetInfo: {
-    ...ADMIN_PROCEDURE_FACTS.clientGetInfo,
+    ...ADMIN_PROCEDURE_FACTS.get('clientGetInfo')!,
     encodeArgs: encodeAdminClientGetInfoArgs, decodeArgs: decodeAdminClientGetInfoArgs,
     encodeRet: encodeAdminClientGetInfoRet, decodeRet: decodeAdminClientGetInfoRet,
   },
   clientClose: {
-    ...ADMIN_PROCEDURE_FACTS.clientClose,
+    ...ADMIN_PROCEDURE_FACTS.get('clientClose')!,
     encodeArgs: encodeAdminClientCloseArgs, decodeArgs: decodeAdminClientCloseArgs,
     encodeRet: encodeVoid, decodeRet: decodeVoid,
   },
   serverGetClientLimits: {
-    ...ADMIN_PROCEDURE_FACTS.serverGetClientLimits,
+    ...ADMIN_PROCEDURE_FACTS.get('serverGetClientLimits')!,
     encodeArgs: encodeAdminServerGetClientLimitsArgs, decodeArgs: decodeAdminServerGetClientLimitsArgs,
     encodeRet: encodeAdminServerGetClientLimitsRet, decodeRet: decodeAdminServerGetClientLimitsRet,
   },
   serverSetClientLimits: {
-    ...ADMIN_PROCEDURE_FACTS.serverSetClientLimits,
+    ...ADMIN_PROCEDURE_FACTS.get('serverSetClientLimits')!,
     encodeArgs: encodeAdminServerSetClientLimitsArgs, decodeArgs: decodeAdminServerSetClientLimitsArgs,
     encodeRet: encodeVoid, decodeRet: decodeVoid,
   },
   connectGetLoggingOutputs: {
-    ...ADMIN_PROCEDURE_FACTS.connectGetLoggingOutputs,
+    ...ADMIN_PROCEDURE_FACTS.get('connectGetLoggingOutputs')!,
     encodeArgs: encodeAdminConnectGetLoggingOutputsArgs, decodeArgs: decodeAdminConnectGetLoggingOutputsArgs,
     encodeRet: encodeAdminConnectGetLoggingOutputsRet, decodeRet: decodeAdminConnectGetLoggingOutputsRet,
   },
   connectGetLoggingFilters: {
-    ...ADMIN_PROCEDURE_FACTS.connectGetLoggingFilters,
+    ...ADMIN_PROCEDURE_FACTS.get('connectGetLoggingFilters')!,
     encodeArgs: encodeAdminConnectGetLoggingFiltersArgs, decodeArgs: decodeAdminConnectGetLoggingFiltersArgs,
     encodeRet: encodeAdminConnectGetLoggingFiltersRet, decodeRet: decodeAdminConnectGetLoggingFiltersRet,
   },
   connectSetLoggingOutputs: {
-    ...ADMIN_PROCEDURE_FACTS.connectSetLoggingOutputs,
+    ...ADMIN_PROCEDURE_FACTS.get('connectSetLoggingOutputs')!,
     encodeArgs: encodeAdminConnectSetLoggingOutputsArgs, decodeArgs: decodeAdminConnectSetLoggingOutputsArgs,
     encodeRet: encodeVoid, decodeRet: decodeVoid,
   },
   connectSetLoggingFilters: {
-    ...ADMIN_PROCEDURE_FACTS.connectSetLoggingFilters,
+    ...ADMIN_PROCEDURE_FACTS.get('connectSetLoggingFilters')!,
     encodeArgs: encodeAdminConnectSetLoggingFiltersArgs, decodeArgs: decodeAdminConnectSetLoggingFiltersArgs,
     encodeRet: encodeVoid, decodeRet: decodeVoid,
   },
   serverUpdateTlsFiles: {
-    ...ADMIN_PROCEDURE_FACTS.serverUpdateTlsFiles,
+    ...ADMIN_PROCEDURE_FACTS.get('serverUpdateTlsFiles')!,
     encodeArgs: encodeAdminServerUpdateTlsFilesArgs, decodeArgs: decodeAdminServerUpdateTlsFilesArgs,
     encodeRet: encodeVoid, decodeRet: decodeVoid,
   },
   connectSetDaemonTimeout: {
-    ...ADMIN_PROCEDURE_FACTS.connectSetDaemonTimeout,
+    ...ADMIN_PROCEDURE_FACTS.get('connectSetDaemonTimeout')!,
     encodeArgs: encodeAdminConnectSetDaemonTimeoutArgs, decodeArgs: decodeAdminConnectSetDaemonTimeoutArgs,
     encodeRet: encodeVoid, decodeRet: decodeVoid,
   },

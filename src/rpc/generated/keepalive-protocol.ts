@@ -22,7 +22,9 @@ export function decodeKeepaliveProcedure(r: XdrReader): number {
   return r.readInt();
 }
 
-export { KEEPALIVE_PROCEDURE_FACTS, KEEPALIVE_PROCEDURE_BY_NUMBER } from './keepalive-procedures.js';
+export { KEEPALIVE_PROCEDURE_FACTS } from './keepalive-procedures.js';
+
+export const KEEPALIVE_PROCEDURE_BY_NUMBER: ReadonlyMap<number, keyof KeepaliveProcedures> = KEEPALIVE_PROCEDURE_FACTS.byNumber();
 
 /** Every KEEPALIVE procedure by driver method name: its argument and return types. */
 export interface KeepaliveProcedures {
@@ -32,12 +34,12 @@ export interface KeepaliveProcedures {
 
 export const KEEPALIVE_PROCEDURES: { [K in keyof KeepaliveProcedures]: ProcedureInfo<KeepaliveProcedures[K]['args'], KeepaliveProcedures[K]['ret']> } = {
   ping: {
-    ...KEEPALIVE_PROCEDURE_FACTS.ping,
+    ...KEEPALIVE_PROCEDURE_FACTS.get('ping')!,
     encodeArgs: encodeVoid, decodeArgs: decodeVoid,
     encodeRet: encodeVoid, decodeRet: decodeVoid,
   },
   pong: {
-    ...KEEPALIVE_PROCEDURE_FACTS.pong,
+    ...KEEPALIVE_PROCEDURE_FACTS.get('pong')!,
     encodeArgs: encodeVoid, decodeArgs: decodeVoid,
     encodeRet: encodeVoid, decodeRet: decodeVoid,
   },

@@ -43,7 +43,9 @@ export function decodeLxcProcedure(r: XdrReader): number {
   return r.readInt();
 }
 
-export { LXC_PROCEDURE_FACTS, LXC_PROCEDURE_BY_NUMBER } from './lxc-procedures.js';
+export { LXC_PROCEDURE_FACTS } from './lxc-procedures.js';
+
+export const LXC_PROCEDURE_BY_NUMBER: ReadonlyMap<number, keyof LxcProcedures> = LXC_PROCEDURE_FACTS.byNumber();
 
 /** Every LXC procedure by driver method name: its argument and return types. */
 export interface LxcProcedures {
@@ -52,7 +54,7 @@ export interface LxcProcedures {
 
 export const LXC_PROCEDURES: { [K in keyof LxcProcedures]: ProcedureInfo<LxcProcedures[K]['args'], LxcProcedures[K]['ret']> } = {
   domainLxcOpenNamespace: {
-    ...LXC_PROCEDURE_FACTS.domainLxcOpenNamespace,
+    ...LXC_PROCEDURE_FACTS.get('domainLxcOpenNamespace')!,
     encodeArgs: encodeLxcDomainOpenNamespaceArgs, decodeArgs: decodeLxcDomainOpenNamespaceArgs,
     encodeRet: encodeVoid, decodeRet: decodeVoid,
   },

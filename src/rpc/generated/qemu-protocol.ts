@@ -254,7 +254,9 @@ export function decodeQemuProcedure(r: XdrReader): number {
   return r.readInt();
 }
 
-export { QEMU_PROCEDURE_FACTS, QEMU_PROCEDURE_BY_NUMBER } from './qemu-procedures.js';
+export { QEMU_PROCEDURE_FACTS } from './qemu-procedures.js';
+
+export const QEMU_PROCEDURE_BY_NUMBER: ReadonlyMap<number, keyof QemuProcedures> = QEMU_PROCEDURE_FACTS.byNumber();
 
 /** Every QEMU procedure by driver method name: its argument and return types. */
 export interface QemuProcedures {
@@ -269,37 +271,37 @@ export interface QemuProcedures {
 
 export const QEMU_PROCEDURES: { [K in keyof QemuProcedures]: ProcedureInfo<QemuProcedures[K]['args'], QemuProcedures[K]['ret']> } = {
   domainQemuMonitorCommand: {
-    ...QEMU_PROCEDURE_FACTS.domainQemuMonitorCommand,
+    ...QEMU_PROCEDURE_FACTS.get('domainQemuMonitorCommand')!,
     encodeArgs: encodeQemuDomainMonitorCommandArgs, decodeArgs: decodeQemuDomainMonitorCommandArgs,
     encodeRet: encodeQemuDomainMonitorCommandRet, decodeRet: decodeQemuDomainMonitorCommandRet,
   },
   domainQemuAttach: {
-    ...QEMU_PROCEDURE_FACTS.domainQemuAttach,
+    ...QEMU_PROCEDURE_FACTS.get('domainQemuAttach')!,
     encodeArgs: encodeQemuDomainAttachArgs, decodeArgs: decodeQemuDomainAttachArgs,
     encodeRet: encodeQemuDomainAttachRet, decodeRet: decodeQemuDomainAttachRet,
   },
   domainQemuAgentCommand: {
-    ...QEMU_PROCEDURE_FACTS.domainQemuAgentCommand,
+    ...QEMU_PROCEDURE_FACTS.get('domainQemuAgentCommand')!,
     encodeArgs: encodeQemuDomainAgentCommandArgs, decodeArgs: decodeQemuDomainAgentCommandArgs,
     encodeRet: encodeQemuDomainAgentCommandRet, decodeRet: decodeQemuDomainAgentCommandRet,
   },
   connectDomainQemuMonitorEventRegister: {
-    ...QEMU_PROCEDURE_FACTS.connectDomainQemuMonitorEventRegister,
+    ...QEMU_PROCEDURE_FACTS.get('connectDomainQemuMonitorEventRegister')!,
     encodeArgs: encodeQemuConnectDomainMonitorEventRegisterArgs, decodeArgs: decodeQemuConnectDomainMonitorEventRegisterArgs,
     encodeRet: encodeQemuConnectDomainMonitorEventRegisterRet, decodeRet: decodeQemuConnectDomainMonitorEventRegisterRet,
   },
   connectDomainQemuMonitorEventDeregister: {
-    ...QEMU_PROCEDURE_FACTS.connectDomainQemuMonitorEventDeregister,
+    ...QEMU_PROCEDURE_FACTS.get('connectDomainQemuMonitorEventDeregister')!,
     encodeArgs: encodeQemuConnectDomainMonitorEventDeregisterArgs, decodeArgs: decodeQemuConnectDomainMonitorEventDeregisterArgs,
     encodeRet: encodeVoid, decodeRet: decodeVoid,
   },
   domainQemuMonitorEvent: {
-    ...QEMU_PROCEDURE_FACTS.domainQemuMonitorEvent,
+    ...QEMU_PROCEDURE_FACTS.get('domainQemuMonitorEvent')!,
     encodeArgs: encodeQemuDomainMonitorEventMsg, decodeArgs: decodeQemuDomainMonitorEventMsg,
     encodeRet: encodeVoid, decodeRet: decodeVoid,
   },
   domainQemuMonitorCommandWithFiles: {
-    ...QEMU_PROCEDURE_FACTS.domainQemuMonitorCommandWithFiles,
+    ...QEMU_PROCEDURE_FACTS.get('domainQemuMonitorCommandWithFiles')!,
     encodeArgs: encodeQemuDomainMonitorCommandWithFilesArgs, decodeArgs: decodeQemuDomainMonitorCommandWithFilesArgs,
     encodeRet: encodeQemuDomainMonitorCommandWithFilesRet, decodeRet: decodeQemuDomainMonitorCommandWithFilesRet,
   },

@@ -187,7 +187,9 @@ export function decodeTsvirtProcedure(r: XdrReader): number {
   return r.readInt();
 }
 
-export { TSVIRT_PROCEDURE_FACTS, TSVIRT_PROCEDURE_BY_NUMBER } from './tsvirt-procedures.js';
+export { TSVIRT_PROCEDURE_FACTS } from './tsvirt-procedures.js';
+
+export const TSVIRT_PROCEDURE_BY_NUMBER: ReadonlyMap<number, keyof TsvirtProcedures> = TSVIRT_PROCEDURE_FACTS.byNumber();
 
 /** Every TSVIRT procedure by driver method name: its argument and return types. */
 export interface TsvirtProcedures {
@@ -196,7 +198,7 @@ export interface TsvirtProcedures {
 
 export const TSVIRT_PROCEDURES: { [K in keyof TsvirtProcedures]: ProcedureInfo<TsvirtProcedures[K]['args'], TsvirtProcedures[K]['ret']> } = {
   domainGetPciTopology: {
-    ...TSVIRT_PROCEDURE_FACTS.domainGetPciTopology,
+    ...TSVIRT_PROCEDURE_FACTS.get('domainGetPciTopology')!,
     encodeArgs: encodeTsvirtDomainGetPciTopologyArgs, decodeArgs: decodeTsvirtDomainGetPciTopologyArgs,
     encodeRet: encodeTsvirtDomainGetPciTopologyRet, decodeRet: decodeTsvirtDomainGetPciTopologyRet,
   },
