@@ -40,6 +40,8 @@ test('tsvirsh migrate between two tsvirtd: live, --p2p, --p2p --tunnelled, --ver
     ['--live', '--tunnelled', 'tsmig', D],
     ['--live', 'tsmig', nowhere],
     ['--live', '--p2p', 'tsmig', nowhere],
+    ['--live', '--p2p', 'tsmig', 'qemu:///system'],
+    ['--live', 'tsmig', 'bogus:///nothing'],
     ['--live', '--offline', 'tsmig', D],
     ['--offline', '--timeout', '5', 'tsmig', D],
     // a flag virsh knows and tsvirt's driver does not support: the driver's own error
@@ -53,15 +55,18 @@ test('tsvirsh migrate between two tsvirtd: live, --p2p, --p2p --tunnelled, --ver
   }
   assert.equal(await virshOk('-c', S, 'domstate', 'tsmig'), 'running\n\n');
 
-  // virsh there, tsvirsh back: the same answer
+  // virsh there, tsvirsh back: the same answer; slowed down so that the job is polled while it runs
+  await virshOk('-c', S, 'migrate-setspeed', 'tsmig', '20');
   const theirs = await virsh('-c', S, 'migrate', '--live', '--verbose', 'tsmig', D);
   assert.equal(theirs.code, 0, theirs.stderr);
   assert.equal(await virshOk('-c', D, 'domstate', 'tsmig', '--reason'), 'running (migrated)\n\n');
+  await virshOk('-c', D, 'migrate-setspeed', 'tsmig', '20');
   const ours = await runTsvirsh('-c', D, 'migrate', '--live', '--verbose', 'tsmig', S);
   assert.equal(ours.code, 0, ours.stderr);
   assert.equal(ours.stdout, theirs.stdout);
   assert.match(theirs.stderr, VERBOSE_PROGRESS);
   assert.match(ours.stderr, VERBOSE_PROGRESS);
+  assert.ok(ours.stderr.split('\r').length > 2, `tsvirsh polled the running job: ${JSON.stringify(ours.stderr)}`);
   assert.equal(await virshOk('-c', S, 'domstate', 'tsmig', '--reason'), 'running (migrated)\n\n');
   assert.equal(await virshOk('-c', D, 'list', '--all', '--name'), '\n');
 
