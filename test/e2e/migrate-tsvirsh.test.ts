@@ -3,14 +3,16 @@
 // nobody listens on, a flag tsvirt's driver refuses) equal virsh's; a plain
 // live migration each way, one driven by virsh and one by tsvirsh, both with
 // --verbose (the same output but for how many progress lines the timing
-// allowed); then peer-to-peer and peer-to-peer tunnelled by tsvirsh, the guest
-// answering at the end.
+// allowed); then peer-to-peer and peer-to-peer tunnelled by tsvirsh; last, a
+// slowed-down migration that SIGINT does not stop off a terminal and domjobabort
+// does, reported as virsh reports it; the guest answers at the end.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { tsvirsh } from '../helpers/shared.js';
-import { agentAnswers, migrationSkip, startGuestOnSource, twoHosts, virsh, virshOk } from './migration-hosts.js';
+import { waitUntil } from './guest.js';
+import { agentAnswers, migrationSkip, startGuestOnSource, twoHosts, VIRSH, virsh, virshOk } from './migration-hosts.js';
 
 const missing = migrationSkip('tsvirsh migrate test');
 
@@ -79,6 +81,28 @@ test('tsvirsh migrate between two tsvirtd: live, --p2p, --p2p --tunnelled, --ver
   const tunnelled = await runTsvirsh('-c', D, 'migrate', '--live', '--p2p', '--tunnelled', '--undefinesource', 'tsmig', S);
   assert.deepEqual(tunnelled, { code: 0, stdout: '\n', stderr: '' });
   assert.equal(await virshOk('-c', S, 'domstate', 'tsmig', '--reason'), 'running (migrated)\n\n');
+  assert.equal(await virshOk('-c', D, 'list', '--all', '--name'), '\n');
+
+  // slowed to 1 MiB/s, a client-driven migration runs until domjobabort ends it; off a terminal
+  // SIGINT does not stop the client (virsh catches it too); both report the same failure
+  await virshOk('-c', S, 'migrate-setspeed', 'tsmig', '1');
+  const aborted = async (argv: string[]): Promise<Run> => {
+    const child = spawn(argv[0]!, [...argv.slice(1), '-c', S, 'migrate', '--live', 'tsmig', D], { stdio: ['ignore', 'pipe', 'pipe'] });
+    t.after(() => child.kill('SIGKILL'));
+    const run: Run = { code: -1, stdout: '', stderr: '' };
+    child.stdout.setEncoding('utf8').on('data', (s: string) => (run.stdout += s));
+    child.stderr.setEncoding('utf8').on('data', (s: string) => (run.stderr += s));
+    const end = new Promise<number | null>((resolve) => child.on('close', resolve));
+    await waitUntil('the migration job on the source', 30_000, async () => (/^Job type: +Unbounded *$/m.test((await virsh('-c', S, 'domjobinfo', 'tsmig')).stdout) ? true : undefined));
+    child.kill('SIGINT');
+    await virshOk('-c', S, 'domjobabort', 'tsmig');
+    run.code = (await end) ?? -1;
+    return run;
+  };
+  const virshAborted = await aborted([VIRSH]);
+  assert.equal(virshAborted.code, 1, virshAborted.stderr);
+  assert.deepEqual(await aborted([process.execPath, tsvirsh]), virshAborted);
+  assert.equal(await virshOk('-c', S, 'domstate', 'tsmig'), 'running\n\n');
   assert.equal(await virshOk('-c', D, 'list', '--all', '--name'), '\n');
   await agentAnswers(S, 'tsmig');
 });

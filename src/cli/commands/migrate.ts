@@ -111,7 +111,8 @@ function timeoutAction(cmd: Invocation, dom: Domain): () => Promise<unknown> {
 /**
  * virshWatchJob: polls the job every 500 ms while `job` runs, printing its
  * progress for --verbose, runs `onTimeout` once after `timeoutSecs`, and prints
- * [100 %] when the job succeeds.
+ * [100 %] when the job succeeds. Ctrl-C on a terminal aborts the job; off a
+ * terminal virsh catches SIGINT and carries on, and so does tsvirsh.
  */
 async function watchJob<T>(ctl: Shell, dom: Domain, job: Promise<T>, verbose: boolean, timeoutSecs: number, onTimeout: () => Promise<unknown>, label: string): Promise<T> {
   let started = false;
@@ -128,6 +129,10 @@ async function watchJob<T>(ctl: Shell, dom: Domain, job: Promise<T>, verbose: bo
   }, 500);
   // a failed suspend or switch leaves the migration to go on as it was
   const timer = timeoutSecs > 0 ? setTimeout(() => void onTimeout().catch(() => undefined), timeoutSecs * 1000) : undefined;
+  const onInterrupt = () => {
+    if (process.stdin.isTTY) void dom.connection.invoke('domainAbortJob', { dom: dom.ref }).catch(() => undefined);
+  };
+  process.on('SIGINT', onInterrupt);
   try {
     const result = await job;
     if (verbose) printJobProgress(ctl.output, label, 0n, 1n);
@@ -135,6 +140,7 @@ async function watchJob<T>(ctl: Shell, dom: Domain, job: Promise<T>, verbose: bo
   } finally {
     clearInterval(progress);
     clearTimeout(timer);
+    process.removeListener('SIGINT', onInterrupt);
   }
 }
 
