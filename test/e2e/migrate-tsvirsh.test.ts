@@ -46,8 +46,12 @@ test('tsvirsh migrate between two tsvirtd: live, --p2p, --p2p --tunnelled, --ver
     ['--live', 'tsmig', 'bogus:///nothing'],
     ['--live', '--offline', 'tsmig', D],
     ['--offline', '--timeout', '5', 'tsmig', D],
-    // a flag virsh knows and tsvirt's driver does not support: the driver's own error
+    ['--live', '--timeout-suspend', 'tsmig', D],
+    ['--live', '--persistent-xml', 'p.xml', 'tsmig', D],
+    ['--live', '--xml', join(hosts.src.root, 'no-such.xml'), 'tsmig', D],
+    // a flag and a parameter virsh knows and tsvirt's driver does not support: the driver's own errors
     ['--live', '--compressed', 'tsmig', D],
+    ['--live', '--listen-address', '127.0.0.1', 'tsmig', D],
   ];
   for (const args of refusals) {
     const theirs = await virsh('-c', S, 'migrate', ...args);
