@@ -1,8 +1,9 @@
 // The client side of migration (virDomainMigrate3, virDomainMigrateToURI3):
 // which protocol both ends speak, asked through virConnectSupportsFeature as
 // libvirt's client asks, then either the version 3 sequence the client drives
-// between two connections (Begin, Prepare, Perform, Finish, Confirm) or, for
-// peer-to-peer, the one Perform call with which the source drives it itself.
+// between two connections (Begin, Prepare, Perform, Finish, Confirm; with params
+// or, to a daemon without them, the older calls) or, for peer-to-peer, the one
+// Perform call with which the source drives it itself.
 import { DriverFeature } from '../driver/features.js';
 import type { DomainRef } from '../driver/refs.js';
 import { typedParam, TypedParamType, type TypedParam } from '../driver/typed-params.js';
@@ -131,28 +132,77 @@ export async function migrate3(source: Connection, dom: DomainRef, dest: Connect
   // the version 3 protocol adds it again for the source alone
   flags &= ~MigrateFlags.CHANGE_PROTECTION;
   if ((await supports(source, DriverFeature.MIGRATION_PARAMS)) && (await supports(dest, DriverFeature.MIGRATION_PARAMS))) {
-    return migrateVersion3Params(source, dom, dest, params, flags);
+    return migrateVersion3(paramsSteps(source, dom, dest), dom, params, flags);
   }
   checkV3Compatible(params, 'Migration APIs with extensible parameters are not supported but extended parameters were passed');
-  // tsvirt's clients speak only the params form of version 3; older daemons are not its peers
+  if ((await supports(source, DriverFeature.MIGRATION_V3)) && (await supports(dest, DriverFeature.MIGRATION_V3))) {
+    return migrateVersion3(legacySteps(source, dom, dest), dom, params, flags);
+  }
+  // protocols 2 and 1 predate every daemon tsvirt talks to
   throw virError(ErrorCode.NO_SUPPORT, 'virDomainMigrate3', ErrorDomain.DOMAIN);
 }
 
-/** virDomainMigrateVersion3Full with params: each step's cookie goes to the next; failures undo what the earlier steps began. */
-async function migrateVersion3Params(source: Connection, dom: DomainRef, dest: Connection, params: readonly TypedParam[], flags: number): Promise<DomainRef> {
-  const protection = (await supports(source, DriverFeature.MIGRATE_CHANGE_PROTECTION)) ? MigrateFlags.CHANGE_PROTECTION : 0;
-  const begun = await source.invoke('domainMigrateBegin3Params', { dom, params: [...params], flags: flags | protection });
-  const state = await source.invoke('domainGetState', { dom, flags: 0 }).catch(() => undefined);
-  if (state?.state === DOMAIN_PAUSED && !(flags & MigrateFlags.POSTCOPY_RESUME)) flags |= MigrateFlags.PAUSED;
+/**
+ * The five calls of migration protocol 3, in its params form or the older one
+ * (which carries the four parameters it knows as arguments); `params` is the
+ * list as completed so far.
+ */
+interface Version3Steps {
+  changeProtection(): Promise<boolean>;
+  begin(params: readonly TypedParam[], flags: number): Promise<{ cookie_out: Buffer; xml: string }>;
+  /** the domain's state, to carry a paused guest over paused */
+  state(): Promise<number>;
+  prepare(params: readonly TypedParam[], cookie: Buffer, flags: number): Promise<{ cookie_out: Buffer; uri_out: string | null }>;
+  perform(params: readonly TypedParam[], cookie: Buffer, flags: number): Promise<Buffer>;
+  finish(params: readonly TypedParam[], cookie: Buffer, flags: number, cancelled: number): Promise<{ dom: DomainRef; cookie_out: Buffer }>;
+  confirm(params: readonly TypedParam[], cookie: Buffer, flags: number, cancelled: number): Promise<void>;
+}
+
+function paramsSteps(source: Connection, dom: DomainRef, dest: Connection): Version3Steps {
+  return {
+    changeProtection: () => supports(source, DriverFeature.MIGRATE_CHANGE_PROTECTION),
+    begin: (params, flags) => source.invoke('domainMigrateBegin3Params', { dom, params: [...params], flags }),
+    state: async () => (await source.invoke('domainGetState', { dom, flags: 0 })).state,
+    prepare: (params, cookie, flags) => dest.invoke('domainMigratePrepare3Params', { params: [...params], cookie_in: cookie, flags }),
+    perform: async (params, cookie, flags) => (await source.invoke('domainMigratePerform3Params', { dom, dconnuri: null, params: [...params], cookie_in: cookie, flags })).cookie_out,
+    finish: (params, cookie, flags, cancelled) => dest.invoke('domainMigrateFinish3Params', { params: [...params], cookie_in: cookie, flags, cancelled }),
+    confirm: (params, cookie, flags, cancelled) => source.invoke('domainMigrateConfirm3Params', { dom, params: [...params], cookie_in: cookie, flags, cancelled }),
+  };
+}
+
+function legacySteps(source: Connection, dom: DomainRef, dest: Connection): Version3Steps {
+  const dname = (params: readonly TypedParam[]) => stringParam(params, MigrateParam.DEST_NAME) ?? null;
+  const uri = (params: readonly TypedParam[]) => stringParam(params, MigrateParam.URI) ?? null;
+  const resource = (params: readonly TypedParam[]) => ullongParam(params, MigrateParam.BANDWIDTH);
+  return {
+    changeProtection: () => supports(source, DriverFeature.MIGRATE_CHANGE_PROTECTION),
+    begin: (params, flags) => source.invoke('domainMigrateBegin3', { dom, xmlin: stringParam(params, MigrateParam.DEST_XML) ?? null, flags: BigInt(flags), dname: dname(params), resource: resource(params) }),
+    // older daemons may lack virDomainGetState
+    state: async () => (await source.invoke('domainGetInfo', { dom })).state,
+    prepare: (params, cookie, flags) =>
+      dest.invoke('domainMigratePrepare3', { cookie_in: cookie, uri_in: uri(params), flags: BigInt(flags), dname: dname(params), resource: resource(params), dom_xml: stringParam(params, MigrateParam.DEST_XML) ?? '' }),
+    perform: async (params, cookie, flags) =>
+      (await source.invoke('domainMigratePerform3', { dom, xmlin: null, cookie_in: cookie, dconnuri: null, uri: uri(params), flags: BigInt(flags), dname: dname(params), resource: resource(params) })).cookie_out,
+    finish: (params, cookie, flags, cancelled) => dest.invoke('domainMigrateFinish3', { dname: dname(params) ?? dom.name, cookie_in: cookie, dconnuri: null, uri: uri(params), flags: BigInt(flags), cancelled }),
+    confirm: (_params, cookie, flags, cancelled) => source.invoke('domainMigrateConfirm3', { dom, cookie_in: cookie, flags: BigInt(flags), cancelled }),
+  };
+}
+
+/** virDomainMigrateVersion3Full: each step's cookie goes to the next; failures undo what the earlier steps began. */
+async function migrateVersion3(steps: Version3Steps, dom: DomainRef, params: readonly TypedParam[], flags: number): Promise<DomainRef> {
+  const protection = (await steps.changeProtection()) ? MigrateFlags.CHANGE_PROTECTION : 0;
+  const begun = await steps.begin(params, flags | protection);
+  const state = await steps.state().catch(() => undefined);
+  if (state === DOMAIN_PAUSED && !(flags & MigrateFlags.POSTCOPY_RESUME)) flags |= MigrateFlags.PAUSED;
   const destFlags = flags & ~(MigrateFlags.ABORT_ON_ERROR | MigrateFlags.AUTO_CONVERGE);
   const confirm = (p: readonly TypedParam[], cookie: Buffer, cancelled: number) =>
     // a failed Confirm leaves the guest paused at the source; nothing more can be done
-    source.invoke('domainMigrateConfirm3Params', { dom, params: [...p], cookie_in: cookie, flags: flags | protection, cancelled }).catch(() => undefined);
+    steps.confirm(p, cookie, flags | protection, cancelled).catch(() => undefined);
 
   let p = withString(params, MigrateParam.DEST_XML, begun.xml);
   let prepared;
   try {
-    prepared = await dest.invoke('domainMigratePrepare3Params', { params: p, cookie_in: begun.cookie_out, flags: destFlags });
+    prepared = await steps.prepare(p, begun.cookie_out, destFlags);
   } catch (e) {
     // with change protection Begin started a job on the source that only Confirm ends
     if (protection) await confirm(p, NO_COOKIE, 1);
@@ -171,7 +221,7 @@ async function migrateVersion3Params(source: Connection, dom: DomainRef, dest: C
     cancelled = 0;
   } else {
     try {
-      cookie = (await source.invoke('domainMigratePerform3Params', { dom, dconnuri: null, params: p, cookie_in: cookie, flags: flags | protection })).cookie_out;
+      cookie = await steps.perform(p, cookie, flags | protection);
       cancelled = 0;
     } catch (e) {
       firstError = e;
@@ -184,7 +234,7 @@ async function migrateVersion3Params(source: Connection, dom: DomainRef, dest: C
   if (stringParam(p, MigrateParam.DEST_NAME) === undefined) p = withString(p, MigrateParam.DEST_NAME, dom.name);
   let migrated: DomainRef | undefined;
   try {
-    const finished = await dest.invoke('domainMigrateFinish3Params', { params: p, cookie_in: cookie, flags: destFlags, cancelled });
+    const finished = await steps.finish(p, cookie, destFlags, cancelled);
     migrated = finished.dom;
     cookie = finished.cookie_out;
   } catch (e) {

@@ -86,6 +86,39 @@ test("a failed Perform cancels at the destination, skips Confirm and keeps Perfo
   assert.equal(log.at(-1)![1].cancelled, 1);
 });
 
+test('to daemons without params, migrate3 makes the older version 3 calls with the four parameters they carry', async () => {
+  const log: Array<[string, Record<string, unknown>]> = [];
+  const v3 = [DriverFeature.MIGRATION_V3];
+  const source = open(
+    fakeDriver(log, v3, {
+      domainMigrateBegin3: async () => ({ cookie_out: cookie('begin'), xml: '<domain/>' }),
+      domainGetInfo: async () => ({ state: 3, maxMem: 0n, memory: 0n, nrVirtCpu: 1, cpuTime: 0n }),
+      domainMigratePerform3: async () => ({ cookie_out: cookie('perform') }),
+      domainMigrateConfirm3: async () => undefined,
+    }),
+  );
+  const dest = open(
+    fakeDriver(log, v3, {
+      domainMigratePrepare3: async () => ({ cookie_out: cookie('prepare'), uri_out: 'tcp://dst:49152' }),
+      domainMigrateFinish3: async () => ({ dom: MIGRATED, cookie_out: cookie('finish') }),
+    }),
+  );
+  const dom = new Domain(source, DOM);
+  await assert.rejects(dom.migrate3(dest, [typedParam.string(MigrateParam.LISTEN_ADDRESS, '::')], MigrateFlags.LIVE), {
+    message: 'argument unsupported: Migration APIs with extensible parameters are not supported but extended parameters were passed',
+  });
+  assert.equal(log.length, 0);
+  await dom.migrate3(dest, [typedParam.ullong(MigrateParam.BANDWIDTH, 7)], MigrateFlags.LIVE);
+  assert.deepEqual(log.map(([key]) => key), ['domainMigrateBegin3', 'domainGetInfo', 'domainMigratePrepare3', 'domainMigratePerform3', 'domainMigrateFinish3', 'domainMigrateConfirm3']);
+  const args = Object.fromEntries(log);
+  // a paused guest stays paused at the destination
+  const flags = BigInt(MigrateFlags.LIVE | MigrateFlags.PAUSED);
+  assert.deepEqual(args.domainMigratePrepare3, { cookie_in: cookie('begin'), uri_in: null, flags, dname: null, resource: 7n, dom_xml: '<domain/>' });
+  assert.deepEqual(args.domainMigratePerform3, { dom: DOM, xmlin: null, cookie_in: cookie('prepare'), dconnuri: null, uri: 'tcp://dst:49152', flags, dname: null, resource: 7n });
+  assert.deepEqual(args.domainMigrateFinish3, { dname: 'vm', cookie_in: cookie('perform'), dconnuri: null, uri: 'tcp://dst:49152', flags, cancelled: 0 });
+  assert.deepEqual(args.domainMigrateConfirm3, { dom: DOM, cookie_in: cookie('finish'), flags, cancelled: 0 });
+});
+
 test('migrateToURI3 --p2p is the source daemon’s one Perform call with the destination URI', async () => {
   const { log, dom } = twoEnds(async () => ({ cookie_out: cookie('') }));
   await dom.migrateToURI3('qemu+tcp://elsewhere/system', [], MigrateFlags.LIVE | MigrateFlags.PEER2PEER);
