@@ -44,6 +44,8 @@ test('tsvirsh migrate between two tsvirtd: live, --p2p, --p2p --tunnelled, --ver
     ['--live', '--p2p', 'tsmig', nowhere],
     ['--live', '--p2p', 'tsmig', 'qemu:///system'],
     ['--live', 'tsmig', 'bogus:///nothing'],
+    ['--live', '--direct', 'tsmig', D],
+    ['--live', '--p2p', '--tunnelled', '--parallel', 'tsmig', D],
     ['--live', '--offline', 'tsmig', D],
     ['--offline', '--timeout', '5', 'tsmig', D],
     ['--live', '--timeout-suspend', 'tsmig', D],
