@@ -12,6 +12,8 @@ import type { DriverRegistry } from '../driver/registry.js';
 import { builtinDrivers } from '../drivers/builtin.js';
 import { ErrorCode, ErrorDomain, isVirError, VirError } from '../util/error.js';
 import { DomainSnapshot, HostInterface, Network, ObjectHandle, StoragePool, StorageVolume } from './handles.js';
+import { migrate3, migrateToURI3 } from './migrate.js';
+import type { TypedParam } from '../driver/typed-params.js';
 import { cpuMapCpus, cpuMapLength, cString, MEMORY_STAT_NAMES, plainParams, type DomainInfo, type DomainInterfaceStats, type DomainRef, type DomainVcpuInfo, type NodeInfo, type PciTopology, type PlainParam, type StateWithReason } from './types.js';
 
 /** The libvirt release this library reproduces, as virGetVersion encodes it (major * 1e6 + minor * 1e3 + micro). */
@@ -361,6 +363,14 @@ export class Domain extends ObjectHandle<DomainRef> {
   /** virDomainMemoryStats: each VIR_DOMAIN_MEMORY_STAT_* tag the driver reports, with its value. */
   async memoryStats(flags = 0): Promise<{ tag: number; val: bigint }[]> {
     return (await this.connection.invoke('domainMemoryStats', { ...this.dom, maxStats: MEMORY_STAT_NAMES.length, flags })).stats;
+  }
+  /** virDomainMigrate3: the client drives the migration to `dest` (VIR_MIGRATE_* flags, VIR_MIGRATE_PARAM_* params); the domain on `dest`. */
+  async migrate3(dest: Connection, params: readonly TypedParam[] = [], flags = 0): Promise<Domain> {
+    return new Domain(dest, await migrate3(this.connection, this.ref, dest, params, flags));
+  }
+  /** virDomainMigrateToURI3: the source daemon migrates the domain itself (peer-to-peer to `dconnuri`, or direct). */
+  migrateToURI3(dconnuri: string | null, params: readonly TypedParam[] = [], flags = 0): Promise<void> {
+    return migrateToURI3(this.connection, this.ref, dconnuri, params, flags);
   }
   /** virDomainGetVcpus: the running vCPUs and the host CPUs each may use. */
   async getVcpus(maxinfo: number): Promise<{ info: DomainVcpuInfo[]; cpumaps: number[][] }> {

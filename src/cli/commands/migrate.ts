@@ -1,14 +1,177 @@
-// The migration tunables of a domain: migrate-setmaxdowntime/getmaxdowntime,
-// migrate-setspeed/getspeed, migrate-compcache and migrate-postcopy, as virsh
-// reads their options and prints their answers.
+// migrate itself and the migration tunables of a domain: migrate-setmaxdowntime/
+// getmaxdowntime, migrate-setspeed/getspeed, migrate-compcache and
+// migrate-postcopy, as virsh reads their options and prints their answers.
+import { connect, type Connection, type Domain } from '../../api/connection.js';
+import { MigrateFlags, MigrateParam } from '../../api/migrate.js';
+import { typedParam, type TypedParam } from '../../api/types.js';
 import { CommandError } from '../errors.js';
-import type { Handler } from '../shell.js';
+import { readInputFile } from '../files.js';
+import { printJobProgress } from '../progress.js';
+import type { Handler, Invocation, Shell } from '../shell.js';
 import { prettyCapacity } from './domain-monitor.js';
 
 /** VIR_DOMAIN_MIGRATE_MAX_SPEED_POSTCOPY */
 const MAX_SPEED_POSTCOPY = 1 << 0;
 
 const speedFlags = (postcopy: boolean) => (postcopy ? MAX_SPEED_POSTCOPY : 0);
+
+/** migrate's boolean options and the VIR_MIGRATE_* flag each sets. */
+const FLAG_OPTIONS: ReadonlyArray<readonly [string, MigrateFlags]> = [
+  ['live', MigrateFlags.LIVE],
+  ['p2p', MigrateFlags.PEER2PEER],
+  ['tunnelled', MigrateFlags.TUNNELLED],
+  ['persistent', MigrateFlags.PERSIST_DEST],
+  ['undefinesource', MigrateFlags.UNDEFINE_SOURCE],
+  ['suspend', MigrateFlags.PAUSED],
+  ['copy-storage-all', MigrateFlags.NON_SHARED_DISK],
+  ['copy-storage-inc', MigrateFlags.NON_SHARED_INC],
+  ['copy-storage-synchronous-writes', MigrateFlags.NON_SHARED_SYNCHRONOUS_WRITES],
+  ['change-protection', MigrateFlags.CHANGE_PROTECTION],
+  ['unsafe', MigrateFlags.UNSAFE],
+  ['compressed', MigrateFlags.COMPRESSED],
+  ['auto-converge', MigrateFlags.AUTO_CONVERGE],
+  ['rdma-pin-all', MigrateFlags.RDMA_PIN_ALL],
+  ['offline', MigrateFlags.OFFLINE],
+  ['abort-on-error', MigrateFlags.ABORT_ON_ERROR],
+  ['postcopy', MigrateFlags.POSTCOPY],
+  ['postcopy-resume', MigrateFlags.POSTCOPY_RESUME],
+  ['zerocopy', MigrateFlags.ZEROCOPY],
+  ['tls', MigrateFlags.TLS],
+  ['parallel', MigrateFlags.PARALLEL],
+];
+
+const INT_MAX = 2 ** 31 - 1;
+
+/** The typed parameters migrate's valued options make (doMigrate), in virsh's order. */
+function migrateParams(cmd: Invocation): TypedParam[] {
+  const params: TypedParam[] = [];
+  const addString = (option: string, field: string) => {
+    const v = cmd.string(option);
+    if (v !== undefined) params.push(typedParam.string(field, v));
+  };
+  const addInt = (option: string, field: string) => {
+    const v = cmd.number(option, -INT_MAX - 1, INT_MAX);
+    if (v !== undefined) params.push(typedParam.int(field, v));
+  };
+  const addULLong = (option: string, field: string) => {
+    const v = cmd.unsigned64(option);
+    if (v !== undefined) params.push(typedParam.ullong(field, v));
+  };
+  const addList = (option: string, field: string) => {
+    const v = cmd.string(option);
+    if (v !== undefined) for (const item of v.split(',')) params.push(typedParam.string(field, item));
+  };
+  const addFile = (option: string, field: string) => {
+    const path = cmd.string(option);
+    if (path === undefined) return;
+    try {
+      params.push(typedParam.string(field, readInputFile(path)));
+    } catch (e) {
+      throw new CommandError([`cannot read file '${path}'`], e);
+    }
+  };
+  addString('migrateuri', MigrateParam.URI);
+  addString('graphicsuri', MigrateParam.GRAPHICS_URI);
+  addString('listen-address', MigrateParam.LISTEN_ADDRESS);
+  // virsh adds the disks port only when it is not 0
+  const disksPort = cmd.number('disks-port', -INT_MAX - 1, INT_MAX);
+  if (disksPort) params.push(typedParam.int(MigrateParam.DISKS_PORT, disksPort));
+  addString('disks-uri', MigrateParam.DISKS_URI);
+  addString('dname', MigrateParam.DEST_NAME);
+  addList('migrate-disks', MigrateParam.MIGRATE_DISKS);
+  addList('comp-methods', MigrateParam.COMPRESSION);
+  addInt('comp-mt-level', MigrateParam.COMPRESSION_MT_LEVEL);
+  addInt('comp-mt-threads', MigrateParam.COMPRESSION_MT_THREADS);
+  addInt('comp-mt-dthreads', MigrateParam.COMPRESSION_MT_DTHREADS);
+  addULLong('comp-xbzrle-cache', MigrateParam.COMPRESSION_XBZRLE_CACHE);
+  addFile('xml', MigrateParam.DEST_XML);
+  addFile('persistent-xml', MigrateParam.PERSIST_XML);
+  addInt('auto-converge-initial', MigrateParam.AUTO_CONVERGE_INITIAL);
+  addInt('auto-converge-increment', MigrateParam.AUTO_CONVERGE_INCREMENT);
+  addULLong('postcopy-bandwidth', MigrateParam.BANDWIDTH_POSTCOPY);
+  addInt('parallel-connections', MigrateParam.PARALLEL_CONNECTIONS);
+  addULLong('bandwidth', MigrateParam.BANDWIDTH);
+  addString('tls-destination', MigrateParam.TLS_DESTINATION);
+  return params;
+}
+
+function migrateFlags(cmd: Invocation): number {
+  if (cmd.bool('copy-storage-synchronous-writes') && !cmd.bool('copy-storage-all') && !cmd.bool('copy-storage-inc')) {
+    throw new CommandError(["'--copy-storage-synchronous-writes' requires one of '--copy-storage-all', 'copy-storage-inc'"]);
+  }
+  return FLAG_OPTIONS.reduce((flags, [option, flag]) => (cmd.bool(option) ? flags | flag : flags), 0);
+}
+
+/** What virsh does when a live migration outlives --timeout: suspend the guest or switch to post-copy. */
+function timeoutAction(cmd: Invocation, dom: Domain): () => Promise<unknown> {
+  if (cmd.bool('timeout-postcopy')) return () => dom.connection.invoke('domainMigrateStartPostCopy', { dom: dom.ref, flags: 0 });
+  return () => dom.suspend();
+}
+
+/**
+ * virshWatchJob: polls the job every 500 ms while `job` runs, printing its
+ * progress for --verbose, runs `onTimeout` once after `timeoutSecs`, and prints
+ * [100 %] when the job succeeds. Ctrl-C on a terminal aborts the job; off a
+ * terminal virsh catches SIGINT and carries on, and so does tsvirsh.
+ */
+async function watchJob<T>(ctl: Shell, dom: Domain, job: Promise<T>, verbose: boolean, timeoutSecs: number, onTimeout: () => Promise<unknown>, label: string): Promise<T> {
+  let started = false;
+  const progress = setInterval(() => {
+    if (started && !verbose) return;
+    dom.connection.invoke('domainGetJobInfo', { dom: dom.ref }).then(
+      (info) => {
+        if (verbose && info.dataTotal > 0n) printJobProgress(ctl.output, label, info.dataRemaining, info.dataTotal);
+        // VIR_DOMAIN_JOB_BOUNDED or UNBOUNDED
+        if (info.type === 1 || info.type === 2) started = true;
+      },
+      () => undefined,
+    );
+  }, 500);
+  // a failed suspend or switch leaves the migration to go on as it was
+  const timer = timeoutSecs > 0 ? setTimeout(() => void onTimeout().catch(() => undefined), timeoutSecs * 1000) : undefined;
+  const onInterrupt = () => {
+    if (process.stdin.isTTY) void dom.connection.invoke('domainAbortJob', { dom: dom.ref }).catch(() => undefined);
+  };
+  process.on('SIGINT', onInterrupt);
+  try {
+    const result = await job;
+    if (verbose) printJobProgress(ctl.output, label, 0n, 1n);
+    return result;
+  } finally {
+    clearInterval(progress);
+    clearTimeout(timer);
+    process.removeListener('SIGINT', onInterrupt);
+  }
+}
+
+/** cmdMigrate: peer-to-peer and direct migrations are the source's to make; otherwise tsvirsh drives both daemons. */
+const migrate: Handler = async (ctl, cmd) => {
+  cmd.exclusive('live', 'offline');
+  cmd.exclusive('timeout-suspend', 'timeout-postcopy');
+  cmd.requireOption('postcopy-after-precopy', 'postcopy');
+  cmd.requireOption('postcopy-resume', 'postcopy');
+  cmd.requireOption('timeout-postcopy', 'postcopy');
+  cmd.requireOption('persistent-xml', 'persistent');
+  cmd.requireOption('tls-destination', 'tls');
+  const { dom } = await ctl.domain(cmd);
+  const timeout = cmd.number('timeout', 0, 2 ** 32 - 1) ?? 0;
+  if (timeout > 0 && !cmd.bool('live')) throw new CommandError(['migrate: Unexpected timeout for offline migration']);
+  if (timeout === 0 && (cmd.bool('timeout-suspend') || cmd.bool('timeout-postcopy'))) {
+    throw new CommandError(['migrate: Unexpected --timeout-* option without --timeout']);
+  }
+  const desturi = cmd.required('desturi');
+  const unmanaged = cmd.bool('p2p') || cmd.bool('direct');
+  let dest: Connection | undefined;
+  if (!unmanaged) dest = await connect(desturi);
+  try {
+    const params = migrateParams(cmd);
+    const flags = migrateFlags(cmd);
+    const job: Promise<unknown> = dest ? dom.migrate3(dest, params, flags) : dom.migrateToURI3(desturi, params, flags);
+    await watchJob(ctl, dom, job, cmd.bool('verbose'), timeout, timeoutAction(cmd, dom), 'Migration');
+  } finally {
+    await dest?.close();
+  }
+};
 
 const setMaxDowntime: Handler = async (ctl, cmd) => {
   const { dom } = await ctl.domain(cmd);
@@ -51,6 +214,7 @@ const postCopy: Handler = async (ctl, cmd) => {
 };
 
 export const handlers: Record<string, Handler> = {
+  migrate,
   'migrate-setmaxdowntime': setMaxDowntime,
   'migrate-getmaxdowntime': getMaxDowntime,
   'migrate-compcache': compCache,
