@@ -44,20 +44,22 @@ export async function tunnelIn(stream: Duplex, owner: QemuOwner): Promise<Tunnel
 }
 
 async function feed(stream: Duplex, qemu: net.Socket): Promise<void> {
-  let fed = false;
-  // QEMU going away (killed: its socket may just close) aborts the stream, which ends the loop below
+  // QEMU closes its end as soon as it has loaded the whole stream, which may be before the
+  // source's finish gets here (a loaded host): that alone is no failure (Finish asks QEMU how
+  // its migration ended). Bytes left for a QEMU that closed (it failed, or was killed) abort
+  // the stream, so the source's migration fails instead of running on into nothing.
   qemu.on('error', () => undefined);
-  qemu.once('close', () => {
-    if (!fed) stream.destroy(qemu.errored ?? new Error('the destination QEMU closed its migration stream'));
-  });
+  const gone = () => qemu.errored ?? new Error('the destination QEMU closed its migration stream');
   try {
     await once(qemu, 'connect');
     // the stream stays open after its input ends: the answer to the source's finish goes out on it
     for await (const chunk of stream.iterator({ destroyOnReturn: false }) as AsyncIterable<Buffer>) {
-      if (!qemu.write(chunk)) await drainedOrClosed(qemu);
+      if (!qemu.writable) throw gone();
+      // the socket closing before it took the chunk: QEMU never got it
+      if (!qemu.write(chunk) && !(await drained(qemu))) throw gone();
     }
-    await new Promise<void>((resolve) => qemu.end(resolve));
-    fed = true;
+    if (qemu.errored) throw qemu.errored;
+    if (qemu.writable) await new Promise<void>((resolve) => qemu.end(resolve));
     stream.end();
   } catch (e) {
     qemu.destroy();
@@ -65,16 +67,17 @@ async function feed(stream: Duplex, qemu: net.Socket): Promise<void> {
   }
 }
 
-/** Resolves once the socket takes more, or is gone (the loop then finds the stream aborted). */
-function drainedOrClosed(socket: net.Socket): Promise<void> {
+/** Resolves true once the socket takes more, false if it closed first. */
+function drained(socket: net.Socket): Promise<boolean> {
   return new Promise((resolve) => {
-    const done = () => {
-      socket.off('drain', done);
-      socket.off('close', done);
-      resolve();
+    const done = (took: boolean) => () => {
+      socket.off('drain', onDrain);
+      socket.off('close', onClose);
+      resolve(took);
     };
-    socket.on('drain', done);
-    socket.on('close', done);
+    const [onDrain, onClose] = [done(true), done(false)];
+    socket.on('drain', onDrain);
+    socket.on('close', onClose);
   });
 }
 
