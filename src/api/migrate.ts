@@ -5,36 +5,14 @@
 // or, to a daemon without them, the older calls) or, for peer-to-peer, the one
 // Perform call with which the source drives it itself.
 import { DriverFeature } from '../driver/features.js';
+import { MigrateFlags } from '../driver/flags.js';
 import type { DomainRef } from '../driver/refs.js';
 import { typedParam, TypedParamType, type TypedParam } from '../driver/typed-params.js';
 import { parseURI } from '../driver/uri.js';
 import { ErrorCode, ErrorDomain, isVirError, virError, VirError } from '../util/error.js';
 import type { Connection } from './connection.js';
 
-/** virDomainMigrateFlags */
-export enum MigrateFlags {
-  LIVE = 1 << 0,
-  PEER2PEER = 1 << 1,
-  TUNNELLED = 1 << 2,
-  PERSIST_DEST = 1 << 3,
-  UNDEFINE_SOURCE = 1 << 4,
-  PAUSED = 1 << 5,
-  NON_SHARED_DISK = 1 << 6,
-  NON_SHARED_INC = 1 << 7,
-  CHANGE_PROTECTION = 1 << 8,
-  UNSAFE = 1 << 9,
-  OFFLINE = 1 << 10,
-  COMPRESSED = 1 << 11,
-  ABORT_ON_ERROR = 1 << 12,
-  AUTO_CONVERGE = 1 << 13,
-  RDMA_PIN_ALL = 1 << 14,
-  POSTCOPY = 1 << 15,
-  TLS = 1 << 16,
-  PARALLEL = 1 << 17,
-  NON_SHARED_SYNCHRONOUS_WRITES = 1 << 18,
-  POSTCOPY_RESUME = 1 << 19,
-  ZEROCOPY = 1 << 20,
-}
+export { MigrateFlags };
 
 /** VIR_MIGRATE_PARAM_*: the typed parameters' field names. */
 export const MigrateParam = {

@@ -22,7 +22,7 @@ import { TypedParamType, type TypedParam } from '../../driver/typed-params.js';
 import type { OpenOptions, PeerOpener, SharedDriverAccess } from '../../driver/registry.js';
 import type { SecretSource } from './disk-secrets.js';
 import type { ParsedURI } from '../../driver/uri.js';
-import { DefineFlags, DomainChannelFlags, DomainMessageType, DomainXMLFlags, ModificationImpact } from '../../driver/flags.js';
+import { DefineFlags, DomainChannelFlags, DomainMessageType, DomainXMLFlags, MigrateFlags, ModificationImpact } from '../../driver/flags.js';
 import { DefinedDetail, DomainEventType, UndefinedDetail } from '../../driver/event-numbers.js';
 import { ErrorCode, ErrorDomain, VirError, virError } from '../../util/error.js';
 import { withFileLock, type LockOptions } from '../../util/file-lock.js';
@@ -1496,7 +1496,7 @@ export class QemuDriver implements HypervisorDriver {
   }
 
   async domainMigratePerform3Params({ dom, dconnuri, params, cookie_in, flags }: ProcArgs<'domainMigratePerform3Params'>): Promise<ProcRet<'domainMigratePerform3Params'>> {
-    const { MigrateFlags, perform } = await import('./migration.js');
+    const { perform } = await import('./migration.js');
     if (flags & MigrateFlags.PEER2PEER) return (await import('./migration-p2p.js')).performPeer2Peer(this, dom, dconnuri, params, flags);
     return perform(this, dom, params, cookie_in, flags);
   }

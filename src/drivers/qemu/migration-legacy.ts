@@ -14,7 +14,8 @@ import { ErrorCode, ErrorDomain, virError } from '../../util/error.js';
 import { parseXml } from '../../util/xml.js';
 import { domainName } from '../../conf/domain.js';
 import { checkFlags, type QemuDriver } from './driver.js';
-import { begin, confirm, finish, MigrateFlags, perform, prepare, SUPPORTED_FLAGS } from './migration.js';
+import { MigrateFlags } from '../../driver/flags.js';
+import { begin, confirm, finish, perform, prepare, SUPPORTED_FLAGS } from './migration.js';
 
 /** The fixed arguments of the older calls; null or 0 where the client gave none. */
 interface LegacyArguments {

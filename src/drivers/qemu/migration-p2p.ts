@@ -6,13 +6,13 @@
 // composer (OpenOptions.openPeer), so this driver never imports the remote one.
 import { dispatch, type DispatchTarget } from '../../driver/dispatch.js';
 import { DriverFeature } from '../../driver/features.js';
-import { DomainState } from '../../driver/flags.js';
+import { DomainState, MigrateFlags } from '../../driver/flags.js';
 import type { ConnectionDrivers } from '../../driver/families.js';
 import type { ProcRet } from '../../driver/procedures.js';
 import { typedParam, type TypedParam } from '../../driver/typed-params.js';
 import { ErrorCode, ErrorDomain, virError } from '../../util/error.js';
 import type { DomainRef, QemuDriver } from './driver.js';
-import { begin, checkMigration, confirm, MigrateFlags, perform } from './migration.js';
+import { begin, checkMigration, confirm, perform } from './migration.js';
 import { outgoingMigration } from './migration-jobs.js';
 import { tunnelOut } from './migration-tunnel.js';
 

@@ -8,7 +8,7 @@
 import net from 'node:net';
 import os from 'node:os';
 import type { Duplex, Writable } from 'node:stream';
-import { DomainState, RunningReason, ShutoffReason } from '../../driver/flags.js';
+import { DomainState, MigrateFlags, RunningReason, ShutoffReason } from '../../driver/flags.js';
 import { ResumedDetail, StoppedDetail } from '../../driver/event-numbers.js';
 import type { ProcRet } from '../../driver/procedures.js';
 import { TypedParamType, typedParamValue, type TypedParam } from '../../driver/typed-params.js';
@@ -28,19 +28,18 @@ import { streamTo } from './migration-stream.js';
 import { tunnelIn } from './migration-tunnel.js';
 import { savedDefinition } from './save-restore.js';
 
-/** virDomainMigrateFlags tsvirt carries out */
-export const MigrateFlags = {
-  LIVE: 1 << 0,
-  PEER2PEER: 1 << 1,
-  TUNNELLED: 1 << 2,
-  PERSIST_DEST: 1 << 3,
-  UNDEFINE_SOURCE: 1 << 4,
-  PAUSED: 1 << 5,
-  CHANGE_PROTECTION: 1 << 8,
-  OFFLINE: 1 << 10,
-  ABORT_ON_ERROR: 1 << 12,
-} as const;
-export const SUPPORTED_FLAGS = Object.values(MigrateFlags).reduce((a, b) => a | b, 0);
+/** The virDomainMigrateFlags tsvirt carries out. */
+export const SUPPORTED_FLAGS = [
+  MigrateFlags.LIVE,
+  MigrateFlags.PEER2PEER,
+  MigrateFlags.TUNNELLED,
+  MigrateFlags.PERSIST_DEST,
+  MigrateFlags.UNDEFINE_SOURCE,
+  MigrateFlags.PAUSED,
+  MigrateFlags.CHANGE_PROTECTION,
+  MigrateFlags.OFFLINE,
+  MigrateFlags.ABORT_ON_ERROR,
+].reduce((a, b) => a | b, 0);
 
 /** The VIR_MIGRATE_PARAM_* tsvirt honours, with their types. */
 const PARAMETERS = {
