@@ -3,4 +3,5 @@ export { connect, Connection, Domain, LIBRARY_VERSION } from './api/connection.j
 export type { CallArgs, ConnectOptions } from './api/connection.js';
 export { DomainSnapshot, HostInterface, Network, StoragePool, StorageVolume } from './api/handles.js';
 export * from './api/types.js';
+export { MigrateParam } from './api/migrate.js';
 export { VirError, ErrorCode, ErrorDomain } from './util/error.js';

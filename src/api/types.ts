@@ -6,7 +6,7 @@ import type { ProcRet } from '../driver/procedures.js';
 import { typedParamValue, type TypedParam } from '../driver/typed-params.js';
 
 export { DomainState, ListDomainsFlags, ModificationImpact } from '../driver/flags.js';
-export { DomainStatsTypes, RunningReason, PausedReason, ShutdownReason, ShutoffReason, CrashedReason, DomainXMLFlags, DefineFlags, StartFlags, DomainConsoleFlags, CheckpointCreateFlags } from '../driver/flags.js';
+export { DomainStatsTypes, RunningReason, PausedReason, ShutdownReason, ShutoffReason, CrashedReason, DomainXMLFlags, DefineFlags, StartFlags, DomainConsoleFlags, CheckpointCreateFlags, MigrateFlags } from '../driver/flags.js';
 export { TypedParamType, typedParam, typedParamValue, type TypedParam } from '../driver/typed-params.js';
 export type { ProcArgs, ProcKey, ProcRet } from '../driver/procedures.js';
 export type { DomainRef, NetworkRef, StoragePoolRef, StorageVolRef, InterfaceRef, SnapshotRef, CheckpointRef, NodeDeviceRef, SecretRef, NWFilterRef } from '../driver/refs.js';
