@@ -5,9 +5,9 @@
 // or, to a daemon without them, the older calls) or, for peer-to-peer, the one
 // Perform call with which the source drives it itself.
 import { DriverFeature } from '../driver/features.js';
-import { MigrateFlags } from '../driver/flags.js';
+import { DomainState, MigrateFlags } from '../driver/flags.js';
 import type { DomainRef } from '../driver/refs.js';
-import { typedParam, TypedParamType, type TypedParam } from '../driver/typed-params.js';
+import { replaceStringParam, TypedParamType, type TypedParam } from '../driver/typed-params.js';
 import { parseURI } from '../driver/uri.js';
 import { ErrorCode, ErrorDomain, isVirError, virError, VirError } from '../util/error.js';
 import type { Connection } from './connection.js';
@@ -41,7 +41,6 @@ export const MigrateParam = {
 /** The parameters migration protocol 3 without params can carry. */
 const V3_COMPATIBLE: ReadonlySet<string> = new Set([MigrateParam.URI, MigrateParam.DEST_NAME, MigrateParam.DEST_XML, MigrateParam.BANDWIDTH]);
 
-const DOMAIN_PAUSED = 3;
 const NO_COOKIE = Buffer.alloc(0);
 
 /** virReportInvalidArg: libvirt formats these itself, without the code's prefix. */
@@ -81,10 +80,6 @@ function ullongParam(params: readonly TypedParam[], field: string): bigint {
   return p?.value.type === TypedParamType.ULLONG ? p.value.ul : 0n;
 }
 
-/** virTypedParamsReplaceString */
-function withString(params: readonly TypedParam[], field: string, value: string): TypedParam[] {
-  return [...params.filter((p) => p.field !== field), typedParam.string(field, value)];
-}
 
 function checkV3Compatible(params: readonly TypedParam[], message: string): void {
   if (params.some((p) => !V3_COMPATIBLE.has(p.field))) throw virError(ErrorCode.ARGUMENT_UNSUPPORTED, message);
@@ -171,13 +166,13 @@ async function migrateVersion3(steps: Version3Steps, dom: DomainRef, params: rea
   const protection = (await steps.changeProtection()) ? MigrateFlags.CHANGE_PROTECTION : 0;
   const begun = await steps.begin(params, flags | protection);
   const state = await steps.state().catch(() => undefined);
-  if (state === DOMAIN_PAUSED && !(flags & MigrateFlags.POSTCOPY_RESUME)) flags |= MigrateFlags.PAUSED;
+  if (state === DomainState.PAUSED && !(flags & MigrateFlags.POSTCOPY_RESUME)) flags |= MigrateFlags.PAUSED;
   const destFlags = flags & ~(MigrateFlags.ABORT_ON_ERROR | MigrateFlags.AUTO_CONVERGE);
   const confirm = (p: readonly TypedParam[], cookie: Buffer, cancelled: number) =>
     // a failed Confirm leaves the guest paused at the source; nothing more can be done
     steps.confirm(p, cookie, flags | protection, cancelled).catch(() => undefined);
 
-  let p = withString(params, MigrateParam.DEST_XML, begun.xml);
+  let p = replaceStringParam(params, MigrateParam.DEST_XML, begun.xml);
   let prepared;
   try {
     prepared = await steps.prepare(p, begun.cookie_out, destFlags);
@@ -191,7 +186,7 @@ async function migrateVersion3(steps: Version3Steps, dom: DomainRef, params: rea
   let cookie = prepared.cookie_out;
   let cancelled = 1;
   let notifySource = true;
-  if (prepared.uri_out !== null) p = withString(p, MigrateParam.URI, prepared.uri_out);
+  if (prepared.uri_out !== null) p = replaceStringParam(p, MigrateParam.URI, prepared.uri_out);
   if (prepared.uri_out === null && stringParam(p, MigrateParam.URI) === undefined) {
     firstError = virError(ErrorCode.INTERNAL_ERROR, 'domainMigratePrepare3 did not set uri');
   } else if (flags & MigrateFlags.OFFLINE) {
@@ -209,7 +204,7 @@ async function migrateVersion3(steps: Version3Steps, dom: DomainRef, params: rea
     }
   }
 
-  if (stringParam(p, MigrateParam.DEST_NAME) === undefined) p = withString(p, MigrateParam.DEST_NAME, dom.name);
+  if (stringParam(p, MigrateParam.DEST_NAME) === undefined) p = replaceStringParam(p, MigrateParam.DEST_NAME, dom.name);
   let migrated: DomainRef | undefined;
   try {
     const finished = await steps.finish(p, cookie, destFlags, cancelled);

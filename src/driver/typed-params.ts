@@ -39,3 +39,8 @@ export function typedParamValue(p: TypedParam): number | bigint | string | boole
     default: throw new Error(`unknown typed parameter type ${(v as { type: number }).type}`);
   }
 }
+
+/** `params` with `field` set to the string `value`, any earlier value dropped (virTypedParamsReplaceString). */
+export function replaceStringParam(params: readonly TypedParam[], field: string, value: string): TypedParam[] {
+  return [...params.filter((p) => p.field !== field), typedParam.string(field, value)];
+}

@@ -9,7 +9,7 @@ import { DriverFeature } from '../../driver/features.js';
 import { DomainState, MigrateFlags } from '../../driver/flags.js';
 import type { ConnectionDrivers } from '../../driver/families.js';
 import type { ProcRet } from '../../driver/procedures.js';
-import { typedParam, type TypedParam } from '../../driver/typed-params.js';
+import { replaceStringParam, type TypedParam } from '../../driver/typed-params.js';
 import { ErrorCode, ErrorDomain, virError } from '../../util/error.js';
 import type { DomainRef, QemuDriver } from './driver.js';
 import { begin, checkMigration, confirm, perform } from './migration.js';
@@ -18,11 +18,6 @@ import { tunnelOut } from './migration-tunnel.js';
 
 /** What the destination is told of the source's flags: its own options stay here (qemuMigrationSrcPerformPeer2Peer3's destflags). */
 const SOURCE_ONLY_FLAGS = MigrateFlags.ABORT_ON_ERROR | MigrateFlags.CHANGE_PROTECTION;
-
-/** `params` with `field` set to the string `value` (virTypedParamsReplaceString). */
-function withString(params: readonly TypedParam[], field: string, value: string): TypedParam[] {
-  return [...params.filter((p) => p.field !== field), typedParam.string(field, value)];
-}
 
 async function supports(target: DispatchTarget, feature: DriverFeature): Promise<boolean> {
   return (await dispatch(target, 'connectSupportsFeature', { feature })).supported === 1;
@@ -72,7 +67,7 @@ async function migrateTo(driver: QemuDriver, dom: DomainRef, dconn: ConnectionDr
   // a paused guest stays paused at the destination
   if (!offline && (await driver.domainGetState({ dom, flags: 0 })).state === DomainState.PAUSED) flags |= MigrateFlags.PAUSED;
   const destFlags = flags & ~SOURCE_ONLY_FLAGS;
-  let destParams = withString(params, 'destination_xml', begun.xml);
+  let destParams = replaceStringParam(params, 'destination_xml', begun.xml);
   const prepareArgs = { params: destParams, cookie_in: begun.cookie_out, flags: destFlags };
   // tunnelled (migration-tunnel.ts): QEMU's stream goes through the Prepare call's stream, not to a URI of the destination
   const tunnel = flags & MigrateFlags.TUNNELLED ? tunnelOut() : undefined;
@@ -99,7 +94,7 @@ async function migrateTo(driver: QemuDriver, dom: DomainRef, dconn: ConnectionDr
       } else {
         const uri = prepared.uri_out;
         if (!uri) throw virError(ErrorCode.INTERNAL_ERROR, 'domainMigratePrepare3 did not set uri', ErrorDomain.QEMU);
-        destParams = withString(destParams, 'migrate_uri', uri);
+        destParams = replaceStringParam(destParams, 'migrate_uri', uri);
         cookie = (await perform(driver, dom, destParams, cookie, flags & ~MigrateFlags.PEER2PEER)).cookie_out;
       }
     } catch (e) {
@@ -111,7 +106,7 @@ async function migrateTo(driver: QemuDriver, dom: DomainRef, dconn: ConnectionDr
   }
 
   // the destination hears whether all came through; it ends its QEMU if not
-  if (!destParams.some((p) => p.field === 'destination_name')) destParams = withString(destParams, 'destination_name', dom.name);
+  if (!destParams.some((p) => p.field === 'destination_name')) destParams = replaceStringParam(destParams, 'destination_name', dom.name);
   let finished = false;
   try {
     await dispatch(target, 'domainMigrateFinish3Params', { params: destParams, cookie_in: cookie, flags: destFlags, cancelled: failure === undefined ? 0 : 1 });
