@@ -8,13 +8,13 @@
 // Version 2 carries no cookies and has no Confirm: Perform ends the source's
 // guest itself once the stream is out. An offline version 3 migration's
 // definition waits here from Prepare3 to Finish3.
+import { MigrateFlags } from '../../driver/flags.js';
 import type { ProcArgs, ProcRet } from '../../driver/procedures.js';
 import { typedParam, type TypedParam } from '../../driver/typed-params.js';
 import { ErrorCode, ErrorDomain, virError } from '../../util/error.js';
 import { parseXml } from '../../util/xml.js';
 import { domainName } from '../../conf/domain.js';
 import { checkFlags, type QemuDriver } from './driver.js';
-import { MigrateFlags } from '../../driver/flags.js';
 import { begin, confirm, finish, perform, prepare, SUPPORTED_FLAGS } from './migration.js';
 
 /** The fixed arguments of the older calls; null or 0 where the client gave none. */
