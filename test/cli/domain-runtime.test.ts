@@ -3,10 +3,10 @@
 // (each command's output is followed by virsh's separator newline).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { run } from '../../src/cli/main.js';
+import { tempDir } from '../helpers/temp-dir.js';
 
 async function tsvirsh(commands: string): Promise<{ out: string; err: string; rc: number }> {
   let out = '';
@@ -36,7 +36,7 @@ test('vcpupin and emulatorpin show affinities over the CPUs of the host CPU map'
   assert.equal((await tsvirsh('vcpupin test')).out, ' VCPU   CPU Affinity\n----------------------\n 0      0-7\n 1      0-7\n\n');
   assert.equal((await tsvirsh('emulatorpin test')).out, 'emulator: CPU Affinity\n----------------------------------\n       *: 0-7\n\n');
   assert.equal((await tsvirsh('vcpupin test --vcpu 5')).err, 'error: vcpu 5 is out of range of live cpu count 2\n');
-  const xml = join(mkdtempSync(join(tmpdir(), 'tsvirt-pin-')), 'p.xml');
+  const xml = join(tempDir('pin'), 'p.xml');
   writeFileSync(
     xml,
     "<domain type='test'><name>p</name><memory>1024</memory><vcpu cpuset='1-3'>3</vcpu>" +
@@ -60,7 +60,7 @@ test('domfsinfo lists the canned filesystems of the first disk of a running doma
 
 test('iothreadinfo lists IOThreads with their pinning, else the vCPUs', async () => {
   assert.deepEqual(await tsvirsh('iothreadinfo test'), { out: 'No IOThreads found for the domain\n', err: '', rc: 0 });
-  const xml = join(mkdtempSync(join(tmpdir(), 'tsvirt-iothreads-')), 'i.xml');
+  const xml = join(tempDir('iothreads'), 'i.xml');
   writeFileSync(
     xml,
     "<domain type='test'><name>i</name><memory>1024</memory><vcpu current='3'>4</vcpu><iothreads>3</iothreads>" +
@@ -86,7 +86,7 @@ test('memtune sets limits in KiB on the chosen definition and keeps hard_limit <
 });
 
 test('blkiotune prints the weight and per-device throttle lists from <blkiotune>', async () => {
-  const xml = join(mkdtempSync(join(tmpdir(), 'tsvirt-blkio-')), 'b.xml');
+  const xml = join(tempDir('blkio'), 'b.xml');
   writeFileSync(
     xml,
     "<domain type='test'><name>b</name><memory>1024</memory><blkiotune><weight>300</weight>" +
@@ -113,7 +113,7 @@ test('calls the test driver lacks fail with the "not supported" error', async ()
 
 test('domdisplay builds URIs from the graphics devices of a running domain', async () => {
   assert.deepEqual(await tsvirsh('domdisplay test'), { out: '\n', err: 'error: No graphical display found\n', rc: 1 });
-  const xml = join(mkdtempSync(join(tmpdir(), 'tsvirt-display-')), 'g.xml');
+  const xml = join(tempDir('display'), 'g.xml');
   writeFileSync(
     xml,
     "<domain type='test'><name>g</name><memory>1024</memory><os><type>hvm</type></os><devices>" +

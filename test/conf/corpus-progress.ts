@@ -5,8 +5,7 @@
 // cases compare the error message.
 //   node dist/test/conf/corpus-progress.js [FILTER-REGEX] [--show N]
 
-import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseDocument } from '../../src/conf/document.js';
 import { completeDomain, formatDomainXML } from '../../src/conf/domain.js';
@@ -15,6 +14,7 @@ import { qemuDomainPostParse, qemuDomainPostParseBasic, qemuValidateDomain } fro
 import { SECURITY_MODELS } from '../../src/drivers/qemu/host-capabilities.js';
 import { child } from '../../src/util/xml.js';
 import { qemuCorpusDir, recordedHost } from '../helpers/corpus.js';
+import { tempDir } from '../helpers/temp-dir.js';
 
 const corpus = qemuCorpusDir();
 const args = process.argv.slice(2);
@@ -29,7 +29,7 @@ function withoutDevices(xml: string): string {
 
 async function main(): Promise<void> {
   if (!corpus) process.exit(2);
-  const caps = new QemuCapsCache(mkdtempSync(join(tmpdir(), 'tsvirt-caps-')), recordedHost(corpus));
+  const caps = new QemuCapsCache(tempDir('caps'), recordedHost(corpus));
   const counts = { xmlPass: 0, xmlFail: 0, errPass: 0, errFail: 0 };
   const failures: string[] = [];
   for (const id of readdirSync(corpus).filter((d) => filter.test(d)).sort()) {

@@ -3,10 +3,10 @@
 // public API.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { connect } from '../../src/api/connection.js';
+import { tempDir } from '../helpers/temp-dir.js';
 
 function domainXML(name: string, uuid: string): string {
   return `<domain type='qemu'><name>${name}</name><uuid>${uuid}</uuid><memory unit='KiB'>131072</memory><vcpu>1</vcpu><os><type arch='x86_64' machine='q35'>hvm</type></os></domain>`;
@@ -29,7 +29,7 @@ async function stderrOf(fn: () => Promise<void>): Promise<string> {
 }
 
 test('damaged config and status files are reported by name and skipped; the other domains load', async () => {
-  const root = mkdtempSync(path.join(tmpdir(), 'tsvirt-corrupt-'));
+  const root = tempDir('corrupt');
   const uri = `qemu:///embed?root=${root}`;
   const setup = await connect(uri);
   await setup.defineDomain(domainXML('good1', '8f2a1c64-7d1b-4a57-9a53-0c8d6e3b2a11'));

@@ -5,11 +5,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { connect } from '../../src/api/connection.js';
 import { tsvirsh } from '../helpers/shared.js';
+import { tempDir } from '../helpers/temp-dir.js';
 
 const UUID = 'c7a5fdbd-cdaf-9455-926a-d65c16db1809';
 
@@ -35,7 +35,7 @@ export function snapshotState(root: string): Map<string, string> {
   return out;
 }
 
-const root = mkdtempSync(path.join(tmpdir(), 'tsvirt-limits-'));
+const root = tempDir('limits');
 const uri = `qemu:///embed?root=${root}`;
 
 async function assertRejected(xml: string, message: string | RegExp): Promise<void> {
@@ -92,7 +92,7 @@ test('an XML document over 10 MiB is refused by the API', async () => {
 });
 
 test('a 100 MB file: tsvirsh reads no more than its cap and reports it as virsh does', () => {
-  const file = path.join(mkdtempSync(path.join(tmpdir(), 'tsvirt-big-')), 'big.xml');
+  const file = path.join(tempDir('big'), 'big.xml');
   writeFileSync(file, domainXML('big').replace('<devices>', `<description>${'x'.repeat(100 * 1024 * 1024)}</description><devices>`));
   const before = snapshotState(root);
   let stderr = '';

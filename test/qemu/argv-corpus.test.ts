@@ -15,7 +15,7 @@ import { probeHostResources } from '../../src/drivers/qemu/host-resources.js';
 import { QemuCapsCache } from '../../src/drivers/qemu/capabilities.js';
 import type { QemuCaps } from '../../src/drivers/qemu/capabilities.js';
 import { child } from '../../src/util/xml.js';
-import os from 'node:os';
+import { tempDir } from '../helpers/temp-dir.js';
 import { expectedDifferences, qemuCorpus, recordedHost, unexpectedOutcomes } from '../helpers/corpus.js';
 
 type Comparator = (expected: string, actual: string, name: string) => { ok: boolean; diff?: string };
@@ -39,9 +39,9 @@ interface Meta { id: string; name: string; arch: string; outcome: string; skip_a
 test('argv built from canonical XML matches libvirt 9.0 for the recorded corpus', { timeout: 10 * 60_000 }, async (t) => {
   const corpus = qemuCorpus();
   if ('skip' in corpus) return t.skip(corpus.skip);
-  // Real QMP probes of the installed binaries on the recorded host, cached across runs like the driver caches them.
+  // Real QMP probes of the installed binaries on the recorded host, once per binary in this run.
   const recorded = recordedHost(corpus.path);
-  const capsCache = new QemuCapsCache(path.join(os.tmpdir(), 'tsvirt-argv-corpus-cache'), recorded);
+  const capsCache = new QemuCapsCache(tempDir('argv-corpus-caps'), recorded);
   // The corpus was recorded with no secrets, networks or pools defined.
   const host = probeHostResources(recorded);
   const compare = loadComparator(path.join(corpus.path, '..', 'run.mjs'));

@@ -4,19 +4,19 @@
 // domains from the config index without parsing their files.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { mkdirSync, readFileSync, renameSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { formatXml, parseXml, type XmlElement } from '../../src/util/xml.js';
 import { DirectoryWatch } from '../../src/util/file-stamp.js';
 import { DomainStore } from '../../src/drivers/qemu/domain-store.js';
+import { tempDir } from '../helpers/temp-dir.js';
 
 const UUID = (n: number) => `00000000-0000-4000-8000-${String(n).padStart(12, '0')}`;
 const def = (name: string, n: number, memory = 65536) => parseXml(`<domain type='qemu'><name>${name}</name><uuid>${UUID(n)}</uuid><memory>${memory}</memory></domain>`);
 const memoryOf = (d: XmlElement) => d.children.find((c) => c.name === 'memory')?.text;
 
 function folder() {
-  const root = mkdtempSync(path.join(os.tmpdir(), 'tsvirt-store-'));
+  const root = tempDir('store');
   const dirs = { config: path.join(root, 'qemu'), autostart: path.join(root, 'qemu', 'autostart'), index: path.join(root, 'domain-index.json') };
   mkdirSync(dirs.autostart, { recursive: true });
   return dirs;
@@ -190,7 +190,7 @@ test('a config file whose name does not match its domain is reported, the others
 });
 
 test('folder watch: a folder changed within the clock granularity of our last look is not trusted', () => {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'tsvirt-watch-'));
+  const dir = tempDir('watch');
   const watch = new DirectoryWatch(dir);
   assert.equal(watch.changed(), true, 'first look');
   assert.equal(watch.changed(), true, 'just created: its mtime is too recent to prove anything');

@@ -7,7 +7,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { connect } from '../../src/api/connection.js';
@@ -15,6 +15,7 @@ import { findBinaryForArch } from '../../src/drivers/qemu/capabilities.js';
 import { formatHostSysinfo } from '../../src/drivers/qemu/host-capabilities.js';
 import { RECORDED_HOST_ENV } from '../../src/drivers/qemu/host/select.js';
 import { qemuCorpus, recordedHostDir } from '../helpers/corpus.js';
+import { tempDir } from '../helpers/temp-dir.js';
 
 const corpus = qemuCorpus();
 const host = 'path' in corpus ? { path: recordedHostDir(corpus.path) } : corpus;
@@ -29,7 +30,7 @@ function sameQemu(dir: string): boolean {
 const skip = 'skip' in host ? host.skip : sameQemu(host.path) ? false : 'installed QEMU differs from the recorded one';
 const dir = 'path' in host ? host.path : '';
 
-const open = () => connect(`qemu:///embed?root=${mkdtempSync(path.join(os.tmpdir(), 'tsvirt-caps-'))}`);
+const open = () => connect(`qemu:///embed?root=${tempDir('caps')}`);
 
 /** The <guest> sections. */
 const guests = (xml: string) => xml.slice(xml.indexOf('  <guest>'), xml.lastIndexOf('</guest>'));
@@ -42,7 +43,7 @@ test('capabilities: guests, machines and aliases as libvirt lists them', { skip 
 });
 
 test('capabilities: the host UUID stays the same across connections', { skip }, async () => {
-  const root = mkdtempSync(path.join(os.tmpdir(), 'tsvirt-caps-'));
+  const root = tempDir('caps');
   const uuidOf = async () => /<uuid>(.*)<\/uuid>/.exec(await (await connect(`qemu:///embed?root=${root}`)).getCapabilities())![1];
   assert.equal(await uuidOf(), await uuidOf());
 });
@@ -87,7 +88,7 @@ test('nodeinfo describes this host', async () => {
 });
 
 test('sysinfo: the kernel\'s SMBIOS export in libvirt\'s format, libvirt\'s error without SMBIOS', () => {
-  const dmi = mkdtempSync(path.join(os.tmpdir(), 'tsvirt-dmi-'));
+  const dmi = tempDir('dmi');
   writeFileSync(path.join(dmi, 'bios_vendor'), 'SeaBIOS\n');
   writeFileSync(path.join(dmi, 'bios_version'), '1.16.0\n');
   writeFileSync(path.join(dmi, 'sys_vendor'), 'QEMU & co\n');

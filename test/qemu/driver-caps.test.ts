@@ -3,13 +3,13 @@
 // machine aliases resolved from the probe.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import {
   QemuCapsCache, canonicalMachineName, defaultMachine, findBinaryForArch, findMachine,
 } from '../../src/drivers/qemu/capabilities.js';
 import { LiveHostFacts } from '../../src/drivers/qemu/host/live.js';
+import { tempDir } from '../helpers/temp-dir.js';
 
 const live = new LiveHostFacts();
 
@@ -17,7 +17,7 @@ const binary = findBinaryForArch('x86_64');
 const skip = binary ? false : 'qemu-system-x86_64 is not installed';
 
 test('the probe reports machines, aliases, defaults, device types and CPU models', { skip }, async () => {
-  const caps = await new QemuCapsCache(mkdtempSync(path.join(os.tmpdir(), 'tsvirt-caps-')), live).get(binary!);
+  const caps = await new QemuCapsCache(tempDir('caps'), live).get(binary!);
   assert.equal(caps.arch, 'x86_64');
   assert.ok(caps.versionNumber >= 2_000_000);
   const q35 = findMachine(caps, 'q35');
@@ -36,7 +36,7 @@ test('the probe reports machines, aliases, defaults, device types and CPU models
 });
 
 test('later lookups read the cache; a changed binary is probed again', { skip }, async () => {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'tsvirt-caps-'));
+  const dir = tempDir('caps');
   // A wrapper stands for the binary: its own path, size and mtime key the cache
   // (a copy of QEMU would not find its modules).
   const copy = path.join(dir, 'qemu-system-x86_64');
@@ -63,7 +63,7 @@ test('later lookups read the cache; a changed binary is probed again', { skip },
 });
 
 test('a missing binary gets libvirt\'s error', async () => {
-  const cache = new QemuCapsCache(mkdtempSync(path.join(os.tmpdir(), 'tsvirt-caps-')), live);
+  const cache = new QemuCapsCache(tempDir('caps'), live);
   await assert.rejects(cache.get('/nonexistent/qemu-system-x86_64'), {
     message: 'Cannot check QEMU binary /nonexistent/qemu-system-x86_64: No such file or directory',
   });

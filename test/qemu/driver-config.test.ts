@@ -1,10 +1,10 @@
 // qemu.conf: libvirt's virconf syntax and tsvirt's hotplug_pcie_spare_ports setting.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { loadQemuDriverConfig, parseConf } from '../../src/drivers/qemu/config.js';
+import { tempDir } from '../helpers/temp-dir.js';
 
 test('virconf values: strings, integers, lists, comments', () => {
   const conf = parseConf('# comment\nvnc_listen = "0.0.0.0"  # trailing\nlog_timestamp=0\ncgroup_controllers = [ "cpu", \n "memory" ]\nuser = \'qemu\'\n', 'qemu.conf');
@@ -15,7 +15,7 @@ test('virconf values: strings, integers, lists, comments', () => {
 });
 
 test('hotplug_pcie_spare_ports defaults to libvirt\'s 1 and is range checked', async () => {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'tsvirt-conf-'));
+  const dir = tempDir('conf');
   const file = path.join(dir, 'qemu.conf');
   assert.equal((await loadQemuDriverConfig(file)).hotplugPcieSparePorts, 1, 'no file: defaults');
   writeFileSync(file, 'hotplug_pcie_spare_ports = 8\n');

@@ -4,9 +4,6 @@
 // wire's shapes (counts without results, packed CPU maps, nulls for absent parts).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { duplexPair } from 'node:stream';
 import { dispatch } from '../../src/driver/dispatch.js';
 import { DriverFeature } from '../../src/driver/features.js';
@@ -19,12 +16,13 @@ import { packCpuMaps } from '../../src/drivers/qemu/cpu-maps.js';
 import { openQemuConnection } from '../../src/drivers/qemu/driver.js';
 import { hostCpuMap } from '../../src/drivers/qemu/host-capabilities.js';
 import { domainXML } from './driver-fixtures.js';
+import { tempDir } from '../helpers/temp-dir.js';
 
 const skip = findBinaryForArch('x86_64') ? false : 'qemu-system-x86_64 is not installed';
 const UUID = 'c7a5fdbd-edaf-9455-926a-d65c16db1809';
 
 async function open(): Promise<ConnectionDrivers> {
-  const drivers = await openQemuConnection(parseURI(`qemu:///embed?root=${mkdtempSync(path.join(os.tmpdir(), 'tsvirt-contract-'))}`), { readonly: false });
+  const drivers = await openQemuConnection(parseURI(`qemu:///embed?root=${tempDir('contract')}`), { readonly: false });
   assert.notEqual(drivers, 'declined');
   return drivers as ConnectionDrivers;
 }

@@ -3,14 +3,14 @@
 // XML flags, and what lands on disk.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readlinkSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { existsSync, mkdirSync, readdirSync, readlinkSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { connect, type Connection } from '../../src/api/connection.js';
 import { DomainState, DomainXMLFlags, ListDomainsFlags } from '../../src/api/types.js';
 import { findBinaryForArch } from '../../src/drivers/qemu/capabilities.js';
 import { ATOMIC_TEMP_PREFIX } from '../../src/util/atomic-file.js';
 import { domainXML } from './driver-fixtures.js';
+import { tempDir } from '../helpers/temp-dir.js';
 
 const skip = findBinaryForArch('x86_64') ? false : 'qemu-system-x86_64 is not installed';
 
@@ -18,7 +18,7 @@ const UUID1 = 'c7a5fdbd-edaf-9455-926a-d65c16db1809';
 const UUID2 = 'c7a5fdbd-edaf-9455-926a-d65c16db1802';
 
 async function fresh(): Promise<{ root: string; conn: Connection }> {
-  const root = mkdtempSync(path.join(os.tmpdir(), 'tsvirt-driver-'));
+  const root = tempDir('driver');
   return { root, conn: await connect(`qemu:///embed?root=${root}`) };
 }
 
@@ -137,7 +137,7 @@ test('the embed URI is canonical and bad qemu URIs get libvirt\'s errors', async
   await assert.rejects(connect('qemu:///embed'), { message: "invalid argument: Missing URI parameter 'root'" });
   await assert.rejects(connect('qemu:///embed?root=relative/dir'), { message: 'unsupported configuration: root path must be absolute' });
   await assert.rejects(connect('qemu:///bogus'), { message: "internal error: unexpected QEMU URI path '/bogus', try qemu:///system" });
-  const root = mkdtempSync(path.join(os.tmpdir(), 'tsvirt-driver-'));
+  const root = tempDir('driver');
   const conn = await connect(`qemu:///embed?root=${root}/sub/../`);
   assert.equal(conn.uri, `qemu:///embed?root=${root}`);
 });
@@ -145,7 +145,7 @@ test('the embed URI is canonical and bad qemu URIs get libvirt\'s errors', async
 test('qemu.conf hotplug_pcie_spare_ports reserves that many empty root ports without moving a device', { skip }, async () => {
   const nic = "<interface type='user'><mac address='52:54:00:00:00:01'/><model type='virtio'/></interface>";
   const define = async (spare: number | undefined) => {
-    const root = mkdtempSync(path.join(os.tmpdir(), 'tsvirt-driver-'));
+    const root = tempDir('driver');
     if (spare !== undefined) {
       mkdirSync(path.join(root, 'etc'), { recursive: true });
       writeFileSync(path.join(root, 'etc', 'qemu.conf'), `# tsvirt\nhotplug_pcie_spare_ports = ${spare}\n`);

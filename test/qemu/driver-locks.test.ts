@@ -4,16 +4,16 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { acquireFileLock } from '../../src/util/file-lock.js';
 import { findBinaryForArch } from '../../src/drivers/qemu/capabilities.js';
 import { domainXML } from './driver-fixtures.js';
+import { tempDir } from '../helpers/temp-dir.js';
 
 const distSrc = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'src');
-const tmp = () => mkdtempSync(path.join(os.tmpdir(), 'tsvirt-lock-'));
+const tmp = () => tempDir('lock');
 
 /** Runs an ES module snippet in a new node process; resolves with its exit code and output. */
 function runNode(code: string): Promise<{ code: number | null; stdout: string; stderr: string }> {

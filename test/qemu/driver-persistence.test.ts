@@ -3,8 +3,7 @@
 // reported by name and skipped while the others load.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { connect } from '../../src/api/connection.js';
 import { DomainXMLFlags } from '../../src/api/types.js';
@@ -13,12 +12,13 @@ import { openQemuDriver } from '../../src/drivers/qemu/driver.js';
 import { findBinaryForArch } from '../../src/drivers/qemu/capabilities.js';
 import { domainXML } from './driver-fixtures.js';
 import { ATOMIC_TEMP_PREFIX } from '../../src/util/atomic-file.js';
+import { tempDir } from '../helpers/temp-dir.js';
 
 const skip = findBinaryForArch('x86_64') ? false : 'qemu-system-x86_64 is not installed';
 const UUID1 = '0b0b0b0b-1111-2222-3333-444444444441';
 const UUID2 = '0b0b0b0b-1111-2222-3333-444444444442';
 
-const tmpRoot = () => mkdtempSync(path.join(os.tmpdir(), 'tsvirt-persist-'));
+const tmpRoot = () => tempDir('persist');
 
 test('a domain defined in one connection is there, identical, after reopening', { skip }, async () => {
   const root = tmpRoot();

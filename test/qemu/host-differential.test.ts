@@ -6,7 +6,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { parseURI } from '../../src/driver/uri.js';
 import { findBinaryForArch } from '../../src/drivers/qemu/capabilities.js';
@@ -14,11 +13,12 @@ import { openQemuDriver, type QemuDriver } from '../../src/drivers/qemu/driver.j
 import { domainCapabilities } from './driver-fixtures.js';
 import { LiveHostFacts } from '../../src/drivers/qemu/host/live.js';
 import { libvirtUnavailable, systemVirsh } from '../helpers/libvirt.js';
+import { tempDir } from '../helpers/temp-dir.js';
 
 const binary = findBinaryForArch('x86_64');
 const skip = libvirtUnavailable() || (binary ? false : 'qemu-system-x86_64 is not installed');
 if (skip) console.warn(`SKIPPING host-differential: ${skip}`);
-const dir = mkdtempSync(path.join(os.tmpdir(), 'tsvirt-host-diff-'));
+const dir = tempDir('host-diff');
 
 function liveDriver(): Promise<QemuDriver> {
   // the live host explicitly: a TSVIRT_RECORDED_HOST in the environment must not stand in for it

@@ -5,7 +5,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { parseURI } from '../../src/driver/uri.js';
 import { findBinaryForArch, QemuCapsCache } from '../../src/drivers/qemu/capabilities.js';
@@ -19,11 +18,12 @@ import { checkTscFrequency } from '../../src/drivers/qemu/guest-cpu-check.js';
 import { parseXml } from '../../src/util/xml.js';
 import { fakeHostFacts } from '../helpers/host-facts.js';
 import { qemuCorpus, recordedHostDir } from '../helpers/corpus.js';
+import { tempDir } from '../helpers/temp-dir.js';
 
 const binary = findBinaryForArch('x86_64');
 const skip = binary ? false : 'qemu-system-x86_64 is not installed';
 /** One probe cache for the file: a probe per host identity, not per test. */
-const cacheRoot = mkdtempSync(path.join(os.tmpdir(), 'tsvirt-host-facts-'));
+const cacheRoot = tempDir('host-facts');
 
 /** A KVM the way QEMU reports it on a host with /dev/kvm: enabled, with a host CPU model. */
 const withKvm = (extra: Partial<HostFacts> = {}) => fakeHostFacts({

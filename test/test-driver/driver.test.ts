@@ -3,10 +3,10 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { connect, DomainState, type Connection } from '../../src/index.js';
+import { tempDir } from '../helpers/temp-dir.js';
 
 const WEB01 = `<domain type='test'>
   <name>web01</name>
@@ -28,7 +28,7 @@ const WEB01 = `<domain type='test'>
 
 /** A private node file, so tests do not share the process-wide default node. */
 function nodeFile(body: string): string {
-  const dir = mkdtempSync(path.join(tmpdir(), 'tsvirt-test-node-'));
+  const dir = tempDir('test-node');
   const file = path.join(dir, 'node.xml');
   writeFileSync(file, `<node xmlns:test='http://libvirt.org/schemas/domain/test/1.0'>${body}</node>`);
   return file;
@@ -209,7 +209,7 @@ test('snapshots: current and parent links, delete with children', async () => {
 });
 
 test('node files: runstates, transient and managed-save domains, external files', async () => {
-  const dir = mkdtempSync(path.join(tmpdir(), 'tsvirt-test-ext-'));
+  const dir = tempDir('test-ext');
   mkdirSync(path.join(dir, 'sub'));
   writeFileSync(path.join(dir, 'sub', 'vm.xml'), "<domain type='test'><name>ext</name><uuid>d0000000-0000-4000-8000-000000000001</uuid><memory>1024</memory><os><type>hvm</type></os></domain>");
   const file = path.join(dir, 'node.xml');

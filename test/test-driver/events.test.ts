@@ -3,8 +3,7 @@
 // python3-libvirt client gets exactly what libvirtd's test driver sends.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import { promisify } from 'node:util';
@@ -26,6 +25,7 @@ import type { ConnectionDrivers } from '../../src/driver/families.js';
 import { ErrorDomain, VirError } from '../../src/util/error.js';
 import { projectRoot } from '../helpers/shared.js';
 import { spawnDaemon } from '../daemon/spawn-daemon.js';
+import { tempDir } from '../helpers/temp-dir.js';
 
 const run = promisify(execFile);
 const registry = builtinDrivers({ daemon: true });
@@ -93,7 +93,7 @@ test('a second connection to test:///default hears what the first one does, once
 });
 
 test('a node file is a node of its own: its events stay with its connection', async () => {
-  const dir = mkdtempSync(path.join(tmpdir(), 'tsvirt-events-'));
+  const dir = tempDir('events');
   const file = path.join(dir, 'node.xml');
   writeFileSync(file, '<node/>');
   const fileConn = await open(`test://${file}`);

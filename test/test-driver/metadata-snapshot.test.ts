@@ -3,15 +3,15 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { connect, type Connection } from '../../src/index.js';
 import type { DomainRef } from '../../src/api/types.js';
+import { tempDir } from '../helpers/temp-dir.js';
 
 /** A private node holding the default node's running domain with a balloon. */
 async function open(): Promise<{ conn: Connection; dom: DomainRef }> {
-  const file = path.join(mkdtempSync(path.join(tmpdir(), 'tsvirt-t2-')), 'node.xml');
+  const file = path.join(tempDir('t2'), 'node.xml');
   writeFileSync(
     file,
     `<node><domain type='test'><name>vm</name><uuid>11111111-2222-3333-4444-555555555555</uuid><memory>1024</memory>
