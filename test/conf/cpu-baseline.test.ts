@@ -2,22 +2,20 @@
 // the host CPUs of tests/cputestdata/ARCH-baseline-NAME.xml baselined over the
 // CPU map of the same source tree, compared with libvirt's expected result
 // files, or refused where libvirt's test expects a failure. Needs libvirt's
-// source (LIBVIRT_SRC, or ../src-libvirt/libvirt-9.0.0 beside the project):
-// skipped loudly without it. The CPU definition parsing checks need nothing.
+// source (test/helpers/libvirt-source.ts): skipped loudly without it, failed
+// under CI=true. The CPU definition parsing checks need nothing.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parsePpc64CpuMap, parseX86CpuMap } from '../../src/conf/cpu-map.js';
 import { parseCpuDef, parseCpuDefList, type CpuDef } from '../../src/conf/cpu-def-list.js';
 import { baselinePpc64Cpu, baselineX86Cpu, expandX86Features, formatBaselineCpu, sortFeatures } from '../../src/conf/cpu-baseline.js';
-import { defaultLibvirtSrc } from '../../scripts/gen-protocol.js';
+import { libvirtSourceMissing, libvirtSrc } from '../helpers/libvirt-source.js';
 
-const source = defaultLibvirtSrc();
-const data = path.join(source, 'tests', 'cputestdata');
-const mapDir = path.join(source, 'src', 'cpu_map');
-const missing = existsSync(data) && existsSync(mapDir) ? false : `no libvirt source at ${source} (set LIBVIRT_SRC)`;
-if (missing) process.stderr.write(`*** cpu baseline unit test on libvirt's cputestdata SKIPPED: ${missing} ***\n`);
+const data = path.join(libvirtSrc, 'tests', 'cputestdata');
+const mapDir = path.join(libvirtSrc, 'src', 'cpu_map');
+const missing = libvirtSourceMissing('cpu baseline unit test on libvirt\'s cputestdata', 'tests/cputestdata', 'src/cpu_map');
 
 /** cpuTestLoadMultiXML: the /cpuTest/cpu elements, each a host CPU. */
 function loadCpus(arch: string, name: string): CpuDef[] {

@@ -9,21 +9,20 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { libvirtUnavailable, runSystemVirsh, SYSTEM_URI } from '../helpers/libvirt.js';
 import { tsvirsh as TSVIRSH } from '../helpers/shared.js';
 import { spawnDaemon } from '../daemon/spawn-daemon.js';
-import { defaultLibvirtSrc } from '../../scripts/gen-protocol.js';
+import { libvirtSourceMissing, libvirtSrc } from '../helpers/libvirt-source.js';
 
 const unavailable = libvirtUnavailable() || (os.arch() !== 'x64' && 'the x86 CPU baselines are compared on an x86_64 host');
 if (unavailable) process.stderr.write(`*** cpu-baseline comparison SKIPPED: ${unavailable} ***\n`);
 const skip = unavailable ? `real libvirt on x86_64 needed: ${unavailable}` : false;
 
-const cputestdata = path.join(defaultLibvirtSrc(), 'tests', 'cputestdata');
-const noTestData = existsSync(cputestdata) ? false : `no libvirt source at ${defaultLibvirtSrc()} (set LIBVIRT_SRC)`;
-if (noTestData) process.stderr.write(`*** cpu-baseline on libvirt's cputestdata SKIPPED: ${noTestData} ***\n`);
+const cputestdata = path.join(libvirtSrc, 'tests', 'cputestdata');
+const noTestData = libvirtSourceMissing('cpu-baseline on libvirt\'s cputestdata', 'tests/cputestdata');
 
 const root = mkdtempSync(path.join(os.tmpdir(), 'tsvirt-cpubaseline-'));
 process.on('exit', () => rmSync(root, { recursive: true, force: true }));

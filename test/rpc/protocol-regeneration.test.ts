@@ -1,20 +1,19 @@
 // The committed src/rpc/generated/*.ts are what scripts/gen-protocol.ts makes of libvirt's source today.
-// Without the source (LIBVIRT_SRC, or ../src-libvirt/libvirt-9.0.0 beside the project) the test is skipped.
+// Needs libvirt's source (test/helpers/libvirt-source.ts): skipped loudly without it, failed under CI=true.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 
-import { defaultLibvirtSrc, projectRoot } from '../../scripts/gen-protocol.js';
+import { projectRoot } from '../../scripts/gen-protocol.js';
+import { libvirtSourceMissing, libvirtSrc } from '../helpers/libvirt-source.js';
 
-const libvirtSrc = defaultLibvirtSrc();
-const present = existsSync(path.join(libvirtSrc, 'src', 'remote', 'remote_protocol.x'));
-if (!present) process.stderr.write(`*** ${libvirtSrc} has no libvirt source (set LIBVIRT_SRC): protocol regeneration test SKIPPED ***\n`);
+const missing = libvirtSourceMissing('protocol regeneration test', 'src/remote/remote_protocol.x');
 
-test('regenerating from the libvirt source reproduces the committed modules', { skip: present ? false : `no libvirt source at ${libvirtSrc}` }, (t) => {
+test('regenerating from the libvirt source reproduces the committed modules', { skip: missing }, (t) => {
   const out = mkdtempSync(path.join(tmpdir(), 'tsvirt-gen-protocol-'));
   t.after(() => rmSync(out, { recursive: true, force: true }));
   const summary = execFileSync(process.execPath, [path.join(projectRoot, 'dist', 'scripts', 'gen-protocol.js'), '--libvirt-src', libvirtSrc, '--out', out], {
