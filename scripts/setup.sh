@@ -37,8 +37,8 @@ if [ "${#missing[@]}" -gt 0 ]; then
 fi
 
 # CI: libvirt 9.0.0's source beside the project (../src-libvirt, never committed), which the
-# protocol regeneration and CPU-baseline tests read; `apt-get source` (deb-src enabled, dpkg-dev)
-# downloads 9.1 MB and unpacks 160 MB, ~10 s. Elsewhere: LIBVIRT_SRC, or the tests skip loudly.
+# protocol regeneration and CPU-baseline tests read: `apt-get source` (deb-src enabled, dpkg-dev)
+# downloads 9.1 MB, unpacks 160 MB, ~20 s. Elsewhere: LIBVIRT_SRC, or those tests skip loudly.
 libvirt_src=../src-libvirt/libvirt-9.0.0
 if [ "${CI:-}" = true ] && [ "$(id -u)" = 0 ] && [ -z "${LIBVIRT_SRC:-}" ] && ! grep -qs "version: '9.0.0'," "$libvirt_src/meson.build"; then
   echo "setup: fetching libvirt 9.0.0's source into $libvirt_src"
@@ -48,7 +48,7 @@ if [ "${CI:-}" = true ] && [ "$(id -u)" = 0 ] && [ -z "${LIBVIRT_SRC:-}" ] && ! 
   dpkg-query -W -f='${Status}' dpkg-dev 2>/dev/null | grep -q 'install ok installed' ||
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends dpkg-dev >/dev/null
   rm -rf "$libvirt_src" && mkdir -p "$(dirname "$libvirt_src")"
-  (cd "$(dirname "$libvirt_src")" && apt-get source -qq libvirt >/dev/null)
+  (cd "$(dirname "$libvirt_src")" && apt-get source -qq -o APT::Sandbox::User=root libvirt >/dev/null)
   grep -qs "version: '9.0.0'," "$libvirt_src/meson.build" || { echo "setup: apt-get source libvirt did not give libvirt 9.0.0 in $libvirt_src" >&2; exit 1; }
 fi
 
