@@ -1,5 +1,5 @@
-// A capability probe's QEMU must not outlive the tsvirsh that started it, even
-// when tsvirsh is killed with SIGKILL in the middle of the probe.
+// A capability probe's QEMU and its temporary folder must not outlive the tsvirsh
+// that started it, even when tsvirsh is killed with SIGKILL in the middle of the probe.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -24,7 +24,18 @@ async function waitUntilGone(marker: string, ms: number): Promise<number[]> {
   return left;
 }
 
-test('a tsvirsh killed with SIGKILL mid-probe leaves no probe QEMU behind', { skip, timeout: 120_000 }, async () => {
+/** The entries of `dir` once it is empty, or when `ms` have passed. */
+async function waitUntilEmpty(dir: string, ms: number): Promise<string[]> {
+  const deadline = Date.now() + ms;
+  let left = readdirSync(dir);
+  while (left.length && Date.now() < deadline) {
+    await sleep(20);
+    left = readdirSync(dir);
+  }
+  return left;
+}
+
+test('a tsvirsh killed with SIGKILL mid-probe leaves no probe QEMU and no temp folder behind', { skip, timeout: 120_000 }, async () => {
   const work = mkdtempSync(join(tmpdir(), 'tsvirt-probe-life-'));
   try {
     let caught = 0;
@@ -46,6 +57,7 @@ test('a tsvirsh killed with SIGKILL mid-probe leaves no probe QEMU behind', { sk
       await exited;
       caught++;
       assert.deepEqual(await waitUntilGone(temp, 5000), [], `probe QEMU still running after its tsvirsh was killed (attempt ${attempt})`);
+      assert.deepEqual(await waitUntilEmpty(temp, 5000), [], `probe folder left after its tsvirsh was killed (attempt ${attempt})`);
     }
     assert.ok(caught > 0, 'never caught a probe QEMU running');
   } finally {

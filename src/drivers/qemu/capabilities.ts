@@ -328,12 +328,13 @@ async function withProbeQemu<T>(binary: string, accel: HostModelAccel, work: (ex
  * Runs QEMU with -daemonize under a small sh guard that holds a pipe from this
  * process: once QEMU has daemonized the guard prints "ready" and waits on the pipe.
  * "done" means QEMU quit by itself; anything else, including end-of-file because
- * this process died, makes the guard SIGKILL the pid in QEMU's pid file (SIGPIPE
- * is ignored so that "ready" written to a dead reader does not end the guard early).
+ * this process died, makes the guard SIGKILL the pid in QEMU's pid file and remove
+ * the probe folder holding it, which a dead process cannot (SIGPIPE is ignored so
+ * that "ready" written to a dead reader does not end the guard early).
  * The binary and its arguments reach QEMU as "$@", never parsed by the shell.
  */
 const PROBE_GUARD = 'trap "" PIPE; "$@" </dev/null >/dev/null || exit; echo ready; read -r answer; '
-  + '[ "$answer" = done ] || kill -9 "$(cat "$TSVIRT_PROBE_PIDFILE")" 2>/dev/null; exit 0';
+  + '[ "$answer" = done ] || { kill -9 "$(cat "$TSVIRT_PROBE_PIDFILE")" 2>/dev/null; rm -rf "${TSVIRT_PROBE_PIDFILE%/*}"; }; exit 0';
 
 function killGroup(pid: number | undefined): void {
   try {
