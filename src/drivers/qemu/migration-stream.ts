@@ -13,6 +13,7 @@ import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { Readable, Writable } from 'node:stream';
 import { ErrorCode, ErrorDomain, virError } from '../../util/error.js';
+import { removeOnExit } from '../../util/remove-on-exit.js';
 import { COMPRESSION_PROGRAMS } from './save-image.js';
 
 /** Who QEMU runs as when that is not this process's user: the relay socket and its folder become theirs. */
@@ -25,8 +26,13 @@ export type QemuOwner = { uid: number; gid: number } | undefined;
  */
 export async function relaySocket(owner: QemuOwner): Promise<{ socket: string; remove: () => Promise<void> }> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'tsvirt-mig-'));
+  const release = removeOnExit(dir);
   if (owner) await chown(dir, owner.uid, owner.gid);
-  return { socket: path.join(dir, 's'), remove: () => rm(dir, { recursive: true, force: true }) };
+  const remove = async () => {
+    await rm(dir, { recursive: true, force: true });
+    release();
+  };
+  return { socket: path.join(dir, 's'), remove };
 }
 
 export interface OutgoingStream {
