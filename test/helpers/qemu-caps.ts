@@ -38,6 +38,7 @@ export function fakeQemuCaps(arch: TestArch, extra: { deviceTypes?: string[]; co
     sev: false,
     sgx: false,
     hostCpuModels: extra.hostCpuModels ?? {},
+    cpuMigratable: true,
     host: extra.host ?? fakeHostFacts(),
   };
 }

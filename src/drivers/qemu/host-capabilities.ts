@@ -20,6 +20,7 @@ import { graphicsTypes, tpmCaps, videoModels } from './device-caps.js';
 import type { QemuDriver } from './driver.js';
 import { hostX86CpuMap } from './host-cpu.js';
 import { qemuHostModel } from './host-cpu-model.js';
+import { customCpuModels } from './custom-cpu-models.js';
 import type { FirmwareDescriptor } from './firmware-select.js';
 import type { HostFacts } from './host/facts.js';
 import type { NodeInfo } from '../../driver/node-info.js';
@@ -340,13 +341,9 @@ function featureBlocks(caps: QemuCaps, virtType: string): CapsBlock[] {
     { name: 'backup', supported: caps.commands.has('blockdev-backup'), enums: [] },
     { name: 'sev', supported: caps.sev, enums: [] },
     { name: 'sgx', supported: caps.sgx, enums: [] },
+    // probed once per binary with KVM, so listed for either virt type; absent where KVM was not probed
+    ...(caps.hypervFeatures ? [{ name: 'hyperv', supported: true, enums: [{ name: 'features', values: [...caps.hypervFeatures] }] }] : []),
   ];
-}
-
-/** QEMU reports unavailable features only where it can check them (x86): elsewhere usability is unknown. */
-function usability(unavailable: readonly string[] | undefined): 'yes' | 'no' | 'unknown' {
-  if (unavailable === undefined) return 'unknown';
-  return unavailable.length === 0 ? 'yes' : 'no';
 }
 
 export interface DomainCapsQuery {
@@ -397,10 +394,6 @@ export async function formatDomainCapabilities(driver: QemuDriver, q: DomainCaps
   const map = isX86Arch(arch) ? hostX86CpuMap() : undefined;
   // REPORTED: non-migratable features included (virQEMUCapsGetHostModel)
   const hostModel = map && qemuHostModel(map, caps, virtType === 'kvm' ? 'kvm' : 'tcg', false);
-  const customModels = caps.cpuModels
-    .filter((c) => !/-v\d+$/.test(c.name) && !['max', 'host', 'base'].includes(c.name))
-    // KVM's own blockers where the binary was probed with it (a recorded host has TCG's only)
-    .map((c) => ({ name: c.name, usable: usability((virtType === 'kvm' && c.kvmUnavailableFeatures) || c.unavailableFeatures), deprecated: c.deprecated }));
   return formatDomainCapabilitiesXML({
     path: binary,
     domain: virtType,
@@ -411,8 +404,9 @@ export async function formatDomainCapabilities(driver: QemuDriver, q: DomainCaps
     os: osCaps(caps.host, arch, machine),
     cpu: {
       hostPassthrough: virtType === 'kvm',
+      hostPassthroughMigratable: caps.cpuMigratable ? ['on', 'off'] : ['off'],
       ...(caps.cpuModels.some((c) => c.name === 'max') ? { maximum: ['on', 'off'] } : {}),
-      customModels,
+      customModels: customCpuModels(caps, arch, virtType),
       ...(hostModel ? { hostModel: { ...hostModel, fallback: 'forbid' as const } } : {}),
     },
     memoryBacking: { supported: true, sourceTypes: enumOf('sourceType', [['file', true], ['anonymous', true], ['memfd', caps.deviceTypes.has('memory-backend-memfd')]]).values },
