@@ -6,7 +6,7 @@
 // "host". x86 models carry their vendor from the map.
 
 import { loadPpc64CpuMap, loadX86CpuMap } from '../../conf/cpu-map.js';
-import { isX86Arch } from '../../conf/machine-family.js';
+import { isArmArch, isPpc64Arch, isS390Arch, isX86Arch } from '../../conf/machine-family.js';
 import type { QemuCaps, QemuCpuModel } from './capabilities.js';
 
 export interface CustomCpuModel {
@@ -19,10 +19,6 @@ export interface CustomCpuModel {
 /** libvirt's CPU driver for an arch: which QEMU model names it keeps, with their vendor. */
 type ModelFilter = (name: string) => { keep: boolean; vendor?: string | undefined };
 
-const ARM_ARCHES: ReadonlySet<string> = new Set(['armv6l', 'armv7b', 'armv7l', 'aarch64']);
-const S390_ARCHES: ReadonlySet<string> = new Set(['s390', 's390x']);
-const PPC64_ARCHES: ReadonlySet<string> = new Set(['ppc64', 'ppc64le']);
-
 /** undefined where libvirt has no CPU driver for the arch, or its CPU map is not installed (it then lists nothing). */
 function modelFilter(arch: string): ModelFilter | undefined {
   if (isX86Arch(arch)) {
@@ -32,11 +28,11 @@ function modelFilter(arch: string): ModelFilter | undefined {
       return { keep: model !== undefined, vendor: model?.vendor };
     });
   }
-  if (PPC64_ARCHES.has(arch)) {
+  if (isPpc64Arch(arch)) {
     const map = loadPpc64CpuMap();
     return map && ((name) => ({ keep: map.models.has(name) }));
   }
-  if (ARM_ARCHES.has(arch) || S390_ARCHES.has(arch)) return () => ({ keep: true });
+  if (isArmArch(arch) || isS390Arch(arch)) return () => ({ keep: true });
   return undefined;
 }
 
@@ -48,7 +44,7 @@ function usability(unavailable: readonly string[] | undefined): CustomCpuModel['
 
 /** The name libvirt shows: QEMU names ppc64 models in lower case, libvirt by the map's spelling. */
 function libvirtName(arch: string, model: QemuCpuModel): string {
-  if (!PPC64_ARCHES.has(arch)) return model.name;
+  if (!isPpc64Arch(arch)) return model.name;
   const map = loadPpc64CpuMap();
   return [...(map?.models.keys() ?? [])].find((m) => m.toLowerCase() === model.name.toLowerCase()) ?? model.name;
 }

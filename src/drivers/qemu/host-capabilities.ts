@@ -25,7 +25,7 @@ import type { FirmwareDescriptor } from './firmware-select.js';
 import type { HostFacts } from './host/facts.js';
 import type { NodeInfo } from '../../driver/node-info.js';
 import { dacLabel } from './security/identity.js';
-import { isX86Arch } from '../../conf/machine-family.js';
+import { isArmVirt, isI440fx, isX86Arch } from '../../conf/machine-family.js';
 import { ARCHES } from '../../conf/domain-core.js';
 
 const read = (path: string): string | undefined => {
@@ -228,8 +228,8 @@ export async function formatCapabilities(driver: QemuDriver): Promise<string> {
 /** A libvirt enum: the values present, kept in libvirt's enum order. */
 const enumOf = (name: string, ordered: Array<[string, boolean]>): CapsEnum => ({ name, values: ordered.filter(([, on]) => on).map(([v]) => v) });
 
-/** Firmware descriptor arch names (QEMU's) for libvirt arches. */
-const FIRMWARE_ARCH: Record<string, string> = { i686: 'i386', armv7l: 'arm', armv6l: 'arm' };
+/** Firmware descriptor arch names (QEMU's) for libvirt arches: QEMU's "arm" is armv7l, never armv6l. */
+const FIRMWARE_ARCH: Record<string, string> = { i686: 'i386', armv7l: 'arm' };
 
 function globMatch(pattern: string, text: string): boolean {
   const re = new RegExp(`^${pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`);
@@ -247,13 +247,18 @@ function matchingFirmware(host: HostFacts, arch: string, machine: string): Array
     (fw.targets ?? []).some((t) => t.architecture === fwArch && (t.machines ?? []).some((m) => globMatch(m, machine))));
 }
 
+/** libvirt's built-in loader list (qemu.conf's nvram default, DEFAULT_LOADER_NVRAM), offered when no descriptor names a loader for the machine. */
+const DEFAULT_LOADERS = ['/usr/share/OVMF/OVMF_CODE.fd', '/usr/share/OVMF/OVMF_CODE.secboot.fd', '/usr/share/AAVMF/AAVMF_CODE.fd', '/usr/share/AAVMF/AAVMF32_CODE.fd'];
+
 function osCaps(host: HostFacts, arch: string, machine: string): { supported: boolean; firmware: string[]; loader?: { values: string[]; enums: CapsEnum[] } } {
   const fws = matchingFirmware(host, arch, machine);
   const interfaces = new Set(fws.flatMap((f) => f['interface-types'] ?? []));
+  const described = fws
+    .map((fw) => (fw.mapping?.device === 'memory' ? fw.mapping.filename : fw.mapping?.executable?.filename))
+    .filter((file): file is string => file !== undefined);
   const loaders: string[] = [];
-  for (const fw of fws) {
-    const file = fw.mapping?.device === 'memory' ? fw.mapping.filename : fw.mapping?.executable?.filename;
-    if (file && host.pathExists(file) && !loaders.includes(file)) loaders.push(file);
+  for (const file of described.length > 0 ? described : DEFAULT_LOADERS) {
+    if (host.pathExists(file) && !loaders.includes(file)) loaders.push(file);
   }
   const secure = fws.some((f) => (f.features ?? []).includes('requires-smm'));
   return {
@@ -273,8 +278,8 @@ function osCaps(host: HostFacts, arch: string, machine: string): { supported: bo
 function deviceBlocks(caps: QemuCaps, machine: string): CapsBlock[] {
   const has = (...types: string[]) => types.some((t) => caps.deviceTypes.has(t));
   const transitional = has('virtio-blk-pci-transitional');
-  const x86 = isX86Arch(caps.arch);
-  const builtinIde = x86 && (machine.startsWith('pc-i440fx') || machine === 'pc' || machine === 'isapc');
+  // qemuDomainMachineHasBuiltinIDE: of the machines tsvirt drives, i440FX (isapc's IDE is no bus libvirt offers)
+  const builtinIde = isI440fx({ arch: caps.arch, machine });
   const tpm = tpmCaps(caps);
   return [
     {
@@ -331,8 +336,11 @@ function deviceBlocks(caps: QemuCaps, machine: string): CapsBlock[] {
   ];
 }
 
-function featureBlocks(caps: QemuCaps, virtType: string): CapsBlock[] {
-  const gic = caps.gicVersions.filter((g) => (virtType === 'kvm' ? g.kernel : g.emulated)).map((g) => g.version).sort((a, b) => a - b);
+function featureBlocks(caps: QemuCaps, arch: string, machine: string, virtType: string): CapsBlock[] {
+  // only ARM's virt machine has a choice of GIC
+  const gic = isArmVirt({ arch, machine })
+    ? caps.gicVersions.filter((g) => (virtType === 'kvm' ? g.kernel : g.emulated)).map((g) => g.version).sort((a, b) => a - b)
+    : [];
   return [
     { name: 'gic', supported: gic.length > 0, enums: [{ name: 'version', values: gic.map(String) }] },
     { name: 'vmcoreinfo', supported: caps.deviceTypes.has('vmcoreinfo'), enums: [] },
@@ -411,7 +419,7 @@ export async function formatDomainCapabilities(driver: QemuDriver, q: DomainCaps
     },
     memoryBacking: { supported: true, sourceTypes: enumOf('sourceType', [['file', true], ['anonymous', true], ['memfd', caps.deviceTypes.has('memory-backend-memfd')]]).values },
     devices: deviceBlocks(caps, machine),
-    features: featureBlocks(caps, virtType),
+    features: featureBlocks(caps, arch, machine, virtType),
   });
 }
 
