@@ -3,11 +3,11 @@
 // the whole document (CPU modes with host-passthrough's migratability, the
 // custom models with their usability and vendor, loaders, disk buses, GIC,
 // Hyper-V) must come out byte for byte as libvirt prints it, and a combination
-// libvirt refuses must be refused with its message. Runs whenever virsh and a
-// running libvirtd are there.
+// libvirt refuses must be refused with its message; the same for a binary
+// without TCG. Runs whenever virsh and a running libvirtd are there.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseURI } from '../../src/driver/uri.js';
@@ -29,9 +29,13 @@ const ARCHES: ReadonlyArray<[string, string[]]> = [
   ['armv6l', ['virt']],
 ];
 
+/** A binary built without TCG (KVM only), asked for by path. */
+const KVM_ONLY_BINARY = '/usr/bin/qemu-system-x86_64-microvm';
+
 /** libvirt's answer: the document as the API returns it, or the error message without virsh's "error: " lines around it. */
-function libvirtDomcaps(arch: string, virttype: string, machine: string | undefined): string {
-  const r = systemVirsh('domcapabilities', '--arch', arch, '--virttype', virttype, ...(machine ? ['--machine', machine] : []));
+function libvirtDomcaps(arch: string | undefined, virttype: string | undefined, machine: string | undefined, emulator?: string): string {
+  const option = (name: string, value: string | undefined) => (value ? [`--${name}`, value] : []);
+  const r = systemVirsh('domcapabilities', ...option('emulatorbin', emulator), ...option('arch', arch), ...option('virttype', virttype), ...option('machine', machine));
   // virsh ends the document with a newline of its own
   if (r.ok) return r.out.replace(/\n$/, '');
   return r.error.split('\n').filter((l) => l !== 'error: failed to get emulator capabilities').map((l) => l.replace(/^error: /, '')).join('\n');
@@ -55,6 +59,14 @@ test('domcapabilities: libvirt\'s document or error, per arch, virt type and mac
       }
     }
     assert.ok(compared > 0);
+    // without KVM neither can probe it (and their probe failures are worded differently)
+    if (existsSync(KVM_ONLY_BINARY) && new LiveHostFacts().kvmDeviceUsable()) {
+      for (const virttype of [undefined, 'kvm', 'qemu']) {
+        const expected = libvirtDomcaps(undefined, virttype, undefined, KVM_ONLY_BINARY);
+        const actual = await domainCapabilities(driver, KVM_ONLY_BINARY, null, null, virttype).catch((e: Error) => e.message);
+        assert.equal(actual, expected, `${KVM_ONLY_BINARY} ${virttype ?? '(default virt type)'}`);
+      }
+    }
   } finally {
     await driver.close();
     rmSync(root, { recursive: true, force: true });

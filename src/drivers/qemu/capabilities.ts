@@ -68,6 +68,8 @@ export interface QemuCaps {
   cpuModels: QemuCpuModel[];
   /** KVM compiled in (query-kvm 'present' of the TCG probe) */
   kvmPresent: boolean;
+  /** 'qemu' is a virt type of this binary: it was built with TCG (libvirt's QEMU_CAPS_TCG, QOM type tcg-accel) */
+  tcgUsable: boolean;
   /**
    * 'kvm' is a virt type of this binary on this host (libvirt's QEMU_CAPS_KVM):
    * the host's KVM matches the binary's arch and QEMU ran with it
@@ -219,6 +221,11 @@ export function archSupported(caps: QemuCaps, arch: string): boolean {
     || (caps.arch === 'armv7l' && arch === 'armv6l') || (caps.arch === 'ppc64' && arch === 'ppc64le');
 }
 
+/** Whether the binary can run `virtType` guests, as libvirt's probe recorded it (virQEMUCapsIsVirtTypeSupported). */
+export function virtTypeSupported(caps: QemuCaps, virtType: string): boolean {
+  return (virtType === 'qemu' && caps.tcgUsable) || (virtType === 'kvm' && caps.kvmUsable);
+}
+
 // ---------------------------------------------------------------------------
 // Probe
 
@@ -264,16 +271,21 @@ async function probeCpuMigratable(execute: ProbeExecute, types: unknown): Promis
   return false;
 }
 
-/** Every probe command's answer, TCG's host CPU model, and whether the "max" CPU can be told to be migratable, from one TCG QEMU. */
-async function runProbe(binary: string): Promise<{ answers: Map<ProbeCommand, unknown>; tcgHostModel?: QemuHostCpuModel; cpuMigratable: boolean }> {
-  return withProbeQemu(binary, 'tcg', async (execute) => {
+/**
+ * Every probe command's answer, TCG's host CPU model, and whether the "max"
+ * CPU can be told to be migratable, from one QEMU running with `accel` (TCG,
+ * unless the binary has no TCG).
+ */
+async function runProbe(binary: string, accel: HostModelAccel): Promise<{ answers: Map<ProbeCommand, unknown>; tcgHostModel?: QemuHostCpuModel; cpuMigratable: boolean }> {
+  return withProbeQemu(binary, accel, async (execute) => {
     const answers = new Map<ProbeCommand, unknown>();
     for (const command of PROBE_COMMANDS) {
       const answer = await execute(command, undefined, REQUIRED_COMMANDS.includes(command));
       if (answer !== undefined) answers.set(command, answer);
     }
     const cpuMigratable = await probeCpuMigratable(execute, answers.get('qom-list-types'));
-    return { answers, tcgHostModel: await expandHostModel(execute, 'tcg'), cpuMigratable };
+    const tcgHostModel = accel === 'tcg' ? await expandHostModel(execute, 'tcg') : undefined;
+    return { answers, ...(tcgHostModel ? { tcgHostModel } : {}), cpuMigratable };
   });
 }
 
@@ -576,6 +588,7 @@ function completeCaps(p: ProbedCaps, host: HostFacts): QemuCaps {
     deviceTypes: new Set(p.deviceTypes),
     cpuModels: p.cpuModels,
     kvmPresent: p.kvmPresent,
+    tcgUsable: p.deviceTypes.includes('tcg-accel'),
     kvmUsable: p.kvmEnabled,
     host,
     commands: new Set(p.commands),
@@ -645,7 +658,11 @@ export class QemuCapsCache {
     if (cached && cached.format === CACHE_FORMAT && (Object.keys(key) as Array<keyof typeof key>).every((k) => cached.key[k] === key[k])) {
       return completeCaps(cached.caps, this.host);
     }
-    const { answers, tcgHostModel, cpuMigratable } = await runProbe(binary);
+    const { answers, tcgHostModel, cpuMigratable } = await runProbe(binary, 'tcg').catch(async (tcgFailure: unknown) => {
+      // a binary built without TCG (qemu-system-x86_64-microvm) runs only with KVM, which libvirt's kvm:tcg probe falls to
+      if (!this.host.kvmDeviceUsable()) throw tcgFailure;
+      return runProbe(binary, 'kvm').catch(() => { throw tcgFailure; });
+    });
     const probed = interpretProbe(binary, answers);
     probed.cpuMigratable = cpuMigratable;
     if (tcgHostModel) probed.hostCpuModels.tcg = tcgHostModel;

@@ -15,7 +15,7 @@ import {
   formatCapabilitiesXML, formatDomainCapabilitiesXML,
   type CacheBank, type CapsBlock, type CapsEnum, type GuestCaps, type GuestFeature, type HostCpu, type NumaCell,
 } from '../../conf/capabilities.js';
-import { archSupported, canonicalMachineName, defaultMachine, findBinaryForArch, findMachine, hostArch, installedGuestArches, type QemuCaps } from './capabilities.js';
+import { archSupported, virtTypeSupported, canonicalMachineName, defaultMachine, findBinaryForArch, findMachine, hostArch, installedGuestArches, type QemuCaps } from './capabilities.js';
 import { graphicsTypes, tpmCaps, videoModels } from './device-caps.js';
 import type { QemuDriver } from './driver.js';
 import { hostX86CpuMap } from './host-cpu.js';
@@ -195,7 +195,7 @@ function guestCaps(arch: string, caps: QemuCaps): GuestCaps {
     wordsize: WORDSIZE[arch] ?? 64,
     emulator: caps.binary,
     machines,
-    domainTypes: caps.kvmUsable ? ['qemu', 'kvm'] : ['qemu'],
+    domainTypes: [...(caps.tcgUsable ? ['qemu'] : []), ...(caps.kvmUsable ? ['kvm'] : [])],
     features: guestFeatures(arch),
   };
 }
@@ -275,6 +275,9 @@ function osCaps(host: HostFacts, arch: string, machine: string): { supported: bo
   };
 }
 
+/** The USB controllers whose presence lets libvirt offer USB host devices. */
+const USB_CONTROLLERS = ['piix3-usb-uhci', 'piix4-usb-uhci', 'usb-ehci', 'ich9-usb-ehci1', 'vt82c686b-usb-uhci', 'pci-ohci', 'nec-usb-xhci', 'qemu-xhci'];
+
 function deviceBlocks(caps: QemuCaps, machine: string): CapsBlock[] {
   const has = (...types: string[]) => types.some((t) => caps.deviceTypes.has(t));
   const transitional = has('virtio-blk-pci-transitional');
@@ -307,7 +310,7 @@ function deviceBlocks(caps: QemuCaps, machine: string): CapsBlock[] {
       enums: [
         { name: 'mode', values: ['subsystem'] },
         { name: 'startupPolicy', values: ['default', 'mandatory', 'requisite', 'optional'] },
-        { name: 'subsysType', values: ['usb', 'pci', 'scsi'] },
+        enumOf('subsysType', [['usb', has(...USB_CONTROLLERS)], ['pci', true], ['scsi', true]]),
         { name: 'capsType', values: [] },
         { name: 'pciBackend', values: caps.kvmUsable && caps.host.pathExists('/dev/vfio') ? ['vfio'] : [] },
       ],
@@ -397,6 +400,7 @@ export async function lookupDefaultCaps(driver: QemuDriver, q: DomainCapsQuery):
 export async function formatDomainCapabilities(driver: QemuDriver, q: DomainCapsQuery): Promise<string> {
   const { binary, caps, arch, virtType, machine: found } = await lookupDefaultCaps(driver, q);
   if (!archSupported(caps, arch)) throw virError(ErrorCode.INVALID_ARG, `Emulator '${binary}' does not support arch '${arch}'`, ErrorDomain.QEMU);
+  if (!virtTypeSupported(caps, virtType)) throw virError(ErrorCode.INVALID_ARG, `Emulator '${binary}' does not support virt type '${virtType}'`, ErrorDomain.QEMU);
   const machine = found ?? '';
   const m = findMachine(caps, machine);
   const map = isX86Arch(arch) ? hostX86CpuMap() : undefined;
