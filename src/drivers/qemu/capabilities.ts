@@ -214,7 +214,7 @@ export function hasDeviceType(caps: QemuCaps, type: string): boolean {
   return caps.deviceTypes.has(type);
 }
 
-/** virQEMUCapsIsArchSupported: the binary's own arch, plus i686 on x86_64 and armv7l on aarch64. */
+/** virQEMUCapsIsArchSupported: the binary's own arch, plus i686 on x86_64, armv7l on aarch64, armv6l on arm and ppc64le on ppc64. */
 export function archSupported(caps: QemuCaps, arch: string): boolean {
   if (arch === caps.arch) return true;
   return (caps.arch === 'x86_64' && arch === 'i686') || (caps.arch === 'aarch64' && arch === 'armv7l')

@@ -1,8 +1,8 @@
 // What `virsh capabilities` and `virsh domcapabilities` report for the qemu
 // driver, gathered from this host (procfs/sysfs, firmware descriptors) and from
-// the probed QEMU binaries. Everything printed is derived, never assumed:
-// where libvirt relies on data tsvirt does not model (its CPU model map,
-// host-model CPU computation, migration), that part is left out rather than invented.
+// the probed QEMU binaries, with libvirt's CPU map for the CPU models.
+// Everything printed is derived, never assumed: where libvirt relies on data
+// tsvirt does not model, that part is left out rather than invented.
 
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { mkdir, readFile } from 'node:fs/promises';
