@@ -205,8 +205,11 @@ export interface DomainCapabilities {
   os: { supported: boolean; firmware: string[]; loader?: { values: string[]; enums: CapsEnum[] } };
   cpu: {
     hostPassthrough: boolean;
+    /** enum values of hostPassthroughMigratable, listed when mode 'host-passthrough' is supported */
+    hostPassthroughMigratable?: string[];
     /** enum values of maximumMigratable, when mode 'maximum' is supported */
     maximum?: string[];
+    /** vendor: the CPU map's vendor of the model, printed 'unknown' when absent */
     customModels: Array<{ name: string; usable: 'yes' | 'no' | 'unknown'; vendor?: string; deprecated?: boolean }>;
     /** mode 'host-model': the CPU model host-model guests are based on, when the hypervisor has one */
     hostModel?: { model: string; fallback: 'allow' | 'forbid'; vendor?: string; features: ReadonlyArray<{ name: string; policy: string }> };
@@ -260,7 +263,12 @@ export function formatDomainCapabilitiesXML(c: DomainCapabilities): string {
     out.push('  </os>');
   }
 
-  out.push('  <cpu>', `    <mode name='host-passthrough' supported='${c.cpu.hostPassthrough ? 'yes' : 'no'}'/>`);
+  out.push('  <cpu>');
+  if (c.cpu.hostPassthrough && c.cpu.hostPassthroughMigratable) {
+    out.push("    <mode name='host-passthrough' supported='yes'>");
+    formatEnums([{ name: 'hostPassthroughMigratable', values: c.cpu.hostPassthroughMigratable }], '      ', out);
+    out.push('    </mode>');
+  } else out.push(`    <mode name='host-passthrough' supported='${c.cpu.hostPassthrough ? 'yes' : 'no'}'/>`);
   if (c.cpu.maximum) {
     out.push("    <mode name='maximum' supported='yes'>");
     formatEnums([{ name: 'maximumMigratable', values: c.cpu.maximum }], '      ', out);
@@ -278,9 +286,8 @@ export function formatDomainCapabilitiesXML(c: DomainCapabilities): string {
   else {
     out.push("    <mode name='custom' supported='yes'>");
     for (const m of c.cpu.customModels) {
-      const vendor = m.vendor !== undefined ? attr('vendor', m.vendor) : '';
       const deprecated = m.deprecated ? " deprecated='yes'" : '';
-      out.push(`      <model usable='${m.usable}'${deprecated}${vendor}>${escapeXml(m.name)}</model>`);
+      out.push(`      <model usable='${m.usable}'${deprecated}${attr('vendor', m.vendor ?? 'unknown')}>${escapeXml(m.name)}</model>`);
     }
     out.push('    </mode>');
   }

@@ -1,12 +1,13 @@
-// libvirt's virCPUDefListParse: the CPU definitions a caller hands to the
-// baseline APIs, each a lone <cpu> document. A host CPU names its
-// architecture and lists features without policies; with 'auto' a <cpu> is a
-// host CPU when it has an <arch>, a guest CPU otherwise. Only what a baseline
-// reads is kept; the checks are libvirt's, in libvirt's order.
+// libvirt's virCPUDefParseXML and virCPUDefListParse: the CPU definitions a
+// caller hands to the baseline and comparison APIs, each a lone <cpu>
+// document. A host CPU names its architecture and lists features without
+// policies; with 'auto' a <cpu> is a host CPU when it has an <arch>, a guest
+// CPU otherwise. Only what a baseline reads is kept; the checks are libvirt's
+// (signature, topology and cache included), in libvirt's order.
 
 import { parseDocument } from './document.js';
 import { ARCHES } from './domain-core.js';
-import { propEnum } from './xml-props.js';
+import { parseUnsigned, propEnum, propInt, propUInt, propULongLong, propYesNo, UINT_MAX } from './xml-props.js';
 import { ErrorCode, ErrorDomain, virError } from '../util/error.js';
 import { child, childrenNamed, type XmlElement } from '../util/xml.js';
 
@@ -20,6 +21,8 @@ const FALLBACKS = ['allow', 'forbid'];
 const POLICIES: readonly CpuFeaturePolicy[] = ['force', 'require', 'optional', 'disable', 'forbid'];
 /** VIR_CPU_VENDOR_ID_LENGTH */
 const VENDOR_ID_LENGTH = 12;
+const CACHE_MODES = ['emulate', 'passthrough', 'disable'];
+const MAX_PHYS_ADDR_MODES = ['emulate', 'passthrough'];
 
 export interface CpuDefFeature {
   name: string;
@@ -44,6 +47,53 @@ function cpuError(code: ErrorCode, message: string): Error {
 function firstText(cpu: XmlElement, name: string): string | undefined {
   const text = child(cpu, name)?.text;
   return text ? text : undefined;
+}
+
+/** A host CPU's microcode version, CPUID signature and TSC counter: checked, not kept. */
+function checkHostIdentity(cpu: XmlElement): void {
+  const microcode = child(cpu, 'microcode')?.attrs.version;
+  if (microcode !== undefined) {
+    const version = parseUnsigned(microcode);
+    if (version === undefined || version > UINT_MAX) throw cpuError(ErrorCode.CONFIG_UNSUPPORTED, 'invalid microcode version');
+  }
+  const signature = child(cpu, 'signature');
+  if (signature) {
+    propUInt(signature, 'family', 10, { required: true, nonzero: true });
+    propUInt(signature, 'model', 10, { required: true });
+    propUInt(signature, 'stepping', 10, { required: true });
+  }
+  const tsc = childrenNamed(cpu, 'counter').find((c) => c.attrs.name === 'tsc');
+  if (tsc) {
+    propULongLong(tsc, 'frequency', { required: true });
+    propYesNo(tsc, 'scaling');
+  }
+}
+
+/** <topology>: sockets, cores and threads required, dies optional, none of them zero. */
+function checkTopology(cpu: XmlElement): void {
+  const topology = child(cpu, 'topology');
+  if (!topology) return;
+  propUInt(topology, 'sockets', 10, { required: true, nonzero: true });
+  propUInt(topology, 'dies', 10, { nonzero: true });
+  propUInt(topology, 'cores', 10, { required: true, nonzero: true });
+  propUInt(topology, 'threads', 10, { required: true, nonzero: true });
+}
+
+/** At most one <cache> (level 1 to 3, a mode required), and <maxphysaddr>. */
+function checkCacheAndPhysAddr(cpu: XmlElement): void {
+  const caches = childrenNamed(cpu, 'cache');
+  if (caches.length > 1) throw cpuError(ErrorCode.XML_ERROR, 'at most one CPU cache element may be specified');
+  const cache = caches[0];
+  if (cache) {
+    const level = propInt(cache, 'level', { nonnegative: true });
+    if (level !== undefined && (level < 1 || level > 3)) throw cpuError(ErrorCode.XML_ERROR, 'invalid CPU cache level, must be in range [1,3]');
+    propEnum(cache, 'mode', CACHE_MODES, { required: true });
+  }
+  const maxPhysAddr = child(cpu, 'maxphysaddr');
+  if (maxPhysAddr) {
+    propEnum(maxPhysAddr, 'mode', MAX_PHYS_ADDR_MODES, { required: true });
+    propInt(maxPhysAddr, 'bits', { nonnegative: true });
+  }
 }
 
 function parseFeatures(cpu: XmlElement, type: CpuDefType): CpuDefFeature[] {
@@ -93,6 +143,7 @@ export function parseCpuDef(xml: string, as: CpuDefType | 'auto'): CpuDef {
     arch = firstText(cpu, 'arch');
     if (arch === undefined) throw cpuError(ErrorCode.XML_ERROR, 'Missing CPU architecture');
     if (!ARCHES.includes(arch)) throw cpuError(ErrorCode.CONFIG_UNSUPPORTED, `Unknown architecture ${arch}`);
+    checkHostIdentity(cpu);
   }
   const model = firstText(cpu, 'model');
   if (!model && type === 'host') throw cpuError(ErrorCode.XML_ERROR, 'Missing CPU model name');
@@ -108,15 +159,18 @@ export function parseCpuDef(xml: string, as: CpuDefType | 'auto'): CpuDef {
   }
   const vendor = firstText(cpu, 'vendor');
   if (vendor && !model) throw cpuError(ErrorCode.XML_ERROR, 'CPU vendor specified without CPU model');
+  checkTopology(cpu);
   if (childrenNamed(cpu, 'feature').length > 0 && !model && mode === 'custom') {
     throw cpuError(ErrorCode.XML_ERROR, 'Non-empty feature list specified without CPU model');
   }
+  const features = parseFeatures(cpu, type);
+  checkCacheAndPhysAddr(cpu);
   return {
     type,
     ...(arch !== undefined ? { arch } : {}),
     ...(model !== undefined ? { model } : {}),
     ...(vendor !== undefined ? { vendor } : {}),
-    features: parseFeatures(cpu, type),
+    features,
   };
 }
 

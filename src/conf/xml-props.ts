@@ -67,21 +67,34 @@ export function parseUnsigned(text: string, base: 0 | 10 | 16 = 10): bigint | un
 
 export const UINT_MAX = 0xffffffffn;
 
-/** Unsigned int attribute (virXMLPropUInt). */
-export function propUInt(el: XmlElement, name: string, base: 0 | 10 | 16 = 10, flags: PropFlags = {}): number | undefined {
+const ULLONG_MAX = 0xffffffffffffffffn;
+
+/** An unsigned attribute of at most `max` (virXMLPropUInt, virXMLPropULongLong: the same messages). */
+function unsignedProp(el: XmlElement, name: string, base: 0 | 10 | 16, flags: PropFlags, max: bigint): bigint | undefined {
   const v = el.attrs[name];
   if (v === undefined) {
     if (flags.required) throw missing(el, name);
     return undefined;
   }
   const n = parseUnsigned(v, base);
-  if (n === undefined || n > UINT_MAX) {
+  if (n === undefined || n > max) {
     throw virError(ErrorCode.XML_ERROR, `Invalid value for attribute '${name}' in element '${el.name}': '${v}'. Expected non-negative integer value`);
   }
   if (flags.nonzero && n === 0n) {
     throw virError(ErrorCode.XML_ERROR, `Invalid value for attribute '${name}' in element '${el.name}': Zero is not permitted`);
   }
-  return Number(n);
+  return n;
+}
+
+/** Unsigned int attribute (virXMLPropUInt). */
+export function propUInt(el: XmlElement, name: string, base: 0 | 10 | 16 = 10, flags: PropFlags = {}): number | undefined {
+  const n = unsignedProp(el, name, base, flags, UINT_MAX);
+  return n === undefined ? undefined : Number(n);
+}
+
+/** Unsigned long long attribute (virXMLPropULongLong, base 10). */
+export function propULongLong(el: XmlElement, name: string, flags: PropFlags = {}): bigint | undefined {
+  return unsignedProp(el, name, 10, flags, ULLONG_MAX);
 }
 
 const INT_MIN = -2147483648n;

@@ -31,6 +31,7 @@ export function fakeQemuCaps(arch: TestArch, extra: { deviceTypes?: string[]; co
       { name: 'cortex-a15', typename: 'cortex-a15-arm-cpu', deprecated: false, static: false },
     ],
     kvmPresent: extra.kvmPresent ?? false,
+    tcgUsable: true,
     kvmUsable: extra.kvmUsable ?? false,
     commands: new Set(extra.commands ?? []),
     displayTypes: [],
@@ -38,6 +39,7 @@ export function fakeQemuCaps(arch: TestArch, extra: { deviceTypes?: string[]; co
     sev: false,
     sgx: false,
     hostCpuModels: extra.hostCpuModels ?? {},
+    cpuMigratable: true,
     host: extra.host ?? fakeHostFacts(),
   };
 }

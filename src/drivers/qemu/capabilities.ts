@@ -68,6 +68,8 @@ export interface QemuCaps {
   cpuModels: QemuCpuModel[];
   /** KVM compiled in (query-kvm 'present' of the TCG probe) */
   kvmPresent: boolean;
+  /** 'qemu' is a virt type of this binary: it was built with TCG (libvirt's QEMU_CAPS_TCG, QOM type tcg-accel) */
+  tcgUsable: boolean;
   /**
    * 'kvm' is a virt type of this binary on this host (libvirt's QEMU_CAPS_KVM):
    * the host's KVM matches the binary's arch and QEMU ran with it
@@ -91,6 +93,10 @@ export interface QemuCaps {
    * TCG's "max", and KVM's "host" when /dev/kvm could be opened
    */
   hostCpuModels: Readonly<Partial<Record<HostModelAccel, QemuHostCpuModel>>>;
+  /** the "max" CPU has a "migratable" property (libvirt's QEMU_CAPS_CPU_MIGRATABLE) */
+  cpuMigratable: boolean;
+  /** the Hyper-V enlightenments KVM offers, in libvirt's order; undefined when QEMU was not probed with KVM */
+  hypervFeatures?: readonly string[];
 }
 
 /** query-sev-capabilities' answer (virSEVCapability without the host's ASID counts). */
@@ -146,7 +152,7 @@ const BINARY_SUFFIXES: Record<string, string[]> = {
 };
 
 /** Bumped whenever the probe or the cached JSON layout changes, so old caches are re-probed. */
-const CACHE_FORMAT = 8;
+const CACHE_FORMAT = 9;
 const PROBE_TIMEOUT_MS = 30_000;
 
 /** libvirt's arch name for the host (virArchFromHost). */
@@ -208,10 +214,16 @@ export function hasDeviceType(caps: QemuCaps, type: string): boolean {
   return caps.deviceTypes.has(type);
 }
 
-/** virQEMUCapsIsArchSupported: the binary's own arch, plus i686 on x86_64 and armv7l on aarch64. */
+/** virQEMUCapsIsArchSupported: the binary's own arch, plus i686 on x86_64, armv7l on aarch64, armv6l on arm and ppc64le on ppc64. */
 export function archSupported(caps: QemuCaps, arch: string): boolean {
   if (arch === caps.arch) return true;
-  return (caps.arch === 'x86_64' && arch === 'i686') || (caps.arch === 'aarch64' && arch === 'armv7l');
+  return (caps.arch === 'x86_64' && arch === 'i686') || (caps.arch === 'aarch64' && arch === 'armv7l')
+    || (caps.arch === 'armv7l' && arch === 'armv6l') || (caps.arch === 'ppc64' && arch === 'ppc64le');
+}
+
+/** Whether the binary can run `virtType` guests, as libvirt's probe recorded it (virQEMUCapsIsVirtTypeSupported). */
+export function virtTypeSupported(caps: QemuCaps, virtType: string): boolean {
+  return (virtType === 'qemu' && caps.tcgUsable) || (virtType === 'kvm' && caps.kvmUsable);
 }
 
 // ---------------------------------------------------------------------------
@@ -246,16 +258,54 @@ async function expandHostModel(execute: ProbeExecute, accel: HostModelAccel): Pr
   };
 }
 
-/** Every probe command's answer, and TCG's host CPU model, from one TCG QEMU. */
-async function runProbe(binary: string): Promise<{ answers: Map<ProbeCommand, unknown>; tcgHostModel?: QemuHostCpuModel }> {
-  return withProbeQemu(binary, 'tcg', async (execute) => {
+/** The "max" CPU types whose properties libvirt reads (virQEMUCapsObjectProps): not i386's. */
+const MAX_CPU_TYPES = ['max-x86_64-cpu', 'max-arm-cpu'];
+
+/** QEMU_CAPS_CPU_MIGRATABLE: the binary's "max" CPU type has a "migratable" property. */
+async function probeCpuMigratable(execute: ProbeExecute, types: unknown): Promise<boolean> {
+  const known = new Set(((types as { name: string }[] | undefined) ?? []).map((t) => t.name));
+  for (const typename of MAX_CPU_TYPES.filter((t) => known.has(t))) {
+    const props = await execute('qom-list-properties', { typename }, false) as Array<{ name: string }> | undefined;
+    if (props?.some((p) => p.name === 'migratable')) return true;
+  }
+  return false;
+}
+
+/**
+ * Every probe command's answer, TCG's host CPU model, and whether the "max"
+ * CPU can be told to be migratable, from one QEMU running with `accel` (TCG,
+ * unless the binary has no TCG).
+ */
+async function runProbe(binary: string, accel: HostModelAccel): Promise<{ answers: Map<ProbeCommand, unknown>; tcgHostModel?: QemuHostCpuModel; cpuMigratable: boolean }> {
+  return withProbeQemu(binary, accel, async (execute) => {
     const answers = new Map<ProbeCommand, unknown>();
     for (const command of PROBE_COMMANDS) {
       const answer = await execute(command, undefined, REQUIRED_COMMANDS.includes(command));
       if (answer !== undefined) answers.set(command, answer);
     }
-    return { answers, tcgHostModel: await expandHostModel(execute, 'tcg') };
+    const cpuMigratable = await probeCpuMigratable(execute, answers.get('qom-list-types'));
+    const tcgHostModel = accel === 'tcg' ? await expandHostModel(execute, 'tcg') : undefined;
+    return { answers, ...(tcgHostModel ? { tcgHostModel } : {}), cpuMigratable };
   });
+}
+
+/** libvirt's Hyper-V enlightenments (virDomainHyperv), in its order: domcapabilities lists them so. */
+const HYPERV_FEATURES = ['relaxed', 'vapic', 'spinlocks', 'vpindex', 'runtime', 'synic', 'stimer', 'reset', 'vendor_id',
+  'frequencies', 'reenlightenment', 'tlbflush', 'ipi', 'evmcs', 'avic'];
+
+/**
+ * virQEMUCapsProbeHypervCapabilities: the enlightenments KVM's "host" CPU turns
+ * on with hv-passthrough (a full, non-migratable expansion); QEMU spells
+ * vendor_id as hv-vendor-id. Undefined when QEMU cannot expand it.
+ */
+async function probeHyperv(execute: ProbeExecute): Promise<string[] | undefined> {
+  const expansion = { type: 'full', model: { name: 'host', props: { migratable: false, 'hv-passthrough': true } } };
+  const props = expansionProps(await execute('query-cpu-model-expansion', expansion, false));
+  if (!props) return undefined;
+  const on = new Set(Object.entries(props)
+    .filter(([name, value]) => name.startsWith('hv-') && (value === true || (typeof value === 'number' && value > 0) || typeof value === 'string'))
+    .map(([name]) => name.slice(3).replaceAll('-', '_')));
+  return HYPERV_FEATURES.filter((f) => on.has(f));
 }
 
 /** KVM's state and host CPU model, from a QEMU running with KVM (libvirt probes each accelerator); disabled when KVM cannot run. */
@@ -265,7 +315,11 @@ async function probeKvm(binary: string): Promise<KvmFacts> {
     const hostCpuModel = await expandHostModel(execute, 'kvm');
     const definitions = await execute('query-cpu-definitions', undefined, false) as RawCpuDefinition[] | undefined;
     const cpuModelBlockers = definitions && Object.fromEntries(definitions.map((c) => [c.name, c['unavailable-features'] ?? []]));
-    return { enabled: state?.enabled === true && state.present === true, ...(hostCpuModel ? { hostCpuModel } : {}), ...(cpuModelBlockers ? { cpuModelBlockers } : {}) };
+    const hypervFeatures = await probeHyperv(execute);
+    return {
+      enabled: state?.enabled === true && state.present === true,
+      ...(hostCpuModel ? { hostCpuModel } : {}), ...(cpuModelBlockers ? { cpuModelBlockers } : {}), ...(hypervFeatures ? { hypervFeatures } : {}),
+    };
   }).catch(() => ({ enabled: false }));
 }
 
@@ -419,6 +473,8 @@ interface ProbedCaps {
   sgx: boolean;
   sevCapabilities?: SevCapabilities;
   hostCpuModels: Partial<Record<HostModelAccel, QemuHostCpuModel>>;
+  cpuMigratable: boolean;
+  hypervFeatures?: string[];
 }
 
 interface SchemaEntry {
@@ -504,6 +560,7 @@ function interpretProbe(binary: string, r: Map<ProbeCommand, unknown>): ProbedCa
     sgx: r.has('query-sgx-capabilities'),
     ...sevCapabilitiesFrom(r.get('query-sev-capabilities')),
     hostCpuModels: {},
+    cpuMigratable: false,
   };
 }
 
@@ -532,6 +589,7 @@ function completeCaps(p: ProbedCaps, host: HostFacts): QemuCaps {
     deviceTypes: new Set(p.deviceTypes),
     cpuModels: p.cpuModels,
     kvmPresent: p.kvmPresent,
+    tcgUsable: p.deviceTypes.includes('tcg-accel'),
     kvmUsable: p.kvmEnabled,
     host,
     commands: new Set(p.commands),
@@ -541,6 +599,8 @@ function completeCaps(p: ProbedCaps, host: HostFacts): QemuCaps {
     sgx: p.sgx,
     ...(p.sevCapabilities ? { sevCapabilities: p.sevCapabilities } : {}),
     hostCpuModels: p.hostCpuModels,
+    cpuMigratable: p.cpuMigratable,
+    ...(p.hypervFeatures ? { hypervFeatures: p.hypervFeatures } : {}),
   };
 }
 
@@ -599,8 +659,13 @@ export class QemuCapsCache {
     if (cached && cached.format === CACHE_FORMAT && (Object.keys(key) as Array<keyof typeof key>).every((k) => cached.key[k] === key[k])) {
       return completeCaps(cached.caps, this.host);
     }
-    const { answers, tcgHostModel } = await runProbe(binary);
+    const { answers, tcgHostModel, cpuMigratable } = await runProbe(binary, 'tcg').catch(async (tcgFailure: unknown) => {
+      // a binary built without TCG (qemu-system-x86_64-microvm) runs only with KVM, which libvirt's kvm:tcg probe falls to
+      if (!this.host.kvmDeviceUsable()) throw tcgFailure;
+      return runProbe(binary, 'kvm').catch(() => { throw tcgFailure; });
+    });
     const probed = interpretProbe(binary, answers);
+    probed.cpuMigratable = cpuMigratable;
     if (tcgHostModel) probed.hostCpuModels.tcg = tcgHostModel;
     if (probed.kvmPresent && kvmArchCompatible(probed.arch)) {
       const kvm = await this.host.kvm(probed.arch, () => probeKvm(binary));
@@ -609,6 +674,7 @@ export class QemuCapsCache {
       const knownFeatures = kvm.hostCpuModel?.knownFeatures ?? tcgHostModel?.knownFeatures;
       if (kvm.enabled && kvm.hostCpuModel) probed.hostCpuModels.kvm = { ...kvm.hostCpuModel, ...(knownFeatures ? { knownFeatures } : {}) };
       const blockers = kvm.enabled ? kvm.cpuModelBlockers : undefined;
+      if (kvm.enabled && kvm.hypervFeatures) probed.hypervFeatures = [...kvm.hypervFeatures];
       if (blockers) probed.cpuModels = probed.cpuModels.map((m) => ({ ...m, kvmUnavailableFeatures: blockers[m.name] ?? [] }));
     }
     const entry: CacheFile = { format: CACHE_FORMAT, key, caps: probed };

@@ -5,6 +5,7 @@
 import { parseXml, type XmlElement } from '../../util/xml.js';
 import { ErrorCode, ErrorDomain, virError } from '../../util/error.js';
 import { compareX86Cpu, type X86CpuData } from '../../conf/cpu-compare.js';
+import { parseCpuDef } from '../../conf/cpu-def-list.js';
 import { featureBits, hasFeature, modelCpuBits, type X86CpuMap } from '../../conf/cpu-map.js';
 import { isX86Arch } from '../../conf/machine-family.js';
 import { hostX86CpuMap } from './host-cpu.js';
@@ -26,11 +27,10 @@ export enum CpuCompare {
   SUPERSET = 2,
 }
 
-/** The CPU definition a caller passes: a lone <cpu> element. */
+/** The CPU definition a caller passes: a lone <cpu> element, refused as libvirt's parser refuses it. */
 function parseCpu(xml: string): XmlElement {
-  const cpu = parseXml(xml);
-  if (cpu.name !== 'cpu') throw virError(ErrorCode.XML_ERROR, 'XML does not contain expected \'cpu\' element', ErrorDomain.CPU);
-  return cpu;
+  parseCpuDef(xml, 'auto');
+  return parseXml(xml);
 }
 
 /** virCPUx86Compare: an incompatible CPU is an error when the caller asks for one, with the reason. */

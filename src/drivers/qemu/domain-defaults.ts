@@ -12,7 +12,7 @@ import { parseBitmap } from '../../util/bitmap.js';
 import {
   guestMachineOf, isArmArch, isArmVirt, isPpc64Arch, isPSeries, isQ35, isS390Arch, isX86Arch,
 } from '../../conf/machine-family.js';
-import { archSupported, canonicalMachineName, defaultMachine, findMachine, hostArch, type QemuCaps } from './capabilities.js';
+import { archSupported, canonicalMachineName, defaultMachine, findMachine, hostArch, virtTypeSupported, type QemuCaps } from './capabilities.js';
 
 /** Arches with a libvirt CPU driver (virCPUArchIsSupported). */
 const cpuArchSupported = (arch: string) => isX86Arch(arch) || isArmArch(arch) || isPpc64Arch(arch) || isS390Arch(arch);
@@ -36,11 +36,6 @@ export function qemuDomainPostParseBasic(dom: XmlElement, findEmulator: (arch: s
   if (found === undefined) throw virError(ErrorCode.CONFIG_UNSUPPORTED, `No emulator found for arch '${arch}'`);
   if (emulator) emulator.text = found;
   else devices.children.unshift(element('emulator', {}, [], found));
-}
-
-/** Whether the binary can run `virtType` guests, as libvirt's probe recorded it. */
-export function virtTypeSupported(caps: QemuCaps, virtType: string): boolean {
-  return virtType === 'qemu' || (virtType === 'kvm' && caps.kvmUsable);
 }
 
 /** Where the driver keeps per-domain NVRAM images (qemu.conf nvram_dir). */

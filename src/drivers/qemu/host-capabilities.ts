@@ -1,8 +1,8 @@
 // What `virsh capabilities` and `virsh domcapabilities` report for the qemu
 // driver, gathered from this host (procfs/sysfs, firmware descriptors) and from
-// the probed QEMU binaries. Everything printed is derived, never assumed:
-// where libvirt relies on data tsvirt does not model (its CPU model map,
-// host-model CPU computation, migration), that part is left out rather than invented.
+// the probed QEMU binaries, with libvirt's CPU map for the CPU models.
+// Everything printed is derived, never assumed: where libvirt relies on data
+// tsvirt does not model, that part is left out rather than invented.
 
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { mkdir, readFile } from 'node:fs/promises';
@@ -15,16 +15,17 @@ import {
   formatCapabilitiesXML, formatDomainCapabilitiesXML,
   type CacheBank, type CapsBlock, type CapsEnum, type GuestCaps, type GuestFeature, type HostCpu, type NumaCell,
 } from '../../conf/capabilities.js';
-import { archSupported, canonicalMachineName, defaultMachine, findBinaryForArch, findMachine, hostArch, installedGuestArches, type QemuCaps } from './capabilities.js';
+import { archSupported, virtTypeSupported, canonicalMachineName, defaultMachine, findBinaryForArch, findMachine, hostArch, installedGuestArches, type QemuCaps } from './capabilities.js';
 import { graphicsTypes, tpmCaps, videoModels } from './device-caps.js';
 import type { QemuDriver } from './driver.js';
 import { hostX86CpuMap } from './host-cpu.js';
 import { qemuHostModel } from './host-cpu-model.js';
+import { customCpuModels } from './custom-cpu-models.js';
 import type { FirmwareDescriptor } from './firmware-select.js';
 import type { HostFacts } from './host/facts.js';
 import type { NodeInfo } from '../../driver/node-info.js';
 import { dacLabel } from './security/identity.js';
-import { isX86Arch } from '../../conf/machine-family.js';
+import { isArmVirt, isI440fx, isX86Arch } from '../../conf/machine-family.js';
 import { ARCHES } from '../../conf/domain-core.js';
 
 const read = (path: string): string | undefined => {
@@ -194,7 +195,7 @@ function guestCaps(arch: string, caps: QemuCaps): GuestCaps {
     wordsize: WORDSIZE[arch] ?? 64,
     emulator: caps.binary,
     machines,
-    domainTypes: caps.kvmUsable ? ['qemu', 'kvm'] : ['qemu'],
+    domainTypes: [...(caps.tcgUsable ? ['qemu'] : []), ...(caps.kvmUsable ? ['kvm'] : [])],
     features: guestFeatures(arch),
   };
 }
@@ -227,8 +228,8 @@ export async function formatCapabilities(driver: QemuDriver): Promise<string> {
 /** A libvirt enum: the values present, kept in libvirt's enum order. */
 const enumOf = (name: string, ordered: Array<[string, boolean]>): CapsEnum => ({ name, values: ordered.filter(([, on]) => on).map(([v]) => v) });
 
-/** Firmware descriptor arch names (QEMU's) for libvirt arches. */
-const FIRMWARE_ARCH: Record<string, string> = { i686: 'i386', armv7l: 'arm', armv6l: 'arm' };
+/** Firmware descriptor arch names (QEMU's) for libvirt arches: QEMU's "arm" is armv7l, never armv6l. */
+const FIRMWARE_ARCH: Record<string, string> = { i686: 'i386', armv7l: 'arm' };
 
 function globMatch(pattern: string, text: string): boolean {
   const re = new RegExp(`^${pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`);
@@ -246,13 +247,18 @@ function matchingFirmware(host: HostFacts, arch: string, machine: string): Array
     (fw.targets ?? []).some((t) => t.architecture === fwArch && (t.machines ?? []).some((m) => globMatch(m, machine))));
 }
 
+/** libvirt's built-in loader list (qemu.conf's nvram default, DEFAULT_LOADER_NVRAM), offered when no descriptor names a loader for the machine. */
+const DEFAULT_LOADERS = ['/usr/share/OVMF/OVMF_CODE.fd', '/usr/share/OVMF/OVMF_CODE.secboot.fd', '/usr/share/AAVMF/AAVMF_CODE.fd', '/usr/share/AAVMF/AAVMF32_CODE.fd'];
+
 function osCaps(host: HostFacts, arch: string, machine: string): { supported: boolean; firmware: string[]; loader?: { values: string[]; enums: CapsEnum[] } } {
   const fws = matchingFirmware(host, arch, machine);
   const interfaces = new Set(fws.flatMap((f) => f['interface-types'] ?? []));
+  const described = fws
+    .map((fw) => (fw.mapping?.device === 'memory' ? fw.mapping.filename : fw.mapping?.executable?.filename))
+    .filter((file): file is string => file !== undefined);
   const loaders: string[] = [];
-  for (const fw of fws) {
-    const file = fw.mapping?.device === 'memory' ? fw.mapping.filename : fw.mapping?.executable?.filename;
-    if (file && host.pathExists(file) && !loaders.includes(file)) loaders.push(file);
+  for (const file of described.length > 0 ? described : DEFAULT_LOADERS) {
+    if (host.pathExists(file) && !loaders.includes(file)) loaders.push(file);
   }
   const secure = fws.some((f) => (f.features ?? []).includes('requires-smm'));
   return {
@@ -269,11 +275,14 @@ function osCaps(host: HostFacts, arch: string, machine: string): { supported: bo
   };
 }
 
+/** The USB controllers whose presence lets libvirt offer USB host devices. */
+const USB_CONTROLLERS = ['piix3-usb-uhci', 'piix4-usb-uhci', 'usb-ehci', 'ich9-usb-ehci1', 'vt82c686b-usb-uhci', 'pci-ohci', 'nec-usb-xhci', 'qemu-xhci'];
+
 function deviceBlocks(caps: QemuCaps, machine: string): CapsBlock[] {
   const has = (...types: string[]) => types.some((t) => caps.deviceTypes.has(t));
   const transitional = has('virtio-blk-pci-transitional');
-  const x86 = isX86Arch(caps.arch);
-  const builtinIde = x86 && (machine.startsWith('pc-i440fx') || machine === 'pc' || machine === 'isapc');
+  // qemuDomainMachineHasBuiltinIDE: of the machines tsvirt drives, i440FX (isapc's IDE is no bus libvirt offers)
+  const builtinIde = isI440fx({ arch: caps.arch, machine });
   const tpm = tpmCaps(caps);
   return [
     {
@@ -301,7 +310,7 @@ function deviceBlocks(caps: QemuCaps, machine: string): CapsBlock[] {
       enums: [
         { name: 'mode', values: ['subsystem'] },
         { name: 'startupPolicy', values: ['default', 'mandatory', 'requisite', 'optional'] },
-        { name: 'subsysType', values: ['usb', 'pci', 'scsi'] },
+        enumOf('subsysType', [['usb', has(...USB_CONTROLLERS)], ['pci', true], ['scsi', true]]),
         { name: 'capsType', values: [] },
         { name: 'pciBackend', values: caps.kvmUsable && caps.host.pathExists('/dev/vfio') ? ['vfio'] : [] },
       ],
@@ -330,8 +339,11 @@ function deviceBlocks(caps: QemuCaps, machine: string): CapsBlock[] {
   ];
 }
 
-function featureBlocks(caps: QemuCaps, virtType: string): CapsBlock[] {
-  const gic = caps.gicVersions.filter((g) => (virtType === 'kvm' ? g.kernel : g.emulated)).map((g) => g.version).sort((a, b) => a - b);
+function featureBlocks(caps: QemuCaps, arch: string, machine: string, virtType: string): CapsBlock[] {
+  // only ARM's virt machine has a choice of GIC
+  const gic = isArmVirt({ arch, machine })
+    ? caps.gicVersions.filter((g) => (virtType === 'kvm' ? g.kernel : g.emulated)).map((g) => g.version).sort((a, b) => a - b)
+    : [];
   return [
     { name: 'gic', supported: gic.length > 0, enums: [{ name: 'version', values: gic.map(String) }] },
     { name: 'vmcoreinfo', supported: caps.deviceTypes.has('vmcoreinfo'), enums: [] },
@@ -340,13 +352,9 @@ function featureBlocks(caps: QemuCaps, virtType: string): CapsBlock[] {
     { name: 'backup', supported: caps.commands.has('blockdev-backup'), enums: [] },
     { name: 'sev', supported: caps.sev, enums: [] },
     { name: 'sgx', supported: caps.sgx, enums: [] },
+    // probed once per binary with KVM, so listed for either virt type; absent where KVM was not probed
+    ...(caps.hypervFeatures ? [{ name: 'hyperv', supported: true, enums: [{ name: 'features', values: [...caps.hypervFeatures] }] }] : []),
   ];
-}
-
-/** QEMU reports unavailable features only where it can check them (x86): elsewhere usability is unknown. */
-function usability(unavailable: readonly string[] | undefined): 'yes' | 'no' | 'unknown' {
-  if (unavailable === undefined) return 'unknown';
-  return unavailable.length === 0 ? 'yes' : 'no';
 }
 
 export interface DomainCapsQuery {
@@ -392,15 +400,12 @@ export async function lookupDefaultCaps(driver: QemuDriver, q: DomainCapsQuery):
 export async function formatDomainCapabilities(driver: QemuDriver, q: DomainCapsQuery): Promise<string> {
   const { binary, caps, arch, virtType, machine: found } = await lookupDefaultCaps(driver, q);
   if (!archSupported(caps, arch)) throw virError(ErrorCode.INVALID_ARG, `Emulator '${binary}' does not support arch '${arch}'`, ErrorDomain.QEMU);
+  if (!virtTypeSupported(caps, virtType)) throw virError(ErrorCode.INVALID_ARG, `Emulator '${binary}' does not support virt type '${virtType}'`, ErrorDomain.QEMU);
   const machine = found ?? '';
   const m = findMachine(caps, machine);
   const map = isX86Arch(arch) ? hostX86CpuMap() : undefined;
   // REPORTED: non-migratable features included (virQEMUCapsGetHostModel)
   const hostModel = map && qemuHostModel(map, caps, virtType === 'kvm' ? 'kvm' : 'tcg', false);
-  const customModels = caps.cpuModels
-    .filter((c) => !/-v\d+$/.test(c.name) && !['max', 'host', 'base'].includes(c.name))
-    // KVM's own blockers where the binary was probed with it (a recorded host has TCG's only)
-    .map((c) => ({ name: c.name, usable: usability((virtType === 'kvm' && c.kvmUnavailableFeatures) || c.unavailableFeatures), deprecated: c.deprecated }));
   return formatDomainCapabilitiesXML({
     path: binary,
     domain: virtType,
@@ -411,13 +416,14 @@ export async function formatDomainCapabilities(driver: QemuDriver, q: DomainCaps
     os: osCaps(caps.host, arch, machine),
     cpu: {
       hostPassthrough: virtType === 'kvm',
+      hostPassthroughMigratable: caps.cpuMigratable ? ['on', 'off'] : ['off'],
       ...(caps.cpuModels.some((c) => c.name === 'max') ? { maximum: ['on', 'off'] } : {}),
-      customModels,
+      customModels: customCpuModels(caps, arch, virtType),
       ...(hostModel ? { hostModel: { ...hostModel, fallback: 'forbid' as const } } : {}),
     },
     memoryBacking: { supported: true, sourceTypes: enumOf('sourceType', [['file', true], ['anonymous', true], ['memfd', caps.deviceTypes.has('memory-backend-memfd')]]).values },
     devices: deviceBlocks(caps, machine),
-    features: featureBlocks(caps, virtType),
+    features: featureBlocks(caps, arch, machine, virtType),
   });
 }
 

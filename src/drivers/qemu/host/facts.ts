@@ -25,6 +25,8 @@ export interface KvmFacts {
   hostCpuModel?: QemuHostCpuModel;
   /** the features KVM cannot give each CPU model (query-cpu-definitions under KVM), when QEMU lists them */
   cpuModelBlockers?: Readonly<Record<string, readonly string[]>>;
+  /** the Hyper-V enlightenments KVM's "host" CPU can have, in libvirt's names and order */
+  hypervFeatures?: readonly string[];
 }
 
 export interface HostFacts {

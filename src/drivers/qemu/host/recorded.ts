@@ -6,7 +6,7 @@
 // same QEMU. Selected by TSVIRT_RECORDED_HOST=DIR (a test facility).
 //
 // From the record: KVM (a domcapabilities with <domain>kvm</domain>), QEMU's
-// KVM host CPU model (its host-model CPU), the host CPU with its features,
+// KVM host CPU model (its host-model CPU) and Hyper-V enlightenments, the host CPU with its features,
 // signature and TSC counter, the NUMA cells, swtpm (the TPM emulator backend
 // and its versions). Not recorded, so taken from the live host: hugetlbfs
 // mounts, numad, device nodes and files, firmware descriptors.
@@ -38,6 +38,8 @@ interface RecordedDomainCaps {
   hostModel?: RecordedCpu;
   tpmBackends: string[];
   tpmVersions: string[];
+  /** the Hyper-V enlightenments listed, when libvirt probed KVM */
+  hypervFeatures?: string[];
 }
 
 function recordedCpu(cpu: XmlElement): RecordedCpu {
@@ -56,12 +58,14 @@ function parseDomainCaps(root: XmlElement): RecordedDomainCaps {
   const cpu = child(root, 'cpu');
   const hostModel = cpu && childrenNamed(cpu, 'mode').find((m) => m.attrs.name === 'host-model' && m.attrs.supported === 'yes');
   const tpm = child(child(root, 'devices') ?? root, 'tpm');
+  const hyperv = child(child(root, 'features') ?? root, 'hyperv');
   return {
     arch: child(root, 'arch')?.text.trim() ?? '',
     virtType: child(root, 'domain')?.text.trim() ?? '',
     ...(hostModel && child(hostModel, 'model') ? { hostModel: recordedCpu(hostModel) } : {}),
     tpmBackends: tpm?.attrs.supported === 'yes' ? enumValues(tpm, 'backendModel') : [],
     tpmVersions: tpm?.attrs.supported === 'yes' ? enumValues(tpm, 'backendVersion') : [],
+    ...(hyperv?.attrs.supported === 'yes' ? { hypervFeatures: enumValues(hyperv, 'features') } : {}),
   };
 }
 
@@ -114,7 +118,8 @@ export class RecordedHostFacts implements HostFacts {
       ?? this.domainCaps.find((d) => d.virtType === 'kvm' && d.hostModel)?.hostModel;
     const map = this.x86Cpu()?.map;
     const hostCpuModel = recorded && map ? this.qemuHostModel(map, recorded, arch) : undefined;
-    return { enabled: true, ...(hostCpuModel ? { hostCpuModel } : {}) };
+    const hypervFeatures = this.domainCaps.find((d) => d.arch === arch && d.hypervFeatures)?.hypervFeatures;
+    return { enabled: true, ...(hostCpuModel ? { hostCpuModel } : {}), ...(hypervFeatures ? { hypervFeatures } : {}) };
   }
 
   /**
