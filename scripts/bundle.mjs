@@ -80,7 +80,9 @@ function reachable(inputs, start, stops) {
  */
 function partition(inputs) {
   const core = reachable(inputs, CLI_ENTRY, new Set(SIDE_ENTRIES.keys()));
-  for (const entry of SIDE_ENTRIES.keys()) if (core.has(entry)) throw new Error(`bundle: ${entry} is imported statically by the core`);
+  for (const file of core) {
+    for (const i of inputs[file].imports) if (SIDE_ENTRIES.has(i.path) && i.kind !== 'dynamic-import') throw new Error(`bundle: ${file} imports ${i.path}, a side file, statically`);
+  }
   const reach = new Map([...SIDE_ENTRIES.keys()].map((entry) => [entry, reachable(inputs, entry, core)]));
   const owned = new Map();
   for (const [entry, files] of reach) {
@@ -90,7 +92,7 @@ function partition(inputs) {
   const shared = new Set();
   for (const [entry, files] of owned) {
     for (const file of files) for (const i of inputs[file].imports) if (!i.external && !files.has(i.path) && isProjectFile(i.path)) shared.add(i.path);
-    if (!files.has(entry)) throw new Error(`bundle: ${entry} is shared with another driver`);
+    if (!files.has(entry)) throw new Error(`bundle: ${entry} is imported by another side file`);
   }
   return { owned, shared };
 }
@@ -99,7 +101,7 @@ function partition(inputs) {
 const sidesOutside = {
   name: 'sides-outside',
   setup(b) {
-    b.onResolve({ filter: /\/driver\.js$/ }, (args) => {
+    b.onResolve({ filter: /^\./ }, (args) => {
       const name = SIDE_ENTRIES.get(path.relative(process.cwd(), path.resolve(args.resolveDir, args.path)));
       return name === undefined ? undefined : { path: SIDE_PREFIX + name, external: true };
     });
