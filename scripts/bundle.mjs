@@ -163,7 +163,8 @@ try {
   const embed = `qemu:///embed?root=${scratch}/root`;
   const commands = [`define ${xml}`, 'list --all', 'list --all --name', 'dominfo seed', 'domstate seed', 'dumpxml seed', 'undefine seed'];
   execFileSync(process.execPath, ['bin/tsvirsh', '-q', '-c', embed, commands.join(' ; ')], { stdio: 'ignore' });
-  // the side drivers' caches, by later runs: the core's cache stays the queries' own
+  // the side drivers' caches, by later runs: the core's cache stays the queries' own (the
+  // remote driver's is written by its first real use: none of these URIs loads it)
   execFileSync(process.execPath, ['bin/tsvirsh', '-q', '-c', embed, 'net-list --all ; pool-list --all ; secret-list'], { stdio: 'ignore' });
   execFileSync(process.execPath, ['bin/tsvirsh', '-q', '-c', 'test:///default', 'list --all ; net-list --all ; pool-list --all'], { stdio: 'ignore' });
 } catch (e) {
