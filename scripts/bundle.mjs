@@ -1,10 +1,13 @@
 // Bundles the compiled tsvirsh (dist/src/cli/main.js and everything it imports)
-// into one file, which bin/tsvirsh runs: Node then reads one file instead of ~200
+// into dist/tsvirsh.cjs, which bin/tsvirsh runs: Node then reads one file instead of ~200
 // modules, most of a short CLI run's start-up. tsvirsh is a CommonJS bundle so that
 // bin/tsvirsh can compile it with V8's code cache (ES modules take no cache in
 // Node 20) and so that the built-in modules a command does not reach (child_process,
 // crypto, net, ...) are only required by the lazily initialised parts that use them.
-// The cache is seeded here by a few typical commands on a throw-away embedded root.
+// The drivers a connection opens only when its URI reaches them (remote, test, network,
+// storage, secret) are files of their own beside it, dist/tsvirsh-NAME.cjs: V8 reads and
+// deserialises a script whole, used or not, so a query pays only for the core it runs.
+// The caches are seeded here by a few typical commands on a throw-away embedded root.
 // tsvirtd (dist/src/daemon/main.js -> dist/tsvirtd.mjs), long-lived, stays an ES module.
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -12,28 +15,158 @@ import os from 'node:os';
 import path from 'node:path';
 import { build } from 'esbuild';
 
+/**
+ * node:fs/promises costs a query ~1.4 ms to load (it pulls in readline and the fs
+ * watchers) although a query never calls it: in tsvirsh each of its functions is a
+ * stand-in that loads it at the first call (fs.promises is the same module, loaded lazily).
+ */
+const lazyFsPromises = {
+  name: 'lazy-fs-promises',
+  setup(b) {
+    b.onResolve({ filter: /^(node:)?fs\/promises$/ }, () => ({ path: 'fs/promises', namespace: 'lazy-builtin' }));
+    b.onLoad({ filter: /.*/, namespace: 'lazy-builtin' }, async () => {
+      const [fsp, fs] = await Promise.all([import('node:fs/promises'), import('node:fs')]);
+      const exports = Object.keys(fsp).filter((name) => name !== 'default').map((name) => {
+        if (typeof fsp[name] === 'function') return `export function ${name}(...args) { return require('node:fs').promises.${name}(...args); }`;
+        // a value (constants) is taken from node:fs, which holds the same object
+        if (fsp[name] !== fs[name]) throw new Error(`bundle: node:fs/promises.${name} has no twin in node:fs`);
+        return `export const ${name} = require('node:fs').${name};`;
+      });
+      return { contents: exports.join('\n'), loader: 'js' };
+    });
+  },
+};
+
 const common = { bundle: true, platform: 'node', target: 'node20', sourcemap: 'linked', logLevel: 'warning' };
-// import.meta.url (a module locating the files beside it) is the bundle's own URL in both formats
-await build({
-  ...common, entryPoints: ['dist/src/cli/main.js'], outfile: 'dist/tsvirsh.cjs', format: 'cjs',
-  define: { 'import.meta.url': '__bundleURL' }, banner: { js: "const __bundleURL = require('node:url').pathToFileURL(__filename).href;" },
+const cjs = {
+  ...common, format: 'cjs',
+  // import.meta.url (a module locating the files beside it) is the bundle's own URL in both formats
+  define: { 'import.meta.url': '__bundleURL' },
+  // each file is the function CommonJS would wrap it in: bin/tsvirsh compiles it as read,
+  // without a 2 MB string concatenation for V8 to flatten
+  banner: { js: "(function (exports, require, module, __filename, __dirname) {const __bundleURL = require('node:url').pathToFileURL(__filename).href;" },
+  footer: { js: '})' },
   // import('node:...') becomes a require: bin/tsvirsh runs the bundle as a vm.Script, where import() has no loader
   supported: { 'dynamic-import': false },
-});
+  // a smaller file to read, and no comments for V8 to skip
+  minifyWhitespace: true,
+};
+const CLI_ENTRY = 'dist/src/cli/main.js';
+/** The drivers src/drivers/builtin.ts loads at open, each bundled into dist/tsvirsh-NAME.cjs. */
+const SIDE_ENTRIES = new Map(['remote', 'test', 'network', 'storage', 'secret'].map((name) => [`dist/src/drivers/${name}/driver.js`, name]));
+// bin/tsvirsh's require() takes these ids: a side file, and a module of the core for a side file
+const SIDE_PREFIX = 'tsvirsh-side:';
+const CORE_PREFIX = 'tsvirsh-core:';
+
+/** A compiled module of the project (not a built-in, not a plugin's virtual module). */
+const isProjectFile = (file) => file.startsWith('dist/');
+
+/** The project modules reachable from `start` through imports of any kind, not entering `stops`. */
+function reachable(inputs, start, stops) {
+  const seen = new Set();
+  const walk = (file) => {
+    if (seen.has(file) || stops.has(file) || !isProjectFile(file)) return;
+    seen.add(file);
+    for (const i of inputs[file].imports) if (!i.external) walk(i.path);
+  };
+  walk(start);
+  return seen;
+}
+
+/**
+ * Which modules each side file holds: those only its driver reaches. What the core
+ * reaches, or two drivers share, stays one instance in the core (one VirError class,
+ * one registry of events), which the side file takes through CORE_PREFIX requires.
+ */
+function partition(inputs) {
+  const core = reachable(inputs, CLI_ENTRY, new Set(SIDE_ENTRIES.keys()));
+  for (const file of core) {
+    for (const i of inputs[file].imports) if (SIDE_ENTRIES.has(i.path) && i.kind !== 'dynamic-import') throw new Error(`bundle: ${file} imports ${i.path}, a side file, statically`);
+  }
+  const reach = new Map([...SIDE_ENTRIES.keys()].map((entry) => [entry, reachable(inputs, entry, core)]));
+  const owned = new Map();
+  for (const [entry, files] of reach) {
+    const others = [...reach].filter(([e]) => e !== entry).map(([, f]) => f);
+    owned.set(entry, new Set([...files].filter((f) => !others.some((o) => o.has(f)))));
+  }
+  const shared = new Set();
+  for (const [entry, files] of owned) {
+    for (const file of files) for (const i of inputs[file].imports) if (!i.external && !files.has(i.path) && isProjectFile(i.path)) shared.add(i.path);
+    if (!files.has(entry)) throw new Error(`bundle: ${entry} is imported by another side file`);
+  }
+  return { owned, shared };
+}
+
+/** In the core: a side driver's module is its file, loaded at the first import(). */
+const sidesOutside = {
+  name: 'sides-outside',
+  setup(b) {
+    b.onResolve({ filter: /^\./ }, (args) => {
+      const name = SIDE_ENTRIES.get(path.relative(process.cwd(), path.resolve(args.resolveDir, args.path)));
+      return name === undefined ? undefined : { path: SIDE_PREFIX + name, external: true };
+    });
+  },
+};
+
+/** The core's entry: tsvirsh's main module, and the modules side files take from it by path. */
+function coreEntry(shared) {
+  const cases = [...shared].sort().map((file) => `    case ${JSON.stringify(file)}: return require(${JSON.stringify('./' + file)});`);
+  return {
+    name: 'core-entry',
+    setup(b) {
+      b.onResolve({ filter: /^tsvirsh-core-entry$/ }, () => ({ path: 'tsvirsh-core-entry', namespace: 'tsvirsh' }));
+      b.onLoad({ filter: /.*/, namespace: 'tsvirsh' }, () => ({
+        resolveDir: process.cwd(),
+        loader: 'js',
+        contents: [`export * from './${CLI_ENTRY}';`, 'export function coreModule(file) {', '  switch (file) {', ...cases, '    default: throw new Error(`tsvirsh: no core module ${file}`);', '  }', '}'].join('\n'),
+      }));
+    },
+  };
+}
+
+/** In a side file: every project module it does not own comes from the core. */
+function fromCore(owned) {
+  return {
+    name: 'from-core',
+    setup(b) {
+      b.onResolve({ filter: /^\./ }, (args) => {
+        const file = path.relative(process.cwd(), path.resolve(args.resolveDir, args.path));
+        return owned.has(file) ? undefined : { path: CORE_PREFIX + file, external: true };
+      });
+    },
+  };
+}
+
+const probe = await build({ ...cjs, entryPoints: [CLI_ENTRY], write: false, metafile: true, sourcemap: false, plugins: [lazyFsPromises] });
+const { owned, shared } = partition(probe.metafile.inputs);
+const outputs = ['dist/tsvirsh.cjs'];
+await build({ ...cjs, entryPoints: { tsvirsh: 'tsvirsh-core-entry' }, outfile: 'dist/tsvirsh.cjs', plugins: [lazyFsPromises, sidesOutside, coreEntry(shared)] });
+for (const [entry, name] of SIDE_ENTRIES) {
+  const outfile = `dist/tsvirsh-${name}.cjs`;
+  await build({ ...cjs, entryPoints: [entry], outfile, plugins: [lazyFsPromises, fromCore(owned.get(entry))] });
+  outputs.push(outfile);
+}
 await build({ ...common, entryPoints: ['dist/src/daemon/main.js'], outfile: 'dist/tsvirtd.mjs', format: 'esm' });
 // esbuild escapes non-ASCII text in code (charset 'ascii') but keeps it in the comments it
 // preserves; escaped there too, the bundle is ASCII and bin/tsvirsh reads it as Latin-1
-const cli = readFileSync('dist/tsvirsh.cjs', 'utf8');
-const ascii = cli.replace(/[^\x00-\x7f]/gu, (c) => `\\u{${c.codePointAt(0).toString(16)}}`);
-if (ascii !== cli) writeFileSync('dist/tsvirsh.cjs', ascii);
+for (const file of outputs) {
+  const text = readFileSync(file, 'utf8');
+  const ascii = text.replace(/[^\x00-\x7f]/gu, (c) => `\\u{${c.codePointAt(0).toString(16)}}`);
+  if (ascii !== text) writeFileSync(file, ascii);
+  rmSync(`${file}.cache`, { force: true });
+}
 
-rmSync('dist/tsvirsh.cjs.cache', { force: true });
 const scratch = mkdtempSync(path.join(os.tmpdir(), 'tsvirt-bundle-'));
 try {
   const xml = path.join(scratch, 'seed.xml');
   writeFileSync(xml, "<domain type='qemu'><name>seed</name><memory unit='KiB'>65536</memory><os><type arch='x86_64' machine='pc'>hvm</type></os></domain>\n");
+  const embed = `qemu:///embed?root=${scratch}/root`;
   const commands = [`define ${xml}`, 'list --all', 'list --all --name', 'dominfo seed', 'domstate seed', 'dumpxml seed', 'undefine seed'];
-  execFileSync(process.execPath, ['bin/tsvirsh', '-q', '-c', `qemu:///embed?root=${scratch}/root`, commands.join(' ; ')], { stdio: 'ignore' });
+  execFileSync(process.execPath, ['bin/tsvirsh', '-q', '-c', embed, commands.join(' ; ')], { stdio: 'ignore' });
+  // the side drivers' caches, by later runs: the core's cache stays the queries' own (the
+  // remote driver's is written by its first real use: none of these URIs loads it)
+  execFileSync(process.execPath, ['bin/tsvirsh', '-q', '-c', embed, 'net-list --all ; pool-list --all ; secret-list'], { stdio: 'ignore' });
+  execFileSync(process.execPath, ['bin/tsvirsh', '-q', '-c', 'test:///default', 'list --all ; net-list --all ; pool-list --all'], { stdio: 'ignore' });
 } catch (e) {
   // the cache is only a speed-up: the first real run writes one
   console.warn(`bundle: code cache not seeded (${e.message.split('\n')[0]})`);

@@ -5,6 +5,7 @@
 // server, and qemu:///system when tsvirtd listens, and declines the rest.
 import type { EventSource } from '../driver/events.js';
 import { DriverRegistry, type ConnectDriver, type PeerOpener, type SharedDriver } from '../driver/registry.js';
+import { remoteClaims } from './remote/claims.js';
 
 const test: ConnectDriver = {
   name: 'Test',
@@ -38,7 +39,8 @@ const remote: ConnectDriver = {
   localOnly: false,
   embeddable: false,
   sharedFamilies: [],
-  open: async (uri, options) => (await import('./remote/driver.js')).openRemoteConnection(uri, options),
+  // declines without loading the RPC stack what it would decline after loading it
+  open: async (uri, options) => (remoteClaims(uri) ? (await import('./remote/driver.js')).openRemoteConnection(uri, options) : 'declined'),
 };
 
 /** The storage driver shared by qemu:/// connections (libvirt's virtstoraged). */

@@ -4,17 +4,14 @@
 // `ssh ... sh -c '...'` command line with its virt-ssh-helper / netcat proxy),
 // ext (any command). Each yields the byte stream the RPC client runs over.
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { connect as netConnect, isIP, type Socket } from 'node:net';
 import { Duplex } from 'node:stream';
 import { connect as tlsConnect, type TLSSocket } from 'node:tls';
 import type { ParsedURI } from '../../driver/uri.js';
 import { checkPeer, clientPki, readCredential, readConfirmation } from '../../rpc/tls.js';
 import { ErrorCode, ErrorDomain, VirError } from '../../util/error.js';
+import { daemonServesLocally, SYSTEM_SOCKET, SYSTEM_SOCKET_RO, transportOf } from './claims.js';
 
-/** tsvirtd's sockets on the host (libvirtd's /run/libvirt/libvirt-sock{,-ro} with "tsvirt"). */
-export const SYSTEM_SOCKET = '/run/tsvirt/libvirt-sock';
-export const SYSTEM_SOCKET_RO = '/run/tsvirt/libvirt-sock-ro';
 /** libvirtd's ports */
 const TCP_PORT = 16509;
 const TLS_PORT = 16514;
@@ -152,7 +149,7 @@ function connectCommand(binary: string, argv: readonly string[]): Duplex {
  */
 export async function openTransport(uri: ParsedURI, readonly: boolean, remoteName: string): Promise<Duplex | undefined> {
   const socket = uri.params.get('socket');
-  const transport = uri.transport ?? (uri.host !== null ? 'tls' : null);
+  const transport = transportOf(uri);
   switch (transport) {
     case 'unix':
       return connectUnix(socket ?? (readonly ? SYSTEM_SOCKET_RO : SYSTEM_SOCKET));
@@ -174,11 +171,7 @@ export async function openTransport(uri: ParsedURI, readonly: boolean, remoteNam
       return connectCommand(command, []);
     }
     case null:
-      // as libvirt's client library: a local qemu:///system goes to the daemon when one listens; embed never
-      if (uri.driver === 'qemu' && (uri.path === '/system' || uri.path === '/system/') && existsSync(SYSTEM_SOCKET)) {
-        return connectUnix(readonly ? SYSTEM_SOCKET_RO : SYSTEM_SOCKET);
-      }
-      return undefined;
+      return daemonServesLocally(uri) ? connectUnix(readonly ? SYSTEM_SOCKET_RO : SYSTEM_SOCKET) : undefined;
   }
   throw invalidArg('transport in URL not recognised (should be tls|unix|ssh|ext|tcp|libssh2|libssh)');
 }
