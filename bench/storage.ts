@@ -10,7 +10,10 @@
 // Last, each daemon's RSS before the runs and after them (libvirtd's is shared with
 // its other clients and guests; tsvirtd's holds what its uploads left to the allocator).
 //
-//   node dist/bench/storage.js [--runs N] [--dir DIR]
+// With --baseline CHECKOUT, a second tsvirtd from another built checkout (say the
+// main branch) takes its turns too: before and after a change, in the same run.
+//
+//   node dist/bench/storage.js [--runs N] [--dir DIR] [--baseline CHECKOUT]
 
 import { execFile, execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -40,7 +43,7 @@ async function timed(step: () => Promise<void>): Promise<number> {
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
-type Side = { uri: string; dir: string; upload: string; pid: number; times: Record<string, number[]>; cpu: Record<string, number[]> };
+type Side = { name: string; uri: string; dir: string; upload: string; pid: number; times: Record<string, number[]>; cpu: Record<string, number[]> };
 
 /** A process's user+system CPU time in ms (/proc/PID/stat fields 14 and 15, in clock ticks of 10 ms). */
 function cpuMs(pid: number): number {
@@ -54,7 +57,7 @@ function rssKiB(pid: number): number {
 }
 
 /** A fresh dir pool under `dir` with the clone source and the upload target and file. */
-async function prepare(uri: string, pid: number, dir: string): Promise<Side> {
+async function prepare(name: string, uri: string, pid: number, dir: string): Promise<Side> {
   const v = (c: string) => virsh(uri, c);
   await v(`pool-create-as ${pool} dir --target ${dir} --build`);
   await v(`vol-create-as ${pool} src.img 1G --allocation 0`);
@@ -63,7 +66,7 @@ async function prepare(uri: string, pid: number, dir: string): Promise<Side> {
   execFileSync('truncate', ['-s', '1G', upload]);
   execFileSync('dd', ['if=/dev/urandom', `of=${upload}`, 'bs=1M', 'count=64', 'seek=256', 'conv=notrunc', 'status=none']);
   await v(`vol-create-as ${pool} up.img 1G --allocation 0`);
-  return { uri, dir, upload, pid, times: { create: [], clone: [], upload: [] }, cpu: { create: [], clone: [], upload: [] } };
+  return { name, uri, dir, upload, pid, times: { create: [], clone: [], upload: [] }, cpu: { create: [], clone: [], upload: [] } };
 }
 
 /** One run of each operation on one side. */
@@ -84,28 +87,32 @@ async function measure({ uri, upload, pid, times, cpu }: Side): Promise<void> {
 const medians = (side: Side) => Object.fromEntries(Object.entries(side.times).map(([k, xs]) => [k, median(xs)]));
 const meanCpu = (side: Side, key: string) => side.cpu[key]!.reduce((a, b) => a + b, 0) / side.cpu[key]!.length;
 
-const daemon = await spawnDaemon();
-const uris = [daemon.uri('qemu', '/system'), 'qemu:///system'];
+const baseline = arg('--baseline');
+const daemons = [await spawnDaemon(), ...(baseline ? [await spawnDaemon('', { tsvirtd: path.resolve(baseline, 'bin', 'tsvirtd') })] : [])];
 const libvirtd = Number(execFileSync('pgrep', ['-o', '-x', 'libvirtd'], { encoding: 'utf8' }).trim());
+const uris = [...daemons.map((d) => d.uri('qemu', '/system')), 'qemu:///system'];
 const sides: Side[] = [];
 try {
-  const rssBefore = [rssKiB(daemon.pid), rssKiB(libvirtd)];
-  sides.push(await prepare(uris[0]!, daemon.pid, path.join(base, 'tsvirt')));
-  sides.push(await prepare(uris[1]!, libvirtd, path.join(base, 'libvirt')));
-  // the sides take turns, so a change in the machine's load falls on both
+  const pids = [...daemons.map((d) => d.pid), libvirtd];
+  const names = ['tsvirt', ...(baseline ? ['baseline'] : []), 'libvirt'];
+  const rssBefore = pids.map(rssKiB);
+  for (const [i, name] of names.entries()) sides.push(await prepare(name, uris[i]!, pids[i]!, path.join(base, name)));
+  // the sides take turns, so a change in the machine's load falls on all
   for (let i = 0; i < runs; i++) for (const side of i % 2 ? [...sides].reverse() : sides) await measure(side);
-  const [tsvirt, libvirt] = sides.map(medians) as [Record<string, number>, Record<string, number>];
-  const [tsSide, lvSide] = sides as [Side, Side];
-  process.stdout.write(`storage bench, median of ${runs} (ms): virsh -> tsvirtd vs virsh -> libvirtd, load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}\n`);
-  for (const key of Object.keys(tsvirt)) {
-    const ratio = tsvirt[key]! / libvirt[key]!;
-    const cpu = `daemon CPU ${meanCpu(tsSide, key).toFixed(0)} vs ${meanCpu(lvSide, key).toFixed(0)} ms`;
-    process.stdout.write(`  ${key.padEnd(7)} tsvirt ${tsvirt[key]!.toFixed(0).padStart(6)}  libvirt ${libvirt[key]!.toFixed(0).padStart(6)}  ratio ${ratio.toFixed(2)}x   (${cpu})\n`);
+  const libvirt = medians(sides.at(-1)!);
+  process.stdout.write(`storage bench, median of ${runs} (ms): virsh -> ${baseline ? 'tsvirtd, baseline tsvirtd' : 'tsvirtd'} vs virsh -> libvirtd, load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}\n`);
+  for (const key of Object.keys(libvirt)) {
+    for (const side of sides.slice(0, -1)) {
+      const own = medians(side)[key]!;
+      const cpu = `daemon CPU ${meanCpu(side, key).toFixed(0)} vs ${meanCpu(sides.at(-1)!, key).toFixed(0)} ms`;
+      process.stdout.write(`  ${key.padEnd(7)} ${side.name.padEnd(8)} ${own.toFixed(0).padStart(6)}  libvirt ${libvirt[key]!.toFixed(0).padStart(6)}  ratio ${(own / libvirt[key]!).toFixed(2)}x   (${cpu})\n`);
+    }
   }
   const mib = (kib: number) => `${(kib / 1024).toFixed(0)} MiB`;
-  process.stdout.write(`  RSS     tsvirtd ${mib(rssBefore[0]!)} before, ${mib(rssKiB(daemon.pid))} after   libvirtd ${mib(rssBefore[1]!)} before, ${mib(rssKiB(libvirtd))} after\n`);
+  const rss = sides.map((side, i) => `${side.name} ${mib(rssBefore[i]!)} before, ${mib(rssKiB(side.pid))} after`);
+  process.stdout.write(`  RSS     ${rss.join('   ')}\n`);
 } finally {
   for (const uri of uris) await virsh(uri, `pool-destroy ${pool}`).catch(() => undefined);
-  await daemon.stop();
+  for (const daemon of daemons) await daemon.stop();
   rmSync(base, { recursive: true, force: true });
 }

@@ -11,6 +11,7 @@ import { dirname } from 'node:path';
 import type { DriverRegistry } from '../driver/registry.js';
 import { ErrorCode, ErrorDomain, VirError } from '../util/error.js';
 import { checkPeer, readCredential, TLS_CONFIRMATION, type PkiFiles } from '../rpc/tls.js';
+import { readIntoSlabs } from '../rpc/slab-socket.js';
 import { DaemonClient } from './client.js';
 import type { DaemonConfig } from './config.js';
 import { WorkerPool } from './workers.js';
@@ -144,7 +145,8 @@ export class DaemonServer {
     await mkdir(dirname(path), { recursive: true, mode: 0o755 });
     // a socket file left by a daemon that died; libvirtd removes it the same way
     await rm(path, { force: true });
-    const server = createServer((socket) => this.accept(socket, readonly));
+    // paused on connect: the accepted socket's handle has not read yet when it moves to one that reads into reused slabs
+    const server = createServer({ pauseOnConnect: true }, (socket) => this.accept(readIntoSlabs(socket), readonly));
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(path, () => {

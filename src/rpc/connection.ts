@@ -4,7 +4,8 @@
 // clients and the remote driver.
 import type { Duplex } from 'node:stream';
 import { FrameSplitter } from './frame.js';
-import { decodeFramePieces, type DecodedMessage } from './message.js';
+import { isPooled, releaseReceived } from '../util/slab-pool.js';
+import { decodeFramePieces, decodeMessage, MessageStatus, MessageType, type DecodedMessage } from './message.js';
 
 export interface ConnectionHandlers {
   /** One decoded message; throwing closes the connection (a header that does not decode). */
@@ -81,7 +82,7 @@ export class MessageConnection {
     if (this.done) return;
     try {
       for (const frame of this.splitter.pushPieces(chunk)) {
-        this.handlers.message(decodeFramePieces(frame));
+        this.handlers.message(frame.some(isPooled) ? detachFromSlabs(frame) : decodeFramePieces(frame));
         if (this.done) return;
       }
     } catch (e) {
@@ -95,4 +96,24 @@ export class MessageConnection {
     this.socket.destroy();
     this.handlers.closed(reason);
   }
+}
+
+/**
+ * A message read into reused slabs (src/rpc/slab-socket.ts): stream data stays
+ * there, its reader releases it (only its header is released here); anything
+ * else is copied out at once (it may wait in a queue, or be a reply kept as is).
+ */
+function detachFromSlabs(frame: Buffer[]): DecodedMessage {
+  const message = decodeFramePieces(frame);
+  const { header, bodyPieces } = message;
+  if (header.type === MessageType.VIR_NET_STREAM && header.status === MessageStatus.VIR_NET_CONTINUE && bodyPieces.length > 0) {
+    const bodyBytes = bodyPieces.reduce((n, p) => n + p.length, 0);
+    const frameBytes = frame.reduce((n, p) => n + p.length, 0);
+    // the header lies in the first piece, before the body
+    releaseReceived(frame[0]!.subarray(0, frameBytes - bodyBytes));
+    return message;
+  }
+  const copy = Buffer.concat(frame);
+  for (const piece of frame) releaseReceived(piece);
+  return decodeMessage(copy);
 }

@@ -3,6 +3,7 @@
 // byte of the frame is kept together, so a hostile length costs nothing, and a
 // half frame simply waits for more bytes (Node's event loop keeps every other
 // connection running meanwhile).
+import { releaseReceived } from '../util/slab-pool.js';
 import { VIR_NET_MESSAGE_HEADER_MAX, VIR_NET_MESSAGE_LEN_MAX, VIR_NET_MESSAGE_MAX } from './generated/virnet-protocol.js';
 
 /** The smallest frame: the length word and a header with an empty body. */
@@ -88,6 +89,8 @@ export class FrameSplitter {
     while (filled < FRAME_MIN) {
       const chunk = this.chunks[0]!;
       const used = chunk.copy(head, filled, 0, FRAME_MIN - filled);
+      // copied bytes no longer hold a reused receive buffer
+      releaseReceived(chunk.subarray(0, used));
       filled += used;
       if (used === chunk.length) this.chunks.shift();
       else this.chunks[0] = chunk.subarray(used);

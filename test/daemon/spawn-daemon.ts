@@ -34,6 +34,8 @@ export interface SpawnOptions {
   readonly prefix?: readonly string[];
   /** the root of an earlier daemon, killed (a restart): its files are kept and conf is not written */
   readonly root?: string;
+  /** another build's bin/tsvirtd (a bench comparing before and after a change) */
+  readonly tsvirtd?: string;
 }
 
 export async function spawnDaemon(conf = '', options: SpawnOptions = {}): Promise<SpawnedDaemon> {
@@ -49,7 +51,7 @@ export async function spawnDaemon(conf = '', options: SpawnOptions = {}): Promis
     for (const name of ['libvirt-sock', 'libvirt-sock-ro']) await rm(join(root, 'run', name), { force: true });
   }
   const socket = join(root, 'run', 'libvirt-sock');
-  const argv = [...(options.prefix ?? []), process.execPath, tsvirtd, '--root', root, ...(options.args ?? [])];
+  const argv = [...(options.prefix ?? []), process.execPath, options.tsvirtd ?? tsvirtd, '--root', root, ...(options.args ?? [])];
   const child: ChildProcess = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'inherit', 'inherit'], env: options.env ?? process.env });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   for (let i = 0; i < 300 && !existsSync(join(root, 'run', 'libvirt-sock-ro')); i++) {

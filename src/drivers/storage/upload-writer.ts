@@ -6,6 +6,7 @@
 // generation rather than pile up for its costly full collections), and the
 // thread pool is visited once per batch, not once per packet.
 import type { FileHandle } from 'node:fs/promises';
+import { releaseReceived } from '../../util/slab-pool.js';
 
 /** Queued but unwritten bytes beyond which the sender is asked to wait (drained()). */
 const QUEUE_LIMIT = 1024 * 1024;
@@ -87,6 +88,8 @@ export class UploadWriter {
           continue;
         }
         await writeAll(this.fh, step.pieces, step.at);
+        // the socket may read into these bytes' buffer again
+        for (const piece of step.pieces) releaseReceived(piece);
         this.queued -= step.bytes;
       }
     }

@@ -7,6 +7,7 @@ import { open, type FileHandle } from 'node:fs/promises';
 import type { Duplex } from 'node:stream';
 import type { StorageVolDef } from '../../conf/storage-vol.js';
 import { ErrorCode, ErrorDomain, virError } from '../../util/error.js';
+import { releaseReceived } from '../../util/slab-pool.js';
 import { isStreamHole, StreamHole } from '../../util/stream-hole.js';
 import { systemError } from './probe.js';
 import { UploadWriter } from './upload-writer.js';
@@ -38,8 +39,10 @@ export async function uploadVolume(vol: StorageVolDef, offset: bigint, length: b
           pos += Number(chunk.length);
           continue;
         }
-        const room = Math.min(chunk.length, limit - pos);
-        if (room <= 0) continue;
+        const room = Math.max(0, Math.min(chunk.length, limit - pos));
+        // bytes past the length are dropped: their receive buffer is free
+        if (room < chunk.length) releaseReceived(chunk.subarray(room));
+        if (room === 0) continue;
         writer.write(room === chunk.length ? chunk : chunk.subarray(0, room));
         pos += room;
         if (writer.full) await writer.drained();
