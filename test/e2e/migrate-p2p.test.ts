@@ -10,12 +10,21 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { waitUntil } from './guest.js';
 import { qemuPidsMentioning } from '../helpers/qemu-processes.js';
 import { agentAnswers, migrationSkip, SRC_HOST_UUID, startGuestOnSource, twoHosts, VIRSH, virsh, virshOk } from './migration-hosts.js';
 
 const missing = migrationSkip('peer-to-peer migration test');
+
+/** The cgroup (v1 cpu controller, or v2) of the one QEMU under a daemon's root. */
+function guestCgroup(root: string): string {
+  const [pid] = qemuPidsMentioning(root);
+  assert.ok(pid, `no QEMU under ${root}`);
+  const lines = readFileSync(`/proc/${pid}/cgroup`, 'utf8').split('\n');
+  return lines.find((l) => /^\d+:[^:]*\bcpu\b[^:]*:/.test(l)) ?? lines.find((l) => l.startsWith('0::')) ?? '';
+}
 
 test('virsh migrate --p2p between two tsvirtd: the source daemon drives the destination', { skip: missing, timeout: 120_000 }, async (t) => {
   const hosts = await twoHosts(t);
@@ -36,8 +45,11 @@ test('virsh migrate --p2p between two tsvirtd: the source daemon drives the dest
   const self = await virsh('-c', S, 'migrate', '--live', '--p2p', 'p2p', S);
   assert.equal(self.stderr, `error: internal error: Attempt to migrate guest to the same host ${SRC_HOST_UUID}\n`);
 
+  const sourceCgroup = guestCgroup(hosts.src.root);
   const there = await virsh('-c', S, 'migrate', '--live', '--p2p', '--persistent', '--verbose', 'p2p', D);
   assert.equal(there.code, 0, there.stderr);
+  // both daemons number the guest 1: its machine cgroup must still be each daemon's own (a shared one made Confirm wait ~12 s)
+  if (sourceCgroup.includes('machine')) assert.notEqual(guestCgroup(hosts.dst.root), sourceCgroup);
   assert.match(there.stderr, /Migration: \[100 %\]/);
   assert.equal(await virshOk('-c', S, 'domstate', 'p2p', '--reason'), 'shut off (migrated)\n\n');
   assert.equal(await virshOk('-c', D, 'domstate', 'p2p', '--reason'), 'running (migrated)\n\n');
