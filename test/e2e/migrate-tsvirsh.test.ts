@@ -53,7 +53,9 @@ test('tsvirsh migrate between two tsvirtd: live, --p2p, --p2p --tunnelled, --ver
     ['--live', '--xml', join(hosts.src.root, 'no-such.xml'), 'tsmig', D],
     // a flag and a parameter virsh knows and tsvirt's driver does not support: the driver's own errors
     ['--live', '--compressed', 'tsmig', D],
-    ['--live', '--listen-address', '127.0.0.1', 'tsmig', D],
+    ['--live', '--disks-port', '5000', 'tsmig', D],
+    // the destination's refusal of a migration URI
+    ['--live', '--migrateuri', 'foo://x:1', 'tsmig', D],
   ];
   for (const args of refusals) {
     const theirs = await virsh('-c', S, 'migrate', ...args);
