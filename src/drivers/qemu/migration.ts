@@ -149,6 +149,13 @@ function named(xml: string, name: string | undefined): string {
   return formatXml(def);
 }
 
+/**
+ * The names the sources know renamed incoming guests by (libvirt's
+ * priv->origname), by UUID, from Prepare to Finish: Finish's cookie carries
+ * that name, which the source's Confirm checks.
+ */
+const incomingOrigNames = new Map<string, string>();
+
 /** A PrepareTunnel call's stream, and the qemu driver function that was called (its errors name it). */
 export interface TunnelPrepare {
   stream: Duplex;
@@ -178,6 +185,7 @@ export async function prepare(driver: QemuDriver, params: TypedParam[], cookieIn
   const uuid = (childText(def, 'uuid') ?? '').toLowerCase();
   parseCookie(cookieIn, { name: origName, uuid }, await hostUUID(driver.paths.cacheDir));
   const cookieOut = () => localCookie(driver, { name: origName, uuid });
+  if (dname !== undefined) incomingOrigNames.set(uuid, origName);
   if (tunnel) {
     const relay = await tunnelIn(tunnel.stream, driver.runtime.security.qemuOwner(def));
     await startIncoming(driver, def, relay.uri).catch(async (e) => {
@@ -229,9 +237,11 @@ export async function finish(driver: QemuDriver, params: TypedParam[], flags: nu
     const xml = stringParam(params, 'persistent_xml') ?? stringParam(params, 'destination_xml');
     if (xml === undefined) throw virError(ErrorCode.INTERNAL_ERROR, 'no domain XML passed', ErrorDomain.QEMU);
     const { dom } = await driver.domainDefineXMLFlags({ xml: named(xml, stringParam(params, 'destination_name')), flags: 0 });
-    return { dom, cookie_out: await localCookie(driver, dom) };
+    return { dom, cookie_out: await localCookie(driver, { name: domainName(parseXml(xml)), uuid: dom.uuid }) };
   }
   const { dom } = await driver.domainLookupByName({ name });
+  const origName = incomingOrigNames.get(dom.uuid);
+  incomingOrigNames.delete(dom.uuid);
   const runtime = driver.runtime.runtime;
   const persistentXml = await driver.runtime.withRunning(dom, async (obj, running) => {
     try {
@@ -247,6 +257,6 @@ export async function finish(driver: QemuDriver, params: TypedParam[], flags: nu
   if (flags & MigrateFlags.PERSIST_DEST) await driver.domainDefineXMLFlags({ xml: named(persistentXml, stringParam(params, 'destination_name')), flags: 0 });
   return driver.runtime.withRunning(dom, async (obj, running) => {
     if (!(flags & MigrateFlags.PAUSED)) await runtime.resumeAfter(obj.name, RunningReason.MIGRATED, ResumedDetail.MIGRATED);
-    return { dom: { name: obj.name, uuid: obj.uuid, id: running.id }, cookie_out: await localCookie(driver, obj) };
+    return { dom: { name: obj.name, uuid: obj.uuid, id: running.id }, cookie_out: await localCookie(driver, { name: origName ?? obj.name, uuid: obj.uuid }) };
   }, { monitor: false });
 }
