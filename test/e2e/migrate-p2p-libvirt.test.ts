@@ -1,8 +1,9 @@
 // Peer-to-peer migration between libvirt 9.0's own libvirtd (qemu:///system)
 // and a spawned tsvirtd, both ways, driven by real virsh: libvirtd drives a
 // tunnelled migration into tsvirtd (PrepareTunnel3Params, Finish3Params on
-// tsvirtd), and tsvirtd drives a plain one back into libvirtd; the guest's
-// agent answers at each destination.
+// tsvirtd, renamed there), and tsvirtd drives a plain one back into libvirtd
+// (under the old name, on the loopback: --migrateuri, --listen-address); the
+// guest's agent answers at each destination.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { guestDomainXML, testGuest, type TestGuest } from './guest.js';
@@ -25,13 +26,16 @@ test('virsh migrate --p2p between libvirtd and tsvirtd, tunnelled there and plai
   const started = await runSystemVirsh('start', name);
   assert.equal(started.code, 0, started.stderr);
 
-  const there = await runSystemVirsh('migrate', '--live', '--p2p', '--tunnelled', name, T);
+  // renamed at tsvirtd, and back under the old name
+  const renamed = `${name}-ts`;
+  const there = await runSystemVirsh('migrate', '--live', '--p2p', '--tunnelled', name, T, '--dname', renamed);
   assert.equal(there.code, 0, there.stderr);
-  assert.equal(await virshOk('-c', T, 'domstate', name, '--reason'), 'running (migrated)\n\n');
+  assert.equal(await virshOk('-c', T, 'domstate', renamed, '--reason'), 'running (migrated)\n\n');
   assert.equal((await runSystemVirsh('domstate', name, '--reason')).stdout, 'shut off (migrated)\n\n');
-  await agentAnswers(T, name);
+  await agentAnswers(T, renamed);
 
-  const back = await virsh('-c', T, 'migrate', '--live', '--p2p', name, LIBVIRTD);
+  // libvirtd listens on the loopback alone and answers tcp://127.0.0.1:PORT, which tsvirtd's QEMU takes in its own syntax
+  const back = await virsh('-c', T, 'migrate', '--live', '--p2p', renamed, LIBVIRTD, '--dname', name, '--migrateuri', 'tcp://127.0.0.1', '--listen-address', '127.0.0.1');
   assert.equal(back.code, 0, back.stderr);
   assert.equal((await runSystemVirsh('domstate', name, '--reason')).stdout, 'running (migrated)\n\n');
   assert.equal((await virsh('-c', T, 'list', '--all', '--name')).stdout, '\n');

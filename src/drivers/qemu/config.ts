@@ -20,6 +20,12 @@ export interface QemuDriverConfig {
   seccompSandbox: number;
   /** log_timestamp: prefix QEMU's log lines with timestamps (-msg timestamp=on) */
   logTimestamp: boolean;
+  /** migration_port_min/max: the ports a migration's destination listens on when the client names none */
+  migrationPorts: { min: number; max: number };
+  /** migration_host: the name a destination gives the source to reach it (default: its host name) */
+  migrationHost?: string;
+  /** migration_address: what a destination listens on when the client names no listen address */
+  migrationAddress?: string;
   /** every setting in the file, for modules that read settings of their own */
   raw: ReadonlyMap<string, ConfValue>;
 }
@@ -135,11 +141,43 @@ function boolSetting(raw: Map<string, ConfValue>, file: string, name: string, fa
  */
 const MAX_SPARE_PORTS = 255;
 
+function stringSetting(raw: Map<string, ConfValue>, file: string, name: string): string | undefined {
+  const v = raw.get(name);
+  if (v === undefined || typeof v === 'string') return v;
+  throw virError(ErrorCode.INTERNAL_ERROR, `${file}: expected a string for '${name}' parameter`, ErrorDomain.CONF);
+}
+
+/** libvirt's migration port range (QEMU_MIGRATION_PORT_MIN/MAX). */
+const MIGRATION_PORT_MIN = 49152;
+const MIGRATION_PORT_MAX = 49215;
+
+function migrationPorts(raw: Map<string, ConfValue>, file: string): { min: number; max: number } {
+  const min = uintSetting(raw, file, 'migration_port_min', MIGRATION_PORT_MIN, 0xffffffff);
+  if (min <= 0) throw virError(ErrorCode.INTERNAL_ERROR, `${file}: migration_port_min: port must be greater than 0`, ErrorDomain.CONF);
+  const max = uintSetting(raw, file, 'migration_port_max', MIGRATION_PORT_MAX, 0xffffffff);
+  if (max > 65535 || max < min) throw virError(ErrorCode.INTERNAL_ERROR, `${file}: migration_port_max: port must be between the minimal port ${min} and 65535`, ErrorDomain.CONF);
+  return { min, max };
+}
+
+/** migration_host / migration_address: brackets of an IPv6 address dropped, never this machine's own loopback. */
+function migrationAddressSetting(raw: Map<string, ConfValue>, file: string, name: 'migration_host' | 'migration_address'): string | undefined {
+  const v = stringSetting(raw, file, name)?.replace(/^\[(.*)\]$/, '$1');
+  if (v !== undefined && (v.startsWith('localhost') || /^127\.\d+\.\d+\.\d+$/.test(v) || /^(0*:)*:0*1$/.test(v))) {
+    throw virError(ErrorCode.CONF_SYNTAX, `${name} must not be the address of the local machine: ${v}`, ErrorDomain.CONF);
+  }
+  return v;
+}
+
 export function configFromSettings(raw: Map<string, ConfValue>, file: string): QemuDriverConfig {
+  const migrationHost = migrationAddressSetting(raw, file, 'migration_host');
+  const migrationAddress = migrationAddressSetting(raw, file, 'migration_address');
   return {
     hotplugPcieSparePorts: uintSetting(raw, file, 'hotplug_pcie_spare_ports', DEFAULT_HOTPLUG_PCIE_SPARE_PORTS, MAX_SPARE_PORTS),
     seccompSandbox: intSetting(raw, file, 'seccomp_sandbox', -1),
     logTimestamp: boolSetting(raw, file, 'log_timestamp', true),
+    migrationPorts: migrationPorts(raw, file),
+    ...(migrationHost !== undefined ? { migrationHost } : {}),
+    ...(migrationAddress !== undefined ? { migrationAddress } : {}),
     raw,
   };
 }

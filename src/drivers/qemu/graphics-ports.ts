@@ -35,7 +35,7 @@ function portsOf(def: XmlElement): number[] {
 }
 
 /** virPortAllocatorBindToPort: the port can be bound on the IPv4 and IPv6 wildcard addresses. */
-async function bindable(port: number): Promise<boolean> {
+export async function bindable(port: number): Promise<boolean> {
   const tryListen = (host: string) => new Promise<boolean>((resolve) => {
     // node:net is loaded by a port search, not by every query that imports the driver
     const server = process.getBuiltinModule('node:net').createServer();

@@ -92,9 +92,9 @@ async function migrateTo(driver: QemuDriver, dom: DomainRef, dconn: ConnectionDr
         cookie = (await perform(driver, dom, destParams, cookie, flags & ~MigrateFlags.PEER2PEER, tunnel.local)).cookie_out;
         await tunnel.answered;
       } else {
-        const uri = prepared.uri_out;
-        if (!uri) throw virError(ErrorCode.INTERNAL_ERROR, 'domainMigratePrepare3 did not set uri', ErrorDomain.QEMU);
-        destParams = replaceStringParam(destParams, 'migrate_uri', uri);
+        // the destination names its address, unless it listens where the caller's URI says
+        if (prepared.uri_out) destParams = replaceStringParam(destParams, 'migrate_uri', prepared.uri_out);
+        else if (!destParams.some((p) => p.field === 'migrate_uri')) throw virError(ErrorCode.INTERNAL_ERROR, 'domainMigratePrepare3 did not set uri', ErrorDomain.QEMU);
         cookie = (await perform(driver, dom, destParams, cookie, flags & ~MigrateFlags.PEER2PEER)).cookie_out;
       }
     } catch (e) {

@@ -5,7 +5,6 @@
 // migrate-incoming), Perform on the source (QEMU's migrate until it completed),
 // Finish on the destination (the guest runs there), Confirm on the source (its
 // QEMU ends). Each step is one call; the client carries the XML, cookies and URI.
-import net from 'node:net';
 import os from 'node:os';
 import type { Duplex, Writable } from 'node:stream';
 import { DomainState, MigrateFlags, RunningReason, ShutoffReason } from '../../driver/flags.js';
@@ -14,7 +13,7 @@ import type { ProcRet } from '../../driver/procedures.js';
 import { TypedParamType, typedParamValue, type TypedParam } from '../../driver/typed-params.js';
 import { validateTypedParams } from '../../driver/typed-params-validate.js';
 import { ErrorCode, ErrorDomain, virError } from '../../util/error.js';
-import { child, childText, formatXml, parseXml } from '../../util/xml.js';
+import { child, childText, formatXml, parseXml, type XmlElement } from '../../util/xml.js';
 import { domainName } from '../../conf/domain.js';
 import { checkUnsupportedFeatures } from '../../conf/domain-core.js';
 import type { DomainRef, QemuDriver } from './driver.js';
@@ -23,6 +22,7 @@ import { hostUUID } from './host-capabilities.js';
 import { waitForMigration } from './lifecycle.js';
 import { formatCookie, parseCookie } from './migration-cookie.js';
 import { migrationBandwidth } from './migration-bandwidth.js';
+import { qemuMigrateURI, withMigrationListen, type MigrationListen } from './migration-address.js';
 import { asOutgoingMigration } from './migration-jobs.js';
 import { streamTo } from './migration-stream.js';
 import { tunnelIn } from './migration-tunnel.js';
@@ -48,6 +48,7 @@ const PARAMETERS = {
   destination_xml: TypedParamType.STRING,
   persistent_xml: TypedParamType.STRING,
   bandwidth: TypedParamType.ULLONG,
+  listen_address: TypedParamType.STRING,
 };
 type ParamName = keyof typeof PARAMETERS;
 
@@ -66,18 +67,6 @@ const stringParam = (params: readonly TypedParam[], name: ParamName) => param(pa
 
 async function localCookie(driver: QemuDriver, domain: { name: string; uuid: string }): Promise<Buffer> {
   return formatCookie({ ...domain, hostname: os.hostname(), hostUUID: await hostUUID(driver.paths.cacheDir) });
-}
-
-/** A TCP port free on the loopback right now, for the destination QEMU to listen on. */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 // ---- source ------------------------------------------------------------------
@@ -110,11 +99,12 @@ export async function perform(driver: QemuDriver, dom: DomainRef, params: TypedP
   checkMigration(params, flags, 'qemuDomainMigratePerform3Params');
   const migrateURI = stringParam(params, 'migrate_uri');
   if (migrateURI === undefined && !tunnel) throw virError(ErrorCode.INVALID_ARG, 'migration URI is required', ErrorDomain.QEMU);
+  const destination = tunnel || migrateURI === undefined ? undefined : qemuMigrateURI(migrateURI);
   return driver.runtime.withRunning(dom, async (obj, running) => {
     parseCookie(cookieIn, obj, await hostUUID(driver.paths.cacheDir));
     // tunnelled (migration-tunnel.ts): QEMU migrates to this daemon, which passes the bytes on
     const relay = tunnel && (await streamTo(() => tunnel, driver.runtime.security.qemuOwner(running.live)));
-    const uri = relay?.uri ?? migrateURI;
+    const uri = relay?.uri ?? destination;
     const runtime = driver.runtime.runtime;
     const qmp = await runtime.ensureMonitor(running);
     const bandwidth = (param(params, 'bandwidth') as bigint | undefined) ?? (await migrationBandwidth(driver.paths.stateDir, obj.uuid));
@@ -159,6 +149,13 @@ function named(xml: string, name: string | undefined): string {
   return formatXml(def);
 }
 
+/**
+ * The names the sources know renamed incoming guests by (libvirt's
+ * priv->origname), by UUID, from Prepare to Finish: Finish's cookie carries
+ * that name, which the source's Confirm checks.
+ */
+const incomingOrigNames = new Map<string, string>();
+
 /** A PrepareTunnel call's stream, and the qemu driver function that was called (its errors name it). */
 export interface TunnelPrepare {
   stream: Duplex;
@@ -167,8 +164,9 @@ export interface TunnelPrepare {
 
 /**
  * qemuDomainMigratePrepare3Params: the guest's QEMU, waiting for the stream on
- * a loopback port it names; with `tunnel` (PrepareTunnel's stream), on a unix
- * socket this daemon feeds from the tunnel (migration-tunnel.ts).
+ * the address the client asked for or on a port it names (migration-address.ts);
+ * with `tunnel` (PrepareTunnel's stream), on a unix socket this daemon feeds
+ * from the tunnel (migration-tunnel.ts).
  */
 export async function prepare(driver: QemuDriver, params: TypedParam[], cookieIn: Buffer, flags: number, tunnel?: TunnelPrepare): Promise<ProcRet<'domainMigratePrepare3Params'>> {
   checkMigration(params, flags, tunnel?.fn ?? 'qemuDomainMigratePrepare3Params');
@@ -184,29 +182,43 @@ export async function prepare(driver: QemuDriver, params: TypedParam[], cookieIn
     child(def, 'name')!.text = dname;
     checkUnsupportedFeatures(def);
   }
-  const name = domainName(def);
   const uuid = (childText(def, 'uuid') ?? '').toLowerCase();
   parseCookie(cookieIn, { name: origName, uuid }, await hostUUID(driver.paths.cacheDir));
-  const relay = tunnel && (await tunnelIn(tunnel.stream, driver.runtime.security.qemuOwner(def)));
-  const uri = relay ? relay.uri : `tcp:127.0.0.1:${await freePort()}`;
   const cookieOut = () => localCookie(driver, { name: origName, uuid });
-  // an offline migration brings the definition alone, at Finish
-  if (flags & MigrateFlags.OFFLINE) return { cookie_out: await cookieOut(), uri_out: uri };
+  if (dname !== undefined) incomingOrigNames.set(uuid, origName);
+  if (tunnel) {
+    const relay = await tunnelIn(tunnel.stream, driver.runtime.security.qemuOwner(def));
+    await startIncoming(driver, def, relay.uri).catch(async (e) => {
+      await relay.abort(e as Error);
+      throw e;
+    });
+    relay.connect();
+    return { cookie_out: await cookieOut(), uri_out: relay.uri };
+  }
+  return withMigrationListen(driver.config, stringParam(params, 'migrate_uri'), stringParam(params, 'listen_address'), async (listen: MigrationListen, protocol) => {
+    const memtune = child(def, 'memtune');
+    if (protocol === 'rdma' && (!memtune || childText(memtune, 'hard_limit') === undefined)) {
+      throw virError(ErrorCode.OPERATION_INVALID, 'cannot start RDMA migration with no memory hard limit set', ErrorDomain.QEMU);
+    }
+    // an offline migration brings the definition alone, at Finish
+    if (!(flags & MigrateFlags.OFFLINE)) await startIncoming(driver, def, listen.incoming);
+    return { cookie_out: await cookieOut(), uri_out: listen.uriOut ?? null };
+  });
+}
+
+/** The destination's QEMU for `def`, paused, listening for the migration stream on `uri`. */
+async function startIncoming(driver: QemuDriver, def: XmlElement, uri: string): Promise<void> {
+  const name = domainName(def);
   await driver.withDriverLock(async () => {
     await driver.syncDomains();
     const existing = driver.store.checkAddable(def);
     if (existing && existing.id !== -1) throw virError(ErrorCode.OPERATION_INVALID, `domain '${name}' is already active`, ErrorDomain.QEMU);
     const runtime = driver.runtime.runtime;
-    await driver.withDomainLock(uuid, async () => {
+    await driver.withDomainLock((childText(def, 'uuid') ?? '').toLowerCase(), async () => {
       runtime.release(await runtime.start(name, def, { paused: true, incoming: { uri, send: async () => undefined, pausedByUser: false, migration: true } }));
     });
     await driver.runtime.sync({ refresh: false });
-  }).catch(async (e) => {
-    await relay?.abort(e as Error);
-    throw e;
   });
-  relay?.connect();
-  return { cookie_out: await cookieOut(), uri_out: uri };
 }
 
 /** Finish after a failed Perform: libvirt's "no domain, as expected" (the client keeps Perform's error). */
@@ -225,9 +237,11 @@ export async function finish(driver: QemuDriver, params: TypedParam[], flags: nu
     const xml = stringParam(params, 'persistent_xml') ?? stringParam(params, 'destination_xml');
     if (xml === undefined) throw virError(ErrorCode.INTERNAL_ERROR, 'no domain XML passed', ErrorDomain.QEMU);
     const { dom } = await driver.domainDefineXMLFlags({ xml: named(xml, stringParam(params, 'destination_name')), flags: 0 });
-    return { dom, cookie_out: await localCookie(driver, dom) };
+    return { dom, cookie_out: await localCookie(driver, { name: domainName(parseXml(xml)), uuid: dom.uuid }) };
   }
   const { dom } = await driver.domainLookupByName({ name });
+  const origName = incomingOrigNames.get(dom.uuid);
+  incomingOrigNames.delete(dom.uuid);
   const runtime = driver.runtime.runtime;
   const persistentXml = await driver.runtime.withRunning(dom, async (obj, running) => {
     try {
@@ -243,6 +257,6 @@ export async function finish(driver: QemuDriver, params: TypedParam[], flags: nu
   if (flags & MigrateFlags.PERSIST_DEST) await driver.domainDefineXMLFlags({ xml: named(persistentXml, stringParam(params, 'destination_name')), flags: 0 });
   return driver.runtime.withRunning(dom, async (obj, running) => {
     if (!(flags & MigrateFlags.PAUSED)) await runtime.resumeAfter(obj.name, RunningReason.MIGRATED, ResumedDetail.MIGRATED);
-    return { dom: { name: obj.name, uuid: obj.uuid, id: running.id }, cookie_out: await localCookie(driver, obj) };
+    return { dom: { name: obj.name, uuid: obj.uuid, id: running.id }, cookie_out: await localCookie(driver, { name: origName ?? obj.name, uuid: obj.uuid }) };
   }, { monitor: false });
 }

@@ -43,11 +43,11 @@ function appendValidName(prefix: string, name: string): string {
 
 /**
  * virDomainDriverGenerateMachineName for a privileged driver: qemu-ID-NAME, or
- * qemu-embed-HASH-ID-NAME for an embed root (the first 8 hex digits of the
- * root's SHA-256 keep two roots' guests of the same id and name apart).
+ * qemu-embed-HASH-ID-NAME for a driver under a root (the first 8 hex digits of
+ * the root's SHA-256 keep two roots' guests of the same id and name apart).
  */
-export function machineName(id: number, name: string, embedRoot?: string): string {
-  const prefix = embedRoot === undefined ? 'qemu' : `qemu-embed-${process.getBuiltinModule('node:crypto').createHash('sha256').update(embedRoot).digest('hex').slice(0, 8)}`;
+export function machineName(id: number, name: string, root?: string): string {
+  const prefix = root === undefined ? 'qemu' : `qemu-embed-${process.getBuiltinModule('node:crypto').createHash('sha256').update(root).digest('hex').slice(0, 8)}`;
   return appendValidName(`${prefix}-${id}-`, name);
 }
 

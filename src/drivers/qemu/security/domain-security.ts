@@ -177,7 +177,12 @@ export class DomainSecurity {
     if (cgroups instanceof GuestCgroups) await cgroups.attachThread(this.machine(id, name), subgroup, tid);
   }
 
+  /**
+   * A driver whose state lives under a root (qemu:///embed, or tsvirtd --root)
+   * names its machines after the root: two such drivers on one host number
+   * their guests alike and would otherwise share, and fight over, one cgroup.
+   */
   private machine(id: number, name: string): string {
-    return machineName(id, name, this.paths.mode === 'embed' ? this.paths.root : undefined);
+    return machineName(id, name, this.paths.root);
   }
 }
