@@ -3,8 +3,9 @@
 // API call that started it, holding the domain lock; a caller that gets the
 // lock therefore never finds a job in progress: job info reports none
 // (VIR_DOMAIN_JOB_NONE) and an abort finds nothing to abort, as libvirt says
-// when no async job runs. The exception is an outgoing migration
-// (migration-jobs.ts): its progress is QEMU's, and an abort cancels it.
+// when no async job runs. The exception is an outgoing migration, to a host or
+// into a save image or core dump (migration-jobs.ts): its progress is QEMU's,
+// and an abort cancels it.
 import { ErrorCode, ErrorDomain, virError } from '../../util/error.js';
 import type { ProcRet } from '../../driver/procedures.js';
 import { typedParam } from '../../driver/typed-params.js';
@@ -15,8 +16,6 @@ import { outgoingMigration, queryProgress, type MigrationProgress, type Outgoing
 /** virDomainJobType */
 const JOB_NONE = 0;
 const JOB_UNBOUNDED = 2;
-/** VIR_DOMAIN_JOB_OPERATION_MIGRATION_OUT */
-const OPERATION_MIGRATION_OUT = 5;
 /** VIR_DOMAIN_ABORT_JOB_POSTCOPY */
 const ABORT_POSTCOPY = 1 << 0;
 /** VIR_DOMAIN_JOB_STATS_COMPLETED, VIR_DOMAIN_JOB_STATS_KEEP_COMPLETED */
@@ -64,7 +63,7 @@ export async function jobStats(driver: QemuDriver, dom: DomainRef, flags: number
   return {
     type: JOB_UNBOUNDED,
     params: [
-      typedParam.int('operation', OPERATION_MIGRATION_OUT),
+      typedParam.int('operation', running.job.purpose.operation),
       u('time_elapsed', Date.now() - running.job.startedMs),
       u('data_total', bytes(ram.total)),
       u('data_processed', bytes(ram.transferred)),
