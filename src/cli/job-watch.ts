@@ -73,10 +73,12 @@ export async function watchJob<T>(ctl: Shell, dom: Domain, job: Promise<T>, watc
     try {
       const info = await dom.connection.invoke('domainGetJobInfo', { dom: dom.ref });
       if (finished) return;
+      // virsh prints first; arming first keeps a Ctrl-C typed upon the first line from becoming an ignored SIGINT
+      const starting = !started && JOB_RUNNING_TYPES.has(info.type);
+      if (starting) terminal.arm();
       if (watch.verbose && info.dataTotal > 0n) printJobProgress(ctl.output, watch.label, info.dataRemaining, info.dataTotal);
-      if (!started && JOB_RUNNING_TYPES.has(info.type)) {
+      if (starting) {
         started = true;
-        terminal.arm();
         // without --verbose the poll was only there to see the job start
         if (!watch.verbose) return;
       }
