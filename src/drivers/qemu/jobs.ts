@@ -37,6 +37,7 @@ async function migrationProgress(driver: QemuDriver, dom: DomainRef): Promise<{ 
 }
 
 const bytes = (n: number | undefined) => BigInt(Math.trunc(n ?? 0));
+const optional = (field: string, n: number | undefined) => (n === undefined ? [] : [typedParam.ullong(field, bytes(n))]);
 
 /** qemuDomainGetJobInfo: the data of an outgoing migration (all of it RAM: tsvirt copies no disks). */
 export async function jobInfo(driver: QemuDriver, dom: DomainRef): Promise<ProcRet<'domainGetJobInfo'>> {
@@ -79,6 +80,10 @@ export async function jobStats(driver: QemuDriver, dom: DomainRef, flags: number
       u('memory_dirty_rate', bytes(ram['dirty-pages-rate'])),
       u('memory_page_size', bytes(ram['page-size'])),
       u('memory_iteration', bytes(ram['dirty-sync-count'])),
+      // the figures QEMU reports only once it has them, as libvirt passes them on
+      ...optional('memory_postcopy_requests', ram['postcopy-requests']),
+      ...optional('downtime', running.progress['expected-downtime']),
+      ...optional('setup_time', running.progress['setup-time']),
     ],
   };
 }

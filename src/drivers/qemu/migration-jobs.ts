@@ -61,6 +61,8 @@ export async function asOutgoingMigration<T>(driver: object, uuid: string, qmp: 
 /** What query-migrate reports of the RAM transfer (bytes, pages, bytes/s as mbps). */
 export interface MigrationProgress {
   status?: string;
+  'expected-downtime'?: number;
+  'setup-time'?: number;
   ram?: {
     total?: number;
     transferred?: number;
@@ -71,6 +73,7 @@ export interface MigrationProgress {
     'dirty-pages-rate'?: number;
     'page-size'?: number;
     'dirty-sync-count'?: number;
+    'postcopy-requests'?: number;
     mbps?: number;
   };
 }
