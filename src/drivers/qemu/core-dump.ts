@@ -21,6 +21,7 @@ import { checkFlags, type DomainRef, type QemuDriver } from './driver.js';
 import { waitForMigration, type RunningDomain } from './lifecycle.js';
 import { streamToFile, type QemuOwner } from './migration-stream.js';
 import { asOutgoingMigration, DOMAIN_CORE_DUMP } from './migration-jobs.js';
+import { asMemoryDump } from './memory-dump-jobs.js';
 
 /** virDomainCoreDumpFlags */
 export const DumpFlags = { CRASH: 1 << 0, LIVE: 1 << 1, BYPASS_CACHE: 1 << 2, RESET: 1 << 3, MEMORY_ONLY: 1 << 4 } as const;
@@ -76,7 +77,7 @@ async function writeDump(driver: QemuDriver, uuid: string, running: RunningDomai
     if (flags & DumpFlags.MEMORY_ONLY) {
       const name = DUMP_FORMATS[format];
       if (name === undefined) throw virError(ErrorCode.INVALID_ARG, `unknown dumpformat '${format}'`, ErrorDomain.QEMU);
-      await dumpGuestMemory(qmp, to, name, owner);
+      await asMemoryDump(driver, uuid, qmp, () => dumpGuestMemory(qmp, to, name, owner));
     } else {
       if (format !== FORMAT_RAW) throw virError(ErrorCode.OPERATION_UNSUPPORTED, 'kdump-compressed format is only supported with memory-only dump', ErrorDomain.QEMU);
       // the domain's job: job info reports its progress, an abort cancels it
