@@ -62,6 +62,7 @@ const HANDLER_MODULES: { groups: string[]; load: () => Promise<{ handlers: Recor
   { groups: ['domain'], load: () => import('./commands/devices.js') },
   { groups: ['domain'], load: () => import('./commands/console.js') },
   { groups: ['domain'], load: () => import('./commands/domain-runtime.js') },
+  { groups: ['domain'], load: () => import('./commands/domjobinfo.js') },
   { groups: ['domain'], load: () => import('./commands/qemu.js') },
   { groups: ['domain'], load: () => import('./commands/agent.js') },
   { groups: ['domain'], load: () => import('./commands/cpu-stats.js') },

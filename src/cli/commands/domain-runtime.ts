@@ -1,8 +1,8 @@
 // Runtime queries about one domain: scheduler, memory and block I/O tunables
 // (schedinfo, memtune, blkiotune), interface bandwidth (domiftune), vCPUs, CPU pinning and IOThreads (setvcpu, vcpupin, emulatorpin,
 // iothreadinfo/pin/add/del/set),
-// guest filesystems (domfsinfo), job information and the graphical display URI
-// (domjobinfo, domdisplay).
+// guest filesystems (domfsinfo), job abort and the graphical display URI
+// (domjobabort, domdisplay).
 import type { Domain } from '../../api/connection.js';
 import { cpuMapCpus, cpuMapLength, DomainState, DomainXMLFlags, ModificationImpact, plainParams, typedParam, typedParamValue, TypedParamType, type DomainVcpuInfo, type PlainParam, type TypedParam } from '../../api/types.js';
 import { ErrorCode, ErrorDomain, virError } from '../../util/error.js';
@@ -541,23 +541,6 @@ const domjobabort: Handler = async (ctl, cmd) => {
   else await dom.connection.invoke('domainAbortJob', { dom: dom.ref });
 };
 
-/** virDomainJobType as virsh names it */
-const JOB_TYPES = ['None', 'Bounded', 'Unbounded', 'Completed', 'Failed', 'Cancelled'];
-
-/**
- * virsh's domjobinfo: the job type; a domain without a job has nothing more to
- * show. A driver without job statistics is asked for the older job info.
- */
-const domjobinfo: Handler = async (ctl, cmd) => {
-  const { dom } = await ctl.domain(cmd);
-  const flags = (cmd.bool('completed') ? 1 : 0) | (cmd.bool('keep-completed') ? 2 : 0);
-  const { type } = await dom.connection.invoke('domainGetJobStats', { dom: dom.ref, flags }).catch((e: unknown) => {
-    if ((e as { code?: number }).code !== ErrorCode.NO_SUPPORT) throw e;
-    return dom.connection.invoke('domainGetJobInfo', { dom: dom.ref });
-  });
-  ctl.print(`${'Job type:'.padEnd(17)} ${(JOB_TYPES[type] ?? 'Unknown').padEnd(12)}\n`);
-};
-
 const attr = (el: XmlElement | undefined, name: string) => el?.attrs[name];
 
 /** virshGetOneDisplay: the URI of the domain's first `scheme` display, if it has a port or socket. */
@@ -681,4 +664,4 @@ const numatune: Handler = async (ctl, cmd) => {
   }
 };
 
-export const handlers: Record<string, Handler> = { schedinfo, memtune, blkiotune, domiftune, numatune, blkdeviotune, vcpuinfo, vcpupin, setvcpu, emulatorpin, domfsinfo, domfsfreeze, domfsthaw, domfstrim, guestvcpus, iothreadinfo, iothreadpin, iothreadadd, iothreaddel, iothreadset, domjobinfo, domjobabort, domdisplay, vncdisplay, ttyconsole };
+export const handlers: Record<string, Handler> = { schedinfo, memtune, blkiotune, domiftune, numatune, blkdeviotune, vcpuinfo, vcpupin, setvcpu, emulatorpin, domfsinfo, domfsfreeze, domfsthaw, domfstrim, guestvcpus, iothreadinfo, iothreadpin, iothreadadd, iothreaddel, iothreadset, domjobabort, domdisplay, vncdisplay, ttyconsole };

@@ -8,7 +8,7 @@ import { ErrorCode } from '../../util/error.js';
 import { CommandError, attempt } from '../errors.js';
 import { editCycle } from '../edit.js';
 import { readInputFile } from '../files.js';
-import { printJobProgress } from '../progress.js';
+import { watchJob } from '../job-watch.js';
 import type { Handler, Invocation, Shell } from '../shell.js';
 import { xpathDump } from '../xpath.js';
 import { domainDescription } from './domain-monitor.js';
@@ -554,9 +554,8 @@ const managedsave: Handler = async (ctl, cmd) => {
   if (cmd.bool('running')) flags |= 2;
   if (cmd.bool('paused')) flags |= 4;
   const { dom, name } = await ctl.domain(cmd);
-  await attempt(`Failed to save domain '${name}' state`, dom.connection.invoke('domainManagedSave', { dom: dom.ref, flags }));
-  // the job finishes within the call, so --verbose shows only the final progress (virshPrintJobProgress)
-  if (cmd.bool('verbose')) printJobProgress(ctl.output, 'Managedsave', 0n, 1n);
+  const call = dom.connection.invoke('domainManagedSave', { dom: dom.ref, flags });
+  await attempt(`Failed to save domain '${name}' state`, watchJob(ctl, dom, call, { label: 'Managedsave', verbose: cmd.bool('verbose') }));
   ctl.printExtra(`\nDomain '${name}' state saved by libvirt\n`);
 };
 

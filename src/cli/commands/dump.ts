@@ -1,6 +1,6 @@
 // dump: a domain's core (memory only, or QEMU's whole state) to a file, as virsh's cmdDump.
 import { CommandError, attempt } from '../errors.js';
-import { printJobProgress } from '../progress.js';
+import { watchJob } from '../job-watch.js';
 import type { Handler } from '../shell.js';
 
 /** virDomainCoreDumpFlags as virsh sets them from its options */
@@ -25,9 +25,7 @@ const dump: Handler = async (ctl, cmd) => {
   const call = format !== 0
     ? dom.connection.invoke('domainCoreDumpWithFormat', { dom: dom.ref, to, dumpformat: format, flags })
     : dom.connection.invoke('domainCoreDump', { dom: dom.ref, to, flags });
-  await attempt(`Failed to core dump domain '${name}' to ${to}`, call);
-  // the job finishes within the call, so --verbose shows only the final progress (virshPrintJobProgress)
-  if (cmd.bool('verbose')) printJobProgress(ctl.output, 'Dump', 0n, 1n);
+  await attempt(`Failed to core dump domain '${name}' to ${to}`, watchJob(ctl, dom, call, { label: 'Dump', verbose: cmd.bool('verbose') }));
   ctl.printExtra(`\nDomain '${name}' dumped to ${to}\n`);
 };
 

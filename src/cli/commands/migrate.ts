@@ -6,8 +6,8 @@ import { MigrateFlags, MigrateParam } from '../../api/migrate.js';
 import { typedParam, type TypedParam } from '../../api/types.js';
 import { CommandError } from '../errors.js';
 import { readInputFile } from '../files.js';
-import { printJobProgress } from '../progress.js';
-import type { Handler, Invocation, Shell } from '../shell.js';
+import { watchJob } from '../job-watch.js';
+import type { Handler, Invocation } from '../shell.js';
 import { prettyCapacity } from './domain-monitor.js';
 
 /** VIR_DOMAIN_MIGRATE_MAX_SPEED_POSTCOPY */
@@ -108,42 +108,6 @@ function timeoutAction(cmd: Invocation, dom: Domain): () => Promise<unknown> {
   return () => dom.suspend();
 }
 
-/**
- * virshWatchJob: polls the job every 500 ms while `job` runs, printing its
- * progress for --verbose, runs `onTimeout` once after `timeoutSecs`, and prints
- * [100 %] when the job succeeds. Ctrl-C on a terminal aborts the job; off a
- * terminal virsh catches SIGINT and carries on, and so does tsvirsh.
- */
-async function watchJob<T>(ctl: Shell, dom: Domain, job: Promise<T>, verbose: boolean, timeoutSecs: number, onTimeout: () => Promise<unknown>, label: string): Promise<T> {
-  let started = false;
-  const progress = setInterval(() => {
-    if (started && !verbose) return;
-    dom.connection.invoke('domainGetJobInfo', { dom: dom.ref }).then(
-      (info) => {
-        if (verbose && info.dataTotal > 0n) printJobProgress(ctl.output, label, info.dataRemaining, info.dataTotal);
-        // VIR_DOMAIN_JOB_BOUNDED or UNBOUNDED
-        if (info.type === 1 || info.type === 2) started = true;
-      },
-      () => undefined,
-    );
-  }, 500);
-  // a failed suspend or switch leaves the migration to go on as it was
-  const timer = timeoutSecs > 0 ? setTimeout(() => void onTimeout().catch(() => undefined), timeoutSecs * 1000) : undefined;
-  const onInterrupt = () => {
-    if (process.stdin.isTTY) void dom.connection.invoke('domainAbortJob', { dom: dom.ref }).catch(() => undefined);
-  };
-  process.on('SIGINT', onInterrupt);
-  try {
-    const result = await job;
-    if (verbose) printJobProgress(ctl.output, label, 0n, 1n);
-    return result;
-  } finally {
-    clearInterval(progress);
-    clearTimeout(timer);
-    process.removeListener('SIGINT', onInterrupt);
-  }
-}
-
 /** cmdMigrate: peer-to-peer and direct migrations are the source's to make; otherwise tsvirsh drives both daemons. */
 const migrate: Handler = async (ctl, cmd) => {
   cmd.exclusive('live', 'offline');
@@ -167,7 +131,7 @@ const migrate: Handler = async (ctl, cmd) => {
     const params = migrateParams(cmd);
     const flags = migrateFlags(cmd);
     const job: Promise<unknown> = dest ? dom.migrate3(dest, params, flags) : dom.migrateToURI3(desturi, params, flags);
-    await watchJob(ctl, dom, job, cmd.bool('verbose'), timeout, timeoutAction(cmd, dom), 'Migration');
+    await watchJob(ctl, dom, job, { label: 'Migration', verbose: cmd.bool('verbose'), timeoutSecs: timeout, onTimeout: timeoutAction(cmd, dom) });
   } finally {
     await dest?.close();
   }

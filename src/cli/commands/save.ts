@@ -3,7 +3,7 @@
 // ManagedSave*XML.
 import { attempt } from '../errors.js';
 import { readInputFile } from '../files.js';
-import { printJobProgress } from '../progress.js';
+import { watchJob } from '../job-watch.js';
 import type { Handler, Invocation } from '../shell.js';
 import { dumpXml } from './domain.js';
 
@@ -26,9 +26,7 @@ const save: Handler = async (ctl, cmd) => {
   const call = flags || dxml !== null
     ? dom.connection.invoke('domainSaveFlags', { dom: dom.ref, to, dxml, flags })
     : dom.connection.invoke('domainSave', { dom: dom.ref, to });
-  await attempt(`Failed to save domain '${name}' to ${to}`, call);
-  // the job finishes within the call, so --verbose shows only the final progress (virshPrintJobProgress)
-  if (cmd.bool('verbose')) printJobProgress(ctl.output, 'Save', 0n, 1n);
+  await attempt(`Failed to save domain '${name}' to ${to}`, watchJob(ctl, dom, call, { label: 'Save', verbose: cmd.bool('verbose') }));
   ctl.printExtra(`\nDomain '${name}' saved to ${to}\n`);
 };
 

@@ -20,6 +20,8 @@ import type { QmpClient, QmpEvent } from './qmp.js';
 import { checkFlags, type DomainRef, type QemuDriver } from './driver.js';
 import { waitForMigration, type RunningDomain } from './lifecycle.js';
 import { streamToFile, type QemuOwner } from './migration-stream.js';
+import { asOutgoingMigration, DOMAIN_CORE_DUMP } from './migration-jobs.js';
+import { asMemoryDump } from './memory-dump-jobs.js';
 
 /** virDomainCoreDumpFlags */
 export const DumpFlags = { CRASH: 1 << 0, LIVE: 1 << 1, BYPASS_CACHE: 1 << 2, RESET: 1 << 3, MEMORY_ONLY: 1 << 4 } as const;
@@ -41,7 +43,7 @@ export async function coreDump(driver: QemuDriver, dom: DomainRef, to: string, f
         await runtime.pauseFor(obj.name, PausedReason.DUMP);
         paused = true;
       }
-      await writeDump(driver, running, to, format, flags);
+      await writeDump(driver, obj.uuid, running, to, format, flags);
       // a migration to the file leaves QEMU's CPUs stopped, even when live
       paused = true;
     } catch (e) {
@@ -64,7 +66,7 @@ export async function coreDump(driver: QemuDriver, dom: DomainRef, to: string, f
 }
 
 /** doCoreDump: a fresh file; removed again when the dump fails. */
-async function writeDump(driver: QemuDriver, running: RunningDomain, to: string, format: number, flags: number): Promise<void> {
+async function writeDump(driver: QemuDriver, uuid: string, running: RunningDomain, to: string, format: number, flags: number): Promise<void> {
   const fh = await open(to, constants.O_CREAT | constants.O_TRUNC | constants.O_WRONLY, 0o600).catch((e: unknown) => {
     throw systemError(`Failed to create file '${to}'`, e, ErrorDomain.QEMU);
   });
@@ -75,10 +77,11 @@ async function writeDump(driver: QemuDriver, running: RunningDomain, to: string,
     if (flags & DumpFlags.MEMORY_ONLY) {
       const name = DUMP_FORMATS[format];
       if (name === undefined) throw virError(ErrorCode.INVALID_ARG, `unknown dumpformat '${format}'`, ErrorDomain.QEMU);
-      await dumpGuestMemory(qmp, to, name, owner);
+      await asMemoryDump(driver, uuid, qmp, () => dumpGuestMemory(qmp, to, name, owner));
     } else {
       if (format !== FORMAT_RAW) throw virError(ErrorCode.OPERATION_UNSUPPORTED, 'kdump-compressed format is only supported with memory-only dump', ErrorDomain.QEMU);
-      await migrateToFile(qmp, to, owner);
+      // the domain's job: job info reports its progress, an abort cancels it
+      await asOutgoingMigration(driver, uuid, qmp, () => migrateToFile(qmp, to, owner), DOMAIN_CORE_DUMP);
     }
   } catch (e) {
     await unlink(to).catch(() => undefined);

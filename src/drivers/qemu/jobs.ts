@@ -3,20 +3,21 @@
 // API call that started it, holding the domain lock; a caller that gets the
 // lock therefore never finds a job in progress: job info reports none
 // (VIR_DOMAIN_JOB_NONE) and an abort finds nothing to abort, as libvirt says
-// when no async job runs. The exception is an outgoing migration
-// (migration-jobs.ts): its progress is QEMU's, and an abort cancels it.
+// when no async job runs. The exceptions are an outgoing migration, to a host or
+// into a save image or core dump (migration-jobs.ts): its progress is QEMU's,
+// and an abort cancels it; and a memory-only dump (memory-dump-jobs.ts), whose
+// progress is QEMU's and which, as in libvirt, cannot be aborted.
 import { ErrorCode, ErrorDomain, virError } from '../../util/error.js';
 import type { ProcRet } from '../../driver/procedures.js';
 import { typedParam } from '../../driver/typed-params.js';
 import type { DomainRef, QemuDriver } from './driver.js';
 import { checkFlags } from './driver.js';
-import { outgoingMigration, queryProgress, type MigrationProgress, type OutgoingMigration } from './migration-jobs.js';
+import { memoryDump, queryDumpProgress, type MemoryDump } from './memory-dump-jobs.js';
+import { DOMAIN_CORE_DUMP, outgoingMigration, queryProgress, type MigrationProgress, type OutgoingMigration } from './migration-jobs.js';
 
 /** virDomainJobType */
 const JOB_NONE = 0;
 const JOB_UNBOUNDED = 2;
-/** VIR_DOMAIN_JOB_OPERATION_MIGRATION_OUT */
-const OPERATION_MIGRATION_OUT = 5;
 /** VIR_DOMAIN_ABORT_JOB_POSTCOPY */
 const ABORT_POSTCOPY = 1 << 0;
 /** VIR_DOMAIN_JOB_STATS_COMPLETED, VIR_DOMAIN_JOB_STATS_KEEP_COMPLETED */
@@ -37,10 +38,29 @@ async function migrationProgress(driver: QemuDriver, dom: DomainRef): Promise<{ 
   return job && progress ? { job, progress } : undefined;
 }
 
+/** The domain's memory-only dump and its progress now (bytes written of the total), unless none runs. */
+async function dumpProgress(driver: QemuDriver, dom: DomainRef): Promise<{ job: MemoryDump; total: bigint; processed: bigint } | undefined> {
+  const job = memoryDump(driver, (await driver.objectOf(dom, { definition: false, autostart: false })).uuid);
+  const progress = job && (await queryDumpProgress(job).catch(() => undefined));
+  return job && progress ? { job, total: bytes(progress.total), processed: bytes(progress.completed) } : undefined;
+}
+
 const bytes = (n: number | undefined) => BigInt(Math.trunc(n ?? 0));
+const optional = (field: string, n: number | undefined) => (n === undefined ? [] : [typedParam.ullong(field, bytes(n))]);
 
 /** qemuDomainGetJobInfo: the data of an outgoing migration (all of it RAM: tsvirt copies no disks). */
 export async function jobInfo(driver: QemuDriver, dom: DomainRef): Promise<ProcRet<'domainGetJobInfo'>> {
+  const dump = await dumpProgress(driver, dom);
+  if (dump) {
+    const [total, processed, remaining] = [dump.total, dump.processed, dump.total - dump.processed];
+    return {
+      ...noJobInfo(),
+      type: JOB_UNBOUNDED,
+      timeElapsed: BigInt(Date.now() - dump.job.startedMs),
+      dataTotal: total, dataProcessed: processed, dataRemaining: remaining,
+      memTotal: total, memProcessed: processed, memRemaining: remaining,
+    };
+  }
   const running = await migrationProgress(driver, dom);
   if (!running) return noJobInfo();
   const ram = running.progress.ram ?? {};
@@ -56,15 +76,30 @@ export async function jobInfo(driver: QemuDriver, dom: DomainRef): Promise<ProcR
 
 export async function jobStats(driver: QemuDriver, dom: DomainRef, flags: number): Promise<ProcRet<'domainGetJobStats'>> {
   checkFlags(flags, JOB_STATS_FLAGS, 'qemuDomainGetJobStats');
-  const running = await migrationProgress(driver, dom);
   // tsvirt keeps no statistics of completed jobs (VIR_DOMAIN_JOB_STATS_COMPLETED)
-  if (!running || flags !== 0) return { type: JOB_NONE, params: [] };
+  if (flags !== 0) return { type: JOB_NONE, params: [] };
+  const dump = await dumpProgress(driver, dom);
+  if (dump) {
+    const u = typedParam.ullong;
+    return {
+      type: JOB_UNBOUNDED,
+      params: [
+        typedParam.int('operation', DOMAIN_CORE_DUMP.operation),
+        u('time_elapsed', Date.now() - dump.job.startedMs),
+        u('memory_total', dump.total),
+        u('memory_processed', dump.processed),
+        u('memory_remaining', dump.total - dump.processed),
+      ],
+    };
+  }
+  const running = await migrationProgress(driver, dom);
+  if (!running) return { type: JOB_NONE, params: [] };
   const ram = running.progress.ram ?? {};
   const u = typedParam.ullong;
   return {
     type: JOB_UNBOUNDED,
     params: [
-      typedParam.int('operation', OPERATION_MIGRATION_OUT),
+      typedParam.int('operation', running.job.purpose.operation),
       u('time_elapsed', Date.now() - running.job.startedMs),
       u('data_total', bytes(ram.total)),
       u('data_processed', bytes(ram.transferred)),
@@ -80,13 +115,19 @@ export async function jobStats(driver: QemuDriver, dom: DomainRef, flags: number
       u('memory_dirty_rate', bytes(ram['dirty-pages-rate'])),
       u('memory_page_size', bytes(ram['page-size'])),
       u('memory_iteration', bytes(ram['dirty-sync-count'])),
+      // the figures QEMU reports only once it has them, as libvirt passes them on
+      ...optional('memory_postcopy_requests', ram['postcopy-requests']),
+      ...optional('downtime', running.progress['expected-downtime']),
+      ...optional('setup_time', running.progress['setup-time']),
     ],
   };
 }
 
 export async function abortJob(driver: QemuDriver, dom: DomainRef, flags: number): Promise<void> {
   checkFlags(flags, ABORT_POSTCOPY, 'qemuDomainAbortJobFlags');
-  const migration = outgoingMigration(driver, (await driver.objectOf(dom, { definition: false, autostart: false })).uuid);
+  const { uuid } = await driver.objectOf(dom, { definition: false, autostart: false });
+  if (memoryDump(driver, uuid)) throw virError(ErrorCode.OPERATION_INVALID, 'cannot abort memory-only dump', ErrorDomain.QEMU);
+  const migration = outgoingMigration(driver, uuid);
   if (migration) {
     migration.aborted = true;
     await migration.qmp.execute('migrate_cancel');

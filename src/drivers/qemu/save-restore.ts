@@ -19,6 +19,7 @@ import { checkFlags } from './driver.js';
 import { waitForMigration, type RunningDomain } from './lifecycle.js';
 import { finishImage, formatImageStart, readSaveImage, rewriteSaveImage, type SaveImage } from './save-image.js';
 import { streamFromFile, streamToFile } from './migration-stream.js';
+import { asOutgoingMigration, DOMAIN_SAVE } from './migration-jobs.js';
 
 /** virDomainSaveRestoreFlags */
 export const SaveFlags = { BYPASS_CACHE: 1 << 0, RUNNING: 1 << 1, PAUSED: 1 << 2, RESET_NVRAM: 1 << 3 } as const;
@@ -118,7 +119,7 @@ export class QemuSaveRestore {
     const wasRunning = running.state === DomainState.RUNNING;
     if (wasRunning) await runtime.pauseFor(obj.name, PausedReason.SAVE);
     try {
-      await this.writeImage(running, path, def, wantRunning(flags, wasRunning));
+      await this.writeImage(running, path, def, wantRunning(flags, wasRunning), obj.uuid);
     } catch (e) {
       if (wasRunning) await runtime.resumeAfter(obj.name, RunningReason.SAVE_CANCELED).catch(() => undefined);
       throw e;
@@ -129,9 +130,10 @@ export class QemuSaveRestore {
   /**
    * qemuSaveImageCreate: the header with `def`, then QEMU's migration stream, in
    * `path` (removed again when anything fails). A save and an external memory
-   * snapshot write the same image.
+   * snapshot write the same image; a save (`saveOf`: the domain's uuid) is the
+   * domain's job, which job info reports and an abort cancels.
    */
-  async writeImage(running: RunningDomain, path: string, def: XmlElement, wasRunning: boolean): Promise<void> {
+  async writeImage(running: RunningDomain, path: string, def: XmlElement, wasRunning: boolean, saveOf?: string): Promise<void> {
     const xml = this.driver.xml.format(def, { secure: true, inactive: true });
     try {
       const fh = await open(path, 'w', 0o600);
@@ -143,10 +145,13 @@ export class QemuSaveRestore {
       const qmp = await this.driver.runtime.runtime.ensureMonitor(running);
       await qmp.execute('migrate-set-parameters', { 'max-bandwidth': UNLIMITED_BANDWIDTH });
       const stream = await streamToFile(path, this.driver.runtime.security.qemuOwner(running.live));
-      try {
+      const transfer = async () => {
         await qmp.execute('migrate', { uri: stream.uri });
         await waitForMigration(qmp, 'domain save');
         await stream.written;
+      };
+      try {
+        await (saveOf === undefined ? transfer() : asOutgoingMigration(this.driver, saveOf, qmp, transfer, DOMAIN_SAVE));
       } finally {
         await stream.close();
       }
