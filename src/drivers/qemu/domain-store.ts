@@ -92,10 +92,10 @@ export class DomainStore {
   private readonly index: DomainIndex;
   private changes = 0;
   /**
-   * Config files the index describes that are not loaded into the list yet (a first
-   * read of a folder as indexed); any rescan or index write loads them all first.
+   * The folder was first read as the index describes it, and the indexed files not in
+   * `seen` are not loaded into the list yet; any rescan, removal or index write loads them all first.
    */
-  private readonly unloaded = new Set<string>();
+  private indexHoldsUnloaded = false;
   /** the autostart folder's entries as last read, for domains loaded after */
   private autostartLinks = new Set<string>();
   /** Hears of each domain loaded into the list after the sync that found it (the runtime lays its state over it). */
@@ -172,7 +172,7 @@ export class DomainStore {
       // a first read of a folder exactly as indexed (a new process): its files are taken
       // from the index, neither listed, stat'ed, parsed nor indexed again, and each is
       // loaded when first asked for
-      for (const file of this.index.fileNames()) this.unloaded.add(file);
+      this.indexHoldsUnloaded = true;
       return;
     }
     // temporary files of atomic writes never end in .xml, so they are never read
@@ -201,8 +201,10 @@ export class DomainStore {
 
   /** Loads `file` into the list if the index holds it unloaded. */
   private loadIndexed(file: string): void {
-    if (!this.unloaded.delete(file)) return;
-    const { stamp, uuid: indexedUUID } = this.index.entry(file)!;
+    if (!this.indexHoldsUnloaded || this.seen.has(file)) return;
+    const entry = this.index.entry(file);
+    if (!entry) return;
+    const { stamp, uuid: indexedUUID } = entry;
     const uuid = this.loadConfig(file, stamp, indexedUUID);
     this.seen.set(file, { stamp, uuid });
     const obj = uuid === undefined ? undefined : this.domains.findByUUID(uuid);
@@ -212,7 +214,9 @@ export class DomainStore {
   }
 
   private loadAllIndexed(): void {
-    for (const file of this.unloaded) this.loadIndexed(file);
+    if (!this.indexHoldsUnloaded) return;
+    for (const file of this.index.fileNames()) this.loadIndexed(file);
+    this.indexHoldsUnloaded = false;
   }
 
   /**
@@ -307,7 +311,7 @@ export class DomainStore {
 
   findByUUID(uuid: string): DomainObject | undefined {
     const found = this.domains.findByUUID(uuid);
-    if (found || this.unloaded.size === 0) return found;
+    if (found || !this.indexHoldsUnloaded) return found;
     const file = this.index.fileOf(uuid.toLowerCase());
     if (file === undefined) return undefined;
     this.loadIndexed(file);
@@ -315,7 +319,7 @@ export class DomainStore {
   }
 
   findByName(name: string): DomainObject | undefined {
-    if (this.unloaded.size > 0) this.loadIndexed(`${name}${CONFIG_SUFFIX}`);
+    this.loadIndexed(`${name}${CONFIG_SUFFIX}`);
     return this.domains.findByName(name);
   }
 
@@ -388,6 +392,8 @@ export class DomainStore {
    * removals are not fsynced: an undefine lost to a power cut leaves the domain defined.
    */
   async deleteConfig(obj: DomainObject): Promise<void> {
+    // `seen` forgets the file below: the index must not load it back
+    this.loadAllIndexed();
     unlinkIfPresent(this.autostartLink(obj.name));
     unlinkIfPresent(this.configFile(obj.name));
     this.seen.delete(`${obj.name}${CONFIG_SUFFIX}`);
@@ -434,6 +440,7 @@ export class DomainStore {
    * Callers hold the driver lock, have synced and checked the new name is free.
    */
   async rename(obj: DomainObject, def: XmlElement): Promise<void> {
+    this.loadAllIndexed();
     const oldName = obj.name;
     const newName = domainName(def);
     const text = configHeader(newName) + this.format(def);
