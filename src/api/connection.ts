@@ -84,7 +84,8 @@ export class Connection {
   }
 
   /** Calls procedure `key` with its argument struct; the result is its return struct. */
-  async invoke<K extends Exclude<ProcKey, StreamKeys>>(key: K, ...args: CallArgs<K>): Promise<ProcRet<K>> {
+  invoke<K extends Exclude<ProcKey, StreamKeys>>(key: K, ...args: CallArgs<K>): Promise<ProcRet<K>> {
+    // not async itself: list --all makes a call per domain, and each async layer costs a promise and a tick
     return dispatch(this, key, args[0] as ProcArgs<K>);
   }
 

@@ -1,12 +1,14 @@
 // virsh's table layout (vsh-table.c): each cell is " text" padded to the column
 // width + 2 (not the last column), a dashed line of sum(width + 3) under the header.
 // Without the header (-q) widths come from the data rows only.
-// list --all prints a row per domain: plain cells (no control character, no
-// surrogate pair) take the fast paths, which are most of its cost for a thousand.
+// list --all prints a row per domain: a table of plain cells (no control character,
+// no surrogate pair) takes the fast path, which is most of its cost for a thousand.
 
 const CONTROL = /[\x00-\x1f\x7f]/;
 const CONTROLS = /[\x00-\x1f\x7f]/g;
 const SURROGATE = /[\uD800-\uDFFF]/;
+/** Any character a cell shows otherwise than as itself, or counts otherwise than as one column. */
+const SPECIAL = /[\x00-\x1f\x7f\uD800-\uDFFF]/;
 
 /** Display text of a cell: control characters are shown escaped (\xNN) as virsh does. */
 function safeCell(text: string): string {
@@ -19,24 +21,28 @@ function widthOf(text: string): number {
 }
 
 export function formatTable(header: string[], rows: string[][], withHeader: boolean): string {
-  const all = [header, ...rows].map((r) => r.map(safeCell));
+  const shown = withHeader ? [header, ...rows] : rows;
+  // a table of plain cells (list --all's thousand rows) is checked by one scan, and its
+  // cells need neither escaping nor counting by code point
+  const plain = !SPECIAL.test(shown.map((r) => r.join('')).join(''));
+  const cells = plain ? shown : shown.map((r) => r.map(safeCell));
   // each cell measured once: the padding below needs the same widths again
-  const cellWidths = all.map((r) => r.map(widthOf));
+  const cellWidths = plain ? undefined : cells.map((r) => r.map(widthOf));
   const widths = header.map(() => 0);
-  for (const row of withHeader ? cellWidths : cellWidths.slice(1)) {
-    row.forEach((width, i) => (widths[i] = Math.max(widths[i]!, width)));
+  for (let r = 0; r < cells.length; r++) {
+    const row = cells[r]!;
+    for (let i = 0; i < row.length; i++) widths[i] = Math.max(widths[i]!, cellWidths ? cellWidths[r]![i]! : row[i]!.length);
   }
-  const line = (r: number) => {
-    const row = all[r]!;
+  const lines: string[] = [];
+  for (let r = 0; r < cells.length; r++) {
+    const row = cells[r]!;
     let text = '';
-    for (let i = 0; i < row.length; i++) text += ` ${row[i]}${i < row.length - 1 ? ' '.repeat(widths[i]! - cellWidths[r]![i]! + 2) : ''}`;
-    return `${text}\n`;
-  };
-  let out = '';
-  if (withHeader) {
-    out += line(0);
-    out += '-'.repeat(widths.reduce((sum, w) => sum + w + 3, 0)) + '\n';
+    for (let i = 0; i < row.length - 1; i++) {
+      const cell = row[i]!;
+      text += ` ${cellWidths ? cell + ' '.repeat(widths[i]! - cellWidths[r]![i]! + 2) : cell.padEnd(widths[i]! + 2)}`;
+    }
+    lines.push(row.length > 0 ? `${text} ${row[row.length - 1]}\n` : '\n');
+    if (withHeader && r === 0) lines.push('-'.repeat(widths.reduce((sum, w) => sum + w + 3, 0)) + '\n');
   }
-  for (let r = 1; r < all.length; r++) out += line(r);
-  return out;
+  return lines.join('');
 }

@@ -59,7 +59,7 @@ export class ProcedureFactsTable<K extends string> {
   get(key: string): ProcedureFacts | undefined {
     let facts = this.decoded.get(key);
     if (facts) return facts;
-    const line = this.lineMap().get(key);
+    const line = this.lines ? this.lines.get(key) : this.lineOf(key);
     if (line === undefined) return undefined;
     facts = this.decode(line);
     this.decoded.set(key, facts);
@@ -73,6 +73,22 @@ export class ProcedureFactsTable<K extends string> {
   /** Every procedure's key by its number. */
   byNumber(): Map<number, K> {
     return new Map(this.keys().map((key) => [this.get(key)!.number, key]));
+  }
+
+  /**
+   * `key`'s line, searched in the rows themselves: a tsvirsh call asks for a few keys
+   * of hundreds, and a map of every line cost more than the searches.
+   */
+  private lineOf(key: string): string | undefined {
+    const head = `${key} `;
+    let start = 0;
+    if (!this.rows.startsWith(head)) {
+      const at = this.rows.indexOf(`\n${head}`);
+      if (at < 0) return undefined;
+      start = at + 1;
+    }
+    const end = this.rows.indexOf('\n', start);
+    return this.rows.slice(start, end < 0 ? undefined : end);
   }
 
   private lineMap(): Map<string, string> {

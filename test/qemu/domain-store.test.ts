@@ -145,6 +145,40 @@ test('a new process finding the folder as the index recorded it stats no config 
   assert.deepEqual(names(later.store), ['t1', 't2']);
 });
 
+test('a new process finding the folder as indexed loads a domain into the list only when asked for it, and keeps the index whole', async (t) => {
+  const dirs = folder();
+  t.after(() => rmSync(path.dirname(dirs.config), { recursive: true, force: true }));
+  const writer = processOver(dirs);
+  await writer.store.sync();
+  for (let i = 1; i <= 5; i++) await writer.store.savePersistent(def(`l${i}`, i));
+  await writer.store.setAutostart(writer.store.findByName('l4')!, true);
+  const past = new Date(Date.now() - 60_000);
+  utimesSync(dirs.config, past, past);
+  await processOver(dirs).store.sync(); // a full read under a proven folder stamp: the index vouches for the folder
+
+  const reader = processOver(dirs);
+  await reader.store.sync();
+  assert.equal(reader.store.loadedObjects().length, 0);
+  assert.equal(reader.store.findByName('l2')!.uuid, UUID(2));
+  assert.equal(reader.store.findByUUID(UUID(3).toUpperCase())!.name, 'l3', 'by UUID through the index');
+  assert.equal(reader.store.findByName('l4')!.autostart, true, 'a domain loaded later reads the autostart links as synced');
+  assert.equal(reader.store.findByName('nope'), undefined);
+  assert.equal(reader.store.findByUUID(UUID(99)), undefined);
+  assert.deepEqual(reader.store.loadedObjects().map((o) => o.name).sort(), ['l2', 'l3', 'l4']);
+  assert.equal(reader.stats.parses, 0);
+
+  // a name or UUID clash with a domain not loaded yet is still refused
+  assert.throws(() => reader.store.checkAddable(def('l5', 42)), /domain 'l5' already exists with uuid/);
+  assert.throws(() => reader.store.checkAddable(def('other', 1)), /domain 'l1' is already defined with uuid/);
+
+  // a define writes the index from every file, loaded or not
+  await reader.store.savePersistent(def('l6', 6));
+  const index = JSON.parse(readFileSync(dirs.index, 'utf8')) as { files: Record<string, unknown> };
+  assert.deepEqual(Object.keys(index.files).sort(), ['l1.xml', 'l2.xml', 'l3.xml', 'l4.xml', 'l5.xml', 'l6.xml']);
+  assert.deepEqual(names(reader.store), ['l1', 'l2', 'l3', 'l4', 'l5', 'l6']);
+  assert.equal(reader.stats.parses, 0);
+});
+
 test('a process that read the index before others defined domains takes theirs from the rewritten index, parsing none', async () => {
   const dirs = folder();
   const writer = processOver(dirs);

@@ -65,10 +65,14 @@ export class QemuDomainRuntime {
   private readonly stateWatch: DirectoryWatch;
   private stateSnapshot?: { statuses: Map<string, DomainStatus>; reasons: Map<string, number> };
   /** what the last overlay laid over which domains */
-  private overlaid?: { snapshot: object; generation: number };
+  private overlaid?: { snapshot: { reasons: Map<string, number> }; generation: number };
 
   constructor(private readonly driver: QemuDriver) {
     this.stateWatch = new DirectoryWatch(driver.paths.stateDir);
+    // the store loads a domain when first asked for it: one loaded after an overlay gets its shut-off reason then
+    driver.store.whenLoaded = (obj) => {
+      if (obj.id === -1) obj.reason = this.overlaid?.snapshot.reasons.get(obj.uuid) ?? ShutoffReason.UNKNOWN;
+    };
     this.security = new DomainSecurity(driver.paths, driver.config.raw);
     const taps = new TapDevices({
       ...tapCounterFiles(driver.paths.stateDir, driver.paths.lockDir),
@@ -212,7 +216,8 @@ export class QemuDomainRuntime {
     const { statuses, reasons } = snapshot;
     // neither the state files nor the domains changed: the overlay is in place already
     if (this.overlaid?.snapshot === snapshot && this.overlaid.generation === this.driver.store.generation) return;
-    for (const obj of this.driver.store.list()) {
+    // the domains not loaded yet are inactive and get their reason as they load (whenLoaded)
+    for (const obj of this.driver.store.loadedObjects()) {
       const reason = reasons.get(obj.uuid) ?? ShutoffReason.UNKNOWN;
       if (obj.id !== -1 && !statuses.has(obj.name)) this.becomeInactive(obj, reason);
       else if (obj.id === -1) obj.reason = reason;

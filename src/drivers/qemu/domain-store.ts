@@ -14,7 +14,10 @@
 // of our last look) is not re-read, and a file whose stamp matches the
 // on-disk index (domain-index.ts) gives its name and UUID without being parsed;
 // its definition is parsed when first used. A new process that finds the folder
-// as the index recorded it takes the files' stamps from the index unstat'ed.
+// as the index recorded it takes the files' stamps from the index unstat'ed, and
+// loads a domain into the list only when it is asked for (by name, by UUID through
+// the index, or all of them to list): a query of one domain of a thousand makes
+// one domain object, not a thousand.
 //
 // Inside tsvirtd the folder is the daemon's alone (state-owner.ts): an owned
 // store reads it once and then keeps the list in memory, as libvirtd does.
@@ -88,6 +91,15 @@ export class DomainStore {
   private readonly autostartWatch: DirectoryWatch;
   private readonly index: DomainIndex;
   private changes = 0;
+  /**
+   * The folder was first read as the index describes it, and the indexed files not in
+   * `seen` are not loaded into the list yet; any rescan, removal or index write loads them all first.
+   */
+  private indexHoldsUnloaded = false;
+  /** the autostart folder's entries as last read, for domains loaded after */
+  private autostartLinks = new Set<string>();
+  /** Hears of each domain loaded into the list after the sync that found it (the runtime lays its state over it). */
+  whenLoaded?: (obj: DomainObject) => void;
   /** only this object changes the folder (own()) */
   private owned = false;
   private loaded = false;
@@ -140,6 +152,7 @@ export class DomainStore {
   refreshConfig(name: string): void {
     if (this.owned) return;
     const file = `${name}${CONFIG_SUFFIX}`;
+    this.loadIndexed(file);
     const previous = this.seen.get(file)?.stamp;
     const stamp = stampOf(this.configFile(name));
     if (previous === undefined && stamp === undefined) return;
@@ -150,15 +163,16 @@ export class DomainStore {
   }
 
   private rescanConfigs(): void {
+    this.loadAllIndexed();
     this.changes++;
     // a folder as the index last saw it: its files need no stat either
     this.index.reloadIfRewritten();
     const indexed = this.index.describesFolder(this.configWatch.stamp);
     if (indexed && this.seen.size === 0) {
       // a first read of a folder exactly as indexed (a new process): its files are taken
-      // from the index, neither listed, stat'ed, parsed nor indexed again (forEach: no entry
-      // arrays, which a new process's interpreter would allocate a thousand of)
-      this.index.files().forEach(({ stamp }, file) => this.seen.set(file, { stamp, uuid: this.loadConfig(file, stamp) }));
+      // from the index, neither listed, stat'ed, parsed nor indexed again, and each is
+      // loaded when first asked for
+      this.indexHoldsUnloaded = true;
       return;
     }
     // temporary files of atomic writes never end in .xml, so they are never read
@@ -185,13 +199,35 @@ export class DomainStore {
     this.index.save(this.seen, this.configWatch.provenStamp());
   }
 
-  /** Recognises a config file by its index entry, or parses it; the UUID it defines, undefined when it did not load. */
-  private loadConfig(file: string, stamp: FileStamp): string | undefined {
+  /** Loads `file` into the list if the index holds it unloaded. */
+  private loadIndexed(file: string): void {
+    if (!this.indexHoldsUnloaded || this.seen.has(file)) return;
+    const entry = this.index.entry(file);
+    if (!entry) return;
+    const { stamp, uuid: indexedUUID } = entry;
+    const uuid = this.loadConfig(file, stamp, indexedUUID);
+    this.seen.set(file, { stamp, uuid });
+    const obj = uuid === undefined ? undefined : this.domains.findByUUID(uuid);
+    if (!obj) return;
+    obj.autostart = this.autostartOf(obj.name);
+    this.whenLoaded?.(obj);
+  }
+
+  private loadAllIndexed(): void {
+    if (!this.indexHoldsUnloaded) return;
+    for (const file of this.index.fileNames()) this.loadIndexed(file);
+    this.indexHoldsUnloaded = false;
+  }
+
+  /**
+   * Recognises a config file by its index entry (`indexedUUID` when the caller took
+   * the stamp from the index), or parses it; the UUID it defines, undefined when it did not load.
+   */
+  private loadConfig(file: string, stamp: FileStamp, indexedUUID = this.index.uuidFor(file, stamp)): string | undefined {
     // joined only when read: a thousand path.join calls were a third of a cold start-up's rescan
     const path = () => join(this.configDir, file);
     const name = file.slice(0, -CONFIG_SUFFIX.length);
     try {
-      const indexedUUID = this.index.uuidFor(file, stamp);
       let def: XmlElement | (() => XmlElement);
       let uuid: string;
       if (indexedUUID) {
@@ -244,16 +280,17 @@ export class DomainStore {
 
   /** A domain autostarts when its link resolves to its own config file. */
   private rescanAutostart(): void {
-    let links: Set<string>;
     try {
-      links = new Set(readdirSync(this.autostartDir));
+      this.autostartLinks = new Set(readdirSync(this.autostartDir));
     } catch {
-      links = new Set();
+      this.autostartLinks = new Set();
     }
-    for (const obj of this.domains.all()) {
-      // most folders have no link: no file name is built per domain then
-      if (obj.persistent) obj.autostart = links.size > 0 && links.has(`${obj.name}${CONFIG_SUFFIX}`) && this.linkPointsToConfig(obj.name);
-    }
+    for (const obj of this.domains.all()) if (obj.persistent) obj.autostart = this.autostartOf(obj.name);
+  }
+
+  private autostartOf(name: string): boolean {
+    // most folders have no link: no file name is built per domain then
+    return this.autostartLinks.size > 0 && this.autostartLinks.has(`${name}${CONFIG_SUFFIX}`) && this.linkPointsToConfig(name);
   }
 
   private linkPointsToConfig(name: string): boolean {
@@ -263,17 +300,30 @@ export class DomainStore {
   }
 
   list(): DomainObject[] {
+    this.loadAllIndexed();
+    return this.domains.all();
+  }
+
+  /** The domains loaded into the list so far (the rest are inactive, persistent and known only to the index). */
+  loadedObjects(): DomainObject[] {
     return this.domains.all();
   }
 
   findByUUID(uuid: string): DomainObject | undefined {
+    const found = this.domains.findByUUID(uuid);
+    if (found || !this.indexHoldsUnloaded) return found;
+    const file = this.index.fileOf(uuid.toLowerCase());
+    if (file === undefined) return undefined;
+    this.loadIndexed(file);
     return this.domains.findByUUID(uuid);
   }
 
   findByName(name: string): DomainObject | undefined {
+    this.loadIndexed(`${name}${CONFIG_SUFFIX}`);
     return this.domains.findByName(name);
   }
 
+  /** Only running domains have ids, and they are all loaded (their status files named them). */
   findByID(id: number): DomainObject | undefined {
     return this.domains.findByID(id);
   }
@@ -284,7 +334,16 @@ export class DomainStore {
    * Returns the domain it would replace, if any.
    */
   checkAddable(def: XmlElement): DomainObject | undefined {
-    return this.domains.checkAddable(domainName(def), uuidOf(def));
+    const name = domainName(def);
+    const uuid = uuidOf(def);
+    this.loadClashing(name, uuid);
+    return this.domains.checkAddable(name, uuid);
+  }
+
+  /** Loads the domains a new one named `name` with `uuid` could clash with. */
+  private loadClashing(name: string, uuid: string): void {
+    this.findByName(name);
+    this.findByUUID(uuid);
   }
 
   /**
@@ -316,6 +375,7 @@ export class DomainStore {
 
   /** Adds a transient (running, never persisted) domain; the caller checked addability. */
   addTransient(obj: DomainObject): void {
+    this.loadClashing(obj.name, obj.uuid);
     this.changes++;
     this.domains.add(obj);
   }
@@ -332,6 +392,8 @@ export class DomainStore {
    * removals are not fsynced: an undefine lost to a power cut leaves the domain defined.
    */
   async deleteConfig(obj: DomainObject): Promise<void> {
+    // `seen` forgets the file below: the index must not load it back
+    this.loadAllIndexed();
     unlinkIfPresent(this.autostartLink(obj.name));
     unlinkIfPresent(this.configFile(obj.name));
     this.seen.delete(`${obj.name}${CONFIG_SUFFIX}`);
@@ -378,6 +440,7 @@ export class DomainStore {
    * Callers hold the driver lock, have synced and checked the new name is free.
    */
   async rename(obj: DomainObject, def: XmlElement): Promise<void> {
+    this.loadAllIndexed();
     const oldName = obj.name;
     const newName = domainName(def);
     const text = configHeader(newName) + this.format(def);
@@ -405,6 +468,8 @@ export class DomainStore {
   /** Records the stamp of a file we just wrote, so the next sync does not re-read it. */
   private remember(file: string, uuid: string): void {
     if (this.owned) return;
+    // the index is rewritten from `seen`, which must hold every file then
+    this.loadAllIndexed();
     const stamp = stampOf(join(this.configDir, file));
     if (stamp) this.seen.set(file, { stamp, uuid });
     this.index.save(this.seen);

@@ -255,9 +255,12 @@ export class QemuDriver implements HypervisorDriver {
   async objectOf(dom: DomainRef, reads: DomainReads = READS_ALL): Promise<DomainObject> {
     const stateOnly = !reads.definition && !reads.autostart;
     if (!(stateOnly && this.view?.synced)) await this.syncDomains(reads);
-    const found = this.store.findByUUID(dom.uuid);
-    if (found && reads.definition) this.store.refreshConfig(found.name);
-    const obj = this.store.findByUUID(dom.uuid);
+    let obj = this.store.findByUUID(dom.uuid);
+    // a config file rewritten in place is re-read, which may replace the object
+    if (obj && reads.definition) {
+      this.store.refreshConfig(obj.name);
+      obj = this.store.findByUUID(dom.uuid);
+    }
     if (!obj) throw virError(ErrorCode.NO_DOMAIN, `no domain with matching uuid '${dom.uuid}' (${dom.name})`, ErrorDomain.QEMU);
     return obj;
   }

@@ -2,7 +2,7 @@
 // domain config names and signals the pids status files name. A folder another
 // user owns or can write (an embed root under /var/tmp made by someone else)
 // would let that user plant both, so root refuses it before reading anything.
-import { lstatSync, realpathSync } from 'node:fs';
+import { lstatSync, realpathSync, type Stats } from 'node:fs';
 import path from 'node:path';
 import { ErrorCode, ErrorDomain, virError } from '../../../util/error.js';
 import type { QemuPaths } from '../paths.js';
@@ -31,18 +31,14 @@ function refuse(dir: string, folder: string, why: string): never {
  * sticky folder writable by all (/tmp, /var/tmp) is fine: nobody can replace
  * root's entries in it. Links are checked, then followed.
  */
-function checkFolder(dir: string): void {
+function checkFolder(dir: string, lstat: (folder: string) => Stats | undefined): void {
   const chain = ancestry(dir);
   for (const folder of chain) {
-    let st;
-    try {
-      st = lstatSync(folder);
-    } catch {
-      return; // created by root from here on
-    }
+    const st = lstat(folder);
+    if (!st) return; // created by root from here on
     if (st.uid !== 0) refuse(dir, folder, `it is owned by uid ${st.uid}, not root`);
     if (st.isSymbolicLink()) {
-      checkFolder(realpathSync(folder));
+      checkFolder(realpathSync(folder), lstat);
       continue;
     }
     const othersWrite = (st.mode & 0o022) !== 0;
@@ -57,6 +53,20 @@ function checkFolder(dir: string): void {
 export async function checkStateFolders(paths: QemuPaths): Promise<void> {
   if (!privileged()) return;
   const dirs = new Set([...(paths.root !== undefined ? [paths.root] : []), paths.configBaseDir, ...requiredDirs(paths)]);
-  // synchronous lstats: some fifty per connection, each a thread-pool round trip when asynchronous
-  for (const dir of dirs) checkFolder(dir);
+  // the folders share their ancestors (/, /var, /var/lib...): each is lstat'ed once, synchronously
+  // (a thread-pool round trip per lstat cost more than the calls)
+  const seen = new Map<string, Stats | undefined>();
+  const lstat = (folder: string): Stats | undefined => {
+    if (!seen.has(folder)) {
+      let st: Stats | undefined;
+      try {
+        st = lstatSync(folder);
+      } catch {
+        // absent (or not a folder): root creates it, or fails to
+      }
+      seen.set(folder, st);
+    }
+    return seen.get(folder);
+  };
+  for (const dir of dirs) checkFolder(dir, lstat);
 }
