@@ -9,13 +9,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { libvirtUnavailable, runSystemVirsh, SYSTEM_URI } from '../helpers/libvirt.js';
 import { tsvirsh as TSVIRSH } from '../helpers/shared.js';
 import { spawnDaemon } from '../daemon/spawn-daemon.js';
 import { libvirtSourceMissing, libvirtSrc } from '../helpers/libvirt-source.js';
+import { tempDir } from '../helpers/temp-dir.js';
 
 const unavailable = libvirtUnavailable() || (os.arch() !== 'x64' && 'the x86 CPU baselines are compared on an x86_64 host');
 if (unavailable) process.stderr.write(`*** cpu-baseline comparison SKIPPED: ${unavailable} ***\n`);
@@ -24,8 +25,7 @@ const skip = unavailable ? `real libvirt on x86_64 needed: ${unavailable}` : fal
 const cputestdata = path.join(libvirtSrc, 'tests', 'cputestdata');
 const noTestData = libvirtSourceMissing('cpu-baseline on libvirt\'s cputestdata', 'tests/cputestdata');
 
-const root = mkdtempSync(path.join(os.tmpdir(), 'tsvirt-cpubaseline-'));
-process.on('exit', () => rmSync(root, { recursive: true, force: true }));
+const root = tempDir('cpubaseline');
 const EMBED = `qemu:///embed?root=${path.join(root, 'embed')}`;
 
 interface Run { code: number; stdout: string; stderr: string }

@@ -6,19 +6,19 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { libvirtUnavailable, runSystemVirsh } from '../helpers/libvirt.js';
+import { tempDir } from '../helpers/temp-dir.js';
 
 const TSVIRSH = fileURLToPath(new URL('../../../bin/tsvirsh', import.meta.url));
 const unavailable = libvirtUnavailable() || (os.arch() !== 'x64' && 'CPU comparison is x86 only');
 if (unavailable) console.warn(`SKIPPING cpu-compare comparison: ${unavailable}`);
 const skip = unavailable ? `real libvirt on x86_64 needed: ${unavailable}` : false;
 
-const root = mkdtempSync(path.join(os.tmpdir(), 'tsvirt-cpucompare-'));
-process.on('exit', () => rmSync(root, { recursive: true, force: true }));
+const root = tempDir('cpucompare');
 
 function tsvirsh(...args: string[]): { code: number; stdout: string; stderr: string } {
   const r = spawnSync(process.execPath, [TSVIRSH, '-c', `qemu:///embed?root=${path.join(root, 'embed')}`, ...args], { encoding: 'utf8' });

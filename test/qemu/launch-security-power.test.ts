@@ -16,14 +16,14 @@ import { fakeQemuCaps } from '../helpers/qemu-caps.js';
 import { nodeSevInfo } from '../../src/drivers/qemu/launch-security.js';
 import type { QemuDriver } from '../../src/drivers/qemu/driver.js';
 import { plainParams } from '../../src/api/types.js';
+import { tempDir } from '../helpers/temp-dir.js';
 
 const TSVIRSH = fileURLToPath(new URL('../../../bin/tsvirsh', import.meta.url));
 const unavailable = libvirtUnavailable();
 if (unavailable) console.warn(`SKIPPING launch security / allocpages / nodesuspend comparison: ${unavailable}`);
 const skip = unavailable ? `real libvirt needed: ${unavailable}` : false;
 
-const root = mkdtempSync(path.join(os.tmpdir(), 'tsvirt-launchsec-'));
-process.on('exit', () => rmSync(root, { recursive: true, force: true }));
+const root = tempDir('launchsec');
 
 interface Run { code: number; stdout: string; stderr: string }
 

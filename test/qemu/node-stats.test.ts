@@ -6,19 +6,17 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
-import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { libvirtUnavailable, runSystemVirsh } from '../helpers/libvirt.js';
+import { tempDir } from '../helpers/temp-dir.js';
 
 const TSVIRSH = fileURLToPath(new URL('../../../bin/tsvirsh', import.meta.url));
 const unavailable = libvirtUnavailable();
 if (unavailable) console.warn(`SKIPPING node-stats comparison: ${unavailable}`);
 const skip = unavailable ? `real libvirt needed: ${unavailable}` : false;
 
-const root = mkdtempSync(path.join(os.tmpdir(), 'tsvirt-nodestats-'));
-process.on('exit', () => rmSync(root, { recursive: true, force: true }));
+const root = tempDir('nodestats');
 
 function tsvirsh(...args: string[]): { code: number; stdout: string; stderr: string } {
   const r = spawnSync(process.execPath, [TSVIRSH, '-c', `qemu:///embed?root=${root}`, ...args], { encoding: 'utf8' });
