@@ -51,24 +51,19 @@ const optional = (field: string, n: number | undefined) => (n === undefined ? []
 /** qemuDomainGetJobInfo: the data of an outgoing migration (all of it RAM: tsvirt copies no disks). */
 export async function jobInfo(driver: QemuDriver, dom: DomainRef): Promise<ProcRet<'domainGetJobInfo'>> {
   const dump = await dumpProgress(driver, dom);
-  if (dump) {
-    const [total, processed, remaining] = [dump.total, dump.processed, dump.total - dump.processed];
-    return {
-      ...noJobInfo(),
-      type: JOB_UNBOUNDED,
-      timeElapsed: BigInt(Date.now() - dump.job.startedMs),
-      dataTotal: total, dataProcessed: processed, dataRemaining: remaining,
-      memTotal: total, memProcessed: processed, memRemaining: remaining,
-    };
-  }
+  if (dump) return memoryJobInfo(dump.job.startedMs, dump.total, dump.processed, dump.total - dump.processed);
   const running = await migrationProgress(driver, dom);
   if (!running) return noJobInfo();
   const ram = running.progress.ram ?? {};
-  const [total, processed, remaining] = [bytes(ram.total), bytes(ram.transferred), bytes(ram.remaining)];
+  return memoryJobInfo(running.job.startedMs, bytes(ram.total), bytes(ram.transferred), bytes(ram.remaining));
+}
+
+/** A running job that moves guest memory: its data and memory figures are the same bytes. */
+function memoryJobInfo(startedMs: number, total: bigint, processed: bigint, remaining: bigint): ProcRet<'domainGetJobInfo'> {
   return {
     ...noJobInfo(),
     type: JOB_UNBOUNDED,
-    timeElapsed: BigInt(Date.now() - running.job.startedMs),
+    timeElapsed: BigInt(Date.now() - startedMs),
     dataTotal: total, dataProcessed: processed, dataRemaining: remaining,
     memTotal: total, memProcessed: processed, memRemaining: remaining,
   };
