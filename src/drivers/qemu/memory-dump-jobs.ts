@@ -3,6 +3,7 @@
 // start to end; job info finds it here, without that lock, and asks QEMU's
 // query-dump for its progress through the dump's monitor connection.
 import type { QmpClient } from './qmp.js';
+import { perDriverMap } from './per-driver-map.js';
 
 export interface MemoryDump {
   readonly qmp: QmpClient;
@@ -17,13 +18,7 @@ export interface DumpProgress {
   total?: number;
 }
 
-const byDriver = new WeakMap<object, Map<string, MemoryDump>>();
-
-function dumpsOf(driver: object): Map<string, MemoryDump> {
-  let map = byDriver.get(driver);
-  if (!map) byDriver.set(driver, (map = new Map()));
-  return map;
-}
+const dumpsOf = perDriverMap<MemoryDump>();
 
 /** The running memory-only dump of the domain with `uuid`, if any. */
 export function memoryDump(driver: object, uuid: string): MemoryDump | undefined {

@@ -5,6 +5,7 @@
 // or cancel through the migration's own monitor connection.
 import { ErrorCode, ErrorDomain, virError } from '../../util/error.js';
 import type { QmpClient } from './qmp.js';
+import { perDriverMap } from './per-driver-map.js';
 
 /** What an outgoing migration is for: libvirt's job operation and how its abort fails the job. */
 export interface MigrationPurpose {
@@ -27,13 +28,7 @@ export interface OutgoingMigration {
   aborted: boolean;
 }
 
-const byDriver = new WeakMap<object, Map<string, OutgoingMigration>>();
-
-function migrationsOf(driver: object): Map<string, OutgoingMigration> {
-  let map = byDriver.get(driver);
-  if (!map) byDriver.set(driver, (map = new Map()));
-  return map;
-}
+const migrationsOf = perDriverMap<OutgoingMigration>();
 
 /** The running outgoing migration of the domain with `uuid`, if any. */
 export function outgoingMigration(driver: object, uuid: string): OutgoingMigration | undefined {
