@@ -10,11 +10,12 @@
 // a reservation of a process that died is void.
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { ErrorCode, ErrorDomain, virError } from '../../util/error.js';
+import { ErrorDomain } from '../../util/error.js';
 import { writeFileAtomic } from '../../util/atomic-file.js';
 import { withFileLock } from '../../util/file-lock.js';
 import { isProcessAlive, processStartTime } from '../../util/process.js';
 import { child, childrenNamed, type XmlElement } from '../../util/xml.js';
+import { acquirePort } from './port-range.js';
 import { loadStatuses } from './status-file.js';
 
 const DISPLAY_PORT_MIN = 5900;
@@ -32,17 +33,6 @@ interface Reservation {
 function portsOf(def: XmlElement): number[] {
   const devices = child(def, 'devices');
   return (devices ? childrenNamed(devices, 'graphics') : []).flatMap((g) => ['port', 'tlsPort', 'websocket'].map((a) => Number(g.attrs[a] ?? -1)).filter((p) => p > 0));
-}
-
-/** virPortAllocatorBindToPort: the port can be bound on the IPv4 and IPv6 wildcard addresses. */
-export async function bindable(port: number): Promise<boolean> {
-  const tryListen = (host: string) => new Promise<boolean>((resolve) => {
-    // node:net is loaded by a port search, not by every query that imports the driver
-    const server = process.getBuiltinModule('node:net').createServer();
-    server.once('error', (e: NodeJS.ErrnoException) => resolve(e.code === 'EADDRNOTAVAIL' || e.code === 'EAFNOSUPPORT'));
-    server.listen({ port, host, ipv6Only: host === '::', exclusive: true }, () => server.close(() => resolve(true)));
-  });
-  return (await tryListen('0.0.0.0')) && (await tryListen('::'));
 }
 
 /** The graphics attributes autoport fills, with the range each comes from. */
@@ -87,9 +77,8 @@ export class GraphicsPorts {
       const { statuses } = await loadStatuses(this.stateDir);
       const taken = new Set([...reservations.map((r) => r.port), ...[...statuses.values()].flatMap((s) => portsOf(s.domain)), ...portsOf(live)]);
       for (const w of wanted) {
-        let port = w.min;
-        while (port <= PORT_MAX && (taken.has(port) || !(await bindable(port)))) port++;
-        if (port > PORT_MAX) throw virError(ErrorCode.INTERNAL_ERROR, `Unable to find an unused port in range '${w.attr === 'port' ? 'display' : 'webSocket'}' (${w.min}-${PORT_MAX})`, ErrorDomain.QEMU);
+        const range = { name: w.attr === 'port' ? 'display' : 'webSocket', min: w.min, max: PORT_MAX };
+        const port = await acquirePort(range, (p) => taken.has(p), ErrorDomain.QEMU);
         taken.add(port);
         w.g.attrs[w.attr] = String(port);
         reservations.push({ port, domain, pid: process.pid, startTime: processStartTime(process.pid) ?? 0 });

@@ -9,7 +9,7 @@
 import os from 'node:os';
 import { parseURI, type ParsedURI } from '../../driver/uri.js';
 import { ErrorCode, ErrorDomain, virError } from '../../util/error.js';
-import { bindable } from './graphics-ports.js';
+import { acquirePort } from './port-range.js';
 import type { QemuDriverConfig } from './config.js';
 
 /** Where the destination's QEMU listens, and what Prepare answers. */
@@ -46,12 +46,9 @@ function hostIPv6Capable(): boolean {
 const handedOut = new Set<number>();
 
 async function migrationPort({ min, max }: QemuDriverConfig['migrationPorts']): Promise<number> {
-  for (let port = min; port <= max; port++) {
-    if (handedOut.has(port) || !(await bindable(port))) continue;
-    handedOut.add(port);
-    return port;
-  }
-  throw virError(ErrorCode.INTERNAL_ERROR, `Unable to find an unused port in range 'migration' (${min}-${max})`, ErrorDomain.NONE);
+  const port = await acquirePort({ name: 'migration', min, max }, (p) => handedOut.has(p), ErrorDomain.NONE);
+  handedOut.add(port);
+  return port;
 }
 
 /**
