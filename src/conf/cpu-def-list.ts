@@ -6,7 +6,7 @@
 // (signature, topology and cache included), in libvirt's order.
 
 import { parseDocument } from './document.js';
-import { ARCHES } from './domain-core.js';
+import { ARCHES, parseCpuTopology } from './domain-core.js';
 import { parseUnsigned, propEnum, propInt, propUInt, propULongLong, propYesNo, UINT_MAX } from './xml-props.js';
 import { ErrorCode, ErrorDomain, virError } from '../util/error.js';
 import { child, childrenNamed, type XmlElement } from '../util/xml.js';
@@ -67,16 +67,6 @@ function checkHostIdentity(cpu: XmlElement): void {
     propULongLong(tsc, 'frequency', { required: true });
     propYesNo(tsc, 'scaling');
   }
-}
-
-/** <topology>: sockets, cores and threads required, dies optional, none of them zero. */
-function checkTopology(cpu: XmlElement): void {
-  const topology = child(cpu, 'topology');
-  if (!topology) return;
-  propUInt(topology, 'sockets', 10, { required: true, nonzero: true });
-  propUInt(topology, 'dies', 10, { nonzero: true });
-  propUInt(topology, 'cores', 10, { required: true, nonzero: true });
-  propUInt(topology, 'threads', 10, { required: true, nonzero: true });
 }
 
 /** At most one <cache> (level 1 to 3, a mode required), and <maxphysaddr>. */
@@ -159,7 +149,8 @@ export function parseCpuDef(xml: string, as: CpuDefType | 'auto'): CpuDef {
   }
   const vendor = firstText(cpu, 'vendor');
   if (vendor && !model) throw cpuError(ErrorCode.XML_ERROR, 'CPU vendor specified without CPU model');
-  checkTopology(cpu);
+  const topology = child(cpu, 'topology');
+  if (topology) parseCpuTopology(topology);
   if (childrenNamed(cpu, 'feature').length > 0 && !model && mode === 'custom') {
     throw cpuError(ErrorCode.XML_ERROR, 'Non-empty feature list specified without CPU model');
   }

@@ -250,14 +250,24 @@ function parseCpu(dom: XmlElement): void {
   }
   const topology = child(cpu, 'topology');
   if (topology) {
-    const flags = { required: true, nonzero: true };
-    topology.attrs['sockets'] = String(propUInt(topology, 'sockets', 10, flags));
-    topology.attrs['dies'] = String(propUInt(topology, 'dies', 10, { nonzero: true }) ?? 1);
-    topology.attrs['cores'] = String(propUInt(topology, 'cores', 10, flags));
-    topology.attrs['threads'] = String(propUInt(topology, 'threads', 10, flags));
+    const counts = parseCpuTopology(topology);
+    for (const level of CPU_TOPOLOGY_LEVELS) topology.attrs[level] = String(counts[level]);
   }
   const numa = child(cpu, 'numa');
   if (numa) parseNuma(numa);
+}
+
+const CPU_TOPOLOGY_LEVELS = ['sockets', 'dies', 'cores', 'threads'] as const;
+
+/** virCPUDefParseXML's <topology>: sockets, cores and threads required, dies optional (1), none of them zero. */
+export function parseCpuTopology(topology: XmlElement): Record<(typeof CPU_TOPOLOGY_LEVELS)[number], number> {
+  const required = { required: true, nonzero: true };
+  return {
+    sockets: propUInt(topology, 'sockets', 10, required)!,
+    dies: propUInt(topology, 'dies', 10, { nonzero: true }) ?? 1,
+    cores: propUInt(topology, 'cores', 10, required)!,
+    threads: propUInt(topology, 'threads', 10, required)!,
+  };
 }
 
 /** Features that print as a bare element when on (libvirt's old-style booleans). */
