@@ -7,6 +7,7 @@ import { open, type FileHandle } from 'node:fs/promises';
 import type { Duplex } from 'node:stream';
 import type { StorageVolDef } from '../../conf/storage-vol.js';
 import { ErrorCode, ErrorDomain, virError } from '../../util/error.js';
+import { receiveChunks } from '../../util/chunk-receiver.js';
 import { releaseReceived } from '../../util/slab-pool.js';
 import { isStreamHole, StreamHole } from '../../util/stream-hole.js';
 import { systemError } from './probe.js';
@@ -25,9 +26,9 @@ async function openVolume(vol: StorageVolDef, flags: 'r' | 'r+'): Promise<FileHa
 
 /**
  * Starts the upload: what the stream brings is written from `offset` on, in the
- * background. The stream is read in flowing mode ('data' events): a packet goes
- * from the connection to the writer in one call, where an async iterator costs
- * a promise per packet and, in a fresh daemon, much JIT compiling of its machinery.
+ * background. Each chunk goes from the connection to the writer in one call
+ * (receiveChunks), where an async iterator costs a promise per chunk and, in a
+ * fresh daemon, much JIT compiling of its machinery.
  */
 export async function uploadVolume(vol: StorageVolDef, offset: bigint, length: bigint, sparse: boolean, stream: Duplex): Promise<void> {
   const fh = await openVolume(vol, 'r+');
@@ -56,7 +57,7 @@ export async function uploadVolume(vol: StorageVolDef, offset: bigint, length: b
       writer.drained().then(() => stream.resume(), fail);
     }
   };
-  stream.on('data', receive);
+  receiveChunks(stream, receive);
   // no sync, as libvirt's fdstream: the page cache holds the data like any write;
   // once it is written the caller's finish gets its answer (STREAM/OK): the stream
   // stays open after its input ends for that answer
