@@ -3,7 +3,9 @@
 // A child process sends the bytes in 256 KiB writes (virsh's packet size); this
 // process receives them either as socket 'data' events (a new buffer per read,
 // what a net.Server's connections give) or through onread into reused 1 MiB
-// buffers (net.connect only), and writes them with one writev in flight.
+// buffers (net.connect only), and writes them with one writev in flight through
+// libuv's thread pool, or (onread-sync, as tsvirtd's UploadWriter while writes
+// are fast) with a synchronous pwrite per read on the event loop.
 // Prints the receiver's wall and CPU time per 64 MiB (medians of --runs, default 5)
 // and its full garbage collections (all runs); compare with the daemon CPU column of
 // bench/storage.js. This process's heap is small (~4 MiB, below the size at which
@@ -14,7 +16,7 @@
 //   node dist/bench/upload-floor.js [--runs N] [--dir DIR]
 
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { constants, PerformanceObserver, type NodeGCPerformanceDetail } from 'node:perf_hooks';
@@ -40,14 +42,21 @@ const server = net.createServer((c) => {
 server.listen(process.argv[1], () => process.stdout.write('ready\\n'));
 `;
 
-async function receive(mode: 'data' | 'onread', socketPath: string): Promise<{ wall: number; cpu: number }> {
+type Mode = 'data' | 'onread' | 'onread-sync';
+const MODES: readonly Mode[] = ['data', 'onread', 'onread-sync'];
+
+async function receive(mode: Mode, socketPath: string): Promise<{ wall: number; cpu: number }> {
   const fh = await open(path.join(dir, 'out.img'), 'w');
   const start = process.hrtime.bigint();
   const cpu = process.cpuUsage();
   let queue: Buffer[] = [];
   let at = 0;
   let writing: Promise<unknown> = Promise.resolve();
-  const take = (piece: Buffer) => {
+  const writeNow = (piece: Buffer) => {
+    for (let done = 0; done < piece.length; ) done += writeSync(fh.fd, piece, done, piece.length - done, at + done);
+    at += piece.length;
+  };
+  const queueWrite = (piece: Buffer) => {
     queue.push(piece);
     const pieces = queue;
     const pos = at;
@@ -55,6 +64,7 @@ async function receive(mode: 'data' | 'onread', socketPath: string): Promise<{ w
     // one writev in flight, taking whatever arrived meanwhile
     if (queue.length === 1) writing = writing.then(() => ((queue = []), fh.writev(pieces, pos)));
   };
+  const take = mode === 'onread-sync' ? writeNow : queueWrite;
   const free: Buffer[] = [];
   let slab: Buffer = Buffer.allocUnsafe(SLAB);
   let used = 0;
@@ -91,8 +101,8 @@ async function receive(mode: 'data' | 'onread', socketPath: string): Promise<{ w
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-const results: Record<string, { wall: number[]; cpu: number[]; fullGcs: number }> = { data: { wall: [], cpu: [], fullGcs: 0 }, onread: { wall: [], cpu: [], fullGcs: 0 } };
-let receiving: 'data' | 'onread' | null = null;
+const results = Object.fromEntries(MODES.map((mode) => [mode, { wall: [] as number[], cpu: [] as number[], fullGcs: 0 }]));
+let receiving: Mode | null = null;
 const gcs = new PerformanceObserver((list) => {
   for (const entry of list.getEntries()) {
     if (receiving && (entry as unknown as { detail: NodeGCPerformanceDetail }).detail.kind === constants.NODE_PERFORMANCE_GC_MAJOR) results[receiving]!.fullGcs++;
@@ -101,7 +111,7 @@ const gcs = new PerformanceObserver((list) => {
 gcs.observe({ entryTypes: ['gc'] });
 try {
   for (let i = 0; i < runs; i++) {
-    for (const mode of ['data', 'onread'] as const) {
+    for (const mode of MODES) {
       const socketPath = path.join(dir, `send-${i}-${mode}.sock`);
       const sender = spawn(process.execPath, ['-e', SENDER, socketPath], { stdio: ['ignore', 'pipe', 'inherit'] });
       const exited = new Promise((resolve) => sender.once('exit', resolve));
@@ -118,7 +128,7 @@ try {
   }
   process.stdout.write(`upload floor, 64 MiB over a unix socket into a file, median of ${runs}:\n`);
   for (const [mode, r] of Object.entries(results)) {
-    process.stdout.write(`  ${mode.padEnd(7)} wall ${median(r.wall).toFixed(0).padStart(4)} ms  receiver CPU ${median(r.cpu).toFixed(0).padStart(4)} ms  full GCs ${r.fullGcs} in ${runs} runs\n`);
+    process.stdout.write(`  ${mode.padEnd(11)} wall ${median(r.wall).toFixed(0).padStart(4)} ms  receiver CPU ${median(r.cpu).toFixed(0).padStart(4)} ms  full GCs ${r.fullGcs} in ${runs} runs\n`);
   }
 } finally {
   gcs.disconnect();

@@ -8,6 +8,7 @@
 // a StreamHole written becomes a STREAM_HOLE packet, and one received is pushed
 // in order with the data.
 import { Duplex } from 'node:stream';
+import type { ChunkReceiver } from '../util/chunk-receiver.js';
 import { isStreamHole, StreamHole } from '../util/stream-hole.js';
 import { VIR_NET_MESSAGE_LEGACY_PAYLOAD_MAX } from './generated/virnet-protocol.js';
 import {
@@ -39,6 +40,8 @@ export class WireStream extends Duplex {
   private holding = false;
   /** the peer aborted: nothing more goes to it */
   private peerAborted = false;
+  /** takes the peer's chunks directly while the stream flows with nothing queued (receiveChunks) */
+  private receiver: ChunkReceiver | null = null;
 
   /** `call` is the header of the call that opened the stream; its procedure and serial tag every packet. */
   constructor(
@@ -101,7 +104,21 @@ export class WireStream extends Duplex {
     }
   }
 
+  /**
+   * The peer's chunks go to `receiver`: called directly while the stream flows
+   * and nothing is queued, else queued and emitted as 'data' (to the receiver
+   * too) once it flows again, so the order holds (src/util/chunk-receiver.ts).
+   */
+  receiveChunks(receiver: ChunkReceiver): void {
+    this.receiver = receiver;
+    this.on('data', receiver);
+  }
+
   private pushData(chunk: Buffer | StreamHole): void {
+    if (this.receiver && this.readableFlowing && this.readableLength === 0 && !this.destroyed) {
+      this.receiver(chunk);
+      return;
+    }
     if (!this.push(chunk) && !this.holding) {
       this.holding = true;
       this.hold(true);

@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { run } from '../../src/cli/main.js';
+import { freePort } from '../daemon/pki.js';
 import { spawnDaemon } from '../daemon/spawn-daemon.js';
 
 const exec = promisify(execFile);
@@ -90,6 +91,20 @@ test('volume upload and download through tsvirtd with real virsh', async (t) => 
   const daemon = await spawnDaemon();
   try {
     const uri = daemon.uri('qemu', '/system');
+    await roundTrip(async (c) => void (await exec('virsh', ['-c', uri, c])), dir);
+  } finally {
+    await daemon.stop();
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('volume upload and download through tsvirtd over TCP (a client whose reads are not slabs)', async (t) => {
+  if (!haveVirsh(t)) return;
+  const dir = await mkdtemp(path.join(tmpdir(), 'tsvirt-xfer-'));
+  const port = await freePort();
+  const daemon = await spawnDaemon(`listen_tls = 0\nlisten_tcp = 1\nauth_tcp = "none"\ntcp_port = "${port}"\nlisten_addr = "127.0.0.1"\n`, { args: ['--listen'] });
+  try {
+    const uri = `qemu+tcp://127.0.0.1:${port}/system`;
     await roundTrip(async (c) => void (await exec('virsh', ['-c', uri, c])), dir);
   } finally {
     await daemon.stop();

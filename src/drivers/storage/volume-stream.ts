@@ -7,6 +7,7 @@ import { open, type FileHandle } from 'node:fs/promises';
 import type { Duplex } from 'node:stream';
 import type { StorageVolDef } from '../../conf/storage-vol.js';
 import { ErrorCode, ErrorDomain, virError } from '../../util/error.js';
+import { receiveChunks } from '../../util/chunk-receiver.js';
 import { releaseReceived } from '../../util/slab-pool.js';
 import { isStreamHole, StreamHole } from '../../util/stream-hole.js';
 import { systemError } from './probe.js';
@@ -23,42 +24,48 @@ async function openVolume(vol: StorageVolDef, flags: 'r' | 'r+'): Promise<FileHa
   }
 }
 
-/** Starts the upload: what the stream brings is written from `offset` on, in the background. */
+/**
+ * Starts the upload: what the stream brings is written from `offset` on, in the
+ * background. Each chunk goes from the connection to the writer in one call
+ * (receiveChunks), where an async iterator costs a promise per chunk and, in a
+ * fresh daemon, much JIT compiling of its machinery.
+ */
 export async function uploadVolume(vol: StorageVolDef, offset: bigint, length: bigint, sparse: boolean, stream: Duplex): Promise<void> {
   const fh = await openVolume(vol, 'r+');
   const limit = length > 0n ? Number(offset + length) : Infinity;
-  const pump = async () => {
-    const writer = new UploadWriter(fh, Number(offset));
-    let pos = Number(offset);
-    try {
-      // the stream stays open after its input ends: the answer to the finish goes out on it
-      for await (const chunk of stream.iterator({ destroyOnReturn: false }) as AsyncIterable<Buffer | StreamHole>) {
-        if (isStreamHole(chunk)) {
-          if (!sparse) throw virError(ErrorCode.INTERNAL_ERROR, 'Unexpected stream hole', ErrorDomain.STORAGE);
-          writer.hole(Number(chunk.length));
-          pos += Number(chunk.length);
-          continue;
-        }
-        const room = Math.max(0, Math.min(chunk.length, limit - pos));
-        // bytes past the length are dropped: their receive buffer is free
-        if (room < chunk.length) releaseReceived(chunk.subarray(room));
-        if (room === 0) continue;
-        writer.write(room === chunk.length ? chunk : chunk.subarray(0, room));
-        pos += room;
-        if (writer.full) await writer.drained();
-      }
-      // no sync, as libvirt's fdstream: the page cache holds the data like any write
-      await writer.finish();
-      // the upload is complete: the caller's finish gets its answer (STREAM/OK)
-      stream.end();
-    } catch (e) {
-      stream.destroy(e as Error);
-    } finally {
-      await writer.finish().catch(() => undefined);
-      await fh.close();
+  const writer = new UploadWriter(fh, Number(offset));
+  let pos = Number(offset);
+  const fail = (e: unknown) => {
+    stream.off('data', receive);
+    stream.destroy(e as Error);
+  };
+  const receive = (chunk: Buffer | StreamHole) => {
+    if (isStreamHole(chunk)) {
+      if (!sparse) return fail(virError(ErrorCode.INTERNAL_ERROR, 'Unexpected stream hole', ErrorDomain.STORAGE));
+      writer.hole(Number(chunk.length));
+      pos += Number(chunk.length);
+      return;
+    }
+    const room = Math.max(0, Math.min(chunk.length, limit - pos));
+    // bytes past the length are dropped: their receive buffer is free
+    if (room < chunk.length) releaseReceived(chunk.subarray(room));
+    if (room === 0) return;
+    writer.write(room === chunk.length ? chunk : chunk.subarray(0, room));
+    pos += room;
+    if (writer.full) {
+      stream.pause();
+      writer.drained().then(() => stream.resume(), fail);
     }
   };
-  void pump();
+  receiveChunks(stream, receive);
+  // no sync, as libvirt's fdstream: the page cache holds the data like any write;
+  // once it is written the caller's finish gets its answer (STREAM/OK): the stream
+  // stays open after its input ends for that answer
+  stream.once('end', () => writer.finish().then(() => stream.end(), fail));
+  // ended, aborted or failed: the file is closed once no write is in flight
+  const close = () => void writer.finish().catch(() => undefined).then(() => fh.close());
+  if (stream.destroyed) close();
+  else stream.once('close', close);
 }
 
 /** Starts the download: the volume's bytes go into the stream, blocks of zeros as holes when sparse. */
