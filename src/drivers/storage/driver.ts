@@ -20,6 +20,7 @@ import { parseUUID } from '../../util/uuid.js';
 import { SUPPORTED_POOL_TYPES, storagePoolCapabilitiesXML } from './capabilities.js';
 import { storagePathsForURI, type StoragePaths } from './paths.js';
 import { BUILD_NO_OVERWRITE, BUILD_OVERWRITE, buildPool, deletePool, poolStillActive, refreshPool, refreshVolume, startPool, stopPool } from './pool-backend.js';
+import { PoolJobs } from './pool-jobs.js';
 import { PoolStore, type PoolObj } from './pool-store.js';
 import { buildVolume, CREATE_PREALLOC_METADATA, CREATE_REFLINK, deleteVolumeFile, RESIZE_ALLOCATE, RESIZE_DELTA, RESIZE_SHRINK, resizeVolumeFile, wipeVolumeFile } from './volume-files.js';
 import { downloadVolume, uploadVolume } from './volume-stream.js';
@@ -47,6 +48,7 @@ const wanted = <T,>(items: T[], needResults: number) => (needResults ? items : [
 export class StorageState {
   readonly pools = new NamedObjectList<PoolObj>((p) => p.def.name, (p) => p.def.uuid);
   readonly events = new EventHub();
+  private readonly jobs = new WeakMap<PoolObj, PoolJobs>();
 
   /**
    * `longLived` (tsvirtd): the pools live in memory and a start rescans the
@@ -110,6 +112,29 @@ export class StorageState {
   /** A query refreshed a volume: as volumesChanged, without the pool's state. */
   async volumeRefreshed(obj: PoolObj): Promise<void> {
     if (!this.longLived) await this.store.saveVolumes(obj);
+  }
+
+  /** What the pool's long operations hold (pool-jobs.ts). */
+  jobsOf(obj: PoolObj): PoolJobs {
+    let jobs = this.jobs.get(obj);
+    if (!jobs) this.jobs.set(obj, (jobs = new PoolJobs()));
+    return jobs;
+  }
+
+  /**
+   * The scan a refresh makes of an active pool's volumes, or null when an
+   * asynchronous job began meanwhile (its volume stays listed; the scan is stale)
+   * or the pool stopped.
+   * Calls that added or removed a volume during the scan make it scan again.
+   */
+  async rescan(obj: PoolObj): Promise<VolumeList<StorageVolDef> | null> {
+    const jobs = this.jobsOf(obj);
+    for (;;) {
+      const version = jobs.listVersion;
+      const volumes = await refreshPool(obj.def);
+      if (jobs.busy || !obj.active) return null;
+      if (version === jobs.listVersion) return listOf(volumes);
+    }
   }
 
   /** Makes a pool run: its backend's start, then a scan of its volumes (virStoragePoolObjStart). */
@@ -327,6 +352,7 @@ export class StorageConnection implements StorageDriver {
 
   async storagePoolDestroy({ pool }: ProcArgs<'storagePoolDestroy'>): Promise<void> {
     const obj = this.activePool(this.poolObj(pool));
+    this.state.jobsOf(obj).checkIdle(obj.def.name);
     await stopPool(obj.def);
     this.lifecycle(obj, StoragePoolEventType.STOPPED);
     await this.deactivate(obj);
@@ -335,6 +361,7 @@ export class StorageConnection implements StorageDriver {
   async storagePoolDelete({ pool, flags }: ProcArgs<'storagePoolDelete'>): Promise<void> {
     checkFlags(flags, 0, this.poolObj(pool).def.type === 'logical' ? 'virStorageBackendLogicalDeletePool' : 'virStorageBackendDeleteLocal');
     const obj = this.inactivePool(this.poolObj(pool));
+    this.state.jobsOf(obj).checkIdle(obj.def.name);
     await deletePool(obj.def);
     this.lifecycle(obj, StoragePoolEventType.DELETED);
   }
@@ -342,6 +369,7 @@ export class StorageConnection implements StorageDriver {
   async storagePoolUndefine({ pool }: ProcArgs<'storagePoolUndefine'>): Promise<void> {
     const obj = this.inactivePool(this.poolObj(pool));
     if (!obj.persistent) throw storageError(ErrorCode.OPERATION_INVALID, 'cannot undefine transient storage pool');
+    this.state.jobsOf(obj).checkIdle(obj.def.name);
     await this.store.removeConfig(obj.def.name);
     this.lifecycle(obj, StoragePoolEventType.UNDEFINED);
     this.pools.remove(obj);
@@ -350,8 +378,9 @@ export class StorageConnection implements StorageDriver {
   async storagePoolRefresh({ pool, flags }: ProcArgs<'storagePoolRefresh'>): Promise<void> {
     checkFlags(flags, 0, 'storagePoolRefresh');
     const obj = this.activePool(this.poolObj(pool));
+    this.state.jobsOf(obj).checkIdle(obj.def.name);
     try {
-      obj.volumes = listOf(await refreshPool(obj.def));
+      obj.volumes = (await this.state.rescan(obj)) ?? obj.volumes;
     } catch (e) {
       // a pool that cannot be scanned stops (storagePoolRefresh)
       await stopPool(obj.def).catch(() => undefined);
@@ -435,15 +464,30 @@ export class StorageConnection implements StorageDriver {
     vol.key = vol.targetPath;
   }
 
-  /** The new volume joins its pool once built and refreshed; the pool's sizes follow (storageVolCreateXML). */
-  private async finishCreate(obj: PoolObj, vol: StorageVolDef): Promise<StorageVolRef> {
+  /**
+   * storageVolCreateXML(From)'s build: the new volume is listed while it is built
+   * (another create of its name fails, a delete is refused) as an asynchronous job
+   * of its pool, and of the source's pool for a clone; once built and refreshed it
+   * joins the pool's sizes. A failed build leaves neither file nor volume.
+   */
+  private async buildListed(obj: PoolObj, vol: StorageVolDef, build: () => Promise<void>, source?: { obj: PoolObj; vol: StorageVolDef }): Promise<StorageVolRef> {
+    const jobs = this.state.jobsOf(obj);
+    obj.volumes.add(vol);
+    jobs.listChanged();
     try {
-      await refreshVolume(vol);
+      const building = () => jobs.run(build, { built: vol });
+      await (source ? this.state.jobsOf(source.obj).run(building, { used: source.vol }) : building());
+      try {
+        await refreshVolume(vol);
+      } catch (e) {
+        await deleteVolumeFile(vol).catch(() => undefined);
+        throw e;
+      }
     } catch (e) {
-      await deleteVolumeFile(vol).catch(() => undefined);
+      obj.volumes.remove(vol);
+      jobs.listChanged();
       throw e;
     }
-    obj.volumes.add(vol);
     obj.def.allocation += vol.allocation;
     obj.def.available -= vol.allocation;
     await this.state.volumesChanged(obj);
@@ -459,6 +503,7 @@ export class StorageConnection implements StorageDriver {
       throw storageError(ErrorCode.SYSTEM_ERROR, `cannot find newly created volume '${vol.targetPath}'`);
     }
     obj.volumes.add(created);
+    this.state.jobsOf(obj).listChanged();
     await this.state.volumesChanged(obj);
     return this.volRef(obj, created);
   }
@@ -471,8 +516,7 @@ export class StorageConnection implements StorageDriver {
     delete vol.key;
     if (obj.def.type === 'logical') return { vol: await this.createLogical(obj, vol) };
     await this.placeVolume(obj, vol);
-    await this.withVolumeSecret(obj, vol, (secret) => buildVolume(vol, undefined, flags & CREATE_PREALLOC_METADATA, obj.def.targetPath!, secret));
-    return { vol: await this.finishCreate(obj, vol) };
+    return { vol: await this.buildListed(obj, vol, () => this.withVolumeSecret(obj, vol, (secret) => buildVolume(vol, undefined, flags & CREATE_PREALLOC_METADATA, obj.def.targetPath!, secret))) };
   }
 
   async storageVolCreateXMLFrom({ pool, xml, clonevol, flags }: ProcArgs<'storageVolCreateXMLFrom'>): Promise<ProcRet<'storageVolCreateXMLFrom'>> {
@@ -488,11 +532,12 @@ export class StorageConnection implements StorageDriver {
     // the copy is at least as large as its source; a missing allocation means fully allocated
     if (vol.capacity < source.capacity) vol.capacity = source.capacity;
     if (!vol.allocationGiven) vol.allocation = vol.capacity;
+    this.state.jobsOf(sourcePool).checkVolume(source, false);
     await refreshVolume(source);
     delete vol.key;
     await this.placeVolume(obj, vol);
-    await this.withVolumeSecret(obj, vol, (secret) => buildVolume(vol, source, flags, obj.def.targetPath!, secret));
-    return { vol: await this.finishCreate(obj, vol) };
+    const build = () => this.withVolumeSecret(obj, vol, (secret) => buildVolume(vol, source, flags, obj.def.targetPath!, secret));
+    return { vol: await this.buildListed(obj, vol, build, { obj: sourcePool, vol: source }) };
   }
 
   /** An encrypted volume is made with its passphrase in a private file that lives as long as qemu-img runs. */
@@ -509,10 +554,13 @@ export class StorageConnection implements StorageDriver {
   async storageVolDelete({ vol: ref, flags }: ProcArgs<'storageVolDelete'>): Promise<void> {
     checkFlags(flags, 0, 'virStorageBackendVolDeleteLocal');
     const { obj, vol } = this.volume(ref);
+    const jobs = this.state.jobsOf(obj);
+    jobs.checkVolume(vol, true);
     await (obj.def.type === 'logical' ? deleteLogicalVolume(vol) : deleteVolumeFile(vol));
     obj.def.allocation -= vol.allocation;
     obj.def.available += vol.allocation;
     obj.volumes.remove(vol);
+    jobs.listChanged();
     await this.state.volumesChanged(obj);
   }
 
@@ -547,6 +595,7 @@ export class StorageConnection implements StorageDriver {
   async storageVolResize({ vol: ref, capacity, flags }: ProcArgs<'storageVolResize'>): Promise<void> {
     checkFlags(flags, RESIZE_ALLOCATE | RESIZE_DELTA | RESIZE_SHRINK, 'storageVolResize');
     const { obj, vol } = this.volume(ref);
+    this.state.jobsOf(obj).checkVolume(vol, true);
     let newCapacity = capacity;
     if (flags & RESIZE_DELTA) newCapacity = flags & RESIZE_SHRINK ? vol.capacity - (capacity < vol.capacity ? capacity : vol.capacity) : vol.capacity + capacity;
     if (newCapacity < vol.allocation) throw storageError(ErrorCode.INVALID_ARG, "can't shrink capacity below existing allocation");
@@ -573,7 +622,9 @@ export class StorageConnection implements StorageDriver {
     // VIR_STORAGE_VOL_WIPE_ALG_LAST is 10
     if (algorithm >= 10) throw storageError(ErrorCode.INVALID_ARG, `wiping algorithm ${algorithm} not supported`);
     const { obj, vol } = this.volume(ref);
-    await wipeVolumeFile(vol, algorithm);
+    const jobs = this.state.jobsOf(obj);
+    jobs.checkVolume(vol, true);
+    await jobs.run(() => wipeVolumeFile(vol, algorithm), { used: vol });
     // the wipe may have changed the file's allocation (sparse files are punched out)
     await refreshVolume(vol).catch((e: unknown) => {
       if (!(e instanceof VirError)) throw e;
@@ -583,12 +634,34 @@ export class StorageConnection implements StorageDriver {
 
   async storageVolUpload({ vol: ref, offset, length, flags }: ProcArgs<'storageVolUpload'>, stream: Duplex): Promise<void> {
     checkFlags(flags, 1, 'storageVolUpload');
-    const { vol } = this.volume(ref);
+    const { obj, vol } = this.volume(ref);
+    this.state.jobsOf(obj).checkVolume(vol, true);
     await uploadVolume(vol, offset, length, (flags & 1) !== 0, stream);
+    stream.once('close', () => void this.refreshAfterUpload(obj));
+  }
+
+  /**
+   * virStorageVolPoolRefreshThread: once an upload's stream closes (finished or
+   * aborted) the pool is scanned again, its sizes and the volume's allocation
+   * follow, and its watchers hear a refresh; not while an asynchronous job runs.
+   * A failed scan keeps the list (libvirt's thread also only logs it).
+   */
+  private async refreshAfterUpload(obj: PoolObj): Promise<void> {
+    if (this.pools.findByName(obj.def.name) !== obj || !obj.active || this.state.jobsOf(obj).busy) return;
+    try {
+      const volumes = await this.state.rescan(obj);
+      if (!volumes) return;
+      obj.volumes = volumes;
+      await this.store.saveState(obj);
+    } catch {
+      // as libvirt: the refresh event is sent all the same
+    }
+    this.state.emit({ key: 'storagePoolEventRefresh', body: { pool: this.poolRef(obj) } });
   }
   async storageVolDownload({ vol: ref, offset, length, flags }: ProcArgs<'storageVolDownload'>, stream: Duplex): Promise<void> {
     checkFlags(flags, 1, 'storageVolDownload');
-    const { vol } = this.volume(ref);
+    const { obj, vol } = this.volume(ref);
+    this.state.jobsOf(obj).checkVolume(vol, false);
     await downloadVolume(vol, offset, length, (flags & 1) !== 0, stream);
   }
 
