@@ -213,7 +213,7 @@ async function startIncoming(driver: QemuDriver, def: XmlElement, uri: string): 
     await driver.syncDomains();
     const existing = driver.store.checkAddable(def);
     if (existing && existing.id !== -1) throw virError(ErrorCode.OPERATION_INVALID, `domain '${name}' is already active`, ErrorDomain.QEMU);
-    const runtime = driver.runtime.runtime;
+    const { runtime } = await driver.runtime.processes();
     await driver.withDomainLock((childText(def, 'uuid') ?? '').toLowerCase(), async () => {
       runtime.release(await runtime.start(name, def, { paused: true, incoming: { uri, send: async () => undefined, pausedByUser: false, migration: true } }));
     });
@@ -242,7 +242,7 @@ export async function finish(driver: QemuDriver, params: TypedParam[], flags: nu
   const { dom } = await driver.domainLookupByName({ name });
   const origName = incomingOrigNames.get(dom.uuid);
   incomingOrigNames.delete(dom.uuid);
-  const runtime = driver.runtime.runtime;
+  const { runtime } = await driver.runtime.processes();
   const persistentXml = await driver.runtime.withRunning(dom, async (obj, running) => {
     try {
       if (cancelled) throw finishedCancelled();
