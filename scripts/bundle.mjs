@@ -7,6 +7,7 @@
 // The drivers a connection opens only when its URI reaches them (remote, test, network,
 // storage, secret) are files of their own beside it, dist/tsvirsh-NAME.cjs: V8 reads and
 // deserialises a script whole, used or not, so a query pays only for the core it runs.
+// So are the qemu driver's modules it loads at first use (dist/tsvirsh-qemu-lazy.cjs).
 // The caches are seeded here by a few typical commands on a throw-away embedded root.
 // tsvirtd (dist/src/daemon/main.js -> dist/tsvirtd.mjs), long-lived, stays an ES module.
 import { execFileSync } from 'node:child_process';
@@ -53,8 +54,17 @@ const cjs = {
 };
 const CLI_ENTRY = 'dist/src/cli/main.js';
 /** The drivers src/drivers/builtin.ts loads at open, each bundled into dist/tsvirsh-NAME.cjs. */
-const SIDE_ENTRIES = new Map(['remote', 'test', 'network', 'storage', 'secret'].map((name) => [`dist/src/drivers/${name}/driver.js`, name]));
-// bin/tsvirsh's require() takes these ids: a side file, and a module of the core for a side file
+const DRIVER_ENTRIES = new Map(['remote', 'test', 'network', 'storage', 'secret'].map((name) => [`dist/src/drivers/${name}/driver.js`, name]));
+/**
+ * The side files of the modules the qemu driver loads with import(), each module
+ * reached by `require('tsvirsh-side:NAME#FILE')`: qemu-define holds the define
+ * pipeline's hooks (a define loads no more), qemu-lazy the rest (QEMU processes,
+ * hotplug, snapshots, migration, statistics, ...).
+ */
+const QEMU_DIR = 'dist/src/drivers/qemu/';
+const QEMU_SIDES = { define: 'qemu-define', lazy: 'qemu-lazy' };
+const QEMU_DEFINE_ENTRY = `${QEMU_DIR}domain-hooks.js`;
+// bin/tsvirsh's require() takes these ids: a side file (and a module of it after '#'), and a module of the core for a side file
 const SIDE_PREFIX = 'tsvirsh-side:';
 const CORE_PREFIX = 'tsvirsh-core:';
 
@@ -73,56 +83,99 @@ function reachable(inputs, start, stops) {
   return seen;
 }
 
+/** The project modules reachable from any of `starts`, not entering `stops`. */
+const reachableFrom = (inputs, starts, stops) => new Set([...starts].flatMap((start) => [...reachable(inputs, start, stops)]));
+
 /**
- * Which modules each side file holds: those only its driver reaches. What the core
- * reaches, or two drivers share, stays one instance in the core (one VirError class,
+ * The qemu driver's modules it imports only with import(), from its own modules:
+ * those no module of the core imports statically (the core is what remains when
+ * they are cut off, so the search repeats until none is left to drop).
+ */
+function qemuLazyEntries(inputs) {
+  const entries = new Set();
+  for (const [file, { imports }] of Object.entries(inputs)) {
+    if (file.startsWith(QEMU_DIR)) for (const i of imports) if (i.kind === 'dynamic-import' && i.path.startsWith(QEMU_DIR)) entries.add(i.path);
+  }
+  for (;;) {
+    const core = reachable(inputs, CLI_ENTRY, new Set([...entries, ...DRIVER_ENTRIES.keys()]));
+    const pinned = [...core].flatMap((file) => inputs[file].imports.filter((i) => i.kind !== 'dynamic-import' && entries.has(i.path)).map((i) => i.path));
+    if (pinned.length === 0) return entries;
+    for (const file of pinned) entries.delete(file);
+  }
+}
+
+/** The side files: name -> the modules the core reaches them by. */
+function sideFiles(inputs) {
+  const sides = new Map([...DRIVER_ENTRIES].map(([entry, name]) => [name, new Set([entry])]));
+  const lazy = qemuLazyEntries(inputs);
+  if (!lazy.delete(QEMU_DEFINE_ENTRY)) throw new Error(`bundle: ${QEMU_DEFINE_ENTRY} is no longer loaded by import()`);
+  sides.set(QEMU_SIDES.define, new Set([QEMU_DEFINE_ENTRY]));
+  sides.set(QEMU_SIDES.lazy, lazy);
+  return sides;
+}
+
+/**
+ * Which modules each side file holds: those only its entries reach. What the core
+ * reaches, or two side files share, stays one instance in the core (one VirError class,
  * one registry of events), which the side file takes through CORE_PREFIX requires.
  */
-function partition(inputs) {
-  const core = reachable(inputs, CLI_ENTRY, new Set(SIDE_ENTRIES.keys()));
+function partition(inputs, sides) {
+  const allEntries = new Set([...sides.values()].flatMap((entries) => [...entries]));
+  const core = reachable(inputs, CLI_ENTRY, allEntries);
   for (const file of core) {
-    for (const i of inputs[file].imports) if (SIDE_ENTRIES.has(i.path) && i.kind !== 'dynamic-import') throw new Error(`bundle: ${file} imports ${i.path}, a side file, statically`);
+    for (const i of inputs[file].imports) if (allEntries.has(i.path) && i.kind !== 'dynamic-import') throw new Error(`bundle: ${file} imports ${i.path}, a side file's module, statically`);
   }
-  const reach = new Map([...SIDE_ENTRIES.keys()].map((entry) => [entry, reachable(inputs, entry, core)]));
+  const reach = new Map([...sides].map(([name, entries]) => [name, reachableFrom(inputs, entries, core)]));
   const owned = new Map();
-  for (const [entry, files] of reach) {
-    const others = [...reach].filter(([e]) => e !== entry).map(([, f]) => f);
-    owned.set(entry, new Set([...files].filter((f) => !others.some((o) => o.has(f)))));
+  for (const [name, files] of reach) {
+    const others = [...reach].filter(([n]) => n !== name).map(([, f]) => f);
+    owned.set(name, new Set([...files].filter((f) => !others.some((o) => o.has(f)))));
   }
   const shared = new Set();
-  for (const [entry, files] of owned) {
+  for (const [name, files] of owned) {
     for (const file of files) for (const i of inputs[file].imports) if (!i.external && !files.has(i.path) && isProjectFile(i.path)) shared.add(i.path);
-    if (!files.has(entry)) throw new Error(`bundle: ${entry} is imported by another side file`);
+    for (const entry of sides.get(name)) if (!files.has(entry)) throw new Error(`bundle: ${entry} is imported by another side file`);
   }
   return { owned, shared };
 }
 
-/** In the core: a side driver's module is its file, loaded at the first import(). */
-const sidesOutside = {
-  name: 'sides-outside',
-  setup(b) {
-    b.onResolve({ filter: /^\./ }, (args) => {
-      const name = SIDE_ENTRIES.get(path.relative(process.cwd(), path.resolve(args.resolveDir, args.path)));
-      return name === undefined ? undefined : { path: SIDE_PREFIX + name, external: true };
-    });
-  },
-};
+/** A side file of several modules, which its entry gives by path (the qemu driver's). */
+const isModuleSwitch = (name) => Object.values(QEMU_SIDES).includes(name);
 
-/** The core's entry: tsvirsh's main module, and the modules side files take from it by path. */
-function coreEntry(shared) {
-  const cases = [...shared].sort().map((file) => `    case ${JSON.stringify(file)}: return require(${JSON.stringify('./' + file)});`);
+/** In the core: a side driver's module is its file, a lazy qemu module one of its side file's, loaded at the first import(). */
+function sidesOutside(sides) {
+  const sideOf = new Map([...sides].flatMap(([name, entries]) => [...entries].map((entry) => [entry, name])));
   return {
-    name: 'core-entry',
+    name: 'sides-outside',
     setup(b) {
-      b.onResolve({ filter: /^tsvirsh-core-entry$/ }, () => ({ path: 'tsvirsh-core-entry', namespace: 'tsvirsh' }));
+      b.onResolve({ filter: /^\./ }, (args) => {
+        const file = path.relative(process.cwd(), path.resolve(args.resolveDir, args.path));
+        const name = sideOf.get(file);
+        if (name === undefined) return undefined;
+        return { path: isModuleSwitch(name) ? `${SIDE_PREFIX}${name}#${file}` : SIDE_PREFIX + name, external: true };
+      });
+    },
+  };
+}
+
+/** A side file of several modules: its entry gives each by path. */
+function moduleSwitch(entry, exportName, files, prelude = []) {
+  const cases = [...files].sort().map((file) => `    case ${JSON.stringify(file)}: return require(${JSON.stringify('./' + file)});`);
+  return {
+    name: `entry-${entry}`,
+    setup(b) {
+      b.onResolve({ filter: new RegExp(`^${entry}$`) }, () => ({ path: entry, namespace: 'tsvirsh' }));
       b.onLoad({ filter: /.*/, namespace: 'tsvirsh' }, () => ({
         resolveDir: process.cwd(),
         loader: 'js',
-        contents: [`export * from './${CLI_ENTRY}';`, 'export function coreModule(file) {', '  switch (file) {', ...cases, '    default: throw new Error(`tsvirsh: no core module ${file}`);', '  }', '}'].join('\n'),
+        contents: [...prelude, `export function ${exportName}(file) {`, '  switch (file) {', ...cases, '    default: throw new Error(`tsvirsh: no module ${file} in ' + entry + '`);', '  }', '}'].join('\n'),
       }));
     },
   };
 }
+
+/** The core's entry: tsvirsh's main module, and the modules side files take from it by path. */
+const coreEntry = (shared) => moduleSwitch('tsvirsh-core-entry', 'coreModule', shared, [`export * from './${CLI_ENTRY}';`]);
 
 /** In a side file: every project module it does not own comes from the core. */
 function fromCore(owned) {
@@ -138,12 +191,14 @@ function fromCore(owned) {
 }
 
 const probe = await build({ ...cjs, entryPoints: [CLI_ENTRY], write: false, metafile: true, sourcemap: false, plugins: [lazyFsPromises] });
-const { owned, shared } = partition(probe.metafile.inputs);
+const sides = sideFiles(probe.metafile.inputs);
+const { owned, shared } = partition(probe.metafile.inputs, sides);
 const outputs = ['dist/tsvirsh.cjs'];
-await build({ ...cjs, entryPoints: { tsvirsh: 'tsvirsh-core-entry' }, outfile: 'dist/tsvirsh.cjs', plugins: [lazyFsPromises, sidesOutside, coreEntry(shared)] });
-for (const [entry, name] of SIDE_ENTRIES) {
+await build({ ...cjs, entryPoints: { tsvirsh: 'tsvirsh-core-entry' }, outfile: 'dist/tsvirsh.cjs', plugins: [lazyFsPromises, sidesOutside(sides), coreEntry(shared)] });
+for (const [name, entries] of sides) {
   const outfile = `dist/tsvirsh-${name}.cjs`;
-  await build({ ...cjs, entryPoints: [entry], outfile, plugins: [lazyFsPromises, fromCore(owned.get(entry))] });
+  const entry = isModuleSwitch(name) ? { entryPoints: ['tsvirsh-side-entry'], extra: [moduleSwitch('tsvirsh-side-entry', 'sideModule', entries)] } : { entryPoints: [...entries], extra: [] };
+  await build({ ...cjs, entryPoints: entry.entryPoints, outfile, plugins: [lazyFsPromises, fromCore(owned.get(name)), ...entry.extra] });
   outputs.push(outfile);
 }
 await build({ ...common, entryPoints: ['dist/src/daemon/main.js'], outfile: 'dist/tsvirtd.mjs', format: 'esm' });

@@ -1,16 +1,20 @@
 // The tsvirsh bundle (scripts/bundle.mjs, run by `npm run build`): the drivers a URI
-// reaches at open are files of their own, so the core file a query reads holds none of
-// them, and bin/tsvirsh joins them up again with one instance of the core's modules.
+// reaches at open, and the qemu driver's modules it loads at first use, are files of
+// their own, so the core file a query reads holds none of them, and bin/tsvirsh joins
+// them up again with one instance of the core's modules.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const DIST = fileURLToPath(new URL('../..', import.meta.url));
 const TSVIRSH = fileURLToPath(new URL('../../../bin/tsvirsh', import.meta.url));
 const SIDES = ['remote', 'test', 'network', 'storage', 'secret'];
+/** The qemu driver's side files: the define pipeline's hooks, and what it loads at first use beside them. */
+const QEMU_SIDES = ['qemu-define', 'qemu-lazy'];
 
 const built = existsSync(join(DIST, 'tsvirsh.cjs'));
 if (!built && process.env.CI === 'true') throw new Error('dist/tsvirsh.cjs is missing: run npm run build');
@@ -51,4 +55,41 @@ test('side drivers run through bin/tsvirsh, their errors reported as libvirt err
   // a VirError the test driver throws is the class the CLI checks with instanceof
   const missing = run('net-info nosuch');
   assert.equal(missing.err, "error: failed to get network 'nosuch'\nerror: Network not found: no network with matching name 'nosuch'\n");
+});
+
+test("the qemu driver's modules a query never runs are side files: the define pipeline, QEMU processes, snapshots", { skip }, () => {
+  const core = new Set(sourcesOf('tsvirsh.cjs'));
+  const [define, lazy] = QEMU_SIDES.map((name) => sourcesOf(`tsvirsh-${name}.cjs`));
+  assert.ok(define!.includes('../src/drivers/qemu/domain-hooks.ts'), 'tsvirsh-qemu-define.cjs holds the define hooks');
+  for (const module of ['domain-processes', 'lifecycle', 'hotplug', 'command-line', 'snapshot', 'migration']) {
+    assert.ok(lazy!.includes(`../src/drivers/qemu/${module}.ts`), `tsvirsh-qemu-lazy.cjs holds ${module}.ts`);
+  }
+  for (const [name, side] of [['qemu-define', define!], ['qemu-lazy', lazy!]] as const) {
+    assert.deepEqual(side.filter((s) => s.startsWith('../src/') && core.has(s)), [], `tsvirsh-${name}.cjs takes the core's modules from the core`);
+  }
+  assert.deepEqual(define!.filter((s) => s.startsWith('../src/') && lazy!.includes(s)), [], 'no module is in both qemu side files');
+  for (const module of ['domain-runtime', 'domain-store', 'domain-xml', 'status-file']) assert.ok(core.has(`../src/drivers/qemu/${module}.ts`), `a query's ${module}.ts is in the core`);
+});
+
+const QEMU = '/usr/bin/qemu-system-x86_64';
+const noQemu = !existsSync(QEMU) && `${QEMU} is missing (define probes it)`;
+if (noQemu && process.env.CI === 'true') throw new Error(`${noQemu}: scripts/setup.sh installs it`);
+
+test('define, queries and undefine through bin/tsvirsh reach the qemu side files and the core as one driver', { skip: skip || noQemu }, (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'tsvirt-bundle-test-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const xml = join(dir, 'side.xml');
+  writeFileSync(xml, "<domain type='qemu'><name>side</name><memory unit='KiB'>65536</memory><os><type arch='x86_64' machine='pc'>hvm</type></os></domain>\n");
+  const uri = `qemu:///embed?root=${dir}/root`;
+  const run = (command: string) => execFileSync(process.execPath, [TSVIRSH, '-q', '-c', uri, command], { encoding: 'utf8', stdio: 'pipe' });
+  // the define hooks (qemu-define) fill in the machine's devices and their PCI addresses
+  run(`define ${xml}`);
+  const dumped = run('dumpxml side');
+  assert.match(dumped, /<controller type='pci' index='0' model='pci-root'\/>/);
+  assert.match(dumped, /<address type='pci' domain='0x0000' bus='0x00' slot='0x0\d' function='0x0'\/>/);
+  assert.match(run('domstate side'), /^shut off$/m);
+  // the snapshot API is in qemu-lazy (undefine, as virsh's, counts snapshots there too)
+  assert.throws(() => run('snapshot-current side'), (e: { stderr: string }) => e.stderr === "error: domain 'side' has no current snapshot\n");
+  run('undefine side');
+  assert.equal(run('list --all --name'), '');
 });

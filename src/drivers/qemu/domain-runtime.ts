@@ -26,7 +26,7 @@ import { activeMemballoon, setMemballoonPeriod } from '../../conf/devices/membal
 import { loadShutoffReasons, loadStatuses, reportBrokenStatuses, shutoffReasonPath, type DomainStatus } from './status-file.js';
 import { DirectoryWatch } from '../../util/file-stamp.js';
 import { EventHub, type DriverEvent } from '../../driver/events.js';
-// every open asks it (static: the qemu driver's lazily loaded modules are a side file of tsvirsh)
+// every open runs it, so it is no module the driver loads at first use
 import { autostartOncePerBoot } from './autostart.js';
 
 /** virDomainShutdownFlagValues / virDomainRebootFlagValues */
