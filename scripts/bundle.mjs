@@ -7,7 +7,7 @@
 // The drivers a connection opens only when its URI reaches them (remote, test, network,
 // storage, secret) are files of their own beside it, dist/tsvirsh-NAME.cjs: V8 reads and
 // deserialises a script whole, used or not, so a query pays only for the core it runs.
-// So are the qemu driver's modules it loads at first use (dist/tsvirsh-qemu-lazy.cjs).
+// So are the qemu driver's modules it loads at first use (dist/tsvirsh-qemu-*.cjs).
 // The caches are seeded here by a few typical commands on a throw-away embedded root.
 // tsvirtd (dist/src/daemon/main.js -> dist/tsvirtd.mjs), long-lived, stays an ES module.
 import { execFileSync } from 'node:child_process';
@@ -56,14 +56,20 @@ const CLI_ENTRY = 'dist/src/cli/main.js';
 /** The drivers src/drivers/builtin.ts loads at open, each bundled into dist/tsvirsh-NAME.cjs. */
 const DRIVER_ENTRIES = new Map(['remote', 'test', 'network', 'storage', 'secret'].map((name) => [`dist/src/drivers/${name}/driver.js`, name]));
 /**
- * The side files of the modules the qemu driver loads with import(), each module
- * reached by `require('tsvirsh-side:NAME#FILE')`: qemu-define holds the define
- * pipeline's hooks (a define loads no more), qemu-lazy the rest (QEMU processes,
- * hotplug, snapshots, migration, statistics, ...).
+ * The modules the qemu driver loads with import() are side files too, in layers,
+ * each module reached by `require('tsvirsh-side:NAME#FILE')`; a module several
+ * layers reach is in the first of them, and the later ones take it from there:
+ * qemu-define holds the define pipeline's hooks, qemu-run what runs QEMU (processes,
+ * hotplug, security: a query loads it once a domain runs), qemu-lazy the rest
+ * (snapshots, migration, statistics, the guest agent, ...).
  */
 const QEMU_DIR = 'dist/src/drivers/qemu/';
-const QEMU_SIDES = { define: 'qemu-define', lazy: 'qemu-lazy' };
-const QEMU_DEFINE_ENTRY = `${QEMU_DIR}domain-hooks.js`;
+const QEMU_LAYERS = [
+  ['qemu-define', `${QEMU_DIR}domain-hooks.js`],
+  ['qemu-run', `${QEMU_DIR}domain-processes.js`],
+  ['qemu-lazy', undefined],
+];
+const isLayer = (name) => QEMU_LAYERS.some(([layer]) => layer === name);
 // bin/tsvirsh's require() takes these ids: a side file (and a module of it after '#'), and a module of the core for a side file
 const SIDE_PREFIX = 'tsvirsh-side:';
 const CORE_PREFIX = 'tsvirsh-core:';
@@ -104,20 +110,22 @@ function qemuLazyEntries(inputs) {
   }
 }
 
-/** The side files: name -> the modules the core reaches them by. */
+/** The side files: name -> the modules the core reaches them by (the drivers', then the qemu layers in order). */
 function sideFiles(inputs) {
   const sides = new Map([...DRIVER_ENTRIES].map(([entry, name]) => [name, new Set([entry])]));
   const lazy = qemuLazyEntries(inputs);
-  if (!lazy.delete(QEMU_DEFINE_ENTRY)) throw new Error(`bundle: ${QEMU_DEFINE_ENTRY} is no longer loaded by import()`);
-  sides.set(QEMU_SIDES.define, new Set([QEMU_DEFINE_ENTRY]));
-  sides.set(QEMU_SIDES.lazy, lazy);
+  for (const [name, entry] of QEMU_LAYERS) {
+    if (entry !== undefined && !lazy.delete(entry)) throw new Error(`bundle: ${entry} is no longer loaded by import()`);
+    sides.set(name, entry === undefined ? lazy : new Set([entry]));
+  }
   return sides;
 }
 
 /**
- * Which modules each side file holds: those only its entries reach. What the core
- * reaches, or two side files share, stays one instance in the core (one VirError class,
- * one registry of events), which the side file takes through CORE_PREFIX requires.
+ * Which modules each side file holds: those only its entries reach (a qemu layer:
+ * beyond the layers before it). What the core reaches, or two side files share
+ * otherwise, stays one instance in the core (one VirError class, one registry of
+ * events), which the side file takes through CORE_PREFIX requires.
  */
 function partition(inputs, sides) {
   const allEntries = new Set([...sides.values()].flatMap((entries) => [...entries]));
@@ -126,33 +134,44 @@ function partition(inputs, sides) {
     for (const i of inputs[file].imports) if (allEntries.has(i.path) && i.kind !== 'dynamic-import') throw new Error(`bundle: ${file} imports ${i.path}, a side file's module, statically`);
   }
   const reach = new Map([...sides].map(([name, entries]) => [name, reachableFrom(inputs, entries, core)]));
+  const drivers = [...reach].filter(([name]) => !isLayer(name));
+  const layersReach = new Set(QEMU_LAYERS.flatMap(([name]) => [...reach.get(name)]));
   const owned = new Map();
-  for (const [name, files] of reach) {
-    const others = [...reach].filter(([n]) => n !== name).map(([, f]) => f);
+  for (const [name, files] of drivers) {
+    const others = [...drivers.filter(([n]) => n !== name).map(([, f]) => f), layersReach];
     owned.set(name, new Set([...files].filter((f) => !others.some((o) => o.has(f)))));
+    for (const entry of sides.get(name)) if (!owned.get(name).has(entry)) throw new Error(`bundle: ${entry} is imported by another side file`);
+  }
+  // a layer stops at the core, the layers before it, and what a driver's side file reaches too
+  const below = new Set([...core, ...drivers.flatMap(([, files]) => [...files])]);
+  const layerOf = new Map();
+  for (const [name] of QEMU_LAYERS) {
+    const files = reachableFrom(inputs, sides.get(name), below);
+    owned.set(name, files);
+    for (const file of files) {
+      below.add(file);
+      layerOf.set(file, name);
+    }
   }
   const shared = new Set();
   for (const [name, files] of owned) {
-    for (const file of files) for (const i of inputs[file].imports) if (!i.external && !files.has(i.path) && isProjectFile(i.path)) shared.add(i.path);
-    for (const entry of sides.get(name)) if (!files.has(entry)) throw new Error(`bundle: ${entry} is imported by another side file`);
+    for (const file of files) {
+      for (const i of inputs[file].imports) if (!i.external && !files.has(i.path) && !layerOf.has(i.path) && isProjectFile(i.path)) shared.add(i.path);
+    }
   }
-  return { owned, shared };
+  return { owned, shared, layerOf };
 }
 
-/** A side file of several modules, which its entry gives by path (the qemu driver's). */
-const isModuleSwitch = (name) => Object.values(QEMU_SIDES).includes(name);
-
-/** In the core: a side driver's module is its file, a lazy qemu module one of its side file's, loaded at the first import(). */
-function sidesOutside(sides) {
-  const sideOf = new Map([...sides].flatMap(([name, entries]) => [...entries].map((entry) => [entry, name])));
+/** In the core: a side driver's module is its file, a qemu module loaded by import() one of its layer's, loaded at the first import(). */
+function sidesOutside(layerOf) {
   return {
     name: 'sides-outside',
     setup(b) {
       b.onResolve({ filter: /^\./ }, (args) => {
         const file = path.relative(process.cwd(), path.resolve(args.resolveDir, args.path));
-        const name = sideOf.get(file);
-        if (name === undefined) return undefined;
-        return { path: isModuleSwitch(name) ? `${SIDE_PREFIX}${name}#${file}` : SIDE_PREFIX + name, external: true };
+        if (layerOf.has(file)) return { path: `${SIDE_PREFIX}${layerOf.get(file)}#${file}`, external: true };
+        const name = DRIVER_ENTRIES.get(file);
+        return name === undefined ? undefined : { path: SIDE_PREFIX + name, external: true };
       });
     },
   };
@@ -177,14 +196,15 @@ function moduleSwitch(entry, exportName, files, prelude = []) {
 /** The core's entry: tsvirsh's main module, and the modules side files take from it by path. */
 const coreEntry = (shared) => moduleSwitch('tsvirsh-core-entry', 'coreModule', shared, [`export * from './${CLI_ENTRY}';`]);
 
-/** In a side file: every project module it does not own comes from the core. */
-function fromCore(owned) {
+/** In a side file: every project module it does not own comes from the qemu layer holding it, else from the core. */
+function fromCore(owned, layerOf) {
   return {
     name: 'from-core',
     setup(b) {
       b.onResolve({ filter: /^\./ }, (args) => {
         const file = path.relative(process.cwd(), path.resolve(args.resolveDir, args.path));
-        return owned.has(file) ? undefined : { path: CORE_PREFIX + file, external: true };
+        if (owned.has(file)) return undefined;
+        return { path: layerOf.has(file) ? `${SIDE_PREFIX}${layerOf.get(file)}#${file}` : CORE_PREFIX + file, external: true };
       });
     },
   };
@@ -192,13 +212,14 @@ function fromCore(owned) {
 
 const probe = await build({ ...cjs, entryPoints: [CLI_ENTRY], write: false, metafile: true, sourcemap: false, plugins: [lazyFsPromises] });
 const sides = sideFiles(probe.metafile.inputs);
-const { owned, shared } = partition(probe.metafile.inputs, sides);
+const { owned, shared, layerOf } = partition(probe.metafile.inputs, sides);
 const outputs = ['dist/tsvirsh.cjs'];
-await build({ ...cjs, entryPoints: { tsvirsh: 'tsvirsh-core-entry' }, outfile: 'dist/tsvirsh.cjs', plugins: [lazyFsPromises, sidesOutside(sides), coreEntry(shared)] });
+await build({ ...cjs, entryPoints: { tsvirsh: 'tsvirsh-core-entry' }, outfile: 'dist/tsvirsh.cjs', plugins: [lazyFsPromises, sidesOutside(layerOf), coreEntry(shared)] });
 for (const [name, entries] of sides) {
   const outfile = `dist/tsvirsh-${name}.cjs`;
-  const entry = isModuleSwitch(name) ? { entryPoints: ['tsvirsh-side-entry'], extra: [moduleSwitch('tsvirsh-side-entry', 'sideModule', entries)] } : { entryPoints: [...entries], extra: [] };
-  await build({ ...cjs, entryPoints: entry.entryPoints, outfile, plugins: [lazyFsPromises, fromCore(owned.get(name)), ...entry.extra] });
+  // a layer gives each of its modules by path: the core's import()s and the later layers take them
+  const entry = isLayer(name) ? { entryPoints: ['tsvirsh-side-entry'], extra: [moduleSwitch('tsvirsh-side-entry', 'sideModule', owned.get(name))] } : { entryPoints: [...entries], extra: [] };
+  await build({ ...cjs, entryPoints: entry.entryPoints, outfile, plugins: [lazyFsPromises, fromCore(owned.get(name), layerOf), ...entry.extra] });
   outputs.push(outfile);
 }
 await build({ ...common, entryPoints: ['dist/src/daemon/main.js'], outfile: 'dist/tsvirtd.mjs', format: 'esm' });

@@ -13,8 +13,8 @@ import { fileURLToPath } from 'node:url';
 const DIST = fileURLToPath(new URL('../..', import.meta.url));
 const TSVIRSH = fileURLToPath(new URL('../../../bin/tsvirsh', import.meta.url));
 const SIDES = ['remote', 'test', 'network', 'storage', 'secret'];
-/** The qemu driver's side files: the define pipeline's hooks, and what it loads at first use beside them. */
-const QEMU_SIDES = ['qemu-define', 'qemu-lazy'];
+/** The qemu driver's side files, in layers: the define pipeline's hooks, what runs QEMU, the rest it loads at first use. */
+const QEMU_LAYERS = ['qemu-define', 'qemu-run', 'qemu-lazy'];
 
 const built = existsSync(join(DIST, 'tsvirsh.cjs'));
 if (!built && process.env.CI === 'true') throw new Error('dist/tsvirsh.cjs is missing: run npm run build');
@@ -57,17 +57,23 @@ test('side drivers run through bin/tsvirsh, their errors reported as libvirt err
   assert.equal(missing.err, "error: failed to get network 'nosuch'\nerror: Network not found: no network with matching name 'nosuch'\n");
 });
 
-test("the qemu driver's modules a query never runs are side files: the define pipeline, QEMU processes, snapshots", { skip }, () => {
+test("the qemu driver's modules a query never runs are side files: the define hooks, what runs QEMU, snapshots...", { skip }, () => {
   const core = new Set(sourcesOf('tsvirsh.cjs'));
-  const [define, lazy] = QEMU_SIDES.map((name) => sourcesOf(`tsvirsh-${name}.cjs`));
-  assert.ok(define!.includes('../src/drivers/qemu/domain-hooks.ts'), 'tsvirsh-qemu-define.cjs holds the define hooks');
-  for (const module of ['domain-processes', 'lifecycle', 'hotplug', 'command-line', 'snapshot', 'migration']) {
-    assert.ok(lazy!.includes(`../src/drivers/qemu/${module}.ts`), `tsvirsh-qemu-lazy.cjs holds ${module}.ts`);
+  const layers = new Map(QEMU_LAYERS.map((name) => [name, sourcesOf(`tsvirsh-${name}.cjs`)]));
+  const holds = (name: string, modules: string[]) => {
+    for (const module of modules) assert.ok(layers.get(name)!.includes(`../src/drivers/qemu/${module}.ts`), `tsvirsh-${name}.cjs holds ${module}.ts`);
+  };
+  holds('qemu-define', ['domain-hooks', 'address-assign']);
+  holds('qemu-run', ['domain-processes', 'lifecycle', 'hotplug', 'qmp', 'command-line']);
+  holds('qemu-lazy', ['snapshot', 'migration', 'save-restore', 'agent-api']);
+  const seen = new Map<string, string>();
+  for (const [name, sources] of layers) {
+    for (const source of sources.filter((s) => s.startsWith('../src/'))) {
+      assert.ok(!core.has(source), `tsvirsh-${name}.cjs takes ${source} from the core`);
+      assert.equal(seen.get(source), undefined, `${source} is in tsvirsh-${name}.cjs and tsvirsh-${seen.get(source)}.cjs`);
+      seen.set(source, name);
+    }
   }
-  for (const [name, side] of [['qemu-define', define!], ['qemu-lazy', lazy!]] as const) {
-    assert.deepEqual(side.filter((s) => s.startsWith('../src/') && core.has(s)), [], `tsvirsh-${name}.cjs takes the core's modules from the core`);
-  }
-  assert.deepEqual(define!.filter((s) => s.startsWith('../src/') && lazy!.includes(s)), [], 'no module is in both qemu side files');
   for (const module of ['domain-runtime', 'domain-store', 'domain-xml', 'status-file']) assert.ok(core.has(`../src/drivers/qemu/${module}.ts`), `a query's ${module}.ts is in the core`);
 });
 
@@ -82,7 +88,7 @@ test('define, queries and undefine through bin/tsvirsh reach the qemu side files
   writeFileSync(xml, "<domain type='qemu'><name>side</name><memory unit='KiB'>65536</memory><os><type arch='x86_64' machine='pc'>hvm</type></os></domain>\n");
   const uri = `qemu:///embed?root=${dir}/root`;
   const run = (command: string) => execFileSync(process.execPath, [TSVIRSH, '-q', '-c', uri, command], { encoding: 'utf8', stdio: 'pipe' });
-  // the define hooks (qemu-define) fill in the machine's devices and their PCI addresses
+  // the define hooks (qemu-define, with the QMP probe of qemu-run) fill in the machine's devices and their PCI addresses
   run(`define ${xml}`);
   const dumped = run('dumpxml side');
   assert.match(dumped, /<controller type='pci' index='0' model='pci-root'\/>/);
