@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -81,7 +81,7 @@ const QEMU = '/usr/bin/qemu-system-x86_64';
 const noQemu = !existsSync(QEMU) && `${QEMU} is missing (define probes it)`;
 if (noQemu && process.env.CI === 'true') throw new Error(`${noQemu}: scripts/setup.sh installs it`);
 
-test('define, queries and undefine through bin/tsvirsh reach the qemu side files and the core as one driver', { skip: skip || noQemu }, (t) => {
+test('define, queries and undefine through bin/tsvirsh reach the qemu side files and the core as one driver; a query needs none', { skip: skip || noQemu }, (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'tsvirt-bundle-test-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   const xml = join(dir, 'side.xml');
@@ -94,6 +94,19 @@ test('define, queries and undefine through bin/tsvirsh reach the qemu side files
   assert.match(dumped, /<controller type='pci' index='0' model='pci-root'\/>/);
   assert.match(dumped, /<address type='pci' domain='0x0000' bus='0x00' slot='0x0\d' function='0x0'\/>/);
   assert.match(run('domstate side'), /^shut off$/m);
+  // a query of shut-off domains runs none of them: a tree without the qemu side files answers it ...
+  const bare = join(dir, 'bare');
+  mkdirSync(join(bare, 'bin'), { recursive: true });
+  mkdirSync(join(bare, 'dist'));
+  for (const file of ['tsvirsh', 'package.json']) copyFileSync(join(TSVIRSH, '..', file), join(bare, 'bin', file));
+  for (const file of readdirSync(DIST).filter((f) => f.endsWith('.cjs') && !f.startsWith('tsvirsh-qemu-'))) copyFileSync(join(DIST, file), join(bare, 'dist', file));
+  const query = (command: string) => execFileSync(process.execPath, [join(bare, 'bin', 'tsvirsh'), '-q', '-c', uri, command], { encoding: 'utf8', stdio: 'pipe' });
+  assert.equal(query('list --all --name'), 'side\n');
+  assert.match(query('dominfo side'), /^State: +shut off$/m);
+  assert.match(query('domstate side'), /^shut off$/m);
+  assert.equal(query('dumpxml side'), dumped);
+  // ... and a start reaches for what runs QEMU
+  assert.throws(() => query('start side'), (e: { stderr: string }) => e.stderr.includes('tsvirsh-qemu-run.cjs'));
   // the snapshot API is in qemu-lazy (undefine, as virsh's, counts snapshots there too)
   assert.throws(() => run('snapshot-current side'), (e: { stderr: string }) => e.stderr === "error: domain 'side' has no current snapshot\n");
   run('undefine side');
