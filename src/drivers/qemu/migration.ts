@@ -187,7 +187,7 @@ export async function prepare(driver: QemuDriver, params: TypedParam[], cookieIn
   const cookieOut = () => localCookie(driver, { name: origName, uuid });
   if (dname !== undefined) incomingOrigNames.set(uuid, origName);
   if (tunnel) {
-    const relay = await tunnelIn(tunnel.stream, driver.runtime.security.qemuOwner(def));
+    const relay = await tunnelIn(tunnel.stream, (await driver.runtime.processes()).security.qemuOwner(def));
     await startIncoming(driver, def, relay.uri).catch(async (e) => {
       await relay.abort(e as Error);
       throw e;
