@@ -12,7 +12,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseDomainXML } from '../src/conf/domain.js';
 import { QemuCapsCache, findBinaryForArch, type QemuCaps } from '../src/drivers/qemu/capabilities.js';
-import { qemuDomainHooks } from '../src/drivers/qemu/domain-xml.js';
+import { qemuDomainHooks } from '../src/drivers/qemu/domain-hooks.js';
 import { LiveHostFacts } from '../src/drivers/qemu/host/live.js';
 
 const runs = Number(process.argv[process.argv.indexOf('--runs') + 1]) || 15;

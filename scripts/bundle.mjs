@@ -7,6 +7,7 @@
 // The drivers a connection opens only when its URI reaches them (remote, test, network,
 // storage, secret) are files of their own beside it, dist/tsvirsh-NAME.cjs: V8 reads and
 // deserialises a script whole, used or not, so a query pays only for the core it runs.
+// So are the qemu driver's modules it loads at first use (dist/tsvirsh-qemu-*.cjs).
 // The caches are seeded here by a few typical commands on a throw-away embedded root.
 // tsvirtd (dist/src/daemon/main.js -> dist/tsvirtd.mjs), long-lived, stays an ES module.
 import { execFileSync } from 'node:child_process';
@@ -53,8 +54,23 @@ const cjs = {
 };
 const CLI_ENTRY = 'dist/src/cli/main.js';
 /** The drivers src/drivers/builtin.ts loads at open, each bundled into dist/tsvirsh-NAME.cjs. */
-const SIDE_ENTRIES = new Map(['remote', 'test', 'network', 'storage', 'secret'].map((name) => [`dist/src/drivers/${name}/driver.js`, name]));
-// bin/tsvirsh's require() takes these ids: a side file, and a module of the core for a side file
+const DRIVER_ENTRIES = new Map(['remote', 'test', 'network', 'storage', 'secret'].map((name) => [`dist/src/drivers/${name}/driver.js`, name]));
+/**
+ * The modules the qemu driver loads with import() are side files too, in layers,
+ * each module reached by `require('tsvirsh-side:NAME#FILE')`; a module several
+ * layers reach is in the first of them, and the later ones take it from there:
+ * qemu-define holds the define pipeline's hooks, qemu-run what runs QEMU (processes,
+ * hotplug, security: a query loads it once a domain runs), qemu-lazy the rest
+ * (snapshots, migration, statistics, the guest agent, ...).
+ */
+const QEMU_DIR = 'dist/src/drivers/qemu/';
+const QEMU_LAYERS = [
+  ['qemu-define', `${QEMU_DIR}domain-hooks.js`],
+  ['qemu-run', `${QEMU_DIR}domain-processes.js`],
+  ['qemu-lazy', undefined],
+];
+const isLayer = (name) => QEMU_LAYERS.some(([layer]) => layer === name);
+// bin/tsvirsh's require() takes these ids: a side file (and a module of it after '#'), and a module of the core for a side file
 const SIDE_PREFIX = 'tsvirsh-side:';
 const CORE_PREFIX = 'tsvirsh-core:';
 
@@ -73,77 +89,137 @@ function reachable(inputs, start, stops) {
   return seen;
 }
 
+/** The project modules reachable from any of `starts`, not entering `stops`. */
+const reachableFrom = (inputs, starts, stops) => new Set([...starts].flatMap((start) => [...reachable(inputs, start, stops)]));
+
 /**
- * Which modules each side file holds: those only its driver reaches. What the core
- * reaches, or two drivers share, stays one instance in the core (one VirError class,
- * one registry of events), which the side file takes through CORE_PREFIX requires.
+ * The qemu driver's modules it imports only with import(), from its own modules:
+ * those no module of the core imports statically (the core is what remains when
+ * they are cut off, so the search repeats until none is left to drop).
  */
-function partition(inputs) {
-  const core = reachable(inputs, CLI_ENTRY, new Set(SIDE_ENTRIES.keys()));
-  for (const file of core) {
-    for (const i of inputs[file].imports) if (SIDE_ENTRIES.has(i.path) && i.kind !== 'dynamic-import') throw new Error(`bundle: ${file} imports ${i.path}, a side file, statically`);
+function qemuLazyEntries(inputs) {
+  const entries = new Set();
+  for (const [file, { imports }] of Object.entries(inputs)) {
+    if (file.startsWith(QEMU_DIR)) for (const i of imports) if (i.kind === 'dynamic-import' && i.path.startsWith(QEMU_DIR)) entries.add(i.path);
   }
-  const reach = new Map([...SIDE_ENTRIES.keys()].map((entry) => [entry, reachable(inputs, entry, core)]));
-  const owned = new Map();
-  for (const [entry, files] of reach) {
-    const others = [...reach].filter(([e]) => e !== entry).map(([, f]) => f);
-    owned.set(entry, new Set([...files].filter((f) => !others.some((o) => o.has(f)))));
+  for (;;) {
+    const core = reachable(inputs, CLI_ENTRY, new Set([...entries, ...DRIVER_ENTRIES.keys()]));
+    const pinned = [...core].flatMap((file) => inputs[file].imports.filter((i) => i.kind !== 'dynamic-import' && entries.has(i.path)).map((i) => i.path));
+    if (pinned.length === 0) return entries;
+    for (const file of pinned) entries.delete(file);
   }
-  const shared = new Set();
-  for (const [entry, files] of owned) {
-    for (const file of files) for (const i of inputs[file].imports) if (!i.external && !files.has(i.path) && isProjectFile(i.path)) shared.add(i.path);
-    if (!files.has(entry)) throw new Error(`bundle: ${entry} is imported by another side file`);
-  }
-  return { owned, shared };
 }
 
-/** In the core: a side driver's module is its file, loaded at the first import(). */
-const sidesOutside = {
-  name: 'sides-outside',
-  setup(b) {
-    b.onResolve({ filter: /^\./ }, (args) => {
-      const name = SIDE_ENTRIES.get(path.relative(process.cwd(), path.resolve(args.resolveDir, args.path)));
-      return name === undefined ? undefined : { path: SIDE_PREFIX + name, external: true };
-    });
-  },
-};
+/** The side files: name -> the modules the core reaches them by (the drivers', then the qemu layers in order). */
+function sideFiles(inputs) {
+  const sides = new Map([...DRIVER_ENTRIES].map(([entry, name]) => [name, new Set([entry])]));
+  const lazy = qemuLazyEntries(inputs);
+  for (const [name, entry] of QEMU_LAYERS) {
+    if (entry !== undefined && !lazy.delete(entry)) throw new Error(`bundle: ${entry} is no longer loaded by import()`);
+    sides.set(name, entry === undefined ? lazy : new Set([entry]));
+  }
+  return sides;
+}
 
-/** The core's entry: tsvirsh's main module, and the modules side files take from it by path. */
-function coreEntry(shared) {
-  const cases = [...shared].sort().map((file) => `    case ${JSON.stringify(file)}: return require(${JSON.stringify('./' + file)});`);
+/**
+ * Which modules each side file holds: those only its entries reach (a qemu layer:
+ * beyond the layers before it). What the core reaches, or two side files share
+ * otherwise, stays one instance in the core (one VirError class, one registry of
+ * events), which the side file takes through CORE_PREFIX requires.
+ */
+function partition(inputs, sides) {
+  const allEntries = new Set([...sides.values()].flatMap((entries) => [...entries]));
+  const core = reachable(inputs, CLI_ENTRY, allEntries);
+  for (const file of core) {
+    for (const i of inputs[file].imports) if (allEntries.has(i.path) && i.kind !== 'dynamic-import') throw new Error(`bundle: ${file} imports ${i.path}, a side file's module, statically`);
+  }
+  const reach = new Map([...sides].map(([name, entries]) => [name, reachableFrom(inputs, entries, core)]));
+  const drivers = [...reach].filter(([name]) => !isLayer(name));
+  const layersReach = new Set(QEMU_LAYERS.flatMap(([name]) => [...reach.get(name)]));
+  const owned = new Map();
+  for (const [name, files] of drivers) {
+    const others = [...drivers.filter(([n]) => n !== name).map(([, f]) => f), layersReach];
+    owned.set(name, new Set([...files].filter((f) => !others.some((o) => o.has(f)))));
+    for (const entry of sides.get(name)) if (!owned.get(name).has(entry)) throw new Error(`bundle: ${entry} is imported by another side file`);
+  }
+  // a layer stops at the core, the layers before it, and what a driver's side file reaches too
+  const below = new Set([...core, ...drivers.flatMap(([, files]) => [...files])]);
+  const layerOf = new Map();
+  for (const [name] of QEMU_LAYERS) {
+    const files = reachableFrom(inputs, sides.get(name), below);
+    owned.set(name, files);
+    for (const file of files) {
+      below.add(file);
+      layerOf.set(file, name);
+    }
+  }
+  const shared = new Set();
+  for (const [name, files] of owned) {
+    for (const file of files) {
+      for (const i of inputs[file].imports) if (!i.external && !files.has(i.path) && !layerOf.has(i.path) && isProjectFile(i.path)) shared.add(i.path);
+    }
+  }
+  return { owned, shared, layerOf };
+}
+
+/** In the core: a side driver's module is its file, a qemu module loaded by import() one of its layer's, loaded at the first import(). */
+function sidesOutside(layerOf) {
   return {
-    name: 'core-entry',
+    name: 'sides-outside',
     setup(b) {
-      b.onResolve({ filter: /^tsvirsh-core-entry$/ }, () => ({ path: 'tsvirsh-core-entry', namespace: 'tsvirsh' }));
+      b.onResolve({ filter: /^\./ }, (args) => {
+        const file = path.relative(process.cwd(), path.resolve(args.resolveDir, args.path));
+        if (layerOf.has(file)) return { path: `${SIDE_PREFIX}${layerOf.get(file)}#${file}`, external: true };
+        const name = DRIVER_ENTRIES.get(file);
+        return name === undefined ? undefined : { path: SIDE_PREFIX + name, external: true };
+      });
+    },
+  };
+}
+
+/** A side file of several modules: its entry gives each by path. */
+function moduleSwitch(entry, exportName, files, prelude = []) {
+  const cases = [...files].sort().map((file) => `    case ${JSON.stringify(file)}: return require(${JSON.stringify('./' + file)});`);
+  return {
+    name: `entry-${entry}`,
+    setup(b) {
+      b.onResolve({ filter: new RegExp(`^${entry}$`) }, () => ({ path: entry, namespace: 'tsvirsh' }));
       b.onLoad({ filter: /.*/, namespace: 'tsvirsh' }, () => ({
         resolveDir: process.cwd(),
         loader: 'js',
-        contents: [`export * from './${CLI_ENTRY}';`, 'export function coreModule(file) {', '  switch (file) {', ...cases, '    default: throw new Error(`tsvirsh: no core module ${file}`);', '  }', '}'].join('\n'),
+        contents: [...prelude, `export function ${exportName}(file) {`, '  switch (file) {', ...cases, '    default: throw new Error(`tsvirsh: no module ${file} in ' + entry + '`);', '  }', '}'].join('\n'),
       }));
     },
   };
 }
 
-/** In a side file: every project module it does not own comes from the core. */
-function fromCore(owned) {
+/** The core's entry: tsvirsh's main module, and the modules side files take from it by path. */
+const coreEntry = (shared) => moduleSwitch('tsvirsh-core-entry', 'coreModule', shared, [`export * from './${CLI_ENTRY}';`]);
+
+/** In a side file: every project module it does not own comes from the qemu layer holding it, else from the core. */
+function fromCore(owned, layerOf) {
   return {
     name: 'from-core',
     setup(b) {
       b.onResolve({ filter: /^\./ }, (args) => {
         const file = path.relative(process.cwd(), path.resolve(args.resolveDir, args.path));
-        return owned.has(file) ? undefined : { path: CORE_PREFIX + file, external: true };
+        if (owned.has(file)) return undefined;
+        return { path: layerOf.has(file) ? `${SIDE_PREFIX}${layerOf.get(file)}#${file}` : CORE_PREFIX + file, external: true };
       });
     },
   };
 }
 
 const probe = await build({ ...cjs, entryPoints: [CLI_ENTRY], write: false, metafile: true, sourcemap: false, plugins: [lazyFsPromises] });
-const { owned, shared } = partition(probe.metafile.inputs);
+const sides = sideFiles(probe.metafile.inputs);
+const { owned, shared, layerOf } = partition(probe.metafile.inputs, sides);
 const outputs = ['dist/tsvirsh.cjs'];
-await build({ ...cjs, entryPoints: { tsvirsh: 'tsvirsh-core-entry' }, outfile: 'dist/tsvirsh.cjs', plugins: [lazyFsPromises, sidesOutside, coreEntry(shared)] });
-for (const [entry, name] of SIDE_ENTRIES) {
+await build({ ...cjs, entryPoints: { tsvirsh: 'tsvirsh-core-entry' }, outfile: 'dist/tsvirsh.cjs', plugins: [lazyFsPromises, sidesOutside(layerOf), coreEntry(shared)] });
+for (const [name, entries] of sides) {
   const outfile = `dist/tsvirsh-${name}.cjs`;
-  await build({ ...cjs, entryPoints: [entry], outfile, plugins: [lazyFsPromises, fromCore(owned.get(entry))] });
+  // a layer gives each of its modules by path: the core's import()s and the later layers take them
+  const entry = isLayer(name) ? { entryPoints: ['tsvirsh-side-entry'], extra: [moduleSwitch('tsvirsh-side-entry', 'sideModule', owned.get(name))] } : { entryPoints: [...entries], extra: [] };
+  await build({ ...cjs, entryPoints: entry.entryPoints, outfile, plugins: [lazyFsPromises, fromCore(owned.get(name), layerOf), ...entry.extra] });
   outputs.push(outfile);
 }
 await build({ ...common, entryPoints: ['dist/src/daemon/main.js'], outfile: 'dist/tsvirtd.mjs', format: 'esm' });

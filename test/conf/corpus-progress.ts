@@ -11,7 +11,7 @@ import { parseDocument } from '../../src/conf/document.js';
 import { completeDomain, formatDomainXML } from '../../src/conf/domain.js';
 import { findBinaryForArch, QemuCapsCache } from '../../src/drivers/qemu/capabilities.js';
 import { qemuDomainPostParse, qemuDomainPostParseBasic, qemuValidateDomain } from '../../src/drivers/qemu/domain-defaults.js';
-import { SECURITY_MODELS } from '../../src/drivers/qemu/host-capabilities.js';
+import { SECURITY_MODELS } from '../../src/drivers/qemu/security/process-label.js';
 import { child } from '../../src/util/xml.js';
 import { qemuCorpusDir, recordedHost } from '../helpers/corpus.js';
 import { tempDir } from '../helpers/temp-dir.js';

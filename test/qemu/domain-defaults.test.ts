@@ -5,7 +5,7 @@ import { formatDomainXML, parseDomainXML, type DomainParseHooks } from '../../sr
 import type { QemuCaps } from '../../src/drivers/qemu/capabilities.js';
 import { fakeQemuCaps, type TestArch } from '../helpers/qemu-caps.js';
 import { qemuDomainPostParse, qemuDomainPostParseBasic, qemuValidateDomain } from '../../src/drivers/qemu/domain-defaults.js';
-import { SECURITY_MODELS } from '../../src/drivers/qemu/host-capabilities.js';
+import { SECURITY_MODELS } from '../../src/drivers/qemu/security/process-label.js';
 
 const caps = (arch: TestArch) => fakeQemuCaps(arch, { kvmPresent: arch === 'x86_64', kvmUsable: arch === 'x86_64' });
 

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { virErrorMessage } from '../helpers/errors.js';
 import { formatDomainXML, parseDomainXML } from '../../src/conf/domain.js';
 import { fakeQemuCaps } from '../helpers/qemu-caps.js';
-import { qemuDomainHooks, type QemuHookContext } from '../../src/drivers/qemu/domain-xml.js';
+import { qemuDomainHooks, type QemuHookContext } from '../../src/drivers/qemu/domain-hooks.js';
 
 interface Options {
   arch?: 'x86_64' | 'aarch64';

@@ -1,6 +1,7 @@
 // The qemu driver's running-domain API (virDomainCreate, Destroy, Shutdown,
 // AttachDevice, ...): it connects the driver's domain objects and locks to the
-// QEMU runtime (lifecycle.ts) and hotplug (hotplug.ts).
+// QEMU runtime (lifecycle.ts) and hotplug (hotplug.ts), which domain-processes.ts
+// loads at the first call that needs them.
 //
 // The status files are the cross-process truth about what runs: sync() lays them
 // over the domain objects the store read from the config files, so a running
@@ -12,31 +13,21 @@ import { DomainConsoleFlags, DomainState, ModificationImpact, ShutoffReason, Sta
 import { ErrorCode, ErrorDomain, virError, type VirError } from '../../util/error.js';
 import type { LockOptions } from '../../util/file-lock.js';
 import { child, childText, cloneElement, element, parseXml, type XmlElement } from '../../util/xml.js';
-import { assignAddressForNewDevice } from './address-assign.js';
 import type { QemuCommandLine } from './command-line/context.js';
-import { driverCommandLineOptions } from './command-line-options.js';
 import { DomainObject } from '../../conf/objects/domain-object.js';
 import { checkFlags, refOf, type DomainRef, type QemuDriver } from './driver.js';
-import { DeviceHotplug, findLiveDevice } from './hotplug.js';
-import { QemuRuntime, type RunningDomain } from './lifecycle.js';
+import type { DomainProcesses } from './domain-processes.js';
+import type { DeviceHotplug } from './hotplug.js';
+import type { QemuRuntime, RunningDomain } from './lifecycle.js';
 import type { QmpClient } from './qmp.js';
-import { hostX86CpuMap } from './host-cpu.js';
-import { isX86Arch } from '../../conf/machine-family.js';
+import type { DomainSecurity } from './security/domain-security.js';
 import type { StatsSource } from './domain-stats.js';
 import { activeMemballoon, setMemballoonPeriod } from '../../conf/devices/memballoon.js';
-import { loadShutoffReasons, loadStatuses, shutoffReasonPath, type DomainStatus } from './status-file.js';
+import { loadShutoffReasons, loadStatuses, reportBrokenStatuses, shutoffReasonPath, type DomainStatus } from './status-file.js';
 import { DirectoryWatch } from '../../util/file-stamp.js';
 import { EventHub, type DriverEvent } from '../../driver/events.js';
-import { ptyPathOf } from './pty-paths.js';
-import { arbitraryMonitorCommand, MONITOR_COMMAND_HMP } from './monitor-passthrough.js';
-import { DomainSecurity } from './security/domain-security.js';
-import { translateVolumeDisks } from './volume-disks.js';
-import { SharedNetworkPorts } from './network-ports.js';
-import { TapDevices, tapCounterFiles } from './tap-devices.js';
-import { privileged } from './security/identity.js';
-import { requestedLinkState, setLinkState } from './link-state.js';
-import { DiskSecrets, readMasterKey } from './disk-secrets.js';
-import { domainRuntimePaths } from './command-line/context.js';
+// every open runs it, so it is no module the driver loads at first use
+import { autostartOncePerBoot } from './autostart.js';
 
 /** virDomainShutdownFlagValues / virDomainRebootFlagValues */
 const SHUTDOWN_ACPI_POWER_BTN = 1 << 0;
@@ -54,10 +45,9 @@ const PROBE_ALIAS = 'ua-tsvirt-hotplug-probe';
 const notRunning = () => virError(ErrorCode.OPERATION_INVALID, 'domain is not running', ErrorDomain.QEMU);
 
 export class QemuDomainRuntime {
-  readonly runtime: QemuRuntime;
-  readonly hotplug: DeviceHotplug;
-  /** QEMU's identity, file labels and cgroups. */
-  readonly security: DomainSecurity;
+  /** The running-domain machinery (domain-processes.ts), once processes() loaded it. */
+  private loaded?: DomainProcesses;
+  private loading?: Promise<DomainProcesses>;
   /** The domain events of this driver (ConnectionDrivers.events). */
   readonly events = new EventHub();
   /** Set by open(): the driver lives as long as tsvirtd and watches its QEMUs (lifecycle.ts). */
@@ -73,28 +63,49 @@ export class QemuDomainRuntime {
     driver.store.whenLoaded = (obj) => {
       if (obj.id === -1) obj.reason = this.overlaid?.snapshot.reasons.get(obj.uuid) ?? ShutoffReason.UNKNOWN;
     };
-    this.security = new DomainSecurity(driver.paths, driver.config.raw);
-    const taps = new TapDevices({
-      ...tapCounterFiles(driver.paths.stateDir, driver.paths.lockDir),
-      networkPorts: new SharedNetworkPorts(() => driver.shared),
-      privileged: privileged(),
+  }
+
+  /**
+   * Loads the running-domain machinery (QEMU processes, hotplug, security) at
+   * the first call that may meet a running domain or start one: a query of
+   * shut-off domains never loads, compiles or deserialises that code.
+   */
+  processes(): Promise<DomainProcesses> {
+    this.loading ??= import('./domain-processes.js').then(({ domainProcesses }) => {
+      this.loaded = domainProcesses(this.driver, {
+        longLived: () => this.longLived,
+        emit: (event: DriverEvent) => this.queueEvent(event),
+        withDomainLock: <T>(uuid: string, fn: () => Promise<T>) => this.driver.withDomainLock(uuid, fn),
+        domainStopped: (name: string, reason: ShutoffReason) => this.domainStopped(name, reason),
+        blockJobChanged: (dom: RunningDomain) => void this.settleBlockJobs(dom),
+        deviceDeleted: (dom: RunningDomain, alias: string) => void this.removeDeletedDevice(dom, alias),
+      });
+      return this.loaded;
     });
-    const host = {
-      taps,
-      paths: driver.paths,
-      security: this.security,
-      longLived: () => this.longLived,
-      emit: (event: DriverEvent) => this.queueEvent(event),
-      withDomainLock: <T>(uuid: string, fn: () => Promise<T>) => driver.withDomainLock(uuid, fn),
-      buildCommandLine: (def: XmlElement, id: number, masterKey?: Buffer) => this.buildCommandLine(def, id, masterKey),
-      assignHotplugAddress: (def: XmlElement, device: XmlElement) => void assignAddressForNewDevice(def, device),
-      domainStopped: (name: string, reason: ShutoffReason) => this.domainStopped(name, reason),
-      blockJobChanged: (dom: RunningDomain) => void this.settleBlockJobs(dom),
-      updateLiveCpu: (live: XmlElement, qmp: QmpClient) => this.updateLiveCpu(live, qmp),
-      deviceDeleted: (dom: RunningDomain, alias: string) => void this.removeDeletedDevice(dom, alias),
-    };
-    this.runtime = new QemuRuntime(host);
-    this.hotplug = new DeviceHotplug(this.runtime, host);
+    return this.loading;
+  }
+
+  /** The machinery's parts, for calls that went through processes() (withDomain and the starts do). */
+  private get machinery(): DomainProcesses {
+    if (!this.loaded) throw virError(ErrorCode.INTERNAL_ERROR, 'the QEMU runtime was used before it was loaded', ErrorDomain.QEMU);
+    return this.loaded;
+  }
+
+  get runtime(): QemuRuntime {
+    return this.machinery.runtime;
+  }
+
+  get hotplug(): DeviceHotplug {
+    return this.machinery.hotplug;
+  }
+
+  get security(): DomainSecurity {
+    return this.machinery.security;
+  }
+
+  /** The QEMU this process follows for a domain, if any (none before the machinery is loaded: nothing adopted one). */
+  running(name: string): RunningDomain | undefined {
+    return this.loaded?.runtime.get(name);
   }
 
   /**
@@ -104,12 +115,14 @@ export class QemuDomainRuntime {
    */
   async open(warn: (message: string) => void, options: { longLived: boolean } = { longLived: false }): Promise<void> {
     this.longLived = options.longLived;
-    await this.runtime.reportBrokenStatuses(warn);
+    // tsvirtd's driver watches its QEMUs from the start
+    if (options.longLived) await this.processes();
+    await reportBrokenStatuses(this.driver.paths.stateDir, warn);
     await this.sync({ refresh: options.longLived });
   }
 
   close(): void {
-    this.runtime.close();
+    this.loaded?.runtime.close();
   }
 
   /**
@@ -143,7 +156,6 @@ export class QemuDomainRuntime {
 
   /** Starts the autostart domains once per host boot (autostart.ts has the rule); problems are reported, never fatal. */
   async autostart(warn: (message: string) => void): Promise<void> {
-    const { autostartOncePerBoot } = await import('./autostart.js');
     await autostartOncePerBoot({
       stateDir: this.driver.paths.stateDir,
       lockDir: this.driver.paths.lockDir,
@@ -161,40 +173,10 @@ export class QemuDomainRuntime {
   }
 
 
-  /** qemuProcessUpdateAndVerifyCPU for an x86 guest on an x86 host (the CPU map is the host's); the CPU it started with when QEMU changed it. */
-  private async updateLiveCpu(live: XmlElement, qmp: QmpClient): Promise<XmlElement | undefined> {
-    const arch = child(child(live, 'os') ?? live, 'type')?.attrs.arch ?? '';
-    const emulator = childText(child(live, 'devices') ?? live, 'emulator')?.trim();
-    const map = isX86Arch(arch) && emulator ? hostX86CpuMap() : undefined;
-    if (!map || !emulator) return undefined;
-    const { updateLiveGuestCpu } = await import('./live-guest-cpu.js');
-    return updateLiveGuestCpu(live, qmp, map, await this.driver.caps.get(emulator));
-  }
-
-  /** `masterKey`: a new QEMU's; without it, the running domain's, read from its folder when a disk needs it. */
+  /** The command line of a running domain's QEMU (domain-processes.ts); `masterKey`: a new QEMU's. */
   async buildCommandLine(live: XmlElement, domainId: number, masterKey?: Buffer): Promise<QemuCommandLine> {
-    // QEMU gets what volume disks stand for; the live XML keeps the pool and volume
-    const { def, failures } = await translateVolumeDisks(live, await this.driver.storage());
-    const secrets = await DiskSecrets.load(def, await this.driver.secrets());
-    // post-parse always fills in <emulator>
-    const emulator = childText(child(def, 'devices') ?? def, 'emulator')?.trim();
-    if (!emulator) throw virError(ErrorCode.INTERNAL_ERROR, 'the domain has no <emulator>', ErrorDomain.QEMU);
-    const caps = await this.driver.caps.get(emulator);
-    // a paravirtualised KVM (no vmx/svm) passes libvirt's checks, but guests hang under it
-    if (def.attrs.type === 'kvm' && !(caps.kvmUsable && caps.host.hardwareVirtualization())) {
-      throw virError(ErrorCode.CONFIG_UNSUPPORTED, 'Domain requires KVM, but it is not available. Check that virtualization is enabled in the host BIOS, and host configuration is setup to load the kvm modules.', ErrorDomain.QEMU);
-    }
-    const [{ validateLaunch }, { probeHostResources }] = await Promise.all([import('./launch-validate.js'), import('./host-resources.js')]);
-    validateLaunch(def, caps, probeHostResources(caps.host, { volumeDiskFailure: (disk) => failures.get(disk), ...secrets.hostResources() }));
-    // loaded on first start: define, list and dumpxml never need the builder
-    const { buildQemuCommandLine } = await import('./command-line.js');
-    // no tap descriptors: QEMU opens the taps tap-devices.ts made, by name
-    return buildQemuCommandLine(def, driverCommandLineOptions(this.driver.paths, {
-      caps,
-      domainId,
-      diskSecrets: secrets,
-      masterKey: masterKey ?? (secrets.empty ? undefined : await readMasterKey(domainRuntimePaths(this.driver.paths, domainId, childText(live, 'name') ?? '').libDir)),
-    }));
+    const { buildCommandLine } = await import('./domain-processes.js');
+    return buildCommandLine(this.driver, live, domainId, masterKey);
   }
 
   /**
@@ -205,6 +187,7 @@ export class QemuDomainRuntime {
   async sync(options: { refresh: boolean } = { refresh: true }): Promise<void> {
     let snapshot = await this.stateFiles();
     if (options.refresh && snapshot.statuses.size > 0) {
+      await this.processes();
       for (const [name, status] of snapshot.statuses) {
         const uuid = (childText(status.domain, 'uuid') ?? '').toLowerCase();
         // A domain whose lock is held is being changed right now: its status file is current enough.
@@ -289,6 +272,7 @@ export class QemuDomainRuntime {
    */
   async withDomain<T>(dom: DomainRef, fn: (obj: DomainObject, running: RunningDomain | undefined) => Promise<T>, options: { monitor: boolean; lock?: LockOptions } = { monitor: true }): Promise<T> {
     const obj = await this.currentObject(dom);
+    await this.processes();
     return this.driver.withDomainLock(obj.uuid, async () => {
       const running = await this.runtime.refresh(obj.name, options);
       try {
@@ -370,6 +354,7 @@ export class QemuDomainRuntime {
         throw virError(ErrorCode.OPERATION_INVALID, `domain '${name}' is already active`, ErrorDomain.DOMAIN);
       }
       const uuid = (childText(def, 'uuid') ?? '').toLowerCase();
+      await this.processes();
       await this.driver.withDomainLock(uuid, async () => this.runtime.release(await this.runtime.start(name, def, { paused: (flags & StartFlags.PAUSED) !== 0 })));
       await this.sync({ refresh: false });
       const obj = this.driver.store.findByUUID(uuid);
@@ -437,6 +422,7 @@ export class QemuDomainRuntime {
 
   /** qemuDomainQemuMonitorCommandWithFiles without files: QEMU's reply to the client's own command. */
   async domainMonitorCommand(dom: DomainRef, cmd: string, flags: number): Promise<string> {
+    const { arbitraryMonitorCommand, MONITOR_COMMAND_HMP } = await import('./monitor-passthrough.js');
     checkFlags(flags, MONITOR_COMMAND_HMP, 'qemuDomainQemuMonitorCommandWithFiles');
     return this.withRunning(dom, async (_obj, running) => {
       await this.runtime.taint(running, 'custom-monitor');
@@ -449,7 +435,7 @@ export class QemuDomainRuntime {
   /** virDomainOpenConsole for pty devices (qemuDomainOpenConsole). */
   async domainOpenConsole(dom: DomainRef, devName: string | null, flags: number): Promise<Duplex> {
     checkFlags(flags, DomainConsoleFlags.FORCE | DomainConsoleFlags.SAFE, 'qemuDomainOpenConsole');
-    const { consoleDevice, openConsoleSession } = await import('./console.js');
+    const [{ consoleDevice, openConsoleSession }, { ptyPathOf }] = await Promise.all([import('./console.js'), import('./pty-paths.js')]);
     // no monitor needed: the pty path is in the live XML since start
     return this.withRunning(dom, async (obj, running) => {
       const chr = consoleDevice(running.live, devName);
@@ -495,6 +481,7 @@ export class QemuDomainRuntime {
 
   async domainDetachDeviceFlags(dom: DomainRef, xml: string, flags: number): Promise<void> {
     checkFlags(flags, ModificationImpact.LIVE | ModificationImpact.CONFIG, 'qemuDomainDetachDeviceFlags');
+    const { findLiveDevice } = await import('./hotplug.js');
     await this.withDomain(dom, async (obj, running) => {
       const { live, config } = this.impact(flags, obj, running);
       const request = parseXml(xml);
@@ -518,6 +505,7 @@ export class QemuDomainRuntime {
     if (request.name !== 'interface') {
       throw virError(ErrorCode.OPERATION_UNSUPPORTED, `live update of device '${request.name}' is not supported`, ErrorDomain.QEMU);
     }
+    const [{ findLiveDevice }, { requestedLinkState, setLinkState }] = await Promise.all([import('./hotplug.js'), import('./link-state.js')]);
     await this.withDomain(dom, async (obj, running) => {
       const { live, config } = this.impact(flags, obj, running);
       let persistent: XmlElement | undefined;

@@ -8,17 +8,11 @@
 
 import { ErrorCode, ErrorDomain, virError } from '../../util/error.js';
 import { child, childText, parseXml, type XmlElement } from '../../util/xml.js';
-import { completeDomain, DOMAIN_DOCUMENT, domainName, formatDomainXML, parseDomainXML, type DomainParseHooks } from '../../conf/domain.js';
+import { completeDomain, DOMAIN_DOCUMENT, formatDomainXML, parseDomainXML } from '../../conf/domain.js';
 import { parseDocument } from '../../conf/document.js';
 import { findBinaryForArch, hostArch, type QemuCaps } from './capabilities.js';
 import type { QemuDriver } from './driver.js';
-import { qemuDomainPostParse, qemuDomainPostParseBasic, qemuValidateDomain } from './domain-defaults.js';
-import { assignQemuAddresses } from './address-assign.js';
-import { SECURITY_MODELS } from './host-capabilities.js';
-import { addQemuDefaultDevices } from './device-defaults.js';
-import { qemuDeviceHooks } from './device-post-parse.js';
-import { qemuValidateDevice, qemuValidateDomainDevices } from './device-validate.js';
-import { checkDomainNameStorable } from './domain-store.js';
+import type { QemuHookContext } from './domain-hooks.js';
 
 export interface DefineOptions {
   /** VIR_DOMAIN_DEFINE_VALIDATE: check the input against the schema first */
@@ -45,26 +39,6 @@ export interface DomainXMLPipeline {
   format(def: XmlElement, options: FormatOptions): string;
 }
 
-/** Everything the driver hooks may consult while a definition is completed. */
-export interface QemuHookContext {
-  /**
-   * Capabilities of the binary the domain will run (its <emulator>, else the arch's
-   * default). Reading it throws libvirt's error when that binary cannot be probed,
-   * so the error surfaces where libvirt raises it (post-parse), after XML errors.
-   */
-  readonly caps: QemuCaps;
-  /** spare hotplug pcie-root-ports for new definitions (qemu.conf hotplug_pcie_spare_ports) */
-  hotplugPcieSparePorts: number;
-  /** qemu.conf spice_tls */
-  spiceTLS: boolean;
-  /** the driver's folder of generated guest-agent channel sockets */
-  channelTargetDir: string;
-  /** the driver's folder of per-domain UEFI variable stores */
-  nvramDir: string;
-  /** libvirt's privileged driver: system mode, or embed mode run as root */
-  privileged: boolean;
-}
-
 /**
  * The QEMU binary a definition will use, read ahead of the pipeline: its
  * <emulator>, else libvirt's binary for its <os><type arch> (default: the host's
@@ -76,32 +50,13 @@ export function emulatorOf(root: XmlElement): { emulator?: string; arch: string 
   return emulator ? { emulator, arch } : { arch };
 }
 
-/** The driver hooks for one definition. */
-export function qemuDomainHooks(ctx: QemuHookContext): DomainParseHooks {
-  return {
-    postParseBasic: (dom) => qemuDomainPostParseBasic(dom, findBinaryForArch),
-    postParse: (dom) => {
-      qemuDomainPostParse(dom, ctx.caps, ctx.nvramDir);
-      // qemuDomainDefPostParse adds the machine's implicit devices right after the machine is known
-      addQemuDefaultDevices(dom);
-    },
-    devices: qemuDeviceHooks({ channelTargetDir: ctx.channelTargetDir }),
-    assignAddresses: (dom) => assignQemuAddresses(dom, { sparePciePorts: ctx.hotplugPcieSparePorts }),
-    defaultSecurityModel: SECURITY_MODELS[0],
-    validate: (dom) => {
-      checkDomainNameStorable(domainName(dom));
-      qemuValidateDomain(dom, ctx.caps);
-      qemuValidateDomainDevices(dom, ctx);
-    },
-    validateDevice: (dev, devCtx) => qemuValidateDevice(dev, devCtx, ctx),
-  };
-}
-
 /** The production pipeline, bound to a driver for capabilities and settings. */
 export function qemuDomainXML(driver: () => QemuDriver): DomainXMLPipeline {
   return {
     async parseNew(text, options) {
       const d = driver();
+      // the define pipeline's hooks, loaded by the first definition a process completes: a query never does
+      const { qemuDomainHooks } = await import('./domain-hooks.js');
       // parsed once: the emulator is read from the tree the pipeline then completes
       const root = parseDocument(text, DOMAIN_DOCUMENT, 'domain');
       const { emulator, arch } = emulatorOf(root);

@@ -33,9 +33,6 @@ import { parseBitmap } from '../../util/bitmap.js';
 import { vcpuCpusets } from '../../conf/cputune.js';
 import { domainCurrentMemoryKiB, domainCurrentVcpus, domainMaxMemoryKiB, domainMaxVcpus, domainName } from '../../conf/domain.js';
 import { hostArch, QemuCapsCache } from './capabilities.js';
-import { nodeMemoryParameters, setNodeMemoryParameters } from './node-memory-tune.js';
-import { cpuModelNames } from './cpu-model-names.js';
-import { hostCellsFreeMemory, hostCpuStats, hostFreePages, hostMemoryStats } from './node-stats.js';
 import { removeShutoffReason } from './status-file.js';
 import { loadQemuDriverConfig, type QemuDriverConfig } from './config.js';
 import { DomainStore } from './domain-store.js';
@@ -46,7 +43,6 @@ import { oneDefinition } from '../../conf/objects/modification-impact.js';
 import { LIST_DOMAINS_FILTERS_ALL, matchesDomainListFilter, type ListFilterProbes } from '../../conf/objects/domain-list-filter.js';
 import { qemuDomainXML, type DomainXMLPipeline } from './domain-xml.js';
 import { qemuPathsForURI, requiredDirs, type QemuPaths } from './paths.js';
-import { formatCapabilities, formatDomainCapabilities, formatHostSysinfo, hostCpuMap, hostFreeMemory, hostNodeInfo } from './host-capabilities.js';
 import { QemuDomainRuntime } from './domain-runtime.js';
 import { primarySecurityModel, processLabels } from './security/process-label.js';
 import { checkStateFolders } from './security/trusted-folders.js';
@@ -428,7 +424,7 @@ export class QemuDriver implements HypervisorDriver {
   async domainGetInfo({ dom }: ProcArgs<'domainGetInfo'>): Promise<ProcRet<'domainGetInfo'>> {
     const obj = await this.objectOf(dom);
     // without cgroups, libvirt's CPU time is the QEMU process's (qemuGetProcessInfo)
-    const running = obj.id === -1 ? undefined : this.runtime.runtime.get(obj.name);
+    const running = obj.id === -1 ? undefined : this.runtime.running(obj.name);
     return {
       state: obj.state,
       maxMem: BigInt(domainMaxMemoryKiB(obj.def)),
@@ -456,7 +452,7 @@ export class QemuDriver implements HypervisorDriver {
   }
 
   private runningProcess(obj: DomainObject): number | undefined {
-    return obj.id === -1 ? undefined : this.runtime.runtime.get(obj.name)?.pid;
+    return obj.id === -1 ? undefined : this.runtime.running(obj.name)?.pid;
   }
 
   async domainGetState({ dom, flags }: ProcArgs<'domainGetState'>): Promise<ProcRet<'domainGetState'>> {
@@ -606,6 +602,7 @@ export class QemuDriver implements HypervisorDriver {
   /** qemuDomainGetVcpuPinInfo: from the live or the persistent definition; an unpinned vCPU may use every online host CPU. */
   async domainGetVcpuPinInfo({ dom, ncpumaps, maplen, flags }: ProcArgs<'domainGetVcpuPinInfo'>): Promise<ProcRet<'domainGetVcpuPinInfo'>> {
     checkFlags(flags, ModificationImpact.LIVE | ModificationImpact.CONFIG, 'qemuDomainGetVcpuPinInfo');
+    const { hostCpuMap } = await import('./host-capabilities.js');
     const { def } = oneDefinition(await this.objectOf(dom), flags);
     const online = hostCpuMap().online.flatMap((on, cpu) => (on ? [cpu] : []));
     const maps = vcpuCpusets(def, ncpumaps).map((cpuset) => (cpuset === undefined ? online : [...(parseBitmap(cpuset) ?? [])]));
@@ -1036,10 +1033,12 @@ export class QemuDriver implements HypervisorDriver {
 
   async connectGetSysinfo({ flags }: ProcArgs<'connectGetSysinfo'>): Promise<ProcRet<'connectGetSysinfo'>> {
     checkFlags(flags, 0, 'qemuConnectGetSysinfo');
+    const { formatHostSysinfo } = await import('./host-capabilities.js');
     return { sysinfo: formatHostSysinfo() };
   }
 
   async nodeGetInfo(): Promise<ProcRet<'nodeGetInfo'>> {
+    const { hostNodeInfo } = await import('./host-capabilities.js');
     const info = hostNodeInfo();
     const model = [...Buffer.from(info.model, 'utf8').subarray(0, NODE_INFO_MODEL_BYTES - 1)];
     return { ...info, model: [...model, ...Array<number>(NODE_INFO_MODEL_BYTES - model.length).fill(0)], memory: BigInt(info.memory) };
@@ -1048,6 +1047,7 @@ export class QemuDriver implements HypervisorDriver {
   /** virHostCPUGetMap: how many CPUs the host has; which are online and how many, as asked. */
   async nodeGetCPUMap({ need_map, need_online, flags }: ProcArgs<'nodeGetCPUMap'>): Promise<ProcRet<'nodeGetCPUMap'>> {
     checkFlags(flags, 0, 'qemuNodeGetCPUMap');
+    const { hostCpuMap } = await import('./host-capabilities.js');
     const { online } = hostCpuMap();
     const onlineCpus = online.flatMap((on, cpu) => (on ? [cpu] : []));
     return {
@@ -1058,6 +1058,7 @@ export class QemuDriver implements HypervisorDriver {
   }
 
   async nodeGetFreeMemory(): Promise<ProcRet<'nodeGetFreeMemory'>> {
+    const { hostFreeMemory } = await import('./host-capabilities.js');
     return { freeMem: hostFreeMemory() };
   }
 
@@ -1071,12 +1072,14 @@ export class QemuDriver implements HypervisorDriver {
   }
 
   async connectGetCapabilities(): Promise<ProcRet<'connectGetCapabilities'>> {
+    const { formatCapabilities } = await import('./host-capabilities.js');
     return { capabilities: await formatCapabilities(this) };
   }
 
   async connectGetDomainCapabilities({ emulatorbin, arch, machine, virttype, flags }: ProcArgs<'connectGetDomainCapabilities'>): Promise<ProcRet<'connectGetDomainCapabilities'>> {
     checkFlags(flags, 0, 'qemuConnectGetDomainCapabilities');
     const query = { emulator: emulatorbin ?? undefined, arch: arch ?? undefined, machine: machine ?? undefined, virttype: virttype ?? undefined };
+    const { formatDomainCapabilities } = await import('./host-capabilities.js');
     return { capabilities: await formatDomainCapabilities(this, query) };
   }
 
@@ -1085,23 +1088,27 @@ export class QemuDriver implements HypervisorDriver {
   /** qemuNodeGetCPUStats: the host's CPU times from /proc/stat. */
   async nodeGetCPUStats({ cpuNum, nparams, flags }: ProcArgs<'nodeGetCPUStats'>): Promise<ProcRet<'nodeGetCPUStats'>> {
     checkFlags(flags, 0, 'virHostCPUGetStats');
+    const { hostCpuStats } = await import('./node-stats.js');
     return hostCpuStats(cpuNum, nparams);
   }
 
   /** qemuNodeGetMemoryStats: the host's (or one NUMA cell's) meminfo. */
   async nodeGetMemoryStats({ cellNum, nparams, flags }: ProcArgs<'nodeGetMemoryStats'>): Promise<ProcRet<'nodeGetMemoryStats'>> {
     checkFlags(flags, 0, 'virHostMemGetStats');
+    const { hostMemoryStats } = await import('./node-stats.js');
     return hostMemoryStats(cellNum, nparams);
   }
 
   /** qemuNodeGetCellsFreeMemory: free bytes per NUMA cell. */
   async nodeGetCellsFreeMemory({ startCell, maxcells }: ProcArgs<'nodeGetCellsFreeMemory'>): Promise<ProcRet<'nodeGetCellsFreeMemory'>> {
+    const { hostCellsFreeMemory } = await import('./node-stats.js');
     return { cells: hostCellsFreeMemory(startCell, maxcells) };
   }
 
   /** qemuNodeGetFreePages: free pages of each asked size (KiB) per NUMA cell. */
   async nodeGetFreePages({ pages, startCell, cellCount, flags }: ProcArgs<'nodeGetFreePages'>): Promise<ProcRet<'nodeGetFreePages'>> {
     checkFlags(flags, 0, 'qemuNodeGetFreePages');
+    const { hostFreePages } = await import('./node-stats.js');
     return { counts: hostFreePages(pages, startCell, cellCount) };
   }
 
@@ -1113,6 +1120,7 @@ export class QemuDriver implements HypervisorDriver {
   /** qemuConnectGetCPUModelNames: the CPU map's models of an architecture. */
   async connectGetCPUModelNames({ arch, need_results, flags }: ProcArgs<'connectGetCPUModelNames'>): Promise<ProcRet<'connectGetCPUModelNames'>> {
     checkFlags(flags, 0, 'qemuConnectGetCPUModelNames');
+    const { cpuModelNames } = await import('./cpu-model-names.js');
     const models = cpuModelNames(arch);
     return { models: need_results ? models : [], ret: models.length };
   }
@@ -1120,12 +1128,14 @@ export class QemuDriver implements HypervisorDriver {
   /** qemuNodeGetMemoryParameters: the host's KSM knobs and counters. */
   async nodeGetMemoryParameters({ nparams, flags }: ProcArgs<'nodeGetMemoryParameters'>): Promise<ProcRet<'nodeGetMemoryParameters'>> {
     checkFlags(flags, 1 << 2 /* VIR_TYPED_PARAM_STRING_OKAY */, 'virHostMemGetParameters');
+    const { nodeMemoryParameters } = await import('./node-memory-tune.js');
     return nodeMemoryParameters(nparams);
   }
 
   /** qemuNodeSetMemoryParameters: the host's KSM tunables. */
   async nodeSetMemoryParameters({ params, flags }: ProcArgs<'nodeSetMemoryParameters'>): Promise<ProcRet<'nodeSetMemoryParameters'>> {
     checkFlags(flags, 0, 'virHostMemSetParameters');
+    const { setNodeMemoryParameters } = await import('./node-memory-tune.js');
     setNodeMemoryParameters(params);
   }
 

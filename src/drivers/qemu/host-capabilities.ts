@@ -25,6 +25,7 @@ import type { FirmwareDescriptor } from './firmware-select.js';
 import type { HostFacts } from './host/facts.js';
 import type { NodeInfo } from '../../driver/node-info.js';
 import { dacLabel } from './security/identity.js';
+import { SECURITY_MODELS } from './security/process-label.js';
 import { isArmVirt, isI440fx, isX86Arch } from '../../conf/machine-family.js';
 import { ARCHES } from '../../conf/domain-core.js';
 
@@ -165,13 +166,6 @@ function cacheBanks(): CacheBank[] {
   return [...banks.values()].sort((a, b) => a.level - b.level || a.id - b.id);
 }
 
-/**
- * The security drivers tsvirt stacks, primary first: no MAC driver (SELinux,
- * AppArmor), plus DAC ownership. The primary one is the default model of a
- * <seclabel> that names none.
- */
-export const SECURITY_MODELS = ['none', 'dac'] as const;
-
 const WORDSIZE: Record<string, number> = { x86_64: 64, aarch64: 64, i686: 32, armv7l: 32, armv6l: 32 };
 
 /** virQEMUCapsInitGuestFromBinary's guest features. */
@@ -205,7 +199,7 @@ export async function formatCapabilities(driver: QemuDriver): Promise<string> {
   const cpu = hostCpu();
   const guests: GuestCaps[] = [];
   for (const arch of installedGuestArches()) guests.push(guestCaps(arch, await driver.caps.forArch(arch)));
-  const label = dacLabel(driver.runtime.security.identity);
+  const label = dacLabel((await driver.runtime.processes()).security.identity);
   return formatCapabilitiesXML({
     hostUUID: await hostUUID(driver.paths.cacheDir),
     cpu,

@@ -162,18 +162,6 @@ export class QemuRuntime {
   }
 
   /**
-   * Reports status files that cannot be read (a half-written file cannot
-   * exist: writes are atomic; this is damage from outside). They are kept:
-   * the QEMU they name may still run, and deleting the file would lose it.
-   */
-  async reportBrokenStatuses(warn: (message: string) => void): Promise<void> {
-    const { broken } = await loadStatuses(this.host.paths.stateDir);
-    for (const name of broken) {
-      warn(`Failed to load status file '${path.join(this.host.paths.stateDir, `${name}.xml`)}': domain '${name}' is treated as shut off`);
-    }
-  }
-
-  /**
    * Brings this process's view of one domain up to date with its status file
    * and QEMU itself, as libvirt's qemuProcessReconnect does: a dead QEMU makes
    * the domain shut off (crashed), a guest that powered off or panicked gets

@@ -187,7 +187,7 @@ export async function prepare(driver: QemuDriver, params: TypedParam[], cookieIn
   const cookieOut = () => localCookie(driver, { name: origName, uuid });
   if (dname !== undefined) incomingOrigNames.set(uuid, origName);
   if (tunnel) {
-    const relay = await tunnelIn(tunnel.stream, driver.runtime.security.qemuOwner(def));
+    const relay = await tunnelIn(tunnel.stream, (await driver.runtime.processes()).security.qemuOwner(def));
     await startIncoming(driver, def, relay.uri).catch(async (e) => {
       await relay.abort(e as Error);
       throw e;
@@ -213,7 +213,7 @@ async function startIncoming(driver: QemuDriver, def: XmlElement, uri: string): 
     await driver.syncDomains();
     const existing = driver.store.checkAddable(def);
     if (existing && existing.id !== -1) throw virError(ErrorCode.OPERATION_INVALID, `domain '${name}' is already active`, ErrorDomain.QEMU);
-    const runtime = driver.runtime.runtime;
+    const { runtime } = await driver.runtime.processes();
     await driver.withDomainLock((childText(def, 'uuid') ?? '').toLowerCase(), async () => {
       runtime.release(await runtime.start(name, def, { paused: true, incoming: { uri, send: async () => undefined, pausedByUser: false, migration: true } }));
     });
@@ -242,7 +242,7 @@ export async function finish(driver: QemuDriver, params: TypedParam[], flags: nu
   const { dom } = await driver.domainLookupByName({ name });
   const origName = incomingOrigNames.get(dom.uuid);
   incomingOrigNames.delete(dom.uuid);
-  const runtime = driver.runtime.runtime;
+  const { runtime } = await driver.runtime.processes();
   const persistentXml = await driver.runtime.withRunning(dom, async (obj, running) => {
     try {
       if (cancelled) throw finishedCancelled();

@@ -194,7 +194,7 @@ export class QemuSaveRestore {
   }
 
   private async startFrom(name: string, def: XmlElement, path: string, image: SaveImage, flags: number): Promise<void> {
-    const runtime = this.driver.runtime.runtime;
+    const { runtime } = await this.driver.runtime.processes();
     const pausedByUser = (flags & SaveFlags.PAUSED) !== 0;
     const paused = !wantRunning(flags, image.header.wasRunning) || pausedByUser;
     const stream = await streamFromFile(path, image.streamOffset, image.header.compressed, this.driver.runtime.security.qemuOwner(def));

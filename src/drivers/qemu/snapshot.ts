@@ -583,7 +583,7 @@ export class QemuSnapshots {
       if (snap.state === 'disk-snapshot' || snap.state === 'nostate' || snap.state === 'blocked') {
         throw qemuError(ErrorCode.INTERNAL_ERROR, `Invalid target domain state '${snap.state}'. Refusing snapshot reversion`);
       }
-      const runtime = this.driver.runtime.runtime;
+      const { runtime } = await this.driver.runtime.processes();
       const config = this.named(snap.dom, obj.name);
       const inactiveConfig = snap.inactiveDom ? this.named(snap.inactiveDom, obj.name) : config;
       if (running) await runtime.stopFor(obj.name, ShutoffReason.FROM_SNAPSHOT, StoppedDetail.FROM_SNAPSHOT);

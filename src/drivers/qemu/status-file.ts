@@ -127,6 +127,18 @@ export async function removeStatus(stateDir: string, name: string): Promise<void
 }
 
 /**
+ * Reports status files that cannot be read (a half-written file cannot
+ * exist: writes are atomic; this is damage from outside). They are kept:
+ * the QEMU they name may still run, and deleting the file would lose it.
+ */
+export async function reportBrokenStatuses(stateDir: string, warn: (message: string) => void): Promise<void> {
+  const { broken } = await loadStatuses(stateDir);
+  for (const name of broken) {
+    warn(`Failed to load status file '${statusFilePath(stateDir, name)}': domain '${name}' is treated as shut off`);
+  }
+}
+
+/**
  * Every status file in `stateDir`, by domain name. Unreadable or malformed
  * files are reported separately so the caller can log and remove them.
  */

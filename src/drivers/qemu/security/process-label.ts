@@ -4,8 +4,14 @@
 // or AppArmor), and per model the label of a running QEMU.
 import { lstatSync } from 'node:fs';
 import { ErrorCode, ErrorDomain, virError } from '../../../util/error.js';
-import { SECURITY_MODELS } from '../host-capabilities.js';
 import { dacLabel } from './identity.js';
+
+/**
+ * The security drivers tsvirt stacks, primary first: no MAC driver (SELinux,
+ * AppArmor), plus DAC ownership. The primary one is the default model of a
+ * <seclabel> that names none.
+ */
+export const SECURITY_MODELS = ['none', 'dac'] as const;
 
 /** A C string as the protocol's char arrays carry it: its bytes and the terminating NUL. */
 const cChars = (text: string): number[] => [...Buffer.from(text, 'utf8'), 0];
