@@ -43,7 +43,7 @@ import { SnapshotMetadata } from './snapshot-metadata.js';
 import { CheckpointMetadata } from './checkpoint-metadata.js';
 import type { DomainObject } from '../../conf/objects/domain-object.js';
 import { oneDefinition } from '../../conf/objects/modification-impact.js';
-import { LIST_DOMAINS_FILTERS_ALL, matchesDomainListFilter, type ListFilterProbes } from '../../conf/objects/domain-list-filter.js';
+import { domainListFilter, LIST_DOMAINS_FILTERS_ALL, type ListFilterProbes } from '../../conf/objects/domain-list-filter.js';
 import { qemuDomainXML, type DomainXMLPipeline } from './domain-xml.js';
 import { qemuPathsForURI, requiredDirs, type QemuPaths } from './paths.js';
 import { formatCapabilities, formatDomainCapabilities, formatHostSysinfo, hostCpuMap, hostFreeMemory, hostNodeInfo } from './host-capabilities.js';
@@ -290,7 +290,7 @@ export class QemuDriver implements HypervisorDriver {
   async connectListAllDomains({ need_results, flags }: ProcArgs<'connectListAllDomains'>): Promise<ProcRet<'connectListAllDomains'>> {
     checkFlags(flags, LIST_DOMAINS_FILTERS_ALL, 'qemuConnectListAllDomains');
     await this.syncDomains();
-    const domains = this.store.list().filter((obj) => matchesDomainListFilter(obj, flags, this.listProbes));
+    const domains = this.store.list().filter(domainListFilter(flags, this.listProbes));
     return { domains: need_results ? domains.sort(byName).map(refOf) : [], ret: domains.length };
   }
 
@@ -461,7 +461,8 @@ export class QemuDriver implements HypervisorDriver {
 
   async domainGetState({ dom, flags }: ProcArgs<'domainGetState'>): Promise<ProcRet<'domainGetState'>> {
     checkFlags(flags, 0, 'qemuDomainGetState');
-    const obj = await this.objectOf(dom, READS_STATE);
+    // list asks every domain's state in one read view: found there, no await on a lookup
+    const obj = (this.view?.synced ? this.store.findByUUID(dom.uuid) : undefined) ?? (await this.objectOf(dom, READS_STATE));
     return { state: obj.state, reason: obj.reason };
   }
 
@@ -503,7 +504,7 @@ export class QemuDriver implements HypervisorDriver {
     checkFlags(flags, LIST_FILTERS | NOWAIT | STATS_BACKING | STATS_ENFORCE, 'qemuConnectGetAllDomainStats');
     await this.syncDomains();
     const objs = (doms.length > 0 ? doms.flatMap((d) => this.store.findByUUID(d.uuid) ?? []) : this.store.list().sort(byName))
-      .filter((obj) => matchesDomainListFilter(obj, flags & LIST_FILTERS, this.listProbes));
+      .filter(domainListFilter(flags & LIST_FILTERS, this.listProbes));
     const retStats: ProcRet<'connectGetAllDomainStats'>['retStats'] = [];
     for (const obj of objs) {
       const requested = checkStatsSupport(stats, (flags & STATS_ENFORCE) !== 0);
