@@ -89,7 +89,9 @@ const list: Handler = async (ctl, cmd) => {
   await ctl.c.readView(async () => {
     const doms = sortDomains(await ctl.c.listAllDomains(flags));
     const rows: string[][] = [];
-    for (const dom of doms) {
+    // indexed: for-of makes an iterator result per domain in V8's interpreter
+    for (let i = 0; i < doms.length; i++) {
+      const dom = doms[i]!;
       const id = dom.id === -1 ? '-' : String(dom.id);
       if (table) {
         let state: string;

@@ -18,6 +18,8 @@ export function checkNoDomainClash(name: string, uuid: string, sameUUID: { name:
   }
 }
 
+const HAS_UPPERCASE = /[A-Z]/;
+
 export class DomainObjectList<T extends DomainObject = DomainObject> {
   private readonly byUUID = new Map<string, T>();
   private readonly byName = new Map<string, T>();
@@ -33,8 +35,9 @@ export class DomainObjectList<T extends DomainObject = DomainObject> {
 
   findByUUID(uuid: string): T | undefined {
     // the keys are lowercase, as are the UUIDs of handles: lowering each asked UUID
-    // first made a new string per call (four per domain when list loads a thousand)
-    return this.byUUID.get(uuid) ?? this.byUUID.get(uuid.toLowerCase());
+    // made a new string per call (four per domain when list loads a thousand)
+    const found = this.byUUID.get(uuid);
+    return found !== undefined || !HAS_UPPERCASE.test(uuid) ? found : this.byUUID.get(uuid.toLowerCase());
   }
 
   findByName(name: string): T | undefined {
