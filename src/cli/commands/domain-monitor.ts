@@ -85,6 +85,7 @@ const list: Handler = async (ctl, cmd) => {
   const optID = cmd.bool('id');
   const optTitle = cmd.bool('title');
   const table = cmd.bool('table') || (!optUUID && !optName && !optID);
+  const optManagedSave = cmd.bool('managed-save');
   // one look at the domains: a domain another process changes meanwhile is listed as it was when list began
   await ctl.c.readView(async () => {
     const doms = sortDomains(await ctl.c.listAllDomains(flags));
@@ -97,7 +98,7 @@ const list: Handler = async (ctl, cmd) => {
         let state: string;
         try {
           const s = (await dom.getState()).state;
-          state = cmd.bool('managed-save') && s === DomainState.SHUTOFF && (await dom.hasManagedSaveImage()) ? 'saved' : stateName(s);
+          state = optManagedSave && s === DomainState.SHUTOFF && (await dom.hasManagedSaveImage()) ? 'saved' : stateName(s);
         } catch {
           continue; // removed meanwhile
         }
