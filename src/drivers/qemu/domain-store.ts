@@ -223,8 +223,8 @@ export class DomainStore {
    * the stamp from the index), or parses it; the domain it defines, undefined when it did not load.
    */
   private loadConfig(file: string, stamp: FileStamp, indexedUUID = this.index.uuidFor(file, stamp)): DomainObject | undefined {
-    // joined only when read: a thousand path.join calls were a third of a cold start-up's rescan
-    const path = () => join(this.configDir, file);
+    // paths joined only when read: a thousand path.join calls were a third of a cold
+    // start-up's rescan; one closure per domain, the lazy definition, is all list keeps
     const name = file.slice(0, -CONFIG_SUFFIX.length);
     try {
       let def: XmlElement | (() => XmlElement);
@@ -232,9 +232,12 @@ export class DomainStore {
       if (indexedUUID) {
         uuid = indexedUUID;
         // vouched for only while the file keeps the indexed stamp (writers replace it by rename)
-        def = () => this.parseConfigFile(path(), name, sameStamp(stampOf(path()), stamp));
+        def = () => {
+          const path = join(this.configDir, file);
+          return this.parseConfigFile(path, name, sameStamp(stampOf(path), stamp));
+        };
       } else {
-        def = this.parseConfigFile(path(), name, false);
+        def = this.parseConfigFile(join(this.configDir, file), name, false);
         uuid = uuidOf(def);
       }
       const existing = this.domains.findByUUID(uuid);
@@ -252,7 +255,7 @@ export class DomainStore {
       this.domains.add(obj);
       return obj;
     } catch (e) {
-      this.reportLoadError(path(), e as Error);
+      this.reportLoadError(join(this.configDir, file), e as Error);
       return undefined;
     }
   }

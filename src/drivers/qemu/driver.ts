@@ -459,10 +459,16 @@ export class QemuDriver implements HypervisorDriver {
     return obj.id === -1 ? undefined : this.runtime.runtime.get(obj.name)?.pid;
   }
 
-  async domainGetState({ dom, flags }: ProcArgs<'domainGetState'>): Promise<ProcRet<'domainGetState'>> {
+  domainGetState({ dom, flags }: ProcArgs<'domainGetState'>): Promise<ProcRet<'domainGetState'>> {
+    // list asks every domain's state in one read view: found there, the answer takes no async frame
+    const obj = flags === 0 && this.view?.synced ? this.store.findByUUID(dom.uuid) : undefined;
+    if (obj) return Promise.resolve({ state: obj.state, reason: obj.reason });
+    return this.domainGetStateSynced(flags, dom);
+  }
+
+  private async domainGetStateSynced(flags: number, dom: DomainRef): Promise<ProcRet<'domainGetState'>> {
     checkFlags(flags, 0, 'qemuDomainGetState');
-    // list asks every domain's state in one read view: found there, no await on a lookup
-    const obj = (this.view?.synced ? this.store.findByUUID(dom.uuid) : undefined) ?? (await this.objectOf(dom, READS_STATE));
+    const obj = await this.objectOf(dom, READS_STATE);
     return { state: obj.state, reason: obj.reason };
   }
 
