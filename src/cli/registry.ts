@@ -56,8 +56,12 @@ function entryOf(name: string): TableEntry | undefined {
   const known = decoded.get(name);
   if (known || name === '' || /[\t\n]/.test(name)) return known;
   const head = `${name}\t`;
-  const start = COMMAND_LINES.startsWith(head) ? 0 : COMMAND_LINES.indexOf(`\n${head}`) + 1;
-  if (start === 0 && !COMMAND_LINES.startsWith(head)) return undefined;
+  let start = 0;
+  if (!COMMAND_LINES.startsWith(head)) {
+    const at = COMMAND_LINES.indexOf(`\n${head}`);
+    if (at < 0) return undefined;
+    start = at + 1;
+  }
   const end = COMMAND_LINES.indexOf('\n', start);
   return entryOfLine(COMMAND_LINES.slice(start, end < 0 ? undefined : end));
 }
