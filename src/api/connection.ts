@@ -265,7 +265,8 @@ export class Domain extends ObjectHandle<DomainRef> {
     return { ...info, maxMem: Number(info.maxMem), memory: Number(info.memory) };
   }
   getState(flags = 0): Promise<StateWithReason> {
-    return this.connection.invoke('domainGetState', { ...this.dom, flags });
+    // list asks it of every domain: one argument object, not a copy of another
+    return this.connection.invoke('domainGetState', { dom: this.ref, flags });
   }
   /** virDomainUndefine, or virDomainUndefineFlags when flags are given. */
   async undefine(flags = 0): Promise<void> {

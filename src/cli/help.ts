@@ -1,7 +1,7 @@
 // Help texts rendered from the command table exactly as virsh 9.0 renders them
 // (vshCmddefHelp, vshCmdGrpHelp, cmdHelp, virshUsage).
 import type { CommandDef, CommandGroup } from './command-types.js';
-import { GROUPS } from './registry.js';
+import { commandGroups } from './registry.js';
 
 /** The libvirt release whose behaviour tsvirsh reproduces. */
 export const VERSION = '9.0.0';
@@ -27,7 +27,7 @@ export function formatGroupHelp(group: CommandGroup): string {
 }
 
 /** virsh's own groups: full listings leave tsvirt's extension group out. */
-const virshGroups = () => GROUPS.filter((g) => !g.extension);
+const virshGroups = () => commandGroups().filter((g) => !g.extension);
 
 export function formatAllHelp(): string {
   return 'Grouped commands:\n\n' + virshGroups().map((g) => formatGroupHelp(g) + '\n').join('');

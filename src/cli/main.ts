@@ -3,7 +3,6 @@
 // interactive shell when no command is given.
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { formatUsage, LONG_VERSION, VERSION } from './help.js';
 import { ArgvTokens, parseCommands, ParseError, StringTokens, type ParsedCommand } from './parser.js';
 import { loadHandlers, LOOKUP } from './registry.js';
 import { Shell, type Output } from './shell.js';
@@ -49,11 +48,14 @@ const LONG_OPTIONS: { name: string; short: string; arg: 'none' | 'required' | 'o
 const SHORT_WITH_ARG = new Set(['c', 'd', 'e', 'k', 'K', 'l']);
 const SHORT_FLAGS = new Set(['h', 'q', 'r', 't', 'v', 'V']);
 
+/** What -h, -v and -V print (help.js, loaded only for them: it lists the whole command table). */
+type HelpText = (help: typeof import('./help.js')) => string;
+
 /** Ends the process after a global option was handled (help, version, usage error). */
 class Exit {
   constructor(
     readonly code: number,
-    readonly stdout = '',
+    readonly stdout: string | HelpText = '',
     readonly stderr = '',
   ) {}
 }
@@ -93,7 +95,7 @@ function applyOption(o: GlobalOptions, short: string, value: string | undefined,
     case 'l':
       break; // the log file does not change tsvirsh's output
     case 'h':
-      throw new Exit(0, formatUsage('tsvirsh'));
+      throw new Exit(0, (help) => help.formatUsage('tsvirsh'));
     case 'q':
       o.quiet = true;
       break;
@@ -101,10 +103,10 @@ function applyOption(o: GlobalOptions, short: string, value: string | undefined,
       o.readonly = true;
       break;
     case 'v':
-      if (value !== 'long') throw new Exit(0, `${VERSION}\n`);
-      throw new Exit(0, LONG_VERSION);
+      if (value !== 'long') throw new Exit(0, (help) => `${help.VERSION}\n`);
+      throw new Exit(0, (help) => help.LONG_VERSION);
     case 'V':
-      throw new Exit(0, LONG_VERSION);
+      throw new Exit(0, (help) => help.LONG_VERSION);
   }
 }
 
@@ -167,7 +169,8 @@ export async function run(argv: string[], output: Output = fdOutput, env: NodeJS
     opts = parseGlobalOptions(argv);
   } catch (e) {
     if (!(e instanceof Exit)) throw e;
-    if (e.stdout) output.out(e.stdout);
+    const stdout = typeof e.stdout === 'string' ? e.stdout : e.stdout(await import('./help.js'));
+    if (stdout) output.out(stdout);
     if (e.stderr) output.err(e.stderr);
     return e.code;
   }

@@ -1,6 +1,6 @@
 // The one command table tsvirsh uses: virsh 9.0's commands (generated from its
 // sources) plus tsvirt's own additions, with the handlers that implement them.
-import { COMMAND_GROUPS } from './command-table.js';
+import { COMMAND_GROUP_NAMES, COMMAND_LINES } from './command-table.js';
 import type { CommandDef, CommandGroup } from './command-types.js';
 import type { CommandLookup } from './parser.js';
 import type { Handler } from './shell.js';
@@ -26,30 +26,82 @@ const TSVIRT_GROUP: CommandGroup = {
   ],
 };
 
-export const GROUPS: CommandGroup[] = [...COMMAND_GROUPS, TSVIRT_GROUP];
+/** A command's definition and its group's keyword. */
+interface TableEntry {
+  def: CommandDef;
+  group: string;
+}
 
-const BY_NAME = new Map<string, CommandDef>();
-for (const g of GROUPS) for (const c of g.commands) BY_NAME.set(c.name, c);
+/** The entries decoded so far: a definition is one object however often it is looked up. */
+const decoded = new Map<string, TableEntry>(TSVIRT_GROUP.commands.map((def) => [def.name, { def, group: TSVIRT_GROUP.keyword }]));
+
+/** Decodes one line of COMMAND_LINES (NAME, group index, definition as JSON), once. */
+function entryOfLine(line: string): TableEntry {
+  const nameEnd = line.indexOf('\t');
+  const groupEnd = line.indexOf('\t', nameEnd + 1);
+  const name = line.slice(0, nameEnd);
+  let entry = decoded.get(name);
+  if (!entry) {
+    entry = { def: JSON.parse(line.slice(groupEnd + 1)) as CommandDef, group: COMMAND_GROUP_NAMES[Number(line.slice(nameEnd + 1, groupEnd))]!.keyword };
+    decoded.set(name, entry);
+  }
+  return entry;
+}
+
+/**
+ * The table entry of `name`, found in the table's text itself: a tsvirsh call looks
+ * up a command or two, and decoding all of them cost more than the searches.
+ */
+function entryOf(name: string): TableEntry | undefined {
+  const known = decoded.get(name);
+  if (known || name === '' || /[\t\n]/.test(name)) return known;
+  const head = `${name}\t`;
+  let start = 0;
+  if (!COMMAND_LINES.startsWith(head)) {
+    const at = COMMAND_LINES.indexOf(`\n${head}`);
+    if (at < 0) return undefined;
+    start = at + 1;
+  }
+  const end = COMMAND_LINES.indexOf('\n', start);
+  return entryOfLine(COMMAND_LINES.slice(start, end < 0 ? undefined : end));
+}
+
+let allGroups: CommandGroup[] | undefined;
+
+/** Every group with its commands, in virsh's order, tsvirt's own group last (help and completion need them all). */
+export function commandGroups(): CommandGroup[] {
+  if (!allGroups) {
+    const all: CommandGroup[] = COMMAND_GROUP_NAMES.map(({ name, keyword }) => ({ name, keyword, commands: [] }));
+    const byKeyword = new Map(all.map((g) => [g.keyword, g]));
+    for (const line of COMMAND_LINES.split('\n')) {
+      if (!line) continue;
+      const { def, group } = entryOfLine(line);
+      byKeyword.get(group)!.commands.push(def);
+    }
+    allGroups = [...all, TSVIRT_GROUP];
+  }
+  return allGroups;
+}
 
 /** The definition by exact name, without resolving aliases (for help). */
 export function commandByName(name: string): CommandDef | undefined {
-  return BY_NAME.get(name);
+  return entryOf(name)?.def;
 }
 
 export const LOOKUP: CommandLookup = {
   command(name) {
-    const def = BY_NAME.get(name);
-    return def?.alias ? BY_NAME.get(def.alias) : def;
+    const def = commandByName(name);
+    return def?.alias ? commandByName(def.alias) : def;
   },
 };
 
 export function groupByName(name: string): CommandGroup | undefined {
-  return GROUPS.find((g) => g.name === name || g.keyword === name);
+  return commandGroups().find((g) => g.name === name || g.keyword === name);
 }
 
 /** Visible command names (no aliases, no hidden commands), for completion. */
 export function visibleCommands(): string[] {
-  return GROUPS.flatMap((g) => g.commands.filter((c) => !c.alias && !c.hidden).map((c) => c.name));
+  return commandGroups().flatMap((g) => g.commands.filter((c) => !c.alias && !c.hidden).map((c) => c.name));
 }
 
 /** The handler modules, each with the command groups it implements (by group keyword). */
@@ -88,9 +140,6 @@ const HANDLER_MODULES: { groups: string[]; load: () => Promise<{ handlers: Recor
   { groups: ['domain'], load: () => import('./commands/lifecycle-action.js') },
 ];
 
-const GROUP_OF = new Map<string, string>();
-for (const g of GROUPS) for (const c of g.commands) GROUP_OF.set(c.name, g.keyword);
-
 /**
  * The handlers of the named commands (all of them when no names are given, as the
  * interactive shell needs). A one-shot tsvirsh loads only the modules of its
@@ -104,7 +153,7 @@ export async function loadHandlers(commandNames?: string[]): Promise<Map<string,
     return map;
   };
   if (commandNames === undefined) return load(HANDLER_MODULES);
-  const groups = new Set(commandNames.map((n) => GROUP_OF.get(n)));
+  const groups = new Set(commandNames.map((n) => entryOf(n)?.group));
   const map = await load(HANDLER_MODULES.filter((m) => m.groups.some((g) => groups.has(g))));
   return commandNames.every((n) => map.has(n)) ? map : load(HANDLER_MODULES);
 }

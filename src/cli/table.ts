@@ -20,11 +20,20 @@ function widthOf(text: string): number {
   return SURROGATE.test(text) ? [...text].length : text.length;
 }
 
+/** Whether any cell holds a SPECIAL character (tested cell by cell: a joined copy of a thousand rows cost more). */
+function hasSpecialCell(rows: string[][]): boolean {
+  for (let r = 0; r < rows.length; r++) {
+    const row = rows[r]!;
+    for (let i = 0; i < row.length; i++) if (SPECIAL.test(row[i]!)) return true;
+  }
+  return false;
+}
+
 export function formatTable(header: string[], rows: string[][], withHeader: boolean): string {
   const shown = withHeader ? [header, ...rows] : rows;
   // a table of plain cells (list --all's thousand rows) is checked by one scan, and its
   // cells need neither escaping nor counting by code point
-  const plain = !SPECIAL.test(shown.map((r) => r.join('')).join(''));
+  const plain = !hasSpecialCell(shown);
   const cells = plain ? shown : shown.map((r) => r.map(safeCell));
   // each cell measured once: the padding below needs the same widths again
   const cellWidths = plain ? undefined : cells.map((r) => r.map(widthOf));

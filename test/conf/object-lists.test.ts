@@ -7,7 +7,7 @@ import { ErrorCode } from '../../src/util/error.js';
 import { DomainState, ListDomainsFlags as F, ModificationImpact } from '../../src/conf/objects/domain-enums.js';
 import { DomainObject } from '../../src/conf/objects/domain-object.js';
 import { DomainObjectList } from '../../src/conf/objects/domain-list.js';
-import { LIST_DOMAINS_FILTERS_ALL, matchesDomainListFilter, type ListFilterProbes } from '../../src/conf/objects/domain-list-filter.js';
+import { domainListFilter, LIST_DOMAINS_FILTERS_ALL, type ListFilterProbes } from '../../src/conf/objects/domain-list-filter.js';
 import { definitionsFor, oneDefinition } from '../../src/conf/objects/modification-impact.js';
 import { NamedObjectList, VolumeList } from '../../src/conf/objects/object-list.js';
 import { ListObjectsFlags as N, matchesInterfaceListFilter, matchesNetworkListFilter, matchesStoragePoolListFilter } from '../../src/conf/objects/list-filter.js';
@@ -71,7 +71,7 @@ test('domain list filter: every virConnectListAllDomains flag pair', () => {
     domain('saved', 4),
     domain('crashed', 5, { state: DomainState.CRASHED }),
   ];
-  const names = (flags: number) => doms.filter((d) => matchesDomainListFilter(d, flags, probes)).map((d) => d.name);
+  const names = (flags: number) => doms.filter(domainListFilter(flags, probes)).map((d) => d.name);
   const all = ['running', 'paused', 'transient', 'saved', 'crashed'];
   assert.deepEqual(names(0), all);
   assert.deepEqual(names(F.ACTIVE | F.INACTIVE), all, 'both sides of a pair keep everything');
@@ -99,9 +99,9 @@ test('domain list filter: a probe is asked only when its flags are given', () =>
     snapshotCount: () => (asked.push('snapshot'), 0),
     checkpointCount: () => (asked.push('checkpoint'), 0),
   };
-  matchesDomainListFilter(domain('a', 1), F.ACTIVE | F.INACTIVE | F.PERSISTENT, probes);
+  domainListFilter(F.ACTIVE | F.INACTIVE | F.PERSISTENT, probes)(domain('a', 1));
   assert.deepEqual(asked, []);
-  matchesDomainListFilter(domain('a', 1), F.NO_MANAGEDSAVE, probes);
+  domainListFilter(F.NO_MANAGEDSAVE, probes)(domain('a', 1));
   assert.deepEqual(asked, ['managedsave']);
 });
 

@@ -85,17 +85,20 @@ const list: Handler = async (ctl, cmd) => {
   const optID = cmd.bool('id');
   const optTitle = cmd.bool('title');
   const table = cmd.bool('table') || (!optUUID && !optName && !optID);
+  const optManagedSave = cmd.bool('managed-save');
   // one look at the domains: a domain another process changes meanwhile is listed as it was when list began
   await ctl.c.readView(async () => {
     const doms = sortDomains(await ctl.c.listAllDomains(flags));
     const rows: string[][] = [];
-    for (const dom of doms) {
+    // indexed: for-of makes an iterator result per domain in V8's interpreter
+    for (let i = 0; i < doms.length; i++) {
+      const dom = doms[i]!;
       const id = dom.id === -1 ? '-' : String(dom.id);
       if (table) {
         let state: string;
         try {
           const s = (await dom.getState()).state;
-          state = cmd.bool('managed-save') && s === DomainState.SHUTOFF && (await dom.hasManagedSaveImage()) ? 'saved' : stateName(s);
+          state = optManagedSave && s === DomainState.SHUTOFF && (await dom.hasManagedSaveImage()) ? 'saved' : stateName(s);
         } catch {
           continue; // removed meanwhile
         }

@@ -18,6 +18,8 @@ export function checkNoDomainClash(name: string, uuid: string, sameUUID: { name:
   }
 }
 
+const HAS_UPPERCASE = /[A-Z]/;
+
 export class DomainObjectList<T extends DomainObject = DomainObject> {
   private readonly byUUID = new Map<string, T>();
   private readonly byName = new Map<string, T>();
@@ -32,7 +34,10 @@ export class DomainObjectList<T extends DomainObject = DomainObject> {
   }
 
   findByUUID(uuid: string): T | undefined {
-    return this.byUUID.get(uuid.toLowerCase());
+    // the keys are lowercase, as are the UUIDs of handles: lowering each asked UUID
+    // made a new string per call (four per domain when list loads a thousand)
+    const found = this.byUUID.get(uuid);
+    return found !== undefined || !HAS_UPPERCASE.test(uuid) ? found : this.byUUID.get(uuid.toLowerCase());
   }
 
   findByName(name: string): T | undefined {

@@ -10,9 +10,15 @@ import type { PoolType } from '../storage-pool.js';
  * `value` is asked only when one flag is set (it may touch the disk).
  */
 export function filterPairAllows(flags: number, yes: number, no: number, value: () => boolean): boolean {
+  const side = filterPairSide(flags, yes, no);
+  return side === undefined || value() === side;
+}
+
+/** Which side of the pair `flags` keep: true for `yes`, false for `no`, undefined when the pair keeps everything. */
+export function filterPairSide(flags: number, yes: number, no: number): boolean | undefined {
   const set = flags & (yes | no);
-  if (set === 0 || set === (yes | no)) return true;
-  return set === yes ? value() : !value();
+  if (set === 0 || set === (yes | no)) return undefined;
+  return set === yes;
 }
 
 /** VIR_CONNECT_LIST_NETWORKS_* and the first six VIR_CONNECT_LIST_STORAGE_POOLS_* (same bits). */

@@ -75,9 +75,9 @@ export class DomainIndex {
     return sameStamp(this.folder, folder);
   }
 
-  /** The indexed file names. */
-  fileNames(): IterableIterator<string> {
-    return this.load().keys();
+  /** Calls `fn` with each indexed file name. */
+  forEachFile(fn: (file: string) => void): void {
+    this.load().forEach((_entry, file) => fn(file));
   }
 
   /** `file`'s stamp when indexed and the UUID it defines. */

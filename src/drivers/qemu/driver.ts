@@ -40,7 +40,7 @@ import { SnapshotMetadata } from './snapshot-metadata.js';
 import { CheckpointMetadata } from './checkpoint-metadata.js';
 import type { DomainObject } from '../../conf/objects/domain-object.js';
 import { oneDefinition } from '../../conf/objects/modification-impact.js';
-import { LIST_DOMAINS_FILTERS_ALL, matchesDomainListFilter, type ListFilterProbes } from '../../conf/objects/domain-list-filter.js';
+import { domainListFilter, LIST_DOMAINS_FILTERS_ALL, type ListFilterProbes } from '../../conf/objects/domain-list-filter.js';
 import { qemuDomainXML, type DomainXMLPipeline } from './domain-xml.js';
 import { qemuPathsForURI, requiredDirs, type QemuPaths } from './paths.js';
 import { QemuDomainRuntime } from './domain-runtime.js';
@@ -286,7 +286,7 @@ export class QemuDriver implements HypervisorDriver {
   async connectListAllDomains({ need_results, flags }: ProcArgs<'connectListAllDomains'>): Promise<ProcRet<'connectListAllDomains'>> {
     checkFlags(flags, LIST_DOMAINS_FILTERS_ALL, 'qemuConnectListAllDomains');
     await this.syncDomains();
-    const domains = this.store.list().filter((obj) => matchesDomainListFilter(obj, flags, this.listProbes));
+    const domains = this.store.list().filter(domainListFilter(flags, this.listProbes));
     return { domains: need_results ? domains.sort(byName).map(refOf) : [], ret: domains.length };
   }
 
@@ -455,7 +455,14 @@ export class QemuDriver implements HypervisorDriver {
     return obj.id === -1 ? undefined : this.runtime.running(obj.name)?.pid;
   }
 
-  async domainGetState({ dom, flags }: ProcArgs<'domainGetState'>): Promise<ProcRet<'domainGetState'>> {
+  domainGetState({ dom, flags }: ProcArgs<'domainGetState'>): Promise<ProcRet<'domainGetState'>> {
+    // list asks every domain's state in one read view: found there, the answer takes no async frame
+    const obj = flags === 0 && this.view?.synced ? this.store.findByUUID(dom.uuid) : undefined;
+    if (obj) return Promise.resolve({ state: obj.state, reason: obj.reason });
+    return this.domainGetStateSynced(flags, dom);
+  }
+
+  private async domainGetStateSynced(flags: number, dom: DomainRef): Promise<ProcRet<'domainGetState'>> {
     checkFlags(flags, 0, 'qemuDomainGetState');
     const obj = await this.objectOf(dom, READS_STATE);
     return { state: obj.state, reason: obj.reason };
@@ -499,7 +506,7 @@ export class QemuDriver implements HypervisorDriver {
     checkFlags(flags, LIST_FILTERS | NOWAIT | STATS_BACKING | STATS_ENFORCE, 'qemuConnectGetAllDomainStats');
     await this.syncDomains();
     const objs = (doms.length > 0 ? doms.flatMap((d) => this.store.findByUUID(d.uuid) ?? []) : this.store.list().sort(byName))
-      .filter((obj) => matchesDomainListFilter(obj, flags & LIST_FILTERS, this.listProbes));
+      .filter(domainListFilter(flags & LIST_FILTERS, this.listProbes));
     const retStats: ProcRet<'connectGetAllDomainStats'>['retStats'] = [];
     for (const obj of objs) {
       const requested = checkStatsSupport(stats, (flags & STATS_ENFORCE) !== 0);

@@ -17,7 +17,7 @@ import { parseUUID } from '../../util/uuid.js';
 import { child, type XmlElement } from '../../util/xml.js';
 import { generateIfnames, parseTestDomainXML } from './domain-xml.js';
 import { DomainObj, textOf } from './node.js';
-import { matchesDomainListFilter, type ListFilterProbes } from '../../conf/objects/domain-list-filter.js';
+import { domainListFilter, type ListFilterProbes } from '../../conf/objects/domain-list-filter.js';
 import { definitionsFor, oneDefinition } from '../../conf/objects/modification-impact.js';
 import {
   TestObjects,
@@ -61,7 +61,7 @@ enum MemoryStat {
 export class DomainAPI extends TestObjects implements HypervisorDriver {
   async connectListAllDomains({ need_results, flags }: ProcArgs<'connectListAllDomains'>): Promise<ProcRet<'connectListAllDomains'>> {
     checkFlags(flags, 0xffff, 'testConnectListAllDomains');
-    const domains = this.node.domains.all().filter((d) => matchesDomainListFilter(d, flags, this.listProbes)).map((d) => this.refOf(d));
+    const domains = this.node.domains.all().filter(domainListFilter(flags, this.listProbes)).map((d) => this.refOf(d));
     return { domains: wanted(domains, need_results), ret: domains.length };
   }
 
@@ -578,7 +578,7 @@ export class DomainAPI extends TestObjects implements HypervisorDriver {
   /** testConnectGetAllDomainStats: every domain the flags select, or (virDomainListGetStats) those of `doms`. */
   async connectGetAllDomainStats({ doms, stats, flags }: ProcArgs<'connectGetAllDomainStats'>): Promise<ProcRet<'connectGetAllDomainStats'>> {
     const objs = doms.length > 0 ? doms.map((r) => this.domainObj(r)) : this.node.domains.all();
-    return { retStats: this.collectStats(objs.filter((d) => matchesDomainListFilter(d, flags & 0x7f, this.listProbes)), stats, flags) };
+    return { retStats: this.collectStats(objs.filter(domainListFilter(flags & 0x7f, this.listProbes)), stats, flags) };
   }
 
   /** The state group; the test driver's domains have no IOThread polling to report. */
