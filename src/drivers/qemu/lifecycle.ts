@@ -782,10 +782,25 @@ export async function waitForMigration(qmp: QmpClient, job: 'migration in' | 'mi
   }
 }
 
-/** Loads a guest's state into a QEMU started with -incoming defer. */
-async function receiveMigration(qmp: QmpClient, incoming: IncomingState): Promise<void> {
+/** What the sender of a guest's state sees when QEMU closed the connection. */
+const CLOSED_BY_QEMU: ReadonlySet<string | undefined> = new Set(['ERR_STREAM_PREMATURE_CLOSE', 'EPIPE', 'ECONNRESET']);
+
+/**
+ * Loads a guest's state into a QEMU started with -incoming defer. QEMU's verdict
+ * decides: it closes the connection once it has read the state, which can reach
+ * the sender before its own end of the stream is done ("Premature close"). When
+ * the load fails, a sender that broke on this side (an unreadable image) says more
+ * than QEMU's end of input.
+ */
+export async function receiveMigration(qmp: QmpClient, incoming: IncomingState): Promise<void> {
   await qmp.execute('migrate-incoming', { uri: incoming.uri });
-  await Promise.all([incoming.send(), waitForMigration(qmp, 'migration in')]);
+  const sending = incoming.send().then(() => undefined, (e: NodeJS.ErrnoException) => e);
+  try {
+    await waitForMigration(qmp, 'migration in');
+  } catch (e) {
+    const failure = await sending;
+    throw failure && !CLOSED_BY_QEMU.has(failure.code) ? failure : e;
+  }
 }
 
 /** The QMP socket a command line listens on (-chardev socket,id=charmonitor,path=...). */
