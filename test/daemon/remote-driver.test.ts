@@ -43,6 +43,21 @@ test('calls, errors and events through a remote connection', async () => {
   await drivers.close();
 });
 
+test('a connection closed while its event registration is under way ends quietly', async () => {
+  const unhandled: unknown[] = [];
+  const record = (reason: unknown) => unhandled.push(reason);
+  process.on('unhandledRejection', record);
+  try {
+    const { drivers } = await registry.open(`fake+unix:///default?socket=${daemon.socket}`, { readonly: false });
+    drivers.events!.subscribe(() => undefined);
+    await drivers.close();
+    await new Promise((r) => setTimeout(r, 100));
+    assert.deepEqual(unhandled, []);
+  } finally {
+    process.off('unhandledRejection', record);
+  }
+});
+
 test('the read-only flag reaches the daemon', async () => {
   const { drivers } = await registry.open(`fake+unix:///default?socket=${daemon.socket}`, { readonly: true });
   await assert.rejects(dispatch({ drivers, readonly: false }, 'domainDestroy', { dom: { name: 'a', uuid: '6695eb01-f6a4-8304-79aa-97f2502e193f', id: 1 } }), {

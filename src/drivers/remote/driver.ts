@@ -117,7 +117,10 @@ class RemoteEvents implements EventSource {
   constructor(private readonly client: RpcClient) {}
 
   subscribe(listener: (event: DriverEvent) => void): () => void {
-    this.registering ??= this.registerAll();
+    // nobody awaits the registration: a connection closed meanwhile (`event --timeout`,
+    // a client that subscribes and leaves) fails its calls, and that ends the
+    // subscription rather than the process with an unhandled rejection
+    this.registering ??= this.registerAll().catch(() => undefined);
     return this.hub.subscribe(listener);
   }
 
