@@ -4,13 +4,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile, execFileSync } from 'node:child_process';
-import { mkdtemp, open, readFile, rm, stat, truncate, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { open, readFile, stat, truncate, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { run } from '../../src/cli/main.js';
 import { freePort } from '../daemon/pki.js';
 import { spawnDaemon } from '../daemon/spawn-daemon.js';
+import { tempDir } from '../helpers/temp-dir.js';
 
 const exec = promisify(execFile);
 const MiB = 1024 * 1024;
@@ -65,12 +65,8 @@ async function roundTrip(send: (command: string) => Promise<void>, dir: string):
 }
 
 test('volume upload and download, plain and sparse, in process', async () => {
-  const dir = await mkdtemp(path.join(tmpdir(), 'tsvirt-xfer-'));
-  try {
-    await roundTrip((c) => tsvirsh(`qemu:///embed?root=${dir}/root`, c), dir);
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
+  const dir = tempDir('xfer');
+  await roundTrip((c) => tsvirsh(`qemu:///embed?root=${dir}/root`, c), dir);
 });
 
 /** false (and the test skipped loudly) where virsh is missing outside CI */
@@ -87,20 +83,19 @@ function haveVirsh(t: { skip: (reason: string) => void }): boolean {
 
 test('volume upload and download through tsvirtd with real virsh', async (t) => {
   if (!haveVirsh(t)) return;
-  const dir = await mkdtemp(path.join(tmpdir(), 'tsvirt-xfer-'));
+  const dir = tempDir('xfer');
   const daemon = await spawnDaemon();
   try {
     const uri = daemon.uri('qemu', '/system');
     await roundTrip(async (c) => void (await exec('virsh', ['-c', uri, c])), dir);
   } finally {
     await daemon.stop();
-    await rm(dir, { recursive: true, force: true });
   }
 });
 
 test('volume upload and download through tsvirtd over TCP (a client whose reads are not slabs)', async (t) => {
   if (!haveVirsh(t)) return;
-  const dir = await mkdtemp(path.join(tmpdir(), 'tsvirt-xfer-'));
+  const dir = tempDir('xfer');
   const port = await freePort();
   const daemon = await spawnDaemon(`listen_tls = 0\nlisten_tcp = 1\nauth_tcp = "none"\ntcp_port = "${port}"\nlisten_addr = "127.0.0.1"\n`, { args: ['--listen'] });
   try {
@@ -108,13 +103,12 @@ test('volume upload and download through tsvirtd over TCP (a client whose reads 
     await roundTrip(async (c) => void (await exec('virsh', ['-c', uri, c])), dir);
   } finally {
     await daemon.stop();
-    await rm(dir, { recursive: true, force: true });
   }
 });
 
 test('a large upload through tsvirtd arrives intact while its receive slabs are read into again', async (t) => {
   if (!haveVirsh(t)) return;
-  const dir = await mkdtemp(path.join(tmpdir(), 'tsvirt-xfer-'));
+  const dir = tempDir('xfer');
   const daemon = await spawnDaemon();
   try {
     const uri = daemon.uri('qemu', '/system');
@@ -132,6 +126,5 @@ test('a large upload through tsvirtd arrives intact while its receive slabs are 
     await virsh('pool-destroy big');
   } finally {
     await daemon.stop();
-    await rm(dir, { recursive: true, force: true });
   }
 });
